@@ -1,0 +1,25 @@
+// Bundles the three entry points with esbuild. Native and ESM-heavy runtime packages stay external:
+// onnxruntime-node loads a .node binary, and @huggingface/transformers is loaded lazily with import().
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'info',
+  external: ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp'],
+};
+const entries = [
+  { entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/dataset/worker.ts'], outfile: 'dist/convert-worker.js' },
+];
+if (watch) {
+  for (const e of entries) (await esbuild.context({ ...common, ...e })).watch();
+} else {
+  await Promise.all(entries.map((e) => esbuild.build({ ...common, ...e })));
+}

@@ -1,0 +1,2 @@
+// Placeholder: the converter's worker-thread entry point.
+export {};

@@ -1,0 +1,113 @@
+// The engine's public contract, shared by the language server, the CLI and the tests.
+// Nothing here imports VS Code or LSP types.
+
+/** Danbooru tag categories as the dictionary stores them. */
+export const enum TagCategory {
+  General = 0,
+  Artist = 1,
+  Copyright = 3,
+  Character = 4,
+  Meta = 5,
+}
+
+/** One dictionary entry: a canonical tag, its category, post count and aliases. */
+export interface TagInfo {
+  name: string;
+  category: number;
+  count: number;
+  aliases: string[];
+}
+
+/** How a dictionary search matched the typed text. Ordered from best to worst. */
+export type MatchKind = 'prefix' | 'word' | 'alias' | 'fuzzy';
+
+export interface DictionaryMatch {
+  tag: TagInfo;
+  kind: MatchKind;
+  /** Set when the match came through an alias: the alias the user typed towards. */
+  alias?: string;
+}
+
+export interface SearchOptions {
+  /** Categories to include; default [0] (general). */
+  categories?: number[];
+  /** Maximum matches returned. */
+  limit?: number;
+  /** Include typo-tolerant matches (ranked below real prefix matches). Default true. */
+  fuzzy?: boolean;
+}
+
+export interface TagDictionary {
+  readonly size: number;
+  /** Exact lookup of a canonical tag; spaces and underscores are equivalent, case-insensitive. */
+  get(tag: string): TagInfo | undefined;
+  /** Canonical tag for a tag or an alias, or undefined when unknown. */
+  resolve(tagOrAlias: string): { tag: TagInfo; viaAlias?: string } | undefined;
+  /** Dictionary matches for a typed prefix: prefix, word-start, alias, then fuzzy. */
+  search(prefix: string, options?: SearchOptions): DictionaryMatch[];
+  /** Nearest real tags to an unknown one (edit distance), for "did you mean". */
+  nearest(tag: string, k: number): TagInfo[];
+}
+
+export interface Completion {
+  tag: string;
+  score: number;
+  category: number;
+  count: number;
+  kind: MatchKind;
+  /** When the candidate was found through an alias. */
+  alias?: string;
+}
+
+export interface CompleteOptions {
+  /** Number of completions; default 10. */
+  top?: number;
+  categories?: number[];
+  signal?: AbortSignal;
+}
+
+export interface NextTag {
+  tag: string;
+  probability: number;
+}
+
+export interface SampleOptions {
+  /** Tags already written; the samples continue them (the prompt's tags are not repeated in the output). */
+  prompt?: string[];
+  n?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  minTags?: number;
+  maxTags?: number;
+  /** Banned tags; `*` is a glob (e.g. `*_background`). */
+  ban?: string[];
+  signal?: AbortSignal;
+}
+
+export interface ModelInfo {
+  dir: string;
+  name: string;
+  kind: 'tag' | 'bpe';
+  vocabSize: number;
+  layers: number;
+  heads: number;
+  embedding: number;
+  contextLength: number;
+  parameters?: number;
+  files: { path: string; bytes: number }[];
+}
+
+export interface TagEngine {
+  readonly dictionary: TagDictionary;
+  /** Undefined when running dictionary-only (no model, or the model failed to load). */
+  readonly model: ModelInfo | undefined;
+  /** Candidates for the tag being typed after `context`, best first; context tags excluded. */
+  complete(context: string[], prefix: string, options?: CompleteOptions): Promise<Completion[]>;
+  /** The model's most likely next tags after `context` (dictionary popularity when no model). */
+  nextTags(context: string[], k: number, signal?: AbortSignal): Promise<NextTag[]>;
+  /** Sampled continuations, each a list of new tags. */
+  sample(options: SampleOptions): Promise<string[][]>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+// Placeholder until the language-server issue lands.
+export {};

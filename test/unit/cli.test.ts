@@ -1,0 +1,12 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+
+test('cli: an unknown command is a usage error (exit 2) with the usage text', () => {
+  const result = spawnSync(process.execPath, [cli, 'no-such-command'], { encoding: 'utf8' });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /usage: danbooru-gpt/);
+});
