@@ -1,0 +1,69 @@
+// How a tag is written into a prompt: spaces or underscores, escaped parentheses, and the `, `
+// separator. Pure functions shared by the server (completion, quick fixes, samples) and the client
+// (Related Tags view inserts).
+
+export type WordSeparator = 'spaces' | 'underscores';
+
+export interface InsertStyle {
+  separator: WordSeparator;
+  escapeParentheses: boolean;
+  appendComma: boolean;
+}
+
+export const DEFAULT_INSERT_STYLE: InsertStyle = { separator: 'spaces', escapeParentheses: true, appendComma: true };
+
+/** Kaomoji such as `^_^`, `>_<`, `o_o`, `|_|`: the underscore is part of the face, never a word separator. */
+export function isKaomoji(tag: string): boolean {
+  return tag.includes('_') && !/\p{L}{2}/u.test(tag);
+}
+
+/** A canonical (underscore) tag written in the given style. */
+export function formatTag(tag: string, style: Pick<InsertStyle, 'separator' | 'escapeParentheses'>): string {
+  let text = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;
+  if (style.escapeParentheses) text = text.replace(/(?<!\\)([()])/g, '\\$1');
+  return text;
+}
+
+/** The style the user already used for a tag (`long hair` → spaces), falling back to the settings. */
+export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
+  const separator: WordSeparator = /\S\s+\S/.test(written) ? 'spaces' : written.includes('_') && !isKaomoji(written) ? 'underscores' : fallback.separator;
+  const escapeParentheses = written.includes('\\(') || written.includes('\\)') ? true : /[()]/.test(written) ? false : fallback.escapeParentheses;
+  return { ...fallback, separator, escapeParentheses };
+}
+
+/**
+ * Text to put after a tag inserted so that it ends at column `end`: `, ` unless a separator, a closing
+ * bracket or a weight already follows (or the setting is off).
+ */
+export function separatorAfter(line: string, end: number, style: Pick<InsertStyle, 'appendComma'>): string {
+  if (!style.appendComma) return '';
+  const rest = line.slice(end).trimStart();
+  if (rest === '') return ', ';
+  return /^[,|)\]}:>]/.test(rest) ? '' : ', ';
+}
+
+/** An edit on one line: replace columns [start, end) with text. */
+export interface LineEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * Tags written as a continuation of `line` at `column` (Sample Tags, Related Tags): formatted, joined
+ * with `, `, with the separators the surrounding text needs. Whitespace between the previous tag and
+ * the cursor is replaced, so `1girl, solo |` becomes `1girl, solo, long hair, `.
+ */
+export function continuationEdit(line: string, column: number, tags: string[], style: InsertStyle): LineEdit {
+  const body = tags.map((t) => formatTag(t, style)).join(', ');
+  const before = line.slice(0, column);
+  const trimmed = before.trimEnd();
+  const last = trimmed[trimmed.length - 1];
+  if (last === undefined) return { start: column, end: column, text: body + separatorAfter(line, column, style) };
+  if (last === ',') {
+    const text = (before.endsWith(' ') ? '' : ' ') + body + separatorAfter(line, column, style);
+    return { start: column, end: column, text };
+  }
+  if (/[|([{]/.test(last)) return { start: column, end: column, text: body + separatorAfter(line, column, style) };
+  return { start: trimmed.length, end: column, text: ', ' + body + separatorAfter(line, column, style) };
+}

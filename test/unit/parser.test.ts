@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { contextAt, normalizeTag, parsePrompt, removalRange } from '../../src/server/parser';
+import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/server/insertStyle';
+
+const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
+/** Each tag's raw text must be exactly the text at its span: the parser never rewrites. */
+function assertSpansExact(line: string): void {
+  for (const tag of parsePrompt(line).tags) assert.equal(line.slice(tag.start, tag.end), tag.text);
+}
+
+test('parser: plain comma-separated tags, spaces and underscores are the same tag', () => {
+  assert.deepEqual(names('1girl, solo,long hair ,  blue_eyes'), ['1girl', 'solo', 'long_hair', 'blue_eyes']);
+  assertSpansExact('1girl, solo,long hair ,  blue_eyes');
+});
+
+test('parser: weights and emphasis brackets are not part of tags', () => {
+  const line = '(long hair:1.2), [blue eyes], {smile}, ((red bow)), (solo:0.8)';
+  assert.deepEqual(names(line), ['long_hair', 'blue_eyes', 'smile', 'red_bow', 'solo']);
+  const weights = parsePrompt(line).tokens.filter((t) => t.kind === 'weight').map((t) => line.slice(t.start, t.end));
+  assert.deepEqual(weights, [':1.2', ':0.8']);
+  assertSpansExact(line);
+});
+
+test('parser: escaped and in-tag parentheses belong to the tag', () => {
+  assert.deepEqual(names('ganyu \\(genshin impact\\), hu_tao_(genshin_impact), (ganyu \\(genshin impact\\):1.1)'), [
+    'ganyu_(genshin_impact)', 'hu_tao_(genshin_impact)', 'ganyu_(genshin_impact)',
+  ]);
+});
+
+test('parser: LoRA, hypernetworks, BREAK, AND and comments are tokens, not tags', () => {
+  const line = '1girl, <lora:add_detail:0.8>, solo BREAK <hypernet:anime:1> smile AND outdoors // a comment, not_a_tag';
+  assert.deepEqual(names(line), ['1girl', 'solo', 'smile', 'outdoors']);
+  const kinds = parsePrompt(line).tokens.map((t) => t.kind);
+  assert.deepEqual(kinds, ['network', 'keyword', 'network', 'keyword', 'comment']);
+  assert.deepEqual(names('# heading comment'), []);
+  assert.deepEqual(names('#compass, .hack//'), ['#compass', '.hack//']);
+});
+
+test('parser: alternation and prompt editing split tags inside square brackets', () => {
+  assert.deepEqual(names('[cat ears|dog ears], [day:night:0.5]'), ['cat_ears', 'dog_ears', 'day', 'night']);
+  assert.deepEqual(names('|_|, :|, >_<, ^_^, :d, <|>_<|>'), ['|_|', ':|', '>_<', '^_^', ':d', '<|>_<|>']);
+});
+
+test('parser: unbalanced or unknown syntax stays as tag text', () => {
+  const line = 'tag)), ((unclosed, weird:stuff, a}b';
+  assertSpansExact(line);
+  assert.ok(names(line).includes('weird:stuff'));
+});
+
+test('contextAt: plain tags left of the cursor and the span of the tag being typed', () => {
+  const line = '1girl, solo, lo';
+  const ctx = contextAt(line, line.length);
+  assert.deepEqual(ctx.before, ['1girl', 'solo']);
+  assert.deepEqual(ctx.current, { start: 13, end: 15, typed: 'lo', prefix: 'lo' });
+  const middle = contextAt('1girl, long hair, solo', 9);
+  assert.deepEqual(middle.before, ['1girl']);
+  assert.deepEqual(middle.current, { start: 7, end: 16, typed: 'lo', prefix: 'lo' });
+});
+
+test('contextAt: inside weights, escapes and LoRA', () => {
+  const weighted = '1girl, (long ha:1.2)';
+  const w = contextAt(weighted, 15);
+  assert.deepEqual(w.current, { start: 8, end: 15, typed: 'long ha', prefix: 'long_ha' });
+  assert.equal(contextAt(weighted, 18).current, undefined, 'inside the weight number');
+  const escaped = 'ganyu \\(gen';
+  assert.deepEqual(contextAt(escaped, escaped.length).current, { start: 0, end: 11, typed: 'ganyu \\(gen', prefix: 'ganyu_(gen' });
+  const lora = '1girl, <lora:detail:0.8>, sm';
+  assert.equal(contextAt(lora, 15).current, undefined, 'inside a LoRA');
+  assert.deepEqual(contextAt(lora, lora.length).before, ['1girl']);
+  assert.deepEqual(contextAt(lora, lora.length).current?.typed, 'sm');
+});
+
+test('contextAt: an empty tag after a separator, a trailing space continues a multi-word tag', () => {
+  const afterComma = contextAt('1girl, solo, ', 13);
+  assert.deepEqual(afterComma.current, { start: 13, end: 13, typed: '', prefix: '' });
+  assert.deepEqual(afterComma.before, ['1girl', 'solo']);
+  const typing = contextAt('1girl, long ', 12);
+  assert.deepEqual(typing.current, { start: 7, end: 12, typed: 'long ', prefix: 'long_' });
+  assert.equal(contextAt('(solo:1.2)', 10).current, undefined, 'right after a closing bracket');
+});
+
+test('removalRange: removes a duplicate with its separator, or its whole group', () => {
+  const remove = (line: string, index: number): string => {
+    const r = removalRange(line, parsePrompt(line), index);
+    return line.slice(0, r.start) + line.slice(r.end);
+  };
+  assert.equal(remove('1girl, solo, smile, solo', 3), '1girl, solo, smile');
+  assert.equal(remove('solo, 1girl, solo, smile', 0), '1girl, solo, smile');
+  assert.equal(remove('1girl, (solo:1.2), solo', 1), '1girl, solo');
+  assert.equal(remove('1girl, (solo, smile:1.2)', 2), '1girl, (solo:1.2)');
+});
+
+test('insert style: spaces keep kaomoji, parentheses are escaped, separators only where missing', () => {
+  assert.equal(formatTag('long_hair', DEFAULT_INSERT_STYLE), 'long hair');
+  assert.equal(formatTag('^_^', DEFAULT_INSERT_STYLE), '^_^');
+  assert.equal(formatTag('o_o', DEFAULT_INSERT_STYLE), 'o_o');
+  assert.ok(isKaomoji('>_<') && !isKaomoji('long_hair'));
+  assert.equal(formatTag('ganyu_(genshin_impact)', DEFAULT_INSERT_STYLE), 'ganyu \\(genshin impact\\)');
+  assert.equal(formatTag('ganyu_(genshin_impact)', { separator: 'underscores', escapeParentheses: false }), 'ganyu_(genshin_impact)');
+  assert.equal(separatorAfter('1girl, lo', 9, DEFAULT_INSERT_STYLE), ', ');
+  assert.equal(separatorAfter('lo, solo', 2, DEFAULT_INSERT_STYLE), '');
+  assert.equal(separatorAfter('(lo:1.2)', 3, DEFAULT_INSERT_STYLE), '');
+  assert.equal(separatorAfter('lo', 2, { appendComma: false }), '');
+  assert.equal(styleOf('long hair', { ...DEFAULT_INSERT_STYLE, separator: 'underscores' }).separator, 'spaces');
+  assert.equal(styleOf('long_hair', DEFAULT_INSERT_STYLE).separator, 'underscores');
+});
+
+test('continuationEdit: joins samples to the prompt with exactly one separator', () => {
+  const apply = (line: string, column: number): string => {
+    const e = continuationEdit(line, column, ['long_hair', 'smile'], DEFAULT_INSERT_STYLE);
+    return line.slice(0, e.start) + e.text + line.slice(e.end);
+  };
+  assert.equal(apply('1girl, solo', 11), '1girl, solo, long hair, smile, ');
+  assert.equal(apply('1girl, solo, ', 13), '1girl, solo, long hair, smile, ');
+  assert.equal(apply('1girl, solo,', 12), '1girl, solo, long hair, smile, ');
+  assert.equal(apply('1girl, solo ', 12), '1girl, solo, long hair, smile, ');
+  assert.equal(apply('', 0), 'long hair, smile, ');
+  assert.equal(apply('1girl, , blush', 7), '1girl, long hair, smile, blush');
+});
+
+test('normalizeTag', () => {
+  assert.equal(normalizeTag('  Long   Hair '), 'long_hair');
+  assert.equal(normalizeTag('ganyu \\(genshin impact\\)'), 'ganyu_(genshin_impact)');
+});
