@@ -1,2 +1,79 @@
-// Placeholder until the language-server issue lands.
-export {};
+// The language server: declares its capabilities, keeps the open prompt documents, and routes each
+// request to the file that implements it. Runs over IPC when the extension starts it, or standalone:
+// `node dist/server.js --stdio`.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CodeActionKind,
+  ProposedFeatures,
+  TextDocumentSyncKind,
+  TextDocuments,
+  createConnection,
+  type InitializeParams,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../protocol';
+import { provideCodeActions } from './codeActions';
+import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion } from './completion';
+import { DiagnosticsScheduler } from './diagnostics';
+import { EngineHost } from './engineHost';
+import { provideHover } from './hover';
+import { nextTagSuggestions } from './inline';
+import { relatedTags } from './related';
+import { sampleTags } from './sample';
+import type { ServerContext } from './serverContext';
+import { SettingsStore } from './settings';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const settings = new SettingsStore(connection);
+let workspaceRoot: string | undefined;
+const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
+const ctx: ServerContext = { connection, documents, settings, engines };
+const diagnostics = new DiagnosticsScheduler(ctx);
+
+connection.onInitialize((params: InitializeParams): InitializeResult => {
+  const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
+  if (folder?.startsWith('file:')) workspaceRoot = fileURLToPath(folder);
+  else if (params.rootPath) workspaceRoot = path.resolve(params.rootPath);
+  settings.configure(params.capabilities.workspace?.configuration === true, params.initializationOptions);
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      completionProvider: { triggerCharacters: COMPLETION_TRIGGER_CHARACTERS, resolveProvider: false },
+      hoverProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+    },
+    serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
+  };
+});
+
+engines.onDidLoad(() => diagnostics.scheduleAll());
+
+connection.onDidChangeConfiguration((change) => {
+  settings.changed(change.settings);
+  void engines.settingsChanged().then(() => diagnostics.scheduleAll());
+});
+
+documents.onDidOpen(({ document }) => {
+  // The first prompt opened starts loading the engine (progress is reported to the client).
+  void engines.engine().catch(() => undefined);
+  diagnostics.schedule(document, true);
+});
+documents.onDidChangeContent(({ document }) => diagnostics.schedule(document));
+documents.onDidClose(({ document }) => {
+  diagnostics.clear(document.uri);
+  settings.forget(document.uri);
+});
+
+connection.onCompletion((params, token) => provideCompletion(ctx, params, token));
+connection.onHover((params, token) => provideHover(ctx, params, token));
+connection.onCodeAction((params) => provideCodeActions(ctx, params));
+connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
+connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));
+connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx, params, token));
+connection.onShutdown(() => engines.dispose());
+
+documents.listen(connection);
+connection.listen();

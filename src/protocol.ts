@@ -1,0 +1,103 @@
+// Every custom request and notification the client and the language server share, typed, in one
+// place. Standard LSP features (completion, hover, diagnostics, code actions) are not repeated here.
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { Position, Range, TextDocumentIdentifier } from 'vscode-languageserver-protocol';
+
+/** A tag with what the dictionary knows about it. */
+export interface TagSummary {
+  tag: string;
+  category: number;
+  count: number;
+}
+
+// ---- danbooruGpt/sampleTags -------------------------------------------------------------------
+
+export interface SampleTagsParams {
+  /** The prompt document; omitted for samples from an empty prompt (new document). */
+  textDocument?: TextDocumentIdentifier;
+  /** Where to continue the prompt; the tags left of it on its line are the context. */
+  position?: Position;
+  /** Number of samples; default: the `danbooruGpt.sample.count` setting. */
+  n?: number;
+}
+
+export interface TagSample {
+  /** New tags, canonical (underscore) form. */
+  tags: string[];
+  /** The tags written in the configured insert style, joined with `, `. */
+  text: string;
+  /** For a document: the edit that appends this sample at the position with the right separators. */
+  edit?: { range: Range; newText: string };
+}
+
+export interface SampleTagsResult {
+  samples: TagSample[];
+  /** The context the samples continue. */
+  context: string[];
+  /** The seed used (the setting's, or a random one, so that a result can be reproduced). */
+  seed: number;
+}
+
+export const SampleTagsRequest = new RequestType<SampleTagsParams, SampleTagsResult, void>('danbooruGpt/sampleTags');
+
+// ---- danbooruGpt/relatedTags ------------------------------------------------------------------
+
+export interface RelatedTagsParams {
+  textDocument: TextDocumentIdentifier;
+  position: Position;
+  /** How many tags; default 20. */
+  k?: number;
+}
+
+export interface RelatedTag extends TagSummary {
+  /** The model's probability of this tag coming next. */
+  probability: number;
+  /** The tag written in the document's insert style. */
+  insertText: string;
+}
+
+export interface RelatedTagsResult {
+  /** The prompt's tags left of the position, the model's context. */
+  context: string[];
+  tags: RelatedTag[];
+  /** False when running dictionary-only: the list is by popularity, not by the model. */
+  fromModel: boolean;
+}
+
+export const RelatedTagsRequest = new RequestType<RelatedTagsParams, RelatedTagsResult, void>('danbooruGpt/relatedTags');
+
+// ---- danbooruGpt/nextTags (inline ghost-text suggestions) -------------------------------------
+
+export interface NextTagsParams {
+  textDocument: TextDocumentIdentifier;
+  position: Position;
+}
+
+export interface InlineTagSuggestion {
+  /** Replaces `range`; starts with the text already in the range, so the rest shows as ghost text. */
+  insertText: string;
+  range: Range;
+  tag: string;
+}
+
+export interface NextTagsResult {
+  items: InlineTagSuggestion[];
+}
+
+export const NextTagsRequest = new RequestType<NextTagsParams, NextTagsResult, void>('danbooruGpt/nextTags');
+
+// ---- danbooruGpt/serverStatus -----------------------------------------------------------------
+
+export type ServerHealth = 'ok' | 'warning' | 'error';
+
+export interface ServerStatusParams {
+  health: ServerHealth;
+  /** What the status bar says in its tooltip and the log records: the reason for an error, naming the file. */
+  message: string;
+  /** Whether the model is still loading. */
+  loading: boolean;
+  /** The loaded model's name; undefined when running dictionary-only. */
+  model?: string;
+}
+
+export const ServerStatusNotification = new NotificationType<ServerStatusParams>('danbooruGpt/serverStatus');

@@ -1,0 +1,108 @@
+// Tag completion: candidates for the tag being typed, ranked by the engine from the tags left of the
+// cursor. The item range is the current tag span only; filterText is what was typed and sortText the
+// engine's rank, so VS Code neither filters the list further nor reorders it. The list is incomplete:
+// each keystroke asks again, and a newer request for a document cancels the older one.
+import {
+  CompletionItemKind,
+  LSPErrorCodes,
+  MarkupKind,
+  ResponseError,
+  type CancellationToken,
+  type CompletionItem,
+  type CompletionList,
+  type CompletionParams,
+} from 'vscode-languageserver/node';
+import type { Completion, TagEngine } from '../model/index';
+import { formatTag, separatorAfter } from './insertStyle';
+import { contextAt } from './parser';
+import { categoryName, compactCount, lineText, postCount, tagMarkdown, type ServerContext } from './serverContext';
+import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
+
+export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|'];
+
+const KIND_OF_CATEGORY: Record<number, CompletionItemKind> = {
+  0: CompletionItemKind.Value,
+  1: CompletionItemKind.Constructor,
+  3: CompletionItemKind.Module,
+  4: CompletionItemKind.Class,
+  5: CompletionItemKind.Property,
+};
+
+/** The in-flight completion per document: a newer request aborts it. */
+const inFlight = new Map<string, AbortController>();
+
+export function cancelledError(): ResponseError<void> {
+  return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+}
+
+export async function provideCompletion(ctx: ServerContext, params: CompletionParams, token: CancellationToken): Promise<CompletionList | null> {
+  const document = ctx.documents.get(params.textDocument.uri);
+  if (!document) return null;
+  const uri = document.uri;
+  inFlight.get(uri)?.abort();
+  const controller = new AbortController();
+  inFlight.set(uri, controller);
+  const subscription = token.onCancellationRequested(() => controller.abort());
+  try {
+    const line = lineText(document, params.position.line);
+    const cursor = contextAt(line, Math.min(params.position.character, line.length));
+    const current = cursor.current;
+    if (!current) return null;
+    const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
+    if (controller.signal.aborted) throw cancelledError();
+    const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start !== current.start).map((t) => t.name));
+    const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
+    if (controller.signal.aborted) throw cancelledError();
+
+    const style = insertStyleOf(settings);
+    const typed = line.slice(current.start, params.position.character);
+    const range = { start: { line: params.position.line, character: current.start }, end: { line: params.position.line, character: current.end } };
+    const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
+    const trailing = separatorAfter(line, current.end, style);
+    const items = completions.map((completion, rank): CompletionItem => {
+      const info = engine.dictionary.get(completion.tag);
+      const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
+      const item: CompletionItem = {
+        label: completion.alias ? `${completion.alias} → ${completion.tag}` : completion.tag,
+        labelDetails: { description: compactCount(completion.count) },
+        kind: KIND_OF_CATEGORY[completion.category] ?? CompletionItemKind.Value,
+        detail,
+        filterText: typed,
+        sortText: String(rank).padStart(5, '0'),
+        textEdit: { range, newText: leading + formatTag(completion.tag, style) + trailing },
+      };
+      if (info) item.documentation = { kind: MarkupKind.Markdown, value: tagMarkdown(info, completion.alias) };
+      if (rank === 0) item.preselect = true;
+      return item;
+    });
+    return { isIncomplete: true, items };
+  } catch (error) {
+    if (controller.signal.aborted || isAbortError(error)) throw cancelledError();
+    throw error;
+  } finally {
+    subscription.dispose();
+    if (inFlight.get(uri) === controller) inFlight.delete(uri);
+  }
+}
+
+/** The engine's candidates for a prefix, or its next tags when nothing has been typed yet. */
+async function candidates(engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, elsewhere: Set<string>, signal: AbortSignal): Promise<Completion[]> {
+  const top = settings.completion.count;
+  const want = top + elsewhere.size;
+  let list: Completion[];
+  if (prefix === '') {
+    const next = await engine.nextTags(context, want, signal);
+    list = [];
+    for (const { tag, probability } of next) {
+      const info = engine.dictionary.get(tag);
+      list.push({ tag, score: Math.log(Math.max(probability, 1e-12)), category: info?.category ?? 0, count: info?.count ?? 0, kind: 'prefix' });
+    }
+  } else {
+    list = await engine.complete(context, prefix, { top: want, categories: categoryIdsOf(settings), signal });
+  }
+  return list.filter((c) => !elsewhere.has(c.tag)).slice(0, top);
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || /abort/i.test(error.message));
+}

@@ -1,0 +1,136 @@
+// Diagnostics: unknown tags, duplicate tags within a prompt, aliases (deprecated names). Debounced
+// per document, and run in slices of a few milliseconds that yield to the event loop, so completion
+// requests are answered between slices of a large file; a newer run for the same document stops
+// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged.
+import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TagDictionary } from '../model/index';
+import { parsePrompt } from './parser';
+import type { ServerContext } from './serverContext';
+import type { DiagnosticsSettings } from './settings';
+
+export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
+
+export const enum DiagnosticCode {
+  UnknownTag = 'unknown-tag',
+  DuplicateTag = 'duplicate-tag',
+  AliasTag = 'alias-tag',
+}
+
+/** Data carried by an alias diagnostic for its quick fix. */
+export interface AliasData {
+  canonical: string;
+}
+
+/** Work per slice before yielding to other requests. */
+const SLICE_MS = 8;
+
+/** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
+function isNotATag(name: string): boolean {
+  return /^__.+__$/.test(name) || name.startsWith('embedding:') || /^-?[\d.]+$/.test(name);
+}
+
+export class DiagnosticsScheduler {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly generations = new Map<string, number>();
+
+  constructor(private readonly ctx: ServerContext) {}
+
+  /** Checks the document after the configured delay (0: right away). */
+  schedule(document: TextDocument, immediately = false): void {
+    const uri = document.uri;
+    clearTimeout(this.timers.get(uri));
+    const generation = (this.generations.get(uri) ?? 0) + 1;
+    this.generations.set(uri, generation);
+    void this.ctx.settings.forDocument(uri).then((settings) => {
+      if (this.generations.get(uri) !== generation) return;
+      const delay = immediately ? 0 : settings.diagnostics.delay;
+      this.timers.set(uri, setTimeout(() => {
+        this.timers.delete(uri);
+        void this.run(uri, generation, settings.diagnostics).catch((error: unknown) => {
+          this.ctx.connection.console.error(`Checking ${uri} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        });
+      }, delay));
+    });
+  }
+
+  /** Checks every open document again (after a settings change or a model reload). */
+  scheduleAll(): void {
+    for (const document of this.ctx.documents.all()) this.schedule(document, true);
+  }
+
+  clear(uri: string): void {
+    clearTimeout(this.timers.get(uri));
+    this.timers.delete(uri);
+    this.generations.set(uri, (this.generations.get(uri) ?? 0) + 1);
+    void this.ctx.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
+
+  private async run(uri: string, generation: number, settings: DiagnosticsSettings): Promise<void> {
+    const engine = await this.ctx.engines.engine();
+    const document = this.ctx.documents.get(uri);
+    if (!document || this.generations.get(uri) !== generation) return;
+    const version = document.version;
+    const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
+    const diagnostics = settings.enabled
+      ? await checkDocument(document.getText(), engine.dictionary, settings, stale)
+      : [];
+    if (diagnostics === undefined || stale()) return;
+    await this.ctx.connection.sendDiagnostics({ uri, version, diagnostics });
+  }
+}
+
+/**
+ * All diagnostics of a document's text. `stale` is asked between slices; when it says true the check
+ * stops and undefined is returned.
+ */
+export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false): Promise<Diagnostic[] | undefined> {
+  const diagnostics: Diagnostic[] = [];
+  let lineStart = 0;
+  let lineNumber = 0;
+  let sliceStart = performance.now();
+  while (lineStart <= text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = text.length;
+    const line = text.slice(lineStart, lineEnd > lineStart && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd);
+    checkLine(line, lineNumber, dictionary, settings, diagnostics);
+    lineStart = lineEnd + 1;
+    lineNumber++;
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (stale()) return undefined;
+      sliceStart = performance.now();
+    }
+  }
+  return diagnostics;
+}
+
+export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[]): void {
+  if (line.trim() === '') return;
+  const seen = new Map<string, string>();
+  for (const tag of parsePrompt(line).tags) {
+    if (isNotATag(tag.name)) continue;
+    const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
+    const resolved = dictionary.resolve(tag.name);
+    if (!resolved) {
+      if (settings.unknownTags) {
+        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.` });
+      }
+      continue;
+    }
+    const canonical = resolved.tag.name;
+    const first = seen.get(canonical);
+    if (first !== undefined) {
+      if (settings.duplicateTags) {
+        const same = first === tag.text ? `"${tag.text}"` : `"${tag.text}" (same tag as "${first}")`;
+        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.DuplicateTag, message: `Duplicate tag ${same} in this prompt.` });
+      }
+      continue;
+    }
+    seen.set(canonical, tag.text);
+    if (resolved.viaAlias !== undefined && settings.aliasTags) {
+      const data: AliasData = { canonical };
+      into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// Inline (ghost-text) suggestion of the next tag: finish the tag being typed with the engine's first
+// candidate that extends what was typed, or, right after a separator, propose the model's next tag.
+// The client's InlineCompletionItemProvider asks for it; it is off by default.
+import type { CancellationToken } from 'vscode-languageserver/node';
+import type { NextTagsParams, NextTagsResult } from '../protocol';
+import { formatTag, separatorAfter, styleOf } from './insertStyle';
+import { contextAt } from './parser';
+import { lineText, type ServerContext } from './serverContext';
+import { categoryIdsOf, insertStyleOf } from './settings';
+
+const CANDIDATES = 8;
+
+export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsParams, token: CancellationToken): Promise<NextTagsResult> {
+  const document = ctx.documents.get(params.textDocument.uri);
+  if (!document) return { items: [] };
+  const line = lineText(document, params.position.line);
+  const column = Math.min(params.position.character, line.length);
+  const cursor = contextAt(line, column);
+  const current = cursor.current;
+  // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
+  if (!current || current.end > column) return { items: [] };
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
+  if (token.isCancellationRequested) return { items: [] };
+  const present = new Set(cursor.parsed.tags.map((t) => t.name));
+  const lineNumber = params.position.line;
+  const typed = line.slice(current.start, column);
+  const trailing = separatorAfter(line, column, insertStyleOf(settings));
+  if (current.prefix === '') {
+    const next = await engine.nextTags(cursor.before, CANDIDATES + present.size);
+    const tag = next.find((n) => !present.has(n.tag))?.tag;
+    if (!tag) return { items: [] };
+    const leading = column > 0 && line[column - 1] === ',' ? ' ' : '';
+    return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
+  }
+  const style = styleOf(typed, insertStyleOf(settings));
+  const completions = await engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoryIdsOf(settings) });
+  for (const completion of completions) {
+    const written = formatTag(completion.tag, style);
+    if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag)) continue;
+    return { items: [{ tag: completion.tag, insertText: typed + written.slice(typed.length) + trailing, range: { start: { line: lineNumber, character: current.start }, end: { line: lineNumber, character: column } } }] };
+  }
+  return { items: [] };
+}

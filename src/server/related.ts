@@ -1,0 +1,34 @@
+// Related Tags: the model's most likely next tags for the prompt under the cursor, with their
+// probabilities, minus the tags already in that prompt. Feeds the client's "Related Tags" view.
+import type { CancellationToken } from 'vscode-languageserver/node';
+import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
+import { formatTag } from './insertStyle';
+import { contextAt } from './parser';
+import { lineText, type ServerContext } from './serverContext';
+import { insertStyleOf } from './settings';
+
+export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
+  const document = ctx.documents.get(params.textDocument.uri);
+  if (!document) return { context: [], tags: [], fromModel: false };
+  const k = params.k ?? 20;
+  const line = lineText(document, params.position.line);
+  const cursor = contextAt(line, Math.min(params.position.character, line.length));
+  const context = [...cursor.before];
+  const current = cursor.current && cursor.current.typed.trim() !== '' ? cursor.parsed.tags.find((t) => t.start === cursor.current!.start) : undefined;
+  if (current) context.push(current.name);
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
+  const present = new Set(cursor.parsed.tags.map((t) => engine.dictionary.resolve(t.name)?.tag.name ?? t.name));
+  const controller = new AbortController();
+  const subscription = token.onCancellationRequested(() => controller.abort());
+  try {
+    const next = await engine.nextTags(context, k + present.size, controller.signal);
+    const style = insertStyleOf(settings);
+    const tags = next.filter((n) => !present.has(n.tag)).slice(0, k).map((n) => {
+      const info = engine.dictionary.get(n.tag);
+      return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style) };
+    });
+    return { context, tags, fromModel: engine.model !== undefined };
+  } finally {
+    subscription.dispose();
+  }
+}

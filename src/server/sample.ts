@@ -1,0 +1,71 @@
+// Sample Tags: continuations of the prompt at the cursor (or of an empty prompt), with the sampling
+// settings of the document. A seed setting makes the result reproducible; without one a random seed
+// is drawn and returned so that the user can reproduce a result they liked.
+import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
+import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
+import { isAbortError, cancelledError } from './completion';
+import { continuationEdit, formatTag } from './insertStyle';
+import { contextAt } from './parser';
+import { lineText, type ServerContext } from './serverContext';
+import { insertStyleOf } from './settings';
+
+export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
+  const document = params.textDocument ? ctx.documents.get(params.textDocument.uri) : undefined;
+  if (params.textDocument && !document) throw new ResponseError(ErrorCodes.InvalidParams, `${params.textDocument.uri} is not open in the language server`);
+  const settings = document ? await ctx.settings.forDocument(document.uri) : await ctx.settings.forServer();
+  const engine = await ctx.engines.engine();
+  if (!engine.model) {
+    throw new ResponseError(ErrorCodes.InternalError, `Sampling needs the tag model, and none is loaded. ${ctx.engines.status?.message ?? ''}`.trim());
+  }
+  const style = insertStyleOf(settings);
+  let context: string[] = [];
+  let ban = settings.bannedTags.filter((t) => typeof t === 'string' && t.trim() !== '');
+  let line = '';
+  let lineNumber = 0;
+  let column = 0;
+  if (document && params.position) {
+    lineNumber = params.position.line;
+    line = lineText(document, lineNumber);
+    const cursor = contextAt(line, Math.min(params.position.character, line.length));
+    column = Math.min(params.position.character, line.length);
+    context = [...cursor.before];
+    // The tag under the cursor is part of the prompt being continued; the samples go after it.
+    if (cursor.current && cursor.current.typed.trim() !== '') {
+      const tag = cursor.parsed.tags.find((t) => t.start === cursor.current!.start);
+      if (tag) context.push(tag.name);
+      column = cursor.current.end;
+    }
+    // Tags right of the cursor are in the prompt too: never sample them again.
+    ban = ban.concat(cursor.parsed.tags.filter((t) => t.start >= column).map((t) => t.name));
+  }
+  const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const controller = new AbortController();
+  const subscription = token.onCancellationRequested(() => controller.abort());
+  try {
+    const sampled = await engine.sample({
+      prompt: context,
+      n: params.n ?? settings.sample.count,
+      temperature: settings.sample.temperature,
+      topK: settings.sample.topK,
+      topP: settings.sample.topP,
+      maxTags: settings.sample.maxTags,
+      seed,
+      ban,
+      signal: controller.signal,
+    });
+    const samples = sampled.map((tags): TagSample => {
+      const sample: TagSample = { tags, text: tags.map((t) => formatTag(t, style)).join(', ') };
+      if (document && params.position) {
+        const edit = continuationEdit(line, column, tags, style);
+        sample.edit = { range: { start: { line: lineNumber, character: edit.start }, end: { line: lineNumber, character: edit.end } }, newText: edit.text };
+      }
+      return sample;
+    });
+    return { samples, context, seed };
+  } catch (error) {
+    if (controller.signal.aborted || isAbortError(error)) throw cancelledError();
+    throw error;
+  } finally {
+    subscription.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+// What every feature handler needs: the connection, the open documents, settings and the engine.
+// Also the few helpers they share (the text of a line, a tag's documentation).
+import type { Connection, TextDocuments } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TagDictionary, TagInfo } from '../model/index';
+import type { EngineHost } from './engineHost';
+import { CATEGORY_NAMES, type SettingsStore } from './settings';
+
+export interface ServerContext {
+  connection: Connection;
+  documents: TextDocuments<TextDocument>;
+  settings: SettingsStore;
+  engines: EngineHost;
+}
+
+/** The text of one line, without its line break. */
+export function lineText(document: TextDocument, line: number): string {
+  const text = document.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } });
+  return text.replace(/\r?\n$/, '');
+}
+
+export function categoryName(category: number): string {
+  return CATEGORY_NAMES[category] ?? `category ${category}`;
+}
+
+/** `4350743` → `4.4M`: short enough for the suggest list. */
+export function compactCount(count: number): string {
+  if (count >= 1e6) return `${(count / 1e6).toFixed(count >= 1e7 ? 0 : 1)}M`;
+  if (count >= 1e3) return `${(count / 1e3).toFixed(count >= 1e4 ? 0 : 1)}k`;
+  return String(count);
+}
+
+export function postCount(count: number): string {
+  return `${count.toLocaleString('en-US')} post${count === 1 ? '' : 's'}`;
+}
+
+export function wikiLink(tag: string): string {
+  return `https://danbooru.donmai.us/wiki_pages/${encodeURIComponent(tag)}`;
+}
+
+/** Markdown for a tag: category, post count, aliases, wiki link. */
+export function tagMarkdown(info: TagInfo, typedAlias?: string): string {
+  const lines = [`**${escapeMarkdown(info.name)}** · ${categoryName(info.category)} · ${postCount(info.count)}`];
+  if (typedAlias) lines.push(`\`${typedAlias}\` is an alias of \`${info.name}\`.`);
+  if (info.aliases.length) lines.push(`Aliases: ${info.aliases.slice(0, 12).map((a) => `\`${a}\``).join(', ')}`);
+  lines.push(`[Danbooru wiki](${wikiLink(info.name)})`);
+  return lines.join('\n\n');
+}
+
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+/** Dictionary entry for a tag name, or undefined. */
+export function infoOf(dictionary: TagDictionary, name: string): TagInfo | undefined {
+  return dictionary.get(name);
+}
