@@ -1,0 +1,68 @@
+// The engine without a model: completion and next tags from the dictionary alone, ranked by post count.
+// The language server falls back to it when no model is configured or the model fails to load.
+import type { CompactTagDictionary } from './dictionary';
+import type { CompleteOptions, Completion, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
+
+export class DictionaryOnlyEngine implements TagEngine {
+  readonly model: ModelInfo | undefined = undefined;
+
+  constructor(readonly dictionary: CompactTagDictionary) {}
+
+  /** Canonical ids of the context's tags (aliases resolved), to exclude them from candidates. */
+  contextIds(context: string[]): Set<number> {
+    const ids = new Set<number>();
+    for (const tag of context) {
+      const resolved = this.dictionary.resolve(tag);
+      if (resolved) ids.add(this.dictionary.idOf(resolved.tag.name));
+    }
+    return ids;
+  }
+
+  /** Log of the tag's share of all posts: the popularity prior. */
+  logPrior(id: number): number {
+    return Math.log(Math.max(1, this.dictionary.counts[id]) / this.dictionary.totalCount);
+  }
+
+  complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
+    const top = options.top ?? 10;
+    const exclude = this.contextIds(context);
+    const matches = this.dictionary.searchIds(prefix, { categories: options.categories, limit: top + exclude.size });
+    const completions: Completion[] = [];
+    for (const match of matches) {
+      if (exclude.has(match.id) || completions.length >= top) continue;
+      const completion: Completion = {
+        tag: this.dictionary.names[match.id],
+        score: this.logPrior(match.id),
+        category: this.dictionary.categories[match.id],
+        count: this.dictionary.counts[match.id],
+        kind: match.kind,
+      };
+      if (match.alias !== undefined) completion.alias = match.alias;
+      completions.push(completion);
+    }
+    return Promise.resolve(completions);
+  }
+
+  nextTags(context: string[], k: number): Promise<NextTag[]> {
+    const exclude = this.contextIds(context);
+    const allowed = this.dictionary.categoryFilter([0]);
+    const ids: number[] = [];
+    let total = 0;
+    for (let id = 0; id < this.dictionary.size; id++) {
+      if (!allowed(id)) continue;
+      total += this.dictionary.counts[id];
+      if (ids.length < k && !exclude.has(id)) ids.push(id);
+    }
+    return Promise.resolve(
+      ids.map((id) => ({ tag: this.dictionary.names[id], probability: this.dictionary.counts[id] / total })),
+    );
+  }
+
+  sample(_options: SampleOptions): Promise<string[][]> {
+    return Promise.reject(new Error('sampling needs a model; the engine is running on the tag dictionary only'));
+  }
+
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,361 @@
+// The tag dictionary: canonical names, categories, post counts and aliases, with prefix,
+// word-start, alias and typo-tolerant search over precomputed sorted indexes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { decodeSections, normalizeTag } from './dictionary-format';
+import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
+
+export { normalizeTag } from './dictionary-format';
+
+/** Root of the installed package (holds package.json), from the bundle in dist/ or the sources in src/model/. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'danbooru-gpt') return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..');
+}
+
+export function defaultDictionaryPath(): string {
+  return path.join(packageRoot(), 'models', 'dictionary', 'danbooru-tags.bin');
+}
+
+/** Word-start matches need a few letters; below this, prefix matches only (one letter matches half the words). */
+const WORD_MATCH_MIN_LENGTH = 3;
+/** Typo-tolerant matches need enough letters to tell a typo from a different tag. */
+const FUZZY_MIN_LENGTH = 3;
+/** Above this many prefix matches, scanning tags in popularity order beats sorting the range. */
+const POPULARITY_SCAN_THRESHOLD = 4096;
+
+/** Compares `text` from `start`, cut to `prefix.length`, with `prefix` (UTF-16 code unit order). */
+function comparePrefixAt(text: string, start: number, prefix: string): number {
+  for (let j = 0; j < prefix.length; j++) {
+    if (start + j >= text.length) return -1;
+    const diff = text.charCodeAt(start + j) - prefix.charCodeAt(j);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/** [lo, hi) of sorted positions whose key starts with `prefix`; `compareAt(i)` is comparePrefixAt for position i. */
+function prefixRange(length: number, compareAt: (index: number) => number): [number, number] {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareAt(mid) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const start = lo;
+  hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareAt(mid) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [start, lo];
+}
+
+/**
+ * Edit distance (insert, delete, substitute, swap adjacent) between `query` and the closest prefix of
+ * `text` (when `asPrefix`) or all of `text`; returns maxEdits + 1 as soon as it must exceed maxEdits.
+ */
+export function boundedEditDistance(query: string, text: string, maxEdits: number, asPrefix: boolean): number {
+  const m = query.length;
+  const n = asPrefix ? Math.min(text.length, m + maxEdits) : text.length;
+  if (!asPrefix && Math.abs(n - m) > maxEdits) return maxEdits + 1;
+  if (rows[0].length < n + 1) rows = [0, 1, 2].map(() => new Int32Array(2 * (n + 1)));
+  let [previous2, previous, current] = rows;
+  for (let j = 0; j <= n; j++) previous[j] = j;
+  for (let i = 1; i <= m; i++) {
+    current[0] = i;
+    let rowMin = i;
+    const qc = query.charCodeAt(i - 1);
+    for (let j = 1; j <= n; j++) {
+      const tc = text.charCodeAt(j - 1);
+      let best = previous[j - 1] + (qc === tc ? 0 : 1);
+      if (previous[j] + 1 < best) best = previous[j] + 1;
+      if (current[j - 1] + 1 < best) best = current[j - 1] + 1;
+      if (i > 1 && j > 1 && qc === text.charCodeAt(j - 2) && query.charCodeAt(i - 2) === tc && previous2[j - 2] + 1 < best) {
+        best = previous2[j - 2] + 1;
+      }
+      current[j] = best;
+      if (best < rowMin) rowMin = best;
+    }
+    if (rowMin > maxEdits) return maxEdits + 1;
+    [previous2, previous, current] = [previous, current, previous2];
+  }
+  let result = previous[n];
+  if (asPrefix) for (let j = 0; j < n; j++) result = Math.min(result, previous[j]);
+  return Math.min(result, maxEdits + 1);
+}
+
+/** Scratch rows reused across calls (the search is single-threaded). */
+let rows = [0, 1, 2].map(() => new Int32Array(64));
+
+function allowedEdits(length: number): number {
+  return length <= 4 ? 1 : length <= 8 ? 2 : 3;
+}
+
+/** Typos rarely hit the first letter: a candidate must start with the query's first or second letter. */
+function plausibleStart(query: string, name: string): boolean {
+  const first = name.charCodeAt(0);
+  return first === query.charCodeAt(0) || first === query.charCodeAt(1);
+}
+
+function readTypedArray<T extends Uint16Array | Uint32Array>(
+  bytes: Buffer,
+  Type: { new (buffer: ArrayBufferLike, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+): T {
+  const aligned = bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? bytes : Buffer.from(bytes);
+  return new Type(aligned.buffer, aligned.byteOffset, aligned.byteLength / Type.BYTES_PER_ELEMENT);
+}
+
+/** A match with its tag id, for callers that rank by id (ids are popularity ranks). */
+export interface IdMatch {
+  id: number;
+  kind: MatchKind;
+  alias?: string;
+  /** Edit distance of a fuzzy match. */
+  distance?: number;
+}
+
+export class CompactTagDictionary implements TagDictionary {
+  readonly size: number;
+  readonly names: string[];
+  readonly categories: Uint8Array;
+  readonly counts: Uint32Array;
+  /** Sum of all post counts, for the popularity prior. */
+  readonly totalCount: number;
+  private readonly nameOrder: Uint32Array;
+  private readonly aliasNames: string[];
+  private readonly aliasTargets: Uint32Array;
+  private readonly wordTags: Uint32Array;
+  private readonly wordOffsets: Uint16Array;
+  private readonly infos: (TagInfo | undefined)[];
+  private aliasesByTag: Map<number, string[]> | undefined;
+
+  constructor(data: Buffer, readonly file: string) {
+    const sections = decodeSections(data, file);
+    const section = (name: Parameters<typeof sections.get>[0]): Buffer => sections.get(name) as Buffer;
+    this.names = section('names').toString('utf8').split('\n');
+    this.size = this.names.length;
+    this.categories = new Uint8Array(section('categories'));
+    this.counts = readTypedArray(section('counts'), Uint32Array);
+    this.nameOrder = readTypedArray(section('nameOrder'), Uint32Array);
+    const aliasText = section('aliases').toString('utf8');
+    this.aliasNames = aliasText ? aliasText.split('\n') : [];
+    this.aliasTargets = readTypedArray(section('aliasTargets'), Uint32Array);
+    this.wordTags = readTypedArray(section('wordTags'), Uint32Array);
+    this.wordOffsets = readTypedArray(section('wordOffsets'), Uint16Array);
+    const consistent =
+      this.categories.length === this.size &&
+      this.counts.length === this.size &&
+      this.nameOrder.length === this.size &&
+      this.aliasTargets.length === this.aliasNames.length &&
+      this.wordTags.length === this.wordOffsets.length;
+    if (!consistent) throw new Error(`${file}: not a danbooru-gpt dictionary (section lengths disagree)`);
+    let total = 0;
+    for (let i = 0; i < this.size; i++) total += this.counts[i];
+    this.totalCount = total;
+    this.infos = new Array<TagInfo | undefined>(this.size);
+  }
+
+  /** Tag id of a canonical name (any spelling: spaces/underscores, case), or -1. */
+  idOf(tag: string): number {
+    const name = normalizeTag(tag);
+    if (!name) return -1;
+    const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, name));
+    for (let i = lo; i < hi; i++) {
+      const id = this.nameOrder[i];
+      if (this.names[id].length === name.length) return id;
+    }
+    return -1;
+  }
+
+  info(id: number): TagInfo {
+    let info = this.infos[id];
+    if (!info) {
+      info = { name: this.names[id], category: this.categories[id], count: this.counts[id], aliases: this.aliasesOf(id) };
+      this.infos[id] = info;
+    }
+    return info;
+  }
+
+  get(tag: string): TagInfo | undefined {
+    const id = this.idOf(tag);
+    return id < 0 ? undefined : this.info(id);
+  }
+
+  resolve(tagOrAlias: string): { tag: TagInfo; viaAlias?: string } | undefined {
+    const id = this.idOf(tagOrAlias);
+    if (id >= 0) return { tag: this.info(id) };
+    const alias = normalizeTag(tagOrAlias);
+    if (!alias) return undefined;
+    const [lo, hi] = this.aliasRange(alias);
+    for (let i = lo; i < hi; i++) {
+      if (this.aliasNames[i].length === alias.length) return { tag: this.info(this.aliasTargets[i]), viaAlias: alias };
+    }
+    return undefined;
+  }
+
+  search(prefix: string, options: SearchOptions = {}): DictionaryMatch[] {
+    return this.searchIds(prefix, options).map((match) => {
+      const result: DictionaryMatch = { tag: this.info(match.id), kind: match.kind };
+      if (match.alias !== undefined) result.alias = match.alias;
+      return result;
+    });
+  }
+
+  /**
+   * Matches by tier (prefix, word-start, alias, then fuzzy), each tier by post count; typo-tolerant
+   * matches are only looked for when the real ones do not fill `limit`.
+   */
+  searchIds(prefix: string, options: SearchOptions = {}): IdMatch[] {
+    const query = normalizeTag(prefix);
+    const limit = options.limit ?? 20;
+    const allowed = this.categoryFilter(options.categories);
+    const seen = new Set<number>();
+    const results: IdMatch[] = [];
+    const take = (ids: Iterable<number>, kind: MatchKind, aliasOf?: Map<number, string>): void => {
+      for (const id of ids) {
+        if (results.length >= limit) return;
+        if (seen.has(id) || !allowed(id)) continue;
+        seen.add(id);
+        const match: IdMatch = { id, kind };
+        const alias = aliasOf?.get(id);
+        if (alias !== undefined) match.alias = alias;
+        results.push(match);
+      }
+    };
+    take(this.topPrefixIds(query, limit, allowed), 'prefix');
+    if (query.length >= WORD_MATCH_MIN_LENGTH && results.length < limit) {
+      take(this.sortedIds(this.wordMatchIds(query)), 'word');
+    }
+    if (query && results.length < limit) {
+      const aliasOf = this.aliasMatches(query);
+      take(this.sortedIds(aliasOf.keys()), 'alias', aliasOf);
+    }
+    if ((options.fuzzy ?? true) && query.length >= FUZZY_MIN_LENGTH && results.length < limit) {
+      for (const match of this.fuzzyMatches(query, limit - results.length, allowed, seen)) results.push(match);
+    }
+    return results;
+  }
+
+  /** Ids of every tag whose name starts with `query` (unsorted). */
+  prefixIds(query: string): Uint32Array {
+    const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, query));
+    return this.nameOrder.subarray(lo, hi);
+  }
+
+  /** Ids of tags with a later word starting with `query` (unsorted, may repeat). */
+  wordMatchIds(query: string): Uint32Array {
+    const [lo, hi] = prefixRange(this.wordTags.length, (i) =>
+      comparePrefixAt(this.names[this.wordTags[i]], this.wordOffsets[i], query),
+    );
+    return this.wordTags.subarray(lo, hi);
+  }
+
+  /** Tag id -> the (shortest) alias starting with `query` that leads to it. */
+  aliasMatches(query: string): Map<number, string> {
+    const [lo, hi] = this.aliasRange(query);
+    const matches = new Map<number, string>();
+    for (let i = lo; i < hi; i++) {
+      const id = this.aliasTargets[i];
+      const previous = matches.get(id);
+      if (previous === undefined || this.aliasNames[i].length < previous.length) matches.set(id, this.aliasNames[i]);
+    }
+    return matches;
+  }
+
+  /** Typo-tolerant prefix matches, best (fewest edits, then most posts) first, skipping `exclude`. */
+  fuzzyMatches(query: string, limit: number, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+    const maxEdits = Math.min(2, allowedEdits(query.length));
+    const found: IdMatch[] = [];
+    for (let id = 0; id < this.size; id++) {
+      if (!allowed(id) || exclude.has(id) || !plausibleStart(query, this.names[id])) continue;
+      const distance = boundedEditDistance(query, this.names[id], maxEdits, true);
+      if (distance <= maxEdits) found.push({ id, kind: 'fuzzy', distance });
+    }
+    found.sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0) || a.id - b.id);
+    return found.slice(0, limit);
+  }
+
+  nearest(tag: string, k: number): TagInfo[] {
+    const query = normalizeTag(tag);
+    if (!query || k <= 0) return [];
+    const maxEdits = allowedEdits(query.length);
+    const found: { id: number; distance: number }[] = [];
+    for (let id = 0; id < this.size; id++) {
+      const name = this.names[id];
+      if (Math.abs(name.length - query.length) > maxEdits || name === query) continue;
+      const distance = boundedEditDistance(query, name, maxEdits, false);
+      if (distance <= maxEdits) found.push({ id, distance });
+    }
+    // An alias spelled exactly is the nearest of all: it names the canonical tag.
+    const viaAlias = this.resolve(query);
+    if (viaAlias?.viaAlias) found.push({ id: this.idOf(viaAlias.tag.name), distance: -1 });
+    found.sort((a, b) => a.distance - b.distance || a.id - b.id);
+    const ids = [...new Set(found.map((entry) => entry.id))];
+    return ids.slice(0, k).map((id) => this.info(id));
+  }
+
+  categoryFilter(categories: number[] | undefined): (id: number) => boolean {
+    const wanted = new Set(categories ?? [0]);
+    return (id) => wanted.has(this.categories[id]);
+  }
+
+  /** Up to `limit` ids starting with `query`, most posts first. */
+  private topPrefixIds(query: string, limit: number, allowed: (id: number) => boolean): number[] {
+    const range = this.prefixIds(query);
+    if (range.length > POPULARITY_SCAN_THRESHOLD) {
+      const ids: number[] = [];
+      for (let id = 0; id < this.size && ids.length < limit; id++) {
+        if (allowed(id) && this.names[id].startsWith(query)) ids.push(id);
+      }
+      return ids;
+    }
+    return this.sortedIds(range).filter(allowed).slice(0, limit);
+  }
+
+  private sortedIds(ids: Iterable<number>): number[] {
+    return [...new Set(ids)].sort((a, b) => a - b);
+  }
+
+  private aliasRange(query: string): [number, number] {
+    return prefixRange(this.aliasNames.length, (i) => comparePrefixAt(this.aliasNames[i], 0, query));
+  }
+
+  private aliasesOf(id: number): string[] {
+    if (!this.aliasesByTag) {
+      this.aliasesByTag = new Map();
+      for (let i = 0; i < this.aliasTargets.length; i++) {
+        const target = this.aliasTargets[i];
+        const list = this.aliasesByTag.get(target);
+        if (list) list.push(this.aliasNames[i]);
+        else this.aliasesByTag.set(target, [this.aliasNames[i]]);
+      }
+    }
+    return this.aliasesByTag.get(id) ?? [];
+  }
+}
+
+/** Loads the compact dictionary; defaults to the one shipped in models/dictionary/. */
+export function loadDictionary(file: string = defaultDictionaryPath()): CompactTagDictionary {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: cannot read the tag dictionary (${code === 'ENOENT' ? 'file not found' : String(err)})`);
+  }
+  return new CompactTagDictionary(data, file);
+}

@@ -1,0 +1,120 @@
+// Token choice for sampling: temperature, top-k, top-p over the allowed tokens, with our own seeded
+// PRNG so a seed gives the same samples on every machine and run.
+
+/** mulberry32: small, fast, well distributed 32-bit PRNG; returns floats in [0, 1). */
+export function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface PickOptions {
+  temperature: number;
+  /** 0 = no top-k cut. */
+  topK: number;
+  /** 1 = no nucleus cut. */
+  topP: number;
+}
+
+/**
+ * Picks a token from one row of logits (`vocab` entries at `offset`) among those `allowed` says yes to;
+ * returns -1 when none is allowed. Temperature 0 is argmax.
+ */
+export function pickToken(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  allowed: (token: number) => boolean,
+  options: PickOptions,
+  random: () => number,
+): number {
+  const keep = options.temperature <= 0 ? 1 : options.topK > 0 ? options.topK : vocab;
+  // A min-heap of the `keep` best allowed tokens by logit.
+  const heapIds = new Int32Array(Math.min(keep, vocab));
+  const heapValues = new Float64Array(heapIds.length);
+  let size = 0;
+  for (let token = 0; token < vocab; token++) {
+    const value = logits[offset + token];
+    if (!(value > -Infinity) || !allowed(token)) continue;
+    if (size < heapIds.length) {
+      let i = size++;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (heapValues[parent] <= value) break;
+        heapIds[i] = heapIds[parent];
+        heapValues[i] = heapValues[parent];
+        i = parent;
+      }
+      heapIds[i] = token;
+      heapValues[i] = value;
+    } else if (value > heapValues[0]) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= size) break;
+        const right = left + 1;
+        const child = right < size && heapValues[right] < heapValues[left] ? right : left;
+        if (heapValues[child] >= value) break;
+        heapIds[i] = heapIds[child];
+        heapValues[i] = heapValues[child];
+        i = child;
+      }
+      heapIds[i] = token;
+      heapValues[i] = value;
+    }
+  }
+  if (size === 0) return -1;
+  const order = Array.from({ length: size }, (_, i) => i).sort(
+    (a, b) => heapValues[b] - heapValues[a] || heapIds[a] - heapIds[b],
+  );
+  if (options.temperature <= 0) return heapIds[order[0]];
+  const max = heapValues[order[0]];
+  const weights = order.map((i) => Math.exp((heapValues[i] - max) / options.temperature));
+  let total = 0;
+  for (const weight of weights) total += weight;
+  // Nucleus: the smallest head of the sorted list whose probability reaches topP.
+  let cut = weights.length;
+  if (options.topP < 1) {
+    let cumulative = 0;
+    for (let i = 0; i < weights.length; i++) {
+      cumulative += weights[i] / total;
+      if (cumulative >= options.topP) {
+        cut = i + 1;
+        break;
+      }
+    }
+  }
+  let kept = 0;
+  for (let i = 0; i < cut; i++) kept += weights[i];
+  let target = random() * kept;
+  for (let i = 0; i < cut; i++) {
+    target -= weights[i];
+    if (target < 0) return heapIds[order[i]];
+  }
+  return heapIds[order[cut - 1]];
+}
+
+/** `*` globs over normalized tag names, e.g. `*_background`; other characters are literal. */
+export function compileBans(patterns: readonly string[], normalize: (tag: string) => string): (tag: string) => boolean {
+  const exact = new Set<string>();
+  const globs: RegExp[] = [];
+  for (const pattern of patterns) {
+    const normalized = normalize(pattern);
+    if (!normalized) continue;
+    if (!normalized.includes('*')) {
+      exact.add(normalized);
+      continue;
+    }
+    const source = normalized
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    globs.push(new RegExp(`^${source}$`));
+  }
+  return (tag) => exact.has(tag) || globs.some((glob) => glob.test(tag));
+}

@@ -1,0 +1,201 @@
+// A GPT-2 ONNX session with an explicit KV cache: forward() takes token rows and the past of the
+// tokens before them, and returns the logits and the new past. Nothing here knows about tags.
+import * as ort from 'onnxruntime-node';
+import { checkGraph, ModelLoadError, type GraphSignature, type ModelConfig } from './model-folder';
+
+/** Keys and values of every layer for a batch of equally long token rows. */
+export interface PastState {
+  batch: number;
+  /** Tokens already seen per row. */
+  length: number;
+  /** Per layer [key, value], each [batch, heads, length, headSize]; empty when the graph has no cache. */
+  layers: [ort.Tensor, ort.Tensor][];
+  /** Without a KV cache the whole rows are re-run: the tokens seen so far. */
+  tokens?: number[][];
+}
+
+export interface ForwardResult {
+  /** [batch, rows' new tokens, vocab] */
+  logits: Float32Array;
+  vocab: number;
+  past: PastState;
+}
+
+export interface SessionOptions {
+  threads?: number;
+}
+
+export class GptSession {
+  readonly headSize: number;
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly config: ModelConfig,
+    readonly graph: GraphSignature,
+  ) {
+    this.headSize = config.embedding / config.heads;
+  }
+
+  static async create(onnxPath: string, config: ModelConfig, options: SessionOptions = {}): Promise<GptSession> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    };
+    if (options.threads !== undefined) {
+      if (!Number.isInteger(options.threads) || options.threads < 1) throw new Error(`threads must be a positive integer`);
+      sessionOptions.intraOpNumThreads = options.threads;
+      sessionOptions.interOpNumThreads = 1;
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(onnxPath, sessionOptions);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new ModelLoadError(onnxPath, `not a valid ONNX model (corrupt or truncated?): ${message.split('\n')[0]}`);
+    }
+    try {
+      return new GptSession(session, config, checkGraph(session, config, onnxPath));
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  get hasCache(): boolean {
+    return this.graph.pastInputs.length > 0;
+  }
+
+  /** The past of zero tokens for `batch` rows. */
+  emptyPast(batch: number): PastState {
+    const layers = this.graph.pastInputs.map(
+      (): [ort.Tensor, ort.Tensor] => [this.zeroPast(batch), this.zeroPast(batch)],
+    );
+    return this.hasCache ? { batch, length: 0, layers } : { batch, length: 0, layers, tokens: new Array(batch).fill([]) };
+  }
+
+  private zeroPast(batch: number): ort.Tensor {
+    return new ort.Tensor('float32', new Float32Array(0), [batch, this.config.heads, 0, this.headSize]);
+  }
+
+  /** Copies a one-row past into `batch` identical rows. */
+  expandPast(past: PastState, batch: number): PastState {
+    if (past.batch !== 1) throw new Error('expandPast needs a one-row past');
+    if (batch === 1) return past;
+    const layers = past.layers.map(
+      ([key, value]): [ort.Tensor, ort.Tensor] => [tile(key, batch), tile(value, batch)],
+    );
+    const expanded: PastState = { batch, length: past.length, layers };
+    if (past.tokens) expanded.tokens = new Array(batch).fill(past.tokens[0]);
+    return expanded;
+  }
+
+  /** Keeps the given rows of a past (for a batch whose finished rows are dropped). */
+  selectRows(past: PastState, rows: number[]): PastState {
+    const layers = past.layers.map(
+      ([key, value]): [ort.Tensor, ort.Tensor] => [pickRows(key, rows), pickRows(value, rows)],
+    );
+    const selected: PastState = { batch: rows.length, length: past.length, layers };
+    if (past.tokens) selected.tokens = rows.map((row) => past.tokens?.[row] ?? []);
+    return selected;
+  }
+
+  /** Runs `rows` (equal lengths) after `past`; positions continue from past.length. */
+  async forward(rows: number[][], past: PastState): Promise<ForwardResult> {
+    const batch = rows.length;
+    if (batch !== past.batch) throw new Error(`forward: ${batch} rows but a past of ${past.batch}`);
+    if (!this.hasCache) return this.forwardWithoutCache(rows, past);
+    const steps = rows[0].length;
+    const total = past.length + steps;
+    if (total > this.config.contextLength) {
+      throw new Error(`sequence of ${total} tokens exceeds the model's context length ${this.config.contextLength}`);
+    }
+    const feeds: Record<string, ort.Tensor> = {};
+    const ids = new BigInt64Array(batch * steps);
+    rows.forEach((row, r) => {
+      if (row.length !== steps) throw new Error('forward: rows of different lengths');
+      row.forEach((id, s) => (ids[r * steps + s] = BigInt(id)));
+    });
+    feeds.input_ids = new ort.Tensor('int64', ids, [batch, steps]);
+    if (this.graph.hasAttentionMask) {
+      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(batch * total).fill(1n), [batch, total]);
+    }
+    if (this.graph.hasPositionIds) {
+      const positions = new BigInt64Array(batch * steps);
+      for (let r = 0; r < batch; r++) for (let s = 0; s < steps; s++) positions[r * steps + s] = BigInt(past.length + s);
+      feeds.position_ids = new ort.Tensor('int64', positions, [batch, steps]);
+    }
+    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.length > 0], [1]);
+    this.graph.pastInputs.forEach(([keyName, valueName], layer) => {
+      feeds[keyName] = past.layers[layer][0];
+      feeds[valueName] = past.layers[layer][1];
+    });
+    const output = await this.session.run(feeds);
+    const logits = output.logits;
+    const layers = this.graph.presentOutputs.map(
+      ([keyName, valueName]): [ort.Tensor, ort.Tensor] => [output[keyName], output[valueName]],
+    );
+    return {
+      logits: logits.data as Float32Array,
+      vocab: logits.dims[2],
+      past: { batch, length: total, layers },
+    };
+  }
+
+  /** Graphs exported without a cache: run the whole rows and keep only the new positions' logits. */
+  private async forwardWithoutCache(rows: number[][], past: PastState): Promise<ForwardResult> {
+    const full = rows.map((row, r) => [...(past.tokens?.[r] ?? []), ...row]);
+    const total = full[0].length;
+    const batch = rows.length;
+    const steps = rows[0].length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(full.flat(), (id) => BigInt(id)), [batch, total]),
+    };
+    if (this.graph.hasAttentionMask) {
+      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(batch * total).fill(1n), [batch, total]);
+    }
+    if (this.graph.hasPositionIds) {
+      const positions = new BigInt64Array(batch * total);
+      for (let r = 0; r < batch; r++) for (let s = 0; s < total; s++) positions[r * total + s] = BigInt(s);
+      feeds.position_ids = new ort.Tensor('int64', positions, [batch, total]);
+    }
+    const output = await this.session.run(feeds);
+    const vocab = output.logits.dims[2];
+    const all = output.logits.data as Float32Array;
+    const logits = new Float32Array(batch * steps * vocab);
+    for (let r = 0; r < batch; r++) {
+      logits.set(all.subarray((r * total + total - steps) * vocab, (r * total + total) * vocab), r * steps * vocab);
+    }
+    return { logits, vocab, past: { batch, length: total, layers: [], tokens: full } };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function tile(tensor: ort.Tensor, batch: number): ort.Tensor {
+  const data = tensor.data as Float32Array;
+  const out = new Float32Array(data.length * batch);
+  for (let b = 0; b < batch; b++) out.set(data, b * data.length);
+  return new ort.Tensor('float32', out, [batch, ...tensor.dims.slice(1)]);
+}
+
+function pickRows(tensor: ort.Tensor, rows: number[]): ort.Tensor {
+  const data = tensor.data as Float32Array;
+  const rowSize = data.length / tensor.dims[0];
+  const out = new Float32Array(rowSize * rows.length);
+  rows.forEach((row, i) => out.set(data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
+  return new ort.Tensor('float32', out, [rows.length, ...tensor.dims.slice(1)]);
+}
+
+/** In place: logits -> log-probabilities (one row of `vocab` entries at `offset`). */
+export function logSoftmaxRow(logits: Float32Array, offset: number, vocab: number): Float32Array {
+  const row = logits.slice(offset, offset + vocab);
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < vocab; i++) sum += Math.exp(row[i] - max);
+  const logSum = max + Math.log(sum);
+  for (let i = 0; i < vocab; i++) row[i] -= logSum;
+  return row;
+}

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { boundedEditDistance, loadDictionary } from '../../src/model/dictionary';
+import { createDictionaryOnlyEngine } from '../../src/model/index';
+
+const dictionary = loadDictionary();
+
+test('dictionary: the shipped file loads in under 100 ms with every tag of the CSV', () => {
+  const start = performance.now();
+  const fresh = loadDictionary();
+  const elapsed = performance.now() - start;
+  const csv = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'danbooru-tags.csv');
+  // The source CSV sits beside the checkout on the development machine; a bare clone has only the .bin.
+  const expected = fs.existsSync(csv)
+    ? fs
+        .readFileSync(csv, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim()).length
+    : 140_782;
+  assert.equal(fresh.size, expected);
+  assert.ok(elapsed < 100, `loaded in ${elapsed.toFixed(1)} ms`);
+});
+
+test('dictionary: exact lookup ignores case and treats spaces as underscores', () => {
+  const tag = dictionary.get('Long Hair');
+  assert.equal(tag?.name, 'long_hair');
+  assert.equal(tag?.category, 0);
+  assert.ok((tag?.count ?? 0) > 1_000_000);
+  assert.ok(tag?.aliases.includes('longhair'));
+  assert.equal(dictionary.get('long_hai'), undefined);
+});
+
+test('dictionary: resolve maps an alias to its canonical tag', () => {
+  const resolved = dictionary.resolve('longhair');
+  assert.equal(resolved?.tag.name, 'long_hair');
+  assert.equal(resolved?.viaAlias, 'longhair');
+  assert.equal(dictionary.resolve('long_hair')?.viaAlias, undefined);
+  assert.equal(dictionary.resolve('no_such_tag_at_all_xyz'), undefined);
+});
+
+test('dictionary: prefix matches come first, by post count, and all start with the prefix', () => {
+  const matches = dictionary.search('lo', { limit: 15 });
+  assert.equal(matches.length, 15);
+  assert.equal(matches[0].tag.name, 'long_hair');
+  for (const match of matches) {
+    assert.equal(match.kind, 'prefix');
+    assert.ok(match.tag.name.startsWith('lo'));
+    assert.equal(match.tag.category, 0);
+  }
+  for (let i = 1; i < matches.length; i++) assert.ok(matches[i - 1].tag.count >= matches[i].tag.count);
+});
+
+test('dictionary: word-start matches find long_hair from "hair" after the prefix matches', () => {
+  const matches = dictionary.search('hair', { limit: 500, fuzzy: false });
+  const long = matches.find((match) => match.tag.name === 'long_hair');
+  assert.equal(long?.kind, 'word');
+  const firstWord = matches.findIndex((match) => match.kind === 'word');
+  assert.ok(firstWord > 0);
+  assert.ok(matches.slice(0, firstWord).every((match) => match.kind === 'prefix'));
+});
+
+test('dictionary: typing an alias proposes the canonical tag', () => {
+  const matches = dictionary.search('longhai', { limit: 5 });
+  const viaAlias = matches.find((match) => match.kind === 'alias');
+  assert.equal(viaAlias?.tag.name, 'long_hair');
+  assert.equal(viaAlias?.alias, 'longhair');
+});
+
+test('dictionary: typo-tolerant matches rank below real prefix matches', () => {
+  const typo = dictionary.search('lnog_hai', { limit: 5 });
+  assert.equal(typo[0].tag.name, 'long_hair');
+  assert.equal(typo[0].kind, 'fuzzy');
+  const kinds = dictionary.search('long_hair_b', { limit: 10 }).map((match) => match.kind);
+  assert.equal(kinds[0], 'prefix');
+  assert.ok(kinds.includes('fuzzy'));
+  assert.ok(kinds.lastIndexOf('prefix') < kinds.indexOf('fuzzy'));
+  assert.equal(dictionary.search('lnog_hai', { limit: 5, fuzzy: false }).length, 0);
+});
+
+test('dictionary: categories filter the matches', () => {
+  const characters = dictionary.search('hatsune', { categories: [4], limit: 5 });
+  assert.ok(characters.length > 0);
+  assert.ok(characters.every((match) => match.tag.category === 4));
+  assert.ok(dictionary.search('hatsune', { limit: 5, fuzzy: false }).every((match) => match.tag.category === 0));
+});
+
+test('dictionary: nearest() suggests real tags for a misspelling', () => {
+  assert.equal(dictionary.nearest('thighhigs', 3)[0].name, 'thighhighs');
+  assert.equal(dictionary.nearest('lnog hair', 3)[0].name, 'long_hair');
+});
+
+test('dictionary: edit distance counts swaps as one edit and respects the bound', () => {
+  assert.equal(boundedEditDistance('ab', 'ba', 3, false), 1);
+  assert.equal(boundedEditDistance('kitten', 'sitting', 5, false), 3);
+  assert.equal(boundedEditDistance('kitten', 'sitting', 2, false), 3);
+  assert.equal(boundedEditDistance('lon', 'long_hair', 1, true), 0);
+});
+
+test('dictionary: a bad file gets an error naming it', () => {
+  const file = path.join(os.tmpdir(), `bad-dictionary-${process.pid}.bin`);
+  fs.writeFileSync(file, 'name,category\n');
+  try {
+    assert.throws(() => loadDictionary(file), new RegExp(`${file.replace(/[.]/g, '\\.')}: not a danbooru-gpt dictionary`));
+  } finally {
+    fs.unlinkSync(file);
+  }
+  assert.throws(() => loadDictionary('/no/such/dictionary.bin'), /\/no\/such\/dictionary\.bin: .*not found/);
+});
+
+test('dictionary-only engine: completion by post count, context excluded, sample rejects', async () => {
+  const engine = createDictionaryOnlyEngine(dictionary);
+  const completions = await engine.complete(['long hair', 'solo'], 'lo', { top: 5 });
+  assert.equal(completions.length, 5);
+  assert.ok(completions.every((completion) => completion.tag.startsWith('lo') && completion.tag !== 'long_hair'));
+  for (let i = 1; i < completions.length; i++) assert.ok(completions[i - 1].count >= completions[i].count);
+  const next = await engine.nextTags(['1girl'], 3);
+  assert.deepEqual(
+    next.map((entry) => entry.tag),
+    ['solo', 'long_hair', 'breasts'],
+  );
+  await assert.rejects(engine.sample({ n: 1 }), /needs a model/);
+});
