@@ -1,0 +1,450 @@
+// The converter: source (file, gunzip) -> records (JSONL lines or a JSON array) -> schema adapter ->
+// filters -> writer. Each stage lives in its own module; this one wires them per file, counts what
+// happened, and owns the run (temporary output, strict mode, cancellation, progress).
+import { Readable, pipeline } from 'node:stream';
+import streamArray from 'stream-json/streamers/stream-array.js';
+import { PostIdSet, skipReason, type FilterOptions } from './filters';
+import { PostFormatter, formatTagCounts } from './format';
+import { LineSplitter } from './lines';
+import { AtomicFile } from './output';
+import { PostAdapter, isRecordProblem, type Post } from './schema';
+import { checkOutputPath, findInputFiles, isGzipError, isTruncatedGzipError, openInput, type InputFile } from './source';
+import {
+  ConvertUsageError,
+  StrictModeError,
+  TAG_CATEGORIES,
+  isNote,
+  type ConvertHooks,
+  type ConvertOptions,
+  type ConvertProgress,
+  type ConvertSummary,
+  type InputProblem,
+  type OutputFormat,
+  type ProblemReason,
+  type SkipReason,
+  type TagCategory,
+  type TagOrder,
+} from './types';
+
+export const FIRST_PROBLEMS_KEPT = 20;
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/** Options with every default filled in and every value checked; plain data, so it can go to a worker. */
+export interface ResolvedOptions {
+  output: string;
+  countsOutput: string;
+  format: OutputFormat;
+  categories: TagCategory[];
+  order: TagOrder;
+  seed: number;
+  minTags: number;
+  ratings: string[] | undefined;
+  excludeDeleted: boolean;
+  minScore: number | undefined;
+  limit: number;
+  dedupe: boolean;
+  strict: boolean;
+  workers: number;
+  maxLineBytes: number;
+  workerScript: string | undefined;
+}
+
+export function resolveOptions(options: ConvertOptions): ResolvedOptions {
+  const format = options.format ?? 'txt';
+  if (format !== 'txt' && format !== 'jsonl') throw new ConvertUsageError(`--format must be txt or jsonl, got "${String(format)}"`);
+  const order = options.order ?? 'keep';
+  if (order !== 'keep' && order !== 'shuffle' && order !== 'sort') {
+    throw new ConvertUsageError(`--order must be keep, shuffle or sort, got "${String(order)}"`);
+  }
+  const categories = options.categories ?? ['general'];
+  if (categories.length === 0) throw new ConvertUsageError('--categories needs at least one category');
+  for (const category of categories) {
+    if (!Object.hasOwn(TAG_CATEGORIES, category)) {
+      throw new ConvertUsageError(`unknown tag category "${category}" (known: ${Object.keys(TAG_CATEGORIES).join(', ')})`);
+    }
+  }
+  const wholeNumber = (value: number | undefined, name: string, min: number, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value < min) throw new ConvertUsageError(`${name} must be a whole number >= ${min}, got ${value}`);
+    return value;
+  };
+  if (!options.output) throw new ConvertUsageError('no output given (-o OUT)');
+  if (options.minScore !== undefined && !Number.isFinite(options.minScore)) throw new ConvertUsageError('--min-score must be a number');
+  return {
+    output: options.output,
+    countsOutput: options.countsOutput ?? `${options.output}.counts.csv`,
+    format,
+    categories: [...new Set(categories)],
+    order,
+    seed: wholeNumber(options.seed, '--seed', -(2 ** 31), 0),
+    minTags: wholeNumber(options.minTags, '--min-tags', 1, 1),
+    ratings: options.ratings?.length ? options.ratings : undefined,
+    excludeDeleted: options.excludeDeleted ?? false,
+    minScore: options.minScore,
+    limit: options.limit === undefined ? Infinity : wholeNumber(options.limit, '--limit', 1, 1),
+    dedupe: options.dedupe ?? true,
+    strict: options.strict ?? false,
+    workers: wholeNumber(options.workers, '--workers', 1, 1),
+    maxLineBytes: wholeNumber(options.maxLineBytes, 'max line bytes', 1024, DEFAULT_MAX_LINE_BYTES),
+    workerScript: options.workerScript,
+  };
+}
+
+/** Where the posts that pass go: the dataset file, or a worker's part file. */
+export interface PostSink {
+  write(post: Post, line: string): void;
+  needsDrain(): boolean;
+  drain(): Promise<void>;
+}
+
+export function datasetSink(file: AtomicFile): PostSink {
+  return {
+    write: (_post, line) => file.writeLine(line),
+    needsDrain: () => file.needsDrain(),
+    drain: () => file.drain(),
+  };
+}
+
+/** Counters and problems of a conversion (or of one worker's share of it). */
+export interface ConversionCounts {
+  bytesRead: number;
+  bytesParsed: number;
+  postsRead: number;
+  postsWritten: number;
+  skipped: Record<SkipReason, number>;
+  problems: Partial<Record<ProblemReason, number>>;
+  badRecords: number;
+  firstProblems: InputProblem[];
+  stoppedAtLimit: boolean;
+}
+
+export function emptyCounts(): ConversionCounts {
+  return {
+    bytesRead: 0,
+    bytesParsed: 0,
+    postsRead: 0,
+    postsWritten: 0,
+    skipped: { 'no-kept-tags': 0, 'too-few-tags': 0, rating: 0, deleted: 0, score: 0, duplicate: 0 },
+    problems: {},
+    badRecords: 0,
+    firstProblems: [],
+    stoppedAtLimit: false,
+  };
+}
+
+/** Runs files through the stages into one sink, counting everything. */
+export class Conversion {
+  readonly counts = emptyCounts();
+  readonly formatter: PostFormatter;
+  private readonly adapter: PostAdapter;
+  private readonly filter: FilterOptions;
+  private readonly seenIds = new PostIdSet();
+  private readonly started = performance.now();
+  private lastProgressAt = 0;
+  private completedFileBytes = 0;
+  private current: { file: InputFile; bytesRead: () => number } | undefined;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly sink: PostSink,
+    private readonly hooks: ConvertHooks,
+    private readonly bytesTotal: number,
+  ) {
+    this.adapter = new PostAdapter(options.categories);
+    this.formatter = new PostFormatter(options);
+    this.filter = {
+      minTags: options.minTags,
+      ratings: options.ratings ? new Set(options.ratings) : undefined,
+      excludeDeleted: options.excludeDeleted,
+      minScore: options.minScore,
+    };
+  }
+
+  get stopped(): boolean {
+    return this.counts.stoppedAtLimit;
+  }
+
+  async convertFile(file: InputFile): Promise<void> {
+    this.hooks.signal?.throwIfAborted();
+    const input = await openInput(file.path);
+    this.current = { file, bytesRead: input.bytesRead };
+    const iterator = input.chunks[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    // Lines/items reached, so that a gzip error can say where the data stopped.
+    const position = { value: 0, unit: 'line' as 'line' | 'item', onTruncatedTail: undefined as (() => void) | undefined };
+    try {
+      const head = await readHead(iterator);
+      if (head.firstByte === 0x5b /* [ */) {
+        position.unit = 'item';
+        await this.convertJsonArray(file.path, head, iterator, position);
+      } else {
+        await this.convertJsonLines(file.path, head, iterator, position);
+      }
+    } catch (error) {
+      if (!isGzipError(error)) throw error;
+      if (isTruncatedGzipError(error)) {
+        position.onTruncatedTail?.();
+        this.problem(file.path, position.value + 1, position.unit, 'truncated-gzip', 'the gzip data ends early (file cut short?); everything before is kept');
+      } else {
+        this.problem(file.path, position.value + 1, position.unit, 'corrupt-gzip', `cannot decompress from here on (${(error as Error).message}); everything before is kept`);
+      }
+    } finally {
+      this.completedFileBytes += input.bytesRead();
+      input.close();
+      this.counts.bytesRead = this.completedFileBytes;
+      this.current = undefined;
+    }
+  }
+
+  private async convertJsonLines(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number; onTruncatedTail?: () => void }): Promise<void> {
+    let inTruncatedTail = false;
+    const splitter = new LineSplitter(
+      {
+        line: (text, lineNumber) => {
+          if (this.counts.stoppedAtLimit) return;
+          let record: unknown;
+          try {
+            record = JSON.parse(text);
+          } catch (error) {
+            if (inTruncatedTail) this.problem(file, lineNumber, 'line', 'truncated-gzip', 'the gzip data ends in the middle of this line (skipped)');
+            else this.problem(file, lineNumber, 'line', jsonErrorReason(text, error), (error as Error).message);
+            return;
+          }
+          this.convertRecord(record, file, lineNumber, 'line');
+        },
+        problem: (lineNumber, reason, detail) => this.problem(file, lineNumber, 'line', reason, detail),
+      },
+      this.options.maxLineBytes,
+    );
+    position.onTruncatedTail = () => {
+      inTruncatedTail = true;
+      splitter.end();
+      position.value = splitter.lineNumber;
+    };
+    const signal = this.hooks.signal;
+    for (let chunk = head.chunks.shift(); ; chunk = head.chunks.shift()) {
+      if (chunk === undefined) {
+        const next = await iterator.next();
+        if (next.done) break;
+        chunk = next.value;
+      }
+      signal?.throwIfAborted();
+      splitter.push(chunk);
+      position.value = splitter.lineNumber;
+      this.counts.bytesParsed += chunk.length;
+      if (this.counts.stoppedAtLimit) return;
+      this.maybeReportProgress();
+      if (this.sink.needsDrain()) await this.sink.drain();
+    }
+    splitter.end();
+    position.value = splitter.lineNumber;
+  }
+
+  private async convertJsonArray(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number }): Promise<void> {
+    if (head.bom) this.problem(file, 1, 'line', 'bom', 'byte-order mark at the start of the file (removed)');
+    const counts = this.counts;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      yield* head.chunks;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        counts.bytesParsed += next.value.length;
+        yield next.value;
+      }
+    }
+    for (const chunk of head.chunks) counts.bytesParsed += chunk.length;
+    const items = pipeline(Readable.from(chunks()), streamArray.withParserAsStream(), () => {
+      // Errors reach the loop below through the items stream.
+    });
+    const signal = this.hooks.signal;
+    try {
+      for await (const item of items as AsyncIterable<{ key: number; value: unknown }>) {
+        signal?.throwIfAborted();
+        position.value = item.key + 1;
+        this.convertRecord(item.value, file, position.value, 'item', true);
+        if (this.counts.stoppedAtLimit) break;
+        if ((position.value & 1023) === 0) this.maybeReportProgress();
+        if (this.sink.needsDrain()) await this.sink.drain();
+      }
+    } catch (error) {
+      if (isGzipError(error) || error instanceof StrictModeError || signal?.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      const reason: ProblemReason = /has expected/.test(message) ? 'truncated-json' : 'invalid-json';
+      this.problem(file, position.value + 1, 'item', reason, `${message}; the items before are kept, the rest of the file is skipped`);
+    } finally {
+      items.destroy();
+    }
+  }
+
+  private convertRecord(record: unknown, file: string, line: number, unit: 'line' | 'item', checkReplacement = false): void {
+    if (this.counts.stoppedAtLimit) return;
+    const post = this.adapter.adapt(record);
+    if (isRecordProblem(post)) {
+      this.problem(file, line, unit, post.reason, post.detail);
+      return;
+    }
+    const counts = this.counts;
+    counts.postsRead++;
+    const skip = skipReason(post, this.filter);
+    if (skip !== undefined) {
+      counts.skipped[skip]++;
+      return;
+    }
+    const text = this.formatter.format(post);
+    // JSONL lines are checked for invalid UTF-8 as bytes; stream-json decodes it to U+FFFD silently.
+    if (checkReplacement && text.includes('\uFFFD')) {
+      this.problem(file, line, unit, 'invalid-utf8', 'a tag contains U+FFFD: the input is not valid UTF-8 here (skipped)');
+      return;
+    }
+    if (this.options.dedupe && post.id !== undefined && !this.seenIds.add(post.id)) {
+      counts.skipped.duplicate++;
+      return;
+    }
+    this.formatter.count(post);
+    this.sink.write(post, text);
+    if (++counts.postsWritten >= this.options.limit) counts.stoppedAtLimit = true;
+  }
+
+  problem(file: string, line: number, unit: 'line' | 'item', reason: ProblemReason, detail: string): void {
+    const problem: InputProblem = { file, line, unit, reason, detail };
+    const counts = this.counts;
+    counts.problems[reason] = (counts.problems[reason] ?? 0) + 1;
+    const note = isNote(reason);
+    if (!note) counts.badRecords++;
+    if (counts.firstProblems.length < FIRST_PROBLEMS_KEPT) counts.firstProblems.push(problem);
+    this.hooks.onProblem?.(problem);
+    if (this.options.strict && !note) throw new StrictModeError(problem);
+  }
+
+  progress(): ConvertProgress {
+    const elapsedSeconds = (performance.now() - this.started) / 1000;
+    const bytesRead = this.completedFileBytes + (this.current?.bytesRead() ?? 0);
+    const postsPerSecond = elapsedSeconds > 0 ? this.counts.postsRead / elapsedSeconds : 0;
+    const bytesPerSecond = elapsedSeconds > 0 ? bytesRead / elapsedSeconds : 0;
+    return {
+      bytesRead,
+      bytesTotal: this.bytesTotal,
+      postsRead: this.counts.postsRead,
+      postsWritten: this.counts.postsWritten,
+      elapsedSeconds,
+      postsPerSecond,
+      etaSeconds: bytesPerSecond > 0 ? Math.max(0, this.bytesTotal - bytesRead) / bytesPerSecond : undefined,
+      currentFile: this.current?.file.path,
+    };
+  }
+
+  maybeReportProgress(force = false): void {
+    const onProgress = this.hooks.onProgress;
+    if (onProgress === undefined) return;
+    const now = performance.now();
+    if (!force && now - this.lastProgressAt < (this.hooks.progressIntervalMs ?? 100)) return;
+    this.lastProgressAt = now;
+    onProgress(this.progress());
+  }
+}
+
+interface Head {
+  /** Chunks read while looking for the first significant byte (BOM already removed). */
+  chunks: Buffer[];
+  firstByte: number | undefined;
+  bom: boolean;
+}
+
+/** Reads until the first byte that is not whitespace, to tell a JSON array from JSONL. */
+async function readHead(iterator: AsyncIterator<Buffer>): Promise<Head> {
+  const chunks: Buffer[] = [];
+  let bom = false;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return { chunks, firstByte: undefined, bom };
+    let chunk = next.value;
+    if (chunks.length === 0 && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) bom = true;
+    chunks.push(chunk);
+    const start = chunks.length === 1 && bom ? 3 : 0;
+    for (let i = start; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) {
+        if (byte === 0x5b && bom) chunks[0] = chunk = chunks[0].subarray(3);
+        return { chunks, firstByte: byte, bom };
+      }
+    }
+  }
+}
+
+function jsonErrorReason(text: string, error: unknown): ProblemReason {
+  const message = error instanceof Error ? error.message : '';
+  const opensLikeJson = text.charCodeAt(0) === 0x7b || text.charCodeAt(0) === 0x5b;
+  return opensLikeJson && /Unexpected end of JSON input|Unterminated string/.test(message) ? 'truncated-json' : 'invalid-json';
+}
+
+/** Converts the inputs into the dataset and its tag-count table; see ConvertOptions. */
+export async function convertMetadata(options: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertSummary> {
+  const resolved = resolveOptions(options);
+  const files = await findInputFiles(options.inputs);
+  await checkOutputPath(resolved.output, files, 'output');
+  await checkOutputPath(resolved.countsOutput, files, 'tag-count table');
+  if (resolved.countsOutput === resolved.output) throw new ConvertUsageError('the tag-count table cannot be the output itself');
+  hooks.signal?.throwIfAborted();
+  if (resolved.workers > 1 && files.length > 1) {
+    const { convertInParallel } = await import('./parallel');
+    return convertInParallel(resolved, files, hooks);
+  }
+  return convertSerially(resolved, files, hooks);
+}
+
+async function convertSerially(options: ResolvedOptions, files: InputFile[], hooks: ConvertHooks): Promise<ConvertSummary> {
+  const started = performance.now();
+  const output = await AtomicFile.create(options.output);
+  let counts: AtomicFile | undefined;
+  try {
+    const conversion = new Conversion(options, datasetSink(output), hooks, totalBytes(files));
+    for (const file of files) {
+      await conversion.convertFile(file);
+      if (conversion.stopped) break;
+    }
+    counts = await writeTagCounts(options.countsOutput, conversion.formatter.tagCounts);
+    await output.commit();
+    await counts.commit();
+    conversion.maybeReportProgress(true);
+    return summarize(options, files, conversion.counts, conversion.formatter, started);
+  } catch (error) {
+    await output.discard();
+    await counts?.discard();
+    throw error;
+  }
+}
+
+export async function writeTagCounts(target: string, tagCounts: Map<string, number>): Promise<AtomicFile> {
+  const file = await AtomicFile.create(target);
+  try {
+    for (const line of formatTagCounts(tagCounts)) {
+      file.writeLine(line);
+      if (file.needsDrain()) await file.drain();
+    }
+    return file;
+  } catch (error) {
+    await file.discard();
+    throw error;
+  }
+}
+
+export function totalBytes(files: readonly InputFile[]): number {
+  return files.reduce((sum, file) => sum + file.bytes, 0);
+}
+
+export function summarize(options: ResolvedOptions, files: InputFile[], counts: ConversionCounts, formatter: PostFormatter, started: number): ConvertSummary {
+  return {
+    output: options.output,
+    countsOutput: options.countsOutput,
+    files: files.map((file) => file.path),
+    bytesRead: counts.bytesRead,
+    bytesParsed: counts.bytesParsed,
+    postsRead: counts.postsRead,
+    postsWritten: counts.postsWritten,
+    skipped: counts.skipped,
+    problems: counts.problems,
+    badRecords: counts.badRecords,
+    firstProblems: counts.firstProblems,
+    tagsWritten: formatter.tagsWritten,
+    distinctTags: formatter.tagCounts.size,
+    stoppedAtLimit: counts.stoppedAtLimit,
+    seconds: (performance.now() - started) / 1000,
+  };
+}

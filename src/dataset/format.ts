@@ -1,0 +1,122 @@
+// Writer-side stages: tag order, the output line of a post, and the tag-count table.
+import type { Post } from './schema';
+import type { OutputFormat, TagCategory, TagOrder } from './types';
+
+export interface FormatOptions {
+  format: OutputFormat;
+  order: TagOrder;
+  seed: number;
+  categories: readonly TagCategory[];
+}
+
+/** Formats posts as dataset lines (without the newline) and counts the tags it writes. */
+export class PostFormatter {
+  readonly tagCounts = new Map<string, number>();
+  tagsWritten = 0;
+  private postIndex = 0;
+
+  constructor(private readonly options: FormatOptions) {}
+
+  /** The dataset line of a post (arranging its tag lists in place); count() it once it is written. */
+  format(post: Post): string {
+    const { order, format } = this.options;
+    // Shuffles depend on the seed and the post's id (or position), not on how files were split among workers.
+    const random = order === 'shuffle' ? seededRandom(this.options.seed, post.id ?? this.postIndex) : undefined;
+    this.postIndex++;
+    let line: string;
+    if (format === 'txt') {
+      const tags = post.tags.length === 1 ? post.tags[0] : post.tags.flat();
+      this.arrange(tags, random);
+      line = tags.join(',');
+    } else {
+      const byCategory: Record<string, string[]> = {};
+      this.options.categories.forEach((category, slot) => {
+        const tags = post.tags[slot];
+        this.arrange(tags, random);
+        byCategory[category] = tags;
+      });
+      line = JSON.stringify({ id: post.id ?? null, rating: post.rating ?? null, score: post.score ?? null, tags: byCategory });
+    }
+    return line;
+  }
+
+  /** Takes back the counts of a line this formatter produced (a duplicate dropped when merging parts). */
+  uncount(line: string): void {
+    for (const tag of this.tagsOfLine(line)) {
+      const count = this.tagCounts.get(tag);
+      if (count === undefined) continue;
+      if (count <= 1) this.tagCounts.delete(tag);
+      else this.tagCounts.set(tag, count - 1);
+      this.tagsWritten--;
+    }
+  }
+
+  addCounts(counts: Iterable<[string, number]>): void {
+    for (const [tag, count] of counts) {
+      this.tagCounts.set(tag, (this.tagCounts.get(tag) ?? 0) + count);
+      this.tagsWritten += count;
+    }
+  }
+
+  private arrange(tags: string[], random: (() => number) | undefined): void {
+    if (this.options.order === 'sort') tags.sort(compareCodeUnits);
+    else if (random !== undefined) {
+      for (let i = tags.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        const swap = tags[i];
+        tags[i] = tags[j];
+        tags[j] = swap;
+      }
+    }
+  }
+
+  /** Counts the kept tags of a post that is written. */
+  count(post: Post): void {
+    const counts = this.tagCounts;
+    for (const tags of post.tags) {
+      for (const tag of tags) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+      this.tagsWritten += tags.length;
+    }
+  }
+
+  /** Counts the tags of a dataset line (used when merging worker parts under a limit). */
+  countLine(line: string): void {
+    const counts = this.tagCounts;
+    const tags = this.tagsOfLine(line);
+    for (const tag of tags) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+    this.tagsWritten += tags.length;
+  }
+
+  private tagsOfLine(line: string): string[] {
+    if (this.options.format === 'txt') return line === '' ? [] : line.split(',');
+    return Object.values((JSON.parse(line) as { tags: Record<string, string[]> }).tags).flat();
+  }
+}
+
+/** The `name,count` table, most frequent first (ties by name), with a header line. */
+export function formatTagCounts(counts: Map<string, number>): string[] {
+  const rows = [...counts].sort((a, b) => b[1] - a[1] || compareCodeUnits(a[0], b[0]));
+  const lines = ['name,count'];
+  for (const [tag, count] of rows) lines.push(`${csvField(tag)},${count}`);
+  return lines;
+}
+
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** mulberry32 seeded from (seed, key): small, fast, and the same on every platform. */
+export function seededRandom(seed: number, key: number): () => number {
+  let state = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(key | 0, 0x85ebca6b) ^ Math.floor(key / 2 ** 32)) >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

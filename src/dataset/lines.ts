@@ -1,0 +1,151 @@
+// Records stage for JSONL: splits raw bytes into lines, decoding a whole chunk at once (much faster than
+// readline's per-line work). Notes a BOM, CRLF endings and empty lines; reports invalid UTF-8 and lines
+// over the size limit (skipped without buffering them, so memory stays bounded).
+import { isUtf8 } from 'node:buffer';
+import type { ProblemReason } from './types';
+
+export interface LineHandler {
+  line(text: string, lineNumber: number): void;
+  problem(lineNumber: number, reason: ProblemReason, detail: string): void;
+}
+
+export class LineSplitter {
+  /** Lines seen so far, including empty and bad ones. */
+  lineNumber = 0;
+  /** Whether the last line had no newline after it (set by end()). */
+  lastLineUnterminated = false;
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private skippingLongLine = false;
+  private sawCrlf = false;
+
+  constructor(
+    private readonly handler: LineHandler,
+    private readonly maxLineBytes: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    if (this.carryBytes > 0 || this.skippingLongLine) {
+      const newline = chunk.indexOf(10);
+      if (newline === -1) {
+        this.appendCarry(chunk);
+        return;
+      }
+      this.appendCarry(chunk.subarray(0, newline));
+      this.finishCarriedLine();
+      start = newline + 1;
+    }
+    const lastNewline = chunk.lastIndexOf(10);
+    if (lastNewline < start) {
+      if (start < chunk.length) this.appendCarry(chunk.subarray(start));
+      return;
+    }
+    this.splitBlock(chunk, start, lastNewline);
+    if (lastNewline + 1 < chunk.length) this.appendCarry(chunk.subarray(lastNewline + 1));
+  }
+
+  /** Flushes a last line that has no newline after it. */
+  end(): void {
+    if (this.carryBytes > 0 || this.skippingLongLine) {
+      this.lastLineUnterminated = true;
+      this.finishCarriedLine();
+    }
+  }
+
+  /** Lines in chunk[start, end), each followed by a newline (end is the last newline). */
+  private splitBlock(chunk: Buffer, start: number, end: number): void {
+    const text = chunk.toString('utf8', start, end);
+    if (text.includes('\uFFFD')) {
+      this.splitBlockCheckingUtf8(chunk, start, end);
+      return;
+    }
+    let from = 0;
+    for (;;) {
+      const newline = text.indexOf('\n', from);
+      if (newline === -1) {
+        this.takeLine(from === 0 ? text : text.slice(from));
+        return;
+      }
+      this.takeLine(text.slice(from, newline));
+      from = newline + 1;
+    }
+  }
+
+  /** Slow path, only for blocks that decoded to U+FFFD: find which lines really are invalid UTF-8. */
+  private splitBlockCheckingUtf8(chunk: Buffer, start: number, end: number): void {
+    let from = start;
+    while (from <= end) {
+      let newline = chunk.indexOf(10, from);
+      if (newline === -1 || newline > end) newline = end;
+      this.takeLineBytes(chunk.subarray(from, newline));
+      from = newline + 1;
+    }
+  }
+
+  private takeLineBytes(bytes: Buffer): void {
+    const text = bytes.toString('utf8');
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
+      this.lineNumber++;
+      this.handler.problem(this.lineNumber, 'invalid-utf8', 'line is not valid UTF-8 (skipped)');
+      return;
+    }
+    this.takeLine(text);
+  }
+
+  private takeLine(raw: string): void {
+    const lineNumber = ++this.lineNumber;
+    let text = raw;
+    if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
+      text = text.slice(1);
+      this.handler.problem(lineNumber, 'bom', 'byte-order mark at the start of the file (removed)');
+    }
+    if (text.charCodeAt(text.length - 1) === 13) {
+      text = text.slice(0, -1);
+      if (!this.sawCrlf) {
+        this.sawCrlf = true;
+        this.handler.problem(lineNumber, 'crlf', 'Windows line endings (CRLF) from here on (accepted; noted once per file)');
+      }
+    }
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) {
+      this.handler.problem(lineNumber, 'empty-line', 'empty line');
+      return;
+    }
+    if (text.length * 3 > this.maxLineBytes && Buffer.byteLength(text) > this.maxLineBytes) {
+      this.handler.problem(lineNumber, 'line-too-long', tooLongDetail(Buffer.byteLength(text), this.maxLineBytes));
+      return;
+    }
+    this.handler.line(text, lineNumber);
+  }
+
+  private appendCarry(bytes: Buffer): void {
+    this.carryBytes += bytes.length;
+    if (this.skippingLongLine) return;
+    if (this.carryBytes > this.maxLineBytes) {
+      this.skippingLongLine = true;
+      this.carry = [];
+      return;
+    }
+    this.carry.push(bytes);
+  }
+
+  private finishCarriedLine(): void {
+    if (this.skippingLongLine) {
+      this.lineNumber++;
+      this.handler.problem(this.lineNumber, 'line-too-long', tooLongDetail(this.carryBytes, this.maxLineBytes));
+    } else {
+      this.takeLineBytes(this.carry.length === 1 ? this.carry[0] : Buffer.concat(this.carry, this.carryBytes));
+    }
+    this.carry = [];
+    this.carryBytes = 0;
+    this.skippingLongLine = false;
+  }
+}
+
+function tooLongDetail(bytes: number, limit: number): string {
+  return `line of ${formatBytes(bytes)} is over the ${formatBytes(limit)} limit (skipped)`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${bytes} bytes`;
+}

@@ -1,0 +1,78 @@
+// Writer stage: a temporary file beside the target, renamed over it only when complete, removed on
+// error or cancellation; lines are batched into large writes and the caller waits on backpressure.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+
+const BATCH_CHARS = 256 * 1024;
+
+export class AtomicFile {
+  private pending = '';
+  private finished = false;
+
+  private constructor(
+    readonly target: string,
+    readonly tempPath: string,
+    private readonly stream: fs.WriteStream,
+  ) {}
+
+  static async create(target: string): Promise<AtomicFile> {
+    const tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
+    return AtomicFile.createAt(target, tempPath);
+  }
+
+  /** With a temporary path chosen by the caller (who then can remove it even if this thread dies). */
+  static async createAt(target: string, tempPath: string): Promise<AtomicFile> {
+    const stream = fs.createWriteStream(tempPath, { flags: 'wx' });
+    await once(stream, 'open');
+    return new AtomicFile(target, tempPath, stream);
+  }
+
+  /** Queues one line (the newline is added). Call `drain()` now and then to honour backpressure. */
+  writeLine(line: string): void {
+    this.pending += line;
+    this.pending += '\n';
+    if (this.pending.length >= BATCH_CHARS) this.flushBatch();
+  }
+
+  needsDrain(): boolean {
+    return this.stream.writableNeedDrain || this.stream.errored !== null;
+  }
+
+  /** Waits while the file is behind; rethrows a write error. */
+  async drain(): Promise<void> {
+    if (this.stream.errored) throw this.stream.errored;
+    if (this.stream.writableNeedDrain) await once(this.stream, 'drain');
+  }
+
+  /** Writes what is queued, closes the file and renames it over the target. */
+  async commit(): Promise<void> {
+    this.flushBatch();
+    await new Promise<void>((resolve, reject) => {
+      this.stream.once('error', reject);
+      this.stream.end(resolve);
+    });
+    if (!this.stream.closed) await once(this.stream, 'close');
+    await fs.promises.rename(this.tempPath, this.target);
+    this.finished = true;
+  }
+
+  /** Closes and removes the temporary file; the target is left as it was. */
+  async discard(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.pending = '';
+    if (!this.stream.closed) {
+      this.stream.destroy();
+      await once(this.stream, 'close').catch(() => undefined);
+    }
+    await fs.promises.rm(this.tempPath, { force: true });
+  }
+
+  private flushBatch(): void {
+    if (this.pending.length === 0) return;
+    this.stream.write(this.pending);
+    this.pending = '';
+  }
+}

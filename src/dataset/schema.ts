@@ -1,0 +1,143 @@
+// Schema adapter: one parsed JSON record -> a Post, whichever of the two Danbooru schemas it uses.
+// gwern Danbooru2017-2020: `tags: [{id, name, category}]` (strings; numbers accepted).
+// Danbooru API / BigQuery (2021+): `tag_string_general` etc., space-separated; ids may be floats.
+import { TAG_CATEGORIES, type ProblemReason, type TagCategory } from './types';
+
+export interface Post {
+  id: number | undefined;
+  rating: string | undefined;
+  score: number | undefined;
+  deleted: boolean;
+  /** Kept tags, one list per kept category, in the order the categories were asked for. */
+  tags: string[][];
+}
+
+export interface RecordProblem {
+  reason: ProblemReason;
+  detail: string;
+}
+
+/** Reads posts keeping only the given categories; built once per run. */
+export class PostAdapter {
+  private readonly slotByCategoryId = new Int8Array(256).fill(-1);
+  private readonly apiFields: string[];
+
+  constructor(readonly categories: readonly TagCategory[]) {
+    categories.forEach((name, slot) => {
+      this.slotByCategoryId[TAG_CATEGORIES[name]] = slot;
+    });
+    this.apiFields = categories.map((name) => `tag_string_${name}`);
+  }
+
+  /** Returns the post, or why the record cannot be one. */
+  adapt(record: unknown): Post | RecordProblem {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      return { reason: 'not-an-object', detail: `expected a post object, got ${describe(record)}` };
+    }
+    const fields = record as Record<string, unknown>;
+    const id = readId(fields.id);
+    if (typeof id === 'object') return id;
+    const rating = fields.rating;
+    if (rating !== undefined && rating !== null && typeof rating !== 'string') {
+      return wrongType('rating', 'a string', rating);
+    }
+    const score = readInteger(fields.score, 'score');
+    if (typeof score === 'object') return score;
+    const deleted = readBoolean(fields.is_deleted, 'is_deleted');
+    if (typeof deleted === 'object') return deleted;
+
+    const tags = Array.isArray(fields.tags) ? this.gwernTags(fields.tags) : this.apiTags(fields);
+    if (!Array.isArray(tags)) return tags;
+    return { id, rating: rating ?? undefined, score, deleted, tags };
+  }
+
+  private gwernTags(list: unknown[]): string[][] | RecordProblem {
+    const tags: string[][] = this.categories.map(() => []);
+    for (let i = 0; i < list.length; i++) {
+      const tag = list[i];
+      if (typeof tag !== 'object' || tag === null) return wrongType(`tags[${i}]`, 'an object', tag);
+      const { name, category } = tag as { name?: unknown; category?: unknown };
+      if (typeof name !== 'string' || name === '') return wrongType(`tags[${i}].name`, 'a non-empty string', name);
+      const categoryId = typeof category === 'string' ? Number(category) : category;
+      if (typeof categoryId !== 'number' || !Number.isInteger(categoryId) || categoryId < 0 || categoryId > 255 || category === '') {
+        return wrongType(`tags[${i}].category`, 'a category number', category);
+      }
+      const slot = this.slotByCategoryId[categoryId];
+      if (slot >= 0) tags[slot].push(name);
+    }
+    return tags;
+  }
+
+  private apiTags(fields: Record<string, unknown>): string[][] | RecordProblem {
+    if (fields.tags !== undefined && fields.tags !== null) {
+      return wrongType('tags', 'an array of {name, category}', fields.tags);
+    }
+    let anyTagField = false;
+    const tags: string[][] = [];
+    for (const field of this.apiFields) {
+      const value = fields[field];
+      if (value === undefined || value === null) {
+        tags.push([]);
+        continue;
+      }
+      if (typeof value !== 'string') return wrongType(field, 'a string', value);
+      anyTagField = true;
+      tags.push(splitTagString(value));
+    }
+    if (!anyTagField && !hasAnyApiTagField(fields)) {
+      return { reason: 'missing-tags', detail: 'no "tags" array and no "tag_string_general"/"tag_string_*" field' };
+    }
+    return tags;
+  }
+}
+
+export function isRecordProblem(value: Post | RecordProblem): value is RecordProblem {
+  return (value as RecordProblem).reason !== undefined;
+}
+
+function hasAnyApiTagField(fields: Record<string, unknown>): boolean {
+  for (const name of Object.keys(TAG_CATEGORIES)) {
+    const value = fields[`tag_string_${name}`];
+    if (typeof value === 'string') return true;
+  }
+  return false;
+}
+
+function splitTagString(value: string): string[] {
+  if (value === '') return [];
+  const parts = value.split(' ');
+  // Double spaces are rare; only then pay for the filter.
+  return parts.includes('') ? parts.filter((part) => part !== '') : parts;
+}
+
+function readId(value: unknown): number | undefined | RecordProblem {
+  if (value === undefined || value === null) return undefined;
+  const id = typeof value === 'string' && /^\d+(\.0*)?$/.test(value) ? Number(value) : value;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return wrongType('id', 'a whole number', value);
+  return id;
+}
+
+function readInteger(value: unknown, field: string): number | undefined | RecordProblem {
+  if (value === undefined || value === null) return undefined;
+  const number = typeof value === 'string' && /^-?\d+(\.\d*)?$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number)) return wrongType(field, 'a number', value);
+  return number;
+}
+
+function readBoolean(value: unknown, field: string): boolean | RecordProblem {
+  if (value === undefined || value === null || value === false || value === 0 || value === 'false') return false;
+  if (value === true || value === 1 || value === 'true') return true;
+  return wrongType(field, 'true or false', value);
+}
+
+function wrongType(field: string, expected: string, value: unknown): RecordProblem {
+  return { reason: 'wrong-type', detail: `"${field}" should be ${expected}, got ${describe(value)}` };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}

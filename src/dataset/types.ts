@@ -1,0 +1,141 @@
+// Shared vocabulary of the converter: options, problems, progress and the summary it returns.
+
+/** Danbooru tag categories by name, with the numeric ids the metadata uses. */
+export const TAG_CATEGORIES = { general: 0, artist: 1, copyright: 3, character: 4, meta: 5 } as const;
+export type TagCategory = keyof typeof TAG_CATEGORIES;
+
+export type OutputFormat = 'txt' | 'jsonl';
+export type TagOrder = 'keep' | 'shuffle' | 'sort';
+
+export interface ConvertOptions {
+  /** Files or folders (searched recursively for .jsonl/.json and their .gz). */
+  inputs: string[];
+  /** The dataset file to write (through a temporary file beside it). */
+  output: string;
+  /** Where the `name,count` table goes; default `OUTPUT.counts.csv`. */
+  countsOutput?: string;
+  format?: OutputFormat;
+  /** Categories kept, in output order; default ['general']. */
+  categories?: TagCategory[];
+  order?: TagOrder;
+  /** Seed for `order: 'shuffle'`; the shuffle of a post depends only on the seed and its id. */
+  seed?: number;
+  /** Posts with fewer kept tags are skipped (default 1: a post with no kept tag is skipped). */
+  minTags?: number;
+  /** Ratings kept as written in the metadata (g/s/q/e; older dumps: s/q/e). */
+  ratings?: string[];
+  excludeDeleted?: boolean;
+  minScore?: number;
+  /** Stop after writing this many posts. */
+  limit?: number;
+  /** Skip a post whose id was already written (default true). */
+  dedupe?: boolean;
+  /** The first problem that loses data ends the run with a StrictModeError. */
+  strict?: boolean;
+  /** Worker threads for converting several files at once (default 1: on this thread). */
+  workers?: number;
+  /** A line longer than this is skipped and reported (default 64 MiB), so memory stays bounded. */
+  maxLineBytes?: number;
+  /** Path of dist/convert-worker.js when the default lookup beside this bundle does not fit. */
+  workerScript?: string;
+}
+
+/** Why an input line (or a whole file) could not be used as it is. */
+export type ProblemReason =
+  | 'invalid-json'
+  | 'truncated-json'
+  | 'not-an-object'
+  | 'missing-tags'
+  | 'wrong-type'
+  | 'invalid-utf8'
+  | 'line-too-long'
+  | 'truncated-gzip'
+  | 'corrupt-gzip'
+  | 'bom'
+  | 'crlf'
+  | 'empty-line';
+
+/** Problems that only note something about the input; the post on that line is still converted. */
+export const NOTE_REASONS: ReadonlySet<ProblemReason> = new Set<ProblemReason>(['bom', 'crlf', 'empty-line']);
+
+export interface InputProblem {
+  file: string;
+  /** 1-based line for JSONL; for a JSON array, the 1-based item number (see `unit`). */
+  line: number;
+  unit: 'line' | 'item';
+  reason: ProblemReason;
+  detail: string;
+}
+
+/** Why a well-formed post was not written. */
+export type SkipReason = 'no-kept-tags' | 'too-few-tags' | 'rating' | 'deleted' | 'score' | 'duplicate';
+
+export interface ConvertProgress {
+  /** Bytes read from disk (compressed bytes for .gz) and their total. */
+  bytesRead: number;
+  bytesTotal: number;
+  postsRead: number;
+  postsWritten: number;
+  elapsedSeconds: number;
+  postsPerSecond: number;
+  /** Seconds left at the current rate; undefined until something has been read. */
+  etaSeconds: number | undefined;
+  currentFile: string | undefined;
+}
+
+export interface ConvertSummary {
+  output: string;
+  countsOutput: string;
+  files: string[];
+  bytesRead: number;
+  /** Uncompressed bytes parsed (equals bytesRead for plain files). */
+  bytesParsed: number;
+  /** Well-formed posts read. */
+  postsRead: number;
+  postsWritten: number;
+  skipped: Record<SkipReason, number>;
+  /** Every problem, counted by reason (bad lines and notes). */
+  problems: Partial<Record<ProblemReason, number>>;
+  /** Problems that lost the record (all reasons except notes). */
+  badRecords: number;
+  /** The first problems, in the order met (at most 20). */
+  firstProblems: InputProblem[];
+  tagsWritten: number;
+  distinctTags: number;
+  stoppedAtLimit: boolean;
+  seconds: number;
+}
+
+export interface ConvertHooks {
+  signal?: AbortSignal;
+  onProgress?: (progress: ConvertProgress) => void;
+  /** Called for every problem, notes included. */
+  onProblem?: (problem: InputProblem) => void;
+  /** Minimum milliseconds between two onProgress calls (default 100). */
+  progressIntervalMs?: number;
+}
+
+/** The input broke a rule the caller chose to enforce (`--strict`); the output was not written. */
+export class StrictModeError extends Error {
+  constructor(readonly problem: InputProblem) {
+    super(`strict mode: ${formatProblem(problem)}`);
+    this.name = 'StrictModeError';
+  }
+}
+
+/** The request cannot be run as given (bad option, missing input, output = input). */
+export class ConvertUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConvertUsageError';
+  }
+}
+
+export function formatProblem(problem: InputProblem): string {
+  const where = problem.unit === 'line' ? `${problem.file}:${problem.line}` : `${problem.file}: item ${problem.line}`;
+  return `${where}: ${problem.reason}: ${problem.detail}`;
+}
+
+export function isNote(reason: ProblemReason): boolean {
+  return NOTE_REASONS.has(reason);
+}
