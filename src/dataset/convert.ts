@@ -77,7 +77,7 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     categories: [...new Set(categories)],
     order,
     seed: wholeNumber(options.seed, '--seed', -(2 ** 31), 0),
-    minTags: wholeNumber(options.minTags, '--min-tags', 1, 1),
+    minTags: wholeNumber(options.minTags, '--min-tags', 0, 1),
     ratings: options.ratings?.length ? options.ratings : undefined,
     excludeDeleted: options.excludeDeleted ?? false,
     minScore: options.minScore,

@@ -1,0 +1,46 @@
+// Human-readable text of a conversion's outcome, shared by the CLI and the VS Code command.
+import { NOTE_REASONS, formatProblem, type ConvertSummary, type ProblemReason, type SkipReason } from './types';
+
+export { formatProblem };
+
+const SKIP_LABELS: Record<SkipReason, string> = {
+  'no-kept-tags': 'no kept tag',
+  'too-few-tags': 'too few tags',
+  rating: 'rating',
+  deleted: 'deleted',
+  score: 'score',
+  duplicate: 'duplicate id',
+};
+
+export function skippedTotal(summary: ConvertSummary): number {
+  return Object.values(summary.skipped).reduce((sum, count) => sum + count, 0);
+}
+
+/** Several lines: files and speed, posts read/written/skipped by reason, bad lines by reason, outputs. */
+export function describeSummary(summary: ConvertSummary): string {
+  const megabytes = summary.bytesParsed / 1e6;
+  const seconds = Math.max(summary.seconds, 1e-6);
+  const lines: string[] = [];
+  lines.push(
+    `converted ${summary.files.length} file${summary.files.length === 1 ? '' : 's'}, ${megabytes.toFixed(1)} MB in ${summary.seconds.toFixed(2)} s (${(megabytes / seconds).toFixed(1)} MB/s)` +
+      (summary.bytesRead !== summary.bytesParsed ? `, ${(summary.bytesRead / 1e6).toFixed(1)} MB compressed` : ''),
+  );
+  const skipped = skippedTotal(summary);
+  const skipParts = Object.entries(summary.skipped)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${SKIP_LABELS[reason as SkipReason]}: ${count}`);
+  lines.push(`posts: ${summary.postsRead} read, ${summary.postsWritten} written, ${skipped} skipped${skipParts.length ? ` (${skipParts.join(', ')})` : ''}${summary.stoppedAtLimit ? ', stopped at --limit' : ''}`);
+  const bad = problemParts(summary, false);
+  lines.push(`bad lines: ${summary.badRecords}${bad.length ? ` (${bad.join(', ')})` : ''}`);
+  const notes = problemParts(summary, true);
+  if (notes.length) lines.push(`notes: ${notes.join(', ')}`);
+  lines.push(`output: ${summary.output} (${summary.postsWritten} posts, ${summary.tagsWritten} tags)`);
+  lines.push(`tag counts: ${summary.countsOutput} (${summary.distinctTags} distinct tags)`);
+  return `${lines.join('\n')}\n`;
+}
+
+function problemParts(summary: ConvertSummary, notes: boolean): string[] {
+  return Object.entries(summary.problems)
+    .filter(([reason, count]) => (count ?? 0) > 0 && NOTE_REASONS.has(reason as ProblemReason) === notes)
+    .map(([reason, count]) => `${reason}: ${count}`);
+}
