@@ -11,6 +11,7 @@ commands:
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
+    case 'convert': return (await import('./convert')).runConvert(argv.slice(1));
     default:
       process.stderr.write(usage);
       return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
