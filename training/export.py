@@ -1,0 +1,191 @@
+"""Export a trained checkpoint as a Hugging Face GPT-2 folder with an ONNX model (KV cache).
+
+    /usr/bin/python3 training/export.py --run training/runs/default --out models/default
+
+Writes config.json, generation_config.json, tokenizer.json, tokenizer_config.json and
+onnx/model.onnx, named as Hugging Face optimum exports GPT-2 "with past":
+  inputs  input_ids [batch, seq], attention_mask [batch, past+seq], position_ids [batch, seq],
+          past_key_values.{i}.key|value [batch, heads, past, head_dim]
+  outputs logits [batch, seq, vocab], present.{i}.key|value [batch, heads, past+seq, head_dim]
+A first step passes past tensors with past = 0.
+
+--parity FILE also writes PyTorch logits for a fixed tag sequence (whole sequence at once,
+then the same sequence fed through the cache in steps) so another runtime can check that
+its ONNX logits equal them.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import shutil
+import sys
+from typing import List, Sequence
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import GPT, GPTConfig  # noqa: E402
+from tags import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, TagTokenizer, write_json_atomic  # noqa: E402
+
+OPSET = 14
+SEQUENCE_FORMAT = "<|bos|> tag tag ... <|eos|>: one token per tag, tags in random order, unknown tags left out"
+
+
+class OnnxWrapper(torch.nn.Module):
+    """Flat inputs/outputs for torch.onnx.export."""
+
+    def __init__(self, model: GPT):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, position_ids, *flat_past):
+        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past)
+        flat: List[torch.Tensor] = [logits]
+        for k, v in presents:
+            flat.extend([k, v])
+        return tuple(flat)
+
+
+def load_model(checkpoint: str) -> GPT:
+    ckpt = torch.load(checkpoint, map_location="cpu")
+    model = GPT(GPTConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model
+
+
+def hf_config(config: GPTConfig, extra: dict) -> dict:
+    return {
+        "model_type": "gpt2",
+        "architectures": ["GPT2LMHeadModel"],
+        "vocab_size": config.vocab_size,
+        "n_positions": config.n_positions,
+        "n_ctx": config.n_positions,
+        "n_embd": config.n_embd,
+        "n_layer": config.n_layer,
+        "n_head": config.n_head,
+        "n_inner": None,
+        "activation_function": "gelu_new",
+        "layer_norm_epsilon": config.layer_norm_epsilon,
+        "resid_pdrop": config.dropout,
+        "embd_pdrop": config.dropout,
+        "attn_pdrop": config.dropout,
+        "initializer_range": 0.02,
+        "scale_attn_weights": True,
+        "tie_word_embeddings": True,
+        "use_cache": True,
+        "bos_token_id": BOS_ID,
+        "eos_token_id": EOS_ID,
+        "pad_token_id": PAD_ID,
+        "tag_model": {
+            "tokenizer": "one token per tag (WordLevel)",
+            "sequence_format": SEQUENCE_FORMAT,
+            "special_tokens": {"bos": BOS, "eos": EOS, "pad": PAD, "unk": UNK},
+            **extra,
+        },
+    }
+
+
+def export_onnx(model: GPT, path: str) -> None:
+    cfg = model.config
+    head_dim = cfg.n_embd // cfg.n_head
+    batch, seq, past = 2, 3, 2  # traced with a non-empty past; past = 0 works at run time
+    input_ids = torch.randint(4, cfg.vocab_size, (batch, seq))
+    attention_mask = torch.ones(batch, past + seq, dtype=torch.long)
+    position_ids = torch.arange(past, past + seq).unsqueeze(0).expand(batch, -1).contiguous()
+    flat_past = []
+    input_names = ["input_ids", "attention_mask", "position_ids"]
+    output_names = ["logits"]
+    dynamic_axes = {
+        "input_ids": {0: "batch_size", 1: "sequence_length"},
+        "attention_mask": {0: "batch_size", 1: "past_sequence_length + sequence_length"},
+        "position_ids": {0: "batch_size", 1: "sequence_length"},
+        "logits": {0: "batch_size", 1: "sequence_length"},
+    }
+    for i in range(cfg.n_layer):
+        for kind in ("key", "value"):
+            flat_past.append(torch.randn(batch, cfg.n_head, past, head_dim))
+            name = f"past_key_values.{i}.{kind}"
+            input_names.append(name)
+            dynamic_axes[name] = {0: "batch_size", 2: "past_sequence_length"}
+            out = f"present.{i}.{kind}"
+            output_names.append(out)
+            dynamic_axes[out] = {0: "batch_size", 2: "past_sequence_length + sequence_length"}
+    kwargs = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # the TorchScript exporter: same graph on old and new PyTorch
+    tmp = path + ".tmp"
+    with torch.no_grad():
+        torch.onnx.export(
+            OnnxWrapper(model).eval(),
+            (input_ids, attention_mask, position_ids, *flat_past),
+            tmp,
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic_axes,
+            opset_version=OPSET,
+            do_constant_folding=False,  # keeps one copy of the tied embedding
+            **kwargs,
+        )
+    model.eval()  # the exporter restores the wrapper's mode recursively; stay in eval
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def parity_record(model: GPT, ids: List[int], split: int) -> dict:
+    """PyTorch logits for `ids` at once, and the same ids through the cache: a first step of
+    ids[:split] with an empty past, then one id a step."""
+    x = torch.tensor([ids])
+    full, _ = model(x, torch.ones_like(x))
+    steps = []
+    past = None
+    chunks = [ids[:split]] + [[i] for i in ids[split:]]
+    pos = 0
+    for chunk in chunks:
+        inp = torch.tensor([chunk])
+        position_ids = torch.arange(pos, pos + len(chunk)).unsqueeze(0)
+        mask = torch.ones(1, pos + len(chunk), dtype=torch.long)
+        logits, past = model(inp, mask, position_ids, past)
+        steps.append({"input_ids": chunk, "logits": logits[0].tolist()})
+        pos += len(chunk)
+    return {"input_ids": ids, "logits": full[0].tolist(), "steps": steps}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, help="training run directory (best.pt, tokenizer.json)")
+    p.add_argument("--checkpoint", help="default: RUN/best.pt")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--parity", help="also write PyTorch reference logits to this JSON file")
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+
+    model = load_model(args.checkpoint or os.path.join(args.run, "best.pt"))
+    tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
+    if len(tokenizer) != model.config.vocab_size:
+        raise SystemExit(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
+    os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
+    tokenizer.save(args.out, model.config.n_positions)
+    write_json_atomic(
+        os.path.join(args.out, "config.json"),
+        hf_config(model.config, {"parameters": model.num_parameters()}),
+    )
+    write_json_atomic(
+        os.path.join(args.out, "generation_config.json"),
+        {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
+    )
+    export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"))
+    if args.parity:
+        # A fixed sequence of the most frequent tags (ids 4..), long enough to exercise the cache.
+        ids = [BOS_ID] + list(range(4, min(4 + 7, model.config.vocab_size)))
+        write_json_atomic(args.parity, parity_record(model, ids, split=3), indent=None)
+    size = os.path.getsize(os.path.join(args.out, "onnx", "model.onnx"))
+    print(f"exported {args.out} (onnx {size / 1e6:.2f} MB, {model.num_parameters():,} parameters)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

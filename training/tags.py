@@ -1,0 +1,208 @@
+"""Tag data and the one-token-per-tag tokenizer.
+
+Input format (the converter's output): one post a line, comma-separated tags, optionally
+preceded by `post_id<TAB>` (the shared Danbooru file has ids; a converter file may not, then
+the line number is the id). Tags may use spaces or underscores and spaces after commas.
+
+Sequence format the model is trained on (and the runtime must feed):
+    <|bos|> tag tag ... tag <|eos|>
+one token per tag, tags in random order, tags outside the vocabulary left out.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+BOS, EOS, PAD, UNK = "<|bos|>", "<|eos|>", "<|pad|>", "<|unk|>"
+SPECIAL_TOKENS = [BOS, EOS, PAD, UNK]  # ids 0, 1, 2, 3
+BOS_ID, EOS_ID, PAD_ID, UNK_ID = 0, 1, 2, 3
+
+_COMMA_SPACES = re.compile(r"\s*,\s*")
+_SPACES = re.compile(r" ")
+
+
+@dataclass
+class Post:
+    post_id: str
+    tags: List[str]
+
+
+class DataError(ValueError):
+    pass
+
+
+def normalize_text(text: str) -> str:
+    """The same normalisation as tokenizer.json: lower-case, no spaces around commas,
+    trimmed, remaining spaces become underscores."""
+    text = text.lower()
+    text = _COMMA_SPACES.sub(",", text)
+    text = text.strip()
+    return _SPACES.sub("_", text)
+
+
+def split_tags(text: str) -> List[str]:
+    return [t for t in normalize_text(text).split(",") if t]
+
+
+def read_posts(path: str) -> List[Post]:
+    """Reads a tag dataset; a malformed line raises DataError naming the file and line."""
+    posts: List[Post] = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                continue
+            if "\t" in line:
+                post_id, _, text = line.partition("\t")
+                post_id = post_id.strip()
+                if not post_id or "\t" in text:
+                    raise DataError(f"{path}:{line_no}: expected 'post_id<TAB>tag, tag, ...'")
+            else:
+                post_id, text = str(line_no), line
+            tags = list(dict.fromkeys(split_tags(text)))  # drop repeats, keep order
+            if not tags:
+                raise DataError(f"{path}:{line_no}: no tags on this line")
+            posts.append(Post(post_id, tags))
+    if not posts:
+        raise DataError(f"{path}: no posts")
+    return posts
+
+
+def is_validation(post_id: str, percent: int = 10) -> bool:
+    """Fixed split by post id: stable across runs, machines and file orders."""
+    return zlib.crc32(post_id.encode("utf-8")) % 100 < percent
+
+
+def split_posts(posts: Sequence[Post], percent: int = 10) -> Tuple[List[Post], List[Post]]:
+    train = [p for p in posts if not is_validation(p.post_id, percent)]
+    val = [p for p in posts if is_validation(p.post_id, percent)]
+    return train, val
+
+
+def build_vocab(posts: Iterable[Post], min_count: int) -> List[str]:
+    """Special tokens, then tags seen at least min_count times, most frequent first."""
+    counts: Counter = Counter()
+    for p in posts:
+        counts.update(p.tags)
+    tags = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+    return SPECIAL_TOKENS + tags
+
+
+class TagTokenizer:
+    def __init__(self, vocab: Sequence[str]):
+        if list(vocab[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
+            raise ValueError("vocabulary must start with " + ", ".join(SPECIAL_TOKENS))
+        self.vocab = list(vocab)
+        self.ids: Dict[str, int] = {t: i for i, t in enumerate(self.vocab)}
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def tag_id(self, tag: str) -> Optional[int]:
+        return self.ids.get(tag)
+
+    def encode(self, text: str, add_bos: bool = True) -> List[int]:
+        """Like tokenizer.json: unknown tags become <|unk|>, <|bos|> is prepended."""
+        ids = [self.ids.get(t, UNK_ID) for t in split_tags(text)]
+        return [BOS_ID] + ids if add_bos else ids
+
+    def encode_post(self, tags: Sequence[str]) -> List[int]:
+        """Training sequence: <|bos|> known tags <|eos|> (unknown tags left out)."""
+        return [BOS_ID] + [self.ids[t] for t in tags if t in self.ids] + [EOS_ID]
+
+    def decode(self, ids: Iterable[int]) -> List[str]:
+        return [self.vocab[i] for i in ids if i >= len(SPECIAL_TOKENS)]
+
+    @classmethod
+    def load(cls, path: str) -> "TagTokenizer":
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        vocab_map: Dict[str, int] = data["model"]["vocab"]
+        vocab = [""] * len(vocab_map)
+        for tok, i in vocab_map.items():
+            vocab[i] = tok
+        return cls(vocab)
+
+    def to_hf_json(self) -> dict:
+        """A Hugging Face tokenizers `tokenizer.json` (WordLevel) with the same behaviour as encode()."""
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [
+                {
+                    "id": i,
+                    "content": tok,
+                    "single_word": False,
+                    "lstrip": False,
+                    "rstrip": False,
+                    "normalized": False,
+                    "special": True,
+                }
+                for i, tok in enumerate(SPECIAL_TOKENS)
+            ],
+            "normalizer": {
+                "type": "Sequence",
+                "normalizers": [
+                    {"type": "Lowercase"},
+                    {"type": "Replace", "pattern": {"Regex": r"\s*,\s*"}, "content": ","},
+                    {"type": "Strip", "strip_left": True, "strip_right": True},
+                    {"type": "Replace", "pattern": {"String": " "}, "content": "_"},
+                ],
+            },
+            "pre_tokenizer": {
+                "type": "Split",
+                "pattern": {"Regex": ","},
+                "behavior": "Removed",
+                "invert": False,
+            },
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [
+                    {"SpecialToken": {"id": BOS, "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}},
+                ],
+                "pair": [
+                    {"SpecialToken": {"id": BOS, "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}},
+                    {"Sequence": {"id": "B", "type_id": 1}},
+                ],
+                "special_tokens": {BOS: {"id": BOS, "ids": [BOS_ID], "tokens": [BOS]}},
+            },
+            "decoder": None,
+            "model": {
+                "type": "WordLevel",
+                "vocab": {tok: i for i, tok in enumerate(self.vocab)},
+                "unk_token": UNK,
+            },
+        }
+
+    def save(self, directory: str, model_max_length: int) -> None:
+        os.makedirs(directory, exist_ok=True)
+        write_json_atomic(os.path.join(directory, "tokenizer.json"), self.to_hf_json())
+        write_json_atomic(
+            os.path.join(directory, "tokenizer_config.json"),
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "bos_token": BOS,
+                "eos_token": EOS,
+                "pad_token": PAD,
+                "unk_token": UNK,
+                "model_max_length": model_max_length,
+                "clean_up_tokenization_spaces": False,
+            },
+        )
+
+
+def write_json_atomic(path: str, data: object, indent: Optional[int] = 2) -> None:
+    """Writes beside the target, then renames, so a reader never sees half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=indent)
+        f.write("\n")
+    os.replace(tmp, path)
