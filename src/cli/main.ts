@@ -12,6 +12,9 @@ async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case 'convert': return (await import('./convert')).runConvert(argv.slice(1));
+    case 'complete': return (await import('./complete')).runComplete(argv.slice(1));
+    case 'sample': return (await import('./sample')).runSample(argv.slice(1));
+    case 'info': return (await import('./info')).runInfo(argv.slice(1));
     default:
       process.stderr.write(usage);
       return command === undefined || command === '--help' || command === '-h' ? 0 : 2;

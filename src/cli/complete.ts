@@ -1,0 +1,109 @@
+// `danbooru-gpt complete`: JSON lines on stdin -> one completions line each, in the same order.
+//   in:  {"context": ["1girl", "solo"], "prefix": "lo", "top": 10}
+//   out: {"completions": [{"tag": "long_hair", "score": -1.2, "category": 0, "count": 4350743}, ...]}
+// A bad line gets {"error": "..."} on its line and the rest go on.
+import readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { loadEngine, type TagEngine } from '../model/index';
+
+const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictionary FILE]
+reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0]} on stdin
+and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} line for each
+`;
+
+interface CompleteRequest {
+  context: string[];
+  prefix: string;
+  top: number;
+  categories?: number[];
+}
+
+/** Validates one input line; throws a message for the {"error"} line. */
+export function parseRequest(line: string): CompleteRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
+  const request = value as Record<string, unknown>;
+  const context = request.context ?? [];
+  if (!Array.isArray(context) || !context.every((tag) => typeof tag === 'string')) {
+    throw new Error('"context" must be an array of strings');
+  }
+  const prefix = request.prefix ?? '';
+  if (typeof prefix !== 'string') throw new Error('"prefix" must be a string');
+  const top = request.top ?? 10;
+  if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > 1000) {
+    throw new Error('"top" must be an integer in 1..1000');
+  }
+  const parsed: CompleteRequest = { context: context as string[], prefix, top };
+  if (request.categories !== undefined) {
+    const categories = request.categories;
+    if (!Array.isArray(categories) || !categories.every((c) => Number.isInteger(c))) {
+      throw new Error('"categories" must be an array of integers');
+    }
+    parsed.categories = categories as number[];
+  }
+  return parsed;
+}
+
+export async function answerLine(engine: TagEngine, line: string): Promise<string> {
+  try {
+    const request = parseRequest(line);
+    const completions = await engine.complete(request.context, request.prefix, {
+      top: request.top,
+      categories: request.categories,
+    });
+    return JSON.stringify({
+      completions: completions.map(({ tag, score, category, count }) => ({
+        tag,
+        score: Math.round(score * 1e4) / 1e4,
+        category,
+        count,
+      })),
+    });
+  } catch (err) {
+    return JSON.stringify({ error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+export async function runComplete(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      threads: { type: 'string' },
+      dictionary: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const engine = await loadEngine({
+    modelDir: values.model,
+    dictionaryPath: values.dictionary,
+    threads: parseThreads(values.threads),
+  });
+  try {
+    const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      const answer = await answerLine(engine, line);
+      if (!process.stdout.write(`${answer}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return 0;
+}
+
+export function parseThreads(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const threads = Number(text);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got "${text}"`);
+  return threads;
+}
