@@ -170,7 +170,7 @@ export class Conversion {
     this.current = { file, bytesRead: input.bytesRead };
     const iterator = input.chunks[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     // Lines/items reached, so that a gzip error can say where the data stopped.
-    const position = { value: 0, unit: 'line' as 'line' | 'item', onTruncatedTail: undefined as (() => void) | undefined };
+    const position = { value: 0, unit: 'line' as 'line' | 'item', onTruncatedTail: undefined as (() => boolean) | undefined };
     try {
       const head = await readHead(iterator);
       if (head.firstByte === 0x5b /* [ */) {
@@ -182,8 +182,8 @@ export class Conversion {
     } catch (error) {
       if (!isGzipError(error)) throw error;
       if (isTruncatedGzipError(error)) {
-        position.onTruncatedTail?.();
-        this.problem(file.path, position.value + 1, position.unit, 'truncated-gzip', 'the gzip data ends early (file cut short?); everything before is kept');
+        const tailReported = position.onTruncatedTail?.() ?? false;
+        if (!tailReported) this.problem(file.path, position.value + 1, position.unit, 'truncated-gzip', 'the gzip data ends early (file cut short?); everything before is kept');
       } else {
         this.problem(file.path, position.value + 1, position.unit, 'corrupt-gzip', `cannot decompress from here on (${(error as Error).message}); everything before is kept`);
       }
@@ -195,8 +195,9 @@ export class Conversion {
     }
   }
 
-  private async convertJsonLines(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number; onTruncatedTail?: () => void }): Promise<void> {
+  private async convertJsonLines(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number; onTruncatedTail?: () => boolean }): Promise<void> {
     let inTruncatedTail = false;
+    let tailReported = false;
     const splitter = new LineSplitter(
       {
         line: (text, lineNumber) => {
@@ -205,8 +206,10 @@ export class Conversion {
           try {
             record = JSON.parse(text);
           } catch (error) {
-            if (inTruncatedTail) this.problem(file, lineNumber, 'line', 'truncated-gzip', 'the gzip data ends in the middle of this line (skipped)');
-            else this.problem(file, lineNumber, 'line', jsonErrorReason(text, error), (error as Error).message);
+            if (inTruncatedTail) {
+              tailReported = true;
+              this.problem(file, lineNumber, 'line', 'truncated-gzip', 'the gzip data ends in the middle of this line (skipped); everything before is kept');
+            } else this.problem(file, lineNumber, 'line', jsonErrorReason(text, error), (error as Error).message);
             return;
           }
           this.convertRecord(record, file, lineNumber, 'line');
@@ -219,6 +222,7 @@ export class Conversion {
       inTruncatedTail = true;
       splitter.end();
       position.value = splitter.lineNumber;
+      return tailReported;
     };
     const signal = this.hooks.signal;
     for (let chunk = head.chunks.shift(); ; chunk = head.chunks.shift()) {
@@ -368,10 +372,13 @@ async function readHead(iterator: AsyncIterator<Buffer>): Promise<Head> {
   }
 }
 
+/** A line that opens like JSON and fails only where it ends was cut short; anything else is not JSON. */
 function jsonErrorReason(text: string, error: unknown): ProblemReason {
   const message = error instanceof Error ? error.message : '';
   const opensLikeJson = text.charCodeAt(0) === 0x7b || text.charCodeAt(0) === 0x5b;
-  return opensLikeJson && /Unexpected end of JSON input|Unterminated string/.test(message) ? 'truncated-json' : 'invalid-json';
+  const position = /at position (\d+)/.exec(message);
+  const failsAtEnd = /Unexpected end of JSON input|Unterminated string/.test(message) || (position !== null && Number(position[1]) >= text.trimEnd().length);
+  return opensLikeJson && failsAtEnd ? 'truncated-json' : 'invalid-json';
 }
 
 /** Converts the inputs into the dataset and its tag-count table; see ConvertOptions. */
