@@ -1,0 +1,261 @@
+// What a person does in the VS Code workbench, as Playwright steps on code-server's page, and what
+// they see, read back from the DOM. Selectors are VS Code 1.100's (code-server 4.100.3).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+
+export interface SuggestRow {
+  label: string;
+  /** The row's right-hand text (the item's detail or label description), as shown. */
+  detail: string;
+  /** Everything the row's accessible label says (label, details, documentation summary). */
+  ariaLabel: string;
+  focused: boolean;
+}
+
+export interface ProblemRow {
+  message: string;
+  /** `file`, or `Ln 1, Col 2`-style source text shown beside the message. */
+  ariaLabel: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Workbench {
+  private constructor(
+    readonly page: Page,
+    private readonly shotsDir: string,
+  ) {}
+
+  static async open(browser: Browser, url: string, shotsDir: string): Promise<Workbench> {
+    mkdirSync(shotsDir, { recursive: true });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const workbench = new Workbench(page, shotsDir);
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The explorer lists the folder once the remote file system answers: the window is usable then.
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    return workbench;
+  }
+
+  async close(): Promise<void> {
+    await this.page.close();
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const file = path.join(this.shotsDir, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  // ---- quick input: palette, quick open, quick picks ------------------------------------------
+
+  private quickInput(): Locator {
+    return this.page.locator('.quick-input-widget');
+  }
+
+  async quickPickRows(): Promise<string[]> {
+    const rows = this.quickInput().locator('.monaco-list-row');
+    return (await rows.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+  }
+
+  /** Waits until the visible quick pick has a row whose text contains `text`, and returns all rows. */
+  async waitForQuickPickRow(text: string, timeout = 15_000): Promise<string[]> {
+    await this.quickInput().locator('.monaco-list-row', { hasText: text }).first().waitFor({ timeout });
+    return this.quickPickRows();
+  }
+
+  /** Runs a command from the command palette by its title, as a person would. */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.quickInput().locator('input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = this.quickInput().locator('.monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Opens a workspace file with Quick Open (Ctrl+P), and waits for its editor. */
+  async openFile(relativePath: string): Promise<void> {
+    const name = path.basename(relativePath);
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('Control+p');
+    const input = this.quickInput().locator('input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(relativePath);
+    await this.quickInput().locator('.monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    await this.page.keyboard.press('Enter');
+    await this.page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: 15_000 });
+    await this.activeEditor().locator('.view-lines').waitFor({ timeout: 15_000 });
+    await this.activeEditor().locator('.view-lines').click();
+  }
+
+  // ---- the editor -----------------------------------------------------------------------------
+
+  activeEditor(): Locator {
+    return this.page.locator('.editor-group-container.active .editor-instance .monaco-editor').first();
+  }
+
+  /** The active editor's visible text, line by line (Monaco renders spaces as no-break spaces). */
+  async editorLines(): Promise<string[]> {
+    return this.activeEditor().locator('.view-lines').evaluate((el) =>
+      [...el.querySelectorAll<HTMLElement>('.view-line')]
+        .map((line) => ({ top: parseFloat(line.style.top || '0'), text: (line.textContent ?? '').replace(/\u00a0/g, ' ') }))
+        .sort((a, b) => a.top - b.top)
+        .map((line) => line.text),
+    );
+  }
+
+  /** Moves to the end of the document and starts a new line. */
+  async newLineAtEnd(): Promise<void> {
+    await this.activeEditor().locator('.view-lines').click();
+    await this.page.keyboard.press('Control+End');
+    await this.page.keyboard.press('End');
+    const lines = await this.editorLines();
+    if ((lines[lines.length - 1] ?? '').trim() !== '') await this.page.keyboard.press('Enter');
+  }
+
+  async type(text: string): Promise<void> {
+    await this.page.keyboard.type(text, { delay: 30 });
+  }
+
+  async press(keys: string): Promise<void> {
+    await this.page.keyboard.press(keys);
+  }
+
+  // ---- suggest widget -------------------------------------------------------------------------
+
+  async suggestRows(): Promise<SuggestRow[]> {
+    return this.page.locator('.suggest-widget.visible .monaco-list-row').evaluateAll((rows) =>
+      rows.map((row) => ({
+        label: (row.querySelector('.label-name')?.textContent ?? '').trim(),
+        detail: [row.querySelector('.details-label'), row.querySelector('.label-description')]
+          .map((el) => el?.textContent ?? '')
+          .join(' ')
+          .trim(),
+        ariaLabel: row.getAttribute('aria-label') ?? '',
+        focused: row.classList.contains('focused'),
+      })),
+    );
+  }
+
+  /**
+   * Opens the suggest widget (Ctrl+Space) until `accept(rows)` holds: the language server may still
+   * be starting, so an early request can come back empty.
+   */
+  async waitForSuggestions(accept: (rows: SuggestRow[]) => boolean, timeoutMs = 45_000): Promise<SuggestRow[]> {
+    const deadline = Date.now() + timeoutMs;
+    let rows: SuggestRow[] = [];
+    for (;;) {
+      await this.page.keyboard.press('Control+Space');
+      try {
+        await this.page.locator('.suggest-widget.visible .monaco-list-row').first().waitFor({ timeout: 3_000 });
+        // rows fill in as the request resolves; read again once they have settled
+        await sleep(300);
+        rows = await this.suggestRows();
+        if (accept(rows)) return rows;
+      } catch {
+        /* no widget yet */
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the suggest widget never showed the expected items; last rows: ${JSON.stringify(rows.map((r) => r.label))}`);
+      }
+      await this.page.keyboard.press('Escape');
+      await sleep(1_000);
+    }
+  }
+
+  // ---- status bar, notifications, panels ------------------------------------------------------
+
+  async statusBarItems(): Promise<{ text: string; ariaLabel: string }[]> {
+    return this.page.locator('.statusbar .statusbar-item').evaluateAll((items) =>
+      items.map((item) => ({
+        text: (item.textContent ?? '').trim(),
+        ariaLabel: item.querySelector('[aria-label]')?.getAttribute('aria-label') ?? item.getAttribute('aria-label') ?? '',
+      })),
+    );
+  }
+
+  /** Waits for a status bar item whose text or accessible label matches. */
+  async waitForStatusBarItem(match: RegExp, timeoutMs = 60_000): Promise<{ text: string; ariaLabel: string }> {
+    const deadline = Date.now() + timeoutMs;
+    let items: { text: string; ariaLabel: string }[] = [];
+    for (;;) {
+      items = await this.statusBarItems();
+      const found = items.find((item) => match.test(item.text) || match.test(item.ariaLabel));
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`no status bar item matched ${match}; items: ${JSON.stringify(items.map((i) => i.text))}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  async notificationTexts(): Promise<string[]> {
+    return (await this.page.locator('.notifications-toasts .notification-list-item').allTextContents()).map((t) =>
+      t.replace(/\s+/g, ' ').trim(),
+    );
+  }
+
+  async waitForNotification(match: RegExp, timeoutMs = 60_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const texts = await this.notificationTexts();
+      const found = texts.find((t) => match.test(t));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no notification matched ${match}; shown: ${JSON.stringify(texts)}`);
+      await sleep(250);
+    }
+  }
+
+  /** Opens the Problems panel and returns its rows (file rows and marker rows). */
+  async problems(): Promise<ProblemRow[]> {
+    await this.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+    const panel = this.page.locator('.markers-panel');
+    await panel.waitFor({ timeout: 10_000 });
+    return panel.locator('.monaco-list-row').evaluateAll((rows) =>
+      rows.map((row) => ({
+        message: (row.querySelector('.marker-message-details, .marker-message')?.textContent ?? row.textContent ?? '').trim(),
+        ariaLabel: row.getAttribute('aria-label') ?? '',
+      })),
+    );
+  }
+
+  /** The text the Output panel shows for a channel (the visible part of it). */
+  async outputChannelText(channel: string): Promise<string> {
+    await this.runCommand('Output: Show Output Channels...');
+    await this.waitForQuickPickRow(channel);
+    await this.quickInput().locator('input').fill(channel);
+    await this.page.keyboard.press('Enter');
+    const editor = this.page.locator('.panel .output-view .monaco-editor .view-lines');
+    await editor.waitFor({ timeout: 10_000 });
+    await sleep(500);
+    return editor.evaluate((el) =>
+      [...el.querySelectorAll<HTMLElement>('.view-line')]
+        .map((line) => ({ top: parseFloat(line.style.top || '0'), text: (line.textContent ?? '').replace(/\u00a0/g, ' ') }))
+        .sort((a, b) => a.top - b.top)
+        .map((line) => line.text)
+        .join('\n'),
+    );
+  }
+
+  /** Right-clicks a file in the explorer (expanding its folders) and picks a context-menu entry. */
+  async explorerContextMenu(relativePath: string, entry: string): Promise<void> {
+    const parts = relativePath.split('/');
+    const tree = this.page.locator('.explorer-folders-view');
+    for (let i = 0; i < parts.length; i++) {
+      const row = tree.locator(`.monaco-list-row[aria-label="${parts[i]}"], .monaco-list-row:has(.label-name:text-is("${parts[i]}"))`).first();
+      await row.waitFor({ timeout: 15_000 });
+      if (i < parts.length - 1) {
+        if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+      } else {
+        await row.click({ button: 'right' });
+      }
+    }
+    const item = this.page.locator('.context-view .action-item, .monaco-menu .action-item', { hasText: entry }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.click();
+  }
+}
