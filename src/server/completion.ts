@@ -43,16 +43,18 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
   const controller = new AbortController();
   inFlight.set(uri, controller);
   const subscription = token.onCancellationRequested(() => controller.abort());
+  // A token cancelled before this handler ran reports it only on a later tick: look at it directly too.
+  const cancelled = (): boolean => controller.signal.aborted || token.isCancellationRequested;
   try {
     const line = lineText(document, params.position.line);
     const cursor = contextAt(line, Math.min(params.position.character, line.length));
     const current = cursor.current;
     if (!current) return null;
     const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
-    if (controller.signal.aborted) throw cancelledError();
+    if (cancelled()) throw cancelledError();
     const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start !== current.start).map((t) => t.name));
     const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
-    if (controller.signal.aborted) throw cancelledError();
+    if (cancelled()) throw cancelledError();
 
     const style = insertStyleOf(settings);
     const typed = line.slice(current.start, params.position.character);
@@ -77,7 +79,7 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     });
     return { isIncomplete: true, items };
   } catch (error) {
-    if (controller.signal.aborted || isAbortError(error)) throw cancelledError();
+    if (cancelled() || isAbortError(error)) throw cancelledError();
     throw error;
   } finally {
     subscription.dispose();

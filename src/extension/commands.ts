@@ -1,0 +1,106 @@
+// Each command is made from the context: plain functions that tests can call too.
+import * as vscode from 'vscode';
+import { SampleTagsRequest, type TagSample } from '../protocol';
+import { continuationEdit } from '../server/insertStyle';
+import { PROMPT_LANGUAGE } from './config';
+import { describe, type Ctx } from './ctx';
+
+export type Command = (...args: unknown[]) => unknown;
+
+/** Sample Tags: continue the prompt at the cursor (QuickPick of samples), or a new document of samples. */
+export function sampleTags(ctx: Ctx): Command {
+  return async () => {
+    const editor = vscode.window.activeTextEditor;
+    const inPrompt = editor !== undefined && ctx.isPrompt(editor.document);
+    try {
+      const client = await ctx.start();
+      if (!inPrompt) {
+        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Sampling tags…' }, () => client.sendRequest(SampleTagsRequest, {}));
+        const content = result.samples.map((s) => s.text).join('\n') + '\n';
+        const document = await vscode.workspace.openTextDocument({ language: PROMPT_LANGUAGE, content });
+        await vscode.window.showTextDocument(document);
+        ctx.log.info(`Sampled ${result.samples.length} prompts (seed ${result.seed}).`);
+        return result;
+      }
+      const position = editor.selection.active;
+      const uri = editor.document.uri.toString();
+      const version = editor.document.version;
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Sampling tags…' }, () =>
+        client.sendRequest(SampleTagsRequest, { textDocument: { uri }, position: { line: position.line, character: position.character } }));
+      if (result.samples.length === 0) {
+        void vscode.window.showInformationMessage('Danbooru GPT: the model sampled no new tags for this prompt.');
+        return result;
+      }
+      type SampleItem = vscode.QuickPickItem & { sample: TagSample };
+      const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: `${sample.tags.length} tags`, sample }));
+      const picked = await vscode.window.showQuickPick(items, {
+        title: `Sample Tags — continuing ${result.context.length} tags (seed ${result.seed})`,
+        placeHolder: 'Pick a continuation to insert at the cursor',
+        matchOnDetail: true,
+      });
+      if (!picked?.sample.edit) return result;
+      if (editor.document.version !== version) {
+        void vscode.window.showWarningMessage('Danbooru GPT: the prompt changed while sampling; sample again.');
+        return result;
+      }
+      const range = client.protocol2CodeConverter.asRange(picked.sample.edit.range);
+      await editor.edit((builder) => builder.replace(range, picked.sample.edit!.newText));
+      const end = editor.document.positionAt(editor.document.offsetAt(range.start) + picked.sample.edit.newText.length);
+      editor.selection = new vscode.Selection(end, end);
+      return result;
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Danbooru GPT: Sample Tags failed: ${describe(error)}`);
+      ctx.log.error(`Sample Tags failed: ${describe(error)}`);
+      return undefined;
+    }
+  };
+}
+
+/** Inserts a tag (from the Related Tags view) at the cursor, with the configured style and separators. */
+export function insertTag(ctx: Ctx): Command {
+  return async (tag: unknown) => {
+    const editor = vscode.window.activeTextEditor;
+    if (typeof tag !== 'string' || !editor || !ctx.isPrompt(editor.document)) return;
+    const position = editor.selection.active;
+    const line = editor.document.lineAt(position.line).text;
+    const edit = continuationEdit(line, position.character, [tag], ctx.config.insertStyle(editor.document));
+    const range = new vscode.Range(position.line, edit.start, position.line, edit.end);
+    await editor.edit((builder) => builder.replace(range, edit.text));
+    const end = new vscode.Position(position.line, edit.start + edit.text.length);
+    editor.selection = new vscode.Selection(end, end);
+    await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+  };
+}
+
+export function restartServer(ctx: Ctx): Command {
+  return async () => {
+    try {
+      await ctx.restart();
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Danbooru GPT: the language server did not restart: ${describe(error)}`);
+    }
+  };
+}
+
+export function openLog(ctx: Ctx): Command {
+  return () => ctx.showLog();
+}
+
+export function openSettings(): Command {
+  return () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:danbooru-gpt.danbooru-gpt');
+}
+
+/** The status bar item's menu. */
+export function showMenu(ctx: Ctx): Command {
+  return async () => {
+    const status = ctx.status;
+    const actions: (vscode.QuickPickItem & { command: string })[] = [
+      { label: '$(sparkle) Sample Tags', command: 'danbooruGpt.sampleTags' },
+      { label: '$(debug-restart) Restart Language Server', command: 'danbooruGpt.restartServer' },
+      { label: '$(output) Open Log', command: 'danbooruGpt.openLog' },
+      { label: '$(settings-gear) Settings', command: 'danbooruGpt.openSettings' },
+    ];
+    const picked = await vscode.window.showQuickPick(actions, { title: 'Danbooru GPT', placeHolder: status?.message });
+    if (picked) await vscode.commands.executeCommand(picked.command);
+  };
+}

@@ -1,0 +1,67 @@
+// Typed access to the `danbooruGpt.*` settings the client itself uses, and which changes need the
+// language client restarted (the document selector). Everything else is read by the server per
+// document through workspace/configuration and applies without a restart.
+import * as vscode from 'vscode';
+import type { DocumentSelector } from 'vscode-languageclient/node';
+import type { InsertStyle, WordSeparator } from '../server/insertStyle';
+
+export const SECTION = 'danbooruGpt';
+export const PROMPT_LANGUAGE = 'danbooru-prompt';
+
+/** Settings whose change restarts the language client. */
+const RESTART_KEYS = ['extraFiles', 'extraLanguages'];
+
+export class Config {
+  private get raw(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  get extraFiles(): string[] {
+    return this.strings('extraFiles');
+  }
+
+  get extraLanguages(): string[] {
+    return this.strings('extraLanguages');
+  }
+
+  get inlineSuggestions(): boolean {
+    return this.raw.get<boolean>('inlineSuggestions.enabled', false);
+  }
+
+  insertStyle(scope?: vscode.ConfigurationScope): InsertStyle {
+    const config = vscode.workspace.getConfiguration(SECTION, scope);
+    return {
+      separator: config.get<WordSeparator>('insert.style', 'spaces'),
+      escapeParentheses: config.get<boolean>('insert.escapeParentheses', true),
+      appendComma: config.get<boolean>('insert.appendComma', true),
+    };
+  }
+
+  /** Where the features apply: the prompt language plus the configured globs and languages. */
+  get documentSelector(): DocumentSelector {
+    return [
+      { language: PROMPT_LANGUAGE },
+      ...this.extraLanguages.map((language) => ({ language })),
+      ...this.extraFiles.map((pattern) => ({ scheme: 'file', pattern })),
+    ];
+  }
+
+  needsRestart(event: vscode.ConfigurationChangeEvent): boolean {
+    return RESTART_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
+  }
+
+  /**
+   * The model folder the server may use: in an untrusted workspace a workspace value is ignored
+   * (VS Code does this for restrictedConfigurations too; this keeps it true for every client path).
+   */
+  static trustedModelFolder(settings: Record<string, unknown>): Record<string, unknown> {
+    if (vscode.workspace.isTrusted) return settings;
+    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<string>('modelFolder');
+    return { ...settings, modelFolder: inspected?.globalValue ?? inspected?.defaultValue ?? '' };
+  }
+
+  private strings(key: string): string[] {
+    const value = this.raw.get<unknown>(key, []);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.trim() !== '') : [];
+  }
+}

@@ -1,0 +1,179 @@
+// The client's lifecycle: the language client (started when the first prompt document is open or a
+// command needs it), its log, the status bar item driven by the server's serverStatus notification,
+// restarts, and the inline suggestion provider that follows its setting.
+import * as vscode from 'vscode';
+import {
+  DidChangeConfigurationNotification,
+  LanguageClient,
+  State,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { ServerStatusNotification, type ServerStatusParams } from '../protocol';
+import { Config, SECTION } from './config';
+import { InlineTagProvider } from './inline';
+
+export class Ctx implements vscode.Disposable {
+  readonly config = new Config();
+  readonly log: vscode.LogOutputChannel;
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient> | undefined;
+  private readonly statusItem: vscode.StatusBarItem;
+  private serverStatus: ServerStatusParams | undefined;
+  private inlineRegistration: vscode.Disposable | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly statusListeners = new vscode.EventEmitter<ServerStatusParams>();
+  /** Fires on every serverStatus notification (the Related Tags view refreshes on a model load). */
+  readonly onDidChangeServerStatus = this.statusListeners.event;
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('Danbooru GPT', { log: true });
+    this.statusItem = vscode.window.createStatusBarItem('danbooruGpt.status', vscode.StatusBarAlignment.Right, 100);
+    this.statusItem.name = 'Danbooru GPT';
+    this.statusItem.command = 'danbooruGpt.showMenu';
+    this.disposables.push(this.log, this.statusItem, this.statusListeners);
+    this.setStatus({ health: 'ok', loading: false, message: 'The language server starts when a prompt is opened.' });
+
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((document) => this.startIfPrompt(document)),
+      vscode.workspace.onDidChangeConfiguration((event) => this.configurationChanged(event)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null })),
+    );
+    for (const document of vscode.workspace.textDocuments) this.startIfPrompt(document);
+    this.updateInlineProvider();
+  }
+
+  /** True when the features apply to this document (prompt language or a configured glob/language). */
+  isPrompt(document: vscode.TextDocument): boolean {
+    return vscode.languages.match(this.config.documentSelector as vscode.DocumentSelector, document) > 0;
+  }
+
+  /** The running client, starting it if needed. */
+  start(): Promise<LanguageClient> {
+    this.starting ??= this.createAndStart().catch((error: unknown) => {
+      this.starting = undefined;
+      this.setStatus({ health: 'error', loading: false, message: `The language server did not start: ${describe(error)}` });
+      throw error;
+    });
+    return this.starting;
+  }
+
+  async restart(): Promise<void> {
+    this.log.info('Restarting the language server.');
+    const previous = this.starting;
+    this.starting = undefined;
+    this.client = undefined;
+    const old = await previous?.catch(() => undefined);
+    await old?.dispose().catch((error: unknown) => this.log.warn(`Stopping the old server: ${describe(error)}`));
+    await this.start();
+  }
+
+  showLog(): void {
+    this.log.show(true);
+  }
+
+  get status(): ServerStatusParams | undefined {
+    return this.serverStatus;
+  }
+
+  async dispose(): Promise<void> {
+    this.inlineRegistration?.dispose();
+    for (const d of this.disposables) d.dispose();
+    const client = await this.starting?.catch(() => undefined);
+    await client?.dispose();
+  }
+
+  private startIfPrompt(document: vscode.TextDocument): void {
+    if (this.isPrompt(document)) void this.start().catch(() => undefined);
+  }
+
+  private async createAndStart(): Promise<LanguageClient> {
+    const module = this.extension.asAbsolutePath('dist/server.js');
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: this.config.documentSelector,
+      synchronize: { configurationSection: SECTION },
+      outputChannel: this.log,
+      middleware: {
+        workspace: {
+          // A model folder from an untrusted workspace's settings never reaches the server.
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            if (!Array.isArray(result)) return result;
+            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedModelFolder(value) : value);
+          },
+        },
+      },
+    };
+    const client = new LanguageClient('danbooruGpt', 'Danbooru GPT Language Server', serverOptions, clientOptions);
+    client.onNotification(ServerStatusNotification, (status) => this.setStatus(status));
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Starting) this.setStatus({ health: 'warning', loading: true, message: 'Starting the language server…' });
+      if (newState === State.Stopped && this.client === client) {
+        this.setStatus({ health: 'error', loading: false, message: 'The language server stopped. Use "Danbooru GPT: Restart Language Server" to start it again; the log says why.' });
+      }
+    });
+    this.client = client;
+    this.log.info(`Starting the language server: ${module}`);
+    await client.start();
+    return client;
+  }
+
+  private configurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (!event.affectsConfiguration(SECTION)) return;
+    if (event.affectsConfiguration(`${SECTION}.inlineSuggestions`)) this.updateInlineProvider();
+    if (this.config.needsRestart(event) && this.starting) {
+      this.log.info('The files the features apply to changed: restarting the language client.');
+      void this.restart().catch(() => undefined);
+    } else if (!this.starting) {
+      for (const document of vscode.workspace.textDocuments) this.startIfPrompt(document);
+    }
+  }
+
+  private updateInlineProvider(): void {
+    this.inlineRegistration?.dispose();
+    this.inlineRegistration = undefined;
+    if (!this.config.inlineSuggestions) return;
+    this.inlineRegistration = vscode.languages.registerInlineCompletionItemProvider(this.config.documentSelector as vscode.DocumentSelector, new InlineTagProvider(this));
+  }
+
+  private setStatus(status: ServerStatusParams): void {
+    const previous = this.serverStatus;
+    this.serverStatus = status;
+    if (previous?.message !== status.message && this.client) {
+      if (status.health === 'error') this.log.error(status.message);
+      else this.log.info(status.message);
+    }
+    const item = this.statusItem;
+    const name = status.model ?? 'Danbooru GPT';
+    if (status.loading) {
+      item.text = `$(sync~spin) ${name}`;
+      item.backgroundColor = undefined;
+    } else if (status.health === 'error') {
+      item.text = `$(error) ${name}: error`;
+      item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else if (status.health === 'warning') {
+      item.text = `$(warning) ${name}`;
+      item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else {
+      item.text = `$(tag) ${name}`;
+      item.backgroundColor = undefined;
+    }
+    const tooltip = new vscode.MarkdownString(`**Danbooru GPT** — ${status.loading ? 'loading' : status.health === 'ok' ? 'ready' : status.health}\n\n${status.message}\n\nClick for actions.`);
+    item.tooltip = tooltip;
+    item.show();
+    this.statusListeners.fire(status);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,19 @@
+// Ghost-text suggestion of the next tag (off by default): asks the server's danbooruGpt/nextTags.
+import * as vscode from 'vscode';
+import { NextTagsRequest } from '../protocol';
+import type { Ctx } from './ctx';
+
+export class InlineTagProvider implements vscode.InlineCompletionItemProvider {
+  constructor(private readonly ctx: Ctx) {}
+
+  async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
+    const client = await this.ctx.start().catch(() => undefined);
+    if (!client || token.isCancellationRequested) return [];
+    try {
+      const result = await client.sendRequest(NextTagsRequest, { textDocument: { uri: document.uri.toString() }, position: { line: position.line, character: position.character } }, token);
+      return result.items.map((item) => new vscode.InlineCompletionItem(item.insertText, client.protocol2CodeConverter.asRange(item.range)));
+    } catch {
+      return [];
+    }
+  }
+}

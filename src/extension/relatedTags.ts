@@ -1,0 +1,81 @@
+// The "Related Tags" view: the model's top next tags for the prompt under the cursor, with their
+// probability; clicking one inserts it at the cursor. Refreshes (debounced) as the cursor moves.
+import * as vscode from 'vscode';
+import { RelatedTagsRequest, type RelatedTag } from '../protocol';
+import type { Ctx } from './ctx';
+
+const REFRESH_DELAY_MS = 300;
+const CATEGORY_NAMES: Record<number, string> = { 0: 'general', 1: 'artist', 3: 'copyright', 4: 'character', 5: 'meta' };
+
+export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vscode.Disposable {
+  private tags: RelatedTag[] = [];
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly view: vscode.TreeView<RelatedTag>;
+  private timer: NodeJS.Timeout | undefined;
+  private pending: vscode.CancellationTokenSource | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly ctx: Ctx) {
+    this.view = vscode.window.createTreeView('danbooruGpt.relatedTags', { treeDataProvider: this });
+    this.disposables.push(
+      this.view,
+      this.changed,
+      this.view.onDidChangeVisibility(() => this.schedule()),
+      vscode.window.onDidChangeTextEditorSelection(() => this.schedule()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.schedule()),
+      ctx.onDidChangeServerStatus(() => this.schedule()),
+    );
+    this.schedule();
+  }
+
+  getTreeItem(tag: RelatedTag): vscode.TreeItem {
+    const item = new vscode.TreeItem(tag.tag);
+    item.description = `${(tag.probability * 100).toFixed(1)}%`;
+    item.tooltip = new vscode.MarkdownString(`**${tag.tag}** · ${CATEGORY_NAMES[tag.category] ?? 'tag'} · ${tag.count.toLocaleString('en-US')} posts\n\nClick to insert at the cursor.`);
+    item.command = { command: 'danbooruGpt.insertTag', title: 'Insert Tag', arguments: [tag.tag] };
+    item.contextValue = 'relatedTag';
+    return item;
+  }
+
+  getChildren(element?: RelatedTag): RelatedTag[] {
+    return element ? [] : this.tags;
+  }
+
+  refresh(): void {
+    this.schedule(0);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.pending?.cancel();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private schedule(delay = REFRESH_DELAY_MS): void {
+    clearTimeout(this.timer);
+    if (!this.view.visible) return;
+    this.timer = setTimeout(() => void this.update(), delay);
+  }
+
+  private async update(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !this.ctx.isPrompt(editor.document)) return;
+    this.pending?.cancel();
+    const source = new vscode.CancellationTokenSource();
+    this.pending = source;
+    try {
+      const client = await this.ctx.start();
+      const position = editor.selection.active;
+      const result = await client.sendRequest(RelatedTagsRequest, { textDocument: { uri: editor.document.uri.toString() }, position: { line: position.line, character: position.character }, k: 20 }, source.token);
+      if (source.token.isCancellationRequested) return;
+      this.tags = result.tags;
+      this.view.message = result.fromModel
+        ? (result.context.length ? `Next after: ${result.context.slice(-3).join(', ')}` : 'Most likely first tags')
+        : 'No model loaded: most popular tags';
+      this.changed.fire();
+    } catch (error) {
+      if (!source.token.isCancellationRequested) this.ctx.log.warn(`Related Tags: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}

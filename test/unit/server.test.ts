@@ -1,0 +1,262 @@
+// The language server over LSP (dist/server.js --stdio, a real LSP client): completion ranges, insert
+// styles, aliases, diagnostics and their quick fixes, hover, settings changes, a broken model folder,
+// cancellation, and a 1 MB prompt file. Model-ranked behaviour is in server.model.test.ts.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ErrorCodes, LSPErrorCodes, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
+
+assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
+
+/** A model folder that does not exist: the server runs dictionary-only, so rankings are by post count. */
+const NO_MODEL = path.join(os.tmpdir(), 'danbooru-gpt-no-such-model');
+
+function editOf(item: CompletionItem): TextEdit {
+  assert.ok(item.textEdit && 'range' in item.textEdit, 'completion items carry a TextEdit with a range');
+  return item.textEdit;
+}
+
+function applyCompletion(line: string, item: CompletionItem): string {
+  return applyEdits(line, [editOf(item)]);
+}
+
+describe('language server, dictionary-only', () => {
+  let client: LspTestClient;
+  before(async () => {
+    client = await LspTestClient.start({ modelFolder: NO_MODEL });
+  });
+  after(() => client.stop());
+
+  test('a missing model folder is reported with the folder named, and completion still works', async () => {
+    const uri = await client.open('missing.prompt', '1girl, solo, lo');
+    const status = await client.waitForStatus((s) => !s.loading);
+    assert.equal(status.health, 'error');
+    assert.ok(status.message.includes(NO_MODEL), status.message);
+    assert.match(status.message, /dictionary only/);
+    const items = await client.completionItems(uri, 0, 15);
+    assert.ok(items.length >= 5);
+    for (const item of items.slice(0, 5)) assert.ok(String(item.label).startsWith('lo'), `${String(item.label)} starts with lo`);
+  });
+
+  test('completion: range is the tag span only, filterText is what was typed, sortText keeps the order', async () => {
+    const line = '1girl, solo, lo';
+    const uri = await client.open('span.prompt', line);
+    const items = await client.completionItems(uri, 0, line.length);
+    const first = items[0]!;
+    assert.deepEqual(editOf(first).range, { start: { line: 0, character: 13 }, end: { line: 0, character: 15 } });
+    assert.ok(items.every((item) => item.filterText === 'lo'));
+    const sortTexts = items.map((item) => item.sortText!);
+    assert.deepEqual([...sortTexts].sort(), sortTexts);
+    assert.match(first.detail!, /^general · [\d,]+ posts$/);
+    assert.ok(first.labelDetails?.description, 'post count shown in the list');
+    const documentation = first.documentation as { value: string };
+    assert.match(documentation.value, /danbooru\.donmai\.us\/wiki_pages\//);
+    assert.ok(!items.some((item) => item.label === 'solo' || item.label === '1girl'), 'context tags are not proposed again');
+  });
+
+  test('completion in the middle of a line replaces the whole current tag and adds no second comma', async () => {
+    const line = '1girl, lonx, smile';
+    const uri = await client.open('middle.prompt', line);
+    const items = await client.completionItems(uri, 0, 9);
+    assert.deepEqual(editOf(items[0]!).range, { start: { line: 0, character: 7 }, end: { line: 0, character: 11 } });
+    assert.equal(items[0]!.filterText, 'lo');
+    const applied = applyCompletion(line, items[0]!);
+    assert.match(applied, /^1girl, [a-z ]+, smile$/);
+  });
+
+  test('completion ranges inside weights, escapes and after LoRA; none inside LoRA or a weight', async () => {
+    const text = ['1girl, (long ha:1.2)', 'ganyu \\(gen', '<lora:add_detail:0.8>, sm', '(solo:1.2), [cat ears|dog e]'].join('\n');
+    const uri = await client.open('syntax.prompt', text);
+    const weighted = await client.completionItems(uri, 0, 15);
+    assert.deepEqual(editOf(weighted[0]!).range, { start: { line: 0, character: 8 }, end: { line: 0, character: 15 } });
+    assert.equal(applyCompletion('1girl, (long ha:1.2)', weighted[0]!), `1girl, (${editOf(weighted[0]!).newText}:1.2)`);
+    assert.ok(!editOf(weighted[0]!).newText.endsWith(', '), 'no comma before a weight');
+    assert.equal(weighted[0]!.label, 'long_hair');
+
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { categories: ['character'] } });
+    const escaped = await client.completionItems(uri, 1, 11);
+    assert.deepEqual(editOf(escaped[0]!).range, { start: { line: 1, character: 0 }, end: { line: 1, character: 11 } });
+    assert.equal(escaped[0]!.label, 'ganyu_(genshin_impact)');
+    assert.equal(editOf(escaped[0]!).newText, 'ganyu \\(genshin impact\\), ');
+    await client.changeSettings({ modelFolder: NO_MODEL });
+
+    assert.deepEqual(await client.completionItems(uri, 2, 10), [], 'no completion inside a LoRA');
+    const afterLora = await client.completionItems(uri, 2, 25);
+    assert.deepEqual(editOf(afterLora[0]!).range, { start: { line: 2, character: 23 }, end: { line: 2, character: 25 } });
+    assert.deepEqual(await client.completionItems(uri, 3, 7), [], 'no completion inside a weight');
+    const alternation = await client.completionItems(uri, 3, 27);
+    assert.deepEqual(editOf(alternation[0]!).range, { start: { line: 3, character: 22 }, end: { line: 3, character: 27 } });
+    assert.ok(String(alternation[0]!.label).startsWith('dog_e'));
+  });
+
+  test('an alias shows "alias → tag" and inserts the canonical tag', async () => {
+    const uri = await client.open('alias.prompt', '1girl, longhai');
+    const items = await client.completionItems(uri, 0, 14);
+    const alias = items.find((item) => String(item.label).includes('→'));
+    assert.ok(alias, `an alias item among ${items.map((i) => String(i.label)).join(' | ')}`);
+    assert.equal(alias.label, 'longhair → long_hair');
+    assert.equal(editOf(alias).newText, 'long hair, ');
+  });
+
+  test('insert styles: underscores, spaces with kaomoji, no escaping, no comma; settings apply without restart', async () => {
+    const text = '1girl, ^_\n1girl, long_ha\nlong hai, solo';
+    const uri = await client.open('style.prompt', text);
+    await client.changeSettings({ modelFolder: NO_MODEL, insert: { style: 'underscores', escapeParentheses: false, appendComma: false } });
+    const underscored = await client.completionItems(uri, 1, 14);
+    assert.equal(editOf(underscored[0]!).newText, 'long_hair');
+    await client.changeSettings({ modelFolder: NO_MODEL, insert: { style: 'spaces' } });
+    const spaced = await client.completionItems(uri, 1, 14);
+    assert.equal(editOf(spaced[0]!).newText, 'long hair, ');
+    const kaomoji = await client.completionItems(uri, 0, 9);
+    const face = kaomoji.find((item) => item.label === '^_^');
+    assert.ok(face, 'the ^_^ tag is offered');
+    assert.equal(editOf(face).newText, '^_^, ');
+    const followed = await client.completionItems(uri, 2, 8);
+    assert.equal(editOf(followed[0]!).newText, 'long hair', 'no comma when one follows');
+    assert.equal(applyEdits(text, [editOf(followed[0]!)]).split('\n')[2], 'long hair, solo');
+  });
+
+  test('after ", " the list offers next tags with an empty range at the cursor', async () => {
+    const uri = await client.open('empty.prompt', '1girl, solo, \n1girl,');
+    const items = await client.completionItems(uri, 0, 13);
+    assert.ok(items.length > 0);
+    assert.deepEqual(editOf(items[0]!).range, { start: { line: 0, character: 13 }, end: { line: 0, character: 13 } });
+    const afterBareComma = await client.completionItems(uri, 1, 6);
+    assert.ok(editOf(afterBareComma[0]!).newText.startsWith(' '), 'a space after a bare comma');
+  });
+
+  test('diagnostics: unknown, duplicate and alias tags, each with its quick fix; weights and LoRA never flagged', async () => {
+    const text = '1girl, (solo:1.2), blue eyez, <lora:detail:0.7>, smile, solo, longhair, [cat ears|dog ears] BREAK __wildcard__';
+    const uri = await client.open('checks.prompt', text);
+    const diagnostics = await client.waitForDiagnostics(uri);
+    const byCode = (code: string): Diagnostic => {
+      const found = diagnostics.find((d) => d.code === code);
+      assert.ok(found, `a ${code} diagnostic among ${JSON.stringify(diagnostics.map((d) => d.code))}`);
+      return found;
+    };
+    assert.equal(diagnostics.length, 3, JSON.stringify(diagnostics));
+    const unknown = byCode('unknown-tag');
+    assert.equal(text.slice(unknown.range.start.character, unknown.range.end.character), 'blue eyez');
+    const duplicate = byCode('duplicate-tag');
+    assert.equal(duplicate.range.start.character, text.lastIndexOf('solo'));
+    const alias = byCode('alias-tag');
+    assert.equal(text.slice(alias.range.start.character, alias.range.end.character), 'longhair');
+
+    const unknownFixes = await client.codeActions(uri, [unknown]);
+    assert.match(unknownFixes[0]!.title, /^Did you mean "blue_eyes"/);
+    assert.equal(unknownFixes[0]!.isPreferred, true);
+    assert.equal(applyEdits(text, unknownFixes[0]!.edit!.changes![uri]!), text.replace('blue eyez', 'blue eyes'));
+    const duplicateFixes = await client.codeActions(uri, [duplicate]);
+    assert.equal(applyEdits(text, duplicateFixes[0]!.edit!.changes![uri]!), text.replace(', solo, longhair', ', longhair'));
+    const aliasFixes = await client.codeActions(uri, [alias]);
+    assert.equal(applyEdits(text, aliasFixes[0]!.edit!.changes![uri]!), text.replace('longhair', 'long hair'));
+  });
+
+  test('diagnostics follow edits and the toggles', async () => {
+    const uri = await client.open('toggles.prompt', '1girl, solo, solo, blue eyez');
+    await client.waitForDiagnostics(uri, (d) => d.length === 2);
+    await client.replace(uri, '1girl, solo');
+    await client.waitForDiagnostics(uri, (d) => d.length === 0);
+    await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { unknownTags: false } });
+    await client.replace(uri, '1girl, solo, solo, blue eyez');
+    const onlyDuplicate = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(onlyDuplicate.map((d) => d.code), ['duplicate-tag']);
+    await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { enabled: false } });
+    await client.waitForDiagnostics(uri, (d) => d.length === 0);
+    await client.changeSettings({ modelFolder: NO_MODEL });
+  });
+
+  test('hover: category, post count, aliases, wiki link and likely next tags', async () => {
+    const uri = await client.open('hover.prompt', '1girl, long hair, smile');
+    const hover = await client.hover(uri, 0, 10);
+    assert.ok(hover);
+    const value = (hover.contents as { value: string }).value;
+    assert.match(value, /long\\_hair\*\* · general · [\d,]+ posts/);
+    assert.match(value, /Aliases: .*`longhair`/);
+    assert.match(value, /wiki_pages\/long_hair/);
+    assert.match(value, /Likely next/);
+    assert.deepEqual(hover.range, { start: { line: 0, character: 7 }, end: { line: 0, character: 16 } });
+    assert.equal(await client.hover(uri, 0, 6), null, 'no hover on a separator');
+  });
+
+  test('sampling without a model is refused with the reason', async () => {
+    const uri = await client.open('sample-no-model.prompt', '1girl, solo');
+    await assert.rejects(client.sample(uri, 0, 11), (error: { code?: number; message?: string }) => {
+      assert.equal(error.code, ErrorCodes.InternalError);
+      assert.match(error.message ?? '', /needs the tag model/);
+      assert.ok(error.message?.includes(NO_MODEL));
+      return true;
+    });
+  });
+
+  test('cancellation: a cancelled request and a superseded one answer RequestCancelled', async () => {
+    const uri = await client.open('cancel.prompt', '1girl, solo, lo');
+    const source = new CancellationTokenSource();
+    const cancelled = client.complete(uri, 0, 15, source);
+    source.cancel();
+    await assert.rejects(cancelled, (error: { code?: number }) => error.code === LSPErrorCodes.RequestCancelled);
+    // Two keystrokes in a row: the older request is stale once the newer one arrives.
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 30 } });
+    const older = client.complete(uri, 0, 14);
+    const newer = client.complete(uri, 0, 15);
+    await assert.rejects(older, (error: { code?: number }) => error.code === LSPErrorCodes.RequestCancelled);
+    const items = await newer;
+    assert.ok(items && !Array.isArray(items) && items.items.length > 0);
+  });
+
+  test('a 1 MB prompt file: diagnostics arrive and completion stays responsive meanwhile', async () => {
+    const base = ['1girl', 'solo', 'long hair', 'smile', 'blue eyes', 'looking at viewer', 'blush', 'open mouth', 'short hair', 'simple background'];
+    const lines: string[] = [];
+    let size = 0;
+    for (let i = 0; size < 1024 * 1024; i++) {
+      const line = base.map((_, j) => base[(i + j) % base.length]).join(', ') + (i % 100 === 0 ? ', blue eyez' : '');
+      lines.push(line);
+      size += line.length + 1;
+    }
+    const uri = await client.open('big.prompt', lines.join('\n'));
+    const started = performance.now();
+    const items = await client.completionItems(uri, 5, 9);
+    const completionMs = performance.now() - started;
+    assert.ok(items.length > 0);
+    assert.ok(completionMs < 2000, `completion answered in ${completionMs.toFixed(0)} ms while the file is checked`);
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0, 60000);
+    assert.equal(diagnostics.length, Math.ceil(lines.length / 100));
+    assert.ok(diagnostics.every((d) => d.code === 'unknown-tag'));
+  });
+});
+
+describe('language server, standalone and broken models', () => {
+  test('without workspace/configuration the initializationOptions settings apply', async () => {
+    const client = await LspTestClient.start({ modelFolder: NO_MODEL, insert: { style: 'underscores' } }, { pullConfiguration: false });
+    try {
+      const uri = await client.open('standalone.prompt', '1girl, long_ha');
+      const items = await client.completionItems(uri, 0, 14);
+      assert.equal(editOf(items[0]!).newText, 'long_hair, ');
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('a corrupt model: the error names the file, completion falls back to the dictionary', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-corrupt-'));
+    fs.mkdirSync(path.join(dir, 'onnx'));
+    fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "gpt2", "vocab_size": 10, "n_layer"');
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{}');
+    fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), 'not an onnx file');
+    const client = await LspTestClient.start({ modelFolder: dir });
+    try {
+      const uri = await client.open('corrupt.prompt', '1girl, sm');
+      const status = await client.waitForStatus((s) => !s.loading);
+      assert.equal(status.health, 'error');
+      assert.ok(status.message.includes(path.join(dir, 'config.json')) || status.message.includes(dir), status.message);
+      const items = await client.completionItems(uri, 0, 9);
+      assert.equal(items[0]!.label, 'smile', 'dictionary-only: the most popular sm… tag first');
+    } finally {
+      await client.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

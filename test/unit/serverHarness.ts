@@ -1,0 +1,212 @@
+// A real LSP client (vscode-languageserver-protocol over a child process's stdio) for the server
+// tests and the benchmark: starts `node dist/server.js --stdio`, answers workspace/configuration
+// with the settings a test chooses, and records diagnostics and serverStatus notifications.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  CancellationTokenSource,
+  CodeActionRequest,
+  CompletionRequest,
+  ConfigurationRequest,
+  DidChangeConfigurationNotification,
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  ExitNotification,
+  HoverRequest,
+  InitializeRequest,
+  InitializedNotification,
+  PublishDiagnosticsNotification,
+  ShutdownRequest,
+  WorkDoneProgressCreateRequest,
+  createProtocolConnection,
+  type CodeAction,
+  type CompletionItem,
+  type CompletionList,
+  type Diagnostic,
+  type Hover,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol/node';
+import {
+  NextTagsRequest,
+  RelatedTagsRequest,
+  SampleTagsRequest,
+  ServerStatusNotification,
+  type NextTagsResult,
+  type RelatedTagsResult,
+  type SampleTagsResult,
+  type ServerStatusParams,
+} from '../../src/protocol';
+
+export const repoRoot = path.join(__dirname, '..', '..');
+export const serverModule = path.join(repoRoot, 'dist', 'server.js');
+export const tinyModel = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-tag');
+export const shippedModel = path.join(repoRoot, 'models', 'default');
+
+/** The model the tests rank with: the shipped one when present, else the tiny generated fixture. */
+export function testModelDir(): string | undefined {
+  for (const dir of [shippedModel, tinyModel]) if (fs.existsSync(path.join(dir, 'config.json'))) return dir;
+  return undefined;
+}
+
+export type Settings = Record<string, unknown>;
+
+interface Waiter<T> {
+  test: (value: T) => boolean;
+  resolve: (value: T) => void;
+}
+
+export class LspTestClient {
+  readonly statuses: ServerStatusParams[] = [];
+  readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  private readonly diagnosticWaiters: Waiter<PublishDiagnosticsParams>[] = [];
+  private readonly statusWaiters: Waiter<ServerStatusParams>[] = [];
+  private versions = new Map<string, number>();
+  stderr = '';
+
+  private constructor(
+    readonly process: ChildProcessWithoutNullStreams,
+    readonly connection: ProtocolConnection,
+    public settings: Settings,
+  ) {}
+
+  /** Starts the server; `settings` is the `danbooruGpt` section it gets for every document. */
+  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean } = {}): Promise<LspTestClient> {
+    const child = spawn(process.execPath, [serverModule, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
+    const connection = createProtocolConnection(child.stdout, child.stdin);
+    const client = new LspTestClient(child, connection, settings);
+    child.stderr.on('data', (chunk: Buffer) => (client.stderr += chunk.toString()));
+    connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => client.settings));
+    connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
+    connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
+      client.diagnostics.set(params.uri, params);
+      settle(client.diagnosticWaiters, params);
+    });
+    connection.onNotification(ServerStatusNotification, (status) => {
+      client.statuses.push(status);
+      settle(client.statusWaiters, status);
+    });
+    connection.listen();
+    const pull = options.pullConfiguration ?? true;
+    await connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: null,
+      workspaceFolders: null,
+      capabilities: { workspace: { configuration: pull }, window: { workDoneProgress: true } },
+      initializationOptions: pull ? undefined : { settings },
+    });
+    await connection.sendNotification(InitializedNotification.type, {});
+    return client;
+  }
+
+  /** Opens a document; returns its uri. */
+  async open(name: string, text: string, languageId = 'danbooru-prompt'): Promise<string> {
+    const uri = `file:///test/${name}`;
+    this.versions.set(uri, 1);
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+    return uri;
+  }
+
+  /** Replaces a document's whole text. */
+  async replace(uri: string, text: string): Promise<void> {
+    const version = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, version);
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
+  }
+
+  async changeSettings(settings: Settings): Promise<void> {
+    this.settings = settings;
+    await this.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { danbooruGpt: settings } });
+  }
+
+  complete(uri: string, line: number, character: number, token?: CancellationTokenSource): Promise<CompletionList | CompletionItem[] | null> {
+    return this.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line, character } }, token?.token);
+  }
+
+  /** Completion items of a list result, in the server's order. */
+  async completionItems(uri: string, line: number, character: number): Promise<CompletionItem[]> {
+    const result = await this.complete(uri, line, character);
+    if (!result) return [];
+    return Array.isArray(result) ? result : result.items;
+  }
+
+  hover(uri: string, line: number, character: number): Promise<Hover | null> {
+    return this.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character } });
+  }
+
+  codeActions(uri: string, diagnostics: Diagnostic[]): Promise<CodeAction[]> {
+    const range = diagnostics[0]!.range;
+    return this.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range, context: { diagnostics } }) as Promise<CodeAction[]>;
+  }
+
+  sample(uri: string | undefined, line = 0, character = 0, n?: number): Promise<SampleTagsResult> {
+    return this.connection.sendRequest(SampleTagsRequest, uri ? { textDocument: { uri }, position: { line, character }, n } : { n });
+  }
+
+  related(uri: string, line: number, character: number, k = 20): Promise<RelatedTagsResult> {
+    return this.connection.sendRequest(RelatedTagsRequest, { textDocument: { uri }, position: { line, character }, k });
+  }
+
+  nextTags(uri: string, line: number, character: number): Promise<NextTagsResult> {
+    return this.connection.sendRequest(NextTagsRequest, { textDocument: { uri }, position: { line, character } });
+  }
+
+  /** Resolves with the first diagnostics for `uri` (already received or coming) that pass `test`. */
+  waitForDiagnostics(uri: string, test: (d: Diagnostic[]) => boolean = () => true, timeoutMs = 20000): Promise<Diagnostic[]> {
+    const current = this.diagnostics.get(uri);
+    if (current && test(current.diagnostics)) return Promise.resolve(current.diagnostics);
+    return withTimeout(new Promise<PublishDiagnosticsParams>((resolve) => {
+      this.diagnosticWaiters.push({ test: (p) => p.uri === uri && test(p.diagnostics), resolve });
+    }), timeoutMs, `diagnostics for ${uri}`).then((p) => p.diagnostics);
+  }
+
+  /** Resolves with the first serverStatus (already received or coming) that passes `test`. */
+  waitForStatus(test: (s: ServerStatusParams) => boolean, timeoutMs = 20000): Promise<ServerStatusParams> {
+    const seen = this.statuses.find(test);
+    if (seen) return Promise.resolve(seen);
+    return withTimeout(new Promise<ServerStatusParams>((resolve) => this.statusWaiters.push({ test, resolve })), timeoutMs, 'server status');
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await withTimeout(this.connection.sendRequest(ShutdownRequest.type), 5000, 'shutdown');
+      await this.connection.sendNotification(ExitNotification.type);
+    } catch {
+      // the process is killed below either way
+    }
+    this.connection.dispose();
+    if (this.process.exitCode === null) this.process.kill();
+  }
+}
+
+function settle<T>(waiters: Waiter<T>[], value: T): void {
+  for (let i = waiters.length - 1; i >= 0; i--) {
+    if (waiters[i]!.test(value)) {
+      waiters[i]!.resolve(value);
+      waiters.splice(i, 1);
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
+/** Applies LSP text edits (single-line ranges as the server produces them) to a text. */
+export function applyEdits(text: string, edits: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]): string {
+  const lines = text.split('\n');
+  const offsetOf = (p: { line: number; character: number }): number => lines.slice(0, p.line).reduce((sum, l) => sum + l.length + 1, 0) + p.character;
+  const sorted = [...edits].sort((a, b) => offsetOf(b.range.start) - offsetOf(a.range.start));
+  let result = text;
+  for (const edit of sorted) result = result.slice(0, offsetOf(edit.range.start)) + edit.newText + result.slice(offsetOf(edit.range.end));
+  return result;
+}
+
+export { CancellationTokenSource };
