@@ -8,7 +8,7 @@ import { normalizeTag, type CompactTagDictionary } from './dictionary';
 import { DictionaryOnlyEngine } from './dictionary-engine';
 import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folder';
 import { PrefixCache } from './prefix-cache';
-import { readRanking, type RankingConfig } from './ranking';
+import { inVocabularyScore, outOfVocabularyScore, readRanking, type RankingConfig } from './ranking';
 import { compileBans, createRandom, pickToken } from './sampler';
 import { GptSession, logSoftmaxRow, type PastState } from './session';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
@@ -79,7 +79,7 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
 
   /** Score of a candidate that the model cannot score (outside its vocabulary). */
   oovScore(id: number): number {
-    return this.ranking.oovPriorWeight * this.logPrior(id) + this.ranking.oovOffset;
+    return outOfVocabularyScore(this.ranking, this.dictionary.counts[id]);
   }
 
   kindPenalty(kind: MatchKind): number {
@@ -192,9 +192,7 @@ export class TagModelEngine extends ModelEngineBase {
     const score = (id: number, kind: MatchKind): number => {
       const token = this.tagToToken[id];
       const base =
-        token >= 0
-          ? this.ranking.modelWeight * logProbs[token] + this.ranking.priorWeight * this.logPrior(id)
-          : this.oovScore(id);
+        token >= 0 ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id]) : this.oovScore(id);
       return base - this.kindPenalty(kind);
     };
     const add = (id: number, kind: MatchKind, alias?: string): void => {

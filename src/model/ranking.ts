@@ -1,16 +1,17 @@
-// How completion candidates are scored. The shipped model's ranking.json (written by the training
-// engineer's evaluation, tuned on the validation split) overrides these defaults:
-//   in vocabulary:      score = modelWeight * log p_model(tag | context) + priorWeight * log prior(tag)
-//   out of vocabulary:  score = oovPriorWeight * log prior(tag) + oovOffset
-//   prior(tag) = post_count(tag) / sum of all post counts in the dictionary
-// Word-start and alias matches (not what the user literally typed) lose wordPenalty / aliasPenalty;
-// typo-tolerant matches always come after every real match.
+// How completion candidates are scored: exactly the formula training/evaluate.py evaluates and tunes
+// on the validation split, with the weights it writes to the model folder's ranking.json:
+//   in vocabulary:      score = model_weight * log p(tag | context) + prior_weight * log(1 + post_count)
+//   out of vocabulary:  score = oov_offset + prior_weight * log(1 + post_count)
+// where log p is the log-softmax of the last position's logits over the whole vocabulary, the context
+// being <|bos|> and the context tags in the vocabulary, in written order. Ties go to more posts.
+// Added here (the evaluation only types literal prefixes, so there is nothing to tune them on):
+// word-start and alias matches lose wordPenalty / aliasPenalty, and typo-tolerant matches always
+// come after every real match.
 import fs from 'node:fs';
 
 export interface RankingConfig {
   modelWeight: number;
   priorWeight: number;
-  oovPriorWeight: number;
   oovOffset: number;
   wordPenalty: number;
   aliasPenalty: number;
@@ -21,7 +22,6 @@ export interface RankingConfig {
 export const DEFAULT_RANKING: RankingConfig = {
   modelWeight: 1,
   priorWeight: 0,
-  oovPriorWeight: 1,
   // Below any in-vocabulary candidate in practice: model log-probs stay above about -25.
   oovOffset: -30,
   // A word-start or alias match must be 10x likelier than a literal prefix match to outrank it.
@@ -33,7 +33,6 @@ export const DEFAULT_RANKING: RankingConfig = {
 const KEYS: Record<Exclude<keyof RankingConfig, 'source'>, string[]> = {
   modelWeight: ['modelWeight', 'model_weight'],
   priorWeight: ['priorWeight', 'prior_weight'],
-  oovPriorWeight: ['oovPriorWeight', 'oov_prior_weight'],
   oovOffset: ['oovOffset', 'oov_offset'],
   wordPenalty: ['wordPenalty', 'word_penalty'],
   aliasPenalty: ['aliasPenalty', 'alias_penalty'],
@@ -60,4 +59,17 @@ export function readRanking(file: string | undefined): RankingConfig {
     }
   }
   return config;
+}
+
+/** log(1 + post_count), the dictionary prior of the ranking formula. */
+export function logPrior(count: number): number {
+  return Math.log1p(count);
+}
+
+export function inVocabularyScore(ranking: RankingConfig, logProbability: number, count: number): number {
+  return ranking.modelWeight * logProbability + ranking.priorWeight * logPrior(count);
+}
+
+export function outOfVocabularyScore(ranking: RankingConfig, count: number): number {
+  return ranking.oovOffset + ranking.priorWeight * logPrior(count);
 }

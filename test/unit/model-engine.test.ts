@@ -1,0 +1,290 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadDictionary, loadEngine } from '../../src/model/index';
+import { TagModelEngine } from '../../src/model/model-engine';
+
+const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag');
+const dictionary = loadDictionary();
+const specialTokens = ['<|bos|>', '<|eos|>', '<|pad|>', '<|unk|>'];
+
+/** A copy of the fixture in a temporary folder, changed by `edit`, removed after the test. */
+function withBrokenCopy(edit: (dir: string) => void): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-model-'));
+  fs.cpSync(fixture, dir, { recursive: true });
+  edit(dir);
+  return dir;
+}
+
+/** Replaces every occurrence of an ASCII string in a binary file by another of the same length. */
+function renameInBinary(file: string, from: string, to: string): void {
+  assert.equal(from.length, to.length);
+  const data = fs.readFileSync(file);
+  const needle = Buffer.from(from, 'ascii');
+  let at = data.indexOf(needle);
+  assert.ok(at >= 0, `${from} not found in ${file}`);
+  while (at >= 0) {
+    data.write(to, at, 'ascii');
+    at = data.indexOf(needle, at + 1);
+  }
+  fs.writeFileSync(file, data);
+}
+
+async function expectLoadError(dir: string, pattern: RegExp): Promise<void> {
+  try {
+    await assert.rejects(loadEngine({ modelDir: dir, dictionary }), pattern);
+  } finally {
+    if (dir.startsWith(os.tmpdir())) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('model loading errors name the file', () => {
+  test('missing folder', () => expectLoadError('/no/such/model', /\/no\/such\/model: model folder not found/));
+  test('missing config.json', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => fs.rmSync(path.join(dir, 'config.json'))),
+      /config\.json: file not found/,
+    ));
+  test('missing tokenizer.json', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => fs.rmSync(path.join(dir, 'tokenizer.json'))),
+      /tokenizer\.json: file not found/,
+    ));
+  test('missing ONNX file', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => fs.rmSync(path.join(dir, 'onnx'), { recursive: true })),
+      /onnx\/model\.onnx: file not found/,
+    ));
+  test('config.json that is not JSON', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "gpt2",')),
+      /config\.json: not valid JSON/,
+    ));
+  test('corrupt ONNX (garbage bytes)', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), Buffer.alloc(4096, 0x5a))),
+      /onnx\/model\.onnx: not a valid ONNX model/,
+    ));
+  test('truncated ONNX', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        const file = path.join(dir, 'onnx', 'model.onnx');
+        const data = fs.readFileSync(file);
+        fs.writeFileSync(file, data.subarray(0, Math.floor(data.length / 2)));
+      }),
+      /onnx\/model\.onnx: not a valid ONNX model/,
+    ));
+  test('vocabulary size differs from config.vocab_size', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        const file = path.join(dir, 'config.json');
+        const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { vocab_size: number };
+        config.vocab_size += 5;
+        fs.writeFileSync(file, JSON.stringify(config));
+      }),
+      /tokenizer\.json: the tokenizer has 3830 tokens but .*config\.json says vocab_size 3835/,
+    ));
+  test('unexpected input', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => renameInBinary(path.join(dir, 'onnx', 'model.onnx'), 'position_ids', 'position_idz')),
+      /onnx\/model\.onnx: unexpected input "position_idz"/,
+    ));
+  test('unexpected output', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => renameInBinary(path.join(dir, 'onnx', 'model.onnx'), 'present.1.value', 'present.1.valuf')),
+      /onnx\/model\.onnx: missing output "present\.1\.value"/,
+    ));
+  test('more layers in config.json than in the graph', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        const file = path.join(dir, 'config.json');
+        const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { n_layer: number };
+        config.n_layer = 3;
+        fs.writeFileSync(file, JSON.stringify(config));
+      }),
+      /onnx\/model\.onnx: missing input "past_key_values\.2\.key"/,
+    ));
+});
+
+describe('tag model engine on the tiny-tag fixture', () => {
+  let engine: TagModelEngine;
+  before(async () => {
+    engine = (await loadEngine({ modelDir: fixture, dictionary, threads: 1 })) as TagModelEngine;
+  });
+  after(() => engine.dispose());
+
+  test('describes the model', () => {
+    assert.equal(engine.model.kind, 'tag');
+    assert.equal(engine.model.vocabSize, 3830);
+    assert.equal(engine.model.layers, 2);
+    assert.ok(engine.model.files.some((file) => file.path === path.join('onnx', 'model.onnx') && file.bytes > 0));
+  });
+
+  test('tokenizer round trip: one token per tag, same ids as transformers.js AutoTokenizer', async () => {
+    const text = 'multiple_girls, 2girls, Long Hair,looking_at_viewer';
+    const encoded = engine.tokenizer.encode(text);
+    assert.deepEqual(encoded.tokens, ['<|bos|>', 'multiple_girls', '2girls', 'long_hair', 'looking_at_viewer']);
+    assert.equal(engine.tokenizer.decode(encoded.ids, { skip_special_tokens: true }), 'multiple_girls 2girls long_hair looking_at_viewer');
+    assert.deepEqual(
+      encoded.ids,
+      engine.contextTokens(['multiple_girls', '2girls', 'long hair', 'looking_at_viewer']),
+    );
+    const transformers = await import('@huggingface/transformers');
+    transformers.env.allowRemoteModels = false;
+    const reference = await transformers.AutoTokenizer.from_pretrained(fixture, { local_files_only: true });
+    assert.deepEqual(reference.encode(text), encoded.ids);
+  });
+
+  test('context: aliases resolve, unknown and repeated tags are left out', () => {
+    const tokens = engine.contextTokens(['longhair', 'no_such_tag_xyz', 'long_hair', 'smile']);
+    assert.deepEqual(tokens, [0, engine.tokenOf('long_hair'), engine.tokenOf('smile')]);
+  });
+
+  test('completion respects the prefix and excludes the context tags', async () => {
+    const context = ['multiple_girls', 'long_hair', 'smile'];
+    const completions = await engine.complete(context, 'lo', { top: 10 });
+    assert.equal(completions.length, 10);
+    for (const completion of completions) {
+      assert.ok(completion.tag.startsWith('lo'), completion.tag);
+      assert.ok(!context.includes(completion.tag));
+      assert.equal(completion.category, 0);
+    }
+    for (let i = 1; i < completions.length; i++) assert.ok(completions[i - 1].score >= completions[i].score);
+    const empty = await engine.complete(context, '', { top: 20 });
+    assert.ok(empty.every((completion) => !context.includes(completion.tag)));
+  });
+
+  test('completion is ranked by the model: scores are its log-probabilities, and depend on the context', async () => {
+    const context = ['multiple_girls', '2girls'];
+    const completions = await engine.complete(context, 'sh', { top: 5 });
+    const tokens = engine.contextTokens(context);
+    const { logProbs } = await engine.contextState(tokens);
+    for (const completion of completions) {
+      assert.ok(Math.abs(completion.score - logProbs[engine.tokenOf(completion.tag)]) < 1e-6);
+    }
+    const other = await engine.complete(['1boy', 'male_focus', 'solo'], 'sh', { top: 5 });
+    assert.notDeepEqual(
+      other.map((completion) => completion.score),
+      completions.map((completion) => completion.score),
+    );
+  });
+
+  test('tags outside the vocabulary rank below the model-scored ones', async () => {
+    const completions = await engine.complete(['multiple_girls'], 'lo', { top: 200 });
+    const inVocabulary = completions.map((completion) => engine.tokenOf(completion.tag) >= 0);
+    const firstOutside = inVocabulary.indexOf(false);
+    assert.ok(firstOutside > 0, 'some candidates are outside the tiny vocabulary');
+    assert.ok(inVocabulary.slice(firstOutside).every((inside) => !inside));
+  });
+
+  test('completion: aliases propose the canonical tag, word starts are found', async () => {
+    const viaAlias = await engine.complete([], 'longhai', { top: 5 });
+    assert.equal(viaAlias[0].tag, 'long_hair');
+    assert.equal(viaAlias[0].kind, 'alias');
+    assert.equal(viaAlias[0].alias, 'longhair');
+    const words = await engine.complete(['multiple_girls'], 'hair', { top: 100 });
+    assert.equal(words.find((completion) => completion.tag === 'long_hair')?.kind, 'word');
+    const typo = await engine.complete([], 'lnog_hai', { top: 3 });
+    assert.equal(typo[0].tag, 'long_hair');
+    assert.equal(typo[0].kind, 'fuzzy');
+  });
+
+  test('the KV cache gives the same answers as no cache; a keystroke runs no forward pass, a new tag one token', async () => {
+    const runs: number[][][] = [];
+    const original = engine.session.forward.bind(engine.session);
+    engine.session.forward = (rows, past) => {
+      runs.push(rows);
+      return original(rows, past);
+    };
+    try {
+      engine.cache.clear();
+      const context = ['multiple_girls', '2girls', 'long_hair', 'smile', 'blush'];
+      const cached: string[] = [];
+      await engine.complete(context, 's', { top: 10 });
+      assert.equal(runs.length, 1);
+      assert.equal(runs[0][0].length, context.length + 1);
+      cached.push(JSON.stringify(await engine.complete(context, 'sh', { top: 10 })));
+      assert.equal(runs.length, 1, 'changing only the prefix runs no forward pass');
+      const longer = [...context, 'skirt'];
+      cached.push(JSON.stringify(await engine.complete(longer, 'b', { top: 10 })));
+      assert.equal(runs.length, 2);
+      assert.deepEqual(runs[1], [[engine.tokenOf('skirt')]], 'appending a tag runs one token');
+
+      engine.cache.clear();
+      const fresh = [JSON.stringify(await engine.complete(context, 'sh', { top: 10 }))];
+      engine.cache.clear();
+      fresh.push(JSON.stringify(await engine.complete(longer, 'b', { top: 10 })));
+      assert.equal(runs[runs.length - 1][0].length, longer.length + 1);
+      const parse = (text: string): { tag: string; score: number }[] => JSON.parse(text) as { tag: string; score: number }[];
+      cached.forEach((text, i) => {
+        const a = parse(text);
+        const b = parse(fresh[i]);
+        assert.deepEqual(
+          a.map((c) => c.tag),
+          b.map((c) => c.tag),
+        );
+        a.forEach((c, j) => assert.ok(Math.abs(c.score - b[j].score) < 1e-4));
+      });
+    } finally {
+      engine.session.forward = original;
+    }
+  });
+
+  test('next tags: most likely first, context and special tokens excluded', async () => {
+    const next = await engine.nextTags(['multiple_girls', '2girls'], 10);
+    assert.equal(next.length, 10);
+    for (let i = 1; i < next.length; i++) assert.ok(next[i - 1].probability >= next[i].probability);
+    assert.ok(next.every((entry) => !['multiple_girls', '2girls', ...specialTokens].includes(entry.tag)));
+    const total = next.reduce((sum, entry) => sum + entry.probability, 0);
+    assert.ok(total > 0 && total < 1);
+  });
+
+  test('sampling is deterministic for a seed and differs across seeds', async () => {
+    const options = { prompt: ['multiple_girls', '2girls'], n: 4, seed: 7, maxTags: 20 };
+    const first = await engine.sample(options);
+    engine.cache.clear();
+    const second = await engine.sample(options);
+    assert.deepEqual(first, second);
+    assert.equal(first.length, 4);
+    assert.notDeepEqual(await engine.sample({ ...options, seed: 8 }), first);
+  });
+
+  test('samples never repeat, never contain special tokens, banned tags or prompt tags, and are valid tags', async () => {
+    const prompt = ['multiple_girls', 'long_hair'];
+    const samples = await engine.sample({
+      prompt,
+      n: 8,
+      seed: 3,
+      temperature: 1.5,
+      topK: 0,
+      topP: 1,
+      maxTags: 40,
+      ban: ['*_background', 'smile'],
+    });
+    for (const tags of samples) {
+      assert.ok(tags.length <= 40);
+      assert.equal(new Set(tags).size, tags.length, 'no repeats');
+      for (const tag of tags) {
+        assert.ok(!tag.endsWith('_background') && tag !== 'smile', `banned ${tag}`);
+        assert.ok(!specialTokens.includes(tag) && !prompt.includes(tag), tag);
+        assert.ok(dictionary.get(tag) !== undefined || engine.tokenOf(tag) >= 0, `valid tag ${tag}`);
+      }
+    }
+  });
+
+  test('sampling honours min/max tags and temperature 0 is greedy', async () => {
+    const samples = await engine.sample({ n: 3, seed: 1, minTags: 5, maxTags: 6 });
+    assert.ok(samples.every((tags) => tags.length >= 5 && tags.length <= 6));
+    const greedy = await engine.sample({ prompt: ['multiple_girls'], n: 2, seed: 1, temperature: 0, maxTags: 1 });
+    const top = await engine.nextTags(['multiple_girls'], 1);
+    assert.deepEqual(greedy, [[top[0].tag], [top[0].tag]]);
+    await assert.rejects(engine.sample({ topP: 0 }), /top-p must be in \(0, 1\]/);
+    await assert.rejects(engine.sample({ minTags: 5, maxTags: 2 }), /min tags must not exceed max tags/);
+  });
+});
+
+test('loadEngine rejects a bad threads value', async () => {
+  await assert.rejects(loadEngine({ modelDir: fixture, dictionary, threads: 0 }), /threads must be a positive integer/);
+});
