@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { convertMetadata } from '../../src/dataset/convert';
+import { convertInWorker } from '../../src/dataset/worker-client';
+import { StrictModeError, type ConvertOptions, type ConvertProgress, type InputProblem } from '../../src/dataset/types';
+import { apiFixture, apiLines, apiRecords, expectedLine, gwernFixture, readLines, strayFiles, tempDir } from './convert-helpers';
+
+// These run dist/convert-worker.js, built by `npm run build` (npm test builds first).
+
+/** Several overlapping files: the API posts split in two, one file repeating posts of the other, a .gz. */
+function writeOverlappingInputs(dir: string): string[] {
+  const lines = apiLines();
+  const files = [path.join(dir, 'a.jsonl'), path.join(dir, 'b.jsonl'), path.join(dir, 'c.jsonl.gz'), path.join(dir, 'd.jsonl')];
+  fs.writeFileSync(files[0], `${lines.slice(0, 12).join('\n')}\n`);
+  fs.writeFileSync(files[1], `${lines.slice(8, 20).join('\n')}\nnot json\n`);
+  fs.writeFileSync(files[2], zlib.gzipSync(`${lines.slice(20).join('\n')}\n`));
+  fs.copyFileSync(gwernFixture, files[3]);
+  return files;
+}
+
+test('convert workers: several files on 2 workers give the same dataset, counts and summary as 1', async (t) => {
+  const dir = tempDir(t);
+  const inputs = writeOverlappingInputs(dir);
+  const variants: Partial<ConvertOptions>[] = [{}, { order: 'shuffle', seed: 3 }, { format: 'jsonl', categories: ['general', 'copyright'] }, { limit: 20 }, { dedupe: false }];
+  for (const variant of variants) {
+    const one = await convertMetadata({ inputs, output: path.join(dir, 'one.txt'), ...variant });
+    const problems: InputProblem[] = [];
+    const two = await convertMetadata({ inputs, output: path.join(dir, 'two.txt'), workers: 2, ...variant }, { onProblem: (problem) => problems.push(problem) });
+    const label = JSON.stringify(variant);
+    assert.deepEqual(readLines(path.join(dir, 'two.txt')), readLines(path.join(dir, 'one.txt')), label);
+    assert.deepEqual(readLines(path.join(dir, 'two.txt.counts.csv')), readLines(path.join(dir, 'one.txt.counts.csv')), label);
+    for (const key of ['postsWritten', 'skipped', 'tagsWritten', 'distinctTags', 'stoppedAtLimit'] as const) {
+      assert.deepEqual(two[key], one[key], `${label} ${key}`);
+    }
+    // Under --limit one worker stops reading early; parallel workers read their whole files (documented).
+    if (variant.limit !== undefined) continue;
+    for (const key of ['problems', 'badRecords', 'firstProblems', 'bytesParsed'] as const) assert.deepEqual(two[key], one[key], `${label} ${key}`);
+    assert.deepEqual(problems.map((problem) => `${path.basename(problem.file)}:${problem.line}`), ['b.jsonl:13']);
+  }
+  const expected = [...apiRecords().map(expectedLine), expectedLine(JSON.parse(readLines(gwernFixture)[0]))];
+  const merged = await convertMetadata({ inputs, output: path.join(dir, 'two.txt'), workers: 3 });
+  assert.deepEqual(readLines(path.join(dir, 'two.txt')), expected);
+  assert.equal(merged.skipped.duplicate, 4);
+  assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl', 'one.txt', 'one.txt.counts.csv', 'two.txt', 'two.txt.counts.csv']), []);
+});
+
+test('convert workers: --strict in a worker fails the run and leaves no part or temp file', async (t) => {
+  const dir = tempDir(t);
+  const inputs = writeOverlappingInputs(dir);
+  await assert.rejects(convertMetadata({ inputs, output: path.join(dir, 'out.txt'), workers: 2, strict: true }), (error: unknown) => {
+    assert.ok(error instanceof StrictModeError);
+    assert.equal(error.problem.line, 13);
+    return true;
+  });
+  assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl']), []);
+});
+
+function writeBigInputs(dir: string, count: number, copies: number): string[] {
+  const text = fs.readFileSync(apiFixture, 'utf8');
+  return Array.from({ length: count }, (_, index) => {
+    const file = path.join(dir, `big${index}.jsonl`);
+    fs.writeFileSync(file, text.repeat(copies));
+    return file;
+  });
+}
+
+test('convert workers: cancelling a parallel run removes every part and temp file', async (t) => {
+  const dir = tempDir(t);
+  const inputs = writeBigInputs(dir, 3, 120);
+  const controller = new AbortController();
+  await assert.rejects(
+    convertMetadata({ inputs, output: path.join(dir, 'out.txt'), workers: 2 }, { signal: controller.signal, progressIntervalMs: 0, onProgress: () => controller.abort() }),
+    (error: Error) => error.name === 'AbortError',
+  );
+  assert.deepEqual(strayFiles(dir, ['big0.jsonl', 'big1.jsonl', 'big2.jsonl']), []);
+});
+
+test('convert worker entry: a whole conversion runs in dist/convert-worker.js with progress and problems', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, `${apiLines()[0]}\n{"broken": nope}\n${apiLines()[1]}\n`);
+  const out = path.join(dir, 'out.txt');
+  const problems: InputProblem[] = [];
+  const progress: ConvertProgress[] = [];
+  const summary = await convertInWorker({ inputs: [input], output: out }, { onProblem: (problem) => problems.push(problem), onProgress: (p) => progress.push(p) });
+  assert.deepEqual(readLines(out), apiRecords().slice(0, 2).map(expectedLine));
+  assert.deepEqual(problems.map((problem) => `${problem.line}:${problem.reason}`), ['2:invalid-json']);
+  assert.equal(summary.postsWritten, 2);
+  assert.equal(progress.at(-1)?.bytesRead, fs.statSync(input).size);
+});
+
+test('convert worker entry: errors keep their kind, and cancelling removes the temp file', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, `${apiLines()[0]}\n[]\n`);
+  await assert.rejects(convertInWorker({ inputs: [input], output: path.join(dir, 'o.txt'), strict: true }), StrictModeError);
+  await assert.rejects(convertInWorker({ inputs: [input], output: input }), { name: 'ConvertUsageError' });
+
+  const [big] = writeBigInputs(dir, 1, 200);
+  const controller = new AbortController();
+  await assert.rejects(
+    convertInWorker({ inputs: [big], output: path.join(dir, 'out.txt') }, { signal: controller.signal, onProgress: () => controller.abort() }),
+    (error: Error) => error.name === 'AbortError',
+  );
+  assert.deepEqual(strayFiles(dir, ['in.jsonl', 'big0.jsonl']), []);
+});
