@@ -220,7 +220,7 @@ test('convert: filters by rating, deletion, score, tag count, and keeps the chos
   await run({ categories: ['character', 'general'], limit: 3 });
   assert.deepEqual(
     readLines(out),
-    records.slice(0, 3).map((r) => [String(r.tag_string_character), r.tag_string_general].join(' ').split(' ').filter(Boolean).join(',')),
+    records.slice(0, 3).map((r) => [String((r as Record<string, unknown>).tag_string_character), r.tag_string_general].join(' ').split(' ').filter(Boolean).join(',')),
   );
 });
 
