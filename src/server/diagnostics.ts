@@ -24,6 +24,17 @@ export interface AliasData {
 
 /** Work per slice before yielding to other requests. */
 const SLICE_MS = 8;
+/**
+ * A tag still being typed at the end of the line just edited is not called unknown (or an alias:
+ * `lo` is one) until typing has paused this long; then the document is checked again in full.
+ */
+const TYPING_GRACE_MS = 1500;
+
+/** A tag exempt from unknown/alias checks: the one ending at this position. */
+export interface TagBeingTyped {
+  line: number;
+  end: number;
+}
 
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
 function isNotATag(name: string): boolean {
@@ -33,12 +44,16 @@ function isNotATag(name: string): boolean {
 export class DiagnosticsScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generations = new Map<string, number>();
+  /** The text each document had at its last check, to find the line an edit touched. */
+  private readonly checkedText = new Map<string, string>();
+  private readonly lastEdit = new Map<string, number>();
 
   constructor(private readonly ctx: ServerContext) {}
 
   /** Checks the document after the configured delay (0: right away). */
   schedule(document: TextDocument, immediately = false): void {
     const uri = document.uri;
+    if (!immediately) this.lastEdit.set(uri, Date.now());
     clearTimeout(this.timers.get(uri));
     const generation = (this.generations.get(uri) ?? 0) + 1;
     this.generations.set(uri, generation);
@@ -63,6 +78,8 @@ export class DiagnosticsScheduler {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
     this.generations.set(uri, (this.generations.get(uri) ?? 0) + 1);
+    this.checkedText.delete(uri);
+    this.lastEdit.delete(uri);
     void this.ctx.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
@@ -71,12 +88,42 @@ export class DiagnosticsScheduler {
     const document = this.ctx.documents.get(uri);
     if (!document || this.generations.get(uri) !== generation) return;
     const version = document.version;
+    const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
+    const typing = this.tagBeingTyped(uri, text);
     const diagnostics = settings.enabled
-      ? await checkDocument(document.getText(), engine.dictionary, settings, stale)
+      ? await checkDocument(text, engine.dictionary, settings, stale, typing)
       : [];
     if (diagnostics === undefined || stale()) return;
+    this.checkedText.set(uri, text);
     await this.ctx.connection.sendDiagnostics({ uri, version, diagnostics });
+    if (typing) {
+      const wait = Math.max(0, (this.lastEdit.get(uri) ?? 0) + TYPING_GRACE_MS - Date.now());
+      this.timers.set(uri, setTimeout(() => {
+        this.timers.delete(uri);
+        if (this.generations.get(uri) === generation) void this.run(uri, generation, settings).catch(() => undefined);
+      }, wait));
+    }
+  }
+
+  /** The tag at the end of the line an edit just touched, while typing has not paused for long. */
+  private tagBeingTyped(uri: string, text: string): TagBeingTyped | undefined {
+    const previous = this.checkedText.get(uri);
+    const editedAt = this.lastEdit.get(uri);
+    if (previous === undefined || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS || previous === text) return undefined;
+    let index = 0;
+    const limit = Math.min(previous.length, text.length);
+    while (index < limit && previous.charCodeAt(index) === text.charCodeAt(index)) index++;
+    const lineStart = text.lastIndexOf('\n', index - 1) + 1;
+    let lineEnd = text.indexOf('\n', index);
+    if (lineEnd < 0) lineEnd = text.length;
+    const line = text.slice(lineStart, lineEnd).replace(/\r$/, '');
+    let lineNumber = 0;
+    for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) lineNumber++;
+    const end = line.trimEnd().length;
+    // `1girl, lo|` is being typed; `1girl, lo, |` is finished.
+    if (end === 0 || /[,|)\]}>]$/.test(line.slice(0, end))) return undefined;
+    return { line: lineNumber, end };
   }
 }
 
@@ -84,7 +131,7 @@ export class DiagnosticsScheduler {
  * All diagnostics of a document's text. `stale` is asked between slices; when it says true the check
  * stops and undefined is returned.
  */
-export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false): Promise<Diagnostic[] | undefined> {
+export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false, typing?: TagBeingTyped): Promise<Diagnostic[] | undefined> {
   const diagnostics: Diagnostic[] = [];
   let lineStart = 0;
   let lineNumber = 0;
@@ -93,7 +140,7 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd < 0) lineEnd = text.length;
     const line = text.slice(lineStart, lineEnd > lineStart && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd);
-    checkLine(line, lineNumber, dictionary, settings, diagnostics);
+    checkLine(line, lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
     lineStart = lineEnd + 1;
     lineNumber++;
     if (performance.now() - sliceStart > SLICE_MS) {
@@ -105,15 +152,17 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
   return diagnostics;
 }
 
-export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[]): void {
+/** `typingEnd`: the column where a tag still being typed ends; it is not called unknown or an alias yet. */
+export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[], typingEnd?: number): void {
   if (line.trim() === '') return;
   const seen = new Map<string, string>();
   for (const tag of parsePrompt(line).tags) {
     if (isNotATag(tag.name)) continue;
     const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
     const resolved = dictionary.resolve(tag.name);
+    const beingTyped = tag.end === typingEnd;
     if (!resolved) {
-      if (settings.unknownTags) {
+      if (settings.unknownTags && !beingTyped) {
         into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.` });
       }
       continue;
@@ -128,7 +177,7 @@ export function checkLine(line: string, lineNumber: number, dictionary: TagDicti
       continue;
     }
     seen.set(canonical, tag.text);
-    if (resolved.viaAlias !== undefined && settings.aliasTags) {
+    if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {
       const data: AliasData = { canonical };
       into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });
     }

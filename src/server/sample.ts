@@ -53,7 +53,8 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       ban,
       signal: controller.signal,
     });
-    const samples = sampled.map((tags): TagSample => {
+    // A sample that stopped before its first tag offers nothing to insert.
+    const samples = sampled.filter((tags) => tags.length > 0).map((tags): TagSample => {
       const sample: TagSample = { tags, text: tags.map((t) => formatTag(t, style)).join(', ') };
       if (document && params.position) {
         const edit = continuationEdit(line, column, tags, style);

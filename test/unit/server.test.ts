@@ -169,6 +169,24 @@ describe('language server, dictionary-only', () => {
     await client.changeSettings({ modelFolder: NO_MODEL });
   });
 
+  test('a tag still being typed at the end of the edited line is flagged only once typing pauses', async () => {
+    const uri = await client.open('typing.prompt', '1girl, solo');
+    await client.waitForDiagnostics(uri);
+    client.diagnostics.delete(uri);
+    const typedAt = performance.now();
+    await client.replace(uri, '1girl, solo, xqzv');
+    const whileTyping = await client.waitForDiagnostics(uri);
+    assert.deepEqual(whileTyping, [], 'no squiggle under the tag being typed');
+    const paused = await client.waitForDiagnostics(uri, (d) => d.length === 1);
+    assert.equal(paused[0]!.code, 'unknown-tag');
+    assert.ok(performance.now() - typedAt >= 1000, 'flagged after the pause');
+    // A finished tag (a separator follows) is flagged right away.
+    client.diagnostics.delete(uri);
+    await client.replace(uri, '1girl, xqzv, solo');
+    const finished = await client.waitForDiagnostics(uri);
+    assert.deepEqual(finished.map((d) => d.code), ['unknown-tag']);
+  });
+
   test('hover: category, post count, aliases, wiki link and likely next tags', async () => {
     const uri = await client.open('hover.prompt', '1girl, long hair, smile');
     const hover = await client.hover(uri, 0, 10);
