@@ -4,7 +4,7 @@
 import { Readable, pipeline } from 'node:stream';
 import streamArray from 'stream-json/streamers/stream-array.js';
 import { PostIdSet, skipReason, type FilterOptions } from './filters';
-import { PostFormatter, formatTagCounts } from './format';
+import { PostFormatter, formatTagCounts, type TagCounter } from './format';
 import { LineSplitter } from './lines';
 import { AtomicFile } from './output';
 import { PostAdapter, isRecordProblem, type Post } from './schema';
@@ -418,7 +418,7 @@ async function convertSerially(options: ResolvedOptions, files: InputFile[], hoo
   }
 }
 
-export async function writeTagCounts(target: string, tagCounts: Map<string, number>): Promise<AtomicFile> {
+export async function writeTagCounts(target: string, tagCounts: TagCounter): Promise<AtomicFile> {
   const file = await AtomicFile.create(target);
   try {
     for (const line of formatTagCounts(tagCounts)) {
@@ -449,8 +449,8 @@ export function summarize(options: ResolvedOptions, files: InputFile[], counts: 
     problems: counts.problems,
     badRecords: counts.badRecords,
     firstProblems: counts.firstProblems,
-    tagsWritten: formatter.tagsWritten,
-    distinctTags: formatter.tagCounts.size,
+    tagsWritten: formatter.tagCounts.total,
+    distinctTags: formatter.tagCounts.distinct,
     stoppedAtLimit: counts.stoppedAtLimit,
     seconds: (performance.now() - started) / 1000,
   };

@@ -9,10 +9,56 @@ export interface FormatOptions {
   categories: readonly TagCategory[];
 }
 
+/**
+ * How often each tag was written. One Map lookup per tag (the slot), the count in a typed array:
+ * counting is on the hot path, and Map get+set would hash every tag string twice.
+ */
+export class TagCounter {
+  private readonly slots = new Map<string, number>();
+  private counts = new Float64Array(1024);
+  /** Tags counted, repeats included. */
+  total = 0;
+
+  add(tag: string, count = 1): void {
+    let slot = this.slots.get(tag);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(tag, slot);
+      if (slot >= this.counts.length) {
+        const grown = new Float64Array(this.counts.length * 2);
+        grown.set(this.counts);
+        this.counts = grown;
+      }
+    }
+    this.counts[slot] += count;
+    this.total += count;
+  }
+
+  /** Takes back one count of a tag counted before. */
+  remove(tag: string): void {
+    const slot = this.slots.get(tag);
+    if (slot === undefined || this.counts[slot] === 0) return;
+    this.counts[slot]--;
+    this.total--;
+  }
+
+  /** [tag, count] of every tag counted at least once. */
+  entries(): [string, number][] {
+    const entries: [string, number][] = [];
+    for (const [tag, slot] of this.slots) if (this.counts[slot] > 0) entries.push([tag, this.counts[slot]]);
+    return entries;
+  }
+
+  get distinct(): number {
+    let distinct = 0;
+    for (const slot of this.slots.values()) if (this.counts[slot] > 0) distinct++;
+    return distinct;
+  }
+}
+
 /** Formats posts as dataset lines (without the newline) and counts the tags it writes. */
 export class PostFormatter {
-  readonly tagCounts = new Map<string, number>();
-  tagsWritten = 0;
+  readonly tagCounts = new TagCounter();
   private postIndex = 0;
 
   constructor(private readonly options: FormatOptions) {}
@@ -42,20 +88,11 @@ export class PostFormatter {
 
   /** Takes back the counts of a line this formatter produced (a duplicate dropped when merging parts). */
   uncount(line: string): void {
-    for (const tag of this.tagsOfLine(line)) {
-      const count = this.tagCounts.get(tag);
-      if (count === undefined) continue;
-      if (count <= 1) this.tagCounts.delete(tag);
-      else this.tagCounts.set(tag, count - 1);
-      this.tagsWritten--;
-    }
+    for (const tag of this.tagsOfLine(line)) this.tagCounts.remove(tag);
   }
 
   addCounts(counts: Iterable<[string, number]>): void {
-    for (const [tag, count] of counts) {
-      this.tagCounts.set(tag, (this.tagCounts.get(tag) ?? 0) + count);
-      this.tagsWritten += count;
-    }
+    for (const [tag, count] of counts) this.tagCounts.add(tag, count);
   }
 
   private arrange(tags: string[], random: (() => number) | undefined): void {
@@ -73,18 +110,12 @@ export class PostFormatter {
   /** Counts the kept tags of a post that is written. */
   count(post: Post): void {
     const counts = this.tagCounts;
-    for (const tags of post.tags) {
-      for (const tag of tags) counts.set(tag, (counts.get(tag) ?? 0) + 1);
-      this.tagsWritten += tags.length;
-    }
+    for (const tags of post.tags) for (const tag of tags) counts.add(tag);
   }
 
   /** Counts the tags of a dataset line (used when merging worker parts under a limit). */
   countLine(line: string): void {
-    const counts = this.tagCounts;
-    const tags = this.tagsOfLine(line);
-    for (const tag of tags) counts.set(tag, (counts.get(tag) ?? 0) + 1);
-    this.tagsWritten += tags.length;
+    for (const tag of this.tagsOfLine(line)) this.tagCounts.add(tag);
   }
 
   private tagsOfLine(line: string): string[] {
@@ -94,8 +125,8 @@ export class PostFormatter {
 }
 
 /** The `name,count` table, most frequent first (ties by name), with a header line. */
-export function formatTagCounts(counts: Map<string, number>): string[] {
-  const rows = [...counts].sort((a, b) => b[1] - a[1] || compareCodeUnits(a[0], b[0]));
+export function formatTagCounts(counts: TagCounter): string[] {
+  const rows = counts.entries().sort((a, b) => b[1] - a[1] || compareCodeUnits(a[0], b[0]));
   const lines = ['name,count'];
   for (const [tag, count] of rows) lines.push(`${csvField(tag)},${count}`);
   return lines;

@@ -58,7 +58,8 @@ export class PostAdapter {
       if (typeof tag !== 'object' || tag === null) return wrongType(`tags[${i}]`, 'an object', tag);
       const { name, category } = tag as { name?: unknown; category?: unknown };
       if (typeof name !== 'string' || name === '') return wrongType(`tags[${i}].name`, 'a non-empty string', name);
-      const categoryId = typeof category === 'string' ? Number(category) : category;
+      // Category strings are almost always one digit: read it without Number().
+      const categoryId = typeof category === 'string' ? (category.length === 1 ? digitValue(category) : Number(category)) : category;
       if (typeof categoryId !== 'number' || !Number.isInteger(categoryId) || categoryId < 0 || categoryId > 255 || category === '') {
         return wrongType(`tags[${i}].category`, 'a category number', category);
       }
@@ -93,6 +94,11 @@ export class PostAdapter {
 
 export function isRecordProblem(value: Post | RecordProblem): value is RecordProblem {
   return (value as RecordProblem).reason !== undefined;
+}
+
+function digitValue(text: string): number {
+  const digit = text.charCodeAt(0) - 48;
+  return digit >= 0 && digit <= 9 ? digit : NaN;
 }
 
 function hasAnyApiTagField(fields: Record<string, unknown>): boolean {

@@ -19,7 +19,7 @@ async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResul
     await conversion.convertFile(job.file);
     await part.commit();
     conversion.maybeReportProgress(true);
-    return { counts: conversion.counts, tagCounts: [...conversion.formatter.tagCounts] };
+    return { counts: conversion.counts, tagCounts: conversion.formatter.tagCounts.entries() };
   } catch (error) {
     await part.discard();
     throw error;

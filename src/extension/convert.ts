@@ -1,0 +1,121 @@
+// "Danbooru GPT: Convert Metadata to Tag Dataset": the active editor's file, or the explorer's
+// (multi-)selection, converted in a worker thread (dist/convert-worker.js) with cancellable progress.
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { convertInWorker } from '../dataset/worker-client';
+import { describeSummary, formatProblem, skippedTotal } from '../dataset/report';
+import type { ConvertProgress, ConvertSummary } from '../dataset/types';
+
+const COMMAND = 'danbooruGpt.convertMetadata';
+/** Problems written to the log one by one; the rest are counted in the summary. */
+const PROBLEMS_LOGGED = 1000;
+
+export function registerConvertCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  context.subscriptions.push(
+    vscode.commands.registerCommand(COMMAND, (clicked?: vscode.Uri, selection?: vscode.Uri[]) => convertMetadataCommand(context, log, clicked, selection)),
+  );
+}
+
+async function convertMetadataCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, clicked?: vscode.Uri, selection?: vscode.Uri[]): Promise<void> {
+  const inputs = await chooseInputs(clicked, selection);
+  if (inputs.length === 0) return;
+  const target = await vscode.window.showSaveDialog({
+    title: 'Save the tag dataset as',
+    defaultUri: vscode.Uri.file(defaultOutputPath(inputs[0].fsPath)),
+    filters: { 'Tag dataset (one post a line)': ['txt'], 'JSON lines (id, rating, score, tags by category)': ['jsonl'] },
+  });
+  if (target === undefined) return;
+  const output = target.fsPath;
+  const format = output.toLowerCase().endsWith('.jsonl') ? 'jsonl' : 'txt';
+  const workerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'convert-worker.js').fsPath;
+  log.info(`Converting ${inputs.map((uri) => uri.fsPath).join(', ')} -> ${output} (${format})`);
+
+  let problemsLogged = 0;
+  let summary: ConvertSummary;
+  try {
+    summary = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Converting Danbooru metadata', cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        const cancelled = token.onCancellationRequested(() => abort.abort());
+        let reportedPercent = 0;
+        try {
+          return await convertInWorker(
+            { inputs: inputs.map((uri) => uri.fsPath), output, format },
+            {
+              workerScript,
+              signal: abort.signal,
+              problemsToSend: PROBLEMS_LOGGED,
+              progressIntervalMs: 250,
+              onProgress: (update) => {
+                const percent = update.bytesTotal > 0 ? (100 * update.bytesRead) / update.bytesTotal : 0;
+                progress.report({ increment: Math.max(0, percent - reportedPercent), message: progressMessage(update, percent) });
+                reportedPercent = Math.max(reportedPercent, percent);
+              },
+              onProblem: (problem) => {
+                problemsLogged++;
+                log.warn(formatProblem(problem));
+              },
+            },
+          );
+        } finally {
+          cancelled.dispose();
+        }
+      },
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'AbortError') {
+      log.info('Conversion cancelled; nothing was written.');
+      void vscode.window.showInformationMessage('Conversion cancelled; nothing was written.');
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    log.error(`Conversion failed: ${message}`);
+    const choice = await vscode.window.showErrorMessage(`Conversion failed: ${message}`, 'Show Log');
+    if (choice === 'Show Log') log.show(true);
+    return;
+  }
+
+  for (const line of describeSummary(summary).trimEnd().split('\n')) log.info(line);
+  const problemsTotal = Object.values(summary.problems).reduce((sum: number, count) => sum + (count ?? 0), 0);
+  if (problemsTotal > problemsLogged) {
+    log.info('More problems than were logged one by one; all are counted above.');
+  }
+  const text =
+    `Converted ${summary.postsWritten.toLocaleString('en-US')} posts to ${path.basename(summary.output)}` +
+    ` (${skippedTotal(summary).toLocaleString('en-US')} skipped, ${summary.badRecords.toLocaleString('en-US')} bad lines` +
+    `, tag counts in ${path.basename(summary.countsOutput)}).`;
+  const show = summary.badRecords > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const choice = await show(text, 'Open Output', 'Show Log');
+  if (choice === 'Open Output') await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(summary.output));
+  else if (choice === 'Show Log') log.show(true);
+}
+
+/** The explorer's selection (or the clicked item), else the active editor's file, else an open dialog. */
+async function chooseInputs(clicked?: vscode.Uri, selection?: vscode.Uri[]): Promise<vscode.Uri[]> {
+  const fromExplorer = selection && selection.length > 0 ? selection : clicked ? [clicked] : [];
+  const files = fromExplorer.filter((uri) => uri.scheme === 'file');
+  if (files.length > 0) return files;
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active?.scheme === 'file') return [active];
+  return (
+    (await vscode.window.showOpenDialog({
+      title: 'Danbooru metadata to convert',
+      canSelectMany: true,
+      canSelectFolders: true,
+      canSelectFiles: true,
+      filters: { 'Danbooru metadata': ['jsonl', 'json', 'gz', 'ndjson'] },
+    })) ?? []
+  );
+}
+
+/** `NAME.tags.txt` beside the input: `posts.jsonl.gz` -> `posts.tags.txt`, a folder `dump` -> `dump.tags.txt`. */
+export function defaultOutputPath(input: string): string {
+  const base = path.basename(input).replace(/\.gz$/i, '').replace(/\.(jsonl|ndjson|json)$/i, '');
+  return path.join(path.dirname(input), `${base}.tags.txt`);
+}
+
+function progressMessage(update: ConvertProgress, percent: number): string {
+  const eta = update.etaSeconds === undefined ? '' : `, about ${Math.ceil(update.etaSeconds)} s left`;
+  return `${percent.toFixed(0)}% of ${(update.bytesTotal / 1e6).toFixed(0)} MB, ${update.postsWritten.toLocaleString('en-US')} posts, ${Math.round(update.postsPerSecond).toLocaleString('en-US')} posts/s${eta}`;
+}
