@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { insertTag, openLog, openSettings, restartServer, sampleTags, showMenu, type Command } from './commands';
 // CALL SITE for the converter engineer's module, enabled once src/extension/convert.ts is committed:
-// import { registerConvertCommand } from './convert';
+import { registerConvertCommand } from './convert';
 import { Ctx } from './ctx';
 import { RelatedTagsView } from './relatedTags';
 
@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const related = new RelatedTagsView(ctx);
   context.subscriptions.push(related, vscode.commands.registerCommand('danbooruGpt.refreshRelatedTags', () => related.refresh()));
   // The converter (src/extension/convert.ts, owned by the converter engineer) registers its own command.
-  // registerConvertCommand(context, ctx.log);
+  registerConvertCommand(context, ctx.log);
 }
 
 export async function deactivate(): Promise<void> {
