@@ -1,0 +1,208 @@
+// Training pipeline checks: the Python unit tests, then a tiny training + export whose ONNX logits
+// (run here by onnxruntime-node, as the extension runs them) must equal the logits PyTorch saved,
+// with and without the KV cache; and the exported/fixture tokenizer.json loads in transformers.js.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+const root = path.join(__dirname, '..', '..');
+const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
+const fixture = path.join(root, 'test', 'fixtures', 'models', 'tiny-tag');
+const tolerance = 1e-4;
+
+interface Parity {
+  input_ids: number[];
+  logits: number[][];
+  steps: { input_ids: number[]; logits: number[][] }[];
+}
+
+interface ModelConfig {
+  model_type: string;
+  vocab_size: number;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  n_positions: number;
+  bos_token_id: number;
+  eos_token_id: number;
+  pad_token_id: number;
+}
+
+function runPython(args: string[]): void {
+  const result = spawnSync(python, args, { cwd: root, encoding: 'utf8', timeout: 170_000 });
+  assert.equal(result.error, undefined, `${python} ${args.join(' ')}: ${String(result.error)}`);
+  assert.equal(result.status, 0, `${python} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+function int64(values: number[], dims: number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values.map((v) => BigInt(v))), dims);
+}
+
+function emptyPast(config: ModelConfig, batch: number): Record<string, ort.Tensor> {
+  const headDim = config.n_embd / config.n_head;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (let i = 0; i < config.n_layer; i++) {
+    for (const kind of ['key', 'value']) {
+      feeds[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, config.n_head, 0, headDim]);
+    }
+  }
+  return feeds;
+}
+
+/** Runs batch-1 chunks through the cache; returns each chunk's logits as [position][vocab]. */
+async function runChunks(session: ort.InferenceSession, config: ModelConfig, chunks: number[][]): Promise<number[][][]> {
+  let past = emptyPast(config, 1);
+  let position = 0;
+  const results: number[][][] = [];
+  for (const chunk of chunks) {
+    const n = chunk.length;
+    const out = await session.run({
+      input_ids: int64(chunk, [1, n]),
+      attention_mask: int64(new Array<number>(position + n).fill(1), [1, position + n]),
+      position_ids: int64(chunk.map((_, i) => position + i), [1, n]),
+      ...past,
+    });
+    const logits = out.logits;
+    const vocab = logits.dims[2];
+    const data = logits.data as Float32Array;
+    results.push(chunk.map((_, t) => Array.from(data.subarray(t * vocab, (t + 1) * vocab))));
+    past = {};
+    for (let i = 0; i < config.n_layer; i++) {
+      for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = out[`present.${i}.${kind}`];
+    }
+    position += n;
+  }
+  return results;
+}
+
+function maxAbsDiff(a: number[][], b: number[][]): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let t = 0; t < a.length; t++) {
+    assert.equal(a[t].length, b[t].length);
+    for (let v = 0; v < a[t].length; v++) max = Math.max(max, Math.abs(a[t][v] - b[t][v]));
+  }
+  return max;
+}
+
+test('training: Python unit tests (tokenizer, permutation, losses, model cache, export, metrics)', { timeout: 170_000 }, () => {
+  runPython(['-m', 'unittest', 'discover', '-s', 'training/tests']);
+});
+
+describe('training: tiny training + export, ONNX parity from onnxruntime-node', { timeout: 170_000 }, () => {
+  let work = '';
+  let modelDir = '';
+  let parity: Parity;
+  let config: ModelConfig;
+  let session: ort.InferenceSession;
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-training-'));
+    const run = path.join(work, 'run');
+    modelDir = path.join(work, 'tiny');
+    runPython([
+      'training/train.py', '--data', 'training/tests/data/posts-sample.tsv', '--out', run,
+      '--min-count', '1', '--n-layer', '2', '--n-head', '2', '--n-embd', '16', '--epochs', '1', '--batch-size', '16',
+      '--log-every', '1000', '--threads', '1',
+    ]);
+    runPython(['training/export.py', '--run', run, '--out', modelDir, '--parity', path.join(work, 'parity.json')]);
+    parity = readJson<Parity>(path.join(work, 'parity.json'));
+    config = readJson<ModelConfig>(path.join(modelDir, 'config.json'));
+    session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'));
+  });
+
+  after(async () => {
+    await session?.release();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the export has the Hugging Face GPT-2 layout and optimum input/output names', () => {
+    for (const file of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) {
+      assert.ok(fs.existsSync(path.join(modelDir, file)), file);
+    }
+    assert.equal(config.model_type, 'gpt2');
+    assert.equal(config.n_layer, 2);
+    const pastNames = [0, 1].flatMap((i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]);
+    assert.deepEqual(session.inputNames, ['input_ids', 'attention_mask', 'position_ids', ...pastNames]);
+    assert.deepEqual(session.outputNames, ['logits', ...[0, 1].flatMap((i) => [`present.${i}.key`, `present.${i}.value`])]);
+  });
+
+  test('without cache: the whole sequence at once (past length 0) equals PyTorch', async () => {
+    const [logits] = await runChunks(session, config, [parity.input_ids]);
+    assert.equal(logits[0].length, config.vocab_size);
+    assert.ok(maxAbsDiff(logits, parity.logits) < tolerance);
+  });
+
+  test('with cache: a first step then one tag a step equals PyTorch', async () => {
+    const steps = await runChunks(session, config, parity.steps.map((s) => s.input_ids));
+    for (let i = 0; i < steps.length; i++) {
+      const diff = maxAbsDiff(steps[i], parity.steps[i].logits);
+      assert.ok(diff < tolerance, `step ${i}: max abs diff ${diff}`);
+    }
+    // The cached run must also reproduce the uncached logits position by position.
+    assert.ok(maxAbsDiff(steps.flat(), parity.logits) < tolerance);
+  });
+
+  test('batch of two with left padding: the padded row equals the unpadded sequence', async () => {
+    const ids = parity.input_ids;
+    const short = ids.slice(0, ids.length - 2);
+    const n = ids.length;
+    const padded = [config.pad_token_id, config.pad_token_id, ...short];
+    const out = await session.run({
+      input_ids: int64([...ids, ...padded], [2, n]),
+      attention_mask: int64([...new Array<number>(n).fill(1), 0, 0, ...new Array<number>(n - 2).fill(1)], [2, n]),
+      position_ids: int64([...ids.map((_, i) => i), 0, 0, ...short.map((_, i) => i)], [2, n]),
+      ...emptyPast(config, 2),
+    });
+    const vocab = config.vocab_size;
+    const data = out.logits.data as Float32Array;
+    const row = (b: number, t: number) => Array.from(data.subarray((b * n + t) * vocab, (b * n + t + 1) * vocab));
+    const first = ids.map((_, t) => row(0, t));
+    const second = short.map((_, t) => row(1, t + 2));
+    assert.ok(maxAbsDiff(first, parity.logits) < tolerance);
+    assert.ok(maxAbsDiff(second, parity.logits.slice(0, n - 2)) < tolerance);
+  });
+
+  test('transformers.js AutoTokenizer loads the exported tokenizer.json: one id per tag', async () => {
+    const { AutoTokenizer, env } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false;
+    env.localModelPath = work;
+    const tokenizer = await AutoTokenizer.from_pretrained('tiny', { local_files_only: true });
+    const vocab = readJson<{ model: { vocab: Record<string, number> } }>(path.join(modelDir, 'tokenizer.json')).model.vocab;
+    const firstPost = fs.readFileSync(path.join(root, 'training/tests/data/posts-sample.tsv'), 'utf8').split('\n')[0];
+    const tags = firstPost.split('\t')[1].split(',');
+    const expected = [config.bos_token_id, ...tags.map((t) => vocab[t])];
+    assert.deepEqual(tokenizer.encode(tags.join(', ')), expected);
+    assert.deepEqual(tokenizer.encode(tags.map((t) => t.replace(/_/g, ' ')).join(',')), expected);
+    assert.deepEqual(tokenizer.encode('no_such_tag_xyz', { add_special_tokens: false }), [vocab['<|unk|>']]);
+  });
+});
+
+test('tiny-tag fixture: config, tokenizer and ONNX model agree; a first step with past 0 runs', async () => {
+  const config = readJson<ModelConfig>(path.join(fixture, 'config.json'));
+  const { AutoTokenizer, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.localModelPath = path.dirname(fixture);
+  const tokenizer = await AutoTokenizer.from_pretrained('tiny-tag', { local_files_only: true });
+  const ids = tokenizer.encode('long hair, simple_background');
+  assert.equal(ids.length, 3);
+  assert.equal(ids[0], config.bos_token_id);
+  assert.ok(!ids.includes(3), 'both tags are in the fixture vocabulary');
+  const session = await ort.InferenceSession.create(path.join(fixture, 'onnx', 'model.onnx'));
+  try {
+    const [logits] = await runChunks(session, config, [ids]);
+    assert.equal(logits.length, 3);
+    assert.equal(logits[0].length, config.vocab_size);
+    assert.ok(logits.flat().every(Number.isFinite));
+  } finally {
+    await session.release();
+  }
+});

@@ -1,0 +1,72 @@
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from evaluate import Case, Cooccurrence, blend, evaluate, rank_metrics, read_dictionary  # noqa: E402
+from tags import Post  # noqa: E402
+
+CSV = 'apple,0,500,""\nbanana,0,400,"nana"\nblueberry,0,300,""\ncherry,0,200,""\nsomeartist,1,900,""\nbread,0,100,""\n'
+
+
+class MetricsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        path = os.path.join(self.tmp.name, "tags.csv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(CSV)
+        self.d = read_dictionary(path)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_dictionary_keeps_general_tags_by_post_count(self):
+        self.assertEqual(self.d.names, ["apple", "banana", "blueberry", "cherry", "bread"])
+
+    def test_hand_made_ranking(self):
+        # Scores put cherry first, then bread, blueberry, banana, apple; apple is context.
+        scores = np.array([9.0, 1.0, 2.0, 5.0, 3.0])
+        case = Case(0, ["apple"], "blueberry", ["apple", "blueberry", "bread"])
+        m0 = rank_metrics(scores, case, self.d, 0)  # cherry, bread, blueberry -> rank 3
+        self.assertEqual((m0["acc@1"], m0["hit@5"]), (0.0, 1.0))
+        self.assertAlmostEqual(m0["mrr@10"], 1 / 3)
+        self.assertAlmostEqual(m0["precision@10"], 2 / 10)  # bread and blueberry belong to the post
+        m1 = rank_metrics(scores, case, self.d, 1)  # prefix "b": bread, blueberry, banana -> rank 2
+        self.assertAlmostEqual(m1["mrr@10"], 1 / 2)
+        m2 = rank_metrics(scores, case, self.d, 2)  # prefix "bl": blueberry only
+        self.assertEqual(m2["acc@1"], 1.0)
+
+    def test_ties_go_to_the_more_popular_tag(self):
+        scores = np.zeros(5)
+        case = Case(0, [], "cherry", ["cherry"])
+        self.assertAlmostEqual(rank_metrics(scores, case, self.d, 0)["mrr@10"], 1 / 4)
+
+    def test_cooccurrence_is_mean_conditional_probability(self):
+        posts = [Post("1", ["apple", "banana"]), Post("2", ["apple", "cherry"]), Post("3", ["banana", "cherry"])]
+        c = Cooccurrence(posts, self.d)
+        s = c.scores(["apple", "banana"], self.d)
+        # P(cherry|apple) = 1/2, P(cherry|banana) = 1/2 -> 0.5; P(banana|apple) = 1/2, P(banana|banana) = 0 -> 0.25
+        self.assertAlmostEqual(s[self.d.index["cherry"]], 0.5)
+        self.assertAlmostEqual(s[self.d.index["banana"]], 0.25)
+
+    def test_blend_uses_prior_below_the_model_for_unknown_tags(self):
+        logp = np.array([-1.0, -2.0, -np.inf, -np.inf, -np.inf])
+        in_vocab = np.array([True, True, False, False, False])
+        s = blend(logp, in_vocab, self.d.log_prior, {"model_weight": 1.0, "prior_weight": 0.5, "oov_offset": -10.0})
+        self.assertAlmostEqual(s[0], -1.0 + 0.5 * np.log1p(500))
+        self.assertAlmostEqual(s[2], -10.0 + 0.5 * np.log1p(300))
+
+    def test_evaluate_averages_per_prefix_length(self):
+        scores = np.array([9.0, 1.0, 2.0, 5.0, 3.0])
+        cases = [(Case(0, ["apple"], "blueberry", ["apple", "blueberry"]), {"r": scores}),
+                 (Case(1, ["apple"], "cherry", ["apple", "cherry"]), {"r": scores})]
+        res = evaluate(cases, self.d)
+        self.assertEqual(res["r"]["P=0"]["cases"], 2)
+        self.assertAlmostEqual(res["r"]["P=0"]["acc@1"], 0.5)  # cherry is top in case 2
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,82 @@
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tags import (  # noqa: E402
+    BOS_ID, EOS_ID, UNK_ID, DataError, Post, TagTokenizer, build_vocab, is_validation, normalize_text,
+    read_posts, split_posts, split_tags,
+)
+
+
+class NormalizeTest(unittest.TestCase):
+    def test_spaces_commas_and_case(self):
+        self.assertEqual(split_tags("1girl, long hair,solo"), ["1girl", "long_hair", "solo"])
+        self.assertEqual(split_tags("  Long Hair ,  blue_eyes ,, "), ["long_hair", "blue_eyes"])
+        self.assertEqual(normalize_text("a ,b"), "a,b")
+
+
+class TokenizerTest(unittest.TestCase):
+    def setUp(self):
+        posts = [Post("1", ["long_hair", "solo"]), Post("2", ["long_hair", "smile"]), Post("3", ["rare_tag"])]
+        self.tok = TagTokenizer(build_vocab(posts, min_count=1))
+
+    def test_vocab_order_specials_then_frequency(self):
+        self.assertEqual(self.tok.vocab[:4], ["<|bos|>", "<|eos|>", "<|pad|>", "<|unk|>"])
+        self.assertEqual(self.tok.vocab[4], "long_hair")  # most frequent first
+
+    def test_round_trip_with_or_without_spaces(self):
+        a = self.tok.encode("long_hair, smile, solo")
+        b = self.tok.encode("long hair,smile ,solo")
+        self.assertEqual(a, b)
+        self.assertEqual(a[0], BOS_ID)
+        self.assertEqual(self.tok.decode(a), ["long_hair", "smile", "solo"])
+
+    def test_unknown_tag_is_unk_in_text_but_left_out_of_training_sequences(self):
+        self.assertEqual(self.tok.encode("no_such_tag", add_bos=False), [UNK_ID])
+        seq = self.tok.encode_post(["solo", "no_such_tag"])
+        self.assertEqual(seq, [BOS_ID, self.tok.tag_id("solo"), EOS_ID])
+
+    def test_saved_tokenizer_json_loads_back(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.tok.save(d, 64)
+            again = TagTokenizer.load(os.path.join(d, "tokenizer.json"))
+            self.assertEqual(again.vocab, self.tok.vocab)
+            self.assertTrue(os.path.exists(os.path.join(d, "tokenizer_config.json")))
+
+    def test_hf_json_describes_word_level_comma_split(self):
+        data = self.tok.to_hf_json()
+        self.assertEqual(data["model"]["type"], "WordLevel")
+        self.assertEqual(data["model"]["vocab"]["long_hair"], 4)
+        self.assertEqual(data["pre_tokenizer"]["type"], "Split")
+
+
+class PostsTest(unittest.TestCase):
+    def test_reads_ids_and_plain_lines(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "posts.tsv")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("10\ta,b,a\n\nc, d e\n")
+            posts = read_posts(path)
+            self.assertEqual([(p.post_id, p.tags) for p in posts], [("10", ["a", "b"]), ("3", ["c", "d_e"])])
+
+    def test_bad_line_names_file_and_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bad.tsv")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("1\ta\n2\t , ,\n")
+            with self.assertRaisesRegex(DataError, r"bad\.tsv:2"):
+                read_posts(path)
+
+    def test_split_is_fixed_by_post_id(self):
+        posts = [Post(str(i), ["a"]) for i in range(2000)]
+        train, val = split_posts(posts)
+        self.assertTrue(150 < len(val) < 250)
+        self.assertEqual([p.post_id for p in val], [p.post_id for p in posts if is_validation(p.post_id)])
+        _, val_reversed = split_posts(list(reversed(posts)))
+        self.assertEqual(sorted(p.post_id for p in val), sorted(p.post_id for p in val_reversed))
+
+
+if __name__ == "__main__":
+    unittest.main()
