@@ -14,6 +14,8 @@ const common = {
 };
 const entries = [
   { entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js' },
+  // The client runtime (language client library) loads after activation: a bundle of its own.
+  { entryPoints: ['src/extension/client.ts'], outfile: 'dist/client.js' },
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { entryPoints: ['src/dataset/worker.ts'], outfile: 'dist/convert-worker.js' },

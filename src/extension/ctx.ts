@@ -27,13 +27,11 @@ export class Ctx implements vscode.Disposable {
   /** Fires on every serverStatus notification (the Related Tags view refreshes on a model load). */
   readonly onDidChangeServerStatus = this.statusListeners.event;
 
-  constructor(readonly extension: vscode.ExtensionContext) {
-    this.log = vscode.window.createOutputChannel('Danbooru GPT', { log: true });
-    this.statusItem = vscode.window.createStatusBarItem('danbooruGpt.status', vscode.StatusBarAlignment.Right, 100);
-    this.statusItem.name = 'Danbooru GPT';
-    this.statusItem.command = 'danbooruGpt.showMenu';
-    this.disposables.push(this.log, this.statusItem, this.statusListeners);
-    this.setStatus({ health: 'ok', loading: false, message: 'The language server starts when a prompt is opened.' });
+  /** The log and the status item belong to the activation shim (main.ts): they exist before this module loads. */
+  constructor(readonly extension: vscode.ExtensionContext, log: vscode.LogOutputChannel, statusItem: vscode.StatusBarItem) {
+    this.log = log;
+    this.statusItem = statusItem;
+    this.disposables.push(this.statusListeners);
 
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((document) => this.startIfPrompt(document)),
@@ -110,7 +108,9 @@ export class Ctx implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('danbooruGpt', 'Danbooru GPT Language Server', serverOptions, clientOptions);
-    client.onNotification(ServerStatusNotification, (status) => this.setStatus(status));
+    // The server logs its statuses itself (window/logMessage lands in this channel, at info level):
+    // only errors are logged again, at error level, so that they stand out.
+    client.onNotification(ServerStatusNotification, (status) => this.setStatus(status, status.health === 'error'));
     client.onDidChangeState(({ newState }) => {
       if (newState === State.Starting) this.setStatus({ health: 'warning', loading: true, message: 'Starting the language server…' });
       if (newState === State.Stopped && this.client === client) {
@@ -141,10 +141,10 @@ export class Ctx implements vscode.Disposable {
     this.inlineRegistration = vscode.languages.registerInlineCompletionItemProvider(this.config.documentSelector as vscode.DocumentSelector, new InlineTagProvider(this));
   }
 
-  private setStatus(status: ServerStatusParams): void {
+  private setStatus(status: ServerStatusParams, log = true): void {
     const previous = this.serverStatus;
     this.serverStatus = status;
-    if (previous?.message !== status.message && this.client) {
+    if (log && previous?.message !== status.message) {
       if (status.health === 'error') this.log.error(status.message);
       else this.log.info(status.message);
     }

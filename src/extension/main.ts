@@ -1,32 +1,94 @@
-// Extension entry point: thin. Creates the context (which starts the language server only when a
-// prompt is open), registers the commands and the Related Tags view. The model loads in the server.
+// Extension entry point, kept light so that activation stays within a few milliseconds: the log,
+// the status item, the command registrations and the Related Tags view exist at once; the client
+// runtime (dist/client.js: language client, commands, view provider) loads on the first prompt
+// document or command, and the model loads in the server process.
+import path from 'node:path';
 import * as vscode from 'vscode';
-import { insertTag, openLog, openSettings, restartServer, sampleTags, showMenu, type Command } from './commands';
+import type { ClientRuntime } from './client';
+import { Config } from './config';
+import type { RelatedTag } from '../protocol';
 // CALL SITE for the converter engineer's module, enabled once src/extension/convert.ts is committed:
-import { registerConvertCommand } from './convert';
-import { Ctx } from './ctx';
-import { RelatedTagsView } from './relatedTags';
+// import { registerConvertCommand } from './convert';
 
-let ctx: Ctx | undefined;
+const COMMANDS = [
+  'danbooruGpt.sampleTags',
+  'danbooruGpt.restartServer',
+  'danbooruGpt.openLog',
+  'danbooruGpt.openSettings',
+  'danbooruGpt.showMenu',
+  'danbooruGpt.insertTag',
+  'danbooruGpt.refreshRelatedTags',
+];
+
+/** The Related Tags view's provider until the runtime is loaded; then it forwards to the real one. */
+class RelatedTagsProxy implements vscode.TreeDataProvider<RelatedTag> {
+  private target: vscode.TreeDataProvider<RelatedTag> | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly load: () => ClientRuntime) {}
+
+  attach(target: vscode.TreeDataProvider<RelatedTag>): void {
+    this.target = target;
+    target.onDidChangeTreeData?.(() => this.changed.fire());
+    this.changed.fire();
+  }
+
+  getTreeItem(element: RelatedTag): vscode.TreeItem | Thenable<vscode.TreeItem> {
+    return this.target!.getTreeItem(element);
+  }
+
+  getChildren(element?: RelatedTag): vscode.ProviderResult<RelatedTag[]> {
+    if (this.target) return this.target.getChildren(element);
+    setImmediate(() => this.load());
+    return [];
+  }
+}
+
+let runtime: ClientRuntime | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
-  ctx = new Ctx(context);
-  const commands: Record<string, Command> = {
-    'danbooruGpt.sampleTags': sampleTags(ctx),
-    'danbooruGpt.restartServer': restartServer(ctx),
-    'danbooruGpt.openLog': openLog(ctx),
-    'danbooruGpt.openSettings': openSettings(),
-    'danbooruGpt.showMenu': showMenu(ctx),
-    'danbooruGpt.insertTag': insertTag(ctx),
+  const log = vscode.window.createOutputChannel('Danbooru GPT', { log: true });
+  const statusItem = vscode.window.createStatusBarItem('danbooruGpt.status', vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = 'Danbooru GPT';
+  statusItem.text = '$(tag) Danbooru GPT';
+  statusItem.tooltip = 'Danbooru GPT: the language server starts when a prompt is opened. Click for actions.';
+  statusItem.command = 'danbooruGpt.showMenu';
+  statusItem.show();
+  const proxy = new RelatedTagsProxy(() => load());
+  const relatedView = vscode.window.createTreeView('danbooruGpt.relatedTags', { treeDataProvider: proxy });
+  context.subscriptions.push(log, statusItem, relatedView);
+
+  const load = (): ClientRuntime => {
+    if (!runtime) {
+      // A separate bundle: required at run time, not bundled into this file.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const module = require(path.join(__dirname, 'client.js')) as typeof import('./client');
+      runtime = module.createRuntime(context, log, statusItem, relatedView);
+      proxy.attach(runtime.related);
+    }
+    return runtime;
   };
-  for (const [id, handler] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, handler));
-  const related = new RelatedTagsView(ctx);
-  context.subscriptions.push(related, vscode.commands.registerCommand('danbooruGpt.refreshRelatedTags', () => related.refresh()));
+  for (const id of COMMANDS) context.subscriptions.push(vscode.commands.registerCommand(id, (...args: unknown[]) => load().commands[id]!(...args)));
+
+  // The first prompt document loads the runtime (which starts the server), after activation returns.
+  const config = new Config();
+  const loadIfPrompt = (document: vscode.TextDocument): void => {
+    if (!runtime && vscode.languages.match(config.documentSelector as vscode.DocumentSelector, document) > 0) setImmediate(() => load());
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument(loadIfPrompt),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (config.needsRestart(event)) vscode.workspace.textDocuments.forEach(loadIfPrompt);
+    }),
+  );
+  vscode.workspace.textDocuments.forEach(loadIfPrompt);
+
   // The converter (src/extension/convert.ts, owned by the converter engineer) registers its own command.
-  registerConvertCommand(context, ctx.log);
+  // registerConvertCommand(context, log);
 }
 
 export async function deactivate(): Promise<void> {
-  await ctx?.dispose();
-  ctx = undefined;
+  await runtime?.dispose();
+  runtime = undefined;
 }

@@ -16,10 +16,10 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
   private pending: vscode.CancellationTokenSource | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly ctx: Ctx) {
-    this.view = vscode.window.createTreeView('danbooruGpt.relatedTags', { treeDataProvider: this });
+  /** `view` is created at activation (main.ts) and forwards to this provider once it is loaded. */
+  constructor(private readonly ctx: Ctx, view: vscode.TreeView<RelatedTag>) {
+    this.view = view;
     this.disposables.push(
-      this.view,
       this.changed,
       this.view.onDidChangeVisibility(() => this.schedule()),
       vscode.window.onDidChangeTextEditorSelection(() => this.schedule()),
