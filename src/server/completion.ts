@@ -52,7 +52,8 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     if (!current) return null;
     const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
     if (cancelled()) throw cancelledError();
-    const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start !== current.start).map((t) => t.name));
+    // The engine leaves out the context (tags left of the cursor); tags right of it are left out here.
+    const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start > current.end).map((t) => t.name));
     const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
     if (cancelled()) throw cancelledError();
 
