@@ -8,7 +8,7 @@ import type { ClientRuntime } from './client';
 import { Config } from './config';
 import type { RelatedTag } from '../protocol';
 // CALL SITE for the converter engineer's module, enabled once src/extension/convert.ts is committed:
-// import { registerConvertCommand } from './convert';
+import { registerConvertCommand } from './convert';
 
 const COMMANDS = [
   'danbooruGpt.sampleTags',
@@ -85,7 +85,7 @@ export function activate(context: vscode.ExtensionContext): void {
   vscode.workspace.textDocuments.forEach(loadIfPrompt);
 
   // The converter (src/extension/convert.ts, owned by the converter engineer) registers its own command.
-  // registerConvertCommand(context, log);
+  registerConvertCommand(context, log);
 }
 
 export async function deactivate(): Promise<void> {
