@@ -36,6 +36,23 @@ export interface TagBeingTyped {
   end: number;
 }
 
+type Resolution = ReturnType<TagDictionary['resolve']>;
+/** Prompts repeat the same few thousand tags: resolved names are remembered per dictionary. */
+const resolutions = new WeakMap<TagDictionary, Map<string, Resolution>>();
+const RESOLUTION_CACHE_LIMIT = 100_000;
+
+function resolveCached(dictionary: TagDictionary, name: string): Resolution {
+  let cache = resolutions.get(dictionary);
+  if (!cache) resolutions.set(dictionary, (cache = new Map()));
+  let resolved = cache.get(name);
+  if (resolved === undefined && !cache.has(name)) {
+    if (cache.size >= RESOLUTION_CACHE_LIMIT) cache.clear();
+    resolved = dictionary.resolve(name);
+    cache.set(name, resolved);
+  }
+  return resolved;
+}
+
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
 function isNotATag(name: string): boolean {
   return /^__.+__$/.test(name) || name.startsWith('embedding:') || /^-?[\d.]+$/.test(name);
@@ -159,7 +176,7 @@ export function checkLine(line: string, lineNumber: number, dictionary: TagDicti
   for (const tag of parsePrompt(line).tags) {
     if (isNotATag(tag.name)) continue;
     const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
-    const resolved = dictionary.resolve(tag.name);
+    const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
       if (settings.unknownTags && !beingTyped) {
