@@ -5,10 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 
-const BATCH_CHARS = 256 * 1024;
+const BATCH_BYTES = 1 << 20;
 
 export class AtomicFile {
-  private pending = '';
+  // Lines are encoded straight into a batch buffer: cheaper than concatenating strings and encoding them on write.
+  private batch = Buffer.allocUnsafe(BATCH_BYTES);
+  private used = 0;
   private finished = false;
 
   private constructor(
@@ -31,9 +33,13 @@ export class AtomicFile {
 
   /** Queues one line (the newline is added). Call `drain()` now and then to honour backpressure. */
   writeLine(line: string): void {
-    this.pending += line;
-    this.pending += '\n';
-    if (this.pending.length >= BATCH_CHARS) this.flushBatch();
+    // 3 bytes per UTF-16 unit is the most UTF-8 needs, plus the newline.
+    if (this.used + line.length * 3 + 1 > this.batch.length) {
+      this.flushBatch();
+      if (line.length * 3 + 1 > this.batch.length) this.batch = Buffer.allocUnsafe(line.length * 3 + 1);
+    }
+    this.used += this.batch.write(line, this.used, 'utf8');
+    this.batch[this.used++] = 10;
   }
 
   needsDrain(): boolean {
@@ -62,7 +68,7 @@ export class AtomicFile {
   async discard(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    this.pending = '';
+    this.used = 0;
     if (!this.stream.closed) {
       this.stream.destroy();
       await once(this.stream, 'close').catch(() => undefined);
@@ -71,8 +77,10 @@ export class AtomicFile {
   }
 
   private flushBatch(): void {
-    if (this.pending.length === 0) return;
-    this.stream.write(this.pending);
-    this.pending = '';
+    if (this.used === 0) return;
+    // The stream keeps the written buffer until it is on disk, so the next lines go to a new one.
+    this.stream.write(this.batch.subarray(0, this.used));
+    this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+    this.used = 0;
   }
 }
