@@ -404,7 +404,8 @@ export async function loadModelEngine(
   const session = await GptSession.create(files.onnxPath, files.config, { threads: options.threads });
   try {
     if (files.tokenizer.modelType === 'WordLevel') return new TagModelEngine(dictionary, files, session, ranking);
-    throw new Error(`${files.tokenizerPath}: BPE (sub-word) models are not supported yet`);
+    const { BpeModelEngine } = await import('./bpe-engine');
+    return new BpeModelEngine(dictionary, files, session, ranking);
   } catch (err) {
     await session.release();
     throw err;

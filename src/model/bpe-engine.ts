@@ -1,0 +1,264 @@
+// The model engine for sub-word text models (a GPT-2 with a byte-level BPE tokenizer over
+// comma-separated tags, such as an ONNX export of mio/danbooru-gpt2): one tag spans several tokens.
+// A candidate tag is scored by the summed log-probability of its tokens followed by the separator,
+// all candidates of a completion in batched forward passes after the cached context.
+import { normalizeTag, type CompactTagDictionary } from './dictionary';
+import { ModelEngineBase, sampleSettings } from './model-engine';
+import type { ModelFiles } from './model-folder';
+import { inVocabularyScore, type RankingConfig } from './ranking';
+import { compileBans, createRandom, pickToken } from './sampler';
+import type { GptSession } from './session';
+import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
+
+/** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
+const CANDIDATES_PER_COMPLETION = 96;
+/** Candidates per batched forward pass (bounds the logits tensor: rows x tokens x vocabulary). */
+const SCORING_BATCH = 48;
+/** Popular tags scored for nextTags(), which has no prefix to narrow them. */
+const NEXT_TAG_CANDIDATES = 256;
+/** Sampling: tokens one tag may take, and tries for a valid new tag before a sample ends. */
+const MAX_TOKENS_PER_TAG = 24;
+const MAX_TRIES_PER_TAG = 16;
+
+export class BpeModelEngine extends ModelEngineBase {
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly separator: string;
+  /** Whether the model writes tags with spaces instead of underscores. */
+  readonly tagSpaces: boolean;
+  private readonly candidateTokens = new Map<string, number[]>();
+
+  constructor(dictionary: CompactTagDictionary, files: ModelFiles, session: GptSession, ranking: RankingConfig) {
+    super(dictionary, files, session, ranking, 'bpe');
+    const end = files.tokenizer.vocab.get('<|endoftext|>');
+    this.bosId = files.config.bosTokenId ?? end ?? -1;
+    this.eosId = files.config.eosTokenId ?? end ?? -1;
+    if (this.bosId < 0) throw new Error(`${files.configPath}: no bos_token_id and no <|endoftext|> token`);
+    const separator = files.config.tagModel.separator;
+    this.separator = typeof separator === 'string' && separator ? separator : ',';
+    this.tagSpaces = files.config.tagModel.tag_spaces === true;
+  }
+
+  /** A tag as the model writes it. */
+  private written(tag: string): string {
+    return this.tagSpaces ? tag.replace(/_/g, ' ') : tag;
+  }
+
+  encodeText(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** `<|endoftext|>t1, t2, t3,`: canonical tags once each, cut to fit the context (latest kept). */
+  contextTokens(context: string[]): number[] {
+    const tags: string[] = [];
+    const seen = new Set<string>();
+    for (const tag of context) {
+      const name = this.dictionary.resolve(tag)?.tag.name ?? normalizeTag(tag);
+      if (!name || seen.has(name)) continue;
+      seen.add(name);
+      tags.push(this.written(name) + this.separator);
+    }
+    let tokens = this.encodeText(tags.join(' '));
+    // Leave room for a candidate's tokens after the context.
+    const room = this.files.config.contextLength - 1 - MAX_TOKENS_PER_TAG;
+    while (tokens.length > room && tags.length > 0) {
+      tags.shift();
+      tokens = this.encodeText(tags.join(' '));
+    }
+    return [this.bosId, ...tokens];
+  }
+
+  /** Tokens of a candidate tag followed by the separator, as written after a context (or first). */
+  tagTokens(tag: string, first: boolean): number[] {
+    const key = `${first ? 1 : 0}${tag}`;
+    let tokens = this.candidateTokens.get(key);
+    if (!tokens) {
+      tokens = this.encodeText(`${first ? '' : ' '}${this.written(tag)}${this.separator}`);
+      if (this.candidateTokens.size > 50_000) this.candidateTokens.clear();
+      this.candidateTokens.set(key, tokens);
+    }
+    return tokens;
+  }
+
+  /** Summed log-probability of each candidate's tokens after the context. */
+  async scoreTags(context: string[], tags: string[], signal?: AbortSignal): Promise<Float64Array> {
+    const contextTokens = this.contextTokens(context);
+    const state = await this.contextState(contextTokens);
+    const first = contextTokens.length === 1;
+    const scores = new Float64Array(tags.length);
+    const longer: { index: number; tokens: number[] }[] = [];
+    tags.forEach((tag, index) => {
+      const tokens = this.tagTokens(tag, first);
+      scores[index] = state.logProbs[tokens[0]];
+      if (tokens.length > 1) longer.push({ index, tokens });
+    });
+    // Candidates of similar length share a batch, so little of it is padding.
+    longer.sort((a, b) => a.tokens.length - b.tokens.length);
+    for (let start = 0; start < longer.length; start += SCORING_BATCH) {
+      signal?.throwIfAborted();
+      const chunk = longer.slice(start, start + SCORING_BATCH);
+      const steps = chunk[chunk.length - 1].tokens.length - 1;
+      // Right padding is harmless: causal attention never lets a real position see a later pad.
+      const rows = chunk.map(({ tokens }) => {
+        const row = tokens.slice(0, -1);
+        while (row.length < steps) row.push(this.eosId);
+        return row;
+      });
+      const result = await this.session.forward(rows, this.session.expandPast(state.past, rows.length));
+      this.forwardPasses++;
+      const vocab = result.vocab;
+      chunk.forEach(({ index, tokens }, row) => {
+        for (let j = 1; j < tokens.length; j++) {
+          const offset = (row * steps + j - 1) * vocab;
+          scores[index] += result.logits[offset + tokens[j]] - logSumExp(result.logits, offset, vocab);
+        }
+      });
+    }
+    return scores;
+  }
+
+  override async complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
+    const top = options.top ?? 10;
+    const query = normalizeTag(prefix);
+    const allowed = this.dictionary.categoryFilter(options.categories);
+    const exclude = this.contextIds(context);
+    const matches = this.dictionary
+      .searchIds(query, { categories: options.categories, limit: CANDIDATES_PER_COMPLETION + exclude.size, fuzzy: false })
+      .filter((match) => !exclude.has(match.id));
+    const scores = await this.scoreTags(
+      context,
+      matches.map((match) => this.dictionary.names[match.id]),
+      options.signal,
+    );
+    const results = matches.map((match, i) => {
+      const score =
+        inVocabularyScore(this.ranking, scores[i], this.dictionary.counts[match.id]) - this.kindPenalty(match.kind);
+      return this.completion(match.id, score, match.kind as MatchKind, match.alias);
+    });
+    results.sort((a, b) => b.score - a.score || b.count - a.count);
+    results.length = Math.min(results.length, top);
+    const seen = new Set<number>([...exclude, ...matches.map((match) => match.id)]);
+    this.addFuzzy(results, query, top, allowed, seen);
+    return results;
+  }
+
+  override async nextTags(context: string[], k: number, signal?: AbortSignal): Promise<NextTag[]> {
+    const exclude = this.contextIds(context);
+    const allowed = this.dictionary.categoryFilter([0]);
+    const ids: number[] = [];
+    for (let id = 0; id < this.dictionary.size && ids.length < NEXT_TAG_CANDIDATES; id++) {
+      if (allowed(id) && !exclude.has(id)) ids.push(id);
+    }
+    const scores = await this.scoreTags(
+      context,
+      ids.map((id) => this.dictionary.names[id]),
+      signal,
+    );
+    return ids
+      .map((id, i) => ({ tag: this.dictionary.names[id], probability: Math.exp(scores[i]) }))
+      .sort((a, b) => b.probability - a.probability)
+      .slice(0, k);
+  }
+
+  /**
+   * Samples token by token; when a tag's separator comes, the tag must be a dictionary tag (aliases
+   * resolved), new and not banned, else the row goes back to the tag's start and tries again. Rows
+   * run one after another: a rejected tag rewinds one row's cache, which a shared batch cannot do.
+   */
+  override async sample(options: SampleOptions = {}): Promise<string[][]> {
+    const settings = sampleSettings(options, this.files.config.contextLength);
+    const banned = compileBans(options.ban ?? [], normalizeTag);
+    const random = createRandom(settings.seed);
+    const promptTokens = this.contextTokens(options.prompt ?? []);
+    const promptTags = new Set<string>();
+    for (const tag of options.prompt ?? []) promptTags.add(this.dictionary.resolve(tag)?.tag.name ?? normalizeTag(tag));
+    const start = await this.freshState(promptTokens);
+    const samples: string[][] = [];
+    for (let row = 0; row < settings.n; row++) {
+      options.signal?.throwIfAborted();
+      const tags: string[] = [];
+      const used = new Set(promptTags);
+      let boundary = start;
+      let length = promptTokens.length;
+      let tries = 0;
+      while (tags.length < settings.maxTags && tries < MAX_TRIES_PER_TAG) {
+        const first = length === 1;
+        const generated: number[] = [];
+        let state = boundary;
+        let text = '';
+        let ended = false;
+        while (generated.length < MAX_TOKENS_PER_TAG && length + generated.length < this.files.config.contextLength) {
+          const atStart = generated.length === 0;
+          const allowEos = atStart && tags.length >= settings.minTags;
+          const token = pickToken(
+            state.logProbs,
+            0,
+            state.logProbs.length,
+            (candidate) => (candidate === this.eosId ? allowEos : !this.specialTokens.has(candidate)),
+            settings,
+            random,
+          );
+          if (token < 0 || token === this.eosId) {
+            ended = true;
+            break;
+          }
+          generated.push(token);
+          text = this.tokenizer.decode(generated, { skip_special_tokens: true });
+          if (text.includes(this.separator)) break;
+          const result = await this.session.forward([[token]], state.past);
+          this.forwardPasses++;
+          state = { past: result.past, logProbs: logSoftmax(result.logits, result.vocab) };
+        }
+        if (ended) break;
+        const tag = this.acceptTag(text, first, used, banned);
+        if (!tag) {
+          tries++;
+          continue;
+        }
+        tries = 0;
+        tags.push(tag);
+        used.add(tag);
+        const result = await this.session.forward([[generated[generated.length - 1]]], state.past);
+        this.forwardPasses++;
+        boundary = { past: result.past, logProbs: logSoftmax(result.logits, result.vocab) };
+        length += generated.length;
+        if (length + 1 >= this.files.config.contextLength) break;
+      }
+      samples.push(tags);
+    }
+    return samples;
+  }
+
+  /** The canonical tag a generated `tag,` text names, when it is a new, allowed dictionary tag. */
+  private acceptTag(
+    text: string,
+    first: boolean,
+    used: Set<string>,
+    banned: (tag: string) => boolean,
+  ): string | undefined {
+    const end = text.indexOf(this.separator);
+    if (end < 0 || text.slice(end + this.separator.length).trim()) return undefined;
+    const body = text.slice(0, end);
+    if (!first && !body.startsWith(' ')) return undefined;
+    const resolved = this.dictionary.resolve(body);
+    if (!resolved) return undefined;
+    const name = resolved.tag.name;
+    if (used.has(name) || banned(name)) return undefined;
+    return name;
+  }
+}
+
+function logSumExp(logits: Float32Array, offset: number, vocab: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) if (logits[offset + i] > max) max = logits[offset + i];
+  let sum = 0;
+  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
+  return max + Math.log(sum);
+}
+
+function logSoftmax(logits: Float32Array, vocab: number): Float32Array {
+  const out = logits.slice(0, vocab);
+  const total = logSumExp(out, 0, vocab);
+  for (let i = 0; i < vocab; i++) out[i] -= total;
+  return out;
+}

@@ -1,0 +1,116 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BpeModelEngine } from '../../src/model/bpe-engine';
+import { loadDictionary, loadEngine } from '../../src/model/index';
+
+const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe');
+const dictionary = loadDictionary();
+
+interface Reference {
+  context: string[];
+  context_ids: number[];
+  candidates: { tag: string; ids: number[]; logprob: number }[];
+}
+const reference = JSON.parse(fs.readFileSync(path.join(fixture, 'reference.json'), 'utf8')) as Reference;
+
+describe('BPE model engine on the tiny-bpe fixture', () => {
+  let engine: BpeModelEngine;
+  before(async () => {
+    engine = (await loadEngine({ modelDir: fixture, dictionary, threads: 1 })) as BpeModelEngine;
+  });
+  after(() => engine.dispose());
+
+  test('is recognised as a BPE model', () => {
+    assert.equal(engine.model.kind, 'bpe');
+    assert.equal(engine.model.vocabSize, 1024);
+  });
+
+  test('tokenizer round trip: the ids of the Python trainer, several tokens a tag, decoded back to the text', async () => {
+    assert.deepEqual(engine.contextTokens(reference.context), reference.context_ids);
+    for (const candidate of reference.candidates) assert.deepEqual(engine.tagTokens(candidate.tag, false), candidate.ids);
+    assert.ok(reference.candidates.some((candidate) => candidate.ids.length >= 4));
+    const text = 'multiple_girls, 2girls, long_hair, hair_ornament, :d, (o)_(o),';
+    const ids = engine.encodeText(text);
+    assert.equal(engine.tokenizer.decode(ids), text);
+    const transformers = await import('@huggingface/transformers');
+    transformers.env.allowRemoteModels = false;
+    const reference2 = await transformers.AutoTokenizer.from_pretrained(fixture, { local_files_only: true });
+    assert.deepEqual(reference2.encode(text, { add_special_tokens: false }), ids);
+  });
+
+  test('a tag scores the summed log-probability of its tokens and the separator, as PyTorch computes it', async () => {
+    const scores = await engine.scoreTags(
+      reference.context,
+      reference.candidates.map((candidate) => candidate.tag),
+    );
+    reference.candidates.forEach((candidate, i) => {
+      assert.ok(Math.abs(scores[i] - candidate.logprob) < 1e-4, `${candidate.tag}: ${scores[i]} vs ${candidate.logprob}`);
+    });
+  });
+
+  test('batched scoring equals scoring one tag at a time', async () => {
+    const tags = ['smile', 'looking_at_viewer', 'hair_ornament', 'skirt', 'thighhighs', 'pleated_skirt'];
+    const batched = await engine.scoreTags(['multiple_girls'], tags);
+    for (let i = 0; i < tags.length; i++) {
+      const [alone] = await engine.scoreTags(['multiple_girls'], [tags[i]]);
+      assert.ok(Math.abs(alone - batched[i]) < 1e-4);
+    }
+  });
+
+  test('completion respects the prefix, excludes the context and is ranked by the model', async () => {
+    const completions = await engine.complete(reference.context, 'sh', { top: 5 });
+    assert.equal(completions.length, 5);
+    for (const completion of completions) {
+      assert.ok(completion.tag.startsWith('sh') && !reference.context.includes(completion.tag));
+    }
+    const scores = await engine.scoreTags(
+      reference.context,
+      completions.map((completion) => completion.tag),
+    );
+    completions.forEach((completion, i) => assert.ok(Math.abs(completion.score - scores[i]) < 1e-6));
+    for (let i = 1; i < completions.length; i++) assert.ok(completions[i - 1].score >= completions[i].score);
+    const cached = await engine.complete(reference.context, 'sh', { top: 5 });
+    engine.cache.clear();
+    const fresh = await engine.complete(reference.context, 'sh', { top: 5 });
+    assert.deepEqual(
+      cached.map((completion) => completion.tag),
+      fresh.map((completion) => completion.tag),
+    );
+  });
+
+  test('sampling: deterministic, valid dictionary tags, no repeats, bans honoured', async () => {
+    const options = { prompt: ['multiple_girls'], n: 3, seed: 11, maxTags: 8, ban: ['*_background', 'smile'] };
+    const first = await engine.sample(options);
+    assert.deepEqual(await engine.sample(options), first);
+    assert.equal(first.length, 3);
+    assert.ok(first.some((tags) => tags.length > 0));
+    for (const tags of first) {
+      assert.ok(tags.length <= 8);
+      assert.equal(new Set(tags).size, tags.length);
+      for (const tag of tags) {
+        assert.ok(dictionary.get(tag), `${tag} is a dictionary tag`);
+        assert.ok(!tag.endsWith('_background') && tag !== 'smile' && tag !== 'multiple_girls', tag);
+      }
+    }
+  });
+});
+
+test('cli complete and sample run the BPE fixture end to end', () => {
+  const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+  const complete = spawnSync(process.execPath, [cli, 'complete', '--model', fixture], {
+    input: `${JSON.stringify({ context: ['multiple_girls', '2girls'], prefix: 'lo', top: 3 })}\n`,
+    encoding: 'utf8',
+  });
+  assert.equal(complete.status, 0, complete.stderr);
+  const line = JSON.parse(complete.stdout) as { completions: { tag: string }[] };
+  assert.equal(line.completions.length, 3);
+  assert.ok(line.completions.every((completion) => completion.tag.startsWith('lo')));
+  const sample = spawnSync(process.execPath, [cli, 'sample', '--model', fixture, '--n', '2', '--seed', '3', '--json'], {
+    encoding: 'utf8',
+  });
+  assert.equal(sample.status, 0, sample.stderr);
+  assert.equal((JSON.parse(sample.stdout) as { samples: string[][] }).samples.length, 2);
+});
