@@ -125,7 +125,7 @@ export class Ctx implements vscode.Disposable {
 
   private configurationChanged(event: vscode.ConfigurationChangeEvent): void {
     if (!event.affectsConfiguration(SECTION)) return;
-    if (event.affectsConfiguration(`${SECTION}.inlineSuggestions`)) this.updateInlineProvider();
+    if (event.affectsConfiguration(`${SECTION}.inlineSuggestions`) || this.config.needsRestart(event)) this.updateInlineProvider();
     if (this.config.needsRestart(event) && this.starting) {
       this.log.info('The files the features apply to changed: restarting the language client.');
       void this.restart().catch(() => undefined);
