@@ -1,8 +1,10 @@
-// Preloaded into a benchmark contender (node --require): writes the process's peak RSS (KiB, worker
-// threads included) to $BENCH_RSS_FILE when it exits.
+// Preloaded into a benchmark contender (node --require): writes the process's peak RSS (KiB) and CPU
+// time (user + system, microseconds), worker threads included, to $BENCH_RSS_FILE when it exits.
 'use strict';
 const fs = require('node:fs');
 
 process.on('exit', () => {
-  if (process.env.BENCH_RSS_FILE) fs.writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS));
+  const usage = process.resourceUsage();
+  const report = { maxRssKib: usage.maxRSS, cpuMicroseconds: usage.userCPUTime + usage.systemCPUTime };
+  if (process.env.BENCH_RSS_FILE) fs.writeFileSync(process.env.BENCH_RSS_FILE, JSON.stringify(report));
 });

@@ -24,4 +24,6 @@ with open(out_path, "w", encoding="utf-8") as out:
 print(written)
 if os.environ.get("BENCH_RSS_FILE"):
     with open(os.environ["BENCH_RSS_FILE"], "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        report = {"maxRssKib": usage.ru_maxrss, "cpuMicroseconds": round((usage.ru_utime + usage.ru_stime) * 1e6)}
+        f.write(json.dumps(report))
