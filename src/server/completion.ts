@@ -63,7 +63,6 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
     const trailing = separatorAfter(line, current.end, style);
     const items = completions.map((completion, rank): CompletionItem => {
-      const info = engine.dictionary.get(completion.tag);
       const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
       const item: CompletionItem = {
         label: completion.alias ? `${completion.alias} → ${completion.tag}` : completion.tag,
@@ -74,7 +73,10 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
         sortText: String(rank).padStart(5, '0'),
         textEdit: { range, newText: leading + formatTag(completion.tag, style) + trailing },
       };
-      if (info) item.documentation = { kind: MarkupKind.Markdown, value: tagMarkdown(info, completion.alias) };
+      // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
+      const data: CompletionData = { tag: completion.tag };
+      if (completion.alias) data.alias = completion.alias;
+      item.data = data;
       if (rank === 0) item.preselect = true;
       return item;
     });
@@ -104,6 +106,22 @@ async function candidates(engine: TagEngine, context: string[], prefix: string, 
     list = await engine.complete(context, prefix, { top: want, categories: categoryIdsOf(settings), signal });
   }
   return list.filter((c) => !elsewhere.has(c.tag)).slice(0, top);
+}
+
+/** What a completion item carries for completionItem/resolve. */
+interface CompletionData {
+  tag: string;
+  alias?: string;
+}
+
+/** Adds the documentation (category, count, aliases, wiki link) to the item VS Code is about to show. */
+export async function resolveCompletion(ctx: ServerContext, item: CompletionItem): Promise<CompletionItem> {
+  const data = item.data as CompletionData | undefined;
+  if (!data?.tag || item.documentation) return item;
+  const engine = await ctx.engines.engine();
+  const info = engine.dictionary.get(data.tag);
+  if (info) item.documentation = { kind: MarkupKind.Markdown, value: tagMarkdown(info, data.alias) };
+  return item;
 }
 
 export function isAbortError(error: unknown): boolean {

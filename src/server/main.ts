@@ -15,7 +15,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../protocol';
 import { provideCodeActions } from './codeActions';
-import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion } from './completion';
+import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { DiagnosticsScheduler } from './diagnostics';
 import { EngineHost } from './engineHost';
 import { provideHover } from './hover';
@@ -41,7 +41,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
-      completionProvider: { triggerCharacters: COMPLETION_TRIGGER_CHARACTERS, resolveProvider: false },
+      completionProvider: { triggerCharacters: COMPLETION_TRIGGER_CHARACTERS, resolveProvider: true },
       hoverProvider: true,
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
     },
@@ -68,6 +68,7 @@ documents.onDidClose(({ document }) => {
 });
 
 connection.onCompletion((params, token) => provideCompletion(ctx, params, token));
+connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
 connection.onHover((params, token) => provideHover(ctx, params, token));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));

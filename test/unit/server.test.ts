@@ -52,8 +52,12 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual([...sortTexts].sort(), sortTexts);
     assert.match(first.detail!, /^general · [\d,]+ posts$/);
     assert.ok(first.labelDetails?.description, 'post count shown in the list');
-    const documentation = first.documentation as { value: string };
-    assert.match(documentation.value, /danbooru\.donmai\.us\/wiki_pages\//);
+    assert.equal(first.documentation, undefined, 'documentation comes with completionItem/resolve');
+    const resolved = await client.resolve(first);
+    const documentation = resolved.documentation as { value: string };
+    assert.match(documentation.value, /^\*\*long\\_hair\*\* · general · [\d,]+ posts/);
+    assert.match(documentation.value, /Aliases: .*`longhair`/);
+    assert.match(documentation.value, /danbooru\.donmai\.us\/wiki_pages\/long_hair/);
     assert.ok(!items.some((item) => item.label === 'solo' || item.label === '1girl'), 'context tags are not proposed again');
   });
 

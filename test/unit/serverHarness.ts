@@ -8,6 +8,7 @@ import {
   CancellationTokenSource,
   CodeActionRequest,
   CompletionRequest,
+  CompletionResolveRequest,
   ConfigurationRequest,
   DidChangeConfigurationNotification,
   DidChangeTextDocumentNotification,
@@ -129,6 +130,10 @@ export class LspTestClient {
     const result = await this.complete(uri, line, character);
     if (!result) return [];
     return Array.isArray(result) ? result : result.items;
+  }
+
+  resolve(item: CompletionItem): Promise<CompletionItem> {
+    return this.connection.sendRequest(CompletionResolveRequest.type, item);
   }
 
   hover(uri: string, line: number, character: number): Promise<Hover | null> {
