@@ -1,35 +1,67 @@
 // The real-editor scenarios: the packaged extension installed in code-server, driven in Chromium.
 // Run through `npm run test:e2e` (which installs, builds and packages first and sets E2E_VSIX).
-// Each scenario saves a screenshot under test-results/e2e/ whether it passes or fails.
+// Each scenario saves a screenshot under test-results/e2e/ whether it passes (NAME.png) or fails
+// (NAME-FAILED.png). The expected values come from the project's own dictionary and the real
+// fixtures, never from what the page shows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { loadDictionary, normalizeTag, type TagDictionary } from '../../src/model/index';
+import { compactCount } from '../../src/server/serverContext';
 import { startCodeServer, type CodeServer } from './lib/codeServer';
-import { cacheDir, resultsDir } from './lib/paths';
-import { Workbench } from './lib/workbench';
-import { createWorkspace, type BadLinesFixture } from './lib/workspace';
+import { cacheDir, repoRoot, resultsDir } from './lib/paths';
+import { Workbench, type SuggestRow } from './lib/workbench';
+import { BAD_LINES_FILE, createWorkspace, type BadLinesFixture } from './lib/workspace';
 
 const vsix = process.env.E2E_VSIX;
 const shotsDir = path.join(resultsDir, 'e2e');
 const runDir = path.join(cacheDir, 'run');
 const workspace = path.join(runDir, 'workspace');
+const SAMPLE_SEED = 20211;
+
+/**
+ * Settings of the sample workspace: a fixed sampling seed (scenario 3); everything else default, so
+ * the shipped model is used. E2E_MODEL_FOLDER runs the scenarios against another model folder.
+ */
+const WORKSPACE_SETTINGS: Record<string, unknown> = {
+  'danbooruGpt.sample.seed': SAMPLE_SEED,
+  ...(process.env.E2E_MODEL_FOLDER ? { 'danbooruGpt.modelFolder': path.resolve(process.env.E2E_MODEL_FOLDER) } : {}),
+};
 
 let server: CodeServer;
 let browser: Browser;
 let workbench: Workbench;
 let fixture: BadLinesFixture;
+let dictionary: TagDictionary;
+/** Tags the model knows (its tokenizer's vocabulary): real tags of the posts it was trained on. */
+let modelVocabulary: Set<string>;
+
+function loadModelVocabulary(): Set<string> {
+  const folder = process.env.E2E_MODEL_FOLDER ? path.resolve(process.env.E2E_MODEL_FOLDER) : path.join(repoRoot, 'models', 'default');
+  const tokenizer = JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+  return new Set(Object.keys(tokenizer.model.vocab).filter((token) => !/^<\|.*\|>$/.test(token)));
+}
+
+/** A tag the dictionary has (name or alias), or one of the model's real training tags (2020 names such as `bangs`). */
+function isRealTag(tag: string): boolean {
+  return dictionary.resolve(tag) !== undefined || modelVocabulary.has(tag);
+}
 
 before(async () => {
   if (!vsix) throw new Error('E2E_VSIX is not set: run the scenarios with `npm run test:e2e`');
   rmSync(runDir, { recursive: true, force: true });
   rmSync(shotsDir, { recursive: true, force: true });
-  fixture = createWorkspace(workspace, {});
+  dictionary = loadDictionary();
+  modelVocabulary = loadModelVocabulary();
+  fixture = createWorkspace(workspace, WORKSPACE_SETTINGS);
   server = await startCodeServer({
     stateDir: path.join(runDir, 'state'),
     workspace,
     vsixFiles: [vsix],
+    // one editor line per document line, so that the tests read back whole prompts
+    userSettings: { '[danbooru-prompt]': { 'editor.wordWrap': 'off' } },
     log: (line) => console.log(`  ${line}`),
   });
   browser = await chromium.launch({
@@ -48,7 +80,7 @@ after(async () => {
 
 /** A scenario: runs `body`, and screenshots the page as `name.png` (or `name-FAILED.png`). */
 function scenario(name: string, body: () => Promise<void>): void {
-  test(name, { timeout: 180_000 }, async () => {
+  test(name, { timeout: 240_000 }, async () => {
     try {
       await body();
       await workbench.screenshot(name);
@@ -59,10 +91,245 @@ function scenario(name: string, body: () => Promise<void>): void {
   });
 }
 
-scenario('00-installed', async () => {
+// ---- helpers on what the page shows ------------------------------------------------------------
+
+/** The tag a suggestion row stands for: its label, or the canonical tag of an `alias → tag` row. */
+function rowTag(row: SuggestRow): string {
+  const arrow = row.label.split(' → ');
+  return normalizeTag(arrow[arrow.length - 1]!);
+}
+
+/** The text typed towards: the label, or the alias of an `alias → tag` row. */
+function rowTyped(row: SuggestRow): string {
+  return normalizeTag(row.label.split(' → ')[0]!);
+}
+
+/** Tags of a prompt line as written (`long hair` or `long_hair`), in canonical form. */
+function tagsOf(line: string): string[] {
+  return line.split(',').map((t) => t.trim()).filter(Boolean).map((t) => normalizeTag(t.replace(/\\([()])/g, '$1')));
+}
+
+/** A suggestion list that came from the language server: rows that are real tags from the dictionary. */
+function realTagRows(rows: SuggestRow[], prefix: string): boolean {
+  return rows.length >= 3 && rows.every((row) => dictionary.get(rowTag(row)) !== undefined) && rowTyped(rows[0]!).startsWith(prefix);
+}
+
+async function typeOnNewLine(file: string, text: string): Promise<void> {
+  await workbench.openFile(file);
+  await workbench.newLineAtEnd();
+  await workbench.type(text);
+}
+
+// ---- the scenarios ---------------------------------------------------------------------------
+
+scenario('1-completion', async () => {
+  await typeOnNewLine('portrait.prompt', '1girl, solo, lo');
+  const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
+  for (const row of rows) {
+    const info = dictionary.get(rowTag(row))!;
+    assert.ok(rowTyped(row).includes('lo'), `"${row.label}" does not match the typed "lo"`);
+    // every row shows its real post count (compact), the focused one the exact count too
+    assert.ok(row.detail.includes(compactCount(info.count)), `"${row.label}" shows "${row.detail}", not its ${info.count} posts`);
+  }
+  const first = rows[0]!;
+  assert.ok(first.focused, 'the first suggestion is selected');
+  // Ctrl+Space again opens the selected item's details: category, exact post count, aliases, wiki
+  await workbench.press('Control+Space');
+  const details = workbench.page.locator('.suggest-details-container .suggest-details');
+  await details.waitFor({ state: 'visible', timeout: 10_000 });
+  const detailsText = (await details.textContent()) ?? '';
+  const firstInfo = dictionary.get(rowTag(first))!;
+  assert.ok(detailsText.includes(firstInfo.count.toLocaleString('en-US')), `details show ${firstInfo.count} posts: "${detailsText}"`);
+  assert.match(detailsText, /general/);
+  await workbench.screenshot('1-completion-widget');
+  copyFileSync(path.join(shotsDir, '1-completion-widget.png'), path.join(resultsDir, 'screenshot-completion.png'));
+
+  await workbench.press('Enter');
+  const lines = await workbench.editorLines();
+  const written = lines[lines.length - 1]!;
+  // default insert style: words separated by spaces, then `, `
+  const expected = `1girl, solo, ${rowTag(first).replace(/_/g, ' ')}, `;
+  assert.equal(written, expected);
+});
+
+scenario('2-ranking-depends-on-prompt', async () => {
+  const prefix = 's';
+  // first tags of real posts: 4157663 (two men) and 543006 (two women)
+  await typeOnNewLine('ranking.prompt', `2boys, male_focus, multiple_boys, ${prefix}`);
+  const male = await workbench.waitForSuggestions((r) => realTagRows(r, prefix));
+  await workbench.screenshot('2-ranking-male');
+  await workbench.press('Escape');
+  await workbench.press('End');
+  await workbench.press('Enter');
+  await workbench.type(`2girls, multiple_girls, ${prefix}`);
+  const female = await workbench.waitForSuggestions((r) => realTagRows(r, prefix));
+  const maleOrder = male.map(rowTag);
+  const femaleOrder = female.map(rowTag);
+  console.log(`  after 2boys, male_focus, multiple_boys: ${maleOrder.slice(0, 5).join(', ')}`);
+  console.log(`  after 2girls, multiple_girls:           ${femaleOrder.slice(0, 5).join(', ')}`);
+  assert.notEqual(maleOrder[0], femaleOrder[0], 'the first suggestion for the same prefix should depend on the prompt');
+  await workbench.press('Escape');
+});
+
+scenario('3-sample-tags', async () => {
+  await workbench.openFile('sample.prompt');
+  const before = await workbench.editorLines();
+  const promptLine = before.findIndex((l) => l.startsWith('2girls'));
+  assert.ok(promptLine >= 0, 'sample.prompt has its prompt line');
+  const promptTags = tagsOf(before[promptLine]!);
+
+  const pickSamples = async (): Promise<string[]> => {
+    await workbench.goTo(promptLine + 1);
+    await workbench.runCommand('Danbooru GPT: Sample Tags');
+    await workbench.waitForQuickPickRow('tags', 90_000);
+    const title = await workbench.quickPickTitle();
+    assert.match(title, new RegExp(`continuing ${promptTags.length} tags`), `the samples continue the prompt: "${title}"`);
+    assert.match(title, new RegExp(`seed ${SAMPLE_SEED}\\b`), `the picker names the configured seed: "${title}"`);
+    return (await workbench.quickPickItems()).map((item) => item.label);
+  };
+  const first = await pickSamples();
+  assert.ok(first.length >= 2, `several candidates offered: ${JSON.stringify(first)}`);
+  for (const sample of first) {
+    for (const tag of tagsOf(sample)) {
+      assert.ok(isRealTag(tag), `sampled tag "${tag}" is a real tag`);
+      assert.ok(!promptTags.includes(tag), `sampled tag "${tag}" repeats the prompt`);
+    }
+  }
+  await workbench.screenshot('3-sample-tags-picker');
+  await workbench.press('Enter');
+  const after = await workbench.editorLines();
+  const line = after[promptLine]!;
+  assert.ok(line.startsWith(before[promptLine]!.trimEnd()), `the prompt is continued, not replaced: "${line}"`);
+  assert.deepEqual(tagsOf(line), [...promptTags, ...tagsOf(first[0]!)], 'the picked sample is appended to the prompt');
+  assert.equal(after.length, before.length, 'no line was added');
+
+  // the same seed and prompt give the same samples
+  await workbench.press('Control+z');
+  assert.equal((await workbench.editorLines())[promptLine], before[promptLine]);
+  const second = await pickSamples();
+  assert.deepEqual(second, first);
+  await workbench.press('Escape');
+});
+
+scenario('4-diagnostics-and-quick-fix', async () => {
+  await workbench.openFile('checks.prompt');
+  const lineIndex = (await workbench.editorLines()).findIndex((l) => l.startsWith('2girls'));
+  const waitForProblems = async (count: number): Promise<string[]> => {
+    let problems: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      problems = (await workbench.problemsByFile()).get('checks.prompt') ?? [];
+      if (problems.length === count) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return problems;
+  };
+  let problems = await waitForProblems(2);
+  assert.equal(problems.length, 2, `two problems in checks.prompt: ${JSON.stringify(problems)}`);
+  assert.ok(problems.some((p) => /lnog_hair/.test(p) && /unknown/i.test(p)), `the misspelt tag is reported: ${JSON.stringify(problems)}`);
+  assert.ok(problems.some((p) => /blush/.test(p) && /duplicate/i.test(p)), `the repeated tag is reported: ${JSON.stringify(problems)}`);
+  await workbench.screenshot('4-problems');
+
+  // the quick fix on the second "blush"
+  const line = (await workbench.editorLines())[lineIndex]!;
+  await workbench.goTo(lineIndex + 1, line.lastIndexOf('blush') + 2);
+  await workbench.press('Control+.');
+  const fix = workbench.page.locator('.action-widget .monaco-list-row', { hasText: 'Remove duplicate' }).first();
+  await fix.waitFor({ timeout: 20_000 });
+  await workbench.screenshot('4-quick-fix-menu');
+  // pick it with the keyboard (the menu's pointer guard swallows synthetic clicks)
+  for (let i = 0; i < 10 && !((await fix.getAttribute('class')) ?? '').includes('focused'); i++) await workbench.press('ArrowDown');
+  await workbench.press('Enter');
+  const fixed = (await workbench.editorLines())[lineIndex]!;
+  assert.equal(fixed, '2girls, blonde_hair, blush, lnog_hair, multiple_girls, ribbon');
+  problems = await waitForProblems(1);
+  assert.equal(problems.length, 1, `only the unknown tag is left: ${JSON.stringify(problems)}`);
+  assert.match(problems[0]!, /lnog_hair/);
+});
+
+/** The dataset lines the converter must write for the bad-lines fixture (the seed's format). */
+function expectedDatasetLines(goodLines: string[]): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const json of goodLines) {
+    const post = JSON.parse(json) as { id: string | number; tags?: { name: string; category: string | number }[]; tag_string_general?: string };
+    const id = String(Number(post.id));
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const tags = post.tags
+      ? post.tags.filter((t) => String(t.category) === '0').map((t) => t.name)
+      : (post.tag_string_general ?? '').split(' ').filter(Boolean);
+    if (tags.length > 0) lines.push(tags.join(','));
+  }
+  return lines;
+}
+
+scenario('5-convert-from-explorer', async () => {
+  const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
+  await workbench.press('Escape');
+  await workbench.explorerContextMenu(BAD_LINES_FILE, 'Convert Metadata to Tag Dataset');
+  // the save dialog proposes NAME.tags.txt beside the input: accept it
+  const input = workbench.page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 20_000 });
+  let proposed = '';
+  for (let i = 0; i < 40 && !proposed.endsWith('.tags.txt'); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    proposed = await input.inputValue();
+  }
+  assert.equal(proposed, output, 'the save dialog proposes NAME.tags.txt beside the input');
+  await workbench.screenshot('5-convert-save-dialog');
+  await workbench.press('Enter');
+  const expected = expectedDatasetLines(fixture.goodLines);
+  const summary = await workbench.waitForNotification(/Converted \d+ posts/, 90_000);
+  assert.match(summary, new RegExp(`Converted ${expected.length} posts to posts-with-bad-lines\\.tags\\.txt`), summary);
+  assert.match(summary, /\b2 bad lines\b/, `the summary reports the two bad lines: "${summary}"`);
+  await workbench.screenshot('5-convert-summary');
+  assert.ok(existsSync(output), `${output} was written`);
+  const written = readFileSync(output, 'utf8').split('\n').filter(Boolean);
+  assert.deepEqual(written, expected);
+  // the gwern line gives the seed's documented output
+  assert.ok(written.includes('1boy,1girl,bangs,blunt_bangs,brown_hair,flute,hair_bun,hime_cut,instrument,japanese_clothes,long_hair,mask,ribbon,yellow_eyes'));
+  await workbench.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'posts-with-bad-lines.tags.txt' }).first().waitFor({ timeout: 15_000 });
+  // "Open Output" opens the dataset
+  await workbench.page.locator('.notification-list-item', { hasText: 'Converted' }).locator('.monaco-button', { hasText: 'Open Output' }).first().click();
+  await workbench.page.locator('.tabs-container .tab.active', { hasText: 'posts-with-bad-lines.tags.txt' }).waitFor({ timeout: 15_000 });
+  const shown = await workbench.editorLines();
+  assert.equal(shown[0], expected[0]);
+});
+
+scenario('6-broken-model-folder', async () => {
+  // A model folder whose files exist but are not a model: the config is real JSON, the weights are not ONNX.
+  const broken = path.join(runDir, 'broken-model');
+  mkdirSync(path.join(broken, 'onnx'), { recursive: true });
+  const shippedConfig = path.join(repoRoot, 'models', 'default', 'config.json');
+  const tinyConfig = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-tag', 'config.json');
+  copyFileSync(existsSync(shippedConfig) ? shippedConfig : tinyConfig, path.join(broken, 'config.json'));
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    const source = [path.join(repoRoot, 'models', 'default', file), path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-tag', file)].find(existsSync);
+    if (source) copyFileSync(source, path.join(broken, file));
+  }
+  writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'this file is not an ONNX model\n');
+
+  // A second workspace whose settings point at it, in its own window (its own extension host).
+  const brokenWorkspace = path.join(runDir, 'workspace-broken-model');
+  createWorkspace(brokenWorkspace, { 'danbooruGpt.modelFolder': broken });
+  await workbench.close();
+  workbench = await Workbench.open(browser, server.folderUrl(brokenWorkspace), shotsDir);
   await workbench.openFile('portrait.prompt');
-  await workbench.runCommand('Danbooru GPT: Convert Metadata');
-  await workbench.page.keyboard.press('Escape');
-  void fixture;
-  assert.ok(true);
+  const status = await workbench.waitForStatusBarItem(/Danbooru GPT: error/, 90_000);
+  assert.match(status.text, /error/);
+  await workbench.page.locator('.statusbar-item', { hasText: 'Danbooru GPT: error' }).first().hover();
+  const tooltip = workbench.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'model.onnx' }).first();
+  await tooltip.waitFor({ timeout: 10_000 });
+  await workbench.screenshot('6-broken-model-status');
+  await workbench.press('Escape');
+
+  await workbench.runCommand('Danbooru GPT: Open Log');
+  const log = await workbench.outputChannelText('Danbooru GPT');
+  assert.match(log, /model\.onnx/, 'the log names the bad file');
+  assert.ok(log.includes(broken), 'the log names the model folder');
+
+  // dictionary-only completion still works
+  await typeOnNewLine('portrait.prompt', '2girls, lo');
+  const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
+  assert.ok(rows.length >= 3);
 });

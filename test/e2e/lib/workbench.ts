@@ -59,6 +59,34 @@ export class Workbench {
     return (await rows.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
   }
 
+  /** The visible quick pick's items: label and detail (the second row of an item), as shown. */
+  async quickPickItems(): Promise<{ label: string; detail: string }[]> {
+    return this.quickInput().locator('.monaco-list-row').evaluateAll((rows) =>
+      rows.map((row) => {
+        const lines = [...row.querySelectorAll('.quick-input-list-row')];
+        return {
+          label: (lines[0]?.querySelector('.label-name')?.textContent ?? '').trim(),
+          detail: (lines[1]?.textContent ?? '').trim(),
+        };
+      }),
+    );
+  }
+
+  async quickPickTitle(): Promise<string> {
+    return ((await this.quickInput().locator('.quick-input-title').textContent()) ?? '').trim();
+  }
+
+  /** Moves the cursor with Go to Line (Ctrl+G): 1-based line, and column (default: the line's end). */
+  async goTo(line: number, column?: number): Promise<void> {
+    await this.activeEditor().locator('.view-lines').click();
+    await this.page.keyboard.press('Control+g');
+    const input = this.quickInput().locator('input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(column === undefined ? `:${line}` : `:${line}:${column}`);
+    await this.page.keyboard.press('Enter');
+    if (column === undefined) await this.page.keyboard.press('End');
+  }
+
   /** Waits until the visible quick pick has a row whose text contains `text`, and returns all rows. */
   async waitForQuickPickRow(text: string, timeout = 15_000): Promise<string[]> {
     await this.quickInput().locator('.monaco-list-row', { hasText: text }).first().waitFor({ timeout });
@@ -193,8 +221,9 @@ export class Workbench {
     }
   }
 
+  /** The messages of the notification toasts on screen. */
   async notificationTexts(): Promise<string[]> {
-    return (await this.page.locator('.notifications-toasts .notification-list-item').allTextContents()).map((t) =>
+    return (await this.page.locator('.notifications-toasts .notification-list-item-message').allTextContents()).map((t) =>
       t.replace(/\s+/g, ' ').trim(),
     );
   }
@@ -210,17 +239,31 @@ export class Workbench {
     }
   }
 
-  /** Opens the Problems panel and returns its rows (file rows and marker rows). */
-  async problems(): Promise<ProblemRow[]> {
+  /** Opens the Problems panel and returns its markers by file name (the messages as shown). */
+  async problemsByFile(): Promise<Map<string, string[]>> {
     await this.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
     const panel = this.page.locator('.markers-panel');
     await panel.waitFor({ timeout: 10_000 });
-    return panel.locator('.monaco-list-row').evaluateAll((rows) =>
-      rows.map((row) => ({
-        message: (row.querySelector('.marker-message-details, .marker-message')?.textContent ?? row.textContent ?? '').trim(),
+    const rows = await panel.locator('.monaco-list-row').evaluateAll((list) =>
+      list.map((row) => ({
+        level: row.getAttribute('aria-level'),
         ariaLabel: row.getAttribute('aria-label') ?? '',
+        message: (row.querySelector('.marker-message-details, .marker-message')?.textContent ?? '').trim(),
       })),
     );
+    const byFile = new Map<string, string[]>();
+    let current: string[] | undefined;
+    for (const row of rows) {
+      // a file row ("2 problems in file checks.prompt of folder .") is followed by its markers
+      const file = /in file (.+?) of folder/.exec(row.ariaLabel)?.[1];
+      if (row.level === '1' && file) {
+        current = [];
+        byFile.set(file, current);
+      } else if (current) {
+        current.push(row.ariaLabel || row.message);
+      }
+    }
+    return byFile;
   }
 
   /** The text the Output panel shows for a channel (the visible part of it). */
@@ -256,6 +299,8 @@ export class Workbench {
     }
     const item = this.page.locator('.context-view .action-item, .monaco-menu .action-item', { hasText: entry }).first();
     await item.waitFor({ timeout: 10_000 });
-    await item.click();
+    // hover highlights the entry, Enter runs it (a synthetic click on the menu is not always taken)
+    await item.hover();
+    await this.page.keyboard.press('Enter');
   }
 }
