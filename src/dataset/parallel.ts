@@ -10,7 +10,7 @@ import { AtomicFile } from './output';
 import { FIRST_PROBLEMS_KEPT, emptyCounts, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
 import type { InputFile } from './source';
 import type { ConvertHooks, ConvertProgress, ConvertSummary, ProblemReason, SkipReason } from './types';
-import { defaultWorkerScript, deserializeError, type FromWorker, type PartJob, type PartResult, type ToWorker } from './worker-protocol';
+import { defaultWorkerScript, deserializeError, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
 
 interface Part {
   job: PartJob;
@@ -41,17 +41,26 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   try {
     let next = 0;
     const runner = async (): Promise<void> => {
-      while (next < parts.length && !stop.signal.aborted) {
-        const part = parts[next++];
-        part.result = await runPart(script, part, hooks, stop.signal, () => reportProgress(false));
+      const worker = new PoolWorker(script, hooks, stop.signal, () => reportProgress(false));
+      try {
+        while (next < parts.length && !stop.signal.aborted) {
+          const part = parts[next++];
+          part.result = await worker.convert(part);
+        }
+      } finally {
+        await worker.close();
       }
     };
     const runners = Array.from({ length: Math.min(options.workers, parts.length) }, runner);
     // The first failure stops the other workers.
-    await Promise.all(runners.map((run) => run.catch((error: unknown) => {
-      stop.abort(error);
-      throw error;
-    })));
+    await Promise.all(
+      runners.map((run) =>
+        run.catch((error: unknown) => {
+          stop.abort(error);
+          throw error;
+        }),
+      ),
+    );
     stop.signal.throwIfAborted();
     const summary = await mergeParts(options, files, parts, started);
     reportProgress(true);
@@ -64,35 +73,65 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   }
 }
 
-function runPart(script: string, part: Part, hooks: ConvertHooks, signal: AbortSignal, onProgress: () => void): Promise<PartResult> {
-  return new Promise<PartResult>((resolve, reject) => {
-    const worker = new Worker(script, { workerData: part.job });
-    let settled = false;
-    const settle = (error: unknown, result?: PartResult): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      // Terminating also stops a worker that is still reading; its temp part is removed by the caller.
-      void worker.terminate().finally(() => (error === undefined ? resolve(result as PartResult) : reject(error)));
-    };
-    const onAbort = (): void => settle(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (message: FromWorker) => {
-      if (message.type === 'progress') {
-        part.progress = message.progress;
-        onProgress();
-      } else if (message.type === 'problem') {
-        hooks.onProblem?.(message.problem);
-      } else if (message.type === 'part-done') {
-        settle(undefined, message.result);
-      } else if (message.type === 'failed') {
-        settle(deserializeError(message.error));
-      }
+/** One long-lived worker thread of the pool; converts the parts given to it one at a time. */
+class PoolWorker {
+  private readonly worker: Worker;
+  private current: { part: Part; resolve: (result: PartResult) => void; reject: (error: unknown) => void } | undefined;
+  private failure: unknown;
+
+  constructor(
+    script: string,
+    private readonly hooks: ConvertHooks,
+    private readonly signal: AbortSignal,
+    private readonly onProgress: () => void,
+  ) {
+    this.worker = new Worker(script, { workerData: { job: 'pool' } satisfies PoolJob });
+    this.worker.on('message', (message: FromWorker) => this.receive(message));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => this.fail(new Error(`convert worker exited (${code}) before finishing`)));
+    this.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  convert(part: Part): Promise<PartResult> {
+    return new Promise<PartResult>((resolve, reject) => {
+      if (this.failure !== undefined) return reject(this.failure);
+      if (this.signal.aborted) return reject(this.signal.reason);
+      this.current = { part, resolve, reject };
+      this.worker.postMessage({ type: 'part', part: part.job } satisfies ToWorker);
     });
-    worker.on('error', (error) => settle(error));
-    worker.on('exit', (code) => settle(new Error(`convert worker for ${part.job.file.path} exited (${code}) before finishing`)));
-    if (signal.aborted) onAbort();
-  });
+  }
+
+  /** Terminating also stops a worker that is still reading; its temp part is removed by the caller. */
+  async close(): Promise<void> {
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.failure ??= new Error('convert worker closed');
+    await this.worker.terminate();
+  }
+
+  private readonly onAbort = (): void => this.fail(this.signal.reason);
+
+  private receive(message: FromWorker): void {
+    const current = this.current;
+    if (current === undefined) return;
+    if (message.type === 'progress') {
+      current.part.progress = message.progress;
+      this.onProgress();
+    } else if (message.type === 'problem') {
+      this.hooks.onProblem?.(message.problem);
+    } else if (message.type === 'part-done') {
+      this.current = undefined;
+      current.resolve(message.result);
+    } else if (message.type === 'failed') {
+      this.fail(deserializeError(message.error));
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    const current = this.current;
+    this.current = undefined;
+    current?.reject(error);
+  }
 }
 
 function aggregateProgress(parts: Part[], bytesTotal: number, started: number): ConvertProgress {
@@ -184,4 +223,3 @@ function addCounts(total: ConversionCounts, part: ConversionCounts): void {
   for (const problem of part.firstProblems) if (total.firstProblems.length < FIRST_PROBLEMS_KEPT) total.firstProblems.push(problem);
 }
 
-export type { ToWorker };

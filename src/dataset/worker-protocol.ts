@@ -5,9 +5,13 @@ import type { ConversionCounts, ResolvedOptions } from './convert';
 import type { InputFile } from './source';
 import { ConvertUsageError, StrictModeError, type ConvertOptions, type ConvertProgress, type ConvertSummary, type InputProblem } from './types';
 
+/** A worker of a parallel run's pool: it converts the files sent to it (`{type: 'part'}`) one after another. */
+export interface PoolJob {
+  job: 'pool';
+}
+
 /** One file of a parallel run, written as `id<TAB>line` to partPath for the merge. */
 export interface PartJob {
-  job: 'part';
   file: InputFile;
   partPath: string;
   tempPath: string;
@@ -22,7 +26,7 @@ export interface ConvertJob {
   problemsToSend: number;
 }
 
-export type ToWorker = { type: 'abort' };
+export type ToWorker = { type: 'abort' } | { type: 'part'; part: PartJob };
 
 export interface PartResult {
   counts: ConversionCounts;

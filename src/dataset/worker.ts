@@ -1,9 +1,9 @@
-// Worker-thread entry (bundled to dist/convert-worker.js): converts one file into a part for a parallel
-// run, or runs a whole conversion off the caller's thread (the VS Code command).
+// Worker-thread entry (bundled to dist/convert-worker.js): a pool worker of a parallel run (converts each
+// file it is sent into a part), or a whole conversion off the caller's thread (the VS Code command).
 import { parentPort, workerData } from 'node:worker_threads';
 import { Conversion, convertMetadata, type PostSink } from './convert';
 import { AtomicFile } from './output';
-import { serializeError, type ConvertJob, type FromWorker, type PartJob, type PartResult, type ToWorker } from './worker-protocol';
+import { serializeError, type ConvertJob, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
 import type { ConvertHooks } from './types';
 
 async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResult> {
@@ -29,27 +29,32 @@ async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResul
 function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('convert-worker.js runs as a worker thread only');
-  const job = workerData as PartJob | ConvertJob;
+  const job = workerData as PoolJob | ConvertJob;
   const send = (message: FromWorker): void => port.postMessage(message);
-  const abort = new AbortController();
-  port.on('message', (message: ToWorker) => {
-    if (message.type === 'abort') abort.abort(new DOMException('conversion cancelled', 'AbortError'));
-  });
+  let abort = new AbortController();
   let problemsLeft = job.job === 'convert' ? job.problemsToSend : 1000;
-  const hooks: ConvertHooks = {
+  const hooks = (): ConvertHooks => ({
     signal: abort.signal,
     onProgress: (progress) => send({ type: 'progress', progress }),
     onProblem: (problem) => {
       if (problemsLeft-- > 0) send({ type: 'problem', problem });
     },
-  };
-  const work =
-    job.job === 'part'
-      ? convertPart(job, hooks).then((result) => send({ type: 'part-done', result }))
-      : convertMetadata(job.options, hooks).then((summary) => send({ type: 'done', summary }));
-  work
-    .catch((error: unknown) => send({ type: 'failed', error: serializeError(error) }))
-    .finally(() => port.close());
+  });
+  const fail = (error: unknown): void => send({ type: 'failed', error: serializeError(error) });
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'abort') {
+      abort.abort(new DOMException('conversion cancelled', 'AbortError'));
+    } else if (message.type === 'part') {
+      // One worker converts many files: the isolate and its optimised code are made once, not per file.
+      abort = new AbortController();
+      convertPart(message.part, hooks()).then((result) => send({ type: 'part-done', result }), fail);
+    }
+  });
+  if (job.job === 'convert') {
+    convertMetadata(job.options, hooks())
+      .then((summary) => send({ type: 'done', summary }), fail)
+      .finally(() => port.close());
+  }
 }
 
 main();
