@@ -50,8 +50,9 @@ export class EngineHost {
     if (next.modelDir === this.choice.modelDir && next.threads === this.choice.threads) return;
     const previous = this.loading;
     this.loading = this.load();
-    void previous.then((engine) => engine.dispose()).catch(() => undefined);
     await this.loading.catch(() => undefined);
+    // Requests that began on the old engine had the whole load to finish before it goes away.
+    await previous.then((engine) => engine.dispose()).catch(() => undefined);
   }
 
   async dispose(): Promise<void> {
