@@ -33,7 +33,7 @@ export class EngineHost {
     return this.loading;
   }
 
-  /** The engine if it has finished loading, without starting or waiting for a load. */
+  /** The last status reported (loading, ready, or the load error). */
   get status(): ServerStatusParams | undefined {
     return this.lastStatus;
   }
