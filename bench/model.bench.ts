@@ -1,0 +1,246 @@
+// Model runtime benchmark (npm run bench:model [-- --model DIR --threads N --contexts N]).
+// On one model folder, in one run: load time, completion latency with 30-tag contexts of real posts
+// (cold: a new context; warm: one tag appended, or only the typed prefix changed), sampling
+// throughput of our engine vs @huggingface/transformers generate() on the same folder with the same
+// settings and vs the floor (a bare session.run loop with KV cache and argmax), and memory.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { defaultModelDir, loadDictionary, loadEngine, packageRoot } from '../src/model/index';
+import type { ModelEngineBase } from '../src/model/model-engine';
+import { createRandom } from '../src/model/sampler';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    threads: { type: 'string', default: '1' },
+    contexts: { type: 'string', default: '200' },
+    posts: { type: 'string' },
+  },
+});
+const modelDir = path.resolve(values.model ?? defaultModelDir());
+const threads = Number(values.threads);
+const contextCount = Number(values.contexts);
+const postsFile = values.posts ?? path.join(packageRoot(), '..', 'shared', 'data', 'posts-danbooru2020-general.tsv');
+const SAMPLE_ROWS = 5;
+const SAMPLE_TAGS = 40;
+const SAMPLE_REPEATS = 9;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+const ms = (value: number): string => `${value.toFixed(2)} ms`;
+
+/** 30-tag contexts from real posts, tags in random order, plus a held-out target tag. */
+function readContexts(count: number): { context: string[]; target: string; next: string }[] {
+  const random = createRandom(42);
+  const cases: { context: string[]; target: string; next: string }[] = [];
+  for (const line of fs.readFileSync(postsFile, 'utf8').split('\n')) {
+    const tags = (line.split('\t')[1] ?? '').split(',').filter(Boolean);
+    if (tags.length < 33) continue;
+    for (let i = tags.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [tags[i], tags[j]] = [tags[j], tags[i]];
+    }
+    cases.push({ context: tags.slice(0, 30), target: tags[30], next: tags[31] });
+    if (cases.length >= count) break;
+  }
+  return cases;
+}
+
+async function main(): Promise<void> {
+  console.log(`model runtime benchmark: ${modelDir}, ${threads} thread(s), node ${process.version}`);
+  const loadStart = performance.now();
+  const dictionary = loadDictionary();
+  const dictionaryMs = performance.now() - loadStart;
+  const modelStart = performance.now();
+  const engine = (await loadEngine({ modelDir, dictionary, threads })) as ModelEngineBase;
+  const modelMs = performance.now() - modelStart;
+  const rssAfterLoad = process.memoryUsage().rss;
+  console.log(`model: ${engine.model.kind}, vocabulary ${engine.model.vocabSize}, ${engine.model.layers} layers, d${engine.model.embedding}`);
+
+  // Completion latency.
+  const cases = readContexts(contextCount);
+  const cold: number[] = [];
+  const warmPrefix: number[] = [];
+  const warmAppend: number[] = [];
+  const timed = async (run: () => Promise<unknown>, into: number[]): Promise<void> => {
+    const start = performance.now();
+    await run();
+    into.push(performance.now() - start);
+  };
+  for (const { context, target } of cases.slice(0, 10)) await engine.complete(context, target.slice(0, 1)); // JIT warm-up
+  for (const { context, target, next } of cases) {
+    engine.cache.clear();
+    await timed(() => engine.complete(context, target.slice(0, 1), { top: 10 }), cold);
+    await timed(() => engine.complete(context, target.slice(0, 2), { top: 10 }), warmPrefix);
+    await timed(() => engine.complete([...context, target], next.slice(0, 1), { top: 10 }), warmAppend);
+  }
+
+  // Sampling throughput: SAMPLE_ROWS rows of exactly SAMPLE_TAGS new tags each, same settings everywhere.
+  // The three runners take turns, so a load change on this shared machine hits them alike.
+  const promptTags = cases[0].context.slice(0, 3);
+  const settings = { temperature: 1, topK: 50, topP: 0.95 };
+  const runners: { name: string; rates: number[]; run: (repeat: number) => Promise<number>; close?: () => Promise<void> }[] = [];
+  engine.cache.clear();
+  runners.push({
+    name: 'ours',
+    rates: [],
+    run: async (repeat) => {
+      const samples = await engine.sample({
+        prompt: promptTags,
+        n: SAMPLE_ROWS,
+        seed: repeat + 1,
+        minTags: SAMPLE_TAGS,
+        maxTags: SAMPLE_TAGS,
+        ...settings,
+      });
+      return samples.reduce((sum, tags) => sum + tags.length, 0);
+    },
+  });
+
+  let transformersNote = '';
+  if (engine.model.kind === 'tag') {
+    const transformers = await import('@huggingface/transformers');
+    transformers.env.allowRemoteModels = false;
+    const model = await transformers.AutoModelForCausalLM.from_pretrained(modelDir, {
+      local_files_only: true,
+      dtype: 'fp32',
+      session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+    });
+    const tokenizer = await transformers.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+    const ids = tokenizer.encode(promptTags.join(', '));
+    const batchIds = Array.from({ length: SAMPLE_ROWS }, () => ids).flat();
+    const inputs = new transformers.Tensor('int64', BigInt64Array.from(batchIds, BigInt), [SAMPLE_ROWS, ids.length]);
+    const mask = new transformers.Tensor('int64', new BigInt64Array(batchIds.length).fill(1n), [SAMPLE_ROWS, ids.length]);
+    runners.push({
+      name: 'transformers.js generate()',
+      rates: [],
+      run: async () => {
+        const output = (await model.generate({
+          inputs,
+          attention_mask: mask,
+          do_sample: true,
+          temperature: settings.temperature,
+          top_k: settings.topK,
+          top_p: settings.topP,
+          min_new_tokens: SAMPLE_TAGS,
+          max_new_tokens: SAMPLE_TAGS,
+        } as never)) as { dims: number[] };
+        return SAMPLE_ROWS * (output.dims[1] - ids.length);
+      },
+      close: async () => {
+        await model.dispose();
+      },
+    });
+  } else {
+    transformersNote = ' (BPE model: transformers.js generates tokens, not tags; not compared)';
+  }
+
+  // The floor: the same model file, a bare loop of session.run with KV cache and argmax.
+  const session = await ort.InferenceSession.create(engine.files.onnxPath, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const { heads, embedding, layers } = engine.files.config;
+  const headSize = embedding / heads;
+  const floorPrompt =
+    engine.kind === 'tag'
+      ? (engine as unknown as { contextTokens(tags: string[]): number[] }).contextTokens(promptTags)
+      : [engine.files.config.bosTokenId ?? 0];
+  runners.push({
+    name: 'floor (bare argmax loop)',
+    rates: [],
+    run: async () => {
+      let input = Array.from({ length: SAMPLE_ROWS }, () => floorPrompt).flat();
+      let steps = floorPrompt.length;
+      let pastLength = 0;
+      let past: ort.Tensor[] = [];
+      for (let i = 0; i < layers * 2; i++) {
+        past.push(new ort.Tensor('float32', new Float32Array(0), [SAMPLE_ROWS, heads, 0, headSize]));
+      }
+      for (let step = 0; step < SAMPLE_TAGS; step++) {
+        const total = pastLength + steps;
+        const feeds: Record<string, ort.Tensor> = {
+          input_ids: new ort.Tensor('int64', BigInt64Array.from(input, BigInt), [SAMPLE_ROWS, steps]),
+          attention_mask: new ort.Tensor('int64', new BigInt64Array(SAMPLE_ROWS * total).fill(1n), [SAMPLE_ROWS, total]),
+          position_ids: new ort.Tensor(
+            'int64',
+            BigInt64Array.from({ length: SAMPLE_ROWS * steps }, (_, i) => BigInt(pastLength + (i % steps))),
+            [SAMPLE_ROWS, steps],
+          ),
+        };
+        for (let layer = 0; layer < layers; layer++) {
+          feeds[`past_key_values.${layer}.key`] = past[2 * layer];
+          feeds[`past_key_values.${layer}.value`] = past[2 * layer + 1];
+        }
+        const output = await session.run(feeds);
+        const logits = output.logits.data as Float32Array;
+        const vocab = output.logits.dims[2];
+        const next: number[] = [];
+        for (let row = 0; row < SAMPLE_ROWS; row++) {
+          const offset = (row * steps + steps - 1) * vocab;
+          let best = 0;
+          for (let token = 1; token < vocab; token++) if (logits[offset + token] > logits[offset + best]) best = token;
+          next.push(best);
+        }
+        past = [];
+        for (let layer = 0; layer < layers; layer++) past.push(output[`present.${layer}.key`], output[`present.${layer}.value`]);
+        pastLength = total;
+        input = next;
+        steps = 1;
+      }
+      return SAMPLE_ROWS * SAMPLE_TAGS;
+    },
+    close: () => session.release(),
+  });
+
+  for (const runner of runners) await runner.run(0); // warm-up
+  for (let repeat = 0; repeat < SAMPLE_REPEATS; repeat++) {
+    for (const runner of runners) {
+      const start = performance.now();
+      const tags = await runner.run(repeat);
+      runner.rates.push(tags / ((performance.now() - start) / 1000));
+    }
+  }
+  for (const runner of runners) await runner.close?.();
+  const rate = (name: string): number | undefined => {
+    const runner = runners.find((entry) => entry.name.startsWith(name));
+    return runner ? median(runner.rates) : undefined;
+  };
+  const rssPeak = process.resourceUsage().maxRSS * 1024;
+  await engine.dispose();
+
+  const ours = rate('ours') ?? 0;
+  const floor = rate('floor') ?? 0;
+  const theirs = rate('transformers');
+  const lines = [
+    '',
+    `load: dictionary ${ms(dictionaryMs)}, model ${ms(modelMs)}, total ${ms(dictionaryMs + modelMs)} (target ≤ 1000 ms)`,
+    `completion, ${cases.length} contexts of 30 real tags, top 10:`,
+    `  cold (new context)          p50 ${ms(percentile(cold, 50))}  p99 ${ms(percentile(cold, 99))}  (target p99 ≤ 30 ms)`,
+    `  warm (one tag appended)     p50 ${ms(percentile(warmAppend, 50))}  p99 ${ms(percentile(warmAppend, 99))}  (target p99 ≤ 10 ms)`,
+    `  warm (prefix changed only)  p50 ${ms(percentile(warmPrefix, 50))}  p99 ${ms(percentile(warmPrefix, 99))}  (target p99 ≤ 10 ms)`,
+    `sampling, ${SAMPLE_ROWS} rows x ${SAMPLE_TAGS} tags, T=1 top-k 50 top-p 0.95, median of ${SAMPLE_REPEATS}:`,
+    `  ours                        ${ours.toFixed(0)} tags/s`,
+  ];
+  if (theirs !== undefined) {
+    lines.push(`  transformers.js generate()  ${theirs.toFixed(0)} tags/s  -> ours = ${(ours / theirs).toFixed(2)}x (target ≥ 3x)`);
+  } else lines.push(`  transformers.js generate()  -${transformersNote}`);
+  lines.push(`  floor (bare argmax loop)    ${floor.toFixed(0)} tags/s  -> ours = ${(ours / floor).toFixed(2)}x (target ≥ 0.8x)`);
+  lines.push(`memory: RSS after load ${(rssAfterLoad / 2 ** 20).toFixed(0)} MiB, peak ${(rssPeak / 2 ** 20).toFixed(0)} MiB`);
+  console.log(lines.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
