@@ -32,7 +32,7 @@ options:
 
 Bad lines never stop the run: each is counted by reason and the first 20 are printed as
 FILE:LINE: reason: detail. Exit code: 0 done (even with bad lines), 1 --strict failure or I/O error,
-2 usage error.
+2 usage error, 130 interrupted (Ctrl-C; the temporary output is removed).
 `;
 
 const CATEGORY_BY_NUMBER = new Map<string, TagCategory>(Object.entries(TAG_CATEGORIES).map(([name, id]) => [String(id), name as TagCategory]));
@@ -55,8 +55,14 @@ export async function runConvert(args: string[]): Promise<number> {
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar() : undefined;
   let printed = 0;
   let unprinted = 0;
+  // Ctrl-C cancels: the engine removes its temporary files before the process exits.
+  const cancel = new AbortController();
+  const onInterrupt = (): void => cancel.abort(new DOMException('interrupted', 'AbortError'));
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   try {
     const summary = await convertMetadata(options, {
+      signal: cancel.signal,
       onProgress: bar ? (progress) => bar.update(progress) : undefined,
       onProblem: (problem) => {
         if (quiet) return;
@@ -76,6 +82,10 @@ export async function runConvert(args: string[]): Promise<number> {
     return 0;
   } catch (error) {
     bar?.clear();
+    if (cancel.signal.aborted) {
+      process.stderr.write('danbooru-gpt convert: interrupted; nothing was written\n');
+      return 130;
+    }
     if (error instanceof ConvertUsageError) return usageError(error);
     if (error instanceof StrictModeError) {
       process.stderr.write(`danbooru-gpt convert: ${error.message}\nnothing was written (--strict)\n`);
@@ -83,6 +93,9 @@ export async function runConvert(args: string[]): Promise<number> {
     }
     process.stderr.write(`danbooru-gpt convert: ${error instanceof Error ? error.message : String(error)}\nnothing was written\n`);
     return 1;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    process.removeListener('SIGTERM', onInterrupt);
   }
 }
 

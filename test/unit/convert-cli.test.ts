@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { apiFixture, apiLines, apiRecords, expectedLine, gwernFixture, readLines, strayFiles, tempDir } from './convert-helpers';
@@ -97,4 +97,21 @@ test('cli convert: options reach the engine (jsonl, categories by number, limit,
   );
   assert.match(result.stdout, /stopped at --limit/);
   assert.equal(readLines(path.join(dir, 'vocab.csv'))[0], 'name,count');
+});
+
+test('cli convert: Ctrl-C (SIGINT) removes the temporary output and exits 130', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'big.jsonl');
+  fs.writeFileSync(input, fs.readFileSync(apiFixture, 'utf8').repeat(1500)); // ~134 MB
+  const child = spawn(process.execPath, [cli, 'convert', input, '-o', path.join(dir, 'out.txt')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // Interrupt once the temporary file exists, i.e. in the middle of the run.
+  const deadline = Date.now() + 20_000;
+  while (!fs.readdirSync(dir).some((name) => name.endsWith('.tmp')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /interrupted; nothing was written/);
+  assert.deepEqual(strayFiles(dir, ['big.jsonl']), []);
 });
