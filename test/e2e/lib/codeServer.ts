@@ -1,7 +1,7 @@
 // Starts code-server (the real VS Code workbench and extension host) on 127.0.0.1 with throwaway
 // user-data and extensions folders, and stops it again by its process group.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { codeServerBin } from './paths';
@@ -118,10 +118,9 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   mkdirSync(path.join(stateDir, 'data', 'User'), { recursive: true });
   mkdirSync(path.join(stateDir, 'extensions'), { recursive: true });
   mkdirSync(path.join(stateDir, 'xdg'), { recursive: true });
-  writeFileSync(
-    path.join(stateDir, 'data', 'User', 'settings.json'),
-    JSON.stringify({ ...QUIET_SETTINGS, ...options.userSettings }, null, 2),
-  );
+  // Written once: a state folder that is kept (npm start) keeps the user's own changes.
+  const settingsFile = path.join(stateDir, 'data', 'User', 'settings.json');
+  if (!existsSync(settingsFile)) writeFileSync(settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...options.userSettings }, null, 2));
   for (const vsix of options.vsixFiles ?? []) {
     const started = Date.now();
     installVsix(stateDir, vsix);

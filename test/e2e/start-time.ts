@@ -1,0 +1,59 @@
+// Measures `npm start` the way a newcomer meets it: from the command to an editor that completes
+// tags. Spawns `npm start`, reads the URL it prints, opens it in Chromium, opens a prompt, types a
+// tag prefix and waits for the language server's suggestions. Prints the times; stops everything.
+//
+// usage: node --import tsx test/e2e/start-time.ts   (after a first `npm start` or `npm run test:e2e` installed the editor)
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { findChromium } from './lib/install';
+import { repoRoot, resultsDir } from './lib/paths';
+import { Workbench } from './lib/workbench';
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const seconds = () => Number(((performance.now() - t0) / 1000).toFixed(1));
+  const start = spawn('npm', ['start', '--silent'], { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const stopStart = () => {
+    try {
+      process.kill(-start.pid!, 'SIGINT');
+    } catch {
+      /* already gone */
+    }
+  };
+  process.once('exit', stopStart);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    start.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    start.on('exit', (code) => reject(new Error(`npm start exited (${code}) before printing a URL:\n${out}`)));
+  });
+  const urlPrinted = seconds();
+  const browser = await chromium.launch({ executablePath: findChromium(), args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const workbench = await Workbench.open(browser, url, path.join(resultsDir, 'start'));
+    const workbenchShown = seconds();
+    await workbench.openFile('portrait.prompt');
+    await workbench.newLineAtEnd();
+    await workbench.type('1girl, solo, lo');
+    const rows = await workbench.waitForSuggestions((r) => r.length >= 3 && r[0]!.label.startsWith('lo'), 60_000);
+    const suggestions = seconds();
+    await workbench.screenshot('npm-start-ready');
+    // leave the sample workspace as it was
+    await workbench.press('Escape');
+    await workbench.runCommand('File: Revert File');
+    console.log(JSON.stringify({ urlPrinted, workbenchShown, firstSuggestions: suggestions, first: rows[0]!.label }));
+  } finally {
+    await browser.close();
+    stopStart();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+main().catch((err) => {
+  console.error(`start-time: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});
