@@ -173,6 +173,8 @@ export class BpeModelEngine extends ModelEngineBase {
     const promptTags = new Set<string>();
     for (const tag of options.prompt ?? []) promptTags.add(this.dictionary.resolve(tag)?.tag.name ?? normalizeTag(tag));
     const start = await this.freshState(promptTokens);
+    const blocked = new Uint8Array(this.files.config.vocabSize);
+    for (const token of this.specialTokens) blocked[token] = 1;
     const samples: string[][] = [];
     for (let row = 0; row < settings.n; row++) {
       options.signal?.throwIfAborted();
@@ -189,15 +191,8 @@ export class BpeModelEngine extends ModelEngineBase {
         let ended = false;
         while (generated.length < MAX_TOKENS_PER_TAG && length + generated.length < this.files.config.contextLength) {
           const atStart = generated.length === 0;
-          const allowEos = atStart && tags.length >= settings.minTags;
-          const token = pickToken(
-            state.logProbs,
-            0,
-            state.logProbs.length,
-            (candidate) => (candidate === this.eosId ? allowEos : !this.specialTokens.has(candidate)),
-            settings,
-            random,
-          );
+          if (this.eosId >= 0) blocked[this.eosId] = atStart && tags.length >= settings.minTags ? 0 : 1;
+          const token = pickToken(state.logProbs, 0, state.logProbs.length, blocked, settings, random);
           if (token < 0 || token === this.eosId) {
             ended = true;
             break;

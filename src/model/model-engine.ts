@@ -278,7 +278,8 @@ export class TagModelEngine extends ModelEngineBase {
     options.signal?.throwIfAborted();
 
     const outputs: number[][] = Array.from({ length: settings.n }, () => []);
-    const used = outputs.map(() => new Set<number>());
+    // Per row: tokens it may not emit (the shared blocks, then its own tags as it emits them).
+    const rowBlocked = outputs.map(() => blocked.slice());
     let active = outputs.map((_, row) => row);
     let past = this.session.expandPast(state.past, settings.n);
     let logits: Float32Array = new Float32Array(state.logProbs.length * settings.n);
@@ -291,13 +292,12 @@ export class TagModelEngine extends ModelEngineBase {
       const stillActive: number[] = [];
       active.forEach((row, index) => {
         const output = outputs[row];
-        const eosAllowed = output.length >= settings.minTags && this.eosId >= 0;
-        const allowed = (token: number): boolean =>
-          token === this.eosId ? eosAllowed : blocked[token] === 0 && !used[row].has(token);
-        const token = pickToken(logits, index * vocab, vocab, allowed, settings, random);
+        const mask = rowBlocked[row];
+        if (this.eosId >= 0) mask[this.eosId] = output.length >= settings.minTags ? 0 : 1;
+        const token = pickToken(logits, index * vocab, vocab, mask, settings, random);
         if (token < 0 || token === this.eosId) return;
         output.push(token);
-        used[row].add(token);
+        mask[token] = 1;
         if (output.length < settings.maxTags && length + 1 < this.files.config.contextLength) {
           stillActive.push(row);
           next.push(token);

@@ -22,14 +22,14 @@ export interface PickOptions {
 }
 
 /**
- * Picks a token from one row of logits (`vocab` entries at `offset`) among those `allowed` says yes to;
- * returns -1 when none is allowed. Temperature 0 is argmax.
+ * Picks a token from one row of logits (`vocab` entries at `offset`) among those not `blocked`
+ * (1 = never); returns -1 when none is allowed. Temperature 0 is argmax.
  */
 export function pickToken(
   logits: Float32Array,
   offset: number,
   vocab: number,
-  allowed: (token: number) => boolean,
+  blocked: Uint8Array,
   options: PickOptions,
   random: () => number,
 ): number {
@@ -39,8 +39,10 @@ export function pickToken(
   const heapValues = new Float64Array(heapIds.length);
   let size = 0;
   for (let token = 0; token < vocab; token++) {
+    if (blocked[token] !== 0) continue;
     const value = logits[offset + token];
-    if (!(value > -Infinity) || !allowed(token)) continue;
+    if (size === heapIds.length && !(value > heapValues[0])) continue;
+    if (!(value > -Infinity)) continue;
     if (size < heapIds.length) {
       let i = size++;
       while (i > 0) {
@@ -52,7 +54,7 @@ export function pickToken(
       }
       heapIds[i] = token;
       heapValues[i] = value;
-    } else if (value > heapValues[0]) {
+    } else {
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalizeTag } from '../../src/model/dictionary';
+import { PrefixCache } from '../../src/model/prefix-cache';
+import { compileBans, createRandom, pickToken } from '../../src/model/sampler';
+
+const none = new Uint8Array(8);
+const logits = Float32Array.from([0, 5, 1, 4, 2, 3, -1, 0.5]);
+
+test('PRNG: same seed, same stream; values in [0, 1)', () => {
+  const a = createRandom(123);
+  const b = createRandom(123);
+  const c = createRandom(124);
+  const first = Array.from({ length: 1000 }, () => a());
+  assert.deepEqual(first, Array.from({ length: 1000 }, () => b()));
+  assert.notDeepEqual(first.slice(0, 10), Array.from({ length: 10 }, () => c()));
+  assert.ok(first.every((value) => value >= 0 && value < 1));
+  const mean = first.reduce((sum, value) => sum + value, 0) / first.length;
+  assert.ok(Math.abs(mean - 0.5) < 0.05);
+});
+
+test('pickToken: temperature 0 is argmax over the allowed tokens', () => {
+  assert.equal(pickToken(logits, 0, 8, none, { temperature: 0, topK: 0, topP: 1 }, createRandom(1)), 1);
+  const blocked = new Uint8Array(8);
+  blocked[1] = 1;
+  assert.equal(pickToken(logits, 0, 8, blocked, { temperature: 0, topK: 0, topP: 1 }, createRandom(1)), 3);
+  assert.equal(pickToken(logits, 0, 8, new Uint8Array(8).fill(1), { temperature: 1, topK: 0, topP: 1 }, createRandom(1)), -1);
+});
+
+test('pickToken: top-k keeps only the k best, top-p the smallest head reaching p', () => {
+  const random = createRandom(9);
+  const seen = new Set<number>();
+  for (let i = 0; i < 2000; i++) seen.add(pickToken(logits, 0, 8, none, { temperature: 1, topK: 2, topP: 1 }, random));
+  assert.deepEqual([...seen].sort(), [1, 3]);
+  // Token 1 alone holds exp(5) / sum ~ 0.64 of the mass: top-p 0.5 keeps only it, 0.9 adds 3 and 5.
+  const nucleus = new Set<number>();
+  for (let i = 0; i < 2000; i++) nucleus.add(pickToken(logits, 0, 8, none, { temperature: 1, topK: 0, topP: 0.5 }, random));
+  assert.deepEqual([...nucleus], [1]);
+  const wider = new Set<number>();
+  for (let i = 0; i < 3000; i++) wider.add(pickToken(logits, 0, 8, none, { temperature: 1, topK: 0, topP: 0.9 }, random));
+  assert.deepEqual([...wider].sort(), [1, 3, 5]);
+});
+
+test('pickToken: frequencies follow the softmax at temperature 1 and flatten at high temperature', () => {
+  const two = Float32Array.from([Math.log(3), 0]);
+  const random = createRandom(5);
+  let first = 0;
+  for (let i = 0; i < 20000; i++) if (pickToken(two, 0, 2, new Uint8Array(2), { temperature: 1, topK: 0, topP: 1 }, random) === 0) first++;
+  assert.ok(Math.abs(first / 20000 - 0.75) < 0.02, `${first / 20000}`);
+  let hot = 0;
+  for (let i = 0; i < 20000; i++) if (pickToken(two, 0, 2, new Uint8Array(2), { temperature: 100, topK: 0, topP: 1 }, random) === 0) hot++;
+  assert.ok(Math.abs(hot / 20000 - 0.5) < 0.02);
+});
+
+test('bans: exact tags and * globs, in any spelling', () => {
+  const banned = compileBans(['*_background', 'Long Hair', 'hair*ornament'], normalizeTag);
+  assert.ok(banned('simple_background'));
+  assert.ok(banned('white_background'));
+  assert.ok(!banned('background'));
+  assert.ok(banned('long_hair'));
+  assert.ok(!banned('long_hair_between_eyes'));
+  assert.ok(banned('hair_ornament'));
+  assert.ok(banned('hairornament'));
+  assert.ok(!banned('solo'));
+  assert.ok(compileBans(['(azur_lane)*'], normalizeTag)('(azur_lane)_x'));
+});
+
+test('prefix cache: longest cached prefix, least recently used evicted', () => {
+  const cache = new PrefixCache<string>(2);
+  cache.set([0, 5], 'a');
+  cache.set([0, 5, 7], 'b');
+  assert.deepEqual(cache.longestPrefix([0, 5, 7, 9]), { length: 3, value: 'b' });
+  assert.deepEqual(cache.longestPrefix([0, 5, 8]), { length: 2, value: 'a' });
+  cache.set([1], 'c'); // evicts [0, 5, 7], the least recently used
+  assert.equal(cache.longestPrefix([0, 5, 7])?.length, 2);
+  assert.equal(cache.longestPrefix([2, 3]), undefined);
+  assert.equal(cache.longestPrefix([0, 55]), undefined, 'keys are whole tokens, not digits');
+});
