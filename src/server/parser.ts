@@ -43,20 +43,55 @@ export interface ParsedPrompt {
   separators: number[];
 }
 
-const CLOSER_OF: Record<string, PromptGroup['kind']> = { ')': '(', ']': '[', '}': '{' };
-const NETWORK = /^<[A-Za-z][\w-]*:[^<>]*>/;
-const KEYWORD = /^(?:BREAK|AND)(?=[\s,()[\]{}|]|$)/;
+// Sticky (`y`) patterns are matched in place at an index: no substring per character.
+const NETWORK = /<[A-Za-z][\w-]*:[^<>]*>/y;
+const KEYWORD = /(?:BREAK|AND)(?=[\s,()[\]{}|]|$)/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
-const WEIGHT = /^:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]}]|$)/;
+const WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]}]|$)/y;
 const WHITESPACE = /\s/;
+
+const BACKSLASH = 92;
+const COMMA = 44;
+const COLON = 58;
+const PIPE = 124;
+const HASH = 35;
+const SLASH = 47;
+const LESS = 60;
+const OPEN_PAREN = 40;
+const CLOSE_PAREN = 41;
+const OPEN_SQUARE = 91;
+const CLOSE_SQUARE = 93;
+const OPEN_CURLY = 123;
+const CLOSE_CURLY = 125;
+const UPPER_A = 65;
+const UPPER_B = 66;
+
+/** The same characters as the regular expression `\s`, by char code (the parser's hot path). */
+function isSpace(code: number): boolean {
+  if (code <= 32) return code === 32 || (code >= 9 && code <= 13);
+  return code === 160 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029
+    || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/** Length of the sticky pattern's match at `index`, or 0. */
+function matchAt(pattern: RegExp, line: string, index: number): number {
+  pattern.lastIndex = index;
+  const match = pattern.exec(line);
+  return match ? match[0].length : 0;
+}
+
+/** A comment starts here: `//`, or `#` followed by whitespace or the end of the line. */
+function isCommentAt(line: string, index: number): boolean {
+  const code = line.charCodeAt(index);
+  if (code === SLASH) return line.charCodeAt(index + 1) === SLASH;
+  return code === HASH && (index + 1 === line.length || isSpace(line.charCodeAt(index + 1)));
+}
 
 /** Dictionary form of a raw tag: unescape `\x`, lower-case, runs of spaces/underscores to one `_`. */
 export function normalizeTag(raw: string): string {
-  return raw
-    .replace(/\\(.)/g, '$1')
-    .trim()
-    .toLowerCase()
-    .replace(/\s+/g, '_');
+  const unescaped = raw.includes('\\') ? raw.replace(/\\(.)/g, '$1') : raw;
+  const text = unescaped.trim().toLowerCase();
+  return /\s/.test(text) ? text.replace(/\s+/g, '_') : text;
 }
 
 /** Parses one line (one prompt). Never throws; unknown syntax stays inside tag text. */
@@ -66,6 +101,7 @@ export function parsePrompt(line: string): ParsedPrompt {
   const groups: PromptGroup[] = [];
   const separators: number[] = [];
   const stack: number[] = [];
+  const length = line.length;
   let tagStart = -1;
   // Parentheses opened inside a tag (`ganyu_(genshin_impact)`) are part of its name, not weights.
   let literalDepth = 0;
@@ -73,7 +109,7 @@ export function parsePrompt(line: string): ParsedPrompt {
   const flush = (endExclusive: number): void => {
     if (tagStart < 0) return;
     let end = endExclusive;
-    while (end > tagStart && WHITESPACE.test(line[end - 1]!)) end--;
+    while (end > tagStart && isSpace(line.charCodeAt(end - 1))) end--;
     if (end > tagStart) {
       const text = line.slice(tagStart, end);
       const tag: PromptTag = { text, name: normalizeTag(text), start: tagStart, end };
@@ -83,40 +119,36 @@ export function parsePrompt(line: string): ParsedPrompt {
     tagStart = -1;
     literalDepth = 0;
   };
-  const innermost = (): PromptGroup | undefined => (stack.length ? groups[stack[stack.length - 1]!] : undefined);
+  const separator = (at: number): void => {
+    flush(at);
+    separators.push(at);
+  };
 
   let i = 0;
-  while (i < line.length) {
-    const c = line[i]!;
-    if (c === '\\' && i + 1 < line.length) {
+  while (i < length) {
+    const code = line.charCodeAt(i);
+    if (code === BACKSLASH && i + 1 < length) {
       if (tagStart < 0) tagStart = i;
       i += 2;
       continue;
     }
     if (tagStart < 0) {
-      if (WHITESPACE.test(c)) {
+      if (isSpace(code)) {
         i++;
         continue;
       }
-      const rest = line.slice(i);
-      if (rest.startsWith('//') || (c === '#' && (i + 1 === line.length || WHITESPACE.test(line[i + 1]!)))) {
-        tokens.push({ kind: 'comment', start: i, end: line.length });
+      if (isCommentAt(line, i)) {
+        tokens.push({ kind: 'comment', start: i, end: length });
         break;
       }
-      const network = c === '<' ? NETWORK.exec(rest) : null;
-      if (network) {
-        tokens.push({ kind: 'network', start: i, end: i + network[0].length });
-        i += network[0].length;
+      const special = code === LESS ? matchAt(NETWORK, line, i) : code === UPPER_B || code === UPPER_A ? matchAt(KEYWORD, line, i) : 0;
+      if (special > 0) {
+        tokens.push({ kind: code === LESS ? 'network' : 'keyword', start: i, end: i + special });
+        i += special;
         continue;
       }
-      const keyword = c === 'B' || c === 'A' ? KEYWORD.exec(rest) : null;
-      if (keyword) {
-        tokens.push({ kind: 'keyword', start: i, end: i + keyword[0].length });
-        i += keyword[0].length;
-        continue;
-      }
-      if (c === '(' || c === '[' || c === '{') {
-        const group: PromptGroup = { kind: c, open: i };
+      if (code === OPEN_PAREN || code === OPEN_SQUARE || code === OPEN_CURLY) {
+        const group: PromptGroup = { kind: line[i] as PromptGroup['kind'], open: i };
         if (stack.length) group.parent = stack[stack.length - 1];
         stack.push(groups.length);
         groups.push(group);
@@ -124,41 +156,36 @@ export function parsePrompt(line: string): ParsedPrompt {
         continue;
       }
     }
-    if (c === ',') {
-      flush(i);
-      separators.push(i);
-      i++;
+    if (code === COMMA) {
+      separator(i++);
       continue;
     }
-    const group = innermost();
-    if (c === ':' && group && literalDepth === 0) {
-      const weight = WEIGHT.exec(line.slice(i));
-      if (weight) {
+    const group = stack.length ? groups[stack[stack.length - 1]!] : undefined;
+    if (code === COLON && group && literalDepth === 0) {
+      const weight = matchAt(WEIGHT, line, i);
+      if (weight > 0) {
         flush(i);
-        tokens.push({ kind: 'weight', start: i, end: i + weight[0].length });
-        i += weight[0].length;
+        tokens.push({ kind: 'weight', start: i, end: i + weight });
+        i += weight;
         continue;
       }
       if (group.kind === '[' && tagStart >= 0) {
-        flush(i);
-        separators.push(i);
-        i++;
+        separator(i++);
         continue;
       }
     }
-    if (c === '|' && group?.kind === '[' && literalDepth === 0) {
-      flush(i);
-      separators.push(i);
-      i++;
+    if (code === PIPE && group?.kind === '[' && literalDepth === 0) {
+      separator(i++);
       continue;
     }
-    if (c in CLOSER_OF) {
-      if (c === ')' && literalDepth > 0) {
+    if (code === CLOSE_PAREN || code === CLOSE_SQUARE || code === CLOSE_CURLY) {
+      if (code === CLOSE_PAREN && literalDepth > 0) {
         literalDepth--;
         i++;
         continue;
       }
-      if (group && group.kind === CLOSER_OF[c]) {
+      const opener = code === CLOSE_PAREN ? '(' : code === CLOSE_SQUARE ? '[' : '{';
+      if (group && group.kind === opener) {
         flush(i);
         group.close = i;
         stack.pop();
@@ -166,22 +193,22 @@ export function parsePrompt(line: string): ParsedPrompt {
         continue;
       }
     }
-    if (WHITESPACE.test(c) && tagStart >= 0) {
+    if (tagStart >= 0 && isSpace(code)) {
       // `1girl BREAK solo`, `smile // comment`: a keyword or a comment ends the tag even without a comma.
       let next = i;
-      while (next < line.length && WHITESPACE.test(line[next]!)) next++;
-      const rest = line.slice(next);
-      if (KEYWORD.test(rest) || rest.startsWith('//') || /^#(\s|$)/.test(rest)) {
+      while (next < length && isSpace(line.charCodeAt(next))) next++;
+      const nextCode = line.charCodeAt(next);
+      if (next < length && (((nextCode === UPPER_B || nextCode === UPPER_A) && matchAt(KEYWORD, line, next) > 0) || isCommentAt(line, next))) {
         flush(i);
-        i = next;
-        continue;
       }
+      i = next;
+      continue;
     }
     if (tagStart < 0) tagStart = i;
-    else if (c === '(') literalDepth++;
+    else if (code === OPEN_PAREN) literalDepth++;
     i++;
   }
-  flush(line.length);
+  flush(length);
   return { tags, tokens, groups, separators };
 }
 

@@ -123,3 +123,31 @@ test('normalizeTag', () => {
   assert.equal(normalizeTag('  Long   Hair '), 'long_hair');
   assert.equal(normalizeTag('ganyu \\(genshin impact\\)'), 'ganyu_(genshin_impact)');
 });
+
+test('parser invariants on random prompt syntax: spans are exact, ordered and never overlap', () => {
+  const alphabet = 'ab ,()[]{}|:\\<>#/BREAKAND1.2_^';
+  let seed = 11;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let n = 0; n < 5000; n++) {
+    let line = '';
+    const length = Math.floor(random() * 40);
+    for (let j = 0; j < length; j++) line += alphabet[Math.floor(random() * alphabet.length)];
+    const parsed = parsePrompt(line);
+    const spans = [
+      ...parsed.tags.map((t) => ({ start: t.start, end: t.end, what: 'tag' })),
+      ...parsed.tokens.map((t) => ({ start: t.start, end: t.end, what: t.kind })),
+    ].sort((a, b) => a.start - b.start);
+    for (const tag of parsed.tags) {
+      assert.equal(line.slice(tag.start, tag.end), tag.text, `tag text at its span in ${JSON.stringify(line)}`);
+      assert.equal(tag.text, tag.text.trim());
+      assert.equal(tag.name, normalizeTag(tag.text));
+    }
+    for (let k = 1; k < spans.length; k++) {
+      assert.ok(spans[k - 1]!.end <= spans[k]!.start, `${spans[k - 1]!.what} and ${spans[k]!.what} overlap in ${JSON.stringify(line)}`);
+    }
+    for (const at of parsed.separators) assert.ok(!spans.some((s) => s.start <= at && at < s.end), `separator ${at} inside a span of ${JSON.stringify(line)}`);
+    // contextAt never throws and its current span, when any, lies on the line
+    const cursor = contextAt(line, Math.floor(random() * (line.length + 1)), parsed);
+    if (cursor.current) assert.ok(cursor.current.start <= cursor.current.end && cursor.current.end <= line.length);
+  }
+});
