@@ -151,18 +151,28 @@ export class TagModelEngine extends ModelEngineBase {
         this.tagToToken[tagId] = id;
       }
     }
+    // A token spelled as an alias (the training data's older name, e.g. hand_on_hip) scores its
+    // canonical tag (hand_on_own_hip) when that tag has no token of its own; lowest id (most frequent) wins.
+    for (let id = 0; id < this.tokenNames.length; id++) {
+      if (!this.tokenNames[id] || this.tokenToTag[id] >= 0) continue;
+      const resolved = dictionary.resolve(this.tokenNames[id]);
+      if (!resolved?.viaAlias) continue;
+      const tagId = dictionary.idOf(resolved.tag.name);
+      if (this.tagToToken[tagId] >= 0) continue;
+      this.tokenToTag[id] = tagId;
+      this.tagToToken[tagId] = id;
+    }
     this.vocabularyTagIds = [];
     for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
   }
 
   /** Vocabulary token of a tag or alias (any spelling), or -1. */
   tokenOf(tag: string): number {
+    // The model's own spelling first: its vocabulary may hold names the dictionary now calls aliases.
+    const exact = this.files.tokenizer.vocab.get(normalizeTag(tag));
+    if (exact !== undefined && !this.specialTokens.has(exact)) return exact;
     const resolved = this.dictionary.resolve(tag);
-    if (resolved) {
-      const token = this.tagToToken[this.dictionary.idOf(resolved.tag.name)];
-      if (token >= 0) return token;
-    }
-    return this.files.tokenizer.vocab.get(normalizeTag(tag)) ?? -1;
+    return resolved ? this.tagToToken[this.dictionary.idOf(resolved.tag.name)] : -1;
   }
 
   /** `<|bos|>` then the context's known tags once each, cut to the model's context length (latest kept). */

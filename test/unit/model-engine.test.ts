@@ -179,6 +179,23 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.ok(inVocabulary.slice(firstOutside).every((inside) => !inside));
   });
 
+  test("a vocabulary token spelled as an alias scores its canonical tag, and the context may use either name", async () => {
+    const aliasToken = engine.tokenNames.findIndex(
+      (name, token) => name !== '' && !dictionary.get(name) && dictionary.resolve(name)?.viaAlias !== undefined && token > 3,
+    );
+    assert.ok(aliasToken > 0, 'the fixture vocabulary holds an older tag name that is now an alias');
+    const oldName = engine.tokenNames[aliasToken];
+    const canonical = dictionary.resolve(oldName)?.tag.name ?? '';
+    assert.equal(engine.tagName(aliasToken), canonical);
+    assert.equal(engine.tokenOf(oldName), aliasToken);
+    assert.equal(engine.tokenOf(canonical), aliasToken);
+    const context = ['multiple_girls'];
+    const { logProbs } = await engine.contextState(engine.contextTokens(context));
+    const completions = await engine.complete(context, canonical, { top: 5 });
+    const found = completions.find((completion) => completion.tag === canonical);
+    assert.ok(found && Math.abs(found.score - logProbs[aliasToken]) < 1e-6);
+  });
+
   test('completion: aliases propose the canonical tag, word starts are found', async () => {
     const viaAlias = await engine.complete([], 'longhai', { top: 5 });
     assert.equal(viaAlias[0].tag, 'long_hair');
