@@ -131,15 +131,23 @@ export class DiagnosticsScheduler {
     let index = 0;
     const limit = Math.min(previous.length, text.length);
     while (index < limit && previous.charCodeAt(index) === text.charCodeAt(index)) index++;
+    // The changed text in the new version ends where the common suffix begins.
+    let suffix = 0;
+    while (suffix < limit - index && previous.charCodeAt(previous.length - 1 - suffix) === text.charCodeAt(text.length - 1 - suffix)) suffix++;
+    const changedEnd = text.length - suffix;
     const lineStart = text.lastIndexOf('\n', index - 1) + 1;
     let lineEnd = text.indexOf('\n', index);
     if (lineEnd < 0) lineEnd = text.length;
     const line = text.slice(lineStart, lineEnd).replace(/\r$/, '');
     let lineNumber = 0;
     for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) lineNumber++;
-    const end = line.trimEnd().length;
+    const trimmed = line.trimEnd();
+    const end = trimmed.length;
     // `1girl, lo|` is being typed; `1girl, lo, |` is finished.
-    if (end === 0 || /[,|)\]}>]$/.test(line.slice(0, end))) return undefined;
+    if (end === 0 || /[,|)\]}>]$/.test(trimmed)) return undefined;
+    // Only when the edit touched that last tag (a quick fix earlier on the line does not count).
+    const lastTagStart = Math.max(...[',', '|', '(', '[', '{'].map((c) => trimmed.lastIndexOf(c))) + 1;
+    if (changedEnd - lineStart < lastTagStart) return undefined;
     return { line: lineNumber, end };
   }
 }

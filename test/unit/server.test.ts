@@ -189,6 +189,13 @@ describe('language server, dictionary-only', () => {
     await client.replace(uri, '1girl, xqzv, solo');
     const finished = await client.waitForDiagnostics(uri);
     assert.deepEqual(finished.map((d) => d.code), ['unknown-tag']);
+    // An edit earlier on the line (a quick fix) does not hide the unknown tag at its end.
+    await client.replace(uri, '1girl, solo, solo, xqzv');
+    await client.waitForDiagnostics(uri, (d) => d.length === 2);
+    client.diagnostics.delete(uri);
+    await client.replace(uri, '1girl, solo, xqzv');
+    const afterFix = await client.waitForDiagnostics(uri);
+    assert.deepEqual(afterFix.map((d) => d.code), ['unknown-tag']);
   });
 
   test('hover: category, post count, aliases, wiki link and likely next tags', async () => {
