@@ -105,11 +105,6 @@ function allowedEdits(length: number): number {
   return length <= 4 ? 1 : length <= 8 ? 2 : 3;
 }
 
-/** Typos rarely hit the first letter: a candidate must start with the query's first or second letter. */
-function plausibleStart(query: string, name: string): boolean {
-  const first = name.charCodeAt(0);
-  return first === query.charCodeAt(0) || first === query.charCodeAt(1);
-}
 
 function readTypedArray<T extends Uint16Array | Uint32Array>(
   bytes: Buffer,
@@ -142,6 +137,7 @@ export class CompactTagDictionary implements TagDictionary {
   private readonly wordOffsets: Uint16Array;
   private readonly infos: (TagInfo | undefined)[];
   private aliasesByTag: Map<number, string[]> | undefined;
+  private byFirstCharacter: Map<number, Uint32Array> | undefined;
 
   constructor(data: Buffer, readonly file: string) {
     const sections = decodeSections(data, file);
@@ -280,13 +276,32 @@ export class CompactTagDictionary implements TagDictionary {
   fuzzyMatches(query: string, limit: number, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
     const maxEdits = Math.min(2, allowedEdits(query.length));
     const found: IdMatch[] = [];
-    for (let id = 0; id < this.size; id++) {
-      if (!allowed(id) || exclude.has(id) || !plausibleStart(query, this.names[id])) continue;
-      const distance = boundedEditDistance(query, this.names[id], maxEdits, true);
-      if (distance <= maxEdits) found.push({ id, kind: 'fuzzy', distance });
+    // Typos rarely hit the first letter: candidates start with the query's first or second letter.
+    const starts = new Set([query.charCodeAt(0), query.charCodeAt(1)]);
+    for (const start of starts) {
+      for (const id of this.idsStartingWith(start)) {
+        if (!allowed(id) || exclude.has(id)) continue;
+        const distance = boundedEditDistance(query, this.names[id], maxEdits, true);
+        if (distance <= maxEdits) found.push({ id, kind: 'fuzzy', distance });
+      }
     }
     found.sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0) || a.id - b.id);
     return found.slice(0, limit);
+  }
+
+  /** Ids of the tags whose name starts with a character (UTF-16 code unit), built on first use. */
+  private idsStartingWith(code: number): Uint32Array {
+    if (!this.byFirstCharacter) {
+      const lists = new Map<number, number[]>();
+      for (let id = 0; id < this.size; id++) {
+        const first = this.names[id].charCodeAt(0);
+        const list = lists.get(first);
+        if (list) list.push(id);
+        else lists.set(first, [id]);
+      }
+      this.byFirstCharacter = new Map([...lists].map(([first, ids]) => [first, Uint32Array.from(ids)]));
+    }
+    return this.byFirstCharacter.get(code) ?? new Uint32Array(0);
   }
 
   nearest(tag: string, k: number): TagInfo[] {
