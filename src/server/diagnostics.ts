@@ -146,8 +146,9 @@ export class DiagnosticsScheduler {
     // `1girl, lo|` is being typed; `1girl, lo, |` is finished.
     if (end === 0 || /[,|)\]}>]$/.test(trimmed)) return undefined;
     // Only when the edit touched that last tag (a quick fix earlier on the line does not count).
-    const lastTagStart = Math.max(...[',', '|', '(', '[', '{'].map((c) => trimmed.lastIndexOf(c))) + 1;
-    if (changedEnd - lineStart < lastTagStart) return undefined;
+    let lastTagStart = Math.max(...[',', '|', '(', '[', '{'].map((c) => trimmed.lastIndexOf(c))) + 1;
+    while (lastTagStart < end && /\s/.test(trimmed[lastTagStart]!)) lastTagStart++;
+    if (changedEnd - lineStart <= lastTagStart) return undefined;
     return { line: lineNumber, end };
   }
 }
