@@ -258,7 +258,8 @@ export class TagModelEngine extends ModelEngineBase {
     const inContext = new Set(tokens);
     const candidates: number[] = [];
     for (let token = 0; token < logProbs.length; token++) {
-      if (!this.specialTokens.has(token) && !inContext.has(token) && this.tokenNames[token]) candidates.push(token);
+      // Dictionary tags only: the vocabulary's retired 2020 names would be flagged as unknown tags.
+      if (this.tokenToTag[token] >= 0 && !inContext.has(token)) candidates.push(token);
     }
     candidates.sort((a, b) => logProbs[b] - logProbs[a]);
     return candidates.slice(0, k).map((token) => ({
@@ -277,10 +278,11 @@ export class TagModelEngine extends ModelEngineBase {
     const settings = sampleSettings(options, this.files.config.contextLength);
     const promptTokens = this.contextTokens(options.prompt ?? []);
     const banned = compileBans(options.ban ?? [], normalizeTag);
-    // Tokens no sample may emit: special tokens, banned tags, the prompt's tags.
+    // Tokens no sample may emit: special tokens, tags the dictionary does not know (retired names
+    // in the training data), banned tags, the prompt's tags.
     const blocked = new Uint8Array(this.files.config.vocabSize);
     for (let token = 0; token < blocked.length; token++) {
-      if (this.specialTokens.has(token) || !this.tokenNames[token] || banned(this.tagName(token))) blocked[token] = 1;
+      if (this.tokenToTag[token] < 0 || banned(this.tagName(token))) blocked[token] = 1;
     }
     for (const token of promptTokens) blocked[token] = 1;
     const random = createRandom(settings.seed);
