@@ -12,6 +12,8 @@ import type { InputFile } from './source';
 import type { ConvertHooks, ConvertProgress, ConvertSummary, ProblemReason, SkipReason } from './types';
 import { defaultWorkerScript, deserializeError, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
 
+const POOL_YOUNG_GENERATION_MB = 8;
+
 interface Part {
   job: PartJob;
   progress: { bytesRead: number; postsRead: number; postsWritten: number };
@@ -85,7 +87,8 @@ class PoolWorker {
     private readonly signal: AbortSignal,
     private readonly onProgress: () => void,
   ) {
-    this.worker = new Worker(script, { workerData: { job: 'pool' } satisfies PoolJob });
+    // A smaller young generation per worker keeps a 2-worker run under ~160 MB RSS at about the same speed.
+    this.worker = new Worker(script, { workerData: { job: 'pool' } satisfies PoolJob, resourceLimits: { maxYoungGenerationSizeMb: POOL_YOUNG_GENERATION_MB } });
     this.worker.on('message', (message: FromWorker) => this.receive(message));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`convert worker exited (${code}) before finishing`)));
