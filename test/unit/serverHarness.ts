@@ -45,8 +45,13 @@ export const serverModule = path.join(repoRoot, 'dist', 'server.js');
 export const tinyModel = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-tag');
 export const shippedModel = path.join(repoRoot, 'models', 'default');
 
-/** The model the tests rank with: the shipped one when present, else the tiny generated fixture. */
+/**
+ * The model the tests rank with: DANBOORU_GPT_TEST_MODEL when set, else the shipped one when present,
+ * else the tiny generated fixture.
+ */
 export function testModelDir(): string | undefined {
+  const override = process.env.DANBOORU_GPT_TEST_MODEL;
+  if (override) return path.resolve(override);
   for (const dir of [shippedModel, tinyModel]) if (fs.existsSync(path.join(dir, 'config.json'))) return dir;
   return undefined;
 }
