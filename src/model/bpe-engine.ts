@@ -53,7 +53,8 @@ export class BpeModelEngine extends ModelEngineBase {
     const tags: string[] = [];
     const seen = new Set<string>();
     for (const tag of context) {
-      const name = this.dictionary.resolve(tag)?.tag.name ?? normalizeTag(tag);
+      const resolved = this.dictionary.resolveId(tag);
+      const name = resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag);
       if (!name || seen.has(name)) continue;
       seen.add(name);
       tags.push(this.written(name) + this.separator);
@@ -171,7 +172,10 @@ export class BpeModelEngine extends ModelEngineBase {
     const random = createRandom(settings.seed);
     const promptTokens = this.contextTokens(options.prompt ?? []);
     const promptTags = new Set<string>();
-    for (const tag of options.prompt ?? []) promptTags.add(this.dictionary.resolve(tag)?.tag.name ?? normalizeTag(tag));
+    for (const tag of options.prompt ?? []) {
+      const resolved = this.dictionary.resolveId(tag);
+      promptTags.add(resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag));
+    }
     const start = await this.freshState(promptTokens);
     const blocked = new Uint8Array(this.files.config.vocabSize);
     for (const token of this.specialTokens) blocked[token] = 1;
@@ -235,9 +239,9 @@ export class BpeModelEngine extends ModelEngineBase {
     if (end < 0 || text.slice(end + this.separator.length).trim()) return undefined;
     const body = text.slice(0, end);
     if (!first && !body.startsWith(' ')) return undefined;
-    const resolved = this.dictionary.resolve(body);
+    const resolved = this.dictionary.resolveId(body);
     if (!resolved) return undefined;
-    const name = resolved.tag.name;
+    const name = this.dictionary.names[resolved.id];
     if (used.has(name) || banned(name)) return undefined;
     return name;
   }

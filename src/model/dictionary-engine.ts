@@ -12,8 +12,8 @@ export class DictionaryOnlyEngine implements TagEngine {
   contextIds(context: string[]): Set<number> {
     const ids = new Set<number>();
     for (const tag of context) {
-      const resolved = this.dictionary.resolve(tag);
-      if (resolved) ids.add(this.dictionary.idOf(resolved.tag.name));
+      const resolved = this.dictionary.resolveId(tag);
+      if (resolved) ids.add(resolved.id);
     }
     return ids;
   }

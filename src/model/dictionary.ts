@@ -169,12 +169,15 @@ export class CompactTagDictionary implements TagDictionary {
   idOf(tag: string): number {
     const name = normalizeTag(tag);
     if (!name) return -1;
-    const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, name));
-    for (let i = lo; i < hi; i++) {
-      const id = this.nameOrder[i];
-      if (this.names[id].length === name.length) return id;
+    // The index is sorted by whole names, so an exact match sits at the lower bound.
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.names[this.nameOrder[mid]] < name) lo = mid + 1;
+      else hi = mid;
     }
-    return -1;
+    return lo < this.size && this.names[this.nameOrder[lo]] === name ? this.nameOrder[lo] : -1;
   }
 
   info(id: number): TagInfo {
@@ -192,15 +195,29 @@ export class CompactTagDictionary implements TagDictionary {
   }
 
   resolve(tagOrAlias: string): { tag: TagInfo; viaAlias?: string } | undefined {
+    const resolved = this.resolveId(tagOrAlias);
+    if (!resolved) return undefined;
+    return resolved.viaAlias === undefined
+      ? { tag: this.info(resolved.id) }
+      : { tag: this.info(resolved.id), viaAlias: resolved.viaAlias };
+  }
+
+  /** resolve() as a tag id, without building TagInfo objects (the engines' hot path). */
+  resolveId(tagOrAlias: string): { id: number; viaAlias?: string } | undefined {
     const id = this.idOf(tagOrAlias);
-    if (id >= 0) return { tag: this.info(id) };
+    if (id >= 0) return { id };
     const alias = normalizeTag(tagOrAlias);
     if (!alias) return undefined;
-    const [lo, hi] = this.aliasRange(alias);
-    for (let i = lo; i < hi; i++) {
-      if (this.aliasNames[i].length === alias.length) return { tag: this.info(this.aliasTargets[i]), viaAlias: alias };
+    let lo = 0;
+    let hi = this.aliasNames.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.aliasNames[mid] < alias) lo = mid + 1;
+      else hi = mid;
     }
-    return undefined;
+    return lo < this.aliasNames.length && this.aliasNames[lo] === alias
+      ? { id: this.aliasTargets[lo], viaAlias: alias }
+      : undefined;
   }
 
   search(prefix: string, options: SearchOptions = {}): DictionaryMatch[] {
@@ -316,8 +333,8 @@ export class CompactTagDictionary implements TagDictionary {
       if (distance <= maxEdits) found.push({ id, distance });
     }
     // An alias spelled exactly is the nearest of all: it names the canonical tag.
-    const viaAlias = this.resolve(query);
-    if (viaAlias?.viaAlias) found.push({ id: this.idOf(viaAlias.tag.name), distance: -1 });
+    const viaAlias = this.resolveId(query);
+    if (viaAlias?.viaAlias) found.push({ id: viaAlias.id, distance: -1 });
     found.sort((a, b) => a.distance - b.distance || a.id - b.id);
     const ids = [...new Set(found.map((entry) => entry.id))];
     return ids.slice(0, k).map((id) => this.info(id));

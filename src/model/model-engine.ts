@@ -33,7 +33,7 @@ export interface ContextState {
 
 export abstract class ModelEngineBase extends DictionaryOnlyEngine implements TagEngine {
   override readonly model: ModelInfo;
-  readonly tokenizer: Tokenizer;
+  private tokenizerInstance: Tokenizer | undefined;
   readonly cache = new PrefixCache<ContextState>(CACHE_CAPACITY);
   /** Forward passes run (for tests and benchmarks: a cache hit runs none). */
   forwardPasses = 0;
@@ -48,9 +48,14 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     readonly kind: 'tag' | 'bpe',
   ) {
     super(dictionary);
-    this.tokenizer = new Tokenizer(files.tokenizer.json as never, files.tokenizer.config as never);
     this.specialTokens = specialTokenIds(files);
     this.model = modelInfo(files, kind);
+  }
+
+  /** The folder's tokenizer.json as a Hugging Face tokenizer (built on first use: tag models rarely need it). */
+  get tokenizer(): Tokenizer {
+    this.tokenizerInstance ??= new Tokenizer(this.files.tokenizer.json as never, this.files.tokenizer.config as never);
+    return this.tokenizerInstance;
   }
 
   /** Model state after `tokens`, from the cache or by running only the tokens after the longest cached prefix. */
@@ -155,9 +160,9 @@ export class TagModelEngine extends ModelEngineBase {
     // canonical tag (hand_on_own_hip) when that tag has no token of its own; lowest id (most frequent) wins.
     for (let id = 0; id < this.tokenNames.length; id++) {
       if (!this.tokenNames[id] || this.tokenToTag[id] >= 0) continue;
-      const resolved = dictionary.resolve(this.tokenNames[id]);
+      const resolved = dictionary.resolveId(this.tokenNames[id]);
       if (!resolved?.viaAlias) continue;
-      const tagId = dictionary.idOf(resolved.tag.name);
+      const tagId = resolved.id;
       if (this.tagToToken[tagId] >= 0) continue;
       this.tokenToTag[id] = tagId;
       this.tagToToken[tagId] = id;
@@ -171,8 +176,8 @@ export class TagModelEngine extends ModelEngineBase {
     // The model's own spelling first: its vocabulary may hold names the dictionary now calls aliases.
     const exact = this.files.tokenizer.vocab.get(normalizeTag(tag));
     if (exact !== undefined && !this.specialTokens.has(exact)) return exact;
-    const resolved = this.dictionary.resolve(tag);
-    return resolved ? this.tagToToken[this.dictionary.idOf(resolved.tag.name)] : -1;
+    const resolved = this.dictionary.resolveId(tag);
+    return resolved ? this.tagToToken[resolved.id] : -1;
   }
 
   /** `<|bos|>` then the context's known tags once each, cut to the model's context length (latest kept). */
