@@ -106,11 +106,6 @@ export class PostFormatter {
     for (const tags of post.tags) for (const tag of tags) counts.add(tag);
   }
 
-  /** Counts the tags of a dataset line (used when merging worker parts under a limit). */
-  countLine(line: string): void {
-    for (const tag of this.tagsOfLine(line)) this.tagCounts.add(tag);
-  }
-
   private tagsOfLine(line: string): string[] {
     if (this.options.format === 'txt') return line === '' ? [] : line.split(',');
     return Object.values((JSON.parse(line) as { tags: Record<string, string[]> }).tags).flat();

@@ -46,6 +46,17 @@ export class AtomicFile {
     return this.stream.writableNeedDrain || this.stream.errored !== null;
   }
 
+  /** Queues bytes already encoded (whole lines, newline included). */
+  writeBytes(source: Buffer, start: number, end: number): void {
+    const length = end - start;
+    if (this.used + length > this.batch.length) {
+      this.flushBatch();
+      if (length > this.batch.length) this.batch = Buffer.allocUnsafe(length);
+    }
+    source.copy(this.batch, this.used, start, end);
+    this.used += length;
+  }
+
   /** Waits while the file is behind; rethrows a write error. */
   async drain(): Promise<void> {
     if (this.stream.errored) throw this.stream.errored;

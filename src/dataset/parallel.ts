@@ -26,7 +26,7 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   const stem = path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   const parts: Part[] = files.map((file, index) => ({
     // A part may not stop at --limit: duplicates of earlier files could still be dropped when merging.
-    job: { job: 'part', file, partPath: `${stem}.part${index}`, tempPath: `${stem}.part${index}.tmp`, options: { ...options, limit: index === 0 ? options.limit : Infinity } },
+    job: { file, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options: { ...options, limit: index === 0 ? options.limit : Infinity } },
     progress: { bytesRead: 0, postsRead: 0, postsWritten: 0 },
   }));
   const bytesTotal = totalBytes(files);
@@ -71,7 +71,8 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
     throw hooks.signal?.aborted ? hooks.signal.reason : error;
   } finally {
     hooks.signal?.removeEventListener('abort', onOuterAbort);
-    await Promise.all(parts.flatMap((part) => [fs.promises.rm(part.job.partPath, { force: true }), fs.promises.rm(part.job.tempPath, { force: true })]));
+    const leftovers = parts.flatMap((part) => [part.job.partPath, part.job.idsPath, `${part.job.partPath}.tmp`, `${part.job.idsPath}.tmp`]);
+    await Promise.all(leftovers.map((file) => fs.promises.rm(file, { force: true })));
   }
 }
 
@@ -164,44 +165,22 @@ function aggregateProgress(parts: Part[], bytesTotal: number, started: number): 
 async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: Part[], started: number): Promise<ConvertSummary> {
   const counts = emptyCounts();
   const formatter = new PostFormatter(options);
-  // Without a limit the workers' counts are right once duplicates are taken back; with one, recount.
-  const recount = Number.isFinite(options.limit);
-  for (const part of parts) {
-    const result = part.result as PartResult;
-    addCounts(counts, result.counts);
-    if (!recount) formatter.addCounts(result.tagCounts);
-  }
-  counts.postsWritten = 0;
+  for (const part of parts) addCounts(counts, (part.result as PartResult).counts);
   const ids = new PostIdSet();
   const output = await AtomicFile.create(options.output);
   let tagTable: AtomicFile | undefined;
   try {
-    merging: for (const part of parts) {
-      let carry = '';
-      for await (const chunk of fs.createReadStream(part.job.partPath, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
-        const text = carry + chunk;
-        let from = 0;
-        for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', from)) {
-          if (counts.postsWritten >= options.limit) {
-            counts.stoppedAtLimit = true;
-            break merging;
-          }
-          const tab = text.indexOf('\t', from);
-          const line = text.slice(tab + 1, newline);
-          const duplicate = options.dedupe && tab > from && !ids.add(Number(text.slice(from, tab)));
-          from = newline + 1;
-          if (duplicate) {
-            counts.skipped.duplicate++;
-            if (!recount) formatter.uncount(line);
-            continue;
-          }
-          if (recount) formatter.countLine(line);
-          output.writeLine(line);
-          counts.postsWritten++;
-        }
-        carry = text.slice(from);
-        if (output.needsDrain()) await output.drain();
+    for (const part of parts) {
+      const result = part.result as PartResult;
+      if (counts.postsWritten >= options.limit) {
+        counts.stoppedAtLimit ||= result.lines > 0;
+        continue;
       }
+      // The worker counted every tag of its part; lines dropped here are taken back one by one.
+      formatter.addCounts(result.tagCounts);
+      const keep = await linesToKeep(part.job.idsPath, result.lines, options, ids, counts);
+      if (keep === 'all') await copyWhole(part.job.partPath, output);
+      else await copyKept(part.job.partPath, keep, output, formatter);
     }
     tagTable = await writeTagCounts(options.countsOutput, formatter.tagCounts);
     await output.commit();
@@ -214,11 +193,67 @@ async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: P
   return summarize(options, files, counts, formatter, started);
 }
 
+/** Reads a part's ids: which of its lines are written ('all' in the usual case of no duplicate and no limit). */
+async function linesToKeep(idsPath: string, lines: number, options: ResolvedOptions, ids: PostIdSet, counts: ConversionCounts): Promise<Uint8Array | 'all'> {
+  const keep = new Uint8Array(lines);
+  let dropped = 0;
+  const handle = await fs.promises.open(idsPath, 'r');
+  try {
+    const block = Buffer.allocUnsafe(8 * 8192);
+    let line = 0;
+    while (line < lines) {
+      const { bytesRead } = await handle.read(block, 0, Math.min(block.length, (lines - line) * 8), line * 8);
+      if (bytesRead === 0) throw new Error(`part ids file is short: ${idsPath}`);
+      for (let offset = 0; offset + 8 <= bytesRead; offset += 8, line++) {
+        const id = block.readDoubleLE(offset);
+        if (counts.postsWritten >= options.limit) {
+          counts.stoppedAtLimit = true;
+          dropped++;
+        } else if (options.dedupe && !Number.isNaN(id) && !ids.add(id)) {
+          counts.skipped.duplicate++;
+          dropped++;
+        } else {
+          keep[line] = 1;
+          counts.postsWritten++;
+        }
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  return dropped === 0 ? 'all' : keep;
+}
+
+async function copyWhole(partPath: string, output: AtomicFile): Promise<void> {
+  for await (const chunk of fs.createReadStream(partPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    output.writeBytes(chunk, 0, chunk.length);
+    if (output.needsDrain()) await output.drain();
+  }
+}
+
+async function copyKept(partPath: string, keep: Uint8Array, output: AtomicFile, formatter: PostFormatter): Promise<void> {
+  let line = 0;
+  let carry: Buffer | undefined;
+  for await (const chunk of fs.createReadStream(partPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const data = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
+    let from = 0;
+    for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10, from), line++) {
+      if (keep[line]) output.writeBytes(data, from, newline + 1);
+      else formatter.uncount(data.toString('utf8', from, newline));
+      from = newline + 1;
+    }
+    carry = from < data.length ? data.subarray(from) : undefined;
+    if (output.needsDrain()) await output.drain();
+  }
+}
+
 function addCounts(total: ConversionCounts, part: ConversionCounts): void {
   total.bytesRead += part.bytesRead;
   total.bytesParsed += part.bytesParsed;
   total.postsRead += part.postsRead;
   total.badRecords += part.badRecords;
+  // Only the first part runs under --limit (see convertInParallel); if it stopped there, so does the output.
+  total.stoppedAtLimit ||= part.stoppedAtLimit;
   for (const [reason, count] of Object.entries(part.skipped)) total.skipped[reason as SkipReason] += count;
   for (const [reason, count] of Object.entries(part.problems)) {
     total.problems[reason as ProblemReason] = (total.problems[reason as ProblemReason] ?? 0) + (count ?? 0);

@@ -10,11 +10,11 @@ export interface PoolJob {
   job: 'pool';
 }
 
-/** One file of a parallel run, written as `id<TAB>line` to partPath for the merge. */
+/** One file of a parallel run: its dataset lines go to partPath and their post ids (float64 LE, NaN: none) to idsPath. */
 export interface PartJob {
   file: InputFile;
   partPath: string;
-  tempPath: string;
+  idsPath: string;
   options: ResolvedOptions;
 }
 
@@ -31,6 +31,7 @@ export type ToWorker = { type: 'abort' } | { type: 'part'; part: PartJob };
 export interface PartResult {
   counts: ConversionCounts;
   tagCounts: [string, number][];
+  lines: number;
 }
 
 export interface SerializedError {

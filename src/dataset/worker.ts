@@ -7,21 +7,44 @@ import { serializeError, type ConvertJob, type FromWorker, type PartJob, type Pa
 import type { ConvertHooks } from './types';
 
 async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResult> {
-  const part = await AtomicFile.createAt(job.partPath, job.tempPath);
+  // The caller chooses the temporary paths, so it can remove them even if this thread is terminated.
+  const part = await AtomicFile.createAt(job.partPath, `${job.partPath}.tmp`);
+  const ids = await AtomicFile.createAt(job.idsPath, `${job.idsPath}.tmp`).catch(async (error: unknown) => {
+    await part.discard();
+    throw error;
+  });
   try {
+    // The ids go beside the lines so that the merge can drop posts already written from another file.
+    const idBatch = Buffer.allocUnsafe(8 * 8192);
+    let idsUsed = 0;
+    let lines = 0;
     const sink: PostSink = {
-      // The id travels with the line so the merge can drop posts already written from another file.
-      write: (post, line) => part.writeLine(`${post.id ?? ''}\t${line}`),
-      needsDrain: () => part.needsDrain(),
-      drain: () => part.drain(),
+      write: (post, line) => {
+        part.writeLine(line);
+        idBatch.writeDoubleLE(post.id ?? NaN, idsUsed);
+        idsUsed += 8;
+        lines++;
+        if (idsUsed === idBatch.length) {
+          ids.writeBytes(idBatch, 0, idsUsed);
+          idsUsed = 0;
+        }
+      },
+      needsDrain: () => part.needsDrain() || ids.needsDrain(),
+      drain: async () => {
+        await part.drain();
+        await ids.drain();
+      },
     };
     const conversion = new Conversion(job.options, sink, hooks, job.file.bytes);
     await conversion.convertFile(job.file);
+    ids.writeBytes(idBatch, 0, idsUsed);
     await part.commit();
+    await ids.commit();
     conversion.maybeReportProgress(true);
-    return { counts: conversion.counts, tagCounts: conversion.formatter.tagCounts.entries() };
+    return { counts: conversion.counts, tagCounts: conversion.formatter.tagCounts.entries(), lines };
   } catch (error) {
     await part.discard();
+    await ids.discard();
     throw error;
   }
 }
