@@ -1,5 +1,6 @@
 // The floor: Node readline + JSON.parse of every line, no output. Usage: node floor.cjs FILE...
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script, run as it is */
 const fs = require('node:fs');
 const readline = require('node:readline');
 
