@@ -1,0 +1,38 @@
+// Scenarios 1 and 2: tag completion with post counts and the configured insert style, and a ranking
+// that depends on the tags already written.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { normalizeTag } from '../../../src/model/index';
+import { appendLine, itemLabel, openPrompt, tagDictionary, waitForTagCompletions } from './helper';
+
+const tagOf = (item: vscode.CompletionItem) => normalizeTag(itemLabel(item).split(' → ').pop()!);
+
+suite('completion', () => {
+  test('1. "1girl, solo, lo" lists real lo… tags with post counts; the first inserts as "long hair, "', async () => {
+    const editor = await openPrompt('portrait.prompt');
+    const position = await appendLine(editor, '1girl, solo, lo');
+    const items = await waitForTagCompletions(editor.document, position, 'lo');
+    for (const item of items) {
+      const info = tagDictionary().get(tagOf(item))!;
+      assert.ok(info, `${itemLabel(item)} is a dictionary tag`);
+      assert.ok(String(item.detail).includes(info.count.toLocaleString('en-US')), `${itemLabel(item)} shows its ${info.count} posts: ${item.detail}`);
+    }
+    const first = items[0]!;
+    const edit = first.textEdit ?? (first.range && first.insertText ? new vscode.TextEdit(first.range as vscode.Range, String(first.insertText)) : undefined);
+    assert.ok(edit instanceof vscode.TextEdit, 'the item replaces the tag being typed');
+    assert.ok(await editor.edit((builder) => builder.replace(edit.range, edit.newText)));
+    const line = editor.document.lineAt(position.line).text;
+    assert.equal(line, `1girl, solo, ${tagOf(first).replace(/_/g, ' ')}, `);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('2. the same prefix ranks differently after a male-focused and a female-focused prompt', async () => {
+    const editor = await openPrompt('ranking.prompt');
+    const male = await appendLine(editor, '2boys, male_focus, multiple_boys, s');
+    const maleItems = await waitForTagCompletions(editor.document, male, 's');
+    const female = await appendLine(editor, '2girls, multiple_girls, s');
+    const femaleItems = await waitForTagCompletions(editor.document, female, 's');
+    assert.notEqual(tagOf(maleItems[0]!), tagOf(femaleItems[0]!), `both start with ${tagOf(maleItems[0]!)}`);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+});
