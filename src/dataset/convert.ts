@@ -166,7 +166,9 @@ export class Conversion {
 
   async convertFile(file: InputFile): Promise<void> {
     this.hooks.signal?.throwIfAborted();
-    const input = await openInput(file.path);
+    const input = await openInput(file.path).catch((error: unknown) => {
+      throw withFileName(error, `cannot read ${file.path}`);
+    });
     this.current = { file, bytesRead: input.bytesRead };
     const iterator = input.chunks[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     // Lines/items reached, so that a gzip error can say where the data stopped.
@@ -180,7 +182,7 @@ export class Conversion {
         await this.convertJsonLines(file.path, head, iterator, position);
       }
     } catch (error) {
-      if (!isGzipError(error)) throw error;
+      if (!isGzipError(error)) throw withFileName(error, `cannot read ${file.path}`);
       if (isTruncatedGzipError(error)) {
         const tailReported = position.onTruncatedTail?.() ?? false;
         if (!tailReported) this.problem(file.path, position.value + 1, position.unit, 'truncated-gzip', 'the gzip data ends early (file cut short?); everything before is kept');
@@ -342,6 +344,15 @@ export class Conversion {
     this.lastProgressAt = now;
     onProgress(this.progress());
   }
+}
+
+/** A system error (EIO, EACCES…) says which call failed but not on which file: prefix it. */
+export function withFileName(error: unknown, prefix: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (!(error instanceof Error) || typeof code !== 'string' || code.startsWith('Z_')) return error;
+  const wrapped = new Error(`${prefix}: ${error.message}`, { cause: error });
+  (wrapped as Error & { code: string }).code = code;
+  return wrapped;
 }
 
 interface Head {

@@ -59,8 +59,12 @@ export class AtomicFile {
 
   /** Waits while the file is behind; rethrows a write error. */
   async drain(): Promise<void> {
-    if (this.stream.errored) throw this.stream.errored;
-    if (this.stream.writableNeedDrain) await once(this.stream, 'drain');
+    try {
+      if (this.stream.errored) throw this.stream.errored;
+      if (this.stream.writableNeedDrain) await once(this.stream, 'drain');
+    } catch (error) {
+      throw new Error(`cannot write ${this.target}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 
   /** Writes what is queued, closes the file and renames it over the target. */

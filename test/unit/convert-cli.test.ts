@@ -102,7 +102,7 @@ test('cli convert: options reach the engine (jsonl, categories by number, limit,
 test('cli convert: Ctrl-C (SIGINT) removes the temporary output and exits 130', async (t) => {
   const dir = tempDir(t);
   const input = path.join(dir, 'big.jsonl');
-  fs.writeFileSync(input, fs.readFileSync(apiFixture, 'utf8').repeat(1500)); // ~134 MB
+  fs.writeFileSync(input, fs.readFileSync(apiFixture, 'utf8').repeat(700)); // ~63 MB
   const child = spawn(process.execPath, [cli, 'convert', input, '-o', path.join(dir, 'out.txt')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -114,4 +114,15 @@ test('cli convert: Ctrl-C (SIGINT) removes the temporary output and exits 130', 
   assert.equal(await exited, 130, stderr);
   assert.match(stderr, /interrupted; nothing was written/);
   assert.deepEqual(strayFiles(dir, ['big.jsonl']), []);
+});
+
+test('cli convert: an I/O error exits 1 naming the file, and writes nothing', (t) => {
+  // Reading /proc/self/mem from its start fails with EIO: a real read error without special permissions.
+  if (!fs.existsSync('/proc/self/mem')) return t.skip('needs Linux /proc');
+  const dir = tempDir(t);
+  const result = convert(['/proc/self/mem', '-o', path.join(dir, 'out.txt')]);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /cannot read \/proc\/self\/mem: EIO/);
+  assert.match(result.stderr, /nothing was written/);
+  assert.deepEqual(strayFiles(dir, []), []);
 });
