@@ -1,5 +1,6 @@
-// Several files at once: each worker thread converts one file into a part (`id<TAB>line`), then the parts
-// are merged in input order, so dedupe, --limit and the output are the same as with one worker.
+// Several files at once: a pool of worker threads converts each file into a part (its dataset lines, and
+// their post ids in a side file), then the parts are merged in input order, so dedupe, --limit, the
+// output and the count table are the same as with one worker.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,8 +55,8 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
       }
     };
     const runners = Array.from({ length: Math.min(options.workers, parts.length) }, runner);
-    // The first failure stops the other workers.
-    await Promise.all(
+    // The first failure stops the other workers; all of them have exited before the parts are removed.
+    const outcomes = await Promise.allSettled(
       runners.map((run) =>
         run.catch((error: unknown) => {
           stop.abort(error);
@@ -63,6 +64,8 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
         }),
       ),
     );
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
     stop.signal.throwIfAborted();
     const summary = await mergeParts(options, files, parts, started);
     reportProgress(true);
