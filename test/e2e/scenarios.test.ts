@@ -40,7 +40,9 @@ let modelVocabulary: Set<string>;
 
 function loadModelVocabulary(): Set<string> {
   const folder = process.env.E2E_MODEL_FOLDER ? path.resolve(process.env.E2E_MODEL_FOLDER) : path.join(repoRoot, 'models', 'default');
-  const tokenizer = JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+  const file = path.join(folder, 'tokenizer.json');
+  if (!existsSync(file)) return new Set(); // no model: only dictionary tags count as real
+  const tokenizer = JSON.parse(readFileSync(file, 'utf8')) as { model: { vocab: Record<string, number> } };
   return new Set(Object.keys(tokenizer.model.vocab).filter((token) => !/^<\|.*\|>$/.test(token)));
 }
 

@@ -1,16 +1,40 @@
 // Measures `npm start` the way a newcomer meets it: from the command to an editor that completes
 // tags. Spawns `npm start`, reads the URL it prints, opens it in Chromium, opens a prompt, types a
-// tag prefix and waits for the language server's suggestions. Prints the times; stops everything.
+// tag prefix and waits for the language server's suggestions. Baseline, in the same run: bare
+// code-server (no extension, no build) from its start to the same file open in an editor.
+// Prints the times and the ratio; stops everything it started.
 //
 // usage: node --import tsx test/e2e/start-time.ts   (after a first `npm start` or `npm run test:e2e` installed the editor)
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { startCodeServer } from './lib/codeServer';
 import { findChromium } from './lib/install';
-import { repoRoot, resultsDir } from './lib/paths';
+import { cacheDir, repoRoot, resultsDir } from './lib/paths';
+import { createWorkspace } from './lib/workspace';
 import { Workbench } from './lib/workbench';
 
+/** Bare code-server with the sample workspace: from spawning it to portrait.prompt open in an editor. */
+async function baseline(): Promise<number> {
+  const runDir = path.join(cacheDir, 'start-time-baseline');
+  rmSync(runDir, { recursive: true, force: true });
+  createWorkspace(path.join(runDir, 'workspace'), {});
+  const t0 = performance.now();
+  const server = await startCodeServer({ stateDir: path.join(runDir, 'state'), workspace: path.join(runDir, 'workspace') });
+  const browser = await chromium.launch({ executablePath: findChromium(), args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const workbench = await Workbench.open(browser, server.url, path.join(resultsDir, 'start'));
+    await workbench.openFile('portrait.prompt');
+    return Number(((performance.now() - t0) / 1000).toFixed(1));
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  const bare = await baseline();
   const t0 = performance.now();
   const seconds = () => Number(((performance.now() - t0) / 1000).toFixed(1));
   const start = spawn('npm', ['start', '--silent'], { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -46,6 +70,7 @@ async function main(): Promise<void> {
     await workbench.press('Escape');
     await workbench.runCommand('File: Revert File');
     console.log(JSON.stringify({ urlPrinted, workbenchShown, firstSuggestions: suggestions, first: rows[0]!.label }));
+    console.log(`npm start -> first tag suggestions: ${suggestions} s; bare code-server -> file open: ${bare} s; ratio ×${(suggestions / bare).toFixed(2)} (target: ≤ 60 s)`);
   } finally {
     await browser.close();
     stopStart();
