@@ -77,6 +77,8 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
       const data: CompletionData = { tag: completion.tag };
       if (completion.alias) data.alias = completion.alias;
       item.data = data;
+      // With `, ` written after the tag, open the list again: the model's next tags for the longer prompt.
+      if (trailing) item.command = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
       if (rank === 0) item.preselect = true;
       return item;
     });

@@ -111,9 +111,11 @@ describe('language server, dictionary-only', () => {
     await client.changeSettings({ modelFolder: NO_MODEL, insert: { style: 'underscores', escapeParentheses: false, appendComma: false } });
     const underscored = await client.completionItems(uri, 1, 14);
     assert.equal(editOf(underscored[0]!).newText, 'long_hair');
+    assert.equal(underscored[0]!.command, undefined, 'no separator written: the list does not reopen');
     await client.changeSettings({ modelFolder: NO_MODEL, insert: { style: 'spaces' } });
     const spaced = await client.completionItems(uri, 1, 14);
     assert.equal(editOf(spaced[0]!).newText, 'long hair, ');
+    assert.equal(spaced[0]!.command?.command, 'editor.action.triggerSuggest', 'after `, ` the list reopens for the next tag');
     const kaomoji = await client.completionItems(uri, 0, 9);
     const face = kaomoji.find((item) => item.label === '^_^');
     assert.ok(face, 'the ^_^ tag is offered');
