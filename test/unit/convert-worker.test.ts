@@ -107,3 +107,38 @@ test('convert worker entry: errors keep their kind, and cancelling removes the t
   );
   assert.deepEqual(strayFiles(dir, ['in.jsonl', 'big0.jsonl']), []);
 });
+
+test('convert: the count table matches the output with many distinct tags, duplicates across files and 1 or 2 workers', async (t) => {
+  const dir = tempDir(t);
+  // GENERATED posts (API schema) with 20,000 made-up tag names, so that the counter grows well past its first size.
+  const template = apiRecords()[0];
+  let seed = 12345;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const files = [0, 1, 2].map((fileIndex) => {
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      // Ids overlap between files 0 and 1: the later copy is dropped and its tags must not be counted.
+      const id = fileIndex === 2 ? 100_000 + i : i + fileIndex * 1500;
+      const tags = new Set<string>();
+      for (let k = 0; k < 20; k++) tags.add(`made_up_tag_${Math.floor(next() * next() * 20_000)}`);
+      lines.push(JSON.stringify({ ...template, id, tag_string_general: [...tags].join(' ') }));
+    }
+    const file = path.join(dir, `generated-${fileIndex}.jsonl`);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  });
+  for (const workers of [1, 2]) {
+    const out = path.join(dir, `out-${workers}.txt`);
+    const summary = await convertMetadata({ inputs: files, output: out, workers });
+    const expected = new Map<string, number>();
+    for (const line of readLines(out)) for (const tag of line.split(',')) expected.set(tag, (expected.get(tag) ?? 0) + 1);
+    const table = readLines(`${out}.counts.csv`).slice(1).map((row) => row.split(','));
+    assert.equal(summary.skipped.duplicate, 500, `workers ${workers}`);
+    assert.equal(summary.postsWritten, 5500);
+    assert.ok(expected.size > 10_000, `${expected.size} distinct tags`);
+    assert.equal(table.length, expected.size, `workers ${workers}`);
+    for (const [tag, count] of table) assert.equal(Number(count), expected.get(tag), `${tag} (workers ${workers})`);
+    assert.equal(summary.distinctTags, expected.size);
+    assert.equal(summary.tagsWritten, [...expected.values()].reduce((a, b) => a + b, 0));
+  }
+});
