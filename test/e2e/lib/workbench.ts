@@ -176,8 +176,10 @@ export class Workbench {
   async waitForSuggestions(accept: (rows: SuggestRow[]) => boolean, timeoutMs = 45_000): Promise<SuggestRow[]> {
     const deadline = Date.now() + timeoutMs;
     let rows: SuggestRow[] = [];
+    const widget = this.page.locator('.suggest-widget.visible');
     for (;;) {
-      await this.page.keyboard.press('Control+Space');
+      // Ctrl+Space opens the widget; on an open one it would toggle the details pane instead
+      if ((await widget.count()) === 0) await this.page.keyboard.press('Control+Space');
       try {
         await this.page.locator('.suggest-widget.visible .monaco-list-row').first().waitFor({ timeout: 3_000 });
         // rows fill in as the request resolves; read again once they have settled
@@ -193,6 +195,17 @@ export class Workbench {
       await this.page.keyboard.press('Escape');
       await sleep(1_000);
     }
+  }
+
+  /** Shows the details pane of the selected suggestion (category, exact count, aliases) and returns its text. */
+  async suggestDetails(): Promise<string> {
+    const widget = this.page.locator('.suggest-widget.visible');
+    if (!((await widget.getAttribute('class')) ?? '').includes('shows-details')) await this.page.keyboard.press('Control+Space');
+    const details = this.page.locator('.suggest-details-container .suggest-details');
+    await details.waitFor({ state: 'visible', timeout: 10_000 });
+    // the documentation arrives through completionItem/resolve
+    await this.page.waitForFunction(() => /posts/.test(document.querySelector('.suggest-details')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    return (await details.textContent()) ?? '';
   }
 
   // ---- status bar, notifications, panels ------------------------------------------------------
