@@ -37,7 +37,7 @@ export function parseCsvLine(line: string): string[] {
   return fields;
 }
 
-function readRows(file: string): Row[] {
+export function readRows(file: string): Row[] {
   const rows: Row[] = [];
   const seen = new Set<string>();
   const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { boundedEditDistance, loadDictionary } from '../../src/model/dictionary';
+import { buildDictionary, parseCsvLine, readRows } from '../../scripts/build-dictionary';
+import { boundedEditDistance, defaultDictionaryPath, loadDictionary } from '../../src/model/dictionary';
 import { createDictionaryOnlyEngine } from '../../src/model/index';
 
 const dictionary = loadDictionary();
@@ -122,4 +123,25 @@ test('dictionary-only engine: completion by post count, context excluded, sample
     ['solo', 'long_hair', 'breasts'],
   );
   await assert.rejects(engine.sample({ n: 1 }), /needs a model/);
+});
+
+test('build-dictionary: CSV quoting, and the shipped file is exactly what the script makes of the source CSV', (t) => {
+  assert.deepEqual(parseCsvLine('"don\'t_say_""lazy""",0,1076,don\'t_say_lazy'), ["don't_say_\"lazy\"", '0', '1076', "don't_say_lazy"]);
+  assert.deepEqual(parseCsvLine('long_hair,0,4350743,"/lh,longhair"'), ['long_hair', '0', '4350743', '/lh,longhair']);
+  const csv = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'danbooru-tags.csv');
+  if (!fs.existsSync(csv)) {
+    t.skip('the source CSV is not beside this checkout');
+    return;
+  }
+  assert.ok(buildDictionary(readRows(csv)).equals(fs.readFileSync(defaultDictionaryPath())));
+});
+
+test('build-dictionary: a malformed row is an error naming the file and line', () => {
+  const file = path.join(os.tmpdir(), `bad-tags-${process.pid}.csv`);
+  fs.writeFileSync(file, 'long_hair,0,10,\nshort_hair,zero,5,\n');
+  try {
+    assert.throws(() => readRows(file), new RegExp(`${file.replace(/[.]/g, '\\.')}:2: bad name or category`));
+  } finally {
+    fs.unlinkSync(file);
+  }
 });
