@@ -117,5 +117,11 @@ export function defaultOutputPath(input: string): string {
 
 function progressMessage(update: ConvertProgress, percent: number): string {
   const eta = update.etaSeconds === undefined ? '' : `, about ${Math.ceil(update.etaSeconds)} s left`;
-  return `${percent.toFixed(0)}% of ${(update.bytesTotal / 1e6).toFixed(0)} MB, ${update.postsWritten.toLocaleString('en-US')} posts, ${Math.round(update.postsPerSecond).toLocaleString('en-US')} posts/s${eta}`;
+  return `${percent.toFixed(0)}% of ${formatSize(update.bytesTotal)}, ${update.postsWritten.toLocaleString('en-US')} posts, ${Math.round(update.postsPerSecond).toLocaleString('en-US')} posts/s${eta}`;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(0)} MB`;
+  return `${Math.ceil(bytes / 1e3)} kB`;
 }
