@@ -47,8 +47,9 @@ function ensureSuitePackages(): void {
   writeFileSync(stamp, lockHash);
 }
 
-/** Builds the extension and bundles the suite (mocha and vscode stay external). */
+/** Type-checks the suite, builds the extension and bundles the suite (mocha and vscode stay external). */
 async function buildSuite(): Promise<string> {
+  run(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', path.join(vscodeTestsDir, 'tsconfig.json'), '--noEmit']);
   run('npm', ['run', 'build', '--silent']);
   rmSync(buildDir, { recursive: true, force: true });
   await esbuild.build({
