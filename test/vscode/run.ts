@@ -99,6 +99,16 @@ async function runInElectron(executable: string | undefined): Promise<number> {
   }
 }
 
+/** The little of playwright-core used here (its types live with the e2e packages, which the Electron run does not need). */
+interface PlaywrightSubset {
+  chromium: {
+    launch(options: { executablePath: string; args: string[] }): Promise<{
+      newPage(): Promise<{ on(event: 'console', listener: (message: { text(): string }) => void): void; goto(url: string): Promise<unknown> }>;
+      close(): Promise<void>;
+    }>;
+  };
+}
+
 /** The same suite in code-server's extension host: a window opened with the extension-test payload. */
 async function runInCodeServer(): Promise<number> {
   ensureSuitePackages();
@@ -111,7 +121,7 @@ async function runInCodeServer(): Promise<number> {
   const resultsFile = path.join(buildDir, 'results.json');
   const server = await startCodeServer({ stateDir, workspace, userSettings: { 'files.simpleDialog.enable': true }, log });
   // playwright-core lives with the e2e tests' packages
-  const { chromium } = createRequire(path.join(repoRoot, 'test', 'e2e', 'package.json'))('playwright-core') as typeof import('playwright-core');
+  const { chromium } = createRequire(path.join(repoRoot, 'test', 'e2e', 'package.json'))('playwright-core') as PlaywrightSubset;
   const browser = await chromium.launch({ executablePath: findChromium(), args: ['--no-sandbox', '--disable-gpu'] });
   try {
     const authority = new URL(server.url).host;
