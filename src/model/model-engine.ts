@@ -9,6 +9,7 @@ import { DictionaryOnlyEngine } from './dictionary-engine';
 import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folder';
 import { PrefixCache } from './prefix-cache';
 import { inVocabularyScore, outOfVocabularyScore, readRanking, type RankingConfig } from './ranking';
+import { RelatedWeights } from './related';
 import { compileBans, createRandom, pickToken } from './sampler';
 import { GptSession, logSoftmaxRow, type PastState } from './session';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
@@ -135,6 +136,8 @@ export class TagModelEngine extends ModelEngineBase {
   readonly tokenNames: string[];
   /** Dictionary ids of the vocabulary's tags, most posts first. */
   readonly vocabularyTagIds: number[];
+  /** related.json's weights, when the folder has them and ranking.json gives them a weight. */
+  readonly related: RelatedWeights | undefined;
 
   constructor(dictionary: CompactTagDictionary, files: ModelFiles, session: GptSession, ranking: RankingConfig) {
     super(dictionary, files, session, ranking, 'tag');
@@ -169,6 +172,10 @@ export class TagModelEngine extends ModelEngineBase {
     }
     this.vocabularyTagIds = [];
     for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
+    this.related =
+      files.relatedPath && ranking.relatedWeight !== 0
+        ? RelatedWeights.load(files.relatedPath, files.config.vocabSize)
+        : undefined;
   }
 
   /** Vocabulary token of a tag or alias (any spelling), or -1. */
@@ -199,15 +206,19 @@ export class TagModelEngine extends ModelEngineBase {
     const query = normalizeTag(prefix);
     const allowed = this.dictionary.categoryFilter(options.categories);
     const exclude = this.contextIds(context);
-    const state = await this.contextState(this.contextTokens(context));
+    const contextTokens = this.contextTokens(context);
+    const state = await this.contextState(contextTokens);
     options.signal?.throwIfAborted();
     const { logProbs } = state;
+    const related = this.related?.scores(contextTokens.slice(1), logProbs.length);
     const seen = new Set<number>(exclude);
     const results: Completion[] = [];
     const score = (id: number, kind: MatchKind): number => {
       const token = this.tagToToken[id];
       const base =
-        token >= 0 ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id]) : this.oovScore(id);
+        token >= 0
+          ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id], related?.[token] ?? 0)
+          : this.oovScore(id);
       return base - this.kindPenalty(kind);
     };
     const add = (id: number, kind: MatchKind, alias?: string): void => {
@@ -393,7 +404,14 @@ function specialTokenIds(files: ModelFiles): Set<number> {
 }
 
 function modelInfo(files: ModelFiles, kind: 'tag' | 'bpe'): ModelInfo {
-  const listed = [files.configPath, files.tokenizerPath, files.tokenizerConfigPath, files.onnxPath, files.rankingPath];
+  const listed = [
+    files.configPath,
+    files.tokenizerPath,
+    files.tokenizerConfigPath,
+    files.onnxPath,
+    files.rankingPath,
+    files.relatedPath,
+  ];
   const info: ModelInfo = {
     dir: files.dir,
     name: path.basename(files.dir),

@@ -43,6 +43,7 @@ export interface ModelFiles {
   tokenizerConfigPath?: string;
   onnxPath: string;
   rankingPath?: string;
+  relatedPath?: string;
   config: ModelConfig;
   tokenizer: TokenizerFile;
 }
@@ -174,6 +175,8 @@ export function readModelFolder(dir: string): ModelFiles {
   const files: ModelFiles = { dir: folder, configPath, tokenizerPath, onnxPath, config, tokenizer };
   if (fs.existsSync(tokenizerConfigPath)) files.tokenizerConfigPath = tokenizerConfigPath;
   if (fs.existsSync(rankingPath)) files.rankingPath = rankingPath;
+  const relatedPath = path.join(folder, 'related.json');
+  if (fs.existsSync(relatedPath)) files.relatedPath = relatedPath;
   return files;
 }
 

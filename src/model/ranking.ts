@@ -1,9 +1,11 @@
 // How completion candidates are scored: exactly the formula training/evaluate.py evaluates and tunes
 // on the validation split, with the weights it writes to the model folder's ranking.json:
 //   in vocabulary:      score = model_weight * log p(tag | context) + prior_weight * log(1 + post_count)
+//                               + related_weight * related(tag)
 //   out of vocabulary:  score = oov_offset + prior_weight * log(1 + post_count)
 // where log p is the log-softmax of the last position's logits over the whole vocabulary, the context
-// being <|bos|> and the context tags in the vocabulary, in written order. Ties go to more posts.
+// being <|bos|> and the context tags in the vocabulary, in written order, and related(tag) the sum of
+// the distinct context tags' weights for the tag in related.json (0 without it). Ties go to more posts.
 // Added here (the evaluation only types literal prefixes, so there is nothing to tune them on):
 // word-start and alias matches lose wordPenalty / aliasPenalty, and typo-tolerant matches always
 // come after every real match.
@@ -12,6 +14,7 @@ import fs from 'node:fs';
 export interface RankingConfig {
   modelWeight: number;
   priorWeight: number;
+  relatedWeight: number;
   oovOffset: number;
   wordPenalty: number;
   aliasPenalty: number;
@@ -22,6 +25,7 @@ export interface RankingConfig {
 export const DEFAULT_RANKING: RankingConfig = {
   modelWeight: 1,
   priorWeight: 0,
+  relatedWeight: 0,
   // Below any in-vocabulary candidate in practice: model log-probs stay above about -25.
   oovOffset: -30,
   // A word-start or alias match must be 10x likelier than a literal prefix match to outrank it.
@@ -33,6 +37,7 @@ export const DEFAULT_RANKING: RankingConfig = {
 const KEYS: Record<Exclude<keyof RankingConfig, 'source'>, string[]> = {
   modelWeight: ['modelWeight', 'model_weight'],
   priorWeight: ['priorWeight', 'prior_weight'],
+  relatedWeight: ['relatedWeight', 'related_weight'],
   oovOffset: ['oovOffset', 'oov_offset'],
   wordPenalty: ['wordPenalty', 'word_penalty'],
   aliasPenalty: ['aliasPenalty', 'alias_penalty'],
@@ -66,8 +71,8 @@ export function logPrior(count: number): number {
   return Math.log1p(count);
 }
 
-export function inVocabularyScore(ranking: RankingConfig, logProbability: number, count: number): number {
-  return ranking.modelWeight * logProbability + ranking.priorWeight * logPrior(count);
+export function inVocabularyScore(ranking: RankingConfig, logProbability: number, count: number, related = 0): number {
+  return ranking.modelWeight * logProbability + ranking.priorWeight * logPrior(count) + ranking.relatedWeight * related;
 }
 
 export function outOfVocabularyScore(ranking: RankingConfig, count: number): number {

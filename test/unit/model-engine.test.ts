@@ -306,3 +306,41 @@ describe('tag model engine on the tiny-tag fixture', () => {
 test('loadEngine rejects a bad threads value', async () => {
   await assert.rejects(loadEngine({ modelDir: fixture, dictionary, threads: 0 }), /threads must be a positive integer/);
 });
+
+test('ranking.json and related.json: the score is exactly the documented blend', async () => {
+  const dir = withBrokenCopy((copy) => {
+    const vocab = (JSON.parse(fs.readFileSync(path.join(copy, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } })
+      .model.vocab;
+    const rows: [number, number][][] = Array.from({ length: 3830 }, () => []);
+    rows[vocab.multiple_girls] = [
+      [vocab.smile, 2],
+      [vocab.skirt, 0.5],
+    ];
+    rows[vocab['2girls']] = [[vocab.smile, 1]];
+    fs.writeFileSync(path.join(copy, 'related.json'), JSON.stringify({ version: 1, rows }));
+    fs.writeFileSync(
+      path.join(copy, 'ranking.json'),
+      JSON.stringify({ model_weight: 1.5, prior_weight: 0.1, related_weight: 3, oov_offset: -12, formula: 'text' }),
+    );
+  });
+  const engine = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as TagModelEngine;
+  try {
+    const context = ['multiple_girls', '2girls', 'multiple_girls'];
+    const { logProbs } = await engine.contextState(engine.contextTokens(context));
+    const completions = await engine.complete(context, 's', { top: 400 });
+    const expected = (tag: string, related: number): number =>
+      1.5 * logProbs[engine.tokenOf(tag)] + 0.1 * Math.log1p(dictionary.get(tag)?.count ?? 0) + 3 * related;
+    const score = (tag: string): number | undefined => completions.find((completion) => completion.tag === tag)?.score;
+    assert.ok(Math.abs((score('smile') ?? NaN) - expected('smile', 3)) < 1e-4);
+    assert.ok(Math.abs((score('skirt') ?? NaN) - expected('skirt', 0.5)) < 1e-4);
+    assert.ok(Math.abs((score('short_hair') ?? NaN) - expected('short_hair', 0)) < 1e-4);
+    const outside = completions.find((completion) => engine.tokenOf(completion.tag) < 0);
+    assert.ok(outside, 'an out-of-vocabulary candidate');
+    assert.ok(Math.abs(outside.score - (-12 + 0.1 * Math.log1p(outside.count))) < 1e-6);
+    assert.ok(engine.model.files.some((file) => file.path === 'related.json'));
+  } finally {
+    await engine.dispose();
+  }
+  fs.writeFileSync(path.join(dir, 'related.json'), JSON.stringify({ version: 1, rows: [[[99999, 1]]] }));
+  await expectLoadError(dir, /related\.json: row 0 has a bad pair/);
+});
