@@ -37,13 +37,14 @@ export function pickToken(
   // A min-heap of the `keep` best allowed tokens by logit.
   const heapIds = new Int32Array(Math.min(keep, vocab));
   const heapValues = new Float64Array(heapIds.length);
+  const capacity = heapIds.length;
   let size = 0;
+  // Smallest value in a full heap: most tokens fall below it and cost one comparison.
+  let threshold = -Infinity;
   for (let token = 0; token < vocab; token++) {
-    if (blocked[token] !== 0) continue;
     const value = logits[offset + token];
-    if (size === heapIds.length && !(value > heapValues[0])) continue;
-    if (!(value > -Infinity)) continue;
-    if (size < heapIds.length) {
+    if (!(value > threshold) || blocked[token] !== 0) continue;
+    if (size < capacity) {
       let i = size++;
       while (i > 0) {
         const parent = (i - 1) >> 1;
@@ -54,6 +55,7 @@ export function pickToken(
       }
       heapIds[i] = token;
       heapValues[i] = value;
+      if (size === capacity) threshold = heapValues[0];
     } else {
       let i = 0;
       for (;;) {
@@ -68,6 +70,7 @@ export function pickToken(
       }
       heapIds[i] = token;
       heapValues[i] = value;
+      threshold = heapValues[0];
     }
   }
   if (size === 0) return -1;
