@@ -149,18 +149,18 @@ export class Ctx implements vscode.Disposable {
       else this.log.info(status.message);
     }
     const item = this.statusItem;
-    const name = status.model ?? 'Danbooru GPT';
+    // `Danbooru GPT: default` (the model folder's name), `…: loading`, `…: error`.
     if (status.loading) {
-      item.text = `$(sync~spin) ${name}`;
+      item.text = '$(sync~spin) Danbooru GPT: loading';
       item.backgroundColor = undefined;
     } else if (status.health === 'error') {
-      item.text = `$(error) ${name}: error`;
+      item.text = '$(error) Danbooru GPT: error';
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     } else if (status.health === 'warning') {
-      item.text = `$(warning) ${name}`;
+      item.text = `$(warning) Danbooru GPT${status.model ? `: ${status.model}` : ''}`;
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else {
-      item.text = `$(tag) ${name}`;
+      item.text = `$(tag) Danbooru GPT${status.model ? `: ${status.model}` : ''}`;
       item.backgroundColor = undefined;
     }
     const tooltip = new vscode.MarkdownString(`**Danbooru GPT** — ${status.loading ? 'loading' : status.health === 'ok' ? 'ready' : status.health}\n\n${status.message}\n\nClick for actions.`);
