@@ -16,9 +16,11 @@ Rankers:
   popularity     log(1 + post_count)
   cooccurrence   mean over context tags t of P(candidate | t), counted on the training split
   model          ranking.json: model_weight * log p(candidate | context) + prior_weight * log(1 + post_count)
-                 for candidates in the model's vocabulary, oov_offset + prior_weight * log(1 + post_count)
-                 for the others (log p = log-softmax over the whole vocabulary).
---tune searches prior_weight and oov_offset on the validation split and writes ranking.json.
+                 + related_weight * related(candidate) for candidates in the model's vocabulary,
+                 oov_offset + prior_weight * log(1 + post_count) for the others (log p = log-softmax over
+                 the whole vocabulary; related = sum over context tags of their related.json weights).
+  model-only     the same with related_weight = 0 (the GPT and the prior alone)
+--tune searches the weights on tuning cases (another seed, same validation posts) and writes ranking.json.
 """
 from __future__ import annotations
 
@@ -43,10 +45,12 @@ from tags import BOS_ID, Post, TagTokenizer, read_posts, split_posts, write_json
 
 PREFIX_LENGTHS = (0, 1, 2)
 RANKING_FORMULA = (
-    "in vocabulary: model_weight * logp + prior_weight * log(1 + post_count); "
+    "in vocabulary: model_weight * logp + prior_weight * log(1 + post_count) + related_weight * related; "
     "out of vocabulary: oov_offset + prior_weight * log(1 + post_count); "
     "logp = log-softmax of the model's last logits over the whole vocabulary, "
-    "context = <|bos|> + context tags in the vocabulary (written order); higher is better"
+    "context = <|bos|> + context tags in the vocabulary (written order); "
+    "related = sum over the distinct context tags in the vocabulary of their weight for the candidate "
+    "in related.json (rows[context_id] = [[candidate_id, weight], ...], absent = 0); higher is better"
 )
 
 
@@ -145,8 +149,11 @@ class Cooccurrence:
 class ModelScorer:
     """log p(tag | context) from the PyTorch model, mapped onto dictionary indices."""
 
-    def __init__(self, checkpoint: str, tokenizer_path: str, dictionary: Dictionary):
+    def __init__(self, checkpoint: str, tokenizer_path: str, dictionary: Dictionary, related_path: Optional[str] = None):
         from export import load_model
+        from related import Related
+
+        self.related = Related.load(related_path) if related_path and os.path.exists(related_path) else None
 
         self.model = load_model(checkpoint)
         self.tokenizer = TagTokenizer.load(tokenizer_path)
@@ -165,7 +172,7 @@ class ModelScorer:
     def logp(self, context: Sequence[str]) -> np.ndarray:
         """log p over dictionary indices (-inf where the tag is not in the vocabulary)."""
         ids = [BOS_ID] + [i for i in (self.tokenizer.tag_id(t) for t in context) if i is not None]
-        ids = ids[-self.model.config.n_positions :]
+        ids = ids[: self.model.config.n_positions]
         x = torch.tensor([ids])
         logits, _ = self.model(x)
         logp = torch.log_softmax(logits[0, -1].float(), dim=-1)
@@ -173,10 +180,21 @@ class ModelScorer:
         out[self.dict_idx] = logp[self.vocab_idx].double().numpy()
         return out
 
+    def related_scores(self, context: Sequence[str]) -> np.ndarray:
+        """related(candidate) over dictionary indices (0 without related.json)."""
+        out = np.zeros(self.n)
+        if self.related is not None:
+            ids = [i for i in (self.tokenizer.tag_id(t) for t in context) if i is not None]
+            by_vocab = self.related.scores(ids, len(self.tokenizer))
+            out[self.dict_idx] = by_vocab[self.vocab_idx.numpy()]
+        return out
 
-def blend(logp: np.ndarray, in_vocab: np.ndarray, log_prior: np.ndarray, ranking: dict) -> np.ndarray:
-    model_part = np.where(in_vocab, ranking["model_weight"] * np.where(in_vocab, logp, 0.0), ranking["oov_offset"])
-    return model_part + ranking["prior_weight"] * log_prior
+
+def blend(logp: np.ndarray, in_vocab: np.ndarray, log_prior: np.ndarray, ranking: dict, related: Optional[np.ndarray] = None) -> np.ndarray:
+    in_vocab_score = ranking["model_weight"] * np.where(in_vocab, logp, 0.0)
+    if related is not None:
+        in_vocab_score = in_vocab_score + ranking.get("related_weight", 0.0) * related
+    return np.where(in_vocab, in_vocab_score, ranking["oov_offset"]) + ranking["prior_weight"] * log_prior
 
 
 def rank_metrics(scores: np.ndarray, case: Case, dictionary: Dictionary, prefix_len: int) -> Dict[str, float]:
@@ -243,24 +261,42 @@ def format_table(results: Dict[str, Dict[str, Dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def tune(
-    cases: List[Case], logps: List[np.ndarray], scorer: ModelScorer, dictionary: Dictionary
-) -> dict:
-    """Grid search of prior_weight and oov_offset for the mean MRR@10 over P = 0, 1, 2."""
+def _grid_best(cases: List[Case], logps: List[np.ndarray], related: List[Optional[np.ndarray]], in_vocab: np.ndarray,
+               dictionary: Dictionary, grid: List[dict]) -> dict:
     best: Optional[Tuple[float, dict]] = None
-    log_prior = dictionary.log_prior
-    for prior_weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6):
-        for oov_offset in (-30.0, -20.0, -16.0, -14.0, -12.0, -10.0, -8.0):
-            ranking = {"model_weight": 1.0, "prior_weight": prior_weight, "oov_offset": oov_offset}
-            total = 0.0
-            for case, lp in zip(cases, logps):
-                s = blend(lp, scorer.in_vocab, log_prior, ranking)
-                for p in PREFIX_LENGTHS:
-                    total += rank_metrics(s, case, dictionary, p)["mrr@10"]
-            if best is None or total > best[0]:
-                best = (total, ranking)
+    for ranking in grid:
+        total = 0.0
+        for case, lp, rel in zip(cases, logps, related):
+            s = blend(lp, in_vocab, dictionary.log_prior, ranking, rel)
+            for p in PREFIX_LENGTHS:
+                total += rank_metrics(s, case, dictionary, p)["mrr@10"]
+        if best is None or total > best[0]:
+            best = (total, ranking)
     assert best is not None
     return best[1]
+
+
+def tune(cases: List[Case], scorer: ModelScorer, dictionary: Dictionary) -> Tuple[dict, Optional[dict]]:
+    """Grid search for the mean MRR@10 over P = 0, 1, 2: first the model with the prior alone
+    (related_weight 0), then, with related.json, all weights together."""
+    logps = [scorer.logp(c.context) for c in cases]
+    none: List[Optional[np.ndarray]] = [None] * len(cases)
+    grid = [
+        {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "related_weight": 0.0}
+        for pw in (0.0, 0.05, 0.1, 0.2, 0.3)
+        for oov in (-30.0, -16.0, -12.0, -8.0)
+    ]
+    model_only = _grid_best(cases, logps, none, scorer.in_vocab, dictionary, grid)
+    if scorer.related is None:
+        return model_only, None
+    related = [scorer.related_scores(c.context) for c in cases]
+    grid = [
+        {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "related_weight": rw}
+        for rw in (4.0, 8.0, 16.0, 24.0, 32.0, 48.0)
+        for pw in (0.0, 0.05, 0.1)
+        for oov in (-16.0, -12.0, -8.0)
+    ]
+    return model_only, _grid_best(cases, logps, related, scorer.in_vocab, dictionary, grid)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -270,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--run", help="training run directory (best.pt, tokenizer.json); omit for baselines only")
     p.add_argument("--checkpoint", help="default: RUN/best.pt")
     p.add_argument("--ranking", help="ranking.json to read (or, with --tune, to write)")
+    p.add_argument("--related", help="related.json (default: RUN/related.json when it exists)")
     p.add_argument("--tune", action="store_true", help="tune the blend on tuning cases (seed + 1) and write --ranking")
     p.add_argument("--val-percent", type=int, default=10)
     p.add_argument("--seed", type=int, default=7)
@@ -289,13 +326,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     scorer = None
     ranking = None
     if args.run:
-        scorer = ModelScorer(args.checkpoint or os.path.join(args.run, "best.pt"), os.path.join(args.run, "tokenizer.json"), dictionary)
+        scorer = ModelScorer(
+            args.checkpoint or os.path.join(args.run, "best.pt"),
+            os.path.join(args.run, "tokenizer.json"),
+            dictionary,
+            args.related or os.path.join(args.run, "related.json"),
+        )
         if args.tune:
             tune_cases = make_cases(val, dictionary, args.seed + 1)
             if args.limit:
                 tune_cases = tune_cases[: args.limit]
-            ranking = tune(tune_cases, [scorer.logp(c.context) for c in tune_cases], scorer, dictionary)
-            ranking = {"version": 1, "formula": RANKING_FORMULA, **ranking}
+            model_only, with_related = tune(tune_cases, scorer, dictionary)
+            ranking = {"version": 1, "formula": RANKING_FORMULA, **(with_related or model_only)}
+            if with_related is not None:
+                ranking["related_file"] = "related.json"
+                ranking["without_related"] = {k: model_only[k] for k in ("model_weight", "prior_weight", "oov_offset")}
+            ranking["tuned_on"] = f"{len(tune_cases)} validation cases (seed {args.seed + 1}), mean MRR@10 over P = 0, 1, 2"
             if args.ranking:
                 write_json_atomic(args.ranking, ranking)
             print("tuned ranking:", json.dumps(ranking))
@@ -303,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with open(args.ranking, encoding="utf-8") as f:
                 ranking = json.load(f)
         else:
-            ranking = {"model_weight": 1.0, "prior_weight": 0.0, "oov_offset": -30.0}
+            ranking = {"model_weight": 1.0, "prior_weight": 0.0, "oov_offset": -30.0, "related_weight": 0.0}
 
     log_prior = dictionary.log_prior
     tie_break = 1e-9 * log_prior  # co-occurrence ties (often 0) go to the more popular tag
@@ -311,7 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for case in cases:
         by_ranker = {"popularity": log_prior, "cooccurrence": cooc.scores(case.context, dictionary) + tie_break}
         if scorer is not None and ranking is not None:
-            by_ranker["model"] = blend(scorer.logp(case.context), scorer.in_vocab, log_prior, ranking)
+            logp = scorer.logp(case.context)
+            model_only = ranking.get("without_related", ranking)
+            by_ranker["model-only"] = blend(logp, scorer.in_vocab, log_prior, {**model_only, "related_weight": 0.0})
+            related = scorer.related_scores(case.context) if scorer.related is not None else None
+            by_ranker["model"] = blend(logp, scorer.in_vocab, log_prior, ranking, related)
         case_scores.append((case, by_ranker))
     results = evaluate(case_scores, dictionary)
     print(format_table(results))
@@ -319,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_json_atomic(
             args.out,
             {
-                "protocol": "validation split (post id crc32 % 100 < %d); one case per post: context = k random tags (k uniform 1..n-1), target = another general tag of the post; seed %d" % (args.val_percent, args.seed),
+                "protocol": "validation split (post id crc32 %% 100 < %d); one case per post: context = k random tags (k uniform 1..n-1), target = another general tag of the post; seed %d" % (args.val_percent, args.seed),
                 "validation_posts": len(val),
                 "cases": len(cases),
                 "ranking": ranking,

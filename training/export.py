@@ -138,11 +138,15 @@ def export_onnx(model: GPT, path: str) -> None:
 
 
 @torch.no_grad()
-def parity_record(model: GPT, ids: List[int], split: int) -> dict:
+def parity_record(model: GPT, ids: List[int], split: int, columns: int = 0) -> dict:
     """PyTorch logits for `ids` at once, and the same ids through the cache: a first step of
-    ids[:split] with an empty past, then one id a step."""
+    ids[:split] with an empty past, then one id a step. With columns > 0 only that many evenly
+    spaced vocabulary ids are kept (a small reference file for a large vocabulary)."""
+    vocab = model.config.vocab_size
+    kept = list(range(0, vocab, max(1, vocab // columns)))[:columns] if columns else list(range(vocab))
     x = torch.tensor([ids])
     full, _ = model(x, torch.ones_like(x))
+    full = full[:, :, kept]
     steps = []
     past = None
     chunks = [ids[:split]] + [[i] for i in ids[split:]]
@@ -152,9 +156,12 @@ def parity_record(model: GPT, ids: List[int], split: int) -> dict:
         position_ids = torch.arange(pos, pos + len(chunk)).unsqueeze(0)
         mask = torch.ones(1, pos + len(chunk), dtype=torch.long)
         logits, past = model(inp, mask, position_ids, past)
-        steps.append({"input_ids": chunk, "logits": logits[0].tolist()})
+        steps.append({"input_ids": chunk, "logits": logits[0, :, kept].tolist()})
         pos += len(chunk)
-    return {"input_ids": ids, "logits": full[0].tolist(), "steps": steps}
+    record = {"input_ids": ids, "logits": full[0].tolist(), "steps": steps}
+    if columns:
+        record["columns"] = kept
+    return record
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--checkpoint", help="default: RUN/best.pt")
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--parity", help="also write PyTorch reference logits to this JSON file")
+    p.add_argument("--parity-columns", type=int, default=0, help="keep only this many evenly spaced vocabulary ids in --parity")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
 
@@ -181,10 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
     )
     export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"))
+    for extra in ("related.json", "ranking.json"):  # ranking files the runtime reads, when the run has them
+        if os.path.exists(os.path.join(args.run, extra)):
+            shutil.copyfile(os.path.join(args.run, extra), os.path.join(args.out, extra + ".tmp"))
+            os.replace(os.path.join(args.out, extra + ".tmp"), os.path.join(args.out, extra))
     if args.parity:
         # A fixed sequence of the most frequent tags (ids 4..), long enough to exercise the cache.
         ids = [BOS_ID] + list(range(4, min(4 + 7, model.config.vocab_size)))
-        write_json_atomic(args.parity, parity_record(model, ids, split=3), indent=None)
+        write_json_atomic(args.parity, parity_record(model, ids, split=3, columns=args.parity_columns), indent=None)
     size = os.path.getsize(os.path.join(args.out, "onnx", "model.onnx"))
     print(f"exported {args.out} (onnx {size / 1e6:.2f} MB, {model.num_parameters():,} parameters)")
     return 0

@@ -56,6 +56,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--patience", type=int, default=2, help="early stop after this many epochs without a better val loss")
     p.add_argument("--loss", choices=["set", "next", "mix"], default="set")
+    p.add_argument("--distill-weight", type=float, default=0.0,
+                   help="weight of a soft target from EASE related-tag scores (0 = off; see related.py)")
+    p.add_argument("--distill-temperature", type=float, default=0.1)
+    p.add_argument("--distill-lambda", type=float, default=200.0, help="EASE regularisation of the teacher")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps; 0 = no limit")
     p.add_argument("--max-minutes", type=float, default=0, help="stop (and keep the best) after this long; 0 = no limit")
     p.add_argument("--seed", type=int, default=1234)
@@ -117,15 +121,35 @@ def set_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return -(per_position * valid).sum() / valid.sum().clamp(min=1)
 
 
-def compute_loss(model: GPT, batch: torch.Tensor, kind: str) -> torch.Tensor:
+def distill_loss(logits: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy against a teacher distribution over the tags not yet written: softmax of the
+    summed EASE rows of the context so far / temperature. Only where the context has a tag and
+    the next token is a tag (not <|eos|> or padding)."""
+    scores = teacher[inputs].cumsum(1) / temperature  # [B, T, V]
+    written = torch.zeros_like(scores, dtype=torch.bool).scatter_(2, inputs.unsqueeze(-1), True).cumsum(1) > 0
+    written[:, :, :4] = True  # special tokens are never a teacher target
+    q = torch.softmax(scores.masked_fill(written, float("-inf")), dim=-1)
+    logp = F.log_softmax(logits.float(), dim=-1)
+    per_position = -(q * logp.masked_fill(written, 0.0)).sum(-1)
+    valid = (targets != PAD_ID) & (targets != EOS_ID)
+    valid[:, 0] = False  # the first position has no context
+    return (per_position * valid).sum() / valid.sum().clamp(min=1)
+
+
+def compute_loss(model: GPT, batch: torch.Tensor, kind: str, teacher: torch.Tensor | None = None,
+                 distill_weight: float = 0.0, temperature: float = 0.1) -> torch.Tensor:
     inputs, targets = batch[:, :-1], batch[:, 1:]
     attention_mask = (inputs != PAD_ID).long()
     logits, _ = model(inputs, attention_mask=attention_mask)
     if kind == "next":
-        return next_token_loss(logits, targets)
-    if kind == "set":
-        return set_loss(logits, targets)
-    return 0.5 * set_loss(logits, targets) + 0.5 * next_token_loss(logits, targets)
+        loss = next_token_loss(logits, targets)
+    elif kind == "set":
+        loss = set_loss(logits, targets)
+    else:
+        loss = 0.5 * set_loss(logits, targets) + 0.5 * next_token_loss(logits, targets)
+    if teacher is not None and distill_weight > 0:
+        loss = (1 - distill_weight) * loss + distill_weight * distill_loss(logits, inputs, targets, teacher, temperature)
+    return loss
 
 
 @torch.no_grad()
@@ -191,6 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         dropout=args.dropout,
     )
     model = GPT(config).to(args.device)
+    teacher = None
+    if args.distill_weight > 0:
+        from related import ease_weights
+
+        teacher = ease_weights(train_posts, tokenizer, args.distill_lambda).to(args.device)
     optimizer = make_optimizer(model, args)
     val_sequences = epoch_sequences(val_posts, tokenizer, args.seed, 0, args.max_tags)
     steps_per_epoch = math.ceil(len(train_posts) / args.batch_size)
@@ -228,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch = batch.to(args.device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total_steps, args)
-            loss = compute_loss(model, batch, args.loss)
+            loss = compute_loss(model, batch, args.loss, teacher, args.distill_weight, args.distill_temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
