@@ -8,7 +8,7 @@ import { normalizeTag, type CompactTagDictionary } from './dictionary';
 import { DictionaryOnlyEngine } from './dictionary-engine';
 import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folder';
 import { PrefixCache } from './prefix-cache';
-import { inVocabularyScore, outOfVocabularyScore, readRanking, type RankingConfig } from './ranking';
+import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRanking, type RankingConfig } from './ranking';
 import { RelatedWeights } from './related';
 import { compileBans, createRandom, pickToken } from './sampler';
 import { GptSession, logSoftmaxRow, type PastState } from './session';
@@ -435,7 +435,10 @@ export async function loadModelEngine(
   options: EngineLoadOptions & { modelDir?: string },
 ): Promise<TagEngine> {
   const files = readModelFolder(options.modelDir ?? defaultModelDir());
-  const ranking = readRanking(files.rankingPath);
+  let ranking = readRanking(files.rankingPath);
+  const relatedPath = path.join(files.dir, ranking.relatedFile ?? 'related.json');
+  if (fs.existsSync(relatedPath)) files.relatedPath = relatedPath;
+  else if (ranking.relatedWeight !== 0) ranking = rankingWithoutRelated(ranking);
   const session = await GptSession.create(files.onnxPath, files.config, { threads: options.threads });
   try {
     if (files.tokenizer.modelType === 'WordLevel') return new TagModelEngine(dictionary, files, session, ranking);

@@ -175,8 +175,7 @@ export function readModelFolder(dir: string): ModelFiles {
   const files: ModelFiles = { dir: folder, configPath, tokenizerPath, onnxPath, config, tokenizer };
   if (fs.existsSync(tokenizerConfigPath)) files.tokenizerConfigPath = tokenizerConfigPath;
   if (fs.existsSync(rankingPath)) files.rankingPath = rankingPath;
-  const relatedPath = path.join(folder, 'related.json');
-  if (fs.existsSync(relatedPath)) files.relatedPath = relatedPath;
+
   return files;
 }
 

@@ -20,6 +20,10 @@ export interface RankingConfig {
   aliasPenalty: number;
   /** Where the numbers came from: a file or "default". */
   source: string;
+  /** related.json's name in the model folder (`related_file`). */
+  relatedFile?: string;
+  /** The weights tuned for running without the related file (`without_related`). */
+  withoutRelated?: Partial<RankingConfig>;
 }
 
 export const DEFAULT_RANKING: RankingConfig = {
@@ -34,7 +38,9 @@ export const DEFAULT_RANKING: RankingConfig = {
   source: 'default',
 };
 
-const KEYS: Record<Exclude<keyof RankingConfig, 'source'>, string[]> = {
+type Weight = 'modelWeight' | 'priorWeight' | 'relatedWeight' | 'oovOffset' | 'wordPenalty' | 'aliasPenalty';
+
+const KEYS: Record<Weight, string[]> = {
   modelWeight: ['modelWeight', 'model_weight'],
   priorWeight: ['priorWeight', 'prior_weight'],
   relatedWeight: ['relatedWeight', 'related_weight'],
@@ -54,16 +60,31 @@ export function readRanking(file: string | undefined): RankingConfig {
   }
   if (typeof raw !== 'object' || raw === null) throw new Error(`${file}: expected a JSON object`);
   const object = raw as Record<string, unknown>;
-  const config: RankingConfig = { ...DEFAULT_RANKING, source: file };
+  const config: RankingConfig = { ...DEFAULT_RANKING, source: file, ...readWeights(object, file) };
+  if (typeof object.related_file === 'string' && object.related_file) config.relatedFile = object.related_file;
+  const without = object.without_related;
+  if (typeof without === 'object' && without !== null) {
+    config.withoutRelated = readWeights(without as Record<string, unknown>, `${file} (without_related)`);
+  }
+  return config;
+}
+
+function readWeights(object: Record<string, unknown>, file: string): Partial<Pick<RankingConfig, Weight>> {
+  const weights: Partial<Pick<RankingConfig, Weight>> = {};
   for (const [field, names] of Object.entries(KEYS) as [keyof typeof KEYS, string[]][]) {
     for (const name of names) {
       const value = object[name];
       if (value === undefined) continue;
       if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${file}: "${name}" must be a number`);
-      config[field] = value;
+      weights[field] = value;
     }
   }
-  return config;
+  return weights;
+}
+
+/** The ranking to use when the related file is missing: `without_related`'s weights, related off. */
+export function rankingWithoutRelated(ranking: RankingConfig): RankingConfig {
+  return { ...ranking, ...ranking.withoutRelated, relatedWeight: 0 };
 }
 
 /** log(1 + post_count), the dictionary prior of the ranking formula. */

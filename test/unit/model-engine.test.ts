@@ -320,7 +320,15 @@ test('ranking.json and related.json: the score is exactly the documented blend',
     fs.writeFileSync(path.join(copy, 'related.json'), JSON.stringify({ version: 1, rows }));
     fs.writeFileSync(
       path.join(copy, 'ranking.json'),
-      JSON.stringify({ model_weight: 1.5, prior_weight: 0.1, related_weight: 3, oov_offset: -12, formula: 'text' }),
+      JSON.stringify({
+        model_weight: 1.5,
+        prior_weight: 0.1,
+        related_weight: 3,
+        oov_offset: -12,
+        formula: 'text',
+        related_file: 'related.json',
+        without_related: { model_weight: 1, prior_weight: 0, oov_offset: -30 },
+      }),
     );
   });
   const engine = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as TagModelEngine;
@@ -340,6 +348,20 @@ test('ranking.json and related.json: the score is exactly the documented blend',
     assert.ok(engine.model.files.some((file) => file.path === 'related.json'));
   } finally {
     await engine.dispose();
+  }
+  // Without the related file: the weights ranking.json tuned for that case.
+  fs.renameSync(path.join(dir, 'related.json'), path.join(dir, 'related.json.off'));
+  const plain = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as TagModelEngine;
+  try {
+    const context = ['multiple_girls', '2girls'];
+    const { logProbs } = await plain.contextState(plain.contextTokens(context));
+    const completions = await plain.complete(context, 'sw', { top: 400 });
+    const inside = completions.find((completion) => plain.tokenOf(completion.tag) >= 0);
+    assert.ok(inside && Math.abs(inside.score - logProbs[plain.tokenOf(inside.tag)]) < 1e-6);
+    const outside = completions.find((completion) => plain.tokenOf(completion.tag) < 0);
+    assert.equal(outside?.score, -30);
+  } finally {
+    await plain.dispose();
   }
   fs.writeFileSync(path.join(dir, 'related.json'), JSON.stringify({ version: 1, rows: [[[99999, 1]]] }));
   await expectLoadError(dir, /related\.json: row 0 has a bad pair/);
