@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
@@ -89,4 +90,14 @@ test('cli info: vocabulary, layers and files of the model', () => {
   const json = JSON.parse(run(['info', '--model', fixture, '--json']).stdout) as { vocabSize: number; kind: string };
   assert.equal(json.vocabSize, 3830);
   assert.equal(json.kind, 'tag');
+});
+
+test('cli: without --model the shipped models/default is used, resolved from the package, not the working directory', () => {
+  const result = spawnSync(process.execPath, [cli, 'info', '--json'], { encoding: 'utf8', cwd: os.tmpdir() });
+  const expected = path.join(root, 'models', 'default');
+  if (result.status === 0) {
+    assert.equal((JSON.parse(result.stdout) as { dir: string }).dir, expected);
+  } else {
+    assert.ok(result.stderr.includes(expected), result.stderr);
+  }
 });
