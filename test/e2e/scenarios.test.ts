@@ -152,7 +152,7 @@ scenario('1-completion', async () => {
 });
 
 scenario('2-ranking-depends-on-prompt', async () => {
-  const prefix = 'h';
+  const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)
   await typeOnNewLine('ranking.prompt', `2boys, male_focus, multiple_boys, ${prefix}`);
   const male = await workbench.waitForSuggestions((r) => realTagRows(r, prefix));

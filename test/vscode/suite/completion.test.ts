@@ -29,10 +29,10 @@ suite('completion', () => {
   test('2. the same prefix ranks differently after a male-focused and a female-focused prompt', async () => {
     const editor = await openPrompt('ranking.prompt');
     // first tags of real posts: 4157663 (two men) and 543006 (two women)
-    const male = await appendLine(editor, '2boys, male_focus, multiple_boys, h');
-    const maleItems = await waitForTagCompletions(editor.document, male, 'h');
-    const female = await appendLine(editor, '2girls, multiple_girls, h');
-    const femaleItems = await waitForTagCompletions(editor.document, female, 'h');
+    const male = await appendLine(editor, '2boys, male_focus, multiple_boys, y');
+    const maleItems = await waitForTagCompletions(editor.document, male, 'y');
+    const female = await appendLine(editor, '2girls, multiple_girls, y');
+    const femaleItems = await waitForTagCompletions(editor.document, female, 'y');
     assert.notEqual(tagOf(maleItems[0]!), tagOf(femaleItems[0]!), `both start with ${tagOf(maleItems[0]!)}`);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
