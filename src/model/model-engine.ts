@@ -128,10 +128,12 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
 export class TagModelEngine extends ModelEngineBase {
   readonly bosId: number;
   readonly eosId: number;
-  /** Vocabulary token -> dictionary id (-1: not a dictionary tag). */
+  /** Vocabulary token -> dictionary id, through aliases for retired names (-1: not a dictionary tag). */
   readonly tokenToTag: Int32Array;
-  /** Dictionary id -> vocabulary token (-1: outside the vocabulary). */
+  /** Dictionary id -> the vocabulary token spelled exactly so (-1: outside the vocabulary), for ranking. */
   readonly tagToToken: Int32Array;
+  /** Dictionary id -> the token of its retired name (e.g. hand_on_own_hip -> hand_on_hip), for contexts. */
+  readonly tagToRetiredToken = new Map<number, number>();
   /** Vocabulary tokens as tags, normalized, for tokens the dictionary does not know. */
   readonly tokenNames: string[];
   /** Dictionary ids of the vocabulary's tags, most posts first. */
@@ -159,16 +161,16 @@ export class TagModelEngine extends ModelEngineBase {
         this.tagToToken[tagId] = id;
       }
     }
-    // A token spelled as an alias (the training data's older name, e.g. hand_on_hip) scores its
-    // canonical tag (hand_on_own_hip) when that tag has no token of its own; lowest id (most frequent) wins.
+    // A token spelled as an alias (the training data's retired name, e.g. hand_on_hip) stands for its
+    // canonical tag (hand_on_own_hip) in contexts and in sampled tags; lowest id (most frequent) wins.
+    // Ranking keeps training/evaluate.py's exact-name mapping: there the canonical tag stays out of
+    // the vocabulary, as in the tuning (a 2020 post that holds hand_on_hip never holds hand_on_own_hip).
     for (let id = 0; id < this.tokenNames.length; id++) {
       if (!this.tokenNames[id] || this.tokenToTag[id] >= 0) continue;
       const resolved = dictionary.resolveId(this.tokenNames[id]);
-      if (!resolved?.viaAlias) continue;
-      const tagId = resolved.id;
-      if (this.tagToToken[tagId] >= 0) continue;
-      this.tokenToTag[id] = tagId;
-      this.tagToToken[tagId] = id;
+      if (!resolved?.viaAlias || this.tagToToken[resolved.id] >= 0 || this.tagToRetiredToken.has(resolved.id)) continue;
+      this.tokenToTag[id] = resolved.id;
+      this.tagToRetiredToken.set(resolved.id, id);
     }
     this.vocabularyTagIds = [];
     for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
@@ -184,7 +186,9 @@ export class TagModelEngine extends ModelEngineBase {
     const exact = this.files.tokenizer.vocab.get(normalizeTag(tag));
     if (exact !== undefined && !this.specialTokens.has(exact)) return exact;
     const resolved = this.dictionary.resolveId(tag);
-    return resolved ? this.tagToToken[resolved.id] : -1;
+    if (!resolved) return -1;
+    const token = this.tagToToken[resolved.id];
+    return token >= 0 ? token : (this.tagToRetiredToken.get(resolved.id) ?? -1);
   }
 
   /** `<|bos|>` then the context's known tags once each, cut to the model's context length (latest kept). */
