@@ -27,6 +27,8 @@ export interface SessionOptions {
 
 export class GptSession {
   readonly headSize: number;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private released = false;
 
   private constructor(
     readonly session: ort.InferenceSession,
@@ -129,7 +131,7 @@ export class GptSession {
       feeds[keyName] = past.layers[layer][0];
       feeds[valueName] = past.layers[layer][1];
     });
-    const output = await this.session.run(feeds);
+    const output = await this.run(feeds);
     const logits = output.logits;
     const layers = this.graph.presentOutputs.map(
       ([keyName, valueName]): [ort.Tensor, ort.Tensor] => [output[keyName], output[valueName]],
@@ -158,7 +160,7 @@ export class GptSession {
       for (let r = 0; r < batch; r++) for (let s = 0; s < total; s++) positions[r * total + s] = BigInt(s);
       feeds.position_ids = new ort.Tensor('int64', positions, [batch, total]);
     }
-    const output = await this.session.run(feeds);
+    const output = await this.run(feeds);
     const vocab = output.logits.dims[2];
     const all = output.logits.data as Float32Array;
     const logits = new Float32Array(batch * steps * vocab);
@@ -168,7 +170,22 @@ export class GptSession {
     return { logits, vocab, past: { batch, length: total, layers: [], tokens: full } };
   }
 
+  /** session.run, tracked so release() never frees the native session under a running call. */
+  private run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+    if (this.released) return Promise.reject(new Error('the model session was released'));
+    const running = this.session.run(feeds);
+    this.inFlight.add(running);
+    const forget = (): void => {
+      this.inFlight.delete(running);
+    };
+    running.then(forget, forget);
+    return running;
+  }
+
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await Promise.allSettled([...this.inFlight]);
     await this.session.release();
   }
 }

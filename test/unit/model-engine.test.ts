@@ -374,3 +374,11 @@ async function checkBlend(dir: string): Promise<void> {
   }
   fs.renameSync(path.join(dir, 'related.json.off'), path.join(dir, 'related.json'));
 }
+
+test('dispose() waits for a running completion; calls after it reject clearly', async () => {
+  const engine = await loadEngine({ modelDir: fixture, dictionary, threads: 1 });
+  const running = engine.complete(['multiple_girls', '2girls', 'long_hair'], 'sh', { top: 5 });
+  await engine.dispose();
+  assert.equal((await running).length, 5);
+  await assert.rejects(engine.complete(['smile'], 'b'), /the model session was released/);
+});
