@@ -6,7 +6,9 @@
 // dependencies, and from onnxruntime-node ships only bin/napi-v*/<os>/<arch> of the target.
 // Everything else comes from .vscodeignore's allowlist plus the files package.json contributes.
 //
-// usage: node scripts/package.mjs [--target linux-x64 ...] [--out-dir vsix] [--no-build] [--budget TARGET=MB ...]
+// usage: node scripts/package.mjs [--target linux-x64 ...] [--out-dir vsix] [--no-build] [--budget TARGET=MB ...] [--baseline]
+//   --baseline also packages one universal .vsix (every platform's binaries, what a plain
+//   `vsce package` of the same files gives) and prints each target's size as a ratio of it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -43,6 +45,7 @@ function parseArgs(argv) {
     if (arg === '--target') options.targets.push(value());
     else if (arg === '--out-dir') options.outDir = path.resolve(value());
     else if (arg === '--no-build') options.build = false;
+    else if (arg === '--baseline') options.baseline = true;
     else if (arg === '--budget') {
       const [target, mb] = value().split('=');
       if (!(target in TARGETS) || !(Number(mb) > 0)) usage(`--budget wants TARGET=MB, e.g. linux-x64=40`);
@@ -59,7 +62,7 @@ function parseArgs(argv) {
 }
 
 function usage(problem) {
-  const text = 'usage: node scripts/package.mjs [--target T ...] [--out-dir DIR] [--no-build] [--budget T=MB ...]\n' +
+  const text = 'usage: node scripts/package.mjs [--target T ...] [--out-dir DIR] [--no-build] [--budget T=MB ...] [--baseline]\n' +
     `targets: ${Object.keys(TARGETS).join(', ')} (default: all)\n`;
   if (problem) {
     process.stderr.write(`package: ${problem}\n${text}`);
@@ -147,7 +150,7 @@ function dependencyClosure(names, platform) {
     if (dirs.has(rel)) return;
     const manifest = readJson(path.join(dir, 'package.json'));
     // Platform-specific packages (e.g. prebuilt binaries) only go into their own platform's .vsix.
-    if (!matchesPlatform(manifest.os, platform.os) || !matchesPlatform(manifest.cpu, platform.cpu)) return;
+    if (!platform.universal && (!matchesPlatform(manifest.os, platform.os) || !matchesPlatform(manifest.cpu, platform.cpu))) return;
     dirs.set(rel, manifest);
     for (const dep of runtimeDependencies(dir, manifest)) visit(dep, dir, false);
     for (const dep of Object.keys(manifest.optionalDependencies ?? {})) visit(dep, dir, true);
@@ -170,6 +173,7 @@ function shipPatterns(packageDir, platform, report) {
   // Only what Node loads, and the licences: no TypeScript sources, declarations or source maps.
   const loaded = (dir) => [`!${dir}/**/*.{js,cjs,mjs,json,node,wasm}`, `!${dir}/**/{LICENSE,LICENCE,NOTICE,ThirdPartyNotices}*`];
   if (!nativeRoot) return loaded(packageDir);
+  if (platform.universal) return [...loaded(packageDir), `!${packageDir}/bin/**`];
   const patterns = readdirSync(abs).filter((entry) => entry !== 'bin').flatMap((entry) => {
     const isDir = statSync(path.join(abs, entry)).isDirectory();
     return isDir ? loaded(`${packageDir}/${entry}`) : [`!${packageDir}/${entry}`];
@@ -271,8 +275,8 @@ function verifyVsix(file, target, mustShip) {
   for (const required of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/server.js', ...mustShip.map((f) => `extension/${f}`)]) {
     if (!names.has(required)) problems.push(`missing ${required}`);
   }
-  const { os, cpu } = TARGETS[target];
-  for (const name of names) {
+  const { os, cpu } = TARGETS[target] ?? {};
+  for (const name of os === undefined ? [] : names) {
     const native = name.match(/\/bin\/napi-v\d+\/([^/]+)\/([^/]+)\//);
     if (native && (native[1] !== os || native[2] !== cpu)) problems.push(`carries another platform's binary: ${name}`);
   }
@@ -297,8 +301,8 @@ function main() {
   const scratch = mkdtempSync(path.join(tmpdir(), 'danbooru-gpt-package-'));
   const results = [];
   try {
-    for (const target of options.targets) {
-      const platform = TARGETS[target];
+    for (const target of [...options.targets, ...(options.baseline ? ['universal'] : [])]) {
+      const platform = target === 'universal' ? { universal: true } : TARGETS[target];
       const report = { missingNative: [] };
       const closure = dependencyClosure(externals, platform);
       const ignoreFile = path.join(scratch, `${target}.vscodeignore`);
@@ -313,7 +317,7 @@ function main() {
       const partial = `${outFile}.partial.vsix`;
       const started = performance.now();
       execFileSync(vsce, [
-        'package', '--target', target, '--ignoreFile', ignoreFile, '--out', partial,
+        'package', ...(platform.universal ? [] : ['--target', target]), '--ignoreFile', ignoreFile, '--out', partial,
         // No repository yet: README images stay relative (they resolve inside the installed extension).
         '--allow-missing-repository', '--no-rewrite-relative-links',
       ], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -335,9 +339,11 @@ function main() {
     rmSync(scratch, { recursive: true, force: true });
   }
   const mb = (n) => (n / 1024 / 1024).toFixed(1);
-  console.log(`\n${'target'.padEnd(14)}${'vsix MB'.padStart(9)}${'unpacked MB'.padStart(13)}${'files'.padStart(7)}  file`);
+  console.log(`\n${'target'.padEnd(14)}${'vsix MiB'.padStart(9)}${'unpacked MiB'.padStart(14)}${'files'.padStart(7)}  file`);
+  const universal = results.find((r) => r.target === 'universal');
   for (const r of results) {
-    console.log(`${r.target.padEnd(14)}${mb(r.bytes).padStart(9)}${mb(r.unpackedBytes).padStart(13)}${String(r.files).padStart(7)}  ${r.file}`);
+    const ratio = universal ? `  ×${(r.bytes / universal.bytes).toFixed(2)} of universal` : '';
+    console.log(`${r.target.padEnd(14)}${mb(r.bytes).padStart(9)}${mb(r.unpackedBytes).padStart(14)}${String(r.files).padStart(7)}  ${r.file}${ratio}`);
   }
   for (const r of results.filter((x) => x.missingNative.length > 0)) {
     console.log(`warning: ${r.target}: no native binaries for this platform in ${r.missingNative.join(', ')}; ` +
@@ -346,7 +352,7 @@ function main() {
   writeFileSync(path.join(options.outDir, 'sizes.json'), JSON.stringify(results, null, 2) + '\n');
   const over = results.filter((r) => options.budgets.has(r.target) && r.bytes > options.budgets.get(r.target) * 1024 * 1024);
   if (over.length > 0) {
-    console.error(`package: over budget: ${over.map((r) => `${r.target} ${mb(r.bytes)} MB > ${options.budgets.get(r.target)} MB`).join(', ')}`);
+    console.error(`package: over budget: ${over.map((r) => `${r.target} ${mb(r.bytes)} MiB > ${options.budgets.get(r.target)} MiB`).join(', ')}`);
     process.exitCode = 1;
   }
 }
