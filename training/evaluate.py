@@ -292,9 +292,9 @@ def tune(cases: List[Case], scorer: ModelScorer, dictionary: Dictionary) -> Tupl
     related = [scorer.related_scores(c.context) for c in cases]
     grid = [
         {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "related_weight": rw}
-        for rw in (4.0, 8.0, 16.0, 24.0, 32.0, 48.0)
+        for rw in (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
         for pw in (0.0, 0.05, 0.1)
-        for oov in (-16.0, -12.0, -8.0)
+        for oov in (-16.0, -12.0)
     ]
     return model_only, _grid_best(cases, logps, related, scorer.in_vocab, dictionary, grid)
 

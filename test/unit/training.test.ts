@@ -18,6 +18,8 @@ interface Parity {
   input_ids: number[];
   logits: number[][];
   steps: { input_ids: number[]; logits: number[][] }[];
+  /** Vocabulary ids the logits were kept for (all when absent). */
+  columns?: number[];
 }
 
 interface ModelConfig {
@@ -205,4 +207,24 @@ test('tiny-tag fixture: config, tokenizer and ONNX model agree; a first step wit
   } finally {
     await session.release();
   }
+});
+
+test('models/default: ONNX logits from onnxruntime-node equal the PyTorch reference, with and without cache', async () => {
+  const modelDir = path.join(root, 'models', 'default');
+  const config = readJson<ModelConfig>(path.join(modelDir, 'config.json'));
+  // Written by `training/export.py --parity ... --parity-columns 256` when the model was exported.
+  const parity = readJson<Parity>(path.join(root, 'training', 'tests', 'data', 'default-parity.json'));
+  const columns = parity.columns ?? [];
+  assert.ok(columns.length > 0 && columns.every((c) => c < config.vocab_size));
+  const keep = (rows: number[][]) => rows.map((row) => columns.map((c) => row[c]));
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'));
+  try {
+    const [whole] = await runChunks(session, config, [parity.input_ids]);
+    assert.ok(maxAbsDiff(keep(whole), parity.logits) < tolerance);
+    const steps = await runChunks(session, config, parity.steps.map((s) => s.input_ids));
+    assert.ok(maxAbsDiff(keep(steps.flat()), parity.steps.flatMap((s) => s.logits)) < tolerance);
+  } finally {
+    await session.release();
+  }
+  assert.ok(fs.statSync(path.join(modelDir, 'onnx', 'model.onnx')).size <= 50 * 1024 * 1024, 'ONNX file within 50 MB');
 });
