@@ -163,10 +163,135 @@ export class BpeModelEngine extends ModelEngineBase {
 
   /**
    * Samples token by token; when a tag's separator comes, the tag must be a dictionary tag (aliases
-   * resolved), new and not banned, else the row goes back to the tag's start and tries again. Rows
-   * run one after another: a rejected tag rewinds one row's cache, which a shared batch cannot do.
+   * resolved), new and not banned, else the row goes back to the tag's start and tries again. All
+   * rows run in one batch: a rejected tag's tokens stay in that row's cache but are hidden by its
+   * attention mask, and its positions continue from the tag's start. Graphs without per-row masks
+   * and positions run the rows one after another instead.
    */
   override async sample(options: SampleOptions = {}): Promise<string[][]> {
+    return this.session.supportsRowLayout ? this.sampleBatched(options) : this.sampleOneByOne(options);
+  }
+
+  private async sampleBatched(options: SampleOptions): Promise<string[][]> {
+    const settings = sampleSettings(options, this.files.config.contextLength);
+    const banned = compileBans(options.ban ?? [], normalizeTag);
+    const random = createRandom(settings.seed);
+    const contextLength = this.files.config.contextLength;
+    const promptTokens = this.contextTokens(options.prompt ?? []);
+    const promptTags = new Set<string>();
+    for (const tag of options.prompt ?? []) {
+      const resolved = this.dictionary.resolveId(tag);
+      promptTags.add(resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag));
+    }
+    const start = await this.freshState(promptTokens);
+    const blocked = new Uint8Array(this.files.config.vocabSize);
+    for (const token of this.specialTokens) blocked[token] = 1;
+    const rows = Array.from({ length: settings.n }, () => ({
+      tags: [] as string[],
+      used: new Set(promptTags),
+      /** Tokens of the tag being written, and their positions in the cache. */
+      partial: [] as number[],
+      partialSlots: [] as number[],
+      /** One entry per cached position: 1 seen, 0 hidden (a rejected tag's tokens). */
+      mask: new Array<number>(promptTokens.length).fill(1),
+      position: promptTokens.length,
+      boundary: start.logProbs,
+      boundaryPosition: promptTokens.length,
+      next: start.logProbs,
+      tries: 0,
+    }));
+    let active = rows.map((_, index) => index);
+    let past = this.session.expandPast(start.past, settings.n);
+    while (active.length > 0 && past.length + 1 < 2 * contextLength) {
+      options.signal?.throwIfAborted();
+      const kept: number[] = [];
+      const feed: number[] = [];
+      const seen: number[] = [];
+      const positions: number[] = [];
+      const atBoundary: boolean[] = [];
+      const rewound: boolean[] = [];
+      for (const index of active) {
+        const row = rows[index];
+        if (this.eosId >= 0) blocked[this.eosId] = row.partial.length === 0 && row.tags.length >= settings.minTags ? 0 : 1;
+        const token = pickToken(row.next, 0, row.next.length, blocked, settings, random);
+        if (token < 0 || token === this.eosId) continue;
+        row.partial.push(token);
+        const text = this.tokenizer.decode(row.partial, { skip_special_tokens: true });
+        const complete = text.includes(this.separator);
+        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG) {
+          const first = promptTokens.length === 1 && row.tags.length === 0;
+          const tag = complete ? this.acceptTag(text, first, row.used, banned) : undefined;
+          if (tag) {
+            row.tags.push(tag);
+            row.used.add(tag);
+            row.partial = [];
+            row.partialSlots = [];
+            row.tries = 0;
+            if (row.tags.length >= settings.maxTags || row.position + 1 >= contextLength) continue;
+            kept.push(index);
+            feed.push(token);
+            seen.push(1);
+            positions.push(row.position++);
+            atBoundary.push(true);
+            rewound.push(false);
+          } else {
+            // Hide the rejected tag's cached tokens; the row draws again from the tag's start.
+            for (const slot of row.partialSlots) row.mask[slot] = 0;
+            row.partial = [];
+            row.partialSlots = [];
+            row.position = row.boundaryPosition;
+            if (++row.tries >= MAX_TRIES_PER_TAG) continue;
+            kept.push(index);
+            feed.push(this.eosId >= 0 ? this.eosId : token);
+            seen.push(0);
+            positions.push(row.position);
+            atBoundary.push(false);
+            rewound.push(true);
+          }
+        } else {
+          if (row.position + 1 >= contextLength) continue;
+          row.partialSlots.push(past.length);
+          kept.push(index);
+          feed.push(token);
+          seen.push(1);
+          positions.push(row.position++);
+          atBoundary.push(false);
+          rewound.push(false);
+        }
+      }
+      if (kept.length === 0) break;
+      if (kept.length < active.length) {
+        past = this.session.selectRows(
+          past,
+          kept.map((index) => active.indexOf(index)),
+        );
+      }
+      kept.forEach((index, i) => rows[index].mask.push(seen[i]));
+      const result = await this.session.forward(
+        feed.map((token) => [token]),
+        past,
+        { attentionMask: kept.map((index) => rows[index].mask), positions: positions.map((position) => [position]) },
+      );
+      this.forwardPasses++;
+      past = result.past;
+      kept.forEach((index, i) => {
+        const row = rows[index];
+        if (rewound[i]) {
+          row.next = row.boundary;
+          return;
+        }
+        row.next = logSoftmax(result.logits.subarray(i * result.vocab, (i + 1) * result.vocab), result.vocab);
+        if (atBoundary[i]) {
+          row.boundary = row.next;
+          row.boundaryPosition = row.position;
+        }
+      });
+      active = kept;
+    }
+    return rows.map((row) => row.tags);
+  }
+
+  private async sampleOneByOne(options: SampleOptions): Promise<string[][]> {
     const settings = sampleSettings(options, this.files.config.contextLength);
     const banned = compileBans(options.ban ?? [], normalizeTag);
     const random = createRandom(settings.seed);

@@ -101,15 +101,29 @@ export class GptSession {
     return selected;
   }
 
-  /** Runs `rows` (equal lengths) after `past`; positions continue from past.length. */
-  async forward(rows: number[][], past: PastState): Promise<ForwardResult> {
+  /** Whether rows may carry their own attention masks and positions (see forward's `layout`). */
+  get supportsRowLayout(): boolean {
+    return this.hasCache && this.graph.hasAttentionMask && this.graph.hasPositionIds;
+  }
+
+  /**
+   * Runs `rows` (equal lengths) after `past`; positions continue from past.length. With `layout`,
+   * each row has its own attention mask over all past + new positions (0 = a position to ignore)
+   * and its own position ids: rows whose sequences were cut back keep their cache and hide the rest.
+   */
+  async forward(
+    rows: number[][],
+    past: PastState,
+    layout?: { attentionMask: ArrayLike<number>[]; positions: number[][] },
+  ): Promise<ForwardResult> {
     const batch = rows.length;
     if (batch !== past.batch) throw new Error(`forward: ${batch} rows but a past of ${past.batch}`);
     if (!this.hasCache) return this.forwardWithoutCache(rows, past);
     const steps = rows[0].length;
     const total = past.length + steps;
-    if (total > this.config.contextLength) {
-      throw new Error(`sequence of ${total} tokens exceeds the model's context length ${this.config.contextLength}`);
+    const lastPosition = layout ? Math.max(...layout.positions.flat()) : total - 1;
+    if (lastPosition >= this.config.contextLength) {
+      throw new Error(`sequence of ${lastPosition + 1} tokens exceeds the model's context length ${this.config.contextLength}`);
     }
     const feeds: Record<string, ort.Tensor> = {};
     const ids = new BigInt64Array(batch * steps);
@@ -118,12 +132,20 @@ export class GptSession {
       row.forEach((id, s) => (ids[r * steps + s] = BigInt(id)));
     });
     feeds.input_ids = new ort.Tensor('int64', ids, [batch, steps]);
+    if (layout && !this.supportsRowLayout) throw new Error('forward: this graph cannot take per-row masks');
     if (this.graph.hasAttentionMask) {
-      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(batch * total).fill(1n), [batch, total]);
+      const mask = new BigInt64Array(batch * total).fill(1n);
+      layout?.attentionMask.forEach((rowMask, r) => {
+        if (rowMask.length !== total) throw new Error('forward: a row mask of the wrong length');
+        for (let i = 0; i < total; i++) if (rowMask[i] === 0) mask[r * total + i] = 0n;
+      });
+      feeds.attention_mask = new ort.Tensor('int64', mask, [batch, total]);
     }
     if (this.graph.hasPositionIds) {
       const positions = new BigInt64Array(batch * steps);
-      for (let r = 0; r < batch; r++) for (let s = 0; s < steps; s++) positions[r * steps + s] = BigInt(past.length + s);
+      for (let r = 0; r < batch; r++) {
+        for (let s = 0; s < steps; s++) positions[r * steps + s] = BigInt(layout ? layout.positions[r][s] : past.length + s);
+      }
       feeds.position_ids = new ort.Tensor('int64', positions, [batch, steps]);
     }
     if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.length > 0], [1]);

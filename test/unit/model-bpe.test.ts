@@ -81,6 +81,44 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     );
   });
 
+  test('hidden cache positions: a row that hides tokens and reuses their positions equals the clean sequence', async () => {
+    const context = engine.contextTokens(['multiple_girls', '2girls']);
+    const detour = engine.tagTokens('no_such_tag', false);
+    const next = engine.tagTokens('smile', false);
+    const clean = await engine.session.forward([[...context, ...next]], engine.session.emptyPast(1));
+    const base = await engine.session.forward([context], engine.session.emptyPast(1));
+    // Row 0 takes the detour (later hidden), row 1 pads with the same number of hidden tokens.
+    let past = engine.session.expandPast(base.past, 2);
+    const mask = [new Array<number>(context.length).fill(1), new Array<number>(context.length).fill(1)];
+    for (let i = 0; i < detour.length; i++) {
+      mask.forEach((row) => row.push(1));
+      const step = await engine.session.forward([[detour[i]], [detour[i]]], past, {
+        attentionMask: mask,
+        positions: [[context.length + i], [context.length + i]],
+      });
+      past = step.past;
+    }
+    mask.forEach((row) => row.fill(0, context.length));
+    let logits = new Float32Array(0);
+    for (let i = 0; i < next.length; i++) {
+      mask.forEach((row) => row.push(1));
+      const step = await engine.session.forward([[next[i]], [next[i]]], past, {
+        attentionMask: mask,
+        positions: [[context.length + i], [context.length + i]],
+      });
+      past = step.past;
+      logits = step.logits;
+    }
+    const vocab = 1024;
+    const expected = clean.logits.subarray((context.length + next.length - 1) * vocab, (context.length + next.length) * vocab);
+    for (const row of [0, 1]) {
+      const got = logits.subarray(row * vocab, (row + 1) * vocab);
+      let maxDiff = 0;
+      for (let t = 0; t < vocab; t++) maxDiff = Math.max(maxDiff, Math.abs(got[t] - expected[t]));
+      assert.ok(maxDiff < 1e-4, `row ${row}: max diff ${maxDiff}`);
+    }
+  });
+
   test('sampling: deterministic, valid dictionary tags, no repeats, bans honoured', async () => {
     const options = { prompt: ['multiple_girls'], n: 3, seed: 11, maxTags: 8, ban: ['*_background', 'smile'] };
     const first = await engine.sample(options);
