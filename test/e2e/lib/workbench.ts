@@ -136,6 +136,20 @@ export class Workbench {
     );
   }
 
+  /**
+   * The editor's lines once `done(lines)` holds (edits from a picked item or a code action land a
+   * moment after the key press), or the last lines read when it never does.
+   */
+  async editorLinesWhen(done: (lines: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    let lines = await this.editorLines();
+    while (!done(lines) && Date.now() < deadline) {
+      await sleep(200);
+      lines = await this.editorLines();
+    }
+    return lines;
+  }
+
   /** Moves to the end of the document and starts a new line. */
   async newLineAtEnd(): Promise<void> {
     await this.activeEditor().locator('.view-lines').click();
