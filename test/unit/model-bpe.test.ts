@@ -99,7 +99,7 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
       past = step.past;
     }
     mask.forEach((row) => row.fill(0, context.length));
-    let logits = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     for (let i = 0; i < next.length; i++) {
       mask.forEach((row) => row.push(1));
       const step = await engine.session.forward([[next[i]], [next[i]]], past, {
