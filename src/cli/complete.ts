@@ -4,7 +4,8 @@
 // A bad line gets {"error": "..."} on its line and the rest go on.
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { loadEngine, type TagEngine } from '../model/index';
+import type { TagEngine } from '../model/index';
+import { engineFlags, loadEngineFromFlags } from './engine-options';
 
 const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictionary FILE]
 reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0]} on stdin
@@ -73,9 +74,7 @@ export async function runComplete(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' },
-      threads: { type: 'string' },
-      dictionary: { type: 'string' },
+      ...engineFlags,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,11 +82,7 @@ export async function runComplete(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  const engine = await loadEngine({
-    modelDir: values.model,
-    dictionaryPath: values.dictionary,
-    threads: parseThreads(values.threads),
-  });
+  const engine = await loadEngineFromFlags(values);
   try {
     const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
     for await (const line of lines) {
@@ -99,11 +94,4 @@ export async function runComplete(argv: string[]): Promise<number> {
     await engine.dispose();
   }
   return 0;
-}
-
-export function parseThreads(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const threads = Number(text);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got "${text}"`);
-  return threads;
 }

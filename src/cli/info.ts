@@ -1,15 +1,12 @@
 // `danbooru-gpt info`: what model a folder holds (vocabulary, size, layers, files) and the dictionary.
 import { parseArgs } from 'node:util';
-import { loadEngine } from '../model/index';
-import { parseThreads } from './complete';
+import { engineFlags, loadEngineFromFlags } from './engine-options';
 
 export async function runInfo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' },
-      threads: { type: 'string' },
-      dictionary: { type: 'string' },
+      ...engineFlags,
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -18,11 +15,7 @@ export async function runInfo(argv: string[]): Promise<number> {
     process.stdout.write('usage: danbooru-gpt info [--model DIR] [--json]\n');
     return 0;
   }
-  const engine = await loadEngine({
-    modelDir: values.model,
-    dictionaryPath: values.dictionary,
-    threads: parseThreads(values.threads),
-  });
+  const engine = await loadEngineFromFlags(values);
   try {
     const model = engine.model;
     if (!model) throw new Error('no model loaded');

@@ -1,7 +1,6 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
 import { parseArgs } from 'node:util';
-import { loadEngine } from '../model/index';
-import { parseThreads } from './complete';
+import { engineFlags, loadEngineFromFlags } from './engine-options';
 
 const help = `usage: danbooru-gpt sample [--prompt "1girl, solo"] [--n 5] [--temperature 1] [--top-k 50]
                            [--top-p 0.95] [--seed 1] [--min-tags 0] [--max-tags 40]
@@ -39,9 +38,7 @@ export async function runSample(argv: string[]): Promise<number> {
       'max-tags': { type: 'string' },
       ban: { type: 'string', multiple: true },
       json: { type: 'boolean' },
-      model: { type: 'string' },
-      threads: { type: 'string' },
-      dictionary: { type: 'string' },
+      ...engineFlags,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,11 +59,7 @@ export async function runSample(argv: string[]): Promise<number> {
     maxTags: parseNumber('max-tags', values['max-tags']),
     ban: (values.ban ?? []).flatMap(splitPrompt),
   };
-  const engine = await loadEngine({
-    modelDir: values.model,
-    dictionaryPath: values.dictionary,
-    threads: parseThreads(values.threads),
-  });
+  const engine = await loadEngineFromFlags(values);
   try {
     // Prompt tags as the dictionary spells them, so output lines are canonical.
     const canonicalPrompt = prompt.map((tag) => engine.dictionary.resolve(tag)?.tag.name ?? tag);

@@ -1,6 +1,7 @@
 // Writer-side stages: tag order, the output line of a post, and the tag-count table.
 import type { Post } from './schema';
 import type { OutputFormat, TagCategory, TagOrder } from './types';
+import { createRandom } from '../util/random';
 
 export interface FormatOptions {
   format: OutputFormat;
@@ -128,14 +129,7 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** mulberry32 seeded from (seed, key): small, fast, and the same on every platform. */
+/** The project's PRNG seeded from (seed, key): one independent stream per post. */
 export function seededRandom(seed: number, key: number): () => number {
-  let state = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(key | 0, 0x85ebca6b) ^ Math.floor(key / 2 ** 32)) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRandom(Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(key | 0, 0x85ebca6b) ^ Math.floor(key / 2 ** 32));
 }

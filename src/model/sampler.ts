@@ -1,17 +1,7 @@
 // Token choice for sampling: temperature, top-k, top-p over the allowed tokens, with our own seeded
 // PRNG so a seed gives the same samples on every machine and run.
 
-/** mulberry32: small, fast, well distributed 32-bit PRNG; returns floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRandom } from '../util/random';
 
 export interface PickOptions {
   temperature: number;

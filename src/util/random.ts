@@ -1,0 +1,14 @@
+// One seeded PRNG for the whole project (sampling, dataset shuffles, generated benchmark data), so a
+// seed gives the same result on every machine and run.
+
+/** mulberry32: small, fast, well distributed 32-bit PRNG; returns floats in [0, 1). */
+export function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
