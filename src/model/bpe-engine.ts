@@ -172,11 +172,11 @@ export class BpeModelEngine extends ModelEngineBase {
     return this.session.supportsRowLayout ? this.sampleBatched(options) : this.sampleOneByOne(options);
   }
 
-  private async sampleBatched(options: SampleOptions): Promise<string[][]> {
+  /** What both sampling paths start from: settings, bans, the seeded PRNG, the prompt's state and tags. */
+  private async prepareSampling(options: SampleOptions) {
     const settings = sampleSettings(options, this.files.config.contextLength);
     const banned = compileBans(options.ban ?? [], normalizeTag);
     const random = createRandom(settings.seed);
-    const contextLength = this.files.config.contextLength;
     const promptTokens = this.contextTokens(options.prompt ?? []);
     const promptTags = new Set<string>();
     for (const tag of options.prompt ?? []) {
@@ -184,8 +184,15 @@ export class BpeModelEngine extends ModelEngineBase {
       promptTags.add(resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag));
     }
     const start = await this.freshState(promptTokens);
+    // Special tokens are never emitted as tags.
     const blocked = new Uint8Array(this.files.config.vocabSize);
     for (const token of this.specialTokens) blocked[token] = 1;
+    return { settings, banned, random, promptTokens, promptTags, start, blocked };
+  }
+
+  private async sampleBatched(options: SampleOptions): Promise<string[][]> {
+    const { settings, banned, random, promptTokens, promptTags, start, blocked } = await this.prepareSampling(options);
+    const contextLength = this.files.config.contextLength;
     const rows = Array.from({ length: settings.n }, () => ({
       tags: [] as string[],
       used: new Set(promptTags),
@@ -292,18 +299,7 @@ export class BpeModelEngine extends ModelEngineBase {
   }
 
   private async sampleOneByOne(options: SampleOptions): Promise<string[][]> {
-    const settings = sampleSettings(options, this.files.config.contextLength);
-    const banned = compileBans(options.ban ?? [], normalizeTag);
-    const random = createRandom(settings.seed);
-    const promptTokens = this.contextTokens(options.prompt ?? []);
-    const promptTags = new Set<string>();
-    for (const tag of options.prompt ?? []) {
-      const resolved = this.dictionary.resolveId(tag);
-      promptTags.add(resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag));
-    }
-    const start = await this.freshState(promptTokens);
-    const blocked = new Uint8Array(this.files.config.vocabSize);
-    for (const token of this.specialTokens) blocked[token] = 1;
+    const { settings, banned, random, promptTokens, promptTags, start, blocked } = await this.prepareSampling(options);
     const samples: string[][] = [];
     for (let row = 0; row < settings.n; row++) {
       options.signal?.throwIfAborted();
