@@ -14,6 +14,7 @@ import {
   StrictModeError,
   TAG_CATEGORIES,
   isNote,
+  type ConversionCounts,
   type ConvertHooks,
   type ConvertOptions,
   type ConvertProgress,
@@ -21,7 +22,6 @@ import {
   type InputProblem,
   type OutputFormat,
   type ProblemReason,
-  type SkipReason,
   type TagCategory,
   type TagOrder,
 } from './types';
@@ -105,18 +105,7 @@ export function datasetSink(file: AtomicFile): PostSink {
   };
 }
 
-/** Counters and problems of a conversion (or of one worker's share of it). */
-export interface ConversionCounts {
-  bytesRead: number;
-  bytesParsed: number;
-  postsRead: number;
-  postsWritten: number;
-  skipped: Record<SkipReason, number>;
-  problems: Partial<Record<ProblemReason, number>>;
-  badRecords: number;
-  firstProblems: InputProblem[];
-  stoppedAtLimit: boolean;
-}
+export type { ConversionCounts };
 
 export function emptyCounts(): ConversionCounts {
   return {

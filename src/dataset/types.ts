@@ -83,10 +83,8 @@ export interface ConvertProgress {
   currentFile: string | undefined;
 }
 
-export interface ConvertSummary {
-  output: string;
-  countsOutput: string;
-  files: string[];
+/** Counters and problems of a conversion (or of one worker's share of it). */
+export interface ConversionCounts {
   bytesRead: number;
   /** Uncompressed bytes parsed (equals bytesRead for plain files). */
   bytesParsed: number;
@@ -100,9 +98,15 @@ export interface ConvertSummary {
   badRecords: number;
   /** The first problems, in the order met (at most 20). */
   firstProblems: InputProblem[];
+  stoppedAtLimit: boolean;
+}
+
+export interface ConvertSummary extends ConversionCounts {
+  output: string;
+  countsOutput: string;
+  files: string[];
   tagsWritten: number;
   distinctTags: number;
-  stoppedAtLimit: boolean;
   seconds: number;
 }
 
