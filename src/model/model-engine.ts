@@ -10,7 +10,7 @@ import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folde
 import { PrefixCache } from './prefix-cache';
 import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRanking, type RankingConfig } from './ranking';
 import { RelatedWeights } from './related';
-import { compileBans, createRandom, pickToken } from './sampler';
+import { compileBans, createRandom, pickTokenOrStop } from './sampler';
 import { GptSession, logSoftmaxRow, type PastState } from './session';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
 
@@ -326,7 +326,7 @@ export class TagModelEngine extends ModelEngineBase {
         const output = outputs[row];
         const mask = rowBlocked[row];
         if (this.eosId >= 0) mask[this.eosId] = output.length >= settings.minTags ? 0 : 1;
-        const token = pickToken(logits, index * vocab, vocab, mask, settings, random);
+        const token = pickTokenOrStop(logits, index * vocab, vocab, mask, this.eosId, settings, random);
         if (token < 0 || token === this.eosId) return;
         output.push(token);
         mask[token] = 1;

@@ -113,3 +113,39 @@ export function compileBans(patterns: readonly string[], normalize: (tag: string
   }
   return (tag) => exact.has(tag) || globs.some((glob) => glob.test(tag));
 }
+
+/**
+ * Like pickToken, but the stop token is drawn with the model's own probability (at the
+ * temperature, among the allowed tokens) before top-k / top-p shape the choice of tag. Cutting
+ * the tail first would hand the tail's mass to the stop token whenever it ranks high, so the
+ * sampling settings would also shorten the samples; here they only choose among tags.
+ */
+export function pickTokenOrStop(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  stopToken: number,
+  options: PickOptions,
+  random: () => number,
+): number {
+  if (stopToken < 0 || blocked[stopToken] !== 0 || options.temperature <= 0) {
+    return pickToken(logits, offset, vocab, blocked, options, random);
+  }
+  let max = -Infinity;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+  }
+  let total = 0;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] === 0) total += Math.exp((logits[offset + token] - max) / options.temperature);
+  }
+  const stopProbability = Math.exp((logits[offset + stopToken] - max) / options.temperature) / total;
+  if (random() < stopProbability) return stopToken;
+  blocked[stopToken] = 1;
+  try {
+    return pickToken(logits, offset, vocab, blocked, options, random);
+  } finally {
+    blocked[stopToken] = 0;
+  }
+}

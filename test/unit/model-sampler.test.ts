@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeTag } from '../../src/model/dictionary';
 import { PrefixCache } from '../../src/model/prefix-cache';
-import { compileBans, createRandom, pickToken } from '../../src/model/sampler';
+import { compileBans, createRandom, pickToken, pickTokenOrStop } from '../../src/model/sampler';
 
 const none = new Uint8Array(8);
 const logits = Float32Array.from([0, 5, 1, 4, 2, 3, -1, 0.5]);
@@ -50,6 +50,37 @@ test('pickToken: frequencies follow the softmax at temperature 1 and flatten at 
   let hot = 0;
   for (let i = 0; i < 20000; i++) if (pickToken(two, 0, 2, new Uint8Array(2), { temperature: 100, topK: 0, topP: 1 }, random) === 0) hot++;
   assert.ok(Math.abs(hot / 20000 - 0.5) < 0.02);
+});
+
+test('pickTokenOrStop: the stop token keeps its model probability under top-k / top-p', () => {
+  // stop = token 0 with probability 0.2; four tags share the rest. Top-k 1 alone would stop half
+  // the time (the stop token is the single best), top-p 0.5 every time.
+  const row = Float32Array.from([Math.log(0.2), Math.log(0.25), Math.log(0.2), Math.log(0.2), Math.log(0.15)]);
+  const allowed = new Uint8Array(5);
+  const random = createRandom(11);
+  // among tags, top-k 1 keeps token 1; top-p 0.5 keeps 1 and 2 (0.25 / 0.8 + 0.2 / 0.8 >= 0.5)
+  const cases = [
+    { options: { temperature: 1, topK: 1, topP: 1 }, kept: [1] },
+    { options: { temperature: 1, topK: 0, topP: 0.5 }, kept: [1, 2] },
+  ];
+  for (const { options, kept } of cases) {
+    let stops = 0;
+    const tags = new Set<number>();
+    for (let i = 0; i < 20000; i++) {
+      const token = pickTokenOrStop(row, 0, 5, allowed, 0, options, random);
+      if (token === 0) stops++;
+      else tags.add(token);
+    }
+    assert.ok(Math.abs(stops / 20000 - 0.2) < 0.015, `stop share ${stops / 20000}`);
+    // the tag choice is still cut
+    assert.deepEqual([...tags].sort(), kept);
+    assert.equal(allowed[0], 0, 'the caller\'s mask is left as it was');
+  }
+  // a blocked stop token (minTags not reached) is never drawn; temperature 0 stays argmax
+  const blocked = new Uint8Array(5);
+  blocked[0] = 1;
+  for (let i = 0; i < 1000; i++) assert.notEqual(pickTokenOrStop(row, 0, 5, blocked, 0, { temperature: 1, topK: 0, topP: 1 }, random), 0);
+  assert.equal(pickTokenOrStop(row, 0, 5, allowed, 0, { temperature: 0, topK: 0, topP: 1 }, random), 1);
 });
 
 test('bans: exact tags and * globs, in any spelling', () => {
