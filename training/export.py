@@ -60,7 +60,8 @@ def load_model(checkpoint: str) -> GPT:
     return model
 
 
-def hf_config(config: GPTConfig, extra: dict) -> dict:
+def gpt2_architecture(config: GPTConfig, dropout: float) -> dict:
+    """The config.json keys that describe the network as Hugging Face's GPT2LMHeadModel."""
     return {
         "model_type": "gpt2",
         "architectures": ["GPT2LMHeadModel"],
@@ -73,13 +74,19 @@ def hf_config(config: GPTConfig, extra: dict) -> dict:
         "n_inner": None,
         "activation_function": "gelu_new",
         "layer_norm_epsilon": config.layer_norm_epsilon,
-        "resid_pdrop": config.dropout,
-        "embd_pdrop": config.dropout,
-        "attn_pdrop": config.dropout,
+        "resid_pdrop": dropout,
+        "embd_pdrop": dropout,
+        "attn_pdrop": dropout,
         "initializer_range": 0.02,
         "scale_attn_weights": True,
         "tie_word_embeddings": True,
         "use_cache": True,
+    }
+
+
+def hf_config(config: GPTConfig, extra: dict) -> dict:
+    return {
+        **gpt2_architecture(config, config.dropout),
         "bos_token_id": BOS_ID,
         "eos_token_id": EOS_ID,
         "pad_token_id": PAD_ID,

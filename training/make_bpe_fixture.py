@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import export_onnx  # noqa: E402
+from export import export_onnx, gpt2_architecture  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from tags import read_posts, split_posts, write_json_atomic  # noqa: E402
 
@@ -243,24 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomic(
         os.path.join(out, "config.json"),
         {
-            "model_type": "gpt2",
-            "architectures": ["GPT2LMHeadModel"],
-            "vocab_size": config.vocab_size,
-            "n_positions": config.n_positions,
-            "n_ctx": config.n_positions,
-            "n_embd": config.n_embd,
-            "n_layer": config.n_layer,
-            "n_head": config.n_head,
-            "n_inner": None,
-            "activation_function": "gelu_new",
-            "layer_norm_epsilon": config.layer_norm_epsilon,
-            "resid_pdrop": 0.0,
-            "embd_pdrop": 0.0,
-            "attn_pdrop": 0.0,
-            "initializer_range": 0.02,
-            "scale_attn_weights": True,
-            "tie_word_embeddings": True,
-            "use_cache": True,
+            **gpt2_architecture(config, 0.0),
             "bos_token_id": end_id,
             "eos_token_id": end_id,
             "tag_model": {
