@@ -44,7 +44,7 @@ function main(): number {
   const vsix = path.join(vsixDir, `danbooru-gpt-${hostTarget()}-${(JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}.vsix`);
   if (!existsSync(vsix)) throw new Error(`packaging did not produce ${vsix}`);
   mkdirSync(resultsDir, { recursive: true });
-  const testArgs = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1'];
+  const testArgs = ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', '--test-concurrency=1'];
   if (grep) testArgs.push('--test-name-pattern', grep);
   testArgs.push(path.join(e2eDir, 'scenarios.test.ts'));
   let status = 0;
