@@ -7,7 +7,9 @@ onnx/model.onnx, named as Hugging Face optimum exports GPT-2 "with past":
   inputs  input_ids [batch, seq], attention_mask [batch, past+seq], position_ids [batch, seq],
           past_key_values.{i}.key|value [batch, heads, past, head_dim]
   outputs logits [batch, seq, vocab], present.{i}.key|value [batch, heads, past+seq, head_dim]
-A first step passes past tensors with past = 0.
+A first step passes past tensors with past = 0. The graph is written node by node
+(training/onnx_graph.py: ~90 nodes, faster at run time); `--graph traced` uses
+torch.onnx.export instead (~270 nodes, the shape of an optimum export).
 
 --parity FILE also writes PyTorch logits for a fixed tag sequence (whole sequence at once,
 then the same sequence fed through the cache in steps) so another runtime can check that
@@ -99,7 +101,19 @@ def hf_config(config: GPTConfig, extra: dict) -> dict:
     }
 
 
-def export_onnx(model: GPT, path: str) -> None:
+def export_onnx(model: GPT, path: str, graph: str = "lean") -> None:
+    """Writes the ONNX model atomically: the hand-written lean graph, or torch's traced one."""
+    if graph == "traced":
+        export_traced_onnx(model, path)
+        return
+    from onnx_graph import save_graph  # needs the onnx package (Debian: python3-onnx)
+
+    tmp = path + ".tmp"
+    save_graph(model, tmp)
+    os.replace(tmp, path)
+
+
+def export_traced_onnx(model: GPT, path: str) -> None:
     cfg = model.config
     head_dim = cfg.n_embd // cfg.n_head
     batch, seq, past = 2, 3, 2  # traced with a non-empty past; past = 0 works at run time
@@ -176,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--run", required=True, help="training run directory (best.pt, tokenizer.json)")
     p.add_argument("--checkpoint", help="default: RUN/best.pt")
     p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--graph", choices=["lean", "traced"], default="lean", help="ONNX graph: written node by node (default) or traced by torch.onnx.export")
     p.add_argument("--parity", help="also write PyTorch reference logits to this JSON file")
     p.add_argument("--parity-columns", type=int, default=0, help="keep only this many evenly spaced vocabulary ids in --parity")
     args = p.parse_args(argv)
@@ -195,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.path.join(args.out, "generation_config.json"),
         {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
     )
-    export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"))
+    export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"), args.graph)
     for extra in ("related.json", "ranking.json"):  # ranking files the runtime reads, when the run has them
         if os.path.exists(os.path.join(args.run, extra)):
             shutil.copyfile(os.path.join(args.run, extra), os.path.join(args.out, extra + ".tmp"))

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import export_onnx, gpt2_architecture  # noqa: E402
+from export import export_traced_onnx, gpt2_architecture  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from tags import read_posts, split_posts, write_json_atomic  # noqa: E402
 
@@ -259,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomic(
         os.path.join(out, "generation_config.json"), {"bos_token_id": end_id, "eos_token_id": end_id, "max_length": args.n_positions}
     )
-    export_onnx(model, os.path.join(out, "onnx", "model.onnx"))
+    # Traced by torch.onnx.export: the graph shape of a Hugging Face optimum export.
+    export_traced_onnx(model, os.path.join(out, "onnx", "model.onnx"))
 
     # PyTorch reference for the runtime's tests: token ids of a context and candidate tags, and each
     # candidate's summed log-probability (its tokens, then the separator), from one full forward pass.

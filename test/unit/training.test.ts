@@ -116,6 +116,7 @@ describe('training: tiny training + export, ONNX parity from onnxruntime-node', 
       '--log-every', '1000', '--threads', '1',
     ]);
     runPython(['training/export.py', '--run', run, '--out', modelDir, '--parity', path.join(work, 'parity.json')]);
+    runPython(['training/export.py', '--run', run, '--out', path.join(work, 'traced'), '--graph', 'traced']);
     parity = readJson<Parity>(path.join(work, 'parity.json'));
     config = readJson<ModelConfig>(path.join(modelDir, 'config.json'));
     session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'));
@@ -151,6 +152,20 @@ describe('training: tiny training + export, ONNX parity from onnxruntime-node', 
     }
     // The cached run must also reproduce the uncached logits position by position.
     assert.ok(maxAbsDiff(steps.flat(), parity.logits) < tolerance);
+  });
+
+  test('the traced export (torch.onnx.export) gives the same logits as the hand-written graph', async () => {
+    const traced = await ort.InferenceSession.create(path.join(work, 'traced', 'onnx', 'model.onnx'));
+    try {
+      assert.deepEqual(traced.inputNames, session.inputNames);
+      assert.deepEqual(traced.outputNames, session.outputNames);
+      const chunks = parity.steps.map((s) => s.input_ids);
+      const lean = await runChunks(session, config, chunks);
+      const viaTorch = await runChunks(traced, config, chunks);
+      assert.ok(maxAbsDiff(lean.flat(), viaTorch.flat()) < tolerance);
+    } finally {
+      await traced.release();
+    }
   });
 
   test('batch of two with left padding: the padded row equals the unpadded sequence', async () => {
