@@ -292,7 +292,7 @@ export class Conversion {
       counts.skipped.duplicate++;
       return;
     }
-    this.formatter.count(post);
+    this.formatter.count(post, text);
     this.sink.write(post, text);
     if (++counts.postsWritten >= this.options.limit) counts.stoppedAtLimit = true;
   }
