@@ -3,8 +3,9 @@
 // happened, and owns the run (temporary output, strict mode, cancellation, progress).
 import { Readable, pipeline } from 'node:stream';
 import streamArray from 'stream-json/streamers/stream-array.js';
-import { PostIdSet, skipReason, type FilterOptions } from './filters';
+import { PostIdSet, skipReason, skipReasonOf, type FilterOptions } from './filters';
 import { PostFormatter, formatTagCounts, type TagCounter } from './format';
+import { JsonLinesScanner, type FastRecord } from './json-lines';
 import { LineSplitter } from './lines';
 import { AtomicFile } from './output';
 import { PostAdapter, isRecordProblem, type Post } from './schema';
@@ -47,6 +48,7 @@ export interface ResolvedOptions {
   workers: number;
   maxLineBytes: number;
   workerScript: string | undefined;
+  fastJsonLines: boolean;
 }
 
 export function resolveOptions(options: ConvertOptions): ResolvedOptions {
@@ -87,12 +89,15 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     workers: wholeNumber(options.workers, '--workers', 1, 1),
     maxLineBytes: wholeNumber(options.maxLineBytes, 'max line bytes', 1024, DEFAULT_MAX_LINE_BYTES),
     workerScript: options.workerScript,
+    fastJsonLines: options.fastJsonLines ?? true,
   };
 }
 
 /** Where the posts that pass go: the dataset file, or a worker's part file. */
 export interface PostSink {
   write(post: Post, line: string): void;
+  /** A line already encoded, its "\n" included: bytes[start, end). */
+  writeBytes(id: number | undefined, bytes: Buffer, start: number, end: number): void;
   needsDrain(): boolean;
   drain(): Promise<void>;
 }
@@ -100,6 +105,7 @@ export interface PostSink {
 export function datasetSink(file: AtomicFile): PostSink {
   return {
     write: (_post, line) => file.writeLine(line),
+    writeBytes: (_id, bytes, start, end) => file.writeBytes(bytes, start, end),
     needsDrain: () => file.needsDrain(),
     drain: () => file.drain(),
   };
@@ -128,6 +134,7 @@ export class Conversion {
   private readonly adapter: PostAdapter;
   private readonly filter: FilterOptions;
   private readonly seenIds = new PostIdSet();
+  private scanner: JsonLinesScanner | undefined;
   private readonly started = performance.now();
   private lastProgressAt = 0;
   private completedFileBytes = 0;
@@ -189,8 +196,13 @@ export class Conversion {
   private async convertJsonLines(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number; onTruncatedTail?: () => boolean }): Promise<void> {
     let inTruncatedTail = false;
     let tailReported = false;
+    // The fast path writes txt lines of one category in metadata order (the default); other formats,
+    // orders and several categories need the tag lists, which the ordinary path builds.
+    const options = this.options;
+    const fast = options.fastJsonLines && options.format === 'txt' && options.order === 'keep' && options.categories.length === 1;
     const splitter = new LineSplitter(
       {
+        fastLine: (record) => this.convertFastRecord(record),
         line: (text, lineNumber) => {
           if (this.counts.stoppedAtLimit) return;
           let record: unknown;
@@ -207,7 +219,8 @@ export class Conversion {
         },
         problem: (lineNumber, reason, detail) => this.problem(file, lineNumber, 'line', reason, detail),
       },
-      this.options.maxLineBytes,
+      options.maxLineBytes,
+      fast ? (this.scanner ??= new JsonLinesScanner(options.categories[0], options.maxLineBytes)) : undefined,
     );
     position.onTruncatedTail = () => {
       inTruncatedTail = true;
@@ -266,6 +279,25 @@ export class Conversion {
     } finally {
       items.destroy();
     }
+  }
+
+  /** convertRecord for a line the fast path read: same filters, dedupe, counts and output, from bytes. */
+  private convertFastRecord(record: FastRecord): void {
+    const counts = this.counts;
+    if (counts.stoppedAtLimit) return;
+    counts.postsRead++;
+    const skip = skipReasonOf(record, record.tagCount, this.filter);
+    if (skip !== undefined) {
+      counts.skipped[skip]++;
+      return;
+    }
+    if (this.options.dedupe && record.id !== undefined && !this.seenIds.add(record.id)) {
+      counts.skipped.duplicate++;
+      return;
+    }
+    this.formatter.tagCounts.addJoinedBytes(record.bytes, record.start, record.end - 1, record.tagCount);
+    this.sink.writeBytes(record.id, record.bytes, record.start, record.end);
+    if (++counts.postsWritten >= this.options.limit) counts.stoppedAtLimit = true;
   }
 
   private convertRecord(record: unknown, file: string, line: number, unit: 'line' | 'item', checkReplacement = false): void {

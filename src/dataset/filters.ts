@@ -11,11 +11,16 @@ export interface FilterOptions {
 
 /** Returns why the post is skipped, or undefined when it is kept (duplicates are checked separately). */
 export function skipReason(post: Post, options: FilterOptions): SkipReason | undefined {
+  let tagCount = 0;
+  for (const list of post.tags) tagCount += list.length;
+  return skipReasonOf(post, tagCount, options);
+}
+
+/** skipReason for a post read by the fast path, whose tags are already joined: only their count is known. */
+export function skipReasonOf(post: Pick<Post, 'deleted' | 'rating' | 'score'>, tagCount: number, options: FilterOptions): SkipReason | undefined {
   if (options.excludeDeleted && post.deleted) return 'deleted';
   if (options.ratings !== undefined && (post.rating === undefined || !options.ratings.has(post.rating))) return 'rating';
   if (options.minScore !== undefined && (post.score === undefined || post.score < options.minScore)) return 'score';
-  let tagCount = 0;
-  for (const list of post.tags) tagCount += list.length;
   if (tagCount === 0) return 'no-kept-tags';
   if (tagCount < options.minTags) return 'too-few-tags';
   return undefined;

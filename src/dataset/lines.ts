@@ -2,10 +2,13 @@
 // readline's per-line work). Notes a BOM, CRLF endings and empty lines; reports invalid UTF-8 and lines
 // over the size limit (skipped without buffering them, so memory stays bounded).
 import { isUtf8 } from 'node:buffer';
+import type { FastLineHandler, FastRecord, JsonLinesScanner } from './json-lines';
 import type { ProblemReason } from './types';
 
 export interface LineHandler {
   line(text: string, lineNumber: number): void;
+  /** A line the fast path (json-lines.ts) read; only called when the splitter is given a scanner. */
+  fastLine?(record: FastRecord, lineNumber: number): void;
   problem(lineNumber: number, reason: ProblemReason, detail: string): void;
 }
 
@@ -19,9 +22,16 @@ export class LineSplitter {
   private skippingLongLine = false;
   private sawCrlf = false;
 
+  private readonly fastHandler: FastLineHandler = {
+    fast: (record) => (this.handler.fastLine as NonNullable<LineHandler['fastLine']>)(record, ++this.lineNumber),
+    slow: (line) => this.takeLineBytes(line),
+  };
+
   constructor(
     private readonly handler: LineHandler,
     private readonly maxLineBytes: number,
+    /** Reads the lines it can without JSON.parse (see json-lines.ts); the handler then needs fastLine. */
+    private readonly scanner?: JsonLinesScanner,
   ) {}
 
   push(chunk: Buffer): void {
@@ -55,6 +65,17 @@ export class LineSplitter {
 
   /** Lines in chunk[start, end), each followed by a newline (end is the last newline). */
   private splitBlock(chunk: Buffer, start: number, end: number): void {
+    if (this.scanner !== undefined) {
+      // The first line of a file goes the ordinary way: it is where a byte-order mark is noted.
+      if (this.lineNumber === 0) {
+        const newline = chunk.indexOf(10, start);
+        this.takeLineBytes(chunk.subarray(start, newline));
+        if (newline === end) return;
+        start = newline + 1;
+      }
+      this.scanner.scanBlock(chunk, start, end + 1, this.fastHandler);
+      return;
+    }
     const text = chunk.toString('utf8', start, end);
     if (text.includes('\uFFFD')) {
       this.splitBlockCheckingUtf8(chunk, start, end);

@@ -74,6 +74,26 @@ export class TagCounter {
     for (const list of lists) for (const tag of list) this.add(tag);
   }
 
+  /**
+   * Counts the tags of a dataset line already encoded as UTF-8 (bytes[start, end), no "\n"): tagCount
+   * tags joined by ",", none of which holds "," (the fast path's lines).
+   */
+  addJoinedBytes(bytes: Buffer, start: number, end: number, tagCount: number): void {
+    if (tagCount === 0) return;
+    const length = end - start;
+    if (length > this.inputBytes) {
+      this.inputBytes = Math.max(length, 1 << 16);
+      this.input = this.table.input(this.inputBytes);
+    }
+    if (this.memory.length === 0) this.memory = Buffer.from(this.table.memory.buffer);
+    bytes.copy(this.memory, this.input, start, end);
+    if (this.table.countLine(length, tagCount) === 1) {
+      this.total += tagCount;
+      return;
+    }
+    for (const tag of bytes.toString('utf8', start, end).split(',')) this.add(tag);
+  }
+
   add(tag: string, count = 1): void {
     this.total += count;
     if (!tag.isWellFormed()) this.illFormed.set(tag, (this.illFormed.get(tag) ?? 0) + count);

@@ -4,8 +4,8 @@
 ;; dataset line is counted in one call, 8 bytes at a time.
 ;;
 ;; Edit this file, then regenerate src/dataset/tag-table-wasm.ts with
-;;   node src/dataset/assemble-tag-table.mjs
-;; (test/unit/convert-tag-table.test.ts fails when the two differ). The JavaScript side is tag-table.ts.
+;;   node src/dataset/assemble-wasm.mjs
+;; (test/unit/convert-wasm.test.ts fails when the two differ). The JavaScript side is tag-table.ts.
 ;;
 ;; Memory: a bump allocator over the linear memory (nothing is freed; a table that grows moves to new
 ;; memory, which starts zeroed). Word loads may read up to 7 bytes past a key or the input, so the

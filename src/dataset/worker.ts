@@ -29,6 +29,16 @@ async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResul
           idsUsed = 0;
         }
       },
+      writeBytes: (id, bytes, start, end) => {
+        part.writeBytes(bytes, start, end);
+        idBatch.writeDoubleLE(id ?? NaN, idsUsed);
+        idsUsed += 8;
+        lines++;
+        if (idsUsed === idBatch.length) {
+          ids.writeBytes(idBatch, 0, idsUsed);
+          idsUsed = 0;
+        }
+      },
       needsDrain: () => part.needsDrain() || ids.needsDrain(),
       drain: async () => {
         await part.drain();

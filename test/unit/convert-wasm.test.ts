@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TagCounter } from '../../src/dataset/tag-table';
+import { JSON_LINES_WASM_BASE64 } from '../../src/dataset/json-lines-wasm';
 import { TAG_TABLE_WASM_BASE64 } from '../../src/dataset/tag-table-wasm';
 import { createRandom } from '../../src/util/random';
 
@@ -74,9 +75,11 @@ test('tag table: remove takes back one count, never below zero, and never adds a
   assert.equal(counter.total, 6);
 });
 
-test('tag table: the committed WebAssembly is assembled from tag-table.wat as it is', () => {
-  const script = path.join(__dirname, '..', '..', 'src', 'dataset', 'assemble-tag-table.mjs');
+test('the committed WebAssembly modules are assembled from their .wat files as they are', () => {
+  const script = path.join(__dirname, '..', '..', 'src', 'dataset', 'assemble-wasm.mjs');
   assert.ok(fs.existsSync(script));
-  const assembled = execFileSync(process.execPath, [script, '--print'], { encoding: 'utf8' }).trim();
-  assert.equal(assembled, TAG_TABLE_WASM_BASE64, 'run node src/dataset/assemble-tag-table.mjs after editing tag-table.wat');
+  for (const [name, committed] of [['tag-table', TAG_TABLE_WASM_BASE64], ['json-lines', JSON_LINES_WASM_BASE64]]) {
+    const assembled = execFileSync(process.execPath, [script, '--print', name], { encoding: 'utf8' }).trim();
+    assert.equal(assembled, committed, `run node src/dataset/assemble-wasm.mjs after editing ${name}.wat`);
+  }
 });
