@@ -15,6 +15,7 @@ const fixtures = path.join(root, 'test', 'unit', 'fixtures', 'convert');
 const tagsCsv = process.env.DANBOORU_TAGS_CSV ?? path.join(root, '..', 'shared', 'data', 'danbooru-tags.csv');
 const totalMegabytes = Number(process.env.CONVERT_BENCH_MB ?? 1024);
 const fileCount = Number(process.env.CONVERT_BENCH_FILES ?? 4);
+const ONE_CORE = 'one core (taskset -c 0)';
 const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 // ---- generated input ---------------------------------------------------------------------------
@@ -195,6 +196,15 @@ async function main(): Promise<void> {
     ['naive stream-json JSONL', node, [...rss, path.join(contenders, 'stream-json.mjs'), out('stream-json'), ...files], () => countLines(out('stream-json'))],
     ['seed approach (Python json.loads)', python, [path.join(contenders, 'seed.py'), out('python'), ...files], () => countLines(out('python'))],
   ];
+  // The one-core target: the floor and ours pinned to CPU 0 (GC and other helper threads included), so
+  // that neither can borrow the second core; these rows are compared with the pinned floor.
+  const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((file) => fs.existsSync(file));
+  if (taskset !== undefined) {
+    plan.push(
+      [`floor, ${ONE_CORE}`, taskset, ['-c', '0', node, ...rss, path.join(contenders, 'floor.cjs'), ...files], () => undefined],
+      [`ours, 1 worker, ${ONE_CORE}`, taskset, ['-c', '0', node, ...rss, cli, 'convert', ...files, '-o', out('ours-1'), '--quiet', '--workers', '1'], () => countLines(out('ours-1'))],
+    );
+  }
   const only = process.env.CONVERT_BENCH_ONLY?.split(',');
   const results: Result[] = [];
   for (const [name, command, args, countPosts] of plan) {
@@ -203,13 +213,16 @@ async function main(): Promise<void> {
     results.push(await run(name, command, args, inputBytes, countPosts));
   }
   const loadAfter = os.loadavg();
-  const floor = results.find((result) => result.name.startsWith('floor'));
+  const floorOf = (result: Result): Result | undefined =>
+    results.find((other) => other.name.startsWith('floor') && other.name.endsWith(ONE_CORE) === result.name.endsWith(ONE_CORE));
   console.log(`\ninput: ${files.length} GENERATED files, ${(inputBytes / 1e6).toFixed(0)} MB (both schemas), ${os.cpus().length} CPUs, node ${process.version}`);
   console.log(`load average (1 min) before ${loadBefore[0].toFixed(2)}, after ${loadAfter[0].toFixed(2)}\n`);
   // Wall-clock MB/s is what a user sees; MB per CPU-second is steadier on a shared, busy machine.
+  console.log(`(rows "${ONE_CORE}" are compared with the floor on one core, the others with the floor unpinned)\n`);
   console.log('| contender | MB/s (wall) | × floor | seconds | MB per CPU-s | × floor | peak RSS MB | posts out |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const result of results) {
+    const floor = floorOf(result);
     const perCpu = inputBytes / 1e6 / result.cpuSeconds;
     const ratio = floor ? (result.megabytesPerSecond / floor.megabytesPerSecond).toFixed(2) : '-';
     const cpuRatio = floor ? (perCpu / (inputBytes / 1e6 / floor.cpuSeconds)).toFixed(2) : '-';
