@@ -7,8 +7,8 @@
 ;; The contract with the JavaScript side (json-lines.ts): a line marked FAST is valid JSON (RFC 8259, as
 ;; strict as JSON.parse) and its fields are what schema.ts's PostAdapter reads from JSON.parse's result.
 ;; Anything else, or anything unusual, is marked SLOW and converted by the ordinary path (JSON.parse +
-;; PostAdapter), which reports the problems: not JSON, wrong types, any byte >= 0x80 (UTF-8 checks),
-;; "\r", escapes in a field that is read, duplicate keys that are read, numbers other than plain
+;; PostAdapter), which reports the problems: not JSON, wrong types, UTF-8 that is not well-formed, a
+;; byte >= 0x80 outside strings or in a rating, "\r", escapes in a field that is read, duplicate keys that are read, numbers other than plain
 ;; integers where read, tags containing ",", nesting deeper than 1000, and so on.
 ;;
 ;; Edit this file, then regenerate src/dataset/json-lines-wasm.ts with
@@ -97,8 +97,41 @@
       (i32.lt_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 10))
       (i32.lt_u (i32.sub (i32.or (local.get $c) (i32.const 0x20)) (i32.const 0x61)) (i32.const 6))))
 
+  ;; The length of the well-formed UTF-8 sequence at $p (a byte >= 0x80 starts it), or 0 when it is not
+  ;; one: no overlong forms, no surrogates, nothing above U+10FFFF (as Buffer's isUtf8 checks).
+  (func $utf8Sequence (param $p i32) (result i32)
+    (local $c i32) (local $low i32) (local $high i32) (local $length i32) (local $i i32)
+    (local.set $c (i32.load8_u (local.get $p)))
+    (local.set $low (i32.const 0x80))
+    (local.set $high (i32.const 0xbf))
+    (if (i32.lt_u (local.get $c) (i32.const 0xc2)) (then (return (i32.const 0))))
+    (if (i32.lt_u (local.get $c) (i32.const 0xe0))
+      (then (local.set $length (i32.const 2)))
+      (else
+        (if (i32.lt_u (local.get $c) (i32.const 0xf0))
+          (then
+            (local.set $length (i32.const 3))
+            (if (i32.eq (local.get $c) (i32.const 0xe0)) (then (local.set $low (i32.const 0xa0))))
+            (if (i32.eq (local.get $c) (i32.const 0xed)) (then (local.set $high (i32.const 0x9f)))))
+          (else
+            (if (i32.ge_u (local.get $c) (i32.const 0xf5)) (then (return (i32.const 0))))
+            (local.set $length (i32.const 4))
+            (if (i32.eq (local.get $c) (i32.const 0xf0)) (then (local.set $low (i32.const 0x90))))
+            (if (i32.eq (local.get $c) (i32.const 0xf4)) (then (local.set $high (i32.const 0x8f))))))))
+    ;; the second byte within [$low, $high], the others continuation bytes (never the line's "\n")
+    (local.set $c (i32.load8_u offset=1 (local.get $p)))
+    (if (i32.or (i32.lt_u (local.get $c) (local.get $low)) (i32.gt_u (local.get $c) (local.get $high))) (then (return (i32.const 0))))
+    (local.set $i (i32.const 2))
+    (block $done
+      (loop $continuation
+        (br_if $done (i32.ge_u (local.get $i) (local.get $length)))
+        (if (i32.ne (i32.and (i32.load8_u (i32.add (local.get $p) (local.get $i))) (i32.const 0xc0)) (i32.const 0x80)) (then (return (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $continuation)))
+    (local.get $length))
+
   ;; $p is just after an opening quote; returns the position after the closing quote, or -1 when the
-  ;; string is not valid JSON or holds a byte >= 0x80 (then the line goes the ordinary way).
+  ;; string is not valid JSON or not well-formed UTF-8 (then the line goes the ordinary way).
   ;; Eight bytes at a time: stops at '"', '\', a control byte (the line's "\n" too) or a byte >= 0x80.
   (func $string (param $p i32) (result i32)
     (local $w i64) (local $stops i64) (local $c i32)
@@ -118,6 +151,12 @@
       (local.set $p (i32.add (local.get $p) (i32.wrap_i64 (i64.shr_u (i64.ctz (local.get $stops)) (i64.const 3)))))
       (local.set $c (i32.load8_u (local.get $p)))
       (if (i32.eq (local.get $c) (i32.const 0x22)) (then (return (i32.add (local.get $p) (i32.const 1)))))
+      (if (i32.ge_u (local.get $c) (i32.const 0x80))
+        (then
+          (local.set $c (call $utf8Sequence (local.get $p)))
+          (if (i32.eqz (local.get $c)) (then (return (i32.const -1))))
+          (local.set $p (i32.add (local.get $p) (local.get $c)))
+          (br $scan)))
       (if (i32.ne (local.get $c) (i32.const 0x5c)) (then (return (i32.const -1))))
       (global.set $escaped (i32.const 1))
       (local.set $c (i32.load8_u offset=1 (local.get $p)))

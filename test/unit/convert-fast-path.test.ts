@@ -141,6 +141,42 @@ test('fast path: unusual, invalid and mutated lines give the same dataset, count
   }
 });
 
+/** Lines with UTF-8 well-formed or not (overlong, surrogate, beyond U+10FFFF, cut short, stray bytes), as bytes. */
+function utf8Lines(seed: number): Buffer[] {
+  const sequences = ['c3a9', 'e3838a', 'f09f8e80', 'efbfbd', 'efbbbf', 'c0af', 'c1bf', 'e080af', 'eda080', 'edbfbf', 'f48f8080', 'f4908080', 'f5808080', '80', 'bf', 'c3', 'e383', 'f09f8e', 'c328', 'e38328', 'ff'];
+  const lines: Buffer[] = [];
+  for (const hex of sequences) {
+    const bytes = Buffer.from(hex, 'hex');
+    const around = (before: string, after: string): Buffer => Buffer.concat([Buffer.from(before), bytes, Buffer.from(after)]);
+    lines.push(around('{"id":1,"tag_string_general":"a', ' b"}'));
+    lines.push(around('{"id":2,"tags":[{"name":"x', '","category":"0"}]}'));
+    lines.push(around('{"id":3,"tag_string_general":"a","source":"', '"}'));
+    lines.push(around('{"id":4,"tag_string_general":"a",', '"k":1}'));
+    lines.push(around('{"id":5,"tag_string_general":"a","rating":"', '"}'));
+  }
+  // and real lines with random high bytes put in
+  const next = createRandom(seed);
+  const sources = [...apiLines(), gwernLine()].map((line) => Buffer.from(line));
+  for (let i = 0; i < 1500; i++) {
+    const line = sources[Math.floor(next() * sources.length)];
+    const at = Math.floor(next() * line.length);
+    const insert = Buffer.from(sequences[Math.floor(next() * sequences.length)], 'hex');
+    lines.push(Buffer.concat([line.subarray(0, at), insert, line.subarray(next() < 0.5 ? at : at + 1)]));
+  }
+  return lines;
+}
+
+test('fast path: well-formed and broken UTF-8 give the same dataset, counts and problems', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'utf8.jsonl');
+  const lines = [Buffer.from(gwernLine()), ...utf8Lines(3), ...apiLines().map((line) => Buffer.from(line))];
+  fs.writeFileSync(file, Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')])));
+  for (const variant of [{ dedupe: false }, { ratings: ['g', 's'] }, { categories: ['character' as const], dedupe: false }]) {
+    const summary = await convertBothWays(dir, [file], variant, `utf8 ${JSON.stringify(variant)}`);
+    assert.ok((summary.problems['invalid-utf8'] ?? 0) > 100, 'many lines are not UTF-8');
+  }
+});
+
 test('fast path: a line the scanner reads FAST is valid JSON and reads as PostAdapter reads it', () => {
   const lines = [...HANDMADE, ...mutatedLines(4000, 5), ...apiLines(), gwernLine()];
   const scanner = new JsonLinesScanner('general', 1 << 20);
