@@ -132,20 +132,65 @@ export function pickTokenOrStop(
   if (stopToken < 0 || blocked[stopToken] !== 0 || options.temperature <= 0) {
     return pickToken(logits, offset, vocab, blocked, options, random);
   }
-  let max = -Infinity;
-  for (let token = 0; token < vocab; token++) {
-    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
-  }
-  let total = 0;
-  for (let token = 0; token < vocab; token++) {
-    if (blocked[token] === 0) total += Math.exp((logits[offset + token] - max) / options.temperature);
-  }
-  const stopProbability = Math.exp((logits[offset + stopToken] - max) / options.temperature) / total;
-  if (random() < stopProbability) return stopToken;
+  if (stops(logits, offset, vocab, blocked, stopToken, options.temperature, random())) return stopToken;
   blocked[stopToken] = 1;
   try {
     return pickToken(logits, offset, vocab, blocked, options, random);
   } finally {
     blocked[stopToken] = 0;
   }
+}
+
+// Buckets of (max - logit) / temperature, 1/16 wide, up to 40: a token's weight exp(-x) is known
+// within a factor e^(1/16) from its bucket, without calling Math.exp.
+const BUCKETS_PER_UNIT = 16;
+const BUCKETS = 40 * BUCKETS_PER_UNIT;
+const bucketCounts = new Int32Array(BUCKETS + 1);
+const bucketUpper = Float64Array.from({ length: BUCKETS + 1 }, (_, b) => Math.exp(-b / BUCKETS_PER_UNIT));
+const bucketLower = Float64Array.from({ length: BUCKETS + 1 }, (_, b) => (b === BUCKETS ? 0 : Math.exp(-(b + 1) / BUCKETS_PER_UNIT)));
+
+/**
+ * Whether `draw` (uniform in [0, 1)) falls below the stop token's probability, i.e.
+ * draw < exp(stop / T) / sum over allowed tokens of exp(logit / T). The sum's ~6,000 exponentials
+ * were most of a sampling step's own cost; bucket counts bound the probability first, and the
+ * exact sum is computed only when the draw falls between the bounds (a few % of calls). The
+ * answer is the exact one either way.
+ */
+export function stops(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  stopToken: number,
+  temperature: number,
+  draw: number,
+): boolean {
+  let max = -Infinity;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+  }
+  const stopWeight = Math.exp((logits[offset + stopToken] - max) / temperature);
+  const scale = BUCKETS_PER_UNIT / temperature;
+  bucketCounts.fill(0);
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] !== 0) continue;
+    const distance = (max - logits[offset + token]) * scale;
+    bucketCounts[distance < BUCKETS ? distance | 0 : BUCKETS]++;
+  }
+  let lower = 0;
+  let upper = 0;
+  for (let b = 0; b <= BUCKETS; b++) {
+    const count = bucketCounts[b];
+    if (count === 0) continue;
+    lower += count * bucketLower[b];
+    upper += count * bucketUpper[b];
+  }
+  // Widened a little so that rounding in either sum cannot put the exact value outside.
+  if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
+  if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
+  let total = 0;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] === 0) total += Math.exp((logits[offset + token] - max) / temperature);
+  }
+  return draw < stopWeight / total;
 }

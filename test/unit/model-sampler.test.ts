@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeTag } from '../../src/model/dictionary';
 import { PrefixCache } from '../../src/model/prefix-cache';
-import { compileBans, createRandom, pickToken, pickTokenOrStop } from '../../src/model/sampler';
+import { compileBans, createRandom, pickToken, pickTokenOrStop, stops } from '../../src/model/sampler';
 
 const none = new Uint8Array(8);
 const logits = Float32Array.from([0, 5, 1, 4, 2, 3, -1, 0.5]);
@@ -81,6 +81,29 @@ test('pickTokenOrStop: the stop token keeps its model probability under top-k / 
   blocked[0] = 1;
   for (let i = 0; i < 1000; i++) assert.notEqual(pickTokenOrStop(row, 0, 5, blocked, 0, { temperature: 1, topK: 0, topP: 1 }, random), 0);
   assert.equal(pickTokenOrStop(row, 0, 5, allowed, 0, { temperature: 0, topK: 0, topP: 1 }, random), 1);
+});
+
+test('stops: the bucket bounds give exactly the decision of the full softmax, at and around the boundary', () => {
+  const random = createRandom(5);
+  const vocab = 3000;
+  for (let trial = 0; trial < 60; trial++) {
+    const temperature = [0.3, 0.7, 1, 1.5, 4][trial % 5];
+    const spread = [2, 16, 60][trial % 3];
+    const row = Float32Array.from({ length: vocab }, () => -spread * random());
+    const blocked = new Uint8Array(vocab);
+    for (let i = 0; i < vocab; i += 7) blocked[i] = 1;
+    const stopToken = 1 + (trial % 50);
+    row[stopToken] = -spread * random() * (trial % 4 === 0 ? 0.05 : 1);
+    let max = -Infinity;
+    for (let t = 0; t < vocab; t++) if (!blocked[t]) max = Math.max(max, row[t]);
+    let total = 0;
+    for (let t = 0; t < vocab; t++) if (!blocked[t]) total += Math.exp((row[t] - max) / temperature);
+    const probability = Math.exp((row[stopToken] - max) / temperature) / total;
+    const draws = [0, probability * 0.5, probability * (1 - 1e-6), probability * (1 + 1e-6), probability * 1.05, probability * 0.97, random(), 0.999999];
+    for (const draw of draws) {
+      assert.equal(stops(row, 0, vocab, blocked, stopToken, temperature, draw), draw < probability, `trial ${trial}, draw ${draw} vs ${probability}`);
+    }
+  }
 });
 
 test('bans: exact tags and * globs, in any spelling', () => {
