@@ -17,6 +17,13 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   if (!engine.model) {
     throw new ResponseError(ErrorCodes.InternalError, `Sampling needs the tag model, and none is loaded. ${ctx.engines.status?.message ?? ''}`.trim());
   }
+  const { minTags, maxTags } = settings.sample;
+  if (minTags > maxTags) {
+    throw new ResponseError(
+      ErrorCodes.InvalidParams,
+      `The setting danbooruGpt.sample.minTags (${minTags}) is larger than danbooruGpt.sample.maxTags (${maxTags}); lower one of them.`,
+    );
+  }
   const style = insertStyleOf(settings);
   let context: string[] = [];
   let ban = settings.bannedTags.filter((t) => typeof t === 'string' && t.trim() !== '');
@@ -48,7 +55,8 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       temperature: settings.sample.temperature,
       topK: settings.sample.topK,
       topP: settings.sample.topP,
-      maxTags: settings.sample.maxTags,
+      minTags,
+      maxTags,
       seed,
       ban,
       signal: controller.signal,

@@ -19,6 +19,8 @@ export interface SampleSettings {
   temperature: number;
   topK: number;
   topP: number;
+  /** The stop is not drawn before this many new tags (with maxTags: a length range). */
+  minTags: number;
   maxTags: number;
   /** null: a new random seed each time. */
   seed: number | null;
@@ -41,7 +43,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   threads: 0,
   completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'] },
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },
-  sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, maxTags: 30, seed: null },
+  sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
   bannedTags: [],
   diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300 },
 };

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { LspTestClient, applyEdits, testModelDir } from './serverHarness';
+import { ErrorCodes } from 'vscode-languageserver-protocol/node';
 
 const modelDir = testModelDir();
 assert.ok(modelDir, 'a model folder is needed: models/default or test/fixtures/models/tiny-tag');
@@ -93,6 +94,20 @@ describe(`language server with the model ${path.basename(model)}`, () => {
       assert.equal(sample.edit, undefined);
       assert.ok(!sample.tags.some((t) => t.endsWith('_background') || t === 'solo'), sample.tags.join(' '));
     }
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+  });
+
+  test('sample.minTags and maxTags set the length of every sample; minTags over maxTags is refused naming both settings', async () => {
+    await client.changeSettings({ modelFolder: model, sample: { seed: 5, count: 4, minTags: 8, maxTags: 10 } });
+    const result = await client.sample(undefined);
+    assert.equal(result.samples.length, 4);
+    for (const sample of result.samples) assert.ok(sample.tags.length >= 8 && sample.tags.length <= 10, `${sample.tags.length} tags`);
+    await client.changeSettings({ modelFolder: model, sample: { seed: 5, count: 2, minTags: 11, maxTags: 10 } });
+    await assert.rejects(client.sample(undefined), (error: { code?: number; message?: string }) => {
+      assert.equal(error.code, ErrorCodes.InvalidParams);
+      assert.match(error.message ?? '', /danbooruGpt\.sample\.minTags \(11\) is larger than danbooruGpt\.sample\.maxTags \(10\)/);
+      return true;
+    });
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
