@@ -299,9 +299,10 @@ scenario('5-convert-from-explorer', async () => {
   assert.equal(shown[0], expected[0]);
 });
 
-scenario('6-broken-model-folder', async () => {
-  // A model folder whose files exist but are not a model: the config is real JSON, the weights are not ONNX.
+/** A model folder whose files exist but are not a model: the config is real JSON, the weights are not ONNX. */
+function brokenModelFolder(): string {
   const broken = path.join(runDir, 'broken-model');
+  if (existsSync(broken)) return broken;
   mkdirSync(path.join(broken, 'onnx'), { recursive: true });
   const shippedConfig = path.join(repoRoot, 'models', 'default', 'config.json');
   const tinyConfig = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-tag', 'config.json');
@@ -311,6 +312,11 @@ scenario('6-broken-model-folder', async () => {
     if (source) copyFileSync(source, path.join(broken, file));
   }
   writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'this file is not an ONNX model\n');
+  return broken;
+}
+
+scenario('6-broken-model-folder', async () => {
+  const broken = brokenModelFolder();
 
   // A second workspace whose settings point at it, in its own window (its own extension host).
   const brokenWorkspace = path.join(runDir, 'workspace-broken-model');
@@ -335,4 +341,39 @@ scenario('6-broken-model-folder', async () => {
   await typeOnNewLine('portrait.prompt', '2girls, lo');
   const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
   assert.ok(rows.length >= 3);
+});
+
+scenario('7-untrusted-workspace-ignores-its-model-folder', async () => {
+  // The same broken model folder as scenario 6, set by the workspace; but this code-server has workspace
+  // trust on, so the folder opens in Restricted Mode. danbooruGpt.modelFolder is a restricted setting:
+  // the workspace's value is ignored and the shipped model loads (scenario 6 shows the value is used
+  // when trust is off).
+  if (process.env.E2E_MODEL_FOLDER) return; // the scenario needs the shipped model as the fallback
+  const broken = brokenModelFolder();
+  const untrustedWorkspace = path.join(runDir, 'workspace-untrusted');
+  createWorkspace(untrustedWorkspace, { 'danbooruGpt.modelFolder': broken });
+  const trustServer = await startCodeServer({
+    stateDir: path.join(runDir, 'state-trust'),
+    workspace: untrustedWorkspace,
+    vsixFiles: [vsix!],
+    workspaceTrust: true,
+    log: (line) => console.log(`  ${line}`),
+  });
+  try {
+    await workbench.close();
+    workbench = await Workbench.open(browser, trustServer.url, shotsDir);
+    await workbench.page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 30_000 });
+    await workbench.openFile('portrait.prompt');
+    const status = await workbench.waitForStatusBarItem(/Danbooru GPT: (default|error)/, 90_000);
+    assert.match(status.text, /Danbooru GPT: default/, 'the shipped model is loaded, not the workspace\'s broken folder');
+    await workbench.runCommand('Danbooru GPT: Open Log');
+    const log = await workbench.outputChannelText('Danbooru GPT');
+    assert.ok(!log.includes(broken), 'the workspace\'s model folder is never tried');
+    await typeOnNewLine('portrait.prompt', '2girls, lo');
+    const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
+    assert.ok(rows.length >= 3);
+    await workbench.screenshot('7-untrusted-workspace-ignores-its-model-folder');
+  } finally {
+    await trustServer.stop();
+  }
 });

@@ -17,6 +17,11 @@ export interface CodeServerOptions {
   extensionFolders?: string[];
   /** User settings (settings.json in the user-data folder). */
   userSettings?: Record<string, unknown>;
+  /**
+   * Workspace trust on, and no prompt: folders open untrusted (Restricted Mode) until trusted by hand.
+   * Off by default, as in the recipe, so that the other scenarios need no trust dialog.
+   */
+  workspaceTrust?: boolean;
   port?: number;
   log?: (line: string) => void;
 }
@@ -120,7 +125,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   mkdirSync(path.join(stateDir, 'xdg'), { recursive: true });
   // Written once: a state folder that is kept (npm start) keeps the user's own changes.
   const settingsFile = path.join(stateDir, 'data', 'User', 'settings.json');
-  if (!existsSync(settingsFile)) writeFileSync(settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...options.userSettings }, null, 2));
+  const trustSettings = options.workspaceTrust
+    ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false }
+    : {};
+  if (!existsSync(settingsFile)) writeFileSync(settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...trustSettings, ...options.userSettings }, null, 2));
   for (const vsix of options.vsixFiles ?? []) {
     const started = Date.now();
     installVsix(stateDir, vsix);
@@ -139,7 +147,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     ...commonArgs(stateDir),
     '--auth', 'none',
     '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check',
+    ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override', '--disable-proxy',
     options.workspace,
   ], {
