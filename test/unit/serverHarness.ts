@@ -186,7 +186,20 @@ export class LspTestClient {
       // the process is killed below either way
     }
     this.connection.dispose();
-    if (this.process.exitCode === null) this.process.kill();
+    // Wait for the process to be gone (SIGKILL if SIGTERM is not enough) and close its pipes: a child
+    // or pipe left behind would keep the test file's process from exiting.
+    const child = this.process;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      try {
+        await withTimeout(exited, 3000, 'the server to exit');
+      } catch {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
   }
 }
 
