@@ -26,7 +26,7 @@ const contextCount = Number(values.contexts);
 const postsFile = values.posts ?? path.join(packageRoot(), '..', 'shared', 'data', 'posts-danbooru2020-general.tsv');
 const SAMPLE_ROWS = 5;
 const SAMPLE_TAGS = 40;
-const SAMPLE_REPEATS = 9;
+const SAMPLE_REPEATS = 25;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -113,6 +113,15 @@ async function main(): Promise<void> {
         maxTags: SAMPLE_TAGS,
         ...settings,
       });
+      return samples.reduce((sum, tags) => sum + tags.length, 0);
+    },
+  });
+  // One tag a step (no speculative drafts), for reference.
+  runners.push({
+    name: 'ours, one tag a step',
+    rates: [],
+    run: async (repeat) => {
+      const samples = await engine.sample({ prompt: promptTags, n: SAMPLE_ROWS, seed: repeat + 1, minTags: SAMPLE_TAGS, maxTags: SAMPLE_TAGS, draftLength: 0, ...settings });
       return samples.reduce((sum, tags) => sum + tags.length, 0);
     },
   });
@@ -261,6 +270,7 @@ async function main(): Promise<void> {
     `  warm (prefix changed only)  p50 ${ms(percentile(warmPrefix, 50))}  p99 ${ms(percentile(warmPrefix, 99))}  (target p99 ≤ 10 ms)`,
     `sampling, ${SAMPLE_ROWS} rows x ${SAMPLE_TAGS} tags, T=1 top-k 50 top-p 0.95, median of ${SAMPLE_REPEATS}:`,
     `  ours                        ${ours.toFixed(0)} tags/s`,
+    `  ours, one tag a step (draftLength 0) ${(rate('ours, one tag a step') ?? 0).toFixed(0)} tags/s`,
     `  ours, stop allowed (minTags 0, as users sample) ${(rate('ours, stop allowed') ?? 0).toFixed(0)} tags/s`,
   ];
   if (theirs !== undefined) {

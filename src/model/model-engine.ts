@@ -10,7 +10,19 @@ import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folde
 import { PrefixCache } from './prefix-cache';
 import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRanking, type RankingConfig } from './ranking';
 import { RelatedWeights } from './related';
-import { compileBans, createRandom, pickTokenOrStop } from './sampler';
+import {
+  compileBans,
+  createRandom,
+  distributionOf,
+  drawFrom,
+  pickTokenOrStop,
+  probabilityOf,
+  rankAllowed,
+  stops,
+  targetProbability,
+  verifyDraft,
+  type TokenDistribution,
+} from './sampler';
 import { GptSession, logSoftmaxRow, type PastState } from './session';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
 
@@ -18,6 +30,13 @@ export { defaultModelDir } from './model-folder';
 
 /** Contexts kept in the KV cache; a 30-tag context of the default model is ~150 KB. */
 const CACHE_CAPACITY = 64;
+/**
+ * Tags drafted per row and step by speculative sampling (0: one tag a step). Tuned with
+ * `npm run bench:model` on the shipped model; see docs/benchmarks.md.
+ */
+export const DEFAULT_DRAFT_LENGTH = 4;
+/** How far below the draft distribution's k-th logit the next one's k-th is looked for first. */
+const HINT_MARGIN = 1;
 /** Typo-tolerant matches sort after all real ones. */
 const FUZZY_OFFSET = -1000;
 
@@ -308,6 +327,12 @@ export class TagModelEngine extends ModelEngineBase {
     const random = createRandom(settings.seed);
     const state = await this.freshState(promptTokens);
     options.signal?.throwIfAborted();
+    const draftLength = options.draftLength ?? DEFAULT_DRAFT_LENGTH;
+    // Drafts need a distribution to draw from (temperature > 0) and a top-k list to rank cheaply.
+    if (draftLength > 0 && settings.temperature > 0 && settings.topK > 0 && this.session.supportsRowLayout) {
+      const outputs = await this.sampleSpeculatively(settings, promptTokens.length, state, blocked, random, draftLength, options.signal);
+      return outputs.map((tokens) => tokens.map((token) => this.tagName(token)));
+    }
 
     const outputs: number[][] = Array.from({ length: settings.n }, () => []);
     // Per row: tokens it may not emit (the shared blocks, then its own tags as it emits them).
@@ -354,6 +379,189 @@ export class TagModelEngine extends ModelEngineBase {
       length++;
     }
     return outputs.map((tokens) => tokens.map((token) => this.tagName(token)));
+  }
+
+  /**
+   * Speculative sampling with the model as its own draft. The tags are a set and the model was
+   * trained on random orders, so its distribution for the next tag barely moves when one tag is
+   * added: tags drawn from the last distribution the model gave (each excluded once drawn) are
+   * accepted ~90 % of the time. One session.run checks every row's drafts at once; each accepted
+   * draft saves a step, a rejected one is replaced by a token from the residual, and the samples
+   * have exactly the distribution of one-tag-a-step sampling (stop token included: it is decided
+   * at every position with the model's probability, as pickTokenOrStop does). Rows keep rejected
+   * positions in the cache, hidden by their attention masks.
+   */
+  private async sampleSpeculatively(
+    settings: SampleSettings,
+    promptLength: number,
+    state: ContextState,
+    blocked: Uint8Array,
+    random: () => number,
+    draftLength: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number[][]> {
+    const vocab = this.files.config.vocabSize;
+    const contextLength = this.files.config.contextLength;
+    const eos = this.eosId;
+    interface Row {
+      output: number[];
+      /** Tokens this row may not emit (shared blocks, then its own tags). */
+      mask: Uint8Array;
+      /** The last token emitted, not yet in the cache. */
+      pending: number;
+      /** Logits of the last position the model scored for this row: the draft distribution. */
+      draftLogits: Float32Array;
+      draftOffset: number;
+      /** Per physical cache slot: 1 = a token of this row's sequence, 0 = a rejected draft or padding. */
+      attention: number[];
+    }
+    const outputs: number[][] = Array.from({ length: settings.n }, () => []);
+    // The first tag of every row comes from the prompt's own distribution, as in the plain loop.
+    let rows: Row[] = [];
+    const keep: number[] = [];
+    for (let r = 0; r < settings.n; r++) {
+      const row: Row = {
+        output: outputs[r],
+        mask: blocked.slice(),
+        pending: -1,
+        draftLogits: state.logProbs,
+        draftOffset: 0,
+        attention: new Array<number>(promptLength).fill(1),
+      };
+      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength)) {
+        rows.push(row);
+        keep.push(r);
+      }
+    }
+    let past = this.session.expandPast(state.past, settings.n);
+    if (rows.length < settings.n) past = this.session.selectRows(past, keep);
+    const positionOf = (row: Row): number => promptLength + row.output.length - 1;
+
+    while (rows.length > 0) {
+      signal?.throwIfAborted();
+      // Draft: for each row up to draftLength tags from its draft distribution, without repeats.
+      const drafts: number[][] = [];
+      const proposals: TokenDistribution[][] = [];
+      // Per row: a value likely below the k-th best of the next distributions (they move little).
+      const hints: number[] = [];
+      for (const row of rows) {
+        const room = Math.min(draftLength, settings.maxTags - row.output.length, contextLength - 1 - positionOf(row));
+        const rowDrafts: number[] = [];
+        const rowProposals: TokenDistribution[] = [];
+        if (eos >= 0) row.mask[eos] = 1;
+        // One ranking of the draft logits serves every draft: each excludes the drafts before it.
+        const ranked = rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
+        hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] - HINT_MARGIN : -Infinity);
+        for (let j = 0; j < room; j++) {
+          const proposal = distributionOf(ranked, rowDrafts, settings);
+          if (proposal.size === 0) break;
+          rowDrafts.push(drawFrom(proposal, random));
+          rowProposals.push(proposal);
+        }
+        drafts.push(rowDrafts);
+        proposals.push(rowProposals);
+      }
+      // Score: each row feeds its pending tag and its drafts; shorter rows are padded (hidden).
+      const steps = 1 + Math.max(...drafts.map((d) => d.length));
+      const inputs = rows.map((row, r) => {
+        const fed = [row.pending, ...drafts[r]];
+        while (fed.length < steps) fed.push(row.pending);
+        return fed;
+      });
+      const layout = {
+        attentionMask: rows.map((row, r) => [...row.attention, ...inputs[r].map((_, s) => (s <= drafts[r].length ? 1 : 0))]),
+        positions: rows.map((row, r) => inputs[r].map((_, s) => Math.min(positionOf(row) + s, contextLength - 1))),
+      };
+      const result = await this.session.forward(inputs, past, layout);
+      this.forwardPasses++;
+      // Verify each row's drafts against the model's distribution after the tags before them.
+      const stillActive: number[] = [];
+      rows.forEach((row, r) => {
+        const rowDrafts = drafts[r];
+        let cached = 1; // the pending tag is now in the cache
+        let active = true;
+        let rejected = false;
+        for (let j = 0; j < rowDrafts.length && active; j++) {
+          const offset = (r * steps + j) * vocab;
+          if (this.stopsHere(row, result.logits, offset, settings, random)) {
+            active = false;
+            break;
+          }
+          if (eos >= 0) row.mask[eos] = 1;
+          const fullTarget = (): TokenDistribution => distributionOf(rankAllowed(result.logits, offset, vocab, row.mask, settings.topK, hints[r]), [], settings);
+          const draft = rowDrafts[j];
+          const quick = targetProbability(result.logits, offset, vocab, row.mask, draft, settings, hints[r]);
+          const p = quick ?? probabilityOf(fullTarget(), draft);
+          const { token, accepted } = verifyDraft(draft, p, proposals[r][j], random, fullTarget);
+          row.output.push(token);
+          row.mask[token] = 1;
+          if (!accepted) {
+            row.pending = token;
+            row.draftLogits = result.logits;
+            row.draftOffset = offset;
+            rejected = true;
+            break;
+          }
+          cached++;
+          if (!this.mayContinue(row, settings, promptLength)) active = false;
+        }
+        if (active && !rejected) {
+          // Every draft kept: the next tag comes from the last position's distribution.
+          const offset = (r * steps + rowDrafts.length) * vocab;
+          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength);
+          row.draftLogits = result.logits;
+          row.draftOffset = offset;
+        } else if (rejected) {
+          active = this.mayContinue(row, settings, promptLength);
+        }
+        for (let s = 0; s < steps; s++) row.attention.push(s < cached ? 1 : 0);
+        if (active) stillActive.push(r);
+      });
+      past = result.past;
+      if (stillActive.length < rows.length) {
+        if (stillActive.length === 0) break;
+        past = this.session.selectRows(past, stillActive);
+        rows = stillActive.map((r) => rows[r]);
+      }
+    }
+    return outputs;
+  }
+
+  /** Whether the row stops at this position (the stop token drawn with the model's probability). */
+  private stopsHere(row: { output: number[]; mask: Uint8Array }, logits: Float32Array, offset: number, settings: SampleSettings, random: () => number): boolean {
+    const eos = this.eosId;
+    if (eos < 0 || row.output.length < settings.minTags) return false;
+    row.mask[eos] = 0;
+    try {
+      return stops(logits, offset, this.files.config.vocabSize, row.mask, eos, settings.temperature, random());
+    } finally {
+      row.mask[eos] = 1;
+    }
+  }
+
+  /** Draws the next tag of a row from the model's distribution (or stops); false when the row is done. */
+  private emitFromTarget(
+    row: { output: number[]; mask: Uint8Array; pending: number },
+    logits: Float32Array,
+    offset: number,
+    settings: SampleSettings,
+    random: () => number,
+    promptLength: number,
+  ): boolean {
+    const eos = this.eosId;
+    if (eos >= 0) row.mask[eos] = row.output.length >= settings.minTags ? 0 : 1;
+    const token = pickTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random);
+    if (eos >= 0) row.mask[eos] = 1;
+    if (token < 0 || token === eos) return false;
+    row.output.push(token);
+    row.mask[token] = 1;
+    row.pending = token;
+    return this.mayContinue(row, settings, promptLength);
+  }
+
+  /** Whether a row may emit another tag: below maxTags, and the next position is in the context. */
+  private mayContinue(row: { output: number[] }, settings: SampleSettings, promptLength: number): boolean {
+    return row.output.length < settings.maxTags && promptLength + row.output.length < this.files.config.contextLength;
   }
 }
 

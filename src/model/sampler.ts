@@ -194,3 +194,218 @@ export function stops(
   }
   return draw < stopWeight / total;
 }
+
+/** The distribution pickToken draws from: the kept tokens (best first) and their probabilities. */
+export interface TokenDistribution {
+  ids: Int32Array;
+  probs: Float64Array;
+  size: number;
+}
+
+/** The best allowed tokens of a row of logits, best first (ties: lower id first). */
+export interface RankedTokens {
+  ids: Int32Array;
+  values: Float64Array;
+  size: number;
+}
+
+/**
+ * The `keep` best allowed tokens. With `hint` (a guess at a value at or below the keep-th best,
+ * e.g. from the previous step's distribution) one pass gathers the tokens at or above it and only
+ * those are sorted; if fewer than `keep` reach the hint, or too many, the exact scan runs instead.
+ * Either way the result is the same.
+ */
+export function rankAllowed(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, keep: number, hint = -Infinity): RankedTokens {
+  keep = Math.min(keep, vocab);
+  if (hint > -Infinity) {
+    const capacity = keep * 8;
+    const ids = new Int32Array(capacity);
+    let count = 0;
+    for (let token = 0; token < vocab; token++) {
+      if (logits[offset + token] >= hint && blocked[token] === 0) {
+        if (count === capacity) {
+          count = -1;
+          break;
+        }
+        ids[count++] = token;
+      }
+    }
+    if (count >= keep) {
+      const order = Array.from(ids.subarray(0, count)).sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
+      const ranked = { ids: new Int32Array(keep), values: new Float64Array(keep), size: keep };
+      for (let i = 0; i < keep; i++) {
+        ranked.ids[i] = order[i];
+        ranked.values[i] = logits[offset + order[i]];
+      }
+      return ranked;
+    }
+  }
+  const ids = new Int32Array(keep);
+  const values = new Float64Array(keep);
+  let size = 0;
+  // Insertion into a sorted array from the top: most tokens fall below the running threshold.
+  let threshold = -Infinity;
+  for (let token = 0; token < vocab; token++) {
+    const value = logits[offset + token];
+    if (!(value > threshold) || blocked[token] !== 0) continue;
+    let i = size < keep ? size++ : keep - 1;
+    while (i > 0 && values[i - 1] < value) {
+      ids[i] = ids[i - 1];
+      values[i] = values[i - 1];
+      i--;
+    }
+    ids[i] = token;
+    values[i] = value;
+    if (size === keep) threshold = values[keep - 1];
+  }
+  return { ids, values, size };
+}
+
+/**
+ * pickToken's distribution written out: the top-k of the ranked tokens not in `skip`, tempered,
+ * cut to the nucleus, normalised. `ranked` must hold the top-k allowed tokens plus as many as `skip`
+ * removes. `temperature` must be > 0.
+ */
+export function distributionOf(ranked: RankedTokens, skip: readonly number[], options: PickOptions): TokenDistribution {
+  const keep = options.topK > 0 ? options.topK : ranked.size;
+  const ids = new Int32Array(Math.min(keep, ranked.size));
+  const probs = new Float64Array(ids.length);
+  let size = 0;
+  let best = 0;
+  for (let i = 0; i < ranked.size && size < ids.length; i++) {
+    if (skip.length > 0 && skip.includes(ranked.ids[i])) continue;
+    if (size === 0) best = ranked.values[i];
+    ids[size] = ranked.ids[i];
+    probs[size++] = Math.exp((ranked.values[i] - best) / options.temperature);
+  }
+  let total = 0;
+  for (let i = 0; i < size; i++) total += probs[i];
+  let cut = size;
+  if (options.topP < 1) {
+    let cumulative = 0;
+    for (let i = 0; i < size; i++) {
+      cumulative += probs[i] / total;
+      if (cumulative >= options.topP) {
+        cut = i + 1;
+        break;
+      }
+    }
+  }
+  let kept = 0;
+  for (let i = 0; i < cut; i++) kept += probs[i];
+  for (let i = 0; i < cut; i++) probs[i] /= kept;
+  return { ids, probs, size: cut };
+}
+
+/** pickToken's distribution for one row of logits (see distributionOf). */
+export function tokenDistribution(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, options: PickOptions): TokenDistribution {
+  return distributionOf(rankAllowed(logits, offset, vocab, blocked, options.topK > 0 ? options.topK : vocab), [], options);
+}
+
+export function probabilityOf(distribution: TokenDistribution, token: number): number {
+  for (let i = 0; i < distribution.size; i++) if (distribution.ids[i] === token) return distribution.probs[i];
+  return 0;
+}
+
+export function drawFrom(distribution: TokenDistribution, random: () => number): number {
+  let target = random();
+  for (let i = 0; i < distribution.size; i++) {
+    target -= distribution.probs[i];
+    if (target < 0) return distribution.ids[i];
+  }
+  return distribution.ids[distribution.size - 1];
+}
+
+/** Reused buffer of candidate logits for targetProbability (one sampler runs at a time per thread). */
+let candidateValues = new Float64Array(512);
+
+/**
+ * pickToken's probability of `token` (an allowed token), computed from the logits at or above
+ * `hint` only: one pass gathers them, a numeric sort ranks them. Returns undefined when that is not
+ * enough to be exact (fewer than top-k reach the hint, too many do, no top-k, or the token ties the
+ * cut-off value); the caller then builds the whole distribution.
+ */
+export function targetProbability(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  token: number,
+  options: PickOptions,
+  hint: number,
+): number | undefined {
+  const keep = options.topK;
+  if (!(keep > 0) || !(hint > -Infinity)) return undefined;
+  const capacity = keep * 8;
+  if (candidateValues.length < capacity) candidateValues = new Float64Array(capacity);
+  const values = candidateValues;
+  let count = 0;
+  for (let t = 0; t < vocab; t++) {
+    const value = logits[offset + t];
+    if (value >= hint && blocked[t] === 0) {
+      if (count === capacity) return undefined;
+      values[count++] = value;
+    }
+  }
+  if (count < keep) return undefined;
+  const sorted = values.subarray(0, count).sort(); // ascending: the best is last
+  const best = sorted[count - 1];
+  let total = 0;
+  for (let i = count - 1; i >= count - keep; i--) total += Math.exp((sorted[i] - best) / options.temperature);
+  let cut = keep;
+  if (options.topP < 1) {
+    let cumulative = 0;
+    for (let i = 0; i < keep; i++) {
+      cumulative += Math.exp((sorted[count - 1 - i] - best) / options.temperature) / total;
+      if (cumulative >= options.topP) {
+        cut = i + 1;
+        break;
+      }
+    }
+  }
+  const cutValue = sorted[count - cut];
+  const value = logits[offset + token];
+  // A tie with the last kept value: which of the tied tokens is kept depends on ids; let the exact path decide.
+  if (value === cutValue || (cut < count && sorted[count - cut - 1] === cutValue)) return undefined;
+  if (value < cutValue) return 0;
+  let kept = 0;
+  for (let i = count - 1; i >= count - cut; i--) kept += Math.exp((sorted[i] - best) / options.temperature);
+  return Math.exp((value - best) / options.temperature) / kept;
+}
+
+/**
+ * One token of speculative sampling (Leviathan et al. 2023; Chen et al. 2023): `draft` was drawn
+ * from `proposal`; it is kept with probability min(1, p/q), p being its probability under the
+ * target distribution, else a token is drawn from the part of the target the proposal
+ * under-covers, max(0, target - proposal). Either way the token returned is distributed exactly as
+ * the target. The whole target is built (`target()`) only when the draft is rejected.
+ */
+export function verifyDraft(
+  draft: number,
+  draftTargetProbability: number,
+  proposal: TokenDistribution,
+  random: () => number,
+  target: () => TokenDistribution,
+): { token: number; accepted: boolean } {
+  const p = draftTargetProbability;
+  const q = probabilityOf(proposal, draft);
+  if (random() * q < p) return { token: draft, accepted: true };
+  return { token: drawResidual(target(), proposal, random), accepted: false };
+}
+
+/** A token from max(0, target - proposal), normalised (the target itself if that is empty). */
+function drawResidual(target: TokenDistribution, proposal: TokenDistribution, random: () => number): number {
+  const residual = new Float64Array(target.size);
+  let total = 0;
+  for (let i = 0; i < target.size; i++) {
+    total += residual[i] = Math.max(0, target.probs[i] - probabilityOf(proposal, target.ids[i]));
+  }
+  if (!(total > 0)) return drawFrom(target, random);
+  let point = random() * total;
+  for (let i = 0; i < target.size; i++) {
+    point -= residual[i];
+    if (point < 0 && residual[i] > 0) return target.ids[i];
+  }
+  for (let i = target.size - 1; i >= 0; i--) if (residual[i] > 0) return target.ids[i];
+  return drawFrom(target, random);
+}

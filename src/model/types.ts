@@ -81,6 +81,11 @@ export interface SampleOptions {
   seed?: number;
   minTags?: number;
   maxTags?: number;
+  /**
+   * Tags drafted per row and step by speculative sampling (same distribution, fewer model runs);
+   * 0 samples one tag a step. Engines that cannot draft ignore it.
+   */
+  draftLength?: number;
   /** Banned tags; `*` is a glob (e.g. `*_background`). */
   ban?: string[];
   signal?: AbortSignal;

@@ -291,6 +291,44 @@ describe('tag model engine on the tiny-tag fixture', () => {
     }
   });
 
+  test('speculative sampling: with top-k 1 it gives exactly the one-tag-a-step samples (drafts, cache and masks line up)', async () => {
+    for (const prompt of [['multiple_girls', '2girls'], [], ['long_hair']]) {
+      const options = { prompt, n: 3, seed: 5, temperature: 1, topK: 1, topP: 1, minTags: 30, maxTags: 30 };
+      const plain = await engine.sample({ ...options, draftLength: 0 });
+      for (const draftLength of [1, 3, 6]) {
+        const passes = engine.forwardPasses;
+        assert.deepEqual(await engine.sample({ ...options, draftLength }), plain, `draftLength ${draftLength}`);
+        assert.ok(engine.forwardPasses - passes < 30, 'drafts save model runs');
+      }
+    }
+  });
+
+  test('speculative sampling: same lengths and tag frequencies as one tag a step, stop token included', async () => {
+    const runs = 40;
+    const collect = async (draftLength: number): Promise<{ lengths: number; tags: Map<string, number> }> => {
+      const tags = new Map<string, number>();
+      let lengths = 0;
+      for (let seed = 0; seed < runs; seed++) {
+        for (const sample of await engine.sample({ prompt: ['multiple_girls'], n: 8, seed: 1000 + seed, maxTags: 25, draftLength })) {
+          lengths += sample.length;
+          for (const tag of sample) tags.set(tag, (tags.get(tag) ?? 0) + 1);
+        }
+      }
+      return { lengths: lengths / (runs * 8), tags };
+    };
+    const plain = await collect(0);
+    const drafted = await collect(4);
+    assert.ok(Math.abs(plain.lengths - drafted.lengths) < 1.5, `mean length ${plain.lengths} vs ${drafted.lengths}`);
+    // total variation distance between the tag frequencies (noise alone is ~0.1 here)
+    const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    const [a, b] = [total(plain.tags), total(drafted.tags)];
+    let distance = 0;
+    for (const tag of new Set([...plain.tags.keys(), ...drafted.tags.keys()])) {
+      distance += Math.abs((plain.tags.get(tag) ?? 0) / a - (drafted.tags.get(tag) ?? 0) / b) / 2;
+    }
+    assert.ok(distance < 0.2, `total variation ${distance}`);
+  });
+
   test('sampling honours min/max tags and temperature 0 is greedy', async () => {
     const samples = await engine.sample({ n: 3, seed: 1, minTags: 5, maxTags: 6 });
     assert.ok(samples.every((tags) => tags.length >= 5 && tags.length <= 6));

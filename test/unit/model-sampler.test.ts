@@ -2,7 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeTag } from '../../src/model/dictionary';
 import { PrefixCache } from '../../src/model/prefix-cache';
-import { compileBans, createRandom, pickToken, pickTokenOrStop, stops } from '../../src/model/sampler';
+import {
+  compileBans,
+  createRandom,
+  pickToken,
+  pickTokenOrStop,
+  probabilityOf,
+  rankAllowed,
+  stops,
+  targetProbability,
+  tokenDistribution,
+  verifyDraft,
+  type TokenDistribution,
+} from '../../src/model/sampler';
 
 const none = new Uint8Array(8);
 const logits = Float32Array.from([0, 5, 1, 4, 2, 3, -1, 0.5]);
@@ -104,6 +116,79 @@ test('stops: the bucket bounds give exactly the decision of the full softmax, at
       assert.equal(stops(row, 0, vocab, blocked, stopToken, temperature, draw), draw < probability, `trial ${trial}, draw ${draw} vs ${probability}`);
     }
   }
+});
+
+function distribution(entries: [number, number][]): TokenDistribution {
+  return { ids: Int32Array.from(entries.map(([id]) => id)), probs: Float64Array.from(entries.map(([, p]) => p)), size: entries.length };
+}
+
+test('verifyDraft: a draft from the proposal, kept or replaced, is distributed exactly as the target', () => {
+  const random = createRandom(21);
+  const cases = [
+    // the proposal over- and under-covers; token 4 is missing from it, token 9 from the target
+    { target: distribution([[1, 0.4], [2, 0.3], [3, 0.2], [4, 0.1]]), proposal: distribution([[2, 0.5], [1, 0.3], [9, 0.15], [3, 0.05]]) },
+    // identical: every draft is kept
+    { target: distribution([[5, 0.7], [6, 0.3]]), proposal: distribution([[5, 0.7], [6, 0.3]]) },
+    // disjoint: every draft is replaced
+    { target: distribution([[7, 1]]), proposal: distribution([[8, 1]]) },
+  ];
+  for (const { target, proposal } of cases) {
+    const draws = 200_000;
+    const counts = new Map<number, number>();
+    let kept = 0;
+    for (let i = 0; i < draws; i++) {
+      let u = random();
+      let draft = proposal.ids[proposal.size - 1];
+      for (let k = 0; k < proposal.size; k++) {
+        u -= proposal.probs[k];
+        if (u < 0) {
+          draft = proposal.ids[k];
+          break;
+        }
+      }
+      const { token, accepted } = verifyDraft(draft, probabilityOf(target, draft), proposal, random, () => target);
+      if (accepted) kept++;
+      counts.set(token, (counts.get(token) ?? 0) + 1);
+    }
+    for (let k = 0; k < target.size; k++) {
+      const share = (counts.get(target.ids[k]) ?? 0) / draws;
+      assert.ok(Math.abs(share - target.probs[k]) < 0.005, `token ${target.ids[k]}: ${share} vs ${target.probs[k]}`);
+    }
+    assert.equal([...counts.keys()].filter((token) => probabilityOf(target, token) === 0).length, 0, 'only target tokens come out');
+    // the share kept is the overlap sum(min(p, q))
+    let overlap = 0;
+    for (let k = 0; k < target.size; k++) overlap += Math.min(target.probs[k], probabilityOf(proposal, target.ids[k]));
+    assert.ok(Math.abs(kept / draws - overlap) < 0.005, `kept ${kept / draws} vs overlap ${overlap}`);
+  }
+});
+
+test('rankAllowed and targetProbability: the hint changes the work, never the answer', () => {
+  const random = createRandom(8);
+  const vocab = 2000;
+  const options = { temperature: 0.8, topK: 40, topP: 0.9 };
+  let quick = 0;
+  for (let trial = 0; trial < 40; trial++) {
+    const logits = Float32Array.from({ length: vocab }, () => Math.round(-12 * random() * 64) / 64); // some exact ties
+    const blocked = new Uint8Array(vocab);
+    for (let t = 0; t < vocab; t += 5) blocked[t] = 1;
+    const exact = rankAllowed(logits, 0, vocab, blocked, options.topK);
+    const kth = exact.values[options.topK - 1];
+    const full = tokenDistribution(logits, 0, vocab, blocked, options);
+    for (const hint of [kth - 0.5, kth - 3, kth + 0.01, kth - 40, -Infinity]) {
+      const hinted = rankAllowed(logits, 0, vocab, blocked, options.topK, hint);
+      assert.deepEqual([...hinted.ids], [...exact.ids], `trial ${trial}, hint ${hint}`);
+      for (let k = 0; k < full.size + 3 && k < exact.size; k++) {
+        const token = exact.ids[k];
+        const p = targetProbability(logits, 0, vocab, blocked, token, options, hint);
+        if (p === undefined) continue;
+        quick++;
+        assert.ok(Math.abs(p - probabilityOf(full, token)) < 1e-12, `trial ${trial}, token ${token}: ${p} vs ${probabilityOf(full, token)}`);
+      }
+      // a hint above the k-th value cannot be exact
+      if (hint > kth) assert.equal(targetProbability(logits, 0, vocab, blocked, exact.ids[0], options, hint), undefined);
+    }
+  }
+  assert.ok(quick > 500, `the quick path answered ${quick} times`);
 });
 
 test('bans: exact tags and * globs, in any spelling', () => {
