@@ -240,6 +240,16 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
       return ranked;
     }
   }
+  if (keep > 256) {
+    // A long list (no top-k): sort every allowed token rather than insert one by one (quadratic).
+    const order: number[] = [];
+    for (let token = 0; token < vocab; token++) if (blocked[token] === 0) order.push(token);
+    order.sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
+    const size = Math.min(keep, order.length);
+    const ranked = { ids: Int32Array.from(order.slice(0, size)), values: new Float64Array(size), size };
+    for (let i = 0; i < size; i++) ranked.values[i] = logits[offset + ranked.ids[i]];
+    return ranked;
+  }
   const ids = new Int32Array(keep);
   const values = new Float64Array(keep);
   let size = 0;

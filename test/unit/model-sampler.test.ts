@@ -189,6 +189,15 @@ test('rankAllowed and targetProbability: the hint changes the work, never the an
     }
   }
   assert.ok(quick > 500, `the quick path answered ${quick} times`);
+  // no top-k: the whole allowed list, sorted the same way as the short one
+  const logits = Float32Array.from({ length: vocab }, () => Math.round(-12 * random() * 64) / 64);
+  const blocked = new Uint8Array(vocab);
+  blocked[3] = 1;
+  const all = rankAllowed(logits, 0, vocab, blocked, vocab);
+  const short = rankAllowed(logits, 0, vocab, blocked, 200);
+  assert.equal(all.size, vocab - 1);
+  assert.deepEqual([...all.ids.subarray(0, 200)], [...short.ids]);
+  for (let i = 1; i < all.size; i++) assert.ok(all.values[i - 1] > all.values[i] || (all.values[i - 1] === all.values[i] && all.ids[i - 1] < all.ids[i]));
 });
 
 test('bans: exact tags and * globs, in any spelling', () => {
