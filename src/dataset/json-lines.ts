@@ -3,14 +3,9 @@
 // flag and its dataset line, the kept tags joined by ",", already written in the module's memory) or
 // SLOW: the line is left to the ordinary path (JSON.parse + PostAdapter), which reports whatever is wrong
 // with it. Used for txt output of one tag category in metadata order, the default and the common case.
+import { instantiateEmbedded } from './wasm';
 import { JSON_LINES_WASM_BASE64 } from './json-lines-wasm';
 import { TAG_CATEGORIES, type TagCategory } from './types';
-
-// The WebAssembly global of Node, typed as far as used here (this project compiles without the DOM lib).
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
 
 interface JsonLinesExports {
   memory: { buffer: ArrayBuffer };
@@ -44,8 +39,6 @@ export interface FastLineHandler {
 /** Result record layout (see json-lines.wat), in 4-byte units. */
 const RECORD_INTS = 12;
 
-let compiled: object | undefined;
-
 export class JsonLinesScanner {
   private readonly module: JsonLinesExports;
   private input = 0;
@@ -61,8 +54,7 @@ export class JsonLinesScanner {
     category: TagCategory,
     private readonly maxLineBytes: number,
   ) {
-    compiled ??= new WebAssembly.Module(Buffer.from(JSON_LINES_WASM_BASE64, 'base64'));
-    this.module = new WebAssembly.Instance(compiled, {}).exports as unknown as JsonLinesExports;
+    this.module = instantiateEmbedded<JsonLinesExports>(JSON_LINES_WASM_BASE64);
     const field = `tag_string_${category}`;
     Buffer.from(this.module.memory.buffer).write(field, 64, 'latin1');
     this.module.configure(field.length, TAG_CATEGORIES[category]);
