@@ -23,6 +23,7 @@ import {
   type InputProblem,
   type OutputFormat,
   type ProblemReason,
+  type SkipReason,
   type TagCategory,
   type TagOrder,
 } from './types';
@@ -286,18 +287,28 @@ export class Conversion {
     const counts = this.counts;
     if (counts.stoppedAtLimit) return;
     counts.postsRead++;
-    const skip = skipReasonOf(record, record.tagCount, this.filter);
-    if (skip !== undefined) {
-      counts.skipped[skip]++;
-      return;
-    }
-    if (this.options.dedupe && record.id !== undefined && !this.seenIds.add(record.id)) {
-      counts.skipped.duplicate++;
-      return;
-    }
+    if (this.skipped(skipReasonOf(record, record.tagCount, this.filter)) || this.isDuplicate(record.id)) return;
     this.formatter.tagCounts.addJoinedBytes(record.bytes, record.start, record.end - 1, record.tagCount);
     this.sink.writeBytes(record.id, record.bytes, record.start, record.end);
-    if (++counts.postsWritten >= this.options.limit) counts.stoppedAtLimit = true;
+    this.countWritten();
+  }
+
+  /** Counts a filter's reason to skip a post; true when there is one. */
+  private skipped(reason: SkipReason | undefined): boolean {
+    if (reason === undefined) return false;
+    this.counts.skipped[reason]++;
+    return true;
+  }
+
+  /** Whether a post with this id was written already (counted as a duplicate); otherwise notes the id. */
+  private isDuplicate(id: number | undefined): boolean {
+    if (!this.options.dedupe || id === undefined || this.seenIds.add(id)) return false;
+    this.counts.skipped.duplicate++;
+    return true;
+  }
+
+  private countWritten(): void {
+    if (++this.counts.postsWritten >= this.options.limit) this.counts.stoppedAtLimit = true;
   }
 
   private convertRecord(record: unknown, file: string, line: number, unit: 'line' | 'item', checkReplacement = false): void {
@@ -309,24 +320,17 @@ export class Conversion {
     }
     const counts = this.counts;
     counts.postsRead++;
-    const skip = skipReason(post, this.filter);
-    if (skip !== undefined) {
-      counts.skipped[skip]++;
-      return;
-    }
+    if (this.skipped(skipReason(post, this.filter))) return;
     const text = this.formatter.format(post);
     // JSONL lines are checked for invalid UTF-8 as bytes; stream-json decodes it to U+FFFD silently.
     if (checkReplacement && text.includes('\uFFFD')) {
       this.problem(file, line, unit, 'invalid-utf8', 'a tag contains U+FFFD: the input is not valid UTF-8 here (skipped)');
       return;
     }
-    if (this.options.dedupe && post.id !== undefined && !this.seenIds.add(post.id)) {
-      counts.skipped.duplicate++;
-      return;
-    }
+    if (this.isDuplicate(post.id)) return;
     this.formatter.count(post, text);
     this.sink.write(post, text);
-    if (++counts.postsWritten >= this.options.limit) counts.stoppedAtLimit = true;
+    this.countWritten();
   }
 
   problem(file: string, line: number, unit: 'line' | 'item', reason: ProblemReason, detail: string): void {

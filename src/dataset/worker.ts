@@ -18,26 +18,23 @@ async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResul
     const idBatch = Buffer.allocUnsafe(8 * 8192);
     let idsUsed = 0;
     let lines = 0;
+    const addId = (id: number | undefined): void => {
+      idBatch.writeDoubleLE(id ?? NaN, idsUsed);
+      idsUsed += 8;
+      lines++;
+      if (idsUsed === idBatch.length) {
+        ids.writeBytes(idBatch, 0, idsUsed);
+        idsUsed = 0;
+      }
+    };
     const sink: PostSink = {
       write: (post, line) => {
         part.writeLine(line);
-        idBatch.writeDoubleLE(post.id ?? NaN, idsUsed);
-        idsUsed += 8;
-        lines++;
-        if (idsUsed === idBatch.length) {
-          ids.writeBytes(idBatch, 0, idsUsed);
-          idsUsed = 0;
-        }
+        addId(post.id);
       },
       writeBytes: (id, bytes, start, end) => {
         part.writeBytes(bytes, start, end);
-        idBatch.writeDoubleLE(id ?? NaN, idsUsed);
-        idsUsed += 8;
-        lines++;
-        if (idsUsed === idBatch.length) {
-          ids.writeBytes(idBatch, 0, idsUsed);
-          idsUsed = 0;
-        }
+        addId(id);
       },
       needsDrain: () => part.needsDrain() || ids.needsDrain(),
       drain: async () => {
