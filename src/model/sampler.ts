@@ -23,75 +23,33 @@ export function pickToken(
   options: PickOptions,
   random: () => number,
 ): number {
-  const keep = options.temperature <= 0 ? 1 : options.topK > 0 ? options.topK : vocab;
-  // A min-heap of the `keep` best allowed tokens by logit.
-  const heapIds = new Int32Array(Math.min(keep, vocab));
-  const heapValues = new Float64Array(heapIds.length);
-  const capacity = heapIds.length;
-  let size = 0;
-  // Smallest value in a full heap: most tokens fall below it and cost one comparison.
-  let threshold = -Infinity;
-  for (let token = 0; token < vocab; token++) {
-    const value = logits[offset + token];
-    if (!(value > threshold) || blocked[token] !== 0) continue;
-    if (size < capacity) {
-      let i = size++;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (heapValues[parent] <= value) break;
-        heapIds[i] = heapIds[parent];
-        heapValues[i] = heapValues[parent];
-        i = parent;
-      }
-      heapIds[i] = token;
-      heapValues[i] = value;
-      if (size === capacity) threshold = heapValues[0];
-    } else {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= size) break;
-        const right = left + 1;
-        const child = right < size && heapValues[right] < heapValues[left] ? right : left;
-        if (heapValues[child] >= value) break;
-        heapIds[i] = heapIds[child];
-        heapValues[i] = heapValues[child];
-        i = child;
-      }
-      heapIds[i] = token;
-      heapValues[i] = value;
-      threshold = heapValues[0];
-    }
-  }
-  if (size === 0) return -1;
-  const order = Array.from({ length: size }, (_, i) => i).sort(
-    (a, b) => heapValues[b] - heapValues[a] || heapIds[a] - heapIds[b],
-  );
-  if (options.temperature <= 0) return heapIds[order[0]];
-  const max = heapValues[order[0]];
-  const weights = order.map((i) => Math.exp((heapValues[i] - max) / options.temperature));
-  let total = 0;
-  for (const weight of weights) total += weight;
-  // Nucleus: the smallest head of the sorted list whose probability reaches topP.
-  let cut = weights.length;
-  if (options.topP < 1) {
-    let cumulative = 0;
-    for (let i = 0; i < weights.length; i++) {
-      cumulative += weights[i] / total;
-      if (cumulative >= options.topP) {
-        cut = i + 1;
-        break;
-      }
-    }
-  }
+  const ranked = rankAllowed(logits, offset, vocab, blocked, options.temperature <= 0 ? 1 : options.topK > 0 ? options.topK : vocab);
+  if (ranked.size === 0) return -1;
+  if (options.temperature <= 0) return ranked.ids[0];
+  const weights = new Float64Array(ranked.size);
+  for (let i = 0; i < ranked.size; i++) weights[i] = Math.exp((ranked.values[i] - ranked.values[0]) / options.temperature);
+  const cut = nucleusSize(weights, ranked.size, options.topP);
   let kept = 0;
   for (let i = 0; i < cut; i++) kept += weights[i];
   let target = random() * kept;
   for (let i = 0; i < cut; i++) {
     target -= weights[i];
-    if (target < 0) return heapIds[order[i]];
+    if (target < 0) return ranked.ids[i];
   }
-  return heapIds[order[cut - 1]];
+  return ranked.ids[cut - 1];
+}
+
+/** Nucleus: how many of the best-first `weights` form the smallest head whose share reaches topP. */
+function nucleusSize(weights: Float64Array, size: number, topP: number): number {
+  if (topP >= 1) return size;
+  let total = 0;
+  for (let i = 0; i < size; i++) total += weights[i];
+  let cumulative = 0;
+  for (let i = 0; i < size; i++) {
+    cumulative += weights[i] / total;
+    if (cumulative >= topP) return i + 1;
+  }
+  return size;
 }
 
 /** `*` globs over normalized tag names, e.g. `*_background`; other characters are literal. */
@@ -288,28 +246,11 @@ export function distributionOf(ranked: RankedTokens, skip: readonly number[], op
     ids[size] = ranked.ids[i];
     probs[size++] = Math.exp((ranked.values[i] - best) / options.temperature);
   }
-  let total = 0;
-  for (let i = 0; i < size; i++) total += probs[i];
-  let cut = size;
-  if (options.topP < 1) {
-    let cumulative = 0;
-    for (let i = 0; i < size; i++) {
-      cumulative += probs[i] / total;
-      if (cumulative >= options.topP) {
-        cut = i + 1;
-        break;
-      }
-    }
-  }
+  const cut = nucleusSize(probs, size, options.topP);
   let kept = 0;
   for (let i = 0; i < cut; i++) kept += probs[i];
   for (let i = 0; i < cut; i++) probs[i] /= kept;
   return { ids, probs, size: cut };
-}
-
-/** pickToken's distribution for one row of logits (see distributionOf). */
-export function tokenDistribution(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, options: PickOptions): TokenDistribution {
-  return distributionOf(rankAllowed(logits, offset, vocab, blocked, options.topK > 0 ? options.topK : vocab), [], options);
 }
 
 export function probabilityOf(distribution: TokenDistribution, token: number): number {
@@ -326,8 +267,9 @@ export function drawFrom(distribution: TokenDistribution, random: () => number):
   return distribution.ids[distribution.size - 1];
 }
 
-/** Reused buffer of candidate logits for targetProbability (one sampler runs at a time per thread). */
+/** Reused buffers of candidate logits and weights for targetProbability (one sampler runs at a time per thread). */
 let candidateValues = new Float64Array(512);
+let candidateWeights = new Float64Array(64);
 
 /**
  * pickToken's probability of `token` (an allowed token), computed from the logits at or above
@@ -360,26 +302,17 @@ export function targetProbability(
   if (count < keep) return undefined;
   const sorted = values.subarray(0, count).sort(); // ascending: the best is last
   const best = sorted[count - 1];
-  let total = 0;
-  for (let i = count - 1; i >= count - keep; i--) total += Math.exp((sorted[i] - best) / options.temperature);
-  let cut = keep;
-  if (options.topP < 1) {
-    let cumulative = 0;
-    for (let i = 0; i < keep; i++) {
-      cumulative += Math.exp((sorted[count - 1 - i] - best) / options.temperature) / total;
-      if (cumulative >= options.topP) {
-        cut = i + 1;
-        break;
-      }
-    }
-  }
+  if (candidateWeights.length < keep) candidateWeights = new Float64Array(keep);
+  const weights = candidateWeights;
+  for (let i = 0; i < keep; i++) weights[i] = Math.exp((sorted[count - 1 - i] - best) / options.temperature);
+  const cut = nucleusSize(weights, keep, options.topP);
   const cutValue = sorted[count - cut];
   const value = logits[offset + token];
   // A tie with the last kept value: which of the tied tokens is kept depends on ids; let the exact path decide.
   if (value === cutValue || (cut < count && sorted[count - cut - 1] === cutValue)) return undefined;
   if (value < cutValue) return 0;
   let kept = 0;
-  for (let i = count - 1; i >= count - cut; i--) kept += Math.exp((sorted[i] - best) / options.temperature);
+  for (let i = 0; i < cut; i++) kept += weights[i];
   return Math.exp((value - best) / options.temperature) / kept;
 }
 

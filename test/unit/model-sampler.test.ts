@@ -5,13 +5,13 @@ import { PrefixCache } from '../../src/model/prefix-cache';
 import {
   compileBans,
   createRandom,
+  distributionOf,
   pickToken,
   pickTokenOrStop,
   probabilityOf,
   rankAllowed,
   stops,
   targetProbability,
-  tokenDistribution,
   verifyDraft,
   type TokenDistribution,
 } from '../../src/model/sampler';
@@ -173,7 +173,7 @@ test('rankAllowed and targetProbability: the hint changes the work, never the an
     for (let t = 0; t < vocab; t += 5) blocked[t] = 1;
     const exact = rankAllowed(logits, 0, vocab, blocked, options.topK);
     const kth = exact.values[options.topK - 1];
-    const full = tokenDistribution(logits, 0, vocab, blocked, options);
+    const full = distributionOf(exact, [], options); // pickToken's distribution
     for (const hint of [kth - 0.5, kth - 3, kth + 0.01, kth - 40, -Infinity]) {
       const hinted = rankAllowed(logits, 0, vocab, blocked, options.topK, hint);
       assert.deepEqual([...hinted.ids], [...exact.ids], `trial ${trial}, hint ${hint}`);
