@@ -334,32 +334,19 @@ export class TagModelEngine extends ModelEngineBase {
       return outputs.map((tokens) => tokens.map((token) => this.tagName(token)));
     }
 
-    const outputs: number[][] = Array.from({ length: settings.n }, () => []);
-    // Per row: tokens it may not emit (the shared blocks, then its own tags as it emits them).
-    const rowBlocked = outputs.map(() => blocked.slice());
-    let active = outputs.map((_, row) => row);
+    // Per row: its tags, and the tokens it may not emit (the shared blocks, then its own tags).
+    const rows = Array.from({ length: settings.n }, () => ({ output: [] as number[], mask: blocked.slice(), pending: -1 }));
+    let active = rows.map((_, row) => row);
     let past = this.session.expandPast(state.past, settings.n);
-    let logits: Float32Array = new Float32Array(state.logProbs.length * settings.n);
-    for (let row = 0; row < settings.n; row++) logits.set(state.logProbs, row * state.logProbs.length);
+    // The first step draws every row from the prompt's distribution; later ones from each row's own.
+    let logits: Float32Array = state.logProbs;
+    let rowStride = 0;
     const vocab = state.logProbs.length;
-    let length = promptTokens.length;
 
     while (active.length > 0) {
-      const next: number[] = [];
-      const stillActive: number[] = [];
-      active.forEach((row, index) => {
-        const output = outputs[row];
-        const mask = rowBlocked[row];
-        if (this.eosId >= 0) mask[this.eosId] = output.length >= settings.minTags ? 0 : 1;
-        const token = pickTokenOrStop(logits, index * vocab, vocab, mask, this.eosId, settings, random);
-        if (token < 0 || token === this.eosId) return;
-        output.push(token);
-        mask[token] = 1;
-        if (output.length < settings.maxTags && length + 1 < this.files.config.contextLength) {
-          stillActive.push(row);
-          next.push(token);
-        }
-      });
+      const stillActive = active.filter((row, index) =>
+        this.emitFromTarget(rows[row], logits, index * rowStride, settings, random, promptTokens.length),
+      );
       if (stillActive.length === 0) break;
       options.signal?.throwIfAborted();
       if (stillActive.length < active.length) {
@@ -369,15 +356,16 @@ export class TagModelEngine extends ModelEngineBase {
         );
       }
       const result = await this.session.forward(
-        next.map((token) => [token]),
+        stillActive.map((row) => [rows[row].pending]),
         past,
       );
       this.forwardPasses++;
       past = result.past;
       logits = result.logits;
+      rowStride = vocab;
       active = stillActive;
-      length++;
     }
+    const outputs = rows.map((row) => row.output);
     return outputs.map((tokens) => tokens.map((token) => this.tagName(token)));
   }
 
