@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { defaultModelDir, loadDictionary, loadEngine, packageRoot } from '../src/model/index';
 import type { ModelEngineBase } from '../src/model/model-engine';
 import { createRandom } from '../src/model/sampler';
+import type { SampleOptions } from '../src/model/types';
 
 const { values } = parseArgs({
   options: {
@@ -101,10 +102,11 @@ async function main(): Promise<void> {
   const settings = { temperature: 1, topK: 50, topP: 0.95 };
   const runners: { name: string; rates: number[]; run: (repeat: number) => Promise<number>; close?: () => Promise<void> }[] = [];
   engine.cache.clear();
-  runners.push({
-    name: 'ours',
-    rates: [],
-    run: async (repeat) => {
+  /** Our sampler on the shared prompt and settings, with `overrides`; counts the tags it wrote. */
+  const oursRunner = (name: string, overrides: SampleOptions) => ({
+    name,
+    rates: [] as number[],
+    run: async (repeat: number) => {
       const samples = await engine.sample({
         prompt: promptTags,
         n: SAMPLE_ROWS,
@@ -112,29 +114,19 @@ async function main(): Promise<void> {
         minTags: SAMPLE_TAGS,
         maxTags: SAMPLE_TAGS,
         ...settings,
+        ...overrides,
       });
       return samples.reduce((sum, tags) => sum + tags.length, 0);
     },
   });
-  // One tag a step (no speculative drafts), for reference.
-  runners.push({
-    name: 'ours, one tag a step',
-    rates: [],
-    run: async (repeat) => {
-      const samples = await engine.sample({ prompt: promptTags, n: SAMPLE_ROWS, seed: repeat + 1, minTags: SAMPLE_TAGS, maxTags: SAMPLE_TAGS, draftLength: 0, ...settings });
-      return samples.reduce((sum, tags) => sum + tags.length, 0);
-    },
-  });
-  // As users sample: the stop token allowed from the first tag (its probability needs the softmax
-  // over the whole vocabulary each step); no contender above has to compute it.
-  runners.push({
-    name: 'ours, stop allowed',
-    rates: [],
-    run: async (repeat) => {
-      const samples = await engine.sample({ prompt: promptTags, n: SAMPLE_ROWS, seed: repeat + 1, minTags: 0, maxTags: SAMPLE_TAGS, ...settings });
-      return samples.reduce((sum, tags) => sum + tags.length, 0);
-    },
-  });
+  runners.push(
+    oursRunner('ours', {}),
+    // One tag a step (no speculative drafts), for reference.
+    oursRunner('ours, one tag a step', { draftLength: 0 }),
+    // As users sample: the stop token allowed from the first tag (its probability needs the softmax
+    // over the whole vocabulary each step); no contender above has to compute it.
+    oursRunner('ours, stop allowed', { minTags: 0 }),
+  );
 
   let transformersNote = '';
   if (engine.model.kind === 'tag') {
