@@ -86,26 +86,25 @@ def build_graph(model: GPT) -> onnx.ModelProto:
     allowed = g.op("And", [causal, padding], "mask.allowed")  # [B, 1, T, S]
     bias = g.op("Where", [allowed, zero_f, masked_f], "mask.bias")
 
+    def layer_norm(x: str, prefix: str, name: str) -> str:
+        gain, shift = g.const(prefix + ".weight", w[prefix + ".weight"]), g.const(prefix + ".bias", w[prefix + ".bias"])
+        return g.op("LayerNormalization", [x, gain, shift], name, axis=-1, epsilon=eps)
+
+    def linear(x: str, prefix: str, matmul_name: str, name: str, weight=None, bias=None) -> str:
+        """x @ weight + bias, a Conv1D of `prefix` ([in, out]); `weight`/`bias` replace its values."""
+        product = g.op("MatMul", [x, g.const(prefix + ".weight", w[prefix + ".weight"] if weight is None else weight)], matmul_name)
+        return g.op("Add", [product, g.const(prefix + ".bias", w[prefix + ".bias"] if bias is None else bias)], name)
+
     scale = 1.0 / math.sqrt(head_dim)
     for i in range(cfg.n_layer):
         p = f"transformer.h.{i}."
-        ln1 = g.op(
-            "LayerNormalization",
-            [x, g.const(p + "ln_1.weight", w[p + "ln_1.weight"]), g.const(p + "ln_1.bias", w[p + "ln_1.bias"])],
-            f"h{i}.ln_1",
-            axis=-1,
-            epsilon=eps,
-        )
+        ln1 = layer_norm(x, p + "ln_1", f"h{i}.ln_1")
         # Fold 1/sqrt(head_dim) into the query columns: one Mul fewer per layer.
         qkv_w = w[p + "attn.c_attn.weight"].copy()
         qkv_b = w[p + "attn.c_attn.bias"].copy()
         qkv_w[:, :n_embd] *= scale
         qkv_b[:n_embd] *= scale
-        qkv = g.op(
-            "Add",
-            [g.op("MatMul", [ln1, g.const(p + "attn.c_attn.weight", qkv_w)], f"h{i}.qkv_matmul"), g.const(p + "attn.c_attn.bias", qkv_b)],
-            f"h{i}.qkv",
-        )
+        qkv = linear(ln1, p + "attn.c_attn", f"h{i}.qkv_matmul", f"h{i}.qkv", qkv_w, qkv_b)
         heads = g.op("Transpose", [g.op("Reshape", [qkv, split_heads_shape], f"h{i}.qkv_heads")], f"h{i}.qkv_bhtd", perm=[0, 2, 1, 3])
         q, k_new, v_new = g.ops("Split", [heads, qkv_split], [f"h{i}.q", f"h{i}.k_new", f"h{i}.v_new"], f"h{i}.split", axis=1)
         k = g.op("Concat", [f"past_key_values.{i}.key", k_new], f"present.{i}.key", axis=2)
@@ -114,35 +113,15 @@ def build_graph(model: GPT) -> onnx.ModelProto:
         att = g.op("Softmax", [g.op("Add", [scores, bias], f"h{i}.scores_masked")], f"h{i}.att", axis=-1)
         y = g.op("MatMul", [att, v], f"h{i}.y_heads")
         y = g.op("Reshape", [g.op("Transpose", [y], f"h{i}.y_bthd", perm=[0, 2, 1, 3]), merge_heads_shape], f"h{i}.y")
-        attn_out = g.op(
-            "Add",
-            [g.op("MatMul", [y, g.const(p + "attn.c_proj.weight", w[p + "attn.c_proj.weight"])], f"h{i}.attn_proj"), g.const(p + "attn.c_proj.bias", w[p + "attn.c_proj.bias"])],
-            f"h{i}.attn_out",
-        )
+        attn_out = linear(y, p + "attn.c_proj", f"h{i}.attn_proj", f"h{i}.attn_out")
         x = g.op("Add", [x, attn_out], f"h{i}.resid_1")
-        ln2 = g.op(
-            "LayerNormalization",
-            [x, g.const(p + "ln_2.weight", w[p + "ln_2.weight"]), g.const(p + "ln_2.bias", w[p + "ln_2.bias"])],
-            f"h{i}.ln_2",
-            axis=-1,
-            epsilon=eps,
-        )
+        ln2 = layer_norm(x, p + "ln_2", f"h{i}.ln_2")
         fc = g.op("MatMul", [ln2, g.const(p + "mlp.c_fc.weight", w[p + "mlp.c_fc.weight"])], f"h{i}.fc")
         act = g.op("FastGelu", [fc, g.const(p + "mlp.c_fc.bias", w[p + "mlp.c_fc.bias"])], f"h{i}.gelu", domain=MS_DOMAIN)
-        mlp_out = g.op(
-            "Add",
-            [g.op("MatMul", [act, g.const(p + "mlp.c_proj.weight", w[p + "mlp.c_proj.weight"])], f"h{i}.mlp_proj"), g.const(p + "mlp.c_proj.bias", w[p + "mlp.c_proj.bias"])],
-            f"h{i}.mlp_out",
-        )
+        mlp_out = linear(act, p + "mlp.c_proj", f"h{i}.mlp_proj", f"h{i}.mlp_out")
         x = g.op("Add", [x, mlp_out], f"h{i}.resid_2")
 
-    ln_f = g.op(
-        "LayerNormalization",
-        [x, g.const("transformer.ln_f.weight", w["transformer.ln_f.weight"]), g.const("transformer.ln_f.bias", w["transformer.ln_f.bias"])],
-        "ln_f",
-        axis=-1,
-        epsilon=eps,
-    )
+    ln_f = layer_norm(x, "transformer.ln_f", "ln_f")
     # Tied output embedding: the file keeps one copy of wte; onnxruntime folds the Transpose at load.
     g.op("MatMul", [ln_f, g.op("Transpose", [wte], "lm_head.weight", perm=[1, 0])], "logits")
 
