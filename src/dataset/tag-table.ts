@@ -73,11 +73,7 @@ export class TagCounter {
   addJoinedBytes(bytes: Buffer, start: number, end: number, tagCount: number): void {
     if (tagCount === 0) return;
     const length = end - start;
-    if (length > this.inputBytes) {
-      this.inputBytes = Math.max(length, 1 << 16);
-      this.input = this.table.input(this.inputBytes);
-    }
-    if (this.memory.length === 0) this.memory = Buffer.from(this.table.memory.buffer);
+    this.reserveInput(length);
     bytes.copy(this.memory, this.input, start, end);
     if (this.table.countLine(length, tagCount) === 1) {
       this.total += tagCount;
@@ -127,12 +123,16 @@ export class TagCounter {
 
   /** Writes the text as UTF-8 into the module's input area; returns its length in bytes. */
   private writeInput(text: string): number {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (text.length * 3 > this.inputBytes) {
-      this.inputBytes = Math.max(text.length * 3, 1 << 16);
+    this.reserveInput(text.length * 3); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    return this.memory.write(text, this.input);
+  }
+
+  /** Makes the input area hold at least `bytes`, and the memory view current (growing detaches it). */
+  private reserveInput(bytes: number): void {
+    if (bytes > this.inputBytes) {
+      this.inputBytes = Math.max(bytes, 1 << 16);
       this.input = this.table.input(this.inputBytes);
     }
     if (this.memory.length === 0) this.memory = Buffer.from(this.table.memory.buffer);
-    return this.memory.write(text, this.input);
   }
 }
