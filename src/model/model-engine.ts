@@ -324,6 +324,8 @@ export class TagModelEngine extends ModelEngineBase {
       if (this.tokenToTag[token] < 0 || banned(this.tagName(token))) blocked[token] = 1;
     }
     for (const token of promptTokens) blocked[token] = 1;
+    // The stop token is drawn apart (pickTokenOrStop, stops): masked for every tag draw.
+    if (this.eosId >= 0) blocked[this.eosId] = 1;
     const random = createRandom(settings.seed);
     const state = await this.freshState(promptTokens);
     options.signal?.throwIfAborted();
@@ -390,7 +392,7 @@ export class TagModelEngine extends ModelEngineBase {
   ): Promise<number[][]> {
     const vocab = this.files.config.vocabSize;
     const contextLength = this.files.config.contextLength;
-    const eos = this.eosId;
+    // The stop token stays masked in every row (stopsHere and emitFromTarget open it only for their draw).
     interface Row {
       output: number[];
       /** Tokens this row may not emit (shared blocks, then its own tags). */
@@ -436,7 +438,6 @@ export class TagModelEngine extends ModelEngineBase {
         const room = Math.min(draftLength, settings.maxTags - row.output.length, contextLength - 1 - positionOf(row));
         const rowDrafts: number[] = [];
         const rowProposals: TokenDistribution[] = [];
-        if (eos >= 0) row.mask[eos] = 1;
         // One ranking of the draft logits serves every draft: each excludes the drafts before it.
         const ranked = rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
         hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] - HINT_MARGIN : -Infinity);
@@ -475,7 +476,6 @@ export class TagModelEngine extends ModelEngineBase {
             active = false;
             break;
           }
-          if (eos >= 0) row.mask[eos] = 1;
           const fullTarget = (): TokenDistribution => distributionOf(rankAllowed(result.logits, offset, vocab, row.mask, settings.topK, hints[r]), [], settings);
           const draft = rowDrafts[j];
           const quick = targetProbability(result.logits, offset, vocab, row.mask, draft, settings, hints[r]);
@@ -488,6 +488,7 @@ export class TagModelEngine extends ModelEngineBase {
             row.draftLogits = result.logits;
             row.draftOffset = offset;
             rejected = true;
+            active = this.mayContinue(row, settings, promptLength);
             break;
           }
           cached++;
@@ -499,8 +500,6 @@ export class TagModelEngine extends ModelEngineBase {
           active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength);
           row.draftLogits = result.logits;
           row.draftOffset = offset;
-        } else if (rejected) {
-          active = this.mayContinue(row, settings, promptLength);
         }
         for (let s = 0; s < steps; s++) row.attention.push(s < cached ? 1 : 0);
         if (active) stillActive.push(r);
