@@ -476,7 +476,10 @@ export class TagModelEngine extends ModelEngineBase {
             active = false;
             break;
           }
-          const fullTarget = (): TokenDistribution => distributionOf(rankAllowed(result.logits, offset, vocab, row.mask, settings.topK, hints[r]), [], settings);
+          // Built at most once: when the quick probability is not exact, or when the draft is rejected.
+          let target: TokenDistribution | undefined;
+          const fullTarget = (): TokenDistribution =>
+            (target ??= distributionOf(rankAllowed(result.logits, offset, vocab, row.mask, settings.topK, hints[r]), [], settings));
           const draft = rowDrafts[j];
           const quick = targetProbability(result.logits, offset, vocab, row.mask, draft, settings, hints[r]);
           const p = quick ?? probabilityOf(fullTarget(), draft);
