@@ -13,14 +13,15 @@ import { RelatedWeights } from './related';
 import {
   compileBans,
   createRandom,
+  chooseTokenOrStop,
   distributionOf,
   drawFrom,
-  pickTokenOrStop,
   probabilityOf,
   rankAllowed,
   stops,
   targetProbability,
   verifyDraft,
+  type RankedTokens,
   type TokenDistribution,
 } from './sampler';
 import { GptSession, logSoftmaxRow, type PastState } from './session';
@@ -155,6 +156,8 @@ export class TagModelEngine extends ModelEngineBase {
   readonly tagToRetiredToken = new Map<number, number>();
   /** Vocabulary tokens as tags, normalized, for tokens the dictionary does not know. */
   readonly tokenNames: string[];
+  /** 1 for the tokens no sample may emit whatever the options: special tokens and tags the dictionary does not know. */
+  readonly unsampleable: Uint8Array;
   /** Dictionary ids of the vocabulary's tags, most posts first. */
   readonly vocabularyTagIds: number[];
   /** related.json's weights, when the folder has them and ranking.json gives them a weight. */
@@ -191,6 +194,7 @@ export class TagModelEngine extends ModelEngineBase {
       this.tokenToTag[id] = resolved.id;
       this.tagToRetiredToken.set(resolved.id, id);
     }
+    this.unsampleable = Uint8Array.from(this.tokenToTag, (tag) => (tag < 0 ? 1 : 0));
     this.vocabularyTagIds = [];
     for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
     this.related =
@@ -316,12 +320,12 @@ export class TagModelEngine extends ModelEngineBase {
   override async sample(options: SampleOptions = {}): Promise<string[][]> {
     const settings = sampleSettings(options, this.files.config.contextLength);
     const promptTokens = this.contextTokens(options.prompt ?? []);
-    const banned = compileBans(options.ban ?? [], normalizeTag);
     // Tokens no sample may emit: special tokens, tags the dictionary does not know (retired names
     // in the training data), banned tags, the prompt's tags.
-    const blocked = new Uint8Array(this.files.config.vocabSize);
-    for (let token = 0; token < blocked.length; token++) {
-      if (this.tokenToTag[token] < 0 || banned(this.tagName(token))) blocked[token] = 1;
+    const blocked = this.unsampleable.slice();
+    if (options.ban?.length) {
+      const banned = compileBans(options.ban, normalizeTag);
+      for (let token = 0; token < blocked.length; token++) if (!blocked[token] && banned(this.tagName(token))) blocked[token] = 1;
     }
     for (const token of promptTokens) blocked[token] = 1;
     // The stop token is drawn apart (pickTokenOrStop, stops): masked for every tag draw.
@@ -402,6 +406,8 @@ export class TagModelEngine extends ModelEngineBase {
       /** Logits of the last position the model scored for this row: the draft distribution. */
       draftLogits: Float32Array;
       draftOffset: number;
+      /** That position's ranking from the last tag's draw (it still holds that tag): drafts reuse it. */
+      draftRanked?: RankedTokens;
       /** Per physical cache slot: 1 = a token of this row's sequence, 0 = a rejected draft or padding. */
       attention: number[];
     }
@@ -418,7 +424,7 @@ export class TagModelEngine extends ModelEngineBase {
         draftOffset: 0,
         attention: new Array<number>(promptLength).fill(1),
       };
-      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength)) {
+      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength, draftLength + 1)) {
         rows.push(row);
         keep.push(r);
       }
@@ -438,11 +444,13 @@ export class TagModelEngine extends ModelEngineBase {
         const room = Math.min(draftLength, settings.maxTags - row.output.length, contextLength - 1 - positionOf(row));
         const rowDrafts: number[] = [];
         const rowProposals: TokenDistribution[] = [];
-        // One ranking of the draft logits serves every draft: each excludes the drafts before it.
-        const ranked = rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
+        // One ranking of the draft logits serves every draft: each excludes the tags before it. It is
+        // the one the last tag was drawn from (deep enough for the drafts), so that tag is skipped too.
+        const ranked = row.draftRanked ?? rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
+        const skip = row.draftRanked ? [row.pending] : [];
         hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] - HINT_MARGIN : -Infinity);
         for (let j = 0; j < room; j++) {
-          const proposal = distributionOf(ranked, rowDrafts, settings);
+          const proposal = distributionOf(ranked, [...skip, ...rowDrafts], settings);
           if (proposal.size === 0) break;
           rowDrafts.push(drawFrom(proposal, random));
           rowProposals.push(proposal);
@@ -478,8 +486,12 @@ export class TagModelEngine extends ModelEngineBase {
           }
           // Built at most once: when the quick probability is not exact, or when the draft is rejected.
           let target: TokenDistribution | undefined;
-          const fullTarget = (): TokenDistribution =>
-            (target ??= distributionOf(rankAllowed(result.logits, offset, vocab, row.mask, settings.topK, hints[r]), [], settings));
+          let targetRanked: RankedTokens | undefined;
+          const fullTarget = (): TokenDistribution => {
+            // Ranked deep enough to serve as the next drafts' ranking if the draft is rejected.
+            targetRanked ??= rankAllowed(result.logits, offset, vocab, row.mask, settings.topK + draftLength + 1, hints[r]);
+            return (target ??= distributionOf(targetRanked, [], settings));
+          };
           const draft = rowDrafts[j];
           const quick = targetProbability(result.logits, offset, vocab, row.mask, draft, settings, hints[r]);
           const p = quick ?? probabilityOf(fullTarget(), draft);
@@ -490,6 +502,7 @@ export class TagModelEngine extends ModelEngineBase {
             row.pending = token;
             row.draftLogits = result.logits;
             row.draftOffset = offset;
+            row.draftRanked = targetRanked;
             rejected = true;
             active = this.mayContinue(row, settings, promptLength);
             break;
@@ -500,7 +513,7 @@ export class TagModelEngine extends ModelEngineBase {
         if (active && !rejected) {
           // Every draft kept: the next tag comes from the last position's distribution.
           const offset = (r * steps + rowDrafts.length) * vocab;
-          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength);
+          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, draftLength + 1);
           row.draftLogits = result.logits;
           row.draftOffset = offset;
         }
@@ -529,23 +542,28 @@ export class TagModelEngine extends ModelEngineBase {
     }
   }
 
-  /** Draws the next tag of a row from the model's distribution (or stops); false when the row is done. */
+  /**
+   * Draws the next tag of a row from the model's distribution (or stops); false when the row is
+   * done. The ranking it drew from, `depth` entries past top-k, is kept on the row for drafts.
+   */
   private emitFromTarget(
-    row: { output: number[]; mask: Uint8Array; pending: number },
+    row: { output: number[]; mask: Uint8Array; pending: number; draftRanked?: RankedTokens },
     logits: Float32Array,
     offset: number,
     settings: SampleSettings,
     random: () => number,
     promptLength: number,
+    depth = 0,
   ): boolean {
     const eos = this.eosId;
     if (eos >= 0) row.mask[eos] = row.output.length >= settings.minTags ? 0 : 1;
-    const token = pickTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random);
+    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, depth);
     if (eos >= 0) row.mask[eos] = 1;
     if (token < 0 || token === eos) return false;
     row.output.push(token);
     row.mask[token] = 1;
     row.pending = token;
+    row.draftRanked = ranked;
     return this.mayContinue(row, settings, promptLength);
   }
 

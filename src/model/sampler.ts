@@ -24,11 +24,21 @@ export function pickToken(
   random: () => number,
 ): number {
   const ranked = rankAllowed(logits, offset, vocab, blocked, options.temperature <= 0 ? 1 : options.topK > 0 ? options.topK : vocab);
+  return pickRanked(ranked, options, random);
+}
+
+/**
+ * pickToken's draw from a ranking of the allowed tokens that holds at least the top-k (or all of
+ * them without top-k); entries past the k-th are ignored, so a deeper ranking kept for later
+ * drafts gives the same token.
+ */
+export function pickRanked(ranked: RankedTokens, options: PickOptions, random: () => number): number {
   if (ranked.size === 0) return -1;
   if (options.temperature <= 0) return ranked.ids[0];
-  const weights = new Float64Array(ranked.size);
-  for (let i = 0; i < ranked.size; i++) weights[i] = Math.exp((ranked.values[i] - ranked.values[0]) / options.temperature);
-  const cut = nucleusSize(weights, ranked.size, options.topP);
+  const size = options.topK > 0 ? Math.min(options.topK, ranked.size) : ranked.size;
+  const weights = new Float64Array(size);
+  for (let i = 0; i < size; i++) weights[i] = Math.exp((ranked.values[i] - ranked.values[0]) / options.temperature);
+  const cut = nucleusSize(weights, size, options.topP);
   let kept = 0;
   for (let i = 0; i < cut; i++) kept += weights[i];
   let target = random() * kept;
@@ -87,15 +97,33 @@ export function pickTokenOrStop(
   options: PickOptions,
   random: () => number,
 ): number {
-  if (stopToken < 0 || blocked[stopToken] !== 0 || options.temperature <= 0) {
-    return pickToken(logits, offset, vocab, blocked, options, random);
-  }
-  if (stops(logits, offset, vocab, blocked, stopToken, options.temperature, random())) return stopToken;
-  blocked[stopToken] = 1;
+  return chooseTokenOrStop(logits, offset, vocab, blocked, stopToken, options, random).token;
+}
+
+/**
+ * pickTokenOrStop, also returning the ranking it drew the tag from, `depth` entries deeper than
+ * top-k: speculative sampling drafts the next tags from the same position, and re-ranking it
+ * would be a second pass over the vocabulary.
+ */
+export function chooseTokenOrStop(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  stopToken: number,
+  options: PickOptions,
+  random: () => number,
+  depth = 0,
+): { token: number; ranked?: RankedTokens } {
+  const mayStop = stopToken >= 0 && blocked[stopToken] === 0;
+  if (options.temperature <= 0) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
+  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random())) return { token: stopToken };
+  if (mayStop) blocked[stopToken] = 1;
   try {
-    return pickToken(logits, offset, vocab, blocked, options, random);
+    const ranked = rankAllowed(logits, offset, vocab, blocked, options.topK > 0 ? options.topK + depth : vocab);
+    return { token: pickRanked(ranked, options, random), ranked };
   } finally {
-    blocked[stopToken] = 0;
+    if (mayStop) blocked[stopToken] = 0;
   }
 }
 

@@ -29,6 +29,8 @@ export class GptSession {
   readonly headSize: number;
   private readonly inFlight = new Set<Promise<unknown>>();
   private released = false;
+  /** Wall time spent in session.run so far (for benchmarks: the model's share of a sampling call). */
+  runMilliseconds = 0;
 
   private constructor(
     readonly session: ort.InferenceSession,
@@ -195,9 +197,11 @@ export class GptSession {
   /** session.run, tracked so release() never frees the native session under a running call. */
   private run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
     if (this.released) return Promise.reject(new Error('the model session was released'));
+    const start = performance.now();
     const running = this.session.run(feeds);
     this.inFlight.add(running);
     const forget = (): void => {
+      this.runMilliseconds += performance.now() - start;
       this.inFlight.delete(running);
     };
     running.then(forget, forget);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { normalizeTag } from '../../src/model/dictionary';
 import { PrefixCache } from '../../src/model/prefix-cache';
 import {
+  chooseTokenOrStop,
   compileBans,
   createRandom,
   distributionOf,
@@ -93,6 +94,25 @@ test('pickTokenOrStop: the stop token keeps its model probability under top-k / 
   blocked[0] = 1;
   for (let i = 0; i < 1000; i++) assert.notEqual(pickTokenOrStop(row, 0, 5, blocked, 0, { temperature: 1, topK: 0, topP: 1 }, random), 0);
   assert.equal(pickTokenOrStop(row, 0, 5, allowed, 0, { temperature: 0, topK: 0, topP: 1 }, random), 1);
+});
+
+test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, stop included, and holds the depth', () => {
+  const vocab = 300;
+  const source = createRandom(7);
+  for (let trial = 0; trial < 200; trial++) {
+    const row = Float32Array.from({ length: vocab }, () => source() * 8);
+    const blocked = new Uint8Array(vocab);
+    for (let token = 0; token < vocab; token++) if (source() < 0.1) blocked[token] = 1;
+    blocked[0] = trial % 2; // the stop token: allowed in even trials
+    const options = { temperature: 0.5 + source(), topK: 1 + Math.floor(source() * 40), topP: 0.5 + source() / 2 };
+    const depth = Math.floor(source() * 6);
+    const expected = pickTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial));
+    const chosen = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial), depth);
+    assert.equal(chosen.token, expected, `trial ${trial}`);
+    if (chosen.token === 0) continue;
+    const exact = rankAllowed(row, 0, vocab, blocked.map((value, token) => (token === 0 ? 1 : value)), options.topK + depth);
+    assert.deepEqual(Array.from(chosen.ranked?.ids ?? []), Array.from(exact.ids.subarray(0, exact.size)));
+  }
 });
 
 test('stops: the bucket bounds give exactly the decision of the full softmax, at and around the boundary', () => {
