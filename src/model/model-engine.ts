@@ -438,8 +438,10 @@ export class TagModelEngine extends ModelEngineBase {
       // Draft: for each row up to draftLength tags from its draft distribution, without repeats.
       const drafts: number[][] = [];
       const proposals: TokenDistribution[][] = [];
-      // Per row: a value likely below the k-th best of the next distributions (they move little).
+      // Per row: a value likely below the k-th best of the next distributions (they move little),
+      // and one likely above their best (for the stop decision's sum, see stops()).
       const hints: number[] = [];
+      const references: (number | undefined)[] = [];
       for (const row of rows) {
         const room = Math.min(draftLength, settings.maxTags - row.output.length, contextLength - 1 - positionOf(row));
         const rowDrafts: number[] = [];
@@ -449,6 +451,7 @@ export class TagModelEngine extends ModelEngineBase {
         const ranked = row.draftRanked ?? rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
         const skip = row.draftRanked ? [row.pending] : [];
         hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] - HINT_MARGIN : -Infinity);
+        references.push(ranked.size > 0 ? ranked.values[0] + HINT_MARGIN : undefined);
         for (let j = 0; j < room; j++) {
           const proposal = distributionOf(ranked, [...skip, ...rowDrafts], settings);
           if (proposal.size === 0) break;
@@ -480,7 +483,7 @@ export class TagModelEngine extends ModelEngineBase {
         let rejected = false;
         for (let j = 0; j < rowDrafts.length && active; j++) {
           const offset = (r * steps + j) * vocab;
-          if (this.stopsHere(row, result.logits, offset, settings, random)) {
+          if (this.stopsHere(row, result.logits, offset, settings, random, references[r])) {
             active = false;
             break;
           }
@@ -513,7 +516,7 @@ export class TagModelEngine extends ModelEngineBase {
         if (active && !rejected) {
           // Every draft kept: the next tag comes from the last position's distribution.
           const offset = (r * steps + rowDrafts.length) * vocab;
-          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, draftLength + 1);
+          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, draftLength + 1, references[r]);
           row.draftLogits = result.logits;
           row.draftOffset = offset;
         }
@@ -531,12 +534,19 @@ export class TagModelEngine extends ModelEngineBase {
   }
 
   /** Whether the row stops at this position (the stop token drawn with the model's probability). */
-  private stopsHere(row: { output: number[]; mask: Uint8Array }, logits: Float32Array, offset: number, settings: SampleSettings, random: () => number): boolean {
+  private stopsHere(
+    row: { output: number[]; mask: Uint8Array },
+    logits: Float32Array,
+    offset: number,
+    settings: SampleSettings,
+    random: () => number,
+    reference: number | undefined,
+  ): boolean {
     const eos = this.eosId;
     if (eos < 0 || row.output.length < settings.minTags) return false;
     row.mask[eos] = 0;
     try {
-      return stops(logits, offset, this.files.config.vocabSize, row.mask, eos, settings.temperature, random());
+      return stops(logits, offset, this.files.config.vocabSize, row.mask, eos, settings.temperature, random(), reference);
     } finally {
       row.mask[eos] = 1;
     }
@@ -554,10 +564,11 @@ export class TagModelEngine extends ModelEngineBase {
     random: () => number,
     promptLength: number,
     depth = 0,
+    reference?: number,
   ): boolean {
     const eos = this.eosId;
     if (eos >= 0) row.mask[eos] = row.output.length >= settings.minTags ? 0 : 1;
-    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, depth);
+    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, depth, reference);
     if (eos >= 0) row.mask[eos] = 1;
     if (token < 0 || token === eos) return false;
     row.output.push(token);

@@ -103,7 +103,7 @@ export function pickTokenOrStop(
 /**
  * pickTokenOrStop, also returning the ranking it drew the tag from, `depth` entries deeper than
  * top-k: speculative sampling drafts the next tags from the same position, and re-ranking it
- * would be a second pass over the vocabulary.
+ * would be a second pass over the vocabulary. `reference`: see stops().
  */
 export function chooseTokenOrStop(
   logits: Float32Array,
@@ -114,10 +114,11 @@ export function chooseTokenOrStop(
   options: PickOptions,
   random: () => number,
   depth = 0,
+  reference?: number,
 ): { token: number; ranked?: RankedTokens } {
   const mayStop = stopToken >= 0 && blocked[stopToken] === 0;
   if (options.temperature <= 0) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
-  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random())) return { token: stopToken };
+  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random(), reference)) return { token: stopToken };
   if (mayStop) blocked[stopToken] = 1;
   try {
     const ranked = rankAllowed(logits, offset, vocab, blocked, options.topK > 0 ? options.topK + depth : vocab);
@@ -141,6 +142,11 @@ const bucketLower = Float64Array.from({ length: BUCKETS + 1 }, (_, b) => (b === 
  * were most of a sampling step's own cost; bucket counts bound the probability first, and the
  * exact sum is computed only when the draw falls between the bounds (a few % of calls). The
  * answer is the exact one either way.
+ *
+ * Buckets measure the distance below `reference`. Without one, a first pass finds the maximum;
+ * with one (speculative sampling passes the best logit of the draft's position plus a margin, which
+ * the next position rarely exceeds) the sum takes a single pass, and the few logits above it are
+ * added exactly.
  */
 export function stops(
   logits: Float32Array,
@@ -150,21 +156,28 @@ export function stops(
   stopToken: number,
   temperature: number,
   draw: number,
+  reference?: number,
 ): boolean {
-  let max = -Infinity;
-  for (let token = 0; token < vocab; token++) {
-    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+  let top = reference ?? -Infinity;
+  if (reference === undefined) {
+    for (let token = 0; token < vocab; token++) {
+      if (blocked[token] === 0 && logits[offset + token] > top) top = logits[offset + token];
+    }
   }
-  const stopWeight = Math.exp((logits[offset + stopToken] - max) / temperature);
   const scale = BUCKETS_PER_UNIT / temperature;
   bucketCounts.fill(0);
+  // Weights of the logits above the reference, exactly, relative to the reference.
+  let above = 0;
   for (let token = 0; token < vocab; token++) {
     if (blocked[token] !== 0) continue;
-    const distance = (max - logits[offset + token]) * scale;
-    bucketCounts[distance < BUCKETS ? distance | 0 : BUCKETS]++;
+    const distance = (top - logits[offset + token]) * scale;
+    if (distance >= 0) bucketCounts[distance < BUCKETS ? distance | 0 : BUCKETS]++;
+    else if (distance > -BUCKETS) above += Math.exp(-distance / BUCKETS_PER_UNIT);
+    else return stops(logits, offset, vocab, blocked, stopToken, temperature, draw); // a reference far too low
   }
-  let lower = 0;
-  let upper = 0;
+  const stopWeight = Math.exp((logits[offset + stopToken] - top) / temperature);
+  let lower = above;
+  let upper = above;
   for (let b = 0; b <= BUCKETS; b++) {
     const count = bucketCounts[b];
     if (count === 0) continue;
@@ -174,11 +187,15 @@ export function stops(
   // Widened a little so that rounding in either sum cannot put the exact value outside.
   if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
   if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
+  let max = -Infinity;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+  }
   let total = 0;
   for (let token = 0; token < vocab; token++) {
     if (blocked[token] === 0) total += Math.exp((logits[offset + token] - max) / temperature);
   }
-  return draw < stopWeight / total;
+  return draw < Math.exp((logits[offset + stopToken] - max) / temperature) / total;
 }
 
 /** The distribution pickToken draws from: the kept tokens (best first) and their probabilities. */

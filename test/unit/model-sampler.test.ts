@@ -115,7 +115,7 @@ test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, 
   }
 });
 
-test('stops: the bucket bounds give exactly the decision of the full softmax, at and around the boundary', () => {
+test('stops: the bucket bounds give exactly the decision of the full softmax, at and around the boundary, whatever the reference', () => {
   const random = createRandom(5);
   const vocab = 3000;
   for (let trial = 0; trial < 60; trial++) {
@@ -132,8 +132,15 @@ test('stops: the bucket bounds give exactly the decision of the full softmax, at
     for (let t = 0; t < vocab; t++) if (!blocked[t]) total += Math.exp((row[t] - max) / temperature);
     const probability = Math.exp((row[stopToken] - max) / temperature) / total;
     const draws = [0, probability * 0.5, probability * (1 - 1e-6), probability * (1 + 1e-6), probability * 1.05, probability * 0.97, random(), 0.999999];
-    for (const draw of draws) {
-      assert.equal(stops(row, 0, vocab, blocked, stopToken, temperature, draw), draw < probability, `trial ${trial}, draw ${draw} vs ${probability}`);
+    // Without a reference, and with references at, above, a little below and far below the maximum.
+    for (const reference of [undefined, max, max + 0.7, max + 30, max - 0.3 * temperature, max - 2, max - 100]) {
+      for (const draw of draws) {
+        assert.equal(
+          stops(row, 0, vocab, blocked, stopToken, temperature, draw, reference),
+          draw < probability,
+          `trial ${trial}, reference ${reference}, draw ${draw} vs ${probability}`,
+        );
+      }
     }
   }
 });
