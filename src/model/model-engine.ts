@@ -21,6 +21,7 @@ import {
   stops,
   targetProbability,
   verifyDraft,
+  type PositionHints,
   type RankedTokens,
   type TokenDistribution,
 } from './sampler';
@@ -424,7 +425,7 @@ export class TagModelEngine extends ModelEngineBase {
         draftOffset: 0,
         attention: new Array<number>(promptLength).fill(1),
       };
-      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength, draftLength + 1)) {
+      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength, { depth: draftLength + 1 })) {
         rows.push(row);
         keep.push(r);
       }
@@ -516,7 +517,11 @@ export class TagModelEngine extends ModelEngineBase {
         if (active && !rejected) {
           // Every draft kept: the next tag comes from the last position's distribution.
           const offset = (r * steps + rowDrafts.length) * vocab;
-          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, draftLength + 1, references[r]);
+          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, {
+            depth: draftLength + 1,
+            floor: hints[r],
+            reference: references[r],
+          });
           row.draftLogits = result.logits;
           row.draftOffset = offset;
         }
@@ -554,7 +559,7 @@ export class TagModelEngine extends ModelEngineBase {
 
   /**
    * Draws the next tag of a row from the model's distribution (or stops); false when the row is
-   * done. The ranking it drew from, `depth` entries past top-k, is kept on the row for drafts.
+   * done. The ranking it drew from, `hints.depth` entries past top-k, is kept on the row for drafts.
    */
   private emitFromTarget(
     row: { output: number[]; mask: Uint8Array; pending: number; draftRanked?: RankedTokens },
@@ -563,12 +568,11 @@ export class TagModelEngine extends ModelEngineBase {
     settings: SampleSettings,
     random: () => number,
     promptLength: number,
-    depth = 0,
-    reference?: number,
+    hints: PositionHints = {},
   ): boolean {
     const eos = this.eosId;
     if (eos >= 0) row.mask[eos] = row.output.length >= settings.minTags ? 0 : 1;
-    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, depth, reference);
+    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, hints);
     if (eos >= 0) row.mask[eos] = 1;
     if (token < 0 || token === eos) return false;
     row.output.push(token);

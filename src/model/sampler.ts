@@ -100,10 +100,20 @@ export function pickTokenOrStop(
   return chooseTokenOrStop(logits, offset, vocab, blocked, stopToken, options, random).token;
 }
 
+/** What speculative sampling knows of a position before scanning it (each only saves work). */
+export interface PositionHints {
+  /** Rank this many entries past top-k: the next drafts come from the same position. */
+  depth?: number;
+  /** A value likely at or below the k-th best logit (see rankAllowed). */
+  floor?: number;
+  /** A value likely at or above the best logit (see stops). */
+  reference?: number;
+}
+
 /**
- * pickTokenOrStop, also returning the ranking it drew the tag from, `depth` entries deeper than
- * top-k: speculative sampling drafts the next tags from the same position, and re-ranking it
- * would be a second pass over the vocabulary. `reference`: see stops().
+ * pickTokenOrStop, also returning the ranking it drew the tag from, `hints.depth` entries deeper
+ * than top-k: speculative sampling drafts the next tags from the same position, and re-ranking it
+ * would be a second pass over the vocabulary.
  */
 export function chooseTokenOrStop(
   logits: Float32Array,
@@ -113,15 +123,16 @@ export function chooseTokenOrStop(
   stopToken: number,
   options: PickOptions,
   random: () => number,
-  depth = 0,
-  reference?: number,
+  hints: PositionHints = {},
 ): { token: number; ranked?: RankedTokens } {
   const mayStop = stopToken >= 0 && blocked[stopToken] === 0;
   if (options.temperature <= 0) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
-  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random(), reference)) return { token: stopToken };
+  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random(), hints.reference)) return { token: stopToken };
   if (mayStop) blocked[stopToken] = 1;
   try {
-    const ranked = rankAllowed(logits, offset, vocab, blocked, options.topK > 0 ? options.topK + depth : vocab);
+    const ranked = options.topK > 0
+      ? rankAllowed(logits, offset, vocab, blocked, options.topK + (hints.depth ?? 0), hints.floor)
+      : rankAllowed(logits, offset, vocab, blocked, vocab);
     return { token: pickRanked(ranked, options, random), ranked };
   } finally {
     if (mayStop) blocked[stopToken] = 0;
@@ -233,15 +244,7 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
         ids[count++] = token;
       }
     }
-    if (count >= keep) {
-      const order = Array.from(ids.subarray(0, count)).sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
-      const ranked = { ids: new Int32Array(keep), values: new Float64Array(keep), size: keep };
-      for (let i = 0; i < keep; i++) {
-        ranked.ids[i] = order[i];
-        ranked.values[i] = logits[offset + order[i]];
-      }
-      return ranked;
-    }
+    if (count >= keep) return insertBest(logits, offset, keep, ids, count);
   }
   if (keep > 256) {
     // A long list (no top-k): sort every allowed token rather than insert one by one (quadratic).
@@ -253,14 +256,30 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
     for (let i = 0; i < size; i++) ranked.values[i] = logits[offset + ranked.ids[i]];
     return ranked;
   }
+  return insertBest(logits, offset, keep, undefined, vocab, blocked);
+}
+
+/**
+ * The `keep` best of the candidate tokens (`candidates[0..count)` in id order, or every token
+ * 0..count not `blocked`), by insertion into a sorted array from the top: most candidates fall
+ * below the running threshold. Ties keep the lower id first.
+ */
+function insertBest(
+  logits: Float32Array,
+  offset: number,
+  keep: number,
+  candidates: Int32Array | undefined,
+  count: number,
+  blocked?: Uint8Array,
+): RankedTokens {
   const ids = new Int32Array(keep);
   const values = new Float64Array(keep);
   let size = 0;
-  // Insertion into a sorted array from the top: most tokens fall below the running threshold.
   let threshold = -Infinity;
-  for (let token = 0; token < vocab; token++) {
+  for (let c = 0; c < count; c++) {
+    const token = candidates ? candidates[c] : c;
     const value = logits[offset + token];
-    if (!(value > threshold) || blocked[token] !== 0) continue;
+    if (!(value > threshold) || (blocked !== undefined && blocked[token] !== 0)) continue;
     let i = size < keep ? size++ : keep - 1;
     while (i > 0 && values[i - 1] < value) {
       ids[i] = ids[i - 1];

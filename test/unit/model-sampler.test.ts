@@ -107,7 +107,10 @@ test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, 
     const options = { temperature: 0.5 + source(), topK: 1 + Math.floor(source() * 40), topP: 0.5 + source() / 2 };
     const depth = Math.floor(source() * 6);
     const expected = pickTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial));
-    const chosen = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial), depth);
+    // Hints change the work, not the answer: a floor and a reference near, above or below the truth.
+    const floor = trial % 3 === 0 ? undefined : 8 - (trial % 5);
+    const reference = trial % 4 === 0 ? undefined : 6 + (trial % 5);
+    const chosen = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial), { depth, floor, reference });
     assert.equal(chosen.token, expected, `trial ${trial}`);
     if (chosen.token === 0) continue;
     const exact = rankAllowed(row, 0, vocab, blocked.map((value, token) => (token === 0 ? 1 : value)), options.topK + depth);
