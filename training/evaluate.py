@@ -17,10 +17,18 @@ Rankers:
   cooccurrence   mean over context tags t of P(candidate | t), counted on the training split
   model          ranking.json: model_weight * log p(candidate | context) + prior_weight * log(1 + post_count)
                  + related_weight * related(candidate) for candidates in the model's vocabulary,
-                 oov_offset + prior_weight * log(1 + post_count) for the others (log p = log-softmax over
-                 the whole vocabulary; related = sum over context tags of their related.json weights).
+                 oov_offset + (prior_weight + oov_prior_weight) * log(1 + post_count) for the others
+                 (log p = log-softmax over the whole vocabulary; related = sum over context tags of their
+                 related.json weights). With oov_prior_weight 1 the others are scored as a backed-off
+                 unigram model: log(post_count) shifted by oov_offset.
   model-only     the same with related_weight = 0 (the GPT and the prior alone)
 --tune searches the weights on tuning cases (another seed, same validation posts) and writes ranking.json.
+Settings that score as well as the best (mean MRR@10 equal to rounding) are tied: the validation
+posts hold few out-of-vocabulary targets (~1.5 %) and never the tags the training data lacks
+entirely (1girl, 1boy: the posts were filtered for several characters), so many settings for
+those tags score the same. Among tied settings the one that keeps most of the dictionary's post
+counts for them wins: the largest oov_prior_weight, then the highest oov_offset. It is the most
+the dictionary's counts can be trusted without a loss on the tuning cases.
 """
 from __future__ import annotations
 
@@ -44,9 +52,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import BOS_ID, Post, TagTokenizer, read_posts, split_posts, write_json_atomic  # noqa: E402
 
 PREFIX_LENGTHS = (0, 1, 2)
+TIE_TOLERANCE = 1e-9  # in mean MRR@10: float rounding only
 RANKING_FORMULA = (
     "in vocabulary: model_weight * logp + prior_weight * log(1 + post_count) + related_weight * related; "
-    "out of vocabulary: oov_offset + prior_weight * log(1 + post_count); "
+    "out of vocabulary: oov_offset + (prior_weight + oov_prior_weight) * log(1 + post_count); "
     "logp = log-softmax of the model's last logits over the whole vocabulary, "
     "context = <|bos|> + context tags in the vocabulary (written order); "
     "related = sum over the distinct context tags in the vocabulary of their weight for the candidate "
@@ -194,7 +203,8 @@ def blend(logp: np.ndarray, in_vocab: np.ndarray, log_prior: np.ndarray, ranking
     in_vocab_score = ranking["model_weight"] * np.where(in_vocab, logp, 0.0)
     if related is not None:
         in_vocab_score = in_vocab_score + ranking.get("related_weight", 0.0) * related
-    return np.where(in_vocab, in_vocab_score, ranking["oov_offset"]) + ranking["prior_weight"] * log_prior
+    oov_score = ranking["oov_offset"] + ranking.get("oov_prior_weight", 0.0) * log_prior
+    return np.where(in_vocab, in_vocab_score, oov_score) + ranking["prior_weight"] * log_prior
 
 
 def rank_metrics(scores: np.ndarray, case: Case, dictionary: Dictionary, prefix_len: int) -> Dict[str, float]:
@@ -263,17 +273,25 @@ def format_table(results: Dict[str, Dict[str, Dict[str, float]]]) -> str:
 
 def _grid_best(cases: List[Case], logps: List[np.ndarray], related: List[Optional[np.ndarray]], in_vocab: np.ndarray,
                dictionary: Dictionary, grid: List[dict]) -> dict:
-    best: Optional[Tuple[float, dict]] = None
+    results: List[Tuple[float, dict]] = []
     for ranking in grid:
         total = 0.0
+        count = 0
         for case, lp, rel in zip(cases, logps, related):
             s = blend(lp, in_vocab, dictionary.log_prior, ranking, rel)
             for p in PREFIX_LENGTHS:
                 total += rank_metrics(s, case, dictionary, p)["mrr@10"]
-        if best is None or total > best[0]:
-            best = (total, ranking)
-    assert best is not None
-    return best[1]
+                count += 1
+        results.append((total / max(count, 1), ranking))
+    best = max(mrr for mrr, _ in results)
+    tied = [(mrr, ranking) for mrr, ranking in results if mrr >= best - TIE_TOLERANCE]
+    # Among tied settings: the most weight on post counts outside the vocabulary (see above), then
+    # the best MRR; max() keeps the first in grid order on a full tie.
+    return max(tied, key=lambda entry: (entry[1].get("oov_prior_weight", 0.0), entry[1]["oov_offset"], entry[0]))[1]
+
+
+# oov_prior_weight with the offsets searched for it: with weight 1, log(1 + post_count) is 0–16.
+OOV_GRID = ((0.0, (-30.0, -16.0, -12.0, -8.0)), (0.5, (-24.0, -20.0, -16.0)), (1.0, (-30.0, -27.0, -24.0, -21.0, -18.0)))
 
 
 def tune(cases: List[Case], scorer: ModelScorer, dictionary: Dictionary) -> Tuple[dict, Optional[dict]]:
@@ -282,19 +300,21 @@ def tune(cases: List[Case], scorer: ModelScorer, dictionary: Dictionary) -> Tupl
     logps = [scorer.logp(c.context) for c in cases]
     none: List[Optional[np.ndarray]] = [None] * len(cases)
     grid = [
-        {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "related_weight": 0.0}
+        {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "oov_prior_weight": opw, "related_weight": 0.0}
         for pw in (0.0, 0.05, 0.1, 0.2, 0.3)
-        for oov in (-30.0, -16.0, -12.0, -8.0)
+        for opw, offsets in OOV_GRID
+        for oov in offsets
     ]
     model_only = _grid_best(cases, logps, none, scorer.in_vocab, dictionary, grid)
     if scorer.related is None:
         return model_only, None
     related = [scorer.related_scores(c.context) for c in cases]
     grid = [
-        {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "related_weight": rw}
+        {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "oov_prior_weight": opw, "related_weight": rw}
         for rw in (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
         for pw in (0.0, 0.05, 0.1)
-        for oov in (-16.0, -12.0)
+        for opw, offsets in OOV_GRID
+        for oov in offsets
     ]
     return model_only, _grid_best(cases, logps, related, scorer.in_vocab, dictionary, grid)
 
@@ -340,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ranking = {"version": 1, "formula": RANKING_FORMULA, **(with_related or model_only)}
             if with_related is not None:
                 ranking["related_file"] = "related.json"
-                ranking["without_related"] = {k: model_only[k] for k in ("model_weight", "prior_weight", "oov_offset")}
+                ranking["without_related"] = {k: model_only[k] for k in ("model_weight", "prior_weight", "oov_offset", "oov_prior_weight")}
             ranking["tuned_on"] = f"{len(tune_cases)} validation cases (seed {args.seed + 1}), mean MRR@10 over P = 0, 1, 2"
             if args.ranking:
                 write_json_atomic(args.ranking, ranking)

@@ -2,10 +2,12 @@
 // on the validation split, with the weights it writes to the model folder's ranking.json:
 //   in vocabulary:      score = model_weight * log p(tag | context) + prior_weight * log(1 + post_count)
 //                               + related_weight * related(tag)
-//   out of vocabulary:  score = oov_offset + prior_weight * log(1 + post_count)
+//   out of vocabulary:  score = oov_offset + (prior_weight + oov_prior_weight) * log(1 + post_count)
 // where log p is the log-softmax of the last position's logits over the whole vocabulary, the context
 // being <|bos|> and the context tags in the vocabulary, in written order, and related(tag) the sum of
 // the distinct context tags' weights for the tag in related.json (0 without it). Ties go to more posts.
+// With oov_prior_weight 1, a tag the model never saw is scored like a backed-off unigram model: its
+// post count, shifted by oov_offset (the validation bounds how high; see evaluate.py's TIE_TOLERANCE).
 // Added here (the evaluation only types literal prefixes, so there is nothing to tune them on):
 // word-start and alias matches lose wordPenalty / aliasPenalty, and typo-tolerant matches always
 // come after every real match.
@@ -16,6 +18,8 @@ export interface RankingConfig {
   priorWeight: number;
   relatedWeight: number;
   oovOffset: number;
+  /** Extra weight of log(1 + post_count) for tags outside the model's vocabulary. */
+  oovPriorWeight: number;
   wordPenalty: number;
   aliasPenalty: number;
   /** Where the numbers came from: a file or "default". */
@@ -32,19 +36,21 @@ export const DEFAULT_RANKING: RankingConfig = {
   relatedWeight: 0,
   // Below any in-vocabulary candidate in practice: model log-probs stay above about -25.
   oovOffset: -30,
+  oovPriorWeight: 0,
   // A word-start or alias match must be 10x likelier than a literal prefix match to outrank it.
   wordPenalty: Math.log(10),
   aliasPenalty: Math.log(10),
   source: 'default',
 };
 
-type Weight = 'modelWeight' | 'priorWeight' | 'relatedWeight' | 'oovOffset' | 'wordPenalty' | 'aliasPenalty';
+type Weight = 'modelWeight' | 'priorWeight' | 'relatedWeight' | 'oovOffset' | 'oovPriorWeight' | 'wordPenalty' | 'aliasPenalty';
 
 const KEYS: Record<Weight, string[]> = {
   modelWeight: ['modelWeight', 'model_weight'],
   priorWeight: ['priorWeight', 'prior_weight'],
   relatedWeight: ['relatedWeight', 'related_weight'],
   oovOffset: ['oovOffset', 'oov_offset'],
+  oovPriorWeight: ['oovPriorWeight', 'oov_prior_weight'],
   wordPenalty: ['wordPenalty', 'word_penalty'],
   aliasPenalty: ['aliasPenalty', 'alias_penalty'],
 };
@@ -97,5 +103,5 @@ export function inVocabularyScore(ranking: RankingConfig, logProbability: number
 }
 
 export function outOfVocabularyScore(ranking: RankingConfig, count: number): number {
-  return ranking.oovOffset + ranking.priorWeight * logPrior(count);
+  return ranking.oovOffset + (ranking.priorWeight + ranking.oovPriorWeight) * logPrior(count);
 }

@@ -101,3 +101,22 @@ test('cli: without --model the shipped models/default is used, resolved from the
     assert.ok(result.stderr.includes(expected), result.stderr);
   }
 });
+
+test('shipped model: a popular tag its training posts never hold still comes first for its prefix', () => {
+  // The shipped posts were filtered for several characters: 1girl (6 M posts on Danbooru) is
+  // outside the vocabulary and scored by its post count (ranking.json's oov_prior_weight).
+  const input = [
+    JSON.stringify({ context: ['long_hair', 'smile'], prefix: '1', top: 3 }),
+    JSON.stringify({ context: ['long_hair', 'smile'], prefix: 'black_th', top: 3 }),
+    JSON.stringify({ context: ['multiple_girls', '2girls', 'yuri'], prefix: 'he', top: 3 }),
+  ].join('\n');
+  const result = run(['complete', '--threads', '1'], input);
+  assert.equal(result.status, 0, result.stderr);
+  const [one, blackThigh, multiple] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  assert.equal(one.completions?.[0].tag, '1girl');
+  assert.equal(blackThigh.completions?.[0].tag, 'black_thighhighs');
+  // The tags the context makes likely still come first: heart (581k posts) before hetero, a tag
+  // outside the vocabulary with 543k.
+  assert.equal(multiple.completions?.[0].tag, 'heart');
+  assert.ok(!multiple.completions?.some((completion) => completion.tag === 'hetero'));
+});

@@ -6,7 +6,7 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from evaluate import Case, Cooccurrence, blend, evaluate, rank_metrics, read_dictionary  # noqa: E402
+from evaluate import TIE_TOLERANCE, Case, Cooccurrence, _grid_best, blend, evaluate, rank_metrics, read_dictionary  # noqa: E402
 from tags import Post  # noqa: E402
 
 CSV = 'apple,0,500,""\nbanana,0,400,"nana"\nblueberry,0,300,""\ncherry,0,200,""\nsomeartist,1,900,""\nbread,0,100,""\n'
@@ -58,6 +58,29 @@ class MetricsTest(unittest.TestCase):
         s = blend(logp, in_vocab, self.d.log_prior, {"model_weight": 1.0, "prior_weight": 0.5, "oov_offset": -10.0})
         self.assertAlmostEqual(s[0], -1.0 + 0.5 * np.log1p(500))
         self.assertAlmostEqual(s[2], -10.0 + 0.5 * np.log1p(300))
+
+    def test_blend_can_score_unknown_tags_by_their_post_counts(self):
+        logp = np.array([-1.0, -2.0, -np.inf, -np.inf, -np.inf])
+        in_vocab = np.array([True, True, False, False, False])
+        ranking = {"model_weight": 1.0, "prior_weight": 0.5, "oov_offset": -10.0, "oov_prior_weight": 1.0}
+        s = blend(logp, in_vocab, self.d.log_prior, ranking)
+        self.assertAlmostEqual(s[0], -1.0 + 0.5 * np.log1p(500))  # in the vocabulary: unchanged
+        self.assertAlmostEqual(s[2], -10.0 + 1.5 * np.log1p(300))
+
+    def test_grid_ties_go_to_the_most_weight_on_post_counts_within_the_tolerance(self):
+        # apple and banana are in the vocabulary; the targets are too, so the unknown tags' scores
+        # only matter where they overtake a target.
+        in_vocab = np.array([True, True, False, False, False])
+        logp = np.array([-1.0, -2.0, -np.inf, -np.inf, -np.inf])
+        cases = [Case(0, [], "banana", ["banana"]), Case(1, [], "apple", ["apple"])]
+        grid = [
+            {"model_weight": 1.0, "prior_weight": 0.0, "oov_offset": off, "oov_prior_weight": opw, "related_weight": 0.0}
+            for opw, off in ((0.0, -30.0), (1.0, -30.0), (1.0, -9.0), (1.0, -3.0))
+        ]
+        best = _grid_best(cases, [logp, logp], [None, None], in_vocab, self.d, grid)
+        # -3 + log(301) = 2.7 puts blueberry above both targets (a real loss); -9 keeps them first.
+        self.assertEqual((best["oov_prior_weight"], best["oov_offset"]), (1.0, -9.0))
+        self.assertGreater(TIE_TOLERANCE, 0.0)
 
     def test_evaluate_averages_per_prefix_length(self):
         scores = np.array([9.0, 1.0, 2.0, 5.0, 3.0])
