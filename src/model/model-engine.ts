@@ -11,9 +11,9 @@ import { PrefixCache } from './prefix-cache';
 import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRanking, type RankingConfig } from './ranking';
 import { RelatedWeights } from './related';
 import {
+  chooseTokenOrStop,
   compileBans,
   createRandom,
-  chooseTokenOrStop,
   distributionOf,
   drawFrom,
   probabilityOf,
@@ -329,7 +329,7 @@ export class TagModelEngine extends ModelEngineBase {
       for (let token = 0; token < blocked.length; token++) if (!blocked[token] && banned(this.tagName(token))) blocked[token] = 1;
     }
     for (const token of promptTokens) blocked[token] = 1;
-    // The stop token is drawn apart (pickTokenOrStop, stops): masked for every tag draw.
+    // The stop token is drawn apart (chooseTokenOrStop, stops): masked for every tag draw.
     if (this.eosId >= 0) blocked[this.eosId] = 1;
     const random = createRandom(settings.seed);
     const state = await this.freshState(promptTokens);
@@ -383,7 +383,7 @@ export class TagModelEngine extends ModelEngineBase {
    * accepted ~90 % of the time. One session.run checks every row's drafts at once; each accepted
    * draft saves a step, a rejected one is replaced by a token from the residual, and the samples
    * have exactly the distribution of one-tag-a-step sampling (stop token included: it is decided
-   * at every position with the model's probability, as pickTokenOrStop does). Rows keep rejected
+   * at every position with the model's probability, as chooseTokenOrStop does). Rows keep rejected
    * positions in the cache, hidden by their attention masks.
    */
   private async sampleSpeculatively(
