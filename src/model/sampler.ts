@@ -82,24 +82,6 @@ export function compileBans(patterns: readonly string[], normalize: (tag: string
   return (tag) => exact.has(tag) || globs.some((glob) => glob.test(tag));
 }
 
-/**
- * Like pickToken, but the stop token is drawn with the model's own probability (at the
- * temperature, among the allowed tokens) before top-k / top-p shape the choice of tag. Cutting
- * the tail first would hand the tail's mass to the stop token whenever it ranks high, so the
- * sampling settings would also shorten the samples; here they only choose among tags.
- */
-export function pickTokenOrStop(
-  logits: Float32Array,
-  offset: number,
-  vocab: number,
-  blocked: Uint8Array,
-  stopToken: number,
-  options: PickOptions,
-  random: () => number,
-): number {
-  return chooseTokenOrStop(logits, offset, vocab, blocked, stopToken, options, random).token;
-}
-
 /** What speculative sampling knows of a position before scanning it (each only saves work). */
 export interface PositionHints {
   /** Rank this many entries past top-k: the next drafts come from the same position. */
@@ -111,9 +93,14 @@ export interface PositionHints {
 }
 
 /**
- * pickTokenOrStop, also returning the ranking it drew the tag from, `hints.depth` entries deeper
- * than top-k: speculative sampling drafts the next tags from the same position, and re-ranking it
- * would be a second pass over the vocabulary.
+ * Like pickToken, but the stop token is drawn with the model's own probability (at the
+ * temperature, among the allowed tokens) before top-k / top-p shape the choice of tag. Cutting
+ * the tail first would hand the tail's mass to the stop token whenever it ranks high, so the
+ * sampling settings would also shorten the samples; here they only choose among tags.
+ *
+ * Also returns the ranking it drew the tag from, `hints.depth` entries deeper than top-k:
+ * speculative sampling drafts the next tags from the same position, and re-ranking it would be a
+ * second pass over the vocabulary.
  */
 export function chooseTokenOrStop(
   logits: Float32Array,
@@ -198,9 +185,12 @@ export function stops(
   // Widened a little so that rounding in either sum cannot put the exact value outside.
   if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
   if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
-  let max = -Infinity;
-  for (let token = 0; token < vocab; token++) {
-    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+  // Exact sum, relative to the maximum (the first pass already found it when there was no reference).
+  let max = reference === undefined ? top : -Infinity;
+  if (reference !== undefined) {
+    for (let token = 0; token < vocab; token++) {
+      if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+    }
   }
   let total = 0;
   for (let token = 0; token < vocab; token++) {

@@ -90,25 +90,23 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     // Row 0 takes the detour (later hidden), row 1 pads with the same number of hidden tokens.
     let past = engine.session.expandPast(base.past, 2);
     const mask = [new Array<number>(context.length).fill(1), new Array<number>(context.length).fill(1)];
-    for (let i = 0; i < detour.length; i++) {
-      mask.forEach((row) => row.push(1));
-      const step = await engine.session.forward([[detour[i]], [detour[i]]], past, {
-        attentionMask: mask,
-        positions: [[context.length + i], [context.length + i]],
-      });
-      past = step.past;
-    }
+    /** Feeds `tokens` to both rows one at a time, positions from the context's end; the last logits. */
+    const feedBoth = async (tokens: number[]): Promise<Float32Array> => {
+      let logits: Float32Array = new Float32Array(0);
+      for (let i = 0; i < tokens.length; i++) {
+        mask.forEach((row) => row.push(1));
+        const step = await engine.session.forward([[tokens[i]], [tokens[i]]], past, {
+          attentionMask: mask,
+          positions: [[context.length + i], [context.length + i]],
+        });
+        past = step.past;
+        logits = step.logits;
+      }
+      return logits;
+    };
+    await feedBoth(detour);
     mask.forEach((row) => row.fill(0, context.length));
-    let logits: Float32Array = new Float32Array(0);
-    for (let i = 0; i < next.length; i++) {
-      mask.forEach((row) => row.push(1));
-      const step = await engine.session.forward([[next[i]], [next[i]]], past, {
-        attentionMask: mask,
-        positions: [[context.length + i], [context.length + i]],
-      });
-      past = step.past;
-      logits = step.logits;
-    }
+    const logits = await feedBoth(next);
     const vocab = 1024;
     const expected = clean.logits.subarray((context.length + next.length - 1) * vocab, (context.length + next.length) * vocab);
     for (const row of [0, 1]) {

@@ -8,7 +8,6 @@ import {
   createRandom,
   distributionOf,
   pickToken,
-  pickTokenOrStop,
   probabilityOf,
   rankAllowed,
   stops,
@@ -65,7 +64,7 @@ test('pickToken: frequencies follow the softmax at temperature 1 and flatten at 
   assert.ok(Math.abs(hot / 20000 - 0.5) < 0.02);
 });
 
-test('pickTokenOrStop: the stop token keeps its model probability under top-k / top-p', () => {
+test('chooseTokenOrStop: the stop token keeps its model probability under top-k / top-p', () => {
   // stop = token 0 with probability 0.2; four tags share the rest. Top-k 1 alone would stop half
   // the time (the stop token is the single best), top-p 0.5 every time.
   const row = Float32Array.from([Math.log(0.2), Math.log(0.25), Math.log(0.2), Math.log(0.2), Math.log(0.15)]);
@@ -80,7 +79,7 @@ test('pickTokenOrStop: the stop token keeps its model probability under top-k / 
     let stops = 0;
     const tags = new Set<number>();
     for (let i = 0; i < 20000; i++) {
-      const token = pickTokenOrStop(row, 0, 5, allowed, 0, options, random);
+      const { token } = chooseTokenOrStop(row, 0, 5, allowed, 0, options, random);
       if (token === 0) stops++;
       else tags.add(token);
     }
@@ -92,8 +91,8 @@ test('pickTokenOrStop: the stop token keeps its model probability under top-k / 
   // a blocked stop token (minTags not reached) is never drawn; temperature 0 stays argmax
   const blocked = new Uint8Array(5);
   blocked[0] = 1;
-  for (let i = 0; i < 1000; i++) assert.notEqual(pickTokenOrStop(row, 0, 5, blocked, 0, { temperature: 1, topK: 0, topP: 1 }, random), 0);
-  assert.equal(pickTokenOrStop(row, 0, 5, allowed, 0, { temperature: 0, topK: 0, topP: 1 }, random), 1);
+  for (let i = 0; i < 1000; i++) assert.notEqual(chooseTokenOrStop(row, 0, 5, blocked, 0, { temperature: 1, topK: 0, topP: 1 }, random).token, 0);
+  assert.equal(chooseTokenOrStop(row, 0, 5, allowed, 0, { temperature: 0, topK: 0, topP: 1 }, random).token, 1);
 });
 
 test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, stop included, and holds the depth', () => {
@@ -106,7 +105,7 @@ test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, 
     blocked[0] = trial % 2; // the stop token: allowed in even trials
     const options = { temperature: 0.5 + source(), topK: 1 + Math.floor(source() * 40), topP: 0.5 + source() / 2 };
     const depth = Math.floor(source() * 6);
-    const expected = pickTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial));
+    const expected = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial)).token; // no hints, top-k deep
     // Hints change the work, not the answer: a floor and a reference near, above or below the truth.
     const floor = trial % 3 === 0 ? undefined : 8 - (trial % 5);
     const reference = trial % 4 === 0 ? undefined : 6 + (trial % 5);
