@@ -11,7 +11,7 @@ import { AtomicFile } from './output';
 import { FIRST_PROBLEMS_KEPT, emptyCounts, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
 import type { InputFile } from './source';
 import type { ConvertHooks, ConvertProgress, ConvertSummary, ProblemReason, SkipReason } from './types';
-import { defaultWorkerScript, deserializeError, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
+import { defaultWorkerScript, deserializeError, stopWorker, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
 
 const POOL_YOUNG_GENERATION_MB = 4;
 
@@ -110,11 +110,11 @@ class PoolWorker {
     });
   }
 
-  /** Terminating also stops a worker that is still reading; its temp part is removed by the caller. */
+  /** A worker still converting a part aborts it and removes its temp files before it exits. */
   async close(): Promise<void> {
     this.signal.removeEventListener('abort', this.onAbort);
     this.failure ??= new Error('convert worker closed');
-    await this.worker.terminate();
+    await stopWorker(this.worker, () => this.worker.postMessage({ type: 'close' } satisfies ToWorker));
   }
 
   private readonly onAbort = (): void => this.fail(this.signal.reason);

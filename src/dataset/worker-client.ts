@@ -2,7 +2,7 @@
 // free (the VS Code extension host). Same options, hooks and result as convertMetadata.
 import { Worker } from 'node:worker_threads';
 import type { ConvertHooks, ConvertOptions, ConvertSummary } from './types';
-import { defaultWorkerScript, deserializeError, type ConvertJob, type FromWorker, type ToWorker } from './worker-protocol';
+import { defaultWorkerScript, deserializeError, stopWorker, type ConvertJob, type FromWorker, type ToWorker } from './worker-protocol';
 
 export interface WorkerHooks extends ConvertHooks {
   /** Path of convert-worker.js (default: beside this bundle, or dist/). */
@@ -20,7 +20,8 @@ export function convertInWorker(options: ConvertOptions, hooks: WorkerHooks = {}
       if (settled) return;
       settled = true;
       hooks.signal?.removeEventListener('abort', onAbort);
-      void worker.terminate().finally(() => (error === undefined ? resolve(summary as ConvertSummary) : reject(error)));
+      // The worker closes its port once it has answered, and so exits by itself.
+      void stopWorker(worker, () => undefined).finally(() => (error === undefined ? resolve(summary as ConvertSummary) : reject(error)));
     };
     // The worker removes its temporary file before it answers an abort, so wait for that answer.
     const onAbort = (): void => worker.postMessage({ type: 'abort' } satisfies ToWorker);

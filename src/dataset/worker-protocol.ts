@@ -1,6 +1,7 @@
 // Messages between a thread that runs a conversion and dist/convert-worker.js.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { ConversionCounts, ResolvedOptions } from './convert';
 import type { InputFile } from './source';
 import { ConvertUsageError, StrictModeError, type ConvertOptions, type ConvertProgress, type ConvertSummary, type InputProblem } from './types';
@@ -26,7 +27,8 @@ export interface ConvertJob {
   problemsToSend: number;
 }
 
-export type ToWorker = { type: 'abort' } | { type: 'part'; part: PartJob };
+/** `close`: a pool worker aborts the part it is converting (its temp files are removed) and then exits. */
+export type ToWorker = { type: 'abort' } | { type: 'close' } | { type: 'part'; part: PartJob };
 
 export interface PartResult {
   counts: ConversionCounts;
@@ -69,4 +71,25 @@ export function defaultWorkerScript(): string {
   const found = candidates.find((candidate) => fs.existsSync(candidate));
   if (found === undefined) throw new Error(`convert-worker.js not found (looked in ${candidates.join(', ')}); run npm run build`);
   return found;
+}
+
+/** How long a worker asked to stop has before it is terminated: an abort is seen at the next chunk read. */
+export const WORKER_EXIT_GRACE_MS = 10_000;
+
+/**
+ * Stops a worker by asking it (`ask`) and waiting for it to exit by itself. worker.terminate() is only the
+ * fallback for one that does not answer within graceMs: terminating a thread that is constructing a zlib
+ * stream (each .gz input) aborts the whole process in Node 20 ("close before init" in node_zlib.cc).
+ */
+export async function stopWorker(worker: Worker, ask: () => void, graceMs = WORKER_EXIT_GRACE_MS): Promise<void> {
+  // threadId is -1 once the thread has exited.
+  if (worker.threadId === -1) return;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  ask();
+  const fallback = setTimeout(() => void worker.terminate(), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(fallback);
+  }
 }

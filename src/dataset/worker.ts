@@ -71,13 +71,18 @@ function main(): void {
     },
   });
   const fail = (error: unknown): void => send({ type: 'failed', error: serializeError(error) });
+  let running: Promise<void> = Promise.resolve();
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'abort') {
+    if (message.type === 'abort' || message.type === 'close') {
       abort.abort(new DOMException('conversion cancelled', 'AbortError'));
+    }
+    if (message.type === 'close') {
+      // With its port closed and its files closed, the thread has nothing left to do and exits.
+      void running.finally(() => port.close());
     } else if (message.type === 'part') {
       // One worker converts many files: the isolate and its optimised code are made once, not per file.
       abort = new AbortController();
-      convertPart(message.part, hooks()).then((result) => send({ type: 'part-done', result }), fail);
+      running = convertPart(message.part, hooks()).then((result) => send({ type: 'part-done', result }), fail);
     }
   });
   if (job.job === 'convert') {
