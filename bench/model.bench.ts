@@ -278,7 +278,7 @@ async function main(): Promise<void> {
   const theirs = rate('transformers');
   const lines = [
     '',
-    `load: dictionary ${ms(dictionaryMs)}, model ${ms(modelMs)}, total ${ms(dictionaryMs + modelMs)} (target ≤ 1000 ms);`,
+    `load: dictionary ${ms(dictionaryMs)} (target < 100 ms), model ${ms(modelMs)}, total ${ms(dictionaryMs + modelMs)} (target ≤ 1000 ms);`,
     `      a fresh process (node dist/cli.js info) ${ms(median(freshRuns))} median of 3`,
     `completion, ${cases.length} contexts of 30 real tags, top 10:`,
     `  cold (new context)          p50 ${ms(percentile(cold, 50))}  p99 ${ms(percentile(cold, 99))}  (target p99 ≤ 30 ms)`,

@@ -9,10 +9,9 @@ import { createDictionaryOnlyEngine } from '../../src/model/index';
 
 const dictionary = loadDictionary();
 
-test('dictionary: the shipped file loads in under 100 ms with every tag of the CSV', () => {
-  const start = performance.now();
+// Its load time (target < 100 ms) is a figure of `npm run bench:model`, not a timed test.
+test('dictionary: the shipped file holds every tag of the CSV', () => {
   const fresh = loadDictionary();
-  const elapsed = performance.now() - start;
   const csv = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'danbooru-tags.csv');
   // The source CSV sits beside the checkout on the development machine; a bare clone has only the .bin.
   const expected = fs.existsSync(csv)
@@ -22,7 +21,6 @@ test('dictionary: the shipped file loads in under 100 ms with every tag of the C
         .filter((line) => line.trim()).length
     : 140_782;
   assert.equal(fresh.size, expected);
-  assert.ok(elapsed < 100, `loaded in ${elapsed.toFixed(1)} ms`);
 });
 
 test('dictionary: exact lookup ignores case and treats spaces as underscores', () => {
