@@ -156,12 +156,7 @@ export function stops(
   draw: number,
   reference?: number,
 ): boolean {
-  let top = reference ?? -Infinity;
-  if (reference === undefined) {
-    for (let token = 0; token < vocab; token++) {
-      if (blocked[token] === 0 && logits[offset + token] > top) top = logits[offset + token];
-    }
-  }
+  const top = reference ?? maxAllowedLogit(logits, offset, vocab, blocked);
   const scale = BUCKETS_PER_UNIT / temperature;
   bucketCounts.fill(0);
   // Weights of the logits above the reference, exactly, relative to the reference.
@@ -186,17 +181,20 @@ export function stops(
   if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
   if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
   // Exact sum, relative to the maximum (the first pass already found it when there was no reference).
-  let max = reference === undefined ? top : -Infinity;
-  if (reference !== undefined) {
-    for (let token = 0; token < vocab; token++) {
-      if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
-    }
-  }
+  const max = reference === undefined ? top : maxAllowedLogit(logits, offset, vocab, blocked);
   let total = 0;
   for (let token = 0; token < vocab; token++) {
     if (blocked[token] === 0) total += Math.exp((logits[offset + token] - max) / temperature);
   }
   return draw < Math.exp((logits[offset + stopToken] - max) / temperature) / total;
+}
+
+function maxAllowedLogit(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array): number {
+  let max = -Infinity;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
+  }
+  return max;
 }
 
 /** The distribution pickToken draws from: the kept tokens (best first) and their probabilities. */

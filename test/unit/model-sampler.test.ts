@@ -7,6 +7,7 @@ import {
   compileBans,
   createRandom,
   distributionOf,
+  drawFrom,
   pickToken,
   probabilityOf,
   rankAllowed,
@@ -166,15 +167,7 @@ test('verifyDraft: a draft from the proposal, kept or replaced, is distributed e
     const counts = new Map<number, number>();
     let kept = 0;
     for (let i = 0; i < draws; i++) {
-      let u = random();
-      let draft = proposal.ids[proposal.size - 1];
-      for (let k = 0; k < proposal.size; k++) {
-        u -= proposal.probs[k];
-        if (u < 0) {
-          draft = proposal.ids[k];
-          break;
-        }
-      }
+      const draft = drawFrom(proposal, random);
       const { token, accepted } = verifyDraft(draft, probabilityOf(target, draft), proposal, random, () => target);
       if (accepted) kept++;
       counts.set(token, (counts.get(token) ?? 0) + 1);
