@@ -145,24 +145,11 @@ test('convert: the count table matches the output with many distinct tags, dupli
   }
 });
 
-/** Counts worker.terminate() calls for the rest of the test. */
-function countTerminations(t: { after: (fn: () => void) => void }): { count: number } {
-  const calls = { count: 0 };
-  const original = Worker.prototype.terminate;
-  Worker.prototype.terminate = function (this: Worker) {
-    calls.count++;
-    return original.call(this);
-  };
-  t.after(() => {
-    Worker.prototype.terminate = original;
-  });
-  return calls;
-}
-
 test('convert workers: finishing, failing and cancelling stop each thread by asking it, never by terminate()', async (t) => {
   // Terminating a thread while it constructs a zlib stream (a .gz input) aborts the whole process in Node 20
   // ("close before init"): CI once died of it when --strict failed a run while the other worker opened a .gz.
-  const terminations = countTerminations(t);
+  // Calls through to the real terminate(), counted; restored after the test.
+  const terminate = t.mock.method(Worker.prototype, 'terminate');
   const dir = tempDir(t);
   const inputs = writeOverlappingInputs(dir);
   await convertMetadata({ inputs, output: path.join(dir, 'out.txt'), workers: 2 });
@@ -179,16 +166,16 @@ test('convert workers: finishing, failing and cancelling stop each thread by ask
     convertInWorker({ inputs: [big[0]], output: path.join(dir, 'one-cancelled.txt') }, { signal: single.signal, onProgress: () => single.abort() }),
     (error: Error) => error.name === 'AbortError',
   );
-  assert.equal(terminations.count, 0);
+  assert.equal(terminate.mock.callCount(), 0);
   const names = [...inputs, ...big].map((file) => path.basename(file));
   assert.deepEqual(strayFiles(dir, [...names, 'out.txt', 'out.txt.counts.csv', 'one.txt', 'one.txt.counts.csv']), []);
 });
 
 test('stopWorker: a thread that exits when asked is not terminated; one that ignores the request is, after the grace period', async (t) => {
-  const terminations = countTerminations(t);
+  const terminate = t.mock.method(Worker.prototype, 'terminate');
   const polite = new Worker("require('node:worker_threads').parentPort.once('message', () => process.exit(0)); setInterval(() => {}, 1000);", { eval: true });
   await stopWorker(polite, () => polite.postMessage('stop'), 5000);
-  assert.equal(terminations.count, 0);
+  assert.equal(terminate.mock.callCount(), 0);
   assert.equal(polite.threadId, -1);
   // Already exited: returns at once, asks nothing.
   await stopWorker(polite, () => assert.fail('asked a thread that had exited'));
@@ -196,7 +183,7 @@ test('stopWorker: a thread that exits when asked is not terminated; one that ign
   const deaf = new Worker('setInterval(() => {}, 1000);', { eval: true });
   const started = performance.now();
   await stopWorker(deaf, () => deaf.postMessage('stop'), 200);
-  assert.equal(terminations.count, 1);
+  assert.equal(terminate.mock.callCount(), 1);
   assert.equal(deaf.threadId, -1);
   assert.ok(performance.now() - started >= 190, 'terminated before the grace period ended');
 });
