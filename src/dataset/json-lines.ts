@@ -3,7 +3,7 @@
 // flag and its dataset line, the kept tags joined by ",", already written in the module's memory) or
 // SLOW: the line is left to the ordinary path (JSON.parse + PostAdapter), which reports whatever is wrong
 // with it. Used for txt output of one tag category in metadata order, the default and the common case.
-import { instantiateEmbedded } from './wasm';
+import { instantiateEmbedded } from '../util/wasm';
 import { JSON_LINES_WASM_BASE64 } from './json-lines-wasm';
 import { TAG_CATEGORIES, type TagCategory } from './types';
 

@@ -3,7 +3,7 @@
 // each spent ~80 ns a tag hashing and looking up freshly made strings (a third of the converter's CPU
 // time). The table lives in a small WebAssembly module (tag-table.wat) instead, and a dataset line is
 // counted in one call: its UTF-8 bytes are split at "," and hashed 8 bytes at a time (~15 ns a tag).
-import { instantiateEmbedded } from './wasm';
+import { instantiateEmbedded } from '../util/wasm';
 import { TAG_TABLE_WASM_BASE64 } from './tag-table-wasm';
 
 declare global {

@@ -1,7 +1,13 @@
 // Token choice for sampling: temperature, top-k, top-p over the allowed tokens, with our own seeded
 // PRNG so a seed gives the same samples on every machine and run.
 
+import { LogitScanner } from './logit-scan';
+
 export { createRandom } from '../util/random';
+
+/** The pass over a position's logits at or above a hint (one sampler runs at a time per thread). */
+let scanner: LogitScanner | undefined;
+const logitScanner = (): LogitScanner => (scanner ??= new LogitScanner());
 
 export interface PickOptions {
   temperature: number;
@@ -222,9 +228,11 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
   if (hint > -Infinity) {
     const capacity = keep * 8;
     const ids = new Int32Array(capacity);
+    const atLeastHint = logitScanner().atLeast(logits, offset, vocab, hint);
     let count = 0;
-    for (let token = 0; token < vocab; token++) {
-      if (logits[offset + token] >= hint && blocked[token] === 0) {
+    for (let i = 0; i < atLeastHint.length; i++) {
+      const token = atLeastHint[i];
+      if (blocked[token] === 0) {
         if (count === capacity) {
           count = -1;
           break;
@@ -325,8 +333,8 @@ let candidateWeights = new Float64Array(64);
 
 /**
  * pickToken's probability of `token` (an allowed token), computed from the logits at or above
- * `hint` only: one pass gathers them, a numeric sort ranks them. Returns undefined when that is not
- * enough to be exact (fewer than top-k reach the hint, too many do, no top-k, or the token ties the
+ * `hint` only: one pass gathers them (WebAssembly SIMD, logit-scan.wat), a numeric sort ranks
+ * them. Returns undefined when that is not enough to be exact (fewer than top-k reach the hint, too many do, no top-k, or the token ties the
  * cut-off value); the caller then builds the whole distribution.
  */
 export function targetProbability(
@@ -343,12 +351,13 @@ export function targetProbability(
   const capacity = keep * 8;
   if (candidateValues.length < capacity) candidateValues = new Float64Array(capacity);
   const values = candidateValues;
+  const atLeastHint = logitScanner().atLeast(logits, offset, vocab, hint);
   let count = 0;
-  for (let t = 0; t < vocab; t++) {
-    const value = logits[offset + t];
-    if (value >= hint && blocked[t] === 0) {
+  for (let i = 0; i < atLeastHint.length; i++) {
+    const t = atLeastHint[i];
+    if (blocked[t] === 0) {
       if (count === capacity) return undefined;
-      values[count++] = value;
+      values[count++] = logits[offset + t];
     }
   }
   if (count < keep) return undefined;

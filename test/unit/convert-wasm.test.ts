@@ -76,10 +76,10 @@ test('tag table: remove takes back one count, never below zero, and never adds a
 });
 
 test('the committed WebAssembly modules are assembled from their .wat files as they are', () => {
-  const script = path.join(__dirname, '..', '..', 'src', 'dataset', 'assemble-wasm.mjs');
+  const script = path.join(__dirname, '..', '..', 'scripts', 'assemble-wasm.mjs');
   assert.ok(fs.existsSync(script));
   for (const [name, committed] of [['tag-table', TAG_TABLE_WASM_BASE64], ['json-lines', JSON_LINES_WASM_BASE64]]) {
     const assembled = execFileSync(process.execPath, [script, '--print', name], { encoding: 'utf8' }).trim();
-    assert.equal(assembled, committed, `run node src/dataset/assemble-wasm.mjs after editing ${name}.wat`);
+    assert.equal(assembled, committed, `run node scripts/assemble-wasm.mjs after editing ${name}.wat`);
   }
 });

@@ -1,5 +1,6 @@
-// Instantiates the converter's WebAssembly modules, which are embedded as base64 (*-wasm.ts) so that
-// the bundles need no .wasm file beside them. Each module is compiled once per thread.
+// Instantiates the project's WebAssembly modules (the converter's and the sampler's), which are
+// embedded as base64 (*-wasm.ts) so that the bundles need no .wasm file beside them. Each module
+// is compiled once per thread.
 
 // The WebAssembly global of Node, typed as far as used here (this project compiles without the DOM lib).
 declare const WebAssembly: {

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { LogitScanner, smallestFloat32AtLeast } from '../../src/model/logit-scan';
+import { LOGIT_SCAN_WASM_BASE64 } from '../../src/model/logit-scan-wasm';
+import { createRandom } from '../../src/model/sampler';
+
+/** What the module replaces: the same comparison in JavaScript, with a double threshold. */
+function atLeastInJavaScript(logits: Float32Array, offset: number, count: number, threshold: number): number[] {
+  const found: number[] = [];
+  for (let i = 0; i < count; i++) if (logits[offset + i] >= threshold) found.push(i);
+  return found;
+}
+
+test('LogitScanner finds what the JavaScript loop finds: block edges, tails, offsets, NaN and infinities', () => {
+  const random = createRandom(7);
+  const scanner = new LogitScanner();
+  const logits = new Float32Array(20_000);
+  for (let i = 0; i < logits.length; i++) logits[i] = (random() - 0.5) * 20;
+  logits[3] = NaN;
+  logits[17] = Infinity;
+  logits[40] = -Infinity;
+  for (const count of [0, 1, 15, 16, 17, 31, 33, 6173, 17_000]) {
+    for (const offset of [0, 1, 5, 2500]) {
+      // Thresholds that float32 holds, that it does not (between two float32), and past the ends.
+      const picked = logits[offset + Math.floor(random() * Math.max(1, count))];
+      for (const threshold of [picked, picked + 1e-9, picked - 1e-9, 7.5, -Infinity, Infinity, 1e39, -1e39]) {
+        const found = [...scanner.atLeast(logits, offset, count, threshold)];
+        assert.deepEqual(found, atLeastInJavaScript(logits, offset, count, threshold), `count ${count}, offset ${offset}, threshold ${threshold}`);
+      }
+    }
+  }
+});
+
+test('LogitScanner grows its memory for long rows and keeps working on short ones after', () => {
+  const scanner = new LogitScanner();
+  const long = Float32Array.from({ length: 300_000 }, (_, i) => (i % 1000 === 999 ? 5 : 0));
+  assert.equal(scanner.atLeast(long, 0, long.length, 1).length, 300);
+  const short = Float32Array.from([0, 2, 1, 3]);
+  assert.deepEqual([...scanner.atLeast(short, 1, 3, 1.5)], [0, 2]);
+});
+
+test('smallestFloat32AtLeast: a float32 is at or above a value exactly when it is at or above the result', () => {
+  const random = createRandom(11);
+  const above = (x: number, value: number): boolean => x >= value;
+  for (let i = 0; i < 20_000; i++) {
+    const value = (random() - 0.5) * 10 ** Math.floor(random() * 12 - 6);
+    const result = smallestFloat32AtLeast(value);
+    assert.equal(Math.fround(result), result, 'a float32');
+    assert.ok(result >= value, `${result} >= ${value}`);
+    // The float32 just below the result is below the value.
+    const below = new Float32Array([result]);
+    const bits = new Int32Array(below.buffer);
+    bits[0] += result > 0 ? -1 : result < 0 ? 1 : 0;
+    if (result !== 0) assert.ok(!above(below[0], value), `${below[0]} < ${value}`);
+  }
+  assert.equal(smallestFloat32AtLeast(1e-50), 2 ** -149);
+  assert.ok(smallestFloat32AtLeast(-1e-50) === 0); // -0, which compares as 0
+  assert.equal(smallestFloat32AtLeast(-1e39), -3.4028234663852886e38);
+  assert.equal(smallestFloat32AtLeast(0.5), 0.5);
+  assert.ok(Number.isNaN(smallestFloat32AtLeast(NaN)));
+});
+
+test('the committed logit-scan module is assembled from logit-scan.wat as it is', () => {
+  const script = path.join(__dirname, '..', '..', 'scripts', 'assemble-wasm.mjs');
+  const assembled = execFileSync(process.execPath, [script, '--print', 'logit-scan'], { encoding: 'utf8' }).trim();
+  assert.equal(assembled, LOGIT_SCAN_WASM_BASE64, 'run node scripts/assemble-wasm.mjs after editing logit-scan.wat');
+});
