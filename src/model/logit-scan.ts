@@ -1,12 +1,23 @@
-// The logits of a position at or above a threshold, found by a small WebAssembly SIMD module
-// (logit-scan.wat): the one pass over the vocabulary that sampling makes at each position it checks.
+// The sampler's passes over a position's logits, in a small WebAssembly SIMD module
+// (logit-scan.wat): the logits at or above a threshold (at each position speculative sampling
+// checks), and the softmax's maximum and denominator over a row's allowed tokens (the stop decision).
 import { instantiateEmbedded } from '../util/wasm';
 import { LOGIT_SCAN_WASM_BASE64 } from './logit-scan-wasm';
 
 interface LogitScanExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   at_least(logitsAt: number, count: number, threshold: number, idsAt: number): number;
+  max_allowed(logitsAt: number, blockedAt: number, count: number): number;
+  exp_sum_allowed(logitsAt: number, blockedAt: number, count: number, max: number, scale: number): number;
 }
+
+/**
+ * How far expSumAllowed's `sum` may be from the exact sum, relative to it, plus an absolute
+ * EXP_SUM_DROPPED_TERM per token for the terms it leaves out. logit-scan.wat's terms are within
+ * 1e-3 (8e-4 from its polynomial, about 1e-6 from float32 rounding); twice that leaves a margin.
+ */
+export const EXP_SUM_RELATIVE_ERROR = 2e-3;
+export const EXP_SUM_DROPPED_TERM = 2 ** -100;
 
 const PAGE_BYTES = 65536;
 
@@ -14,6 +25,7 @@ export class LogitScanner {
   private readonly wasm = instantiateEmbedded<LogitScanExports>(LOGIT_SCAN_WASM_BASE64);
   private capacity = 0;
   private logits = new Float32Array(0);
+  private blocked = new Uint8Array(0);
   private ids = new Int32Array(0);
 
   /**
@@ -30,15 +42,37 @@ export class LogitScanner {
     return this.ids.subarray(0, found);
   }
 
+  /**
+   * The largest logit of [offset, offset + count) among the tokens not `blocked` (-Infinity if
+   * none; NaN ignored), and the sum over them of exp((logit - max) / temperature), within
+   * EXP_SUM_RELATIVE_ERROR and EXP_SUM_DROPPED_TERM per token; the sum is NaN where one of the
+   * exact terms would be (the caller then computes it exactly).
+   */
+  expSumAllowed(logits: Float32Array, offset: number, count: number, blocked: Uint8Array, temperature: number): { max: number; sum: number } {
+    this.reserve(count);
+    this.logits.set(logits.subarray(offset, offset + count));
+    this.blocked.set(blocked.subarray(0, count));
+    const padded = Math.ceil(count / 16) * 16;
+    this.blocked.fill(1, count, padded); // the module reads whole groups of 16
+    const blockedAt = this.blocked.byteOffset;
+    const max = this.wasm.max_allowed(0, blockedAt, padded);
+    if (max === -Infinity) return { max, sum: 0 };
+    return { max, sum: this.wasm.exp_sum_allowed(0, blockedAt, padded, max, Math.LOG2E / temperature) };
+  }
+
+  /** Memory for `count` logits, their blocked bytes and ids, each area padded to 16 entries. */
   private reserve(count: number): void {
     if (count <= this.capacity) return;
-    const idsAt = Math.ceil((count * 4) / 16) * 16;
-    const bytes = idsAt + count * 4;
+    const padded = Math.ceil(count / 16) * 16;
+    const blockedAt = padded * 4;
+    const idsAt = blockedAt + padded;
+    const bytes = idsAt + padded * 4;
     const memory = this.wasm.memory;
     const missing = Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES);
     if (missing > 0) memory.grow(missing);
-    this.logits = new Float32Array(memory.buffer, 0, count);
-    this.ids = new Int32Array(memory.buffer, idsAt, count);
+    this.logits = new Float32Array(memory.buffer, 0, padded);
+    this.blocked = new Uint8Array(memory.buffer, blockedAt, padded);
+    this.ids = new Int32Array(memory.buffer, idsAt, padded);
     this.capacity = count;
   }
 }

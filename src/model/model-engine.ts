@@ -439,10 +439,8 @@ export class TagModelEngine extends ModelEngineBase {
       // Draft: for each row up to draftLength tags from its draft distribution, without repeats.
       const drafts: number[][] = [];
       const proposals: TokenDistribution[][] = [];
-      // Per row: a value likely below the k-th best of the next distributions (they move little),
-      // and one likely above their best (for the stop decision's sum, see stops()).
+      // Per row: a value likely below the k-th best of the next distributions (they move little).
       const hints: number[] = [];
-      const references: (number | undefined)[] = [];
       for (const row of rows) {
         const room = Math.min(draftLength, settings.maxTags - row.output.length, contextLength - 1 - positionOf(row));
         const rowDrafts: number[] = [];
@@ -452,7 +450,6 @@ export class TagModelEngine extends ModelEngineBase {
         const ranked = row.draftRanked ?? rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
         const skip = row.draftRanked ? [row.pending] : [];
         hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] - HINT_MARGIN : -Infinity);
-        references.push(ranked.size > 0 ? ranked.values[0] + HINT_MARGIN : undefined);
         for (let j = 0; j < room; j++) {
           const proposal = distributionOf(ranked, [...skip, ...rowDrafts], settings);
           if (proposal.size === 0) break;
@@ -484,7 +481,7 @@ export class TagModelEngine extends ModelEngineBase {
         let rejected = false;
         for (let j = 0; j < rowDrafts.length && active; j++) {
           const offset = (r * steps + j) * vocab;
-          if (this.stopsHere(row, result.logits, offset, settings, random, references[r])) {
+          if (this.stopsHere(row, result.logits, offset, settings, random)) {
             active = false;
             break;
           }
@@ -520,7 +517,6 @@ export class TagModelEngine extends ModelEngineBase {
           active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, {
             depth: draftLength + 1,
             floor: hints[r],
-            reference: references[r],
           });
           row.draftLogits = result.logits;
           row.draftOffset = offset;
@@ -545,13 +541,12 @@ export class TagModelEngine extends ModelEngineBase {
     offset: number,
     settings: SampleSettings,
     random: () => number,
-    reference: number | undefined,
   ): boolean {
     const eos = this.eosId;
     if (eos < 0 || row.output.length < settings.minTags) return false;
     row.mask[eos] = 0;
     try {
-      return stops(logits, offset, this.files.config.vocabSize, row.mask, eos, settings.temperature, random(), reference);
+      return stops(logits, offset, this.files.config.vocabSize, row.mask, eos, settings.temperature, random());
     } finally {
       row.mask[eos] = 1;
     }

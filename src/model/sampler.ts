@@ -1,11 +1,11 @@
 // Token choice for sampling: temperature, top-k, top-p over the allowed tokens, with our own seeded
 // PRNG so a seed gives the same samples on every machine and run.
 
-import { LogitScanner } from './logit-scan';
+import { EXP_SUM_DROPPED_TERM, EXP_SUM_RELATIVE_ERROR, LogitScanner } from './logit-scan';
 
 export { createRandom } from '../util/random';
 
-/** The pass over a position's logits at or above a hint (one sampler runs at a time per thread). */
+/** The passes over a position's logits (one sampler runs at a time per thread). */
 let scanner: LogitScanner | undefined;
 const logitScanner = (): LogitScanner => (scanner ??= new LogitScanner());
 
@@ -94,8 +94,6 @@ export interface PositionHints {
   depth?: number;
   /** A value likely at or below the k-th best logit (see rankAllowed). */
   floor?: number;
-  /** A value likely at or above the best logit (see stops). */
-  reference?: number;
 }
 
 /**
@@ -120,7 +118,7 @@ export function chooseTokenOrStop(
 ): { token: number; ranked?: RankedTokens } {
   const mayStop = stopToken >= 0 && blocked[stopToken] === 0;
   if (options.temperature <= 0) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
-  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random(), hints.reference)) return { token: stopToken };
+  if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random())) return { token: stopToken };
   if (mayStop) blocked[stopToken] = 1;
   try {
     const ranked = options.topK > 0
@@ -132,25 +130,13 @@ export function chooseTokenOrStop(
   }
 }
 
-// Buckets of (max - logit) / temperature, 1/16 wide, up to 40: a token's weight exp(-x) is known
-// within a factor e^(1/16) from its bucket, without calling Math.exp.
-const BUCKETS_PER_UNIT = 16;
-const BUCKETS = 40 * BUCKETS_PER_UNIT;
-const bucketCounts = new Int32Array(BUCKETS + 1);
-const bucketUpper = Float64Array.from({ length: BUCKETS + 1 }, (_, b) => Math.exp(-b / BUCKETS_PER_UNIT));
-const bucketLower = Float64Array.from({ length: BUCKETS + 1 }, (_, b) => (b === BUCKETS ? 0 : Math.exp(-(b + 1) / BUCKETS_PER_UNIT)));
-
 /**
  * Whether `draw` (uniform in [0, 1)) falls below the stop token's probability, i.e.
  * draw < exp(stop / T) / sum over allowed tokens of exp(logit / T). The sum's ~6,000 exponentials
- * were most of a sampling step's own cost; bucket counts bound the probability first, and the
- * exact sum is computed only when the draw falls between the bounds (a few % of calls). The
- * answer is the exact one either way.
- *
- * Buckets measure the distance below `reference`. Without one, a first pass finds the maximum;
- * with one (speculative sampling passes the best logit of the draft's position plus a margin, which
- * the next position rarely exceeds) the sum takes a single pass, and the few logits above it are
- * added exactly.
+ * were most of a sampling step's own cost in JavaScript; the WebAssembly module computes it within
+ * a known error (logit-scan.wat), and the exact sum is computed here only when the draw falls
+ * within that error of the boundary (about one call in 10^4). The answer is the exact one either
+ * way.
  */
 export function stops(
   logits: Float32Array,
@@ -160,47 +146,21 @@ export function stops(
   stopToken: number,
   temperature: number,
   draw: number,
-  reference?: number,
 ): boolean {
-  const top = reference ?? maxAllowedLogit(logits, offset, vocab, blocked);
-  const scale = BUCKETS_PER_UNIT / temperature;
-  bucketCounts.fill(0);
-  // Weights of the logits above the reference, exactly, relative to the reference.
-  let above = 0;
-  for (let token = 0; token < vocab; token++) {
-    if (blocked[token] !== 0) continue;
-    const distance = (top - logits[offset + token]) * scale;
-    if (distance >= 0) bucketCounts[distance < BUCKETS ? distance | 0 : BUCKETS]++;
-    else if (distance > -BUCKETS) above += Math.exp(-distance / BUCKETS_PER_UNIT);
-    else return stops(logits, offset, vocab, blocked, stopToken, temperature, draw); // a reference far too low
+  const { max, sum } = logitScanner().expSumAllowed(logits, offset, vocab, blocked, temperature);
+  const stopWeight = Math.exp((logits[offset + stopToken] - max) / temperature);
+  if (sum > 0 && Number.isFinite(sum)) {
+    const upper = sum * (1 + EXP_SUM_RELATIVE_ERROR) + vocab * EXP_SUM_DROPPED_TERM;
+    const lower = sum * (1 - EXP_SUM_RELATIVE_ERROR);
+    // Widened a little so that rounding in these divisions cannot put the exact value outside.
+    if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
+    if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
   }
-  const stopWeight = Math.exp((logits[offset + stopToken] - top) / temperature);
-  let lower = above;
-  let upper = above;
-  for (let b = 0; b <= BUCKETS; b++) {
-    const count = bucketCounts[b];
-    if (count === 0) continue;
-    lower += count * bucketLower[b];
-    upper += count * bucketUpper[b];
-  }
-  // Widened a little so that rounding in either sum cannot put the exact value outside.
-  if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
-  if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
-  // Exact sum, relative to the maximum (the first pass already found it when there was no reference).
-  const max = reference === undefined ? top : maxAllowedLogit(logits, offset, vocab, blocked);
   let total = 0;
   for (let token = 0; token < vocab; token++) {
     if (blocked[token] === 0) total += Math.exp((logits[offset + token] - max) / temperature);
   }
-  return draw < Math.exp((logits[offset + stopToken] - max) / temperature) / total;
-}
-
-function maxAllowedLogit(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array): number {
-  let max = -Infinity;
-  for (let token = 0; token < vocab; token++) {
-    if (blocked[token] === 0 && logits[offset + token] > max) max = logits[offset + token];
-  }
-  return max;
+  return draw < stopWeight / total;
 }
 
 /** The distribution pickToken draws from: the kept tokens (best first) and their probabilities. */

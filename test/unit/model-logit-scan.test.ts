@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { LogitScanner, smallestFloat32AtLeast } from '../../src/model/logit-scan';
+import { EXP_SUM_DROPPED_TERM, EXP_SUM_RELATIVE_ERROR, LogitScanner, smallestFloat32AtLeast } from '../../src/model/logit-scan';
 import { LOGIT_SCAN_WASM_BASE64 } from '../../src/model/logit-scan-wasm';
 import { createRandom } from '../../src/model/sampler';
 
@@ -39,6 +39,48 @@ test('LogitScanner grows its memory for long rows and keeps working on short one
   assert.equal(scanner.atLeast(long, 0, long.length, 1).length, 300);
   const short = Float32Array.from([0, 2, 1, 3]);
   assert.deepEqual([...scanner.atLeast(short, 1, 3, 1.5)], [0, 2]);
+});
+
+test('expSumAllowed: the maximum exactly and the sum within its stated error, over spreads, temperatures, lengths and masks', () => {
+  const random = createRandom(3);
+  const scanner = new LogitScanner();
+  let worst = 0;
+  for (let trial = 0; trial < 400; trial++) {
+    const count = [1, 3, 4, 5, 17, 6173, 1000][trial % 7];
+    const spread = [0.5, 5, 40, 400][trial % 4];
+    const temperature = [0.02, 0.3, 1, 2.5][Math.floor(trial / 4) % 4];
+    const offset = trial % 3;
+    const logits = Float32Array.from({ length: count + offset }, () => (random() - 0.5) * spread);
+    const blocked = Uint8Array.from({ length: count }, () => (random() < 0.2 ? 1 : 0));
+    if (trial % 5 === 0) blocked.fill(0);
+    let max = -Infinity;
+    for (let i = 0; i < count; i++) if (!blocked[i] && logits[offset + i] > max) max = logits[offset + i];
+    let exact = 0;
+    for (let i = 0; i < count; i++) if (!blocked[i]) exact += Math.exp((logits[offset + i] - max) / temperature);
+    const result = scanner.expSumAllowed(logits, offset, count, blocked, temperature);
+    assert.equal(result.max, max, `trial ${trial}`);
+    if (max === -Infinity) {
+      assert.equal(result.sum, 0);
+      continue;
+    }
+    const error = Math.abs(result.sum - exact) - count * EXP_SUM_DROPPED_TERM;
+    worst = Math.max(worst, error / exact);
+    assert.ok(error <= exact * EXP_SUM_RELATIVE_ERROR, `trial ${trial}: ${result.sum} vs ${exact}`);
+  }
+  // The stated bound keeps a margin: the module stays within half of it.
+  assert.ok(worst < EXP_SUM_RELATIVE_ERROR / 2, `worst relative error ${worst}`);
+});
+
+test('expSumAllowed: NaN where a term is NaN, the blocked entries and the padding ignored', () => {
+  const scanner = new LogitScanner();
+  const logits = Float32Array.from([1, NaN, 2, Infinity, 0.5]);
+  assert.ok(Number.isNaN(scanner.expSumAllowed(logits, 0, 5, Uint8Array.from([0, 0, 0, 1, 0]), 1).sum));
+  assert.ok(Number.isNaN(scanner.expSumAllowed(logits, 0, 5, Uint8Array.from([0, 1, 0, 0, 0]), 1).sum)); // inf - inf
+  const result = scanner.expSumAllowed(logits, 0, 5, Uint8Array.from([0, 1, 0, 1, 0]), 1);
+  assert.equal(result.max, 2);
+  const exact = Math.exp(-1) + 1 + Math.exp(-1.5);
+  assert.ok(Math.abs(result.sum - exact) < 1e-3 * exact, `${result.sum} vs ${exact}`);
+  assert.deepEqual(scanner.expSumAllowed(logits, 0, 3, Uint8Array.from([1, 1, 1]), 1), { max: -Infinity, sum: 0 });
 });
 
 test('smallestFloat32AtLeast: a float32 is at or above a value exactly when it is at or above the result', () => {

@@ -107,10 +107,9 @@ test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, 
     const options = { temperature: 0.5 + source(), topK: 1 + Math.floor(source() * 40), topP: 0.5 + source() / 2 };
     const depth = Math.floor(source() * 6);
     const expected = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial)).token; // no hints, top-k deep
-    // Hints change the work, not the answer: a floor and a reference near, above or below the truth.
+    // Hints change the work, not the answer: a floor near, above or below the truth.
     const floor = trial % 3 === 0 ? undefined : 8 - (trial % 5);
-    const reference = trial % 4 === 0 ? undefined : 6 + (trial % 5);
-    const chosen = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial), { depth, floor, reference });
+    const chosen = chooseTokenOrStop(row, 0, vocab, blocked, 0, options, createRandom(trial), { depth, floor });
     assert.equal(chosen.token, expected, `trial ${trial}`);
     if (chosen.token === 0) continue;
     const exact = rankAllowed(row, 0, vocab, blocked.map((value, token) => (token === 0 ? 1 : value)), options.topK + depth);
@@ -118,32 +117,61 @@ test('chooseTokenOrStop: a ranking kept deeper for drafts draws the same token, 
   }
 });
 
-test('stops: the bucket bounds give exactly the decision of the full softmax, at and around the boundary, whatever the reference', () => {
+/** The stop decision as the full softmax in doubles gives it (what stops must answer). */
+function stopsExactly(row: Float32Array, blocked: Uint8Array, stopToken: number, temperature: number, draw: number): boolean {
+  let max = -Infinity;
+  for (let t = 0; t < row.length; t++) if (!blocked[t] && row[t] > max) max = row[t];
+  let total = 0;
+  for (let t = 0; t < row.length; t++) if (!blocked[t]) total += Math.exp((row[t] - max) / temperature);
+  return draw < Math.exp((row[stopToken] - max) / temperature) / total;
+}
+
+test('stops: the decision of the full softmax, at and around the boundary, for spreads, temperatures and lengths', () => {
   const random = createRandom(5);
-  const vocab = 3000;
-  for (let trial = 0; trial < 60; trial++) {
-    const temperature = [0.3, 0.7, 1, 1.5, 4][trial % 5];
-    const spread = [2, 16, 60][trial % 3];
-    const row = Float32Array.from({ length: vocab }, () => -spread * random());
+  for (let trial = 0; trial < 120; trial++) {
+    const vocab = [3000, 6173, 7, 50, 1001][trial % 5];
+    const temperature = [0.05, 0.3, 0.7, 1, 1.5, 4][trial % 6];
+    const spread = [2, 16, 60, 300][trial % 4];
+    const row = Float32Array.from({ length: vocab }, () => -spread * random() + 3);
     const blocked = new Uint8Array(vocab);
     for (let i = 0; i < vocab; i += 7) blocked[i] = 1;
-    const stopToken = 1 + (trial % 50);
-    row[stopToken] = -spread * random() * (trial % 4 === 0 ? 0.05 : 1);
+    const stopToken = 1 + (trial % Math.min(50, vocab - 1));
+    row[stopToken] = 3 - spread * random() * (trial % 4 === 0 ? 0.05 : 1);
     let max = -Infinity;
     for (let t = 0; t < vocab; t++) if (!blocked[t]) max = Math.max(max, row[t]);
     let total = 0;
     for (let t = 0; t < vocab; t++) if (!blocked[t]) total += Math.exp((row[t] - max) / temperature);
     const probability = Math.exp((row[stopToken] - max) / temperature) / total;
-    const draws = [0, probability * 0.5, probability * (1 - 1e-6), probability * (1 + 1e-6), probability * 1.05, probability * 0.97, random(), 0.999999];
-    // Without a reference, and with references at, above, a little below and far below the maximum.
-    for (const reference of [undefined, max, max + 0.7, max + 30, max - 0.3 * temperature, max - 2, max - 100]) {
-      for (const draw of draws) {
-        assert.equal(
-          stops(row, 0, vocab, blocked, stopToken, temperature, draw, reference),
-          draw < probability,
-          `trial ${trial}, reference ${reference}, draw ${draw} vs ${probability}`,
-        );
-      }
+    // Draws at the boundary (the exact sum decides), within the module's error of it, and away.
+    const near = [1 - 1e-12, 1 + 1e-12, 1 - 1e-6, 1 + 1e-6, 1 - 1e-3, 1 + 1e-3, 0.97, 1.05, 0.5];
+    const draws = [0, probability, random(), 0.999999, ...near.map((factor) => probability * factor)];
+    for (const draw of draws) {
+      assert.equal(stops(row, 0, vocab, blocked, stopToken, temperature, draw), draw < probability, `trial ${trial}, draw ${draw} vs ${probability}`);
+    }
+  }
+});
+
+test('stops: logits at an offset, NaN and infinite logits decide as the full softmax does', () => {
+  const random = createRandom(9);
+  const vocab = 517;
+  const rows = new Float32Array(3 * vocab).map(() => random() * 10 - 5);
+  const blocked = new Uint8Array(vocab);
+  blocked[3] = 1;
+  const cases: [string, (row: Float32Array) => void][] = [
+    ['plain', () => {}],
+    ['a NaN logit', (row) => (row[40] = NaN)],
+    ['a blocked NaN logit', (row) => (row[3] = NaN)],
+    ['+Infinity', (row) => (row[41] = Infinity)],
+    ['-Infinity', (row) => (row[42] = -Infinity)],
+    ['a logit 1000 below the rest', (row) => (row[43] = -1000)],
+  ];
+  for (const [name, change] of cases) {
+    const row = rows.slice(vocab, 2 * vocab);
+    change(row);
+    const shifted = rows.slice();
+    shifted.set(row, vocab);
+    for (const draw of [0, 0.001, 0.01, 0.1, 0.5, 0.99]) {
+      assert.equal(stops(shifted, vocab, vocab, blocked, 1, 0.8, draw), stopsExactly(row, blocked, 1, 0.8, draw), `${name}, draw ${draw}`);
     }
   }
 });
