@@ -3,7 +3,7 @@
 // A candidate tag is scored by the summed log-probability of its tokens followed by the separator,
 // all candidates of a completion in batched forward passes after the cached context.
 import { normalizeTag, type CompactTagDictionary } from './dictionary';
-import { ModelEngineBase, sampleSettings } from './model-engine';
+import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { compileBans, createRandom, pickToken } from './sampler';
@@ -305,7 +305,7 @@ export class BpeModelEngine extends ModelEngineBase {
       options.signal?.throwIfAborted();
       const tags: string[] = [];
       const used = new Set(promptTags);
-      let boundary = start;
+      let boundary: ContextState = start;
       let length = promptTokens.length;
       let tries = 0;
       while (tags.length < settings.maxTags && tries < MAX_TRIES_PER_TAG) {

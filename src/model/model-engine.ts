@@ -53,6 +53,12 @@ export interface ContextState {
   logProbs: Float32Array;
 }
 
+/** A state computed afresh, with what its log-probabilities were shifted by. */
+export interface FreshState extends ContextState {
+  /** The log-sum-exp of the logits: logit = log-probability + logSumExp (up to rounding). */
+  logSumExp: number;
+}
+
 export abstract class ModelEngineBase extends DictionaryOnlyEngine implements TagEngine {
   override readonly model: ModelInfo;
   private tokenizerInstance: Tokenizer | undefined;
@@ -95,13 +101,12 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
   }
 
   /** The same state computed from scratch (no cache): for sampling, whose results must not depend on cache history. */
-  async freshState(tokens: number[]): Promise<ContextState> {
+  async freshState(tokens: number[]): Promise<FreshState> {
     const result = await this.session.forward([tokens], this.session.emptyPast(1));
     this.forwardPasses++;
-    return {
-      past: result.past,
-      logProbs: logSoftmaxRow(result.logits, (tokens.length - 1) * result.vocab, result.vocab),
-    };
+    const offset = (tokens.length - 1) * result.vocab;
+    const logProbs = logSoftmaxRow(result.logits, offset, result.vocab);
+    return { past: result.past, logProbs, logSumExp: result.logits[offset] - logProbs[0] };
   }
 
   /** Score of a candidate that the model cannot score (outside its vocabulary). */
@@ -389,7 +394,7 @@ export class TagModelEngine extends ModelEngineBase {
   private async sampleSpeculatively(
     settings: SampleSettings,
     promptLength: number,
-    state: ContextState,
+    state: FreshState,
     blocked: Uint8Array,
     random: () => number,
     draftLength: number,
@@ -449,7 +454,9 @@ export class TagModelEngine extends ModelEngineBase {
         // the one the last tag was drawn from (deep enough for the drafts), so that tag is skipped too.
         const ranked = row.draftRanked ?? rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
         const skip = row.draftRanked ? [row.pending] : [];
-        hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] - HINT_MARGIN : -Infinity);
+        // The prompt's distribution is in log-probabilities, the model's next ones in logits.
+        const shift = row.draftLogits === state.logProbs ? state.logSumExp : 0;
+        hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] + shift - HINT_MARGIN : -Infinity);
         for (let j = 0; j < room; j++) {
           const proposal = distributionOf(ranked, [...skip, ...rowDrafts], settings);
           if (proposal.size === 0) break;

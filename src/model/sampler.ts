@@ -179,28 +179,15 @@ export interface RankedTokens {
 
 /**
  * The `keep` best allowed tokens. With `hint` (a guess at a value at or below the keep-th best,
- * e.g. from the previous step's distribution) one pass gathers the tokens at or above it and only
- * those are sorted; if fewer than `keep` reach the hint, or too many, the exact scan runs instead.
- * Either way the result is the same.
+ * e.g. from the previous step's distribution) one pass gathers the tokens at or above it (or a
+ * little lower, see gatherAtLeast) and only those are sorted; if that finds too few or too many,
+ * the exact scan runs instead. Either way the result is the same.
  */
 export function rankAllowed(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, keep: number, hint = -Infinity): RankedTokens {
   keep = Math.min(keep, vocab);
   if (hint > -Infinity) {
-    const capacity = keep * 8;
-    const ids = new Int32Array(capacity);
-    const atLeastHint = logitScanner().atLeast(logits, offset, vocab, hint);
-    let count = 0;
-    for (let i = 0; i < atLeastHint.length; i++) {
-      const token = atLeastHint[i];
-      if (blocked[token] === 0) {
-        if (count === capacity) {
-          count = -1;
-          break;
-        }
-        ids[count++] = token;
-      }
-    }
-    if (count >= keep) return insertBest(logits, offset, keep, ids, count);
+    const count = gatherAtLeast(logits, offset, vocab, blocked, hint, keep);
+    if (count >= 0) return insertBest(logits, offset, keep, candidateIds, count);
   }
   if (keep > 256) {
     // A long list (no top-k): sort every allowed token rather than insert one by one (quadratic).
@@ -213,6 +200,33 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
     return ranked;
   }
   return insertBest(logits, offset, keep, undefined, vocab, blocked);
+}
+
+/** Reused buffer of the allowed tokens gatherAtLeast finds (one sampler runs at a time per thread). */
+let candidateIds = new Int32Array(512);
+/** The hints gatherAtLeast tries, as distances below the one it is given. */
+const HINT_STEPS_DOWN = [0, 1, 3];
+
+/**
+ * The allowed tokens whose logit is at or above `hint`, in id order in candidateIds[0..count), and
+ * their count, which is at least `keep`: when fewer reach the hint (a hint from the previous
+ * distribution is sometimes a little high), lower ones are tried. -1 when no hint tried gathers
+ * between `keep` and 8 × `keep` of them: the caller then scans every token.
+ */
+function gatherAtLeast(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, hint: number, keep: number): number {
+  const capacity = keep * 8;
+  for (const down of HINT_STEPS_DOWN) {
+    const found = logitScanner().atLeast(logits, offset, vocab, hint - down);
+    if (candidateIds.length < found.length) candidateIds = new Int32Array(vocab);
+    let count = 0;
+    for (let i = 0; i < found.length; i++) {
+      const token = found[i];
+      if (blocked[token] === 0) candidateIds[count++] = token;
+    }
+    if (count > capacity) return -1;
+    if (count >= keep) return count;
+  }
+  return -1;
 }
 
 /**
@@ -294,8 +308,9 @@ let candidateWeights = new Float64Array(64);
 /**
  * pickToken's probability of `token` (an allowed token), computed from the logits at or above
  * `hint` only: one pass gathers them (WebAssembly SIMD, logit-scan.wat), a numeric sort ranks
- * them. Returns undefined when that is not enough to be exact (fewer than top-k reach the hint, too many do, no top-k, or the token ties the
- * cut-off value); the caller then builds the whole distribution.
+ * them. Returns undefined when that is not enough to be exact (too few or too many reach the
+ * hints gatherAtLeast tries, no top-k, or the token ties the cut-off value); the caller then
+ * builds the whole distribution.
  */
 export function targetProbability(
   logits: Float32Array,
@@ -308,19 +323,11 @@ export function targetProbability(
 ): number | undefined {
   const keep = options.topK;
   if (!(keep > 0) || !(hint > -Infinity)) return undefined;
-  const capacity = keep * 8;
-  if (candidateValues.length < capacity) candidateValues = new Float64Array(capacity);
+  const count = gatherAtLeast(logits, offset, vocab, blocked, hint, keep);
+  if (count < 0) return undefined;
+  if (candidateValues.length < count) candidateValues = new Float64Array(keep * 8);
   const values = candidateValues;
-  const atLeastHint = logitScanner().atLeast(logits, offset, vocab, hint);
-  let count = 0;
-  for (let i = 0; i < atLeastHint.length; i++) {
-    const t = atLeastHint[i];
-    if (blocked[t] === 0) {
-      if (count === capacity) return undefined;
-      values[count++] = logits[offset + t];
-    }
-  }
-  if (count < keep) return undefined;
+  for (let i = 0; i < count; i++) values[i] = logits[offset + candidateIds[i]];
   const sorted = values.subarray(0, count).sort(); // ascending: the best is last
   const best = sorted[count - 1];
   if (candidateWeights.length < keep) candidateWeights = new Float64Array(keep);

@@ -217,6 +217,7 @@ test('rankAllowed and targetProbability: the hint changes the work, never the an
   const vocab = 2000;
   const options = { temperature: 0.8, topK: 40, topP: 0.9 };
   let quick = 0;
+  let lowered = 0;
   for (let trial = 0; trial < 40; trial++) {
     const logits = Float32Array.from({ length: vocab }, () => Math.round(-12 * random() * 64) / 64); // some exact ties
     const blocked = new Uint8Array(vocab);
@@ -224,7 +225,7 @@ test('rankAllowed and targetProbability: the hint changes the work, never the an
     const exact = rankAllowed(logits, 0, vocab, blocked, options.topK);
     const kth = exact.values[options.topK - 1];
     const full = distributionOf(exact, [], options); // pickToken's distribution
-    for (const hint of [kth - 0.5, kth - 3, kth + 0.01, kth - 40, -Infinity]) {
+    for (const hint of [kth - 0.5, kth - 3, kth + 0.01, kth + 2, kth + 20, kth - 40, -Infinity]) {
       const hinted = rankAllowed(logits, 0, vocab, blocked, options.topK, hint);
       assert.deepEqual([...hinted.ids], [...exact.ids], `trial ${trial}, hint ${hint}`);
       for (let k = 0; k < full.size + 3 && k < exact.size; k++) {
@@ -234,11 +235,15 @@ test('rankAllowed and targetProbability: the hint changes the work, never the an
         quick++;
         assert.ok(Math.abs(p - probabilityOf(full, token)) < 1e-12, `trial ${trial}, token ${token}: ${p} vs ${probabilityOf(full, token)}`);
       }
-      // a hint above the k-th value cannot be exact
-      if (hint > kth) assert.equal(targetProbability(logits, 0, vocab, blocked, exact.ids[0], options, hint), undefined);
+      // A hint a little above the k-th value is lowered (1, then 3 below it) and still answers, as
+      // exactly as the loop above checks; one far above cannot, and leaves it to the caller.
+      const best = targetProbability(logits, 0, vocab, blocked, exact.ids[0], options, hint);
+      if (hint > kth && best !== undefined) lowered++;
+      if (hint - 3 > kth) assert.equal(best, undefined);
     }
   }
   assert.ok(quick > 500, `the quick path answered ${quick} times`);
+  assert.ok(lowered >= 20, `a lowered hint answered ${lowered} times`);
   // no top-k: the whole allowed list, sorted the same way as the short one
   const logits = Float32Array.from({ length: vocab }, () => Math.round(-12 * random() * 64) / 64);
   const blocked = new Uint8Array(vocab);
