@@ -27,6 +27,8 @@ export class LogitScanner {
   private logits = new Float32Array(0);
   private blocked = new Uint8Array(0);
   private ids = new Int32Array(0);
+  /** The padded length of the row maxAllowed loaded; -1 once atLeast has overwritten it. */
+  private loadedRow = -1;
 
   /**
    * The i in [0, count) with logits[offset + i] >= threshold, in increasing order, as
@@ -38,26 +40,36 @@ export class LogitScanner {
     // Copying one position (24 KB for 6,173 logits) costs ~0.5 us; the module never sees an array
     // that JavaScript could change after the copy.
     this.logits.set(logits.subarray(offset, offset + count));
+    this.loadedRow = -1;
     const found = this.wasm.at_least(0, count, smallestFloat32AtLeast(threshold), this.ids.byteOffset);
     return this.ids.subarray(0, found);
   }
 
   /**
-   * The largest logit of [offset, offset + count) among the tokens not `blocked` (-Infinity if
-   * none; NaN ignored), and the sum over them of exp((logit - max) / temperature), within
-   * EXP_SUM_RELATIVE_ERROR and EXP_SUM_DROPPED_TERM per token; the sum is NaN where one of the
-   * exact terms would be (the caller then computes it exactly).
+   * Copies a row of logits, [offset, offset + count), and its `blocked` bytes into the module and
+   * returns the largest logit among the tokens not blocked (-Infinity if none; NaN ignored).
+   * expSumAllowed then works on this row.
    */
-  expSumAllowed(logits: Float32Array, offset: number, count: number, blocked: Uint8Array, temperature: number): { max: number; sum: number } {
+  maxAllowed(logits: Float32Array, offset: number, count: number, blocked: Uint8Array): number {
     this.reserve(count);
     this.logits.set(logits.subarray(offset, offset + count));
     this.blocked.set(blocked.subarray(0, count));
     const padded = Math.ceil(count / 16) * 16;
     this.blocked.fill(1, count, padded); // the module reads whole groups of 16
-    const blockedAt = this.blocked.byteOffset;
-    const max = this.wasm.max_allowed(0, blockedAt, padded);
-    if (max === -Infinity) return { max, sum: 0 };
-    return { max, sum: this.wasm.exp_sum_allowed(0, blockedAt, padded, max, Math.LOG2E / temperature) };
+    this.loadedRow = padded;
+    return this.wasm.max_allowed(0, this.blocked.byteOffset, padded);
+  }
+
+  /**
+   * For the row maxAllowed loaded, whose largest allowed logit is `max`: the sum over its allowed
+   * tokens of exp((logit - max) / temperature), within EXP_SUM_RELATIVE_ERROR and
+   * EXP_SUM_DROPPED_TERM per token; NaN where one of the exact terms would be (the caller then
+   * computes it exactly).
+   */
+  expSumAllowed(max: number, temperature: number): number {
+    if (this.loadedRow < 0) throw new Error('expSumAllowed needs the row that maxAllowed loads');
+    if (max === -Infinity) return 0;
+    return this.wasm.exp_sum_allowed(0, this.blocked.byteOffset, this.loadedRow, max, Math.LOG2E / temperature);
   }
 
   /** Memory for `count` logits, their blocked bytes and ids, each area padded to 16 entries. */
@@ -74,6 +86,7 @@ export class LogitScanner {
     this.blocked = new Uint8Array(memory.buffer, blockedAt, padded);
     this.ids = new Int32Array(memory.buffer, idsAt, padded);
     this.capacity = count;
+    this.loadedRow = -1;
   }
 }
 

@@ -132,11 +132,14 @@ export function chooseTokenOrStop(
 
 /**
  * Whether `draw` (uniform in [0, 1)) falls below the stop token's probability, i.e.
- * draw < exp(stop / T) / sum over allowed tokens of exp(logit / T). The sum's ~6,000 exponentials
- * were most of a sampling step's own cost in JavaScript; the WebAssembly module computes it within
- * a known error (logit-scan.wat), and the exact sum is computed here only when the draw falls
- * within that error of the boundary (about one call in 10^4). The answer is the exact one either
- * way.
+ * draw < w / S with w = exp((stop - max) / T) and S the sum over allowed tokens of
+ * exp((logit - max) / T), max the largest allowed logit. Computed in the WebAssembly module
+ * (logit-scan.wat) from bounds, and exactly in JavaScript only when they are not enough:
+ * - S >= 1 + w (the best token's term and the stop token's), so a draw at or above w / (1 + w)
+ *   never stops: this settles about two decisions in three from the maximum alone;
+ * - otherwise the module's sum, within EXP_SUM_RELATIVE_ERROR, settles the rest but the draws
+ *   within that of the boundary (about one in 10^3 of them).
+ * The answer is the exact one either way.
  */
 export function stops(
   logits: Float32Array,
@@ -147,12 +150,17 @@ export function stops(
   temperature: number,
   draw: number,
 ): boolean {
-  const { max, sum } = logitScanner().expSumAllowed(logits, offset, vocab, blocked, temperature);
-  const stopWeight = Math.exp((logits[offset + stopToken] - max) / temperature);
+  const scanner = logitScanner();
+  const max = scanner.maxAllowed(logits, offset, vocab, blocked);
+  const stopLogit = logits[offset + stopToken];
+  const stopWeight = Math.exp((stopLogit - max) / temperature);
+  // Widened a little, here and below, so that rounding in the exact sum cannot put it outside.
+  const ceiling = stopLogit === max ? 1 : stopWeight / (1 + stopWeight);
+  if (draw >= ceiling * (1 + 1e-9)) return false;
+  const sum = scanner.expSumAllowed(max, temperature);
   if (sum > 0 && Number.isFinite(sum)) {
     const upper = sum * (1 + EXP_SUM_RELATIVE_ERROR) + vocab * EXP_SUM_DROPPED_TERM;
     const lower = sum * (1 - EXP_SUM_RELATIVE_ERROR);
-    // Widened a little so that rounding in these divisions cannot put the exact value outside.
     if (draw < (stopWeight / upper) * (1 - 1e-9)) return true;
     if (draw >= (stopWeight / lower) * (1 + 1e-9)) return false;
   }

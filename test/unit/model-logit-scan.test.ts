@@ -41,7 +41,7 @@ test('LogitScanner grows its memory for long rows and keeps working on short one
   assert.deepEqual([...scanner.atLeast(short, 1, 3, 1.5)], [0, 2]);
 });
 
-test('expSumAllowed: the maximum exactly and the sum within its stated error, over spreads, temperatures, lengths and masks', () => {
+test('maxAllowed and expSumAllowed: the maximum exactly and the sum within its stated error, over spreads, temperatures, lengths and masks', () => {
   const random = createRandom(3);
   const scanner = new LogitScanner();
   let worst = 0;
@@ -57,30 +57,34 @@ test('expSumAllowed: the maximum exactly and the sum within its stated error, ov
     for (let i = 0; i < count; i++) if (!blocked[i] && logits[offset + i] > max) max = logits[offset + i];
     let exact = 0;
     for (let i = 0; i < count; i++) if (!blocked[i]) exact += Math.exp((logits[offset + i] - max) / temperature);
-    const result = scanner.expSumAllowed(logits, offset, count, blocked, temperature);
-    assert.equal(result.max, max, `trial ${trial}`);
+    assert.equal(scanner.maxAllowed(logits, offset, count, blocked), max, `trial ${trial}`);
+    const sum = scanner.expSumAllowed(max, temperature);
     if (max === -Infinity) {
-      assert.equal(result.sum, 0);
+      assert.equal(sum, 0);
       continue;
     }
-    const error = Math.abs(result.sum - exact) - count * EXP_SUM_DROPPED_TERM;
+    const error = Math.abs(sum - exact) - count * EXP_SUM_DROPPED_TERM;
     worst = Math.max(worst, error / exact);
-    assert.ok(error <= exact * EXP_SUM_RELATIVE_ERROR, `trial ${trial}: ${result.sum} vs ${exact}`);
+    assert.ok(error <= exact * EXP_SUM_RELATIVE_ERROR, `trial ${trial}: ${sum} vs ${exact}`);
   }
   // The stated bound keeps a margin: the module stays within half of it.
   assert.ok(worst < EXP_SUM_RELATIVE_ERROR / 2, `worst relative error ${worst}`);
 });
 
-test('expSumAllowed: NaN where a term is NaN, the blocked entries and the padding ignored', () => {
+test('expSumAllowed: NaN where a term is NaN, the blocked entries and the padding ignored; only after maxAllowed', () => {
   const scanner = new LogitScanner();
   const logits = Float32Array.from([1, NaN, 2, Infinity, 0.5]);
-  assert.ok(Number.isNaN(scanner.expSumAllowed(logits, 0, 5, Uint8Array.from([0, 0, 0, 1, 0]), 1).sum));
-  assert.ok(Number.isNaN(scanner.expSumAllowed(logits, 0, 5, Uint8Array.from([0, 1, 0, 0, 0]), 1).sum)); // inf - inf
-  const result = scanner.expSumAllowed(logits, 0, 5, Uint8Array.from([0, 1, 0, 1, 0]), 1);
-  assert.equal(result.max, 2);
+  const sumOf = (blocked: number[]): number => scanner.expSumAllowed(scanner.maxAllowed(logits, 0, 5, Uint8Array.from(blocked)), 1);
+  assert.ok(Number.isNaN(sumOf([0, 0, 0, 1, 0])));
+  assert.ok(Number.isNaN(sumOf([0, 1, 0, 0, 0]))); // inf - inf
+  assert.equal(scanner.maxAllowed(logits, 0, 5, Uint8Array.from([0, 1, 0, 1, 0])), 2);
   const exact = Math.exp(-1) + 1 + Math.exp(-1.5);
-  assert.ok(Math.abs(result.sum - exact) < 1e-3 * exact, `${result.sum} vs ${exact}`);
-  assert.deepEqual(scanner.expSumAllowed(logits, 0, 3, Uint8Array.from([1, 1, 1]), 1), { max: -Infinity, sum: 0 });
+  assert.ok(Math.abs(scanner.expSumAllowed(2, 1) - exact) < 1e-3 * exact);
+  assert.equal(scanner.maxAllowed(logits, 0, 3, Uint8Array.from([1, 1, 1])), -Infinity);
+  assert.equal(scanner.expSumAllowed(-Infinity, 1), 0);
+  // atLeast overwrites the row: the sum must not be taken from it.
+  scanner.atLeast(logits, 0, 5, 0);
+  assert.throws(() => scanner.expSumAllowed(2, 1), /maxAllowed/);
 });
 
 test('smallestFloat32AtLeast: a float32 is at or above a value exactly when it is at or above the result', () => {

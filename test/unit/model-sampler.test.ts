@@ -142,13 +142,30 @@ test('stops: the decision of the full softmax, at and around the boundary, for s
     let total = 0;
     for (let t = 0; t < vocab; t++) if (!blocked[t]) total += Math.exp((row[t] - max) / temperature);
     const probability = Math.exp((row[stopToken] - max) / temperature) / total;
-    // Draws at the boundary (the exact sum decides), within the module's error of it, and away.
+    // Draws at the boundary (the exact sum decides), within the module's error of it, and away; and
+    // around the ceiling w / (1 + w) that settles a decision from the maximum alone.
     const near = [1 - 1e-12, 1 + 1e-12, 1 - 1e-6, 1 + 1e-6, 1 - 1e-3, 1 + 1e-3, 0.97, 1.05, 0.5];
-    const draws = [0, probability, random(), 0.999999, ...near.map((factor) => probability * factor)];
+    const weight = Math.exp((row[stopToken] - max) / temperature);
+    const ceiling = row[stopToken] === max ? 1 : weight / (1 + weight);
+    const draws = [0, probability, random(), 0.999999, ...near.map((factor) => probability * factor), ...near.map((factor) => ceiling * factor)];
     for (const draw of draws) {
       assert.equal(stops(row, 0, vocab, blocked, stopToken, temperature, draw), draw < probability, `trial ${trial}, draw ${draw} vs ${probability}`);
     }
   }
+});
+
+test('stops: with only the stop token and one other allowed, the probability is the ceiling itself', () => {
+  const row = Float32Array.from([0.3, -1.2, 5, 2.5]);
+  const blocked = Uint8Array.from([1, 0, 1, 0]); // the stop token 1 and token 3
+  const weight = Math.exp((row[1] - row[3]) / 0.9);
+  const ceiling = weight / (1 + weight);
+  for (const factor of [0, 0.5, 1 - 1e-15, 1 - 1e-9, 1, 1 + 1e-15, 1 + 1e-9, 1 + 1e-6, 2]) {
+    const draw = ceiling * factor;
+    assert.equal(stops(row, 0, 4, blocked, 1, 0.9, draw), stopsExactly(row, blocked, 1, 0.9, draw), `draw ${factor} x the ceiling`);
+  }
+  // The stop token as the best: the ceiling is 1, the sum decides.
+  const best = Float32Array.from([0.3, 6, 5, 2.5]);
+  for (const draw of [0, 0.3, 0.7, 0.8, 0.9, 0.99]) assert.equal(stops(best, 0, 4, blocked, 1, 0.9, draw), stopsExactly(best, blocked, 1, 0.9, draw));
 });
 
 test('stops: logits at an offset, NaN and infinite logits decide as the full softmax does', () => {
