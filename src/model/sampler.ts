@@ -29,6 +29,10 @@ export function pickToken(
   options: PickOptions,
   random: () => number,
 ): number {
+  if (options.temperature > 0 && !(options.topK > 0)) {
+    const head = nucleusWithoutTopK(logits, offset, vocab, blocked, options);
+    if (head) return drawFromHead(head, random);
+  }
   const ranked = rankAllowed(logits, offset, vocab, blocked, options.temperature <= 0 ? 1 : options.topK > 0 ? options.topK : vocab);
   return pickRanked(ranked, options, random);
 }
@@ -53,6 +57,123 @@ export function pickRanked(ranked: RankedTokens, options: PickOptions, random: (
     if (target < 0) return ranked.ids[i];
   }
   return ranked.ids[cut - 1];
+}
+
+/** The head of a ranking that a draw can pick from: best first, with weights exp((v - best) / T). */
+export interface WeightedHead {
+  ids: Int32Array;
+  weights: Float64Array;
+  /** How many entries the draw picks from (the nucleus). */
+  size: number;
+}
+
+/** nucleusWithoutTopK's buckets of (max - logit) / T, a quarter wide, up to 746 (exp() is 0 past it). */
+const SPAN_BUCKETS_PER_UNIT = 4;
+const SPAN_BUCKETS = 746 * SPAN_BUCKETS_PER_UNIT;
+const spanMass = new Float64Array(SPAN_BUCKETS + 1);
+/** Reused: each allowed token's weight exp((logit - max) / T) (one sampler runs at a time per thread). */
+let weightById = new Float64Array(0);
+
+/**
+ * Without top-k, pickRanked's candidates are the nucleus of the whole distribution, ~1,000 tokens
+ * at top-p 0.95 for the shipped model: ranking all ~6,000 allowed tokens for them took ~1 ms a
+ * draw. Here one pass takes every allowed token's weight, their sum (in id order) and their mass by
+ * distance below the best logit; that gives the span that holds the nucleus, and only the tokens
+ * within it are gathered (logit-scan.wat) and sorted (every token left out ranks below every token
+ * gathered). The same nucleus and weights as pickRanked over the full ranking; the sum is taken
+ * in another order, so a draw may differ at a floating-point boundary. undefined when no token is
+ * allowed or a logit is NaN or infinite (pickRanked decides those).
+ */
+export function nucleusWithoutTopK(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  options: PickOptions,
+): WeightedHead | undefined {
+  if (vocab >= PACKED_ID_LIMIT) return undefined;
+  const temperature = options.temperature;
+  const max = logitScanner().maxAllowed(logits, offset, vocab, blocked);
+  if (weightById.length < vocab) weightById = new Float64Array(vocab);
+  spanMass.fill(0);
+  let total = 0;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] !== 0) continue;
+    // exp(-distance) is exp((logit - max) / T) to the bit: negating is exact.
+    const distance = (max - logits[offset + token]) / temperature;
+    const weight = Math.exp(-distance);
+    weightById[token] = weight;
+    total += weight;
+    spanMass[distance < SPAN_BUCKETS / SPAN_BUCKETS_PER_UNIT ? Math.floor(distance * SPAN_BUCKETS_PER_UNIT) : SPAN_BUCKETS] += weight;
+  }
+  if (!(total > 0 && total < Infinity)) return undefined;
+  // The nucleus's mass, with a margin so that the sum in the nucleus's own order surely reaches it
+  // too; at top-p 1 it is never reached, and every allowed token is gathered.
+  const goal = options.topP * total * (1 + 1e-9);
+  let mass = 0;
+  let bucket = 0;
+  for (; bucket < SPAN_BUCKETS; bucket++) {
+    mass += spanMass[bucket];
+    if (mass >= goal) break;
+  }
+  // One bucket more than the goal needs, so that rounding cannot leave out a token of its last one.
+  const threshold = bucket < SPAN_BUCKETS ? max - ((bucket + 2) / SPAN_BUCKETS_PER_UNIT) * temperature : -Infinity;
+  const found = logitScanner().atLeast(logits, offset, vocab, threshold);
+  if (candidateIds.length < found.length) candidateIds = new Int32Array(vocab);
+  let count = 0;
+  for (let i = 0; i < found.length; i++) if (blocked[found[i]] === 0) candidateIds[count++] = found[i];
+  const ids = sortBestFirst(logits, offset, candidateIds, count);
+  const weights = new Float64Array(count);
+  for (let i = 0; i < count; i++) weights[i] = weightById[ids[i]];
+  // pickRanked's nucleus, with the total over every allowed token.
+  let size = count;
+  if (options.topP < 1) {
+    let cumulative = 0;
+    for (let i = 0; i < count; i++) {
+      cumulative += weights[i] / total;
+      if (cumulative >= options.topP) {
+        size = i + 1;
+        break;
+      }
+    }
+  }
+  return { ids, weights, size };
+}
+
+/** pickRanked's draw from a head: one random number, walked over the kept weights. */
+function drawFromHead(head: WeightedHead, random: () => number): number {
+  let kept = 0;
+  for (let i = 0; i < head.size; i++) kept += head.weights[i];
+  let target = random() * kept;
+  for (let i = 0; i < head.size; i++) {
+    target -= head.weights[i];
+    if (target < 0) return head.ids[i];
+  }
+  return head.ids[head.size - 1];
+}
+
+/** Token ids below this fit beside a float32's ordered bits in a double's 53-bit integer range. */
+const PACKED_ID_LIMIT = 2 ** 21;
+const packFloat = new Float32Array(1);
+const packBits = new Uint32Array(packFloat.buffer);
+
+/**
+ * `ids[0..count)` ordered by logit, best first, ties by lower id, as rankAllowed orders them: each
+ * becomes one double, (the logit's float32 bits as an ordered integer) * 2^21 + (2^21 - 1 - id),
+ * so that the engine's numeric sort of doubles does the work without a comparator.
+ */
+function sortBestFirst(logits: Float32Array, offset: number, ids: Int32Array, count: number): Int32Array {
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    packFloat[0] = logits[offset + ids[i]] + 0; // -0 as 0: they compare equal
+    const bits = packBits[0];
+    const ordered = bits >= 0x80000000 ? 0xffffffff - bits : bits + 0x80000000;
+    keys[i] = ordered * PACKED_ID_LIMIT + (PACKED_ID_LIMIT - 1 - ids[i]);
+  }
+  keys.sort();
+  const sorted = new Int32Array(count);
+  for (let i = 0; i < count; i++) sorted[i] = PACKED_ID_LIMIT - 1 - (keys[count - 1 - i] % PACKED_ID_LIMIT);
+  return sorted;
 }
 
 /** Nucleus: how many of the best-first `weights` form the smallest head whose share reaches topP. */
@@ -121,9 +242,8 @@ export function chooseTokenOrStop(
   if (mayStop && stops(logits, offset, vocab, blocked, stopToken, options.temperature, random())) return { token: stopToken };
   if (mayStop) blocked[stopToken] = 1;
   try {
-    const ranked = options.topK > 0
-      ? rankAllowed(logits, offset, vocab, blocked, options.topK + (hints.depth ?? 0), hints.floor)
-      : rankAllowed(logits, offset, vocab, blocked, vocab);
+    if (!(options.topK > 0)) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
+    const ranked = rankAllowed(logits, offset, vocab, blocked, options.topK + (hints.depth ?? 0), hints.floor);
     return { token: pickRanked(ranked, options, random), ranked };
   } finally {
     if (mayStop) blocked[stopToken] = 0;

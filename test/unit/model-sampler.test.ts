@@ -8,6 +8,8 @@ import {
   createRandom,
   distributionOf,
   drawFrom,
+  nucleusWithoutTopK,
+  pickRanked,
   pickToken,
   probabilityOf,
   rankAllowed,
@@ -295,4 +297,39 @@ test('prefix cache: longest cached prefix, least recently used evicted', () => {
   assert.equal(cache.longestPrefix([0, 5, 7])?.length, 2);
   assert.equal(cache.longestPrefix([2, 3]), undefined);
   assert.equal(cache.longestPrefix([0, 55]), undefined, 'keys are whole tokens, not digits');
+});
+
+test('without top-k: the nucleus and the draws of the full ranking, from the tokens near the best only', () => {
+  const random = createRandom(17);
+  let compared = 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const vocab = [50, 700, 6173][trial % 3];
+    const spread = [3, 12, 40][Math.floor(trial / 3) % 3];
+    // Rounded to 1/64 in some trials: exact ties, which the ranking orders by id.
+    const logits = Float32Array.from({ length: vocab + 3 }, () => {
+      const value = -spread * random() + 2;
+      return trial % 2 === 0 ? Math.round(value * 64) / 64 : value;
+    });
+    const blocked = Uint8Array.from({ length: vocab }, () => (random() < 0.15 ? 1 : 0));
+    const options = { temperature: [0.3, 0.8, 1, 1.7][trial % 4], topK: 0, topP: [0.5, 0.9, 0.95, 1][Math.floor(trial / 4) % 4] };
+    const full = distributionOf(rankAllowed(logits, 3, vocab, blocked, vocab), [], options);
+    const head = nucleusWithoutTopK(logits, 3, vocab, blocked, options);
+    assert.ok(head, `trial ${trial}`);
+    assert.deepEqual([...head.ids.subarray(0, head.size)], [...full.ids.subarray(0, full.size)], `trial ${trial}: the nucleus`);
+    let kept = 0;
+    for (let i = 0; i < head.size; i++) kept += head.weights[i];
+    for (let i = 0; i < head.size; i++) assert.ok(Math.abs(head.weights[i] / kept - full.probs[i]) < 1e-12);
+    // The same draws as the full ranking's pickRanked, seed for seed.
+    for (let seed = 0; seed < 5; seed++) {
+      const expected = pickRanked(rankAllowed(logits, 3, vocab, blocked, vocab), options, createRandom(seed));
+      assert.equal(pickToken(logits, 3, vocab, blocked, options, createRandom(seed)), expected);
+      compared++;
+    }
+  }
+  assert.equal(compared, 1500);
+  // NaN or infinite logits, or nothing allowed: left to the full ranking.
+  const row = Float32Array.from([1, 2, NaN, 0]);
+  assert.equal(nucleusWithoutTopK(row, 0, 4, new Uint8Array(4), { temperature: 1, topK: 0, topP: 0.9 }), undefined);
+  assert.equal(nucleusWithoutTopK(row, 0, 4, Uint8Array.from([1, 1, 1, 1]), { temperature: 1, topK: 0, topP: 0.9 }), undefined);
+  assert.equal(pickToken(row, 0, 4, Uint8Array.from([1, 1, 1, 1]), { temperature: 1, topK: 0, topP: 0.9 }, createRandom(1)), -1);
 });
