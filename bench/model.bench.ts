@@ -137,6 +137,8 @@ async function main(): Promise<void> {
     oursRunner('ours, stop allowed', { minTags: 0 }),
     // One row alone: no batch to share a run's fixed cost, which the drafts then amortize.
     oursRunner('ours, one row', { n: 1 }),
+    // Top-k off (top-p only), as many users set it: one tag a step, the nucleus of the whole distribution.
+    oursRunner('ours, no top-k', { topK: 0 }),
   );
 
   let transformersNote = '';
@@ -316,6 +318,7 @@ async function main(): Promise<void> {
     `  ours                        ${ours.toFixed(0)} tags/s`,
     `  ours, one tag a step (draftLength 0) ${(rate('ours, one tag a step') ?? 0).toFixed(0)} tags/s`,
     `  ours, stop allowed (minTags 0, as users sample) ${(rate('ours, stop allowed') ?? 0).toFixed(0)} tags/s`,
+    `  ours, no top-k (top-k 0, top-p 0.95) ${(rate('ours, no top-k') ?? 0).toFixed(0)} tags/s`,
   ];
   if (theirs !== undefined) {
     lines.push(`  transformers.js generate()  ${theirs.toFixed(0)} tags/s  -> ours = ${(ours / theirs).toFixed(2)}x (target ≥ 3x)`);
