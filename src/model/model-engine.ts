@@ -106,7 +106,10 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     this.forwardPasses++;
     const offset = (tokens.length - 1) * result.vocab;
     const logProbs = logSoftmaxRow(result.logits, offset, result.vocab);
-    return { past: result.past, logProbs, logSumExp: result.logits[offset] - logProbs[0] };
+    // Read at the most likely token: its logit is finite whenever any is.
+    let best = 0;
+    for (let token = 1; token < logProbs.length; token++) if (logProbs[token] > logProbs[best]) best = token;
+    return { past: result.past, logProbs, logSumExp: result.logits[offset + best] - logProbs[best] };
   }
 
   /** Score of a candidate that the model cannot score (outside its vocabulary). */

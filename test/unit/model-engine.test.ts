@@ -259,6 +259,19 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.ok(total > 0 && total < 1);
   });
 
+  test("freshState: the prompt's log-probabilities and the log-sum-exp that turns them back into logits", async () => {
+    const tokens = engine.contextTokens(['multiple_girls', '2girls', 'long_hair']);
+    const state = await engine.freshState(tokens);
+    const result = await engine.session.forward([tokens], engine.session.emptyPast(1));
+    const logits = result.logits.subarray((tokens.length - 1) * result.vocab, tokens.length * result.vocab);
+    let max = -Infinity;
+    for (const value of logits) max = Math.max(max, value);
+    let sum = 0;
+    for (const value of logits) sum += Math.exp(value - max);
+    assert.ok(Math.abs(state.logSumExp - (max + Math.log(sum))) < 1e-5, `${state.logSumExp} vs ${max + Math.log(sum)}`);
+    for (const token of [0, 5, 100, result.vocab - 1]) assert.ok(Math.abs(state.logProbs[token] + state.logSumExp - logits[token]) < 1e-4);
+  });
+
   test('sampling is deterministic for a seed and differs across seeds', async () => {
     const options = { prompt: ['multiple_girls', '2girls'], n: 4, seed: 7, maxTags: 20 };
     const first = await engine.sample(options);
