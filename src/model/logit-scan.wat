@@ -1,7 +1,8 @@
-;; The sampler's passes over a position's logits, with SIMD (4 or 16 logits at a time):
+;; The sampler's passes over a position's logits, with SIMD (8 or 16 logits a step):
 ;; - at_least: the ids of the logits at or above a threshold. Speculative sampling needs this pass
-;;   at every position it checks (about 240 per 5 x 40 tags); over 6,173 logits it takes ~0.9 us
-;;   here against ~6.6 us for the same loop in JavaScript.
+;;   at every position it checks (about 240 per 5 x 40 tags), and a draw without top-k gathers its
+;;   nucleus with it; over 6,173 logits it takes ~0.9 us here against ~6.6 us for the same loop in
+;;   JavaScript.
 ;; - max_allowed and exp_sum_allowed: the softmax's maximum and, within 1e-3, its denominator over
 ;;   the tokens a row may emit, for the decision to stop a sample (the stop token is drawn with its
 ;;   probability among all of them, at every position once a sample may stop). 6,173 logits take
@@ -14,7 +15,7 @@
 (module
   (memory (export "memory") 1)
 
-;; max_allowed and exp_sum_allowed read whole steps of 16 and 8 logits (count a multiple of 16).
+  ;; max_allowed and exp_sum_allowed read whole steps of 16 and 8 logits (count a multiple of 16).
 
   ;; The largest allowed logit of [0, count), NaN ignored as JavaScript's `logit > max` ignores it;
   ;; -infinity when none is allowed.
