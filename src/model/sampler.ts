@@ -31,7 +31,7 @@ export function pickToken(
 ): number {
   if (options.temperature > 0 && !(options.topK > 0)) {
     const head = nucleusWithoutTopK(logits, offset, vocab, blocked, options);
-    if (head) return drawFromHead(head, random);
+    if (head) return drawWeighted(head.ids, head.weights, head.size, random);
   }
   const ranked = rankAllowed(logits, offset, vocab, blocked, options.temperature <= 0 ? 1 : options.topK > 0 ? options.topK : vocab);
   return pickRanked(ranked, options, random);
@@ -48,15 +48,19 @@ export function pickRanked(ranked: RankedTokens, options: PickOptions, random: (
   const size = options.topK > 0 ? Math.min(options.topK, ranked.size) : ranked.size;
   const weights = new Float64Array(size);
   for (let i = 0; i < size; i++) weights[i] = Math.exp((ranked.values[i] - ranked.values[0]) / options.temperature);
-  const cut = nucleusSize(weights, size, options.topP);
+  return drawWeighted(ranked.ids, weights, nucleusSize(weights, size, options.topP), random);
+}
+
+/** pickRanked's draw among the first `size` of best-first `ids`: one random number walked over their weights. */
+function drawWeighted(ids: Int32Array, weights: Float64Array, size: number, random: () => number): number {
   let kept = 0;
-  for (let i = 0; i < cut; i++) kept += weights[i];
+  for (let i = 0; i < size; i++) kept += weights[i];
   let target = random() * kept;
-  for (let i = 0; i < cut; i++) {
+  for (let i = 0; i < size; i++) {
     target -= weights[i];
-    if (target < 0) return ranked.ids[i];
+    if (target < 0) return ids[i];
   }
-  return ranked.ids[cut - 1];
+  return ids[size - 1];
 }
 
 /** The head of a ranking that a draw can pick from: best first, with weights exp((v - best) / T). */
@@ -118,38 +122,12 @@ export function nucleusWithoutTopK(
   }
   // One bucket more than the goal needs, so that rounding cannot leave out a token of its last one.
   const threshold = bucket < SPAN_BUCKETS ? max - ((bucket + 2) / SPAN_BUCKETS_PER_UNIT) * temperature : -Infinity;
-  const found = logitScanner().atLeast(logits, offset, vocab, threshold);
-  if (candidateIds.length < found.length) candidateIds = new Int32Array(vocab);
-  let count = 0;
-  for (let i = 0; i < found.length; i++) if (blocked[found[i]] === 0) candidateIds[count++] = found[i];
+  const count = keepAllowed(logitScanner().atLeast(logits, offset, vocab, threshold), blocked, vocab);
   const ids = sortBestFirst(logits, offset, candidateIds, count);
   const weights = new Float64Array(count);
   for (let i = 0; i < count; i++) weights[i] = weightById[ids[i]];
   // pickRanked's nucleus, with the total over every allowed token.
-  let size = count;
-  if (options.topP < 1) {
-    let cumulative = 0;
-    for (let i = 0; i < count; i++) {
-      cumulative += weights[i] / total;
-      if (cumulative >= options.topP) {
-        size = i + 1;
-        break;
-      }
-    }
-  }
-  return { ids, weights, size };
-}
-
-/** pickRanked's draw from a head: one random number, walked over the kept weights. */
-function drawFromHead(head: WeightedHead, random: () => number): number {
-  let kept = 0;
-  for (let i = 0; i < head.size; i++) kept += head.weights[i];
-  let target = random() * kept;
-  for (let i = 0; i < head.size; i++) {
-    target -= head.weights[i];
-    if (target < 0) return head.ids[i];
-  }
-  return head.ids[head.size - 1];
+  return { ids, weights, size: nucleusSize(weights, count, options.topP, total) };
 }
 
 /** Token ids below this fit beside a float32's ordered bits in a double's 53-bit integer range. */
@@ -176,11 +154,16 @@ function sortBestFirst(logits: Float32Array, offset: number, ids: Int32Array, co
   return sorted;
 }
 
-/** Nucleus: how many of the best-first `weights` form the smallest head whose share reaches topP. */
-function nucleusSize(weights: Float64Array, size: number, topP: number): number {
+/**
+ * Nucleus: how many of the best-first `weights` form the smallest head whose share of `total`
+ * (by default their own sum) reaches topP.
+ */
+function nucleusSize(weights: Float64Array, size: number, topP: number, total?: number): number {
   if (topP >= 1) return size;
-  let total = 0;
-  for (let i = 0; i < size; i++) total += weights[i];
+  if (total === undefined) {
+    total = 0;
+    for (let i = 0; i < size; i++) total += weights[i];
+  }
   let cumulative = 0;
   for (let i = 0; i < size; i++) {
     cumulative += weights[i] / total;
@@ -335,6 +318,14 @@ let candidateIds = new Int32Array(512);
 /** The hints gatherAtLeast tries, as distances below the one it is given. */
 const HINT_STEPS_DOWN = [0, 1, 3];
 
+/** The `found` tokens not `blocked`, in their order, into candidateIds; returns how many. */
+function keepAllowed(found: Int32Array, blocked: Uint8Array, vocab: number): number {
+  if (candidateIds.length < found.length) candidateIds = new Int32Array(vocab);
+  let count = 0;
+  for (let i = 0; i < found.length; i++) if (blocked[found[i]] === 0) candidateIds[count++] = found[i];
+  return count;
+}
+
 /**
  * The allowed tokens whose logit is at or above `hint`, in id order in candidateIds[0..count), and
  * their count, which is at least `keep`: when fewer reach the hint (a hint from the previous
@@ -344,13 +335,7 @@ const HINT_STEPS_DOWN = [0, 1, 3];
 function gatherAtLeast(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, hint: number, keep: number): number {
   const capacity = keep * 8;
   for (const down of HINT_STEPS_DOWN) {
-    const found = logitScanner().atLeast(logits, offset, vocab, hint - down);
-    if (candidateIds.length < found.length) candidateIds = new Int32Array(vocab);
-    let count = 0;
-    for (let i = 0; i < found.length; i++) {
-      const token = found[i];
-      if (blocked[token] === 0) candidateIds[count++] = token;
-    }
+    const count = keepAllowed(logitScanner().atLeast(logits, offset, vocab, hint - down), blocked, vocab);
     if (count > capacity) return -1;
     if (count >= keep) return count;
   }
