@@ -110,12 +110,16 @@ async function main(): Promise<void> {
   }
   const runners: Runner[] = [];
   engine.cache.clear();
+  const drafts = (engine as { draftStatistics?: { proposed: number[]; accepted: number[] } }).draftStatistics;
+  /** The model work of the timed `ours` calls: session.run calls, positions scored, drafts by depth. */
+  const oursWork = { calls: 0, runs: 0, positions: 0, proposed: [] as number[], accepted: [] as number[] };
   /** Our sampler on the shared prompt and settings, with `overrides`; counts the tags it wrote. */
   const oursRunner = (name: string, overrides: SampleOptions): Runner => ({
     name,
     rates: [],
     modelOnlyRates: [],
     run: async (repeat: number) => {
+      const before = { runs: engine.session.runs, positions: engine.session.positions, drafts: structuredClone(drafts) };
       const samples = await engine.sample({
         prompt: promptTags,
         n: SAMPLE_ROWS,
@@ -125,6 +129,15 @@ async function main(): Promise<void> {
         ...settings,
         ...overrides,
       });
+      if (name === 'ours' && repeat > 0) {
+        oursWork.calls++;
+        oursWork.runs += engine.session.runs - before.runs;
+        oursWork.positions += engine.session.positions - before.positions;
+        drafts?.proposed.forEach((count, depth) => {
+          oursWork.proposed[depth] = (oursWork.proposed[depth] ?? 0) + count - (before.drafts?.proposed[depth] ?? 0);
+          oursWork.accepted[depth] = (oursWork.accepted[depth] ?? 0) + (drafts.accepted[depth] ?? 0) - (before.drafts?.accepted[depth] ?? 0);
+        });
+      }
       return samples.reduce((sum, tags) => sum + tags.length, 0);
     },
   });
@@ -295,6 +308,10 @@ async function main(): Promise<void> {
       runner.modelOnlyRates?.push(tags / ((engine.session.runMilliseconds - modelStart) / 1000));
     }
   }
+  // What one session.run costs at ours' shape (SAMPLE_ROWS rows after a cache of about a full
+  // sample): a fixed part and a part per position, fitted over widths. With ours' runs and positions
+  // it splits ours' model time into the cost of its number of runs and that of its positions.
+  const runCost = engine.kind === 'tag' ? await fitRunCost(session, bareFeeds, floorPrompt, heads, headSize, layers) : undefined;
   for (const runner of runners) await runner.close?.();
   const rate = (name: string): number | undefined => {
     const runner = runners.find((entry) => entry.name === name) ?? runners.find((entry) => entry.name.startsWith(name));
@@ -345,8 +362,64 @@ async function main(): Promise<void> {
     );
   }
   lines.push(`  floor (bare argmax loop)    ${floor.toFixed(0)} tags/s  -> ours = ${(ours / floor).toFixed(2)}x (target ≥ 0.8x)`);
+  if (runCost && oursWork.calls > 0) {
+    const runs = oursWork.runs / oursWork.calls;
+    const positions = oursWork.positions / oursWork.calls;
+    const kept = oursWork.proposed.map((count, depth) => (oursWork.accepted[depth] ?? 0) / count);
+    lines.push(
+      `where ours' model time goes (per call of ${SAMPLE_ROWS} x ${SAMPLE_TAGS} tags, median of the repeats):`,
+      `  session.run at ${SAMPLE_ROWS} rows after ${RUN_COST_PAST} cached tokens: ${ms(runCost.fixed)} a run + ${ms(runCost.perPosition)} a position` +
+        ` (fit; medians ${RUN_COST_WIDTHS.map((width, i) => `${width}: ${runCost.medians[i].toFixed(2)}`).join(', ')} ms by new tokens a row)`,
+      `  ours: ${runs.toFixed(1)} runs, ${positions.toFixed(0)} positions (an exact sampler needs ${SAMPLE_ROWS * (SAMPLE_TAGS - 1) + floorPrompt.length});` +
+        ` by the fit ${ms(runs * runCost.fixed)} for the runs + ${ms(positions * runCost.perPosition)} for the positions,` +
+        ` measured ${ms((1000 * SAMPLE_ROWS * SAMPLE_TAGS) / modelOnly)}`,
+      `  drafts kept, by depth 1-${kept.length}: ${kept.map((share) => share.toFixed(3)).join(' ')}`,
+    );
+  }
   lines.push(`memory: RSS after load ${(rssAfterLoad / 2 ** 20).toFixed(0)} MiB, peak ${(rssPeak / 2 ** 20).toFixed(0)} MiB`);
   console.log(lines.join('\n'));
+}
+
+const RUN_COST_PAST = 45;
+const RUN_COST_WIDTHS = [1, 2, 5, 10, 20, 39];
+
+/** session.run's time as fixed + perPosition x positions (least squares over RUN_COST_WIDTHS, medians of 30). */
+async function fitRunCost(
+  session: ort.InferenceSession,
+  bareFeeds: (rows: number, steps: number, tokens: number[], pastLength: number, past: ort.Tensor[]) => Record<string, ort.Tensor>,
+  tokens: number[],
+  heads: number,
+  headSize: number,
+  layers: number,
+): Promise<{ fixed: number; perPosition: number; medians: number[] }> {
+  const past = Array.from(
+    { length: layers * 2 },
+    () => new ort.Tensor('float32', new Float32Array(SAMPLE_ROWS * heads * RUN_COST_PAST * headSize).fill(0.01), [SAMPLE_ROWS, heads, RUN_COST_PAST, headSize]),
+  );
+  const feeds = RUN_COST_WIDTHS.map((width) =>
+    bareFeeds(SAMPLE_ROWS, width, Array.from({ length: SAMPLE_ROWS * width }, (_, i) => tokens[i % tokens.length]), RUN_COST_PAST, past),
+  );
+  const times: number[][] = RUN_COST_WIDTHS.map(() => []);
+  for (let repeat = 0; repeat < 35; repeat++) {
+    // Widths take turns, so a load change hits them alike; the first 5 rounds warm up.
+    for (let i = 0; i < feeds.length; i++) {
+      const start = performance.now();
+      await session.run(feeds[i]);
+      if (repeat >= 5) times[i].push(performance.now() - start);
+    }
+  }
+  const x = RUN_COST_WIDTHS.map((width) => SAMPLE_ROWS * width);
+  const y = times.map(median);
+  const meanX = x.reduce((a, b) => a + b) / x.length;
+  const meanY = y.reduce((a, b) => a + b) / y.length;
+  let covariance = 0;
+  let variance = 0;
+  x.forEach((value, i) => {
+    covariance += (value - meanX) * (y[i] - meanY);
+    variance += (value - meanX) ** 2;
+  });
+  const perPosition = covariance / variance;
+  return { fixed: meanY - perPosition * meanX, perPosition, medians: y };
 }
 
 main().catch((err: unknown) => {

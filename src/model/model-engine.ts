@@ -167,6 +167,11 @@ export class TagModelEngine extends ModelEngineBase {
   readonly tokenNames: string[];
   /** 1 for the tokens no sample may emit whatever the options: special tokens and tags the dictionary does not know. */
   readonly unsampleable: Uint8Array;
+  /**
+   * Speculative sampling's drafts so far by depth (index 0: a row's first draft of a step), checked
+   * and kept: for benchmarks, whose figures depend on how often drafts are kept.
+   */
+  readonly draftStatistics = { proposed: [] as number[], accepted: [] as number[] };
   /** Dictionary ids of the vocabulary's tags, most posts first. */
   readonly vocabularyTagIds: number[];
   /** related.json's weights, when the folder has them and ranking.json gives them a weight. */
@@ -507,6 +512,8 @@ export class TagModelEngine extends ModelEngineBase {
           const quick = targetProbability(result.logits, offset, vocab, row.mask, draft, settings, hints[r]);
           const p = quick ?? probabilityOf(fullTarget(), draft);
           const { token, accepted } = verifyDraft(draft, p, proposals[r][j], random, fullTarget);
+          this.draftStatistics.proposed[j] = (this.draftStatistics.proposed[j] ?? 0) + 1;
+          if (accepted) this.draftStatistics.accepted[j] = (this.draftStatistics.accepted[j] ?? 0) + 1;
           row.output.push(token);
           row.mask[token] = 1;
           if (!accepted) {

@@ -31,6 +31,9 @@ export class GptSession {
   private released = false;
   /** Wall time spent in session.run so far (for benchmarks: the model's share of a sampling call). */
   runMilliseconds = 0;
+  /** session.run calls of forward() so far, and the token positions they scored (for benchmarks). */
+  runs = 0;
+  positions = 0;
 
   private constructor(
     readonly session: ort.InferenceSession,
@@ -155,6 +158,8 @@ export class GptSession {
       feeds[keyName] = past.layers[layer][0];
       feeds[valueName] = past.layers[layer][1];
     });
+    this.runs++;
+    this.positions += batch * steps;
     const output = await this.run(feeds);
     const logits = output.logits;
     const layers = this.graph.presentOutputs.map(

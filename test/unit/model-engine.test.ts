@@ -317,6 +317,47 @@ describe('tag model engine on the tiny-tag fixture', () => {
     }
   });
 
+  test('benchmark counters: runs and positions are those forward() ran; a draft is checked only after the one before it was kept', async () => {
+    const session = engine.session;
+    const before = { runs: session.runs, positions: session.positions, passes: engine.forwardPasses };
+    const checked = engine.draftStatistics.proposed.slice();
+    const kept = engine.draftStatistics.accepted.slice();
+    const forward = session.forward.bind(session);
+    let positions = 0;
+    session.forward = async (rows, past, layout) => {
+      positions += rows.length * rows[0].length;
+      return forward(rows, past, layout);
+    };
+    let tags = 0;
+    try {
+      const samples = await engine.sample({ prompt: ['1girl'], n: 4, seed: 3, temperature: 1, topK: 50, topP: 0.95, minTags: 25, maxTags: 25 });
+      tags = samples.flat().length;
+    } finally {
+      session.forward = forward;
+    }
+    assert.equal(session.runs - before.runs, engine.forwardPasses - before.passes);
+    assert.equal(session.positions - before.positions, positions);
+    const delta = (now: number[], then: number[]): number[] => now.map((count, depth) => count - (then[depth] ?? 0));
+    const checkedNow = delta(engine.draftStatistics.proposed, checked);
+    const keptNow = delta(engine.draftStatistics.accepted, kept);
+    // Drafts of the default length (4): every depth checked, none deeper (earlier tests may have drafted deeper).
+    assert.deepEqual(
+      checkedNow.map((count) => count > 0),
+      checkedNow.map((_, depth) => depth < 4),
+      `drafts checked by depth: ${checkedNow.join(' ')}`,
+    );
+    checkedNow.forEach((count, depth) => {
+      assert.ok((keptNow[depth] ?? 0) <= count, `depth ${depth + 1}: kept <= checked`);
+      if (depth > 0) assert.ok(count <= keptNow[depth - 1], `depth ${depth + 1}: checked only after depth ${depth} was kept`);
+    });
+    assert.ok(keptNow[0] > 0, 'drafts are kept');
+    // Every checked draft gives one tag (itself, or the replacement drawn when it is rejected); the
+    // others are each row's first tag and at most one per row and run after all its drafts were kept.
+    const checkedTotal = checkedNow.reduce((a, b) => a + b, 0);
+    const runs = session.runs - before.runs;
+    assert.ok(tags === 100 && 4 + checkedTotal <= tags && tags <= 4 + checkedTotal + 4 * runs, `${tags} tags, ${checkedTotal} drafts checked`);
+  });
+
   test('speculative sampling: same lengths and tag frequencies as one tag a step, stop token included', async () => {
     const runs = 40;
     const collect = async (draftLength: number): Promise<{ lengths: number; tags: Map<string, number> }> => {
