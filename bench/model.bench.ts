@@ -368,8 +368,9 @@ async function main(): Promise<void> {
     const kept = oursWork.proposed.map((count, depth) => (oursWork.accepted[depth] ?? 0) / count);
     lines.push(
       `where ours' model time goes (per call of ${SAMPLE_ROWS} x ${SAMPLE_TAGS} tags, median of the repeats):`,
-      `  session.run at ${SAMPLE_ROWS} rows after ${RUN_COST_PAST} cached tokens: ${ms(runCost.fixed)} a run + ${ms(runCost.perPosition)} a position` +
-        ` (fit; medians ${RUN_COST_WIDTHS.map((width, i) => `${width}: ${runCost.medians[i].toFixed(2)}`).join(', ')} ms by new tokens a row)`,
+      `  session.run at ${SAMPLE_ROWS} rows after ${RUN_COST_PAST} cached tokens, by new tokens a row: ` +
+        RUN_COST_WIDTHS.map((width, i) => `${width}: ${ms(runCost.medians[i])}`).join(', '),
+      `  fitted from ${RUN_COST_FITTED_FROM} new tokens a row on: ${runCost.fixed.toFixed(3)} ms a run + ${runCost.perPosition.toFixed(4)} ms a position`,
       `  ours: ${runs.toFixed(1)} runs, ${positions.toFixed(0)} positions (an exact sampler needs ${SAMPLE_ROWS * (SAMPLE_TAGS - 1) + floorPrompt.length});` +
         ` by the fit ${ms(runs * runCost.fixed)} for the runs + ${ms(positions * runCost.perPosition)} for the positions,` +
         ` measured ${ms((1000 * SAMPLE_ROWS * SAMPLE_TAGS) / modelOnly)}`,
@@ -381,9 +382,15 @@ async function main(): Promise<void> {
 }
 
 const RUN_COST_PAST = 45;
-const RUN_COST_WIDTHS = [1, 2, 5, 10, 20, 39];
+/** New tokens a row: 5 is ours' step, 39 the bound's run; 1 (transformers.js's step) is timed, not fitted. */
+const RUN_COST_WIDTHS = [1, 5, 10, 20, 39];
+const RUN_COST_FITTED_FROM = 5;
 
-/** session.run's time as fixed + perPosition x positions (least squares over RUN_COST_WIDTHS, medians of 30). */
+/**
+ * session.run's time at RUN_COST_WIDTHS, medians of 96 (12 rounds of 8 after 2 untimed, each width
+ * in a block: a narrow run right after a wide one is twice as slow as in a sampler's sequence), and
+ * fixed + perPosition x positions fitted by least squares over the widths from RUN_COST_FITTED_FROM.
+ */
 async function fitRunCost(
   session: ort.InferenceSession,
   bareFeeds: (rows: number, steps: number, tokens: number[], pastLength: number, past: ort.Tensor[]) => Record<string, ort.Tensor>,
@@ -400,26 +407,27 @@ async function fitRunCost(
     bareFeeds(SAMPLE_ROWS, width, Array.from({ length: SAMPLE_ROWS * width }, (_, i) => tokens[i % tokens.length]), RUN_COST_PAST, past),
   );
   const times: number[][] = RUN_COST_WIDTHS.map(() => []);
-  for (let repeat = 0; repeat < 35; repeat++) {
-    // Widths take turns, so a load change hits them alike; the first 5 rounds warm up.
+  for (let round = 0; round < 12; round++) {
     for (let i = 0; i < feeds.length; i++) {
-      const start = performance.now();
-      await session.run(feeds[i]);
-      if (repeat >= 5) times[i].push(performance.now() - start);
+      for (let repeat = 0; repeat < 10; repeat++) {
+        const start = performance.now();
+        await session.run(feeds[i]);
+        if (repeat >= 2) times[i].push(performance.now() - start);
+      }
     }
   }
-  const x = RUN_COST_WIDTHS.map((width) => SAMPLE_ROWS * width);
-  const y = times.map(median);
-  const meanX = x.reduce((a, b) => a + b) / x.length;
-  const meanY = y.reduce((a, b) => a + b) / y.length;
+  const medians = times.map(median);
+  const fitted = RUN_COST_WIDTHS.flatMap((width, i) => (width >= RUN_COST_FITTED_FROM ? [{ x: SAMPLE_ROWS * width, y: medians[i] }] : []));
+  const meanX = fitted.reduce((sum, point) => sum + point.x, 0) / fitted.length;
+  const meanY = fitted.reduce((sum, point) => sum + point.y, 0) / fitted.length;
   let covariance = 0;
   let variance = 0;
-  x.forEach((value, i) => {
-    covariance += (value - meanX) * (y[i] - meanY);
-    variance += (value - meanX) ** 2;
-  });
+  for (const { x, y } of fitted) {
+    covariance += (x - meanX) * (y - meanY);
+    variance += (x - meanX) ** 2;
+  }
   const perPosition = covariance / variance;
-  return { fixed: meanY - perPosition * meanX, perPosition, medians: y };
+  return { fixed: meanY - perPosition * meanX, perPosition, medians };
 }
 
 main().catch((err: unknown) => {
