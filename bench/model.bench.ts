@@ -105,21 +105,21 @@ async function main(): Promise<void> {
     rates: number[];
     /** Per repeat: tags written per second of our session.run alone (ours only), the rate with no JavaScript cost. */
     modelOnlyRates?: number[];
+    /** The model work of its timed calls (ours only): runs, positions scored, drafts checked and kept by depth. */
+    work?: { calls: number; runs: number; positions: number; checked: number[]; kept: number[] };
     run: (repeat: number) => Promise<number>;
     close?: () => Promise<void>;
   }
   const runners: Runner[] = [];
   engine.cache.clear();
   const drafts = (engine as { draftStatistics?: { proposed: number[]; accepted: number[] } }).draftStatistics;
-  /** The model work of the timed `ours` calls: session.run calls, positions scored, drafts by depth. */
-  const oursWork = { calls: 0, runs: 0, positions: 0, proposed: [] as number[], accepted: [] as number[] };
   /** Our sampler on the shared prompt and settings, with `overrides`; counts the tags it wrote. */
   const oursRunner = (name: string, overrides: SampleOptions): Runner => ({
     name,
     rates: [],
     modelOnlyRates: [],
+    work: name === 'ours' ? { calls: 0, runs: 0, positions: 0, checked: [], kept: [] } : undefined,
     run: async (repeat: number) => {
-      const before = { runs: engine.session.runs, positions: engine.session.positions, drafts: structuredClone(drafts) };
       const samples = await engine.sample({
         prompt: promptTags,
         n: SAMPLE_ROWS,
@@ -129,15 +129,6 @@ async function main(): Promise<void> {
         ...settings,
         ...overrides,
       });
-      if (name === 'ours' && repeat > 0) {
-        oursWork.calls++;
-        oursWork.runs += engine.session.runs - before.runs;
-        oursWork.positions += engine.session.positions - before.positions;
-        drafts?.proposed.forEach((count, depth) => {
-          oursWork.proposed[depth] = (oursWork.proposed[depth] ?? 0) + count - (before.drafts?.proposed[depth] ?? 0);
-          oursWork.accepted[depth] = (oursWork.accepted[depth] ?? 0) + (drafts.accepted[depth] ?? 0) - (before.drafts?.accepted[depth] ?? 0);
-        });
-      }
       return samples.reduce((sum, tags) => sum + tags.length, 0);
     },
   });
@@ -301,11 +292,23 @@ async function main(): Promise<void> {
     for (const runner of runners) {
       // Each contender starts on a collected heap, so none pays for another's garbage (node --expose-gc).
       globalThis.gc?.();
+      // Counters read outside the timed call.
+      const before = { runs: engine.forwardPasses, positions: engine.session.positions, checked: [...(drafts?.proposed ?? [])], kept: [...(drafts?.accepted ?? [])] };
       const start = performance.now();
       const modelStart = engine.session.runMilliseconds;
       const tags = await runner.run(repeat);
       runner.rates.push(tags / ((performance.now() - start) / 1000));
       runner.modelOnlyRates?.push(tags / ((engine.session.runMilliseconds - modelStart) / 1000));
+      const work = runner.work;
+      if (work) {
+        work.calls++;
+        work.runs += engine.forwardPasses - before.runs;
+        work.positions += engine.session.positions - before.positions;
+        drafts?.proposed.forEach((count, depth) => {
+          work.checked[depth] = (work.checked[depth] ?? 0) + count - (before.checked[depth] ?? 0);
+          work.kept[depth] = (work.kept[depth] ?? 0) + (drafts.accepted[depth] ?? 0) - (before.kept[depth] ?? 0);
+        });
+      }
     }
   }
   // What one session.run costs at ours' shape (SAMPLE_ROWS rows after a cache of about a full
@@ -362,12 +365,13 @@ async function main(): Promise<void> {
     );
   }
   lines.push(`  floor (bare argmax loop)    ${floor.toFixed(0)} tags/s  -> ours = ${(ours / floor).toFixed(2)}x (target ≥ 0.8x)`);
-  if (runCost && oursWork.calls > 0) {
+  const oursWork = runners.find((runner) => runner.name === 'ours')?.work;
+  if (runCost && oursWork && oursWork.calls > 0) {
     const runs = oursWork.runs / oursWork.calls;
     const positions = oursWork.positions / oursWork.calls;
-    const kept = oursWork.proposed.map((count, depth) => (oursWork.accepted[depth] ?? 0) / count);
+    const kept = oursWork.checked.map((count, depth) => (oursWork.kept[depth] ?? 0) / count);
     lines.push(
-      `where ours' model time goes (per call of ${SAMPLE_ROWS} x ${SAMPLE_TAGS} tags, median of the repeats):`,
+      `where ours' model time goes (per call of ${SAMPLE_ROWS} x ${SAMPLE_TAGS} tags: runs and positions are means over the repeats, the measured time their median):`,
       `  session.run at ${SAMPLE_ROWS} rows after ${RUN_COST_PAST} cached tokens, by new tokens a row: ` +
         RUN_COST_WIDTHS.map((width, i) => `${width}: ${ms(runCost.medians[i])}`).join(', '),
       `  fitted from ${RUN_COST_FITTED_FROM} new tokens a row on: ${runCost.fixed.toFixed(3)} ms a run + ${runCost.perPosition.toFixed(4)} ms a position`,

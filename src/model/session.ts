@@ -31,8 +31,7 @@ export class GptSession {
   private released = false;
   /** Wall time spent in session.run so far (for benchmarks: the model's share of a sampling call). */
   runMilliseconds = 0;
-  /** session.run calls of forward() so far, and the token positions they scored (for benchmarks). */
-  runs = 0;
+  /** Token positions scored by session.run so far (for benchmarks: with the runs, where model time goes). */
   positions = 0;
 
   private constructor(
@@ -158,8 +157,6 @@ export class GptSession {
       feeds[keyName] = past.layers[layer][0];
       feeds[valueName] = past.layers[layer][1];
     });
-    this.runs++;
-    this.positions += batch * steps;
     const output = await this.run(feeds);
     const logits = output.logits;
     const layers = this.graph.presentOutputs.map(
@@ -202,6 +199,7 @@ export class GptSession {
   /** session.run, tracked so release() never frees the native session under a running call. */
   private run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
     if (this.released) return Promise.reject(new Error('the model session was released'));
+    this.positions += feeds.input_ids.dims[0] * feeds.input_ids.dims[1];
     const start = performance.now();
     const running = this.session.run(feeds);
     this.inFlight.add(running);
