@@ -1,0 +1,283 @@
+"""Int8 weights and activations for an exported GPT, calibrated on training posts.
+
+    /usr/bin/python3 training/quantize.py models/default-fp32/onnx/model.onnx models/default/onnx/model.onnx \
+        --posts ../shared/data/posts-danbooru2020-general.tsv
+
+Every MatMul by a constant weight matrix becomes QuantizeLinear + onnxruntime's
+MatMulIntegerToFloat: weights in int8, symmetric, one scale per output column (max |w| / 127);
+activations in uint8 (zero point 128) with one fixed scale per MatMul, max |activation| / 127
+over calibration posts. A bias Add right after it is folded into the op. The tied output
+embedding (MatMul by Transpose(wte)) is quantized per row of wte, and the token lookup (Gather on
+wte) reads the same int8 rows times their scales, so the file holds the embedding once. The
+position embedding, layer norms and attention over the cache stay float32.
+
+Why fixed activation scales: onnxruntime's DynamicQuantizeMatMul takes one scale for the whole
+run, so a row's logits would depend on the other rows and positions in the same run (up to 0.2
+apart on the shipped model: a cached step would not equal the whole sequence). With fixed scales
+every position's logits depend on its own sequence only, as in float32.
+
+Calibration: the posts of the training split (post id crc32 % 100 >= --val-percent), every
+--every-th, `<|bos|>` + tags in the vocabulary, run by onnxruntime-node itself
+(training/calibrate.mjs) on a copy of the graph that exposes the MatMuls' inputs.
+The folder of SOURCE (or its parent, for onnx/model.onnx) must hold config.json and
+tokenizer.json. SOURCE is never modified; TARGET is written through a temporary file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tags import BOS_ID, is_validation, split_tags  # noqa: E402
+
+MS_DOMAIN = "com.microsoft"
+CALIBRATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.mjs")
+
+
+class QuantizeError(ValueError):
+    pass
+
+
+@dataclass
+class WeightMatMul:
+    """A MatMul by a constant matrix: `activation` @ weight, the weight [K, N] or the Transpose of a [N, K] one."""
+
+    node: onnx.NodeProto
+    activation: str
+    weight: str  # the float initializer
+    transposed: Optional[onnx.NodeProto]  # the Transpose node when the weight is tied (used as [N, K])
+
+
+def quantize_columns(weight: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per column of a [K, N] matrix: weight ~= q * scale[None, :]."""
+    scale = np.abs(weight).max(axis=0) / 127.0
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    q = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def float_initializers(model: onnx.ModelProto) -> Dict[str, np.ndarray]:
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT}
+
+
+def weight_matmuls(model: onnx.ModelProto) -> List[WeightMatMul]:
+    floats = float_initializers(model)
+    producer = {out: node for node in model.graph.node for out in node.output}
+    found = []
+    for node in model.graph.node:
+        if node.op_type != "MatMul" or len(node.input) != 2:
+            continue
+        a, b = node.input
+        if b in floats and floats[b].ndim == 2:
+            found.append(WeightMatMul(node, a, b, None))
+            continue
+        transpose = producer.get(b)
+        if transpose is not None and transpose.op_type == "Transpose" and transpose.input[0] in floats:
+            perm = next((list(at.ints) for at in transpose.attribute if at.name == "perm"), [1, 0])
+            if perm == [1, 0] and floats[transpose.input[0]].ndim == 2:
+                found.append(WeightMatMul(node, a, transpose.input[0], transpose))
+    return found
+
+
+def calibration_model(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, List[str]]:
+    """A copy of the model that also outputs the activations of its weight MatMuls."""
+    matmuls = weight_matmuls(model)
+    if not matmuls:
+        raise QuantizeError("no MatMul by a float32 weight matrix (already quantized?)")
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    names = list(dict.fromkeys(m.activation for m in matmuls))
+    existing = {o.name for o in copy.graph.output}
+    for name in names:
+        if name not in existing:
+            copy.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    return copy, names
+
+
+def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[onnx.ModelProto, int]:
+    """Rewrites `model` in place with int8 MatMuls; `ranges` maps each MatMul's activation to its max |value|."""
+    graph = model.graph
+    floats = float_initializers(model)
+    matmuls = weight_matmuls(model)
+    if not matmuls:
+        raise QuantizeError("no MatMul by a float32 weight matrix (already quantized?)")
+    consumers: Dict[str, List[onnx.NodeProto]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+    graph_outputs = {o.name for o in graph.output}
+    initializers: Dict[str, onnx.TensorProto] = {}
+    dropped: set = set()  # ids of nodes folded into others
+    replacement: Dict[int, List[onnx.NodeProto]] = {}
+    tied: Dict[str, Tuple[str, str]] = {}  # embedding -> (its int8 rows [N, K], their scales [N, 1])
+
+    def add(name: str, value: np.ndarray) -> str:
+        initializers.setdefault(name, numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    for m in matmuls:
+        limit = ranges.get(m.activation)
+        if limit is None or not np.isfinite(limit) or limit <= 0:
+            raise QuantizeError(f"no calibration range for {m.activation!r} (the input of {m.node.name or m.node.output[0]})")
+        name = m.node.name or m.node.output[0]
+        before: List[onnx.NodeProto] = []
+        if m.transposed is None:
+            q, scale = quantize_columns(floats[m.weight])
+            weight, weight_scale = add(m.weight + ".int8", q), add(m.weight + ".scale", scale)
+            columns = q.shape[1]
+        else:
+            if m.weight not in tied:
+                rows_q, row_scale = quantize_columns(floats[m.weight].T)  # per row of the [N, K] embedding
+                tied[m.weight] = (add(m.weight + ".int8", rows_q.T), add(m.weight + ".row_scale", row_scale.reshape(-1, 1)))
+                add(m.weight + ".scale", row_scale)
+            weight, weight_scale = name + ".weight", m.weight + ".scale"
+            # onnxruntime folds this Transpose of a constant once, at load.
+            before.append(helper.make_node("Transpose", [tied[m.weight][0]], [weight], name=weight, perm=[1, 0]))
+            if len(consumers[m.transposed.output[0]]) == 1:
+                dropped.add(id(m.transposed))
+            columns = floats[m.weight].shape[0]
+        activation_scale = add(name + ".input_scale", np.array(limit / 127.0, dtype=np.float32))
+        zero_point = add("uint8.128", np.array(128, dtype=np.uint8))
+        quantized_input = name + ".input_uint8"
+        before.append(helper.make_node("QuantizeLinear", [m.activation, activation_scale, zero_point], [quantized_input], name=quantized_input))
+        inputs = [quantized_input, weight, activation_scale, weight_scale, zero_point]
+        output = m.node.output[0]
+        users = consumers[output]
+        if len(users) == 1 and output not in graph_outputs and users[0].op_type == "Add":
+            bias_add = users[0]
+            bias = bias_add.input[1] if bias_add.input[0] == output else bias_add.input[0]
+            if bias in floats and floats[bias].shape == (columns,):
+                inputs += ["", bias]  # no zero point for the int8 weights
+                output = bias_add.output[0]
+                dropped.add(id(bias_add))
+        replacement[id(m.node)] = before + [
+            helper.make_node("MatMulIntegerToFloat", inputs, [output], name=name, domain=MS_DOMAIN)
+        ]
+
+    nodes: List[onnx.NodeProto] = []
+    for node in graph.node:
+        if id(node) in dropped:
+            continue
+        if id(node) in replacement:
+            nodes += replacement[id(node)]
+        elif node.op_type == "Gather" and node.input[0] in tied:
+            # Token lookup in the tied embedding: its int8 rows times their scales.
+            rows, scales = tied[node.input[0]]
+            ids, out = node.input[1], node.output[0]
+            nodes += [
+                helper.make_node("Gather", [rows, ids], [out + ".int8"], name=out + ".int8"),
+                helper.make_node("Cast", [out + ".int8"], [out + ".float"], name=out + ".float", to=TensorProto.FLOAT),
+                helper.make_node("Gather", [scales, ids], [out + ".scale"], name=out + ".scale"),
+                helper.make_node("Mul", [out + ".float", out + ".scale"], [out], name=out),
+            ]
+        else:
+            nodes.append(node)
+
+    used = {name for node in nodes for name in node.input}
+    kept = [t for t in graph.initializer if t.name in used] + [t for n, t in initializers.items() if n in used]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    if not any(op.domain == MS_DOMAIN for op in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
+    onnx.checker.check_model(model)
+    return model, len(matmuls)
+
+
+def model_folder(source: str) -> str:
+    folder = os.path.dirname(os.path.abspath(source))
+    return os.path.dirname(folder) if os.path.basename(folder) == "onnx" else folder
+
+
+def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int) -> List[List[int]]:
+    """`<|bos|>` + the tags in the vocabulary of every `every`-th training-split post (as training feeds them)."""
+    with open(tokenizer_file, encoding="utf-8") as f:
+        vocab: Dict[str, int] = json.load(f)["model"]["vocab"]
+    sequences = []
+    with open(posts, encoding="utf-8") as f:
+        training = (line for line in f if "\t" in line and not is_validation(line.split("\t", 1)[0], val_percent))
+        for index, line in enumerate(training):
+            if index % every:
+                continue
+            ids = [vocab[t] for t in split_tags(line.split("\t", 1)[1]) if t in vocab]
+            if ids:
+                sequences.append([BOS_ID] + ids[: positions - 1])
+    if not sequences:
+        raise QuantizeError(f"{posts}: no training-split post with a tag in the vocabulary")
+    return sequences
+
+
+def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_percent: int) -> Dict[str, float]:
+    """Max |activation| of every weight MatMul's input, measured by onnxruntime-node."""
+    probe, names = calibration_model(model)
+    for needed in ("config.json", "tokenizer.json"):
+        if not os.path.isfile(os.path.join(folder, needed)):
+            raise QuantizeError(f"{os.path.join(folder, needed)} is missing: calibration reads the model folder's config and tokenizer")
+    with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    sequences = calibration_sequences(posts, os.path.join(folder, "tokenizer.json"), config["n_positions"], every, val_percent)
+    with tempfile.TemporaryDirectory() as work:
+        graph, request = os.path.join(work, "probe.onnx"), os.path.join(work, "request.json")
+        onnx.save(probe, graph)
+        with open(request, "w", encoding="utf-8") as f:
+            json.dump({"heads": config["n_head"], "headSize": config["n_embd"] // config["n_head"], "outputs": names, "sequences": sequences}, f)
+        node = os.environ.get("DANBOORU_GPT_NODE", "node")
+        result = subprocess.run([node, CALIBRATE, graph, request], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise QuantizeError(f"calibration failed: {result.stderr.strip()}")
+    ranges = json.loads(result.stdout)
+    print(f"calibrated on {len(sequences)} posts: " + ", ".join(f"{n} {ranges[n]:.2f}" for n in names), file=sys.stderr)
+    return ranges
+
+
+def quantize_file(source: str, target: str, posts: str, every: int = 15, val_percent: int = 10) -> int:
+    if os.path.abspath(source) == os.path.abspath(target):
+        raise QuantizeError(f"{target}: write the int8 model to another file than its source")
+    try:
+        model = onnx.load(source)
+    except Exception as err:  # a corrupt file raises DecodeError and others
+        raise QuantizeError(f"{source}: not a readable ONNX model: {err}") from err
+    try:
+        ranges = calibrate(model, model_folder(source), posts, every, val_percent)
+        model, count = quantize_model(model, ranges)
+    except QuantizeError as err:
+        raise QuantizeError(f"{source}: {err}") from err
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    tmp = target + ".tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, target)
+    return count
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", help="float32 ONNX model (in a model folder with config.json and tokenizer.json)")
+    p.add_argument("target", help="int8 ONNX model to write")
+    p.add_argument("--posts", required=True, help="posts TSV (id<TAB>tag,tag,...): calibration data")
+    p.add_argument("--every", type=int, default=15, help="calibrate on every N-th training-split post (default 15)")
+    p.add_argument("--val-percent", type=int, default=10)
+    args = p.parse_args(argv)
+    try:
+        count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent)
+    except (QuantizeError, OSError) as err:
+        print(f"quantize: {err}", file=sys.stderr)
+        return 1
+    before, after = os.path.getsize(args.source), os.path.getsize(args.target)
+    print(f"{args.target}: {count} MatMuls in int8, {before / 1e6:.2f} MB -> {after / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+import os
+import sys
+import unittest
+
+import numpy as np
+import torch
+from onnx import TensorProto, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from model import GPT, GPTConfig  # noqa: E402
+from onnx_graph import build_graph  # noqa: E402
+from quantize import QuantizeError, calibration_model, quantize_columns, quantize_model, weight_matmuls  # noqa: E402
+
+
+class QuantizeTest(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(0)
+        self.model = GPT(GPTConfig(vocab_size=50, n_positions=32, n_embd=16, n_layer=2, n_head=2)).eval()
+        self.graph = build_graph(self.model)
+
+    def test_column_quantization_is_symmetric_and_within_half_a_step(self):
+        w = np.random.default_rng(1).normal(size=(16, 40)).astype(np.float32)
+        w[:, 3] = 0  # an all-zero column keeps a usable scale
+        q, scale = quantize_columns(w)
+        self.assertEqual(q.dtype, np.int8)
+        self.assertEqual(np.abs(q).max(axis=0)[0], 127)
+        self.assertTrue(np.all(np.abs(q.astype(np.float32) * scale - w) <= scale / 2 + 1e-7))
+        self.assertEqual(scale[3], 1.0)
+
+    def test_every_weight_matmul_is_found_the_tied_head_included(self):
+        found = weight_matmuls(self.graph)
+        self.assertEqual(len(found), 4 * 2 + 1)  # qkv, attention out, mlp in, mlp out per layer + output
+        self.assertEqual([m.weight for m in found if m.transposed is not None], ["transformer.wte.weight"])
+        probe, names = calibration_model(self.graph)
+        self.assertEqual(names, list(dict.fromkeys(m.activation for m in found)))
+        self.assertTrue({"logits", *names} <= {o.name for o in probe.graph.output})
+        self.assertNotIn(names[0], {o.name for o in self.graph.graph.output}, "the source model is left as it was")
+
+    def test_rewrite_has_int8_weights_fixed_input_scales_and_one_copy_of_the_embedding(self):
+        found = weight_matmuls(self.graph)
+        ranges = {m.activation: 4.0 for m in found}
+        model, count = quantize_model(self.graph, ranges)
+        self.assertEqual(count, 9)
+        ops = [n.op_type for n in model.graph.node]
+        self.assertEqual(ops.count("MatMulIntegerToFloat"), 9)
+        self.assertEqual(ops.count("QuantizeLinear"), 9)
+        self.assertEqual(weight_matmuls(model), [], "no float weight MatMul left")
+        inits = {t.name: t for t in model.graph.initializer}
+        self.assertNotIn("transformer.wte.weight", inits, "the tied embedding is kept once, in int8")
+        self.assertEqual(inits["transformer.wte.weight.int8"].data_type, TensorProto.INT8)
+        scale = numpy_helper.to_array(next(t for n, t in inits.items() if n.endswith(".input_scale")))
+        self.assertAlmostEqual(float(scale), 4.0 / 127, places=7)
+        # Bias Adds after the projections are folded: the embedding sum, residuals and attention masks stay.
+        self.assertEqual(ops.count("Add"), 1 + 2 * 2 + 2)
+        with self.assertRaisesRegex(QuantizeError, "already quantized"):
+            quantize_model(model, ranges)
+
+    def test_a_missing_range_names_the_activation(self):
+        ranges = {m.activation: 1.0 for m in weight_matmuls(self.graph)[1:]}
+        with self.assertRaisesRegex(QuantizeError, "no calibration range for 'h0.ln_1'"):
+            quantize_model(self.graph, ranges)
+
+
+if __name__ == "__main__":
+    unittest.main()
