@@ -261,7 +261,7 @@ test('tiny-tag fixture: config, tokenizer and ONNX model agree; a first step wit
   }
 });
 
-test('models/default: ONNX logits from onnxruntime-node equal the PyTorch reference, with and without cache', async () => {
+test('models/default (int8): ONNX logits from onnxruntime-node are close to the PyTorch reference; the cache gives exactly the whole sequence\'s', async () => {
   const modelDir = path.join(root, 'models', 'default');
   const config = readJson<ModelConfig>(path.join(modelDir, 'config.json'));
   // Written by `training/export.py --parity ... --parity-columns 256` when the model was exported.
@@ -271,10 +271,14 @@ test('models/default: ONNX logits from onnxruntime-node equal the PyTorch refere
   const keep = (rows: number[][]) => rows.map((row) => columns.map((c) => row[c]));
   const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'));
   try {
+    // The reference is the float32 model's; the shipped graph is its int8 version (training/quantize.py):
+    // 0.25 at most on logits up to 11.7 when it was made, and the same validation metrics (docs/benchmarks.md).
     const [whole] = await runChunks(session, config, [parity.input_ids]);
-    assert.ok(maxAbsDiff(keep(whole), parity.logits) < tolerance);
+    const scale = Math.max(...parity.logits.flat().map(Math.abs));
+    const diff = maxAbsDiff(keep(whole), parity.logits);
+    assert.ok(diff < 0.03 * scale, `int8 vs PyTorch: max abs diff ${diff}, logits up to ${scale}`);
     const steps = await runChunks(session, config, parity.steps.map((s) => s.input_ids));
-    assert.ok(maxAbsDiff(keep(steps.flat()), parity.steps.flatMap((s) => s.logits)) < tolerance);
+    assert.ok(maxAbsDiff(steps.flat(), whole) < tolerance, 'cached steps equal the whole sequence');
   } finally {
     await session.release();
   }
