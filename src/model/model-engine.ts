@@ -32,6 +32,8 @@ export { defaultModelDir } from './model-folder';
 
 /** Contexts kept in the KV cache; a 30-tag context of the default model is ~150 KB. */
 const CACHE_CAPACITY = 64;
+/** Sampling prompts whose from-scratch state is kept (sampling again from one prompt is common). */
+const PROMPT_CACHE_CAPACITY = 8;
 /**
  * Tags drafted per row and step by speculative sampling (0: one tag a step). Tuned with
  * `npm run bench:model` on the shipped model; see docs/benchmarks.md.
@@ -63,6 +65,11 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
   override readonly model: ModelInfo;
   private tokenizerInstance: Tokenizer | undefined;
   readonly cache = new PrefixCache<ContextState>(CACHE_CAPACITY);
+  /**
+   * States of sampling prompts, each computed from scratch by freshState: apart from `cache`,
+   * whose states may be built a tag at a time, so that samples never depend on what was completed before.
+   */
+  readonly promptCache = new PrefixCache<FreshState>(PROMPT_CACHE_CAPACITY);
   /** Forward passes run (for tests and benchmarks: a cache hit runs none). */
   forwardPasses = 0;
   /** Token ids that are special (bos, eos, pad, unk, ...): never sampled, never completed. */
@@ -100,8 +107,13 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     return state;
   }
 
-  /** The same state computed from scratch (no cache): for sampling, whose results must not depend on cache history. */
+  /**
+   * The same state computed from scratch in one run (or kept from such a run): for sampling, whose
+   * results must not depend on cache history. Callers must not modify it.
+   */
   async freshState(tokens: number[]): Promise<FreshState> {
+    const kept = this.promptCache.get(tokens);
+    if (kept) return kept;
     const result = await this.session.forward([tokens], this.session.emptyPast(1));
     this.forwardPasses++;
     const offset = (tokens.length - 1) * result.vocab;
@@ -109,7 +121,9 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     // Read at the most likely token: its logit is finite whenever any is.
     let best = 0;
     for (let token = 1; token < logProbs.length; token++) if (logProbs[token] > logProbs[best]) best = token;
-    return { past: result.past, logProbs, logSumExp: result.logits[offset + best] - logProbs[best] };
+    const state = { past: result.past, logProbs, logSumExp: result.logits[offset + best] - logProbs[best] };
+    this.promptCache.set(tokens, state);
+    return state;
   }
 
   /** Score of a candidate that the model cannot score (outside its vocabulary). */
@@ -149,6 +163,7 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
 
   override async dispose(): Promise<void> {
     this.cache.clear();
+    this.promptCache.clear();
     await this.session.release();
   }
 }

@@ -29,6 +29,19 @@ export class PrefixCache<T> {
     return undefined;
   }
 
+  /** The state cached for exactly `tokens`, or undefined. */
+  get(tokens: readonly number[]): T | undefined {
+    const key = tokens.join(',');
+    const value = this.entries.get(key);
+    if (value === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.touch(key, value);
+    return value;
+  }
+
   set(tokens: readonly number[], value: T): void {
     const key = tokens.join(',');
     this.entries.delete(key);

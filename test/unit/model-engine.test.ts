@@ -305,6 +305,35 @@ describe('tag model engine on the tiny-tag fixture', () => {
     }
   });
 
+  test('sampling again from a prompt skips its forward pass and gives the same samples as a fresh start', async () => {
+    const options = { prompt: ['multiple_girls', 'smile'], n: 3, seed: 11, temperature: 1, topK: 50, topP: 0.95, maxTags: 12 };
+    engine.promptCache.clear();
+    const firstRows: number[] = [];
+    const forward = engine.session.forward.bind(engine.session);
+    engine.session.forward = async (rows, past, layout) => {
+      firstRows.push(rows.length);
+      return forward(rows, past, layout);
+    };
+    try {
+      const fresh = await engine.sample(options);
+      assert.equal(firstRows[0], 1, 'the prompt runs alone, one row');
+      const freshRuns = firstRows.length;
+      firstRows.length = 0;
+      // The completion cache holding the prompt's context, built a tag at a time, is not used.
+      await engine.complete(['multiple_girls'], 'sm');
+      await engine.complete(['multiple_girls', 'smile'], 'b');
+      firstRows.length = 0;
+      const again = await engine.sample(options);
+      assert.deepEqual(again, fresh);
+      assert.equal(firstRows[0], 3, `runs: ${firstRows.join(' ')}: the first is the rows', not the prompt's`);
+      assert.equal(firstRows.length, freshRuns - 1);
+      engine.promptCache.clear();
+      assert.deepEqual(await engine.sample(options), fresh);
+    } finally {
+      engine.session.forward = forward;
+    }
+  });
+
   test('speculative sampling: with top-k 1 it gives exactly the one-tag-a-step samples (drafts, cache and masks line up)', async () => {
     for (const prompt of [['multiple_girls', '2girls'], [], ['long_hair']]) {
       const options = { prompt, n: 3, seed: 5, temperature: 1, topK: 1, topP: 1, minTags: 30, maxTags: 30 };
