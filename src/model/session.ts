@@ -130,27 +130,28 @@ export class GptSession {
       throw new Error(`sequence of ${lastPosition + 1} tokens exceeds the model's context length ${this.config.contextLength}`);
     }
     const feeds: Record<string, ort.Tensor> = {};
-    const ids = new BigInt64Array(batch * steps);
+    const ids = new Int64Writer(batch * steps);
     rows.forEach((row, r) => {
       if (row.length !== steps) throw new Error('forward: rows of different lengths');
-      row.forEach((id, s) => (ids[r * steps + s] = BigInt(id)));
+      row.forEach((id, s) => ids.set(r * steps + s, id));
     });
-    feeds.input_ids = new ort.Tensor('int64', ids, [batch, steps]);
+    feeds.input_ids = new ort.Tensor('int64', ids.data, [batch, steps]);
     if (layout && !this.supportsRowLayout) throw new Error('forward: this graph cannot take per-row masks');
     if (this.graph.hasAttentionMask) {
-      const mask = new BigInt64Array(batch * total).fill(1n);
+      const mask = new Int64Writer(batch * total);
+      for (let i = 0; i < batch * total; i++) mask.set(i, 1);
       layout?.attentionMask.forEach((rowMask, r) => {
         if (rowMask.length !== total) throw new Error('forward: a row mask of the wrong length');
-        for (let i = 0; i < total; i++) if (rowMask[i] === 0) mask[r * total + i] = 0n;
+        for (let i = 0; i < total; i++) if (rowMask[i] === 0) mask.set(r * total + i, 0);
       });
-      feeds.attention_mask = new ort.Tensor('int64', mask, [batch, total]);
+      feeds.attention_mask = new ort.Tensor('int64', mask.data, [batch, total]);
     }
     if (this.graph.hasPositionIds) {
-      const positions = new BigInt64Array(batch * steps);
+      const positions = new Int64Writer(batch * steps);
       for (let r = 0; r < batch; r++) {
-        for (let s = 0; s < steps; s++) positions[r * steps + s] = BigInt(layout ? layout.positions[r][s] : past.length + s);
+        for (let s = 0; s < steps; s++) positions.set(r * steps + s, layout ? layout.positions[r][s] : past.length + s);
       }
-      feeds.position_ids = new ort.Tensor('int64', positions, [batch, steps]);
+      feeds.position_ids = new ort.Tensor('int64', positions.data, [batch, steps]);
     }
     if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.length > 0], [1]);
     this.graph.pastInputs.forEach(([keyName, valueName], layer) => {
@@ -216,6 +217,30 @@ export class GptSession {
     this.released = true;
     await Promise.allSettled([...this.inFlight]);
     await this.session.release();
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * int64 tensor data from 32-bit integers (token ids, positions, mask bits): on
+ * little-endian machines each is written as the low 32-bit half, with no BigInt made per element
+ * (a run feeds hundreds of them).
+ */
+class Int64Writer {
+  readonly data: BigInt64Array;
+  private readonly halves: Int32Array | undefined;
+
+  constructor(length: number) {
+    this.data = new BigInt64Array(length);
+    this.halves = LITTLE_ENDIAN ? new Int32Array(this.data.buffer) : undefined;
+  }
+
+  set(index: number, value: number): void {
+    if (this.halves) {
+      this.halves[2 * index] = value;
+      this.halves[2 * index + 1] = value < 0 ? -1 : 0; // sign extension, as BigInt would
+    } else this.data[index] = BigInt(value);
   }
 }
 
