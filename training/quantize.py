@@ -1,12 +1,13 @@
 """Int8 weights and activations for an exported GPT, calibrated on training posts.
 
-    /usr/bin/python3 training/quantize.py models/default-fp32/onnx/model.onnx models/default/onnx/model.onnx \
+    /usr/bin/python3 training/quantize.py models/default/onnx/model.onnx /tmp/model-int8.onnx \
         --posts ../shared/data/posts-danbooru2020-general.tsv
 
-Every MatMul by a constant weight matrix becomes QuantizeLinear + onnxruntime's
+Every MatMul or Gemm by a constant weight matrix becomes QuantizeLinear + onnxruntime's
 MatMulIntegerToFloat: weights in int8, symmetric, one scale per output column (max |w| / 127);
 activations in uint8 (zero point 128) with one fixed scale per MatMul, max |activation| / 127
-over calibration posts. A bias Add right after it is folded into the op. The tied output
+over calibration posts. A bias (Gemm's, or an Add right after a MatMul) is folded into the op.
+Works on the graph of training/onnx_graph.py and on traced or optimum GPT-2 exports. The tied output
 embedding (MatMul by Transpose(wte)) is quantized per row of wte, and the token lookup (Gather on
 wte) reads the same int8 rows times their scales, so the file holds the embedding once. The
 position embedding, layer norms and attention over the cache stay float32.
@@ -14,7 +15,9 @@ position embedding, layer norms and attention over the cache stay float32.
 Why fixed activation scales: onnxruntime's DynamicQuantizeMatMul takes one scale for the whole
 run, so a row's logits would depend on the other rows and positions in the same run (up to 0.2
 apart on the shipped model: a cached step would not equal the whole sequence). With fixed scales
-every position's logits depend on its own sequence only, as in float32.
+every position's logits depend on its own sequence only, as in float32. On the shipped model the
+int8 graph scores the validation cases as the float32 one (`npm run bench:precision`) and samples
+about twice as fast (docs/benchmarks.md, runs 49-54).
 
 Calibration: the posts of the training split (post id crc32 % 100 >= --val-percent), every
 --every-th, `<|bos|>` + tags in the vocabulary, run by onnxruntime-node itself
@@ -51,12 +54,16 @@ class QuantizeError(ValueError):
 
 @dataclass
 class WeightMatMul:
-    """A MatMul by a constant matrix: `activation` @ weight, the weight [K, N] or the Transpose of a [N, K] one."""
+    """A product by a constant matrix: `activation` @ weight. A MatMul by a [K, N] initializer or by
+    the Transpose of a [N, K] one (a tied embedding), or a Gemm (traced and optimum exports) by a
+    [K, N] initializer, or [N, K] with transB, plus an optional bias of N."""
 
     node: onnx.NodeProto
     activation: str
     weight: str  # the float initializer
-    transposed: Optional[onnx.NodeProto]  # the Transpose node when the weight is tied (used as [N, K])
+    transposed: Optional[onnx.NodeProto] = None  # the Transpose node when the weight is tied (used as [N, K])
+    gemm_transposed: bool = False  # a Gemm with transB = 1
+    gemm_bias: str = ""  # a Gemm's C input, if any
 
 
 def quantize_columns(weight: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -76,6 +83,11 @@ def weight_matmuls(model: onnx.ModelProto) -> List[WeightMatMul]:
     producer = {out: node for node in model.graph.node for out in node.output}
     found = []
     for node in model.graph.node:
+        if node.op_type == "Gemm":
+            gemm = gemm_by_weight(node, floats)
+            if gemm is not None:
+                found.append(gemm)
+            continue
         if node.op_type != "MatMul" or len(node.input) != 2:
             continue
         a, b = node.input
@@ -90,11 +102,28 @@ def weight_matmuls(model: onnx.ModelProto) -> List[WeightMatMul]:
     return found
 
 
+def gemm_by_weight(node: onnx.NodeProto, floats: Dict[str, np.ndarray]) -> Optional[WeightMatMul]:
+    """A Gemm that is `A @ W (+ bias)`: alpha = beta = 1, A not transposed, W a 2-D float initializer,
+    the bias absent or of one value per output column."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0 or attrs.get("transA", 0) != 0:
+        return None
+    weight = node.input[1]
+    if weight not in floats or floats[weight].ndim != 2:
+        return None
+    transposed = attrs.get("transB", 0) == 1
+    columns = floats[weight].shape[0 if transposed else 1]
+    bias = node.input[2] if len(node.input) > 2 else ""
+    if bias and not (bias in floats and floats[bias].shape == (columns,)):
+        return None
+    return WeightMatMul(node, node.input[0], weight, gemm_transposed=transposed, gemm_bias=bias)
+
+
 def calibration_model(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, List[str]]:
     """A copy of the model that also outputs the activations of its weight MatMuls."""
     matmuls = weight_matmuls(model)
     if not matmuls:
-        raise QuantizeError("no MatMul by a float32 weight matrix (already quantized?)")
+        raise QuantizeError("no MatMul or Gemm by a float32 weight matrix (already quantized?)")
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     names = list(dict.fromkeys(m.activation for m in matmuls))
@@ -111,7 +140,7 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
     floats = float_initializers(model)
     matmuls = weight_matmuls(model)
     if not matmuls:
-        raise QuantizeError("no MatMul by a float32 weight matrix (already quantized?)")
+        raise QuantizeError("no MatMul or Gemm by a float32 weight matrix (already quantized?)")
     consumers: Dict[str, List[onnx.NodeProto]] = defaultdict(list)
     for node in graph.node:
         for name in node.input:
@@ -133,8 +162,10 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
         name = m.node.name or m.node.output[0]
         before: List[onnx.NodeProto] = []
         if m.transposed is None:
-            q, scale = quantize_columns(floats[m.weight])
-            weight, weight_scale = add(m.weight + ".int8", q), add(m.weight + ".scale", scale)
+            matrix = floats[m.weight].T if m.gemm_transposed else floats[m.weight]
+            stored = m.weight + (".transposed" if m.gemm_transposed else "")
+            q, scale = quantize_columns(matrix)
+            weight, weight_scale = add(stored + ".int8", q), add(stored + ".scale", scale)
             columns = q.shape[1]
         else:
             if m.weight not in tied:
@@ -154,7 +185,9 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
         inputs = [quantized_input, weight, activation_scale, weight_scale, zero_point]
         output = m.node.output[0]
         users = consumers[output]
-        if len(users) == 1 and output not in graph_outputs and users[0].op_type == "Add":
+        if m.gemm_bias:
+            inputs += ["", m.gemm_bias]  # no zero point for the int8 weights
+        elif len(users) == 1 and output not in graph_outputs and users[0].op_type == "Add":
             bias_add = users[0]
             bias = bias_add.input[1] if bias_add.input[0] == output else bias_add.input[0]
             if bias in floats and floats[bias].shape == (columns,):

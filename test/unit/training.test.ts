@@ -188,40 +188,44 @@ describe('training: tiny training + export, ONNX parity from onnxruntime-node', 
     assert.ok(maxAbsDiff(second, parity.logits.slice(0, n - 2)) < tolerance);
   });
 
-  test('int8 (training/quantize.py, calibrated by onnxruntime-node): close to PyTorch, and each position depends on its own sequence only', async () => {
-    const int8Path = path.join(work, 'int8', 'onnx', 'model.onnx');
-    runPython(['training/quantize.py', path.join(modelDir, 'onnx', 'model.onnx'), int8Path, '--posts', 'training/tests/data/posts-sample.tsv', '--every', '1']);
-    assert.ok(fs.statSync(int8Path).size < fs.statSync(path.join(modelDir, 'onnx', 'model.onnx')).size / 2);
-    const int8 = await ort.InferenceSession.create(int8Path);
-    try {
-      assert.deepEqual(int8.inputNames, session.inputNames);
-      assert.deepEqual(int8.outputNames, session.outputNames);
-      const [whole] = await runChunks(int8, config, [parity.input_ids]);
-      const scale = Math.max(...parity.logits.flat().map(Math.abs));
-      const diff = maxAbsDiff(whole, parity.logits);
-      assert.ok(diff > 0 && diff < 0.05 * scale, `int8 vs PyTorch: max abs diff ${diff}, logits up to ${scale}`);
-      // Fixed activation scales: the cached steps give exactly the logits of the whole sequence,
-      // and a row's logits do not depend on the other row of its batch.
-      const steps = await runChunks(int8, config, parity.steps.map((s) => s.input_ids));
-      assert.ok(maxAbsDiff(steps.flat(), whole) < tolerance);
-      const ids = parity.input_ids;
-      const n = ids.length;
-      const other = ids.map((id, i) => (i === 0 ? id : config.vocab_size - 1 - i));
-      const out = await int8.run({
-        input_ids: int64([...ids, ...other], [2, n]),
-        attention_mask: int64(new Array<number>(2 * n).fill(1), [2, n]),
-        position_ids: int64([...ids.keys(), ...ids.keys()], [2, n]),
-        ...emptyPast(config, 2),
-      });
-      const data = out.logits.data as Float32Array;
-      const first = ids.map((_, t) => Array.from(data.subarray(t * config.vocab_size, (t + 1) * config.vocab_size)));
-      assert.ok(maxAbsDiff(first, whole) < tolerance);
-    } finally {
-      await int8.release();
+  test('int8 (training/quantize.py, calibrated by onnxruntime-node), of the lean and the traced export: close to PyTorch, and each position depends on its own sequence only', async () => {
+    for (const [name, source] of [['lean', modelDir], ['traced', path.join(work, 'traced')]]) {
+      const sourcePath = path.join(source, 'onnx', 'model.onnx');
+      const int8Path = path.join(work, `${name}-int8.onnx`);
+      runPython(['training/quantize.py', sourcePath, int8Path, '--posts', 'training/tests/data/posts-sample.tsv', '--every', '1']);
+      assert.ok(fs.statSync(int8Path).size < fs.statSync(sourcePath).size * 0.7, `${name}: int8 file smaller`);
+      const int8 = await ort.InferenceSession.create(int8Path);
+      try {
+        assert.deepEqual(int8.inputNames, session.inputNames);
+        assert.deepEqual(int8.outputNames, session.outputNames);
+        const [whole] = await runChunks(int8, config, [parity.input_ids]);
+        const scale = Math.max(...parity.logits.flat().map(Math.abs));
+        const diff = maxAbsDiff(whole, parity.logits);
+        assert.ok(diff > 0 && diff < 0.05 * scale, `${name} int8 vs PyTorch: max abs diff ${diff}, logits up to ${scale}`);
+        // Fixed activation scales: the cached steps give exactly the logits of the whole sequence,
+        // and a row's logits do not depend on the other row of its batch.
+        const steps = await runChunks(int8, config, parity.steps.map((s) => s.input_ids));
+        assert.ok(maxAbsDiff(steps.flat(), whole) < tolerance, `${name}: cached steps equal the whole sequence`);
+        const ids = parity.input_ids;
+        const n = ids.length;
+        const other = ids.map((id, i) => (i === 0 ? id : config.vocab_size - 1 - i));
+        const out = await int8.run({
+          input_ids: int64([...ids, ...other], [2, n]),
+          attention_mask: int64(new Array<number>(2 * n).fill(1), [2, n]),
+          position_ids: int64([...ids.keys(), ...ids.keys()], [2, n]),
+          ...emptyPast(config, 2),
+        });
+        const data = out.logits.data as Float32Array;
+        const first = ids.map((_, t) => Array.from(data.subarray(t * config.vocab_size, (t + 1) * config.vocab_size)));
+        assert.ok(maxAbsDiff(first, whole) < tolerance, `${name}: a row does not depend on the other rows`);
+      } finally {
+        await int8.release();
+      }
     }
+    const int8Path = path.join(work, 'lean-int8.onnx');
     const refused = spawnSync(python, ['training/quantize.py', int8Path, path.join(work, 'again.onnx'), '--posts', 'training/tests/data/posts-sample.tsv'], { cwd: root, encoding: 'utf8' });
     assert.equal(refused.status, 1);
-    assert.match(refused.stderr, /model\.onnx: no MatMul by a float32 weight matrix \(already quantized\?\)/);
+    assert.match(refused.stderr, /lean-int8\.onnx: no MatMul or Gemm by a float32 weight matrix \(already quantized\?\)/);
     assert.ok(!fs.existsSync(path.join(work, 'again.onnx')));
   });
 

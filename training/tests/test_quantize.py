@@ -55,6 +55,32 @@ class QuantizeTest(unittest.TestCase):
         with self.assertRaisesRegex(QuantizeError, "already quantized"):
             quantize_model(model, ranges)
 
+    def test_a_gemm_with_transposed_weight_and_bias_becomes_one_int8_product(self):
+        from onnx import helper
+
+        rng = np.random.default_rng(2)
+        w = rng.normal(size=(3, 4)).astype(np.float32)  # [N, K], used transposed
+        bias = rng.normal(size=(3,)).astype(np.float32)
+        graph = helper.make_graph(
+            [helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="proj", transB=1)],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+            initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")],
+        )
+        model, count = quantize_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), {"x": 2.0})
+        self.assertEqual(count, 1)
+        product = model.graph.node[-1]
+        self.assertEqual(product.op_type, "MatMulIntegerToFloat")
+        self.assertEqual((list(product.input)[5:], list(product.output)), (["", "b"], ["y"]))
+        inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        np.testing.assert_array_equal(inits[product.input[1]], quantize_columns(w.T)[0])
+        self.assertNotIn("w", inits)
+        # A Gemm that scales its product is left alone.
+        graph.node[0].attribute.append(helper.make_attribute("alpha", 0.5))
+        with self.assertRaisesRegex(QuantizeError, "already quantized"):
+            quantize_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), {"x": 2.0})
+
     def test_a_missing_range_names_the_activation(self):
         ranges = {m.activation: 1.0 for m in weight_matmuls(self.graph)[1:]}
         with self.assertRaisesRegex(QuantizeError, "no calibration range for 'h0.ln_1'"):
