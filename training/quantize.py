@@ -147,8 +147,9 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
             consumers[name].append(node)
     graph_outputs = {o.name for o in graph.output}
     initializers: Dict[str, onnx.TensorProto] = {}
-    dropped: set = set()  # ids of nodes folded into others
-    replacement: Dict[int, List[onnx.NodeProto]] = {}
+    # Nodes are named by their first output (unique in a graph): protobuf wrappers need not keep their id().
+    dropped: set = set()  # nodes folded into others
+    replacement: Dict[str, List[onnx.NodeProto]] = {}
     tied: Dict[str, Tuple[str, str]] = {}  # embedding -> (its int8 rows [N, K], their scales [N, 1])
 
     def add(name: str, value: np.ndarray) -> str:
@@ -176,7 +177,7 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
             # onnxruntime folds this Transpose of a constant once, at load.
             before.append(helper.make_node("Transpose", [tied[m.weight][0]], [weight], name=weight, perm=[1, 0]))
             if len(consumers[m.transposed.output[0]]) == 1:
-                dropped.add(id(m.transposed))
+                dropped.add(m.transposed.output[0])
             columns = floats[m.weight].shape[0]
         activation_scale = add(name + ".input_scale", np.array(limit / 127.0, dtype=np.float32))
         zero_point = add("uint8.128", np.array(128, dtype=np.uint8))
@@ -193,17 +194,17 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
             if bias in floats and floats[bias].shape == (columns,):
                 inputs += ["", bias]  # no zero point for the int8 weights
                 output = bias_add.output[0]
-                dropped.add(id(bias_add))
-        replacement[id(m.node)] = before + [
+                dropped.add(bias_add.output[0])
+        replacement[m.node.output[0]] = before + [
             helper.make_node("MatMulIntegerToFloat", inputs, [output], name=name, domain=MS_DOMAIN)
         ]
 
     nodes: List[onnx.NodeProto] = []
     for node in graph.node:
-        if id(node) in dropped:
+        if node.output[0] in dropped:
             continue
-        if id(node) in replacement:
-            nodes += replacement[id(node)]
+        if node.output[0] in replacement:
+            nodes += replacement[node.output[0]]
         elif node.op_type == "Gather" and node.input[0] in tied:
             # Token lookup in the tied embedding: its int8 rows times their scales.
             rows, scales = tied[node.input[0]]
