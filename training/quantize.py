@@ -7,7 +7,8 @@ Every MatMul or Gemm by a constant weight matrix becomes QuantizeLinear + onnxru
 MatMulIntegerToFloat: weights in int8, symmetric, one scale per output column (max |w| / 127);
 activations in uint8 (zero point 128) with one fixed scale per MatMul, max |activation| / 127
 over calibration posts. A bias (Gemm's, or an Add right after a MatMul) is folded into the op.
-Works on the graph of training/onnx_graph.py and on traced or optimum GPT-2 exports. The tied output
+Works on the graph of training/onnx_graph.py and on traced or optimum GPT-2 exports of a tag
+model (calibration feeds one token per tag: a BPE model is refused). The tied output
 embedding (MatMul by Transpose(wte)) is quantized per row of wte, and the token lookup (Gather on
 wte) reads the same int8 rows times their scales, so the file holds the embedding once. The
 position embedding, layer norms and attention over the cache stay float32.
@@ -238,7 +239,10 @@ def model_folder(source: str) -> str:
 def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int) -> List[List[int]]:
     """`<|bos|>` + the tags in the vocabulary of every `every`-th training-split post (as training feeds them)."""
     with open(tokenizer_file, encoding="utf-8") as f:
-        vocab: Dict[str, int] = json.load(f)["model"]["vocab"]
+        tokenizer = json.load(f)["model"]
+    if tokenizer.get("type") != "WordLevel":
+        raise QuantizeError(f"{tokenizer_file}: a {tokenizer.get('type')} tokenizer; calibration feeds one token per tag (WordLevel, a tag model)")
+    vocab: Dict[str, int] = tokenizer["vocab"]
     sequences = []
     with open(posts, encoding="utf-8") as f:
         training = (line for line in f if "\t" in line and not is_validation(line.split("\t", 1)[0], val_percent))

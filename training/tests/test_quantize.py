@@ -9,7 +9,8 @@ from onnx import TensorProto, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from model import GPT, GPTConfig  # noqa: E402
 from onnx_graph import build_graph  # noqa: E402
-from quantize import QuantizeError, calibration_model, quantize_columns, quantize_model, weight_matmuls  # noqa: E402
+from quantize import QuantizeError, calibration_model, calibration_sequences, quantize_columns, quantize_model, weight_matmuls  # noqa: E402
+from tags import is_validation  # noqa: E402
 
 
 class QuantizeTest(unittest.TestCase):
@@ -80,6 +81,27 @@ class QuantizeTest(unittest.TestCase):
         graph.node[0].attribute.append(helper.make_attribute("alpha", 0.5))
         with self.assertRaisesRegex(QuantizeError, "already quantized"):
             quantize_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), {"x": 2.0})
+
+    def test_calibration_feeds_training_posts_one_token_per_tag_and_refuses_bpe(self):
+        import json
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            posts, tokenizer = os.path.join(d, "posts.tsv"), os.path.join(d, "tokenizer.json")
+            ids = [str(i) for i in range(40)]
+            with open(posts, "w", encoding="utf-8") as f:
+                f.writelines(f"{post_id}\tlong_hair,Smile,unknown_tag\n" for post_id in ids)
+            with open(tokenizer, "w", encoding="utf-8") as f:
+                json.dump({"model": {"type": "WordLevel", "vocab": {"<|bos|>": 0, "long_hair": 4, "smile": 5}}}, f)
+            sequences = calibration_sequences(posts, tokenizer, positions=3, every=1, val_percent=10)
+            self.assertEqual(len(sequences), sum(not is_validation(i) for i in ids))
+            self.assertTrue(0 < len(sequences) < len(ids), "validation posts are left out")
+            self.assertEqual(sequences[0], [0, 4, 5])
+            self.assertEqual(calibration_sequences(posts, tokenizer, positions=2, every=1, val_percent=10)[0], [0, 4])
+            with open(tokenizer, "w", encoding="utf-8") as f:
+                json.dump({"model": {"type": "BPE", "vocab": {}}}, f)
+            with self.assertRaisesRegex(QuantizeError, "a BPE tokenizer; calibration feeds one token per tag"):
+                calibration_sequences(posts, tokenizer, positions=3, every=1, val_percent=10)
 
     def test_a_missing_range_names_the_activation(self):
         ranges = {m.activation: 1.0 for m in weight_matmuls(self.graph)[1:]}
