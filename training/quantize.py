@@ -43,7 +43,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tags import BOS_ID, is_validation, split_tags  # noqa: E402
+from tags import DataError, TagTokenizer, read_posts, split_posts  # noqa: E402
 
 MS_DOMAIN = "com.microsoft"
 CALIBRATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.mjs")
@@ -237,21 +237,16 @@ def model_folder(source: str) -> str:
 
 
 def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int) -> List[List[int]]:
-    """`<|bos|>` + the tags in the vocabulary of every `every`-th training-split post (as training feeds them)."""
+    """The inputs training feeds the model (`<|bos|>` + the post's tags in the vocabulary, without
+    the `<|eos|>` that is only a target) for every `every`-th training-split post."""
     with open(tokenizer_file, encoding="utf-8") as f:
-        tokenizer = json.load(f)["model"]
-    if tokenizer.get("type") != "WordLevel":
-        raise QuantizeError(f"{tokenizer_file}: a {tokenizer.get('type')} tokenizer; calibration feeds one token per tag (WordLevel, a tag model)")
-    vocab: Dict[str, int] = tokenizer["vocab"]
-    sequences = []
-    with open(posts, encoding="utf-8") as f:
-        training = (line for line in f if "\t" in line and not is_validation(line.split("\t", 1)[0], val_percent))
-        for index, line in enumerate(training):
-            if index % every:
-                continue
-            ids = [vocab[t] for t in split_tags(line.split("\t", 1)[1]) if t in vocab]
-            if ids:
-                sequences.append([BOS_ID] + ids[: positions - 1])
+        kind = json.load(f)["model"].get("type")
+    if kind != "WordLevel":
+        raise QuantizeError(f"{tokenizer_file}: a {kind} tokenizer; calibration feeds one token per tag (WordLevel, a tag model)")
+    tokenizer = TagTokenizer.load(tokenizer_file)
+    training, _ = split_posts(read_posts(posts), val_percent)
+    sequences = [tokenizer.encode_post(post.tags)[:-1][:positions] for post in training[::every]]
+    sequences = [ids for ids in sequences if len(ids) > 1]  # posts with no tag in the vocabulary give nothing
     if not sequences:
         raise QuantizeError(f"{posts}: no training-split post with a tag in the vocabulary")
     return sequences
@@ -309,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent)
-    except (QuantizeError, OSError) as err:
+    except (QuantizeError, DataError, OSError) as err:
         print(f"quantize: {err}", file=sys.stderr)
         return 1
     before, after = os.path.getsize(args.source), os.path.getsize(args.target)

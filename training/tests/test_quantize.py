@@ -92,7 +92,8 @@ class QuantizeTest(unittest.TestCase):
             with open(posts, "w", encoding="utf-8") as f:
                 f.writelines(f"{post_id}\tlong_hair,Smile,unknown_tag\n" for post_id in ids)
             with open(tokenizer, "w", encoding="utf-8") as f:
-                json.dump({"model": {"type": "WordLevel", "vocab": {"<|bos|>": 0, "long_hair": 4, "smile": 5}}}, f)
+                vocab = {"<|bos|>": 0, "<|eos|>": 1, "<|pad|>": 2, "<|unk|>": 3, "long_hair": 4, "smile": 5}
+                json.dump({"model": {"type": "WordLevel", "vocab": vocab}}, f)
             sequences = calibration_sequences(posts, tokenizer, positions=3, every=1, val_percent=10)
             self.assertEqual(len(sequences), sum(not is_validation(i) for i in ids))
             self.assertTrue(0 < len(sequences) < len(ids), "validation posts are left out")
