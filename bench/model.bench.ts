@@ -134,10 +134,10 @@ async function main(): Promise<void> {
   });
   runners.push(
     oursRunner('ours', {}),
-    // One tag a step (no speculative drafts), for reference.
     // Another prompt every call: the prompt's forward pass is not in the prompt cache (transformers.js
     // runs the prompt every call; ours keeps the last few, as a user sampling again from a prompt gets).
     oursRunner('ours, a new prompt each call', {}, (repeat) => cases[(repeat + 1) % cases.length].context.slice(0, promptTags.length)),
+    // One tag a step (no speculative drafts), for reference.
     oursRunner('ours, one tag a step', { draftLength: 0 }),
     // As users sample: the stop token allowed from the first tag (its probability needs the softmax
     // over the whole vocabulary each step); no contender above has to compute it.

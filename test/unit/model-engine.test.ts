@@ -308,25 +308,25 @@ describe('tag model engine on the tiny-tag fixture', () => {
   test('sampling again from a prompt skips its forward pass and gives the same samples as a fresh start', async () => {
     const options = { prompt: ['multiple_girls', 'smile'], n: 3, seed: 11, temperature: 1, topK: 50, topP: 0.95, maxTags: 12 };
     engine.promptCache.clear();
-    const firstRows: number[] = [];
+    const rowsPerRun: number[] = [];
     const forward = engine.session.forward.bind(engine.session);
     engine.session.forward = async (rows, past, layout) => {
-      firstRows.push(rows.length);
+      rowsPerRun.push(rows.length);
       return forward(rows, past, layout);
     };
     try {
       const fresh = await engine.sample(options);
-      assert.equal(firstRows[0], 1, 'the prompt runs alone, one row');
-      const freshRuns = firstRows.length;
-      firstRows.length = 0;
+      assert.equal(rowsPerRun[0], 1, 'the prompt runs alone, one row');
+      const freshRuns = rowsPerRun.length;
+      rowsPerRun.length = 0;
       // The completion cache holding the prompt's context, built a tag at a time, is not used.
       await engine.complete(['multiple_girls'], 'sm');
       await engine.complete(['multiple_girls', 'smile'], 'b');
-      firstRows.length = 0;
+      rowsPerRun.length = 0;
       const again = await engine.sample(options);
       assert.deepEqual(again, fresh);
-      assert.equal(firstRows[0], 3, `runs: ${firstRows.join(' ')}: the first is the rows', not the prompt's`);
-      assert.equal(firstRows.length, freshRuns - 1);
+      assert.equal(rowsPerRun[0], 3, `runs: ${rowsPerRun.join(' ')}: the first is the rows', not the prompt's`);
+      assert.equal(rowsPerRun.length, freshRuns - 1);
       engine.promptCache.clear();
       assert.deepEqual(await engine.sample(options), fresh);
     } finally {
