@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { defaultModelDir, loadDictionary, loadEngine, packageRoot } from '../src/model/index';
 import type { ModelEngineBase } from '../src/model/model-engine';
-import { createRandom } from '../src/model/sampler';
+import { createRandom, shuffleInPlace } from '../src/util/random';
 import type { SampleOptions } from '../src/model/types';
 
 const { values } = parseArgs({
@@ -47,10 +47,7 @@ function readContexts(count: number): { context: string[]; target: string; next:
   for (const line of fs.readFileSync(postsFile, 'utf8').split('\n')) {
     const tags = (line.split('\t')[1] ?? '').split(',').filter(Boolean);
     if (tags.length < 33) continue;
-    for (let i = tags.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [tags[i], tags[j]] = [tags[j], tags[i]];
-    }
+    shuffleInPlace(tags, random);
     cases.push({ context: tags.slice(0, 30), target: tags[30], next: tags[31] });
     if (cases.length >= count) break;
   }

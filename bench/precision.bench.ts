@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import { defaultModelDir, loadDictionary, loadEngine, packageRoot } from '../src/model/index';
 import type { TagModelEngine } from '../src/model/model-engine';
-import { createRandom } from '../src/model/sampler';
+import { createRandom, shuffleInPlace } from '../src/util/random';
 
 const { values } = parseArgs({
   options: {
@@ -42,10 +42,7 @@ function validationCases(seed: number): Case[] {
     if (!text || zlib.crc32(Buffer.from(id, 'utf8')) % 100 >= 10) continue;
     const tags = text.split(',').filter(Boolean);
     if (tags.length < 2) continue;
-    for (let i = tags.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [tags[i], tags[j]] = [tags[j], tags[i]];
-    }
+    shuffleInPlace(tags, random);
     const k = 1 + Math.floor(random() * (tags.length - 1));
     cases.push({ context: tags.slice(0, k), target: tags[k] });
   }

@@ -1,7 +1,7 @@
 // Writer-side stages: tag order, the output line of a post, and the tag-count table.
 import type { Post } from './schema';
 import type { OutputFormat, TagCategory, TagOrder } from './types';
-import { createRandom } from '../util/random';
+import { createRandom, shuffleInPlace } from '../util/random';
 import { TagCounter } from './tag-table';
 
 export { TagCounter };
@@ -54,14 +54,7 @@ export class PostFormatter {
 
   private arrange(tags: string[], random: (() => number) | undefined): void {
     if (this.options.order === 'sort') tags.sort(compareCodeUnits);
-    else if (random !== undefined) {
-      for (let i = tags.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        const swap = tags[i];
-        tags[i] = tags[j];
-        tags[j] = swap;
-      }
-    }
+    else if (random !== undefined) shuffleInPlace(tags, random);
   }
 
   /** Counts the kept tags of a post that is written; `line` is what format() returned for it. */
