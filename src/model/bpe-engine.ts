@@ -7,7 +7,7 @@ import { ModelEngineBase, sampleSettings, type ContextState } from './model-engi
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { compileBans, createRandom, pickToken } from './sampler';
-import type { GptSession } from './session';
+import { logSoftmaxRow, logSumExp, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
 /** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
@@ -287,7 +287,7 @@ export class BpeModelEngine extends ModelEngineBase {
           row.next = row.boundary;
           return;
         }
-        row.next = logSoftmax(result.logits.subarray(i * result.vocab, (i + 1) * result.vocab), result.vocab);
+        row.next = logSoftmaxRow(result.logits, i * result.vocab, result.vocab);
         if (atBoundary[i]) {
           row.boundary = row.next;
           row.boundaryPosition = row.position;
@@ -327,7 +327,7 @@ export class BpeModelEngine extends ModelEngineBase {
           if (text.includes(this.separator)) break;
           const result = await this.session.forward([[token]], state.past);
           this.forwardPasses++;
-          state = { past: result.past, logProbs: logSoftmax(result.logits, result.vocab) };
+          state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
         }
         if (ended) break;
         const tag = this.acceptTag(text, first, used, banned);
@@ -340,7 +340,7 @@ export class BpeModelEngine extends ModelEngineBase {
         used.add(tag);
         const result = await this.session.forward([[generated[generated.length - 1]]], state.past);
         this.forwardPasses++;
-        boundary = { past: result.past, logProbs: logSoftmax(result.logits, result.vocab) };
+        boundary = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
         length += generated.length;
         if (length + 1 >= this.files.config.contextLength) break;
       }
@@ -366,19 +366,4 @@ export class BpeModelEngine extends ModelEngineBase {
     if (used.has(name) || banned(name)) return undefined;
     return name;
   }
-}
-
-function logSumExp(logits: Float32Array, offset: number, vocab: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) if (logits[offset + i] > max) max = logits[offset + i];
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
-  return max + Math.log(sum);
-}
-
-function logSoftmax(logits: Float32Array, vocab: number): Float32Array {
-  const out = logits.slice(0, vocab);
-  const total = logSumExp(out, 0, vocab);
-  for (let i = 0; i < vocab; i++) out[i] -= total;
-  return out;
 }

@@ -25,7 +25,7 @@ import {
   type RankedTokens,
   type TokenDistribution,
 } from './sampler';
-import { GptSession, logSoftmaxRow, type PastState } from './session';
+import { GptSession, logSoftmaxRow, logSumExp, type PastState } from './session';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
 
 export { defaultModelDir } from './model-folder';
@@ -117,11 +117,8 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     const result = await this.session.forward([tokens], this.session.emptyPast(1));
     this.forwardPasses++;
     const offset = (tokens.length - 1) * result.vocab;
-    const logProbs = logSoftmaxRow(result.logits, offset, result.vocab);
-    // Read at the most likely token: its logit is finite whenever any is.
-    let best = 0;
-    for (let token = 1; token < logProbs.length; token++) if (logProbs[token] > logProbs[best]) best = token;
-    const state = { past: result.past, logProbs, logSumExp: result.logits[offset + best] - logProbs[best] };
+    const logSum = logSumExp(result.logits, offset, result.vocab);
+    const state = { past: result.past, logProbs: logSoftmaxRow(result.logits, offset, result.vocab, logSum), logSumExp: logSum };
     this.promptCache.set(tokens, state);
     return state;
   }

@@ -259,14 +259,21 @@ function pickRows(tensor: ort.Tensor, rows: number[]): ort.Tensor {
   return new ort.Tensor('float32', out, [rows.length, ...tensor.dims.slice(1)]);
 }
 
-/** In place: logits -> log-probabilities (one row of `vocab` entries at `offset`). */
-export function logSoftmaxRow(logits: Float32Array, offset: number, vocab: number): Float32Array {
-  const row = logits.slice(offset, offset + vocab);
+/** log(sum of exp(logit)) over one row of `vocab` logits at `offset`, taken relative to its maximum so no term overflows. */
+export function logSumExp(logits: Float32Array, offset: number, vocab: number): number {
   let max = -Infinity;
-  for (let i = 0; i < vocab; i++) if (row[i] > max) max = row[i];
+  for (let i = 0; i < vocab; i++) if (logits[offset + i] > max) max = logits[offset + i];
   let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(row[i] - max);
-  const logSum = max + Math.log(sum);
+  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
+  return max + Math.log(sum);
+}
+
+/**
+ * The log-probabilities of one row of `vocab` logits at `offset`, as a new array (the logits are
+ * left as they are); `logSum` is that row's logSumExp, for a caller that already has it.
+ */
+export function logSoftmaxRow(logits: Float32Array, offset: number, vocab: number, logSum = logSumExp(logits, offset, vocab)): Float32Array {
+  const row = logits.slice(offset, offset + vocab);
   for (let i = 0; i < vocab; i++) row[i] -= logSum;
   return row;
 }
