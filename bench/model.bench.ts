@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { defaultModelDir, loadDictionary, loadEngine, packageRoot } from '../src/model/index';
 import type { ModelEngineBase } from '../src/model/model-engine';
+import { tile } from '../src/model/session';
 import { createRandom, shuffleInPlace } from '../src/util/random';
 import type { SampleOptions } from '../src/model/types';
 
@@ -245,12 +246,7 @@ async function main(): Promise<void> {
       rates: [],
       run: async () => {
         const prompt = await session.run(bareFeeds(1, floorPrompt.length, floorPrompt, 0, emptyPast(1)));
-        const past = presents(prompt).map((tensor) => {
-          const data = tensor.data as Float32Array;
-          const tiled = new Float32Array(data.length * SAMPLE_ROWS);
-          for (let row = 0; row < SAMPLE_ROWS; row++) tiled.set(data, row * data.length);
-          return new ort.Tensor('float32', tiled, [SAMPLE_ROWS, ...tensor.dims.slice(1)]);
-        });
+        const past = presents(prompt).map((tensor) => tile(tensor, SAMPLE_ROWS));
         const steps = SAMPLE_TAGS - 1;
         const tokens = Array.from({ length: SAMPLE_ROWS * steps }, (_, i) => floorPrompt[i % floorPrompt.length]);
         await session.run(bareFeeds(SAMPLE_ROWS, steps, tokens, floorPrompt.length, past));

@@ -244,7 +244,8 @@ class Int64Writer {
   }
 }
 
-function tile(tensor: ort.Tensor, batch: number): ort.Tensor {
+/** `batch` copies of a one-row tensor ([1, ...] -> [batch, ...]), as the rows of one batch. */
+export function tile(tensor: ort.Tensor, batch: number): ort.Tensor {
   const data = tensor.data as Float32Array;
   const out = new Float32Array(data.length * batch);
   for (let b = 0; b < batch; b++) out.set(data, b * data.length);
