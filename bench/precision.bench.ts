@@ -84,8 +84,7 @@ async function main(): Promise<void> {
   const results: Scores[] = [];
   for (const folder of folders) {
     const engine = (await loadEngine({ modelDir: folder, dictionary, threads: 1 })) as TagModelEngine;
-    const onnx = ['onnx/model.onnx', 'model.onnx'].map((f) => path.join(folder, f)).find((f) => fs.existsSync(f));
-    const megabytes = onnx ? (fs.statSync(onnx).size / 1e6).toFixed(2) : '?';
+    const megabytes = (fs.statSync(engine.files.onnxPath).size / 1e6).toFixed(2);
     const result = await score(engine, cases);
     await engine.dispose();
     results.push(result);
