@@ -1,6 +1,7 @@
 // The sampler's passes over a position's logits, in a small WebAssembly SIMD module
-// (logit-scan.wat): the logits at or above a threshold (at each position speculative sampling
-// checks), and the softmax's maximum and denominator over a row's allowed tokens (the stop decision).
+// (logit-scan.wat): the logits at or above a threshold, and the best allowed ones among them,
+// ranked (at each position speculative sampling checks), and the softmax's maximum and
+// denominator over a row's allowed tokens (the stop decision).
 import { instantiateEmbedded } from '../util/wasm';
 import { LOGIT_SCAN_WASM_BASE64 } from './logit-scan-wasm';
 
@@ -9,6 +10,17 @@ interface LogitScanExports {
   at_least(logitsAt: number, count: number, threshold: number, idsAt: number): number;
   max_allowed(logitsAt: number, blockedAt: number, count: number): number;
   exp_sum_allowed(logitsAt: number, blockedAt: number, count: number, max: number, scale: number): number;
+  top_allowed(
+    logitsAt: number,
+    blockedAt: number,
+    count: number,
+    threshold: number,
+    depth: number,
+    limit: number,
+    keysAt: number,
+    rankedAt: number,
+    valuesAt: number,
+  ): number;
 }
 
 /**
@@ -27,6 +39,9 @@ export class LogitScanner {
   private logits = new Float32Array(0);
   private blocked = new Uint8Array(0);
   private ids = new Int32Array(0);
+  private rankedIds = new Int32Array(0);
+  private rankedValues = new Float32Array(0);
+  private keysAt = 0;
   /** The padded length of the row maxAllowed loaded; -1 once atLeast has overwritten it. */
   private loadedRow = -1;
 
@@ -43,6 +58,41 @@ export class LogitScanner {
     this.loadedRow = -1;
     const found = this.wasm.at_least(0, count, smallestFloat32AtLeast(threshold), this.ids.byteOffset);
     return this.ids.subarray(0, found);
+  }
+
+  /**
+   * The allowed tokens (`blocked` 0) of a row of logits whose logit is at or above `threshold`: how
+   * many there are (`found`), and, unless that is over `limit`, the best `depth` of them, best first
+   * (ties: lower id first), in `ids` and `values` (views of the module's memory that the next call
+   * overwrites; empty when `found` is over `limit`).
+   */
+  topAllowed(
+    logits: Float32Array,
+    offset: number,
+    count: number,
+    blocked: Uint8Array,
+    threshold: number,
+    depth: number,
+    limit = count,
+  ): { found: number; ids: Int32Array; values: Float32Array } {
+    this.reserve(count);
+    this.logits.set(logits.subarray(offset, offset + count));
+    this.blocked.set(blocked.subarray(0, count));
+    this.loadedRow = -1;
+    depth = Math.max(0, Math.min(depth, count));
+    const found = this.wasm.top_allowed(
+      0,
+      this.blocked.byteOffset,
+      count,
+      smallestFloat32AtLeast(threshold),
+      depth,
+      limit,
+      this.keysAt,
+      this.rankedIds.byteOffset,
+      this.rankedValues.byteOffset,
+    );
+    const size = found > limit ? 0 : Math.min(found, depth);
+    return { found, ids: this.rankedIds.subarray(0, size), values: this.rankedValues.subarray(0, size) };
   }
 
   /**
@@ -72,19 +122,28 @@ export class LogitScanner {
     return this.wasm.exp_sum_allowed(0, this.blocked.byteOffset, this.loadedRow, max, Math.LOG2E / temperature);
   }
 
-  /** Memory for `count` logits, their blocked bytes and ids, each area padded to 16 entries. */
+  /**
+   * Memory for `count` logits, their blocked bytes, ids, a ranking's ids and values, and its i64
+   * keys, each area padded to 16 entries.
+   */
   private reserve(count: number): void {
     if (count <= this.capacity) return;
     const padded = Math.ceil(count / 16) * 16;
     const blockedAt = padded * 4;
     const idsAt = blockedAt + padded;
-    const bytes = idsAt + padded * 4;
+    const rankedIdsAt = idsAt + padded * 4;
+    const rankedValuesAt = rankedIdsAt + padded * 4;
+    const keysAt = rankedValuesAt + padded * 4; // 8-byte aligned: padded is a multiple of 16
+    const bytes = keysAt + padded * 8;
     const memory = this.wasm.memory;
     const missing = Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES);
     if (missing > 0) memory.grow(missing);
     this.logits = new Float32Array(memory.buffer, 0, padded);
     this.blocked = new Uint8Array(memory.buffer, blockedAt, padded);
     this.ids = new Int32Array(memory.buffer, idsAt, padded);
+    this.rankedIds = new Int32Array(memory.buffer, rankedIdsAt, padded);
+    this.rankedValues = new Float32Array(memory.buffer, rankedValuesAt, padded);
+    this.keysAt = keysAt;
     this.capacity = count;
     this.loadedRow = -1;
   }

@@ -291,14 +291,14 @@ export interface RankedTokens {
 /**
  * The `keep` best allowed tokens. With `hint` (a guess at a value at or below the keep-th best,
  * e.g. from the previous step's distribution) one pass gathers the tokens at or above it (or a
- * little lower, see gatherAtLeast) and only those are sorted; if that finds too few or too many,
+ * little lower, see rankAtLeast) and only those are ranked; if that finds too few or too many,
  * the exact scan runs instead. Either way the result is the same.
  */
 export function rankAllowed(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, keep: number, hint = -Infinity): RankedTokens {
   keep = Math.min(keep, vocab);
   if (hint > -Infinity) {
-    const count = gatherAtLeast(logits, offset, vocab, blocked, hint, keep);
-    if (count >= 0) return insertBest(logits, offset, keep, candidateIds, count);
+    const ranked = rankAtLeast(logits, offset, vocab, blocked, hint, keep, keep);
+    if (ranked) return { ids: Int32Array.from(ranked.ids), values: Float64Array.from(ranked.values), size: ranked.ids.length };
   }
   if (keep > 256) {
     // A long list (no top-k): sort every allowed token rather than insert one by one (quadratic).
@@ -310,13 +310,16 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
     for (let i = 0; i < size; i++) ranked.values[i] = logits[offset + ranked.ids[i]];
     return ranked;
   }
-  return insertBest(logits, offset, keep, undefined, vocab, blocked);
+  return insertBest(logits, offset, keep, vocab, blocked);
 }
 
-/** Reused buffer of the allowed tokens gatherAtLeast finds (one sampler runs at a time per thread). */
+/** Reused buffer of the allowed tokens nucleusWithoutTopK gathers (one sampler runs at a time per thread). */
 let candidateIds = new Int32Array(512);
-/** The hints gatherAtLeast tries, as distances below the one it is given. */
-const HINT_STEPS_DOWN = [0, 1, 3];
+/**
+ * The hints rankAtLeast tries, as distances below the one it is given: the second one is 1 below
+ * the draft distribution's k-th logit (HINT_MARGIN + 0.7), which all but ~1 in 1,000 reach.
+ */
+const HINT_STEPS_DOWN = [0, 0.7, 2.7];
 
 /** The `found` tokens not `blocked`, in their order, into candidateIds; returns how many. */
 function keepAllowed(found: Int32Array, blocked: Uint8Array, vocab: number): number {
@@ -327,42 +330,41 @@ function keepAllowed(found: Int32Array, blocked: Uint8Array, vocab: number): num
 }
 
 /**
- * The allowed tokens whose logit is at or above `hint`, in id order in candidateIds[0..count), and
- * their count, which is at least `keep`: when fewer reach the hint (a hint from the previous
- * distribution is sometimes a little high), lower ones are tried. -1 when no hint tried gathers
- * between `keep` and 8 × `keep` of them: the caller then scans every token.
+ * The best `depth` allowed tokens, best first, ranked among those whose logit is at or above
+ * `hint` (LogitScanner.topAllowed), when at least `keep` reach it: when fewer do (a hint from the
+ * previous distribution is sometimes a little high), lower ones are tried. undefined when no hint
+ * tried finds between `keep` and 8 × `keep` of them: the caller then scans every token.
  */
-function gatherAtLeast(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, hint: number, keep: number): number {
+function rankAtLeast(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  hint: number,
+  keep: number,
+  depth: number,
+): { ids: Int32Array; values: Float32Array } | undefined {
   const capacity = keep * 8;
   for (const down of HINT_STEPS_DOWN) {
-    const count = keepAllowed(logitScanner().atLeast(logits, offset, vocab, hint - down), blocked, vocab);
-    if (count > capacity) return -1;
-    if (count >= keep) return count;
+    const ranked = logitScanner().topAllowed(logits, offset, vocab, blocked, hint - down, depth, capacity);
+    if (ranked.found > capacity) return undefined;
+    if (ranked.found >= keep) return ranked;
   }
-  return -1;
+  return undefined;
 }
 
 /**
- * The `keep` best of the candidate tokens (`candidates[0..count)` in id order, or every token
- * 0..count not `blocked`), by insertion into a sorted array from the top: most candidates fall
- * below the running threshold. Ties keep the lower id first.
+ * The `keep` best of the tokens 0..vocab not `blocked`, by insertion into a sorted array from the
+ * top: most tokens fall below the running threshold. Ties keep the lower id first.
  */
-function insertBest(
-  logits: Float32Array,
-  offset: number,
-  keep: number,
-  candidates: Int32Array | undefined,
-  count: number,
-  blocked?: Uint8Array,
-): RankedTokens {
+function insertBest(logits: Float32Array, offset: number, keep: number, vocab: number, blocked: Uint8Array): RankedTokens {
   const ids = new Int32Array(keep);
   const values = new Float64Array(keep);
   let size = 0;
   let threshold = -Infinity;
-  for (let c = 0; c < count; c++) {
-    const token = candidates ? candidates[c] : c;
+  for (let token = 0; token < vocab; token++) {
     const value = logits[offset + token];
-    if (!(value > threshold) || (blocked !== undefined && blocked[token] !== 0)) continue;
+    if (!(value > threshold) || blocked[token] !== 0) continue;
     let i = size < keep ? size++ : keep - 1;
     while (i > 0 && values[i - 1] < value) {
       ids[i] = ids[i - 1];
@@ -414,15 +416,14 @@ export function drawFrom(distribution: TokenDistribution, random: () => number):
   return distribution.ids[distribution.size - 1];
 }
 
-/** Reused buffers of the best candidate logits and their weights for targetProbability (one sampler runs at a time per thread). */
-let candidateValues = new Float64Array(512);
+/** Reused buffer of the best candidates' weights for targetProbability (one sampler runs at a time per thread). */
 let candidateWeights = new Float64Array(64);
 
 /**
  * pickToken's probability of `token` (an allowed token), computed from the logits at or above
- * `hint` only: one pass gathers them (WebAssembly SIMD, logit-scan.wat), and the best keep + 1
- * of them are ranked (topValues). Returns undefined when that is not enough to be exact (too few
- * or too many reach the hints gatherAtLeast tries, no top-k, or the token ties the cut-off value);
+ * `hint` only: one WebAssembly pass gathers them and ranks the best keep + 1 of them
+ * (rankAtLeast, logit-scan.wat). Returns undefined when that is not enough to be exact (too few
+ * or too many reach the hints rankAtLeast tries, no top-k, or the token ties the cut-off value);
  * the caller then builds the whole distribution.
  */
 export function targetProbability(
@@ -436,13 +437,11 @@ export function targetProbability(
 ): number | undefined {
   const keep = options.topK;
   if (!(keep > 0) || !(hint > -Infinity)) return undefined;
-  const count = gatherAtLeast(logits, offset, vocab, blocked, hint, keep);
-  if (count < 0) return undefined;
   // The keep + 1 best values, best first (one past the k-th to see a tie at the cut).
-  const depth = Math.min(keep + 1, count);
-  if (candidateValues.length < depth) candidateValues = new Float64Array(depth);
-  const top = candidateValues;
-  topValues(logits, offset, candidateIds, count, depth, top);
+  const ranked = rankAtLeast(logits, offset, vocab, blocked, hint, keep, keep + 1);
+  if (!ranked) return undefined;
+  const top = ranked.values;
+  const depth = top.length;
   if (candidateWeights.length < keep) candidateWeights = new Float64Array(keep);
   const weights = candidateWeights;
   for (let i = 0; i < keep; i++) weights[i] = Math.exp((top[i] - top[0]) / options.temperature);
@@ -455,29 +454,6 @@ export function targetProbability(
   let kept = 0;
   for (let i = 0; i < cut; i++) kept += weights[i];
   return Math.exp((value - top[0]) / options.temperature) / kept;
-}
-
-/**
- * The `depth` largest logits of the tokens `ids[0..count)` into `out`, best first, by insertion
- * behind a running threshold: the gathered tokens come in id order, roughly most frequent first,
- * so most fall below it. Measured twice as fast as a typed-array sort of all of them. insertBest's
- * loop, for the values alone and into a reused buffer: insertBest itself (ids too, new arrays, the
- * optional candidates and mask) took 2–3 µs more a check, ~165 checks a sampling call.
- */
-function topValues(logits: Float32Array, offset: number, ids: Int32Array, count: number, depth: number, out: Float64Array): void {
-  let size = 0;
-  let threshold = -Infinity;
-  for (let c = 0; c < count; c++) {
-    const value = logits[offset + ids[c]];
-    if (!(value > threshold)) continue;
-    let i = size < depth ? size++ : depth - 1;
-    while (i > 0 && out[i - 1] < value) {
-      out[i] = out[i - 1];
-      i--;
-    }
-    out[i] = value;
-    if (size === depth) threshold = out[depth - 1];
-  }
 }
 
 /**

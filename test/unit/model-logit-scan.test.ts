@@ -41,6 +41,48 @@ test('LogitScanner grows its memory for long rows and keeps working on short one
   assert.deepEqual([...scanner.atLeast(short, 1, 3, 1.5)], [0, 2]);
 });
 
+/** topAllowed's answer in JavaScript: the allowed tokens at or above the threshold, ranked by logit (ties: lower id first). */
+function topAllowedInJavaScript(logits: Float32Array, offset: number, count: number, blocked: Uint8Array, threshold: number, depth: number) {
+  const found = atLeastInJavaScript(logits, offset, count, threshold).filter((i) => blocked[i] === 0);
+  const ranked = found.slice().sort((a, b) => (logits[offset + b] === logits[offset + a] ? a - b : logits[offset + b] - logits[offset + a]));
+  const ids = ranked.slice(0, depth);
+  return { found: found.length, ids, values: ids.map((i) => logits[offset + i]) };
+}
+
+test('topAllowed ranks what the JavaScript ranking does: ties, -0 and 0, NaN, masks, tails, depths past what is found, the limit', () => {
+  const random = createRandom(11);
+  const scanner = new LogitScanner();
+  for (let trial = 0; trial < 300; trial++) {
+    const count = [1, 15, 16, 17, 33, 200, 6173][trial % 7];
+    const offset = trial % 4;
+    // Few distinct values in some trials, so that ties straddle the cut; -0 beside 0, NaN, infinities.
+    const levels = [3, 40, 100_000][trial % 3];
+    const logits = Float32Array.from({ length: count + offset }, () => Math.floor(random() * levels) / 4 - levels / 8);
+    for (let i = 0; i < logits.length; i++) if (logits[i] === 0 && random() < 0.5) logits[i] = -0;
+    if (count > 20) {
+      logits[offset + 3] = NaN;
+      logits[offset + 9] = Infinity;
+      logits[offset + 19] = -Infinity;
+    }
+    const blocked = Uint8Array.from({ length: count }, () => (random() < 0.3 ? 1 : 0));
+    const threshold = [logits[offset + Math.floor(random() * count)], -Infinity, 1e-9, -levels][trial % 4];
+    const depth = [1, 5, 51, 10_000][Math.floor(trial / 4) % 4];
+    const expected = topAllowedInJavaScript(logits, offset, count, blocked, threshold, depth);
+    const got = scanner.topAllowed(logits, offset, count, blocked, threshold, depth);
+    const label = `trial ${trial}: count ${count}, threshold ${threshold}, depth ${depth}`;
+    assert.equal(got.found, expected.found, label);
+    assert.deepEqual([...got.ids], expected.ids, label);
+    // Object.is: the values are the logits themselves, -0 included.
+    got.values.forEach((value, i) => assert.ok(Object.is(value, expected.values[i]), `${label}: value ${i}`));
+    // Over the limit: the count alone, no ranking.
+    if (expected.found > 0) {
+      const over = scanner.topAllowed(logits, offset, count, blocked, threshold, depth, expected.found - 1);
+      assert.equal(over.found, expected.found, label);
+      assert.equal(over.ids.length, 0, label);
+    }
+  }
+});
+
 test('maxAllowed and expSumAllowed: the maximum exactly and the sum within its stated error, over spreads, temperatures, lengths and masks', () => {
   const random = createRandom(3);
   const scanner = new LogitScanner();
