@@ -14,6 +14,8 @@ import {
   chooseTokenOrStop,
   compileBans,
   createRandom,
+  ArrayPool,
+  type ArraySource,
   distributionOf,
   drawFrom,
   probabilityOf,
@@ -443,6 +445,7 @@ export class TagModelEngine extends ModelEngineBase {
       attention: number[];
     }
     const outputs: number[][] = Array.from({ length: settings.n }, () => []);
+    const arrays = new ArrayPool();
     // The first tag of every row comes from the prompt's own distribution, as in the plain loop.
     let rows: Row[] = [];
     const keep: number[] = [];
@@ -455,7 +458,7 @@ export class TagModelEngine extends ModelEngineBase {
         draftOffset: 0,
         attention: new Array<number>(promptLength).fill(1),
       };
-      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength, { depth: draftLength + 1 })) {
+      if (this.emitFromTarget(row, state.logProbs, 0, settings, random, promptLength, { depth: draftLength + 1 }, arrays)) {
         rows.push(row);
         keep.push(r);
       }
@@ -477,13 +480,13 @@ export class TagModelEngine extends ModelEngineBase {
         const rowProposals: TokenDistribution[] = [];
         // One ranking of the draft logits serves every draft: each excludes the tags before it. It is
         // the one the last tag was drawn from (deep enough for the drafts), so that tag is skipped too.
-        const ranked = row.draftRanked ?? rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room);
+        const ranked = row.draftRanked ?? rankAllowed(row.draftLogits, row.draftOffset, vocab, row.mask, settings.topK + room, -Infinity, arrays);
         const skip = row.draftRanked ? [row.pending] : [];
         // The prompt's distribution is in log-probabilities, the model's next ones in logits.
         const shift = row.draftLogits === state.logProbs ? state.logSumExp : 0;
         hints.push(ranked.size >= settings.topK ? ranked.values[settings.topK - 1] + shift - HINT_MARGIN : -Infinity);
         for (let j = 0; j < room; j++) {
-          const proposal = distributionOf(ranked, [...skip, ...rowDrafts], settings);
+          const proposal = distributionOf(ranked, [...skip, ...rowDrafts], settings, arrays);
           if (proposal.size === 0) break;
           rowDrafts.push(drawFrom(proposal, random));
           rowProposals.push(proposal);
@@ -522,8 +525,8 @@ export class TagModelEngine extends ModelEngineBase {
           let targetRanked: RankedTokens | undefined;
           const fullTarget = (): TokenDistribution => {
             // Ranked deep enough to serve as the next drafts' ranking if the draft is rejected.
-            targetRanked ??= rankAllowed(result.logits, offset, vocab, row.mask, settings.topK + draftLength + 1, hints[r]);
-            return (target ??= distributionOf(targetRanked, [], settings));
+            targetRanked ??= rankAllowed(result.logits, offset, vocab, row.mask, settings.topK + draftLength + 1, hints[r], arrays);
+            return (target ??= distributionOf(targetRanked, [], settings, arrays));
           };
           const draft = rowDrafts[j];
           const quick = targetProbability(result.logits, offset, vocab, row.mask, draft, settings, hints[r]);
@@ -548,10 +551,16 @@ export class TagModelEngine extends ModelEngineBase {
         if (active && !rejected) {
           // Every draft kept: the next tag comes from the last position's distribution.
           const offset = (r * steps + rowDrafts.length) * vocab;
-          active = this.emitFromTarget(row, result.logits, offset, settings, random, promptLength, {
-            depth: draftLength + 1,
-            floor: hints[r],
-          });
+          active = this.emitFromTarget(
+            row,
+            result.logits,
+            offset,
+            settings,
+            random,
+            promptLength,
+            { depth: draftLength + 1, floor: hints[r] },
+            arrays,
+          );
           row.draftLogits = result.logits;
           row.draftOffset = offset;
         }
@@ -598,10 +607,11 @@ export class TagModelEngine extends ModelEngineBase {
     random: () => number,
     promptLength: number,
     hints: PositionHints = {},
+    arrays?: ArraySource,
   ): boolean {
     const eos = this.eosId;
     if (eos >= 0) row.mask[eos] = row.output.length >= settings.minTags ? 0 : 1;
-    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, hints);
+    const { token, ranked } = chooseTokenOrStop(logits, offset, this.files.config.vocabSize, row.mask, eos, settings, random, hints, arrays);
     if (eos >= 0) row.mask[eos] = 1;
     if (token < 0 || token === eos) return false;
     row.output.push(token);

@@ -9,6 +9,48 @@ export { createRandom } from '../util/random';
 let scanner: LogitScanner | undefined;
 const logitScanner = (): LogitScanner => (scanner ??= new LogitScanner());
 
+/**
+ * Where the sampler's short-lived arrays come from. A typed array of a few hundred bytes costs
+ * ~0.5 us to allocate (its memory is outside V8's heap) and adds to the external memory that
+ * triggers garbage collection; a sampling call makes ~600 of them, so it takes slices of one
+ * ArrayPool instead.
+ */
+export interface ArraySource {
+  ints(length: number): Int32Array;
+  doubles(length: number): Float64Array;
+}
+
+const freshArrays: ArraySource = { ints: (length) => new Int32Array(length), doubles: (length) => new Float64Array(length) };
+
+/**
+ * Slices of a few large arrays, handed out in turn and never reused: a slice stays valid as long
+ * as the caller keeps it, and the pool is dropped with the sampling call that made it. A slice is
+ * not zeroed when its chunk was written before (every user writes what it reads).
+ */
+export class ArrayPool implements ArraySource {
+  private static readonly CHUNK = 8192;
+  private intChunk = new Int32Array(0);
+  private intsUsed = 0;
+  private doubleChunk = new Float64Array(0);
+  private doublesUsed = 0;
+
+  ints(length: number): Int32Array {
+    if (this.intsUsed + length > this.intChunk.length) {
+      this.intChunk = new Int32Array(Math.max(ArrayPool.CHUNK, length));
+      this.intsUsed = 0;
+    }
+    return this.intChunk.subarray(this.intsUsed, (this.intsUsed += length));
+  }
+
+  doubles(length: number): Float64Array {
+    if (this.doublesUsed + length > this.doubleChunk.length) {
+      this.doubleChunk = new Float64Array(Math.max(ArrayPool.CHUNK, length));
+      this.doublesUsed = 0;
+    }
+    return this.doubleChunk.subarray(this.doublesUsed, (this.doublesUsed += length));
+  }
+}
+
 export interface PickOptions {
   temperature: number;
   /** 0 = no top-k cut. */
@@ -42,11 +84,11 @@ export function pickToken(
  * them without top-k); entries past the k-th are ignored, so a deeper ranking kept for later
  * drafts gives the same token.
  */
-export function pickRanked(ranked: RankedTokens, options: PickOptions, random: () => number): number {
+export function pickRanked(ranked: RankedTokens, options: PickOptions, random: () => number, arrays: ArraySource = freshArrays): number {
   if (ranked.size === 0) return -1;
   if (options.temperature <= 0) return ranked.ids[0];
   const size = options.topK > 0 ? Math.min(options.topK, ranked.size) : ranked.size;
-  const weights = new Float64Array(size);
+  const weights = arrays.doubles(size);
   for (let i = 0; i < size; i++) weights[i] = Math.exp((ranked.values[i] - ranked.values[0]) / options.temperature);
   return drawWeighted(ranked.ids, weights, nucleusSize(weights, size, options.topP), random);
 }
@@ -219,6 +261,7 @@ export function chooseTokenOrStop(
   options: PickOptions,
   random: () => number,
   hints: PositionHints = {},
+  arrays: ArraySource = freshArrays,
 ): { token: number; ranked?: RankedTokens } {
   const mayStop = stopToken >= 0 && blocked[stopToken] === 0;
   if (options.temperature <= 0) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
@@ -226,8 +269,8 @@ export function chooseTokenOrStop(
   if (mayStop) blocked[stopToken] = 1;
   try {
     if (!(options.topK > 0)) return { token: pickToken(logits, offset, vocab, blocked, options, random) };
-    const ranked = rankAllowed(logits, offset, vocab, blocked, options.topK + (hints.depth ?? 0), hints.floor);
-    return { token: pickRanked(ranked, options, random), ranked };
+    const ranked = rankAllowed(logits, offset, vocab, blocked, options.topK + (hints.depth ?? 0), hints.floor, arrays);
+    return { token: pickRanked(ranked, options, random, arrays), ranked };
   } finally {
     if (mayStop) blocked[stopToken] = 0;
   }
@@ -294,11 +337,25 @@ export interface RankedTokens {
  * little lower, see rankAtLeast) and only those are ranked; if that finds too few or too many,
  * the exact scan runs instead. Either way the result is the same.
  */
-export function rankAllowed(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, keep: number, hint = -Infinity): RankedTokens {
+export function rankAllowed(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  blocked: Uint8Array,
+  keep: number,
+  hint = -Infinity,
+  arrays: ArraySource = freshArrays,
+): RankedTokens {
   keep = Math.min(keep, vocab);
   if (hint > -Infinity) {
-    const ranked = rankAtLeast(logits, offset, vocab, blocked, hint, keep, keep);
-    if (ranked) return { ids: Int32Array.from(ranked.ids), values: Float64Array.from(ranked.values), size: ranked.ids.length };
+    const found = rankAtLeast(logits, offset, vocab, blocked, hint, keep, keep);
+    if (found) {
+      const size = found.ids.length;
+      const ranked = { ids: arrays.ints(size), values: arrays.doubles(size), size };
+      ranked.ids.set(found.ids);
+      ranked.values.set(found.values);
+      return ranked;
+    }
   }
   if (keep > 256) {
     // A long list (no top-k): sort every allowed token rather than insert one by one (quadratic).
@@ -310,7 +367,7 @@ export function rankAllowed(logits: Float32Array, offset: number, vocab: number,
     for (let i = 0; i < size; i++) ranked.values[i] = logits[offset + ranked.ids[i]];
     return ranked;
   }
-  return insertBest(logits, offset, keep, vocab, blocked);
+  return insertBest(logits, offset, keep, vocab, blocked, arrays);
 }
 
 /** Reused buffer of the allowed tokens nucleusWithoutTopK gathers (one sampler runs at a time per thread). */
@@ -357,9 +414,9 @@ function rankAtLeast(
  * The `keep` best of the tokens 0..vocab not `blocked`, by insertion into a sorted array from the
  * top: most tokens fall below the running threshold. Ties keep the lower id first.
  */
-function insertBest(logits: Float32Array, offset: number, keep: number, vocab: number, blocked: Uint8Array): RankedTokens {
-  const ids = new Int32Array(keep);
-  const values = new Float64Array(keep);
+function insertBest(logits: Float32Array, offset: number, keep: number, vocab: number, blocked: Uint8Array, arrays: ArraySource): RankedTokens {
+  const ids = arrays.ints(keep);
+  const values = arrays.doubles(keep);
   let size = 0;
   let threshold = -Infinity;
   for (let token = 0; token < vocab; token++) {
@@ -383,10 +440,15 @@ function insertBest(logits: Float32Array, offset: number, keep: number, vocab: n
  * cut to the nucleus, normalised. `ranked` must hold the top-k allowed tokens plus as many as `skip`
  * removes. `temperature` must be > 0.
  */
-export function distributionOf(ranked: RankedTokens, skip: readonly number[], options: PickOptions): TokenDistribution {
+export function distributionOf(
+  ranked: RankedTokens,
+  skip: readonly number[],
+  options: PickOptions,
+  arrays: ArraySource = freshArrays,
+): TokenDistribution {
   const keep = options.topK > 0 ? options.topK : ranked.size;
-  const ids = new Int32Array(Math.min(keep, ranked.size));
-  const probs = new Float64Array(ids.length);
+  const ids = arrays.ints(Math.min(keep, ranked.size));
+  const probs = arrays.doubles(ids.length);
   let size = 0;
   let best = 0;
   for (let i = 0; i < ranked.size && size < ids.length; i++) {
