@@ -191,6 +191,8 @@ export class TagModelEngine extends ModelEngineBase {
    * and kept: for benchmarks, whose figures depend on how often drafts are kept.
    */
   readonly draftStatistics = { proposed: [] as number[], accepted: [] as number[] };
+  /** The pool speculative sampling takes its arrays from; undefined while a call holds it. */
+  private idleArrayPool: ArrayPool | undefined = new ArrayPool();
   /** Dictionary ids of the vocabulary's tags, most posts first. */
   readonly vocabularyTagIds: number[];
   /** related.json's weights, when the folder has them and ranking.json gives them a weight. */
@@ -427,6 +429,29 @@ export class TagModelEngine extends ModelEngineBase {
     draftLength: number,
     signal: AbortSignal | undefined,
   ): Promise<number[][]> {
+    // The engine's pool of rankings and distributions, unless another sampling call holds it
+    // (calls interleave at each await); one made per call cost more than the arrays it saves.
+    const arrays = this.idleArrayPool ?? new ArrayPool();
+    this.idleArrayPool = undefined;
+    try {
+      return await this.draftAndVerify(settings, promptLength, state, blocked, random, draftLength, signal, arrays);
+    } finally {
+      arrays.reset();
+      this.idleArrayPool = arrays;
+    }
+  }
+
+  /** sampleSpeculatively's loop, with its arrays from `arrays`. */
+  private async draftAndVerify(
+    settings: SampleSettings,
+    promptLength: number,
+    state: FreshState,
+    blocked: Uint8Array,
+    random: () => number,
+    draftLength: number,
+    signal: AbortSignal | undefined,
+    arrays: ArrayPool,
+  ): Promise<number[][]> {
     const vocab = this.files.config.vocabSize;
     const contextLength = this.files.config.contextLength;
     // The stop token stays masked in every row (stopsHere and emitFromTarget open it only for their draw).
@@ -445,7 +470,6 @@ export class TagModelEngine extends ModelEngineBase {
       attention: number[];
     }
     const outputs: number[][] = Array.from({ length: settings.n }, () => []);
-    const arrays = new ArrayPool();
     // The first tag of every row comes from the prompt's own distribution, as in the plain loop.
     let rows: Row[] = [];
     const keep: number[] = [];

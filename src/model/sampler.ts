@@ -23,31 +23,51 @@ export interface ArraySource {
 const freshArrays: ArraySource = { ints: (length) => new Int32Array(length), doubles: (length) => new Float64Array(length) };
 
 /**
- * Slices of a few large arrays, handed out in turn and never reused: a slice stays valid as long
- * as the caller keeps it, and the pool is dropped with the sampling call that made it. A slice is
- * not zeroed when its chunk was written before (every user writes what it reads).
+ * Slices of a few large arrays, handed out in turn: a slice stays valid until reset(), which hands
+ * the same memory out again (a slice is not zeroed: every user writes what it reads). One pool
+ * serves one sampling call at a time.
  */
 export class ArrayPool implements ArraySource {
   private static readonly CHUNK = 8192;
-  private intChunk = new Int32Array(0);
+  private readonly intChunks: Int32Array[] = [];
+  private readonly doubleChunks: Float64Array[] = [];
+  private intChunk = -1;
   private intsUsed = 0;
-  private doubleChunk = new Float64Array(0);
+  private doubleChunk = -1;
   private doublesUsed = 0;
 
   ints(length: number): Int32Array {
-    if (this.intsUsed + length > this.intChunk.length) {
-      this.intChunk = new Int32Array(Math.max(ArrayPool.CHUNK, length));
+    let chunk = this.intChunks[this.intChunk];
+    if (chunk === undefined || this.intsUsed + length > chunk.length) {
+      chunk = this.intChunks[++this.intChunk];
+      if (chunk === undefined || chunk.length < length) {
+        chunk = new Int32Array(Math.max(ArrayPool.CHUNK, length));
+        this.intChunks.splice(this.intChunk, 0, chunk);
+      }
       this.intsUsed = 0;
     }
-    return this.intChunk.subarray(this.intsUsed, (this.intsUsed += length));
+    return chunk.subarray(this.intsUsed, (this.intsUsed += length));
   }
 
   doubles(length: number): Float64Array {
-    if (this.doublesUsed + length > this.doubleChunk.length) {
-      this.doubleChunk = new Float64Array(Math.max(ArrayPool.CHUNK, length));
+    let chunk = this.doubleChunks[this.doubleChunk];
+    if (chunk === undefined || this.doublesUsed + length > chunk.length) {
+      chunk = this.doubleChunks[++this.doubleChunk];
+      if (chunk === undefined || chunk.length < length) {
+        chunk = new Float64Array(Math.max(ArrayPool.CHUNK, length));
+        this.doubleChunks.splice(this.doubleChunk, 0, chunk);
+      }
       this.doublesUsed = 0;
     }
-    return this.doubleChunk.subarray(this.doublesUsed, (this.doublesUsed += length));
+    return chunk.subarray(this.doublesUsed, (this.doublesUsed += length));
+  }
+
+  /** Every slice handed out so far becomes invalid; their memory is handed out again. */
+  reset(): void {
+    this.intChunk = -1;
+    this.intsUsed = 0;
+    this.doubleChunk = -1;
+    this.doublesUsed = 0;
   }
 }
 

@@ -346,6 +346,20 @@ describe('tag model engine on the tiny-tag fixture', () => {
     }
   });
 
+  test('speculative sampling: calls running at once give what each gives alone (each keeps its own arrays)', async () => {
+    const calls = [
+      { prompt: ['multiple_girls'], n: 4, seed: 21, temperature: 1, topK: 50, topP: 0.95, minTags: 20, maxTags: 20 },
+      { prompt: ['long_hair', 'smile'], n: 3, seed: 22, temperature: 1.2, topK: 20, topP: 0.9, maxTags: 30 },
+      { prompt: [], n: 5, seed: 23, temperature: 0.8, topK: 50, topP: 1, minTags: 10, maxTags: 25 },
+    ];
+    const alone: string[][][] = [];
+    for (const options of calls) alone.push(await engine.sample(options));
+    // Twice at once: the first round takes the engine's pool for one call and fresh ones for the others.
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(await Promise.all(calls.map((options) => engine.sample(options))), alone, `round ${round}`);
+    }
+  });
+
   test('benchmark counters: positions are those forward() ran; a draft is checked only after the one before it was kept', async () => {
     const session = engine.session;
     const before = { positions: session.positions, passes: engine.forwardPasses };
