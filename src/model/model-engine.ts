@@ -371,7 +371,9 @@ export class TagModelEngine extends ModelEngineBase {
     const draftLength = options.draftLength ?? DEFAULT_DRAFT_LENGTH;
     // Drafts need a distribution to draw from (temperature > 0) and a top-k list to rank cheaply.
     if (draftLength > 0 && settings.temperature > 0 && settings.topK > 0 && this.session.supportsRowLayout) {
-      const outputs = await this.sampleSpeculatively(settings, promptTokens.length, state, blocked, random, draftLength, options.signal);
+      const outputs = await this.withArrayPool((arrays) =>
+        this.sampleSpeculatively(settings, promptTokens.length, state, blocked, random, draftLength, options.signal, arrays),
+      );
       return outputs.map((tokens) => tokens.map((token) => this.tagName(token)));
     }
 
@@ -428,29 +430,7 @@ export class TagModelEngine extends ModelEngineBase {
     random: () => number,
     draftLength: number,
     signal: AbortSignal | undefined,
-  ): Promise<number[][]> {
-    // The engine's pool of rankings and distributions, unless another sampling call holds it
-    // (calls interleave at each await); one made per call cost more than the arrays it saves.
-    const arrays = this.idleArrayPool ?? new ArrayPool();
-    this.idleArrayPool = undefined;
-    try {
-      return await this.draftAndVerify(settings, promptLength, state, blocked, random, draftLength, signal, arrays);
-    } finally {
-      arrays.reset();
-      this.idleArrayPool = arrays;
-    }
-  }
-
-  /** sampleSpeculatively's loop, with its arrays from `arrays`. */
-  private async draftAndVerify(
-    settings: SampleSettings,
-    promptLength: number,
-    state: FreshState,
-    blocked: Uint8Array,
-    random: () => number,
-    draftLength: number,
-    signal: AbortSignal | undefined,
-    arrays: ArrayPool,
+    arrays: ArraySource,
   ): Promise<number[][]> {
     const vocab = this.files.config.vocabSize;
     const contextLength = this.files.config.contextLength;
@@ -599,6 +579,22 @@ export class TagModelEngine extends ModelEngineBase {
       }
     }
     return outputs;
+  }
+
+  /**
+   * Runs `work` with the engine's pool of rankings and distributions, or a new one while another
+   * sampling call holds it (calls interleave at each await). A pool made per call cost more than
+   * the arrays it saves in bench:model, whose calls start on a collected heap.
+   */
+  private async withArrayPool<T>(work: (arrays: ArraySource) => Promise<T>): Promise<T> {
+    const arrays = this.idleArrayPool ?? new ArrayPool();
+    this.idleArrayPool = undefined;
+    try {
+      return await work(arrays);
+    } finally {
+      arrays.reset();
+      this.idleArrayPool = arrays;
+    }
   }
 
   /** Whether the row stops at this position (the stop token drawn with the model's probability). */

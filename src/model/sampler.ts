@@ -22,52 +22,55 @@ export interface ArraySource {
 
 const freshArrays: ArraySource = { ints: (length) => new Int32Array(length), doubles: (length) => new Float64Array(length) };
 
+/** Slices of a list of chunks, handed out in turn and again after reset(). */
+class Chunks<T extends Int32Array | Float64Array> {
+  private static readonly LENGTH = 8192;
+  private readonly chunks: T[] = [];
+  private index = -1;
+  private used = 0;
+
+  constructor(private readonly make: (length: number) => T) {}
+
+  take(length: number): T {
+    let chunk = this.chunks[this.index];
+    if (chunk === undefined || this.used + length > chunk.length) {
+      chunk = this.chunks[++this.index];
+      if (chunk === undefined || chunk.length < length) {
+        chunk = this.make(Math.max(Chunks.LENGTH, length));
+        this.chunks.splice(this.index, 0, chunk);
+      }
+      this.used = 0;
+    }
+    return chunk.subarray(this.used, (this.used += length)) as T;
+  }
+
+  reset(): void {
+    this.index = -1;
+    this.used = 0;
+  }
+}
+
 /**
  * Slices of a few large arrays, handed out in turn: a slice stays valid until reset(), which hands
  * the same memory out again (a slice is not zeroed: every user writes what it reads). One pool
  * serves one sampling call at a time.
  */
 export class ArrayPool implements ArraySource {
-  private static readonly CHUNK = 8192;
-  private readonly intChunks: Int32Array[] = [];
-  private readonly doubleChunks: Float64Array[] = [];
-  private intChunk = -1;
-  private intsUsed = 0;
-  private doubleChunk = -1;
-  private doublesUsed = 0;
+  private readonly intChunks = new Chunks((length) => new Int32Array(length));
+  private readonly doubleChunks = new Chunks((length) => new Float64Array(length));
 
   ints(length: number): Int32Array {
-    let chunk = this.intChunks[this.intChunk];
-    if (chunk === undefined || this.intsUsed + length > chunk.length) {
-      chunk = this.intChunks[++this.intChunk];
-      if (chunk === undefined || chunk.length < length) {
-        chunk = new Int32Array(Math.max(ArrayPool.CHUNK, length));
-        this.intChunks.splice(this.intChunk, 0, chunk);
-      }
-      this.intsUsed = 0;
-    }
-    return chunk.subarray(this.intsUsed, (this.intsUsed += length));
+    return this.intChunks.take(length);
   }
 
   doubles(length: number): Float64Array {
-    let chunk = this.doubleChunks[this.doubleChunk];
-    if (chunk === undefined || this.doublesUsed + length > chunk.length) {
-      chunk = this.doubleChunks[++this.doubleChunk];
-      if (chunk === undefined || chunk.length < length) {
-        chunk = new Float64Array(Math.max(ArrayPool.CHUNK, length));
-        this.doubleChunks.splice(this.doubleChunk, 0, chunk);
-      }
-      this.doublesUsed = 0;
-    }
-    return chunk.subarray(this.doublesUsed, (this.doublesUsed += length));
+    return this.doubleChunks.take(length);
   }
 
   /** Every slice handed out so far becomes invalid; their memory is handed out again. */
   reset(): void {
-    this.intChunk = -1;
-    this.intsUsed = 0;
-    this.doubleChunk = -1;
-    this.doublesUsed = 0;
+    this.intChunks.reset();
+    this.doubleChunks.reset();
   }
 }
 
