@@ -1,13 +1,12 @@
 // The sampler's passes over a position's logits, in a small WebAssembly SIMD module
-// (logit-scan.wat): the logits at or above a threshold, and the best allowed ones among them,
-// ranked (at each position speculative sampling checks), and the softmax's maximum and
+// (logit-scan.wat): the allowed logits at or above a threshold, ranked (at each position
+// speculative sampling checks, and a nucleus without top-k), and the softmax's maximum and
 // denominator over a row's allowed tokens (the stop decision).
 import { instantiateEmbedded } from '../util/wasm';
 import { LOGIT_SCAN_WASM_BASE64 } from './logit-scan-wasm';
 
 interface LogitScanExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  at_least(logitsAt: number, count: number, threshold: number, idsAt: number): number;
   max_allowed(logitsAt: number, blockedAt: number, count: number): number;
   exp_sum_allowed(logitsAt: number, blockedAt: number, count: number, max: number, scale: number): number;
   top_allowed(
@@ -38,27 +37,11 @@ export class LogitScanner {
   private capacity = 0;
   private logits = new Float32Array(0);
   private blocked = new Uint8Array(0);
-  private ids = new Int32Array(0);
   private rankedIds = new Int32Array(0);
   private rankedValues = new Float32Array(0);
   private keysAt = 0;
-  /** The padded length of the row maxAllowed loaded; -1 once atLeast has overwritten it. */
+  /** The padded length of the row maxAllowed loaded; -1 once topAllowed has overwritten it. */
   private loadedRow = -1;
-
-  /**
-   * The i in [0, count) with logits[offset + i] >= threshold, in increasing order, as
-   * `for (i...) if (logits[offset + i] >= threshold)` would find them: a view of the module's
-   * memory that the next call overwrites.
-   */
-  atLeast(logits: Float32Array, offset: number, count: number, threshold: number): Int32Array {
-    this.reserve(count);
-    // Copying one position (24 KB for 6,173 logits) costs ~0.5 us; the module never sees an array
-    // that JavaScript could change after the copy.
-    this.logits.set(logits.subarray(offset, offset + count));
-    this.loadedRow = -1;
-    const found = this.wasm.at_least(0, count, smallestFloat32AtLeast(threshold), this.ids.byteOffset);
-    return this.ids.subarray(0, found);
-  }
 
   /**
    * The allowed tokens (`blocked` 0) of a row of logits whose logit is at or above `threshold`: how
@@ -76,6 +59,8 @@ export class LogitScanner {
     limit = count,
   ): { found: number; ids: Int32Array; values: Float32Array } {
     this.reserve(count);
+    // Copying one position (24 KB for 6,173 logits) costs ~0.5 us; the module never sees an array
+    // that JavaScript could change after the copy.
     this.logits.set(logits.subarray(offset, offset + count));
     this.blocked.set(blocked.subarray(0, count));
     this.loadedRow = -1;
@@ -123,15 +108,14 @@ export class LogitScanner {
   }
 
   /**
-   * Memory for `count` logits, their blocked bytes, ids, a ranking's ids and values, and its i64
-   * keys, each area padded to 16 entries.
+   * Memory for `count` logits, their blocked bytes, a ranking's ids and values, and its i64 keys,
+   * each area padded to 16 entries.
    */
   private reserve(count: number): void {
     if (count <= this.capacity) return;
     const padded = Math.ceil(count / 16) * 16;
     const blockedAt = padded * 4;
-    const idsAt = blockedAt + padded;
-    const rankedIdsAt = idsAt + padded * 4;
+    const rankedIdsAt = blockedAt + padded; // 4-byte aligned: padded is a multiple of 16
     const rankedValuesAt = rankedIdsAt + padded * 4;
     const keysAt = rankedValuesAt + padded * 4; // 8-byte aligned: padded is a multiple of 16
     const bytes = keysAt + padded * 8;
@@ -140,7 +124,6 @@ export class LogitScanner {
     if (missing > 0) memory.grow(missing);
     this.logits = new Float32Array(memory.buffer, 0, padded);
     this.blocked = new Uint8Array(memory.buffer, blockedAt, padded);
-    this.ids = new Int32Array(memory.buffer, idsAt, padded);
     this.rankedIds = new Int32Array(memory.buffer, rankedIdsAt, padded);
     this.rankedValues = new Float32Array(memory.buffer, rankedValuesAt, padded);
     this.keysAt = keysAt;

@@ -1,23 +1,19 @@
 ;; The sampler's passes over a position's logits, with SIMD (8 or 16 logits a step):
-;; - at_least: the ids of the logits at or above a threshold. Speculative sampling needs this pass
-;;   at every position it checks (about 240 per 5 x 40 tags), and a draw without top-k gathers its
-;;   nucleus with it; over 6,173 logits it takes ~0.9 us here against ~6.6 us for the same loop in
-;;   JavaScript.
+;; - top_allowed: the allowed logits at or above a threshold, ranked best first with their ids.
+;;   Speculative sampling ranks the ~100 above its hint at each position it checks (~215 per 5 x 40
+;;   tags), and a draw without top-k the ~1,000 of its nucleus. A block of 16 logits below the
+;;   threshold costs one SIMD test (6,173 logits: ~1 us, against ~6.6 us for the same loop in
+;;   JavaScript); ranking what it finds here rather than in JavaScript (the ids copied out, the
+;;   mask, an insertion sort there) took a sampling call's JavaScript from ~3.6 to ~2.6 ms, and a
+;;   draw without top-k from ~0.4 to ~0.27 ms.
 ;; - max_allowed and exp_sum_allowed: the softmax's maximum and, within 1e-3, its denominator over
 ;;   the tokens a row may emit, for the decision to stop a sample (the stop token is drawn with its
 ;;   probability among all of them, at every position once a sample may stop). 6,173 logits take
 ;;   ~1 + ~6 us here; the JavaScript pass they replace took 15-20 us.
 ;;
-;; - top_allowed: at_least's pass fused with the mask and the ranking of what it finds: the best
-;;   allowed logits at or above a threshold, best first, with their ids, for each position
-;;   speculative sampling checks (~215 per 5 x 40 tags). Ranking the ~100-200 tokens found in
-;;   JavaScript (the ids copied out, the mask, an insertion sort) cost more than the pass itself:
-;;   with it a sampling call spends ~2.6 ms in JavaScript instead of ~3.6.
-;;
 ;; Memory: the caller writes the logits (f32) from `logits_at` and the row's blocked bytes (1 = never
-;; emitted) from `blocked_at`, padded with blocked entries to a multiple of 16, and reads the ids
-;; (i32) that `at_least` writes from `ids_at`; it grows the memory itself (memory.grow from
-;; JavaScript).
+;; emitted) from `blocked_at`, padded with blocked entries to a multiple of 16, and reads the
+;; ranking that `top_allowed` writes; it grows the memory itself (memory.grow from JavaScript).
 (module
   (memory (export "memory") 1)
 
@@ -120,57 +116,17 @@
     (if (v128.any_true (local.get $nan)) (then (return (f64.const nan))))
     (f64.add (f64x2.extract_lane 0 (local.get $total)) (f64x2.extract_lane 1 (local.get $total))))
 
-  ;; Writes to ids_at, in increasing order, every i in [0, count) with the f32 at logits_at + 4i
-  ;; >= threshold (NaN never is) and returns how many there are.
-  (func (export "at_least") (param $logits_at i32) (param $count i32) (param $threshold f32) (param $ids_at i32) (result i32)
-    (local $found i32) (local $i i32) (local $block_end i32) (local $at i32) (local $j i32) (local $bound v128)
-    (local.set $bound (f32x4.splat (local.get $threshold)))
-    (local.set $block_end (i32.and (local.get $count) (i32.const -16)))
-    ;; Blocks of 16: one test for the whole block, a closer look only where one is at or above.
-    (block $blocks_done
-      (loop $blocks
-        (br_if $blocks_done (i32.ge_u (local.get $i) (local.get $block_end)))
-        (local.set $at (i32.add (local.get $logits_at) (i32.shl (local.get $i) (i32.const 2))))
-        (if (v128.any_true
-              (v128.or
-                (v128.or (f32x4.ge (v128.load (local.get $at)) (local.get $bound))
-                         (f32x4.ge (v128.load offset=16 (local.get $at)) (local.get $bound)))
-                (v128.or (f32x4.ge (v128.load offset=32 (local.get $at)) (local.get $bound))
-                         (f32x4.ge (v128.load offset=48 (local.get $at)) (local.get $bound)))))
-          (then
-            (local.set $j (i32.const 0))
-            (loop $in_block
-              (if (f32.ge (f32.load (i32.add (local.get $at) (i32.shl (local.get $j) (i32.const 2)))) (local.get $threshold))
-                (then
-                  (i32.store (i32.add (local.get $ids_at) (i32.shl (local.get $found) (i32.const 2))) (i32.add (local.get $i) (local.get $j)))
-                  (local.set $found (i32.add (local.get $found) (i32.const 1)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br_if $in_block (i32.lt_u (local.get $j) (i32.const 16))))))
-        (local.set $i (i32.add (local.get $i) (i32.const 16)))
-        (br $blocks)))
-    ;; The last count mod 16, one at a time.
-    (block $tail_done
-      (loop $tail
-        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $count)))
-        (if (f32.ge (f32.load (i32.add (local.get $logits_at) (i32.shl (local.get $i) (i32.const 2)))) (local.get $threshold))
-          (then
-            (i32.store (i32.add (local.get $ids_at) (i32.shl (local.get $found) (i32.const 2))) (local.get $i))
-            (local.set $found (i32.add (local.get $found) (i32.const 1)))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $tail)))
-    (local.get $found))
-
   ;; The allowed logits of [0, count) at or above threshold (blocked byte 0; NaN never is): returns
   ;; how many there are, and, when that is at most `limit`, writes the best `depth` of them, best
   ;; first (ties: lower id first), as f32 values to values_at and ids to ranked_at. Each found token
   ;; becomes one i64 key at keys_at whose order is that ranking's, (value's bits as an ordered u32)
   ;; << 32 | (2^32 - 1 - id), so that one integer comparison ranks two tokens; a quickselect puts
-  ;; the best `depth` keys first and an insertion sort orders them.
+  ;; the best `depth` keys first and a Shell sort orders them.
   (func (export "top_allowed") (param $logits_at i32) (param $blocked_at i32) (param $count i32) (param $threshold f32)
     (param $depth i32) (param $limit i32) (param $keys_at i32) (param $ranked_at i32) (param $values_at i32) (result i32)
     (local $found i32) (local $i i32) (local $j i32) (local $ordered i32) (local $at i32) (local $bound v128)
     (local $value f32) (local $bits i32) (local $key i64) (local $size i32)
-    (local $low i32) (local $high i32) (local $pivot i64) (local $a i32) (local $b i32) (local $swap i64)
+    (local $low i32) (local $high i32) (local $pivot i64) (local $a i32) (local $b i32) (local $swap i64) (local $gap i32)
     (local.set $bound (f32x4.splat (local.get $threshold)))
     ;; Blocks of 16: a 16-bit mask of the logits at or above the threshold, then one step per set bit.
     ;; The last block reads into the padding and masks it off.
@@ -237,24 +193,36 @@
           (then (local.set $low (i32.add (local.get $b) (i32.const 1))))
           (else (local.set $high (local.get $b))))
         (br $select)))
-    ;; Insertion sort of the best `size`, descending; then each key back to its id and value.
-    (local.set $i (i32.const 1))
+    ;; Shell sort of the best `size`, descending (Knuth's gaps 1, 4, 13, ...: a few dozen keys after
+    ;; top-k's quickselect, a thousand for a nucleus without top-k); then each key back to its id and value.
+    (local.set $gap (i32.const 1))
+    (block $gaps_found
+      (loop $grow
+        (br_if $gaps_found (i32.ge_u (i32.mul (local.get $gap) (i32.const 3)) (local.get $size)))
+        (local.set $gap (i32.add (i32.mul (local.get $gap) (i32.const 3)) (i32.const 1)))
+        (br $grow)))
     (block $sorted
-      (loop $sort
-        (br_if $sorted (i32.ge_s (local.get $i) (local.get $size)))
-        (local.set $key (i64.load (i32.add (local.get $keys_at) (i32.shl (local.get $i) (i32.const 3)))))
-        (local.set $j (local.get $i))
-        (block $placed
-          (loop $shift
-            (br_if $placed (i32.eqz (local.get $j)))
-            (local.set $swap (i64.load (i32.add (local.get $keys_at) (i32.shl (i32.sub (local.get $j) (i32.const 1)) (i32.const 3)))))
-            (br_if $placed (i64.ge_u (local.get $swap) (local.get $key)))
-            (i64.store (i32.add (local.get $keys_at) (i32.shl (local.get $j) (i32.const 3))) (local.get $swap))
-            (local.set $j (i32.sub (local.get $j) (i32.const 1)))
-            (br $shift)))
-        (i64.store (i32.add (local.get $keys_at) (i32.shl (local.get $j) (i32.const 3))) (local.get $key))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $sort)))
+      (loop $pass
+        (local.set $i (local.get $gap))
+        (block $pass_done
+          (loop $sort
+            (br_if $pass_done (i32.ge_s (local.get $i) (local.get $size)))
+            (local.set $key (i64.load (i32.add (local.get $keys_at) (i32.shl (local.get $i) (i32.const 3)))))
+            (local.set $j (local.get $i))
+            (block $placed
+              (loop $shift
+                (br_if $placed (i32.lt_s (local.get $j) (local.get $gap)))
+                (local.set $swap (i64.load (i32.add (local.get $keys_at) (i32.shl (i32.sub (local.get $j) (local.get $gap)) (i32.const 3)))))
+                (br_if $placed (i64.ge_u (local.get $swap) (local.get $key)))
+                (i64.store (i32.add (local.get $keys_at) (i32.shl (local.get $j) (i32.const 3))) (local.get $swap))
+                (local.set $j (i32.sub (local.get $j) (local.get $gap)))
+                (br $shift)))
+            (i64.store (i32.add (local.get $keys_at) (i32.shl (local.get $j) (i32.const 3))) (local.get $key))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $sort)))
+        (br_if $sorted (i32.le_u (local.get $gap) (i32.const 1)))
+        (local.set $gap (i32.div_u (local.get $gap) (i32.const 3)))
+        (br $pass)))
     (local.set $i (i32.const 0))
     (block $written
       (loop $write

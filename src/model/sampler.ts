@@ -148,8 +148,8 @@ let weightById = new Float64Array(0);
  * at top-p 0.95 for the shipped model: ranking all ~6,000 allowed tokens for them took ~1 ms a
  * draw. Here one pass takes every allowed token's weight, their sum (in id order) and their mass by
  * distance below the best logit; that gives the span that holds the nucleus, and only the tokens
- * within it are gathered (logit-scan.wat) and sorted (every token left out ranks below every token
- * gathered). The same nucleus and weights as pickRanked over the full ranking; the sum is taken
+ * within it are gathered and ranked (LogitScanner.topAllowed; every token left out ranks below
+ * every token gathered). The same nucleus and weights as pickRanked over the full ranking; the sum is taken
  * in another order, so a draw may differ at a floating-point boundary. undefined when no token is
  * allowed or a logit is NaN or infinite (pickRanked decides those).
  */
@@ -160,7 +160,6 @@ export function nucleusWithoutTopK(
   blocked: Uint8Array,
   options: PickOptions,
 ): WeightedHead | undefined {
-  if (vocab >= PACKED_ID_LIMIT) return undefined;
   const temperature = options.temperature;
   const max = logitScanner().maxAllowed(logits, offset, vocab, blocked);
   if (weightById.length < vocab) weightById = new Float64Array(vocab);
@@ -187,36 +186,12 @@ export function nucleusWithoutTopK(
   }
   // One bucket more than the goal needs, so that rounding cannot leave out a token of its last one.
   const threshold = bucket < SPAN_BUCKETS ? max - ((bucket + 2) / SPAN_BUCKETS_PER_UNIT) * temperature : -Infinity;
-  const count = keepAllowed(logitScanner().atLeast(logits, offset, vocab, threshold), blocked, vocab);
-  const ids = sortBestFirst(logits, offset, candidateIds, count);
+  const ids = Int32Array.from(logitScanner().topAllowed(logits, offset, vocab, blocked, threshold, vocab).ids);
+  const count = ids.length;
   const weights = new Float64Array(count);
   for (let i = 0; i < count; i++) weights[i] = weightById[ids[i]];
   // pickRanked's nucleus, with the total over every allowed token.
   return { ids, weights, size: nucleusSize(weights, count, options.topP, total) };
-}
-
-/** Token ids below this fit beside a float32's ordered bits in a double's 53-bit integer range. */
-const PACKED_ID_LIMIT = 2 ** 21;
-const packFloat = new Float32Array(1);
-const packBits = new Uint32Array(packFloat.buffer);
-
-/**
- * `ids[0..count)` ordered by logit, best first, ties by lower id, as rankAllowed orders them: each
- * becomes one double, (the logit's float32 bits as an ordered integer) * 2^21 + (2^21 - 1 - id),
- * so that the engine's numeric sort of doubles does the work without a comparator.
- */
-function sortBestFirst(logits: Float32Array, offset: number, ids: Int32Array, count: number): Int32Array {
-  const keys = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    packFloat[0] = logits[offset + ids[i]] + 0; // -0 as 0: they compare equal
-    const bits = packBits[0];
-    const ordered = bits >= 0x80000000 ? 0xffffffff - bits : bits + 0x80000000;
-    keys[i] = ordered * PACKED_ID_LIMIT + (PACKED_ID_LIMIT - 1 - ids[i]);
-  }
-  keys.sort();
-  const sorted = new Int32Array(count);
-  for (let i = 0; i < count; i++) sorted[i] = PACKED_ID_LIMIT - 1 - (keys[count - 1 - i] % PACKED_ID_LIMIT);
-  return sorted;
 }
 
 /**
@@ -393,21 +368,11 @@ export function rankAllowed(
   return insertBest(logits, offset, keep, vocab, blocked, arrays);
 }
 
-/** Reused buffer of the allowed tokens nucleusWithoutTopK gathers (one sampler runs at a time per thread). */
-let candidateIds = new Int32Array(512);
 /**
  * The hints rankAtLeast tries, as distances below the one it is given: the second one is 1 below
  * the draft distribution's k-th logit (HINT_MARGIN + 0.7), which all but ~1 in 1,000 reach.
  */
 const HINT_STEPS_DOWN = [0, 0.7, 2.7];
-
-/** The `found` tokens not `blocked`, in their order, into candidateIds; returns how many. */
-function keepAllowed(found: Int32Array, blocked: Uint8Array, vocab: number): number {
-  if (candidateIds.length < found.length) candidateIds = new Int32Array(vocab);
-  let count = 0;
-  for (let i = 0; i < found.length; i++) if (blocked[found[i]] === 0) candidateIds[count++] = found[i];
-  return count;
-}
 
 /**
  * The best `depth` allowed tokens, best first, ranked among those whose logit is at or above

@@ -13,6 +13,13 @@ function atLeastInJavaScript(logits: Float32Array, offset: number, count: number
   return found;
 }
 
+/** topAllowed's ids in increasing order, and how many it found (every one of them, with a depth of `count`). */
+function foundInIdOrder(scanner: LogitScanner, logits: Float32Array, offset: number, count: number, threshold: number): number[] {
+  const { found, ids } = scanner.topAllowed(logits, offset, count, new Uint8Array(count), threshold, count);
+  assert.equal(ids.length, found);
+  return [...ids].sort((a, b) => a - b);
+}
+
 test('LogitScanner finds what the JavaScript loop finds: block edges, tails, offsets, NaN and infinities', () => {
   const random = createRandom(7);
   const scanner = new LogitScanner();
@@ -26,7 +33,7 @@ test('LogitScanner finds what the JavaScript loop finds: block edges, tails, off
       // Thresholds that float32 holds, that it does not (between two float32), and past the ends.
       const picked = logits[offset + Math.floor(random() * Math.max(1, count))];
       for (const threshold of [picked, picked + 1e-9, picked - 1e-9, 7.5, -Infinity, Infinity, 1e39, -1e39]) {
-        const found = [...scanner.atLeast(logits, offset, count, threshold)];
+        const found = foundInIdOrder(scanner, logits, offset, count, threshold);
         assert.deepEqual(found, atLeastInJavaScript(logits, offset, count, threshold), `count ${count}, offset ${offset}, threshold ${threshold}`);
       }
     }
@@ -36,9 +43,9 @@ test('LogitScanner finds what the JavaScript loop finds: block edges, tails, off
 test('LogitScanner grows its memory for long rows and keeps working on short ones after', () => {
   const scanner = new LogitScanner();
   const long = Float32Array.from({ length: 300_000 }, (_, i) => (i % 1000 === 999 ? 5 : 0));
-  assert.equal(scanner.atLeast(long, 0, long.length, 1).length, 300);
+  assert.equal(foundInIdOrder(scanner, long, 0, long.length, 1).length, 300);
   const short = Float32Array.from([0, 2, 1, 3]);
-  assert.deepEqual([...scanner.atLeast(short, 1, 3, 1.5)], [0, 2]);
+  assert.deepEqual(foundInIdOrder(scanner, short, 1, 3, 1.5), [0, 2]);
 });
 
 /** topAllowed's answer in JavaScript: the allowed tokens at or above the threshold, ranked by logit (ties: lower id first). */
@@ -124,8 +131,8 @@ test('expSumAllowed: NaN where a term is NaN, the blocked entries and the paddin
   assert.ok(Math.abs(scanner.expSumAllowed(2, 1) - exact) < 1e-3 * exact);
   assert.equal(scanner.maxAllowed(logits, 0, 3, Uint8Array.from([1, 1, 1])), -Infinity);
   assert.equal(scanner.expSumAllowed(-Infinity, 1), 0);
-  // atLeast overwrites the row: the sum must not be taken from it.
-  scanner.atLeast(logits, 0, 5, 0);
+  // topAllowed overwrites the row: the sum must not be taken from it.
+  scanner.topAllowed(logits, 0, 5, new Uint8Array(5), 0, 5);
   assert.throws(() => scanner.expSumAllowed(2, 1), /maxAllowed/);
 });
 
