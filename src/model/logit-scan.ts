@@ -58,11 +58,7 @@ export class LogitScanner {
     depth: number,
     limit = count,
   ): { found: number; ids: Int32Array; values: Float32Array } {
-    this.reserve(count);
-    // Copying one position (24 KB for 6,173 logits) costs ~0.5 us; the module never sees an array
-    // that JavaScript could change after the copy.
-    this.logits.set(logits.subarray(offset, offset + count));
-    this.blocked.set(blocked.subarray(0, count));
+    this.load(logits, offset, count, blocked);
     this.loadedRow = -1;
     depth = Math.max(0, Math.min(depth, count));
     const found = this.wasm.top_allowed(
@@ -86,13 +82,8 @@ export class LogitScanner {
    * expSumAllowed then works on this row.
    */
   maxAllowed(logits: Float32Array, offset: number, count: number, blocked: Uint8Array): number {
-    this.reserve(count);
-    this.logits.set(logits.subarray(offset, offset + count));
-    this.blocked.set(blocked.subarray(0, count));
-    const padded = Math.ceil(count / 16) * 16;
-    this.blocked.fill(1, count, padded); // the module reads whole groups of 16
-    this.loadedRow = padded;
-    return this.wasm.max_allowed(0, this.blocked.byteOffset, padded);
+    this.loadedRow = this.load(logits, offset, count, blocked);
+    return this.wasm.max_allowed(0, this.blocked.byteOffset, this.loadedRow);
   }
 
   /**
@@ -105,6 +96,21 @@ export class LogitScanner {
     if (this.loadedRow < 0) throw new Error('expSumAllowed needs the row that maxAllowed loads');
     if (max === -Infinity) return 0;
     return this.wasm.exp_sum_allowed(0, this.blocked.byteOffset, this.loadedRow, max, Math.LOG2E / temperature);
+  }
+
+  /**
+   * Copies a row of logits, [offset, offset + count), and its `blocked` bytes into the module, the
+   * mask padded with blocked entries to a multiple of 16 (the module reads whole groups of 16);
+   * returns that padded length. Copying one position (24 KB for 6,173 logits) costs ~0.5 us; the
+   * module never sees an array that JavaScript could change after the copy.
+   */
+  private load(logits: Float32Array, offset: number, count: number, blocked: Uint8Array): number {
+    this.reserve(count);
+    this.logits.set(logits.subarray(offset, offset + count));
+    this.blocked.set(blocked.subarray(0, count));
+    const padded = Math.ceil(count / 16) * 16;
+    this.blocked.fill(1, count, padded);
+    return padded;
   }
 
   /**
