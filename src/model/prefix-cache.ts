@@ -31,7 +31,7 @@ export class PrefixCache<T> {
 
   /** The state cached for exactly `tokens`, or undefined. */
   get(tokens: readonly number[]): T | undefined {
-    const key = tokens.join(',');
+    const key = cacheKey(tokens);
     const value = this.entries.get(key);
     if (value === undefined) {
       this.misses++;
@@ -43,9 +43,7 @@ export class PrefixCache<T> {
   }
 
   set(tokens: readonly number[], value: T): void {
-    const key = tokens.join(',');
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    this.touch(cacheKey(tokens), value);
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
@@ -56,13 +54,19 @@ export class PrefixCache<T> {
     this.entries.clear();
   }
 
+  /** Stores `value` under `key` as the most recently used entry (Map order is the LRU order). */
   private touch(key: string, value: T): void {
     this.entries.delete(key);
     this.entries.set(key, value);
   }
 }
 
-/** keys[L] is the cache key of the first L tokens. */
+/** The cache key of a token sequence. */
+function cacheKey(tokens: readonly number[]): string {
+  return tokens.join(',');
+}
+
+/** keys[L] is the cache key of the first L tokens (cacheKey of each prefix, built incrementally). */
 function prefixKeys(tokens: readonly number[]): string[] {
   const keys = [''];
   let key = '';
