@@ -1,15 +1,18 @@
 // `danbooru-gpt complete`: JSON lines on stdin -> one completions line each, in the same order.
 //   in:  {"context": ["1girl", "solo"], "prefix": "lo", "top": 10}
 //   out: {"completions": [{"tag": "long_hair", "score": -1.2, "category": 0, "count": 4350743}, ...]}
-// A bad line gets {"error": "..."} on its line and the rest go on.
-import readline from 'node:readline';
-import { parseArgs } from 'node:util';
+// A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import type { TagEngine } from '../model/index';
+import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
+import { inputLines } from './input-lines';
 
 const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictionary FILE]
 reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0]} on stdin
-and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} line for each
+and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} line for each,
+in order; a bad or empty line gets {"error": "..."} on its line and the rest go on.
+--dictionary FILE: a danbooru-gpt dictionary (.bin) or a tag CSV as a1111 tagcomplete uses
+(name,category,post_count,"alias1,alias2")
 `;
 
 interface CompleteRequest {
@@ -21,6 +24,7 @@ interface CompleteRequest {
 
 /** Validates one input line; throws a message for the {"error"} line. */
 export function parseRequest(line: string): CompleteRequest {
+  if (!line.trim()) throw new Error('empty line (expected a JSON object)');
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -71,12 +75,9 @@ export async function answerLine(engine: TagEngine, line: string): Promise<strin
 }
 
 export async function runComplete(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...engineFlags,
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values } = parseCommandArgs(argv, {
+    ...engineFlags,
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(help);
@@ -84,9 +85,7 @@ export async function runComplete(argv: string[]): Promise<number> {
   }
   const engine = await loadEngineFromFlags(values);
   try {
-    const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (!line.trim()) continue;
+    for await (const line of inputLines(process.stdin)) {
       const answer = await answerLine(engine, line);
       if (!process.stdout.write(`${answer}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
     }

@@ -1,5 +1,6 @@
 // The flags every model command shares (--model, --threads, --dictionary) and loading the engine from them.
 import { loadEngine, type TagEngine } from '../model/index';
+import { UsageError } from './args';
 
 export const engineFlags = {
   model: { type: 'string' },
@@ -16,7 +17,7 @@ export interface EngineFlagValues {
 export function parseThreads(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const threads = Number(text);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got "${text}"`);
+  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${text}"`);
   return threads;
 }
 

@@ -1,18 +1,15 @@
 // `danbooru-gpt info`: what model a folder holds (vocabulary, size, layers, files) and the dictionary.
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 
 export async function runInfo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...engineFlags,
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values } = parseCommandArgs(argv, {
+    ...engineFlags,
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    process.stdout.write('usage: danbooru-gpt info [--model DIR] [--json]\n');
+    process.stdout.write('usage: danbooru-gpt info [--model DIR] [--dictionary FILE] [--threads N] [--json]\n');
     return 0;
   }
   const engine = await loadEngineFromFlags(values);

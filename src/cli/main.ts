@@ -1,4 +1,6 @@
 // `danbooru-gpt` command line: dispatches to one module per subcommand.
+import { UsageError } from './args';
+
 const usage = `usage: danbooru-gpt <command> [options]
 
 commands:
@@ -21,12 +23,26 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// A reader that stops early (`| head`) closes the pipe: nothing more can be delivered, which is not a
+// failure. Any other write error (a full disk) is one line, not an unhandled 'error' event's trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') process.stderr.write(`danbooru-gpt: cannot write the output: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? 0 : 1);
+});
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`danbooru-gpt: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof UsageError) {
+      process.stderr.write(`danbooru-gpt ${argv[0]}: ${message}\n(see: danbooru-gpt ${argv[0]} --help)\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`danbooru-gpt: ${message}\n`);
     process.exitCode = 1;
   },
 );

@@ -77,7 +77,9 @@ export function decodeSections(data: Buffer, file: string): Map<SectionName, Buf
   const fail = (why: string): never => {
     throw new Error(`${file}: not a danbooru-gpt dictionary (${why})`);
   };
-  if (data.length < 12 || data.toString('ascii', 0, 4) !== DICTIONARY_MAGIC) fail('bad magic');
+  if (data.length < 12 || data.toString('ascii', 0, 4) !== DICTIONARY_MAGIC) {
+    fail('bad magic; expected the compact format of models/dictionary/danbooru-tags.bin, or a tag CSV named *.csv');
+  }
   const version = data.readUInt32LE(4);
   if (version !== DICTIONARY_VERSION) fail(`version ${version}, expected ${DICTIONARY_VERSION}`);
   const count = data.readUInt32LE(8);

@@ -2,6 +2,7 @@
 // word-start, alias and typo-tolerant search over precomputed sorted indexes.
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildDictionary, parseRows } from './dictionary-csv';
 import { decodeSections, normalizeTag } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
 
@@ -388,6 +389,12 @@ export function loadDictionary(file: string = defaultDictionaryPath()): CompactT
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`${file}: cannot read the tag dictionary (${code === 'ENOENT' ? 'file not found' : String(err)})`);
+  }
+  // A tag CSV as tagcomplete and other booru tools share it: converted in memory (~1 s for 140k tags).
+  if (/\.csv$/i.test(file)) {
+    const rows = parseRows(data.toString('utf8'), file);
+    if (rows.length === 0) throw new Error(`${file}: no tags (expected lines name,category,post_count,"aliases")`);
+    return new CompactTagDictionary(buildDictionary(rows), file);
   }
   return new CompactTagDictionary(data, file);
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -75,10 +76,112 @@ test('cli sample: prompt lines start with the prompt, are deterministic for a se
   );
 });
 
-test('cli sample: a bad flag value is an error', () => {
-  const result = run(['sample', '--model', fixture, '--top-p', 'x']);
-  assert.equal(result.status, 1);
-  assert.match(result.stderr, /--top-p must be a number/);
+test('cli complete: every input line gets its answer line, whatever its line ending, a BOM or an empty line', () => {
+  const request = (prefix: string): string => JSON.stringify({ context: ['multiple_girls'], prefix, top: 1 });
+  // BOM before line 1, CRLF, an empty line, a whitespace line, a lone CR inside a JSON line (legal
+  // whitespace there), and a last line without a newline.
+  const input = `\uFEFF${request('lo')}\r\n\n   \n{"context": [],\r"prefix": "sh", "top": 1}\n${request('bl')}`;
+  const result = run(['complete', '--model', fixture, '--threads', '1'], input);
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.split('\n');
+  assert.equal(lines.pop(), '');
+  const answers = lines.map((line) => JSON.parse(line) as CompletionLine);
+  assert.equal(answers.length, 5);
+  assert.ok(answers[0].completions?.[0].tag.startsWith('lo'));
+  assert.match(answers[1].error ?? '', /empty line/);
+  assert.match(answers[2].error ?? '', /empty line/);
+  assert.ok(answers[3].completions?.[0].tag.startsWith('sh'));
+  assert.ok(answers[4].completions?.[0].tag.startsWith('bl'));
+});
+
+test('cli complete: a reader that stops early ends the run quietly; a full disk is one clear line', async () => {
+  const child = spawn(process.execPath, [cli, 'complete', '--model', fixture, '--threads', '1'], { cwd: root });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  // More answers than a pipe holds, so the writes after the reader left fail with EPIPE.
+  child.stdin.end(`${JSON.stringify({ context: [], prefix: 'l', top: 50 })}\n`.repeat(3000));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+
+  if (!fs.existsSync('/dev/full')) return;
+  const full = fs.openSync('/dev/full', 'w');
+  try {
+    const result = spawnSync(process.execPath, [cli, 'info', '--model', fixture], { cwd: root, stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr, 'danbooru-gpt: cannot write the output: ENOSPC: no space left on device, write\n');
+  } finally {
+    fs.closeSync(full);
+  }
+});
+
+test('cli sample: a bad command line exits 2 with the reason and a pointer to --help, before the model loads', () => {
+  const cases: [string[], RegExp][] = [
+    [['--top-p', 'x'], /--top-p must be a number/],
+    [['--top-p', '2'], /top-p must be in \(0, 1\]/],
+    // A negative value after a space is taken as the value, not as an ambiguous flag.
+    [['--temperature', '-1'], /temperature must be ≥ 0/],
+    [['--seed', '-1'], /--seed must be an integer in 0\.\.4294967295/],
+    [['--seed', '4294967296'], /--seed must be an integer in 0\.\.4294967295/],
+    [['--seed', '1.5'], /--seed must be an integer/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--prompt'], /argument missing/],
+    [['--threads', '0'], /--threads must be a positive integer/],
+  ];
+  for (const [args, message] of cases) {
+    const result = run(['sample', '--model', path.join(root, 'no-such-model'), ...args]);
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /see: danbooru-gpt sample --help/);
+  }
+  assert.equal(run(['info', '--model']).status, 2);
+});
+
+test('cli sample: a prompt tag written several ways is written once; a random seed is printed; unmet --min-tags is noted', () => {
+  const result = run(['sample', '--model', fixture, '--prompt', 'long hair, Long_Hair, longhair', '--n', '2', '--max-tags', '4']);
+  assert.equal(result.status, 0, result.stderr);
+  for (const line of result.stdout.trim().split('\n')) {
+    const tags = line.split(', ');
+    assert.equal(tags[0], 'long_hair');
+    assert.equal(new Set(tags).size, tags.length, line);
+  }
+  const seed = /^seed: (\d+)$/m.exec(result.stderr)?.[1];
+  assert.ok(seed, result.stderr);
+  const again = run(['sample', '--model', fixture, '--prompt', 'long hair', '--n', '2', '--max-tags', '4', '--seed', seed]);
+  assert.equal(again.stdout, result.stdout);
+  assert.doesNotMatch(again.stderr, /seed:/);
+
+  const banned = run(['sample', '--model', fixture, '--ban', '*', '--min-tags', '3', '--n', '2', '--seed', '1']);
+  assert.equal(banned.status, 0, banned.stderr);
+  assert.match(banned.stderr, /2 of 2 samples have fewer than --min-tags 3 new tags/);
+});
+
+test('cli: --dictionary takes a tag CSV as tagcomplete writes it, and says what it expects of a wrong file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dict-csv-'));
+  try {
+    // Generated for this test: three lines in the tagcomplete CSV layout (real tag names and counts).
+    const csv = path.join(dir, 'my-tags.csv');
+    fs.writeFileSync(csv, 'long_hair,0,4350743,"/lh,longhair"\nlong_sleeves,0,1568684,\nhatsune_miku,4,98765,miku\n');
+    const input = [
+      JSON.stringify({ context: [], prefix: 'lo', top: 5 }),
+      JSON.stringify({ context: [], prefix: 'miku', top: 5, categories: [4] }),
+    ].join('\n');
+    const result = run(['complete', '--model', fixture, '--dictionary', csv], input);
+    assert.equal(result.status, 0, result.stderr);
+    const [long, miku] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+    assert.deepEqual(long.completions?.map((completion) => completion.tag).sort(), ['long_hair', 'long_sleeves']);
+    assert.deepEqual(miku.completions?.map((completion) => [completion.tag, completion.category, completion.count]), [['hatsune_miku', 4, 98765]]);
+
+    const notDictionary = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notDictionary, 'hello\n');
+    const wrong = run(['info', '--model', fixture, '--dictionary', notDictionary]);
+    assert.equal(wrong.status, 1);
+    assert.ok(wrong.stderr.includes(`${notDictionary}: not a danbooru-gpt dictionary`), wrong.stderr);
+    assert.match(wrong.stderr, /or a tag CSV named \*\.csv/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('cli info: vocabulary, layers and files of the model', () => {

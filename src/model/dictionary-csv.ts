@@ -1,0 +1,109 @@
+// The tag CSV that a1111-sd-webui-tagcomplete and most booru tools share (`name,category,post_count,
+// "alias1,alias2"`, no header) and its conversion into the compact dictionary format. The shipped
+// dictionary is built from it once (scripts/build-dictionary.ts); a user's own CSV is converted on load.
+import fs from 'node:fs';
+import { encodeSections, normalizeTag, wordStarts, type SectionName } from './dictionary-format';
+
+export interface DictionaryRow {
+  name: string;
+  category: number;
+  count: number;
+  aliases: string[];
+}
+
+/** Splits one CSV line into fields (RFC 4180 quoting: `""` is a quote inside a quoted field). */
+export function parseCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (line[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  if (quoted) throw new Error('unterminated quoted field');
+  fields.push(field);
+  return fields;
+}
+
+export function readRows(file: string): DictionaryRow[] {
+  return parseRows(fs.readFileSync(file, 'utf8'), file);
+}
+
+/** The CSV's rows; `file` names the source in errors (`FILE:LINE: ...`). */
+export function parseRows(text: string, file: string): DictionaryRow[] {
+  const rows: DictionaryRow[] = [];
+  const seen = new Set<string>();
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((line, index) => {
+    if (!line.trim()) return;
+    const where = `${file}:${index + 1}`;
+    let fields: string[];
+    try {
+      fields = parseCsvLine(line);
+    } catch (err) {
+      throw new Error(`${where}: ${(err as Error).message}`);
+    }
+    if (fields.length < 3) throw new Error(`${where}: expected name,category,post_count[,aliases]`);
+    const name = normalizeTag(fields[0]);
+    const category = Number(fields[1]);
+    const count = Number(fields[2]);
+    if (!name || !Number.isInteger(category) || category < 0 || category > 255) {
+      throw new Error(`${where}: bad name or category`);
+    }
+    if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) throw new Error(`${where}: bad post count`);
+    if (seen.has(name)) return; // the first (most complete) entry wins
+    seen.add(name);
+    const aliases = (fields[3] ?? '')
+      .split(',')
+      .map(normalizeTag)
+      .filter((alias) => alias && alias !== name);
+    rows.push({ name, category, count, aliases: [...new Set(aliases)] });
+  });
+  return rows;
+}
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function buildDictionary(rows: DictionaryRow[]): Buffer {
+  // Ids are popularity ranks; ties by name keep the output deterministic.
+  rows.sort((a, b) => b.count - a.count || byString(a.name, b.name));
+  const names = rows.map((row) => row.name);
+  if (names.some((name) => name.includes('\n'))) throw new Error('a tag name contains a newline');
+
+  const nameOrder = Uint32Array.from(names.keys()).sort((a, b) => byString(names[a], names[b]));
+
+  const aliasPairs: { alias: string; id: number }[] = [];
+  rows.forEach((row, id) => row.aliases.forEach((alias) => aliasPairs.push({ alias, id })));
+  aliasPairs.sort((a, b) => byString(a.alias, b.alias) || a.id - b.id);
+
+  const words: { id: number; offset: number; suffix: string }[] = [];
+  names.forEach((name, id) => {
+    for (const offset of wordStarts(name)) words.push({ id, offset, suffix: name.slice(offset) });
+  });
+  words.sort((a, b) => byString(a.suffix, b.suffix) || a.id - b.id);
+
+  const u8 = (array: Uint8Array | Uint16Array | Uint32Array): Uint8Array =>
+    new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const sections = new Map<SectionName, Uint8Array>([
+    ['names', Buffer.from(names.join('\n'), 'utf8')],
+    ['categories', Uint8Array.from(rows.map((row) => row.category))],
+    ['counts', u8(Uint32Array.from(rows.map((row) => row.count)))],
+    ['nameOrder', u8(nameOrder)],
+    ['aliases', Buffer.from(aliasPairs.map((pair) => pair.alias).join('\n'), 'utf8')],
+    ['aliasTargets', u8(Uint32Array.from(aliasPairs.map((pair) => pair.id)))],
+    ['wordTags', u8(Uint32Array.from(words.map((word) => word.id)))],
+    ['wordOffsets', u8(Uint16Array.from(words.map((word) => word.offset)))],
+  ]);
+  return encodeSections(sections);
+}
