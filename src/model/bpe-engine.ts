@@ -12,6 +12,15 @@ import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } f
 
 /** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
 const CANDIDATES_PER_COMPLETION = 96;
+/**
+ * With nothing typed, popularity alone would never score a tag the context makes likely but few
+ * posts have (`cat_tail` after `cat_ears, tail`): this many candidates come instead from the model's
+ * likeliest first tokens, each read as the start of a tag.
+ */
+const GUIDED_CANDIDATES = 48;
+/** First tokens looked at for those, and tags taken per token (the most popular that start with it). */
+const GUIDED_FIRST_TOKENS = 32;
+const TAGS_PER_FIRST_TOKEN = 4;
 /** Candidates per batched forward pass (bounds the logits tensor: rows x tokens x vocabulary). */
 const SCORING_BATCH = 48;
 /** Popular tags scored for nextTags(), which has no prefix to narrow them. */
@@ -81,6 +90,42 @@ export class BpeModelEngine extends ModelEngineBase {
     return tokens;
   }
 
+  /**
+   * Dictionary ids of tags that start with one of the model's likeliest next tokens after the
+   * context (the token's text as a tag prefix, its most popular tags first), likeliest token first.
+   */
+  private async guidedCandidates(context: string[], categories: number[] | undefined, exclude: Set<number>, limit: number): Promise<number[]> {
+    const { logProbs } = await this.contextState(this.contextTokens(context));
+    // The best few of a 50k vocabulary: kept sorted by insertion, not a sort of all of it.
+    const firstTokens: number[] = [];
+    for (let token = 0; token < logProbs.length; token++) {
+      if (token === this.eosId || token === this.bosId) continue;
+      if (firstTokens.length >= GUIDED_FIRST_TOKENS) {
+        if (logProbs[token] <= logProbs[firstTokens[firstTokens.length - 1]]) continue;
+        firstTokens.pop();
+      }
+      let at = firstTokens.length;
+      while (at > 0 && logProbs[firstTokens[at - 1]] < logProbs[token]) at--;
+      firstTokens.splice(at, 0, token);
+    }
+    const ids: number[] = [];
+    const seen = new Set<number>(exclude);
+    for (const token of firstTokens) {
+      const start = normalizeTag(this.tokenizer.decode([token], { skip_special_tokens: true }));
+      if (!start) continue;
+      const matches = this.dictionary.searchIds(start, { categories, limit: TAGS_PER_FIRST_TOKEN + seen.size, fuzzy: false });
+      let taken = 0;
+      for (const match of matches) {
+        if (match.kind !== 'prefix' || seen.has(match.id) || taken >= TAGS_PER_FIRST_TOKEN) continue;
+        seen.add(match.id);
+        ids.push(match.id);
+        taken++;
+        if (ids.length >= limit) return ids;
+      }
+    }
+    return ids;
+  }
+
   /** Summed log-probability of each candidate's tokens after the context. */
   async scoreTags(context: string[], tags: string[], signal?: AbortSignal): Promise<Float64Array> {
     const contextTokens = this.contextTokens(context);
@@ -123,9 +168,17 @@ export class BpeModelEngine extends ModelEngineBase {
     const query = normalizeTag(prefix);
     const allowed = this.dictionary.categoryFilter(options.categories);
     const exclude = this.contextIds(context);
-    const matches = this.dictionary
-      .searchIds(query, { categories: options.categories, limit: CANDIDATES_PER_COMPLETION + exclude.size, fuzzy: false })
+    // Asked for more than the usual pool, score as many as asked for: slower, but what was asked.
+    const pool = Math.max(CANDIDATES_PER_COMPLETION, top);
+    const guided = query ? [] : await this.guidedCandidates(context, options.categories, exclude, GUIDED_CANDIDATES);
+    const popular = this.dictionary
+      .searchIds(query, { categories: options.categories, limit: pool + exclude.size + guided.length, fuzzy: false })
       .filter((match) => !exclude.has(match.id));
+    const guidedIds = new Set(guided);
+    const matches = [
+      ...guided.map((id) => ({ id, kind: 'prefix' as MatchKind, alias: undefined })),
+      ...popular.filter((match) => !guidedIds.has(match.id)),
+    ].slice(0, pool);
     const scores = await this.scoreTags(
       context,
       matches.map((match) => this.dictionary.names[match.id]),
@@ -146,9 +199,10 @@ export class BpeModelEngine extends ModelEngineBase {
   override async nextTags(context: string[], k: number, signal?: AbortSignal): Promise<NextTag[]> {
     const exclude = this.contextIds(context);
     const allowed = this.dictionary.categoryFilter([0]);
-    const ids: number[] = [];
+    const ids = await this.guidedCandidates(context, [0], exclude, GUIDED_CANDIDATES);
+    const guided = new Set(ids);
     for (let id = 0; id < this.dictionary.size && ids.length < NEXT_TAG_CANDIDATES; id++) {
-      if (allowed(id) && !exclude.has(id)) ids.push(id);
+      if (allowed(id) && !exclude.has(id) && !guided.has(id)) ids.push(id);
     }
     const scores = await this.scoreTags(
       context,

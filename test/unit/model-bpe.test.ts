@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BpeModelEngine } from '../../src/model/bpe-engine';
+import { normalizeTag } from '../../src/model/dictionary';
 import { loadDictionary, loadEngine } from '../../src/model/index';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe');
@@ -114,6 +115,37 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
       let maxDiff = 0;
       for (let t = 0; t < vocab; t++) maxDiff = Math.max(maxDiff, Math.abs(got[t] - expected[t]));
       assert.ok(maxDiff < 1e-4, `row ${row}: max diff ${maxDiff}`);
+    }
+  });
+
+  test('completion scores as many candidates as asked for, and with nothing typed also the tags the model starts', async () => {
+    const many = await engine.complete([], 'a', { top: 300 });
+    assert.equal(many.length, 300);
+    assert.equal(new Set(many.map((completion) => completion.tag)).size, 300);
+
+    const context = ['cat_ears', 'animal_ears', 'tail'];
+    const excluded = new Set(context.map((tag) => dictionary.resolveId(tag)?.id));
+    // The candidates popularity alone gives: the most popular general tags outside the context.
+    const popular = new Set<string>();
+    for (let id = 0; popular.size < 96; id++) {
+      if (dictionary.categories[id] === 0 && !excluded.has(id)) popular.add(dictionary.names[id]);
+    }
+    // With the usual pool (96), a tag outside the 96 most popular can only come from the model.
+    const completions = await engine.complete(context, '', { top: 96 });
+    const beyond = completions.filter((completion) => !popular.has(completion.tag));
+    assert.ok(beyond.length >= 10, `${beyond.length} tags beyond the most popular`);
+    // Each of those starts with the text of one of the model's likeliest next tokens after the context.
+    const { logProbs } = await engine.contextState(engine.contextTokens(context));
+    const starts = Array.from(logProbs.keys())
+      .sort((a, b) => logProbs[b] - logProbs[a])
+      .slice(0, 40)
+      .map((token) => normalizeTag(engine.tokenizer.decode([token])))
+      .filter(Boolean);
+    for (const { tag } of beyond) assert.ok(starts.some((start) => tag.startsWith(start)), `${tag}: not started by a likely token`);
+    // And is scored as when it is typed in full.
+    for (const guided of beyond.slice(0, 3)) {
+      const typed = (await engine.complete(context, guided.tag, { top: 5 })).find((completion) => completion.tag === guided.tag);
+      assert.equal(typed?.score, guided.score, guided.tag);
     }
   });
 
