@@ -54,12 +54,18 @@ async function listMetadataFiles(folder: string): Promise<string[]> {
 
 /** Refuses an output (or counts table) that is one of the inputs or a folder, or whose folder is missing. */
 export async function checkOutputPath(output: string, inputs: readonly InputFile[], what: string): Promise<void> {
+  // The output is renamed into place when complete, which needs a regular file: renaming over
+  // /dev/stdout or a FIFO would replace the device node or link itself.
+  if (output === '-') throw new ConvertUsageError(`${what} cannot be "-": standard output is not supported, give a file path`);
   const folder = path.dirname(path.resolve(output));
   const folderStat = await fs.promises.stat(folder).catch(() => undefined);
   if (!folderStat?.isDirectory()) throw new ConvertUsageError(`${what} folder does not exist: ${folder}`);
   const resolved = path.join(await fs.promises.realpath(folder), path.basename(output));
   const existing = await fs.promises.stat(resolved).catch(() => undefined);
   if (existing?.isDirectory()) throw new ConvertUsageError(`${what} is a folder: ${output}`);
+  if ((existing !== undefined && !existing.isFile()) || isSystemPath(path.resolve(output)) || isSystemPath(resolved)) {
+    throw new ConvertUsageError(`${what} must be a regular file, not a device, FIFO, socket or /dev, /proc path: ${output}`);
+  }
   for (const input of inputs) {
     const inputStat = await fs.promises.stat(input.path);
     const sameFile = existing !== undefined && existing.ino === inputStat.ino && existing.dev === inputStat.dev;
@@ -67,6 +73,10 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
       throw new ConvertUsageError(`${what} would overwrite an input: ${output}`);
     }
   }
+}
+
+function isSystemPath(file: string): boolean {
+  return /^\/(dev|proc|sys)(\/|$)/.test(file);
 }
 
 export interface OpenedInput {
