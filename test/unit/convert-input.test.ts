@@ -175,3 +175,39 @@ test('convert input: xz, zstd and bzip2 files are one clear problem each, not a 
     assert.equal(summary.badRecords, 1);
   }
 });
+
+test('convert input: a BOM at the start of a later line (files joined with cat) is removed and noted', async (t) => {
+  const dir = tempDir(t);
+  const lines = apiLines();
+  const input = path.join(dir, 'joined.jsonl');
+  fs.writeFileSync(input, `\uFEFF${lines.slice(0, 10).join('\n')}\n\uFEFF${lines.slice(10).join('\n')}\n`);
+  const { lines: written, problems, summary } = await convertCollecting(input, path.join(dir, 'out.txt'));
+  assert.deepEqual(written, apiRecords().map(expectedLine));
+  assert.deepEqual(problems.map((p) => `${p.line}:${p.reason}`), ['1:bom', '11:bom']);
+  assert.equal(summary.badRecords, 0);
+});
+
+test('convert input: control characters in tags never break "one post a line", in txt or jsonl', async (t) => {
+  const dir = tempDir(t);
+  // Made-up minimal posts: whitespace escapes separate tags (as Danbooru splits tag strings on
+  // whitespace); other control characters, and any in a gwern tag name, are reported.
+  const posts = [
+    '{"id":1,"tag_string_general":"a\\nb c\\rd\\te"}',
+    '{"id":2,"tag_string_general":"bad\\u0001tag ok"}',
+    '{"id":3,"tags":[{"name":"x\\ny","category":"0"}]}',
+    '{"id":4,"tag_string_general":"plain"}',
+  ];
+  for (const suffix of ['jsonl', 'json']) {
+    const input = path.join(dir, `posts.${suffix}`);
+    fs.writeFileSync(input, suffix === 'jsonl' ? `${posts.join('\n')}\n` : `[${posts.join(',\n')}]`);
+    for (const format of ['txt', 'jsonl'] as const) {
+      const out = path.join(dir, `${suffix}.${format}`);
+      const problems: InputProblem[] = [];
+      await convertMetadata({ inputs: [input], output: out, format }, { onProblem: (problem) => problems.push(problem) });
+      const written = readLines(out);
+      const tags = format === 'txt' ? written : written.map((line) => (JSON.parse(line) as { tags: { general: string[] } }).tags.general.join(','));
+      assert.deepEqual(tags, ['a,b,c,d,e', 'plain'], `${suffix} -> ${format}`);
+      assert.deepEqual(problems.map((p) => `${p.line}:${p.reason}`), ['2:wrong-type', '3:wrong-type'], `${suffix} -> ${format}`);
+    }
+  }
+});
