@@ -412,7 +412,7 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number): 
   const chunks: Buffer[] = [];
   let bom = false;
   let first = -1;
-  for (let chunkIndex = 0; first === -1; chunkIndex++) {
+  while (first === -1) {
     const next = await iterator.next();
     if (next.done) return { chunks, firstByte: undefined, bom, firstLineIsValue: false };
     const chunk = next.value;
