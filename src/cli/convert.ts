@@ -55,11 +55,17 @@ export async function runConvert(args: string[]): Promise<number> {
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar() : undefined;
   let printed = 0;
   let unprinted = 0;
-  // Ctrl-C cancels: the engine removes its temporary files before the process exits.
+  ignoreClosedOutput();
+  // Ctrl-C, kill and a closed terminal cancel: the engine removes its temporary files before the process exits.
   const cancel = new AbortController();
-  const onInterrupt = (): void => cancel.abort(new DOMException('interrupted', 'AbortError'));
+  let exitCode = 130;
+  const onInterrupt = (signal: NodeJS.Signals): void => {
+    exitCode = signal === 'SIGHUP' ? 129 : 130;
+    cancel.abort(new DOMException('interrupted', 'AbortError'));
+  };
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
+  process.once('SIGHUP', onInterrupt);
   try {
     const summary = await convertMetadata(options, {
       signal: cancel.signal,
@@ -84,7 +90,7 @@ export async function runConvert(args: string[]): Promise<number> {
     bar?.clear();
     if (cancel.signal.aborted) {
       process.stderr.write('danbooru-gpt convert: interrupted; nothing was written\n');
-      return 130;
+      return exitCode;
     }
     if (error instanceof ConvertUsageError) return usageError(error);
     if (error instanceof StrictModeError) {
@@ -96,6 +102,20 @@ export async function runConvert(args: string[]): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     process.removeListener('SIGTERM', onInterrupt);
+    process.removeListener('SIGHUP', onInterrupt);
+  }
+}
+
+let closedOutputIgnored = false;
+
+/** A reader that went away (`2>&1 | head -1`) must not crash the run: what it misses is only messages. */
+function ignoreClosedOutput(): void {
+  if (closedOutputIgnored) return;
+  closedOutputIgnored = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') throw error;
+    });
   }
 }
 

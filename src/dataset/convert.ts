@@ -1,10 +1,9 @@
 // The converter: source (file, gunzip) -> records (JSONL lines or a JSON array) -> schema adapter ->
 // filters -> writer. Each stage lives in its own module; this one wires them per file, counts what
 // happened, and owns the run (temporary output, strict mode, cancellation, progress).
-import { Readable, pipeline } from 'node:stream';
-import streamArray from 'stream-json/streamers/stream-array.js';
 import { PostIdSet, skipReason, skipReasonOf, type FilterOptions } from './filters';
 import { PostFormatter, formatTagCounts, type TagCounter } from './format';
+import { JsonArraySplitter } from './json-array';
 import { JsonLinesScanner, type FastRecord } from './json-lines';
 import { LineSplitter } from './lines';
 import { AtomicFile } from './output';
@@ -169,10 +168,14 @@ export class Conversion {
     this.current = { file, bytesRead: input.bytesRead };
     const iterator = input.chunks[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     // Lines/items reached, so that a gzip error can say where the data stopped.
-    const position = { value: 0, unit: 'line' as 'line' | 'item', onTruncatedTail: undefined as (() => boolean) | undefined };
+    const position: Position = { value: 0, unit: 'line', fileLine: undefined, onTruncatedTail: undefined };
     try {
-      const head = await readHead(iterator);
-      if (head.firstByte === 0x5b /* [ */) {
+      if (input.unsupportedCompression !== undefined) {
+        this.problem(file.path, 1, 'line', 'unsupported-compression', `unsupported compression (${input.unsupportedCompression}); decompress it first (file skipped)`);
+        return;
+      }
+      const head = await readHead(iterator, this.options.maxLineBytes);
+      if (isJsonArray(file.path, head)) {
         position.unit = 'item';
         await this.convertJsonArray(file.path, head, iterator, position);
       } else {
@@ -182,9 +185,9 @@ export class Conversion {
       if (!isGzipError(error)) throw withFileName(error, `cannot read ${file.path}`);
       if (isTruncatedGzipError(error)) {
         const tailReported = position.onTruncatedTail?.() ?? false;
-        if (!tailReported) this.problem(file.path, position.value + 1, position.unit, 'truncated-gzip', 'the gzip data ends early (file cut short?); everything before is kept');
+        if (!tailReported) this.problem(file.path, position.value + 1, position.unit, 'truncated-gzip', 'the gzip data ends early (file cut short?); everything before is kept', position.fileLine);
       } else {
-        this.problem(file.path, position.value + 1, position.unit, 'corrupt-gzip', `cannot decompress from here on (${(error as Error).message}); everything before is kept`);
+        this.problem(file.path, position.value + 1, position.unit, 'corrupt-gzip', `cannot decompress from here on (${(error as Error).message}); everything before is kept`, position.fileLine);
       }
     } finally {
       this.completedFileBytes += input.bytesRead();
@@ -194,7 +197,7 @@ export class Conversion {
     }
   }
 
-  private async convertJsonLines(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number; onTruncatedTail?: () => boolean }): Promise<void> {
+  private async convertJsonLines(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: Position): Promise<void> {
     let inTruncatedTail = false;
     let tailReported = false;
     // The fast path writes txt lines of one category in metadata order (the default); other formats,
@@ -248,38 +251,38 @@ export class Conversion {
     position.value = splitter.lineNumber;
   }
 
-  private async convertJsonArray(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: { value: number }): Promise<void> {
-    if (head.bom) this.problem(file, 1, 'line', 'bom', 'byte-order mark at the start of the file (removed)');
-    const counts = this.counts;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      yield* head.chunks;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        counts.bytesParsed += next.value.length;
-        yield next.value;
-      }
+  private async convertJsonArray(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: Position): Promise<void> {
+    if (head.bom) {
+      head.chunks[0] = head.chunks[0].subarray(3);
+      this.problem(file, 1, 'line', 'bom', 'byte-order mark at the start of the file (removed)');
     }
-    for (const chunk of head.chunks) counts.bytesParsed += chunk.length;
-    const items = pipeline(Readable.from(chunks()), streamArray.withParserAsStream(), () => {
-      // Errors reach the loop below through the items stream.
-    });
+    const splitter = new JsonArraySplitter(
+      {
+        item: (value, itemNumber, line) => this.convertRecord(value, file, itemNumber, 'item', line),
+        problem: (itemNumber, line, reason, detail) => {
+          if (itemNumber === undefined) this.problem(file, line, 'line', reason, detail);
+          else this.problem(file, itemNumber, 'item', reason, detail, line);
+        },
+      },
+      this.options.maxLineBytes,
+    );
     const signal = this.hooks.signal;
-    try {
-      for await (const item of items as AsyncIterable<{ key: number; value: unknown }>) {
-        signal?.throwIfAborted();
-        position.value = item.key + 1;
-        this.convertRecord(item.value, file, position.value, 'item', true);
-        if (this.counts.stoppedAtLimit) break;
-        if ((position.value & 1023) === 0) this.maybeReportProgress();
-        if (this.sink.needsDrain()) await this.sink.drain();
+    for (let chunk = head.chunks.shift(); ; chunk = head.chunks.shift()) {
+      if (chunk === undefined) {
+        const next = await iterator.next();
+        if (next.done) break;
+        chunk = next.value;
       }
-    } catch (error) {
-      if (isGzipError(error) || error instanceof StrictModeError || signal?.aborted) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      const reason: ProblemReason = /has expected/.test(message) ? 'truncated-json' : 'invalid-json';
-      this.problem(file, position.value + 1, 'item', reason, `${message}; the items before are kept, the rest of the file is skipped`);
-    } finally {
-      items.destroy();
+      signal?.throwIfAborted();
+      splitter.push(chunk);
+      position.value = splitter.itemsDone;
+      position.fileLine = splitter.line;
+      this.counts.bytesParsed += chunk.length;
+      if (this.counts.stoppedAtLimit || splitter.stopped) return;
+      this.maybeReportProgress();
+      if (this.sink.needsDrain()) await this.sink.drain();
     }
+    splitter.end();
   }
 
   /** convertRecord for a line the fast path read: same filters, dedupe, counts and output, from bytes. */
@@ -311,30 +314,25 @@ export class Conversion {
     if (++this.counts.postsWritten >= this.options.limit) this.counts.stoppedAtLimit = true;
   }
 
-  private convertRecord(record: unknown, file: string, line: number, unit: 'line' | 'item', checkReplacement = false): void {
+  private convertRecord(record: unknown, file: string, line: number, unit: 'line' | 'item', fileLine?: number): void {
     if (this.counts.stoppedAtLimit) return;
     const post = this.adapter.adapt(record);
     if (isRecordProblem(post)) {
-      this.problem(file, line, unit, post.reason, post.detail);
+      this.problem(file, line, unit, post.reason, post.detail, fileLine);
       return;
     }
     const counts = this.counts;
     counts.postsRead++;
     if (this.skipped(skipReason(post, this.filter))) return;
     const text = this.formatter.format(post);
-    // JSONL lines are checked for invalid UTF-8 as bytes; stream-json decodes it to U+FFFD silently.
-    if (checkReplacement && text.includes('\uFFFD')) {
-      this.problem(file, line, unit, 'invalid-utf8', 'a tag contains U+FFFD: the input is not valid UTF-8 here (skipped)');
-      return;
-    }
     if (this.isDuplicate(post.id)) return;
     this.formatter.count(post, text);
     this.sink.write(post, text);
     this.countWritten();
   }
 
-  problem(file: string, line: number, unit: 'line' | 'item', reason: ProblemReason, detail: string): void {
-    const problem: InputProblem = { file, line, unit, reason, detail };
+  problem(file: string, line: number, unit: 'line' | 'item', reason: ProblemReason, detail: string, fileLine?: number): void {
+    const problem: InputProblem = fileLine === undefined ? { file, line, unit, reason, detail } : { file, line, unit, fileLine, reason, detail };
     const counts = this.counts;
     counts.problems[reason] = (counts.problems[reason] ?? 0) + 1;
     const note = isNote(reason);
@@ -380,31 +378,88 @@ export function withFileName(error: unknown, prefix: string): unknown {
   return wrapped;
 }
 
+interface Position {
+  value: number;
+  unit: 'line' | 'item';
+  /** For an array: the file line reached. */
+  fileLine: number | undefined;
+  onTruncatedTail: (() => boolean) | undefined;
+}
+
 interface Head {
-  /** Chunks read while looking for the first significant byte (BOM already removed). */
+  /** Chunks read while looking at the start of the file. */
   chunks: Buffer[];
   firstByte: number | undefined;
   bom: boolean;
+  /** When the file opens with "[": whether its first line is on its own a JSON value with more lines after it. */
+  firstLineIsValue: boolean;
 }
 
-/** Reads until the first byte that is not whitespace, to tell a JSON array from JSONL. */
-async function readHead(iterator: AsyncIterator<Buffer>): Promise<Head> {
+const JSON_LINES_NAME = /\.(jsonl|ndjson)(\.gz)?$/i;
+const JSON_NAME = /\.json(\.gz)?$/i;
+/** How far to look for the end of the first line when telling a JSON array from JSON lines by content. */
+const SNIFF_BYTES = 1 << 20;
+
+/** A .jsonl/.ndjson file is JSON lines whatever its first line holds; a .json one opening with "[" is an
+ * array; any other name opening with "[" is an array unless its first line is a whole value with more after. */
+function isJsonArray(file: string, head: Head): boolean {
+  if (head.firstByte !== 0x5b /* [ */ || JSON_LINES_NAME.test(file)) return false;
+  return JSON_NAME.test(file) || !head.firstLineIsValue;
+}
+
+/** Reads up to the first byte that is not whitespace (and, when it is "[", a little further: see Head). */
+async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number): Promise<Head> {
   const chunks: Buffer[] = [];
   let bom = false;
-  for (;;) {
+  let first = -1;
+  while (first === -1) {
     const next = await iterator.next();
-    if (next.done) return { chunks, firstByte: undefined, bom };
-    let chunk = next.value;
+    if (next.done) return { chunks, firstByte: undefined, bom, firstLineIsValue: false };
+    const chunk = next.value;
     if (chunks.length === 0 && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) bom = true;
     chunks.push(chunk);
-    const start = chunks.length === 1 && bom ? 3 : 0;
-    for (let i = start; i < chunk.length; i++) {
+    for (let i = chunks.length === 1 && bom ? 3 : 0; i < chunk.length; i++) {
       const byte = chunk[i];
       if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) {
-        if (byte === 0x5b && bom) chunks[0] = chunk = chunks[0].subarray(3);
-        return { chunks, firstByte: byte, bom };
+        first = byte;
+        break;
       }
     }
+  }
+  const head: Head = { chunks, firstByte: first, bom, firstLineIsValue: false };
+  if (first !== 0x5b) return head;
+  // The JSON-array reader is given the file without its BOM; the JSONL reader notes the BOM itself.
+  const data = (): Buffer => Buffer.concat(chunks);
+  let text = data();
+  const start = text.indexOf(0x5b);
+  let newline = text.indexOf(0x0a, start);
+  while (newline === -1 && text.length < Math.min(SNIFF_BYTES, maxLineBytes)) {
+    const next = await iterator.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    text = data();
+    newline = text.indexOf(0x0a, start);
+  }
+  if (newline !== -1) {
+    let rest = text.subarray(newline + 1).findIndex((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+    while (rest === -1) {
+      const next = await iterator.next();
+      if (next.done) break;
+      chunks.push(next.value);
+      text = data();
+      rest = text.subarray(newline + 1).findIndex((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+    }
+    head.firstLineIsValue = rest !== -1 && parsesAsJson(text.toString('utf8', start, newline));
+  }
+  return head;
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -117,9 +117,10 @@ export class LineSplitter {
   private takeLine(raw: string): void {
     const lineNumber = ++this.lineNumber;
     let text = raw;
-    if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
+    // Files joined with cat carry their BOM into a later line.
+    if (text.charCodeAt(0) === 0xfeff) {
       text = text.slice(1);
-      this.handler.problem(lineNumber, 'bom', 'byte-order mark at the start of the file (removed)');
+      this.handler.problem(lineNumber, 'bom', lineNumber === 1 ? 'byte-order mark at the start of the file (removed)' : 'byte-order mark at the start of the line (removed; files joined?)');
     }
     if (text.charCodeAt(text.length - 1) === 13) {
       text = text.slice(0, -1);

@@ -10,12 +10,13 @@ import { PostFormatter } from './format';
 import { AtomicFile } from './output';
 import { FIRST_PROBLEMS_KEPT, emptyCounts, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
 import type { InputFile } from './source';
-import type { ConvertHooks, ConvertProgress, ConvertSummary, ProblemReason, SkipReason } from './types';
+import type { ConvertHooks, ConvertProgress, ConvertSummary, InputProblem, ProblemReason, SkipReason } from './types';
 import { defaultWorkerScript, deserializeError, stopWorker, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
 
 const POOL_YOUNG_GENERATION_MB = 4;
 
 interface Part {
+  index: number;
   job: PartJob;
   progress: { bytesRead: number; postsRead: number; postsWritten: number };
   result?: PartResult;
@@ -26,12 +27,14 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   const script = options.workerScript ?? defaultWorkerScript();
   const stem = path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   const parts: Part[] = files.map((file, index) => ({
+    index,
     // A part may not stop at --limit: duplicates of earlier files could still be dropped when merging.
     job: { file, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options: { ...options, limit: index === 0 ? options.limit : Infinity } },
     progress: { bytesRead: 0, postsRead: 0, postsWritten: 0 },
   }));
   const bytesTotal = totalBytes(files);
   const stop = new AbortController();
+  const problems = new ProblemsInOrder(hooks.onProblem);
   const onOuterAbort = (): void => stop.abort(hooks.signal?.reason);
   hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let lastProgressAt = 0;
@@ -44,11 +47,12 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   try {
     let next = 0;
     const runner = async (): Promise<void> => {
-      const worker = new PoolWorker(script, hooks, stop.signal, () => reportProgress(false));
+      const worker = new PoolWorker(script, problems, stop.signal, () => reportProgress(false));
       try {
         while (next < parts.length && !stop.signal.aborted) {
           const part = parts[next++];
           part.result = await worker.convert(part);
+          problems.partDone(part.index);
         }
       } finally {
         await worker.close();
@@ -87,7 +91,7 @@ class PoolWorker {
 
   constructor(
     script: string,
-    private readonly hooks: ConvertHooks,
+    private readonly problems: ProblemsInOrder,
     private readonly signal: AbortSignal,
     private readonly onProgress: () => void,
   ) {
@@ -126,7 +130,7 @@ class PoolWorker {
       current.part.progress = message.progress;
       this.onProgress();
     } else if (message.type === 'problem') {
-      this.hooks.onProblem?.(message.problem);
+      this.problems.add(current.part.index, message.problem);
     } else if (message.type === 'part-done') {
       this.current = undefined;
       current.resolve(message.result);
@@ -140,6 +144,35 @@ class PoolWorker {
     const current = this.current;
     this.current = undefined;
     current?.reject(error);
+  }
+}
+
+/** Passes problems on in input order, as one worker would: a part's wait until every part before it is done. */
+class ProblemsInOrder {
+  /** The first part not done yet: its problems go straight on. */
+  private next = 0;
+  private readonly held = new Map<number, InputProblem[]>();
+  private readonly done = new Set<number>();
+
+  constructor(private readonly onProblem: ConvertHooks['onProblem']) {}
+
+  add(part: number, problem: InputProblem): void {
+    if (this.onProblem === undefined) return;
+    if (part === this.next) this.onProblem(problem);
+    else {
+      const held = this.held.get(part);
+      if (held === undefined) this.held.set(part, [problem]);
+      else held.push(problem);
+    }
+  }
+
+  partDone(part: number): void {
+    this.done.add(part);
+    while (this.done.has(this.next)) {
+      this.next++;
+      for (const problem of this.held.get(this.next) ?? []) this.onProblem?.(problem);
+      this.held.delete(this.next);
+    }
   }
 }
 

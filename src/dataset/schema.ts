@@ -58,6 +58,8 @@ export class PostAdapter {
       if (typeof tag !== 'object' || tag === null) return wrongType(`tags[${i}]`, 'an object', tag);
       const { name, category } = tag as { name?: unknown; category?: unknown };
       if (typeof name !== 'string' || name === '') return wrongType(`tags[${i}].name`, 'a non-empty string', name);
+      // A newline in a name would split the post over two dataset lines.
+      if (hasControlCharacter(name)) return wrongType(`tags[${i}].name`, 'a tag name without control characters', name);
       // Category strings are almost always one digit: read it without Number().
       const categoryId = typeof category === 'string' ? (category.length === 1 ? digitValue(category) : Number(category)) : category;
       if (typeof categoryId !== 'number' || !Number.isInteger(categoryId) || categoryId < 0 || categoryId > 255 || category === '') {
@@ -83,7 +85,9 @@ export class PostAdapter {
       }
       if (typeof value !== 'string') return wrongType(field, 'a string', value);
       anyTagField = true;
-      tags.push(splitTagString(value));
+      const split = splitTagString(value);
+      if (split === undefined) return wrongType(field, 'tags without control characters', value);
+      tags.push(split);
     }
     if (!anyTagField && !hasAnyApiTagField(fields)) {
       return { reason: 'missing-tags', detail: 'no "tags" array and no "tag_string_general"/"tag_string_*" field' };
@@ -109,8 +113,22 @@ function hasAnyApiTagField(fields: Record<string, unknown>): boolean {
   return false;
 }
 
-function splitTagString(value: string): string[] {
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** The tags of a space-separated tag string, or undefined when a tag holds a control character. */
+function splitTagString(value: string): string[] | undefined {
   if (value === '') return [];
+  if (hasControlCharacter(value)) {
+    // Danbooru splits tag strings on any whitespace, so tabs and newlines separate tags too.
+    const parts = value.split(/[ \t\n\r\f\v]+/).filter((part) => part !== '');
+    return parts.some((part) => hasControlCharacter(part)) ? undefined : parts;
+  }
   const parts = value.split(' ');
   // Double spaces are rare; only then pay for the filter.
   return parts.includes('') ? parts.filter((part) => part !== '') : parts;

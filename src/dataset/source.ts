@@ -2,7 +2,6 @@
 // and keeps the byte count that progress reports (compressed bytes for .gz).
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConvertUsageError } from './types';
 
@@ -55,12 +54,18 @@ async function listMetadataFiles(folder: string): Promise<string[]> {
 
 /** Refuses an output (or counts table) that is one of the inputs or a folder, or whose folder is missing. */
 export async function checkOutputPath(output: string, inputs: readonly InputFile[], what: string): Promise<void> {
+  // The output is renamed into place when complete, which needs a regular file: renaming over
+  // /dev/stdout or a FIFO would replace the device node or link itself.
+  if (output === '-') throw new ConvertUsageError(`${what} cannot be "-": standard output is not supported, give a file path`);
   const folder = path.dirname(path.resolve(output));
   const folderStat = await fs.promises.stat(folder).catch(() => undefined);
   if (!folderStat?.isDirectory()) throw new ConvertUsageError(`${what} folder does not exist: ${folder}`);
   const resolved = path.join(await fs.promises.realpath(folder), path.basename(output));
   const existing = await fs.promises.stat(resolved).catch(() => undefined);
   if (existing?.isDirectory()) throw new ConvertUsageError(`${what} is a folder: ${output}`);
+  if ((existing !== undefined && !existing.isFile()) || isSystemPath(path.resolve(output)) || isSystemPath(resolved)) {
+    throw new ConvertUsageError(`${what} must be a regular file, not a device, FIFO, socket or /dev, /proc path: ${output}`);
+  }
   for (const input of inputs) {
     const inputStat = await fs.promises.stat(input.path);
     const sameFile = existing !== undefined && existing.ino === inputStat.ino && existing.dev === inputStat.dev;
@@ -70,43 +75,156 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
   }
 }
 
+function isSystemPath(file: string): boolean {
+  return /^\/(dev|proc|sys)(\/|$)/.test(file);
+}
+
 export interface OpenedInput {
   /** Decompressed bytes. */
   chunks: AsyncIterable<Buffer>;
   compressed: boolean;
+  /** Set when the file starts with the magic bytes of a compression this reader does not undo. */
+  unsupportedCompression: string | undefined;
   /** Bytes read from disk so far. */
   bytesRead(): number;
   close(): void;
 }
 
+/** Compressed input goes to zlib in slices of this size (see gunzipChunks). */
+const GZIP_SLICE_BYTES = 64 * 1024;
+/** After corrupt data, the slice it is in is decompressed again in pieces this small (see salvage). */
+const SALVAGE_SLICE_BYTES = 256;
+
 export async function openInput(file: string): Promise<OpenedInput> {
-  const compressed = await startsWithGzipMagic(file);
+  const magic = await readMagic(file);
+  const compressed = magic === 'gzip';
+  const unsupportedCompression = magic === 'gzip' ? undefined : magic;
   // An input is only ever opened for reading.
   const raw = fs.createReadStream(file, { flags: 'r', highWaterMark: READ_CHUNK_BYTES });
   if (!compressed) {
-    return { chunks: raw, compressed, bytesRead: () => raw.bytesRead, close: () => raw.destroy() };
+    return { chunks: raw, compressed, unsupportedCompression, bytesRead: () => raw.bytesRead, close: () => raw.destroy() };
   }
-  const gunzip = zlib.createGunzip({ chunkSize: READ_CHUNK_BYTES });
-  pipeline(raw, gunzip, () => {
-    // Errors surface to the reader of `gunzip`; nothing to do here.
-  });
+  const inflater = new Inflater();
   return {
-    chunks: gunzip,
+    chunks: gunzipChunks(file, raw, inflater),
     compressed,
+    unsupportedCompression,
     bytesRead: () => raw.bytesRead,
     close: () => {
-      gunzip.destroy();
+      inflater.destroy();
       raw.destroy();
     },
   };
 }
 
-async function startsWithGzipMagic(file: string): Promise<boolean> {
+/** A gunzip stream written one slice at a time, each write's output collected before the next. */
+class Inflater {
+  failure: Error | undefined;
+  private readonly gunzip = zlib.createGunzip({ chunkSize: READ_CHUNK_BYTES });
+  private output: Buffer[] = [];
+  private wake: (() => void) | undefined;
+
+  constructor() {
+    this.gunzip.on('data', (chunk: Buffer) => this.output.push(chunk));
+    this.gunzip.on('error', (error: Error) => {
+      this.failure ??= error;
+      this.wake?.();
+    });
+    this.gunzip.on('end', () => this.wake?.());
+  }
+
+  /** The output of these bytes; on an error, `failure` is set (zlib drops the output of the failing write). */
+  write(bytes: Buffer): Promise<Buffer[]> {
+    return this.settle((done) => this.gunzip.write(bytes, () => done()));
+  }
+
+  /** The output still held; a stream cut short sets `failure`. */
+  end(): Promise<Buffer[]> {
+    return this.failure === undefined ? this.settle(() => this.gunzip.end()) : Promise.resolve(this.take());
+  }
+
+  destroy(): void {
+    this.gunzip.destroy();
+  }
+
+  private async settle(start: (done: () => void) => void): Promise<Buffer[]> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      start(resolve);
+    });
+    return this.take();
+  }
+
+  private take(): Buffer[] {
+    const output = this.output;
+    this.output = [];
+    return output;
+  }
+}
+
+/**
+ * The decompressed bytes of `raw`, then zlib's error if there is one. zlib drops the output of the write
+ * it fails in, so the input goes in slice by slice, and the slice with corrupt data is decompressed again
+ * in small pieces: everything that decompressed before the error comes out.
+ */
+async function* gunzipChunks(file: string, raw: AsyncIterable<Buffer>, inflater: Inflater): AsyncGenerator<Buffer> {
+  let offset = 0;
+  try {
+    for await (const chunk of raw) {
+      for (let start = 0; start < chunk.length; start += GZIP_SLICE_BYTES) {
+        const slice = chunk.subarray(start, start + GZIP_SLICE_BYTES);
+        const output = await inflater.write(slice);
+        if (inflater.failure !== undefined) {
+          if (!isTruncatedGzipError(inflater.failure)) yield* await salvage(file, offset, offset + slice.length);
+          throw inflater.failure;
+        }
+        yield* output;
+        offset += slice.length;
+      }
+    }
+    yield* await inflater.end();
+    if (inflater.failure !== undefined) throw inflater.failure;
+  } finally {
+    inflater.destroy();
+  }
+}
+
+/** Decompresses the file again: bytes before `from` (output already passed on, dropped), then [from, to) in small pieces, up to the error. */
+async function salvage(file: string, from: number, to: number): Promise<Buffer[]> {
+  const inflater = new Inflater();
+  const raw = fs.createReadStream(file, { flags: 'r', start: 0, end: to - 1, highWaterMark: GZIP_SLICE_BYTES });
+  const kept: Buffer[] = [];
+  let offset = 0;
+  try {
+    for await (const chunk of raw as AsyncIterable<Buffer>) {
+      const split = Math.max(0, Math.min(chunk.length, from - offset));
+      if (split > 0) await inflater.write(chunk.subarray(0, split));
+      for (let start = split; start < chunk.length && inflater.failure === undefined; start += SALVAGE_SLICE_BYTES) {
+        const output = await inflater.write(chunk.subarray(start, Math.min(chunk.length, start + SALVAGE_SLICE_BYTES)));
+        if (inflater.failure === undefined) kept.push(...output);
+      }
+      if (inflater.failure !== undefined) break;
+      offset += chunk.length;
+    }
+  } finally {
+    inflater.destroy();
+    raw.destroy();
+  }
+  return kept;
+}
+
+/** The compression a file's first bytes announce: 'gzip' (read), 'xz', 'zstd', 'bzip2' (not read), or undefined. */
+async function readMagic(file: string): Promise<string | undefined> {
   const handle = await fs.promises.open(file, 'r');
   try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    const head = Buffer.alloc(6);
+    const { bytesRead } = await handle.read(head, 0, 6, 0);
+    const starts = (...bytes: number[]): boolean => bytesRead >= bytes.length && bytes.every((byte, i) => head[i] === byte);
+    if (starts(0x1f, 0x8b)) return 'gzip';
+    if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return 'xz';
+    if (starts(0x28, 0xb5, 0x2f, 0xfd)) return 'zstd';
+    if (starts(0x42, 0x5a, 0x68)) return 'bzip2';
+    return undefined;
   } finally {
     await handle.close();
   }

@@ -56,6 +56,7 @@ export type ProblemReason =
   | 'line-too-long'
   | 'truncated-gzip'
   | 'corrupt-gzip'
+  | 'unsupported-compression'
   | 'bom'
   | 'crlf'
   | 'empty-line';
@@ -68,6 +69,8 @@ export interface InputProblem {
   /** 1-based line for JSONL; for a JSON array, the 1-based item number (see `unit`). */
   line: number;
   unit: 'line' | 'item';
+  /** For an item: the file line it starts on, or where its syntax error is. */
+  fileLine?: number;
   reason: ProblemReason;
   detail: string;
 }
@@ -141,8 +144,10 @@ export class ConvertUsageError extends Error {
 }
 
 export function formatProblem(problem: InputProblem): string {
-  const where = problem.unit === 'line' ? `${problem.file}:${problem.line}` : `${problem.file}: item ${problem.line}`;
-  return `${where}: ${problem.reason}: ${problem.detail}`;
+  if (problem.unit === 'line') return `${problem.file}:${problem.line}: ${problem.reason}: ${problem.detail}`;
+  // FILE:LINE: reason: first, like a JSONL line, so that one pattern reads both.
+  if (problem.fileLine !== undefined) return `${problem.file}:${problem.fileLine}: ${problem.reason}: item ${problem.line}: ${problem.detail}`;
+  return `${problem.file}: item ${problem.line}: ${problem.reason}: ${problem.detail}`;
 }
 
 export function isNote(reason: ProblemReason): boolean {

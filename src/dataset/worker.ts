@@ -56,13 +56,15 @@ async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResul
   }
 }
 
+const PART_PROBLEMS_SENT = 1000;
+
 function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('convert-worker.js runs as a worker thread only');
   const job = workerData as PoolJob | ConvertJob;
   const send = (message: FromWorker): void => port.postMessage(message);
   let abort = new AbortController();
-  let problemsLeft = job.job === 'convert' ? job.problemsToSend : 1000;
+  let problemsLeft = job.job === 'convert' ? job.problemsToSend : PART_PROBLEMS_SENT;
   const hooks = (): ConvertHooks => ({
     signal: abort.signal,
     onProgress: (progress) => send({ type: 'progress', progress }),
@@ -82,6 +84,8 @@ function main(): void {
     } else if (message.type === 'part') {
       // One worker converts many files: the isolate and its optimised code are made once, not per file.
       abort = new AbortController();
+      // Each part sends its own first problems, as a run with one worker would report them.
+      problemsLeft = PART_PROBLEMS_SENT;
       running = convertPart(message.part, hooks()).then((result) => send({ type: 'part-done', result }), fail);
     }
   });

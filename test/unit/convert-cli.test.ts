@@ -126,3 +126,61 @@ test('cli convert: an I/O error exits 1 naming the file, and writes nothing', (t
   assert.match(result.stderr, /nothing was written/);
   assert.deepEqual(strayFiles(dir, []), []);
 });
+
+test('cli convert: outputs that are not regular files ("-", /dev/*, a FIFO) are usage errors, and nothing is replaced', (t) => {
+  const dir = tempDir(t);
+  const fifo = path.join(dir, 'fifo');
+  const made = spawnSync('mkfifo', [fifo]);
+  const cases: [string[], RegExp][] = [
+    [['-o', '-'], /output cannot be "-": standard output is not supported/],
+    [['-o', '/dev/stdout'], /output must be a regular file, not a device, FIFO, socket or \/dev, \/proc path: \/dev\/stdout/],
+    [['-o', '/dev/null'], /output must be a regular file/],
+    [['-o', '/proc/self/fd/1'], /output must be a regular file/],
+    [['-o', path.join(dir, 'out.txt'), '--counts', '/dev/null'], /tag-count table must be a regular file/],
+  ];
+  if (made.status === 0) cases.push([['-o', fifo], /output must be a regular file/]);
+  for (const [args, message] of cases) {
+    const result = spawnSync(process.execPath, [cli, 'convert', apiFixture, ...args], { encoding: 'utf8', cwd: dir });
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /see: danbooru-gpt convert --help/);
+  }
+  assert.ok(fs.statSync('/dev/null').isCharacterDevice(), '/dev/null is still the device');
+  assert.deepEqual(strayFiles(dir, made.status === 0 ? ['fifo'] : []), []);
+});
+
+test('cli convert: a closed stderr does not crash the run; the output is still written', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'bad.jsonl');
+  // Bad lines around a real post, so the run writes problem lines to the closed stderr.
+  fs.writeFileSync(input, `${'not json\n'.repeat(30)}${apiLines()[0]}\n${'not json\n'.repeat(30)}`);
+  const out = path.join(dir, 'out.txt');
+  const child = spawn(process.execPath, [cli, 'convert', input, '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.destroy();
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+  assert.equal(code, 0, stdout);
+  assert.match(stdout, /bad lines: 60/);
+  assert.deepEqual(readLines(out), [expectedLine(apiRecords()[0])]);
+  assert.deepEqual(strayFiles(dir, ['bad.jsonl', 'out.txt', 'out.txt.counts.csv']), []);
+});
+
+for (const workers of ['1', '2']) {
+  test(`cli convert: SIGHUP removes the temporary files and exits 129 (--workers ${workers})`, async (t) => {
+    const dir = tempDir(t);
+    const big = fs.readFileSync(apiFixture, 'utf8').repeat(400); // ~36 MB a file
+    const inputs = ['a.jsonl', 'b.jsonl'].map((name) => path.join(dir, name));
+    for (const input of inputs) fs.writeFileSync(input, big);
+    const child = spawn(process.execPath, [cli, 'convert', ...inputs, '-o', path.join(dir, 'out.txt'), '--workers', workers], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const deadline = Date.now() + 20_000;
+    while (!fs.readdirSync(dir).some((name) => name.endsWith('.tmp')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    child.kill('SIGHUP');
+    assert.equal(await exited, 129, stderr);
+    assert.match(stderr, /interrupted; nothing was written/);
+    assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl']), []);
+  });
+}

@@ -187,3 +187,28 @@ test('stopWorker: a thread that exits when asked is not terminated; one that ign
   assert.equal(deaf.threadId, -1);
   assert.ok(performance.now() - started >= 190, 'terminated before the grace period ended');
 });
+
+test('convert workers: problems are passed on in input order, as with one worker', async (t) => {
+  const dir = tempDir(t);
+  const lines = apiLines();
+  // A large first file with bad lines at its end, then small files with bad lines: with 4 workers the
+  // small files finish first, and their problems used to be reported before the first file's.
+  const inputs = [0, 1, 2, 3, 4, 5].map((index) => path.join(dir, `part${index}.jsonl`));
+  fs.writeFileSync(inputs[0], `${`${lines.join('\n')}\n`.repeat(300)}not json 0a\nnot json 0b\n`);
+  for (const [index, input] of inputs.entries()) {
+    if (index > 0) fs.writeFileSync(input, `${lines[index]}\nnot json ${index}\n[${index}]\n`);
+  }
+  const seen = async (workers: number): Promise<string[]> => {
+    const problems: string[] = [];
+    const summary = await convertMetadata({ inputs, output: path.join(dir, `out${workers}.txt`), workers }, { onProblem: (problem) => problems.push(`${path.basename(problem.file)}:${problem.line}:${problem.reason}`) });
+    assert.deepEqual(
+      summary.firstProblems.map((problem) => `${path.basename(problem.file)}:${problem.line}:${problem.reason}`),
+      problems.slice(0, 20),
+    );
+    return problems;
+  };
+  const one = await seen(1);
+  assert.equal(one.length, 12);
+  assert.deepEqual(await seen(4), one);
+  assert.deepEqual(await seen(2), one);
+});
