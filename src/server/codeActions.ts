@@ -3,9 +3,9 @@
 // way the user wrote the tag (spaces or underscores, escaped parentheses).
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver/node';
 import { formatTag, styleOf } from './insertStyle';
-import { normalizeTag, parsePrompt, removalRange } from './parser';
+import { normalizeTag, removalRange } from './parser';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData } from './diagnostics';
-import { lineText, type ServerContext } from './serverContext';
+import { lineText, parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 /** How many "did you mean" suggestions an unknown tag gets. */
@@ -42,7 +42,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
       case DiagnosticCode.DuplicateTag: {
         const lineNumber = diagnostic.range.start.line;
         const line = lineText(document, lineNumber);
-        const parsed = parsePrompt(line);
+        const parsed = parseLine(line, engine.dictionary);
         const index = parsed.tags.findIndex((t) => t.start === diagnostic.range.start.character && t.end === diagnostic.range.end.character);
         if (index < 0) break;
         const remove = removalRange(line, parsed, index);

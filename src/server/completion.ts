@@ -15,7 +15,7 @@ import {
 import type { Completion, TagEngine } from '../model/index';
 import { formatTag, separatorAfter } from './insertStyle';
 import { contextAt } from './parser';
-import { categoryName, compactCount, lineText, postCount, tagMarkdown, type ServerContext } from './serverContext';
+import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|'];
@@ -47,11 +47,11 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
   const cancelled = (): boolean => controller.signal.aborted || token.isCancellationRequested;
   try {
     const line = lineText(document, params.position.line);
-    const cursor = contextAt(line, Math.min(params.position.character, line.length));
-    const current = cursor.current;
-    if (!current) return null;
     const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
     if (cancelled()) throw cancelledError();
+    const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
+    const current = cursor.current;
+    if (!current) return null;
     // The engine leaves out the context (tags left of the cursor); tags right of it are left out here.
     const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start > current.end).map((t) => t.name));
     const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);

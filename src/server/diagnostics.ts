@@ -5,7 +5,7 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { parsePrompt } from './parser';
+import { parsePrompt, type ParseOptions } from './parser';
 import type { ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';
 
@@ -51,6 +51,15 @@ function resolveCached(dictionary: TagDictionary, name: string): Resolution {
     cache.set(name, resolved);
   }
   return resolved;
+}
+
+const parseOptionsByDictionary = new WeakMap<TagDictionary, ParseOptions>();
+
+/** The parser asks whether `smile` in `smile (blush)` is a tag: answered from the same cache. */
+function parseOptionsOf(dictionary: TagDictionary): ParseOptions {
+  let options = parseOptionsByDictionary.get(dictionary);
+  if (!options) parseOptionsByDictionary.set(dictionary, (options = { isTag: (name) => resolveCached(dictionary, name) !== undefined }));
+  return options;
 }
 
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
@@ -182,7 +191,7 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
 export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[], typingEnd?: number): void {
   if (line.trim() === '') return;
   const seen = new Map<string, string>();
-  for (const tag of parsePrompt(line).tags) {
+  for (const tag of parsePrompt(line, parseOptionsOf(dictionary)).tags) {
     if (isNotATag(tag.name)) continue;
     const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);

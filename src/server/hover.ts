@@ -1,8 +1,7 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
 // the prompt up to and including this tag.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
-import { parsePrompt } from './parser';
-import { escapeMarkdown, lineText, tagMarkdown, type ServerContext } from './serverContext';
+import { escapeMarkdown, lineText, parseLine, tagMarkdown, type ServerContext } from './serverContext';
 
 const NEXT_TAGS_SHOWN = 5;
 
@@ -10,13 +9,13 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
   const line = lineText(document, params.position.line);
-  const parsed = parsePrompt(line);
+  const engine = await ctx.engines.engine();
+  if (token.isCancellationRequested) return null;
+  const parsed = parseLine(line, engine.dictionary);
   const column = params.position.character;
   const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
   if (index < 0) return null;
   const tag = parsed.tags[index]!;
-  const engine = await ctx.engines.engine();
-  if (token.isCancellationRequested) return null;
   const resolved = engine.dictionary.resolve(tag.name);
   const sections: string[] = [];
   if (resolved) {

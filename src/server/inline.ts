@@ -5,7 +5,7 @@ import type { CancellationToken } from 'vscode-languageserver/node';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
-import { lineText, type ServerContext } from './serverContext';
+import { lineText, parseLine, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf } from './settings';
 
 const CANDIDATES = 8;
@@ -15,12 +15,12 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   if (!document) return { items: [] };
   const line = lineText(document, params.position.line);
   const column = Math.min(params.position.character, line.length);
-  const cursor = contextAt(line, column);
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
+  if (token.isCancellationRequested) return { items: [] };
+  const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
   const current = cursor.current;
   // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
   if (!current || current.end > column) return { items: [] };
-  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  if (token.isCancellationRequested) return { items: [] };
   const present = new Set(cursor.parsed.tags.map((t) => t.name));
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);

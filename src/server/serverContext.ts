@@ -4,6 +4,7 @@ import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary, TagInfo } from '../model/index';
 import type { EngineHost } from './engineHost';
+import { parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
 import { CATEGORY_NAMES, type SettingsStore } from './settings';
 
 export interface ServerContext {
@@ -49,6 +50,15 @@ export function tagMarkdown(info: TagInfo, typedAlias?: string): string {
 
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+const parseOptions = new WeakMap<TagDictionary, ParseOptions>();
+
+/** Parses a prompt line knowing which names are tags (`smile (blush)` is emphasis, `ganyu (genshin impact)` a tag). */
+export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt {
+  let options = parseOptions.get(dictionary);
+  if (!options) parseOptions.set(dictionary, (options = { isTag: (name) => dictionary.resolve(name) !== undefined }));
+  return parsePrompt(line, options);
 }
 
 /** Dictionary entry for a tag name, or undefined. */

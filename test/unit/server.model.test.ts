@@ -111,6 +111,32 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
+  test('Sample Tags with the cursor in a weight, LoRA, keyword or comment inserts after it, never inside', async () => {
+    const cases: [string, (text: string) => string, string[]][] = [
+      ['1girl, (smile:1.§2), blush', (t) => `1girl, (smile:1.2), ${t}, blush`, ['1girl', 'smile']],
+      ['1girl, <lora:fo§o:1>, blush', (t) => `1girl, <lora:foo:1>, ${t}, blush`, ['1girl']],
+      ['1girl, BRE§AK, blush', (t) => `1girl, BREAK ${t}, blush`, ['1girl']],
+      ['1girl, solo // port§rait', (t) => `1girl, solo, ${t} // portrait`, ['1girl', 'solo']],
+      ['// comment§', (t) => `${t} // comment`, []],
+      ['1girl, long §hair, smile', (t) => `1girl, long hair, ${t}, smile`, ['1girl', 'long_hair']],
+    ];
+    for (const [marked, expected, context] of cases) {
+      const column = marked.indexOf('§');
+      const line = marked.replace('§', '');
+      const uri = await client.open(`sample-inside-${column}.prompt`, line);
+      const result = await client.sample(uri, 0, column);
+      assert.deepEqual(result.context, context, marked);
+      assert.ok(result.samples.length > 0);
+      for (const sample of result.samples) assert.equal(applyEdits(line, [sample.edit!]), expected(sample.text), marked);
+    }
+  });
+
+  test('related tags: the context ends after the tag under the cursor, where a click inserts', async () => {
+    const uri = await client.open('related-inside.prompt', '1girl, long hair, <lora:foo:1>, smile');
+    assert.deepEqual((await client.related(uri, 0, 10)).context, ['1girl', 'long_hair']);
+    assert.deepEqual((await client.related(uri, 0, 22)).context, ['1girl', 'long_hair']);
+  });
+
   test('related tags: the model\'s next tags with probabilities, without the prompt\'s own tags', async () => {
     const uri = await client.open('related.prompt', '1girl, solo, long hair');
     const result = await client.related(uri, 0, 22, 20);

@@ -161,6 +161,19 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, aliasFixes[0]!.edit!.changes![uri]!), text.replace('longhair', 'long hair'));
   });
 
+  test('a LoRA or weighted group written after a tag without a comma is not swallowed into the tag', async () => {
+    const text = ['1girl, smile <lora:add_detail:0.8>', 'long hair <hypernet:foo:1>, smile', '1girl (smile:1.2), solo', 'smile [blush], 1girl', 'solo  (blush:1.1)', 'smile (blush), ganyu (genshin impact)'].join('\n');
+    const uri = await client.open('no-comma.prompt', text);
+    assert.deepEqual(await client.waitForDiagnostics(uri), []);
+    const hoverUri = await client.open('no-comma-hover.prompt', 'smile <lora:x:1>, blue eyes');
+    assert.equal(await client.hover(hoverUri, 0, 10), null, 'no hover on the LoRA');
+    const hover = await client.hover(hoverUri, 0, 2);
+    assert.deepEqual(hover?.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 5 } });
+    const unknown = await client.open('no-comma-unknown.prompt', 'smiel (blush:1.2)');
+    const flagged = await client.waitForDiagnostics(unknown);
+    assert.deepEqual(flagged.map((d) => [d.code, d.range.start.character, d.range.end.character]), [['unknown-tag', 0, 5]]);
+  });
+
   test('diagnostics follow edits and the toggles', async () => {
     const uri = await client.open('toggles.prompt', '1girl, solo, solo, blue eyez');
     await client.waitForDiagnostics(uri, (d) => d.length === 2);
