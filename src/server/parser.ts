@@ -305,7 +305,9 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
       let back = character - 1;
       while (back >= 0 && WHITESPACE.test(line[back]!)) back--;
       const previous = back < 0 ? undefined : line[back];
-      const afterKeyword = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === back + 1);
+      // Only once a space follows BREAK/AND: `BREAK|` is the keyword just typed, and a tag written
+      // right there would read `BREAKsolo` (and Enter would accept it instead of a new line).
+      const afterKeyword = back + 1 < character && parsed.tokens.some((t) => t.kind === 'keyword' && t.end === back + 1);
       if (previous === undefined || TAG_START_AFTER.has(previous) || afterKeyword) {
         current = { start: character, end: character, typed: '', prefix: '' };
       }

@@ -107,6 +107,12 @@ test('contextAt: an empty tag after a separator, a trailing space continues a mu
   assert.equal(contextAt('(solo:1.2)', 10).current, undefined, 'right after a closing bracket');
 });
 
+test('contextAt: nothing to complete right after BREAK/AND until a space follows', () => {
+  for (const line of ['1girl, BREAK', 'BREAK', '1girl BREAK', '1girl, AND']) assert.equal(contextAt(line, line.length).current, undefined, line);
+  assert.deepEqual(contextAt('1girl, BREAK ', 13).current, { start: 13, end: 13, typed: '', prefix: '' });
+  assert.deepEqual(contextAt('1girl BREAK ', 12).before, ['1girl']);
+});
+
 test('removalRange: removes a duplicate with its separator, or its whole group', () => {
   const remove = (line: string, index: number): string => {
     const r = removalRange(line, parsePrompt(line), index);

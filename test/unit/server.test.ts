@@ -96,6 +96,18 @@ describe('language server, dictionary-only', () => {
     assert.ok(String(alternation[0]!.label).startsWith('dog_e'));
   });
 
+  test('right after BREAK or AND (no space yet) there is nothing to complete; after the space there is', async () => {
+    const uri = await client.open('keyword.prompt', '1girl, BREAK\nBREAK\n1girl BREAK\n1girl, AND\n1girl, BREAK ');
+    for (const [line, column] of [[0, 12], [1, 5], [2, 11], [3, 10]] as const) {
+      assert.deepEqual(await client.completionItems(uri, line, column), [], `line ${line}`);
+      assert.deepEqual((await client.nextTags(uri, line, column)).items, [], `ghost text on line ${line}`);
+    }
+    const items = await client.completionItems(uri, 4, 13);
+    assert.ok(items.length > 0);
+    assert.deepEqual(editOf(items[0]!).range, { start: { line: 4, character: 13 }, end: { line: 4, character: 13 } });
+    assert.ok(!editOf(items[0]!).newText.startsWith(' '));
+  });
+
   test('an alias shows "alias → tag" and inserts the canonical tag', async () => {
     const uri = await client.open('alias.prompt', '1girl, longhai');
     const items = await client.completionItems(uri, 0, 14);
