@@ -137,6 +137,16 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     assert.deepEqual((await client.related(uri, 0, 22)).context, ['1girl', 'long_hair']);
   });
 
+  test('sample.topP 0 and sample.count 0 are brought into range instead of failing every sample', async () => {
+    const uri = await client.open('sample-range.prompt', '1girl, solo');
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 0, topP: 0, maxTags: 12 } });
+    const result = await client.sample(uri, 0, 11);
+    assert.ok(result.samples.length <= 1);
+    assert.ok(client.messages.some((m) => m.message.includes('danbooruGpt.sample.topP is 0')), JSON.stringify(client.messages));
+    assert.ok(client.messages.some((m) => m.message.includes('danbooruGpt.sample.count is 0')));
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+  });
+
   test('related tags: the model\'s next tags with probabilities, without the prompt\'s own tags', async () => {
     const uri = await client.open('related.prompt', '1girl, solo, long hair');
     const result = await client.related(uri, 0, 22, 20);

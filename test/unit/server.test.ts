@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, LSPErrorCodes, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
+import { DEFAULT_SETTINGS, mergeSettings, validateSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
 
@@ -248,6 +249,20 @@ describe('language server, dictionary-only', () => {
     });
   });
 
+  test('an out-of-range completion.count is clamped with one warning naming the setting and the value used', async () => {
+    const uri = await client.open('count.prompt', '1girl, solo, lo');
+    client.messages.length = 0;
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 2.5 } });
+    assert.equal((await client.completionItems(uri, 0, 15)).length, 3);
+    assert.equal((await client.completionItems(uri, 0, 14)).length, 3);
+    const warnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count'));
+    assert.equal(warnings.length, 1, JSON.stringify(client.messages));
+    assert.match(warnings[0]!.message, /danbooruGpt\.completion\.count is 2\.5, but must be an integer from 1 to 200; using 3\./);
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: -5 } });
+    assert.equal((await client.completionItems(uri, 0, 15)).length, 1);
+    await client.changeSettings({ modelFolder: NO_MODEL });
+  });
+
   test('cancellation: a cancelled request and a superseded one answer RequestCancelled', async () => {
     const uri = await client.open('cancel.prompt', '1girl, solo, lo');
     const source = new CancellationTokenSource();
@@ -315,4 +330,17 @@ describe('language server, standalone and broken models', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('settings: values outside what the engine accepts are brought into range, each named once', () => {
+  const { settings, problems } = validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { topP: 0, count: 0, seed: 1.5, temperature: 9 }, diagnostics: { delay: -1 } }));
+  assert.equal(settings.sample.topP, 0.01);
+  assert.equal(settings.sample.count, 1);
+  assert.equal(settings.sample.seed, 2);
+  assert.equal(settings.sample.temperature, 5);
+  assert.equal(settings.diagnostics.delay, 0);
+  assert.equal(problems.length, 5);
+  assert.match(problems.join('\n'), /danbooruGpt\.sample\.topP is 0, but must be a number above 0 and at most 1; using 0\.01\./);
+  assert.equal(DEFAULT_SETTINGS.sample.topP, 0.95, 'the defaults are not changed');
+  assert.deepEqual(validateSettings(DEFAULT_SETTINGS).problems, []);
 });
