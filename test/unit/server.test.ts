@@ -226,6 +226,35 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(afterFix.map((d) => d.code), ['unknown-tag']);
   });
 
+  test('the grace for a tag being typed holds right after opening, and in the middle of a line', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const unknown = (uri: string): Diagnostic[] => (client.diagnostics.get(uri)?.diagnostics ?? []).filter((d) => d.code !== 'duplicate-tag');
+    // Typed at once after opening: the first check never finished before the keystrokes.
+    let text = '1girl, solo\nsmile, ';
+    const opened = await client.open('grace-open.prompt', text);
+    for (const key of 'long ha') {
+      text += key;
+      await client.replace(opened, text);
+      await sleep(50);
+    }
+    const lastKey = performance.now();
+    await sleep(700);
+    assert.deepEqual(unknown(opened), [], 'no squiggle under "long ha" while typing has just paused');
+    await client.waitForDiagnostics(opened, (d) => d.length === 1);
+    assert.ok(performance.now() - lastKey >= 1000, 'flagged once the grace has passed');
+
+    // In the middle of a line: `lo` is an alias, still being typed.
+    const middle = await client.open('grace-middle.prompt', '1girl, , smile');
+    await client.waitForDiagnostics(middle);
+    await client.replace(middle, '1girl, l, smile');
+    await sleep(50);
+    await client.replace(middle, '1girl, lo, smile');
+    await sleep(700);
+    assert.deepEqual(unknown(middle), [], 'no alias hint under "lo" while it is being typed');
+    const later = await client.waitForDiagnostics(middle, (d) => d.length === 1);
+    assert.equal(later[0]!.range.start.character, 7);
+  });
+
   test('hover: category, post count, aliases, wiki link and likely next tags', async () => {
     const uri = await client.open('hover.prompt', '1girl, long hair, smile');
     const hover = await client.hover(uri, 0, 10);
