@@ -15,7 +15,7 @@ import {
 import type { Completion, TagEngine } from '../model/index';
 import { formatTag, separatorAfter } from './insertStyle';
 import { contextAt } from './parser';
-import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, type ServerContext } from './serverContext';
+import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|'];
@@ -52,8 +52,8 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
     const current = cursor.current;
     if (!current) return null;
-    // The engine leaves out the context (tags left of the cursor); tags right of it are left out here.
-    const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start > current.end).map((t) => t.name));
+    // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
+    const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
     const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
     if (cancelled()) throw cancelledError();
 

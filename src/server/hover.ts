@@ -1,7 +1,7 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
 // the prompt up to and including this tag.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
-import { escapeMarkdown, lineText, parseLine, tagMarkdown, type ServerContext } from './serverContext';
+import { escapeMarkdown, lineText, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 
 const NEXT_TAGS_SHOWN = 5;
 
@@ -24,7 +24,7 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
     sections.push(`**${escapeMarkdown(tag.name)}** is not a Danbooru tag in the dictionary.`);
   }
   const context = parsed.tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
-  const present = new Set(parsed.tags.map((t) => t.name));
+  const present = tagsOfPrompt(parsed, engine.dictionary);
   const next = (await engine.nextTags(context, NEXT_TAGS_SHOWN + present.size)).filter((n) => !present.has(n.tag)).slice(0, NEXT_TAGS_SHOWN);
   if (next.length) {
     const source = engine.model ? `the model (${engine.model.name})` : 'post counts (no model loaded)';

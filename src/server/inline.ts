@@ -5,7 +5,7 @@ import type { CancellationToken } from 'vscode-languageserver/node';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
-import { lineText, parseLine, type ServerContext } from './serverContext';
+import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf } from './settings';
 
 const CANDIDATES = 8;
@@ -21,7 +21,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   const current = cursor.current;
   // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
   if (!current || current.end > column) return { items: [] };
-  const present = new Set(cursor.parsed.tags.map((t) => t.name));
+  const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);
   const trailing = separatorAfter(line, column, insertStyleOf(settings));

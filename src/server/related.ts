@@ -4,7 +4,7 @@ import type { CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { formatTag } from './insertStyle';
 import { continuationColumn } from './parser';
-import { lineText, parseLine, type ServerContext } from './serverContext';
+import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
@@ -17,7 +17,7 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   // The context ends where a click in the view inserts (insertTag uses the same point).
   const point = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
   const context = parsed.tags.filter((t) => t.end <= point).map((t) => t.name);
-  const present = new Set(parsed.tags.map((t) => engine.dictionary.resolve(t.name)?.tag.name ?? t.name));
+  const present = tagsOfPrompt(parsed, engine.dictionary);
   const controller = new AbortController();
   const subscription = token.onCancellationRequested(() => controller.abort());
   try {

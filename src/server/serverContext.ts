@@ -61,6 +61,16 @@ export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt
   return parsePrompt(line, options);
 }
 
+/**
+ * The canonical tags of a prompt (aliases resolved: `longhair` is `long_hair`), left and right of the
+ * cursor, to leave out of suggestions; `exceptStart`: the tag being typed, which is not written yet.
+ */
+export function tagsOfPrompt(parsed: ParsedPrompt, dictionary: TagDictionary, exceptStart?: number): Set<string> {
+  const names = new Set<string>();
+  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.add(dictionary.resolve(tag.name)?.tag.name ?? tag.name);
+  return names;
+}
+
 /** Dictionary entry for a tag name, or undefined. */
 export function infoOf(dictionary: TagDictionary, name: string): TagInfo | undefined {
   return dictionary.get(name);

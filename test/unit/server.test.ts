@@ -109,6 +109,20 @@ describe('language server, dictionary-only', () => {
     assert.ok(!editOf(items[0]!).newText.startsWith(' '));
   });
 
+  test('tags of the prompt on either side of the cursor, written as aliases too, are not offered again', async () => {
+    const uri = await client.open('elsewhere.prompt', 'smile, , longhair\nsmile, \nlo, longhair\nlo\n1girl, longhair');
+    const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((i) => String(i.label));
+    assert.ok((await labels(1, 7)).includes('long_hair'), 'offered when the prompt lacks it');
+    assert.ok(!(await labels(0, 7)).includes('long_hair'), 'not when `longhair` follows the cursor');
+    assert.equal((await labels(3, 2))[0], 'long_hair');
+    const beforeAlias = await labels(2, 2);
+    assert.ok(!beforeAlias.some((l) => l === 'long_hair' || l.endsWith('→ long_hair')), beforeAlias.join(' | '));
+    const hover = await client.hover(uri, 4, 10);
+    const value = (hover!.contents as { value: string }).value;
+    assert.match(value, /Likely next/);
+    assert.doesNotMatch(value.slice(value.indexOf('Likely next')), /`long_hair`/);
+  });
+
   test('an alias shows "alias → tag" and inserts the canonical tag', async () => {
     const uri = await client.open('alias.prompt', '1girl, longhai');
     const items = await client.completionItems(uri, 0, 14);
