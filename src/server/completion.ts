@@ -12,9 +12,9 @@ import {
   type CompletionList,
   type CompletionParams,
 } from 'vscode-languageserver/node';
-import type { Completion, TagEngine } from '../model/index';
+import type { Completion, TagDictionary, TagEngine } from '../model/index';
 import { formatTag, separatorAfter } from './insertStyle';
-import { contextAt } from './parser';
+import { contextAt, normalizeTag } from './parser';
 import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
 
@@ -51,7 +51,7 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     if (cancelled()) throw cancelledError();
     const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
     const current = cursor.current;
-    if (!current) return null;
+    if (!current || isTypingWeight(current.typed, engine.dictionary)) return null;
     // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
     const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
     const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
@@ -107,7 +107,37 @@ async function candidates(engine: TagEngine, context: string[], prefix: string, 
   } else {
     list = await engine.complete(context, prefix, { top: want, categories: categoryIdsOf(settings), signal });
   }
-  return list.filter((c) => !elsewhere.has(c.tag)).slice(0, top);
+  list = list.filter((c) => !elsewhere.has(c.tag));
+  if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categoryIdsOf(settings), elsewhere);
+  return list.slice(0, top);
+}
+
+/**
+ * A tag typed in full (`solo`, `cat`, or an alias such as `longhair`) comes first, so that Tab or
+ * Enter keeps it instead of replacing it with a longer tag (`solo_focus`). An alias counts only when
+ * its tag is among the candidates already: `lo` and `gi` are aliases of rare tags (comic_lo, dougi)
+ * and usually the start of another one.
+ */
+function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: string, categories: number[], elsewhere: Set<string>): Completion[] {
+  const exact = dictionary.resolve(prefix);
+  if (!exact || elsewhere.has(exact.tag.name)) return list;
+  const index = list.findIndex((c) => c.tag === exact.tag.name);
+  if (index === 0) return list;
+  if (index < 0 && (exact.viaAlias !== undefined || !categories.includes(exact.tag.category))) return list;
+  const match: Completion = index >= 0
+    ? { ...list[index]! }
+    : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
+  if (exact.viaAlias !== undefined) match.alias = exact.viaAlias;
+  return [match, ...list.filter((_, i) => i !== index)];
+}
+
+/**
+ * `(long hair:|` or `long hair: |`: a colon after a complete tag starts a weight, not a tag name with
+ * a colon (`re:zero…` still completes, `re` being no tag).
+ */
+export function isTypingWeight(typed: string, dictionary: TagDictionary): boolean {
+  const match = /^(.*\S)\s*:\s*$/.exec(typed);
+  return match !== null && dictionary.resolve(normalizeTag(match[1]!)) !== undefined;
 }
 
 /** What a completion item carries for completionItem/resolve. */

@@ -2,6 +2,7 @@
 // candidate that extends what was typed, or, right after a separator, propose the model's next tag.
 // The client's InlineCompletionItemProvider asks for it; it is off by default.
 import type { CancellationToken } from 'vscode-languageserver/node';
+import { isTypingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
@@ -20,7 +21,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
   const current = cursor.current;
   // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
-  if (!current || current.end > column) return { items: [] };
+  if (!current || current.end > column || isTypingWeight(current.typed, engine.dictionary)) return { items: [] };
   const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);

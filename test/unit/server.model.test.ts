@@ -147,6 +147,15 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
+  test('a tag typed in full comes first even when the model ranks a longer one higher', async () => {
+    const uri = await client.open('exact-model.prompt', 'solo\nwater\ncat\n1girl, solo, cat');
+    for (const [line, column, tag] of [[0, 4, 'solo'], [1, 5, 'water'], [2, 3, 'cat'], [3, 16, 'cat']] as const) {
+      const items = await client.completionItems(uri, line, column);
+      assert.equal(items[0]!.label, tag, items.slice(0, 5).map((i) => String(i.label)).join(' | '));
+      assert.equal(items[0]!.preselect, true);
+    }
+  });
+
   test('related tags: the model\'s next tags with probabilities, without the prompt\'s own tags', async () => {
     const uri = await client.open('related.prompt', '1girl, solo, long hair');
     const result = await client.related(uri, 0, 22, 20);

@@ -123,6 +123,29 @@ describe('language server, dictionary-only', () => {
     assert.doesNotMatch(value.slice(value.indexOf('Likely next')), /`long_hair`/);
   });
 
+  test('a tag typed in full is the first, preselected item (a longer tag with more posts comes after)', async () => {
+    const uri = await client.open('exact.prompt', 'cat\n1girl, solo, cat\nlonghair\ncat e');
+    for (const [line, column] of [[0, 3], [1, 16]] as const) {
+      const items = await client.completionItems(uri, line, column);
+      assert.equal(items[0]!.label, 'cat', items.map((i) => String(i.label)).join(' | '));
+      assert.equal(items[0]!.preselect, true);
+      assert.ok(items.some((i) => i.label === 'cat_ears'));
+      assert.equal(items.filter((i) => i.label === 'cat').length, 1);
+    }
+    assert.equal((await client.completionItems(uri, 2, 8))[0]!.label, 'longhair → long_hair');
+    assert.equal((await client.completionItems(uri, 3, 5))[0]!.label, 'cat_ears', 'no exact match: the ranking is unchanged');
+  });
+
+  test('a colon after a complete tag starts a weight: no completion, no ghost text', async () => {
+    const uri = await client.open('colon.prompt', '(long hair:\nlong hair:\n1girl, (long hair: \nre:');
+    for (const [line, column] of [[0, 11], [1, 10], [2, 19]] as const) {
+      assert.deepEqual(await client.completionItems(uri, line, column), [], `line ${line}`);
+      assert.deepEqual((await client.nextTags(uri, line, column)).items, [], `ghost text on line ${line}`);
+    }
+    const named = await client.completionItems(uri, 3, 3);
+    assert.ok(String(named[0]!.label).startsWith('re:'), 'a tag name holding a colon still completes');
+  });
+
   test('an alias shows "alias → tag" and inserts the canonical tag', async () => {
     const uri = await client.open('alias.prompt', '1girl, longhai');
     const items = await client.completionItems(uri, 0, 14);
