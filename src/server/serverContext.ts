@@ -35,8 +35,10 @@ export function postCount(count: number): string {
   return `${count.toLocaleString('en-US')} post${count === 1 ? '' : 's'}`;
 }
 
+/** The tag's wiki page. encodeURIComponent leaves `(` `)` `!` `'` `*`: a `)` would end the Markdown link early. */
 export function wikiLink(tag: string): string {
-  return `https://danbooru.donmai.us/wiki_pages/${encodeURIComponent(tag)}`;
+  const path = encodeURIComponent(tag).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `https://danbooru.donmai.us/wiki_pages/${path}`;
 }
 
 /** Markdown for a tag: category, post count, aliases, wiki link. */

@@ -305,6 +305,18 @@ describe('language server, dictionary-only', () => {
     assert.equal(await client.hover(uri, 0, 6), null, 'no hover on a separator');
   });
 
+  test('wiki links of tags with parentheses are percent-encoded, in hover and in completion documentation', async () => {
+    const uri = await client.open('wiki.prompt', '1girl, ;), >:(, ganyu (genshin impact)');
+    const link = async (column: number): Promise<string> => /\[Danbooru wiki\]\(([^()\s]*)\)/.exec(((await client.hover(uri, 0, column))!.contents as { value: string }).value)?.[1] ?? 'no link';
+    assert.equal(await link(8), 'https://danbooru.donmai.us/wiki_pages/%3B%29');
+    assert.equal(await link(12), 'https://danbooru.donmai.us/wiki_pages/%3E%3A%28');
+    assert.equal(await link(20), 'https://danbooru.donmai.us/wiki_pages/ganyu_%28genshin_impact%29');
+    const typed = await client.open('wiki-completion.prompt', '1girl, ganyu (gen');
+    const items = await client.completionItems(typed, 0, 17);
+    const resolved = await client.resolve(items.find((i) => i.label === 'ganyu_(genshin_impact)') ?? items[0]!);
+    assert.match((resolved.documentation as { value: string }).value, /\(https:\/\/danbooru\.donmai\.us\/wiki_pages\/[^()\s]*%28[^()\s]*%29\)/);
+  });
+
   test('sampling without a model is refused with the reason', async () => {
     const uri = await client.open('sample-no-model.prompt', '1girl, solo');
     await assert.rejects(client.sample(uri, 0, 11), (error: { code?: number; message?: string }) => {
