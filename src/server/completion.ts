@@ -12,7 +12,7 @@ import {
   type CompletionList,
   type CompletionParams,
 } from 'vscode-languageserver/node';
-import type { Completion, TagDictionary, TagEngine } from '../model/index';
+import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { formatTag, separatorAfter } from './insertStyle';
 import { contextAt, normalizeTag } from './parser';
 import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
@@ -98,11 +98,22 @@ async function candidates(engine: TagEngine, context: string[], prefix: string, 
   const want = top + elsewhere.size;
   let list: Completion[];
   if (prefix === '') {
+    const categories = categoryIdsOf(settings);
     const next = await engine.nextTags(context, want, signal);
     list = [];
     for (const { tag, probability } of next) {
       const info = engine.dictionary.get(tag);
-      list.push({ tag, score: Math.log(Math.max(probability, 1e-12)), category: info?.category ?? 0, count: info?.count ?? 0, kind: 'prefix' });
+      const category = info?.category ?? 0;
+      if (categories.includes(category)) list.push({ tag, score: Math.log(Math.max(probability, 1e-12)), category, count: info?.count ?? 0, kind: 'prefix' });
+    }
+    // The model's next tags are mostly general ones: other chosen categories (artist, say) are filled
+    // in below them with their most popular tags.
+    if (list.length < want) {
+      const listed = new Set(list.map((c) => c.tag));
+      for (const info of popularTags(engine.dictionary, categories)) {
+        if (list.length >= want) break;
+        if (!listed.has(info.name)) list.push({ tag: info.name, score: -Infinity, category: info.category, count: info.count, kind: 'prefix' });
+      }
     }
   } else {
     list = await engine.complete(context, prefix, { top: want, categories: categoryIdsOf(settings), signal });
@@ -138,6 +149,20 @@ function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: 
 export function isTypingWeight(typed: string, dictionary: TagDictionary): boolean {
   const match = /^(.*\S)\s*:\s*$/.exec(typed);
   return match !== null && dictionary.resolve(normalizeTag(match[1]!)) !== undefined;
+}
+
+/** How many popular tags per category choice are kept for an empty prefix. */
+const POPULAR_KEPT = 400;
+const popularByDictionary = new WeakMap<TagDictionary, Map<string, TagInfo[]>>();
+
+/** The most popular tags of the given categories (a scan of the dictionary, so remembered). */
+function popularTags(dictionary: TagDictionary, categories: number[]): TagInfo[] {
+  let byCategories = popularByDictionary.get(dictionary);
+  if (!byCategories) popularByDictionary.set(dictionary, (byCategories = new Map()));
+  const key = [...categories].sort((a, b) => a - b).join(',');
+  let tags = byCategories.get(key);
+  if (!tags) byCategories.set(key, (tags = dictionary.search('', { categories, limit: POPULAR_KEPT, fuzzy: false }).map((m) => m.tag)));
+  return tags;
 }
 
 /** What a completion item carries for completionItem/resolve. */

@@ -146,6 +146,17 @@ describe('language server, dictionary-only', () => {
     assert.ok(String(named[0]!.label).startsWith('re:'), 'a tag name holding a colon still completes');
   });
 
+  test('completion.categories applies when nothing has been typed yet', async () => {
+    const uri = await client.open('categories.prompt', '1girl, solo, ');
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { categories: ['artist'] } });
+    const items = await client.completionItems(uri, 0, 13);
+    assert.ok(items.length >= 10);
+    for (const item of items) assert.match(item.detail!, /^artist · /, String(item.label));
+    await client.changeSettings({ modelFolder: NO_MODEL });
+    const general = await client.completionItems(uri, 0, 13);
+    assert.match(general[0]!.detail!, /^general · /);
+  });
+
   test('an alias shows "alias → tag" and inserts the canonical tag', async () => {
     const uri = await client.open('alias.prompt', '1girl, longhai');
     const items = await client.completionItems(uri, 0, 14);
