@@ -353,10 +353,15 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
   }
   const lowerBound = group === undefined ? 0 : parsed.groups[group]!.open + 1;
   const upperBound = group === undefined ? line.length : parsed.groups[group]!.close ?? line.length;
-  // Prefer eating the separator before the tag (`, dup`); the first tag eats the one after it (`dup, `).
+  // Prefer eating the separator before the tag with the space before it (`a , dup , b` → `a , b`);
+  // the first tag eats the one after it (`dup, `).
   let left = start;
   while (left > lowerBound && WHITESPACE.test(line[left - 1]!)) left--;
-  if (left > lowerBound && isSeparatorChar(line[left - 1]!)) return { start: left - 1, end };
+  if (left > lowerBound && isSeparatorChar(line[left - 1]!)) {
+    left--;
+    while (left > lowerBound && WHITESPACE.test(line[left - 1]!)) left--;
+    return { start: left, end };
+  }
   let right = end;
   while (right < upperBound && WHITESPACE.test(line[right]!)) right++;
   if (right < upperBound && isSeparatorChar(line[right]!)) {
@@ -364,7 +369,23 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
     while (right < upperBound && WHITESPACE.test(line[right]!)) right++;
     return { start, end: right };
   }
-  return { start, end };
+  // No separator (`smile BREAK dup`): take the space before it, else the one after, not both.
+  if (left < start && left > lowerBound) return { start: left, end };
+  return { start, end: right };
+}
+
+/**
+ * Whether the tag is an option of alternation or prompt editing (`[a|b]`, `[a:b:0.5]`): removing it
+ * there changes what the prompt means (`[smile|blush]` → `[blush]` is de-emphasis).
+ */
+export function isInAlternation(line: string, parsed: ParsedPrompt, tagIndex: number): boolean {
+  for (let group = parsed.tags[tagIndex]!.group; group !== undefined; group = parsed.groups[group]!.parent) {
+    const g = parsed.groups[group]!;
+    if (g.kind !== '[') continue;
+    const close = g.close ?? line.length;
+    if (parsed.separators.some((s) => s > g.open && s < close && (line[s] === '|' || line[s] === ':'))) return true;
+  }
+  return false;
 }
 
 function isSeparatorChar(c: string): boolean {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contextAt, continuationColumn, normalizeTag, parsePrompt, removalRange } from '../../src/server/parser';
+import { contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/server/parser';
 import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/server/insertStyle';
 
 const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
@@ -122,6 +122,19 @@ test('removalRange: removes a duplicate with its separator, or its whole group',
   assert.equal(remove('solo, 1girl, solo, smile', 0), '1girl, solo, smile');
   assert.equal(remove('1girl, (solo:1.2), solo', 1), '1girl, solo');
   assert.equal(remove('1girl, (solo, smile:1.2)', 2), '1girl, (solo:1.2)');
+  assert.equal(remove('smile , smile , blush', 1), 'smile , blush', 'the spaces around the separator go with it');
+  assert.equal(remove('smile BREAK smile', 1), 'smile BREAK', 'no trailing space');
+  assert.equal(remove('smile BREAK (smile), blush', 1), 'smile BREAK blush');
+  assert.equal(remove('smile, smile BREAK blush', 1), 'smile BREAK blush');
+});
+
+test('isInAlternation: options of [a|b] and [a:b:0.5], not plain brackets', () => {
+  const at = (line: string, index: number): boolean => isInAlternation(line, parsePrompt(line), index);
+  assert.equal(at('smile, [smile|blush]', 1), true);
+  assert.equal(at('smile, [smile:blush:0.5]', 1), true);
+  assert.equal(at('smile, [(smile:1.2)|blush]', 1), true);
+  assert.equal(at('smile, [smile]', 1), false);
+  assert.equal(at('smile, (smile:1.2)', 1), false);
 });
 
 test('insert style: spaces keep kaomoji, parentheses are escaped, separators only where missing', () => {

@@ -235,6 +235,23 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(flagged.map((d) => [d.code, d.range.start.character, d.range.end.character]), [['unknown-tag', 0, 5]]);
   });
 
+  test('quick fixes keep the meaning and the spacing: none in alternation, tidy removal, no alias fix that duplicates', async () => {
+    const lines = ['smile, [smile|blush]', 'smile, [smile:blush:0.5]', 'smile , smile , blush', 'smile BREAK smile', ':), smile'];
+    const uri = await client.open('fixes.prompt', lines.join('\n'));
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length >= 6);
+    const fixed = async (line: number, code: string): Promise<string[]> => {
+      const diagnostic = diagnostics.find((d) => d.range.start.line === line && d.code === code);
+      assert.ok(diagnostic, `a ${code} on line ${line}: ${JSON.stringify(diagnostics)}`);
+      const actions = await client.codeActions(uri, [diagnostic]);
+      return actions.map((a) => applyEdits(lines.join('\n'), a.edit!.changes![uri]!).split('\n')[line]!);
+    };
+    assert.deepEqual(await fixed(0, 'duplicate-tag'), [], 'no removal from [a|b]');
+    assert.deepEqual(await fixed(1, 'duplicate-tag'), [], 'no removal from [a:b:0.5]');
+    assert.deepEqual(await fixed(2, 'duplicate-tag'), ['smile , blush']);
+    assert.deepEqual(await fixed(3, 'duplicate-tag'), ['smile BREAK']);
+    assert.deepEqual(await fixed(4, 'alias-tag'), ['smile'], 'the alias is removed, not replaced by a second smile');
+  });
+
   test('diagnostics follow edits and the toggles', async () => {
     const uri = await client.open('toggles.prompt', '1girl, solo, solo, blue eyez');
     await client.waitForDiagnostics(uri, (d) => d.length === 2);
