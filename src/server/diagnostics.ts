@@ -196,11 +196,11 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
   let lineNumber = 0;
   let sliceStart = performance.now();
   while (lineStart <= text.length) {
-    let lineEnd = text.indexOf('\n', lineStart);
-    if (lineEnd < 0) lineEnd = text.length;
-    const line = text.slice(lineStart, lineEnd > lineStart && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd);
-    checkLine(line, lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
-    lineStart = lineEnd + 1;
+    // Lines end at \r\n, \n or a lone \r, as TextDocument numbers them.
+    let lineEnd = lineStart;
+    while (lineEnd < text.length && lineBreakAt(text, lineEnd) === 0) lineEnd++;
+    checkLine(text.slice(lineStart, lineEnd), lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
+    lineStart = lineEnd + Math.max(1, lineBreakAt(text, lineEnd));
     lineNumber++;
     if (performance.now() - sliceStart > SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -17,7 +17,7 @@ export interface ServerContext {
 /** The text of one line, without its line break. */
 export function lineText(document: TextDocument, line: number): string {
   const text = document.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } });
-  return text.replace(/\r?\n$/, '');
+  return text.replace(/(?:\r\n|\r|\n)$/, '');
 }
 
 export function categoryName(category: number): string {

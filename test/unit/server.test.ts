@@ -252,6 +252,15 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await fixed(4, 'alias-tag'), ['smile'], 'the alias is removed, not replaced by a second smile');
   });
 
+  test('lines end at \\r\\n, \\n or a lone \\r, as in the editor', async () => {
+    const uri = await client.open('line-ends.prompt', 'smiel\rsolo, solo\r\nblue eyez\nsmile');
+    const diagnostics = await client.waitForDiagnostics(uri);
+    const found = diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.range.end.character]);
+    assert.deepEqual(found, [['unknown-tag', 0, 0, 5], ['duplicate-tag', 1, 6, 10], ['unknown-tag', 2, 0, 9]]);
+    const hover = await client.hover(uri, 1, 7);
+    assert.deepEqual(hover?.range, { start: { line: 1, character: 6 }, end: { line: 1, character: 10 } });
+  });
+
   test('diagnostics follow edits and the toggles', async () => {
     const uri = await client.open('toggles.prompt', '1girl, solo, solo, blue eyez');
     await client.waitForDiagnostics(uri, (d) => d.length === 2);
