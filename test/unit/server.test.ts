@@ -149,10 +149,13 @@ describe('language server, dictionary-only', () => {
   test('completion.categories applies when nothing has been typed yet', async () => {
     const uri = await client.open('categories.prompt', '1girl, solo, ');
     await client.changeSettings({ modelFolder: NO_MODEL, completion: { categories: ['artist'] } });
-    const items = await client.completionItems(uri, 0, 13);
-    assert.ok(items.length >= 10);
-    for (const item of items) assert.match(item.detail!, /^artist · /, String(item.label));
-    await client.changeSettings({ modelFolder: NO_MODEL });
+    try {
+      const items = await client.completionItems(uri, 0, 13);
+      assert.ok(items.length >= 10);
+      for (const item of items) assert.match(item.detail!, /^artist · /, String(item.label));
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
     const general = await client.completionItems(uri, 0, 13);
     assert.match(general[0]!.detail!, /^general · /);
   });
@@ -368,14 +371,17 @@ describe('language server, dictionary-only', () => {
     const uri = await client.open('count.prompt', '1girl, solo, lo');
     client.messages.length = 0;
     await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 2.5 } });
-    assert.equal((await client.completionItems(uri, 0, 15)).length, 3);
-    assert.equal((await client.completionItems(uri, 0, 14)).length, 3);
-    const warnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count'));
-    assert.equal(warnings.length, 1, JSON.stringify(client.messages));
-    assert.match(warnings[0]!.message, /danbooruGpt\.completion\.count is 2\.5, but must be an integer from 1 to 200; using 3\./);
-    await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: -5 } });
-    assert.equal((await client.completionItems(uri, 0, 15)).length, 1);
-    await client.changeSettings({ modelFolder: NO_MODEL });
+    try {
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 3);
+      assert.equal((await client.completionItems(uri, 0, 14)).length, 3);
+      const warnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count'));
+      assert.equal(warnings.length, 1, JSON.stringify(client.messages));
+      assert.match(warnings[0]!.message, /danbooruGpt\.completion\.count is 2\.5, but must be an integer from 1 to 200; using 3\./);
+      await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: -5 } });
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 1);
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
   });
 
   test('cancellation: a cancelled request and a superseded one answer RequestCancelled', async () => {
