@@ -56,7 +56,10 @@ export function sampleTags(ctx: Ctx): Command {
   };
 }
 
-/** Inserts a tag (from the Related Tags view) at the cursor, with the configured style and separators. */
+/**
+ * Inserts a tag (from the Related Tags view) with the configured style and separators: after the tag,
+ * weight, LoRA or keyword under the cursor, as Sample Tags does (continuationEdit decides where).
+ */
 export function insertTag(ctx: Ctx): Command {
   return async (tag: unknown) => {
     const editor = vscode.window.activeTextEditor;

@@ -1,11 +1,13 @@
 // Quick fixes for our diagnostics: "did you mean …" for an unknown tag (nearest real tags), remove a
-// duplicate tag with its separator, replace an alias with its canonical tag. Replacements keep the
-// way the user wrote the tag (spaces or underscores, escaped parentheses).
+// duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
+// that tag is already in the prompt). Nothing is removed from alternation or prompt editing (`[a|b]`,
+// `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
+// wrote the tag (spaces or underscores, escaped parentheses).
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver/node';
 import { formatTag, styleOf } from './insertStyle';
-import { normalizeTag, parsePrompt, removalRange } from './parser';
+import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from './parser';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData } from './diagnostics';
-import { lineText, type ServerContext } from './serverContext';
+import { lineText, parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 /** How many "did you mean" suggestions an unknown tag gets. */
@@ -24,6 +26,19 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
     actions.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: preferred, edit: { changes: { [uri]: [edit] } } });
   };
 
+  /** The parsed line of a diagnostic and the index of the tag it covers. */
+  const tagAt = (diagnostic: Diagnostic): { line: string; parsed: ParsedPrompt; index: number } | undefined => {
+    const line = lineText(document, diagnostic.range.start.line);
+    const parsed = parseLine(line, engine.dictionary);
+    const index = parsed.tags.findIndex((t) => t.start === diagnostic.range.start.character && t.end === diagnostic.range.end.character);
+    return index < 0 ? undefined : { line, parsed, index };
+  };
+  const removal = (diagnostic: Diagnostic, at: { line: string; parsed: ParsedPrompt; index: number }): TextEdit => {
+    const lineNumber = diagnostic.range.start.line;
+    const range = removalRange(at.line, at.parsed, at.index);
+    return { range: { start: { line: lineNumber, character: range.start }, end: { line: lineNumber, character: range.end } }, newText: '' };
+  };
+
   for (const diagnostic of ours) {
     const written = document.getText(diagnostic.range);
     const style = styleOf(written, fallbackStyle);
@@ -36,17 +51,25 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
       case DiagnosticCode.AliasTag: {
         const data = diagnostic.data as AliasData | undefined;
         const canonical = data?.canonical ?? engine.dictionary.resolve(normalizeTag(written))?.tag.name;
-        if (canonical) fix(`Replace "${written}" with "${canonical}"`, diagnostic, { range: diagnostic.range, newText: formatTag(canonical, style) }, true);
+        if (!canonical) break;
+        // The canonical tag written elsewhere in the prompt: replacing would make a duplicate, so remove.
+        const at = tagAt(diagnostic);
+        const twin = at?.parsed.tags.some((t, i) => i !== at.index && engine.dictionary.resolve(t.name)?.tag.name === canonical);
+        if (at && twin) {
+          if (!isInAlternation(at.line, at.parsed, at.index)) fix(`Remove "${written}" ("${canonical}" is already in this prompt)`, diagnostic, removal(diagnostic, at), true);
+          break;
+        }
+        fix(`Replace "${written}" with "${canonical}"`, diagnostic, { range: diagnostic.range, newText: formatTag(canonical, style) }, true);
         break;
       }
       case DiagnosticCode.DuplicateTag: {
-        const lineNumber = diagnostic.range.start.line;
-        const line = lineText(document, lineNumber);
-        const parsed = parsePrompt(line);
-        const index = parsed.tags.findIndex((t) => t.start === diagnostic.range.start.character && t.end === diagnostic.range.end.character);
-        if (index < 0) break;
-        const remove = removalRange(line, parsed, index);
-        fix(`Remove duplicate tag "${written}"`, diagnostic, { range: { start: { line: lineNumber, character: remove.start }, end: { line: lineNumber, character: remove.end } }, newText: '' }, true);
+        const at = tagAt(diagnostic);
+        if (!at) break;
+        // In `[smile|blush]` or `[smile:blush:0.5]` either occurrence carries meaning: no removal.
+        const canonical = engine.dictionary.resolve(at.parsed.tags[at.index]!.name)?.tag.name;
+        const first = at.parsed.tags.findIndex((t) => engine.dictionary.resolve(t.name)?.tag.name === canonical);
+        if (isInAlternation(at.line, at.parsed, at.index) || (first >= 0 && isInAlternation(at.line, at.parsed, first))) break;
+        fix(`Remove duplicate tag "${written}"`, diagnostic, removal(diagnostic, at), true);
         break;
       }
     }

@@ -12,10 +12,10 @@ import {
   type CompletionList,
   type CompletionParams,
 } from 'vscode-languageserver/node';
-import type { Completion, TagEngine } from '../model/index';
+import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { formatTag, separatorAfter } from './insertStyle';
-import { contextAt } from './parser';
-import { categoryName, compactCount, lineText, postCount, tagMarkdown, type ServerContext } from './serverContext';
+import { contextAt, normalizeTag } from './parser';
+import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|'];
@@ -47,13 +47,13 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
   const cancelled = (): boolean => controller.signal.aborted || token.isCancellationRequested;
   try {
     const line = lineText(document, params.position.line);
-    const cursor = contextAt(line, Math.min(params.position.character, line.length));
-    const current = cursor.current;
-    if (!current) return null;
     const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
     if (cancelled()) throw cancelledError();
-    // The engine leaves out the context (tags left of the cursor); tags right of it are left out here.
-    const elsewhere = new Set(cursor.parsed.tags.filter((t) => t.start > current.end).map((t) => t.name));
+    const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
+    const current = cursor.current;
+    if (!current || isTypingWeight(current.typed, engine.dictionary)) return null;
+    // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
+    const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
     const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
     if (cancelled()) throw cancelledError();
 
@@ -98,16 +98,71 @@ async function candidates(engine: TagEngine, context: string[], prefix: string, 
   const want = top + elsewhere.size;
   let list: Completion[];
   if (prefix === '') {
+    const categories = categoryIdsOf(settings);
     const next = await engine.nextTags(context, want, signal);
     list = [];
     for (const { tag, probability } of next) {
       const info = engine.dictionary.get(tag);
-      list.push({ tag, score: Math.log(Math.max(probability, 1e-12)), category: info?.category ?? 0, count: info?.count ?? 0, kind: 'prefix' });
+      const category = info?.category ?? 0;
+      if (categories.includes(category)) list.push({ tag, score: Math.log(Math.max(probability, 1e-12)), category, count: info?.count ?? 0, kind: 'prefix' });
+    }
+    // The model's next tags are mostly general ones: other chosen categories (artist, say) are filled
+    // in below them with their most popular tags.
+    if (list.length < want) {
+      const listed = new Set(list.map((c) => c.tag));
+      for (const info of popularTags(engine.dictionary, categories)) {
+        if (list.length >= want) break;
+        if (!listed.has(info.name)) list.push({ tag: info.name, score: -Infinity, category: info.category, count: info.count, kind: 'prefix' });
+      }
     }
   } else {
     list = await engine.complete(context, prefix, { top: want, categories: categoryIdsOf(settings), signal });
   }
-  return list.filter((c) => !elsewhere.has(c.tag)).slice(0, top);
+  list = list.filter((c) => !elsewhere.has(c.tag));
+  if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categoryIdsOf(settings), elsewhere);
+  return list.slice(0, top);
+}
+
+/**
+ * A tag typed in full (`solo`, `cat`, or an alias such as `longhair`) comes first, so that Tab or
+ * Enter keeps it instead of replacing it with a longer tag (`solo_focus`). An alias counts only when
+ * its tag is among the candidates already: `lo` and `gi` are aliases of rare tags (comic_lo, dougi)
+ * and usually the start of another one.
+ */
+function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: string, categories: number[], elsewhere: Set<string>): Completion[] {
+  const exact = dictionary.resolve(prefix);
+  if (!exact || elsewhere.has(exact.tag.name)) return list;
+  const index = list.findIndex((c) => c.tag === exact.tag.name);
+  if (index === 0) return list;
+  if (index < 0 && (exact.viaAlias !== undefined || !categories.includes(exact.tag.category))) return list;
+  const match: Completion = index >= 0
+    ? { ...list[index]! }
+    : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
+  if (exact.viaAlias !== undefined) match.alias = exact.viaAlias;
+  return [match, ...list.filter((_, i) => i !== index)];
+}
+
+/**
+ * `(long hair:|` or `long hair: |`: a colon after a complete tag starts a weight, not a tag name with
+ * a colon (`re:zero…` still completes, `re` being no tag).
+ */
+export function isTypingWeight(typed: string, dictionary: TagDictionary): boolean {
+  const match = /^(.*\S)\s*:\s*$/.exec(typed);
+  return match !== null && dictionary.resolve(normalizeTag(match[1]!)) !== undefined;
+}
+
+/** How many popular tags per category choice are kept for an empty prefix. */
+const POPULAR_KEPT = 400;
+const popularByDictionary = new WeakMap<TagDictionary, Map<string, TagInfo[]>>();
+
+/** The most popular tags of the given categories (a scan of the dictionary, so remembered). */
+function popularTags(dictionary: TagDictionary, categories: number[]): TagInfo[] {
+  let byCategories = popularByDictionary.get(dictionary);
+  if (!byCategories) popularByDictionary.set(dictionary, (byCategories = new Map()));
+  const key = [...categories].sort((a, b) => a - b).join(',');
+  let tags = byCategories.get(key);
+  if (!tags) byCategories.set(key, (tags = dictionary.search('', { categories, limit: POPULAR_KEPT, fuzzy: false }).map((m) => m.tag)));
+  return tags;
 }
 
 /** What a completion item carries for completionItem/resolve. */

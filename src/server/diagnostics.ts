@@ -5,7 +5,7 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { parsePrompt } from './parser';
+import { parsePrompt, type ParseOptions } from './parser';
 import type { ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';
 
@@ -53,6 +53,15 @@ function resolveCached(dictionary: TagDictionary, name: string): Resolution {
   return resolved;
 }
 
+const parseOptionsByDictionary = new WeakMap<TagDictionary, ParseOptions>();
+
+/** The parser asks whether `smile` in `smile (blush)` is a tag: answered from the same cache. */
+function parseOptionsOf(dictionary: TagDictionary): ParseOptions {
+  let options = parseOptionsByDictionary.get(dictionary);
+  if (!options) parseOptionsByDictionary.set(dictionary, (options = { isTag: (name) => resolveCached(dictionary, name) !== undefined }));
+  return options;
+}
+
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
 function isNotATag(name: string): boolean {
   return /^__.+__$/.test(name) || name.startsWith('embedding:') || /^-?[\d.]+$/.test(name);
@@ -61,7 +70,7 @@ function isNotATag(name: string): boolean {
 export class DiagnosticsScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generations = new Map<string, number>();
-  /** The text each document had at its last check, to find the line an edit touched. */
+  /** The text each document had at its last check (or when it was opened), to find the tag an edit touched. */
   private readonly checkedText = new Map<string, string>();
   private readonly lastEdit = new Map<string, number>();
 
@@ -70,6 +79,8 @@ export class DiagnosticsScheduler {
   /** Checks the document after the configured delay (0: right away). */
   schedule(document: TextDocument, immediately = false): void {
     const uri = document.uri;
+    // Keystrokes right after opening supersede the first check: the opened text is the baseline then.
+    if (!this.checkedText.has(uri)) this.checkedText.set(uri, document.getText());
     if (!immediately) this.lastEdit.set(uri, Date.now());
     clearTimeout(this.timers.get(uri));
     const generation = (this.generations.get(uri) ?? 0) + 1;
@@ -107,7 +118,7 @@ export class DiagnosticsScheduler {
     const version = document.version;
     const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
-    const typing = this.tagBeingTyped(uri, text);
+    const typing = this.tagBeingTyped(uri, text, engine.dictionary);
     const diagnostics = settings.enabled
       ? await checkDocument(text, engine.dictionary, settings, stale, typing)
       : [];
@@ -123,8 +134,8 @@ export class DiagnosticsScheduler {
     }
   }
 
-  /** The tag at the end of the line an edit just touched, while typing has not paused for long. */
-  private tagBeingTyped(uri: string, text: string): TagBeingTyped | undefined {
+  /** The tag an edit just typed into (at the end of a line or in its middle), while typing has not paused for long. */
+  private tagBeingTyped(uri: string, text: string, dictionary: TagDictionary): TagBeingTyped | undefined {
     const previous = this.checkedText.get(uri);
     const editedAt = this.lastEdit.get(uri);
     if (previous === undefined || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS || previous === text) return undefined;
@@ -135,22 +146,44 @@ export class DiagnosticsScheduler {
     let suffix = 0;
     while (suffix < limit - index && previous.charCodeAt(previous.length - 1 - suffix) === text.charCodeAt(text.length - 1 - suffix)) suffix++;
     const changedEnd = text.length - suffix;
-    const lineStart = text.lastIndexOf('\n', index - 1) + 1;
-    let lineEnd = text.indexOf('\n', index);
-    if (lineEnd < 0) lineEnd = text.length;
-    const line = text.slice(lineStart, lineEnd).replace(/\r$/, '');
-    let lineNumber = 0;
-    for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) lineNumber++;
-    const trimmed = line.trimEnd();
-    const end = trimmed.length;
-    // `1girl, lo|` is being typed; `1girl, lo, |` is finished.
-    if (end === 0 || /[,|)\]}>]$/.test(trimmed)) return undefined;
-    // Only when the edit touched that last tag (a quick fix earlier on the line does not count).
-    let lastTagStart = Math.max(...[',', '|', '(', '[', '{'].map((c) => trimmed.lastIndexOf(c))) + 1;
-    while (lastTagStart < end && /\s/.test(trimmed[lastTagStart]!)) lastTagStart++;
-    if (changedEnd - lineStart <= lastTagStart) return undefined;
-    return { line: lineNumber, end };
+    // A quick fix that removed `, solo` (or a line) ends next to a tag without typing in it.
+    if (/[,|\r\n]/.test(previous.slice(index, previous.length - suffix))) return undefined;
+    const { start: lineStart, end: lineEnd, number } = lineAround(text, changedEnd);
+    const to = changedEnd - lineStart;
+    // The edit ends in a tag: `1girl, lo|` at the end of the line, `1girl, lo|, smile` in it. A typed
+    // `, ` ends after the tag, which is then finished.
+    const tag = parsePrompt(text.slice(lineStart, lineEnd), parseOptionsOf(dictionary)).tags.find((t) => t.start < to && to <= t.end);
+    return tag ? { line: number, end: tag.end } : undefined;
   }
+}
+
+/** A line break at `index`: its length (2 for `\r\n`, 1 for `\n` or a lone `\r`, as TextDocument counts them), or 0. */
+function lineBreakAt(text: string, index: number): number {
+  const code = text.charCodeAt(index);
+  if (code === 10) return 1;
+  if (code === 13) return text.charCodeAt(index + 1) === 10 ? 2 : 1;
+  return 0;
+}
+
+/** The line holding offset `index`: its bounds (without the line break) and its number. */
+function lineAround(text: string, index: number): { start: number; end: number; number: number } {
+  let start = 0;
+  let number = 0;
+  for (let i = 0; i < index; ) {
+    const width = lineBreakAt(text, i);
+    if (width === 0) {
+      i++;
+      continue;
+    }
+    i += width;
+    if (i <= index) {
+      start = i;
+      number++;
+    }
+  }
+  let end = start;
+  while (end < text.length && lineBreakAt(text, end) === 0) end++;
+  return { start, end, number };
 }
 
 /**
@@ -163,11 +196,11 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
   let lineNumber = 0;
   let sliceStart = performance.now();
   while (lineStart <= text.length) {
-    let lineEnd = text.indexOf('\n', lineStart);
-    if (lineEnd < 0) lineEnd = text.length;
-    const line = text.slice(lineStart, lineEnd > lineStart && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd);
-    checkLine(line, lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
-    lineStart = lineEnd + 1;
+    // Lines end at \r\n, \n or a lone \r, as TextDocument numbers them.
+    let lineEnd = lineStart;
+    while (lineEnd < text.length && lineBreakAt(text, lineEnd) === 0) lineEnd++;
+    checkLine(text.slice(lineStart, lineEnd), lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
+    lineStart = lineEnd + Math.max(1, lineBreakAt(text, lineEnd));
     lineNumber++;
     if (performance.now() - sliceStart > SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -182,7 +215,7 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
 export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[], typingEnd?: number): void {
   if (line.trim() === '') return;
   const seen = new Map<string, string>();
-  for (const tag of parsePrompt(line).tags) {
+  for (const tag of parsePrompt(line, parseOptionsOf(dictionary)).tags) {
     if (isNotATag(tag.name)) continue;
     const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);

@@ -1,8 +1,7 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
 // the prompt up to and including this tag.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
-import { parsePrompt } from './parser';
-import { escapeMarkdown, lineText, tagMarkdown, type ServerContext } from './serverContext';
+import { escapeMarkdown, lineText, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 
 const NEXT_TAGS_SHOWN = 5;
 
@@ -10,13 +9,13 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
   const line = lineText(document, params.position.line);
-  const parsed = parsePrompt(line);
+  const engine = await ctx.engines.engine();
+  if (token.isCancellationRequested) return null;
+  const parsed = parseLine(line, engine.dictionary);
   const column = params.position.character;
   const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
   if (index < 0) return null;
   const tag = parsed.tags[index]!;
-  const engine = await ctx.engines.engine();
-  if (token.isCancellationRequested) return null;
   const resolved = engine.dictionary.resolve(tag.name);
   const sections: string[] = [];
   if (resolved) {
@@ -25,7 +24,7 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
     sections.push(`**${escapeMarkdown(tag.name)}** is not a Danbooru tag in the dictionary.`);
   }
   const context = parsed.tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
-  const present = new Set(parsed.tags.map((t) => t.name));
+  const present = tagsOfPrompt(parsed, engine.dictionary);
   const next = (await engine.nextTags(context, NEXT_TAGS_SHOWN + present.size)).filter((n) => !present.has(n.tag)).slice(0, NEXT_TAGS_SHOWN);
   if (next.length) {
     const source = engine.model ? `the model (${engine.model.name})` : 'post counts (no model loaded)';

@@ -2,10 +2,11 @@
 // candidate that extends what was typed, or, right after a separator, propose the model's next tag.
 // The client's InlineCompletionItemProvider asks for it; it is off by default.
 import type { CancellationToken } from 'vscode-languageserver/node';
+import { isTypingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
-import { lineText, type ServerContext } from './serverContext';
+import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf } from './settings';
 
 const CANDIDATES = 8;
@@ -15,13 +16,13 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   if (!document) return { items: [] };
   const line = lineText(document, params.position.line);
   const column = Math.min(params.position.character, line.length);
-  const cursor = contextAt(line, column);
-  const current = cursor.current;
-  // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
-  if (!current || current.end > column) return { items: [] };
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   if (token.isCancellationRequested) return { items: [] };
-  const present = new Set(cursor.parsed.tags.map((t) => t.name));
+  const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
+  const current = cursor.current;
+  // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
+  if (!current || current.end > column || isTypingWeight(current.typed, engine.dictionary)) return { items: [] };
+  const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);
   const trailing = separatorAfter(line, column, insertStyleOf(settings));

@@ -1,6 +1,7 @@
 // How a tag is written into a prompt: spaces or underscores, escaped parentheses, and the `, `
 // separator. Pure functions shared by the server (completion, quick fixes, samples) and the client
 // (Related Tags view inserts).
+import { continuationColumn, parsePrompt, type ParsedPrompt } from './parser';
 
 export type WordSeparator = 'spaces' | 'underscores';
 
@@ -51,19 +52,26 @@ export interface LineEdit {
 
 /**
  * Tags written as a continuation of `line` at `column` (Sample Tags, Related Tags): formatted, joined
- * with `, `, with the separators the surrounding text needs. Whitespace between the previous tag and
- * the cursor is replaced, so `1girl, solo |` becomes `1girl, solo, long hair, `.
+ * with `, `, with the separators the surrounding text needs. The tags go where continuationColumn
+ * says (after the tag, weight, LoRA or keyword under the cursor, before a comment). Whitespace between
+ * the previous tag and that point is replaced, so `1girl, solo |` becomes `1girl, solo, long hair, `.
  */
-export function continuationEdit(line: string, column: number, tags: string[], style: InsertStyle): LineEdit {
+export function continuationEdit(line: string, column: number, tags: string[], style: InsertStyle, parsed: ParsedPrompt = parsePrompt(line)): LineEdit {
+  const at = continuationColumn(line, column, parsed);
   const body = tags.map((t) => formatTag(t, style)).join(', ');
-  const before = line.slice(0, column);
+  const comment = parsed.tokens.find((t) => t.kind === 'comment' && t.start >= at);
+  // Before a comment: no separator after the tags (nothing follows them), one space before `//`.
+  const after = comment && line.slice(at, comment.start).trim() === '' ? (at === comment.start ? ' ' : '') : separatorAfter(line, at, style);
+  const before = line.slice(0, at);
   const trimmed = before.trimEnd();
   const last = trimmed[trimmed.length - 1];
-  if (last === undefined) return { start: column, end: column, text: body + separatorAfter(line, column, style) };
+  if (last === undefined) return { start: at, end: at, text: body + after };
   if (last === ',') {
-    const text = (before.endsWith(' ') ? '' : ' ') + body + separatorAfter(line, column, style);
-    return { start: column, end: column, text };
+    const text = (before.endsWith(' ') ? '' : ' ') + body + after;
+    return { start: at, end: at, text };
   }
-  if (/[|([{]/.test(last)) return { start: column, end: column, text: body + separatorAfter(line, column, style) };
-  return { start: trimmed.length, end: column, text: ', ' + body + separatorAfter(line, column, style) };
+  if (/[|([{]/.test(last)) return { start: at, end: at, text: body + after };
+  // After BREAK/AND a space is the separator; a comma there would start an empty chunk.
+  const afterKeyword = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === trimmed.length);
+  return { start: trimmed.length, end: at, text: (afterKeyword ? ' ' : ', ') + body + after };
 }

@@ -49,6 +49,10 @@ const KEYWORD = /(?:BREAK|AND)(?=[\s,()[\]{}|]|$)/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
 const WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]}]|$)/y;
 const WHITESPACE = /\s/;
+// Networks that are always syntax, even written right after a tag without a comma (`smile <lora:x:1>`).
+const NETWORK_SYNTAX = /<(?:lora|lyco|hypernet|embedding):[^<>]*>/iy;
+// A weight anywhere in a bracket group (`(blush:1.1)`, `((a, b:0.8))`, or one still being typed).
+const HOLDS_WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$)/;
 
 const BACKSLASH = 92;
 const COMMA = 44;
@@ -94,8 +98,49 @@ export function normalizeTag(raw: string): string {
   return /\s/.test(text) ? text.replace(/\s+/g, '_') : text;
 }
 
+export interface ParseOptions {
+  /**
+   * Whether a dictionary-form name is a known tag (or alias). Decides `smile (blush)` (emphasis after
+   * a tag) against `ganyu (genshin impact)` (a qualifier, part of the tag). Without it such a `(` stays
+   * part of the tag.
+   */
+  isTag?: (name: string) => boolean;
+}
+
+/** Column of the bracket closing the one at `open` (same kind, nested, escapes skipped), or -1. */
+function matchingClose(line: string, open: number): number {
+  const opener = line.charCodeAt(open);
+  const closer = opener === OPEN_PAREN ? CLOSE_PAREN : opener === OPEN_SQUARE ? CLOSE_SQUARE : CLOSE_CURLY;
+  let depth = 0;
+  for (let i = open; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if (code === BACKSLASH) i++;
+    else if (code === opener) depth++;
+    else if (code === closer && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Whether the `(`, `[`, `{` or `<` at `index`, inside a tag that started at `tagStart`, begins syntax
+ * rather than continuing the tag's name. Danbooru names hold `(` only as qualifiers
+ * (`ganyu_(genshin_impact)`) and no name holds ` [`, ` {` or `<lora:`.
+ */
+function startsSyntaxInTag(line: string, index: number, tagStart: number, options: ParseOptions): boolean {
+  const code = line.charCodeAt(index);
+  if (code === LESS) return matchAt(NETWORK_SYNTAX, line, index) > 0;
+  if (!isSpace(line.charCodeAt(index - 1))) return false;
+  if (code !== OPEN_PAREN) return true;
+  const close = matchingClose(line, index);
+  if (HOLDS_WEIGHT.test(close < 0 ? line.slice(index) : line.slice(index, close + 1))) return true;
+  // `(blush)` after a complete tag is emphasis unless tag + qualifier is itself a tag. An unclosed one
+  // is still being typed: likely a qualifier (`ganyu (gensh`), and completion needs it in the prefix.
+  if (close < 0 || !options.isTag) return false;
+  return options.isTag(normalizeTag(line.slice(tagStart, index))) && !options.isTag(normalizeTag(line.slice(tagStart, close + 1)));
+}
+
 /** Parses one line (one prompt). Never throws; unknown syntax stays inside tag text. */
-export function parsePrompt(line: string): ParsedPrompt {
+export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPrompt {
   const tags: PromptTag[] = [];
   const tokens: PromptToken[] = [];
   const groups: PromptGroup[] = [];
@@ -204,6 +249,12 @@ export function parsePrompt(line: string): ParsedPrompt {
       i = next;
       continue;
     }
+    if (tagStart >= 0 && literalDepth === 0 && (code === LESS || code === OPEN_PAREN || code === OPEN_SQUARE || code === OPEN_CURLY)
+      && startsSyntaxInTag(line, i, tagStart, options)) {
+      // `smile <lora:x:1>`, `1girl (smile:1.2)`: the tag ends here; the next pass reads the syntax.
+      flush(i);
+      continue;
+    }
     if (tagStart < 0) tagStart = i;
     else if (code === OPEN_PAREN) literalDepth++;
     i++;
@@ -254,7 +305,9 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
       let back = character - 1;
       while (back >= 0 && WHITESPACE.test(line[back]!)) back--;
       const previous = back < 0 ? undefined : line[back];
-      const afterKeyword = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === back + 1);
+      // Only once a space follows BREAK/AND: `BREAK|` is the keyword just typed, and a tag written
+      // right there would read `BREAKsolo` (and Enter would accept it instead of a new line).
+      const afterKeyword = back + 1 < character && parsed.tokens.some((t) => t.kind === 'keyword' && t.end === back + 1);
       if (previous === undefined || TAG_START_AFTER.has(previous) || afterKeyword) {
         current = { start: character, end: character, typed: '', prefix: '' };
       }
@@ -300,10 +353,15 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
   }
   const lowerBound = group === undefined ? 0 : parsed.groups[group]!.open + 1;
   const upperBound = group === undefined ? line.length : parsed.groups[group]!.close ?? line.length;
-  // Prefer eating the separator before the tag (`, dup`); the first tag eats the one after it (`dup, `).
+  // Prefer eating the separator before the tag with the space before it (`a , dup , b` → `a , b`);
+  // the first tag eats the one after it (`dup, `).
   let left = start;
   while (left > lowerBound && WHITESPACE.test(line[left - 1]!)) left--;
-  if (left > lowerBound && isSeparatorChar(line[left - 1]!)) return { start: left - 1, end };
+  if (left > lowerBound && isSeparatorChar(line[left - 1]!)) {
+    left--;
+    while (left > lowerBound && WHITESPACE.test(line[left - 1]!)) left--;
+    return { start: left, end };
+  }
   let right = end;
   while (right < upperBound && WHITESPACE.test(line[right]!)) right++;
   if (right < upperBound && isSeparatorChar(line[right]!)) {
@@ -311,9 +369,46 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
     while (right < upperBound && WHITESPACE.test(line[right]!)) right++;
     return { start, end: right };
   }
-  return { start, end };
+  // No separator (`smile BREAK dup`): take the space before it, else the one after, not both.
+  if (left < start && left > lowerBound) return { start: left, end };
+  return { start, end: right };
+}
+
+/**
+ * Whether the tag is an option of alternation or prompt editing (`[a|b]`, `[a:b:0.5]`): removing it
+ * there changes what the prompt means (`[smile|blush]` → `[blush]` is de-emphasis).
+ */
+export function isInAlternation(line: string, parsed: ParsedPrompt, tagIndex: number): boolean {
+  for (let group = parsed.tags[tagIndex]!.group; group !== undefined; group = parsed.groups[group]!.parent) {
+    const g = parsed.groups[group]!;
+    if (g.kind !== '[') continue;
+    const close = g.close ?? line.length;
+    if (parsed.separators.some((s) => s > g.open && s < close && (line[s] === '|' || line[s] === ':'))) return true;
+  }
+  return false;
 }
 
 function isSeparatorChar(c: string): boolean {
   return c === ',' || c === '|';
+}
+
+/**
+ * Where tags that continue the prompt at `column` go (Sample Tags, Related Tags): after the tag, the
+ * weighted group, LoRA or keyword the cursor is in, and before a comment; never inside one of them.
+ */
+export function continuationColumn(line: string, column: number, parsed: ParsedPrompt = parsePrompt(line)): number {
+  const comment = parsed.tokens.find((t) => t.kind === 'comment');
+  if (comment && column > comment.start) {
+    let end = comment.start;
+    while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--;
+    return end;
+  }
+  const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
+  if (!inside) return column;
+  let point = inside.end;
+  if ('kind' in inside && inside.kind === 'weight') {
+    // A weight ends at its group's closing bracket: go past it, and past brackets closing right after.
+    for (let g = parsed.groups.findIndex((group) => group.close === point); g >= 0; g = parsed.groups.findIndex((group) => group.close === point)) point++;
+  }
+  return point;
 }

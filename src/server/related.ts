@@ -3,8 +3,8 @@
 import type { CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { formatTag } from './insertStyle';
-import { contextAt } from './parser';
-import { lineText, type ServerContext } from './serverContext';
+import { continuationColumn } from './parser';
+import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
@@ -12,12 +12,12 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   if (!document) return { context: [], tags: [], fromModel: false };
   const k = params.k ?? 20;
   const line = lineText(document, params.position.line);
-  const cursor = contextAt(line, Math.min(params.position.character, line.length));
-  const context = [...cursor.before];
-  const current = cursor.current && cursor.current.typed.trim() !== '' ? cursor.parsed.tags.find((t) => t.start === cursor.current!.start) : undefined;
-  if (current) context.push(current.name);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  const present = new Set(cursor.parsed.tags.map((t) => engine.dictionary.resolve(t.name)?.tag.name ?? t.name));
+  const parsed = parseLine(line, engine.dictionary);
+  // The context ends where a click in the view inserts (insertTag uses the same point).
+  const point = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
+  const context = parsed.tags.filter((t) => t.end <= point).map((t) => t.name);
+  const present = tagsOfPrompt(parsed, engine.dictionary);
   const controller = new AbortController();
   const subscription = token.onCancellationRequested(() => controller.abort());
   try {

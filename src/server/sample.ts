@@ -5,8 +5,8 @@ import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-langua
 import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
 import { isAbortError, cancelledError } from './completion';
 import { continuationEdit, formatTag } from './insertStyle';
-import { contextAt } from './parser';
-import { lineText, type ServerContext } from './serverContext';
+import { continuationColumn, type ParsedPrompt } from './parser';
+import { lineText, parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
@@ -30,20 +30,17 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   let line = '';
   let lineNumber = 0;
   let column = 0;
+  let parsed: ParsedPrompt | undefined;
   if (document && params.position) {
     lineNumber = params.position.line;
     line = lineText(document, lineNumber);
-    const cursor = contextAt(line, Math.min(params.position.character, line.length));
-    column = Math.min(params.position.character, line.length);
-    context = [...cursor.before];
-    // The tag under the cursor is part of the prompt being continued; the samples go after it.
-    if (cursor.current && cursor.current.typed.trim() !== '') {
-      const tag = cursor.parsed.tags.find((t) => t.start === cursor.current!.start);
-      if (tag) context.push(tag.name);
-      column = cursor.current.end;
-    }
-    // Tags right of the cursor are in the prompt too: never sample them again.
-    ban = ban.concat(cursor.parsed.tags.filter((t) => t.start >= column).map((t) => t.name));
+    parsed = parseLine(line, engine.dictionary);
+    // The samples go after the tag, weight or LoRA under the cursor (before a comment); what is left
+    // of that point is the prompt they continue.
+    column = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
+    context = parsed.tags.filter((t) => t.end <= column).map((t) => t.name);
+    // Tags right of it are in the prompt too: never sample them again.
+    ban = ban.concat(parsed.tags.filter((t) => t.start >= column).map((t) => t.name));
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
   const controller = new AbortController();
@@ -65,7 +62,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     const samples = sampled.filter((tags) => tags.length > 0).map((tags): TagSample => {
       const sample: TagSample = { tags, text: tags.map((t) => formatTag(t, style)).join(', ') };
       if (document && params.position) {
-        const edit = continuationEdit(line, column, tags, style);
+        const edit = continuationEdit(line, column, tags, style, parsed);
         sample.edit = { range: { start: { line: lineNumber, character: edit.start }, end: { line: lineNumber, character: edit.end } }, newText: edit.text };
       }
       return sample;

@@ -4,6 +4,7 @@ import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary, TagInfo } from '../model/index';
 import type { EngineHost } from './engineHost';
+import { parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
 import { CATEGORY_NAMES, type SettingsStore } from './settings';
 
 export interface ServerContext {
@@ -16,7 +17,7 @@ export interface ServerContext {
 /** The text of one line, without its line break. */
 export function lineText(document: TextDocument, line: number): string {
   const text = document.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } });
-  return text.replace(/\r?\n$/, '');
+  return text.replace(/(?:\r\n|\r|\n)$/, '');
 }
 
 export function categoryName(category: number): string {
@@ -34,8 +35,10 @@ export function postCount(count: number): string {
   return `${count.toLocaleString('en-US')} post${count === 1 ? '' : 's'}`;
 }
 
+/** The tag's wiki page. encodeURIComponent leaves `(` `)` `!` `'` `*`: a `)` would end the Markdown link early. */
 export function wikiLink(tag: string): string {
-  return `https://danbooru.donmai.us/wiki_pages/${encodeURIComponent(tag)}`;
+  const path = encodeURIComponent(tag).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `https://danbooru.donmai.us/wiki_pages/${path}`;
 }
 
 /** Markdown for a tag: category, post count, aliases, wiki link. */
@@ -49,6 +52,25 @@ export function tagMarkdown(info: TagInfo, typedAlias?: string): string {
 
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+const parseOptions = new WeakMap<TagDictionary, ParseOptions>();
+
+/** Parses a prompt line knowing which names are tags (`smile (blush)` is emphasis, `ganyu (genshin impact)` a tag). */
+export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt {
+  let options = parseOptions.get(dictionary);
+  if (!options) parseOptions.set(dictionary, (options = { isTag: (name) => dictionary.resolve(name) !== undefined }));
+  return parsePrompt(line, options);
+}
+
+/**
+ * The canonical tags of a prompt (aliases resolved: `longhair` is `long_hair`), left and right of the
+ * cursor, to leave out of suggestions; `exceptStart`: the tag being typed, which is not written yet.
+ */
+export function tagsOfPrompt(parsed: ParsedPrompt, dictionary: TagDictionary, exceptStart?: number): Set<string> {
+  const names = new Set<string>();
+  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.add(dictionary.resolve(tag.name)?.tag.name ?? tag.name);
+  return names;
 }
 
 /** Dictionary entry for a tag name, or undefined. */

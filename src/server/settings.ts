@@ -2,7 +2,7 @@
 // (workspace/configuration) and caches the answer until the configuration changes. A client without
 // that capability (the standalone `--stdio` server) gets the defaults merged with
 // initializationOptions.settings.
-import type { Connection } from 'vscode-languageserver/node';
+import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
 import type { InsertStyle, WordSeparator } from './insertStyle';
 
 export interface DiagnosticsSettings {
@@ -76,11 +76,65 @@ export function mergeSettings<T>(defaults: T, partial: unknown): T {
   return result as T;
 }
 
+/** A numeric setting's valid values: package.json's schema says the same, and the engine accepts them. */
+interface NumberRange {
+  min: number;
+  max: number;
+  integer: boolean;
+  /** The minimum itself is not allowed (top-p 0 would keep no tag); the value used instead. */
+  aboveMin?: number;
+}
+
+const NUMBER_RANGES: [group: 'completion' | 'sample' | 'diagnostics' | undefined, key: string, range: NumberRange][] = [
+  [undefined, 'threads', { min: 0, max: 64, integer: true }],
+  ['completion', 'count', { min: 1, max: 200, integer: true }],
+  ['sample', 'count', { min: 1, max: 50, integer: true }],
+  ['sample', 'temperature', { min: 0.05, max: 5, integer: false }],
+  ['sample', 'topK', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }],
+  ['sample', 'topP', { min: 0, max: 1, integer: false, aboveMin: 0.01 }],
+  ['sample', 'minTags', { min: 0, max: 200, integer: true }],
+  ['sample', 'maxTags', { min: 1, max: 200, integer: true }],
+  ['sample', 'seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, integer: true }],
+  ['diagnostics', 'delay', { min: 0, max: 5000, integer: true }],
+];
+
+function describeRange(range: NumberRange): string {
+  const kind = range.integer ? 'an integer' : 'a number';
+  if (range.max === Number.MAX_SAFE_INTEGER) return `${kind} ≥ ${range.min}`;
+  return range.aboveMin !== undefined ? `${kind} above ${range.min} and at most ${range.max}` : `${kind} from ${range.min} to ${range.max}`;
+}
+
+/**
+ * Settings brought into the ranges the server and the engine accept (a count of 2.5 or -5 would break
+ * every completion, a top-p of 0 every sample), with one message per value changed, naming the
+ * setting and the value used instead.
+ */
+export function validateSettings(settings: ServerSettings): { settings: ServerSettings; problems: string[] } {
+  const problems: string[] = [];
+  let result = settings;
+  for (const [group, key, range] of NUMBER_RANGES) {
+    const holder = (group === undefined ? result : result[group]) as unknown as Record<string, unknown>;
+    const value = holder[key];
+    if (typeof value !== 'number') continue;
+    let fixed = Number.isFinite(value) ? value : range.min;
+    if (range.integer) fixed = Math.round(fixed);
+    fixed = Math.min(range.max, Math.max(range.min, fixed));
+    if (range.aboveMin !== undefined && fixed <= range.min) fixed = range.aboveMin;
+    if (fixed === value) continue;
+    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} is ${value}, but must be ${describeRange(range)}; using ${fixed}.`);
+    // Copies: the merged settings may share their nested objects with DEFAULT_SETTINGS.
+    result = group === undefined ? { ...result, [key]: fixed } : { ...result, [group]: { ...result[group], [key]: fixed } };
+  }
+  return { settings: result, problems };
+}
+
 export class SettingsStore {
   private readonly perDocument = new Map<string, Promise<ServerSettings>>();
   private global: Promise<ServerSettings> | undefined;
   private canPull = false;
   private initial: ServerSettings = DEFAULT_SETTINGS;
+  /** Messages already shown since the last configuration change: each document asks, one warning. */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly connection: Connection) {}
 
@@ -114,16 +168,28 @@ export class SettingsStore {
   changed(pushed: unknown): void {
     this.perDocument.clear();
     this.global = undefined;
+    this.warned.clear();
     if (!this.canPull && isPlain(pushed) && pushed.danbooruGpt !== undefined) this.initial = mergeSettings(DEFAULT_SETTINGS, pushed.danbooruGpt);
   }
 
   private async pull(scopeUri: string | undefined): Promise<ServerSettings> {
-    if (!this.canPull) return this.initial;
-    try {
-      const value: unknown = await this.connection.workspace.getConfiguration(scopeUri === undefined ? { section: 'danbooruGpt' } : { scopeUri, section: 'danbooruGpt' });
-      return mergeSettings(this.initial, value);
-    } catch {
-      return this.initial;
+    let merged = this.initial;
+    if (this.canPull) {
+      try {
+        const value: unknown = await this.connection.workspace.getConfiguration(scopeUri === undefined ? { section: 'danbooruGpt' } : { scopeUri, section: 'danbooruGpt' });
+        merged = mergeSettings(this.initial, value);
+      } catch {
+        // the client could not answer: the initial settings apply
+      }
     }
+    const { settings, problems } = validateSettings(merged);
+    for (const problem of problems) {
+      if (this.warned.has(problem)) continue;
+      this.warned.add(problem);
+      this.connection.console.warn(problem);
+      // A notification, not window/showMessageRequest: nothing to answer, nothing to wait for.
+      void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `Danbooru GPT: ${problem}` });
+    }
+    return settings;
   }
 }

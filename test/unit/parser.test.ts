@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contextAt, normalizeTag, parsePrompt, removalRange } from '../../src/server/parser';
+import { contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/server/parser';
 import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/server/insertStyle';
 
 const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
@@ -35,6 +35,33 @@ test('parser: LoRA, hypernetworks, BREAK, AND and comments are tokens, not tags'
   assert.deepEqual(kinds, ['network', 'keyword', 'network', 'keyword', 'comment']);
   assert.deepEqual(names('# heading comment'), []);
   assert.deepEqual(names('#compass, .hack//'), ['#compass', '.hack//']);
+});
+
+test('parser: a LoRA or a weighted group right after a tag (no comma) is syntax, not part of the tag', () => {
+  assert.deepEqual(names('1girl, smile <lora:add_detail:0.8>'), ['1girl', 'smile']);
+  assert.deepEqual(parsePrompt('1girl, smile <lora:add_detail:0.8>').tokens.map((t) => t.kind), ['network']);
+  assert.deepEqual(names('long hair <hypernet:foo:1>, smile'), ['long_hair', 'smile']);
+  assert.deepEqual(names('1girl, smile<lora:x:1>'), ['1girl', 'smile']);
+  assert.deepEqual(names('1girl (smile:1.2), solo'), ['1girl', 'smile', 'solo']);
+  assert.deepEqual(names('1girl, smile  (blush:1.1)'), ['1girl', 'smile', 'blush']);
+  assert.deepEqual(names('smile ((blush:1.2))'), ['smile', 'blush']);
+  assert.deepEqual(names('smile [blush]'), ['smile', 'blush']);
+  assert.deepEqual(names('smile [cat|dog]'), ['smile', 'cat', 'dog']);
+  assertSpansExact('1girl, smile  (blush:1.1), smile <lora:x:1>');
+  // Still part of the tag: qualifiers, escapes, faces and names holding `<` or `(`.
+  assert.deepEqual(names('ganyu (genshin impact), ganyu_(genshin_impact), ganyu \\(genshin impact\\)'), Array(3).fill('ganyu_(genshin_impact)'));
+  assert.deepEqual(names('ganyu (gensh'), ['ganyu_(gensh'], 'a qualifier being typed');
+  assert.deepEqual(names('gauss <bokashi, jagdpanzer 38(t)'), ['gauss_<bokashi', 'jagdpanzer_38(t)']);
+});
+
+test('parser: `tag (word)` is emphasis only when the dictionary knows the tag and not tag + qualifier', () => {
+  const known = new Set(['smile', 'blush', 'ganyu', 'ganyu_(genshin_impact)']);
+  const isTag = (name: string): boolean => known.has(name);
+  const with_ = (line: string): string[] => parsePrompt(line, { isTag }).tags.map((t) => t.name);
+  assert.deepEqual(with_('smile (blush)'), ['smile', 'blush']);
+  assert.deepEqual(with_('ganyu (genshin impact)'), ['ganyu_(genshin_impact)']);
+  assert.deepEqual(with_('smiel (blush)'), ['smiel_(blush)'], 'an unknown tag keeps its parentheses');
+  assert.deepEqual(names('smile (blush)'), ['smile_(blush)'], 'without a dictionary a `(` in a tag stays literal');
 });
 
 test('parser: alternation and prompt editing split tags inside square brackets', () => {
@@ -80,6 +107,12 @@ test('contextAt: an empty tag after a separator, a trailing space continues a mu
   assert.equal(contextAt('(solo:1.2)', 10).current, undefined, 'right after a closing bracket');
 });
 
+test('contextAt: nothing to complete right after BREAK/AND until a space follows', () => {
+  for (const line of ['1girl, BREAK', 'BREAK', '1girl BREAK', '1girl, AND']) assert.equal(contextAt(line, line.length).current, undefined, line);
+  assert.deepEqual(contextAt('1girl, BREAK ', 13).current, { start: 13, end: 13, typed: '', prefix: '' });
+  assert.deepEqual(contextAt('1girl BREAK ', 12).before, ['1girl']);
+});
+
 test('removalRange: removes a duplicate with its separator, or its whole group', () => {
   const remove = (line: string, index: number): string => {
     const r = removalRange(line, parsePrompt(line), index);
@@ -89,6 +122,19 @@ test('removalRange: removes a duplicate with its separator, or its whole group',
   assert.equal(remove('solo, 1girl, solo, smile', 0), '1girl, solo, smile');
   assert.equal(remove('1girl, (solo:1.2), solo', 1), '1girl, solo');
   assert.equal(remove('1girl, (solo, smile:1.2)', 2), '1girl, (solo:1.2)');
+  assert.equal(remove('smile , smile , blush', 1), 'smile , blush', 'the spaces around the separator go with it');
+  assert.equal(remove('smile BREAK smile', 1), 'smile BREAK', 'no trailing space');
+  assert.equal(remove('smile BREAK (smile), blush', 1), 'smile BREAK blush');
+  assert.equal(remove('smile, smile BREAK blush', 1), 'smile BREAK blush');
+});
+
+test('isInAlternation: options of [a|b] and [a:b:0.5], not plain brackets', () => {
+  const at = (line: string, index: number): boolean => isInAlternation(line, parsePrompt(line), index);
+  assert.equal(at('smile, [smile|blush]', 1), true);
+  assert.equal(at('smile, [smile:blush:0.5]', 1), true);
+  assert.equal(at('smile, [(smile:1.2)|blush]', 1), true);
+  assert.equal(at('smile, [smile]', 1), false);
+  assert.equal(at('smile, (smile:1.2)', 1), false);
 });
 
 test('insert style: spaces keep kaomoji, parentheses are escaped, separators only where missing', () => {
@@ -117,6 +163,27 @@ test('continuationEdit: joins samples to the prompt with exactly one separator',
   assert.equal(apply('1girl, solo ', 12), '1girl, solo, long hair, smile, ');
   assert.equal(apply('', 0), 'long hair, smile, ');
   assert.equal(apply('1girl, , blush', 7), '1girl, long hair, smile, blush');
+});
+
+test('continuationColumn / continuationEdit: never inside a weight, LoRA, keyword or comment', () => {
+  const apply = (marked: string): string => {
+    const column = marked.indexOf('§');
+    const line = marked.replace('§', '');
+    const e = continuationEdit(line, column, ['yuri', 'smile'], DEFAULT_INSERT_STYLE);
+    return line.slice(0, e.start) + e.text + line.slice(e.end);
+  };
+  assert.equal(apply('1girl, (blush:1.§2), solo'), '1girl, (blush:1.2), yuri, smile, solo');
+  assert.equal(apply('1girl, ((blush:1.§2)), solo'), '1girl, ((blush:1.2)), yuri, smile, solo');
+  assert.equal(apply('1girl, <lora:fo§o:1>, blush'), '1girl, <lora:foo:1>, yuri, smile, blush');
+  assert.equal(apply('1girl, <lora:fo§o:1>'), '1girl, <lora:foo:1>, yuri, smile, ');
+  assert.equal(apply('1girl, BRE§AK, blush'), '1girl, BREAK yuri, smile, blush');
+  assert.equal(apply('1girl, solo // port§rait'), '1girl, solo, yuri, smile // portrait');
+  assert.equal(apply('// comment§'), 'yuri, smile // comment');
+  assert.equal(apply('1girl // c§'), '1girl, yuri, smile // c');
+  // A click in the Related Tags view in the middle of a tag inserts after it.
+  assert.equal(apply('1girl, long §hair, blush'), '1girl, long hair, yuri, smile, blush');
+  assert.equal(apply('1girl, §long hair'), '1girl, yuri, smile, long hair');
+  assert.equal(continuationColumn('1girl, solo', 11), 11);
 });
 
 test('normalizeTag', () => {

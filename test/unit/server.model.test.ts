@@ -111,6 +111,51 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
+  test('Sample Tags with the cursor in a weight, LoRA, keyword or comment inserts after it, never inside', async () => {
+    const cases: [string, (text: string) => string, string[]][] = [
+      ['1girl, (smile:1.§2), blush', (t) => `1girl, (smile:1.2), ${t}, blush`, ['1girl', 'smile']],
+      ['1girl, <lora:fo§o:1>, blush', (t) => `1girl, <lora:foo:1>, ${t}, blush`, ['1girl']],
+      ['1girl, BRE§AK, blush', (t) => `1girl, BREAK ${t}, blush`, ['1girl']],
+      ['1girl, solo // port§rait', (t) => `1girl, solo, ${t} // portrait`, ['1girl', 'solo']],
+      ['// comment§', (t) => `${t} // comment`, []],
+      ['1girl, long §hair, smile', (t) => `1girl, long hair, ${t}, smile`, ['1girl', 'long_hair']],
+    ];
+    for (const [marked, expected, context] of cases) {
+      const column = marked.indexOf('§');
+      const line = marked.replace('§', '');
+      const uri = await client.open(`sample-inside-${column}.prompt`, line);
+      const result = await client.sample(uri, 0, column);
+      assert.deepEqual(result.context, context, marked);
+      assert.ok(result.samples.length > 0);
+      for (const sample of result.samples) assert.equal(applyEdits(line, [sample.edit!]), expected(sample.text), marked);
+    }
+  });
+
+  test('related tags: the context ends after the tag under the cursor, where a click inserts', async () => {
+    const uri = await client.open('related-inside.prompt', '1girl, long hair, <lora:foo:1>, smile');
+    assert.deepEqual((await client.related(uri, 0, 10)).context, ['1girl', 'long_hair']);
+    assert.deepEqual((await client.related(uri, 0, 22)).context, ['1girl', 'long_hair']);
+  });
+
+  test('sample.topP 0 and sample.count 0 are brought into range instead of failing every sample', async () => {
+    const uri = await client.open('sample-range.prompt', '1girl, solo');
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 0, topP: 0, maxTags: 12 } });
+    const result = await client.sample(uri, 0, 11);
+    assert.ok(result.samples.length <= 1);
+    assert.ok(client.messages.some((m) => m.message.includes('danbooruGpt.sample.topP is 0')), JSON.stringify(client.messages));
+    assert.ok(client.messages.some((m) => m.message.includes('danbooruGpt.sample.count is 0')));
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+  });
+
+  test('a tag typed in full comes first even when the model ranks a longer one higher', async () => {
+    const uri = await client.open('exact-model.prompt', 'solo\nwater\ncat\n1girl, solo, cat');
+    for (const [line, column, tag] of [[0, 4, 'solo'], [1, 5, 'water'], [2, 3, 'cat'], [3, 16, 'cat']] as const) {
+      const items = await client.completionItems(uri, line, column);
+      assert.equal(items[0]!.label, tag, items.slice(0, 5).map((i) => String(i.label)).join(' | '));
+      assert.equal(items[0]!.preselect, true);
+    }
+  });
+
   test('related tags: the model\'s next tags with probabilities, without the prompt\'s own tags', async () => {
     const uri = await client.open('related.prompt', '1girl, solo, long hair');
     const result = await client.related(uri, 0, 22, 20);

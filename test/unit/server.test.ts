@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, LSPErrorCodes, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
+import { DEFAULT_SETTINGS, mergeSettings, validateSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
 
@@ -96,6 +97,69 @@ describe('language server, dictionary-only', () => {
     assert.ok(String(alternation[0]!.label).startsWith('dog_e'));
   });
 
+  test('right after BREAK or AND (no space yet) there is nothing to complete; after the space there is', async () => {
+    const uri = await client.open('keyword.prompt', '1girl, BREAK\nBREAK\n1girl BREAK\n1girl, AND\n1girl, BREAK ');
+    for (const [line, column] of [[0, 12], [1, 5], [2, 11], [3, 10]] as const) {
+      assert.deepEqual(await client.completionItems(uri, line, column), [], `line ${line}`);
+      assert.deepEqual((await client.nextTags(uri, line, column)).items, [], `ghost text on line ${line}`);
+    }
+    const items = await client.completionItems(uri, 4, 13);
+    assert.ok(items.length > 0);
+    assert.deepEqual(editOf(items[0]!).range, { start: { line: 4, character: 13 }, end: { line: 4, character: 13 } });
+    assert.ok(!editOf(items[0]!).newText.startsWith(' '));
+  });
+
+  test('tags of the prompt on either side of the cursor, written as aliases too, are not offered again', async () => {
+    const uri = await client.open('elsewhere.prompt', 'smile, , longhair\nsmile, \nlo, longhair\nlo\n1girl, longhair');
+    const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((i) => String(i.label));
+    assert.ok((await labels(1, 7)).includes('long_hair'), 'offered when the prompt lacks it');
+    assert.ok(!(await labels(0, 7)).includes('long_hair'), 'not when `longhair` follows the cursor');
+    assert.equal((await labels(3, 2))[0], 'long_hair');
+    const beforeAlias = await labels(2, 2);
+    assert.ok(!beforeAlias.some((l) => l === 'long_hair' || l.endsWith('→ long_hair')), beforeAlias.join(' | '));
+    const hover = await client.hover(uri, 4, 10);
+    const value = (hover!.contents as { value: string }).value;
+    assert.match(value, /Likely next/);
+    assert.doesNotMatch(value.slice(value.indexOf('Likely next')), /`long_hair`/);
+  });
+
+  test('a tag typed in full is the first, preselected item (a longer tag with more posts comes after)', async () => {
+    const uri = await client.open('exact.prompt', 'cat\n1girl, solo, cat\nlonghair\ncat e');
+    for (const [line, column] of [[0, 3], [1, 16]] as const) {
+      const items = await client.completionItems(uri, line, column);
+      assert.equal(items[0]!.label, 'cat', items.map((i) => String(i.label)).join(' | '));
+      assert.equal(items[0]!.preselect, true);
+      assert.ok(items.some((i) => i.label === 'cat_ears'));
+      assert.equal(items.filter((i) => i.label === 'cat').length, 1);
+    }
+    assert.equal((await client.completionItems(uri, 2, 8))[0]!.label, 'longhair → long_hair');
+    assert.equal((await client.completionItems(uri, 3, 5))[0]!.label, 'cat_ears', 'no exact match: the ranking is unchanged');
+  });
+
+  test('a colon after a complete tag starts a weight: no completion, no ghost text', async () => {
+    const uri = await client.open('colon.prompt', '(long hair:\nlong hair:\n1girl, (long hair: \nre:');
+    for (const [line, column] of [[0, 11], [1, 10], [2, 19]] as const) {
+      assert.deepEqual(await client.completionItems(uri, line, column), [], `line ${line}`);
+      assert.deepEqual((await client.nextTags(uri, line, column)).items, [], `ghost text on line ${line}`);
+    }
+    const named = await client.completionItems(uri, 3, 3);
+    assert.ok(String(named[0]!.label).startsWith('re:'), 'a tag name holding a colon still completes');
+  });
+
+  test('completion.categories applies when nothing has been typed yet', async () => {
+    const uri = await client.open('categories.prompt', '1girl, solo, ');
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { categories: ['artist'] } });
+    try {
+      const items = await client.completionItems(uri, 0, 13);
+      assert.ok(items.length >= 10);
+      for (const item of items) assert.match(item.detail!, /^artist · /, String(item.label));
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
+    const general = await client.completionItems(uri, 0, 13);
+    assert.match(general[0]!.detail!, /^general · /);
+  });
+
   test('an alias shows "alias → tag" and inserts the canonical tag', async () => {
     const uri = await client.open('alias.prompt', '1girl, longhai');
     const items = await client.completionItems(uri, 0, 14);
@@ -161,6 +225,45 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, aliasFixes[0]!.edit!.changes![uri]!), text.replace('longhair', 'long hair'));
   });
 
+  test('a LoRA or weighted group written after a tag without a comma is not swallowed into the tag', async () => {
+    const text = ['1girl, smile <lora:add_detail:0.8>', 'long hair <hypernet:foo:1>, smile', '1girl (smile:1.2), solo', 'smile [blush], 1girl', 'solo  (blush:1.1)', 'smile (blush), ganyu (genshin impact)'].join('\n');
+    const uri = await client.open('no-comma.prompt', text);
+    assert.deepEqual(await client.waitForDiagnostics(uri), []);
+    const hoverUri = await client.open('no-comma-hover.prompt', 'smile <lora:x:1>, blue eyes');
+    assert.equal(await client.hover(hoverUri, 0, 10), null, 'no hover on the LoRA');
+    const hover = await client.hover(hoverUri, 0, 2);
+    assert.deepEqual(hover?.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 5 } });
+    const unknown = await client.open('no-comma-unknown.prompt', 'smiel (blush:1.2)');
+    const flagged = await client.waitForDiagnostics(unknown);
+    assert.deepEqual(flagged.map((d) => [d.code, d.range.start.character, d.range.end.character]), [['unknown-tag', 0, 5]]);
+  });
+
+  test('quick fixes keep the meaning and the spacing: none in alternation, tidy removal, no alias fix that duplicates', async () => {
+    const lines = ['smile, [smile|blush]', 'smile, [smile:blush:0.5]', 'smile , smile , blush', 'smile BREAK smile', ':), smile'];
+    const uri = await client.open('fixes.prompt', lines.join('\n'));
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length >= 6);
+    const fixed = async (line: number, code: string): Promise<string[]> => {
+      const diagnostic = diagnostics.find((d) => d.range.start.line === line && d.code === code);
+      assert.ok(diagnostic, `a ${code} on line ${line}: ${JSON.stringify(diagnostics)}`);
+      const actions = await client.codeActions(uri, [diagnostic]);
+      return actions.map((a) => applyEdits(lines.join('\n'), a.edit!.changes![uri]!).split('\n')[line]!);
+    };
+    assert.deepEqual(await fixed(0, 'duplicate-tag'), [], 'no removal from [a|b]');
+    assert.deepEqual(await fixed(1, 'duplicate-tag'), [], 'no removal from [a:b:0.5]');
+    assert.deepEqual(await fixed(2, 'duplicate-tag'), ['smile , blush']);
+    assert.deepEqual(await fixed(3, 'duplicate-tag'), ['smile BREAK']);
+    assert.deepEqual(await fixed(4, 'alias-tag'), ['smile'], 'the alias is removed, not replaced by a second smile');
+  });
+
+  test('lines end at \\r\\n, \\n or a lone \\r, as in the editor', async () => {
+    const uri = await client.open('line-ends.prompt', 'smiel\rsolo, solo\r\nblue eyez\nsmile');
+    const diagnostics = await client.waitForDiagnostics(uri);
+    const found = diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.range.end.character]);
+    assert.deepEqual(found, [['unknown-tag', 0, 0, 5], ['duplicate-tag', 1, 6, 10], ['unknown-tag', 2, 0, 9]]);
+    const hover = await client.hover(uri, 1, 7);
+    assert.deepEqual(hover?.range, { start: { line: 1, character: 6 }, end: { line: 1, character: 10 } });
+  });
+
   test('diagnostics follow edits and the toggles', async () => {
     const uri = await client.open('toggles.prompt', '1girl, solo, solo, blue eyez');
     await client.waitForDiagnostics(uri, (d) => d.length === 2);
@@ -200,6 +303,35 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(afterFix.map((d) => d.code), ['unknown-tag']);
   });
 
+  test('the grace for a tag being typed holds right after opening, and in the middle of a line', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const unknown = (uri: string): Diagnostic[] => (client.diagnostics.get(uri)?.diagnostics ?? []).filter((d) => d.code !== 'duplicate-tag');
+    // Typed at once after opening: the first check never finished before the keystrokes.
+    let text = '1girl, solo\nsmile, ';
+    const opened = await client.open('grace-open.prompt', text);
+    for (const key of 'long ha') {
+      text += key;
+      await client.replace(opened, text);
+      await sleep(50);
+    }
+    const lastKey = performance.now();
+    await sleep(700);
+    assert.deepEqual(unknown(opened), [], 'no squiggle under "long ha" while typing has just paused');
+    await client.waitForDiagnostics(opened, (d) => d.length === 1);
+    assert.ok(performance.now() - lastKey >= 1000, 'flagged once the grace has passed');
+
+    // In the middle of a line: `lo` is an alias, still being typed.
+    const middle = await client.open('grace-middle.prompt', '1girl, , smile');
+    await client.waitForDiagnostics(middle);
+    await client.replace(middle, '1girl, l, smile');
+    await sleep(50);
+    await client.replace(middle, '1girl, lo, smile');
+    await sleep(700);
+    assert.deepEqual(unknown(middle), [], 'no alias hint under "lo" while it is being typed');
+    const later = await client.waitForDiagnostics(middle, (d) => d.length === 1);
+    assert.equal(later[0]!.range.start.character, 7);
+  });
+
   test('hover: category, post count, aliases, wiki link and likely next tags', async () => {
     const uri = await client.open('hover.prompt', '1girl, long hair, smile');
     const hover = await client.hover(uri, 0, 10);
@@ -213,6 +345,18 @@ describe('language server, dictionary-only', () => {
     assert.equal(await client.hover(uri, 0, 6), null, 'no hover on a separator');
   });
 
+  test('wiki links of tags with parentheses are percent-encoded, in hover and in completion documentation', async () => {
+    const uri = await client.open('wiki.prompt', '1girl, ;), >:(, ganyu (genshin impact)');
+    const link = async (column: number): Promise<string> => /\[Danbooru wiki\]\(([^()\s]*)\)/.exec(((await client.hover(uri, 0, column))!.contents as { value: string }).value)?.[1] ?? 'no link';
+    assert.equal(await link(8), 'https://danbooru.donmai.us/wiki_pages/%3B%29');
+    assert.equal(await link(12), 'https://danbooru.donmai.us/wiki_pages/%3E%3A%28');
+    assert.equal(await link(20), 'https://danbooru.donmai.us/wiki_pages/ganyu_%28genshin_impact%29');
+    const typed = await client.open('wiki-completion.prompt', '1girl, ganyu (gen');
+    const items = await client.completionItems(typed, 0, 17);
+    const resolved = await client.resolve(items.find((i) => i.label === 'ganyu_(genshin_impact)') ?? items[0]!);
+    assert.match((resolved.documentation as { value: string }).value, /\(https:\/\/danbooru\.donmai\.us\/wiki_pages\/[^()\s]*%28[^()\s]*%29\)/);
+  });
+
   test('sampling without a model is refused with the reason', async () => {
     const uri = await client.open('sample-no-model.prompt', '1girl, solo');
     await assert.rejects(client.sample(uri, 0, 11), (error: { code?: number; message?: string }) => {
@@ -221,6 +365,23 @@ describe('language server, dictionary-only', () => {
       assert.ok(error.message?.includes(NO_MODEL));
       return true;
     });
+  });
+
+  test('an out-of-range completion.count is clamped with one warning naming the setting and the value used', async () => {
+    const uri = await client.open('count.prompt', '1girl, solo, lo');
+    client.messages.length = 0;
+    await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 2.5 } });
+    try {
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 3);
+      assert.equal((await client.completionItems(uri, 0, 14)).length, 3);
+      const warnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count'));
+      assert.equal(warnings.length, 1, JSON.stringify(client.messages));
+      assert.match(warnings[0]!.message, /danbooruGpt\.completion\.count is 2\.5, but must be an integer from 1 to 200; using 3\./);
+      await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: -5 } });
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 1);
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
   });
 
   test('cancellation: a cancelled request and a superseded one answer RequestCancelled', async () => {
@@ -290,4 +451,17 @@ describe('language server, standalone and broken models', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('settings: values outside what the engine accepts are brought into range, each named once', () => {
+  const { settings, problems } = validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { topP: 0, count: 0, seed: 1.5, temperature: 9 }, diagnostics: { delay: -1 } }));
+  assert.equal(settings.sample.topP, 0.01);
+  assert.equal(settings.sample.count, 1);
+  assert.equal(settings.sample.seed, 2);
+  assert.equal(settings.sample.temperature, 5);
+  assert.equal(settings.diagnostics.delay, 0);
+  assert.equal(problems.length, 5);
+  assert.match(problems.join('\n'), /danbooruGpt\.sample\.topP is 0, but must be a number above 0 and at most 1; using 0\.01\./);
+  assert.equal(DEFAULT_SETTINGS.sample.topP, 0.95, 'the defaults are not changed');
+  assert.deepEqual(validateSettings(DEFAULT_SETTINGS).problems, []);
 });

@@ -18,6 +18,7 @@ import {
   InitializeRequest,
   InitializedNotification,
   PublishDiagnosticsNotification,
+  ShowMessageNotification,
   ShutdownRequest,
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
@@ -28,6 +29,7 @@ import {
   type Hover,
   type ProtocolConnection,
   type PublishDiagnosticsParams,
+  type ShowMessageParams,
 } from 'vscode-languageserver-protocol/node';
 import {
   NextTagsRequest,
@@ -65,6 +67,8 @@ interface Waiter<T> {
 
 export class LspTestClient {
   readonly statuses: ServerStatusParams[] = [];
+  /** window/showMessage notifications (warnings about settings, for one). */
+  readonly messages: ShowMessageParams[] = [];
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   private readonly diagnosticWaiters: Waiter<PublishDiagnosticsParams>[] = [];
   private readonly statusWaiters: Waiter<ServerStatusParams>[] = [];
@@ -89,6 +93,7 @@ export class LspTestClient {
       client.diagnostics.set(params.uri, params);
       settle(client.diagnosticWaiters, params);
     });
+    connection.onNotification(ShowMessageNotification.type, (message) => client.messages.push(message));
     connection.onNotification(ServerStatusNotification, (status) => {
       client.statuses.push(status);
       settle(client.statusWaiters, status);
