@@ -51,13 +51,18 @@ export class Config {
   }
 
   /**
-   * The model folder the server may use: in an untrusted workspace a workspace value is ignored
-   * (VS Code does this for restrictedConfigurations too; this keeps it true for every client path).
+   * The files the server may load (model folder, dictionary file): in an untrusted workspace a
+   * workspace value is ignored (VS Code does this for restrictedConfigurations too; this keeps it
+   * true for every client path).
    */
-  static trustedModelFolder(settings: Record<string, unknown>): Record<string, unknown> {
+  static trustedPaths(settings: Record<string, unknown>): Record<string, unknown> {
     if (vscode.workspace.isTrusted) return settings;
-    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<string>('modelFolder');
-    return { ...settings, modelFolder: inspected?.globalValue ?? inspected?.defaultValue ?? '' };
+    const configuration = vscode.workspace.getConfiguration(SECTION);
+    const userValue = (key: string): string => {
+      const inspected = configuration.inspect<string>(key);
+      return inspected?.globalValue ?? inspected?.defaultValue ?? '';
+    };
+    return { ...settings, modelFolder: userValue('modelFolder'), dictionaryFile: userValue('dictionaryFile') };
   }
 
   private strings(key: string): string[] {

@@ -102,7 +102,7 @@ export class Ctx implements vscode.Disposable {
           configuration: async (params, token, next) => {
             const result = await next(params, token);
             if (!Array.isArray(result)) return result;
-            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedModelFolder(value) : value);
+            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value) : value);
           },
         },
       },

@@ -1,7 +1,8 @@
 // Owns the engine: loads it once, lazily (on the first document or request), with work-done
 // progress and a serverStatus notification. A model that fails to load is reported with the reason
-// (naming the file) and the server goes on with dictionary-only completion. A changed model folder or
-// thread count reloads it.
+// (naming the file) and the server goes on with dictionary-only completion. A changed model folder,
+// dictionary file or thread count reloads it. A dictionary file that cannot be read is reported the
+// same way and the shipped dictionary is used instead.
 import os from 'node:os';
 import path from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
@@ -11,6 +12,8 @@ import type { ServerSettings } from './settings';
 
 interface ModelChoice {
   modelDir: string;
+  /** undefined: the shipped dictionary. */
+  dictionaryFile: string | undefined;
   threads: number | undefined;
 }
 
@@ -18,6 +21,8 @@ export class EngineHost {
   private loading: Promise<TagEngine> | undefined;
   private choice: ModelChoice | undefined;
   private dictionary: TagDictionary | undefined;
+  /** The file `dictionary` was loaded from (undefined: the shipped one). */
+  private dictionaryFile: string | undefined;
   private lastStatus: ServerStatusParams | undefined;
   private readonly listeners: (() => void)[] = [];
 
@@ -47,7 +52,7 @@ export class EngineHost {
   async settingsChanged(): Promise<void> {
     if (!this.loading || !this.choice) return;
     const next = this.choose(await this.serverSettings());
-    if (next.modelDir === this.choice.modelDir && next.threads === this.choice.threads) return;
+    if (next.modelDir === this.choice.modelDir && next.threads === this.choice.threads && next.dictionaryFile === this.choice.dictionaryFile) return;
     const previous = this.loading;
     this.loading = this.load();
     await this.loading.catch(() => undefined);
@@ -61,11 +66,42 @@ export class EngineHost {
   }
 
   private choose(settings: ServerSettings): ModelChoice {
-    let folder = settings.modelFolder.trim();
-    if (folder === '') folder = defaultModelDir();
-    else if (folder === '~' || folder.startsWith('~/')) folder = path.join(os.homedir(), folder.slice(1));
-    else if (!path.isAbsolute(folder)) folder = path.resolve(this.workspaceRoot() ?? process.cwd(), folder);
-    return { modelDir: folder, threads: settings.threads > 0 ? settings.threads : undefined };
+    return {
+      modelDir: this.resolveSetting(settings.modelFolder) ?? defaultModelDir(),
+      dictionaryFile: this.resolveSetting(settings.dictionaryFile),
+      threads: settings.threads > 0 ? settings.threads : undefined,
+    };
+  }
+
+  /** A path setting: '' = undefined (the shipped file), `~/` = home, relative = the workspace's. */
+  private resolveSetting(value: string): string | undefined {
+    const trimmed = value.trim();
+    if (trimmed === '') return undefined;
+    if (trimmed === '~' || trimmed.startsWith('~/')) return path.join(os.homedir(), trimmed.slice(1));
+    return path.isAbsolute(trimmed) ? trimmed : path.resolve(this.workspaceRoot() ?? process.cwd(), trimmed);
+  }
+
+  /**
+   * The dictionary of the choice, loaded when it changed. A chosen file that fails falls back to the
+   * shipped dictionary; the returned message says why (undefined when all went as chosen).
+   */
+  private async chooseDictionary(file: string | undefined): Promise<{ dictionary: TagDictionary; problem?: string }> {
+    if (this.dictionary && this.dictionaryFile === file) return { dictionary: this.dictionary };
+    let problem: string | undefined;
+    if (file !== undefined) {
+      try {
+        this.dictionary = await loadDictionary(file);
+        this.dictionaryFile = file;
+        return { dictionary: this.dictionary };
+      } catch (error) {
+        problem = `The dictionary file set in danbooruGpt.dictionaryFile could not be loaded: ${error instanceof Error ? error.message : String(error)}. The shipped dictionary is used instead.`;
+      }
+    }
+    if (!this.dictionary || this.dictionaryFile !== undefined) {
+      this.dictionary = await loadDictionary();
+      this.dictionaryFile = undefined;
+    }
+    return { dictionary: this.dictionary, problem };
   }
 
   private async load(): Promise<TagEngine> {
@@ -75,12 +111,17 @@ export class EngineHost {
     const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
     progress?.begin('Danbooru GPT', undefined, 'Loading the tag model…');
     const started = performance.now();
+    let dictionaryProblem: string | undefined;
     try {
-      this.dictionary ??= await loadDictionary();
-      const engine = await loadEngine({ modelDir: choice.modelDir, threads: choice.threads, dictionary: this.dictionary });
+      const { dictionary, problem } = await this.chooseDictionary(choice.dictionaryFile);
+      dictionaryProblem = problem;
+      const engine = await loadEngine({ modelDir: choice.modelDir, threads: choice.threads, dictionary });
       const name = engine.model?.name ?? path.basename(choice.modelDir);
       const ms = Math.round(performance.now() - started);
-      this.report({ health: 'ok', loading: false, model: name, message: `Model ${name} loaded from ${choice.modelDir} in ${ms} ms (${this.dictionary.size} dictionary tags).` });
+      const source = this.dictionaryFile ? ` from ${this.dictionaryFile}` : '';
+      const loaded = `Model ${name} loaded from ${choice.modelDir} in ${ms} ms (${dictionary.size} dictionary tags${source}).`;
+      if (problem) this.report({ health: 'error', loading: false, model: name, message: `${problem} ${loaded}` });
+      else this.report({ health: 'ok', loading: false, model: name, message: loaded });
       return engine;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -88,7 +129,8 @@ export class EngineHost {
         this.report({ health: 'error', loading: false, message: `The tag dictionary could not be loaded: ${reason}` });
         throw error;
       }
-      this.report({ health: 'error', loading: false, message: `The model in ${choice.modelDir} could not be loaded: ${reason}. Completion uses the tag dictionary only (ranked by post count).` });
+      const prefix = dictionaryProblem ? `${dictionaryProblem} ` : '';
+      this.report({ health: 'error', loading: false, message: `${prefix}The model in ${choice.modelDir} could not be loaded: ${reason}. Completion uses the tag dictionary only (ranked by post count).` });
       return createDictionaryOnlyEngine(this.dictionary);
     } finally {
       progress?.done();

@@ -29,6 +29,8 @@ export interface SampleSettings {
 export interface ServerSettings {
   /** Model folder; '' = the shipped model. */
   modelFolder: string;
+  /** Tag dictionary file (a tagcomplete CSV or our .bin); '' = the shipped dictionary. */
+  dictionaryFile: string;
   /** onnxruntime intra-op threads; 0 = automatic. */
   threads: number;
   completion: { count: number; categories: string[] };
@@ -40,6 +42,7 @@ export interface ServerSettings {
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
+  dictionaryFile: '',
   threads: 0,
   completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'] },
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },

@@ -3,6 +3,7 @@
 // a model folder change applied without restart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LspTestClient, applyEdits, testModelDir } from './serverHarness';
@@ -177,6 +178,38 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const next = await client.nextTags(uri, 1, 13);
     assert.equal(next.items.length, 1);
     assert.ok(!['1girl', 'solo'].includes(next.items[0]!.tag));
+  });
+
+  test('a dictionary file (a tagcomplete CSV) replaces the shipped dictionary; one that fails is reported and the shipped one used', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-dictionary-'));
+    const csv = path.join(dir, 'my-tags.csv');
+    // Generated for this test: three lines in the tagcomplete layout (real tag names and counts).
+    fs.writeFileSync(csv, 'long_hair,0,4350743,"/lh,longhair"\nlong_sleeves,0,1568684,\nlooking_at_viewer,0,3315722,\n');
+    try {
+      let before = client.statuses.length;
+      await client.changeSettings({ modelFolder: model, dictionaryFile: csv, sample: { seed: 7, count: 3, maxTags: 12 } });
+      const loaded = await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+      assert.equal(loaded.health, 'ok', loaded.message);
+      assert.ok(loaded.message.includes(`3 dictionary tags from ${csv}`), loaded.message);
+      const uri = await client.open('own-dictionary.prompt', 'smile, lo');
+      const own = (await client.completionItems(uri, 0, 9)).map((item) => String(item.label));
+      assert.deepEqual([...own].sort(), ['long_hair', 'long_sleeves', 'looking_at_viewer']);
+
+      const missing = path.join(dir, 'missing.csv');
+      before = client.statuses.length;
+      await client.changeSettings({ modelFolder: model, dictionaryFile: missing, sample: { seed: 7, count: 3, maxTags: 12 } });
+      const failed = await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+      assert.equal(failed.health, 'error');
+      assert.ok(failed.message.includes('danbooruGpt.dictionaryFile') && failed.message.includes(missing), failed.message);
+      assert.ok(failed.message.includes('The shipped dictionary is used instead'), failed.message);
+      const shipped = (await client.completionItems(uri, 0, 9)).map((item) => String(item.label));
+      assert.ok(shipped.length > 3, shipped.join(', '));
+    } finally {
+      const before = client.statuses.length;
+      await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+      await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('changing the model folder setting reloads without a restart', async () => {
