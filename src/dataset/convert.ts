@@ -233,12 +233,7 @@ export class Conversion {
       return tailReported;
     };
     const signal = this.hooks.signal;
-    for (let chunk = head.chunks.shift(); ; chunk = head.chunks.shift()) {
-      if (chunk === undefined) {
-        const next = await iterator.next();
-        if (next.done) break;
-        chunk = next.value;
-      }
+    for await (const chunk of remainingChunks(head, iterator)) {
       signal?.throwIfAborted();
       splitter.push(chunk);
       position.value = splitter.lineNumber;
@@ -267,12 +262,7 @@ export class Conversion {
       this.options.maxLineBytes,
     );
     const signal = this.hooks.signal;
-    for (let chunk = head.chunks.shift(); ; chunk = head.chunks.shift()) {
-      if (chunk === undefined) {
-        const next = await iterator.next();
-        if (next.done) break;
-        chunk = next.value;
-      }
+    for await (const chunk of remainingChunks(head, iterator)) {
       signal?.throwIfAborted();
       splitter.push(chunk);
       position.value = splitter.itemsDone;
@@ -384,6 +374,12 @@ interface Position {
   /** For an array: the file line reached. */
   fileLine: number | undefined;
   onTruncatedTail: (() => boolean) | undefined;
+}
+
+/** The chunks read while looking at the file's start, then the rest of the file. */
+async function* remainingChunks(head: Head, iterator: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  for (let chunk = head.chunks.shift(); chunk !== undefined; chunk = head.chunks.shift()) yield chunk;
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
 }
 
 interface Head {
