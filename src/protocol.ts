@@ -101,3 +101,9 @@ export interface ServerStatusParams {
 }
 
 export const ServerStatusNotification = new NotificationType<ServerStatusParams>('danbooruGpt/serverStatus');
+
+/**
+ * The client command a quick fix runs to add an unknown tag to `danbooruGpt.diagnostics.knownTags`
+ * (arguments: [name]); the server cannot write settings.
+ */
+export const ADD_KNOWN_TAG_COMMAND = 'danbooruGpt.addKnownTag';

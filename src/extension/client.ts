@@ -2,10 +2,10 @@
 // a prompt is open or a command runs: the language client library costs more to load than the whole
 // activation budget. Builds the context, the commands and the Related Tags provider.
 import * as vscode from 'vscode';
-import { insertTag, openLog, openSettings, restartServer, sampleTags, showMenu, type Command } from './commands';
+import { addKnownTag, insertTag, openLog, openSettings, restartServer, sampleTags, showMenu, type Command } from './commands';
 import { Ctx } from './ctx';
 import { RelatedTagsView } from './relatedTags';
-import type { RelatedTag } from '../protocol';
+import { ADD_KNOWN_TAG_COMMAND, type RelatedTag } from '../protocol';
 
 export interface ClientRuntime {
   ctx: Ctx;
@@ -25,6 +25,7 @@ export function createRuntime(extension: vscode.ExtensionContext, log: vscode.Lo
     'danbooruGpt.showMenu': showMenu(ctx),
     'danbooruGpt.insertTag': insertTag(ctx),
     'danbooruGpt.refreshRelatedTags': () => related.refresh(),
+    [ADD_KNOWN_TAG_COMMAND]: addKnownTag(ctx),
   };
   return {
     ctx,

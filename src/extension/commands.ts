@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { SampleTagsRequest, type TagSample } from '../protocol';
 import { continuationEdit } from '../server/insertStyle';
+import { normalizeTag } from '../server/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
 
@@ -105,5 +106,20 @@ export function showMenu(ctx: Ctx): Command {
     ];
     const picked = await vscode.window.showQuickPick(actions, { title: 'Danbooru GPT', placeHolder: status?.message });
     if (picked) await vscode.commands.executeCommand(picked.command);
+  };
+}
+
+/**
+ * The "add to known tags" quick fix: appends the tag to danbooruGpt.diagnostics.knownTags in the
+ * user settings (the effective list, so the default quality tags stay), once.
+ */
+export function addKnownTag(ctx: Ctx): Command {
+  return async (name: unknown) => {
+    if (typeof name !== 'string' || name.trim() === '') return;
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    const current = settings.get<unknown[]>('diagnostics.knownTags', []).filter((tag): tag is string => typeof tag === 'string');
+    if (current.some((tag) => normalizeTag(tag) === normalizeTag(name))) return;
+    await settings.update('diagnostics.knownTags', [...current, name], vscode.ConfigurationTarget.Global);
+    ctx.log.info(`Added "${name}" to danbooruGpt.diagnostics.knownTags (user settings).`);
   };
 }

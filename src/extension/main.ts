@@ -18,6 +18,7 @@ const COMMANDS = [
   'danbooruGpt.showMenu',
   'danbooruGpt.insertTag',
   'danbooruGpt.refreshRelatedTags',
+  'danbooruGpt.addKnownTag',
 ];
 
 /** The Related Tags view's provider until the runtime is loaded; then it forwards to the real one. */

@@ -1,4 +1,5 @@
-// Quick fixes for our diagnostics: "did you mean …" for an unknown tag (nearest real tags), remove a
+// Quick fixes for our diagnostics: "did you mean …" for an unknown tag (nearest real tags) or "add to
+// known tags" (a command the client runs: settings are the client's to write), remove a
 // duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
 // that tag is already in the prompt). Nothing is removed from alternation or prompt editing (`[a|b]`,
 // `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
@@ -6,7 +7,8 @@
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver/node';
 import { formatTag, styleOf } from './insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from './parser';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData, type UnknownTagData } from './diagnostics';
+import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import { lineText, parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
@@ -46,6 +48,14 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
       case DiagnosticCode.UnknownTag: {
         const nearest = engine.dictionary.nearest(normalizeTag(written), SUGGESTIONS);
         nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0));
+        // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
+        const name = (diagnostic.data as UnknownTagData | undefined)?.name ?? normalizeTag(written);
+        actions.push({
+          title: `Add "${written}" to known tags (danbooruGpt.diagnostics.knownTags)`,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [diagnostic],
+          command: { title: 'Add to known tags', command: ADD_KNOWN_TAG_COMMAND, arguments: [name] },
+        });
         break;
       }
       case DiagnosticCode.AliasTag: {

@@ -5,7 +5,7 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { parsePrompt, type ParseOptions } from './parser';
+import { normalizeTag, parsePrompt, type ParseOptions } from './parser';
 import type { ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';
 
@@ -15,6 +15,11 @@ export const enum DiagnosticCode {
   UnknownTag = 'unknown-tag',
   DuplicateTag = 'duplicate-tag',
   AliasTag = 'alias-tag',
+}
+
+/** Data carried by an unknown-tag diagnostic: the name the "add to known tags" fix records. */
+export interface UnknownTagData {
+  name: string;
 }
 
 /** Data carried by an alias diagnostic for its quick fix. */
@@ -34,6 +39,14 @@ const TYPING_GRACE_MS = 1500;
 export interface TagBeingTyped {
   line: number;
   end: number;
+}
+
+/** The known-tags setting as a set of normalized names, made once per settings object. */
+const knownTagSets = new WeakMap<string[], Set<string>>();
+export function knownTagSet(knownTags: string[]): Set<string> {
+  let set = knownTagSets.get(knownTags);
+  if (!set) knownTagSets.set(knownTags, (set = new Set(knownTags.filter((tag) => typeof tag === 'string').map(normalizeTag).filter(Boolean))));
+  return set;
 }
 
 type Resolution = ReturnType<TagDictionary['resolve']>;
@@ -221,8 +234,9 @@ export function checkLine(line: string, lineNumber: number, dictionary: TagDicti
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
-      if (settings.unknownTags && !beingTyped) {
-        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.` });
+      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(normalizeTag(tag.name))) {
+        const data: UnknownTagData = { name: normalizeTag(tag.name) };
+        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.`, data });
       }
       continue;
     }

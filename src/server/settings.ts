@@ -12,7 +12,18 @@ export interface DiagnosticsSettings {
   aliasTags: boolean;
   /** Milliseconds to wait after the last change before checking a document. */
   delay: number;
+  /** Words never called unknown (quality tags and the user's own), in any spelling. */
+  knownTags: string[];
 }
+
+/**
+ * Quality and aesthetic tags that anime image models were trained with (NovelAI, Animagine, and the
+ * many models that copied them): in most prompts, and not Danbooru tags, so not in the dictionary.
+ */
+export const DEFAULT_KNOWN_TAGS = [
+  'masterpiece', 'best quality', 'amazing quality', 'great quality', 'high quality', 'good quality', 'normal quality',
+  'medium quality', 'low quality', 'bad quality', 'worst quality', 'very aesthetic', 'aesthetic', 'displeasing', 'very displeasing',
+];
 
 export interface SampleSettings {
   count: number;
@@ -48,7 +59,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },
   sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
   bannedTags: [],
-  diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300 },
+  diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
 };
 
 export const CATEGORY_IDS: Record<string, number> = { general: 0, artist: 1, copyright: 3, character: 4, meta: 5 };

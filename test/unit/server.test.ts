@@ -225,6 +225,27 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, aliasFixes[0]!.edit!.changes![uri]!), text.replace('longhair', 'long hair'));
   });
 
+  test('known tags: quality tags are never unknown; the quick fix asks the client to add one; the setting applies', async () => {
+    const text = 'masterpiece, Best Quality, worst_quality, 1girl, mytrigger word, blue eyez';
+    const uri = await client.open('known.prompt', text);
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    const flagged = diagnostics.map((d) => text.slice(d.range.start.character, d.range.end.character));
+    assert.deepEqual(flagged.sort(), ['blue eyez', 'mytrigger word']);
+    const trigger = diagnostics.find((d) => text.slice(d.range.start.character, d.range.end.character) === 'mytrigger word')!;
+    const add = (await client.codeActions(uri, [trigger])).find((action) => action.command?.command === 'danbooruGpt.addKnownTag');
+    assert.ok(add, 'an "add to known tags" action');
+    assert.match(add.title, /^Add "mytrigger word" to known tags/);
+    assert.deepEqual(add.command?.arguments, ['mytrigger_word']);
+    assert.equal(add.edit, undefined);
+
+    // What the client's command writes: the effective list plus the tag.
+    await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { knownTags: ['masterpiece', 'mytrigger_word'] } });
+    await client.replace(uri, text);
+    const after = await client.waitForDiagnostics(uri, (d) => d.length === 3);
+    assert.deepEqual(after.map((d) => text.slice(d.range.start.character, d.range.end.character)).sort(), ['Best Quality', 'blue eyez', 'worst_quality']);
+    await client.changeSettings({ modelFolder: NO_MODEL });
+  });
+
   test('a LoRA or weighted group written after a tag without a comma is not swallowed into the tag', async () => {
     const text = ['1girl, smile <lora:add_detail:0.8>', 'long hair <hypernet:foo:1>, smile', '1girl (smile:1.2), solo', 'smile [blush], 1girl', 'solo  (blush:1.1)', 'smile (blush), ganyu (genshin impact)'].join('\n');
     const uri = await client.open('no-comma.prompt', text);

@@ -1,7 +1,7 @@
 // Scenario 4: an unknown and a duplicate tag give two diagnostics; the quick fix removes the duplicate.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { openPrompt, waitFor } from './helper';
+import { appendLine, openPrompt, waitFor } from './helper';
 
 suite('diagnostics', () => {
   test('4. unknown + duplicate tag: two problems; "Remove duplicate" fixes one', async () => {
@@ -25,5 +25,32 @@ suite('diagnostics', () => {
     });
     assert.match(left[0]!.message, /lnog_hair/);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('4b. quality tags are not unknown; "Add to known tags" writes the user setting and the warning goes', async () => {
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    const editor = await openPrompt('checks.prompt');
+    const uri = editor.document.uri;
+    try {
+      await waitFor('the fixture diagnostics', () => (vscode.languages.getDiagnostics(uri).length === 2 ? true : undefined));
+      await appendLine(editor, 'masterpiece, best quality, 1girl, mytrigger word');
+      const line = editor.document.lineCount - 1;
+      const unknown = await waitFor('one unknown tag on the new line', () => {
+        const onLine = vscode.languages.getDiagnostics(uri).filter((d) => d.range.start.line === line);
+        return onLine.length === 1 ? onLine[0] : undefined;
+      });
+      assert.equal(editor.document.getText(unknown.range), 'mytrigger word');
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, unknown.range);
+      const add = actions.find((a) => a.command?.command === 'danbooruGpt.addKnownTag');
+      assert.ok(add?.command, `an "Add to known tags" action: ${JSON.stringify(actions.map((a) => a.title))}`);
+      await vscode.commands.executeCommand(add.command.command, ...(add.command.arguments ?? []));
+      const known = settings.inspect<string[]>('diagnostics.knownTags')?.globalValue ?? [];
+      assert.ok(known.includes('mytrigger_word') && known.includes('masterpiece'), JSON.stringify(known));
+      await waitFor('no diagnostic left on the new line', () =>
+        vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === line) ? undefined : true);
+    } finally {
+      await settings.update('diagnostics.knownTags', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
   });
 });
