@@ -14,6 +14,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { formatTag, separatorAfter } from './insertStyle';
+import { knownTagSet } from './diagnostics';
 import { contextAt, normalizeTag } from './parser';
 import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
@@ -62,6 +63,7 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     const range = { start: { line: params.position.line, character: current.start }, end: { line: params.position.line, character: current.end } };
     const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
     const trailing = separatorAfter(line, current.end, style);
+    const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
     const items = completions.map((completion, rank): CompletionItem => {
       const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
       const item: CompletionItem = {
@@ -82,6 +84,26 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
       if (rank === 0) item.preselect = true;
       return item;
     });
+    if (known.length > 0) {
+      // Below the real matches, above the typo-tolerant ones; first when typed in full.
+      const exact = known[0] === normalizeTag(current.prefix);
+      let at = exact ? 0 : completions.findIndex((completion) => completion.kind === 'fuzzy');
+      if (at < 0) at = items.length;
+      const knownItems = known.map((tag): CompletionItem => ({
+        label: formatTag(tag, style),
+        kind: CompletionItemKind.Keyword,
+        detail: 'known tag (danbooruGpt.diagnostics.knownTags), not a Danbooru tag',
+        filterText: typed,
+        textEdit: { range, newText: leading + formatTag(tag, style) + trailing },
+        ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
+      }));
+      if (exact) items.forEach((item) => delete item.preselect);
+      items.splice(at, 0, ...knownItems);
+      items.forEach((item, rank) => {
+        item.sortText = String(rank).padStart(5, '0');
+        if (rank === 0) item.preselect = true;
+      });
+    }
     return { isIncomplete: true, items };
   } catch (error) {
     if (cancelled() || isAbortError(error)) throw cancelledError();
@@ -140,6 +162,24 @@ function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: 
     : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
   if (exact.viaAlias !== undefined) match.alias = exact.viaAlias;
   return [match, ...list.filter((_, i) => i !== index)];
+}
+
+/** How many known tags (quality tags and the user's own) a list offers at most. */
+const KNOWN_TAGS_OFFERED = 3;
+
+/**
+ * The known tags (danbooruGpt.diagnostics.knownTags) that start with what was typed, in dictionary
+ * form, the one typed in full first; tags the dictionary has or the prompt holds already are left out.
+ */
+function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDictionary, elsewhere: Set<string>): string[] {
+  const typed = normalizeTag(prefix);
+  if (typed.length < 2) return [];
+  const matches: string[] = [];
+  for (const tag of knownTagSet(knownTags)) {
+    if (tag.startsWith(typed) && !elsewhere.has(tag) && !dictionary.resolve(tag)) matches.push(tag);
+  }
+  matches.sort((a, b) => Number(b === typed) - Number(a === typed) || a.length - b.length || (a < b ? -1 : 1));
+  return matches.slice(0, KNOWN_TAGS_OFFERED);
 }
 
 /**

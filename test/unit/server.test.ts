@@ -246,6 +246,20 @@ describe('language server, dictionary-only', () => {
     await client.changeSettings({ modelFolder: NO_MODEL });
   });
 
+  test('known tags are offered in completion: below real matches, first when typed in full, not twice', async () => {
+    const uri = await client.open('known-completion.prompt', '1girl, best q\n1girl, mas\n1girl, masterpiece\nmasterpiece, 1girl, mas');
+    const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((item) => String(item.label));
+    assert.deepEqual((await labels(0, 13)).slice(0, 1), ['best quality']);
+    const mas = await labels(1, 10);
+    assert.ok(mas.includes('masterpiece'), mas.join(', '));
+    assert.notEqual(mas[0], 'masterpiece', 'real tags starting with "mas" come first');
+    const full = await client.completionItems(uri, 2, 18);
+    assert.equal(full[0]!.label, 'masterpiece');
+    assert.equal(full[0]!.preselect, true);
+    assert.equal(full.filter((item) => item.preselect).length, 1);
+    assert.ok(!(await labels(3, 23)).includes('masterpiece'), 'already in the prompt');
+  });
+
   test('a LoRA or weighted group written after a tag without a comma is not swallowed into the tag', async () => {
     const text = ['1girl, smile <lora:add_detail:0.8>', 'long hair <hypernet:foo:1>, smile', '1girl (smile:1.2), solo', 'smile [blush], 1girl', 'solo  (blush:1.1)', 'smile (blush), ganyu (genshin impact)'].join('\n');
     const uri = await client.open('no-comma.prompt', text);
