@@ -85,10 +85,11 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
       return item;
     });
     if (known.length > 0) {
-      // Below the real matches, above the typo-tolerant ones; first when typed in full.
+      // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
+      // prompts hold), above the typo-tolerant ones; first when typed in full.
       const exact = known[0] === normalizeTag(current.prefix);
-      let at = exact ? 0 : completions.findIndex((completion) => completion.kind === 'fuzzy');
-      if (at < 0) at = items.length;
+      const fuzzy = completions.findIndex((completion) => completion.kind === 'fuzzy');
+      const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, fuzzy < 0 ? items.length : fuzzy);
       const knownItems = known.map((tag): CompletionItem => ({
         label: formatTag(tag, style),
         kind: CompletionItemKind.Keyword,
@@ -99,6 +100,7 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
       }));
       if (exact) items.forEach((item) => delete item.preselect);
       items.splice(at, 0, ...knownItems);
+      items.length = Math.min(items.length, settings.completion.count);
       items.forEach((item, rank) => {
         item.sortText = String(rank).padStart(5, '0');
         if (rank === 0) item.preselect = true;
@@ -164,8 +166,11 @@ function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: 
   return [match, ...list.filter((_, i) => i !== index)];
 }
 
-/** How many known tags (quality tags and the user's own) a list offers at most. */
+/** How many known tags (quality tags and the user's own) a list offers at most, from which letter. */
 const KNOWN_TAGS_OFFERED = 3;
+const KNOWN_TAG_MIN_TYPED = 3;
+/** The list position known tags take at the latest (0-based), below the model's best real matches. */
+const KNOWN_TAG_RANK = 4;
 
 /**
  * The known tags (danbooruGpt.diagnostics.knownTags) that start with what was typed, in dictionary
@@ -173,7 +178,7 @@ const KNOWN_TAGS_OFFERED = 3;
  */
 function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDictionary, elsewhere: Set<string>): string[] {
   const typed = normalizeTag(prefix);
-  if (typed.length < 2) return [];
+  if (typed.length < KNOWN_TAG_MIN_TYPED) return [];
   const matches: string[] = [];
   for (const tag of knownTagSet(knownTags)) {
     if (tag.startsWith(typed) && !elsewhere.has(tag) && !dictionary.resolve(tag)) matches.push(tag);
