@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -49,7 +50,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tags import BOS_ID, Post, TagTokenizer, read_posts, split_posts, write_json_atomic  # noqa: E402
+from tags import (  # noqa: E402
+    BOS_ID, DataError, Post, TagTokenizer, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
+    vocabulary_sha256, write_json_atomic,
+)
 
 PREFIX_LENGTHS = (0, 1, 2)
 TIE_TOLERANCE = 1e-9  # in mean MRR@10: float rounding only
@@ -78,14 +82,18 @@ class Dictionary:
 
 def read_dictionary(path: str) -> Dictionary:
     rows: List[Tuple[str, int]] = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for line_no, row in enumerate(csv.reader(f), start=1):
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        try:
+            text = f.read()
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
+        for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
             if len(row) < 3:
-                raise ValueError(f"{path}:{line_no}: expected name,category,post_count[,aliases]")
+                raise DataError(f"{path}:{line_no}: expected name,category,post_count[,aliases]")
             try:
                 category, count = int(row[1]), int(row[2])
             except ValueError:
-                raise ValueError(f"{path}:{line_no}: category and post_count must be integers") from None
+                raise DataError(f"{path}:{line_no}: category and post_count must be integers") from None
             if category == 0:
                 rows.append((row[0], count))
     rows.sort(key=lambda r: (-r[1], r[0]))
@@ -123,20 +131,27 @@ def make_cases(posts: Sequence[Post], dictionary: Dictionary, seed: int, per_pos
 class Cooccurrence:
     """P(b | a) over the training posts, for dictionary general tags, as sparse rows."""
 
-    def __init__(self, posts: Sequence[Post], dictionary: Dictionary):
+    def __init__(self, posts: Sequence[Post], dictionary: Dictionary, chunk_pairs: int = 1 << 24):
         n = len(dictionary.names)
-        keys = []
         tag_counts = np.zeros(n, dtype=np.float64)
-        for post in posts:
+        # Pair keys a * n + b are counted a chunk at a time and merged into the distinct pairs so
+        # far: memory follows the number of distinct pairs, not every pair of every post.
+        uniq, counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        keys: List[np.ndarray] = []
+        pending = 0
+        for k, post in enumerate(posts, start=1):
             idx = np.array(sorted({dictionary.index[t] for t in post.tags if t in dictionary.index}), dtype=np.int64)
-            if idx.size == 0:
-                continue
-            tag_counts[idx] += 1
-            a, b = np.meshgrid(idx, idx, indexing="ij")
-            off = a != b
-            keys.append(a[off] * n + b[off])
-        all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
-        uniq, counts = np.unique(all_keys, return_counts=True)
+            if idx.size:
+                tag_counts[idx] += 1
+                a, b = np.meshgrid(idx, idx, indexing="ij")
+                off = a != b
+                keys.append(a[off] * n + b[off])
+                pending += keys[-1].size
+            if keys and (pending >= chunk_pairs or k == len(posts)):
+                chunk_keys, chunk_counts = np.unique(np.concatenate(keys), return_counts=True)
+                merged, inverse = np.unique(np.concatenate([uniq, chunk_keys]), return_inverse=True)
+                counts = np.bincount(inverse, weights=np.concatenate([counts, chunk_counts]), minlength=merged.size).astype(np.int64)
+                uniq, keys, pending = merged, [], 0
         self.rows = uniq // n
         self.cols = uniq % n
         self.values = counts.astype(np.float64)
@@ -166,6 +181,8 @@ class ModelScorer:
 
         self.model = load_model(checkpoint)
         self.tokenizer = TagTokenizer.load(tokenizer_path)
+        if self.related is not None and self.related.vocabulary_sha256 not in (None, vocabulary_sha256(self.tokenizer.vocab)):
+            raise DataError(f"{related_path}: made for another vocabulary than {tokenizer_path} (run related.py again)")
         dict_idx, vocab_idx = [], []
         for tok_id, tok in enumerate(self.tokenizer.vocab):
             if tok in dictionary.index:
@@ -328,15 +345,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ranking", help="ranking.json to read (or, with --tune, to write)")
     p.add_argument("--related", help="related.json (default: RUN/related.json when it exists)")
     p.add_argument("--tune", action="store_true", help="tune the blend on tuning cases (seed + 1) and write --ranking")
-    p.add_argument("--val-percent", type=int, default=10)
+    p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
+    p.add_argument("--categories", default=None, help="JSON lines input: tag categories (default: the run's, else general)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--limit", type=int, default=0, help="evaluate at most this many cases")
     p.add_argument("--out", help="write metrics JSON here")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
+    try:
+        return run(args)
+    except (DataError, OSError) as err:
+        print(f"evaluate: {err}", file=sys.stderr)
+        return 1
 
+
+def run(args: argparse.Namespace) -> int:
     dictionary = read_dictionary(args.dictionary)
-    posts = read_posts(args.data)
+    args.val_percent = resolve_split(args.val_percent, args.run, "evaluate.py")
+    settings = read_run_settings(args.run) if args.run else {}
+    categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
+    posts = read_posts(args.data, categories)
     train, val = split_posts(posts, args.val_percent)
     cooc = Cooccurrence(train, dictionary)
     cases = make_cases(val, dictionary, args.seed)
@@ -362,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ranking["related_file"] = "related.json"
                 ranking["without_related"] = {k: model_only[k] for k in ("model_weight", "prior_weight", "oov_offset", "oov_prior_weight")}
             ranking["tuned_on"] = f"{len(tune_cases)} validation cases (seed {args.seed + 1}), mean MRR@10 over P = 0, 1, 2"
+            # The ids in related.json (and so these weights) belong to this run's vocabulary.
+            ranking["vocabulary_sha256"] = vocabulary_sha256(scorer.tokenizer.vocab)
             if args.ranking:
                 write_json_atomic(args.ranking, ranking)
             print("tuned ranking:", json.dumps(ranking))

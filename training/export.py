@@ -11,6 +11,9 @@ A first step passes past tensors with past = 0. The graph is written node by nod
 (training/onnx_graph.py: ~90 nodes, faster at run time); `--graph traced` uses
 torch.onnx.export instead (~270 nodes, the shape of an optimum export).
 
+related.json and ranking.json are copied from RUN when they record this run's vocabulary
+(`vocabulary_sha256`); others are left out, and removed from OUT if an earlier export left them.
+
 --parity FILE also writes PyTorch logits for a fixed tag sequence (whole sequence at once,
 then the same sequence fed through the cache in steps) so another runtime can check that
 its ONNX logits equal them.
@@ -32,7 +35,9 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
-from tags import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, TagTokenizer, write_json_atomic  # noqa: E402
+from tags import (  # noqa: E402
+    BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, TagTokenizer, read_run_settings, vocabulary_sha256, write_json_atomic,
+)
 
 OPSET = 14
 SEQUENCE_FORMAT = "<|bos|> tag tag ... <|eos|>: one token per tag, tags in random order, unknown tags left out"
@@ -195,26 +200,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--parity-columns", type=int, default=0, help="keep only this many evenly spaced vocabulary ids in --parity")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
+    try:
+        return export(args)
+    except ExportError as err:
+        print(f"export: {err}", file=sys.stderr)
+        return 1
 
-    model = load_model(args.checkpoint or os.path.join(args.run, "best.pt"))
+
+class ExportError(Exception):
+    pass
+
+
+def matching_extras(run: str, vocab_hash: str) -> List[str]:
+    """related.json and ranking.json of the run that were made for its vocabulary. Both index
+    tokens by id: a file from an earlier run in the same folder would score the wrong tags."""
+    kept = []
+    for extra in ("related.json", "ranking.json"):
+        path = os.path.join(run, extra)
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as f:
+            recorded = json.load(f).get("vocabulary_sha256")
+        if recorded == vocab_hash:
+            kept.append(extra)
+        else:
+            why = "records no vocabulary" if recorded is None else "was made for another vocabulary"
+            print(f"export: left out {path}: it {why} (run related.py / evaluate.py --tune again)", file=sys.stderr)
+    if "ranking.json" in kept and "related.json" not in kept:
+        with open(os.path.join(run, "ranking.json"), encoding="utf-8") as f:
+            if json.load(f).get("related_file"):
+                print(f"export: left out {os.path.join(run, 'ranking.json')}: it was tuned with a related.json that is left out", file=sys.stderr)
+                kept.remove("ranking.json")
+    return kept
+
+
+def export(args: argparse.Namespace) -> int:
+    # Checked before anything is written, so a bad path leaves no half-written model folder.
+    checkpoint = args.checkpoint or os.path.join(args.run, "best.pt")
+    for path in (checkpoint, os.path.join(args.run, "tokenizer.json")):
+        if not os.path.isfile(path):
+            raise ExportError(f"{path}: no such file (train.py --out {args.run} writes it)")
+    if args.parity and not os.path.isdir(os.path.dirname(os.path.abspath(args.parity))):
+        raise ExportError(f"--parity {args.parity}: folder {os.path.dirname(os.path.abspath(args.parity))} does not exist")
+    model = load_model(checkpoint)
     tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
     if len(tokenizer) != model.config.vocab_size:
-        raise SystemExit(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
+        raise ExportError(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
+    extras = matching_extras(args.run, vocabulary_sha256(tokenizer.vocab))
+    settings = read_run_settings(args.run)
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     tokenizer.save(args.out, model.config.n_positions)
+    training = {k: settings[k] for k in ("val_percent", "categories") if k in settings}
     write_json_atomic(
         os.path.join(args.out, "config.json"),
-        hf_config(model.config, {"parameters": model.num_parameters()}),
+        hf_config(model.config, {"parameters": model.num_parameters(), **({"training": training} if training else {})}),
     )
     write_json_atomic(
         os.path.join(args.out, "generation_config.json"),
         {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
     )
     export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"), args.graph)
-    for extra in ("related.json", "ranking.json"):  # ranking files the runtime reads, when the run has them
-        if os.path.exists(os.path.join(args.run, extra)):
-            shutil.copyfile(os.path.join(args.run, extra), os.path.join(args.out, extra + ".tmp"))
-            os.replace(os.path.join(args.out, extra + ".tmp"), os.path.join(args.out, extra))
+    for extra in ("related.json", "ranking.json"):  # ranking files the runtime reads
+        target = os.path.join(args.out, extra)
+        if extra in extras:
+            shutil.copyfile(os.path.join(args.run, extra), target + ".tmp")
+            os.replace(target + ".tmp", target)
+        elif os.path.exists(target):
+            os.remove(target)  # an earlier export's: it does not belong to this vocabulary
+            print(f"export: removed {target} (not made for this model)", file=sys.stderr)
     if args.parity:
         # A fixed sequence of the most frequent tags (ids 4..), long enough to exercise the cache.
         ids = [BOS_ID] + list(range(4, min(4 + 7, model.config.vocab_size)))

@@ -236,7 +236,8 @@ def model_folder(source: str) -> str:
     return os.path.dirname(folder) if os.path.basename(folder) == "onnx" else folder
 
 
-def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int) -> List[List[int]]:
+def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int,
+                          categories: Sequence[str] = ("general",)) -> List[List[int]]:
     """The inputs training feeds the model (`<|bos|>` + the post's tags in the vocabulary, without
     the `<|eos|>` that is only a target) for every `every`-th training-split post."""
     with open(tokenizer_file, encoding="utf-8") as f:
@@ -244,7 +245,7 @@ def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every
     if kind != "WordLevel":
         raise QuantizeError(f"{tokenizer_file}: a {kind} tokenizer; calibration feeds one token per tag (WordLevel, a tag model)")
     tokenizer = TagTokenizer.load(tokenizer_file)
-    training, _ = split_posts(read_posts(posts), val_percent)
+    training, _ = split_posts(read_posts(posts, categories), val_percent)
     sequences = [tokenizer.encode_post(post.tags)[:-1][:positions] for post in training[::every]]
     sequences = [ids for ids in sequences if len(ids) > 1]  # posts with no tag in the vocabulary give nothing
     if not sequences:
@@ -252,7 +253,7 @@ def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every
     return sequences
 
 
-def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_percent: int) -> Dict[str, float]:
+def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_percent: Optional[int]) -> Dict[str, float]:
     """Max |activation| of every weight MatMul's input, measured by onnxruntime-node."""
     probe, names = calibration_model(model)
     for needed in ("config.json", "tokenizer.json"):
@@ -260,7 +261,12 @@ def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_p
             raise QuantizeError(f"{os.path.join(folder, needed)} is missing: calibration reads the model folder's config and tokenizer")
     with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
-    sequences = calibration_sequences(posts, os.path.join(folder, "tokenizer.json"), config["n_positions"], every, val_percent)
+    # The split and categories the model was trained with (export.py records them), unless given.
+    training = config.get("tag_model", {}).get("training", {})
+    if val_percent is None:
+        val_percent = training.get("val_percent", 10)
+    sequences = calibration_sequences(posts, os.path.join(folder, "tokenizer.json"), config["n_positions"], every, val_percent,
+                                      training.get("categories", ["general"]))
     with tempfile.TemporaryDirectory() as work:
         graph, request = os.path.join(work, "probe.onnx"), os.path.join(work, "request.json")
         onnx.save(probe, graph)
@@ -275,7 +281,7 @@ def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_p
     return ranges
 
 
-def quantize_file(source: str, target: str, posts: str, every: int = 15, val_percent: int = 10) -> int:
+def quantize_file(source: str, target: str, posts: str, every: int = 15, val_percent: Optional[int] = None) -> int:
     if os.path.abspath(source) == os.path.abspath(target):
         raise QuantizeError(f"{target}: write the int8 model to another file than its source")
     try:
@@ -298,9 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", help="float32 ONNX model (in a model folder with config.json and tokenizer.json)")
     p.add_argument("target", help="int8 ONNX model to write")
-    p.add_argument("--posts", required=True, help="posts TSV (id<TAB>tag,tag,...): calibration data")
+    p.add_argument("--posts", required=True, help="posts, as train.py reads them (id<TAB>tag,tag,... or JSON lines): calibration data")
     p.add_argument("--every", type=int, default=15, help="calibrate on every N-th training-split post (default 15)")
-    p.add_argument("--val-percent", type=int, default=10)
+    p.add_argument("--val-percent", type=int, default=None,
+                   help="the training split's complement is calibrated on (default: config.json's tag_model.training, else 10)")
     args = p.parse_args(argv)
     try:
         count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent)

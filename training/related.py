@@ -9,8 +9,11 @@ The score of a candidate tag c after the context tags t is sum_t B[t][c]. It is 
 where the GPT's tied softmax is rank n_embd, so the two complement each other in the ranking
 (see ranking.json). Each row keeps only its `k` largest positive weights (a few MB).
 
-related.json: {"version": 1, "lambda", "k", "rows": [[[id, weight], ...] for each token id]}
-where ids are the tokenizer's ids; rows of special tokens are empty.
+related.json: {"version": 1, "lambda", "k", "vocabulary_sha256", "rows": [[[id, weight], ...] for each
+token id]} where ids are the tokenizer's ids; rows of special tokens are empty, and so are the rows of
+tags past --max-tags (the Gram matrix and its inverse are max-tags squared: 30k tags would need
+~15 GB and hours on 2 cores). vocabulary_sha256 identifies the tokenizer the rows index: export.py
+ships the file only beside that vocabulary.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 # Passive OpenMP waiting: on a busy shared machine spinning threads make this much slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -27,40 +30,62 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tags import SPECIAL_TOKENS, Post, TagTokenizer, read_posts, split_posts, write_json_atomic  # noqa: E402
+from tags import (  # noqa: E402
+    SPECIAL_TOKENS, DataError, Post, TagTokenizer, read_posts, read_run_settings, resolve_split, split_posts,
+    vocabulary_sha256, write_json_atomic,
+)
 
 
-def ease_weights(posts: Sequence[Post], tokenizer: TagTokenizer, lam: float) -> torch.Tensor:
-    """Dense EASE matrix [vocab, vocab] over the tokenizer's ids (special rows/columns 0)."""
-    v = len(tokenizer)
-    x = torch.zeros(len(posts), v)
-    for row, post in enumerate(posts):
-        ids = [i for i in (tokenizer.tag_id(t) for t in post.tags) if i is not None]
-        x[row, ids] = 1.0
-    x[:, : len(SPECIAL_TOKENS)] = 0.0
-    gram = (x.T @ x).double()
-    p = torch.linalg.inv(gram + lam * torch.eye(v, dtype=torch.float64))
-    b = (-p / torch.diag(p)).float()
+def gram_matrix(posts: Sequence[Post], tokenizer: TagTokenizer, size: int, batch_posts: int = 4096) -> torch.Tensor:
+    """X^T X over token ids < size (X the post x tag 0/1 matrix), float64, accumulated from each
+    post's tag pairs a batch of posts at a time: X itself (posts x vocabulary) is never built, so
+    the memory is the size x size result whatever the number of posts."""
+    gram = torch.zeros(size * size, dtype=torch.float64)
+    first = len(SPECIAL_TOKENS)
+    pairs: List[np.ndarray] = []
+    for n, post in enumerate(posts, start=1):
+        ids = np.fromiter({i for i in (tokenizer.tag_id(t) for t in post.tags) if i is not None and first <= i < size}, dtype=np.int64)
+        if ids.size:
+            pairs.append((ids[:, None] * size + ids[None, :]).ravel())
+        if pairs and (n % batch_posts == 0 or n == len(posts)):
+            flat = torch.from_numpy(np.concatenate(pairs))
+            gram.index_add_(0, flat, torch.ones(flat.numel(), dtype=torch.float64))
+            pairs = []
+    return gram.view(size, size)
+
+
+def ease_weights(posts: Sequence[Post], tokenizer: TagTokenizer, lam: float, max_tags: int = 0) -> torch.Tensor:
+    """Dense EASE matrix over the first special tokens + max_tags token ids (all when 0): ids are
+    in frequency order, so a cap keeps the most frequent tags. Special rows/columns are 0."""
+    v = len(tokenizer) if not max_tags else min(len(tokenizer), len(SPECIAL_TOKENS) + max_tags)
+    gram = gram_matrix(posts, tokenizer, v)
+    gram.diagonal().add_(lam)  # in place: at the cap these are gigabytes each
+    p = torch.linalg.inv(gram)
+    del gram
+    b = p.div_(torch.diag(p).clone()).neg_().float()
+    del p
     b.fill_diagonal_(0.0)
     b[: len(SPECIAL_TOKENS)] = 0.0
     b[:, : len(SPECIAL_TOKENS)] = 0.0
     return b
 
 
-def sparsify(b: torch.Tensor, k: int) -> List[List[List[float]]]:
-    """Each row's k largest positive weights as [[id, weight], ...], weights rounded to 5 places."""
+def sparsify(b: torch.Tensor, k: int, vocab_size: int = 0) -> List[List[List[float]]]:
+    """Each row's k largest positive weights as [[id, weight], ...], weights rounded to 5 places;
+    empty rows for the ids past the matrix, up to vocab_size (tags beyond --max-tags)."""
     values, ids = b.topk(min(k, b.size(1)), dim=1)
     rows = []
     for vals, idx in zip(values.tolist(), ids.tolist()):
         rows.append([[int(i), round(float(w), 5)] for w, i in zip(vals, idx) if w > 0])
-    return rows
+    return rows + [[] for _ in range(vocab_size - len(rows))]
 
 
 class Related:
     """Scores from a related.json: sum over context ids of their rows."""
 
-    def __init__(self, rows: List[List[List[float]]]):
+    def __init__(self, rows: List[List[List[float]]], vocabulary_sha256: Optional[str] = None):
         self.rows = rows
+        self.vocabulary_sha256 = vocabulary_sha256
 
     @classmethod
     def load(cls, path: str) -> "Related":
@@ -68,7 +93,7 @@ class Related:
             data = json.load(f)
         if data.get("version") != 1 or not isinstance(data.get("rows"), list):
             raise ValueError(f"{path}: expected a related.json of version 1 with rows")
-        return cls(data["rows"])
+        return cls(data["rows"], data.get("vocabulary_sha256"))
 
     def scores(self, context_ids: Sequence[int], vocab_size: int) -> np.ndarray:
         out = np.zeros(vocab_size, dtype=np.float64)
@@ -85,16 +110,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lambda", dest="lam", type=float, default=15.0,
                    help="L2 regularisation of EASE (15 was best of 15/40/80/200/500 on validation cases)")
     p.add_argument("--k", type=int, default=64, help="weights kept per tag")
-    p.add_argument("--val-percent", type=int, default=10)
+    p.add_argument("--max-tags", type=int, default=16384,
+                   help="fit the weights over the this many most frequent tags; the others get none "
+                        "(memory ~ 16 x N^2 bytes, time ~ N^3: 16384 tags take about 5 GB; 0 = all)")
+    p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
-    train, _ = split_posts(read_posts(args.data), args.val_percent)
-    rows = sparsify(ease_weights(train, tokenizer, args.lam), args.k)
+    try:
+        tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
+        settings = read_run_settings(args.run)
+        val_percent = resolve_split(args.val_percent, args.run, "related.py")
+        posts = read_posts(args.data, settings.get("categories", ["general"]))
+    except (DataError, OSError) as err:
+        print(f"related: {err}", file=sys.stderr)
+        return 1
+    train, _ = split_posts(posts, val_percent)
+    rows = sparsify(ease_weights(train, tokenizer, args.lam, args.max_tags), args.k, len(tokenizer))
+    covered = sum(1 for r in rows if r)
+    if args.max_tags and len(tokenizer) - len(SPECIAL_TOKENS) > args.max_tags:
+        print(f"note: --max-tags {args.max_tags}: the {len(tokenizer) - len(SPECIAL_TOKENS) - args.max_tags:,} rarest tags get no related weights")
     out = os.path.join(args.run, "related.json")
-    write_json_atomic(out, {"version": 1, "method": "EASE", "lambda": args.lam, "k": args.k, "rows": rows}, indent=None)
-    print(f"wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB, {sum(len(r) for r in rows):,} weights)")
+    write_json_atomic(out, {"version": 1, "method": "EASE", "lambda": args.lam, "k": args.k,
+                            "vocabulary_sha256": vocabulary_sha256(tokenizer.vocab), "rows": rows}, indent=None)
+    print(f"wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB, {sum(len(r) for r in rows):,} weights, {covered:,} tags with weights)")
     return 0
 
 

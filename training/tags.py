@@ -10,9 +10,11 @@ one token per tag, tags in random order, tags outside the vocabulary left out.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import sys
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -49,28 +51,82 @@ def split_tags(text: str) -> List[str]:
     return [t for t in normalize_text(text).split(",") if t]
 
 
-def read_posts(path: str) -> List[Post]:
-    """Reads a tag dataset; a malformed line raises DataError naming the file and line."""
+JSONL_CATEGORIES = ("general", "artist", "copyright", "character", "meta")
+
+
+def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post]:
+    """Reads a tag dataset; a malformed line raises DataError naming the file and line.
+
+    Two layouts, told apart per file by its first non-blank character:
+    - text: `[post_id<TAB>]tag, tag, ...` (the converter's default output, the shared TSV);
+    - JSON lines (`{` first): the converter's `--format jsonl`,
+      `{"id", "rating", "score", "tags": {"general": [...], "character": [...], ...}}`;
+      the tags of `categories` are read, in that order.
+    """
     posts: List[Post] = []
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
+    jsonl: Optional[bool] = None
+    # Bytes, decoded line by line: a UnicodeDecodeError from a text-mode file names no line.
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{line_no}: not UTF-8 ({err.reason} at byte {err.start})") from None
+            if line_no == 1:
+                line = line.lstrip("\ufeff")  # a BOM would become part of the first tag
             line = line.rstrip("\n").rstrip("\r")
             if not line.strip():
                 continue
-            if "\t" in line:
-                post_id, _, text = line.partition("\t")
-                post_id = post_id.strip()
-                if not post_id or "\t" in text:
-                    raise DataError(f"{path}:{line_no}: expected 'post_id<TAB>tag, tag, ...'")
+            if jsonl is None:
+                jsonl = line.lstrip().startswith("{")
+            if jsonl:
+                post_id, tags = _jsonl_post(path, line_no, line, categories)
             else:
-                post_id, text = str(line_no), line
-            tags = list(dict.fromkeys(split_tags(text)))  # drop repeats, keep order
+                post_id, tags = _text_post(path, line_no, line)
+            # Interned: a full dump repeats the same few thousand tag strings millions of times.
+            tags = [sys.intern(t) for t in dict.fromkeys(tags)]  # drop repeats, keep order
             if not tags:
                 raise DataError(f"{path}:{line_no}: no tags on this line")
             posts.append(Post(post_id, tags))
     if not posts:
         raise DataError(f"{path}: no posts")
     return posts
+
+
+def _text_post(path: str, line_no: int, line: str) -> Tuple[str, List[str]]:
+    if "\t" in line:
+        post_id, _, text = line.partition("\t")
+        post_id = post_id.strip()
+        if not post_id or "\t" in text:
+            raise DataError(f"{path}:{line_no}: expected 'post_id<TAB>tag, tag, ...'")
+        return post_id, split_tags(text)
+    return str(line_no), split_tags(line)
+
+
+def _jsonl_post(path: str, line_no: int, line: str, categories: Sequence[str]) -> Tuple[str, List[str]]:
+    try:
+        obj = json.loads(line)
+    except ValueError as err:
+        raise DataError(f"{path}:{line_no}: invalid JSON: {err}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("tags"), dict):
+        raise DataError(f'{path}:{line_no}: expected a JSON object with "tags": {{category: [tag, ...]}}')
+    tags: List[str] = []
+    for category in categories:
+        names = obj["tags"].get(category, [])
+        if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
+            raise DataError(f'{path}:{line_no}: "tags.{category}" must be a list of strings')
+        tags.extend(t for name in names for t in split_tags(name))
+    post_id = obj.get("id")
+    return (str(line_no) if post_id is None else str(post_id)), tags
+
+
+def parse_categories(text: str) -> List[str]:
+    """`general,character` -> ["general", "character"]; an unknown name raises DataError."""
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in names if c not in JSONL_CATEGORIES]
+    if not names or unknown:
+        raise DataError(f"--categories: expected names from {', '.join(JSONL_CATEGORIES)}, got {text!r}")
+    return names
 
 
 def is_validation(post_id: str, percent: int = 10) -> bool:
@@ -206,3 +262,33 @@ def write_json_atomic(path: str, data: object, indent: Optional[int] = 2) -> Non
         json.dump(data, f, ensure_ascii=False, indent=indent)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def vocabulary_sha256(vocab: Sequence[str]) -> str:
+    """Identifies a vocabulary: files indexed by token id (related.json, ranking.json) record it,
+    so that a file made for another run's vocabulary is never shipped beside this one."""
+    return hashlib.sha256("\n".join(vocab).encode("utf-8")).hexdigest()
+
+
+RUN_SETTINGS = "run.json"
+
+
+def read_run_settings(run: str) -> dict:
+    """The data settings train.py recorded in RUN/run.json ({} for runs made before it did)."""
+    path = os.path.join(run, RUN_SETTINGS)
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def resolve_split(given: Optional[int], run: Optional[str], what: str) -> int:
+    """--val-percent for a script that reads a run: the run's split by default. Another split would
+    count validation posts as training data (or the reverse), so a different one is refused."""
+    recorded = read_run_settings(run).get("val_percent") if run else None
+    if given is None:
+        return 10 if recorded is None else int(recorded)
+    if recorded is not None and given != recorded:
+        raise DataError(f"{os.path.join(run, RUN_SETTINGS)}: the run was trained with --val-percent {recorded}; "
+                        f"{what} with --val-percent {given} would mix its training and validation posts")
+    return given

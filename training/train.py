@@ -6,8 +6,13 @@
 Every epoch sees every post's tags in a new random order (dumps list tags alphabetically;
 a model trained only on that order fails when a user writes tags in another order).
 Validation = a fixed ~10 % of posts chosen by post id. AdamW, linear warmup, cosine decay,
-seeded; checkpoints every epoch (`last.pt`, resumed with --resume) and keeps the best by
-validation loss (`best.pt`); stops early when validation loss stops improving.
+seeded; checkpoints after every epoch and every --checkpoint-minutes inside one (`last.pt`;
+--resume continues at the batch where it stopped, so a stopped and resumed run trains exactly as an
+uninterrupted one), and on Ctrl-C / SIGTERM (then exits 130 / 143); keeps the best by validation
+loss (`best.pt`); stops early when validation loss stops improving. With no validation posts
+(--val-percent 0) validation is off: best.pt is the last epoch's weights, no early stop.
+Also writes OUT/run.json (data file, --val-percent, --categories, vocabulary hash): related.py,
+evaluate.py and the export read the split from it.
 
 Loss: `set` (default) scores, at each position, the mean log-probability of all tags of the
 post not yet written (ending with <|eos|>). In expectation over random orders this is the
@@ -21,6 +26,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from typing import Iterator, List, Sequence
@@ -33,15 +39,22 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
-from tags import EOS_ID, PAD_ID, Post, TagTokenizer, build_vocab, read_posts, split_posts  # noqa: E402
+from tags import (  # noqa: E402
+    EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab, parse_categories, read_posts,
+    split_posts, vocabulary_sha256, write_json_atomic,
+)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="tag dataset: one post a line, [id<TAB>]tag, tag, ...")
+    p.add_argument("--data", required=True,
+                   help="tag dataset: one post a line, [id<TAB>]tag, tag, ... or the converter's --format jsonl")
+    p.add_argument("--categories", default="general",
+                   help="JSON lines input: tag categories to read, comma-separated (default general)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, log, tokenizer)")
     p.add_argument("--min-count", type=int, default=2, help="vocabulary: tags seen at least this often")
-    p.add_argument("--val-percent", type=int, default=10)
+    p.add_argument("--val-percent", type=int, default=10,
+                   help="validation split: posts whose id hash %% 100 is below this (0 = no validation, no early stop)")
     p.add_argument("--n-layer", type=int, default=3)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=192)
@@ -60,14 +73,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="weight of a soft target from EASE related-tag scores (0 = off; see related.py)")
     p.add_argument("--distill-temperature", type=float, default=0.1)
     p.add_argument("--distill-lambda", type=float, default=200.0, help="EASE regularisation of the teacher")
-    p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps; 0 = no limit")
+    p.add_argument("--max-steps", type=int, default=0,
+                   help="stop after this many optimizer steps in all (the schedule is fitted to it); 0 = no limit")
     p.add_argument("--max-minutes", type=float, default=0, help="stop (and keep the best) after this long; 0 = no limit")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/last.pt, at the batch where it stopped (model size from the checkpoint)")
+    p.add_argument("--checkpoint-minutes", type=float, default=10,
+                   help="also save OUT/last.pt inside an epoch this often (0 = only after each epoch)")
     p.add_argument("--log-every", type=int, default=50)
-    return p.parse_args(argv)
+    return p
+
+
+PARSER = make_parser()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return PARSER.parse_args(argv)
 
 
 def epoch_sequences(posts: Sequence[Post], tokenizer: TagTokenizer, seed: int, epoch: int, max_tags: int) -> List[List[int]]:
@@ -81,8 +105,8 @@ def epoch_sequences(posts: Sequence[Post], tokenizer: TagTokenizer, seed: int, e
     return sequences
 
 
-def make_batches(sequences: List[List[int]], batch_size: int, rng: random.Random) -> Iterator[torch.Tensor]:
-    """Batches of similar length (less padding), in random order; padded with <|pad|>."""
+def batch_order(sequences: List[List[int]], batch_size: int, rng: random.Random) -> List[List[int]]:
+    """Batches of similar length (less padding), in random order, as lists of sequence indices."""
     order = list(range(len(sequences)))
     rng.shuffle(order)
     chunk = batch_size * 50
@@ -91,10 +115,18 @@ def make_batches(sequences: List[List[int]], batch_size: int, rng: random.Random
         part = sorted(order[start : start + chunk], key=lambda i: len(sequences[i]))
         batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     rng.shuffle(batches)
-    for batch in batches:
-        width = max(len(sequences[i]) for i in batch)
-        rows = [sequences[i] + [PAD_ID] * (width - len(sequences[i])) for i in batch]
-        yield torch.tensor(rows, dtype=torch.long)
+    return batches
+
+
+def pad_batch(sequences: List[List[int]], batch: List[int]) -> torch.Tensor:
+    width = max(len(sequences[i]) for i in batch)
+    return torch.tensor([sequences[i] + [PAD_ID] * (width - len(sequences[i])) for i in batch], dtype=torch.long)
+
+
+def make_batches(sequences: List[List[int]], batch_size: int, rng: random.Random) -> Iterator[torch.Tensor]:
+    """The batches of batch_order, padded with <|pad|>."""
+    for batch in batch_order(sequences, batch_size, rng):
+        yield pad_batch(sequences, batch)
 
 
 def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -191,29 +223,115 @@ def save_checkpoint(path: str, state: dict) -> None:
     os.replace(tmp, path)
 
 
+class UsageError(Exception):
+    """A bad command line or run folder: printed as one line, exit 1."""
+
+
+MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "n_positions", "dropout")
+RUN_FILES = ("last.pt", "best.pt", "log.jsonl")  # files that say a folder holds a run
+
+
+def check_args(args: argparse.Namespace) -> None:
+    if args.n_embd % args.n_head:
+        raise UsageError(f"--n-embd {args.n_embd} must be a multiple of --n-head {args.n_head}")
+    if args.n_positions < 3:
+        raise UsageError(f"--n-positions {args.n_positions}: at least 3 (<|bos|>, a tag, <|eos|>)")
+    if not 0 <= args.val_percent < 100:
+        raise UsageError(f"--val-percent {args.val_percent}: expected 0..99")
+    if args.min_count < 1 or args.max_tags < 1 or args.batch_size < 1 or args.epochs < 1:
+        raise UsageError("--min-count, --max-tags, --batch-size and --epochs must be at least 1")
+
+
+def load_checkpoint(path: str) -> dict:
+    """On the CPU whatever --device is: the saved RNG state must stay a CPU ByteTensor for
+    torch.set_rng_state, and load_state_dict copies the weights onto the model's device."""
+    return torch.load(path, map_location="cpu")
+
+
+def restore_rng(ckpt: dict, device: str) -> None:
+    torch.set_rng_state(ckpt["torch_rng"].cpu())
+    if device.startswith("cuda") and ckpt.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state_all([s.cpu() for s in ckpt["cuda_rng"]])
+
+
+class StopSignals:
+    """SIGINT/SIGTERM set a flag that the training loop checks after each step (it then saves a
+    checkpoint and exits 130/143); a second signal acts as usual."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.previous = {}
+
+    def __enter__(self) -> "StopSignals":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum
+        signal.signal(signum, self.previous[signum])
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        with StopSignals() as signals:
+            return train(args, signals)
+    except (DataError, UsageError, OSError) as err:
+        print(f"train: {err}", file=sys.stderr)
+        return 1
+
+
+def train(args: argparse.Namespace, signals: StopSignals) -> int:
+    check_args(args)
+    categories = parse_categories(args.categories)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    last_path, best_path = os.path.join(args.out, "last.pt"), os.path.join(args.out, "best.pt")
+    log_path = os.path.join(args.out, "log.jsonl")
+    resuming = args.resume and os.path.exists(last_path)
+    held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]
+    if held and not resuming:
+        # A new run here would mix with the old one (its log, its best.pt) and its related/ranking files.
+        raise UsageError(f"{args.out} already holds a training run ({', '.join(held)}): "
+                         "continue it with --resume, or choose another --out (or delete the folder)")
 
-    posts = read_posts(args.data)
+    posts = read_posts(args.data, categories)  # before creating --out: a bad --data leaves nothing behind
     train_posts, val_posts = split_posts(posts, args.val_percent)
+    if not train_posts:
+        raise DataError(f"{args.data}: no training posts (all {len(posts)} are in the --val-percent {args.val_percent} validation split)")
+    os.makedirs(args.out, exist_ok=True)
+    ckpt = load_checkpoint(last_path) if resuming else None
     tokenizer_path = os.path.join(args.out, "tokenizer.json")
-    if args.resume and os.path.exists(tokenizer_path):
+    if resuming:
         tokenizer = TagTokenizer.load(tokenizer_path)
+        # The checkpoint's model size, whatever the command line says (the weights only fit it).
+        config = GPTConfig(**ckpt["config"])
+        for name in MODEL_FLAGS:
+            if getattr(args, name) != getattr(config, name) and getattr(args, name) != PARSER.get_default(name):
+                print(f"note: --{name.replace('_', '-')} {getattr(args, name)} ignored: resuming a run with {getattr(config, name)}", flush=True)
+            setattr(args, name, getattr(config, name))
     else:
         tokenizer = TagTokenizer(build_vocab(train_posts, args.min_count))
+        if len(tokenizer) == len(SPECIAL_TOKENS):
+            raise DataError(f"{args.data}: no tag reaches --min-count {args.min_count} in the "
+                            f"{len(train_posts)} training posts: nothing to train on")
+        config = GPTConfig(vocab_size=len(tokenizer), n_positions=args.n_positions, n_embd=args.n_embd,
+                           n_layer=args.n_layer, n_head=args.n_head, dropout=args.dropout)
         tokenizer.save(args.out, args.n_positions)
-    config = GPTConfig(
-        vocab_size=len(tokenizer),
-        n_positions=args.n_positions,
-        n_embd=args.n_embd,
-        n_layer=args.n_layer,
-        n_head=args.n_head,
-        dropout=args.dropout,
-    )
+        write_json_atomic(os.path.join(args.out, RUN_SETTINGS), {
+            "data": os.path.abspath(args.data), "categories": categories, "val_percent": args.val_percent,
+            "min_count": args.min_count, "vocabulary_sha256": vocabulary_sha256(tokenizer.vocab),
+        })
+    # inputs are the sequence minus its last token: <|bos|> + max_tags tags must fit n_positions
+    max_tags = min(args.max_tags, config.n_positions - 1)
+    if max_tags < args.max_tags:
+        print(f"note: posts cut to {max_tags} tags (--n-positions {config.n_positions})", flush=True)
     model = GPT(config).to(args.device)
     teacher = None
     if args.distill_weight > 0:
@@ -221,40 +339,70 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         teacher = ease_weights(train_posts, tokenizer, args.distill_lambda).to(args.device)
     optimizer = make_optimizer(model, args)
-    val_sequences = epoch_sequences(val_posts, tokenizer, args.seed, 0, args.max_tags)
+    val_sequences = epoch_sequences(val_posts, tokenizer, args.seed, 0, max_tags)
     steps_per_epoch = math.ceil(len(train_posts) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     if args.max_steps:
         total_steps = min(total_steps, args.max_steps)
 
-    start_epoch, step, best_val, bad_epochs, elapsed_before = 0, 0, float("inf"), 0, 0.0
-    last_path, best_path = os.path.join(args.out, "last.pt"), os.path.join(args.out, "best.pt")
-    if args.resume and os.path.exists(last_path):
-        ckpt = torch.load(last_path, map_location=args.device)
+    # Position = the next batch to run: epoch (0-based) and batch index within it.
+    start_epoch, start_batch, step, best_val, bad_epochs, elapsed_before = 0, 0, 0, float("inf"), 0, 0.0
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        start_epoch, step = ckpt["epoch"] + 1, ckpt["step"]
-        best_val, bad_epochs, elapsed_before = ckpt["best_val"], ckpt["bad_epochs"], ckpt["elapsed_s"]
-        torch.set_rng_state(ckpt["torch_rng"])
-        print(f"resumed from {last_path} at epoch {start_epoch}, step {step}", flush=True)
+        optimizer.load_state_dict(ckpt["optimizer"])  # moves its state onto the parameters' device
+        if "next_epoch" in ckpt:
+            start_epoch, start_batch = ckpt["next_epoch"], ckpt["next_batch"]
+        else:  # checkpoints written before mid-epoch positions: saved after a whole epoch
+            start_epoch = ckpt["epoch"] + 1
+        step, best_val, bad_epochs, elapsed_before = ckpt["step"], ckpt["best_val"], ckpt["bad_epochs"], ckpt["elapsed_s"]
+        restore_rng(ckpt, args.device)
+        print(f"resumed from {last_path}: epoch {start_epoch + 1}, batch {start_batch + 1} of {steps_per_epoch}, step {step}", flush=True)
+        del ckpt
 
     print(
         f"posts: {len(train_posts)} train, {len(val_posts)} validation; vocabulary {len(tokenizer)}; "
         f"parameters {model.num_parameters():,}; loss {args.loss}",
         flush=True,
     )
-    log_path = os.path.join(args.out, "log.jsonl")
-    started = time.time()
+    validate = bool(val_posts)
+    if not validate:
+        print("note: no validation posts (--val-percent 0 or too few posts): validation is off, "
+              "best.pt is the last epoch's weights and there is no early stopping", flush=True)
+    score_key = "set" if args.loss == "mix" else args.loss
+
+    def checkpoint(next_epoch: int, next_batch: int) -> None:
+        save_checkpoint(last_path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "config": config.to_dict(),
+            "next_epoch": next_epoch, "next_batch": next_batch, "step": step, "best_val": best_val,
+            "bad_epochs": bad_epochs, "elapsed_s": elapsed_before + time.time() - started,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if args.device.startswith("cuda") else None,
+            "args": vars(args),
+        })
+
+    def log(record: dict) -> None:
+        print(json.dumps(record), flush=True)
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    started = last_save = time.time()
     stop_reason = "epochs done"
     model.train()
     for epoch in range(start_epoch, args.epochs):
-        if bad_epochs >= args.patience:
+        if validate and bad_epochs >= args.patience:
             stop_reason = "early stop"
             break
-        sequences = epoch_sequences(train_posts, tokenizer, args.seed, epoch + 1, args.max_tags)
-        tokens, window_start, window_tokens = 0, time.time(), 0
-        for batch in make_batches(sequences, args.batch_size, random.Random(args.seed + epoch)):
-            batch = batch.to(args.device)
+        if args.max_steps and step >= args.max_steps:
+            stop_reason = "step limit"
+            break
+        sequences = epoch_sequences(train_posts, tokenizer, args.seed, epoch + 1, max_tags)
+        # The same order on resume: the batches come from the seed and the epoch only.
+        batches = batch_order(sequences, args.batch_size, random.Random(args.seed + epoch))
+        first = start_batch if epoch == start_epoch else 0
+        window_start, window_tokens = time.time(), 0
+        stop = None
+        for index in range(first, len(batches)):
+            batch = pad_batch(sequences, batches[index]).to(args.device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total_steps, args)
             loss = compute_loss(model, batch, args.loss, teacher, args.distill_weight, args.distill_temperature)
@@ -263,51 +411,68 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             step += 1
-            n_tokens = int((batch[:, 1:] != PAD_ID).sum())
-            tokens += n_tokens
-            window_tokens += n_tokens
+            window_tokens += int((batch[:, 1:] != PAD_ID).sum())
             if step % args.log_every == 0:
                 rate = window_tokens / max(time.time() - window_start, 1e-9)
                 print(f"epoch {epoch + 1} step {step} loss {loss.item():.4f} lr {lr_at(step, total_steps, args):.2e} {rate:,.0f} tok/s", flush=True)
                 window_start, window_tokens = time.time(), 0
-            if args.max_minutes and (elapsed_before + time.time() - started) / 60 > args.max_minutes:
-                break
-            if args.max_steps and step >= args.max_steps:
-                break
-        val = validation_losses(model, val_sequences, args.batch_size, args.device)
-        elapsed = elapsed_before + time.time() - started
-        improved = val[args.loss if args.loss != "mix" else "set"] < best_val
-        if improved:
-            best_val, bad_epochs = val[args.loss if args.loss != "mix" else "set"], 0
-            save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "val": val, "args": vars(args)})
+            if signals.received:
+                stop = "signal"
+            elif args.max_minutes and (elapsed_before + time.time() - started) / 60 > args.max_minutes:
+                stop = "time limit"
+            elif args.max_steps and step >= args.max_steps:
+                stop = "step limit"
+            if index + 1 == len(batches):
+                break  # a whole epoch: validated and saved below
+            if stop:
+                checkpoint(epoch, index + 1)
+                where = f"epoch {epoch + 1}, batch {index + 1} of {len(batches)}, step {step}"
+                if stop == "signal":
+                    name = signal.Signals(signals.received).name
+                    print(f"interrupted ({name}): saved {last_path} at {where}; "
+                          "run the same command with --resume to continue from there", flush=True)
+                    return 128 + signals.received
+                if validate:
+                    # A run stopped for good by its budget still gets its best weights; the
+                    # checkpoint's best_val is left alone so a resumed run decides as an uninterrupted one.
+                    val = validation_losses(model, val_sequences, args.batch_size, args.device)
+                    better = val[score_key] < best_val
+                    if better:
+                        save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "val": val, "args": vars(args), "partial": True})
+                    log({"epoch": epoch + 1, "partial": True, "step": step, "val_set_loss": val["set"], "val_next_loss": val["next"],
+                         "elapsed_s": round(elapsed_before + time.time() - started, 1), "best": better})
+                elif not os.path.exists(best_path):
+                    save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "args": vars(args), "partial": True})
+                print(f"stopped ({stop}) at {where}; saved {last_path} (--resume continues there)", flush=True)
+                return 0
+            if args.checkpoint_minutes and time.time() - last_save > args.checkpoint_minutes * 60:
+                checkpoint(epoch, index + 1)
+                last_save = time.time()
+        if validate:
+            val = validation_losses(model, val_sequences, args.batch_size, args.device)
+            improved = val[score_key] < best_val
+            if improved:
+                best_val, bad_epochs = val[score_key], 0
+            else:
+                bad_epochs += 1
         else:
-            bad_epochs += 1
-        record = {"epoch": epoch + 1, "step": step, "val_set_loss": val["set"], "val_next_loss": val["next"], "elapsed_s": round(elapsed, 1), "best": improved}
-        print(json.dumps(record), flush=True)
-        with open(log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        save_checkpoint(
-            last_path,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "config": config.to_dict(),
-                "epoch": epoch,
-                "step": step,
-                "best_val": best_val,
-                "bad_epochs": bad_epochs,
-                "elapsed_s": elapsed,
-                "torch_rng": torch.get_rng_state(),
-                "args": vars(args),
-            },
-        )
-        if args.max_minutes and elapsed / 60 > args.max_minutes:
-            stop_reason = "time limit"
+            val, improved = {"set": None, "next": None}, True  # no validation: the last epoch is the best
+        if improved:
+            save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "val": val, "args": vars(args)})
+        elapsed = elapsed_before + time.time() - started
+        log({"epoch": epoch + 1, "step": step, "val_set_loss": val["set"], "val_next_loss": val["next"], "elapsed_s": round(elapsed, 1), "best": improved})
+        checkpoint(epoch + 1, 0)
+        last_save = time.time()
+        if signals.received:
+            name = signal.Signals(signals.received).name
+            print(f"interrupted ({name}) after epoch {epoch + 1}: saved {last_path}; "
+                  "run the same command with --resume to continue", flush=True)
+            return 128 + signals.received
+        if stop:
+            stop_reason = stop
             break
-        if args.max_steps and step >= args.max_steps:
-            stop_reason = "step limit"
-            break
-    print(f"done ({stop_reason}); best validation loss {best_val:.4f}; checkpoint {best_path}", flush=True)
+    best = f"best validation loss {best_val:.4f}" if validate else "no validation"
+    print(f"done ({stop_reason}); {best}; checkpoint {best_path}", flush=True)
     return 0
 
 

@@ -52,6 +52,14 @@ class MetricsTest(unittest.TestCase):
         self.assertAlmostEqual(s[self.d.index["cherry"]], 0.5)
         self.assertAlmostEqual(s[self.d.index["banana"]], 0.25)
 
+    def test_cooccurrence_counted_in_chunks_equals_counted_at_once(self):
+        rng = np.random.default_rng(3)
+        names = self.d.names
+        posts = [Post(str(i), list(rng.choice(names, size=rng.integers(1, 5), replace=False))) for i in range(50)]
+        whole, chunked = Cooccurrence(posts, self.d), Cooccurrence(posts, self.d, chunk_pairs=3)
+        for attr in ("rows", "cols", "values", "row_start", "tag_counts"):
+            np.testing.assert_array_equal(getattr(whole, attr), getattr(chunked, attr))
+
     def test_blend_uses_prior_below_the_model_for_unknown_tags(self):
         logp = np.array([-1.0, -2.0, -np.inf, -np.inf, -np.inf])
         in_vocab = np.array([True, True, False, False, False])

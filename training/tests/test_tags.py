@@ -69,6 +69,39 @@ class PostsTest(unittest.TestCase):
             with self.assertRaisesRegex(DataError, r"bad\.tsv:2"):
                 read_posts(path)
 
+    def write(self, d, name, data):
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_reads_the_converters_json_lines(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = self.write(d, "posts.jsonl", b'\n  {"id":7,"rating":"g","score":1,"tags":{"general":["long hair","solo"],"character":["x"]}}\n'
+                                                b'{"rating":"s","tags":{"general":["smile"]}}\n')
+            self.assertEqual([(p.post_id, p.tags) for p in read_posts(path)], [("7", ["long_hair", "solo"]), ("3", ["smile"])])
+            self.assertEqual(read_posts(path, ["character", "general"])[0].tags, ["x", "long_hair", "solo"])
+
+    def test_json_lines_errors_name_the_file_and_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = self.write(d, "bad.jsonl", b'{"id":1,"tags":{"general":["a"]}}\n{"id":2,"tags":\n')
+            with self.assertRaisesRegex(DataError, r"bad\.jsonl:2: invalid JSON"):
+                read_posts(path)
+            path = self.write(d, "list.jsonl", b'{"id":1,"tags":["a"]}\n')
+            with self.assertRaisesRegex(DataError, r"list\.jsonl:1: expected a JSON object"):
+                read_posts(path)
+            path = self.write(d, "empty.jsonl", b'{"id":1,"tags":{"general":[]}}\n')
+            with self.assertRaisesRegex(DataError, r"empty\.jsonl:1: no tags"):
+                read_posts(path)
+
+    def test_invalid_utf8_names_the_line_and_a_bom_is_dropped(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = self.write(d, "bom.txt", "\ufeff2girls,smile\nsolo\n".encode("utf-8"))
+            self.assertEqual(read_posts(path)[0].tags, ["2girls", "smile"])
+            path = self.write(d, "latin1.txt", b"a,b\nc\nd,caf\xe9\n")
+            with self.assertRaisesRegex(DataError, r"latin1\.txt:3: not UTF-8"):
+                read_posts(path)
+
     def test_split_is_fixed_by_post_id(self):
         posts = [Post(str(i), ["a"]) for i in range(2000)]
         train, val = split_posts(posts)

@@ -1,0 +1,103 @@
+"""related.py and export.py on a tiny run: the streamed Gram matrix, the split, stale files."""
+import contextlib
+import io
+import json
+import os
+import random
+import sys
+import tempfile
+import unittest
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import export  # noqa: E402
+import related  # noqa: E402
+import train  # noqa: E402
+from tags import TagTokenizer, vocabulary_sha256  # noqa: E402
+
+TINY = ["--min-count", "1", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--batch-size", "8",
+        "--threads", "1", "--log-every", "1000", "--warmup-steps", "5"]
+
+
+def write_posts(path, n=80, seed=0):
+    rng = random.Random(seed)
+    pool = [f"tag_{i}" for i in range(30)]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(f"{1000 + i}\t{','.join(rng.sample(pool, rng.randint(2, 8)))}\n")
+    return path
+
+
+def run_main(fn, argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = fn(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+class RelatedAndExportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.data = write_posts(os.path.join(self.dir, "posts.tsv"), n=60)
+        self.run = os.path.join(self.dir, "run")
+        code, _, err = run_main(train.main, ["--data", self.data, "--out", self.run, *TINY, "--epochs", "1"])
+        assert code == 0, err
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_streamed_gram_equals_the_dense_product_and_the_cap_leaves_rare_tags_without_rows(self):
+        from tags import read_posts, split_posts
+
+        tok = TagTokenizer.load(os.path.join(self.run, "tokenizer.json"))
+        posts, _ = split_posts(read_posts(self.data), 10)
+        x = torch.zeros(len(posts), len(tok))
+        for r, post in enumerate(posts):
+            x[r, [tok.tag_id(t) for t in post.tags if tok.tag_id(t) is not None]] = 1.0
+        x[:, :4] = 0
+        dense = (x.T @ x).double()
+        self.assertTrue(torch.equal(related.gram_matrix(posts, tok, len(tok), batch_posts=7), dense))
+        self.assertTrue(torch.equal(related.gram_matrix(posts, tok, 10), dense[:10, :10]))
+        code, _, err = run_main(related.main, ["--data", self.data, "--run", self.run, "--max-tags", "5"])
+        self.assertEqual(code, 0, err)
+        with open(os.path.join(self.run, "related.json"), encoding="utf-8") as f:
+            data = json.load(f)
+        self.assertEqual(len(data["rows"]), len(tok))
+        self.assertTrue(all(not row for row in data["rows"][9:]))
+        self.assertTrue(all(j < 9 for row in data["rows"] for j, _ in row))
+        self.assertEqual(data["vocabulary_sha256"], vocabulary_sha256(tok.vocab))
+
+    def test_related_refuses_another_split_than_the_runs(self):
+        code, _, err = run_main(related.main, ["--data", self.data, "--run", self.run, "--val-percent", "20"])
+        self.assertEqual(code, 1)
+        self.assertIn("trained with --val-percent 10", err)
+
+    def test_export_ships_only_files_made_for_this_vocabulary_and_removes_stale_ones(self):
+        out = os.path.join(self.dir, "model")
+        os.makedirs(out)
+        for name in ("related.json", "ranking.json"):  # left by an earlier export
+            with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+                f.write("{}")
+        with open(os.path.join(self.run, "ranking.json"), "w", encoding="utf-8") as f:
+            json.dump({"version": 1, "model_weight": 1.0, "vocabulary_sha256": "another"}, f)
+        self.assertEqual(run_main(related.main, ["--data", self.data, "--run", self.run])[0], 0)
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", out])
+        self.assertEqual(code, 0, err)
+        self.assertTrue(os.path.exists(os.path.join(out, "related.json")))
+        self.assertFalse(os.path.exists(os.path.join(out, "ranking.json")))
+        self.assertIn("ranking.json: it was made for another vocabulary", err)
+        with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["tag_model"]["training"]["val_percent"], 10)
+
+    def test_export_checks_the_parity_folder_before_writing(self):
+        out = os.path.join(self.dir, "model")
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", out, "--parity", os.path.join(self.dir, "no", "p.json")])
+        self.assertEqual(code, 1)
+        self.assertIn("does not exist", err)
+        self.assertFalse(os.path.exists(out))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,204 @@
+"""train.py end to end on tiny data: bad input, validation off, the run folder, resume, signals."""
+import contextlib
+import io
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import train  # noqa: E402
+from tags import TagTokenizer  # noqa: E402
+
+TINY = ["--min-count", "1", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--batch-size", "8",
+        "--threads", "1", "--log-every", "1000", "--warmup-steps", "5"]
+
+
+def write_posts(path, n=80, seed=0):
+    rng = random.Random(seed)
+    pool = [f"tag_{i}" for i in range(30)]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(f"{1000 + i}\t{','.join(rng.sample(pool, rng.randint(2, 8)))}\n")
+    return path
+
+
+def run_main(fn, argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = fn(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def log_records(run):
+    with open(os.path.join(run, "log.jsonl"), encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+class TrainPipelineTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.data = write_posts(os.path.join(self.dir, "posts.tsv"))
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, *names):
+        return os.path.join(self.dir, *names)
+
+    def train(self, out, *extra, data=None):
+        return run_main(train.main, ["--data", data or self.data, "--out", out, *TINY, *extra])
+
+    def test_no_validation_posts_turns_validation_off_instead_of_stopping_early(self):
+        code, out, _ = self.train(self.path("run"), "--val-percent", "0", "--epochs", "3", "--patience", "1")
+        self.assertEqual(code, 0)
+        self.assertIn("validation is off", out)
+        records = log_records(self.path("run"))
+        self.assertEqual([r["epoch"] for r in records], [1, 2, 3])
+        self.assertTrue(all(r["val_set_loss"] is None and r["best"] for r in records))
+        self.assertEqual(torch.load(self.path("run", "best.pt"))["epoch"], 2)  # the last epoch's weights
+
+    def test_no_tag_reaching_min_count_is_an_error_before_training(self):
+        one = self.path("one.tsv")
+        with open(one, "w", encoding="utf-8") as f:
+            f.write("1\ta,b,c\n")
+        code, _, err = self.train(self.path("run"), "--min-count", "2", "--val-percent", "0", data=one)
+        self.assertEqual(code, 1)
+        self.assertIn("no tag reaches --min-count 2", err)
+        self.assertFalse(os.path.exists(self.path("run", "last.pt")))
+
+    def test_trains_on_the_converters_jsonl(self):
+        jsonl = self.path("posts.jsonl")
+        with open(self.data, encoding="utf-8") as src, open(jsonl, "w", encoding="utf-8") as f:
+            for line in src:
+                post_id, tags = line.rstrip("\n").split("\t")
+                f.write(json.dumps({"id": int(post_id), "rating": "g", "score": 1,
+                                    "tags": {"general": tags.split(","), "character": ["someone"]}}) + "\n")
+        code, _, err = self.train(self.path("run"), "--epochs", "1", data=jsonl)
+        self.assertEqual(code, 0, err)
+        vocab = TagTokenizer.load(self.path("run", "tokenizer.json")).vocab[4:]
+        self.assertEqual(set(vocab), {f"tag_{i}" for i in range(30)})  # no JSON fragments, no character tag
+        code, _, _ = self.train(self.path("run2"), "--epochs", "1", "--categories", "general,character", data=jsonl)
+        self.assertIn("someone", TagTokenizer.load(self.path("run2", "tokenizer.json")).vocab)
+
+    def test_bad_input_is_one_line_naming_the_file_and_line(self):
+        bad = self.path("bad.tsv")
+        with open(bad, "wb") as f:
+            f.write(b"1\ta,b\n2\tc,\xff\n")
+        code, _, err = self.train(self.path("run"), data=bad)
+        self.assertEqual(code, 1)
+        self.assertRegex(err, r"^train: .*bad\.tsv:2: not UTF-8")
+        self.assertFalse(os.path.exists(self.path("run")), "--out is not created for bad data")
+        code, _, err = self.train(self.path("run"), data=self.path("missing.tsv"))
+        self.assertEqual(code, 1)
+        self.assertIn("missing.tsv", err)
+        self.assertFalse(os.path.exists(self.path("run")))
+        code, _, err = self.train(self.path("run"), "--n-embd", "30", "--n-head", "4")
+        self.assertEqual(code, 1)
+        self.assertIn("--n-embd 30 must be a multiple of --n-head 4", err)
+
+    def test_short_n_positions_cuts_posts_instead_of_failing(self):
+        code, out, err = self.train(self.path("run"), "--n-positions", "4", "--epochs", "1")
+        self.assertEqual(code, 0, err)
+        self.assertIn("posts cut to 3 tags", out)
+
+    def test_a_fresh_run_into_a_folder_holding_a_run_is_refused(self):
+        self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0)
+        code, _, err = self.train(self.path("run"), "--epochs", "1")
+        self.assertEqual(code, 1)
+        self.assertIn("already holds a training run", err)
+        self.assertEqual(len(log_records(self.path("run"))), 1)
+
+    def test_resume_takes_the_model_size_from_the_checkpoint_and_counts_epochs_from_1(self):
+        self.assertEqual(self.train(self.path("run"), "--epochs", "1", "--n-embd", "24")[0], 0)
+        args = ["--data", self.data, "--out", self.path("run"), "--min-count", "1", "--epochs", "2",
+                "--batch-size", "8", "--threads", "1", "--resume"]  # no model flags
+        code, out, err = run_main(train.main, args)
+        self.assertEqual(code, 0, err)
+        self.assertIn("resumed from", out)
+        self.assertIn("epoch 2, batch 1", out)
+        self.assertEqual([r["epoch"] for r in log_records(self.path("run"))], [1, 2])
+
+    def test_resume_loads_the_checkpoint_on_the_cpu_whatever_the_device(self):
+        self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0)
+        real_load, real_set = torch.load, torch.set_rng_state
+        seen = {}
+
+        def load(path, map_location=None, **kw):
+            seen["map_location"] = map_location
+            return real_load(path, map_location="cpu", **kw)
+
+        def set_rng_state(state):
+            seen["rng"] = (state.device.type, state.dtype)
+            real_set(state)
+
+        # Emulates --device cuda on a machine without one: the model stays where it is.
+        with mock.patch.object(train.torch, "load", load), mock.patch.object(train.torch, "set_rng_state", set_rng_state), \
+                mock.patch.object(train.GPT, "to", lambda self, device: self):
+            code, _, err = self.train(self.path("run"), "--epochs", "1", "--resume", "--device", "cuda")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(seen, {"map_location": "cpu", "rng": ("cpu", torch.uint8)})
+
+    def test_a_signal_saves_the_position_and_the_resumed_run_equals_an_uninterrupted_one(self):
+        common = ("--epochs", "2", "--dropout", "0.1")
+        self.assertEqual(self.train(self.path("whole"), *common)[0], 0)
+        real_loss = train.compute_loss
+        calls = {"n": 0}
+
+        def loss_then_signal(*a, **kw):
+            calls["n"] += 1
+            if calls["n"] == 4:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return real_loss(*a, **kw)
+
+        with mock.patch.object(train, "compute_loss", loss_then_signal):
+            code, out, _ = self.train(self.path("cut"), *common)
+        self.assertEqual(code, 143)
+        self.assertIn("interrupted (SIGTERM)", out)
+        self.assertIn("epoch 1, batch 4 of", out)
+        ckpt = torch.load(self.path("cut", "last.pt"))
+        self.assertEqual((ckpt["next_epoch"], ckpt["next_batch"], ckpt["step"]), (0, 4, 4))
+        self.assertEqual(signal.getsignal(signal.SIGTERM), signal.SIG_DFL, "handlers restored")
+        code, _, err = self.train(self.path("cut"), *common, "--resume")
+        self.assertEqual(code, 0, err)
+        whole, cut = torch.load(self.path("whole", "last.pt")), torch.load(self.path("cut", "last.pt"))
+        self.assertEqual(whole["step"], cut["step"])
+        for name, tensor in whole["model"].items():
+            self.assertTrue(torch.equal(tensor, cut["model"][name]), name)
+        strip = lambda rs: [(r["epoch"], r["val_set_loss"], r["val_next_loss"]) for r in rs]  # noqa: E731
+        self.assertEqual(strip(log_records(self.path("whole"))), strip(log_records(self.path("cut"))))
+
+    def test_max_steps_then_resume_continues_inside_the_epoch(self):
+        code, out, _ = self.train(self.path("run"), "--epochs", "2", "--max-steps", "3")
+        self.assertEqual(code, 0)
+        self.assertIn("stopped (step limit) at epoch 1, batch 3", out)
+        code, out, _ = self.train(self.path("run"), "--epochs", "2", "--resume")
+        self.assertEqual(code, 0)
+        self.assertIn("epoch 1, batch 4", out)
+        records = [r for r in log_records(self.path("run")) if not r.get("partial")]
+        self.assertEqual([r["epoch"] for r in records], [1, 2])
+        self.assertGreater(records[0]["step"], 3)
+        self.assertEqual(records[1]["step"], 2 * records[0]["step"])  # epoch 1 was completed, not skipped
+
+    def test_periodic_checkpoints_inside_an_epoch(self):
+        saved = []
+        real_save = train.save_checkpoint
+
+        def save(path, state):
+            saved.append((os.path.basename(path), state.get("next_batch")))
+            real_save(path, state)
+
+        with mock.patch.object(train, "save_checkpoint", save):
+            self.assertEqual(self.train(self.path("run"), "--epochs", "1", "--checkpoint-minutes", "1e-9")[0], 0)
+        self.assertTrue(any(name == "last.pt" and batch for name, batch in saved), saved)
+
+
+if __name__ == "__main__":
+    unittest.main()
