@@ -9,7 +9,8 @@ export const convertUsage = `usage: danbooru-gpt convert INPUT... -o OUT [option
 Converts Danbooru metadata (gwern "tags":[{name,category}] or API "tag_string_*" posts; JSONL or a JSON
 array; .gz accepted; folders searched recursively) into a tag dataset: one post a line, its tags joined
 by "," in the metadata's order. Also writes OUT.counts.csv: "name,count" (header line, then tags by
-count, most frequent first), the vocabulary table training reads.
+count, most frequent first): the vocabulary the dataset offers, to choose training's --min-count by
+(training counts its vocabulary over its own training split, so validation posts stay out of it).
 
 options:
   -o, --output OUT        dataset file to write (written to a temporary file, renamed when complete)
