@@ -129,44 +129,61 @@ def make_cases(posts: Sequence[Post], dictionary: Dictionary, seed: int, per_pos
 
 
 class Cooccurrence:
-    """P(b | a) over the training posts, for dictionary general tags, as sparse rows."""
+    """P(b | a) over the training posts for the dictionary's general tags, from a dense matrix of
+    pair counts over the max_tags tags most frequent in the training posts (0 = all of them).
 
-    def __init__(self, posts: Sequence[Post], dictionary: Dictionary, chunk_pairs: int = 1 << 24):
+    Memory is max_tags^2 counts whatever the number of posts: each count fits the smallest
+    unsigned type that holds the largest tag count (2 bytes below 65,536 training posts, else 4),
+    so 16,384 tags take 0.5 or 1 GiB. Tags past the cap get no co-occurrence (score 0, left to
+    the popularity tie-break). Under the cap the scores are exactly those of counting every pair.
+    """
+
+    def __init__(self, posts: Sequence[Post], dictionary: Dictionary, max_tags: int = 16384):
         n = len(dictionary.names)
+        index = dictionary.index
         tag_counts = np.zeros(n, dtype=np.float64)
-        # Pair keys a * n + b are counted a chunk at a time and merged into the distinct pairs so
-        # far: memory follows the number of distinct pairs, not every pair of every post.
-        uniq, counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        keys: List[np.ndarray] = []
-        pending = 0
-        for k, post in enumerate(posts, start=1):
-            idx = np.array(sorted({dictionary.index[t] for t in post.tags if t in dictionary.index}), dtype=np.int64)
-            if idx.size:
+        for post in posts:
+            idx = list({index[t] for t in post.tags if t in index})
+            if idx:
                 tag_counts[idx] += 1
-                a, b = np.meshgrid(idx, idx, indexing="ij")
-                off = a != b
-                keys.append(a[off] * n + b[off])
-                pending += keys[-1].size
-            if keys and (pending >= chunk_pairs or k == len(posts)):
-                chunk_keys, chunk_counts = np.unique(np.concatenate(keys), return_counts=True)
-                merged, inverse = np.unique(np.concatenate([uniq, chunk_keys]), return_inverse=True)
-                counts = np.bincount(inverse, weights=np.concatenate([counts, chunk_counts]), minlength=merged.size).astype(np.int64)
-                uniq, keys, pending = merged, [], 0
-        self.rows = uniq // n
-        self.cols = uniq % n
-        self.values = counts.astype(np.float64)
-        self.row_start = np.searchsorted(self.rows, np.arange(n + 1))
+        seen = np.flatnonzero(tag_counts)
+        # Most training posts first, ties by dictionary order (post count); the cap keeps the head.
+        kept = seen[np.lexsort((seen, -tag_counts[seen]))]
+        if max_tags:
+            kept = kept[:max_tags]
+        m = kept.size
+        dense_of = np.full(n, -1, dtype=np.int64)
+        dense_of[kept] = np.arange(m)
+        dtype = np.min_scalar_type(int(tag_counts.max()) if n else 0)  # a pair is never counted more than a tag
+        matrix = np.zeros((m, m), dtype=dtype)
+        flat = matrix.reshape(-1)
+        one = dtype.type(1)
+        for post in posts:
+            d = {int(dense_of[index[t]]) for t in post.tags if t in index}
+            d.discard(-1)
+            if len(d) < 2:
+                continue
+            a = np.fromiter(d, dtype=np.int64, count=len(d))
+            keys = (a[:, None] * m + a[None, :]).reshape(-1)
+            # The tags of a post are distinct, so are its pair keys: one fancy += counts each once.
+            flat[keys[keys % (m + 1) != 0]] += one
+        self.matrix = matrix
+        self.dense_of = dense_of
+        self.kept = kept
         self.tag_counts = tag_counts
         self.n = n
+        self.capped = seen.size - m
 
     def scores(self, context: Sequence[str], dictionary: Dictionary) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float64)
+        dense = np.zeros(self.matrix.shape[0], dtype=np.float64)
         for t in context:
             i = dictionary.index.get(t)
-            if i is None or self.tag_counts[i] == 0:
+            if i is None or self.tag_counts[i] == 0 or self.dense_of[i] < 0:
                 continue
-            s, e = self.row_start[i], self.row_start[i + 1]
-            out[self.cols[s:e]] += self.values[s:e] / self.tag_counts[i]
+            # Adding the row's zeros (0 / count) leaves the sums as counting only the pairs seen.
+            dense += self.matrix[self.dense_of[i]] / self.tag_counts[i]
+        out = np.zeros(self.n, dtype=np.float64)
+        out[self.kept] = dense
         return out / max(len(context), 1)
 
 
@@ -349,6 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--categories", default=None, help="JSON lines input: tag categories (default: the run's, else general)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--limit", type=int, default=0, help="evaluate at most this many cases")
+    p.add_argument("--max-tags", type=int, default=16384,
+                   help="co-occurrence over the this many tags most frequent in the training posts; the others "
+                        "get none (memory N^2 x 2 or 4 bytes: 16384 tags take 0.5 or 1 GiB; 0 = all)")
     p.add_argument("--out", help="write metrics JSON here")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -366,7 +386,9 @@ def run(args: argparse.Namespace) -> int:
     categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
     posts = read_posts(args.data, categories)
     train, val = split_posts(posts, args.val_percent)
-    cooc = Cooccurrence(train, dictionary)
+    cooc = Cooccurrence(train, dictionary, args.max_tags)
+    if cooc.capped:
+        print(f"note: --max-tags {args.max_tags}: the {cooc.capped:,} tags rarer in the training posts get no co-occurrence counts")
     cases = make_cases(val, dictionary, args.seed)
     if args.limit:
         cases = cases[: args.limit]

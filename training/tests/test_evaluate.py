@@ -2,6 +2,7 @@ import os
 import sys
 import tempfile
 import unittest
+from collections import Counter
 
 import numpy as np
 
@@ -52,13 +53,54 @@ class MetricsTest(unittest.TestCase):
         self.assertAlmostEqual(s[self.d.index["cherry"]], 0.5)
         self.assertAlmostEqual(s[self.d.index["banana"]], 0.25)
 
-    def test_cooccurrence_counted_in_chunks_equals_counted_at_once(self):
-        rng = np.random.default_rng(3)
-        names = self.d.names
-        posts = [Post(str(i), list(rng.choice(names, size=rng.integers(1, 5), replace=False))) for i in range(50)]
-        whole, chunked = Cooccurrence(posts, self.d), Cooccurrence(posts, self.d, chunk_pairs=3)
-        for attr in ("rows", "cols", "values", "row_start", "tag_counts"):
-            np.testing.assert_array_equal(getattr(whole, attr), getattr(chunked, attr))
+    def _random_posts(self, count=60, seed=3):
+        rng = np.random.default_rng(seed)
+        names = self.d.names + ["not_in_dictionary"]
+        return [Post(str(i), list(rng.choice(names, size=rng.integers(1, 6), replace=False))) for i in range(count)]
+
+    def _reference_scores(self, posts, context):
+        # Every pair of every post counted in a dict: what the matrix must reproduce.
+        pairs, counts = Counter(), Counter()
+        for post in posts:
+            idx = sorted({self.d.index[t] for t in post.tags if t in self.d.index})
+            counts.update(idx)
+            pairs.update((a, b) for a in idx for b in idx if a != b)
+        out = np.zeros(len(self.d.names))
+        for t in context:
+            a = self.d.index.get(t)
+            if a is None or not counts[a]:
+                continue
+            for (x, b), c in sorted(pairs.items()):
+                if x == a:
+                    out[b] += c / counts[a]
+        return out / max(len(context), 1)
+
+    def test_cooccurrence_under_the_cap_equals_counting_every_pair(self):
+        posts = self._random_posts()
+        uncapped, capped = Cooccurrence(posts, self.d, max_tags=0), Cooccurrence(posts, self.d, max_tags=5)
+        self.assertEqual(capped.capped, 0)
+        np.testing.assert_array_equal(uncapped.matrix, capped.matrix)
+        for context in (["apple"], ["banana", "cherry", "not_in_dictionary"], ["bread", "apple", "blueberry"], []):
+            np.testing.assert_array_equal(capped.scores(context, self.d), self._reference_scores(posts, context))
+
+    def test_cooccurrence_cap_keeps_the_most_frequent_tags(self):
+        posts = self._random_posts()
+        full = Cooccurrence(posts, self.d, max_tags=0)
+        capped = Cooccurrence(posts, self.d, max_tags=2)
+        self.assertEqual(capped.matrix.shape, (2, 2))  # memory: max_tags^2 counts, whatever the posts
+        self.assertEqual(capped.capped, 3)
+        head = sorted(range(5), key=lambda i: (-full.tag_counts[i], i))[:2]
+        np.testing.assert_array_equal(capped.kept, head)
+        np.testing.assert_array_equal(capped.matrix, full.matrix[np.ix_(full.dense_of[head], full.dense_of[head])])
+        s, ref = capped.scores([self.d.names[head[0]]], self.d), full.scores([self.d.names[head[0]]], self.d)
+        self.assertEqual(s[head[1]], ref[head[1]])  # inside the cap: unchanged
+        self.assertEqual(np.count_nonzero(np.delete(s, head)), 0)  # past it: no co-occurrence
+
+    def test_cooccurrence_counts_use_the_smallest_type_that_holds_them(self):
+        posts = [Post(str(i), ["apple", "banana"]) for i in range(300)]
+        c = Cooccurrence(posts, self.d)
+        self.assertEqual(c.matrix.dtype, np.uint16)
+        self.assertEqual(int(c.matrix[c.dense_of[0], c.dense_of[1]]), 300)
 
     def test_blend_uses_prior_below_the_model_for_unknown_tags(self):
         logp = np.array([-1.0, -2.0, -np.inf, -np.inf, -np.inf])
