@@ -33,6 +33,7 @@ the dictionary's counts can be trusted without a loss on the tuning cases.
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import io
 import json
@@ -41,7 +42,7 @@ import os
 import random
 import sys
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 # Passive OpenMP waiting: on a busy shared machine spinning threads make training ~10x slower.
@@ -109,11 +110,15 @@ class Case:
     post_tags: List[str]
 
 
-def make_cases(posts: Sequence[Post], dictionary: Dictionary, seed: int, per_post: int = 1) -> List[Case]:
+def make_cases(posts: Sequence[Post], dictionary: Dictionary, seed: int, per_post: int = 1, limit: int = 0) -> List[Case]:
+    """Cases in post order; with a limit, the first `limit` of them (the same as drawing all and
+    keeping the head: later draws do not change earlier ones)."""
     rng = random.Random(seed)
-    cases = []
+    cases: List[Case] = []
     for i, post in enumerate(posts):
         for _ in range(per_post):
+            if limit and len(cases) >= limit:
+                return cases
             if len(post.tags) < 2:
                 continue
             tags = list(post.tags)
@@ -252,29 +257,48 @@ def rank_metrics(scores: np.ndarray, case: Case, dictionary: Dictionary, prefix_
             candidates[i] = False
     s = np.where(candidates, scores, -np.inf)
     st = s[target]
-    order_index = np.arange(len(s))
-    rank = 1 + int(np.sum(s > st)) + int(np.sum((s == st) & (order_index < target) & candidates))
+    rank = 1 + int(np.count_nonzero(s > st)) + int(np.count_nonzero((s[:target] == st) & candidates[:target]))
     result = {"acc@1": float(rank == 1), "hit@5": float(rank <= 5), "mrr@10": 1.0 / rank if rank <= 10 else 0.0}
     if prefix_len == 0:
-        # Top 10 in score order, ties by dictionary order (a stable sort of -score).
-        top = np.argsort(-s, kind="stable")[:10]
+        top = top_indices(s, 10)
         post = set(case.post_tags) - set(case.context)
         result["precision@10"] = sum(1 for i in top if candidates[i] and dictionary.names[i] in post) / 10
     return result
 
 
+def top_indices(s: np.ndarray, k: int) -> np.ndarray:
+    """The k best in score order, ties by dictionary order (the head of a stable sort of -s), as a
+    set: the scores above the k-th best and then its ties by index. A partition, not a full sort:
+    the sort was most of the time of the tuning's thousands of rankings a case."""
+    if s.size <= k:
+        return np.argsort(-s, kind="stable")
+    kth = np.partition(s, s.size - k)[s.size - k]
+    above = np.flatnonzero(s > kth)
+    return np.concatenate([above, np.flatnonzero(s == kth)[: k - above.size]])
+
+
 def _prefix_mask(self: Dictionary, prefix: str) -> np.ndarray:
     cache = self.__dict__.setdefault("_prefix_cache", {})
     if prefix not in cache:
-        cache[prefix] = np.array([n.startswith(prefix) for n in self.names], dtype=bool)
+        # The names starting with a prefix are one run of the names in sorted order: a scan of that
+        # run, not of all names, for each of the hundreds of 1- and 2-letter prefixes.
+        by_name = self.__dict__.setdefault("_by_name", sorted(range(len(self.names)), key=self.names.__getitem__))
+        sorted_names = self.__dict__.setdefault("_sorted_names", [self.names[i] for i in by_name])
+        lo = hi = bisect.bisect_left(sorted_names, prefix)
+        while hi < len(sorted_names) and sorted_names[hi].startswith(prefix):
+            hi += 1
+        mask = np.zeros(len(self.names), dtype=bool)
+        mask[by_name[lo:hi]] = True
+        cache[prefix] = mask
     return cache[prefix]
 
 
 Dictionary.prefix_mask = _prefix_mask  # type: ignore[attr-defined]
 
 
-def evaluate(case_scores: List[Tuple[Case, Dict[str, np.ndarray]]], dictionary: Dictionary) -> Dict[str, Dict[str, Dict[str, float]]]:
-    """{ranker: {"P=0": {metric: mean}}}"""
+def evaluate(case_scores: Iterable[Tuple[Case, Dict[str, np.ndarray]]], dictionary: Dictionary) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """{ranker: {"P=0": {metric: mean}}}; case_scores may be a generator, so that the scores of one
+    case at a time are held (each ranker's are a float per dictionary tag)."""
     sums: Dict[str, Dict[str, Dict[str, float]]] = {}
     for case, by_ranker in case_scores:
         for ranker, scores in by_ranker.items():
@@ -305,23 +329,37 @@ def format_table(results: Dict[str, Dict[str, Dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def _grid_best(cases: List[Case], logps: List[np.ndarray], related: List[Optional[np.ndarray]], in_vocab: np.ndarray,
-               dictionary: Dictionary, grid: List[dict]) -> dict:
-    results: List[Tuple[float, dict]] = []
-    for ranking in grid:
-        total = 0.0
-        count = 0
-        for case, lp, rel in zip(cases, logps, related):
-            s = blend(lp, in_vocab, dictionary.log_prior, ranking, rel)
+class GridSearch:
+    """Mean MRR@10 over P = 0, 1, 2 of each blend setting, fed one case at a time: the tuning holds
+    a total per setting, not every case's scores."""
+
+    def __init__(self, grid: List[dict]):
+        self.grid = grid
+        self.totals = [0.0] * len(grid)
+        self.count = 0
+
+    def add(self, case: Case, logp: np.ndarray, related: Optional[np.ndarray], in_vocab: np.ndarray, dictionary: Dictionary) -> None:
+        for g, ranking in enumerate(self.grid):
+            s = blend(logp, in_vocab, dictionary.log_prior, ranking, related)
             for p in PREFIX_LENGTHS:
-                total += rank_metrics(s, case, dictionary, p)["mrr@10"]
-                count += 1
-        results.append((total / max(count, 1), ranking))
-    best = max(mrr for mrr, _ in results)
-    tied = [(mrr, ranking) for mrr, ranking in results if mrr >= best - TIE_TOLERANCE]
-    # Among tied settings: the most weight on post counts outside the vocabulary (see above), then
-    # the best MRR; max() keeps the first in grid order on a full tie.
-    return max(tied, key=lambda entry: (entry[1].get("oov_prior_weight", 0.0), entry[1]["oov_offset"], entry[0]))[1]
+                self.totals[g] += rank_metrics(s, case, dictionary, p)["mrr@10"]
+        self.count += len(PREFIX_LENGTHS)
+
+    def best(self) -> dict:
+        results = [(total / max(self.count, 1), ranking) for total, ranking in zip(self.totals, self.grid)]
+        best = max(mrr for mrr, _ in results)
+        tied = [(mrr, ranking) for mrr, ranking in results if mrr >= best - TIE_TOLERANCE]
+        # Among tied settings: the most weight on post counts outside the vocabulary (see above), then
+        # the best MRR; max() keeps the first in grid order on a full tie.
+        return max(tied, key=lambda entry: (entry[1].get("oov_prior_weight", 0.0), entry[1]["oov_offset"], entry[0]))[1]
+
+
+def _grid_best(cases: Iterable[Case], logps: Iterable[np.ndarray], related: Iterable[Optional[np.ndarray]], in_vocab: np.ndarray,
+               dictionary: Dictionary, grid: List[dict]) -> dict:
+    search = GridSearch(grid)
+    for case, lp, rel in zip(cases, logps, related):
+        search.add(case, lp, rel, in_vocab, dictionary)
+    return search.best()
 
 
 # oov_prior_weight with the offsets searched for it: with weight 1, log(1 + post_count) is 0–16.
@@ -329,28 +367,27 @@ OOV_GRID = ((0.0, (-30.0, -16.0, -12.0, -8.0)), (0.5, (-24.0, -20.0, -16.0)), (1
 
 
 def tune(cases: List[Case], scorer: ModelScorer, dictionary: Dictionary) -> Tuple[dict, Optional[dict]]:
-    """Grid search for the mean MRR@10 over P = 0, 1, 2: first the model with the prior alone
-    (related_weight 0), then, with related.json, all weights together."""
-    logps = [scorer.logp(c.context) for c in cases]
-    none: List[Optional[np.ndarray]] = [None] * len(cases)
-    grid = [
+    """Grid search for the mean MRR@10 over P = 0, 1, 2: the model with the prior alone
+    (related_weight 0) and, with related.json, all weights together; one model call per case."""
+    model_only = GridSearch([
         {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "oov_prior_weight": opw, "related_weight": 0.0}
         for pw in (0.0, 0.05, 0.1, 0.2, 0.3)
         for opw, offsets in OOV_GRID
         for oov in offsets
-    ]
-    model_only = _grid_best(cases, logps, none, scorer.in_vocab, dictionary, grid)
-    if scorer.related is None:
-        return model_only, None
-    related = [scorer.related_scores(c.context) for c in cases]
-    grid = [
+    ])
+    with_related = None if scorer.related is None else GridSearch([
         {"model_weight": 1.0, "prior_weight": pw, "oov_offset": oov, "oov_prior_weight": opw, "related_weight": rw}
         for rw in (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
         for pw in (0.0, 0.05, 0.1)
         for opw, offsets in OOV_GRID
         for oov in offsets
-    ]
-    return model_only, _grid_best(cases, logps, related, scorer.in_vocab, dictionary, grid)
+    ])
+    for case in cases:
+        logp = scorer.logp(case.context)
+        model_only.add(case, logp, None, scorer.in_vocab, dictionary)
+        if with_related is not None:
+            with_related.add(case, logp, scorer.related_scores(case.context), scorer.in_vocab, dictionary)
+    return model_only.best(), None if with_related is None else with_related.best()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -365,12 +402,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
     p.add_argument("--categories", default=None, help="JSON lines input: tag categories (default: the run's, else general)")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--limit", type=int, default=0, help="evaluate at most this many cases")
+    p.add_argument("--limit", type=int, default=0,
+                   help="evaluate (and tune on) at most this many cases, the first validation posts' (0 = all)")
     p.add_argument("--max-tags", type=int, default=16384,
                    help="co-occurrence over the this many tags most frequent in the training posts; the others "
                         "get none (memory N^2 x 2 or 4 bytes: 16384 tags take 0.5 or 1 GiB; 0 = all)")
     p.add_argument("--out", help="write metrics JSON here")
     args = p.parse_args(argv)
+    if args.limit < 0 or args.max_tags < 0:
+        p.error("--limit and --max-tags take 0 (no limit) or a positive number")
     torch.set_num_threads(2)
     try:
         return run(args)
@@ -389,9 +429,7 @@ def run(args: argparse.Namespace) -> int:
     cooc = Cooccurrence(train, dictionary, args.max_tags)
     if cooc.capped:
         print(f"note: --max-tags {args.max_tags}: the {cooc.capped:,} tags rarer in the training posts get no co-occurrence counts")
-    cases = make_cases(val, dictionary, args.seed)
-    if args.limit:
-        cases = cases[: args.limit]
+    cases = make_cases(val, dictionary, args.seed, limit=args.limit)
 
     scorer = None
     ranking = None
@@ -403,9 +441,7 @@ def run(args: argparse.Namespace) -> int:
             args.related or os.path.join(args.run, "related.json"),
         )
         if args.tune:
-            tune_cases = make_cases(val, dictionary, args.seed + 1)
-            if args.limit:
-                tune_cases = tune_cases[: args.limit]
+            tune_cases = make_cases(val, dictionary, args.seed + 1, limit=args.limit)
             model_only, with_related = tune(tune_cases, scorer, dictionary)
             ranking = {"version": 1, "formula": RANKING_FORMULA, **(with_related or model_only)}
             if with_related is not None:
@@ -425,17 +461,19 @@ def run(args: argparse.Namespace) -> int:
 
     log_prior = dictionary.log_prior
     tie_break = 1e-9 * log_prior  # co-occurrence ties (often 0) go to the more popular tag
-    case_scores = []
-    for case in cases:
-        by_ranker = {"popularity": log_prior, "cooccurrence": cooc.scores(case.context, dictionary) + tie_break}
-        if scorer is not None and ranking is not None:
-            logp = scorer.logp(case.context)
-            model_only = ranking.get("without_related", ranking)
-            by_ranker["model-only"] = blend(logp, scorer.in_vocab, log_prior, {**model_only, "related_weight": 0.0})
-            related = scorer.related_scores(case.context) if scorer.related is not None else None
-            by_ranker["model"] = blend(logp, scorer.in_vocab, log_prior, ranking, related)
-        case_scores.append((case, by_ranker))
-    results = evaluate(case_scores, dictionary)
+
+    def case_scores():
+        for case in cases:
+            by_ranker = {"popularity": log_prior, "cooccurrence": cooc.scores(case.context, dictionary) + tie_break}
+            if scorer is not None and ranking is not None:
+                logp = scorer.logp(case.context)
+                model_only = ranking.get("without_related", ranking)
+                by_ranker["model-only"] = blend(logp, scorer.in_vocab, log_prior, {**model_only, "related_weight": 0.0})
+                related = scorer.related_scores(case.context) if scorer.related is not None else None
+                by_ranker["model"] = blend(logp, scorer.in_vocab, log_prior, ranking, related)
+            yield case, by_ranker
+
+    results = evaluate(case_scores(), dictionary)
     print(format_table(results))
     if args.out:
         write_json_atomic(

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from evaluate import TIE_TOLERANCE, Case, Cooccurrence, _grid_best, blend, evaluate, rank_metrics, read_dictionary  # noqa: E402
+from evaluate import TIE_TOLERANCE, Case, Cooccurrence, _grid_best, blend, evaluate, make_cases, rank_metrics, read_dictionary, top_indices  # noqa: E402
 from tags import Post  # noqa: E402
 
 CSV = 'apple,0,500,""\nbanana,0,400,"nana"\nblueberry,0,300,""\ncherry,0,200,""\nsomeartist,1,900,""\nbread,0,100,""\n'
@@ -101,6 +101,23 @@ class MetricsTest(unittest.TestCase):
         c = Cooccurrence(posts, self.d)
         self.assertEqual(c.matrix.dtype, np.uint16)
         self.assertEqual(int(c.matrix[c.dense_of[0], c.dense_of[1]]), 300)
+
+    def test_limited_cases_are_the_head_of_all_cases(self):
+        posts = self._random_posts(count=40)
+        every = make_cases(posts, self.d, seed=7)
+        self.assertEqual(make_cases(posts, self.d, seed=7, limit=10), every[:10])
+        self.assertEqual(make_cases(posts, self.d, seed=7, limit=10 ** 6), every)
+
+    def test_top_indices_are_the_head_of_a_stable_sort(self):
+        rng = np.random.default_rng(5)
+        for _ in range(200):
+            s = rng.integers(0, 4, size=rng.integers(1, 40)).astype(np.float64)
+            s[rng.random(s.size) < 0.3] = -np.inf
+            self.assertEqual(sorted(top_indices(s, 10)), sorted(np.argsort(-s, kind="stable")[:10]))
+
+    def test_prefix_mask_equals_startswith(self):
+        for prefix in ("", "b", "bl", "br", "c", "z", "bread", "breads"):
+            np.testing.assert_array_equal(self.d.prefix_mask(prefix), [n.startswith(prefix) for n in self.d.names])
 
     def test_blend_uses_prior_below_the_model_for_unknown_tags(self):
         logp = np.array([-1.0, -2.0, -np.inf, -np.inf, -np.inf])
