@@ -57,11 +57,16 @@ export interface LineEdit {
  * the previous tag and that point is replaced, so `1girl, solo |` becomes `1girl, solo, long hair, `.
  */
 export function continuationEdit(line: string, column: number, tags: string[], style: InsertStyle, parsed: ParsedPrompt = parsePrompt(line)): LineEdit {
-  const at = continuationColumn(line, column, parsed);
+  let at = continuationColumn(line, column, parsed);
+  // `BREAK, smile` with the cursor on BREAK: the tags go after that comma, as the user separates there.
+  const keywordComma = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === at) ? /^\s*,/.exec(line.slice(at)) : null;
+  if (keywordComma) at += keywordComma[0].length;
   const body = tags.map((t) => formatTag(t, style)).join(', ');
   const comment = parsed.tokens.find((t) => t.kind === 'comment' && t.start >= at);
   // Before a comment: no separator after the tags (nothing follows them), one space before `//`.
-  const after = comment && line.slice(at, comment.start).trim() === '' ? (at === comment.start ? ' ' : '') : separatorAfter(line, at, style);
+  let after = comment && line.slice(at, comment.start).trim() === '' ? (at === comment.start ? ' ' : '') : separatorAfter(line, at, style);
+  // The text already has a space there: `, ` would make two.
+  if (after.endsWith(' ') && /\s/.test(line[at] ?? '')) after = after.trimEnd();
   const before = line.slice(0, at);
   const trimmed = before.trimEnd();
   const last = trimmed[trimmed.length - 1];

@@ -403,6 +403,17 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
     while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--;
     return end;
   }
+  // In a bracket group the tags would take its weight, emphasis or alternation: after the outermost one.
+  let outer: PromptGroup | undefined;
+  for (const group of parsed.groups) {
+    if (group.close !== undefined && group.open < column && column <= group.close && (outer === undefined || group.open < outer.open)) outer = group;
+  }
+  if (outer?.close !== undefined) {
+    // `[cat|dog] ears`: a tag written on from the group belongs with it; go past that too.
+    const after = outer.close + 1;
+    const joined = parsed.tags.find((t) => t.start >= after && line.slice(after, t.start).trim() === '');
+    return joined ? joined.end : after;
+  }
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
   if (!inside) return column;
   let point = inside.end;

@@ -15,8 +15,11 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const parsed = parseLine(line, engine.dictionary);
   // The context ends where a click in the view inserts (insertTag uses the same point).
-  const point = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
-  const context = parsed.tags.filter((t) => t.end <= point).map((t) => t.name);
+  const cursor = Math.min(params.position.character, line.length);
+  const point = continuationColumn(line, cursor, parsed);
+  // A word the cursor ends that is no tag (`1girl, bl|`) is still being typed: not context yet.
+  const typing = parsed.tags.find((t) => t.end === cursor && !engine.dictionary.resolve(t.name));
+  const context = parsed.tags.filter((t) => t.end <= point && t !== typing).map((t) => t.name);
   const present = tagsOfPrompt(parsed, engine.dictionary);
   const controller = new AbortController();
   const subscription = token.onCancellationRequested(() => controller.abort());

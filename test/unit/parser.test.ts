@@ -176,7 +176,6 @@ test('continuationColumn / continuationEdit: never inside a weight, LoRA, keywor
   assert.equal(apply('1girl, ((blush:1.§2)), solo'), '1girl, ((blush:1.2)), yuri, smile, solo');
   assert.equal(apply('1girl, <lora:fo§o:1>, blush'), '1girl, <lora:foo:1>, yuri, smile, blush');
   assert.equal(apply('1girl, <lora:fo§o:1>'), '1girl, <lora:foo:1>, yuri, smile, ');
-  assert.equal(apply('1girl, BRE§AK, blush'), '1girl, BREAK yuri, smile, blush');
   assert.equal(apply('1girl, solo // port§rait'), '1girl, solo, yuri, smile // portrait');
   assert.equal(apply('// comment§'), 'yuri, smile // comment');
   assert.equal(apply('1girl // c§'), '1girl, yuri, smile // c');
@@ -184,6 +183,14 @@ test('continuationColumn / continuationEdit: never inside a weight, LoRA, keywor
   assert.equal(apply('1girl, long §hair, blush'), '1girl, long hair, yuri, smile, blush');
   assert.equal(apply('1girl, §long hair'), '1girl, yuri, smile, long hair');
   assert.equal(continuationColumn('1girl, solo', 11), 11);
+  // In a tag inside brackets the tags would take the weight, emphasis or alternation: after the group.
+  assert.equal(apply('1girl, (smi§le:1.2), blush'), '1girl, (smile:1.2), yuri, smile, blush');
+  assert.equal(apply('1girl, (smile§:1.2), blush'), '1girl, (smile:1.2), yuri, smile, blush');
+  assert.equal(apply('((master§piece)), 1girl'), '((masterpiece)), yuri, smile, 1girl');
+  assert.equal(apply('[c§at|dog] ears, x'), '[cat|dog] ears, yuri, smile, x');
+  // A comma the user wrote after BREAK stays, and the tags go after it; never two spaces.
+  assert.equal(apply('1girl, BRE§AK, blush'), '1girl, BREAK, yuri, smile, blush');
+  assert.equal(apply('1girl, BRE§AK blush'), '1girl, BREAK yuri, smile, blush');
 });
 
 test('normalizeTag', () => {

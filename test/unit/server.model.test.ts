@@ -116,7 +116,8 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const cases: [string, (text: string) => string, string[]][] = [
       ['1girl, (smile:1.§2), blush', (t) => `1girl, (smile:1.2), ${t}, blush`, ['1girl', 'smile']],
       ['1girl, <lora:fo§o:1>, blush', (t) => `1girl, <lora:foo:1>, ${t}, blush`, ['1girl']],
-      ['1girl, BRE§AK, blush', (t) => `1girl, BREAK ${t}, blush`, ['1girl']],
+      ['1girl, (smi§le:1.2), blush', (t) => `1girl, (smile:1.2), ${t}, blush`, ['1girl', 'smile']],
+      ['1girl, BRE§AK, blush', (t) => `1girl, BREAK, ${t}, blush`, ['1girl']],
       ['1girl, solo // port§rait', (t) => `1girl, solo, ${t} // portrait`, ['1girl', 'solo']],
       ['// comment§', (t) => `${t} // comment`, []],
       ['1girl, long §hair, smile', (t) => `1girl, long hair, ${t}, smile`, ['1girl', 'long_hair']],
@@ -136,6 +137,10 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const uri = await client.open('related-inside.prompt', '1girl, long hair, <lora:foo:1>, smile');
     assert.deepEqual((await client.related(uri, 0, 10)).context, ['1girl', 'long_hair']);
     assert.deepEqual((await client.related(uri, 0, 22)).context, ['1girl', 'long_hair']);
+    // A word the cursor ends that is no tag yet is still being typed: not part of the context.
+    const typing = await client.open('related-typing.prompt', '1girl, bl\n1girl, blush');
+    assert.deepEqual((await client.related(typing, 0, 9)).context, ['1girl']);
+    assert.deepEqual((await client.related(typing, 1, 12)).context, ['1girl', 'blush']);
   });
 
   test('sample.topP 0 and sample.count 0 are brought into range instead of failing every sample', async () => {
