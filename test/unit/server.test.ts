@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, LSPErrorCodes, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings } from '../../src/server/settings';
 
@@ -37,6 +37,9 @@ describe('language server, dictionary-only', () => {
     assert.equal(status.health, 'error');
     assert.ok(status.message.includes(NO_MODEL), status.message);
     assert.match(status.message, /dictionary only/);
+    // Logged once, at error level (the client logs window/logMessage and not the status again).
+    const logged = client.logs.filter((m) => m.message.includes('could not be loaded'));
+    assert.deepEqual(logged.map((m) => m.type), [MessageType.Error], JSON.stringify(logged));
     const items = await client.completionItems(uri, 0, 15);
     assert.ok(items.length >= 5);
     for (const item of items.slice(0, 5)) assert.ok(String(item.label).startsWith('lo'), `${String(item.label)} starts with lo`);
