@@ -1,10 +1,11 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
-import { SampleTagsRequest, type TagSample } from '../protocol';
+import { SampleTagsRequest, type ServerStatusParams, type TagSample } from '../protocol';
 import { continuationEdit } from '../server/insertStyle';
 import { normalizeTag } from '../server/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
+import { counted } from './text';
 
 export type Command = (...args: unknown[]) => unknown;
 
@@ -20,7 +21,7 @@ export function sampleTags(ctx: Ctx): Command {
         const content = result.samples.map((s) => s.text).join('\n') + '\n';
         const document = await vscode.workspace.openTextDocument({ language: PROMPT_LANGUAGE, content });
         await vscode.window.showTextDocument(document);
-        ctx.log.info(`Sampled ${result.samples.length} prompts (seed ${result.seed}).`);
+        ctx.log.info(`Sampled ${counted(result.samples.length, 'prompt')} (seed ${result.seed}).`);
         return result;
       }
       const position = editor.selection.active;
@@ -33,9 +34,9 @@ export function sampleTags(ctx: Ctx): Command {
         return result;
       }
       type SampleItem = vscode.QuickPickItem & { sample: TagSample };
-      const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: `${sample.tags.length} tags`, sample }));
+      const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: counted(sample.tags.length, 'tag'), sample }));
       const picked = await vscode.window.showQuickPick(items, {
-        title: `Sample Tags — continuing ${result.context.length} tags (seed ${result.seed})`,
+        title: `Sample Tags — continuing ${counted(result.context.length, 'tag')} (seed ${result.seed})`,
         placeHolder: 'Pick a continuation to insert at the cursor',
         matchOnDetail: true,
       });
@@ -94,19 +95,33 @@ export function openSettings(): Command {
   return () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:danbooru-gpt.danbooru-gpt');
 }
 
-/** The status bar item's menu. */
+/** The status bar item's menu: a short status as the placeholder, the full message as the first item's detail. */
 export function showMenu(ctx: Ctx): Command {
   return async () => {
     const status = ctx.status;
-    const actions: (vscode.QuickPickItem & { command: string })[] = [
+    type MenuItem = vscode.QuickPickItem & { command: string };
+    const summary = statusSummary(status);
+    const actions: MenuItem[] = [
+      // The whole message (a long model path) does not fit the placeholder; picking it opens the log.
+      ...(status ? [{ label: summary.label, detail: status.message, command: 'danbooruGpt.openLog' }] : []),
       { label: '$(sparkle) Sample Tags', command: 'danbooruGpt.sampleTags' },
       { label: '$(debug-restart) Restart Language Server', command: 'danbooruGpt.restartServer' },
       { label: '$(output) Open Log', command: 'danbooruGpt.openLog' },
       { label: '$(settings-gear) Settings', command: 'danbooruGpt.openSettings' },
     ];
-    const picked = await vscode.window.showQuickPick(actions, { title: 'Danbooru GPT', placeHolder: status?.message });
+    const picked = await vscode.window.showQuickPick(actions, { title: 'Danbooru GPT', placeHolder: summary.placeholder });
     if (picked) await vscode.commands.executeCommand(picked.command);
   };
+}
+
+/** Short texts for the status menu, from the server's status: nothing in them is cut off. */
+export function statusSummary(status: ServerStatusParams | undefined): { placeholder: string; label: string } {
+  const model = status?.model ? `model ${status.model}` : 'no model';
+  if (!status) return { placeholder: 'Danbooru GPT: starts when a prompt is opened', label: '' };
+  if (status.loading) return { placeholder: 'Danbooru GPT: loading…', label: '$(sync~spin) Loading' };
+  if (status.health === 'ok') return { placeholder: `Danbooru GPT: ${model} · ready`, label: `$(check) Ready: ${model}` };
+  if (status.health === 'warning') return { placeholder: `Danbooru GPT: ${model} · with a warning (first item)`, label: `$(warning) Warning: ${model}` };
+  return { placeholder: `Danbooru GPT: ${model} · error (first item)`, label: `$(error) Error: ${model}` };
 }
 
 /**

@@ -1,10 +1,12 @@
 // "Danbooru GPT: Convert Metadata to Tag Dataset": the active editor's file, or the explorer's
 // (multi-)selection, converted in a worker thread (dist/convert-worker.js) with cancellable progress.
+import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { convertInWorker } from '../dataset/worker-client';
 import { describeSummary, formatProblem, skippedTotal } from '../dataset/report';
-import type { ConvertProgress, ConvertSummary } from '../dataset/types';
+import { NOTE_REASONS, type ConvertProgress, type ConvertSummary } from '../dataset/types';
+import { counted } from './text';
 
 const COMMAND = 'danbooruGpt.convertMetadata';
 /** Problems written to the log one by one; the rest are counted in the summary. */
@@ -27,6 +29,9 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
   if (target === undefined) return;
   const output = target.fsPath;
   const format = output.toLowerCase().endsWith('.jsonl') ? 'jsonl' : 'txt';
+  // Passed explicitly (the converter's default too) so that the check below names the same file.
+  const countsOutput = `${output}.counts.csv`;
+  const existedBefore = new Set([output, countsOutput].filter((file) => fs.existsSync(file)));
   const workerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'convert-worker.js').fsPath;
   log.info(`Converting ${inputs.map((uri) => uri.fsPath).join(', ')} -> ${output} (${format})`);
 
@@ -41,7 +46,7 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
         let reportedPercent = 0;
         try {
           return await convertInWorker(
-            { inputs: inputs.map((uri) => uri.fsPath), output, format },
+            { inputs: inputs.map((uri) => uri.fsPath), output, countsOutput, format },
             {
               workerScript,
               signal: abort.signal,
@@ -81,14 +86,55 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
   if (problemsTotal > problemsLogged) {
     log.info('More problems than were logged one by one; all are counted above.');
   }
-  const text =
-    `Converted ${summary.postsWritten.toLocaleString('en-US')} posts to ${path.basename(summary.output)}` +
-    ` (${skippedTotal(summary).toLocaleString('en-US')} skipped, ${summary.badRecords.toLocaleString('en-US')} bad lines` +
-    `, tag counts in ${path.basename(summary.countsOutput)}).`;
+  if (summary.postsWritten === 0) {
+    // An empty dataset is of no use and reads like a success in the explorer: remove what this run
+    // created, never a file that was there before.
+    const removed: string[] = [];
+    for (const file of [output, countsOutput]) {
+      if (existedBefore.has(file)) continue;
+      await fs.promises.rm(file, { force: true }).then(() => removed.push(file), (error: unknown) => log.warn(`Could not remove ${file}: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    if (removed.length > 0) log.info(`Nothing was converted: removed ${removed.join(', ')}.`);
+    const warning = nothingConvertedMessage(summary, inputs.map((uri) => uri.fsPath), [...existedBefore]);
+    log.warn(warning);
+    const choice = await vscode.window.showWarningMessage(warning, 'Show Log');
+    if (choice === 'Show Log') log.show(true);
+    return;
+  }
   const show = summary.badRecords > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  const choice = await show(text, 'Open Output', 'Show Log');
+  const choice = await show(convertedMessage(summary), 'Open Output', 'Show Log');
   if (choice === 'Open Output') await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(summary.output));
   else if (choice === 'Show Log') log.show(true);
+}
+
+/** The summary toast of a conversion that wrote posts. */
+export function convertedMessage(summary: ConvertSummary): string {
+  return (
+    `Converted ${counted(summary.postsWritten, 'post')} to ${path.basename(summary.output)}` +
+    ` (${skippedTotal(summary).toLocaleString('en-US')} skipped, ${counted(summary.badRecords, 'bad line')}` +
+    `, tag counts in ${path.basename(summary.countsOutput)}).`
+  );
+}
+
+/**
+ * Why a conversion wrote no post: no post in the input at all (with the first problem), or all
+ * skipped. `overwritten`: outputs that existed before the run, and so were kept, now empty.
+ */
+export function nothingConvertedMessage(summary: ConvertSummary, inputs: string[], overwritten: string[] = []): string {
+  const what = inputs.length === 1 ? path.basename(inputs[0]!) : `the ${inputs.length} inputs`;
+  const files = overwritten.length > 0 ? ` ${overwritten.map((file) => path.basename(file)).join(' and ')} existed before and now ${overwritten.length === 1 ? 'holds' : 'hold'} no posts.` : ' No dataset was written.';
+  if (summary.postsRead > 0) {
+    const read = summary.postsRead === 1 ? 'the only post read from' : `all ${counted(summary.postsRead, 'post')} read from`;
+    return `Nothing was converted: ${read} ${what} ${summary.postsRead === 1 ? 'was' : 'were'} skipped (the log says why).${files}`;
+  }
+  const first = summary.firstProblems.find((problem) => !NOTE_REASONS.has(problem.reason));
+  const problem = first ? ` First problem: ${shorten(formatProblem({ ...first, file: path.basename(first.file) }), 160)}` : '';
+  const bad = summary.badRecords > 0 ? ` (${counted(summary.badRecords, 'bad line')})` : '';
+  return `Nothing was converted: ${what} holds no Danbooru metadata posts${bad}; expected a .jsonl, .json or .gz export of Danbooru posts.${files}${problem}`;
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** The explorer's selection (or the clicked item), else the active editor's file, else an open dialog. */
@@ -97,16 +143,23 @@ async function chooseInputs(clicked?: vscode.Uri, selection?: vscode.Uri[]): Pro
   const files = fromExplorer.filter((uri) => uri.scheme === 'file');
   if (files.length > 0) return files;
   const active = vscode.window.activeTextEditor?.document.uri;
-  if (active?.scheme === 'file') return [active];
+  // The active editor is taken only when it is metadata: a prompt open from the palette is not.
+  if (active?.scheme === 'file' && isMetadataPath(active.fsPath)) return [active];
   return (
     (await vscode.window.showOpenDialog({
       title: 'Danbooru metadata to convert',
+      defaultUri: active?.scheme === 'file' ? vscode.Uri.file(path.dirname(active.fsPath)) : undefined,
       canSelectMany: true,
       canSelectFolders: true,
       canSelectFiles: true,
-      filters: { 'Danbooru metadata': ['jsonl', 'json', 'gz', 'ndjson'] },
+      filters: { 'Danbooru metadata': ['jsonl', 'json', 'gz', 'ndjson'], 'All files': ['*'] },
     })) ?? []
   );
+}
+
+/** The names the converter reads in a folder (`.jsonl`, `.ndjson`, `.json`, each maybe `.gz`). */
+export function isMetadataPath(file: string): boolean {
+  return /\.(jsonl|ndjson|json)(\.gz)?$/i.test(file);
 }
 
 /** `NAME.tags.txt` beside the input: `posts.jsonl.gz` -> `posts.tags.txt`, a folder `dump` -> `dump.tags.txt`. */
@@ -117,7 +170,7 @@ export function defaultOutputPath(input: string): string {
 
 function progressMessage(update: ConvertProgress, percent: number): string {
   const eta = update.etaSeconds === undefined ? '' : `, about ${Math.ceil(update.etaSeconds)} s left`;
-  return `${percent.toFixed(0)}% of ${formatSize(update.bytesTotal)}, ${update.postsWritten.toLocaleString('en-US')} posts, ${Math.round(update.postsPerSecond).toLocaleString('en-US')} posts/s${eta}`;
+  return `${percent.toFixed(0)}% of ${formatSize(update.bytesTotal)}, ${counted(update.postsWritten, 'post')}, ${Math.round(update.postsPerSecond).toLocaleString('en-US')} posts/s${eta}`;
 }
 
 function formatSize(bytes: number): string {

@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
   LanguageClient,
+  MessageType,
+  ShowMessageNotification,
   State,
   TransportKind,
   type LanguageClientOptions,
@@ -13,6 +15,7 @@ import {
 import { ServerStatusNotification, type ServerStatusParams } from '../protocol';
 import { Config, SECTION } from './config';
 import { InlineTagProvider } from './inline';
+import { clientOutputChannel } from './logChannel';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -24,6 +27,8 @@ export class Ctx implements vscode.Disposable {
   private inlineRegistration: vscode.Disposable | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly statusListeners = new vscode.EventEmitter<ServerStatusParams>();
+  /** Warnings the server has shown (a setting out of range): a restarted server would show them again. */
+  private readonly shownWarnings = new Set<string>();
   /** Fires on every serverStatus notification (the Related Tags view refreshes on a model load). */
   readonly onDidChangeServerStatus = this.statusListeners.event;
 
@@ -95,7 +100,7 @@ export class Ctx implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: this.config.documentSelector,
       synchronize: { configurationSection: SECTION },
-      outputChannel: this.log,
+      outputChannel: clientOutputChannel(this.log),
       middleware: {
         workspace: {
           // A model folder from an untrusted workspace's settings never reaches the server.
@@ -108,9 +113,17 @@ export class Ctx implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('danbooruGpt', 'Danbooru GPT Language Server', serverOptions, clientOptions);
-    // The server logs its statuses itself (window/logMessage lands in this channel, at info level):
-    // only errors are logged again, at error level, so that they stand out.
-    client.onNotification(ServerStatusNotification, (status) => this.setStatus(status, status.health === 'error'));
+    // The server logs its statuses itself (window/logMessage, at their level): not logged again here.
+    client.onNotification(ServerStatusNotification, (status) => this.setStatus(status, false));
+    // Replaces the client's own handler: the same warning is shown once per window, not again after a restart.
+    client.onNotification(ShowMessageNotification.type, ({ type, message }) => {
+      if (type === MessageType.Warning) {
+        if (this.shownWarnings.has(message)) return;
+        this.shownWarnings.add(message);
+        void vscode.window.showWarningMessage(message);
+      } else if (type === MessageType.Error) void vscode.window.showErrorMessage(message);
+      else void vscode.window.showInformationMessage(message);
+    });
     client.onDidChangeState(({ newState }) => {
       if (newState === State.Starting) this.setStatus({ health: 'warning', loading: true, message: 'Starting the language server…' });
       if (newState === State.Stopped && this.client === client) {
@@ -146,6 +159,7 @@ export class Ctx implements vscode.Disposable {
     this.serverStatus = status;
     if (log && previous?.message !== status.message) {
       if (status.health === 'error') this.log.error(status.message);
+      else if (status.health === 'warning' && !status.loading) this.log.warn(status.message);
       else this.log.info(status.message);
     }
     const item = this.statusItem;

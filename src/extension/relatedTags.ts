@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { RelatedTagsRequest, type RelatedTag } from '../protocol';
 import type { Ctx } from './ctx';
+import { counted } from './text';
 
 const REFRESH_DELAY_MS = 300;
 const CATEGORY_NAMES: Record<number, string> = { 0: 'general', 1: 'artist', 3: 'copyright', 4: 'character', 5: 'meta' };
@@ -32,7 +33,7 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
   getTreeItem(tag: RelatedTag): vscode.TreeItem {
     const item = new vscode.TreeItem(tag.tag);
     item.description = `${(tag.probability * 100).toFixed(1)}%`;
-    item.tooltip = new vscode.MarkdownString(`**${tag.tag}** · ${CATEGORY_NAMES[tag.category] ?? 'tag'} · ${tag.count.toLocaleString('en-US')} posts\n\nClick to insert at the cursor.`);
+    item.tooltip = new vscode.MarkdownString(`**${tag.tag}** · ${CATEGORY_NAMES[tag.category] ?? 'tag'} · ${counted(tag.count, 'post')}\n\nClick to insert at the cursor.`);
     item.command = { command: 'danbooruGpt.insertTag', title: 'Insert Tag', arguments: [tag.tag] };
     item.contextValue = 'relatedTag';
     return item;

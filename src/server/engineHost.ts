@@ -119,8 +119,10 @@ export class EngineHost {
       const name = engine.model?.name ?? path.basename(choice.modelDir);
       const ms = Math.round(performance.now() - started);
       const source = this.dictionaryFile ? ` from ${this.dictionaryFile}` : '';
-      const loaded = `Model ${name} loaded from ${choice.modelDir} in ${ms} ms (${dictionary.size} dictionary tags${source}).`;
-      if (problem) this.report({ health: 'error', loading: false, model: name, message: `${problem} ${loaded}` });
+      // The folder last: a long path cut off at the end of a one-line view loses the least.
+      const loaded = `Model ${name} loaded in ${ms} ms (${dictionary.size.toLocaleString('en-US')} dictionary tags${source}) from ${choice.modelDir}.`;
+      // The model works and so does the shipped dictionary: a warning (yellow), not an error (red).
+      if (problem) this.report({ health: 'warning', loading: false, model: name, message: `${problem} ${loaded}` });
       else this.report({ health: 'ok', loading: false, model: name, message: loaded });
       return engine;
     } catch (error) {
@@ -140,7 +142,9 @@ export class EngineHost {
 
   private report(status: ServerStatusParams): void {
     this.lastStatus = status;
+    // The client logs window/logMessage at its level and does not log the status again.
     if (status.health === 'error') this.connection.console.error(status.message);
+    else if (status.health === 'warning' && !status.loading) this.connection.console.warn(status.message);
     else this.connection.console.info(status.message);
     void this.connection.sendNotification(ServerStatusNotification, status);
   }

@@ -147,7 +147,10 @@ export class SettingsStore {
   private global: Promise<ServerSettings> | undefined;
   private canPull = false;
   private initial: ServerSettings = DEFAULT_SETTINGS;
-  /** Messages already shown since the last configuration change: each document asks, one warning. */
+  /**
+   * Warnings already shown. Kept across configuration changes: each message names the setting and
+   * its value, so a value that stays wrong is not warned about again, and a new wrong value is.
+   */
   private readonly warned = new Set<string>();
 
   constructor(private readonly connection: Connection) {}
@@ -182,7 +185,6 @@ export class SettingsStore {
   changed(pushed: unknown): void {
     this.perDocument.clear();
     this.global = undefined;
-    this.warned.clear();
     if (!this.canPull && isPlain(pushed) && pushed.danbooruGpt !== undefined) this.initial = mergeSettings(DEFAULT_SETTINGS, pushed.danbooruGpt);
   }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LspTestClient, applyEdits, testModelDir } from './serverHarness';
-import { ErrorCodes } from 'vscode-languageserver-protocol/node';
+import { ErrorCodes, MessageType } from 'vscode-languageserver-protocol/node';
 
 const modelDir = testModelDir();
 assert.ok(modelDir, 'a model folder is needed: models/default or test/fixtures/models/tiny-tag');
@@ -204,8 +204,13 @@ describe(`language server with the model ${path.basename(model)}`, () => {
       const missing = path.join(dir, 'missing.csv');
       before = client.statuses.length;
       await client.changeSettings({ modelFolder: model, dictionaryFile: missing, sample: { seed: 7, count: 3, maxTags: 12 } });
+      const logsBefore = client.logs.length;
       const failed = await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
-      assert.equal(failed.health, 'error');
+      // The model and the shipped dictionary work: a warning, logged once at warning level.
+      assert.equal(failed.health, 'warning', failed.message);
+      assert.ok(failed.model, 'the model is still named');
+      const logged = client.logs.slice(logsBefore).filter((m) => m.message.includes(missing));
+      assert.deepEqual(logged.map((m) => m.type), [MessageType.Warning], JSON.stringify(logged));
       assert.ok(failed.message.includes('danbooruGpt.dictionaryFile') && failed.message.includes(missing), failed.message);
       assert.ok(failed.message.includes('The shipped dictionary is used instead'), failed.message);
       const shipped = (await client.completionItems(uri, 0, 9)).map((item) => String(item.label));

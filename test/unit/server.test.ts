@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, LSPErrorCodes, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings } from '../../src/server/settings';
 
@@ -37,6 +37,9 @@ describe('language server, dictionary-only', () => {
     assert.equal(status.health, 'error');
     assert.ok(status.message.includes(NO_MODEL), status.message);
     assert.match(status.message, /dictionary only/);
+    // Logged once, at error level (the client logs window/logMessage and not the status again).
+    const logged = client.logs.filter((m) => m.message.includes('could not be loaded'));
+    assert.deepEqual(logged.map((m) => m.type), [MessageType.Error], JSON.stringify(logged));
     const items = await client.completionItems(uri, 0, 15);
     assert.ok(items.length >= 5);
     for (const item of items.slice(0, 5)) assert.ok(String(item.label).startsWith('lo'), `${String(item.label)} starts with lo`);
@@ -403,7 +406,7 @@ describe('language server, dictionary-only', () => {
     });
   });
 
-  test('an out-of-range completion.count is clamped with one warning naming the setting and the value used', async () => {
+  test('an out-of-range completion.count is clamped with one warning naming the setting and the value, not repeated on other changes', async () => {
     const uri = await client.open('count.prompt', '1girl, solo, lo');
     client.messages.length = 0;
     await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 2.5 } });
@@ -413,8 +416,18 @@ describe('language server, dictionary-only', () => {
       const warnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count'));
       assert.equal(warnings.length, 1, JSON.stringify(client.messages));
       assert.match(warnings[0]!.message, /danbooruGpt\.completion\.count is 2\.5, but must be an integer from 1 to 200; using 3\./);
+      // Another setting changes, the wrong value stays: no second warning.
+      await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 2.5 }, insert: { appendComma: false } });
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 3);
+      await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: 2.5 } });
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 3);
+      assert.equal(client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count')).length, 1, JSON.stringify(client.messages));
+      // A new wrong value is warned about.
       await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: -5 } });
       assert.equal((await client.completionItems(uri, 0, 15)).length, 1);
+      const countWarnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count')).map((m) => m.message);
+      assert.equal(countWarnings.length, 2, JSON.stringify(countWarnings));
+      assert.match(countWarnings[1]!, /is -5, but must be an integer from 1 to 200; using 1\./);
     } finally {
       await client.changeSettings({ modelFolder: NO_MODEL });
     }

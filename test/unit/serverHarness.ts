@@ -1,6 +1,7 @@
 // A real LSP client (vscode-languageserver-protocol over a child process's stdio) for the server
 // tests and the benchmark: starts `node dist/server.js --stdio`, answers workspace/configuration
-// with the settings a test chooses, and records diagnostics and serverStatus notifications.
+// with the settings a test chooses, and records diagnostics, serverStatus, showMessage and logMessage
+// notifications.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import {
   HoverRequest,
   InitializeRequest,
   InitializedNotification,
+  LogMessageNotification,
   PublishDiagnosticsNotification,
   ShowMessageNotification,
   ShutdownRequest,
@@ -27,6 +29,7 @@ import {
   type CompletionList,
   type Diagnostic,
   type Hover,
+  type LogMessageParams,
   type ProtocolConnection,
   type PublishDiagnosticsParams,
   type ShowMessageParams,
@@ -69,6 +72,8 @@ export class LspTestClient {
   readonly statuses: ServerStatusParams[] = [];
   /** window/showMessage notifications (warnings about settings, for one). */
   readonly messages: ShowMessageParams[] = [];
+  /** window/logMessage notifications (connection.console), what the client writes to its log. */
+  readonly logs: LogMessageParams[] = [];
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   private readonly diagnosticWaiters: Waiter<PublishDiagnosticsParams>[] = [];
   private readonly statusWaiters: Waiter<ServerStatusParams>[] = [];
@@ -94,6 +99,7 @@ export class LspTestClient {
       settle(client.diagnosticWaiters, params);
     });
     connection.onNotification(ShowMessageNotification.type, (message) => client.messages.push(message));
+    connection.onNotification(LogMessageNotification.type, (message) => client.logs.push(message));
     connection.onNotification(ServerStatusNotification, (status) => {
       client.statuses.push(status);
       settle(client.statusWaiters, status);

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { appendLine, extensionDir, extensionLogText, openPrompt, waitFor, waitForTagCompletions } from './helper';
+import { appendLine, extensionDir, extensionLogText, openPrompt, sleep, waitFor, waitForTagCompletions } from './helper';
 
 suite('broken model folder', () => {
   test('6. a model folder whose weights are not ONNX: the log names the file; completion stays', async () => {
@@ -30,6 +30,11 @@ suite('broken model folder', () => {
           return text.includes(broken) && /model\.onnx/.test(text) ? text : undefined;
         }, 90_000);
         assert.match(log, /error/i);
+        await sleep(1000);
+        // Once, at error level: not also as the client's `[Error - time]` line at info level.
+        const failures = extensionLogText().split('\n').filter((line) => line.includes(broken) && /could not be loaded/.test(line));
+        assert.equal(failures.length, 1, failures.join('\n'));
+        assert.match(failures[0]!, /\[error\] The model in /);
       }
       const position = await appendLine(editor, '2girls, lo');
       const items = await waitForTagCompletions(editor.document, position, 'lo');

@@ -2,9 +2,11 @@
 // expected lines, and reports the bad lines in the log. (The summary notification itself is not
 // readable through the API; the code-server e2e run checks it on screen.)
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { convertedMessage, nothingConvertedMessage } from '../../../src/extension/convert';
+import type { ConvertSummary } from '../../../src/dataset/types';
 import { extensionLogText, sleep, waitFor, workspaceDir } from './helper';
 
 const BAD_LINES_FILE = 'metadata/posts-with-bad-lines.jsonl';
@@ -46,5 +48,46 @@ suite('convert', () => {
       assert.match(log, /posts-with-bad-lines\.jsonl:11:/, 'the truncated line is logged with its number');
       assert.match(log, /posts-with-bad-lines\.jsonl:13:/, 'the line that is not JSON is logged with its number');
     }
+  });
+
+  test('5b. Convert Metadata on a prompt file: a warning that it holds no metadata, no empty dataset left', async () => {
+    const input = path.join(workspaceDir(), 'not-metadata.prompt');
+    const output = `${input}.tags.txt`;
+    const counts = `${output}.counts.csv`;
+    writeFileSync(input, '1girl, solo, long hair\n');
+    // A file that was there before the run is never removed.
+    writeFileSync(counts, 'kept,1\n');
+    const uri = vscode.Uri.file(input);
+    try {
+      void vscode.commands.executeCommand('danbooruGpt.convertMetadata', uri, [uri]);
+      const log = await waitFor('the nothing-converted warning in the log', async () => {
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        await sleep(250);
+        const text = extensionLogText();
+        return /\[warning\] Nothing was converted: not-metadata\.prompt holds no Danbooru metadata posts/.test(text) ? text : undefined;
+      }, 90_000);
+      assert.match(log, /not-metadata\.prompt holds no Danbooru metadata posts \(1 bad line\).*not-metadata\.prompt\.tags\.txt\.counts\.csv existed before/);
+      assert.ok(!existsSync(output), `${output} (created by the run, empty) is removed`);
+      assert.ok(existsSync(counts), `${counts} (there before the run) is kept`);
+    } finally {
+      for (const file of [input, output, counts]) rmSync(file, { force: true });
+    }
+  });
+
+  test('5c. convert messages count in the singular and the plural', () => {
+    const summary = (posts: number, bad: number, read = posts): ConvertSummary => ({
+      output: '/w/posts.tags.txt', countsOutput: '/w/posts.tags.txt.counts.csv', files: ['/w/posts.jsonl'], tagsWritten: 0, distinctTags: 0, seconds: 0,
+      bytesRead: 0, bytesParsed: 0, postsRead: read, postsWritten: posts, badRecords: bad, stoppedAtLimit: false, problems: {},
+      skipped: { 'no-kept-tags': read - posts, 'too-few-tags': 0, rating: 0, deleted: 0, score: 0, duplicate: 0 },
+      firstProblems: bad > 0 ? [{ file: '/w/a.prompt', line: 1, unit: 'line', reason: 'invalid-json', detail: 'Unexpected token' }] : [],
+    });
+    assert.equal(convertedMessage(summary(1, 1)), 'Converted 1 post to posts.tags.txt (0 skipped, 1 bad line, tag counts in posts.tags.txt.counts.csv).');
+    assert.equal(convertedMessage(summary(2048, 2)), 'Converted 2,048 posts to posts.tags.txt (0 skipped, 2 bad lines, tag counts in posts.tags.txt.counts.csv).');
+    assert.equal(
+      nothingConvertedMessage(summary(0, 1), ['/w/a.prompt']),
+      'Nothing was converted: a.prompt holds no Danbooru metadata posts (1 bad line); expected a .jsonl, .json or .gz export of Danbooru posts. No dataset was written. First problem: a.prompt:1: invalid-json: Unexpected token',
+    );
+    assert.match(nothingConvertedMessage(summary(0, 0, 1), ['/w/posts.jsonl']), /the only post read from posts\.jsonl was skipped/);
+    assert.match(nothingConvertedMessage(summary(0, 0, 3), ['/w/posts.jsonl', '/w/more.jsonl']), /all 3 posts read from the 2 inputs were skipped/);
   });
 });

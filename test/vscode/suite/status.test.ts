@@ -1,0 +1,66 @@
+// The log and the status menu: a settings warning is logged once while its value stays wrong; a
+// restart the user asked for logs no error; the menu's placeholder is short (the long message is an
+// item's detail). (Toasts and the QuickPick are not readable through the API.)
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { statusSummary } from '../../../src/extension/commands';
+import { parseClientLine } from '../../../src/extension/logChannel';
+import { extensionLogText, openPrompt, sleep, waitFor } from './helper';
+
+const logLines = (): string[] => extensionLogText().split('\n');
+
+suite('log and status', () => {
+  test('7. an out-of-range setting is warned about once, not again when another setting changes', async () => {
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    const warning = /\[warning\] The setting danbooruGpt\.completion\.count is 2\.5, but must be an integer/;
+    await openPrompt('portrait.prompt');
+    try {
+      await settings.update('completion.count', 2.5, vscode.ConfigurationTarget.Workspace);
+      await waitFor('the warning in the log', () => (logLines().some((line) => warning.test(line)) ? true : undefined), 60_000);
+      await settings.update('sample.temperature', 0.9, vscode.ConfigurationTarget.Workspace);
+      await settings.update('diagnostics.delay', 200, vscode.ConfigurationTarget.Workspace);
+      // The server re-reads the settings of every open prompt after each change (diagnostics run again).
+      await sleep(3000);
+      assert.equal(logLines().filter((line) => warning.test(line)).length, 1, logLines().filter((line) => /completion\.count/.test(line)).join('\n'));
+    } finally {
+      for (const key of ['completion.count', 'sample.temperature', 'diagnostics.delay']) await settings.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
+  test('8. Restart Language Server logs no error; the client\'s messages are logged at their level', async () => {
+    await openPrompt('portrait.prompt');
+    const loaded = () => logLines().filter((line) => /\] Model .* loaded in /.test(line)).length;
+    await waitFor('the model loaded', () => (loaded() > 0 ? true : undefined), 90_000);
+    const before = loaded();
+    const from = logLines().length;
+    await vscode.commands.executeCommand('danbooruGpt.restartServer');
+    await waitFor('the model loaded again', () => (loaded() > before ? true : undefined), 90_000);
+    await sleep(1000);
+    const since = logLines().slice(from - 1).join('\n');
+    assert.match(since, /Restarting the language server/);
+    assert.doesNotMatch(since, /\[error\]/, since);
+    // The client's own `[Error - time]` prefix means a line was logged at the wrong level.
+    assert.doesNotMatch(extensionLogText(), /\[(Error|Warn|Info) +- /);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('9. client lines: the level from the prefix, a clean exit is not an error', () => {
+    assert.deepEqual(parseClientLine('[Error - 10:41:02 AM] The model in /m could not be loaded'), { level: 'error', message: 'The model in /m could not be loaded' });
+    assert.deepEqual(parseClientLine('[Info  - 10:41:02] Loading'), { level: 'info', message: 'Loading' });
+    assert.deepEqual(parseClientLine('[Error - 10:41:02] Server process exited with code 0.'), { level: 'info', message: 'Server process exited with code 0.' });
+    assert.equal(parseClientLine('[Error - 10:41:02] Server process exited with code 1.').level, 'error');
+    assert.deepEqual(parseClientLine('    at stack frame', 'error'), { level: 'error', message: '    at stack frame' });
+  });
+
+  test('10. the status menu placeholder is short; the long message goes to an item', () => {
+    const long = `Model default loaded in 850 ms (140,782 dictionary tags) from /home/someone/${'very-long-folder/'.repeat(8)}models/default.`;
+    const ok = statusSummary({ health: 'ok', loading: false, model: 'default', message: long });
+    assert.equal(ok.placeholder, 'Danbooru GPT: model default · ready');
+    const warning = statusSummary({ health: 'warning', loading: false, model: 'default', message: long });
+    assert.match(warning.label, /^\$\(warning\) /);
+    const error = statusSummary({ health: 'error', loading: false, message: 'The model in /x could not be loaded' });
+    assert.match(error.placeholder, /no model · error/);
+    for (const summary of [ok, warning, error]) assert.ok(summary.placeholder.length < 60 && !summary.placeholder.includes('/'), summary.placeholder);
+  });
+});
