@@ -1,9 +1,6 @@
 """related.py and export.py on a tiny run: the streamed Gram matrix, the split, stale files."""
-import contextlib
-import io
 import json
 import os
-import random
 import sys
 import tempfile
 import unittest
@@ -14,26 +11,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import export  # noqa: E402
 import related  # noqa: E402
 import train  # noqa: E402
+from tiny_run import TINY, run_main, write_posts  # noqa: E402
 from tags import TagTokenizer, vocabulary_sha256  # noqa: E402
-
-TINY = ["--min-count", "1", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--batch-size", "8",
-        "--threads", "1", "--log-every", "1000", "--warmup-steps", "5"]
-
-
-def write_posts(path, n=80, seed=0):
-    rng = random.Random(seed)
-    pool = [f"tag_{i}" for i in range(30)]
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(n):
-            f.write(f"{1000 + i}\t{','.join(rng.sample(pool, rng.randint(2, 8)))}\n")
-    return path
-
-
-def run_main(fn, argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = fn(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 class RelatedAndExportTest(unittest.TestCase):
