@@ -55,7 +55,11 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     if (!current || isTypingWeight(current.typed, engine.dictionary)) return null;
     // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
     const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
-    const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, controller.signal);
+    // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
+    // are tags right of the cursor, which the filter below may drop (asking for every tag of the
+    // prompt more made each completion ~1 ms slower).
+    const right = cursor.parsed.tags.filter((t) => t.start > current.end).length;
+    const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, right, controller.signal);
     if (cancelled()) throw cancelledError();
 
     const style = insertStyleOf(settings);
@@ -117,9 +121,9 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
 }
 
 /** The engine's candidates for a prefix, or its next tags when nothing has been typed yet. */
-async function candidates(engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, elsewhere: Set<string>, signal: AbortSignal): Promise<Completion[]> {
+async function candidates(engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, elsewhere: Set<string>, right: number, signal: AbortSignal): Promise<Completion[]> {
   const top = settings.completion.count;
-  const want = top + elsewhere.size;
+  const want = top + right;
   let list: Completion[];
   if (prefix === '') {
     const categories = categoryIdsOf(settings);
