@@ -108,7 +108,8 @@ const NUMBER_RANGES: [group: 'completion' | 'sample' | 'diagnostics' | undefined
   ['sample', 'topP', { min: 0, max: 1, integer: false, aboveMin: 0.01 }],
   ['sample', 'minTags', { min: 0, max: 200, integer: true }],
   ['sample', 'maxTags', { min: 1, max: 200, integer: true }],
-  ['sample', 'seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, integer: true }],
+  // The sampler's PRNG takes 32 bits: outside them a seed would silently equal another one.
+  ['sample', 'seed', { min: 0, max: 4294967295, integer: true }],
   ['diagnostics', 'delay', { min: 0, max: 5000, integer: true }],
 ];
 

@@ -513,4 +513,9 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.match(problems.join('\n'), /danbooruGpt\.sample\.topP is 0, but must be a number above 0 and at most 1; using 0\.01\./);
   assert.equal(DEFAULT_SETTINGS.sample.topP, 0.95, 'the defaults are not changed');
   assert.deepEqual(validateSettings(DEFAULT_SETTINGS).problems, []);
+  // Seeds are 32 bits, as in the CLI: -1 would have sampled what 4294967295 does.
+  const seeds = validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: -1 } }));
+  assert.equal(seeds.settings.sample.seed, 0);
+  assert.match(seeds.problems.join('\n'), /danbooruGpt\.sample\.seed is -1, but must be an integer from 0 to 4294967295; using 0\./);
+  assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
 });
