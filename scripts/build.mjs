@@ -1,5 +1,5 @@
-// Bundles the three entry points with esbuild. Native and ESM-heavy runtime packages stay external:
-// onnxruntime-node loads a .node binary, and @huggingface/transformers is loaded lazily with import().
+// Bundles the three entry points with esbuild. onnxruntime-node stays external: it loads a .node binary
+// (npm run package ships it beside the bundles, with one platform's binaries).
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -10,7 +10,7 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'info',
-  external: ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp'],
+  external: ['vscode', 'onnxruntime-node'],
 };
 const entries = [
   { entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js' },

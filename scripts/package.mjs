@@ -174,7 +174,8 @@ function shipPatterns(packageDir, platform, report) {
   const loaded = (dir) => [`!${dir}/**/*.{js,cjs,mjs,json,node,wasm}`, `!${dir}/**/{LICENSE,LICENCE,NOTICE,ThirdPartyNotices}*`];
   if (!nativeRoot) return loaded(packageDir);
   if (platform.universal) return [...loaded(packageDir), `!${packageDir}/bin/**`];
-  const patterns = readdirSync(abs).filter((entry) => entry !== 'bin').flatMap((entry) => {
+  // script/ holds the npm install step (it downloads binaries; its own dependencies are not shipped).
+  const patterns = readdirSync(abs).filter((entry) => entry !== 'bin' && entry !== 'script').flatMap((entry) => {
     const isDir = statSync(path.join(abs, entry)).isDirectory();
     return isDir ? loaded(`${packageDir}/${entry}`) : [`!${packageDir}/${entry}`];
   });
@@ -195,8 +196,47 @@ function shipPatterns(packageDir, platform, report) {
 /** The license file of a package folder (LICENSE, LICENCE, License.txt, LICENSE.md …), or undefined. */
 function licenseText(dir) {
   const file = readdirSync(dir).find((f) => /^licen[cs]e(\.(md|txt))?$/i.test(f));
-  return file ? readFileSync(path.join(dir, file), 'utf8').trim() : undefined;
+  if (file) return readFileSync(path.join(dir, file), 'utf8').trim();
+  const name = readJson(path.join(dir, 'package.json')).name;
+  return KNOWN_LICENSE_TEXTS[name];
 }
+
+/** The MIT License with a copyright line. */
+const mit = (copyright) => `MIT License
+
+${copyright}
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.`;
+
+const ONNXRUNTIME_NOTE = `The native libraries (libonnxruntime, onnxruntime.dll) include third-party components listed in
+onnxruntime's ThirdPartyNotices.txt (https://github.com/microsoft/onnxruntime/blob/main/ThirdPartyNotices.txt).
+On win32-x64, DirectML.dll, dxcompiler.dll and dxil.dll ship as they come in this npm package, under
+Microsoft's own terms for those redistributables.`;
+
+/**
+ * License texts of packages that publish none in their npm tarball (onnxruntime's packages say MIT in
+ * package.json only); the text is that of the project's repository.
+ */
+const KNOWN_LICENSE_TEXTS = {
+  'onnxruntime-common': mit('Copyright (c) Microsoft Corporation'),
+  'onnxruntime-node': `${mit('Copyright (c) Microsoft Corporation')}\n\n${ONNXRUNTIME_NOTE}`,
+};
 
 /**
  * dist/third-party-licenses.txt: every package bundled into dist/ (read from the bundles' source
@@ -214,8 +254,11 @@ export function writeThirdPartyLicenses(distDir, runtimeDirs) {
   }
   const entries = [...dirs].map((dir) => ({ dir, manifest: readJson(path.join(dir, 'package.json')) }))
     .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
+  const unlicensed = entries.filter(({ dir }) => licenseText(dir) === undefined).map(({ manifest }) => manifest.name);
+  // Shipping code without its license text is not allowed by most licenses: stop, name the package.
+  if (unlicensed.length > 0) throw new Error(`no license text for ${unlicensed.join(', ')}: add it to KNOWN_LICENSE_TEXTS in scripts/package.mjs`);
   const sections = entries.map(({ dir, manifest }) => {
-    const text = licenseText(dir) ?? `(no license file in the package; package.json says ${manifest.license ?? 'nothing'})`;
+    const text = licenseText(dir);
     return `${'='.repeat(78)}\n${manifest.name} ${manifest.version} (${manifest.license ?? 'unknown license'})\n${'='.repeat(78)}\n\n${text}\n`;
   });
   const header = 'Third-party software in this extension: the packages bundled into dist/*.js and the run-time\n' +
@@ -280,6 +323,8 @@ function verifyVsix(file, target, mustShip) {
     const native = name.match(/\/bin\/napi-v\d+\/([^/]+)\/([^/]+)\//);
     if (native && (native[1] !== os || native[2] !== cpu)) problems.push(`carries another platform's binary: ${name}`);
   }
+  // Install-time scripts need packages that are not shipped; nothing at run time loads them.
+  for (const name of names) if (/\/node_modules\/onnxruntime-node\/script\//.test(name)) problems.push(`carries an install script: ${name}`);
   if (problems.length > 0) throw new Error(`${path.basename(file)}:\n  ${problems.join('\n  ')}`);
   return entries;
 }
