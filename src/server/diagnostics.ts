@@ -5,8 +5,8 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { normalizeTag, parsePrompt, type ParseOptions } from './parser';
-import type { ServerContext } from './serverContext';
+import { normalizeTag } from './parser';
+import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
@@ -47,32 +47,6 @@ export function knownTagSet(knownTags: string[]): Set<string> {
   let set = knownTagSets.get(knownTags);
   if (!set) knownTagSets.set(knownTags, (set = new Set(knownTags.filter((tag) => typeof tag === 'string').map(normalizeTag).filter(Boolean))));
   return set;
-}
-
-type Resolution = ReturnType<TagDictionary['resolve']>;
-/** Prompts repeat the same few thousand tags: resolved names are remembered per dictionary. */
-const resolutions = new WeakMap<TagDictionary, Map<string, Resolution>>();
-const RESOLUTION_CACHE_LIMIT = 100_000;
-
-function resolveCached(dictionary: TagDictionary, name: string): Resolution {
-  let cache = resolutions.get(dictionary);
-  if (!cache) resolutions.set(dictionary, (cache = new Map()));
-  let resolved = cache.get(name);
-  if (resolved === undefined && !cache.has(name)) {
-    if (cache.size >= RESOLUTION_CACHE_LIMIT) cache.clear();
-    resolved = dictionary.resolve(name);
-    cache.set(name, resolved);
-  }
-  return resolved;
-}
-
-const parseOptionsByDictionary = new WeakMap<TagDictionary, ParseOptions>();
-
-/** The parser asks whether `smile` in `smile (blush)` is a tag: answered from the same cache. */
-function parseOptionsOf(dictionary: TagDictionary): ParseOptions {
-  let options = parseOptionsByDictionary.get(dictionary);
-  if (!options) parseOptionsByDictionary.set(dictionary, (options = { isTag: (name) => resolveCached(dictionary, name) !== undefined }));
-  return options;
 }
 
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
@@ -165,7 +139,7 @@ export class DiagnosticsScheduler {
     const to = changedEnd - lineStart;
     // The edit ends in a tag: `1girl, lo|` at the end of the line, `1girl, lo|, smile` in it. A typed
     // `, ` ends after the tag, which is then finished.
-    const tag = parsePrompt(text.slice(lineStart, lineEnd), parseOptionsOf(dictionary)).tags.find((t) => t.start < to && to <= t.end);
+    const tag = parseLine(text.slice(lineStart, lineEnd), dictionary).tags.find((t) => t.start < to && to <= t.end);
     return tag ? { line: number, end: tag.end } : undefined;
   }
 }
@@ -228,14 +202,14 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
 export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[], typingEnd?: number): void {
   if (line.trim() === '') return;
   const seen = new Map<string, string>();
-  for (const tag of parsePrompt(line, parseOptionsOf(dictionary)).tags) {
+  for (const tag of parseLine(line, dictionary).tags) {
     if (isNotATag(tag.name)) continue;
     const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
-      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(normalizeTag(tag.name))) {
-        const data: UnknownTagData = { name: normalizeTag(tag.name) };
+      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name)) {
+        const data: UnknownTagData = { name: tag.name };
         into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.`, data });
       }
       continue;

@@ -414,12 +414,7 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
     const joined = parsed.tags.find((t) => t.start >= after && line.slice(after, t.start).trim() === '');
     return joined ? joined.end : after;
   }
+  // (A weight in a closed group was handled above; one still being typed ends the line.)
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
-  if (!inside) return column;
-  let point = inside.end;
-  if ('kind' in inside && inside.kind === 'weight') {
-    // A weight ends at its group's closing bracket: go past it, and past brackets closing right after.
-    for (let g = parsed.groups.findIndex((group) => group.close === point); g >= 0; g = parsed.groups.findIndex((group) => group.close === point)) point++;
-  }
-  return point;
+  return inside ? inside.end : column;
 }

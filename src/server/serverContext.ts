@@ -54,12 +54,30 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
+type Resolution = ReturnType<TagDictionary['resolve']>;
+/** Prompts repeat the same few thousand tags: resolved names are remembered per dictionary. */
+const resolutions = new WeakMap<TagDictionary, Map<string, Resolution>>();
+const RESOLUTION_CACHE_LIMIT = 100_000;
+
+/** `dictionary.resolve(name)`, remembered. */
+export function resolveCached(dictionary: TagDictionary, name: string): Resolution {
+  let cache = resolutions.get(dictionary);
+  if (!cache) resolutions.set(dictionary, (cache = new Map()));
+  let resolved = cache.get(name);
+  if (resolved === undefined && !cache.has(name)) {
+    if (cache.size >= RESOLUTION_CACHE_LIMIT) cache.clear();
+    resolved = dictionary.resolve(name);
+    cache.set(name, resolved);
+  }
+  return resolved;
+}
+
 const parseOptions = new WeakMap<TagDictionary, ParseOptions>();
 
 /** Parses a prompt line knowing which names are tags (`smile (blush)` is emphasis, `ganyu (genshin impact)` a tag). */
 export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt {
   let options = parseOptions.get(dictionary);
-  if (!options) parseOptions.set(dictionary, (options = { isTag: (name) => dictionary.resolve(name) !== undefined }));
+  if (!options) parseOptions.set(dictionary, (options = { isTag: (name) => resolveCached(dictionary, name) !== undefined }));
   return parsePrompt(line, options);
 }
 
@@ -69,7 +87,7 @@ export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt
  */
 export function tagsOfPrompt(parsed: ParsedPrompt, dictionary: TagDictionary, exceptStart?: number): Set<string> {
   const names = new Set<string>();
-  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.add(dictionary.resolve(tag.name)?.tag.name ?? tag.name);
+  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.add(resolveCached(dictionary, tag.name)?.tag.name ?? tag.name);
   return names;
 }
 
