@@ -109,15 +109,16 @@ export async function runConvert(args: string[]): Promise<number> {
 
 let closedOutputIgnored = false;
 
-/** A reader that went away (`2>&1 | head -1`) must not crash the run: what it misses is only messages. */
+/**
+ * A reader of the problem lines that went away (`2>&1 | head -1`) must not crash the run: what it
+ * misses is only messages. (Standard output's errors are handled for every command in main.ts.)
+ */
 function ignoreClosedOutput(): void {
   if (closedOutputIgnored) return;
   closedOutputIgnored = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') throw error;
-    });
-  }
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') throw error;
+  });
 }
 
 function usageError(error: unknown): number {
