@@ -3,9 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ConvertUsageError } from './types';
+import { ConvertUsageError, METADATA_FILE_NAME } from './types';
 
-const METADATA_FILE = /\.(jsonl|ndjson|json)(\.gz)?$/i;
 const READ_CHUNK_BYTES = 512 * 1024;
 
 export interface InputFile {
@@ -47,7 +46,7 @@ async function listMetadataFiles(folder: string): Promise<string[]> {
   for (const entry of entries) {
     const full = path.join(folder, entry.name);
     if (entry.isDirectory()) files.push(...(await listMetadataFiles(full)));
-    else if (entry.isFile() && METADATA_FILE.test(entry.name) && !entry.name.endsWith('.tmp')) files.push(full);
+    else if (entry.isFile() && METADATA_FILE_NAME.test(entry.name) && !entry.name.endsWith('.tmp')) files.push(full);
   }
   return files;
 }

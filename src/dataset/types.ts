@@ -61,6 +61,9 @@ export type ProblemReason =
   | 'crlf'
   | 'empty-line';
 
+/** The file names the converter reads in a folder (`.jsonl`, `.ndjson`, `.json`, each maybe `.gz`). */
+export const METADATA_FILE_NAME = /\.(jsonl|ndjson|json)(\.gz)?$/i;
+
 /** Problems that only note something about the input; the post on that line is still converted. */
 export const NOTE_REASONS: ReadonlySet<ProblemReason> = new Set<ProblemReason>(['bom', 'crlf', 'empty-line']);
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { convertInWorker } from '../dataset/worker-client';
 import { describeSummary, formatProblem, skippedTotal } from '../dataset/report';
-import { NOTE_REASONS, type ConvertProgress, type ConvertSummary } from '../dataset/types';
+import { METADATA_FILE_NAME, NOTE_REASONS, type ConvertProgress, type ConvertSummary } from '../dataset/types';
 import { counted } from './text';
 
 const COMMAND = 'danbooruGpt.convertMetadata';
@@ -159,7 +159,7 @@ async function chooseInputs(clicked?: vscode.Uri, selection?: vscode.Uri[]): Pro
 
 /** The names the converter reads in a folder (`.jsonl`, `.ndjson`, `.json`, each maybe `.gz`). */
 export function isMetadataPath(file: string): boolean {
-  return /\.(jsonl|ndjson|json)(\.gz)?$/i.test(file);
+  return METADATA_FILE_NAME.test(file);
 }
 
 /** `NAME.tags.txt` beside the input: `posts.jsonl.gz` -> `posts.tags.txt`, a folder `dump` -> `dump.tags.txt`. */
