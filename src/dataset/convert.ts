@@ -3,7 +3,7 @@
 // happened, and owns the run (temporary output, strict mode, cancellation, progress).
 import { PostIdSet, skipReason, skipReasonOf, type FilterOptions } from './filters';
 import { PostFormatter, formatTagCounts, type TagCounter } from './format';
-import { JsonArraySplitter } from './json-array';
+import { isJsonSpace, JsonArraySplitter } from './json-array';
 import { JsonLinesScanner, type FastRecord } from './json-lines';
 import { LineSplitter } from './lines';
 import { AtomicFile } from './output';
@@ -416,7 +416,7 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number): 
     chunks.push(chunk);
     for (let i = chunks.length === 1 && bom ? 3 : 0; i < chunk.length; i++) {
       const byte = chunk[i];
-      if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) {
+      if (!isJsonSpace(byte)) {
         first = byte;
         break;
       }
@@ -437,13 +437,13 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number): 
     newline = text.indexOf(0x0a, start);
   }
   if (newline !== -1) {
-    let rest = text.subarray(newline + 1).findIndex((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+    let rest = text.subarray(newline + 1).findIndex((byte) => !isJsonSpace(byte));
     while (rest === -1) {
       const next = await iterator.next();
       if (next.done) break;
       chunks.push(next.value);
       text = data();
-      rest = text.subarray(newline + 1).findIndex((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+      rest = text.subarray(newline + 1).findIndex((byte) => !isJsonSpace(byte));
     }
     head.firstLineIsValue = rest !== -1 && parsesAsJson(text.toString('utf8', start, newline));
   }

@@ -3,7 +3,7 @@
 // file, but every item completed before it has been handed on, and the error is reported with its item
 // number and file line. (stream-json's parser throws away the tokens of the
 // chunk it fails in, and knows no line, which lost the items before an error in the same chunk.)
-import { isUtf8 } from 'node:buffer';
+import { BoundedBytes, decodeUtf8, formatBytes } from './lines';
 import type { ProblemReason } from './types';
 
 export interface ArrayItemHandler {
@@ -37,7 +37,8 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const NEWLINE = 0x0a;
 
-function isJsonSpace(byte: number): boolean {
+/** JSON's four whitespace bytes (space, \n, \r, tab). */
+export function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === NEWLINE || byte === 0x0d || byte === 0x09;
 }
 
@@ -53,14 +54,15 @@ export class JsonArraySplitter {
   /** An item that is not an object, array or string ends at whitespace, "," or "]". */
   private scalar = false;
   private itemLine = 1;
-  private parts: Buffer[] = [];
-  private partBytes = 0;
-  private tooLong = false;
+  /** The item being read, across chunks. */
+  private readonly item: BoundedBytes;
 
   constructor(
     private readonly handler: ArrayItemHandler,
     private readonly maxItemBytes: number,
-  ) {}
+  ) {
+    this.item = new BoundedBytes(maxItemBytes);
+  }
 
   /** Items read to their end (the one in progress, if any, not included). */
   get itemsDone(): number {
@@ -135,8 +137,8 @@ export class JsonArraySplitter {
       }
       if (byte === NEWLINE) this.line++;
     }
-    if (this.state === State.InItem && itemStart !== -1) this.keep(chunk.subarray(itemStart));
-    else if (this.state === State.InItem) this.keep(chunk);
+    // Inside an item itemStart is where it started in this chunk (0 when it began in an earlier one).
+    if (this.state === State.InItem) this.item.push(chunk.subarray(itemStart));
   }
 
   /** The input ended: reports an array left open. */
@@ -170,35 +172,21 @@ export class JsonArraySplitter {
     this.inString = false;
     this.escaped = false;
     this.scalar = byte !== OPEN_BRACE && byte !== OPEN_BRACKET && byte !== QUOTE;
-    this.parts = [];
-    this.partBytes = 0;
-    this.tooLong = false;
-  }
-
-  private keep(bytes: Buffer): void {
-    this.partBytes += bytes.length;
-    if (this.tooLong) return;
-    if (this.partBytes > this.maxItemBytes) {
-      // Skipped without buffering it, so memory stays bounded.
-      this.tooLong = true;
-      this.parts = [];
-      return;
-    }
-    this.parts.push(bytes);
+    this.item.take();
   }
 
   private finishItem(chunk: Buffer, start: number, end: number): void {
     this.state = State.AfterItem;
-    if (start !== -1) this.keep(chunk.subarray(start, end));
+    this.item.push(chunk.subarray(start, end));
     const { itemNumber, itemLine } = this;
-    if (this.tooLong) {
-      this.handler.problem(itemNumber, itemLine, 'line-too-long', `item of ${formatBytes(this.partBytes)} is over the ${formatBytes(this.maxItemBytes)} limit (skipped)`);
+    const size = this.item.bytes;
+    const bytes = this.item.take();
+    if (bytes === undefined) {
+      this.handler.problem(itemNumber, itemLine, 'line-too-long', `item of ${formatBytes(size)} is over the ${formatBytes(this.maxItemBytes)} limit (skipped)`);
       return;
     }
-    const bytes = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partBytes);
-    this.parts = [];
-    const text = bytes.toString('utf8');
-    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
+    const text = decodeUtf8(bytes);
+    if (text === undefined) {
       this.handler.problem(itemNumber, itemLine, 'invalid-utf8', 'item is not valid UTF-8 (skipped)');
       return;
     }
@@ -232,6 +220,3 @@ function describeByte(byte: number): string {
   return byte >= 0x21 && byte < 0x7f ? `"${String.fromCharCode(byte)}"` : `byte 0x${byte.toString(16).padStart(2, '0')}`;
 }
 
-function formatBytes(bytes: number): string {
-  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${bytes} bytes`;
-}

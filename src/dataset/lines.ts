@@ -17,9 +17,8 @@ export class LineSplitter {
   lineNumber = 0;
   /** Whether the last line had no newline after it (set by end()). */
   lastLineUnterminated = false;
-  private carry: Buffer[] = [];
-  private carryBytes = 0;
-  private skippingLongLine = false;
+  /** A line that runs on into the next chunk. */
+  private readonly carry: BoundedBytes;
   private sawCrlf = false;
 
   private readonly fastHandler: FastLineHandler = {
@@ -32,32 +31,34 @@ export class LineSplitter {
     private readonly maxLineBytes: number,
     /** Reads the lines it can without JSON.parse (see json-lines.ts); the handler then needs fastLine. */
     private readonly scanner?: JsonLinesScanner,
-  ) {}
+  ) {
+    this.carry = new BoundedBytes(maxLineBytes);
+  }
 
   push(chunk: Buffer): void {
     let start = 0;
-    if (this.carryBytes > 0 || this.skippingLongLine) {
+    if (this.carry.bytes > 0) {
       const newline = chunk.indexOf(10);
       if (newline === -1) {
-        this.appendCarry(chunk);
+        this.carry.push(chunk);
         return;
       }
-      this.appendCarry(chunk.subarray(0, newline));
+      this.carry.push(chunk.subarray(0, newline));
       this.finishCarriedLine();
       start = newline + 1;
     }
     const lastNewline = chunk.lastIndexOf(10);
     if (lastNewline < start) {
-      if (start < chunk.length) this.appendCarry(chunk.subarray(start));
+      if (start < chunk.length) this.carry.push(chunk.subarray(start));
       return;
     }
     this.splitBlock(chunk, start, lastNewline);
-    if (lastNewline + 1 < chunk.length) this.appendCarry(chunk.subarray(lastNewline + 1));
+    if (lastNewline + 1 < chunk.length) this.carry.push(chunk.subarray(lastNewline + 1));
   }
 
   /** Flushes a last line that has no newline after it. */
   end(): void {
-    if (this.carryBytes > 0 || this.skippingLongLine) {
+    if (this.carry.bytes > 0) {
       this.lastLineUnterminated = true;
       this.finishCarriedLine();
     }
@@ -105,8 +106,8 @@ export class LineSplitter {
   }
 
   private takeLineBytes(bytes: Buffer): void {
-    const text = bytes.toString('utf8');
-    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
+    const text = decodeUtf8(bytes);
+    if (text === undefined) {
       this.lineNumber++;
       this.handler.problem(this.lineNumber, 'invalid-utf8', 'line is not valid UTF-8 (skipped)');
       return;
@@ -140,34 +141,61 @@ export class LineSplitter {
     this.handler.line(text, lineNumber);
   }
 
-  private appendCarry(bytes: Buffer): void {
-    this.carryBytes += bytes.length;
-    if (this.skippingLongLine) return;
-    if (this.carryBytes > this.maxLineBytes) {
-      this.skippingLongLine = true;
-      this.carry = [];
+  private finishCarriedLine(): void {
+    const bytes = this.carry.bytes;
+    const line = this.carry.take();
+    if (line === undefined) {
+      this.lineNumber++;
+      this.handler.problem(this.lineNumber, 'line-too-long', tooLongDetail(bytes, this.maxLineBytes));
+    } else {
+      this.takeLineBytes(line);
+    }
+  }
+}
+
+/**
+ * The bytes of one line (or one JSON array item) gathered across chunks, up to a limit: past it they
+ * are only counted, so that memory stays bounded while the rest of it is skipped.
+ */
+export class BoundedBytes {
+  /** Bytes pushed since the last take(), kept or not. */
+  bytes = 0;
+  private parts: Buffer[] = [];
+  private tooLong = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(bytes: Buffer): void {
+    this.bytes += bytes.length;
+    if (this.tooLong) return;
+    if (this.bytes > this.limit) {
+      this.tooLong = true;
+      this.parts = [];
       return;
     }
-    this.carry.push(bytes);
+    this.parts.push(bytes);
   }
 
-  private finishCarriedLine(): void {
-    if (this.skippingLongLine) {
-      this.lineNumber++;
-      this.handler.problem(this.lineNumber, 'line-too-long', tooLongDetail(this.carryBytes, this.maxLineBytes));
-    } else {
-      this.takeLineBytes(this.carry.length === 1 ? this.carry[0] : Buffer.concat(this.carry, this.carryBytes));
-    }
-    this.carry = [];
-    this.carryBytes = 0;
-    this.skippingLongLine = false;
+  /** The bytes gathered, or undefined when they went over the limit; empties the buffer. */
+  take(): Buffer | undefined {
+    const taken = this.tooLong ? undefined : this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    this.tooLong = false;
+    return taken;
   }
+}
+
+/** The bytes as text, or undefined when they are not valid UTF-8 (a real U+FFFD in them is kept). */
+export function decodeUtf8(bytes: Buffer): string | undefined {
+  const text = bytes.toString('utf8');
+  return text.includes('\uFFFD') && !isUtf8(bytes) ? undefined : text;
 }
 
 function tooLongDetail(bytes: number, limit: number): string {
   return `line of ${formatBytes(bytes)} is over the ${formatBytes(limit)} limit (skipped)`;
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${bytes} bytes`;
 }
