@@ -282,8 +282,11 @@ def _prefix_mask(self: Dictionary, prefix: str) -> np.ndarray:
     if prefix not in cache:
         # The names starting with a prefix are one run of the names in sorted order: a scan of that
         # run, not of all names, for each of the hundreds of 1- and 2-letter prefixes.
-        by_name = self.__dict__.setdefault("_by_name", sorted(range(len(self.names)), key=self.names.__getitem__))
-        sorted_names = self.__dict__.setdefault("_sorted_names", [self.names[i] for i in by_name])
+        # Sorted once: setdefault would build (sort) its default again for every new prefix.
+        if "_by_name" not in self.__dict__:
+            self.__dict__["_by_name"] = sorted(range(len(self.names)), key=self.names.__getitem__)
+            self.__dict__["_sorted_names"] = [self.names[i] for i in self.__dict__["_by_name"]]
+        by_name, sorted_names = self.__dict__["_by_name"], self.__dict__["_sorted_names"]
         lo = hi = bisect.bisect_left(sorted_names, prefix)
         while hi < len(sorted_names) and sorted_names[hi].startswith(prefix):
             hi += 1
@@ -352,14 +355,6 @@ class GridSearch:
         # Among tied settings: the most weight on post counts outside the vocabulary (see above), then
         # the best MRR; max() keeps the first in grid order on a full tie.
         return max(tied, key=lambda entry: (entry[1].get("oov_prior_weight", 0.0), entry[1]["oov_offset"], entry[0]))[1]
-
-
-def _grid_best(cases: Iterable[Case], logps: Iterable[np.ndarray], related: Iterable[Optional[np.ndarray]], in_vocab: np.ndarray,
-               dictionary: Dictionary, grid: List[dict]) -> dict:
-    search = GridSearch(grid)
-    for case, lp, rel in zip(cases, logps, related):
-        search.add(case, lp, rel, in_vocab, dictionary)
-    return search.best()
 
 
 # oov_prior_weight with the offsets searched for it: with weight 1, log(1 + post_count) is 0–16.

@@ -214,24 +214,23 @@ class ExportError(Exception):
 def matching_extras(run: str, vocab_hash: str) -> List[str]:
     """related.json and ranking.json of the run that were made for its vocabulary. Both index
     tokens by id: a file from an earlier run in the same folder would score the wrong tags."""
-    kept = []
+    kept = {}
     for extra in ("related.json", "ranking.json"):
         path = os.path.join(run, extra)
         if not os.path.exists(path):
             continue
         with open(path, encoding="utf-8") as f:
-            recorded = json.load(f).get("vocabulary_sha256")
+            content = json.load(f)
+        recorded = content.get("vocabulary_sha256")
         if recorded == vocab_hash:
-            kept.append(extra)
+            kept[extra] = content
         else:
             why = "records no vocabulary" if recorded is None else "was made for another vocabulary"
             print(f"export: left out {path}: it {why} (run related.py / evaluate.py --tune again)", file=sys.stderr)
-    if "ranking.json" in kept and "related.json" not in kept:
-        with open(os.path.join(run, "ranking.json"), encoding="utf-8") as f:
-            if json.load(f).get("related_file"):
-                print(f"export: left out {os.path.join(run, 'ranking.json')}: it was tuned with a related.json that is left out", file=sys.stderr)
-                kept.remove("ranking.json")
-    return kept
+    if "ranking.json" in kept and "related.json" not in kept and kept["ranking.json"].get("related_file"):
+        print(f"export: left out {os.path.join(run, 'ranking.json')}: it was tuned with a related.json that is left out", file=sys.stderr)
+        del kept["ranking.json"]
+    return list(kept)
 
 
 def export(args: argparse.Namespace) -> int:

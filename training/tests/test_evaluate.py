@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from evaluate import TIE_TOLERANCE, Case, Cooccurrence, _grid_best, blend, evaluate, make_cases, rank_metrics, read_dictionary, top_indices  # noqa: E402
+from evaluate import TIE_TOLERANCE, Case, Cooccurrence, GridSearch, blend, evaluate, make_cases, rank_metrics, read_dictionary, top_indices  # noqa: E402
 from tags import Post  # noqa: E402
 
 CSV = 'apple,0,500,""\nbanana,0,400,"nana"\nblueberry,0,300,""\ncherry,0,200,""\nsomeartist,1,900,""\nbread,0,100,""\n'
@@ -144,7 +144,10 @@ class MetricsTest(unittest.TestCase):
             {"model_weight": 1.0, "prior_weight": 0.0, "oov_offset": off, "oov_prior_weight": opw, "related_weight": 0.0}
             for opw, off in ((0.0, -30.0), (1.0, -30.0), (1.0, -9.0), (1.0, -3.0))
         ]
-        best = _grid_best(cases, [logp, logp], [None, None], in_vocab, self.d, grid)
+        search = GridSearch(grid)
+        for case in cases:
+            search.add(case, logp, None, in_vocab, self.d)
+        best = search.best()
         # -3 + log(301) = 2.7 puts blueberry above both targets (a real loss); -9 keeps them first.
         self.assertEqual((best["oov_prior_weight"], best["oov_offset"]), (1.0, -9.0))
         self.assertGreater(TIE_TOLERANCE, 0.0)
