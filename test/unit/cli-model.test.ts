@@ -160,9 +160,10 @@ test('cli sample: a prompt tag written several ways is written once; a random se
 test('cli: --dictionary takes a tag CSV as tagcomplete writes it, and says what it expects of a wrong file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dict-csv-'));
   try {
-    // Generated for this test: three lines in the tagcomplete CSV layout (real tag names and counts).
+    // Written by this test in tagcomplete's layout: three tags of ../shared/data/danbooru-tags.csv with
+    // their real categories and post counts (some of their aliases left out).
     const csv = path.join(dir, 'my-tags.csv');
-    fs.writeFileSync(csv, 'long_hair,0,4350743,"/lh,longhair"\nlong_sleeves,0,1568684,\nhatsune_miku,4,98765,miku\n');
+    fs.writeFileSync(csv, 'long_hair,0,4350743,"/lh,longhair"\nlong_sleeves,0,1568684,\nhatsune_miku,4,106634,/hm\n');
     const input = [
       JSON.stringify({ context: [], prefix: 'lo', top: 5 }),
       JSON.stringify({ context: [], prefix: 'miku', top: 5, categories: [4] }),
@@ -171,7 +172,7 @@ test('cli: --dictionary takes a tag CSV as tagcomplete writes it, and says what 
     assert.equal(result.status, 0, result.stderr);
     const [long, miku] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
     assert.deepEqual(long.completions?.map((completion) => completion.tag).sort(), ['long_hair', 'long_sleeves']);
-    assert.deepEqual(miku.completions?.map((completion) => [completion.tag, completion.category, completion.count]), [['hatsune_miku', 4, 98765]]);
+    assert.deepEqual(miku.completions?.map((completion) => [completion.tag, completion.category, completion.count]), [['hatsune_miku', 4, 106634]]);
 
     const notDictionary = path.join(dir, 'notes.txt');
     fs.writeFileSync(notDictionary, 'hello\n');

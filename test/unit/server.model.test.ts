@@ -188,7 +188,8 @@ describe(`language server with the model ${path.basename(model)}`, () => {
   test('a dictionary file (a tagcomplete CSV) replaces the shipped dictionary; one that fails is reported and the shipped one used', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-dictionary-'));
     const csv = path.join(dir, 'my-tags.csv');
-    // Generated for this test: three lines in the tagcomplete layout (real tag names and counts).
+    // Written by this test in tagcomplete's layout: three tags of ../shared/data/danbooru-tags.csv with
+    // their real categories and post counts (some of their aliases left out).
     fs.writeFileSync(csv, 'long_hair,0,4350743,"/lh,longhair"\nlong_sleeves,0,1568684,\nlooking_at_viewer,0,3315722,\n');
     try {
       let before = client.statuses.length;
