@@ -49,6 +49,7 @@ export interface ResolvedOptions {
   maxLineBytes: number;
   workerScript: string | undefined;
   fastJsonLines: boolean;
+  writeEmpty: boolean;
 }
 
 export function resolveOptions(options: ConvertOptions): ResolvedOptions {
@@ -90,6 +91,7 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     maxLineBytes: wholeNumber(options.maxLineBytes, 'max line bytes', 1024, DEFAULT_MAX_LINE_BYTES),
     workerScript: options.workerScript,
     fastJsonLines: options.fastJsonLines ?? true,
+    writeEmpty: options.writeEmpty ?? true,
   };
 }
 
@@ -493,10 +495,14 @@ async function convertSerially(options: ResolvedOptions, files: InputFile[], hoo
       await conversion.convertFile(file);
       if (conversion.stopped) break;
     }
+    conversion.maybeReportProgress(true);
+    if (!keepsOutputs(options, conversion.counts)) {
+      await output.discard();
+      return summarize(options, files, conversion.counts, conversion.formatter, started, false);
+    }
     counts = await writeTagCounts(options.countsOutput, conversion.formatter.tagCounts);
     await output.commit();
     await counts.commit();
-    conversion.maybeReportProgress(true);
     return summarize(options, files, conversion.counts, conversion.formatter, started);
   } catch (error) {
     await output.discard();
@@ -519,14 +525,20 @@ export async function writeTagCounts(target: string, tagCounts: TagCounter): Pro
   }
 }
 
+/** Whether the run's outputs replace the targets: always, unless it wrote no post and was told to keep them then. */
+export function keepsOutputs(options: ResolvedOptions, counts: ConversionCounts): boolean {
+  return options.writeEmpty || counts.postsWritten > 0;
+}
+
 export function totalBytes(files: readonly InputFile[]): number {
   return files.reduce((sum, file) => sum + file.bytes, 0);
 }
 
-export function summarize(options: ResolvedOptions, files: InputFile[], counts: ConversionCounts, formatter: PostFormatter, started: number): ConvertSummary {
+export function summarize(options: ResolvedOptions, files: InputFile[], counts: ConversionCounts, formatter: PostFormatter, started: number, outputsWritten = true): ConvertSummary {
   return {
     output: options.output,
     countsOutput: options.countsOutput,
+    outputsWritten,
     files: files.map((file) => file.path),
     bytesRead: counts.bytesRead,
     bytesParsed: counts.bytesParsed,

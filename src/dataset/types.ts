@@ -43,6 +43,11 @@ export interface ConvertOptions {
    * line through JSON.parse. The output is the same either way (tests compare the two).
    */
   fastJsonLines?: boolean;
+  /**
+   * Whether a run that wrote no post still writes its (empty) outputs (default true: the dataset is
+   * what the input held). false leaves both files as they were, an older dataset included.
+   */
+  writeEmpty?: boolean;
 }
 
 /** Why an input line (or a whole file) could not be used as it is. */
@@ -115,6 +120,8 @@ export interface ConversionCounts {
 export interface ConvertSummary extends ConversionCounts {
   output: string;
   countsOutput: string;
+  /** False when nothing was written (`writeEmpty: false` and no post passed): the outputs are as they were. */
+  outputsWritten: boolean;
   files: string[];
   tagsWritten: number;
   distinctTags: number;

@@ -1,6 +1,5 @@
 // "Danbooru GPT: Convert Metadata to Tag Dataset": the active editor's file, or the explorer's
 // (multi-)selection, converted in a worker thread (dist/convert-worker.js) with cancellable progress.
-import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { convertInWorker } from '../dataset/worker-client';
@@ -29,9 +28,6 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
   if (target === undefined) return;
   const output = target.fsPath;
   const format = output.toLowerCase().endsWith('.jsonl') ? 'jsonl' : 'txt';
-  // Passed explicitly (the converter's default too) so that the check below names the same file.
-  const countsOutput = `${output}.counts.csv`;
-  const existedBefore = new Set([output, countsOutput].filter((file) => fs.existsSync(file)));
   const workerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'convert-worker.js').fsPath;
   log.info(`Converting ${inputs.map((uri) => uri.fsPath).join(', ')} -> ${output} (${format})`);
 
@@ -46,7 +42,9 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
         let reportedPercent = 0;
         try {
           return await convertInWorker(
-            { inputs: inputs.map((uri) => uri.fsPath), output, countsOutput, format },
+            // An empty dataset is of no use and reads like a success in the explorer: with nothing converted,
+            // the outputs (an older dataset included) are left as they were.
+            { inputs: inputs.map((uri) => uri.fsPath), output, format, writeEmpty: false },
             {
               workerScript,
               signal: abort.signal,
@@ -86,16 +84,8 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
   if (problemsTotal > problemsLogged) {
     log.info('More problems than were logged one by one; all are counted above.');
   }
-  if (summary.postsWritten === 0) {
-    // An empty dataset is of no use and reads like a success in the explorer: remove what this run
-    // created, never a file that was there before.
-    const removed: string[] = [];
-    for (const file of [output, countsOutput]) {
-      if (existedBefore.has(file)) continue;
-      await fs.promises.rm(file, { force: true }).then(() => removed.push(file), (error: unknown) => log.warn(`Could not remove ${file}: ${error instanceof Error ? error.message : String(error)}`));
-    }
-    if (removed.length > 0) log.info(`Nothing was converted: removed ${removed.join(', ')}.`);
-    const warning = nothingConvertedMessage(summary, inputs.map((uri) => uri.fsPath), [...existedBefore]);
+  if (!summary.outputsWritten) {
+    const warning = nothingConvertedMessage(summary, inputs.map((uri) => uri.fsPath));
     log.warn(warning);
     const choice = await vscode.window.showWarningMessage(warning, 'Show Log');
     if (choice === 'Show Log') log.show(true);
@@ -116,13 +106,11 @@ export function convertedMessage(summary: ConvertSummary): string {
   );
 }
 
-/**
- * Why a conversion wrote no post: no post in the input at all (with the first problem), or all
- * skipped. `overwritten`: outputs that existed before the run, and so were kept, now empty.
- */
-export function nothingConvertedMessage(summary: ConvertSummary, inputs: string[], overwritten: string[] = []): string {
+/** Why a conversion wrote no post: no post in the input at all (with the first problem), or all skipped. */
+export function nothingConvertedMessage(summary: ConvertSummary, inputs: string[]): string {
   const what = inputs.length === 1 ? path.basename(inputs[0]!) : `the ${inputs.length} inputs`;
-  const files = overwritten.length > 0 ? ` ${overwritten.map((file) => path.basename(file)).join(' and ')} existed before and now ${overwritten.length === 1 ? 'holds' : 'hold'} no posts.` : ' No dataset was written.';
+  // With writeEmpty false the converter left the outputs as they were, an older dataset included.
+  const files = ' No dataset was written; existing files were left as they were.';
   if (summary.postsRead > 0) {
     const read = summary.postsRead === 1 ? 'the only post read from' : `all ${counted(summary.postsRead, 'post')} read from`;
     return `Nothing was converted: ${read} ${what} ${summary.postsRead === 1 ? 'was' : 'were'} skipped (the log says why).${files}`;

@@ -49,6 +49,19 @@ test('convert workers: several files on 2 workers give the same dataset, counts 
   assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl', 'one.txt', 'one.txt.counts.csv', 'two.txt', 'two.txt.counts.csv']), []);
 });
 
+test('convert workers: writeEmpty false on 2 workers leaves the outputs as they were when no post passes', async (t) => {
+  const dir = tempDir(t);
+  const inputs = writeOverlappingInputs(dir);
+  const out = path.join(dir, 'out.txt');
+  fs.writeFileSync(out, 'older,dataset\n');
+  const summary = await convertMetadata({ inputs, output: out, workers: 2, ratings: ['no-such-rating'], writeEmpty: false });
+  assert.equal(summary.outputsWritten, false);
+  assert.equal(summary.postsWritten, 0);
+  assert.ok(summary.skipped.rating > 0);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'older,dataset\n');
+  assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl', 'out.txt']), [], 'no tag-count table, part or temporary file');
+});
+
 test('convert workers: --strict in a worker fails the run and leaves no part or temp file', async (t) => {
   const dir = tempDir(t);
   const inputs = writeOverlappingInputs(dir);

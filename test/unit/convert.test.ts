@@ -234,6 +234,27 @@ test('convert: posts with no kept tag are skipped and counted', async (t) => {
   assert.equal(summary.skipped['no-kept-tags'], 2);
 });
 
+test('convert: writeEmpty false leaves both outputs as they were when no post passes, and writes when one does', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, `${gwernLine()}\n`);
+  const out = path.join(dir, 'out.txt');
+  fs.writeFileSync(out, 'older,dataset\n');
+  const nothing = await convertMetadata({ inputs: [input], output: out, categories: ['meta'], writeEmpty: false });
+  assert.equal(nothing.outputsWritten, false);
+  assert.equal(nothing.postsRead, 1);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'older,dataset\n', 'the older dataset is kept');
+  assert.deepEqual(strayFiles(dir, ['in.jsonl', 'out.txt']), [], 'no tag-count table and no temporary file');
+
+  const written = await convertMetadata({ inputs: [input], output: out, writeEmpty: false });
+  assert.equal(written.outputsWritten, true);
+  assert.deepEqual(readLines(out), [GWERN_EXPECTED]);
+  // The default (the CLI's) writes what the input held, even nothing.
+  const empty = await convertMetadata({ inputs: [input], output: out, categories: ['meta'] });
+  assert.equal(empty.outputsWritten, true);
+  assert.deepEqual(readLines(out), []);
+});
+
 test('convert: tag order sort and a seeded shuffle; jsonl keeps id, rating, score and tags by category', async (t) => {
   const dir = tempDir(t);
   const out = path.join(dir, 'out.txt');

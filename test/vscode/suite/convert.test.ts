@@ -50,13 +50,14 @@ suite('convert', () => {
     }
   });
 
-  test('5b. Convert Metadata on a prompt file: a warning that it holds no metadata, no empty dataset left', async () => {
+  test('5b. Convert Metadata on a prompt file: a warning that it holds no metadata, no empty dataset, older files untouched', async () => {
     const input = path.join(workspaceDir(), 'not-metadata.prompt');
     const output = `${input}.tags.txt`;
     const counts = `${output}.counts.csv`;
     writeFileSync(input, '1girl, solo, long hair\n');
-    // A file that was there before the run is never removed.
-    writeFileSync(counts, 'kept,1\n');
+    // An older dataset is there before the run and must come out as it was; no tag-count table is created.
+    writeFileSync(output, 'older,dataset\n');
+    rmSync(counts, { force: true });
     const uri = vscode.Uri.file(input);
     try {
       void vscode.commands.executeCommand('danbooruGpt.convertMetadata', uri, [uri]);
@@ -66,9 +67,9 @@ suite('convert', () => {
         const text = extensionLogText();
         return /\[warning\] Nothing was converted: not-metadata\.prompt holds no Danbooru metadata posts/.test(text) ? text : undefined;
       }, 90_000);
-      assert.match(log, /not-metadata\.prompt holds no Danbooru metadata posts \(1 bad line\).*not-metadata\.prompt\.tags\.txt\.counts\.csv existed before/);
-      assert.ok(!existsSync(output), `${output} (created by the run, empty) is removed`);
-      assert.ok(existsSync(counts), `${counts} (there before the run) is kept`);
+      assert.match(log, /not-metadata\.prompt holds no Danbooru metadata posts \(1 bad line\).*No dataset was written; existing files were left as they were/);
+      assert.equal(readFileSync(output, 'utf8'), 'older,dataset\n', `${output} (there before the run) is left as it was`);
+      assert.ok(!existsSync(counts), `${counts} is not created`);
     } finally {
       for (const file of [input, output, counts]) rmSync(file, { force: true });
     }
@@ -76,7 +77,7 @@ suite('convert', () => {
 
   test('5c. convert messages count in the singular and the plural', () => {
     const summary = (posts: number, bad: number, read = posts): ConvertSummary => ({
-      output: '/w/posts.tags.txt', countsOutput: '/w/posts.tags.txt.counts.csv', files: ['/w/posts.jsonl'], tagsWritten: 0, distinctTags: 0, seconds: 0,
+      output: '/w/posts.tags.txt', countsOutput: '/w/posts.tags.txt.counts.csv', outputsWritten: posts > 0, files: ['/w/posts.jsonl'], tagsWritten: 0, distinctTags: 0, seconds: 0,
       bytesRead: 0, bytesParsed: 0, postsRead: read, postsWritten: posts, badRecords: bad, stoppedAtLimit: false, problems: {},
       skipped: { 'no-kept-tags': read - posts, 'too-few-tags': 0, rating: 0, deleted: 0, score: 0, duplicate: 0 },
       firstProblems: bad > 0 ? [{ file: '/w/a.prompt', line: 1, unit: 'line', reason: 'invalid-json', detail: 'Unexpected token' }] : [],
@@ -85,7 +86,7 @@ suite('convert', () => {
     assert.equal(convertedMessage(summary(2048, 2)), 'Converted 2,048 posts to posts.tags.txt (0 skipped, 2 bad lines, tag counts in posts.tags.txt.counts.csv).');
     assert.equal(
       nothingConvertedMessage(summary(0, 1), ['/w/a.prompt']),
-      'Nothing was converted: a.prompt holds no Danbooru metadata posts (1 bad line); expected a .jsonl, .json or .gz export of Danbooru posts. No dataset was written. First problem: a.prompt:1: invalid-json: Unexpected token',
+      'Nothing was converted: a.prompt holds no Danbooru metadata posts (1 bad line); expected a .jsonl, .json or .gz export of Danbooru posts. No dataset was written; existing files were left as they were. First problem: a.prompt:1: invalid-json: Unexpected token',
     );
     assert.match(nothingConvertedMessage(summary(0, 0, 1), ['/w/posts.jsonl']), /the only post read from posts\.jsonl was skipped/);
     assert.match(nothingConvertedMessage(summary(0, 0, 3), ['/w/posts.jsonl', '/w/more.jsonl']), /all 3 posts read from the 2 inputs were skipped/);
