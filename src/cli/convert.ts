@@ -56,7 +56,6 @@ export async function runConvert(args: string[]): Promise<number> {
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar() : undefined;
   let printed = 0;
   let unprinted = 0;
-  ignoreClosedOutput();
   // Ctrl-C, kill and a closed terminal cancel: the engine removes its temporary files before the process exits.
   const cancel = new AbortController();
   let exitCode = 130;
@@ -105,20 +104,6 @@ export async function runConvert(args: string[]): Promise<number> {
     process.removeListener('SIGTERM', onInterrupt);
     process.removeListener('SIGHUP', onInterrupt);
   }
-}
-
-let closedOutputIgnored = false;
-
-/**
- * A reader of the problem lines that went away (`2>&1 | head -1`) must not crash the run: what it
- * misses is only messages. (Standard output's errors are handled for every command in main.ts.)
- */
-function ignoreClosedOutput(): void {
-  if (closedOutputIgnored) return;
-  closedOutputIgnored = true;
-  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') throw error;
-  });
 }
 
 function usageError(error: unknown): number {

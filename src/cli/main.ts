@@ -30,6 +30,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(err.code === 'EPIPE' ? 0 : 1);
 });
 
+// A reader of the messages that went away (`2>&1 | head -1`, a closed terminal) must not fail a run
+// whose output is fine: what it misses is only messages.
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') throw err;
+});
+
 const argv = process.argv.slice(2);
 main(argv).then(
   (code) => {

@@ -116,6 +116,17 @@ test('cli complete: a reader that stops early ends the run quietly; a full disk 
   }
 });
 
+test('cli sample: a reader of the messages that went away does not fail a run whose output is fine', async () => {
+  // Without --seed the random seed is printed on stderr: the write after its reader closed gets EPIPE.
+  const child = spawn(process.execPath, [cli, 'sample', '--model', fixture, '--threads', '1', '--n', '3'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.destroy();
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.equal(stdout.split('\n').filter(Boolean).length, 3);
+});
+
 test('cli sample: a bad command line exits 2 with the reason and a pointer to --help, before the model loads', () => {
   const cases: [string[], RegExp][] = [
     [['--top-p', 'x'], /--top-p must be a number/],
