@@ -1,5 +1,5 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
-import { sampleSettings } from '../model/model-engine';
+import { MAX_SEED, sampleSettings } from '../model/model-engine';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 
@@ -12,7 +12,6 @@ writes each sample as a full prompt line (the prompt's tags, then the sampled on
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
 `;
 
-const MAX_SEED = 2 ** 32 - 1;
 
 /** `1girl, solo` -> ["1girl", "solo"]. */
 export function splitPrompt(prompt: string): string[] {

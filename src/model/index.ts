@@ -7,7 +7,7 @@ import type { TagDictionary, TagEngine } from './types';
 
 export * from './types';
 export { loadDictionary, defaultDictionaryPath, packageRoot, normalizeTag, CompactTagDictionary } from './dictionary';
-export { defaultModelDir } from './model-engine';
+export { defaultModelDir, MAX_SEED } from './model-engine';
 
 export interface LoadEngineOptions {
   /** Hugging Face model folder; default: the shipped models/default. */

@@ -657,6 +657,9 @@ export interface SampleSettings {
   maxTags: number;
 }
 
+/** The largest seed: the sampler's PRNG state is 32 bits. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** Defaults and range checks for sample(); a bad value is a clear error. */
 export function sampleSettings(options: SampleOptions, contextLength: number): SampleSettings {
   const settings: SampleSettings = {
@@ -675,7 +678,8 @@ export function sampleSettings(options: SampleOptions, contextLength: number): S
   check(Number.isFinite(settings.temperature) && settings.temperature >= 0, 'temperature must be ≥ 0');
   check(Number.isInteger(settings.topK) && settings.topK >= 0, 'top-k must be an integer ≥ 0 (0 = off)');
   check(Number.isFinite(settings.topP) && settings.topP > 0 && settings.topP <= 1, 'top-p must be in (0, 1]');
-  check(Number.isInteger(settings.seed), 'seed must be an integer');
+  // The PRNG takes 32 bits: outside them a seed would silently give another seed's samples.
+  check(Number.isInteger(settings.seed) && settings.seed >= 0 && settings.seed <= MAX_SEED, `seed must be an integer in 0..${MAX_SEED}`);
   check(Number.isInteger(settings.maxTags) && settings.maxTags >= 1, 'max tags must be an integer ≥ 1');
   check(Number.isInteger(settings.minTags) && settings.minTags >= 0, 'min tags must be an integer ≥ 0');
   check(settings.minTags <= settings.maxTags, 'min tags must not exceed max tags');

@@ -3,6 +3,7 @@
 // that capability (the standalone `--stdio` server) gets the defaults merged with
 // initializationOptions.settings.
 import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
+import { MAX_SEED } from '../model/index';
 import type { InsertStyle, WordSeparator } from './insertStyle';
 
 export interface DiagnosticsSettings {
@@ -108,8 +109,8 @@ const NUMBER_RANGES: [group: 'completion' | 'sample' | 'diagnostics' | undefined
   ['sample', 'topP', { min: 0, max: 1, integer: false, aboveMin: 0.01 }],
   ['sample', 'minTags', { min: 0, max: 200, integer: true }],
   ['sample', 'maxTags', { min: 1, max: 200, integer: true }],
-  // The sampler's PRNG takes 32 bits: outside them a seed would silently equal another one.
-  ['sample', 'seed', { min: 0, max: 4294967295, integer: true }],
+  // The sampler's PRNG takes 32 bits (package.json's maximum says the same to the settings editor).
+  ['sample', 'seed', { min: 0, max: MAX_SEED, integer: true }],
   ['diagnostics', 'delay', { min: 0, max: 5000, integer: true }],
 ];
 

@@ -434,6 +434,9 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.deepEqual(greedy, [[top[0].tag], [top[0].tag]]);
     await assert.rejects(engine.sample({ topP: 0 }), /top-p must be in \(0, 1\]/);
     await assert.rejects(engine.sample({ minTags: 5, maxTags: 2 }), /min tags must not exceed max tags/);
+    // The PRNG state is 32 bits: a seed outside them would give another seed's samples, so it is refused.
+    for (const seed of [-1, 2 ** 32, 1.5]) await assert.rejects(engine.sample({ seed }), /seed must be an integer in 0\.\.4294967295/, String(seed));
+    assert.equal((await engine.sample({ seed: 2 ** 32 - 1, maxTags: 2 })).length, 1);
   });
 });
 
