@@ -284,6 +284,19 @@ function contributedFiles(manifest) {
   return [...files].map((f) => toPosix(path.normalize(f)));
 }
 
+/**
+ * Files the README links to by a relative path: the README is the extension's page in the editor,
+ * so they ship with it (vsce does not rewrite the links: there is no repository to point them at).
+ */
+export function readmeLinkedFiles(readme) {
+  const files = new Set();
+  for (const [, target] of readme.matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z][a-z0-9+.-]*:|^#/i.test(target)) continue;
+    files.add(toPosix(path.normalize(decodeURI(target.replace(/#.*$/, '')))));
+  }
+  return [...files];
+}
+
 /** Entry names and uncompressed sizes from a zip's central directory (a .vsix is a zip). */
 export function zipEntries(file) {
   const buf = readFileSync(file);
@@ -315,7 +328,7 @@ function verifyVsix(file, target, mustShip) {
   const entries = zipEntries(file);
   const names = new Set(entries.map((e) => e.name));
   const problems = [];
-  for (const required of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/server.js', ...mustShip.map((f) => `extension/${f}`)]) {
+  for (const required of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/convert-worker.js', ...mustShip.map((f) => `extension/${f}`)]) {
     if (!names.has(required)) problems.push(`missing ${required}`);
   }
   const { os, cpu } = TARGETS[target] ?? {};
@@ -325,6 +338,8 @@ function verifyVsix(file, target, mustShip) {
   }
   // Install-time scripts need packages that are not shipped; nothing at run time loads them.
   for (const name of names) if (/\/node_modules\/onnxruntime-node\/script\//.test(name)) problems.push(`carries an install script: ${name}`);
+  // The command line is run from a checkout or npm; the extension never loads it.
+  if (names.has('extension/dist/cli.js')) problems.push('carries the command line (dist/cli.js), which the extension does not use');
   if (problems.length > 0) throw new Error(`${path.basename(file)}:\n  ${problems.join('\n  ')}`);
   return entries;
 }
@@ -335,7 +350,7 @@ function main() {
   const manifest = readJson(path.join(root, 'package.json'));
   const externals = runtimeExternals(path.join(root, 'dist'));
   const baseIgnore = readFileSync(path.join(root, '.vscodeignore'), 'utf8');
-  const mustShip = [...contributedFiles(manifest), 'dist/third-party-licenses.txt'];
+  const mustShip = [...new Set([...contributedFiles(manifest), 'dist/third-party-licenses.txt', ...readmeLinkedFiles(readFileSync(path.join(root, 'README.md'), 'utf8'))])];
   const bundled = writeThirdPartyLicenses(path.join(root, 'dist'), [...dependencyClosure(externals, TARGETS['linux-x64']).keys()]);
   console.log(`third-party licenses: ${bundled.join(', ')}`);
   for (const file of mustShip) {
