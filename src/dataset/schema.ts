@@ -58,15 +58,17 @@ export class PostAdapter {
       if (typeof tag !== 'object' || tag === null) return wrongType(`tags[${i}]`, 'an object', tag);
       const { name, category } = tag as { name?: unknown; category?: unknown };
       if (typeof name !== 'string' || name === '') return wrongType(`tags[${i}].name`, 'a non-empty string', name);
-      // A newline in a name would split the post over two dataset lines.
-      if (hasControlCharacter(name)) return wrongType(`tags[${i}].name`, 'a tag name without control characters', name);
       // Category strings are almost always one digit: read it without Number().
       const categoryId = typeof category === 'string' ? (category.length === 1 ? digitValue(category) : Number(category)) : category;
       if (typeof categoryId !== 'number' || !Number.isInteger(categoryId) || categoryId < 0 || categoryId > 255 || category === '') {
         return wrongType(`tags[${i}].category`, 'a category number', category);
       }
       const slot = this.slotByCategoryId[categoryId];
-      if (slot >= 0) tags[slot].push(name);
+      if (slot < 0) continue;
+      // A newline in a kept name would split the post over two dataset lines; a dropped tag's name
+      // is never written (as in the API schema, whose dropped fields are not read).
+      if (hasControlCharacter(name)) return wrongType(`tags[${i}].name`, 'a tag name without control characters', name);
+      tags[slot].push(name);
     }
     return tags;
   }

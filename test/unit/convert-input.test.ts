@@ -211,3 +211,25 @@ test('convert input: control characters in tags never break "one post a line", i
     }
   }
 });
+
+
+test('convert input: a control character in a tag of a dropped category loses nothing, in both schemas and both read paths', async (t) => {
+  const dir = tempDir(t);
+  // Made-up minimal posts: the artist tag holds a newline; with only general tags kept it is never written.
+  const posts = [
+    '{"id":1,"tags":[{"name":"bad\\nartist","category":"1"},{"name":"smile","category":"0"}]}',
+    '{"id":2,"tag_string_general":"smile","tag_string_artist":"bad\\nartist"}',
+  ];
+  const input = path.join(dir, 'posts.jsonl');
+  fs.writeFileSync(input, `${posts.join('\n')}\n`);
+  for (const fastJsonLines of [true, false]) {
+    const out = path.join(dir, 'out.txt');
+    const kept = await convertMetadata({ inputs: [input], output: out, fastJsonLines });
+    assert.deepEqual(readLines(out), ['smile', 'smile'], `fast path ${fastJsonLines}`);
+    assert.equal(kept.badRecords, 0);
+    // Kept, the gwern name would split the line and is reported; the API string splits on the newline (Danbooru's rule).
+    const problems: InputProblem[] = [];
+    await convertMetadata({ inputs: [input], output: out, categories: ['general', 'artist'], fastJsonLines }, { onProblem: (problem) => problems.push(problem) });
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.reason}`), ['1:wrong-type'], `fast path ${fastJsonLines}`);
+  }
+});
