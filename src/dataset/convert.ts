@@ -176,7 +176,7 @@ export class Conversion {
         this.problem(file.path, 1, 'line', 'unsupported-compression', `unsupported compression (${input.unsupportedCompression}); decompress it first (file skipped)`);
         return;
       }
-      const head = await readHead(iterator, this.options.maxLineBytes);
+      const head = await readHead(iterator, this.options.maxLineBytes, !nameDecidesFormat(file.path));
       if (isJsonArray(file.path, head)) {
         position.unit = 'item';
         await this.convertJsonArray(file.path, head, iterator, position);
@@ -405,8 +405,16 @@ function isJsonArray(file: string, head: Head): boolean {
   return JSON_NAME.test(file) || !head.firstLineIsValue;
 }
 
-/** Reads up to the first byte that is not whitespace (and, when it is "[", a little further: see Head). */
-async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number): Promise<Head> {
+/** Whether the file's name alone says JSON lines or JSON (only other names are told apart by content). */
+function nameDecidesFormat(file: string): boolean {
+  return JSON_LINES_NAME.test(file) || JSON_NAME.test(file);
+}
+
+/**
+ * Reads up to the first byte that is not whitespace (and, when it is "[" and `sniffFirstLine`, a
+ * little further: see Head).
+ */
+async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number, sniffFirstLine: boolean): Promise<Head> {
   const chunks: Buffer[] = [];
   let bom = false;
   let first = -1;
@@ -425,7 +433,7 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number): 
     }
   }
   const head: Head = { chunks, firstByte: first, bom, firstLineIsValue: false };
-  if (first !== 0x5b) return head;
+  if (first !== 0x5b || !sniffFirstLine) return head;
   // The JSON-array reader is given the file without its BOM; the JSONL reader notes the BOM itself.
   const data = (): Buffer => Buffer.concat(chunks);
   let text = data();
