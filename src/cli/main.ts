@@ -4,7 +4,7 @@ import { UsageError } from './args';
 const usage = `usage: danbooru-gpt <command> [options]
 
 commands:
-  convert INPUT... -o OUT   Danbooru metadata JSONL -> tag dataset
+  convert INPUT... -o OUT   Danbooru metadata (JSONL or JSON arrays, .gz) -> tag dataset
   complete                  JSON lines on stdin -> completions
   sample                    sample tag lists from the model
   info                      describe the model
