@@ -33,7 +33,7 @@ options:
 
 Bad lines never stop the run: each is counted by reason and the first 20 are printed as
 FILE:LINE: reason: detail. Exit code: 0 done (even with bad lines), 1 --strict failure or I/O error,
-2 usage error, 130 interrupted (Ctrl-C; the temporary output is removed).
+2 usage error, 130 interrupted (Ctrl-C, SIGTERM), 129 SIGHUP (both remove the temporary output).
 `;
 
 const CATEGORY_BY_NUMBER = new Map<string, TagCategory>(Object.entries(TAG_CATEGORIES).map(([name, id]) => [String(id), name as TagCategory]));

@@ -4,7 +4,7 @@ import { UsageError } from './args';
 const usage = `usage: danbooru-gpt <command> [options]
 
 commands:
-  convert INPUT... -o OUT   Danbooru metadata JSONL -> tag dataset
+  convert INPUT... -o OUT   Danbooru metadata (JSONL or JSON arrays, .gz) -> tag dataset
   complete                  JSON lines on stdin -> completions
   sample                    sample tag lists from the model
   info                      describe the model
@@ -17,9 +17,13 @@ async function main(argv: string[]): Promise<number> {
     case 'complete': return (await import('./complete')).runComplete(argv.slice(1));
     case 'sample': return (await import('./sample')).runSample(argv.slice(1));
     case 'info': return (await import('./info')).runInfo(argv.slice(1));
+    case '--help':
+    case '-h':
+      process.stdout.write(usage); // as each command's --help: asked for, so on stdout
+      return 0;
     default:
       process.stderr.write(usage);
-      return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+      return command === undefined ? 0 : 2;
   }
 }
 

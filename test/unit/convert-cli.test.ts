@@ -78,7 +78,7 @@ test('cli convert: usage errors exit 2 with a clear message', (t) => {
 test('cli convert: --help describes the options and the tag-count table', () => {
   const result = convert(['--help']);
   assert.equal(result.status, 0);
-  for (const option of ['--format txt|jsonl', '--order keep|shuffle|sort', '--seed', '--categories', '--min-tags', '--rating', '--exclude-deleted', '--min-score', '--limit', '--strict', '--workers', 'OUT.counts.csv']) {
+  for (const option of ['--format txt|jsonl', '--order keep|shuffle|sort', '--seed', '--categories', '--min-tags', '--rating', '--exclude-deleted', '--min-score', '--limit', '--strict', '--workers', 'OUT.counts.csv', '129 SIGHUP']) {
     assert.ok(result.stdout.includes(option), option);
   }
 });
