@@ -105,6 +105,24 @@ export class Workbench {
     await this.page.keyboard.press('Enter');
   }
 
+  /**
+   * The activation time VS Code itself measured for an extension (code loading + activate()), as
+   * "Developer: Show Running Extensions" shows it, e.g. "Startup Activation: 17ms" -> 17.
+   */
+  async extensionActivationMs(displayName: string, timeoutMs = 15_000): Promise<{ ms: number; shown: string }> {
+    await this.runCommand('Developer: Show Running Extensions');
+    const row = this.page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: displayName }).first();
+    await row.waitFor({ timeout: timeoutMs });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const shown = ((await row.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+      const match = /Activation: (\d+(?:\.\d+)?) ?ms/.exec(shown);
+      if (match) return { ms: Number(match[1]), shown };
+      if (Date.now() > deadline) throw new Error(`no activation time in the Running Extensions row of ${displayName}: "${shown}"`);
+      await sleep(250);
+    }
+  }
+
   /** Opens a workspace file with Quick Open (Ctrl+P), and waits for its editor. */
   async openFile(relativePath: string): Promise<void> {
     const name = path.basename(relativePath);
