@@ -151,6 +151,27 @@ export function readTokenizer(file: string, configFile: string | undefined): Tok
   return { json, config, modelType, vocab, size };
 }
 
+/**
+ * Where a folder's ONNX graph may be, in order: optimum's and transformers.js's current layout, the
+ * folder itself, then older exports' merged decoder (one graph with a `use_cache_branch` input).
+ */
+export const ONNX_FILES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_merged.onnx', 'decoder_model_merged.onnx'];
+
+/** Weights a Hugging Face folder holds before any ONNX export. */
+const UNEXPORTED_WEIGHTS = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack'];
+
+/** What the folder holds instead of a graph the engine reads: PyTorch weights, or other .onnx files. */
+function missingOnnxHint(folder: string): string {
+  const weights = UNEXPORTED_WEIGHTS.find((name) => fs.existsSync(path.join(folder, name)));
+  if (weights) {
+    return `; the folder holds ${weights}, weights not yet exported to ONNX: export them with a KV cache, e.g. \`optimum-cli export onnx --task text-generation-with-past --model ${folder} ${path.join(folder, 'onnx')}\``;
+  }
+  const others = ['', 'onnx']
+    .flatMap((sub) => (fs.existsSync(path.join(folder, sub)) ? fs.readdirSync(path.join(folder, sub)).filter((name) => name.endsWith('.onnx')).map((name) => path.posix.join(sub, name)) : []))
+    .slice(0, 5);
+  return others.length > 0 ? `; the folder holds ${others.join(', ')}, none of the names read` : '';
+}
+
 /** Finds and reads the folder's files; throws ModelLoadError naming the first bad one. */
 export function readModelFolder(dir: string): ModelFiles {
   const folder = path.resolve(dir);
@@ -158,11 +179,10 @@ export function readModelFolder(dir: string): ModelFiles {
   if (!fs.statSync(folder).isDirectory()) throw new ModelLoadError(folder, 'not a folder');
   const configPath = path.join(folder, 'config.json');
   const tokenizerPath = path.join(folder, 'tokenizer.json');
-  const onnxCandidates = [path.join(folder, 'onnx', 'model.onnx'), path.join(folder, 'model.onnx')];
-  const onnxPath = onnxCandidates.find((file) => fs.existsSync(file));
+  const onnxPath = ONNX_FILES.map((file) => path.join(folder, file)).find((file) => fs.existsSync(file));
   const config = readConfig(configPath);
   if (!fs.existsSync(tokenizerPath)) throw new ModelLoadError(tokenizerPath, 'file not found');
-  if (!onnxPath) throw new ModelLoadError(onnxCandidates[0], `file not found (nor ${onnxCandidates[1]})`);
+  if (!onnxPath) throw new ModelLoadError(path.join(folder, ONNX_FILES[0]), `file not found (nor ${ONNX_FILES.slice(1).join(', ')})${missingOnnxHint(folder)}`);
   const tokenizerConfigPath = path.join(folder, 'tokenizer_config.json');
   const tokenizer = readTokenizer(tokenizerPath, tokenizerConfigPath);
   if (tokenizer.size !== config.vocabSize) {

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BpeModelEngine } from '../../src/model/bpe-engine';
 import { normalizeTag } from '../../src/model/dictionary';
@@ -181,4 +182,29 @@ test('cli complete and sample run the BPE fixture end to end', () => {
   });
   assert.equal(sample.status, 0, sample.stderr);
   assert.equal((JSON.parse(sample.stdout) as { samples: string[][] }).samples.length, 2);
+});
+
+test('an older export\'s merged decoder (onnx/decoder_model_merged.onnx, use_cache_branch) gives the same answers', async (t) => {
+  // Generated from the fixture by training/make_merged_decoder.py: an If on use_cache_branch whose
+  // no-cache branch ignores the past, so the flag must be false on the first run and true after.
+  const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-merged-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const made = spawnSync(python, [path.join(__dirname, '..', '..', 'training', 'make_merged_decoder.py'), fixture, dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  assert.ok(!fs.existsSync(path.join(dir, 'onnx', 'model.onnx')) && fs.existsSync(path.join(dir, 'onnx', 'decoder_model_merged.onnx')));
+  const plain = await loadEngine({ modelDir: fixture, dictionary, threads: 1 });
+  const merged = await loadEngine({ modelDir: dir, dictionary, threads: 1 });
+  try {
+    const round = (list: { tag: string; score: number }[]) => list.map((c) => `${c.tag} ${c.score.toFixed(4)}`);
+    // A growing context: the later ones reuse the cached past, where the flag is true.
+    for (const [context, prefix] of [[[], 'lo'], [['1girl'], 'lo'], [['1girl', 'solo'], ''], [['1girl', 'solo', 'long_hair'], 'bl']] as [string[], string][]) {
+      assert.deepEqual(round(await merged.complete(context, prefix, { top: 5 })), round(await plain.complete(context, prefix, { top: 5 })), `${context.join(',')} | ${prefix}`);
+    }
+    const options = { n: 2, seed: 3, maxTags: 8 };
+    assert.deepEqual(await merged.sample(options), await plain.sample(options));
+  } finally {
+    await plain.dispose();
+    await merged.dispose();
+  }
 });

@@ -57,6 +57,19 @@ describe('model loading errors name the file', () => {
       withBrokenCopy((dir) => fs.rmSync(path.join(dir, 'onnx'), { recursive: true })),
       /onnx\/model\.onnx: file not found/,
     ));
+  test('missing ONNX file, with PyTorch weights: says how to export them', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.rmSync(path.join(dir, 'onnx'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'model.safetensors'), '');
+      }),
+      /onnx\/model\.onnx: file not found .*; the folder holds model\.safetensors, weights not yet exported to ONNX: export them with a KV cache, e\.g\. `optimum-cli export onnx --task text-generation-with-past/,
+    ));
+  test('missing ONNX file, with ONNX files of other names: lists them', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => fs.renameSync(path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'decoder_with_past_model.onnx'))),
+      /onnx\/model\.onnx: file not found \(nor model\.onnx, onnx\/decoder_model_merged\.onnx, decoder_model_merged\.onnx\); the folder holds onnx\/decoder_with_past_model\.onnx, none of the names read/,
+    ));
   test('config.json that is not JSON', () =>
     expectLoadError(
       withBrokenCopy((dir) => fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "gpt2",')),
