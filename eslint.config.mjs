@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/e2e/node_modules/**', 'test/e2e/.cache/**', 'test-results/**', 'models/**', 'training/**', '.vscode-test/**', 'test/vscode/.build/**', 'test/vscode/node_modules/**', 'vsix/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/e2e/node_modules/**', 'test/e2e/.cache/**', 'test-results/**', 'models/**', 'training/**', '.vscode-test/**', 'test/vscode/.build/**', 'test/vscode/node_modules/**', 'vsix/**', '.tmp/**', 'bench/.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
