@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
-    BOS_ID, DataError, Post, TagTokenizer, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
+    BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
     vocabulary_sha256, write_json_atomic,
 )
 
@@ -394,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ranking", help="ranking.json to read (or, with --tune, to write)")
     p.add_argument("--related", help="related.json (default: RUN/related.json when it exists)")
     p.add_argument("--tune", action="store_true", help="tune the blend on tuning cases (seed + 1) and write --ranking")
-    p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
+    p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
     p.add_argument("--categories", default=None, help="JSON lines input: tag categories (default: the run's, else general)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--limit", type=int, default=0,
@@ -416,8 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     dictionary = read_dictionary(args.dictionary)
-    args.val_percent = resolve_split(args.val_percent, args.run, "evaluate.py")
     settings = read_run_settings(args.run) if args.run else {}
+    args.val_percent = resolve_split(args.val_percent, settings, args.run, "evaluate.py")
     categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
     posts = read_posts(args.data, categories)
     train, val = split_posts(posts, args.val_percent)

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
-    SPECIAL_TOKENS, DataError, Post, TagTokenizer, read_posts, read_run_settings, resolve_split, split_posts,
+    DEFAULT_VAL_PERCENT, SPECIAL_TOKENS, DataError, Post, TagTokenizer, read_posts, read_run_settings, resolve_split, split_posts,
     vocabulary_sha256, write_json_atomic,
 )
 
@@ -113,14 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-tags", type=int, default=16384,
                    help="fit the weights over the this many most frequent tags; the others get none "
                         "(memory ~ 16 x N^2 bytes, time ~ N^3: 16384 tags take about 5 GB; 0 = all)")
-    p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
+    p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
         settings = read_run_settings(args.run)
-        val_percent = resolve_split(args.val_percent, args.run, "related.py")
+        val_percent = resolve_split(args.val_percent, settings, args.run, "related.py")
         posts = read_posts(args.data, settings.get("categories", ["general"]))
     except (DataError, OSError) as err:
         print(f"related: {err}", file=sys.stderr)

@@ -129,12 +129,16 @@ def parse_categories(text: str) -> List[str]:
     return names
 
 
-def is_validation(post_id: str, percent: int = 10) -> bool:
+# train.py's --val-percent default, and so the split of a run that records none (made before run.json).
+DEFAULT_VAL_PERCENT = 10
+
+
+def is_validation(post_id: str, percent: int = DEFAULT_VAL_PERCENT) -> bool:
     """Fixed split by post id: stable across runs, machines and file orders."""
     return zlib.crc32(post_id.encode("utf-8")) % 100 < percent
 
 
-def split_posts(posts: Sequence[Post], percent: int = 10) -> Tuple[List[Post], List[Post]]:
+def split_posts(posts: Sequence[Post], percent: int = DEFAULT_VAL_PERCENT) -> Tuple[List[Post], List[Post]]:
     train = [p for p in posts if not is_validation(p.post_id, percent)]
     val = [p for p in posts if is_validation(p.post_id, percent)]
     return train, val
@@ -282,12 +286,19 @@ def read_run_settings(run: str) -> dict:
         return json.load(f)
 
 
-def resolve_split(given: Optional[int], run: Optional[str], what: str) -> int:
-    """--val-percent for a script that reads a run: the run's split by default. Another split would
-    count validation posts as training data (or the reverse), so a different one is refused."""
-    recorded = read_run_settings(run).get("val_percent") if run else None
+def recorded_split(settings: dict) -> int:
+    """The --val-percent recorded in run.json settings (or an export's tag_model.training), else the default."""
+    recorded = settings.get("val_percent")
+    return DEFAULT_VAL_PERCENT if recorded is None else int(recorded)
+
+
+def resolve_split(given: Optional[int], settings: dict, run: Optional[str], what: str) -> int:
+    """--val-percent for a script that reads a run (settings: read_run_settings(run), {} without one):
+    the run's split by default. Another split would count validation posts as training data (or the
+    reverse), so a different one is refused."""
+    recorded = settings.get("val_percent")
     if given is None:
-        return 10 if recorded is None else int(recorded)
+        return recorded_split(settings)
     if recorded is not None and given != recorded:
         raise DataError(f"{os.path.join(run, RUN_SETTINGS)}: the run was trained with --val-percent {recorded}; "
                         f"{what} with --val-percent {given} would mix its training and validation posts")

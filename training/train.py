@@ -40,7 +40,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
 from tags import (  # noqa: E402
-    EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab, parse_categories, read_posts,
+    DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab, parse_categories, read_posts,
     split_posts, vocabulary_sha256, write_json_atomic,
 )
 
@@ -53,7 +53,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="JSON lines input: tag categories to read, comma-separated (default general)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, log, tokenizer)")
     p.add_argument("--min-count", type=int, default=2, help="vocabulary: tags seen at least this often")
-    p.add_argument("--val-percent", type=int, default=10,
+    p.add_argument("--val-percent", type=int, default=DEFAULT_VAL_PERCENT,
                    help="validation split: posts whose id hash %% 100 is below this (0 = no validation, no early stop)")
     p.add_argument("--n-layer", type=int, default=3)
     p.add_argument("--n-head", type=int, default=4)
