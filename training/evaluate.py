@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
-    BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
+    BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
     vocabulary_sha256, write_json_atomic,
 )
 
@@ -160,19 +160,8 @@ class Cooccurrence:
         dense_of = np.full(n, -1, dtype=np.int64)
         dense_of[kept] = np.arange(m)
         dtype = np.min_scalar_type(int(tag_counts.max()) if n else 0)  # a pair is never counted more than a tag
-        matrix = np.zeros((m, m), dtype=dtype)
-        flat = matrix.reshape(-1)
-        one = dtype.type(1)
-        for post in posts:
-            d = {int(dense_of[index[t]]) for t in post.tags if t in index}
-            d.discard(-1)
-            if len(d) < 2:
-                continue
-            a = np.fromiter(d, dtype=np.int64, count=len(d))
-            keys = (a[:, None] * m + a[None, :]).reshape(-1)
-            # The tags of a post are distinct, so are its pair keys: one fancy += counts each once.
-            flat[keys[keys % (m + 1) != 0]] += one
-        self.matrix = matrix
+        id_sets = ({int(dense_of[index[t]]) for t in post.tags if t in index} - {-1} for post in posts)
+        self.matrix = count_pairs(id_sets, m, dtype, diagonal=False)
         self.dense_of = dense_of
         self.kept = kept
         self.tag_counts = tag_counts

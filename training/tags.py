@@ -20,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 BOS, EOS, PAD, UNK = "<|bos|>", "<|eos|>", "<|pad|>", "<|unk|>"
 SPECIAL_TOKENS = [BOS, EOS, PAD, UNK]  # ids 0, 1, 2, 3
 BOS_ID, EOS_ID, PAD_ID, UNK_ID = 0, 1, 2, 3
@@ -151,6 +153,25 @@ def build_vocab(posts: Iterable[Post], min_count: int) -> List[str]:
         counts.update(p.tags)
     tags = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
     return SPECIAL_TOKENS + tags
+
+
+def count_pairs(id_sets: Iterable[Iterable[int]], size: int, dtype, diagonal: bool = True) -> np.ndarray:
+    """[size, size] counts of the sets holding both a and b (X^T X, X the set x id 0/1 matrix);
+    the diagonal (sets holding a) is left 0 unless `diagonal`. Each set's ids are distinct and in
+    0..size-1. Accumulated one set at a time: X itself is never built, so the memory is the result's
+    whatever the number of sets. `dtype` must hold the largest count (exact: integers only)."""
+    counts = np.zeros(size * size, dtype=dtype)
+    one = counts.dtype.type(1)
+    for ids in id_sets:
+        a = np.fromiter(ids, dtype=np.int64)
+        if a.size < (1 if diagonal else 2):
+            continue
+        keys = (a[:, None] * size + a[None, :]).reshape(-1)
+        if not diagonal:
+            keys = keys[keys % (size + 1) != 0]
+        # Distinct ids, so distinct keys: one fancy += counts each pair once.
+        counts[keys] += one
+    return counts.reshape(size, size)
 
 
 class TagTokenizer:

@@ -37,7 +37,7 @@ class RelatedAndExportTest(unittest.TestCase):
             x[r, [tok.tag_id(t) for t in post.tags if tok.tag_id(t) is not None]] = 1.0
         x[:, :4] = 0
         dense = (x.T @ x).double()
-        self.assertTrue(torch.equal(related.gram_matrix(posts, tok, len(tok), batch_posts=7), dense))
+        self.assertTrue(torch.equal(related.gram_matrix(posts, tok, len(tok)), dense))
         self.assertTrue(torch.equal(related.gram_matrix(posts, tok, 10), dense[:10, :10]))
         code, _, err = run_main(related.main, ["--data", self.data, "--run", self.run, "--max-tags", "5"])
         self.assertEqual(code, 0, err)

@@ -3,10 +3,12 @@ import sys
 import tempfile
 import unittest
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from tags import (  # noqa: E402
     BOS_ID, DEFAULT_VAL_PERCENT, EOS_ID, UNK_ID, DataError, Post, TagTokenizer, build_vocab, is_validation, normalize_text,
-    read_posts, recorded_split, resolve_split, split_posts, split_tags,
+    count_pairs, read_posts, recorded_split, resolve_split, split_posts, split_tags,
 )
 
 
@@ -109,6 +111,31 @@ class PostsTest(unittest.TestCase):
         self.assertEqual([p.post_id for p in val], [p.post_id for p in posts if is_validation(p.post_id)])
         _, val_reversed = split_posts(list(reversed(posts)))
         self.assertEqual(sorted(p.post_id for p in val), sorted(p.post_id for p in val_reversed))
+
+
+class CountPairsTest(unittest.TestCase):
+    """The pair counts of related.py's Gram matrix (float64, diagonal) and evaluate.py's co-occurrence (uint, none)."""
+
+    SETS = [{0, 2, 3}, {2}, set(), {3, 2}, {1, 2, 3, 4}]
+
+    def dense(self):
+        x = np.zeros((len(self.SETS), 5), dtype=np.int64)
+        for r, ids in enumerate(self.SETS):
+            x[r, list(ids)] = 1
+        return x.T @ x
+
+    def test_equals_x_transpose_x_in_the_given_dtype(self):
+        counts = count_pairs(iter(self.SETS), 5, np.float64)
+        self.assertEqual((counts.dtype, counts.shape), (np.float64, (5, 5)))
+        self.assertTrue(np.array_equal(counts, self.dense()))
+
+    def test_without_the_diagonal(self):
+        counts = count_pairs(self.SETS, 5, np.uint8, diagonal=False)
+        expected = self.dense()
+        np.fill_diagonal(expected, 0)
+        self.assertEqual(counts.dtype, np.uint8)
+        self.assertTrue(np.array_equal(counts, expected))
+        self.assertEqual(count_pairs([], 0, np.uint8).shape, (0, 0))
 
 
 class SplitSettingsTest(unittest.TestCase):
