@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
-    BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
+    BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
     vocabulary_sha256, write_json_atomic,
 )
 
@@ -407,6 +407,8 @@ def run(args: argparse.Namespace) -> int:
     dictionary = read_dictionary(args.dictionary)
     settings = read_run_settings(args.run) if args.run else {}
     args.val_percent = resolve_split(args.val_percent, settings, args.run, "evaluate.py")
+    if args.run:  # before the slow counting, and before ModelScorer would blame related.json for it
+        check_run_vocabulary(args.run, settings, TagTokenizer.load(os.path.join(args.run, "tokenizer.json")))
     categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
     posts = read_posts(args.data, categories)
     train, val = split_posts(posts, args.val_percent)

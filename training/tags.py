@@ -290,8 +290,9 @@ def write_json_atomic(path: str, data: object, indent: Optional[int] = 2) -> Non
 
 
 def vocabulary_sha256(vocab: Sequence[str]) -> str:
-    """Identifies a vocabulary: files indexed by token id (related.json, ranking.json) record it,
-    so that a file made for another run's vocabulary is never shipped beside this one."""
+    """Identifies a vocabulary: run.json (the vocabulary the checkpoints were trained with) and the
+    files indexed by token id (related.json, ranking.json) record it, so that a tokenizer or a file
+    made for another vocabulary is never used or shipped beside this run's."""
     return hashlib.sha256("\n".join(vocab).encode("utf-8")).hexdigest()
 
 
@@ -305,6 +306,16 @@ def read_run_settings(run: str) -> dict:
         return {}
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def check_run_vocabulary(run: str, settings: dict, tokenizer: "TagTokenizer") -> None:
+    """Refuses a RUN/tokenizer.json other than the one the run was trained with (run.json's hash;
+    runs from before it was recorded are not checked): the checkpoints index tags by id, so another
+    vocabulary of the same size would silently score, export or train the wrong tags."""
+    recorded = settings.get("vocabulary_sha256")
+    if recorded is not None and recorded != vocabulary_sha256(tokenizer.vocab):
+        raise DataError(f"{os.path.join(run, 'tokenizer.json')}: not the vocabulary this run was trained with "
+                        f"({os.path.join(run, RUN_SETTINGS)} records another vocabulary_sha256)")
 
 
 def recorded_split(settings: dict) -> int:

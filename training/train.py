@@ -12,7 +12,8 @@ uninterrupted one), and on Ctrl-C / SIGTERM (then exits 130 / 143); keeps the be
 loss (`best.pt`); stops early when validation loss stops improving. With no validation posts
 (--val-percent 0) validation is off: best.pt is the last epoch's weights, no early stop.
 Also writes OUT/run.json (data file, --val-percent, --categories, vocabulary hash): related.py,
-evaluate.py and the export read the split from it.
+evaluate.py and the export read the split from it, and they and --resume refuse a tokenizer.json
+other than the one the run was trained with.
 
 Loss: `set` (default) scores, at each position, the mean log-probability of all tags of the
 post not yet written (ending with <|eos|>). In expectation over random orders this is the
@@ -40,8 +41,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
 from tags import (  # noqa: E402
-    DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab, parse_categories, read_posts,
-    split_posts, vocabulary_sha256, write_json_atomic,
+    DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
+    check_run_vocabulary, parse_categories, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
 )
 
 
@@ -402,6 +403,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
     tokenizer_path = os.path.join(args.out, "tokenizer.json")
     if resuming:
         tokenizer = TagTokenizer.load(tokenizer_path)
+        check_run_vocabulary(args.out, read_run_settings(args.out), tokenizer)
         # The checkpoint's model size, whatever the command line says (the weights only fit it).
         config = GPTConfig(**ckpt["config"])
         for name in MODEL_FLAGS:
