@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
-    BOS_ID, DataError, Post, TagTokenizer, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
+    BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
     vocabulary_sha256, write_json_atomic,
 )
 
@@ -160,19 +160,8 @@ class Cooccurrence:
         dense_of = np.full(n, -1, dtype=np.int64)
         dense_of[kept] = np.arange(m)
         dtype = np.min_scalar_type(int(tag_counts.max()) if n else 0)  # a pair is never counted more than a tag
-        matrix = np.zeros((m, m), dtype=dtype)
-        flat = matrix.reshape(-1)
-        one = dtype.type(1)
-        for post in posts:
-            d = {int(dense_of[index[t]]) for t in post.tags if t in index}
-            d.discard(-1)
-            if len(d) < 2:
-                continue
-            a = np.fromiter(d, dtype=np.int64, count=len(d))
-            keys = (a[:, None] * m + a[None, :]).reshape(-1)
-            # The tags of a post are distinct, so are its pair keys: one fancy += counts each once.
-            flat[keys[keys % (m + 1) != 0]] += one
-        self.matrix = matrix
+        id_sets = ({int(dense_of[index[t]]) for t in post.tags if t in index} - {-1} for post in posts)
+        self.matrix = count_pairs(id_sets, m, dtype, diagonal=False)
         self.dense_of = dense_of
         self.kept = kept
         self.tag_counts = tag_counts
@@ -394,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ranking", help="ranking.json to read (or, with --tune, to write)")
     p.add_argument("--related", help="related.json (default: RUN/related.json when it exists)")
     p.add_argument("--tune", action="store_true", help="tune the blend on tuning cases (seed + 1) and write --ranking")
-    p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
+    p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
     p.add_argument("--categories", default=None, help="JSON lines input: tag categories (default: the run's, else general)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--limit", type=int, default=0,
@@ -416,8 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     dictionary = read_dictionary(args.dictionary)
-    args.val_percent = resolve_split(args.val_percent, args.run, "evaluate.py")
     settings = read_run_settings(args.run) if args.run else {}
+    args.val_percent = resolve_split(args.val_percent, settings, args.run, "evaluate.py")
+    if args.run:  # before the slow counting, and before ModelScorer would blame related.json for it
+        check_run_vocabulary(args.run, settings, TagTokenizer.load(os.path.join(args.run, "tokenizer.json")))
     categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
     posts = read_posts(args.data, categories)
     train, val = split_posts(posts, args.val_percent)

@@ -36,7 +36,8 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
 from tags import (  # noqa: E402
-    BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, TagTokenizer, read_run_settings, vocabulary_sha256, write_json_atomic,
+    BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, DataError, TagTokenizer, check_run_vocabulary, read_run_settings,
+    vocabulary_sha256, write_json_atomic,
 )
 
 OPSET = 14
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(2)
     try:
         return export(args)
-    except ExportError as err:
+    except (ExportError, DataError) as err:
         print(f"export: {err}", file=sys.stderr)
         return 1
 
@@ -245,8 +246,9 @@ def export(args: argparse.Namespace) -> int:
     tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
     if len(tokenizer) != model.config.vocab_size:
         raise ExportError(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
-    extras = matching_extras(args.run, vocabulary_sha256(tokenizer.vocab))
     settings = read_run_settings(args.run)
+    check_run_vocabulary(args.run, settings, tokenizer)
+    extras = matching_extras(args.run, vocabulary_sha256(tokenizer.vocab))
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     tokenizer.save(args.out, model.config.n_positions)
     training = {k: settings[k] for k in ("val_percent", "categories") if k in settings}

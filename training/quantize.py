@@ -43,7 +43,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tags import DataError, TagTokenizer, read_posts, split_posts  # noqa: E402
+from tags import DEFAULT_VAL_PERCENT, DataError, TagTokenizer, read_posts, recorded_split, split_posts  # noqa: E402
 
 MS_DOMAIN = "com.microsoft"
 CALIBRATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.mjs")
@@ -264,7 +264,7 @@ def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_p
     # The split and categories the model was trained with (export.py records them), unless given.
     training = config.get("tag_model", {}).get("training", {})
     if val_percent is None:
-        val_percent = training.get("val_percent", 10)
+        val_percent = recorded_split(training)
     sequences = calibration_sequences(posts, os.path.join(folder, "tokenizer.json"), config["n_positions"], every, val_percent,
                                       training.get("categories", ["general"]))
     with tempfile.TemporaryDirectory() as work:
@@ -307,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--posts", required=True, help="posts, as train.py reads them (id<TAB>tag,tag,... or JSON lines): calibration data")
     p.add_argument("--every", type=int, default=15, help="calibrate on every N-th training-split post (default 15)")
     p.add_argument("--val-percent", type=int, default=None,
-                   help="the training split's complement is calibrated on (default: config.json's tag_model.training, else 10)")
+                   help="the training split's complement is calibrated on (default: config.json's tag_model.training, "
+                        f"else {DEFAULT_VAL_PERCENT})")
     args = p.parse_args(argv)
     try:
         count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent)

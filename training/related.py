@@ -31,27 +31,17 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
-    SPECIAL_TOKENS, DataError, Post, TagTokenizer, read_posts, read_run_settings, resolve_split, split_posts,
+    DEFAULT_VAL_PERCENT, SPECIAL_TOKENS, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, read_posts, read_run_settings, resolve_split, split_posts,
     vocabulary_sha256, write_json_atomic,
 )
 
 
-def gram_matrix(posts: Sequence[Post], tokenizer: TagTokenizer, size: int, batch_posts: int = 4096) -> torch.Tensor:
-    """X^T X over token ids < size (X the post x tag 0/1 matrix), float64, accumulated from each
-    post's tag pairs a batch of posts at a time: X itself (posts x vocabulary) is never built, so
-    the memory is the size x size result whatever the number of posts."""
-    gram = torch.zeros(size * size, dtype=torch.float64)
+def gram_matrix(posts: Sequence[Post], tokenizer: TagTokenizer, size: int) -> torch.Tensor:
+    """X^T X over token ids < size (X the post x tag 0/1 matrix, special tokens 0), float64 (exact
+    counts, as the inverse needs): the memory is the size x size result whatever the number of posts."""
     first = len(SPECIAL_TOKENS)
-    pairs: List[np.ndarray] = []
-    for n, post in enumerate(posts, start=1):
-        ids = np.fromiter({i for i in (tokenizer.tag_id(t) for t in post.tags) if i is not None and first <= i < size}, dtype=np.int64)
-        if ids.size:
-            pairs.append((ids[:, None] * size + ids[None, :]).ravel())
-        if pairs and (n % batch_posts == 0 or n == len(posts)):
-            flat = torch.from_numpy(np.concatenate(pairs))
-            gram.index_add_(0, flat, torch.ones(flat.numel(), dtype=torch.float64))
-            pairs = []
-    return gram.view(size, size)
+    id_sets = ({i for i in (tokenizer.tag_id(t) for t in post.tags) if i is not None and first <= i < size} for post in posts)
+    return torch.from_numpy(count_pairs(id_sets, size, np.float64))
 
 
 def ease_weights(posts: Sequence[Post], tokenizer: TagTokenizer, lam: float, max_tags: int = 0) -> torch.Tensor:
@@ -113,14 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-tags", type=int, default=16384,
                    help="fit the weights over the this many most frequent tags; the others get none "
                         "(memory ~ 16 x N^2 bytes, time ~ N^3: 16384 tags take about 5 GB; 0 = all)")
-    p.add_argument("--val-percent", type=int, default=None, help="default: the run's (RUN/run.json), else 10")
+    p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
         settings = read_run_settings(args.run)
-        val_percent = resolve_split(args.val_percent, args.run, "related.py")
+        check_run_vocabulary(args.run, settings, tokenizer)
+        val_percent = resolve_split(args.val_percent, settings, args.run, "related.py")
         posts = read_posts(args.data, settings.get("categories", ["general"]))
     except (DataError, OSError) as err:
         print(f"related: {err}", file=sys.stderr)

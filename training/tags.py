@@ -20,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 BOS, EOS, PAD, UNK = "<|bos|>", "<|eos|>", "<|pad|>", "<|unk|>"
 SPECIAL_TOKENS = [BOS, EOS, PAD, UNK]  # ids 0, 1, 2, 3
 BOS_ID, EOS_ID, PAD_ID, UNK_ID = 0, 1, 2, 3
@@ -129,12 +131,16 @@ def parse_categories(text: str) -> List[str]:
     return names
 
 
-def is_validation(post_id: str, percent: int = 10) -> bool:
+# train.py's --val-percent default, and so the split of a run that records none (made before run.json).
+DEFAULT_VAL_PERCENT = 10
+
+
+def is_validation(post_id: str, percent: int = DEFAULT_VAL_PERCENT) -> bool:
     """Fixed split by post id: stable across runs, machines and file orders."""
     return zlib.crc32(post_id.encode("utf-8")) % 100 < percent
 
 
-def split_posts(posts: Sequence[Post], percent: int = 10) -> Tuple[List[Post], List[Post]]:
+def split_posts(posts: Sequence[Post], percent: int = DEFAULT_VAL_PERCENT) -> Tuple[List[Post], List[Post]]:
     train = [p for p in posts if not is_validation(p.post_id, percent)]
     val = [p for p in posts if is_validation(p.post_id, percent)]
     return train, val
@@ -147,6 +153,25 @@ def build_vocab(posts: Iterable[Post], min_count: int) -> List[str]:
         counts.update(p.tags)
     tags = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
     return SPECIAL_TOKENS + tags
+
+
+def count_pairs(id_sets: Iterable[Iterable[int]], size: int, dtype, diagonal: bool = True) -> np.ndarray:
+    """[size, size] counts of the sets holding both a and b (X^T X, X the set x id 0/1 matrix);
+    the diagonal (sets holding a) is left 0 unless `diagonal`. Each set's ids are distinct and in
+    0..size-1. Accumulated one set at a time: X itself is never built, so the memory is the result's
+    whatever the number of sets. `dtype` must hold the largest count (exact: integers only)."""
+    counts = np.zeros(size * size, dtype=dtype)
+    one = counts.dtype.type(1)
+    for ids in id_sets:
+        a = np.fromiter(ids, dtype=np.int64)
+        if a.size < (1 if diagonal else 2):
+            continue
+        keys = (a[:, None] * size + a[None, :]).reshape(-1)
+        if not diagonal:
+            keys = keys[keys % (size + 1) != 0]
+        # Distinct ids, so distinct keys: one fancy += counts each pair once.
+        counts[keys] += one
+    return counts.reshape(size, size)
 
 
 class TagTokenizer:
@@ -265,8 +290,9 @@ def write_json_atomic(path: str, data: object, indent: Optional[int] = 2) -> Non
 
 
 def vocabulary_sha256(vocab: Sequence[str]) -> str:
-    """Identifies a vocabulary: files indexed by token id (related.json, ranking.json) record it,
-    so that a file made for another run's vocabulary is never shipped beside this one."""
+    """Identifies a vocabulary: run.json (the vocabulary the checkpoints were trained with) and the
+    files indexed by token id (related.json, ranking.json) record it, so that a tokenizer or a file
+    made for another vocabulary is never used or shipped beside this run's."""
     return hashlib.sha256("\n".join(vocab).encode("utf-8")).hexdigest()
 
 
@@ -282,12 +308,29 @@ def read_run_settings(run: str) -> dict:
         return json.load(f)
 
 
-def resolve_split(given: Optional[int], run: Optional[str], what: str) -> int:
-    """--val-percent for a script that reads a run: the run's split by default. Another split would
-    count validation posts as training data (or the reverse), so a different one is refused."""
-    recorded = read_run_settings(run).get("val_percent") if run else None
+def check_run_vocabulary(run: str, settings: dict, tokenizer: "TagTokenizer") -> None:
+    """Refuses a RUN/tokenizer.json other than the one the run was trained with (run.json's hash;
+    runs from before it was recorded are not checked): the checkpoints index tags by id, so another
+    vocabulary of the same size would silently score, export or train the wrong tags."""
+    recorded = settings.get("vocabulary_sha256")
+    if recorded is not None and recorded != vocabulary_sha256(tokenizer.vocab):
+        raise DataError(f"{os.path.join(run, 'tokenizer.json')}: not the vocabulary this run was trained with "
+                        f"({os.path.join(run, RUN_SETTINGS)} records another vocabulary_sha256)")
+
+
+def recorded_split(settings: dict) -> int:
+    """The --val-percent recorded in run.json settings (or an export's tag_model.training), else the default."""
+    recorded = settings.get("val_percent")
+    return DEFAULT_VAL_PERCENT if recorded is None else int(recorded)
+
+
+def resolve_split(given: Optional[int], settings: dict, run: Optional[str], what: str) -> int:
+    """--val-percent for a script that reads a run (settings: read_run_settings(run), {} without one):
+    the run's split by default. Another split would count validation posts as training data (or the
+    reverse), so a different one is refused."""
+    recorded = settings.get("val_percent")
     if given is None:
-        return 10 if recorded is None else int(recorded)
+        return recorded_split(settings)
     if recorded is not None and given != recorded:
         raise DataError(f"{os.path.join(run, RUN_SETTINGS)}: the run was trained with --val-percent {recorded}; "
                         f"{what} with --val-percent {given} would mix its training and validation posts")

@@ -12,7 +12,8 @@ uninterrupted one), and on Ctrl-C / SIGTERM (then exits 130 / 143); keeps the be
 loss (`best.pt`); stops early when validation loss stops improving. With no validation posts
 (--val-percent 0) validation is off: best.pt is the last epoch's weights, no early stop.
 Also writes OUT/run.json (data file, --val-percent, --categories, vocabulary hash): related.py,
-evaluate.py and the export read the split from it.
+evaluate.py and the export read the split from it, and they and --resume refuse a tokenizer.json
+other than the one the run was trained with.
 
 Loss: `set` (default) scores, at each position, the mean log-probability of all tags of the
 post not yet written (ending with <|eos|>). In expectation over random orders this is the
@@ -29,7 +30,7 @@ import random
 import signal
 import sys
 import time
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 # Passive OpenMP waiting: on a busy shared machine spinning threads make training ~10x slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -40,8 +41,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
 from tags import (  # noqa: E402
-    EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab, parse_categories, read_posts,
-    split_posts, vocabulary_sha256, write_json_atomic,
+    DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
+    check_run_vocabulary, parse_categories, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
 )
 
 
@@ -53,7 +54,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="JSON lines input: tag categories to read, comma-separated (default general)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, log, tokenizer)")
     p.add_argument("--min-count", type=int, default=2, help="vocabulary: tags seen at least this often")
-    p.add_argument("--val-percent", type=int, default=10,
+    p.add_argument("--val-percent", type=int, default=DEFAULT_VAL_PERCENT,
                    help="validation split: posts whose id hash %% 100 is below this (0 = no validation, no early stop)")
     p.add_argument("--n-layer", type=int, default=3)
     p.add_argument("--n-head", type=int, default=4)
@@ -276,6 +277,99 @@ class StopSignals:
             signal.signal(sig, handler)
 
 
+class RunProgress:
+    """The run's position, best validation loss and patience count, and the files that keep them:
+    last.pt (where to resume), best.pt and log.jsonl. One place for what the end of an epoch and a
+    stop inside one (signal, --max-minutes, --max-steps) save, validate and log."""
+
+    def __init__(self, args: argparse.Namespace, model: GPT, optimizer: torch.optim.Optimizer, config: GPTConfig,
+                 val_sequences: List[List[int]]):
+        self.args, self.model, self.optimizer, self.config = args, model, optimizer, config
+        self.val_sequences = val_sequences
+        self.validate = bool(val_sequences)
+        self.score_key = "set" if args.loss == "mix" else args.loss
+        self.last_path, self.best_path = os.path.join(args.out, "last.pt"), os.path.join(args.out, "best.pt")
+        self.log_path = os.path.join(args.out, "log.jsonl")
+        self.step, self.best_val, self.bad_epochs, self.elapsed_before = 0, float("inf"), 0, 0.0
+        self.started = self.last_save = time.time()
+
+    def restore(self, ckpt: dict) -> None:
+        self.step, self.best_val, self.bad_epochs = ckpt["step"], ckpt["best_val"], ckpt["bad_epochs"]
+        self.elapsed_before = ckpt["elapsed_s"]
+
+    def start_clock(self) -> None:
+        self.started = self.last_save = time.time()
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.time() - self.started
+
+    def save_last(self, next_epoch: int, next_batch: int) -> None:
+        """last.pt: the next batch to run (epoch 0-based, batch index within it) and all the state
+        an uninterrupted run would have there."""
+        save_checkpoint(self.last_path, {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "config": self.config.to_dict(),
+            "next_epoch": next_epoch, "next_batch": next_batch, "step": self.step, "best_val": self.best_val,
+            "bad_epochs": self.bad_epochs, "elapsed_s": self.elapsed(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.args.device.startswith("cuda") else None,
+            "args": vars(self.args),
+        })
+        self.last_save = time.time()
+
+    def checkpoint_due(self) -> bool:
+        return bool(self.args.checkpoint_minutes) and time.time() - self.last_save > self.args.checkpoint_minutes * 60
+
+    def save_best(self, epoch: int, val: Optional[dict], partial: bool) -> None:
+        state = {"model": self.model.state_dict(), "config": self.config.to_dict(), "epoch": epoch}
+        if val is not None:
+            state["val"] = val
+        state["args"] = vars(self.args)
+        if partial:
+            state["partial"] = True
+        save_checkpoint(self.best_path, state)
+
+    def log(self, record: dict) -> None:
+        print(json.dumps(record), flush=True)
+        with open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def end_epoch(self, epoch: int, partial: bool = False) -> None:
+        """Validates, saves best.pt when the weights are the best yet and logs the epoch. Without
+        validation the last weights are the best. partial: a run stopped for good inside the epoch
+        by its budget still gets its best weights, but best_val and the patience count are left
+        alone so that a resumed run decides as an uninterrupted one (and with no validation an
+        earlier whole epoch's best.pt is kept)."""
+        if self.validate:
+            val = validation_losses(self.model, self.val_sequences, self.args.batch_size, self.args.device)
+            better = val[self.score_key] < self.best_val
+            if not partial:
+                if better:
+                    self.best_val, self.bad_epochs = val[self.score_key], 0
+                else:
+                    self.bad_epochs += 1
+        elif partial:
+            if not os.path.exists(self.best_path):
+                self.save_best(epoch, None, partial=True)
+            return
+        else:
+            val, better = {"set": None, "next": None}, True
+        if better:
+            self.save_best(epoch, val, partial)
+        self.log({"epoch": epoch + 1, **({"partial": True} if partial else {}), "step": self.step,
+                  "val_set_loss": val["set"], "val_next_loss": val["next"], "elapsed_s": round(self.elapsed(), 1), "best": better})
+
+    def interrupted(self, signum: int, where: str = "", after_epoch: int = 0) -> int:
+        """The line saying where a signal stopped the run (inside an epoch: `where`), and the exit code."""
+        name = signal.Signals(signum).name
+        if where:
+            print(f"interrupted ({name}): saved {self.last_path} at {where}; "
+                  "run the same command with --resume to continue from there", flush=True)
+        else:
+            print(f"interrupted ({name}) after epoch {after_epoch}: saved {self.last_path}; "
+                  "run the same command with --resume to continue", flush=True)
+        return 128 + signum
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -293,7 +387,6 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     last_path, best_path = os.path.join(args.out, "last.pt"), os.path.join(args.out, "best.pt")
-    log_path = os.path.join(args.out, "log.jsonl")
     resuming = args.resume and os.path.exists(last_path)
     held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]
     if held and not resuming:
@@ -310,6 +403,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
     tokenizer_path = os.path.join(args.out, "tokenizer.json")
     if resuming:
         tokenizer = TagTokenizer.load(tokenizer_path)
+        check_run_vocabulary(args.out, read_run_settings(args.out), tokenizer)
         # The checkpoint's model size, whatever the command line says (the weights only fit it).
         config = GPTConfig(**ckpt["config"])
         for name in MODEL_FLAGS:
@@ -346,7 +440,8 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         total_steps = min(total_steps, args.max_steps)
 
     # Position = the next batch to run: epoch (0-based) and batch index within it.
-    start_epoch, start_batch, step, best_val, bad_epochs, elapsed_before = 0, 0, 0, float("inf"), 0, 0.0
+    start_epoch, start_batch = 0, 0
+    progress = RunProgress(args, model, optimizer, config, val_sequences)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])  # moves its state onto the parameters' device
@@ -354,9 +449,9 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
             start_epoch, start_batch = ckpt["next_epoch"], ckpt["next_batch"]
         else:  # checkpoints written before mid-epoch positions: saved after a whole epoch
             start_epoch = ckpt["epoch"] + 1
-        step, best_val, bad_epochs, elapsed_before = ckpt["step"], ckpt["best_val"], ckpt["bad_epochs"], ckpt["elapsed_s"]
+        progress.restore(ckpt)
         restore_rng(ckpt, args.device)
-        print(f"resumed from {last_path}: epoch {start_epoch + 1}, batch {start_batch + 1} of {steps_per_epoch}, step {step}", flush=True)
+        print(f"resumed from {last_path}: epoch {start_epoch + 1}, batch {start_batch + 1} of {steps_per_epoch}, step {progress.step}", flush=True)
         del ckpt
 
     print(
@@ -364,35 +459,18 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         f"parameters {model.num_parameters():,}; loss {args.loss}",
         flush=True,
     )
-    validate = bool(val_posts)
-    if not validate:
+    if not progress.validate:
         print("note: no validation posts (--val-percent 0 or too few posts): validation is off, "
               "best.pt is the last epoch's weights and there is no early stopping", flush=True)
-    score_key = "set" if args.loss == "mix" else args.loss
 
-    def checkpoint(next_epoch: int, next_batch: int) -> None:
-        save_checkpoint(last_path, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "config": config.to_dict(),
-            "next_epoch": next_epoch, "next_batch": next_batch, "step": step, "best_val": best_val,
-            "bad_epochs": bad_epochs, "elapsed_s": elapsed_before + time.time() - started,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if args.device.startswith("cuda") else None,
-            "args": vars(args),
-        })
-
-    def log(record: dict) -> None:
-        print(json.dumps(record), flush=True)
-        with open(log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-
-    started = last_save = time.time()
+    progress.start_clock()
     stop_reason = "epochs done"
     model.train()
     for epoch in range(start_epoch, args.epochs):
-        if validate and bad_epochs >= args.patience:
+        if progress.validate and progress.bad_epochs >= args.patience:
             stop_reason = "early stop"
             break
-        if args.max_steps and step >= args.max_steps:
+        if args.max_steps and progress.step >= args.max_steps:
             stop_reason = "step limit"
             break
         sequences = epoch_sequences(train_posts, tokenizer, args.seed, epoch + 1, max_tags)
@@ -404,77 +482,47 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         for index in range(first, len(batches)):
             batch = pad_batch(sequences, batches[index]).to(args.device)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, args)
+                group["lr"] = lr_at(progress.step, total_steps, args)
             loss = compute_loss(model, batch, args.loss, teacher, args.distill_weight, args.distill_temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
-            step += 1
+            progress.step += 1
             window_tokens += int((batch[:, 1:] != PAD_ID).sum())
-            if step % args.log_every == 0:
+            if progress.step % args.log_every == 0:
                 rate = window_tokens / max(time.time() - window_start, 1e-9)
-                print(f"epoch {epoch + 1} step {step} loss {loss.item():.4f} lr {lr_at(step, total_steps, args):.2e} {rate:,.0f} tok/s", flush=True)
+                lr = lr_at(progress.step, total_steps, args)
+                print(f"epoch {epoch + 1} step {progress.step} loss {loss.item():.4f} lr {lr:.2e} {rate:,.0f} tok/s", flush=True)
                 window_start, window_tokens = time.time(), 0
             if signals.received:
                 stop = "signal"
-            elif args.max_minutes and (elapsed_before + time.time() - started) / 60 > args.max_minutes:
+            elif args.max_minutes and progress.elapsed() / 60 > args.max_minutes:
                 stop = "time limit"
-            elif args.max_steps and step >= args.max_steps:
+            elif args.max_steps and progress.step >= args.max_steps:
                 stop = "step limit"
             if index + 1 == len(batches):
                 break  # a whole epoch: validated and saved below
             if stop:
-                checkpoint(epoch, index + 1)
-                where = f"epoch {epoch + 1}, batch {index + 1} of {len(batches)}, step {step}"
+                progress.save_last(epoch, index + 1)
+                where = f"epoch {epoch + 1}, batch {index + 1} of {len(batches)}, step {progress.step}"
                 if stop == "signal":
-                    name = signal.Signals(signals.received).name
-                    print(f"interrupted ({name}): saved {last_path} at {where}; "
-                          "run the same command with --resume to continue from there", flush=True)
-                    return 128 + signals.received
-                if validate:
-                    # A run stopped for good by its budget still gets its best weights; the
-                    # checkpoint's best_val is left alone so a resumed run decides as an uninterrupted one.
-                    val = validation_losses(model, val_sequences, args.batch_size, args.device)
-                    better = val[score_key] < best_val
-                    if better:
-                        save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "val": val, "args": vars(args), "partial": True})
-                    log({"epoch": epoch + 1, "partial": True, "step": step, "val_set_loss": val["set"], "val_next_loss": val["next"],
-                         "elapsed_s": round(elapsed_before + time.time() - started, 1), "best": better})
-                elif not os.path.exists(best_path):
-                    save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "args": vars(args), "partial": True})
+                    return progress.interrupted(signals.received, where=where)
+                progress.end_epoch(epoch, partial=True)
                 print(f"stopped ({stop}) at {where}; saved {last_path} (--resume continues there)", flush=True)
                 return 0
-            if args.checkpoint_minutes and time.time() - last_save > args.checkpoint_minutes * 60:
-                checkpoint(epoch, index + 1)
-                last_save = time.time()
-        if validate:
-            val = validation_losses(model, val_sequences, args.batch_size, args.device)
-            improved = val[score_key] < best_val
-            if improved:
-                best_val, bad_epochs = val[score_key], 0
-            else:
-                bad_epochs += 1
-        else:
-            val, improved = {"set": None, "next": None}, True  # no validation: the last epoch is the best
-        if improved:
-            save_checkpoint(best_path, {"model": model.state_dict(), "config": config.to_dict(), "epoch": epoch, "val": val, "args": vars(args)})
-        elapsed = elapsed_before + time.time() - started
-        log({"epoch": epoch + 1, "step": step, "val_set_loss": val["set"], "val_next_loss": val["next"], "elapsed_s": round(elapsed, 1), "best": improved})
-        checkpoint(epoch + 1, 0)
-        last_save = time.time()
+            if progress.checkpoint_due():
+                progress.save_last(epoch, index + 1)
+        progress.end_epoch(epoch)
+        progress.save_last(epoch + 1, 0)
         if signals.received:
-            name = signal.Signals(signals.received).name
-            print(f"interrupted ({name}) after epoch {epoch + 1}: saved {last_path}; "
-                  "run the same command with --resume to continue", flush=True)
-            return 128 + signals.received
+            return progress.interrupted(signals.received, after_epoch=epoch + 1)
         if stop:
             stop_reason = stop
             break
-    best = f"best validation loss {best_val:.4f}" if validate else "no validation"
+    best = f"best validation loss {progress.best_val:.4f}" if progress.validate else "no validation"
     print(f"done ({stop_reason}); {best}; checkpoint {best_path}", flush=True)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

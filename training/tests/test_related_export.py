@@ -8,6 +8,7 @@ import unittest
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import evaluate  # noqa: E402
 import export  # noqa: E402
 import related  # noqa: E402
 import train  # noqa: E402
@@ -37,7 +38,7 @@ class RelatedAndExportTest(unittest.TestCase):
             x[r, [tok.tag_id(t) for t in post.tags if tok.tag_id(t) is not None]] = 1.0
         x[:, :4] = 0
         dense = (x.T @ x).double()
-        self.assertTrue(torch.equal(related.gram_matrix(posts, tok, len(tok), batch_posts=7), dense))
+        self.assertTrue(torch.equal(related.gram_matrix(posts, tok, len(tok)), dense))
         self.assertTrue(torch.equal(related.gram_matrix(posts, tok, 10), dense[:10, :10]))
         code, _, err = run_main(related.main, ["--data", self.data, "--run", self.run, "--max-tags", "5"])
         self.assertEqual(code, 0, err)
@@ -76,6 +77,31 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("does not exist", err)
         self.assertFalse(os.path.exists(out))
+
+    def test_a_tokenizer_other_than_the_runs_is_refused_by_every_script_that_reads_the_run(self):
+        tok = TagTokenizer.load(os.path.join(self.run, "tokenizer.json"))
+        TagTokenizer(tok.vocab[:4] + [tok.vocab[5], tok.vocab[4]] + tok.vocab[6:]).save(self.run, 256)  # same size, 2 ids swapped
+        dictionary = os.path.join(self.dir, "tags.csv")
+        with open(dictionary, "w", encoding="utf-8") as f:
+            f.writelines(f"tag_{i},0,{100 - i}\n" for i in range(30))
+        out = os.path.join(self.dir, "model")
+        for script, argv in [
+            (related.main, ["--data", self.data, "--run", self.run]),
+            (evaluate.main, ["--data", self.data, "--dictionary", dictionary, "--run", self.run]),
+            (export.main, ["--run", self.run, "--out", out]),
+            (train.main, ["--data", self.data, "--out", self.run, *TINY, "--epochs", "2", "--resume"]),
+        ]:
+            code, _, err = run_main(script, argv)
+            self.assertEqual(code, 1, script.__module__)
+            self.assertIn(f"{os.path.join(self.run, 'tokenizer.json')}: not the vocabulary this run was trained with", err)
+        self.assertFalse(os.path.exists(out))
+        settings_path = os.path.join(self.run, "run.json")
+        with open(settings_path, encoding="utf-8") as f:
+            settings = json.load(f)
+        del settings["vocabulary_sha256"]  # a run from before run.json recorded it: not checked
+        with open(settings_path, "w", encoding="utf-8") as f:
+            json.dump(settings, f)
+        self.assertEqual(run_main(export.main, ["--run", self.run, "--out", out])[0], 0)
 
 
 if __name__ == "__main__":

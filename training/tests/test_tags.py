@@ -3,10 +3,12 @@ import sys
 import tempfile
 import unittest
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from tags import (  # noqa: E402
-    BOS_ID, EOS_ID, UNK_ID, DataError, Post, TagTokenizer, build_vocab, is_validation, normalize_text,
-    read_posts, split_posts, split_tags,
+    BOS_ID, DEFAULT_VAL_PERCENT, EOS_ID, UNK_ID, DataError, Post, TagTokenizer, build_vocab, is_validation, normalize_text,
+    count_pairs, read_posts, recorded_split, resolve_split, split_posts, split_tags,
 )
 
 
@@ -109,6 +111,45 @@ class PostsTest(unittest.TestCase):
         self.assertEqual([p.post_id for p in val], [p.post_id for p in posts if is_validation(p.post_id)])
         _, val_reversed = split_posts(list(reversed(posts)))
         self.assertEqual(sorted(p.post_id for p in val), sorted(p.post_id for p in val_reversed))
+
+
+class CountPairsTest(unittest.TestCase):
+    """The pair counts of related.py's Gram matrix (float64, diagonal) and evaluate.py's co-occurrence (uint, none)."""
+
+    SETS = [{0, 2, 3}, {2}, set(), {3, 2}, {1, 2, 3, 4}]
+
+    def dense(self):
+        x = np.zeros((len(self.SETS), 5), dtype=np.int64)
+        for r, ids in enumerate(self.SETS):
+            x[r, list(ids)] = 1
+        return x.T @ x
+
+    def test_equals_x_transpose_x_in_the_given_dtype(self):
+        counts = count_pairs(iter(self.SETS), 5, np.float64)
+        self.assertEqual((counts.dtype, counts.shape), (np.float64, (5, 5)))
+        self.assertTrue(np.array_equal(counts, self.dense()))
+
+    def test_without_the_diagonal(self):
+        counts = count_pairs(self.SETS, 5, np.uint8, diagonal=False)
+        expected = self.dense()
+        np.fill_diagonal(expected, 0)
+        self.assertEqual(counts.dtype, np.uint8)
+        self.assertTrue(np.array_equal(counts, expected))
+        self.assertEqual(count_pairs([], 0, np.uint8).shape, (0, 0))
+
+
+class SplitSettingsTest(unittest.TestCase):
+    def test_the_recorded_split_else_the_default(self):
+        self.assertEqual(recorded_split({"val_percent": 20}), 20)
+        self.assertEqual(recorded_split({}), DEFAULT_VAL_PERCENT)  # a run from before run.json
+
+    def test_resolve_split_takes_the_runs_and_refuses_another(self):
+        self.assertEqual(resolve_split(None, {"val_percent": 0}, "run", "x.py"), 0)
+        self.assertEqual(resolve_split(None, {}, None, "x.py"), DEFAULT_VAL_PERCENT)
+        self.assertEqual(resolve_split(5, {}, None, "x.py"), 5)  # nothing recorded: any split
+        self.assertEqual(resolve_split(20, {"val_percent": 20}, "run", "x.py"), 20)
+        with self.assertRaisesRegex(DataError, r"run.run\.json: the run was trained with --val-percent 20; x\.py with --val-percent 10"):
+            resolve_split(10, {"val_percent": 20}, "run", "x.py")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
 """train.py end to end on tiny data: bad input, validation off, the run folder, resume, signals."""
+import contextlib
+import io
 import json
 import os
 import signal
@@ -177,6 +179,52 @@ class TrainPipelineTest(unittest.TestCase):
         with mock.patch.object(train, "save_checkpoint", save):
             self.assertEqual(self.train(self.path("run"), "--epochs", "1", "--checkpoint-minutes", "1e-9")[0], 0)
         self.assertTrue(any(name == "last.pt" and batch for name, batch in saved), saved)
+
+
+class RunProgressTest(unittest.TestCase):
+    """The best.pt / log.jsonl rules that the end of an epoch and a stop inside one share."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def progress(self, val_sequences):
+        args = train.parse_args(["--data", "unused", "--out", self.tmp.name, *TINY])
+        model = train.GPT(train.GPTConfig(vocab_size=10, n_positions=8, n_embd=8, n_layer=1, n_head=2))
+        return train.RunProgress(args, model, train.make_optimizer(model, args), model.config, val_sequences)
+
+    def end_epoch(self, progress, epoch, val_set, partial=False):
+        with mock.patch.object(train, "validation_losses", return_value={"set": val_set, "next": val_set + 1}):
+            with contextlib.redirect_stdout(io.StringIO()):
+                progress.end_epoch(epoch, partial=partial)
+
+    def best(self):
+        return torch.load(os.path.join(self.tmp.name, "best.pt"))
+
+    def test_a_partial_epoch_keeps_better_weights_but_not_the_best_loss_or_patience(self):
+        progress = self.progress([[0, 4, 1]])
+        self.end_epoch(progress, 0, 2.0)
+        self.assertEqual((progress.best_val, progress.bad_epochs), (2.0, 0))
+        self.assertNotIn("partial", self.best())
+        self.end_epoch(progress, 1, 1.0, partial=True)
+        self.assertEqual((progress.best_val, progress.bad_epochs), (2.0, 0))
+        self.assertEqual((self.best()["epoch"], self.best()["partial"], self.best()["val"]["set"]), (1, True, 1.0))
+        self.end_epoch(progress, 1, 3.0)
+        self.assertEqual((progress.best_val, progress.bad_epochs), (2.0, 1))
+        self.assertEqual(self.best()["epoch"], 1)
+        records = log_records(self.tmp.name)
+        self.assertEqual([(r["epoch"], r.get("partial"), r["best"]) for r in records], [(1, None, True), (2, True, True), (2, None, False)])
+        self.assertEqual(list(records[1]), ["epoch", "partial", "step", "val_set_loss", "val_next_loss", "elapsed_s", "best"])
+
+    def test_without_validation_a_partial_epoch_saves_best_only_when_there_is_none(self):
+        progress = self.progress([])
+        self.end_epoch(progress, 0, 0.0, partial=True)
+        self.assertEqual((self.best()["epoch"], self.best()["partial"], "val" in self.best()), (0, True, False))
+        self.end_epoch(progress, 0, 0.0)
+        self.assertEqual((self.best()["epoch"], self.best()["val"], "partial" in self.best()), (0, {"set": None, "next": None}, False))
+        self.end_epoch(progress, 1, 0.0, partial=True)
+        self.assertEqual(self.best()["epoch"], 0, "a whole epoch's weights are kept")
+        self.assertEqual([(r["epoch"], r["val_set_loss"], r["best"]) for r in log_records(self.tmp.name)], [(1, None, True)])
 
 
 if __name__ == "__main__":
