@@ -1,7 +1,9 @@
 // Diagnostics: unknown tags, duplicate tags within a prompt, aliases (deprecated names). Debounced
 // per document, and run in slices of a few milliseconds that yield to the event loop, so completion
 // requests are answered between slices of a large file; a newer run for the same document stops
-// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged.
+// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged. The problems
+// of each line are remembered by its text, so a keystroke in a dataset of a million lines checks one
+// line again; and at most MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
@@ -15,6 +17,8 @@ export const enum DiagnosticCode {
   UnknownTag = 'unknown-tag',
   DuplicateTag = 'duplicate-tag',
   AliasTag = 'alias-tag',
+  /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
+  MoreProblems = 'more-problems',
 }
 
 /** Data carried by an unknown-tag diagnostic: the name the "add to known tags" fix records. */
@@ -26,6 +30,13 @@ export interface UnknownTagData {
 export interface AliasData {
   canonical: string;
 }
+
+/**
+ * Diagnostics sent per document at most, the last one saying how many were left out: VS Code keeps
+ * 1,000 per file (ExtHostDiagnostics._maxDiagnosticsPerFile) and drops the rest after converting them
+ * all; a 200k-line dataset has ~370k problems, 90 MB of JSON per check.
+ */
+export const MAX_PUBLISHED = 1000;
 
 /** Work per slice before yielding to other requests. */
 const SLICE_MS = 8;
@@ -60,6 +71,7 @@ export class DiagnosticsScheduler {
   /** The text each document had at its last check (or when it was opened), to find the tag an edit touched. */
   private readonly checkedText = new Map<string, string>();
   private readonly lastEdit = new Map<string, number>();
+  private readonly lineCaches = new Map<string, LineCache>();
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -95,6 +107,7 @@ export class DiagnosticsScheduler {
     this.generations.set(uri, (this.generations.get(uri) ?? 0) + 1);
     this.checkedText.delete(uri);
     this.lastEdit.delete(uri);
+    this.lineCaches.delete(uri);
     void this.ctx.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
@@ -106,8 +119,10 @@ export class DiagnosticsScheduler {
     const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
     const typing = this.tagBeingTyped(uri, text, engine.dictionary);
+    let cache = this.lineCaches.get(uri);
+    if (!cache) this.lineCaches.set(uri, (cache = { lines: new Map() }));
     const diagnostics = settings.enabled
-      ? await checkDocument(text, engine.dictionary, settings, stale, typing)
+      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache)
       : [];
     if (diagnostics === undefined || stale()) return;
     this.checkedText.set(uri, text);
@@ -173,12 +188,30 @@ function lineAround(text: string, index: number): { start: number; end: number; 
   return { start, end, number };
 }
 
+/** The problems of each line by its text (ranges on line 0), valid for one dictionary and settings object. */
+export interface LineCache {
+  dictionary?: TagDictionary;
+  settings?: DiagnosticsSettings;
+  lines: Map<string, Diagnostic[]>;
+}
+
+const NO_PROBLEMS: Diagnostic[] = [];
+
 /**
- * All diagnostics of a document's text. `stale` is asked between slices; when it says true the check
- * stops and undefined is returned.
+ * The diagnostics of a document's text, at most MAX_PUBLISHED. `stale` is asked between slices; when
+ * it says true the check stops and undefined is returned. `cache` carries each line's problems from
+ * one check to the next: only lines whose text is new are checked.
  */
-export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false, typing?: TagBeingTyped): Promise<Diagnostic[] | undefined> {
-  const diagnostics: Diagnostic[] = [];
+export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false, typing?: TagBeingTyped, cache: LineCache = { lines: new Map() }): Promise<Diagnostic[] | undefined> {
+  if (cache.dictionary !== dictionary || cache.settings !== settings) {
+    cache.dictionary = dictionary;
+    cache.settings = settings;
+    cache.lines = new Map();
+  }
+  const known = cache.lines;
+  // This check's lines only, so that the lines of older versions are forgotten.
+  const current = new Map<string, Diagnostic[]>();
+  const found: { line: number; problems: Diagnostic[] }[] = [];
   let lineStart = 0;
   let lineNumber = 0;
   let sliceStart = performance.now();
@@ -186,25 +219,78 @@ export async function checkDocument(text: string, dictionary: TagDictionary, set
     // Lines end at \r\n, \n or a lone \r, as TextDocument numbers them.
     let lineEnd = lineStart;
     while (lineEnd < text.length && lineBreakAt(text, lineEnd) === 0) lineEnd++;
-    checkLine(text.slice(lineStart, lineEnd), lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
+    const line = text.slice(lineStart, lineEnd);
+    let problems: Diagnostic[];
+    if (typing?.line === lineNumber) {
+      // Not remembered: the same text is checked in full once typing has paused.
+      problems = lineProblems(line, dictionary, settings, typing.end);
+    } else {
+      problems = current.get(line) ?? known.get(line) ?? lineProblems(line, dictionary, settings);
+      current.set(line, problems);
+    }
+    if (problems.length > 0) found.push({ line: lineNumber, problems });
     lineStart = lineEnd + Math.max(1, lineBreakAt(text, lineEnd));
     lineNumber++;
     if (performance.now() - sliceStart > SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (stale()) return undefined;
+      if (stale()) {
+        // What was checked is kept for the next check, which starts over.
+        for (const [line, problems] of current) known.set(line, problems);
+        return undefined;
+      }
       sliceStart = performance.now();
     }
+  }
+  cache.lines = current;
+  return publishable(found);
+}
+
+/**
+ * The diagnostics to send, in document order: all of them when there are at most MAX_PUBLISHED,
+ * else warnings before information (what VS Code would keep) and a last one saying how many are not shown.
+ */
+function publishable(found: { line: number; problems: Diagnostic[] }[]): Diagnostic[] {
+  let total = 0;
+  let warnings = 0;
+  for (const { problems } of found) {
+    total += problems.length;
+    for (const problem of problems) if (problem.severity === DiagnosticSeverity.Warning) warnings++;
+  }
+  const room = total <= MAX_PUBLISHED ? total : MAX_PUBLISHED - 1;
+  let warningRoom = Math.min(warnings, room);
+  let informationRoom = room - warningRoom;
+  const diagnostics: Diagnostic[] = [];
+  for (const { line, problems } of found) {
+    for (const problem of problems) {
+      const warning = problem.severity === DiagnosticSeverity.Warning;
+      if (warning ? warningRoom-- <= 0 : informationRoom-- <= 0) continue;
+      diagnostics.push({ ...problem, range: { start: { line, character: problem.range.start.character }, end: { line, character: problem.range.end.character } } });
+    }
+  }
+  if (total > room) {
+    const more = total - room;
+    diagnostics.push({
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      severity: DiagnosticSeverity.Information,
+      source: DIAGNOSTIC_SOURCE,
+      code: DiagnosticCode.MoreProblems,
+      message: `${more.toLocaleString('en-US')} more problem${more === 1 ? '' : 's'} in this file not shown: the first ${room.toLocaleString('en-US')} (warnings first) are listed.`,
+    });
   }
   return diagnostics;
 }
 
-/** `typingEnd`: the column where a tag still being typed ends; it is not called unknown or an alias yet. */
-export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[], typingEnd?: number): void {
-  if (line.trim() === '') return;
+/**
+ * The problems of one line, with ranges on line 0. `typingEnd`: the column where a tag still being
+ * typed ends; it is not called unknown or an alias yet.
+ */
+export function lineProblems(line: string, dictionary: TagDictionary, settings: DiagnosticsSettings, typingEnd?: number): Diagnostic[] {
+  if (line.trim() === '') return NO_PROBLEMS;
+  const into: Diagnostic[] = [];
   const seen = new Map<string, string>();
   for (const tag of parseLine(line, dictionary).tags) {
     if (isNotATag(tag.name)) continue;
-    const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
+    const range = { start: { line: 0, character: tag.start }, end: { line: 0, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
@@ -229,4 +315,5 @@ export function checkLine(line: string, lineNumber: number, dictionary: TagDicti
       into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });
     }
   }
+  return into.length > 0 ? into : NO_PROBLEMS;
 }

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
-import { DEFAULT_SETTINGS, mergeSettings, validateSettings } from '../../src/server/settings';
+import { loadDictionary } from '../../src/model/index';
+import { MAX_PUBLISHED, checkDocument, type LineCache } from '../../src/server/diagnostics';
+import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
 
@@ -467,6 +469,23 @@ describe('language server, dictionary-only', () => {
     assert.equal(diagnostics.length, Math.ceil(lines.length / 100));
     assert.ok(diagnostics.every((d) => d.code === 'unknown-tag'));
   });
+
+  test('a dataset with more problems than VS Code shows: 1,000 diagnostics at most, warnings first, the last one counting the rest', async () => {
+    // 1,200 aliases (information), then 10 unknown tags (warnings) at the end of the file.
+    const lines = [...Array.from({ length: 1200 }, () => '1girl, longhair'), ...Array.from({ length: 10 }, () => '1girl, blue eyez')];
+    const uri = await client.open('dataset.tags', lines.join('\n'));
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0, 60000);
+    assert.equal(diagnostics.length, MAX_PUBLISHED);
+    assert.equal(diagnostics.filter((d) => d.code === 'unknown-tag').length, 10, 'every warning is kept, as VS Code would keep them');
+    assert.equal(diagnostics.filter((d) => d.code === 'alias-tag').length, MAX_PUBLISHED - 11);
+    const last = diagnostics[diagnostics.length - 1]!;
+    assert.equal(last.code, 'more-problems');
+    assert.match(last.message, /^211 more problems in this file not shown/);
+    // In document order: the aliases of the first lines, then the warnings of the last ones.
+    assert.deepEqual(diagnostics.slice(0, -1).map((d) => d.range.start.line), diagnostics.slice(0, -1).map((d) => d.range.start.line).sort((a, b) => a - b));
+    assert.equal(diagnostics[0]!.range.start.line, 0);
+    assert.equal(diagnostics[diagnostics.length - 2]!.range.start.line, 1209);
+  });
 });
 
 describe('language server, standalone and broken models', () => {
@@ -518,4 +537,33 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(seeds.settings.sample.seed, 0);
   assert.match(seeds.problems.join('\n'), /danbooruGpt\.sample\.seed is -1, but must be an integer from 0 to 4294967295; using 0\./);
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
+});
+
+test('diagnostics: a check after a one-line edit checks that line only, and finds what a full check finds', async () => {
+  const dictionary = loadDictionary();
+  let linesChecked = 0;
+  // Every line holds one unknown tag, and the check reads `unknownTags` once for it.
+  const settings: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics, get unknownTags() {
+    linesChecked++;
+    return true;
+  } };
+  const lines = Array.from({ length: 500 }, (_, i) => `1girl, made up tag ${i}, solo`);
+  const cache: LineCache = { lines: new Map() };
+  const first = await checkDocument(lines.join('\n'), dictionary, settings, undefined, undefined, cache);
+  assert.equal(first!.length, 500);
+  assert.equal(linesChecked, 500);
+  linesChecked = 0;
+  lines.splice(250, 1, '1girl, made up tag 250x, solo', 'smile, longhair');
+  const text = lines.join('\n');
+  const second = await checkDocument(text, dictionary, settings, undefined, undefined, cache);
+  assert.equal(linesChecked, 1, 'the edited line; the inserted one has no unknown tag');
+  assert.deepEqual(second, await checkDocument(text, dictionary, settings));
+  assert.deepEqual(second!.slice(250, 253).map((d) => [d.range.start.line, d.code]), [[250, 'unknown-tag'], [251, 'alias-tag'], [252, 'unknown-tag']]);
+  // Other settings (a new object after a configuration change) check every line again.
+  linesChecked = 0;
+  await checkDocument(text, dictionary, { ...settings, get unknownTags() {
+    linesChecked++;
+    return true;
+  } }, undefined, undefined, cache);
+  assert.equal(linesChecked, 501);
 });
