@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import { loadDictionary } from '../../src/model/index';
-import { MAX_PUBLISHED, checkDocument, type LineCache } from '../../src/server/diagnostics';
+import { MAX_PUBLISHED, checkDocument, commonPrefixLength, commonSuffixLength, type LineCache } from '../../src/server/diagnostics';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
@@ -344,6 +344,18 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(afterFix.map((d) => d.code), ['unknown-tag']);
   });
 
+  test('the tag being typed is found far into a large file with \\r\\n line ends', async () => {
+    const lines = Array.from({ length: 600 }, (_, i) => `1girl, solo, smile ${i % 2 === 0 ? '' : ', blush'}`.trim());
+    const uri = await client.open('typing-far.prompt', lines.join('\r\n'));
+    await client.waitForDiagnostics(uri);
+    client.diagnostics.delete(uri);
+    lines[450] += ', xqzv';
+    await client.replace(uri, lines.join('\r\n'));
+    assert.deepEqual(await client.waitForDiagnostics(uri), [], 'no squiggle under the tag being typed on line 450');
+    const paused = await client.waitForDiagnostics(uri, (d) => d.length === 1);
+    assert.deepEqual([paused[0]!.code, paused[0]!.range.start.line, paused[0]!.range.start.character], ['unknown-tag', 450, lines[450]!.length - 4]);
+  });
+
   test('the grace for a tag being typed holds right after opening, and in the middle of a line', async () => {
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     const unknown = (uri: string): Diagnostic[] => (client.diagnostics.get(uri)?.diagnostics ?? []).filter((d) => d.code !== 'duplicate-tag');
@@ -566,4 +578,29 @@ test('diagnostics: a check after a one-line edit checks that line only, and find
     return true;
   } }, undefined, undefined, cache);
   assert.equal(linesChecked, 501);
+});
+
+test('commonPrefixLength and commonSuffixLength, across their 4,096-character blocks', () => {
+  const base = Array.from({ length: 12000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
+  const naivePrefix = (a: string, b: string): number => {
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return i;
+  };
+  const naiveSuffix = (a: string, b: string, limit: number): number => {
+    let i = 0;
+    while (i < limit && a[a.length - 1 - i] === b[b.length - 1 - i]) i++;
+    return i;
+  };
+  for (const at of [0, 1, 4095, 4096, 4097, 8191, 8192, 11999, 12000]) {
+    for (const edit of ['', 'X', 'XYZ']) {
+      for (const removed of [0, 1]) {
+        const changed = base.slice(0, at) + edit + base.slice(Math.min(base.length, at + removed));
+        const prefix = commonPrefixLength(base, changed);
+        assert.equal(prefix, naivePrefix(base, changed), `prefix, edit at ${at}`);
+        const limit = Math.min(base.length, changed.length) - prefix;
+        assert.equal(commonSuffixLength(base, changed, limit), naiveSuffix(base, changed, limit), `suffix, edit at ${at}`);
+      }
+    }
+  }
 });
