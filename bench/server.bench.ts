@@ -1,7 +1,9 @@
 // Language server benchmark (`npm run bench:server`): completion latency through LSP while a tag is
 // typed letter by letter after a 30-tag context from real posts, and the time to check a 1,000-line
 // prompt file. Each figure is printed beside a baseline measured in the same run: the engine's own
-// complete() on the same inputs (what LSP adds), and the parser alone on the same file.
+// complete() on the same inputs (what LSP adds), and the parser alone on the same file. Last, a
+// large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
+// check, a keystroke's check, completion while it runs, and the server's memory.
 import fs from 'node:fs';
 import path from 'node:path';
 import { DidChangeTextDocumentNotification } from 'vscode-languageserver-protocol/node';
@@ -15,6 +17,7 @@ const CONTEXT_TAGS = 30;
 const TYPED_TAGS = Number(process.env.BENCH_TYPED_TAGS ?? 60);
 const DIAGNOSTIC_LINES = 1000;
 const DIAGNOSTIC_RUNS = 7;
+const LARGE_LINES = Number(process.env.BENCH_LARGE_LINES ?? 200_000);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -98,18 +101,25 @@ async function main(): Promise<void> {
   await checker.waitForStatus((s) => !s.loading, 60000);
   await checker.waitForDiagnostics(fileUri);
   const diagnosticTimes: number[] = [];
-  let published = 0;
-  for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
-    // Alternate two texts so that every run is a real change the server must check.
-    const body = run % 2 === 0 ? text : `${text}\n`;
-    const count = checker.diagnostics.size;
+  let published = '';
+  const check = async (body: string): Promise<number> => {
     checker.diagnostics.delete(fileUri);
     const started = performance.now();
     await checker.replace(fileUri, body);
     const diagnostics = await checker.waitForDiagnostics(fileUri, () => true, 60000);
-    diagnosticTimes.push(performance.now() - started);
-    published = diagnostics.length;
-    void count;
+    const more = diagnostics.find((d) => d.code === 'more-problems');
+    const total = diagnostics.length - (more ? 1 : 0) + Number(more?.message.replace(/ .*/s, '').replace(/,/g, '') ?? 0);
+    published = `${total} problems, ${diagnostics.length} published`;
+    return performance.now() - started;
+  };
+  // Every line of every run is new to the server (its problems are remembered by its text): each
+  // run gets its own number of trailing spaces, which change no problem.
+  for (let run = 0; run < DIAGNOSTIC_RUNS; run++) diagnosticTimes.push(await check(fileLines.map((l) => l + ' '.repeat(run)).join('\n')));
+  // A keystroke's check: one line changed, the others known from the check before.
+  const keystrokeTimes: number[] = [];
+  const middle = Math.floor(fileLines.length / 2);
+  for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
+    keystrokeTimes.push(await check(fileLines.map((l, i) => (i === middle ? l + ' '.repeat(run + 1) : l)).join('\n')));
   }
   await checker.stop();
   const parseTimes: number[] = [];
@@ -121,9 +131,74 @@ async function main(): Promise<void> {
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const diagMs = median(diagnosticTimes);
   const parseMs = median(parseTimes);
-  console.log(`\ndiagnostics of a ${DIAGNOSTIC_LINES}-line prompt file (${(text.length / 1024).toFixed(0)} KiB, ${published} problems), median of ${DIAGNOSTIC_RUNS}`);
+  console.log(`\ndiagnostics of a ${DIAGNOSTIC_LINES}-line prompt file (${(text.length / 1024).toFixed(0)} KiB, ${published}), median of ${DIAGNOSTIC_RUNS}`);
   console.log(`  change -> publishDiagnostics through LSP: ${fmt(diagMs)}`);
   console.log(`  parser alone on the same lines:          ${fmt(parseMs)}  (baseline; LSP check = x${(diagMs / parseMs).toFixed(1)})`);
+  console.log(`  one line changed -> publishDiagnostics:  ${fmt(median(keystrokeTimes))}`);
+
+  if (LARGE_LINES > 0) await largeFile(modelDir);
+}
+
+/** The server's resident memory now and at its peak (Linux /proc), in MB. */
+function serverMemory(pid: number): string {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mb = (key: string): string => (Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024).toFixed(0);
+    return `RSS ${mb('VmRSS')} MB, peak ${mb('VmHWM')} MB`;
+  } catch {
+    return 'RSS unknown';
+  }
+}
+
+/**
+ * A converted dataset opened as a `.tags` file, one post a line. GENERATED: the real posts repeated
+ * (in file order) to LARGE_LINES lines, so 15,596 distinct lines at most.
+ */
+async function largeFile(modelDir: string): Promise<void> {
+  const real = fs.readFileSync(postsFile, 'utf8').split('\n').filter(Boolean).map((l) => (l.split('\t')[1] ?? '').split(',').map((t) => t.replace(/_/g, ' ')).join(', '));
+  const lines = Array.from({ length: LARGE_LINES }, (_, i) => real[i % real.length]!);
+  const text = lines.join('\n');
+  const client = await LspTestClient.start({ modelFolder: modelDir });
+  const pid = client.process.pid!;
+  const warm = await client.open('warm.prompt', '1girl');
+  await client.waitForStatus((s) => !s.loading, 60000);
+  await client.waitForDiagnostics(warm);
+  let started = performance.now();
+  const uri = await client.open('dataset.tags', text);
+  let diagnostics = await client.waitForDiagnostics(uri, () => true, 600000);
+  const firstMs = performance.now() - started;
+  const firstCount = diagnostics.length;
+  const firstMemory = serverMemory(pid);
+  // One keystroke in the middle of the file, inside a tag (default 300 ms debounce), then `, ` and a
+  // completion request once the check has started.
+  const line = Math.floor(lines.length / 2);
+  const column = lines[line]!.indexOf(',');
+  let version = 1;
+  const type = (character: number, letters: string): Promise<void> => client.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+    textDocument: { uri, version: ++version },
+    contentChanges: [{ range: { start: { line, character }, end: { line, character } }, text: letters }],
+  });
+  client.diagnostics.delete(uri);
+  started = performance.now();
+  await type(column, 'x');
+  diagnostics = await client.waitForDiagnostics(uri, () => true, 600000);
+  const keystrokeMs = performance.now() - started;
+  client.diagnostics.delete(uri);
+  started = performance.now();
+  await type(column + 1, ', ');
+  await new Promise((resolve) => setTimeout(resolve, 320));
+  const asked = performance.now();
+  const items = await client.completionItems(uri, line, column + 3);
+  const completionMs = performance.now() - asked;
+  await client.waitForDiagnostics(uri, () => true, 600000);
+  const secondKeystrokeMs = performance.now() - started;
+  const lastMemory = serverMemory(pid);
+  await client.stop();
+  console.log(`\nlarge file, GENERATED (${postsFile} repeated): ${LARGE_LINES.toLocaleString('en-US')} lines, ${(text.length / 1048576).toFixed(1)} MiB`);
+  console.log(`  open -> first publishDiagnostics:  ${fmt(firstMs)} (${firstCount} diagnostics; ${firstMemory})`);
+  console.log(`  keystroke -> publishDiagnostics:   ${fmt(keystrokeMs)}, then ${fmt(secondKeystrokeMs)} (300 ms debounce included)`);
+  console.log(`  completion while that check runs:  ${fmt(completionMs)} (${items.length} items)`);
+  console.log(`  server memory at the end:          ${lastMemory}`);
 }
 
 main().catch((error: unknown) => {

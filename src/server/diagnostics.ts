@@ -1,12 +1,14 @@
 // Diagnostics: unknown tags, duplicate tags within a prompt, aliases (deprecated names). Debounced
 // per document, and run in slices of a few milliseconds that yield to the event loop, so completion
 // requests are answered between slices of a large file; a newer run for the same document stops
-// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged.
+// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged. The problems
+// of each line are remembered by its text, so a keystroke in a dataset of a million lines checks one
+// line again; and at most MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
 import { normalizeTag } from './parser';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
@@ -15,6 +17,8 @@ export const enum DiagnosticCode {
   UnknownTag = 'unknown-tag',
   DuplicateTag = 'duplicate-tag',
   AliasTag = 'alias-tag',
+  /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
+  MoreProblems = 'more-problems',
 }
 
 /** Data carried by an unknown-tag diagnostic: the name the "add to known tags" fix records. */
@@ -26,6 +30,13 @@ export interface UnknownTagData {
 export interface AliasData {
   canonical: string;
 }
+
+/**
+ * Diagnostics sent per document at most, the last one saying how many were left out: VS Code keeps
+ * 1,000 per file (ExtHostDiagnostics._maxDiagnosticsPerFile) and drops the rest after converting them
+ * all; a 200k-line dataset has ~370k problems, 90 MB of JSON per check.
+ */
+export const MAX_PUBLISHED = 1000;
 
 /** Work per slice before yielding to other requests. */
 const SLICE_MS = 8;
@@ -60,6 +71,7 @@ export class DiagnosticsScheduler {
   /** The text each document had at its last check (or when it was opened), to find the tag an edit touched. */
   private readonly checkedText = new Map<string, string>();
   private readonly lastEdit = new Map<string, number>();
+  private readonly lineCaches = new Map<string, LineCache>();
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -95,6 +107,7 @@ export class DiagnosticsScheduler {
     this.generations.set(uri, (this.generations.get(uri) ?? 0) + 1);
     this.checkedText.delete(uri);
     this.lastEdit.delete(uri);
+    this.lineCaches.delete(uri);
     void this.ctx.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
@@ -105,9 +118,11 @@ export class DiagnosticsScheduler {
     const version = document.version;
     const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
-    const typing = this.tagBeingTyped(uri, text, engine.dictionary);
+    const typing = this.tagBeingTyped(uri, document, text, engine.dictionary);
+    let cache = this.lineCaches.get(uri);
+    if (!cache) this.lineCaches.set(uri, (cache = { lines: new Map() }));
     const diagnostics = settings.enabled
-      ? await checkDocument(text, engine.dictionary, settings, stale, typing)
+      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache)
       : [];
     if (diagnostics === undefined || stale()) return;
     this.checkedText.set(uri, text);
@@ -122,26 +137,46 @@ export class DiagnosticsScheduler {
   }
 
   /** The tag an edit just typed into (at the end of a line or in its middle), while typing has not paused for long. */
-  private tagBeingTyped(uri: string, text: string, dictionary: TagDictionary): TagBeingTyped | undefined {
+  private tagBeingTyped(uri: string, document: TextDocument, text: string, dictionary: TagDictionary): TagBeingTyped | undefined {
     const previous = this.checkedText.get(uri);
     const editedAt = this.lastEdit.get(uri);
     if (previous === undefined || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS || previous === text) return undefined;
-    let index = 0;
-    const limit = Math.min(previous.length, text.length);
-    while (index < limit && previous.charCodeAt(index) === text.charCodeAt(index)) index++;
+    const index = commonPrefixLength(previous, text);
     // The changed text in the new version ends where the common suffix begins.
-    let suffix = 0;
-    while (suffix < limit - index && previous.charCodeAt(previous.length - 1 - suffix) === text.charCodeAt(text.length - 1 - suffix)) suffix++;
+    const suffix = commonSuffixLength(previous, text, Math.min(previous.length, text.length) - index);
     const changedEnd = text.length - suffix;
     // A quick fix that removed `, solo` (or a line) ends next to a tag without typing in it.
     if (/[,|\r\n]/.test(previous.slice(index, previous.length - suffix))) return undefined;
-    const { start: lineStart, end: lineEnd, number } = lineAround(text, changedEnd);
-    const to = changedEnd - lineStart;
+    // The document's line offsets find the line without a scan of the text before it.
+    const { line: number, character: to } = document.positionAt(changedEnd);
     // The edit ends in a tag: `1girl, lo|` at the end of the line, `1girl, lo|, smile` in it. A typed
     // `, ` ends after the tag, which is then finished.
-    const tag = parseLine(text.slice(lineStart, lineEnd), dictionary).tags.find((t) => t.start < to && to <= t.end);
+    const tag = parseLine(lineText(document, number), dictionary).tags.find((t) => t.start < to && to <= t.end);
     return tag ? { line: number, end: tag.end } : undefined;
   }
+}
+
+/**
+ * Strings are compared a block at a time (one native comparison each) before character by character:
+ * a keystroke in a 76 MB document compared its versions in ~250 ms a character at a time.
+ */
+const COMPARED_BLOCK = 4096;
+
+/** How many characters `a` and `b` have in common at their start. */
+export function commonPrefixLength(a: string, b: string): number {
+  const limit = Math.min(a.length, b.length);
+  let index = 0;
+  while (index + COMPARED_BLOCK <= limit && a.slice(index, index + COMPARED_BLOCK) === b.slice(index, index + COMPARED_BLOCK)) index += COMPARED_BLOCK;
+  while (index < limit && a.charCodeAt(index) === b.charCodeAt(index)) index++;
+  return index;
+}
+
+/** How many characters, at most `limit`, `a` and `b` have in common at their end. */
+export function commonSuffixLength(a: string, b: string, limit: number): number {
+  let suffix = 0;
+  while (suffix + COMPARED_BLOCK <= limit && a.slice(a.length - suffix - COMPARED_BLOCK, a.length - suffix) === b.slice(b.length - suffix - COMPARED_BLOCK, b.length - suffix)) suffix += COMPARED_BLOCK;
+  while (suffix < limit && a.charCodeAt(a.length - 1 - suffix) === b.charCodeAt(b.length - 1 - suffix)) suffix++;
+  return suffix;
 }
 
 /** A line break at `index`: its length (2 for `\r\n`, 1 for `\n` or a lone `\r`, as TextDocument counts them), or 0. */
@@ -152,59 +187,128 @@ function lineBreakAt(text: string, index: number): number {
   return 0;
 }
 
-/** The line holding offset `index`: its bounds (without the line break) and its number. */
-function lineAround(text: string, index: number): { start: number; end: number; number: number } {
-  let start = 0;
-  let number = 0;
-  for (let i = 0; i < index; ) {
-    const width = lineBreakAt(text, i);
-    if (width === 0) {
-      i++;
-      continue;
-    }
-    i += width;
-    if (i <= index) {
-      start = i;
-      number++;
-    }
+/** Splits text into lines as TextDocument numbers them (`\r\n`, `\n` or a lone `\r`), with native searches. */
+class LineReader {
+  private start = 0;
+  /** The next `\r` at or after `start`, or -1: searched again only once passed. */
+  private carriageReturn = -1;
+
+  constructor(private readonly text: string) {
+    this.carriageReturn = text.indexOf('\r');
   }
-  let end = start;
-  while (end < text.length && lineBreakAt(text, end) === 0) end++;
-  return { start, end, number };
+
+  /** The next line, or undefined after the last one (an empty text has one empty line). */
+  next(): string | undefined {
+    const text = this.text;
+    if (this.start > text.length) return undefined;
+    if (this.carriageReturn >= 0 && this.carriageReturn < this.start) this.carriageReturn = text.indexOf('\r', this.start);
+    const newline = text.indexOf('\n', this.start);
+    let end = newline < 0 ? text.length : newline;
+    if (this.carriageReturn >= 0 && this.carriageReturn < end) end = this.carriageReturn;
+    const line = text.slice(this.start, end);
+    this.start = end + Math.max(1, lineBreakAt(text, end));
+    return line;
+  }
 }
 
+/** The problems of each line by its text (ranges on line 0), valid for one dictionary and settings object. */
+export interface LineCache {
+  dictionary?: TagDictionary;
+  settings?: DiagnosticsSettings;
+  lines: Map<string, Diagnostic[]>;
+}
+
+const NO_PROBLEMS: Diagnostic[] = [];
+
 /**
- * All diagnostics of a document's text. `stale` is asked between slices; when it says true the check
- * stops and undefined is returned.
+ * The diagnostics of a document's text, at most MAX_PUBLISHED. `stale` is asked between slices; when
+ * it says true the check stops and undefined is returned. `cache` carries each line's problems from
+ * one check to the next: only lines whose text is new are checked.
  */
-export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false, typing?: TagBeingTyped): Promise<Diagnostic[] | undefined> {
-  const diagnostics: Diagnostic[] = [];
-  let lineStart = 0;
+export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false, typing?: TagBeingTyped, cache: LineCache = { lines: new Map() }): Promise<Diagnostic[] | undefined> {
+  if (cache.dictionary !== dictionary || cache.settings !== settings) {
+    cache.dictionary = dictionary;
+    cache.settings = settings;
+    cache.lines = new Map();
+  }
+  const known = cache.lines;
+  // This check's lines only, so that the lines of older versions are forgotten.
+  const current = new Map<string, Diagnostic[]>();
+  const found: { line: number; problems: Diagnostic[] }[] = [];
+  const lines = new LineReader(text);
   let lineNumber = 0;
   let sliceStart = performance.now();
-  while (lineStart <= text.length) {
-    // Lines end at \r\n, \n or a lone \r, as TextDocument numbers them.
-    let lineEnd = lineStart;
-    while (lineEnd < text.length && lineBreakAt(text, lineEnd) === 0) lineEnd++;
-    checkLine(text.slice(lineStart, lineEnd), lineNumber, dictionary, settings, diagnostics, typing?.line === lineNumber ? typing.end : undefined);
-    lineStart = lineEnd + Math.max(1, lineBreakAt(text, lineEnd));
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
+    let problems: Diagnostic[];
+    if (typing?.line === lineNumber) {
+      // Not remembered: the same text is checked in full once typing has paused.
+      problems = lineProblems(line, dictionary, settings, typing.end);
+    } else {
+      problems = current.get(line) ?? known.get(line) ?? lineProblems(line, dictionary, settings);
+      current.set(line, problems);
+    }
+    if (problems.length > 0) found.push({ line: lineNumber, problems });
     lineNumber++;
     if (performance.now() - sliceStart > SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (stale()) return undefined;
+      if (stale()) {
+        // What was checked is kept for the next check, which starts over.
+        for (const [line, problems] of current) known.set(line, problems);
+        return undefined;
+      }
       sliceStart = performance.now();
     }
+  }
+  cache.lines = current;
+  return publishable(found);
+}
+
+/**
+ * The diagnostics to send, in document order: all of them when there are at most MAX_PUBLISHED,
+ * else warnings before information (what VS Code would keep) and a last one saying how many are not shown.
+ */
+function publishable(found: { line: number; problems: Diagnostic[] }[]): Diagnostic[] {
+  let total = 0;
+  let warnings = 0;
+  for (const { problems } of found) {
+    total += problems.length;
+    for (const problem of problems) if (problem.severity === DiagnosticSeverity.Warning) warnings++;
+  }
+  const room = total <= MAX_PUBLISHED ? total : MAX_PUBLISHED - 1;
+  let warningRoom = Math.min(warnings, room);
+  let informationRoom = room - warningRoom;
+  const diagnostics: Diagnostic[] = [];
+  for (const { line, problems } of found) {
+    for (const problem of problems) {
+      const warning = problem.severity === DiagnosticSeverity.Warning;
+      if (warning ? warningRoom-- <= 0 : informationRoom-- <= 0) continue;
+      diagnostics.push({ ...problem, range: { start: { line, character: problem.range.start.character }, end: { line, character: problem.range.end.character } } });
+    }
+  }
+  if (total > room) {
+    const more = total - room;
+    diagnostics.push({
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      severity: DiagnosticSeverity.Information,
+      source: DIAGNOSTIC_SOURCE,
+      code: DiagnosticCode.MoreProblems,
+      message: `${more.toLocaleString('en-US')} more problem${more === 1 ? '' : 's'} in this file not shown: the first ${room.toLocaleString('en-US')} (warnings first) are listed.`,
+    });
   }
   return diagnostics;
 }
 
-/** `typingEnd`: the column where a tag still being typed ends; it is not called unknown or an alias yet. */
-export function checkLine(line: string, lineNumber: number, dictionary: TagDictionary, settings: DiagnosticsSettings, into: Diagnostic[], typingEnd?: number): void {
-  if (line.trim() === '') return;
+/**
+ * The problems of one line, with ranges on line 0. `typingEnd`: the column where a tag still being
+ * typed ends; it is not called unknown or an alias yet.
+ */
+export function lineProblems(line: string, dictionary: TagDictionary, settings: DiagnosticsSettings, typingEnd?: number): Diagnostic[] {
+  if (line.trim() === '') return NO_PROBLEMS;
+  const into: Diagnostic[] = [];
   const seen = new Map<string, string>();
   for (const tag of parseLine(line, dictionary).tags) {
     if (isNotATag(tag.name)) continue;
-    const range = { start: { line: lineNumber, character: tag.start }, end: { line: lineNumber, character: tag.end } };
+    const range = { start: { line: 0, character: tag.start }, end: { line: 0, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
@@ -229,4 +333,5 @@ export function checkLine(line: string, lineNumber: number, dictionary: TagDicti
       into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });
     }
   }
+  return into.length > 0 ? into : NO_PROBLEMS;
 }

@@ -225,3 +225,18 @@ test('parser invariants on random prompt syntax: spans are exact, ordered and ne
     if (cursor.current) assert.ok(cursor.current.start <= cursor.current.end && cursor.current.end <= line.length);
   }
 });
+
+test('parser: a long prompt of unclosed parentheses parses in linear time, as before', () => {
+  // `smile (blush` is a tag then a `(` that is never closed: each one scanned to the end of the line
+  // for its `)` and for a weight, so 20,000 of them took ~10 s; 8,000 took 1.6 s.
+  const line = Array.from({ length: 20000 }, () => 'smile (blush').join(', ');
+  const started = performance.now();
+  const parsed = parsePrompt(line, { isTag: () => true });
+  const elapsed = performance.now() - started;
+  assert.equal(parsed.tags.length, 20000);
+  assert.equal(parsed.tags[1]!.text, 'smile (blush');
+  assert.ok(elapsed < 1000, `parsed in ${elapsed.toFixed(0)} ms`);
+  // The unclosed group still takes a weight written after it (`smile (blush:1.2`, being typed).
+  assert.deepEqual(parsePrompt('1girl, smile (blush, solo:1.2', { isTag: () => true }).tags.map((t) => t.text), ['1girl', 'smile', 'blush', 'solo']);
+  assert.deepEqual(parsePrompt('1girl, smile (blush, solo:1.2', { isTag: () => true }).tags.map((t) => t.text), parsePrompt('1girl, smile (blush, solo:1.2').tags.map((t) => t.text));
+});
