@@ -23,6 +23,11 @@ const GUIDED_FIRST_TOKENS = 32;
 const TAGS_PER_FIRST_TOKEN = 4;
 /** Candidates per batched forward pass (bounds the logits tensor: rows x tokens x vocabulary). */
 const SCORING_BATCH = 48;
+/** Padded positions a run may carry before its candidates are split into two runs (see lengthGroups). */
+const PADDING_PER_RUN = 12;
+/** Contexts whose exact candidate scores are remembered, and scores kept per context at most. */
+const SCORE_MEMO_CONTEXTS = 8;
+const SCORE_MEMO_TAGS = 20_000;
 /** Popular tags scored for nextTags(), which has no prefix to narrow them. */
 const NEXT_TAG_CANDIDATES = 256;
 /** Sampling: tokens one tag may take, and tries for a valid new tag before a sample ends. */
@@ -36,6 +41,8 @@ export class BpeModelEngine extends ModelEngineBase {
   /** Whether the model writes tags with spaces instead of underscores. */
   readonly tagSpaces: boolean;
   private readonly candidateTokens = new Map<string, number[]>();
+  /** Exact candidate scores by context tokens (joined), least recently used first. */
+  private readonly scoreMemos = new Map<string, Map<string, number>>();
 
   constructor(dictionary: CompactTagDictionary, files: ModelFiles, session: GptSession, ranking: RankingConfig) {
     super(dictionary, files, session, ranking, 'bpe');
@@ -126,41 +133,98 @@ export class BpeModelEngine extends ModelEngineBase {
     return ids;
   }
 
-  /** Summed log-probability of each candidate's tokens after the context. */
-  async scoreTags(context: string[], tags: string[], signal?: AbortSignal): Promise<Float64Array> {
+  /** Summed log-probability of each candidate's tokens after the context, every one exact. */
+  scoreTags(context: string[], tags: string[], signal?: AbortSignal): Promise<Float64Array> {
+    return this.scoreBest(context, tags, undefined, signal);
+  }
+
+  /**
+   * The candidates' summed log-probabilities (their tokens after the context): exact for every
+   * candidate that can be among the `best.keep` highest by `best.rank(index, logProbability)` (a
+   * non-decreasing function of it), -Infinity for the others; all exact without `best`. A candidate's
+   * first token costs nothing (the context's next-token distribution) and each later one only lowers
+   * the sum, so candidates run in batches from the highest bound down and stop as soon as the next
+   * bound is below the keep-th best exact rank: the same best `keep` as scoring all of them, for a
+   * fraction of the forward passes. Exact sums are remembered for the last few contexts, so another
+   * keystroke in the same prompt runs only candidates not scored yet.
+   */
+  async scoreBest(context: string[], tags: string[], best?: { keep: number; rank: (index: number, logProbability: number) => number }, signal?: AbortSignal): Promise<Float64Array> {
     const contextTokens = this.contextTokens(context);
     const state = await this.contextState(contextTokens);
     const first = contextTokens.length === 1;
-    const scores = new Float64Array(tags.length);
-    const longer: { index: number; tokens: number[] }[] = [];
+    const memo = this.scoreMemo(contextTokens);
+    const scores = new Float64Array(tags.length).fill(-Infinity);
+    const ranks = new BestRanks(best?.keep ?? 0);
+    const exact = (index: number, score: number): void => {
+      scores[index] = score;
+      if (best) ranks.add(best.rank(index, score));
+    };
+    const pending: { index: number; tokens: number[]; firstLogProb: number; bound: number }[] = [];
     tags.forEach((tag, index) => {
+      const known = memo.get(tag);
+      if (known !== undefined) return exact(index, known);
       const tokens = this.tagTokens(tag, first);
-      scores[index] = state.logProbs[tokens[0]];
-      if (tokens.length > 1) longer.push({ index, tokens });
+      const firstLogProb = state.logProbs[tokens[0]];
+      if (tokens.length === 1) {
+        memo.set(tag, firstLogProb);
+        return exact(index, firstLogProb);
+      }
+      pending.push({ index, tokens, firstLogProb, bound: best ? best.rank(index, firstLogProb) : 0 });
     });
-    // Candidates of similar length share a batch, so little of it is padding.
-    longer.sort((a, b) => a.tokens.length - b.tokens.length);
-    for (let start = 0; start < longer.length; start += SCORING_BATCH) {
+    if (best) pending.sort((a, b) => b.bound - a.bound);
+    for (let start = 0; start < pending.length; ) {
+      if (best && pending[start].bound < ranks.threshold()) break;
       signal?.throwIfAborted();
-      const chunk = longer.slice(start, start + SCORING_BATCH);
-      const steps = chunk[chunk.length - 1].tokens.length - 1;
-      // Right padding is harmless: causal attention never lets a real position see a later pad.
-      const rows = chunk.map(({ tokens }) => {
-        const row = tokens.slice(0, -1);
-        while (row.length < steps) row.push(this.eosId);
-        return row;
-      });
-      const result = await this.session.forward(rows, this.session.expandPast(state.past, rows.length));
-      this.forwardPasses++;
-      const vocab = result.vocab;
-      chunk.forEach(({ index, tokens }, row) => {
-        for (let j = 1; j < tokens.length; j++) {
-          const offset = (row * steps + j - 1) * vocab;
-          scores[index] += result.logits[offset + tokens[j]] - logSumExp(result.logits, offset, vocab);
-        }
-      });
+      const chunk = pending.slice(start, start + SCORING_BATCH);
+      start += chunk.length;
+      for (const group of lengthGroups(chunk)) {
+        const steps = group[group.length - 1].tokens.length - 1;
+        // Right padding is harmless: causal attention never lets a real position see a later pad.
+        const rows = group.map(({ tokens }) => {
+          const row = tokens.slice(0, -1);
+          while (row.length < steps) row.push(this.eosId);
+          return row;
+        });
+        const result = await this.session.logitsAfter(rows, this.session.expandPast(state.past, rows.length));
+        this.forwardPasses++;
+        const vocab = result.vocab;
+        group.forEach(({ index, tokens, firstLogProb }, row) => {
+          let score = firstLogProb;
+          for (let j = 1; j < tokens.length; j++) {
+            const offset = (row * steps + j - 1) * vocab;
+            score += result.logits[offset + tokens[j]] - logSumExp(result.logits, offset, vocab);
+          }
+          memo.set(tags[index], score);
+          exact(index, score);
+        });
+      }
     }
     return scores;
+  }
+
+  /** Forgets the remembered candidate scores (tests compare fresh scoring with remembered). */
+  forgetScores(): void {
+    this.scoreMemos.clear();
+  }
+
+  override async dispose(): Promise<void> {
+    this.scoreMemos.clear();
+    await super.dispose();
+  }
+
+  /** The exact sums already known after these context tokens (the last SCORE_MEMO_CONTEXTS contexts). */
+  private scoreMemo(contextTokens: number[]): Map<string, number> {
+    const key = contextTokens.join(',');
+    let memo = this.scoreMemos.get(key);
+    if (memo) this.scoreMemos.delete(key);
+    else memo = new Map();
+    if (memo.size > SCORE_MEMO_TAGS) memo.clear();
+    this.scoreMemos.set(key, memo);
+    for (const oldest of this.scoreMemos.keys()) {
+      if (this.scoreMemos.size <= SCORE_MEMO_CONTEXTS) break;
+      this.scoreMemos.delete(oldest);
+    }
+    return memo;
   }
 
   override async complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
@@ -179,16 +243,17 @@ export class BpeModelEngine extends ModelEngineBase {
       ...guided.map((id) => ({ id, kind: 'prefix' as MatchKind, alias: undefined })),
       ...popular.filter((match) => !guidedIds.has(match.id)),
     ].slice(0, pool);
-    const scores = await this.scoreTags(
+    const rank = (i: number, logProbability: number): number =>
+      inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind);
+    const scores = await this.scoreBest(
       context,
       matches.map((match) => this.dictionary.names[match.id]),
+      // The bound needs a score that grows with the log-probability.
+      this.ranking.modelWeight >= 0 ? { keep: top, rank } : undefined,
       options.signal,
     );
-    const results = matches.map((match, i) => {
-      const score =
-        inVocabularyScore(this.ranking, scores[i], this.dictionary.counts[match.id]) - this.kindPenalty(match.kind);
-      return this.completion(match.id, score, match.kind as MatchKind, match.alias);
-    });
+    // Candidates left unscored (-Infinity) cannot be among the best `top`.
+    const results = matches.flatMap((match, i) => (scores[i] === -Infinity ? [] : [this.completion(match.id, rank(i, scores[i]), match.kind as MatchKind, match.alias)]));
     results.sort((a, b) => b.score - a.score || b.count - a.count);
     results.length = Math.min(results.length, top);
     const seen = new Set<number>([...exclude, ...matches.map((match) => match.id)]);
@@ -204,13 +269,14 @@ export class BpeModelEngine extends ModelEngineBase {
     for (let id = 0; id < this.dictionary.size && ids.length < NEXT_TAG_CANDIDATES; id++) {
       if (allowed(id) && !exclude.has(id) && !guided.has(id)) ids.push(id);
     }
-    const scores = await this.scoreTags(
+    const scores = await this.scoreBest(
       context,
       ids.map((id) => this.dictionary.names[id]),
+      { keep: k, rank: (_, logProbability) => logProbability },
       signal,
     );
     return ids
-      .map((id, i) => ({ tag: this.dictionary.names[id], probability: Math.exp(scores[i]) }))
+      .flatMap((id, i) => (scores[i] === -Infinity ? [] : [{ tag: this.dictionary.names[id], probability: Math.exp(scores[i]) }]))
       .sort((a, b) => b.probability - a.probability)
       .slice(0, k);
   }
@@ -419,5 +485,49 @@ export class BpeModelEngine extends ModelEngineBase {
     const name = this.dictionary.names[resolved.id];
     if (used.has(name) || banned(name)) return undefined;
     return name;
+  }
+}
+
+/**
+ * Candidates split into runs by token count, shortest first: a run takes longer ones while the
+ * padding it adds stays under PADDING_PER_RUN positions (a padded position costs about a 12th of a
+ * run's fixed cost, weights read and launch, in a GPT-2-small model; measured in docs/benchmarks.md).
+ */
+function lengthGroups<T extends { tokens: number[] }>(candidates: T[]): T[][] {
+  const sorted = [...candidates].sort((a, b) => a.tokens.length - b.tokens.length);
+  const groups: T[][] = [];
+  let padding = 0;
+  for (const candidate of sorted) {
+    const group = groups[groups.length - 1];
+    const added = group ? (candidate.tokens.length - group[group.length - 1].tokens.length) * group.length : Infinity;
+    if (!group || padding + added > PADDING_PER_RUN) {
+      groups.push([candidate]);
+      padding = 0;
+    } else {
+      group.push(candidate);
+      padding += added;
+    }
+  }
+  return groups;
+}
+
+/** The `keep` highest ranks seen, to tell whether a bound can still reach them. */
+class BestRanks {
+  private readonly ranks: number[] = [];
+
+  constructor(private readonly keep: number) {}
+
+  add(rank: number): void {
+    if (this.keep === 0) return;
+    if (this.ranks.length === this.keep && rank <= this.ranks[this.keep - 1]) return;
+    let at = this.ranks.length;
+    while (at > 0 && this.ranks[at - 1] < rank) at--;
+    this.ranks.splice(at, 0, rank);
+    if (this.ranks.length > this.keep) this.ranks.pop();
+  }
+
+  /** The keep-th highest rank, or -Infinity while fewer than `keep` are known. */
+  threshold(): number {
+    return this.keep > 0 && this.ranks.length === this.keep ? this.ranks[this.keep - 1] : -Infinity;
   }
 }

@@ -33,6 +33,8 @@ export class GptSession {
   runMilliseconds = 0;
   /** Token positions scored by session.run so far (for benchmarks: with the runs, where model time goes). */
   positions = 0;
+  /** Rows run so far: each carries its own copy of the past (for benchmarks of the BPE scoring). */
+  rows = 0;
 
   private constructor(
     readonly session: ort.InferenceSession,
@@ -120,9 +122,40 @@ export class GptSession {
     past: PastState,
     layout?: { attentionMask: ArrayLike<number>[]; positions: number[][] },
   ): Promise<ForwardResult> {
+    if (!this.hasCache) return this.forwardWithoutCache(rows, past);
+    const { feeds, total } = this.cachedFeeds(rows, past, layout);
+    const batch = rows.length;
+    const output = await this.run(feeds);
+    const logits = output.logits;
+    const layers = this.graph.presentOutputs.map(
+      ([keyName, valueName]): [ort.Tensor, ort.Tensor] => [output[keyName], output[valueName]],
+    );
+    return {
+      logits: logits.data as Float32Array,
+      vocab: logits.dims[2],
+      past: { batch, length: total, layers },
+    };
+  }
+
+  /**
+   * The logits of `rows` after `past`, without fetching the new past: for a caller that scores and
+   * goes no further (in a GPT-2-small model the new past is a copy of the whole past per row).
+   */
+  async logitsAfter(rows: number[][], past: PastState): Promise<{ logits: Float32Array; vocab: number }> {
+    if (!this.hasCache) return this.forwardWithoutCache(rows, past);
+    const { feeds } = this.cachedFeeds(rows, past);
+    const output = await this.run(feeds, ['logits']);
+    return { logits: output.logits.data as Float32Array, vocab: output.logits.dims[2] };
+  }
+
+  /** The feeds of a run with the cache: ids, mask, positions, the past; `total` = past + new positions. */
+  private cachedFeeds(
+    rows: number[][],
+    past: PastState,
+    layout?: { attentionMask: ArrayLike<number>[]; positions: number[][] },
+  ): { feeds: Record<string, ort.Tensor>; total: number } {
     const batch = rows.length;
     if (batch !== past.batch) throw new Error(`forward: ${batch} rows but a past of ${past.batch}`);
-    if (!this.hasCache) return this.forwardWithoutCache(rows, past);
     const steps = rows[0].length;
     const total = past.length + steps;
     const lastPosition = layout ? Math.max(...layout.positions.flat()) : total - 1;
@@ -158,16 +191,7 @@ export class GptSession {
       feeds[keyName] = past.layers[layer][0];
       feeds[valueName] = past.layers[layer][1];
     });
-    const output = await this.run(feeds);
-    const logits = output.logits;
-    const layers = this.graph.presentOutputs.map(
-      ([keyName, valueName]): [ort.Tensor, ort.Tensor] => [output[keyName], output[valueName]],
-    );
-    return {
-      logits: logits.data as Float32Array,
-      vocab: logits.dims[2],
-      past: { batch, length: total, layers },
-    };
+    return { feeds, total };
   }
 
   /** Graphs exported without a cache: run the whole rows and keep only the new positions' logits. */
@@ -198,11 +222,12 @@ export class GptSession {
   }
 
   /** session.run, tracked so release() never frees the native session under a running call. */
-  private run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+  private run(feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<ort.InferenceSession.ReturnType> {
     if (this.released) return Promise.reject(new Error('the model session was released'));
+    this.rows += feeds.input_ids.dims[0];
     this.positions += feeds.input_ids.dims[0] * feeds.input_ids.dims[1];
     const start = performance.now();
-    const running = this.session.run(feeds);
+    const running = fetches ? this.session.run(feeds, fetches) : this.session.run(feeds);
     this.inFlight.add(running);
     const forget = (): void => {
       this.runMilliseconds += performance.now() - start;

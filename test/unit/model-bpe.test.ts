@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BpeModelEngine } from '../../src/model/bpe-engine';
+import { inVocabularyScore } from '../../src/model/ranking';
 import { normalizeTag } from '../../src/model/dictionary';
 import { loadDictionary, loadEngine } from '../../src/model/index';
 
@@ -55,8 +56,11 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
 
   test('batched scoring equals scoring one tag at a time', async () => {
     const tags = ['smile', 'looking_at_viewer', 'hair_ornament', 'skirt', 'thighhighs', 'pleated_skirt'];
+    engine.forgetScores();
     const batched = await engine.scoreTags(['multiple_girls'], tags);
     for (let i = 0; i < tags.length; i++) {
+      // Scored again, not taken from the scores remembered for the context.
+      engine.forgetScores();
       const [alone] = await engine.scoreTags(['multiple_girls'], [tags[i]]);
       assert.ok(Math.abs(alone - batched[i]) < 1e-4);
     }
@@ -76,11 +80,53 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     for (let i = 1; i < completions.length; i++) assert.ok(completions[i - 1].score >= completions[i].score);
     const cached = await engine.complete(reference.context, 'sh', { top: 5 });
     engine.cache.clear();
+    engine.forgetScores();
     const fresh = await engine.complete(reference.context, 'sh', { top: 5 });
     assert.deepEqual(
       cached.map((completion) => completion.tag),
       fresh.map((completion) => completion.tag),
     );
+  });
+
+  test('completion and next tags equal scoring every candidate, with the bound, the batches by length and the remembered scores', async () => {
+    // Real posts' first tags as contexts, the letters of a later tag typed one by one, then nothing.
+    const posts = fs
+      .readFileSync(path.join(__dirname, '..', '..', 'training', 'tests', 'data', 'posts-sample.tsv'), 'utf8')
+      .split('\n')
+      .slice(1, 200)
+      .filter((_, i) => i % 20 === 0)
+      .map((line) => line.split('\t').pop()!.split(',').filter(Boolean))
+      .filter((tags) => tags.length > 8);
+    assert.ok(posts.length >= 5);
+    /** Every candidate scored, ranked as complete() ranks: what the bound and the memo must not change. */
+    const everyCandidate = async (context: string[], prefix: string, top: number): Promise<string[]> => {
+      const exclude = engine.contextIds(context);
+      const pool = engine.dictionary.searchIds(prefix, { limit: 96 + exclude.size, fuzzy: false }).filter((m) => !exclude.has(m.id)).slice(0, 96);
+      engine.forgetScores();
+      const scores = await engine.scoreTags(context, pool.map((m) => engine.dictionary.names[m.id]));
+      return pool
+        .map((m, i) => ({ tag: engine.dictionary.names[m.id], count: engine.dictionary.counts[m.id], score: inVocabularyScore(engine.ranking, scores[i], engine.dictionary.counts[m.id]) - engine.kindPenalty(m.kind) }))
+        .sort((a, b) => b.score - a.score || b.count - a.count)
+        .slice(0, top)
+        .map((c) => `${c.tag} ${c.score.toFixed(4)}`);
+    };
+    engine.forgetScores();
+    let compared = 0;
+    for (const post of posts) {
+      const context = post.slice(0, 6);
+      const next = post[7]!;
+      for (let n = 1; n <= Math.min(3, next.length); n++) {
+        const completions = await engine.complete(context, next.slice(0, n), { top: 10 });
+        const expected = await everyCandidate(context, next.slice(0, n), 10);
+        assert.deepEqual(completions.filter((c) => c.kind !== 'fuzzy').map((c) => `${c.tag} ${c.score.toFixed(4)}`), expected, `${context.join(',')} | ${next.slice(0, n)}`);
+        compared++;
+      }
+      const best = await engine.nextTags(context, 10);
+      engine.forgetScores();
+      const ids = (await engine.nextTags(context, 256)).map((t) => t.tag);
+      assert.deepEqual(best.map((t) => t.tag), ids.slice(0, 10), `next tags after ${context.join(',')}`);
+    }
+    assert.ok(compared >= 15);
   });
 
   test('hidden cache positions: a row that hides tokens and reuses their positions equals the clean sequence', async () => {
