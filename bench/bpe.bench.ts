@@ -1,0 +1,149 @@
+// BPE scoring benchmark (npm run bench:bpe): what completion and next tags cost with a sub-word model
+// (a tag = several tokens, each candidate scored after the context in its own row), ours against the
+// plain scorer measured in the same run: every candidate, batches of 48 padded to the longest, the
+// new past fetched, nothing remembered (the engine's scorer before session 12).
+//   1. test/fixtures/models/tiny-bpe (trained on the shared real posts): rows, positions and runs a
+//      completion, while typing a real post's next tag letter by letter, and the results compared.
+//   2. A GPT-2-small-shaped folder with RANDOM weights (training/make_bpe_bench_model.py, generated
+//      into bench/.data on first use; GENERATED, its predictions mean nothing): milliseconds, the
+//      size of a user's export such as mio/danbooru-gpt2. Random weights give flat distributions, so
+//      the bound that stops next tags early rarely does here.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BpeModelEngine } from '../src/model/bpe-engine';
+import { loadDictionary, loadEngine, packageRoot } from '../src/model/index';
+import { logSumExp } from '../src/model/session';
+
+const root = packageRoot();
+const dictionary = loadDictionary();
+const postsFile = path.join(root, '..', 'shared', 'data', 'posts-danbooru2020-general.tsv');
+const bigModel = path.join(root, 'bench', '.data', 'bpe-gpt2-small');
+const TOP = 20;
+
+/** Real posts' tags (every `every`-th post with enough tags). */
+function realPosts(count: number, every: number): string[][] {
+  return fs
+    .readFileSync(postsFile, 'utf8')
+    .split('\n')
+    .filter((_, i) => i % every === 0)
+    .map((line) => (line.split('\t').pop() ?? '').split(',').filter(Boolean))
+    .filter((tags) => tags.length > 21)
+    .slice(0, count);
+}
+
+/** The plain scorer, as the baseline: every candidate, padded batches of 48, the past fetched, no memory. */
+function usePlainScorer(engine: BpeModelEngine): void {
+  engine.scoreBest = async (context, tags) => {
+    const contextTokens = engine.contextTokens(context);
+    const state = await engine.contextState(contextTokens);
+    const first = contextTokens.length === 1;
+    const scores = new Float64Array(tags.length);
+    const longer: { index: number; tokens: number[] }[] = [];
+    tags.forEach((tag, index) => {
+      const tokens = engine.tagTokens(tag, first);
+      scores[index] = state.logProbs[tokens[0]];
+      if (tokens.length > 1) longer.push({ index, tokens });
+    });
+    longer.sort((a, b) => a.tokens.length - b.tokens.length);
+    for (let start = 0; start < longer.length; start += 48) {
+      const chunk = longer.slice(start, start + 48);
+      const steps = chunk[chunk.length - 1].tokens.length - 1;
+      const rows = chunk.map(({ tokens }) => [...tokens.slice(0, -1), ...new Array<number>(steps - tokens.length + 1).fill(engine.eosId)]);
+      const result = await engine.session.forward(rows, engine.session.expandPast(state.past, rows.length));
+      engine.forwardPasses++;
+      chunk.forEach(({ index, tokens }, row) => {
+        for (let j = 1; j < tokens.length; j++) {
+          const offset = (row * steps + j - 1) * result.vocab;
+          scores[index] += result.logits[offset + tokens[j]] - logSumExp(result.logits, offset, result.vocab);
+        }
+      });
+    }
+    return scores;
+  };
+}
+
+interface Tally {
+  label: string;
+  ms: number[];
+  rows: number;
+  positions: number;
+  runs: number;
+  answers: string[];
+  nextTagsMs: number[];
+  nextTagsRows: number;
+}
+
+/** Typing each post's 21st tag letter by letter (1, 2, 3 letters, then none) after its first 20 tags; then next tags. */
+async function typeAlong(engine: BpeModelEngine, posts: string[][], label: string): Promise<Tally> {
+  const tally: Tally = { label, ms: [], rows: 0, positions: 0, runs: 0, answers: [], nextTagsMs: [], nextTagsRows: 0 };
+  for (const post of posts) {
+    const context = post.slice(0, 20);
+    const next = post[20]!;
+    for (const prefix of [next.slice(0, 1), next.slice(0, 2), next.slice(0, 3), '']) {
+      const before = { rows: engine.session.rows, positions: engine.session.positions, runs: engine.forwardPasses };
+      const started = performance.now();
+      const completions = await engine.complete(context, prefix, { top: TOP });
+      tally.ms.push(performance.now() - started);
+      tally.rows += engine.session.rows - before.rows;
+      tally.positions += engine.session.positions - before.positions;
+      tally.runs += engine.forwardPasses - before.runs;
+      tally.answers.push(completions.map((c) => `${c.tag} ${c.score.toFixed(3)}`).join(', '));
+    }
+    const rowsBefore = engine.session.rows;
+    const started = performance.now();
+    tally.answers.push((await engine.nextTags(context, TOP)).map((t) => t.tag).join(', '));
+    tally.nextTagsMs.push(performance.now() - started);
+    tally.nextTagsRows += engine.session.rows - rowsBefore;
+  }
+  return tally;
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+
+async function compare(modelDir: string, posts: string[][], title: string): Promise<void> {
+  const engine = (await loadEngine({ modelDir, dictionary, threads: 2 })) as BpeModelEngine;
+  try {
+    const ours = await typeAlong(engine, posts, 'ours');
+    engine.forgetScores();
+    engine.cache.clear();
+    usePlainScorer(engine);
+    const plain = await typeAlong(engine, posts, 'plain (baseline)');
+    const completions = plain.ms.length;
+    const same = ours.answers.filter((answer, i) => answer === plain.answers[i]).length;
+    console.log(`\n${title}: ${posts.length} real contexts of 20 tags, ${completions} completions (top ${TOP}) and ${posts.length} next-tags calls`);
+    for (const tally of [plain, ours]) {
+      console.log(
+        `  ${tally.label.padEnd(17)} completion median ${median(tally.ms).toFixed(0)} ms, mean ${mean(tally.ms).toFixed(0)} ms;` +
+          ` a completion: ${(tally.rows / completions).toFixed(1)} rows, ${(tally.positions / completions).toFixed(0)} positions, ${(tally.runs / completions).toFixed(1)} runs;` +
+          ` next tags median ${median(tally.nextTagsMs).toFixed(0)} ms, ${(tally.nextTagsRows / posts.length).toFixed(0)} rows`,
+      );
+    }
+    console.log(
+      `  ours / plain: completion ×${(mean(plain.ms) / mean(ours.ms)).toFixed(2)} faster (means), next tags ×${(mean(plain.nextTagsMs) / mean(ours.nextTagsMs)).toFixed(2)};` +
+        ` the same answers in ${same} of ${ours.answers.length} (scores to 3 decimals)`,
+    );
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  await compare(path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe'), realPosts(40, 7), 'tiny-bpe (2 layers, 64 wide, 1,024 tokens; trained on the real posts)');
+  if (!fs.existsSync(path.join(bigModel, 'onnx', 'model.onnx'))) {
+    const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
+    console.log(`\ngenerating ${path.relative(root, bigModel)} (GENERATED, random weights) with ${python} training/make_bpe_bench_model.py ...`);
+    const made = spawnSync(python, [path.join(root, 'training', 'make_bpe_bench_model.py'), '--out', bigModel], { cwd: root, stdio: 'inherit' });
+    if (made.status !== 0) {
+      console.log('  could not generate it (needs Python with torch and onnx): GPT-2-small timing skipped');
+      return;
+    }
+  }
+  await compare(bigModel, realPosts(6, 31), 'GPT-2-small shape, GENERATED random weights (12 layers, 768 wide, 50,257 tokens)');
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:bpe: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exitCode = 1;
+});
