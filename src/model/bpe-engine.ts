@@ -174,10 +174,11 @@ export class BpeModelEngine extends ModelEngineBase {
     if (best) pending.sort((a, b) => b.bound - a.bound);
     for (let start = 0; start < pending.length; ) {
       if (best && pending[start].bound < ranks.threshold()) break;
-      signal?.throwIfAborted();
       const chunk = pending.slice(start, start + SCORING_BATCH);
       start += chunk.length;
       for (const group of lengthGroups(chunk)) {
+        // Checked before every run: a keystroke cancels a stale completion within one run.
+        signal?.throwIfAborted();
         const steps = group[group.length - 1].tokens.length - 1;
         // Right padding is harmless: causal attention never lets a real position see a later pad.
         const rows = group.map(({ tokens }) => {

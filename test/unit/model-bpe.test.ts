@@ -129,6 +129,26 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     assert.ok(compared >= 15);
   });
 
+  test('a cancelled completion stops before its next run', async () => {
+    engine.forgetScores();
+    const controller = new AbortController();
+    const logitsAfter = engine.session.logitsAfter.bind(engine.session);
+    let runs = 0;
+    engine.session.logitsAfter = async (rows, past) => {
+      runs++;
+      const result = await logitsAfter(rows, past);
+      controller.abort(); // the keystroke that makes this completion stale
+      return result;
+    };
+    try {
+      // Many candidates of different token counts: several runs if nothing stopped it.
+      await assert.rejects(engine.complete(['1girl'], 'l', { top: 20, signal: controller.signal }), { name: 'AbortError' });
+      assert.equal(runs, 1);
+    } finally {
+      engine.session.logitsAfter = logitsAfter;
+    }
+  });
+
   test('hidden cache positions: a row that hides tokens and reuses their positions equals the clean sequence', async () => {
     const context = engine.contextTokens(['multiple_girls', '2girls']);
     const detour = engine.tagTokens('no_such_tag', false);
