@@ -34,11 +34,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(err.code === 'EPIPE' ? 0 : 1);
 });
 
-// A reader of the messages that went away (`2>&1 | head -1`, a closed terminal) must not fail a run
-// whose output is fine: what it misses is only messages.
-process.stderr.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') throw err;
-});
+// Messages that cannot be written (their reader went away: `2>&1 | head -1`, EPIPE; a closed
+// terminal, EIO) must not fail a run whose output is fine, and there is nowhere left to report it.
+process.stderr.on('error', () => undefined);
 
 const argv = process.argv.slice(2);
 main(argv).then(

@@ -12,7 +12,6 @@ writes each sample as a full prompt line (the prompt's tags, then the sampled on
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
 `;
 
-
 /** `1girl, solo` -> ["1girl", "solo"]. */
 export function splitPrompt(prompt: string): string[] {
   return prompt

@@ -124,7 +124,8 @@ test('cli sample: a reader of the messages that went away does not fail a run wh
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0);
-  assert.equal(stdout.split('\n').filter(Boolean).length, 3);
+  // One line a sample, an empty one for a sample of no tag (the seed is random here).
+  assert.equal(stdout.split('\n').length - 1, 3);
 });
 
 test('cli sample: a bad command line exits 2 with the reason and a pointer to --help, before the model loads', () => {
