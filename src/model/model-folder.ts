@@ -160,16 +160,25 @@ export const ONNX_FILES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_
 /** Weights a Hugging Face folder holds before any ONNX export. */
 const UNEXPORTED_WEIGHTS = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack'];
 
-/** What the folder holds instead of a graph the engine reads: PyTorch weights, or other .onnx files. */
+/** What the folder holds instead of a graph the engine reads: PyTorch weights, other .onnx files. */
 function missingOnnxHint(folder: string): string {
+  const hints: string[] = [];
   const weights = UNEXPORTED_WEIGHTS.find((name) => fs.existsSync(path.join(folder, name)));
   if (weights) {
-    return `; the folder holds ${weights}, weights not yet exported to ONNX: export them with a KV cache, e.g. \`optimum-cli export onnx --task text-generation-with-past --model ${folder} ${path.join(folder, 'onnx')}\``;
+    hints.push(`the folder holds ${weights}, weights not yet exported to ONNX: export them with a KV cache, e.g. \`optimum-cli export onnx --task text-generation-with-past --model "${folder}" "${path.join(folder, 'onnx')}"\``);
   }
-  const others = ['', 'onnx']
-    .flatMap((sub) => (fs.existsSync(path.join(folder, sub)) ? fs.readdirSync(path.join(folder, sub)).filter((name) => name.endsWith('.onnx')).map((name) => path.posix.join(sub, name)) : []))
-    .slice(0, 5);
-  return others.length > 0 ? `; the folder holds ${others.join(', ')}, none of the names read` : '';
+  const others = ['', 'onnx'].flatMap((sub) => onnxFilesIn(folder, sub)).slice(0, 5);
+  if (others.length > 0) hints.push(`the folder holds ${others.join(', ')}, none of the names read`);
+  return hints.map((hint) => `; ${hint}`).join('');
+}
+
+/** The .onnx files directly in folder/sub (none when it is not a readable folder). */
+function onnxFilesIn(folder: string, sub: string): string[] {
+  try {
+    return fs.readdirSync(path.join(folder, sub)).filter((name) => name.endsWith('.onnx')).map((name) => path.posix.join(sub, name));
+  } catch {
+    return [];
+  }
 }
 
 /** Finds and reads the folder's files; throws ModelLoadError naming the first bad one. */

@@ -33,7 +33,7 @@ export class GptSession {
   runMilliseconds = 0;
   /** Token positions scored by session.run so far (for benchmarks: with the runs, where model time goes). */
   positions = 0;
-  /** Rows run so far: each carries its own copy of the past (for benchmarks of the BPE scoring). */
+  /** Rows run so far (for benchmarks of the BPE scoring: with a cache, each row carries its own copy of the past). */
   rows = 0;
 
   private constructor(
@@ -196,6 +196,7 @@ export class GptSession {
 
   /** Graphs exported without a cache: run the whole rows and keep only the new positions' logits. */
   private async forwardWithoutCache(rows: number[][], past: PastState): Promise<ForwardResult> {
+    if (rows.length !== past.batch) throw new Error(`forward: ${rows.length} rows but a past of ${past.batch}`);
     const full = rows.map((row, r) => [...(past.tokens?.[r] ?? []), ...row]);
     const total = full[0].length;
     const batch = rows.length;

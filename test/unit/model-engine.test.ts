@@ -70,6 +70,16 @@ describe('model loading errors name the file', () => {
       withBrokenCopy((dir) => fs.renameSync(path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'decoder_with_past_model.onnx'))),
       /onnx\/model\.onnx: file not found \(nor model\.onnx, onnx\/decoder_model_merged\.onnx, decoder_model_merged\.onnx\); the folder holds onnx\/decoder_with_past_model\.onnx, none of the names read/,
     ));
+  test('missing ONNX file, "onnx" a file, PyTorch weights and an ONNX file of another name: both hints, no crash', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.renameSync(path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'decoder_with_past_model.onnx'));
+        fs.rmSync(path.join(dir, 'onnx'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'onnx'), '');
+        fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), '');
+      }),
+      /onnx\/model\.onnx: file not found .*; the folder holds pytorch_model\.bin, weights not yet exported .*--model "[^"]+" "[^"]+onnx"`; the folder holds decoder_with_past_model\.onnx, none of the names read/,
+    ));
   test('config.json that is not JSON', () =>
     expectLoadError(
       withBrokenCopy((dir) => fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "gpt2",')),
