@@ -171,12 +171,17 @@ export class BpeModelEngine extends ModelEngineBase {
       }
       pending.push({ index, tokens, firstLogProb, bound: best ? best.rank(index, firstLogProb) : 0 });
     });
+    // From the highest bound down; without one, by token count, so that batches need little padding.
     if (best) pending.sort((a, b) => b.bound - a.bound);
+    else pending.sort((a, b) => a.tokens.length - b.tokens.length);
     for (let start = 0; start < pending.length; ) {
       if (best && pending[start].bound < ranks.threshold()) break;
       const chunk = pending.slice(start, start + SCORING_BATCH);
       start += chunk.length;
-      for (const group of lengthGroups(chunk)) {
+      for (const candidates of lengthGroups(chunk)) {
+        // The scores of the runs before may have raised the threshold above some of these bounds.
+        const group = best ? candidates.filter((candidate) => candidate.bound >= ranks.threshold()) : candidates;
+        if (group.length === 0) continue;
         // Checked before every run: a keystroke cancels a stale completion within one run.
         signal?.throwIfAborted();
         const steps = group[group.length - 1].tokens.length - 1;
@@ -491,7 +496,7 @@ export class BpeModelEngine extends ModelEngineBase {
 
 /**
  * Candidates split into runs by token count, shortest first: a run takes longer ones while the
- * padding it adds stays under PADDING_PER_RUN positions (a padded position costs about a 12th of a
+ * padding it adds stays at most PADDING_PER_RUN positions (a padded position costs about a 12th of a
  * run's fixed cost, weights read and launch, in a GPT-2-small model; measured in docs/benchmarks.md).
  */
 function lengthGroups<T extends { tokens: number[] }>(candidates: T[]): T[][] {
