@@ -290,9 +290,18 @@ function contributedFiles(manifest) {
  */
 export function readmeLinkedFiles(readme) {
   const files = new Set();
-  for (const [, target] of readme.matchAll(/\]\(([^)\s]+)\)/g)) {
+  // Inline links and images: [text](target) or [text](<target> "title").
+  for (const [, angled, plain] of readme.matchAll(/\]\(\s*(?:<([^>]+)>|([^)\s]+))(?:\s+"[^"]*")?\s*\)/g)) {
+    const target = angled ?? plain;
     if (/^[a-z][a-z0-9+.-]*:|^#/i.test(target)) continue;
-    files.add(toPosix(path.normalize(decodeURI(target.replace(/#.*$/, '')))));
+    const file = target.replace(/#.*$/, '');
+    let decoded = file;
+    try {
+      decoded = decodeURI(file);
+    } catch {
+      // a stray "%": the path as written
+    }
+    files.add(toPosix(path.normalize(decoded)));
   }
   return [...files];
 }
