@@ -504,7 +504,7 @@ async function convertSerially(options: ResolvedOptions, files: InputFile[], hoo
       if (conversion.stopped) break;
     }
     conversion.maybeReportProgress(true);
-    if (!keepsOutputs(options, conversion.counts)) {
+    if (!writesOutputs(options, conversion.counts)) {
       await output.discard();
       return summarize(options, files, conversion.counts, conversion.formatter, started, false);
     }
@@ -534,7 +534,7 @@ export async function writeTagCounts(target: string, tagCounts: TagCounter): Pro
 }
 
 /** Whether the run's outputs replace the targets: always, unless it wrote no post and was told to keep them then. */
-export function keepsOutputs(options: ResolvedOptions, counts: ConversionCounts): boolean {
+export function writesOutputs(options: ResolvedOptions, counts: ConversionCounts): boolean {
   return options.writeEmpty || counts.postsWritten > 0;
 }
 

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { PostIdSet } from './filters';
 import { PostFormatter } from './format';
 import { AtomicFile } from './output';
-import { FIRST_PROBLEMS_KEPT, emptyCounts, keepsOutputs, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
+import { FIRST_PROBLEMS_KEPT, emptyCounts, writesOutputs, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
 import type { InputFile } from './source';
 import type { ConvertHooks, ConvertProgress, ConvertSummary, InputProblem, ProblemReason, SkipReason } from './types';
 import { defaultWorkerScript, deserializeError, stopWorker, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
@@ -220,7 +220,7 @@ async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: P
       if (keep === 'all') await copyWhole(part.job.partPath, output);
       else await copyKept(part.job.partPath, keep, output, formatter);
     }
-    if (!keepsOutputs(options, counts)) {
+    if (!writesOutputs(options, counts)) {
       await output.discard();
       return summarize(options, files, counts, formatter, started, false);
     }

@@ -1,5 +1,6 @@
 // "Danbooru GPT: Convert Metadata to Tag Dataset": the active editor's file, or the explorer's
 // (multi-)selection, converted in a worker thread (dist/convert-worker.js) with cancellable progress.
+import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { convertInWorker } from '../dataset/worker-client';
@@ -85,7 +86,9 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
     log.info('More problems than were logged one by one; all are counted above.');
   }
   if (!summary.outputsWritten) {
-    const warning = nothingConvertedMessage(summary, inputs.map((uri) => uri.fsPath));
+    // Nothing was written, so the outputs there now are older ones, left as they were.
+    const kept = [summary.output, summary.countsOutput].filter((file) => fs.existsSync(file));
+    const warning = nothingConvertedMessage(summary, inputs.map((uri) => uri.fsPath), kept);
     log.warn(warning);
     const choice = await vscode.window.showWarningMessage(warning, 'Show Log');
     if (choice === 'Show Log') log.show(true);
@@ -106,11 +109,14 @@ export function convertedMessage(summary: ConvertSummary): string {
   );
 }
 
-/** Why a conversion wrote no post: no post in the input at all (with the first problem), or all skipped. */
-export function nothingConvertedMessage(summary: ConvertSummary, inputs: string[]): string {
+/**
+ * Why a conversion wrote no post: no post in the input at all (with the first problem), or all
+ * skipped. `kept`: outputs of an earlier run that are there, left as they were.
+ */
+export function nothingConvertedMessage(summary: ConvertSummary, inputs: string[], kept: string[] = []): string {
   const what = inputs.length === 1 ? path.basename(inputs[0]!) : `the ${inputs.length} inputs`;
-  // With writeEmpty false the converter left the outputs as they were, an older dataset included.
-  const files = ' No dataset was written; existing files were left as they were.';
+  const names = kept.map((file) => path.basename(file)).join(' and ');
+  const files = ` No dataset was written${kept.length === 0 ? '' : `; ${names} ${kept.length === 1 ? 'was' : 'were'} left as ${kept.length === 1 ? 'it was' : 'they were'}`}.`;
   if (summary.postsRead > 0) {
     const read = summary.postsRead === 1 ? 'the only post read from' : `all ${counted(summary.postsRead, 'post')} read from`;
     return `Nothing was converted: ${read} ${what} ${summary.postsRead === 1 ? 'was' : 'were'} skipped (the log says why).${files}`;

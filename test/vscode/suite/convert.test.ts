@@ -67,7 +67,7 @@ suite('convert', () => {
         const text = extensionLogText();
         return /\[warning\] Nothing was converted: not-metadata\.prompt holds no Danbooru metadata posts/.test(text) ? text : undefined;
       }, 90_000);
-      assert.match(log, /not-metadata\.prompt holds no Danbooru metadata posts \(1 bad line\).*No dataset was written; existing files were left as they were/);
+      assert.match(log, /not-metadata\.prompt holds no Danbooru metadata posts \(1 bad line\).*No dataset was written; not-metadata\.prompt\.tags\.txt was left as it was/);
       assert.equal(readFileSync(output, 'utf8'), 'older,dataset\n', `${output} (there before the run) is left as it was`);
       assert.ok(!existsSync(counts), `${counts} is not created`);
     } finally {
@@ -86,9 +86,10 @@ suite('convert', () => {
     assert.equal(convertedMessage(summary(2048, 2)), 'Converted 2,048 posts to posts.tags.txt (0 skipped, 2 bad lines, tag counts in posts.tags.txt.counts.csv).');
     assert.equal(
       nothingConvertedMessage(summary(0, 1), ['/w/a.prompt']),
-      'Nothing was converted: a.prompt holds no Danbooru metadata posts (1 bad line); expected a .jsonl, .json or .gz export of Danbooru posts. No dataset was written; existing files were left as they were. First problem: a.prompt:1: invalid-json: Unexpected token',
+      'Nothing was converted: a.prompt holds no Danbooru metadata posts (1 bad line); expected a .jsonl, .json or .gz export of Danbooru posts. No dataset was written. First problem: a.prompt:1: invalid-json: Unexpected token',
     );
     assert.match(nothingConvertedMessage(summary(0, 0, 1), ['/w/posts.jsonl']), /the only post read from posts\.jsonl was skipped/);
+    assert.match(nothingConvertedMessage(summary(0, 0, 1), ['/w/posts.jsonl'], ['/w/posts.tags.txt']), /No dataset was written; posts\.tags\.txt was left as it was\.$/);
     assert.match(nothingConvertedMessage(summary(0, 0, 3), ['/w/posts.jsonl', '/w/more.jsonl']), /all 3 posts read from the 2 inputs were skipped/);
   });
 });
