@@ -190,7 +190,7 @@ class ModelScorer:
 
         self.related = Related.load(related_path) if related_path and os.path.exists(related_path) else None
 
-        self.model = load_model(checkpoint)
+        self.model = load_model(checkpoint, tokenizer_path)
         self.tokenizer = TagTokenizer.load(tokenizer_path)
         if self.related is not None and self.related.vocabulary_sha256 not in (None, vocabulary_sha256(self.tokenizer.vocab)):
             raise DataError(f"{related_path}: made for another vocabulary than {tokenizer_path} (run related.py again)")

@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import sys
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 # Passive OpenMP waiting: on a busy shared machine spinning threads make training ~10x slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -60,8 +60,13 @@ class OnnxWrapper(torch.nn.Module):
         return tuple(flat)
 
 
-def load_model(checkpoint: str) -> GPT:
+def load_model(checkpoint: str, tokenizer_path: Optional[str] = None) -> GPT:
+    """The checkpoint's model; with `tokenizer_path`, refused when the checkpoint records another
+    vocabulary (another run's best.pt given as --checkpoint: ids would map to the wrong tags)."""
     ckpt = torch.load(checkpoint, map_location="cpu")
+    recorded = ckpt.get("vocabulary_sha256")
+    if tokenizer_path is not None and recorded is not None and recorded != vocabulary_sha256(TagTokenizer.load(tokenizer_path).vocab):
+        raise DataError(f"{checkpoint}: trained with another vocabulary than {tokenizer_path} (another run's checkpoint?)")
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["model"])
     model.eval()
@@ -242,12 +247,13 @@ def export(args: argparse.Namespace) -> int:
             raise ExportError(f"{path}: no such file (train.py --out {args.run} writes it)")
     if args.parity and not os.path.isdir(os.path.dirname(os.path.abspath(args.parity))):
         raise ExportError(f"--parity {args.parity}: folder {os.path.dirname(os.path.abspath(args.parity))} does not exist")
-    model = load_model(checkpoint)
     tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
+    settings = read_run_settings(args.run)
+    # The run's own tokenizer first (run.json), then the checkpoint's (another run's --checkpoint).
+    check_run_vocabulary(args.run, settings, tokenizer)
+    model = load_model(checkpoint, os.path.join(args.run, "tokenizer.json"))
     if len(tokenizer) != model.config.vocab_size:
         raise ExportError(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
-    settings = read_run_settings(args.run)
-    check_run_vocabulary(args.run, settings, tokenizer)
     extras = matching_extras(args.run, vocabulary_sha256(tokenizer.vocab))
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     tokenizer.save(args.out, model.config.n_positions)

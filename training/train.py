@@ -283,9 +283,12 @@ class RunProgress:
     stop inside one (signal, --max-minutes, --max-steps) save, validate and log."""
 
     def __init__(self, args: argparse.Namespace, model: GPT, optimizer: torch.optim.Optimizer, config: GPTConfig,
-                 val_sequences: List[List[int]]):
+                 val_sequences: List[List[int]], vocabulary: Optional[str] = None):
         self.args, self.model, self.optimizer, self.config = args, model, optimizer, config
         self.val_sequences = val_sequences
+        # vocabulary_sha256 of the tokenizer: recorded in each checkpoint, so that one used with
+        # another run's tokenizer (export/evaluate --checkpoint) is refused.
+        self.vocabulary = vocabulary
         self.validate = bool(val_sequences)
         self.score_key = "set" if args.loss == "mix" else args.loss
         self.last_path, self.best_path = os.path.join(args.out, "last.pt"), os.path.join(args.out, "best.pt")
@@ -312,7 +315,7 @@ class RunProgress:
             "bad_epochs": self.bad_epochs, "elapsed_s": self.elapsed(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.args.device.startswith("cuda") else None,
-            "args": vars(self.args),
+            "args": vars(self.args), "vocabulary_sha256": self.vocabulary,
         })
         self.last_save = time.time()
 
@@ -320,7 +323,8 @@ class RunProgress:
         return bool(self.args.checkpoint_minutes) and time.time() - self.last_save > self.args.checkpoint_minutes * 60
 
     def save_best(self, epoch: int, val: Optional[dict], partial: bool) -> None:
-        state = {"model": self.model.state_dict(), "config": self.config.to_dict(), "epoch": epoch}
+        state = {"model": self.model.state_dict(), "config": self.config.to_dict(), "epoch": epoch,
+                 "vocabulary_sha256": self.vocabulary}
         if val is not None:
             state["val"] = val
         state["args"] = vars(self.args)
@@ -441,7 +445,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
 
     # Position = the next batch to run: epoch (0-based) and batch index within it.
     start_epoch, start_batch = 0, 0
-    progress = RunProgress(args, model, optimizer, config, val_sequences)
+    progress = RunProgress(args, model, optimizer, config, val_sequences, vocabulary_sha256(tokenizer.vocab))
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])  # moves its state onto the parameters' device

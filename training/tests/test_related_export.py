@@ -101,8 +101,45 @@ class RelatedAndExportTest(unittest.TestCase):
         del settings["vocabulary_sha256"]  # a run from before run.json recorded it: not checked
         with open(settings_path, "w", encoding="utf-8") as f:
             json.dump(settings, f)
+        # ... but its checkpoint records the vocabulary it was trained with, which catches the swap
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", out])
+        self.assertEqual(code, 1)
+        self.assertIn("best.pt: trained with another vocabulary than", err)
+        best = os.path.join(self.run, "best.pt")
+        state = torch.load(best)
+        del state["vocabulary_sha256"]  # checkpoints from before that: not checked either
+        torch.save(state, best)
         self.assertEqual(run_main(export.main, ["--run", self.run, "--out", out])[0], 0)
 
+
+    def test_another_runs_checkpoint_is_refused_by_export_and_evaluate(self):
+        # A second run on other generated posts: the same 30 tags, so a vocabulary of the same size in another order.
+        other_data = write_posts(os.path.join(self.dir, "other.tsv"), n=60, seed=5)
+        other = os.path.join(self.dir, "other")
+        code, _, err = run_main(train.main, ["--data", other_data, "--out", other, *TINY, "--epochs", "1"])
+        self.assertEqual(code, 0, err)
+        mine, theirs = (TagTokenizer.load(os.path.join(run, "tokenizer.json")).vocab for run in (self.run, other))
+        self.assertEqual(len(mine), len(theirs))
+        self.assertNotEqual(mine, theirs)
+        dictionary = os.path.join(self.dir, "tags.csv")
+        with open(dictionary, "w", encoding="utf-8") as f:
+            f.writelines(f"tag_{i},0,{100 - i}\n" for i in range(30))
+        checkpoint = os.path.join(other, "best.pt")
+        out = os.path.join(self.dir, "model")
+        for script, argv in [
+            (export.main, ["--run", self.run, "--out", out, "--checkpoint", checkpoint]),
+            (evaluate.main, ["--data", self.data, "--dictionary", dictionary, "--run", self.run, "--checkpoint", checkpoint, "--limit", "5"]),
+        ]:
+            code, _, err = run_main(script, argv)
+            self.assertEqual(code, 1, script.__module__)
+            self.assertIn(f"{checkpoint}: trained with another vocabulary than {os.path.join(self.run, 'tokenizer.json')}", err)
+        self.assertFalse(os.path.exists(out))
+        # The run's own checkpoint passes; so does one from before checkpoints recorded the vocabulary.
+        self.assertEqual(run_main(export.main, ["--run", self.run, "--out", out])[0], 0)
+        state = torch.load(checkpoint)
+        del state["vocabulary_sha256"]
+        torch.save(state, checkpoint)
+        self.assertEqual(run_main(export.main, ["--run", self.run, "--out", out, "--checkpoint", checkpoint])[0], 0)
 
 if __name__ == "__main__":
     unittest.main()
