@@ -3,7 +3,7 @@
 // is drawn and returned so that the user can reproduce a result they liked.
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
-import { isAbortError, cancelledError } from './completion';
+import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from './insertStyle';
 import { continuationColumn, type ParsedPrompt } from './parser';
 import { lineText, parseLine, type ServerContext } from './serverContext';
@@ -43,9 +43,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     ban = ban.concat(parsed.tags.filter((t) => t.start >= column).map((t) => t.name));
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const controller = new AbortController();
-  const subscription = token.onCancellationRequested(() => controller.abort());
-  try {
+  return cancellable(token, async (signal) => {
     const sampled = await engine.sample({
       prompt: context,
       n: params.n ?? settings.sample.count,
@@ -56,7 +54,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       maxTags,
       seed,
       ban,
-      signal: controller.signal,
+      signal,
     });
     // A sample that stopped before its first tag offers nothing to insert.
     const samples = sampled.filter((tags) => tags.length > 0).map((tags): TagSample => {
@@ -68,10 +66,5 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       return sample;
     });
     return { samples, context, seed };
-  } catch (error) {
-    if (controller.signal.aborted || isAbortError(error)) throw cancelledError();
-    throw error;
-  } finally {
-    subscription.dispose();
-  }
+  });
 }

@@ -9,14 +9,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CompletionItem, MarkupContent } from 'vscode-languageserver-protocol/node';
+import { HoverRequest, LSPErrorCodes, type CompletionItem, type MarkupContent } from 'vscode-languageserver-protocol/node';
+import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../../src/protocol';
 import { loadDictionary, type TagDictionary } from '../../src/model/index';
-import { LspTestClient, applyEdits, repoRoot, tinyModel, type Settings } from './serverHarness';
+import { CancellationTokenSource, LspTestClient, applyEdits, repoRoot, tinyModel, type Settings } from './serverHarness';
 
 const bpeModel = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-bpe');
 const SETTINGS: Settings = { modelFolder: bpeModel, sample: { seed: 7, count: 4, maxTags: 12 } };
 
 const labels = (items: CompletionItem[]): string[] => items.map((item) => String(item.label));
+const isCancelled = (error: { code?: number }): boolean => error.code === LSPErrorCodes.RequestCancelled;
 /** The tags a hover lists as likely next (`tag` 1.2%). */
 const hoverNextTags = (markdown: string): string[] => [...(/Likely next, by .*$/m.exec(markdown)?.[0] ?? '').matchAll(/`([^`]+)` \d/g)].map((m) => m[1]!);
 
@@ -180,6 +182,35 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
       assert.ok(sample.tags.length > 0 && sample.tags.length <= 6, sample.tags.join(' '));
       for (const tag of sample.tags) assert.ok(tag !== 'smile' && !tag.includes('hair') && !tag.endsWith('girls'), `banned ${tag} sampled`);
     }
+  });
+
+  test('cancelled requests answer RequestCancelled: Related Tags, hover, inline suggestion, Sample Tags', async () => {
+    // Each on a prompt the model has not seen yet, so that there is work left to cancel.
+    const lines = ['1girl, hat, bow, ', 'tail, skirt, boots, ', '2girls, yuri, hug, ', '1boy, male focus, '];
+    const uri = await client.open('cancel.prompt', lines.join('\n'));
+    await client.waitForDiagnostics(uri);
+    // A cancelled request either answers RequestCancelled or, cancelled before any work, nothing.
+    const cancelled = async <R>(send: (token: CancellationTokenSource) => Promise<R>, what: string): Promise<void> => {
+      const source = new CancellationTokenSource();
+      const request = send(source);
+      source.cancel();
+      const answer = await request.then(
+        (result) => result,
+        (error: { code?: number; message?: string }) => {
+          assert.ok(isCancelled(error), `${what}: ${error.code} ${error.message}`);
+          return null;
+        },
+      );
+      const empty = answer === null || (typeof answer === 'object' && 'items' in answer && Array.isArray(answer.items) && answer.items.length === 0);
+      assert.ok(empty, `${what} answered a cancelled request: ${JSON.stringify(answer)}`);
+    };
+    const at = (line: number) => ({ textDocument: { uri }, position: { line, character: lines[line]!.length } });
+    await cancelled((source) => client.connection.sendRequest(RelatedTagsRequest, { ...at(0), k: 20 }, source.token), 'Related Tags');
+    await cancelled((source) => client.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 1, character: 1 } }, source.token), 'hover');
+    await cancelled((source) => client.connection.sendRequest(NextTagsRequest, at(2), source.token), 'inline suggestion');
+    await cancelled((source) => client.connection.sendRequest(SampleTagsRequest, { ...at(3), n: 20 }, source.token), 'Sample Tags');
+    // The server goes on answering.
+    assert.equal((await client.related(uri, 0, lines[0]!.length, 5)).tags.length, 5);
   });
 
   test('diagnostics and quick fixes work as with a tag model', async () => {
