@@ -6,7 +6,7 @@ import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol'
 import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from './insertStyle';
 import { continuationColumn, type ParsedPrompt } from './parser';
-import { lineText, parseLine, type ServerContext } from './serverContext';
+import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
@@ -39,8 +39,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     // of that point is the prompt they continue.
     column = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
     context = parsed.tags.filter((t) => t.end <= column).map((t) => t.name);
-    // Tags right of it are in the prompt too: never sample them again.
-    ban = ban.concat(parsed.tags.filter((t) => t.start >= column).map((t) => t.name));
+    // Tags right of it are in the prompt too: never sample them again, by their canonical names
+    // (the engine bans the names it samples; `smiling` written there must ban `smile`).
+    const right = parsed.tags.filter((t) => t.start >= column);
+    ban = ban.concat(right.map((t) => resolveCached(engine.dictionary, t.name)?.tag.name ?? t.name));
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
   return cancellable(token, async (signal) => {

@@ -184,6 +184,16 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
     }
   });
 
+  test('Sample Tags: a tag right of the cursor written as an alias is not sampled again', async () => {
+    // `smiling` is an alias of `smile`, which this model samples often after `1girl, solo`.
+    const line = '1girl, solo, smiling';
+    const uri = await client.open('sample-alias.prompt', line);
+    const result = await client.sample(uri, 0, 'solo'.length + 7, 20);
+    assert.deepEqual(result.context, ['1girl', 'solo']);
+    assert.ok(result.samples.length > 10);
+    for (const sample of result.samples) assert.ok(!sample.tags.includes('smile'), `smile sampled before "smiling": ${sample.tags.join(' ')}`);
+  });
+
   test('cancelled requests answer RequestCancelled: Related Tags, hover, inline suggestion, Sample Tags', async () => {
     // Each on a prompt the model has not seen yet, so that there is work left to cancel.
     const lines = ['1girl, hat, bow, ', 'tail, skirt, boots, ', '2girls, yuri, hug, ', '1boy, male focus, '];
