@@ -265,6 +265,23 @@ describe('switching the model folder between tiny-bpe and tiny-tag without a res
     assert.equal(client.logs.filter((log) => log.type <= 2).length, 0, JSON.stringify(client.logs));
   });
 
+  test('a sample running when the folder changes still answers, from the model it began on', async (t) => {
+    // Long samples (rows end only when the context is full): it outlasts loading the other model.
+    const long = { modelFolder: bpeModel, sample: { seed: 5, count: 8, minTags: 150, maxTags: 200 } };
+    const client = await LspTestClient.start(long);
+    t.after(() => client.stop());
+    const uri = await client.open('switch-sample.prompt', '1girl, ');
+    await client.waitForStatus((s) => !s.loading && s.model === 'tiny-bpe');
+    let settled = false;
+    const sample = client.sample(uri, 0, 7).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.changeSettings({ ...long, modelFolder: tinyModel });
+    await client.waitForStatus((s) => !s.loading && s.model === 'tiny-tag');
+    assert.ok(!settled, 'the sample should still be running when the other model has loaded (make it longer)');
+    const result = await sample;
+    assert.equal(result.samples.length, 8);
+    for (const tags of result.samples) assert.ok(tags.tags.length > 10);
+  });
 });
 
 test('an older export\'s merged decoder (onnx/decoder_model_merged.onnx) loads and serves every feature', async (t) => {
