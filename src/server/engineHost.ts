@@ -120,7 +120,7 @@ export class EngineHost {
       const ms = Math.round(performance.now() - started);
       const source = this.dictionaryFile ? ` from ${this.dictionaryFile}` : '';
       // The folder last: a long path cut off at the end of a one-line view loses the least.
-      const loaded = `Model ${name} loaded in ${ms} ms (${dictionary.size.toLocaleString('en-US')} dictionary tags${source}) from ${choice.modelDir}.`;
+      const loaded = `Model ${name}${kindOf(engine.model)} loaded in ${ms} ms (${dictionary.size.toLocaleString('en-US')} dictionary tags${source}) from ${choice.modelDir}.`;
       // The model works and so does the shipped dictionary: a warning (yellow), not an error (red).
       if (problem) this.report({ health: 'warning', loading: false, model: name, message: `${problem} ${loaded}` });
       else this.report({ health: 'ok', loading: false, model: name, message: loaded });
@@ -148,6 +148,15 @@ export class EngineHost {
     else this.connection.console.info(status.message);
     void this.connection.sendNotification(ServerStatusNotification, status);
   }
+}
+
+/**
+ * How the model reads tags, for the status: a folder dropped in is read as one kind or the other by
+ * its tokenizer, and a user wants to see which.
+ */
+function kindOf(model: TagEngine['model']): string {
+  if (!model) return '';
+  return model.kind === 'bpe' ? ' (byte-level BPE: a tag spans several tokens)' : ' (one token per tag)';
 }
 
 /**

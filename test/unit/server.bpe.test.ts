@@ -34,12 +34,13 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
   });
   after(() => client.stop());
 
-  test('the model loads, and the status names it and its folder', async () => {
+  test('the model loads, and the status names it, its folder and its kind', async () => {
     await client.open('status.prompt', '1girl');
     const status = await client.waitForStatus((s) => !s.loading);
     assert.equal(status.health, 'ok', status.message);
     assert.equal(status.model, 'tiny-bpe');
     assert.ok(status.message.includes(bpeModel), status.message);
+    assert.match(status.message, /byte-level BPE/);
     assert.equal(client.logs.filter((log) => log.type <= 2).length, 0, JSON.stringify(client.logs));
   });
 
@@ -301,6 +302,7 @@ test('an older export\'s merged decoder (onnx/decoder_model_merged.onnx) loads a
   const [mergedUri, plainUri] = await Promise.all([merged.open('merged.prompt', text), plain.open('merged.prompt', text)]);
   const status = await merged.waitForStatus((s) => !s.loading);
   assert.equal(status.health, 'ok', status.message);
+  assert.match(status.message, /byte-level BPE/);
   // The same graph in another layout: the same answers.
   for (const [line, column] of [[0, 13], [1, 15]] as const) {
     assert.deepEqual(labels(await merged.completionItems(mergedUri, line, column)), labels(await plain.completionItems(plainUri, line, column)));
