@@ -18,7 +18,7 @@ interface ModelChoice {
 }
 
 export class EngineHost {
-  private loading: Promise<TagEngine> | undefined;
+  private loading: Promise<RetirableEngine> | undefined;
   private choice: ModelChoice | undefined;
   private dictionary: TagDictionary | undefined;
   /** The file `dictionary` was loaded from (undefined: the shipped one). */
@@ -33,7 +33,7 @@ export class EngineHost {
   ) {}
 
   /** The engine, loading it on first use. Rejects only when even the dictionary cannot be loaded. */
-  engine(): Promise<TagEngine> {
+  engine(): Promise<RetirableEngine> {
     this.loading ??= this.load();
     return this.loading;
   }
@@ -56,8 +56,8 @@ export class EngineHost {
     const previous = this.loading;
     this.loading = this.load();
     await this.loading.catch(() => undefined);
-    // Requests that began on the old engine had the whole load to finish before it goes away.
-    await previous.then((engine) => engine.dispose()).catch(() => undefined);
+    // The old engine goes away once the requests running on it are done (a long sample among them).
+    await previous.then((engine) => engine.retire()).catch(() => undefined);
   }
 
   async dispose(): Promise<void> {
@@ -104,7 +104,7 @@ export class EngineHost {
     return { dictionary: this.dictionary, problem };
   }
 
-  private async load(): Promise<TagEngine> {
+  private async load(): Promise<RetirableEngine> {
     const choice = this.choose(await this.serverSettings());
     this.choice = choice;
     this.report({ health: 'warning', loading: true, message: `Loading the tag model from ${choice.modelDir}…` });
@@ -120,11 +120,11 @@ export class EngineHost {
       const ms = Math.round(performance.now() - started);
       const source = this.dictionaryFile ? ` from ${this.dictionaryFile}` : '';
       // The folder last: a long path cut off at the end of a one-line view loses the least.
-      const loaded = `Model ${name} loaded in ${ms} ms (${dictionary.size.toLocaleString('en-US')} dictionary tags${source}) from ${choice.modelDir}.`;
+      const loaded = `Model ${name}${kindOf(engine.model)} loaded in ${ms} ms (${dictionary.size.toLocaleString('en-US')} dictionary tags${source}) from ${choice.modelDir}.`;
       // The model works and so does the shipped dictionary: a warning (yellow), not an error (red).
       if (problem) this.report({ health: 'warning', loading: false, model: name, message: `${problem} ${loaded}` });
       else this.report({ health: 'ok', loading: false, model: name, message: loaded });
-      return engine;
+      return new RetirableEngine(engine);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (!this.dictionary) {
@@ -133,7 +133,7 @@ export class EngineHost {
       }
       const prefix = dictionaryProblem ? `${dictionaryProblem} ` : '';
       this.report({ health: 'error', loading: false, message: `${prefix}The model in ${choice.modelDir} could not be loaded: ${reason}. Completion uses the tag dictionary only (ranked by post count).` });
-      return createDictionaryOnlyEngine(this.dictionary);
+      return new RetirableEngine(createDictionaryOnlyEngine(this.dictionary));
     } finally {
       progress?.done();
       for (const listener of this.listeners) listener();
@@ -147,5 +147,66 @@ export class EngineHost {
     else if (status.health === 'warning' && !status.loading) this.connection.console.warn(status.message);
     else this.connection.console.info(status.message);
     void this.connection.sendNotification(ServerStatusNotification, status);
+  }
+}
+
+/**
+ * How the model reads tags, for the status: a folder dropped in is read as one kind or the other by
+ * its tokenizer, and a user wants to see which.
+ */
+function kindOf(model: TagEngine['model']): string {
+  if (!model) return '';
+  return model.kind === 'bpe' ? ' (byte-level BPE: a tag spans several tokens)' : ' (one token per tag)';
+}
+
+/**
+ * An engine that counts its running calls, so that a changed model folder disposes it only when the
+ * requests that began on it are done: a sample that outlasts loading the new model would otherwise
+ * fail with "the model session was released".
+ */
+class RetirableEngine implements TagEngine {
+  private running = 0;
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly inner: TagEngine) {}
+
+  get dictionary(): TagDictionary {
+    return this.inner.dictionary;
+  }
+
+  get model(): TagEngine['model'] {
+    return this.inner.model;
+  }
+
+  complete(...args: Parameters<TagEngine['complete']>): ReturnType<TagEngine['complete']> {
+    return this.track(() => this.inner.complete(...args));
+  }
+
+  nextTags(...args: Parameters<TagEngine['nextTags']>): ReturnType<TagEngine['nextTags']> {
+    return this.track(() => this.inner.nextTags(...args));
+  }
+
+  sample(...args: Parameters<TagEngine['sample']>): ReturnType<TagEngine['sample']> {
+    return this.track(() => this.inner.sample(...args));
+  }
+
+  /** Disposes the engine when no call runs on it any more. */
+  async retire(): Promise<void> {
+    while (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.inner.dispose();
+  }
+
+  /** Disposes the engine now (shutdown: running calls fail). */
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+
+  private async track<T>(call: () => Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await call();
+    } finally {
+      if (--this.running === 0) this.idle?.();
+    }
   }
 }

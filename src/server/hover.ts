@@ -1,6 +1,7 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
 // the prompt up to and including this tag.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
+import { cancellable } from './cancellation';
 import { escapeMarkdown, lineText, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 
 const NEXT_TAGS_SHOWN = 5;
@@ -25,7 +26,9 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   }
   const context = parsed.tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
   const present = tagsOfPrompt(parsed, engine.dictionary);
-  const next = (await engine.nextTags(context, NEXT_TAGS_SHOWN + present.size)).filter((n) => !present.has(n.tag)).slice(0, NEXT_TAGS_SHOWN);
+  // A sub-word model scores many candidates: a hover the pointer has left stops between two runs.
+  const likely = await cancellable(token, (signal) => engine.nextTags(context, NEXT_TAGS_SHOWN + present.size, signal));
+  const next = likely.filter((n) => !present.has(n.tag)).slice(0, NEXT_TAGS_SHOWN);
   if (next.length) {
     const source = engine.model ? `the model (${engine.model.name})` : 'post counts (no model loaded)';
     sections.push(`Likely next, by ${source}: ${next.map((n) => `\`${n.tag}\` ${(n.probability * 100).toFixed(1)}%`).join(', ')}`);

@@ -1,7 +1,9 @@
 // Inline (ghost-text) suggestion of the next tag: finish the tag being typed with the engine's first
 // candidate that extends what was typed, or, right after a separator, propose the model's next tag.
-// The client's InlineCompletionItemProvider asks for it; it is off by default.
+// The client's InlineCompletionItemProvider asks for it (off by default) on every keystroke and
+// cancels the stale requests: the engine stops on them.
 import type { CancellationToken } from 'vscode-languageserver/node';
+import { cancellable } from './cancellation';
 import { isTypingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
@@ -27,14 +29,14 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   const typed = line.slice(current.start, column);
   const trailing = separatorAfter(line, column, insertStyleOf(settings));
   if (current.prefix === '') {
-    const next = await engine.nextTags(cursor.before, CANDIDATES + present.size);
+    const next = await cancellable(token, (signal) => engine.nextTags(cursor.before, CANDIDATES + present.size, signal));
     const tag = next.find((n) => !present.has(n.tag))?.tag;
     if (!tag) return { items: [] };
     const leading = column > 0 && line[column - 1] === ',' ? ' ' : '';
     return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
   }
   const style = styleOf(typed, insertStyleOf(settings));
-  const completions = await engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoryIdsOf(settings) });
+  const completions = await cancellable(token, (signal) => engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoryIdsOf(settings), signal }));
   for (const completion of completions) {
     const written = formatTag(completion.tag, style);
     if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag)) continue;

@@ -2,6 +2,7 @@
 // probabilities, minus the tags already in that prompt. Feeds the client's "Related Tags" view.
 import type { CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
+import { cancellable } from './cancellation';
 import { formatTag } from './insertStyle';
 import { continuationColumn } from './parser';
 import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
@@ -21,17 +22,13 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   const typing = parsed.tags.find((t) => t.end === cursor && !engine.dictionary.resolve(t.name));
   const context = parsed.tags.filter((t) => t.end <= point && t !== typing).map((t) => t.name);
   const present = tagsOfPrompt(parsed, engine.dictionary);
-  const controller = new AbortController();
-  const subscription = token.onCancellationRequested(() => controller.abort());
-  try {
-    const next = await engine.nextTags(context, k + present.size, controller.signal);
+  return cancellable(token, async (signal) => {
+    const next = await engine.nextTags(context, k + present.size, signal);
     const style = insertStyleOf(settings);
     const tags = next.filter((n) => !present.has(n.tag)).slice(0, k).map((n) => {
       const info = engine.dictionary.get(n.tag);
       return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style) };
     });
     return { context, tags, fromModel: engine.model !== undefined };
-  } finally {
-    subscription.dispose();
-  }
+  });
 }

@@ -3,10 +3,10 @@
 // is drawn and returned so that the user can reproduce a result they liked.
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
-import { isAbortError, cancelledError } from './completion';
+import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from './insertStyle';
 import { continuationColumn, type ParsedPrompt } from './parser';
-import { lineText, parseLine, type ServerContext } from './serverContext';
+import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
@@ -39,13 +39,13 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     // of that point is the prompt they continue.
     column = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
     context = parsed.tags.filter((t) => t.end <= column).map((t) => t.name);
-    // Tags right of it are in the prompt too: never sample them again.
-    ban = ban.concat(parsed.tags.filter((t) => t.start >= column).map((t) => t.name));
+    // Tags right of it are in the prompt too: never sample them again, by their canonical names
+    // (the engine bans the names it samples; `smiling` written there must ban `smile`).
+    const right = parsed.tags.filter((t) => t.start >= column);
+    ban = ban.concat(right.map((t) => resolveCached(engine.dictionary, t.name)?.tag.name ?? t.name));
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const controller = new AbortController();
-  const subscription = token.onCancellationRequested(() => controller.abort());
-  try {
+  return cancellable(token, async (signal) => {
     const sampled = await engine.sample({
       prompt: context,
       n: params.n ?? settings.sample.count,
@@ -56,7 +56,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       maxTags,
       seed,
       ban,
-      signal: controller.signal,
+      signal,
     });
     // A sample that stopped before its first tag offers nothing to insert.
     const samples = sampled.filter((tags) => tags.length > 0).map((tags): TagSample => {
@@ -68,10 +68,5 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       return sample;
     });
     return { samples, context, seed };
-  } catch (error) {
-    if (controller.signal.aborted || isAbortError(error)) throw cancelledError();
-    throw error;
-  } finally {
-    subscription.dispose();
-  }
+  });
 }
