@@ -10,6 +10,7 @@ const help = `usage: danbooru-gpt sample [--prompt "1girl, solo"] [--n 5] [--tem
 writes each sample as a full prompt line (the prompt's tags, then the sampled ones);
 --json writes {"prompt": [...], "seed": S, "samples": [[tags...], ...]} with the same full tag lists.
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
+--ban takes tags (an alias bans its tag: smiling bans smile) and * globs, comma-separated or repeated.
 `;
 
 /** `1girl, solo` -> ["1girl", "solo"]. */

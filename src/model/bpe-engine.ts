@@ -6,7 +6,7 @@ import { normalizeTag, type CompactTagDictionary } from './dictionary';
 import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
-import { compileBans, createRandom, pickToken } from './sampler';
+import { createRandom, pickToken } from './sampler';
 import { logSoftmaxRow, logSumExp, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
@@ -301,7 +301,7 @@ export class BpeModelEngine extends ModelEngineBase {
   /** What both sampling paths start from: settings, bans, the seeded PRNG, the prompt's state and tags. */
   private async prepareSampling(options: SampleOptions) {
     const settings = sampleSettings(options, this.files.config.contextLength);
-    const banned = compileBans(options.ban ?? [], normalizeTag);
+    const banned = this.bannedTest(options.ban ?? []);
     const random = createRandom(settings.seed);
     const promptTokens = this.contextTokens(options.prompt ?? []);
     const promptTags = new Set<string>();

@@ -130,6 +130,17 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     return state;
   }
 
+  /**
+   * Ban patterns as a test of the canonical tag names samples are made of: a name given as an alias
+   * (`smiling`) bans its tag (`smile`), which is the only way it could appear; `*` globs match names as written.
+   */
+  bannedTest(patterns: readonly string[]): (tag: string) => boolean {
+    return compileBans(patterns, (pattern) => {
+      const name = normalizeTag(pattern);
+      return name.includes('*') ? name : (this.dictionary.resolve(name)?.tag.name ?? name);
+    });
+  }
+
   /** Score of a candidate that the model cannot score (outside its vocabulary). */
   oovScore(id: number): number {
     return outOfVocabularyScore(this.ranking, this.dictionary.counts[id]);
@@ -359,7 +370,7 @@ export class TagModelEngine extends ModelEngineBase {
     // in the training data), banned tags, the prompt's tags.
     const blocked = this.unsampleable.slice();
     if (options.ban?.length) {
-      const banned = compileBans(options.ban, normalizeTag);
+      const banned = this.bannedTest(options.ban);
       for (let token = 0; token < blocked.length; token++) if (!blocked[token] && banned(this.tagName(token))) blocked[token] = 1;
     }
     for (const token of promptTokens) blocked[token] = 1;
