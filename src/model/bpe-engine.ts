@@ -30,9 +30,13 @@ const SCORE_MEMO_CONTEXTS = 8;
 const SCORE_MEMO_TAGS = 20_000;
 /** Popular tags scored for nextTags(), which has no prefix to narrow them. */
 const NEXT_TAG_CANDIDATES = 256;
-/** Sampling: tokens one tag may take, and tries for a valid new tag before a sample ends. */
+/**
+ * Sampling: tokens one tag may take, and tries for a valid new tag before a sample ends. A retry is
+ * rejection sampling (the distribution is the model's, given a valid tag); with heavy bans 16 tries
+ * ended rows short of minTags (tested with the BPE fixture), and each try costs a run a token.
+ */
 const MAX_TOKENS_PER_TAG = 24;
-const MAX_TRIES_PER_TAG = 16;
+const MAX_TRIES_PER_TAG = 32;
 
 export class BpeModelEngine extends ModelEngineBase {
   readonly bosId: number;
