@@ -2,6 +2,7 @@
 // tests and the benchmark: starts `node dist/server.js --stdio`, answers workspace/configuration
 // with the settings a test chooses, and records diagnostics, serverStatus, showMessage and logMessage
 // notifications.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -163,6 +164,20 @@ export class LspTestClient {
 
   sample(uri: string | undefined, line = 0, character = 0, n?: number): Promise<SampleTagsResult> {
     return this.connection.sendRequest(SampleTagsRequest, uri ? { textDocument: { uri }, position: { line, character }, n } : { n });
+  }
+
+  /**
+   * Opens `line` as a document and samples at its end twice with the configured seed: the first
+   * answer (and the document), once both are found equal and the context is the line's tags.
+   */
+  async sampleTwiceAtEnd(name: string, line: string, seed: number): Promise<{ first: SampleTagsResult; uri: string }> {
+    const uri = await this.open(name, line);
+    const first = await this.sample(uri, 0, line.length);
+    const second = await this.sample(uri, 0, line.length);
+    assert.equal(first.seed, seed);
+    assert.deepEqual(first.samples, second.samples);
+    assert.deepEqual(first.context, line.split(',').map((tag) => tag.trim()));
+    return { first, uri };
   }
 
   related(uri: string, line: number, character: number, k = 20): Promise<RelatedTagsResult> {
