@@ -44,6 +44,8 @@ export class BpeModelEngine extends ModelEngineBase {
   readonly separator: string;
   /** Whether the model writes tags with spaces instead of underscores. */
   readonly tagSpaces: boolean;
+  /** What comes before every tag after the first (after the previous tag's separator). */
+  readonly betweenTags: string;
   private readonly candidateTokens = new Map<string, number[]>();
   /** Exact candidate scores by context tokens (joined), least recently used first. */
   private readonly scoreMemos = new Map<string, Map<string, number>>();
@@ -57,6 +59,9 @@ export class BpeModelEngine extends ModelEngineBase {
     const separator = files.config.tagModel.separator;
     this.separator = typeof separator === 'string' && separator ? separator : ',';
     this.tagSpaces = files.config.tagModel.tag_spaces === true;
+    // `t1, t2,` by default; a model trained on `t1,t2,` (as mio/danbooru2021-tags is written) says "".
+    const between = files.config.tagModel.between_tags;
+    this.betweenTags = typeof between === 'string' ? between : ' ';
   }
 
   /** A tag as the model writes it. */
@@ -79,12 +84,12 @@ export class BpeModelEngine extends ModelEngineBase {
       seen.add(name);
       tags.push(this.written(name) + this.separator);
     }
-    let tokens = this.encodeText(tags.join(' '));
+    let tokens = this.encodeText(tags.join(this.betweenTags));
     // Leave room for a candidate's tokens after the context.
     const room = this.files.config.contextLength - 1 - MAX_TOKENS_PER_TAG;
     while (tokens.length > room && tags.length > 0) {
       tags.shift();
-      tokens = this.encodeText(tags.join(' '));
+      tokens = this.encodeText(tags.join(this.betweenTags));
     }
     return [this.bosId, ...tokens];
   }
@@ -94,7 +99,7 @@ export class BpeModelEngine extends ModelEngineBase {
     const key = `${first ? 1 : 0}${tag}`;
     let tokens = this.candidateTokens.get(key);
     if (!tokens) {
-      tokens = this.encodeText(`${first ? '' : ' '}${this.written(tag)}${this.separator}`);
+      tokens = this.encodeText(`${first ? '' : this.betweenTags}${this.written(tag)}${this.separator}`);
       if (this.candidateTokens.size > 50_000) this.candidateTokens.clear();
       this.candidateTokens.set(key, tokens);
     }
@@ -489,8 +494,8 @@ export class BpeModelEngine extends ModelEngineBase {
     const end = text.indexOf(this.separator);
     if (end < 0 || text.slice(end + this.separator.length).trim()) return undefined;
     const body = text.slice(0, end);
-    if (!first && !body.startsWith(' ')) return undefined;
-    const resolved = this.dictionary.resolveId(body);
+    if (!first && !body.startsWith(this.betweenTags)) return undefined;
+    const resolved = this.dictionary.resolveId(first ? body : body.slice(this.betweenTags.length));
     if (!resolved) return undefined;
     const name = this.dictionary.names[resolved.id];
     if (used.has(name) || banned(name)) return undefined;

@@ -263,6 +263,31 @@ test('cli complete and sample run the BPE fixture end to end', () => {
   assert.equal((JSON.parse(sample.stdout) as { samples: string[][] }).samples.length, 2);
 });
 
+test('a model trained on `t1,t2,` text (no space between tags) says so in config.json: the engine writes and reads that format', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-between-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.cpSync(fixture, dir, { recursive: true });
+  const configPath = path.join(dir, 'config.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { tag_model: Record<string, unknown> };
+  config.tag_model.between_tags = '';
+  fs.writeFileSync(configPath, JSON.stringify(config));
+  const engine = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as BpeModelEngine;
+  try {
+    assert.equal(engine.betweenTags, '');
+    assert.deepEqual(engine.contextTokens(['1girl', 'solo']), [engine.bosId, ...engine.encodeText('1girl,solo,')]);
+    assert.deepEqual(engine.tagTokens('long_hair', false), engine.encodeText('long_hair,'));
+    // Samples are read back in the same format: every tag a dictionary tag, none repeated.
+    const samples = await engine.sample({ prompt: ['1girl'], n: 4, seed: 2, minTags: 3, maxTags: 6 });
+    assert.ok(samples.every((tags) => tags.length >= 3), JSON.stringify(samples));
+    for (const tags of samples) {
+      assert.equal(new Set(tags).size, tags.length);
+      for (const tag of tags) assert.ok(dictionary.get(tag), tag);
+    }
+  } finally {
+    await engine.dispose();
+  }
+});
+
 test('an older export\'s merged decoder (onnx/decoder_model_merged.onnx, use_cache_branch) gives the same answers', async (t) => {
   // Generated from the fixture by training/make_merged_decoder.py: an If on use_cache_branch whose
   // no-cache branch ignores the past, so the flag must be false on the first run and true after.
