@@ -118,11 +118,17 @@ export class DiagnosticsScheduler {
     const version = document.version;
     const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
-    const typing = this.tagBeingTyped(uri, document, text, engine.dictionary);
+    // Found once for both: comparing two versions of a 76 MB dataset takes ~20 ms.
+    const previous = this.checkedText.get(uri);
+    const span = previous === undefined || previous === text ? undefined : changedSpan(previous, text);
+    // Requests that came in meanwhile (a completion) are answered before the check goes on.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stale()) return;
+    const typing = this.tagBeingTyped(uri, document, text, span, engine.dictionary);
     let cache = this.lineCaches.get(uri);
     if (!cache) this.lineCaches.set(uri, (cache = { lines: new Map() }));
     const diagnostics = settings.enabled
-      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache)
+      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache, documentLines(document), span)
       : [];
     if (diagnostics === undefined || stale()) return;
     this.checkedText.set(uri, text);
@@ -137,13 +143,11 @@ export class DiagnosticsScheduler {
   }
 
   /** The tag an edit just typed into (at the end of a line or in its middle), while typing has not paused for long. */
-  private tagBeingTyped(uri: string, document: TextDocument, text: string, dictionary: TagDictionary): TagBeingTyped | undefined {
-    const previous = this.checkedText.get(uri);
+  private tagBeingTyped(uri: string, document: TextDocument, text: string, span: ChangedSpan | undefined, dictionary: TagDictionary): TagBeingTyped | undefined {
     const editedAt = this.lastEdit.get(uri);
-    if (previous === undefined || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS || previous === text) return undefined;
-    const index = commonPrefixLength(previous, text);
+    if (span === undefined || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
+    const { before: previous, prefix: index, suffix } = span;
     // The changed text in the new version ends where the common suffix begins.
-    const suffix = commonSuffixLength(previous, text, Math.min(previous.length, text.length) - index);
     const changedEnd = text.length - suffix;
     // A quick fix that removed `, solo` (or a line) ends next to a tag without typing in it.
     if (/[,|\r\n]/.test(previous.slice(index, previous.length - suffix))) return undefined;
@@ -156,11 +160,28 @@ export class DiagnosticsScheduler {
   }
 }
 
+/** The lines of an open document, from its own line offsets. */
+function documentLines(document: TextDocument): DocumentLines {
+  return { count: document.lineCount, lineAt: (offset) => document.positionAt(offset).line, text: (line) => lineText(document, line) };
+}
+
 /**
  * Strings are compared a block at a time (one native comparison each) before character by character:
  * a keystroke in a 76 MB document compared its versions in ~250 ms a character at a time.
  */
 const COMPARED_BLOCK = 4096;
+
+/** Where `after` differs from `before`: the characters they share at the start and at the end. */
+export interface ChangedSpan {
+  before: string;
+  prefix: number;
+  suffix: number;
+}
+
+export function changedSpan(before: string, after: string): ChangedSpan {
+  const prefix = commonPrefixLength(before, after);
+  return { before, prefix, suffix: commonSuffixLength(before, after, Math.min(before.length, after.length) - prefix) };
+}
 
 /** How many characters `a` and `b` have in common at their start. */
 export function commonPrefixLength(a: string, b: string): number {
@@ -211,66 +232,171 @@ class LineReader {
   }
 }
 
-/** The problems of each line by its text (ranges on line 0), valid for one dictionary and settings object. */
+/**
+ * What one check leaves for the next, valid for one dictionary and settings object: each line's
+ * problems by its text (ranges on line 0), and the last complete check's text and problems by line
+ * number, from which a check after an edit runs only the lines the edit touched.
+ */
 export interface LineCache {
   dictionary?: TagDictionary;
   settings?: DiagnosticsSettings;
   lines: Map<string, Diagnostic[]>;
+  checked?: { text: string; byLine: Diagnostic[][]; typedLine: number | undefined };
+}
+
+/** A document's lines as TextDocument numbers them; the scheduler's answers from its line offsets, without a scan. */
+export interface DocumentLines {
+  count: number;
+  /** The line that holds a text offset. */
+  lineAt(offset: number): number;
+  text(line: number): string;
 }
 
 const NO_PROBLEMS: Diagnostic[] = [];
 
 /**
  * The diagnostics of a document's text, at most MAX_PUBLISHED. `stale` is asked between slices; when
- * it says true the check stops and undefined is returned. `cache` carries each line's problems from
- * one check to the next: only lines whose text is new are checked.
+ * it says true the check stops and undefined is returned. With `cache` from the check before, only
+ * the lines between the first and the last character that changed are checked (a keystroke in a
+ * dataset of a million lines checks one line); otherwise every line, each new line text once.
  */
-export async function checkDocument(text: string, dictionary: TagDictionary, settings: DiagnosticsSettings, stale: () => boolean = () => false, typing?: TagBeingTyped, cache: LineCache = { lines: new Map() }): Promise<Diagnostic[] | undefined> {
+export async function checkDocument(
+  text: string,
+  dictionary: TagDictionary,
+  settings: DiagnosticsSettings,
+  stale: () => boolean = () => false,
+  typing?: TagBeingTyped,
+  cache: LineCache = { lines: new Map() },
+  lines: DocumentLines = linesOf(text),
+  span?: ChangedSpan,
+): Promise<Diagnostic[] | undefined> {
   if (cache.dictionary !== dictionary || cache.settings !== settings) {
     cache.dictionary = dictionary;
     cache.settings = settings;
     cache.lines = new Map();
+    cache.checked = undefined;
   }
+  const problemsOf = (line: number, lineText: string): Diagnostic[] =>
+    typing?.line === line
+      ? // Not remembered by text: the same line is checked in full once typing has paused.
+        lineProblems(lineText, dictionary, settings, typing.end)
+      : (cache.lines.get(lineText) ?? lineProblems(lineText, dictionary, settings));
+  const previous = cache.checked;
+  // A span the caller found is used only when it was found against this cache's last text.
+  const edit = previous && (span?.before === previous.text ? span : changedSpan(previous.text, text));
+  const changed = previous && edit ? await recheckChanged(previous, edit, text, lines, problemsOf, typing, stale) : 'all';
+  const byLine = changed === 'all' ? await checkAll(text, problemsOf, typing, cache, stale) : changed;
+  if (byLine === undefined) return undefined;
+  cache.checked = { text, byLine, typedLine: typing?.line };
+  return publishable(byLine);
+}
+
+/** Every line checked, each distinct text once; the text cache keeps this text's lines only. */
+async function checkAll(text: string, problemsOf: (line: number, lineText: string) => Diagnostic[], typing: TagBeingTyped | undefined, cache: LineCache, stale: () => boolean): Promise<Diagnostic[][] | undefined> {
   const known = cache.lines;
   // This check's lines only, so that the lines of older versions are forgotten.
   const current = new Map<string, Diagnostic[]>();
-  const found: { line: number; problems: Diagnostic[] }[] = [];
-  const lines = new LineReader(text);
-  let lineNumber = 0;
-  let sliceStart = performance.now();
-  for (let line = lines.next(); line !== undefined; line = lines.next()) {
-    let problems: Diagnostic[];
-    if (typing?.line === lineNumber) {
-      // Not remembered: the same text is checked in full once typing has paused.
-      problems = lineProblems(line, dictionary, settings, typing.end);
-    } else {
-      problems = current.get(line) ?? known.get(line) ?? lineProblems(line, dictionary, settings);
-      current.set(line, problems);
-    }
-    if (problems.length > 0) found.push({ line: lineNumber, problems });
-    lineNumber++;
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (stale()) {
-        // What was checked is kept for the next check, which starts over.
-        for (const [line, problems] of current) known.set(line, problems);
-        return undefined;
-      }
-      sliceStart = performance.now();
+  const byLine: Diagnostic[][] = [];
+  const reader = new LineReader(text);
+  const slices = new Slices(stale);
+  for (let line = reader.next(); line !== undefined; line = reader.next()) {
+    const lineNumber = byLine.length;
+    const problems = typing?.line === lineNumber ? problemsOf(lineNumber, line) : (current.get(line) ?? problemsOf(lineNumber, line));
+    if (typing?.line !== lineNumber) current.set(line, problems);
+    byLine.push(problems);
+    if (await slices.stop()) {
+      // What was checked is kept for the next check, which starts over.
+      for (const [lineText, problems] of current) known.set(lineText, problems);
+      return undefined;
     }
   }
   cache.lines = current;
-  return publishable(found);
+  return byLine;
+}
+
+/**
+ * The problems by line after an edit: the lines from the first to the last changed character (and
+ * one line either side, as an edit next to a line break can join or split the lines beside it)
+ * checked again, with the previously typed line and the one typed now; the others taken from the
+ * previous check, shifted by the lines added or removed. 'all' when the two do not line up.
+ */
+async function recheckChanged(
+  previous: NonNullable<LineCache['checked']>,
+  { prefix, suffix }: ChangedSpan,
+  text: string,
+  lines: DocumentLines,
+  problemsOf: (line: number, lineText: string) => Diagnostic[],
+  typing: TagBeingTyped | undefined,
+  stale: () => boolean,
+): Promise<Diagnostic[][] | 'all' | undefined> {
+  const shift = lines.count - previous.byLine.length;
+  const first = Math.max(0, lines.lineAt(prefix) - 1);
+  const last = Math.min(lines.count - 1, lines.lineAt(text.length - suffix) + 1);
+  const lastBefore = last - shift;
+  if (lastBefore < first - 1 || lastBefore >= previous.byLine.length) return 'all';
+  const middle: Diagnostic[][] = [];
+  const slices = new Slices(stale);
+  for (let line = first; line <= last; line++) {
+    middle.push(problemsOf(line, lines.text(line)));
+    if (await slices.stop()) return undefined;
+  }
+  const byLine = previous.byLine.slice(0, first).concat(middle, previous.byLine.slice(lastBefore + 1));
+  const typedBefore = previous.typedLine === undefined ? undefined : previous.typedLine < first ? previous.typedLine : previous.typedLine + shift;
+  for (const line of [typedBefore, typing?.line]) {
+    if (line !== undefined && line >= 0 && line < lines.count && (line < first || line > last)) byLine[line] = problemsOf(line, lines.text(line));
+  }
+  return byLine;
+}
+
+/** Work in slices of SLICE_MS that yield to other requests; `stop()` after each step says whether the check is stale. */
+class Slices {
+  private started = performance.now();
+
+  constructor(private readonly stale: () => boolean) {}
+
+  async stop(): Promise<boolean> {
+    if (performance.now() - this.started <= SLICE_MS) return false;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.started = performance.now();
+    return this.stale();
+  }
+}
+
+/** DocumentLines of a plain text (for callers without a TextDocument): its line starts, found once. */
+function linesOf(text: string): DocumentLines {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const width = lineBreakAt(text, i);
+    if (width > 0) {
+      i += width - 1;
+      starts.push(i + 1);
+    }
+  }
+  const lineAt = (offset: number): number => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (starts[middle]! <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  };
+  const lineText = (line: number): string => {
+    const end = line + 1 < starts.length ? starts[line + 1]! : text.length;
+    return text.slice(starts[line], end).replace(/(?:\r\n|\r|\n)$/, '');
+  };
+  return { count: starts.length, lineAt, text: lineText };
 }
 
 /**
  * The diagnostics to send, in document order: all of them when there are at most MAX_PUBLISHED,
  * else warnings before information (what VS Code would keep) and a last one saying how many are not shown.
  */
-function publishable(found: { line: number; problems: Diagnostic[] }[]): Diagnostic[] {
+function publishable(byLine: Diagnostic[][]): Diagnostic[] {
   let total = 0;
   let warnings = 0;
-  for (const { problems } of found) {
+  for (const problems of byLine) {
     total += problems.length;
     for (const problem of problems) if (problem.severity === DiagnosticSeverity.Warning) warnings++;
   }
@@ -278,10 +404,16 @@ function publishable(found: { line: number; problems: Diagnostic[] }[]): Diagnos
   let warningRoom = Math.min(warnings, room);
   let informationRoom = room - warningRoom;
   const diagnostics: Diagnostic[] = [];
-  for (const { line, problems } of found) {
-    for (const problem of problems) {
-      const warning = problem.severity === DiagnosticSeverity.Warning;
-      if (warning ? warningRoom-- <= 0 : informationRoom-- <= 0) continue;
+  // Stops once both rooms are full: a dataset's later lines are not walked on every keystroke.
+  for (let line = 0; line < byLine.length && warningRoom + informationRoom > 0; line++) {
+    for (const problem of byLine[line]!) {
+      if (problem.severity === DiagnosticSeverity.Warning) {
+        if (warningRoom === 0) continue;
+        warningRoom--;
+      } else {
+        if (informationRoom === 0) continue;
+        informationRoom--;
+      }
       diagnostics.push({ ...problem, range: { start: { line, character: problem.range.start.character }, end: { line, character: problem.range.end.character } } });
     }
   }

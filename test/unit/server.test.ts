@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import { loadDictionary } from '../../src/model/index';
+import { createRandom } from '../../src/util/random';
 import { MAX_PUBLISHED, checkDocument, commonPrefixLength, commonSuffixLength, type LineCache } from '../../src/server/diagnostics';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
@@ -597,6 +598,57 @@ test('diagnostics: a check after a one-line edit checks that line only, and find
   await checkDocument(text, dictionary, changed, undefined, undefined, cache);
   assert.equal(linesChecked, 500);
 });
+
+test('diagnostics: after any sequence of edits, the check of the changed lines equals a full check, and reads only those lines', async () => {
+  const dictionary = loadDictionary();
+  const settings = DEFAULT_SETTINGS.diagnostics;
+  // Lines with unknown, duplicate and alias tags, empty lines; edits that insert, delete and replace
+  // across line breaks (\n, \r\n, lone \r), at the start and the end, the whole text too.
+  const pieces = ['1girl, solo, smiel', 'long hair, long hair', 'longhair, blue eyes', '', 'made up tag, smile', 'solo', '\n', '\r\n', '\r', ', ', 'x'];
+  const random = createRandom(42);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  let text = Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n');
+  const cache: LineCache = { lines: new Map() };
+  await checkDocument(text, dictionary, settings, undefined, undefined, cache);
+  for (let edit = 0; edit < 300; edit++) {
+    const start = Math.floor(random() * (text.length + 1));
+    const end = Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 60) : 0));
+    const inserted = random() < 0.02 ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('');
+    text = edit === 150 ? 'solo\nsmiel' : text.slice(0, start) + inserted + text.slice(end);
+    const lines = text.split(/\r\n|\r|\n/);
+    const typing = random() < 0.3 ? { line: Math.floor(random() * lines.length), end: 3 } : undefined;
+    let read = 0;
+    const counted = { ...linesOfText(text), text: (line: number) => (read++, linesOfText(text).text(line)) };
+    const incremental = await checkDocument(text, dictionary, settings, undefined, typing, cache, counted);
+    assert.deepEqual(incremental, await checkDocument(text, dictionary, settings, undefined, typing), `edit ${edit}: ${JSON.stringify(text)}`);
+    if (edit !== 150) {
+      const changedLines = (inserted.match(/\r\n|\r|\n/g)?.length ?? 0) + 1;
+      // The changed lines, one either side, the typed line now and before.
+      assert.ok(read <= changedLines + (end - start) + 4, `edit ${edit} read ${read} lines`);
+    }
+  }
+});
+
+/** The DocumentLines a TextDocument would give, from a plain split (the test's own, not the module's). */
+function linesOfText(text: string): { count: number; lineAt(offset: number): number; text(line: number): string } {
+  const lines = text.split(/\r\n|\r|\n/);
+  const starts: number[] = [];
+  let at = 0;
+  for (const [i, line] of lines.entries()) {
+    starts.push(at);
+    at += line.length;
+    if (i < lines.length - 1) at += text.startsWith('\r\n', at) ? 2 : 1;
+  }
+  return {
+    count: lines.length,
+    lineAt: (offset) => {
+      let line = 0;
+      while (line + 1 < starts.length && starts[line + 1]! <= offset) line++;
+      return line;
+    },
+    text: (line) => lines[line]!,
+  };
+}
 
 test('commonPrefixLength and commonSuffixLength, across their 4,096-character blocks', () => {
   const base = Array.from({ length: 12000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
