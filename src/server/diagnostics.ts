@@ -233,9 +233,10 @@ class LineReader {
 }
 
 /**
- * What one check leaves for the next, valid for one dictionary and settings object: each line's
- * problems by its text (ranges on line 0), and the last complete check's text and problems by line
- * number, from which a check after an edit runs only the lines the edit touched.
+ * What one check leaves for the next, valid for one dictionary and settings object: the last
+ * complete check's text and problems by line number (ranges on line 0), from which a check after an
+ * edit runs only the lines the edit touched; and, while a first check is interrupted by typing, the
+ * problems it found by line text, so that the next one does not start over.
  */
 export interface LineCache {
   dictionary?: TagDictionary;
@@ -294,7 +295,7 @@ export async function checkDocument(
 /** Every line checked, each distinct text once; the text cache keeps this text's lines only. */
 async function checkAll(text: string, problemsOf: (line: number, lineText: string) => Diagnostic[], typing: TagBeingTyped | undefined, cache: LineCache, stale: () => boolean): Promise<Diagnostic[][] | undefined> {
   const known = cache.lines;
-  // This check's lines only, so that the lines of older versions are forgotten.
+  // This check's lines, kept by text only if the check is interrupted (typing), for the next one.
   const current = new Map<string, Diagnostic[]>();
   const byLine: Diagnostic[][] = [];
   const reader = new LineReader(text);
@@ -310,7 +311,9 @@ async function checkAll(text: string, problemsOf: (line: number, lineText: strin
       return undefined;
     }
   }
-  cache.lines = current;
+  // Complete: the problems by line number (LineCache.checked) serve the next checks. The lines by
+  // text are dropped, since their keys would keep this version of the text alive after the next edit.
+  cache.lines = new Map();
   return byLine;
 }
 

@@ -568,7 +568,7 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
 });
 
-test('diagnostics: a check after a one-line edit checks that line only, and finds what a full check finds', async () => {
+test('diagnostics: a check after a one-line edit checks that line (and its neighbours) only, and finds what a full check finds', async () => {
   const dictionary = loadDictionary();
   let linesChecked = 0;
   // Every line holds one unknown tag, and the check reads `unknownTags` once for it.
@@ -585,7 +585,7 @@ test('diagnostics: a check after a one-line edit checks that line only, and find
   lines.splice(250, 1, '1girl, made up tag 250x, solo', 'smile, longhair');
   const text = lines.join('\n');
   const second = await checkDocument(text, dictionary, settings, undefined, undefined, cache);
-  assert.equal(linesChecked, 1, 'the edited line; the inserted one has no unknown tag');
+  assert.equal(linesChecked, 3, 'the edited line and one line either side; the inserted one has no unknown tag');
   assert.deepEqual(second, await checkDocument(text, dictionary, settings));
   assert.deepEqual(second!.slice(250, 253).map((d) => [d.range.start.line, d.code]), [[250, 'unknown-tag'], [251, 'alias-tag'], [252, 'unknown-tag']]);
   // Other settings (a new object after a configuration change) check every line again: the 500 lines
@@ -597,6 +597,25 @@ test('diagnostics: a check after a one-line edit checks that line only, and find
   linesChecked = 0;
   await checkDocument(text, dictionary, changed, undefined, undefined, cache);
   assert.equal(linesChecked, 500);
+});
+
+test('diagnostics: a first check interrupted by typing keeps what it found for the next one', async () => {
+  const dictionary = loadDictionary();
+  let linesChecked = 0;
+  const settings: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics, get unknownTags() {
+    linesChecked++;
+    return true;
+  } };
+  const text = Array.from({ length: 20000 }, (_, i) => `1girl, made up tag ${i}, solo`).join('\n');
+  const cache: LineCache = { lines: new Map() };
+  // Stale at its first pause (after SLICE_MS of work): some lines checked, then it stops.
+  assert.equal(await checkDocument(text, dictionary, settings, () => true, undefined, cache), undefined);
+  const before = linesChecked;
+  assert.ok(before > 0 && before < 20000, `${before} lines before the pause`);
+  linesChecked = 0;
+  const full = await checkDocument(text, dictionary, settings, undefined, undefined, cache);
+  assert.equal(linesChecked, 20000 - before, 'the lines checked before the pause are not checked again');
+  assert.deepEqual(full, await checkDocument(text, dictionary, settings));
 });
 
 test('diagnostics: after any sequence of edits, the check of the changed lines equals a full check, and reads only those lines', async () => {
