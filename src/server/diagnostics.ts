@@ -120,7 +120,7 @@ export class DiagnosticsScheduler {
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
     // Found once for both: comparing two versions of a 76 MB dataset takes ~20 ms.
     const previous = this.checkedText.get(uri);
-    const span = previous === undefined || previous === text ? undefined : changedSpan(previous, text);
+    const span = previous === undefined ? undefined : previous === text ? { before: text, prefix: text.length, suffix: 0 } : changedSpan(previous, text);
     // Requests that came in meanwhile (a completion) are answered before the check goes on.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (stale()) return;
@@ -128,7 +128,7 @@ export class DiagnosticsScheduler {
     let cache = this.lineCaches.get(uri);
     if (!cache) this.lineCaches.set(uri, (cache = { lines: new Map() }));
     const diagnostics = settings.enabled
-      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache, documentLines(document), span)
+      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache, linesFor(document, text, span), span)
       : [];
     if (diagnostics === undefined || stale()) return;
     this.checkedText.set(uri, text);
@@ -145,7 +145,7 @@ export class DiagnosticsScheduler {
   /** The tag an edit just typed into (at the end of a line or in its middle), while typing has not paused for long. */
   private tagBeingTyped(uri: string, document: TextDocument, text: string, span: ChangedSpan | undefined, dictionary: TagDictionary): TagBeingTyped | undefined {
     const editedAt = this.lastEdit.get(uri);
-    if (span === undefined || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
+    if (span === undefined || span.before === text || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
     const { before: previous, prefix: index, suffix } = span;
     // The changed text in the new version ends where the common suffix begins.
     const changedEnd = text.length - suffix;
@@ -160,8 +160,14 @@ export class DiagnosticsScheduler {
   }
 }
 
-/** The lines of an open document, from its own line offsets. */
-function documentLines(document: TextDocument): DocumentLines {
+/**
+ * The lines of an open document, from its own line offsets; from the text itself when the edit
+ * joined a `\r` and a `\n` into one line break, which TextDocument's incremental offsets miss
+ * (VS Code never sends such an edit; other clients can).
+ */
+export function linesFor(document: TextDocument, text: string, span: ChangedSpan | undefined): DocumentLines {
+  const joinsLineBreak = (at: number): boolean => text.charCodeAt(at - 1) === 13 && text.charCodeAt(at) === 10;
+  if (span && (joinsLineBreak(span.prefix) || joinsLineBreak(text.length - span.suffix))) return linesOf(text);
   return { count: document.lineCount, lineAt: (offset) => document.positionAt(offset).line, text: (line) => lineText(document, line) };
 }
 
@@ -285,10 +291,13 @@ export async function checkDocument(
   const previous = cache.checked;
   // A span the caller found is used only when it was found against this cache's last text.
   const edit = previous && (span?.before === previous.text ? span : changedSpan(previous.text, text));
-  const changed = previous && edit ? await recheckChanged(previous, edit, text, lines, problemsOf, typing, stale) : 'all';
+  const changed = previous && edit ? await recheckChanged(previous, edit, text, lines, problemsOf, typing, cache, stale) : 'all';
   const byLine = changed === 'all' ? await checkAll(text, problemsOf, typing, cache, stale) : changed;
   if (byLine === undefined) return undefined;
   cache.checked = { text, byLine, typedLine: typing?.line };
+  // Complete: the problems by line number serve the next checks. The lines by text are dropped, since
+  // their keys would keep this version of the text alive after the next edit.
+  cache.lines = new Map();
   return publishable(byLine);
 }
 
@@ -311,9 +320,6 @@ async function checkAll(text: string, problemsOf: (line: number, lineText: strin
       return undefined;
     }
   }
-  // Complete: the problems by line number (LineCache.checked) serve the next checks. The lines by
-  // text are dropped, since their keys would keep this version of the text alive after the next edit.
-  cache.lines = new Map();
   return byLine;
 }
 
@@ -330,6 +336,7 @@ async function recheckChanged(
   lines: DocumentLines,
   problemsOf: (line: number, lineText: string) => Diagnostic[],
   typing: TagBeingTyped | undefined,
+  cache: LineCache,
   stale: () => boolean,
 ): Promise<Diagnostic[][] | 'all' | undefined> {
   const shift = lines.count - previous.byLine.length;
@@ -338,10 +345,19 @@ async function recheckChanged(
   const lastBefore = last - shift;
   if (lastBefore < first - 1 || lastBefore >= previous.byLine.length) return 'all';
   const middle: Diagnostic[][] = [];
+  // By text too, as in checkAll: a large paste checks each distinct line once, and a check
+  // interrupted by typing leaves what it found for the next one.
+  const current = new Map<string, Diagnostic[]>();
   const slices = new Slices(stale);
   for (let line = first; line <= last; line++) {
-    middle.push(problemsOf(line, lines.text(line)));
-    if (await slices.stop()) return undefined;
+    const lineText = lines.text(line);
+    const problems = typing?.line === line ? problemsOf(line, lineText) : (current.get(lineText) ?? problemsOf(line, lineText));
+    if (typing?.line !== line) current.set(lineText, problems);
+    middle.push(problems);
+    if (await slices.stop()) {
+      for (const [text, found] of current) cache.lines.set(text, found);
+      return undefined;
+    }
   }
   const byLine = previous.byLine.slice(0, first).concat(middle, previous.byLine.slice(lastBefore + 1));
   const typedBefore = previous.typedLine === undefined ? undefined : previous.typedLine < first ? previous.typedLine : previous.typedLine + shift;

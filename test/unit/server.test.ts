@@ -10,7 +10,8 @@ import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagn
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
-import { MAX_PUBLISHED, checkDocument, commonPrefixLength, commonSuffixLength, type LineCache } from '../../src/server/diagnostics';
+import { MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, linesFor, type LineCache } from '../../src/server/diagnostics';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
@@ -618,6 +619,44 @@ test('diagnostics: a first check interrupted by typing keeps what it found for t
   assert.deepEqual(full, await checkDocument(text, dictionary, settings));
 });
 
+test('diagnostics: a re-check after a large paste, interrupted by typing, keeps what it found for the next one', async () => {
+  const dictionary = loadDictionary();
+  let linesChecked = 0;
+  const settings: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics, get unknownTags() {
+    linesChecked++;
+    return true;
+  } };
+  const cache: LineCache = { lines: new Map() };
+  await checkDocument('', dictionary, settings, undefined, undefined, cache);
+  const pasted = Array.from({ length: 20000 }, (_, i) => `1girl, made up tag ${i}, solo`).join('\n');
+  assert.equal(await checkDocument(pasted, dictionary, settings, () => true, undefined, cache), undefined);
+  const before = linesChecked;
+  assert.ok(before > 0 && before < 20000, `${before} lines before the pause`);
+  linesChecked = 0;
+  const full = await checkDocument(pasted, dictionary, settings, undefined, undefined, cache);
+  assert.equal(linesChecked, 20000 - before, 'the lines checked before the pause are not checked again');
+  assert.deepEqual(full, await checkDocument(pasted, dictionary, settings));
+});
+
+test('diagnostics: an edit that joins \\r and \\n into one line break is checked on the lines of the text, not the document\'s stale offsets', async () => {
+  const dictionary = loadDictionary();
+  const settings = DEFAULT_SETTINGS.diagnostics;
+  const opened = TextDocument.create('file:///crlf.prompt', 'danbooru-prompt', 1, 'solo\rsmiel');
+  const cache: LineCache = { lines: new Map() };
+  const before = opened.getText();
+  await checkDocument(before, dictionary, settings, undefined, undefined, cache, linesFor(opened, before, undefined));
+  // TextDocument.update changes the document in place (as the server's documents are).
+  const edited = TextDocument.update(opened, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: '\n' }], 2);
+  const text = edited.getText();
+  assert.equal(text, 'solo\r\nsmiel');
+  assert.equal(edited.lineCount, 3, 'the library\'s offsets miss the joined line break (else this test proves nothing)');
+  const span = changedSpan(before, text);
+  assert.equal(linesFor(edited, text, span).count, 2, 'two lines, whatever the document counts');
+  const diagnostics = await checkDocument(text, dictionary, settings, undefined, undefined, cache, linesFor(edited, text, span), span);
+  assert.deepEqual(diagnostics, await checkDocument(text, dictionary, settings));
+  assert.deepEqual(diagnostics!.map((d) => [d.range.start.line, d.code]), [[1, 'unknown-tag']]);
+});
+
 test('diagnostics: after any sequence of edits, the check of the changed lines equals a full check, and reads only those lines', async () => {
   const dictionary = loadDictionary();
   const settings = DEFAULT_SETTINGS.diagnostics;
@@ -638,7 +677,9 @@ test('diagnostics: after any sequence of edits, the check of the changed lines e
     const typing = random() < 0.3 ? { line: Math.floor(random() * lines.length), end: 3 } : undefined;
     let read = 0;
     const counted = { ...linesOfText(text), text: (line: number) => (read++, linesOfText(text).text(line)) };
-    const incremental = await checkDocument(text, dictionary, settings, undefined, typing, cache, counted);
+    // Sometimes with the span the scheduler would pass (found against the text of the last check).
+    const span = random() < 0.5 && cache.checked ? changedSpan(cache.checked.text, text) : undefined;
+    const incremental = await checkDocument(text, dictionary, settings, undefined, typing, cache, counted, span);
     assert.deepEqual(incremental, await checkDocument(text, dictionary, settings, undefined, typing), `edit ${edit}: ${JSON.stringify(text)}`);
     if (edit !== 150) {
       const changedLines = (inserted.match(/\r\n|\r|\n/g)?.length ?? 0) + 1;
