@@ -62,6 +62,10 @@ export class BpeModelEngine extends ModelEngineBase {
     // `t1, t2,` by default; a model trained on `t1,t2,` (as mio/danbooru2021-tags is written) says "".
     const between = files.config.tagModel.between_tags;
     this.betweenTags = typeof between === 'string' ? between : ' ';
+    // A tag is read back up to the separator: one in between_tags would end every tag early.
+    if (this.betweenTags.includes(this.separator)) {
+      throw new Error(`${files.configPath}: tag_model.between_tags ${JSON.stringify(this.betweenTags)} holds the separator ${JSON.stringify(this.separator)}`);
+    }
   }
 
   /** A tag as the model writes it. */

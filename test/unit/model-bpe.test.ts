@@ -272,6 +272,9 @@ test('a model trained on `t1,t2,` text (no space between tags) says so in config
   config.tag_model.between_tags = '';
   fs.writeFileSync(configPath, JSON.stringify(config));
   const engine = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as BpeModelEngine;
+  config.tag_model.between_tags = ', ';
+  fs.writeFileSync(configPath, JSON.stringify(config));
+  await assert.rejects(loadEngine({ modelDir: dir, dictionary, threads: 1 }), /config\.json: tag_model\.between_tags ", " holds the separator ","/);
   try {
     assert.equal(engine.betweenTags, '');
     assert.deepEqual(engine.contextTokens(['1girl', 'solo']), [engine.bosId, ...engine.encodeText('1girl,solo,')]);
