@@ -4,6 +4,7 @@
 // all candidates of a completion in batched forward passes after the cached context.
 import { normalizeTag, type CompactTagDictionary } from './dictionary';
 import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
+import { PrefixCache } from './prefix-cache';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { createRandom, pickToken } from './sampler';
@@ -47,8 +48,8 @@ export class BpeModelEngine extends ModelEngineBase {
   /** What comes before every tag after the first (after the previous tag's separator). */
   readonly betweenTags: string;
   private readonly candidateTokens = new Map<string, number[]>();
-  /** Exact candidate scores by context tokens (joined), least recently used first. */
-  private readonly scoreMemos = new Map<string, Map<string, number>>();
+  /** Exact candidate scores by context tokens, for the last SCORE_MEMO_CONTEXTS contexts. */
+  private readonly scoreMemos = new PrefixCache<Map<string, number>>(SCORE_MEMO_CONTEXTS);
 
   constructor(dictionary: CompactTagDictionary, files: ModelFiles, session: GptSession, ranking: RankingConfig) {
     super(dictionary, files, session, ranking, 'bpe');
@@ -233,16 +234,9 @@ export class BpeModelEngine extends ModelEngineBase {
 
   /** The exact sums already known after these context tokens (the last SCORE_MEMO_CONTEXTS contexts). */
   private scoreMemo(contextTokens: number[]): Map<string, number> {
-    const key = contextTokens.join(',');
-    let memo = this.scoreMemos.get(key);
-    if (memo) this.scoreMemos.delete(key);
-    else memo = new Map();
+    let memo = this.scoreMemos.get(contextTokens);
+    if (!memo) this.scoreMemos.set(contextTokens, (memo = new Map()));
     if (memo.size > SCORE_MEMO_TAGS) memo.clear();
-    this.scoreMemos.set(key, memo);
-    for (const oldest of this.scoreMemos.keys()) {
-      if (this.scoreMemos.size <= SCORE_MEMO_CONTEXTS) break;
-      this.scoreMemos.delete(oldest);
-    }
     return memo;
   }
 
