@@ -217,6 +217,8 @@ function lineBreakAt(text: string, index: number): number {
 /** Splits text into lines as TextDocument numbers them (`\r\n`, `\n` or a lone `\r`), with native searches. */
 class LineReader {
   private start = 0;
+  /** Where the line next() returned last starts in the text. */
+  lineStart = 0;
   /** The next `\r` at or after `start`, or -1: searched again only once passed. */
   private carriageReturn = -1;
 
@@ -233,6 +235,7 @@ class LineReader {
     let end = newline < 0 ? text.length : newline;
     if (this.carriageReturn >= 0 && this.carriageReturn < end) end = this.carriageReturn;
     const line = text.slice(this.start, end);
+    this.lineStart = this.start;
     this.start = end + Math.max(1, lineBreakAt(text, end));
     return line;
   }
@@ -381,15 +384,14 @@ class Slices {
   }
 }
 
-/** DocumentLines of a plain text (for callers without a TextDocument): its line starts, found once. */
+/** DocumentLines of a plain text (for callers without a TextDocument): its lines, split once. */
 function linesOf(text: string): DocumentLines {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) {
-    const width = lineBreakAt(text, i);
-    if (width > 0) {
-      i += width - 1;
-      starts.push(i + 1);
-    }
+  const lines: string[] = [];
+  const starts: number[] = [];
+  const reader = new LineReader(text);
+  for (let line = reader.next(); line !== undefined; line = reader.next()) {
+    lines.push(line);
+    starts.push(reader.lineStart);
   }
   const lineAt = (offset: number): number => {
     let low = 0;
@@ -401,11 +403,7 @@ function linesOf(text: string): DocumentLines {
     }
     return low;
   };
-  const lineText = (line: number): string => {
-    const end = line + 1 < starts.length ? starts[line + 1]! : text.length;
-    return text.slice(starts[line], end).replace(/(?:\r\n|\r|\n)$/, '');
-  };
-  return { count: starts.length, lineAt, text: lineText };
+  return { count: lines.length, lineAt, text: (line) => lines[line]! };
 }
 
 /**
