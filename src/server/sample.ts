@@ -52,13 +52,15 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       temperature: settings.sample.temperature,
       topK: settings.sample.topK,
       topP: settings.sample.topP,
-      minTags,
+      // A sample with no tag has nothing to insert: the model may stop only after its first tag, so
+      // the picker gets sample.count proposals even where a whole post is the prompt.
+      minTags: Math.max(1, minTags),
       maxTags,
       seed,
       ban,
       signal,
     });
-    // A sample that stopped before its first tag offers nothing to insert.
+    // Bans or the vocabulary can still leave a row without a valid tag.
     const samples = sampled.filter((tags) => tags.length > 0).map((tags): TagSample => {
       const sample: TagSample = { tags, text: tags.map((t) => formatTag(t, style)).join(', ') };
       if (document && params.position) {

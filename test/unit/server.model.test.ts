@@ -107,6 +107,18 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
+  test('Sample Tags continuing a whole post gives sample.count samples of at least one tag (minTags 0 lets the model stop at once)', async () => {
+    // A real post (shared data) as the prompt: the model often stops right after it, and a sample with no
+    // tag has nothing to insert. With the default minTags 0, 8 of these 20 stopped at once (seed 2).
+    const post = '2girls, blush, frown, greyscale, hair_ribbon, hairband, kita_high_school_uniform, long_hair, long_sleeves, looking_at_viewer, monochrome, multiple_girls, ribbon, sailor_collar, school_uniform, serafuku, short_hair, simple_background, sitting, wavy_mouth, white_background, yuri';
+    await client.changeSettings({ modelFolder: model, sample: { seed: 2, count: 20, minTags: 0, maxTags: 12 } });
+    const uri = await client.open('sample-whole-post.prompt', post);
+    const result = await client.sample(uri, 0, post.length);
+    assert.equal(result.samples.length, 20);
+    for (const sample of result.samples) assert.ok(sample.tags.length >= 1 && sample.tags.length <= 12, `${sample.tags.length} tags`);
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+  });
+
   test('Sample Tags with the cursor in a weight, LoRA, keyword or comment inserts after it, never inside', async () => {
     const cases: [string, (text: string) => string, string[]][] = [
       ['1girl, (smile:1.§2), blush', (t) => `1girl, (smile:1.2), ${t}, blush`, ['1girl', 'smile']],
