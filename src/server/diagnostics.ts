@@ -5,7 +5,7 @@
 // of each line are remembered by its text, so a keystroke in a dataset of a million lines checks one
 // line again; and at most MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
-import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TextDocument, TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
 import { normalizeTag } from './parser';
 import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -68,8 +68,11 @@ function isNotATag(name: string): boolean {
 export class DiagnosticsScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generations = new Map<string, number>();
-  /** The text each document had at its last check (or when it was opened), to find the tag an edit touched. */
-  private readonly checkedText = new Map<string, string>();
+  /**
+   * What the client's edits changed since each document's last complete check (since it was opened
+   * before that): found from the edits themselves, so no copy of the checked text is kept to compare.
+   */
+  private readonly edits = new Map<string, ChangedSpan>();
   private readonly lastEdit = new Map<string, number>();
   private readonly lineCaches = new Map<string, LineCache>();
 
@@ -78,8 +81,6 @@ export class DiagnosticsScheduler {
   /** Checks the document after the configured delay (0: right away). */
   schedule(document: TextDocument, immediately = false): void {
     const uri = document.uri;
-    // Keystrokes right after opening supersede the first check: the opened text is the baseline then.
-    if (!this.checkedText.has(uri)) this.checkedText.set(uri, document.getText());
     if (!immediately) this.lastEdit.set(uri, Date.now());
     clearTimeout(this.timers.get(uri));
     const generation = (this.generations.get(uri) ?? 0) + 1;
@@ -96,6 +97,16 @@ export class DiagnosticsScheduler {
     });
   }
 
+  /**
+   * Notes one change of a document before it is applied (the text documents' update hook): its
+   * offsets are read from the text it applies to.
+   */
+  noteChange(document: TextDocument, change: TextDocumentContentChangeEvent): void {
+    const span = spanOfChange(document, change);
+    const earlier = this.edits.get(document.uri);
+    this.edits.set(document.uri, earlier ? joinSpans(earlier, span) : span);
+  }
+
   /** Checks every open document again (after a settings change or a model reload). */
   scheduleAll(): void {
     for (const document of this.ctx.documents.all()) this.schedule(document, true);
@@ -105,7 +116,7 @@ export class DiagnosticsScheduler {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
     this.generations.set(uri, (this.generations.get(uri) ?? 0) + 1);
-    this.checkedText.delete(uri);
+    this.edits.delete(uri);
     this.lastEdit.delete(uri);
     this.lineCaches.delete(uri);
     void this.ctx.connection.sendDiagnostics({ uri, diagnostics: [] });
@@ -118,20 +129,25 @@ export class DiagnosticsScheduler {
     const version = document.version;
     const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
-    // Found once for both: comparing two versions of a 76 MB dataset takes ~20 ms.
-    const previous = this.checkedText.get(uri);
-    const span = previous === undefined ? undefined : previous === text ? { before: text, prefix: text.length, suffix: 0 } : changedSpan(previous, text);
-    // Requests that came in meanwhile (a completion) are answered before the check goes on.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (stale()) return;
-    const typing = this.tagBeingTyped(uri, document, text, span, engine.dictionary);
     let cache = this.lineCaches.get(uri);
     if (!cache) this.lineCaches.set(uri, (cache = { lines: new Map() }));
-    const diagnostics = settings.enabled
-      ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache, linesFor(document, text, span), span)
-      : [];
+    const checked = cache.checked;
+    // The edits so far are this check's; later ones are noted apart, and joined back if it does not complete.
+    const span = this.edits.get(uri) ?? unchangedSpan(text);
+    this.edits.delete(uri);
+    const typing = this.tagBeingTyped(uri, document, text, span, engine.dictionary);
+    let diagnostics: Diagnostic[] | undefined;
+    try {
+      diagnostics = settings.enabled
+        ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache, linesFor(document, text, span), span)
+        : [];
+    } finally {
+      if (cache.checked === checked) {
+        const later = this.edits.get(uri);
+        this.edits.set(uri, later ? joinSpans(span, later) : span);
+      }
+    }
     if (diagnostics === undefined || stale()) return;
-    this.checkedText.set(uri, text);
     await this.ctx.connection.sendDiagnostics({ uri, version, diagnostics });
     if (typing) {
       const wait = Math.max(0, (this.lastEdit.get(uri) ?? 0) + TYPING_GRACE_MS - Date.now());
@@ -143,14 +159,13 @@ export class DiagnosticsScheduler {
   }
 
   /** The tag an edit just typed into (at the end of a line or in its middle), while typing has not paused for long. */
-  private tagBeingTyped(uri: string, document: TextDocument, text: string, span: ChangedSpan | undefined, dictionary: TagDictionary): TagBeingTyped | undefined {
+  private tagBeingTyped(uri: string, document: TextDocument, text: string, span: ChangedSpan, dictionary: TagDictionary): TagBeingTyped | undefined {
     const editedAt = this.lastEdit.get(uri);
-    if (span === undefined || span.before === text || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
-    const { before: previous, prefix: index, suffix } = span;
+    if (isUnchanged(span, text) || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
     // The changed text in the new version ends where the common suffix begins.
-    const changedEnd = text.length - suffix;
+    const changedEnd = text.length - span.suffix;
     // A quick fix that removed `, solo` (or a line) ends next to a tag without typing in it.
-    if (/[,|\r\n]/.test(previous.slice(index, previous.length - suffix))) return undefined;
+    if (span.removedSeparator) return undefined;
     // The document's line offsets find the line without a scan of the text before it.
     const { line: number, character: to } = document.positionAt(changedEnd);
     // The edit ends in a tag: `1girl, lo|` at the end of the line, `1girl, lo|, smile` in it. A typed
@@ -177,16 +192,57 @@ export function linesFor(document: TextDocument, text: string, span: ChangedSpan
  */
 const COMPARED_BLOCK = 4096;
 
-/** Where `after` differs from `before`: the characters they share at the start and at the end. */
+/**
+ * Where a text differs from the text of the last check: the characters unchanged at its start and at
+ * its end (they never overlap in either text).
+ */
 export interface ChangedSpan {
-  before: string;
+  /** The length of the text these edits were made to: a span is applied only to a check of that text. */
+  beforeLength: number;
   prefix: number;
   suffix: number;
+  /** Whether a comma, a `|` or a line break was deleted (then the edit did not just type into a tag). */
+  removedSeparator: boolean;
 }
 
+const SEPARATOR = /[,|\r\n]/;
+
+/** The span between two texts, by comparing them (for a client that sends whole texts, and for tests). */
 export function changedSpan(before: string, after: string): ChangedSpan {
   const prefix = commonPrefixLength(before, after);
-  return { before, prefix, suffix: commonSuffixLength(before, after, Math.min(before.length, after.length) - prefix) };
+  const suffix = commonSuffixLength(before, after, Math.min(before.length, after.length) - prefix);
+  return { beforeLength: before.length, prefix, suffix, removedSeparator: SEPARATOR.test(before.slice(prefix, before.length - suffix)) };
+}
+
+/** The span of no change at all. */
+function unchangedSpan(text: string): ChangedSpan {
+  return { beforeLength: text.length, prefix: text.length, suffix: 0, removedSeparator: false };
+}
+
+function isUnchanged(span: ChangedSpan, text: string): boolean {
+  return span.prefix === text.length && span.beforeLength === text.length;
+}
+
+/** The span of one change, read from the document it is about to be applied to (its offsets are that text's). */
+export function spanOfChange(document: TextDocument, change: TextDocumentContentChangeEvent): ChangedSpan {
+  const before = document.getText();
+  if (!('range' in change)) return changedSpan(before, change.text);
+  const start = document.offsetAt(change.range.start);
+  const end = Math.max(start, document.offsetAt(change.range.end));
+  return { beforeLength: before.length, prefix: start, suffix: before.length - end, removedSeparator: SEPARATOR.test(before.slice(start, end)) };
+}
+
+/**
+ * Two spans in a row (the first from the checked text to a version, the second from there on) as
+ * one: a character unchanged by both at the start (or at the end) is unchanged by the pair.
+ */
+export function joinSpans(first: ChangedSpan, second: ChangedSpan): ChangedSpan {
+  return {
+    beforeLength: first.beforeLength,
+    prefix: Math.min(first.prefix, second.prefix),
+    suffix: Math.min(first.suffix, second.suffix),
+    removedSeparator: first.removedSeparator || second.removedSeparator,
+  };
 }
 
 /** How many characters `a` and `b` have in common at their start. */
@@ -251,7 +307,7 @@ export interface LineCache {
   dictionary?: TagDictionary;
   settings?: DiagnosticsSettings;
   lines: Map<string, Diagnostic[]>;
-  checked?: { text: string; byLine: Diagnostic[][]; typedLine: number | undefined };
+  checked?: { length: number; byLine: Diagnostic[][]; typedLine: number | undefined };
 }
 
 /** A document's lines as TextDocument numbers them; the scheduler's answers from its line offsets, without a scan. */
@@ -292,12 +348,13 @@ export async function checkDocument(
         lineProblems(lineText, dictionary, settings, typing.end)
       : (cache.lines.get(lineText) ?? lineProblems(lineText, dictionary, settings));
   const previous = cache.checked;
-  // A span the caller found is used only when it was found against this cache's last text.
-  const edit = previous && (span?.before === previous.text ? span : changedSpan(previous.text, text));
-  const changed = previous && edit ? await recheckChanged(previous, edit, text, lines, problemsOf, typing, cache, stale) : 'all';
+  // A span made to a text of another length cannot be from the last check's text: all lines then.
+  const changed = previous && span?.beforeLength === previous.length && span.prefix + span.suffix <= text.length
+    ? await recheckChanged(previous, span, text, lines, problemsOf, typing, cache, stale)
+    : 'all';
   const byLine = changed === 'all' ? await checkAll(text, problemsOf, typing, cache, stale) : changed;
   if (byLine === undefined) return undefined;
-  cache.checked = { text, byLine, typedLine: typing?.line };
+  cache.checked = { length: text.length, byLine, typedLine: typing?.line };
   // Complete: the problems by line number serve the next checks. The lines by text are dropped, since
   // their keys would keep this version of the text alive after the next edit.
   cache.lines = new Map();

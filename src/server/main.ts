@@ -26,7 +26,19 @@ import type { ServerContext } from './serverContext';
 import { SettingsStore } from './settings';
 
 const connection = createConnection(ProposedFeatures.all);
-const documents = new TextDocuments(TextDocument);
+// Each change is noted before it is applied (its offsets are in the text it applies to), so that a
+// check after a keystroke finds the changed lines without comparing two copies of a large dataset.
+const documents = new TextDocuments<TextDocument>({
+  create: TextDocument.create,
+  update: (document, changes, version) => {
+    let updated = document;
+    for (const change of changes) {
+      diagnostics.noteChange(updated, change);
+      updated = TextDocument.update(updated, [change], version);
+    }
+    return updated;
+  },
+});
 const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);

@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
+import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
-import { MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, linesFor, type LineCache } from '../../src/server/diagnostics';
+import { MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, linesFor, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
@@ -403,6 +404,36 @@ describe('language server, dictionary-only', () => {
     assert.equal(later[0]!.range.start.character, 7);
   });
 
+  test('edits by range, as VS Code sends them (several in one change too), give what a check of the same text opened afresh gives', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const lines = Array.from({ length: 800 }, (_, i) => ['1girl, solo, smile', 'longhair, blue eyez', '1girl, solo, solo', ''][i % 4]!);
+    let mirror = TextDocument.create('file:///mirror', 'danbooru-prompt', 1, lines.join('\r\n'));
+    const uri = await client.open('edits-by-range.prompt', mirror.getText());
+    await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    const at = (line: number, character: number) => ({ line, character });
+    const steps: TextDocumentContentChangeEvent[][] = [
+      // Typed into line 450 a key at a time: the tag being typed is not flagged until typing pauses.
+      ...[...', xqzv'].map((key, i) => [{ range: { start: at(450, lines[450]!.length + i), end: at(450, lines[450]!.length + i) }, text: key }]),
+      // Two cursors: a tag put at the start of lines 100 and 200 in one change.
+      [{ range: { start: at(100, 0), end: at(100, 0) }, text: 'made up, ' }, { range: { start: at(200, 0), end: at(200, 0) }, text: 'made up, ' }],
+      // Lines 300-309 deleted; a line broken in two; a paste of several lines; a removed `, solo` (a quick fix).
+      [{ range: { start: at(300, 0), end: at(310, 0) }, text: '' }],
+      [{ range: { start: at(5, 6), end: at(5, 7) }, text: '\r\n' }],
+      [{ range: { start: at(600, 0), end: at(600, 0) }, text: 'smiel, yuri\r\nsolo, solo\r\n' }],
+      [{ range: { start: at(2, 5), end: at(2, 11) }, text: '' }],
+    ];
+    for (const changes of steps) {
+      await client.edit(uri, changes);
+      mirror = TextDocument.update(mirror, changes, mirror.version + 1);
+      await sleep(20);
+    }
+    const fresh = await client.open('edits-by-range-fresh.prompt', mirror.getText());
+    const expected = await client.waitForDiagnostics(fresh, (d) => d.length > 0);
+    const typedLine = mirror.getText().split(/\r\n/).findIndex((line) => line.endsWith(', xqzv'));
+    assert.ok(expected.some((d) => d.range.start.line === typedLine && d.code === 'unknown-tag'), 'the typed tag is flagged by the fresh check');
+    await client.waitForDiagnostics(uri, (d) => JSON.stringify(d) === JSON.stringify(expected), 10000);
+  });
+
   test('hover: category, post count, aliases, wiki link and likely next tags', async () => {
     const uri = await client.open('hover.prompt', '1girl, long hair, smile');
     const hover = await client.hover(uri, 0, 10);
@@ -579,13 +610,14 @@ test('diagnostics: a check after a one-line edit checks that line (and its neigh
   } };
   const lines = Array.from({ length: 500 }, (_, i) => `1girl, made up tag ${i}, solo`);
   const cache: LineCache = { lines: new Map() };
-  const first = await checkDocument(lines.join('\n'), dictionary, settings, undefined, undefined, cache);
+  const before = lines.join('\n');
+  const first = await checkDocument(before, dictionary, settings, undefined, undefined, cache);
   assert.equal(first!.length, 500);
   assert.equal(linesChecked, 500);
   linesChecked = 0;
   lines.splice(250, 1, '1girl, made up tag 250x, solo', 'smile, longhair');
   const text = lines.join('\n');
-  const second = await checkDocument(text, dictionary, settings, undefined, undefined, cache);
+  const second = await checkDocument(text, dictionary, settings, undefined, undefined, cache, undefined, changedSpan(before, text));
   assert.equal(linesChecked, 3, 'the edited line and one line either side; the inserted one has no unknown tag');
   assert.deepEqual(second, await checkDocument(text, dictionary, settings));
   assert.deepEqual(second!.slice(250, 253).map((d) => [d.range.start.line, d.code]), [[250, 'unknown-tag'], [251, 'alias-tag'], [252, 'unknown-tag']]);
@@ -612,12 +644,13 @@ test('diagnostics: a check interrupted by typing keeps what it found for the nex
     const cache: LineCache = { lines: new Map() };
     // An empty document checked first: the paste is then a re-check of the lines it changed.
     if (checkedBefore !== undefined) await checkDocument(checkedBefore, dictionary, settings, undefined, undefined, cache);
+    const span = checkedBefore === undefined ? undefined : changedSpan(checkedBefore, text);
     // Stale at its first pause (after SLICE_MS of work): some lines checked, then it stops.
-    assert.equal(await checkDocument(text, dictionary, settings, () => true, undefined, cache), undefined);
+    assert.equal(await checkDocument(text, dictionary, settings, () => true, undefined, cache, undefined, span), undefined);
     const before = linesChecked;
     assert.ok(before > 0 && before < 20000, `${before} lines before the pause`);
     linesChecked = 0;
-    const full = await checkDocument(text, dictionary, settings, undefined, undefined, cache);
+    const full = await checkDocument(text, dictionary, settings, undefined, undefined, cache, undefined, span);
     assert.equal(linesChecked, 20000 - before, 'the lines checked before the pause are not checked again');
     assert.deepEqual(full, await checkDocument(text, dictionary, settings));
   }
@@ -653,6 +686,7 @@ test('diagnostics: after any sequence of edits, the check of the changed lines e
   let text = Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n');
   const cache: LineCache = { lines: new Map() };
   await checkDocument(text, dictionary, settings, undefined, undefined, cache);
+  let checkedText = text;
   for (let edit = 0; edit < 300; edit++) {
     const start = Math.floor(random() * (text.length + 1));
     const end = Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 60) : 0));
@@ -662,16 +696,58 @@ test('diagnostics: after any sequence of edits, the check of the changed lines e
     const typing = random() < 0.3 ? { line: Math.floor(random() * lines.length), end: 3 } : undefined;
     let read = 0;
     const counted = { ...linesOfText(text), text: (line: number) => (read++, linesOfText(text).text(line)) };
-    // Sometimes with the span the scheduler would pass (found against the text of the last check).
-    const span = random() < 0.5 && cache.checked ? changedSpan(cache.checked.text, text) : undefined;
+    // The span since the last check (sometimes none: then every line is checked).
+    const span = random() < 0.9 ? changedSpan(checkedText, text) : undefined;
     const incremental = await checkDocument(text, dictionary, settings, undefined, typing, cache, counted, span);
+    checkedText = text;
     assert.deepEqual(incremental, await checkDocument(text, dictionary, settings, undefined, typing), `edit ${edit}: ${JSON.stringify(text)}`);
-    if (edit !== 150) {
+    if (edit !== 150 && span) {
       const changedLines = (inserted.match(/\r\n|\r|\n/g)?.length ?? 0) + 1;
       // The changed lines, one either side, the typed line now and before.
       assert.ok(read <= changedLines + (end - start) + 4, `edit ${edit} read ${read} lines`);
     }
   }
+});
+
+test('diagnostics: spans noted from the edits themselves (several between checks, checks skipped) give what a full check gives', async () => {
+  const dictionary = loadDictionary();
+  const settings = DEFAULT_SETTINGS.diagnostics;
+  const pieces = ['1girl, solo, smiel', 'long hair, long hair', 'longhair, blue eyes', '', 'made up tag, smile', 'solo', '\n', '\r\n', '\r', ', ', 'x'];
+  const random = createRandom(7);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  let document = TextDocument.create('file:///spans.prompt', 'danbooru-prompt', 1, Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n'));
+  const cache: LineCache = { lines: new Map() };
+  await checkDocument(document.getText(), dictionary, settings, undefined, undefined, cache);
+  let pending: ChangedSpan | undefined;
+  let incrementalChecks = 0;
+  for (let round = 0; round < 400; round++) {
+    for (let edits = 1 + Math.floor(random() * 4); edits > 0; edits--) {
+      const text = document.getText();
+      // Never inside a \r\n, nor joining a \r and a \n (VS Code sends neither; another test covers the join).
+      const outsidePair = (offset: number): number => (text[offset - 1] === '\r' && text[offset] === '\n' ? offset - 1 : offset);
+      const start = outsidePair(Math.floor(random() * (text.length + 1)));
+      const end = Math.max(start, outsidePair(Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 60) : 0))));
+      const inserted = random() < 0.1 ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('');
+      const after = text.slice(0, start) + inserted + text.slice(end);
+      const joins = (at: number): boolean => after[at - 1] === '\r' && after[at] === '\n';
+      if (joins(start) || joins(start + inserted.length)) continue;
+      const change: TextDocumentContentChangeEvent = random() < 0.03
+        ? { text: after }
+        : { range: { start: document.positionAt(start), end: document.positionAt(end) }, text: inserted };
+      const span = spanOfChange(document, change);
+      pending = pending ? joinSpans(pending, span) : span;
+      document = TextDocument.update(document, [change], document.version + 1);
+      assert.equal(document.getText(), after);
+    }
+    // A check that did not complete leaves its edits to the next one.
+    if (random() < 0.25) continue;
+    const text = document.getText();
+    const diagnostics = await checkDocument(text, dictionary, settings, undefined, undefined, cache, linesFor(document, text, pending), pending);
+    if (pending && pending.prefix + pending.suffix <= text.length) incrementalChecks++;
+    pending = undefined;
+    assert.deepEqual(diagnostics, await checkDocument(text, dictionary, settings), `round ${round}: ${JSON.stringify(text)}`);
+  }
+  assert.ok(incrementalChecks > 250, `${incrementalChecks} checks of the changed lines only`);
 });
 
 /** The DocumentLines a TextDocument would give, from a plain split (the test's own, not the module's). */

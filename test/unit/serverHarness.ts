@@ -34,6 +34,7 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
   type ShowMessageParams,
+  type TextDocumentContentChangeEvent,
 } from 'vscode-languageserver-protocol/node';
 import {
   NextTagsRequest,
@@ -131,6 +132,13 @@ export class LspTestClient {
     const version = (this.versions.get(uri) ?? 1) + 1;
     this.versions.set(uri, version);
     await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
+  }
+
+  /** Changes a document by ranges, in order, as VS Code sends edits (several at once for several cursors). */
+  async edit(uri: string, contentChanges: TextDocumentContentChangeEvent[]): Promise<void> {
+    const version = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, version);
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges });
   }
 
   async changeSettings(settings: Settings): Promise<void> {
