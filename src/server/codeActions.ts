@@ -10,7 +10,7 @@ import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
-import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
+import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 /** How many "did you mean" suggestions an unknown tag gets. */
@@ -37,7 +37,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const lines = new Map<number, LineTags>();
   const lineTags = (lineNumber: number): LineTags => {
     let tags = lines.get(lineNumber);
-    if (!tags) lines.set(lineNumber, (tags = lineTagsOf(lineText(document, lineNumber), engine.dictionary)));
+    if (!tags) lines.set(lineNumber, (tags = lineTagsOf(document.line(lineNumber), engine.dictionary)));
     return tags;
   };
   /** The parsed line of a diagnostic and the index of the tag it covers. */

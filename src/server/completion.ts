@@ -16,7 +16,7 @@ import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/ind
 import { formatTag, separatorAfter } from './insertStyle';
 import { knownTagSet } from './diagnostics';
 import { contextAt, normalizeTag } from './parser';
-import { categoryName, compactCount, lineText, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
+import { categoryName, compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|'];
@@ -47,7 +47,7 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
   // A token cancelled before this handler ran reports it only on a later tick: look at it directly too.
   const cancelled = (): boolean => controller.signal.aborted || token.isCancellationRequested;
   try {
-    const line = lineText(document, params.position.line);
+    const line = document.line(params.position.line);
     const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
     if (cancelled()) throw cancelledError();
     const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));

@@ -5,10 +5,11 @@
 // of each line are remembered by its text, so a keystroke in a dataset of a million lines checks one
 // line again; and at most MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
-import type { TextDocument, TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
+import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
 import { normalizeTag } from './parser';
-import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
+import { LineDocument } from './lineDocument';
+import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
@@ -79,7 +80,7 @@ export class DiagnosticsScheduler {
   constructor(private readonly ctx: ServerContext) {}
 
   /** Checks the document after the configured delay (0: right away). */
-  schedule(document: TextDocument, immediately = false): void {
+  schedule(document: LineDocument, immediately = false): void {
     const uri = document.uri;
     if (!immediately) this.lastEdit.set(uri, Date.now());
     clearTimeout(this.timers.get(uri));
@@ -101,7 +102,7 @@ export class DiagnosticsScheduler {
    * Notes one change of a document before it is applied (the text documents' update hook): its
    * offsets are read from the text it applies to.
    */
-  noteChange(document: TextDocument, change: TextDocumentContentChangeEvent): void {
+  noteChange(document: LineDocument, change: TextDocumentContentChangeEvent): void {
     const span = spanOfChange(document, change);
     const earlier = this.edits.get(document.uri);
     this.edits.set(document.uri, earlier ? joinSpans(earlier, span) : span);
@@ -127,19 +128,18 @@ export class DiagnosticsScheduler {
     const document = this.ctx.documents.get(uri);
     if (!document || this.generations.get(uri) !== generation) return;
     const version = document.version;
-    const text = document.getText();
     const stale = (): boolean => this.generations.get(uri) !== generation || this.ctx.documents.get(uri)?.version !== version;
     let cache = this.lineCaches.get(uri);
     if (!cache) this.lineCaches.set(uri, (cache = { lines: new Map() }));
     const checked = cache.checked;
     // The edits so far are this check's; later ones are noted apart, and joined back if it does not complete.
-    const span = this.edits.get(uri) ?? unchangedSpan(text);
+    const span = this.edits.get(uri) ?? unchangedSpan(document.length);
     this.edits.delete(uri);
-    const typing = this.tagBeingTyped(uri, document, text, span, engine.dictionary);
+    const typing = this.tagBeingTyped(uri, document, span, engine.dictionary);
     let diagnostics: Diagnostic[] | undefined;
     try {
       diagnostics = settings.enabled
-        ? await checkDocument(text, engine.dictionary, settings, stale, typing, cache, linesFor(document, text, span), span)
+        ? await checkDocument(document, engine.dictionary, settings, stale, typing, cache, span)
         : [];
     } finally {
       if (cache.checked === checked) {
@@ -159,31 +159,20 @@ export class DiagnosticsScheduler {
   }
 
   /** The tag an edit just typed into (at the end of a line or in its middle), while typing has not paused for long. */
-  private tagBeingTyped(uri: string, document: TextDocument, text: string, span: ChangedSpan, dictionary: TagDictionary): TagBeingTyped | undefined {
+  private tagBeingTyped(uri: string, document: LineDocument, span: ChangedSpan, dictionary: TagDictionary): TagBeingTyped | undefined {
     const editedAt = this.lastEdit.get(uri);
-    if (isUnchanged(span, text) || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
+    if (isUnchanged(span, document.length) || editedAt === undefined || Date.now() - editedAt >= TYPING_GRACE_MS) return undefined;
     // The changed text in the new version ends where the common suffix begins.
-    const changedEnd = text.length - span.suffix;
+    const changedEnd = document.length - span.suffix;
     // A quick fix that removed `, solo` (or a line) ends next to a tag without typing in it.
     if (span.removedSeparator) return undefined;
     // The document's line offsets find the line without a scan of the text before it.
     const { line: number, character: to } = document.positionAt(changedEnd);
     // The edit ends in a tag: `1girl, lo|` at the end of the line, `1girl, lo|, smile` in it. A typed
     // `, ` ends after the tag, which is then finished.
-    const tag = parseLine(lineText(document, number), dictionary).tags.find((t) => t.start < to && to <= t.end);
+    const tag = parseLine(document.line(number), dictionary).tags.find((t) => t.start < to && to <= t.end);
     return tag ? { line: number, end: tag.end } : undefined;
   }
-}
-
-/**
- * The lines of an open document, from its own line offsets; from the text itself when the edit
- * joined a `\r` and a `\n` into one line break, which TextDocument's incremental offsets miss
- * (VS Code never sends such an edit; other clients can).
- */
-export function linesFor(document: TextDocument, text: string, span: ChangedSpan | undefined): DocumentLines {
-  const joinsLineBreak = (at: number): boolean => text.charCodeAt(at - 1) === 13 && text.charCodeAt(at) === 10;
-  if (span && (joinsLineBreak(span.prefix) || joinsLineBreak(text.length - span.suffix))) return linesOf(text);
-  return { count: document.lineCount, lineAt: (offset) => document.positionAt(offset).line, text: (line) => lineText(document, line) };
 }
 
 /**
@@ -214,22 +203,24 @@ export function changedSpan(before: string, after: string): ChangedSpan {
   return { beforeLength: before.length, prefix, suffix, removedSeparator: SEPARATOR.test(before.slice(prefix, before.length - suffix)) };
 }
 
-/** The span of no change at all. */
-function unchangedSpan(text: string): ChangedSpan {
-  return { beforeLength: text.length, prefix: text.length, suffix: 0, removedSeparator: false };
+/** The span of no change at all, in a text of this length. */
+function unchangedSpan(length: number): ChangedSpan {
+  return { beforeLength: length, prefix: length, suffix: 0, removedSeparator: false };
 }
 
-function isUnchanged(span: ChangedSpan, text: string): boolean {
-  return span.prefix === text.length && span.beforeLength === text.length;
+function isUnchanged(span: ChangedSpan, length: number): boolean {
+  return span.prefix === length && span.beforeLength === length;
 }
 
 /** The span of one change, read from the document it is about to be applied to (its offsets are that text's). */
-export function spanOfChange(document: TextDocument, change: TextDocumentContentChangeEvent): ChangedSpan {
-  const before = document.getText();
-  if (!('range' in change)) return changedSpan(before, change.text);
-  const start = document.offsetAt(change.range.start);
-  const end = Math.max(start, document.offsetAt(change.range.end));
-  return { beforeLength: before.length, prefix: start, suffix: before.length - end, removedSeparator: SEPARATOR.test(before.slice(start, end)) };
+export function spanOfChange(document: LineDocument, change: TextDocumentContentChangeEvent): ChangedSpan {
+  if (!('range' in change)) return changedSpan(document.getText(), change.text);
+  let start = document.offsetAt(change.range.start);
+  let end = document.offsetAt(change.range.end);
+  if (end < start) [start, end] = [end, start];
+  const length = document.length;
+  const removed = document.getText({ start: document.positionAt(start), end: document.positionAt(end) });
+  return { beforeLength: length, prefix: start, suffix: length - end, removedSeparator: SEPARATOR.test(removed) };
 }
 
 /**
@@ -262,41 +253,6 @@ export function commonSuffixLength(a: string, b: string, limit: number): number 
   return suffix;
 }
 
-/** A line break at `index`: its length (2 for `\r\n`, 1 for `\n` or a lone `\r`, as TextDocument counts them), or 0. */
-function lineBreakAt(text: string, index: number): number {
-  const code = text.charCodeAt(index);
-  if (code === 10) return 1;
-  if (code === 13) return text.charCodeAt(index + 1) === 10 ? 2 : 1;
-  return 0;
-}
-
-/** Splits text into lines as TextDocument numbers them (`\r\n`, `\n` or a lone `\r`), with native searches. */
-class LineReader {
-  private start = 0;
-  /** Where the line next() returned last starts in the text. */
-  lineStart = 0;
-  /** The next `\r` at or after `start`, or -1: searched again only once passed. */
-  private carriageReturn = -1;
-
-  constructor(private readonly text: string) {
-    this.carriageReturn = text.indexOf('\r');
-  }
-
-  /** The next line, or undefined after the last one (an empty text has one empty line). */
-  next(): string | undefined {
-    const text = this.text;
-    if (this.start > text.length) return undefined;
-    if (this.carriageReturn >= 0 && this.carriageReturn < this.start) this.carriageReturn = text.indexOf('\r', this.start);
-    const newline = text.indexOf('\n', this.start);
-    let end = newline < 0 ? text.length : newline;
-    if (this.carriageReturn >= 0 && this.carriageReturn < end) end = this.carriageReturn;
-    const line = text.slice(this.start, end);
-    this.lineStart = this.start;
-    this.start = end + Math.max(1, lineBreakAt(text, end));
-    return line;
-  }
-}
-
 /**
  * What one check leaves for the next, valid for one dictionary and settings object: the last
  * complete check's text and problems by line number (ranges on line 0), from which a check after an
@@ -310,12 +266,15 @@ export interface LineCache {
   checked?: { length: number; byLine: Diagnostic[][]; typedLine: number | undefined };
 }
 
-/** A document's lines as TextDocument numbers them; the scheduler's answers from its line offsets, without a scan. */
+/** A text's lines as TextDocument numbers them (a LineDocument is one). */
 export interface DocumentLines {
-  count: number;
+  readonly lineCount: number;
+  /** The length of the whole text. */
+  readonly length: number;
   /** The line that holds a text offset. */
   lineAt(offset: number): number;
-  text(line: number): string;
+  /** The text of a line, without its line break. */
+  line(line: number): string;
 }
 
 const NO_PROBLEMS: Diagnostic[] = [];
@@ -327,15 +286,15 @@ const NO_PROBLEMS: Diagnostic[] = [];
  * dataset of a million lines checks one line); otherwise every line, each new line text once.
  */
 export async function checkDocument(
-  text: string,
+  source: DocumentLines | string,
   dictionary: TagDictionary,
   settings: DiagnosticsSettings,
   stale: () => boolean = () => false,
   typing?: TagBeingTyped,
   cache: LineCache = { lines: new Map() },
-  lines: DocumentLines = linesOf(text),
   span?: ChangedSpan,
 ): Promise<Diagnostic[] | undefined> {
+  const lines = typeof source === 'string' ? LineDocument.create('untitled:check', 'plaintext', 0, source) : source;
   if (cache.dictionary !== dictionary || cache.settings !== settings) {
     cache.dictionary = dictionary;
     cache.settings = settings;
@@ -349,12 +308,12 @@ export async function checkDocument(
       : (cache.lines.get(lineText) ?? lineProblems(lineText, dictionary, settings));
   const previous = cache.checked;
   // A span made to a text of another length cannot be from the last check's text: all lines then.
-  const changed = previous && span?.beforeLength === previous.length && span.prefix + span.suffix <= text.length
-    ? await recheckChanged(previous, span, text, lines, problemsOf, typing, cache, stale)
+  const changed = previous && span?.beforeLength === previous.length && span.prefix + span.suffix <= lines.length
+    ? await recheckChanged(previous, span, lines, problemsOf, typing, cache, stale)
     : 'all';
-  const byLine = changed === 'all' ? await checkAll(text, problemsOf, typing, cache, stale) : changed;
+  const byLine = changed === 'all' ? await checkAll(lines, problemsOf, typing, cache, stale) : changed;
   if (byLine === undefined) return undefined;
-  cache.checked = { length: text.length, byLine, typedLine: typing?.line };
+  cache.checked = { length: lines.length, byLine, typedLine: typing?.line };
   // Complete: the problems by line number serve the next checks. The lines by text are dropped, since
   // their keys would keep this version of the text alive after the next edit.
   cache.lines = new Map();
@@ -362,15 +321,15 @@ export async function checkDocument(
 }
 
 /** Every line checked, each distinct text once; the text cache keeps this text's lines only. */
-async function checkAll(text: string, problemsOf: (line: number, lineText: string) => Diagnostic[], typing: TagBeingTyped | undefined, cache: LineCache, stale: () => boolean): Promise<Diagnostic[][] | undefined> {
+async function checkAll(lines: DocumentLines, problemsOf: (line: number, lineText: string) => Diagnostic[], typing: TagBeingTyped | undefined, cache: LineCache, stale: () => boolean): Promise<Diagnostic[][] | undefined> {
   const known = cache.lines;
   // This check's lines, kept by text only if the check is interrupted (typing), for the next one.
   const current = new Map<string, Diagnostic[]>();
   const byLine: Diagnostic[][] = [];
-  const reader = new LineReader(text);
   const slices = new Slices(stale);
-  for (let line = reader.next(); line !== undefined; line = reader.next()) {
-    const lineNumber = byLine.length;
+  // After each pause the document may have changed: `stale()` says so before another line is read.
+  for (let lineNumber = 0; lineNumber < lines.lineCount; lineNumber++) {
+    const line = lines.line(lineNumber);
     const problems = typing?.line === lineNumber ? problemsOf(lineNumber, line) : (current.get(line) ?? problemsOf(lineNumber, line));
     if (typing?.line !== lineNumber) current.set(line, problems);
     byLine.push(problems);
@@ -392,16 +351,15 @@ async function checkAll(text: string, problemsOf: (line: number, lineText: strin
 async function recheckChanged(
   previous: NonNullable<LineCache['checked']>,
   { prefix, suffix }: ChangedSpan,
-  text: string,
   lines: DocumentLines,
   problemsOf: (line: number, lineText: string) => Diagnostic[],
   typing: TagBeingTyped | undefined,
   cache: LineCache,
   stale: () => boolean,
 ): Promise<Diagnostic[][] | 'all' | undefined> {
-  const shift = lines.count - previous.byLine.length;
+  const shift = lines.lineCount - previous.byLine.length;
   const first = Math.max(0, lines.lineAt(prefix) - 1);
-  const last = Math.min(lines.count - 1, lines.lineAt(text.length - suffix) + 1);
+  const last = Math.min(lines.lineCount - 1, lines.lineAt(lines.length - suffix) + 1);
   const lastBefore = last - shift;
   if (lastBefore < first - 1 || lastBefore >= previous.byLine.length) return 'all';
   const middle: Diagnostic[][] = [];
@@ -410,7 +368,7 @@ async function recheckChanged(
   const current = new Map<string, Diagnostic[]>();
   const slices = new Slices(stale);
   for (let line = first; line <= last; line++) {
-    const lineText = lines.text(line);
+    const lineText = lines.line(line);
     const problems = typing?.line === line ? problemsOf(line, lineText) : (current.get(lineText) ?? problemsOf(line, lineText));
     if (typing?.line !== line) current.set(lineText, problems);
     middle.push(problems);
@@ -422,7 +380,7 @@ async function recheckChanged(
   const byLine = previous.byLine.slice(0, first).concat(middle, previous.byLine.slice(lastBefore + 1));
   const typedBefore = previous.typedLine === undefined ? undefined : previous.typedLine < first ? previous.typedLine : previous.typedLine + shift;
   for (const line of [typedBefore, typing?.line]) {
-    if (line !== undefined && line >= 0 && line < lines.count && (line < first || line > last)) byLine[line] = problemsOf(line, lines.text(line));
+    if (line !== undefined && line >= 0 && line < lines.lineCount && (line < first || line > last)) byLine[line] = problemsOf(line, lines.line(line));
   }
   return byLine;
 }
@@ -439,28 +397,6 @@ class Slices {
     this.started = performance.now();
     return this.stale();
   }
-}
-
-/** DocumentLines of a plain text (for callers without a TextDocument): its lines, split once. */
-function linesOf(text: string): DocumentLines {
-  const lines: string[] = [];
-  const starts: number[] = [];
-  const reader = new LineReader(text);
-  for (let line = reader.next(); line !== undefined; line = reader.next()) {
-    lines.push(line);
-    starts.push(reader.lineStart);
-  }
-  const lineAt = (offset: number): number => {
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (starts[middle]! <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
-  };
-  return { count: lines.length, lineAt, text: (line) => lines[line]! };
 }
 
 /**

@@ -2,14 +2,14 @@
 // the prompt up to and including this tag.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import { cancellable } from './cancellation';
-import { escapeMarkdown, lineText, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
+import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 
 const NEXT_TAGS_SHOWN = 5;
 
 export async function provideHover(ctx: ServerContext, params: HoverParams, token: CancellationToken): Promise<Hover | null> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
-  const line = lineText(document, params.position.line);
+  const line = document.line(params.position.line);
   const engine = await ctx.engines.engine();
   if (token.isCancellationRequested) return null;
   const parsed = parseLine(line, engine.dictionary);

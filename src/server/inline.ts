@@ -8,7 +8,7 @@ import { isTypingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
-import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
+import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf } from './settings';
 
 const CANDIDATES = 8;
@@ -16,7 +16,7 @@ const CANDIDATES = 8;
 export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsParams, token: CancellationToken): Promise<NextTagsResult> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return { items: [] };
-  const line = lineText(document, params.position.line);
+  const line = document.line(params.position.line);
   const column = Math.min(params.position.character, line.length);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   if (token.isCancellationRequested) return { items: [] };

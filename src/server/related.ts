@@ -5,14 +5,14 @@ import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { cancellable } from './cancellation';
 import { formatTag } from './insertStyle';
 import { continuationColumn } from './parser';
-import { lineText, parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
+import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return { context: [], tags: [], fromModel: false };
   const k = params.k ?? 20;
-  const line = lineText(document, params.position.line);
+  const line = document.line(params.position.line);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const parsed = parseLine(line, engine.dictionary);
   // The context ends where a click in the view inserts (insertTag uses the same point).

@@ -6,7 +6,7 @@ import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol'
 import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from './insertStyle';
 import { continuationColumn, type ParsedPrompt } from './parser';
-import { lineText, parseLine, resolveCached, type ServerContext } from './serverContext';
+import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
@@ -33,7 +33,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   let parsed: ParsedPrompt | undefined;
   if (document && params.position) {
     lineNumber = params.position.line;
-    line = lineText(document, lineNumber);
+    line = document.line(lineNumber);
     parsed = parseLine(line, engine.dictionary);
     // The samples go after the tag, weight or LoRA under the cursor (before a comment); what is left
     // of that point is the prompt they continue.

@@ -1,23 +1,17 @@
 // What every feature handler needs: the connection, the open documents, settings and the engine.
-// Also the few helpers they share (the text of a line, a tag's documentation).
+// Also the few helpers they share (a tag's documentation).
 import type { Connection, TextDocuments } from 'vscode-languageserver/node';
-import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TagDictionary, TagInfo } from '../model/index';
 import type { EngineHost } from './engineHost';
+import type { LineDocument } from './lineDocument';
 import { parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
 import { CATEGORY_NAMES, type SettingsStore } from './settings';
 
 export interface ServerContext {
   connection: Connection;
-  documents: TextDocuments<TextDocument>;
+  documents: TextDocuments<LineDocument>;
   settings: SettingsStore;
   engines: EngineHost;
-}
-
-/** The text of one line, without its line break. */
-export function lineText(document: TextDocument, line: number): string {
-  const text = document.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } });
-  return text.replace(/(?:\r\n|\r|\n)$/, '');
 }
 
 export function categoryName(category: number): string {

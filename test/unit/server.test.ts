@@ -11,8 +11,9 @@ import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
-import { MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, linesFor, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
+import { MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { LineDocument } from '../../src/server/lineDocument';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
@@ -617,7 +618,7 @@ test('diagnostics: a check after a one-line edit checks that line (and its neigh
   linesChecked = 0;
   lines.splice(250, 1, '1girl, made up tag 250x, solo', 'smile, longhair');
   const text = lines.join('\n');
-  const second = await checkDocument(text, dictionary, settings, undefined, undefined, cache, undefined, changedSpan(before, text));
+  const second = await checkDocument(text, dictionary, settings, undefined, undefined, cache, changedSpan(before, text));
   assert.equal(linesChecked, 3, 'the edited line and one line either side; the inserted one has no unknown tag');
   assert.deepEqual(second, await checkDocument(text, dictionary, settings));
   assert.deepEqual(second!.slice(250, 253).map((d) => [d.range.start.line, d.code]), [[250, 'unknown-tag'], [251, 'alias-tag'], [252, 'unknown-tag']]);
@@ -646,33 +647,77 @@ test('diagnostics: a check interrupted by typing keeps what it found for the nex
     if (checkedBefore !== undefined) await checkDocument(checkedBefore, dictionary, settings, undefined, undefined, cache);
     const span = checkedBefore === undefined ? undefined : changedSpan(checkedBefore, text);
     // Stale at its first pause (after SLICE_MS of work): some lines checked, then it stops.
-    assert.equal(await checkDocument(text, dictionary, settings, () => true, undefined, cache, undefined, span), undefined);
+    assert.equal(await checkDocument(text, dictionary, settings, () => true, undefined, cache, span), undefined);
     const before = linesChecked;
     assert.ok(before > 0 && before < 20000, `${before} lines before the pause`);
     linesChecked = 0;
-    const full = await checkDocument(text, dictionary, settings, undefined, undefined, cache, undefined, span);
+    const full = await checkDocument(text, dictionary, settings, undefined, undefined, cache, span);
     assert.equal(linesChecked, 20000 - before, 'the lines checked before the pause are not checked again');
     assert.deepEqual(full, await checkDocument(text, dictionary, settings));
   }
 });
 
-test('diagnostics: an edit that joins \\r and \\n into one line break is checked on the lines of the text, not the document\'s stale offsets', async () => {
+test('diagnostics: an edit that joins \\r and \\n into one line break is checked on the lines it leaves', async () => {
   const dictionary = loadDictionary();
   const settings = DEFAULT_SETTINGS.diagnostics;
-  const opened = TextDocument.create('file:///crlf.prompt', 'danbooru-prompt', 1, 'solo\rsmiel');
+  const document = LineDocument.create('file:///crlf.prompt', 'danbooru-prompt', 1, 'solo\rsmiel');
   const cache: LineCache = { lines: new Map() };
-  const before = opened.getText();
-  await checkDocument(before, dictionary, settings, undefined, undefined, cache, linesFor(opened, before, undefined));
-  // TextDocument.update changes the document in place (as the server's documents are).
-  const edited = TextDocument.update(opened, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: '\n' }], 2);
-  const text = edited.getText();
-  assert.equal(text, 'solo\r\nsmiel');
-  assert.equal(edited.lineCount, 3, 'the library\'s offsets miss the joined line break (else this test proves nothing)');
-  const span = changedSpan(before, text);
-  assert.equal(linesFor(edited, text, span).count, 2, 'two lines, whatever the document counts');
-  const diagnostics = await checkDocument(text, dictionary, settings, undefined, undefined, cache, linesFor(edited, text, span), span);
-  assert.deepEqual(diagnostics, await checkDocument(text, dictionary, settings));
+  await checkDocument(document, dictionary, settings, undefined, undefined, cache);
+  const change = { range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: '\n' };
+  const span = spanOfChange(document, change);
+  LineDocument.update(document, [change], 2);
+  assert.equal(document.getText(), 'solo\r\nsmiel');
+  // The library's TextDocument counts 3 lines here (its offsets miss the joined break): ours does not.
+  assert.equal(TextDocument.update(TextDocument.create('file:///x', 'p', 1, 'solo\rsmiel'), [change], 2).lineCount, 3);
+  assert.equal(document.lineCount, 2);
+  const diagnostics = await checkDocument(document, dictionary, settings, undefined, undefined, cache, span);
+  assert.deepEqual(diagnostics, await checkDocument(document.getText(), dictionary, settings));
   assert.deepEqual(diagnostics!.map((d) => [d.range.start.line, d.code]), [[1, 'unknown-tag']]);
+});
+
+test('LineDocument: after random edits (line breaks of all kinds, joined and split), its text, lines and offsets are those of the text', () => {
+  const pieces = ['1girl, solo', 'long hair', '', 'x', '\n', '\r\n', '\r', '\r\r\n\n', ', '];
+  const random = createRandom(11);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  let text = 'solo\r\nsmile\rblush\n\n1girl';
+  const document = LineDocument.create('file:///lines.prompt', 'danbooru-prompt', 1, text);
+  const library = TextDocument.create('file:///lines.prompt', 'danbooru-prompt', 1, text);
+  for (let edit = 0; edit < 2000; edit++) {
+    // Offsets anywhere (a position inside a \r\n is the end of its line, as in TextDocument).
+    let start = Math.floor(random() * (text.length + 1));
+    let end = Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 40) : 0));
+    const inserted = random() < 0.15 ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('');
+    const range = { start: document.positionAt(start), end: document.positionAt(end) };
+    if (random() < 0.1) [range.start, range.end] = [range.end, range.start];
+    const change = random() < 0.02 ? { text: inserted } : { range, text: inserted };
+    [start, end] = 'range' in change ? [Math.min(document.offsetAt(range.start), document.offsetAt(range.end)), Math.max(document.offsetAt(range.start), document.offsetAt(range.end))] : [0, text.length];
+    text = text.slice(0, start) + inserted + text.slice(end);
+    LineDocument.update(document, [change], edit + 2);
+    const message = `edit ${edit}: ${JSON.stringify(text)}`;
+    assert.equal(document.getText(), text, message);
+    assert.equal(document.length, text.length, message);
+    const lines = text.split(/\r\n|\r|\n/);
+    assert.equal(document.lineCount, lines.length, message);
+    assert.deepEqual(Array.from({ length: lines.length }, (_, i) => document.line(i)), lines, message);
+    // Offsets and ranges agree with the library's TextDocument made from the same text (its own
+    // incremental offsets go wrong when a \r and a \n join, so it is made afresh).
+    const fresh = TextDocument.create('file:///lines.prompt', 'danbooru-prompt', 1, text);
+    for (let probe = 0; probe < 5; probe++) {
+      const offset = Math.floor(random() * (text.length + 3)) - 1;
+      assert.deepEqual(document.positionAt(offset), fresh.positionAt(offset), `${message} positionAt(${offset})`);
+      const position = { line: Math.floor(random() * (lines.length + 1)), character: Math.floor(random() * 20) };
+      assert.equal(document.offsetAt(position), fresh.offsetAt(position), `${message} offsetAt(${JSON.stringify(position)})`);
+      const other = { line: position.line + Math.floor(random() * 3), character: Math.floor(random() * 20) };
+      assert.equal(document.getText({ start: position, end: other }), fresh.getText({ start: position, end: other }), message);
+    }
+    // The library applies VS Code's edits (which never join a \r and a \n) as this does.
+    const joins = /\r$/.test(text.slice(0, start)) && /^\n/.test(text.slice(start)) || /\r$/.test(text.slice(0, start + inserted.length)) && /^\n/.test(text.slice(start + inserted.length));
+    if (!joins && 'range' in change) {
+      TextDocument.update(library, [change], edit + 2);
+      assert.equal(library.getText(), text, message);
+    } else TextDocument.update(library, [{ text }], edit + 2);
+  }
+  assert.equal(LineDocument.create('file:///empty', 'p', 1, '').lineCount, 1, 'an empty text has one empty line');
 });
 
 test('diagnostics: after any sequence of edits, the check of the changed lines equals a full check, and reads only those lines', async () => {
@@ -695,10 +740,11 @@ test('diagnostics: after any sequence of edits, the check of the changed lines e
     const lines = text.split(/\r\n|\r|\n/);
     const typing = random() < 0.3 ? { line: Math.floor(random() * lines.length), end: 3 } : undefined;
     let read = 0;
-    const counted = { ...linesOfText(text), text: (line: number) => (read++, linesOfText(text).text(line)) };
+    const document = LineDocument.create('file:///edits.prompt', 'danbooru-prompt', 1, text);
+    const counted = { lineCount: document.lineCount, length: document.length, lineAt: (offset: number) => document.lineAt(offset), line: (line: number) => (read++, document.line(line)) };
     // The span since the last check (sometimes none: then every line is checked).
     const span = random() < 0.9 ? changedSpan(checkedText, text) : undefined;
-    const incremental = await checkDocument(text, dictionary, settings, undefined, typing, cache, counted, span);
+    const incremental = await checkDocument(counted, dictionary, settings, undefined, typing, cache, span);
     checkedText = text;
     assert.deepEqual(incremental, await checkDocument(text, dictionary, settings, undefined, typing), `edit ${edit}: ${JSON.stringify(text)}`);
     if (edit !== 150 && span) {
@@ -715,7 +761,7 @@ test('diagnostics: spans noted from the edits themselves (several between checks
   const pieces = ['1girl, solo, smiel', 'long hair, long hair', 'longhair, blue eyes', '', 'made up tag, smile', 'solo', '\n', '\r\n', '\r', ', ', 'x'];
   const random = createRandom(7);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  let document = TextDocument.create('file:///spans.prompt', 'danbooru-prompt', 1, Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n'));
+  const document = LineDocument.create('file:///spans.prompt', 'danbooru-prompt', 1, Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n'));
   const cache: LineCache = { lines: new Map() };
   await checkDocument(document.getText(), dictionary, settings, undefined, undefined, cache);
   let pending: ChangedSpan | undefined;
@@ -723,53 +769,30 @@ test('diagnostics: spans noted from the edits themselves (several between checks
   for (let round = 0; round < 400; round++) {
     for (let edits = 1 + Math.floor(random() * 4); edits > 0; edits--) {
       const text = document.getText();
-      // Never inside a \r\n, nor joining a \r and a \n (VS Code sends neither; another test covers the join).
+      // Never inside a \r\n (a position cannot say it), but joining a \r and a \n too.
       const outsidePair = (offset: number): number => (text[offset - 1] === '\r' && text[offset] === '\n' ? offset - 1 : offset);
       const start = outsidePair(Math.floor(random() * (text.length + 1)));
       const end = Math.max(start, outsidePair(Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 60) : 0))));
       const inserted = random() < 0.1 ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('');
       const after = text.slice(0, start) + inserted + text.slice(end);
-      const joins = (at: number): boolean => after[at - 1] === '\r' && after[at] === '\n';
-      if (joins(start) || joins(start + inserted.length)) continue;
       const change: TextDocumentContentChangeEvent = random() < 0.03
         ? { text: after }
         : { range: { start: document.positionAt(start), end: document.positionAt(end) }, text: inserted };
       const span = spanOfChange(document, change);
       pending = pending ? joinSpans(pending, span) : span;
-      document = TextDocument.update(document, [change], document.version + 1);
+      LineDocument.update(document, [change], document.version + 1);
       assert.equal(document.getText(), after);
     }
     // A check that did not complete leaves its edits to the next one.
     if (random() < 0.25) continue;
     const text = document.getText();
-    const diagnostics = await checkDocument(text, dictionary, settings, undefined, undefined, cache, linesFor(document, text, pending), pending);
+    const diagnostics = await checkDocument(document, dictionary, settings, undefined, undefined, cache, pending);
     if (pending && pending.prefix + pending.suffix <= text.length) incrementalChecks++;
     pending = undefined;
     assert.deepEqual(diagnostics, await checkDocument(text, dictionary, settings), `round ${round}: ${JSON.stringify(text)}`);
   }
   assert.ok(incrementalChecks > 250, `${incrementalChecks} checks of the changed lines only`);
 });
-
-/** The DocumentLines a TextDocument would give, from a plain split (the test's own, not the module's). */
-function linesOfText(text: string): { count: number; lineAt(offset: number): number; text(line: number): string } {
-  const lines = text.split(/\r\n|\r|\n/);
-  const starts: number[] = [];
-  let at = 0;
-  for (const [i, line] of lines.entries()) {
-    starts.push(at);
-    at += line.length;
-    if (i < lines.length - 1) at += text.startsWith('\r\n', at) ? 2 : 1;
-  }
-  return {
-    count: lines.length,
-    lineAt: (offset) => {
-      let line = 0;
-      while (line + 1 < starts.length && starts[line + 1]! <= offset) line++;
-      return line;
-    },
-    text: (line) => lines[line]!,
-  };
-}
 
 test('commonPrefixLength and commonSuffixLength, across their 4,096-character blocks', () => {
   const base = Array.from({ length: 12000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
