@@ -13,8 +13,6 @@ export class LineDocument implements TextDocument {
   /** Where each line starts in the text. */
   private starts: number[] = [];
   private textLength = 0;
-  /** The whole text, once asked for, until the next edit. */
-  private wholeText: string | undefined;
 
   constructor(
     readonly uri: string,
@@ -54,7 +52,7 @@ export class LineDocument implements TextDocument {
   }
 
   getText(range?: Range): string {
-    if (!range) return (this.wholeText ??= this.slice(0, this.textLength));
+    if (!range) return this.slice(0, this.textLength);
     const start = this.offsetAt(range.start);
     const end = this.offsetAt(range.end);
     // A range given end first is read start first, as String.substring (and so TextDocument) does.
@@ -88,7 +86,6 @@ export class LineDocument implements TextDocument {
   }
 
   private apply(change: TextDocumentContentChangeEvent): void {
-    this.wholeText = undefined;
     if (!('range' in change)) {
       this.replaceLines(0, this.lines.length, change.text, '');
       return;
@@ -99,12 +96,12 @@ export class LineDocument implements TextDocument {
     let first = this.lineAt(start);
     const last = this.lineAt(end);
     let before = this.lines[first]!.slice(0, start - this.starts[first]!);
-    // A `\n` put right after a line that ends in `\r` makes one `\r\n` with it: that line is rewritten too.
-    if (before === '' && first > 0 && this.breaks[first - 1] === '\r' && (change.text + this.lines[last]!.slice(end - this.starts[last]!) + this.breaks[last]!).startsWith('\n')) {
+    const after = this.lines[last]!.slice(end - this.starts[last]!);
+    // A `\n` that comes right after a line ending in `\r` makes one `\r\n` with it: that line is rewritten too.
+    if (before === '' && first > 0 && this.breaks[first - 1] === '\r' && (change.text || after || this.breaks[last]!).startsWith('\n')) {
       first--;
       before = this.lines[first]! + '\r';
     }
-    const after = this.lines[last]!.slice(end - this.starts[last]!);
     this.replaceLines(first, last + 1, before + change.text + after, this.breaks[last]!);
   }
 
