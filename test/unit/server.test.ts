@@ -720,22 +720,35 @@ test('LineDocument: after random edits (line breaks of all kinds, joined and spl
   assert.equal(LineDocument.create('file:///empty', 'p', 1, '').lineCount, 1, 'an empty text has one empty line');
 });
 
+/**
+ * Random prompt texts and edits for the diagnostics fuzz tests: lines with unknown, duplicate and
+ * alias tags and empty lines; inserted text across line breaks (\n, \r\n, lone \r).
+ */
+function promptEdits(seed: number): { random: () => number; text: () => string; inserted: (emptyShare: number) => string } {
+  const pieces = ['1girl, solo, smiel', 'long hair, long hair', 'longhair, blue eyes', '', 'made up tag, smile', 'solo', '\n', '\r\n', '\r', ', ', 'x'];
+  const random = createRandom(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  return {
+    random,
+    text: () => Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n'),
+    inserted: (emptyShare) => (random() < emptyShare ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('')),
+  };
+}
+
 test('diagnostics: after any sequence of edits, the check of the changed lines equals a full check, and reads only those lines', async () => {
   const dictionary = loadDictionary();
   const settings = DEFAULT_SETTINGS.diagnostics;
-  // Lines with unknown, duplicate and alias tags, empty lines; edits that insert, delete and replace
-  // across line breaks (\n, \r\n, lone \r), at the start and the end, the whole text too.
-  const pieces = ['1girl, solo, smiel', 'long hair, long hair', 'longhair, blue eyes', '', 'made up tag, smile', 'solo', '\n', '\r\n', '\r', ', ', 'x'];
-  const random = createRandom(42);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  let text = Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n');
+  // Edits that insert, delete and replace at the start and the end, the whole text too.
+  const edits = promptEdits(42);
+  const random = edits.random;
+  let text = edits.text();
   const cache: LineCache = { lines: new Map() };
   await checkDocument(text, dictionary, settings, undefined, undefined, cache);
   let checkedText = text;
   for (let edit = 0; edit < 300; edit++) {
     const start = Math.floor(random() * (text.length + 1));
     const end = Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 60) : 0));
-    const inserted = random() < 0.02 ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('');
+    const inserted = edits.inserted(0.02);
     text = edit === 150 ? 'solo\nsmiel' : text.slice(0, start) + inserted + text.slice(end);
     const lines = text.split(/\r\n|\r|\n/);
     const typing = random() < 0.3 ? { line: Math.floor(random() * lines.length), end: 3 } : undefined;
@@ -758,22 +771,21 @@ test('diagnostics: after any sequence of edits, the check of the changed lines e
 test('diagnostics: spans noted from the edits themselves (several between checks, checks skipped) give what a full check gives', async () => {
   const dictionary = loadDictionary();
   const settings = DEFAULT_SETTINGS.diagnostics;
-  const pieces = ['1girl, solo, smiel', 'long hair, long hair', 'longhair, blue eyes', '', 'made up tag, smile', 'solo', '\n', '\r\n', '\r', ', ', 'x'];
-  const random = createRandom(7);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const document = LineDocument.create('file:///spans.prompt', 'danbooru-prompt', 1, Array.from({ length: 40 }, () => pick(pieces.slice(0, 6))).join('\n'));
+  const edits = promptEdits(7);
+  const random = edits.random;
+  const document = LineDocument.create('file:///spans.prompt', 'danbooru-prompt', 1, edits.text());
   const cache: LineCache = { lines: new Map() };
   await checkDocument(document.getText(), dictionary, settings, undefined, undefined, cache);
   let pending: ChangedSpan | undefined;
   let incrementalChecks = 0;
   for (let round = 0; round < 400; round++) {
-    for (let edits = 1 + Math.floor(random() * 4); edits > 0; edits--) {
+    for (let count = 1 + Math.floor(random() * 4); count > 0; count--) {
       const text = document.getText();
       // Never inside a \r\n (a position cannot say it), but joining a \r and a \n too.
       const outsidePair = (offset: number): number => (text[offset - 1] === '\r' && text[offset] === '\n' ? offset - 1 : offset);
       const start = outsidePair(Math.floor(random() * (text.length + 1)));
       const end = Math.max(start, outsidePair(Math.min(text.length, start + (random() < 0.3 ? Math.floor(random() * 60) : 0))));
-      const inserted = random() < 0.1 ? '' : Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join('');
+      const inserted = edits.inserted(0.1);
       const after = text.slice(0, start) + inserted + text.slice(end);
       const change: TextDocumentContentChangeEvent = random() < 0.03
         ? { text: after }
