@@ -3,12 +3,13 @@
 // A candidate tag is scored by the summed log-probability of its tokens followed by the separator,
 // all candidates of a completion in batched forward passes after the cached context.
 import { normalizeTag, type CompactTagDictionary } from './dictionary';
+import { sharedLogitScanner } from './logit-scan';
 import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
 import { PrefixCache } from './prefix-cache';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { createRandom, pickToken } from './sampler';
-import { logSoftmaxRow, logSumExp, type GptSession } from './session';
+import { logSoftmaxRow, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
 /** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
@@ -208,11 +209,12 @@ export class BpeModelEngine extends ModelEngineBase {
         const result = await this.session.logitsAfter(rows, this.session.expandPast(state.past, rows.length));
         this.forwardPasses++;
         const vocab = result.vocab;
+        const scanner = sharedLogitScanner();
         group.forEach(({ index, tokens, firstLogProb }, row) => {
           let score = firstLogProb;
           for (let j = 1; j < tokens.length; j++) {
             const offset = (row * steps + j - 1) * vocab;
-            score += result.logits[offset + tokens[j]] - logSumExp(result.logits, offset, vocab);
+            score += result.logits[offset + tokens[j]] - scanner.logSumExp(result.logits, offset, vocab);
           }
           memo.set(tags[index], score);
           exact(index, score);

@@ -1,13 +1,9 @@
 // Token choice for sampling: temperature, top-k, top-p over the allowed tokens, with our own seeded
 // PRNG so a seed gives the same samples on every machine and run.
 
-import { EXP_SUM_DROPPED_TERM, EXP_SUM_RELATIVE_ERROR, LogitScanner } from './logit-scan';
+import { EXP_SUM_DROPPED_TERM, EXP_SUM_RELATIVE_ERROR, sharedLogitScanner as logitScanner } from './logit-scan';
 
 export { createRandom } from '../util/random';
-
-/** The passes over a position's logits (one sampler runs at a time per thread). */
-let scanner: LogitScanner | undefined;
-const logitScanner = (): LogitScanner => (scanner ??= new LogitScanner());
 
 /**
  * Where the sampler's short-lived arrays come from. A typed array of a few hundred bytes costs

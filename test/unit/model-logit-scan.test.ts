@@ -5,6 +5,7 @@ import path from 'node:path';
 import { EXP_SUM_DROPPED_TERM, EXP_SUM_RELATIVE_ERROR, LogitScanner, smallestFloat32AtLeast } from '../../src/model/logit-scan';
 import { LOGIT_SCAN_WASM_BASE64 } from '../../src/model/logit-scan-wasm';
 import { createRandom } from '../../src/model/sampler';
+import { logSumExp } from '../../src/model/session';
 
 /** What the module replaces: the same comparison in JavaScript, with a double threshold. */
 function atLeastInJavaScript(logits: Float32Array, offset: number, count: number, threshold: number): number[] {
@@ -134,6 +135,34 @@ test('expSumAllowed: NaN where a term is NaN, the blocked entries and the paddin
   // topAllowed overwrites the row: the sum must not be taken from it.
   scanner.topAllowed(logits, 0, 5, new Uint8Array(5), 0, 5);
   assert.throws(() => scanner.expSumAllowed(2, 1), /maxAllowed/);
+});
+
+test('logSumExp: within 1e-6 of the JavaScript log-sum-exp over GPT-2-sized rows, spreads, tails and offsets; infinities and NaN as JavaScript', () => {
+  const random = createRandom(5);
+  const scanner = new LogitScanner();
+  const logits = new Float32Array(3 * 50_257);
+  for (const spread of [0, 1, 20, 200]) {
+    for (let i = 0; i < logits.length; i++) logits[i] = (random() - 0.5) * spread + (i % 89 === 0 ? spread / 4 : 0);
+    for (const count of [1, 7, 8, 9, 6173, 50_257]) {
+      for (const offset of [0, 3, 50_257]) {
+        const expected = logSumExp(logits, offset, count);
+        const actual = scanner.logSumExp(logits, offset, count);
+        assert.ok(Math.abs(actual - expected) <= 1e-6, `spread ${spread}, count ${count}, offset ${offset}: ${actual} against ${expected}`);
+      }
+    }
+  }
+  // A -Infinity logit (a token a model forbids) adds nothing; a NaN or +Infinity is as in JavaScript.
+  logits.fill(0, 0, 100);
+  logits[7] = -Infinity;
+  assert.ok(Math.abs(scanner.logSumExp(logits, 0, 100) - Math.log(99)) <= 1e-6);
+  for (const special of [NaN, Infinity]) {
+    logits[7] = special;
+    assert.deepEqual(scanner.logSumExp(logits, 0, 100), logSumExp(logits, 0, 100), String(special));
+  }
+  logits.fill(-Infinity, 0, 100);
+  assert.deepEqual(scanner.logSumExp(logits, 0, 100), logSumExp(logits, 0, 100), 'a row of -Infinity');
+  // The sampler's row is loaded again after it (expSumAllowed needs maxAllowed first).
+  assert.throws(() => scanner.expSumAllowed(0, 1), /needs the row that maxAllowed loads/);
 });
 
 test('smallestFloat32AtLeast: a float32 is at or above a value exactly when it is at or above the result', () => {
