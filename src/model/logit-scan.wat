@@ -259,9 +259,9 @@
   ;; The sum over [0, count) of exp(x - max) = 2^((x - max) log2(e)), 8 logits a step in two halves
   ;; (a, b). As in exp_sum_allowed, 2^y = 2^n * p(f) with n the nearest integer and |f| <= 1/2, but p
   ;; is the Taylor polynomial of degree 7 (relative error below 1e-8, float32 rounding ~1e-7), y is
-  ;; held at -125 or above (a term of at most 2^-125 for an exponent that float32 cannot hold, 0 in
-  ;; JavaScript), and every 4 terms are added into float64 sums. The log-sum-exp is within ~1e-7 of
-  ;; JavaScript's, below the float32 rounding of the logits themselves. NaN in, NaN out.
+  ;; held at -125 or above (a term below 2^-125, which float32 cannot hold, counts 2^-125: nothing
+  ;; beside the largest term's 1), and every 4 terms are added into float64 sums. The log-sum-exp is
+  ;; within ~2e-7 of JavaScript's, below the float32 rounding of the logits themselves. NaN in, NaN out.
   (func (export "exp_sum") (param $logits_at i32) (param $count i32) (param $max f32) (result f64)
     (local $at i32) (local $end i32) (local $sum v128) (local $terms v128)
     (local $maxv v128) (local $log2e v128) (local $floor v128) (local $magic v128) (local $bias v128)

@@ -135,14 +135,16 @@ export class DiagnosticsScheduler {
     // The edits so far are this check's; later ones are noted apart, and joined back if it does not complete.
     const span = this.edits.get(uri) ?? unchangedSpan(document.length);
     this.edits.delete(uri);
-    const typing = this.tagBeingTyped(uri, document, span, engine.dictionary);
+    let typing: TagBeingTyped | undefined;
     let diagnostics: Diagnostic[] | undefined;
     try {
+      typing = this.tagBeingTyped(uri, document, span, engine.dictionary);
       diagnostics = settings.enabled
         ? await checkDocument(document, engine.dictionary, settings, stale, typing, cache, span)
         : [];
     } finally {
-      if (cache.checked === checked) {
+      // Not for a document closed meanwhile (its cache is gone): a reopened one starts afresh.
+      if (cache.checked === checked && this.lineCaches.get(uri) === cache) {
         const later = this.edits.get(uri);
         this.edits.set(uri, later ? joinSpans(span, later) : span);
       }

@@ -11,9 +11,10 @@ import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
-import { MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
+import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { LineDocument } from '../../src/server/lineDocument';
+import type { ServerContext } from '../../src/server/serverContext';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
@@ -673,6 +674,47 @@ test('diagnostics: an edit that joins \\r and \\n into one line break is checked
   const diagnostics = await checkDocument(document, dictionary, settings, undefined, undefined, cache, span);
   assert.deepEqual(diagnostics, await checkDocument(document.getText(), dictionary, settings));
   assert.deepEqual(diagnostics!.map((d) => [d.range.start.line, d.code]), [[1, 'unknown-tag']]);
+});
+
+test('diagnostics: a check still running when its document is closed leaves nothing to the document reopened', async () => {
+  const dictionary = loadDictionary();
+  const uri = 'file:///closed-while-checking.prompt';
+  const open = new Map<string, LineDocument>();
+  const published: { uri: string; diagnostics: Diagnostic[] }[] = [];
+  const settings = { ...DEFAULT_SETTINGS.diagnostics, delay: 0 };
+  const ctx = {
+    connection: { sendDiagnostics: async (params: { uri: string; diagnostics: Diagnostic[] }) => void published.push(params), console: { error: () => undefined } },
+    documents: { get: (u: string) => open.get(u), all: () => [...open.values()] },
+    settings: { forDocument: async () => ({ diagnostics: settings }) },
+    engines: { engine: async () => ({ dictionary }) },
+  } as unknown as ServerContext;
+  const scheduler = new DiagnosticsScheduler(ctx);
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const text = Array.from({ length: 100_000 }, () => '1girl, solo, smiel').join('\n');
+  const document = LineDocument.create(uri, 'danbooru-prompt', 1, text);
+  open.set(uri, document);
+  scheduler.schedule(document, true);
+  // A tag typed at the start of line 5 while the first check runs; closed before it ends.
+  const typed = { range: { start: { line: 5, character: 0 }, end: { line: 5, character: 0 } }, text: 'x' };
+  scheduler.noteChange(document, typed);
+  LineDocument.update(document, [typed], 2);
+  scheduler.schedule(document);
+  await sleep(20);
+  open.delete(uri);
+  scheduler.clear(uri);
+  await sleep(50);
+  // Reopened with the edited text (as main.ts does: checked at once, and again as its content "changed").
+  published.length = 0;
+  const reopened = LineDocument.create(uri, 'danbooru-prompt', 1, document.getText());
+  open.set(uri, reopened);
+  scheduler.schedule(reopened, true);
+  scheduler.schedule(reopened);
+  while (!published.some((p) => p.diagnostics.length > 0)) await sleep(20);
+  const line5 = published.find((p) => p.diagnostics.length > 0)!.diagnostics.filter((d) => d.range.start.line === 5);
+  // `x1girl` is no tag being typed in the reopened document: flagged at once (the closed check's
+  // edits made it look typed, and its warning came 1.5 s later).
+  assert.deepEqual(line5.map((d) => [d.code, d.range.start.character]), [['unknown-tag', 0], ['unknown-tag', 14]]);
+  scheduler.clear(uri);
 });
 
 test('LineDocument: after random edits (line breaks of all kinds, joined and split), its text, lines and offsets are those of the text', () => {
