@@ -676,20 +676,34 @@ test('diagnostics: an edit that joins \\r and \\n into one line break is checked
   assert.deepEqual(diagnostics!.map((d) => [d.range.start.line, d.code]), [[1, 'unknown-tag']]);
 });
 
-test('diagnostics: a check still running when its document is closed leaves nothing to the document reopened', async () => {
+/** The diagnostics scheduler with a fake server around it: open documents, settings, what it publishes. */
+function schedulerHarness(): {
+  scheduler: DiagnosticsScheduler;
+  open: Map<string, LineDocument>;
+  published: { uri: string; version?: number; diagnostics: Diagnostic[] }[];
+  settings: { diagnostics: DiagnosticsSettings };
+} {
   const dictionary = loadDictionary();
-  const uri = 'file:///closed-while-checking.prompt';
   const open = new Map<string, LineDocument>();
-  const published: { uri: string; diagnostics: Diagnostic[] }[] = [];
-  const settings = { ...DEFAULT_SETTINGS.diagnostics, delay: 0 };
+  const published: { uri: string; version?: number; diagnostics: Diagnostic[] }[] = [];
+  const settings = { diagnostics: { ...DEFAULT_SETTINGS.diagnostics, delay: 0 } };
   const ctx = {
-    connection: { sendDiagnostics: async (params: { uri: string; diagnostics: Diagnostic[] }) => void published.push(params), console: { error: () => undefined } },
-    documents: { get: (u: string) => open.get(u), all: () => [...open.values()] },
-    settings: { forDocument: async () => ({ diagnostics: settings }) },
+    connection: {
+      sendDiagnostics: async (params: { uri: string; version?: number; diagnostics: Diagnostic[] }) => void published.push(params),
+      console: { error: (message: string) => assert.fail(message) },
+    },
+    documents: { get: (uri: string) => open.get(uri), all: () => [...open.values()] },
+    settings: { forDocument: async () => ({ diagnostics: settings.diagnostics }) },
     engines: { engine: async () => ({ dictionary }) },
   } as unknown as ServerContext;
-  const scheduler = new DiagnosticsScheduler(ctx);
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  return { scheduler: new DiagnosticsScheduler(ctx), open, published, settings };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('diagnostics: a check still running when its document is closed leaves nothing to the document reopened', async () => {
+  const { scheduler, open, published } = schedulerHarness();
+  const uri = 'file:///closed-while-checking.prompt';
   const text = Array.from({ length: 100_000 }, () => '1girl, solo, smiel').join('\n');
   const document = LineDocument.create(uri, 'danbooru-prompt', 1, text);
   open.set(uri, document);
@@ -715,6 +729,75 @@ test('diagnostics: a check still running when its document is closed leaves noth
   // edits made it look typed, and its warning came 1.5 s later).
   assert.deepEqual(line5.map((d) => [d.code, d.range.start.character]), [['unknown-tag', 0], ['unknown-tag', 14]]);
   scheduler.clear(uri);
+});
+
+test('diagnostics: random edits, settings changes, toggles and close/reopen during checks; every publish is a fresh check of its version', async () => {
+  const dictionary = loadDictionary();
+  const uri = 'file:///scheduled.prompt';
+  for (const seed of [3, 8]) {
+    const { scheduler, open, published, settings } = schedulerHarness();
+    const edits = promptEdits(seed);
+    const random = edits.random;
+    const below = (n: number): number => Math.floor(random() * n);
+    const texts = new Map<number, string>();
+    let version = 1;
+    const openText = (text: string): void => {
+      texts.set(version, text);
+      const document = LineDocument.create(uri, 'danbooru-prompt', version++, text);
+      open.set(uri, document);
+      scheduler.schedule(document, true);
+    };
+    openText(Array.from({ length: 125 }, () => edits.text()).join('\n'));
+    for (let step = 0; step < 200; step++) {
+      const action = below(100);
+      const document = open.get(uri)!;
+      if (action < 70) {
+        // One to three changes in one notification, each in the text the ones before left; rarely a whole new text.
+        const changed = version++;
+        for (let count = 1 + below(3); count > 0; count--) {
+          // Rarely a large block (its check takes several slices, so the next edit can interrupt it).
+          const large = below(20) === 0;
+          const start = below(document.length + 1);
+          const end = Math.min(document.length, start + (large ? below(document.length / 2) : below(3) === 0 ? below(80) : 0));
+          const range = { start: document.positionAt(start), end: document.positionAt(end) };
+          // Some keep the length (text typed or pasted over a selection of the same length), so that a
+          // span lost by an interrupted check would not be caught by the length check either.
+          const sameLength = below(3) === 0;
+          const change = below(150) === 0
+            ? { text: Array.from({ length: 300 }, () => edits.text()).join('\n') }
+            : { range, text: sameLength ? [...document.getText(range)].reverse().join('') : large ? edits.text() : edits.inserted(0.25) };
+          scheduler.noteChange(document, change);
+          LineDocument.update(document, [change], changed);
+        }
+        texts.set(changed, document.getText());
+        scheduler.schedule(document, true);
+      } else if (action < 78) {
+        settings.diagnostics = { ...settings.diagnostics };
+        scheduler.scheduleAll();
+      } else if (action < 83) {
+        settings.diagnostics = { ...settings.diagnostics, enabled: !settings.diagnostics.enabled };
+        scheduler.scheduleAll();
+      } else if (action < 86) {
+        open.delete(uri);
+        scheduler.clear(uri);
+        if (below(2)) await new Promise((resolve) => setImmediate(resolve));
+        openText(document.getText());
+      }
+      if (below(6) === 0) await sleep(below(30));
+      else for (let i = below(6); i > 0; i--) await new Promise((resolve) => setImmediate(resolve));
+    }
+    settings.diagnostics = { ...settings.diagnostics, enabled: true };
+    scheduler.scheduleAll();
+    const last = open.get(uri)!;
+    while (!published.some((p) => p.version === last.version && p.diagnostics.length > 0)) await sleep(20);
+    const expected = new Map<number, Diagnostic[]>();
+    for (const { version: at, diagnostics } of published) {
+      if (diagnostics.length === 0) continue; // diagnostics disabled, or a document closed
+      if (!expected.has(at!)) expected.set(at!, (await checkDocument(texts.get(at!)!, dictionary, settings.diagnostics))!);
+      assert.deepEqual(diagnostics, expected.get(at!), `seed ${seed}, version ${at}`);
+    }
+    scheduler.clear(uri);
+  }
 });
 
 test('LineDocument: after random edits (line breaks of all kinds, joined and split), its text, lines and offsets are those of the text', () => {
