@@ -82,6 +82,12 @@ export async function runSample(argv: string[]): Promise<number> {
           '(bans, the vocabulary or the model context left no valid tag)\n',
       );
     }
+    // Without --min-tags the model may end a sample at once (after a whole post, often): its line is
+    // the prompt alone, which looks like a failure unless said.
+    const empty = (options.minTags ?? 0) === 0 ? sampled.filter((tags) => tags.length === 0).length : 0;
+    if (empty > 0) {
+      process.stderr.write(`note: ${empty} of ${sampled.length} samples add no tag: the model ended them right after the prompt (--min-tags 1 asks for at least one)\n`);
+    }
     if (values.json) process.stdout.write(`${JSON.stringify({ prompt: canonicalPrompt, seed, samples })}\n`);
     else process.stdout.write(samples.map((tags) => `${tags.join(', ')}\n`).join(''));
   } finally {

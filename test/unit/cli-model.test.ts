@@ -169,6 +169,21 @@ test('cli sample: a prompt tag written several ways is written once; a random se
   assert.match(banned.stderr, /2 of 2 samples have fewer than --min-tags 3 new tags/);
 });
 
+test('cli sample: samples the model ends right after the prompt are written as the prompt and noted; --min-tags 1 gives each a tag', () => {
+  // A real post of the shared data as the prompt: the shipped model often ends right after it.
+  const post = '2girls, blush, frown, greyscale, hair_ribbon, hairband, kita_high_school_uniform, long_hair, long_sleeves, looking_at_viewer, monochrome, multiple_girls, ribbon, sailor_collar, school_uniform, serafuku, short_hair, simple_background, sitting, wavy_mouth, white_background, yuri';
+  const result = run(['sample', '--prompt', post, '--n', '20', '--seed', '2', '--json']);
+  assert.equal(result.status, 0, result.stderr);
+  const { prompt, samples } = JSON.parse(result.stdout) as { prompt: string[]; samples: string[][] };
+  assert.equal(samples.length, 20);
+  const empty = samples.filter((tags) => tags.length === prompt.length).length;
+  assert.ok(empty > 0, 'some samples end at once (else this test proves nothing)');
+  assert.match(result.stderr, new RegExp(`note: ${empty} of 20 samples add no tag`));
+  const atLeastOne = run(['sample', '--prompt', post, '--n', '20', '--seed', '2', '--json', '--min-tags', '1']);
+  assert.ok((JSON.parse(atLeastOne.stdout) as { samples: string[][] }).samples.every((tags) => tags.length > prompt.length));
+  assert.doesNotMatch(atLeastOne.stderr, /note:/);
+});
+
 test('cli: --dictionary takes a tag CSV as tagcomplete writes it, and says what it expects of a wrong file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dict-csv-'));
   try {
