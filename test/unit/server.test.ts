@@ -723,7 +723,10 @@ test('diagnostics: a check still running when its document is closed leaves noth
   open.set(uri, reopened);
   scheduler.schedule(reopened, true);
   scheduler.schedule(reopened);
-  while (!published.some((p) => p.diagnostics.length > 0)) await sleep(20);
+  for (let waited = 0; !published.some((p) => p.diagnostics.length > 0); waited += 20) {
+    assert.ok(waited < 20_000, 'no diagnostics for the reopened document');
+    await sleep(20);
+  }
   const line5 = published.find((p) => p.diagnostics.length > 0)!.diagnostics.filter((d) => d.range.start.line === 5);
   // `x1girl` is no tag being typed in the reopened document: flagged at once (the closed check's
   // edits made it look typed, and its warning came 1.5 s later).
@@ -789,7 +792,10 @@ test('diagnostics: random edits, settings changes, toggles and close/reopen duri
     settings.diagnostics = { ...settings.diagnostics, enabled: true };
     scheduler.scheduleAll();
     const last = open.get(uri)!;
-    while (!published.some((p) => p.version === last.version && p.diagnostics.length > 0)) await sleep(20);
+    for (let waited = 0; !published.some((p) => p.version === last.version && p.diagnostics.length > 0); waited += 20) {
+      assert.ok(waited < 20_000, `seed ${seed}: no diagnostics for the last version`);
+      await sleep(20);
+    }
     const expected = new Map<number, Diagnostic[]>();
     for (const { version: at, diagnostics } of published) {
       if (diagnostics.length === 0) continue; // diagnostics disabled, or a document closed
