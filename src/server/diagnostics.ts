@@ -221,8 +221,8 @@ export function spanOfChange(document: LineDocument, change: TextDocumentContent
   let end = document.offsetAt(change.range.end);
   if (end < start) [start, end] = [end, start];
   const length = document.length;
-  const removed = document.getText({ start: document.positionAt(start), end: document.positionAt(end) });
-  return { beforeLength: length, prefix: start, suffix: length - end, removedSeparator: SEPARATOR.test(removed) };
+  // getText reads a range given end first start first, as the offsets above are ordered.
+  return { beforeLength: length, prefix: start, suffix: length - end, removedSeparator: SEPARATOR.test(document.getText(change.range)) };
 }
 
 /**
@@ -257,7 +257,7 @@ export function commonSuffixLength(a: string, b: string, limit: number): number 
 
 /**
  * What one check leaves for the next, valid for one dictionary and settings object: the last
- * complete check's text and problems by line number (ranges on line 0), from which a check after an
+ * complete check's text length and problems by line number (ranges on line 0), from which a check after an
  * edit runs only the lines the edit touched; and, while a first check is interrupted by typing, the
  * problems it found by line text, so that the next one does not start over.
  */
@@ -313,7 +313,7 @@ export async function checkDocument(
   const changed = previous && span?.beforeLength === previous.length && span.prefix + span.suffix <= lines.length
     ? await recheckChanged(previous, span, lines, problemsOf, typing, cache, stale)
     : 'all';
-  const byLine = changed === 'all' ? await checkAll(lines, problemsOf, typing, cache, stale) : changed;
+  const byLine = changed === 'all' ? await checkLines(lines, 0, lines.lineCount - 1, problemsOf, typing, cache, stale) : changed;
   if (byLine === undefined) return undefined;
   cache.checked = { length: lines.length, byLine, typedLine: typing?.line };
   // Complete: the problems by line number serve the next checks. The lines by text are dropped, since
@@ -322,22 +322,31 @@ export async function checkDocument(
   return publishable(byLine);
 }
 
-/** Every line checked, each distinct text once; the text cache keeps this text's lines only. */
-async function checkAll(lines: DocumentLines, problemsOf: (line: number, lineText: string) => Diagnostic[], typing: TagBeingTyped | undefined, cache: LineCache, stale: () => boolean): Promise<Diagnostic[][] | undefined> {
-  const known = cache.lines;
-  // This check's lines, kept by text only if the check is interrupted (typing), for the next one.
+/**
+ * The problems of lines [first, last], each distinct line text checked once (a dataset repeats lines;
+ * a large paste too). Undefined when the check turns stale at a pause: what it found is then kept in
+ * the cache by line text, so that the next check does not start over.
+ */
+async function checkLines(
+  lines: DocumentLines,
+  first: number,
+  last: number,
+  problemsOf: (line: number, lineText: string) => Diagnostic[],
+  typing: TagBeingTyped | undefined,
+  cache: LineCache,
+  stale: () => boolean,
+): Promise<Diagnostic[][] | undefined> {
   const current = new Map<string, Diagnostic[]>();
   const byLine: Diagnostic[][] = [];
   const slices = new Slices(stale);
   // After each pause the document may have changed: `stale()` says so before another line is read.
-  for (let lineNumber = 0; lineNumber < lines.lineCount; lineNumber++) {
-    const line = lines.line(lineNumber);
-    const problems = typing?.line === lineNumber ? problemsOf(lineNumber, line) : (current.get(line) ?? problemsOf(lineNumber, line));
-    if (typing?.line !== lineNumber) current.set(line, problems);
+  for (let line = first; line <= last; line++) {
+    const lineText = lines.line(line);
+    const problems = typing?.line === line ? problemsOf(line, lineText) : (current.get(lineText) ?? problemsOf(line, lineText));
+    if (typing?.line !== line) current.set(lineText, problems);
     byLine.push(problems);
     if (await slices.stop()) {
-      // What was checked is kept for the next check, which starts over.
-      for (const [lineText, problems] of current) known.set(lineText, problems);
+      for (const [text, found] of current) cache.lines.set(text, found);
       return undefined;
     }
   }
@@ -364,21 +373,8 @@ async function recheckChanged(
   const last = Math.min(lines.lineCount - 1, lines.lineAt(lines.length - suffix) + 1);
   const lastBefore = last - shift;
   if (lastBefore < first - 1 || lastBefore >= previous.byLine.length) return 'all';
-  const middle: Diagnostic[][] = [];
-  // By text too, as in checkAll: a large paste checks each distinct line once, and a check
-  // interrupted by typing leaves what it found for the next one.
-  const current = new Map<string, Diagnostic[]>();
-  const slices = new Slices(stale);
-  for (let line = first; line <= last; line++) {
-    const lineText = lines.line(line);
-    const problems = typing?.line === line ? problemsOf(line, lineText) : (current.get(lineText) ?? problemsOf(line, lineText));
-    if (typing?.line !== line) current.set(lineText, problems);
-    middle.push(problems);
-    if (await slices.stop()) {
-      for (const [text, found] of current) cache.lines.set(text, found);
-      return undefined;
-    }
-  }
+  const middle = await checkLines(lines, first, last, problemsOf, typing, cache, stale);
+  if (middle === undefined) return undefined;
   const byLine = previous.byLine.slice(0, first).concat(middle, previous.byLine.slice(lastBefore + 1));
   const typedBefore = previous.typedLine === undefined ? undefined : previous.typedLine < first ? previous.typedLine : previous.typedLine + shift;
   for (const line of [typedBefore, typing?.line]) {
