@@ -1,5 +1,5 @@
 // The tag dictionary: canonical names, categories, post counts and aliases, with prefix,
-// word-start, alias and typo-tolerant search over precomputed sorted indexes.
+// word-start, alias, abbreviation and typo-tolerant search over precomputed sorted indexes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
@@ -33,6 +33,12 @@ export function defaultDictionaryPath(): string {
 const WORD_MATCH_MIN_LENGTH = 3;
 /** Typo-tolerant matches need enough letters to tell a typo from a different tag. */
 const FUZZY_MIN_LENGTH = 3;
+/**
+ * Abbreviations need this many letters, and each piece but the last this many too unless the user
+ * ended it with an underscore: one-letter pieces (acronyms such as `lav`) match too many tags.
+ */
+const ABBREVIATION_MIN_LENGTH = 3;
+const ABBREVIATION_PIECE_MIN_LENGTH = 2;
 /** Above this many prefix matches, scanning tags in popularity order beats sorting the range. */
 const POPULARITY_SCAN_THRESHOLD = 4096;
 
@@ -101,6 +107,53 @@ export function boundedEditDistance(query: string, text: string, maxEdits: numbe
 
 /** Scratch rows reused across calls (the search is single-threaded). */
 let rows = [0, 1, 2].map(() => new Int32Array(64));
+
+/**
+ * Whether `query` abbreviates `name` word by word: split into pieces that each start a word of the
+ * name, in order, the first piece starting the name (`detco` → detached_collar, `lohai` → long_hair,
+ * `hairb` → hair_bow, `lovi` → looking_at_viewer: words may be skipped after the first). An underscore
+ * typed in the query ends a piece; a piece may begin after a word's opening parenthesis
+ * (`ganyu_gen` → ganyu_(genshin_impact)). Pieces other than the last, and not ended by an underscore,
+ * need ABBREVIATION_PIECE_MIN_LENGTH letters.
+ */
+export function abbreviates(query: string, name: string): boolean {
+  return abbreviatesFrom(query, name, 0, 0, true);
+}
+
+/** abbreviates() from `query[at]`, its next piece starting the word at `from` or (unless `first`) a later one. */
+function abbreviatesFrom(query: string, name: string, at: number, from: number, first: boolean): boolean {
+  if (at === query.length) return true;
+  // Words are scanned in place (no array of word starts): this runs over thousands of names a keystroke.
+  for (let word = from; word < name.length; word = nextWordStart(name, word)) {
+    const start = !first && name.charCodeAt(word) === 40 /* ( */ ? word + 1 : word;
+    let common = 0;
+    while (at + common < query.length && start + common < name.length) {
+      const code = query.charCodeAt(at + common);
+      if (code === 95 /* _ */ || code !== name.charCodeAt(start + common)) break;
+      common++;
+    }
+    if (common > 0) {
+      const after = nextWordStart(name, start + common - 1);
+      for (let length = common; length >= 1; length--) {
+        const next = at + length;
+        const underscore = next < query.length && query.charCodeAt(next) === 95;
+        if (length < ABBREVIATION_PIECE_MIN_LENGTH && next < query.length && !underscore) continue;
+        if (abbreviatesFrom(query, name, underscore ? next + 1 : next, after, false)) return true;
+      }
+    }
+    // The first piece starts the name; later pieces may skip words.
+    if (first) return false;
+  }
+  return false;
+}
+
+/** Where the word after the one at `from` starts (as wordStarts() finds them), or the name's length. */
+function nextWordStart(name: string, from: number): number {
+  for (let i = from; i < name.length - 1; i++) {
+    if (name.charCodeAt(i) === 95 /* _ */ && name.charCodeAt(i + 1) !== 95) return i + 1;
+  }
+  return name.length;
+}
 
 function allowedEdits(length: number): number {
   return length <= 4 ? 1 : length <= 8 ? 2 : 3;
@@ -230,8 +283,9 @@ export class CompactTagDictionary implements TagDictionary {
   }
 
   /**
-   * Matches by tier (prefix, word-start, alias, then fuzzy), each tier by post count; typo-tolerant
-   * matches are only looked for when the real ones do not fill `limit`.
+   * Matches by tier (prefix, word-start, alias, abbreviation, then fuzzy), each tier by post count;
+   * abbreviations and typo-tolerant matches are only looked for when the tiers before do not fill
+   * `limit`.
    */
   searchIds(prefix: string, options: SearchOptions = {}): IdMatch[] {
     const query = normalizeTag(prefix);
@@ -257,6 +311,9 @@ export class CompactTagDictionary implements TagDictionary {
     if (query && results.length < limit) {
       const aliasOf = this.aliasMatches(query);
       take(this.sortedIds(aliasOf.keys()), 'alias', aliasOf);
+    }
+    if (query.length >= ABBREVIATION_MIN_LENGTH && results.length < limit) {
+      take(this.abbreviationIds(query, limit - results.length, allowed, seen), 'abbreviation');
     }
     if ((options.fuzzy ?? true) && query.length >= FUZZY_MIN_LENGTH && results.length < limit) {
       for (const match of this.fuzzyMatches(query, limit - results.length, allowed, seen)) results.push(match);
@@ -288,6 +345,25 @@ export class CompactTagDictionary implements TagDictionary {
       if (previous === undefined || this.aliasNames[i].length < previous.length) matches.set(id, this.aliasNames[i]);
     }
     return matches;
+  }
+
+  /**
+   * Up to `limit` ids of tags that `query` abbreviates word by word (see abbreviates()), most posts
+   * first, skipping `exclude` and the tags it is a plain prefix of (the prefix tier has those).
+   */
+  abbreviationIds(query: string, limit: number, allowed: (id: number) => boolean, exclude: Set<number>): number[] {
+    if (query.length < ABBREVIATION_MIN_LENGTH || limit <= 0) return [];
+    // Every match starts with the first piece, which has at least this many letters.
+    const underscore = query.indexOf('_');
+    const firstPiece = query.slice(0, Math.min(ABBREVIATION_PIECE_MIN_LENGTH, underscore < 0 ? query.length : underscore));
+    const ids: number[] = [];
+    for (const id of this.prefixIds(firstPiece)) {
+      if (!allowed(id) || exclude.has(id)) continue;
+      const name = this.names[id];
+      if (!name.startsWith(query) && abbreviates(query, name)) ids.push(id);
+    }
+    ids.sort((a, b) => a - b);
+    return ids.slice(0, limit);
   }
 
   /** Typo-tolerant prefix matches, best (fewest edits, then most posts) first, skipping `exclude`. */

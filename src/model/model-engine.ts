@@ -48,8 +48,16 @@ export const DEFAULT_DRAFT_LENGTH = 4;
  * when too few reach it, and the answer is the same either way).
  */
 const HINT_MARGIN = 0.3;
-/** Typo-tolerant matches sort after all real ones. */
+/**
+ * Abbreviations (`detco` → detached_collar) sort after all real matches, ranked among themselves as
+ * those are; typo-tolerant matches after them.
+ */
+const ABBREVIATION_PENALTY = 500;
 const FUZZY_OFFSET = -1000;
+/** Typos by edit distance, then post count: an edit costs more than the prior's whole range (~20). */
+const FUZZY_EDIT_COST = 50;
+/** Abbreviated tags scored by the tag model when the real matches do not fill the list. */
+const ABBREVIATIONS_SCORED = 256;
 
 export interface EngineLoadOptions {
   modelDir?: string;
@@ -147,6 +155,7 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
   }
 
   kindPenalty(kind: MatchKind): number {
+    if (kind === 'abbreviation') return ABBREVIATION_PENALTY;
     return kind === 'word' ? this.ranking.wordPenalty : kind === 'alias' ? this.ranking.aliasPenalty : 0;
   }
 
@@ -172,7 +181,7 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
   ): void {
     if (results.length >= top || query.length < 3) return;
     for (const match of this.dictionary.fuzzyMatches(query, top - results.length, allowed, seen)) {
-      results.push(this.completion(match.id, FUZZY_OFFSET + this.logPrior(match.id) - (match.distance ?? 0), 'fuzzy'));
+      results.push(this.completion(match.id, FUZZY_OFFSET + this.logPrior(match.id) - FUZZY_EDIT_COST * (match.distance ?? 0), 'fuzzy'));
     }
   }
 
@@ -312,6 +321,10 @@ export class TagModelEngine extends ModelEngineBase {
     if (query.length >= 3) {
       for (const id of this.dictionary.wordMatchIds(query)) add(id, 'word');
       for (const [id, alias] of this.dictionary.aliasMatches(query)) add(id, 'alias', alias);
+    }
+    // The model ranks the abbreviated tags among themselves: the most popular few hundred are scored.
+    if (results.length < top) {
+      for (const id of this.dictionary.abbreviationIds(query, ABBREVIATIONS_SCORED, allowed, seen)) add(id, 'abbreviation');
     }
     results.sort((a, b) => b.score - a.score || b.count - a.count);
     results.length = Math.min(results.length, top);

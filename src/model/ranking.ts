@@ -9,8 +9,8 @@
 // With oov_prior_weight 1, a tag the model never saw is scored like a backed-off unigram model: its
 // post count, shifted by oov_offset (the validation bounds how high; see evaluate.py's TIE_TOLERANCE).
 // Added here (the evaluation only types literal prefixes, so there is nothing to tune them on):
-// word-start and alias matches lose wordPenalty / aliasPenalty, and typo-tolerant matches always
-// come after every real match.
+// word-start and alias matches lose wordPenalty / aliasPenalty; abbreviations (`detco` →
+// detached_collar) come after every real match and typo-tolerant matches after those (model-engine.ts).
 import fs from 'node:fs';
 
 export interface RankingConfig {

@@ -18,8 +18,11 @@ export interface TagInfo {
   aliases: string[];
 }
 
-/** How a dictionary search matched the typed text. Ordered from best to worst. */
-export type MatchKind = 'prefix' | 'word' | 'alias' | 'fuzzy';
+/**
+ * How a dictionary search matched the typed text. Ordered from best to worst: `abbreviation` is the
+ * typed text read as the starts of the tag's words (`detco` → detached_collar), `fuzzy` a typo.
+ */
+export type MatchKind = 'prefix' | 'word' | 'alias' | 'abbreviation' | 'fuzzy';
 
 export interface DictionaryMatch {
   tag: TagInfo;
@@ -43,7 +46,7 @@ export interface TagDictionary {
   get(tag: string): TagInfo | undefined;
   /** Canonical tag for a tag or an alias, or undefined when unknown. */
   resolve(tagOrAlias: string): { tag: TagInfo; viaAlias?: string } | undefined;
-  /** Dictionary matches for a typed prefix: prefix, word-start, alias, then fuzzy. */
+  /** Dictionary matches for a typed prefix: prefix, word-start, alias, abbreviation, then fuzzy. */
   search(prefix: string, options?: SearchOptions): DictionaryMatch[];
   /** Nearest real tags to an unknown one (edit distance), for "did you mean". */
   nearest(tag: string, k: number): TagInfo[];

@@ -90,10 +90,10 @@ export async function provideCompletion(ctx: ServerContext, params: CompletionPa
     });
     if (known.length > 0) {
       // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
-      // prompts hold), above the typo-tolerant ones; first when typed in full.
+      // prompts hold), above abbreviations and typo-tolerant ones; first when typed in full.
       const exact = known[0] === normalizeTag(current.prefix);
-      const fuzzy = completions.findIndex((completion) => completion.kind === 'fuzzy');
-      const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, fuzzy < 0 ? items.length : fuzzy);
+      const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
+      const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed);
       const knownItems = known.map((tag): CompletionItem => ({
         label: formatTag(tag, style),
         kind: CompletionItemKind.Keyword,

@@ -87,6 +87,16 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     );
   });
 
+  test('completion of an abbreviation (`whba`): the abbreviated tags scored by the model, one tier below real matches', async () => {
+    const completions = await engine.complete(reference.context, 'whba', { top: 5 });
+    assert.equal(completions[0].tag, 'white_background');
+    const abbreviated = completions.filter((completion) => completion.kind === 'abbreviation');
+    assert.ok(abbreviated.length >= 2);
+    const scores = await engine.scoreTags(reference.context, abbreviated.map((completion) => completion.tag));
+    abbreviated.forEach((completion, i) => assert.ok(Math.abs(completion.score - (scores[i] - 500)) < 1e-6, `${completion.tag} ${completion.score} ${scores[i]}`));
+    for (let i = 1; i < completions.length; i++) assert.ok(completions[i - 1].score >= completions[i].score);
+  });
+
   test('completion and next tags equal scoring every candidate, with the bound, the batches by length and the remembered scores', async () => {
     // Real posts' first tags as contexts, the letters of a later tag typed one by one, then nothing
     // (the model-guided pool), as a person types: the remembered scores carry from one call to the next.

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDictionary, parseCsvLine, readRows } from '../../scripts/build-dictionary';
-import { boundedEditDistance, defaultDictionaryPath, loadDictionary } from '../../src/model/dictionary';
+import { abbreviates, boundedEditDistance, defaultDictionaryPath, loadDictionary } from '../../src/model/dictionary';
 import { createDictionaryOnlyEngine } from '../../src/model/index';
 
 const dictionary = loadDictionary();
@@ -77,6 +77,55 @@ test('dictionary: typo-tolerant matches rank below real prefix matches', () => {
   assert.ok(kinds.includes('fuzzy'));
   assert.ok(kinds.lastIndexOf('prefix') < kinds.indexOf('fuzzy'));
   assert.equal(dictionary.search('lnog_hai', { limit: 5, fuzzy: false }).length, 0);
+});
+
+test('dictionary: an abbreviation is the starts of the words, in order, from the first', () => {
+  for (const [query, name] of [
+    ['detco', 'detached_collar'],
+    ['det_co', 'detached_collar'],
+    ['lohai', 'long_hair'],
+    ['hairb', 'hair_bow'],
+    ['lovi', 'looking_at_viewer'],
+    ['loatvi', 'looking_at_viewer'],
+    ['l_a_v', 'looking_at_viewer'],
+    ['ganyu_gen', 'ganyu_(genshin_impact)'],
+    ['whiba', 'white_background'],
+  ]) {
+    assert.ok(abbreviates(query, name), `${query} → ${name}`);
+  }
+  for (const [query, name] of [
+    ['lav', 'looking_at_viewer'], // one-letter pieces only where an underscore ends them
+    ['dtco', 'detached_collar'],
+    ['colde', 'detached_collar'], // the first piece starts the tag
+    ['codet', 'detached_collar'], // words in order
+    ['detcox', 'detached_collar'],
+    ['lonhaix', 'long_hair'],
+    ['det_det', 'detached_collar'], // a word is used once
+  ]) {
+    assert.ok(!abbreviates(query, name), `${query} is not ${name}`);
+  }
+});
+
+test('dictionary: abbreviations come after the real matches, before the typos, most posts first', () => {
+  const detco = dictionary.search('detco', { limit: 8 });
+  assert.equal(detco[0].tag.name, 'detached_collar');
+  assert.equal(detco[0].kind, 'abbreviation');
+  const whba = dictionary.search('whba', { limit: 20 }).filter((match) => match.kind === 'abbreviation');
+  assert.equal(whba[0].tag.name, 'white_background');
+  assert.ok(whba.every((match, i) => i === 0 || match.tag.count <= whba[i - 1].tag.count));
+  for (const query of ['detco', 'whba', 'lohai', 'hairb', 'opmo']) {
+    const kinds = dictionary.search(query, { limit: 100 }).map((match) => match.kind);
+    const order = ['prefix', 'word', 'alias', 'abbreviation', 'fuzzy'];
+    assert.ok(kinds.includes('abbreviation'), query);
+    assert.ok(kinds.every((kind, i) => i === 0 || order.indexOf(kind) >= order.indexOf(kinds[i - 1])), `${query}: ${kinds.join(' ')}`);
+  }
+  // A tag the query is a plain prefix of is a prefix match, not also an abbreviation.
+  const hairb = dictionary.search('hairb', { limit: 100 });
+  assert.equal(hairb.filter((match) => match.tag.name === 'hairband').length, 1);
+  assert.equal(hairb.find((match) => match.tag.name === 'hairband')?.kind, 'prefix');
+  assert.equal(hairb.find((match) => match.tag.name === 'hair_bobbles')?.kind, 'abbreviation');
+  // Real matches that fill the list leave no room, and no need, for abbreviations.
+  assert.ok(dictionary.search('lon', { limit: 10 }).every((match) => match.kind === 'prefix'));
 });
 
 test('dictionary: categories filter the matches', () => {

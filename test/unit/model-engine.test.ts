@@ -231,6 +231,30 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.equal(typo[0].kind, 'fuzzy');
   });
 
+  test('completion: an abbreviation (`detco`) proposes detached_collar, ranked by the model below real matches', async () => {
+    const context = ['1girl', 'solo', 'bare_shoulders'];
+    const detco = await engine.complete(context, 'detco', { top: 10 });
+    assert.equal(detco[0].tag, 'detached_collar');
+    assert.ok(detco.every((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy'));
+    // The same model score as typing the tag's own prefix, one tier lower.
+    const literal = await engine.complete(context, 'detached_co', { top: 10 });
+    const [prefixScore, abbreviationScore] = [literal, detco].map((list) => list.find((completion) => completion.tag === 'detached_collar')!.score);
+    assert.ok(Math.abs(prefixScore - 500 - abbreviationScore) < 1e-9, `${prefixScore} ${abbreviationScore}`);
+    // Ranked among themselves by that score (long_hair, lolita_hairband, loose_hair_strand, ...).
+    const lohai = (await engine.complete(['1girl', 'lolita_fashion', 'frills'], 'lohai', { top: 10 })).filter((completion) => completion.kind === 'abbreviation');
+    assert.ok(lohai.length >= 3);
+    assert.ok(lohai.every((completion, i) => i === 0 || completion.score <= lohai[i - 1].score));
+    // After every real match, before the typos.
+    const mixed = await engine.complete([], 'whba', { top: 30 });
+    const order = ['prefix', 'word', 'alias', 'abbreviation', 'fuzzy'];
+    assert.ok(mixed.some((completion) => completion.kind === 'abbreviation'));
+    assert.ok(mixed.every((completion, i) => i === 0 || order.indexOf(completion.kind) >= order.indexOf(mixed[i - 1].kind) || ['prefix', 'word', 'alias'].includes(completion.kind) && ['prefix', 'word', 'alias'].includes(mixed[i - 1].kind)));
+    // Scores go down the list, the typos' too (by edits, then post count).
+    assert.ok(detco.every((completion, i) => i === 0 || completion.score <= detco[i - 1].score), detco.map((c) => `${c.tag} ${c.score}`).join(', '));
+    // Context tags are not proposed again.
+    assert.ok(!(await engine.complete(['detached_collar'], 'detco', { top: 10 })).some((completion) => completion.tag === 'detached_collar'));
+  });
+
   test('the KV cache gives the same answers as no cache; a keystroke runs no forward pass, a new tag one token', async () => {
     const runs: number[][][] = [];
     const original = engine.session.forward.bind(engine.session);

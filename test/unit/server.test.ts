@@ -271,6 +271,16 @@ describe('language server, dictionary-only', () => {
     assert.ok(!(await labels(3, 23)).includes('masterpiece'), 'already in the prompt');
   });
 
+  test('an abbreviation (`detco`) completes to detached_collar; a known tag it starts comes before such guesses', async () => {
+    const uri = await client.open('abbreviation.prompt', '1girl, detco\n1girl, det co');
+    const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((item) => String(item.label));
+    assert.equal((await labels(0, 12))[0], 'detached_collar');
+    assert.equal((await labels(1, 13))[0], 'detached_collar');
+    await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { knownTags: ['detco_style'] } });
+    assert.deepEqual((await labels(0, 12)).slice(0, 2), ['detco style', 'detached_collar']);
+    await client.changeSettings({ modelFolder: NO_MODEL });
+  });
+
   test('a LoRA or weighted group written after a tag without a comma is not swallowed into the tag', async () => {
     const text = ['1girl, smile <lora:add_detail:0.8>', 'long hair <hypernet:foo:1>, smile', '1girl (smile:1.2), solo', 'smile [blush], 1girl', 'solo  (blush:1.1)', 'smile (blush), ganyu (genshin impact)'].join('\n');
     const uri = await client.open('no-comma.prompt', text);
