@@ -8,6 +8,9 @@
 //      into bench/.data on first use; GENERATED, its predictions mean nothing): milliseconds, the
 //      size of a user's export such as mio/danbooru-gpt2. Random weights give flat distributions, so
 //      the bound that stops next tags early rarely does here.
+//   3. Both in int8 (training/quantize.py, calibrated on the real posts; generated into bench/.data
+//      on first use) against their float32 graph, ours both, taking turns post by post: speed, and on
+//      the trained tiny-bpe whether the answers stay the same.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -129,6 +132,68 @@ async function compare(modelDir: string, posts: string[][], title: string): Prom
   }
 }
 
+/** The folder with its graph in int8 (training/quantize.py), generated on first use; undefined when Python cannot. */
+function int8Folder(floatDir: string, name: string): string | undefined {
+  const target = path.join(root, 'bench', '.data', `${name}-int8`);
+  if (fs.existsSync(path.join(target, 'onnx', 'model.onnx'))) return target;
+  fs.mkdirSync(path.join(target, 'onnx'), { recursive: true });
+  for (const file of fs.readdirSync(floatDir)) {
+    if (file.endsWith('.json')) fs.copyFileSync(path.join(floatDir, file), path.join(target, file));
+  }
+  const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
+  console.log(`
+generating ${path.relative(root, target)} with ${python} training/quantize.py ...`);
+  const made = spawnSync(python, ['training/quantize.py', path.join(floatDir, 'onnx', 'model.onnx'), path.join(target, 'onnx', 'model.onnx'), '--posts', postsFile], { cwd: root, stdio: 'inherit' });
+  if (made.status !== 0) {
+    console.log('  could not quantize it (needs Python with onnx): int8 timing skipped');
+    return undefined;
+  }
+  return target;
+}
+
+/** Ours on the float32 graph against ours on its int8 version, post by post in turns. */
+async function compareInt8(floatDir: string, int8Dir: string, posts: string[][], title: string): Promise<void> {
+  const engines = [
+    (await loadEngine({ modelDir: floatDir, dictionary, threads: 2 })) as BpeModelEngine,
+    (await loadEngine({ modelDir: int8Dir, dictionary, threads: 2 })) as BpeModelEngine,
+  ];
+  try {
+    const tallies = [undefined, undefined] as (Tally | undefined)[];
+    for (const post of posts) {
+      engines.forEach((engine) => engine.cache.clear());
+      for (const [i, engine] of engines.entries()) {
+        const tally = await typeAlong(engine, [post], i === 0 ? 'float32' : 'int8');
+        const sum = tallies[i];
+        if (!sum) tallies[i] = tally;
+        else {
+          sum.ms.push(...tally.ms);
+          sum.nextTagsMs.push(...tally.nextTagsMs);
+          sum.answers.push(...tally.answers);
+        }
+      }
+    }
+    const [float, int8] = tallies as Tally[];
+    const tags = (answer: string): string[] => answer.split(', ').map((entry) => entry.split(' ')[0]!);
+    const sameTags = float.answers.filter((answer, i) => tags(answer).join() === tags(int8.answers[i]!).join()).length;
+    const sameFirst = float.answers.filter((answer, i) => tags(answer)[0] === tags(int8.answers[i]!)[0]).length;
+    const overlap = mean(float.answers.map((answer, i) => {
+      const other = new Set(tags(int8.answers[i]!));
+      return tags(answer).filter((tag) => other.has(tag)).length / Math.max(1, tags(answer).length);
+    }));
+    console.log(`
+${title}, float32 against int8 (ours both, post by post in turns): ${float.ms.length} completions (top ${TOP}), ${posts.length} next-tags calls`);
+    for (const tally of [float, int8]) {
+      console.log(`  ${tally.label.padEnd(8)} completion median ${median(tally.ms).toFixed(0)} ms, mean ${mean(tally.ms).toFixed(0)} ms; next tags median ${median(tally.nextTagsMs).toFixed(0)} ms`);
+    }
+    console.log(
+      `  int8 / float32: completion ×${(mean(float.ms) / mean(int8.ms)).toFixed(2)} faster (means), next tags ×${(mean(float.nextTagsMs) / mean(int8.nextTagsMs)).toFixed(2)};` +
+        ` of ${float.answers.length} lists, the same tags in the same order ${sameTags}, the same first tag ${sameFirst}, ${(overlap * 100).toFixed(1)} % of the tags shared`,
+    );
+  } finally {
+    await Promise.all(engines.map((engine) => engine.dispose()));
+  }
+}
+
 async function main(): Promise<void> {
   await compare(path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe'), realPosts(40, 7), 'tiny-bpe (2 layers, 64 wide, 1,024 tokens; trained on the real posts)');
   if (!fs.existsSync(path.join(bigModel, 'onnx', 'model.onnx'))) {
@@ -141,6 +206,11 @@ async function main(): Promise<void> {
     }
   }
   await compare(bigModel, realPosts(6, 31), 'GPT-2-small shape, GENERATED random weights (12 layers, 768 wide, 50,257 tokens)');
+  const tiny = path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe');
+  const tinyInt8 = int8Folder(tiny, 'tiny-bpe');
+  if (tinyInt8) await compareInt8(tiny, tinyInt8, realPosts(40, 7), 'tiny-bpe');
+  const bigInt8 = int8Folder(bigModel, 'bpe-gpt2-small');
+  if (bigInt8) await compareInt8(bigModel, bigInt8, realPosts(6, 31), 'GPT-2-small shape, GENERATED random weights');
 }
 
 main().catch((error: unknown) => {

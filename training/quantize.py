@@ -7,8 +7,11 @@ Every MatMul or Gemm by a constant weight matrix becomes QuantizeLinear + onnxru
 MatMulIntegerToFloat: weights in int8, symmetric, one scale per output column (max |w| / 127);
 activations in uint8 (zero point 128) with one fixed scale per MatMul, max |activation| / 127
 over calibration posts. A bias (Gemm's, or an Add right after a MatMul) is folded into the op.
-Works on the graph of training/onnx_graph.py and on traced or optimum GPT-2 exports of a tag
-model (calibration feeds one token per tag: a BPE model is refused). The tied output
+Works on the graph of training/onnx_graph.py and on traced or optimum GPT-2 exports, of a tag
+model (calibration feeds one token per tag) or of a byte-level BPE model such as an export of
+mio/danbooru-gpt2 (calibration feeds the posts written as the runtime writes a prompt,
+`<|endoftext|>t1, t2, t3,` per config.json's tag_model, tokenized by the runtime's own tokenizer
+library in calibrate.mjs). The tied output
 embedding (MatMul by Transpose(wte)) is quantized per row of wte, and the token lookup (Gather on
 wte) reads the same int8 rows times their scales, so the file holds the embedding once. The
 position embedding, layer norms and attention over the cache stay float32.
@@ -77,6 +80,31 @@ def quantize_columns(weight: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 def float_initializers(model: onnx.ModelProto) -> Dict[str, np.ndarray]:
     return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT}
+
+
+def inline_identity_initializers(model: onnx.ModelProto) -> int:
+    """Reads through `Identity` nodes of initializers (torch.onnx writes one where two parameters are
+    equal, e.g. the zero biases of a freshly initialized layer, keeping one copy): their consumers take
+    the initializer itself, so that those MatMuls' weights and biases are seen as constants. Returns
+    how many Identity nodes were removed."""
+    graph = model.graph
+    names = {t.name for t in graph.initializer}
+    outputs = {o.name for o in graph.output}
+    alias: Dict[str, str] = {}
+    for node in graph.node:
+        source = alias.get(node.input[0], node.input[0]) if node.input else ""
+        if node.op_type == "Identity" and source in names and node.output[0] not in outputs:
+            alias[node.output[0]] = source
+    if not alias:
+        return 0
+    kept = [node for node in graph.node if node.output[0] not in alias]
+    for node in kept:
+        for i, name in enumerate(node.input):
+            if name in alias:
+                node.input[i] = alias[name]
+    del graph.node[:]
+    graph.node.extend(kept)
+    return len(alias)
 
 
 def weight_matmuls(model: onnx.ModelProto) -> List[WeightMatMul]:
@@ -236,14 +264,18 @@ def model_folder(source: str) -> str:
     return os.path.dirname(folder) if os.path.basename(folder) == "onnx" else folder
 
 
+def tokenizer_kind(tokenizer_file: str) -> str:
+    with open(tokenizer_file, encoding="utf-8") as f:
+        return json.load(f)["model"].get("type")
+
+
 def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int,
                           categories: Sequence[str] = ("general",)) -> List[List[int]]:
     """The inputs training feeds the model (`<|bos|>` + the post's tags in the vocabulary, without
     the `<|eos|>` that is only a target) for every `every`-th training-split post."""
-    with open(tokenizer_file, encoding="utf-8") as f:
-        kind = json.load(f)["model"].get("type")
+    kind = tokenizer_kind(tokenizer_file)
     if kind != "WordLevel":
-        raise QuantizeError(f"{tokenizer_file}: a {kind} tokenizer; calibration feeds one token per tag (WordLevel, a tag model)")
+        raise QuantizeError(f"{tokenizer_file}: a {kind} tokenizer; calibration_texts() writes posts for it")
     tokenizer = TagTokenizer.load(tokenizer_file)
     training, _ = split_posts(read_posts(posts, categories), val_percent)
     sequences = [tokenizer.encode_post(post.tags)[:-1][:positions] for post in training[::every]]
@@ -251,6 +283,34 @@ def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every
     if not sequences:
         raise QuantizeError(f"{posts}: no training-split post with a tag in the vocabulary")
     return sequences
+
+
+def calibration_texts(posts: str, config: dict, every: int, val_percent: int,
+                      categories: Sequence[str] = ("general",)) -> List[str]:
+    """Every `every`-th training-split post as a BPE model reads a prompt (the runtime's
+    BpeModelEngine.contextTokens, before `<|endoftext|>`): each tag followed by the separator, tags
+    joined by between_tags, underscores as spaces where tag_spaces says so."""
+    tag_model = config.get("tag_model") or {}
+    separator = tag_model.get("separator") if isinstance(tag_model.get("separator"), str) and tag_model.get("separator") else ","
+    between = tag_model.get("between_tags") if isinstance(tag_model.get("between_tags"), str) else " "
+    spaces = tag_model.get("tag_spaces") is True
+    training, _ = split_posts(read_posts(posts, categories), val_percent)
+    texts = [between.join((tag.replace("_", " ") if spaces else tag) + separator for tag in post.tags) for post in training[::every]]
+    texts = [text for text in texts if text]
+    if not texts:
+        raise QuantizeError(f"{posts}: no training-split post")
+    return texts
+
+
+def bos_token_id(config: dict, tokenizer_file: str) -> int:
+    """The token the runtime starts every prompt with: config's bos_token_id, else `<|endoftext|>`."""
+    if isinstance(config.get("bos_token_id"), int):
+        return config["bos_token_id"]
+    with open(tokenizer_file, encoding="utf-8") as f:
+        vocab = json.load(f)["model"].get("vocab", {})
+    if "<|endoftext|>" not in vocab:
+        raise QuantizeError(f"{tokenizer_file}: no bos_token_id in config.json and no <|endoftext|> token")
+    return vocab["<|endoftext|>"]
 
 
 def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_percent: Optional[int]) -> Dict[str, float]:
@@ -265,13 +325,22 @@ def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_p
     training = config.get("tag_model", {}).get("training", {})
     if val_percent is None:
         val_percent = recorded_split(training)
-    sequences = calibration_sequences(posts, os.path.join(folder, "tokenizer.json"), config["n_positions"], every, val_percent,
-                                      training.get("categories", ["general"]))
+    tokenizer_file = os.path.join(folder, "tokenizer.json")
+    categories = training.get("categories", ["general"])
+    calibration: Dict[str, object] = {"heads": config["n_head"], "headSize": config["n_embd"] // config["n_head"], "outputs": names}
+    if tokenizer_kind(tokenizer_file) == "WordLevel":
+        calibration["sequences"] = sequences = calibration_sequences(posts, tokenizer_file, config["n_positions"], every, val_percent, categories)
+    else:
+        # Sub-word tokens: the runtime's tokenizer library splits the text, as it will at run time.
+        sequences = calibration_texts(posts, config, every, val_percent, categories)
+        tokenizer_config = os.path.join(folder, "tokenizer_config.json")
+        calibration.update(texts=sequences, tokenizer=tokenizer_file, bos=bos_token_id(config, tokenizer_file), positions=config["n_positions"],
+                           tokenizerConfig=tokenizer_config if os.path.isfile(tokenizer_config) else None)
     with tempfile.TemporaryDirectory() as work:
         graph, request = os.path.join(work, "probe.onnx"), os.path.join(work, "request.json")
         onnx.save(probe, graph)
         with open(request, "w", encoding="utf-8") as f:
-            json.dump({"heads": config["n_head"], "headSize": config["n_embd"] // config["n_head"], "outputs": names, "sequences": sequences}, f)
+            json.dump(calibration, f)
         node = os.environ.get("DANBOORU_GPT_NODE", "node")
         result = subprocess.run([node, CALIBRATE, graph, request], capture_output=True, text=True)
         if result.returncode != 0:
@@ -288,6 +357,7 @@ def quantize_file(source: str, target: str, posts: str, every: int = 15, val_per
         model = onnx.load(source)
     except Exception as err:  # a corrupt file raises DecodeError and others
         raise QuantizeError(f"{source}: not a readable ONNX model: {err}") from err
+    inline_identity_initializers(model)
     try:
         ranges = calibrate(model, model_folder(source), posts, every, val_percent)
         model, count = quantize_model(model, ranges)

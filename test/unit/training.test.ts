@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { BpeModelEngine } from '../../src/model/bpe-engine';
 
 const root = path.join(__dirname, '..', '..');
 const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
@@ -242,6 +243,55 @@ describe('training: tiny training + export, ONNX parity from onnxruntime-node', 
     assert.deepEqual(tokenizer.encode(tags.map((t) => t.replace(/_/g, ' ')).join(',')), expected);
     assert.deepEqual(tokenizer.encode('no_such_tag_xyz', { add_special_tokens: false }), [vocab['<|unk|>']]);
   });
+});
+
+test('int8 of a BPE model (training/quantize.py on the tiny-bpe fixture, calibrated on prompt text): the engine loads it, scores a row as it scores it alone, and completes as the float32 model does', { timeout: 170_000 }, async () => {
+  const { loadDictionary, loadEngine } = await import('../../src/model/index');
+  const fixture = path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-bpe-int8-'));
+  const dictionary = loadDictionary();
+  const engines: Awaited<ReturnType<typeof loadEngine>>[] = [];
+  try {
+    for (const file of fs.readdirSync(fixture)) if (file.endsWith('.json')) fs.copyFileSync(path.join(fixture, file), path.join(work, file));
+    const int8Path = path.join(work, 'onnx', 'model.onnx');
+    runPython(['training/quantize.py', path.join(fixture, 'onnx', 'model.onnx'), int8Path, '--posts', 'training/tests/data/posts-sample.tsv', '--every', '1']);
+    assert.ok(fs.statSync(int8Path).size < fs.statSync(path.join(fixture, 'onnx', 'model.onnx')).size * 0.5, 'int8 file smaller');
+    const float = (await loadEngine({ dictionary, modelDir: fixture })) as BpeModelEngine;
+    const int8 = (await loadEngine({ dictionary, modelDir: work })) as BpeModelEngine;
+    engines.push(float, int8);
+    assert.equal(int8.model?.kind, 'bpe');
+    // Fixed activation scales: a candidate's score does not depend on the other rows of its batch.
+    const tags = ['long_hair', 'hair_ornament', 'school_uniform', 'thighhighs', 'smile', 'looking_at_viewer'];
+    const batched = await int8.scoreTags(['1girl', 'solo'], tags);
+    for (const [i, tag] of tags.entries()) {
+      int8.forgetScores();
+      const [alone] = await int8.scoreTags(['1girl', 'solo'], [tag]);
+      assert.ok(Math.abs(alone - batched[i]) < 1e-4, `${tag}: ${alone} alone, ${batched[i]} batched`);
+    }
+    // Close to the float32 model: the same first completion and nearly the same lists, over real posts.
+    const posts = fs.readFileSync(path.join(root, 'training', 'tests', 'data', 'posts-sample.tsv'), 'utf8')
+      .split('\n').map((line) => (line.split('\t').pop() ?? '').split(',').filter(Boolean)).filter((post) => post.length > 8).slice(0, 30);
+    let sameFirst = 0;
+    let shared = 0;
+    let lists = 0;
+    let largest = 0;
+    for (const post of posts) {
+      for (const prefix of [post[8]!.slice(0, 1), post[8]!.slice(0, 2)]) {
+        const [a, b] = [await float.complete(post.slice(0, 8), prefix, { top: 10 }), await int8.complete(post.slice(0, 8), prefix, { top: 10 })];
+        lists++;
+        if (a[0]?.tag === b[0]?.tag) sameFirst++;
+        const scores = new Map(b.map((c) => [c.tag, c.score]));
+        shared += a.filter((c) => scores.has(c.tag)).length / Math.max(1, a.length);
+        for (const c of a) if (scores.has(c.tag)) largest = Math.max(largest, Math.abs(c.score - scores.get(c.tag)!));
+      }
+    }
+    assert.ok(sameFirst >= 0.95 * lists, `the same first completion in ${sameFirst} of ${lists}`);
+    assert.ok(shared >= 0.95 * lists, `${((shared / lists) * 100).toFixed(1)} % of the tags shared`);
+    assert.ok(largest > 0 && largest < 0.5, `scores within ${largest}`);
+  } finally {
+    await Promise.all(engines.map((engine) => engine.dispose()));
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 });
 
 test('tiny-tag fixture: config, tokenizer and ONNX model agree; a first step with past 0 runs', async () => {

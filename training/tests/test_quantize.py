@@ -9,7 +9,8 @@ from onnx import TensorProto, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from model import GPT, GPTConfig  # noqa: E402
 from onnx_graph import build_graph  # noqa: E402
-from quantize import QuantizeError, calibration_model, calibration_sequences, quantize_columns, quantize_model, weight_matmuls  # noqa: E402
+from quantize import (QuantizeError, bos_token_id, calibration_model, calibration_sequences, calibration_texts,  # noqa: E402
+                      inline_identity_initializers, quantize_columns, quantize_model, weight_matmuls)
 from tags import is_validation  # noqa: E402
 
 
@@ -82,7 +83,61 @@ class QuantizeTest(unittest.TestCase):
         with self.assertRaisesRegex(QuantizeError, "already quantized"):
             quantize_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), {"x": 2.0})
 
-    def test_calibration_feeds_training_posts_one_token_per_tag_and_refuses_bpe(self):
+    def test_a_gemm_whose_bias_torch_wrote_once_through_identity_is_still_one_int8_product(self):
+        from onnx import helper
+
+        rng = np.random.default_rng(3)
+        w1, w2 = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(3, 3)).astype(np.float32)
+        zero = np.zeros(3, dtype=np.float32)
+        # torch.onnx keeps one copy of equal parameters: the second bias reads the first through Identity.
+        nodes = [
+            helper.make_node("Identity", ["b1"], ["b2"], name="same_bias"),
+            helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="first"),
+            helper.make_node("Gemm", ["h", "w2", "b2"], ["y"], name="second"),
+        ]
+        graph = helper.make_graph(
+            nodes, "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+            initializer=[numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(zero, "b1")],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        self.assertEqual(len(weight_matmuls(model)), 1, "without reading through Identity the second Gemm is missed")
+        self.assertEqual(inline_identity_initializers(model), 1)
+        self.assertEqual([n.op_type for n in model.graph.node], ["Gemm", "Gemm"])
+        self.assertEqual(list(model.graph.node[1].input), ["h", "w2", "b1"])
+        quantized, count = quantize_model(model, {"x": 2.0, "h": 3.0})
+        self.assertEqual(count, 2)
+        self.assertEqual([n.op_type for n in quantized.graph.node].count("MatMulIntegerToFloat"), 2)
+        self.assertEqual(inline_identity_initializers(quantized), 0)
+
+    def test_calibration_of_a_bpe_model_writes_the_posts_as_the_runtime_writes_a_prompt(self):
+        import json
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            posts, tokenizer = os.path.join(d, "posts.tsv"), os.path.join(d, "tokenizer.json")
+            ids = [str(i) for i in range(40)]
+            with open(posts, "w", encoding="utf-8") as f:
+                f.writelines(f"{post_id}\tlong_hair,Smile,hair_ornament\n" for post_id in ids)
+            texts = calibration_texts(posts, {}, every=1, val_percent=10)
+            self.assertEqual(len(texts), sum(not is_validation(i) for i in ids))
+            self.assertEqual(texts[0], "long_hair, smile, hair_ornament,")
+            written = {"tag_model": {"separator": ";", "between_tags": "", "tag_spaces": True}}
+            self.assertEqual(calibration_texts(posts, written, every=1, val_percent=10)[0], "long hair;smile;hair ornament;")
+            self.assertEqual(len(calibration_texts(posts, {}, every=4, val_percent=10)), len(texts[::4]))
+            with open(tokenizer, "w", encoding="utf-8") as f:
+                json.dump({"model": {"type": "BPE", "vocab": {"a": 0, "<|endoftext|>": 1}}}, f)
+            self.assertEqual(bos_token_id({}, tokenizer), 1)
+            self.assertEqual(bos_token_id({"bos_token_id": 0}, tokenizer), 0)
+            with self.assertRaisesRegex(QuantizeError, "a BPE tokenizer; calibration_texts"):
+                calibration_sequences(posts, tokenizer, positions=3, every=1, val_percent=10)
+            with open(tokenizer, "w", encoding="utf-8") as f:
+                json.dump({"model": {"type": "BPE", "vocab": {"a": 0}}}, f)
+            with self.assertRaisesRegex(QuantizeError, "no bos_token_id in config.json and no <\\|endoftext\\|> token"):
+                bos_token_id({}, tokenizer)
+
+    def test_calibration_feeds_training_posts_one_token_per_tag(self):
         import json
         import tempfile
 
@@ -99,10 +154,6 @@ class QuantizeTest(unittest.TestCase):
             self.assertTrue(0 < len(sequences) < len(ids), "validation posts are left out")
             self.assertEqual(sequences[0], [0, 4, 5])
             self.assertEqual(calibration_sequences(posts, tokenizer, positions=2, every=1, val_percent=10)[0], [0, 4])
-            with open(tokenizer, "w", encoding="utf-8") as f:
-                json.dump({"model": {"type": "BPE", "vocab": {}}}, f)
-            with self.assertRaisesRegex(QuantizeError, "a BPE tokenizer; calibration feeds one token per tag"):
-                calibration_sequences(posts, tokenizer, positions=3, every=1, val_percent=10)
 
     def test_a_missing_range_names_the_activation(self):
         ranges = {m.activation: 1.0 for m in weight_matmuls(self.graph)[1:]}
