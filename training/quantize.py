@@ -24,7 +24,8 @@ int8 graph scores the validation cases as the float32 one (`npm run bench:precis
 about twice as fast (docs/benchmarks.md, runs 49-54).
 
 Calibration: the posts of the training split (post id crc32 % 100 >= --val-percent), every
---every-th, `<|bos|>` + tags in the vocabulary, run by onnxruntime-node itself
+--every-th, at most --max-posts of them (a dump of millions of posts would otherwise run for hours
+through a GPT-2-sized graph), `<|bos|>` + tags in the vocabulary, run by onnxruntime-node itself
 (training/calibrate.mjs) on a copy of the graph that exposes the MatMuls' inputs.
 The folder of SOURCE (or its parent, for onnx/model.onnx) must hold config.json and
 tokenizer.json. SOURCE is never modified; TARGET is written through a temporary file.
@@ -46,9 +47,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tags import DEFAULT_VAL_PERCENT, DataError, TagTokenizer, read_posts, recorded_split, split_posts  # noqa: E402
+from tags import DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, read_posts, recorded_split, split_posts  # noqa: E402
 
 MS_DOMAIN = "com.microsoft"
+# The shipped model calibrated on 938 posts (every 15th of the training split); more adds little.
+DEFAULT_MAX_POSTS = 2000
 CALIBRATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.mjs")
 
 
@@ -269,16 +272,21 @@ def tokenizer_kind(tokenizer_file: str) -> str:
         return json.load(f)["model"].get("type")
 
 
+def calibration_posts(posts: str, every: int, val_percent: int, categories: Sequence[str], max_posts: int) -> List[Post]:
+    """Every `every`-th training-split post, the first `max_posts` of them."""
+    training, _ = split_posts(read_posts(posts, categories), val_percent)
+    return training[::every][:max_posts]
+
+
 def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every: int, val_percent: int,
-                          categories: Sequence[str] = ("general",)) -> List[List[int]]:
+                          categories: Sequence[str] = ("general",), max_posts: int = DEFAULT_MAX_POSTS) -> List[List[int]]:
     """The inputs training feeds the model (`<|bos|>` + the post's tags in the vocabulary, without
     the `<|eos|>` that is only a target) for every `every`-th training-split post."""
     kind = tokenizer_kind(tokenizer_file)
     if kind != "WordLevel":
         raise QuantizeError(f"{tokenizer_file}: a {kind} tokenizer; calibration_texts() writes posts for it")
     tokenizer = TagTokenizer.load(tokenizer_file)
-    training, _ = split_posts(read_posts(posts, categories), val_percent)
-    sequences = [tokenizer.encode_post(post.tags)[:-1][:positions] for post in training[::every]]
+    sequences = [tokenizer.encode_post(post.tags)[:-1][:positions] for post in calibration_posts(posts, every, val_percent, categories, max_posts)]
     sequences = [ids for ids in sequences if len(ids) > 1]  # posts with no tag in the vocabulary give nothing
     if not sequences:
         raise QuantizeError(f"{posts}: no training-split post with a tag in the vocabulary")
@@ -286,7 +294,7 @@ def calibration_sequences(posts: str, tokenizer_file: str, positions: int, every
 
 
 def calibration_texts(posts: str, config: dict, every: int, val_percent: int,
-                      categories: Sequence[str] = ("general",)) -> List[str]:
+                      categories: Sequence[str] = ("general",), max_posts: int = DEFAULT_MAX_POSTS) -> List[str]:
     """Every `every`-th training-split post as a BPE model reads a prompt (the runtime's
     BpeModelEngine.contextTokens, before `<|endoftext|>`): each tag followed by the separator, tags
     joined by between_tags, underscores as spaces where tag_spaces says so."""
@@ -294,8 +302,8 @@ def calibration_texts(posts: str, config: dict, every: int, val_percent: int,
     separator = tag_model.get("separator") if isinstance(tag_model.get("separator"), str) and tag_model.get("separator") else ","
     between = tag_model.get("between_tags") if isinstance(tag_model.get("between_tags"), str) else " "
     spaces = tag_model.get("tag_spaces") is True
-    training, _ = split_posts(read_posts(posts, categories), val_percent)
-    texts = [between.join((tag.replace("_", " ") if spaces else tag) + separator for tag in post.tags) for post in training[::every]]
+    texts = [between.join((tag.replace("_", " ") if spaces else tag) + separator for tag in post.tags)
+             for post in calibration_posts(posts, every, val_percent, categories, max_posts)]
     texts = [text for text in texts if text]
     if not texts:
         raise QuantizeError(f"{posts}: no training-split post")
@@ -313,7 +321,8 @@ def bos_token_id(config: dict, tokenizer_file: str) -> int:
     return vocab["<|endoftext|>"]
 
 
-def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_percent: Optional[int]) -> Dict[str, float]:
+def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_percent: Optional[int],
+              max_posts: int = DEFAULT_MAX_POSTS) -> Dict[str, float]:
     """Max |activation| of every weight MatMul's input, measured by onnxruntime-node."""
     probe, names = calibration_model(model)
     for needed in ("config.json", "tokenizer.json"):
@@ -329,10 +338,10 @@ def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_p
     categories = training.get("categories", ["general"])
     calibration: Dict[str, object] = {"heads": config["n_head"], "headSize": config["n_embd"] // config["n_head"], "outputs": names}
     if tokenizer_kind(tokenizer_file) == "WordLevel":
-        calibration["sequences"] = sequences = calibration_sequences(posts, tokenizer_file, config["n_positions"], every, val_percent, categories)
+        calibration["sequences"] = sequences = calibration_sequences(posts, tokenizer_file, config["n_positions"], every, val_percent, categories, max_posts)
     else:
         # Sub-word tokens: the runtime's tokenizer library splits the text, as it will at run time.
-        sequences = calibration_texts(posts, config, every, val_percent, categories)
+        sequences = calibration_texts(posts, config, every, val_percent, categories, max_posts)
         tokenizer_config = os.path.join(folder, "tokenizer_config.json")
         calibration.update(texts=sequences, tokenizer=tokenizer_file, bos=bos_token_id(config, tokenizer_file), positions=config["n_positions"],
                            tokenizerConfig=tokenizer_config if os.path.isfile(tokenizer_config) else None)
@@ -350,7 +359,8 @@ def calibrate(model: onnx.ModelProto, folder: str, posts: str, every: int, val_p
     return ranges
 
 
-def quantize_file(source: str, target: str, posts: str, every: int = 15, val_percent: Optional[int] = None) -> int:
+def quantize_file(source: str, target: str, posts: str, every: int = 15, val_percent: Optional[int] = None,
+                  max_posts: int = DEFAULT_MAX_POSTS) -> int:
     if os.path.abspath(source) == os.path.abspath(target):
         raise QuantizeError(f"{target}: write the int8 model to another file than its source")
     try:
@@ -359,7 +369,7 @@ def quantize_file(source: str, target: str, posts: str, every: int = 15, val_per
         raise QuantizeError(f"{source}: not a readable ONNX model: {err}") from err
     inline_identity_initializers(model)
     try:
-        ranges = calibrate(model, model_folder(source), posts, every, val_percent)
+        ranges = calibrate(model, model_folder(source), posts, every, val_percent, max_posts)
         model, count = quantize_model(model, ranges)
     except QuantizeError as err:
         raise QuantizeError(f"{source}: {err}") from err
@@ -376,12 +386,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("target", help="int8 ONNX model to write")
     p.add_argument("--posts", required=True, help="posts, as train.py reads them (id<TAB>tag,tag,... or JSON lines): calibration data")
     p.add_argument("--every", type=int, default=15, help="calibrate on every N-th training-split post (default 15)")
+    p.add_argument("--max-posts", type=int, default=DEFAULT_MAX_POSTS,
+                   help=f"calibrate on at most this many posts, the first picked (default {DEFAULT_MAX_POSTS})")
     p.add_argument("--val-percent", type=int, default=None,
                    help="the training split's complement is calibrated on (default: config.json's tag_model.training, "
                         f"else {DEFAULT_VAL_PERCENT})")
     args = p.parse_args(argv)
     try:
-        count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent)
+        if args.every < 1 or args.max_posts < 1:
+            raise QuantizeError("--every and --max-posts must be at least 1")
+        count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent, args.max_posts)
     except (QuantizeError, DataError, OSError) as err:
         print(f"quantize: {err}", file=sys.stderr)
         return 1

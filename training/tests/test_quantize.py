@@ -126,6 +126,7 @@ class QuantizeTest(unittest.TestCase):
             written = {"tag_model": {"separator": ";", "between_tags": "", "tag_spaces": True}}
             self.assertEqual(calibration_texts(posts, written, every=1, val_percent=10)[0], "long hair;smile;hair ornament;")
             self.assertEqual(len(calibration_texts(posts, {}, every=4, val_percent=10)), len(texts[::4]))
+            self.assertEqual(calibration_texts(posts, {}, every=4, val_percent=10, max_posts=2), texts[::4][:2])
             with open(tokenizer, "w", encoding="utf-8") as f:
                 json.dump({"model": {"type": "BPE", "vocab": {"a": 0, "<|endoftext|>": 1}}}, f)
             self.assertEqual(bos_token_id({}, tokenizer), 1)
@@ -154,6 +155,7 @@ class QuantizeTest(unittest.TestCase):
             self.assertTrue(0 < len(sequences) < len(ids), "validation posts are left out")
             self.assertEqual(sequences[0], [0, 4, 5])
             self.assertEqual(calibration_sequences(posts, tokenizer, positions=2, every=1, val_percent=10)[0], [0, 4])
+            self.assertEqual(len(calibration_sequences(posts, tokenizer, positions=3, every=1, val_percent=10, max_posts=5)), 5)
 
     def test_a_missing_range_names_the_activation(self):
         ranges = {m.activation: 1.0 for m in weight_matmuls(self.graph)[1:]}
