@@ -1,24 +1,44 @@
 // Requests that run the model follow their LSP cancellation token: the engine gets an AbortSignal
 // (a sub-word model scores candidates in many runs and stops between two), and a cancelled request
 // answers RequestCancelled, which the client drops silently; any other error it shows the user.
-import type { CancellationToken } from 'vscode-languageserver/node';
-import { cancelledError, isAbortError } from './completion';
+// A request may also be superseded: completion's next keystroke aborts the one before it, for the
+// same document, without waiting for the client to cancel it.
+import { LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver/node';
 
-/** Runs `work` with a signal that aborts when `token` is cancelled; cancelled, it rejects with RequestCancelled. */
-export async function cancellable<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export function cancelledError(): ResponseError<void> {
+  return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || /abort/i.test(error.message));
+}
+
+/** The request in flight for each `supersedes` key. */
+const inFlight = new Map<string, AbortController>();
+
+/**
+ * Runs `work` with a signal that aborts when `token` is cancelled, or when a later call with the same
+ * `supersedes` key starts; either way it rejects with RequestCancelled.
+ */
+export async function cancellable<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>, supersedes?: string): Promise<T> {
   const controller = new AbortController();
+  if (supersedes !== undefined) {
+    inFlight.get(supersedes)?.abort();
+    inFlight.set(supersedes, controller);
+  }
   // A token cancelled before the handler ran calls its listeners only on a later tick.
   if (token.isCancellationRequested) controller.abort();
   const subscription = token.onCancellationRequested(() => controller.abort());
   try {
     const result = await work(controller.signal);
     // The work may have finished without looking at the signal (all of it cached).
-    if (token.isCancellationRequested) throw cancelledError();
+    if (token.isCancellationRequested || controller.signal.aborted) throw cancelledError();
     return result;
   } catch (error) {
     if (token.isCancellationRequested || controller.signal.aborted || isAbortError(error)) throw cancelledError();
     throw error;
   } finally {
     subscription.dispose();
+    if (supersedes !== undefined && inFlight.get(supersedes) === controller) inFlight.delete(supersedes);
   }
 }

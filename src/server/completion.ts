@@ -4,17 +4,17 @@
 // each keystroke asks again, and a newer request for a document cancels the older one.
 import {
   CompletionItemKind,
-  LSPErrorCodes,
   MarkupKind,
-  ResponseError,
   type CancellationToken,
   type CompletionItem,
   type CompletionList,
   type CompletionParams,
 } from 'vscode-languageserver/node';
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
+import { cancellable } from './cancellation';
 import { formatTag, separatorAfter } from './insertStyle';
 import { knownTagSet } from './diagnostics';
+import type { LineDocument } from './lineDocument';
 import { contextAt, normalizeTag } from './parser';
 import { categoryName, compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
@@ -29,95 +29,79 @@ const KIND_OF_CATEGORY: Record<number, CompletionItemKind> = {
   5: CompletionItemKind.Property,
 };
 
-/** The in-flight completion per document: a newer request aborts it. */
-const inFlight = new Map<string, AbortController>();
-
-export function cancelledError(): ResponseError<void> {
-  return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
-}
-
 export async function provideCompletion(ctx: ServerContext, params: CompletionParams, token: CancellationToken): Promise<CompletionList | null> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
-  const uri = document.uri;
-  inFlight.get(uri)?.abort();
-  const controller = new AbortController();
-  inFlight.set(uri, controller);
-  const subscription = token.onCancellationRequested(() => controller.abort());
-  // A token cancelled before this handler ran reports it only on a later tick: look at it directly too.
-  const cancelled = (): boolean => controller.signal.aborted || token.isCancellationRequested;
-  try {
-    const line = document.line(params.position.line);
-    const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
-    if (cancelled()) throw cancelledError();
-    const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
-    const current = cursor.current;
-    if (!current || isTypingWeight(current.typed, engine.dictionary)) return null;
-    // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
-    const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
-    // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
-    // are tags right of the cursor, which the filter below may drop (asking for every tag of the
-    // prompt more made each completion ~1 ms slower).
-    const right = cursor.parsed.tags.filter((t) => t.start > current.end).length;
-    const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, right, controller.signal);
-    if (cancelled()) throw cancelledError();
+  // A newer completion of the same document aborts this one.
+  return cancellable(token, (signal) => completionList(ctx, document, params, signal), `completion ${document.uri}`);
+}
 
-    const style = insertStyleOf(settings);
-    const typed = line.slice(current.start, params.position.character);
-    const range = { start: { line: params.position.line, character: current.start }, end: { line: params.position.line, character: current.end } };
-    const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
-    const trailing = separatorAfter(line, current.end, style);
-    const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
-    const items = completions.map((completion, rank): CompletionItem => {
-      const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
-      const item: CompletionItem = {
-        label: completion.alias ? `${completion.alias} → ${completion.tag}` : completion.tag,
-        labelDetails: { description: compactCount(completion.count) },
-        kind: KIND_OF_CATEGORY[completion.category] ?? CompletionItemKind.Value,
-        detail,
-        filterText: typed,
-        sortText: String(rank).padStart(5, '0'),
-        textEdit: { range, newText: leading + formatTag(completion.tag, style) + trailing },
-      };
-      // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
-      const data: CompletionData = { tag: completion.tag };
-      if (completion.alias) data.alias = completion.alias;
-      item.data = data;
-      // With `, ` written after the tag, open the list again: the model's next tags for the longer prompt.
-      if (trailing) item.command = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
+async function completionList(ctx: ServerContext, document: LineDocument, params: CompletionParams, signal: AbortSignal): Promise<CompletionList | null> {
+  const uri = document.uri;
+  const line = document.line(params.position.line);
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
+  signal.throwIfAborted();
+  const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
+  const current = cursor.current;
+  if (!current || isTypingWeight(current.typed, engine.dictionary)) return null;
+  // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
+  const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
+  // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
+  // are tags right of the cursor, which the filter below may drop (asking for every tag of the
+  // prompt more made each completion ~1 ms slower).
+  const right = cursor.parsed.tags.filter((t) => t.start > current.end).length;
+  const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, right, signal);
+  signal.throwIfAborted();
+
+  const style = insertStyleOf(settings);
+  const typed = line.slice(current.start, params.position.character);
+  const range = { start: { line: params.position.line, character: current.start }, end: { line: params.position.line, character: current.end } };
+  const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
+  const trailing = separatorAfter(line, current.end, style);
+  const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
+  const items = completions.map((completion, rank): CompletionItem => {
+    const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
+    const item: CompletionItem = {
+      label: completion.alias ? `${completion.alias} → ${completion.tag}` : completion.tag,
+      labelDetails: { description: compactCount(completion.count) },
+      kind: KIND_OF_CATEGORY[completion.category] ?? CompletionItemKind.Value,
+      detail,
+      filterText: typed,
+      sortText: String(rank).padStart(5, '0'),
+      textEdit: { range, newText: leading + formatTag(completion.tag, style) + trailing },
+    };
+    // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
+    const data: CompletionData = { tag: completion.tag };
+    if (completion.alias) data.alias = completion.alias;
+    item.data = data;
+    // With `, ` written after the tag, open the list again: the model's next tags for the longer prompt.
+    if (trailing) item.command = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
+    if (rank === 0) item.preselect = true;
+    return item;
+  });
+  if (known.length > 0) {
+    // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
+    // prompts hold), above abbreviations and typo-tolerant ones; first when typed in full.
+    const exact = known[0] === normalizeTag(current.prefix);
+    const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
+    const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed);
+    const knownItems = known.map((tag): CompletionItem => ({
+      label: formatTag(tag, style),
+      kind: CompletionItemKind.Keyword,
+      detail: 'known tag (danbooruGpt.diagnostics.knownTags), not a Danbooru tag',
+      filterText: typed,
+      textEdit: { range, newText: leading + formatTag(tag, style) + trailing },
+      ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
+    }));
+    if (exact) items.forEach((item) => delete item.preselect);
+    items.splice(at, 0, ...knownItems);
+    items.length = Math.min(items.length, settings.completion.count);
+    items.forEach((item, rank) => {
+      item.sortText = String(rank).padStart(5, '0');
       if (rank === 0) item.preselect = true;
-      return item;
     });
-    if (known.length > 0) {
-      // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
-      // prompts hold), above abbreviations and typo-tolerant ones; first when typed in full.
-      const exact = known[0] === normalizeTag(current.prefix);
-      const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
-      const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed);
-      const knownItems = known.map((tag): CompletionItem => ({
-        label: formatTag(tag, style),
-        kind: CompletionItemKind.Keyword,
-        detail: 'known tag (danbooruGpt.diagnostics.knownTags), not a Danbooru tag',
-        filterText: typed,
-        textEdit: { range, newText: leading + formatTag(tag, style) + trailing },
-        ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
-      }));
-      if (exact) items.forEach((item) => delete item.preselect);
-      items.splice(at, 0, ...knownItems);
-      items.length = Math.min(items.length, settings.completion.count);
-      items.forEach((item, rank) => {
-        item.sortText = String(rank).padStart(5, '0');
-        if (rank === 0) item.preselect = true;
-      });
-    }
-    return { isIncomplete: true, items };
-  } catch (error) {
-    if (cancelled() || isAbortError(error)) throw cancelledError();
-    throw error;
-  } finally {
-    subscription.dispose();
-    if (inFlight.get(uri) === controller) inFlight.delete(uri);
   }
+  return { isIncomplete: true, items };
 }
 
 /** The engine's candidates for a prefix, or its next tags when nothing has been typed yet. */
@@ -230,6 +214,3 @@ export async function resolveCompletion(ctx: ServerContext, item: CompletionItem
   return item;
 }
 
-export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || /abort/i.test(error.message));
-}

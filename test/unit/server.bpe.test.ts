@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HoverRequest, LSPErrorCodes, type CompletionItem, type MarkupContent } from 'vscode-languageserver-protocol/node';
+import { CompletionRequest, HoverRequest, LSPErrorCodes, type CompletionItem, type CompletionList, type MarkupContent } from 'vscode-languageserver-protocol/node';
 import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../../src/protocol';
 import { loadDictionary, type TagDictionary } from '../../src/model/index';
 import { CancellationTokenSource, LspTestClient, applyEdits, repoRoot, tinyModel, type Settings } from './serverHarness';
@@ -217,6 +217,28 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
     await cancelled((source) => client.connection.sendRequest(SampleTagsRequest, { ...at(3), n: 20 }, source.token), 'Sample Tags');
     // The server goes on answering.
     assert.equal((await client.related(uri, 0, lines[0]!.length, 5)).tags.length, 5);
+  });
+
+  test('a newer completion of the same document aborts the one in flight (RequestCancelled); another document\'s goes on', async () => {
+    // Prompts the model has not seen, so that each completion has runs left when the next one comes.
+    const lines = ['1girl, cat ears, tail, s', '2girls, hug, yuri, b', 'solo, armor, sword, h', '1boy, male focus, suit, t', 'flower, outdoors, sky, c'];
+    const uri = await client.open('supersede.prompt', lines.join('\n'));
+    const other = await client.open('supersede-other.prompt', '1girl, witch hat, cape, l');
+    const send = (target: string, line: number, character: number): Promise<CompletionList | null | 'cancelled'> =>
+      client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: target }, position: { line, character } }).then(
+        (result) => result as CompletionList | null,
+        (error: { code?: number; message?: string }) => {
+          assert.ok(isCancelled(error), `${error.code} ${error.message}`);
+          return 'cancelled' as const;
+        },
+      );
+    // Sent together, as fast typing does: only the last of the document's answers.
+    const answers = await Promise.all([...lines.map((line, i) => send(uri, i, line.length)), send(other, 0, 25)]);
+    const last = answers[lines.length - 1];
+    assert.ok(last !== 'cancelled' && last !== null && last.items.length > 0, 'the newest completion answers');
+    assert.ok(answers.slice(0, lines.length - 1).every((answer) => answer === 'cancelled'), JSON.stringify(answers.map((a) => (typeof a === 'string' ? a : 'answered'))));
+    const otherAnswer = answers[lines.length];
+    assert.ok(otherAnswer !== 'cancelled' && otherAnswer !== null && otherAnswer.items.length > 0, 'another document\'s completion is not aborted');
   });
 
   test('diagnostics and quick fixes work as with a tag model', async () => {
