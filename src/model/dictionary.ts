@@ -398,6 +398,7 @@ export class CompactTagDictionary implements TagDictionary {
     return this.byFirstCharacter.get(code) ?? new Uint32Array(0);
   }
 
+  /** Real tags near an unknown one: an alias it spells, typos (edit distance) and abbreviations it writes. */
   nearest(tag: string, k: number): TagInfo[] {
     const query = normalizeTag(tag);
     if (!query || k <= 0) return [];
@@ -412,6 +413,8 @@ export class CompactTagDictionary implements TagDictionary {
     // An alias spelled exactly is the nearest of all: it names the canonical tag.
     const viaAlias = this.resolveId(query);
     if (viaAlias?.viaAlias) found.push({ id: viaAlias.id, distance: -1 });
+    // An abbreviation left as written (`detco`) means its tag: after one-edit typos, before two-edit ones.
+    for (const id of this.abbreviationIds(query, k, () => true, new Set())) found.push({ id, distance: 1.5 });
     found.sort((a, b) => a.distance - b.distance || a.id - b.id);
     const ids = [...new Set(found.map((entry) => entry.id))];
     return ids.slice(0, k).map((id) => this.info(id));

@@ -138,6 +138,10 @@ test('dictionary: categories filter the matches', () => {
 test('dictionary: nearest() suggests real tags for a misspelling', () => {
   assert.equal(dictionary.nearest('thighhigs', 3)[0].name, 'thighhighs');
   assert.equal(dictionary.nearest('lnog hair', 3)[0].name, 'long_hair');
+  // An abbreviation left as written: its tags, after the one-edit typos.
+  assert.deepEqual(dictionary.nearest('lohai', 2).map((tag) => tag.name), ['long_hair', 'low-tied_long_hair']);
+  assert.ok(dictionary.nearest('detco', 3).some((tag) => tag.name === 'detached_collar'));
+  assert.equal(dictionary.nearest('smille', 3)[0].name, 'smile');
 });
 
 test('dictionary: edit distance counts swaps as one edit and respects the bound', () => {

@@ -276,6 +276,12 @@ describe('language server, dictionary-only', () => {
     const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((item) => String(item.label));
     assert.equal((await labels(0, 12))[0], 'detached_collar');
     assert.equal((await labels(1, 13))[0], 'detached_collar');
+    // Left as written, it is an unknown tag whose quick fixes offer what it abbreviates.
+    const text = '1girl, detco';
+    const written = await client.open('abbreviation-fix.prompt', text);
+    const [unknown] = await client.waitForDiagnostics(written, (d) => d.length === 1);
+    const titles = (await client.codeActions(written, [unknown!])).map((action) => action.title);
+    assert.ok(titles.some((title) => title.startsWith('Did you mean "detached_collar"?')), titles.join(' | '));
     await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { knownTags: ['detco_style'] } });
     assert.deepEqual((await labels(0, 12)).slice(0, 2), ['detco style', 'detached_collar']);
     await client.changeSettings({ modelFolder: NO_MODEL });
