@@ -92,11 +92,12 @@ def inline_identity_initializers(model: onnx.ModelProto) -> int:
     how many Identity nodes were removed."""
     graph = model.graph
     names = {t.name for t in graph.initializer}
-    outputs = {o.name for o in graph.output}
+    # Names a subgraph (an If or Loop body) reads from this scope are left as they are.
+    kept_names = {o.name for o in graph.output} | names_read_in_subgraphs(graph)
     alias: Dict[str, str] = {}
     for node in graph.node:
         source = alias.get(node.input[0], node.input[0]) if node.input else ""
-        if node.op_type == "Identity" and source in names and node.output[0] not in outputs:
+        if node.op_type == "Identity" and source in names and node.output[0] not in kept_names:
             alias[node.output[0]] = source
     if not alias:
         return 0
@@ -108,6 +109,17 @@ def inline_identity_initializers(model: onnx.ModelProto) -> int:
     del graph.node[:]
     graph.node.extend(kept)
     return len(alias)
+
+
+def names_read_in_subgraphs(graph: onnx.GraphProto) -> set:
+    """Every input name of the nodes of `graph`'s subgraphs, nested ones included."""
+    found: set = set()
+    for node in graph.node:
+        for attribute in node.attribute:
+            for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs):
+                found.update(name for inner in subgraph.node for name in inner.input)
+                found |= names_read_in_subgraphs(subgraph)
+    return found
 
 
 def weight_matmuls(model: onnx.ModelProto) -> List[WeightMatMul]:
@@ -396,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.every < 1 or args.max_posts < 1:
             raise QuantizeError("--every and --max-posts must be at least 1")
         count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent, args.max_posts)
-    except (QuantizeError, DataError, OSError) as err:
+    except (QuantizeError, DataError, OSError, onnx.checker.ValidationError) as err:
         print(f"quantize: {err}", file=sys.stderr)
         return 1
     before, after = os.path.getsize(args.source), os.path.getsize(args.target)

@@ -112,20 +112,44 @@ let rows = [0, 1, 2].map(() => new Int32Array(64));
  * Whether `query` abbreviates `name` word by word: split into pieces that each start a word of the
  * name, in order, the first piece starting the name (`detco` → detached_collar, `lohai` → long_hair,
  * `hairb` → hair_bow, `lovi` → looking_at_viewer: words may be skipped after the first). An underscore
- * typed in the query ends a piece; a piece may begin after a word's opening parenthesis
- * (`ganyu_gen` → ganyu_(genshin_impact)). Pieces other than the last, and not ended by an underscore,
- * need ABBREVIATION_PIECE_MIN_LENGTH letters.
+ * typed in the query ends a piece (several in a row count as one); a piece may begin after a word's
+ * opening parenthesis or with it (`ganyu_gen`, `ganyu_(gen` → ganyu_(genshin_impact)). Pieces other
+ * than the last, and not ended by an underscore, need ABBREVIATION_PIECE_MIN_LENGTH letters.
  */
 export function abbreviates(query: string, name: string): boolean {
+  return abbreviatesCompact(compactAbbreviation(query), name);
+}
+
+/** The query as abbreviates() reads it: no leading underscores, runs of them as one. */
+function compactAbbreviation(query: string): string {
+  return query.replace(/_+/g, '_').replace(/^_/, '');
+}
+
+/**
+ * Failed (piece start, word) states of the current name: without them a name of many alike words
+ * (`ha_ha_ha_…` against `hahaha…z`) takes exponential time. Kept only after MEMO_AFTER_CALLS calls
+ * for one name (almost every name is decided in a few), and reused: the search is single-threaded.
+ */
+const failedStates = new Set<number>();
+const MEMO_AFTER_CALLS = 64;
+let callsForName = 0;
+
+function abbreviatesCompact(query: string, name: string): boolean {
+  if (callsForName > MEMO_AFTER_CALLS) failedStates.clear();
+  callsForName = 0;
   return abbreviatesFrom(query, name, 0, 0, true);
 }
 
 /** abbreviates() from `query[at]`, its next piece starting the word at `from` or (unless `first`) a later one. */
 function abbreviatesFrom(query: string, name: string, at: number, from: number, first: boolean): boolean {
   if (at === query.length) return true;
+  const memo = ++callsForName > MEMO_AFTER_CALLS;
+  const state = at * (name.length + 1) + from;
+  if (memo && failedStates.has(state)) return false;
   // Words are scanned in place (no array of word starts): this runs over thousands of names a keystroke.
   for (let word = from; word < name.length; word = nextWordStart(name, word)) {
-    const start = !first && name.charCodeAt(word) === 40 /* ( */ ? word + 1 : word;
+    const paren = !first && name.charCodeAt(word) === 40 /* ( */ && query.charCodeAt(at) !== 40;
+    const start = paren ? word + 1 : word;
     let common = 0;
     while (at + common < query.length && start + common < name.length) {
       const code = query.charCodeAt(at + common);
@@ -144,6 +168,7 @@ function abbreviatesFrom(query: string, name: string, at: number, from: number, 
     // The first piece starts the name; later pieces may skip words.
     if (first) return false;
   }
+  if (memo) failedStates.add(state);
   return false;
 }
 
@@ -352,15 +377,16 @@ export class CompactTagDictionary implements TagDictionary {
    * first, skipping `exclude` and the tags it is a plain prefix of (the prefix tier has those).
    */
   abbreviationIds(query: string, limit: number, allowed: (id: number) => boolean, exclude: Set<number>): number[] {
-    if (query.length < ABBREVIATION_MIN_LENGTH || limit <= 0) return [];
+    const compact = compactAbbreviation(query);
+    if (compact.length < ABBREVIATION_MIN_LENGTH || limit <= 0) return [];
     // Every match starts with the first piece, which has at least this many letters.
-    const underscore = query.indexOf('_');
-    const firstPiece = query.slice(0, Math.min(ABBREVIATION_PIECE_MIN_LENGTH, underscore < 0 ? query.length : underscore));
+    const underscore = compact.indexOf('_');
+    const firstPiece = compact.slice(0, Math.min(ABBREVIATION_PIECE_MIN_LENGTH, underscore < 0 ? compact.length : underscore));
     const ids: number[] = [];
     for (const id of this.prefixIds(firstPiece)) {
       if (!allowed(id) || exclude.has(id)) continue;
       const name = this.names[id];
-      if (!name.startsWith(query) && abbreviates(query, name)) ids.push(id);
+      if (!name.startsWith(query) && abbreviatesCompact(compact, name)) ids.push(id);
     }
     ids.sort((a, b) => a - b);
     return ids.slice(0, limit);

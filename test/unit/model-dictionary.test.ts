@@ -89,6 +89,10 @@ test('dictionary: an abbreviation is the starts of the words, in order, from the
     ['loatvi', 'looking_at_viewer'],
     ['l_a_v', 'looking_at_viewer'],
     ['ganyu_gen', 'ganyu_(genshin_impact)'],
+    ['ganyu_(gen', 'ganyu_(genshin_impact)'], // a piece may start with the parenthesis too
+    ['ganyu_(gen_im', 'ganyu_(genshin_impact)'],
+    ['de__co', 'detached_collar'], // underscores in a row are one
+    ['_detco', 'detached_collar'],
     ['whiba', 'white_background'],
   ]) {
     assert.ok(abbreviates(query, name), `${query} → ${name}`);
@@ -104,6 +108,16 @@ test('dictionary: an abbreviation is the starts of the words, in order, from the
   ]) {
     assert.ok(!abbreviates(query, name), `${query} is not ${name}`);
   }
+});
+
+test('dictionary: an abbreviation of a name of many alike words is decided quickly', () => {
+  // Without remembering failed states this took seconds to minutes (exponential in the words).
+  const name = Array.from({ length: 40 }, () => 'aa').join('_');
+  const started = performance.now();
+  assert.equal(abbreviates(`${'a'.repeat(24)}b`, name), false);
+  assert.equal(abbreviates('a_a_a_a_a_a_a_a_b', Array.from({ length: 40 }, () => 'a').join('_')), false);
+  assert.equal(abbreviates('a'.repeat(24), name), true);
+  assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
 });
 
 test('dictionary: abbreviations come after the real matches, before the typos, most posts first', () => {

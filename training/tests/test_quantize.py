@@ -3,6 +3,7 @@ import sys
 import unittest
 
 import numpy as np
+import onnx
 import torch
 from onnx import TensorProto, numpy_helper
 
@@ -110,6 +111,21 @@ class QuantizeTest(unittest.TestCase):
         self.assertEqual(count, 2)
         self.assertEqual([n.op_type for n in quantized.graph.node].count("MatMulIntegerToFloat"), 2)
         self.assertEqual(inline_identity_initializers(quantized), 0)
+        # An Identity that an If branch reads from the outer scope stays: the branch would lose its input.
+        then_branch = helper.make_graph([helper.make_node("MatMul", ["x", "w_copy"], ["t"])], "then", [],
+                                        [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2, 3])])
+        else_branch = helper.make_graph([helper.make_node("MatMul", ["x", "w1"], ["e"])], "else", [],
+                                        [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2, 3])])
+        branching = helper.make_graph(
+            [helper.make_node("Identity", ["w1"], ["w_copy"]), helper.make_node("If", ["c"], ["y"], then_branch=then_branch, else_branch=else_branch)],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4]), helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+            initializer=[numpy_helper.from_array(w1, "w1")],
+        )
+        model = helper.make_model(branching, opset_imports=[helper.make_opsetid("", 17)])
+        self.assertEqual(inline_identity_initializers(model), 0)
+        onnx.checker.check_model(model, full_check=True)
 
     def test_calibration_of_a_bpe_model_writes_the_posts_as_the_runtime_writes_a_prompt(self):
         import json
