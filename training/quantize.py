@@ -122,6 +122,21 @@ def names_read_in_subgraphs(graph: onnx.GraphProto) -> set:
     return found
 
 
+def no_weight_matmul_message(model: onnx.ModelProto) -> str:
+    """Why a graph has nothing to quantize: already int8, or its products inside If/Loop branches."""
+    def products_in_branches(graph: onnx.GraphProto) -> bool:
+        for node in graph.node:
+            for attribute in node.attribute:
+                for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs):
+                    if any(inner.op_type in ("MatMul", "Gemm") for inner in subgraph.node) or products_in_branches(subgraph):
+                        return True
+        return False
+    if products_in_branches(model.graph):
+        return ("the weight products are inside If/Loop branches (an older export's merged decoder, decoder_model_merged.onnx), "
+                "which this tool does not rewrite: export the model again with a current optimum (onnx/model.onnx) and quantize that")
+    return "no MatMul or Gemm by a float32 weight matrix (already quantized?)"
+
+
 def weight_matmuls(model: onnx.ModelProto) -> List[WeightMatMul]:
     floats = float_initializers(model)
     producer = {out: node for node in model.graph.node for out in node.output}
@@ -167,7 +182,7 @@ def calibration_model(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, List[str
     """A copy of the model that also outputs the activations of its weight MatMuls."""
     matmuls = weight_matmuls(model)
     if not matmuls:
-        raise QuantizeError("no MatMul or Gemm by a float32 weight matrix (already quantized?)")
+        raise QuantizeError(no_weight_matmul_message(model))
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     names = list(dict.fromkeys(m.activation for m in matmuls))
@@ -184,7 +199,7 @@ def quantize_model(model: onnx.ModelProto, ranges: Dict[str, float]) -> Tuple[on
     floats = float_initializers(model)
     matmuls = weight_matmuls(model)
     if not matmuls:
-        raise QuantizeError("no MatMul or Gemm by a float32 weight matrix (already quantized?)")
+        raise QuantizeError(no_weight_matmul_message(model))
     consumers: Dict[str, List[onnx.NodeProto]] = defaultdict(list)
     for node in graph.node:
         for name in node.input:

@@ -126,6 +126,9 @@ class QuantizeTest(unittest.TestCase):
         model = helper.make_model(branching, opset_imports=[helper.make_opsetid("", 17)])
         self.assertEqual(inline_identity_initializers(model), 0)
         onnx.checker.check_model(model, full_check=True)
+        # Products only inside branches (an older export's merged decoder): said so, not "already quantized".
+        with self.assertRaisesRegex(QuantizeError, "inside If/Loop branches .*merged decoder"):
+            calibration_model(model)
 
     def test_calibration_of_a_bpe_model_writes_the_posts_as_the_runtime_writes_a_prompt(self):
         import json
