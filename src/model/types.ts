@@ -48,7 +48,7 @@ export interface TagDictionary {
   resolve(tagOrAlias: string): { tag: TagInfo; viaAlias?: string } | undefined;
   /** Dictionary matches for a typed prefix: prefix, word-start, alias, abbreviation, then fuzzy. */
   search(prefix: string, options?: SearchOptions): DictionaryMatch[];
-  /** Nearest real tags to an unknown one (edit distance), for "did you mean". */
+  /** Nearest real tags to an unknown one (an alias it spells, edit distance, abbreviations), for "did you mean". */
   nearest(tag: string, k: number): TagInfo[];
 }
 
