@@ -1,5 +1,7 @@
+import json
 import os
 import sys
+import tempfile
 import unittest
 
 import numpy as np
@@ -13,6 +15,14 @@ from onnx_graph import build_graph  # noqa: E402
 from quantize import (QuantizeError, bos_token_id, calibration_model, calibration_sequences, calibration_texts,  # noqa: E402
                       inline_identity_initializers, quantize_columns, quantize_model, weight_matmuls)
 from tags import is_validation  # noqa: E402
+
+
+def write_posts(folder: str, tags: str) -> tuple:
+    """A posts file of 40 posts (ids 0-39) with the same tags; returns its path and the ids."""
+    path, ids = os.path.join(folder, "posts.tsv"), [str(i) for i in range(40)]
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{post_id}\t{tags}\n" for post_id in ids)
+    return path, ids
 
 
 class QuantizeTest(unittest.TestCase):
@@ -131,14 +141,9 @@ class QuantizeTest(unittest.TestCase):
             calibration_model(model)
 
     def test_calibration_of_a_bpe_model_writes_the_posts_as_the_runtime_writes_a_prompt(self):
-        import json
-        import tempfile
-
         with tempfile.TemporaryDirectory() as d:
-            posts, tokenizer = os.path.join(d, "posts.tsv"), os.path.join(d, "tokenizer.json")
-            ids = [str(i) for i in range(40)]
-            with open(posts, "w", encoding="utf-8") as f:
-                f.writelines(f"{post_id}\tlong_hair,Smile,hair_ornament\n" for post_id in ids)
+            posts, ids = write_posts(d, "long_hair,Smile,hair_ornament")
+            tokenizer = os.path.join(d, "tokenizer.json")
             texts = calibration_texts(posts, {}, every=1, val_percent=10)
             self.assertEqual(len(texts), sum(not is_validation(i) for i in ids))
             self.assertEqual(texts[0], "long_hair, smile, hair_ornament,")
@@ -158,14 +163,9 @@ class QuantizeTest(unittest.TestCase):
                 bos_token_id({}, tokenizer)
 
     def test_calibration_feeds_training_posts_one_token_per_tag(self):
-        import json
-        import tempfile
-
         with tempfile.TemporaryDirectory() as d:
-            posts, tokenizer = os.path.join(d, "posts.tsv"), os.path.join(d, "tokenizer.json")
-            ids = [str(i) for i in range(40)]
-            with open(posts, "w", encoding="utf-8") as f:
-                f.writelines(f"{post_id}\tlong_hair,Smile,unknown_tag\n" for post_id in ids)
+            posts, ids = write_posts(d, "long_hair,Smile,unknown_tag")
+            tokenizer = os.path.join(d, "tokenizer.json")
             with open(tokenizer, "w", encoding="utf-8") as f:
                 vocab = {"<|bos|>": 0, "<|eos|>": 1, "<|pad|>": 2, "<|unk|>": 3, "long_hair": 4, "smile": 5}
                 json.dump({"model": {"type": "WordLevel", "vocab": vocab}}, f)
