@@ -9,7 +9,7 @@ import { PrefixCache } from './prefix-cache';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { createRandom, pickToken } from './sampler';
-import { logSoftmaxRow, type GptSession } from './session';
+import { logSoftmaxRow, PastTiles, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
 /** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
@@ -51,9 +51,12 @@ export class BpeModelEngine extends ModelEngineBase {
   private readonly candidateTokens = new Map<string, number[]>();
   /** Exact candidate scores by context tokens, for the last SCORE_MEMO_CONTEXTS contexts. */
   private readonly scoreMemos = new PrefixCache<Map<string, number>>(SCORE_MEMO_CONTEXTS);
+  /** The context's past tiled into rows, kept across a completion's runs and the next keystroke's. */
+  private readonly pastTiles: PastTiles;
 
   constructor(dictionary: CompactTagDictionary, files: ModelFiles, session: GptSession, ranking: RankingConfig) {
     super(dictionary, files, session, ranking, 'bpe');
+    this.pastTiles = new PastTiles(session);
     const end = files.tokenizer.vocab.get('<|endoftext|>');
     this.bosId = files.config.bosTokenId ?? end ?? -1;
     this.eosId = files.config.eosTokenId ?? end ?? -1;
@@ -206,7 +209,7 @@ export class BpeModelEngine extends ModelEngineBase {
           while (row.length < steps) row.push(this.eosId);
           return row;
         });
-        const result = await this.session.logitsAfter(rows, this.session.expandPast(state.past, rows.length));
+        const result = await this.session.logitsAfter(rows, this.pastTiles.tile(state.past, rows.length));
         this.forwardPasses++;
         const vocab = result.vocab;
         const scanner = sharedLogitScanner();
@@ -231,6 +234,7 @@ export class BpeModelEngine extends ModelEngineBase {
 
   override async dispose(): Promise<void> {
     this.scoreMemos.clear();
+    this.pastTiles.clear();
     await super.dispose();
   }
 

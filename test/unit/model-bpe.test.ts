@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BpeModelEngine } from '../../src/model/bpe-engine';
 import { normalizeTag } from '../../src/model/dictionary';
 import { loadDictionary, loadEngine } from '../../src/model/index';
+import { PastTiles } from '../../src/model/session';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe');
 const dictionary = loadDictionary();
@@ -170,6 +171,36 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     } finally {
       engine.session.logitsAfter = logitsAfter;
     }
+  });
+
+  test('tiled pasts: every row is the one-row past, kept for the same past, never rewritten under a view handed out', async () => {
+    const tiles = new PastTiles(engine.session);
+    const pastOf = async (context: string[]) => (await engine.contextState(engine.contextTokens(context))).past;
+    const [a, b] = [await pastOf(['1girl', 'solo']), await pastOf(['2girls', 'yuri', 'hug'])];
+    const rowsEqual = (tiled: ReturnType<PastTiles['tile']>, source: typeof a): void => {
+      for (const [layer, [key, value]] of tiled.layers.entries()) {
+        for (const [tensor, one] of [[key, source.layers[layer]![0]], [value, source.layers[layer]![1]]] as const) {
+          const row = one.data as Float32Array;
+          assert.deepEqual(tensor.dims, [tiled.batch, ...one.dims.slice(1)]);
+          for (let r = 0; r < tiled.batch; r++) assert.deepEqual((tensor.data as Float32Array).subarray(r * row.length, (r + 1) * row.length), row);
+        }
+      }
+    };
+    const three = tiles.tile(a, 3);
+    rowsEqual(three, a);
+    const five = tiles.tile(a, 5);
+    rowsEqual(five, a);
+    assert.equal((five.layers[0]![0].data as Float32Array).buffer, (three.layers[0]![0].data as Float32Array).buffer, 'the same past: the same memory');
+    // Another past, or more rows than kept, gets new memory: views handed out keep their rows.
+    const other = tiles.tile(b, 4);
+    rowsEqual(other, b);
+    rowsEqual(three, a);
+    const many = tiles.tile(b, 60);
+    rowsEqual(many, b);
+    rowsEqual(other, b);
+    tiles.clear();
+    rowsEqual(tiles.tile(a, 2), a);
+    tiles.clear();
   });
 
   test('hidden cache positions: a row that hides tokens and reuses their positions equals the clean sequence', async () => {
