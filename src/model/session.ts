@@ -279,7 +279,9 @@ class Int64Writer {
  * memory. Released after IDLE_MS without use, so that an idle editor does not hold it.
  */
 export class PastTiles {
+  /** Rows kept beyond a run's own when first tiled (a completion's runs take 1–22), within SPARE_BYTES. */
   private static readonly MIN_ROWS = 24;
+  private static readonly SPARE_BYTES = 256 * 2 ** 20;
   private static readonly IDLE_MS = 5000;
   private source: PastState | undefined;
   private buffers: Float32Array[] = [];
@@ -295,7 +297,9 @@ export class PastTiles {
     if (past.batch !== 1) throw new Error('tile needs a one-row past');
     const tensors = past.layers.flat();
     if (past !== this.source || batch > this.capacity) {
-      this.capacity = past === this.source ? Math.max(batch, 2 * this.capacity) : Math.max(batch, PastTiles.MIN_ROWS);
+      const rowBytes = tensors.reduce((sum, tensor) => sum + tensor.data.length * 4, 0);
+      const wanted = past === this.source ? 2 * this.capacity : PastTiles.MIN_ROWS;
+      this.capacity = Math.max(batch, Math.min(wanted, Math.floor(PastTiles.SPARE_BYTES / rowBytes)));
       this.buffers = tensors.map((tensor) => new Float32Array(tensor.data.length * this.capacity));
       this.source = past;
       this.filled = 0;
