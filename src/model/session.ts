@@ -271,22 +271,25 @@ class Int64Writer {
 }
 
 /**
- * One-row pasts tiled into rows for batched runs after them, kept for the last past tiled: a
+ * One-row pasts tiled into rows for batched runs after them, kept for the last few pasts tiled: a
  * completion of a sub-word model runs many batches after the same context, and so does the next
- * keystroke's. Rows are copied once into memory allocated once: fresh memory costs ~4x a copy (page
- * faults), and tiling afresh for every run took ~30 % of a GPT-2-small int8 completion. Rows already
- * handed out are never written again (a run may still be reading them); a larger batch gets new
- * memory. Released after IDLE_MS without use, so that an idle editor does not hold it.
+ * keystroke's (a hover or Related Tags may interleave its own context's runs). Rows are copied once
+ * into memory allocated once: fresh memory costs ~4x a copy (page faults), and tiling afresh for
+ * every run took ~30 % of a GPT-2-small int8 completion. Rows already handed out are never written
+ * again (a run may still be reading them); a larger batch gets new memory. Released after IDLE_MS
+ * without use, so that an idle editor does not hold it.
  */
 export class PastTiles {
   /** Rows kept beyond a run's own when first tiled (a completion's runs take 1–22), within SPARE_BYTES. */
   private static readonly MIN_ROWS = 24;
-  private static readonly SPARE_BYTES = 256 * 2 ** 20;
+  private static readonly SPARE_BYTES = 128 * 2 ** 20;
+  /** Pasts kept: a completion's context and those of requests interleaved with it (hover, Related Tags). */
+  private static readonly KEPT = 3;
+  /** An entry used this recently is in use: pushing it out, a new one gets no spare rows (no churn). */
+  private static readonly BUSY_MS = 50;
   private static readonly IDLE_MS = 5000;
-  private source: PastState | undefined;
-  private buffers: Float32Array[] = [];
-  private capacity = 0;
-  private filled = 0;
+  /** By past, least recently used first. */
+  private readonly kept = new Map<PastState, { buffers: Float32Array[]; capacity: number; filled: number; used: number }>();
   private idle: NodeJS.Timeout | undefined;
 
   constructor(private readonly session: GptSession) {}
@@ -296,24 +299,31 @@ export class PastTiles {
     if (batch === 1 || past.layers.length === 0) return this.session.expandPast(past, batch);
     if (past.batch !== 1) throw new Error('tile needs a one-row past');
     const tensors = past.layers.flat();
-    if (past !== this.source || batch > this.capacity) {
+    const now = performance.now();
+    let entry = this.kept.get(past);
+    this.kept.delete(past);
+    if (!entry || batch > entry.capacity) {
       const rowBytes = tensors.reduce((sum, tensor) => sum + tensor.data.length * 4, 0);
-      const wanted = past === this.source ? 2 * this.capacity : PastTiles.MIN_ROWS;
-      this.capacity = Math.max(batch, Math.min(wanted, Math.floor(PastTiles.SPARE_BYTES / rowBytes)));
-      this.buffers = tensors.map((tensor) => new Float32Array(tensor.data.length * this.capacity));
-      this.source = past;
-      this.filled = 0;
+      const oldest = this.kept.size >= PastTiles.KEPT ? this.kept.values().next().value : undefined;
+      const churning = !entry && oldest !== undefined && now - oldest.used < PastTiles.BUSY_MS;
+      const wanted = entry ? 2 * entry.capacity : churning ? 0 : PastTiles.MIN_ROWS;
+      const capacity = Math.max(batch, Math.min(wanted, Math.floor(PastTiles.SPARE_BYTES / rowBytes)));
+      entry = { buffers: tensors.map((tensor) => new Float32Array(tensor.data.length * capacity)), capacity, filled: 0, used: now };
     }
+    entry.used = now;
+    this.kept.set(past, entry);
+    if (this.kept.size > PastTiles.KEPT) this.kept.delete(this.kept.keys().next().value as PastState);
     for (const [i, tensor] of tensors.entries()) {
       const row = tensor.data as Float32Array;
-      for (let b = this.filled; b < batch; b++) this.buffers[i].set(row, b * row.length);
+      for (let b = entry.filled; b < batch; b++) entry.buffers[i].set(row, b * row.length);
     }
-    this.filled = Math.max(this.filled, batch);
+    entry.filled = Math.max(entry.filled, batch);
     clearTimeout(this.idle);
     this.idle = setTimeout(() => this.clear(), PastTiles.IDLE_MS);
     this.idle.unref?.();
+    const buffers = entry.buffers;
     const views = tensors.map(
-      (tensor, i) => new ort.Tensor('float32', this.buffers[i].subarray(0, tensor.data.length * batch), [batch, ...tensor.dims.slice(1)]),
+      (tensor, i) => new ort.Tensor('float32', buffers[i].subarray(0, tensor.data.length * batch), [batch, ...tensor.dims.slice(1)]),
     );
     const layers = past.layers.map((_, layer): [ort.Tensor, ort.Tensor] => [views[2 * layer], views[2 * layer + 1]]);
     return { batch, length: past.length, layers };
@@ -321,10 +331,7 @@ export class PastTiles {
 
   clear(): void {
     clearTimeout(this.idle);
-    this.source = undefined;
-    this.buffers = [];
-    this.capacity = 0;
-    this.filled = 0;
+    this.kept.clear();
   }
 }
 

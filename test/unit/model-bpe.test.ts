@@ -173,7 +173,7 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     }
   });
 
-  test('tiled pasts: every row is the one-row past, kept for the same past, never rewritten under a view handed out', async () => {
+  test('tiled pasts: every row is the one-row past, kept for the same past (interleaved pasts too), never rewritten under a view handed out', async () => {
     const tiles = new PastTiles(engine.session);
     const pastOf = async (context: string[]) => (await engine.contextState(engine.contextTokens(context))).past;
     const [a, b] = [await pastOf(['1girl', 'solo']), await pastOf(['2girls', 'yuri', 'hug'])];
@@ -195,6 +195,10 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     const other = tiles.tile(b, 4);
     rowsEqual(other, b);
     rowsEqual(three, a);
+    // Pasts interleaved (a completion's and a hover's) each keep their own rows.
+    const again = tiles.tile(a, 5);
+    rowsEqual(again, a);
+    assert.equal((again.layers[0]![0].data as Float32Array).buffer, (three.layers[0]![0].data as Float32Array).buffer, 'a is still kept after b');
     const many = tiles.tile(b, 60);
     rowsEqual(many, b);
     rowsEqual(other, b);
