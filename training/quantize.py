@@ -40,7 +40,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
@@ -111,27 +111,23 @@ def inline_identity_initializers(model: onnx.ModelProto) -> int:
     return len(alias)
 
 
-def names_read_in_subgraphs(graph: onnx.GraphProto) -> set:
-    """Every input name of the nodes of `graph`'s subgraphs, nested ones included."""
-    found: set = set()
+def subgraphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    """Every subgraph of `graph`'s nodes (If branches, Loop bodies), nested ones included."""
     for node in graph.node:
         for attribute in node.attribute:
             for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs):
-                found.update(name for inner in subgraph.node for name in inner.input)
-                found |= names_read_in_subgraphs(subgraph)
-    return found
+                yield subgraph
+                yield from subgraphs(subgraph)
+
+
+def names_read_in_subgraphs(graph: onnx.GraphProto) -> set:
+    """Every input name of the nodes of `graph`'s subgraphs, nested ones included."""
+    return {name for subgraph in subgraphs(graph) for node in subgraph.node for name in node.input}
 
 
 def no_weight_matmul_message(model: onnx.ModelProto) -> str:
     """Why a graph has nothing to quantize: already int8, or its products inside If/Loop branches."""
-    def products_in_branches(graph: onnx.GraphProto) -> bool:
-        for node in graph.node:
-            for attribute in node.attribute:
-                for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs):
-                    if any(inner.op_type in ("MatMul", "Gemm") for inner in subgraph.node) or products_in_branches(subgraph):
-                        return True
-        return False
-    if products_in_branches(model.graph):
+    if any(node.op_type in ("MatMul", "Gemm") for subgraph in subgraphs(model.graph) for node in subgraph.node):
         return ("the weight products are inside If/Loop branches (an older export's merged decoder, decoder_model_merged.onnx), "
                 "which this tool does not rewrite: export the model again with a current optimum (onnx/model.onnx) and quantize that")
     return "no MatMul or Gemm by a float32 weight matrix (already quantized?)"
