@@ -337,7 +337,7 @@ export class CompactTagDictionary implements TagDictionary {
       const aliasOf = this.aliasMatches(query);
       take(this.sortedIds(aliasOf.keys()), 'alias', aliasOf);
     }
-    if (query.length >= ABBREVIATION_MIN_LENGTH && results.length < limit) {
+    if (results.length < limit) {
       take(this.abbreviationIds(query, limit - results.length, allowed, seen), 'abbreviation');
     }
     if ((options.fuzzy ?? true) && query.length >= FUZZY_MIN_LENGTH && results.length < limit) {
