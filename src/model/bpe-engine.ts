@@ -39,6 +39,42 @@ const NEXT_TAG_CANDIDATES = 256;
  */
 const MAX_TOKENS_PER_TAG = 24;
 const MAX_TRIES_PER_TAG = 32;
+/** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */
+const CLEANUP_AFTER_SPACE = new Set(['.', '?', '!', ',', "'", 'n', ' ']);
+
+/**
+ * The normalized start that every accepted ending of a tag being sampled shares, read from the raw
+ * text of its tokens so far (decoded without the clean-up of tokenization spaces): null when no ending
+ * can be accepted (a later tag does not start with `betweenTags`), '' when nothing is settled yet.
+ * It must be exact, so that rejecting a tag early keeps rejection sampling's distribution: the text
+ * stops at an unfinished UTF-8 character, at the separator's first character and, where the
+ * tokenizer cleans up spaces when decoding (`cleanup`), before the first space that clean-up could
+ * delete, so that whatever follows, the accepted text starts with what is kept.
+ */
+export function settledTagStart(raw: string, first: boolean, betweenTags: string, separator: string, cleanup: boolean): string | null {
+  let end = raw.indexOf('\uFFFD');
+  if (end < 0) end = raw.length;
+  const separatorStart = raw.indexOf(separator[0]);
+  if (separatorStart >= 0 && separatorStart < end) end = separatorStart;
+  if (cleanup) {
+    for (let i = 0; i < end; i++) {
+      if (raw.charCodeAt(i) === 32 && (i + 1 >= end || CLEANUP_AFTER_SPACE.has(raw[i + 1]))) {
+        end = i;
+        break;
+      }
+    }
+  }
+  const settled = raw.slice(0, end);
+  let body = settled;
+  if (!first && betweenTags) {
+    if (settled.length < betweenTags.length) return betweenTags.startsWith(settled) ? '' : null;
+    if (!settled.startsWith(betweenTags)) return null;
+    body = settled.slice(betweenTags.length);
+  }
+  // A capital sigma lower-cases by what follows it (final ς or σ): the start stops before it.
+  const sigma = body.indexOf('\u03A3');
+  return normalizeTag(sigma < 0 ? body : body.slice(0, sigma));
+}
 
 export class BpeModelEngine extends ModelEngineBase {
   readonly bosId: number;
@@ -46,6 +82,8 @@ export class BpeModelEngine extends ModelEngineBase {
   readonly separator: string;
   /** Whether the model writes tags with spaces instead of underscores. */
   readonly tagSpaces: boolean;
+  /** Whether decoding deletes spaces before punctuation (the tokenizer's clean_up_tokenization_spaces). */
+  private readonly decodeCleansSpaces: boolean;
   /** What comes before every tag after the first (after the previous tag's separator). */
   readonly betweenTags: string;
   private readonly candidateTokens = new Map<string, number[]>();
@@ -64,6 +102,7 @@ export class BpeModelEngine extends ModelEngineBase {
     const separator = files.config.tagModel.separator;
     this.separator = typeof separator === 'string' && separator ? separator : ',';
     this.tagSpaces = files.config.tagModel.tag_spaces === true;
+    this.decodeCleansSpaces = files.tokenizer.config.clean_up_tokenization_spaces !== false;
     // `t1, t2,` by default; a model trained on `t1,t2,` (as mio/danbooru2021-tags is written) says "".
     const between = files.config.tagModel.between_tags;
     this.betweenTags = typeof between === 'string' ? between : ' ';
@@ -364,8 +403,8 @@ export class BpeModelEngine extends ModelEngineBase {
         row.partial.push(token);
         const text = this.tokenizer.decode(row.partial, { skip_special_tokens: true });
         const complete = text.includes(this.separator);
-        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG) {
-          const first = promptTokens.length === 1 && row.tags.length === 0;
+        const first = promptTokens.length === 1 && row.tags.length === 0;
+        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(row.partial, text, first)) {
           const tag = complete ? this.acceptTag(text, first, row.used, banned) : undefined;
           if (tag) {
             row.tags.push(tag);
@@ -463,7 +502,8 @@ export class BpeModelEngine extends ModelEngineBase {
           }
           generated.push(token);
           text = this.tokenizer.decode(generated, { skip_special_tokens: true });
-          if (text.includes(this.separator)) break;
+          // A text that can no longer become a tag is rejected below (it has no separator).
+          if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first)) break;
           const result = await this.session.forward([[token]], state.past);
           this.forwardPasses++;
           state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
@@ -486,6 +526,16 @@ export class BpeModelEngine extends ModelEngineBase {
       samples.push(tags);
     }
     return samples;
+  }
+
+  /**
+   * Whether a tag's tokens so far (`text` as decoded) can no longer become a dictionary tag or alias
+   * whatever follows: the row can draw again now instead of writing the rest of a non-tag.
+   */
+  private cannotBecomeTag(tokens: number[], text: string, first: boolean): boolean {
+    const raw = this.decodeCleansSpaces ? this.tokenizer.decode(tokens, { skip_special_tokens: true, clean_up_tokenization_spaces: false }) : text;
+    const start = settledTagStart(raw, first, this.betweenTags, this.separator, this.decodeCleansSpaces);
+    return start === null || (start !== '' && !this.dictionary.startsSomeTag(start));
   }
 
   /** The canonical tag a generated `tag,` text names, when it is a new, allowed dictionary tag. */

@@ -346,6 +346,14 @@ export class CompactTagDictionary implements TagDictionary {
     return results;
   }
 
+  /** Whether some tag's name or alias starts with `query` (normalized): what a tag being written can still become. */
+  startsSomeTag(query: string): boolean {
+    const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, query));
+    if (lo < hi) return true;
+    const [aliasLo, aliasHi] = this.aliasRange(query);
+    return aliasLo < aliasHi;
+  }
+
   /** Ids of every tag whose name starts with `query` (unsorted). */
   prefixIds(query: string): Uint32Array {
     const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, query));

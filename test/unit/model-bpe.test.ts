@@ -284,6 +284,38 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
       }
     }
   });
+
+  test('sampling drops a tag as soon as its text can become no tag, in the batched and the row-by-row paths', async (t) => {
+    const ruledOut: string[] = [];
+    const startsSomeTag = dictionary.startsSomeTag.bind(dictionary);
+    t.mock.method(dictionary, 'startsSomeTag', (start: string) => {
+      const result = startsSomeTag(start);
+      if (!result) ruledOut.push(start);
+      return result;
+    });
+    const options = { n: 3, seed: 5, minTags: 10, maxTags: 10 };
+    const check = (samples: string[][]) => {
+      for (const tags of samples) {
+        assert.equal(new Set(tags).size, tags.length);
+        for (const tag of tags) assert.ok(dictionary.get(tag), tag);
+      }
+    };
+    check(await engine.sample(options));
+    const batched = ruledOut.length;
+    // This barely trained model writes many non-tags (`long_eyes`): some are dropped part-way.
+    assert.ok(batched > 0, 'the batched path ruled nothing out');
+    for (const start of ruledOut) assert.equal(dictionary.resolveId(start), undefined, start);
+    const session = (engine as unknown as { session: object }).session;
+    Object.defineProperty(session, 'supportsRowLayout', { get: () => false, configurable: true });
+    const rowByRow = t.mock.method(engine as unknown as { sampleOneByOne: () => Promise<string[][]> }, 'sampleOneByOne');
+    try {
+      check(await engine.sample(options));
+    } finally {
+      delete (session as { supportsRowLayout?: boolean }).supportsRowLayout;
+    }
+    assert.equal(rowByRow.mock.callCount(), 1);
+    assert.ok(ruledOut.length > batched, 'the row-by-row path ruled nothing out');
+  });
 });
 
 test('cli complete and sample run the BPE fixture end to end', () => {

@@ -1,0 +1,109 @@
+// Early rejection in BPE sampling: a tag being written is dropped as soon as its text can no longer
+// become a dictionary tag. That keeps rejection sampling exact only if no text that would be
+// accepted is ever dropped on the way: checked here against the dictionary's own names and aliases,
+// as a model writes them, with and without the tokenizer's clean-up of spaces.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { BpeModelEngine, settledTagStart } from '../../src/model/bpe-engine';
+import { normalizeTag } from '../../src/model/dictionary';
+import { loadDictionary, loadEngine } from '../../src/model/index';
+
+const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe');
+const dictionary = loadDictionary();
+const separator = ',';
+const betweenTags = ' ';
+
+/** Every name and alias with a character beyond letters, digits and `_()`, and a stride of the rest. */
+function testedTexts(): string[] {
+  const texts: string[] = [];
+  for (let id = 0; id < dictionary.size; id++) {
+    const name = dictionary.names[id];
+    if (/[^a-z0-9_()]/.test(name) ? id % 3 === 0 : id % 40 === 0) texts.push(name);
+  }
+  const aliases = (dictionary as unknown as { aliasNames: string[] }).aliasNames;
+  aliases.forEach((alias, index) => {
+    if (index % 12 === 0) texts.push(alias);
+  });
+  return texts.filter((text) => !text.includes(separator));
+}
+
+describe('settledTagStart: what a tag being sampled can still become', () => {
+  let engine: BpeModelEngine;
+  before(async () => {
+    engine = (await loadEngine({ modelDir: fixture, dictionary, threads: 1 })) as BpeModelEngine;
+  });
+  after(() => engine.dispose());
+
+  test('never rules out the start of a text that would be accepted (names and aliases, both spellings, clean-up on and off)', () => {
+    const texts = testedTexts();
+    assert.ok(texts.length > 5000, `${texts.length} texts`);
+    let checked = 0;
+    let acceptedTexts = 0;
+    texts.forEach((name, index) => {
+      for (const spaces of [false, true]) {
+        const written = spaces ? name.replace(/_/g, ' ') : name;
+        for (const first of [true, false]) {
+          const plain = (first ? '' : betweenTags) + written;
+          // Also as a model may write it: a space before an apostrophe or stop that clean-up deletes.
+          const spaced = plain.replace(/(?=['.!?]|n't)/g, ' ');
+          for (const raw of plain === spaced ? [plain] : [plain, spaced]) {
+            const ids = engine.encodeText(raw + separator);
+            for (const cleanup of [false, true]) {
+              const text = engine.tokenizer.decode(ids, { clean_up_tokenization_spaces: cleanup });
+              const end = text.indexOf(separator);
+              const body = text.slice(0, end);
+              if (!first && !body.startsWith(betweenTags)) continue;
+              const tag = normalizeTag(first ? body : body.slice(betweenTags.length));
+              if (!dictionary.resolveId(tag)) continue;
+              acceptedTexts++;
+              // The starts a sampler sees: every character prefix, and every token prefix's decoding
+              // (an unfinished UTF-8 character shows as U+FFFD) for those beyond ASCII and a share of the rest.
+              const partials = Array.from({ length: raw.length + 1 }, (_, length) => raw.slice(0, length));
+              if (index % 4 === 0 || /[^ -~]/.test(raw)) {
+                for (let length = 1; length < ids.length; length++) {
+                  partials.push(engine.tokenizer.decode(ids.slice(0, length), { clean_up_tokenization_spaces: false }));
+                }
+              }
+              for (const partial of partials) {
+                const start = settledTagStart(partial, first, betweenTags, separator, cleanup);
+                assert.ok(start !== null && tag.startsWith(start), `${JSON.stringify(partial)} of ${JSON.stringify(raw)} (clean-up ${cleanup}): ${JSON.stringify(start)}`);
+                if (start) assert.ok(dictionary.startsSomeTag(start), start);
+                checked++;
+              }
+            }
+          }
+        }
+      }
+    });
+    assert.ok(acceptedTexts > 4 * texts.length, `${acceptedTexts} accepted texts`);
+    assert.ok(checked > 100_000, `${checked} starts checked`);
+  });
+
+  test('rules out what cannot become a tag, and keeps undecided text undecided', () => {
+    // A later tag must start with the text between tags.
+    assert.equal(settledTagStart('long', false, ' ', ',', false), null);
+    assert.equal(settledTagStart('', false, ' ', ',', false), '');
+    assert.equal(settledTagStart(' ', false, ' ', ',', false), '');
+    assert.equal(settledTagStart(' Long Hai', false, ' ', ',', false), 'long_hai');
+    assert.equal(settledTagStart('Long', true, ' ', ',', false), 'long');
+    assert.ok(dictionary.startsSomeTag('long_hai'));
+    assert.equal(settledTagStart(' long_eyes', false, ' ', ',', false), 'long_eyes');
+    assert.ok(!dictionary.startsSomeTag('long_eyes'), 'long_eyes is no tag or alias start');
+    assert.ok(!dictionary.startsSomeTag('xqzw'));
+    // Aliases count: one that starts no name still starts something a tag can become.
+    const aliasOnly = (dictionary as unknown as { aliasNames: string[] }).aliasNames.find((name) => dictionary.prefixIds(name).length === 0);
+    assert.ok(aliasOnly && dictionary.startsSomeTag(aliasOnly), aliasOnly);
+    // With clean-up, text stops before a space that decoding could delete (` 's`, ` n't`, ` .`), or at the end.
+    assert.equal(settledTagStart(' hand on another', false, ' ', ',', true), 'hand_on_another');
+    assert.equal(settledTagStart(' hand on another ', false, ' ', ',', true), 'hand_on_another');
+    assert.equal(settledTagStart(' hand on another \'s', false, ' ', ',', true), 'hand_on_another');
+    assert.equal(settledTagStart(' hand on another ', false, ' ', ',', false), 'hand_on_another');
+    assert.equal(settledTagStart(' hand no', false, ' ', ',', true), 'hand');
+    // An unfinished UTF-8 character, and the separator's first character, end what is settled.
+    assert.equal(settledTagStart(' bü\uFFFD\uFFFDrent', false, ' ', ',', false), 'bü');
+    assert.equal(settledTagStart(' a:b', false, ' ', ':: ', false), 'a');
+    // A capital sigma lower-cases by what follows it.
+    assert.equal(settledTagStart('ABΣ', true, ' ', ',', false), 'ab');
+  });
+});
