@@ -363,6 +363,44 @@ test('a model trained on `t1,t2,` text (no space between tags) says so in config
   }
 });
 
+test('a tokenizer that cleans up spaces when decoding (the default): samples are still read back whole and non-tags dropped part-way', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-cleanup-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.cpSync(fixture, dir, { recursive: true });
+  const configPath = path.join(dir, 'tokenizer_config.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  delete config.clean_up_tokenization_spaces;
+  fs.writeFileSync(configPath, JSON.stringify(config));
+  const engine = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as BpeModelEngine;
+  const ruledOut: string[] = [];
+  const startsSomeTag = dictionary.startsSomeTag.bind(dictionary);
+  t.mock.method(dictionary, 'startsSomeTag', (start: string) => {
+    const result = startsSomeTag(start);
+    if (!result) ruledOut.push(start);
+    return result;
+  });
+  // Tags are judged on the raw text (clean-up could still delete a space at its end).
+  let rawDecodes = 0;
+  const decode = engine.tokenizer.decode.bind(engine.tokenizer);
+  t.mock.method(engine.tokenizer, 'decode', (ids: number[], options?: { clean_up_tokenization_spaces?: boolean }) => {
+    if (options?.clean_up_tokenization_spaces === false) rawDecodes++;
+    return decode(ids, options);
+  });
+  try {
+    assert.equal(engine.tokenizer.decode(engine.encodeText(' a .')), ' a.', 'decoding cleans up spaces');
+    const samples = await engine.sample({ prompt: ['1girl'], n: 4, seed: 7, minTags: 8, maxTags: 8 });
+    assert.ok(samples.every((tags) => tags.length === 8), JSON.stringify(samples));
+    for (const tags of samples) {
+      assert.equal(new Set(tags).size, tags.length);
+      for (const tag of tags) assert.ok(dictionary.get(tag), tag);
+    }
+    assert.ok(ruledOut.length > 0, 'nothing ruled out');
+    assert.ok(rawDecodes > 0, 'tags judged on the cleaned-up text');
+  } finally {
+    await engine.dispose();
+  }
+});
+
 test('an older export\'s merged decoder (onnx/decoder_model_merged.onnx, use_cache_branch) gives the same answers', async (t) => {
   // Generated from the fixture by training/make_merged_decoder.py: an If on use_cache_branch whose
   // no-cache branch ignores the past, so the flag must be false on the first run and true after.
