@@ -80,6 +80,51 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
     assert.ok(checked > 100_000, `${checked} starts checked`);
   });
 
+  test('never rules out an accepted text for other separators and texts between tags (random cases, seeded)', () => {
+    const names = testedTexts();
+    let state = 12345;
+    const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)];
+    let accepted = 0;
+    for (let iteration = 0; iteration < 20_000; iteration++) {
+      const separatorText = pick([',', ', ', '::', ';', ' |', '\n']);
+      const between = pick(['', ' ', '  ', '\n', ' ~ ', 'x']);
+      const first = random() < 0.3;
+      const cleanup = random() < 0.5;
+      const name = pick(names);
+      if (name.includes(separatorText[0])) continue;
+      // Written as a model might: spaces or underscores, any case, spaces doubled, before `'s` or `.`, around.
+      let written = random() < 0.5 ? name.replace(/_/g, ' ') : name;
+      if (random() < 0.3) written = written.toUpperCase();
+      if (random() < 0.3) written = written.replace(/(?=['.!?]|n't)/g, ' ');
+      if (random() < 0.2) written = written.replace(/ /g, '  ');
+      if (random() < 0.2) written = ` ${written}`;
+      if (random() < 0.2) written = `${written} `;
+      const raw = (first ? '' : between) + written;
+      const text = engine.tokenizer.decode(engine.encodeText(raw + separatorText), { clean_up_tokenization_spaces: cleanup });
+      // Read back as the sampler's acceptTag reads it.
+      const end = text.indexOf(separatorText);
+      if (end < 0 || text.slice(end + separatorText.length).trim()) continue;
+      const body = text.slice(0, end);
+      if (!first && !body.startsWith(between)) continue;
+      const tag = normalizeTag(first ? body : body.slice(between.length));
+      if (!dictionary.resolveId(tag)) continue;
+      accepted++;
+      // Every start the sampler may judge: up to a part of the separator (the whole one ends the tag).
+      const full = raw + separatorText;
+      for (let length = 0; length < full.length; length++) {
+        if (full.slice(0, length).includes(separatorText)) break;
+        for (const partial of [full.slice(0, length), `${full.slice(0, length)}\uFFFD`]) {
+          const start = settledTagStart(partial, first, between, separatorText, cleanup);
+          const where = JSON.stringify({ partial, raw, separatorText, between, first, cleanup, start });
+          assert.ok(start !== null && tag.startsWith(start), where);
+          if (start) assert.ok(dictionary.startsSomeTag(start), where);
+        }
+      }
+    }
+    assert.ok(accepted > 10_000, `${accepted} accepted texts`);
+  });
+
   test('rules out what cannot become a tag, and keeps undecided text undecided', () => {
     // A later tag must start with the text between tags.
     assert.equal(settledTagStart('long', false, ' ', ',', false), null);
