@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +11,18 @@ import { PastTiles } from '../../src/model/session';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe');
 const dictionary = loadDictionary();
+
+/** The tag starts sampling rules out (no dictionary tag or alias starts so), recorded for the test. */
+function recordRuledOut(t: TestContext): string[] {
+  const ruledOut: string[] = [];
+  const startsSomeTag = dictionary.startsSomeTag.bind(dictionary);
+  t.mock.method(dictionary, 'startsSomeTag', (start: string) => {
+    const result = startsSomeTag(start);
+    if (!result) ruledOut.push(start);
+    return result;
+  });
+  return ruledOut;
+}
 
 interface Reference {
   context: string[];
@@ -286,13 +298,7 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
   });
 
   test('sampling drops a tag as soon as its text can become no tag, in the batched and the row-by-row paths', async (t) => {
-    const ruledOut: string[] = [];
-    const startsSomeTag = dictionary.startsSomeTag.bind(dictionary);
-    t.mock.method(dictionary, 'startsSomeTag', (start: string) => {
-      const result = startsSomeTag(start);
-      if (!result) ruledOut.push(start);
-      return result;
-    });
+    const ruledOut = recordRuledOut(t);
     const options = { n: 3, seed: 5, minTags: 10, maxTags: 10 };
     const check = (samples: string[][]) => {
       for (const tags of samples) {
@@ -372,13 +378,7 @@ test('a tokenizer that cleans up spaces when decoding (the default): samples are
   delete config.clean_up_tokenization_spaces;
   fs.writeFileSync(configPath, JSON.stringify(config));
   const engine = (await loadEngine({ modelDir: dir, dictionary, threads: 1 })) as BpeModelEngine;
-  const ruledOut: string[] = [];
-  const startsSomeTag = dictionary.startsSomeTag.bind(dictionary);
-  t.mock.method(dictionary, 'startsSomeTag', (start: string) => {
-    const result = startsSomeTag(start);
-    if (!result) ruledOut.push(start);
-    return result;
-  });
+  const ruledOut = recordRuledOut(t);
   // Tags are judged on the raw text (clean-up could still delete a space at its end).
   let rawDecodes = 0;
   const decode = engine.tokenizer.decode.bind(engine.tokenizer);
