@@ -348,8 +348,7 @@ export class CompactTagDictionary implements TagDictionary {
 
   /** Whether some tag's name or alias starts with `query` (normalized): what a tag being written can still become. */
   startsSomeTag(query: string): boolean {
-    const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, query));
-    if (lo < hi) return true;
+    if (this.prefixIds(query).length > 0) return true;
     const [aliasLo, aliasHi] = this.aliasRange(query);
     return aliasLo < aliasHi;
   }
