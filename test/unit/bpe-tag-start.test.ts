@@ -13,6 +13,8 @@ const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe');
 const dictionary = loadDictionary();
 const separator = ',';
 const betweenTags = ' ';
+/** The dictionary's aliases, sorted (private to it: read here to test them all alike). */
+const aliasNames = (dictionary as unknown as { aliasNames: string[] }).aliasNames;
 
 /** Every name and alias with a character beyond letters, digits and `_()`, and a stride of the rest. */
 function testedTexts(): string[] {
@@ -21,8 +23,7 @@ function testedTexts(): string[] {
     const name = dictionary.names[id];
     if (/[^a-z0-9_()]/.test(name) ? id % 3 === 0 : id % 40 === 0) texts.push(name);
   }
-  const aliases = (dictionary as unknown as { aliasNames: string[] }).aliasNames;
-  aliases.forEach((alias, index) => {
+  aliasNames.forEach((alias, index) => {
     if (index % 12 === 0) texts.push(alias);
   });
   return texts.filter((text) => !text.includes(separator));
@@ -137,7 +138,7 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
     assert.ok(!dictionary.startsSomeTag('long_eyes'), 'long_eyes is no tag or alias start');
     assert.ok(!dictionary.startsSomeTag('xqzw'));
     // Aliases count: one that starts no name still starts something a tag can become.
-    const aliasOnly = (dictionary as unknown as { aliasNames: string[] }).aliasNames.find((name) => dictionary.prefixIds(name).length === 0);
+    const aliasOnly = aliasNames.find((name) => dictionary.prefixIds(name).length === 0);
     assert.ok(aliasOnly && dictionary.startsSomeTag(aliasOnly), aliasOnly);
     // With clean-up, text stops before a space that decoding could delete (` 's`, ` n't`, ` .`), or at the end.
     assert.equal(settledTagStart(' hand on another', false, ' ', ',', true), 'hand_on_another');
