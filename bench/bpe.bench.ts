@@ -22,6 +22,9 @@ const root = packageRoot();
 const dictionary = loadDictionary();
 const postsFile = path.join(root, '..', 'shared', 'data', 'posts-danbooru2020-general.tsv');
 const bigModel = path.join(root, 'bench', '.data', 'bpe-gpt2-small');
+const tinyModel = path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe');
+/** The Python that generates the bench's models (torch and onnx). */
+const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
 const TOP = 20;
 
 /** Real posts' tags (every `every`-th post with enough tags). */
@@ -140,7 +143,6 @@ function int8Folder(floatDir: string, name: string): string | undefined {
   for (const file of fs.readdirSync(floatDir)) {
     if (file.endsWith('.json')) fs.copyFileSync(path.join(floatDir, file), path.join(target, file));
   }
-  const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
   console.log(`
 generating ${path.relative(root, target)} with ${python} training/quantize.py ...`);
   const made = spawnSync(python, ['training/quantize.py', path.join(floatDir, 'onnx', 'model.onnx'), path.join(target, 'onnx', 'model.onnx'), '--posts', postsFile], { cwd: root, stdio: 'inherit' });
@@ -195,9 +197,8 @@ ${title}, float32 against int8 (ours both, post by post in turns): ${float.ms.le
 }
 
 async function main(): Promise<void> {
-  await compare(path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe'), realPosts(40, 7), 'tiny-bpe (2 layers, 64 wide, 1,024 tokens; trained on the real posts)');
+  await compare(tinyModel, realPosts(40, 7), 'tiny-bpe (2 layers, 64 wide, 1,024 tokens; trained on the real posts)');
   if (!fs.existsSync(path.join(bigModel, 'onnx', 'model.onnx'))) {
-    const python = process.env.DANBOORU_GPT_PYTHON ?? '/usr/bin/python3';
     console.log(`\ngenerating ${path.relative(root, bigModel)} (GENERATED, random weights) with ${python} training/make_bpe_bench_model.py ...`);
     const made = spawnSync(python, [path.join(root, 'training', 'make_bpe_bench_model.py'), '--out', bigModel], { cwd: root, stdio: 'inherit' });
     if (made.status !== 0) {
@@ -206,9 +207,8 @@ async function main(): Promise<void> {
     }
   }
   await compare(bigModel, realPosts(6, 31), 'GPT-2-small shape, GENERATED random weights (12 layers, 768 wide, 50,257 tokens)');
-  const tiny = path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe');
-  const tinyInt8 = int8Folder(tiny, 'tiny-bpe');
-  if (tinyInt8) await compareInt8(tiny, tinyInt8, realPosts(40, 7), 'tiny-bpe');
+  const tinyInt8 = int8Folder(tinyModel, 'tiny-bpe');
+  if (tinyInt8) await compareInt8(tinyModel, tinyInt8, realPosts(40, 7), 'tiny-bpe');
   const bigInt8 = int8Folder(bigModel, 'bpe-gpt2-small');
   if (bigInt8) await compareInt8(bigModel, bigInt8, realPosts(6, 31), 'GPT-2-small shape, GENERATED random weights');
 }
