@@ -34,6 +34,8 @@ export interface SampleTagsResult {
   samples: TagSample[];
   /** The context the samples continue. */
   context: string[];
+  /** The context's tags the model cannot read (a character tag, an unknown one): kept, but they steer nothing. */
+  unseen: string[];
   /** The seed used (the setting's, or a random one, so that a result can be reproduced). */
   seed: number;
 }

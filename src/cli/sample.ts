@@ -1,4 +1,5 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
+import { describeUnseen } from '../model/describe';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
@@ -72,6 +73,12 @@ export async function runSample(argv: string[]): Promise<number> {
   try {
     // Prompt tags as the dictionary spells them, once each, so output lines are canonical.
     const canonicalPrompt = [...new Set(prompt.map((tag) => engine.dictionary.resolve(tag)?.tag.name ?? tag))];
+    // A character or an unknown tag in the prompt is kept in the output but steers nothing: say so,
+    // or the samples look as if they ignored it.
+    const unseen = engine.unseenTags(prompt);
+    if (unseen.length > 0) {
+      process.stderr.write(`note: the model does not read ${describeUnseen(engine.dictionary, unseen)}: the samples do not follow ${unseen.length === 1 ? 'it' : 'them'}\n`);
+    }
     const sampled = await engine.sample(options);
     const samples = sampled.map((tags) => [...canonicalPrompt, ...tags]);
     if (givenSeed === undefined && !values.json) process.stderr.write(`seed: ${seed}\n`);

@@ -36,7 +36,7 @@ export function sampleTags(ctx: Ctx): Command {
       type SampleItem = vscode.QuickPickItem & { sample: TagSample };
       const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: counted(sample.tags.length, 'tag'), sample }));
       const picked = await vscode.window.showQuickPick(items, {
-        title: `Sample Tags — continuing ${counted(result.context.length, 'tag')} (seed ${result.seed})`,
+        title: `Sample Tags — continuing ${counted(result.context.length, 'tag')}${unseenNote(result.unseen)} (seed ${result.seed})`,
         placeHolder: 'Pick a continuation to insert at the cursor',
         matchOnDetail: true,
       });
@@ -56,6 +56,11 @@ export function sampleTags(ctx: Ctx): Command {
       return undefined;
     }
   };
+}
+
+/** `, 1 not read by the model: hatsune_miku`: tags the samples cannot follow, so their absence is explained. */
+function unseenNote(unseen: string[]): string {
+  return unseen.length > 0 ? `, ${unseen.length} not read by the model: ${unseen.join(', ')}` : '';
 }
 
 /**

@@ -1,12 +1,12 @@
 // The "Related Tags" view: the model's top next tags for the prompt under the cursor, with their
 // probability; clicking one inserts it at the cursor. Refreshes (debounced) as the cursor moves.
 import * as vscode from 'vscode';
+import { categoryName } from '../model/describe';
 import { RelatedTagsRequest, type RelatedTag } from '../protocol';
 import type { Ctx } from './ctx';
 import { counted } from './text';
 
 const REFRESH_DELAY_MS = 300;
-const CATEGORY_NAMES: Record<number, string> = { 0: 'general', 1: 'artist', 3: 'copyright', 4: 'character', 5: 'meta' };
 
 export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vscode.Disposable {
   private tags: RelatedTag[] = [];
@@ -33,7 +33,7 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
   getTreeItem(tag: RelatedTag): vscode.TreeItem {
     const item = new vscode.TreeItem(tag.tag);
     item.description = `${(tag.probability * 100).toFixed(1)}%`;
-    item.tooltip = new vscode.MarkdownString(`**${tag.tag}** · ${CATEGORY_NAMES[tag.category] ?? 'tag'} · ${counted(tag.count, 'post')}\n\nClick to insert at the cursor.`);
+    item.tooltip = new vscode.MarkdownString(`**${tag.tag}** · ${categoryName(tag.category)} · ${counted(tag.count, 'post')}\n\nClick to insert at the cursor.`);
     item.command = { command: 'danbooruGpt.insertTag', title: 'Insert Tag', arguments: [tag.tag] };
     item.contextValue = 'relatedTag';
     return item;

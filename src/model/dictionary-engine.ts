@@ -62,6 +62,10 @@ export class DictionaryOnlyEngine implements TagEngine {
     return Promise.reject(new Error('sampling needs a model; the engine is running on the tag dictionary only'));
   }
 
+  unseenTags(_context: string[]): string[] {
+    return [];
+  }
+
   dispose(): Promise<void> {
     return Promise.resolve();
   }

@@ -6,6 +6,7 @@ import { loadModelEngine } from './model-engine';
 import type { TagDictionary, TagEngine } from './types';
 
 export * from './types';
+export { categoryName, describeUnseen, unseenReason } from './describe';
 export { loadDictionary, defaultDictionaryPath, packageRoot, normalizeTag, CompactTagDictionary } from './dictionary';
 export { defaultModelDir, MAX_SEED } from './model-engine';
 

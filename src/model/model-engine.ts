@@ -269,6 +269,10 @@ export class TagModelEngine extends ModelEngineBase {
     return token >= 0 ? token : (this.tagToRetiredToken.get(resolved.id) ?? -1);
   }
 
+  override unseenTags(context: string[]): string[] {
+    return [...new Set(context.filter((tag) => this.tokenOf(tag) < 0))];
+  }
+
   /** `<|bos|>` then the context's known tags once each, cut to the model's context length (latest kept). */
   contextTokens(context: string[]): number[] {
     const tokens: number[] = [];

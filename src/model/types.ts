@@ -117,5 +117,12 @@ export interface TagEngine {
   nextTags(context: string[], k: number, signal?: AbortSignal): Promise<NextTag[]>;
   /** Sampled continuations, each a list of new tags. */
   sample(options: SampleOptions): Promise<string[][]>;
+  /**
+   * The tags of `context`, as given and once each, that the model cannot read: outside its
+   * vocabulary (an unknown tag, or a character or artist tag a model of general tags never saw).
+   * They stay in a prompt but steer nothing. Empty for sub-word models (they read any text) and
+   * without a model.
+   */
+  unseenTags(context: string[]): string[];
   dispose(): Promise<void>;
 }

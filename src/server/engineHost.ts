@@ -190,6 +190,10 @@ class RetirableEngine implements TagEngine {
     return this.track(() => this.inner.sample(...args));
   }
 
+  unseenTags(context: string[]): string[] {
+    return this.inner.unseenTags(context);
+  }
+
   /** Disposes the engine when no call runs on it any more. */
   async retire(): Promise<void> {
     while (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));

@@ -1,6 +1,7 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
 // the prompt up to and including this tag.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
+import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 
@@ -23,6 +24,11 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
     sections.push(tagMarkdown(resolved.tag, resolved.viaAlias ? tag.name : undefined));
   } else {
     sections.push(`**${escapeMarkdown(tag.name)}** is not a Danbooru tag in the dictionary.`);
+  }
+  // Most often a character or artist tag: a model of general tags never saw it, and a user who
+  // wonders why completions ignore it should find out here.
+  if (engine.model && engine.unseenTags([tag.name]).length > 0) {
+    sections.push(`The model (${escapeMarkdown(engine.model.name)}) does not read this tag (${unseenReason(engine.dictionary, tag.name)}): it steers no completion, next tag or sample.`);
   }
   const context = parsed.tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
   const present = tagsOfPrompt(parsed, engine.dictionary);

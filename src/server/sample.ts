@@ -69,6 +69,6 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       }
       return sample;
     });
-    return { samples, context, seed };
+    return { samples, context, unseen: engine.unseenTags(context), seed };
   });
 }

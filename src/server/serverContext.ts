@@ -2,20 +2,17 @@
 // Also the few helpers they share (a tag's documentation).
 import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TagDictionary, TagInfo } from '../model/index';
+import { categoryName } from '../model/describe';
 import type { EngineHost } from './engineHost';
 import type { LineDocument } from './lineDocument';
 import { parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
-import { CATEGORY_NAMES, type SettingsStore } from './settings';
+import type { SettingsStore } from './settings';
 
 export interface ServerContext {
   connection: Connection;
   documents: TextDocuments<LineDocument>;
   settings: SettingsStore;
   engines: EngineHost;
-}
-
-export function categoryName(category: number): string {
-  return CATEGORY_NAMES[category] ?? `category ${category}`;
 }
 
 /** `4350743` → `4.4M`: short enough for the suggest list. */

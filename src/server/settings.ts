@@ -64,7 +64,6 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 };
 
 export const CATEGORY_IDS: Record<string, number> = { general: 0, artist: 1, copyright: 3, character: 4, meta: 5 };
-export const CATEGORY_NAMES: Record<number, string> = { 0: 'general', 1: 'artist', 3: 'copyright', 4: 'character', 5: 'meta' };
 
 export function insertStyleOf(settings: ServerSettings): InsertStyle {
   return { separator: settings.insert.style, escapeParentheses: settings.insert.escapeParentheses, appendComma: settings.insert.appendComma };

@@ -175,16 +175,19 @@ scenario('3-sample-tags', async () => {
   assert.ok(promptLine >= 0, 'sample.prompt has its prompt line');
   const promptTags = tagsOf(before[promptLine]!);
 
-  const pickSamples = async (): Promise<string[]> => {
-    await workbench.goTo(promptLine + 1);
+  const openSamples = async (line: number): Promise<string> => {
+    await workbench.goTo(line + 1);
     await workbench.runCommand('Danbooru GPT: Sample Tags');
     // the picker of samples, or the error the command shows instead (no model: nothing to sample)
     const picker = workbench.page.locator('.quick-input-widget .monaco-list-row', { hasText: / tags$/ }).first();
     const failure = workbench.page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'Sample Tags' }).first();
     await Promise.race([picker.waitFor({ timeout: 90_000 }), failure.waitFor({ timeout: 90_000 })]);
     if (await failure.isVisible()) assert.fail(`Sample Tags showed an error: ${await failure.textContent()}`);
-    const title = await workbench.quickPickTitle();
-    assert.match(title, new RegExp(`continuing ${promptTags.length} tags`), `the samples continue the prompt: "${title}"`);
+    return workbench.quickPickTitle();
+  };
+  const pickSamples = async (): Promise<string[]> => {
+    const title = await openSamples(promptLine);
+    assert.match(title, new RegExp(`continuing ${promptTags.length} tags \\(`), `the samples continue the prompt, all of it read by the model: "${title}"`);
     assert.match(title, new RegExp(`seed ${SAMPLE_SEED}\\b`), `the picker names the configured seed: "${title}"`);
     return (await workbench.quickPickItems()).map((item) => item.label);
   };
@@ -210,6 +213,11 @@ scenario('3-sample-tags', async () => {
   assert.equal(undone[promptLine], before[promptLine]);
   const second = await pickSamples();
   assert.deepEqual(second, first);
+  await workbench.press('Escape');
+
+  // A prompt with tags the model cannot read: the picker says which, so that samples ignoring them are explained.
+  const unseenTitle = await openSamples(before.findIndex((l) => l.startsWith('1girl')));
+  assert.match(unseenTitle, /continuing 2 tags, 2 not read by the model: 1girl, hatsune_miku \(seed/, unseenTitle);
   await workbench.press('Escape');
 });
 

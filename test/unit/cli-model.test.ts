@@ -169,6 +169,22 @@ test('cli sample: a prompt tag written several ways is written once; a random se
   assert.match(banned.stderr, /2 of 2 samples have fewer than --min-tags 3 new tags/);
 });
 
+test('cli sample: prompt tags the model cannot read are kept in the output and named on stderr, with the reason', () => {
+  const result = run(['sample', '--model', fixture, '--prompt', '1girl, hatsune miku, no_such_tag_xyz, long_hair', '--n', '2', '--max-tags', '3', '--seed', '1']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.ok(
+    result.stderr.includes(
+      "note: the model does not read 1girl (not in the model's vocabulary), hatsune miku (character tag, not in the model's vocabulary), " +
+        'no_such_tag_xyz (not in the tag dictionary): the samples do not follow them\n',
+    ),
+    result.stderr,
+  );
+  for (const line of result.stdout.trim().split('\n')) assert.ok(line.startsWith('1girl, hatsune_miku, no_such_tag_xyz, long_hair, '), line);
+  const readable = run(['sample', '--model', fixture, '--prompt', 'long hair, smiling', '--n', '2', '--max-tags', '3', '--seed', '1']);
+  assert.equal(readable.status, 0, readable.stderr);
+  assert.doesNotMatch(readable.stderr, /does not read/);
+});
+
 test('cli sample: samples the model ends right after the prompt are written as the prompt and noted; --min-tags 1 gives each a tag', () => {
   // A real post of the shared data as the prompt: the shipped model often ends right after it.
   const post = '2girls, blush, frown, greyscale, hair_ribbon, hairband, kita_high_school_uniform, long_hair, long_sleeves, looking_at_viewer, monochrome, multiple_girls, ribbon, sailor_collar, school_uniform, serafuku, short_hair, simple_background, sitting, wavy_mouth, white_background, yuri';

@@ -43,6 +43,10 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     assert.equal(engine.model.vocabSize, 1024);
   });
 
+  test('reads any text: no context tag is unseen, not even one outside the dictionary', () => {
+    assert.deepEqual(engine.unseenTags(['hatsune_miku', 'no_such_tag_xyz', 'long_hair']), []);
+  });
+
   test('tokenizer round trip: the ids of the Python trainer, several tokens a tag, decoded back to the text', async () => {
     assert.deepEqual(engine.contextTokens(reference.context), reference.context_ids);
     for (const candidate of reference.candidates) assert.deepEqual(engine.tagTokens(candidate.tag, false), candidate.ids);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDictionary, loadEngine } from '../../src/model/index';
+import { createDictionaryOnlyEngine, loadDictionary, loadEngine, unseenReason } from '../../src/model/index';
 import { TagModelEngine } from '../../src/model/model-engine';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag');
@@ -163,6 +163,20 @@ describe('tag model engine on the tiny-tag fixture', () => {
   test('context: aliases resolve, unknown and repeated tags are left out', () => {
     const tokens = engine.contextTokens(['longhair', 'no_such_tag_xyz', 'long_hair', 'smile']);
     assert.deepEqual(tokens, [0, engine.tokenOf('long_hair'), engine.tokenOf('smile')]);
+  });
+
+  test('unseen tags: those the model cannot read, as given and once each, with the reason', () => {
+    // 1girl is a general tag this subset of posts lacks; hatsune_miku a character tag; smiling an alias of smile.
+    const context = ['1girl', 'smiling', 'Long Hair', 'hatsune miku', 'no_such_tag_xyz', '1girl', '<|eos|>', 'smile'];
+    const unseen = engine.unseenTags(context);
+    assert.deepEqual(unseen, ['1girl', 'hatsune miku', 'no_such_tag_xyz', '<|eos|>']);
+    // The others are what the model reads.
+    assert.deepEqual(engine.contextTokens(context).slice(1), [engine.tokenOf('smile'), engine.tokenOf('long_hair')]);
+    assert.deepEqual(
+      unseen.map((tag) => unseenReason(dictionary, tag)),
+      ["not in the model's vocabulary", "character tag, not in the model's vocabulary", 'not in the tag dictionary', 'not in the tag dictionary'],
+    );
+    assert.deepEqual(engine.unseenTags(['multiple_girls', 'long_hair']), []);
   });
 
   test('completion respects the prefix and excludes the context tags', async () => {
@@ -493,6 +507,10 @@ describe('tag model engine on the tiny-tag fixture', () => {
     for (const seed of [-1, 2 ** 32, 1.5]) await assert.rejects(engine.sample({ seed }), /seed must be an integer in 0\.\.4294967295/, String(seed));
     assert.equal((await engine.sample({ seed: 2 ** 32 - 1, maxTags: 2 })).length, 1);
   });
+});
+
+test('the dictionary-only engine reads no context, so it calls no tag unseen', () => {
+  assert.deepEqual(createDictionaryOnlyEngine(dictionary).unseenTags(['hatsune_miku', 'no_such_tag_xyz']), []);
 });
 
 test('loadEngine rejects a bad threads value', async () => {

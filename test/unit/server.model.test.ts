@@ -81,6 +81,21 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
+  test('hover and Sample Tags name the prompt tags the model cannot read (1girl: this subset of posts has none)', async () => {
+    const line = '1girl, hatsune miku, long_hair, no_such_tag_xyz';
+    const uri = await client.open('unseen.prompt', line);
+    const hoverText = async (character: number): Promise<string> => ((await client.hover(uri, 0, character))!.contents as { value: string }).value;
+    assert.match(await hoverText(10), /does not read this tag \(character tag, not in the model's vocabulary\): it steers no completion, next tag or sample/);
+    assert.match(await hoverText(2), /does not read this tag \(not in the model's vocabulary\)/);
+    assert.match(await hoverText(40), /does not read this tag \(not in the tag dictionary\)/);
+    assert.doesNotMatch(await hoverText(24), /does not read/);
+    const result = await client.sample(uri, 0, line.length);
+    assert.deepEqual(result.context, ['1girl', 'hatsune_miku', 'long_hair', 'no_such_tag_xyz']);
+    assert.deepEqual(result.unseen, ['1girl', 'hatsune_miku', 'no_such_tag_xyz']);
+    const readable = await client.open('readable.prompt', 'long_hair, smile');
+    assert.deepEqual((await client.sample(readable, 0, 16)).unseen, []);
+  });
+
   test('sampling without a document gives N prompts from an empty context, with banned tags left out', async () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 3, count: 4, maxTags: 20 }, bannedTags: ['*_background', 'solo'] });
     const result = await client.sample(undefined);

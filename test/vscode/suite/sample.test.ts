@@ -31,6 +31,7 @@ suite('sample tags', () => {
     const first = await sampleAndPickFirst();
     assert.equal(first.seed, SAMPLE_SEED);
     assert.deepEqual(first.context, promptTags);
+    assert.deepEqual(first.unseen, [], 'the model reads every tag of this real post');
     assert.ok(first.samples.length >= 2, 'several candidates');
     for (const sample of first.samples) {
       for (const tag of sample.tags) {
@@ -46,6 +47,13 @@ suite('sample tags', () => {
     atEnd();
     const second = await sampleAndPickFirst();
     assert.deepEqual(second.samples.map((s) => s.tags), first.samples.map((s) => s.tags));
+
+    // A prompt of tags the model cannot read (1girl, which its posts never hold, and a character tag).
+    const unseenLine = [...Array(editor.document.lineCount).keys()].find((i) => editor.document.lineAt(i).text.startsWith('1girl'))!;
+    const unseenEnd = editor.document.lineAt(unseenLine).range.end;
+    editor.selection = new vscode.Selection(unseenEnd, unseenEnd);
+    const unseen = await sampleAndPickFirst();
+    assert.deepEqual(unseen.unseen, ['1girl', 'hatsune_miku']);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
