@@ -61,6 +61,8 @@ export interface RelatedTag extends TagSummary {
 export interface RelatedTagsResult {
   /** The prompt's tags left of the position, the model's context. */
   context: string[];
+  /** The context's tags the model cannot read (a character tag, an unknown one): they steer nothing. */
+  unseen: string[];
   tags: RelatedTag[];
   /** False when running dictionary-only: the list is by popularity, not by the model. */
   fromModel: boolean;

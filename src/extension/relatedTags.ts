@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { categoryName } from '../model/describe';
 import { RelatedTagsRequest, type RelatedTag } from '../protocol';
 import type { Ctx } from './ctx';
-import { counted } from './text';
+import { counted, relatedTagsMessage } from './text';
 
 const REFRESH_DELAY_MS = 300;
 
@@ -71,9 +71,7 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
       const result = await client.sendRequest(RelatedTagsRequest, { textDocument: { uri: editor.document.uri.toString() }, position: { line: position.line, character: position.character }, k: 20 }, source.token);
       if (source.token.isCancellationRequested) return;
       this.tags = result.tags;
-      this.view.message = result.fromModel
-        ? (result.context.length ? `Next after: ${result.context.slice(-3).join(', ')}` : 'Most likely first tags')
-        : 'No model loaded: most popular tags';
+      this.view.message = relatedTagsMessage(result);
       this.changed.fire();
     } catch (error) {
       if (!source.token.isCancellationRequested) this.ctx.log.warn(`Related Tags: ${error instanceof Error ? error.message : String(error)}`);

@@ -10,7 +10,7 @@ import { insertStyleOf } from './settings';
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
   const document = ctx.documents.get(params.textDocument.uri);
-  if (!document) return { context: [], tags: [], fromModel: false };
+  if (!document) return { context: [], unseen: [], tags: [], fromModel: false };
   const k = params.k ?? 20;
   const line = document.line(params.position.line);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
@@ -29,6 +29,6 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
       const info = engine.dictionary.get(n.tag);
       return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style) };
     });
-    return { context, tags, fromModel: engine.model !== undefined };
+    return { context, unseen: engine.unseenTags(context), tags, fromModel: engine.model !== undefined };
   });
 }

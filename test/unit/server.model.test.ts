@@ -81,7 +81,7 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
-  test('hover and Sample Tags name the prompt tags the model cannot read (1girl: this subset of posts has none)', async () => {
+  test('hover, Sample Tags and Related Tags name the prompt tags the model cannot read (1girl: this subset of posts has none)', async () => {
     const line = '1girl, hatsune miku, long_hair, no_such_tag_xyz';
     const uri = await client.open('unseen.prompt', line);
     const hoverText = async (character: number): Promise<string> => ((await client.hover(uri, 0, character))!.contents as { value: string }).value;
@@ -92,8 +92,12 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const result = await client.sample(uri, 0, line.length);
     assert.deepEqual(result.context, ['1girl', 'hatsune_miku', 'long_hair', 'no_such_tag_xyz']);
     assert.deepEqual(result.unseen, ['1girl', 'hatsune_miku', 'no_such_tag_xyz']);
+    const related = await client.related(uri, 0, line.length);
+    // The word the cursor ends, no tag, is still being typed: not context yet.
+    assert.deepEqual([related.context, related.unseen], [['1girl', 'hatsune_miku', 'long_hair'], ['1girl', 'hatsune_miku']]);
     const readable = await client.open('readable.prompt', 'long_hair, smile');
     assert.deepEqual((await client.sample(readable, 0, 16)).unseen, []);
+    assert.deepEqual((await client.related(readable, 0, 16)).unseen, []);
   });
 
   test('sampling without a document gives N prompts from an empty context, with banned tags left out', async () => {

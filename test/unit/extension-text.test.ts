@@ -1,0 +1,22 @@
+// The words the extension shows, as plain functions (no VS Code needed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { counted, relatedTagsMessage } from '../../src/extension/text';
+
+test('counted: singular for 1, plural otherwise, with thousands separators', () => {
+  assert.equal(counted(1, 'tag'), '1 tag');
+  assert.equal(counted(0, 'tag'), '0 tags');
+  assert.equal(counted(1204, 'bad line'), '1,204 bad lines');
+  assert.equal(counted(2, 'entry', 'entries'), '2 entries');
+});
+
+test('Related Tags line: the last three tags the model read, then the ones it cannot read', () => {
+  assert.equal(relatedTagsMessage({ fromModel: false, context: ['smile'], unseen: [] }), 'No model loaded: most popular tags');
+  assert.equal(relatedTagsMessage({ fromModel: true, context: [], unseen: [] }), 'Most likely first tags');
+  assert.equal(relatedTagsMessage({ fromModel: true, context: ['2girls', 'smile', 'long_hair', 'yuri'], unseen: [] }), 'Next after: smile, long_hair, yuri');
+  assert.equal(
+    relatedTagsMessage({ fromModel: true, context: ['2girls', 'smile', 'hatsune_miku', '1girl'], unseen: ['hatsune_miku', '1girl'] }),
+    'Next after: 2girls, smile · the model does not read hatsune_miku, 1girl',
+  );
+  assert.equal(relatedTagsMessage({ fromModel: true, context: ['1girl'], unseen: ['1girl'] }), 'Most likely first tags · the model does not read 1girl');
+});
