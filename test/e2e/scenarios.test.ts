@@ -218,6 +218,7 @@ scenario('3-sample-tags', async () => {
   // A prompt with tags the model cannot read: the picker says which, so that samples ignoring them are explained.
   const unseenTitle = await openSamples(before.findIndex((l) => l.startsWith('1girl')));
   assert.match(unseenTitle, /continuing 2 tags, 2 not read by the model: 1girl, hatsune_miku \(seed/, unseenTitle);
+  await workbench.screenshot('3-sample-tags-unseen');
   await workbench.press('Escape');
 });
 
