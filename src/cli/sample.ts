@@ -79,6 +79,9 @@ export async function runSample(argv: string[]): Promise<number> {
     if (unseen.length > 0) {
       process.stderr.write(`note: the model does not read ${describeUnseen(engine.dictionary, unseen)}: the samples do not follow ${unseen.length === 1 ? 'it' : 'them'}\n`);
     }
+    for (const pattern of engine.unmatchedBans(options.ban)) {
+      process.stderr.write(`note: --ban "${pattern}" matches no tag in the dictionary: it bans nothing\n`);
+    }
     const sampled = await engine.sample(options);
     const samples = sampled.map((tags) => [...canonicalPrompt, ...tags]);
     if (givenSeed === undefined && !values.json) process.stderr.write(`seed: ${seed}\n`);

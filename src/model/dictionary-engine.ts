@@ -1,10 +1,13 @@
 // The engine without a model: completion and next tags from the dictionary alone, ranked by post count.
 // The language server falls back to it when no model is configured or the model fails to load.
-import type { CompactTagDictionary } from './dictionary';
+import { normalizeTag, type CompactTagDictionary } from './dictionary';
+import { compileBans } from './sampler';
 import type { CompleteOptions, Completion, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
 
 export class DictionaryOnlyEngine implements TagEngine {
   readonly model: ModelInfo | undefined = undefined;
+  /** Whether a ban pattern matches some tag: a glob scans the whole dictionary, and settings repeat. */
+  private readonly unmatchedBanMemo = new Map<string, boolean>();
 
   constructor(readonly dictionary: CompactTagDictionary) {}
 
@@ -16,6 +19,33 @@ export class DictionaryOnlyEngine implements TagEngine {
       if (resolved) ids.add(resolved.id);
     }
     return ids;
+  }
+
+  /**
+   * Ban patterns as a test of the canonical tag names samples are made of: a name given as an alias
+   * (`smiling`) bans its tag (`smile`), which is the only way it could appear; `*` globs match names as written.
+   */
+  bannedTest(patterns: readonly string[]): (tag: string) => boolean {
+    return compileBans(patterns, (pattern) => {
+      const name = normalizeTag(pattern);
+      return name.includes('*') ? name : (this.dictionary.resolve(name)?.tag.name ?? name);
+    });
+  }
+
+  /**
+   * The ban patterns that match no dictionary tag, as given (a typo such as `*_backgrond`): they ban
+   * nothing, and a user who wrote one wants to know. Empty patterns are ignored, not reported.
+   */
+  unmatchedBans(patterns: readonly string[]): string[] {
+    return patterns.filter((pattern) => {
+      if (!normalizeTag(pattern)) return false;
+      let matches = this.unmatchedBanMemo.get(pattern);
+      if (matches === undefined) {
+        matches = this.dictionary.names.some(this.bannedTest([pattern]));
+        this.unmatchedBanMemo.set(pattern, matches);
+      }
+      return !matches;
+    });
   }
 
   /** Log of the tag's share of all posts: the popularity prior. */

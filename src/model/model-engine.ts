@@ -12,7 +12,6 @@ import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRan
 import { RelatedWeights } from './related';
 import {
   chooseTokenOrStop,
-  compileBans,
   createRandom,
   ArrayPool,
   type ArraySource,
@@ -136,17 +135,6 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     const state = { past: result.past, logProbs: logSoftmaxRow(result.logits, offset, result.vocab, logSum), logSumExp: logSum };
     this.promptCache.set(tokens, state);
     return state;
-  }
-
-  /**
-   * Ban patterns as a test of the canonical tag names samples are made of: a name given as an alias
-   * (`smiling`) bans its tag (`smile`), which is the only way it could appear; `*` globs match names as written.
-   */
-  bannedTest(patterns: readonly string[]): (tag: string) => boolean {
-    return compileBans(patterns, (pattern) => {
-      const name = normalizeTag(pattern);
-      return name.includes('*') ? name : (this.dictionary.resolve(name)?.tag.name ?? name);
-    });
   }
 
   /** Score of a candidate that the model cannot score (outside its vocabulary). */

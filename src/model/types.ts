@@ -124,5 +124,7 @@ export interface TagEngine {
    * without a model.
    */
   unseenTags(context: string[]): string[];
+  /** The ban patterns that match no dictionary tag, as given (a typo: `*_backgrond`): they ban nothing. */
+  unmatchedBans(patterns: readonly string[]): string[];
   dispose(): Promise<void>;
 }

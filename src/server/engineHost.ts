@@ -194,6 +194,10 @@ class RetirableEngine implements TagEngine {
     return this.inner.unseenTags(context);
   }
 
+  unmatchedBans(patterns: readonly string[]): string[] {
+    return this.inner.unmatchedBans(patterns);
+  }
+
   /** Disposes the engine when no call runs on it any more. */
   async retire(): Promise<void> {
     while (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));

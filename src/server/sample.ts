@@ -27,6 +27,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   const style = insertStyleOf(settings);
   let context: string[] = [];
   let ban = settings.bannedTags.filter((t) => typeof t === 'string' && t.trim() !== '');
+  // Checked here, where the dictionary is: a typo in a ban would otherwise ban nothing, silently.
+  for (const pattern of engine.unmatchedBans(ban)) {
+    ctx.settings.warnOnce(`The setting danbooruGpt.bannedTags has "${pattern}", which matches no tag in the dictionary: it bans nothing.`);
+  }
   let line = '';
   let lineNumber = 0;
   let column = 0;

@@ -200,13 +200,16 @@ export class SettingsStore {
       }
     }
     const { settings, problems } = validateSettings(merged);
-    for (const problem of problems) {
-      if (this.warned.has(problem)) continue;
-      this.warned.add(problem);
-      this.connection.console.warn(problem);
-      // A notification, not window/showMessageRequest: nothing to answer, nothing to wait for.
-      void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `Danbooru GPT: ${problem}` });
-    }
+    for (const problem of problems) this.warnOnce(problem);
     return settings;
+  }
+
+  /** Logs a problem with a setting's value and shows it, once for that message (see `warned`). */
+  warnOnce(problem: string): void {
+    if (this.warned.has(problem)) return;
+    this.warned.add(problem);
+    this.connection.console.warn(problem);
+    // A notification, not window/showMessageRequest: nothing to answer, nothing to wait for.
+    void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `Danbooru GPT: ${problem}` });
   }
 }

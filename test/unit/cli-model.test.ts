@@ -185,6 +185,12 @@ test('cli sample: prompt tags the model cannot read are kept in the output and n
   assert.doesNotMatch(readable.stderr, /does not read/);
 });
 
+test('cli sample: a --ban that matches no dictionary tag (a typo) is named on stderr; one that matches is not', () => {
+  const result = run(['sample', '--model', fixture, '--n', '1', '--max-tags', '3', '--seed', '1', '--ban', '*_backgrond, smiling', '--ban', '*_background']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stderr, 'note: --ban "*_backgrond" matches no tag in the dictionary: it bans nothing\n');
+});
+
 test('cli sample: samples the model ends right after the prompt are written as the prompt and noted; --min-tags 1 gives each a tag', () => {
   // A real post of the shared data as the prompt: the shipped model often ends right after it.
   const post = '2girls, blush, frown, greyscale, hair_ribbon, hairband, kita_high_school_uniform, long_hair, long_sleeves, looking_at_viewer, monochrome, multiple_girls, ribbon, sailor_collar, school_uniform, serafuku, short_hair, simple_background, sitting, wavy_mouth, white_background, yuri';

@@ -513,6 +513,14 @@ test('the dictionary-only engine reads no context, so it calls no tag unseen', (
   assert.deepEqual(createDictionaryOnlyEngine(dictionary).unseenTags(['hatsune_miku', 'no_such_tag_xyz']), []);
 });
 
+test('ban patterns that match no dictionary tag are named, as given; tags, aliases and globs that match are not', () => {
+  const engine = createDictionaryOnlyEngine(dictionary);
+  const patterns = ['*_backgrond', 'smilee', 'smiling', '*_BACKGROUND', 'Simple Background', '', '  ', '*', 'hatsune_miku', 'no_such_*_xyz'];
+  assert.deepEqual(engine.unmatchedBans(patterns), ['*_backgrond', 'smilee', 'no_such_*_xyz']);
+  // Asked again (the memo), the same answer.
+  assert.deepEqual(engine.unmatchedBans(patterns), ['*_backgrond', 'smilee', 'no_such_*_xyz']);
+});
+
 test('loadEngine rejects a bad threads value', async () => {
   await assert.rejects(loadEngine({ modelDir: fixture, dictionary, threads: 0 }), /threads must be a positive integer/);
 });

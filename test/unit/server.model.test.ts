@@ -100,9 +100,13 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     assert.deepEqual((await client.related(readable, 0, 16)).unseen, []);
   });
 
-  test('sampling without a document gives N prompts from an empty context, with banned tags left out', async () => {
-    await client.changeSettings({ modelFolder: model, sample: { seed: 3, count: 4, maxTags: 20 }, bannedTags: ['*_background', 'solo'] });
+  test('sampling without a document gives N prompts from an empty context, with banned tags left out; a ban that matches no tag is warned about once', async () => {
+    await client.changeSettings({ modelFolder: model, sample: { seed: 3, count: 4, maxTags: 20 }, bannedTags: ['*_background', 'solo', '*_backgrond'] });
+    client.messages.length = 0;
     const result = await client.sample(undefined);
+    await client.sample(undefined);
+    const banWarnings = client.messages.filter((m) => m.message.includes('danbooruGpt.bannedTags')).map((m) => m.message);
+    assert.deepEqual(banWarnings, ['Danbooru GPT: The setting danbooruGpt.bannedTags has "*_backgrond", which matches no tag in the dictionary: it bans nothing.']);
     assert.equal(result.samples.length, 4);
     assert.deepEqual(result.context, []);
     for (const sample of result.samples) {
