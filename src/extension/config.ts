@@ -3,7 +3,7 @@
 // document through workspace/configuration and applies without a restart.
 import * as vscode from 'vscode';
 import type { DocumentSelector } from 'vscode-languageclient/node';
-import type { InsertStyle, WordSeparator } from '../server/insertStyle';
+import type { InsertStyle } from '../server/insertStyle';
 
 export const SECTION = 'danbooruGpt';
 export const PROMPT_LANGUAGE = 'danbooru-prompt';
@@ -31,7 +31,8 @@ export class Config {
   insertStyle(scope?: vscode.ConfigurationScope): InsertStyle {
     const config = vscode.workspace.getConfiguration(SECTION, scope);
     return {
-      separator: config.get<WordSeparator>('insert.style', 'spaces'),
+      // Anything but the two names is the default, as the language server reads it (and warns about it).
+      separator: config.get<string>('insert.style', 'spaces') === 'underscores' ? 'underscores' : 'spaces',
       escapeParentheses: config.get<boolean>('insert.escapeParentheses', true),
       appendComma: config.get<boolean>('insert.appendComma', true),
     };

@@ -140,6 +140,22 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     // Copies: the merged settings may share their nested objects with DEFAULT_SETTINGS.
     result = group === undefined ? { ...result, [key]: fixed } : { ...result, [group]: { ...result[group], [key]: fixed } };
   }
+  // Names the settings editor offers from a list; settings.json can hold anything, which would
+  // otherwise be dropped (a category) or read as the other choice (an insert style) without a word.
+  const style: string = result.insert.style;
+  if (style !== 'spaces' && style !== 'underscores') {
+    const fixed = DEFAULT_SETTINGS.insert.style;
+    problems.push(`The setting danbooruGpt.insert.style is "${style}", but must be "spaces" or "underscores"; using "${fixed}".`);
+    result = { ...result, insert: { ...result.insert, style: fixed } };
+  }
+  const unknownCategories = result.completion.categories.filter((name) => !Object.hasOwn(CATEGORY_IDS, name));
+  if (unknownCategories.length > 0) {
+    const known = Object.keys(CATEGORY_IDS).join(', ');
+    const kept = result.completion.categories.filter((name) => Object.hasOwn(CATEGORY_IDS, name));
+    const using = kept.length > 0 ? `using ${kept.join(', ')}` : 'using general';
+    problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${known}; ${using}.`);
+    result = { ...result, completion: { ...result.completion, categories: kept.length > 0 ? kept : ['general'] } };
+  }
   return { settings: result, problems };
 }
 

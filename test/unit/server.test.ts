@@ -618,6 +618,21 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
 });
 
+test('settings: a name outside a setting\'s list (settings.json takes anything) is named, and the valid ones used', () => {
+  const typos = validateSettings(mergeSettings(DEFAULT_SETTINGS, { insert: { style: 'space' }, completion: { categories: ['general', 'charater', 'meta', 'Copyright'] } }));
+  assert.equal(typos.settings.insert.style, 'spaces');
+  assert.deepEqual(typos.settings.completion.categories, ['general', 'meta']);
+  assert.deepEqual(typos.problems, [
+    'The setting danbooruGpt.insert.style is "space", but must be "spaces" or "underscores"; using "spaces".',
+    'The setting danbooruGpt.completion.categories has "charater", "Copyright", but each must be one of general, artist, copyright, character, meta; using general, meta.',
+  ]);
+  const none = validateSettings(mergeSettings(DEFAULT_SETTINGS, { completion: { categories: ['tags'] } }));
+  assert.deepEqual(none.settings.completion.categories, ['general']);
+  assert.match(none.problems[0]!, /has "tags", but each must be one of .*; using general\.$/);
+  assert.deepEqual(validateSettings(mergeSettings(DEFAULT_SETTINGS, { insert: { style: 'underscores' }, completion: { categories: [] } })).problems, []);
+  assert.deepEqual(DEFAULT_SETTINGS.completion.categories, ['general', 'character', 'copyright', 'meta'], 'the defaults are not changed');
+});
+
 test('diagnostics: a check after a one-line edit checks that line (and its neighbours) only, and finds what a full check finds', async () => {
   const dictionary = loadDictionary();
   let linesChecked = 0;
