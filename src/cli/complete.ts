@@ -2,6 +2,7 @@
 //   in:  {"context": ["1girl", "solo"], "prefix": "lo", "top": 10}
 //   out: {"completions": [{"tag": "long_hair", "score": -1.2, "category": 0, "count": 4350743}, ...]}
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
+import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { TagEngine } from '../model/index';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
@@ -11,6 +12,8 @@ const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictio
 reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0]} on stdin
 and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} line for each,
 in order; a bad or empty line gets {"error": "..."} on its line and the rest go on.
+"categories" (default [0], general): numbers 0 general, 1 artist, 3 copyright, 4 character, 5 meta,
+or those names.
 --dictionary FILE: a danbooru-gpt dictionary (.bin) or a tag CSV as a1111 tagcomplete uses
 (name,category,post_count,"alias1,alias2")
 `;
@@ -46,10 +49,11 @@ export function parseRequest(line: string): CompleteRequest {
   const parsed: CompleteRequest = { context: context as string[], prefix, top };
   if (request.categories !== undefined) {
     const categories = request.categories;
-    if (!Array.isArray(categories) || !categories.every((c) => Number.isInteger(c))) {
-      throw new Error('"categories" must be an array of integers');
+    const ids = Array.isArray(categories) ? categories.map(categoryId) : [];
+    if (!Array.isArray(categories) || ids.some((id) => id === undefined)) {
+      throw new Error(`"categories" must be an array of category numbers (0, 1, 3, 4, 5) or names (${CATEGORY_LIST})`);
     }
-    parsed.categories = categories as number[];
+    parsed.categories = ids as number[];
   }
   return parsed;
 }

@@ -9,6 +9,16 @@ export function categoryName(category: number): string {
   return CATEGORY_NAMES[category] ?? `category ${category}`;
 }
 
+/** The category names in number order, for messages: `general, artist, copyright, character, meta`. */
+export const CATEGORY_LIST = Object.values(CATEGORY_NAMES).join(', ');
+
+/** "character" or 4 -> 4; anything else ("charater", 2, "4") -> undefined. */
+export function categoryId(nameOrNumber: unknown): number | undefined {
+  if (typeof nameOrNumber === 'number') return Object.hasOwn(CATEGORY_NAMES, nameOrNumber) ? nameOrNumber : undefined;
+  for (const [id, name] of Object.entries(CATEGORY_NAMES)) if (name === nameOrNumber) return Number(id);
+  return undefined;
+}
+
 /**
  * Why the model cannot read a tag that `TagEngine.unseenTags` returned: most often a character or
  * artist tag, which a model trained on general tags never saw.

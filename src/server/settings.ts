@@ -4,6 +4,7 @@
 // initializationOptions.settings.
 import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
 import { MAX_SEED } from '../model/index';
+import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { InsertStyle, WordSeparator } from './insertStyle';
 
 export interface DiagnosticsSettings {
@@ -63,14 +64,18 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
 };
 
-export const CATEGORY_IDS: Record<string, number> = { general: 0, artist: 1, copyright: 3, character: 4, meta: 5 };
 
 export function insertStyleOf(settings: ServerSettings): InsertStyle {
   return { separator: settings.insert.style, escapeParentheses: settings.insert.escapeParentheses, appendComma: settings.insert.appendComma };
 }
 
+/** The setting takes names only (package.json's enum); a number there is not a category name. */
+function categoryOfName(name: unknown): number | undefined {
+  return typeof name === 'string' ? categoryId(name) : undefined;
+}
+
 export function categoryIdsOf(settings: ServerSettings): number[] {
-  const ids = settings.completion.categories.map((c) => CATEGORY_IDS[c]).filter((c): c is number => c !== undefined);
+  const ids = settings.completion.categories.map(categoryOfName).filter((c): c is number => c !== undefined);
   return ids.length ? ids : [0];
 }
 
@@ -148,12 +153,11 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     problems.push(`The setting danbooruGpt.insert.style is "${style}", but must be "spaces" or "underscores"; using "${fixed}".`);
     result = { ...result, insert: { ...result.insert, style: fixed } };
   }
-  const unknownCategories = result.completion.categories.filter((name) => !Object.hasOwn(CATEGORY_IDS, name));
+  const unknownCategories = result.completion.categories.filter((name) => categoryOfName(name) === undefined);
   if (unknownCategories.length > 0) {
-    const known = Object.keys(CATEGORY_IDS).join(', ');
-    const kept = result.completion.categories.filter((name) => Object.hasOwn(CATEGORY_IDS, name));
+    const kept = result.completion.categories.filter((name) => categoryOfName(name) !== undefined);
     const using = kept.length > 0 ? `using ${kept.join(', ')}` : 'using general';
-    problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${known}; ${using}.`);
+    problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${CATEGORY_LIST}; ${using}.`);
     result = { ...result, completion: { ...result.completion, categories: kept.length > 0 ? kept : ['general'] } };
   }
   return { settings: result, problems };

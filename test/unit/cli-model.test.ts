@@ -46,6 +46,26 @@ test('cli complete: one output line per input line, in order; a bad line gets an
   assert.match(lines[4].error ?? '', /"top"/);
 });
 
+test('cli complete: "categories" takes numbers or names; one that is neither is an error line naming both forms', () => {
+  const input = [
+    JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: [4] }),
+    JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: ['character'] }),
+    JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: ['charater'] }),
+    JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: [2] }),
+    JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: 'character' }),
+  ].join('\n');
+  const result = run(['complete', '--model', fixture, '--threads', '1'], input);
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  assert.equal(lines.length, 5);
+  assert.equal(lines[0].completions?.[0]?.tag, 'hatsune_miku');
+  assert.ok(lines[0].completions?.every((completion) => completion.category === 4));
+  assert.deepEqual(lines[1], lines[0]);
+  for (const line of lines.slice(2)) {
+    assert.equal(line.error, '"categories" must be an array of category numbers (0, 1, 3, 4, 5) or names (general, artist, copyright, character, meta)');
+  }
+});
+
 test('cli complete: a bad model folder is a clear error naming the file, exit 1', () => {
   const result = run(['complete', '--model', path.join(root, 'no-such-model')], '{}\n');
   assert.equal(result.status, 1);
