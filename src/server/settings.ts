@@ -64,7 +64,6 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
 };
 
-
 export function insertStyleOf(settings: ServerSettings): InsertStyle {
   return { separator: settings.insert.style, escapeParentheses: settings.insert.escapeParentheses, appendComma: settings.insert.appendComma };
 }
