@@ -1,7 +1,7 @@
 // How a tag is written into a prompt: spaces or underscores, escaped parentheses, and the `, `
 // separator. Pure functions shared by the server (completion, quick fixes, samples) and the client
 // (Related Tags view inserts).
-import { continuationColumn, parsePrompt, type ParsedPrompt } from './parser';
+import { continuationColumn, opensSection, parsePrompt, type ParsedPrompt } from './parser';
 
 export type WordSeparator = 'spaces' | 'underscores';
 
@@ -75,7 +75,8 @@ export function continuationEdit(line: string, column: number, tags: string[], s
     const text = (before.endsWith(' ') ? '' : ' ') + body + after;
     return { start: at, end: at, text };
   }
-  if (/[|([{]/.test(last)) return { start: at, end: at, text: body + after };
+  // Right after an opening bracket or a NovelAI section's `1.5::`: the tags are its first.
+  if (/[|([{]/.test(last) || parsed.tokens.some((t) => t.end === trimmed.length && opensSection(line, t))) return { start: at, end: at, text: body + after };
   // After BREAK/AND a space is the separator; a comma there would start an empty chunk.
   const afterKeyword = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === trimmed.length);
   return { start: trimmed.length, end: at, text: (afterKeyword ? ' ' : ', ') + body + after };

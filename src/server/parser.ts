@@ -53,6 +53,8 @@ const WHITESPACE = /\s/;
 const NETWORK_SYNTAX = /<(?:lora|lyco|hypernet|embedding):[^<>]*>/iy;
 // A weight anywhere in a bracket group (`(blush:1.1)`, `((a, b:0.8))`, or one still being typed).
 const HOLDS_WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$)/;
+// NovelAI's numeric emphasis, `1.5::rain, night::`: the number that opens a section (`-1::` too).
+const SECTION_WEIGHT = /^-?(?:\d+\.?\d*|\.\d+)\s*$/;
 
 const BACKSLASH = 92;
 const COMMA = 44;
@@ -261,6 +263,20 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       continue;
     }
     const group = stack.length ? groups[stack[stack.length - 1]!] : undefined;
+    if (code === COLON && line.charCodeAt(i + 1) === COLON && literalDepth === 0 && group?.kind !== '[') {
+      // No Danbooru name holds `::`, so it is NovelAI's section syntax: `1.5::` opens one (the number
+      // is its weight, not a tag), `::` closes it. In square brackets it is a1111's `[from::0.5]`.
+      let start = i;
+      if (tagStart >= 0 && SECTION_WEIGHT.test(line.slice(tagStart, i))) {
+        start = tagStart;
+        tagStart = -1;
+      } else {
+        flush(i);
+      }
+      tokens.push({ kind: 'weight', start, end: i + 2 });
+      i += 2;
+      continue;
+    }
     if (code === COLON && group && literalDepth === 0) {
       const weight = matchAt(WEIGHT, line, i);
       if (weight > 0) {
@@ -469,7 +485,34 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
     const joined = parsed.tags.find((t) => t.start >= after && line.slice(after, t.start).trim() === '');
     return joined ? joined.end : after;
   }
+  // In a NovelAI section (`1.5::rain, night::`) they would take its weight too: after its `::`.
+  const section = sectionAround(line, parsed, column);
+  if (section) return section.end;
   // (A weight in a closed group was handled above; one still being typed ends the line.)
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
   return inside ? inside.end : column;
+}
+
+/** Whether the token is the `1.5::` that opens a NovelAI section (not the `::` that closes one). */
+export function opensSection(line: string, token: PromptToken): boolean {
+  return token.kind === 'weight' && token.end - token.start > 2 && line.endsWith('::', token.end);
+}
+
+/**
+ * The closing `::` of the NovelAI section holding `column` (from inside its opening number to inside
+ * its closing `::`), or undefined: outside one, in an empty one, or in one left open to the end of the line.
+ */
+function sectionAround(line: string, parsed: ParsedPrompt, column: number): PromptToken | undefined {
+  let opener: PromptToken | undefined;
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'weight' || !line.endsWith('::', token.end)) continue;
+    if (opensSection(line, token)) opener = token;
+    else if (opener) {
+      // An empty one (`1.5::|::`) is there to be filled.
+      const empty = line.slice(opener.end, token.start).trim() === '';
+      if (opener.start < column && column < token.end && !empty) return token;
+      opener = undefined;
+    }
+  }
+  return undefined;
 }

@@ -69,6 +69,21 @@ test('parser: alternation and prompt editing split tags inside square brackets',
   assert.deepEqual(names('|_|, :|, >_<, ^_^, :d, <|>_<|>'), ['|_|', ':|', '>_<', '^_^', ':d', '<|>_<|>']);
 });
 
+test("parser: NovelAI's numeric sections (`1.5::rain, night::`) are weights, not tags", () => {
+  const weights = (line: string): string[] => parsePrompt(line).tokens.filter((t) => t.kind === 'weight').map((t) => line.slice(t.start, t.end));
+  assert.deepEqual(names('1.5::rain, night::, 1girl'), ['rain', 'night', '1girl']);
+  assert.deepEqual(weights('1.5::rain, night::, 1girl'), ['1.5::', '::']);
+  assert.deepEqual(names('-1::blurry, lowres::, 2 :: smile ::'), ['blurry', 'lowres', 'smile']);
+  assert.deepEqual(weights('-1::blurry, lowres::, 2 :: smile ::'), ['-1::', '::', '2 ::', '::']);
+  assert.deepEqual(names('.5::solo'), ['solo'], 'a section left open runs to the end of the line');
+  assertSpansExact('1.5::rain, night::, -1:: blurry ::, 1girl');
+  // Names holding one colon are still tags; a1111's `[from::0.5]` is still prompt editing.
+  assert.deepEqual(names(':d, d:, :3, 3:, re:zero'), [':d', 'd:', ':3', '3:', 're:zero']);
+  assert.deepEqual(names('1.5:::d, :3::'), [':d', ':3']);
+  assert.deepEqual(names('[smile::0.5], 1girl'), ['smile', '1girl']);
+  assert.deepEqual(weights('[smile::0.5], 1girl'), [':0.5']);
+});
+
 test('parser: unbalanced or unknown syntax stays as tag text', () => {
   const line = 'tag)), ((unclosed, weird:stuff, a}b';
   assertSpansExact(line);
@@ -105,6 +120,15 @@ test('contextAt: an empty tag after a separator, a trailing space continues a mu
   const typing = contextAt('1girl, long ', 12);
   assert.deepEqual(typing.current, { start: 7, end: 12, typed: 'long ', prefix: 'long_' });
   assert.equal(contextAt('(solo:1.2)', 10).current, undefined, 'right after a closing bracket');
+});
+
+test('contextAt: in a NovelAI section the tag after `1.5::` is typed, its weight is not context', () => {
+  assert.deepEqual(contextAt('1.5::rain, ni', 13).before, ['rain']);
+  assert.deepEqual(contextAt('1.5::rain, ni', 13).current, { start: 11, end: 13, typed: 'ni', prefix: 'ni' });
+  assert.deepEqual(contextAt('1girl, 1.5::', 12).current, { start: 12, end: 12, typed: '', prefix: '' });
+  assert.deepEqual(contextAt('1girl, 1.5::', 12).before, ['1girl']);
+  assert.deepEqual(contextAt('1.5::rain::, s', 14).before, ['rain']);
+  assert.equal(contextAt('1girl, 1.5::', 9).current, undefined, 'inside the weight number');
 });
 
 test('contextAt: nothing to complete right after BREAK/AND until a space follows', () => {
@@ -188,6 +212,13 @@ test('continuationColumn / continuationEdit: never inside a weight, LoRA, keywor
   assert.equal(apply('1girl, (smile§:1.2), blush'), '1girl, (smile:1.2), yuri, smile, blush');
   assert.equal(apply('((master§piece)), 1girl'), '((masterpiece)), yuri, smile, 1girl');
   assert.equal(apply('[c§at|dog] ears, x'), '[cat|dog] ears, yuri, smile, x');
+  // In a NovelAI section, as in brackets, the tags would take its weight: after its closing `::`.
+  assert.equal(apply('1.5::rain, ni§ght::, 1girl'), '1.5::rain, night::, yuri, smile, 1girl');
+  assert.equal(apply('1.§5::rain::'), '1.5::rain::, yuri, smile, ');
+  assert.equal(apply('1girl, 2::rain§::'), '1girl, 2::rain::, yuri, smile, ');
+  assert.equal(apply('1.5::rain, ni§ght'), '1.5::rain, night, yuri, smile, ', 'left open: it runs to the end anyway');
+  assert.equal(apply('1girl, 1.5::§'), '1girl, 1.5::yuri, smile, ', 'the first tags of a new section');
+  assert.equal(apply('1girl, 1.5::§::'), '1girl, 1.5::yuri, smile::', 'an empty section');
   // A comma the user wrote after BREAK stays, and the tags go after it; never two spaces.
   assert.equal(apply('1girl, BRE§AK, blush'), '1girl, BREAK, yuri, smile, blush');
   assert.equal(apply('1girl, BRE§AK blush'), '1girl, BREAK yuri, smile, blush');

@@ -107,6 +107,20 @@ describe('language server, dictionary-only', () => {
     assert.ok(String(alternation[0]!.label).startsWith('dog_e'));
   });
 
+  test("NovelAI's numeric sections (`1.5::rain, night::`): never flagged, completion inside them, no comma before `::`", async () => {
+    const checked = await client.open('novelai-checked.prompt', '1.5::rain, night::, -1::blurry, lowres::, smile, 2 :: long hair ::');
+    assert.deepEqual(await client.waitForDiagnostics(checked), []);
+    const uri = await client.open('novelai.prompt', ['', '2::lo::', '1girl, 1.5::'].join('\n'));
+    const inSection = await client.completionItems(uri, 1, 5);
+    assert.deepEqual(editOf(inSection[0]!).range, { start: { line: 1, character: 3 }, end: { line: 1, character: 5 } });
+    assert.equal(applyCompletion('\n2::lo::', inSection[0]!), `\n2::${editOf(inSection[0]!).newText}::`);
+    assert.ok(!editOf(inSection[0]!).newText.endsWith(', '), 'no comma before the closing ::');
+    assert.deepEqual(await client.completionItems(uri, 2, 10), [], 'no completion inside the section weight');
+    const opened = await client.completionItems(uri, 2, 12);
+    assert.ok(opened.length > 0);
+    assert.deepEqual(editOf(opened[0]!).range, { start: { line: 2, character: 12 }, end: { line: 2, character: 12 } });
+  });
+
   test('right after BREAK or AND (no space yet) there is nothing to complete; after the space there is', async () => {
     const uri = await client.open('keyword.prompt', '1girl, BREAK\nBREAK\n1girl BREAK\n1girl, AND\n1girl, BREAK ');
     for (const [line, column] of [[0, 12], [1, 5], [2, 11], [3, 10]] as const) {
