@@ -1,0 +1,85 @@
+// The TextMate grammar (media/syntaxes) colours prompts in the editor before the language server
+// starts. Tokenized here with VS Code's own engine (vscode-textmate + vscode-oniguruma, the versions
+// the workbench ships), it must colour as tags what the parser reads as tags, and weights, networks
+// and keywords as syntax.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import * as oniguruma from 'vscode-oniguruma';
+import { INITIAL, parseRawGrammar, Registry, type IGrammar } from 'vscode-textmate';
+import { parsePrompt } from '../../src/server/parser';
+
+const GRAMMAR_PATH = join(__dirname, '../../media/syntaxes/danbooru-prompt.tmLanguage.json');
+const TAG = 'entity.name.tag.danbooru-prompt';
+
+let grammar: Promise<IGrammar> | undefined;
+function loadGrammar(): Promise<IGrammar> {
+  grammar ??= (async () => {
+    const wasm = readFileSync(createRequire(__filename).resolve('vscode-oniguruma/release/onig.wasm'));
+    await oniguruma.loadWASM(wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength));
+    const registry = new Registry({
+      onigLib: Promise.resolve({
+        createOnigScanner: (patterns: string[]) => new oniguruma.OnigScanner(patterns),
+        createOnigString: (text: string) => new oniguruma.OnigString(text),
+      }),
+      loadGrammar: async () => parseRawGrammar(readFileSync(GRAMMAR_PATH, 'utf8'), GRAMMAR_PATH),
+    });
+    const loaded = await registry.loadGrammar('source.danbooru-prompt');
+    if (!loaded) throw new Error(`${GRAMMAR_PATH}: no grammar for source.danbooru-prompt`);
+    return loaded;
+  })();
+  return grammar;
+}
+
+/** Each token's text with its innermost scope (undefined: no scope of the grammar's own). */
+async function scopes(line: string): Promise<{ text: string; scope?: string }[]> {
+  const { tokens } = (await loadGrammar()).tokenizeLine(line, INITIAL);
+  return tokens.map((t) => ({ text: line.slice(t.startIndex, t.endIndex), scope: t.scopes.length > 1 ? t.scopes[t.scopes.length - 1] : undefined }));
+}
+
+/** The texts coloured as tags (runs of adjacent tag tokens joined: an escape splits none). */
+async function colouredTags(line: string): Promise<string[]> {
+  const { tokens } = (await loadGrammar()).tokenizeLine(line, INITIAL);
+  const spans: { start: number; end: number }[] = [];
+  for (const token of tokens) {
+    const scope = token.scopes[token.scopes.length - 1];
+    if (scope !== TAG && scope !== 'constant.character.escape.danbooru-prompt') continue;
+    const last = spans[spans.length - 1];
+    if (last && last.end === token.startIndex) last.end = token.endIndex;
+    else spans.push({ start: token.startIndex, end: token.endIndex });
+  }
+  return spans.map((s) => line.slice(s.start, s.end));
+}
+
+test('grammar: colours as tags exactly the tags the parser reads', async () => {
+  const lines = [
+    '1girl, solo, long hair ,  blue_eyes',
+    '(long hair:1.2), [blue eyes], {smile}, ((red bow)), (solo:0.8)',
+    '1girl, <lora:add_detail:0.8>, solo BREAK <hypernet:anime:1> smile AND outdoors // a comment, not_a_tag',
+    '1girl, smile <lora:add_detail:0.8>, 1girl (smile:1.2), solo',
+    'hu_tao_(genshin_impact), (ganyu_(genshin_impact):1.1), jagdpanzer 38(t), gauss <bokashi',
+    'ganyu \\(genshin impact\\), smile',
+    '|_|, :|, >_<, ^_^, :d, d:, :3, re:zero, #compass, .hack//',
+    '[cat ears|dog ears], smile [blush]',
+    '1.5::rain, night::, 1girl, -1:: blurry, lowres ::',
+    '(long hair :1.2), smile',
+  ];
+  for (const line of lines) {
+    assert.deepEqual(await colouredTags(line), parsePrompt(line).tags.map((t) => t.text), line);
+  }
+});
+
+test('grammar: weights, NovelAI sections, networks, keywords and comments are syntax', async () => {
+  const weighted = await scopes('(smile:1.2), 1.5::rain::');
+  assert.deepEqual(weighted.filter((t) => t.scope === 'constant.numeric.weight.danbooru-prompt').map((t) => t.text), ['1.2', '1.5']);
+  assert.deepEqual(weighted.filter((t) => t.scope === 'punctuation.separator.weight.danbooru-prompt').map((t) => t.text), [':', '::', '::']);
+  const network = await scopes('1girl, <lora:add_detail:0.8>');
+  assert.ok(network.some((t) => t.text === 'add_detail' && t.scope === 'entity.name.function.network.danbooru-prompt'), JSON.stringify(network));
+  assert.ok(!network.some((t) => t.scope === TAG && t.text.includes('<')), 'no part of the LoRA is a tag');
+  const keyword = await scopes('1girl BREAK solo // note');
+  assert.deepEqual(keyword.filter((t) => t.scope?.startsWith('keyword')).map((t) => t.text), ['BREAK']);
+  assert.deepEqual(keyword.filter((t) => t.scope?.startsWith('comment')).map((t) => t.text), ['// note']);
+  assert.ok(!keyword.some((t) => t.scope === TAG && /^\s|\s$/.test(t.text)), 'spaces around a tag are not coloured as the tag');
+});
