@@ -275,6 +275,23 @@ function expectedDatasetLines(goodLines: string[]): string[] {
   return lines;
 }
 
+scenario('4b-faces-are-not-brackets', async () => {
+  await workbench.openFile('faces.prompt');
+  const lines = await workbench.editorLinesWhen((l) => l.some((line) => line.includes(';)')));
+  assert.ok(lines.some((line) => line.includes('>_<')), `faces.prompt is shown: ${JSON.stringify(lines)}`);
+  // A stray `)` the colouring must flag: once it is flagged, the colouring has run over the faces too.
+  await workbench.newLineAtEnd();
+  await workbench.type('smile )');
+  const deadline = Date.now() + 15_000;
+  let flagged = await workbench.unexpectedClosingBrackets();
+  while (flagged.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    flagged = await workbench.unexpectedClosingBrackets();
+  }
+  assert.deepEqual(flagged, [')'], 'only the stray bracket is flagged, no bracket of a face (>_<, ;))');
+  await workbench.press('Escape');
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

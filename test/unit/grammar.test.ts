@@ -9,10 +9,13 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as oniguruma from 'vscode-oniguruma';
 import { INITIAL, parseRawGrammar, Registry, type IGrammar } from 'vscode-textmate';
+import { loadDictionary } from '../../src/model/index';
+import { DEFAULT_INSERT_STYLE, formatTag } from '../../src/server/insertStyle';
 import { parsePrompt } from '../../src/server/parser';
 
 const GRAMMAR_PATH = join(__dirname, '../../media/syntaxes/danbooru-prompt.tmLanguage.json');
 const TAG = 'entity.name.tag.danbooru-prompt';
+const FACE = 'entity.name.tag.face.danbooru-prompt';
 
 let grammar: Promise<IGrammar> | undefined;
 function loadGrammar(): Promise<IGrammar> {
@@ -45,7 +48,7 @@ async function colouredTags(line: string): Promise<string[]> {
   const spans: { start: number; end: number }[] = [];
   for (const token of tokens) {
     const scope = token.scopes[token.scopes.length - 1];
-    if (scope !== TAG && scope !== 'constant.character.escape.danbooru-prompt') continue;
+    if (scope !== TAG && scope !== FACE && scope !== 'constant.character.escape.danbooru-prompt') continue;
     const last = spans[spans.length - 1];
     if (last && last.end === token.startIndex) last.end = token.endIndex;
     else spans.push({ start: token.startIndex, end: token.endIndex });
@@ -82,4 +85,33 @@ test('grammar: weights, NovelAI sections, networks, keywords and comments are sy
   assert.deepEqual(keyword.filter((t) => t.scope?.startsWith('keyword')).map((t) => t.text), ['BREAK']);
   assert.deepEqual(keyword.filter((t) => t.scope?.startsWith('comment')).map((t) => t.text), ['// note']);
   assert.ok(!keyword.some((t) => t.scope === TAG && /^\s|\s$/.test(t.text)), 'spaces around a tag are not coloured as the tag');
+});
+
+/** Whether the opening and closing brackets of a text fail to pair up (`>_<`, `;)`; not `(o)_(o)`). */
+function unbalancedBrackets(text: string): boolean {
+  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{', '>': '<' };
+  const open: string[] = [];
+  for (const c of text) {
+    if ('([{<'.includes(c)) open.push(c);
+    else if (c in pairs && open.pop() !== pairs[c]) return true;
+  }
+  return open.length > 0;
+}
+
+test('grammar: every face of the dictionary whose brackets pair with nothing is one face token, as written or inserted', async () => {
+  // The face scope is what package.json's unbalancedBracketScopes names: the editor then neither pairs
+  // those brackets with others nor flags them red (e2e scenario 4b checks that in the real editor).
+  const packageJson = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { contributes: { grammars: { unbalancedBracketScopes?: string[] }[] } };
+  assert.deepEqual(packageJson.contributes.grammars[0]!.unbalancedBracketScopes, [FACE]);
+  const faces = loadDictionary().names.filter((name) => /[()[\]{}<>]/.test(name) && !/[a-z0-9]{2}/i.test(name) && unbalancedBrackets(name));
+  assert.ok(faces.length >= 15 && faces.includes('>_<') && faces.includes(';)'), `the dictionary's faces: ${faces.join(' ')}`);
+  for (const face of faces) {
+    for (const written of new Set([face, formatTag(face, DEFAULT_INSERT_STYLE)])) {
+      const tokens = await scopes(`smile, ${written}, 1girl`);
+      assert.ok(tokens.some((t) => t.text === written && t.scope === FACE), `${written}: ${JSON.stringify(tokens)}`);
+    }
+  }
+  // A bracket that is not a whole tag stays a bracket: a stray `)` is still flagged.
+  assert.deepEqual((await scopes('smile )')).filter((t) => t.scope === FACE), []);
+  assert.deepEqual((await scopes('((smile)), [cat|dog], (v:1.2)')).filter((t) => t.scope === FACE), []);
 });

@@ -168,6 +168,11 @@ export class Workbench {
     return lines;
   }
 
+  /** Brackets the active editor's bracket-pair colouring flags as closing nothing (shown red). */
+  async unexpectedClosingBrackets(): Promise<string[]> {
+    return this.activeEditor().locator('.view-lines .unexpected-closing-bracket').allTextContents();
+  }
+
   /** Moves to the end of the document and starts a new line. */
   async newLineAtEnd(): Promise<void> {
     await this.activeEditor().locator('.view-lines').click();
