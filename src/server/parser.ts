@@ -45,7 +45,12 @@ export interface ParsedPrompt {
 
 // Sticky (`y`) patterns are matched in place at an index: no substring per character.
 const NETWORK = /<[A-Za-z][\w-]*:[^<>]*>/y;
-const KEYWORD = /(?:BREAK|AND)(?=[\s,()[\]{}|]|$)/y;
+// BREAK and AND (a1111), and Regional Prompter's region separators.
+const KEYWORD = /(?:BREAK|AND|ADDCOMM|ADDBASE|ADDCOL|ADDROW)(?=[\s,()[\]{}|]|$)/y;
+// ComfyUI's (and a1111's) textual inversion, `embedding:EasyNegative` or `(embedding:name.pt:1.2)`.
+const EMBEDDING = /embedding:[^\s,()[\]{}|:<>]+/iy;
+// a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
+const SEGMENT_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)(?=\s*(?:AND(?=[\s,()[\]{}|]|$)|$))/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
 const WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]}]|$)/y;
 const WHITESPACE = /\s/;
@@ -71,6 +76,8 @@ const OPEN_CURLY = 123;
 const CLOSE_CURLY = 125;
 const UPPER_A = 65;
 const UPPER_B = 66;
+const LOWER_E = 101;
+const UPPER_E = 69;
 
 /** The same characters as the regular expression `\s`, by char code (the parser's hot path). */
 function isSpace(code: number): boolean {
@@ -207,6 +214,8 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   // Parentheses opened inside a tag (`ganyu_(genshin_impact)`) are part of its name, not weights.
   let literalDepth = 0;
   const brackets = new LineBrackets(line);
+  // Only a prompt of AND segments weighs them (a `:3` face ending a plain prompt is a tag).
+  const hasAnd = line.includes('AND') && /\bAND\b/.test(line);
 
   const flush = (endExclusive: number): void => {
     if (tagStart < 0) return;
@@ -243,9 +252,10 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         tokens.push({ kind: 'comment', start: i, end: length });
         break;
       }
-      const special = code === LESS ? matchAt(NETWORK, line, i) : code === UPPER_B || code === UPPER_A ? matchAt(KEYWORD, line, i) : 0;
+      const network = code === LESS ? matchAt(NETWORK, line, i) : code === LOWER_E || code === UPPER_E ? matchAt(EMBEDDING, line, i) : 0;
+      const special = network || (code === UPPER_B || code === UPPER_A ? matchAt(KEYWORD, line, i) : 0);
       if (special > 0) {
-        tokens.push({ kind: code === LESS ? 'network' : 'keyword', start: i, end: i + special });
+        tokens.push({ kind: network > 0 ? 'network' : 'keyword', start: i, end: i + special });
         i += special;
         continue;
       }
@@ -263,6 +273,15 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       continue;
     }
     const group = stack.length ? groups[stack[stack.length - 1]!] : undefined;
+    if (code === COLON && !group && literalDepth === 0 && hasAnd) {
+      const weight = matchAt(SEGMENT_WEIGHT, line, i);
+      if (weight > 0) {
+        flush(i);
+        tokens.push({ kind: 'weight', start: i, end: i + weight });
+        i += weight;
+        continue;
+      }
+    }
     if (code === COLON && line.charCodeAt(i + 1) === COLON && literalDepth === 0 && group?.kind !== '[') {
       // No Danbooru name holds `::`, so it is NovelAI's section syntax: `1.5::` opens one (the number
       // is its weight, not a tag), `::` closes it. In square brackets it is a1111's `[from::0.5]`.

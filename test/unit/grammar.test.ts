@@ -68,6 +68,8 @@ test('grammar: colours as tags exactly the tags the parser reads', async () => {
     '[cat ears|dog ears], smile [blush]',
     '1.5::rain, night::, 1girl, -1:: blurry, lowres ::',
     '(long hair :1.2), smile',
+    'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), 1girl',
+    '1girl :1.2 AND 2girls:0.8 ADDCOL solo, red hair ADDROW smile',
   ];
   for (const line of lines) {
     assert.deepEqual(await colouredTags(line), parsePrompt(line).tags.map((t) => t.text), line);

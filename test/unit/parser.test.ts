@@ -84,6 +84,19 @@ test("parser: NovelAI's numeric sections (`1.5::rain, night::`) are weights, not
   assert.deepEqual(weights('[smile::0.5], 1girl'), [':0.5']);
 });
 
+test('parser: embeddings (ComfyUI), Regional Prompter keywords and the weights of AND segments are syntax', () => {
+  const tokens = (line: string): string[] => parsePrompt(line).tokens.map((t) => `${t.kind} ${line.slice(t.start, t.end)}`);
+  assert.deepEqual(names('embedding:EasyNegative, 1girl, (embedding:bad_prompt_v2.pt:0.8), embedding'), ['1girl', 'embedding']);
+  assert.deepEqual(tokens('embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8)'), ['network embedding:EasyNegative', 'network embedding:bad_prompt_v2.pt', 'weight :0.8']);
+  assert.deepEqual(names('2girls ADDCOMM 1girl, red hair ADDCOL 1girl, blue hair ADDROW x ADDBASE y'), ['2girls', '1girl', 'red_hair', '1girl', 'blue_hair', 'x', 'y']);
+  assert.deepEqual(tokens('1girl :1.2 AND 2girls:0.8 AND solo :-.5'), ['weight :1.2', 'keyword AND', 'weight :0.8', 'keyword AND', 'weight :-.5']);
+  assert.deepEqual(names('1girl :1.2 AND 2girls:0.8 AND solo :-.5'), ['1girl', '2girls', 'solo']);
+  // Without AND a prompt has no segment weight: a face ending it stays a tag.
+  assert.deepEqual(names('1girl, smile, :3'), ['1girl', 'smile', ':3']);
+  assert.deepEqual(names('1girl, :3 AND smile, :3'), ['1girl', 'smile']);
+  assertSpansExact('embedding:x, 1girl :1.2 AND 2girls ADDCOL solo');
+});
+
 test('parser: unbalanced or unknown syntax stays as tag text', () => {
   const line = 'tag)), ((unclosed, weird:stuff, a}b';
   assertSpansExact(line);

@@ -121,6 +121,14 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(editOf(opened[0]!).range, { start: { line: 2, character: 12 }, end: { line: 2, character: 12 } });
   });
 
+  test('embeddings (ComfyUI), Regional Prompter keywords and AND segment weights are never flagged nor hovered', async () => {
+    const text = 'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), 2girls ADDCOL 1girl :1.2 AND smile:0.8';
+    const uri = await client.open('syntax-more.prompt', text);
+    assert.deepEqual(await client.waitForDiagnostics(uri), []);
+    assert.equal(await client.hover(uri, 0, 12), null, 'no hover on an embedding');
+    assert.deepEqual(await client.completionItems(uri, 0, 12), [], 'no completion inside an embedding');
+  });
+
   test('right after BREAK or AND (no space yet) there is nothing to complete; after the space there is', async () => {
     const uri = await client.open('keyword.prompt', '1girl, BREAK\nBREAK\n1girl BREAK\n1girl, AND\n1girl, BREAK ');
     for (const [line, column] of [[0, 12], [1, 5], [2, 11], [3, 10]] as const) {
