@@ -202,6 +202,21 @@ function startsSyntaxInTag(line: string, index: number, tagStart: number, option
   return options.isTag(normalizeTag(line.slice(tagStart, index))) && !options.isTag(normalizeTag(line.slice(tagStart, close + 1)));
 }
 
+/** Letters and digits: what a face (`:|`, `|_|`, `<|>_<|>`) holds none of before or right after its `|`. */
+function isAlphanumeric(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code > 127;
+}
+
+/** Whether the `|` at `index` is part of a face: the tag so far holds no letter or digit (`:|`), or it starts one (`|_|`). */
+function isPipeOfFace(line: string, index: number, tagStart: number): boolean {
+  if (tagStart < 0) {
+    const next = line.charCodeAt(index + 1);
+    return index + 1 < line.length && !isAlphanumeric(next) && !isSpace(next) && next !== PIPE && next !== CLOSE_SQUARE && next !== CLOSE_CURLY;
+  }
+  for (let i = tagStart; i < index; i++) if (isAlphanumeric(line.charCodeAt(i)) || isSpace(line.charCodeAt(i))) return false;
+  return true;
+}
+
 /** Parses one line (one prompt). Never throws; unknown syntax stays inside tag text. */
 export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPrompt {
   const tags: PromptTag[] = [];
@@ -309,7 +324,9 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         continue;
       }
     }
-    if (code === PIPE && group?.kind === '[' && literalDepth === 0) {
+    // `[a|b]` is a1111's alternation, `{a|b}` ComfyUI's (and dynamic prompts') random choice; a face
+    // holding `|` (`:|`, `|_|`) stays a tag.
+    if (code === PIPE && (group?.kind === '[' || group?.kind === '{') && literalDepth === 0 && !isPipeOfFace(line, i, tagStart)) {
       separator(i++);
       continue;
     }
@@ -465,13 +482,13 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
 }
 
 /**
- * Whether the tag is an option of alternation or prompt editing (`[a|b]`, `[a:b:0.5]`): removing it
- * there changes what the prompt means (`[smile|blush]` → `[blush]` is de-emphasis).
+ * Whether the tag is an option of alternation, prompt editing or a random choice (`[a|b]`, `[a:b:0.5]`,
+ * `{a|b}`): removing it there changes what the prompt means (`[smile|blush]` → `[blush]` is de-emphasis).
  */
 export function isInAlternation(line: string, parsed: ParsedPrompt, tagIndex: number): boolean {
   for (let group = parsed.tags[tagIndex]!.group; group !== undefined; group = parsed.groups[group]!.parent) {
     const g = parsed.groups[group]!;
-    if (g.kind !== '[') continue;
+    if (g.kind === '(') continue;
     const close = g.close ?? line.length;
     if (parsed.separators.some((s) => s > g.open && s < close && (line[s] === '|' || line[s] === ':'))) return true;
   }

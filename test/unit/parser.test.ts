@@ -69,6 +69,12 @@ test('parser: alternation and prompt editing split tags inside square brackets',
   assert.deepEqual(names('|_|, :|, >_<, ^_^, :d, <|>_<|>'), ['|_|', ':|', '>_<', '^_^', ':d', '<|>_<|>']);
 });
 
+test("parser: ComfyUI's random choice {a|b} splits its options; a face holding | stays one tag in any bracket", () => {
+  assert.deepEqual(names('{red hair|blue hair}, {day|night}, {{masterpiece}}'), ['red_hair', 'blue_hair', 'day', 'night', 'masterpiece']);
+  assert.deepEqual(names('[|_|], {|_|}, {:|}, [;|], (<|>_<|>:1.2), {smile|:|}'), ['|_|', '|_|', ':|', ';|', '<|>_<|>', 'smile', ':|']);
+  assertSpansExact('{red hair|blue hair}, [|_|], {smile|:|}');
+});
+
 test("parser: NovelAI's numeric sections (`1.5::rain, night::`) are weights, not tags", () => {
   const weights = (line: string): string[] => parsePrompt(line).tokens.filter((t) => t.kind === 'weight').map((t) => line.slice(t.start, t.end));
   assert.deepEqual(names('1.5::rain, night::, 1girl'), ['rain', 'night', '1girl']);
@@ -165,11 +171,13 @@ test('removalRange: removes a duplicate with its separator, or its whole group',
   assert.equal(remove('smile, smile BREAK blush', 1), 'smile BREAK blush');
 });
 
-test('isInAlternation: options of [a|b] and [a:b:0.5], not plain brackets', () => {
+test('isInAlternation: options of [a|b], [a:b:0.5] and {a|b}, not plain brackets', () => {
   const at = (line: string, index: number): boolean => isInAlternation(line, parsePrompt(line), index);
   assert.equal(at('smile, [smile|blush]', 1), true);
   assert.equal(at('smile, [smile:blush:0.5]', 1), true);
   assert.equal(at('smile, [(smile:1.2)|blush]', 1), true);
+  assert.equal(at('smile, {smile|blush}', 1), true);
+  assert.equal(at('smile, {smile}', 1), false);
   assert.equal(at('smile, [smile]', 1), false);
   assert.equal(at('smile, (smile:1.2)', 1), false);
 });

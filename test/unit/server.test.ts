@@ -121,8 +121,8 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(editOf(opened[0]!).range, { start: { line: 2, character: 12 }, end: { line: 2, character: 12 } });
   });
 
-  test('embeddings (ComfyUI), Regional Prompter keywords and AND segment weights are never flagged nor hovered', async () => {
-    const text = 'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), 2girls ADDCOL 1girl :1.2 AND smile:0.8';
+  test('embeddings and {a|b} (ComfyUI), Regional Prompter keywords and AND segment weights are never flagged', async () => {
+    const text = 'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), {red hair|blue hair}, {smile|:|}, 2girls ADDCOL 1girl :1.2 AND solo:0.8';
     const uri = await client.open('syntax-more.prompt', text);
     assert.deepEqual(await client.waitForDiagnostics(uri), []);
     assert.equal(await client.hover(uri, 0, 12), null, 'no hover on an embedding');
