@@ -202,6 +202,9 @@ function startsSyntaxInTag(line: string, index: number, tagStart: number, option
   return options.isTag(normalizeTag(line.slice(tagStart, index))) && !options.isTag(normalizeTag(line.slice(tagStart, close + 1)));
 }
 
+/** The longest face of the dictionary holding `|` is `<|>_<|>`. */
+const MAX_FACE_LENGTH = 8;
+
 /** Letters and digits: what a face (`:|`, `|_|`, `<|>_<|>`) holds none of before or right after its `|`. */
 function isAlphanumeric(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code > 127;
@@ -213,6 +216,8 @@ function isPipeOfFace(line: string, index: number, tagStart: number): boolean {
     const next = line.charCodeAt(index + 1);
     return index + 1 < line.length && !isAlphanumeric(next) && !isSpace(next) && next !== PIPE && next !== CLOSE_SQUARE && next !== CLOSE_CURLY;
   }
+  // Faces are short: a long run of `|` is scanned once per tag, not once per `|`.
+  if (index - tagStart > MAX_FACE_LENGTH) return false;
   for (let i = tagStart; i < index; i++) if (isAlphanumeric(line.charCodeAt(i)) || isSpace(line.charCodeAt(i))) return false;
   return true;
 }
