@@ -18,9 +18,9 @@ import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
 import { contextAt, normalizeTag } from './parser';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
-import { categoryIdsOf, insertStyleOf, type ServerSettings } from './settings';
+import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 
-export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|'];
+export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|', ':'];
 
 const KIND_OF_CATEGORY: Record<number, CompletionItemKind> = {
   0: CompletionItemKind.Value,
@@ -51,7 +51,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   // are tags right of the cursor, which the filter below may drop (asking for every tag of the
   // prompt more made each completion ~1 ms slower).
   const right = cursor.parsed.tags.filter((t) => t.start > current.end).length;
-  const completions = await candidates(engine, cursor.before, current.prefix, settings, elsewhere, right, signal);
+  const completions = await candidates(engine, cursor.before, current.prefix, settings, categoriesAt(cursor, settings), elsewhere, right, signal);
   signal.throwIfAborted();
 
   const style = insertStyleOf(settings);
@@ -106,12 +106,13 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
 }
 
 /** The engine's candidates for a prefix, or its next tags when nothing has been typed yet. */
-async function candidates(engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, elsewhere: Set<string>, right: number, signal: AbortSignal): Promise<Completion[]> {
+async function candidates(
+  engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: Set<string>, right: number, signal: AbortSignal,
+): Promise<Completion[]> {
   const top = settings.completion.count;
   const want = top + right;
   let list: Completion[];
   if (prefix === '') {
-    const categories = categoryIdsOf(settings);
     const next = await engine.nextTags(context, want, signal);
     list = [];
     for (const { tag, probability } of next) {
@@ -129,10 +130,10 @@ async function candidates(engine: TagEngine, context: string[], prefix: string, 
       }
     }
   } else {
-    list = await engine.complete(context, prefix, { top: want, categories: categoryIdsOf(settings), signal });
+    list = await engine.complete(context, prefix, { top: want, categories, signal });
   }
   list = list.filter((c) => !elsewhere.has(c.tag));
-  if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categoryIdsOf(settings), elsewhere);
+  if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);
   return list.slice(0, top);
 }
 

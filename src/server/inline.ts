@@ -9,7 +9,7 @@ import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
 import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
-import { categoryIdsOf, insertStyleOf } from './settings';
+import { categoriesAt, insertStyleOf } from './settings';
 
 const CANDIDATES = 8;
 
@@ -30,13 +30,14 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   const trailing = separatorAfter(line, column, insertStyleOf(settings));
   if (current.prefix === '') {
     const next = await cancellable(token, (signal) => engine.nextTags(cursor.before, CANDIDATES + present.size, signal));
-    const tag = next.find((n) => !present.has(n.tag))?.tag;
+    const categories = categoriesAt(cursor, settings);
+    const tag = next.find((n) => !present.has(n.tag) && categories.includes(engine.dictionary.get(n.tag)?.category ?? 0))?.tag;
     if (!tag) return { items: [] };
     const leading = column > 0 && line[column - 1] === ',' ? ' ' : '';
     return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
   }
   const style = styleOf(typed, insertStyleOf(settings));
-  const completions = await cancellable(token, (signal) => engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoryIdsOf(settings), signal }));
+  const completions = await cancellable(token, (signal) => engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoriesAt(cursor, settings), signal }));
   for (const completion of completions) {
     const written = formatTag(completion.tag, style);
     if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag)) continue;

@@ -26,9 +26,9 @@ export interface PromptGroup {
   parent?: number;
 }
 
-export type PromptTokenKind = 'weight' | 'network' | 'keyword' | 'comment';
+export type PromptTokenKind = 'weight' | 'network' | 'keyword' | 'comment' | 'category';
 
-/** Syntax that is not a tag: `:1.2` weights, `<lora:…>` networks, BREAK/AND, comments. */
+/** Syntax that is not a tag: `:1.2` weights, `<lora:…>` networks, BREAK/AND, comments, `artist:` prefixes. */
 export interface PromptToken {
   kind: PromptTokenKind;
   start: number;
@@ -49,6 +49,13 @@ const NETWORK = /<[A-Za-z][\w-]*:[^<>]*>/y;
 const KEYWORD = /(?:BREAK|AND|ADDCOMM|ADDBASE|ADDCOL|ADDROW)(?=[\s,()[\]{}|]|$)/y;
 // ComfyUI's (and a1111's) textual inversion, `embedding:EasyNegative` or `(embedding:name.pt:1.2)`.
 const EMBEDDING = /embedding:[^\s,()[\]{}|:<>]+/iy;
+// Danbooru's category prefixes (what its tag box takes for a new tag; NovelAI prompts write `artist:`),
+// unless what follows is a weight (`(art:1.2)`).
+const CATEGORY_PREFIX = /(?:artist|art|character|char|copyright|copy|general|gen|meta):(?!\s*-?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$))(?=[^\s,:|)\]}]|$)/iy;
+const CATEGORY_OF_PREFIX: Readonly<Record<string, string>> = {
+  artist: 'artist', art: 'artist', character: 'character', char: 'character', copyright: 'copyright', copy: 'copyright',
+  general: 'general', gen: 'general', meta: 'meta',
+};
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
 const SEGMENT_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)(?=\s*(?:AND(?=[\s,()[\]{}|]|$)|$))/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
@@ -279,6 +286,13 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         i += special;
         continue;
       }
+      // In square brackets `art:photo` is prompt editing (`[from:to:when]`), not a prefix.
+      const prefix = stack.length > 0 && groups[stack[stack.length - 1]!]!.kind === '[' ? 0 : matchAt(CATEGORY_PREFIX, line, i);
+      if (prefix > 0) {
+        tokens.push({ kind: 'category', start: i, end: i + prefix });
+        i += prefix;
+        continue;
+      }
       if (code === OPEN_PAREN || code === OPEN_SQUARE || code === OPEN_CURLY) {
         const group: PromptGroup = { kind: line[i] as PromptGroup['kind'], open: i };
         if (stack.length) group.parent = stack[stack.length - 1];
@@ -391,6 +405,8 @@ export interface CursorContext {
   before: string[];
   /** The tag being typed (possibly empty, between separators); undefined inside a weight, LoRA, keyword or comment. */
   current?: CurrentTag;
+  /** The category its prefix names (`artist:wl` → `artist`): what completion offers there. */
+  category?: string;
 }
 
 /** Characters after which a new tag may start. */
@@ -427,7 +443,9 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
   }
   const limit = current ? current.start : character;
   const before = parsed.tags.filter((t, index) => index !== currentIndex && t.end <= limit).map((t) => t.name);
-  return { parsed, before, current };
+  const prefix = current && parsed.tokens.find((t) => t.kind === 'category' && t.end === current.start);
+  if (!prefix) return { parsed, before, current };
+  return { parsed, before, current, category: CATEGORY_OF_PREFIX[line.slice(prefix.start, prefix.end - 1).toLowerCase()] };
 }
 
 /** True when something other than whitespace (a separator, a bracket) ends the tag between `end` and `cursor`. */

@@ -6,6 +6,7 @@ import { MessageType, ShowMessageNotification, type Connection } from 'vscode-la
 import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { InsertStyle, WordSeparator } from './insertStyle';
+import type { CursorContext } from './parser';
 
 export interface DiagnosticsSettings {
   enabled: boolean;
@@ -76,6 +77,12 @@ function categoryOfName(name: unknown): number | undefined {
 export function categoryIdsOf(settings: ServerSettings): number[] {
   const ids = settings.completion.categories.map(categoryOfName).filter((c): c is number => c !== undefined);
   return ids.length ? ids : [0];
+}
+
+/** The categories completion offers at the cursor: the one its prefix names (`artist:wl`), else the setting's. */
+export function categoriesAt(cursor: CursorContext, settings: ServerSettings): number[] {
+  const named = cursor.category === undefined ? undefined : categoryId(cursor.category);
+  return named === undefined ? categoryIdsOf(settings) : [named];
 }
 
 type Plain = Record<string, unknown>;

@@ -103,6 +103,27 @@ test('parser: embeddings (ComfyUI), Regional Prompter keywords and the weights o
   assertSpansExact('embedding:x, 1girl :1.2 AND 2girls ADDCOL solo');
 });
 
+test("parser: Danbooru's category prefixes (artist:, char:, …) are syntax; the tag after them is the tag", () => {
+  const tokens = (line: string): string[] => parsePrompt(line).tokens.map((t) => `${t.kind} ${line.slice(t.start, t.end)}`);
+  const line = 'artist:wlop, 1girl, char:hatsune miku, (artist:ask_(askzy):1.2), Meta:highres, copyright:';
+  assert.deepEqual(names(line), ['wlop', '1girl', 'hatsune_miku', 'ask_(askzy)', 'highres']);
+  assert.deepEqual(tokens(line), ['category artist:', 'category char:', 'category artist:', 'weight :1.2', 'category Meta:', 'category copyright:']);
+  assertSpansExact(line);
+  // Not a prefix: prompt editing in square brackets, a weight, a prefix-like word inside a tag.
+  assert.deepEqual(names('[art:photo:0.5], (art:1.2), smile artist:x'), ['art', 'photo', 'art', 'smile_artist:x']);
+  assert.deepEqual(tokens('[art:photo:0.5], (art:1.2)'), ['weight :0.5', 'weight :1.2']);
+});
+
+test('contextAt: the category a prefix names, for the tag typed after it', () => {
+  assert.deepEqual(contextAt('1girl, artist:wl', 16).current, { start: 14, end: 16, typed: 'wl', prefix: 'wl' });
+  assert.equal(contextAt('1girl, artist:wl', 16).category, 'artist');
+  assert.equal(contextAt('1girl, artist:', 14).category, 'artist');
+  assert.equal(contextAt('char:hats', 9).category, 'character');
+  assert.equal(contextAt('COPY:tou', 8).category, 'copyright');
+  assert.equal(contextAt('1girl, wl', 9).category, undefined);
+  assert.deepEqual(contextAt('artist:wlop, sm', 15).before, ['wlop']);
+});
+
 test('parser: unbalanced or unknown syntax stays as tag text', () => {
   const line = 'tag)), ((unclosed, weird:stuff, a}b';
   assertSpansExact(line);

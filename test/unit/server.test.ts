@@ -129,6 +129,25 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await client.completionItems(uri, 0, 12), [], 'no completion inside an embedding');
   });
 
+  test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
+    const checked = await client.open('prefixed-checked.prompt', 'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), meta:highres');
+    assert.deepEqual(await client.waitForDiagnostics(checked), []);
+    const uri = await client.open('prefixed.prompt', ['1girl, artist:wl', '1girl, artist:', 'copyright:touh', '1girl, wl'].join('\n'));
+    const artists = await client.completionItems(uri, 0, 16);
+    assert.ok(artists.length > 0);
+    assert.deepEqual(editOf(artists[0]!).range, { start: { line: 0, character: 14 }, end: { line: 0, character: 16 } });
+    assert.equal(artists[0]!.label, 'wlop');
+    for (const item of artists) assert.match(String(item.detail), /^artist ·/, `${item.label}: ${item.detail}`);
+    const popularArtists = await client.completionItems(uri, 1, 14);
+    assert.ok(popularArtists.length > 0);
+    for (const item of popularArtists) assert.match(String(item.detail), /^artist ·/, `${item.label}: ${item.detail}`);
+    const copyrights = await client.completionItems(uri, 2, 14);
+    assert.equal(copyrights[0]!.label, 'touhou');
+    for (const item of copyrights) assert.match(String(item.detail), /^copyright ·/);
+    // Without a prefix the setting's categories (general) apply, as before.
+    for (const item of await client.completionItems(uri, 3, 9)) assert.match(String(item.detail), /^general ·/);
+  });
+
   test('right after BREAK or AND (no space yet) there is nothing to complete; after the space there is', async () => {
     const uri = await client.open('keyword.prompt', '1girl, BREAK\nBREAK\n1girl BREAK\n1girl, AND\n1girl, BREAK ');
     for (const [line, column] of [[0, 12], [1, 5], [2, 11], [3, 10]] as const) {
