@@ -50,8 +50,8 @@ const KEYWORD = /(?:BREAK|AND|ADDCOMM|ADDBASE|ADDCOL|ADDROW)(?=[\s,()[\]{}|]|$)/
 // ComfyUI's (and a1111's) textual inversion, `embedding:EasyNegative` or `(embedding:name.pt:1.2)`.
 const EMBEDDING = /embedding:[^\s,()[\]{}|:<>]+/iy;
 // Danbooru's category prefixes (what its tag box takes for a new tag; NovelAI prompts write `artist:`),
-// unless what follows is a weight (`(art:1.2)`).
-const CATEGORY_PREFIX = /(?:artist|art|character|char|copyright|copy|general|gen|meta):(?!\s*-?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$))(?=[^\s,:|)\]}]|$)/iy;
+// unless what follows is a weight (`(art:1.2)`); and NovelAI V4's action prefixes (`target#hug`).
+const CATEGORY_PREFIX = /(?:(?:artist|art|character|char|copyright|copy|general|gen|meta):|(?:source|target|mutual)#)(?!\s*-?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$))(?=[^\s,:|)\]}]|$)/iy;
 const CATEGORY_OF_PREFIX: Readonly<Record<string, string>> = {
   artist: 'artist', art: 'artist', character: 'character', char: 'character', copyright: 'copyright', copy: 'copyright',
   general: 'general', gen: 'general', meta: 'meta',

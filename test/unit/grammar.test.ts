@@ -70,7 +70,7 @@ test('grammar: colours as tags exactly the tags the parser reads', async () => {
     '(long hair :1.2), smile',
     'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), 1girl',
     '1girl :1.2 AND 2girls:0.8 ADDCOL solo, red hair ADDROW smile',
-    'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), (art:1.2)',
+    'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), (art:1.2), target#hug',
   ];
   for (const line of lines) {
     assert.deepEqual(await colouredTags(line), parsePrompt(line).tags.map((t) => t.text), line);

@@ -109,6 +109,8 @@ test("parser: Danbooru's category prefixes (artist:, char:, …) are syntax; the
   assert.deepEqual(names(line), ['wlop', '1girl', 'hatsune_miku', 'ask_(askzy)', 'highres']);
   assert.deepEqual(tokens(line), ['category artist:', 'category char:', 'category artist:', 'weight :1.2', 'category Meta:', 'category copyright:']);
   assertSpansExact(line);
+  assert.deepEqual(names('source#hug, target#hug, mutual#holding hands'), ['hug', 'hug', 'holding_hands']);
+  assert.equal(contextAt('target#hu', 9).category, undefined, 'an action prefix names no category');
   // Not a prefix: prompt editing in square brackets, a weight, a prefix-like word inside a tag.
   assert.deepEqual(names('[art:photo:0.5], (art:1.2), smile artist:x'), ['art', 'photo', 'art', 'smile_artist:x']);
   assert.deepEqual(tokens('[art:photo:0.5], (art:1.2)'), ['weight :0.5', 'weight :1.2']);
