@@ -56,6 +56,8 @@ const CATEGORY_OF_PREFIX: Readonly<Record<string, string>> = {
   artist: 'artist', art: 'artist', character: 'character', char: 'character', copyright: 'copyright', copy: 'copyright',
   general: 'general', gen: 'general', meta: 'meta',
 };
+/** First letters of those prefixes, lower-cased (code | 32): most tags start with none of them. */
+const PREFIX_INITIALS = new Set([...'acgmst'].map((c) => c.charCodeAt(0)));
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
 const SEGMENT_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)(?=\s*(?:AND(?=[\s,()[\]{}|]|$)|$))/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
@@ -287,7 +289,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         continue;
       }
       // In square brackets `art:photo` is prompt editing (`[from:to:when]`), not a prefix.
-      const prefix = stack.length > 0 && groups[stack[stack.length - 1]!]!.kind === '[' ? 0 : matchAt(CATEGORY_PREFIX, line, i);
+      const prefix = !PREFIX_INITIALS.has(code | 32) || (stack.length > 0 && groups[stack[stack.length - 1]!]!.kind === '[') ? 0 : matchAt(CATEGORY_PREFIX, line, i);
       if (prefix > 0) {
         tokens.push({ kind: 'category', start: i, end: i + prefix });
         i += prefix;
