@@ -309,38 +309,31 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       continue;
     }
     const group = stack.length ? groups[stack[stack.length - 1]!] : undefined;
-    if (code === COLON && !group && literalDepth === 0 && hasAnd) {
-      const weight = matchAt(SEGMENT_WEIGHT, line, i);
+    if (code === COLON && literalDepth === 0) {
+      // A weight: in a bracket group, before its closing bracket; outside one, ending an AND segment.
+      const pattern = group ? WEIGHT : hasAnd ? SEGMENT_WEIGHT : undefined;
+      const weight = pattern ? matchAt(pattern, line, i) : 0;
       if (weight > 0) {
         flush(i);
         tokens.push({ kind: 'weight', start: i, end: i + weight });
         i += weight;
         continue;
       }
-    }
-    if (code === COLON && line.charCodeAt(i + 1) === COLON && literalDepth === 0 && group?.kind !== '[') {
-      // No Danbooru name holds `::`, so it is NovelAI's section syntax: `1.5::` opens one (the number
-      // is its weight, not a tag), `::` closes it. In square brackets it is a1111's `[from::0.5]`.
-      let start = i;
-      if (tagStart >= 0 && SECTION_WEIGHT.test(line.slice(tagStart, i))) {
-        start = tagStart;
-        tagStart = -1;
-      } else {
-        flush(i);
-      }
-      tokens.push({ kind: 'weight', start, end: i + 2 });
-      i += 2;
-      continue;
-    }
-    if (code === COLON && group && literalDepth === 0) {
-      const weight = matchAt(WEIGHT, line, i);
-      if (weight > 0) {
-        flush(i);
-        tokens.push({ kind: 'weight', start: i, end: i + weight });
-        i += weight;
+      if (line.charCodeAt(i + 1) === COLON && group?.kind !== '[') {
+        // No Danbooru name holds `::`, so it is NovelAI's section syntax: `1.5::` opens one (the number
+        // is its weight, not a tag), `::` closes it. In square brackets it is a1111's `[from::0.5]`.
+        let start = i;
+        if (tagStart >= 0 && SECTION_WEIGHT.test(line.slice(tagStart, i))) {
+          start = tagStart;
+          tagStart = -1;
+        } else {
+          flush(i);
+        }
+        tokens.push({ kind: 'weight', start, end: i + 2 });
+        i += 2;
         continue;
       }
-      if (group.kind === '[' && tagStart >= 0) {
+      if (group?.kind === '[' && tagStart >= 0) {
         separator(i++);
         continue;
       }
