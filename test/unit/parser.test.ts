@@ -277,10 +277,13 @@ test('parser invariants on random prompt syntax: spans are exact, ordered and ne
   const alphabet = 'ab ,()[]{}|:\\<>#/BREAKAND1.2_^';
   let seed = 11;
   const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  for (let n = 0; n < 5000; n++) {
+  // Whole pieces of syntax too, so that prefixes, embeddings, sections and AND weights meet each other.
+  const pieces = ['artist:', 'char:', 'target#', 'embedding:', 'x', '::', '1.5', ':1.2', 'AND', 'ADDCOL', 'BREAK', ', ', ' ', '|', '(', ')', '[', ']', '{', '}', ':|', '>_<', '\\', '<lora:a:1>', '//'];
+  for (let n = 0; n < 10000; n++) {
     let line = '';
     const length = Math.floor(random() * 40);
-    for (let j = 0; j < length; j++) line += alphabet[Math.floor(random() * alphabet.length)];
+    const fromPieces = n % 2 === 1;
+    for (let j = 0; j < length; j++) line += fromPieces ? pieces[Math.floor(random() * pieces.length)] : alphabet[Math.floor(random() * alphabet.length)];
     const parsed = parsePrompt(line);
     const spans = [
       ...parsed.tags.map((t) => ({ start: t.start, end: t.end, what: 'tag' })),
@@ -298,6 +301,10 @@ test('parser invariants on random prompt syntax: spans are exact, ordered and ne
     // contextAt never throws and its current span, when any, lies on the line
     const cursor = contextAt(line, Math.floor(random() * (line.length + 1)), parsed);
     if (cursor.current) assert.ok(cursor.current.start <= cursor.current.end && cursor.current.end <= line.length);
+    // and tags continuing the prompt there go in somewhere on the line, keeping all of its text
+    const edit = continuationEdit(line, Math.floor(random() * (line.length + 1)), ['yuri'], DEFAULT_INSERT_STYLE);
+    assert.ok(edit.start <= edit.end && edit.end <= line.length && edit.text.includes('yuri'), JSON.stringify({ line, edit }));
+    assert.equal(line.slice(edit.start, edit.end).trim().replace(/^,/, '').trim(), '', `the edit replaces only spaces and a comma in ${JSON.stringify(line)}`);
   }
 });
 
