@@ -1,9 +1,13 @@
 // `danbooru-gpt complete`: JSON lines on stdin -> one completions line each, in the same order.
 //   in:  {"context": ["1girl", "solo"], "prefix": "lo", "top": 10}
 //   out: {"completions": [{"tag": "long_hair", "score": -1.2, "category": 0, "count": 4350743}, ...]}
+// or, for a front-end that has a prompt line and a cursor but no prompt parser of its own:
+//   in:  {"prompt": "1girl, (solo:1.2), lo", "cursor": 21}
+//   out: {"completions": [...], "replace": {"start": 19, "end": 21}}
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import { CATEGORY_LIST, categoryId } from '../model/describe';
-import type { TagEngine } from '../model/index';
+import type { Completion, TagEngine } from '../model/index';
+import { contextAt, isTypingWeight, parsePrompt } from '../server/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { inputLines } from './input-lines';
@@ -14,6 +18,11 @@ and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} lin
 in order; a bad or empty line gets {"error": "..."} on its line and the rest go on.
 "categories" (default [0], general): numbers 0 general, 1 artist, 3 copyright, 4 character, 5 meta,
 or those names.
+Instead of "context" and "prefix", a prompt line as written and the cursor in it (UTF-16 code
+units, default its end): {"prompt": "1girl, (solo:1.2), lo", "cursor": 21, "top": 10}. The prompt
+is read as the editor reads it (weights, LoRA, BREAK, artist: prefixes, ...); the answer adds
+"replace": {"start", "end"}, the span of the prompt the chosen tag replaces, or null where the
+cursor is on no tag (in a weight, a LoRA, a comment): then the list is empty.
 --dictionary FILE: a danbooru-gpt dictionary (.bin) or a tag CSV as a1111 tagcomplete uses
 (name,category,post_count,"alias1,alias2")
 `;
@@ -23,6 +32,8 @@ interface CompleteRequest {
   prefix: string;
   top: number;
   categories?: number[];
+  /** A prompt line and the cursor in it, instead of `context` and `prefix`. */
+  prompt?: { text: string; cursor: number };
 }
 
 /** Validates one input line; throws a message for the {"error"} line. */
@@ -36,6 +47,10 @@ export function parseRequest(line: string): CompleteRequest {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
   const request = value as Record<string, unknown>;
+  if (request.prompt !== undefined && (request.context !== undefined || request.prefix !== undefined)) {
+    throw new Error('give "prompt" (with "cursor") or "context" and "prefix", not both');
+  }
+  if (request.prompt === undefined && request.cursor !== undefined) throw new Error('"cursor" goes with "prompt"');
   const context = request.context ?? [];
   if (!Array.isArray(context) || !context.every((tag) => typeof tag === 'string')) {
     throw new Error('"context" must be an array of strings');
@@ -47,6 +62,16 @@ export function parseRequest(line: string): CompleteRequest {
     throw new Error('"top" must be an integer in 1..1000');
   }
   const parsed: CompleteRequest = { context: context as string[], prefix, top };
+  if (request.prompt !== undefined) {
+    const text = request.prompt;
+    if (typeof text !== 'string') throw new Error('"prompt" must be a string (one prompt line)');
+    if (/[\r\n]/.test(text)) throw new Error('"prompt" must be one line (one prompt)');
+    const cursor = request.cursor ?? text.length;
+    if (typeof cursor !== 'number' || !Number.isInteger(cursor) || cursor < 0 || cursor > text.length) {
+      throw new Error(`"cursor" must be an integer in 0..${text.length} (the prompt's length in UTF-16 code units)`);
+    }
+    parsed.prompt = { text, cursor };
+  }
   if (request.categories !== undefined) {
     const categories = request.categories;
     const ids = Array.isArray(categories) ? categories.map(categoryId) : [];
@@ -58,21 +83,45 @@ export function parseRequest(line: string): CompleteRequest {
   return parsed;
 }
 
+/** The completion list as the output line writes it. */
+function completionsJson(completions: Completion[]): object[] {
+  return completions.map(({ tag, score, category, count }) => ({ tag, score: Math.round(score * 1e4) / 1e4, category, count }));
+}
+
+/**
+ * Completions at a cursor in a prompt line, read as the language server reads it: the tags left of
+ * the cursor are the context, the tag under it the prefix (a category prefix such as `artist:`
+ * choosing the categories), and no tag written elsewhere in the prompt is offered again.
+ */
+async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { prompt: { text: string; cursor: number } }): Promise<string> {
+  const { text, cursor } = request.prompt;
+  const isTag = (name: string): boolean => engine.dictionary.resolve(name) !== undefined;
+  const parsed = parsePrompt(text, { isTag });
+  const at = contextAt(text, cursor, parsed);
+  const current = at.current;
+  if (!current || isTypingWeight(current.typed, isTag)) return JSON.stringify({ completions: [], replace: null });
+  const named = at.category === undefined ? undefined : categoryId(at.category);
+  const written = new Set(parsed.tags.filter((tag) => tag.start !== current.start).map((tag) => engine.dictionary.resolve(tag.name)?.tag.name ?? tag.name));
+  // The engine leaves out the context itself; tags right of the cursor are filtered here.
+  const completions = await engine.complete(at.before, current.prefix, {
+    top: request.top + written.size,
+    categories: named === undefined ? request.categories : [named],
+  });
+  return JSON.stringify({
+    completions: completionsJson(completions.filter((c) => !written.has(c.tag)).slice(0, request.top)),
+    replace: { start: current.start, end: current.end },
+  });
+}
+
 export async function answerLine(engine: TagEngine, line: string): Promise<string> {
   try {
     const request = parseRequest(line);
+    if (request.prompt) return await completeInPrompt(engine, { ...request, prompt: request.prompt });
     const completions = await engine.complete(request.context, request.prefix, {
       top: request.top,
       categories: request.categories,
     });
-    return JSON.stringify({
-      completions: completions.map(({ tag, score, category, count }) => ({
-        tag,
-        score: Math.round(score * 1e4) / 1e4,
-        category,
-        count,
-      })),
-    });
+    return JSON.stringify({ completions: completionsJson(completions) });
   } catch (err) {
     return JSON.stringify({ error: err instanceof Error ? err.message : String(err) });
   }

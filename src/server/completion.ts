@@ -16,7 +16,7 @@ import { cancellable } from './cancellation';
 import { formatTag, separatorAfter } from './insertStyle';
 import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
-import { contextAt, normalizeTag } from './parser';
+import { contextAt, isTypingWeight, normalizeTag } from './parser';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 
@@ -44,7 +44,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   signal.throwIfAborted();
   const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
   const current = cursor.current;
-  if (!current || isTypingWeight(current.typed, engine.dictionary)) return null;
+  if (!current || typingWeight(current.typed, engine.dictionary)) return null;
   // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
   const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
@@ -177,13 +177,9 @@ function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDic
   return matches.slice(0, KNOWN_TAGS_OFFERED);
 }
 
-/**
- * `(long hair:|` or `long hair: |`: a colon after a complete tag starts a weight, not a tag name with
- * a colon (`re:zero…` still completes, `re` being no tag).
- */
-export function isTypingWeight(typed: string, dictionary: TagDictionary): boolean {
-  const match = /^(.*\S)\s*:\s*$/.exec(typed);
-  return match !== null && dictionary.resolve(normalizeTag(match[1]!)) !== undefined;
+/** isTypingWeight with the dictionary's names and aliases as the tags. */
+export function typingWeight(typed: string, dictionary: TagDictionary): boolean {
+  return isTypingWeight(typed, (name) => dictionary.resolve(name) !== undefined);
 }
 
 /** How many popular tags per category choice are kept for an empty prefix. */

@@ -4,7 +4,7 @@
 // cancels the stale requests: the engine stops on them.
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { cancellable } from './cancellation';
-import { isTypingWeight } from './completion';
+import { typingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from './insertStyle';
 import { contextAt } from './parser';
@@ -23,7 +23,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
   const current = cursor.current;
   // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
-  if (!current || current.end > column || isTypingWeight(current.typed, engine.dictionary)) return { items: [] };
+  if (!current || current.end > column || typingWeight(current.typed, engine.dictionary)) return { items: [] };
   const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);

@@ -443,6 +443,15 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
   return { parsed, before, current, category: CATEGORY_OF_PREFIX[line.slice(prefix.start, prefix.end - 1).toLowerCase()] };
 }
 
+/**
+ * `(long hair:|` or `long hair: |`: a colon after a complete tag starts a weight, not a tag name with
+ * a colon (`re:zero…` still completes, `re` being no tag).
+ */
+export function isTypingWeight(typed: string, isTag: (name: string) => boolean): boolean {
+  const match = /^(.*\S)\s*:\s*$/.exec(typed);
+  return match !== null && isTag(normalizeTag(match[1]!));
+}
+
 /** True when something other than whitespace (a separator, a bracket) ends the tag between `end` and `cursor`. */
 function isTagEndedAt(parsed: ParsedPrompt, end: number, cursor: number): boolean {
   return parsed.separators.some((s) => s >= end && s < cursor)

@@ -16,6 +16,7 @@ function run(args: string[], input = ''): { status: number | null; stdout: strin
 
 interface CompletionLine {
   completions?: { tag: string; score: number; category: number; count: number }[];
+  replace?: { start: number; end: number } | null;
   error?: string;
 }
 
@@ -64,6 +65,45 @@ test('cli complete: "categories" takes numbers or names; one that is neither is 
   for (const line of lines.slice(2)) {
     assert.equal(line.error, '"categories" must be an array of category numbers (0, 1, 3, 4, 5) or names (general, artist, copyright, character, meta)');
   }
+});
+
+test('cli complete: a prompt line and a cursor are read as the editor reads them; the answer names the span to replace', () => {
+  const weighted = 'multiple_girls, (2girls:1.2), <lora:x:0.8>, lo';
+  const input = [
+    JSON.stringify({ prompt: weighted, top: 5 }),
+    JSON.stringify({ context: ['multiple_girls', '2girls'], prefix: 'lo', top: 5 }),
+    JSON.stringify({ prompt: 'lo, long_hair', cursor: 2, top: 5 }),
+    JSON.stringify({ prompt: '2girls, char:hatsu', top: 3 }),
+    JSON.stringify({ prompt: weighted, cursor: weighted.indexOf('1.2') + 1 }),
+    JSON.stringify({ prompt: '2girls, ', top: 3 }),
+    JSON.stringify({ prompt: 'lo', prefix: 'lo' }),
+    JSON.stringify({ prompt: 'lo', cursor: 3 }),
+    JSON.stringify({ prompt: 'lo\nsolo' }),
+    JSON.stringify({ context: [], cursor: 1 }),
+  ].join('\n');
+  const result = run(['complete', '--model', fixture, '--threads', '1'], input);
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  assert.equal(lines.length, 10);
+  // The weight and the LoRA are syntax: the context is the two tags, the prefix `lo`.
+  assert.deepEqual(lines[0].completions, lines[1].completions);
+  assert.deepEqual(lines[0].replace, { start: weighted.length - 2, end: weighted.length });
+  // A tag right of the cursor is not offered again; the span is the tag under the cursor.
+  assert.deepEqual(lines[2].replace, { start: 0, end: 2 });
+  assert.ok(lines[2].completions!.length > 0 && lines[2].completions!.every((c) => c.tag.startsWith('lo') && c.tag !== 'long_hair'));
+  // A category prefix chooses the category.
+  assert.equal(lines[3].completions?.[0]?.tag, 'hatsune_miku');
+  assert.ok(lines[3].completions?.every((c) => c.category === 4));
+  assert.deepEqual(lines[3].replace, { start: 13, end: 18 });
+  // In a weight there is no tag to complete.
+  assert.deepEqual(lines[4], { completions: [], replace: null });
+  // After `, ` the next tags, replacing nothing.
+  assert.equal(lines[5].completions?.length, 3);
+  assert.deepEqual(lines[5].replace, { start: 8, end: 8 });
+  assert.equal(lines[6].error, 'give "prompt" (with "cursor") or "context" and "prefix", not both');
+  assert.equal(lines[7].error, '"cursor" must be an integer in 0..2 (the prompt\'s length in UTF-16 code units)');
+  assert.equal(lines[8].error, '"prompt" must be one line (one prompt)');
+  assert.equal(lines[9].error, '"cursor" goes with "prompt"');
 });
 
 test('cli complete: a bad model folder is a clear error naming the file, exit 1', () => {
