@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DidChangeTextDocumentNotification } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
-import { parsePrompt } from '../src/server/parser';
+import { parsePrompt } from '../src/prompt/parser';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
 
 const POSTS = '/work/shared/data/posts-danbooru2020-general.tsv';

@@ -7,7 +7,7 @@
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { Completion, TagEngine } from '../model/index';
-import { contextAt, isTypingWeight, parsePrompt } from '../server/parser';
+import { contextAt, isTypingWeight, parsePrompt } from '../prompt/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { inputLines } from './input-lines';

@@ -1,8 +1,8 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
 import { SampleTagsRequest, type ServerStatusParams, type TagSample } from '../protocol';
-import { continuationEdit } from '../server/insertStyle';
-import { normalizeTag } from '../server/parser';
+import { continuationEdit } from '../prompt/insertStyle';
+import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
 import { counted } from './text';

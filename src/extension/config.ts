@@ -3,7 +3,7 @@
 // document through workspace/configuration and applies without a restart.
 import * as vscode from 'vscode';
 import type { DocumentSelector } from 'vscode-languageclient/node';
-import type { InsertStyle } from '../server/insertStyle';
+import type { InsertStyle } from '../prompt/insertStyle';
 
 export const SECTION = 'danbooruGpt';
 export const PROMPT_LANGUAGE = 'danbooru-prompt';

@@ -5,8 +5,8 @@
 // `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
 // wrote the tag (spaces or underscores, escaped parentheses).
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver/node';
-import { formatTag, styleOf } from './insertStyle';
-import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from './parser';
+import { formatTag, styleOf } from '../prompt/insertStyle';
+import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';

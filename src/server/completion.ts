@@ -13,10 +13,10 @@ import {
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
 import { cancellable } from './cancellation';
-import { formatTag, separatorAfter } from './insertStyle';
+import { formatTag, separatorAfter } from '../prompt/insertStyle';
 import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
-import { contextAt, isTypingWeight, normalizeTag } from './parser';
+import { contextAt, isTypingWeight, normalizeTag } from '../prompt/parser';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 

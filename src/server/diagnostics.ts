@@ -7,7 +7,7 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { normalizeTag } from './parser';
+import { normalizeTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { DiagnosticsSettings } from './settings';

@@ -6,8 +6,8 @@ import type { CancellationToken } from 'vscode-languageserver/node';
 import { cancellable } from './cancellation';
 import { typingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
-import { formatTag, separatorAfter, styleOf } from './insertStyle';
-import { contextAt } from './parser';
+import { formatTag, separatorAfter, styleOf } from '../prompt/insertStyle';
+import { contextAt } from '../prompt/parser';
 import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf } from './settings';
 

@@ -3,8 +3,8 @@
 import type { CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { cancellable } from './cancellation';
-import { formatTag } from './insertStyle';
-import { continuationColumn } from './parser';
+import { formatTag } from '../prompt/insertStyle';
+import { continuationColumn } from '../prompt/parser';
 import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 

@@ -4,8 +4,8 @@
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
 import { cancellable } from './cancellation';
-import { continuationEdit, formatTag } from './insertStyle';
-import { continuationColumn, type ParsedPrompt } from './parser';
+import { continuationEdit, formatTag } from '../prompt/insertStyle';
+import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 

@@ -5,7 +5,7 @@ import type { TagDictionary, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
 import type { EngineHost } from './engineHost';
 import type { LineDocument } from './lineDocument';
-import { parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
+import { parsePrompt, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
 import type { SettingsStore } from './settings';
 
 export interface ServerContext {

@@ -5,8 +5,8 @@
 import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
 import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
-import type { InsertStyle, WordSeparator } from './insertStyle';
-import type { CursorContext } from './parser';
+import type { InsertStyle, WordSeparator } from '../prompt/insertStyle';
+import type { CursorContext } from '../prompt/parser';
 
 export interface DiagnosticsSettings {
   enabled: boolean;

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import * as oniguruma from 'vscode-oniguruma';
 import { INITIAL, parseRawGrammar, Registry, type IGrammar } from 'vscode-textmate';
 import { loadDictionary } from '../../src/model/index';
-import { DEFAULT_INSERT_STYLE, formatTag } from '../../src/server/insertStyle';
-import { parsePrompt } from '../../src/server/parser';
+import { DEFAULT_INSERT_STYLE, formatTag } from '../../src/prompt/insertStyle';
+import { parsePrompt } from '../../src/prompt/parser';
 
 const GRAMMAR_PATH = join(__dirname, '../../media/syntaxes/danbooru-prompt.tmLanguage.json');
 const TAG = 'entity.name.tag.danbooru-prompt';

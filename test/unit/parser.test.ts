@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/server/parser';
-import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/server/insertStyle';
+import { contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/prompt/parser';
+import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/prompt/insertStyle';
 
 const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
 /** Each tag's raw text must be exactly the text at its span: the parser never rewrites. */

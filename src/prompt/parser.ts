@@ -1,7 +1,7 @@
 // Prompt parsing: one line is one prompt, tags are comma-separated. The parser only reports where
 // things are (tag spans, weights, LoRA, keywords, comments); it never rewrites text, so whatever it
-// does not understand stays part of a tag's raw text. Pure functions, no LSP imports: the client
-// bundles this file too.
+// does not understand stays part of a tag's raw text. Pure functions, no LSP imports: the server,
+// the client and the CLI's `complete` share them.
 
 /** One tag as written in a prompt. */
 export interface PromptTag {
