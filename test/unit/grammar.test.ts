@@ -66,6 +66,7 @@ test('grammar: colours as tags exactly the tags the parser reads', async () => {
     'ganyu \\(genshin impact\\), smile',
     '|_|, :|, >_<, ^_^, :d, d:, :3, re:zero, #compass, .hack//',
     '[cat ears|dog ears], smile [blush]',
+    '[cat ears:dog ears:0.5], [smile::0.5], [smile:0.5], [day :night:10], re:zero',
     '1.5::rain, night::, 1girl, -1:: blurry, lowres ::',
     '(long hair :1.2), smile',
     'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), 1girl',
