@@ -150,6 +150,21 @@ scenario('1-completion', async () => {
   assert.equal(lines[lines.length - 1], expected);
 });
 
+scenario('1b-artist-prefix', async () => {
+  // `:` is a trigger character: after `artist:` the list opens by itself, with artists only.
+  await typeOnNewLine('portrait.prompt', 'artist:');
+  const opened = await workbench.suggestionsOpenedByTyping();
+  assert.ok(opened.length >= 3, `the list opened after "artist:": ${JSON.stringify(opened.map((r) => r.label))}`);
+  for (const row of opened) assert.equal(dictionary.get(rowTag(row))?.category, 1, `"${row.label}" is an artist tag`);
+  await workbench.type('wlo');
+  const rows = await workbench.waitForSuggestions((r) => r.length > 0 && rowTag(r[0]!) === 'wlop');
+  for (const row of rows) assert.equal(dictionary.get(rowTag(row))?.category, 1, `"${row.label}" is an artist tag`);
+  await workbench.press('Enter');
+  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === 'artist:wlop, ');
+  assert.equal(lines[lines.length - 1], 'artist:wlop, ');
+  await workbench.press('Escape');
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)

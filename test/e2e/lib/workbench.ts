@@ -206,6 +206,13 @@ export class Workbench {
     );
   }
 
+  /** The rows of a suggest widget that opened by itself (a trigger character), without Ctrl+Space. */
+  async suggestionsOpenedByTyping(timeoutMs = 15_000): Promise<SuggestRow[]> {
+    await this.page.locator('.suggest-widget.visible .monaco-list-row').first().waitFor({ timeout: timeoutMs });
+    await sleep(300);
+    return this.suggestRows();
+  }
+
   /**
    * Opens the suggest widget (Ctrl+Space) until `accept(rows)` holds: the language server may still
    * be starting, so an early request can come back empty.
