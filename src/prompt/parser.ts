@@ -473,6 +473,16 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
   const tag = parsed.tags[tagIndex]!;
   let start = tag.start;
   let end = tag.end;
+  // A prefix goes with its tag (`artist:wlop`), or it would prefix the next one.
+  const prefix = parsed.tokens.find((t) => t.kind === 'category' && t.end === tag.start);
+  if (prefix) start = prefix.start;
+  // A NovelAI section holding only this tag goes whole (`1.5::dup::`), not leaving `1.5::::`.
+  const opener = parsed.tokens.find((t) => t.end <= start && opensSection(line, t) && line.slice(t.end, start).trim() === '');
+  const closer = opener && parsed.tokens.find((t) => t.start >= end && t.kind === 'weight' && !opensSection(line, t) && line.endsWith('::', t.end) && line.slice(end, t.start).trim() === '');
+  if (opener && closer) {
+    start = opener.start;
+    end = closer.end;
+  }
   let group = tag.group;
   // Climb out of groups that hold nothing but this tag (and its weight).
   while (group !== undefined) {

@@ -179,7 +179,7 @@ test('contextAt: nothing to complete right after BREAK/AND until a space follows
   assert.deepEqual(contextAt('1girl BREAK ', 12).before, ['1girl']);
 });
 
-test('removalRange: removes a duplicate with its separator, or its whole group', () => {
+test('removalRange: removes a duplicate with its separator, its prefix, or its whole group or section', () => {
   const remove = (line: string, index: number): string => {
     const r = removalRange(line, parsePrompt(line), index);
     return line.slice(0, r.start) + line.slice(r.end);
@@ -192,6 +192,12 @@ test('removalRange: removes a duplicate with its separator, or its whole group',
   assert.equal(remove('smile BREAK smile', 1), 'smile BREAK', 'no trailing space');
   assert.equal(remove('smile BREAK (smile), blush', 1), 'smile BREAK blush');
   assert.equal(remove('smile, smile BREAK blush', 1), 'smile BREAK blush');
+  // A category prefix goes with its tag; a NovelAI section holding only the tag goes whole.
+  assert.equal(remove('wlop, artist:wlop, smile', 1), 'wlop, smile', 'not "artist:smile"');
+  assert.equal(remove('smile, artist:wlop', 1), 'smile');
+  assert.equal(remove('(artist:wlop:1.2), smile', 0), 'smile');
+  assert.equal(remove('1.5::smile::, smile', 0), 'smile', 'not "1.5::::"');
+  assert.equal(remove('1.5::smile, blush::, smile', 0), '1.5::blush::, smile');
 });
 
 test('isInAlternation: options of [a|b], [a:b:0.5] and {a|b}, not plain brackets', () => {
