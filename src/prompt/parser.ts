@@ -563,7 +563,12 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   if (section) return section.end;
   // (A weight in a closed group was handled above; one still being typed ends the line.)
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
-  return inside ? inside.end : column;
+  // In a prefix (`art|ist:wlop`): after the tag it prefixes, not between the two.
+  const prefixed = inside && 'kind' in inside && inside.kind === 'category' ? parsed.tags.find((t) => t.start === inside.end) : undefined;
+  const at = (prefixed ?? inside)?.end ?? column;
+  // Right after a prefix with no tag yet (`artist:|`): before it, which stays for the tag to come.
+  const bare = parsed.tokens.find((t) => t.kind === 'category' && t.end === at && !parsed.tags.some((tag) => tag.start === at));
+  return bare ? bare.start : at;
 }
 
 /** Whether the token is the `1.5::` that opens a NovelAI section (not the `::` that closes one). */

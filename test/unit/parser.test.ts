@@ -262,6 +262,10 @@ test('continuationColumn / continuationEdit: never inside a weight, LoRA, keywor
   assert.equal(apply('1girl, (smile§:1.2), blush'), '1girl, (smile:1.2), yuri, smile, blush');
   assert.equal(apply('((master§piece)), 1girl'), '((masterpiece)), yuri, smile, 1girl');
   assert.equal(apply('[c§at|dog] ears, x'), '[cat|dog] ears, yuri, smile, x');
+  // In a category prefix: after the tag it prefixes.
+  assert.equal(apply('1girl, art§ist:wlop, smile'), '1girl, artist:wlop, yuri, smile, smile');
+  assert.equal(apply('1girl, artist:wl§op'), '1girl, artist:wlop, yuri, smile, ');
+  assert.equal(apply('1girl, artist:§'), '1girl, yuri, smile, artist:', 'before a prefix still waiting for its tag');
   // In a NovelAI section, as in brackets, the tags would take its weight: after its closing `::`.
   assert.equal(apply('1.5::rain, ni§ght::, 1girl'), '1.5::rain, night::, yuri, smile, 1girl');
   assert.equal(apply('1.§5::rain::'), '1.5::rain::, yuri, smile, ');
