@@ -478,7 +478,7 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
   if (prefix) start = prefix.start;
   // A NovelAI section holding only this tag goes whole (`1.5::dup::`), not leaving `1.5::::`.
   const opener = parsed.tokens.find((t) => t.end <= start && opensSection(line, t) && line.slice(t.end, start).trim() === '');
-  const closer = opener && parsed.tokens.find((t) => t.start >= end && t.kind === 'weight' && !opensSection(line, t) && line.endsWith('::', t.end) && line.slice(end, t.start).trim() === '');
+  const closer = opener && parsed.tokens.find((t) => t.start >= end && closesSection(line, t) && line.slice(end, t.start).trim() === '');
   if (opener && closer) {
     start = opener.start;
     end = closer.end;
@@ -576,6 +576,11 @@ export function opensSection(line: string, token: PromptToken): boolean {
   return token.kind === 'weight' && token.end - token.start > 2 && line.endsWith('::', token.end);
 }
 
+/** Whether the token is the `::` that closes a NovelAI section. */
+function closesSection(line: string, token: PromptToken): boolean {
+  return token.kind === 'weight' && token.end - token.start === 2 && line.endsWith('::', token.end);
+}
+
 /**
  * The closing `::` of the NovelAI section holding `column` (from inside its opening number to inside
  * its closing `::`), or undefined: outside one, in an empty one, or in one left open to the end of the line.
@@ -583,9 +588,8 @@ export function opensSection(line: string, token: PromptToken): boolean {
 function sectionAround(line: string, parsed: ParsedPrompt, column: number): PromptToken | undefined {
   let opener: PromptToken | undefined;
   for (const token of parsed.tokens) {
-    if (token.kind !== 'weight' || !line.endsWith('::', token.end)) continue;
     if (opensSection(line, token)) opener = token;
-    else if (opener) {
+    else if (opener && closesSection(line, token)) {
       // An empty one (`1.5::|::`) is there to be filled.
       const empty = line.slice(opener.end, token.start).trim() === '';
       if (opener.start < column && column < token.end && !empty) return token;
