@@ -7,7 +7,7 @@
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { Completion, TagEngine } from '../model/index';
-import { contextAt, isTypingWeight, parsePrompt } from '../prompt/parser';
+import { contextAt, isTypingWeight, parsePrompt, writtenTags } from '../prompt/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { inputLines } from './input-lines';
@@ -101,7 +101,7 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
   const current = at.current;
   if (!current || isTypingWeight(current.typed, isTag)) return JSON.stringify({ completions: [], replace: null });
   const named = at.category === undefined ? undefined : categoryId(at.category);
-  const written = new Set(parsed.tags.filter((tag) => tag.start !== current.start).map((tag) => engine.dictionary.resolve(tag.name)?.tag.name ?? tag.name));
+  const written = writtenTags(parsed, (name) => engine.dictionary.resolve(name)?.tag.name ?? name, current.start);
   // The engine leaves out the context itself; tags right of the cursor are filtered here.
   const completions = await engine.complete(at.before, current.prefix, {
     top: request.top + written.size,

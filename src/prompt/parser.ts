@@ -444,6 +444,17 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
 }
 
 /**
+ * The names of a prompt's tags as `canonical` spells them (aliases resolved: `longhair` is `long_hair`),
+ * left and right of the cursor, to leave out of suggestions; `exceptStart`: the tag being typed, which
+ * is not written yet.
+ */
+export function writtenTags(parsed: ParsedPrompt, canonical: (name: string) => string, exceptStart?: number): Set<string> {
+  const names = new Set<string>();
+  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.add(canonical(tag.name));
+  return names;
+}
+
+/**
  * `(long hair:|` or `long hair: |`: a colon after a complete tag starts a weight, not a tag name with
  * a colon (`re:zero…` still completes, `re` being no tag).
  */

@@ -5,7 +5,7 @@ import type { TagDictionary, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
 import type { EngineHost } from './engineHost';
 import type { LineDocument } from './lineDocument';
-import { parsePrompt, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
+import { parsePrompt, writtenTags, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
 import type { SettingsStore } from './settings';
 
 export interface ServerContext {
@@ -72,14 +72,9 @@ export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt
   return parsePrompt(line, options);
 }
 
-/**
- * The canonical tags of a prompt (aliases resolved: `longhair` is `long_hair`), left and right of the
- * cursor, to leave out of suggestions; `exceptStart`: the tag being typed, which is not written yet.
- */
+/** writtenTags with the dictionary's canonical names (resolutions cached across requests). */
 export function tagsOfPrompt(parsed: ParsedPrompt, dictionary: TagDictionary, exceptStart?: number): Set<string> {
-  const names = new Set<string>();
-  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.add(resolveCached(dictionary, tag.name)?.tag.name ?? tag.name);
-  return names;
+  return writtenTags(parsed, (name) => resolveCached(dictionary, name)?.tag.name ?? name, exceptStart);
 }
 
 /** Dictionary entry for a tag name, or undefined. */
