@@ -6,7 +6,7 @@ import type { CompleteOptions, Completion, ModelInfo, NextTag, SampleOptions, Ta
 
 export class DictionaryOnlyEngine implements TagEngine {
   readonly model: ModelInfo | undefined = undefined;
-  /** Whether a ban pattern matches some tag: a glob scans the whole dictionary, and settings repeat. */
+  /** Whether a glob ban matches some tag: it scans the whole dictionary, and settings repeat. */
   private readonly unmatchedBanMemo = new Map<string, boolean>();
 
   constructor(readonly dictionary: CompactTagDictionary) {}
@@ -38,7 +38,10 @@ export class DictionaryOnlyEngine implements TagEngine {
    */
   unmatchedBans(patterns: readonly string[]): string[] {
     return patterns.filter((pattern) => {
-      if (!normalizeTag(pattern)) return false;
+      const name = normalizeTag(pattern);
+      if (!name) return false;
+      // A plain tag is a lookup (a name or an alias); only a glob needs the scan, remembered.
+      if (!name.includes('*')) return this.dictionary.resolve(name) === undefined;
       let matches = this.unmatchedBanMemo.get(pattern);
       if (matches === undefined) {
         matches = this.dictionary.names.some(this.bannedTest([pattern]));
