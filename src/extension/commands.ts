@@ -5,7 +5,7 @@ import { continuationEdit } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
-import { counted } from './text';
+import { counted, unseenNote } from './text';
 
 export type Command = (...args: unknown[]) => unknown;
 
@@ -56,11 +56,6 @@ export function sampleTags(ctx: Ctx): Command {
       return undefined;
     }
   };
-}
-
-/** `, 1 not read by the model: hatsune_miku`: tags the samples cannot follow, so their absence is explained. */
-function unseenNote(unseen: string[]): string {
-  return unseen.length > 0 ? `, ${unseen.length} not read by the model: ${unseen.join(', ')}` : '';
 }
 
 /**

@@ -1,4 +1,5 @@
-// Words the user reads: counts ("1 tag", "2 tags", "1,204 bad lines") and the Related Tags view's line.
+// Words the user reads: counts ("1 tag", "2 tags", "1,204 bad lines"), the Related Tags view's line
+// and Sample Tags' note on the tags the model cannot read.
 import type { RelatedTagsResult } from '../protocol';
 
 /** `count` with `noun` (singular), or `plural` (default: noun + "s") for any count but 1. */
@@ -16,4 +17,9 @@ export function relatedTagsMessage(result: Pick<RelatedTagsResult, 'context' | '
   const read = result.context.filter((tag) => !unseen.has(tag));
   const next = read.length > 0 ? `Next after: ${read.slice(-3).join(', ')}` : 'Most likely first tags';
   return result.unseen.length > 0 ? `${next} · the model does not read ${result.unseen.join(', ')}` : next;
+}
+
+/** `, 1 not read by the model: hatsune_miku`: tags the samples cannot follow, so their absence is explained. */
+export function unseenNote(unseen: string[]): string {
+  return unseen.length > 0 ? `, ${unseen.length} not read by the model: ${unseen.join(', ')}` : '';
 }

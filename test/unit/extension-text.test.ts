@@ -1,7 +1,7 @@
 // The words the extension shows, as plain functions (no VS Code needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { counted, relatedTagsMessage } from '../../src/extension/text';
+import { counted, relatedTagsMessage, unseenNote } from '../../src/extension/text';
 
 test('counted: singular for 1, plural otherwise, with thousands separators', () => {
   assert.equal(counted(1, 'tag'), '1 tag');
@@ -19,4 +19,9 @@ test('Related Tags line: the last three tags the model read, then the ones it ca
     'Next after: 2girls, smile · the model does not read hatsune_miku, 1girl',
   );
   assert.equal(relatedTagsMessage({ fromModel: true, context: ['1girl'], unseen: ['1girl'] }), 'Most likely first tags · the model does not read 1girl');
+});
+
+test("Sample Tags' title note: how many of the prompt's tags the model cannot read, and which", () => {
+  assert.equal(unseenNote([]), '');
+  assert.equal(unseenNote(['1girl', 'hatsune_miku']), ', 2 not read by the model: 1girl, hatsune_miku');
 });
