@@ -26,9 +26,12 @@ export interface PromptGroup {
   parent?: number;
 }
 
-export type PromptTokenKind = 'weight' | 'network' | 'keyword' | 'comment' | 'category';
+export type PromptTokenKind = 'weight' | 'network' | 'keyword' | 'comment' | 'category' | 'wildcard';
 
-/** Syntax that is not a tag: `:1.2` weights, `<lora:…>` networks, BREAK/AND, comments, `artist:` prefixes. */
+/**
+ * Syntax that is not a tag: `:1.2` weights, `<lora:…>` networks, BREAK/AND, comments, `artist:` prefixes,
+ * and wildcards: `__hair_color__` with the rest of the tag it starts (`__color__ hair`).
+ */
 export interface PromptToken {
   kind: PromptTokenKind;
   start: number;
@@ -58,6 +61,11 @@ const CATEGORY_OF_PREFIX: Readonly<Record<string, string>> = {
 };
 /** First letters of those prefixes, lower-cased (code | 32): most tags start with none of them. */
 const PREFIX_INITIALS = new Set([...'acgmst'].map((c) => c.charCodeAt(0)));
+// Dynamic Prompts' (and ComfyUI Impact Pack's) wildcard, `__hair_color__`, `__animals/*__`: a file of
+// options chosen when the image is made. No Danbooru name starts with `_`.
+const WILDCARD = /__[^\s,()[\]{}|<>]+?__(?=[\s,()[\]{}|:]|$)/y;
+// Dynamic Prompts' number of options to choose at the start of a `{…}`: `{2$$a|b|c}`, `{1-3$$ and $$a|b}`.
+const QUANTITY = /(?:\d+|\d*-\d*)?\$\$(?:[^$|{}]*\$\$)?/y;
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
 const SEGMENT_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)(?=\s*(?:AND(?=[\s,()[\]{}|]|$)|$))/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
@@ -75,6 +83,9 @@ const COMMA = 44;
 const COLON = 58;
 const PIPE = 124;
 const HASH = 35;
+const DOLLAR = 36;
+const DASH = 45;
+const UNDERSCORE = 95;
 const SLASH = 47;
 const LESS = 60;
 const OPEN_PAREN = 40;
@@ -240,6 +251,8 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   const stack: number[] = [];
   const length = line.length;
   let tagStart = -1;
+  // Where the tag now being read started with a wildcard: it is a `wildcard` token, not a tag.
+  let wildcardStart = -1;
   // Parentheses opened inside a tag (`ganyu_(genshin_impact)`) are part of its name, not weights.
   let literalDepth = 0;
   const brackets = new LineBrackets(line);
@@ -250,7 +263,9 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
     if (tagStart < 0) return;
     let end = endExclusive;
     while (end > tagStart && isSpace(line.charCodeAt(end - 1))) end--;
-    if (end > tagStart) {
+    if (end > tagStart && tagStart === wildcardStart) {
+      tokens.push({ kind: 'wildcard', start: tagStart, end });
+    } else if (end > tagStart) {
       const text = line.slice(tagStart, end);
       const tag: PromptTag = { text, name: normalizeTag(text), start: tagStart, end };
       if (stack.length > 0) tag.group = stack[stack.length - 1];
@@ -288,8 +303,25 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         i += special;
         continue;
       }
+      if (code === UNDERSCORE && line.charCodeAt(i + 1) === UNDERSCORE) {
+        const wildcard = matchAt(WILDCARD, line, i);
+        if (wildcard > 0) {
+          tagStart = wildcardStart = i;
+          i += wildcard;
+          continue;
+        }
+      }
+      const opener = stack.length ? groups[stack[stack.length - 1]!]! : undefined;
+      if (opener?.kind === '{' && (code === DOLLAR || code === DASH || (code >= 48 && code <= 57)) && line.slice(opener.open + 1, i).trim() === '') {
+        const quantity = matchAt(QUANTITY, line, i);
+        if (quantity > 0) {
+          tokens.push({ kind: 'weight', start: i, end: i + quantity });
+          i += quantity;
+          continue;
+        }
+      }
       // In square brackets `art:photo` is prompt editing (`[from:to:when]`), not a prefix.
-      const prefix = !PREFIX_INITIALS.has(code | 32) || (stack.length > 0 && groups[stack[stack.length - 1]!]!.kind === '[') ? 0 : matchAt(CATEGORY_PREFIX, line, i);
+      const prefix = !PREFIX_INITIALS.has(code | 32) || opener?.kind === '[' ? 0 : matchAt(CATEGORY_PREFIX, line, i);
       if (prefix > 0) {
         tokens.push({ kind: 'category', start: i, end: i + prefix });
         i += prefix;
@@ -431,7 +463,9 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
       // Only once a space follows BREAK/AND: `BREAK|` is the keyword just typed, and a tag written
       // right there would read `BREAKsolo` (and Enter would accept it instead of a new line).
       const afterKeyword = back + 1 < character && parsed.tokens.some((t) => t.kind === 'keyword' && t.end === back + 1);
-      if (previous === undefined || TAG_START_AFTER.has(previous) || afterKeyword) {
+      // `{2$$|`: the first option of a Dynamic Prompts choice.
+      const afterQuantity = previous === '$' && parsed.tokens.some((t) => t.kind === 'weight' && t.end === back + 1);
+      if (previous === undefined || TAG_START_AFTER.has(previous) || afterKeyword || afterQuantity) {
         current = { start: character, end: character, typed: '', prefix: '' };
       }
     }

@@ -72,6 +72,8 @@ test('grammar: colours as tags exactly the tags the parser reads', async () => {
     'embedding:EasyNegative, (embedding:bad_prompt_v2.pt:0.8), 1girl',
     '1girl :1.2 AND 2girls:0.8 ADDCOL solo, red hair ADDROW smile',
     'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), (art:1.2), target#hug',
+    '1girl, __hair_color__, (__animals/*__:1.2), __color__ shirt, {2$$__poses__|smile|1-3$$x}, {1-3$$ and $$red|blue}, __hair, smile',
+    '__x__ BREAK solo, __y__ // comment, __z__ <lora:a:1>',
   ];
   for (const line of lines) {
     assert.deepEqual(await colouredTags(line), parsePrompt(line).tags.map((t) => t.text), line);
@@ -89,6 +91,9 @@ test('grammar: weights, NovelAI sections, networks, keywords and comments are sy
   assert.deepEqual(keyword.filter((t) => t.scope?.startsWith('keyword')).map((t) => t.text), ['BREAK']);
   assert.deepEqual(keyword.filter((t) => t.scope?.startsWith('comment')).map((t) => t.text), ['// note']);
   assert.ok(!keyword.some((t) => t.scope === TAG && /^\s|\s$/.test(t.text)), 'spaces around a tag are not coloured as the tag');
+  const dynamic = await scopes('__color__ shirt, {2$$__poses__|smile}');
+  assert.deepEqual(dynamic.filter((t) => t.scope === 'variable.other.wildcard.danbooru-prompt').map((t) => t.text), ['__color__', '__poses__']);
+  assert.deepEqual(dynamic.filter((t) => t.scope === 'constant.numeric.quantity.danbooru-prompt').map((t) => t.text), ['2$$']);
 });
 
 /** Whether the opening and closing brackets of a text fail to pair up (`>_<`, `;)`; not `(o)_(o)`). */

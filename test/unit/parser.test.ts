@@ -116,6 +116,23 @@ test("parser: Danbooru's category prefixes (artist:, char:, …) are syntax; the
   assert.deepEqual(tokens('[art:photo:0.5], (art:1.2)'), ['weight :0.5', 'weight :1.2']);
 });
 
+test("parser: Dynamic Prompts' wildcards (`__hair_color__`) and choice counts (`{2$$a|b}`) are syntax, not tags", () => {
+  const tokens = (line: string): string[] => parsePrompt(line).tokens.map((t) => `${t.kind} ${line.slice(t.start, t.end)}`);
+  const line = '1girl, __hair_color__, (__animals/*__:1.2), __color__ shirt, {2$$__poses__|smile|1-3$$x}, {1-3$$ and $$red|blue}, smile';
+  assert.deepEqual(names(line), ['1girl', 'smile', '1-3$$x', 'red', 'blue', 'smile']);
+  assert.deepEqual(tokens(line), [
+    'wildcard __hair_color__', 'wildcard __animals/*__', 'weight :1.2', 'wildcard __color__ shirt',
+    'weight 2$$', 'wildcard __poses__', 'weight 1-3$$ and $$',
+  ]);
+  assertSpansExact(line);
+  // Not a wildcard: no closing `__`, an underscore inside a name, a count outside `{ }`.
+  assert.deepEqual(names('__hair, macross__frontier, long __x__ hair, 2$$a'), ['__hair', 'macross__frontier', 'long___x___hair', '2$$a']);
+  // The first option of a choice is typed right after its count; a wildcard is no context of the model.
+  assert.deepEqual(contextAt('1girl, {2$$', 11).current, { start: 11, end: 11, typed: '', prefix: '' });
+  assert.deepEqual(contextAt('__x__, 1girl, __hair_c', 22).before, ['1girl']);
+  assert.equal(contextAt('__hair_color__, 1girl', 5).current, undefined);
+});
+
 test('contextAt: the category a prefix names, for the tag typed after it', () => {
   assert.deepEqual(contextAt('1girl, artist:wl', 16).current, { start: 14, end: 16, typed: 'wl', prefix: 'wl' });
   assert.equal(contextAt('1girl, artist:wl', 16).category, 'artist');
@@ -288,7 +305,7 @@ test('parser invariants on random prompt syntax: spans are exact, ordered and ne
   let seed = 11;
   const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   // Whole pieces of syntax too, so that prefixes, embeddings, sections and AND weights meet each other.
-  const pieces = ['artist:', 'char:', 'target#', 'embedding:', 'x', '::', '1.5', ':1.2', 'AND', 'ADDCOL', 'BREAK', ', ', ' ', '|', '(', ')', '[', ']', '{', '}', ':|', '>_<', '\\', '<lora:a:1>', '//'];
+  const pieces = ['artist:', 'char:', 'target#', 'embedding:', 'x', '::', '1.5', ':1.2', 'AND', 'ADDCOL', 'BREAK', ', ', ' ', '|', '(', ')', '[', ']', '{', '}', ':|', '>_<', '\\', '<lora:a:1>', '//', '__x__', '__', '2$$', '$$'];
   for (let n = 0; n < 10000; n++) {
     let line = '';
     const length = Math.floor(random() * 40);
