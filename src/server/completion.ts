@@ -9,6 +9,7 @@ import {
   type CompletionItem,
   type CompletionList,
   type CompletionParams,
+  type Position,
 } from 'vscode-languageserver/node';
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
@@ -16,9 +17,10 @@ import { cancellable } from './cancellation';
 import { formatTag, separatorAfter } from '../prompt/insertStyle';
 import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
-import { contextAt, isTypingWeight, normalizeTag } from '../prompt/parser';
+import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
+import { matchWildcards, wildcardMarkdown, type WildcardFile } from './wildcards';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|', ':'];
 
@@ -45,6 +47,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;
+  if (current.typed.startsWith('__')) return wildcardCompletion(ctx, line, params.position, current, settings, signal);
   // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
   const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
@@ -72,8 +75,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
       textEdit: { range, newText: leading + formatTag(completion.tag, style) + trailing },
     };
     // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
-    const data: CompletionData = { tag: completion.tag };
-    if (completion.alias) data.alias = completion.alias;
+    const data: CompletionData = completion.alias ? { tag: completion.tag, alias: completion.alias } : { tag: completion.tag };
     item.data = data;
     // With `, ` written after the tag, open the list again: the model's next tags for the longer prompt.
     if (trailing) item.command = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
@@ -102,6 +104,33 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
       if (rank === 0) item.preselect = true;
     });
   }
+  return { isIncomplete: true, items };
+}
+
+/**
+ * `__hair|`: the names of the wildcard files, inserted as `__hair_color__`. A wildcard file's name is no
+ * Danbooru tag (none starts with `_`), so the dictionary and the model have nothing to offer here.
+ */
+async function wildcardCompletion(
+  ctx: ServerContext, line: string, position: Position, current: CurrentTag, settings: ServerSettings, signal: AbortSignal,
+): Promise<CompletionList> {
+  const files = await ctx.wildcards.files(settings.wildcardFolders);
+  signal.throwIfAborted();
+  const typed = line.slice(current.start, position.character);
+  const range = { start: { line: position.line, character: current.start }, end: { line: position.line, character: current.end } };
+  const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
+  const trailing = separatorAfter(line, current.end, insertStyleOf(settings));
+  const items = matchWildcards(files, typed.slice(2).replace(/_+$/, ''), settings.completion.count).map((file, rank): CompletionItem => ({
+    label: `__${file.name}__`,
+    kind: CompletionItemKind.Variable,
+    detail: 'wildcard',
+    filterText: typed,
+    sortText: String(rank).padStart(5, '0'),
+    textEdit: { range, newText: `${leading}__${file.name}__${trailing}` },
+    data: { wildcard: file } satisfies CompletionData,
+    ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
+    ...(rank === 0 ? { preselect: true } : {}),
+  }));
   return { isIncomplete: true, items };
 }
 
@@ -196,16 +225,17 @@ function popularTags(dictionary: TagDictionary, categories: number[]): TagInfo[]
   return tags;
 }
 
-/** What a completion item carries for completionItem/resolve. */
-interface CompletionData {
-  tag: string;
-  alias?: string;
-}
+/** What a completion item carries for completionItem/resolve: a tag, or a wildcard's name. */
+type CompletionData = { tag: string; alias?: string } | { wildcard: WildcardFile };
 
 /** Adds the documentation (category, count, aliases, wiki link) to the item VS Code is about to show. */
 export async function resolveCompletion(ctx: ServerContext, item: CompletionItem): Promise<CompletionItem> {
   const data = item.data as CompletionData | undefined;
-  if (!data?.tag || item.documentation) return item;
+  if (!data || item.documentation) return item;
+  if ('wildcard' in data) {
+    item.documentation = { kind: MarkupKind.Markdown, value: await wildcardMarkdown(data.wildcard.name, [data.wildcard]) };
+    return item;
+  }
   const engine = await ctx.engines.engine();
   const info = engine.dictionary.get(data.tag);
   if (info) item.documentation = { kind: MarkupKind.Markdown, value: tagMarkdown(info, data.alias) };

@@ -3,12 +3,11 @@
 // (naming the file) and the server goes on with dictionary-only completion. A changed model folder,
 // dictionary file or thread count reloads it. A dictionary file that cannot be read is reported the
 // same way and the shipped dictionary is used instead.
-import os from 'node:os';
 import path from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
 import { createDictionaryOnlyEngine, defaultModelDir, loadDictionary, loadEngine, type TagDictionary, type TagEngine } from '../model/index';
 import { ServerStatusNotification, type ServerStatusParams } from '../protocol';
-import type { ServerSettings } from './settings';
+import { resolvePathSetting, type ServerSettings } from './settings';
 
 interface ModelChoice {
   modelDir: string;
@@ -75,10 +74,7 @@ export class EngineHost {
 
   /** A path setting: '' = undefined (the shipped file), `~/` = home, relative = the workspace's. */
   private resolveSetting(value: string): string | undefined {
-    const trimmed = value.trim();
-    if (trimmed === '') return undefined;
-    if (trimmed === '~' || trimmed.startsWith('~/')) return path.join(os.homedir(), trimmed.slice(1));
-    return path.isAbsolute(trimmed) ? trimmed : path.resolve(this.workspaceRoot() ?? process.cwd(), trimmed);
+    return resolvePathSetting(value, this.workspaceRoot());
   }
 
   /**

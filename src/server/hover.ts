@@ -1,9 +1,10 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
-// the prompt up to and including this tag.
+// the prompt up to and including this tag. On a wildcard: its file and options.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
+import { filesOfWildcard, wildcardMarkdown, wildcardName } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;
 
@@ -15,6 +16,8 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   if (token.isCancellationRequested) return null;
   const parsed = parseLine(line, engine.dictionary);
   const column = params.position.character;
+  const wildcard = parsed.tokens.find((t) => t.kind === 'wildcard' && t.start <= column && column < t.end);
+  if (wildcard) return wildcardHover(ctx, document.uri, params.position.line, line.slice(wildcard.start, wildcard.end), wildcard.start);
   const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
   if (index < 0) return null;
   const tag = parsed.tags[index]!;
@@ -42,5 +45,17 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   return {
     contents: { kind: MarkupKind.Markdown, value: sections.join('\n\n') },
     range: { start: { line: params.position.line, character: tag.start }, end: { line: params.position.line, character: tag.end } },
+  };
+}
+
+/** Hover on `__hair_color__`: the file (or, for a glob, the files) it chooses from, and their options. */
+async function wildcardHover(ctx: ServerContext, uri: string, line: number, text: string, start: number): Promise<Hover | null> {
+  const name = wildcardName(text);
+  if (name === undefined) return null;
+  const settings = await ctx.settings.forDocument(uri);
+  const files = filesOfWildcard(await ctx.wildcards.files(settings.wildcardFolders), name);
+  return {
+    contents: { kind: MarkupKind.Markdown, value: await wildcardMarkdown(name, files) },
+    range: { start: { line, character: start }, end: { line, character: start + name.length + 4 } },
   };
 }

@@ -24,6 +24,7 @@ import { relatedTags } from './related';
 import { sampleTags } from './sample';
 import type { ServerContext } from './serverContext';
 import { SettingsStore } from './settings';
+import { WildcardFolders } from './wildcards';
 
 const connection = createConnection(ProposedFeatures.all);
 // Open documents as arrays of lines (a keystroke in a 76 MB dataset copies no text), each change noted
@@ -42,7 +43,8 @@ const documents = new TextDocuments<LineDocument>({
 const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
-const ctx: ServerContext = { connection, documents, settings, engines };
+const wildcards = new WildcardFolders(() => workspaceRoot, (message) => connection.console.warn(message));
+const ctx: ServerContext = { connection, documents, settings, engines, wildcards };
 const diagnostics = new DiagnosticsScheduler(ctx);
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {

@@ -7,12 +7,14 @@ import type { EngineHost } from './engineHost';
 import type { LineDocument } from './lineDocument';
 import { parsePrompt, writtenTags, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
 import type { SettingsStore } from './settings';
+import type { WildcardFolders } from './wildcards';
 
 export interface ServerContext {
   connection: Connection;
   documents: TextDocuments<LineDocument>;
   settings: SettingsStore;
   engines: EngineHost;
+  wildcards: WildcardFolders;
 }
 
 /** `4350743` → `4.4M`: short enough for the suggest list. */

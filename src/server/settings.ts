@@ -2,6 +2,8 @@
 // (workspace/configuration) and caches the answer until the configuration changes. A client without
 // that capability (the standalone `--stdio` server) gets the defaults merged with
 // initializationOptions.settings.
+import os from 'node:os';
+import path from 'node:path';
 import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
 import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
@@ -52,7 +54,14 @@ export interface ServerSettings {
   sample: SampleSettings;
   bannedTags: string[];
   diagnostics: DiagnosticsSettings;
+  /** Folders of Dynamic Prompts wildcard files (`.txt`), relative ones under the workspace folder. */
+  wildcardFolders: string[];
 }
+
+/** Where wildcards live in a workspace that is the prompts' folder, an a1111 WebUI or a ComfyUI install. */
+export const DEFAULT_WILDCARD_FOLDERS = [
+  'wildcards', 'extensions/sd-dynamic-prompts/wildcards', 'custom_nodes/ComfyUI-Impact-Pack/wildcards', 'custom_nodes/ComfyUI-Impact-Pack/custom_wildcards',
+];
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
@@ -63,7 +72,16 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
   bannedTags: [],
   diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
+  wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
 };
+
+/** A path setting: '' = undefined, `~/` = home, relative = under the workspace folder (or the working directory). */
+export function resolvePathSetting(value: string, workspaceRoot: string | undefined): string | undefined {
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  if (trimmed === '~' || trimmed.startsWith('~/')) return path.join(os.homedir(), trimmed.slice(1));
+  return path.isAbsolute(trimmed) ? trimmed : path.resolve(workspaceRoot ?? process.cwd(), trimmed);
+}
 
 export function insertStyleOf(settings: ServerSettings): InsertStyle {
   return { separator: settings.insert.style, escapeParentheses: settings.insert.escapeParentheses, appendComma: settings.insert.appendComma };

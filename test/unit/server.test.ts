@@ -608,6 +608,62 @@ describe('language server, dictionary-only', () => {
   });
 });
 
+describe('language server, Dynamic Prompts wildcards', () => {
+  // Wildcard files written for the test: the options are the user's own words, not Danbooru data.
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-'));
+  fs.writeFileSync(path.join(folder, 'hair_color.txt'), 'red hair\n# a comment\n\nblue hair\r\n');
+  fs.writeFileSync(path.join(folder, 'poses.txt'), 'sitting\nstanding\n');
+  fs.mkdirSync(path.join(folder, 'animals'));
+  fs.writeFileSync(path.join(folder, 'animals', 'cat.txt'), 'cat\n');
+  fs.writeFileSync(path.join(folder, 'animals', 'dog.txt'), 'dog\n');
+  fs.writeFileSync(path.join(folder, 'notes.md'), 'not a wildcard file\n');
+  let client: LspTestClient;
+  before(async () => {
+    client = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [folder, path.join(folder, 'missing')] });
+  });
+  after(async () => {
+    await client.stop();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  test('wildcards and choice counts are never flagged, nor read as tags', async () => {
+    const uri = await client.open('wildcards-checked.prompt', '1girl, __hair_color__, __color__ shirt, {2$$__poses__|smile}, (__animals/*__:1.2), __nope__');
+    assert.deepEqual(await client.waitForDiagnostics(uri), []);
+  });
+
+  test('typing `__` completes the names of the wildcard files, inserted whole with the separator', async () => {
+    const text = ['1girl, __', '1girl, __cat', 'smile, __col, solo', '__ani'].join('\n');
+    const uri = await client.open('wildcards.prompt', text);
+    const all = await client.completionItems(uri, 0, 9);
+    assert.deepEqual(all.map((i) => i.label), ['__animals/cat__', '__animals/dog__', '__hair_color__', '__poses__']);
+    for (const item of all) assert.equal(item.detail, 'wildcard');
+    const cat = await client.completionItems(uri, 1, 12);
+    assert.equal(cat[0]!.label, '__animals/cat__', 'a path segment starting with what was typed');
+    assert.deepEqual(editOf(cat[0]!).range, { start: { line: 1, character: 7 }, end: { line: 1, character: 12 } });
+    assert.equal(applyCompletion(text, cat[0]!).split('\n')[1], '1girl, __animals/cat__, ');
+    const color = await client.completionItems(uri, 2, 12);
+    assert.deepEqual(color.map((i) => i.label), ['__hair_color__'], 'a word of the name starting with it');
+    assert.equal(applyCompletion(text, color[0]!).split('\n')[2], 'smile, __hair_color__, solo');
+    assert.deepEqual((await client.completionItems(uri, 3, 5)).map((i) => i.label), ['__animals/cat__', '__animals/dog__']);
+    const resolved = await client.resolve(color[0]!);
+    const documentation = (resolved.documentation as { value: string }).value;
+    assert.match(documentation, /2 options of/);
+    assert.match(documentation, /`red hair`, `blue hair`/);
+    assert.doesNotMatch(documentation, /comment/);
+  });
+
+  test('hover on a wildcard: its file and options; a glob its files; a name with no file says so', async () => {
+    const uri = await client.open('wildcards-hover.prompt', '__hair_color__, (__animals/*__:1.2), __nope__ shirt');
+    const value = async (column: number): Promise<string> => ((await client.hover(uri, 0, column))!.contents as { value: string }).value;
+    const hair = await client.hover(uri, 0, 3);
+    assert.deepEqual(hair!.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 14 } });
+    assert.match(await value(3), /2 options of \[.*hair\\_color\\\.txt\]\(file:\/\//);
+    assert.match(await value(20), /2 options of 2 files \(animals\/cat, animals\/dog\)/);
+    assert.match(await value(20), /`cat`, `dog`/);
+    assert.match(await value(40), /No file for it in the wildcard folders/);
+  });
+});
+
 describe('language server, standalone and broken models', () => {
   test('without workspace/configuration the initializationOptions settings apply', async () => {
     const client = await LspTestClient.start({ modelFolder: NO_MODEL, insert: { style: 'underscores' } }, { pullConfiguration: false });

@@ -1,0 +1,69 @@
+// Wildcard files (src/server/wildcards.ts): listing folders, names, globs, matching what was typed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WildcardFolders, filesOfWildcard, listWildcardFiles, matchWildcards, wildcardName, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+
+const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
+const names = (files: WildcardFile[]): string[] => files.map((f) => f.name);
+
+test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a missing folder lists none, silently', async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-unit-'));
+  try {
+    fs.mkdirSync(path.join(folder, 'clothes', 'tops'), { recursive: true });
+    fs.mkdirSync(path.join(folder, '.git'));
+    fs.writeFileSync(path.join(folder, 'Colors.TXT'), 'red\n');
+    fs.writeFileSync(path.join(folder, 'clothes', 'tops', 'shirts.txt'), 'shirt\n');
+    fs.writeFileSync(path.join(folder, '.git', 'HEAD.txt'), 'x\n');
+    fs.writeFileSync(path.join(folder, 'readme.md'), 'x\n');
+    const warnings: string[] = [];
+    assert.deepEqual(names(await listWildcardFiles(folder, (m) => warnings.push(m))), ['Colors', 'clothes/tops/shirts']);
+    assert.deepEqual(await listWildcardFiles(path.join(folder, 'missing'), (m) => warnings.push(m)), []);
+    assert.deepEqual(warnings, []);
+    // A file where a folder is expected is named in the log, once however often it is listed.
+    const logged: string[] = [];
+    const folders = new WildcardFolders(() => folder, (m) => logged.push(m));
+    assert.deepEqual(names(await folders.files(['.', 'readme.md'])), ['Colors', 'clothes/tops/shirts']);
+    assert.deepEqual(names(await folders.files(['missing', '.'])), ['Colors', 'clothes/tops/shirts'], 'relative folders are under the workspace folder');
+    assert.equal(logged.length, 0, 'readme.md is ENOTDIR: not a folder, like a missing one');
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('wildcards: the first folder wins where two hold the same name', async () => {
+  const a = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-a-'));
+  const b = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-b-'));
+  try {
+    fs.writeFileSync(path.join(a, 'colors.txt'), 'red\n');
+    fs.writeFileSync(path.join(b, 'colors.txt'), 'blue\n');
+    fs.writeFileSync(path.join(b, 'poses.txt'), 'sitting\n');
+    const files = await new WildcardFolders(() => undefined, () => undefined).files([a, b]);
+    assert.deepEqual(names(files), ['colors', 'poses']);
+    assert.deepEqual(await wildcardOptions(files[0]!), ['red']);
+  } finally {
+    fs.rmSync(a, { recursive: true, force: true });
+    fs.rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('wildcards: names of tokens, globs, and what was typed matched by start, word start, then anywhere', () => {
+  assert.equal(wildcardName('__hair_color__'), 'hair_color');
+  assert.equal(wildcardName('__color__ shirt'), 'color');
+  assert.equal(wildcardName('__animals/*__'), 'animals/*');
+  assert.equal(wildcardName('smile'), undefined);
+  const files = ['animals/cat', 'animals/dog', 'animals/big/lion', 'hair_color', 'eye_color', 'colors', 'poses'].map(file);
+  assert.deepEqual(names(filesOfWildcard(files, 'Hair_Color')), ['hair_color'], 'names match in any case');
+  assert.deepEqual(names(filesOfWildcard(files, 'animals/*')), ['animals/cat', 'animals/dog'], '* stays in a folder');
+  assert.deepEqual(names(filesOfWildcard(files, 'animals/**')), ['animals/cat', 'animals/dog', 'animals/big/lion'], '** goes into subfolders');
+  assert.deepEqual(names(filesOfWildcard(files, '*_color')), ['hair_color', 'eye_color']);
+  assert.deepEqual(names(filesOfWildcard(files, 'nope')), []);
+  assert.deepEqual(names(matchWildcards(files, 'col', 10)), ['colors', 'eye_color', 'hair_color']);
+  assert.deepEqual(names(matchWildcards(files, 'o', 10)).slice(0, 1), ['poses'], 'no name starts with o: shortest holding it first');
+  assert.deepEqual(names(matchWildcards(files, 'lion', 10)), ['animals/big/lion']);
+  assert.deepEqual(names(matchWildcards(files, 'eye color', 10)), ['eye_color'], 'a space typed matches an underscore');
+  assert.deepEqual(names(matchWildcards(files, '', 3)), ['animals/big/lion', 'animals/cat', 'animals/dog'], 'nothing typed: by name');
+  assert.deepEqual(names(matchWildcards(files, 'zebra', 10)), []);
+});
