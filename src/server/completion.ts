@@ -47,7 +47,12 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;
-  if (current.typed.startsWith('__')) return wildcardCompletion(ctx, line, params.position, current, settings, signal);
+  if (current.typed.startsWith('_')) {
+    // No Danbooru tag starts with `_`: the first one typed is on its way to a wildcard, and the list
+    // opens there (after an empty answer to `_`, VS Code would not ask again at `__`).
+    const wildcards = await wildcardCompletion(ctx, line, params.position, current, settings, signal);
+    if (wildcards) return wildcards;
+  }
   // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
   const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
@@ -108,19 +113,20 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
 }
 
 /**
- * `__hair|`: the names of the wildcard files, inserted as `__hair_color__`. A wildcard file's name is no
- * Danbooru tag (none starts with `_`), so the dictionary and the model have nothing to offer here.
+ * `__hair|`: the names of the wildcard files, inserted as `__hair_color__`; undefined when the wildcard
+ * folders hold none (the dictionary is asked instead, for a user's own tag starting with `_`).
  */
 async function wildcardCompletion(
   ctx: ServerContext, line: string, position: Position, current: CurrentTag, settings: ServerSettings, signal: AbortSignal,
-): Promise<CompletionList> {
+): Promise<CompletionList | undefined> {
   const files = await ctx.wildcards.files(settings.wildcardFolders);
   signal.throwIfAborted();
+  if (files.length === 0) return undefined;
   const typed = line.slice(current.start, position.character);
   const range = { start: { line: position.line, character: current.start }, end: { line: position.line, character: current.end } };
   const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
   const trailing = separatorAfter(line, current.end, insertStyleOf(settings));
-  const items = matchWildcards(files, typed.slice(2).replace(/_+$/, ''), settings.completion.count).map((file, rank): CompletionItem => ({
+  const items = matchWildcards(files, typed.replace(/^_+|_+$/g, ''), settings.completion.count).map((file, rank): CompletionItem => ({
     label: `__${file.name}__`,
     kind: CompletionItemKind.Variable,
     detail: 'wildcard',

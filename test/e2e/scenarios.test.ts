@@ -165,6 +165,20 @@ scenario('1b-artist-prefix', async () => {
   await workbench.press('Escape');
 });
 
+scenario('1c-wildcards', async () => {
+  // The workspace's wildcards/ folder (where danbooruGpt.wildcardFolders looks by default): typing `__`
+  // opens the list of its files by name by itself, and the name accepted is written whole.
+  await typeOnNewLine('portrait.prompt', '__');
+  const opened = await workbench.suggestionsOpenedByTyping();
+  assert.deepEqual(opened.map((r) => r.label), ['__hair_color__', '__outfits/school__']);
+  await workbench.type('sch');
+  await workbench.waitForSuggestions((r) => r.length === 1 && r[0]!.label === '__outfits/school__');
+  await workbench.press('Enter');
+  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === '__outfits/school__, ');
+  assert.equal(lines[lines.length - 1], '__outfits/school__, ');
+  await workbench.press('Escape');
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)

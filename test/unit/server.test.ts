@@ -632,7 +632,7 @@ describe('language server, Dynamic Prompts wildcards', () => {
   });
 
   test('typing `__` completes the names of the wildcard files, inserted whole with the separator', async () => {
-    const text = ['1girl, __', '1girl, __cat', 'smile, __col, solo', '__ani'].join('\n');
+    const text = ['1girl, __', '1girl, __cat', 'smile, __col, solo', '__ani', '_'].join('\n');
     const uri = await client.open('wildcards.prompt', text);
     const all = await client.completionItems(uri, 0, 9);
     assert.deepEqual(all.map((i) => i.label), ['__animals/cat__', '__animals/dog__', '__hair_color__', '__poses__']);
@@ -645,6 +645,9 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.deepEqual(color.map((i) => i.label), ['__hair_color__'], 'a word of the name starting with it');
     assert.equal(applyCompletion(text, color[0]!).split('\n')[2], 'smile, __hair_color__, solo');
     assert.deepEqual((await client.completionItems(uri, 3, 5)).map((i) => i.label), ['__animals/cat__', '__animals/dog__']);
+    const first = await client.completionItems(uri, 4, 1);
+    assert.equal(first.length, 4, 'the first `_` lists them: no Danbooru tag starts with `_`');
+    assert.equal(applyCompletion(text, first[0]!).split('\n')[4], '__animals/cat__, ');
     const resolved = await client.resolve(color[0]!);
     const documentation = (resolved.documentation as { value: string }).value;
     assert.match(documentation, /2 options of/);
