@@ -308,16 +308,17 @@ scenario('4b-faces-are-not-brackets', async () => {
   await workbench.openFile('faces.prompt');
   const lines = await workbench.editorLinesWhen((l) => l.some((line) => line.includes(';)')));
   assert.ok(lines.some((line) => line.includes('>_<')), `faces.prompt is shown: ${JSON.stringify(lines)}`);
-  // A stray `)` the colouring must flag: once it is flagged, the colouring has run over the faces too.
+  // A stray `)` the colouring must flag: once it is flagged, the colouring has run over the faces too,
+  // and over a weighted one typed before it.
   await workbench.newLineAtEnd();
-  await workbench.type('smile )');
+  await workbench.type('(>_<:1.2), smile )');
   const deadline = Date.now() + 15_000;
   let flagged = await workbench.unexpectedClosingBrackets();
   while (flagged.length === 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     flagged = await workbench.unexpectedClosingBrackets();
   }
-  assert.deepEqual(flagged, [')'], 'only the stray bracket is flagged, no bracket of a face (>_<, ;))');
+  assert.deepEqual(flagged, [')'], 'only the stray bracket is flagged, no bracket of a face (>_<, ;), (>_<:1.2))');
   await workbench.press('Escape');
 });
 

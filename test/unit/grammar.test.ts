@@ -118,9 +118,14 @@ test('grammar: every face of the dictionary whose brackets pair with nothing is 
     for (const written of new Set([face, formatTag(face, DEFAULT_INSERT_STYLE)])) {
       const tokens = await scopes(`smile, ${written}, 1girl`);
       assert.ok(tokens.some((t) => t.text === written && t.scope === FACE), `${written}: ${JSON.stringify(tokens)}`);
+      // With a weight too, where the parser reads it as the face (`(;):1.2)` unescaped it does not).
+      const weighted = `smile, (${written}:1.2), ((${written}:0.8))`;
+      if (parsePrompt(weighted).tags[1]?.text !== written) continue;
+      const inGroup = await scopes(weighted);
+      assert.deepEqual(inGroup.filter((t) => t.scope === FACE).map((t) => t.text), [written, written], `${weighted}: ${JSON.stringify(inGroup)}`);
     }
   }
   // A bracket that is not a whole tag stays a bracket: a stray `)` is still flagged.
   assert.deepEqual((await scopes('smile )')).filter((t) => t.scope === FACE), []);
-  assert.deepEqual((await scopes('((smile)), [cat|dog], (v:1.2)')).filter((t) => t.scope === FACE), []);
+  assert.deepEqual((await scopes('((smile)), [cat|dog], (v:1.2), (:d:1.2), (smile:1.2), ((smile:1.2)), (<lora:a:1>:1.2)')).filter((t) => t.scope === FACE), []);
 });
