@@ -416,6 +416,12 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   return { tags, tokens, groups, separators };
 }
 
+/** The name of the wildcard a `wildcard` token starts with: `__color__ shirt` → `color`; undefined for other text. */
+export function wildcardName(text: string): string | undefined {
+  const length = matchAt(WILDCARD, text, 0);
+  return length > 0 ? text.slice(2, length - 2) : undefined;
+}
+
 /** The tag under the cursor: its span and what has been typed of it. */
 export interface CurrentTag {
   start: number;

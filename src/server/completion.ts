@@ -1,7 +1,8 @@
 // Tag completion: candidates for the tag being typed, ranked by the engine from the tags left of the
 // cursor. The item range is the current tag span only; filterText is what was typed and sortText the
 // engine's rank, so VS Code neither filters the list further nor reorders it. The list is incomplete:
-// each keystroke asks again, and a newer request for a document cancels the older one.
+// each keystroke asks again, and a newer request for a document cancels the older one. A tag started
+// with `_` completes the names of wildcard files instead (wildcards.ts).
 import {
   CompletionItemKind,
   MarkupKind,

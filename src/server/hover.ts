@@ -4,7 +4,8 @@ import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
-import { filesOfWildcard, wildcardMarkdown, wildcardName } from './wildcards';
+import { wildcardName } from '../prompt/parser';
+import { filesOfWildcard, wildcardMarkdown } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;
 

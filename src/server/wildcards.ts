@@ -93,11 +93,6 @@ export async function listWildcardFiles(folder: string, warn: (message: string) 
   return files;
 }
 
-/** The name a wildcard token names: `__color__ shirt` → `color`; undefined for other text. */
-export function wildcardName(text: string): string | undefined {
-  return /^__(.+?)__(?=\s|$)/.exec(text)?.[1];
-}
-
 /** Dynamic Prompts' globs: `*` any run of characters within a path segment, `**` across segments. */
 function globPattern(name: string): RegExp {
   const escaped = name.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*\*|\*/g, (star) => (star === '**' ? '.*' : '[^/]*'));

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WildcardFolders, filesOfWildcard, listWildcardFiles, matchWildcards, wildcardName, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { wildcardName } from '../../src/prompt/parser';
+import { WildcardFolders, filesOfWildcard, listWildcardFiles, matchWildcards, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
 
 const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
 const names = (files: WildcardFile[]): string[] => files.map((f) => f.name);
@@ -53,6 +54,7 @@ test('wildcards: names of tokens, globs, and what was typed matched by start, wo
   assert.equal(wildcardName('__hair_color__'), 'hair_color');
   assert.equal(wildcardName('__color__ shirt'), 'color');
   assert.equal(wildcardName('__animals/*__'), 'animals/*');
+  assert.equal(wildcardName('__x__(y)'), 'x', 'as the parser reads it');
   assert.equal(wildcardName('smile'), undefined);
   const files = ['animals/cat', 'animals/dog', 'animals/big/lion', 'hair_color', 'eye_color', 'colors', 'poses'].map(file);
   assert.deepEqual(names(filesOfWildcard(files, 'Hair_Color')), ['hair_color'], 'names match in any case');
