@@ -21,7 +21,7 @@ import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
-import { matchWildcards, wildcardMarkdown, type WildcardFile } from './wildcards';
+import { matchWildcards, wildcardFiles, wildcardMarkdown, type WildcardFile } from './wildcards';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|', ':'];
 
@@ -120,7 +120,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
 async function wildcardCompletion(
   ctx: ServerContext, line: string, position: Position, current: CurrentTag, settings: ServerSettings, signal: AbortSignal,
 ): Promise<CompletionList | undefined> {
-  const files = await ctx.wildcards.files(settings.wildcardFolders);
+  const files = await wildcardFiles(ctx.folders, settings);
   signal.throwIfAborted();
   if (files.length === 0) return undefined;
   const typed = line.slice(current.start, position.character);

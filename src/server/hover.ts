@@ -5,7 +5,7 @@ import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { wildcardName } from '../prompt/parser';
-import { filesOfWildcard, wildcardMarkdown } from './wildcards';
+import { filesOfWildcard, wildcardFiles, wildcardMarkdown } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;
 
@@ -54,7 +54,7 @@ async function wildcardHover(ctx: ServerContext, uri: string, line: number, text
   const name = wildcardName(text);
   if (name === undefined) return null;
   const settings = await ctx.settings.forDocument(uri);
-  const files = filesOfWildcard(await ctx.wildcards.files(settings.wildcardFolders), name);
+  const files = filesOfWildcard(await wildcardFiles(ctx.folders, settings), name);
   return {
     contents: { kind: MarkupKind.Markdown, value: await wildcardMarkdown(name, files) },
     range: { start: { line, character: start }, end: { line, character: start + name.length + 4 } },

@@ -17,6 +17,7 @@ import { provideCodeActions } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { DiagnosticsScheduler } from './diagnostics';
 import { EngineHost } from './engineHost';
+import { FolderFiles } from './folderFiles';
 import { provideHover } from './hover';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
@@ -24,7 +25,6 @@ import { relatedTags } from './related';
 import { sampleTags } from './sample';
 import type { ServerContext } from './serverContext';
 import { SettingsStore } from './settings';
-import { WildcardFolders } from './wildcards';
 
 const connection = createConnection(ProposedFeatures.all);
 // Open documents as arrays of lines (a keystroke in a 76 MB dataset copies no text), each change noted
@@ -43,8 +43,8 @@ const documents = new TextDocuments<LineDocument>({
 const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
-const wildcards = new WildcardFolders(() => workspaceRoot, (message) => connection.console.warn(message));
-const ctx: ServerContext = { connection, documents, settings, engines, wildcards };
+const folders = new FolderFiles(() => workspaceRoot, (message) => connection.console.warn(message));
+const ctx: ServerContext = { connection, documents, settings, engines, folders };
 const diagnostics = new DiagnosticsScheduler(ctx);
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {

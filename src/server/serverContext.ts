@@ -7,14 +7,15 @@ import type { EngineHost } from './engineHost';
 import type { LineDocument } from './lineDocument';
 import { parsePrompt, writtenTags, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
 import type { SettingsStore } from './settings';
-import type { WildcardFolders } from './wildcards';
+import type { FolderFiles } from './folderFiles';
 
 export interface ServerContext {
   connection: Connection;
   documents: TextDocuments<LineDocument>;
   settings: SettingsStore;
   engines: EngineHost;
-  wildcards: WildcardFolders;
+  /** Files the prompt names (wildcards, LoRAs, embeddings) in the folders of the settings. */
+  folders: FolderFiles;
 }
 
 /** `4350743` → `4.4M`: short enough for the suggest list. */

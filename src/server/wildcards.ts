@@ -1,96 +1,22 @@
 // Dynamic Prompts wildcards (`__hair_color__`): text files of options, one a line, in the folders of
 // danbooruGpt.wildcardFolders. `wildcards/animals/cat.txt` is `__animals/cat__`. Completion offers
-// their names after `__`, hover shows a wildcard's file and options. Folders are listed again when
-// asked after FRESH_MS, so a file added while the editor runs is offered a few seconds later.
+// their names after `__`, hover shows a wildcard's file and options.
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
-import { resolvePathSetting } from './settings';
+import type { ServerSettings } from './settings';
 
-export interface WildcardFile {
-  /** `animals/cat`: the path under its folder, `/`-separated, without `.txt`. */
-  name: string;
-  path: string;
-}
+export type WildcardFile = FolderFile;
 
-const FRESH_MS = 5_000;
-/** A folder of this many files or more is listed this far only (and said so in the log). */
-const MAX_FILES = 20_000;
-const MAX_DEPTH = 8;
+/** What a wildcard file is: Dynamic Prompts reads `.txt` files (its YAML and JSON collections are not listed). */
+export const WILDCARD_EXTENSIONS = ['.txt'];
 /** Options read from a file for a hover or a completion's details. */
 const OPTIONS_READ_LIMIT = 1 << 20;
 
-interface Listing {
-  at: number;
-  files: Promise<WildcardFile[]>;
-}
-
-export class WildcardFolders {
-  private readonly listings = new Map<string, Listing>();
-  /** Problems already logged: a folder is listed again every few seconds while wildcards are typed. */
-  private readonly warned = new Set<string>();
-  private readonly warn: (message: string) => void;
-
-  constructor(private readonly workspaceRoot: () => string | undefined, log: (message: string) => void) {
-    this.warn = (message) => {
-      if (this.warned.has(message)) return;
-      this.warned.add(message);
-      log(message);
-    };
-  }
-
-  /** The wildcard files of the setting's folders, the first folder's where names repeat. */
-  async files(folders: string[]): Promise<WildcardFile[]> {
-    const resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
-    const lists = await Promise.all(resolved.map((folder) => this.listing(folder)));
-    const seen = new Set<string>();
-    const files: WildcardFile[] = [];
-    for (const list of lists) {
-      for (const file of list) {
-        if (seen.has(file.name)) continue;
-        seen.add(file.name);
-        files.push(file);
-      }
-    }
-    return files;
-  }
-
-  private listing(folder: string): Promise<WildcardFile[]> {
-    const now = Date.now();
-    const cached = this.listings.get(folder);
-    if (cached && now - cached.at < FRESH_MS) return cached.files;
-    const files = listWildcardFiles(folder, this.warn);
-    this.listings.set(folder, { at: now, files });
-    return files;
-  }
-}
-
-/** The `.txt` files under `folder`; a folder that does not exist has none (the default names several). */
-export async function listWildcardFiles(folder: string, warn: (message: string) => void = () => undefined): Promise<WildcardFile[]> {
-  const files: WildcardFile[] = [];
-  const visit = async (dir: string, prefix: string, depth: number): Promise<void> => {
-    let entries;
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (depth > 0 || (code !== 'ENOENT' && code !== 'ENOTDIR')) warn(`Wildcard folder ${dir}: ${(error as Error).message}`);
-      return;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (files.length >= MAX_FILES) {
-        warn(`Wildcard folder ${folder}: more than ${MAX_FILES} files; the first ${MAX_FILES} are offered.`);
-        return;
-      }
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && depth < MAX_DEPTH && !entry.name.startsWith('.')) await visit(full, `${prefix}${entry.name}/`, depth + 1);
-      else if (entry.isFile() && entry.name.toLowerCase().endsWith('.txt')) files.push({ name: prefix + entry.name.slice(0, -4), path: full });
-    }
-  };
-  await visit(folder, '', 0);
-  return files;
+/** The wildcard files of danbooruGpt.wildcardFolders. */
+export function wildcardFiles(folders: FolderFiles, settings: ServerSettings): Promise<WildcardFile[]> {
+  return folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard');
 }
 
 /** Dynamic Prompts' globs: `*` any run of characters within a path segment, `**` across segments. */

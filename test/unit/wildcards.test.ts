@@ -1,11 +1,12 @@
-// Wildcard files (src/server/wildcards.ts): listing folders, names, globs, matching what was typed.
+// Wildcard files (src/server/wildcards.ts, listed by folderFiles.ts): listing folders, names, globs, matching what was typed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { wildcardName } from '../../src/prompt/parser';
-import { WildcardFolders, filesOfWildcard, listWildcardFiles, matchWildcards, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { FolderFiles, listFolderFiles } from '../../src/server/folderFiles';
+import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
 
 const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
 const names = (files: WildcardFile[]): string[] => files.map((f) => f.name);
@@ -20,14 +21,14 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
     fs.writeFileSync(path.join(folder, '.git', 'HEAD.txt'), 'x\n');
     fs.writeFileSync(path.join(folder, 'readme.md'), 'x\n');
     const warnings: string[] = [];
-    assert.deepEqual(names(await listWildcardFiles(folder, (m) => warnings.push(m))), ['Colors', 'clothes/tops/shirts']);
-    assert.deepEqual(await listWildcardFiles(path.join(folder, 'missing'), (m) => warnings.push(m)), []);
+    assert.deepEqual(names(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m))), ['Colors', 'clothes/tops/shirts']);
+    assert.deepEqual(await listFolderFiles(path.join(folder, 'missing'), WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m)), []);
     assert.deepEqual(warnings, []);
     // A file where a folder is expected is named in the log, once however often it is listed.
     const logged: string[] = [];
-    const folders = new WildcardFolders(() => folder, (m) => logged.push(m));
-    assert.deepEqual(names(await folders.files(['.', 'readme.md'])), ['Colors', 'clothes/tops/shirts']);
-    assert.deepEqual(names(await folders.files(['missing', '.'])), ['Colors', 'clothes/tops/shirts'], 'relative folders are under the workspace folder');
+    const folders = new FolderFiles(() => folder, (m) => logged.push(m));
+    assert.deepEqual(names(await folders.files(['.', 'readme.md'], WILDCARD_EXTENSIONS, 'Wildcard')), ['Colors', 'clothes/tops/shirts']);
+    assert.deepEqual(names(await folders.files(['missing', '.'], WILDCARD_EXTENSIONS, 'Wildcard')), ['Colors', 'clothes/tops/shirts'], 'relative folders are under the workspace folder');
     assert.equal(logged.length, 0, 'readme.md is ENOTDIR: not a folder, like a missing one');
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
@@ -41,7 +42,7 @@ test('wildcards: the first folder wins where two hold the same name', async () =
     fs.writeFileSync(path.join(a, 'colors.txt'), 'red\n');
     fs.writeFileSync(path.join(b, 'colors.txt'), 'blue\n');
     fs.writeFileSync(path.join(b, 'poses.txt'), 'sitting\n');
-    const files = await new WildcardFolders(() => undefined, () => undefined).files([a, b]);
+    const files = await new FolderFiles(() => undefined, () => undefined).files([a, b], WILDCARD_EXTENSIONS, 'Wildcard');
     assert.deepEqual(names(files), ['colors', 'poses']);
     assert.deepEqual(await wildcardOptions(files[0]!), ['red']);
   } finally {

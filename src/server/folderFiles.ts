@@ -1,0 +1,99 @@
+// Files that prompts name, listed from the folders the settings point to: wildcard files
+// (`__animals/cat__`), LoRAs (`<lora:name:1>`) and embeddings. Folders are listed again when asked
+// after FRESH_MS, so a file added while the editor runs is offered a few seconds later.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { resolvePathSetting } from './settings';
+
+export interface FolderFile {
+  /** `animals/cat`: the path under its folder, `/`-separated, without its extension. */
+  name: string;
+  path: string;
+}
+
+const FRESH_MS = 5_000;
+/** A folder of this many files or more is listed this far only (and said so in the log). */
+const MAX_FILES = 20_000;
+const MAX_DEPTH = 8;
+
+interface Listing {
+  at: number;
+  files: Promise<FolderFile[]>;
+}
+
+export class FolderFiles {
+  private readonly listings = new Map<string, Listing>();
+  /** Problems already logged: a folder is listed again every few seconds while names are typed. */
+  private readonly warned = new Set<string>();
+  private readonly warn: (message: string) => void;
+
+  constructor(private readonly workspaceRoot: () => string | undefined, log: (message: string) => void) {
+    this.warn = (message) => {
+      if (this.warned.has(message)) return;
+      this.warned.add(message);
+      log(message);
+    };
+  }
+
+  /**
+   * The files of the setting's folders with one of the extensions (lower-case, with the dot), the first
+   * folder's where names repeat; `kind` names the folders in the log (`Wildcard`, `LoRA`).
+   */
+  async files(folders: string[], extensions: readonly string[], kind: string): Promise<FolderFile[]> {
+    const resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
+    const lists = await Promise.all(resolved.map((folder) => this.listing(folder, extensions, kind)));
+    const seen = new Set<string>();
+    const files: FolderFile[] = [];
+    for (const list of lists) {
+      for (const file of list) {
+        if (seen.has(file.name)) continue;
+        seen.add(file.name);
+        files.push(file);
+      }
+    }
+    return files;
+  }
+
+  private listing(folder: string, extensions: readonly string[], kind: string): Promise<FolderFile[]> {
+    const now = Date.now();
+    const key = `${folder}\0${extensions.join(' ')}`;
+    const cached = this.listings.get(key);
+    if (cached && now - cached.at < FRESH_MS) return cached.files;
+    const files = listFolderFiles(folder, extensions, kind, this.warn);
+    this.listings.set(key, { at: now, files });
+    return files;
+  }
+}
+
+/** The files under `folder` with one of the extensions; a folder that does not exist has none (the defaults name several). */
+export async function listFolderFiles(
+  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined,
+): Promise<FolderFile[]> {
+  const files: FolderFile[] = [];
+  const visit = async (dir: string, prefix: string, depth: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (depth > 0 || (code !== 'ENOENT' && code !== 'ENOTDIR')) warn(`${kind} folder ${dir}: ${(error as Error).message}`);
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (files.length >= MAX_FILES) {
+        warn(`${kind} folder ${folder}: more than ${MAX_FILES} files; the first ${MAX_FILES} are offered.`);
+        return;
+      }
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && depth < MAX_DEPTH && !entry.name.startsWith('.')) await visit(full, `${prefix}${entry.name}/`, depth + 1);
+      else if (entry.isFile()) {
+        const extension = path.extname(entry.name).toLowerCase();
+        if (extensions.includes(extension)) files.push({ name: prefix + entry.name.slice(0, -extension.length), path: full });
+      }
+    }
+  };
+  await visit(folder, '', 0);
+  return files;
+}
+
