@@ -2,7 +2,8 @@
 // cursor. The item range is the current tag span only; filterText is what was typed and sortText the
 // engine's rank, so VS Code neither filters the list further nor reorders it. The list is incomplete:
 // each keystroke asks again, and a newer request for a document cancels the older one. A tag started
-// with `_` completes the names of wildcard files instead (wildcards.ts).
+// with `_` completes the names of wildcard files instead (wildcards.ts), and `<lora:` or `embedding:` the
+// names of LoRA and embedding files (networks.ts).
 import {
   CompletionItemKind,
   MarkupKind,
@@ -21,6 +22,7 @@ import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
+import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
 import { matchWildcards, wildcardFiles, wildcardMarkdown, type WildcardFile } from './wildcards';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|', ':'];
@@ -45,7 +47,15 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const line = document.line(params.position.line);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(uri)]);
   signal.throwIfAborted();
-  const cursor = contextAt(line, Math.min(params.position.character, line.length), parseLine(line, engine.dictionary));
+  const column = Math.min(params.position.character, line.length);
+  const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
+  const network = cursor.parsed.tokens.some((t) => t.kind === 'comment' && t.start < column) ? undefined : networkNameAt(line, column);
+  if (network) {
+    const files = await networkFiles(ctx.folders, settings, network.kind);
+    signal.throwIfAborted();
+    const trailing = separatorAfter(line, network.end, insertStyleOf(settings));
+    return { isIncomplete: true, items: networkItems(files, network, line, params.position, settings.completion.count, trailing) };
+  }
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;
   if (current.typed.startsWith('_')) {
@@ -233,7 +243,7 @@ function popularTags(dictionary: TagDictionary, categories: number[]): TagInfo[]
 }
 
 /** What a completion item carries for completionItem/resolve: a tag, or a wildcard's name. */
-type CompletionData = { tag: string; alias?: string } | { wildcard: WildcardFile };
+type CompletionData = { tag: string; alias?: string } | { wildcard: WildcardFile } | NetworkData;
 
 /** Adds the documentation (category, count, aliases, wiki link) to the item VS Code is about to show. */
 export async function resolveCompletion(ctx: ServerContext, item: CompletionItem): Promise<CompletionItem> {
@@ -241,6 +251,10 @@ export async function resolveCompletion(ctx: ServerContext, item: CompletionItem
   if (!data || item.documentation) return item;
   if ('wildcard' in data) {
     item.documentation = { kind: MarkupKind.Markdown, value: await wildcardMarkdown(data.wildcard.name, [data.wildcard]) };
+    return item;
+  }
+  if ('network' in data) {
+    item.documentation = { kind: MarkupKind.Markdown, value: await networkMarkdown(data.kind, data.network.name, data.network) };
     return item;
   }
   const engine = await ctx.engines.engine();

@@ -1,10 +1,12 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
-// the prompt up to and including this tag. On a wildcard: its file and options.
+// the prompt up to and including this tag. On a wildcard: its file and options; on a LoRA or an
+// embedding: its file and trigger words.
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { wildcardName } from '../prompt/parser';
+import { networkFiles, networkMarkdown, type NetworkKind } from './networks';
 import { filesOfWildcard, wildcardFiles, wildcardMarkdown } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;
@@ -19,6 +21,8 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   const column = params.position.character;
   const wildcard = parsed.tokens.find((t) => t.kind === 'wildcard' && t.start <= column && column < t.end);
   if (wildcard) return wildcardHover(ctx, document.uri, params.position.line, line.slice(wildcard.start, wildcard.end), wildcard.start);
+  const network = parsed.tokens.find((t) => t.kind === 'network' && t.start <= column && column < t.end);
+  if (network) return networkHover(ctx, document.uri, params.position.line, line.slice(network.start, network.end), network.start);
   const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
   if (index < 0) return null;
   const tag = parsed.tags[index]!;
@@ -58,5 +62,23 @@ async function wildcardHover(ctx: ServerContext, uri: string, line: number, text
   return {
     contents: { kind: MarkupKind.Markdown, value: await wildcardMarkdown(name, files) },
     range: { start: { line, character: start }, end: { line, character: start + name.length + 4 } },
+  };
+}
+
+/** Hover on `<lora:name:1>` or `embedding:name`: its file, size and trigger words; nothing when its folders hold no file at all. */
+async function networkHover(ctx: ServerContext, uri: string, line: number, text: string, start: number): Promise<Hover | null> {
+  const lora = /^<(?:lora|lyco):([^<>:]+)/i.exec(text);
+  const embedding = lora ? null : /^embedding:([^\s:]+)/i.exec(text);
+  const match = lora ?? embedding;
+  if (!match) return null;
+  const kind: NetworkKind = lora ? 'lora' : 'embedding';
+  const name = match[1]!.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, '');
+  const files = await networkFiles(ctx.folders, await ctx.settings.forDocument(uri), kind);
+  if (files.length === 0) return null;
+  const file = files.find((f) => f.name.toLowerCase() === name.toLowerCase());
+  const nameStart = start + match[0].length - match[1]!.length;
+  return {
+    contents: { kind: MarkupKind.Markdown, value: await networkMarkdown(kind, name, file) },
+    range: { start: { line, character: nameStart }, end: { line, character: nameStart + match[1]!.length } },
   };
 }

@@ -56,12 +56,20 @@ export interface ServerSettings {
   diagnostics: DiagnosticsSettings;
   /** Folders of Dynamic Prompts wildcard files (`.txt`), relative ones under the workspace folder. */
   wildcardFolders: string[];
+  /** Folders of LoRA files, for `<lora:` names. */
+  loraFolders: string[];
+  /** Folders of textual-inversion embeddings, for ComfyUI's `embedding:` names. */
+  embeddingFolders: string[];
 }
 
 /** Where wildcards live in a workspace that is the prompts' folder, an a1111 WebUI or a ComfyUI install. */
 export const DEFAULT_WILDCARD_FOLDERS = [
   'wildcards', 'extensions/sd-dynamic-prompts/wildcards', 'custom_nodes/ComfyUI-Impact-Pack/wildcards', 'custom_nodes/ComfyUI-Impact-Pack/custom_wildcards',
 ];
+/** Where an a1111 WebUI (models/Lora, models/LyCORIS) and ComfyUI (models/loras) keep LoRAs. */
+export const DEFAULT_LORA_FOLDERS = ['models/Lora', 'models/LyCORIS', 'models/loras'];
+/** Where an a1111 WebUI (embeddings) and ComfyUI (models/embeddings) keep embeddings. */
+export const DEFAULT_EMBEDDING_FOLDERS = ['embeddings', 'models/embeddings'];
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
@@ -73,6 +81,8 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   bannedTags: [],
   diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
   wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
+  loraFolders: DEFAULT_LORA_FOLDERS,
+  embeddingFolders: DEFAULT_EMBEDDING_FOLDERS,
 };
 
 /** A path setting: '' = undefined, `~/` = home, relative = under the workspace folder (or the working directory). */

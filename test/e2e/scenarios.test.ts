@@ -179,6 +179,23 @@ scenario('1c-wildcards', async () => {
   await workbench.press('Escape');
 });
 
+scenario('1d-lora-names', async () => {
+  // The workspace's models/Lora (an a1111 WebUI's folder, where danbooruGpt.loraFolders looks by
+  // default): `:` opens the list of its LoRAs after `<lora`, and the one chosen gets a weight selected
+  // to type over.
+  await typeOnNewLine('portrait.prompt', '1girl, <lora:');
+  const opened = await workbench.suggestionsOpenedByTyping();
+  assert.deepEqual(opened.map((r) => r.label), ['add_detail', 'anime_lineart']);
+  await workbench.type('line');
+  await workbench.waitForSuggestions((r) => r.length === 1 && r[0]!.label === 'anime_lineart');
+  await workbench.press('Enter');
+  await workbench.editorLinesWhen((l) => l[l.length - 1] === '1girl, <lora:anime_lineart:1>');
+  await workbench.type('0.6');
+  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === '1girl, <lora:anime_lineart:0.6>');
+  assert.equal(lines[lines.length - 1], '1girl, <lora:anime_lineart:0.6>');
+  await workbench.press('Escape');
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
@@ -664,6 +664,75 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.match(await value(20), /2 options of 2 files \(animals\/cat, animals\/dog\)/);
     assert.match(await value(20), /`cat`, `dog`/);
     assert.match(await value(40), /No file for it in the wildcard folders/);
+  });
+});
+
+describe('language server, LoRA and embedding names', () => {
+  // Empty files written for the test under the names a user's models might have.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-networks-'));
+  const loras = path.join(root, 'loras');
+  const embeddings = path.join(root, 'embeddings');
+  fs.mkdirSync(path.join(loras, 'styles'), { recursive: true });
+  fs.mkdirSync(embeddings);
+  fs.writeFileSync(path.join(loras, 'add_detail.safetensors'), '');
+  fs.writeFileSync(path.join(loras, 'add_detail.json'), JSON.stringify({ 'activation text': 'detailed', 'preferred weight': 0.8 }));
+  fs.writeFileSync(path.join(loras, 'styles', 'watercolor$style.safetensors'), '');
+  fs.writeFileSync(path.join(loras, 'styles', 'watercolor$style.civitai.info'), JSON.stringify({ trainedWords: ['watercolor', ' painting '] }));
+  fs.writeFileSync(path.join(loras, 'readme.txt'), 'not a LoRA');
+  fs.writeFileSync(path.join(embeddings, 'EasyNegative.safetensors'), '');
+  fs.writeFileSync(path.join(embeddings, 'bad_prompt_v2.pt'), '');
+  let client: LspTestClient;
+  before(async () => {
+    client = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [loras], embeddingFolders: [embeddings] });
+  });
+  after(async () => {
+    await client.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test('`<lora:` completes the LoRA files by name, a new one inserted with its weight selected', async () => {
+    const text = ['1girl, <lora:', '1girl, <lora:WAT', 'smile, <lora:ad:0.6>', '1girl // <lora:', '<lyco:add'].join('\n');
+    const uri = await client.open('loras.prompt', text);
+    const all = await client.completionItems(uri, 0, 13);
+    assert.deepEqual(all.map((i) => i.label), ['add_detail', 'watercolor$style']);
+    assert.equal(all[0]!.insertTextFormat, InsertTextFormat.Snippet);
+    assert.deepEqual(editOf(all[0]!).range, { start: { line: 0, character: 13 }, end: { line: 0, character: 13 } });
+    assert.equal(editOf(all[0]!).newText, 'add_detail:${1:1}>$0');
+    const held = await client.completionItems(uri, 1, 16);
+    assert.deepEqual(held.map((i) => i.label), ['watercolor$style'], 'a name holding what was typed, in any case');
+    assert.equal(editOf(held[0]!).newText, 'watercolor\\$style:${1:1}>$0', 'a $ in the name is escaped in the snippet');
+    // Editing the name of a LoRA whose weight is written: the name only, the weight stays.
+    const edited = await client.completionItems(uri, 2, 15);
+    assert.equal(edited[0]!.label, 'add_detail');
+    assert.equal(edited[0]!.insertTextFormat, undefined);
+    assert.equal(applyCompletion(text, edited[0]!).split('\n')[2], 'smile, <lora:add_detail:0.6>');
+    assert.ok(!(await client.completionItems(uri, 3, 16)).some((i) => i.label === 'add_detail'), 'not in a comment');
+    assert.equal((await client.completionItems(uri, 4, 9))[0]!.label, 'add_detail', "LyCORIS's <lyco: too");
+    const resolved = await client.resolve(all[0]!);
+    assert.match((resolved.documentation as { value: string }).value, /Trigger words: `detailed`/);
+  });
+
+  test("ComfyUI's `embedding:` completes the embedding files by name, with the separator", async () => {
+    const text = 'embedding:, 1girl\n(embedding:bad';
+    const uri = await client.open('embeddings.prompt', text);
+    const all = await client.completionItems(uri, 0, 10);
+    assert.deepEqual(all.map((i) => i.label), ['EasyNegative', 'bad_prompt_v2']);
+    assert.equal(applyCompletion(text, all[0]!).split('\n')[0], 'embedding:EasyNegative, 1girl');
+    const inGroup = await client.completionItems(uri, 1, 14);
+    assert.deepEqual(inGroup.map((i) => i.label), ['bad_prompt_v2']);
+  });
+
+  test('hover on a LoRA: its file and trigger words; a name with no file says so', async () => {
+    const uri = await client.open('loras-hover.prompt', '<lora:add_detail:0.8>, <lora:watercolor$style:1>, <lora:nope:1>, embedding:EasyNegative.pt');
+    const value = async (column: number): Promise<string> => ((await client.hover(uri, 0, column))!.contents as { value: string }).value;
+    const detail = await value(8);
+    assert.match(detail, /`add_detail`\*\* · LoRA/);
+    assert.match(detail, /add\\_detail\\\.safetensors\]\(file:\/\//);
+    assert.match(detail, /Trigger words: `detailed`/);
+    assert.match(await value(30), /Trigger words: `watercolor, painting`/);
+    assert.match(await value(55), /No file of that name in the lora folders/);
+    assert.match(await value(70), /`EasyNegative`\*\* · Embedding/);
+    assert.deepEqual((await client.hover(uri, 0, 8))!.range, { start: { line: 0, character: 6 }, end: { line: 0, character: 16 } });
   });
 });
 

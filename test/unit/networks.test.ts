@@ -1,0 +1,22 @@
+// The LoRA or embedding name under the cursor (src/server/networks.ts): which kind, and the span a
+// completion replaces.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { networkNameAt } from '../../src/server/networks';
+
+test('networkNameAt: a LoRA name is typed after <lora: or <lyco:, and ends at its weight or >', () => {
+  assert.deepEqual(networkNameAt('1girl, <lora:', 13), { kind: 'lora', start: 13, end: 13, typed: '' });
+  assert.deepEqual(networkNameAt('1girl, <LoRA:add', 16), { kind: 'lora', start: 13, end: 16, typed: 'add' });
+  assert.deepEqual(networkNameAt('<lora:ad_detail:0.8>, smile', 8), { kind: 'lora', start: 6, end: 15, typed: 'ad' });
+  assert.deepEqual(networkNameAt('<lyco:my style>', 9), { kind: 'lora', start: 6, end: 14, typed: 'my ' });
+  assert.equal(networkNameAt('<lora:x:0.', 10), undefined, 'in the weight');
+  assert.equal(networkNameAt('<lora:x:1>, smi', 15), undefined, 'after the LoRA');
+  assert.equal(networkNameAt('<hypernet:x', 11), undefined);
+});
+
+test('networkNameAt: an embedding name is typed after embedding: where a tag could start', () => {
+  assert.deepEqual(networkNameAt('embedding:', 10), { kind: 'embedding', start: 10, end: 10, typed: '' });
+  assert.deepEqual(networkNameAt('1girl, (embedding:bad_prompt:1.2)', 21), { kind: 'embedding', start: 18, end: 28, typed: 'bad' });
+  assert.equal(networkNameAt('my_embedding:x', 14), undefined, 'not inside another word');
+  assert.equal(networkNameAt('embedding:x, smile', 18), undefined);
+});
