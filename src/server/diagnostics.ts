@@ -1,7 +1,8 @@
 // Diagnostics: unknown tags, duplicate tags within a prompt, aliases (deprecated names). Debounced
 // per document, and run in slices of a few milliseconds that yield to the event loop, so completion
 // requests are answered between slices of a large file; a newer run for the same document stops
-// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged. The problems
+// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged, nor are the
+// names of the embedding files (a1111 reads `EasyNegative` as one). The problems
 // of each line are remembered by its text, so a keystroke in a dataset of a million lines checks one
 // line again; and at most MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
@@ -10,7 +11,9 @@ import type { TagDictionary } from '../model/index';
 import { normalizeTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
-import type { DiagnosticsSettings } from './settings';
+import type { FolderFile } from './folderFiles';
+import { networkFiles } from './networks';
+import type { DiagnosticsSettings, ServerSettings } from './settings';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
 
@@ -61,6 +64,19 @@ export function knownTagSet(knownTags: string[]): Set<string> {
   return set;
 }
 
+/** The settings' known tags with the names of the embedding files added; the same object while both stay the same (the line cache is kept by it). */
+const withEmbeddings = new WeakMap<DiagnosticsSettings, { names: string; settings: DiagnosticsSettings }>();
+function withEmbeddingNames(settings: ServerSettings, embeddings: FolderFile[]): DiagnosticsSettings {
+  if (embeddings.length === 0) return settings.diagnostics;
+  const names = embeddings.map((file) => file.name).join('\n');
+  const remembered = withEmbeddings.get(settings.diagnostics);
+  if (remembered?.names === names) return remembered.settings;
+  // a1111 reads an embedding's name written as a plain word (`EasyNegative` in a negative prompt).
+  const extended = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((file) => file.name)] };
+  withEmbeddings.set(settings.diagnostics, { names, settings: extended });
+  return extended;
+}
+
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
 function isNotATag(name: string): boolean {
   return /^__.+__$/.test(name) || name.startsWith('embedding:') || /^-?[\d.]+$/.test(name);
@@ -86,12 +102,13 @@ export class DiagnosticsScheduler {
     clearTimeout(this.timers.get(uri));
     const generation = (this.generations.get(uri) ?? 0) + 1;
     this.generations.set(uri, generation);
-    void this.ctx.settings.forDocument(uri).then((settings) => {
+    void this.ctx.settings.forDocument(uri).then(async (settings) => {
+      const diagnostics = withEmbeddingNames(settings, await networkFiles(this.ctx.folders, settings, 'embedding').catch(() => []));
       if (this.generations.get(uri) !== generation) return;
       const delay = immediately ? 0 : settings.diagnostics.delay;
       this.timers.set(uri, setTimeout(() => {
         this.timers.delete(uri);
-        void this.run(uri, generation, settings.diagnostics).catch((error: unknown) => {
+        void this.run(uri, generation, diagnostics).catch((error: unknown) => {
           this.ctx.connection.console.error(`Checking ${uri} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
         });
       }, delay));

@@ -5,7 +5,7 @@ import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
-import { wildcardName } from '../prompt/parser';
+import { normalizeTag, wildcardName } from '../prompt/parser';
 import { networkFiles, networkMarkdown, type NetworkKind } from './networks';
 import { filesOfWildcard, wildcardFiles, wildcardMarkdown } from './wildcards';
 
@@ -31,6 +31,13 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   if (resolved) {
     sections.push(tagMarkdown(resolved.tag, resolved.viaAlias ? tag.name : undefined));
   } else {
+    const embedding = (await networkFiles(ctx.folders, await ctx.settings.forDocument(document.uri), 'embedding')).find((f) => normalizeTag(f.name) === tag.name);
+    if (embedding) {
+      return {
+        contents: { kind: MarkupKind.Markdown, value: await networkMarkdown('embedding', embedding.name, embedding) },
+        range: { start: { line: params.position.line, character: tag.start }, end: { line: params.position.line, character: tag.end } },
+      };
+    }
     sections.push(`**${escapeMarkdown(tag.name)}** is not a Danbooru tag in the dictionary.`);
   }
   // Most often a character or artist tag: a model of general tags never saw it, and a user who

@@ -722,6 +722,14 @@ describe('language server, LoRA and embedding names', () => {
     assert.deepEqual(inGroup.map((i) => i.label), ['bad_prompt_v2']);
   });
 
+  test("an embedding's name written as a word (a1111) is no unknown tag; hover says what it is", async () => {
+    const uri = await client.open('negative.prompt', 'EasyNegative, bad_prompt_v2, (worst quality:1.4), lowres, EasyNegativ');
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(diagnostics.map((d) => d.message), ['Unknown tag "EasyNegativ": not in the Danbooru tag dictionary.']);
+    const hover = await client.hover(uri, 0, 3);
+    assert.match((hover!.contents as { value: string }).value, /`EasyNegative`\*\* · Embedding/);
+  });
+
   test('hover on a LoRA: its file and trigger words; a name with no file says so', async () => {
     const uri = await client.open('loras-hover.prompt', '<lora:add_detail:0.8>, <lora:watercolor$style:1>, <lora:nope:1>, embedding:EasyNegative.pt');
     const value = async (column: number): Promise<string> => ((await client.hover(uri, 0, column))!.contents as { value: string }).value;
