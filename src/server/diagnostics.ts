@@ -8,17 +8,20 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { normalizeTag } from '../prompt/parser';
+import { normalizeTag, wildcardName, type ParsedPrompt } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
-import type { FolderFile } from './folderFiles';
+import type { FolderFiles } from './folderFiles';
 import { networkFiles } from './networks';
 import type { DiagnosticsSettings, ServerSettings } from './settings';
+import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
 
 export const enum DiagnosticCode {
   UnknownTag = 'unknown-tag',
+  /** `<lora:name:1>` or `__name__` with no such file in the folders of the settings (which hold others). */
+  UnknownFile = 'unknown-file',
   DuplicateTag = 'duplicate-tag',
   AliasTag = 'alias-tag',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
@@ -64,17 +67,73 @@ export function knownTagSet(knownTags: string[]): Set<string> {
   return set;
 }
 
-/** The settings' known tags with the names of the embedding files added; the same object while both stay the same (the line cache is kept by it). */
-const withEmbeddings = new WeakMap<DiagnosticsSettings, { names: string; settings: DiagnosticsSettings }>();
-function withEmbeddingNames(settings: ServerSettings, embeddings: FolderFile[]): DiagnosticsSettings {
-  if (embeddings.length === 0) return settings.diagnostics;
-  const names = embeddings.map((file) => file.name).join('\n');
-  const remembered = withEmbeddings.get(settings.diagnostics);
-  if (remembered?.names === names) return remembered.settings;
-  // a1111 reads an embedding's name written as a plain word (`EasyNegative` in a negative prompt).
-  const extended = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((file) => file.name)] };
-  withEmbeddings.set(settings.diagnostics, { names, settings: extended });
+/**
+ * The files of the settings' folders that a prompt names, for its check: each list undefined when
+ * its folders hold none (a LoRA or a wildcard is then not checked: the files may be elsewhere).
+ */
+export interface NamedFiles {
+  /** LoRA names, lower-case (a1111 finds them in any case). */
+  loras?: Set<string>;
+  wildcards?: WildcardFile[];
+}
+
+/** What a check reads: the diagnostics settings, and the files a prompt may name. */
+export type CheckSettings = DiagnosticsSettings & { files?: NamedFiles };
+
+const checkSettingsOf = new WeakMap<DiagnosticsSettings, { key: string; settings: CheckSettings }>();
+
+/**
+ * The diagnostics settings with the files of the folders: the embeddings' names are known words
+ * (a1111 reads `EasyNegative` written as a word). The same object while neither changes, since the
+ * lines' problems are remembered by it.
+ */
+async function checkSettings(folders: FolderFiles, settings: ServerSettings): Promise<CheckSettings> {
+  const [embeddings, loras, wildcards] = await Promise.all([
+    networkFiles(folders, settings, 'embedding'),
+    networkFiles(folders, settings, 'lora'),
+    wildcardFiles(folders, settings),
+  ]);
+  if (embeddings.length + loras.length + wildcards.length === 0) return settings.diagnostics;
+  const key = [embeddings, loras, wildcards].map((files) => files.map((f) => f.name).join('\n')).join('\0');
+  const remembered = checkSettingsOf.get(settings.diagnostics);
+  if (remembered?.key === key) return remembered.settings;
+  const files: NamedFiles = {};
+  if (loras.length > 0) files.loras = new Set(loras.map((f) => f.name.toLowerCase()));
+  if (wildcards.length > 0) files.wildcards = wildcards;
+  const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
+  checkSettingsOf.set(settings.diagnostics, { key, settings: extended });
   return extended;
+}
+
+/** The name a LoRA token (`<lora:name:1>`, `<lyco:name>`) gives, or undefined for another network. */
+function loraName(text: string): string | undefined {
+  return /^<(?:lora|lyco):([^<>:]+)/i.exec(text)?.[1]?.trim();
+}
+
+/** Problems of the LoRAs and wildcards of a line that name no file of the folders. */
+function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typingEnd: number | undefined, into: Diagnostic[]): void {
+  for (const token of parsed.tokens) {
+    if (token.end === typingEnd) continue;
+    const text = line.slice(token.start, token.end);
+    if (token.kind === 'network' && files.loras) {
+      const name = loraName(text);
+      if (name === undefined || files.loras.has(name.toLowerCase())) continue;
+      const start = token.start + text.indexOf(':') + 1;
+      into.push({
+        range: { start: { line: 0, character: start }, end: { line: 0, character: start + text.slice(start - token.start).search(/[:>]/) } },
+        severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
+        message: `No LoRA named "${name}" in the LoRA folders (danbooruGpt.loraFolders).`,
+      });
+    } else if (token.kind === 'wildcard' && files.wildcards) {
+      const name = wildcardName(text);
+      if (name === undefined || filesOfWildcard(files.wildcards, name).length > 0) continue;
+      into.push({
+        range: { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + name.length + 4 } },
+        severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
+        message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`,
+      });
+    }
+  }
 }
 
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
@@ -103,7 +162,8 @@ export class DiagnosticsScheduler {
     const generation = (this.generations.get(uri) ?? 0) + 1;
     this.generations.set(uri, generation);
     void this.ctx.settings.forDocument(uri).then(async (settings) => {
-      const diagnostics = withEmbeddingNames(settings, await networkFiles(this.ctx.folders, settings, 'embedding').catch(() => []));
+      // Folders that cannot be listed leave the check as the settings say.
+      const diagnostics = await checkSettings(this.ctx.folders, settings).catch(() => settings.diagnostics);
       if (this.generations.get(uri) !== generation) return;
       const delay = immediately ? 0 : settings.diagnostics.delay;
       this.timers.set(uri, setTimeout(() => {
@@ -189,7 +249,9 @@ export class DiagnosticsScheduler {
     const { line: number, character: to } = document.positionAt(changedEnd);
     // The edit ends in a tag: `1girl, lo|` at the end of the line, `1girl, lo|, smile` in it. A typed
     // `, ` ends after the tag, which is then finished.
-    const tag = parseLine(document.line(number), dictionary).tags.find((t) => t.start < to && to <= t.end);
+    const parsed = parseLine(document.line(number), dictionary);
+    // A wildcard too: `__hair__` is complete for a moment while `__hair_color__` is typed.
+    const tag = parsed.tags.find((t) => t.start < to && to <= t.end) ?? parsed.tokens.find((t) => t.kind === 'wildcard' && t.start < to && to <= t.end);
     return tag ? { line: number, end: tag.end } : undefined;
   }
 }
@@ -459,11 +521,13 @@ function publishable(byLine: Diagnostic[][]): Diagnostic[] {
  * The problems of one line, with ranges on line 0. `typingEnd`: the column where a tag still being
  * typed ends; it is not called unknown or an alias yet.
  */
-export function lineProblems(line: string, dictionary: TagDictionary, settings: DiagnosticsSettings, typingEnd?: number): Diagnostic[] {
+export function lineProblems(line: string, dictionary: TagDictionary, settings: CheckSettings, typingEnd?: number): Diagnostic[] {
   if (line.trim() === '') return NO_PROBLEMS;
   const into: Diagnostic[] = [];
   const seen = new Map<string, string>();
-  for (const tag of parseLine(line, dictionary).tags) {
+  const parsed = parseLine(line, dictionary);
+  if (settings.files && settings.unknownTags) fileProblems(line, parsed, settings.files, typingEnd, into);
+  for (const tag of parsed.tags) {
     if (isNotATag(tag.name)) continue;
     const range = { start: { line: 0, character: tag.start }, end: { line: 0, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
@@ -490,5 +554,7 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
       into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });
     }
   }
+  // The LoRAs and wildcards were checked first: in the order of the line, as the tags are.
+  if (settings.files) into.sort((a, b) => a.range.start.character - b.range.start.character);
   return into.length > 0 ? into : NO_PROBLEMS;
 }

@@ -13,6 +13,7 @@ import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { FolderFiles } from '../../src/server/folderFiles';
 import { LineDocument } from '../../src/server/lineDocument';
 import type { ServerContext } from '../../src/server/serverContext';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
@@ -626,9 +627,13 @@ describe('language server, Dynamic Prompts wildcards', () => {
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
-  test('wildcards and choice counts are never flagged, nor read as tags', async () => {
-    const uri = await client.open('wildcards-checked.prompt', '1girl, __hair_color__, __color__ shirt, {2$$__poses__|smile}, (__animals/*__:1.2), __nope__');
+  test('wildcards and choice counts are no unknown tags; a wildcard with no file is flagged', async () => {
+    const uri = await client.open('wildcards-checked.prompt', '1girl, __hair_color__, {2$$__poses__|smile}, (__animals/*__:1.2), __ANIMALS/CAT__ ears');
     assert.deepEqual(await client.waitForDiagnostics(uri), []);
+    const missing = await client.open('wildcards-missing.prompt', '1girl, __nope__, __color__ shirt, __animals/*/x__');
+    const problems = await client.waitForDiagnostics(missing, (d) => d.length > 0);
+    assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.code]), [[7, 15, 'unknown-file'], [17, 26, 'unknown-file'], [34, 49, 'unknown-file']]);
+    assert.equal(problems[0]!.message, 'No wildcard file for "__nope__" in the wildcard folders (danbooruGpt.wildcardFolders).');
   });
 
   test('typing `__` completes the names of the wildcard files, inserted whole with the separator', async () => {
@@ -720,6 +725,14 @@ describe('language server, LoRA and embedding names', () => {
     assert.equal(applyCompletion(text, all[0]!).split('\n')[0], 'embedding:EasyNegative, 1girl');
     const inGroup = await client.completionItems(uri, 1, 14);
     assert.deepEqual(inGroup.map((i) => i.label), ['bad_prompt_v2']);
+  });
+
+  test('a LoRA with no file of its name in the LoRA folders is flagged', async () => {
+    const uri = await client.open('loras-checked.prompt', '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>, <lyco:watercolor$style>, <hypernet:x:1>');
+    const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.message]), [
+      [57, 67, 'No LoRA named "add_detial" in the LoRA folders (danbooruGpt.loraFolders).'],
+    ]);
   });
 
   test("an embedding's name written as a word (a1111) is no unknown tag; hover says what it is", async () => {
@@ -901,8 +914,10 @@ function schedulerHarness(): {
       console: { error: (message: string) => assert.fail(message) },
     },
     documents: { get: (uri: string) => open.get(uri), all: () => [...open.values()] },
-    settings: { forDocument: async () => ({ diagnostics: settings.diagnostics }) },
+    settings: { forDocument: async () => ({ ...DEFAULT_SETTINGS, diagnostics: settings.diagnostics }) },
     engines: { engine: async () => ({ dictionary }) },
+    // The default folders, under the working directory: none of them is there.
+    folders: new FolderFiles(() => undefined, () => undefined),
   } as unknown as ServerContext;
   return { scheduler: new DiagnosticsScheduler(ctx), open, published, settings };
 }
