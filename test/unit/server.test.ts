@@ -634,6 +634,15 @@ describe('language server, Dynamic Prompts wildcards', () => {
     const problems = await client.waitForDiagnostics(missing, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.code]), [[7, 15, 'unknown-file'], [17, 26, 'unknown-file'], [34, 49, 'unknown-file']]);
     assert.equal(problems[0]!.message, 'No wildcard file for "__nope__" in the wildcard folders (danbooruGpt.wildcardFolders).');
+    // `__hair__` is whole for a moment while `__hair_color__` is typed: flagged once typing pauses.
+    const typing = await client.open('wildcards-typing.prompt', '1girl');
+    await client.waitForDiagnostics(typing);
+    client.diagnostics.delete(typing);
+    const typedAt = performance.now();
+    await client.replace(typing, '1girl, __hair__');
+    assert.deepEqual(await client.waitForDiagnostics(typing), [], 'no squiggle under the wildcard being typed');
+    await client.waitForDiagnostics(typing, (d) => d.length === 1 && d[0]!.code === 'unknown-file');
+    assert.ok(performance.now() - typedAt >= 1000, 'flagged after the pause');
   });
 
   test('typing `__` completes the names of the wildcard files, inserted whole with the separator', async () => {
