@@ -799,6 +799,19 @@ describe('language server, standalone and broken models', () => {
   });
 });
 
+test("settings: package.json declares each of the server's settings with the server's default", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { default?: unknown }> } } };
+  const declared = manifest.contributes.configuration.properties;
+  const leaves = (value: object, prefix: string): [string, unknown][] => Object.entries(value).flatMap(([key, leaf]): [string, unknown][] =>
+    leaf !== null && typeof leaf === 'object' && !Array.isArray(leaf) ? leaves(leaf as object, `${prefix}${key}.`) : [[`${prefix}${key}`, leaf]]);
+  const settings = leaves(DEFAULT_SETTINGS, 'danbooruGpt.');
+  assert.ok(settings.length >= 25 && settings.some(([key]) => key === 'danbooruGpt.loraFolders'));
+  for (const [key, value] of settings) {
+    assert.ok(declared[key], `${key} is declared in package.json`);
+    assert.deepEqual(declared[key]!.default, value, `${key}'s default`);
+  }
+});
+
 test('settings: values outside what the engine accepts are brought into range, each named once', () => {
   const { settings, problems } = validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { topP: 0, count: 0, seed: 1.5, temperature: 9 }, diagnostics: { delay: -1 } }));
   assert.equal(settings.sample.topP, 0.01);
