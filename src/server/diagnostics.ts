@@ -8,7 +8,7 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
-import { normalizeTag, wildcardName, type ParsedPrompt } from '../prompt/parser';
+import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFiles } from './folderFiles';
@@ -136,9 +136,27 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
   }
 }
 
+/** A wildcard after a tag's first word (`long __color__ hair`): the tag is a template of tags. */
+const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
+
 /** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
-function isNotATag(name: string): boolean {
-  return /^__.+__$/.test(name) || name.startsWith('embedding:') || /^-?[\d.]+$/.test(name);
+function isNotATag(tag: PromptTag): boolean {
+  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || /^-?[\d.]+$/.test(tag.name) || HOLDS_WILDCARD.test(tag.text);
+}
+
+/**
+ * Tags written on from a choice or an alternation without a separator (`{red|blue} dress`,
+ * `[cat|dog] ears`): each option starts a tag (`red dress`), so neither part is checked alone when
+ * the two make a tag. By group index; empty for most lines, which have no such group.
+ */
+function tagsJoinedToGroups(line: string, parsed: ParsedPrompt): Map<number, PromptTag> {
+  const joined = new Map<number, PromptTag>();
+  parsed.groups.forEach((group, index) => {
+    if (group.close === undefined || group.kind === '(' || !/^[ \t]+[^\s,]/.test(line.slice(group.close + 1))) return;
+    const after = parsed.tags.find((t) => t.start > group.close! && line.slice(group.close! + 1, t.start).trim() === '');
+    if (after && after.group === group.parent) joined.set(index, after);
+  });
+  return joined;
 }
 
 export class DiagnosticsScheduler {
@@ -527,19 +545,33 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
   const seen = new Map<string, string>();
   const parsed = parseLine(line, dictionary);
   if (settings.files && settings.unknownTags) fileProblems(line, parsed, settings.files, typingEnd, into);
+  const joined = parsed.groups.length > 0 ? tagsJoinedToGroups(line, parsed) : undefined;
+  const makesTag = (option: PromptTag, after: PromptTag): boolean => resolveCached(dictionary, `${option.name}_${after.name}`) !== undefined;
+  /** `red` in `{red|blue} dress`, or `dress` there, when one of the options and `dress` make a tag. */
+  const partOfJoinedTag = (tag: PromptTag): boolean => {
+    if (!joined?.size) return false;
+    const after = tag.group === undefined ? undefined : joined.get(tag.group);
+    if (after) return makesTag(tag, after);
+    for (const [group, joinedTag] of joined) {
+      if (joinedTag === tag) return parsed.tags.some((option) => option.group === group && makesTag(option, tag));
+    }
+    return false;
+  };
   for (const tag of parsed.tags) {
-    if (isNotATag(tag.name)) continue;
+    if (isNotATag(tag)) continue;
     const range = { start: { line: 0, character: tag.start }, end: { line: 0, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
-      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name)) {
+      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag)) {
         const data: UnknownTagData = { name: tag.name };
         into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.`, data });
       }
       continue;
     }
     const canonical = resolved.tag.name;
+    // `dress` of `{red|blue} dress` is no second `dress` when the prompt holds one.
+    if (joined?.size && [...joined.values()].includes(tag) && partOfJoinedTag(tag)) continue;
     const first = seen.get(canonical);
     if (first !== undefined) {
       if (settings.duplicateTags) {

@@ -130,6 +130,15 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await client.completionItems(uri, 0, 12), [], 'no completion inside an embedding');
   });
 
+  test('options written on into a tag (`{red|blue} dress`) are checked as that tag; a tag holding a wildcard is a template', async () => {
+    const checked = await client.open('joined-checked.prompt', '{red|blue} dress, dress, [cat|dog] ears, (({long|short} hair:1.2)), long __color__ hair');
+    assert.deepEqual(await client.waitForDiagnostics(checked), []);
+    const uri = await client.open('joined.prompt', '{red|xqz} dress, {red|blue}, dress, dress');
+    const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(problems.map((d) => [d.range.start.character, d.code]), [[5, 'unknown-tag'], [18, 'unknown-tag'], [22, 'unknown-tag'], [36, 'duplicate-tag']],
+      'an option that makes no tag with what follows, options before a comma, and a real second dress are flagged');
+  });
+
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
     const checked = await client.open('prefixed-checked.prompt', 'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), meta:highres');
     assert.deepEqual(await client.waitForDiagnostics(checked), []);
