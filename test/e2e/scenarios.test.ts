@@ -116,6 +116,12 @@ function realTagRows(rows: SuggestRow[], prefix: string): boolean {
   return rows.length >= 3 && rows.every((row) => dictionary.get(rowTag(row)) !== undefined) && rowTyped(rows[0]!).startsWith(prefix);
 }
 
+/** Waits until the editor's last line reads `expected` (after a suggestion is accepted, say). */
+async function lastLineBecomes(expected: string): Promise<void> {
+  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === expected);
+  assert.equal(lines[lines.length - 1], expected);
+}
+
 async function typeOnNewLine(file: string, text: string): Promise<void> {
   await workbench.openFile(file);
   await workbench.newLineAtEnd();
@@ -146,8 +152,7 @@ scenario('1-completion', async () => {
   await workbench.press('Enter');
   // default insert style: words separated by spaces, then `, `
   const expected = `1girl, solo, ${rowTag(first).replace(/_/g, ' ')}, `;
-  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === expected);
-  assert.equal(lines[lines.length - 1], expected);
+  await lastLineBecomes(expected);
 });
 
 scenario('1b-artist-prefix', async () => {
@@ -160,8 +165,7 @@ scenario('1b-artist-prefix', async () => {
   const rows = await workbench.waitForSuggestions((r) => r.length > 0 && rowTag(r[0]!) === 'wlop');
   for (const row of rows) assert.equal(dictionary.get(rowTag(row))?.category, 1, `"${row.label}" is an artist tag`);
   await workbench.press('Enter');
-  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === 'artist:wlop, ');
-  assert.equal(lines[lines.length - 1], 'artist:wlop, ');
+  await lastLineBecomes('artist:wlop, ');
   await workbench.press('Escape');
 });
 
@@ -174,8 +178,7 @@ scenario('1c-wildcards', async () => {
   await workbench.type('sch');
   await workbench.waitForSuggestions((r) => r.length === 1 && r[0]!.label === '__outfits/school__');
   await workbench.press('Enter');
-  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === '__outfits/school__, ');
-  assert.equal(lines[lines.length - 1], '__outfits/school__, ');
+  await lastLineBecomes('__outfits/school__, ');
   await workbench.press('Escape');
 });
 
@@ -189,10 +192,9 @@ scenario('1d-lora-names', async () => {
   await workbench.type('line');
   await workbench.waitForSuggestions((r) => r.length === 1 && r[0]!.label === 'anime_lineart');
   await workbench.press('Enter');
-  await workbench.editorLinesWhen((l) => l[l.length - 1] === '1girl, <lora:anime_lineart:1>');
+  await lastLineBecomes('1girl, <lora:anime_lineart:1>');
   await workbench.type('0.6');
-  const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === '1girl, <lora:anime_lineart:0.6>');
-  assert.equal(lines[lines.length - 1], '1girl, <lora:anime_lineart:0.6>');
+  await lastLineBecomes('1girl, <lora:anime_lineart:0.6>');
   await workbench.press('Escape');
 });
 
