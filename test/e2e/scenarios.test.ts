@@ -116,6 +116,13 @@ function realTagRows(rows: SuggestRow[], prefix: string): boolean {
   return rows.length >= 3 && rows.every((row) => dictionary.get(rowTag(row)) !== undefined) && rowTyped(rows[0]!).startsWith(prefix);
 }
 
+/** Types `text` into the open suggest list until `label` is its only row, and accepts it. */
+async function narrowToAndAccept(text: string, label: string): Promise<void> {
+  await workbench.type(text);
+  await workbench.waitForSuggestions((rows) => rows.length === 1 && rows[0]!.label === label);
+  await workbench.press('Enter');
+}
+
 /** Waits until the editor's last line reads `expected` (after a suggestion is accepted, say). */
 async function lastLineBecomes(expected: string): Promise<void> {
   const lines = await workbench.editorLinesWhen((l) => l[l.length - 1] === expected);
@@ -175,9 +182,7 @@ scenario('1c-wildcards', async () => {
   await typeOnNewLine('portrait.prompt', '__');
   const opened = await workbench.suggestionsOpenedByTyping();
   assert.deepEqual(opened.map((r) => r.label), ['__hair_color__', '__outfits/school__']);
-  await workbench.type('sch');
-  await workbench.waitForSuggestions((r) => r.length === 1 && r[0]!.label === '__outfits/school__');
-  await workbench.press('Enter');
+  await narrowToAndAccept('sch', '__outfits/school__');
   await lastLineBecomes('__outfits/school__, ');
   await workbench.press('Escape');
 });
@@ -189,9 +194,7 @@ scenario('1d-lora-names', async () => {
   await typeOnNewLine('portrait.prompt', '1girl, <lora:');
   const opened = await workbench.suggestionsOpenedByTyping();
   assert.deepEqual(opened.map((r) => r.label), ['add_detail', 'anime_lineart']);
-  await workbench.type('line');
-  await workbench.waitForSuggestions((r) => r.length === 1 && r[0]!.label === 'anime_lineart');
-  await workbench.press('Enter');
+  await narrowToAndAccept('line', 'anime_lineart');
   await lastLineBecomes('1girl, <lora:anime_lineart:1>');
   await workbench.type('0.6');
   await lastLineBecomes('1girl, <lora:anime_lineart:0.6>');
