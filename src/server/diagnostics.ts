@@ -1,10 +1,11 @@
 // Diagnostics: unknown tags, duplicate tags within a prompt, aliases (deprecated names). Debounced
 // per document, and run in slices of a few milliseconds that yield to the event loop, so completion
 // requests are answered between slices of a large file; a newer run for the same document stops
-// the older one. Weights, LoRA, keywords and comments are never tags, so never flagged, nor are the
-// names of the embedding files (a1111 reads `EasyNegative` as one). The problems
-// of each line are remembered by its text, so a keystroke in a dataset of a million lines checks one
-// line again; and at most MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
+// the older one. Weights, LoRA, wildcards, keywords and comments are never tags, so never flagged as
+// unknown, nor are the names of the embedding files (a1111 reads `EasyNegative` as one); a LoRA or a
+// wildcard naming no file of folders that hold some is. The problems of each line are remembered by
+// its text, so a keystroke in a dataset of a million lines checks one line again; and at most
+// MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import type { TagDictionary } from '../model/index';
@@ -12,7 +13,7 @@ import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '.
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFiles } from './folderFiles';
-import { networkFiles } from './networks';
+import { networkFiles, networkOfToken } from './networks';
 import type { DiagnosticsSettings, ServerSettings } from './settings';
 import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
 
@@ -105,24 +106,18 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
   return extended;
 }
 
-/** The name a LoRA token (`<lora:name:1>`, `<lyco:name>`) gives, or undefined for another network. */
-function loraName(text: string): string | undefined {
-  return /^<(?:lora|lyco):([^<>:]+)/i.exec(text)?.[1]?.trim();
-}
-
 /** Problems of the LoRAs and wildcards of a line that name no file of the folders. */
 function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typingEnd: number | undefined, into: Diagnostic[]): void {
   for (const token of parsed.tokens) {
     if (token.end === typingEnd) continue;
     const text = line.slice(token.start, token.end);
     if (token.kind === 'network' && files.loras) {
-      const name = loraName(text);
-      if (name === undefined || files.loras.has(name.toLowerCase())) continue;
-      const start = token.start + text.indexOf(':') + 1;
+      const network = networkOfToken(text);
+      if (network?.kind !== 'lora' || files.loras.has(network.name.toLowerCase())) continue;
       into.push({
-        range: { start: { line: 0, character: start }, end: { line: 0, character: start + text.slice(start - token.start).search(/[:>]/) } },
+        range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No LoRA named "${name}" in the LoRA folders (danbooruGpt.loraFolders).`,
+        message: `No LoRA named "${network.name}" in the LoRA folders (danbooruGpt.loraFolders).`,
       });
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);

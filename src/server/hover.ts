@@ -6,7 +6,7 @@ import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { normalizeTag, wildcardName } from '../prompt/parser';
-import { networkFiles, networkMarkdown, type NetworkKind } from './networks';
+import { networkFiles, networkMarkdown, networkOfToken } from './networks';
 import { filesOfWildcard, wildcardFiles, wildcardMarkdown } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;
@@ -74,18 +74,13 @@ async function wildcardHover(ctx: ServerContext, uri: string, line: number, text
 
 /** Hover on `<lora:name:1>` or `embedding:name`: its file, size and trigger words; nothing when its folders hold no file at all. */
 async function networkHover(ctx: ServerContext, uri: string, line: number, text: string, start: number): Promise<Hover | null> {
-  const lora = /^<(?:lora|lyco):([^<>:]+)/i.exec(text);
-  const embedding = lora ? null : /^embedding:([^\s:]+)/i.exec(text);
-  const match = lora ?? embedding;
-  if (!match) return null;
-  const kind: NetworkKind = lora ? 'lora' : 'embedding';
-  const name = match[1]!.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, '');
-  const files = await networkFiles(ctx.folders, await ctx.settings.forDocument(uri), kind);
+  const network = networkOfToken(text);
+  if (!network) return null;
+  const files = await networkFiles(ctx.folders, await ctx.settings.forDocument(uri), network.kind);
   if (files.length === 0) return null;
-  const file = files.find((f) => f.name.toLowerCase() === name.toLowerCase());
-  const nameStart = start + match[0].length - match[1]!.length;
+  const file = files.find((f) => f.name.toLowerCase() === network.name.toLowerCase());
   return {
-    contents: { kind: MarkupKind.Markdown, value: await networkMarkdown(kind, name, file) },
-    range: { start: { line, character: nameStart }, end: { line, character: nameStart + match[1]!.length } },
+    contents: { kind: MarkupKind.Markdown, value: await networkMarkdown(network.kind, network.name, file) },
+    range: { start: { line, character: start + network.start }, end: { line, character: start + network.end } },
   };
 }

@@ -33,6 +33,26 @@ export async function networkFiles(folders: FolderFiles, settings: ServerSetting
   return named;
 }
 
+/** The file a network token names: `<lora:add_detail:0.8>` (or `<lyco:`) a LoRA, `embedding:x.pt` an embedding. */
+export interface NamedNetwork {
+  kind: NetworkKind;
+  /** The name as written, without its extension. */
+  name: string;
+  /** The span of the name in the token's text. */
+  start: number;
+  end: number;
+}
+
+/** The LoRA or embedding a network token names; undefined for another network (`<hypernet:`). */
+export function networkOfToken(text: string): NamedNetwork | undefined {
+  const lora = /^<(?:lora|lyco):([^<>:]+)/i.exec(text);
+  const match = lora ?? /^embedding:([^\s:]+)/i.exec(text);
+  if (!match) return undefined;
+  const written = match[1]!;
+  const start = match[0].length - written.length;
+  return { kind: lora ? 'lora' : 'embedding', name: written.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + written.length };
+}
+
 /** The name being typed in `<lora:na|` or `embedding:na|`: its kind and span (to the end of the name). */
 export interface NetworkNameAt {
   kind: NetworkKind;

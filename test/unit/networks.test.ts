@@ -2,7 +2,7 @@
 // completion replaces.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { networkNameAt } from '../../src/server/networks';
+import { networkNameAt, networkOfToken } from '../../src/server/networks';
 
 test('networkNameAt: a LoRA name is typed after <lora: or <lyco:, and ends at its weight or >', () => {
   assert.deepEqual(networkNameAt('1girl, <lora:', 13), { kind: 'lora', start: 13, end: 13, typed: '' });
@@ -19,4 +19,11 @@ test('networkNameAt: an embedding name is typed after embedding: where a tag cou
   assert.deepEqual(networkNameAt('1girl, (embedding:bad_prompt:1.2)', 21), { kind: 'embedding', start: 18, end: 28, typed: 'bad' });
   assert.equal(networkNameAt('my_embedding:x', 14), undefined, 'not inside another word');
   assert.equal(networkNameAt('embedding:x, smile', 18), undefined);
+});
+
+test('networkOfToken: the LoRA or embedding a network token names, without its extension, and where', () => {
+  assert.deepEqual(networkOfToken('<lora:add_detail:0.8>'), { kind: 'lora', name: 'add_detail', start: 6, end: 16 });
+  assert.deepEqual(networkOfToken('<LyCO:my style.safetensors>'), { kind: 'lora', name: 'my style', start: 6, end: 26 });
+  assert.deepEqual(networkOfToken('embedding:EasyNegative.pt'), { kind: 'embedding', name: 'EasyNegative', start: 10, end: 25 });
+  assert.equal(networkOfToken('<hypernet:anime:1>'), undefined);
 });
