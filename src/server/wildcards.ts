@@ -9,14 +9,21 @@ import type { ServerSettings } from './settings';
 
 export type WildcardFile = FolderFile;
 
-/** What a wildcard file is: Dynamic Prompts reads `.txt` files (its YAML and JSON collections are not listed). */
+/** What a wildcard file is: Dynamic Prompts reads `.txt` files, one option a line. */
 export const WILDCARD_EXTENSIONS = ['.txt'];
+/** Its YAML and JSON collections, whose keys name wildcards too: not read, so their names are unknown. */
+const COLLECTION_EXTENSIONS = ['.yaml', '.yml', '.json'];
 /** Options read from a file for a hover or a completion's details. */
 const OPTIONS_READ_LIMIT = 1 << 20;
 
 /** The wildcard files of danbooruGpt.wildcardFolders. */
 export function wildcardFiles(folders: FolderFiles, settings: ServerSettings): Promise<WildcardFile[]> {
   return folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard');
+}
+
+/** Whether the wildcard folders hold YAML or JSON collections (then a name with no `.txt` file may still be one of theirs). */
+export async function hasWildcardCollections(folders: FolderFiles, settings: ServerSettings): Promise<boolean> {
+  return (await folders.files(settings.wildcardFolders, COLLECTION_EXTENSIONS, 'Wildcard')).length > 0;
 }
 
 /** Dynamic Prompts' globs: `*` any run of characters within a path segment, `**` across segments. */

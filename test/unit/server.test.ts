@@ -654,6 +654,24 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.ok(performance.now() - typedAt >= 1000, 'flagged after the pause');
   });
 
+  test('beside a YAML collection (whose keys name wildcards too) a wildcard with no .txt file is not flagged', async () => {
+    const collection = path.join(folder, 'collections', 'colors.yaml');
+    fs.mkdirSync(path.dirname(collection));
+    fs.writeFileSync(collection, 'warm:\n  - red\n  - orange\n');
+    try {
+      // Another client: this one's folders were listed (and kept a few seconds) before the file was written.
+      const fresh = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [folder] });
+      try {
+        const uri = await fresh.open('wildcards-collection.prompt', '1girl, __warm__, __hair_color__');
+        assert.deepEqual(await fresh.waitForDiagnostics(uri), []);
+      } finally {
+        await fresh.stop();
+      }
+    } finally {
+      fs.rmSync(path.dirname(collection), { recursive: true, force: true });
+    }
+  });
+
   test('typing `__` completes the names of the wildcard files, inserted whole with the separator', async () => {
     const text = ['1girl, __', '1girl, __cat', 'smile, __col, solo', '__ani', '_'].join('\n');
     const uri = await client.open('wildcards.prompt', text);
