@@ -23,6 +23,7 @@ import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../pro
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
+import type { FolderFile } from './folderFiles';
 import { matchWildcards, wildcardFiles, wildcardMarkdown, type WildcardFile } from './wildcards';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|', ':'];
@@ -79,6 +80,8 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
   const trailing = separatorAfter(line, current.end, style);
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
+  const embeddings = await embeddingMatches(ctx, settings, current.prefix, engine.dictionary, elsewhere);
+  signal.throwIfAborted();
   const items = completions.map((completion, rank): CompletionItem => {
     const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
     const item: CompletionItem = {
@@ -98,22 +101,38 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     if (rank === 0) item.preselect = true;
     return item;
   });
-  if (known.length > 0) {
-    // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
-    // prompts hold), above abbreviations and typo-tolerant ones; first when typed in full.
-    const exact = known[0] === normalizeTag(current.prefix);
-    const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
-    const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed);
-    const knownItems = known.map((tag): CompletionItem => ({
+  // Words that are no Danbooru tags: known tags (quality tags, the user's own) and the names of the
+  // embedding files, which a1111 reads written as a word (`EasyNegative`), verbatim.
+  const nextTag = trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {};
+  const words = [
+    ...known.map((tag) => ({ name: tag, item: {
       label: formatTag(tag, style),
       kind: CompletionItemKind.Keyword,
       detail: 'known tag (danbooruGpt.diagnostics.knownTags), not a Danbooru tag',
       filterText: typed,
       textEdit: { range, newText: leading + formatTag(tag, style) + trailing },
-      ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
-    }));
+      ...nextTag,
+    } satisfies CompletionItem })),
+    ...embeddings.map((file) => ({ name: normalizeTag(file.name), item: {
+      label: file.name,
+      kind: CompletionItemKind.File,
+      detail: 'embedding (danbooruGpt.embeddingFolders), not a Danbooru tag',
+      filterText: typed,
+      textEdit: { range, newText: leading + file.name + trailing },
+      data: { network: file, kind: 'embedding' } satisfies CompletionData,
+      ...nextTag,
+    } satisfies CompletionItem })),
+  ];
+  if (words.length > 0) {
+    // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
+    // prompts hold), above abbreviations and typo-tolerant ones; first when typed in full.
+    const typedName = normalizeTag(current.prefix);
+    words.sort((a, b) => Number(b.name === typedName) - Number(a.name === typedName));
+    const exact = words[0]!.name === typedName;
+    const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
+    const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed);
     if (exact) items.forEach((item) => delete item.preselect);
-    items.splice(at, 0, ...knownItems);
+    items.splice(at, 0, ...words.map((word) => word.item));
     items.length = Math.min(items.length, settings.completion.count);
     items.forEach((item, rank) => {
       item.sortText = String(rank).padStart(5, '0');
@@ -221,6 +240,21 @@ function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDic
   }
   matches.sort((a, b) => Number(b === typed) - Number(a === typed) || a.length - b.length || (a < b ? -1 : 1));
   return matches.slice(0, KNOWN_TAGS_OFFERED);
+}
+
+/**
+ * The embedding files whose names start with what was typed (from KNOWN_TAG_MIN_TYPED letters), the
+ * one typed in full first; names the dictionary has or the prompt holds already are left out.
+ */
+async function embeddingMatches(ctx: ServerContext, settings: ServerSettings, prefix: string, dictionary: TagDictionary, elsewhere: Set<string>): Promise<FolderFile[]> {
+  const typed = normalizeTag(prefix);
+  if (typed.length < KNOWN_TAG_MIN_TYPED) return [];
+  const matches = (await networkFiles(ctx.folders, settings, 'embedding')).filter((file) => {
+    const name = normalizeTag(file.name);
+    return name.startsWith(typed) && !elsewhere.has(name) && !dictionary.resolve(name);
+  });
+  const rank = (file: FolderFile): number => (normalizeTag(file.name) === typed ? -1 : file.name.length);
+  return matches.sort((a, b) => rank(a) - rank(b)).slice(0, KNOWN_TAGS_OFFERED);
 }
 
 /** isTypingWeight with the dictionary's names and aliases as the tags. */

@@ -779,6 +779,24 @@ describe('language server, LoRA and embedding names', () => {
     assert.match((hover!.contents as { value: string }).value, /`EasyNegative`\*\* · Embedding/);
   });
 
+  test("completion offers the embeddings' names as words, written as the files name them", async () => {
+    const text = ['lowres, easy', 'lowres, EasyNegative', 'bad_pro', 'EasyNegative, easyneg'].join('\n');
+    const uri = await client.open('negative-completion.prompt', text);
+    const typed = await client.completionItems(uri, 0, 12);
+    const easy = typed.find((i) => i.label === 'EasyNegative');
+    assert.ok(easy, typed.map((i) => i.label).join(' | '));
+    assert.equal(easy.detail, 'embedding (danbooruGpt.embeddingFolders), not a Danbooru tag');
+    assert.ok(typed.indexOf(easy) <= 4, 'after the best few real matches at most');
+    assert.equal(applyCompletion(text, easy).split('\n')[0], 'lowres, EasyNegative, ');
+    const full = await client.completionItems(uri, 1, 20);
+    assert.equal(full[0]!.label, 'EasyNegative', 'typed in full: first');
+    const underscored = await client.completionItems(uri, 2, 7);
+    assert.equal(applyCompletion(text, underscored.find((i) => i.label === 'bad_prompt_v2')!).split('\n')[2], 'bad_prompt_v2, ', 'verbatim, not in the spaces style');
+    assert.ok(!(await client.completionItems(uri, 3, 21)).some((i) => i.label === 'EasyNegative'), 'not again when the prompt holds it');
+    const resolved = await client.resolve(easy);
+    assert.match((resolved.documentation as { value: string }).value, /EasyNegative\\\.safetensors/);
+  });
+
   test('hover on a LoRA: its file and trigger words; a name with no file says so', async () => {
     const uri = await client.open('loras-hover.prompt', '<lora:add_detail:0.8>, <lora:watercolor$style:1>, <lora:nope:1>, embedding:EasyNegative.pt');
     const value = async (column: number): Promise<string> => ((await client.hover(uri, 0, column))!.contents as { value: string }).value;
