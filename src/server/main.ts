@@ -23,6 +23,7 @@ import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
 import { relatedTags } from './related';
 import { sampleTags } from './sample';
+import { SEMANTIC_TOKENS_LEGEND, provideSemanticTokensRange } from './semanticTokens';
 import type { ServerContext } from './serverContext';
 import { SettingsStore } from './settings';
 
@@ -58,6 +59,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       completionProvider: { triggerCharacters: COMPLETION_TRIGGER_CHARACTERS, resolveProvider: true },
       hoverProvider: true,
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, range: true, full: false },
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
   };
@@ -85,6 +87,7 @@ connection.onCompletion((params, token) => provideCompletion(ctx, params, token)
 connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
 connection.onHover((params, token) => provideHover(ctx, params, token));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
+connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
 connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));
 connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx, params, token));

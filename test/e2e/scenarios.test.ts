@@ -344,6 +344,22 @@ scenario('4b-faces-are-not-brackets', async () => {
   await workbench.press('Escape');
 });
 
+scenario('4c-tag-categories-coloured', async () => {
+  // Semantic tokens: the artist, copyright and meta tags get colours of their own once the language
+  // server has answered; a general tag keeps the grammar's.
+  await typeOnNewLine('faces.prompt', 'wlop, vocaloid, highres, smile');
+  const deadline = Date.now() + 20_000;
+  let colours = await workbench.textColours(['wlop', 'vocaloid', 'highres', 'smile']);
+  const distinct = (): boolean => Object.keys(colours).length === 4 && new Set(Object.values(colours)).size === 4;
+  while (!distinct() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    colours = await workbench.textColours(['wlop', 'vocaloid', 'highres', 'smile']);
+  }
+  await workbench.screenshot('4c-tag-categories');
+  assert.ok(distinct(), `four tags of four categories in four colours: ${JSON.stringify(colours)}`);
+  await workbench.press('Escape');
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

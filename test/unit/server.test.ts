@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
@@ -16,6 +16,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { FolderFiles } from '../../src/server/folderFiles';
 import { LineDocument } from '../../src/server/lineDocument';
 import type { ServerContext } from '../../src/server/serverContext';
+import { SEMANTIC_TOKENS_LEGEND } from '../../src/server/semanticTokens';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
@@ -137,6 +138,27 @@ describe('language server, dictionary-only', () => {
     const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.code]), [[5, 'unknown-tag'], [18, 'unknown-tag'], [22, 'unknown-tag'], [36, 'duplicate-tag']],
       'an option that makes no tag with what follows, options before a comma, and a real second dress are flagged');
+  });
+
+  test('semantic tokens: tags coloured by category (general ones left to the grammar), for the range asked only', async () => {
+    const lines = ['1girl, artist:wlop, hatsune miku, vocaloid, highres, smile, twintail, xqzv', '', 'wlop', 'hatsune_miku'];
+    const uri = await client.open('categories.prompt', lines.join('\n'));
+    const tokensOf = async (start: number, end: number): Promise<string[]> => {
+      const result = await client.connection.sendRequest(SemanticTokensRangeRequest.type, { textDocument: { uri }, range: { start: { line: start, character: 0 }, end: { line: end, character: 0 } } });
+      const decoded: string[] = [];
+      let line = 0;
+      let character = 0;
+      for (let i = 0; i < result!.data.length; i += 5) {
+        const [deltaLine, deltaStart, length, type] = result!.data.slice(i, i + 4) as [number, number, number, number];
+        line += deltaLine;
+        character = deltaLine === 0 ? character + deltaStart : deltaStart;
+        decoded.push(`${line}:${lines[line]!.slice(character, character + length)}=${SEMANTIC_TOKENS_LEGEND.tokenTypes[type]}`);
+      }
+      return decoded;
+    };
+    // `twintail` is an alias of twintails (general): nothing; an unknown tag: nothing.
+    assert.deepEqual(await tokensOf(0, 3), ['0:wlop=artistTag', '0:hatsune miku=characterTag', '0:vocaloid=copyrightTag', '0:highres=metaTag', '2:wlop=artistTag']);
+    assert.deepEqual(await tokensOf(2, 3), ['2:wlop=artistTag'], 'the lines of the range only, their positions from the range start line');
   });
 
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {

@@ -173,6 +173,18 @@ export class Workbench {
     return this.activeEditor().locator('.view-lines .unexpected-closing-bracket').allTextContents();
   }
 
+  /** The colour each text is drawn in on the active editor's lines (its first token span of exactly that text). */
+  async textColours(texts: string[]): Promise<Record<string, string>> {
+    return this.activeEditor().locator('.view-lines').evaluate((root, wanted) => {
+      const colours: Record<string, string> = {};
+      for (const span of root.querySelectorAll('.view-line span > span')) {
+        const text = span.textContent ?? '';
+        if (wanted.includes(text) && !(text in colours)) colours[text] = getComputedStyle(span).color;
+      }
+      return colours;
+    }, texts);
+  }
+
   /** Moves to the end of the document and starts a new line. */
   async newLineAtEnd(): Promise<void> {
     await this.activeEditor().locator('.view-lines').click();
