@@ -43,6 +43,7 @@ const documents = new TextDocuments<LineDocument>({
 });
 const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
+let canRefreshSemanticTokens = false;
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
 const folders = new FolderFiles(() => workspaceRoot, (message) => connection.console.warn(message));
 const ctx: ServerContext = { connection, documents, settings, engines, folders };
@@ -53,6 +54,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   if (folder?.startsWith('file:')) workspaceRoot = fileURLToPath(folder);
   else if (params.rootPath) workspaceRoot = path.resolve(params.rootPath);
   settings.configure(params.capabilities.workspace?.configuration === true, params.initializationOptions);
+  canRefreshSemanticTokens = params.capabilities.workspace?.semanticTokens?.refreshSupport === true;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -65,7 +67,11 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   };
 });
 
-engines.onDidLoad(() => diagnostics.scheduleAll());
+engines.onDidLoad(() => {
+  diagnostics.scheduleAll();
+  // Another dictionary (danbooruGpt.dictionaryFile) may give tags other categories.
+  if (canRefreshSemanticTokens) void connection.languages.semanticTokens.refresh();
+});
 
 connection.onDidChangeConfiguration((change) => {
   settings.changed(change.settings);

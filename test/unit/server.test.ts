@@ -159,6 +159,8 @@ describe('language server, dictionary-only', () => {
     // `twintail` is an alias of twintails (general): nothing; an unknown tag: nothing.
     assert.deepEqual(await tokensOf(0, 3), ['0:wlop=artistTag', '0:hatsune miku=characterTag', '0:vocaloid=copyrightTag', '0:highres=metaTag', '2:wlop=artistTag']);
     assert.deepEqual(await tokensOf(2, 3), ['2:wlop=artistTag'], 'the lines of the range only, their positions from the range start line');
+    // Each engine load (another dictionary may give other categories) asks the editor to ask again.
+    assert.ok(client.semanticTokensRefreshes >= 1, 'a refresh after the engine loaded');
   });
 
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {

@@ -22,6 +22,7 @@ import {
   LogMessageNotification,
   PublishDiagnosticsNotification,
   ShowMessageNotification,
+  SemanticTokensRefreshRequest,
   ShutdownRequest,
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
@@ -77,6 +78,8 @@ export class LspTestClient {
   /** window/logMessage notifications (connection.console), what the client writes to its log. */
   readonly logs: LogMessageParams[] = [];
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  /** workspace/semanticTokens/refresh requests from the server (after each engine load). */
+  semanticTokensRefreshes = 0;
   private readonly diagnosticWaiters: Waiter<PublishDiagnosticsParams>[] = [];
   private readonly statusWaiters: Waiter<ServerStatusParams>[] = [];
   private versions = new Map<string, number>();
@@ -96,6 +99,7 @@ export class LspTestClient {
     child.stderr.on('data', (chunk: Buffer) => (client.stderr += chunk.toString()));
     connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => client.settings));
     connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
+    connection.onRequest(SemanticTokensRefreshRequest.type, () => void client.semanticTokensRefreshes++);
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       client.diagnostics.set(params.uri, params);
       settle(client.diagnosticWaiters, params);
@@ -112,7 +116,7 @@ export class LspTestClient {
       processId: process.pid,
       rootUri: null,
       workspaceFolders: null,
-      capabilities: { workspace: { configuration: pull }, window: { workDoneProgress: true } },
+      capabilities: { workspace: { configuration: pull, semanticTokens: { refreshSupport: true } }, window: { workDoneProgress: true } },
       initializationOptions: pull ? undefined : { settings },
     });
     await connection.sendNotification(InitializedNotification.type, {});
