@@ -15,6 +15,7 @@ import {
 import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../protocol';
 import { provideCodeActions } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
+import { provideDefinition } from './definition';
 import { DiagnosticsScheduler } from './diagnostics';
 import { EngineHost } from './engineHost';
 import { FolderFiles } from './folderFiles';
@@ -60,6 +61,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       completionProvider: { triggerCharacters: COMPLETION_TRIGGER_CHARACTERS, resolveProvider: true },
       hoverProvider: true,
+      definitionProvider: true,
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, range: true, full: false },
     },
@@ -92,6 +94,7 @@ documents.onDidClose(({ document }) => {
 connection.onCompletion((params, token) => provideCompletion(ctx, params, token));
 connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
 connection.onHover((params, token) => provideHover(ctx, params, token));
+connection.onDefinition((params) => provideDefinition(ctx, params));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
 connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));

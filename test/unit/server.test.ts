@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { fileURLToPath } from 'node:url';
+import { DefinitionRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
@@ -718,6 +719,18 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.match(documentation, /2 options of/);
     assert.match(documentation, /`red hair`, `blue hair`/);
     assert.doesNotMatch(documentation, /comment/);
+  });
+
+  test('Go to Definition on a wildcard opens its file, or the files of a glob', async () => {
+    const uri = await client.open('wildcards-definition.prompt', '__hair_color__, (__animals/*__:1.2), __nope__, smile');
+    const definition = async (column: number): Promise<string[]> => {
+      const locations = await client.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: { line: 0, character: column } });
+      return (Array.isArray(locations) ? locations : locations ? [locations] : []).map((l) => fileURLToPath('uri' in l ? l.uri : l.targetUri));
+    };
+    assert.deepEqual(await definition(3), [path.join(folder, 'hair_color.txt')]);
+    assert.deepEqual(await definition(20), [path.join(folder, 'animals', 'cat.txt'), path.join(folder, 'animals', 'dog.txt')]);
+    assert.deepEqual(await definition(40), [], 'no file');
+    assert.deepEqual(await definition(49), [], 'a tag');
   });
 
   test('hover on a wildcard: its file and options; a glob its files; a name with no file says so', async () => {
