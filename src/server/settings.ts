@@ -194,8 +194,18 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${CATEGORY_LIST}; ${using}.`);
     result = { ...result, completion: { ...result.completion, categories: kept.length > 0 ? kept : ['general'] } };
   }
+  for (const key of FOLDER_SETTINGS) {
+    const folders: unknown[] = result[key];
+    if (folders.every((folder) => typeof folder === 'string')) continue;
+    const kept = folders.filter((folder): folder is string => typeof folder === 'string');
+    problems.push(`The setting danbooruGpt.${key} has ${folders.filter((folder) => typeof folder !== 'string').map((folder) => JSON.stringify(folder)).join(', ')}, but each must be a folder path; using ${kept.length > 0 ? kept.map((folder) => `"${folder}"`).join(', ') : 'none'}.`);
+    result = { ...result, [key]: kept };
+  }
   return { settings: result, problems };
 }
+
+/** The settings that list folders of files a prompt names. */
+const FOLDER_SETTINGS = ['wildcardFolders', 'loraFolders', 'embeddingFolders'] as const;
 
 export class SettingsStore {
   private readonly perDocument = new Map<string, Promise<ServerSettings>>();

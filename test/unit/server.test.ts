@@ -920,6 +920,13 @@ test('settings: a name outside a setting\'s list (settings.json takes anything) 
     'The setting danbooruGpt.insert.style is "space", but must be "spaces" or "underscores"; using "spaces".',
     'The setting danbooruGpt.completion.categories has "charater", "Copyright", but each must be one of general, artist, copyright, character, meta; using general, meta.',
   ]);
+  const folders = validateSettings(mergeSettings(DEFAULT_SETTINGS, { loraFolders: ['models/Lora', 3, null], wildcardFolders: [{}] }));
+  assert.deepEqual(folders.settings.loraFolders, ['models/Lora']);
+  assert.deepEqual(folders.settings.wildcardFolders, []);
+  assert.deepEqual(folders.problems, [
+    'The setting danbooruGpt.wildcardFolders has {}, but each must be a folder path; using none.',
+    'The setting danbooruGpt.loraFolders has 3, null, but each must be a folder path; using "models/Lora".',
+  ]);
   const none = validateSettings(mergeSettings(DEFAULT_SETTINGS, { completion: { categories: ['tags'] } }));
   assert.deepEqual(none.settings.completion.categories, ['general']);
   assert.match(none.problems[0]!, /has "tags", but each must be one of .*; using general\.$/);
