@@ -7,7 +7,7 @@ import type { TagDictionary, TagEngine } from './types';
 
 export * from './types';
 export { categoryName, describeUnseen, unseenReason } from './describe';
-export { loadDictionary, defaultDictionaryPath, packageRoot, normalizeTag, CompactTagDictionary } from './dictionary';
+export { boundedEditDistance, loadDictionary, defaultDictionaryPath, packageRoot, normalizeTag, CompactTagDictionary } from './dictionary';
 export { defaultModelDir, MAX_SEED } from './model-engine';
 
 export interface LoadEngineOptions {

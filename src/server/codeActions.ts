@@ -1,5 +1,6 @@
 // Quick fixes for our diagnostics: "did you mean …" for an unknown tag (nearest real tags) or "add to
-// known tags" (a command the client runs: settings are the client's to write), remove a
+// known tags" (a command the client runs: settings are the client's to write), "did you mean …" for a
+// LoRA or a wildcard that names no file (the nearest names of its folders), remove a
 // duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
 // that tag is already in the prompt). Nothing is removed from alternation or prompt editing (`[a|b]`,
 // `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
@@ -7,7 +8,7 @@
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver/node';
 import { formatTag, styleOf } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData, type UnknownTagData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -68,6 +69,12 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
           diagnostics: [diagnostic],
           command: { title: 'Add to known tags', command: ADD_KNOWN_TAG_COMMAND, arguments: [name] },
         });
+        break;
+      }
+      case DiagnosticCode.UnknownFile: {
+        // A misspelt LoRA or wildcard: the nearest names its folders have.
+        const replacements = (diagnostic.data as UnknownFileData | undefined)?.replacements ?? [];
+        replacements.forEach((text, i) => fix(`Did you mean "${text}"?`, diagnostic, { range: diagnostic.range, newText: text }, i === 0));
         break;
       }
       case DiagnosticCode.AliasTag: {

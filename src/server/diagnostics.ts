@@ -8,7 +8,7 @@
 // MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
-import type { TagDictionary } from '../model/index';
+import { boundedEditDistance, type TagDictionary } from '../model/index';
 import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -74,8 +74,8 @@ export function knownTagSet(knownTags: string[]): Set<string> {
  * the wildcards' when they hold YAML or JSON collections too.
  */
 export interface NamedFiles {
-  /** LoRA names, lower-case (a1111 finds them in any case). */
-  loras?: Set<string>;
+  /** LoRA names by their lower-case form (a1111 finds them in any case). */
+  loras?: Map<string, string>;
   wildcards?: WildcardFile[];
 }
 
@@ -103,11 +103,29 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
   const remembered = checkSettingsOf.get(settings.diagnostics);
   if (remembered?.key === key) return remembered.settings;
   const files: NamedFiles = {};
-  if (loras.length > 0) files.loras = new Set(loras.map((f) => f.name.toLowerCase()));
+  if (loras.length > 0) files.loras = new Map(loras.map((f) => [f.name.toLowerCase(), f.name]));
   if (wildcards.length > 0) files.wildcards = wildcards;
   const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
   checkSettingsOf.set(settings.diagnostics, { key, settings: extended });
   return extended;
+}
+
+/** Data carried by an unknown-file diagnostic: the texts its "did you mean" fixes write. */
+export interface UnknownFileData {
+  replacements: string[];
+}
+
+/** The names nearest to a misspelt one (in any case, at most 1 edit for a short name, 2 for a longer), nearest first. */
+function nearestNames(name: string, names: Iterable<string>, limit = 3): string[] {
+  const query = name.toLowerCase();
+  const maxEdits = query.length <= 4 ? 1 : 2;
+  const near: { name: string; distance: number }[] = [];
+  for (const candidate of names) {
+    const distance = boundedEditDistance(query, candidate.toLowerCase(), maxEdits, false);
+    if (distance <= maxEdits) near.push({ name: candidate, distance });
+  }
+  near.sort((a, b) => a.distance - b.distance || (a.name < b.name ? -1 : 1));
+  return near.slice(0, limit).map((n) => n.name);
 }
 
 /** Problems of the LoRAs and wildcards of a line that name no file of the folders. */
@@ -118,18 +136,20 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
     if (token.kind === 'network' && files.loras) {
       const network = networkOfToken(text);
       if (network?.kind !== 'lora' || files.loras.has(network.name.toLowerCase())) continue;
+      const data: UnknownFileData = { replacements: nearestNames(network.name, files.loras.values()) };
       into.push({
         range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No LoRA named "${network.name}" in the LoRA folders (danbooruGpt.loraFolders).`,
+        message: `No LoRA named "${network.name}" in the LoRA folders (danbooruGpt.loraFolders).`, data,
       });
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);
       if (name === undefined || filesOfWildcard(files.wildcards, name).length > 0) continue;
+      const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map((n) => `__${n}__`) };
       into.push({
         range: { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + name.length + 4 } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`,
+        message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`, data,
       });
     }
   }

@@ -668,6 +668,11 @@ describe('language server, Dynamic Prompts wildcards', () => {
     const problems = await client.waitForDiagnostics(missing, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.code]), [[7, 15, 'unknown-file'], [17, 26, 'unknown-file'], [34, 49, 'unknown-file']]);
     assert.equal(problems[0]!.message, 'No wildcard file for "__nope__" in the wildcard folders (danbooruGpt.wildcardFolders).');
+    const misspelt = await client.open('wildcards-misspelt.prompt', '1girl, __hair_colour__');
+    const [colour] = await client.waitForDiagnostics(misspelt, (d) => d.length > 0);
+    const fixes = await client.codeActions(misspelt, [colour!]);
+    assert.deepEqual(fixes.map((f) => f.title), ['Did you mean "__hair_color__"?']);
+    assert.equal(applyEdits('1girl, __hair_colour__', fixes[0]!.edit!.changes![misspelt]!), '1girl, __hair_color__');
     // `__hair__` is whole for a moment while `__hair_color__` is typed: flagged once typing pauses.
     const typing = await client.open('wildcards-typing.prompt', '1girl');
     await client.waitForDiagnostics(typing);
@@ -806,6 +811,9 @@ describe('language server, LoRA and embedding names', () => {
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.message]), [
       [57, 67, 'No LoRA named "add_detial" in the LoRA folders (danbooruGpt.loraFolders).'],
     ]);
+    const fixes = await client.codeActions(uri, problems);
+    assert.deepEqual(fixes.map((f) => f.title), ['Did you mean "add_detail"?']);
+    assert.equal(applyEdits('<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>', fixes[0]!.edit!.changes![uri]!), '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detail:1>');
   });
 
   test("an embedding's name written as a word (a1111) is no unknown tag; hover says what it is", async () => {
