@@ -24,7 +24,7 @@ import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type Ser
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
 import type { FolderFile } from './folderFiles';
-import { matchWildcards, wildcardFiles, wildcardMarkdown, type WildcardFile } from './wildcards';
+import { matchWildcards, wildcardFiles, wildcardMarkdown, withEntries, type WildcardFile } from './wildcards';
 
 export const COMPLETION_TRIGGER_CHARACTERS = [',', ' ', '(', '[', '{', '|', ':'];
 
@@ -163,7 +163,8 @@ async function wildcardCompletion(
     filterText: typed,
     sortText: String(rank).padStart(5, '0'),
     textEdit: { range, newText: `${leading}__${file.name}__${trailing}` },
-    data: { wildcard: file } satisfies CompletionData,
+    // Its name and place only: a collection's list may hold thousands of options.
+    data: { wildcard: { name: file.name, path: file.path, line: file.line } } satisfies CompletionData,
     ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
     ...(rank === 0 ? { preselect: true } : {}),
   }));
@@ -284,7 +285,7 @@ export async function resolveCompletion(ctx: ServerContext, item: CompletionItem
   const data = item.data as CompletionData | undefined;
   if (!data || item.documentation) return item;
   if ('wildcard' in data) {
-    item.documentation = { kind: MarkupKind.Markdown, value: await wildcardMarkdown(data.wildcard.name, [data.wildcard]) };
+    item.documentation = { kind: MarkupKind.Markdown, value: await wildcardMarkdown(data.wildcard.name, [withEntries(data.wildcard)]) };
     return item;
   }
   if ('network' in data) {

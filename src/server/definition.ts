@@ -16,6 +16,9 @@ export async function provideDefinition(ctx: ServerContext, params: DefinitionPa
   const name = token && wildcardName(line.slice(token.start, token.end));
   if (name === undefined) return null;
   const files = filesOfWildcard(await wildcardFiles(ctx.folders, await ctx.settings.forDocument(document.uri)), name);
-  const start = { line: 0, character: 0 };
-  return files.map((file) => ({ uri: pathToFileURL(file.path).href, range: { start, end: start } }));
+  return files.map((file) => {
+    // A collection's list: at its key.
+    const start = { line: file.line ?? 0, character: 0 };
+    return { uri: pathToFileURL(file.path).href, range: { start, end: start } };
+  });
 }

@@ -15,7 +15,7 @@ import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFiles } from './folderFiles';
 import { networkFiles, networkOfToken } from './networks';
 import type { DiagnosticsSettings, ServerSettings } from './settings';
-import { filesOfWildcard, hasWildcardCollections, wildcardFiles, type WildcardFile } from './wildcards';
+import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
 
@@ -70,8 +70,7 @@ export function knownTagSet(knownTags: string[]): Set<string> {
 
 /**
  * The files of the settings' folders that a prompt names, for its check: each list undefined when
- * its folders hold none (a LoRA or a wildcard is then not checked: the files may be elsewhere), and
- * the wildcards' when they hold YAML or JSON collections too.
+ * its folders hold none (a LoRA or a wildcard is then not checked: the files may be elsewhere).
  */
 export interface NamedFiles {
   /** LoRA names by their lower-case form (a1111 finds them in any case). */
@@ -90,14 +89,11 @@ const checkSettingsOf = new WeakMap<DiagnosticsSettings, { key: string; settings
  * lines' problems are remembered by it.
  */
 async function checkSettings(folders: FolderFiles, settings: ServerSettings): Promise<CheckSettings> {
-  const [embeddings, loras, listedWildcards, collections] = await Promise.all([
+  const [embeddings, loras, wildcards] = await Promise.all([
     networkFiles(folders, settings, 'embedding'),
     networkFiles(folders, settings, 'lora'),
     wildcardFiles(folders, settings),
-    hasWildcardCollections(folders, settings),
   ]);
-  // Wildcards are not checked beside YAML or JSON collections, whose names are not read.
-  const wildcards = collections ? [] : listedWildcards;
   if (embeddings.length + loras.length + wildcards.length === 0) return settings.diagnostics;
   const key = [embeddings, loras, wildcards].map((files) => files.map((f) => f.name).join('\n')).join('\0');
   const remembered = checkSettingsOf.get(settings.diagnostics);

@@ -25,7 +25,8 @@ export class FolderFiles {
   private readonly listings = new Map<string, Listing>();
   /** Problems already logged: a folder is listed again every few seconds while names are typed. */
   private readonly warned = new Set<string>();
-  private readonly warn: (message: string) => void;
+  /** Logs a problem with a folder or one of its files, once. */
+  readonly warn: (message: string) => void;
 
   constructor(private readonly workspaceRoot: () => string | undefined, log: (message: string) => void) {
     this.warn = (message) => {
@@ -37,7 +38,7 @@ export class FolderFiles {
 
   /**
    * The files of the setting's folders with one of the extensions (lower-case, with the dot), the first
-   * folder's where names repeat; `kind` names the folders in the log (`Wildcard`, `LoRA`).
+   * folder's where a path under its folder repeats; `kind` names the folders in the log (`Wildcard`, `LoRA`).
    */
   async files(folders: string[], extensions: readonly string[], kind: string): Promise<FolderFile[]> {
     const resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
@@ -46,8 +47,10 @@ export class FolderFiles {
     const files: FolderFile[] = [];
     for (const list of lists) {
       for (const file of list) {
-        if (seen.has(file.name)) continue;
-        seen.add(file.name);
+        // `colors.txt` and `colors.yaml` are two files; `colors.txt` in a second folder is the first one's.
+        const key = file.name + path.extname(file.path).toLowerCase();
+        if (seen.has(key)) continue;
+        seen.add(key);
         files.push(file);
       }
     }

@@ -1,45 +1,133 @@
-// Dynamic Prompts wildcards (`__hair_color__`): text files of options, one a line, in the folders of
-// danbooruGpt.wildcardFolders. `wildcards/animals/cat.txt` is `__animals/cat__`. Completion offers
-// their names after `__`, hover shows a wildcard's file and options.
+// Dynamic Prompts wildcards (`__hair_color__`) in the folders of danbooruGpt.wildcardFolders, named as
+// Dynamic Prompts names them: a text file of options, one a line (`animals/cat.txt` is
+// `__animals/cat__`), or each list in a YAML or JSON collection by its keys under the file's folder
+// (`animals/pets.yaml` holding `cats: {black: [...]}` is `__animals/cats/black__`; a file that is one
+// list, by its own name). Completion offers the names after `__`, hover shows a wildcard's options,
+// Go to Definition opens its file (at its key).
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
 
-export type WildcardFile = FolderFile;
+export interface WildcardFile extends FolderFile {
+  /** A list of a YAML or JSON collection: its options, and the line (0-based) of its key. */
+  entries?: string[];
+  line?: number;
+}
 
-/** What a wildcard file is: Dynamic Prompts reads `.txt` files, one option a line. */
-export const WILDCARD_EXTENSIONS = ['.txt'];
-/** Its YAML and JSON collections, whose keys name wildcards too: not read, so their names are unknown. */
-const COLLECTION_EXTENSIONS = ['.yaml', '.yml', '.json'];
+/** What Dynamic Prompts reads as wildcards (not `.yml`). */
+export const WILDCARD_EXTENSIONS = ['.txt', '.yaml', '.json'];
 /** Options read from a file for a hover or a completion's details. */
 const OPTIONS_READ_LIMIT = 1 << 20;
 
-/** The wildcard files of danbooruGpt.wildcardFolders. */
-export function wildcardFiles(folders: FolderFiles, settings: ServerSettings): Promise<WildcardFile[]> {
-  return folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard');
+/** The wildcards of danbooruGpt.wildcardFolders, the first of a name where two files give it. */
+export async function wildcardFiles(folders: FolderFiles, settings: ServerSettings): Promise<WildcardFile[]> {
+  const files = await folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard');
+  const named: WildcardFile[] = [];
+  const seen = new Set<string>();
+  for (const file of files) {
+    for (const wildcard of file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, folders.warn)) {
+      if (seen.has(wildcard.name)) continue;
+      seen.add(wildcard.name);
+      named.push(wildcard);
+    }
+  }
+  return named;
 }
 
-/** Whether the wildcard folders hold YAML or JSON collections (then a name with no `.txt` file may still be one of theirs). */
-export async function hasWildcardCollections(folders: FolderFiles, settings: ServerSettings): Promise<boolean> {
-  return (await folders.files(settings.wildcardFolders, COLLECTION_EXTENSIONS, 'Wildcard')).length > 0;
+/** Collections parsed, by path, while their size and modification time stay the same. */
+const parsedCollections = new Map<string, { stamp: string; wildcards: WildcardFile[] }>();
+const PARSED_COLLECTIONS_KEPT = 2000;
+
+async function collectionWildcards(file: FolderFile, warn: (message: string) => void): Promise<WildcardFile[]> {
+  let stamp: string;
+  let text: string;
+  try {
+    const stat = await fs.stat(file.path);
+    stamp = `${stat.size}:${stat.mtimeMs}`;
+    const parsed = parsedCollections.get(file.path);
+    if (parsed?.stamp === stamp) return parsed.wildcards;
+    text = await fs.readFile(file.path, 'utf8');
+  } catch (error) {
+    warn(`Wildcard collection ${file.path}: ${(error as Error).message}`);
+    return [];
+  }
+  const wildcards = parseCollection(file, text, warn);
+  if (parsedCollections.size >= PARSED_COLLECTIONS_KEPT) parsedCollections.clear();
+  parsedCollections.set(file.path, { stamp, wildcards });
+  return wildcards;
 }
 
-/** Dynamic Prompts' globs: `*` any run of characters within a path segment, `**` across segments. */
+/** A collection's wildcard with its options, from the collection as last parsed (a text file's are read when shown). */
+export function withEntries(wildcard: WildcardFile): WildcardFile {
+  if (wildcard.entries || wildcard.path.toLowerCase().endsWith('.txt')) return wildcard;
+  const parsed = parsedCollections.get(wildcard.path)?.wildcards.find((w) => w.name === wildcard.name);
+  return { ...wildcard, entries: parsed?.entries ?? [] };
+}
+
+/**
+ * The wildcards of a YAML or JSON collection (JSON is YAML too): each list by the keys leading to it,
+ * under the file's folder; a file that is a list, by the file's name. A file that does not parse
+ * gives none, with the problem logged naming its file and line.
+ */
+export function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): WildcardFile[] {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false });
+  if (document.errors.length > 0) {
+    const error = document.errors[0]!;
+    warn(`Wildcard collection ${file.path}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
+    return [];
+  }
+  const slash = file.name.lastIndexOf('/');
+  const folder = slash < 0 ? '' : file.name.slice(0, slash + 1);
+  const contents = document.contents;
+  if (isSeq(contents)) return [{ name: file.name, path: file.path, entries: entriesOf(contents.toJSON() as unknown[]), line: 0 }];
+  const wildcards: WildcardFile[] = [];
+  const visit = (map: YAMLMap, keys: string[]): void => {
+    for (const pair of map.items) {
+      const key = isScalar(pair.key) ? pair.key.value : undefined;
+      if (typeof key !== 'string') continue;
+      const line = pair.key && isScalar(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line - 1 : 0;
+      if (isSeq(pair.value)) wildcards.push({ name: folder + [...keys, key].join('/'), path: file.path, entries: entriesOf(pair.value.toJSON() as unknown[]), line });
+      else if (isMap(pair.value)) visit(pair.value, [...keys, key]);
+    }
+  };
+  if (isMap(contents)) visit(contents, []);
+  return wildcards;
+}
+
+/** A collection list's options: strings (a `2::red` weight taken off), or `{text|content, weight}` objects. */
+function entriesOf(list: unknown[]): string[] {
+  const entries: string[] = [];
+  for (const item of list) {
+    if (typeof item === 'string' && item !== '') {
+      const at = /^\d/.test(item) ? item.lastIndexOf('::') : -1;
+      entries.push(at > 0 && !Number.isNaN(Number(item.slice(0, at))) ? item.slice(at + 2) : item);
+    } else if (typeof item === 'object' && item !== null) {
+      const content = (item as Record<string, unknown>).text ?? (item as Record<string, unknown>).content;
+      if (typeof content === 'string' && content !== '') entries.push(content);
+    }
+  }
+  return entries;
+}
+
+/** Dynamic Prompts' globs, as Python's fnmatch reads them: `*` any run of characters (`/` too), `?` one. */
 function globPattern(name: string): RegExp {
-  const escaped = name.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*\*|\*/g, (star) => (star === '**' ? '.*' : '[^/]*'));
+  const escaped = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 'i');
 }
 
-/** The files a wildcard name chooses from: itself, or each file a glob (`animals/*`) matches. */
+/**
+ * The wildcards a name chooses from: itself, or each a glob (`animals/*`) matches; when none does,
+ * as Dynamic Prompts, each whose name ends with it (`cat` finds `animals/cat`).
+ */
 export function filesOfWildcard(files: WildcardFile[], name: string): WildcardFile[] {
-  if (!name.includes('*')) {
-    const lower = name.toLowerCase();
-    return files.filter((f) => f.name.toLowerCase() === lower);
-  }
-  const pattern = globPattern(name);
-  return files.filter((f) => pattern.test(f.name));
+  const matched = files.filter((f) => globPattern(name).test(f.name));
+  if (matched.length > 0 || name.startsWith('**')) return matched;
+  const anywhere = globPattern(`**/${name}`);
+  return files.filter((f) => anywhere.test(f.name));
 }
 
 /**
@@ -66,8 +154,9 @@ export function matchWildcards(files: WildcardFile[], typed: string, limit: numb
     .map((m) => m.file);
 }
 
-/** A wildcard file's options: its lines, trimmed, without blank lines and `#` comments. */
+/** A wildcard's options: its text file's lines, trimmed, without blank lines and `#` comments; or its collection list's. */
 export async function wildcardOptions(file: WildcardFile): Promise<string[]> {
+  if (file.entries) return file.entries;
   const handle = await fs.open(file.path, 'r');
   try {
     const buffer = Buffer.alloc(OPTIONS_READ_LIMIT);
@@ -97,9 +186,15 @@ export async function wildcardMarkdown(name: string, files: WildcardFile[]): Pro
       sections.push(`${escapeMarkdown(file.path)}: ${escapeMarkdown((error as Error).message)}`);
     }
   }
-  const where = files.length === 1 ? `[${escapeMarkdown(files[0]!.path)}](${pathToFileURL(files[0]!.path).href})` : `${files.length} files (${files.slice(0, 3).map((f) => escapeMarkdown(f.name)).join(', ')}${files.length > 3 ? ', …' : ''})`;
+  const where = files.length === 1 ? `[${escapeMarkdown(files[0]!.path)}](${fileLink(files[0]!)})` : `${files.length} files (${files.slice(0, 3).map((f) => escapeMarkdown(f.name)).join(', ')}${files.length > 3 ? ', …' : ''})`;
   const counted = files.length > OPTIONS_SHOWN ? 'options in the first ' + OPTIONS_SHOWN + ' files' : `option${options.length === 1 ? '' : 's'}`;
   sections.push(`${options.length} ${counted} of ${where}`);
   if (options.length) sections.push(options.slice(0, OPTIONS_SHOWN).map((o) => `\`${o.replace(/`/g, "'")}\``).join(', ') + (options.length > OPTIONS_SHOWN ? ', …' : ''));
   return sections.join('\n\n');
+}
+
+/** A link to a wildcard's file, at its key for a collection's list. */
+export function fileLink(file: WildcardFile): string {
+  const url = pathToFileURL(file.path).href;
+  return file.line ? `${url}#L${file.line + 1}` : url;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DefinitionRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
@@ -684,16 +684,28 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.ok(performance.now() - typedAt >= 1000, 'flagged after the pause');
   });
 
-  test('beside a YAML collection (whose keys name wildcards too) a wildcard with no .txt file is not flagged', async () => {
+  test("a YAML collection's lists are wildcards: completed, shown, opened at their key, checked", async () => {
     const collection = path.join(folder, 'collections', 'colors.yaml');
     fs.mkdirSync(path.dirname(collection));
-    fs.writeFileSync(collection, 'warm:\n  - red\n  - orange\n');
+    fs.writeFileSync(collection, '# colours\nwarm:\n  - red\n  - 2::orange\ncool:\n  deep: [navy]\n');
     try {
       // Another client: this one's folders were listed (and kept a few seconds) before the file was written.
       const fresh = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [folder] });
       try {
-        const uri = await fresh.open('wildcards-collection.prompt', '1girl, __warm__, __hair_color__');
-        assert.deepEqual(await fresh.waitForDiagnostics(uri), []);
+        // `__warm__` is `collections/warm` as Dynamic Prompts finds a name no wildcard has: by its end.
+        const text = '1girl, __warm__, __collections/cool/deep__, __collections/cold__, __coll';
+        const uri = await fresh.open('wildcards-collection.prompt', text);
+        const problems = await fresh.waitForDiagnostics(uri, (d) => d.length > 0);
+        // (`__coll`, left half-typed in the file, is an unknown tag.)
+        assert.deepEqual(problems.filter((d) => d.code === 'unknown-file').map((d) => text.slice(d.range.start.character, d.range.end.character)), ['__collections/cold__']);
+        const items = await fresh.completionItems(uri, 0, text.length);
+        assert.deepEqual(items.map((i) => i.label), ['__collections/warm__', '__collections/cool/deep__']);
+        const resolved = await fresh.resolve(items[0]!);
+        assert.match((resolved.documentation as { value: string }).value, /2 options of \[.*colors\\\.yaml\]\(file:\/\/.*#L2\)\n\n`red`, `orange`/);
+        const hover = await fresh.hover(uri, 0, 10);
+        assert.match((hover!.contents as { value: string }).value, /`red`, `orange`/);
+        const locations = await fresh.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: { line: 0, character: 20 } });
+        assert.deepEqual(locations, [{ uri: pathToFileURL(collection).href, range: { start: { line: 5, character: 0 }, end: { line: 5, character: 0 } } }], 'at the key of deep');
       } finally {
         await fresh.stop();
       }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { wildcardName } from '../../src/prompt/parser';
 import { FolderFiles, listFolderFiles } from '../../src/server/folderFiles';
-import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, parseCollection, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
 
 const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
 const names = (files: WildcardFile[]): string[] => files.map((f) => f.name);
@@ -59,14 +59,49 @@ test('wildcards: names of tokens, globs, and what was typed matched by start, wo
   assert.equal(wildcardName('smile'), undefined);
   const files = ['animals/cat', 'animals/dog', 'animals/big/lion', 'hair_color', 'eye_color', 'colors', 'poses'].map(file);
   assert.deepEqual(names(filesOfWildcard(files, 'Hair_Color')), ['hair_color'], 'names match in any case');
-  assert.deepEqual(names(filesOfWildcard(files, 'animals/*')), ['animals/cat', 'animals/dog'], '* stays in a folder');
-  assert.deepEqual(names(filesOfWildcard(files, 'animals/**')), ['animals/cat', 'animals/dog', 'animals/big/lion'], '** goes into subfolders');
+  // As Dynamic Prompts reads them (Python's fnmatch): `*` goes into subfolders too.
+  assert.deepEqual(names(filesOfWildcard(files, 'animals/*')), ['animals/cat', 'animals/dog', 'animals/big/lion']);
   assert.deepEqual(names(filesOfWildcard(files, '*_color')), ['hair_color', 'eye_color']);
+  assert.deepEqual(names(filesOfWildcard(files, 'pose?')), ['poses']);
+  // A name no wildcard has: each whose name ends with it, as Dynamic Prompts falls back to `**/name`.
+  assert.deepEqual(names(filesOfWildcard(files, 'lion')), ['animals/big/lion']);
+  assert.deepEqual(names(filesOfWildcard(files, 'big/lion')), ['animals/big/lion']);
   assert.deepEqual(names(filesOfWildcard(files, 'nope')), []);
+  assert.deepEqual(names(filesOfWildcard(files, 'olor')), [], 'a whole last part of the path, not its end');
   assert.deepEqual(names(matchWildcards(files, 'col', 10)), ['colors', 'eye_color', 'hair_color']);
   assert.deepEqual(names(matchWildcards(files, 'o', 10)).slice(0, 1), ['poses'], 'no name starts with o: shortest holding it first');
   assert.deepEqual(names(matchWildcards(files, 'lion', 10)), ['animals/big/lion']);
   assert.deepEqual(names(matchWildcards(files, 'eye color', 10)), ['eye_color'], 'a space typed matches an underscore');
   assert.deepEqual(names(matchWildcards(files, '', 3)), ['animals/big/lion', 'animals/cat', 'animals/dog'], 'nothing typed: by name');
   assert.deepEqual(names(matchWildcards(files, 'zebra', 10)), []);
+});
+
+test("wildcards: a YAML or JSON collection's lists are wildcards by their keys under the file's folder, as Dynamic Prompts names them", () => {
+  const yaml = [
+    '# a comment',
+    'cats:',
+    '  black:',
+    '    - black cat',
+    '    - 2::tuxedo cat',
+    '  orange: [orange cat, {text: ginger cat, weight: 2}, {content: calico cat}]',
+    'dogs:',
+    '  - shiba inu',
+    '  - ""',
+    '1: [not a name]',
+    'note: not a list',
+  ].join('\n');
+  const parsed = parseCollection({ name: 'animals/pets', path: '/w/animals/pets.yaml' }, yaml);
+  assert.deepEqual(parsed.map((w) => [w.name, w.entries, w.line]), [
+    ['animals/cats/black', ['black cat', 'tuxedo cat'], 2],
+    ['animals/cats/orange', ['orange cat', 'ginger cat', 'calico cat'], 5],
+    ['animals/dogs', ['shiba inu'], 6],
+  ]);
+  // A file that is one list: the file's own name. JSON is read the same way.
+  assert.deepEqual(parseCollection({ name: 'seasons', path: '/w/seasons.json' }, '["summer", "winter", 3]').map((w) => [w.name, w.entries]), [['seasons', ['summer', 'winter']]]);
+  assert.deepEqual(parseCollection({ name: 'x/colors', path: '/w/x/colors.json' }, '{"warm": {"red": ["red"]}}').map((w) => w.name), ['x/warm/red']);
+  // One that does not parse gives none, and says where.
+  const warnings: string[] = [];
+  assert.deepEqual(parseCollection({ name: 'broken', path: '/w/broken.yaml' }, 'a:\n  - x\n b: [', (m) => warnings.push(m)), []);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /^Wildcard collection \/w\/broken\.yaml:\d+: /);
 });
