@@ -6,7 +6,7 @@
 // Go to Definition opens its file (at its key).
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import type { YAMLMap } from 'yaml';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
@@ -37,6 +37,13 @@ export async function wildcardFiles(folders: FolderFiles, settings: ServerSettin
   return named;
 }
 
+/** The YAML parser, loaded with the first collection: most wildcard folders hold text files only. */
+let yamlModule: Promise<typeof import('yaml')> | undefined;
+function loadYaml(): Promise<typeof import('yaml')> {
+  yamlModule ??= import('yaml');
+  return yamlModule;
+}
+
 /** Collections parsed, by path, while their size and modification time stay the same. */
 const parsedCollections = new Map<string, { stamp: string; wildcards: WildcardFile[] }>();
 const PARSED_COLLECTIONS_KEPT = 2000;
@@ -54,7 +61,7 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
     warn(`Wildcard collection ${file.path}: ${(error as Error).message}`);
     return [];
   }
-  const wildcards = parseCollection(file, text, warn);
+  const wildcards = await parseCollection(file, text, warn);
   if (parsedCollections.size >= PARSED_COLLECTIONS_KEPT) parsedCollections.clear();
   parsedCollections.set(file.path, { stamp, wildcards });
   return wildcards;
@@ -72,7 +79,8 @@ export function withEntries(wildcard: WildcardFile): WildcardFile {
  * under the file's folder; a file that is a list, by the file's name. A file that does not parse
  * gives none, with the problem logged naming its file and line.
  */
-export function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): WildcardFile[] {
+export async function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): Promise<WildcardFile[]> {
+  const { LineCounter, isMap, isScalar, isSeq, parseDocument } = await loadYaml();
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: false });
   if (document.errors.length > 0) {

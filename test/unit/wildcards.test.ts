@@ -76,7 +76,7 @@ test('wildcards: names of tokens, globs, and what was typed matched by start, wo
   assert.deepEqual(names(matchWildcards(files, 'zebra', 10)), []);
 });
 
-test("wildcards: a YAML or JSON collection's lists are wildcards by their keys under the file's folder, as Dynamic Prompts names them", () => {
+test("wildcards: a YAML or JSON collection's lists are wildcards by their keys under the file's folder, as Dynamic Prompts names them", async () => {
   const yaml = [
     '# a comment',
     'cats:',
@@ -90,18 +90,18 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
     '1: [not a name]',
     'note: not a list',
   ].join('\n');
-  const parsed = parseCollection({ name: 'animals/pets', path: '/w/animals/pets.yaml' }, yaml);
+  const parsed = await parseCollection({ name: 'animals/pets', path: '/w/animals/pets.yaml' }, yaml);
   assert.deepEqual(parsed.map((w) => [w.name, w.entries, w.line]), [
     ['animals/cats/black', ['black cat', 'tuxedo cat'], 2],
     ['animals/cats/orange', ['orange cat', 'ginger cat', 'calico cat'], 5],
     ['animals/dogs', ['shiba inu'], 6],
   ]);
   // A file that is one list: the file's own name. JSON is read the same way.
-  assert.deepEqual(parseCollection({ name: 'seasons', path: '/w/seasons.json' }, '["summer", "winter", 3]').map((w) => [w.name, w.entries]), [['seasons', ['summer', 'winter']]]);
-  assert.deepEqual(parseCollection({ name: 'x/colors', path: '/w/x/colors.json' }, '{"warm": {"red": ["red"]}}').map((w) => w.name), ['x/warm/red']);
+  assert.deepEqual((await parseCollection({ name: 'seasons', path: '/w/seasons.json' }, '["summer", "winter", 3]')).map((w) => [w.name, w.entries]), [['seasons', ['summer', 'winter']]]);
+  assert.deepEqual((await parseCollection({ name: 'x/colors', path: '/w/x/colors.json' }, '{"warm": {"red": ["red"]}}')).map((w) => w.name), ['x/warm/red']);
   // One that does not parse gives none, and says where.
   const warnings: string[] = [];
-  assert.deepEqual(parseCollection({ name: 'broken', path: '/w/broken.yaml' }, 'a:\n  - x\n b: [', (m) => warnings.push(m)), []);
+  assert.deepEqual(await parseCollection({ name: 'broken', path: '/w/broken.yaml' }, 'a:\n  - x\n b: [', (m) => warnings.push(m)), []);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /^Wildcard collection \/w\/broken\.yaml:\d+: /);
 });
