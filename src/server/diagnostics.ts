@@ -12,7 +12,7 @@ import { boundedEditDistance, type TagDictionary } from '../model/index';
 import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
-import type { FolderFiles } from './folderFiles';
+import type { FolderFile, FolderFiles } from './folderFiles';
 import { networkFiles, networkOfToken } from './networks';
 import type { DiagnosticsSettings, ServerSettings } from './settings';
 import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
@@ -81,7 +81,7 @@ export interface NamedFiles {
 /** What a check reads: the diagnostics settings, and the files a prompt may name. */
 export type CheckSettings = DiagnosticsSettings & { files?: NamedFiles };
 
-const checkSettingsOf = new WeakMap<DiagnosticsSettings, { key: string; settings: CheckSettings }>();
+const checkSettingsOf = new WeakMap<DiagnosticsSettings, { lists: FolderFile[][]; key: string; settings: CheckSettings }>();
 
 /**
  * The diagnostics settings with the files of the folders: the embeddings' names are known words
@@ -95,14 +95,21 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
     wildcardFiles(folders, settings),
   ]);
   if (embeddings.length + loras.length + wildcards.length === 0) return settings.diagnostics;
-  const key = [embeddings, loras, wildcards].map((files) => files.map((f) => f.name).join('\n')).join('\0');
+  const lists = [embeddings, loras, wildcards];
   const remembered = checkSettingsOf.get(settings.diagnostics);
-  if (remembered?.key === key) return remembered.settings;
+  // The same listings (every keystroke between two listings): no names to compare.
+  if (remembered && remembered.lists.every((list, i) => list === lists[i])) return remembered.settings;
+  // Listed again with the same names: the same object still, so the lines' problems are kept.
+  const key = lists.map((files) => files.map((f) => f.name).join('\n')).join('\0');
+  if (remembered?.key === key) {
+    remembered.lists = lists;
+    return remembered.settings;
+  }
   const files: NamedFiles = {};
   if (loras.length > 0) files.loras = new Map(loras.map((f) => [f.name.toLowerCase(), f.name]));
   if (wildcards.length > 0) files.wildcards = wildcards;
   const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
-  checkSettingsOf.set(settings.diagnostics, { key, settings: extended });
+  checkSettingsOf.set(settings.diagnostics, { lists, key, settings: extended });
   return extended;
 }
 

@@ -1,6 +1,7 @@
 // Files that prompts name, listed from the folders the settings point to: wildcard files
 // (`__animals/cat__`), LoRAs (`<lora:name:1>`) and embeddings. Folders are listed again when asked
-// after FRESH_MS, so a file added while the editor runs is offered a few seconds later.
+// after FRESH_MS, so a file added while the editor runs is offered a few seconds later. Until then
+// the same folders give the same array, so what is derived from it can be kept by it (WeakMap).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { resolvePathSetting } from './settings';
@@ -23,6 +24,8 @@ interface Listing {
 
 export class FolderFiles {
   private readonly listings = new Map<string, Listing>();
+  /** The last answer for each choice of folders and extensions, with the listings it was made of. */
+  private readonly answers = new Map<string, { lists: FolderFile[][]; files: FolderFile[] }>();
   /** Problems already logged: a folder is listed again every few seconds while names are typed. */
   private readonly warned = new Set<string>();
   /** Logs a problem with a folder or one of its files, once. */
@@ -39,21 +42,26 @@ export class FolderFiles {
   /**
    * The files of the setting's folders with one of the extensions (lower-case, with the dot), the first
    * folder's where a path under its folder repeats; `kind` names the folders in the log (`Wildcard`, `LoRA`).
+   * The same array while no folder has been listed again: completion and every check ask on each keystroke.
    */
   async files(folders: string[], extensions: readonly string[], kind: string): Promise<FolderFile[]> {
     const resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
     const lists = await Promise.all(resolved.map((folder) => this.listing(folder, extensions, kind)));
+    const key = `${resolved.join('\0')}\0\0${extensions.join(' ')}`;
+    const answered = this.answers.get(key);
+    if (answered && answered.lists.length === lists.length && answered.lists.every((list, i) => list === lists[i])) return answered.files;
     const seen = new Set<string>();
     const files: FolderFile[] = [];
     for (const list of lists) {
       for (const file of list) {
         // `colors.txt` and `colors.yaml` are two files; `colors.txt` in a second folder is the first one's.
-        const key = file.name + path.extname(file.path).toLowerCase();
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const underFolder = file.name + path.extname(file.path).toLowerCase();
+        if (seen.has(underFolder)) continue;
+        seen.add(underFolder);
         files.push(file);
       }
     }
+    this.answers.set(key, { lists, files });
     return files;
   }
 

@@ -19,9 +19,18 @@ const EXTENSIONS: Record<NetworkKind, readonly string[]> = {
 };
 const KIND_NAMES: Record<NetworkKind, string> = { lora: 'LoRA', embedding: 'Embedding' };
 
+/** Each listing's files one per name, kept by the listing (FolderFiles gives the same array until it lists again). */
+const namedFiles = new WeakMap<FolderFile[], FolderFile[]>();
+
 /** The LoRA or embedding files of the settings' folders, one per name (a1111 names a file by its name alone). */
 export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<FolderFile[]> {
   const files = await folders.files(kind === 'lora' ? settings.loraFolders : settings.embeddingFolders, EXTENSIONS[kind], KIND_NAMES[kind]);
+  let named = namedFiles.get(files);
+  if (!named) namedFiles.set(files, (named = onePerName(files)));
+  return named;
+}
+
+function onePerName(files: FolderFile[]): FolderFile[] {
   const seen = new Set<string>();
   const named: FolderFile[] = [];
   for (const file of files) {

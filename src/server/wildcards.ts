@@ -22,13 +22,25 @@ export const WILDCARD_EXTENSIONS = ['.txt', '.yaml', '.json'];
 /** Options read from a file for a hover or a completion's details. */
 const OPTIONS_READ_LIMIT = 1 << 20;
 
+/**
+ * Each listing's wildcards, kept by the listing (FolderFiles gives the same array until it lists again):
+ * the collections are looked at (stat, parse when changed) once a listing, not on every keystroke.
+ */
+const wildcardsOfListing = new WeakMap<FolderFile[], Promise<WildcardFile[]>>();
+
 /** The wildcards of danbooruGpt.wildcardFolders, the first of a name where two files give it. */
 export async function wildcardFiles(folders: FolderFiles, settings: ServerSettings): Promise<WildcardFile[]> {
   const files = await folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard');
+  let wildcards = wildcardsOfListing.get(files);
+  if (!wildcards) wildcardsOfListing.set(files, (wildcards = namedWildcards(files, folders.warn)));
+  return wildcards;
+}
+
+async function namedWildcards(files: FolderFile[], warn: (message: string) => void): Promise<WildcardFile[]> {
   const named: WildcardFile[] = [];
   const seen = new Set<string>();
   for (const file of files) {
-    for (const wildcard of file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, folders.warn)) {
+    for (const wildcard of file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, warn)) {
       if (seen.has(wildcard.name)) continue;
       seen.add(wildcard.name);
       named.push(wildcard);

@@ -30,6 +30,8 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
     assert.deepEqual(names(await folders.files(['.', 'readme.md'], WILDCARD_EXTENSIONS, 'Wildcard')), ['Colors', 'clothes/tops/shirts']);
     assert.deepEqual(names(await folders.files(['missing', '.'], WILDCARD_EXTENSIONS, 'Wildcard')), ['Colors', 'clothes/tops/shirts'], 'relative folders are under the workspace folder');
     assert.equal(logged.length, 0, 'readme.md is ENOTDIR: not a folder, like a missing one');
+    // Asked again before the folders are listed again: the same array (what is derived from it is kept by it).
+    assert.equal(await folders.files(['missing', '.'], WILDCARD_EXTENSIONS, 'Wildcard'), await folders.files(['missing', '.'], WILDCARD_EXTENSIONS, 'Wildcard'));
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
   }
