@@ -12,11 +12,12 @@ import {
   type CompletionList,
   type CompletionParams,
   type Position,
+  type Range,
 } from 'vscode-languageserver/node';
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
 import { cancellable } from './cancellation';
-import { formatTag, separatorAfter } from '../prompt/insertStyle';
+import { formatTag, separatorAfter, type InsertStyle } from '../prompt/insertStyle';
 import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
@@ -59,10 +60,13 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   }
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;
+  const style = insertStyleOf(settings);
+  const edit = tagEdit(line, params.position, current, style);
+  const { typed, range, leading, trailing } = edit;
   if (current.typed.startsWith('_')) {
     // No Danbooru tag starts with `_`: the first one typed is on its way to a wildcard, and the list
     // opens there (after an empty answer to `_`, VS Code would not ask again at `__`).
-    const wildcards = await wildcardCompletion(ctx, line, params.position, current, settings, signal);
+    const wildcards = await wildcardCompletion(ctx, edit, settings, signal);
     if (wildcards) return wildcards;
   }
   // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
@@ -74,11 +78,6 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const completions = await candidates(engine, cursor.before, current.prefix, settings, categoriesAt(cursor, settings), elsewhere, right, signal);
   signal.throwIfAborted();
 
-  const style = insertStyleOf(settings);
-  const typed = line.slice(current.start, params.position.character);
-  const range = { start: { line: params.position.line, character: current.start }, end: { line: params.position.line, character: current.end } };
-  const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
-  const trailing = separatorAfter(line, current.end, style);
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
   const embeddings = await embeddingMatches(ctx, settings, current.prefix, engine.dictionary, elsewhere);
   signal.throwIfAborted();
@@ -96,14 +95,13 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
     const data: CompletionData = completion.alias ? { tag: completion.tag, alias: completion.alias } : { tag: completion.tag };
     item.data = data;
-    // With `, ` written after the tag, open the list again: the model's next tags for the longer prompt.
-    if (trailing) item.command = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
+    if (trailing) item.command = SUGGEST_NEXT_TAG;
     if (rank === 0) item.preselect = true;
     return item;
   });
   // Words that are no Danbooru tags: known tags (quality tags, the user's own) and the names of the
   // embedding files, which a1111 reads written as a word (`EasyNegative`), verbatim.
-  const nextTag = trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {};
+  const nextTag = trailing ? { command: SUGGEST_NEXT_TAG } : {};
   const words = [
     ...known.map((tag) => ({ name: tag, item: {
       label: formatTag(tag, style),
@@ -142,20 +140,37 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   return { isIncomplete: true, items };
 }
 
+/** With `, ` written after the item, open the list again: the model's next tags for the longer prompt. */
+const SUGGEST_NEXT_TAG = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
+
+/** What an item for the tag being typed replaces, and the separators it writes around itself. */
+interface TagEdit {
+  /** The text from the tag's start to the cursor: every item's filterText. */
+  typed: string;
+  range: Range;
+  leading: string;
+  trailing: string;
+}
+
+function tagEdit(line: string, position: Position, current: CurrentTag, style: InsertStyle): TagEdit {
+  return {
+    typed: line.slice(current.start, position.character),
+    range: { start: { line: position.line, character: current.start }, end: { line: position.line, character: current.end } },
+    leading: current.start > 0 && line[current.start - 1] === ',' ? ' ' : '',
+    trailing: separatorAfter(line, current.end, style),
+  };
+}
+
 /**
  * `__hair|`: the names of the wildcard files, inserted as `__hair_color__`; undefined when the wildcard
  * folders hold none (the dictionary is asked instead, for a user's own tag starting with `_`).
  */
 async function wildcardCompletion(
-  ctx: ServerContext, line: string, position: Position, current: CurrentTag, settings: ServerSettings, signal: AbortSignal,
+  ctx: ServerContext, { typed, range, leading, trailing }: TagEdit, settings: ServerSettings, signal: AbortSignal,
 ): Promise<CompletionList | undefined> {
   const files = await wildcardFiles(ctx.folders, settings);
   signal.throwIfAborted();
   if (files.length === 0) return undefined;
-  const typed = line.slice(current.start, position.character);
-  const range = { start: { line: position.line, character: current.start }, end: { line: position.line, character: current.end } };
-  const leading = current.start > 0 && line[current.start - 1] === ',' ? ' ' : '';
-  const trailing = separatorAfter(line, current.end, insertStyleOf(settings));
   const items = matchWildcards(files, typed.replace(/^_+|_+$/g, ''), settings.completion.count).map((file, rank): CompletionItem => ({
     label: `__${file.name}__`,
     kind: CompletionItemKind.Variable,
@@ -165,7 +180,7 @@ async function wildcardCompletion(
     textEdit: { range, newText: `${leading}__${file.name}__${trailing}` },
     // Its name and place only: a collection's list may hold thousands of options.
     data: { wildcard: { name: file.name, path: file.path, line: file.line } } satisfies CompletionData,
-    ...(trailing ? { command: { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' } } : {}),
+    ...(trailing ? { command: SUGGEST_NEXT_TAG } : {}),
     ...(rank === 0 ? { preselect: true } : {}),
   }));
   return { isIncomplete: true, items };
