@@ -568,16 +568,15 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
   const parsed = parseLine(line, dictionary);
   if (settings.files && settings.unknownTags) fileProblems(line, parsed, settings.files, typingEnd, into);
   const joined = parsed.groups.length > 0 ? tagsJoinedToGroups(line, parsed) : undefined;
+  // The other way round: the group each joined tag is written on from (none on most lines).
+  const groupOfJoined = joined?.size ? new Map([...joined].map(([group, tag]) => [tag, group])) : undefined;
   const makesTag = (option: PromptTag, after: PromptTag): boolean => resolveCached(dictionary, `${option.name}_${after.name}`) !== undefined;
   /** `red` in `{red|blue} dress`, or `dress` there, when one of the options and `dress` make a tag. */
   const partOfJoinedTag = (tag: PromptTag): boolean => {
-    if (!joined?.size) return false;
-    const after = tag.group === undefined ? undefined : joined.get(tag.group);
+    const after = tag.group === undefined ? undefined : joined?.get(tag.group);
     if (after) return makesTag(tag, after);
-    for (const [group, joinedTag] of joined) {
-      if (joinedTag === tag) return parsed.tags.some((option) => option.group === group && makesTag(option, tag));
-    }
-    return false;
+    const group = groupOfJoined?.get(tag);
+    return group !== undefined && parsed.tags.some((option) => option.group === group && makesTag(option, tag));
   };
   for (const tag of parsed.tags) {
     if (isNotATag(tag)) continue;
@@ -593,7 +592,7 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
     }
     const canonical = resolved.tag.name;
     // `dress` of `{red|blue} dress` is no second `dress` when the prompt holds one.
-    if (joined?.size && [...joined.values()].includes(tag) && partOfJoinedTag(tag)) continue;
+    if (groupOfJoined?.has(tag) && partOfJoinedTag(tag)) continue;
     const first = seen.get(canonical);
     if (first !== undefined) {
       if (settings.duplicateTags) {
