@@ -416,6 +416,11 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   return { tags, tokens, groups, separators };
 }
 
+/** The token of that kind under `column` (from its start up to, not at, its end). */
+export function tokenAt(parsed: ParsedPrompt, column: number, kind: PromptTokenKind): PromptToken | undefined {
+  return parsed.tokens.find((t) => t.kind === kind && t.start <= column && column < t.end);
+}
+
 /** The name of the wildcard a `wildcard` token starts with: `__color__ shirt` → `color`; undefined for other text. */
 export function wildcardName(text: string): string | undefined {
   const length = matchAt(WILDCARD, text, 0);

@@ -2,9 +2,9 @@
 // `hair_color.txt` of the wildcard folders, a glob (`__animals/*__`) each file it chooses from.
 import { pathToFileURL } from 'node:url';
 import type { DefinitionParams, Location } from 'vscode-languageserver/node';
-import { wildcardName } from '../prompt/parser';
+import { tokenAt } from '../prompt/parser';
 import { parseLine, type ServerContext } from './serverContext';
-import { filesOfWildcard, wildcardFiles } from './wildcards';
+import { wildcardOfToken } from './wildcards';
 
 export async function provideDefinition(ctx: ServerContext, params: DefinitionParams): Promise<Location[] | null> {
   const document = ctx.documents.get(params.textDocument.uri);
@@ -12,11 +12,10 @@ export async function provideDefinition(ctx: ServerContext, params: DefinitionPa
   const line = document.line(params.position.line);
   const column = params.position.character;
   const engine = await ctx.engines.engine();
-  const token = parseLine(line, engine.dictionary).tokens.find((t) => t.kind === 'wildcard' && t.start <= column && column < t.end);
-  const name = token && wildcardName(line.slice(token.start, token.end));
-  if (name === undefined) return null;
-  const files = filesOfWildcard(await wildcardFiles(ctx.folders, await ctx.settings.forDocument(document.uri)), name);
-  return files.map((file) => {
+  const token = tokenAt(parseLine(line, engine.dictionary), column, 'wildcard');
+  const wildcard = token && await wildcardOfToken(ctx.folders, await ctx.settings.forDocument(document.uri), line.slice(token.start, token.end));
+  if (!wildcard) return null;
+  return wildcard.files.map((file) => {
     // A collection's list: at its key.
     const start = { line: file.line ?? 0, character: 0 };
     return { uri: pathToFileURL(file.path).href, range: { start, end: start } };

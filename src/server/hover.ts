@@ -5,9 +5,9 @@ import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
-import { normalizeTag, wildcardName } from '../prompt/parser';
+import { normalizeTag, tokenAt } from '../prompt/parser';
 import { networkFiles, networkMarkdown, networkOfToken } from './networks';
-import { filesOfWildcard, wildcardFiles, wildcardMarkdown } from './wildcards';
+import { wildcardMarkdown, wildcardOfToken } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;
 
@@ -19,9 +19,9 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   if (token.isCancellationRequested) return null;
   const parsed = parseLine(line, engine.dictionary);
   const column = params.position.character;
-  const wildcard = parsed.tokens.find((t) => t.kind === 'wildcard' && t.start <= column && column < t.end);
+  const wildcard = tokenAt(parsed, column, 'wildcard');
   if (wildcard) return wildcardHover(ctx, document.uri, params.position.line, line.slice(wildcard.start, wildcard.end), wildcard.start);
-  const network = parsed.tokens.find((t) => t.kind === 'network' && t.start <= column && column < t.end);
+  const network = tokenAt(parsed, column, 'network');
   if (network) return networkHover(ctx, document.uri, params.position.line, line.slice(network.start, network.end), network.start);
   const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
   if (index < 0) return null;
@@ -62,13 +62,11 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
 
 /** Hover on `__hair_color__`: the file (or, for a glob, the files) it chooses from, and their options. */
 async function wildcardHover(ctx: ServerContext, uri: string, line: number, text: string, start: number): Promise<Hover | null> {
-  const name = wildcardName(text);
-  if (name === undefined) return null;
-  const settings = await ctx.settings.forDocument(uri);
-  const files = filesOfWildcard(await wildcardFiles(ctx.folders, settings), name);
+  const wildcard = await wildcardOfToken(ctx.folders, await ctx.settings.forDocument(uri), text);
+  if (!wildcard) return null;
   return {
-    contents: { kind: MarkupKind.Markdown, value: await wildcardMarkdown(name, files) },
-    range: { start: { line, character: start }, end: { line, character: start + name.length + 4 } },
+    contents: { kind: MarkupKind.Markdown, value: await wildcardMarkdown(wildcard.name, wildcard.files) },
+    range: { start: { line, character: start }, end: { line, character: start + wildcard.name.length + 4 } },
   };
 }
 

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { YAMLMap } from 'yaml';
+import { wildcardName } from '../prompt/parser';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
@@ -131,6 +132,12 @@ function entriesOf(list: unknown[]): string[] {
     }
   }
   return entries;
+}
+
+/** The wildcard a `wildcard` token's text names, and the wildcards of the folders it chooses from. */
+export async function wildcardOfToken(folders: FolderFiles, settings: ServerSettings, text: string): Promise<{ name: string; files: WildcardFile[] } | undefined> {
+  const name = wildcardName(text);
+  return name === undefined ? undefined : { name, files: filesOfWildcard(await wildcardFiles(folders, settings), name) };
 }
 
 /** Dynamic Prompts' globs, as Python's fnmatch reads them: `*` any run of characters (`/` too), `?` one. */
