@@ -11,9 +11,10 @@ import { parseLine, resolveCached, type ServerContext } from './serverContext';
  * `enumMember`, meta `macro`).
  */
 const TYPE_OF_CATEGORY: Readonly<Record<number, string>> = { 1: 'artistTag', 3: 'copyrightTag', 4: 'characterTag', 5: 'metaTag' };
-const TOKEN_TYPES = ['artistTag', 'characterTag', 'copyrightTag', 'metaTag'];
 
-export const SEMANTIC_TOKENS_LEGEND: SemanticTokensLegend = { tokenTypes: TOKEN_TYPES, tokenModifiers: [] };
+export const SEMANTIC_TOKENS_LEGEND: SemanticTokensLegend = { tokenTypes: Object.values(TYPE_OF_CATEGORY), tokenModifiers: [] };
+/** Each category's index in the legend, the number a token carries. */
+const TYPE_INDEX_OF_CATEGORY = new Map(Object.keys(TYPE_OF_CATEGORY).map((category, index) => [Number(category), index]));
 
 /** Lines tokenized per request at most: the editor asks for what it shows, a few screens. */
 const MAX_LINES = 5000;
@@ -36,10 +37,10 @@ export async function provideSemanticTokensRange(ctx: ServerContext, params: Sem
     const line = document.line(number);
     for (const tag of parseLine(line, engine.dictionary).tags) {
       const category = resolveCached(engine.dictionary, tag.name)?.tag.category;
-      const type = category === undefined ? undefined : TYPE_OF_CATEGORY[category];
+      const type = category === undefined ? undefined : TYPE_INDEX_OF_CATEGORY.get(category);
       if (type === undefined) continue;
       const deltaLine = number - previousLine;
-      data.push(deltaLine, deltaLine === 0 ? tag.start - previousStart : tag.start, tag.end - tag.start, TOKEN_TYPES.indexOf(type), 0);
+      data.push(deltaLine, deltaLine === 0 ? tag.start - previousStart : tag.start, tag.end - tag.start, type, 0);
       previousLine = number;
       previousStart = tag.start;
     }
