@@ -54,7 +54,7 @@ export interface ServerSettings {
   sample: SampleSettings;
   bannedTags: string[];
   diagnostics: DiagnosticsSettings;
-  /** Folders of Dynamic Prompts wildcard files (`.txt`), relative ones under the workspace folder. */
+  /** Folders of Dynamic Prompts wildcards (`.txt` files, `.yaml`/`.json` collections), relative ones under the workspace folder. */
   wildcardFolders: string[];
   /** Folders of LoRA files, for `<lora:` names. */
   loraFolders: string[];
