@@ -19,6 +19,7 @@ import { provideDefinition } from './definition';
 import { DiagnosticsScheduler } from './diagnostics';
 import { EngineHost } from './engineHost';
 import { FolderFiles } from './folderFiles';
+import { provideFormatting } from './formatting';
 import { provideHover } from './hover';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
@@ -64,6 +65,8 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       definitionProvider: true,
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, range: true, full: false },
+      documentFormattingProvider: true,
+      documentRangeFormattingProvider: true,
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
   };
@@ -96,6 +99,8 @@ connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
 connection.onHover((params, token) => provideHover(ctx, params, token));
 connection.onDefinition((params) => provideDefinition(ctx, params));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
+connection.onDocumentFormatting((params, token) => provideFormatting(ctx, params, token));
+connection.onDocumentRangeFormatting((params, token) => provideFormatting(ctx, params, token));
 connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
 connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));

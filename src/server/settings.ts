@@ -7,6 +7,7 @@ import path from 'node:path';
 import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
 import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
+import type { SeparatorStyle } from '../prompt/format';
 import type { InsertStyle, WordSeparator } from '../prompt/insertStyle';
 import type { CursorContext } from '../prompt/parser';
 
@@ -60,6 +61,8 @@ export interface ServerSettings {
   loraFolders: string[];
   /** Folders of textual-inversion embeddings, for ComfyUI's `embedding:` names. */
   embeddingFolders: string[];
+  /** Format Document: the separator (`auto`: the file's own) and how known tags' words are joined. */
+  format: { separator: 'auto' | SeparatorStyle; tagWords: 'keep' | WordSeparator };
 }
 
 /** Where wildcards live in a workspace that is the prompts' folder, an a1111 WebUI or a ComfyUI install. */
@@ -83,6 +86,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
   loraFolders: DEFAULT_LORA_FOLDERS,
   embeddingFolders: DEFAULT_EMBEDDING_FOLDERS,
+  format: { separator: 'auto', tagWords: 'keep' },
 };
 
 /** A path setting: '' = undefined, `~/` = home, relative = under the workspace folder (or the working directory). */
@@ -181,11 +185,13 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
   }
   // Names the settings editor offers from a list; settings.json can hold anything, which would
   // otherwise be dropped (a category) or read as the other choice (an insert style) without a word.
-  const style: string = result.insert.style;
-  if (style !== 'spaces' && style !== 'underscores') {
-    const fixed = DEFAULT_SETTINGS.insert.style;
-    problems.push(`The setting danbooruGpt.insert.style is "${style}", but must be "spaces" or "underscores"; using "${fixed}".`);
-    result = { ...result, insert: { ...result.insert, style: fixed } };
+  for (const [group, key, names] of NAME_SETTINGS) {
+    const value: string = (result[group] as unknown as Record<string, string>)[key]!;
+    if (names.includes(value)) continue;
+    const fixed = (DEFAULT_SETTINGS[group] as unknown as Record<string, string>)[key]!;
+    const choices = names.map((name) => `"${name}"`).join(', ').replace(/, ([^,]*)$/, ' or $1');
+    problems.push(`The setting danbooruGpt.${group}.${key} is "${value}", but must be ${choices}; using "${fixed}".`);
+    result = { ...result, [group]: { ...result[group], [key]: fixed } };
   }
   const unknownCategories = result.completion.categories.filter((name) => categoryOfName(name) === undefined);
   if (unknownCategories.length > 0) {
@@ -203,6 +209,13 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
   }
   return { settings: result, problems };
 }
+
+/** Settings that take one of a few names (package.json's enums). */
+const NAME_SETTINGS: [group: 'insert' | 'format', key: string, names: string[]][] = [
+  ['insert', 'style', ['spaces', 'underscores']],
+  ['format', 'separator', ['auto', 'commaSpace', 'comma']],
+  ['format', 'tagWords', ['keep', 'spaces', 'underscores']],
+];
 
 /** The settings that list folders of files a prompt names. */
 const FOLDER_SETTINGS = ['wildcardFolders', 'loraFolders', 'embeddingFolders'] as const;

@@ -360,6 +360,23 @@ scenario('4c-tag-categories-coloured', async () => {
   await workbench.press('Escape');
 });
 
+scenario('4d-format-document', async () => {
+  // Format Document, from the palette (Format Selection and editor.formatOnSave use the same
+  // provider): a prompt pasted untidy gets one `, ` between tags, no empty tag, no space inside
+  // brackets or before its weight; the file's tidy lines (real posts) stay as they are.
+  await workbench.openFile('faces.prompt');
+  const before = await workbench.editorLinesWhen((l) => l.some((line) => line.includes(';)')));
+  const posts = before.filter((line) => line.startsWith('2girls'));
+  assert.equal(posts.length, 2, `faces.prompt is shown: ${JSON.stringify(before)}`);
+  await workbench.newLineAtEnd();
+  await workbench.insertText('2girls,>_< ,  chibi,,( closed eyes : 1.2 ) ,relay  baton');
+  await lastLineBecomes('2girls,>_< ,  chibi,,( closed eyes : 1.2 ) ,relay  baton');
+  await workbench.runCommand('Format Document');
+  await lastLineBecomes('2girls, >_<, chibi, (closed eyes:1.2), relay baton');
+  const after = await workbench.editorLines();
+  for (const post of posts) assert.ok(after.includes(post), `a tidy line stays: ${post}`);
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

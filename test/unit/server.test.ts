@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DefinitionRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { DefinitionRequest, DocumentFormattingRequest, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
@@ -162,6 +162,50 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await tokensOf(2, 3), ['2:wlop=artistTag'], 'the lines of the range only, their positions from the range start line');
     // Each engine load (another dictionary may give other categories) asks the editor to ask again.
     assert.ok(client.semanticTokensRefreshes >= 1, 'a refresh after the engine loaded');
+  });
+
+  test('Format Document and Format Selection: one edit per changed line; the separator is the file\'s own or the setting\'s; tag words', async () => {
+    const lines = [
+      '1girl,solo ,  long  hair, ( smile : 1.2 ),, // a,,  note  ',
+      '# a comment,,as written',
+      '',
+      'ganyu  (genshin impact),[ cat|dog ], smile  (blush), <lora:add detail: 0.6> ,BREAK,looking_at_viewer',
+      'already, tidy',
+      'long hair, smile, looking at viewer',
+    ];
+    const text = lines.join('\n');
+    const uri = await client.open('format.prompt', text);
+    const format = (range?: { start: number; end: number }): Promise<TextEdit[] | null> => range
+      ? client.connection.sendRequest(DocumentRangeFormattingRequest.type, { textDocument: { uri }, range: { start: { line: range.start, character: 3 }, end: { line: range.end, character: 0 } }, options: { tabSize: 2, insertSpaces: true } })
+      : client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+    const edits = (await format())!;
+    // `ganyu (genshin impact)` is one tag (the dictionary knows it), `(blush)` after smile emphasis.
+    assert.equal(applyEdits(text, edits), [
+      '1girl, solo, long hair, (smile:1.2), // a,,  note',
+      '# a comment,,as written',
+      '',
+      'ganyu (genshin impact), [cat|dog], smile (blush), <lora:add detail: 0.6>, BREAK, looking_at_viewer',
+      'already, tidy',
+      'long hair, smile, looking at viewer',
+    ].join('\n'));
+    assert.deepEqual(edits.map((edit) => edit.range.start.line), [0, 3], 'unchanged lines get no edit');
+    // A selection: its lines only; one ending at the start of a line holds none of that line.
+    assert.deepEqual((await format({ start: 3, end: 4 }))!.map((edit) => edit.range.start.line), [3]);
+
+    // A file written as the converter writes (`a,b`) keeps its separator; the setting can name one.
+    const dataset = '2girls,blush ,frown,,greyscale\n1girl,solo, smile';
+    const datasetUri = await client.open('dataset.tags', dataset);
+    const formatDataset = async (): Promise<string> => applyEdits(dataset, (await client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: datasetUri }, options: { tabSize: 2, insertSpaces: true } }))!);
+    assert.equal(await formatDataset(), '2girls,blush,frown,greyscale\n1girl,solo,smile');
+    try {
+      await client.changeSettings({ modelFolder: NO_MODEL, format: { separator: 'commaSpace', tagWords: 'spaces' } });
+      assert.equal(await formatDataset(), '2girls, blush, frown, greyscale\n1girl, solo, smile');
+      assert.equal(applyEdits(text, (await format())!).split('\n')[3], 'ganyu (genshin impact), [cat|dog], smile (blush), <lora:add detail: 0.6>, BREAK, looking at viewer');
+      await client.changeSettings({ modelFolder: NO_MODEL, format: { separator: 'comma', tagWords: 'underscores' } });
+      assert.equal(applyEdits(text, (await format())!).split('\n')[0], '1girl,solo,long_hair,(smile:1.2), // a,,  note');
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
   });
 
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
@@ -940,6 +984,9 @@ test('settings: a name outside a setting\'s list (settings.json takes anything) 
     'The setting danbooruGpt.insert.style is "space", but must be "spaces" or "underscores"; using "spaces".',
     'The setting danbooruGpt.completion.categories has "charater", "Copyright", but each must be one of general, artist, copyright, character, meta; using general, meta.',
   ]);
+  const format = validateSettings(mergeSettings(DEFAULT_SETTINGS, { format: { separator: ', ', tagWords: 'spaces' } }));
+  assert.deepEqual(format.settings.format, { separator: 'auto', tagWords: 'spaces' });
+  assert.deepEqual(format.problems, ['The setting danbooruGpt.format.separator is ", ", but must be "auto", "commaSpace" or "comma"; using "auto".']);
   const folders = validateSettings(mergeSettings(DEFAULT_SETTINGS, { loraFolders: ['models/Lora', 3, null], wildcardFolders: [{}] }));
   assert.deepEqual(folders.settings.loraFolders, ['models/Lora']);
   assert.deepEqual(folders.settings.wildcardFolders, []);

@@ -198,6 +198,11 @@ export class Workbench {
     await this.page.keyboard.type(text, { delay: 30 });
   }
 
+  /** Puts text in at the cursor as one input (as a paste does): no bracket is closed, no key typed. */
+  async insertText(text: string): Promise<void> {
+    await this.page.keyboard.insertText(text);
+  }
+
   async press(keys: string): Promise<void> {
     await this.page.keyboard.press(keys);
   }

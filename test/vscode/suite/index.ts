@@ -17,6 +17,7 @@ export async function run(): Promise<void> {
   await import('./completion.test');
   await import('./sample.test');
   await import('./diagnostics.test');
+  await import('./format.test');
   await import('./convert.test');
   await import('./status.test');
   await import('./brokenModel.test');
