@@ -3,10 +3,12 @@
 // prompt file. Each figure is printed beside a baseline measured in the same run: the engine's own
 // complete() on the same inputs (what LSP adds), and the parser alone on the same file. Last, a
 // large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
-// check, a keystroke's check, completion while it runs, and the server's memory.
+// check, a keystroke's check, completion while it runs, Format Document, and the server's memory.
+// Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
+// and doubled), beside the parser alone on the same lines.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DidChangeTextDocumentNotification } from 'vscode-languageserver-protocol/node';
+import { DidChangeTextDocumentNotification, DocumentFormattingRequest } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   const fileUri = await checker.open('thousand.prompt', 'warm up');
   await checker.waitForStatus((s) => !s.loading, 60000);
   await checker.waitForDiagnostics(fileUri);
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const diagnosticTimes: number[] = [];
   let published = '';
   const check = async (body: string): Promise<number> => {
@@ -121,6 +124,22 @@ async function main(): Promise<void> {
   for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
     keystrokeTimes.push(await check(fileLines.map((l, i) => (i === middle ? l + ' '.repeat(run + 1) : l)).join('\n')));
   }
+  // Format Document: the file as it is (tidy, every line passed over) and untidy (every line changes).
+  const untidyLines = fileLines.map((l) => l.replace(/, /g, (_, i: number) => (i % 3 === 0 ? ' ,,  ' : ' , ')));
+  const formatTimes = async (body: string[]): Promise<{ ms: number; edits: number }> => {
+    await checker.replace(fileUri, body.join('\n'));
+    const times: number[] = [];
+    let edits = 0;
+    for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
+      const started = performance.now();
+      const result = await checker.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: fileUri }, options: { tabSize: 2, insertSpaces: true } });
+      times.push(performance.now() - started);
+      edits = result?.length ?? 0;
+    }
+    return { ms: median(times), edits };
+  };
+  const tidyFormat = await formatTimes(fileLines);
+  const untidyFormat = await formatTimes(untidyLines);
   await checker.stop();
   const parseTimes: number[] = [];
   for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
@@ -128,13 +147,14 @@ async function main(): Promise<void> {
     for (const line of fileLines) parsePrompt(line);
     parseTimes.push(performance.now() - started);
   }
-  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const diagMs = median(diagnosticTimes);
   const parseMs = median(parseTimes);
   console.log(`\ndiagnostics of a ${DIAGNOSTIC_LINES}-line prompt file (${(text.length / 1024).toFixed(0)} KiB, ${published}), median of ${DIAGNOSTIC_RUNS}`);
   console.log(`  change -> publishDiagnostics through LSP: ${fmt(diagMs)}`);
   console.log(`  parser alone on the same lines:          ${fmt(parseMs)}  (baseline; LSP check = x${(diagMs / parseMs).toFixed(1)})`);
   console.log(`  one line changed -> publishDiagnostics:  ${fmt(median(keystrokeTimes))}`);
+  console.log(`  Format Document, tidy (${tidyFormat.edits} edits):      ${fmt(tidyFormat.ms)}  (x${(tidyFormat.ms / parseMs).toFixed(2)} the parser alone)`);
+  console.log(`  Format Document, GENERATED untidy (${untidyFormat.edits} edits): ${fmt(untidyFormat.ms)}  (x${(untidyFormat.ms / parseMs).toFixed(2)} the parser alone)`);
 
   if (LARGE_LINES > 0) await largeFile(modelDir);
 }
@@ -192,12 +212,19 @@ async function largeFile(modelDir: string): Promise<void> {
   const completionMs = performance.now() - asked;
   await client.waitForDiagnostics(uri, () => true, 600000);
   const secondKeystrokeMs = performance.now() - started;
+  started = performance.now();
+  const formatEdits = await client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+  const formatMs = performance.now() - started;
   const lastMemory = serverMemory(pid);
   await client.stop();
+  started = performance.now();
+  for (const each of lines) parsePrompt(each);
+  const parseAllMs = performance.now() - started;
   console.log(`\nlarge file, GENERATED (${postsFile} repeated): ${LARGE_LINES.toLocaleString('en-US')} lines, ${(text.length / 1048576).toFixed(1)} MiB`);
   console.log(`  open -> first publishDiagnostics:  ${fmt(firstMs)} (${firstCount} diagnostics; ${firstMemory})`);
   console.log(`  keystroke -> publishDiagnostics:   ${fmt(keystrokeMs)}, then ${fmt(secondKeystrokeMs)} (300 ms debounce included)`);
   console.log(`  completion while that check runs:  ${fmt(completionMs)} (${items.length} items)`);
+  console.log(`  Format Document:                   ${fmt(formatMs)} (${formatEdits?.length ?? 0} edits: the line typed into; parser alone on every line ${fmt(parseAllMs)}, baseline)`);
   console.log(`  server memory at the end:          ${lastMemory}`);
 }
 
