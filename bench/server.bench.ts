@@ -3,12 +3,13 @@
 // prompt file. Each figure is printed beside a baseline measured in the same run: the engine's own
 // complete() on the same inputs (what LSP adds), and the parser alone on the same file. Last, a
 // large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
-// check, a keystroke's check, completion while it runs, Format Document, and the server's memory.
+// check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
+// Rename of a tag, and the server's memory.
 // Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
 // and doubled), beside the parser alone on the same lines.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DidChangeTextDocumentNotification, DocumentFormattingRequest } from 'vscode-languageserver-protocol/node';
+import { DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, RenameRequest } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
@@ -215,6 +216,18 @@ async function largeFile(modelDir: string): Promise<void> {
   started = performance.now();
   const formatEdits = await client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
   const formatMs = performance.now() - started;
+  // The cursor on the second tag of a line: its highlights (the lines around it), then its rename
+  // across the whole file.
+  const second = lines[0]!.indexOf(', ') + 2;
+  const position = { textDocument: { uri }, position: { line: 0, character: second } };
+  const renamedTag = lines[0]!.slice(second, lines[0]!.indexOf(',', second));
+  started = performance.now();
+  const highlights = await client.connection.sendRequest(DocumentHighlightRequest.type, position);
+  const highlightMs = performance.now() - started;
+  started = performance.now();
+  const renamed = await client.connection.sendRequest(RenameRequest.type, { ...position, newName: 'renamed tag' });
+  const renameMs = performance.now() - started;
+  const renameEdits = Object.values(renamed?.changes ?? {})[0]?.length ?? 0;
   const lastMemory = serverMemory(pid);
   await client.stop();
   started = performance.now();
@@ -225,6 +238,8 @@ async function largeFile(modelDir: string): Promise<void> {
   console.log(`  keystroke -> publishDiagnostics:   ${fmt(keystrokeMs)}, then ${fmt(secondKeystrokeMs)} (300 ms debounce included)`);
   console.log(`  completion while that check runs:  ${fmt(completionMs)} (${items.length} items)`);
   console.log(`  Format Document:                   ${fmt(formatMs)} (${formatEdits?.length ?? 0} edits: the line typed into; parser alone on every line ${fmt(parseAllMs)}, baseline)`);
+  console.log(`  Document Highlights:               ${fmt(highlightMs)} (of "${renamedTag}": ${highlights?.length ?? 0} in the 1,001 lines from the cursor)`);
+  console.log(`  Rename:                            ${fmt(renameMs)} (of "${renamedTag}": ${renameEdits.toLocaleString('en-US')} edits; parser alone on every line, above, is the baseline)`);
   console.log(`  server memory at the end:          ${lastMemory}`);
 }
 

@@ -16,6 +16,7 @@ import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../proto
 import { provideCodeActions } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
+import { provideDocumentHighlights } from './documentHighlight';
 import { DiagnosticsScheduler } from './diagnostics';
 import { EngineHost } from './engineHost';
 import { FolderFiles } from './folderFiles';
@@ -24,6 +25,7 @@ import { provideHover } from './hover';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
 import { relatedTags } from './related';
+import { prepareRename, provideRename } from './rename';
 import { sampleTags } from './sample';
 import { SEMANTIC_TOKENS_LEGEND, provideSemanticTokensRange } from './semanticTokens';
 import type { ServerContext } from './serverContext';
@@ -67,6 +69,8 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, range: true, full: false },
       documentFormattingProvider: true,
       documentRangeFormattingProvider: true,
+      documentHighlightProvider: true,
+      renameProvider: { prepareProvider: true },
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
   };
@@ -99,6 +103,9 @@ connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
 connection.onHover((params, token) => provideHover(ctx, params, token));
 connection.onDefinition((params) => provideDefinition(ctx, params));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
+connection.onDocumentHighlight((params, token) => provideDocumentHighlights(ctx, params, token));
+connection.onPrepareRename((params) => prepareRename(ctx, params));
+connection.onRenameRequest((params, token) => provideRename(ctx, params, token));
 connection.onDocumentFormatting((params, token) => provideFormatting(ctx, params, token));
 connection.onDocumentRangeFormatting((params, token) => provideFormatting(ctx, params, token));
 connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));

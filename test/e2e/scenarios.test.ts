@@ -377,6 +377,23 @@ scenario('4d-format-document', async () => {
   for (const post of posts) assert.ok(after.includes(post), `a tidy line stays: ${post}`);
 });
 
+scenario('4e-rename-tag', async () => {
+  // Rename (F2) on a tag: each place the file writes it, as `simple background` or as
+  // `simple_background` (in the real post's line and in a weight), gets the new name in its own style.
+  await workbench.openFile('portrait.prompt');
+  const post = (await workbench.editorLinesWhen((l) => l.some((line) => line.includes('simple_background')))).find((line) => line.startsWith('1girl, breasts'));
+  assert.ok(post && post.includes(', simple_background, '), `portrait.prompt is shown: ${post}`);
+  const renamedPost = post.replace(', simple_background, ', ', plain_background, ');
+  await workbench.newLineAtEnd();
+  await workbench.insertText('simple background, (simple_background:1.1)');
+  await workbench.press('Escape');
+  await workbench.press('Home');
+  await workbench.renameAtCursor('plain background');
+  await lastLineBecomes('plain background, (plain_background:1.1)');
+  const lines = await workbench.editorLines();
+  assert.ok(lines.includes(renamedPost), `the post's line renamed too: ${JSON.stringify(lines)}`);
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DefinitionRequest, DocumentFormattingRequest, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
@@ -206,6 +206,42 @@ describe('language server, dictionary-only', () => {
     } finally {
       await client.changeSettings({ modelFolder: NO_MODEL });
     }
+  });
+
+  test('Document Highlights and Rename: the tag under the cursor in any spelling or alias, never a LoRA or wildcard name; each rewritten in its own style', async () => {
+    const lines = [
+      'long hair, smile, (long_hair:1.2), very long hair',
+      '1girl, Long_Hair, <lora:long_hair:1>, __long_hair__',
+      'twintails, twintail, artist:wlop',
+      'ganyu \\(genshin impact\\), (ganyu_(genshin_impact):1.1)',
+    ];
+    const text = lines.join('\n');
+    const uri = await client.open('rename.prompt', text);
+    const at = (line: number, character: number) => ({ textDocument: { uri }, position: { line, character } });
+    const spans = (ranges: { range: Range }[] | null): string[] => (ranges ?? []).map(({ range }) => `${range.start.line}:${lines[range.start.line]!.slice(range.start.character, range.end.character)}`);
+    // With the cursor in a tag or just after it.
+    for (const character of [0, 4, 9]) {
+      assert.deepEqual(spans(await client.connection.sendRequest(DocumentHighlightRequest.type, at(0, character))), ['0:long hair', '0:long_hair', '1:Long_Hair']);
+    }
+    assert.deepEqual(spans(await client.connection.sendRequest(DocumentHighlightRequest.type, at(2, 12))), ['2:twintails', '2:twintail'], 'an alias is the same tag');
+    assert.deepEqual(await client.connection.sendRequest(DocumentHighlightRequest.type, at(1, 25)), null, 'a LoRA name is no tag');
+
+    const prepared = await client.connection.sendRequest(PrepareRenameRequest.type, at(1, 8));
+    assert.deepEqual(prepared, { range: { start: { line: 1, character: 7 }, end: { line: 1, character: 16 } }, placeholder: 'Long_Hair' });
+    await assert.rejects(client.connection.sendRequest(PrepareRenameRequest.type, at(1, 40)), /Only a tag can be renamed/);
+    const renamed = async (line: number, character: number, newName: string): Promise<string[]> => {
+      const edit = await client.connection.sendRequest(RenameRequest.type, { ...at(line, character), newName });
+      return applyEdits(text, edit!.changes![uri]!).split('\n');
+    };
+    assert.deepEqual((await renamed(0, 2, 'Very  Long Hair')).slice(0, 2), [
+      'very long hair, smile, (very_long_hair:1.2), very long hair',
+      '1girl, very_long_hair, <lora:long_hair:1>, __long_hair__',
+    ], 'each spelling in its style; the LoRA and the wildcard as they were (the duplicate made is left to the check)');
+    assert.equal((await renamed(2, 0, 'twin_braids'))[2], 'twin braids, twin braids, artist:wlop');
+    assert.equal((await renamed(2, 30, 'Mika Pikazo'))[2], 'twintails, twintail, artist:mika pikazo', 'after a category prefix, the tag only');
+    assert.equal((await renamed(3, 2, 'keqing (genshin impact)'))[3], 'keqing \\(genshin impact\\), (keqing_(genshin_impact):1.1)');
+    await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: 'long hair, smile' }), /holds a comma/);
+    await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: '  ' }), /empty/);
   });
 
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {

@@ -203,6 +203,16 @@ export class Workbench {
     await this.page.keyboard.insertText(text);
   }
 
+  /** Renames the symbol at the cursor (F2), as a person would: the rename box, the new name, Enter. */
+  async renameAtCursor(newName: string): Promise<void> {
+    await this.page.keyboard.press('F2');
+    const input = this.activeEditor().locator('.rename-box input').first();
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    // Into the box itself: keys sent before it has the focus would go to the editor.
+    await input.fill(newName);
+    await input.press('Enter');
+  }
+
   async press(keys: string): Promise<void> {
     await this.page.keyboard.press(keys);
   }

@@ -18,6 +18,7 @@ export async function run(): Promise<void> {
   await import('./sample.test');
   await import('./diagnostics.test');
   await import('./format.test');
+  await import('./rename.test');
   await import('./convert.test');
   await import('./status.test');
   await import('./brokenModel.test');

@@ -1,0 +1,48 @@
+// Rename (F2) on a tag: every place the document writes that tag, in any spelling or as an alias, is
+// rewritten to the new name, each in the style it was written in (`long hair`, `long_hair`, escaped
+// parentheses or not): a dataset's tag renamed in one step, as dataset tag editors do. The document
+// only: each prompt file stands alone.
+import { ResponseError, ErrorCodes, type CancellationToken, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
+import { formatTag, styleOf } from '../prompt/insertStyle';
+import { normalizeTag } from '../prompt/parser';
+import { cancelledError } from './cancellation';
+import type { ServerContext } from './serverContext';
+import { insertStyleOf } from './settings';
+import { occurrencesIn, rangeOf, tagAt, tagKey } from './tagOccurrences';
+
+/** Lines looked at between two turns of the event loop (for cancellation and edits to the document). */
+const LINES_PER_TURN = 5000;
+
+export async function prepareRename(ctx: ServerContext, params: PrepareRenameParams): Promise<{ range: Range; placeholder: string } | null> {
+  const document = ctx.documents.get(params.textDocument.uri);
+  if (!document) return null;
+  const here = tagAt(document, (await ctx.engines.engine()).dictionary, params.position);
+  if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
+  return { range: rangeOf(here), placeholder: here.tag.text };
+}
+
+export async function provideRename(ctx: ServerContext, params: RenameParams, token: CancellationToken): Promise<WorkspaceEdit | null> {
+  const document = ctx.documents.get(params.textDocument.uri);
+  if (!document) return null;
+  const newName = normalizeTag(params.newName);
+  if (newName === '') throw new ResponseError(ErrorCodes.InvalidParams, 'The new name is empty.');
+  if (/[,\n\r]/.test(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `"${params.newName.trim()}" holds a comma: a tag is renamed to one tag.`);
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
+  const here = tagAt(document, engine.dictionary, params.position);
+  if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
+  const key = tagKey(engine.dictionary, here.tag);
+  const fallback = insertStyleOf(settings);
+  const version = document.version;
+  const edits: TextEdit[] = [];
+  for (let first = 0; first < document.lineCount; first += LINES_PER_TURN) {
+    if (first > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (token.isCancellationRequested || document.version !== version) throw cancelledError();
+    }
+    const last = Math.min(document.lineCount, first + LINES_PER_TURN) - 1;
+    for (const occurrence of occurrencesIn(document, engine.dictionary, key, first, last)) {
+      edits.push({ range: rangeOf(occurrence), newText: formatTag(newName, styleOf(occurrence.tag.text, fallback)) });
+    }
+  }
+  return { changes: { [document.uri]: edits } };
+}

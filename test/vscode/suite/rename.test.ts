@@ -1,0 +1,25 @@
+// Rename and Document Highlights through VS Code's own commands: the server's providers reach the
+// editor.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { appendLine, openPrompt, waitFor } from './helper';
+
+suite('rename', () => {
+  test('4d. Rename a tag: every spelling in the file, each in its own style; highlights mark them', async () => {
+    const editor = await openPrompt('portrait.prompt');
+    const post = editor.document.lineAt(1).text;
+    assert.ok(post.includes(', simple_background, '), post);
+    const end = await appendLine(editor, 'simple background, (simple_background:1.1)');
+    const start = new vscode.Position(end.line, 0);
+    const highlights = await waitFor('highlights', async () => {
+      const found = await vscode.commands.executeCommand<vscode.DocumentHighlight[] | undefined>('vscode.executeDocumentHighlights', editor.document.uri, start);
+      return found && found.length > 0 ? found : undefined;
+    });
+    assert.deepEqual(highlights.map((h) => editor.document.getText(h.range)), ['simple_background', 'simple background', 'simple_background']);
+    const edit = await vscode.commands.executeCommand<vscode.WorkspaceEdit>('vscode.executeDocumentRenameProvider', editor.document.uri, start, 'plain background');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.equal(editor.document.lineAt(1).text, post.replace(', simple_background, ', ', plain_background, '));
+    assert.equal(editor.document.lineAt(end.line).text, 'plain background, (plain_background:1.1)');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+});
