@@ -4,12 +4,12 @@
 // complete() on the same inputs (what LSP adds), and the parser alone on the same file. Last, a
 // large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
 // check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
-// Rename of a tag, and the server's memory.
+// Rename of a tag, Fix All, and the server's memory.
 // Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
 // and doubled), beside the parser alone on the same lines.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, RenameRequest } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
@@ -228,6 +228,12 @@ async function largeFile(modelDir: string): Promise<void> {
   const renamed = await client.connection.sendRequest(RenameRequest.type, { ...position, newName: 'renamed tag' });
   const renameMs = performance.now() - started;
   const renameEdits = Object.values(renamed?.changes ?? {})[0]?.length ?? 0;
+  // Fix All: the file's every alias and duplicate (on the text before the rename, which was not applied).
+  started = performance.now();
+  const [fixAll] = (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['source.fixAll'] } })) as CodeAction[];
+  const fixed = await client.connection.sendRequest(CodeActionResolveRequest.type, fixAll!);
+  const fixAllMs = performance.now() - started;
+  const fixedLines = Object.values(fixed.edit?.changes ?? {})[0]?.length ?? 0;
   const lastMemory = serverMemory(pid);
   await client.stop();
   started = performance.now();
@@ -240,6 +246,7 @@ async function largeFile(modelDir: string): Promise<void> {
   console.log(`  Format Document:                   ${fmt(formatMs)} (${formatEdits?.length ?? 0} edits: the line typed into; parser alone on every line ${fmt(parseAllMs)}, baseline)`);
   console.log(`  Document Highlights:               ${fmt(highlightMs)} (of "${renamedTag}": ${highlights?.length ?? 0} in the 1,001 lines from the cursor)`);
   console.log(`  Rename:                            ${fmt(renameMs)} (of "${renamedTag}": ${renameEdits.toLocaleString('en-US')} edits; parser alone on every line, above, is the baseline)`);
+  console.log(`  Fix All (aliases, duplicates):     ${fmt(fixAllMs)} (${fixedLines.toLocaleString('en-US')} lines changed; x${(fixAllMs / parseAllMs).toFixed(1)} the parser alone on every line)`);
   console.log(`  server memory at the end:          ${lastMemory}`);
 }
 

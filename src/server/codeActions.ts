@@ -4,11 +4,14 @@
 // duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
 // that tag is already in the prompt). Nothing is removed from alternation or prompt editing (`[a|b]`,
 // `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
-// wrote the tag (spaces or underscores, escaped parentheses).
-import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver/node';
-import { formatTag, styleOf } from '../prompt/insertStyle';
+// wrote the tag (spaces or underscores, escaped parentheses). "Fix all" (a quick fix beside them, VS
+// Code's Fix All command, `editor.codeActionsOnSave` with `source.fixAll`) fixes every alias and
+// duplicate of the file together, as those fixes would one after another.
+import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
+import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, type AliasData, type UnknownFileData, type UnknownTagData } from './diagnostics';
+import { cancelledError } from './cancellation';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -18,17 +21,130 @@ import { insertStyleOf } from './settings';
 const SUGGESTIONS = 3;
 
 export async function provideCodeActions(ctx: ServerContext, params: CodeActionParams): Promise<CodeAction[]> {
-  const ours = params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
-  if (ours.length === 0) return [];
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return [];
+  const only = params.context.only;
+  // VS Code's "Fix All" and `editor.codeActionsOnSave` ask for source.fixAll: the edit comes on resolve.
+  if (only && !only.includes(CodeActionKind.QuickFix)) {
+    return only.some((kind) => FIX_ALL_KIND.startsWith(kind)) ? [fixAllAction(document.uri, CodeActionKind.SourceFixAll)] : [];
+  }
+  const ours = params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
+  if (ours.length === 0) return [];
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  const fallbackStyle = insertStyleOf(settings);
-  const uri = document.uri;
+  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), ours);
+  // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias and duplicate of the file.
+  const fixesOne = actions.some((action) => action.edit && action.diagnostics?.some((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)));
+  if (fixesOne) actions.push(fixAllAction(document.uri, CodeActionKind.QuickFix));
+  return actions;
+}
+
+/** Our Fix All's kind: `source.fixAll.danbooruGpt`, as ESLint's is `source.fixAll.eslint`. */
+const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.danbooruGpt`;
+const FIX_ALL_TITLE = 'Fix all alias and duplicate tags in this file';
+/** What Fix All fixes: the problems whose quick fix is certain (an unknown tag's is a guess). */
+const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag]);
+/** Times a line is checked and fixed at most: a removal touching another is left to the next pass. */
+const FIX_ALL_PASSES = 4;
+/** Lines fixed between two turns of the event loop. */
+const FIX_ALL_LINES_PER_TURN = 2000;
+
+interface FixAllData {
+  fixAll: string;
+}
+
+function fixAllAction(uri: string, kind: string): CodeAction {
+  const data: FixAllData = { fixAll: uri };
+  return { title: FIX_ALL_TITLE, kind: kind === CodeActionKind.QuickFix ? kind : FIX_ALL_KIND, data };
+}
+
+/**
+ * A Fix All action's edit, made when it is chosen (the list of fixes stays quick on a large file):
+ * each line as fixLine leaves it, for the checks the diagnostics settings enable. One edit per line
+ * changed.
+ */
+export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, token: CancellationToken): Promise<CodeAction> {
+  const uri = (action.data as FixAllData | undefined)?.fixAll;
+  const document = uri === undefined ? undefined : ctx.documents.get(uri);
+  if (!document || action.edit) return action;
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
+  const edits: TextEdit[] = [];
+  if (settings.diagnostics.enabled && (settings.diagnostics.aliasTags || settings.diagnostics.duplicateTags)) {
+    // Unknown tags and files are not fixed: not looked for.
+    const check: CheckSettings = { ...settings.diagnostics, unknownTags: false };
+    const style = insertStyleOf(settings);
+    const version = document.version;
+    for (let number = 0; number < document.lineCount; number++) {
+      if (number > 0 && number % FIX_ALL_LINES_PER_TURN === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (token.isCancellationRequested || document.version !== version) throw cancelledError();
+      }
+      const line = document.line(number);
+      const fixed = fixLine(line, engine.dictionary, check, style);
+      if (fixed !== line) edits.push({ range: { start: { line: number, character: 0 }, end: { line: number, character: line.length } }, newText: fixed });
+    }
+  }
+  return { ...action, edit: { changes: { [document.uri]: edits } } };
+}
+
+/**
+ * One line with every alias and duplicate the check flags fixed as their quick fixes do, together:
+ * each tag is kept once, where it is first written as itself (else where it is first written, as an
+ * alias replaced by the tag), unless aliases are not checked (then where it is first written, as it
+ * is); its other places are removed, none from alternation. Removals that touch wait for the next
+ * pass (a line is checked again only then).
+ */
+export function fixLine(line: string, dictionary: TagDictionary, check: CheckSettings, style: InsertStyle): string {
+  let text = line;
+  for (let pass = 0; pass < FIX_ALL_PASSES; pass++) {
+    const problems = lineProblems(text, dictionary, check).filter((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode));
+    if (problems.length === 0) break;
+    const tags = lineTagsOf(text, dictionary);
+    const parsed = tags.parsed;
+    const kept = check.aliasTags ? tags.firstDirect : tags.first;
+    const edits: { start: number; end: number; newText: string }[] = [];
+    for (const problem of problems) {
+      const index = tags.byStart.get(problem.range.start.character);
+      const canonical = index === undefined ? undefined : tags.canonical[index];
+      if (index === undefined || canonical === undefined) continue;
+      const keep = kept.get(canonical) ?? tags.first.get(canonical)!;
+      const tag = parsed.tags[index]!;
+      if (index === keep) {
+        if (problem.code === DiagnosticCode.AliasTag) edits.push({ start: tag.start, end: tag.end, newText: formatTag(canonical, styleOf(tag.text, style)) });
+      } else if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) {
+        edits.push({ ...removalRange(text, parsed, index), newText: '' });
+      }
+    }
+    edits.sort((a, b) => a.start - b.start);
+    let result = '';
+    let at = 0;
+    let deferred = false;
+    for (const edit of edits) {
+      if (edit.start < at) {
+        deferred = true;
+        continue;
+      }
+      result += text.slice(at, edit.start) + edit.newText;
+      at = edit.end;
+    }
+    result += text.slice(at);
+    if (result === text) break;
+    text = result;
+    // A fix makes no new problem, so with none deferred the line is done: no check again.
+    if (!deferred) break;
+  }
+  return text;
+}
+
+/**
+ * The quick fixes of our diagnostics, on the lines `lineAt` gives (the document's, or one line being
+ * fixed by Fix All).
+ */
+function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: TagDictionary, fallbackStyle: InsertStyle, diagnostics: Diagnostic[]): CodeAction[] {
   const actions: CodeAction[] = [];
   const fix = (title: string, diagnostic: Diagnostic, edit: TextEdit, preferred: boolean): void => {
     actions.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: preferred, edit: { changes: { [uri]: [edit] } } });
   };
+  const textOf = (range: Range): string => lineAt(range.start.line).slice(range.start.character, range.end.character);
 
   /**
    * Each line parsed once per request, its tags' canonical names with it: a selection over a long
@@ -38,7 +154,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const lines = new Map<number, LineTags>();
   const lineTags = (lineNumber: number): LineTags => {
     let tags = lines.get(lineNumber);
-    if (!tags) lines.set(lineNumber, (tags = lineTagsOf(document.line(lineNumber), engine.dictionary)));
+    if (!tags) lines.set(lineNumber, (tags = lineTagsOf(lineAt(lineNumber), dictionary)));
     return tags;
   };
   /** The parsed line of a diagnostic and the index of the tag it covers. */
@@ -54,12 +170,12 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
     return { range: { start: { line: lineNumber, character: range.start }, end: { line: lineNumber, character: range.end } }, newText: '' };
   };
 
-  for (const diagnostic of ours) {
-    const written = document.getText(diagnostic.range);
+  for (const diagnostic of diagnostics) {
+    const written = textOf(diagnostic.range);
     const style = styleOf(written, fallbackStyle);
     switch (diagnostic.code) {
       case DiagnosticCode.UnknownTag: {
-        const nearest = engine.dictionary.nearest(normalizeTag(written), SUGGESTIONS);
+        const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
         nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0));
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
         const name = (diagnostic.data as UnknownTagData | undefined)?.name ?? normalizeTag(written);
@@ -79,11 +195,12 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
       }
       case DiagnosticCode.AliasTag: {
         const data = diagnostic.data as AliasData | undefined;
-        const canonical = data?.canonical ?? engine.dictionary.resolve(normalizeTag(written))?.tag.name;
+        const canonical = data?.canonical ?? dictionary.resolve(normalizeTag(written))?.tag.name;
         if (!canonical) break;
-        // The canonical tag written elsewhere in the prompt: replacing would make a duplicate, so remove.
+        // The tag written as itself elsewhere in the prompt: replacing would make a duplicate, so remove.
+        // (Written again only as this alias, the others are duplicates: this one is replaced.)
         const at = tagAt(diagnostic);
-        const twin = at !== undefined && (at.tags.count.get(canonical) ?? 0) > (at.tags.canonical[at.index] === canonical ? 1 : 0);
+        const twin = at !== undefined && at.tags.firstDirect.has(canonical);
         if (at && twin) {
           if (!isInAlternation(at.line, at.parsed, at.index)) fix(`Remove "${written}" ("${canonical}" is already in this prompt)`, diagnostic, removal(diagnostic, at), true);
           break;
@@ -106,7 +223,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   return actions;
 }
 
-/** A line's tags for the quick fixes: where each starts, its canonical name, where each name is first and how often it is there. */
+/** A line's tags for the quick fixes: where each starts, its canonical name, where each name is first (and first as itself). */
 interface LineTags {
   line: string;
   parsed: ParsedPrompt;
@@ -115,19 +232,21 @@ interface LineTags {
   /** Canonical name per tag (undefined: not in the dictionary). */
   canonical: (string | undefined)[];
   first: Map<string, number>;
-  count: Map<string, number>;
+  /** Where each name is first written as the tag itself, not as an alias. */
+  firstDirect: Map<string, number>;
 }
 
 function lineTagsOf(line: string, dictionary: TagDictionary): LineTags {
   const parsed = parseLine(line, dictionary);
-  const tags: LineTags = { line, parsed, byStart: new Map(), canonical: [], first: new Map(), count: new Map() };
+  const tags: LineTags = { line, parsed, byStart: new Map(), canonical: [], first: new Map(), firstDirect: new Map() };
   parsed.tags.forEach((tag, index) => {
-    const canonical = resolveCached(dictionary, tag.name)?.tag.name;
+    const resolved = resolveCached(dictionary, tag.name);
+    const canonical = resolved?.tag.name;
     tags.byStart.set(tag.start, index);
     tags.canonical.push(canonical);
     if (canonical === undefined) return;
     if (!tags.first.has(canonical)) tags.first.set(canonical, index);
-    tags.count.set(canonical, (tags.count.get(canonical) ?? 0) + 1);
+    if (resolved!.viaAlias === undefined && !tags.firstDirect.has(canonical)) tags.firstDirect.set(canonical, index);
   });
   return tags;
 }

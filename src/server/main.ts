@@ -13,7 +13,7 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../protocol';
-import { provideCodeActions } from './codeActions';
+import { provideCodeActions, resolveCodeAction } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
 import { provideDocumentHighlights } from './documentHighlight';
@@ -65,7 +65,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       completionProvider: { triggerCharacters: COMPLETION_TRIGGER_CHARACTERS, resolveProvider: true },
       hoverProvider: true,
       definitionProvider: true,
-      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.SourceFixAll], resolveProvider: true },
       semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, range: true, full: false },
       documentFormattingProvider: true,
       documentRangeFormattingProvider: true,
@@ -103,6 +103,7 @@ connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
 connection.onHover((params, token) => provideHover(ctx, params, token));
 connection.onDefinition((params) => provideDefinition(ctx, params));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
+connection.onCodeActionResolve((action, token) => resolveCodeAction(ctx, action, token));
 connection.onDocumentHighlight((params, token) => provideDocumentHighlights(ctx, params, token));
 connection.onPrepareRename((params) => prepareRename(ctx, params));
 connection.onRenameRequest((params, token) => provideRename(ctx, params, token));

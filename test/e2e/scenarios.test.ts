@@ -394,6 +394,17 @@ scenario('4e-rename-tag', async () => {
   assert.ok(lines.includes(renamedPost), `the post's line renamed too: ${JSON.stringify(lines)}`);
 });
 
+scenario('4f-fix-all', async () => {
+  // VS Code's Fix All (palette; editor.codeActionsOnSave runs the same): every alias and duplicate of
+  // the file fixed at once, an unknown tag left for the user.
+  await workbench.openFile('checks.prompt');
+  await workbench.newLineAtEnd();
+  await workbench.insertText('smiling, smile, blush, Blush, twintail, lnog_hair');
+  await workbench.press('Escape');
+  await workbench.runCommand('Fix All');
+  await lastLineBecomes('smile, blush, twintails, lnog_hair');
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

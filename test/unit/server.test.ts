@@ -7,12 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
-import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
+import { fixLine } from '../../src/server/codeActions';
+import { parsePrompt } from '../../src/prompt/parser';
+import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, lineProblems, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { FolderFiles } from '../../src/server/folderFiles';
 import { LineDocument } from '../../src/server/lineDocument';
@@ -244,6 +246,50 @@ describe('language server, dictionary-only', () => {
     await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: '  ' }), /empty/);
   });
 
+  test('Fix All: every alias and duplicate of the file fixed together, each tag kept once; unknown tags and alternation left; offered beside the quick fixes', async () => {
+    const lines = [
+      'smiling, smile, blush, Blush, twintail, lnog_hair',
+      '[smile|smile], (blush:1.2), blush',
+      'blush, blush, blush, blush',
+      '1girl, solo',
+      'smiling, blush, smile',
+      'smiling, blush, smiling',
+    ];
+    const text = lines.join('\n');
+    const uri = await client.open('fixall.prompt', text);
+    const fixAll = async (): Promise<string[]> => {
+      const actions = await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['source.fixAll'] } });
+      assert.equal(actions?.length, 1);
+      const action = actions![0] as CodeAction;
+      assert.equal(action.kind, 'source.fixAll.danbooruGpt');
+      assert.equal(action.edit, undefined, 'the edit is made on resolve');
+      const resolved = await client.connection.sendRequest(CodeActionResolveRequest.type, action);
+      return applyEdits(text, resolved.edit!.changes![uri]!).split('\n');
+    };
+    assert.deepEqual(await fixAll(), [
+      'smile, blush, twintails, lnog_hair',
+      '[smile|smile], (blush:1.2)',
+      'blush',
+      '1girl, solo',
+      // The tag is kept where it is written as itself; written only as an alias, it is replaced.
+      'blush, smile',
+      'smile, blush',
+    ]);
+    // Beside the quick fixes of an alias, and with the settings' checks only.
+    const diagnostics = await client.waitForDiagnostics(uri, (found) => found.some((d) => d.code === 'alias-tag'));
+    const titles = (await client.codeActions(uri, diagnostics.filter((d) => d.code === 'alias-tag'))).map((a) => a.title);
+    assert.ok(titles.includes('Fix all alias and duplicate tags in this file'), JSON.stringify(titles));
+    try {
+      await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { aliasTags: false } });
+      // The aliases stay; `smile` after `smiling` (the same tag) is still a duplicate.
+      assert.equal((await fixAll())[0], 'smiling, blush, twintail, lnog_hair');
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
+    const none = await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['refactor'] } });
+    assert.deepEqual(none, []);
+  });
+
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
     const checked = await client.open('prefixed-checked.prompt', 'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), meta:highres');
     assert.deepEqual(await client.waitForDiagnostics(checked), []);
@@ -463,7 +509,8 @@ describe('language server, dictionary-only', () => {
     const fixed = async (line: number, code: string): Promise<string[]> => {
       const diagnostic = diagnostics.find((d) => d.range.start.line === line && d.code === code);
       assert.ok(diagnostic, `a ${code} on line ${line}: ${JSON.stringify(diagnostics)}`);
-      const actions = await client.codeActions(uri, [diagnostic]);
+      // Each fix of this one problem (Fix All, offered beside them, is tested on its own).
+      const actions = (await client.codeActions(uri, [diagnostic])).filter((a) => !a.title.startsWith('Fix all'));
       return actions.map((a) => applyEdits(lines.join('\n'), a.edit!.changes![uri]!).split('\n')[line]!);
     };
     assert.deepEqual(await fixed(0, 'duplicate-tag'), [], 'no removal from [a|b]');
@@ -484,8 +531,9 @@ describe('language server, dictionary-only', () => {
     const started = performance.now();
     const actions = await client.codeActions(uri, diagnostics);
     const elapsed = performance.now() - started;
-    assert.equal(actions.length, diagnostics.length);
-    assert.ok(actions.every((a) => a.title.startsWith('Remove duplicate tag')));
+    assert.equal(actions.length, diagnostics.length + 1);
+    assert.ok(actions.slice(0, -1).every((a) => a.title.startsWith('Remove duplicate tag')));
+    assert.equal(actions.at(-1)!.title, 'Fix all alias and duplicate tags in this file');
     assert.ok(elapsed < 3000, `answered in ${elapsed.toFixed(0)} ms`);
   });
 
@@ -1067,6 +1115,34 @@ test('diagnostics: a check after a one-line edit checks that line (and its neigh
   linesChecked = 0;
   await checkDocument(text, dictionary, changed, undefined, undefined, cache);
   assert.equal(linesChecked, 500);
+});
+
+test('Fix All on real posts with aliases and duplicates written in: no alias or duplicate left, the same tags', () => {
+  const dictionary = loadDictionary();
+  const check: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics, unknownTags: false };
+  const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+  const random = createRandom(5);
+  // (Sorted: an alias is removed where the tag is written as itself later on.)
+  const canonicalOf = (line: string): string[] => [...new Set(parsePrompt(line).tags.map((t) => dictionary.resolve(t.name)?.tag.name ?? t.name))].sort();
+  const posts = fs.readFileSync(path.join(__dirname, '..', '..', 'training', 'tests', 'data', 'posts-sample.tsv'), 'utf8').split('\n').filter(Boolean)
+    .map((line) => line.split('\t').pop()!.split(',').filter(Boolean));
+  let aliases = 0;
+  for (const tags of posts) {
+    // Some tags written as one of their aliases (a deprecated name), some twice, in any spelling.
+    const written = tags.flatMap((tag) => {
+      const info = dictionary.resolve(tag)?.tag;
+      const alias = info && info.aliases.length > 0 && random() < 0.3 ? info.aliases[Math.floor(random() * info.aliases.length)]! : undefined;
+      if (alias) aliases++;
+      const text = (alias ?? tag).replace(/[()]/g, '\\$&');
+      return random() < 0.15 ? [text, text.replace(/_/g, ' ')] : [text];
+    });
+    const line = written.join(', ');
+    const fixed = fixLine(line, dictionary, check, style);
+    const left = lineProblems(fixed, dictionary, check).filter((d) => d.code === 'alias-tag' || d.code === 'duplicate-tag');
+    assert.deepEqual(left.map((d) => d.message), [], `${line}\n→ ${fixed}`);
+    assert.deepEqual(canonicalOf(fixed), canonicalOf(line), line);
+  }
+  assert.ok(aliases > 200, `${aliases} aliases written`);
 });
 
 test('diagnostics: a check interrupted by typing keeps what it found for the next one (a first check, and a re-check after a large paste)', async () => {

@@ -131,7 +131,9 @@ export class Workbench {
     const input = this.quickInput().locator('input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(relativePath);
-    await this.quickInput().locator('.monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    // The focused row: the list shows recently opened files until the filter applies, and Enter on
+    // one of those opens it instead (the file open before, often).
+    await this.quickInput().locator('.monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout: 30_000 });
     await this.page.keyboard.press('Enter');
     await this.page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: 15_000 });
     await this.activeEditor().locator('.view-lines').waitFor({ timeout: 15_000 });

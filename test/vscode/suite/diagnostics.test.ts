@@ -53,4 +53,18 @@ suite('diagnostics', () => {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
   });
+
+  test('4e. Fix All fixes every alias and duplicate of the file, and leaves an unknown tag', async () => {
+    const editor = await openPrompt('checks.prompt');
+    const end = await appendLine(editor, 'smiling, smile, blush, Blush, twintail, lnog_hair');
+    const actions = await waitFor('the Fix All action', async () => {
+      const found = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', editor.document.uri, new vscode.Range(end, end), vscode.CodeActionKind.SourceFixAll.value, 1);
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(actions[0]!.title, 'Fix all alias and duplicate tags in this file');
+    assert.ok(actions[0]!.edit, 'resolved: the command asked for one item to resolve');
+    assert.ok(await vscode.workspace.applyEdit(actions[0]!.edit));
+    assert.equal(editor.document.lineAt(end.line).text, 'smile, blush, twintails, lnog_hair');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });
