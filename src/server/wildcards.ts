@@ -2,8 +2,11 @@
 // Dynamic Prompts names them: a text file of options, one a line (`animals/cat.txt` is
 // `__animals/cat__`), or each list in a YAML or JSON collection by its keys under the file's folder
 // (`animals/pets.yaml` holding `cats: {black: [...]}` is `__animals/cats/black__`; a file that is one
-// list, by its own name). Completion offers the names after `__`, hover shows a wildcard's options,
-// Go to Definition opens its file (at its key).
+// list, by its own name). In a ComfyUI Impact Pack folder (`custom_nodes/ComfyUI-Impact-Pack/…`),
+// as the Impact Pack names them (read from ltdrdata/ComfyUI-Impact-Pack's `modules/impact/wildcards.py`):
+// a YAML collection's lists by their keys alone, whatever folder the file is in, and no JSON.
+// Completion offers the names after `__`, hover shows a wildcard's options, Go to Definition opens its
+// file (at its key).
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { YAMLMap } from 'yaml';
@@ -37,10 +40,17 @@ export async function wildcardFiles(folders: FolderFiles, settings: ServerSettin
   return wildcards;
 }
 
+/** Whether the file is in a ComfyUI Impact Pack install, which names collections its own way. */
+export function isImpactPackFile(file: string): boolean {
+  return /[\\/]comfyui-impact-pack[\\/]/i.test(file);
+}
+
 async function namedWildcards(files: FolderFile[], warn: (message: string) => void): Promise<WildcardFile[]> {
   const named: WildcardFile[] = [];
   const seen = new Set<string>();
   for (const file of files) {
+    // The Impact Pack reads `.txt` and `.yaml` files only.
+    if (isImpactPackFile(file.path) && file.path.toLowerCase().endsWith('.json')) continue;
     for (const wildcard of file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, warn)) {
       if (seen.has(wildcard.name)) continue;
       seen.add(wildcard.name);
@@ -89,8 +99,9 @@ export function withEntries(wildcard: WildcardFile): WildcardFile {
 
 /**
  * The wildcards of a YAML or JSON collection (JSON is YAML too): each list by the keys leading to it,
- * under the file's folder; a file that is a list, by the file's name. A file that does not parse
- * gives none, with the problem logged naming its file and line.
+ * under the file's folder; a file that is a list, by the file's name. In an Impact Pack folder, by
+ * the keys alone, and a file that is a list gives none (the Impact Pack reads a mapping only). A file
+ * that does not parse gives none, with the problem logged naming its file and line.
  */
 export async function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): Promise<WildcardFile[]> {
   const { LineCounter, isMap, isScalar, isSeq, parseDocument } = await loadYaml();
@@ -101,10 +112,11 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
     warn(`Wildcard collection ${file.path}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
     return [];
   }
+  const impactPack = isImpactPackFile(file.path);
   const slash = file.name.lastIndexOf('/');
-  const folder = slash < 0 ? '' : file.name.slice(0, slash + 1);
+  const folder = slash < 0 || impactPack ? '' : file.name.slice(0, slash + 1);
   const contents = document.contents;
-  if (isSeq(contents)) return [{ name: file.name, path: file.path, entries: entriesOf(contents.toJSON() as unknown[]), line: 0 }];
+  if (isSeq(contents)) return impactPack ? [] : [{ name: file.name, path: file.path, entries: entriesOf(contents.toJSON() as unknown[]), line: 0 }];
   const wildcards: WildcardFile[] = [];
   const visit = (map: YAMLMap, keys: string[]): void => {
     for (const pair of map.items) {

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { wildcardName } from '../../src/prompt/parser';
 import { FolderFiles, listFolderFiles } from '../../src/server/folderFiles';
-import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, parseCollection, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, parseCollection, wildcardFiles, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { DEFAULT_SETTINGS } from '../../src/server/settings';
 
 const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
 const names = (files: WildcardFile[]): string[] => files.map((f) => f.name);
@@ -50,6 +51,22 @@ test('wildcards: the first folder wins where two hold the same name', async () =
   } finally {
     fs.rmSync(a, { recursive: true, force: true });
     fs.rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('wildcards: in a ComfyUI Impact Pack folder, its text files and YAML keys; its JSON files are not wildcards there', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-impact-'));
+  const folder = path.join(root, 'custom_nodes', 'ComfyUI-Impact-Pack', 'custom_wildcards');
+  try {
+    fs.mkdirSync(path.join(folder, 'people'), { recursive: true });
+    fs.writeFileSync(path.join(folder, 'colors.txt'), 'red\n');
+    fs.writeFileSync(path.join(folder, 'people', 'outfits.yaml'), 'school:\n  - serafuku\n');
+    fs.writeFileSync(path.join(folder, 'seasons.json'), '{"seasons": ["summer"]}');
+    const folders = new FolderFiles(() => root, () => undefined);
+    const wildcards = await wildcardFiles(folders, { ...DEFAULT_SETTINGS, wildcardFolders: ['custom_nodes/ComfyUI-Impact-Pack/custom_wildcards'] });
+    assert.deepEqual(wildcards.map((w) => w.name).sort(), ['colors', 'school']);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
 });
 
@@ -101,6 +118,11 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
   // A file that is one list: the file's own name. JSON is read the same way.
   assert.deepEqual((await parseCollection({ name: 'seasons', path: '/w/seasons.json' }, '["summer", "winter", 3]')).map((w) => [w.name, w.entries]), [['seasons', ['summer', 'winter']]]);
   assert.deepEqual((await parseCollection({ name: 'x/colors', path: '/w/x/colors.json' }, '{"warm": {"red": ["red"]}}')).map((w) => w.name), ['x/warm/red']);
+  // In a ComfyUI Impact Pack folder, by the keys alone (its wildcards.py: `read_wildcard(k, v)` for
+  // each top-level key of each `.yaml`, whatever folder it is in); a file that is a list gives none.
+  const impact = '/comfy/custom_nodes/ComfyUI-Impact-Pack/wildcards';
+  assert.deepEqual((await parseCollection({ name: 'animals/pets', path: `${impact}/animals/pets.yaml` }, yaml)).map((w) => w.name), ['cats/black', 'cats/orange', 'dogs']);
+  assert.deepEqual(await parseCollection({ name: 'seasons', path: `${impact}/seasons.yaml` }, '[summer, winter]'), []);
   // One that does not parse gives none, and says where.
   const warnings: string[] = [];
   assert.deepEqual(await parseCollection({ name: 'broken', path: '/w/broken.yaml' }, 'a:\n  - x\n b: [', (m) => warnings.push(m)), []);
