@@ -24,6 +24,7 @@ import { provideFormatting } from './formatting';
 import { provideHover } from './hover';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
+import { provideReferences } from './references';
 import { relatedTags } from './related';
 import { prepareRename, provideRename } from './rename';
 import { sampleTags } from './sample';
@@ -70,6 +71,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       documentFormattingProvider: true,
       documentRangeFormattingProvider: true,
       documentHighlightProvider: true,
+      referencesProvider: true,
       renameProvider: { prepareProvider: true },
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
@@ -105,6 +107,7 @@ connection.onDefinition((params) => provideDefinition(ctx, params));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
 connection.onCodeActionResolve((action, token) => resolveCodeAction(ctx, action, token));
 connection.onDocumentHighlight((params, token) => provideDocumentHighlights(ctx, params, token));
+connection.onReferences((params, token) => provideReferences(ctx, params, token));
 connection.onPrepareRename((params) => prepareRename(ctx, params));
 connection.onRenameRequest((params, token) => provideRename(ctx, params, token));
 connection.onDocumentFormatting((params, token) => provideFormatting(ctx, params, token));

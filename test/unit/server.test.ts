@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { loadDictionary } from '../../src/model/index';
@@ -227,6 +227,13 @@ describe('language server, dictionary-only', () => {
     }
     assert.deepEqual(spans(await client.connection.sendRequest(DocumentHighlightRequest.type, at(2, 12))), ['2:twintails', '2:twintail'], 'an alias is the same tag');
     assert.deepEqual(await client.connection.sendRequest(DocumentHighlightRequest.type, at(1, 25)), null, 'a LoRA name is no tag');
+    // Find All References: this document's places, then the other open documents'.
+    const other = await client.open('rename-other.prompt', 'smile, long hair\nlonghair, long');
+    const references = async (includeDeclaration: boolean): Promise<string[]> => ((await client.connection.sendRequest(ReferencesRequest.type, { ...at(0, 2), context: { includeDeclaration } })) ?? [])
+      .map(({ uri: where, range }) => `${where === uri ? 'this' : where === other ? 'other' : where}:${range.start.line}:${range.start.character}-${range.end.character}`);
+    // (`longhair` is one of long_hair's aliases.)
+    assert.deepEqual(await references(true), ['this:0:0-9', 'this:0:19-28', 'this:1:7-16', 'other:0:7-16', 'other:1:0-8']);
+    assert.deepEqual(await references(false), ['this:0:19-28', 'this:1:7-16', 'other:0:7-16', 'other:1:0-8'], 'without the declaration: not the tag under the cursor');
 
     const prepared = await client.connection.sendRequest(PrepareRenameRequest.type, at(1, 8));
     assert.deepEqual(prepared, { range: { start: { line: 1, character: 7 }, end: { line: 1, character: 16 } }, placeholder: 'Long_Hair' });
