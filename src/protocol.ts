@@ -90,6 +90,37 @@ export interface NextTagsResult {
 
 export const NextTagsRequest = new RequestType<NextTagsParams, NextTagsResult, void>('danbooruGpt/nextTags');
 
+// ---- danbooruGpt/tagCounts (Tag Counts: how many prompts of a document hold each tag) ----------
+
+export interface TagCountsParams {
+  textDocument: TextDocumentIdentifier;
+}
+
+export interface TagCount {
+  /** The tag's canonical name (an alias counts as its tag), or its dictionary form when unknown. */
+  tag: string;
+  /** Prompts (lines) holding it. */
+  prompts: number;
+  /** Its category and Danbooru post count; undefined when the dictionary does not know it. */
+  category?: number;
+  posts?: number;
+  /** Where it is first written. */
+  first: Position;
+}
+
+export interface TagCountsResult {
+  /** Lines holding at least one tag. */
+  prompts: number;
+  /** Different tags in them. */
+  distinct: number;
+  /** The most frequent first (then by name), at most TAG_COUNTS_LIMIT. */
+  tags: TagCount[];
+}
+
+export const TAG_COUNTS_LIMIT = 5000;
+
+export const TagCountsRequest = new RequestType<TagCountsParams, TagCountsResult, void>('danbooruGpt/tagCounts');
+
 // ---- danbooruGpt/serverStatus -----------------------------------------------------------------
 
 export type ServerHealth = 'ok' | 'warning' | 'error';

@@ -1,11 +1,11 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
-import { SampleTagsRequest, type ServerStatusParams, type TagSample } from '../protocol';
+import { SampleTagsRequest, TagCountsRequest, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
-import { counted, unseenNote } from './text';
+import { counted, tagCountDescription, tagCountDetail, unseenNote } from './text';
 
 export type Command = (...args: unknown[]) => unknown;
 
@@ -53,6 +53,48 @@ export function sampleTags(ctx: Ctx): Command {
     } catch (error) {
       void vscode.window.showErrorMessage(`Danbooru GPT: Sample Tags failed: ${describe(error)}`);
       ctx.log.error(`Sample Tags failed: ${describe(error)}`);
+      return undefined;
+    }
+  };
+}
+
+/**
+ * Tag Counts: the prompt file's tags by how many of its prompts (lines) hold each; picking one shows
+ * its places (Peek References at the first).
+ */
+export function tagCounts(ctx: Ctx): Command {
+  return async () => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !ctx.isPrompt(editor.document)) {
+      void vscode.window.showInformationMessage('Danbooru GPT: Tag Counts counts the tags of a prompt file; open one first.');
+      return undefined;
+    }
+    try {
+      const client = await ctx.start();
+      const document = editor.document;
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Counting tags…' }, () =>
+        client.sendRequest(TagCountsRequest, { textDocument: { uri: document.uri.toString() } }));
+      if (result.tags.length === 0) {
+        void vscode.window.showInformationMessage(`Danbooru GPT: ${vscode.workspace.asRelativePath(document.uri)} holds no tags.`);
+        return result;
+      }
+      type CountItem = vscode.QuickPickItem & { count: TagCount };
+      const items: CountItem[] = result.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, result.prompts), detail: tagCountDetail(count), count }));
+      const shown = result.tags.length < result.distinct ? ` (the ${result.tags.length.toLocaleString('en-US')} most frequent)` : '';
+      const picked = await vscode.window.showQuickPick(items, {
+        title: `Tag Counts — ${counted(result.distinct, 'tag')} in ${counted(result.prompts, 'prompt')}${shown}`,
+        placeHolder: 'Pick a tag to see where the file writes it',
+      });
+      if (!picked) return result;
+      const shownEditor = await vscode.window.showTextDocument(document, editor.viewColumn);
+      const start = client.protocol2CodeConverter.asPosition(picked.count.first);
+      shownEditor.selection = new vscode.Selection(start, start);
+      shownEditor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      await vscode.commands.executeCommand('editor.action.referenceSearch.trigger');
+      return result;
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Danbooru GPT: Tag Counts failed: ${describe(error)}`);
+      ctx.log.error(`Tag Counts failed: ${describe(error)}`);
       return undefined;
     }
   };

@@ -12,6 +12,7 @@ import { registerConvertCommand } from './convert';
 
 const COMMANDS = [
   'danbooruGpt.sampleTags',
+  'danbooruGpt.tagCounts',
   'danbooruGpt.restartServer',
   'danbooruGpt.openLog',
   'danbooruGpt.openSettings',

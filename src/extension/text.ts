@@ -1,6 +1,7 @@
 // Words the user reads: counts ("1 tag", "2 tags", "1,204 bad lines"), the Related Tags view's line
 // and Sample Tags' note on the tags the model cannot read.
-import type { RelatedTagsResult } from '../protocol';
+import { categoryName } from '../model/describe';
+import type { RelatedTagsResult, TagCount } from '../protocol';
 
 /** `count` with `noun` (singular), or `plural` (default: noun + "s") for any count but 1. */
 export function counted(count: number, noun: string, plural = `${noun}s`): string {
@@ -22,4 +23,16 @@ export function relatedTagsMessage(result: Pick<RelatedTagsResult, 'context' | '
 /** `, 1 not read by the model: hatsune_miku`: tags the samples cannot follow, so their absence is explained. */
 export function unseenNote(unseen: string[]): string {
   return unseen.length > 0 ? `, ${unseen.length} not read by the model: ${unseen.join(', ')}` : '';
+}
+
+/** A Tag Counts row's description: `12 prompts · 40%` (of the file's prompts). */
+export function tagCountDescription(count: Pick<TagCount, 'prompts'>, prompts: number): string {
+  const share = (100 * count.prompts) / Math.max(1, prompts);
+  return `${counted(count.prompts, 'prompt')} · ${share >= 10 || share === 0 ? share.toFixed(0) : share.toFixed(1)}%`;
+}
+
+/** A Tag Counts row's detail: `general · 4,350,743 posts on Danbooru`, or that the dictionary does not know it. */
+export function tagCountDetail(count: Pick<TagCount, 'category' | 'posts'>): string {
+  if (count.category === undefined) return 'not in the tag dictionary';
+  return `${categoryName(count.category)} · ${counted(count.posts ?? 0, 'post')} on Danbooru`;
 }

@@ -12,7 +12,7 @@ import {
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
-import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest } from '../protocol';
+import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest, TagCountsRequest } from '../protocol';
 import { provideCodeActions, resolveCodeAction } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
@@ -31,6 +31,7 @@ import { sampleTags } from './sample';
 import { SEMANTIC_TOKENS_LEGEND, provideSemanticTokensRange } from './semanticTokens';
 import type { ServerContext } from './serverContext';
 import { SettingsStore } from './settings';
+import { tagCounts } from './tagCounts';
 
 const connection = createConnection(ProposedFeatures.all);
 // Open documents as arrays of lines (a keystroke in a 76 MB dataset copies no text), each change noted
@@ -115,6 +116,7 @@ connection.onDocumentRangeFormatting((params, token) => provideFormatting(ctx, p
 connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
 connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));
+connection.onRequest(TagCountsRequest, (params, token) => tagCounts(ctx, params, token));
 connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx, params, token));
 connection.onShutdown(() => engines.dispose());
 

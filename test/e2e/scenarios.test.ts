@@ -405,6 +405,27 @@ scenario('4f-fix-all', async () => {
   await lastLineBecomes('smile, blush, twintails, lnog_hair');
 });
 
+scenario('4g-tag-counts', async () => {
+  // Tag Counts on a dataset of 30 real posts: the tag most of them hold first, with its number of
+  // prompts and share; picking it peeks at its places. Expected from the file itself (split at commas,
+  // aliases read as their tags), not from what the page shows.
+  const lines = readFileSync(path.join(workspace, 'posts.tags'), 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+  const prompts = new Map<string, number>();
+  for (const line of lines) {
+    for (const tag of new Set(line.split(',').map((t) => dictionary.resolve(t)?.tag.name ?? t))) prompts.set(tag, (prompts.get(tag) ?? 0) + 1);
+  }
+  const [top, count] = [...prompts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]!;
+  await workbench.openFile('posts.tags');
+  await workbench.runCommand('Tag Counts');
+  const rows = await workbench.waitForQuickPickRow(`${count} prompts`);
+  assert.match(await workbench.quickPickTitle(), new RegExp(`Tag Counts — [\\d,]+ tags in ${lines.length} prompts`));
+  // (A row's text runs its label, description and detail together.)
+  assert.ok(rows[0]!.startsWith(`${top}${count} prompts · ${Math.round((100 * count) / lines.length)}%`), `the first row: ${rows[0]}`);
+  await workbench.press('Enter');
+  await workbench.waitForPeekView();
+  await workbench.press('Escape');
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

@@ -1,7 +1,7 @@
 // The words the extension shows, as plain functions (no VS Code needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { counted, relatedTagsMessage, unseenNote } from '../../src/extension/text';
+import { counted, relatedTagsMessage, tagCountDescription, tagCountDetail, unseenNote } from '../../src/extension/text';
 
 test('counted: singular for 1, plural otherwise, with thousands separators', () => {
   assert.equal(counted(1, 'tag'), '1 tag');
@@ -24,4 +24,13 @@ test('Related Tags line: the last three tags the model read, then the ones it ca
 test("Sample Tags' title note: how many of the prompt's tags the model cannot read, and which", () => {
   assert.equal(unseenNote([]), '');
   assert.equal(unseenNote(['1girl', 'hatsune_miku']), ', 2 not read by the model: 1girl, hatsune_miku');
+});
+
+test('Tag Counts rows: prompts and their share, then category and Danbooru posts, or that the dictionary does not know the tag', () => {
+  assert.equal(tagCountDescription({ prompts: 12 }, 30), '12 prompts · 40%');
+  assert.equal(tagCountDescription({ prompts: 1 }, 400), '1 prompt · 0.3%');
+  assert.equal(tagCountDescription({ prompts: 3 }, 0), '3 prompts · 300%');
+  assert.equal(tagCountDetail({ category: 0, posts: 4350743 }), 'general · 4,350,743 posts on Danbooru');
+  assert.equal(tagCountDetail({ category: 1, posts: 1 }), 'artist · 1 post on Danbooru');
+  assert.equal(tagCountDetail({}), 'not in the tag dictionary');
 });

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
+import { TagCountsRequest } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
@@ -229,8 +230,10 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await client.connection.sendRequest(DocumentHighlightRequest.type, at(1, 25)), null, 'a LoRA name is no tag');
     // Find All References: this document's places, then the other open documents'.
     const other = await client.open('rename-other.prompt', 'smile, long hair\nlonghair, long');
+    // (Only these two: documents other tests opened are open too.)
     const references = async (includeDeclaration: boolean): Promise<string[]> => ((await client.connection.sendRequest(ReferencesRequest.type, { ...at(0, 2), context: { includeDeclaration } })) ?? [])
-      .map(({ uri: where, range }) => `${where === uri ? 'this' : where === other ? 'other' : where}:${range.start.line}:${range.start.character}-${range.end.character}`);
+      .filter(({ uri: where }) => where === uri || where === other)
+      .map(({ uri: where, range }) => `${where === uri ? 'this' : 'other'}:${range.start.line}:${range.start.character}-${range.end.character}`);
     // (`longhair` is one of long_hair's aliases.)
     assert.deepEqual(await references(true), ['this:0:0-9', 'this:0:19-28', 'this:1:7-16', 'other:0:7-16', 'other:1:0-8']);
     assert.deepEqual(await references(false), ['this:0:19-28', 'this:1:7-16', 'other:0:7-16', 'other:1:0-8'], 'without the declaration: not the tag under the cursor');
@@ -251,6 +254,24 @@ describe('language server, dictionary-only', () => {
     assert.equal((await renamed(3, 2, 'keqing (genshin impact)'))[3], 'keqing \\(genshin impact\\), (keqing_(genshin_impact):1.1)');
     await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: 'long hair, smile' }), /holds a comma/);
     await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: '  ' }), /empty/);
+  });
+
+  test('Tag Counts: prompts holding each tag (an alias counted as its tag, once a prompt), most first, each with where it is first written', async () => {
+    const text = ['# a comment, not a prompt', 'smile, long hair, smiling', '', 'blush, (long_hair:1.2), xqzv', 'longhair <lora:smile:1>'].join('\n');
+    const uri = await client.open('counts.prompt', text);
+    const result = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+    assert.equal(result.prompts, 3);
+    assert.equal(result.distinct, 4);
+    assert.deepEqual(result.tags.map((t) => [t.tag, t.prompts, t.first.line, t.first.character]), [
+      ['long_hair', 3, 1, 7],
+      ['blush', 1, 3, 0],
+      ['smile', 1, 1, 0],
+      ['xqzv', 1, 3, 24],
+    ]);
+    const longHair = result.tags[0]!;
+    assert.equal(longHair.category, 0);
+    assert.ok(longHair.posts! > 1_000_000);
+    assert.equal(result.tags[3]!.category, undefined, 'a tag the dictionary does not know has no category');
   });
 
   test('Fix All: every alias and duplicate of the file fixed together, each tag kept once; unknown tags and alternation left; offered beside the quick fixes', async () => {

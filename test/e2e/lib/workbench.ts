@@ -205,6 +205,11 @@ export class Workbench {
     await this.page.keyboard.insertText(text);
   }
 
+  /** Waits for a peek view (Peek References, Peek Definition) in the active editor. */
+  async waitForPeekView(timeoutMs = 15_000): Promise<void> {
+    await this.activeEditor().locator('.peekview-widget').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  }
+
   /** Renames the symbol at the cursor (F2), as a person would: the rename box, the new name, Enter. */
   async renameAtCursor(newName: string): Promise<void> {
     await this.page.keyboard.press('F2');
