@@ -4,7 +4,7 @@
 // complete() on the same inputs (what LSP adds), and the parser alone on the same file. Last, a
 // large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
 // check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
-// Rename of a tag, Fix All, and the server's memory.
+// Rename of a tag, Fix All, Tag Counts, and the server's memory.
 // Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
 // and doubled), beside the parser alone on the same lines.
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
+import { TagCountsRequest } from '../src/protocol';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
 
 const POSTS = '/work/shared/data/posts-danbooru2020-general.tsv';
@@ -234,6 +235,9 @@ async function largeFile(modelDir: string): Promise<void> {
   const fixed = await client.connection.sendRequest(CodeActionResolveRequest.type, fixAll!);
   const fixAllMs = performance.now() - started;
   const fixedLines = Object.values(fixed.edit?.changes ?? {})[0]?.length ?? 0;
+  started = performance.now();
+  const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+  const countsMs = performance.now() - started;
   const lastMemory = serverMemory(pid);
   await client.stop();
   started = performance.now();
@@ -247,6 +251,7 @@ async function largeFile(modelDir: string): Promise<void> {
   console.log(`  Document Highlights:               ${fmt(highlightMs)} (of "${renamedTag}": ${highlights?.length ?? 0} in the 1,001 lines from the cursor)`);
   console.log(`  Rename:                            ${fmt(renameMs)} (of "${renamedTag}": ${renameEdits.toLocaleString('en-US')} edits; parser alone on every line, above, is the baseline)`);
   console.log(`  Fix All (aliases, duplicates):     ${fmt(fixAllMs)} (${fixedLines.toLocaleString('en-US')} lines changed; x${(fixAllMs / parseAllMs).toFixed(1)} the parser alone on every line)`);
+  console.log(`  Tag Counts:                        ${fmt(countsMs)} (${counts.distinct.toLocaleString('en-US')} tags in ${counts.prompts.toLocaleString('en-US')} prompts; x${(countsMs / parseAllMs).toFixed(2)} the parser alone on every line)`);
   console.log(`  server memory at the end:          ${lastMemory}`);
 }
 
