@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatPrompt, mayNeedFormatting, separatorStyleOf, type FormatOptions } from '../../src/prompt/format';
 import { parsePrompt, type ParseOptions } from '../../src/prompt/parser';
+import { createRandom } from '../../src/util/random';
 
 const SPACED: FormatOptions = { separator: 'commaSpace', tagWords: 'keep' };
 const BARE: FormatOptions = { separator: 'comma', tagWords: 'keep' };
@@ -74,18 +75,6 @@ test('format: a tag the dictionary knows is one tag; emphasis after a tag keeps 
   assert.equal(formatPrompt('smile  ( blush ),ganyu  (genshin impact)', options), 'smile (blush), ganyu (genshin impact)');
 });
 
-/** A deterministic generator (mulberry32) for the messy prompts below. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const posts = fs
   .readFileSync(path.join(__dirname, '..', '..', 'training', 'tests', 'data', 'posts-sample.tsv'), 'utf8')
   .split('\n')
@@ -106,7 +95,7 @@ test('format: real posts already written as the converter writes them (`a,b`) or
 });
 
 test('format: messy prompts built from real posts read the same after formatting, and formatting twice changes nothing', () => {
-  const next = random(7);
+  const next = createRandom(7);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const spaces = ['', '', ' ', '  ', '\t'];
   const separators = [',', ', ', ' ,', ' , ', ',,', ', ,', ',\t'];
