@@ -135,10 +135,7 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
   return text;
 }
 
-/**
- * The quick fixes of our diagnostics, on the lines `lineAt` gives (the document's, or one line being
- * fixed by Fix All).
- */
+/** The quick fixes of our diagnostics, on the document's lines (`lineAt`). */
 function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: TagDictionary, fallbackStyle: InsertStyle, diagnostics: Diagnostic[]): CodeAction[] {
   const actions: CodeAction[] = [];
   const fix = (title: string, diagnostic: Diagnostic, edit: TextEdit, preferred: boolean): void => {

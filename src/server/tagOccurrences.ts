@@ -1,6 +1,7 @@
-// The tag under the cursor and where the same tag is written elsewhere in the document, in any
+// The tag under the cursor and where the same tag is written elsewhere in a document, in any
 // spelling (`long hair`, `long_hair`, `Long_Hair`, `(long hair:1.2)`) or as one of its aliases:
-// what Document Highlights and Rename share. Syntax (LoRA names, wildcards, weights) is never a tag.
+// what Document Highlights, Find All References, Rename and Tag Counts share. Syntax (LoRA names,
+// wildcards, weights) is never a tag.
 import type { Position, Range } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
 import type { PromptTag } from '../prompt/parser';
