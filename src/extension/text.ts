@@ -1,5 +1,5 @@
-// Words the user reads: counts ("1 tag", "2 tags", "1,204 bad lines"), the Related Tags view's line
-// and Sample Tags' note on the tags the model cannot read.
+// Words the user reads: counts ("1 tag", "2 tags", "1,204 bad lines"), the Related Tags view's line,
+// Sample Tags' note on the tags the model cannot read, and the rows of Tag Counts.
 import { categoryName } from '../model/describe';
 import type { RelatedTagsResult, TagCount } from '../protocol';
 

@@ -16,8 +16,8 @@ import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest, TagCountsReques
 import { provideCodeActions, resolveCodeAction } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
-import { provideDocumentHighlights } from './documentHighlight';
 import { DiagnosticsScheduler } from './diagnostics';
+import { provideDocumentHighlights } from './documentHighlight';
 import { EngineHost } from './engineHost';
 import { FolderFiles } from './folderFiles';
 import { provideFormatting } from './formatting';

@@ -41,7 +41,7 @@ export async function wildcardFiles(folders: FolderFiles, settings: ServerSettin
 }
 
 /** Whether the file is in a ComfyUI Impact Pack install, which names collections its own way. */
-export function isImpactPackFile(file: string): boolean {
+function isImpactPackFile(file: string): boolean {
   return /[\\/]comfyui-impact-pack[\\/]/i.test(file);
 }
 
