@@ -90,7 +90,8 @@ export interface NextTagsResult {
 
 export const NextTagsRequest = new RequestType<NextTagsParams, NextTagsResult, void>('danbooruGpt/nextTags');
 
-// ---- danbooruGpt/tagCounts (Tag Counts: how many prompts of a document hold each tag) ----------
+// ---- danbooruGpt/tagCounts (Tag Counts: how many prompts hold each tag) ------------------------
+// Of the document, or with danbooruGpt.tagScope `folder` of every file of its extension under its folder.
 
 export interface TagCountsParams {
   textDocument: TextDocumentIdentifier;
@@ -104,13 +105,16 @@ export interface TagCount {
   /** Its category and Danbooru post count; undefined when the dictionary does not know it. */
   category?: number;
   posts?: number;
-  /** Where it is first written. */
+  /** Where it is first written: the document (of those counted) and the position. */
+  uri: string;
   first: Position;
 }
 
 export interface TagCountsResult {
   /** Lines holding at least one tag. */
   prompts: number;
+  /** The documents counted (more than one with tagScope `folder`). */
+  files: number;
   /** Different tags in them. */
   distinct: number;
   /** The most frequent first (then by name), at most TAG_COUNTS_LIMIT. */

@@ -59,8 +59,8 @@ export function sampleTags(ctx: Ctx): Command {
 }
 
 /**
- * Tag Counts: the prompt file's tags by how many of its prompts (lines) hold each; picking one shows
- * its places (Peek References at the first).
+ * Tag Counts: the prompt file's tags (with danbooruGpt.tagScope `folder`, its folder's files' tags) by
+ * how many prompts (lines) hold each; picking one shows its places (Peek References at the first).
  */
 export function tagCounts(ctx: Ctx): Command {
   return async () => {
@@ -81,12 +81,14 @@ export function tagCounts(ctx: Ctx): Command {
       type CountItem = vscode.QuickPickItem & { count: TagCount };
       const items: CountItem[] = result.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, result.prompts), detail: tagCountDetail(count), count }));
       const shown = result.tags.length < result.distinct ? ` (the ${result.tags.length.toLocaleString('en-US')} most frequent)` : '';
+      const inFiles = result.files > 1 ? ` of ${counted(result.files, 'file')}` : '';
       const picked = await vscode.window.showQuickPick(items, {
-        title: `Tag Counts — ${counted(result.distinct, 'tag')} in ${counted(result.prompts, 'prompt')}${shown}`,
-        placeHolder: 'Pick a tag to see where the file writes it',
+        title: `Tag Counts — ${counted(result.distinct, 'tag')} in ${counted(result.prompts, 'prompt')}${inFiles}${shown}`,
+        placeHolder: 'Pick a tag to see where it is written',
       });
       if (!picked) return result;
-      const shownEditor = await vscode.window.showTextDocument(document, editor.viewColumn);
+      const holder = picked.count.uri === document.uri.toString() ? document : await vscode.workspace.openTextDocument(vscode.Uri.parse(picked.count.uri));
+      const shownEditor = await vscode.window.showTextDocument(holder, editor.viewColumn);
       const start = client.protocol2CodeConverter.asPosition(picked.count.first);
       shownEditor.selection = new vscode.Selection(start, start);
       shownEditor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenterIfOutsideViewport);

@@ -1,9 +1,11 @@
-// Find All References (Shift+F12) on a tag: where the open prompt documents write it, in any
+// Find All References (Shift+F12) on a tag: where the open prompt documents write it (with
+// danbooruGpt.tagScope `folder`: the files of the document's extension under its folder), in any
 // spelling or as an alias, listed in the references view (a dataset's posts holding it, say).
 import type { CancellationToken, Location, ReferenceParams } from 'vscode-languageserver/node';
 import { cancelledError } from './cancellation';
 import type { ServerContext } from './serverContext';
 import { occurrencesIn, rangeOf, tagAt, tagKey } from './tagOccurrences';
+import { documentsInScope } from './tagScope';
 
 /** Lines looked at between two turns of the event loop. */
 const LINES_PER_TURN = 5000;
@@ -17,9 +19,11 @@ export async function provideReferences(ctx: ServerContext, params: ReferencePar
   const here = tagAt(document, dictionary, params.position);
   if (!here) return null;
   const key = tagKey(dictionary, here.tag);
+  const settings = await ctx.settings.forDocument(document.uri);
   const locations: Location[] = [];
-  // This document first, then the other open ones.
-  for (const each of [document, ...ctx.documents.all().filter((other) => other !== document)]) {
+  // This document first, then the others of the scope.
+  for await (const each of documentsInScope(ctx, document, settings, true)) {
+    if (locations.length >= MAX_REFERENCES) break;
     for (let first = 0; first < each.lineCount && locations.length < MAX_REFERENCES; first += LINES_PER_TURN) {
       if (first > 0 || each !== document) {
         await new Promise((resolve) => setImmediate(resolve));

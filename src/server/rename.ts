@@ -1,18 +1,21 @@
 // Rename (F2) on a tag: every place the document writes that tag, in any spelling or as an alias, is
 // rewritten to the new name, each in the style it was written in (`long hair`, `long_hair`, escaped
-// parentheses or not): a dataset's tag renamed in one step, as dataset tag editors do. The document
-// only: each prompt file stands alone.
+// parentheses or not): a dataset's tag renamed in one step, as dataset tag editors do. With
+// danbooruGpt.tagScope `folder`, in every file of the document's extension under its folder too (a
+// LoRA training set of caption files; Shift+Enter in the rename box previews each file's edits).
 import { ResponseError, ErrorCodes, type CancellationToken, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
-import { formatTag, styleOf } from '../prompt/insertStyle';
+import type { TagDictionary } from '../model/index';
+import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { cancelledError } from './cancellation';
+import type { LineDocument } from './lineDocument';
 import type { ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { occurrencesIn, rangeOf, tagAt, tagKey } from './tagOccurrences';
+import { documentsInScope } from './tagScope';
 
 /** Lines looked at between two turns of the event loop (for cancellation and edits to the document). */
 const LINES_PER_TURN = 5000;
-
 export async function prepareRename(ctx: ServerContext, params: PrepareRenameParams): Promise<{ range: Range; placeholder: string } | null> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
@@ -30,19 +33,37 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const here = tagAt(document, engine.dictionary, params.position);
   if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
-  const key = tagKey(engine.dictionary, here.tag);
-  const fallback = insertStyleOf(settings);
+  const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, fallback: insertStyleOf(settings), token };
+  const changes: Record<string, TextEdit[]> = {};
+  for await (const each of documentsInScope(ctx, document, settings)) {
+    if (token.isCancellationRequested) throw cancelledError();
+    const edits = await renameIn(each, rename);
+    if (edits.length > 0 || each === document) changes[each.uri] = edits;
+  }
+  return { changes };
+}
+
+interface Rename {
+  dictionary: TagDictionary;
+  key: string;
+  newName: string;
+  fallback: InsertStyle;
+  token: CancellationToken;
+}
+
+/** The edits renaming the tag in one document; cancelled when the document changes meanwhile. */
+async function renameIn(document: LineDocument, rename: Rename): Promise<TextEdit[]> {
   const version = document.version;
   const edits: TextEdit[] = [];
   for (let first = 0; first < document.lineCount; first += LINES_PER_TURN) {
     if (first > 0) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (token.isCancellationRequested || document.version !== version) throw cancelledError();
+      if (rename.token.isCancellationRequested || document.version !== version) throw cancelledError();
     }
     const last = Math.min(document.lineCount, first + LINES_PER_TURN) - 1;
-    for (const occurrence of occurrencesIn(document, engine.dictionary, key, first, last)) {
-      edits.push({ range: rangeOf(occurrence), newText: formatTag(newName, styleOf(occurrence.tag.text, fallback)) });
+    for (const occurrence of occurrencesIn(document, rename.dictionary, rename.key, first, last)) {
+      edits.push({ range: rangeOf(occurrence), newText: formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback)) });
     }
   }
-  return { changes: { [document.uri]: edits } };
+  return edits;
 }

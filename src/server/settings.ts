@@ -63,6 +63,8 @@ export interface ServerSettings {
   embeddingFolders: string[];
   /** Format Document: the separator (`auto`: the file's own) and how known tags' words are joined. */
   format: { separator: 'auto' | SeparatorStyle; tagWords: 'keep' | WordSeparator };
+  /** Rename, Find All References, Tag Counts: the document, or every file of its extension in its folder and those under it. */
+  tagScope: 'file' | 'folder';
 }
 
 /** Where wildcards live in a workspace that is the prompts' folder, an a1111 WebUI or a ComfyUI install. */
@@ -87,6 +89,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   loraFolders: DEFAULT_LORA_FOLDERS,
   embeddingFolders: DEFAULT_EMBEDDING_FOLDERS,
   format: { separator: 'auto', tagWords: 'keep' },
+  tagScope: 'file',
 };
 
 /** A path setting: '' = undefined, `~/` = home, relative = under the workspace folder (or the working directory). */
@@ -186,12 +189,13 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
   // Names the settings editor offers from a list; settings.json can hold anything, which would
   // otherwise be dropped (a category) or read as the other choice (an insert style) without a word.
   for (const [group, key, names] of NAME_SETTINGS) {
-    const value: string = (result[group] as unknown as Record<string, string>)[key]!;
+    const holder = (group === undefined ? result : result[group]) as unknown as Record<string, string>;
+    const value = holder[key]!;
     if (names.includes(value)) continue;
-    const fixed = (DEFAULT_SETTINGS[group] as unknown as Record<string, string>)[key]!;
+    const fixed = ((group === undefined ? DEFAULT_SETTINGS : DEFAULT_SETTINGS[group]) as unknown as Record<string, string>)[key]!;
     const choices = names.map((name) => `"${name}"`).join(', ').replace(/, ([^,]*)$/, ' or $1');
-    problems.push(`The setting danbooruGpt.${group}.${key} is "${value}", but must be ${choices}; using "${fixed}".`);
-    result = { ...result, [group]: { ...result[group], [key]: fixed } };
+    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} is "${value}", but must be ${choices}; using "${fixed}".`);
+    result = group === undefined ? { ...result, [key]: fixed } : { ...result, [group]: { ...result[group], [key]: fixed } };
   }
   const unknownCategories = result.completion.categories.filter((name) => categoryOfName(name) === undefined);
   if (unknownCategories.length > 0) {
@@ -211,10 +215,11 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
 }
 
 /** Settings that take one of a few names (package.json's enums). */
-const NAME_SETTINGS: [group: 'insert' | 'format', key: string, names: string[]][] = [
+const NAME_SETTINGS: [group: 'insert' | 'format' | undefined, key: string, names: string[]][] = [
   ['insert', 'style', ['spaces', 'underscores']],
   ['format', 'separator', ['auto', 'commaSpace', 'comma']],
   ['format', 'tagWords', ['keep', 'spaces', 'underscores']],
+  [undefined, 'tagScope', ['file', 'folder']],
 ];
 
 /** The settings that list folders of files a prompt names. */

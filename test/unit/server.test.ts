@@ -256,11 +256,59 @@ describe('language server, dictionary-only', () => {
     await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: '  ' }), /empty/);
   });
 
+  test('tagScope folder: Rename, Find All References and Tag Counts in every file of the extension under the document\'s folder, open ones as the editor holds them', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-captions-'));
+    const captions = path.join(root, 'captions');
+    const write = (relative: string, text: string): string => {
+      const file = path.join(root, relative);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+      return file;
+    };
+    // Caption files as a LoRA training set keeps them, one per image (real tags, written for this test).
+    const first = write('captions/001.txt', '1girl, long hair, smile\n');
+    const second = write('captions/002.txt', 'long_hair, blush\r\nsolo, long hair\r\n');
+    const nested = write('captions/sub/003.txt', 'longhair, solo\n');
+    const openOnly = write('captions/004.txt', 'smile\n');
+    write('captions/notes.md', 'long hair\n');
+    write('other/005.txt', 'long hair\n');
+    try {
+      const uri = await client.openUri(pathToFileURL(first).href, '1girl, long hair, smile');
+      // Open in the editor with an edit not yet saved: its text there is what is renamed.
+      await client.openUri(pathToFileURL(openOnly).href, 'smile, long hair');
+      const rename = async (): Promise<Record<string, string>> => {
+        const edit = await client.connection.sendRequest(RenameRequest.type, { textDocument: { uri }, position: { line: 0, character: 8 }, newName: 'very long hair' });
+        return Object.fromEntries(Object.entries(edit!.changes!).map(([where, edits]) => [path.relative(captions, fileURLToPath(where)), edits.map((e) => `${e.range.start.line}:${e.range.start.character}-${e.range.end.character}=${e.newText}`).join(' ')]));
+      };
+      assert.deepEqual(await rename(), { '001.txt': '0:7-16=very long hair' }, 'the file only, by default');
+      await client.changeSettings({ modelFolder: NO_MODEL, tagScope: 'folder' });
+      assert.deepEqual(await rename(), {
+        '001.txt': '0:7-16=very long hair',
+        '002.txt': '0:0-9=very_long_hair 1:6-15=very long hair',
+        'sub/003.txt': '0:0-8=very long hair',
+        '004.txt': '0:7-16=very long hair',
+      }, 'the .md file and the folder beside are left; an alias (`longhair`) is renamed too');
+      assert.equal(fs.readFileSync(second, 'utf8'), 'long_hair, blush\r\nsolo, long hair\r\n', 'files are not written: the editor applies the edit');
+      const references = await client.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri }, position: { line: 0, character: 8 }, context: { includeDeclaration: true } });
+      assert.deepEqual(references!.map((r) => `${path.relative(captions, fileURLToPath(r.uri))}:${r.range.start.line}`), ['001.txt:0', '002.txt:0', '002.txt:1', '004.txt:0', 'sub/003.txt:0']);
+      const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+      assert.equal(counts.files, 4);
+      assert.equal(counts.prompts, 5);
+      assert.deepEqual(counts.tags.slice(0, 3).map((t) => [t.tag, t.prompts]), [['long_hair', 5], ['smile', 2], ['solo', 2]]);
+      assert.equal(path.relative(captions, fileURLToPath(counts.tags.find((t) => t.tag === 'blush')!.uri)), '002.txt');
+      assert.ok(fs.existsSync(nested));
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('Tag Counts: prompts holding each tag (an alias counted as its tag, once a prompt), most first, each with where it is first written', async () => {
     const text = ['# a comment, not a prompt', 'smile, long hair, smiling', '', 'blush, (long_hair:1.2), xqzv', 'longhair <lora:smile:1>'].join('\n');
     const uri = await client.open('counts.prompt', text);
     const result = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
     assert.equal(result.prompts, 3);
+    assert.equal(result.files, 1);
     assert.equal(result.distinct, 4);
     assert.deepEqual(result.tags.map((t) => [t.tag, t.prompts, t.first.line, t.first.character]), [
       ['long_hair', 3, 1, 7],
@@ -1099,6 +1147,9 @@ test('settings: a name outside a setting\'s list (settings.json takes anything) 
   const format = validateSettings(mergeSettings(DEFAULT_SETTINGS, { format: { separator: ', ', tagWords: 'spaces' } }));
   assert.deepEqual(format.settings.format, { separator: 'auto', tagWords: 'spaces' });
   assert.deepEqual(format.problems, ['The setting danbooruGpt.format.separator is ", ", but must be "auto", "commaSpace" or "comma"; using "auto".']);
+  const scope = validateSettings(mergeSettings(DEFAULT_SETTINGS, { tagScope: 'workspace' }));
+  assert.equal(scope.settings.tagScope, 'file');
+  assert.deepEqual(scope.problems, ['The setting danbooruGpt.tagScope is "workspace", but must be "file" or "folder"; using "file".']);
   const folders = validateSettings(mergeSettings(DEFAULT_SETTINGS, { loraFolders: ['models/Lora', 3, null], wildcardFolders: [{}] }));
   assert.deepEqual(folders.settings.loraFolders, ['models/Lora']);
   assert.deepEqual(folders.settings.wildcardFolders, []);

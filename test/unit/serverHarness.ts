@@ -124,8 +124,12 @@ export class LspTestClient {
   }
 
   /** Opens a document; returns its uri. */
-  async open(name: string, text: string, languageId = 'danbooru-prompt'): Promise<string> {
-    const uri = `file:///test/${name}`;
+  open(name: string, text: string, languageId = 'danbooru-prompt'): Promise<string> {
+    return this.openUri(`file:///test/${name}`, text, languageId);
+  }
+
+  /** Opens a document at a uri of its own (a real file's, say); returns it. */
+  async openUri(uri: string, text: string, languageId = 'danbooru-prompt'): Promise<string> {
     this.versions.set(uri, 1);
     await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
     return uri;

@@ -1,0 +1,49 @@
+// The documents Rename, Find All References and Tag Counts look through (danbooruGpt.tagScope):
+// `file`, the document itself (references: and the other open prompt documents); `folder`, every file
+// of the document's extension in its folder and the folders under it, as a LoRA training set keeps
+// its captions, one file per image. Open files are read as the editor holds them, the others from disk.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { listFolderFiles } from './folderFiles';
+import { LineDocument } from './lineDocument';
+import type { ServerContext } from './serverContext';
+import type { ServerSettings } from './settings';
+
+/** A file of the folder larger than this is left out (and named in the log): no caption is. */
+const MAX_FOLDER_FILE_BYTES = 64 << 20;
+
+/**
+ * The document, then the other documents of the scope, one at a time (a folder's files are read as they
+ * are reached). `withOpen`: with `file` scope, the other open prompt documents too.
+ */
+export async function* documentsInScope(ctx: ServerContext, document: LineDocument, settings: ServerSettings, withOpen = false): AsyncGenerator<LineDocument> {
+  yield document;
+  if (settings.tagScope !== 'folder' || !document.uri.startsWith('file:')) {
+    if (withOpen) yield* ctx.documents.all().filter((other) => other !== document);
+    return;
+  }
+  const file = fileURLToPath(document.uri);
+  const extension = path.extname(file).toLowerCase();
+  if (extension === '') return;
+  const open = new Map(ctx.documents.all().map((each) => [each.uri, each]));
+  for (const each of await listFolderFiles(path.dirname(file), [extension], 'Tag scope', ctx.folders.warn)) {
+    if (each.path === file) continue;
+    const uri = pathToFileURL(each.path).href;
+    const opened = open.get(uri);
+    if (opened) {
+      yield opened;
+      continue;
+    }
+    try {
+      const stat = await fs.stat(each.path);
+      if (stat.size > MAX_FOLDER_FILE_BYTES) {
+        ctx.folders.warn(`${each.path} is left out of tag-scope "folder" (${(stat.size / 1048576).toFixed(0)} MB; files of at most ${MAX_FOLDER_FILE_BYTES >> 20} MB are read).`);
+        continue;
+      }
+      yield LineDocument.create(uri, document.languageId, 0, await fs.readFile(each.path, 'utf8'));
+    } catch (error) {
+      ctx.folders.warn(`${each.path} could not be read for tag-scope "folder": ${(error as Error).message}`);
+    }
+  }
+}
