@@ -6,9 +6,13 @@
 // check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
 // Rename of a tag, Fix All, Tag Counts, and the server's memory.
 // Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
-// and doubled), beside the parser alone on the same lines.
+// and doubled), beside the parser alone on the same lines. Last, a folder of caption files
+// (GENERATED: one real post a file, BENCH_CAPTION_FILES of them, 0 to skip) with tagScope `folder`:
+// Rename and Tag Counts across it, beside reading and parsing its files in the bench's process.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
@@ -22,6 +26,7 @@ const TYPED_TAGS = Number(process.env.BENCH_TYPED_TAGS ?? 60);
 const DIAGNOSTIC_LINES = 1000;
 const DIAGNOSTIC_RUNS = 7;
 const LARGE_LINES = Number(process.env.BENCH_LARGE_LINES ?? 200_000);
+const CAPTION_FILES = Number(process.env.BENCH_CAPTION_FILES ?? 10_000);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -159,6 +164,39 @@ async function main(): Promise<void> {
   console.log(`  Format Document, GENERATED untidy (${untidyFormat.edits} edits): ${fmt(untidyFormat.ms)}  (x${(untidyFormat.ms / parseMs).toFixed(2)} the parser alone)`);
 
   if (LARGE_LINES > 0) await largeFile(modelDir);
+  if (CAPTION_FILES > 0) await captionFolder(modelDir);
+}
+
+/** A LoRA training set's captions, one file per image. GENERATED: the real posts, one a file, in file order. */
+async function captionFolder(modelDir: string): Promise<void> {
+  const real = fs.readFileSync(postsFile, 'utf8').split('\n').filter(Boolean).map((l) => (l.split('\t')[1] ?? '').split(',').map((t) => t.replace(/_/g, ' ')).join(', '));
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-bench-captions-'));
+  try {
+    const files = Array.from({ length: CAPTION_FILES }, (_, i) => path.join(folder, `${String(i).padStart(6, '0')}.txt`));
+    files.forEach((file, i) => fs.writeFileSync(file, `${real[i % real.length]}\n`));
+    const client = await LspTestClient.start({ modelFolder: modelDir, tagScope: 'folder' });
+    const uri = await client.openUri(pathToFileURL(files[0]!).href, real[0]!);
+    await client.waitForStatus((s) => !s.loading, 60000);
+    await client.waitForDiagnostics(uri);
+    const position = { line: 0, character: real[0]!.indexOf(', ') + 2 };
+    const tag = real[0]!.slice(position.character, real[0]!.indexOf(',', position.character));
+    let started = performance.now();
+    const renamed = await client.connection.sendRequest(RenameRequest.type, { textDocument: { uri }, position, newName: 'renamed tag' });
+    const renameMs = performance.now() - started;
+    started = performance.now();
+    const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+    const countsMs = performance.now() - started;
+    await client.stop();
+    started = performance.now();
+    for (const file of files) for (const line of fs.readFileSync(file, 'utf8').split('\n')) parsePrompt(line);
+    const baselineMs = performance.now() - started;
+    console.log(`\ncaption folder, GENERATED (${postsFile}, one post a file): ${CAPTION_FILES.toLocaleString('en-US')} files, tagScope "folder"`);
+    console.log(`  Rename of "${tag}":  ${fmt(renameMs)} (${Object.keys(renamed?.changes ?? {}).length.toLocaleString('en-US')} files changed; x${(renameMs / baselineMs).toFixed(2)} reading and parsing every file here)`);
+    console.log(`  Tag Counts:          ${fmt(countsMs)} (${counts.distinct.toLocaleString('en-US')} tags in ${counts.files.toLocaleString('en-US')} files; x${(countsMs / baselineMs).toFixed(2)})`);
+    console.log(`  baseline:            ${fmt(baselineMs)} (readFileSync and the parser alone on every file, in this process)`);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 /** The server's resident memory now and at its peak (Linux /proc), in MB. */

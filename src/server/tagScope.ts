@@ -5,13 +5,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { listFolderFiles } from './folderFiles';
+import { listFolderFiles, type FolderFile } from './folderFiles';
 import { LineDocument } from './lineDocument';
 import type { ServerContext } from './serverContext';
 import type { ServerSettings } from './settings';
 
 /** A file of the folder larger than this is left out (and named in the log): no caption is. */
 const MAX_FOLDER_FILE_BYTES = 64 << 20;
+/** Files being read ahead of the one looked through. */
+const READ_AHEAD = 32;
 
 /**
  * The document, then the other documents of the scope, one at a time (a folder's files are read as they
@@ -27,23 +29,34 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   const extension = path.extname(file).toLowerCase();
   if (extension === '') return;
   const open = new Map(ctx.documents.all().map((each) => [each.uri, each]));
-  for (const each of await listFolderFiles(path.dirname(file), [extension], 'Tag scope', ctx.folders.warn)) {
-    if (each.path === file) continue;
+  const load = async (each: FolderFile): Promise<LineDocument | undefined> => {
     const uri = pathToFileURL(each.path).href;
     const opened = open.get(uri);
-    if (opened) {
-      yield opened;
-      continue;
-    }
+    if (opened) return opened;
     try {
       const stat = await fs.stat(each.path);
       if (stat.size > MAX_FOLDER_FILE_BYTES) {
         ctx.folders.warn(`${each.path} is left out of tag-scope "folder" (${(stat.size / 1048576).toFixed(0)} MB; files of at most ${MAX_FOLDER_FILE_BYTES >> 20} MB are read).`);
-        continue;
+        return undefined;
       }
-      yield LineDocument.create(uri, document.languageId, 0, await fs.readFile(each.path, 'utf8'));
+      return LineDocument.create(uri, document.languageId, 0, await fs.readFile(each.path, 'utf8'));
     } catch (error) {
       ctx.folders.warn(`${each.path} could not be read for tag-scope "folder": ${(error as Error).message}`);
+      return undefined;
     }
+  };
+  // A few files read ahead while the one before is looked through: one read at a time waited on the
+  // disk for each of 10,000 captions.
+  const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', ctx.folders.warn)).filter((each) => each.path !== file);
+  const reading: Promise<LineDocument | undefined>[] = [];
+  let next = 0;
+  const readAhead = (): void => {
+    while (reading.length < READ_AHEAD && next < files.length) reading.push(load(files[next++]!));
+  };
+  readAhead();
+  while (reading.length > 0) {
+    const loaded = await reading.shift()!;
+    readAhead();
+    if (loaded) yield loaded;
   }
 }
