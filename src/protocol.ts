@@ -1,7 +1,7 @@
 // Every custom request and notification the client and the language server share, typed, in one
 // place. Standard LSP features (completion, hover, diagnostics, code actions) are not repeated here.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
-import type { Position, Range, TextDocumentIdentifier } from 'vscode-languageserver-protocol';
+import type { Position, Range, TextDocumentIdentifier, WorkspaceEdit } from 'vscode-languageserver-protocol';
 
 /** A tag with what the dictionary knows about it. */
 export interface TagSummary {
@@ -124,6 +124,28 @@ export interface TagCountsResult {
 export const TAG_COUNTS_LIMIT = 5000;
 
 export const TagCountsRequest = new RequestType<TagCountsParams, TagCountsResult, void>('danbooruGpt/tagCounts');
+
+// ---- danbooruGpt/editEveryPrompt (add a tag to, or remove one from, every prompt) ---------------
+// Of the document, or with danbooruGpt.tagScope `folder` of every file of its extension under its
+// folder: a trigger word put first in every caption of a training set, a tag taken out of all of them.
+
+export interface EditEveryPromptParams {
+  textDocument: TextDocumentIdentifier;
+  /** A tag to put into every prompt that lacks it (in any spelling or as an alias): first or last. */
+  add?: { tag: string; at: 'start' | 'end' };
+  /** A tag to take out of every prompt, in any spelling or as an alias. */
+  remove?: string;
+}
+
+export interface EditEveryPromptResult {
+  /** The edit, for the client to apply (each file's lines that change). */
+  edit: WorkspaceEdit;
+  /** Prompts (lines) changed, and the files holding them. */
+  prompts: number;
+  files: number;
+}
+
+export const EditEveryPromptRequest = new RequestType<EditEveryPromptParams, EditEveryPromptResult, void>('danbooruGpt/editEveryPrompt');
 
 // ---- danbooruGpt/serverStatus -----------------------------------------------------------------
 

@@ -12,13 +12,14 @@ import {
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
-import { NextTagsRequest, RelatedTagsRequest, SampleTagsRequest, TagCountsRequest } from '../protocol';
+import { EditEveryPromptRequest, NextTagsRequest, RelatedTagsRequest, SampleTagsRequest, TagCountsRequest } from '../protocol';
 import { provideCodeActions, resolveCodeAction } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
 import { DiagnosticsScheduler } from './diagnostics';
 import { provideDocumentHighlights } from './documentHighlight';
 import { EngineHost } from './engineHost';
+import { editEveryPrompt } from './everyPrompt';
 import { FolderFiles } from './folderFiles';
 import { provideFormatting } from './formatting';
 import { provideHover } from './hover';
@@ -117,6 +118,7 @@ connection.languages.semanticTokens.onRange((params, token) => provideSemanticTo
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
 connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));
 connection.onRequest(TagCountsRequest, (params, token) => tagCounts(ctx, params, token));
+connection.onRequest(EditEveryPromptRequest, (params, token) => editEveryPrompt(ctx, params, token));
 connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx, params, token));
 connection.onShutdown(() => engines.dispose());
 

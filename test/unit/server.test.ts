@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
-import { TagCountsRequest } from '../../src/protocol';
+import { EditEveryPromptRequest, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
@@ -296,6 +296,10 @@ describe('language server, dictionary-only', () => {
       assert.equal(counts.prompts, 5);
       assert.deepEqual(counts.tags.slice(0, 3).map((t) => [t.tag, t.prompts]), [['long_hair', 5], ['smile', 2], ['solo', 2]]);
       assert.equal(path.relative(captions, fileURLToPath(counts.tags.find((t) => t.tag === 'blush')!.uri)), '002.txt');
+      // A trigger word put first in every caption of the folder.
+      const added = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'mychar', at: 'start' } });
+      assert.deepEqual([added.prompts, added.files], [5, 4]);
+      assert.deepEqual(added.edit.changes![pathToFileURL(second).href]!.map((e) => e.newText), ['mychar, long_hair, blush', 'mychar, solo, long hair']);
       assert.ok(fs.existsSync(nested));
     } finally {
       await client.changeSettings({ modelFolder: NO_MODEL });
@@ -320,6 +324,38 @@ describe('language server, dictionary-only', () => {
     assert.equal(longHair.category, 0);
     assert.ok(longHair.posts! > 1_000_000);
     assert.equal(result.tags[3]!.category, undefined, 'a tag the dictionary does not know has no category');
+  });
+
+  test('Add a tag to, or remove one from, every prompt: first or last, in each prompt\'s style and the file\'s separator; comments, empty lines and prompts holding it left', async () => {
+    const lines = ['# a comment, stays', '1girl, long hair, smile', '', 'mychar, solo', 'Long_Hair, blush // note', 'smiling, long hair,'];
+    const text = lines.join('\n');
+    const uri = await client.open('every.prompt', text);
+    const edited = async (params: Omit<EditEveryPromptParams, 'textDocument'>): Promise<{ lines: string[]; prompts: number; files: number }> => {
+      const result = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, ...params });
+      return { lines: applyEdits(text, result.edit.changes![uri] ?? []).split('\n'), prompts: result.prompts, files: result.files };
+    };
+    assert.deepEqual(await edited({ add: { tag: 'mychar', at: 'start' } }), {
+      lines: ['# a comment, stays', 'mychar, 1girl, long hair, smile', '', 'mychar, solo', 'mychar, Long_Hair, blush // note', 'mychar, smiling, long hair,'],
+      prompts: 3,
+      files: 1,
+    });
+    assert.deepEqual((await edited({ add: { tag: 'looking at viewer', at: 'end' } })).lines, [
+      '# a comment, stays',
+      '1girl, long hair, smile, looking at viewer',
+      '',
+      'mychar, solo, looking at viewer',
+      'Long_Hair, blush, looking_at_viewer // note',
+      'smiling, long hair, looking at viewer,',
+    ]);
+    // `smile` is there as its alias `smiling`: no second one.
+    assert.deepEqual((await edited({ add: { tag: 'smile', at: 'end' } })).lines.slice(1, 4), ['1girl, long hair, smile', '', 'mychar, solo, smile']);
+    // Taken out in every spelling and as an alias (`longhair`), with its separator.
+    assert.deepEqual((await edited({ remove: 'longhair' })).lines, ['# a comment, stays', '1girl, smile', '', 'mychar, solo', 'blush // note', 'smiling,']);
+    const dataset = await client.open('every.tags', '2girls,blush\n1girl,solo');
+    const result = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'mychar', at: 'start' } });
+    assert.equal(applyEdits('2girls,blush\n1girl,solo', result.edit.changes![dataset]!), 'mychar,2girls,blush\nmychar,1girl,solo', 'a dataset file keeps its `,`');
+    await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'a, b', at: 'start' } }), /holds a comma/);
+    await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: ' ' }), /No tag/);
   });
 
   test('Fix All: every alias and duplicate of the file fixed together, each tag kept once; unknown tags and alternation left; offered beside the quick fixes', async () => {

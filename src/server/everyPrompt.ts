@@ -1,0 +1,94 @@
+// Add a tag to, or remove one from, every prompt (danbooruGpt/editEveryPrompt): what dataset tag
+// editors do to a training set, a trigger word put first in every caption or a tag taken out of all.
+// Over the document, or with danbooruGpt.tagScope `folder` every file of its extension under its
+// folder. Comment lines and empty ones are left; a prompt that already holds the tag (in any spelling
+// or as an alias) gets no second one; each tag is written in the style of its prompt, with its file's
+// separator.
+import { ResponseError, ErrorCodes, type CancellationToken, type TextEdit } from 'vscode-languageserver/node';
+import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
+import type { TagDictionary } from '../model/index';
+import { separatorStyleOf } from '../prompt/format';
+import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
+import { normalizeTag, removalRange } from '../prompt/parser';
+import { cancelledError } from './cancellation';
+import type { LineDocument } from './lineDocument';
+import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { insertStyleOf } from './settings';
+import { tagKey } from './tagOccurrences';
+import { documentsInScope } from './tagScope';
+
+/** Lines edited between two turns of the event loop. */
+const LINES_PER_TURN = 5000;
+/** Times a line is parsed and edited again to take out a tag written several times next to itself. */
+const REMOVAL_PASSES = 8;
+
+export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromptParams, token: CancellationToken): Promise<EditEveryPromptResult> {
+  const document = ctx.documents.get(params.textDocument.uri);
+  if (!document) throw new ResponseError(ErrorCodes.InvalidParams, `${params.textDocument.uri} is not open.`);
+  const name = normalizeTag(params.add?.tag ?? params.remove ?? '');
+  if (name === '') throw new ResponseError(ErrorCodes.InvalidParams, 'No tag was given.');
+  if (/[,\n\r]/.test(name)) throw new ResponseError(ErrorCodes.InvalidParams, `"${(params.add?.tag ?? params.remove ?? '').trim()}" holds a comma: give one tag.`);
+  const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
+  const dictionary = engine.dictionary;
+  const key = resolveCached(dictionary, name)?.tag.name ?? name;
+  const style = insertStyleOf(settings);
+  const changes: Record<string, TextEdit[]> = {};
+  let prompts = 0;
+  let sinceTurn = 0;
+  for await (const each of documentsInScope(ctx, document, settings)) {
+    const edits: TextEdit[] = [];
+    const spaced = separatorStyleOf((index) => each.line(index), each.lineCount) === 'commaSpace';
+    for (let line = 0; line < each.lineCount; line++) {
+      if (++sinceTurn === LINES_PER_TURN) {
+        sinceTurn = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (token.isCancellationRequested) throw cancelledError();
+      }
+      const text = each.line(line);
+      const edited = params.add ? withTag(text, dictionary, key, name, params.add.at, spaced, style) : withoutTag(text, dictionary, key);
+      if (edited === text) continue;
+      edits.push({ range: { start: { line, character: 0 }, end: { line, character: text.length } }, newText: edited });
+      prompts++;
+    }
+    if (edits.length > 0) changes[each.uri] = edits;
+  }
+  return { edit: { changes }, prompts, files: Object.keys(changes).length };
+}
+
+/** The line with the tag put first or last, unless it has no tag (a comment, an empty line) or holds it already. */
+function withTag(line: string, dictionary: TagDictionary, key: string, name: string, at: 'start' | 'end', spaced: boolean, fallback: InsertStyle): string {
+  const parsed = parseLine(line, dictionary);
+  if (parsed.tags.length === 0 || parsed.tags.some((tag) => tagKey(dictionary, tag) === key)) return line;
+  const written = formatTag(name, styleOf(parsed.tags[0]!.text, fallback));
+  const separator = spaced ? ', ' : ',';
+  if (at === 'start') {
+    const start = line.length - line.trimStart().length;
+    return line.slice(0, start) + written + separator + line.slice(start);
+  }
+  // Last: before a comment that ends the line, after a trailing comma if the prompt has one.
+  const comment = parsed.tokens.find((token) => token.kind === 'comment');
+  const body = (comment ? line.slice(0, comment.start) : line).trimEnd();
+  const rest = line.slice(body.length);
+  const joined = body.endsWith(',') ? `${body}${spaced ? ' ' : ''}${written},` : `${body}${separator}${written}`;
+  return joined + rest;
+}
+
+/** The line with every place it writes the tag taken out, with its separator. */
+function withoutTag(line: string, dictionary: TagDictionary, key: string): string {
+  let text = line;
+  for (let pass = 0; pass < REMOVAL_PASSES; pass++) {
+    const parsed = parseLine(text, dictionary);
+    const ranges = parsed.tags.flatMap((tag, index) => (tagKey(dictionary, tag) === key ? [removalRange(text, parsed, index)] : []));
+    if (ranges.length === 0) break;
+    // Ranges that touch (two places side by side) wait for the next pass.
+    let result = '';
+    let at = 0;
+    for (const range of ranges) {
+      if (range.start < at) continue;
+      result += text.slice(at, range.start);
+      at = range.end;
+    }
+    text = result + text.slice(at);
+  }
+  return text;
+}
