@@ -2,7 +2,7 @@
 // a prompt is open or a command runs: the language client library costs more to load than the whole
 // activation budget. Builds the context, the commands and the Related Tags provider.
 import * as vscode from 'vscode';
-import { addKnownTag, insertTag, openLog, openSettings, restartServer, sampleTags, showMenu, tagCounts, type Command } from './commands';
+import { addKnownTag, addTagToEveryPrompt, insertTag, openLog, openSettings, removeTagFromEveryPrompt, restartServer, sampleTags, showMenu, tagCounts, type Command } from './commands';
 import { Ctx } from './ctx';
 import { RelatedTagsView } from './relatedTags';
 import { ADD_KNOWN_TAG_COMMAND, type RelatedTag } from '../protocol';
@@ -20,6 +20,8 @@ export function createRuntime(extension: vscode.ExtensionContext, log: vscode.Lo
   const commands: Record<string, Command> = {
     'danbooruGpt.sampleTags': sampleTags(ctx),
     'danbooruGpt.tagCounts': tagCounts(ctx),
+    'danbooruGpt.addTagToEveryPrompt': addTagToEveryPrompt(ctx),
+    'danbooruGpt.removeTagFromEveryPrompt': removeTagFromEveryPrompt(ctx),
     'danbooruGpt.restartServer': restartServer(ctx),
     'danbooruGpt.openLog': openLog(ctx),
     'danbooruGpt.openSettings': openSettings(),

@@ -1,6 +1,6 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
-import { SampleTagsRequest, TagCountsRequest, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
+import { EditEveryPromptRequest, SampleTagsRequest, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
@@ -99,6 +99,91 @@ export function tagCounts(ctx: Ctx): Command {
       ctx.log.error(`Tag Counts failed: ${describe(error)}`);
       return undefined;
     }
+  };
+}
+
+/** A tag as typed into an input box: one tag, no comma. */
+function validateOneTag(value: string): string | undefined {
+  if (value.trim() === '') return 'Type a tag.';
+  return /[,\n]/.test(value) ? 'One tag: no comma.' : undefined;
+}
+
+/**
+ * Sends an editEveryPrompt request for the active prompt file and applies its edit, asking first when
+ * it spans several files (tagScope `folder`: each becomes a file to save). `what` names it in messages.
+ */
+async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'textDocument'>, what: { done: string; verb: string }, ask: boolean): Promise<EditEveryPromptResult | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !ctx.isPrompt(editor.document)) {
+    void vscode.window.showInformationMessage('Danbooru GPT: open a prompt file first.');
+    return undefined;
+  }
+  try {
+    const client = await ctx.start();
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `${what.verb}…` }, () =>
+      client.sendRequest(EditEveryPromptRequest, { textDocument: { uri: editor.document.uri.toString() }, ...edit }));
+    if (result.prompts === 0) {
+      void vscode.window.showInformationMessage(`Danbooru GPT: no prompt to change.`);
+      return result;
+    }
+    const inFiles = result.files > 1 ? ` in ${counted(result.files, 'file')}` : '';
+    if (ask && result.files > 1) {
+      const go = await vscode.window.showWarningMessage(`${what.verb} in ${counted(result.prompts, 'prompt')}${inFiles}?`, { modal: true, detail: 'Each file changed is left open to save (File: Save All), or to undo.' }, what.verb);
+      if (go !== what.verb) return undefined;
+    }
+    const applied = await vscode.workspace.applyEdit(await client.protocol2CodeConverter.asWorkspaceEdit(result.edit));
+    if (!applied) throw new Error('the editor did not apply the edit (a file changed meanwhile?)');
+    ctx.log.info(`${what.done} ${counted(result.prompts, 'prompt')}${inFiles}.`);
+    void vscode.window.showInformationMessage(`Danbooru GPT: ${what.done} ${counted(result.prompts, 'prompt')}${inFiles}.`);
+    return result;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Danbooru GPT: ${what.verb} failed: ${describe(error)}`);
+    ctx.log.error(`${what.verb} failed: ${describe(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Add Tag to Every Prompt: a tag (a trigger word, say) put first or last in every prompt of the file,
+ * or of its folder's files with tagScope `folder`, where it is not yet. Arguments (tag, 'start' |
+ * 'end') skip the questions, for tests and keybindings.
+ */
+export function addTagToEveryPrompt(ctx: Ctx): Command {
+  return async (tagArgument?: unknown, atArgument?: unknown) => {
+    const ask = typeof tagArgument !== 'string';
+    const tag = ask ? await vscode.window.showInputBox({ title: 'Add Tag to Every Prompt', prompt: 'The tag to add where it is not yet (a LoRA\'s trigger word, say)', validateInput: validateOneTag }) : tagArgument;
+    if (!tag) return undefined;
+    let at: 'start' | 'end' = atArgument === 'end' ? 'end' : 'start';
+    if (ask) {
+      const picked = await vscode.window.showQuickPick([{ label: 'First', description: 'before the other tags (a trigger word)', at: 'start' as const }, { label: 'Last', description: 'after the other tags', at: 'end' as const }], { title: `Add "${tag.trim()}" to Every Prompt` });
+      if (!picked) return undefined;
+      at = picked.at;
+    }
+    return editEveryPromptIn(ctx, { add: { tag, at } }, { done: `Added "${tag.trim()}" to`, verb: 'Add the tag' }, ask);
+  };
+}
+
+/**
+ * Remove Tag from Every Prompt: the tag picked from the file's Tag Counts (or typed) taken out of every
+ * prompt, in any spelling or as an alias. An argument (the tag) skips the question.
+ */
+export function removeTagFromEveryPrompt(ctx: Ctx): Command {
+  return async (tagArgument?: unknown) => {
+    const ask = typeof tagArgument !== 'string';
+    let tag = ask ? undefined : tagArgument;
+    if (ask) {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor || !ctx.isPrompt(editor.document)) {
+        void vscode.window.showInformationMessage('Danbooru GPT: open a prompt file first.');
+        return undefined;
+      }
+      const client = await ctx.start();
+      const counts = await client.sendRequest(TagCountsRequest, { textDocument: { uri: editor.document.uri.toString() } });
+      const picked = await vscode.window.showQuickPick(counts.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, counts.prompts) })), { title: 'Remove Tag from Every Prompt', placeHolder: 'The tag to take out of every prompt' });
+      tag = picked?.label;
+    }
+    if (!tag) return undefined;
+    return editEveryPromptIn(ctx, { remove: tag }, { done: `Removed "${tag}" from`, verb: 'Remove the tag' }, ask);
   };
 }
 

@@ -13,6 +13,8 @@ import { registerConvertCommand } from './convert';
 const COMMANDS = [
   'danbooruGpt.sampleTags',
   'danbooruGpt.tagCounts',
+  'danbooruGpt.addTagToEveryPrompt',
+  'danbooruGpt.removeTagFromEveryPrompt',
   'danbooruGpt.restartServer',
   'danbooruGpt.openLog',
   'danbooruGpt.openSettings',

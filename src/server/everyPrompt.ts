@@ -11,7 +11,6 @@ import { separatorStyleOf } from '../prompt/format';
 import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
 import { cancelledError } from './cancellation';
-import type { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { tagKey } from './tagOccurrences';

@@ -1,4 +1,5 @@
-// The documents Rename, Find All References and Tag Counts look through (danbooruGpt.tagScope):
+// The documents Rename, Find All References, Tag Counts and the every-prompt edits look through
+// (danbooruGpt.tagScope):
 // `file`, the document itself (references: and the other open prompt documents); `folder`, every file
 // of the document's extension in its folder and the folders under it, as a LoRA training set keeps
 // its captions, one file per image. Open files are read as the editor holds them, the others from disk.

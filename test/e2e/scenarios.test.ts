@@ -426,6 +426,21 @@ scenario('4g-tag-counts', async () => {
   await workbench.press('Escape');
 });
 
+scenario('4h-add-tag-to-every-prompt', async () => {
+  // A LoRA's trigger word put first in every post of the dataset, as a person does it: the command,
+  // the tag typed, "First" picked. The file's `,` separator is kept; the comment line is left.
+  const lines = readFileSync(path.join(workspace, 'posts.tags'), 'utf8').split('\n').filter((line) => line !== '');
+  await workbench.openFile('posts.tags');
+  await workbench.runCommand('Add Tag to Every Prompt');
+  await workbench.answerQuickInput('mychar');
+  await workbench.answerQuickInput('First');
+  const shown = (await workbench.editorLinesWhen((l) => l.filter((line) => line.startsWith('mychar,')).length >= 10)).filter((line) => line !== '');
+  // The lines the editor shows (those that fit): the file's, each post with the trigger word first.
+  assert.ok(shown.length >= 10, JSON.stringify(shown));
+  assert.deepEqual(shown, lines.slice(0, shown.length).map((line) => (line.startsWith('#') ? line : `mychar,${line}`)));
+  await workbench.runCommand('Undo');
+});
+
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');

@@ -205,6 +205,15 @@ export class Workbench {
     await this.page.keyboard.insertText(text);
   }
 
+  /** Types an answer into the open input box or quick pick (which it filters) and presses Enter. */
+  async answerQuickInput(text: string): Promise<void> {
+    const input = this.quickInput().locator('input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(text);
+    if (await this.quickInput().locator('.monaco-list-row').count() > 0) await this.quickInput().locator('.monaco-list-row.focused', { hasText: text }).first().waitFor({ timeout: 15_000 });
+    await input.press('Enter');
+  }
+
   /** Waits for a peek view (Peek References, Peek Definition) in the active editor. */
   async waitForPeekView(timeoutMs = 15_000): Promise<void> {
     await this.activeEditor().locator('.peekview-widget').first().waitFor({ state: 'visible', timeout: timeoutMs });

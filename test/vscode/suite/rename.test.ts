@@ -23,3 +23,19 @@ suite('rename', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
+
+suite('every prompt', () => {
+  test('4f. Add Tag to Every Prompt puts a trigger word first in each prompt; Remove Tag from Every Prompt takes it out again', async () => {
+    const editor = await openPrompt('portrait.prompt');
+    const before = editor.document.getText().split('\n');
+    const post = before[1]!;
+    const added = await vscode.commands.executeCommand<{ prompts: number; files: number } | undefined>('danbooruGpt.addTagToEveryPrompt', 'mychar', 'start');
+    assert.deepEqual(added && [added.prompts, added.files], [1, 1]);
+    assert.equal(editor.document.lineAt(0).text, before[0], 'the comment line is left');
+    assert.equal(editor.document.lineAt(1).text, `mychar, ${post}`);
+    const removed = await vscode.commands.executeCommand<{ prompts: number } | undefined>('danbooruGpt.removeTagFromEveryPrompt', 'mychar');
+    assert.equal(removed?.prompts, 1);
+    assert.equal(editor.document.getText(), before.join('\n'));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+});
