@@ -1,8 +1,8 @@
 // The documents Rename, Find All References, Tag Counts and the every-prompt edits look through
-// (danbooruGpt.tagScope):
-// `file`, the document itself (references: and the other open prompt documents); `folder`, every file
-// of the document's extension in its folder and the folders under it, as a LoRA training set keeps
-// its captions, one file per image. Open files are read as the editor holds them, the others from disk.
+// (danbooruGpt.tagScope): `file`, the document itself (references: and the other open prompt
+// documents); `folder`, every file of the document's extension in its folder and the folders under
+// it, as a LoRA training set keeps its captions, one file per image. Open files are read as the editor
+// holds them, the others from disk.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
