@@ -58,17 +58,22 @@ export function sampleTags(ctx: Ctx): Command {
   };
 }
 
+/** The active editor when it shows a prompt file; otherwise says what the command needs, and undefined. */
+function activePromptEditor(ctx: Ctx, needs = 'open a prompt file first.'): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (editor && ctx.isPrompt(editor.document)) return editor;
+  void vscode.window.showInformationMessage(`Danbooru GPT: ${needs}`);
+  return undefined;
+}
+
 /**
  * Tag Counts: the prompt file's tags (with danbooruGpt.tagScope `folder`, its folder's files' tags) by
  * how many prompts (lines) hold each; picking one shows its places (Peek References at the first).
  */
 export function tagCounts(ctx: Ctx): Command {
   return async () => {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || !ctx.isPrompt(editor.document)) {
-      void vscode.window.showInformationMessage('Danbooru GPT: Tag Counts counts the tags of a prompt file; open one first.');
-      return undefined;
-    }
+    const editor = activePromptEditor(ctx, 'Tag Counts counts the tags of a prompt file; open one first.');
+    if (!editor) return undefined;
     try {
       const client = await ctx.start();
       const document = editor.document;
@@ -113,11 +118,8 @@ function validateOneTag(value: string): string | undefined {
  * it spans several files (tagScope `folder`: each becomes a file to save). `what` names it in messages.
  */
 async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'textDocument'>, what: { done: string; verb: string }, ask: boolean): Promise<EditEveryPromptResult | undefined> {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor || !ctx.isPrompt(editor.document)) {
-    void vscode.window.showInformationMessage('Danbooru GPT: open a prompt file first.');
-    return undefined;
-  }
+  const editor = activePromptEditor(ctx);
+  if (!editor) return undefined;
   try {
     const client = await ctx.start();
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `${what.verb}…` }, () =>
@@ -172,15 +174,18 @@ export function removeTagFromEveryPrompt(ctx: Ctx): Command {
     const ask = typeof tagArgument !== 'string';
     let tag = ask ? undefined : tagArgument;
     if (ask) {
-      const editor = vscode.window.activeTextEditor;
-      if (!editor || !ctx.isPrompt(editor.document)) {
-        void vscode.window.showInformationMessage('Danbooru GPT: open a prompt file first.');
+      const editor = activePromptEditor(ctx);
+      if (!editor) return undefined;
+      try {
+        const client = await ctx.start();
+        const counts = await client.sendRequest(TagCountsRequest, { textDocument: { uri: editor.document.uri.toString() } });
+        const picked = await vscode.window.showQuickPick(counts.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, counts.prompts) })), { title: 'Remove Tag from Every Prompt', placeHolder: 'The tag to take out of every prompt' });
+        tag = picked?.label;
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Danbooru GPT: Remove Tag from Every Prompt failed: ${describe(error)}`);
+        ctx.log.error(`Remove Tag from Every Prompt failed: ${describe(error)}`);
         return undefined;
       }
-      const client = await ctx.start();
-      const counts = await client.sendRequest(TagCountsRequest, { textDocument: { uri: editor.document.uri.toString() } });
-      const picked = await vscode.window.showQuickPick(counts.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, counts.prompts) })), { title: 'Remove Tag from Every Prompt', placeHolder: 'The tag to take out of every prompt' });
-      tag = picked?.label;
     }
     if (!tag) return undefined;
     return editEveryPromptIn(ctx, { remove: tag }, { done: `Removed "${tag}" from`, verb: 'Remove the tag' }, ask);
