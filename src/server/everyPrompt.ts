@@ -8,7 +8,7 @@ import { ResponseError, ErrorCodes, type CancellationToken, type TextEdit } from
 import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
-import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
+import { formatTag, isKaomoji, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
 import { cancelledError } from './cancellation';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -58,7 +58,9 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
 function withTag(line: string, dictionary: TagDictionary, key: string, name: string, at: 'start' | 'end', spaced: boolean, fallback: InsertStyle): string {
   const parsed = parseLine(line, dictionary);
   if (parsed.tags.length === 0 || parsed.tags.some((tag) => tagKey(dictionary, tag) === key)) return line;
-  const written = formatTag(name, styleOf(parsed.tags[0]!.text, fallback));
+  // Written as the prompt writes its tags: the first that shows how (`long_hair`; `1girl` does not).
+  const showsStyle = parsed.tags.find((tag) => /\S\s+\S/.test(tag.text) || (tag.text.includes('_') && !isKaomoji(tag.text))) ?? parsed.tags[0]!;
+  const written = formatTag(name, styleOf(showsStyle.text, fallback));
   const separator = spaced ? ', ' : ',';
   if (at === 'start') {
     const start = line.length - line.trimStart().length;

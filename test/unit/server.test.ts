@@ -351,9 +351,13 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual((await edited({ add: { tag: 'smile', at: 'end' } })).lines.slice(1, 4), ['1girl, long hair, smile', '', 'mychar, solo, smile']);
     // Taken out in every spelling and as an alias (`longhair`), with its separator.
     assert.deepEqual((await edited({ remove: 'longhair' })).lines, ['# a comment, stays', '1girl, smile', '', 'mychar, solo', 'blush // note', 'smiling,']);
-    const dataset = await client.open('every.tags', '2girls,blush\n1girl,solo');
+    const datasetText = '2girls,blush\n1girl,solo,long_hair';
+    const dataset = await client.open('every.tags', datasetText);
     const result = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'mychar', at: 'start' } });
-    assert.equal(applyEdits('2girls,blush\n1girl,solo', result.edit.changes![dataset]!), 'mychar,2girls,blush\nmychar,1girl,solo', 'a dataset file keeps its `,`');
+    assert.equal(applyEdits(datasetText, result.edit.changes![dataset]!), 'mychar,2girls,blush\nmychar,1girl,solo,long_hair', 'a dataset file keeps its `,`');
+    // Each prompt's style, from the first tag that shows one (`1girl` does not): underscores on the line holding `long_hair`.
+    const last = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'looking at viewer', at: 'end' } });
+    assert.equal(applyEdits(datasetText, last.edit.changes![dataset]!), '2girls,blush,looking at viewer\n1girl,solo,long_hair,looking_at_viewer');
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'a, b', at: 'start' } }), /holds a comma/);
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: ' ' }), /No tag/);
   });
