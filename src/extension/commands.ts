@@ -239,6 +239,9 @@ export function showMenu(ctx: Ctx): Command {
       // The whole message (a long model path) does not fit the placeholder; picking it opens the log.
       ...(status ? [{ label: summary.label, detail: status.message, command: 'danbooruGpt.openLog' }] : []),
       { label: '$(sparkle) Sample Tags', command: 'danbooruGpt.sampleTags' },
+      { label: '$(list-ordered) Tag Counts', command: 'danbooruGpt.tagCounts' },
+      { label: '$(add) Add Tag to Every Prompt…', command: 'danbooruGpt.addTagToEveryPrompt' },
+      { label: '$(remove) Remove Tag from Every Prompt…', command: 'danbooruGpt.removeTagFromEveryPrompt' },
       { label: '$(debug-restart) Restart Language Server', command: 'danbooruGpt.restartServer' },
       { label: '$(output) Open Log', command: 'danbooruGpt.openLog' },
       { label: '$(settings-gear) Settings', command: 'danbooruGpt.openSettings' },
