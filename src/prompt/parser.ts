@@ -120,6 +120,13 @@ function isCommentAt(line: string, index: number): boolean {
   return code === HASH && (index + 1 === line.length || isSpace(line.charCodeAt(index + 1)));
 }
 
+/** The text of a line that is a comment (`# note`, `// note`), without its marker and the spaces round it; undefined for any other line. */
+export function commentLineText(line: string): string | undefined {
+  const start = line.length - line.trimStart().length;
+  if (start === line.length || !isCommentAt(line, start)) return undefined;
+  return line.slice(start + (line.charCodeAt(start) === SLASH ? 2 : 1)).trim();
+}
+
 /** Dictionary form of a raw tag: unescape `\x`, lower-case, runs of spaces/underscores to one `_`. */
 export function normalizeTag(raw: string): string {
   const unescaped = raw.includes('\\') ? raw.replace(/\\(.)/g, '$1') : raw;

@@ -18,6 +18,7 @@ import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } f
 import { provideDefinition } from './definition';
 import { DiagnosticsScheduler } from './diagnostics';
 import { provideDocumentHighlights } from './documentHighlight';
+import { provideDocumentSymbols } from './documentSymbols';
 import { EngineHost } from './engineHost';
 import { editEveryPrompt } from './everyPrompt';
 import { FolderFiles } from './folderFiles';
@@ -74,6 +75,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       documentRangeFormattingProvider: true,
       documentHighlightProvider: true,
       referencesProvider: true,
+      documentSymbolProvider: { label: 'Prompts' },
       renameProvider: { prepareProvider: true },
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
@@ -109,6 +111,7 @@ connection.onDefinition((params) => provideDefinition(ctx, params));
 connection.onCodeAction((params) => provideCodeActions(ctx, params));
 connection.onCodeActionResolve((action, token) => resolveCodeAction(ctx, action, token));
 connection.onDocumentHighlight((params, token) => provideDocumentHighlights(ctx, params, token));
+connection.onDocumentSymbol((params) => provideDocumentSymbols(ctx, params));
 connection.onReferences((params, token) => provideReferences(ctx, params, token));
 connection.onPrepareRename((params) => prepareRename(ctx, params));
 connection.onRenameRequest((params, token) => provideRename(ctx, params, token));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/prompt/parser';
+import { commentLineText, contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/prompt/parser';
 import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/prompt/insertStyle';
 
 const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
@@ -348,4 +348,13 @@ test('parser: a long prompt of unclosed parentheses parses in linear time, as be
   // The unclosed group still takes a weight written after it (`smile (blush:1.2`, being typed).
   assert.deepEqual(parsePrompt('1girl, smile (blush, solo:1.2', { isTag: () => true }).tags.map((t) => t.text), ['1girl', 'smile', 'blush', 'solo']);
   assert.deepEqual(parsePrompt('1girl, smile (blush, solo:1.2', { isTag: () => true }).tags.map((t) => t.text), parsePrompt('1girl, smile (blush, solo:1.2').tags.map((t) => t.text));
+});
+
+test('commentLineText: the text of a comment line without its marker; undefined for a prompt (a comment after tags too)', () => {
+  assert.equal(commentLineText('  # portraits '), 'portraits');
+  assert.equal(commentLineText('// backgrounds'), 'backgrounds');
+  assert.equal(commentLineText('#'), '');
+  assert.equal(commentLineText('#tag'), undefined, '`#` with no space after it is no comment');
+  assert.equal(commentLineText('1girl, # note'), undefined);
+  assert.equal(commentLineText(''), undefined);
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
@@ -360,6 +360,26 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(datasetText, last.edit.changes![dataset]!), '2girls,blush,looking at viewer\n1girl,solo,long_hair,looking_at_viewer');
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'a, b', at: 'start' } }), /holds a comma/);
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: ' ' }), /No tag/);
+  });
+
+  test('document symbols: comment lines are sections holding the prompts after them, each named by its first tags; a dataset lists its sections only', async () => {
+    const text = ['1girl, solo', '# Portraits', '# (comment lines in a row are one section)', '1girl, solo, long hair, smile, blue eyes', '', '2girls, yuri', '#', '// Backgrounds', 'simple background, white background'].join('\n');
+    const uri = await client.open('library.prompt', text);
+    type Shown = { name: string; lines: string; children?: Shown[] };
+    const shown = (symbols: DocumentSymbol[]): Shown[] => symbols.map((s) => ({
+      name: s.name,
+      lines: `${s.range.start.line}-${s.range.end.line}`,
+      ...(s.children?.length ? { children: shown(s.children) } : {}),
+    }));
+    const symbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as DocumentSymbol[];
+    assert.deepEqual(shown(symbols), [
+      { name: '1girl, solo', lines: '0-0' },
+      { name: 'Portraits', lines: '1-6', children: [{ name: '1girl, solo, long hair, smile, …', lines: '3-3' }, { name: '2girls, yuri', lines: '5-5' }] },
+      { name: 'Backgrounds', lines: '7-8', children: [{ name: 'simple background, white background', lines: '8-8' }] },
+    ]);
+    const dataset = await client.open('library-dataset.tags', ['# converted', ...Array.from({ length: 6000 }, () => '1girl,solo')].join('\n'));
+    const datasetSymbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: dataset } })) as DocumentSymbol[];
+    assert.deepEqual(shown(datasetSymbols), [{ name: 'converted', lines: '0-6000' }]);
   });
 
   test('Fix All: every alias and duplicate of the file fixed together, each tag kept once; unknown tags and alternation left; offered beside the quick fixes', async () => {

@@ -39,3 +39,17 @@ suite('every prompt', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
+
+suite('outline', () => {
+  test('4g. the Outline of a prompt file: its comment line a section holding its prompt, named by its first tags', async () => {
+    const editor = await openPrompt('portrait.prompt');
+    const symbols = await waitFor('document symbols', async () => {
+      const found = await vscode.commands.executeCommand<vscode.DocumentSymbol[] | undefined>('vscode.executeDocumentSymbolProvider', editor.document.uri);
+      return found && found.length > 0 ? found : undefined;
+    });
+    assert.equal(symbols.length, 1);
+    assert.match(symbols[0]!.name, /^A portrait prompt: the general tags of Danbooru post 4099990/);
+    assert.deepEqual(symbols[0]!.children.map((child) => child.name), ['1girl, breasts, closed_mouth, gloves, …']);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+});
