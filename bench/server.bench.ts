@@ -6,14 +6,14 @@
 // check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
 // Rename of a tag, Fix All, Tag Counts, and the server's memory.
 // Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
-// and doubled), beside the parser alone on the same lines. Last, a folder of caption files
+// and doubled), and its document symbols, beside the parser alone on the same lines. Last, a folder of caption files
 // (GENERATED: one real post a file, BENCH_CAPTION_FILES of them, 0 to skip) with tagScope `folder`:
 // Rename and Tag Counts across it, beside reading and parsing its files in the bench's process.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, DocumentSymbolRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { TagCountsRequest } from '../src/protocol';
@@ -147,6 +147,17 @@ async function main(): Promise<void> {
   };
   const tidyFormat = await formatTimes(fileLines);
   const untidyFormat = await formatTimes(untidyLines);
+  // Document symbols (the Outline), asked on every change: the file as 5 sections of 200 prompts.
+  checker.diagnostics.delete(fileUri);
+  await checker.replace(fileUri, fileLines.map((line, i) => (i % 200 === 0 ? `# section ${i / 200 + 1}\n${line}` : line)).join('\n'));
+  // After the check the change starts: the request alone is timed.
+  await checker.waitForDiagnostics(fileUri, () => true, 60000);
+  const symbolTimes: number[] = [];
+  for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
+    const started = performance.now();
+    await checker.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: fileUri } });
+    symbolTimes.push(performance.now() - started);
+  }
   await checker.stop();
   const parseTimes: number[] = [];
   for (let run = 0; run < DIAGNOSTIC_RUNS; run++) {
@@ -162,6 +173,7 @@ async function main(): Promise<void> {
   console.log(`  one line changed -> publishDiagnostics:  ${fmt(median(keystrokeTimes))}`);
   console.log(`  Format Document, tidy (${tidyFormat.edits} edits):      ${fmt(tidyFormat.ms)}  (x${(tidyFormat.ms / parseMs).toFixed(2)} the parser alone)`);
   console.log(`  Format Document, GENERATED untidy (${untidyFormat.edits} edits): ${fmt(untidyFormat.ms)}  (x${(untidyFormat.ms / parseMs).toFixed(2)} the parser alone)`);
+  console.log(`  document symbols (5 sections, 1000 prompts): ${fmt(median(symbolTimes))}  (x${(median(symbolTimes) / parseMs).toFixed(2)} the parser alone)`);
 
   if (LARGE_LINES > 0) await largeFile(modelDir);
   if (CAPTION_FILES > 0) await captionFolder(modelDir);

@@ -34,9 +34,8 @@ export function provideDocumentSymbols(ctx: ServerContext, params: DocumentSymbo
     }
     previousWasComment = false;
     if (!withPrompts || text.trim() === '') continue;
-    const parts = text.split(',').map((part) => part.trim()).filter(Boolean);
-    if (parts.length === 0) continue;
-    const name = parts.slice(0, NAME_TAGS).join(', ') + (parts.length > NAME_TAGS ? ', …' : '');
+    const name = promptName(text);
+    if (name === '') continue;
     (section?.children ?? symbols).push({ name, kind: SymbolKind.String, range: lineRange(line, text.length), selectionRange: lineRange(line, text.length) });
   }
   if (section) {
@@ -44,4 +43,19 @@ export function provideDocumentSymbols(ctx: ServerContext, params: DocumentSymbo
     section.range.end = lineRange(last, document.line(last).length).end;
   }
   return symbols;
+}
+
+/** A prompt's first tags, `1girl, solo, long hair, smile, …`: the line read up to the comma after them only. */
+function promptName(text: string): string {
+  const parts: string[] = [];
+  let start = 0;
+  while (start <= text.length && parts.length <= NAME_TAGS) {
+    const comma = text.indexOf(',', start);
+    const end = comma < 0 ? text.length : comma;
+    const part = text.slice(start, end).trim();
+    if (part !== '') parts.push(part);
+    if (comma < 0) break;
+    start = comma + 1;
+  }
+  return parts.slice(0, NAME_TAGS).join(', ') + (parts.length > NAME_TAGS ? ', …' : '');
 }
