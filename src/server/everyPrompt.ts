@@ -32,9 +32,12 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   const key = resolveCached(dictionary, name)?.tag.name ?? name;
   const style = insertStyleOf(settings);
   const changes: Record<string, TextEdit[]> = {};
+  const version = document.version;
   let prompts = 0;
   let sinceTurn = 0;
   for await (const each of documentsInScope(ctx, document, settings)) {
+    // Whole lines are replaced: lines read before a keystroke would undo it.
+    if (document.version !== version) throw cancelledError();
     const edits: TextEdit[] = [];
     const spaced = separatorStyleOf((index) => each.line(index), each.lineCount) === 'commaSpace';
     for (let line = 0; line < each.lineCount; line++) {
@@ -51,6 +54,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
     }
     if (edits.length > 0) changes[each.uri] = edits;
   }
+  if (document.version !== version) throw cancelledError();
   return { edit: { changes }, prompts, files: Object.keys(changes).length };
 }
 
