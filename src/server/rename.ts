@@ -35,11 +35,14 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
   const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, fallback: insertStyleOf(settings), token };
   const changes: Record<string, TextEdit[]> = {};
+  const version = document.version;
   for await (const each of documentsInScope(ctx, document, settings)) {
     if (token.isCancellationRequested) throw cancelledError();
     const edits = await renameIn(each, rename);
     if (edits.length > 0 || each === document) changes[each.uri] = edits;
   }
+  // Its edits were made on the text before the folder's files were read.
+  if (document.version !== version) throw cancelledError();
   return { changes };
 }
 
