@@ -272,6 +272,9 @@ describe('language server, dictionary-only', () => {
     const openOnly = write('captions/004.txt', 'smile\n');
     write('captions/notes.md', 'long hair\n');
     write('other/005.txt', 'long hair\n');
+    // A file too large for a caption (sparse: no disk written) is left out, and named in the log.
+    const huge = write('captions/huge.txt', '');
+    fs.truncateSync(huge, 65 << 20);
     try {
       const uri = await client.openUri(pathToFileURL(first).href, '1girl, long hair, smile');
       // Open in the editor with an edit not yet saved: its text there is what is renamed.
@@ -289,6 +292,7 @@ describe('language server, dictionary-only', () => {
         '004.txt': '0:7-16=very long hair',
       }, 'the .md file and the folder beside are left; an alias (`longhair`) is renamed too');
       assert.equal(fs.readFileSync(second, 'utf8'), 'long_hair, blush\r\nsolo, long hair\r\n', 'files are not written: the editor applies the edit');
+      assert.ok(client.logs.some((m) => m.message.includes(huge) && /left out/.test(m.message)), JSON.stringify(client.logs.map((m) => m.message)));
       const references = await client.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri }, position: { line: 0, character: 8 }, context: { includeDeclaration: true } });
       assert.deepEqual(references!.map((r) => `${path.relative(captions, fileURLToPath(r.uri))}:${r.range.start.line}`), ['001.txt:0', '002.txt:0', '002.txt:1', '004.txt:0', 'sub/003.txt:0']);
       const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
