@@ -577,8 +577,8 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, aliasFixes[0]!.edit!.changes![uri]!), text.replace('longhair', 'long hair'));
   });
 
-  test('known tags: quality tags are never unknown; the quick fix asks the client to add one; the setting applies', async () => {
-    const text = 'masterpiece, Best Quality, worst_quality, 1girl, mytrigger word, blue eyez';
+  test('known tags: quality tags (and Animagine\'s rating and year tags) are never unknown; the quick fix asks the client to add one; the setting applies', async () => {
+    const text = 'masterpiece, Best Quality, worst_quality, 1girl, mytrigger word, blue eyez, sensitive, newest';
     const uri = await client.open('known.prompt', text);
     const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0);
     const flagged = diagnostics.map((d) => text.slice(d.range.start.character, d.range.end.character));
@@ -593,8 +593,8 @@ describe('language server, dictionary-only', () => {
     // What the client's command writes: the effective list plus the tag.
     await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { knownTags: ['masterpiece', 'mytrigger_word'] } });
     await client.replace(uri, text);
-    const after = await client.waitForDiagnostics(uri, (d) => d.length === 3);
-    assert.deepEqual(after.map((d) => text.slice(d.range.start.character, d.range.end.character)).sort(), ['Best Quality', 'blue eyez', 'worst_quality']);
+    const after = await client.waitForDiagnostics(uri, (d) => d.length === 5);
+    assert.deepEqual(after.map((d) => text.slice(d.range.start.character, d.range.end.character)).sort(), ['Best Quality', 'blue eyez', 'newest', 'sensitive', 'worst_quality']);
     await client.changeSettings({ modelFolder: NO_MODEL });
   });
 
