@@ -75,6 +75,8 @@ export function knownTagSet(knownTags: string[]): Set<string> {
 export interface NamedFiles {
   /** LoRA names by their lower-case form (a1111 finds them in any case). */
   loras?: Map<string, string>;
+  /** Hypernetwork names, the same way. */
+  hypernets?: Map<string, string>;
   wildcards?: WildcardFile[];
 }
 
@@ -89,13 +91,14 @@ const checkSettingsOf = new WeakMap<DiagnosticsSettings, { lists: FolderFile[][]
  * lines' problems are remembered by it.
  */
 async function checkSettings(folders: FolderFiles, settings: ServerSettings): Promise<CheckSettings> {
-  const [embeddings, loras, wildcards] = await Promise.all([
+  const [embeddings, loras, hypernets, wildcards] = await Promise.all([
     networkFiles(folders, settings, 'embedding'),
     networkFiles(folders, settings, 'lora'),
+    networkFiles(folders, settings, 'hypernet'),
     wildcardFiles(folders, settings),
   ]);
-  if (embeddings.length + loras.length + wildcards.length === 0) return settings.diagnostics;
-  const lists = [embeddings, loras, wildcards];
+  if (embeddings.length + loras.length + hypernets.length + wildcards.length === 0) return settings.diagnostics;
+  const lists = [embeddings, loras, hypernets, wildcards];
   const remembered = checkSettingsOf.get(settings.diagnostics);
   // The same listings (every keystroke between two listings): no names to compare.
   if (remembered && remembered.lists.every((list, i) => list === lists[i])) return remembered.settings;
@@ -107,6 +110,7 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
   }
   const files: NamedFiles = {};
   if (loras.length > 0) files.loras = new Map(loras.map((f) => [f.name.toLowerCase(), f.name]));
+  if (hypernets.length > 0) files.hypernets = new Map(hypernets.map((f) => [f.name.toLowerCase(), f.name]));
   if (wildcards.length > 0) files.wildcards = wildcards;
   const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
   checkSettingsOf.set(settings.diagnostics, { lists, key, settings: extended });
@@ -131,19 +135,21 @@ function nearestNames(name: string, names: Iterable<string>, limit = 3): string[
   return near.slice(0, limit).map((n) => n.name);
 }
 
-/** Problems of the LoRAs and wildcards of a line that name no file of the folders. */
+/** Problems of the LoRAs, hypernetworks and wildcards of a line that name no file of the folders. */
 function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typingEnd: number | undefined, into: Diagnostic[]): void {
   for (const token of parsed.tokens) {
     if (token.end === typingEnd) continue;
     const text = line.slice(token.start, token.end);
-    if (token.kind === 'network' && files.loras) {
+    if (token.kind === 'network') {
       const network = networkOfToken(text);
-      if (network?.kind !== 'lora' || files.loras.has(network.name.toLowerCase())) continue;
-      const data: UnknownFileData = { replacements: nearestNames(network.name, files.loras.values()) };
+      const names = network?.kind === 'lora' ? files.loras : network?.kind === 'hypernet' ? files.hypernets : undefined;
+      if (!network || !names || names.has(network.name.toLowerCase())) continue;
+      const data: UnknownFileData = { replacements: nearestNames(network.name, names.values()) };
+      const [kind, setting] = network.kind === 'lora' ? ['LoRA', 'loraFolders'] : ['hypernetwork', 'hypernetworkFolders'];
       into.push({
         range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No LoRA named "${network.name}" in the LoRA folders (danbooruGpt.loraFolders).`, data,
+        message: `No ${kind} named "${network.name}" in the ${kind} folders (danbooruGpt.${setting}).`, data,
       });
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);

@@ -1,8 +1,8 @@
-// LoRA and embedding names: `<lora:|` completes the LoRA files of danbooruGpt.loraFolders, inserted
-// as `name:1>` with the weight selected, as a1111 names them (the file's name without folder or
-// extension); ComfyUI's `embedding:|` completes the files of danbooruGpt.embeddingFolders. Hover on a
-// LoRA shows its file and the trigger words a1111 (`NAME.json`) or Civitai Helper (`NAME.civitai.info`)
-// keep beside it.
+// LoRA, hypernetwork and embedding names: `<lora:|` completes the LoRA files of danbooruGpt.loraFolders,
+// inserted as `name:1>` with the weight selected, as a1111 names them (the file's name without folder
+// or extension); a1111's `<hypernet:|` the files of danbooruGpt.hypernetworkFolders, the same way;
+// ComfyUI's `embedding:|` the files of danbooruGpt.embeddingFolders. Hover on a LoRA shows its file
+// and the trigger words a1111 (`NAME.json`) or Civitai Helper (`NAME.civitai.info`) keep beside it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,20 +11,28 @@ import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
 
-export type NetworkKind = 'lora' | 'embedding';
+export type NetworkKind = 'lora' | 'embedding' | 'hypernet';
 
 const EXTENSIONS: Record<NetworkKind, readonly string[]> = {
   lora: ['.safetensors', '.pt', '.ckpt'],
   embedding: ['.safetensors', '.pt', '.bin'],
+  // a1111 lists `*.pt` under its hypernetworks folder.
+  hypernet: ['.pt'],
 };
-const KIND_NAMES: Record<NetworkKind, string> = { lora: 'LoRA', embedding: 'Embedding' };
+const KIND_NAMES: Record<NetworkKind, string> = { lora: 'LoRA', embedding: 'Embedding', hypernet: 'Hypernetwork' };
+/** The setting listing each kind's folders. */
+export const FOLDER_SETTING: Record<NetworkKind, 'loraFolders' | 'embeddingFolders' | 'hypernetworkFolders'> = {
+  lora: 'loraFolders',
+  embedding: 'embeddingFolders',
+  hypernet: 'hypernetworkFolders',
+};
 
 /** Each listing's files one per name, kept by the listing (FolderFiles gives the same array until it lists again). */
 const namedFiles = new WeakMap<FolderFile[], FolderFile[]>();
 
-/** The LoRA or embedding files of the settings' folders, one per name (a1111 names a file by its name alone). */
+/** The LoRA, hypernetwork or embedding files of the settings' folders, one per name (a1111 names a file by its name alone). */
 export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<FolderFile[]> {
-  const files = await folders.files(kind === 'lora' ? settings.loraFolders : settings.embeddingFolders, EXTENSIONS[kind], KIND_NAMES[kind]);
+  const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind]);
   let named = namedFiles.get(files);
   if (!named) namedFiles.set(files, (named = onePerName(files)));
   return named;
@@ -42,7 +50,7 @@ function onePerName(files: FolderFile[]): FolderFile[] {
   return named;
 }
 
-/** The file a network token names: `<lora:add_detail:0.8>` (or `<lyco:`) a LoRA, `embedding:x.pt` an embedding. */
+/** The file a network token names: `<lora:add_detail:0.8>` (or `<lyco:`) a LoRA, `<hypernet:x:1>` a hypernetwork, `embedding:x.pt` an embedding. */
 export interface NamedNetwork {
   kind: NetworkKind;
   /** The name as written, without its extension. */
@@ -52,14 +60,20 @@ export interface NamedNetwork {
   end: number;
 }
 
-/** The LoRA or embedding a network token names; undefined for another network (`<hypernet:`). */
+/** The LoRA, hypernetwork or embedding a network token names; undefined for another network. */
 export function networkOfToken(text: string): NamedNetwork | undefined {
-  const lora = /^<(?:lora|lyco):([^<>:]+)/i.exec(text);
-  const match = lora ?? /^embedding:([^\s:]+)/i.exec(text);
-  if (!match) return undefined;
-  const written = match[1]!;
-  const start = match[0].length - written.length;
-  return { kind: lora ? 'lora' : 'embedding', name: written.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + written.length };
+  const bracketed = /^<(lora|lyco|hypernet):([^<>:]+)/i.exec(text);
+  const embedding = bracketed ? null : /^embedding:([^\s:]+)/i.exec(text);
+  const written = bracketed?.[2] ?? embedding?.[1];
+  if (written === undefined) return undefined;
+  const start = (bracketed ?? embedding)![0].length - written.length;
+  return { kind: kindOf(bracketed?.[1]), name: written.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + written.length };
+}
+
+/** `lora`/`lyco` (LyCORIS, read by a1111 as a LoRA) → lora, `hypernet` → hypernet, none (`embedding:`) → embedding. */
+function kindOf(bracket: string | undefined): NetworkKind {
+  if (bracket === undefined) return 'embedding';
+  return bracket.toLowerCase() === 'hypernet' ? 'hypernet' : 'lora';
 }
 
 /** The name being typed in `<lora:na|` or `embedding:na|`: its kind and span (to the end of the name). */
@@ -70,21 +84,20 @@ export interface NetworkNameAt {
   typed: string;
 }
 
-// `<lyco:` is LyCORIS's, read by a1111 as a LoRA; a LoRA's name ends at `:` (its weight) or `>`.
-const LORA_NAME_BEFORE = /<(?:lora|lyco):([^<>:]*)$/i;
+// `<lyco:` is LyCORIS's, read by a1111 as a LoRA; a name in `<…>` ends at `:` (its weight) or `>`.
+const BRACKETED_NAME_BEFORE = /<(lora|lyco|hypernet):([^<>:]*)$/i;
 const EMBEDDING_NAME_BEFORE = /(?:^|[\s,([{|])embedding:([^\s,()[\]{}|:<>]*)$/i;
 
 export function networkNameAt(line: string, character: number): NetworkNameAt | undefined {
   const before = line.slice(0, character);
-  const lora = LORA_NAME_BEFORE.exec(before);
-  const embedding = lora ? null : EMBEDDING_NAME_BEFORE.exec(before);
-  const match = lora ?? embedding;
-  if (!match) return undefined;
-  const typed = match[1]!;
-  const stop = lora ? /[<>:,]/ : /[\s,()[\]{}|:<>]/;
+  const bracketed = BRACKETED_NAME_BEFORE.exec(before);
+  const embedding = bracketed ? null : EMBEDDING_NAME_BEFORE.exec(before);
+  const typed = bracketed?.[2] ?? embedding?.[1];
+  if (typed === undefined) return undefined;
+  const stop = bracketed ? /[<>:,]/ : /[\s,()[\]{}|:<>]/;
   let end = character;
   while (end < line.length && !stop.test(line[end]!)) end++;
-  return { kind: lora ? 'lora' : 'embedding', start: character - typed.length, end, typed };
+  return { kind: kindOf(bracketed?.[1]), start: character - typed.length, end, typed };
 }
 
 /** Names starting with what was typed first, then names holding it; shorter first, then by name. */
@@ -111,7 +124,8 @@ export function networkItems(files: FolderFile[], at: NetworkNameAt, line: strin
   const range = { start: { line: position.line, character: at.start }, end: { line: position.line, character: at.end } };
   const closed = line[at.end] === ':' || line[at.end] === '>';
   return matchNames(files, at.typed, limit).map((file, rank): CompletionItem => {
-    const snippet = at.kind === 'lora' && !closed;
+    // A LoRA and a hypernetwork take a weight; an embedding does not.
+    const snippet = at.kind !== 'embedding' && !closed;
     const newText = snippet ? `${snippetText(file.name)}:\${1:1}>$0` : at.kind === 'embedding' ? file.name + trailing : file.name;
     return {
       label: file.name,
@@ -158,7 +172,7 @@ async function triggerWords(file: FolderFile): Promise<string | undefined> {
 /** Markdown for a LoRA or embedding file: its path (a link), size and trigger words. */
 export async function networkMarkdown(kind: NetworkKind, name: string, file: FolderFile | undefined): Promise<string> {
   const title = `**\`${name.replace(/`/g, "'")}\`** · ${KIND_NAMES[kind]}`;
-  if (!file) return `${title}\n\nNo file of that name in the ${kind} folders (\`danbooruGpt.${kind}Folders\`).`;
+  if (!file) return `${title}\n\nNo file of that name in the ${KIND_NAMES[kind]} folders (\`danbooruGpt.${FOLDER_SETTING[kind]}\`).`;
   const sections = [title];
   let size = '';
   try {

@@ -64,6 +64,8 @@ export interface ServerSettings {
   loraFolders: string[];
   /** Folders of textual-inversion embeddings, for ComfyUI's `embedding:` names. */
   embeddingFolders: string[];
+  /** Folders of hypernetworks, for a1111's `<hypernet:` names. */
+  hypernetworkFolders: string[];
   /** Format Document: the separator (`auto`: the file's own) and how known tags' words are joined. */
   format: { separator: 'auto' | SeparatorStyle; tagWords: 'keep' | WordSeparator };
   /** Rename, Find All References, Tag Counts: the document, or every file of its extension in its folder and those under it. */
@@ -78,6 +80,8 @@ export const DEFAULT_WILDCARD_FOLDERS = [
 export const DEFAULT_LORA_FOLDERS = ['models/Lora', 'models/LyCORIS', 'models/loras'];
 /** Where an a1111 WebUI (embeddings) and ComfyUI (models/embeddings) keep embeddings. */
 export const DEFAULT_EMBEDDING_FOLDERS = ['embeddings', 'models/embeddings'];
+/** Where an a1111 WebUI keeps hypernetworks. */
+export const DEFAULT_HYPERNETWORK_FOLDERS = ['models/hypernetworks'];
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
@@ -91,6 +95,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
   loraFolders: DEFAULT_LORA_FOLDERS,
   embeddingFolders: DEFAULT_EMBEDDING_FOLDERS,
+  hypernetworkFolders: DEFAULT_HYPERNETWORK_FOLDERS,
   format: { separator: 'auto', tagWords: 'keep' },
   tagScope: 'file',
 };
@@ -226,7 +231,7 @@ const NAME_SETTINGS: [group: 'insert' | 'format' | undefined, key: string, names
 ];
 
 /** The settings that list folders of files a prompt names. */
-const FOLDER_SETTINGS = ['wildcardFolders', 'loraFolders', 'embeddingFolders'] as const;
+const FOLDER_SETTINGS = ['wildcardFolders', 'loraFolders', 'embeddingFolders', 'hypernetworkFolders'] as const;
 
 export class SettingsStore {
   private readonly perDocument = new Map<string, Promise<ServerSettings>>();

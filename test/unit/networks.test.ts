@@ -1,5 +1,5 @@
-// The LoRA or embedding name under the cursor (src/server/networks.ts): which kind, and the span a
-// completion replaces.
+// The LoRA, hypernetwork or embedding name under the cursor (src/server/networks.ts): which kind, and
+// the span a completion replaces.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkNameAt, networkOfToken } from '../../src/server/networks';
@@ -11,7 +11,8 @@ test('networkNameAt: a LoRA name is typed after <lora: or <lyco:, and ends at it
   assert.deepEqual(networkNameAt('<lyco:my style>', 9), { kind: 'lora', start: 6, end: 14, typed: 'my ' });
   assert.equal(networkNameAt('<lora:x:0.', 10), undefined, 'in the weight');
   assert.equal(networkNameAt('<lora:x:1>, smi', 15), undefined, 'after the LoRA');
-  assert.equal(networkNameAt('<hypernet:x', 11), undefined);
+  assert.deepEqual(networkNameAt('<hypernet:x', 11), { kind: 'hypernet', start: 10, end: 11, typed: 'x' });
+  assert.deepEqual(networkNameAt('<Hypernet:an:0.5>', 12), { kind: 'hypernet', start: 10, end: 12, typed: 'an' });
 });
 
 test('networkNameAt: an embedding name is typed after embedding: where a tag could start', () => {
@@ -25,5 +26,6 @@ test('networkOfToken: the LoRA or embedding a network token names, without its e
   assert.deepEqual(networkOfToken('<lora:add_detail:0.8>'), { kind: 'lora', name: 'add_detail', start: 6, end: 16 });
   assert.deepEqual(networkOfToken('<LyCO:my style.safetensors>'), { kind: 'lora', name: 'my style', start: 6, end: 26 });
   assert.deepEqual(networkOfToken('embedding:EasyNegative.pt'), { kind: 'embedding', name: 'EasyNegative', start: 10, end: 25 });
-  assert.equal(networkOfToken('<hypernet:anime:1>'), undefined);
+  assert.deepEqual(networkOfToken('<hypernet:anime:1>'), { kind: 'hypernet', name: 'anime', start: 10, end: 15 });
+  assert.equal(networkOfToken('<lorax:x:1>'), undefined, 'another network');
 });

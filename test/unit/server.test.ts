@@ -1044,9 +1044,12 @@ describe('language server, LoRA and embedding names', () => {
   fs.writeFileSync(path.join(loras, 'readme.txt'), 'not a LoRA');
   fs.writeFileSync(path.join(embeddings, 'EasyNegative.safetensors'), '');
   fs.writeFileSync(path.join(embeddings, 'bad_prompt_v2.pt'), '');
+  const hypernets = path.join(root, 'hypernetworks');
+  fs.mkdirSync(hypernets);
+  fs.writeFileSync(path.join(hypernets, 'anime_3.pt'), '');
   let client: LspTestClient;
   before(async () => {
-    client = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [loras], embeddingFolders: [embeddings] });
+    client = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [loras], embeddingFolders: [embeddings], hypernetworkFolders: [hypernets] });
   });
   after(async () => {
     await client.stop();
@@ -1071,6 +1074,11 @@ describe('language server, LoRA and embedding names', () => {
     assert.equal(applyCompletion(text, edited[0]!).split('\n')[2], 'smile, <lora:add_detail:0.6>');
     assert.ok(!(await client.completionItems(uri, 3, 16)).some((i) => i.label === 'add_detail'), 'not in a comment');
     assert.equal((await client.completionItems(uri, 4, 9))[0]!.label, 'add_detail', "LyCORIS's <lyco: too");
+    // a1111's hypernetworks, the same way (their own folders).
+    const hypernet = await client.open('hypernets.prompt', '1girl, <hypernet:an');
+    const hypernetItems = await client.completionItems(hypernet, 0, 19);
+    assert.deepEqual(hypernetItems.map((i) => [i.label, i.detail]), [['anime_3', 'Hypernetwork']]);
+    assert.equal(editOf(hypernetItems[0]!).newText, 'anime_3:${1:1}>$0');
     const resolved = await client.resolve(all[0]!);
     assert.match((resolved.documentation as { value: string }).value, /Trigger words: `detailed`/);
   });
@@ -1085,13 +1093,15 @@ describe('language server, LoRA and embedding names', () => {
     assert.deepEqual(inGroup.map((i) => i.label), ['bad_prompt_v2']);
   });
 
-  test('a LoRA with no file of its name in the LoRA folders is flagged', async () => {
-    const uri = await client.open('loras-checked.prompt', '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>, <lyco:watercolor$style>, <hypernet:x:1>');
+  test('a LoRA or a hypernetwork with no file of its name in its folders is flagged', async () => {
+    const uri = await client.open('loras-checked.prompt', '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>, <lyco:watercolor$style>, <hypernet:anime_3:1>, <hypernet:anime_4:0.5>');
     const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.message]), [
       [57, 67, 'No LoRA named "add_detial" in the LoRA folders (danbooruGpt.loraFolders).'],
+      [129, 136, 'No hypernetwork named "anime_4" in the hypernetwork folders (danbooruGpt.hypernetworkFolders).'],
     ]);
-    const fixes = await client.codeActions(uri, problems);
+    assert.deepEqual((await client.codeActions(uri, [problems[1]!])).map((f) => f.title), ['Did you mean "anime_3"?']);
+    const fixes = await client.codeActions(uri, [problems[0]!]);
     assert.deepEqual(fixes.map((f) => f.title), ['Did you mean "add_detail"?']);
     assert.equal(applyEdits('<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>', fixes[0]!.edit!.changes![uri]!), '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detail:1>');
   });
@@ -1130,7 +1140,7 @@ describe('language server, LoRA and embedding names', () => {
     assert.match(detail, /add\\_detail\\\.safetensors\]\(file:\/\//);
     assert.match(detail, /Trigger words: `detailed`/);
     assert.match(await value(30), /Trigger words: `watercolor, painting`/);
-    assert.match(await value(55), /No file of that name in the lora folders/);
+    assert.match(await value(55), /No file of that name in the LoRA folders \(`danbooruGpt.loraFolders`\)/);
     assert.match(await value(70), /`EasyNegative`\*\* · Embedding/);
     assert.deepEqual((await client.hover(uri, 0, 8))!.range, { start: { line: 0, character: 6 }, end: { line: 0, character: 16 } });
   });
