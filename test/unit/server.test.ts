@@ -1132,7 +1132,7 @@ describe('language server, LoRA and embedding names', () => {
     assert.match((resolved.documentation as { value: string }).value, /EasyNegative\\\.safetensors/);
   });
 
-  test('hover on a LoRA: its file and trigger words; a name with no file says so', async () => {
+  test('hover on a LoRA (or a hypernetwork): its file and trigger words; a name with no file says so', async () => {
     const uri = await client.open('loras-hover.prompt', '<lora:add_detail:0.8>, <lora:watercolor$style:1>, <lora:nope:1>, embedding:EasyNegative.pt');
     const value = async (column: number): Promise<string> => ((await client.hover(uri, 0, column))!.contents as { value: string }).value;
     const detail = await value(8);
@@ -1143,6 +1143,10 @@ describe('language server, LoRA and embedding names', () => {
     assert.match(await value(55), /No file of that name in the LoRA folders \(`danbooruGpt.loraFolders`\)/);
     assert.match(await value(70), /`EasyNegative`\*\* · Embedding/);
     assert.deepEqual((await client.hover(uri, 0, 8))!.range, { start: { line: 0, character: 6 }, end: { line: 0, character: 16 } });
+    const hypernet = await client.open('hypernet-hover.prompt', '<hypernet:anime_3:0.5>, <hypernet:none:1>');
+    const hypernetHover = async (column: number): Promise<string> => ((await client.hover(hypernet, 0, column))!.contents as { value: string }).value;
+    assert.match(await hypernetHover(12), /`anime_3`\*\* · Hypernetwork\n\n\[.*anime\\_3\\\.pt\]\(file:\/\//);
+    assert.match(await hypernetHover(36), /No file of that name in the Hypernetwork folders \(`danbooruGpt.hypernetworkFolders`\)/);
   });
 });
 
