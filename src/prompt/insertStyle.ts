@@ -20,9 +20,21 @@ export function isKaomoji(tag: string): boolean {
 
 /** A canonical (underscore) tag written in the given style. */
 export function formatTag(tag: string, style: Pick<InsertStyle, 'separator' | 'escapeParentheses'>): string {
-  let text = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;
-  if (style.escapeParentheses) text = text.replace(/(?<!\\)([()])/g, '\\$1');
-  return text;
+  const text = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;
+  return style.escapeParentheses ? escapeParentheses(text) : text;
+}
+
+/** `saber (fate)` → `saber \(fate\)`: parentheses escaped, which a1111 and ComfyUI then read as written. */
+export function escapeParentheses(text: string): string {
+  return text.replace(/(?<!\\)([()])/g, '\\$1');
+}
+
+/**
+ * Whether a tag's text holds a parenthesis without its `\` (a1111 and ComfyUI read it as emphasis) in a
+ * name of words (`saber_(fate)`); a face (`:)`, `(o)_(o)`, `\(^o^)/`) has no two letters in a row.
+ */
+export function hasUnescapedParentheses(text: string): boolean {
+  return /(?<!\\)[()]/.test(text) && /\p{L}{2}/u.test(text);
 }
 
 /** The style the user already used for a tag (`long hair` → spaces), falling back to the settings. */

@@ -8,7 +8,7 @@
 // Code's Fix All command, `editor.codeActionsOnSave` with `source.fixAll`) fixes every alias and
 // duplicate of the file together, as those fixes would one after another.
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
-import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
+import { escapeParentheses, formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { cancelledError } from './cancellation';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
@@ -31,7 +31,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const ours = params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
   if (ours.length === 0) return [];
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), ours);
+  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), settings.diagnostics.unescapedParentheses, ours);
   // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias and duplicate of the file.
   const fixesOne = actions.some((action) => action.edit && action.diagnostics?.some((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)));
   if (fixesOne) actions.push(fixAllAction(document.uri, CodeActionKind.QuickFix));
@@ -40,9 +40,9 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
 
 /** Our Fix All's kind: `source.fixAll.danbooruGpt`, as ESLint's is `source.fixAll.eslint`. */
 const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.danbooruGpt`;
-const FIX_ALL_TITLE = 'Fix all alias and duplicate tags in this file';
+const FIX_ALL_TITLE = 'Fix all alias, duplicate and unescaped tags in this file';
 /** What Fix All fixes: the problems whose quick fix is certain (an unknown tag's is a guess). */
-const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag]);
+const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag, DiagnosticCode.UnescapedParentheses]);
 /** Times a line is checked and fixed at most: a removal touching another is left to the next pass. */
 const FIX_ALL_PASSES = 4;
 /** Lines fixed between two turns of the event loop. */
@@ -68,7 +68,8 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
   if (!document || action.edit) return action;
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const edits: TextEdit[] = [];
-  if (settings.diagnostics.enabled && (settings.diagnostics.aliasTags || settings.diagnostics.duplicateTags)) {
+  const { aliasTags, duplicateTags, unescapedParentheses } = settings.diagnostics;
+  if (settings.diagnostics.enabled && (aliasTags || duplicateTags || unescapedParentheses)) {
     // Unknown tags and files are not fixed: not looked for.
     const check: CheckSettings = { ...settings.diagnostics, unknownTags: false };
     const style = insertStyleOf(settings);
@@ -101,20 +102,23 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     const tags = lineTagsOf(text, dictionary);
     const parsed = tags.parsed;
     const kept = check.aliasTags ? tags.firstDirect : tags.first;
-    const edits: { start: number; end: number; newText: string }[] = [];
+    // One edit a tag: a removal, else the alias's tag (escaped as the check asks), else the escape.
+    const byTag = new Map<number, { start: number; end: number; newText: string }>();
     for (const problem of problems) {
       const index = tags.byStart.get(problem.range.start.character);
       const canonical = index === undefined ? undefined : tags.canonical[index];
       if (index === undefined || canonical === undefined) continue;
       const keep = kept.get(canonical) ?? tags.first.get(canonical)!;
       const tag = parsed.tags[index]!;
-      if (index === keep) {
-        if (problem.code === DiagnosticCode.AliasTag) edits.push({ start: tag.start, end: tag.end, newText: formatTag(canonical, styleOf(tag.text, style)) });
-      } else if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) {
-        edits.push({ ...removalRange(text, parsed, index), newText: '' });
+      if (index !== keep) {
+        if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) byTag.set(index, { ...removalRange(text, parsed, index), newText: '' });
+      } else if (problem.code === DiagnosticCode.AliasTag) {
+        byTag.set(index, { start: tag.start, end: tag.end, newText: formatTag(canonical, fixStyle(tag.text, style, check.unescapedParentheses)) });
+      } else if (problem.code === DiagnosticCode.UnescapedParentheses && !byTag.has(index)) {
+        byTag.set(index, { start: tag.start, end: tag.end, newText: escapeParentheses(tag.text) });
       }
     }
-    edits.sort((a, b) => a.start - b.start);
+    const edits = [...byTag.values()].sort((a, b) => a.start - b.start);
     let result = '';
     let at = 0;
     let deferred = false;
@@ -135,8 +139,18 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
   return text;
 }
 
+/**
+ * The style a fix writes a tag in: as the user wrote it (spaces or underscores, escapes), with its
+ * parentheses escaped whenever the check reports unescaped ones (else replacing an alias written
+ * `saber_(fate)`-style would be reported again).
+ */
+function fixStyle(written: string, fallback: InsertStyle, escape: boolean): InsertStyle {
+  const style = styleOf(written, fallback);
+  return escape ? { ...style, escapeParentheses: true } : style;
+}
+
 /** The quick fixes of our diagnostics, on the document's lines (`lineAt`). */
-function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: TagDictionary, fallbackStyle: InsertStyle, diagnostics: Diagnostic[]): CodeAction[] {
+function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: TagDictionary, fallbackStyle: InsertStyle, escape: boolean, diagnostics: Diagnostic[]): CodeAction[] {
   const actions: CodeAction[] = [];
   const fix = (title: string, diagnostic: Diagnostic, edit: TextEdit, preferred: boolean): void => {
     actions.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: preferred, edit: { changes: { [uri]: [edit] } } });
@@ -169,7 +183,7 @@ function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: T
 
   for (const diagnostic of diagnostics) {
     const written = textOf(diagnostic.range);
-    const style = styleOf(written, fallbackStyle);
+    const style = fixStyle(written, fallbackStyle, escape);
     switch (diagnostic.code) {
       case DiagnosticCode.UnknownTag: {
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
@@ -205,6 +219,9 @@ function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: T
         fix(`Replace "${written}" with "${canonical}"`, diagnostic, { range: diagnostic.range, newText: formatTag(canonical, style) }, true);
         break;
       }
+      case DiagnosticCode.UnescapedParentheses:
+        fix(`Escape the parentheses: ${escapeParentheses(written)}`, diagnostic, { range: diagnostic.range, newText: escapeParentheses(written) }, true);
+        break;
       case DiagnosticCode.DuplicateTag: {
         const at = tagAt(diagnostic);
         if (!at) break;

@@ -9,6 +9,7 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import { boundedEditDistance, type TagDictionary } from '../model/index';
+import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -25,6 +26,8 @@ export const enum DiagnosticCode {
   UnknownFile = 'unknown-file',
   DuplicateTag = 'duplicate-tag',
   AliasTag = 'alias-tag',
+  /** A tag whose parentheses a1111 and ComfyUI read as emphasis: `ganyu (genshin impact)`. */
+  UnescapedParentheses = 'unescaped-parentheses',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
 }
@@ -608,6 +611,9 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
       continue;
     }
     seen.set(canonical, tag.text);
+    if (settings.unescapedParentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
+      into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnescapedParentheses, message: `"${tag.text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(tag.text)}.` });
+    }
     if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {
       const data: AliasData = { canonical };
       into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });

@@ -16,6 +16,8 @@ export interface DiagnosticsSettings {
   unknownTags: boolean;
   duplicateTags: boolean;
   aliasTags: boolean;
+  /** Tags whose parentheses a1111 and ComfyUI would read as emphasis (`ganyu (genshin impact)`). */
+  unescapedParentheses: boolean;
   /** Milliseconds to wait after the last change before checking a document. */
   delay: number;
   /** Words never called unknown (quality tags and the user's own), in any spelling. */
@@ -91,7 +93,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },
   sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
   bannedTags: [],
-  diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
+  diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, unescapedParentheses: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
   wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
   loraFolders: DEFAULT_LORA_FOLDERS,
   embeddingFolders: DEFAULT_EMBEDDING_FOLDERS,

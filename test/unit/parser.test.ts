@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commentLineText, contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/prompt/parser';
-import { continuationEdit, formatTag, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/prompt/insertStyle';
+import { continuationEdit, escapeParentheses, formatTag, hasUnescapedParentheses, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/prompt/insertStyle';
 
 const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
 /** Each tag's raw text must be exactly the text at its span: the parser never rewrites. */
@@ -357,4 +357,12 @@ test('commentLineText: the text of a comment line without its marker; undefined 
   assert.equal(commentLineText('#tag'), undefined, '`#` with no space after it is no comment');
   assert.equal(commentLineText('1girl, # note'), undefined);
   assert.equal(commentLineText(''), undefined);
+});
+
+test('unescaped parentheses: in a name of words only (faces keep theirs); escaping leaves escaped ones', () => {
+  assert.equal(hasUnescapedParentheses('ganyu (genshin impact)'), true);
+  assert.equal(hasUnescapedParentheses('hu_tao_(genshin_impact)'), true);
+  assert.equal(hasUnescapedParentheses('ganyu \\(genshin impact\\)'), false);
+  for (const face of [':)', '(o)_(o)', '\\(^o^)/', ';)']) assert.equal(hasUnescapedParentheses(face), false, face);
+  assert.equal(escapeParentheses('saber (fate) \\(x\\)'), 'saber \\(fate\\) \\(x\\)');
 });

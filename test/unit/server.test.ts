@@ -386,6 +386,31 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(shown(datasetSymbols), [{ name: 'converted', lines: '0-6000' }]);
   });
 
+  test('unescaped parentheses in a tag (a1111 and ComfyUI read them as emphasis) are flagged with a fix that escapes them; faces, escaped tags and emphasis are not; the setting turns it off', async () => {
+    const text = 'ganyu (genshin impact), hu_tao_(genshin_impact), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)';
+    const uri = await client.open('parentheses.prompt', text);
+    const unescaped = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'unescaped-parentheses');
+    const diagnostics = unescaped(await client.waitForDiagnostics(uri, (found) => unescaped(found).length > 0));
+    assert.deepEqual(diagnostics.map((d) => text.slice(d.range.start.character, d.range.end.character)), ['ganyu (genshin impact)', 'hu_tao_(genshin_impact)']);
+    assert.match(diagnostics[0]!.message, /a1111 and ComfyUI read unescaped parentheses as emphasis; write ganyu \\\(genshin impact\\\)/);
+    const fixes = await client.codeActions(uri, [diagnostics[1]!]);
+    assert.equal(fixes[0]!.title, 'Escape the parentheses: hu_tao_\\(genshin_impact\\)');
+    assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('hu_tao_(genshin_impact)', 'hu_tao_\\(genshin_impact\\)'));
+    // Fix All escapes them too.
+    const [fixAll] = (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['source.fixAll'] } })) as CodeAction[];
+    const resolved = await client.connection.sendRequest(CodeActionResolveRequest.type, fixAll!);
+    assert.equal(applyEdits(text, resolved.edit!.changes![uri]!), 'ganyu \\(genshin impact\\), hu_tao_\\(genshin_impact\\), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)');
+    try {
+      await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { unescapedParentheses: false } });
+      client.diagnostics.delete(uri);
+      await client.replace(uri, `${text}, blush`);
+      const after = await client.waitForDiagnostics(uri, () => true);
+      assert.deepEqual(unescaped(after), [], 'off (NovelAI reads ( ) as written)');
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+    }
+  });
+
   test('Fix All: every alias and duplicate of the file fixed together, each tag kept once; unknown tags and alternation left; offered beside the quick fixes', async () => {
     const lines = [
       'smiling, smile, blush, Blush, twintail, lnog_hair',
@@ -418,7 +443,7 @@ describe('language server, dictionary-only', () => {
     // Beside the quick fixes of an alias, and with the settings' checks only.
     const diagnostics = await client.waitForDiagnostics(uri, (found) => found.some((d) => d.code === 'alias-tag'));
     const titles = (await client.codeActions(uri, diagnostics.filter((d) => d.code === 'alias-tag'))).map((a) => a.title);
-    assert.ok(titles.includes('Fix all alias and duplicate tags in this file'), JSON.stringify(titles));
+    assert.ok(titles.includes('Fix all alias, duplicate and unescaped tags in this file'), JSON.stringify(titles));
     try {
       await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { aliasTags: false } });
       // The aliases stay; `smile` after `smiling` (the same tag) is still a duplicate.
@@ -632,7 +657,8 @@ describe('language server, dictionary-only', () => {
   test('a LoRA or weighted group written after a tag without a comma is not swallowed into the tag', async () => {
     const text = ['1girl, smile <lora:add_detail:0.8>', 'long hair <hypernet:foo:1>, smile', '1girl (smile:1.2), solo', 'smile [blush], 1girl', 'solo  (blush:1.1)', 'smile (blush), ganyu (genshin impact)'].join('\n');
     const uri = await client.open('no-comma.prompt', text);
-    assert.deepEqual(await client.waitForDiagnostics(uri), []);
+    // (`ganyu (genshin impact)` is one tag, whose parentheses a1111 would read as emphasis.)
+    assert.deepEqual((await client.waitForDiagnostics(uri)).map((d) => [d.code, d.range.start.line, d.range.start.character]), [['unescaped-parentheses', 5, 15]]);
     const hoverUri = await client.open('no-comma-hover.prompt', 'smile <lora:x:1>, blue eyes');
     assert.equal(await client.hover(hoverUri, 0, 10), null, 'no hover on the LoRA');
     const hover = await client.hover(hoverUri, 0, 2);
@@ -673,7 +699,7 @@ describe('language server, dictionary-only', () => {
     const elapsed = performance.now() - started;
     assert.equal(actions.length, diagnostics.length + 1);
     assert.ok(actions.slice(0, -1).every((a) => a.title.startsWith('Remove duplicate tag')));
-    assert.equal(actions.at(-1)!.title, 'Fix all alias and duplicate tags in this file');
+    assert.equal(actions.at(-1)!.title, 'Fix all alias, duplicate and unescaped tags in this file');
     assert.ok(elapsed < 3000, `answered in ${elapsed.toFixed(0)} ms`);
   });
 

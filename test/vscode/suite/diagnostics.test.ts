@@ -61,7 +61,7 @@ suite('diagnostics', () => {
       const found = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', editor.document.uri, new vscode.Range(end, end), vscode.CodeActionKind.SourceFixAll.value, 1);
       return found.length > 0 ? found : undefined;
     });
-    assert.equal(actions[0]!.title, 'Fix all alias and duplicate tags in this file');
+    assert.equal(actions[0]!.title, 'Fix all alias, duplicate and unescaped tags in this file');
     assert.ok(actions[0]!.edit, 'resolved: the command asked for one item to resolve');
     assert.ok(await vscode.workspace.applyEdit(actions[0]!.edit));
     assert.equal(editor.document.lineAt(end.line).text, 'smile, blush, twintails, lnog_hair');
