@@ -300,7 +300,7 @@ async function largeFile(modelDir: string): Promise<void> {
   console.log(`  Format Document:                   ${fmt(formatMs)} (${formatEdits?.length ?? 0} edits: the line typed into; parser alone on every line ${fmt(parseAllMs)}, baseline)`);
   console.log(`  Document Highlights:               ${fmt(highlightMs)} (of "${renamedTag}": ${highlights?.length ?? 0} in the 1,001 lines from the cursor)`);
   console.log(`  Rename:                            ${fmt(renameMs)} (of "${renamedTag}": ${renameEdits.toLocaleString('en-US')} edits; parser alone on every line, above, is the baseline)`);
-  console.log(`  Fix All (aliases, duplicates):     ${fmt(fixAllMs)} (${fixedLines.toLocaleString('en-US')} lines changed; x${(fixAllMs / parseAllMs).toFixed(1)} the parser alone on every line)`);
+  console.log(`  Fix All (aliases, dup., parens):   ${fmt(fixAllMs)} (${fixedLines.toLocaleString('en-US')} lines changed; x${(fixAllMs / parseAllMs).toFixed(1)} the parser alone on every line)`);
   console.log(`  Tag Counts:                        ${fmt(countsMs)} (${counts.distinct.toLocaleString('en-US')} tags in ${counts.prompts.toLocaleString('en-US')} prompts; x${(countsMs / parseAllMs).toFixed(2)} the parser alone on every line)`);
   console.log(`  server memory at the end:          ${lastMemory}`);
 }
