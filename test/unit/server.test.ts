@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
@@ -35,6 +35,33 @@ function editOf(item: CompletionItem): TextEdit {
 
 function applyCompletion(line: string, item: CompletionItem): string {
   return applyEdits(line, [editOf(item)]);
+}
+
+/** Runs `body` with these settings (over the dictionary-only client's), then those settings again. */
+async function withSettings(client: LspTestClient, settings: Record<string, unknown>, body: () => Promise<void>): Promise<void> {
+  await client.changeSettings({ modelFolder: NO_MODEL, ...settings });
+  try {
+    await body();
+  } finally {
+    await client.changeSettings({ modelFolder: NO_MODEL });
+  }
+}
+
+/** The code actions of a kind for a document, as VS Code asks for them (no diagnostics: `only` the kind). */
+function actionsOfKind(client: LspTestClient, uri: string, kind: string): Promise<(CodeAction | Command)[] | null> {
+  const start = { line: 0, character: 0 };
+  return client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start, end: start }, context: { diagnostics: [], only: [kind] } });
+}
+
+/** The document's text after its Fix All (source.fixAll), resolved as VS Code resolves it. */
+async function afterFixAll(client: LspTestClient, uri: string, text: string): Promise<string> {
+  const actions = await actionsOfKind(client, uri, 'source.fixAll');
+  assert.equal(actions?.length, 1);
+  const action = actions![0] as CodeAction;
+  assert.equal(action.kind, 'source.fixAll.danbooruGpt');
+  assert.equal(action.edit, undefined, 'the edit is made on resolve');
+  const resolved = await client.connection.sendRequest(CodeActionResolveRequest.type, action);
+  return applyEdits(text, resolved.edit!.changes![uri]!);
 }
 
 describe('language server, dictionary-only', () => {
@@ -200,15 +227,13 @@ describe('language server, dictionary-only', () => {
     const datasetUri = await client.open('dataset.tags', dataset);
     const formatDataset = async (): Promise<string> => applyEdits(dataset, (await client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: datasetUri }, options: { tabSize: 2, insertSpaces: true } }))!);
     assert.equal(await formatDataset(), '2girls,blush,frown,greyscale\n1girl,solo,smile');
-    try {
-      await client.changeSettings({ modelFolder: NO_MODEL, format: { separator: 'commaSpace', tagWords: 'spaces' } });
+    await withSettings(client, { format: { separator: 'commaSpace', tagWords: 'spaces' } }, async () => {
       assert.equal(await formatDataset(), '2girls, blush, frown, greyscale\n1girl, solo, smile');
       assert.equal(applyEdits(text, (await format())!).split('\n')[3], 'ganyu (genshin impact), [cat|dog], smile (blush), <lora:add detail: 0.6>, BREAK, looking at viewer');
-      await client.changeSettings({ modelFolder: NO_MODEL, format: { separator: 'comma', tagWords: 'underscores' } });
+    });
+    await withSettings(client, { format: { separator: 'comma', tagWords: 'underscores' } }, async () => {
       assert.equal(applyEdits(text, (await format())!).split('\n')[0], '1girl,solo,long_hair,(smile:1.2), // a,,  note');
-    } finally {
-      await client.changeSettings({ modelFolder: NO_MODEL });
-    }
+    });
   });
 
   test('Document Highlights and Rename: the tag under the cursor in any spelling or alias, never a LoRA or wildcard name; each rewritten in its own style', async () => {
@@ -397,18 +422,13 @@ describe('language server, dictionary-only', () => {
     assert.equal(fixes[0]!.title, 'Escape the parentheses: hu_tao_\\(genshin_impact\\)');
     assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('hu_tao_(genshin_impact)', 'hu_tao_\\(genshin_impact\\)'));
     // Fix All escapes them too.
-    const [fixAll] = (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['source.fixAll'] } })) as CodeAction[];
-    const resolved = await client.connection.sendRequest(CodeActionResolveRequest.type, fixAll!);
-    assert.equal(applyEdits(text, resolved.edit!.changes![uri]!), 'ganyu \\(genshin impact\\), hu_tao_\\(genshin_impact\\), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)');
-    try {
-      await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { unescapedParentheses: false } });
+    assert.equal(await afterFixAll(client, uri, text), 'ganyu \\(genshin impact\\), hu_tao_\\(genshin_impact\\), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)');
+    await withSettings(client, { diagnostics: { unescapedParentheses: false } }, async () => {
       client.diagnostics.delete(uri);
       await client.replace(uri, `${text}, blush`);
       const after = await client.waitForDiagnostics(uri, () => true);
       assert.deepEqual(unescaped(after), [], 'off (NovelAI reads ( ) as written)');
-    } finally {
-      await client.changeSettings({ modelFolder: NO_MODEL });
-    }
+    });
   });
 
   test('Fix All: every alias and duplicate of the file fixed together, each tag kept once; unknown tags and alternation left; offered beside the quick fixes', async () => {
@@ -422,15 +442,7 @@ describe('language server, dictionary-only', () => {
     ];
     const text = lines.join('\n');
     const uri = await client.open('fixall.prompt', text);
-    const fixAll = async (): Promise<string[]> => {
-      const actions = await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['source.fixAll'] } });
-      assert.equal(actions?.length, 1);
-      const action = actions![0] as CodeAction;
-      assert.equal(action.kind, 'source.fixAll.danbooruGpt');
-      assert.equal(action.edit, undefined, 'the edit is made on resolve');
-      const resolved = await client.connection.sendRequest(CodeActionResolveRequest.type, action);
-      return applyEdits(text, resolved.edit!.changes![uri]!).split('\n');
-    };
+    const fixAll = async (): Promise<string[]> => (await afterFixAll(client, uri, text)).split('\n');
     assert.deepEqual(await fixAll(), [
       'smile, blush, twintails, lnog_hair',
       '[smile|smile], (blush:1.2)',
@@ -444,15 +456,11 @@ describe('language server, dictionary-only', () => {
     const diagnostics = await client.waitForDiagnostics(uri, (found) => found.some((d) => d.code === 'alias-tag'));
     const titles = (await client.codeActions(uri, diagnostics.filter((d) => d.code === 'alias-tag'))).map((a) => a.title);
     assert.ok(titles.includes('Fix all alias, duplicate and unescaped tags in this file'), JSON.stringify(titles));
-    try {
-      await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { aliasTags: false } });
+    await withSettings(client, { diagnostics: { aliasTags: false } }, async () => {
       // The aliases stay; `smile` after `smiling` (the same tag) is still a duplicate.
       assert.equal((await fixAll())[0], 'smiling, blush, twintail, lnog_hair');
-    } finally {
-      await client.changeSettings({ modelFolder: NO_MODEL });
-    }
-    const none = await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['refactor'] } });
-    assert.deepEqual(none, []);
+    });
+    assert.deepEqual(await actionsOfKind(client, uri, 'refactor'), []);
   });
 
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
