@@ -15,7 +15,7 @@ import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type C
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
-import { insertStyleOf } from './settings';
+import { checksParentheses, insertStyleOf } from './settings';
 
 /** How many "did you mean" suggestions an unknown tag gets. */
 const SUGGESTIONS = 3;
@@ -31,7 +31,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const ours = params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
   if (ours.length === 0) return [];
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), settings.diagnostics.unescapedParentheses, ours);
+  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), checksParentheses(settings.diagnostics, document.uri), ours);
   // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias and duplicate of the file.
   const fixesOne = actions.some((action) => action.edit && action.diagnostics?.some((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)));
   if (fixesOne) actions.push(fixAllAction(document.uri, CodeActionKind.QuickFix));
@@ -68,10 +68,11 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
   if (!document || action.edit) return action;
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const edits: TextEdit[] = [];
-  const { aliasTags, duplicateTags, unescapedParentheses } = settings.diagnostics;
-  if (settings.diagnostics.enabled && (aliasTags || duplicateTags || unescapedParentheses)) {
+  const { aliasTags, duplicateTags } = settings.diagnostics;
+  const parentheses = checksParentheses(settings.diagnostics, document.uri);
+  if (settings.diagnostics.enabled && (aliasTags || duplicateTags || parentheses)) {
     // Unknown tags and files are not fixed: not looked for.
-    const check: CheckSettings = { ...settings.diagnostics, unknownTags: false };
+    const check: CheckSettings = { ...settings.diagnostics, unknownTags: false, parentheses };
     const style = insertStyleOf(settings);
     const version = document.version;
     for (let number = 0; number < document.lineCount; number++) {
@@ -113,7 +114,7 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       if (index !== keep) {
         if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) byTag.set(index, { ...removalRange(text, parsed, index), newText: '' });
       } else if (problem.code === DiagnosticCode.AliasTag) {
-        byTag.set(index, { start: tag.start, end: tag.end, newText: formatTag(canonical, fixStyle(tag.text, style, check.unescapedParentheses)) });
+        byTag.set(index, { start: tag.start, end: tag.end, newText: formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true)) });
       } else if (problem.code === DiagnosticCode.UnescapedParentheses && !byTag.has(index)) {
         byTag.set(index, { start: tag.start, end: tag.end, newText: escapeParentheses(tag.text) });
       }

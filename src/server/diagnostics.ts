@@ -15,7 +15,7 @@ import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { networkFiles, networkOfToken } from './networks';
-import type { DiagnosticsSettings, ServerSettings } from './settings';
+import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
 import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
@@ -83,8 +83,20 @@ export interface NamedFiles {
   wildcards?: WildcardFile[];
 }
 
-/** What a check reads: the diagnostics settings, and the files a prompt may name. */
-export type CheckSettings = DiagnosticsSettings & { files?: NamedFiles };
+/**
+ * What a check reads: the diagnostics settings, the files a prompt may name, and whether this
+ * document's unescaped parentheses are reported (checksParentheses).
+ */
+export type CheckSettings = DiagnosticsSettings & { files?: NamedFiles; parentheses?: boolean };
+
+/** The check settings with `parentheses` set, the same object each time (the lines' problems are remembered by it). */
+const parenthesesVariants = new WeakMap<CheckSettings, { on?: CheckSettings; off?: CheckSettings }>();
+export function withParentheses(settings: CheckSettings, on: boolean): CheckSettings {
+  let variants = parenthesesVariants.get(settings);
+  if (!variants) parenthesesVariants.set(settings, (variants = {}));
+  const key = on ? 'on' : 'off';
+  return (variants[key] ??= { ...settings, parentheses: on });
+}
 
 const checkSettingsOf = new WeakMap<DiagnosticsSettings, { lists: FolderFile[][]; key: string; settings: CheckSettings }>();
 
@@ -212,7 +224,8 @@ export class DiagnosticsScheduler {
     this.generations.set(uri, generation);
     void this.ctx.settings.forDocument(uri).then(async (settings) => {
       // Folders that cannot be listed leave the check as the settings say.
-      const diagnostics = await checkSettings(this.ctx.folders, settings).catch(() => settings.diagnostics);
+      const listed = await checkSettings(this.ctx.folders, settings).catch(() => settings.diagnostics);
+      const diagnostics = withParentheses(listed, checksParentheses(settings.diagnostics, uri));
       if (this.generations.get(uri) !== generation) return;
       const delay = immediately ? 0 : settings.diagnostics.delay;
       this.timers.set(uri, setTimeout(() => {
@@ -611,7 +624,7 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
       continue;
     }
     seen.set(canonical, tag.text);
-    if (settings.unescapedParentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
+    if (settings.parentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
       into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnescapedParentheses, message: `"${tag.text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(tag.text)}.` });
     }
     if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {

@@ -16,8 +16,12 @@ export interface DiagnosticsSettings {
   unknownTags: boolean;
   duplicateTags: boolean;
   aliasTags: boolean;
-  /** Tags whose parentheses a1111 and ComfyUI would read as emphasis (`ganyu (genshin impact)`). */
-  unescapedParentheses: boolean;
+  /**
+   * Tags whose parentheses a1111 and ComfyUI would read as emphasis (`ganyu (genshin impact)`): in
+   * `.prompt` files (what is written for a front end), everywhere, or nowhere. A dataset or a caption
+   * file is read as written by trainers: escaping would put backslashes in its tags.
+   */
+  unescapedParentheses: 'promptFiles' | 'always' | 'never';
   /** Milliseconds to wait after the last change before checking a document. */
   delay: number;
   /** Words never called unknown (quality tags and the user's own), in any spelling. */
@@ -93,7 +97,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },
   sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
   bannedTags: [],
-  diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, unescapedParentheses: true, delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
+  diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, unescapedParentheses: 'promptFiles', delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
   wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
   loraFolders: DEFAULT_LORA_FOLDERS,
   embeddingFolders: DEFAULT_EMBEDDING_FOLDERS,
@@ -108,6 +112,12 @@ export function resolvePathSetting(value: string, workspaceRoot: string | undefi
   if (trimmed === '') return undefined;
   if (trimmed === '~' || trimmed.startsWith('~/')) return path.join(os.homedir(), trimmed.slice(1));
   return path.isAbsolute(trimmed) ? trimmed : path.resolve(workspaceRoot ?? process.cwd(), trimmed);
+}
+
+/** Whether unescaped parentheses are reported (and fixes escape them) in this document. */
+export function checksParentheses(settings: DiagnosticsSettings, uri: string): boolean {
+  if (settings.unescapedParentheses === 'never') return false;
+  return settings.unescapedParentheses === 'always' || /\.prompt$/i.test(uri);
 }
 
 export function insertStyleOf(settings: ServerSettings): InsertStyle {
@@ -225,11 +235,12 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
 }
 
 /** Settings that take one of a few names (package.json's enums). */
-const NAME_SETTINGS: [group: 'insert' | 'format' | undefined, key: string, names: string[]][] = [
+const NAME_SETTINGS: [group: 'insert' | 'format' | 'diagnostics' | undefined, key: string, names: string[]][] = [
   ['insert', 'style', ['spaces', 'underscores']],
   ['format', 'separator', ['auto', 'commaSpace', 'comma']],
   ['format', 'tagWords', ['keep', 'spaces', 'underscores']],
   [undefined, 'tagScope', ['file', 'folder']],
+  ['diagnostics', 'unescapedParentheses', ['promptFiles', 'always', 'never']],
 ];
 
 /** The settings that list folders of files a prompt names. */

@@ -411,7 +411,7 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(shown(datasetSymbols), [{ name: 'converted', lines: '0-6000' }]);
   });
 
-  test('unescaped parentheses in a tag (a1111 and ComfyUI read them as emphasis) are flagged with a fix that escapes them; faces, escaped tags and emphasis are not; the setting turns it off', async () => {
+  test('unescaped parentheses in a tag (a1111 and ComfyUI read them as emphasis) are flagged in .prompt files with a fix that escapes them; faces, escaped tags and emphasis are not; datasets only when asked', async () => {
     const text = 'ganyu (genshin impact), hu_tao_(genshin_impact), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)';
     const uri = await client.open('parentheses.prompt', text);
     const unescaped = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'unescaped-parentheses');
@@ -423,11 +423,20 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('hu_tao_(genshin_impact)', 'hu_tao_\\(genshin_impact\\)'));
     // Fix All escapes them too.
     assert.equal(await afterFixAll(client, uri, text), 'ganyu \\(genshin impact\\), hu_tao_\\(genshin_impact\\), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)');
-    await withSettings(client, { diagnostics: { unescapedParentheses: false } }, async () => {
+    await withSettings(client, { diagnostics: { unescapedParentheses: 'never' } }, async () => {
       client.diagnostics.delete(uri);
       await client.replace(uri, `${text}, blush`);
       const after = await client.waitForDiagnostics(uri, () => true);
       assert.deepEqual(unescaped(after), [], 'off (NovelAI reads ( ) as written)');
+    });
+    // A dataset or a caption file is read as written by trainers: not reported there, nor escaped by Fix All, unless asked.
+    const dataset = await client.open('parentheses.tags', text);
+    assert.deepEqual(unescaped(await client.waitForDiagnostics(dataset, () => true)), []);
+    assert.equal(await afterFixAll(client, dataset, text), text);
+    await withSettings(client, { diagnostics: { unescapedParentheses: 'always' } }, async () => {
+      client.diagnostics.delete(dataset);
+      await client.replace(dataset, `${text}, blush`);
+      assert.equal(unescaped(await client.waitForDiagnostics(dataset, (found) => unescaped(found).length > 0)).length, 2);
     });
   });
 
@@ -1259,6 +1268,8 @@ test('settings: a name outside a setting\'s list (settings.json takes anything) 
   const format = validateSettings(mergeSettings(DEFAULT_SETTINGS, { format: { separator: ', ', tagWords: 'spaces' } }));
   assert.deepEqual(format.settings.format, { separator: 'auto', tagWords: 'spaces' });
   assert.deepEqual(format.problems, ['The setting danbooruGpt.format.separator is ", ", but must be "auto", "commaSpace" or "comma"; using "auto".']);
+  const parentheses = validateSettings(mergeSettings(DEFAULT_SETTINGS, { diagnostics: { unescapedParentheses: 'prompts' } }));
+  assert.deepEqual(parentheses.problems, ['The setting danbooruGpt.diagnostics.unescapedParentheses is "prompts", but must be "promptFiles", "always" or "never"; using "promptFiles".']);
   const scope = validateSettings(mergeSettings(DEFAULT_SETTINGS, { tagScope: 'workspace' }));
   assert.equal(scope.settings.tagScope, 'file');
   assert.deepEqual(scope.problems, ['The setting danbooruGpt.tagScope is "workspace", but must be "file" or "folder"; using "file".']);
