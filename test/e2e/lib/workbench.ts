@@ -205,12 +205,23 @@ export class Workbench {
     await this.page.keyboard.insertText(text);
   }
 
-  /** Types an answer into the open input box or quick pick (which it filters) and presses Enter. */
-  async answerQuickInput(text: string): Promise<void> {
+  /** Types an answer into the open input box (one with no list) and presses Enter. */
+  async answerInputBox(text: string): Promise<void> {
     const input = this.quickInput().locator('input');
     await input.waitFor({ state: 'visible', timeout: 15_000 });
     await input.fill(text);
-    if (await this.quickInput().locator('.monaco-list-row').count() > 0) await this.quickInput().locator('.monaco-list-row.focused', { hasText: text }).first().waitFor({ timeout: 15_000 });
+    await input.press('Enter');
+  }
+
+  /**
+   * Picks the row of the open quick pick that holds `label`: waits for that row first (the quick pick
+   * may open a moment after the input box before it closed), then filters to it and presses Enter.
+   */
+  async pickQuickPickRow(label: string): Promise<void> {
+    await this.quickInput().locator('.monaco-list-row', { hasText: label }).first().waitFor({ timeout: 15_000 });
+    const input = this.quickInput().locator('input');
+    await input.fill(label);
+    await this.quickInput().locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
     await input.press('Enter');
   }
 
