@@ -10,11 +10,11 @@
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import { escapeParentheses, formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
-import { cancelledError } from './cancellation';
+import { Turns } from './cancellation';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
 import { checksParentheses, insertStyleOf } from './settings';
 
 /** How many "did you mean" suggestions an unknown tag gets. */
@@ -75,14 +75,12 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
     const check: CheckSettings = { ...settings.diagnostics, unknownTags: false, parentheses };
     const style = insertStyleOf(settings);
     const version = document.version;
+    const turns = new Turns(token, FIX_ALL_LINES_PER_TURN, () => document.version === version);
     for (let number = 0; number < document.lineCount; number++) {
-      if (number > 0 && number % FIX_ALL_LINES_PER_TURN === 0) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (token.isCancellationRequested || document.version !== version) throw cancelledError();
-      }
+      if (turns.due()) await turns.take();
       const line = document.line(number);
       const fixed = fixLine(line, engine.dictionary, check, style);
-      if (fixed !== line) edits.push({ range: { start: { line: number, character: 0 }, end: { line: number, character: line.length } }, newText: fixed });
+      if (fixed !== line) edits.push(wholeLineEdit(number, line, fixed));
     }
   }
   return { ...action, edit: { changes: { [document.uri]: edits } } };

@@ -10,8 +10,8 @@ import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
 import { formatTag, isKaomoji, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
-import { cancelledError } from './cancellation';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { cancelledError, Turns } from './cancellation';
+import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
@@ -34,22 +34,18 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
   let prompts = 0;
-  let sinceTurn = 0;
+  const turns = new Turns(token, LINES_PER_TURN);
   for await (const each of documentsInScope(ctx, document, settings)) {
     // Whole lines are replaced: lines read before a keystroke would undo it.
     if (document.version !== version) throw cancelledError();
     const edits: TextEdit[] = [];
     const spaced = separatorStyleOf((index) => each.line(index), each.lineCount) === 'commaSpace';
     for (let line = 0; line < each.lineCount; line++) {
-      if (++sinceTurn === LINES_PER_TURN) {
-        sinceTurn = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-        if (token.isCancellationRequested) throw cancelledError();
-      }
+      if (turns.due()) await turns.take();
       const text = each.line(line);
       const edited = params.add ? withTag(text, dictionary, key, name, params.add.at, spaced, style) : withoutTag(text, dictionary, key);
       if (edited === text) continue;
-      edits.push({ range: { start: { line, character: 0 }, end: { line, character: text.length } }, newText: edited });
+      edits.push(wholeLineEdit(line, text, edited));
       prompts++;
     }
     if (edits.length > 0) changes[each.uri] = edits;

@@ -3,13 +3,10 @@
 // (`a,b` in a converted dataset stays `a,b`) unless danbooruGpt.format.separator names one.
 import type { CancellationToken, DocumentFormattingParams, DocumentRangeFormattingParams, TextEdit } from 'vscode-languageserver/node';
 import { formatPrompt, mayNeedFormatting, separatorStyleOf, type FormatOptions } from '../prompt/format';
-import { cancelledError } from './cancellation';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { Turns } from './cancellation';
+import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
 
-/**
- * Lines formatted between two looks at the cancellation token (and the document's version), which
- * need a turn of the event loop: a 200,000-line dataset whose every line changes takes seconds.
- */
+/** Lines formatted between two turns of the event loop (a dataset whose every line changes takes seconds). */
 const LINES_PER_TURN = 5000;
 
 export async function provideFormatting(
@@ -35,17 +32,15 @@ export async function provideFormatting(
     last = Math.min(last, end.character === 0 && end.line > start.line ? end.line - 1 : end.line);
   }
   const version = document.version;
+  // Edits computed on two versions of the document would garble it.
+  const turns = new Turns(token, LINES_PER_TURN, () => document.version === version);
   const edits: TextEdit[] = [];
   for (let number = first; number <= last; number++) {
-    if (number > first && (number - first) % LINES_PER_TURN === 0) {
-      await new Promise((resolve) => setImmediate(resolve));
-      // Edits computed on two versions of the document would garble it.
-      if (token.isCancellationRequested || document.version !== version) throw cancelledError();
-    }
+    if (turns.due()) await turns.take();
     const line = document.line(number);
     if (!mayNeedFormatting(line, options)) continue;
     const formatted = formatPrompt(line, options, parseLine(line, dictionary));
-    if (formatted !== line) edits.push({ range: { start: { line: number, character: 0 }, end: { line: number, character: line.length } }, newText: formatted });
+    if (formatted !== line) edits.push(wholeLineEdit(number, line, formatted));
   }
   return edits;
 }

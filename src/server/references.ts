@@ -2,7 +2,7 @@
 // danbooruGpt.tagScope `folder`: the files of the document's extension under its folder), in any
 // spelling or as an alias, listed in the references view (a dataset's posts holding it, say).
 import type { CancellationToken, Location, ReferenceParams } from 'vscode-languageserver/node';
-import { cancelledError } from './cancellation';
+import { Turns } from './cancellation';
 import type { ServerContext } from './serverContext';
 import { occurrencesIn, rangeOf, tagAt, tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
@@ -21,14 +21,12 @@ export async function provideReferences(ctx: ServerContext, params: ReferencePar
   const key = tagKey(dictionary, here.tag);
   const settings = await ctx.settings.forDocument(document.uri);
   const locations: Location[] = [];
+  const turns = new Turns(token, LINES_PER_TURN);
   // This document first, then the others of the scope.
   for await (const each of documentsInScope(ctx, document, settings, true)) {
     if (locations.length >= MAX_REFERENCES) break;
     for (let first = 0; first < each.lineCount && locations.length < MAX_REFERENCES; first += LINES_PER_TURN) {
-      if (first > 0 || each !== document) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (token.isCancellationRequested) throw cancelledError();
-      }
+      if (first > 0 || each !== document) await turns.take();
       const last = Math.min(each.lineCount, first + LINES_PER_TURN) - 1;
       for (const occurrence of occurrencesIn(each, dictionary, key, first, last)) {
         // The tag under the cursor is listed only when the client asks for the declaration too.

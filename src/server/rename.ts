@@ -7,7 +7,7 @@ import { ResponseError, ErrorCodes, type CancellationToken, type PrepareRenamePa
 import type { TagDictionary } from '../model/index';
 import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
-import { cancelledError } from './cancellation';
+import { cancelledError, Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
 import type { ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
@@ -57,12 +57,10 @@ interface Rename {
 /** The edits renaming the tag in one document; cancelled when the document changes meanwhile. */
 async function renameIn(document: LineDocument, rename: Rename): Promise<TextEdit[]> {
   const version = document.version;
+  const turns = new Turns(rename.token, LINES_PER_TURN, () => document.version === version);
   const edits: TextEdit[] = [];
   for (let first = 0; first < document.lineCount; first += LINES_PER_TURN) {
-    if (first > 0) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (rename.token.isCancellationRequested || document.version !== version) throw cancelledError();
-    }
+    if (first > 0) await turns.take();
     const last = Math.min(document.lineCount, first + LINES_PER_TURN) - 1;
     for (const occurrence of occurrencesIn(document, rename.dictionary, rename.key, first, last)) {
       edits.push({ range: rangeOf(occurrence), newText: formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback)) });

@@ -1,6 +1,6 @@
 // What every feature handler needs: the connection, the open documents, settings and the engine.
 // Also the few helpers they share (a tag's documentation).
-import type { Connection, TextDocuments } from 'vscode-languageserver/node';
+import type { Connection, TextDocuments, TextEdit } from 'vscode-languageserver/node';
 import type { TagDictionary, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
 import type { EngineHost } from './engineHost';
@@ -16,6 +16,11 @@ export interface ServerContext {
   engines: EngineHost;
   /** Files the prompt names (wildcards, LoRAs, embeddings) in the folders of the settings. */
   folders: FolderFiles;
+}
+
+/** An edit replacing the whole of line `line` (now `text`) with `newText`. */
+export function wholeLineEdit(line: number, text: string, newText: string): TextEdit {
+  return { range: { start: { line, character: 0 }, end: { line, character: text.length } }, newText };
 }
 
 /** `4350743` → `4.4M`: short enough for the suggest list. */

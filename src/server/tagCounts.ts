@@ -4,7 +4,7 @@
 // file of the document's extension under its folder (a training set's captions, one per image).
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { TAG_COUNTS_LIMIT, type TagCount, type TagCountsParams, type TagCountsResult } from '../protocol';
-import { cancelledError } from './cancellation';
+import { Turns } from './cancellation';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
@@ -20,15 +20,11 @@ export async function tagCounts(ctx: ServerContext, params: TagCountsParams, tok
   const counts = new Map<string, TagCount>();
   let prompts = 0;
   let files = 0;
-  let sinceTurn = 0;
+  const turns = new Turns(token, LINES_PER_TURN);
   for await (const each of documentsInScope(ctx, document, settings)) {
     files++;
     for (let line = 0; line < each.lineCount; line++) {
-      if (++sinceTurn === LINES_PER_TURN) {
-        sinceTurn = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-        if (token.isCancellationRequested) throw cancelledError();
-      }
+      if (turns.due()) await turns.take();
       const tags = parseLine(each.line(line), dictionary).tags;
       if (tags.length === 0) continue;
       prompts++;
