@@ -63,6 +63,26 @@ export interface LineEdit {
 }
 
 /**
+ * The line with the edits made, in column order; an edit starting inside one made before it is left
+ * out (`deferred`: two removals side by side each take the separator between them; the caller edits
+ * the line again).
+ */
+export function applyLineEdits(line: string, edits: readonly LineEdit[]): { text: string; deferred: boolean } {
+  let text = '';
+  let at = 0;
+  let deferred = false;
+  for (const edit of [...edits].sort((a, b) => a.start - b.start)) {
+    if (edit.start < at) {
+      deferred = true;
+      continue;
+    }
+    text += line.slice(at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return { text: text + line.slice(at), deferred };
+}
+
+/**
  * Tags written as a continuation of `line` at `column` (Sample Tags, Related Tags): formatted, joined
  * with `, `, with the separators the surrounding text needs. The tags go where continuationColumn
  * says (after the tag, weight, LoRA or keyword under the cursor, before a comment). Whitespace between

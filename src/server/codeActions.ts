@@ -8,7 +8,7 @@
 // Code's Fix All command, `editor.codeActionsOnSave` with `source.fixAll`) fixes every alias and
 // duplicate of the file together, as those fixes would one after another.
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
-import { escapeParentheses, formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
+import { applyLineEdits, escapeParentheses, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { Turns } from './cancellation';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
@@ -102,7 +102,7 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     const parsed = tags.parsed;
     const kept = check.aliasTags ? tags.firstDirect : tags.first;
     // One edit a tag: a removal, else the alias's tag (escaped as the check asks), else the escape.
-    const byTag = new Map<number, { start: number; end: number; newText: string }>();
+    const byTag = new Map<number, LineEdit>();
     for (const problem of problems) {
       const index = tags.byStart.get(problem.range.start.character);
       const canonical = index === undefined ? undefined : tags.canonical[index];
@@ -110,26 +110,14 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       const keep = kept.get(canonical) ?? tags.first.get(canonical)!;
       const tag = parsed.tags[index]!;
       if (index !== keep) {
-        if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) byTag.set(index, { ...removalRange(text, parsed, index), newText: '' });
+        if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) byTag.set(index, { ...removalRange(text, parsed, index), text: '' });
       } else if (problem.code === DiagnosticCode.AliasTag) {
-        byTag.set(index, { start: tag.start, end: tag.end, newText: formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true)) });
+        byTag.set(index, { start: tag.start, end: tag.end, text: formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true)) });
       } else if (problem.code === DiagnosticCode.UnescapedParentheses && !byTag.has(index)) {
-        byTag.set(index, { start: tag.start, end: tag.end, newText: escapeParentheses(tag.text) });
+        byTag.set(index, { start: tag.start, end: tag.end, text: escapeParentheses(tag.text) });
       }
     }
-    const edits = [...byTag.values()].sort((a, b) => a.start - b.start);
-    let result = '';
-    let at = 0;
-    let deferred = false;
-    for (const edit of edits) {
-      if (edit.start < at) {
-        deferred = true;
-        continue;
-      }
-      result += text.slice(at, edit.start) + edit.newText;
-      at = edit.end;
-    }
-    result += text.slice(at);
+    const { text: result, deferred } = applyLineEdits(text, [...byTag.values()]);
     if (result === text) break;
     text = result;
     // A fix makes no new problem, so with none deferred the line is done: no check again.

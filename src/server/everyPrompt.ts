@@ -8,10 +8,10 @@ import { ResponseError, ErrorCodes, type CancellationToken, type TextEdit } from
 import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
-import { formatTag, isKaomoji, styleOf, type InsertStyle } from '../prompt/insertStyle';
+import { applyLineEdits, formatTag, isKaomoji, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
 import { cancelledError, Turns } from './cancellation';
-import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
+import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
@@ -29,7 +29,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   if (/[,\n\r]/.test(name)) throw new ResponseError(ErrorCodes.InvalidParams, `"${(params.add?.tag ?? params.remove ?? '').trim()}" holds a comma: give one tag.`);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const dictionary = engine.dictionary;
-  const key = resolveCached(dictionary, name)?.tag.name ?? name;
+  const key = canonicalName(dictionary, name);
   const style = insertStyleOf(settings);
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
@@ -79,17 +79,10 @@ function withoutTag(line: string, dictionary: TagDictionary, key: string): strin
   let text = line;
   for (let pass = 0; pass < REMOVAL_PASSES; pass++) {
     const parsed = parseLine(text, dictionary);
-    const ranges = parsed.tags.flatMap((tag, index) => (tagKey(dictionary, tag) === key ? [removalRange(text, parsed, index)] : []));
-    if (ranges.length === 0) break;
-    // Ranges that touch (two places side by side) wait for the next pass.
-    let result = '';
-    let at = 0;
-    for (const range of ranges) {
-      if (range.start < at) continue;
-      result += text.slice(at, range.start);
-      at = range.end;
-    }
-    text = result + text.slice(at);
+    const removals = parsed.tags.flatMap((tag, index) => (tagKey(dictionary, tag) === key ? [{ ...removalRange(text, parsed, index), text: '' }] : []));
+    if (removals.length === 0) break;
+    // Removals that touch (two places side by side) wait for the next pass.
+    text = applyLineEdits(text, removals).text;
   }
   return text;
 }

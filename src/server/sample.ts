@@ -6,7 +6,7 @@ import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol'
 import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from '../prompt/insertStyle';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
@@ -46,7 +46,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     // Tags right of it are in the prompt too: never sample them again, by their canonical names
     // (the engine bans the names it samples; `smiling` written there must ban `smile`).
     const right = parsed.tags.filter((t) => t.start >= column);
-    ban = ban.concat(right.map((t) => resolveCached(engine.dictionary, t.name)?.tag.name ?? t.name));
+    ban = ban.concat(right.map((t) => canonicalName(engine.dictionary, t.name)));
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
   return cancellable(token, async (signal) => {

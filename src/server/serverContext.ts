@@ -80,9 +80,14 @@ export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt
   return parsePrompt(line, options);
 }
 
+/** A dictionary-form name's canonical tag (an alias's tag), or the name itself when the dictionary does not know it. */
+export function canonicalName(dictionary: TagDictionary, name: string): string {
+  return resolveCached(dictionary, name)?.tag.name ?? name;
+}
+
 /** writtenTags with the dictionary's canonical names (resolutions cached across requests). */
 export function tagsOfPrompt(parsed: ParsedPrompt, dictionary: TagDictionary, exceptStart?: number): Set<string> {
-  return writtenTags(parsed, (name) => resolveCached(dictionary, name)?.tag.name ?? name, exceptStart);
+  return writtenTags(parsed, (name) => canonicalName(dictionary, name), exceptStart);
 }
 
 /** Dictionary entry for a tag name, or undefined. */

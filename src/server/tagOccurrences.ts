@@ -6,7 +6,7 @@ import type { Position, Range } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
 import type { PromptTag } from '../prompt/parser';
 import type { LineDocument } from './lineDocument';
-import { parseLine, resolveCached } from './serverContext';
+import { canonicalName, parseLine, resolveCached } from './serverContext';
 
 export interface TagOccurrence {
   line: number;
@@ -15,7 +15,7 @@ export interface TagOccurrence {
 
 /** One name for a tag however it is written: its canonical tag's, or its own dictionary form. */
 export function tagKey(dictionary: TagDictionary, tag: PromptTag): string {
-  return resolveCached(dictionary, tag.name)?.tag.name ?? tag.name;
+  return canonicalName(dictionary, tag.name);
 }
 
 /** The tag at `position` (from its first character to just after its last, as a word is). */
