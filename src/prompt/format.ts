@@ -6,7 +6,7 @@
 // checks it on real prompts). Comments, LoRA tags, wildcards and keywords are copied as written.
 // Optionally tags' words are rewritten with spaces or underscores (tags the dictionary knows only).
 import { isKaomoji, type WordSeparator } from './insertStyle';
-import { normalizeTag, opensSection, parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
+import { isSpace, normalizeTag, opensSection, parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
 
 /** `a, b` or `a,b` (how the converter writes a dataset, as `mio/danbooru2021-tags` does). */
 export type SeparatorStyle = 'commaSpace' | 'comma';
@@ -31,7 +31,6 @@ interface Unit {
 const COMMA = 44;
 const COLON = 58;
 const WHITESPACE_RUN = /\s+/g;
-const IS_SPACE = /\s/;
 
 /** The parts of a line in order: what the parser found, and any other non-space run as text. */
 function unitsOf(line: string, parsed: ParsedPrompt): Unit[] {
@@ -66,12 +65,12 @@ function unitsOf(line: string, parsed: ParsedPrompt): Unit[] {
   const addText = (from: number, to: number): void => {
     // What the parser named nothing (a stray `)`): kept, split at whitespace.
     for (let i = from; i < to;) {
-      if (IS_SPACE.test(line[i]!)) {
+      if (isSpace(line.charCodeAt(i))) {
         i++;
         continue;
       }
       let end = i;
-      while (end < to && !IS_SPACE.test(line[end]!)) end++;
+      while (end < to && !isSpace(line.charCodeAt(end))) end++;
       units.push({ kind: 'text', start: i, end });
       i = end;
     }
@@ -89,7 +88,7 @@ function unitsOf(line: string, parsed: ParsedPrompt): Unit[] {
 /** Whether a group's closing bracket (or the end of a line still being typed) follows, after spaces. */
 function endsGroup(line: string, end: number): boolean {
   let i = end;
-  while (i < line.length && IS_SPACE.test(line[i]!)) i++;
+  while (i < line.length && isSpace(line.charCodeAt(i))) i++;
   return i === line.length || ')]}'.includes(line[i]!);
 }
 
@@ -118,7 +117,6 @@ function unitText(line: string, unit: Unit, options: FormatOptions): string {
 }
 
 const SPACE = 32;
-const TAB = 9;
 const SLASH = 47;
 const HASH = 35;
 const PLUS = 43;
@@ -128,7 +126,7 @@ const isOpenBracket = (code: number): boolean => code === 40 || code === 91 || c
 const isCloseBracket = (code: number): boolean => code === 41 || code === 93 || code === 125;
 const isDigit = (code: number): boolean => code >= 48 && code <= 57;
 /** Whitespace other than a plain space: tabs, line feeds, no-break and other Unicode spaces. */
-const isOtherWhitespace = (code: number): boolean => (code >= TAB && code <= 13) || (code > 127 && IS_SPACE.test(String.fromCharCode(code)));
+const isOtherWhitespace = (code: number): boolean => code !== SPACE && isSpace(code);
 
 /**
  * Whether formatPrompt may change the line; false for most lines of a tidy file. What any change needs
@@ -185,7 +183,8 @@ export function formatPrompt(line: string, options: FormatOptions, parsed: Parse
       gap = ' ';
     } else if (previous.kind === 'comma') {
       gap = afterComma;
-    } else if (/\s/.test(line.slice(previous.end, unit.start))) {
+    } else if (unit.start > previous.end) {
+      // Only whitespace lies between two units (every other character is in one).
       gap = ' ';
     }
     const text = unitText(line, unit, options);
@@ -216,7 +215,7 @@ export function separatorStyleOf(lineAt: (index: number) => string, lineCount: n
     for (let at = line.indexOf(','); at >= 0 && at + 1 < line.length; at = line.indexOf(',', at + 1)) {
       const next = line[at + 1]!;
       if (next === ',') continue;
-      if (IS_SPACE.test(next)) spaced++;
+      if (isSpace(next.charCodeAt(0))) spaced++;
       else bare++;
     }
   }

@@ -100,7 +100,7 @@ const LOWER_E = 101;
 const UPPER_E = 69;
 
 /** The same characters as the regular expression `\s`, by char code (the parser's hot path). */
-function isSpace(code: number): boolean {
+export function isSpace(code: number): boolean {
   if (code <= 32) return code === 32 || (code >= 9 && code <= 13);
   return code === 160 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029
     || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
