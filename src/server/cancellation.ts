@@ -10,22 +10,21 @@ export function cancelledError(): ResponseError<void> {
 }
 
 /**
- * Turns of the event loop for a long loop over lines (a 200,000-line dataset takes seconds): `due()`
- * says when one is owed (every `every` lines), `take()` gives it, so that other requests and the
- * client's cancellation come in, and throws RequestCancelled when the request was cancelled or
- * `unchanged()` says the text the loop reads has changed since it began.
+ * Turns of the event loop for a long loop over lines (a 200,000-line dataset takes seconds): `due(n)`
+ * says when one is owed (every n calls), `take()` gives it, so that other requests and the client's
+ * cancellation come in, and throws RequestCancelled when the request was cancelled or `unchanged()`
+ * says the text the loop reads has changed since it began.
  */
 export class Turns {
   private count = 0;
 
   constructor(
     private readonly token: CancellationToken,
-    private readonly every: number,
     private readonly unchanged: () => boolean = () => true,
   ) {}
 
-  due(): boolean {
-    if (++this.count < this.every) return false;
+  due(every: number): boolean {
+    if (++this.count < every) return false;
     this.count = 0;
     return true;
   }

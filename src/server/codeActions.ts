@@ -75,9 +75,9 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
     const check: CheckSettings = { ...settings.diagnostics, unknownTags: false, parentheses };
     const style = insertStyleOf(settings);
     const version = document.version;
-    const turns = new Turns(token, FIX_ALL_LINES_PER_TURN, () => document.version === version);
+    const turns = new Turns(token, () => document.version === version);
     for (let number = 0; number < document.lineCount; number++) {
-      if (turns.due()) await turns.take();
+      if (turns.due(FIX_ALL_LINES_PER_TURN)) await turns.take();
       const line = document.line(number);
       const fixed = fixLine(line, engine.dictionary, check, style);
       if (fixed !== line) edits.push(wholeLineEdit(number, line, fixed));

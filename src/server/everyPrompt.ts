@@ -34,14 +34,14 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
   let prompts = 0;
-  const turns = new Turns(token, LINES_PER_TURN);
+  const turns = new Turns(token);
   for await (const each of documentsInScope(ctx, document, settings)) {
     // Whole lines are replaced: lines read before a keystroke would undo it.
     if (document.version !== version) throw cancelledError();
     const edits: TextEdit[] = [];
     const spaced = separatorStyleOf((index) => each.line(index), each.lineCount) === 'commaSpace';
     for (let line = 0; line < each.lineCount; line++) {
-      if (turns.due()) await turns.take();
+      if (turns.due(LINES_PER_TURN)) await turns.take();
       const text = each.line(line);
       const edited = params.add ? withTag(text, dictionary, key, name, params.add.at, spaced, style) : withoutTag(text, dictionary, key);
       if (edited === text) continue;

@@ -33,10 +33,10 @@ export async function provideFormatting(
   }
   const version = document.version;
   // Edits computed on two versions of the document would garble it.
-  const turns = new Turns(token, LINES_PER_TURN, () => document.version === version);
+  const turns = new Turns(token, () => document.version === version);
   const edits: TextEdit[] = [];
   for (let number = first; number <= last; number++) {
-    if (turns.due()) await turns.take();
+    if (turns.due(LINES_PER_TURN)) await turns.take();
     const line = document.line(number);
     if (!mayNeedFormatting(line, options)) continue;
     const formatted = formatPrompt(line, options, parseLine(line, dictionary));

@@ -4,11 +4,9 @@
 import type { CancellationToken, Location, ReferenceParams } from 'vscode-languageserver/node';
 import { Turns } from './cancellation';
 import type { ServerContext } from './serverContext';
-import { occurrencesIn, rangeOf, tagAt, tagKey } from './tagOccurrences';
+import { everyOccurrence, rangeOf, tagAt, tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
 
-/** Lines looked at between two turns of the event loop. */
-const LINES_PER_TURN = 5000;
 /** Places listed at most: the references view of a 200,000-line dataset has no use for a million. */
 export const MAX_REFERENCES = 10_000;
 
@@ -21,19 +19,16 @@ export async function provideReferences(ctx: ServerContext, params: ReferencePar
   const key = tagKey(dictionary, here.tag);
   const settings = await ctx.settings.forDocument(document.uri);
   const locations: Location[] = [];
-  const turns = new Turns(token, LINES_PER_TURN);
+  const turns = new Turns(token);
   // This document first, then the others of the scope.
   for await (const each of documentsInScope(ctx, document, settings, true)) {
-    if (locations.length >= MAX_REFERENCES) break;
-    for (let first = 0; first < each.lineCount && locations.length < MAX_REFERENCES; first += LINES_PER_TURN) {
-      if (first > 0 || each !== document) await turns.take();
-      const last = Math.min(each.lineCount, first + LINES_PER_TURN) - 1;
-      for (const occurrence of occurrencesIn(each, dictionary, key, first, last)) {
-        // The tag under the cursor is listed only when the client asks for the declaration too.
-        if (!params.context.includeDeclaration && each === document && occurrence.line === here.line && occurrence.tag.start === here.tag.start) continue;
-        locations.push({ uri: each.uri, range: rangeOf(occurrence) });
-      }
+    if (each !== document) await turns.take();
+    for await (const occurrence of everyOccurrence(each, dictionary, key, turns)) {
+      // The tag under the cursor is listed only when the client asks for the declaration too.
+      if (!params.context.includeDeclaration && each === document && occurrence.line === here.line && occurrence.tag.start === here.tag.start) continue;
+      locations.push({ uri: each.uri, range: rangeOf(occurrence) });
+      if (locations.length === MAX_REFERENCES) return locations;
     }
   }
-  return locations.slice(0, MAX_REFERENCES);
+  return locations;
 }

@@ -11,11 +11,9 @@ import { cancelledError, Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
 import type { ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
-import { occurrencesIn, rangeOf, tagAt, tagKey } from './tagOccurrences';
+import { everyOccurrence, rangeOf, tagAt, tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
 
-/** Lines looked at between two turns of the event loop (for cancellation and edits to the document). */
-const LINES_PER_TURN = 5000;
 export async function prepareRename(ctx: ServerContext, params: PrepareRenameParams): Promise<{ range: Range; placeholder: string } | null> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
@@ -57,14 +55,10 @@ interface Rename {
 /** The edits renaming the tag in one document; cancelled when the document changes meanwhile. */
 async function renameIn(document: LineDocument, rename: Rename): Promise<TextEdit[]> {
   const version = document.version;
-  const turns = new Turns(rename.token, LINES_PER_TURN, () => document.version === version);
+  const turns = new Turns(rename.token, () => document.version === version);
   const edits: TextEdit[] = [];
-  for (let first = 0; first < document.lineCount; first += LINES_PER_TURN) {
-    if (first > 0) await turns.take();
-    const last = Math.min(document.lineCount, first + LINES_PER_TURN) - 1;
-    for (const occurrence of occurrencesIn(document, rename.dictionary, rename.key, first, last)) {
-      edits.push({ range: rangeOf(occurrence), newText: formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback)) });
-    }
+  for await (const occurrence of everyOccurrence(document, rename.dictionary, rename.key, turns)) {
+    edits.push({ range: rangeOf(occurrence), newText: formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback)) });
   }
   return edits;
 }

@@ -20,11 +20,11 @@ export async function tagCounts(ctx: ServerContext, params: TagCountsParams, tok
   const counts = new Map<string, TagCount>();
   let prompts = 0;
   let files = 0;
-  const turns = new Turns(token, LINES_PER_TURN);
+  const turns = new Turns(token);
   for await (const each of documentsInScope(ctx, document, settings)) {
     files++;
     for (let line = 0; line < each.lineCount; line++) {
-      if (turns.due()) await turns.take();
+      if (turns.due(LINES_PER_TURN)) await turns.take();
       const tags = parseLine(each.line(line), dictionary).tags;
       if (tags.length === 0) continue;
       prompts++;

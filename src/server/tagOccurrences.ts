@@ -5,6 +5,7 @@
 import type { Position, Range } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
 import type { PromptTag } from '../prompt/parser';
+import type { Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
 import { canonicalName, parseLine, resolveCached } from './serverContext';
 
@@ -28,6 +29,17 @@ export function tagAt(document: LineDocument, dictionary: TagDictionary, positio
 
 export function rangeOf(occurrence: TagOccurrence): Range {
   return { start: { line: occurrence.line, character: occurrence.tag.start }, end: { line: occurrence.line, character: occurrence.tag.end } };
+}
+
+/** Lines looked at between two turns of the event loop when a whole document is read. */
+const LINES_PER_TURN = 5000;
+
+/** Every place the document writes the tag `key`, in order, with a turn of the event loop every few thousand lines. */
+export async function* everyOccurrence(document: LineDocument, dictionary: TagDictionary, key: string, turns: Turns): AsyncGenerator<TagOccurrence> {
+  for (let first = 0; first < document.lineCount; first += LINES_PER_TURN) {
+    if (first > 0) await turns.take();
+    yield* occurrencesIn(document, dictionary, key, first, Math.min(document.lineCount, first + LINES_PER_TURN) - 1);
+  }
 }
 
 /** The tags of lines `first`…`last` whose key is `key`, in order. */
