@@ -3,7 +3,7 @@
 // parentheses or not): a dataset's tag renamed in one step, as dataset tag editors do. With
 // danbooruGpt.tagScope `folder`, in every file of the document's extension under its folder too (a
 // LoRA training set of caption files; Shift+Enter in the rename box previews each file's edits).
-import { ResponseError, ErrorCodes, type CancellationToken, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
+import { ResponseError, ErrorCodes, type CancellationToken, type Position, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
 import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
@@ -11,14 +11,13 @@ import { cancelledError, Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
 import type { ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
-import { everyOccurrence, rangeOf, tagAt, tagKey } from './tagOccurrences';
+import { everyOccurrence, rangeOf, tagAt, tagKey, type TagOccurrence } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
 
 export async function prepareRename(ctx: ServerContext, params: PrepareRenameParams): Promise<{ range: Range; placeholder: string } | null> {
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
-  const here = tagAt(document, (await ctx.engines.engine()).dictionary, params.position);
-  if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
+  const here = tagToRename(document, (await ctx.engines.engine()).dictionary, params.position);
   return { range: rangeOf(here), placeholder: here.tag.text };
 }
 
@@ -29,8 +28,7 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   if (newName === '') throw new ResponseError(ErrorCodes.InvalidParams, 'The new name is empty.');
   if (/[,\n\r]/.test(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `"${params.newName.trim()}" holds a comma: a tag is renamed to one tag.`);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  const here = tagAt(document, engine.dictionary, params.position);
-  if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
+  const here = tagToRename(document, engine.dictionary, params.position);
   const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, fallback: insertStyleOf(settings), token };
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
@@ -42,6 +40,13 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   // Its edits were made on the text before the folder's files were read.
   if (document.version !== version) throw cancelledError();
   return { changes };
+}
+
+/** The tag at the position; anything else (a LoRA name, a wildcard, a weight) answers why it cannot be renamed. */
+function tagToRename(document: LineDocument, dictionary: TagDictionary, position: Position): TagOccurrence {
+  const here = tagAt(document, dictionary, position);
+  if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
+  return here;
 }
 
 interface Rename {
