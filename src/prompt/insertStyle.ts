@@ -37,9 +37,15 @@ export function hasUnescapedParentheses(text: string): boolean {
   return /(?<!\\)[()]/.test(text) && /\p{L}{2}/u.test(text);
 }
 
+/** How a written tag separates its words (`long hair` spaces, `long_hair` underscores); undefined for one word (`1girl`) or a face. */
+export function writtenSeparator(written: string): WordSeparator | undefined {
+  if (/\S\s+\S/.test(written)) return 'spaces';
+  return written.includes('_') && !isKaomoji(written) ? 'underscores' : undefined;
+}
+
 /** The style the user already used for a tag (`long hair` → spaces), falling back to the settings. */
 export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
-  const separator: WordSeparator = /\S\s+\S/.test(written) ? 'spaces' : written.includes('_') && !isKaomoji(written) ? 'underscores' : fallback.separator;
+  const separator = writtenSeparator(written) ?? fallback.separator;
   const escapeParentheses = written.includes('\\(') || written.includes('\\)') ? true : /[()]/.test(written) ? false : fallback.escapeParentheses;
   return { ...fallback, separator, escapeParentheses };
 }

@@ -8,7 +8,7 @@ import { ResponseError, ErrorCodes, type CancellationToken, type TextEdit } from
 import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
-import { applyLineEdits, formatTag, isKaomoji, styleOf, type InsertStyle } from '../prompt/insertStyle';
+import { applyLineEdits, formatTag, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
 import { cancelledError, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
@@ -59,7 +59,7 @@ function withTag(line: string, dictionary: TagDictionary, key: string, name: str
   const parsed = parseLine(line, dictionary);
   if (parsed.tags.length === 0 || parsed.tags.some((tag) => tagKey(dictionary, tag) === key)) return line;
   // Written as the prompt writes its tags: the first that shows how (`long_hair`; `1girl` does not).
-  const showsStyle = parsed.tags.find((tag) => /\S\s+\S/.test(tag.text) || (tag.text.includes('_') && !isKaomoji(tag.text))) ?? parsed.tags[0]!;
+  const showsStyle = parsed.tags.find((tag) => writtenSeparator(tag.text) !== undefined) ?? parsed.tags[0]!;
   const written = formatTag(name, styleOf(showsStyle.text, fallback));
   const separator = spaced ? ', ' : ',';
   if (at === 'start') {
