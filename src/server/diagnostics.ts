@@ -14,7 +14,7 @@ import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '.
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFile, FolderFiles } from './folderFiles';
-import { networkFiles, networkOfToken } from './networks';
+import { FOLDER_SETTING, networkFiles, networkOfToken } from './networks';
 import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
 import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
 
@@ -76,12 +76,14 @@ export function knownTagSet(knownTags: string[]): Set<string> {
  * its folders hold none (a LoRA or a wildcard is then not checked: the files may be elsewhere).
  */
 export interface NamedFiles {
-  /** LoRA names by their lower-case form (a1111 finds them in any case). */
-  loras?: Map<string, string>;
-  /** Hypernetwork names, the same way. */
-  hypernets?: Map<string, string>;
+  /** LoRA and hypernetwork names by their lower-case form (a1111 finds them in any case). */
+  networks?: Partial<Record<CheckedNetwork, Map<string, string>>>;
   wildcards?: WildcardFile[];
 }
+
+/** The networks whose names are checked against their folders, as messages name them. */
+const CHECKED_NETWORKS = { lora: 'LoRA', hypernet: 'hypernetwork' } as const;
+type CheckedNetwork = keyof typeof CHECKED_NETWORKS;
 
 /**
  * What a check reads: the diagnostics settings, the files a prompt may name, and whether this
@@ -124,8 +126,9 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
     return remembered.settings;
   }
   const files: NamedFiles = {};
-  if (loras.length > 0) files.loras = new Map(loras.map((f) => [f.name.toLowerCase(), f.name]));
-  if (hypernets.length > 0) files.hypernets = new Map(hypernets.map((f) => [f.name.toLowerCase(), f.name]));
+  for (const [kind, list] of [['lora', loras], ['hypernet', hypernets]] as const) {
+    if (list.length > 0) (files.networks ??= {})[kind] = new Map(list.map((f) => [f.name.toLowerCase(), f.name]));
+  }
   if (wildcards.length > 0) files.wildcards = wildcards;
   const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
   checkSettingsOf.set(settings.diagnostics, { lists, key, settings: extended });
@@ -157,14 +160,15 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
     const text = line.slice(token.start, token.end);
     if (token.kind === 'network') {
       const network = networkOfToken(text);
-      const names = network?.kind === 'lora' ? files.loras : network?.kind === 'hypernet' ? files.hypernets : undefined;
-      if (!network || !names || names.has(network.name.toLowerCase())) continue;
+      if (!network || network.kind === 'embedding') continue;
+      const names = files.networks?.[network.kind];
+      if (!names || names.has(network.name.toLowerCase())) continue;
       const data: UnknownFileData = { replacements: nearestNames(network.name, names.values()) };
-      const [kind, setting] = network.kind === 'lora' ? ['LoRA', 'loraFolders'] : ['hypernetwork', 'hypernetworkFolders'];
+      const noun = CHECKED_NETWORKS[network.kind];
       into.push({
         range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No ${kind} named "${network.name}" in the ${kind} folders (danbooruGpt.${setting}).`, data,
+        message: `No ${noun} named "${network.name}" in the ${noun} folders (danbooruGpt.${FOLDER_SETTING[network.kind]}).`, data,
       });
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);

@@ -21,7 +21,7 @@ const EXTENSIONS: Record<NetworkKind, readonly string[]> = {
 };
 const KIND_NAMES: Record<NetworkKind, string> = { lora: 'LoRA', embedding: 'Embedding', hypernet: 'Hypernetwork' };
 /** The setting listing each kind's folders. */
-const FOLDER_SETTING: Record<NetworkKind, 'loraFolders' | 'embeddingFolders' | 'hypernetworkFolders'> = {
+export const FOLDER_SETTING: Record<NetworkKind, 'loraFolders' | 'embeddingFolders' | 'hypernetworkFolders'> = {
   lora: 'loraFolders',
   embedding: 'embeddingFolders',
   hypernet: 'hypernetworkFolders',
