@@ -6,7 +6,7 @@
 // checks it on real prompts). Comments, LoRA tags, wildcards and keywords are copied as written.
 // Optionally tags' words are rewritten with spaces or underscores (tags the dictionary knows only).
 import { isKaomoji, type WordSeparator } from './insertStyle';
-import { isSpace, normalizeTag, opensSection, parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
+import { commentLineText, isSpace, normalizeTag, opensSection, parsePrompt, type ParsedPrompt, type ParseOptions } from './parser';
 
 /** `a, b` or `a,b` (how the converter writes a dataset, as `mio/danbooru2021-tags` does). */
 export type SeparatorStyle = 'commaSpace' | 'comma';
@@ -209,7 +209,7 @@ export function separatorStyleOf(lineAt: (index: number) => string, lineCount: n
   for (let index = 0; index < Math.min(lineCount, STYLE_SAMPLE_LINES); index++) {
     let line = lineAt(index);
     // Comments are prose; an empty tag (`,,`) has no separator style.
-    if (/^\s*#/.test(line)) continue;
+    if (commentLineText(line) !== undefined) continue;
     const comment = line.indexOf('//');
     if (comment >= 0) line = line.slice(0, comment);
     for (let at = line.indexOf(','); at >= 0 && at + 1 < line.length; at = line.indexOf(',', at + 1)) {
