@@ -26,7 +26,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const only = params.context.only;
   // VS Code's "Fix All" and `editor.codeActionsOnSave` ask for source.fixAll: the edit comes on resolve.
   if (only && !only.includes(CodeActionKind.QuickFix)) {
-    return only.some((kind) => FIX_ALL_KIND.startsWith(kind)) ? [fixAllAction(document.uri, CodeActionKind.SourceFixAll)] : [];
+    return only.some((kind) => FIX_ALL_KIND.startsWith(kind)) ? [fixAllAction(document.uri, FIX_ALL_KIND)] : [];
   }
   const ours = params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
   if (ours.length === 0) return [];
@@ -52,9 +52,10 @@ interface FixAllData {
   fixAll: string;
 }
 
-function fixAllAction(uri: string, kind: string): CodeAction {
+/** Fix All as a quick fix (beside the others) or as `source.fixAll.danbooruGpt`; its edit comes on resolve. */
+function fixAllAction(uri: string, kind: typeof FIX_ALL_KIND | typeof CodeActionKind.QuickFix): CodeAction {
   const data: FixAllData = { fixAll: uri };
-  return { title: FIX_ALL_TITLE, kind: kind === CodeActionKind.QuickFix ? kind : FIX_ALL_KIND, data };
+  return { title: FIX_ALL_TITLE, kind, data };
 }
 
 /**
