@@ -1,7 +1,8 @@
 // Language server benchmark (`npm run bench:server`): completion latency through LSP while a tag is
 // typed letter by letter after a 30-tag context from real posts, and the time to check a 1,000-line
 // prompt file. Each figure is printed beside a baseline measured in the same run: the engine's own
-// complete() on the same inputs (what LSP adds), and the parser alone on the same file. Last, a
+// complete() on the same inputs (what LSP adds; and with 2,000 picked tags, what a user's picks
+// add), and the parser alone on the same file. Last, a
 // large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
 // check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
 // Rename of a tag, Fix All, Tag Counts, and the server's memory.
@@ -17,6 +18,7 @@ import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotif
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { TagCountsRequest } from '../src/protocol';
+import { PickedTags } from '../src/server/pickedTags';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
 
 const POSTS = '/work/shared/data/posts-danbooru2020-general.tsv';
@@ -27,6 +29,8 @@ const DIAGNOSTIC_LINES = 1000;
 const DIAGNOSTIC_RUNS = 7;
 const LARGE_LINES = Number(process.env.BENCH_LARGE_LINES ?? 200_000);
 const CAPTION_FILES = Number(process.env.BENCH_CAPTION_FILES ?? 10_000);
+/** Picked tags in the completion figure with picks: as many as the store keeps. */
+const PICKED_TAGS = 2000;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -88,6 +92,23 @@ async function main(): Promise<void> {
     else await engine.complete(context, prefix, { top: 20, categories: [0, 4, 3, 5] });
     engineTimes.push(performance.now() - started);
   }
+  // The same requests with as many picked tags as the store keeps (GENERATED picks: the posts' most
+  // frequent tags, the first picked most), their bonus computed per request as the server does.
+  const picks = new PickedTags(undefined, (message) => console.warn(message));
+  const frequency = new Map<string, number>();
+  for (const tags of posts) for (const tag of tags) frequency.set(tag, (frequency.get(tag) ?? 0) + 1);
+  const picked = [...frequency].sort((a, b) => b[1] - a[1]).slice(0, PICKED_TAGS);
+  picked.forEach(([tag], rank) => {
+    for (let i = 0; i < Math.max(1, 10 - Math.floor(rank / 200)); i++) picks.record(tag);
+  });
+  const pickedTimes: number[] = [];
+  for (let i = 0; i < cases.length; i++) {
+    const { context, prefix } = cases[i]!;
+    const started = performance.now();
+    if (prefix === '') await engine.nextTags(context, 20);
+    else await engine.complete(context, prefix, { top: 20, categories: [0, 4, 3, 5], bonus: picks.bonus(1) });
+    pickedTimes.push(performance.now() - started);
+  }
   await engine.dispose();
 
   const lspSorted = [...lspTimes].sort((a, b) => a - b);
@@ -100,6 +121,9 @@ async function main(): Promise<void> {
   console.log(`  through LSP:        p50 ${fmt(lspP50)}  p99 ${fmt(lspP99)}  (target p99 <= 20 ms: ${lspP99 <= 20 ? 'met' : 'NOT met'})`);
   console.log(`  engine directly:    p50 ${fmt(engP50)}  p99 ${fmt(engP99)}  (baseline, same inputs, same run)`);
   console.log(`  LSP / engine:       p50 x${(lspP50 / engP50).toFixed(2)}  p99 x${(lspP99 / engP99).toFixed(2)}`);
+  const pickedSorted = [...pickedTimes].sort((a, b) => a - b);
+  const [pickP50, pickP99] = [percentile(pickedSorted, 50), percentile(pickedSorted, 99)];
+  console.log(`  engine, ${picks.size} picked tags (GENERATED picks): p50 ${fmt(pickP50)}  p99 ${fmt(pickP99)}  (x${(pickP50 / engP50).toFixed(2)} / x${(pickP99 / engP99).toFixed(2)} the engine without)`);
 
   // --- diagnostics of a 1,000-line prompt file -----------------------------------------------
   const fileLines: string[] = [];

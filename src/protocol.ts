@@ -1,6 +1,6 @@
 // Every custom request and notification the client and the language server share, typed, in one
 // place. Standard LSP features (completion, hover, diagnostics, code actions) are not repeated here.
-import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { Position, Range, TextDocumentIdentifier, WorkspaceEdit } from 'vscode-languageserver-protocol';
 
 /** A tag with what the dictionary knows about it. */
@@ -162,6 +162,29 @@ export interface ServerStatusParams {
 }
 
 export const ServerStatusNotification = new NotificationType<ServerStatusParams>('danbooruGpt/serverStatus');
+
+// ---- danbooruGpt.tagPicked (a completion item's command) and danbooruGpt/forgetPickedTags ------
+
+/**
+ * The command a tag's completion item runs once inserted (arguments: [tag, suggestNext]): the server
+ * counts the pick (workspace/executeCommand), and the VS Code client then opens the list for the next
+ * tag when `suggestNext` (a separator was written after the tag).
+ */
+export const TAG_PICKED_COMMAND = 'danbooruGpt.tagPicked';
+
+export interface ForgetPickedTagsResult {
+  /** Tags that were remembered. */
+  forgotten: number;
+}
+
+export const ForgetPickedTagsRequest = new RequestType0<ForgetPickedTagsResult, void>('danbooruGpt/forgetPickedTags');
+
+/** What the client tells the server on initialize besides the settings. */
+export interface InitializationOptions {
+  settings?: unknown;
+  /** Where picked tags are remembered across sessions (the extension's global storage); none: this session only. */
+  pickedTagsFile?: string;
+}
 
 /**
  * The client command a quick fix runs to add an unknown tag to `danbooruGpt.diagnostics.knownTags`

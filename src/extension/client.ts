@@ -2,7 +2,7 @@
 // a prompt is open or a command runs: the language client library costs more to load than the whole
 // activation budget. Builds the context, the commands and the Related Tags provider.
 import * as vscode from 'vscode';
-import { addKnownTag, addTagToEveryPrompt, insertTag, openLog, openSettings, removeTagFromEveryPrompt, restartServer, sampleTags, showMenu, tagCounts, type Command } from './commands';
+import { addKnownTag, addTagToEveryPrompt, forgetPickedTags, insertTag, openLog, openSettings, removeTagFromEveryPrompt, restartServer, sampleTags, showMenu, tagCounts, type Command } from './commands';
 import { Ctx } from './ctx';
 import { RelatedTagsView } from './relatedTags';
 import { ADD_KNOWN_TAG_COMMAND, type RelatedTag } from '../protocol';
@@ -22,6 +22,7 @@ export function createRuntime(extension: vscode.ExtensionContext, log: vscode.Lo
     'danbooruGpt.tagCounts': tagCounts(ctx),
     'danbooruGpt.addTagToEveryPrompt': addTagToEveryPrompt(ctx),
     'danbooruGpt.removeTagFromEveryPrompt': removeTagFromEveryPrompt(ctx),
+    'danbooruGpt.forgetPickedTags': forgetPickedTags(ctx),
     'danbooruGpt.restartServer': restartServer(ctx),
     'danbooruGpt.openLog': openLog(ctx),
     'danbooruGpt.openSettings': openSettings(),

@@ -1,6 +1,6 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
-import { EditEveryPromptRequest, SampleTagsRequest, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, SampleTagsRequest, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
@@ -227,6 +227,27 @@ export function openLog(ctx: Ctx): Command {
 
 export function openSettings(): Command {
   return () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:danbooru-gpt.danbooru-gpt');
+}
+
+/**
+ * Forget Picked Tags: completion ranks tags the user picked before higher (pickedTags.ts); this
+ * clears what was remembered, in every window (the file they share).
+ */
+export function forgetPickedTags(ctx: Ctx): Command {
+  return async () => {
+    try {
+      const client = await ctx.start();
+      const { forgotten } = await client.sendRequest(ForgetPickedTagsRequest);
+      const message = forgotten === 0 ? 'no picked tags were remembered.' : `forgot ${counted(forgotten, 'picked tag')}; completion ranks by the model alone until you pick again.`;
+      ctx.log.info(`Forget Picked Tags: ${message}`);
+      void vscode.window.showInformationMessage(`Danbooru GPT: ${message}`);
+      return forgotten;
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Danbooru GPT: Forget Picked Tags failed: ${describe(error)}`);
+      ctx.log.error(`Forget Picked Tags failed: ${describe(error)}`);
+      return undefined;
+    }
+  };
 }
 
 /** The status bar item's menu: a short status as the placeholder, the full message as the first item's detail. */

@@ -1,6 +1,7 @@
 // The client's lifecycle: the language client (started when the first prompt document is open or a
 // command needs it), its log, the status bar item driven by the server's serverStatus notification,
 // restarts, and the inline suggestion provider that follows its setting.
+import path from 'node:path';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -12,7 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { ServerStatusNotification, type ServerStatusParams } from '../protocol';
+import { ServerStatusNotification, TAG_PICKED_COMMAND, type InitializationOptions, type ServerStatusParams } from '../protocol';
 import { Config, SECTION } from './config';
 import { InlineTagProvider } from './inline';
 import { clientOutputChannel } from './logChannel';
@@ -101,7 +102,16 @@ export class Ctx implements vscode.Disposable {
       documentSelector: this.config.documentSelector,
       synchronize: { configurationSection: SECTION },
       outputChannel: clientOutputChannel(this.log),
+      // Shared by the windows: picks made in one raise the tags in all (pickedTags.ts).
+      initializationOptions: { pickedTagsFile: path.join(this.extension.globalStorageUri.fsPath, 'picked-tags.json') } satisfies InitializationOptions,
       middleware: {
+        // A picked tag's command goes to the server (which counts it); after a written separator the
+        // list opens again for the next tag, which only the editor can do.
+        executeCommand: async (command, args, next) => {
+          const result: unknown = await next(command, args);
+          if (command === TAG_PICKED_COMMAND && args[1] === true) await vscode.commands.executeCommand('editor.action.triggerSuggest');
+          return result;
+        },
         workspace: {
           // A model folder from an untrusted workspace's settings never reaches the server.
           configuration: async (params, token, next) => {

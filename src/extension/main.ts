@@ -15,6 +15,7 @@ const COMMANDS = [
   'danbooruGpt.tagCounts',
   'danbooruGpt.addTagToEveryPrompt',
   'danbooruGpt.removeTagFromEveryPrompt',
+  'danbooruGpt.forgetPickedTags',
   'danbooruGpt.restartServer',
   'danbooruGpt.openLog',
   'danbooruGpt.openSettings',

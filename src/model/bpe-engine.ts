@@ -296,13 +296,17 @@ export class BpeModelEngine extends ModelEngineBase {
     const popular = this.dictionary
       .searchIds(query, { categories: options.categories, limit: pool + exclude.size + guided.length, fuzzy: false })
       .filter((match) => !exclude.has(match.id));
-    const guidedIds = new Set(guided);
+    const { bonus } = options;
+    // The user's picked tags the prefix reaches are scored whatever their popularity.
+    const picked = this.bonusMatches(bonus, query, allowed, exclude);
+    const first = new Set([...guided, ...picked.map((match) => match.id)]);
     const matches = [
       ...guided.map((id) => ({ id, kind: 'prefix' as MatchKind, alias: undefined })),
-      ...popular.filter((match) => !guidedIds.has(match.id)),
-    ].slice(0, pool);
+      ...picked.filter((match) => !guided.includes(match.id)),
+      ...popular.filter((match) => !first.has(match.id)),
+    ].slice(0, Math.max(pool, guided.length + picked.length));
     const rank = (i: number, logProbability: number): number =>
-      inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind);
+      inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind) + this.bonusOf(bonus, matches[i].id);
     const scores = await this.scoreBest(
       context,
       matches.map((match) => this.dictionary.names[match.id]),

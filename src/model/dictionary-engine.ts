@@ -1,8 +1,11 @@
 // The engine without a model: completion and next tags from the dictionary alone, ranked by post count.
 // The language server falls back to it when no model is configured or the model fails to load.
-import { normalizeTag, type CompactTagDictionary } from './dictionary';
+import { normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { compileBans } from './sampler';
-import type { CompleteOptions, Completion, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
+import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
+
+/** The search's order of match kinds: every literal prefix match before any word match, and so on. */
+const MATCH_KIND_ORDER: Record<MatchKind, number> = { prefix: 0, word: 1, alias: 2, abbreviation: 3, fuzzy: 4 };
 
 export class DictionaryOnlyEngine implements TagEngine {
   readonly model: ModelInfo | undefined = undefined;
@@ -56,16 +59,39 @@ export class DictionaryOnlyEngine implements TagEngine {
     return Math.log(Math.max(1, this.dictionary.counts[id]) / this.dictionary.totalCount);
   }
 
+  /**
+   * The tags of a completion's `bonus` (the user's picked tags) that the typed `query` reaches by
+   * name, allowed and not excluded: candidates whatever their popularity.
+   */
+  bonusMatches(bonus: ReadonlyMap<string, number> | undefined, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+    const matches: IdMatch[] = [];
+    if (!bonus) return matches;
+    for (const name of bonus.keys()) {
+      const id = this.dictionary.idOf(name);
+      if (id < 0 || exclude.has(id) || !allowed(id)) continue;
+      const kind = this.dictionary.nameMatch(id, query);
+      if (kind) matches.push({ id, kind });
+    }
+    return matches;
+  }
+
+  /** A candidate's share of `bonus` (0 for tags the user never picked). */
+  bonusOf(bonus: ReadonlyMap<string, number> | undefined, id: number): number {
+    return bonus?.get(this.dictionary.names[id]) ?? 0;
+  }
+
   complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
     const top = options.top ?? 10;
     const exclude = this.contextIds(context);
-    const matches = this.dictionary.searchIds(prefix, { categories: options.categories, limit: top + exclude.size });
+    let matches = this.dictionary.searchIds(prefix, { categories: options.categories, limit: top + exclude.size });
+    const { bonus } = options;
+    if (bonus?.size) matches = this.withBonus(matches, bonus, normalizeTag(prefix), this.dictionary.categoryFilter(options.categories), exclude);
     const completions: Completion[] = [];
     for (const match of matches) {
       if (exclude.has(match.id) || completions.length >= top) continue;
       const completion: Completion = {
         tag: this.dictionary.names[match.id],
-        score: this.logPrior(match.id),
+        score: this.logPrior(match.id) + this.bonusOf(bonus, match.id),
         category: this.dictionary.categories[match.id],
         count: this.dictionary.counts[match.id],
         kind: match.kind,
@@ -74,6 +100,20 @@ export class DictionaryOnlyEngine implements TagEngine {
       completions.push(completion);
     }
     return Promise.resolve(completions);
+  }
+
+  /**
+   * Search matches with the picked tags the typed query reaches added, each kind's block in order of
+   * popularity plus bonus (the order the search gives, by popularity, when nothing was picked);
+   * abbreviations and typos keep the search's order, picked ones first.
+   */
+  private withBonus(matches: IdMatch[], bonus: ReadonlyMap<string, number>, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+    const listed = new Set(matches.map((match) => match.id));
+    const all = [...matches, ...this.bonusMatches(bonus, query, allowed, exclude).filter((match) => !listed.has(match.id))];
+    const byPopularity = (kind: MatchKind): boolean => kind === 'prefix' || kind === 'word' || kind === 'alias';
+    const key = (match: IdMatch): number => this.bonusOf(bonus, match.id) + (byPopularity(match.kind) ? this.logPrior(match.id) : 0);
+    // Array.prototype.sort is stable: equal keys keep the search's order.
+    return all.sort((a, b) => MATCH_KIND_ORDER[a.kind] - MATCH_KIND_ORDER[b.kind] || key(b) - key(a));
   }
 
   nextTags(context: string[], k: number): Promise<NextTag[]> {

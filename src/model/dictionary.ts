@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
-import { decodeSections, normalizeTag } from './dictionary-format';
+import { decodeSections, normalizeTag, wordStarts } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
 
 export { normalizeTag } from './dictionary-format';
@@ -365,6 +365,17 @@ export class CompactTagDictionary implements TagDictionary {
       comparePrefixAt(this.names[this.wordTags[i]], this.wordOffsets[i], query),
     );
     return this.wordTags.subarray(lo, hi);
+  }
+
+  /**
+   * How the typed `query` (normalized) matches tag `id` by its own name: `prefix`, `word` (a later word
+   * starts with it, from WORD_MATCH_MIN_LENGTH letters, as wordMatchIds() finds), or undefined.
+   */
+  nameMatch(id: number, query: string): 'prefix' | 'word' | undefined {
+    const name = this.names[id];
+    if (name.startsWith(query)) return 'prefix';
+    if (query.length < WORD_MATCH_MIN_LENGTH) return undefined;
+    return wordStarts(name).some((start) => name.startsWith(query, start)) ? 'word' : undefined;
   }
 
   /** Tag id -> the (shortest) alias starting with `query` that leads to it. */

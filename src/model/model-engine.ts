@@ -287,13 +287,14 @@ export class TagModelEngine extends ModelEngineBase {
     const related = this.related?.scores(contextTokens.slice(1), logProbs.length);
     const seen = new Set<number>(exclude);
     const results: Completion[] = [];
+    const { bonus } = options;
     const score = (id: number, kind: MatchKind): number => {
       const token = this.tagToToken[id];
       const base =
         token >= 0
           ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id], related?.[token] ?? 0)
           : this.oovScore(id);
-      return base - this.kindPenalty(kind);
+      return base - this.kindPenalty(kind) + this.bonusOf(bonus, id);
     };
     const add = (id: number, kind: MatchKind, alias?: string): void => {
       if (seen.has(id) || !allowed(id)) return;
@@ -310,6 +311,8 @@ export class TagModelEngine extends ModelEngineBase {
       for (const id of range) if (this.tagToToken[id] >= 0) add(id, 'prefix');
     }
     for (const id of this.popularOutOfVocabulary(range, query, top + exclude.size, allowed)) add(id, 'prefix');
+    // The user's picked tags outside the vocabulary, however rare (those inside were all added above).
+    for (const { id, kind } of this.bonusMatches(bonus, query, allowed, seen)) add(id, kind);
     if (query.length >= 3) {
       for (const id of this.dictionary.wordMatchIds(query)) add(id, 'word');
       for (const [id, alias] of this.dictionary.aliasMatches(query)) add(id, 'alias', alias);

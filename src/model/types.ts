@@ -66,6 +66,13 @@ export interface CompleteOptions {
   /** Number of completions; default 10. */
   top?: number;
   categories?: number[];
+  /**
+   * The user's own preference, added to each candidate's score (natural-log units, as the model's
+   * log-probability) by canonical tag name: the language server's picked tags (pickedTags.ts). A tag
+   * here whose name starts with the prefix (or, from 3 letters, one of its words) is a candidate even
+   * where the engine would not have looked at it.
+   */
+  bonus?: ReadonlyMap<string, number>;
   signal?: AbortSignal;
 }
 

@@ -3,7 +3,8 @@
 // engine's rank, so VS Code neither filters the list further nor reorders it. The list is incomplete:
 // each keystroke asks again, and a newer request for a document cancels the older one. A tag started
 // with `_` completes the names of wildcard files instead (wildcards.ts), and `<lora:` or `embedding:` the
-// names of LoRA and embedding files (networks.ts).
+// names of LoRA and embedding files (networks.ts). Tags the user picked before rank higher
+// (pickedTags.ts): each tag item's command tells the server it was picked.
 import {
   CompletionItemKind,
   MarkupKind,
@@ -21,6 +22,7 @@ import { formatTag, separatorAfter, type InsertStyle } from '../prompt/insertSty
 import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
+import { TAG_PICKED_COMMAND } from '../protocol';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
@@ -75,14 +77,16 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   // are tags right of the cursor, which the filter below may drop (asking for every tag of the
   // prompt more made each completion ~1 ms slower).
   const right = cursor.parsed.tags.filter((t) => t.start > current.end).length;
-  const completions = await candidates(engine, cursor.before, current.prefix, settings, categoriesAt(cursor, settings), elsewhere, right, signal);
+  const bonus = ctx.picks.bonus(settings.completion.pickedTagWeight);
+  const completions = await candidates(engine, cursor.before, current.prefix, settings, categoriesAt(cursor, settings), elsewhere, right, bonus, signal);
   signal.throwIfAborted();
 
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
   const embeddings = await embeddingMatches(ctx, settings, current.prefix, engine.dictionary, elsewhere);
   signal.throwIfAborted();
   const items = completions.map((completion, rank): CompletionItem => {
-    const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}`;
+    const picked = ctx.picks.total(completion.tag);
+    const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}${picked ? ` · picked ${times(picked)}` : ''}`;
     const item: CompletionItem = {
       label: completion.alias ? `${completion.alias} → ${completion.tag}` : completion.tag,
       labelDetails: { description: compactCount(completion.count) },
@@ -95,7 +99,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
     const data: CompletionData = completion.alias ? { tag: completion.tag, alias: completion.alias } : { tag: completion.tag };
     item.data = data;
-    if (trailing) item.command = SUGGEST_NEXT_TAG;
+    item.command = { title: 'Count the pick', command: TAG_PICKED_COMMAND, arguments: [completion.tag, trailing !== ''] };
     if (rank === 0) item.preselect = true;
     return item;
   });
@@ -143,6 +147,10 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
 /** With `, ` written after the item, open the list again: the model's next tags for the longer prompt. */
 const SUGGEST_NEXT_TAG = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
 
+function times(count: number): string {
+  return count === 1 ? 'once' : count === 2 ? 'twice' : `${count} times`;
+}
+
 /** What an item for the tag being typed replaces, and the separators it writes around itself. */
 interface TagEdit {
   /** The text from the tag's start to the cursor: every item's filterText. */
@@ -186,9 +194,13 @@ async function wildcardCompletion(
   return { isIncomplete: true, items };
 }
 
-/** The engine's candidates for a prefix, or its next tags when nothing has been typed yet. */
+/**
+ * The engine's candidates for a prefix, the user's picked tags raised by `bonus`; or the model's next
+ * tags when nothing has been typed yet (as the model ranks them: a pick does not make a tag come next).
+ */
 async function candidates(
-  engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: Set<string>, right: number, signal: AbortSignal,
+  engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: Set<string>, right: number,
+  bonus: ReadonlyMap<string, number>, signal: AbortSignal,
 ): Promise<Completion[]> {
   const top = settings.completion.count;
   const want = top + right;
@@ -211,7 +223,7 @@ async function candidates(
       }
     }
   } else {
-    list = await engine.complete(context, prefix, { top: want, categories, signal });
+    list = await engine.complete(context, prefix, { top: want, categories, signal, ...(bonus.size ? { bonus } : {}) });
   }
   list = list.filter((c) => !elsewhere.has(c.tag));
   if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);

@@ -12,7 +12,16 @@ import {
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
-import { EditEveryPromptRequest, NextTagsRequest, RelatedTagsRequest, SampleTagsRequest, TagCountsRequest } from '../protocol';
+import {
+  EditEveryPromptRequest,
+  ForgetPickedTagsRequest,
+  NextTagsRequest,
+  RelatedTagsRequest,
+  SampleTagsRequest,
+  TAG_PICKED_COMMAND,
+  TagCountsRequest,
+  type InitializationOptions,
+} from '../protocol';
 import { provideCodeActions, resolveCodeAction } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
@@ -26,6 +35,7 @@ import { provideFormatting } from './formatting';
 import { provideHover } from './hover';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
+import { PickedTags } from './pickedTags';
 import { provideReferences } from './references';
 import { relatedTags } from './related';
 import { prepareRename, provideRename } from './rename';
@@ -53,8 +63,10 @@ const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
 let canRefreshSemanticTokens = false;
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
-const folders = new FolderFiles(() => workspaceRoot, (message) => connection.console.warn(message));
-const ctx: ServerContext = { connection, documents, settings, engines, folders };
+const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
+const warn = (message: string): void => connection.console.warn(message);
+// Replaced on initialize by one kept in the file the client names.
+const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn) };
 const diagnostics = new DiagnosticsScheduler(ctx);
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -63,6 +75,8 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   else if (params.rootPath) workspaceRoot = path.resolve(params.rootPath);
   settings.configure(params.capabilities.workspace?.configuration === true, params.initializationOptions);
   canRefreshSemanticTokens = params.capabilities.workspace?.semanticTokens?.refreshSupport === true;
+  const picksFile = (params.initializationOptions as InitializationOptions | undefined)?.pickedTagsFile;
+  if (typeof picksFile === 'string' && picksFile) ctx.picks = new PickedTags(picksFile, warn);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -77,6 +91,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       referencesProvider: true,
       documentSymbolProvider: { label: 'Prompts' },
       renameProvider: { prepareProvider: true },
+      executeCommandProvider: { commands: [TAG_PICKED_COMMAND] },
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
   };
@@ -123,7 +138,14 @@ connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, par
 connection.onRequest(TagCountsRequest, (params, token) => tagCounts(ctx, params, token));
 connection.onRequest(EditEveryPromptRequest, (params, token) => editEveryPrompt(ctx, params, token));
 connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx, params, token));
-connection.onShutdown(() => engines.dispose());
+connection.onExecuteCommand(({ command, arguments: args }) => {
+  if (command === TAG_PICKED_COMMAND && typeof args?.[0] === 'string') ctx.picks.record(args[0]);
+});
+connection.onRequest(ForgetPickedTagsRequest, async () => ({ forgotten: await ctx.picks.forget() }));
+connection.onShutdown(async () => {
+  await ctx.picks.flush();
+  await engines.dispose();
+});
 
 documents.listen(connection);
 connection.listen();

@@ -8,6 +8,7 @@ import type { LineDocument } from './lineDocument';
 import { parsePrompt, writtenTags, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
 import type { SettingsStore } from './settings';
 import type { FolderFiles } from './folderFiles';
+import type { PickedTags } from './pickedTags';
 
 export interface ServerContext {
   connection: Connection;
@@ -16,6 +17,8 @@ export interface ServerContext {
   engines: EngineHost;
   /** Files the prompt names (wildcards, LoRAs, embeddings) in the folders of the settings. */
   folders: FolderFiles;
+  /** The tags the user picked from completion lists (their file is set on initialize). */
+  picks: PickedTags;
 }
 
 /** An edit replacing the whole of line `line` (now `text`) with `newText`. */

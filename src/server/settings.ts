@@ -59,7 +59,8 @@ export interface ServerSettings {
   dictionaryFile: string;
   /** onnxruntime intra-op threads; 0 = automatic. */
   threads: number;
-  completion: { count: number; categories: string[] };
+  /** pickedTagWeight: how much the user's picks raise a tag (pickedTags.ts); 0 = not at all. */
+  completion: { count: number; categories: string[]; pickedTagWeight: number };
   insert: { style: WordSeparator; escapeParentheses: boolean; appendComma: boolean };
   sample: SampleSettings;
   bannedTags: string[];
@@ -93,7 +94,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
   dictionaryFile: '',
   threads: 0,
-  completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'] },
+  completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'], pickedTagWeight: 1 },
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },
   sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
   bannedTags: [],
@@ -168,6 +169,7 @@ interface NumberRange {
 const NUMBER_RANGES: [group: 'completion' | 'sample' | 'diagnostics' | undefined, key: string, range: NumberRange][] = [
   [undefined, 'threads', { min: 0, max: 64, integer: true }],
   ['completion', 'count', { min: 1, max: 200, integer: true }],
+  ['completion', 'pickedTagWeight', { min: 0, max: 10, integer: false }],
   ['sample', 'count', { min: 1, max: 50, integer: true }],
   ['sample', 'temperature', { min: 0.05, max: 5, integer: false }],
   ['sample', 'topK', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }],

@@ -201,6 +201,61 @@ scenario('1d-lora-names', async () => {
   await workbench.press('Escape');
 });
 
+/** Moves the suggest list's focus down to row `index` (0-based), waiting until it is there. */
+async function focusSuggestRow(index: number): Promise<SuggestRow[]> {
+  let rows = await workbench.suggestRows();
+  for (let tries = 0; !rows[index]?.focused; tries++) {
+    assert.ok(tries < 2 * index + 10, `row ${index} never took the focus: ${JSON.stringify(rows.map((r) => [r.label, r.focused]))}`);
+    await workbench.press('ArrowDown');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    rows = await workbench.suggestRows();
+  }
+  return rows;
+}
+
+scenario('1e-picked-tags', async () => {
+  // A tag accepted from the list is counted: its item's command goes through the client to the
+  // server, the list opens again for the next tag, the pick is written to the extension's global
+  // storage and shown on the row next time; Forget Picked Tags clears it.
+  const picksFile = path.join(runDir, 'state', 'data', 'User', 'globalStorage', 'danbooru-gpt.danbooru-gpt', 'picked-tags.json');
+  const picksOf = (tag: string): number | undefined => {
+    if (!existsSync(picksFile)) return undefined;
+    return (JSON.parse(readFileSync(picksFile, 'utf8')) as { tags: Record<string, { total: number }> }).tags[tag]?.total;
+  };
+  await typeOnNewLine('portrait.prompt', '1girl, solo, sh');
+  const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'sh') && r.length >= 5);
+  const picked = rowTag(rows[4]!);
+  assert.equal(picksOf(picked), undefined, `${picked} was not picked before`);
+  await focusSuggestRow(4);
+  await workbench.press('Enter');
+  await lastLineBecomes(`1girl, solo, ${picked.replace(/_/g, ' ')}, `);
+  // The list opens again by itself after the written `, `: the model's next tags.
+  const next = await workbench.suggestionsOpenedByTyping();
+  assert.ok(next.length >= 3 && next.every((row) => isRealTag(rowTag(row))), `next tags: ${JSON.stringify(next.map((r) => r.label))}`);
+  await workbench.press('Escape');
+  const deadline = Date.now() + 10_000;
+  while (picksOf(picked) !== 1) {
+    assert.ok(Date.now() < deadline, `${picksFile} never recorded ${picked}: ${existsSync(picksFile) ? readFileSync(picksFile, 'utf8') : 'no file'}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+
+  await workbench.press('End');
+  await workbench.press('Enter');
+  await workbench.type('1girl, solo, sh');
+  const again = await workbench.waitForSuggestions((r) => realTagRows(r, 'sh') && r.some((row) => rowTag(row) === picked));
+  const index = again.findIndex((row) => rowTag(row) === picked);
+  assert.ok(index <= 4, `${picked}, picked once, ranks no lower than before: row ${index}`);
+  await focusSuggestRow(index);
+  // The focused item's detail, in the details pane (open since scenario 1).
+  assert.match(await workbench.suggestDetails(), /picked once/);
+  await workbench.press('Escape');
+
+  await workbench.runCommand('Danbooru GPT: Forget Picked Tags');
+  // Scenarios 1 and 1b picked a tag each too.
+  await workbench.waitForNotification(/forgot \d+ picked tags/);
+  assert.equal(picksOf(picked), undefined, 'forgotten in the file');
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)

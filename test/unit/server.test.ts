@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, ExecuteCommandRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
-import { EditEveryPromptRequest, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
@@ -569,11 +569,12 @@ describe('language server, dictionary-only', () => {
     await client.changeSettings({ modelFolder: NO_MODEL, insert: { style: 'underscores', escapeParentheses: false, appendComma: false } });
     const underscored = await client.completionItems(uri, 1, 14);
     assert.equal(editOf(underscored[0]!).newText, 'long_hair');
-    assert.equal(underscored[0]!.command, undefined, 'no separator written: the list does not reopen');
+    assert.deepEqual(underscored[0]!.command?.arguments, ['long_hair', false], 'the pick is counted; no separator written: the list does not reopen');
     await client.changeSettings({ modelFolder: NO_MODEL, insert: { style: 'spaces' } });
     const spaced = await client.completionItems(uri, 1, 14);
     assert.equal(editOf(spaced[0]!).newText, 'long hair, ');
-    assert.equal(spaced[0]!.command?.command, 'editor.action.triggerSuggest', 'after `, ` the list reopens for the next tag');
+    assert.equal(spaced[0]!.command?.command, TAG_PICKED_COMMAND);
+    assert.deepEqual(spaced[0]!.command?.arguments, ['long_hair', true], 'after `, ` the list reopens for the next tag');
     const kaomoji = await client.completionItems(uri, 0, 9);
     const face = kaomoji.find((item) => item.label === '^_^');
     assert.ok(face, 'the ^_^ tag is offered');
@@ -581,6 +582,48 @@ describe('language server, dictionary-only', () => {
     const followed = await client.completionItems(uri, 2, 8);
     assert.equal(editOf(followed[0]!).newText, 'long hair', 'no comma when one follows');
     assert.equal(applyEdits(text, [editOf(followed[0]!)]).split('\n')[2], 'long hair, solo');
+  });
+
+  test('picked tags rank higher: each item counts its pick, the list says so, weight 0 ignores picks, the file keeps them across restarts, Forget clears them', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-picks-'));
+    const file = path.join(folder, 'picked-tags.json');
+    const labels = (items: CompletionItem[]): string[] => items.map((item) => String(item.label));
+    const picking = await LspTestClient.start({ modelFolder: NO_MODEL }, { pickedTagsFile: file });
+    let before: CompletionItem[];
+    let tag: string;
+    try {
+      const uri = await picking.open('picks.prompt', '1girl, lo');
+      before = await picking.completionItems(uri, 0, 9);
+      const fifth = before[4]!;
+      tag = String(fifth.label).replace(/ /g, '_');
+      assert.equal(fifth.command?.command, TAG_PICKED_COMMAND);
+      assert.deepEqual(fifth.command?.arguments, [tag, true]);
+      assert.doesNotMatch(fifth.detail!, /picked/);
+      for (let i = 0; i < 3; i++) await picking.connection.sendRequest(ExecuteCommandRequest.type, { command: fifth.command!.command, arguments: fifth.command!.arguments });
+      const after = await picking.completionItems(uri, 0, 9);
+      const raised = after.findIndex((item) => item.label === fifth.label);
+      assert.ok(raised >= 0 && raised < 4, `${tag}, picked 3 times, ranks above 5th: ${labels(after).join(' | ')}`);
+      assert.match(after[raised]!.detail!, /· picked 3 times$/);
+      await withSettings(picking, { completion: { pickedTagWeight: 0 } }, async () => {
+        assert.deepEqual(labels(await picking.completionItems(uri, 0, 9)), labels(before), 'weight 0: the order of no picks');
+      });
+    } finally {
+      await picking.stop();
+    }
+    try {
+      assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as { tags: Record<string, { total: number }> }).tags[tag]?.total, 3, 'written on shutdown');
+      const restarted = await LspTestClient.start({ modelFolder: NO_MODEL }, { pickedTagsFile: file });
+      try {
+        const uri = await restarted.open('picks.prompt', '1girl, lo');
+        assert.notDeepEqual(labels(await restarted.completionItems(uri, 0, 9)), labels(before), 'a new server reads the picks');
+        assert.deepEqual(await restarted.connection.sendRequest(ForgetPickedTagsRequest), { forgotten: 1 });
+        assert.deepEqual(labels(await restarted.completionItems(uri, 0, 9)), labels(before), 'forgotten: the order of no picks');
+      } finally {
+        await restarted.stop();
+      }
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   test('after ", " the list offers next tags with an empty range at the cursor', async () => {

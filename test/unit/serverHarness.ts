@@ -92,7 +92,7 @@ export class LspTestClient {
   ) {}
 
   /** Starts the server; `settings` is the `danbooruGpt` section it gets for every document. */
-  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean } = {}): Promise<LspTestClient> {
+  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean; pickedTagsFile?: string } = {}): Promise<LspTestClient> {
     const child = spawn(process.execPath, [serverModule, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
     const connection = createProtocolConnection(child.stdout, child.stdin);
     const client = new LspTestClient(child, connection, settings);
@@ -117,7 +117,7 @@ export class LspTestClient {
       rootUri: null,
       workspaceFolders: null,
       capabilities: { workspace: { configuration: pull, semanticTokens: { refreshSupport: true } }, window: { workDoneProgress: true } },
-      initializationOptions: pull ? undefined : { settings },
+      initializationOptions: { ...(pull ? {} : { settings }), ...(options.pickedTagsFile ? { pickedTagsFile: options.pickedTagsFile } : {}) },
     });
     await connection.sendNotification(InitializedNotification.type, {});
     return client;

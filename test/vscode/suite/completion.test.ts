@@ -36,4 +36,24 @@ suite('completion', () => {
     assert.notEqual(tagOf(maleItems[0]!), tagOf(femaleItems[0]!), `both start with ${tagOf(maleItems[0]!)}`);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
+
+  test('2b. an item\'s command counts its pick through the client (the row says so next time); Forget Picked Tags clears it', async () => {
+    const editor = await openPrompt('portrait.prompt');
+    const position = await appendLine(editor, '1girl, solo, sh');
+    const items = await waitForTagCompletions(editor.document, position, 'sh');
+    const third = items[2]!;
+    assert.equal(third.command?.command, 'danbooruGpt.tagPicked');
+    assert.doesNotMatch(String(third.detail), /picked/);
+    // What the editor runs after inserting the item (its arguments say not to reopen the list here).
+    await vscode.commands.executeCommand(third.command!.command, tagOf(third), false);
+    await vscode.commands.executeCommand(third.command!.command, tagOf(third), false);
+    const again = await waitForTagCompletions(editor.document, position, 'sh');
+    const picked = again.find((item) => tagOf(item) === tagOf(third));
+    assert.match(String(picked?.detail), /· picked twice$/);
+    assert.ok(again.indexOf(picked!) <= 2, `${tagOf(third)}, picked twice, ranks no lower than before`);
+    assert.ok(Number(await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags')) >= 1);
+    const forgotten = await waitForTagCompletions(editor.document, position, 'sh');
+    assert.doesNotMatch(String(forgotten.find((item) => tagOf(item) === tagOf(third))?.detail), /picked/);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });
