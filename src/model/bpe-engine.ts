@@ -305,8 +305,9 @@ export class BpeModelEngine extends ModelEngineBase {
       ...picked.filter((match) => !guided.includes(match.id)),
       ...popular.filter((match) => !first.has(match.id)),
     ].slice(0, Math.max(pool, guided.length + picked.length));
+    const bonusOf = this.bonusOfIds(bonus);
     const rank = (i: number, logProbability: number): number =>
-      inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind) + this.bonusOf(bonus, matches[i].id);
+      inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind) + bonusOf(matches[i].id);
     const scores = await this.scoreBest(
       context,
       matches.map((match) => this.dictionary.names[match.id]),

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
-import { decodeSections, normalizeTag, wordStarts } from './dictionary-format';
+import { decodeSections, normalizeTag } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
 
 export { normalizeTag } from './dictionary-format';
@@ -374,8 +374,9 @@ export class CompactTagDictionary implements TagDictionary {
   nameMatch(id: number, query: string): 'prefix' | 'word' | undefined {
     const name = this.names[id];
     if (name.startsWith(query)) return 'prefix';
-    if (query.length < WORD_MATCH_MIN_LENGTH) return undefined;
-    return wordStarts(name).some((start) => name.startsWith(query, start)) ? 'word' : undefined;
+    if (query.length < WORD_MATCH_MIN_LENGTH || query.charCodeAt(0) === 95 /* _ */) return undefined;
+    // A word starts after a `_` that no other `_` follows: after any `_`, as the query starts with none.
+    return name.includes(`_${query}`) ? 'word' : undefined;
   }
 
   /** Tag id -> the (shortest) alias starting with `query` that leads to it. */

@@ -288,13 +288,14 @@ export class TagModelEngine extends ModelEngineBase {
     const seen = new Set<number>(exclude);
     const results: Completion[] = [];
     const { bonus } = options;
+    const bonusOf = this.bonusOfIds(bonus);
     const score = (id: number, kind: MatchKind): number => {
       const token = this.tagToToken[id];
       const base =
         token >= 0
           ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id], related?.[token] ?? 0)
           : this.oovScore(id);
-      return base - this.kindPenalty(kind) + this.bonusOf(bonus, id);
+      return base - this.kindPenalty(kind) + bonusOf(id);
     };
     const add = (id: number, kind: MatchKind, alias?: string): void => {
       if (seen.has(id) || !allowed(id)) return;

@@ -22,6 +22,8 @@ const FADED_OUT = 0.05;
 /** How long after a pick the file is written: picks in a row are written once. */
 const WRITE_DELAY_MS = 1000;
 const FORMAT_VERSION = 1;
+/** How long one bonus map is handed out while nothing is picked. */
+const BONUS_KEPT_MS = 60_000;
 
 export interface PickedTag {
   /** Picks, each faded by its age, as of `at`. */
@@ -40,6 +42,9 @@ export class PickedTags {
   /** Picks not written yet: [tag, when]. */
   private pending: [string, number][] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Counts changes to `picks` (a pick, Forget), for the bonus memo. */
+  private version = 0;
+  private bonusMemo: { bonus: ReadonlyMap<string, number>; picks: Picks; version: number; weight: number; at: number } | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   /** `file` undefined: picks count for this session only (a client that gives no storage). */
@@ -57,6 +62,7 @@ export class PickedTags {
     if (!name) return;
     const at = this.now();
     addPick(this.picks, name, at);
+    this.version++;
     if (!this.file) return;
     this.pending.push([name, at]);
     this.timer ??= setTimeout(() => void this.flush(), WRITE_DELAY_MS);
@@ -67,12 +73,18 @@ export class PickedTags {
     return this.picks.get(normalizeTag(tag))?.total ?? 0;
   }
 
-  /** Each picked tag's completion bonus, weight · ln(1 + faded picks); empty for weight 0. */
-  bonus(weight: number): Map<string, number> {
-    const bonus = new Map<string, number>();
-    if (weight <= 0) return bonus;
+  /**
+   * Each picked tag's completion bonus, weight · ln(1 + faded picks); empty for weight 0. The same map
+   * until a pick changes, the weight changes or a minute passes (fading is slow), so that an engine
+   * can remember what it looked up for it.
+   */
+  bonus(weight: number): ReadonlyMap<string, number> {
     const now = this.now();
-    for (const [name, pick] of this.picks) bonus.set(name, weight * Math.log1p(faded(pick, now)));
+    const memo = this.bonusMemo;
+    if (memo && memo.picks === this.picks && memo.version === this.version && memo.weight === weight && now - memo.at < BONUS_KEPT_MS) return memo.bonus;
+    const bonus = new Map<string, number>();
+    if (weight > 0) for (const [name, pick] of this.picks) bonus.set(name, weight * Math.log1p(faded(pick, now)));
+    this.bonusMemo = { bonus, picks: this.picks, version: this.version, weight, at: now };
     return bonus;
   }
 
@@ -84,6 +96,7 @@ export class PickedTags {
   async forget(): Promise<number> {
     const count = this.picks.size;
     this.picks.clear();
+    this.version++;
     this.pending = [];
     if (this.file) {
       clearTimeout(this.timer);

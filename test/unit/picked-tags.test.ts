@@ -37,7 +37,14 @@ describe('picked tags: the store', () => {
     assert.equal(picks.total('long hair'), 2, 'the total is not faded: it is what the list shows');
     assert.ok(Math.abs(picks.bonus(1).get('long_hair')! - Math.log(2.5)) < 1e-12);
     assert.equal(picks.bonus(0).size, 0, 'weight 0: no bonus at all');
+    // One map while nothing changes (engines remember their lookups by it); a pick makes a new one.
+    const kept = picks.bonus(1);
+    time.advance(1000);
+    assert.equal(picks.bonus(1), kept);
     assert.equal(picks.total('smile'), 0);
+    picks.record('smile');
+    assert.notEqual(picks.bonus(1), kept);
+    assert.ok(picks.bonus(1).has('smile'));
   });
 
   test('picks are written to the file and read back; two windows sharing it keep both their picks', async () => {
