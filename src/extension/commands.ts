@@ -1,6 +1,6 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
-import { EditEveryPromptRequest, ForgetPickedTagsRequest, SampleTagsRequest, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
@@ -208,6 +208,9 @@ export function insertTag(ctx: Ctx): Command {
     const end = new vscode.Position(position.line, edit.start + edit.text.length);
     editor.selection = new vscode.Selection(end, end);
     await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+    // A tag taken from the view counts as picked (pickedTags.ts). The command exists once the server
+    // runs, which it does: the view's tags came from it.
+    await vscode.commands.executeCommand(TAG_PICKED_COMMAND, tag, false).then(undefined, (error: unknown) => ctx.log.warn(`Counting the pick of ${tag}: ${describe(error)}`));
   };
 }
 

@@ -37,7 +37,7 @@ suite('completion', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
-  test('2b. an item\'s command counts its pick through the client (the row says so next time); Forget Picked Tags clears it', async () => {
+  test('2b. an item\'s command counts its pick through the client (the row says so next time), as does a tag inserted from Related Tags; Forget Picked Tags clears them', async () => {
     const editor = await openPrompt('portrait.prompt');
     const position = await appendLine(editor, '1girl, solo, sh');
     const items = await waitForTagCompletions(editor.document, position, 'sh');
@@ -54,6 +54,14 @@ suite('completion', () => {
     assert.ok(Number(await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags')) >= 1);
     const forgotten = await waitForTagCompletions(editor.document, position, 'sh');
     assert.doesNotMatch(String(forgotten.find((item) => tagOf(item) === tagOf(third))?.detail), /picked/);
+    // A tag inserted from the Related Tags view counts as picked too.
+    await appendLine(editor, '1girl, ');
+    await vscode.commands.executeCommand('danbooruGpt.insertTag', tagOf(third));
+    assert.match(editor.document.lineAt(editor.document.lineCount - 1).text, new RegExp(`^1girl, ${tagOf(third).replace(/_/g, ' ')}`));
+    const next = await appendLine(editor, '1girl, solo, sh');
+    const viaView = await waitForTagCompletions(editor.document, next, 'sh');
+    assert.match(String(viaView.find((item) => tagOf(item) === tagOf(third))?.detail), /· picked once$/);
+    await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
