@@ -18,7 +18,10 @@ import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotif
 import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { TagCountsRequest } from '../src/protocol';
+import type { CompactTagDictionary } from '../src/model/dictionary';
+import { parseTranslations } from '../src/model/translations';
 import { PickedTags } from '../src/server/pickedTags';
+import { translationCandidates } from '../src/server/translations';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
 
 const POSTS = '/work/shared/data/posts-danbooru2020-general.tsv';
@@ -29,6 +32,30 @@ const DIAGNOSTIC_LINES = 1000;
 const DIAGNOSTIC_RUNS = 7;
 const LARGE_LINES = Number(process.env.BENCH_LARGE_LINES ?? 200_000);
 const CAPTION_FILES = Number(process.env.BENCH_CAPTION_FILES ?? 10_000);
+/** Lines of the GENERATED translation file. */
+const TRANSLATED_TAGS = 100_000;
+
+/**
+ * A GENERATED translation file: the dictionary's TRANSLATED_TAGS most popular tags, each "translated"
+ * to 2-4 of 800 CJK characters picked by a hash of its name (no real translation), and what a user
+ * would type in it: the first one or two characters of some of those translations.
+ */
+function translatedTagsText(dictionary: CompactTagDictionary): { text: string; typed: string[] } {
+  const lines: string[] = [];
+  const typed: string[] = [];
+  for (let id = 0; id < Math.min(TRANSLATED_TAGS, dictionary.size); id++) {
+    const name = dictionary.names[id]!;
+    let hash = 2166136261;
+    for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619) >>> 0;
+    const length = 2 + (hash % 3);
+    let translation = '';
+    for (let i = 0; i < length; i++) translation += String.fromCharCode(0x4e00 + ((hash >>> (i * 7)) % 800));
+    lines.push(`${name.includes(',') ? `"${name}"` : name},${translation}`);
+    if (id % 997 === 0) typed.push(translation.slice(0, 1 + (id % 2)));
+  }
+  return { text: lines.join('\n'), typed };
+}
+
 /** Picked tags in the completion figure with picks: as many as the store keeps. */
 const PICKED_TAGS = 2000;
 
@@ -113,6 +140,28 @@ async function main(): Promise<void> {
       (withPicks ? pickedTimes : unpickedTimes).push(performance.now() - started);
     }
   }
+  // A GENERATED translation file (TRANSLATED_TAGS lines: the dictionary's most popular tags, each
+  // "translated" to 2-4 CJK characters picked by a hash of its name; no real translations): its
+  // parse, and a keystroke typed in it, found and ranked as completion does, beside the typed-prefix
+  // requests above without translations (the same contexts).
+  const generated = translatedTagsText(engine.dictionary as CompactTagDictionary);
+  let started = performance.now();
+  const { translations } = parseTranslations(generated.text, 'GENERATED');
+  const translationParseMs = performance.now() - started;
+  const translatedTimes: number[] = [];
+  const searchTimes: number[] = [];
+  let found = 0;
+  for (let i = 0; i < cases.length; i++) {
+    const { context, prefix } = cases[i]!;
+    if (prefix === '') continue;
+    const typed = generated.typed[i % generated.typed.length]!;
+    started = performance.now();
+    const extraAliases = translationCandidates(translations, typed, engine.dictionary, [0, 4, 3, 5], new Set(context));
+    searchTimes.push(performance.now() - started);
+    const list = await engine.complete(context, typed, { top: 20, categories: [0, 4, 3, 5], extraAliases });
+    translatedTimes.push(performance.now() - started);
+    found += list.length;
+  }
   await engine.dispose();
 
   const lspSorted = [...lspTimes].sort((a, b) => a - b);
@@ -128,6 +177,9 @@ async function main(): Promise<void> {
   const pickedSorted = [...pickedTimes].sort((a, b) => a - b);
   const unpickedSorted = [...unpickedTimes].sort((a, b) => a - b);
   const [pickP50, pickP99, noP50, noP99] = [percentile(pickedSorted, 50), percentile(pickedSorted, 99), percentile(unpickedSorted, 50), percentile(unpickedSorted, 99)];
+  const [translatedSorted, searchSorted] = [translatedTimes, searchTimes].map((times) => [...times].sort((a, b) => a - b));
+  console.log(`  a GENERATED translation file of ${translations.size.toLocaleString('en-US')} tags: parsed in ${fmt(translationParseMs)}; ${translatedTimes.length} keystrokes typed in it (1-2 characters, ${(found / translatedTimes.length).toFixed(1)} items each):`);
+  console.log(`                      search + candidates p50 ${fmt(percentile(searchSorted!, 50))}  p99 ${fmt(percentile(searchSorted!, 99))}; with the engine's ranking p50 ${fmt(percentile(translatedSorted!, 50))}  p99 ${fmt(percentile(translatedSorted!, 99))}  (x${(percentile(translatedSorted!, 50) / noP50).toFixed(2)} / x${(percentile(translatedSorted!, 99) / noP99).toFixed(2)} a typed prefix without)`);
   console.log(`  engine, typed prefixes (${pickedTimes.length}), with ${picks.size} picked tags (GENERATED picks) / without, in turns:`);
   console.log(`                      p50 ${fmt(pickP50)} / ${fmt(noP50)}  p99 ${fmt(pickP99)} / ${fmt(noP99)}  (x${(pickP50 / noP50).toFixed(2)} / x${(pickP99 / noP99).toFixed(2)})`);
 

@@ -52,7 +52,7 @@ export class Config {
   }
 
   /**
-   * The files the server may load (model folder, dictionary file): in an untrusted workspace a
+   * The files the server may load (model folder, dictionary and translation files): in an untrusted workspace a
    * workspace value is ignored (VS Code does this for restrictedConfigurations too; this keeps it
    * true for every client path).
    */
@@ -63,7 +63,7 @@ export class Config {
       const inspected = configuration.inspect<string>(key);
       return inspected?.globalValue ?? inspected?.defaultValue ?? '';
     };
-    return { ...settings, modelFolder: userValue('modelFolder'), dictionaryFile: userValue('dictionaryFile') };
+    return { ...settings, modelFolder: userValue('modelFolder'), dictionaryFile: userValue('dictionaryFile'), translationFile: userValue('translationFile') };
   }
 
   private strings(key: string): string[] {

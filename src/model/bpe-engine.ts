@@ -2,7 +2,7 @@
 // comma-separated tags, such as an ONNX export of mio/danbooru-gpt2): one tag spans several tokens.
 // A candidate tag is scored by the summed log-probability of its tokens followed by the separator,
 // all candidates of a completion in batched forward passes after the cached context.
-import { normalizeTag, type CompactTagDictionary } from './dictionary';
+import { normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { sharedLogitScanner } from './logit-scan';
 import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
 import { PrefixCache } from './prefix-cache';
@@ -297,14 +297,21 @@ export class BpeModelEngine extends ModelEngineBase {
       .searchIds(query, { categories: options.categories, limit: pool + exclude.size + guided.length, fuzzy: false })
       .filter((match) => !exclude.has(match.id));
     const { bonus } = options;
-    // The user's picked tags the prefix reaches are scored whatever their popularity.
-    const picked = this.bonusMatches(bonus, query, allowed, exclude);
-    const first = new Set([...guided, ...picked.map((match) => match.id)]);
-    const matches = [
-      ...guided.map((id) => ({ id, kind: 'prefix' as MatchKind, alias: undefined })),
-      ...picked.filter((match) => !guided.includes(match.id)),
-      ...popular.filter((match) => !first.has(match.id)),
-    ].slice(0, Math.max(pool, guided.length + picked.length));
+    const guidedIds = new Set(guided);
+    const real: IdMatch[] = [
+      ...guided.map((id) => ({ id, kind: 'prefix' as MatchKind })),
+      ...popular.filter((match) => !guidedIds.has(match.id)),
+    ].slice(0, pool);
+    // The user's picked tags the prefix reaches and the extra aliases (translations) are scored
+    // whatever their popularity; a tag the search found keeps its own kind of match.
+    const found = new Set(real.map((match) => match.id));
+    const extras = [...this.bonusMatches(bonus, query, allowed, exclude), ...this.extraAliasMatches(options.extraAliases, allowed, exclude)];
+    const matches = [...real];
+    for (const match of extras) {
+      if (found.has(match.id)) continue;
+      found.add(match.id);
+      matches.push(match);
+    }
     const bonusOf = this.bonusOfIds(bonus);
     const rank = (i: number, logProbability: number): number =>
       inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind) + bonusOf(matches[i].id);

@@ -75,6 +75,17 @@ export class DictionaryOnlyEngine implements TagEngine {
     return matches;
   }
 
+  /** The ids of `extraAliases`' tags (those the dictionary has), with the text typed towards each, allowed and not excluded. */
+  extraAliasMatches(extraAliases: ReadonlyMap<string, string> | undefined, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+    const matches: IdMatch[] = [];
+    if (!extraAliases) return matches;
+    for (const [name, alias] of extraAliases) {
+      const id = this.dictionary.idOf(name);
+      if (id >= 0 && !exclude.has(id) && allowed(id)) matches.push({ id, kind: 'alias', alias });
+    }
+    return matches;
+  }
+
   /**
    * A bonus by dictionary id, looked up once per bonus map: the server hands the same map to every
    * keystroke until a pick changes it, and 2,000 name lookups a keystroke cost ~6 ms.
@@ -103,9 +114,9 @@ export class DictionaryOnlyEngine implements TagEngine {
     const top = options.top ?? 10;
     const exclude = this.contextIds(context);
     let matches = this.dictionary.searchIds(prefix, { categories: options.categories, limit: top + exclude.size });
-    const { bonus } = options;
+    const { bonus, extraAliases } = options;
     const bonusOf = this.bonusOfIds(bonus);
-    if (bonus?.size) matches = this.withBonus(matches, bonus, normalizeTag(prefix), this.dictionary.categoryFilter(options.categories), exclude);
+    if (bonus?.size || extraAliases?.size) matches = this.withExtras(matches, options, normalizeTag(prefix), this.dictionary.categoryFilter(options.categories), exclude);
     const completions: Completion[] = [];
     for (const match of matches) {
       if (exclude.has(match.id) || completions.length >= top) continue;
@@ -123,13 +134,18 @@ export class DictionaryOnlyEngine implements TagEngine {
   }
 
   /**
-   * Search matches with the picked tags the typed query reaches added, each kind's block in order of
-   * popularity plus bonus (the order the search gives, by popularity, when nothing was picked);
-   * abbreviations and typos keep the search's order, picked ones first.
+   * Search matches with the picked tags the typed query reaches and the extra aliases added, each
+   * kind's block in order of popularity plus bonus (the order the search gives, by popularity, when
+   * nothing was picked); abbreviations and typos keep the search's order, picked ones first.
    */
-  private withBonus(matches: IdMatch[], bonus: ReadonlyMap<string, number>, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  private withExtras(matches: IdMatch[], { bonus, extraAliases }: CompleteOptions, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
     const listed = new Set(matches.map((match) => match.id));
-    const all = [...matches, ...this.bonusMatches(bonus, query, allowed, exclude).filter((match) => !listed.has(match.id))];
+    const all = [...matches];
+    for (const extra of [...this.bonusMatches(bonus, query, allowed, exclude), ...this.extraAliasMatches(extraAliases, allowed, exclude)]) {
+      if (listed.has(extra.id)) continue;
+      listed.add(extra.id);
+      all.push(extra);
+    }
     const byPopularity = (kind: MatchKind): boolean => kind === 'prefix' || kind === 'word' || kind === 'alias';
     const bonusOf = this.bonusOfIds(bonus);
     const key = (match: IdMatch): number => bonusOf(match.id) + (byPopularity(match.kind) ? this.logPrior(match.id) : 0);

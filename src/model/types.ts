@@ -73,6 +73,11 @@ export interface CompleteOptions {
    * where the engine would not have looked at it.
    */
   bonus?: ReadonlyMap<string, number>;
+  /**
+   * More candidates found outside the dictionary's own names and aliases, by canonical tag name, each
+   * with the text the user typed towards it: a translation (translations.ts). Ranked as alias matches.
+   */
+  extraAliases?: ReadonlyMap<string, string>;
   signal?: AbortSignal;
 }
 

@@ -1,4 +1,5 @@
-// Quick fixes for our diagnostics: "did you mean …" for an unknown tag (nearest real tags) or "add to
+// Quick fixes for our diagnostics: for an unknown tag its tag when it is a translation (the translation
+// file's), "did you mean …" (nearest real tags) or "add to
 // known tags" (a command the client runs: settings are the client's to write), "did you mean …" for a
 // LoRA or a wildcard that names no file (the nearest names of its folders), remove a
 // duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
@@ -7,10 +8,12 @@
 // wrote the tag (spaces or underscores, escaped parentheses). "Fix all" (a quick fix beside them, VS
 // Code's Fix All command, `editor.codeActionsOnSave` with `source.fixAll`) fixes every alias and
 // duplicate of the file together, as those fixes would one after another.
+import path from 'node:path';
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import { applyLineEdits, escapeParentheses, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { Turns } from './cancellation';
+import type { TagTranslations } from '../model/translations';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
@@ -31,7 +34,8 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const ours = params.context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
   if (ours.length === 0) return [];
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
-  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), checksParentheses(settings.diagnostics, document.uri), ours);
+  const translations = ctx.translations.get(settings.translationFile);
+  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), checksParentheses(settings.diagnostics, document.uri), ours, translations);
   // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias and duplicate of the file.
   const fixesOne = actions.some((action) => action.edit && action.diagnostics?.some((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)));
   if (fixesOne) actions.push(fixAllAction(document.uri, CodeActionKind.QuickFix));
@@ -138,7 +142,9 @@ function fixStyle(written: string, fallback: InsertStyle, escape: boolean): Inse
 }
 
 /** The quick fixes of our diagnostics, on the document's lines (`lineAt`). */
-function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: TagDictionary, fallbackStyle: InsertStyle, escape: boolean, diagnostics: Diagnostic[]): CodeAction[] {
+function quickFixes(
+  uri: string, lineAt: (line: number) => string, dictionary: TagDictionary, fallbackStyle: InsertStyle, escape: boolean, diagnostics: Diagnostic[], translations?: TagTranslations,
+): CodeAction[] {
   const actions: CodeAction[] = [];
   const fix = (title: string, diagnostic: Diagnostic, edit: TextEdit, preferred: boolean): void => {
     actions.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: preferred, edit: { changes: { [uri]: [edit] } } });
@@ -174,8 +180,12 @@ function quickFixes(uri: string, lineAt: (line: number) => string, dictionary: T
     const style = fixStyle(written, fallbackStyle, escape);
     switch (diagnostic.code) {
       case DiagnosticCode.UnknownTag: {
+        // A translation written in place of its tag (`长发`): its tag, the preferred fix.
+        const translated = translations?.tagOf(written);
+        const tag = translated === undefined ? undefined : dictionary.resolve(translated)?.tag;
+        if (tag) fix(`Replace with "${tag.name}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, true);
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
-        nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0));
+        nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0 && !translated));
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
         const name = (diagnostic.data as UnknownTagData | undefined)?.name ?? normalizeTag(written);
         actions.push({

@@ -4,7 +4,8 @@
 // each keystroke asks again, and a newer request for a document cancels the older one. A tag started
 // with `_` completes the names of wildcard files instead (wildcards.ts), and `<lora:` or `embedding:` the
 // names of LoRA and embedding files (networks.ts). Tags the user picked before rank higher
-// (pickedTags.ts): each tag item's command tells the server it was picked.
+// (pickedTags.ts): each tag item's command tells the server it was picked. With a translation file,
+// typing a translation proposes its tags, and every tag shows its translation (translations.ts).
 import {
   CompletionItemKind,
   MarkupKind,
@@ -23,6 +24,7 @@ import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
 import { TAG_PICKED_COMMAND } from '../protocol';
+import { translationCandidates } from './translations';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
@@ -78,7 +80,11 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   // prompt more made each completion ~1 ms slower).
   const right = cursor.parsed.tags.filter((t) => t.start > current.end).length;
   const bonus = ctx.picks.bonus(settings.completion.pickedTagWeight);
-  const completions = await candidates(engine, cursor.before, current.prefix, settings, categoriesAt(cursor, settings), elsewhere, right, bonus, signal);
+  const categories = categoriesAt(cursor, settings);
+  // A translation file: the tags whose translation holds what was typed (`长发` → long_hair).
+  const translations = ctx.translations.get(settings.translationFile);
+  const byTranslation = translations && current.typed.trim() ? translationCandidates(translations, current.typed, engine.dictionary, categories, elsewhere) : undefined;
+  const completions = await candidates(engine, cursor.before, current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation }, signal);
   signal.throwIfAborted();
 
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
@@ -86,10 +92,14 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   signal.throwIfAborted();
   const items = completions.map((completion, rank): CompletionItem => {
     const picked = ctx.picks.total(completion.tag);
-    const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${completion.alias ? ` · alias ${completion.alias}` : ''}${picked ? ` · picked ${times(picked)}` : ''}`;
+    const translated = completion.alias !== undefined && byTranslation?.get(completion.tag) === completion.alias;
+    const via = completion.alias ? ` · ${translated ? 'translation' : 'alias'} ${completion.alias}` : '';
+    const detail = `${categoryName(completion.category)} · ${postCount(completion.count)}${via}${picked ? ` · picked ${times(picked)}` : ''}`;
+    // A tag's translation beside it, as tagcomplete shows it (not again where it is what was typed).
+    const translation = translated ? undefined : translations?.of(completion.tag);
     const item: CompletionItem = {
       label: completion.alias ? `${completion.alias} → ${completion.tag}` : completion.tag,
-      labelDetails: { description: compactCount(completion.count) },
+      labelDetails: { ...(translation ? { detail: ` ${translation}` } : {}), description: compactCount(completion.count) },
       kind: KIND_OF_CATEGORY[completion.category] ?? CompletionItemKind.Value,
       detail,
       filterText: typed,
@@ -200,7 +210,7 @@ async function wildcardCompletion(
  */
 async function candidates(
   engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: Set<string>, right: number,
-  bonus: ReadonlyMap<string, number>, signal: AbortSignal,
+  { bonus, byTranslation }: { bonus: ReadonlyMap<string, number>; byTranslation?: ReadonlyMap<string, string> }, signal: AbortSignal,
 ): Promise<Completion[]> {
   const top = settings.completion.count;
   const want = top + right;
@@ -223,7 +233,7 @@ async function candidates(
       }
     }
   } else {
-    list = await engine.complete(context, prefix, { top: want, categories, signal, ...(bonus.size ? { bonus } : {}) });
+    list = await engine.complete(context, prefix, { top: want, categories, signal, ...(bonus.size ? { bonus } : {}), ...(byTranslation?.size ? { extraAliases: byTranslation } : {}) });
   }
   list = list.filter((c) => !elsewhere.has(c.tag));
   if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);

@@ -1,6 +1,7 @@
 // Hover on a tag: category, post count, aliases, wiki link, and the model's likely next tags after
 // the prompt up to and including this tag. On a wildcard: its file and options; on a LoRA or an
 // embedding: its file and trigger words.
+import path from 'node:path';
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
@@ -28,8 +29,11 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   const tag = parsed.tags[index]!;
   const resolved = engine.dictionary.resolve(tag.name);
   const sections: string[] = [];
+  const translations = ctx.translations.get((await ctx.settings.forDocument(document.uri)).translationFile);
   if (resolved) {
     sections.push(tagMarkdown(resolved.tag, resolved.viaAlias ? tag.name : undefined));
+    const translation = translations?.of(resolved.tag.name) ?? translations?.of(tag.name);
+    if (translation) sections.push(`Translation: ${escapeMarkdown(translation)} (${escapeMarkdown(path.basename(translations!.file))})`);
   } else {
     const embedding = (await networkFiles(ctx.folders, await ctx.settings.forDocument(document.uri), 'embedding')).find((f) => normalizeTag(f.name) === tag.name);
     if (embedding) {
@@ -39,6 +43,9 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
       };
     }
     sections.push(`**${escapeMarkdown(tag.name)}** is not a Danbooru tag in the dictionary.`);
+    // A translation written in place of its tag (pasted, or typed and not completed).
+    const translated = translations?.tagOf(line.slice(tag.start, tag.end));
+    if (translated) sections.push(`It is the translation of \`${translated}\` in ${escapeMarkdown(path.basename(translations!.file))}.`);
   }
   // Most often a character or artist tag: a model of general tags never saw it, and a user who
   // wonders why completions ignore it should find out here.

@@ -36,6 +36,7 @@ import { provideHover } from './hover';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
 import { PickedTags } from './pickedTags';
+import { TranslationHost } from './translations';
 import { provideReferences } from './references';
 import { relatedTags } from './related';
 import { prepareRename, provideRename } from './rename';
@@ -66,7 +67,8 @@ const engines = new EngineHost(connection, () => settings.forServer(), () => wor
 const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
 const warn = (message: string): void => connection.console.warn(message);
 // Replaced on initialize by one kept in the file the client names.
-const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn) };
+const translations = new TranslationHost(() => workspaceRoot, (problem) => settings.warnOnce(problem));
+const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn), translations };
 const diagnostics = new DiagnosticsScheduler(ctx);
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {

@@ -9,6 +9,7 @@ import { parsePrompt, writtenTags, type ParsedPrompt, type ParseOptions } from '
 import type { SettingsStore } from './settings';
 import type { FolderFiles } from './folderFiles';
 import type { PickedTags } from './pickedTags';
+import type { TranslationHost } from './translations';
 
 export interface ServerContext {
   connection: Connection;
@@ -19,6 +20,8 @@ export interface ServerContext {
   folders: FolderFiles;
   /** The tags the user picked from completion lists (their file is set on initialize). */
   picks: PickedTags;
+  /** The translation file of the settings (danbooruGpt.translationFile). */
+  translations: TranslationHost;
 }
 
 /** An edit replacing the whole of line `line` (now `text`) with `newText`. */

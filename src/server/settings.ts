@@ -57,6 +57,8 @@ export interface ServerSettings {
   modelFolder: string;
   /** Tag dictionary file (a tagcomplete CSV or our .bin); '' = the shipped dictionary. */
   dictionaryFile: string;
+  /** A tagcomplete translation CSV (`tag,translation`): completion by translation, hover; '' = none. */
+  translationFile: string;
   /** onnxruntime intra-op threads; 0 = automatic. */
   threads: number;
   /** pickedTagWeight: how much the user's picks raise a tag (pickedTags.ts); 0 = not at all. */
@@ -93,6 +95,7 @@ export const DEFAULT_HYPERNETWORK_FOLDERS = ['models/hypernetworks'];
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
   dictionaryFile: '',
+  translationFile: '',
   threads: 0,
   completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'], pickedTagWeight: 1 },
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },

@@ -895,6 +895,42 @@ describe('language server, dictionary-only', () => {
     assert.equal(await client.hover(uri, 0, 6), null, 'no hover on a separator');
   });
 
+  test('a translation file: typing a translation proposes its tags, every tag shows its translation, hover names it, a translation left as written gets its tag as the fix', async () => {
+    const translationFile = path.join(__dirname, '..', 'fixtures', 'translations', 'zh-cn.csv');
+    await withSettings(client, { translationFile }, async () => {
+      const uri = await client.open('translated.prompt', '1girl, 长\n1girl, lo\n1girl, 长发, smile');
+      const items = await client.completionItems(uri, 0, 8);
+      const labels = items.map((item) => String(item.label));
+      assert.ok(labels.includes('长发 → long_hair') && labels.includes('超长发 → very_long_hair'), labels.join(' | '));
+      assert.ok(!labels.some((label) => label.includes('短发')), 'only the tags whose translation holds what was typed');
+      const longHair = items.find((item) => item.label === '长发 → long_hair')!;
+      assert.equal(editOf(longHair).newText, 'long hair, ');
+      assert.match(longHair.detail!, /· translation 长发/);
+      assert.equal(longHair.labelDetails?.detail, undefined, 'the translation is in the label already');
+      const latin = await client.completionItems(uri, 1, 9);
+      assert.equal(latin.find((item) => item.label === 'long_hair')?.labelDetails?.detail, ' 长发', 'a tag\'s translation beside it');
+      const hover = await client.hover(uri, 2, 13);
+      // As rendered: Markdown's escapes taken out.
+      assert.match((hover!.contents as { value: string }).value.replace(/\\/g, ''), /Translation: 微笑 \(zh-cn\.csv\)/);
+      const diagnostics = await client.waitForDiagnostics(uri, (found) => found.length > 0);
+      const unknown = diagnostics.find((d) => d.range.start.line === 2 && d.range.start.character === 7)!;
+      assert.ok(unknown, JSON.stringify(diagnostics));
+      const untranslated = await client.hover(uri, 2, 8);
+      assert.match((untranslated!.contents as { value: string }).value.replace(/\\/g, ''), /It is the translation of `long_hair` in zh-cn\.csv/);
+      const actions = (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: unknown.range, context: { diagnostics: [unknown] } })) as CodeAction[];
+      assert.equal(actions[0]!.title, 'Replace with "long_hair" (its tag in zh-cn.csv)');
+      assert.equal(actions[0]!.isPreferred, true);
+      assert.ok(actions.slice(1).every((action) => !action.isPreferred));
+      assert.equal(applyEdits('1girl, 长\n1girl, lo\n1girl, 长发, smile', actions[0]!.edit!.changes![uri]!).split('\n')[2], '1girl, long hair, smile');
+    });
+    const missing = path.join(os.tmpdir(), 'danbooru-gpt-no-such-translations.csv');
+    await withSettings(client, { translationFile: missing }, async () => {
+      const uri = await client.open('untranslated.prompt', '1girl, lo');
+      assert.ok((await client.completionItems(uri, 0, 9)).length > 0, 'completion goes on');
+      assert.ok(client.messages.some((m) => m.type === MessageType.Warning && m.message.includes(`danbooruGpt.translationFile could not be loaded: ${missing}: file not found`)), JSON.stringify(client.messages.map((m) => m.message)));
+    });
+  });
+
   test('wiki links of tags with parentheses are percent-encoded, in hover and in completion documentation', async () => {
     const uri = await client.open('wiki.prompt', '1girl, ;), >:(, ganyu (genshin impact)');
     const link = async (column: number): Promise<string> => /\[Danbooru wiki\]\(([^()\s]*)\)/.exec(((await client.hover(uri, 0, column))!.contents as { value: string }).value)?.[1] ?? 'no link';

@@ -1,0 +1,66 @@
+// The translation file of danbooruGpt.translationFile (a tagcomplete translation CSV), loaded once per
+// file and version, and what completion and hover take from it. A file that cannot be read, or lines
+// that are no translations, are warned about once, naming the file (and the first such line).
+import fs from 'node:fs';
+import type { TagDictionary } from '../model/index';
+import { loadTranslations, type TagTranslations } from '../model/translations';
+import { resolvePathSetting } from './settings';
+
+/** Translations searched per keystroke at most, and tags handed to the engine to rank (the most popular). */
+const SEARCHED = 5000;
+const RANKED = 200;
+
+export class TranslationHost {
+  private loaded: { file: string; mtimeMs: number; size: number; translations: TagTranslations | undefined } | undefined;
+
+  constructor(
+    private readonly workspaceRoot: () => string | undefined,
+    private readonly warn: (problem: string) => void,
+  ) {}
+
+  /** The translations of the setting's file; undefined when it is empty or the file fails (warned about). */
+  get(setting: string): TagTranslations | undefined {
+    const file = resolvePathSetting(setting, this.workspaceRoot());
+    if (!file) return undefined;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      stat = { mtimeMs: -1, size: -1 } as fs.Stats;
+    }
+    const loaded = this.loaded;
+    if (loaded && loaded.file === file && loaded.mtimeMs === stat.mtimeMs && loaded.size === stat.size) return loaded.translations;
+    let translations: TagTranslations | undefined;
+    try {
+      const load = loadTranslations(file);
+      translations = load.translations;
+      if (load.skipped.count > 0) {
+        this.warn(`The translation file set in danbooruGpt.translationFile has ${load.skipped.count} line${load.skipped.count === 1 ? '' : 's'} that ${load.skipped.count === 1 ? 'is' : 'are'} not \`tag,translation\` (the first: ${file}:${load.skipped.firstLine}); left out.`);
+      }
+    } catch (error) {
+      this.warn(`The translation file set in danbooruGpt.translationFile could not be loaded: ${error instanceof Error ? error.message : String(error)}.`);
+    }
+    this.loaded = { file, mtimeMs: stat.mtimeMs, size: stat.size, translations };
+    return translations;
+  }
+}
+
+/**
+ * The tags whose translation holds what was typed, canonical (a file may name an alias), of the
+ * offered categories and not in the prompt already: the most popular RANKED, each with the
+ * translation it was found by, for the engine to rank as aliases.
+ */
+export function translationCandidates(
+  translations: TagTranslations, typed: string, dictionary: TagDictionary, categories: number[], elsewhere: Set<string>,
+): Map<string, string> {
+  const found: { name: string; count: number; translation: string }[] = [];
+  const seen = new Set<string>();
+  for (const { tag, translation } of translations.search(typed, SEARCHED)) {
+    const resolved = dictionary.resolve(tag)?.tag;
+    if (!resolved || seen.has(resolved.name) || elsewhere.has(resolved.name) || !categories.includes(resolved.category)) continue;
+    seen.add(resolved.name);
+    found.push({ name: resolved.name, count: resolved.count, translation });
+  }
+  found.sort((a, b) => b.count - a.count);
+  return new Map(found.slice(0, RANKED).map(({ name, translation }) => [name, translation]));
+}

@@ -1,0 +1,116 @@
+// Tag translations (a tagcomplete translation CSV): the file's layouts, the search by translation,
+// and the engines ranking the tags found as aliases.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDictionaryOnlyEngine, loadDictionary, loadEngine, type TagEngine } from '../../src/model/index';
+import { loadTranslations, parseTranslations } from '../../src/model/translations';
+
+const dictionary = loadDictionary();
+const fixture = path.join(__dirname, '..', 'fixtures', 'translations', 'zh-cn.csv');
+
+describe('translation files', () => {
+  test('the three layouts, quoting, a BOM, CRLF; lines that are no translation are counted, the first named', () => {
+    const text = [
+      '\uFEFFlong_hair,长发',
+      'Short Hair,短发',
+      '',
+      'smile,0,微笑',
+      'blue_eyes,0,1234567,"aqua_eyes,blue_eye",蓝眼睛',
+      'school_uniform,"校服,学生制服"',
+      'just_a_tag',
+      'long_hair,長い髪',
+      '"unterminated,x',
+      'red_eyes,   ',
+    ].join('\r\n');
+    const { translations, skipped } = parseTranslations(text, 'test.csv');
+    assert.deepEqual(skipped, { count: 3, firstLine: 7 });
+    assert.equal(translations.size, 5);
+    assert.equal(translations.of('long hair'), '长发', 'the first a file gives is kept');
+    assert.equal(translations.of('short_hair'), '短发');
+    assert.equal(translations.of('smile'), '微笑', 'old layout: tag,category,translation');
+    assert.equal(translations.of('blue_eyes'), '蓝眼睛', 'extra-tags layout: the fifth column');
+    assert.equal(translations.of('school_uniform'), '校服,学生制服');
+    assert.equal(translations.of('red_eyes'), undefined);
+    assert.equal(translations.tagOf('学生制服'), 'school_uniform', 'each alternative names its tag');
+    assert.equal(translations.tagOf(' 长发 '), 'long_hair');
+    assert.equal(translations.tagOf('长'), undefined);
+  });
+
+  test('search: the typed text anywhere in CJK, at a word start in Latin text, each tag once, at most the limit', () => {
+    const { translations } = parseTranslations(
+      ['long_hair,长发', 'short_hair,短发', 'very_long_hair,超长发', 'hair_ornament,发饰',
+        'school_uniform,"校服,学生制服"', 'sailor_collar,Col marin', 'long_sleeves,manches longues', 'smile,Sourire'].join('\n'),
+      'test.csv',
+    );
+    const tags = (typed: string, limit = 10): string[] => translations.search(typed, limit).map((match) => match.tag);
+    assert.deepEqual(tags('长'), ['long_hair', 'very_long_hair']);
+    assert.deepEqual(tags('发'), ['long_hair', 'short_hair', 'very_long_hair', 'hair_ornament']);
+    assert.deepEqual(tags('发', 2), ['long_hair', 'short_hair']);
+    assert.deepEqual(translations.search('学生', 10), [{ tag: 'school_uniform', translation: '学生制服' }], 'found in its alternative');
+    assert.deepEqual(tags('校'), ['school_uniform']);
+    assert.deepEqual(tags('long'), ['long_sleeves'], 'a word of the translation');
+    assert.deepEqual(tags('ongues'), [], 'not inside a Latin word, as tagcomplete');
+    assert.deepEqual(tags('MARIN'), ['sailor_collar'], 'any case');
+    assert.deepEqual(tags('ｓｏｕ'), ['smile'], 'full-width letters as plain ones');
+    assert.deepEqual(tags(''), []);
+    assert.deepEqual(tags('发\n长'), []);
+  });
+
+  test('the fixture loads; a missing file is an error naming it', () => {
+    const { translations, skipped } = loadTranslations(fixture);
+    assert.equal(skipped.count, 0);
+    assert.equal(translations.of('long_hair'), '长发');
+    assert.equal(translations.file, fixture);
+    const missing = path.join(os.tmpdir(), 'danbooru-gpt-no-such-translations.csv');
+    assert.throws(() => loadTranslations(missing), new RegExp(`${missing.replace(/[.]/g, '\\.')}: file not found`));
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-translations-'));
+    try {
+      assert.throws(() => loadTranslations(folder), new RegExp(`${folder}: EISDIR`));
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('extra aliases (tags found by translation) in every engine', () => {
+  const engines: [string, () => Promise<TagEngine>][] = [
+    ['tag model', () => loadEngine({ modelDir: path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag'), dictionary, threads: 1 })],
+    ['BPE model', () => loadEngine({ modelDir: path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe'), dictionary, threads: 1 })],
+    ['dictionary only', () => Promise.resolve(createDictionaryOnlyEngine(dictionary))],
+  ];
+  for (const [name, load] of engines) {
+    describe(name, () => {
+      let engine: TagEngine;
+      before(async () => (engine = await load()));
+      after(() => engine.dispose());
+
+      test('proposed as aliases with the text typed towards them, ranked; the context stays out; the dictionary\'s own matches as before', async () => {
+        const extraAliases = new Map([['long_hair', '长发'], ['very_long_hair', '超长发'], ['short_hair', '短发'], ['no_such_tag_xyz', '无']]);
+        const found = await engine.complete(['1girl', 'short_hair'], '发', { top: 10, extraAliases });
+        assert.deepEqual(found.map((c) => c.tag).sort(), ['long_hair', 'very_long_hair']);
+        for (const completion of found) {
+          assert.equal(completion.kind, 'alias');
+          assert.equal(completion.alias, extraAliases.get(completion.tag));
+        }
+        assert.ok(found[0]!.score >= found[1]!.score);
+        const plain = await engine.complete(['1girl'], 'lo', { top: 10 });
+        assert.deepEqual((await engine.complete(['1girl'], 'lo', { top: 10, extraAliases })).slice(0, 3), plain.slice(0, 3), 'prefix matches keep the top of the list');
+      });
+    });
+  }
+
+  test('tag model: a translation\'s tag ranks by the model, as an alias typed towards it', async () => {
+    const engine = await loadEngine({ modelDir: path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag'), dictionary, threads: 1 });
+    try {
+      const viaAlias = await engine.complete(['multiple_girls'], 'longhai', { top: 3 });
+      const viaTranslation = await engine.complete(['multiple_girls'], '长发', { top: 3, extraAliases: new Map([['long_hair', '长发']]) });
+      assert.equal(viaTranslation[0]!.tag, 'long_hair');
+      assert.ok(Math.abs(viaTranslation[0]!.score - viaAlias.find((c) => c.tag === 'long_hair')!.score) < 1e-9, 'the score of the same tag reached through a real alias');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
