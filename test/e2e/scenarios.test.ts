@@ -256,6 +256,30 @@ scenario('1e-picked-tags', async () => {
   assert.equal(picksOf(picked), undefined, 'forgotten in the file');
 });
 
+scenario('1f-translations', async () => {
+  // A tag translation file (the tests' own, test/fixtures/translations) set in the workspace's
+  // settings: typing Chinese lists the tags whose translation holds it, and the tag is inserted.
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  const before = readFileSync(settingsFile, 'utf8');
+  mkdirSync(path.join(workspace, 'translations'), { recursive: true });
+  copyFileSync(path.join(repoRoot, 'test', 'fixtures', 'translations', 'zh-cn.csv'), path.join(workspace, 'translations', 'zh-cn.csv'));
+  writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(before), 'danbooruGpt.translationFile': 'translations/zh-cn.csv' }, null, 2) + '\n');
+  try {
+    await typeOnNewLine('portrait.prompt', '1girl, solo, 长');
+    const rows = await workbench.waitForSuggestions((r) => r.some((row) => row.label === '长发 → long_hair'));
+    assert.ok(rows.every((row) => row.label.includes('长') && row.label.includes(' → ')), `only tags found by translation: ${JSON.stringify(rows.map((r) => r.label))}`);
+    assert.ok(rows.some((row) => row.label === '超长发 → very_long_hair'));
+    await workbench.type('发');
+    const narrowed = await workbench.waitForSuggestions((r) => r.length >= 2 && r.every((row) => row.label.includes('长发')));
+    await focusSuggestRow(narrowed.findIndex((row) => row.label === '长发 → long_hair'));
+    await workbench.press('Enter');
+    await lastLineBecomes('1girl, solo, long hair, ');
+    await workbench.press('Escape');
+  } finally {
+    writeFileSync(settingsFile, before);
+  }
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)
