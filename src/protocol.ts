@@ -56,6 +56,8 @@ export interface RelatedTag extends TagSummary {
   probability: number;
   /** The tag written in the document's insert style. */
   insertText: string;
+  /** Its translation in danbooruGpt.translationFile, when that has one. */
+  translation?: string;
 }
 
 export interface RelatedTagsResult {

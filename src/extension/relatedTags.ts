@@ -32,7 +32,8 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
 
   getTreeItem(tag: RelatedTag): vscode.TreeItem {
     const item = new vscode.TreeItem(tag.tag);
-    item.description = `${(tag.probability * 100).toFixed(1)}%`;
+    // The translation (danbooruGpt.translationFile) first: what a reader of that language looks for.
+    item.description = `${tag.translation ? `${tag.translation} · ` : ''}${(tag.probability * 100).toFixed(1)}%`;
     item.tooltip = new vscode.MarkdownString(`**${tag.tag}** · ${categoryName(tag.category)} · ${counted(tag.count, 'post')}\n\nClick to insert at the cursor.`);
     item.command = { command: 'danbooruGpt.insertTag', title: 'Insert Tag', arguments: [tag.tag] };
     item.contextValue = 'relatedTag';

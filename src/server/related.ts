@@ -1,7 +1,7 @@
 // Related Tags: the model's most likely next tags for the prompt under the cursor, with their
 // probabilities, minus the tags already in that prompt. Feeds the client's "Related Tags" view.
 import type { CancellationToken } from 'vscode-languageserver/node';
-import type { RelatedTagsParams, RelatedTagsResult } from '../protocol';
+import type { RelatedTag, RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { cancellable } from './cancellation';
 import { formatTag } from '../prompt/insertStyle';
 import { continuationColumn } from '../prompt/parser';
@@ -25,9 +25,11 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   return cancellable(token, async (signal) => {
     const next = await engine.nextTags(context, k + present.size, signal);
     const style = insertStyleOf(settings);
-    const tags = next.filter((n) => !present.has(n.tag)).slice(0, k).map((n) => {
+    const translations = ctx.translations.get(settings.translationFile);
+    const tags = next.filter((n) => !present.has(n.tag)).slice(0, k).map((n): RelatedTag => {
       const info = engine.dictionary.get(n.tag);
-      return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style) };
+      const translation = translations?.of(n.tag);
+      return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style), ...(translation ? { translation } : {}) };
     });
     return { context, unseen: engine.unseenTags(context), tags, fromModel: engine.model !== undefined };
   });

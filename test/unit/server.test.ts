@@ -909,6 +909,9 @@ describe('language server, dictionary-only', () => {
       assert.equal(longHair.labelDetails?.detail, undefined, 'the translation is in the label already');
       const latin = await client.completionItems(uri, 1, 9);
       assert.equal(latin.find((item) => item.label === 'long_hair')?.labelDetails?.detail, ' 长发', 'a tag\'s translation beside it');
+      const related = await client.related(uri, 1, 5, 20);
+      assert.equal(related.tags.find((t) => t.tag === 'long_hair')?.translation, '长发', 'Related Tags carry translations');
+      assert.equal(related.tags.find((t) => t.tag === 'solo')?.translation, undefined);
       const hover = await client.hover(uri, 2, 13);
       // As rendered: Markdown's escapes taken out.
       assert.match((hover!.contents as { value: string }).value.replace(/\\/g, ''), /Translation: 微笑 \(zh-cn\.csv\)/);
