@@ -1,19 +1,26 @@
 // Picked tags: the store the language server keeps (pickedTags.ts), and the completion bonus every
 // engine adds to a picked tag's score.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDictionaryOnlyEngine, loadDictionary, loadEngine, type TagEngine } from '../../src/model/index';
+import { loadDictionary, loadEngine, type TagEngine } from '../../src/model/index';
+import { describeEveryEngine } from './engines';
 import { PICK_HALF_LIFE_DAYS, PickedTags, parsePicks } from '../../src/server/pickedTags';
 
 const dictionary = loadDictionary();
 const fixtures = path.join(__dirname, '..', 'fixtures', 'models');
 const DAY = 24 * 60 * 60 * 1000;
 
-function temporaryFolder(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-picks-'));
+/** Runs `body` with a new temporary folder, removed afterwards whatever happens. */
+async function inTemporaryFolder(body: (folder: string) => Promise<void>): Promise<void> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-picks-'));
+  try {
+    await body(folder);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 /** A clock the test moves. */
@@ -48,8 +55,7 @@ describe('picked tags: the store', () => {
   });
 
   test('picks are written to the file and read back; two windows sharing it keep both their picks', async () => {
-    const folder = temporaryFolder();
-    try {
+    await inTemporaryFolder(async (folder) => {
       const file = path.join(folder, 'storage', 'picked-tags.json');
       const time = clock();
       const first = new PickedTags(file, assert.fail, time.now);
@@ -70,14 +76,11 @@ describe('picked tags: the store', () => {
       assert.equal(await reread.forget(), 3);
       assert.equal(reread.total('long_hair'), 0);
       assert.equal(new PickedTags(file, assert.fail, time.now).size, 0, 'forgotten in the file too');
-    } finally {
-      fs.rmSync(folder, { recursive: true, force: true });
-    }
+    });
   });
 
   test('picks faded below a twentieth are not written again', async () => {
-    const folder = temporaryFolder();
-    try {
+    await inTemporaryFolder(async (folder) => {
       const file = path.join(folder, 'picked-tags.json');
       const time = clock();
       const picks = new PickedTags(file, assert.fail, time.now);
@@ -87,14 +90,11 @@ describe('picked tags: the store', () => {
       picks.record('long_hair');
       await picks.flush();
       assert.deepEqual([...parsePicks(fs.readFileSync(file, 'utf8')).keys()], ['long_hair']);
-    } finally {
-      fs.rmSync(folder, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a file that is not a picked-tags file is kept aside as .bad, named in a warning, and a new one started', async () => {
-    const folder = temporaryFolder();
-    try {
+    await inTemporaryFolder(async (folder) => {
       const file = path.join(folder, 'picked-tags.json');
       for (const [content, reason] of [
         ['{"version": 1, "tags": {"long_hair": {"picks": 2', /not valid JSON|Unexpected end|JSON/],
@@ -116,14 +116,11 @@ describe('picked tags: the store', () => {
         assert.equal(new PickedTags(file, assert.fail).total('smile'), 1);
         fs.rmSync(`${file}.bad`);
       }
-    } finally {
-      fs.rmSync(folder, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a file that cannot be written is a warning naming it; the picks still count in this session', async () => {
-    const folder = temporaryFolder();
-    try {
+    await inTemporaryFolder(async (folder) => {
       // A regular file where the storage folder should be.
       fs.writeFileSync(path.join(folder, 'storage'), 'not a folder');
       const file = path.join(folder, 'storage', 'picked-tags.json');
@@ -135,9 +132,7 @@ describe('picked tags: the store', () => {
       assert.match(warnings[0]!, new RegExp(`cannot write ${file.replace(/[.]/g, '\\.')}`));
       assert.equal(picks.total('smile'), 1);
       assert.deepEqual(fs.readdirSync(folder), ['storage'], 'no temporary file left');
-    } finally {
-      fs.rmSync(folder, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -172,23 +167,12 @@ async function checkBonus(engine: TagEngine, context: string[], prefix: string):
 }
 
 describe('picked tags: the completion bonus', () => {
-  const engines: [string, () => Promise<TagEngine>][] = [
-    ['tag model', () => loadEngine({ modelDir: path.join(fixtures, 'tiny-tag'), dictionary, threads: 1 })],
-    ['BPE model', () => loadEngine({ modelDir: path.join(fixtures, 'tiny-bpe'), dictionary, threads: 1 })],
-    ['dictionary only', () => Promise.resolve(createDictionaryOnlyEngine(dictionary))],
-  ];
-  for (const [name, load] of engines) {
-    describe(name, () => {
-      let engine: TagEngine;
-      before(async () => (engine = await load()));
-      after(() => engine.dispose());
-
-      test('raises a picked tag by exactly its bonus, adds a rare one the prefix reaches, ignores the rest', async () => {
-        await checkBonus(engine, ['multiple_girls', 'long_hair', 'smile'], 'lo');
-        await checkBonus(engine, ['1girl', 'solo'], 'sh');
-      });
+  describeEveryEngine(dictionary, (engine) => {
+    test('raises a picked tag by exactly its bonus, adds a rare one the prefix reaches, ignores the rest', async () => {
+      await checkBonus(engine(), ['multiple_girls', 'long_hair', 'smile'], 'lo');
+      await checkBonus(engine(), ['1girl', 'solo'], 'sh');
     });
-  }
+  });
 
   test('tag model: a picked tag one of whose later words the prefix starts is proposed as a word match', async () => {
     const engine = await loadEngine({ modelDir: path.join(fixtures, 'tiny-tag'), dictionary, threads: 1 });

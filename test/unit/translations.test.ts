@@ -1,11 +1,12 @@
 // Tag translations (a tagcomplete translation CSV): the file's layouts, the search by translation,
 // and the engines ranking the tags found as aliases.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDictionaryOnlyEngine, loadDictionary, loadEngine, type TagEngine } from '../../src/model/index';
+import { loadDictionary, loadEngine } from '../../src/model/index';
+import { describeEveryEngine } from './engines';
 import { loadTranslations, parseTranslations } from '../../src/model/translations';
 
 const dictionary = loadDictionary();
@@ -76,31 +77,20 @@ describe('translation files', () => {
 });
 
 describe('extra aliases (tags found by translation) in every engine', () => {
-  const engines: [string, () => Promise<TagEngine>][] = [
-    ['tag model', () => loadEngine({ modelDir: path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag'), dictionary, threads: 1 })],
-    ['BPE model', () => loadEngine({ modelDir: path.join(__dirname, '..', 'fixtures', 'models', 'tiny-bpe'), dictionary, threads: 1 })],
-    ['dictionary only', () => Promise.resolve(createDictionaryOnlyEngine(dictionary))],
-  ];
-  for (const [name, load] of engines) {
-    describe(name, () => {
-      let engine: TagEngine;
-      before(async () => (engine = await load()));
-      after(() => engine.dispose());
-
-      test('proposed as aliases with the text typed towards them, ranked; the context stays out; the dictionary\'s own matches as before', async () => {
-        const extraAliases = new Map([['long_hair', '长发'], ['very_long_hair', '超长发'], ['short_hair', '短发'], ['no_such_tag_xyz', '无']]);
-        const found = await engine.complete(['1girl', 'short_hair'], '发', { top: 10, extraAliases });
-        assert.deepEqual(found.map((c) => c.tag).sort(), ['long_hair', 'very_long_hair']);
-        for (const completion of found) {
-          assert.equal(completion.kind, 'alias');
-          assert.equal(completion.alias, extraAliases.get(completion.tag));
-        }
-        assert.ok(found[0]!.score >= found[1]!.score);
-        const plain = await engine.complete(['1girl'], 'lo', { top: 10 });
-        assert.deepEqual((await engine.complete(['1girl'], 'lo', { top: 10, extraAliases })).slice(0, 3), plain.slice(0, 3), 'prefix matches keep the top of the list');
-      });
+  describeEveryEngine(dictionary, (engine) => {
+    test('proposed as aliases with the text typed towards them, ranked; the context stays out; the dictionary\'s own matches as before', async () => {
+      const extraAliases = new Map([['long_hair', '长发'], ['very_long_hair', '超长发'], ['short_hair', '短发'], ['no_such_tag_xyz', '无']]);
+      const found = await engine().complete(['1girl', 'short_hair'], '发', { top: 10, extraAliases });
+      assert.deepEqual(found.map((c) => c.tag).sort(), ['long_hair', 'very_long_hair']);
+      for (const completion of found) {
+        assert.equal(completion.kind, 'alias');
+        assert.equal(completion.alias, extraAliases.get(completion.tag));
+      }
+      assert.ok(found[0]!.score >= found[1]!.score);
+      const plain = await engine().complete(['1girl'], 'lo', { top: 10 });
+      assert.deepEqual((await engine().complete(['1girl'], 'lo', { top: 10, extraAliases })).slice(0, 3), plain.slice(0, 3), 'prefix matches keep the top of the list');
     });
-  }
+  });
 
   test('tag model: a translation\'s tag ranks by the model, as an alias typed towards it', async () => {
     const engine = await loadEngine({ modelDir: path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag'), dictionary, threads: 1 });
