@@ -33,6 +33,7 @@ import { editEveryPrompt } from './everyPrompt';
 import { FolderFiles } from './folderFiles';
 import { provideFormatting } from './formatting';
 import { provideHover } from './hover';
+import { provideInlayHints } from './inlayHints';
 import { nextTagSuggestions } from './inline';
 import { LineDocument } from './lineDocument';
 import { PickedTags } from './pickedTags';
@@ -63,6 +64,7 @@ const documents = new TextDocuments<LineDocument>({
 const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
 let canRefreshSemanticTokens = false;
+let canRefreshInlayHints = false;
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
 const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
 const warn = (message: string): void => connection.console.warn(message);
@@ -77,6 +79,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   else if (params.rootPath) workspaceRoot = path.resolve(params.rootPath);
   settings.configure(params.capabilities.workspace?.configuration === true, params.initializationOptions);
   canRefreshSemanticTokens = params.capabilities.workspace?.semanticTokens?.refreshSupport === true;
+  canRefreshInlayHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
   const picksFile = (params.initializationOptions as InitializationOptions | undefined)?.pickedTagsFile;
   if (typeof picksFile === 'string' && picksFile) ctx.picks = new PickedTags(picksFile, warn);
   return {
@@ -94,6 +97,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       documentSymbolProvider: { label: 'Prompts' },
       renameProvider: { prepareProvider: true },
       executeCommandProvider: { commands: [TAG_PICKED_COMMAND] },
+      inlayHintProvider: true,
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
   };
@@ -108,6 +112,8 @@ engines.onDidLoad(() => {
 connection.onDidChangeConfiguration((change) => {
   settings.changed(change.settings);
   void engines.settingsChanged().then(() => diagnostics.scheduleAll());
+  // The translation file or its hints may have changed: the editor asks for the hints again.
+  if (canRefreshInlayHints) void connection.languages.inlayHint.refresh();
 });
 
 documents.onDidOpen(({ document }) => {
@@ -135,6 +141,7 @@ connection.onRenameRequest((params, token) => provideRename(ctx, params, token))
 connection.onDocumentFormatting((params, token) => provideFormatting(ctx, params, token));
 connection.onDocumentRangeFormatting((params, token) => provideFormatting(ctx, params, token));
 connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));
+connection.languages.inlayHint.on((params, token) => provideInlayHints(ctx, params, token));
 connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
 connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));
 connection.onRequest(TagCountsRequest, (params, token) => tagCounts(ctx, params, token));

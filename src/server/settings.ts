@@ -59,6 +59,8 @@ export interface ServerSettings {
   dictionaryFile: string;
   /** A tagcomplete translation CSV (`tag,translation`): completion by translation, hover; '' = none. */
   translationFile: string;
+  /** Each tag's translation shown after it (inlay hints) when there is a translation file. */
+  translationHints: boolean;
   /** onnxruntime intra-op threads; 0 = automatic. */
   threads: number;
   /** pickedTagWeight: how much the user's picks raise a tag (pickedTags.ts); 0 = not at all. */
@@ -96,6 +98,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   modelFolder: '',
   dictionaryFile: '',
   translationFile: '',
+  translationHints: true,
   threads: 0,
   completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'], pickedTagWeight: 1 },
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, ExecuteCommandRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
@@ -912,6 +912,17 @@ describe('language server, dictionary-only', () => {
       const related = await client.related(uri, 1, 5, 20);
       assert.equal(related.tags.find((t) => t.tag === 'long_hair')?.translation, '长发', 'Related Tags carry translations');
       assert.equal(related.tags.find((t) => t.tag === 'solo')?.translation, undefined);
+      const hintsOf = (text: string) => client.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri: hinted }, range: { start: { line: 0, character: 0 }, end: { line: text.split('\n').length, character: 0 } } });
+      const hintedText = 'long hair, longhair, smile, 1girl\n(blue eyes:1.2), \\(not a tag\\)';
+      const hinted = await client.open('hinted.prompt', hintedText);
+      const hints = await hintsOf(hintedText);
+      assert.deepEqual(hints?.map((h) => [h.position.line, h.position.character, h.label, h.paddingLeft]), [
+        [0, 9, '长发', true], [0, 19, '长发', true], [0, 26, '微笑', true], [1, 10, '蓝眼睛', true],
+      ], 'after each tag with a translation (an alias: its tag\'s), inside a weight too');
+      await withSettings(client, { translationFile, translationHints: false }, async () => {
+        assert.deepEqual(await hintsOf(hintedText), [], 'translationHints off');
+      });
+      await client.changeSettings({ modelFolder: NO_MODEL, translationFile });
       const hover = await client.hover(uri, 2, 13);
       // As rendered: Markdown's escapes taken out.
       assert.match((hover!.contents as { value: string }).value.replace(/\\/g, ''), /Translation: 微笑 \(zh-cn\.csv\)/);
