@@ -1,9 +1,11 @@
 // Scenarios 1 and 2: tag completion with post counts and the configured insert style, and a ranking
-// that depends on the tags already written.
+// that depends on the tags already written; picked tags and a translation file.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { normalizeTag } from '../../../src/model/index';
-import { appendLine, itemLabel, openPrompt, tagDictionary, waitForTagCompletions } from './helper';
+import { appendLine, completions, itemLabel, openPrompt, tagDictionary, waitFor, waitForTagCompletions } from './helper';
 
 const tagOf = (item: vscode.CompletionItem) => normalizeTag(itemLabel(item).split(' → ').pop()!);
 
@@ -63,5 +65,27 @@ suite('completion', () => {
     assert.match(String(viaView.find((item) => tagOf(item) === tagOf(third))?.detail), /· picked once$/);
     await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('2c. a translation file (the tests\' own): typing Chinese proposes the tags, and each tag of the prompt shows its translation after it', async () => {
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    const file = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'translations', 'zh-cn.csv');
+    assert.ok(existsSync(file), file);
+    await settings.update('translationFile', file, vscode.ConfigurationTarget.Workspace);
+    try {
+      const editor = await openPrompt('portrait.prompt');
+      const position = await appendLine(editor, '1girl, smile, 长');
+      const items = await waitFor('tags by translation', async () => {
+        const found = await completions(editor.document, position);
+        return found.some((item) => itemLabel(item) === '长发 → long_hair') ? found : undefined;
+      }, 30_000);
+      assert.ok(items.some((item) => itemLabel(item) === '超长发 → very_long_hair'));
+      const line = new vscode.Range(position.line, 0, position.line, position.character);
+      const hints = await vscode.commands.executeCommand<vscode.InlayHint[]>('vscode.executeInlayHintProvider', editor.document.uri, line);
+      assert.deepEqual(hints.map((hint) => [hint.position.character, hint.label]), [[12, '微笑']]);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    } finally {
+      await settings.update('translationFile', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 });
