@@ -205,8 +205,9 @@ async function wildcardCompletion(
 }
 
 /**
- * The engine's candidates for a prefix, the user's picked tags raised by `bonus`; or the model's next
- * tags when nothing has been typed yet (as the model ranks them: a pick does not make a tag come next).
+ * The engine's candidates for a prefix, the user's picked tags raised by `bonus` and the tags found by
+ * translation (`byTranslation`) among them as aliases; or the model's next tags when nothing has been
+ * typed yet (as the model ranks them: a pick does not make a tag come next).
  */
 async function candidates(
   engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: Set<string>, right: number,

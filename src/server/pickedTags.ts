@@ -7,8 +7,8 @@
 // and 0 turns it off.
 //
 // The file (in the extension's global storage) is shared by every window: picks are kept as pending
-// until written, and writing re-reads the file and adds them to what is there, so that two windows'
-// picks both count. Written to a temporary file and renamed; a file that cannot be read is kept aside
+// until written, and writing re-reads the file and adds them to what is there, holding a lock file, so
+// that two windows' picks both count. Written to a temporary file and renamed; a file that cannot be read is kept aside
 // (`.bad`), never overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -102,7 +102,8 @@ export class PickedTags {
       clearTimeout(this.timer);
       this.timer = undefined;
       await this.writing;
-      await this.write(this.file, new Map());
+      const file = this.file;
+      await withFileLock(file, () => this.write(file, new Map()), this.warn);
     }
     return count;
   }
@@ -115,14 +116,16 @@ export class PickedTags {
     if (!file || this.pending.length === 0) return this.writing;
     const pending = this.pending;
     this.pending = [];
-    this.writing = this.writing.then(async () => {
-      // What other windows wrote since, with this window's picks added.
-      const merged = fs.existsSync(file) ? this.read(file) : new Map<string, PickedTag>();
-      for (const [name, at] of pending) addPick(merged, name, at);
-      await this.write(file, merged);
-      this.picks = merged;
-      for (const [name, at] of this.pending) addPick(this.picks, name, at);
-    });
+    this.writing = this.writing.then(() =>
+      withFileLock(file, async () => {
+        // What other windows wrote since, with this window's picks added.
+        const merged = fs.existsSync(file) ? this.read(file) : new Map<string, PickedTag>();
+        for (const [name, at] of pending) addPick(merged, name, at);
+        await this.write(file, merged);
+        this.picks = merged;
+        for (const [name, at] of this.pending) addPick(this.picks, name, at);
+      }, this.warn),
+    );
     return this.writing;
   }
 
@@ -165,6 +168,42 @@ export class PickedTags {
       await fs.promises.rm(temporary, { force: true }).catch(() => undefined);
       this.warn(`Picked tags: cannot write ${file}: ${(err as Error).message}`);
     }
+  }
+}
+
+/** How long a lock is waited for, and after how long one is taken as left behind (a crashed window). */
+const LOCK_WAIT_MS = 2000;
+const LOCK_STALE_MS = 10_000;
+
+/**
+ * Runs `body` holding `FILE.lock` (created exclusively), so that two windows' read-merge-write of the
+ * shared file do not interleave and lose one's picks. A lock older than LOCK_STALE_MS is taken over; one
+ * not freed within LOCK_WAIT_MS is warned about and `body` runs anyway (a pick lost is better than none kept).
+ */
+async function withFileLock(file: string, body: () => Promise<void>, warn: (message: string) => void): Promise<void> {
+  const lock = `${file}.lock`;
+  await fs.promises.mkdir(path.dirname(file), { recursive: true }).catch(() => undefined);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let held = false;
+  for (;;) {
+    try {
+      await (await fs.promises.open(lock, 'wx')).close();
+      held = true;
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') break;
+      const age = Date.now() - ((await fs.promises.stat(lock).catch(() => undefined))?.mtimeMs ?? 0);
+      if (age > LOCK_STALE_MS) await fs.promises.rm(lock, { force: true }).catch(() => undefined);
+      else if (Date.now() > deadline) {
+        warn(`Picked tags: ${lock} was not freed within ${LOCK_WAIT_MS / 1000} s; writing ${file} without it.`);
+        break;
+      } else await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  try {
+    await body();
+  } finally {
+    if (held) await fs.promises.rm(lock, { force: true }).catch(() => undefined);
   }
 }
 

@@ -79,6 +79,40 @@ describe('picked tags: the store', () => {
     });
   });
 
+  test('writing holds a lock file: a fresh one is waited for, a stale one taken over, one never freed warned about', async () => {
+    await inTemporaryFolder(async (folder) => {
+      const file = path.join(folder, 'picked-tags.json');
+      const lock = `${file}.lock`;
+      // Another window writing: its lock goes 100 ms later.
+      fs.writeFileSync(lock, '');
+      const picks = new PickedTags(file, assert.fail);
+      picks.record('smile');
+      const started = Date.now();
+      setTimeout(() => fs.rmSync(lock), 100);
+      await picks.flush();
+      assert.ok(Date.now() - started >= 90, 'waited for the lock');
+      assert.equal(new PickedTags(file, assert.fail).total('smile'), 1);
+      assert.ok(!fs.existsSync(lock), 'its own lock freed');
+      // A crashed window's lock.
+      fs.writeFileSync(lock, '');
+      const old = new Date(Date.now() - 60_000);
+      fs.utimesSync(lock, old, old);
+      picks.record('smile');
+      await picks.flush();
+      assert.equal(new PickedTags(file, assert.fail).total('smile'), 2);
+      // A lock never freed.
+      fs.writeFileSync(lock, '');
+      const warnings: string[] = [];
+      const stuck = new PickedTags(file, (message) => warnings.push(message));
+      stuck.record('blush');
+      await stuck.flush();
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, new RegExp(`${lock.replace(/[.]/g, '\\.')} was not freed within 2 s`));
+      assert.equal(new PickedTags(file, assert.fail).total('blush'), 1, 'written anyway');
+      assert.ok(fs.existsSync(lock), "another window's lock is left to it");
+    });
+  });
+
   test('picks faded below a twentieth are not written again', async () => {
     await inTemporaryFolder(async (folder) => {
       const file = path.join(folder, 'picked-tags.json');
