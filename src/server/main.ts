@@ -69,7 +69,7 @@ const engines = new EngineHost(connection, () => settings.forServer(), () => wor
 const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
 const warn = (message: string): void => connection.console.warn(message);
 // Replaced on initialize by one kept in the file the client names.
-const translations = new TranslationHost(() => workspaceRoot, (problem) => settings.warnOnce(problem));
+const translations = new TranslationHost(() => workspaceRoot, (problem) => settings.warnOnce(problem), (message) => connection.console.info(message));
 const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn), translations };
 const diagnostics = new DiagnosticsScheduler(ctx);
 

@@ -16,6 +16,7 @@ export class TranslationHost {
   constructor(
     private readonly workspaceRoot: () => string | undefined,
     private readonly warn: (problem: string) => void,
+    private readonly info: (message: string) => void = () => undefined,
   ) {}
 
   /** The translations of the setting's file; undefined when it is empty or the file fails (warned about). */
@@ -32,8 +33,10 @@ export class TranslationHost {
     if (loaded && loaded.file === file && loaded.mtimeMs === stat.mtimeMs && loaded.size === stat.size) return loaded.translations;
     let translations: TagTranslations | undefined;
     try {
+      const started = performance.now();
       const load = loadTranslations(file);
       translations = load.translations;
+      this.info(`Loaded the translations of ${translations.size.toLocaleString('en-US')} tags from ${file} in ${Math.round(performance.now() - started)} ms.`);
       if (load.skipped.count > 0) {
         this.warn(`The translation file set in danbooruGpt.translationFile has ${load.skipped.count} line${load.skipped.count === 1 ? '' : 's'} that ${load.skipped.count === 1 ? 'is' : 'are'} not \`tag,translation\` (the first: ${file}:${load.skipped.firstLine}); left out.`);
       }

@@ -900,6 +900,7 @@ describe('language server, dictionary-only', () => {
     await withSettings(client, { translationFile }, async () => {
       const uri = await client.open('translated.prompt', '1girl, 长\n1girl, lo\n1girl, 长发, smile');
       const items = await client.completionItems(uri, 0, 8);
+      assert.ok(client.logs.some((log) => log.message.startsWith(`Loaded the translations of 11 tags from ${translationFile} in `)), 'the log says what was loaded');
       const labels = items.map((item) => String(item.label));
       assert.ok(labels.includes('长发 → long_hair') && labels.includes('超长发 → very_long_hair'), labels.join(' | '));
       assert.ok(!labels.some((label) => label.includes('短发')), 'only the tags whose translation holds what was typed');
