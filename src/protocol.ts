@@ -107,6 +107,8 @@ export interface TagCount {
   /** Its category and Danbooru post count; undefined when the dictionary does not know it. */
   category?: number;
   posts?: number;
+  /** Its translation in danbooruGpt.translationFile, when that has one. */
+  translation?: string;
   /** Where it is first written: the document (of those counted) and the position. */
   uri: string;
   first: Position;

@@ -31,8 +31,12 @@ export function tagCountDescription(count: Pick<TagCount, 'prompts'>, prompts: n
   return `${counted(count.prompts, 'prompt')} · ${share >= 10 || share === 0 ? share.toFixed(0) : share.toFixed(1)}%`;
 }
 
-/** A Tag Counts row's detail: `general · 4,350,743 posts on Danbooru`, or that the dictionary does not know it. */
-export function tagCountDetail(count: Pick<TagCount, 'category' | 'posts'>): string {
-  if (count.category === undefined) return 'not in the tag dictionary';
-  return `${categoryName(count.category)} · ${counted(count.posts ?? 0, 'post')} on Danbooru`;
+/**
+ * A Tag Counts row's detail: `general · 4,350,743 posts on Danbooru`, or that the dictionary does not
+ * know it; after its translation (`长发 · general · …`) when the translation file has one.
+ */
+export function tagCountDetail(count: Pick<TagCount, 'category' | 'posts' | 'translation'>): string {
+  const translation = count.translation ? `${count.translation} · ` : '';
+  if (count.category === undefined) return `${translation}not in the tag dictionary`;
+  return `${translation}${categoryName(count.category)} · ${counted(count.posts ?? 0, 'post')} on Danbooru`;
 }

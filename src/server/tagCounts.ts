@@ -44,5 +44,13 @@ export async function tagCounts(ctx: ServerContext, params: TagCountsParams, tok
     }
   }
   const sorted = [...counts.values()].sort((a, b) => b.prompts - a.prompts || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-  return { prompts, files, distinct: counts.size, tags: sorted.slice(0, TAG_COUNTS_LIMIT) };
+  const listed = sorted.slice(0, TAG_COUNTS_LIMIT);
+  const translations = ctx.translations.get(settings.translationFile);
+  if (translations) {
+    for (const count of listed) {
+      const translation = translations.of(count.tag);
+      if (translation) count.translation = translation;
+    }
+  }
+  return { prompts, files, distinct: counts.size, tags: listed };
 }

@@ -31,6 +31,7 @@ test('Tag Counts rows: prompts and their share, then category and Danbooru posts
   assert.equal(tagCountDescription({ prompts: 1 }, 400), '1 prompt · 0.3%');
   assert.equal(tagCountDescription({ prompts: 3 }, 0), '3 prompts · 300%');
   assert.equal(tagCountDetail({ category: 0, posts: 4350743 }), 'general · 4,350,743 posts on Danbooru');
+  assert.equal(tagCountDetail({ category: 0, posts: 4350743, translation: '长发' }), '长发 · general · 4,350,743 posts on Danbooru');
   assert.equal(tagCountDetail({ category: 1, posts: 1 }), 'artist · 1 post on Danbooru');
   assert.equal(tagCountDetail({}), 'not in the tag dictionary');
 });

@@ -913,6 +913,9 @@ describe('language server, dictionary-only', () => {
       const related = await client.related(uri, 1, 5, 20);
       assert.equal(related.tags.find((t) => t.tag === 'long_hair')?.translation, '长发', 'Related Tags carry translations');
       assert.equal(related.tags.find((t) => t.tag === 'solo')?.translation, undefined);
+      const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+      assert.equal(counts.tags.find((t) => t.tag === 'smile')?.translation, '微笑', 'Tag Counts carry translations');
+      assert.equal(counts.tags.find((t) => t.tag === '1girl')?.translation, undefined);
       const hintsOf = (text: string) => client.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri: hinted }, range: { start: { line: 0, character: 0 }, end: { line: text.split('\n').length, character: 0 } } });
       const hintedText = 'long hair, longhair, smile, 1girl\n(blue eyes:1.2), \\(not a tag\\)';
       const hinted = await client.open('hinted.prompt', hintedText);
