@@ -26,6 +26,8 @@ export interface TagSample {
   tags: string[];
   /** The tags written in the configured insert style, joined with `, `. */
   text: string;
+  /** With danbooruGpt.translationFile: the tags' translations (each its first alternative; a tag without one as itself), joined with `, `. */
+  translated?: string;
   /** For a document: the edit that appends this sample at the position with the right separators. */
   edit?: { range: Range; newText: string };
 }

@@ -34,7 +34,8 @@ export function sampleTags(ctx: Ctx): Command {
         return result;
       }
       type SampleItem = vscode.QuickPickItem & { sample: TagSample };
-      const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: counted(sample.tags.length, 'tag'), sample }));
+      // The translations (danbooruGpt.translationFile) under each sample: what a reader of that language reads.
+      const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: `${counted(sample.tags.length, 'tag')}${sample.translated ? ` · ${sample.translated}` : ''}`, sample }));
       const picked = await vscode.window.showQuickPick(items, {
         title: `Sample Tags — continuing ${counted(result.context.length, 'tag')}${unseenNote(result.unseen)} (seed ${result.seed})`,
         placeHolder: 'Pick a continuation to insert at the cursor',

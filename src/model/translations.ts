@@ -64,6 +64,11 @@ export class TagTranslations {
     return this.byTag.get(normalizeTag(tag));
   }
 
+  /** The first of a tag's alternatives (`校服` of `校服,学生制服`): where a short one reads best. */
+  firstOf(tag: string): string | undefined {
+    return this.of(tag)?.split(ALTERNATIVES)[0]?.trim() || undefined;
+  }
+
   /** The tag one of whose alternatives is exactly `text` (case-insensitive), or undefined. */
   tagOf(text: string): string | undefined {
     return this.exact.get(searchForm(text.trim()));

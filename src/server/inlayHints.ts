@@ -1,4 +1,4 @@
-// Inlay hints: each tag's translation after it (`long hair ⟨长发⟩` as the editor shows it), from the
+// Inlay hints: each tag's translation (its first alternative) after it (`long hair 长发`), from the
 // translation file of danbooruGpt.translationFile, as a1111 tagcomplete's "live translation" shows a
 // prompt's tags. Only for the range the editor asks for (what it shows), and off with
 // danbooruGpt.translationHints.
@@ -24,7 +24,7 @@ export async function provideInlayHints(ctx: ServerContext, params: InlayHintPar
     const line = document.line(number);
     for (const tag of parseLine(line, engine.dictionary).tags) {
       // A tag written as an alias shows its tag's translation; one the file has by another name, that one.
-      const translation = translations.of(resolveCached(engine.dictionary, tag.name)?.tag.name ?? tag.name) ?? translations.of(tag.name);
+      const translation = translations.firstOf(resolveCached(engine.dictionary, tag.name)?.tag.name ?? tag.name) ?? translations.firstOf(tag.name);
       if (!translation) continue;
       if (number === end.line && tag.end > end.character) continue;
       hints.push({ position: { line: number, character: tag.end }, label: translation, paddingLeft: true });

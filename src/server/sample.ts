@@ -65,8 +65,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       signal,
     });
     // Bans or the vocabulary can still leave a row without a valid tag.
+    const translations = ctx.translations.get(settings.translationFile);
     const samples = sampled.filter((tags) => tags.length > 0).map((tags): TagSample => {
       const sample: TagSample = { tags, text: tags.map((t) => formatTag(t, style)).join(', ') };
+      if (translations) sample.translated = tags.map((t) => translations.firstOf(t) ?? formatTag(t, style)).join(', ');
       if (document && params.position) {
         const edit = continuationEdit(line, column, tags, style, parsed);
         sample.edit = { range: { start: { line: lineNumber, character: edit.start }, end: { line: lineNumber, character: edit.end } }, newText: edit.text };

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LspTestClient, applyEdits, testModelDir } from './serverHarness';
+import { loadTranslations } from '../../src/model/translations';
 import { ErrorCodes, MessageType } from 'vscode-languageserver-protocol/node';
 
 const modelDir = testModelDir();
@@ -114,6 +115,30 @@ describe(`language server with the model ${path.basename(model)}`, () => {
       assert.ok(!sample.tags.some((t) => t.endsWith('_background') || t === 'solo'), sample.tags.join(' '));
     }
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+  });
+
+  test('with a translation file each sample carries its translation, tag by tag (a tag without one as written)', async () => {
+    const translationFile = path.join(__dirname, '..', 'fixtures', 'translations', 'zh-cn.csv');
+    const { translations } = loadTranslations(translationFile);
+    await client.changeSettings({ modelFolder: model, sample: { seed: 11, count: 5, minTags: 30, maxTags: 30 }, translationFile });
+    try {
+      const result = await client.sample(undefined);
+      let withTranslation = 0;
+      for (const sample of result.samples) {
+        const parts = sample.translated!.split(', ');
+        assert.equal(parts.length, sample.tags.length);
+        sample.tags.forEach((tag, i) => {
+          if (translations.of(tag)) withTranslation++;
+          // A translation of several alternatives shows its first (`校服,学生制服`: `校服`).
+          assert.equal(parts[i], tag === 'school_uniform' ? '校服' : (translations.of(tag) ?? tag.replace(/_/g, ' ')), `${tag} in ${sample.translated}`);
+        });
+      }
+      assert.ok(withTranslation > 0, 'some sampled tags have a translation in the fixture');
+      await client.changeSettings({ modelFolder: model, sample: { seed: 11, count: 5, minTags: 30, maxTags: 30 } });
+      assert.ok((await client.sample(undefined)).samples.every((sample) => sample.translated === undefined), 'none without the file');
+    } finally {
+      await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+    }
   });
 
   test('sample.minTags and maxTags set the length of every sample; minTags over maxTags is refused naming both settings', async () => {

@@ -34,6 +34,9 @@ describe('translation files', () => {
     assert.equal(translations.of('smile'), '微笑', 'old layout: tag,category,translation');
     assert.equal(translations.of('blue_eyes'), '蓝眼睛', 'extra-tags layout: the fifth column');
     assert.equal(translations.of('school_uniform'), '校服,学生制服');
+    assert.equal(translations.firstOf('school_uniform'), '校服');
+    assert.equal(translations.firstOf('long_hair'), '长发');
+    assert.equal(translations.firstOf('red_eyes'), undefined);
     assert.equal(translations.of('red_eyes'), undefined);
     assert.equal(translations.tagOf('学生制服'), 'school_uniform', 'each alternative names its tag');
     assert.equal(translations.tagOf(' 长发 '), 'long_hair');
