@@ -6,9 +6,11 @@
 // wildcard naming no file of folders that hold some is. The problems of each line are remembered by
 // its text, so a keystroke in a dataset of a million lines checks one line again; and at most
 // MAX_PUBLISHED diagnostics are sent, as VS Code shows no more per file.
+import path from 'node:path';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import { boundedEditDistance, type TagDictionary } from '../model/index';
+import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
@@ -89,7 +91,18 @@ type CheckedNetwork = keyof typeof CHECKED_NETWORKS;
  * What a check reads: the diagnostics settings, the files a prompt may name, and whether this
  * document's unescaped parentheses are reported (checksParentheses).
  */
-export type CheckSettings = DiagnosticsSettings & { files?: NamedFiles; parentheses?: boolean };
+export type CheckSettings = DiagnosticsSettings & { files?: NamedFiles; parentheses?: boolean; translations?: TagTranslations };
+
+/** The check settings with a translation file (an unknown tag that is a translation says whose), the same object each time. */
+const translationVariants = new WeakMap<CheckSettings, WeakMap<TagTranslations, CheckSettings>>();
+export function withTranslations(settings: CheckSettings, translations: TagTranslations | undefined): CheckSettings {
+  if (!translations) return settings;
+  let variants = translationVariants.get(settings);
+  if (!variants) translationVariants.set(settings, (variants = new WeakMap()));
+  let variant = variants.get(translations);
+  if (!variant) variants.set(translations, (variant = { ...settings, translations }));
+  return variant;
+}
 
 /** The check settings with `parentheses` set, the same object each time (the lines' problems are remembered by it). */
 const parenthesesVariants = new WeakMap<CheckSettings, { on?: CheckSettings; off?: CheckSettings }>();
@@ -229,7 +242,8 @@ export class DiagnosticsScheduler {
     void this.ctx.settings.forDocument(uri).then(async (settings) => {
       // Folders that cannot be listed leave the check as the settings say.
       const listed = await checkSettings(this.ctx.folders, settings).catch(() => settings.diagnostics);
-      const diagnostics = withParentheses(listed, checksParentheses(settings.diagnostics, uri));
+      const translated = withTranslations(listed, this.ctx.translations.get(settings.translationFile));
+      const diagnostics = withParentheses(translated, checksParentheses(settings.diagnostics, uri));
       if (this.generations.get(uri) !== generation) return;
       const delay = immediately ? 0 : settings.diagnostics.delay;
       this.timers.set(uri, setTimeout(() => {
@@ -612,7 +626,9 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
     if (!resolved) {
       if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag)) {
         const data: UnknownTagData = { name: tag.name };
-        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.`, data });
+        const translationOf = settings.translations?.tagOf(tag.text);
+        const whose = translationOf ? ` It is the translation of ${translationOf} (${path.basename(settings.translations!.file)}).` : '';
+        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.${whose}`, data });
       }
       continue;
     }

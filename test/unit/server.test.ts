@@ -933,6 +933,7 @@ describe('language server, dictionary-only', () => {
       const diagnostics = await client.waitForDiagnostics(uri, (found) => found.length > 0);
       const unknown = diagnostics.find((d) => d.range.start.line === 2 && d.range.start.character === 7)!;
       assert.ok(unknown, JSON.stringify(diagnostics));
+      assert.equal(unknown.message, 'Unknown tag "长发": not in the Danbooru tag dictionary. It is the translation of long_hair (zh-cn.csv).');
       const untranslated = await client.hover(uri, 2, 8);
       assert.match((untranslated!.contents as { value: string }).value.replace(/\\/g, ''), /It is the translation of `long_hair` in zh-cn\.csv/);
       const actions = (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: unknown.range, context: { diagnostics: [unknown] } })) as CodeAction[];
