@@ -178,12 +178,29 @@ export const ServerStatusNotification = new NotificationType<ServerStatusParams>
  */
 export const TAG_PICKED_COMMAND = 'danbooruGpt.tagPicked';
 
+/** A picked tag: how often, and when last. */
+export interface PickedTagInfo {
+  tag: string;
+  /** Every pick, unfaded. */
+  total: number;
+  /** When last picked (ms since the epoch). */
+  lastPicked: number;
+}
+
+/** The picked tags, the most picked (faded by age) first. */
+export const PickedTagsRequest = new RequestType0<PickedTagInfo[], void>('danbooruGpt/pickedTags');
+
+export interface ForgetPickedTagsParams {
+  /** The tags whose picks are forgotten; omitted: every pick. */
+  tags?: string[];
+}
+
 export interface ForgetPickedTagsResult {
-  /** Tags that were remembered. */
+  /** Of those, the tags that were remembered. */
   forgotten: number;
 }
 
-export const ForgetPickedTagsRequest = new RequestType0<ForgetPickedTagsResult, void>('danbooruGpt/forgetPickedTags');
+export const ForgetPickedTagsRequest = new RequestType<ForgetPickedTagsParams, ForgetPickedTagsResult, void>('danbooruGpt/forgetPickedTags');
 
 /** What the client tells the server on initialize besides the settings. */
 export interface InitializationOptions {

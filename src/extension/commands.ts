@@ -1,11 +1,12 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
-import { EditEveryPromptRequest, ForgetPickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit } from '../prompt/insertStyle';
 import { normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
 import { counted, tagCountDescription, tagCountDetail, unseenNote } from './text';
+import { times } from '../util/words';
 
 export type Command = (...args: unknown[]) => unknown;
 
@@ -234,15 +235,36 @@ export function openSettings(): Command {
 }
 
 /**
- * Forget Picked Tags: completion ranks tags the user picked before higher (pickedTags.ts); this
- * clears what was remembered, in every window (the file they share).
+ * Forget Picked Tags…: completion ranks tags the user picked before higher (pickedTags.ts); this lists
+ * them (the most picked first, all checked) and forgets the checked ones, in every window (the file they
+ * share): Enter forgets them all, unchecking keeps some. `tags` (from tests, or a keybinding's args): those
+ * tags, or `'all'`, without asking.
  */
 export function forgetPickedTags(ctx: Ctx): Command {
-  return async () => {
+  return async (tags?: unknown) => {
     try {
       const client = await ctx.start();
-      const { forgotten } = await client.sendRequest(ForgetPickedTagsRequest);
-      const message = forgotten === 0 ? 'no picked tags were remembered.' : `forgot ${counted(forgotten, 'picked tag')}; completion ranks by the model alone until you pick again.`;
+      let chosen: string[] | undefined;
+      if (Array.isArray(tags)) chosen = tags.filter((tag): tag is string => typeof tag === 'string');
+      else if (tags !== 'all') {
+        const picked = await client.sendRequest(PickedTagsRequest);
+        if (picked.length === 0) {
+          void vscode.window.showInformationMessage('Danbooru GPT: no picked tags are remembered; completion ranks by the model alone.');
+          return 0;
+        }
+        type PickItem = vscode.QuickPickItem & { tag: string };
+        const items: PickItem[] = picked.map((info) => ({ label: info.tag, description: `picked ${times(info.total)}`, detail: `last ${new Date(info.lastPicked).toLocaleDateString()}`, picked: true, tag: info.tag }));
+        const checked = await vscode.window.showQuickPick(items, {
+          title: `Forget Picked Tags (${counted(picked.length, 'tag')})`,
+          placeHolder: 'The checked tags are forgotten: Enter forgets them all, uncheck those to keep',
+          canPickMany: true,
+        });
+        if (!checked || checked.length === 0) return 0;
+        // All of them: every pick, also those another window made since the list was read.
+        chosen = checked.length === picked.length ? undefined : checked.map((item) => item.tag);
+      }
+      const { forgotten } = await client.sendRequest(ForgetPickedTagsRequest, chosen ? { tags: chosen } : {});
+      const message = forgotten === 0 ? 'no picked tags were remembered.' : `forgot ${counted(forgotten, 'picked tag')}; completion ranks ${chosen ? 'them' : 'tags'} by the model alone until you pick again.`;
       ctx.log.info(`Forget Picked Tags: ${message}`);
       void vscode.window.showInformationMessage(`Danbooru GPT: ${message}`);
       return forgotten;

@@ -25,6 +25,7 @@ import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
 import { TAG_PICKED_COMMAND } from '../protocol';
 import { translationCandidates } from './translations';
+import { times } from '../util/words';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
@@ -156,10 +157,6 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
 
 /** With `, ` written after the item, open the list again: the model's next tags for the longer prompt. */
 const SUGGEST_NEXT_TAG = { title: 'Suggest the next tag', command: 'editor.action.triggerSuggest' };
-
-function times(count: number): string {
-  return count === 1 ? 'once' : count === 2 ? 'twice' : `${count} times`;
-}
 
 /** What an item for the tag being typed replaces, and the separators it writes around itself. */
 interface TagEdit {

@@ -16,6 +16,7 @@ import {
   EditEveryPromptRequest,
   ForgetPickedTagsRequest,
   NextTagsRequest,
+  PickedTagsRequest,
   RelatedTagsRequest,
   SampleTagsRequest,
   TAG_PICKED_COMMAND,
@@ -150,7 +151,8 @@ connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx,
 connection.onExecuteCommand(({ command, arguments: args }) => {
   if (command === TAG_PICKED_COMMAND && typeof args?.[0] === 'string') ctx.picks.record(args[0]);
 });
-connection.onRequest(ForgetPickedTagsRequest, async () => ({ forgotten: await ctx.picks.forget() }));
+connection.onRequest(PickedTagsRequest, () => ctx.picks.list());
+connection.onRequest(ForgetPickedTagsRequest, async (params) => ({ forgotten: await ctx.picks.forget(params?.tags) }));
 connection.onShutdown(async () => {
   await ctx.picks.flush();
   await engines.dispose();

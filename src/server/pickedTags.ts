@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeTag } from '../model/index';
+import type { PickedTagInfo } from '../protocol';
 
 export const PICK_HALF_LIFE_DAYS = 30;
 const HALF_LIFE_MS = PICK_HALF_LIFE_DAYS * 24 * 60 * 60 * 1000;
@@ -35,6 +36,8 @@ export interface PickedTag {
 }
 
 type Picks = Map<string, PickedTag>;
+
+
 
 export class PickedTags {
   /** As last read from or written to the file, with `pending` applied. */
@@ -92,20 +95,37 @@ export class PickedTags {
     return this.picks.size;
   }
 
-  /** Forgets every pick, this window's and the file's; returns how many tags were remembered. */
-  async forget(): Promise<number> {
-    const count = this.picks.size;
-    this.picks.clear();
+  /** The picked tags, the most picked (faded) first. */
+  list(): PickedTagInfo[] {
+    const now = this.now();
+    return [...this.picks]
+      .map(([tag, pick]) => ({ tag, total: pick.total, picks: faded(pick, now), lastPicked: pick.at }))
+      .sort((a, b) => b.picks - a.picks || (a.tag < b.tag ? -1 : 1))
+      .map(({ tag, total, lastPicked }) => ({ tag, total, lastPicked }));
+  }
+
+  /**
+   * Forgets the picks of `tags` (any spelling), or every pick when `tags` is undefined, this window's
+   * and the file's; returns how many of them were remembered.
+   */
+  async forget(tags?: readonly string[]): Promise<number> {
+    const names = tags === undefined ? undefined : new Set(tags.map(normalizeTag));
+    const forgotten = names === undefined ? this.picks.size : [...names].filter((name) => this.picks.has(name)).length;
+    const drop = (picks: Picks): void => {
+      if (names === undefined) picks.clear();
+      else for (const name of names) picks.delete(name);
+    };
+    drop(this.picks);
+    this.pending = names === undefined ? [] : this.pending.filter(([name]) => !names.has(name));
     this.version++;
-    this.pending = [];
     if (this.file) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      await this.writing;
-      const file = this.file;
-      await withFileLock(file, () => this.write(file, new Map()), this.warn);
+      if (this.pending.length === 0) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      await this.rewrite(this.file, drop);
     }
-    return count;
+    return forgotten;
   }
 
   /** Writes the pending picks now (on shutdown, and after WRITE_DELAY_MS). */
@@ -116,14 +136,25 @@ export class PickedTags {
     if (!file || this.pending.length === 0) return this.writing;
     const pending = this.pending;
     this.pending = [];
+    return this.rewrite(file, (picks) => {
+      for (const [name, at] of pending) addPick(picks, name, at);
+    });
+  }
+
+  /**
+   * Changes the file, after the writes queued before: what other windows wrote since is read, `change`
+   * applied, the result written, all holding the lock; this window's view is then the file's with the
+   * picks made meanwhile (still pending) on top.
+   */
+  private rewrite(file: string, change: (picks: Picks) => void): Promise<void> {
     this.writing = this.writing.then(() =>
       withFileLock(file, async () => {
-        // What other windows wrote since, with this window's picks added.
         const merged = fs.existsSync(file) ? this.read(file) : new Map<string, PickedTag>();
-        for (const [name, at] of pending) addPick(merged, name, at);
+        change(merged);
         await this.write(file, merged);
         this.picks = merged;
         for (const [name, at] of this.pending) addPick(this.picks, name, at);
+        this.version++;
       }, this.warn),
     );
     return this.writing;

@@ -250,9 +250,12 @@ scenario('1e-picked-tags', async () => {
   assert.match(await workbench.suggestDetails(), /picked once/);
   await workbench.press('Escape');
 
-  await workbench.runCommand('Danbooru GPT: Forget Picked Tags');
-  // Scenarios 1 and 1b picked a tag each too.
-  await workbench.waitForNotification(/forgot \d+ picked tags/);
+  await workbench.runCommand('Danbooru GPT: Forget Picked Tags…');
+  // Every picked tag listed and checked (scenarios 1 and 1b picked a tag each too): Enter forgets them.
+  const listed = await workbench.waitForQuickPickRow(picked);
+  assert.ok(listed.some((row) => row.startsWith(`${picked}picked once`)), JSON.stringify(listed));
+  await workbench.press('Enter');
+  await workbench.waitForNotification(/forgot \d+ picked tags?;/);
   assert.equal(picksOf(picked), undefined, 'forgotten in the file');
 });
 

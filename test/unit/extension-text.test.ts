@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { counted, relatedTagsMessage, tagCountDescription, tagCountDetail, unseenNote } from '../../src/extension/text';
+import { times } from '../../src/util/words';
 
 test('counted: singular for 1, plural otherwise, with thousands separators', () => {
   assert.equal(counted(1, 'tag'), '1 tag');
@@ -34,4 +35,8 @@ test('Tag Counts rows: prompts and their share, then category and Danbooru posts
   assert.equal(tagCountDetail({ category: 0, posts: 4350743, translation: '长发' }), '长发 · general · 4,350,743 posts on Danbooru');
   assert.equal(tagCountDetail({ category: 1, posts: 1 }), 'artist · 1 post on Danbooru');
   assert.equal(tagCountDetail({}), 'not in the tag dictionary');
+});
+
+test('times: once, twice, then a count', () => {
+  assert.deepEqual([1, 2, 3, 1204].map(times), ['once', 'twice', '3 times', '1,204 times']);
 });

@@ -73,9 +73,14 @@ describe('picked tags: the store', () => {
       assert.equal(written.version, 1);
       assert.deepEqual(Object.keys(written.tags), ['long_hair', 'open_mouth', 'smile'], 'most picked first');
       assert.deepEqual(fs.readdirSync(path.dirname(file)), ['picked-tags.json'], 'no temporary file left');
-      assert.equal(await reread.forget(), 3);
+      // Forgetting some: in the file too, whichever window picked them.
+      assert.equal(await reread.forget(['Open Mouth', 'sky']), 1);
+      assert.deepEqual(reread.list().map((info) => [info.tag, info.total]), [['long_hair', 2], ['smile', 1]]);
+      assert.equal(new PickedTags(file, assert.fail, time.now).total('open_mouth'), 0);
+      assert.equal(await reread.forget(), 2);
       assert.equal(reread.total('long_hair'), 0);
       assert.equal(new PickedTags(file, assert.fail, time.now).size, 0, 'forgotten in the file too');
+      assert.deepEqual(reread.list(), []);
     });
   });
 

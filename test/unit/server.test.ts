@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
-import { EditEveryPromptRequest, ForgetPickedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
@@ -616,7 +616,12 @@ describe('language server, dictionary-only', () => {
       try {
         const uri = await restarted.open('picks.prompt', '1girl, lo');
         assert.notDeepEqual(labels(await restarted.completionItems(uri, 0, 9)), labels(before), 'a new server reads the picks');
-        assert.deepEqual(await restarted.connection.sendRequest(ForgetPickedTagsRequest), { forgotten: 1 });
+        const listed = await restarted.connection.sendRequest(PickedTagsRequest);
+        assert.deepEqual(listed.map(({ tag, total }) => ({ tag, total })), [{ tag, total: 3 }]);
+        assert.ok(Math.abs(listed[0]!.lastPicked - Date.now()) < 60_000);
+        assert.deepEqual(await restarted.connection.sendRequest(ForgetPickedTagsRequest, { tags: ['smile'] }), { forgotten: 0 }, 'a tag never picked');
+        assert.deepEqual(await restarted.connection.sendRequest(ForgetPickedTagsRequest, { tags: [tag.replace(/_/g, ' ')] }), { forgotten: 1 }, 'in any spelling');
+        assert.deepEqual(await restarted.connection.sendRequest(PickedTagsRequest), []);
         assert.deepEqual(labels(await restarted.completionItems(uri, 0, 9)), labels(before), 'forgotten: the order of no picks');
       } finally {
         await restarted.stop();

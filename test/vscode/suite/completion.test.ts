@@ -53,7 +53,7 @@ suite('completion', () => {
     const picked = again.find((item) => tagOf(item) === tagOf(third));
     assert.match(String(picked?.detail), /· picked twice$/);
     assert.ok(again.indexOf(picked!) <= 2, `${tagOf(third)}, picked twice, ranks no lower than before`);
-    assert.ok(Number(await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags')) >= 1);
+    assert.ok(Number(await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', 'all')) >= 1);
     const forgotten = await waitForTagCompletions(editor.document, position, 'sh');
     assert.doesNotMatch(String(forgotten.find((item) => tagOf(item) === tagOf(third))?.detail), /picked/);
     // A tag inserted from the Related Tags view counts as picked too.
@@ -63,7 +63,7 @@ suite('completion', () => {
     const next = await appendLine(editor, '1girl, solo, sh');
     const viaView = await waitForTagCompletions(editor.document, next, 'sh');
     assert.match(String(viaView.find((item) => tagOf(item) === tagOf(third))?.detail), /· picked once$/);
-    await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags');
+    await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', 'all');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
