@@ -18,6 +18,7 @@ import { parsePrompt } from '../../src/prompt/parser';
 import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, lineProblems, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { FolderFiles } from '../../src/server/folderFiles';
+import { TranslationHost } from '../../src/server/translations';
 import { LineDocument } from '../../src/server/lineDocument';
 import type { ServerContext } from '../../src/server/serverContext';
 import { SEMANTIC_TOKENS_LEGEND } from '../../src/server/semanticTokens';
@@ -1513,6 +1514,8 @@ function schedulerHarness(): {
     engines: { engine: async () => ({ dictionary }) },
     // The default folders, under the working directory: none of them is there.
     folders: new FolderFiles(() => undefined, () => undefined),
+    // The default translation file: none.
+    translations: new TranslationHost(() => undefined, (problem) => assert.fail(problem)),
   } as unknown as ServerContext;
   return { scheduler: new DiagnosticsScheduler(ctx), open, published, settings };
 }
