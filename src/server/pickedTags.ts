@@ -8,8 +8,8 @@
 //
 // The file (in the extension's global storage) is shared by every window: picks are kept as pending
 // until written, and writing re-reads the file and adds them to what is there, holding a lock file, so
-// that two windows' picks both count. Written to a temporary file and renamed; a file that cannot be read is kept aside
-// (`.bad`), never overwritten.
+// that two windows' picks both count. Written to a temporary file and renamed; a file that cannot be
+// read is kept aside (`.bad`), never overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeTag } from '../model/index';
@@ -36,8 +36,6 @@ export interface PickedTag {
 }
 
 type Picks = Map<string, PickedTag>;
-
-
 
 export class PickedTags {
   /** As last read from or written to the file, with `pending` applied. */
@@ -243,11 +241,15 @@ function faded(pick: PickedTag, now: number): number {
   return pick.picks * 0.5 ** (Math.max(0, now - pick.at) / HALF_LIFE_MS);
 }
 
+/** Adds a pick made at `at` (possibly before the tag's last one, from another window): each faded by its own age. */
 function addPick(picks: Picks, name: string, at: number): void {
   const before = picks.get(name);
-  picks.set(name, before
-    ? { picks: faded(before, Math.max(at, before.at)) + 1, at: Math.max(at, before.at), total: before.total + 1 }
-    : { picks: 1, at, total: 1 });
+  if (!before) {
+    picks.set(name, { picks: 1, at, total: 1 });
+    return;
+  }
+  const latest = Math.max(at, before.at);
+  picks.set(name, { picks: faded(before, latest) + faded({ picks: 1, at, total: 1 }, latest), at: latest, total: before.total + 1 });
 }
 
 /** The file's picks; throws with the reason when it is not one. */

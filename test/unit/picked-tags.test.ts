@@ -84,6 +84,23 @@ describe('picked tags: the store', () => {
     });
   });
 
+  test('a pick older than the file\'s last (another window\'s clock, or a late write) fades by its own age', async () => {
+    await inTemporaryFolder(async (folder) => {
+      const file = path.join(folder, 'picked-tags.json');
+      const now = clock();
+      const earlier = clock(now.now() - PICK_HALF_LIFE_DAYS * DAY);
+      const newer = new PickedTags(file, assert.fail, now.now);
+      newer.record('blush');
+      await newer.flush();
+      const older = new PickedTags(file, assert.fail, earlier.now);
+      older.record('blush');
+      await older.flush();
+      const reread = new PickedTags(file, assert.fail, now.now);
+      assert.equal(reread.total('blush'), 2);
+      assert.ok(Math.abs(reread.bonus(1).get('blush')! - Math.log(1 + 1 + 0.5)) < 1e-12, 'the older pick counts a half');
+    });
+  });
+
   test('writing holds a lock file: a fresh one is waited for, a stale one taken over, one never freed warned about', async () => {
     await inTemporaryFolder(async (folder) => {
       const file = path.join(folder, 'picked-tags.json');
