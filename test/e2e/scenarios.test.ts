@@ -276,8 +276,14 @@ scenario('1f-translations', async () => {
     const narrowed = await workbench.waitForSuggestions((r) => r.length >= 2 && r.every((row) => row.label.includes('长发')));
     await focusSuggestRow(narrowed.findIndex((row) => row.label === '长发 → long_hair'));
     await workbench.press('Enter');
-    await lastLineBecomes('1girl, solo, long hair, ');
+    // The editor shows the tag's translation after it (an inlay hint) once the server sends it: the
+    // text is the line without it.
+    const lines = await workbench.editorLinesWhen((l) => l[l.length - 1]!.replace(/\s*长发/, '') === '1girl, solo, long hair, ');
+    assert.equal(lines[lines.length - 1]!.replace(/\s*长发/, ''), '1girl, solo, long hair, ');
     await workbench.press('Escape');
+    // ... and it does come (inlay hints, danbooruGpt.translationHints).
+    const hinted = await workbench.editorLinesWhen((l) => /long hair\s*长发, $/.test(l[l.length - 1]!), 20_000);
+    assert.match(hinted[hinted.length - 1]!, /long hair\s*长发, $/);
   } finally {
     writeFileSync(settingsFile, before);
   }
