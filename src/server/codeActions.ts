@@ -1,7 +1,7 @@
-// Quick fixes for our diagnostics: for an unknown tag its tag when it is a translation (the translation
-// file's), "did you mean …" (nearest real tags) or "add to
-// known tags" (a command the client runs: settings are the client's to write), "did you mean …" for a
-// LoRA or a wildcard that names no file (the nearest names of its folders), remove a
+// Quick fixes for our diagnostics: for an unknown tag, its tag when it is a translation (the
+// translation file's), "did you mean …" (nearest real tags) or "add to known tags" (a command the
+// client runs: settings are the client's to write); "did you mean …" for a LoRA or a wildcard that
+// names no file (the nearest names of its folders); remove a
 // duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
 // that tag is already in the prompt). Nothing is removed from alternation or prompt editing (`[a|b]`,
 // `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
@@ -182,10 +182,10 @@ function quickFixes(
       case DiagnosticCode.UnknownTag: {
         // A translation written in place of its tag (`长发`): its tag, the preferred fix.
         const translated = translations?.tagOf(written);
-        const tag = translated === undefined ? undefined : dictionary.resolve(translated)?.tag;
-        if (tag) fix(`Replace with "${tag.name}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, true);
+        const itsTag = translated === undefined ? undefined : dictionary.resolve(translated)?.tag;
+        if (itsTag) fix(`Replace with "${itsTag.name}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(itsTag.name, style) }, true);
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
-        nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0 && !translated));
+        nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0 && !itsTag));
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
         const name = (diagnostic.data as UnknownTagData | undefined)?.name ?? normalizeTag(written);
         actions.push({
