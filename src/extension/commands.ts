@@ -289,6 +289,7 @@ export function showMenu(ctx: Ctx): Command {
       { label: '$(list-ordered) Tag Counts', command: 'danbooruGpt.tagCounts' },
       { label: '$(add) Add Tag to Every Prompt…', command: 'danbooruGpt.addTagToEveryPrompt' },
       { label: '$(remove) Remove Tag from Every Prompt…', command: 'danbooruGpt.removeTagFromEveryPrompt' },
+      { label: '$(history) Forget Picked Tags…', command: 'danbooruGpt.forgetPickedTags' },
       { label: '$(debug-restart) Restart Language Server', command: 'danbooruGpt.restartServer' },
       { label: '$(output) Open Log', command: 'danbooruGpt.openLog' },
       { label: '$(settings-gear) Settings', command: 'danbooruGpt.openSettings' },

@@ -2,6 +2,7 @@
 // the prompt up to and including this tag. On a wildcard: its file and options; on a LoRA or an
 // embedding: its file and trigger words.
 import path from 'node:path';
+import { times } from '../util/words';
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
@@ -34,6 +35,9 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
     sections.push(tagMarkdown(resolved.tag, resolved.viaAlias ? tag.name : undefined));
     const translation = translations?.of(resolved.tag.name) ?? translations?.of(tag.name);
     if (translation) sections.push(`Translation: ${escapeMarkdown(translation)} (${escapeMarkdown(path.basename(translations!.file))})`);
+    // Why completion may rank it higher for this user (danbooruGpt.completion.pickedTagWeight).
+    const picked = ctx.picks.total(resolved.tag.name);
+    if (picked > 0) sections.push(`You picked it from the list ${times(picked)}: completion ranks it higher (\`danbooruGpt.completion.pickedTagWeight\`).`);
   } else {
     const embedding = (await networkFiles(ctx.folders, await ctx.settings.forDocument(document.uri), 'embedding')).find((f) => normalizeTag(f.name) === tag.name);
     if (embedding) {

@@ -605,6 +605,8 @@ describe('language server, dictionary-only', () => {
       const raised = after.findIndex((item) => item.label === fifth.label);
       assert.ok(raised >= 0 && raised < 4, `${tag}, picked 3 times, ranks above 5th: ${labels(after).join(' | ')}`);
       assert.match(after[raised]!.detail!, /· picked 3 times$/);
+      const hover = await picking.hover(await picking.open('picked-hover.prompt', `1girl, ${tag}`), 0, 8);
+      assert.match((hover!.contents as { value: string }).value, /You picked it from the list 3 times: completion ranks it higher/);
       await withSettings(picking, { completion: { pickedTagWeight: 0 } }, async () => {
         assert.deepEqual(labels(await picking.completionItems(uri, 0, 9)), labels(before), 'weight 0: the order of no picks');
       });
