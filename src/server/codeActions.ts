@@ -202,6 +202,11 @@ function quickFixes(
         replacements.forEach((text, i) => fix(`Did you mean "${text}"?`, diagnostic, { range: diagnostic.range, newText: text }, i === 0));
         break;
       }
+      case DiagnosticCode.WildcardCase: {
+        const replacements = (diagnostic.data as UnknownFileData | undefined)?.replacements ?? [];
+        replacements.forEach((text, i) => fix(`Write "${text}" as its file names it`, diagnostic, { range: diagnostic.range, newText: text }, i === 0));
+        break;
+      }
       case DiagnosticCode.AliasTag: {
         const data = diagnostic.data as AliasData | undefined;
         const canonical = data?.canonical ?? dictionary.resolve(normalizeTag(written))?.tag.name;

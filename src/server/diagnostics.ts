@@ -18,7 +18,7 @@ import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { FOLDER_SETTING, networkFiles, networkOfToken } from './networks';
 import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
-import { filesOfWildcard, wildcardFiles, type WildcardFile } from './wildcards';
+import { filesOfWildcard, namesInAnotherCase, wildcardFiles, type WildcardFile } from './wildcards';
 
 export const DIAGNOSTIC_SOURCE = 'danbooru-gpt';
 
@@ -30,6 +30,8 @@ export const enum DiagnosticCode {
   AliasTag = 'alias-tag',
   /** A tag whose parentheses a1111 and ComfyUI read as emphasis: `ganyu (genshin impact)`. */
   UnescapedParentheses = 'unescaped-parentheses',
+  /** `__Hair__` for `hair.txt`: Dynamic Prompts finds it on Windows only (namesInAnotherCase). */
+  WildcardCase = 'wildcard-case',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
 }
@@ -185,11 +187,21 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
       });
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);
-      if (name === undefined || filesOfWildcard(files.wildcards, name).length > 0) continue;
+      if (name === undefined) continue;
+      const range = { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + name.length + 4 } };
+      if (filesOfWildcard(files.wildcards, name).length > 0) {
+        const written = namesInAnotherCase(files.wildcards, name);
+        if (written.length === 0) continue;
+        const data: UnknownFileData = { replacements: written.map((n) => `__${n}__`) };
+        into.push({
+          range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.WildcardCase, data,
+          message: `"__${name}__" names ${written.map((n) => `"${n}"`).join(', ')} in another case: Dynamic Prompts compares case on Linux and macOS, and will not find it there.`,
+        });
+        continue;
+      }
       const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map((n) => `__${n}__`) };
       into.push({
-        range: { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + name.length + 4 } },
-        severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
+        range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
         message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`, data,
       });
     }

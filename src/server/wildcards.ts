@@ -153,20 +153,33 @@ export async function wildcardOfToken(folders: FolderFiles, settings: ServerSett
 }
 
 /** Dynamic Prompts' globs, as Python's fnmatch reads them: `*` any run of characters (`/` too), `?` one. */
-function globPattern(name: string): RegExp {
+function globPattern(name: string, caseSensitive = false): RegExp {
   const escaped = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i');
+  return new RegExp(`^${escaped}$`, caseSensitive ? '' : 'i');
 }
 
 /**
  * The wildcards a name chooses from: itself, or each a glob (`animals/*`) matches; when none does,
  * as Dynamic Prompts, each whose name ends with it (`cat` finds `animals/cat`).
  */
-export function filesOfWildcard(files: WildcardFile[], name: string): WildcardFile[] {
-  const matched = files.filter((f) => globPattern(name).test(f.name));
+export function filesOfWildcard(files: WildcardFile[], name: string, caseSensitive = false): WildcardFile[] {
+  const matched = files.filter((f) => globPattern(name, caseSensitive).test(f.name));
   if (matched.length > 0 || name.startsWith('**')) return matched;
-  const anywhere = globPattern(`**/${name}`);
+  const anywhere = globPattern(`**/${name}`, caseSensitive);
   return files.filter((f) => anywhere.test(f.name));
+}
+
+/**
+ * For a plain name (no glob) that finds Dynamic Prompts files only when case is ignored: the name as
+ * those files write it (`__Hair_Color__` → `hair_color`; found by its end, that end). Dynamic Prompts
+ * matches names with Python's fnmatch, which compares case on Linux and macOS (not on Windows); the
+ * Impact Pack lower-cases every name, so its files are left out. Empty when nothing is wrong.
+ */
+export function namesInAnotherCase(files: WildcardFile[], name: string): string[] {
+  if (/[*?]/.test(name)) return [];
+  const found = filesOfWildcard(files, name).filter((f) => !isImpactPackFile(f.path));
+  if (found.length === 0 || filesOfWildcard(files, name, true).length > 0) return [];
+  return [...new Set(found.map((f) => f.name.slice(f.name.length - name.length)))];
 }
 
 /**

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
@@ -1079,8 +1079,16 @@ describe('language server, Dynamic Prompts wildcards', () => {
   });
 
   test('wildcards and choice counts are no unknown tags; a wildcard with no file is flagged', async () => {
-    const uri = await client.open('wildcards-checked.prompt', '1girl, __hair_color__, {2$$__poses__|smile}, (__animals/*__:1.2), __ANIMALS/CAT__ ears');
-    assert.deepEqual(await client.waitForDiagnostics(uri), []);
+    const checkedText = '1girl, __hair_color__, {2$$__poses__|smile}, (__animals/*__:1.2), __ANIMALS/CAT__ ears';
+    const uri = await client.open('wildcards-checked.prompt', checkedText);
+    // Found in any case, but Dynamic Prompts compares case on Linux and macOS: a note, with the fix.
+    const [caseNote, ...others] = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(others, []);
+    assert.deepEqual([caseNote!.range.start.character, caseNote!.range.end.character, caseNote!.code, caseNote!.severity], [66, 81, 'wildcard-case', DiagnosticSeverity.Information]);
+    assert.equal(caseNote!.message, '"__ANIMALS/CAT__" names "animals/cat" in another case: Dynamic Prompts compares case on Linux and macOS, and will not find it there.');
+    const caseFixes = await client.codeActions(uri, [caseNote!]);
+    assert.deepEqual(caseFixes.map((f) => [f.title, f.isPreferred]), [['Write "__animals/cat__" as its file names it', true]]);
+    assert.equal(applyEdits(checkedText, caseFixes[0]!.edit!.changes![uri]!), checkedText.replace('__ANIMALS/CAT__', '__animals/cat__'));
     const missing = await client.open('wildcards-missing.prompt', '1girl, __nope__, __color__ shirt, __animals/*/x__');
     const problems = await client.waitForDiagnostics(missing, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.code]), [[7, 15, 'unknown-file'], [17, 26, 'unknown-file'], [34, 49, 'unknown-file']]);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { wildcardName } from '../../src/prompt/parser';
 import { FolderFiles, listFolderFiles } from '../../src/server/folderFiles';
-import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, parseCollection, wildcardFiles, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, namesInAnotherCase, parseCollection, wildcardFiles, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
 import { DEFAULT_SETTINGS } from '../../src/server/settings';
 
 const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
@@ -128,4 +128,19 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
   assert.deepEqual(await parseCollection({ name: 'broken', path: '/w/broken.yaml' }, 'a:\n  - x\n b: [', (m) => warnings.push(m)), []);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /^Wildcard collection \/w\/broken\.yaml:\d+: /);
+});
+
+test('wildcards: a name that finds Dynamic Prompts files only when case is ignored, and how they write it', () => {
+  const files = ['animals/cat', 'hair_color', 'Eye_Color', 'animals/Big/lion'].map(file);
+  assert.deepEqual(names(filesOfWildcard(files, 'Hair_Color', true)), [], 'Python\'s fnmatch on Linux and macOS compares case');
+  assert.deepEqual(namesInAnotherCase(files, 'Hair_Color'), ['hair_color']);
+  assert.deepEqual(namesInAnotherCase(files, 'hair_color'), [], 'as written');
+  assert.deepEqual(namesInAnotherCase(files, 'eye_color'), ['Eye_Color']);
+  assert.deepEqual(namesInAnotherCase(files, 'CAT'), ['cat'], 'found by its end: that end, as the file writes it');
+  assert.deepEqual(namesInAnotherCase(files, 'big/lion'), ['Big/lion']);
+  assert.deepEqual(namesInAnotherCase(files, 'ANIMALS/*'), [], 'globs are left alone');
+  assert.deepEqual(namesInAnotherCase(files, 'nope'), [], 'no file at all is another problem');
+  // The Impact Pack lower-cases every name: its files are found in any case.
+  const impact: WildcardFile = { name: 'outfits', path: '/c/custom_nodes/ComfyUI-Impact-Pack/wildcards/outfits.txt' };
+  assert.deepEqual(namesInAnotherCase([impact], 'Outfits'), []);
 });
