@@ -303,15 +303,8 @@ export class BpeModelEngine extends ModelEngineBase {
       ...popular.filter((match) => !guidedIds.has(match.id)),
     ].slice(0, pool);
     // The user's picked tags the prefix reaches and the extra aliases (translations) are scored
-    // whatever their popularity; a tag the search found keeps its own kind of match.
-    const found = new Set(real.map((match) => match.id));
-    const extras = [...this.bonusMatches(bonus, query, allowed, exclude), ...this.extraAliasMatches(options.extraAliases, allowed, exclude)];
-    const matches = [...real];
-    for (const match of extras) {
-      if (found.has(match.id)) continue;
-      found.add(match.id);
-      matches.push(match);
-    }
+    // whatever their popularity.
+    const matches = this.withExtraCandidates(real, options, query, allowed, exclude);
     const bonusOf = this.bonusOfIds(bonus);
     const rank = (i: number, logProbability: number): number =>
       inVocabularyScore(this.ranking, logProbability, this.dictionary.counts[matches[i].id]) - this.kindPenalty(matches[i].kind) + bonusOf(matches[i].id);

@@ -64,7 +64,7 @@ export class DictionaryOnlyEngine implements TagEngine {
    * The tags of a completion's `bonus` (the user's picked tags) that the typed `query` reaches by
    * name, allowed and not excluded: candidates whatever their popularity.
    */
-  bonusMatches(bonus: ReadonlyMap<string, number> | undefined, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  private bonusMatches(bonus: ReadonlyMap<string, number> | undefined, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
     const matches: IdMatch[] = [];
     if (!bonus) return matches;
     for (const id of this.bonusById(bonus).keys()) {
@@ -76,7 +76,7 @@ export class DictionaryOnlyEngine implements TagEngine {
   }
 
   /** The ids of `extraAliases`' tags (those the dictionary has), with the text typed towards each, allowed and not excluded. */
-  extraAliasMatches(extraAliases: ReadonlyMap<string, string> | undefined, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  private extraAliasMatches(extraAliases: ReadonlyMap<string, string> | undefined, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
     const matches: IdMatch[] = [];
     if (!extraAliases) return matches;
     for (const [name, alias] of extraAliases) {
@@ -84,6 +84,22 @@ export class DictionaryOnlyEngine implements TagEngine {
       if (id >= 0 && !exclude.has(id) && allowed(id)) matches.push({ id, kind: 'alias', alias });
     }
     return matches;
+  }
+
+  /**
+   * `matches` followed by the candidates a completion's options add that are not among them yet: the
+   * picked tags the typed `query` reaches, then the extra aliases (translations). A tag already in
+   * `matches` keeps its own kind of match. Every engine takes its extra candidates from here.
+   */
+  withExtraCandidates(matches: IdMatch[], { bonus, extraAliases }: CompleteOptions, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+    const listed = new Set(matches.map((match) => match.id));
+    const all = [...matches];
+    for (const extra of [...this.bonusMatches(bonus, query, allowed, exclude), ...this.extraAliasMatches(extraAliases, allowed, exclude)]) {
+      if (listed.has(extra.id)) continue;
+      listed.add(extra.id);
+      all.push(extra);
+    }
+    return all;
   }
 
   /**
@@ -116,7 +132,9 @@ export class DictionaryOnlyEngine implements TagEngine {
     let matches = this.dictionary.searchIds(prefix, { categories: options.categories, limit: top + exclude.size });
     const { bonus, extraAliases } = options;
     const bonusOf = this.bonusOfIds(bonus);
-    if (bonus?.size || extraAliases?.size) matches = this.withExtras(matches, options, normalizeTag(prefix), this.dictionary.categoryFilter(options.categories), exclude);
+    if (bonus?.size || extraAliases?.size) {
+      matches = this.sortedWithExtras(this.withExtraCandidates(matches, options, normalizeTag(prefix), this.dictionary.categoryFilter(options.categories), exclude), bonusOf);
+    }
     const completions: Completion[] = [];
     for (const match of matches) {
       if (exclude.has(match.id) || completions.length >= top) continue;
@@ -134,20 +152,12 @@ export class DictionaryOnlyEngine implements TagEngine {
   }
 
   /**
-   * Search matches with the picked tags the typed query reaches and the extra aliases added, each
-   * kind's block in order of popularity plus bonus (the order the search gives, by popularity, when
-   * nothing was picked); abbreviations and typos keep the search's order, picked ones first.
+   * Search matches with the extra candidates added, each kind's block in order of popularity plus
+   * bonus (the order the search gives, by popularity, when nothing was picked); abbreviations and
+   * typos keep the search's order, picked ones first.
    */
-  private withExtras(matches: IdMatch[], { bonus, extraAliases }: CompleteOptions, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
-    const listed = new Set(matches.map((match) => match.id));
-    const all = [...matches];
-    for (const extra of [...this.bonusMatches(bonus, query, allowed, exclude), ...this.extraAliasMatches(extraAliases, allowed, exclude)]) {
-      if (listed.has(extra.id)) continue;
-      listed.add(extra.id);
-      all.push(extra);
-    }
+  private sortedWithExtras(all: IdMatch[], bonusOf: (id: number) => number): IdMatch[] {
     const byPopularity = (kind: MatchKind): boolean => kind === 'prefix' || kind === 'word' || kind === 'alias';
-    const bonusOf = this.bonusOfIds(bonus);
     const key = (match: IdMatch): number => bonusOf(match.id) + (byPopularity(match.kind) ? this.logPrior(match.id) : 0);
     // Array.prototype.sort is stable: equal keys keep the search's order.
     return all.sort((a, b) => MATCH_KIND_ORDER[a.kind] - MATCH_KIND_ORDER[b.kind] || key(b) - key(a));

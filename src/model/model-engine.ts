@@ -312,9 +312,9 @@ export class TagModelEngine extends ModelEngineBase {
       for (const id of range) if (this.tagToToken[id] >= 0) add(id, 'prefix');
     }
     for (const id of this.popularOutOfVocabulary(range, query, top + exclude.size, allowed)) add(id, 'prefix');
-    // The user's picked tags outside the vocabulary, however rare (those inside were all added above).
-    for (const { id, kind } of this.bonusMatches(bonus, query, allowed, seen)) add(id, kind);
-    for (const { id, alias } of this.extraAliasMatches(options.extraAliases, allowed, seen)) add(id, 'alias', alias);
+    // The user's picked tags outside the vocabulary, however rare (those inside were all added above),
+    // and the tags found by translation.
+    for (const { id, kind, alias } of this.withExtraCandidates([], options, query, allowed, seen)) add(id, kind, alias);
     if (query.length >= 3) {
       for (const id of this.dictionary.wordMatchIds(query)) add(id, 'word');
       for (const [id, alias] of this.dictionary.aliasMatches(query)) add(id, 'alias', alias);
