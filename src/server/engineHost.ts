@@ -1,12 +1,15 @@
 // Owns the engine: loads it once, lazily (on the first document or request), with work-done
 // progress and a serverStatus notification. A model that fails to load is reported with the reason
 // (naming the file) and the server goes on with dictionary-only completion. A changed model folder,
-// dictionary file or thread count reloads it. A dictionary file that cannot be read is reported the
-// same way and the shipped dictionary is used instead.
+// dictionary file or thread count reloads it, and so do their files changed on disk (a model
+// retrained into its folder, an edited dictionary); files that changed but do not load leave the
+// model loaded before in use. A dictionary file that cannot be read is reported the same way and the
+// shipped dictionary is used instead.
 import path from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
 import { createDictionaryOnlyEngine, defaultModelDir, loadDictionary, loadEngine, type TagDictionary, type TagEngine } from '../model/index';
 import { ServerStatusNotification, type ServerStatusParams } from '../protocol';
+import { FileWatch } from './fileWatch';
 import { resolvePathSetting, type ServerSettings } from './settings';
 
 interface ModelChoice {
@@ -22,8 +25,13 @@ export class EngineHost {
   private dictionary: TagDictionary | undefined;
   /** The file `dictionary` was loaded from (undefined: the shipped one). */
   private dictionaryFile: string | undefined;
+  /** The dictionary file changed on disk since it was loaded. */
+  private dictionaryChanged = false;
   private lastStatus: ServerStatusParams | undefined;
   private readonly listeners: (() => void)[] = [];
+  private readonly files = new FileWatch((changed) => void this.filesChanged(changed), (message) => this.connection.console.info(message));
+  /** Reloads one after the other: a settings change and a file change must not load at once. */
+  private reloads: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly connection: Connection,
@@ -48,18 +56,42 @@ export class EngineHost {
   }
 
   /** Settings changed: reload when the model folder or the thread count differ from the loaded ones. */
-  async settingsChanged(): Promise<void> {
-    if (!this.loading || !this.choice) return;
-    const next = this.choose(await this.serverSettings());
-    if (next.modelDir === this.choice.modelDir && next.threads === this.choice.threads && next.dictionaryFile === this.choice.dictionaryFile) return;
-    const previous = this.loading;
-    this.loading = this.load();
-    await this.loading.catch(() => undefined);
+  settingsChanged(): Promise<void> {
+    return this.serially(async () => {
+      if (!this.loading || !this.choice) return;
+      const next = this.choose(await this.serverSettings());
+      if (next.modelDir === this.choice.modelDir && next.threads === this.choice.threads && next.dictionaryFile === this.choice.dictionaryFile) return;
+      await this.reload(false);
+    });
+  }
+
+  /** The model folder or the dictionary file changed on disk: loaded again, keeping a working model if the new files fail. */
+  private filesChanged(changed: Set<string>): Promise<void> {
+    return this.serially(async () => {
+      if (!this.loading || !this.choice) return;
+      const { dictionaryFile } = this.choice;
+      if (dictionaryFile !== undefined && changed.has(path.resolve(dictionaryFile))) this.dictionaryChanged = true;
+      this.connection.console.info(`Changed on disk: ${[...changed].join(', ')}. Loading the model again.`);
+      await this.reload(true);
+    });
+  }
+
+  private async reload(keepWorkingModel: boolean): Promise<void> {
+    const previous = await this.loading?.catch(() => undefined);
+    this.loading = this.load(keepWorkingModel && previous?.model ? previous : undefined);
+    const next = await this.loading.catch(() => undefined);
     // The old engine goes away once the requests running on it are done (a long sample among them).
-    await previous.then((engine) => engine.retire()).catch(() => undefined);
+    if (previous && previous !== next) await previous.retire().catch(() => undefined);
+  }
+
+  private serially(task: () => Promise<void>): Promise<void> {
+    const run = this.reloads.then(task);
+    this.reloads = run.catch(() => undefined);
+    return run;
   }
 
   async dispose(): Promise<void> {
+    this.files.close();
     const engine = await this.loading?.catch(() => undefined);
     await engine?.dispose();
   }
@@ -82,7 +114,8 @@ export class EngineHost {
    * shipped dictionary; the returned message says why (undefined when all went as chosen).
    */
   private async chooseDictionary(file: string | undefined): Promise<{ dictionary: TagDictionary; problem?: string }> {
-    if (this.dictionary && this.dictionaryFile === file) return { dictionary: this.dictionary };
+    if (this.dictionary && this.dictionaryFile === file && !this.dictionaryChanged) return { dictionary: this.dictionary };
+    this.dictionaryChanged = false;
     let problem: string | undefined;
     if (file !== undefined) {
       try {
@@ -100,7 +133,8 @@ export class EngineHost {
     return { dictionary: this.dictionary, problem };
   }
 
-  private async load(): Promise<RetirableEngine> {
+  /** @param working the engine to keep when the model fails to load (its files changed on disk but do not load). */
+  private async load(working?: RetirableEngine): Promise<RetirableEngine> {
     const choice = this.choose(await this.serverSettings());
     this.choice = choice;
     this.report({ health: 'warning', loading: true, message: `Loading the tag model from ${choice.modelDir}…` });
@@ -128,9 +162,18 @@ export class EngineHost {
         throw error;
       }
       const prefix = dictionaryProblem ? `${dictionaryProblem} ` : '';
+      if (working?.model) {
+        // Half-written files (training still exporting) or a bad export: the model in memory still works.
+        this.report({ health: 'warning', loading: false, model: working.model.name, message: `${prefix}The files in ${choice.modelDir} changed on disk and could not be loaded: ${reason}. The model loaded before is still in use; it is loaded again when the files change.` });
+        return working;
+      }
       this.report({ health: 'error', loading: false, message: `${prefix}The model in ${choice.modelDir} could not be loaded: ${reason}. Completion uses the tag dictionary only (ranked by post count).` });
       return new RetirableEngine(createDictionaryOnlyEngine(this.dictionary));
     } finally {
+      // `onnx/` too: a Hugging Face export keeps its model there, and a folder's watch does not see into the one below.
+      const watched = [choice.modelDir, path.join(choice.modelDir, 'onnx')];
+      if (choice.dictionaryFile !== undefined) watched.push(choice.dictionaryFile);
+      this.files.watch(watched);
       progress?.done();
       for (const listener of this.listeners) listener();
     }

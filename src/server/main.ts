@@ -70,7 +70,11 @@ const engines = new EngineHost(connection, () => settings.forServer(), () => wor
 const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
 const warn = (message: string): void => connection.console.warn(message);
 // Replaced on initialize by one kept in the file the client names.
-const translations = new TranslationHost(() => workspaceRoot, (problem) => settings.warnOnce(problem), (message) => connection.console.info(message));
+const translations = new TranslationHost(() => workspaceRoot, (problem) => settings.warnOnce(problem), (message) => connection.console.info(message), () => {
+  // Edited on disk: the open documents' hints and checks are asked for again, and read the new file.
+  diagnostics.scheduleAll();
+  if (canRefreshInlayHints) void connection.languages.inlayHint.refresh();
+});
 const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn), translations };
 const diagnostics = new DiagnosticsScheduler(ctx);
 
@@ -155,6 +159,7 @@ connection.onRequest(PickedTagsRequest, () => ctx.picks.list());
 connection.onRequest(ForgetPickedTagsRequest, async (params) => ({ forgotten: await ctx.picks.forget(params?.tags) }));
 connection.onShutdown(async () => {
   await ctx.picks.flush();
+  translations.dispose();
   await engines.dispose();
 });
 

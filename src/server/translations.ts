@@ -1,9 +1,12 @@
 // The translation file of danbooruGpt.translationFile (a tagcomplete translation CSV), loaded once per
 // file and version, and what completion and hover take from it. A file that cannot be read, or lines
-// that are no translations, are warned about once, naming the file (and the first such line).
+// that are no translations, are warned about once, naming the file (and the first such line). The
+// file is watched: edited on disk, it is read again and the open documents are told (their hints and
+// diagnostics asked for again).
 import fs from 'node:fs';
 import type { TagDictionary } from '../model/index';
 import { loadTranslations, type TagTranslations } from '../model/translations';
+import { FileWatch } from './fileWatch';
 import { resolvePathSetting } from './settings';
 
 /** Translations searched per keystroke at most, and tags handed to the engine to rank (the most popular). */
@@ -12,12 +15,21 @@ const RANKED = 200;
 
 export class TranslationHost {
   private loaded: { file: string; mtimeMs: number; size: number; translations: TagTranslations | undefined } | undefined;
+  private readonly files: FileWatch;
 
+  /** @param onDidChange called when the loaded file changed on disk (it is read again at the next `get`). */
   constructor(
     private readonly workspaceRoot: () => string | undefined,
     private readonly warn: (problem: string) => void,
     private readonly info: (message: string) => void = () => undefined,
-  ) {}
+    onDidChange: () => void = () => undefined,
+  ) {
+    this.files = new FileWatch(onDidChange, info);
+  }
+
+  dispose(): void {
+    this.files.close();
+  }
 
   /** The translations of the setting's file; undefined when it is empty or the file fails (warned about). */
   get(setting: string): TagTranslations | undefined {
@@ -44,6 +56,7 @@ export class TranslationHost {
       this.warn(`The translation file set in danbooruGpt.translationFile could not be loaded: ${error instanceof Error ? error.message : String(error)}.`);
     }
     this.loaded = { file, mtimeMs: stat.mtimeMs, size: stat.size, translations };
+    this.files.watch([file]);
     return translations;
   }
 }

@@ -279,6 +279,75 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     }
   });
 
+  test('a model folder whose files change on disk is loaded again; files that do not load leave the model loaded before in use', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-retrained-'));
+    const copy = path.join(dir, 'model');
+    fs.cpSync(model, copy, { recursive: true });
+    const inOnnx = path.join(copy, 'onnx', 'model.onnx');
+    const onnx = fs.existsSync(inOnnx) ? inOnnx : path.join(copy, 'model.onnx');
+    const exported = fs.readFileSync(onnx);
+    // As training's export writes: a new file renamed over the old one.
+    const write = (bytes: Buffer): void => {
+      fs.writeFileSync(`${onnx}.tmp`, bytes);
+      fs.renameSync(`${onnx}.tmp`, onnx);
+    };
+    const settings = { modelFolder: copy, sample: { seed: 7, count: 3, maxTags: 12 } };
+    const nextStatus = async (act: () => unknown) => {
+      const before = client.statuses.length;
+      await act();
+      return client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+    };
+    try {
+      // (Run alone, the first document loads the engine: a setting changes only a loaded one.)
+      const uri = await client.open('kept-model.prompt', '1girl, solo');
+      await client.waitForStatus((s) => !s.loading);
+      const loaded = await nextStatus(() => client.changeSettings(settings));
+      assert.equal(loaded.health, 'ok', loaded.message);
+      // Half an export (training still writing, or killed): the model in memory goes on.
+      const kept = await nextStatus(() => write(exported.subarray(0, 4096)));
+      assert.equal(kept.health, 'warning', kept.message);
+      assert.equal(kept.model, loaded.model);
+      assert.ok(kept.message.includes(`The files in ${copy} changed on disk and could not be loaded:`) && kept.message.includes(onnx), kept.message);
+      assert.ok(kept.message.includes('The model loaded before is still in use'), kept.message);
+      const { samples } = await client.sample(uri, 0, 11);
+      assert.equal(samples.length, 3, 'the model still samples');
+      // The export done: loaded again, without a restart.
+      const reloaded = await nextStatus(() => write(exported));
+      assert.equal(reloaded.health, 'ok', reloaded.message);
+      assert.ok(client.logs.some((log) => log.message.startsWith('Changed on disk: ') && log.message.includes(copy)), 'the log says why it loaded again');
+    } finally {
+      await nextStatus(() => client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } }));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a dictionary file edited on disk is loaded again: its new tags are proposed without a restart', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-dictionary-'));
+    const csv = path.join(dir, 'my-tags.csv');
+    // Written by this test in tagcomplete's layout: tags of ../shared/data/danbooru-tags.csv with their
+    // real categories and post counts.
+    fs.writeFileSync(csv, 'long_hair,0,4350743,\nlong_sleeves,0,1568684,\n');
+    const labels = async (uri: string) => (await client.completionItems(uri, 0, 9)).filter((item) => !item.detail?.startsWith('known tag')).map((item) => String(item.label)).sort();
+    try {
+      const uri = await client.open('edited-dictionary.prompt', 'smile, lo');
+      await client.waitForStatus((s) => !s.loading);
+      let before = client.statuses.length;
+      await client.changeSettings({ modelFolder: model, dictionaryFile: csv });
+      await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+      assert.deepEqual(await labels(uri), ['long_hair', 'long_sleeves']);
+      before = client.statuses.length;
+      fs.appendFileSync(csv, 'looking_at_viewer,0,3315722,\n');
+      const reloaded = await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+      assert.ok(reloaded.message.includes(`3 dictionary tags from ${csv}`), reloaded.message);
+      assert.deepEqual(await labels(uri), ['long_hair', 'long_sleeves', 'looking_at_viewer']);
+    } finally {
+      const before = client.statuses.length;
+      await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+      await client.waitForStatus((s) => client.statuses.indexOf(s) >= before && !s.loading);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('changing the model folder setting reloads without a restart', async () => {
     const broken = path.join(os.tmpdir(), 'danbooru-gpt-missing-model');
     const before = client.statuses.length;

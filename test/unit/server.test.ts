@@ -958,6 +958,39 @@ describe('language server, dictionary-only', () => {
     });
   });
 
+  test('a translation file edited on disk: the open documents\' hints and diagnostics follow without a restart', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-translations-'));
+    const translationFile = path.join(dir, 'mine.csv');
+    // As an editor saves: a new file renamed over the old one (a watch on the old file would end there).
+    const save = (text: string): void => {
+      fs.writeFileSync(`${translationFile}.new`, text);
+      fs.renameSync(`${translationFile}.new`, translationFile);
+    };
+    save('long_hair,长发\nsmile,微笑\n');
+    try {
+      await withSettings(client, { translationFile }, async () => {
+        const text = 'long hair, 微笑, smile';
+        const uri = await client.open('edited-translations.prompt', text);
+        const hints = async () => (await client.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } } }))?.map((h) => `${h.position.character}:${String(h.label)}`);
+        const unknownMessage = (found: Diagnostic[]) => found.find((d) => d.range.start.character === 11)?.message;
+        assert.deepEqual(await hints(), ['9:长发', '20:微笑']);
+        await client.waitForDiagnostics(uri, (found) => unknownMessage(found)?.includes('It is the translation of smile') === true);
+        const refreshes = client.inlayHintRefreshes;
+        save('long_hair,长头发\nsmile,笑\n');
+        // (A check scheduled before the save may read the new file first: the refresh is what the watch adds.)
+        for (let waited = 0; client.inlayHintRefreshes === refreshes; waited += 50) {
+          assert.ok(waited < 10000, 'the editor is asked for the hints again');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const changed = await client.waitForDiagnostics(uri, (found) => unknownMessage(found) === 'Unknown tag "微笑": not in the Danbooru tag dictionary.');
+        assert.equal(changed.length, 1, JSON.stringify(changed));
+        assert.deepEqual(await hints(), ['9:长头发', '20:笑']);
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('wiki links of tags with parentheses are percent-encoded, in hover and in completion documentation', async () => {
     const uri = await client.open('wiki.prompt', '1girl, ;), >:(, ganyu (genshin impact)');
     const link = async (column: number): Promise<string> => /\[Danbooru wiki\]\(([^()\s]*)\)/.exec(((await client.hover(uri, 0, column))!.contents as { value: string }).value)?.[1] ?? 'no link';

@@ -23,6 +23,7 @@ import {
   PublishDiagnosticsNotification,
   ShowMessageNotification,
   SemanticTokensRefreshRequest,
+  InlayHintRefreshRequest,
   ShutdownRequest,
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
@@ -80,6 +81,8 @@ export class LspTestClient {
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   /** workspace/semanticTokens/refresh requests from the server (after each engine load). */
   semanticTokensRefreshes = 0;
+  /** workspace/inlayHint/refresh requests from the server (a changed translation file or setting). */
+  inlayHintRefreshes = 0;
   private readonly diagnosticWaiters: Waiter<PublishDiagnosticsParams>[] = [];
   private readonly statusWaiters: Waiter<ServerStatusParams>[] = [];
   private versions = new Map<string, number>();
@@ -100,6 +103,7 @@ export class LspTestClient {
     connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => client.settings));
     connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
     connection.onRequest(SemanticTokensRefreshRequest.type, () => void client.semanticTokensRefreshes++);
+    connection.onRequest(InlayHintRefreshRequest.type, () => void client.inlayHintRefreshes++);
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       client.diagnostics.set(params.uri, params);
       settle(client.diagnosticWaiters, params);
@@ -116,7 +120,7 @@ export class LspTestClient {
       processId: process.pid,
       rootUri: null,
       workspaceFolders: null,
-      capabilities: { workspace: { configuration: pull, semanticTokens: { refreshSupport: true } }, window: { workDoneProgress: true } },
+      capabilities: { workspace: { configuration: pull, semanticTokens: { refreshSupport: true }, inlayHint: { refreshSupport: true } }, window: { workDoneProgress: true } },
       initializationOptions: { ...(pull ? {} : { settings }), ...(options.pickedTagsFile ? { pickedTagsFile: options.pickedTagsFile } : {}) },
     });
     await connection.sendNotification(InitializedNotification.type, {});
