@@ -263,6 +263,13 @@ export class TagModelEngine extends ModelEngineBase {
 
   /** `<|bos|>` then the context's known tags once each, cut to the model's context length (latest kept). */
   contextTokens(context: string[]): number[] {
+    const tokens = this.tagTokens(context);
+    const room = this.files.config.contextLength - 1;
+    return [this.bosId, ...tokens.slice(Math.max(0, tokens.length - room))];
+  }
+
+  /** The vocabulary tokens of the context's tags, once each, in order (special tokens left out). */
+  private tagTokens(context: string[]): number[] {
     const tokens: number[] = [];
     const seen = new Set<number>();
     for (const tag of context) {
@@ -271,8 +278,7 @@ export class TagModelEngine extends ModelEngineBase {
       seen.add(token);
       tokens.push(token);
     }
-    const room = this.files.config.contextLength - 1;
-    return [this.bosId, ...tokens.slice(Math.max(0, tokens.length - room))];
+    return tokens;
   }
 
   override async complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
@@ -383,7 +389,8 @@ export class TagModelEngine extends ModelEngineBase {
       const banned = this.bannedTest(options.ban);
       for (let token = 0; token < blocked.length; token++) if (!blocked[token] && banned(this.tagName(token))) blocked[token] = 1;
     }
-    for (const token of promptTokens) blocked[token] = 1;
+    // All of them: a prompt longer than the model's window reads only its last tags, but repeats none.
+    for (const token of this.tagTokens(options.prompt ?? [])) blocked[token] = 1;
     // The stop token is drawn apart (chooseTokenOrStop, stops): masked for every tag draw.
     if (this.eosId >= 0) blocked[this.eosId] = 1;
     const random = createRandom(settings.seed);

@@ -366,6 +366,16 @@ describe('tag model engine on the tiny-tag fixture', () => {
     }
   });
 
+  test('a prompt longer than the model\'s window: its first tags, out of the window, are not sampled again either', async () => {
+    const vocabulary = JSON.parse(fs.readFileSync(path.join(fixture, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>;
+    // The vocabulary's first 300 tags (the most common, which the model samples most): 45 more than its 256 positions hold.
+    const prompt = Object.entries(vocabulary).sort((a, b) => a[1] - b[1]).map(([tag]) => tag).filter((tag) => !specialTokens.includes(tag)).slice(0, 300);
+    const samples = await engine.sample({ prompt, n: 20, seed: 1, temperature: 1.5, topK: 0, topP: 1, minTags: 1, maxTags: 40 });
+    const repeated = samples.flat().filter((tag) => prompt.includes(tag));
+    assert.deepEqual(repeated, []);
+    assert.ok(samples.every((tags) => tags.length >= 1), 'each sample still has a tag');
+  });
+
   test('a ban given as an alias (2_girls) bans its tag (2girls), the only spelling a sample uses', async () => {
     const options = { prompt: ['multiple_girls'], n: 8, seed: 5, temperature: 1.5, topK: 0, topP: 1, maxTags: 40 };
     const free = (await engine.sample(options)).flat();
