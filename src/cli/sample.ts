@@ -1,6 +1,9 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
 import { describeUnseen } from '../model/describe';
+import type { TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
+import { applyLineEdits, continuationEdit, styleOf, writtenSeparator } from '../prompt/insertStyle';
+import { continuationColumn, parsePrompt } from '../prompt/parser';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 
@@ -10,6 +13,8 @@ const help = `usage: danbooru-gpt sample [--prompt "1girl, solo"] [--n 5] [--tem
                            [--dictionary FILE]
 writes each sample as a full prompt line (the prompt's tags, then the sampled ones);
 --json writes {"prompt": [...], "seed": S, "samples": [[tags...], ...]} with the same full tag lists.
+--prompt is one prompt line, read as the editor reads it: weights (blush:1.2), LoRA, BREAK,
+escaped \( \), [a|b] are kept as written in the output lines and never sampled again.
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
 --ban takes tags (an alias bans its tag: smiling bans smile) and * globs, comma-separated or repeated.
 `;
@@ -20,6 +25,45 @@ export function splitPrompt(prompt: string): string[] {
     .split(',')
     .map((tag) => tag.trim())
     .filter(Boolean);
+}
+
+/** What a --prompt line holds: the tags the samples continue and those they must not repeat. */
+interface PromptLine {
+  /** The tags the model reads, left of where the samples go, in dictionary form. */
+  context: string[];
+  /** The canonical names of every tag of the line (the JSON's "prompt"), once each. */
+  tags: string[];
+  /** Tags right of where the samples go (before a trailing comment, say): banned from them. */
+  after: string[];
+  /** The line with the sampled tags written in, or undefined for a line of plain tags (written canonically). */
+  continued?: (tags: string[]) => string;
+}
+
+/**
+ * Reads a --prompt line as the language server reads a document's line, so that `(blush:1.2)` is
+ * the tag blush (never sampled again) and `<lora:x:1>`, BREAK and escapes are no tags. A line of
+ * plain tags is written back as canonical names, as before; any other keeps its text, the samples
+ * going where the editor's Sample Tags puts them (after the last tag's group, before a comment).
+ */
+export function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
+  if (/[\r\n]/.test(text)) throw new UsageError('--prompt must be one line (one prompt)');
+  const canonical = (name: string): string => dictionary.resolve(name)?.tag.name ?? name;
+  const parsed = parsePrompt(text, { isTag: (name) => dictionary.resolve(name) !== undefined });
+  const column = continuationColumn(text, text.length, parsed);
+  const tags = [...new Set(parsed.tags.map((tag) => canonical(tag.name)))];
+  const context = parsed.tags.filter((tag) => tag.end <= column).map((tag) => tag.name);
+  const after = parsed.tags.filter((tag) => tag.end > column).map((tag) => canonical(tag.name));
+  const plain = parsed.tokens.length === 0 && parsed.groups.length === 0 && !text.includes('\\');
+  if (plain) return { context, tags, after };
+  const line = text.trim();
+  const reparsed = parsePrompt(line, { isTag: (name) => dictionary.resolve(name) !== undefined });
+  // The sampled tags as the prompt writes its own (`long hair` spaces, `\(` escapes), with no `, ` after the last.
+  const written = reparsed.tags.map((tag) => tag.text);
+  const separator = written.map(writtenSeparator).find((each) => each !== undefined) ?? 'underscores';
+  const style = styleOf(written.join(','), { separator, escapeParentheses: false, appendComma: false });
+  const continued = (sampled: string[]): string =>
+    sampled.length === 0 ? line : applyLineEdits(line, [continuationEdit(line, line.length, sampled, style, reparsed)]).text;
+  return { context, tags, after, continued };
 }
 
 /** The sampler's PRNG takes 32 bits: a seed outside them would silently equal another one. */
@@ -50,11 +94,11 @@ export async function runSample(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  const prompt = splitPrompt(values.prompt ?? '');
+  if (/[\r\n]/.test(values.prompt ?? '')) throw new UsageError('--prompt must be one line (one prompt)');
   const givenSeed = parseSeed(values.seed);
   const seed = givenSeed ?? Math.floor(Math.random() * 2 ** 31);
   const options = {
-    prompt,
+    prompt: [] as string[],
     n: parseNumberFlag('n', values.n) ?? 5,
     temperature: parseNumberFlag('temperature', values.temperature),
     topK: parseNumberFlag('top-k', values['top-k']),
@@ -71,18 +115,20 @@ export async function runSample(argv: string[]): Promise<number> {
   }
   const engine = await loadEngineFromFlags(values);
   try {
+    const prompt = readPromptLine(values.prompt ?? '', engine.dictionary);
+    options.prompt = prompt.context;
     // Prompt tags as the dictionary spells them, once each, so output lines are canonical.
-    const canonicalPrompt = [...new Set(prompt.map((tag) => engine.dictionary.resolve(tag)?.tag.name ?? tag))];
+    const canonicalPrompt = prompt.tags;
     // A character or an unknown tag in the prompt is kept in the output but steers nothing: say so,
     // or the samples look as if they ignored it.
-    const unseen = engine.unseenTags(prompt);
+    const unseen = engine.unseenTags(prompt.context);
     if (unseen.length > 0) {
       process.stderr.write(`note: the model does not read ${describeUnseen(engine.dictionary, unseen)}: the samples do not follow ${unseen.length === 1 ? 'it' : 'them'}\n`);
     }
     for (const pattern of engine.unmatchedBans(options.ban)) {
       process.stderr.write(`note: --ban "${pattern}" matches no tag in the dictionary: it bans nothing\n`);
     }
-    const sampled = await engine.sample(options);
+    const sampled = await engine.sample({ ...options, ban: [...options.ban, ...prompt.after] });
     const samples = sampled.map((tags) => [...canonicalPrompt, ...tags]);
     if (givenSeed === undefined && !values.json) process.stderr.write(`seed: ${seed}\n`);
     const short = sampled.filter((tags) => tags.length < (options.minTags ?? 0)).length;
@@ -99,6 +145,7 @@ export async function runSample(argv: string[]): Promise<number> {
       process.stderr.write(`note: ${empty} of ${sampled.length} samples add no tag: the model ended them right after the prompt (--min-tags 1 asks for at least one)\n`);
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ prompt: canonicalPrompt, seed, samples })}\n`);
+    else if (prompt.continued) process.stdout.write(sampled.map((tags) => `${prompt.continued!(tags)}\n`).join(''));
     else process.stdout.write(samples.map((tags) => `${tags.join(', ')}\n`).join(''));
   } finally {
     await engine.dispose();

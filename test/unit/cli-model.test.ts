@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { formatTag } from '../../src/prompt/insertStyle';
 
 const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -234,7 +235,8 @@ test('cli sample: prompt tags the model cannot read are kept in the output and n
   assert.equal(result.status, 0, result.stderr);
   assert.ok(
     result.stderr.includes(
-      "note: the model does not read 1girl (not in the model's vocabulary), hatsune miku (character tag, not in the model's vocabulary), " +
+      // Named as the dictionary reads them (a prompt's escapes and spaces taken out).
+      "note: the model does not read 1girl (not in the model's vocabulary), hatsune_miku (character tag, not in the model's vocabulary), " +
         'no_such_tag_xyz (not in the tag dictionary): the samples do not follow them\n',
     ),
     result.stderr,
@@ -243,6 +245,33 @@ test('cli sample: prompt tags the model cannot read are kept in the output and n
   const readable = run(['sample', '--model', fixture, '--prompt', 'long hair, smiling', '--n', '2', '--max-tags', '3', '--seed', '1']);
   assert.equal(readable.status, 0, readable.stderr);
   assert.doesNotMatch(readable.stderr, /does not read/);
+});
+
+test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as the editor reads it, kept as written, its tags never sampled again', () => {
+  const prompt = 'multiple girls BREAK (smile:1.2), <lora:x:1>, [long hair|blush] // the rest';
+  const args = ['sample', '--model', fixture, '--prompt', prompt, '--n', '30', '--seed', '4', '--max-tags', '8', '--temperature', '1.5', '--top-k', '0', '--top-p', '1'];
+  const json = run([...args, '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout) as { prompt: string[]; samples: string[][] };
+  assert.deepEqual(parsed.prompt, ['multiple_girls', 'smile', 'long_hair', 'blush']);
+  const sampled = parsed.samples.map((tags) => tags.slice(parsed.prompt.length));
+  assert.ok(sampled.every((tags) => tags.length > 0));
+  assert.deepEqual(sampled.flat().filter((tag) => parsed.prompt.includes(tag)), [], 'no prompt tag again, weighted or in an alternation');
+  assert.doesNotMatch(json.stderr, /does not read/, 'the weight and the LoRA are no unknown tags');
+  const text = run(args);
+  assert.equal(text.status, 0, text.stderr);
+  const lines = text.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 30);
+  lines.forEach((line, i) => {
+    // Written as the prompt writes its tags (spaces), after the last group, before the comment.
+    const added = sampled[i]!.map((tag) => formatTag(tag, { separator: 'spaces', escapeParentheses: false })).join(', ');
+    assert.equal(line, `multiple girls BREAK (smile:1.2), <lora:x:1>, [long hair|blush], ${added} // the rest`);
+  });
+  const plain = run(['sample', '--model', fixture, '--prompt', 'multiple_girls, long hair', '--n', '2', '--seed', '4', '--max-tags', '3']);
+  assert.ok(plain.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('multiple_girls, long_hair, ')), 'plain tags: canonical names, as before');
+  const twoLines = run(['sample', '--model', fixture, '--prompt', 'multiple_girls\nlong_hair']);
+  assert.equal(twoLines.status, 2);
+  assert.match(twoLines.stderr, /--prompt must be one line/);
 });
 
 test('cli sample: a --ban that matches no dictionary tag (a typo) is named on stderr; one that matches is not', () => {
