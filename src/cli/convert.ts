@@ -26,7 +26,8 @@ options:
   --limit N               stop after writing N posts
   --no-dedupe             keep posts whose id was already written (default: dumps overlap, so drop them)
   --strict                stop at the first bad line (exit 1, nothing written)
-  --workers N             convert up to N files at once in worker threads (default 1)
+  --workers N             convert up to N files at once in worker threads (default 1; with --limit,
+                          one: the files are read in order, and only until the limit)
   --counts FILE           where the tag-count table goes (default OUT.counts.csv)
   --quiet                 no progress bar, no problem lines; the summary only
   -h, --help              this text

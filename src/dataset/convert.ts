@@ -486,7 +486,9 @@ export async function convertMetadata(options: ConvertOptions, hooks: ConvertHoo
   await checkOutputPath(resolved.countsOutput, files, 'tag-count table');
   if (resolved.countsOutput === resolved.output) throw new ConvertUsageError('the tag-count table cannot be the output itself');
   hooks.signal?.throwIfAborted();
-  if (resolved.workers > 1 && files.length > 1) {
+  // Under --limit the files are read in order until the limit: parallel parts would read (and report,
+  // and fail --strict on) posts past it.
+  if (resolved.workers > 1 && files.length > 1 && resolved.limit === Infinity) {
     const { convertInParallel } = await import('./parallel');
     return convertInParallel(resolved, files, hooks);
   }

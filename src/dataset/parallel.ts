@@ -1,6 +1,7 @@
 // Several files at once: a pool of worker threads converts each file into a part (its dataset lines, and
-// their post ids in a side file), then the parts are merged in input order, so dedupe, --limit, the
-// output and the count table are the same as with one worker.
+// their post ids in a side file), then the parts are merged in input order, so dedupe, the output
+// and the count table are the same as with one worker. A run under --limit never comes here
+// (convertMetadata reads its files in order, and only until the limit).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,8 +29,7 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   const stem = path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   const parts: Part[] = files.map((file, index) => ({
     index,
-    // A part may not stop at --limit: duplicates of earlier files could still be dropped when merging.
-    job: { file, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options: { ...options, limit: index === 0 ? options.limit : Infinity } },
+    job: { file, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options },
     progress: { bytesRead: 0, postsRead: 0, postsWritten: 0 },
   }));
   const bytesTotal = totalBytes(files);
@@ -199,7 +199,7 @@ function aggregateProgress(parts: Part[], bytesTotal: number, started: number): 
   };
 }
 
-/** Concatenates the parts in input order, dropping posts whose id was written already, up to --limit. */
+/** Concatenates the parts in input order, dropping posts whose id was written already. */
 async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: Part[], started: number): Promise<ConvertSummary> {
   const counts = emptyCounts();
   const formatter = new PostFormatter(options);
@@ -210,10 +210,6 @@ async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: P
   try {
     for (const part of parts) {
       const result = part.result as PartResult;
-      if (counts.postsWritten >= options.limit) {
-        counts.stoppedAtLimit ||= result.lines > 0;
-        continue;
-      }
       // The worker counted every tag of its part; lines dropped here are taken back one by one.
       formatter.addCounts(result.tagCounts);
       const keep = await linesToKeep(part.job.idsPath, result.lines, options, ids, counts);
@@ -235,7 +231,7 @@ async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: P
   return summarize(options, files, counts, formatter, started);
 }
 
-/** Reads a part's ids: which of its lines are written ('all' in the usual case of no duplicate and no limit). */
+/** Reads a part's ids: which of its lines are written ('all' in the usual case of no duplicate). */
 async function linesToKeep(idsPath: string, lines: number, options: ResolvedOptions, ids: PostIdSet, counts: ConversionCounts): Promise<Uint8Array | 'all'> {
   const keep = new Uint8Array(lines);
   let dropped = 0;
@@ -248,10 +244,7 @@ async function linesToKeep(idsPath: string, lines: number, options: ResolvedOpti
       if (bytesRead === 0) throw new Error(`part ids file is short: ${idsPath}`);
       for (let offset = 0; offset + 8 <= bytesRead; offset += 8, line++) {
         const id = block.readDoubleLE(offset);
-        if (counts.postsWritten >= options.limit) {
-          counts.stoppedAtLimit = true;
-          dropped++;
-        } else if (options.dedupe && !Number.isNaN(id) && !ids.add(id)) {
+        if (options.dedupe && !Number.isNaN(id) && !ids.add(id)) {
           counts.skipped.duplicate++;
           dropped++;
         } else {
@@ -294,8 +287,6 @@ function addCounts(total: ConversionCounts, part: ConversionCounts): void {
   total.bytesParsed += part.bytesParsed;
   total.postsRead += part.postsRead;
   total.badRecords += part.badRecords;
-  // Only the first part runs under --limit (see convertInParallel); if it stopped there, so does the output.
-  total.stoppedAtLimit ||= part.stoppedAtLimit;
   for (const [reason, count] of Object.entries(part.skipped)) total.skipped[reason as SkipReason] += count;
   for (const [reason, count] of Object.entries(part.problems)) {
     total.problems[reason as ProblemReason] = (total.problems[reason as ProblemReason] ?? 0) + (count ?? 0);

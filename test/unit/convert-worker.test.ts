@@ -28,7 +28,8 @@ test('convert workers: several files on 2 workers give the same dataset, counts 
   const inputs = writeOverlappingInputs(dir);
   const variants: Partial<ConvertOptions>[] = [{}, { order: 'shuffle', seed: 3 }, { format: 'jsonl', categories: ['general', 'copyright'] }, { limit: 20 }, { dedupe: false }];
   for (const variant of variants) {
-    const one = await convertMetadata({ inputs, output: path.join(dir, 'one.txt'), ...variant });
+    const problemsOfOne: InputProblem[] = [];
+    const one = await convertMetadata({ inputs, output: path.join(dir, 'one.txt'), ...variant }, { onProblem: (problem) => problemsOfOne.push(problem) });
     const problems: InputProblem[] = [];
     const two = await convertMetadata({ inputs, output: path.join(dir, 'two.txt'), workers: 2, ...variant }, { onProblem: (problem) => problems.push(problem) });
     const label = JSON.stringify(variant);
@@ -37,11 +38,15 @@ test('convert workers: several files on 2 workers give the same dataset, counts 
     for (const key of ['postsWritten', 'skipped', 'tagsWritten', 'distinctTags', 'stoppedAtLimit'] as const) {
       assert.deepEqual(two[key], one[key], `${label} ${key}`);
     }
-    // Under --limit one worker stops reading early; parallel workers read their whole files (documented).
-    if (variant.limit !== undefined) continue;
-    for (const key of ['problems', 'badRecords', 'firstProblems', 'bytesParsed'] as const) assert.deepEqual(two[key], one[key], `${label} ${key}`);
-    assert.deepEqual(problems.map((problem) => `${path.basename(problem.file)}:${problem.line}`), ['b.jsonl:13']);
+    for (const key of ['problems', 'badRecords', 'firstProblems', 'bytesParsed', 'postsRead'] as const) assert.deepEqual(two[key], one[key], `${label} ${key}`);
+    assert.deepEqual(problems, problemsOfOne, label);
+    // Under --limit the files are read in order, only until the limit (b.jsonl's bad line 13 is past it).
+    const expectedProblems = variant.limit === undefined ? ['b.jsonl:13'] : [];
+    assert.deepEqual(problems.map((problem) => `${path.basename(problem.file)}:${problem.line}`), expectedProblems, label);
   }
+  // --strict fails on a bad line only where the run reads: not past the limit, whatever the workers.
+  const strict = await convertMetadata({ inputs, output: path.join(dir, 'two.txt'), workers: 2, limit: 20, strict: true });
+  assert.equal(strict.postsWritten, 20);
   const expected = [...apiRecords().map(expectedLine), expectedLine(JSON.parse(readLines(gwernFixture)[0]))];
   const merged = await convertMetadata({ inputs, output: path.join(dir, 'two.txt'), workers: 3 });
   assert.deepEqual(readLines(path.join(dir, 'two.txt')), expected);
