@@ -2,10 +2,15 @@
 // "\r", which is legal whitespace inside a JSON line, so one request would get two answers.
 import { StringDecoder } from 'node:string_decoder';
 
-/** The stream's lines without their "\n" or "\r\n"; a byte-order mark at the start is dropped. */
+/**
+ * The stream's lines without their "\n" or "\r\n"; a byte-order mark at the start is dropped. Each
+ * chunk is searched once: a line that spans many chunks is kept as its pieces and joined once, so a
+ * 100 MB line costs what it weighs, not its length times its chunks.
+ */
 export async function* inputLines(stream: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8');
-  let pending = '';
+  /** The pieces of the line not ended yet. */
+  const pieces: string[] = [];
   let first = true;
   const take = (line: string): string => {
     if (first) {
@@ -14,15 +19,22 @@ export async function* inputLines(stream: AsyncIterable<Buffer | string>): Async
     }
     return line.endsWith('\r') ? line.slice(0, -1) : line;
   };
+  const ended = (last: string): string => {
+    pieces.push(last);
+    const line = pieces.join('');
+    pieces.length = 0;
+    return take(line);
+  };
   for await (const chunk of stream) {
-    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     let start = 0;
-    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n', start)) {
-      yield take(pending.slice(start, end));
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      yield ended(text.slice(start, end));
       start = end + 1;
     }
-    pending = pending.slice(start);
+    if (start < text.length) pieces.push(text.slice(start));
   }
-  pending += decoder.end();
-  if (pending) yield take(pending);
+  pieces.push(decoder.end());
+  const rest = pieces.join('');
+  if (rest) yield take(rest);
 }
