@@ -7,7 +7,7 @@
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { Completion, TagEngine } from '../model/index';
-import { contextAt, isTypingWeight, parsePrompt, writtenTags } from '../prompt/parser';
+import { contextAt, isTypingWeight, normalizeTag, parsePrompt, writtenTags } from '../prompt/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { inputLines } from './input-lines';
@@ -17,7 +17,8 @@ reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0
 and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} line for each,
 in order; a bad or empty line gets {"error": "..."} on its line and the rest go on.
 "categories" (default [0], general): numbers 0 general, 1 artist, 3 copyright, 4 character, 5 meta,
-or those names.
+or those names. Tags and prefixes may be written with a1111's escaped parentheses
+(ganyu_\\(genshin_impact\\)).
 Instead of "context" and "prefix", a prompt line as written and the cursor in it (UTF-16 code
 units, default its end): {"prompt": "1girl, (solo:1.2), lo", "cursor": 21, "top": 10}. The prompt
 is read as the editor reads it (weights, LoRA, BREAK, artist: prefixes, ...); the answer adds
@@ -113,15 +114,39 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
   });
 }
 
+/**
+ * A context tag as a prompt writes it (`ganyu_\(genshin_impact\)`, a1111's escapes) is read as its
+ * tag; a name the dictionary knows as written (`\m/`) stays as it is.
+ */
+function contextTag(engine: TagEngine, tag: string): string {
+  if (!tag.includes('\\') || engine.dictionary.resolve(tag) !== undefined) return tag;
+  const unescaped = normalizeTag(tag);
+  return engine.dictionary.resolve(unescaped) !== undefined ? unescaped : tag;
+}
+
+/**
+ * Completions of a context and a prefix. A prefix with an escaped parenthesis (`ganyu_\(gen`) is
+ * looked up unescaped too, and the two lists merged by score: `\(` also begins a real name
+ * (`\(^o^)/`), so neither reading may replace the other.
+ */
+async function completeContext(engine: TagEngine, request: CompleteRequest): Promise<Completion[]> {
+  const context = request.context.map((tag) => contextTag(engine, tag));
+  const options = { top: request.top, categories: request.categories };
+  const completions = await engine.complete(context, request.prefix, options);
+  if (!/\\[()]/.test(request.prefix)) return completions;
+  const unescaped = await engine.complete(context, request.prefix.replace(/\\([()])/g, '$1'), options);
+  const seen = new Set<string>();
+  return [...completions, ...unescaped]
+    .sort((a, b) => b.score - a.score)
+    .filter((completion) => !seen.has(completion.tag) && seen.add(completion.tag))
+    .slice(0, request.top);
+}
+
 export async function answerLine(engine: TagEngine, line: string): Promise<string> {
   try {
     const request = parseRequest(line);
     if (request.prompt) return await completeInPrompt(engine, { ...request, prompt: request.prompt });
-    const completions = await engine.complete(request.context, request.prefix, {
-      top: request.top,
-      categories: request.categories,
-    });
-    return JSON.stringify({ completions: completionsJson(completions) });
+    return JSON.stringify({ completions: completionsJson(await completeContext(engine, request)) });
   } catch (err) {
     return JSON.stringify({ error: err instanceof Error ? err.message : String(err) });
   }

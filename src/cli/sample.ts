@@ -14,7 +14,7 @@ const help = `usage: danbooru-gpt sample [--prompt "1girl, solo"] [--n 5] [--tem
 writes each sample as a full prompt line (the prompt's tags, then the sampled ones);
 --json writes {"prompt": [...], "seed": S, "samples": [[tags...], ...]} with the same full tag lists.
 --prompt is one prompt line, read as the editor reads it: weights (blush:1.2), LoRA, BREAK,
-escaped \( \), [a|b] are kept as written in the output lines and never sampled again.
+escaped \\( \\), [a|b] are kept as written in the output lines and never sampled again.
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
 --ban takes tags (an alias bans its tag: smiling bans smile) and * globs, comma-separated or repeated.
 `;

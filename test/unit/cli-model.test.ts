@@ -68,6 +68,25 @@ test('cli complete: "categories" takes numbers or names; one that is neither is 
   }
 });
 
+test('cli complete: context tags and a prefix written with a1111\'s escaped parentheses are read as their tags; names with a backslash of their own stay', () => {
+  const input = [
+    { context: [], prefix: 'ganyu_(gen', top: 3, categories: [4] },
+    { context: [], prefix: 'ganyu_\\(gen', top: 3, categories: [4] },
+    { context: ['ganyu_\\(genshin_impact\\)'], prefix: 'ganyu', top: 3, categories: [4] },
+    { context: [], prefix: '\\(^o', top: 3 },
+    { context: ['\\m/'], prefix: '\\m', top: 3 },
+  ].map((request) => JSON.stringify(request)).join('\n');
+  const result = run(['complete', '--model', fixture, '--threads', '1'], input);
+  assert.equal(result.status, 0, result.stderr);
+  const [plain, escaped, afterEscaped, face, written] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  assert.equal(plain!.completions?.[0]?.tag, 'ganyu_(genshin_impact)');
+  assert.deepEqual(escaped, plain, 'the escaped prefix finds what the plain one does, scored alike');
+  assert.ok(afterEscaped!.completions!.length > 0);
+  assert.ok(!afterEscaped!.completions!.some((c) => c.tag === 'ganyu_(genshin_impact)'), 'the escaped context tag is not offered again');
+  assert.equal(face!.completions?.[0]?.tag, '\\(^o^)/', 'a name that begins with \\( is still found');
+  assert.ok(!written!.completions!.some((c) => c.tag === '\\m/'), 'a context tag with its own backslash is read as written');
+});
+
 test('cli complete: a prompt line and a cursor are read as the editor reads them; the answer names the span to replace', () => {
   const weighted = 'multiple_girls, (2girls:1.2), <lora:x:0.8>, lo';
   const input = [
