@@ -148,7 +148,7 @@ export class Conversion {
     private readonly hooks: ConvertHooks,
     private readonly bytesTotal: number,
   ) {
-    this.adapter = new PostAdapter(options.categories);
+    this.adapter = new PostAdapter(options.categories, options.format === 'txt');
     this.formatter = new PostFormatter(options);
     this.filter = {
       minTags: options.minTags,

@@ -22,7 +22,14 @@ export class PostAdapter {
   private readonly slotByCategoryId = new Int8Array(256).fill(-1);
   private readonly apiFields: string[];
 
-  constructor(readonly categories: readonly TagCategory[]) {
+  /**
+   * @param commaFree whether a kept tag holding "," is a bad record: a txt line is its tags joined by
+   * ",", so such a tag would be read back as two (none of the shared dictionary's 140,782 tags has one).
+   */
+  constructor(
+    readonly categories: readonly TagCategory[],
+    private readonly commaFree = false,
+  ) {
     categories.forEach((name, slot) => {
       this.slotByCategoryId[TAG_CATEGORIES[name]] = slot;
     });
@@ -68,6 +75,7 @@ export class PostAdapter {
       // A newline in a kept name would split the post over two dataset lines; a dropped tag's name
       // is never written (as in the API schema, whose dropped fields are not read).
       if (hasControlCharacter(name)) return wrongType(`tags[${i}].name`, 'a tag name without control characters', name);
+      if (this.commaFree && name.includes(',')) return wrongType(`tags[${i}].name`, 'a tag name without "," (the txt output joins tags with ",")', name);
       tags[slot].push(name);
     }
     return tags;
@@ -89,6 +97,7 @@ export class PostAdapter {
       anyTagField = true;
       const split = splitTagString(value);
       if (split === undefined) return wrongType(field, 'tags without control characters', value);
+      if (this.commaFree && value.includes(',')) return wrongType(field, 'tags without "," (the txt output joins tags with ",")', value);
       tags.push(split);
     }
     if (!anyTagField && !hasAnyApiTagField(fields)) {

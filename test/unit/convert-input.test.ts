@@ -213,6 +213,30 @@ test('convert input: control characters in tags never break "one post a line", i
 });
 
 
+test('convert input: a kept tag holding "," is a reported bad line in txt (its line would split it), written in jsonl; in both schemas and both read paths', async (t) => {
+  const dir = tempDir(t);
+  // Made-up minimal posts: no real Danbooru tag has a comma; a hand-made or foreign dump may.
+  const posts = [
+    '{"id":1,"tag_string_general":"a,b c"}',
+    '{"id":2,"tags":[{"name":"x,y","category":"0"},{"name":"z","category":"0"}]}',
+    '{"id":3,"tag_string_general":"smile","tag_string_artist":"some,artist"}',
+    '{"id":4,"tag_string_general":"plain"}',
+  ];
+  const input = path.join(dir, 'posts.jsonl');
+  fs.writeFileSync(input, `${posts.join('\n')}\n`);
+  for (const fastJsonLines of [true, false]) {
+    const out = path.join(dir, 'out.txt');
+    const problems: InputProblem[] = [];
+    const summary = await convertMetadata({ inputs: [input], output: out, fastJsonLines }, { onProblem: (problem) => problems.push(problem) });
+    assert.deepEqual(readLines(out), ['smile', 'plain'], `fast path ${fastJsonLines}`);
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.reason}:${p.detail.includes('","')}`), ['1:wrong-type:true', '2:wrong-type:true'], `fast path ${fastJsonLines}`);
+    assert.equal(summary.badRecords, 2);
+    const json = path.join(dir, 'out.jsonl');
+    await convertMetadata({ inputs: [input], output: json, format: 'jsonl', fastJsonLines });
+    assert.deepEqual(readLines(json).map((line) => (JSON.parse(line) as { tags: { general: string[] } }).tags.general), [['a,b', 'c'], ['x,y', 'z'], ['smile'], ['plain']]);
+  }
+});
+
 test('convert input: a control character in a tag of a dropped category loses nothing, in both schemas and both read paths', async (t) => {
   const dir = tempDir(t);
   // Made-up minimal posts: the artist tag holds a newline; with only general tags kept it is never written.
