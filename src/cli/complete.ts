@@ -79,6 +79,8 @@ export function parseRequest(line: string): CompleteRequest {
     if (!Array.isArray(categories) || ids.some((id) => id === undefined)) {
       throw new Error(`"categories" must be an array of category numbers (0, 1, 3, 4, 5) or names (${CATEGORY_LIST})`);
     }
+    // An empty list would answer every line with no completion, silently.
+    if (ids.length === 0) throw new Error(`"categories" must name at least one category (${CATEGORY_LIST}); leave it out for general`);
     parsed.categories = ids as number[];
   }
   return parsed;

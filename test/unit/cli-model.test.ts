@@ -55,15 +55,17 @@ test('cli complete: "categories" takes numbers or names; one that is neither is 
     JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: ['charater'] }),
     JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: [2] }),
     JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: 'character' }),
+    JSON.stringify({ context: [], prefix: 'hatsu', top: 3, categories: [] }),
   ].join('\n');
   const result = run(['complete', '--model', fixture, '--threads', '1'], input);
   assert.equal(result.status, 0, result.stderr);
   const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
-  assert.equal(lines.length, 5);
+  assert.equal(lines.length, 6);
   assert.equal(lines[0].completions?.[0]?.tag, 'hatsune_miku');
   assert.ok(lines[0].completions?.every((completion) => completion.category === 4));
   assert.deepEqual(lines[1], lines[0]);
-  for (const line of lines.slice(2)) {
+  assert.equal(lines[5].error, '"categories" must name at least one category (general, artist, copyright, character, meta); leave it out for general');
+  for (const line of lines.slice(2, 5)) {
     assert.equal(line.error, '"categories" must be an array of category numbers (0, 1, 3, 4, 5) or names (general, artist, copyright, character, meta)');
   }
 });
