@@ -114,7 +114,9 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       if (index === undefined || canonical === undefined) continue;
       const keep = kept.get(canonical) ?? tags.first.get(canonical)!;
       const tag = parsed.tags[index]!;
-      if (index !== keep) {
+      // A second writing of a tag goes when duplicates are reported; when they are not, the user keeps
+      // repeats (emphasis, say) and a repeated alias is only renamed.
+      if (index !== keep && check.duplicateTags) {
         if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) byTag.set(index, { ...removalRange(text, parsed, index), text: '' });
       } else if (problem.code === DiagnosticCode.AliasTag) {
         byTag.set(index, { start: tag.start, end: tag.end, text: formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true)) });

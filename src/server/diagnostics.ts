@@ -648,14 +648,13 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
     // `dress` of `{red|blue} dress` is no second `dress` when the prompt holds one.
     if (groupOfJoined?.has(tag) && partOfJoinedTag(tag)) continue;
     const first = seen.get(canonical);
-    if (first !== undefined) {
-      if (settings.duplicateTags) {
-        const same = first === tag.text ? `"${tag.text}"` : `"${tag.text}" (same tag as "${first}")`;
-        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.DuplicateTag, message: `Duplicate tag ${same} in this prompt.` });
-      }
+    if (first !== undefined && settings.duplicateTags) {
+      const same = first === tag.text ? `"${tag.text}"` : `"${tag.text}" (same tag as "${first}")`;
+      into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.DuplicateTag, message: `Duplicate tag ${same} in this prompt.` });
       continue;
     }
-    seen.set(canonical, tag.text);
+    // With duplicates not reported, a second `smile` (or `smiling` after `smile`) is checked as any tag.
+    if (first === undefined) seen.set(canonical, tag.text);
     if (settings.parentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
       into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnescapedParentheses, message: `"${tag.text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(tag.text)}.` });
     }

@@ -1494,6 +1494,23 @@ test('Fix All on real posts with aliases and duplicates written in: no alias or 
   assert.ok(aliases > 200, `${aliases} aliases written`);
 });
 
+test('diagnostics: with duplicates not reported, an alias written after its tag is still an alias, and Fix All renames it instead of removing it', () => {
+  const dictionary = loadDictionary();
+  const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+  const quiet: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics, duplicateTags: false };
+  const codes = (line: string, check: DiagnosticsSettings) => lineProblems(line, dictionary, check).map((d) => `${d.range.start.character}:${d.code}`);
+  for (const line of ['smile, smiling', 'smiling, smile']) {
+    const at = line.indexOf('smiling');
+    assert.deepEqual(codes(line, quiet), [`${at}:alias-tag`], line);
+    assert.equal(fixLine(line, dictionary, quiet, style), 'smile, smile', 'the repeat the user keeps, in the tag\'s name');
+  }
+  assert.deepEqual(codes('long hair, longhair, long hair', quiet), ['11:alias-tag']);
+  // Reported, a later writing is a duplicate (not also an alias), and Fix All removes it.
+  const loud: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics };
+  assert.deepEqual(codes('smile, smiling', loud), ['7:duplicate-tag']);
+  assert.equal(fixLine('smile, smiling', dictionary, loud, style), 'smile');
+});
+
 test('diagnostics: a check interrupted by typing keeps what it found for the next one (a first check, and a re-check after a large paste)', async () => {
   const dictionary = loadDictionary();
   const text = Array.from({ length: 20000 }, (_, i) => `1girl, made up tag ${i}, solo`).join('\n');
