@@ -44,7 +44,8 @@ const KIND_OF_CATEGORY: Record<number, CompletionItemKind> = {
 
 export async function provideCompletion(ctx: ServerContext, params: CompletionParams, token: CancellationToken): Promise<CompletionList | null> {
   const document = ctx.documents.get(params.textDocument.uri);
-  if (!document) return null;
+  // (A line past the end: no prompt there, and an edit there would be out of the document.)
+  if (!document || params.position.line >= document.lineCount) return null;
   // A newer completion of the same document aborts this one.
   return cancellable(token, (signal) => completionList(ctx, document, params, signal), `completion ${document.uri}`);
 }
@@ -318,7 +319,8 @@ type CompletionData = { tag: string; alias?: string } | { wildcard: WildcardFile
 /** Adds the documentation (category, count, aliases, wiki link) to the item VS Code is about to show. */
 export async function resolveCompletion(ctx: ServerContext, item: CompletionItem): Promise<CompletionItem> {
   const data = item.data as CompletionData | undefined;
-  if (!data || item.documentation) return item;
+  // Data this server did not write (another client's, or none) resolves to the item as it is.
+  if (!data || typeof data !== 'object' || item.documentation) return item;
   if ('wildcard' in data) {
     item.documentation = { kind: MarkupKind.Markdown, value: await wildcardMarkdown(data.wildcard.name, [withEntries(data.wildcard)]) };
     return item;
@@ -327,6 +329,7 @@ export async function resolveCompletion(ctx: ServerContext, item: CompletionItem
     item.documentation = { kind: MarkupKind.Markdown, value: await networkMarkdown(data.kind, data.network.name, data.network) };
     return item;
   }
+  if (typeof data.tag !== 'string') return item;
   const engine = await ctx.engines.engine();
   const info = engine.dictionary.get(data.tag);
   if (info) item.documentation = { kind: MarkupKind.Markdown, value: tagMarkdown(info, data.alias) };

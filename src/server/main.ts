@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
+  ErrorCodes,
   ProposedFeatures,
+  ResponseError,
   TextDocumentSyncKind,
   TextDocuments,
   createConnection,
@@ -156,7 +158,13 @@ connection.onExecuteCommand(({ command, arguments: args }) => {
   if (command === TAG_PICKED_COMMAND && typeof args?.[0] === 'string') ctx.picks.record(args[0]);
 });
 connection.onRequest(PickedTagsRequest, () => ctx.picks.list());
-connection.onRequest(ForgetPickedTagsRequest, async (params) => ({ forgotten: await ctx.picks.forget(params?.tags) }));
+connection.onRequest(ForgetPickedTagsRequest, async (params) => {
+  const tags = params?.tags;
+  if (tags !== undefined && (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string'))) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `tags must be a list of tag names (or left out: every picked tag), got ${JSON.stringify(tags)}.`);
+  }
+  return { forgotten: await ctx.picks.forget(tags) };
+});
 connection.onShutdown(async () => {
   await ctx.picks.flush();
   translations.dispose();

@@ -1013,6 +1013,24 @@ describe('language server, dictionary-only', () => {
     });
   });
 
+  test('requests with a position past the document, a bad n or tags, or item data of another client: no edit outside the document, invalid-params errors', async () => {
+    const uri = await client.open('past-the-end.prompt', '1girl, smile');
+    assert.equal(await client.complete(uri, 3, 0), null, 'no completion on a line the document does not have');
+    assert.deepEqual(await client.nextTags(uri, 1, 4), { items: [] });
+    const invalid = (pattern: RegExp) => (error: { code?: number; message?: string }) => {
+      assert.equal(error.code, ErrorCodes.InvalidParams, error.message);
+      assert.match(error.message ?? '', pattern);
+      return true;
+    };
+    await assert.rejects(client.sample(uri, 3, 0), invalid(/Line 4 is past the end of file:\/\/\/test\/past-the-end\.prompt \(1 line\)/));
+    for (const n of [0, 2.5, 1e9]) await assert.rejects(client.sample(uri, 0, 12, n), invalid(/n must be an integer in 1\.\.50/));
+    await assert.rejects(client.connection.sendRequest(ForgetPickedTagsRequest, { tags: 'x' as unknown as string[] }), invalid(/tags must be a list of tag names/));
+    for (const data of [5, { other: true }, 'x']) {
+      const item = { label: 'smile', data };
+      assert.deepEqual(await client.resolve(item), item, JSON.stringify(data));
+    }
+  });
+
   test('an out-of-range completion.count is clamped with one warning naming the setting and the value, not repeated on other changes', async () => {
     const uri = await client.open('count.prompt', '1girl, solo, lo');
     client.messages.length = 0;
