@@ -624,6 +624,13 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   // In a NovelAI section (`1.5::rain, night::`) they would take its weight too: after its `::`.
   const section = sectionAround(line, parsed, column);
   if (section) return section.end;
+  // In or after an AND segment's weight (`1girl :1.|2 AND`): before it, which must stay the segment's end.
+  const segmentWeight = parsed.tokens.find((t) => isSegmentWeight(line, parsed, t) && t.start < column && line.slice(t.end, column).trim() === '');
+  if (segmentWeight) {
+    let end = segmentWeight.start;
+    while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--;
+    return end;
+  }
   // (A weight in a closed group was handled above; one still being typed ends the line.)
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
   // In a prefix (`art|ist:wlop`): after the tag it prefixes, not between the two.
@@ -632,6 +639,12 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   // Right after a prefix with no tag yet (`artist:|`): before it, which stays for the tag to come.
   const bare = parsed.tokens.find((t) => t.kind === 'category' && t.end === at && !parsed.tags.some((tag) => tag.start === at));
   return bare ? bare.start : at;
+}
+
+/** Whether the token is the `:1.2` that weighs an AND segment (a weight outside every bracket group and NovelAI section). */
+function isSegmentWeight(line: string, parsed: ParsedPrompt, token: PromptToken): boolean {
+  if (token.kind !== 'weight' || line.endsWith('::', token.end)) return false;
+  return !parsed.groups.some((group) => group.open < token.start && (group.close === undefined || token.end <= group.close));
 }
 
 /** Whether the token is the `1.5::` that opens a NovelAI section (not the `::` that closes one). */

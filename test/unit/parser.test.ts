@@ -293,6 +293,11 @@ test('continuationColumn / continuationEdit: never inside a weight, LoRA, keywor
   // A comma the user wrote after BREAK stays, and the tags go after it; never two spaces.
   assert.equal(apply('1girl, BRE§AK, blush'), '1girl, BREAK, yuri, smile, blush');
   assert.equal(apply('1girl, BRE§AK blush'), '1girl, BREAK yuri, smile, blush');
+  // An AND segment's weight ends its segment: the tags go before it, in it or just after it.
+  assert.equal(apply('1girl :1.§2 AND 2girls'), '1girl, yuri, smile :1.2 AND 2girls');
+  assert.equal(apply('1girl, smile :0.8§ AND x'), '1girl, smile, yuri, smile :0.8 AND x');
+  assert.equal(apply('a AND b :0.5 §'), 'a AND b, yuri, smile :0.5 ');
+  assert.equal(apply('1girl :1.2 AND 2gi§rls'), '1girl :1.2 AND 2girls, yuri, smile, ', 'a tag after it is no weight\'s');
 });
 
 test('normalizeTag', () => {
