@@ -81,6 +81,8 @@ const SECTION_WEIGHT = /^-?(?:\d+\.?\d*|\.\d+)\s*$/;
 const BACKSLASH = 92;
 const COMMA = 44;
 const COLON = 58;
+// The rest of a1111's `[:to:when]` from its first colon: `:smile:0.5]`.
+const EDIT_WITHOUT_FROM = /:[^:[\]]+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
 const PIPE = 124;
 const HASH = 35;
 const DOLLAR = 36;
@@ -372,7 +374,9 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         i += 2;
         continue;
       }
-      if (group?.kind === '[' && tagStart >= 0) {
+      // `[from:to:when]`; with nothing before it (`[:to:when]`, a1111's "add `to` at step `when`") only
+      // when the group is that, so that a face (`[:3]`, `[:d]`) stays a tag.
+      if (group?.kind === '[' && (tagStart >= 0 || matchAt(EDIT_WITHOUT_FROM, line, i) > 0)) {
         separator(i++);
         continue;
       }

@@ -67,6 +67,9 @@ test('parser: `tag (word)` is emphasis only when the dictionary knows the tag an
 test('parser: alternation and prompt editing split tags inside square brackets', () => {
   assert.deepEqual(names('[cat ears|dog ears], [day:night:0.5]'), ['cat_ears', 'dog_ears', 'day', 'night']);
   assert.deepEqual(names('|_|, :|, >_<, ^_^, :d, <|>_<|>'), ['|_|', ':|', '>_<', '^_^', ':d', '<|>_<|>']);
+  // `[:to:when]` adds `to` at a step; a face in square brackets (`[:d]`) stays a face.
+  assert.deepEqual(names('[:smile:0.5], x, [: long hair :0.3], [:d], [:3:0.5]'), ['smile', 'x', 'long_hair', ':d', '3']);
+  assertSpansExact('[:smile:0.5], x, [: long hair :0.3], [:d]');
 });
 
 test("parser: ComfyUI's random choice {a|b} splits its options; a face holding | stays one tag in any bracket", () => {
