@@ -150,17 +150,39 @@ export function categoriesAt(cursor: CursorContext, settings: ServerSettings): n
 type Plain = Record<string, unknown>;
 const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Deep merge of a partial settings object over defaults; values of the wrong type are ignored. */
-export function mergeSettings<T>(defaults: T, partial: unknown): T {
+/**
+ * Deep merge of a partial settings object over defaults. A value of the wrong type (settings.json
+ * holds anything: `"count": "20"`) keeps the fallback, and `problems` gets a message naming the
+ * setting; a single string where a list of them is expected (`"bannedTags": "smile"`) is read as that
+ * one-item list, also with a message.
+ */
+export function mergeSettings<T>(defaults: T, partial: unknown, problems?: string[], name = 'danbooruGpt'): T {
   if (!isPlain(defaults) || !isPlain(partial)) return defaults;
   const result: Plain = { ...defaults };
   for (const [key, fallback] of Object.entries(defaults)) {
     const value = partial[key];
+    const setting = `${name}.${key}`;
     if (value === undefined) continue;
-    if (isPlain(fallback)) result[key] = mergeSettings(fallback, value);
-    else if (fallback === null ? value === null || typeof value === 'number' : typeof value === typeof fallback && Array.isArray(value) === Array.isArray(fallback)) result[key] = value;
+    if (isPlain(fallback)) {
+      if (isPlain(value)) result[key] = mergeSettings(fallback, value, problems, setting);
+      else problems?.push(`The setting ${setting} is ${JSON.stringify(value)}, but must be an object of settings (${Object.keys(fallback).map((inner) => `"${inner}"`).join(', ')}); using their defaults.`);
+    } else if (fallback === null ? value === null || typeof value === 'number' : typeof value === typeof fallback && Array.isArray(value) === Array.isArray(fallback)) {
+      result[key] = value;
+    } else if (Array.isArray(fallback) && typeof value === 'string') {
+      result[key] = [value];
+      problems?.push(`The setting ${setting} is ${JSON.stringify(value)}, but must be a list; using [${JSON.stringify(value)}].`);
+    } else {
+      problems?.push(`The setting ${setting} is ${JSON.stringify(value)} (${typeName(value)}), but must be ${typeName(fallback, true)}; using ${JSON.stringify(fallback)}.`);
+    }
   }
   return result as T;
+}
+
+/** What a settings.json value is, as a message says it. */
+function typeName(value: unknown, nullable = false): string {
+  if (value === null) return nullable ? 'a number or null' : 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** A numeric setting's valid values: package.json's schema says the same, and the engine accepts them. */
@@ -232,6 +254,15 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${CATEGORY_LIST}; ${using}.`);
     result = { ...result, completion: { ...result.completion, categories: kept.length > 0 ? kept : ['general'] } };
   }
+  // Lists of tags: an entry that is no string would be matched as nothing, silently.
+  for (const [group, key] of TAG_LIST_SETTINGS) {
+    const holder = (group === undefined ? result : result[group]) as unknown as Record<string, unknown[]>;
+    const tags = holder[key]!;
+    if (tags.every((tag) => typeof tag === 'string')) continue;
+    const kept = tags.filter((tag): tag is string => typeof tag === 'string');
+    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} has ${tags.filter((tag) => typeof tag !== 'string').map((tag) => JSON.stringify(tag)).join(', ')}, but each must be a tag (a string); left out.`);
+    result = group === undefined ? { ...result, [key]: kept } : { ...result, [group]: { ...result[group], [key]: kept } };
+  }
   for (const key of FOLDER_SETTINGS) {
     const folders: unknown[] = result[key];
     if (folders.every((folder) => typeof folder === 'string')) continue;
@@ -251,6 +282,12 @@ const NAME_SETTINGS: [group: 'insert' | 'format' | 'diagnostics' | undefined, ke
   ['diagnostics', 'unescapedParentheses', ['promptFiles', 'always', 'never']],
 ];
 
+/** The settings that list tags (or tag globs). */
+const TAG_LIST_SETTINGS: [group: 'diagnostics' | undefined, key: string][] = [
+  [undefined, 'bannedTags'],
+  ['diagnostics', 'knownTags'],
+];
+
 /** The settings that list folders of files a prompt names. */
 const FOLDER_SETTINGS = ['wildcardFolders', 'loraFolders', 'embeddingFolders', 'hypernetworkFolders'] as const;
 
@@ -259,6 +296,8 @@ export class SettingsStore {
   private global: Promise<ServerSettings> | undefined;
   private canPull = false;
   private initial: ServerSettings = DEFAULT_SETTINGS;
+  /** What was wrong with the settings pushed to the server (initialization options, a push-style change). */
+  private initialProblems: string[] = [];
   /**
    * Warnings already shown. Kept across configuration changes: each message names the setting and
    * its value, so a value that stays wrong is not warned about again, and a new wrong value is.
@@ -270,7 +309,8 @@ export class SettingsStore {
   configure(canPull: boolean, initializationOptions: unknown): void {
     this.canPull = canPull;
     const settings = isPlain(initializationOptions) ? initializationOptions.settings : undefined;
-    this.initial = mergeSettings(DEFAULT_SETTINGS, settings);
+    this.initialProblems = [];
+    this.initial = mergeSettings(DEFAULT_SETTINGS, settings, this.initialProblems);
   }
 
   /** Settings for one document (scoped: workspace-folder and language overrides apply). */
@@ -297,21 +337,25 @@ export class SettingsStore {
   changed(pushed: unknown): void {
     this.perDocument.clear();
     this.global = undefined;
-    if (!this.canPull && isPlain(pushed) && pushed.danbooruGpt !== undefined) this.initial = mergeSettings(DEFAULT_SETTINGS, pushed.danbooruGpt);
+    if (!this.canPull && isPlain(pushed) && pushed.danbooruGpt !== undefined) {
+      this.initialProblems = [];
+      this.initial = mergeSettings(DEFAULT_SETTINGS, pushed.danbooruGpt, this.initialProblems);
+    }
   }
 
   private async pull(scopeUri: string | undefined): Promise<ServerSettings> {
     let merged = this.initial;
+    const typeProblems = this.canPull ? [] : this.initialProblems;
     if (this.canPull) {
       try {
         const value: unknown = await this.connection.workspace.getConfiguration(scopeUri === undefined ? { section: 'danbooruGpt' } : { scopeUri, section: 'danbooruGpt' });
-        merged = mergeSettings(this.initial, value);
+        merged = mergeSettings(this.initial, value, typeProblems);
       } catch {
         // the client could not answer: the initial settings apply
       }
     }
     const { settings, problems } = validateSettings(merged);
-    for (const problem of problems) this.warnOnce(problem);
+    for (const problem of [...typeProblems, ...problems]) this.warnOnce(problem);
     return settings;
   }
 

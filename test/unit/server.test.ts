@@ -1053,6 +1053,12 @@ describe('language server, dictionary-only', () => {
       const countWarnings = client.messages.filter((m) => m.message.includes('danbooruGpt.completion.count')).map((m) => m.message);
       assert.equal(countWarnings.length, 2, JSON.stringify(countWarnings));
       assert.match(countWarnings[1]!, /is -5, but must be an integer from 1 to 200; using 1\./);
+      // A value of another type: warned about, the default used; a string for a list taken as its one tag.
+      await client.changeSettings({ modelFolder: NO_MODEL, completion: { count: '2' }, diagnostics: { knownTags: 'my_tag' } });
+      assert.equal((await client.completionItems(uri, 0, 15)).length, 20);
+      assert.ok(client.messages.some((m) => m.type === MessageType.Warning && m.message === 'Danbooru GPT: The setting danbooruGpt.completion.count is "2" (a string), but must be a number; using 20.'), JSON.stringify(client.messages));
+      const mine = await client.open('known-tag-string.prompt', 'my tag, smile');
+      assert.deepEqual(await client.waitForDiagnostics(mine), [], 'my_tag is known: the string was read as a list of it');
     } finally {
       await client.changeSettings({ modelFolder: NO_MODEL });
     }
@@ -1420,6 +1426,38 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(seeds.settings.sample.seed, 0);
   assert.match(seeds.problems.join('\n'), /danbooruGpt\.sample\.seed is -1, but must be an integer from 0 to 4294967295; using 0\./);
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
+});
+
+test('settings: a value of the wrong type (settings.json takes anything) is named and the default used; a string for a list is that list of one', () => {
+  const problems: string[] = [];
+  const merged = mergeSettings(DEFAULT_SETTINGS, {
+    completion: { count: '20', categories: 'general' },
+    diagnostics: { enabled: 'yes', knownTags: ['masterpiece', 5, null] },
+    sample: 'bad',
+    threads: 'auto',
+    modelFolder: 5,
+    insert: { style: null },
+    bannedTags: 'smile',
+  }, problems);
+  assert.deepEqual(problems, [
+    'The setting danbooruGpt.modelFolder is 5 (a number), but must be a string; using "".',
+    'The setting danbooruGpt.threads is "auto" (a string), but must be a number; using 0.',
+    'The setting danbooruGpt.completion.count is "20" (a string), but must be a number; using 20.',
+    'The setting danbooruGpt.completion.categories is "general", but must be a list; using ["general"].',
+    'The setting danbooruGpt.sample is "bad", but must be an object of settings ("count", "temperature", "topK", "topP", "minTags", "maxTags", "seed"); using their defaults.',
+    'The setting danbooruGpt.insert.style is null (null), but must be a string; using "spaces".',
+    'The setting danbooruGpt.diagnostics.enabled is "yes" (a string), but must be a boolean; using true.',
+    'The setting danbooruGpt.bannedTags is "smile", but must be a list; using ["smile"].',
+  ].sort((a, b) => problems.indexOf(a) - problems.indexOf(b)));
+  assert.equal(problems.length, 8);
+  assert.deepEqual(merged.bannedTags, ['smile']);
+  assert.equal(merged.completion.count, 20);
+  const { settings, problems: invalid } = validateSettings(merged);
+  assert.deepEqual(settings.diagnostics.knownTags, ['masterpiece']);
+  assert.deepEqual(invalid, ['The setting danbooruGpt.diagnostics.knownTags has 5, null, but each must be a tag (a string); left out.']);
+  const none: string[] = [];
+  mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null }, completion: { count: 5 } }, none);
+  assert.deepEqual(none, [], 'a null seed is a value of its own');
 });
 
 test('settings: a name outside a setting\'s list (settings.json takes anything) is named, and the valid ones used', () => {
