@@ -193,6 +193,9 @@ export function formatPrompt(line: string, options: FormatOptions, parsed: Parse
     out += gap + text;
     previous = unit;
   }
+  // `, # portraits` without its empty first separator would read as a comment (a section heading):
+  // formatting never changes what a line is.
+  if (commentLineText(out) !== undefined && commentLineText(line) === undefined) return line;
   return out;
 }
 

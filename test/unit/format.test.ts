@@ -59,6 +59,9 @@ test('format: one separator between tags, no empty tags, no space inside bracket
     ['( 3: : 1.2 ), 1girl', '(3: :1.2), 1girl', '(3: :1.2),1girl'],
     ['', '', ''],
     ['   ', '', ''],
+    // Without its empty first separator the line would read as a comment: left as it is.
+    [', # portraits', ', # portraits', ', # portraits'],
+    [' ,, // note ', ' ,, // note ', ' ,, // note '],
   ];
   for (const [input, spaced, bare] of cases) {
     assertCheapCheckHolds(input);
