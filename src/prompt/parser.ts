@@ -487,7 +487,9 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
       const afterKeyword = back + 1 < character && parsed.tokens.some((t) => t.kind === 'keyword' && t.end === back + 1);
       // `{2$$|`: the first option of a Dynamic Prompts choice.
       const afterQuantity = previous === '$' && parsed.tokens.some((t) => t.kind === 'weight' && t.end === back + 1);
-      if (previous === undefined || TAG_START_AFTER.has(previous) || afterKeyword || afterQuantity) {
+      // `target#|` (NovelAI's action prefixes end in `#`, the category ones in `:`).
+      const afterPrefix = parsed.tokens.some((t) => t.kind === 'category' && t.end === back + 1);
+      if (previous === undefined || TAG_START_AFTER.has(previous) || afterKeyword || afterQuantity || afterPrefix) {
         current = { start: character, end: character, typed: '', prefix: '' };
       }
     }

@@ -114,6 +114,8 @@ test("parser: Danbooru's category prefixes (artist:, char:, …) are syntax; the
   assertSpansExact(line);
   assert.deepEqual(names('source#hug, target#hug, mutual#holding hands'), ['hug', 'hug', 'holding_hands']);
   assert.equal(contextAt('target#hu', 9).category, undefined, 'an action prefix names no category');
+  assert.deepEqual(contextAt('1girl, target#', 14).current, { start: 14, end: 14, typed: '', prefix: '' }, 'a tag starts right after it, as after artist:');
+  assert.deepEqual(contextAt('1girl, artist:', 14).current, { start: 14, end: 14, typed: '', prefix: '' });
   // Not a prefix: prompt editing in square brackets, a weight, a prefix-like word inside a tag.
   assert.deepEqual(names('[art:photo:0.5], (art:1.2), smile artist:x'), ['art', 'photo', 'art', 'smile_artist:x']);
   assert.deepEqual(tokens('[art:photo:0.5], (art:1.2)'), ['weight :0.5', 'weight :1.2']);
