@@ -19,9 +19,8 @@ import { loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { TagCountsRequest } from '../src/protocol';
 import type { CompactTagDictionary } from '../src/model/dictionary';
-import { parseTranslations } from '../src/model/translations';
+import { parseTranslations, translationCandidates } from '../src/model/translations';
 import { PickedTags } from '../src/server/pickedTags';
-import { translationCandidates } from '../src/server/translations';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
 
 const POSTS = '/work/shared/data/posts-danbooru2020-general.tsv';

@@ -7,12 +7,13 @@
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { Completion, TagEngine } from '../model/index';
+import { loadTranslations, translationCandidates, type TagTranslations } from '../model/translations';
 import { contextAt, isTypingWeight, normalizeTag, parsePrompt, writtenTags } from '../prompt/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { inputLines } from './input-lines';
 
-const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictionary FILE]
+const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictionary FILE] [--translations FILE]
 reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0]} on stdin
 and writes one {"completions": [{"tag", "score", "category", "count"}, ...]} line for each,
 in order; a bad or empty line gets {"error": "..."} on its line and the rest go on.
@@ -26,6 +27,8 @@ is read as the editor reads it (weights, LoRA, BREAK, artist: prefixes, ...); th
 cursor is on no tag (in a weight, a LoRA, a comment): then the list is empty.
 --dictionary FILE: a danbooru-gpt dictionary (.bin) or a tag CSV as a1111 tagcomplete uses
 (name,category,post_count,"alias1,alias2")
+--translations FILE: a tag translation CSV as a1111 tagcomplete uses (tag,translation): a prefix
+typed in its language ("长") finds the tags whose translation holds it, ranked with the others
 `;
 
 interface CompleteRequest {
@@ -96,7 +99,7 @@ function completionsJson(completions: Completion[]): object[] {
  * the cursor are the context, the tag under it the prefix (a category prefix such as `artist:`
  * choosing the categories), and no tag written elsewhere in the prompt is offered again.
  */
-async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { prompt: { text: string; cursor: number } }): Promise<string> {
+async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { prompt: { text: string; cursor: number } }, translations?: TagTranslations): Promise<string> {
   const { text, cursor } = request.prompt;
   const isTag = (name: string): boolean => engine.dictionary.resolve(name) !== undefined;
   const parsed = parsePrompt(text, { isTag });
@@ -105,10 +108,12 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
   if (!current || isTypingWeight(current.typed, isTag)) return JSON.stringify({ completions: [], replace: null });
   const named = at.category === undefined ? undefined : categoryId(at.category);
   const written = writtenTags(parsed, (name) => engine.dictionary.resolve(name)?.tag.name ?? name, current.start);
+  const categories = named === undefined ? request.categories : [named];
   // The engine leaves out the context itself; tags right of the cursor are filtered here.
   const completions = await engine.complete(at.before, current.prefix, {
     top: request.top + written.size,
-    categories: named === undefined ? request.categories : [named],
+    categories,
+    ...byTranslation(engine, translations, current.typed, categories, written),
   });
   return JSON.stringify({
     completions: completionsJson(completions.filter((c) => !written.has(c.tag)).slice(0, request.top)),
@@ -131,9 +136,10 @@ function contextTag(engine: TagEngine, tag: string): string {
  * looked up unescaped too, and the two lists merged by score: `\(` also begins a real name
  * (`\(^o^)/`), so neither reading may replace the other.
  */
-async function completeContext(engine: TagEngine, request: CompleteRequest): Promise<Completion[]> {
+async function completeContext(engine: TagEngine, request: CompleteRequest, translations?: TagTranslations): Promise<Completion[]> {
   const context = request.context.map((tag) => contextTag(engine, tag));
-  const options = { top: request.top, categories: request.categories };
+  const written = new Set(context.map((tag) => engine.dictionary.resolve(tag)?.tag.name ?? tag));
+  const options = { top: request.top, categories: request.categories, ...byTranslation(engine, translations, request.prefix, request.categories, written) };
   const completions = await engine.complete(context, request.prefix, options);
   if (!/\\[()]/.test(request.prefix)) return completions;
   const unescaped = await engine.complete(context, request.prefix.replace(/\\([()])/g, '$1'), options);
@@ -144,29 +150,47 @@ async function completeContext(engine: TagEngine, request: CompleteRequest): Pro
     .slice(0, request.top);
 }
 
-export async function answerLine(engine: TagEngine, line: string): Promise<string> {
+/** The tags whose translation holds what was typed, for the engine to rank as aliases (none without a file). */
+function byTranslation(engine: TagEngine, translations: TagTranslations | undefined, typed: string, categories: number[] | undefined, written: Set<string>): { extraAliases?: Map<string, string> } {
+  if (!translations || !typed.trim()) return {};
+  const found = translationCandidates(translations, typed, engine.dictionary, categories ?? [0], written);
+  return found.size > 0 ? { extraAliases: found } : {};
+}
+
+export async function answerLine(engine: TagEngine, line: string, translations?: TagTranslations): Promise<string> {
   try {
     const request = parseRequest(line);
-    if (request.prompt) return await completeInPrompt(engine, { ...request, prompt: request.prompt });
-    return JSON.stringify({ completions: completionsJson(await completeContext(engine, request)) });
+    if (request.prompt) return await completeInPrompt(engine, { ...request, prompt: request.prompt }, translations);
+    return JSON.stringify({ completions: completionsJson(await completeContext(engine, request, translations)) });
   } catch (err) {
     return JSON.stringify({ error: err instanceof Error ? err.message : String(err) });
   }
 }
 
+/** The --translations file; lines that are no translation are left out and named once on stderr. */
+function readTranslations(file: string): TagTranslations {
+  const { translations, skipped } = loadTranslations(file);
+  if (skipped.count > 0) {
+    process.stderr.write(`note: ${skipped.count} line${skipped.count === 1 ? ' is' : 's are'} not tag,translation and left out (the first: ${file}:${skipped.firstLine})\n`);
+  }
+  return translations;
+}
+
 export async function runComplete(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     ...engineFlags,
+    translations: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(help);
     return 0;
   }
+  const translations = values.translations === undefined ? undefined : readTranslations(values.translations);
   const engine = await loadEngineFromFlags(values);
   try {
     for await (const line of inputLines(process.stdin)) {
-      const answer = await answerLine(engine, line);
+      const answer = await answerLine(engine, line, translations);
       if (!process.stdout.write(`${answer}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
     }
   } finally {

@@ -5,6 +5,7 @@
 // searches them: the typed text where a translation's word starts (anywhere in CJK text, where no
 // Latin letter comes before it), case-insensitive.
 import fs from 'node:fs';
+import type { TagDictionary } from './types';
 import { parseCsvLine } from './dictionary-csv';
 import { normalizeTag } from './dictionary-format';
 
@@ -155,4 +156,28 @@ export function loadTranslations(file: string): TranslationsLoad {
     throw new Error(code === 'ENOENT' ? `${file}: file not found` : `${file}: ${(err as Error).message}`);
   }
   return parseTranslations(text, file);
+}
+
+/** Translations searched per keystroke at most, and tags handed to the engine to rank (the most popular). */
+const SEARCHED = 5000;
+const RANKED = 200;
+
+/**
+ * The tags whose translation holds what was typed, canonical (a file may name an alias), of the
+ * offered categories and not in the prompt already: the most popular RANKED, each with the
+ * translation it was found by, for the engine to rank as aliases.
+ */
+export function translationCandidates(
+  translations: TagTranslations, typed: string, dictionary: TagDictionary, categories: number[], elsewhere: Set<string>,
+): Map<string, string> {
+  const found: { name: string; count: number; translation: string }[] = [];
+  const seen = new Set<string>();
+  for (const { tag, translation } of translations.search(typed, SEARCHED)) {
+    const resolved = dictionary.resolve(tag)?.tag;
+    if (!resolved || seen.has(resolved.name) || elsewhere.has(resolved.name) || !categories.includes(resolved.category)) continue;
+    seen.add(resolved.name);
+    found.push({ name: resolved.name, count: resolved.count, translation });
+  }
+  found.sort((a, b) => b.count - a.count);
+  return new Map(found.slice(0, RANKED).map(({ name, translation }) => [name, translation]));
 }

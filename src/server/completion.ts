@@ -24,7 +24,7 @@ import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
 import { TAG_PICKED_COMMAND } from '../protocol';
-import { translationCandidates } from './translations';
+import { translationCandidates } from '../model/translations';
 import { times } from '../util/words';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';

@@ -4,14 +4,9 @@
 // file is watched: edited on disk, it is read again and the open documents are told (their hints and
 // diagnostics asked for again).
 import fs from 'node:fs';
-import type { TagDictionary } from '../model/index';
 import { loadTranslations, type TagTranslations } from '../model/translations';
 import { FileWatch } from './fileWatch';
 import { resolvePathSetting } from './settings';
-
-/** Translations searched per keystroke at most, and tags handed to the engine to rank (the most popular). */
-const SEARCHED = 5000;
-const RANKED = 200;
 
 export class TranslationHost {
   private loaded: { file: string; mtimeMs: number; size: number; translations: TagTranslations | undefined } | undefined;
@@ -59,24 +54,4 @@ export class TranslationHost {
     this.files.watch([file]);
     return translations;
   }
-}
-
-/**
- * The tags whose translation holds what was typed, canonical (a file may name an alias), of the
- * offered categories and not in the prompt already: the most popular RANKED, each with the
- * translation it was found by, for the engine to rank as aliases.
- */
-export function translationCandidates(
-  translations: TagTranslations, typed: string, dictionary: TagDictionary, categories: number[], elsewhere: Set<string>,
-): Map<string, string> {
-  const found: { name: string; count: number; translation: string }[] = [];
-  const seen = new Set<string>();
-  for (const { tag, translation } of translations.search(typed, SEARCHED)) {
-    const resolved = dictionary.resolve(tag)?.tag;
-    if (!resolved || seen.has(resolved.name) || elsewhere.has(resolved.name) || !categories.includes(resolved.category)) continue;
-    seen.add(resolved.name);
-    found.push({ name: resolved.name, count: resolved.count, translation });
-  }
-  found.sort((a, b) => b.count - a.count);
-  return new Map(found.slice(0, RANKED).map(({ name, translation }) => [name, translation]));
 }

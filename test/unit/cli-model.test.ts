@@ -89,6 +89,29 @@ test('cli complete: context tags and a prefix written with a1111\'s escaped pare
   assert.ok(!written!.completions!.some((c) => c.tag === '\\m/'), 'a context tag with its own backslash is read as written');
 });
 
+test('cli complete --translations: a prefix typed in the file\'s language finds the tags whose translation holds it; a missing file is an error naming it', () => {
+  const translations = path.join(root, 'test', 'fixtures', 'translations', 'zh-cn.csv');
+  const input = [
+    { context: ['smile'], prefix: '长', top: 5 },
+    { context: ['long_hair'], prefix: '长', top: 5 },
+    { prompt: 'smile, 长' },
+    { context: [], prefix: 'lo', top: 3 },
+  ].map((request) => JSON.stringify(request)).join('\n');
+  const result = run(['complete', '--model', fixture, '--threads', '1', '--translations', translations], input);
+  assert.equal(result.status, 0, result.stderr);
+  const [typed, inContext, inPrompt, latin] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  assert.deepEqual(typed!.completions!.map((c) => c.tag).sort(), ['long_hair', 'very_long_hair'], 'the file\'s 长发, 超长发 (长头发 names an alias of long_hair)');
+  assert.deepEqual(Object.keys(typed!.completions![0]!).sort(), ['category', 'count', 'score', 'tag'], 'the same fields as ever');
+  assert.deepEqual(inContext!.completions!.map((c) => c.tag), ['very_long_hair'], 'not a tag of the context');
+  assert.deepEqual(inPrompt!.completions!.map((c) => c.tag).sort(), ['long_hair', 'very_long_hair']);
+  assert.ok(latin!.completions!.length > 0);
+  const without = run(['complete', '--model', fixture, '--threads', '1'], JSON.stringify({ context: ['smile'], prefix: '长', top: 5 }));
+  assert.deepEqual((JSON.parse(without.stdout) as CompletionLine).completions, [], 'nothing without the file');
+  const missing = run(['complete', '--model', fixture, '--translations', path.join(root, 'no-such.csv')], '');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no-such\.csv: file not found/);
+});
+
 test('cli complete: a prompt line and a cursor are read as the editor reads them; the answer names the span to replace', () => {
   const weighted = 'multiple_girls, (2girls:1.2), <lora:x:0.8>, lo';
   const input = [
