@@ -18,7 +18,8 @@ export function sampleTags(ctx: Ctx): Command {
     try {
       const client = await ctx.start();
       if (!inPrompt) {
-        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Sampling tags…' }, () => client.sendRequest(SampleTagsRequest, {}));
+        const result = await withRequestProgress('Sampling tags…', (token) => client.sendRequest(SampleTagsRequest, {}, token));
+        if (!result) return undefined;
         const content = result.samples.map((s) => s.text).join('\n') + '\n';
         const document = await vscode.workspace.openTextDocument({ language: PROMPT_LANGUAGE, content });
         await vscode.window.showTextDocument(document);
@@ -28,8 +29,9 @@ export function sampleTags(ctx: Ctx): Command {
       const position = editor.selection.active;
       const uri = editor.document.uri.toString();
       const version = editor.document.version;
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Sampling tags…' }, () =>
-        client.sendRequest(SampleTagsRequest, { textDocument: { uri }, position: { line: position.line, character: position.character } }));
+      const result = await withRequestProgress('Sampling tags…', (token) =>
+        client.sendRequest(SampleTagsRequest, { textDocument: { uri }, position: { line: position.line, character: position.character } }, token));
+      if (!result) return undefined;
       if (result.samples.length === 0) {
         void vscode.window.showInformationMessage('Danbooru GPT: the model sampled no new tags for this prompt.');
         return result;
@@ -79,8 +81,9 @@ export function tagCounts(ctx: Ctx): Command {
     try {
       const client = await ctx.start();
       const document = editor.document;
-      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Counting tags…' }, () =>
-        client.sendRequest(TagCountsRequest, { textDocument: { uri: document.uri.toString() } }));
+      const result = await withRequestProgress('Counting tags…', (token) =>
+        client.sendRequest(TagCountsRequest, { textDocument: { uri: document.uri.toString() } }, token));
+      if (!result) return undefined;
       if (result.tags.length === 0) {
         void vscode.window.showInformationMessage(`Danbooru GPT: ${vscode.workspace.asRelativePath(document.uri)} holds no tags.`);
         return result;
@@ -109,6 +112,66 @@ export function tagCounts(ctx: Ctx): Command {
   };
 }
 
+/**
+ * A QuickPick that also takes what was typed: Enter picks the highlighted item, or, when no item
+ * matches the text, the text itself (one tag; a comma is refused).
+ */
+function pickOrType(items: vscode.QuickPickItem[], options: { title: string; placeholder: string }): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const quickPick = vscode.window.createQuickPick();
+    quickPick.items = items;
+    quickPick.title = options.title;
+    quickPick.placeholder = options.placeholder;
+    let chosen: string | undefined;
+    quickPick.onDidAccept(() => {
+      const typed = quickPick.value.trim();
+      const picked = quickPick.selectedItems[0]?.label ?? quickPick.activeItems[0]?.label;
+      if (picked === undefined && validateOneTag(typed) !== undefined) {
+        quickPick.title = `${options.title}: ${validateOneTag(typed)}`;
+        return;
+      }
+      chosen = picked ?? typed;
+      quickPick.hide();
+    });
+    quickPick.onDidHide(() => {
+      quickPick.dispose();
+      resolve(chosen);
+    });
+    quickPick.show();
+  });
+}
+
+/**
+ * Runs a request with progress: the window's spinner at once and, when it runs past a second (a BPE
+ * model sampling, Tag Counts over a folder of caption files), a notification with Cancel, which
+ * cancels the request in the server. undefined when cancelled.
+ */
+async function withRequestProgress<R>(title: string, send: (token: vscode.CancellationToken) => Promise<R>): Promise<R | undefined> {
+  const source = new vscode.CancellationTokenSource();
+  const pending = send(source.token);
+  let settled = false;
+  const settledOrFailed = pending.then(() => void (settled = true), () => void (settled = true));
+  const timer = setTimeout(() => {
+    if (settled) return;
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_progress, token) => {
+      token.onCancellationRequested(() => source.cancel());
+      return settledOrFailed;
+    });
+  }, LONG_REQUEST_MS);
+  try {
+    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, () => pending);
+  } catch (error) {
+    if (source.token.isCancellationRequested) return undefined;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    source.dispose();
+  }
+}
+
+/** After this long a request's progress becomes a notification with Cancel. */
+const LONG_REQUEST_MS = 1000;
+
 /** A tag as typed into an input box: one tag, no comma. */
 function validateOneTag(value: string): string | undefined {
   if (value.trim() === '') return 'Type a tag.';
@@ -124,8 +187,9 @@ async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'te
   if (!editor) return undefined;
   try {
     const client = await ctx.start();
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `${what.verb}…` }, () =>
-      client.sendRequest(EditEveryPromptRequest, { textDocument: { uri: editor.document.uri.toString() }, ...edit }));
+    const result = await withRequestProgress(`${what.verb}…`, (token) =>
+      client.sendRequest(EditEveryPromptRequest, { textDocument: { uri: editor.document.uri.toString() }, ...edit }, token));
+    if (!result) return undefined;
     if (result.prompts === 0) {
       void vscode.window.showInformationMessage(`Danbooru GPT: no prompt to change.`);
       return result;
@@ -180,9 +244,13 @@ export function removeTagFromEveryPrompt(ctx: Ctx): Command {
       if (!editor) return undefined;
       try {
         const client = await ctx.start();
-        const counts = await client.sendRequest(TagCountsRequest, { textDocument: { uri: editor.document.uri.toString() } });
-        const picked = await vscode.window.showQuickPick(counts.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, counts.prompts) })), { title: 'Remove Tag from Every Prompt', placeHolder: 'The tag to take out of every prompt' });
-        tag = picked?.label;
+        const counts = await withRequestProgress('Counting tags…', (token) => client.sendRequest(TagCountsRequest, { textDocument: { uri: editor.document.uri.toString() } }, token));
+        if (!counts) return undefined;
+        // The list holds the most frequent tags (Tag Counts' limit): a rarer one, or any spelling, can be typed.
+        tag = await pickOrType(counts.tags.map((count) => ({ label: count.tag, description: tagCountDescription(count, counts.prompts) })), {
+          title: 'Remove Tag from Every Prompt',
+          placeholder: 'The tag to take out of every prompt: pick it, or type it (any spelling or alias) and press Enter',
+        });
       } catch (error) {
         void vscode.window.showErrorMessage(`Danbooru GPT: Remove Tag from Every Prompt failed: ${describe(error)}`);
         ctx.log.error(`Remove Tag from Every Prompt failed: ${describe(error)}`);
@@ -304,22 +372,39 @@ export function statusSummary(status: ServerStatusParams | undefined): { placeho
   const model = status?.model ? `model ${status.model}` : 'no model';
   if (!status) return { placeholder: 'Danbooru GPT: starts when a prompt is opened', label: '' };
   if (status.loading) return { placeholder: 'Danbooru GPT: loading…', label: '$(sync~spin) Loading' };
+  // Running, no prompt seen yet: the model is not loaded, and not missing either.
+  if (status.health === 'ok' && !status.model) return { placeholder: 'Danbooru GPT: running · the model loads with the first prompt', label: '$(check) Running' };
   if (status.health === 'ok') return { placeholder: `Danbooru GPT: ${model} · ready`, label: `$(check) Ready: ${model}` };
   if (status.health === 'warning') return { placeholder: `Danbooru GPT: ${model} · with a warning (first item)`, label: `$(warning) Warning: ${model}` };
   return { placeholder: `Danbooru GPT: ${model} · error (first item)`, label: `$(error) Error: ${model}` };
 }
 
 /**
- * The "add to known tags" quick fix: appends the tag to danbooruGpt.diagnostics.knownTags in the
- * user settings (the effective list, so the default quality tags stay), once.
+ * The "add to known tags" quick fix: appends the tag to danbooruGpt.diagnostics.knownTags where the
+ * list in effect comes from (the workspace's settings when they set one, which would hide a user
+ * setting; else the user settings, starting from the default quality tags), once. `uri`: the
+ * document's (the server passes it), else the active editor's.
  */
 export function addKnownTag(ctx: Ctx): Command {
-  return async (name: unknown) => {
+  return async (name: unknown, uri?: unknown) => {
     if (typeof name !== 'string' || name.trim() === '') return;
-    const settings = vscode.workspace.getConfiguration('danbooruGpt');
-    const current = settings.get<unknown[]>('diagnostics.knownTags', []).filter((tag): tag is string => typeof tag === 'string');
-    if (current.some((tag) => normalizeTag(tag) === normalizeTag(name))) return;
-    await settings.update('diagnostics.knownTags', [...current, name], vscode.ConfigurationTarget.Global);
-    ctx.log.info(`Added "${name}" to danbooruGpt.diagnostics.knownTags (user settings).`);
+    const scope = typeof uri === 'string' ? vscode.Uri.parse(uri) : vscode.window.activeTextEditor?.document.uri;
+    const settings = vscode.workspace.getConfiguration('danbooruGpt', scope);
+    const inEffect = settings.get<unknown[]>('diagnostics.knownTags', []);
+    if (Array.isArray(inEffect) && inEffect.some((tag) => typeof tag === 'string' && normalizeTag(tag) === normalizeTag(name))) return;
+    const inspected = settings.inspect<unknown[]>('diagnostics.knownTags');
+    // (A window-scoped setting: folder settings cannot hold it.)
+    const [target, list, where] = inspected?.workspaceValue !== undefined
+      ? [vscode.ConfigurationTarget.Workspace, inspected.workspaceValue, 'workspace settings']
+      : [vscode.ConfigurationTarget.Global, inspected?.globalValue ?? inspected?.defaultValue ?? [], 'user settings'];
+    const current = (Array.isArray(list) ? list : []).filter((tag): tag is string => typeof tag === 'string');
+    try {
+      await settings.update('diagnostics.knownTags', [...current, name], target);
+      ctx.log.info(`Added "${name}" to danbooruGpt.diagnostics.knownTags (${where}).`);
+    } catch (error) {
+      // A settings file with unsaved changes or a syntax error: VS Code refuses to write it.
+      void vscode.window.showErrorMessage(`Danbooru GPT: could not add "${name}" to danbooruGpt.diagnostics.knownTags in the ${where}: ${describe(error)}`);
+      ctx.log.error(`Adding "${name}" to danbooruGpt.diagnostics.knownTags: ${describe(error)}`);
+    }
   };
 }

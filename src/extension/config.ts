@@ -8,6 +8,9 @@ import type { InsertStyle } from '../prompt/insertStyle';
 export const SECTION = 'danbooruGpt';
 export const PROMPT_LANGUAGE = 'danbooru-prompt';
 
+/** What the Related Tags view says while no prompt is in front. */
+export const NO_PROMPT_MESSAGE = 'Put the cursor in a prompt file to see the tags likely next.';
+
 /** Settings whose change restarts the language client. */
 const RESTART_KEYS = ['extraFiles', 'extraLanguages'];
 

@@ -18,11 +18,15 @@ import { Config, SECTION } from './config';
 import { InlineTagProvider } from './inline';
 import { clientOutputChannel } from './logChannel';
 
+const STARTING = 'Starting the language server…';
+
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
   readonly log: vscode.LogOutputChannel;
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
+  /** The last start failed (the status says why). */
+  private startFailed = false;
   private readonly statusItem: vscode.StatusBarItem;
   private serverStatus: ServerStatusParams | undefined;
   private inlineRegistration: vscode.Disposable | undefined;
@@ -53,10 +57,21 @@ export class Ctx implements vscode.Disposable {
     return vscode.languages.match(this.config.documentSelector as vscode.DocumentSelector, document) > 0;
   }
 
-  /** The running client, starting it if needed. */
+  /**
+   * The running client, starting it if needed: also after it stopped for good (it crashed more often
+   * than the client library restarts it), when a command asks for it again.
+   */
   start(): Promise<LanguageClient> {
+    if (this.starting && this.client?.state === State.Stopped) {
+      this.log.info('The language server had stopped: starting it again.');
+      const stopped = this.client;
+      this.starting = undefined;
+      this.client = undefined;
+      void stopped.dispose().catch(() => undefined);
+    }
     this.starting ??= this.createAndStart().catch((error: unknown) => {
       this.starting = undefined;
+      this.startFailed = true;
       this.setStatus({ health: 'error', loading: false, message: `The language server did not start: ${describe(error)}` });
       throw error;
     });
@@ -65,6 +80,7 @@ export class Ctx implements vscode.Disposable {
 
   async restart(): Promise<void> {
     this.log.info('Restarting the language server.');
+    this.startFailed = false;
     const previous = this.starting;
     this.starting = undefined;
     this.client = undefined;
@@ -89,7 +105,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   private startIfPrompt(document: vscode.TextDocument): void {
-    if (this.isPrompt(document)) void this.start().catch(() => undefined);
+    // After a failed start, a command or Restart tries again, not every prompt opened (each would say it failed).
+    if (this.isPrompt(document) && !this.startFailed) void this.start().catch(() => undefined);
   }
 
   private async createAndStart(): Promise<LanguageClient> {
@@ -135,7 +152,12 @@ export class Ctx implements vscode.Disposable {
       else void vscode.window.showInformationMessage(message);
     });
     client.onDidChangeState(({ newState }) => {
-      if (newState === State.Starting) this.setStatus({ health: 'warning', loading: true, message: 'Starting the language server…' });
+      if (newState === State.Starting) this.setStatus({ health: 'warning', loading: true, message: STARTING });
+      // The model loads with the first prompt the server sees; until then (a command run with none
+      // open) the server is ready, not loading.
+      if (newState === State.Running && this.client === client && this.serverStatus?.message === STARTING) {
+        this.setStatus({ health: 'ok', loading: false, message: 'The language server is running; the tag model loads with the first prompt opened.' });
+      }
       if (newState === State.Stopped && this.client === client) {
         this.setStatus({ health: 'error', loading: false, message: 'The language server stopped. Use "Danbooru GPT: Restart Language Server" to start it again; the log says why.' });
       }

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ClientRuntime } from './client';
-import { Config } from './config';
+import { Config, NO_PROMPT_MESSAGE } from './config';
 import type { RelatedTag } from '../protocol';
 // The converter's command lives in convert.ts (owned by the converter engineer).
 import { registerConvertCommand } from './convert';
@@ -31,7 +31,10 @@ class RelatedTagsProxy implements vscode.TreeDataProvider<RelatedTag> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly load: () => ClientRuntime) {}
+  constructor(
+    private readonly load: () => ClientRuntime,
+    private readonly isPrompt: (document: vscode.TextDocument) => boolean,
+  ) {}
 
   attach(target: vscode.TreeDataProvider<RelatedTag>): void {
     this.target = target;
@@ -45,7 +48,10 @@ class RelatedTagsProxy implements vscode.TreeDataProvider<RelatedTag> {
 
   getChildren(element?: RelatedTag): vscode.ProviderResult<RelatedTag[]> {
     if (this.target) return this.target.getChildren(element);
-    setImmediate(() => this.load());
+    // Shown in the Explorer of every window: the runtime (the language client's bundle) loads for a
+    // prompt only, as everywhere else; a prompt opened later loads it and fills the view then.
+    const document = vscode.window.activeTextEditor?.document;
+    if (document && this.isPrompt(document)) setImmediate(() => this.load());
     return [];
   }
 }
@@ -60,8 +66,11 @@ export function activate(context: vscode.ExtensionContext): void {
   statusItem.tooltip = 'Danbooru GPT: the language server starts when a prompt is opened. Click for actions.';
   statusItem.command = 'danbooruGpt.showMenu';
   statusItem.show();
-  const proxy = new RelatedTagsProxy(() => load());
+  const config = new Config();
+  const isPrompt = (document: vscode.TextDocument): boolean => vscode.languages.match(config.documentSelector as vscode.DocumentSelector, document) > 0;
+  const proxy = new RelatedTagsProxy(() => load(), isPrompt);
   const relatedView = vscode.window.createTreeView('danbooruGpt.relatedTags', { treeDataProvider: proxy });
+  relatedView.message = NO_PROMPT_MESSAGE;
   context.subscriptions.push(log, statusItem, relatedView);
 
   const load = (): ClientRuntime => {
@@ -77,9 +86,8 @@ export function activate(context: vscode.ExtensionContext): void {
   for (const id of COMMANDS) context.subscriptions.push(vscode.commands.registerCommand(id, (...args: unknown[]) => load().commands[id]!(...args)));
 
   // The first prompt document loads the runtime (which starts the server), after activation returns.
-  const config = new Config();
   const loadIfPrompt = (document: vscode.TextDocument): void => {
-    if (!runtime && vscode.languages.match(config.documentSelector as vscode.DocumentSelector, document) > 0) setImmediate(() => load());
+    if (!runtime && isPrompt(document)) setImmediate(() => load());
   };
   context.subscriptions.push(
     vscode.workspace.onDidOpenTextDocument(loadIfPrompt),

@@ -4,9 +4,11 @@ import * as vscode from 'vscode';
 import { categoryName } from '../model/describe';
 import { RelatedTagsRequest, type RelatedTag } from '../protocol';
 import type { Ctx } from './ctx';
+import { NO_PROMPT_MESSAGE } from './config';
 import { counted, relatedTagsMessage } from './text';
 
 const REFRESH_DELAY_MS = 300;
+
 
 export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vscode.Disposable {
   private tags: RelatedTag[] = [];
@@ -62,7 +64,16 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
 
   private async update(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    if (!editor || !this.ctx.isPrompt(editor.document)) return;
+    if (!editor || !this.ctx.isPrompt(editor.document)) {
+      // Another file (or none) in front: the last prompt's tags would insert nowhere.
+      this.pending?.cancel();
+      if (this.tags.length > 0 || this.view.message !== NO_PROMPT_MESSAGE) {
+        this.tags = [];
+        this.view.message = NO_PROMPT_MESSAGE;
+        this.changed.fire();
+      }
+      return;
+    }
     this.pending?.cancel();
     const source = new vscode.CancellationTokenSource();
     this.pending = source;

@@ -194,7 +194,7 @@ function quickFixes(
           title: `Add "${written}" to known tags (danbooruGpt.diagnostics.knownTags)`,
           kind: CodeActionKind.QuickFix,
           diagnostics: [diagnostic],
-          command: { title: 'Add to known tags', command: ADD_KNOWN_TAG_COMMAND, arguments: [name] },
+          command: { title: 'Add to known tags', command: ADD_KNOWN_TAG_COMMAND, arguments: [name, uri] },
         });
         break;
       }

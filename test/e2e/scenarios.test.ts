@@ -528,7 +528,28 @@ scenario('4h-add-tag-to-every-prompt', async () => {
   // The lines the editor shows (those that fit): the file's, each post with the trigger word first.
   assert.ok(shown.length >= 10, JSON.stringify(shown));
   assert.deepEqual(shown, lines.slice(0, shown.length).map((line) => (line.startsWith('#') ? line : `mychar,${line}`)));
-  await workbench.runCommand('Undo');
+  // The file as it is on disk again, for the scenarios after this one.
+  await workbench.runCommand('File: Revert File');
+});
+
+scenario('4i-remove-typed-tag', async () => {
+  // Remove Tag from Every Prompt takes a typed tag too (its list holds Tag Counts' most frequent tags):
+  // an alias typed, `brunette`, which matches no row, takes its tag brown_hair out of every post.
+  const lines = readFileSync(path.join(workspace, 'posts.tags'), 'utf8').split('\n').filter((line) => line !== '');
+  const expected = lines.map((line) => (line.startsWith('#') ? line : line.split(',').filter((tag) => tag !== 'brown_hair').join(',')));
+  assert.notDeepEqual(expected, lines, 'the dataset holds brown_hair (else this proves nothing)');
+  await workbench.openFile('posts.tags');
+  await workbench.runCommand('File: Revert File');
+  await workbench.runCommand('Remove Tag from Every Prompt');
+  // The list is there (its first row: the most frequent tag), then the alias typed over it.
+  await workbench.waitForQuickPickRow('simple_background');
+  await workbench.type('brunette');
+  await workbench.press('Enter');
+  await workbench.press('Control+Home');
+  const shown = (await workbench.editorLinesWhen((l) => l.length >= 10 && !l.some((line) => line.split(',').includes('brown_hair')))).filter((line) => line !== '');
+  assert.ok(shown.length >= 10, JSON.stringify(shown));
+  assert.deepEqual(shown, expected.slice(0, shown.length));
+  await workbench.runCommand('File: Revert File');
 });
 
 scenario('5-convert-from-explorer', async () => {

@@ -680,7 +680,7 @@ describe('language server, dictionary-only', () => {
     const add = (await client.codeActions(uri, [trigger])).find((action) => action.command?.command === 'danbooruGpt.addKnownTag');
     assert.ok(add, 'an "add to known tags" action');
     assert.match(add.title, /^Add "mytrigger word" to known tags/);
-    assert.deepEqual(add.command?.arguments, ['mytrigger_word']);
+    assert.deepEqual(add.command?.arguments, ['mytrigger_word', uri], 'the tag, and the document whose settings say where the list is');
     assert.equal(add.edit, undefined);
 
     // What the client's command writes: the effective list plus the tag.

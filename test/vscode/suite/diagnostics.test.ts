@@ -27,7 +27,7 @@ suite('diagnostics', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
-  test('4b. quality tags are not unknown; "Add to known tags" writes the user setting and the warning goes', async () => {
+  test('4b. quality tags are not unknown; "Add to known tags" writes the user setting (the workspace\'s, when it sets the list) and the warning goes', async () => {
     const settings = vscode.workspace.getConfiguration('danbooruGpt');
     const editor = await openPrompt('checks.prompt');
     const uri = editor.document.uri;
@@ -48,7 +48,19 @@ suite('diagnostics', () => {
       assert.ok(known.includes('mytrigger_word') && known.includes('masterpiece'), JSON.stringify(known));
       await waitFor('no diagnostic left on the new line', () =>
         vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === line) ? undefined : true);
+      // A list in the workspace's settings hides the user's: the tag goes there, where it counts.
+      await settings.update('diagnostics.knownTags', ['masterpiece', 'best quality'], vscode.ConfigurationTarget.Workspace);
+      await appendLine(editor, 'masterpiece, 1girl, otherword');
+      const other = editor.document.lineCount - 1;
+      const unknownOther = await waitFor('the workspace list in effect: otherword unknown', () => vscode.languages.getDiagnostics(uri).find((d) => d.range.start.line === other));
+      const otherActions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, unknownOther.range);
+      const addOther = otherActions.find((a) => a.command?.command === 'danbooruGpt.addKnownTag')!;
+      await vscode.commands.executeCommand(addOther.command!.command, ...(addOther.command!.arguments ?? []));
+      assert.deepEqual(settings.inspect<string[]>('diagnostics.knownTags')?.workspaceValue, ['masterpiece', 'best quality', 'otherword']);
+      assert.ok(!(settings.inspect<string[]>('diagnostics.knownTags')?.globalValue ?? []).includes('otherword'), 'not in the user settings, hidden there');
+      await waitFor('no diagnostic left on that line', () => (vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === other) ? undefined : true));
     } finally {
+      await settings.update('diagnostics.knownTags', undefined, vscode.ConfigurationTarget.Workspace);
       await settings.update('diagnostics.knownTags', undefined, vscode.ConfigurationTarget.Global);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }

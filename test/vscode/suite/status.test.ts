@@ -61,6 +61,10 @@ suite('log and status', () => {
     assert.match(warning.label, /^\$\(warning\) /);
     const error = statusSummary({ health: 'error', loading: false, message: 'The model in /x could not be loaded' });
     assert.match(error.placeholder, /no model · error/);
-    for (const summary of [ok, warning, error]) assert.ok(summary.placeholder.length < 60 && !summary.placeholder.includes('/'), summary.placeholder);
+    // Running with no prompt seen yet: ready, no model loaded, and none missing.
+    const running = statusSummary({ health: 'ok', loading: false, message: 'The language server is running; the tag model loads with the first prompt opened.' });
+    assert.equal(running.label, '$(check) Running');
+    assert.doesNotMatch(running.placeholder, /no model/);
+    for (const summary of [ok, warning, error, running]) assert.ok(summary.placeholder.length < 70 && !summary.placeholder.includes('/'), summary.placeholder);
   });
 });
