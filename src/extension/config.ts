@@ -1,6 +1,7 @@
 // Typed access to the `danbooruGpt.*` settings the client itself uses, and which changes need the
 // language client restarted (the document selector). Everything else is read by the server per
 // document through workspace/configuration and applies without a restart.
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { DocumentSelector } from 'vscode-languageclient/node';
 import type { InsertStyle } from '../prompt/insertStyle';
@@ -10,6 +11,10 @@ export const PROMPT_LANGUAGE = 'danbooru-prompt';
 
 /** What the Related Tags view says while no prompt is in front. */
 export const NO_PROMPT_MESSAGE = 'Put the cursor in a prompt file to see the tags likely next.';
+
+/** Files the server loads, and folders whose files it lists and shows: restricted in an untrusted workspace. */
+const RESTRICTED_FILES = ['modelFolder', 'dictionaryFile', 'translationFile'];
+const RESTRICTED_FOLDERS = ['wildcardFolders', 'loraFolders', 'embeddingFolders', 'hypernetworkFolders'];
 
 /** Settings whose change restarts the language client. */
 const RESTART_KEYS = ['extraFiles', 'extraLanguages'];
@@ -55,18 +60,32 @@ export class Config {
   }
 
   /**
-   * The files the server may load (model folder, dictionary and translation files): in an untrusted workspace a
-   * workspace value is ignored (VS Code does this for restrictedConfigurations too; this keeps it
-   * true for every client path).
+   * The files the server may load (model folder, dictionary and translation files) and the folders it
+   * lists (wildcards, LoRAs, …): in an untrusted workspace a workspace value is ignored (VS Code does
+   * this for restrictedConfigurations too; this keeps it true for every client path), and so is a
+   * user setting's relative file path, which would name a file of the untrusted workspace (the model
+   * is native code's input). `ignored` hears of each user value left out.
    */
-  static trustedPaths(settings: Record<string, unknown>): Record<string, unknown> {
+  static trustedPaths(settings: Record<string, unknown>, ignored: (message: string) => void = () => undefined): Record<string, unknown> {
     if (vscode.workspace.isTrusted) return settings;
     const configuration = vscode.workspace.getConfiguration(SECTION);
-    const userValue = (key: string): string => {
+    const userFile = (key: string): string => {
       const inspected = configuration.inspect<string>(key);
-      return inspected?.globalValue ?? inspected?.defaultValue ?? '';
+      const value = inspected?.globalValue ?? inspected?.defaultValue ?? '';
+      if (typeof value === 'string' && value !== '' && !path.isAbsolute(value) && !value.startsWith('~')) {
+        ignored(`${SECTION}.${key} is the relative path "${value}", a file of this untrusted workspace: not loaded (the shipped one is) until you trust the workspace or give an absolute path.`);
+        return '';
+      }
+      return value;
     };
-    return { ...settings, modelFolder: userValue('modelFolder'), dictionaryFile: userValue('dictionaryFile'), translationFile: userValue('translationFile') };
+    const userFolders = (key: string): unknown => {
+      const inspected = configuration.inspect<unknown>(key);
+      return inspected?.globalValue ?? inspected?.defaultValue;
+    };
+    const trusted: Record<string, unknown> = { ...settings };
+    for (const key of RESTRICTED_FILES) trusted[key] = userFile(key);
+    for (const key of RESTRICTED_FOLDERS) trusted[key] = userFolders(key);
+    return trusted;
   }
 
   private strings(key: string): string[] {

@@ -134,7 +134,7 @@ export class Ctx implements vscode.Disposable {
           configuration: async (params, token, next) => {
             const result = await next(params, token);
             if (!Array.isArray(result)) return result;
-            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value) : value);
+            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value, (message) => this.warnOnce(message)) : value);
           },
         },
       },
@@ -166,6 +166,13 @@ export class Ctx implements vscode.Disposable {
     this.log.info(`Starting the language server: ${module}`);
     await client.start();
     return client;
+  }
+
+  /** Logs a warning once per window (it comes back with every settings request). */
+  private warnOnce(message: string): void {
+    if (this.shownWarnings.has(message)) return;
+    this.shownWarnings.add(message);
+    this.log.warn(message);
   }
 
   private configurationChanged(event: vscode.ConfigurationChangeEvent): void {

@@ -637,12 +637,19 @@ scenario('7-untrusted-workspace-ignores-its-model-folder', async () => {
   if (process.env.E2E_MODEL_FOLDER) return; // the scenario needs the shipped model as the fallback
   const broken = brokenModelFolder();
   const untrustedWorkspace = path.join(runDir, 'workspace-untrusted');
-  createWorkspace(untrustedWorkspace, { 'danbooruGpt.modelFolder': broken });
+  // A wildcard folder outside the workspace, named by the workspace: its files are not listed either.
+  const outside = path.join(runDir, 'outside-wildcards');
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(path.join(outside, 'outside_secret.txt'), 'not for this workspace\n');
+  createWorkspace(untrustedWorkspace, { 'danbooruGpt.modelFolder': broken, 'danbooruGpt.wildcardFolders': [outside] });
+  // A user setting's relative path names a file of whatever workspace is open: of this one, not loaded.
+  writeFileSync(path.join(untrustedWorkspace, 'my-tags.csv'), 'long_hair,0,4350743,\n');
   const trustServer = await startCodeServer({
     stateDir: path.join(runDir, 'state-trust'),
     workspace: untrustedWorkspace,
     vsixFiles: [vsix!],
     workspaceTrust: true,
+    userSettings: { 'danbooruGpt.dictionaryFile': 'my-tags.csv' },
     log: (line) => console.log(`  ${line}`),
   });
   try {
@@ -655,9 +662,17 @@ scenario('7-untrusted-workspace-ignores-its-model-folder', async () => {
     await workbench.runCommand('Danbooru GPT: Open Log');
     const log = await workbench.outputChannelText('Danbooru GPT');
     assert.ok(!log.includes(broken), 'the workspace\'s model folder is never tried');
+    // (The panel's text wraps long lines.)
+    const unwrapped = log.replace(/\n/g, '');
+    assert.match(unwrapped, /danbooruGpt\.dictionaryFile is the relative path "my-tags\.csv", a file of this untrusted workspace: not loaded/);
+    assert.ok(!unwrapped.includes('dictionary tags from'), 'the shipped dictionary is used');
     await typeOnNewLine('portrait.prompt', '2girls, lo');
     const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
-    assert.ok(rows.length >= 3);
+    assert.ok(rows.length >= 3, 'more than the one tag of my-tags.csv');
+    await workbench.press('Escape');
+    await typeOnNewLine('portrait.prompt', '__');
+    const wildcards = await workbench.suggestionsOpenedByTyping();
+    assert.deepEqual(wildcards.map((r) => r.label), ['__hair_color__', '__outfits/school__'], 'the workspace\'s own wildcards folder (the default), not the folder its settings name');
     await workbench.screenshot('7-untrusted-workspace-ignores-its-model-folder');
   } finally {
     await trustServer.stop();
