@@ -67,6 +67,7 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
     """
     posts: List[Post] = []
     jsonl: Optional[bool] = None
+    without_categories = 0
     # Bytes, decoded line by line: a UnicodeDecodeError from a text-mode file names no line.
     with open(path, "rb") as f:
         for line_no, raw in enumerate(f, start=1):
@@ -87,11 +88,19 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
                 post_id, tags = _text_post(path, line_no, line)
             # Interned: a full dump repeats the same few thousand tag strings millions of times.
             tags = [sys.intern(t) for t in dict.fromkeys(tags)]  # drop repeats, keep order
+            if not tags and jsonl:
+                # A post of the converter's jsonl with tags of other categories only (a character
+                # but no general tag, for `--categories general,character`): nothing to learn here.
+                without_categories += 1
+                continue
             if not tags:
                 raise DataError(f"{path}:{line_no}: no tags on this line")
             posts.append(Post(post_id, tags))
+    if without_categories:
+        print(f"note: {path}: {without_categories} post{'s' if without_categories != 1 else ''} with no "
+              f"{'/'.join(categories)} tag left out", file=sys.stderr, flush=True)
     if not posts:
-        raise DataError(f"{path}: no posts")
+        raise DataError(f"{path}: no posts" + (f" with {'/'.join(categories)} tags" if without_categories else ""))
     return posts
 
 

@@ -76,7 +76,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--distill-lambda", type=float, default=200.0, help="EASE regularisation of the teacher")
     p.add_argument("--max-steps", type=int, default=0,
                    help="stop after this many optimizer steps in all (the schedule is fitted to it); 0 = no limit")
-    p.add_argument("--max-minutes", type=float, default=0, help="stop (and keep the best) after this long; 0 = no limit")
+    p.add_argument("--max-minutes", type=float, default=0,
+                   help="stop this session (and keep the best; --resume continues) after this long; 0 = no limit")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -241,6 +242,34 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--val-percent {args.val_percent}: expected 0..99")
     if args.min_count < 1 or args.max_tags < 1 or args.batch_size < 1 or args.epochs < 1:
         raise UsageError("--min-count, --max-tags, --batch-size and --epochs must be at least 1")
+    # The rest of the flags, each checked here rather than failing deep in PyTorch with a traceback.
+    if args.n_layer < 1 or args.n_head < 1 or args.threads < 1 or args.log_every < 1 or args.patience < 1:
+        raise UsageError("--n-layer, --n-head, --threads, --log-every and --patience must be at least 1")
+    if not args.lr > 0 or not 0 <= args.dropout < 1 or args.weight_decay < 0 or not 0 <= args.min_lr_ratio <= 1:
+        raise UsageError("--lr must be above 0, --dropout in 0..1 (1 excluded), --weight-decay at least 0, --min-lr-ratio in 0..1")
+    if args.max_minutes < 0 or args.max_steps < 0 or args.checkpoint_minutes < 0 or args.warmup_steps < 0:
+        raise UsageError("--max-minutes, --max-steps, --checkpoint-minutes and --warmup-steps must be at least 0 (0: no limit)")
+    if args.device != "cpu" and not args.device.startswith("cuda"):
+        raise UsageError(f"--device {args.device}: expected cpu or cuda (cuda:N for another GPU)")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {args.device}: this PyTorch sees no CUDA GPU (torch.cuda.is_available() is False); train on cpu")
+
+
+def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]) -> None:
+    """Refuses to resume a run with another split or other categories than it was trained with
+    (run.json): the same post would be training data in one session and validation data in another,
+    or the posts would hold other tags. Another --data path is only noted (a moved file is fine)."""
+    recorded = settings.get("val_percent")
+    if recorded is not None and recorded != args.val_percent:
+        raise UsageError(f"{args.out} was trained with --val-percent {recorded}; resuming with --val-percent "
+                         f"{args.val_percent} would mix its training and validation posts (give --val-percent {recorded})")
+    if settings.get("categories") is not None and list(settings["categories"]) != list(categories):
+        raise UsageError(f"{args.out} was trained on the categories {','.join(settings['categories'])}; "
+                         f"resume with --categories {','.join(settings['categories'])}")
+    data = settings.get("data")
+    if data is not None and os.path.abspath(args.data) != data:
+        print(f"note: {args.out} was trained on {data}; resuming on {os.path.abspath(args.data)} "
+              "(the same posts are expected: a post keeps its split by its id)", flush=True)
 
 
 def load_checkpoint(path: str) -> dict:
@@ -305,6 +334,10 @@ class RunProgress:
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.time() - self.started
+
+    def session_elapsed(self) -> float:
+        """Since this command started (or resumed): what --max-minutes limits."""
+        return time.time() - self.started
 
     def save_last(self, next_epoch: int, next_batch: int) -> None:
         """last.pt: the next batch to run (epoch 0-based, batch index within it) and all the state
@@ -393,6 +426,10 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
     last_path, best_path = os.path.join(args.out, "last.pt"), os.path.join(args.out, "best.pt")
     resuming = args.resume and os.path.exists(last_path)
     held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]
+    if args.resume and not resuming:
+        # (A typo in --out would otherwise start a new run, silently.)
+        what = f"it holds {', '.join(held)} but no last.pt" if held else "there is no run there"
+        raise UsageError(f"--resume: nothing to resume in {args.out} ({what}); leave out --resume to start a new run")
     if held and not resuming:
         # A new run here would mix with the old one (its log, its best.pt) and its related/ranking files.
         raise UsageError(f"{args.out} already holds a training run ({', '.join(held)}): "
@@ -407,7 +444,9 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
     tokenizer_path = os.path.join(args.out, "tokenizer.json")
     if resuming:
         tokenizer = TagTokenizer.load(tokenizer_path)
-        check_run_vocabulary(args.out, read_run_settings(args.out), tokenizer)
+        settings = read_run_settings(args.out)
+        check_run_vocabulary(args.out, settings, tokenizer)
+        check_resume(args, settings, categories)
         # The checkpoint's model size, whatever the command line says (the weights only fit it).
         config = GPTConfig(**ckpt["config"])
         for name in MODEL_FLAGS:
@@ -501,7 +540,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
                 window_start, window_tokens = time.time(), 0
             if signals.received:
                 stop = "signal"
-            elif args.max_minutes and progress.elapsed() / 60 > args.max_minutes:
+            elif args.max_minutes and progress.session_elapsed() / 60 > args.max_minutes:
                 stop = "time limit"
             elif args.max_steps and progress.step >= args.max_steps:
                 stop = "step limit"

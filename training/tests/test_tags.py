@@ -1,3 +1,5 @@
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -93,8 +95,24 @@ class PostsTest(unittest.TestCase):
             with self.assertRaisesRegex(DataError, r"list\.jsonl:1: expected a JSON object"):
                 read_posts(path)
             path = self.write(d, "empty.jsonl", b'{"id":1,"tags":{"general":[]}}\n')
-            with self.assertRaisesRegex(DataError, r"empty\.jsonl:1: no tags"):
+            with self.assertRaisesRegex(DataError, r"empty\.jsonl: no posts with general tags"):
                 read_posts(path)
+
+    def test_json_lines_posts_without_the_chosen_categories_are_left_out_with_a_note(self):
+        # The converter's `--categories general,character` writes a post with a character tag and no
+        # general one as it is: trained on general tags, it has nothing to give (not a bad line).
+        with tempfile.TemporaryDirectory() as d:
+            path = self.write(d, "mixed.jsonl", b'{"id":1,"tags":{"general":[],"character":["hatsune_miku"]}}\n'
+                                                b'{"id":2,"tags":{"general":["smile"],"character":[]}}\n')
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                posts = read_posts(path)
+            self.assertEqual([(p.post_id, p.tags) for p in posts], [("2", ["smile"])])
+            self.assertIn("mixed.jsonl: 1 post with no general tag left out", err.getvalue())
+            self.assertEqual(len(read_posts(path, ["general", "character"])), 2)
+            text = self.write(d, "empty.tsv", b'1\tsmile\n2\t\n')
+            with self.assertRaisesRegex(DataError, r"empty\.tsv:2: no tags on this line"):
+                read_posts(text)
 
     def test_invalid_utf8_names_the_line_and_a_bom_is_dropped(self):
         with tempfile.TemporaryDirectory() as d:

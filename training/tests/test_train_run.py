@@ -122,7 +122,7 @@ class TrainPipelineTest(unittest.TestCase):
 
         # Emulates --device cuda on a machine without one: the model stays where it is.
         with mock.patch.object(train.torch, "load", load), mock.patch.object(train.torch, "set_rng_state", set_rng_state), \
-                mock.patch.object(train.GPT, "to", lambda self, device: self):
+                mock.patch.object(train.GPT, "to", lambda self, device: self), mock.patch.object(train.torch.cuda, "is_available", lambda: True):
             code, _, err = self.train(self.path("run"), "--epochs", "1", "--resume", "--device", "cuda")
         self.assertEqual(code, 0, err)
         self.assertEqual(seen, {"map_location": "cpu", "rng": ("cpu", torch.uint8)})
@@ -167,6 +167,50 @@ class TrainPipelineTest(unittest.TestCase):
         self.assertEqual([r["epoch"] for r in records], [1, 2])
         self.assertGreater(records[0]["step"], 3)
         self.assertEqual(records[1]["step"], 2 * records[0]["step"])  # epoch 1 was completed, not skipped
+
+    def test_max_minutes_limits_each_session_not_the_run(self):
+        # A run stopped by --max-minutes resumed with the same command trains on (it stopped after one
+        # batch each time when the limit counted the sessions before).
+        self.assertEqual(self.train(self.path("run"), "--epochs", "2", "--max-steps", "3")[0], 0)
+        ckpt = torch.load(self.path("run", "last.pt"))
+        ckpt["elapsed_s"] = 3600.0  # an hour trained before
+        torch.save(ckpt, self.path("run", "last.pt"))
+        code, out, err = self.train(self.path("run"), "--epochs", "2", "--max-minutes", "5", "--resume")
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("time limit", out)
+        self.assertIn("done (", out)
+
+    def test_resume_refuses_another_split_or_categories_and_a_folder_with_nothing_to_resume(self):
+        self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0)
+        code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume", "--val-percent", "5")
+        self.assertEqual(code, 1)
+        self.assertIn("was trained with --val-percent 10; resuming with --val-percent 5 would mix", err)
+        code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume", "--categories", "general,character")
+        self.assertEqual(code, 1)
+        self.assertIn("resume with --categories general", err)
+        code, _, err = self.train(self.path("typo"), "--epochs", "2", "--resume")
+        self.assertEqual(code, 1)
+        self.assertIn("nothing to resume in", err)
+        self.assertFalse(os.path.exists(self.path("typo")), "no new run started there")
+        moved = write_posts(self.path("moved.tsv"))
+        code, out, err = self.train(self.path("run"), "--epochs", "2", "--resume", data=moved)
+        self.assertEqual(code, 0, err)
+        self.assertIn("note: " + self.path("run") + " was trained on", out)
+
+    def test_bad_flags_are_one_line_each_not_a_traceback(self):
+        for flags, message in [(["--lr", "-1"], "--lr must be above 0"), (["--dropout", "2"], "--dropout in 0..1"),
+                               (["--threads", "0"], "--threads"), (["--log-every", "0"], "--log-every"),
+                               (["--patience", "0"], "--patience"), (["--n-layer", "0"], "--n-layer"),
+                               (["--max-minutes", "-1"], "--max-minutes"), (["--device", "gpu"], "--device gpu: expected cpu or cuda")]:
+            code, out, err = self.train(self.path("bad"), "--epochs", "1", *flags)
+            self.assertEqual(code, 1, flags)
+            self.assertIn(message, err, flags)
+            self.assertNotIn("Traceback", err + out)
+            self.assertFalse(os.path.exists(self.path("bad")), flags)
+        with mock.patch.object(train.torch.cuda, "is_available", lambda: False):
+            code, _, err = self.train(self.path("bad"), "--epochs", "1", "--device", "cuda")
+        self.assertEqual(code, 1)
+        self.assertIn("sees no CUDA GPU", err)
 
     def test_periodic_checkpoints_inside_an_epoch(self):
         saved = []
