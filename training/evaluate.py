@@ -53,7 +53,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
     BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
-    vocabulary_sha256, write_json_atomic,
+    note_other_data, vocabulary_sha256, write_json_atomic,
 )
 
 PREFIX_LENGTHS = (0, 1, 2)
@@ -403,10 +403,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def check_output(flag: str, path: Optional[str]) -> None:
+    """An output path whose folder is missing (or that is a folder) fails now, not after the
+    evaluation's minutes."""
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DataError(f"{flag} {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise DataError(f"{flag} {path}: is a folder (a JSON file is written there)")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output("--out", args.out)
+    if args.tune:
+        check_output("--ranking", args.ranking)
     dictionary = read_dictionary(args.dictionary)
     settings = read_run_settings(args.run) if args.run else {}
     args.val_percent = resolve_split(args.val_percent, settings, args.run, "evaluate.py")
+    if args.run:
+        note_other_data(args.data, settings, args.run, "evaluate.py")
     if args.run:  # before the slow counting, and before ModelScorer would blame related.json for it
         check_run_vocabulary(args.run, settings, TagTokenizer.load(os.path.join(args.run, "tokenizer.json")))
     categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
@@ -428,6 +445,10 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.tune:
             tune_cases = make_cases(val, dictionary, args.seed + 1, limit=args.limit)
+            if not tune_cases:
+                # Weights tuned on nothing would be arbitrary, and export would ship them.
+                raise DataError(f"--tune: no validation cases to tune on ({len(val)} validation posts with --val-percent "
+                                f"{args.val_percent}); nothing written, the model ranks with its current ranking.json")
             model_only, with_related = tune(tune_cases, scorer, dictionary)
             ranking = {"version": 1, "formula": RANKING_FORMULA, **(with_related or model_only)}
             if with_related is not None:

@@ -247,6 +247,8 @@ def export(args: argparse.Namespace) -> int:
             raise ExportError(f"{path}: no such file (train.py --out {args.run} writes it)")
     if args.parity and not os.path.isdir(os.path.dirname(os.path.abspath(args.parity))):
         raise ExportError(f"--parity {args.parity}: folder {os.path.dirname(os.path.abspath(args.parity))} does not exist")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ExportError(f"--out {args.out}: not a folder (the model folder to write)")
     tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))
     settings = read_run_settings(args.run)
     # The run's own tokenizer first (run.json), then the checkpoint's (another run's --checkpoint).
@@ -256,6 +258,12 @@ def export(args: argparse.Namespace) -> int:
         raise ExportError(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
     extras = matching_extras(args.run, vocabulary_sha256(tokenizer.vocab))
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
+    # An earlier export's ranking files go first: an export stopped halfway must not leave them
+    # beside a new model (the runtime also refuses one that records another vocabulary).
+    for extra in ("related.json", "ranking.json"):
+        target = os.path.join(args.out, extra)
+        if os.path.exists(target):
+            os.remove(target)
     tokenizer.save(args.out, model.config.n_positions)
     training = {k: settings[k] for k in ("val_percent", "categories") if k in settings}
     write_json_atomic(
@@ -267,14 +275,10 @@ def export(args: argparse.Namespace) -> int:
         {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
     )
     export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"), args.graph)
-    for extra in ("related.json", "ranking.json"):  # ranking files the runtime reads
+    for extra in extras:  # ranking files the runtime reads, made for this vocabulary
         target = os.path.join(args.out, extra)
-        if extra in extras:
-            shutil.copyfile(os.path.join(args.run, extra), target + ".tmp")
-            os.replace(target + ".tmp", target)
-        elif os.path.exists(target):
-            os.remove(target)  # an earlier export's: it does not belong to this vocabulary
-            print(f"export: removed {target} (not made for this model)", file=sys.stderr)
+        shutil.copyfile(os.path.join(args.run, extra), target + ".tmp")
+        os.replace(target + ".tmp", target)
     if args.parity:
         # A fixed sequence of the most frequent tags (ids 4..), long enough to exercise the cache.
         ids = [BOS_ID] + list(range(4, min(4 + 7, model.config.vocab_size)))

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, SPECIAL_TOKENS, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, read_posts, read_run_settings, resolve_split, split_posts,
-    vocabulary_sha256, write_json_atomic,
+    note_other_data, vocabulary_sha256, write_json_atomic,
 )
 
 
@@ -112,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = read_run_settings(args.run)
         check_run_vocabulary(args.run, settings, tokenizer)
         val_percent = resolve_split(args.val_percent, settings, args.run, "related.py")
+        note_other_data(args.data, settings, args.run, "related.py")
         posts = read_posts(args.data, settings.get("categories", ["general"]))
     except (DataError, OSError) as err:
         print(f"related: {err}", file=sys.stderr)

@@ -327,6 +327,15 @@ def check_run_vocabulary(run: str, settings: dict, tokenizer: "TagTokenizer") ->
                         f"({os.path.join(run, RUN_SETTINGS)} records another vocabulary_sha256)")
 
 
+def note_other_data(data: str, settings: dict, run: str, what: str) -> None:
+    """A --data other than the run's (run.json) is noted: a moved copy is fine, another dataset's
+    posts would not be split as the run's were (its validation posts could be fitted on)."""
+    recorded = settings.get("data")
+    if recorded is not None and os.path.abspath(data) != recorded:
+        print(f"note: {run} was trained on {recorded}; {what} reads {os.path.abspath(data)} "
+              "(the same posts are expected: a post keeps its split by its id)", file=sys.stderr, flush=True)
+
+
 def recorded_split(settings: dict) -> int:
     """The --val-percent recorded in run.json settings (or an export's tag_model.training), else the default."""
     recorded = settings.get("val_percent")

@@ -9,7 +9,7 @@ import { DictionaryOnlyEngine } from './dictionary-engine';
 import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folder';
 import { PrefixCache } from './prefix-cache';
 import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRanking, type RankingConfig } from './ranking';
-import { RelatedWeights } from './related';
+import { RelatedWeights, checkVocabulary, vocabularySha256 } from './related';
 import {
   chooseTokenOrStop,
   createRandom,
@@ -242,7 +242,7 @@ export class TagModelEngine extends ModelEngineBase {
     for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
     this.related =
       files.relatedPath && ranking.relatedWeight !== 0
-        ? RelatedWeights.load(files.relatedPath, files.config.vocabSize)
+        ? RelatedWeights.load(files.relatedPath, files.config.vocabSize, vocabularySha256(files.tokenizer.vocab))
         : undefined;
   }
 
@@ -762,6 +762,8 @@ export async function loadModelEngine(
 ): Promise<TagEngine> {
   const files = readModelFolder(options.modelDir ?? defaultModelDir());
   let ranking = readRanking(files.rankingPath);
+  const vocabulary = vocabularySha256(files.tokenizer.vocab);
+  if (files.rankingPath) checkVocabulary(files.rankingPath, ranking.vocabularySha256, vocabulary);
   const relatedPath = path.join(files.dir, ranking.relatedFile ?? 'related.json');
   if (fs.existsSync(relatedPath)) files.relatedPath = relatedPath;
   else if (ranking.relatedWeight !== 0) ranking = rankingWithoutRelated(ranking);

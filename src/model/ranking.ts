@@ -28,6 +28,8 @@ export interface RankingConfig {
   relatedFile?: string;
   /** The weights tuned for running without the related file (`without_related`). */
   withoutRelated?: Partial<RankingConfig>;
+  /** The vocabulary the weights were tuned with (`vocabulary_sha256`), when the file records it. */
+  vocabularySha256?: string;
 }
 
 export const DEFAULT_RANKING: RankingConfig = {
@@ -67,6 +69,7 @@ export function readRanking(file: string | undefined): RankingConfig {
   if (typeof raw !== 'object' || raw === null) throw new Error(`${file}: expected a JSON object`);
   const object = raw as Record<string, unknown>;
   const config: RankingConfig = { ...DEFAULT_RANKING, source: file, ...readWeights(object, file) };
+  if (typeof object.vocabulary_sha256 === 'string') config.vocabularySha256 = object.vocabulary_sha256;
   if (typeof object.related_file === 'string' && object.related_file) config.relatedFile = object.related_file;
   const without = object.without_related;
   if (typeof without === 'object' && without !== null) {

@@ -3,7 +3,29 @@
 // context tags in the vocabulary, of their weight for the candidate; ranking.json's related_weight
 // says how much it adds to the model's log-probability.
 //   {"version": 1, "rows": [[[candidate_id, weight], ...] for each token id], ...}
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+
+/**
+ * What training/tags.py's vocabulary_sha256 computes: the SHA-256 of the tokens in id order joined
+ * by newlines. related.json and ranking.json record it; their rows and weights index tokens by id.
+ */
+export function vocabularySha256(vocab: ReadonlyMap<string, number>): string {
+  const tokens: string[] = [];
+  for (const [token, id] of vocab) tokens[id] = token;
+  return crypto.createHash('sha256').update(tokens.join('\n'), 'utf8').digest('hex');
+}
+
+/**
+ * Refuses a file made for another vocabulary (another training run's, copied beside this model):
+ * its ids would score other tags, silently. Files that record no hash (older exports) are taken.
+ */
+export function checkVocabulary(file: string, recorded: unknown, expected: string | undefined): void {
+  if (expected === undefined || recorded === undefined || recorded === null) return;
+  if (recorded !== expected) {
+    throw new Error(`${file}: made for another vocabulary than this model's tokenizer.json (its vocabulary_sha256 differs): a file of another training run; export this run again, or delete the file`);
+  }
+}
 
 export class RelatedWeights {
   private constructor(
@@ -13,7 +35,8 @@ export class RelatedWeights {
     private readonly weights: Float32Array,
   ) {}
 
-  static load(file: string, vocabSize: number): RelatedWeights {
+  /** @param vocabularySha256 the model's (vocabularySha256 of its tokenizer): a file recording another is refused. */
+  static load(file: string, vocabSize: number, vocabularySha256?: string): RelatedWeights {
     let data: unknown;
     try {
       data = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -24,6 +47,7 @@ export class RelatedWeights {
     if ((data as { version?: unknown }).version !== 1 || !Array.isArray(rows)) {
       throw new Error(`${file}: expected a related.json of version 1 with rows`);
     }
+    checkVocabulary(file, (data as { vocabulary_sha256?: unknown }).vocabulary_sha256, vocabularySha256);
     if (rows.length > vocabSize) throw new Error(`${file}: ${rows.length} rows but the vocabulary has ${vocabSize} tokens`);
     let total = 0;
     for (const row of rows as unknown[]) {

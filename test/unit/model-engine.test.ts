@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,6 +130,33 @@ describe('model loading errors name the file', () => {
       }),
       /onnx\/model\.onnx: missing input "past_key_values\.2\.key"/,
     ));
+  test('ranking.json or related.json of another vocabulary (another run\'s, copied beside the model)', async () => {
+    const another = 'f'.repeat(64);
+    await expectLoadError(
+      withBrokenCopy((dir) => fs.writeFileSync(path.join(dir, 'ranking.json'), JSON.stringify({ version: 1, model_weight: 1, vocabulary_sha256: another }))),
+      /ranking\.json: made for another vocabulary than this model's tokenizer\.json/,
+    );
+    await expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.writeFileSync(path.join(dir, 'ranking.json'), JSON.stringify({ version: 1, model_weight: 1, related_weight: 1 }));
+        fs.writeFileSync(path.join(dir, 'related.json'), JSON.stringify({ version: 1, rows: [], vocabulary_sha256: another }));
+      }),
+      /related\.json: made for another vocabulary/,
+    );
+    // The hash training/tags.py records (tokens in id order, joined by newlines), as Python computes it: accepted.
+    const ownHash = spawnSync('/usr/bin/python3', ['-c', 'import hashlib,json,sys; v=json.load(open(sys.argv[1]))["model"]["vocab"]; print(hashlib.sha256("\\n".join(sorted(v, key=v.get)).encode()).hexdigest())', path.join(fixture, 'tokenizer.json')], { encoding: 'utf8' });
+    assert.equal(ownHash.status, 0, ownHash.stderr);
+    const dir = withBrokenCopy((copy) => {
+      fs.writeFileSync(path.join(copy, 'ranking.json'), JSON.stringify({ version: 1, model_weight: 1, related_weight: 1, vocabulary_sha256: ownHash.stdout.trim() }));
+      fs.writeFileSync(path.join(copy, 'related.json'), JSON.stringify({ version: 1, rows: [], vocabulary_sha256: ownHash.stdout.trim() }));
+    });
+    try {
+      const engine = await loadEngine({ modelDir: dir, dictionary });
+      await engine.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('tag model engine on the tiny-tag fixture', () => {

@@ -78,6 +78,39 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertIn("does not exist", err)
         self.assertFalse(os.path.exists(out))
 
+    def test_bad_output_paths_fail_first_and_tune_refuses_to_tune_on_nothing(self):
+        dictionary = os.path.join(self.dir, "tags.csv")
+        with open(dictionary, "w", encoding="utf-8") as f:
+            f.writelines(f"tag_{i},0,{100 - i}\n" for i in range(30))
+        a_file = os.path.join(self.dir, "a-file.txt")
+        with open(a_file, "w", encoding="utf-8") as f:
+            f.write("x")
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", a_file])
+        self.assertEqual((code, "Traceback" in err), (1, False))
+        self.assertIn("not a folder", err)
+        evaluate_args = ["--data", self.data, "--dictionary", dictionary, "--run", self.run]
+        code, out, err = run_main(evaluate.main, [*evaluate_args, "--out", os.path.join(self.dir, "no", "eval.json")])
+        self.assertEqual(code, 1)
+        self.assertIn("does not exist", err)
+        self.assertNotIn("MRR", out, "refused before evaluating")
+        code, _, err = run_main(evaluate.main, [*evaluate_args, "--tune", "--ranking", os.path.join(self.dir, "no", "r.json")])
+        self.assertEqual(code, 1)
+        self.assertIn("--ranking", err)
+        # A run with no validation posts: nothing to tune on, nothing written.
+        run0 = os.path.join(self.dir, "run0")
+        self.assertEqual(run_main(train.main, ["--data", self.data, "--out", run0, *TINY, "--epochs", "1", "--val-percent", "0"])[0], 0)
+        ranking = os.path.join(run0, "ranking.json")
+        code, _, err = run_main(evaluate.main, ["--data", self.data, "--dictionary", dictionary, "--run", run0, "--tune", "--ranking", ranking])
+        self.assertEqual(code, 1)
+        self.assertIn("--tune: no validation cases to tune on (0 validation posts", err)
+        self.assertFalse(os.path.exists(ranking))
+
+    def test_another_data_path_than_the_runs_is_noted(self):
+        moved = write_posts(os.path.join(self.dir, "moved.tsv"), n=60)
+        code, _, err = run_main(related.main, ["--data", moved, "--run", self.run])
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"note: {self.run} was trained on {os.path.abspath(self.data)}; related.py reads {moved}", err)
+
     def test_a_tokenizer_other_than_the_runs_is_refused_by_every_script_that_reads_the_run(self):
         tok = TagTokenizer.load(os.path.join(self.run, "tokenizer.json"))
         TagTokenizer(tok.vocab[:4] + [tok.vocab[5], tok.vocab[4]] + tok.vocab[6:]).save(self.run, 256)  # same size, 2 ids swapped
