@@ -48,21 +48,20 @@ interface PromptLine {
 export function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
   if (/[\r\n]/.test(text)) throw new UsageError('--prompt must be one line (one prompt)');
   const canonical = (name: string): string => dictionary.resolve(name)?.tag.name ?? name;
-  const parsed = parsePrompt(text, { isTag: (name) => dictionary.resolve(name) !== undefined });
-  const column = continuationColumn(text, text.length, parsed);
+  const line = text.trim();
+  const parsed = parsePrompt(line, { isTag: (name) => dictionary.resolve(name) !== undefined });
+  const column = continuationColumn(line, line.length, parsed);
   const tags = [...new Set(parsed.tags.map((tag) => canonical(tag.name)))];
   const context = parsed.tags.filter((tag) => tag.end <= column).map((tag) => tag.name);
   const after = parsed.tags.filter((tag) => tag.end > column).map((tag) => canonical(tag.name));
-  const plain = parsed.tokens.length === 0 && parsed.groups.length === 0 && !text.includes('\\');
+  const plain = parsed.tokens.length === 0 && parsed.groups.length === 0 && !line.includes('\\');
   if (plain) return { context, tags, after };
-  const line = text.trim();
-  const reparsed = parsePrompt(line, { isTag: (name) => dictionary.resolve(name) !== undefined });
   // The sampled tags as the prompt writes its own (`long hair` spaces, `\(` escapes), with no `, ` after the last.
-  const written = reparsed.tags.map((tag) => tag.text);
+  const written = parsed.tags.map((tag) => tag.text);
   const separator = written.map(writtenSeparator).find((each) => each !== undefined) ?? 'underscores';
   const style = styleOf(written.join(','), { separator, escapeParentheses: false, appendComma: false });
   const continued = (sampled: string[]): string =>
-    sampled.length === 0 ? line : applyLineEdits(line, [continuationEdit(line, line.length, sampled, style, reparsed)]).text;
+    sampled.length === 0 ? line : applyLineEdits(line, [continuationEdit(line, line.length, sampled, style, parsed)]).text;
   return { context, tags, after, continued };
 }
 
