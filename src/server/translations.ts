@@ -50,8 +50,10 @@ export class TranslationHost {
     } catch (error) {
       this.warn(`The translation file set in danbooruGpt.translationFile could not be loaded: ${error instanceof Error ? error.message : String(error)}.`);
     }
+    // A new file only: the watch of this one stays, or an edit that a request read first (this
+    // reload) would lose its event, and the editor would not be told.
+    if (loaded?.file !== file) this.files.watch([file]);
     this.loaded = { file, mtimeMs: stat.mtimeMs, size: stat.size, translations };
-    this.files.watch([file]);
     return translations;
   }
 }
