@@ -82,6 +82,11 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
                 continue
             if jsonl is None:
                 jsonl = line.lstrip().startswith("{")
+                if not jsonl and list(categories) != ["general"]:
+                    # A text line is one list of tags: asking for character tags there would train on
+                    # them as if they were what was asked for.
+                    raise DataError(f"{path}: a text dataset holds one list of tags per post, not categories; "
+                                    f"--categories {','.join(categories)} needs the converter's --format jsonl")
             if jsonl:
                 post_id, tags = _jsonl_post(path, line_no, line, categories)
             else:

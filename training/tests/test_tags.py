@@ -113,6 +113,8 @@ class PostsTest(unittest.TestCase):
             text = self.write(d, "empty.tsv", b'1\tsmile\n2\t\n')
             with self.assertRaisesRegex(DataError, r"empty\.tsv:2: no tags on this line"):
                 read_posts(text)
+            with self.assertRaisesRegex(DataError, r"empty\.tsv: a text dataset holds one list of tags per post, not categories; --categories character needs"):
+                read_posts(text, ["character"])
 
     def test_invalid_utf8_names_the_line_and_a_bom_is_dropped(self):
         with tempfile.TemporaryDirectory() as d:

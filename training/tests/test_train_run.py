@@ -185,7 +185,14 @@ class TrainPipelineTest(unittest.TestCase):
         code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume", "--val-percent", "5")
         self.assertEqual(code, 1)
         self.assertIn("was trained with --val-percent 10; resuming with --val-percent 5 would mix", err)
-        code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume", "--categories", "general,character")
+        # (Categories need the converter's jsonl: a text dataset has none.)
+        jsonl = self.path("posts.jsonl")
+        with open(self.data, encoding="utf-8") as src, open(jsonl, "w", encoding="utf-8") as dst:
+            for line in src:
+                post_id, tags = line.rstrip("\n").split("\t")
+                dst.write(json.dumps({"id": int(post_id), "tags": {"general": tags.split(","), "character": []}}) + "\n")
+        self.assertEqual(self.train(self.path("run-jsonl"), "--epochs", "1", data=jsonl)[0], 0)
+        code, _, err = self.train(self.path("run-jsonl"), "--epochs", "2", "--resume", "--categories", "general,character", data=jsonl)
         self.assertEqual(code, 1)
         self.assertIn("resume with --categories general", err)
         code, _, err = self.train(self.path("typo"), "--epochs", "2", "--resume")
