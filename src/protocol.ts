@@ -149,6 +149,8 @@ export interface EditEveryPromptResult {
   /** Prompts (lines) changed, and the files holding them. */
   prompts: number;
   files: number;
+  /** The tag as the dictionary names it (an alias given: its tag), for the message. */
+  tag: string;
 }
 
 export const EditEveryPromptRequest = new RequestType<EditEveryPromptParams, EditEveryPromptResult, void>('danbooruGpt/editEveryPrompt');

@@ -182,7 +182,7 @@ function validateOneTag(value: string): string | undefined {
  * Sends an editEveryPrompt request for the active prompt file and applies its edit, asking first when
  * it spans several files (tagScope `folder`: each becomes a file to save). `what` names it in messages.
  */
-async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'textDocument'>, what: { done: string; verb: string }, ask: boolean): Promise<EditEveryPromptResult | undefined> {
+async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'textDocument'>, what: { done: (result: EditEveryPromptResult) => string; verb: string }, ask: boolean): Promise<EditEveryPromptResult | undefined> {
   const editor = activePromptEditor(ctx);
   if (!editor) return undefined;
   try {
@@ -201,8 +201,9 @@ async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'te
     }
     const applied = await vscode.workspace.applyEdit(await client.protocol2CodeConverter.asWorkspaceEdit(result.edit));
     if (!applied) throw new Error('the editor did not apply the edit (a file changed meanwhile?)');
-    ctx.log.info(`${what.done} ${counted(result.prompts, 'prompt')}${inFiles}.`);
-    void vscode.window.showInformationMessage(`Danbooru GPT: ${what.done} ${counted(result.prompts, 'prompt')}${inFiles}.`);
+    const done = `${what.done(result)} ${counted(result.prompts, 'prompt')}${inFiles}.`;
+    ctx.log.info(done);
+    void vscode.window.showInformationMessage(`Danbooru GPT: ${done}`);
     return result;
   } catch (error) {
     void vscode.window.showErrorMessage(`Danbooru GPT: ${what.verb} failed: ${describe(error)}`);
@@ -227,7 +228,7 @@ export function addTagToEveryPrompt(ctx: Ctx): Command {
       if (!picked) return undefined;
       at = picked.at;
     }
-    return editEveryPromptIn(ctx, { add: { tag, at } }, { done: `Added "${tag.trim()}" to`, verb: 'Add the tag' }, ask);
+    return editEveryPromptIn(ctx, { add: { tag, at } }, { done: () => `Added "${tag.trim()}" to`, verb: 'Add the tag' }, ask);
   };
 }
 
@@ -258,7 +259,10 @@ export function removeTagFromEveryPrompt(ctx: Ctx): Command {
       }
     }
     if (!tag) return undefined;
-    return editEveryPromptIn(ctx, { remove: tag }, { done: `Removed "${tag}" from`, verb: 'Remove the tag' }, ask);
+    const typed = tag;
+    // The tag it names, and what was typed when that was another spelling or an alias (`brunette`).
+    const done = (result: EditEveryPromptResult): string => `Removed "${result.tag}"${normalizeTag(typed) === result.tag ? '' : ` (${typed.trim()})`} from`;
+    return editEveryPromptIn(ctx, { remove: tag }, { done, verb: 'Remove the tag' }, ask);
   };
 }
 

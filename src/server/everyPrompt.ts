@@ -51,7 +51,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
     if (edits.length > 0) changes[each.uri] = edits;
   }
   if (document.version !== version) throw cancelledError();
-  return { edit: { changes }, prompts, files: Object.keys(changes).length };
+  return { edit: { changes }, prompts, files: Object.keys(changes).length, tag: key };
 }
 
 /** The line with the tag put first or last, unless it has no tag (a comment, an empty line) or holds it already. */

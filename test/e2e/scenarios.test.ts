@@ -545,6 +545,7 @@ scenario('4i-remove-typed-tag', async () => {
   await workbench.waitForQuickPickRow('simple_background');
   await workbench.type('brunette');
   await workbench.press('Enter');
+  await workbench.waitForNotification(/Removed "brown_hair" \(brunette\) from 6 prompts\./);
   await workbench.press('Control+Home');
   const shown = (await workbench.editorLinesWhen((l) => l.length >= 10 && !l.some((line) => line.split(',').includes('brown_hair')))).filter((line) => line !== '');
   assert.ok(shown.length >= 10, JSON.stringify(shown));

@@ -381,6 +381,8 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual((await edited({ add: { tag: 'smile', at: 'end' } })).lines.slice(1, 4), ['1girl, long hair, smile', '', 'mychar, solo, smile']);
     // Taken out in every spelling and as an alias (`longhair`), with its separator.
     assert.deepEqual((await edited({ remove: 'longhair' })).lines, ['# a comment, stays', '1girl, smile', '', 'mychar, solo', 'blush // note', 'smiling,']);
+    const named = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: 'Long Hair' });
+    assert.equal(named.tag, 'long_hair', 'the tag as the dictionary names it, for the message');
     const datasetText = '2girls,blush\n1girl,solo,long_hair';
     const dataset = await client.open('every.tags', datasetText);
     const result = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'mychar', at: 'start' } });
