@@ -501,19 +501,21 @@ async function convertSerially(options: ResolvedOptions, files: InputFile[], hoo
   let counts: AtomicFile | undefined;
   try {
     const conversion = new Conversion(options, datasetSink(output), hooks, totalBytes(files));
+    let filesRead = 0;
     for (const file of files) {
       await conversion.convertFile(file);
+      filesRead++;
       if (conversion.stopped) break;
     }
     conversion.maybeReportProgress(true);
     if (!writesOutputs(options, conversion.counts)) {
       await output.discard();
-      return summarize(options, files, conversion.counts, conversion.formatter, started, false);
+      return summarize(options, files, conversion.counts, conversion.formatter, started, false, filesRead);
     }
     counts = await writeTagCounts(options.countsOutput, conversion.formatter.tagCounts);
     await output.commit();
     await counts.commit();
-    return summarize(options, files, conversion.counts, conversion.formatter, started);
+    return summarize(options, files, conversion.counts, conversion.formatter, started, true, filesRead);
   } catch (error) {
     await output.discard();
     await counts?.discard();
@@ -544,12 +546,13 @@ export function totalBytes(files: readonly InputFile[]): number {
   return files.reduce((sum, file) => sum + file.bytes, 0);
 }
 
-export function summarize(options: ResolvedOptions, files: InputFile[], counts: ConversionCounts, formatter: PostFormatter, started: number, outputsWritten = true): ConvertSummary {
+export function summarize(options: ResolvedOptions, files: InputFile[], counts: ConversionCounts, formatter: PostFormatter, started: number, outputsWritten = true, filesRead = files.length): ConvertSummary {
   return {
     output: options.output,
     countsOutput: options.countsOutput,
     outputsWritten,
     files: files.map((file) => file.path),
+    filesRead,
     bytesRead: counts.bytesRead,
     bytesParsed: counts.bytesParsed,
     postsRead: counts.postsRead,

@@ -22,7 +22,7 @@ export function describeSummary(summary: ConvertSummary): string {
   const seconds = Math.max(summary.seconds, 1e-6);
   const lines: string[] = [];
   lines.push(
-    `converted ${summary.files.length} file${summary.files.length === 1 ? '' : 's'}, ${megabytes.toFixed(1)} MB in ${summary.seconds.toFixed(2)} s (${(megabytes / seconds).toFixed(1)} MB/s)` +
+    `converted ${summary.filesRead < summary.files.length ? `${summary.filesRead} of ` : ''}${summary.files.length} file${summary.files.length === 1 ? '' : 's'}, ${megabytes.toFixed(1)} MB in ${summary.seconds.toFixed(2)} s (${(megabytes / seconds).toFixed(1)} MB/s)` +
       (summary.bytesRead !== summary.bytesParsed ? `, ${(summary.bytesRead / 1e6).toFixed(1)} MB compressed` : ''),
   );
   const skipped = skippedTotal(summary);

@@ -123,6 +123,8 @@ export interface ConvertSummary extends ConversionCounts {
   /** False when nothing was written (`writeEmpty: false` and no post passed): the outputs are as they were. */
   outputsWritten: boolean;
   files: string[];
+  /** How many of `files` were read: fewer when --limit was reached before the last. */
+  filesRead: number;
   tagsWritten: number;
   distinctTags: number;
   seconds: number;

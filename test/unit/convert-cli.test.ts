@@ -22,6 +22,11 @@ test('cli convert: converts, prints a summary, exit 0', (t) => {
   assert.match(result.stdout, /bad lines: 0/);
   assert.ok(fs.existsSync(`${out}.counts.csv`));
   assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
+  // --limit reached in the first file: the second is never read, and the summary says so.
+  const limited = convert([apiFixture, gwernFixture, '-o', out, '--limit', '3', '--workers', '2']);
+  assert.equal(limited.status, 0, limited.stderr);
+  assert.match(limited.stdout, /converted 1 of 2 files, /);
+  assert.match(limited.stdout, /posts: 3 read, 3 written, 0 skipped, stopped at --limit/);
 });
 
 test('cli convert: bad lines are printed as file:line (first 20) and counted; still exit 0', (t) => {
