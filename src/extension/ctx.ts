@@ -50,6 +50,14 @@ export class Ctx implements vscode.Disposable {
     );
     for (const document of vscode.workspace.textDocuments) this.startIfPrompt(document);
     this.updateInlineProvider();
+    // The editor menu's Sample Tags and Tag Counts for every file the features apply to (extraFiles,
+    // extraLanguages), not only the prompt language (package.json's `when`).
+    const updatePromptEditor = (): void => {
+      const editor = vscode.window.activeTextEditor;
+      void vscode.commands.executeCommand('setContext', 'danbooruGpt.promptEditor', editor !== undefined && this.isPrompt(editor.document));
+    };
+    this.disposables.push(vscode.window.onDidChangeActiveTextEditor(updatePromptEditor));
+    updatePromptEditor();
   }
 
   /** True when the features apply to this document (prompt language or a configured glob/language). */
