@@ -27,6 +27,7 @@ export class Ctx implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
   /** The last start failed (the status says why). */
   private startFailed = false;
+  private disposed = false;
   private readonly statusItem: vscode.StatusBarItem;
   private serverStatus: ServerStatusParams | undefined;
   private inlineRegistration: vscode.Disposable | undefined;
@@ -70,6 +71,8 @@ export class Ctx implements vscode.Disposable {
    * than the client library restarts it), when a command asks for it again.
    */
   start(): Promise<LanguageClient> {
+    // (A restart that was stopping the old server when the window closed must not start a new one.)
+    if (this.disposed) return Promise.reject(new Error('the extension is shutting down'));
     if (this.starting && this.client?.state === State.Stopped) {
       this.log.info('The language server had stopped: starting it again.');
       const stopped = this.client;
@@ -106,6 +109,7 @@ export class Ctx implements vscode.Disposable {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     this.inlineRegistration?.dispose();
     for (const d of this.disposables) d.dispose();
     const client = await this.starting?.catch(() => undefined);
