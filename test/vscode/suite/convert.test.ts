@@ -77,7 +77,7 @@ suite('convert', () => {
 
   test('5c. convert messages count in the singular and the plural', () => {
     const summary = (posts: number, bad: number, read = posts): ConvertSummary => ({
-      output: '/w/posts.tags.txt', countsOutput: '/w/posts.tags.txt.counts.csv', outputsWritten: posts > 0, files: ['/w/posts.jsonl'], tagsWritten: 0, distinctTags: 0, seconds: 0,
+      output: '/w/posts.tags.txt', countsOutput: '/w/posts.tags.txt.counts.csv', outputsWritten: posts > 0, files: ['/w/posts.jsonl'], filesRead: 1, tagsWritten: 0, distinctTags: 0, seconds: 0,
       bytesRead: 0, bytesParsed: 0, postsRead: read, postsWritten: posts, badRecords: bad, stoppedAtLimit: false, problems: {},
       skipped: { 'no-kept-tags': read - posts, 'too-few-tags': 0, rating: 0, deleted: 0, score: 0, duplicate: 0 },
       firstProblems: bad > 0 ? [{ file: '/w/a.prompt', line: 1, unit: 'line', reason: 'invalid-json', detail: 'Unexpected token' }] : [],
