@@ -667,6 +667,9 @@ scenario('7-untrusted-workspace-ignores-its-model-folder', async () => {
     const unwrapped = log.replace(/\n/g, '');
     assert.match(unwrapped, /danbooruGpt\.dictionaryFile is the relative path "my-tags\.csv", a file of this untrusted workspace: not loaded/);
     assert.ok(!unwrapped.includes('dictionary tags from'), 'the shipped dictionary is used');
+    // The status between the server's start and the first prompt's model load: running, not loading.
+    const running = unwrapped.indexOf('The language server is running; the tag model loads with the first prompt opened.');
+    assert.ok(running > 0 && running < unwrapped.indexOf('Loading the tag model'), 'the running status comes before the load');
     await typeOnNewLine('portrait.prompt', '2girls, lo');
     const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
     assert.ok(rows.length >= 3, 'more than the one tag of my-tags.csv');
