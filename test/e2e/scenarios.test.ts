@@ -289,6 +289,29 @@ scenario('1f-translations', async () => {
   }
 });
 
+scenario('1g-related-tags-view', async () => {
+  // The Related Tags view follows the editor in front: a prompt's likely next tags, and for another
+  // file (the workspace's README) no tags but a line saying what to do.
+  const view = async (accept: (state: { message: string; rows: string[] }) => boolean, what: string) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = await workbench.relatedTagsView();
+      if (accept(state)) return state;
+      assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(state)}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+  await workbench.openFile('portrait.prompt');
+  await workbench.goTo(1);
+  const inPrompt = await view((state) => state.rows.length >= 5, 'the prompt\'s next tags');
+  assert.ok(inPrompt.rows.every((row) => /\d+\.\d%/.test(row)), JSON.stringify(inPrompt.rows));
+  await workbench.openFile('README.md');
+  const elsewhere = await view((state) => state.rows.length === 0, 'no tags for a file that is no prompt');
+  assert.match(elsewhere.message, /Put the cursor in a prompt file/);
+  await workbench.openFile('portrait.prompt');
+  await view((state) => state.rows.length >= 5, 'the prompt\'s tags again');
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)

@@ -395,6 +395,20 @@ export class Workbench {
     );
   }
 
+  /**
+   * The Explorer's Related Tags view, expanded if it was not: its message line and the labels of
+   * its rows (a tag and its probability), as shown.
+   */
+  async relatedTagsView(): Promise<{ message: string; rows: string[] }> {
+    const header = this.page.locator('.pane-header', { hasText: /Related Tags/i }).first();
+    await header.waitFor({ timeout: 10_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const body = this.page.locator('.pane', { has: header }).locator('.pane-body');
+    const message = ((await body.locator('.message').allTextContents()).join(' ')).trim();
+    const rows = (await body.locator('.monaco-list-row').allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
+    return { message, rows };
+  }
+
   /** Right-clicks a file in the explorer (expanding its folders) and picks a context-menu entry. */
   async explorerContextMenu(relativePath: string, entry: string): Promise<void> {
     const parts = relativePath.split('/');
