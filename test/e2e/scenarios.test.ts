@@ -313,6 +313,32 @@ scenario('1g-related-tags-view', async () => {
   await view((state) => state.rows.length >= 3 && /^(Next after|Most likely)/.test(state.message), 'the prompt\'s tags again');
 });
 
+scenario('1h-extra-files-menu', async () => {
+  // A file brought in by danbooruGpt.extraFiles (a caption file): the editor's context menu offers
+  // Sample Tags and Tag Counts there too, as in a prompt file; a file the features skip does not.
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  const before = readFileSync(settingsFile, 'utf8');
+  mkdirSync(path.join(workspace, 'captions'), { recursive: true });
+  writeFileSync(path.join(workspace, 'captions', 'a.caption'), '1girl, solo, long hair\n');
+  writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(before), 'danbooruGpt.extraFiles': ['**/*.caption'] }, null, 2) + '\n');
+  try {
+    await workbench.openFile('captions/a.caption');
+    const deadline = Date.now() + 30_000;
+    let entries = await workbench.editorContextMenuEntries();
+    while (!entries.includes('Sample Tags')) {
+      assert.ok(Date.now() < deadline, `the caption file's menu: ${JSON.stringify(entries)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      entries = await workbench.editorContextMenuEntries();
+    }
+    assert.ok(entries.includes('Tag Counts'), JSON.stringify(entries));
+    await workbench.openFile('README.md');
+    const other = await workbench.editorContextMenuEntries();
+    assert.ok(!other.includes('Sample Tags') && !other.includes('Tag Counts'), JSON.stringify(other));
+  } finally {
+    writeFileSync(settingsFile, before);
+  }
+});
+
 scenario('2-ranking-depends-on-prompt', async () => {
   const prefix = 'y';
   // first tags of real posts: 4157663 (two men) and 543006 (two women)

@@ -409,6 +409,16 @@ export class Workbench {
     return { message, rows };
   }
 
+  /** The entries of the active editor's context menu (right-click on its text), closed again after. */
+  async editorContextMenuEntries(): Promise<string[]> {
+    await this.activeEditor().locator('.view-lines').click({ button: 'right' });
+    const menu = this.page.locator('.context-view .monaco-menu, .monaco-menu').first();
+    await menu.waitFor({ timeout: 10_000 });
+    const entries = (await menu.locator('.action-item .action-label').allTextContents()).map((text) => text.trim()).filter(Boolean);
+    await this.page.keyboard.press('Escape');
+    return entries;
+  }
+
   /** Right-clicks a file in the explorer (expanding its folders) and picks a context-menu entry. */
   async explorerContextMenu(relativePath: string, entry: string): Promise<void> {
     const parts = relativePath.split('/');
