@@ -51,14 +51,18 @@ export class Ctx implements vscode.Disposable {
     );
     for (const document of vscode.workspace.textDocuments) this.startIfPrompt(document);
     this.updateInlineProvider();
-    // The editor menu's Sample Tags and Tag Counts for every file the features apply to (extraFiles,
-    // extraLanguages), not only the prompt language (package.json's `when`).
-    const updatePromptEditor = (): void => {
-      const editor = vscode.window.activeTextEditor;
-      void vscode.commands.executeCommand('setContext', 'danbooruGpt.promptEditor', editor !== undefined && this.isPrompt(editor.document));
-    };
-    this.disposables.push(vscode.window.onDidChangeActiveTextEditor(updatePromptEditor));
-    updatePromptEditor();
+    this.disposables.push(vscode.window.onDidChangeActiveTextEditor(() => this.updatePromptEditor()));
+    this.updatePromptEditor();
+  }
+
+  /**
+   * The editor menu's Sample Tags and Tag Counts for every file the features apply to (extraFiles,
+   * extraLanguages), not only the prompt language (package.json's `when`): a context key for the
+   * editor in front, set again when it or those settings change.
+   */
+  private updatePromptEditor(): void {
+    const editor = vscode.window.activeTextEditor;
+    void vscode.commands.executeCommand('setContext', 'danbooruGpt.promptEditor', editor !== undefined && this.isPrompt(editor.document));
   }
 
   /** True when the features apply to this document (prompt language or a configured glob/language). */
@@ -190,6 +194,7 @@ export class Ctx implements vscode.Disposable {
   private configurationChanged(event: vscode.ConfigurationChangeEvent): void {
     if (!event.affectsConfiguration(SECTION)) return;
     if (event.affectsConfiguration(`${SECTION}.inlineSuggestions`) || this.config.needsRestart(event)) this.updateInlineProvider();
+    if (this.config.needsRestart(event)) this.updatePromptEditor();
     if (this.config.needsRestart(event) && this.starting) {
       this.log.info('The files the features apply to changed: restarting the language client.');
       void this.restart().catch(() => undefined);
