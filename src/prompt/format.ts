@@ -199,6 +199,10 @@ export function formatPrompt(line: string, options: FormatOptions, parsed: Parse
   return out;
 }
 
+const COMMA_CODE = 44;
+/** `//` where the parser reads a comment: at the start, or after a space, a separator or an opening bracket. */
+const TRAILING_COMMENT = /(^|[\s,([{|])\/\//;
+
 /** Lines read to tell a file's separator style. */
 const STYLE_SAMPLE_LINES = 1000;
 
@@ -211,15 +215,26 @@ export function separatorStyleOf(lineAt: (index: number) => string, lineCount: n
   let bare = 0;
   for (let index = 0; index < Math.min(lineCount, STYLE_SAMPLE_LINES); index++) {
     let line = lineAt(index);
-    // Comments are prose; an empty tag (`,,`) has no separator style.
+    // Comments are prose; a comment after the prompt (`//` where a tag could start) too.
     if (commentLineText(line) !== undefined) continue;
-    const comment = line.indexOf('//');
-    if (comment >= 0) line = line.slice(0, comment);
-    for (let at = line.indexOf(','); at >= 0 && at + 1 < line.length; at = line.indexOf(',', at + 1)) {
-      const next = line[at + 1]!;
-      if (next === ',') continue;
-      if (isSpace(next.charCodeAt(0))) spaced++;
-      else bare++;
+    const comment = TRAILING_COMMENT.exec(line);
+    if (comment) line = line.slice(0, comment.index + comment[1]!.length);
+    // Only separators between two tags: an empty tag (`,,`, `, ,`) and a comma opening or ending the
+    // line have no style, and formatting takes them out (else the file's style would change with it).
+    let previous = '';
+    for (let at = 0; at < line.length; at++) {
+      const code = line.charCodeAt(at);
+      if (code !== COMMA_CODE) {
+        if (!isSpace(code)) previous = line[at]!;
+        continue;
+      }
+      let next = at + 1;
+      while (next < line.length && isSpace(line.charCodeAt(next))) next++;
+      if (previous !== '' && previous !== ',' && next < line.length && line.charCodeAt(next) !== COMMA_CODE) {
+        if (next > at + 1) spaced++;
+        else bare++;
+      }
+      previous = ',';
     }
   }
   return bare > spaced ? 'comma' : 'commaSpace';

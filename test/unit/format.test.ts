@@ -151,4 +151,14 @@ test('format: a file\'s separator style is what most of its commas have after th
   assert.equal(of(['# a,b,c,d', 'a, b // c,d,e,f', 'g,,h, i']), 'commaSpace');
   // A trailing comma says nothing.
   assert.equal(of(['a,b,', 'c, d,']), 'commaSpace');
+  // Nor does an empty tag's comma, at the line's start or between two commas (formatting takes them
+  // out); and `//` inside a tag (`x//c`) is no comment, as the parser reads it.
+  assert.equal(of([',a, b', ', ,c, d', 'e,, f']), 'commaSpace');
+  assert.equal(of(['x//c, y', ',#1girl']), 'commaSpace');
+  assert.equal(of(['a, b // c,d,e', '(// c,d,e', 'f,g,h']), 'comma');
+  // So formatting a file twice gives what formatting it once gives (a fuzz-made file that did not).
+  const lines = [',#1girl', ':1.2x//c, y,)z'];
+  const formatted = (input: string[]): string[] => input.map((line) => formatPrompt(line, { separator: of(input) as 'comma' | 'commaSpace', tagWords: 'keep' }));
+  const once = formatted(lines);
+  assert.deepEqual(formatted(once), once);
 });
