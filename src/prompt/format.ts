@@ -217,24 +217,19 @@ export function separatorStyleOf(lineAt: (index: number) => string, lineCount: n
     let line = lineAt(index);
     // Comments are prose; a comment after the prompt (`//` where a tag could start) too.
     if (commentLineText(line) !== undefined) continue;
-    const comment = TRAILING_COMMENT.exec(line);
+    const comment = line.includes('//') ? TRAILING_COMMENT.exec(line) : null;
     if (comment) line = line.slice(0, comment.index + comment[1]!.length);
     // Only separators between two tags: an empty tag (`,,`, `, ,`) and a comma opening or ending the
     // line have no style, and formatting takes them out (else the file's style would change with it).
-    let previous = '';
-    for (let at = 0; at < line.length; at++) {
-      const code = line.charCodeAt(at);
-      if (code !== COMMA_CODE) {
-        if (!isSpace(code)) previous = line[at]!;
-        continue;
-      }
+    for (let at = line.indexOf(','); at >= 0; at = line.indexOf(',', at + 1)) {
+      let before = at - 1;
+      while (before >= 0 && isSpace(line.charCodeAt(before))) before--;
+      if (before < 0 || line.charCodeAt(before) === COMMA_CODE) continue;
       let next = at + 1;
       while (next < line.length && isSpace(line.charCodeAt(next))) next++;
-      if (previous !== '' && previous !== ',' && next < line.length && line.charCodeAt(next) !== COMMA_CODE) {
-        if (next > at + 1) spaced++;
-        else bare++;
-      }
-      previous = ',';
+      if (next === line.length || line.charCodeAt(next) === COMMA_CODE) continue;
+      if (next > at + 1) spaced++;
+      else bare++;
     }
   }
   return bare > spaced ? 'comma' : 'commaSpace';
