@@ -53,7 +53,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
     BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
-    note_other_data, vocabulary_sha256, write_json_atomic,
+    check_output_path, note_other_data, vocabulary_sha256, write_json_atomic,
 )
 
 PREFIX_LENGTHS = (0, 1, 2)
@@ -403,22 +403,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def check_output(flag: str, path: Optional[str]) -> None:
-    """An output path whose folder is missing (or that is a folder) fails now, not after the
-    evaluation's minutes."""
-    if not path:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise DataError(f"{flag} {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise DataError(f"{flag} {path}: is a folder (a JSON file is written there)")
-
-
 def run(args: argparse.Namespace) -> int:
-    check_output("--out", args.out)
+    # Now, not after the evaluation's minutes.
+    check_output_path("--out", args.out)
     if args.tune:
-        check_output("--ranking", args.ranking)
+        check_output_path("--ranking", args.ranking)
     dictionary = read_dictionary(args.dictionary)
     settings = read_run_settings(args.run) if args.run else {}
     args.val_percent = resolve_split(args.val_percent, settings, args.run, "evaluate.py")

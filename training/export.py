@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
 from tags import (  # noqa: E402
     BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, DataError, TagTokenizer, check_run_vocabulary, read_run_settings,
-    vocabulary_sha256, write_json_atomic,
+    check_output_path, vocabulary_sha256, write_json_atomic,
 )
 
 OPSET = 14
@@ -245,8 +245,7 @@ def export(args: argparse.Namespace) -> int:
     for path in (checkpoint, os.path.join(args.run, "tokenizer.json")):
         if not os.path.isfile(path):
             raise ExportError(f"{path}: no such file (train.py --out {args.run} writes it)")
-    if args.parity and not os.path.isdir(os.path.dirname(os.path.abspath(args.parity))):
-        raise ExportError(f"--parity {args.parity}: folder {os.path.dirname(os.path.abspath(args.parity))} does not exist")
+    check_output_path("--parity", args.parity)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ExportError(f"--out {args.out}: not a folder (the model folder to write)")
     tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))

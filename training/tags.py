@@ -332,13 +332,24 @@ def check_run_vocabulary(run: str, settings: dict, tokenizer: "TagTokenizer") ->
                         f"({os.path.join(run, RUN_SETTINGS)} records another vocabulary_sha256)")
 
 
-def note_other_data(data: str, settings: dict, run: str, what: str) -> None:
-    """A --data other than the run's (run.json) is noted: a moved copy is fine, another dataset's
-    posts would not be split as the run's were (its validation posts could be fitted on)."""
+def note_other_data(data: str, settings: dict, run: str, what: str, file=None) -> None:
+    """A --data other than the run's (run.json) is noted (on stderr, or `file`): a moved copy is fine,
+    another dataset's posts would not be split as the run's were (its validation posts could be fitted on)."""
     recorded = settings.get("data")
     if recorded is not None and os.path.abspath(data) != recorded:
         print(f"note: {run} was trained on {recorded}; {what} reads {os.path.abspath(data)} "
-              "(the same posts are expected: a post keeps its split by its id)", file=sys.stderr, flush=True)
+              "(the same posts are expected: a post keeps its split by its id)", file=file or sys.stderr, flush=True)
+
+
+def check_output_path(flag: str, path: Optional[str]) -> None:
+    """An output file whose folder is missing (or that is a folder) fails before the work, not after."""
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DataError(f"{flag} {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise DataError(f"{flag} {path}: is a folder (a JSON file is written there)")
 
 
 def recorded_split(settings: dict) -> int:

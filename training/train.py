@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig  # noqa: E402
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
-    check_run_vocabulary, parse_categories, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
+    check_run_vocabulary, note_other_data, parse_categories, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
 )
 
 
@@ -266,10 +266,7 @@ def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]
     if settings.get("categories") is not None and list(settings["categories"]) != list(categories):
         raise UsageError(f"{args.out} was trained on the categories {','.join(settings['categories'])}; "
                          f"resume with --categories {','.join(settings['categories'])}")
-    data = settings.get("data")
-    if data is not None and os.path.abspath(args.data) != data:
-        print(f"note: {args.out} was trained on {data}; resuming on {os.path.abspath(args.data)} "
-              "(the same posts are expected: a post keeps its split by its id)", flush=True)
+    note_other_data(args.data, settings, args.out, "resuming", file=sys.stdout)
 
 
 def load_checkpoint(path: str) -> dict:

@@ -45,8 +45,7 @@ interface PromptLine {
  * plain tags is written back as canonical names, as before; any other keeps its text, the samples
  * going where the editor's Sample Tags puts them (after the last tag's group, before a comment).
  */
-export function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
-  if (/[\r\n]/.test(text)) throw new UsageError('--prompt must be one line (one prompt)');
+function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
   const canonical = (name: string): string => dictionary.resolve(name)?.tag.name ?? name;
   const line = text.trim();
   const parsed = parsePrompt(line, { isTag: (name) => dictionary.resolve(name) !== undefined });
@@ -93,6 +92,7 @@ export async function runSample(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
+  // Before the model loads (readPromptLine takes one line).
   if (/[\r\n]/.test(values.prompt ?? '')) throw new UsageError('--prompt must be one line (one prompt)');
   const givenSeed = parseSeed(values.seed);
   const seed = givenSeed ?? Math.floor(Math.random() * 2 ** 31);

@@ -126,8 +126,9 @@ function pickOrType(items: vscode.QuickPickItem[], options: { title: string; pla
     quickPick.onDidAccept(() => {
       const typed = quickPick.value.trim();
       const picked = quickPick.selectedItems[0]?.label ?? quickPick.activeItems[0]?.label;
-      if (picked === undefined && validateOneTag(typed) !== undefined) {
-        quickPick.title = `${options.title}: ${validateOneTag(typed)}`;
+      const invalid = picked === undefined ? validateOneTag(typed) : undefined;
+      if (invalid !== undefined) {
+        quickPick.title = `${options.title}: ${invalid}`;
         return;
       }
       chosen = picked ?? typed;

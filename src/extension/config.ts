@@ -55,6 +55,11 @@ export class Config {
     ];
   }
 
+  /** True when the features apply to this document (prompt language or a configured glob/language). */
+  isPrompt(document: vscode.TextDocument): boolean {
+    return vscode.languages.match(this.documentSelector as vscode.DocumentSelector, document) > 0;
+  }
+
   needsRestart(event: vscode.ConfigurationChangeEvent): boolean {
     return RESTART_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
   }

@@ -67,7 +67,7 @@ export class Ctx implements vscode.Disposable {
 
   /** True when the features apply to this document (prompt language or a configured glob/language). */
   isPrompt(document: vscode.TextDocument): boolean {
-    return vscode.languages.match(this.config.documentSelector as vscode.DocumentSelector, document) > 0;
+    return this.config.isPrompt(document);
   }
 
   /**
@@ -150,7 +150,7 @@ export class Ctx implements vscode.Disposable {
           configuration: async (params, token, next) => {
             const result = await next(params, token);
             if (!Array.isArray(result)) return result;
-            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value, (message) => this.warnOnce(message)) : value);
+            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value, (message) => this.firstWarning(message) && this.log.warn(message)) : value);
           },
         },
       },
@@ -161,9 +161,7 @@ export class Ctx implements vscode.Disposable {
     // Replaces the client's own handler: the same warning is shown once per window, not again after a restart.
     client.onNotification(ShowMessageNotification.type, ({ type, message }) => {
       if (type === MessageType.Warning) {
-        if (this.shownWarnings.has(message)) return;
-        this.shownWarnings.add(message);
-        void vscode.window.showWarningMessage(message);
+        if (this.firstWarning(message)) void vscode.window.showWarningMessage(message);
       } else if (type === MessageType.Error) void vscode.window.showErrorMessage(message);
       else void vscode.window.showInformationMessage(message);
     });
@@ -184,11 +182,11 @@ export class Ctx implements vscode.Disposable {
     return client;
   }
 
-  /** Logs a warning once per window (it comes back with every settings request). */
-  private warnOnce(message: string): void {
-    if (this.shownWarnings.has(message)) return;
+  /** Whether this warning is new to the window (noted as seen): a warning is shown or logged once. */
+  private firstWarning(message: string): boolean {
+    if (this.shownWarnings.has(message)) return false;
     this.shownWarnings.add(message);
-    this.log.warn(message);
+    return true;
   }
 
   private configurationChanged(event: vscode.ConfigurationChangeEvent): void {

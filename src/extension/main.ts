@@ -67,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): void {
   statusItem.command = 'danbooruGpt.showMenu';
   statusItem.show();
   const config = new Config();
-  const isPrompt = (document: vscode.TextDocument): boolean => vscode.languages.match(config.documentSelector as vscode.DocumentSelector, document) > 0;
+  const isPrompt = (document: vscode.TextDocument): boolean => config.isPrompt(document);
   const proxy = new RelatedTagsProxy(() => load(), isPrompt);
   const relatedView = vscode.window.createTreeView('danbooruGpt.relatedTags', { treeDataProvider: proxy });
   relatedView.message = NO_PROMPT_MESSAGE;

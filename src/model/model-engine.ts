@@ -242,7 +242,7 @@ export class TagModelEngine extends ModelEngineBase {
     for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
     this.related =
       files.relatedPath && ranking.relatedWeight !== 0
-        ? RelatedWeights.load(files.relatedPath, files.config.vocabSize, vocabularySha256(files.tokenizer.vocab))
+        ? RelatedWeights.load(files.relatedPath, files.config.vocabSize, files.vocabularySha256)
         : undefined;
   }
 
@@ -762,8 +762,9 @@ export async function loadModelEngine(
 ): Promise<TagEngine> {
   const files = readModelFolder(options.modelDir ?? defaultModelDir());
   let ranking = readRanking(files.rankingPath);
-  const vocabulary = vocabularySha256(files.tokenizer.vocab);
-  if (files.rankingPath) checkVocabulary(files.rankingPath, ranking.vocabularySha256, vocabulary);
+  // Once, for ranking.json here and related.json where the engine loads it.
+  files.vocabularySha256 = vocabularySha256(files.tokenizer.vocab);
+  if (files.rankingPath) checkVocabulary(files.rankingPath, ranking.vocabularySha256, files.vocabularySha256);
   const relatedPath = path.join(files.dir, ranking.relatedFile ?? 'related.json');
   if (fs.existsSync(relatedPath)) files.relatedPath = relatedPath;
   else if (ranking.relatedWeight !== 0) ranking = rankingWithoutRelated(ranking);

@@ -44,6 +44,8 @@ export interface ModelFiles {
   onnxPath: string;
   rankingPath?: string;
   relatedPath?: string;
+  /** The tokenizer's vocabularySha256 (related.ts), once the engine loader has computed it for its checks. */
+  vocabularySha256?: string;
   config: ModelConfig;
   tokenizer: TokenizerFile;
 }

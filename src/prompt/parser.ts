@@ -611,11 +611,7 @@ function isSeparatorChar(c: string): boolean {
  */
 export function continuationColumn(line: string, column: number, parsed: ParsedPrompt = parsePrompt(line)): number {
   const comment = parsed.tokens.find((t) => t.kind === 'comment');
-  if (comment && column > comment.start) {
-    let end = comment.start;
-    while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--;
-    return end;
-  }
+  if (comment && column > comment.start) return endBefore(line, comment.start);
   // In a bracket group the tags would take its weight, emphasis or alternation: after the outermost one.
   let outer: PromptGroup | undefined;
   for (const group of parsed.groups) {
@@ -632,11 +628,7 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   if (section) return section.end;
   // In or after an AND segment's weight (`1girl :1.|2 AND`): before it, which must stay the segment's end.
   const segmentWeight = parsed.tokens.find((t) => isSegmentWeight(line, parsed, t) && t.start < column && line.slice(t.end, column).trim() === '');
-  if (segmentWeight) {
-    let end = segmentWeight.start;
-    while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--;
-    return end;
-  }
+  if (segmentWeight) return endBefore(line, segmentWeight.start);
   // (A weight in a closed group was handled above; one still being typed ends the line.)
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
   // In a prefix (`art|ist:wlop`): after the tag it prefixes, not between the two.
@@ -645,6 +637,13 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   // Right after a prefix with no tag yet (`artist:|`): before it, which stays for the tag to come.
   const bare = parsed.tokens.find((t) => t.kind === 'category' && t.end === at && !parsed.tags.some((tag) => tag.start === at));
   return bare ? bare.start : at;
+}
+
+/** Where the text before `position` ends, the spaces before it left out. */
+function endBefore(line: string, position: number): number {
+  let end = position;
+  while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--;
+  return end;
 }
 
 /** Whether the token is the `:1.2` that weighs an AND segment (a weight outside every bracket group and NovelAI section). */

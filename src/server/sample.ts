@@ -7,17 +7,14 @@ import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from '../prompt/insertStyle';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
-import { insertStyleOf } from './settings';
-
-/** Samples one request may ask for: the most sample.count allows. */
-const MAX_SAMPLES = 50;
+import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
   const document = params.textDocument ? ctx.documents.get(params.textDocument.uri) : undefined;
   if (params.textDocument && !document) throw new ResponseError(ErrorCodes.InvalidParams, `${params.textDocument.uri} is not open in the language server`);
   // The command passes n from its own input; another client may pass anything.
-  if (params.n !== undefined && (!Number.isInteger(params.n) || params.n < 1 || params.n > MAX_SAMPLES)) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `n must be an integer in 1..${MAX_SAMPLES} (samples to draw), got ${JSON.stringify(params.n)}.`);
+  if (params.n !== undefined && (!Number.isInteger(params.n) || params.n < 1 || params.n > MAX_SAMPLE_COUNT)) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `n must be an integer in 1..${MAX_SAMPLE_COUNT} (samples to draw), got ${JSON.stringify(params.n)}.`);
   }
   if (document && params.position && params.position.line >= document.lineCount) {
     throw new ResponseError(ErrorCodes.InvalidParams, `Line ${params.position.line + 1} is past the end of ${document.uri} (${document.lineCount} line${document.lineCount === 1 ? '' : 's'}).`);

@@ -185,6 +185,9 @@ function typeName(value: unknown, nullable = false): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/** The most samples sample.count asks for, and a Sample Tags request's `n` may. */
+export const MAX_SAMPLE_COUNT = 50;
+
 /** A numeric setting's valid values: package.json's schema says the same, and the engine accepts them. */
 interface NumberRange {
   min: number;
@@ -198,7 +201,7 @@ const NUMBER_RANGES: [group: 'completion' | 'sample' | 'diagnostics' | undefined
   [undefined, 'threads', { min: 0, max: 64, integer: true }],
   ['completion', 'count', { min: 1, max: 200, integer: true }],
   ['completion', 'pickedTagWeight', { min: 0, max: 10, integer: false }],
-  ['sample', 'count', { min: 1, max: 50, integer: true }],
+  ['sample', 'count', { min: 1, max: MAX_SAMPLE_COUNT, integer: true }],
   ['sample', 'temperature', { min: 0.05, max: 5, integer: false }],
   ['sample', 'topK', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }],
   ['sample', 'topP', { min: 0, max: 1, integer: false, aboveMin: 0.01 }],
@@ -254,21 +257,14 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${CATEGORY_LIST}; ${using}.`);
     result = { ...result, completion: { ...result.completion, categories: kept.length > 0 ? kept : ['general'] } };
   }
-  // Lists of tags: an entry that is no string would be matched as nothing, silently.
-  for (const [group, key] of TAG_LIST_SETTINGS) {
+  // Lists of tags or folders: an entry that is no string would be matched or read as nothing, silently.
+  for (const [group, key, each, using] of STRING_LIST_SETTINGS) {
     const holder = (group === undefined ? result : result[group]) as unknown as Record<string, unknown[]>;
-    const tags = holder[key]!;
-    if (tags.every((tag) => typeof tag === 'string')) continue;
-    const kept = tags.filter((tag): tag is string => typeof tag === 'string');
-    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} has ${tags.filter((tag) => typeof tag !== 'string').map((tag) => JSON.stringify(tag)).join(', ')}, but each must be a tag (a string); left out.`);
+    const entries = holder[key]!;
+    if (entries.every((entry) => typeof entry === 'string')) continue;
+    const kept = entries.filter((entry): entry is string => typeof entry === 'string');
+    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} has ${entries.filter((entry) => typeof entry !== 'string').map((entry) => JSON.stringify(entry)).join(', ')}, but each must be ${each}; ${using(kept)}.`);
     result = group === undefined ? { ...result, [key]: kept } : { ...result, [group]: { ...result[group], [key]: kept } };
-  }
-  for (const key of FOLDER_SETTINGS) {
-    const folders: unknown[] = result[key];
-    if (folders.every((folder) => typeof folder === 'string')) continue;
-    const kept = folders.filter((folder): folder is string => typeof folder === 'string');
-    problems.push(`The setting danbooruGpt.${key} has ${folders.filter((folder) => typeof folder !== 'string').map((folder) => JSON.stringify(folder)).join(', ')}, but each must be a folder path; using ${kept.length > 0 ? kept.map((folder) => `"${folder}"`).join(', ') : 'none'}.`);
-    result = { ...result, [key]: kept };
   }
   return { settings: result, problems };
 }
@@ -282,14 +278,17 @@ const NAME_SETTINGS: [group: 'insert' | 'format' | 'diagnostics' | undefined, ke
   ['diagnostics', 'unescapedParentheses', ['promptFiles', 'always', 'never']],
 ];
 
-/** The settings that list tags (or tag globs). */
-const TAG_LIST_SETTINGS: [group: 'diagnostics' | undefined, key: string][] = [
-  [undefined, 'bannedTags'],
-  ['diagnostics', 'knownTags'],
-];
-
 /** The settings that list folders of files a prompt names. */
 const FOLDER_SETTINGS = ['wildcardFolders', 'loraFolders', 'embeddingFolders', 'hypernetworkFolders'] as const;
+
+/** The settings that list strings: tags (or tag globs) and folders; what an entry must be, and what is used instead. */
+const STRING_LIST_SETTINGS: [group: 'diagnostics' | undefined, key: string, each: string, using: (kept: string[]) => string][] = [
+  [undefined, 'bannedTags', 'a tag (a string)', () => 'left out'],
+  ['diagnostics', 'knownTags', 'a tag (a string)', () => 'left out'],
+  ...FOLDER_SETTINGS.map((key): [undefined, string, string, (kept: string[]) => string] => [
+    undefined, key, 'a folder path', (kept) => `using ${kept.length > 0 ? kept.map((folder) => `"${folder}"`).join(', ') : 'none'}`,
+  ]),
+];
 
 export class SettingsStore {
   private readonly perDocument = new Map<string, Promise<ServerSettings>>();

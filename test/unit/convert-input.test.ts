@@ -187,6 +187,9 @@ test('convert input: a BOM at the start of a later line (files joined with cat) 
   assert.equal(summary.badRecords, 0);
 });
 
+/** The general tags of a line of the converter's jsonl output. */
+const generalTagsOf = (line: string): string[] => (JSON.parse(line) as { tags: { general: string[] } }).tags.general;
+
 test('convert input: control characters in tags never break "one post a line", in txt or jsonl', async (t) => {
   const dir = tempDir(t);
   // Made-up minimal posts: whitespace escapes separate tags (as Danbooru splits tag strings on
@@ -205,7 +208,7 @@ test('convert input: control characters in tags never break "one post a line", i
       const problems: InputProblem[] = [];
       await convertMetadata({ inputs: [input], output: out, format }, { onProblem: (problem) => problems.push(problem) });
       const written = readLines(out);
-      const tags = format === 'txt' ? written : written.map((line) => (JSON.parse(line) as { tags: { general: string[] } }).tags.general.join(','));
+      const tags = format === 'txt' ? written : written.map((line) => generalTagsOf(line).join(','));
       assert.deepEqual(tags, ['a,b,c,d,e', 'plain'], `${suffix} -> ${format}`);
       assert.deepEqual(problems.map((p) => `${p.line}:${p.reason}`), ['2:wrong-type', '3:wrong-type'], `${suffix} -> ${format}`);
     }
@@ -233,7 +236,7 @@ test('convert input: a kept tag holding "," is a reported bad line in txt (its l
     assert.equal(summary.badRecords, 2);
     const json = path.join(dir, 'out.jsonl');
     await convertMetadata({ inputs: [input], output: json, format: 'jsonl', fastJsonLines });
-    assert.deepEqual(readLines(json).map((line) => (JSON.parse(line) as { tags: { general: string[] } }).tags.general), [['a,b', 'c'], ['x,y', 'z'], ['smile'], ['plain']]);
+    assert.deepEqual(readLines(json).map(generalTagsOf), [['a,b', 'c'], ['x,y', 'z'], ['smile'], ['plain']]);
   }
 });
 
