@@ -3,11 +3,12 @@
 // client runs: settings are the client's to write); "did you mean …" for a LoRA or a wildcard that
 // names no file (the nearest names of its folders); remove a
 // duplicate tag with its separator, replace an alias with its canonical tag (or remove the alias when
-// that tag is already in the prompt). Nothing is removed from alternation or prompt editing (`[a|b]`,
+// that tag is already in the prompt), replace a translation written in place of its tag (the translation
+// file's). Nothing is removed from alternation or prompt editing (`[a|b]`,
 // `[a:b:0.5]`), where that would change the prompt's meaning. Replacements keep the way the user
 // wrote the tag (spaces or underscores, escaped parentheses). "Fix all" (a quick fix beside them, VS
-// Code's Fix All command, `editor.codeActionsOnSave` with `source.fixAll`) fixes every alias and
-// duplicate of the file together, as those fixes would one after another.
+// Code's Fix All command, `editor.codeActionsOnSave` with `source.fixAll`) fixes every alias,
+// duplicate, unescaped tag and translation of the file together, as those fixes would one after another.
 import path from 'node:path';
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import { applyLineEdits, escapeParentheses, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
@@ -36,8 +37,10 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const translations = ctx.translations.get(settings.translationFile);
   const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), checksParentheses(settings.diagnostics, document.uri), ours, translations);
-  // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias and duplicate of the file.
-  const fixesOne = actions.some((action) => action.edit && action.diagnostics?.some((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)));
+  // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias, duplicate and translation of the file.
+  const fixedByFixAll = (d: Diagnostic): boolean => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)
+    || (d.code === DiagnosticCode.UnknownTag && translatedTag(document.line(d.range.start.line).slice(d.range.start.character, d.range.end.character), engine.dictionary, translations) !== undefined);
+  const fixesOne = actions.some((action) => action.edit && action.diagnostics?.some(fixedByFixAll));
   if (fixesOne) actions.push(fixAllAction(document.uri, CodeActionKind.QuickFix));
   return actions;
 }
@@ -45,7 +48,10 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
 /** Our Fix All's kind: `source.fixAll.danbooruGpt`, as ESLint's is `source.fixAll.eslint`. */
 const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.danbooruGpt`;
 const FIX_ALL_TITLE = 'Fix all alias, duplicate and unescaped tags in this file';
-/** What Fix All fixes: the problems whose quick fix is certain (an unknown tag's is a guess). */
+/**
+ * What Fix All fixes: the problems whose quick fix is certain (an unknown tag's is a guess), and an
+ * unknown tag that is a translation (the user's file names its tag).
+ */
 const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag, DiagnosticCode.UnescapedParentheses]);
 /** Times a line is checked and fixed at most: a removal touching another is left to the next pass. */
 const FIX_ALL_PASSES = 4;
@@ -75,9 +81,10 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
   const edits: TextEdit[] = [];
   const { aliasTags, duplicateTags } = settings.diagnostics;
   const parentheses = checksParentheses(settings.diagnostics, document.uri);
-  if (settings.diagnostics.enabled && (aliasTags || duplicateTags || parentheses)) {
-    // Unknown tags and files are not fixed: not looked for.
-    const check: CheckSettings = { ...settings.diagnostics, unknownTags: false, parentheses };
+  // Unknown tags are looked for only when a translation file may name their tags; files never.
+  const translations = settings.diagnostics.unknownTags ? ctx.translations.get(settings.translationFile) : undefined;
+  if (settings.diagnostics.enabled && (aliasTags || duplicateTags || parentheses || translations)) {
+    const check: CheckSettings = { ...settings.diagnostics, unknownTags: translations !== undefined, parentheses, translations };
     const style = insertStyleOf(settings);
     const version = document.version;
     const turns = new Turns(token, () => document.version === version);
@@ -92,24 +99,35 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
 }
 
 /**
- * One line with every alias and duplicate the check flags fixed as their quick fixes do, together:
- * each tag is kept once, where it is first written as itself (else where it is first written, as an
- * alias replaced by the tag), unless aliases are not checked (then where it is first written, as it
- * is); its other places are removed, none from alternation. Removals that touch wait for the next
- * pass (a line is checked again only then).
+ * One line with every alias, duplicate and translation the check flags fixed as their quick fixes
+ * do, together: a translation (with `check.translations`) becomes its tag; each tag is kept once,
+ * where it is first written as itself (else where it is first written, as an alias replaced by the
+ * tag), unless aliases are not checked (then where it is first written, as it is); its other places
+ * are removed, none from alternation. Removals that touch wait for the next pass (a line is checked
+ * again only then), and so do the duplicates a translation's tag makes.
  */
 export function fixLine(line: string, dictionary: TagDictionary, check: CheckSettings, style: InsertStyle): string {
   let text = line;
   for (let pass = 0; pass < FIX_ALL_PASSES; pass++) {
-    const problems = lineProblems(text, dictionary, check).filter((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode));
+    const problems = lineProblems(text, dictionary, check).filter((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode) || d.code === DiagnosticCode.UnknownTag);
     if (problems.length === 0) break;
     const tags = lineTagsOf(text, dictionary);
     const parsed = tags.parsed;
     const kept = check.aliasTags ? tags.firstDirect : tags.first;
-    // One edit a tag: a removal, else the alias's tag (escaped as the check asks), else the escape.
+    // One edit a tag: a translation's tag, else a removal, else the alias's tag (escaped as the check asks), else the escape.
     const byTag = new Map<number, LineEdit>();
+    let translated = false;
     for (const problem of problems) {
       const index = tags.byStart.get(problem.range.start.character);
+      if (index !== undefined && problem.code === DiagnosticCode.UnknownTag) {
+        const tag = parsed.tags[index]!;
+        const itsTag = translatedTag(tag.text, dictionary, check.translations);
+        if (itsTag === undefined) continue;
+        byTag.set(index, { start: tag.start, end: tag.end, text: formatTag(itsTag, fixStyle(tag.text, style, check.parentheses === true)) });
+        translated = true;
+        continue;
+      }
+      if (!FIXED_BY_FIX_ALL.has(problem.code as DiagnosticCode)) continue;
       const canonical = index === undefined ? undefined : tags.canonical[index];
       if (index === undefined || canonical === undefined) continue;
       const keep = kept.get(canonical) ?? tags.first.get(canonical)!;
@@ -127,8 +145,8 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     const { text: result, deferred } = applyLineEdits(text, [...byTag.values()]);
     if (result === text) break;
     text = result;
-    // A fix makes no new problem, so with none deferred the line is done: no check again.
-    if (!deferred) break;
+    // A fix makes no new problem (but a translation's tag may be a duplicate), so with none deferred the line is done.
+    if (!deferred && !translated) break;
   }
   return text;
 }
@@ -183,9 +201,8 @@ function quickFixes(
     switch (diagnostic.code) {
       case DiagnosticCode.UnknownTag: {
         // A translation written in place of its tag (`长发`): its tag, the preferred fix.
-        const translated = translations?.tagOf(written);
-        const itsTag = translated === undefined ? undefined : dictionary.resolve(translated)?.tag;
-        if (itsTag) fix(`Replace with "${itsTag.name}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(itsTag.name, style) }, true);
+        const itsTag = translatedTag(written, dictionary, translations);
+        if (itsTag) fix(`Replace with "${itsTag}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(itsTag, style) }, true);
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
         nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0 && !itsTag));
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
@@ -240,6 +257,12 @@ function quickFixes(
     }
   }
   return actions;
+}
+
+/** The tag a translation written in place of it names (canonical, in the dictionary), or undefined. */
+function translatedTag(written: string, dictionary: TagDictionary, translations: TagTranslations | undefined): string | undefined {
+  const translated = translations?.tagOf(written);
+  return translated === undefined ? undefined : dictionary.resolve(translated)?.tag.name;
 }
 
 /** A line's tags for the quick fixes: where each starts, its canonical name, where each name is first (and first as itself). */

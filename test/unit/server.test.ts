@@ -951,6 +951,19 @@ describe('language server, dictionary-only', () => {
       assert.equal(actions[0]!.isPreferred, true);
       assert.ok(actions.slice(1).every((action) => !action.isPreferred));
       assert.equal(applyEdits('1girl, 长\n1girl, lo\n1girl, 长发, smile', actions[0]!.edit!.changes![uri]!).split('\n')[2], '1girl, long hair, smile');
+      assert.equal(actions.at(-1)!.title, 'Fix all alias, duplicate and unescaped tags in this file', 'Fix All beside a translation\'s fix');
+      // Fix All replaces every translation by its tag, and a tag then written twice is kept once.
+      const translatedText = ['1girl, 长发, 微笑, 未知', 'long_hair, 长发, 长头发, smile', '[长发|短发], (脸红:1.2)', '1girl, solo'].join('\n');
+      const translatedUri = await client.open('fixall-translated.prompt', translatedText);
+      assert.deepEqual((await afterFixAll(client, translatedUri, translatedText)).split('\n'), [
+        '1girl, long hair, smile, 未知',
+        'long_hair, smile',
+        '[long hair|short hair], (blush:1.2)',
+        '1girl, solo',
+      ]);
+      await withSettings(client, { modelFolder: NO_MODEL, translationFile, diagnostics: { unknownTags: false } }, async () => {
+        assert.equal(await afterFixAll(client, translatedUri, translatedText), translatedText, 'unknown tags not reported: translations left as written');
+      });
     });
     const missing = path.join(os.tmpdir(), 'danbooru-gpt-no-such-translations.csv');
     await withSettings(client, { translationFile: missing }, async () => {
