@@ -208,8 +208,9 @@ class ModelScorer:
     @torch.no_grad()
     def logp(self, context: Sequence[str]) -> np.ndarray:
         """log p over dictionary indices (-inf where the tag is not in the vocabulary)."""
-        ids = [BOS_ID] + [i for i in (self.tokenizer.tag_id(t) for t in context) if i is not None]
-        ids = ids[: self.model.config.n_positions]
+        ids = [i for i in (self.tokenizer.tag_id(t) for t in context) if i is not None]
+        # As the runtime (contextTokens): <|bos|> and the latest tags that fit the context length.
+        ids = [BOS_ID] + ids[max(0, len(ids) - (self.model.config.n_positions - 1)):]
         x = torch.tensor([ids])
         logits, _ = self.model(x)
         logp = torch.log_softmax(logits[0, -1].float(), dim=-1)

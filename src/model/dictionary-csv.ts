@@ -1,5 +1,5 @@
 // The tag CSV that a1111-sd-webui-tagcomplete and most booru tools share (`name,category,post_count,
-// "alias1,alias2"`, no header) and its conversion into the compact dictionary format. The shipped
+// "alias1,alias2"`, no header: a first line naming the columns is skipped) and its conversion into the compact dictionary format. The shipped
 // dictionary is built from it once (scripts/build-dictionary.ts); a user's own CSV is converted on load.
 import fs from 'node:fs';
 import { encodeSections, normalizeTag, wordStarts, type SectionName } from './dictionary-format';
@@ -36,6 +36,12 @@ export function parseCsvLine(line: string): string[] {
   return fields;
 }
 
+/** A first line naming the columns: neither its category nor its post count is a number. */
+function isHeader(fields: string[]): boolean {
+  const notNumber = (field: string | undefined): boolean => field === undefined || field.trim() === '' || Number.isNaN(Number(field));
+  return notNumber(fields[1]) && notNumber(fields[2]);
+}
+
 export function readRows(file: string): DictionaryRow[] {
   return parseRows(fs.readFileSync(file, 'utf8'), file);
 }
@@ -58,6 +64,8 @@ export function parseRows(text: string, file: string): DictionaryRow[] {
     const name = normalizeTag(fields[0]);
     const category = Number(fields[1]);
     const count = Number(fields[2]);
+    // A header (`name,category,post_count,aliases`, as exports from a spreadsheet or a database have): skipped.
+    if (rows.length === 0 && seen.size === 0 && isHeader(fields)) return;
     if (!name || !Number.isInteger(category) || category < 0 || category > 255) {
       throw new Error(`${where}: bad name or category`);
     }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDictionary, parseCsvLine, readRows } from '../../scripts/build-dictionary';
+import { parseRows } from '../../src/model/dictionary-csv';
 import { abbreviates, boundedEditDistance, defaultDictionaryPath, loadDictionary } from '../../src/model/dictionary';
 import { createDictionaryOnlyEngine } from '../../src/model/index';
 
@@ -209,4 +210,13 @@ test('build-dictionary: a malformed row is an error naming the file and line', (
   } finally {
     fs.unlinkSync(file);
   }
+});
+
+test('build-dictionary: a first line naming the columns is a header, skipped; one further down is a bad row', () => {
+  const rows = parseRows('name,category,post_count,aliases\nlong_hair,0,10,"longhair"\n', 'tags.csv');
+  assert.deepEqual(rows, [{ name: 'long_hair', category: 0, count: 10, aliases: ['longhair'] }]);
+  assert.deepEqual(parseRows('\uFEFFtag,type,count\nsmile,0,5\n', 'tags.csv').map((row) => row.name), ['smile']);
+  assert.throws(() => parseRows('long_hair,0,10\nname,category,post_count\n', 'tags.csv'), /tags\.csv:2: bad name or category/);
+  // A row whose count alone is wrong is no header.
+  assert.throws(() => parseRows('long_hair,0,many\n', 'tags.csv'), /tags\.csv:1: bad post count/);
 });

@@ -5,6 +5,7 @@ import sys
 import tempfile
 import unittest
 
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -70,6 +71,18 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertIn("ranking.json: it was made for another vocabulary", err)
         with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
             self.assertEqual(json.load(f)["tag_model"]["training"]["val_percent"], 10)
+
+    def test_evaluation_context_longer_than_the_model_keeps_bos_and_the_latest_tags_as_the_runtime(self):
+        short = os.path.join(self.dir, "short")
+        code, _, err = run_main(train.main, ["--data", self.data, "--out", short, *TINY, "--epochs", "1", "--n-positions", "4"])
+        self.assertEqual(code, 0, err)
+        names = [f"tag_{i}" for i in range(30)]
+        dictionary = evaluate.Dictionary(names, np.ones(len(names)), {n: i for i, n in enumerate(names)})
+        scorer = evaluate.ModelScorer(os.path.join(short, "best.pt"), os.path.join(short, "tokenizer.json"), dictionary)
+        context = ["tag_1", "tag_2", "tag_3", "tag_4", "tag_5"]
+        latest = scorer.logp(context[-3:])
+        np.testing.assert_array_equal(scorer.logp(context), latest)
+        self.assertFalse(np.array_equal(scorer.logp(context[:3]), latest), "the first tags give another distribution")
 
     def test_export_checks_the_parity_folder_before_writing(self):
         out = os.path.join(self.dir, "model")
