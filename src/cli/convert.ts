@@ -18,7 +18,7 @@ options:
   --categories LIST       categories kept, in output order: general (default), artist, copyright,
                           character, meta (names or numbers 0,1,3,4,5)
   --order keep|shuffle|sort   tag order in a post (default keep); shuffle depends on --seed and the post id
-  --seed N                seed for --order shuffle (default 0)
+  --seed N                seed for --order shuffle, 0..4294967295 (default 0)
   --min-tags N            skip posts with fewer kept tags (default 1: posts with no kept tag are skipped)
   --rating LIST           keep only these ratings, as written in the metadata (g,s,q,e; older dumps s,q,e)
   --exclude-deleted       skip posts marked is_deleted
@@ -61,12 +61,15 @@ export async function runConvert(args: string[]): Promise<number> {
   const cancel = new AbortController();
   let exitCode = 130;
   const onInterrupt = (signal: NodeJS.Signals): void => {
+    if (cancel.signal.aborted) return;
     exitCode = signal === 'SIGHUP' ? 129 : 130;
     cancel.abort(new DOMException('interrupted', 'AbortError'));
   };
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
-  process.once('SIGHUP', onInterrupt);
+  // Every signal, not once: a second Ctrl-C while the temporary files are removed would kill the
+  // process (Node's default) and leave them.
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  process.on('SIGHUP', onInterrupt);
   try {
     const summary = await convertMetadata(options, {
       signal: cancel.signal,

@@ -8,7 +8,7 @@ import { JsonLinesScanner, type FastRecord } from './json-lines';
 import { LineSplitter } from './lines';
 import { AtomicFile } from './output';
 import { PostAdapter, isRecordProblem, type Post } from './schema';
-import { checkOutputPath, findInputFiles, isGzipError, isTruncatedGzipError, openInput, type InputFile } from './source';
+import { checkOutputPath, findInputFiles, isGzipError, isSamePath, isTruncatedGzipError, openInput, type InputFile } from './source';
 import {
   ConvertUsageError,
   StrictModeError,
@@ -79,7 +79,7 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     format,
     categories: [...new Set(categories)],
     order,
-    seed: wholeNumber(options.seed, '--seed', -(2 ** 31), 0),
+    seed: seedOption(options.seed),
     minTags: wholeNumber(options.minTags, '--min-tags', 0, 1),
     ratings: options.ratings?.length ? options.ratings : undefined,
     excludeDeleted: options.excludeDeleted ?? false,
@@ -93,6 +93,13 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     fastJsonLines: options.fastJsonLines ?? true,
     writeEmpty: options.writeEmpty ?? true,
   };
+}
+
+/** A 32-bit seed, as `sample`'s (the PRNG's): a larger one would wrap onto a smaller one (2^32 shuffled as 0 does). */
+function seedOption(seed: number | undefined): number {
+  if (seed === undefined) return 0;
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new ConvertUsageError(`--seed must be an integer in 0..4294967295, got ${seed}`);
+  return seed;
 }
 
 /** Where the posts that pass go: the dataset file, or a worker's part file. */
@@ -162,8 +169,10 @@ export class Conversion {
     return this.counts.stoppedAtLimit;
   }
 
-  async convertFile(file: InputFile): Promise<void> {
+  /** Converts one file; `fileIndex`: its place among the run's inputs (a post without an id is shuffled by it and its place in the file). */
+  async convertFile(file: InputFile, fileIndex: number): Promise<void> {
     this.hooks.signal?.throwIfAborted();
+    this.formatter.startFile(fileIndex);
     const input = await openInput(file.path).catch((error: unknown) => {
       throw withFileName(error, `cannot read ${file.path}`);
     });
@@ -484,7 +493,7 @@ export async function convertMetadata(options: ConvertOptions, hooks: ConvertHoo
   const files = await findInputFiles(options.inputs);
   await checkOutputPath(resolved.output, files, 'output');
   await checkOutputPath(resolved.countsOutput, files, 'tag-count table');
-  if (resolved.countsOutput === resolved.output) throw new ConvertUsageError('the tag-count table cannot be the output itself');
+  if (await isSamePath(resolved.countsOutput, resolved.output)) throw new ConvertUsageError('the tag-count table cannot be the output itself');
   hooks.signal?.throwIfAborted();
   // Under --limit the files are read in order until the limit: parallel parts would read (and report,
   // and fail --strict on) posts past it.
@@ -502,8 +511,8 @@ async function convertSerially(options: ResolvedOptions, files: InputFile[], hoo
   try {
     const conversion = new Conversion(options, datasetSink(output), hooks, totalBytes(files));
     let filesRead = 0;
-    for (const file of files) {
-      await conversion.convertFile(file);
+    for (const [fileIndex, file] of files.entries()) {
+      await conversion.convertFile(file, fileIndex);
       filesRead++;
       if (conversion.stopped) break;
     }
@@ -513,8 +522,7 @@ async function convertSerially(options: ResolvedOptions, files: InputFile[], hoo
       return summarize(options, files, conversion.counts, conversion.formatter, started, false, filesRead);
     }
     counts = await writeTagCounts(options.countsOutput, conversion.formatter.tagCounts);
-    await output.commit();
-    await counts.commit();
+    await AtomicFile.commitTogether([output, counts]);
     return summarize(options, files, conversion.counts, conversion.formatter, started, true, filesRead);
   } catch (error) {
     await output.discard();

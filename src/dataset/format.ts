@@ -16,15 +16,23 @@ export interface FormatOptions {
 /** Formats posts as dataset lines (without the newline) and counts the tags it writes. */
 export class PostFormatter {
   readonly tagCounts = new TagCounter();
+  /** The input file's place in the run and the post's in the file: what shuffles a post without an id. */
+  private fileIndex = 0;
   private postIndex = 0;
 
   constructor(private readonly options: FormatOptions) {}
 
+  /** The posts that follow are the file's at `index` among the run's inputs. */
+  startFile(index: number): void {
+    this.fileIndex = index;
+    this.postIndex = 0;
+  }
+
   /** The dataset line of a post (arranging its tag lists in place); count() it once it is written. */
   format(post: Post): string {
     const { order, format } = this.options;
-    // Shuffles depend on the seed and the post's id (or position), not on how files were split among workers.
-    const random = order === 'shuffle' ? seededRandom(this.options.seed, post.id ?? this.postIndex) : undefined;
+    // Shuffles depend on the seed and the post's id (or its file and place in it), not on how files were split among workers.
+    const random = order === 'shuffle' ? seededRandom(this.options.seed, post.id ?? this.fileIndex * 2 ** 32 + this.postIndex) : undefined;
     this.postIndex++;
     let line: string;
     if (format === 'txt') {

@@ -12,12 +12,17 @@ export class AtomicFile {
   private batch = Buffer.allocUnsafe(BATCH_BYTES);
   private used = 0;
   private finished = false;
+  private closed = false;
 
   private constructor(
     readonly target: string,
     readonly tempPath: string,
     private readonly stream: fs.WriteStream,
-  ) {}
+  ) {
+    // A failed write (a full disk) is read from `stream.errored` by drain() and commit(), which name the
+    // target; unheard, the stream's error event would end the process.
+    stream.on('error', () => undefined);
+  }
 
   static async create(target: string): Promise<AtomicFile> {
     const tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
@@ -69,14 +74,36 @@ export class AtomicFile {
 
   /** Writes what is queued, closes the file and renames it over the target. */
   async commit(): Promise<void> {
-    this.flushBatch();
-    await new Promise<void>((resolve, reject) => {
-      this.stream.once('error', reject);
-      this.stream.end(resolve);
-    });
-    if (!this.stream.closed) await once(this.stream, 'close');
+    await this.close();
     await fs.promises.rename(this.tempPath, this.target);
     this.finished = true;
+  }
+
+  /**
+   * Commits files that belong together (a dataset and its count table): all are written and closed
+   * before any is renamed, so a write that fails (a full disk) leaves every target as it was.
+   */
+  static async commitTogether(files: readonly AtomicFile[]): Promise<void> {
+    for (const file of files) await file.close();
+    for (const file of files) await file.commit();
+  }
+
+  /** Writes what is queued and closes the temporary file; a write error names the target. */
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.flushBatch();
+    try {
+      // A write that failed before (a full disk) has destroyed the stream: end's callback gets its error.
+      if (this.stream.errored) throw this.stream.errored;
+      await new Promise<void>((resolve, reject) => {
+        this.stream.once('error', reject);
+        this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
+      });
+      if (!this.stream.closed) await once(this.stream, 'close');
+    } catch (error) {
+      throw new Error(`cannot write ${this.target}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    this.closed = true;
   }
 
   /** Closes and removes the temporary file; the target is left as it was. */

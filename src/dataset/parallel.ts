@@ -29,7 +29,7 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   const stem = path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   const parts: Part[] = files.map((file, index) => ({
     index,
-    job: { file, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options },
+    job: { file, fileIndex: index, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options },
     progress: { bytesRead: 0, postsRead: 0, postsWritten: 0 },
   }));
   const bytesTotal = totalBytes(files);
@@ -71,7 +71,8 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
     const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
     stop.signal.throwIfAborted();
-    const summary = await mergeParts(options, files, parts, started);
+    // (A merge of a large output takes seconds: Ctrl-C or Cancel stops it too.)
+    const summary = await mergeParts(options, files, parts, started, stop.signal);
     reportProgress(true);
     return summary;
   } catch (error) {
@@ -200,7 +201,7 @@ function aggregateProgress(parts: Part[], bytesTotal: number, started: number): 
 }
 
 /** Concatenates the parts in input order, dropping posts whose id was written already. */
-async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: Part[], started: number): Promise<ConvertSummary> {
+async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: Part[], started: number, signal: AbortSignal): Promise<ConvertSummary> {
   const counts = emptyCounts();
   const formatter = new PostFormatter(options);
   for (const part of parts) addCounts(counts, (part.result as PartResult).counts);
@@ -213,16 +214,17 @@ async function mergeParts(options: ResolvedOptions, files: InputFile[], parts: P
       // The worker counted every tag of its part; lines dropped here are taken back one by one.
       formatter.addCounts(result.tagCounts);
       const keep = await linesToKeep(part.job.idsPath, result.lines, options, ids, counts);
-      if (keep === 'all') await copyWhole(part.job.partPath, output);
-      else await copyKept(part.job.partPath, keep, output, formatter);
+      if (keep === 'all') await copyWhole(part.job.partPath, output, signal);
+      else await copyKept(part.job.partPath, keep, output, formatter, signal);
     }
     if (!writesOutputs(options, counts)) {
       await output.discard();
       return summarize(options, files, counts, formatter, started, false);
     }
+    signal.throwIfAborted();
     tagTable = await writeTagCounts(options.countsOutput, formatter.tagCounts);
-    await output.commit();
-    await tagTable.commit();
+    signal.throwIfAborted();
+    await AtomicFile.commitTogether([output, tagTable]);
   } catch (error) {
     await output.discard();
     await tagTable?.discard();
@@ -259,17 +261,19 @@ async function linesToKeep(idsPath: string, lines: number, options: ResolvedOpti
   return dropped === 0 ? 'all' : keep;
 }
 
-async function copyWhole(partPath: string, output: AtomicFile): Promise<void> {
+async function copyWhole(partPath: string, output: AtomicFile, signal: AbortSignal): Promise<void> {
   for await (const chunk of fs.createReadStream(partPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    signal.throwIfAborted();
     output.writeBytes(chunk, 0, chunk.length);
     if (output.needsDrain()) await output.drain();
   }
 }
 
-async function copyKept(partPath: string, keep: Uint8Array, output: AtomicFile, formatter: PostFormatter): Promise<void> {
+async function copyKept(partPath: string, keep: Uint8Array, output: AtomicFile, formatter: PostFormatter, signal: AbortSignal): Promise<void> {
   let line = 0;
   let carry: Buffer | undefined;
   for await (const chunk of fs.createReadStream(partPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    signal.throwIfAborted();
     const data = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
     let from = 0;
     for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10, from), line++) {

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ConvertUsageError, METADATA_FILE_NAME } from './types';
+import { ConvertUsageError, FOLDER_FILE_NAME } from './types';
 
 const READ_CHUNK_BYTES = 512 * 1024;
 
@@ -39,14 +39,24 @@ export async function findInputFiles(inputs: readonly string[]): Promise<InputFi
   return found;
 }
 
-async function listMetadataFiles(folder: string): Promise<string[]> {
+/**
+ * A folder's metadata files in name order (a subfolder's where its name sorts). Links are followed (a dump
+ * folder of links to files elsewhere is common), each folder once (a link back up is no loop).
+ * Files compressed in a way not read (`.jsonl.xz`) are listed too, to be reported, not left out silently.
+ */
+async function listMetadataFiles(folder: string, visited = new Set<string>()): Promise<string[]> {
+  const real = await fs.promises.realpath(folder);
+  if (visited.has(real)) return [];
+  visited.add(real);
   const files: string[] = [];
   const entries = await fs.promises.readdir(folder, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const full = path.join(folder, entry.name);
-    if (entry.isDirectory()) files.push(...(await listMetadataFiles(full)));
-    else if (entry.isFile() && METADATA_FILE_NAME.test(entry.name) && !entry.name.endsWith('.tmp')) files.push(full);
+    // A link's target decides; a broken link is left out.
+    const target = entry.isSymbolicLink() ? await fs.promises.stat(full).catch(() => undefined) : entry;
+    if (target?.isDirectory()) files.push(...(await listMetadataFiles(full, visited)));
+    else if (target?.isFile() && FOLDER_FILE_NAME.test(entry.name) && !entry.name.endsWith('.tmp')) files.push(full);
   }
   return files;
 }
@@ -74,6 +84,12 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
   }
 }
 
+/** Whether two output paths name one file (`o.txt`, `./o.txt`, its absolute path, a link to its folder). */
+export async function isSamePath(a: string, b: string): Promise<boolean> {
+  const real = async (file: string): Promise<string> => path.join(await fs.promises.realpath(path.dirname(path.resolve(file))).catch(() => path.dirname(path.resolve(file))), path.basename(file));
+  return (await real(a)) === (await real(b));
+}
+
 function isSystemPath(file: string): boolean {
   return /^\/(dev|proc|sys)(\/|$)/.test(file);
 }
@@ -91,7 +107,7 @@ export interface OpenedInput {
 
 /** Compressed input goes to zlib in slices of this size (see gunzipChunks). */
 const GZIP_SLICE_BYTES = 64 * 1024;
-/** After corrupt data, the slice it is in is decompressed again in pieces this small (see salvage). */
+/** After corrupt data, the slice it is in is decompressed again in pieces this small, then the failing piece byte by byte (see salvage). */
 const SALVAGE_SLICE_BYTES = 256;
 
 export async function openInput(file: string): Promise<OpenedInput> {
@@ -119,6 +135,11 @@ export async function openInput(file: string): Promise<OpenedInput> {
 /** A gunzip stream written one slice at a time, each write's output collected before the next. */
 class Inflater {
   failure: Error | undefined;
+  /**
+   * The data ended before the file: zlib stops at zero bytes after the last member (padding, which
+   * gzip(1) reads past too) and ends its output during the write; later bytes are not read.
+   */
+  ended = false;
   private readonly gunzip = zlib.createGunzip({ chunkSize: READ_CHUNK_BYTES });
   private output: Buffer[] = [];
   private wake: (() => void) | undefined;
@@ -129,17 +150,22 @@ class Inflater {
       this.failure ??= error;
       this.wake?.();
     });
-    this.gunzip.on('end', () => this.wake?.());
+    this.gunzip.on('end', () => {
+      this.ended = true;
+      this.wake?.();
+    });
   }
 
   /** The output of these bytes; on an error, `failure` is set (zlib drops the output of the failing write). */
   write(bytes: Buffer): Promise<Buffer[]> {
+    // Once ended, zlib calls a write back never: nothing would settle, and the run would stop silently.
+    if (this.ended || this.failure !== undefined) return Promise.resolve(this.take());
     return this.settle((done) => this.gunzip.write(bytes, () => done()));
   }
 
   /** The output still held; a stream cut short sets `failure`. */
   end(): Promise<Buffer[]> {
-    return this.failure === undefined ? this.settle(() => this.gunzip.end()) : Promise.resolve(this.take());
+    return this.failure === undefined && !this.ended ? this.settle(() => this.gunzip.end()) : Promise.resolve(this.take());
   }
 
   destroy(): void {
@@ -179,7 +205,9 @@ async function* gunzipChunks(file: string, raw: AsyncIterable<Buffer>, inflater:
         }
         yield* output;
         offset += slice.length;
+        if (inflater.ended) break;
       }
+      if (inflater.ended) break;
     }
     yield* await inflater.end();
     if (inflater.failure !== undefined) throw inflater.failure;
@@ -188,19 +216,33 @@ async function* gunzipChunks(file: string, raw: AsyncIterable<Buffer>, inflater:
   }
 }
 
-/** Decompresses the file again: bytes before `from` (output already passed on, dropped), then [from, to) in small pieces, up to the error. */
+/**
+ * The output of [from, to) up to the error (the output before `from` was passed on already): the file
+ * is decompressed again, that span in small pieces, then again up to the failing piece and that piece
+ * byte by byte, since zlib drops the output of the write it fails in (a last member's end with
+ * trailing garbage after it, in the same piece, would be lost). Only a corrupt file pays for this.
+ */
 async function salvage(file: string, from: number, to: number): Promise<Buffer[]> {
+  const coarse = await decompressUpToError(file, from, to, SALVAGE_SLICE_BYTES);
+  if (coarse.failedAt === undefined) return coarse.kept;
+  const fine = await decompressUpToError(file, coarse.failedAt, Math.min(to, coarse.failedAt + SALVAGE_SLICE_BYTES), 1);
+  return [...coarse.kept, ...fine.kept];
+}
+
+/** Decompresses [0, to): the output of the bytes before `keepFrom` dropped, then pieces of `pieceBytes` kept up to the one that fails (`failedAt`). */
+async function decompressUpToError(file: string, keepFrom: number, to: number, pieceBytes: number): Promise<{ kept: Buffer[]; failedAt: number | undefined }> {
   const inflater = new Inflater();
   const raw = fs.createReadStream(file, { flags: 'r', start: 0, end: to - 1, highWaterMark: GZIP_SLICE_BYTES });
   const kept: Buffer[] = [];
   let offset = 0;
   try {
     for await (const chunk of raw as AsyncIterable<Buffer>) {
-      const split = Math.max(0, Math.min(chunk.length, from - offset));
+      const split = Math.max(0, Math.min(chunk.length, keepFrom - offset));
       if (split > 0) await inflater.write(chunk.subarray(0, split));
-      for (let start = split; start < chunk.length && inflater.failure === undefined; start += SALVAGE_SLICE_BYTES) {
-        const output = await inflater.write(chunk.subarray(start, Math.min(chunk.length, start + SALVAGE_SLICE_BYTES)));
+      for (let start = split; start < chunk.length && inflater.failure === undefined; start += pieceBytes) {
+        const output = await inflater.write(chunk.subarray(start, Math.min(chunk.length, start + pieceBytes)));
         if (inflater.failure === undefined) kept.push(...output);
+        else return { kept, failedAt: offset + start };
       }
       if (inflater.failure !== undefined) break;
       offset += chunk.length;
@@ -209,7 +251,7 @@ async function salvage(file: string, from: number, to: number): Promise<Buffer[]
     inflater.destroy();
     raw.destroy();
   }
-  return kept;
+  return { kept, failedAt: undefined };
 }
 
 /** The compression a file's first bytes announce: 'gzip' (read), 'xz', 'zstd', 'bzip2' (not read), or undefined. */

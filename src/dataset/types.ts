@@ -68,6 +68,8 @@ export type ProblemReason =
 
 /** The file names the converter reads in a folder (`.jsonl`, `.ndjson`, `.json`, each maybe `.gz`). */
 export const METADATA_FILE_NAME = /\.(jsonl|ndjson|json)(\.gz)?$/i;
+/** The files a folder's conversion takes: metadata files, and those in a compression not read (reported, not left out silently). */
+export const FOLDER_FILE_NAME = /\.(jsonl|ndjson|json)(\.(gz|xz|zst|bz2))?$/i;
 
 /** Problems that only note something about the input; the post on that line is still converted. */
 export const NOTE_REASONS: ReadonlySet<ProblemReason> = new Set<ProblemReason>(['bom', 'crlf', 'empty-line']);

@@ -14,6 +14,8 @@ export interface PoolJob {
 /** One file of a parallel run: its dataset lines go to partPath and their post ids (float64 LE, NaN: none) to idsPath. */
 export interface PartJob {
   file: InputFile;
+  /** The file's place among the run's inputs. */
+  fileIndex: number;
   partPath: string;
   idsPath: string;
   options: ResolvedOptions;

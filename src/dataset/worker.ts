@@ -43,10 +43,9 @@ async function convertPart(job: PartJob, hooks: ConvertHooks): Promise<PartResul
       },
     };
     const conversion = new Conversion(job.options, sink, hooks, job.file.bytes);
-    await conversion.convertFile(job.file);
+    await conversion.convertFile(job.file, job.fileIndex);
     ids.writeBytes(idBatch, 0, idsUsed);
-    await part.commit();
-    await ids.commit();
+    await AtomicFile.commitTogether([part, ids]);
     conversion.maybeReportProgress(true);
     return { counts: conversion.counts, tagCounts: conversion.formatter.tagCounts.entries(), lines };
   } catch (error) {

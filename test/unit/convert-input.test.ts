@@ -158,6 +158,33 @@ test('convert input: a small corrupt .gz keeps the lines decompressed before the
   assert.equal(problems.at(-1)?.reason, 'corrupt-gzip');
 });
 
+test('convert input: a .gz with zero padding or garbage after its data keeps every post (one worker and two)', async (t) => {
+  const dir = tempDir(t);
+  const gz = zlib.gzipSync(Buffer.from(`${apiLines().join('\n')}\n`));
+  const expected = apiRecords().map(expectedLine);
+  const inputs = {
+    // zlib ends its output at zero bytes after a member, during the write: the run stopped there silently (exit 0, no output).
+    zeros: Buffer.concat([gz, Buffer.alloc(8)]),
+    // garbage after the last member fails in the same write as that member's end: its last post was lost.
+    garbage: Buffer.concat([gz, Buffer.from('garbage\n')]),
+  };
+  for (const [name, bytes] of Object.entries(inputs)) {
+    const input = path.join(dir, `${name}.jsonl.gz`);
+    fs.writeFileSync(input, bytes);
+    const { lines, problems } = await convertCollecting(input, path.join(dir, `${name}.txt`));
+    assert.deepEqual(lines, expected, name);
+    assert.deepEqual(problems.map((p) => p.reason), name === 'zeros' ? [] : ['corrupt-gzip'], name);
+  }
+  const folder = path.join(dir, 'folder');
+  fs.mkdirSync(folder);
+  fs.writeFileSync(path.join(folder, '1.jsonl.gz'), inputs.zeros);
+  fs.writeFileSync(path.join(folder, '2.jsonl.gz'), inputs.garbage);
+  const output = path.join(dir, 'both.txt');
+  const summary = await convertMetadata({ inputs: [folder], output, workers: 2, dedupe: false });
+  assert.equal(summary.postsWritten, 2 * expected.length);
+  assert.deepEqual(readLines(output), [...expected, ...expected]);
+});
+
 test('convert input: xz, zstd and bzip2 files are one clear problem each, not a bad line per line', async (t) => {
   const dir = tempDir(t);
   // The magic bytes of each format, then bytes that are not valid in any of them (the file is not read).

@@ -54,6 +54,23 @@ test('convert workers: several files on 2 workers give the same dataset, counts 
   assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl', 'one.txt', 'one.txt.counts.csv', 'two.txt', 'two.txt.counts.csv']), []);
 });
 
+test('convert workers: posts without an id shuffle the same on 1 and 2 workers (by file and place); a seed past 32 bits is refused', async (t) => {
+  const dir = tempDir(t);
+  const withoutIds = apiLines().map((line) => {
+    const { id: _id, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    return JSON.stringify(rest);
+  });
+  const inputs = [path.join(dir, 'a.jsonl'), path.join(dir, 'b.jsonl')];
+  for (const input of inputs) fs.writeFileSync(input, `${withoutIds.join('\n')}\n`);
+  const outputs = [1, 2].map((workers) => path.join(dir, `out-${workers}.txt`));
+  for (const [i, output] of outputs.entries()) await convertMetadata({ inputs, output, workers: i + 1, order: 'shuffle', seed: 3 });
+  const [one, two] = outputs.map(readLines);
+  assert.equal(one.length, 2 * withoutIds.length);
+  assert.deepEqual(two, one, 'the second file was shuffled by places counted from 0 in its worker');
+  assert.notDeepEqual(one.slice(withoutIds.length), one.slice(0, withoutIds.length), 'the same post in another file is shuffled apart');
+  await assert.rejects(convertMetadata({ inputs, output: outputs[0], order: 'shuffle', seed: 2 ** 32 }), /--seed must be an integer in 0\.\.4294967295/);
+});
+
 test('convert workers: writeEmpty false on 2 workers leaves the outputs as they were when no post passes', async (t) => {
   const dir = tempDir(t);
   const inputs = writeOverlappingInputs(dir);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { convertMetadata } from '../../src/dataset/convert';
+import { AtomicFile } from '../../src/dataset/output';
 import { ConvertUsageError, StrictModeError, type ConvertProgress, type InputProblem } from '../../src/dataset/types';
 import { apiFixture, apiLines, apiRecords, expectedLine, gwernFixture, gwernLine, readLines, strayFiles, tempDir } from './convert-helpers';
 
@@ -50,6 +51,50 @@ test('convert: a folder is searched recursively and both schemas mix in one run'
   const summary = await convertMetadata({ inputs: [path.join(dir, 'in')], output: out });
   assert.equal(summary.files.length, 2);
   assert.deepEqual(readLines(out), [...apiRecords().map(expectedLine), GWERN_EXPECTED]);
+});
+
+test('convert: a folder\'s links are followed, to files and to folders, each once; files in a compression not read are reported, not left out', async (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'elsewhere', 'sub'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'dump'));
+  fs.copyFileSync(apiFixture, path.join(dir, 'elsewhere', 'a.jsonl'));
+  fs.copyFileSync(gwernFixture, path.join(dir, 'elsewhere', 'sub', 'b.jsonl'));
+  fs.symlinkSync(path.join(dir, 'elsewhere', 'a.jsonl'), path.join(dir, 'dump', 'a.jsonl'));
+  fs.symlinkSync(path.join(dir, 'elsewhere', 'sub'), path.join(dir, 'dump', 'b-sub'));
+  fs.symlinkSync(path.join(dir, 'dump'), path.join(dir, 'dump', 'c-loop'));
+  fs.symlinkSync(path.join(dir, 'nowhere.jsonl'), path.join(dir, 'dump', 'd-broken.jsonl'));
+  fs.writeFileSync(path.join(dir, 'dump', 'e.jsonl.xz'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]));
+  const out = path.join(dir, 'out.txt');
+  const problems: InputProblem[] = [];
+  const summary = await convertMetadata({ inputs: [path.join(dir, 'dump')], output: out }, { onProblem: (problem) => problems.push(problem) });
+  assert.deepEqual(summary.files.map((file) => path.relative(dir, file)), ['dump/a.jsonl', 'dump/b-sub/b.jsonl', 'dump/e.jsonl.xz']);
+  assert.deepEqual(readLines(out), [...apiRecords().map(expectedLine), GWERN_EXPECTED]);
+  assert.deepEqual(problems.map((p) => `${path.basename(p.file)}:${p.reason}`), ['e.jsonl.xz:unsupported-compression']);
+});
+
+test('convert: a tag-count table naming the output in another spelling is refused (it replaced the dataset)', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'out.txt');
+  for (const counts of [path.relative(process.cwd(), out), `${dir}/./out.txt`, path.join(dir, '..', path.basename(dir), 'out.txt')]) {
+    await assert.rejects(convertMetadata({ inputs: [apiFixture], output: out, countsOutput: counts }), /the tag-count table cannot be the output itself/, counts);
+  }
+  assert.ok(!fs.existsSync(out));
+});
+
+test('convert: a dataset and its count table are both written before either replaces its target (a full disk leaves both as they were)', async (t) => {
+  const dir = tempDir(t);
+  const targets = [path.join(dir, 'out.txt'), path.join(dir, 'out.txt.counts.csv')];
+  targets.forEach((target) => fs.writeFileSync(target, 'previous\n'));
+  for (const failing of [0, 1]) {
+    const files = await Promise.all(targets.map((target) => AtomicFile.create(target)));
+    files.forEach((file) => file.writeLine('new'));
+    // What a write that finds the disk full does to its stream.
+    (files[failing] as unknown as { stream: fs.WriteStream }).stream.destroy(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    await assert.rejects(AtomicFile.commitTogether(files), new RegExp(`cannot write ${targets[failing].replace(/[.]/g, '\\.')}: ENOSPC`));
+    await Promise.all(files.map((file) => file.discard()));
+    assert.deepEqual(targets.map((target) => fs.readFileSync(target, 'utf8')), ['previous\n', 'previous\n'], `file ${failing} failing`);
+    assert.deepEqual(strayFiles(dir, ['out.txt', 'out.txt.counts.csv']), []);
+  }
 });
 
 /** A file with every kind of bad input of the issue, around real posts; returns the good lines' records. */
