@@ -46,31 +46,43 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   };
   try {
     let next = 0;
+    // A part that fails (a --strict problem, an unreadable file) stops the parts after it, not those
+    // before: the failure reported is the first in input order, as with one worker, whichever worker
+    // met its own first.
+    const failures = new Map<number, unknown>();
+    const firstFailed = (): number => Math.min(Infinity, ...failures.keys());
+    const runnerStops: { stop: AbortController; part: number }[] = [];
     const runner = async (): Promise<void> => {
-      const worker = new PoolWorker(script, problems, stop.signal, () => reportProgress(false));
+      const own = { stop: new AbortController(), part: -1 };
+      runnerStops.push(own);
+      const onStop = (): void => own.stop.abort(stop.signal.reason);
+      stop.signal.addEventListener('abort', onStop, { once: true });
+      const worker = new PoolWorker(script, problems, own.stop.signal, () => reportProgress(false));
       try {
-        while (next < parts.length && !stop.signal.aborted) {
+        while (next < parts.length && next < firstFailed() && !own.stop.signal.aborted) {
           const part = parts[next++];
-          part.result = await worker.convert(part);
+          own.part = part.index;
+          try {
+            part.result = await worker.convert(part);
+          } catch (error) {
+            // Stopped (an earlier part failed, or the run was cancelled): nothing of this part's own to report.
+            if (!own.stop.signal.aborted) {
+              failures.set(part.index, error);
+              for (const other of runnerStops) if (other.part > part.index) other.stop.abort(error);
+            }
+            break;
+          }
           problems.partDone(part.index);
         }
       } finally {
+        stop.signal.removeEventListener('abort', onStop);
         await worker.close();
       }
     };
-    const runners = Array.from({ length: Math.min(options.workers, parts.length) }, runner);
-    // The first failure stops the other workers; all of them have exited before the parts are removed.
-    const outcomes = await Promise.allSettled(
-      runners.map((run) =>
-        run.catch((error: unknown) => {
-          stop.abort(error);
-          throw error;
-        }),
-      ),
-    );
-    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failure !== undefined) throw failure.reason;
+    // All workers have exited before the parts are removed.
+    await Promise.all(Array.from({ length: Math.min(options.workers, parts.length) }, runner));
     stop.signal.throwIfAborted();
+    if (failures.size > 0) throw failures.get(firstFailed());
     // (A merge of a large output takes seconds: Ctrl-C or Cancel stops it too.)
     const summary = await mergeParts(options, files, parts, started, stop.signal);
     reportProgress(true);

@@ -95,6 +95,23 @@ test('convert workers: --strict in a worker fails the run and leaves no part or 
   assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl']), []);
 });
 
+test('convert workers: --strict reports the first failure in input order, as one worker does, whichever worker meets its own first', async (t) => {
+  const dir = tempDir(t);
+  const text = fs.readFileSync(apiFixture, 'utf8');
+  const inputs = [path.join(dir, 'a.jsonl'), path.join(dir, 'b.jsonl')];
+  // a's bad line comes after 15,000 posts; b's is its first line, met long before.
+  fs.writeFileSync(inputs[0], `${text.repeat(500)}not json\n`);
+  fs.writeFileSync(inputs[1], `not json\n${text}`);
+  for (const workers of [1, 2]) {
+    await assert.rejects(convertMetadata({ inputs, output: path.join(dir, 'out.txt'), workers, strict: true }), (error: unknown) => {
+      assert.ok(error instanceof StrictModeError);
+      assert.deepEqual([path.basename(error.problem.file), error.problem.line], ['a.jsonl', 15001], `workers ${workers}`);
+      return true;
+    });
+  }
+  assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl']), []);
+});
+
 function writeBigInputs(dir: string, count: number, copies: number): string[] {
   const text = fs.readFileSync(apiFixture, 'utf8');
   return Array.from({ length: count }, (_, index) => {
