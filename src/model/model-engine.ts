@@ -107,12 +107,22 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
     return this.tokenizerInstance;
   }
 
-  /** Model state after `tokens`, from the cache or by running only the tokens after the longest cached prefix. */
+  /**
+   * Model state after `tokens`, from the cache or by running only the tokens after the longest cached
+   * prefix. A run is never of one token after a cached past: the int8 graph's one-position kernels
+   * round differently from its several-position ones (in 5 of 4,122 states of real posts the logits
+   * moved by up to 0.05, and completion's order with them), so one new token runs with the cached
+   * token before it again, which gives exactly what a run from scratch gives.
+   */
   async contextState(tokens: number[]): Promise<ContextState> {
     const cached = this.cache.longestPrefix(tokens);
     if (cached && cached.length === tokens.length) return cached.value;
-    const start = cached?.length ?? 0;
-    const past = cached?.value.past ?? this.session.emptyPast(1);
+    let start = cached?.length ?? 0;
+    let past = cached?.value.past ?? this.session.emptyPast(1);
+    if (tokens.length - start === 1 && start > 0 && this.session.hasCache) {
+      start--;
+      past = this.session.dropLast(past, 1);
+    }
     const result = await this.session.forward([tokens.slice(start)], past);
     this.forwardPasses++;
     const steps = tokens.length - start;

@@ -85,6 +85,14 @@ export class GptSession {
     return new ort.Tensor('float32', new Float32Array(0), [batch, this.config.heads, 0, this.headSize]);
   }
 
+  /** The past without its last `count` tokens (a copy; the cache graph's only). */
+  dropLast(past: PastState, count: number): PastState {
+    if (!this.hasCache) throw new Error('dropLast needs a graph with a KV cache');
+    const length = past.length - count;
+    const layers = past.layers.map(([key, value]): [ort.Tensor, ort.Tensor] => [firstPositions(key, length), firstPositions(value, length)]);
+    return { batch: past.batch, length, layers };
+  }
+
   /** Copies a one-row past into `batch` identical rows. */
   expandPast(past: PastState, batch: number): PastState {
     if (past.batch !== 1) throw new Error('expandPast needs a one-row past');
@@ -336,6 +344,15 @@ export class PastTiles {
 }
 
 /** `batch` copies of a one-row tensor ([1, ...] -> [batch, ...]), as the rows of one batch. */
+/** A [batch, heads, length, headSize] tensor cut to its first `length` positions. */
+function firstPositions(tensor: ort.Tensor, length: number): ort.Tensor {
+  const [batch, heads, had, headSize] = tensor.dims as [number, number, number, number];
+  const data = tensor.data as Float32Array;
+  const out = new Float32Array(batch * heads * length * headSize);
+  for (let i = 0; i < batch * heads; i++) out.set(data.subarray(i * had * headSize, (i * had + length) * headSize), i * length * headSize);
+  return new ort.Tensor('float32', out, [batch, heads, length, headSize]);
+}
+
 export function tile(tensor: ort.Tensor, batch: number): ort.Tensor {
   const data = tensor.data as Float32Array;
   const out = new Float32Array(data.length * batch);

@@ -297,7 +297,7 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.ok(!(await engine.complete(['detached_collar'], 'detco', { top: 10 })).some((completion) => completion.tag === 'detached_collar'));
   });
 
-  test('the KV cache gives the same answers as no cache; a keystroke runs no forward pass, a new tag one token', async () => {
+  test('the KV cache gives the same answers as no cache; a keystroke runs no forward pass, a new tag one step of its token and the one before', async () => {
     const runs: number[][][] = [];
     const original = engine.session.forward.bind(engine.session);
     engine.session.forward = (rows, past) => {
@@ -316,7 +316,8 @@ describe('tag model engine on the tiny-tag fixture', () => {
       const longer = [...context, 'skirt'];
       cached.push(JSON.stringify(await engine.complete(longer, 'b', { top: 10 })));
       assert.equal(runs.length, 2);
-      assert.deepEqual(runs[1], [[engine.tokenOf('skirt')]], 'appending a tag runs one token');
+      // (Its token with the last cached one again: a one-token run rounds differently in int8, see below.)
+      assert.deepEqual(runs[1], [[engine.tokenOf('blush'), engine.tokenOf('skirt')]], 'appending a tag runs one step');
 
       engine.cache.clear();
       const fresh = [JSON.stringify(await engine.complete(context, 'sh', { top: 10 }))];
@@ -639,4 +640,39 @@ test('dispose() waits for a running completion; calls after it reject clearly', 
   await engine.dispose();
   assert.equal((await running).length, 5);
   await assert.rejects(engine.complete(['smile'], 'b'), /the model session was released/);
+});
+
+test('models/default (int8): completion from the KV cache, a tag appended at a time, gives exactly what a run from scratch gives', async () => {
+  const dictionary = loadDictionary();
+  const engine = (await loadEngine({ modelDir: path.join(__dirname, '..', '..', 'models', 'default'), dictionary, threads: 1 })) as TagModelEngine;
+  try {
+    // A case where a one-token run rounded differently (green_skirt and grey_eyes swapped places).
+    await engine.complete(['leg_ribbon'], '', { top: 3 });
+    const cached = await engine.complete(['leg_ribbon', 'white_skirt'], 'g', { top: 10 });
+    engine.cache.clear();
+    assert.deepEqual(cached, await engine.complete(['leg_ribbon', 'white_skirt'], 'g', { top: 10 }));
+    // Real posts (the committed sample), each context grown a tag at a time from the cache, against
+    // each context's state from scratch: the same log-probabilities to the last bit.
+    const posts = fs.readFileSync(path.join(__dirname, '..', '..', 'training', 'tests', 'data', 'posts-sample.tsv'), 'utf8')
+      .split('\n').filter(Boolean).slice(0, 150).map((line) => line.split('\t').pop()!.split(','));
+    let states = 0;
+    let different = 0;
+    for (const tags of posts) {
+      engine.cache.clear();
+      const tokens = engine.contextTokens(tags);
+      for (let n = 1; n <= tokens.length; n++) {
+        const grown = await engine.contextState(tokens.slice(0, n));
+        const whole = await engine.session.forward([tokens.slice(0, n)], engine.session.emptyPast(1));
+        const last = whole.logits.subarray((n - 1) * whole.vocab, n * whole.vocab);
+        const max = Math.max(...last);
+        const logSum = max + Math.log(last.reduce((sum, value) => sum + Math.exp(value - max), 0));
+        states++;
+        if (grown.logProbs.some((value, i) => Math.abs(value - (last[i] - logSum)) > 1e-5)) different++;
+      }
+    }
+    assert.ok(states > 3000, `${states} states`);
+    assert.equal(different, 0, `${different} of ${states} states differ`);
+  } finally {
+    await engine.dispose();
+  }
 });
