@@ -2,7 +2,7 @@
 // comma-separated tags, such as an ONNX export of mio/danbooru-gpt2): one tag spans several tokens.
 // A candidate tag is scored by the summed log-probability of its tokens followed by the separator,
 // all candidates of a completion in batched forward passes after the cached context.
-import { normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
+import { normalizePrefix, normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { sharedLogitScanner } from './logit-scan';
 import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
 import { PrefixCache } from './prefix-cache';
@@ -287,7 +287,7 @@ export class BpeModelEngine extends ModelEngineBase {
 
   override async complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
     const top = options.top ?? 10;
-    const query = normalizeTag(prefix);
+    const query = normalizePrefix(prefix);
     const allowed = this.dictionary.categoryFilter(options.categories);
     const exclude = this.contextIds(context);
     // Asked for more than the usual pool, score as many as asked for: slower, but what was asked.

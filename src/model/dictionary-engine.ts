@@ -1,6 +1,6 @@
 // The engine without a model: completion and next tags from the dictionary alone, ranked by post count.
 // The language server falls back to it when no model is configured or the model fails to load.
-import { normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
+import { normalizePrefix, normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { compileBans } from './sampler';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
 
@@ -133,7 +133,7 @@ export class DictionaryOnlyEngine implements TagEngine {
     const { bonus, extraAliases } = options;
     const bonusOf = this.bonusOfIds(bonus);
     if (bonus?.size || extraAliases?.size) {
-      matches = this.sortedWithExtras(this.withExtraCandidates(matches, options, normalizeTag(prefix), this.dictionary.categoryFilter(options.categories), exclude), bonusOf);
+      matches = this.sortedWithExtras(this.withExtraCandidates(matches, options, normalizePrefix(prefix), this.dictionary.categoryFilter(options.categories), exclude), bonusOf);
     }
     const completions: Completion[] = [];
     for (const match of matches) {

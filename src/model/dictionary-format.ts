@@ -27,6 +27,14 @@ export function normalizeTag(text: string): string {
   return text.trim().toLowerCase().replace(/\s+/g, '_');
 }
 
+/**
+ * What was typed, as a prefix of names in dictionary form: as normalizeTag, but a space typed last
+ * is the word's end (`hair ` matches `hair_ornament`, not `hairband`), as `hair_` is.
+ */
+export function normalizePrefix(text: string): string {
+  return text.trimStart().toLowerCase().replace(/\s+/g, '_');
+}
+
 /** Offsets where a word after the first starts: just after each `_` (not at the end). */
 export function wordStarts(name: string): number[] {
   const offsets: number[] = [];

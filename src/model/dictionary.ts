@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
-import { decodeSections, normalizeTag } from './dictionary-format';
+import { decodeSections, normalizePrefix, normalizeTag } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
 
-export { normalizeTag } from './dictionary-format';
+export { normalizePrefix, normalizeTag } from './dictionary-format';
 
 /** Root of the installed package (holds package.json), from the bundle in dist/ or the sources in src/model/. */
 export function packageRoot(): string {
@@ -313,7 +313,7 @@ export class CompactTagDictionary implements TagDictionary {
    * `limit`.
    */
   searchIds(prefix: string, options: SearchOptions = {}): IdMatch[] {
-    const query = normalizeTag(prefix);
+    const query = normalizePrefix(prefix);
     const limit = options.limit ?? 20;
     const allowed = this.categoryFilter(options.categories);
     const seen = new Set<number>();

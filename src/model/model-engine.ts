@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { normalizeTag, type CompactTagDictionary } from './dictionary';
+import { normalizePrefix, normalizeTag, type CompactTagDictionary } from './dictionary';
 import { DictionaryOnlyEngine } from './dictionary-engine';
 import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folder';
 import { PrefixCache } from './prefix-cache';
@@ -293,7 +293,7 @@ export class TagModelEngine extends ModelEngineBase {
 
   override async complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
     const top = options.top ?? 10;
-    const query = normalizeTag(prefix);
+    const query = normalizePrefix(prefix);
     const allowed = this.dictionary.categoryFilter(options.categories);
     const exclude = this.contextIds(context);
     const contextTokens = this.contextTokens(context);

@@ -33,6 +33,14 @@ test('dictionary: exact lookup ignores case and treats spaces as underscores', (
   assert.equal(dictionary.get('long_hai'), undefined);
 });
 
+test('dictionary: a space typed last ends the word, as an underscore does; a space typed first is nothing', () => {
+  const names = (prefix: string) => dictionary.search(prefix, { limit: 20 }).map((match) => match.tag.name);
+  assert.deepEqual(names('hair '), names('hair_'));
+  assert.ok(!names('hair ').includes('hairband'), 'hairband does not start with "hair "');
+  assert.ok(names('hair').includes('hairband'));
+  assert.deepEqual(names('  Long Ha'), names('long_ha'));
+});
+
 test('dictionary: resolve maps an alias to its canonical tag', () => {
   const resolved = dictionary.resolve('longhair');
   assert.equal(resolved?.tag.name, 'long_hair');
