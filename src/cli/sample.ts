@@ -134,7 +134,7 @@ export async function runSample(argv: string[]): Promise<number> {
     if (short > 0) {
       process.stderr.write(
         `note: ${short} of ${sampled.length} samples have fewer than --min-tags ${options.minTags} new tags ` +
-          '(bans, the vocabulary or the model context left no valid tag)\n',
+          '(bans, the vocabulary or the model context left no valid tag, or a sub-word model kept writing tags the sample may not hold)\n',
       );
     }
     // Without --min-tags the model may end a sample at once (after a whole post, often): its line is

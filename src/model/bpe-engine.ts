@@ -39,6 +39,54 @@ const NEXT_TAG_CANDIDATES = 256;
  */
 const MAX_TOKENS_PER_TAG = 24;
 const MAX_TRIES_PER_TAG = 32;
+/** A greedy row gives up a tag's start after this many of its continuations were rejected (RejectedPaths). */
+const REJECTED_CHILDREN = 3;
+
+/**
+ * A greedy draw's rejected tags at one tag slot: drawn again from the tag's start, a greedy row would
+ * write the same tokens every try (and end after MAX_TRIES_PER_TAG, short of minTags), so the token
+ * that would complete a rejected path is left out of the next draws there, best first as greedy is;
+ * a start whose continuations were rejected REJECTED_CHILDREN times is given up too (`simple_` after
+ * simple_background was written: the next tries go back to another first token). (A random draw
+ * starts over instead: leaving tokens out would shift the odds toward the rejected tag's neighbours.)
+ */
+class RejectedPaths {
+  private readonly paths: number[][] = [];
+  private readonly rejectedChildren = new Map<string, number>();
+
+  add(tokens: readonly number[]): void {
+    this.paths.push([...tokens]);
+    if (tokens.length < 2) return;
+    const parent = tokens.slice(0, -1);
+    const key = parent.join(',');
+    const count = (this.rejectedChildren.get(key) ?? 0) + 1;
+    this.rejectedChildren.set(key, count);
+    if (count === REJECTED_CHILDREN) this.add(parent);
+  }
+
+  clear(): void {
+    this.paths.length = 0;
+    this.rejectedChildren.clear();
+  }
+
+  /** Blocks in `blocked` the tokens that after `partial` would end a rejected path; returns them, to unblock after the draw. */
+  block(partial: readonly number[], blocked: Uint8Array): number[] {
+    const set: number[] = [];
+    for (const path of this.paths) {
+      if (path.length !== partial.length + 1 || blocked[path[partial.length]] === 1) continue;
+      if (partial.every((token, i) => path[i] === token)) {
+        blocked[path[partial.length]] = 1;
+        set.push(path[partial.length]);
+      }
+    }
+    return set;
+  }
+}
+
+/** Whether a draw takes the best token every time (temperature 0, top-k 1). */
+function drawsGreedily(settings: { temperature: number; topK: number }): boolean {
+  return settings.temperature <= 0 || settings.topK === 1;
+}
 /** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */
 const CLEANUP_AFTER_SPACE = new Set(['.', '?', '!', ',', "'", 'n', ' ']);
 
@@ -121,7 +169,11 @@ export class BpeModelEngine extends ModelEngineBase {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
-  /** `<|endoftext|>t1, t2, t3,`: canonical tags once each, cut to fit the context (latest kept). */
+  /**
+   * `<|endoftext|>t1, t2, t3,`: canonical tags once each, cut to fit the context (latest kept); a tag
+   * that holds a special token's text (`<|endoftext|>` written in a prompt) is left out, as the tag
+   * model leaves special tokens out: the tokenizer would read it as the token itself.
+   */
   contextTokens(context: string[]): number[] {
     const tags: string[] = [];
     const seen = new Set<string>();
@@ -129,6 +181,7 @@ export class BpeModelEngine extends ModelEngineBase {
       const resolved = this.dictionary.resolveId(tag);
       const name = resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag);
       if (!name || seen.has(name)) continue;
+      if (name.includes('<') && this.encodeText(this.written(name)).some((id) => this.specialTokens.has(id))) continue;
       seen.add(name);
       tags.push(this.written(name) + this.separator);
     }
@@ -389,7 +442,9 @@ export class BpeModelEngine extends ModelEngineBase {
       boundaryPosition: promptTokens.length,
       next: start.logProbs,
       tries: 0,
+      rejected: new RejectedPaths(),
     }));
+    const greedy = drawsGreedily(settings);
     let active = rows.map((_, index) => index);
     let past = this.session.expandPast(start.past, settings.n);
     while (active.length > 0 && past.length + 1 < 2 * contextLength) {
@@ -403,13 +458,15 @@ export class BpeModelEngine extends ModelEngineBase {
       for (const index of active) {
         const row = rows[index];
         if (this.eosId >= 0) blocked[this.eosId] = row.partial.length === 0 && row.tags.length >= settings.minTags ? 0 : 1;
+        const unblock = greedy ? row.rejected.block(row.partial, blocked) : [];
         const token = pickToken(row.next, 0, row.next.length, blocked, settings, random);
+        for (const id of unblock) blocked[id] = 0;
         if (token < 0 || token === this.eosId) continue;
         row.partial.push(token);
         const text = this.tokenizer.decode(row.partial, { skip_special_tokens: true });
         const complete = text.includes(this.separator);
         const first = promptTokens.length === 1 && row.tags.length === 0;
-        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(row.partial, text, first)) {
+        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(row.partial, text, first, row.used, banned)) {
           const tag = complete ? this.acceptTag(text, first, row.used, banned) : undefined;
           if (tag) {
             row.tags.push(tag);
@@ -417,6 +474,7 @@ export class BpeModelEngine extends ModelEngineBase {
             row.partial = [];
             row.partialSlots = [];
             row.tries = 0;
+            row.rejected.clear();
             if (row.tags.length >= settings.maxTags || row.position + 1 >= contextLength) continue;
             kept.push(index);
             feed.push(token);
@@ -426,6 +484,7 @@ export class BpeModelEngine extends ModelEngineBase {
             rewound.push(false);
           } else {
             // Hide the rejected tag's cached tokens; the row draws again from the tag's start.
+            if (greedy) row.rejected.add(row.partial);
             for (const slot of row.partialSlots) row.mask[slot] = 0;
             row.partial = [];
             row.partialSlots = [];
@@ -491,6 +550,8 @@ export class BpeModelEngine extends ModelEngineBase {
       let boundary: ContextState = start;
       let length = promptTokens.length;
       let tries = 0;
+      const rejected = new RejectedPaths();
+      const greedy = drawsGreedily(settings);
       while (tags.length < settings.maxTags && tries < MAX_TRIES_PER_TAG) {
         const first = length === 1;
         const generated: number[] = [];
@@ -500,7 +561,9 @@ export class BpeModelEngine extends ModelEngineBase {
         while (generated.length < MAX_TOKENS_PER_TAG && length + generated.length < this.files.config.contextLength) {
           const atStart = generated.length === 0;
           if (this.eosId >= 0) blocked[this.eosId] = atStart && tags.length >= settings.minTags ? 0 : 1;
+          const unblock = greedy ? rejected.block(generated, blocked) : [];
           const token = pickToken(state.logProbs, 0, state.logProbs.length, blocked, settings, random);
+          for (const id of unblock) blocked[id] = 0;
           if (token < 0 || token === this.eosId) {
             ended = true;
             break;
@@ -508,7 +571,7 @@ export class BpeModelEngine extends ModelEngineBase {
           generated.push(token);
           text = this.tokenizer.decode(generated, { skip_special_tokens: true });
           // A text that can no longer become a tag is rejected below (it has no separator).
-          if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first)) break;
+          if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first, used, banned)) break;
           const result = await this.session.forward([[token]], state.past);
           this.forwardPasses++;
           state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
@@ -516,10 +579,12 @@ export class BpeModelEngine extends ModelEngineBase {
         if (ended) break;
         const tag = this.acceptTag(text, first, used, banned);
         if (!tag) {
+          if (greedy) rejected.add(generated);
           tries++;
           continue;
         }
         tries = 0;
+        rejected.clear();
         tags.push(tag);
         used.add(tag);
         const result = await this.session.forward([[generated[generated.length - 1]]], state.past);
@@ -535,12 +600,17 @@ export class BpeModelEngine extends ModelEngineBase {
 
   /**
    * Whether a tag's tokens so far (`text` as decoded) can no longer become a dictionary tag or alias
-   * whatever follows: the row can draw again now instead of writing the rest of a non-tag.
+   * the row may write (not used, not banned) whatever follows: the row can draw again now instead of
+   * writing the rest of a tag it would reject. (Rejecting as soon as that is certain keeps the
+   * distribution of rejecting at the separator.)
    */
-  private cannotBecomeTag(tokens: number[], text: string, first: boolean): boolean {
+  private cannotBecomeTag(tokens: number[], text: string, first: boolean, used: Set<string>, banned: (tag: string) => boolean): boolean {
     const raw = this.decodeCleansSpaces ? this.tokenizer.decode(tokens, { skip_special_tokens: true, clean_up_tokenization_spaces: false }) : text;
     const start = settledTagStart(raw, first, this.betweenTags, this.separator, this.decodeCleansSpaces);
-    return start === null || (start !== '' && !this.dictionary.startsSomeTag(start));
+    if (start === null) return true;
+    // Only tags the row may not write (used, banned) start so: it would be rejected at its separator.
+    const allowed = (id: number): boolean => !used.has(this.dictionary.names[id]) && !banned(this.dictionary.names[id]);
+    return start !== '' && !this.dictionary.startsSomeAllowedTag(start, allowed);
   }
 
   /** The canonical tag a generated `tag,` text names, when it is a new, allowed dictionary tag. */

@@ -353,6 +353,22 @@ export class CompactTagDictionary implements TagDictionary {
     return aliasLo < aliasHi;
   }
 
+  /**
+   * Whether some tag whose name or alias starts with `query` is `allowed`: looks at `limit` of them at
+   * most, and past that answers true (not known to be false).
+   */
+  startsSomeAllowedTag(query: string, allowed: (id: number) => boolean, limit = 64): boolean {
+    let looked = 0;
+    for (const id of this.prefixIds(query)) {
+      if (allowed(id) || ++looked >= limit) return true;
+    }
+    const [lo, hi] = this.aliasRange(query);
+    for (let i = lo; i < hi; i++) {
+      if (allowed(this.aliasTargets[i]) || ++looked >= limit) return true;
+    }
+    return false;
+  }
+
   /** Ids of every tag whose name starts with `query` (unsorted). */
   prefixIds(query: string): Uint32Array {
     const [lo, hi] = prefixRange(this.size, (i) => comparePrefixAt(this.names[this.nameOrder[i]], 0, query));
