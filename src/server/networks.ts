@@ -152,7 +152,8 @@ async function triggerWords(file: FolderFile): Promise<string | undefined> {
   const base = file.path.slice(0, file.path.length - path.extname(file.path).length);
   const read = async (suffix: string): Promise<Record<string, unknown> | undefined> => {
     try {
-      const value: unknown = JSON.parse(await fs.readFile(base + suffix, 'utf8'));
+      // (A byte order mark, which Windows tools write, would fail JSON.parse.)
+      const value: unknown = JSON.parse((await fs.readFile(base + suffix, 'utf8')).replace(/^\uFEFF/, ''));
       return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
     } catch {
       return undefined;

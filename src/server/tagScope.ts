@@ -29,18 +29,21 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   const file = fileURLToPath(document.uri);
   const extension = path.extname(file).toLowerCase();
   if (extension === '') return;
-  const open = new Map(ctx.documents.all().map((each) => [each.uri, each]));
+  // By path: VS Code spells a URI its own way (`%28` for `(`, `c%3A` for a drive), which is not
+  // pathToFileURL's, and an open file missed would be read from disk, its unsaved edits lost.
+  const open = new Map(ctx.documents.all().filter((each) => each.uri.startsWith('file:')).map((each) => [pathKey(fileURLToPath(each.uri)), each]));
   const load = async (each: FolderFile): Promise<LineDocument | undefined> => {
-    const uri = pathToFileURL(each.path).href;
-    const opened = open.get(uri);
+    const opened = open.get(pathKey(each.path));
     if (opened) return opened;
+    const uri = pathToFileURL(each.path).href;
     try {
       const stat = await fs.stat(each.path);
       if (stat.size > MAX_FOLDER_FILE_BYTES) {
         ctx.folders.warn(`${each.path} is left out of tag-scope "folder" (${(stat.size / 1048576).toFixed(0)} MB; files of at most ${MAX_FOLDER_FILE_BYTES >> 20} MB are read).`);
         return undefined;
       }
-      return LineDocument.create(uri, document.languageId, 0, await fs.readFile(each.path, 'utf8'));
+      // Without a byte order mark, as the editor opens the file (else every column of its first line is one off).
+      return LineDocument.create(uri, document.languageId, 0, (await fs.readFile(each.path, 'utf8')).replace(/^\uFEFF/, ''));
     } catch (error) {
       ctx.folders.warn(`${each.path} could not be read for tag-scope "folder": ${(error as Error).message}`);
       return undefined;
@@ -48,7 +51,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   };
   // A few files read ahead while the one before is looked through: one read at a time waited on the
   // disk for each of 10,000 captions.
-  const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', ctx.folders.warn)).filter((each) => each.path !== file);
+  const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', ctx.folders.warn)).filter((each) => pathKey(each.path) !== pathKey(file));
   const reading: Promise<LineDocument | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {
@@ -60,4 +63,10 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
     readAhead();
     if (loaded) yield loaded;
   }
+}
+
+/** A path as a key: resolved, and in one case where the file system ignores case (Windows, macOS by default). */
+function pathKey(file: string): string {
+  const resolved = path.resolve(file);
+  return process.platform === 'win32' || process.platform === 'darwin' ? resolved.toLowerCase() : resolved;
 }

@@ -79,7 +79,8 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
     stamp = `${stat.size}:${stat.mtimeMs}`;
     const parsed = parsedCollections.get(file.path);
     if (parsed?.stamp === stamp) return parsed.wildcards;
-    text = await fs.readFile(file.path, 'utf8');
+    // (A byte order mark, which Windows editors write, would fail JSON.parse.)
+    text = (await fs.readFile(file.path, 'utf8')).replace(/^\uFEFF/, '');
   } catch (error) {
     warn(`Wildcard collection ${file.path}: ${(error as Error).message}`);
     return [];

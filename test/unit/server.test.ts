@@ -337,6 +337,37 @@ describe('language server, dictionary-only', () => {
     }
   });
 
+  test('tagScope folder: an open file is found under VS Code\'s spelling of its URI (`%28` for `(`), and a file with a byte order mark is read without it', async () => {
+    // kohya's dataset folders are named `10_name (v2)`; VS Code encodes the parentheses, pathToFileURL does not.
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-kohya-'));
+    const captions = path.join(folder, '10_char (v2)');
+    fs.mkdirSync(captions);
+    const vscodeUri = (file: string): string => pathToFileURL(file).href.replace(/\(/g, '%28').replace(/\)/g, '%29');
+    const first = path.join(captions, 'a.txt');
+    const unsaved = path.join(captions, 'b.txt');
+    const withBom = path.join(captions, 'c.txt');
+    fs.writeFileSync(first, 'smile, 1girl\n');
+    fs.writeFileSync(unsaved, 'smile, blush\n');
+    fs.writeFileSync(withBom, '\uFEFFhu_tao, smile, long hair\r\nsmile\r\n');
+    try {
+      await client.changeSettings({ modelFolder: NO_MODEL, tagScope: 'folder' });
+      const uri = await client.openUri(vscodeUri(first), 'smile, 1girl');
+      await client.openUri(vscodeUri(unsaved), 'unsaved, blush, smile');
+      const edit = await client.connection.sendRequest(RenameRequest.type, { textDocument: { uri }, position: { line: 0, character: 1 }, newName: 'grin' });
+      const byFile = Object.fromEntries(Object.entries(edit!.changes!).map(([where, edits]) => [path.basename(fileURLToPath(where)), edits.map((e) => `${e.range.start.line}:${e.range.start.character}-${e.range.end.character}`).join(' ')]));
+      assert.deepEqual(byFile, { 'a.txt': '0:0-5', 'b.txt': '0:16-21', 'c.txt': '0:8-13 1:0-5' }, 'b.txt as the editor holds it, c.txt without its mark');
+      assert.ok(Object.keys(edit!.changes!).includes(vscodeUri(unsaved)), 'the open file\'s edit under its own URI');
+      const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+      assert.ok(counts.tags.some((t) => t.tag === 'unsaved'), 'Tag Counts reads the unsaved text');
+      const added = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'trigger', at: 'start' } });
+      const bomEdits = Object.entries(added.edit.changes!).find(([where]) => where.endsWith('c.txt'))![1];
+      assert.deepEqual(bomEdits.map((e) => e.newText), ['trigger, hu_tao, smile, long hair', 'trigger, smile'], 'no second byte order mark written');
+    } finally {
+      await client.changeSettings({ modelFolder: NO_MODEL });
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   test('Tag Counts: prompts holding each tag (an alias counted as its tag, once a prompt), most first, each with where it is first written', async () => {
     const text = ['# a comment, not a prompt', 'smile, long hair, smiling', '', 'blush, (long_hair:1.2), xqzv', 'longhair <lora:smile:1>'].join('\n');
     const uri = await client.open('counts.prompt', text);
@@ -1184,7 +1215,7 @@ describe('language server, Dynamic Prompts wildcards', () => {
   test("a YAML collection's lists are wildcards: completed, shown, opened at their key, checked", async () => {
     const collection = path.join(folder, 'collections', 'colors.yaml');
     fs.mkdirSync(path.dirname(collection));
-    fs.writeFileSync(collection, '# colours\nwarm:\n  - red\n  - 2::orange\ncool:\n  deep: [navy]\n');
+    fs.writeFileSync(collection, '\uFEFF# colours\nwarm:\n  - red\n  - 2::orange\ncool:\n  deep: [navy]\n');
     try {
       // Another client: this one's folders were listed (and kept a few seconds) before the file was written.
       const fresh = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [folder] });
@@ -1267,7 +1298,8 @@ describe('language server, LoRA and embedding names', () => {
   fs.mkdirSync(path.join(loras, 'styles'), { recursive: true });
   fs.mkdirSync(embeddings);
   fs.writeFileSync(path.join(loras, 'add_detail.safetensors'), '');
-  fs.writeFileSync(path.join(loras, 'add_detail.json'), JSON.stringify({ 'activation text': 'detailed', 'preferred weight': 0.8 }));
+  // With a byte order mark, as Windows tools may write it (JSON.parse fails on one).
+  fs.writeFileSync(path.join(loras, 'add_detail.json'), `\uFEFF${JSON.stringify({ 'activation text': 'detailed', 'preferred weight': 0.8 })}`);
   fs.writeFileSync(path.join(loras, 'styles', 'watercolor$style.safetensors'), '');
   fs.writeFileSync(path.join(loras, 'styles', 'watercolor$style.civitai.info'), JSON.stringify({ trainedWords: ['watercolor', ' painting '] }));
   fs.writeFileSync(path.join(loras, 'readme.txt'), 'not a LoRA');
