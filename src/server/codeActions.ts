@@ -36,7 +36,7 @@ export async function provideCodeActions(ctx: ServerContext, params: CodeActionP
   if (ours.length === 0) return [];
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const translations = ctx.translations.get(settings.translationFile);
-  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings), checksParentheses(settings.diagnostics, document.uri), ours, translations);
+  const actions = quickFixes(document.uri, (line) => document.line(line), engine.dictionary, insertStyleOf(settings, document.uri), checksParentheses(settings.diagnostics, document.uri), ours, translations);
   // As ESLint offers "Fix all auto-fixable problems" beside a fix: every alias, duplicate and translation of the file.
   const fixedByFixAll = (d: Diagnostic): boolean => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode)
     || (d.code === DiagnosticCode.UnknownTag && translatedTag(document.line(d.range.start.line).slice(d.range.start.character, d.range.end.character), engine.dictionary, translations) !== undefined);
@@ -85,7 +85,7 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
   const translations = settings.diagnostics.unknownTags ? ctx.translations.get(settings.translationFile) : undefined;
   if (settings.diagnostics.enabled && (aliasTags || duplicateTags || parentheses || translations)) {
     const check: CheckSettings = { ...settings.diagnostics, unknownTags: translations !== undefined, parentheses, translations };
-    const style = insertStyleOf(settings);
+    const style = insertStyleOf(settings, document.uri);
     const version = document.version;
     const turns = new Turns(token, () => document.version === version);
     for (let number = 0; number < document.lineCount; number++) {

@@ -61,12 +61,12 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   if (network) {
     const files = await networkFiles(ctx.folders, settings, network.kind);
     signal.throwIfAborted();
-    const trailing = separatorAfter(line, network.end, insertStyleOf(settings));
+    const trailing = separatorAfter(line, network.end, insertStyleOf(settings, document.uri));
     return { isIncomplete: true, items: networkItems(files, network, line, params.position, settings.completion.count, trailing) };
   }
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;
-  const style = insertStyleOf(settings);
+  const style = insertStyleOf(settings, document.uri);
   const edit = tagEdit(line, params.position, current, style);
   const { typed, range, leading, trailing } = edit;
   if (current.typed.startsWith('_')) {

@@ -30,7 +30,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const dictionary = engine.dictionary;
   const key = canonicalName(dictionary, name);
-  const style = insertStyleOf(settings);
+  const style = insertStyleOf(settings, document.uri);
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
   let prompts = 0;
@@ -43,7 +43,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
     for (let line = 0; line < each.lineCount; line++) {
       if (turns.due(LINES_PER_TURN)) await turns.take();
       const text = each.line(line);
-      const edited = params.add ? withTag(text, dictionary, key, name, params.add.at, spaced, style) : withoutTag(text, dictionary, key);
+      const edited = params.add ? withTag(text, dictionary, key, params.add.at, spaced, style) : withoutTag(text, dictionary, key);
       if (edited === text) continue;
       edits.push(wholeLineEdit(line, text, edited));
       prompts++;
@@ -54,13 +54,16 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   return { edit: { changes }, prompts, files: Object.keys(changes).length, tag: key };
 }
 
-/** The line with the tag put first or last, unless it has no tag (a comment, an empty line) or holds it already. */
-function withTag(line: string, dictionary: TagDictionary, key: string, name: string, at: 'start' | 'end', spaced: boolean, fallback: InsertStyle): string {
+/**
+ * The line with the tag (`key`: its canonical name, an alias given is written as its tag) put first or
+ * last, unless it has no tag (a comment, an empty line) or holds it already.
+ */
+function withTag(line: string, dictionary: TagDictionary, key: string, at: 'start' | 'end', spaced: boolean, fallback: InsertStyle): string {
   const parsed = parseLine(line, dictionary);
   if (parsed.tags.length === 0 || parsed.tags.some((tag) => tagKey(dictionary, tag) === key)) return line;
   // Written as the prompt writes its tags: the first that shows how (`long_hair`; `1girl` does not).
   const showsStyle = parsed.tags.find((tag) => writtenSeparator(tag.text) !== undefined) ?? parsed.tags[0]!;
-  const written = formatTag(name, styleOf(showsStyle.text, fallback));
+  const written = formatTag(key, styleOf(showsStyle.text, fallback));
   const separator = spaced ? ', ' : ',';
   if (at === 'start') {
     const start = line.length - line.trimStart().length;

@@ -27,16 +27,16 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);
-  const trailing = separatorAfter(line, column, insertStyleOf(settings));
+  const trailing = separatorAfter(line, column, insertStyleOf(settings, document.uri));
   if (current.prefix === '') {
     const next = await cancellable(token, (signal) => engine.nextTags(cursor.before, CANDIDATES + present.size, signal));
     const categories = categoriesAt(cursor, settings);
     const tag = next.find((n) => !present.has(n.tag) && categories.includes(engine.dictionary.get(n.tag)?.category ?? 0))?.tag;
     if (!tag) return { items: [] };
     const leading = column > 0 && line[column - 1] === ',' ? ' ' : '';
-    return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
+    return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings, document.uri)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
   }
-  const style = styleOf(typed, insertStyleOf(settings));
+  const style = styleOf(typed, insertStyleOf(settings, document.uri));
   const completions = await cancellable(token, (signal) => engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoriesAt(cursor, settings), signal }));
   for (const completion of completions) {
     const written = formatTag(completion.tag, style);

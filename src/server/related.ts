@@ -24,7 +24,7 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   const present = tagsOfPrompt(parsed, engine.dictionary);
   return cancellable(token, async (signal) => {
     const next = await engine.nextTags(context, k + present.size, signal);
-    const style = insertStyleOf(settings);
+    const style = insertStyleOf(settings, document.uri);
     const translations = ctx.translations.get(settings.translationFile);
     const tags = next.filter((n) => !present.has(n.tag)).slice(0, k).map((n): RelatedTag => {
       const info = engine.dictionary.get(n.tag);

@@ -29,7 +29,7 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   if (/[,\n\r]/.test(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `"${params.newName.trim()}" holds a comma: a tag is renamed to one tag.`);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const here = tagToRename(document, engine.dictionary, params.position);
-  const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, fallback: insertStyleOf(settings), token };
+  const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, fallback: insertStyleOf(settings, document.uri), token };
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
   for await (const each of documentsInScope(ctx, document, settings)) {

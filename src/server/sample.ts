@@ -31,7 +31,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       `The setting danbooruGpt.sample.minTags (${minTags}) is larger than danbooruGpt.sample.maxTags (${maxTags}); lower one of them.`,
     );
   }
-  const style = insertStyleOf(settings);
+  const style = insertStyleOf(settings, document?.uri);
   let context: string[] = [];
   let ban = settings.bannedTags.filter((t) => typeof t === 'string' && t.trim() !== '');
   // Checked here, where the dictionary is: a typo in a ban would otherwise ban nothing, silently.

@@ -127,8 +127,14 @@ export function checksParentheses(settings: DiagnosticsSettings, uri: string): b
   return settings.unescapedParentheses === 'always' || /\.prompt$/i.test(uri);
 }
 
-export function insertStyleOf(settings: ServerSettings): InsertStyle {
-  return { separator: settings.insert.style, escapeParentheses: settings.insert.escapeParentheses, appendComma: settings.insert.appendComma };
+/**
+ * How a tag is written into the document at `uri`: parentheses escaped (insert.escapeParentheses)
+ * only where they are emphasis, the files whose unescaped parentheses are checked; a dataset or
+ * caption file gets `hu_tao_(genshin_impact)` as trainers read it, not a backslash they would keep.
+ */
+export function insertStyleOf(settings: ServerSettings, uri: string | undefined): InsertStyle {
+  const escape = settings.insert.escapeParentheses && (uri === undefined || checksParentheses(settings.diagnostics, uri));
+  return { separator: settings.insert.style, escapeParentheses: escape, appendComma: settings.insert.appendComma };
 }
 
 /** The setting takes names only (package.json's enum); a number there is not a category name. */

@@ -506,6 +506,31 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await actionsOfKind(client, uri, 'refactor'), []);
   });
 
+  test('a dataset or caption file gets tags with parentheses as trainers read them (unescaped) from fixes, Fix All, Add Tag and completion; a .prompt file escaped', async () => {
+    const text = '1girl,hu_tao,solo\n1girl,hu_tao_(genshin_impact),solo';
+    const dataset = await client.open('parentheses.tags', text);
+    const diagnostics = await client.waitForDiagnostics(dataset, (found) => found.some((d) => d.code === 'alias-tag'));
+    const alias = diagnostics.find((d) => d.code === 'alias-tag' && d.range.start.line === 0)!;
+    const [replace] = await client.codeActions(dataset, [alias]);
+    assert.equal(replace!.title, 'Replace "hu_tao" with "hu_tao_(genshin_impact)"');
+    assert.equal(replace!.edit!.changes![dataset]![0]!.newText, 'hu_tao_(genshin_impact)');
+    assert.deepEqual((await afterFixAll(client, dataset, text)).split('\n'), ['1girl,hu_tao_(genshin_impact),solo', '1girl,hu_tao_(genshin_impact),solo']);
+    const added = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'ganyu (genshin impact)', at: 'end' } });
+    assert.ok(added.edit.changes![dataset]!.every((e) => e.newText.endsWith('ganyu_(genshin_impact)')), JSON.stringify(added.edit.changes));
+    // An alias given is written as its tag, the one the result names (not a deprecated name flagged on every line).
+    const aliasAdded = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'longhair', at: 'end' } });
+    assert.equal(aliasAdded.tag, 'long_hair');
+    assert.ok(aliasAdded.edit.changes![dataset]!.every((e) => e.newText.endsWith(',long_hair')), JSON.stringify(aliasAdded.edit.changes));
+    const items = await client.completionItems(await client.open('parentheses-complete.tags', '1girl,hu_tao_'), 0, 13);
+    const huTao = items.find((item) => item.label === 'hu_tao_(genshin_impact)');
+    assert.ok(huTao && !editOf(huTao).newText.includes('\\'), JSON.stringify(huTao && editOf(huTao)));
+    // In a .prompt file a1111 reads them as emphasis: escaped, as before.
+    const prompt = await client.open('parentheses.prompt', '1girl, hu_tao, solo');
+    const promptAlias = (await client.waitForDiagnostics(prompt, (found) => found.some((d) => d.code === 'alias-tag'))).find((d) => d.code === 'alias-tag')!;
+    const [promptReplace] = await client.codeActions(prompt, [promptAlias]);
+    assert.equal(promptReplace!.edit!.changes![prompt]![0]!.newText, 'hu_tao_\\(genshin_impact\\)');
+  });
+
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
     const checked = await client.open('prefixed-checked.prompt', 'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), meta:highres');
     assert.deepEqual(await client.waitForDiagnostics(checked), []);
