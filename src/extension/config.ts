@@ -4,7 +4,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { DocumentSelector } from 'vscode-languageclient/node';
-import type { InsertStyle } from '../prompt/insertStyle';
+import { parenthesesAreEmphasis, type InsertStyle } from '../prompt/insertStyle';
 
 export const SECTION = 'danbooruGpt';
 export const PROMPT_LANGUAGE = 'danbooru-prompt';
@@ -36,12 +36,14 @@ export class Config {
     return this.raw.get<boolean>('inlineSuggestions.enabled', false);
   }
 
-  insertStyle(scope?: vscode.ConfigurationScope): InsertStyle {
-    const config = vscode.workspace.getConfiguration(SECTION, scope);
+  /** How a tag is written into `document`, as the language server writes it (insertStyleOf). */
+  insertStyle(document: vscode.TextDocument): InsertStyle {
+    const config = vscode.workspace.getConfiguration(SECTION, document);
+    const emphasis = parenthesesAreEmphasis(config.get<string>('diagnostics.unescapedParentheses', 'promptFiles'), document.uri.toString());
     return {
       // Anything but the two names is the default, as the language server reads it (and warns about it).
       separator: config.get<string>('insert.style', 'spaces') === 'underscores' ? 'underscores' : 'spaces',
-      escapeParentheses: config.get<boolean>('insert.escapeParentheses', true),
+      escapeParentheses: config.get<boolean>('insert.escapeParentheses', true) && emphasis,
       appendComma: config.get<boolean>('insert.appendComma', true),
     };
   }

@@ -11,6 +11,16 @@ export interface InsertStyle {
   appendComma: boolean;
 }
 
+/**
+ * Whether parentheses in the document at `uri` are emphasis (a1111, ComfyUI), by the
+ * diagnostics.unescapedParentheses setting: `.prompt` files by default, every file (`always`), none
+ * (`never`: NovelAI); datasets and caption files are read by trainers as written.
+ */
+export function parenthesesAreEmphasis(unescapedParentheses: string, uri: string): boolean {
+  if (unescapedParentheses === 'never') return false;
+  return unescapedParentheses === 'always' || /\.prompt$/i.test(uri);
+}
+
 export const DEFAULT_INSERT_STYLE: InsertStyle = { separator: 'spaces', escapeParentheses: true, appendComma: true };
 
 /** Kaomoji such as `^_^`, `>_<`, `o_o`, `|_|`: the underscore is part of the face, never a word separator. */

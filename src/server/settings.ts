@@ -8,7 +8,7 @@ import { MessageType, ShowMessageNotification, type Connection } from 'vscode-la
 import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { SeparatorStyle } from '../prompt/format';
-import type { InsertStyle, WordSeparator } from '../prompt/insertStyle';
+import { parenthesesAreEmphasis, type InsertStyle, type WordSeparator } from '../prompt/insertStyle';
 import type { CursorContext } from '../prompt/parser';
 
 export interface DiagnosticsSettings {
@@ -123,8 +123,7 @@ export function resolvePathSetting(value: string, workspaceRoot: string | undefi
 
 /** Whether unescaped parentheses are reported (and fixes escape them) in this document. */
 export function checksParentheses(settings: DiagnosticsSettings, uri: string): boolean {
-  if (settings.unescapedParentheses === 'never') return false;
-  return settings.unescapedParentheses === 'always' || /\.prompt$/i.test(uri);
+  return parenthesesAreEmphasis(settings.unescapedParentheses, uri);
 }
 
 /**
