@@ -679,3 +679,20 @@ function sectionAround(line: string, parsed: ParsedPrompt, column: number): Prom
   }
   return undefined;
 }
+
+/** Keywords that start another prompt: a1111's AND (composable diffusion), Regional Prompter's regions. BREAK does not. */
+const PROMPT_SEPARATORS = new Set(['AND', 'ADDCOMM', 'ADDBASE', 'ADDCOL', 'ADDROW']);
+
+/**
+ * The prompt each tag belongs to (0, 1, …): a line of `AND` segments or Regional Prompter regions
+ * holds several, where a tag written again is meant (`2girls, cat ears AND 2girls, dog ears`).
+ */
+export function promptSegmentsOf(line: string, parsed: ParsedPrompt): number[] {
+  const starts = parsed.tokens.filter((token) => token.kind === 'keyword' && PROMPT_SEPARATORS.has(line.slice(token.start, token.end))).map((token) => token.start);
+  if (starts.length === 0) return parsed.tags.map(() => 0);
+  return parsed.tags.map((tag) => {
+    let segment = 0;
+    while (segment < starts.length && starts[segment]! < tag.start) segment++;
+    return segment;
+  });
+}

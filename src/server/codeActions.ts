@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import { applyLineEdits, escapeParentheses, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
-import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt } from '../prompt/parser';
+import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
@@ -129,8 +129,9 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       }
       if (!FIXED_BY_FIX_ALL.has(problem.code as DiagnosticCode)) continue;
       const canonical = index === undefined ? undefined : tags.canonical[index];
-      if (index === undefined || canonical === undefined) continue;
-      const keep = kept.get(canonical) ?? tags.first.get(canonical)!;
+      const key = index === undefined ? undefined : tags.key[index];
+      if (index === undefined || canonical === undefined || key === undefined) continue;
+      const keep = kept.get(key) ?? tags.first.get(key)!;
       const tag = parsed.tags[index]!;
       // A second writing of a tag goes when duplicates are reported; when they are not, the user keeps
       // repeats (emphasis, say) and a repeated alias is only renamed.
@@ -233,7 +234,8 @@ function quickFixes(
         // The tag written as itself elsewhere in the prompt: replacing would make a duplicate, so remove.
         // (Written again only as this alias, the others are duplicates: this one is replaced.)
         const at = tagAt(diagnostic);
-        const twin = at !== undefined && at.tags.firstDirect.has(canonical);
+        const key = at?.tags.key[at.index];
+        const twin = key !== undefined && at!.tags.firstDirect.has(key);
         if (at && twin) {
           if (!isInAlternation(at.line, at.parsed, at.index)) fix(`Remove "${written}" ("${canonical}" is already in this prompt)`, diagnostic, removal(diagnostic, at), true);
           break;
@@ -248,8 +250,8 @@ function quickFixes(
         const at = tagAt(diagnostic);
         if (!at) break;
         // In `[smile|blush]` or `[smile:blush:0.5]` either occurrence carries meaning: no removal.
-        const canonical = at.tags.canonical[at.index];
-        const first = canonical === undefined ? undefined : at.tags.first.get(canonical);
+        const key = at.tags.key[at.index];
+        const first = key === undefined ? undefined : at.tags.first.get(key);
         if (isInAlternation(at.line, at.parsed, at.index) || (first !== undefined && isInAlternation(at.line, at.parsed, first))) break;
         fix(`Remove duplicate tag "${written}"`, diagnostic, removal(diagnostic, at), true);
         break;
@@ -265,7 +267,10 @@ function translatedTag(written: string, dictionary: TagDictionary, translations:
   return translated === undefined ? undefined : dictionary.resolve(translated)?.tag.name;
 }
 
-/** A line's tags for the quick fixes: where each starts, its canonical name, where each name is first (and first as itself). */
+/**
+ * A line's tags for the quick fixes: where each starts, its canonical name, where each is first (and
+ * first as itself) in its prompt (an AND segment or a region is one: promptSegmentsOf).
+ */
 interface LineTags {
   line: string;
   parsed: ParsedPrompt;
@@ -273,6 +278,8 @@ interface LineTags {
   byStart: Map<number, number>;
   /** Canonical name per tag (undefined: not in the dictionary). */
   canonical: (string | undefined)[];
+  /** Per tag, the key of its name in its prompt (for `first` and `firstDirect`). */
+  key: (string | undefined)[];
   first: Map<string, number>;
   /** Where each name is first written as the tag itself, not as an alias. */
   firstDirect: Map<string, number>;
@@ -280,15 +287,18 @@ interface LineTags {
 
 function lineTagsOf(line: string, dictionary: TagDictionary): LineTags {
   const parsed = parseLine(line, dictionary);
-  const tags: LineTags = { line, parsed, byStart: new Map(), canonical: [], first: new Map(), firstDirect: new Map() };
+  const segments = promptSegmentsOf(line, parsed);
+  const tags: LineTags = { line, parsed, byStart: new Map(), canonical: [], key: [], first: new Map(), firstDirect: new Map() };
   parsed.tags.forEach((tag, index) => {
     const resolved = resolveCached(dictionary, tag.name);
     const canonical = resolved?.tag.name;
+    const key = canonical === undefined ? undefined : `${segments[index]}\u0000${canonical}`;
     tags.byStart.set(tag.start, index);
     tags.canonical.push(canonical);
-    if (canonical === undefined) return;
-    if (!tags.first.has(canonical)) tags.first.set(canonical, index);
-    if (resolved!.viaAlias === undefined && !tags.firstDirect.has(canonical)) tags.firstDirect.set(canonical, index);
+    tags.key.push(key);
+    if (key === undefined) return;
+    if (!tags.first.has(key)) tags.first.set(key, index);
+    if (resolved!.viaAlias === undefined && !tags.firstDirect.has(key)) tags.firstDirect.set(key, index);
   });
   return tags;
 }

@@ -12,7 +12,7 @@ import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textd
 import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
-import { normalizeTag, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
+import { normalizeTag, promptSegmentsOf, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFile, FolderFiles } from './folderFiles';
@@ -630,7 +630,9 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
     const group = groupOfJoined?.get(tag);
     return group !== undefined && parsed.tags.some((option) => option.group === group && makesTag(option, tag));
   };
-  for (const tag of parsed.tags) {
+  // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
+  const segments = promptSegmentsOf(line, parsed);
+  for (const [index, tag] of parsed.tags.entries()) {
     if (isNotATag(tag)) continue;
     const range = { start: { line: 0, character: tag.start }, end: { line: 0, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
@@ -647,14 +649,15 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
     const canonical = resolved.tag.name;
     // `dress` of `{red|blue} dress` is no second `dress` when the prompt holds one.
     if (groupOfJoined?.has(tag) && partOfJoinedTag(tag)) continue;
-    const first = seen.get(canonical);
+    const key = segments[index] === 0 ? canonical : `${segments[index]}\u0000${canonical}`;
+    const first = seen.get(key);
     if (first !== undefined && settings.duplicateTags) {
       const same = first === tag.text ? `"${tag.text}"` : `"${tag.text}" (same tag as "${first}")`;
       into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.DuplicateTag, message: `Duplicate tag ${same} in this prompt.` });
       continue;
     }
     // With duplicates not reported, a second `smile` (or `smiling` after `smile`) is checked as any tag.
-    if (first === undefined) seen.set(canonical, tag.text);
+    if (first === undefined) seen.set(key, tag.text);
     if (settings.parentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
       into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnescapedParentheses, message: `"${tag.text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(tag.text)}.` });
     }

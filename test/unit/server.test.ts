@@ -1622,6 +1622,23 @@ test('Fix All on real posts with aliases and duplicates written in: no alias or 
   assert.ok(aliases > 200, `${aliases} aliases written`);
 });
 
+test('diagnostics and Fix All: each AND segment and Regional Prompter region is a prompt of its own (a tag again in another is meant); BREAK is not', () => {
+  const dictionary = loadDictionary();
+  const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+  const check: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics };
+  const duplicates = (line: string) => lineProblems(line, dictionary, check).filter((d) => d.code === 'duplicate-tag').map((d) => d.range.start.character);
+  for (const line of ['2girls, cat ears AND 2girls, dog ears', '1girl, smile, red hair ADDCOL 1girl, smile, blue hair', 'masterpiece ADDCOMM 1girl, smile ADDROW 1girl, smile', 'smile, 1girl :1.2 AND smile']) {
+    assert.deepEqual(duplicates(line), [], line);
+    assert.equal(fixLine(line, dictionary, check, style), line, line);
+  }
+  // Within one segment a repeat is still one; across BREAK (one prompt, another chunk) too.
+  assert.deepEqual(duplicates('2girls, cat ears, 2girls AND dog ears'), [18]);
+  assert.equal(fixLine('2girls, cat ears, 2girls AND 2girls, dog ears', dictionary, check, style), '2girls, cat ears AND 2girls, dog ears');
+  assert.deepEqual(duplicates('1girl, smile BREAK smile'), [19]);
+  // An alias in another segment is renamed, not removed as a twin of the first segment's tag.
+  assert.equal(fixLine('smile AND smiling, 1girl', dictionary, check, style), 'smile AND smile, 1girl');
+});
+
 test('diagnostics: with duplicates not reported, an alias written after its tag is still an alias, and Fix All renames it instead of removing it', () => {
   const dictionary = loadDictionary();
   const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
