@@ -11,7 +11,7 @@
 // duplicate, unescaped tag and translation of the file together, as those fixes would one after another.
 import path from 'node:path';
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
-import { applyLineEdits, escapeParentheses, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
+import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
@@ -136,10 +136,11 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       // A second writing of a tag goes when duplicates are reported; when they are not, the user keeps
       // repeats (emphasis, say) and a repeated alias is only renamed.
       if (index !== keep && check.duplicateTags) {
-        if (!isInAlternation(text, parsed, index) && !isInAlternation(text, parsed, keep)) byTag.set(index, { ...removalRange(text, parsed, index), text: '' });
+        if (removable(tags, index, keep)) byTag.set(index, { ...removalRange(text, parsed, index), text: '' });
       } else if (problem.code === DiagnosticCode.AliasTag) {
         byTag.set(index, { start: tag.start, end: tag.end, text: formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true)) });
-      } else if (problem.code === DiagnosticCode.UnescapedParentheses && !byTag.has(index)) {
+      } else if (check.parentheses && hasUnescapedParentheses(tag.text) && !byTag.has(index)) {
+        // (Also the kept writing reported as a duplicate of an alias before it: `saber, saber_(fate)`.)
         byTag.set(index, { start: tag.start, end: tag.end, text: escapeParentheses(tag.text) });
       }
     }
@@ -252,13 +253,27 @@ function quickFixes(
         // In `[smile|blush]` or `[smile:blush:0.5]` either occurrence carries meaning: no removal.
         const key = at.tags.key[at.index];
         const first = key === undefined ? undefined : at.tags.first.get(key);
-        if (isInAlternation(at.line, at.parsed, at.index) || (first !== undefined && isInAlternation(at.line, at.parsed, first))) break;
+        if (first === undefined || !removable(at.tags, at.index, first)) break;
         fix(`Remove duplicate tag "${written}"`, diagnostic, removal(diagnostic, at), true);
         break;
       }
     }
   }
   return actions;
+}
+
+/**
+ * Whether a repeat of a tag (`index`, kept at `keep`) can go: not from alternation or prompt editing
+ * (`[smile|blush]`, where either writing carries meaning), nor the first writing outside them when the
+ * kept one is inside (`[smile|blush], smile, smile`: the second `smile` goes, the first stays).
+ */
+function removable(tags: LineTags, index: number, keep: number): boolean {
+  const inAlternation = (at: number): boolean => isInAlternation(tags.line, tags.parsed, at);
+  if (inAlternation(index)) return false;
+  if (!inAlternation(keep)) return true;
+  const key = tags.key[index];
+  const firstOutside = tags.key.findIndex((each, at) => each === key && !inAlternation(at));
+  return index !== firstOutside;
 }
 
 /** The tag a translation written in place of it names (canonical, in the dictionary), or undefined. */

@@ -1639,6 +1639,18 @@ test('diagnostics and Fix All: each AND segment and Regional Prompter region is 
   assert.equal(fixLine('smile AND smiling, 1girl', dictionary, check, style), 'smile AND smile, 1girl');
 });
 
+test('Fix All: the kept writing of a tag is escaped even when reported as a duplicate of an alias before it; a repeat after one in alternation goes, the first outside it stays', () => {
+  const dictionary = loadDictionary();
+  const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+  const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  const left = (line: string) => lineProblems(line, dictionary, check).filter((d) => d.code !== 'unknown-tag').map((d) => `${d.range.start.character}:${d.code}`);
+  const fixed = fixLine('saber, saber_(fate), smile', dictionary, check, style);
+  assert.equal(fixed, 'saber_\\(fate\\), smile');
+  assert.deepEqual(left(fixed), []);
+  assert.equal(fixLine('[smile|blush], smile, smile', dictionary, check, style), '[smile|blush], smile');
+  assert.equal(fixLine('saber, saber_(fate), [smile|smile], smile, smile', dictionary, check, style), 'saber_\\(fate\\), [smile|smile], smile');
+});
+
 test('diagnostics: with duplicates not reported, an alias written after its tag is still an alias, and Fix All renames it instead of removing it', () => {
   const dictionary = loadDictionary();
   const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
