@@ -1,6 +1,7 @@
 // A GPT-2 ONNX session with an explicit KV cache: forward() takes token rows and the past of the
 // tokens before them, and returns the logits and the new past. Nothing here knows about tags.
 import * as ort from 'onnxruntime-node';
+import path from 'node:path';
 import { checkGraph, ModelLoadError, type GraphSignature, type ModelConfig } from './model-folder';
 
 /** Keys and values of every layer for a batch of equally long token rows. */
@@ -40,6 +41,7 @@ export class GptSession {
     readonly session: ort.InferenceSession,
     readonly config: ModelConfig,
     readonly graph: GraphSignature,
+    private readonly onnxPath: string,
   ) {
     this.headSize = config.embedding / config.heads;
   }
@@ -48,6 +50,9 @@ export class GptSession {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      // Failures reach the caller as errors (explained below); onnxruntime's own coloured log line of
+      // each would only repeat them on stderr.
+      logSeverityLevel: 4,
     };
     if (options.threads !== undefined) {
       if (!Number.isInteger(options.threads) || options.threads < 1) throw new Error(`threads must be a positive integer`);
@@ -62,7 +67,7 @@ export class GptSession {
       throw new ModelLoadError(onnxPath, `not a valid ONNX model (corrupt or truncated?): ${message.split('\n')[0]}`);
     }
     try {
-      return new GptSession(session, config, checkGraph(session, config, onnxPath));
+      return new GptSession(session, config, checkGraph(session, config, onnxPath), onnxPath);
     } catch (err) {
       await session.release();
       throw err;
@@ -236,7 +241,9 @@ export class GptSession {
     this.rows += feeds.input_ids.dims[0];
     this.positions += feeds.input_ids.dims[0] * feeds.input_ids.dims[1];
     const start = performance.now();
-    const running = fetches ? this.session.run(feeds, fetches) : this.session.run(feeds);
+    const running = (fetches ? this.session.run(feeds, fetches) : this.session.run(feeds)).catch((error: unknown) => {
+      throw this.explained(error);
+    });
     this.inFlight.add(running);
     const forget = (): void => {
       this.runMilliseconds += performance.now() - start;
@@ -244,6 +251,19 @@ export class GptSession {
     };
     running.then(forget, forget);
     return running;
+  }
+
+  /**
+   * A run's error, in the user's terms where it is known: a config.json whose n_positions is larger than
+   * the graph's position table (which onnxruntime reports as a Gather index out of bounds).
+   */
+  private explained(error: unknown): unknown {
+    const message = error instanceof Error ? error.message : String(error);
+    const bounds = /Gather node.*idx=-?\d+ must be within the inclusive range \[-?\d+,\s*(\d+)\]/s.exec(message);
+    const positions = bounds ? Number(bounds[1]) + 1 : undefined;
+    if (positions === undefined || positions >= this.config.contextLength) return error;
+    const configFile = path.join(path.dirname(this.onnxPath).replace(/[\\/]onnx$/, ''), 'config.json');
+    return new ModelLoadError(configFile, `n_positions is ${this.config.contextLength}, but ${path.basename(this.onnxPath)} holds ${positions} positions: set n_positions (or n_ctx) to ${positions}`);
   }
 
   async release(): Promise<void> {
