@@ -196,6 +196,12 @@ test('convert: .gz, JSON array and gzipped JSON array inputs give the same datas
     assert.equal(progress.at(-1)?.bytesTotal, size);
     assert.equal(progress.at(-1)?.bytesRead, size);
     assert.equal(summary.bytesRead, size);
+    // Nothing left to read at the end: no time left; earlier, the time the rest takes at the rate so far.
+    assert.equal(progress.at(-1)?.etaSeconds, 0);
+    for (const p of progress.filter((each) => each.bytesRead > 0 && each.bytesRead < each.bytesTotal && each.elapsedSeconds > 0)) {
+      const expected = (p.bytesTotal - p.bytesRead) / (p.bytesRead / p.elapsedSeconds);
+      assert.ok(Math.abs(p.etaSeconds! - expected) <= 1e-9 * Math.max(1, expected), `${p.etaSeconds} vs ${expected}`);
+    }
   }
 });
 
@@ -257,10 +263,15 @@ test('convert: filters by rating, deletion, score, tag count, and keeps the chos
   assert.deepEqual(readLines(out), keep((r) => r.score >= 10));
   assert.equal(summary.skipped.score, 3);
 
-  const minTags = 20;
-  summary = await run({ minTags });
-  assert.deepEqual(readLines(out), keep((r) => r.tag_string_general.split(' ').length >= minTags));
-  assert.equal(summary.skipped['too-few-tags'], records.length - readLines(out).length);
+  // 20, and a post's exact count (a post of 22 tags is kept with --min-tags 22).
+  const counts = records.map((r) => r.tag_string_general.split(' ').length);
+  assert.ok(counts.includes(22), counts.join(' '));
+  for (const minTags of [20, 22]) {
+    summary = await run({ minTags });
+    assert.deepEqual(readLines(out), keep((r) => r.tag_string_general.split(' ').length >= minTags));
+    assert.equal(summary.skipped['too-few-tags'], records.length - readLines(out).length);
+  }
+  assert.ok(readLines(out).some((line) => line.split(',').length === 22));
 
   await run({ categories: ['character', 'general'], limit: 3 });
   assert.deepEqual(
@@ -315,6 +326,11 @@ test('convert: tag order sort and a seeded shuffle; jsonl keeps id, rating, scor
   assert.notDeepEqual(readLines(out), shuffled, 'another seed, another order');
   shuffled.forEach((line, i) => assert.deepEqual(line.split(',').sort(), expectedLine(records[i]).split(',').sort()));
   assert.ok(shuffled.some((line, i) => line !== expectedLine(records[i])));
+  // Each post its own order: 20 copies of one post (ids 1..20) come out in many orders, not one.
+  const copies = path.join(dir, 'copies.jsonl');
+  fs.writeFileSync(copies, Array.from({ length: 20 }, (_, i) => JSON.stringify({ ...records[0], id: i + 1 })).join('\n'));
+  await convertMetadata({ inputs: [copies], output: out, order: 'shuffle', seed: 7 });
+  assert.ok(new Set(readLines(out)).size >= 15, `${new Set(readLines(out)).size} orders of 20`);
 
   await convertMetadata({ inputs: [gwernFixture], output: out, format: 'jsonl', categories: ['general', 'character'] });
   assert.deepEqual(readLines(out).map((line) => JSON.parse(line)), [

@@ -62,6 +62,9 @@ test('format: one separator between tags, no empty tags, no space inside bracket
     // Without its empty first separator the line would read as a comment: left as it is.
     [', # portraits', ', # portraits', ', # portraits'],
     [' ,, // note ', ' ,, // note ', ' ,, // note '],
+    // Tabs alone on a line: the quick check must see them too (Format Document skips lines it passes).
+    ['long\thair,\tsmile', 'long hair, smile', 'long hair,smile'],
+    ['(\tsmile:1.2)', '(smile:1.2)', '(smile:1.2)'],
   ];
   for (const [input, spaced, bare] of cases) {
     assertCheapCheckHolds(input);

@@ -110,6 +110,16 @@ describe('model loading errors name the file', () => {
       }),
       /tokenizer\.json: the tokenizer has 3830 tokens but .*config\.json says vocab_size 3835/,
     ));
+  test('a tokenizer with more tokens than config.vocab_size', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        const file = path.join(dir, 'tokenizer.json');
+        const tokenizer = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: { vocab: Record<string, number> } };
+        for (let i = 0; i < 5; i++) tokenizer.model.vocab[`made_up_token_${i}`] = 3830 + i;
+        fs.writeFileSync(file, JSON.stringify(tokenizer));
+      }),
+      /tokenizer\.json: the tokenizer has 3835 tokens but .*config\.json says vocab_size 3830/,
+    ));
   test('unexpected input', () =>
     expectLoadError(
       withBrokenCopy((dir) => renameInBinary(path.join(dir, 'onnx', 'model.onnx'), 'position_ids', 'position_idz')),

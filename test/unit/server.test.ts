@@ -1500,6 +1500,39 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
 });
 
+test('settings: every numeric setting is kept to package.json\'s range, below and above it, with one warning naming it', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: unknown } };
+  const numeric: [key: string, schema: { type: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number }][] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        const type = (value as { type?: unknown } | null)?.type;
+        const isNumber = (t: unknown) => t === 'number' || t === 'integer';
+        if (key.startsWith('danbooruGpt.') && (isNumber(type) || (Array.isArray(type) && type.some(isNumber)))) numeric.push([key, value as never]);
+        else walk(value);
+      }
+    }
+  };
+  walk(manifest.contributes.configuration);
+  assert.ok(numeric.length >= 11, numeric.map(([key]) => key).join(', '));
+  for (const [key, schema] of numeric) {
+    const parts = key.split('.').slice(1);
+    const withValue = (value: number): Record<string, unknown> => (parts.length === 1 ? { [parts[0]!]: value } : { [parts[0]!]: { [parts[1]!]: value } });
+    const valueOf = (settings: object): number => parts.reduce((at: unknown, part) => (at as Record<string, unknown>)[part], settings) as number;
+    const low = schema.minimum ?? schema.exclusiveMinimum;
+    const cases: [given: number, within: (used: number) => boolean][] = [];
+    if (low !== undefined) cases.push([low - 1, (used) => (schema.minimum !== undefined ? used === schema.minimum : used > low)]);
+    if (schema.maximum !== undefined) cases.push([schema.maximum + 1, (used) => used === schema.maximum]);
+    for (const [given, within] of cases) {
+      const { settings, problems } = validateSettings(mergeSettings(DEFAULT_SETTINGS, withValue(given)));
+      assert.ok(within(valueOf(settings)), `${key} ${given} → ${valueOf(settings)}`);
+      assert.equal(problems.length, 1, `${key} ${given}: ${problems.join(' | ')}`);
+      assert.ok(problems[0]!.includes(key), problems[0]);
+    }
+  }
+});
+
 test('settings: a value of the wrong type (settings.json takes anything) is named and the default used; a string for a list is that list of one', () => {
   const problems: string[] = [];
   const merged = mergeSettings(DEFAULT_SETTINGS, {
@@ -1511,7 +1544,8 @@ test('settings: a value of the wrong type (settings.json takes anything) is name
     insert: { style: null },
     bannedTags: 'smile',
   }, problems);
-  assert.deepEqual(problems, [
+  // Each named once (in the order the settings are walked, which is no promise: compared sorted).
+  assert.deepEqual([...problems].sort(), [
     'The setting danbooruGpt.modelFolder is 5 (a number), but must be a string; using "".',
     'The setting danbooruGpt.threads is "auto" (a string), but must be a number; using 0.',
     'The setting danbooruGpt.completion.count is "20" (a string), but must be a number; using 20.',
@@ -1520,8 +1554,7 @@ test('settings: a value of the wrong type (settings.json takes anything) is name
     'The setting danbooruGpt.insert.style is null (null), but must be a string; using "spaces".',
     'The setting danbooruGpt.diagnostics.enabled is "yes" (a string), but must be a boolean; using true.',
     'The setting danbooruGpt.bannedTags is "smile", but must be a list; using ["smile"].',
-  ].sort((a, b) => problems.indexOf(a) - problems.indexOf(b)));
-  assert.equal(problems.length, 8);
+  ].sort());
   assert.deepEqual(merged.bannedTags, ['smile']);
   assert.equal(merged.completion.count, 20);
   const { settings, problems: invalid } = validateSettings(merged);

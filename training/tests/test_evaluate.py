@@ -102,6 +102,16 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(c.matrix.dtype, np.uint16)
         self.assertEqual(int(c.matrix[c.dense_of[0], c.dense_of[1]]), 300)
 
+    def test_a_case_is_some_of_the_posts_other_tags_then_one_of_its_dictionary_tags(self):
+        cases = make_cases(self._random_posts(count=40), self.d, seed=7)
+        self.assertGreater(len(cases), 20)
+        for case in cases:
+            self.assertNotIn(case.target, case.context)
+            self.assertTrue(case.context)
+            self.assertTrue(set(case.context) <= set(case.post_tags))
+            self.assertIn(case.target, case.post_tags)
+            self.assertIn(case.target, self.d.index)
+
     def test_limited_cases_are_the_head_of_all_cases(self):
         posts = self._random_posts(count=40)
         every = make_cases(posts, self.d, seed=7)

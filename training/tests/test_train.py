@@ -32,6 +32,13 @@ class PermutationTest(unittest.TestCase):
         tok, posts = tokenizer_and_posts()
         seqs = epoch_sequences(posts, tok, seed=3, epoch=1, max_tags=2)
         self.assertTrue(all(len(s) == 4 for s in seqs))
+        # Any two of a post's tags, not always its first two (cut before the shuffle, they would be).
+        kept = set()
+        for epoch in range(1, 21):
+            for post, seq in zip(posts, epoch_sequences(posts, tok, seed=3, epoch=epoch, max_tags=2)):
+                kept.update(t for t in seq[1:-1])
+                self.assertTrue(set(seq[1:-1]) <= {tok.tag_id(t) for t in post.tags})
+        self.assertGreater(len(kept), 2)
 
     def test_batches_cover_every_sequence_once(self):
         tok, posts = tokenizer_and_posts()
