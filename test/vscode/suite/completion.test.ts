@@ -67,6 +67,18 @@ suite('completion', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  test('2d. a tag inserted from Related Tags is escaped where parentheses are emphasis (.prompt), written as is in a dataset (.tags)', async () => {
+    for (const [file, written] of [['portrait.prompt', 'hu tao \\(genshin impact\\)'], ['posts.tags', 'hu tao (genshin impact)']] as const) {
+      const editor = await openPrompt(file);
+      await appendLine(editor, file.endsWith('.tags') ? '1girl,' : '1girl, ');
+      await vscode.commands.executeCommand('danbooruGpt.insertTag', 'hu_tao_(genshin_impact)');
+      const line = editor.document.lineAt(editor.document.lineCount - 1).text;
+      assert.ok(line.includes(written) && (file.endsWith('.prompt') || !line.includes('\\')), `${file}: ${line}`);
+      await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', 'all');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   test('2c. a translation file (the tests\' own): typing Chinese proposes the tags, and each tag of the prompt shows its translation after it', async () => {
     const settings = vscode.workspace.getConfiguration('danbooruGpt');
     const file = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'translations', 'zh-cn.csv');
