@@ -1,8 +1,10 @@
 // An open document kept as an array of lines, as VS Code keeps its own. The library's TextDocument
 // keeps one string and rebuilds it on every edit: in a converted dataset opened as `.tags` (76 MB
 // for 200k posts), the first read after each keystroke then copied the whole text (~40 ms), whoever
-// read it (the completion or the check). Here an edit replaces the lines it touches and moves the
-// line offsets after them; reading a line never copies the document.
+// read it (the completion or the check). Here an edit replaces the lines it touches, by line and
+// column; the line offsets after them are made again only when an offset is asked for (an edit
+// that moved them all made applying Fix All's 59,000 changes to a 200,000-line file take 24 s);
+// reading a line never copies the document.
 import type { Position, Range, TextDocument, TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 
 export class LineDocument implements TextDocument {
@@ -10,8 +12,9 @@ export class LineDocument implements TextDocument {
   private lines: string[] = [];
   /** Each line's break (`''` for the last line). */
   private breaks: string[] = [];
-  /** Where each line starts in the text. */
+  /** Where each line starts in the text: starts[0 .. validStarts - 1] are up to date (ensureStarts). */
   private starts: number[] = [];
+  private validStarts = 0;
   private textLength = 0;
 
   constructor(
@@ -52,11 +55,18 @@ export class LineDocument implements TextDocument {
   }
 
   getText(range?: Range): string {
-    if (!range) return this.slice(0, this.textLength);
-    const start = this.offsetAt(range.start);
-    const end = this.offsetAt(range.end);
+    if (!range) {
+      const pieces: string[] = [];
+      for (let line = 0; line < this.lines.length; line++) pieces.push(this.lines[line]!, this.breaks[line]!);
+      return pieces.join('');
+    }
     // A range given end first is read start first, as String.substring (and so TextDocument) does.
-    return start <= end ? this.slice(start, end) : this.slice(end, start);
+    const [[first, from], [last, to]] = this.ordered(range.start, range.end);
+    if (first === last) return this.lines[first]!.slice(from, to);
+    const pieces = [this.lines[first]!.slice(from), this.breaks[first]!];
+    for (let line = first + 1; line < last; line++) pieces.push(this.lines[line]!, this.breaks[line]!);
+    pieces.push(this.lines[last]!.slice(0, to));
+    return pieces.join('');
   }
 
   positionAt(offset: number): Position {
@@ -66,14 +76,14 @@ export class LineDocument implements TextDocument {
   }
 
   offsetAt(position: Position): number {
-    if (position.line >= this.lines.length) return this.textLength;
-    if (position.line < 0) return 0;
-    // A position past the end of its line (or inside its line break) is its end, as in TextDocument.
-    return this.starts[position.line]! + Math.max(0, Math.min(position.character, this.lines[position.line]!.length));
+    const [line, character] = this.clamped(position);
+    this.ensureStarts(line);
+    return this.starts[line]! + character;
   }
 
   /** The line that holds a text offset (a line break belongs to its line). */
   lineAt(offset: number): number {
+    this.ensureStarts(this.lines.length - 1);
     const starts = this.starts;
     let low = 0;
     let high = starts.length - 1;
@@ -85,18 +95,47 @@ export class LineDocument implements TextDocument {
     return low;
   }
 
+  /**
+   * A position as (line, character) in the text, clamped as offsetAt clamps it: past the end of its
+   * line (or inside its line break) is its end, before the text its start, past it its end.
+   */
+  private clamped(position: Position): [line: number, character: number] {
+    const last = this.lines.length - 1;
+    if (position.line > last) return [last, this.lines[last]!.length];
+    if (position.line < 0) return [0, 0];
+    return [position.line, Math.max(0, Math.min(position.character, this.lines[position.line]!.length))];
+  }
+
+  /** Two positions clamped, the earlier first. */
+  private ordered(a: Position, b: Position): [[number, number], [number, number]] {
+    const start = this.clamped(a);
+    const end = this.clamped(b);
+    return end[0] < start[0] || (end[0] === start[0] && end[1] < start[1]) ? [end, start] : [start, end];
+  }
+
+  /** Makes starts[0 .. line] up to date. */
+  private ensureStarts(line: number): void {
+    if (line < this.validStarts) return;
+    const starts = this.starts;
+    let at = this.validStarts;
+    let offset = at === 0 ? 0 : starts[at - 1]! + this.lines[at - 1]!.length + this.breaks[at - 1]!.length;
+    for (; at <= line; at++) {
+      starts[at] = offset;
+      offset += this.lines[at]!.length + this.breaks[at]!.length;
+    }
+    this.validStarts = at;
+  }
+
   private apply(change: TextDocumentContentChangeEvent): void {
     if (!('range' in change)) {
       this.replaceLines(0, this.lines.length, change.text, '');
       return;
     }
-    let start = this.offsetAt(change.range.start);
-    let end = this.offsetAt(change.range.end);
-    if (end < start) [start, end] = [end, start];
-    let first = this.lineAt(start);
-    const last = this.lineAt(end);
-    let before = this.lines[first]!.slice(0, start - this.starts[first]!);
-    const after = this.lines[last]!.slice(end - this.starts[last]!);
+    // By line and column: no offsets, which every earlier change of the notification moved.
+    const [[start, startCharacter], [last, endCharacter]] = this.ordered(change.range.start, change.range.end);
+    let first = start;
+    let before = this.lines[first]!.slice(0, startCharacter);
+    const after = this.lines[last]!.slice(endCharacter);
     // A `\n` that comes right after a line ending in `\r` makes one `\r\n` with it: that line is rewritten too.
     if (before === '' && first > 0 && this.breaks[first - 1] === '\r' && (change.text || after || this.breaks[last]!).startsWith('\n')) {
       first--;
@@ -107,7 +146,7 @@ export class LineDocument implements TextDocument {
 
   /**
    * Replaces lines [from, to) with the lines of `text` followed by `lastBreak` (the break of the last
-   * line replaced; '' at the end of the document), then moves the offsets of the lines after them.
+   * line replaced; '' at the end of the document); the offsets from `from` on are made again when asked.
    */
   private replaceLines(from: number, to: number, text: string, lastBreak: string): void {
     const lines: string[] = [];
@@ -123,9 +162,19 @@ export class LineDocument implements TextDocument {
       lines.pop();
       breaks.pop();
     }
+    let removed = 0;
+    for (let line = from; line < to; line++) removed += this.lines[line]!.length + this.breaks[line]!.length;
+    let added = 0;
+    for (let line = 0; line < lines.length; line++) added += lines[line]!.length + breaks[line]!.length;
     if (from === 0 && to === this.lines.length) {
       this.lines = lines;
       this.breaks = breaks;
+    } else if (lines.length === to - from) {
+      // As many lines as before (an edit within lines, as most are): nothing moves.
+      for (let line = 0; line < lines.length; line++) {
+        this.lines[from + line] = lines[line]!;
+        this.breaks[from + line] = breaks[line]!;
+      }
     } else if (lines.length < 10000) {
       this.lines.splice(from, to - from, ...lines);
       this.breaks.splice(from, to - from, ...breaks);
@@ -134,23 +183,9 @@ export class LineDocument implements TextDocument {
       this.lines = this.lines.slice(0, from).concat(lines, this.lines.slice(to));
       this.breaks = this.breaks.slice(0, from).concat(breaks, this.breaks.slice(to));
     }
-    const starts = this.starts;
-    starts.length = this.lines.length;
-    let offset = from === 0 ? 0 : starts[from - 1]! + this.lines[from - 1]!.length + this.breaks[from - 1]!.length;
-    for (let line = from; line < this.lines.length; line++) {
-      starts[line] = offset;
-      offset += this.lines[line]!.length + this.breaks[line]!.length;
-    }
-    this.textLength = offset;
-  }
-
-  /** The text from one offset to another, built from the lines between them. */
-  private slice(start: number, end: number): string {
-    if (end <= start) return '';
-    const first = this.lineAt(start);
-    const pieces: string[] = [];
-    for (let line = first; line < this.lines.length && this.starts[line]! < end; line++) pieces.push(this.lines[line]!, this.breaks[line]!);
-    return pieces.join('').slice(start - this.starts[first]!, end - this.starts[first]!);
+    this.starts.length = this.lines.length;
+    this.validStarts = Math.min(this.validStarts, from);
+    this.textLength += added - removed;
   }
 }
 
