@@ -239,12 +239,17 @@ function isAlphanumeric(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code > 127;
 }
 
-/** Whether the `|` at `index` is part of a face: the tag so far holds no letter or digit (`:|`), or it starts one (`|_|`). */
+/**
+ * Whether the `|` at `index` is part of a face: the tag so far holds no letter or digit (`:|`), or it
+ * starts one (`|_|`). No face has a letter, digit or space right after its `|`: there it separates
+ * (`[>_<|smile]`, `[<|>_<|>|smile]`).
+ */
 function isPipeOfFace(line: string, index: number, tagStart: number): boolean {
+  const next = line.charCodeAt(index + 1);
   if (tagStart < 0) {
-    const next = line.charCodeAt(index + 1);
     return index + 1 < line.length && !isAlphanumeric(next) && !isSpace(next) && next !== PIPE && next !== CLOSE_SQUARE && next !== CLOSE_CURLY;
   }
+  if (index + 1 < line.length && (isAlphanumeric(next) || isSpace(next))) return false;
   // Faces are short: a long run of `|` is scanned once per tag, not once per `|`.
   if (index - tagStart > MAX_FACE_LENGTH) return false;
   for (let i = tagStart; i < index; i++) if (isAlphanumeric(line.charCodeAt(i)) || isSpace(line.charCodeAt(i))) return false;

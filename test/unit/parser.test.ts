@@ -76,6 +76,9 @@ test("parser: ComfyUI's random choice {a|b} splits its options; a face holding |
   assert.deepEqual(names('{red hair|blue hair}, {day|night}, {{masterpiece}}'), ['red_hair', 'blue_hair', 'day', 'night', 'masterpiece']);
   assert.deepEqual(names('[|_|], {|_|}, {:|}, [;|], (<|>_<|>:1.2), {smile|:|}'), ['|_|', '|_|', ':|', ';|', '<|>_<|>', 'smile', ':|']);
   assertSpansExact('{red hair|blue hair}, [|_|], {smile|:|}');
+  // A face before the `|` that separates: the `|` is not the face's (none has a letter or space after its `|`).
+  assert.deepEqual(names('[>_<|smile], [<|>_<|>|smile], [^_^ | blush], {smile|<|>_<|>}'), ['>_<', 'smile', '<|>_<|>', 'smile', '^_^', 'blush', 'smile', '<|>_<|>']);
+  assertSpansExact('[>_<|smile], [<|>_<|>|smile]');
 });
 
 test("parser: NovelAI's numeric sections (`1.5::rain, night::`) are weights, not tags", () => {
