@@ -9,10 +9,10 @@ import { FileWatch } from '../../src/server/fileWatch';
 const QUIET = 150;
 
 /** Runs `body` with a new temporary folder and a watch whose reports are collected. */
-async function withWatch(body: (dir: string, watch: FileWatch, reports: string[][]) => Promise<void>): Promise<void> {
+async function withWatch(body: (dir: string, watch: FileWatch, reports: string[][]) => Promise<void>, quiet = QUIET): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-watch-'));
   const reports: string[][] = [];
-  const watch = new FileWatch((changed) => reports.push([...changed].sort()), () => undefined, QUIET);
+  const watch = new FileWatch((changed) => reports.push([...changed].sort()), () => undefined, quiet);
   try {
     await body(dir, watch, reports);
   } finally {
@@ -45,6 +45,23 @@ describe('FileWatch', () => {
       await reported(reports, 2);
       assert.deepEqual(reports, [[file], [file]]);
     });
+  });
+
+  test('writes that go on (each within the quiet time of the last) are reported only once they stop', async () => {
+    await withWatch(async (dir, watch, reports) => {
+      const file = path.join(dir, 'model.onnx');
+      fs.writeFileSync(file, '');
+      watch.watch([file]);
+      // An export written in pieces over 2.5 quiet periods (a wide quiet time: a busy machine's timers
+      // run late): nothing loads half a file.
+      for (let i = 0; i < 6; i++) {
+        fs.appendFileSync(file, `${i}\n`);
+        await pause(100);
+        assert.equal(reports.length, 0, `reported after write ${i + 1}, while writes went on`);
+      }
+      await reported(reports, 1);
+      assert.deepEqual(reports, [[file]]);
+    }, 250);
   });
 
   test('a burst of writes is one report', async () => {

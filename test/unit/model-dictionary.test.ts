@@ -86,6 +86,17 @@ test('dictionary: typo-tolerant matches rank below real prefix matches', () => {
   assert.ok(kinds.includes('fuzzy'));
   assert.ok(kinds.lastIndexOf('prefix') < kinds.indexOf('fuzzy'));
   assert.equal(dictionary.search('lnog_hai', { limit: 5, fuzzy: false }).length, 0);
+  // The typos by edits (the nearest first), then post count: a popular tag two edits away does not
+  // come before a rarer one at one.
+  const edits = (name: string): number => boundedEditDistance('lnog_hai', name, 9, true);
+  const fuzzy = dictionary.search('lnog_hai', { limit: 20 }).filter((match) => match.kind === 'fuzzy');
+  assert.ok(fuzzy.length >= 5, fuzzy.map((m) => m.tag.name).join(', '));
+  assert.ok(new Set(fuzzy.map((m) => edits(m.tag.name))).size > 1, 'more than one distance among them');
+  fuzzy.forEach((match, i) => {
+    if (i === 0) return;
+    const [before, now] = [edits(fuzzy[i - 1]!.tag.name), edits(match.tag.name)];
+    assert.ok(before < now || (before === now && fuzzy[i - 1]!.tag.count >= match.tag.count), `${fuzzy[i - 1]!.tag.name} (${before}) before ${match.tag.name} (${now})`);
+  });
 });
 
 test('dictionary: an abbreviation is the starts of the words, in order, from the first', () => {

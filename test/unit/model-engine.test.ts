@@ -295,7 +295,15 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.equal(viaAlias[0].kind, 'alias');
     assert.equal(viaAlias[0].alias, 'longhair');
     const words = await engine.complete(['multiple_girls'], 'hair', { top: 100 });
-    assert.equal(words.find((completion) => completion.tag === 'long_hair')?.kind, 'word');
+    const byWord = words.find((completion) => completion.tag === 'long_hair')!;
+    assert.equal(byWord.kind, 'word');
+    // Matched by a later word or by an alias, a tag scores what it does as a prefix match less ln 10
+    // (src/model/ranking.ts's wordPenalty and aliasPenalty: the shipped defaults).
+    const byPrefix = (await engine.complete(['multiple_girls'], 'long_h', { top: 10 })).find((completion) => completion.tag === 'long_hair')!;
+    assert.equal(byPrefix.kind, 'prefix');
+    assert.ok(Math.abs(byPrefix.score - byWord.score - Math.log(10)) < 1e-9, `${byPrefix.score} ${byWord.score}`);
+    const byAlias = (await engine.complete(['multiple_girls'], 'longhai', { top: 5 })).find((completion) => completion.tag === 'long_hair')!;
+    assert.ok(Math.abs(byPrefix.score - byAlias.score - Math.log(10)) < 1e-9, `${byPrefix.score} ${byAlias.score}`);
     const typo = await engine.complete([], 'lnog_hai', { top: 3 });
     assert.equal(typo[0].tag, 'long_hair');
     assert.equal(typo[0].kind, 'fuzzy');

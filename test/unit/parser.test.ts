@@ -119,6 +119,10 @@ test("parser: Danbooru's category prefixes (artist:, char:, …) are syntax; the
   assert.equal(contextAt('target#hu', 9).category, undefined, 'an action prefix names no category');
   assert.deepEqual(contextAt('1girl, target#', 14).current, { start: 14, end: 14, typed: '', prefix: '' }, 'a tag starts right after it, as after artist:');
   assert.deepEqual(contextAt('1girl, artist:', 14).current, { start: 14, end: 14, typed: '', prefix: '' });
+  // Every name README lists: gen:/general: too.
+  assert.deepEqual(names('gen:long hair, general:smile'), ['long_hair', 'smile']);
+  assert.equal(contextAt('gen:lo', 6).category, 'general');
+  assert.equal(contextAt('1girl, general:sm', 17).category, 'general');
   // Not a prefix: prompt editing in square brackets, a weight, a prefix-like word inside a tag.
   assert.deepEqual(names('[art:photo:0.5], (art:1.2), smile artist:x'), ['art', 'photo', 'art', 'smile_artist:x']);
   assert.deepEqual(tokens('[art:photo:0.5], (art:1.2)'), ['weight :0.5', 'weight :1.2']);
@@ -246,6 +250,8 @@ test('insert style: spaces keep kaomoji, parentheses are escaped, separators onl
   assert.equal(separatorAfter('1girl, lo', 9, DEFAULT_INSERT_STYLE), ', ');
   assert.equal(separatorAfter('lo, solo', 2, DEFAULT_INSERT_STYLE), '');
   assert.equal(separatorAfter('(lo:1.2)', 3, DEFAULT_INSERT_STYLE), '');
+  assert.equal(separatorAfter('[lo|dog]', 3, DEFAULT_INSERT_STYLE), '', 'an alternation\'s | separates already');
+  assert.equal(separatorAfter('{lo|dog}', 3, DEFAULT_INSERT_STYLE), '');
   assert.equal(separatorAfter('lo', 2, { appendComma: false }), '');
   assert.equal(styleOf('long hair', { ...DEFAULT_INSERT_STYLE, separator: 'underscores' }).separator, 'spaces');
   assert.equal(styleOf('long_hair', DEFAULT_INSERT_STYLE).separator, 'underscores');

@@ -368,6 +368,18 @@ describe('language server, dictionary-only', () => {
     }
   });
 
+  test('limits README names: Find All References gives 10,000 places at most, highlights reach 1,000 lines each way; Remove Tag takes every writing of the tag out', async () => {
+    const uri = await client.open('many-smiles.prompt', Array.from({ length: 10_001 }, () => 'smile').join('\n'));
+    const references = await client.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri }, position: { line: 0, character: 1 }, context: { includeDeclaration: true } });
+    assert.equal(references?.length, 10_000);
+    const highlights = await client.connection.sendRequest(DocumentHighlightRequest.type, { textDocument: { uri }, position: { line: 3000, character: 1 } });
+    const lines = highlights!.map((h) => h.range.start.line);
+    assert.deepEqual([highlights!.length, Math.min(...lines), Math.max(...lines)], [2001, 2000, 4000]);
+    const twice = await client.open('twice.prompt', 'smile, smile, 1girl\nsmiling, blush, smile');
+    const removed = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: twice }, remove: 'smile' });
+    assert.equal(applyEdits('smile, smile, 1girl\nsmiling, blush, smile', removed.edit.changes![twice]!), '1girl\nblush');
+  });
+
   test('Tag Counts: prompts holding each tag (an alias counted as its tag, once a prompt), most first, each with where it is first written', async () => {
     const text = ['# a comment, not a prompt', 'smile, long hair, smiling', '', 'blush, (long_hair:1.2), xqzv', 'longhair <lora:smile:1>'].join('\n');
     const uri = await client.open('counts.prompt', text);
@@ -992,11 +1004,15 @@ describe('language server, dictionary-only', () => {
       await withSettings(client, { translationFile, translationHints: false }, async () => {
         assert.deepEqual(await hintsOf(hintedText), [], 'translationHints off');
       });
+      // A range asks for the tags in it only: not one that ends past its end.
+      const part = await client.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri: hinted }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 5 } } });
+      assert.deepEqual(part, []);
       await client.changeSettings({ modelFolder: NO_MODEL, translationFile });
       const hover = await client.hover(uri, 2, 13);
       // As rendered: Markdown's escapes taken out.
       assert.match((hover!.contents as { value: string }).value.replace(/\\/g, ''), /Translation: 微笑 \(zh-cn\.csv\)/);
-      const diagnostics = await client.waitForDiagnostics(uri, (found) => found.length > 0);
+      // (A check that ran while the settings change loaded the translations again names none: the next one does.)
+      const diagnostics = await client.waitForDiagnostics(uri, (found) => found.some((d) => d.message.includes('It is the translation of')));
       const unknown = diagnostics.find((d) => d.range.start.line === 2 && d.range.start.character === 7)!;
       assert.ok(unknown, JSON.stringify(diagnostics));
       assert.equal(unknown.message, 'Unknown tag "长发": not in the Danbooru tag dictionary. It is the translation of long_hair (zh-cn.csv).');

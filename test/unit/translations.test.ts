@@ -63,6 +63,14 @@ describe('translation files', () => {
     assert.deepEqual(tags('发\n长'), []);
   });
 
+  test('alternatives: split at the separators the community files use (, ， 、 / | ; ；)', () => {
+    const { translations } = parseTranslations(['long_hair,"長い髪、ロングヘア"', 'smile,"微笑，笑"', 'blush,脸红/红脸', 'solo,单人|独自', 'open_mouth,张嘴;开口', 'closed_eyes,闭眼；合眼'].join('\n'), 'test.csv');
+    assert.equal(translations.firstOf('long_hair'), '長い髪');
+    for (const [text, tag] of [['ロングヘア', 'long_hair'], ['笑', 'smile'], ['红脸', 'blush'], ['独自', 'solo'], ['开口', 'open_mouth'], ['合眼', 'closed_eyes']]) {
+      assert.equal(translations.tagOf(text!), tag, text);
+    }
+  });
+
   test('the fixture loads; a missing file is an error naming it', () => {
     const { translations, skipped } = loadTranslations(fixture);
     assert.equal(skipped.count, 0);
