@@ -239,6 +239,7 @@ test('cli sample: a bad command line exits 2 with the reason and a pointer to --
     [['--top-p', '2'], /top-p must be in \(0, 1\]/],
     // A negative value after a space is taken as the value, not as an ambiguous flag.
     [['--temperature', '-1'], /temperature must be ≥ 0/],
+    [['--temperature', '-.5'], /temperature must be ≥ 0/],
     [['--seed', '-1'], /--seed must be an integer in 0\.\.4294967295/],
     [['--seed', '4294967296'], /--seed must be an integer in 0\.\.4294967295/],
     [['--seed', '1.5'], /--seed must be an integer/],

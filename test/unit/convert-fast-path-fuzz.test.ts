@@ -74,3 +74,12 @@ test('fast path fuzz: every line read fast is valid JSON and reads as JSON.parse
   assert.equal(mism, 0);
   assert.ok(fast > 1000, `only ${fast} lines were read fast`);
 });
+
+test('schema: a tag whose category is an empty string is a wrong type, not general (Number("") is 0)', () => {
+  const adapter = new PostAdapter(['general']);
+  const read = adapter.adapt({ id: 1, tags: [{ name: 'smile', category: '' }] });
+  assert.ok(isRecordProblem(read));
+  assert.equal(read.reason, 'wrong-type');
+  const good = adapter.adapt({ id: 1, tags: [{ name: 'smile', category: '0' }] });
+  assert.ok(!isRecordProblem(good));
+});

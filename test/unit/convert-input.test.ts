@@ -88,6 +88,23 @@ test('convert input: a syntax error inside an array keeps every item before it a
   }
 });
 
+test('convert input: in a JSON array an escaped quote stays in its string, and an error in a pretty-printed item names its own line', async (t) => {
+  const dir = tempDir(t);
+  // Made-up minimal records (the test says so): a tag string holding \" (and a ] and a } after it).
+  const escaped = path.join(dir, 'escaped.json');
+  fs.writeFileSync(escaped, '[{"id":1,"tag_string_general":"a\\"b]} x"},{"id":2,"tag_string_general":"c"}]');
+  const read = await convertCollecting(escaped, path.join(dir, 'escaped.txt'));
+  assert.deepEqual(read.problems, []);
+  assert.deepEqual(read.lines, ['a"b]},x', 'c']);
+  // Item 2 starts on line 6; the comma missing after line 9 is found at line 10.
+  const pretty = path.join(dir, 'pretty.json');
+  const items = ['  {\n    "id": 1,\n    "tag_string_general": "solo"\n  }', '  {\n    "id": 2,\n    "tag_string_general": "smile",\n    "rating": "s"\n    "score": 1\n  }'];
+  fs.writeFileSync(pretty, `[\n${items.join(',\n')}\n]\n`);
+  const broken = await convertCollecting(pretty, path.join(dir, 'pretty.txt'));
+  assert.deepEqual(broken.lines, ['solo']);
+  assert.deepEqual(broken.problems.map((p) => [p.unit, p.line, p.fileLine, p.reason]), [['item', 2, 10, 'invalid-json']]);
+});
+
 test('convert input: a trailing comma or data after the closing "]" loses no item', async (t) => {
   const dir = tempDir(t);
   const { text, records } = generatedArray(1000);

@@ -50,6 +50,26 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertTrue(all(j < 9 for row in data["rows"] for j, _ in row))
         self.assertEqual(data["vocabulary_sha256"], vocabulary_sha256(tok.vocab))
 
+    def test_related_weights_keep_positive_ones_and_count_a_context_tag_once(self):
+        self.assertEqual(related.sparsify(torch.tensor([[0.0, -1.0, 2.0]]), 3), [[[2, 2.0]]])
+        self.assertEqual(related.sparsify(torch.tensor([[0.5, 0.25]]), 1, vocab_size=3), [[[0, 0.5]], [], []])
+        scores = related.Related([[[1, 0.5]], []]).scores([0, 0], 2)
+        self.assertEqual(scores.tolist(), [0.0, 0.5])
+
+    def test_export_leaves_out_a_ranking_tuned_with_a_related_json_it_leaves_out(self):
+        out = os.path.join(self.dir, "model")
+        with open(os.path.join(self.run, "related.json"), "w", encoding="utf-8") as f:
+            json.dump({"version": 1, "rows": [], "vocabulary_sha256": "another"}, f)
+        tok = TagTokenizer.load(os.path.join(self.run, "tokenizer.json"))
+        with open(os.path.join(self.run, "ranking.json"), "w", encoding="utf-8") as f:
+            json.dump({"version": 1, "model_weight": 1.0, "related_weight": 12.0, "related_file": "related.json",
+                       "vocabulary_sha256": vocabulary_sha256(tok.vocab)}, f)
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", out])
+        self.assertEqual(code, 0, err)
+        self.assertFalse(os.path.exists(os.path.join(out, "related.json")))
+        self.assertFalse(os.path.exists(os.path.join(out, "ranking.json")))
+        self.assertIn("tuned with a related.json that is left out", err)
+
     def test_related_refuses_another_split_than_the_runs(self):
         code, _, err = run_main(related.main, ["--data", self.data, "--run", self.run, "--val-percent", "20"])
         self.assertEqual(code, 1)
