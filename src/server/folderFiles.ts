@@ -78,7 +78,7 @@ export class FolderFiles {
 
 /** The files under `folder` with one of the extensions; a folder that does not exist has none (the defaults name several). */
 export async function listFolderFiles(
-  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined,
+  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES,
 ): Promise<FolderFile[]> {
   const files: FolderFile[] = [];
   const visit = async (dir: string, prefix: string, depth: number): Promise<void> => {
@@ -92,8 +92,8 @@ export async function listFolderFiles(
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
-      if (files.length >= MAX_FILES) {
-        warn(`${kind} folder ${folder}: more than ${MAX_FILES} files; the first ${MAX_FILES} are offered.`);
+      if (files.length >= maxFiles) {
+        warn(`${kind} folder ${folder}: more than ${maxFiles.toLocaleString('en-US')} files; the first ${maxFiles.toLocaleString('en-US')} are taken.`);
         return;
       }
       const full = path.join(dir, entry.name);

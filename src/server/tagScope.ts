@@ -13,6 +13,12 @@ import type { ServerSettings } from './settings';
 
 /** A file of the folder larger than this is left out (and named in the log): no caption is. */
 const MAX_FOLDER_FILE_BYTES = 64 << 20;
+/**
+ * Files of a folder taken at most: a LoRA training set of a caption a picture is rarely above 100,000
+ * (the wildcard and LoRA listings stop at 20,000). Past it the user is told, in a warning: a rename
+ * that leaves files out must not look complete.
+ */
+const MAX_SCOPE_FILES = 200_000;
 /** Files being read ahead of the one looked through. */
 const READ_AHEAD = 32;
 
@@ -51,7 +57,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   };
   // A few files read ahead while the one before is looked through: one read at a time waited on the
   // disk for each of 10,000 captions.
-  const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', ctx.folders.warn)).filter((each) => pathKey(each.path) !== pathKey(file));
+  const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES)).filter((each) => pathKey(each.path) !== pathKey(file));
   const reading: Promise<LineDocument | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {
