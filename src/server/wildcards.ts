@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { YAMLMap } from 'yaml';
 import { wildcardName } from '../prompt/parser';
+import { globMatcher } from '../util/glob';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
@@ -154,9 +155,8 @@ export async function wildcardOfToken(folders: FolderFiles, settings: ServerSett
 }
 
 /** Dynamic Prompts' globs, as Python's fnmatch reads them: `*` any run of characters (`/` too), `?` one. */
-function globPattern(name: string, caseSensitive = false): RegExp {
-  const escaped = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, caseSensitive ? '' : 'i');
+function globPattern(name: string, caseSensitive = false): (text: string) => boolean {
+  return globMatcher(name, { questionMark: true, caseSensitive });
 }
 
 /**
@@ -164,10 +164,11 @@ function globPattern(name: string, caseSensitive = false): RegExp {
  * as Dynamic Prompts, each whose name ends with it (`cat` finds `animals/cat`).
  */
 export function filesOfWildcard(files: WildcardFile[], name: string, caseSensitive = false): WildcardFile[] {
-  const matched = files.filter((f) => globPattern(name, caseSensitive).test(f.name));
+  const matches = globPattern(name, caseSensitive);
+  const matched = files.filter((f) => matches(f.name));
   if (matched.length > 0 || name.startsWith('**')) return matched;
   const anywhere = globPattern(`**/${name}`, caseSensitive);
-  return files.filter((f) => anywhere.test(f.name));
+  return files.filter((f) => anywhere(f.name));
 }
 
 /**
