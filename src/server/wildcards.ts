@@ -71,6 +71,12 @@ function loadYaml(): Promise<typeof import('yaml')> {
 /** Collections parsed, by path, while their size and modification time stay the same. */
 const parsedCollections = new Map<string, { stamp: string; wildcards: WildcardFile[] }>();
 const PARSED_COLLECTIONS_KEPT = 2000;
+/**
+ * A collection larger than this is not read, with a warning naming it: the YAML parser keeps ~90
+ * bytes a byte (a 10 MB file took 900 MB and 5 s; 38 MB ran the server out of memory), and the
+ * collections of a wildcard folder, which a workspace chooses, are read for every prompt checked.
+ */
+const MAX_COLLECTION_BYTES = 4 << 20;
 
 async function collectionWildcards(file: FolderFile, warn: (message: string) => void): Promise<WildcardFile[]> {
   let stamp: string;
@@ -78,6 +84,10 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
   try {
     const stat = await fs.stat(file.path);
     stamp = `${stat.size}:${stat.mtimeMs}`;
+    if (stat.size > MAX_COLLECTION_BYTES) {
+      warn(`Wildcard collection ${file.path} is left out: ${(stat.size / 1048576).toFixed(1)} MB, and collections of at most ${MAX_COLLECTION_BYTES >> 20} MB are read (split it, or use text files: those are read as needed).`);
+      return [];
+    }
     const parsed = parsedCollections.get(file.path);
     if (parsed?.stamp === stamp) return parsed.wildcards;
     // (A byte order mark, which Windows editors write, would fail JSON.parse.)

@@ -42,6 +42,23 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
   }
 });
 
+test('wildcards: a collection over 4 MB is left out with a warning naming it (parsing one took ~90 bytes a byte); smaller ones are read', async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-big-'));
+  try {
+    // GENERATED: made-up keys of one option each, past the limit.
+    fs.writeFileSync(path.join(folder, 'big.json'), JSON.stringify(Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`key_${i}`, [`option ${i}`]]))));
+    fs.writeFileSync(path.join(folder, 'small.yaml'), 'warm:\n  - red\n');
+    assert.ok(fs.statSync(path.join(folder, 'big.json')).size > 4 << 20);
+    const warnings: string[] = [];
+    const wildcards = await wildcardFiles(new FolderFiles(() => undefined, (m) => warnings.push(m)), { ...DEFAULT_SETTINGS, wildcardFolders: [folder] });
+    assert.deepEqual(wildcards.map((w) => w.name), ['warm']);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, new RegExp(`^Wildcard collection ${path.join(folder, 'big.json').replace(/[.]/g, '\\.')} is left out: \\d+\\.\\d MB, and collections of at most 4 MB are read`));
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test('wildcards: the first folder wins where two hold the same name', async () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-b-'));
