@@ -11,29 +11,45 @@ export interface DictionaryRow {
   aliases: string[];
 }
 
-/** Splits one CSV line into fields (RFC 4180 quoting: `""` is a quote inside a quoted field). */
+/**
+ * Splits one CSV line into fields (RFC 4180 quoting: `""` is a quote inside a quoted field). A field
+ * is cut out in runs between quotes and commas, not built a character at a time: that kept ~34 bytes
+ * a character (a 50 MB line of a translation file took 1.7 GB).
+ */
 export function parseCsvLine(line: string): string[] {
   const fields: string[] = [];
-  let field = '';
+  let pieces: string[] = [];
+  let at = 0;
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
+  for (;;) {
     if (quoted) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
+      const quote = line.indexOf('"', at);
+      if (quote < 0) throw new Error('unterminated quoted field');
+      pieces.push(line.slice(at, quote));
+      if (line.charCodeAt(quote + 1) === 34) {
+        pieces.push('"');
+        at = quote + 2;
+      } else {
+        quoted = false;
+        at = quote + 1;
+      }
+      continue;
+    }
+    const comma = line.indexOf(',', at);
+    const quote = line.indexOf('"', at);
+    if (quote >= 0 && (comma < 0 || quote < comma)) {
+      pieces.push(line.slice(at, quote));
+      quoted = true;
+      at = quote + 1;
+      continue;
+    }
+    const end = comma < 0 ? line.length : comma;
+    pieces.push(line.slice(at, end));
+    fields.push(pieces.length === 1 ? pieces[0]! : pieces.join(''));
+    pieces = [];
+    if (comma < 0) return fields;
+    at = comma + 1;
   }
-  if (quoted) throw new Error('unterminated quoted field');
-  fields.push(field);
-  return fields;
 }
 
 /** A first line naming the columns: neither its category nor its post count is a number. */

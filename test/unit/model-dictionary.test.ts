@@ -221,6 +221,31 @@ test('build-dictionary: CSV quoting, and the shipped file is exactly what the sc
   assert.ok(buildDictionary(readRows(csv)).equals(fs.readFileSync(defaultDictionaryPath())));
 });
 
+test('build-dictionary: CSV lines split as RFC 4180 reads them, on random lines of quotes and commas', () => {
+  // The reference: RFC 4180 read a character at a time (what parseCsvLine did before it cut runs).
+  const reference = (line: string): string[] | 'unterminated' => {
+    const fields: string[] = [];
+    let field = '';
+    let quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i]!;
+      if (quoted && ch === '"' && line[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = !quoted;
+      else if (ch === ',' && !quoted) fields.push(field), (field = '');
+      else field += ch;
+    }
+    return quoted ? 'unterminated' : [...fields, field];
+  };
+  let seed = 3;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < 20_000; i++) {
+    const line = Array.from({ length: Math.floor(random() * 12) }, () => 'ab,"x '[Math.floor(random() * 6)]).join('');
+    const expected = reference(line);
+    if (expected === 'unterminated') assert.throws(() => parseCsvLine(line), /unterminated quoted field/, line);
+    else assert.deepEqual(parseCsvLine(line), expected, line);
+  }
+});
+
 test('build-dictionary: a malformed row is an error naming the file and line', () => {
   const file = path.join(os.tmpdir(), `bad-tags-${process.pid}.csv`);
   fs.writeFileSync(file, 'long_hair,0,10,\nshort_hair,zero,5,\n');
