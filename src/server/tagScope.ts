@@ -21,6 +21,11 @@ const MAX_FOLDER_FILE_BYTES = 64 << 20;
 const MAX_SCOPE_FILES = 200_000;
 /** Files being read ahead of the one looked through. */
 const READ_AHEAD = 32;
+/**
+ * Bytes of files read ahead at most (one file larger than this is read alone): 32 datasets of 60 MB
+ * saved as `.txt` beside a caption would have been read at once, several GB.
+ */
+const READ_AHEAD_BYTES = 64 << 20;
 
 /**
  * The document, then the other documents of the scope, one at a time (a folder's files are read as they
@@ -38,18 +43,49 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   // By path: VS Code spells a URI its own way (`%28` for `(`, `c%3A` for a drive), which is not
   // pathToFileURL's, and an open file missed would be read from disk, its unsaved edits lost.
   const open = new Map(ctx.documents.all().filter((each) => each.uri.startsWith('file:')).map((each) => [pathKey(fileURLToPath(each.uri)), each]));
-  const load = async (each: FolderFile): Promise<LineDocument | undefined> => {
+  // The bytes of the files read ahead are reserved in the files' order, and given back once a file
+  // has been looked through: the next file to look through never waits for one after it.
+  let held = 0;
+  let waiting: (() => void)[] = [];
+  const room = (bytes: number): Promise<void> => new Promise((resolve) => {
+    const tryIt = (): void => {
+      if (held > 0 && held + bytes > READ_AHEAD_BYTES) return void waiting.push(tryIt);
+      held += bytes;
+      resolve();
+    };
+    tryIt();
+  });
+  const giveBack = (bytes: number): void => {
+    held -= bytes;
+    const retry = waiting;
+    waiting = [];
+    for (const each of retry) each();
+  };
+  let turn: Promise<unknown> = Promise.resolve();
+  const load = async (each: FolderFile): Promise<{ document: LineDocument; bytes: number } | undefined> => {
     const opened = open.get(pathKey(each.path));
-    if (opened) return opened;
+    if (opened) return { document: opened, bytes: 0 };
     const uri = pathToFileURL(each.path).href;
+    const stat = fs.stat(each.path);
+    const reserved = turn.then(async () => {
+      const { size } = await stat;
+      if (size <= MAX_FOLDER_FILE_BYTES) await room(size);
+      return size;
+    });
+    turn = reserved.catch(() => undefined);
     try {
-      const stat = await fs.stat(each.path);
-      if (stat.size > MAX_FOLDER_FILE_BYTES) {
-        ctx.folders.warn(`${each.path} is left out of tag-scope "folder" (${(stat.size / 1048576).toFixed(0)} MB; files of at most ${MAX_FOLDER_FILE_BYTES >> 20} MB are read).`);
+      const size = await reserved;
+      if (size > MAX_FOLDER_FILE_BYTES) {
+        ctx.folders.warn(`${each.path} is left out of tag-scope "folder" (${(size / 1048576).toFixed(0)} MB; files of at most ${MAX_FOLDER_FILE_BYTES >> 20} MB are read).`);
         return undefined;
       }
-      // Without a byte order mark, as the editor opens the file (else every column of its first line is one off).
-      return LineDocument.create(uri, document.languageId, 0, (await fs.readFile(each.path, 'utf8')).replace(/^\uFEFF/, ''));
+      try {
+        // Without a byte order mark, as the editor opens the file (else every column of its first line is one off).
+        return { document: LineDocument.create(uri, document.languageId, 0, (await fs.readFile(each.path, 'utf8')).replace(/^\uFEFF/, '')), bytes: size };
+      } catch (error) {
+        giveBack(size);
+        throw error;
+      }
     } catch (error) {
       ctx.folders.warn(`${each.path} could not be read for tag-scope "folder": ${(error as Error).message}`);
       return undefined;
@@ -58,7 +94,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   // A few files read ahead while the one before is looked through: one read at a time waited on the
   // disk for each of 10,000 captions.
   const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES)).filter((each) => pathKey(each.path) !== pathKey(file));
-  const reading: Promise<LineDocument | undefined>[] = [];
+  const reading: Promise<{ document: LineDocument; bytes: number } | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {
     while (reading.length < READ_AHEAD && next < files.length) reading.push(load(files[next++]!));
@@ -67,7 +103,9 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   while (reading.length > 0) {
     const loaded = await reading.shift()!;
     readAhead();
-    if (loaded) yield loaded;
+    if (!loaded) continue;
+    yield loaded.document;
+    giveBack(loaded.bytes);
   }
 }
 

@@ -229,10 +229,17 @@ test('build-dictionary: CSV lines split as RFC 4180 reads them, on random lines 
     let quoted = false;
     for (let i = 0; i < line.length; i++) {
       const ch = line[i]!;
-      if (quoted && ch === '"' && line[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = !quoted;
-      else if (ch === ',' && !quoted) fields.push(field), (field = '');
-      else field += ch;
+      if (quoted && ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = !quoted;
+      } else if (ch === ',' && !quoted) {
+        fields.push(field);
+        field = '';
+      } else {
+        field += ch;
+      }
     }
     return quoted ? 'unterminated' : [...fields, field];
   };
