@@ -1,4 +1,5 @@
 // `danbooru-gpt` command line: dispatches to one module per subcommand.
+import fs from 'node:fs';
 import { UsageError } from './args';
 
 const usage = `usage: danbooru-gpt <command> [options]
@@ -10,8 +11,26 @@ commands:
   info                      describe the model
 `;
 
+/**
+ * Longest command line (bytes) for the commands that load the model: onnxruntime-node 1.30 reads the
+ * process's command line when it starts and crashes (a segmentation fault, nothing printed) on one
+ * over ~29 KB, measured here with `sample --prompt`.
+ */
+const MAX_MODEL_COMMAND_LINE_BYTES = 24 * 1024;
+
+function commandLineBytes(): number {
+  try {
+    return fs.readFileSync('/proc/self/cmdline').length;
+  } catch {
+    return process.argv.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
+  if ((command === 'sample' || command === 'complete' || command === 'info') && commandLineBytes() > MAX_MODEL_COMMAND_LINE_BYTES) {
+    throw new UsageError(`the command line is ${(commandLineBytes() / 1024).toFixed(0)} KB, over the ${MAX_MODEL_COMMAND_LINE_BYTES >> 10} KB onnxruntime-node 1.30 can start with: put a long prompt in a file (--prompt-file FILE)`);
+  }
   switch (command) {
     case 'convert': return (await import('./convert')).runConvert(argv.slice(1));
     case 'complete': return (await import('./complete')).runComplete(argv.slice(1));

@@ -1,4 +1,5 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
+import fs from 'node:fs';
 import { describeUnseen } from '../model/describe';
 import type { TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
@@ -7,7 +8,7 @@ import { continuationColumn, parsePrompt } from '../prompt/parser';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 
-const help = `usage: danbooru-gpt sample [--prompt "1girl, solo"] [--n 5] [--temperature 1] [--top-k 50]
+const help = `usage: danbooru-gpt sample [--prompt "1girl, solo" | --prompt-file FILE] [--n 5] [--temperature 1] [--top-k 50]
                            [--top-p 0.95] [--seed 1] [--min-tags 0] [--max-tags 40]
                            [--ban "*_background"]... [--json] [--model DIR] [--threads N]
                            [--dictionary FILE]
@@ -15,6 +16,7 @@ writes each sample as a full prompt line (the prompt's tags, then the sampled on
 --json writes {"prompt": [...], "seed": S, "samples": [[tags...], ...]} with the same full tag lists.
 --prompt is one prompt line, read as the editor reads it: weights (blush:1.2), LoRA, BREAK,
 escaped \\( \\), [a|b] are kept as written in the output lines and never sampled again.
+--prompt-file reads that line from a file (a long prompt: command lines over ~24 KB are refused).
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
 --ban takes tags (an alias bans its tag: smiling bans smile) and * globs, comma-separated or repeated.
 `;
@@ -73,9 +75,21 @@ function parseSeed(text: string | undefined): number | undefined {
   return seed;
 }
 
+/** A --prompt-file's prompt line: its text without a byte order mark and the line break that ends it. */
+function readPromptFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--prompt-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message}`);
+  }
+  return text.replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
+}
+
 export async function runSample(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     prompt: { type: 'string' },
+    'prompt-file': { type: 'string' },
     n: { type: 'string' },
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
@@ -92,6 +106,8 @@ export async function runSample(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
+  if (values.prompt !== undefined && values['prompt-file'] !== undefined) throw new UsageError('give --prompt or --prompt-file, not both');
+  if (values['prompt-file'] !== undefined) values.prompt = readPromptFile(values['prompt-file']);
   // Before the model loads (readPromptLine takes one line).
   if (/[\r\n]/.test(values.prompt ?? '')) throw new UsageError('--prompt must be one line (one prompt)');
   const givenSeed = parseSeed(values.seed);

@@ -233,6 +233,29 @@ test('cli sample: a reader of the messages that went away does not fail a run wh
   assert.equal(stdout.split('\n').length - 1, 3);
 });
 
+test('cli sample: --prompt-file reads the prompt line from a file; a command line onnxruntime-node would crash on is refused with the way round', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-prompt-file-'));
+  try {
+    const file = path.join(dir, 'prompt.txt');
+    fs.writeFileSync(file, '\uFEFF2girls, (blush:1.2), yuri\n');
+    const fromFile = run(['sample', '--prompt-file', file, '--n', '2', '--seed', '3', '--max-tags', '5']);
+    const fromFlag = run(['sample', '--prompt', '2girls, (blush:1.2), yuri', '--n', '2', '--seed', '3', '--max-tags', '5']);
+    assert.equal(fromFile.status, 0, fromFile.stderr);
+    assert.equal(fromFile.stdout, fromFlag.stdout);
+    assert.match(fromFile.stdout, /^2girls, \(blush:1\.2\), yuri, /);
+    // (onnxruntime-node 1.30 crashed, a segmentation fault and no message, on a command line over ~29 KB.)
+    const long = run(['sample', '--prompt', 'long hair, '.repeat(3000), '--n', '1']);
+    assert.equal(long.status, 2);
+    assert.match(long.stderr, /the command line is \d+ KB, over the 24 KB onnxruntime-node 1\.30 can start with: put a long prompt in a file \(--prompt-file FILE\)/);
+    fs.writeFileSync(file, 'long hair, '.repeat(3000));
+    assert.equal(run(['sample', '--prompt-file', file, '--n', '1', '--seed', '1', '--max-tags', '2']).status, 0);
+    assert.match(run(['sample', '--prompt', 'a', '--prompt-file', file]).stderr, /give --prompt or --prompt-file, not both/);
+    assert.match(run(['sample', '--prompt-file', path.join(dir, 'missing.txt')]).stderr, /--prompt-file .*missing\.txt: file not found/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('cli sample: a bad command line exits 2 with the reason and a pointer to --help, before the model loads', () => {
   const cases: [string[], RegExp][] = [
     [['--top-p', 'x'], /--top-p must be a number/],
