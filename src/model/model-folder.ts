@@ -149,9 +149,16 @@ export function readTokenizer(file: string, configFile: string | undefined): Tok
   }
   let size = 0;
   for (const id of vocab.values()) size = Math.max(size, id + 1);
+  // Ids far past the tokens there are (a broken or hostile file): the tables made by id would take GBs.
+  if (size > vocab.size + MAX_ID_GAP) {
+    throw new ModelLoadError(file, `token ids go up to ${size - 1} but it holds ${vocab.size} tokens: not a tokenizer of consecutive ids`);
+  }
   const config = configFile && fs.existsSync(configFile) ? readJson(configFile) : {};
   return { json, config, modelType, vocab, size };
 }
+
+/** How far ids may run past the number of tokens (unused ids a tokenizer keeps): far more than any has. */
+const MAX_ID_GAP = 65_536;
 
 /**
  * Where a folder's ONNX graph may be, in order: optimum's and transformers.js's current layout, the

@@ -120,6 +120,16 @@ describe('model loading errors name the file', () => {
       }),
       /tokenizer\.json: the tokenizer has 3835 tokens but .*config\.json says vocab_size 3830/,
     ));
+  test('a tokenizer whose ids run far past its tokens (a broken file): refused before tables of that size are made', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        const file = path.join(dir, 'tokenizer.json');
+        const tokenizer = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: { vocab: Record<string, number> } };
+        tokenizer.model.vocab.made_up_token = 899_999_999;
+        fs.writeFileSync(file, JSON.stringify(tokenizer));
+      }),
+      /tokenizer\.json: token ids go up to 899999999 but it holds 3831 tokens: not a tokenizer of consecutive ids/,
+    ));
   test('unexpected input', () =>
     expectLoadError(
       withBrokenCopy((dir) => renameInBinary(path.join(dir, 'onnx', 'model.onnx'), 'position_ids', 'position_idz')),
