@@ -79,7 +79,8 @@ export class Config {
     const userFile = (key: string): string => {
       const inspected = configuration.inspect<string>(key);
       const value = inspected?.globalValue ?? inspected?.defaultValue ?? '';
-      if (typeof value === 'string' && value !== '' && !path.isAbsolute(value) && !value.startsWith('~')) {
+      // (`~` and `~/…` are the home folder, as the server reads them; `~foo` is a relative path there.)
+      if (typeof value === 'string' && value !== '' && !path.isAbsolute(value) && value !== '~' && !value.startsWith('~/')) {
         ignored(`${SECTION}.${key} is the relative path "${value}", a file of this untrusted workspace: not loaded (the shipped one is) until you trust the workspace or give an absolute path.`);
         return '';
       }
