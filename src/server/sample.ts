@@ -9,6 +9,9 @@ import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
 
+/** Banned-tag patterns that match no tag named one warning each; past that, one warning counts the rest. */
+const UNMATCHED_BANS_NAMED = 5;
+
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
   const document = params.textDocument ? ctx.documents.get(params.textDocument.uri) : undefined;
   if (params.textDocument && !document) throw new ResponseError(ErrorCodes.InvalidParams, `${params.textDocument.uri} is not open in the language server`);
@@ -35,8 +38,13 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   let context: string[] = [];
   let ban = settings.bannedTags.filter((t) => typeof t === 'string' && t.trim() !== '');
   // Checked here, where the dictionary is: a typo in a ban would otherwise ban nothing, silently.
-  for (const pattern of engine.unmatchedBans(ban)) {
+  // One warning a pattern, the first few: a list of thousands would be thousands of notifications.
+  const unmatched = engine.unmatchedBans(ban);
+  for (const pattern of unmatched.slice(0, UNMATCHED_BANS_NAMED)) {
     ctx.settings.warnOnce(`The setting danbooruGpt.bannedTags has "${pattern}", which matches no tag in the dictionary: it bans nothing.`);
+  }
+  if (unmatched.length > UNMATCHED_BANS_NAMED) {
+    ctx.settings.warnOnce(`The setting danbooruGpt.bannedTags has ${(unmatched.length - UNMATCHED_BANS_NAMED).toLocaleString('en-US')} more patterns that match no tag in the dictionary.`);
   }
   let line = '';
   let lineNumber = 0;

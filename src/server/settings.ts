@@ -170,14 +170,14 @@ export function mergeSettings<T>(defaults: T, partial: unknown, problems?: strin
     if (value === undefined) continue;
     if (isPlain(fallback)) {
       if (isPlain(value)) result[key] = mergeSettings(fallback, value, problems, setting);
-      else problems?.push(`The setting ${setting} is ${JSON.stringify(value)}, but must be an object of settings (${Object.keys(fallback).map((inner) => `"${inner}"`).join(', ')}); using their defaults.`);
+      else problems?.push(`The setting ${setting} is ${shown(value)}, but must be an object of settings (${Object.keys(fallback).map((inner) => `"${inner}"`).join(', ')}); using their defaults.`);
     } else if (fallback === null ? value === null || typeof value === 'number' : typeof value === typeof fallback && Array.isArray(value) === Array.isArray(fallback)) {
       result[key] = value;
     } else if (Array.isArray(fallback) && typeof value === 'string') {
       result[key] = [value];
-      problems?.push(`The setting ${setting} is ${JSON.stringify(value)}, but must be a list; using [${JSON.stringify(value)}].`);
+      problems?.push(`The setting ${setting} is ${shown(value)}, but must be a list; using [${shown(value)}].`);
     } else {
-      problems?.push(`The setting ${setting} is ${JSON.stringify(value)} (${typeName(value)}), but must be ${typeName(fallback, true)}; using ${JSON.stringify(fallback)}.`);
+      problems?.push(`The setting ${setting} is ${shown(value)} (${typeName(value)}), but must be ${typeName(fallback, true)}; using ${JSON.stringify(fallback)}.`);
     }
   }
   return result as T;
@@ -192,6 +192,15 @@ function typeName(value: unknown, nullable = false): string {
 
 /** The most samples sample.count asks for, and a Sample Tags request's `n` may. */
 export const MAX_SAMPLE_COUNT = 50;
+
+/** Longest value a settings warning repeats: one of megabytes (a file pasted by mistake) is cut. */
+const SHOWN_VALUE_LENGTH = 200;
+
+/** A setting's value as a warning shows it: JSON, cut past SHOWN_VALUE_LENGTH characters. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > SHOWN_VALUE_LENGTH ? `${text.slice(0, SHOWN_VALUE_LENGTH)}… (${text.length.toLocaleString('en-US')} characters)` : text;
+}
 
 /** A numeric setting's valid values: package.json's schema says the same, and the engine accepts them. */
 interface NumberRange {
@@ -268,7 +277,7 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     const entries = holder[key]!;
     if (entries.every((entry) => typeof entry === 'string')) continue;
     const kept = entries.filter((entry): entry is string => typeof entry === 'string');
-    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} has ${entries.filter((entry) => typeof entry !== 'string').map((entry) => JSON.stringify(entry)).join(', ')}, but each must be ${each}; ${using(kept)}.`);
+    problems.push(`The setting danbooruGpt.${group === undefined ? '' : `${group}.`}${key} has ${entries.filter((entry) => typeof entry !== 'string').map(shown).join(', ')}, but each must be ${each}; ${using(kept)}.`);
     result = group === undefined ? { ...result, [key]: kept } : { ...result, [group]: { ...result[group], [key]: kept } };
   }
   return { settings: result, problems };

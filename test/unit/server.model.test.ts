@@ -114,6 +114,13 @@ describe(`language server with the model ${path.basename(model)}`, () => {
       assert.equal(sample.edit, undefined);
       assert.ok(!sample.tags.some((t) => t.endsWith('_background') || t === 'solo'), sample.tags.join(' '));
     }
+    // A list of many patterns that match nothing: five named, one warning for the rest (not 1,000 notifications).
+    await client.changeSettings({ modelFolder: model, sample: { seed: 3, count: 1, maxTags: 5 }, bannedTags: Array.from({ length: 1000 }, (_, i) => `no_such_tag_${i}`) });
+    client.messages.length = 0;
+    await client.sample(undefined);
+    const many = client.messages.filter((m) => m.message.includes('danbooruGpt.bannedTags')).map((m) => m.message);
+    assert.equal(many.length, 6, many.join('\n'));
+    assert.equal(many[5], 'Danbooru GPT: The setting danbooruGpt.bannedTags has 995 more patterns that match no tag in the dictionary.');
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 

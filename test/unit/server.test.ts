@@ -1572,6 +1572,12 @@ test('settings: a value of the wrong type (settings.json takes anything) is name
     'The setting danbooruGpt.bannedTags is "smile", but must be a list; using ["smile"].',
   ].sort());
   assert.deepEqual(merged.bannedTags, ['smile']);
+  // A value of megabytes (a file pasted by mistake) is cut in the warning, which goes to a notification.
+  const huge: string[] = [];
+  mergeSettings(DEFAULT_SETTINGS, { modelFolder: ['x'.repeat(1 << 20)] }, huge);
+  assert.equal(huge.length, 1);
+  assert.ok(huge[0]!.length < 400, `${huge[0]!.length} characters`);
+  assert.match(huge[0]!, /^The setting danbooruGpt\.modelFolder is \["x+… \(1,048,580 characters\) \(an? \w+\), but must be a string/);
   assert.equal(merged.completion.count, 20);
   const { settings, problems: invalid } = validateSettings(merged);
   assert.deepEqual(settings.diagnostics.knownTags, ['masterpiece']);
