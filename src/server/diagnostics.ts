@@ -282,6 +282,21 @@ export class DiagnosticsScheduler {
     for (const document of this.ctx.documents.all()) this.schedule(document, true);
   }
 
+  /**
+   * The problems by line of the document's last complete check, when it is of this version and was
+   * made with these checks of aliases, duplicates and parentheses (and of unknown tags, when asked):
+   * what Fix All reads to leave alone the lines with nothing to fix. Undefined otherwise.
+   */
+  checkedLines(uri: string, version: number, check: Pick<CheckSettings, 'aliasTags' | 'duplicateTags' | 'parentheses' | 'unknownTags'>): { byLine: Diagnostic[][]; typedLine: number | undefined } | undefined {
+    const cache = this.lineCaches.get(uri);
+    const checked = cache?.checked;
+    const settings = cache?.settings as CheckSettings | undefined;
+    if (!checked || !settings || cache!.checkedVersion !== version) return undefined;
+    const same = settings.aliasTags === check.aliasTags && settings.duplicateTags === check.duplicateTags
+      && (settings.parentheses === true) === (check.parentheses === true) && (!check.unknownTags || settings.unknownTags);
+    return same ? { byLine: checked.byLine, typedLine: checked.typedLine } : undefined;
+  }
+
   clear(uri: string): void {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
@@ -311,6 +326,7 @@ export class DiagnosticsScheduler {
       diagnostics = settings.enabled
         ? await checkDocument(document, engine.dictionary, settings, stale, typing, cache, span)
         : [];
+      if (settings.enabled && diagnostics !== undefined) cache.checkedVersion = version;
     } finally {
       // Not for a document closed meanwhile (its cache is gone): a reopened one starts afresh.
       if (cache.checked === checked && this.lineCaches.get(uri) === cache) {
@@ -437,6 +453,8 @@ export interface LineCache {
   settings?: DiagnosticsSettings;
   lines: Map<string, Diagnostic[]>;
   checked?: { length: number; byLine: Diagnostic[][]; typedLine: number | undefined };
+  /** The document version `checked` is of (set by the scheduler: checkDocument sees no versions). */
+  checkedVersion?: number;
 }
 
 /** A text's lines as TextDocument numbers them (a LineDocument is one). */

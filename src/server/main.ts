@@ -79,6 +79,7 @@ const translations = new TranslationHost(() => workspaceRoot, (problem) => setti
 });
 const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn), translations };
 const diagnostics = new DiagnosticsScheduler(ctx);
+ctx.checkedLines = (uri, version, check) => diagnostics.checkedLines(uri, version, check);
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
   const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;

@@ -10,6 +10,7 @@ import type { SettingsStore } from './settings';
 import type { FolderFiles } from './folderFiles';
 import type { PickedTags } from './pickedTags';
 import type { TranslationHost } from './translations';
+import type { DiagnosticsScheduler } from './diagnostics';
 
 export interface ServerContext {
   connection: Connection;
@@ -22,6 +23,8 @@ export interface ServerContext {
   picks: PickedTags;
   /** The translation file of the settings (danbooruGpt.translationFile). */
   translations: TranslationHost;
+  /** The last complete check's problems by line, when it is of this version (DiagnosticsScheduler.checkedLines). */
+  checkedLines?: DiagnosticsScheduler['checkedLines'];
 }
 
 /** An edit replacing the whole of line `line` (now `text`) with `newText`. */

@@ -543,6 +543,31 @@ describe('language server, dictionary-only', () => {
     assert.equal(promptReplace!.edit!.changes![prompt]![0]!.newText, 'hu_tao_\\(genshin_impact\\)');
   });
 
+  test('Fix All after the document\'s check (which it reads to skip lines with nothing to fix) gives what fixing every line gives; after an edit too', async () => {
+    const dictionary = loadDictionary();
+    const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+    const random = createRandom(11);
+    // Real posts with some tags written as an alias or twice (the committed sample), and plain ones.
+    const posts = fs.readFileSync(path.join(__dirname, '..', '..', 'training', 'tests', 'data', 'posts-sample.tsv'), 'utf8').split('\n').filter(Boolean)
+      .map((line) => line.split('\t').pop()!.split(',').filter(Boolean));
+    const lines = posts.map((tags, i) => (i % 3 === 0 ? tags.join(', ') : tags.flatMap((tag) => {
+      const alias = dictionary.resolve(tag)?.tag.aliases[0];
+      if (alias && random() < 0.2) return [alias];
+      return random() < 0.1 ? [tag, tag] : [tag];
+    }).join(', ').replace(/[()]/g, '\\$&')));
+    const text = lines.join('\n');
+    const uri = await client.open('fixall-cached.prompt', text);
+    await client.waitForDiagnostics(uri, (found) => found.length > 0);
+    const check = { ...DEFAULT_SETTINGS.diagnostics, unknownTags: false, parentheses: true };
+    const expected = lines.map((line) => fixLine(line, dictionary, check, style));
+    assert.ok(expected.some((line, i) => line !== lines[i]) && expected.some((line, i) => line === lines[i]));
+    assert.deepEqual((await afterFixAll(client, uri, text)).split('\n'), expected);
+    // An edit since the check: the check of the new version is read, or every line fixed; the same either way.
+    const edited = ['smiling, smile, blush', ...lines.slice(1)];
+    await client.replace(uri, edited.join('\n'));
+    assert.deepEqual((await afterFixAll(client, uri, edited.join('\n'))).split('\n'), edited.map((line) => fixLine(line, dictionary, check, style)));
+  });
+
   test('a category prefix (artist:, char:, …) completes tags of that category only; the prefixed tag is checked as itself', async () => {
     const checked = await client.open('prefixed-checked.prompt', 'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), meta:highres');
     assert.deepEqual(await client.waitForDiagnostics(checked), []);
