@@ -19,6 +19,13 @@ function withBrokenCopy(edit: (dir: string) => void): string {
   return dir;
 }
 
+/** Rewrites a JSON file of a broken copy: `change` edits the parsed value in place. */
+function editJson<T>(file: string, change: (json: T) => void): void {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  change(json);
+  fs.writeFileSync(file, JSON.stringify(json));
+}
+
 /** Replaces every occurrence of an ASCII string in a binary file by another of the same length. */
 function renameInBinary(file: string, from: string, to: string): void {
   assert.equal(from.length, to.length);
@@ -102,32 +109,26 @@ describe('model loading errors name the file', () => {
     ));
   test('vocabulary size differs from config.vocab_size', () =>
     expectLoadError(
-      withBrokenCopy((dir) => {
-        const file = path.join(dir, 'config.json');
-        const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { vocab_size: number };
-        config.vocab_size += 5;
-        fs.writeFileSync(file, JSON.stringify(config));
-      }),
+      withBrokenCopy((dir) =>
+        editJson<{ vocab_size: number }>(path.join(dir, 'config.json'), (config) => {
+          config.vocab_size += 5;
+        })),
       /tokenizer\.json: the tokenizer has 3830 tokens but .*config\.json says vocab_size 3835/,
     ));
   test('a tokenizer with more tokens than config.vocab_size', () =>
     expectLoadError(
-      withBrokenCopy((dir) => {
-        const file = path.join(dir, 'tokenizer.json');
-        const tokenizer = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: { vocab: Record<string, number> } };
-        for (let i = 0; i < 5; i++) tokenizer.model.vocab[`made_up_token_${i}`] = 3830 + i;
-        fs.writeFileSync(file, JSON.stringify(tokenizer));
-      }),
+      withBrokenCopy((dir) =>
+        editJson<{ model: { vocab: Record<string, number> } }>(path.join(dir, 'tokenizer.json'), (tokenizer) => {
+          for (let i = 0; i < 5; i++) tokenizer.model.vocab[`made_up_token_${i}`] = 3830 + i;
+        })),
       /tokenizer\.json: the tokenizer has 3835 tokens but .*config\.json says vocab_size 3830/,
     ));
   test('a tokenizer whose ids run far past its tokens (a broken file): refused before tables of that size are made', () =>
     expectLoadError(
-      withBrokenCopy((dir) => {
-        const file = path.join(dir, 'tokenizer.json');
-        const tokenizer = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: { vocab: Record<string, number> } };
-        tokenizer.model.vocab.made_up_token = 899_999_999;
-        fs.writeFileSync(file, JSON.stringify(tokenizer));
-      }),
+      withBrokenCopy((dir) =>
+        editJson<{ model: { vocab: Record<string, number> } }>(path.join(dir, 'tokenizer.json'), (tokenizer) => {
+          tokenizer.model.vocab.made_up_token = 899_999_999;
+        })),
       /tokenizer\.json: token ids go up to 899999999 but it holds 3831 tokens: not a tokenizer of consecutive ids/,
     ));
   test('unexpected input', () =>
@@ -142,21 +143,17 @@ describe('model loading errors name the file', () => {
     ));
   test('more layers in config.json than in the graph', () =>
     expectLoadError(
-      withBrokenCopy((dir) => {
-        const file = path.join(dir, 'config.json');
-        const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { n_layer: number };
-        config.n_layer = 3;
-        fs.writeFileSync(file, JSON.stringify(config));
-      }),
+      withBrokenCopy((dir) =>
+        editJson<{ n_layer: number }>(path.join(dir, 'config.json'), (config) => {
+          config.n_layer = 3;
+        })),
       /onnx\/model\.onnx: missing input "past_key_values\.2\.key"/,
     ));
   test('n_positions in config.json larger than the graph\'s position table: a run past it names config.json and the size to set', async () => {
-    const dir = withBrokenCopy((copy) => {
-      const file = path.join(copy, 'config.json');
-      const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { n_positions: number; n_ctx: number };
-      config.n_positions = config.n_ctx = 100_000;
-      fs.writeFileSync(file, JSON.stringify(config));
-    });
+    const dir = withBrokenCopy((copy) =>
+      editJson<{ n_positions: number; n_ctx: number }>(path.join(copy, 'config.json'), (config) => {
+        config.n_positions = config.n_ctx = 100_000;
+      }));
     const engine = (await loadEngine({ modelDir: dir, dictionary: loadDictionary() })) as TagModelEngine;
     try {
       // (The engine keeps within n_positions: a run of 300 positions goes past the graph's 256.)
