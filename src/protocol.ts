@@ -209,7 +209,15 @@ export interface InitializationOptions {
   settings?: unknown;
   /** Where picked tags are remembered across sessions (the extension's global storage); none: this session only. */
   pickedTagsFile?: string;
+  /**
+   * false in an untrusted workspace: a relative folder setting (`wildcards`, the default) that leads out
+   * of the workspace through a link is not read (WorkspaceTrustedNotification lifts it).
+   */
+  workspaceTrusted?: boolean;
 }
+
+/** The user trusted the workspace (after initialize said it was not). */
+export const WorkspaceTrustedNotification = new NotificationType<void>('danbooruGpt/workspaceTrusted');
 
 /**
  * The client command a quick fix runs to add an unknown tag to `danbooruGpt.diagnostics.knownTags`

@@ -13,7 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { ServerStatusNotification, TAG_PICKED_COMMAND, type InitializationOptions, type ServerStatusParams } from '../protocol';
+import { ServerStatusNotification, TAG_PICKED_COMMAND, WorkspaceTrustedNotification, type InitializationOptions, type ServerStatusParams } from '../protocol';
 import { Config, SECTION } from './config';
 import { InlineTagProvider } from './inline';
 import { clientOutputChannel } from './logChannel';
@@ -47,7 +47,10 @@ export class Ctx implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((document) => this.startIfPrompt(document)),
       vscode.workspace.onDidChangeConfiguration((event) => this.configurationChanged(event)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null })),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        // The folders first (a link out of the workspace may be read now), then the settings again.
+        void this.client?.sendNotification(WorkspaceTrustedNotification).then(() => this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null }));
+      }),
     );
     for (const document of vscode.workspace.textDocuments) this.startIfPrompt(document);
     this.updateInlineProvider();
@@ -136,7 +139,7 @@ export class Ctx implements vscode.Disposable {
       synchronize: { configurationSection: SECTION },
       outputChannel: clientOutputChannel(this.log),
       // Shared by the windows: picks made in one raise the tags in all (pickedTags.ts).
-      initializationOptions: { pickedTagsFile: path.join(this.extension.globalStorageUri.fsPath, 'picked-tags.json') } satisfies InitializationOptions,
+      initializationOptions: { pickedTagsFile: path.join(this.extension.globalStorageUri.fsPath, 'picked-tags.json'), workspaceTrusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
       middleware: {
         // A picked tag's command goes to the server (which counts it); after a written separator the
         // list opens again for the next tag, which only the editor can do.

@@ -30,6 +30,11 @@ export class FolderFiles {
   private readonly warned = new Set<string>();
   /** Logs a problem with a folder or one of its files, once. */
   readonly warn: (message: string) => void;
+  /**
+   * An untrusted workspace: a relative folder setting resolves into the workspace, and one whose real
+   * path (through a link) leaves it is not read (its files would be shown in hovers).
+   */
+  confined = false;
 
   constructor(private readonly workspaceRoot: () => string | undefined, log: (message: string) => void) {
     this.warn = (message) => {
@@ -45,7 +50,8 @@ export class FolderFiles {
    * The same array while no folder has been listed again: completion and every check ask on each keystroke.
    */
   async files(folders: string[], extensions: readonly string[], kind: string): Promise<FolderFile[]> {
-    const resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
+    let resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
+    if (this.confined) resolved = await this.insideWorkspace(folders, resolved, kind);
     const lists = await Promise.all(resolved.map((folder) => this.listing(folder, extensions, kind)));
     const key = `${resolved.join('\0')}\0\0${extensions.join(' ')}`;
     const answered = this.answers.get(key);
@@ -63,6 +69,27 @@ export class FolderFiles {
     }
     this.answers.set(key, { lists, files });
     return files;
+  }
+
+  /** The resolved folders but those of a relative setting whose real path leaves the workspace. */
+  private async insideWorkspace(settings: string[], resolved: string[], kind: string): Promise<string[]> {
+    const root = this.workspaceRoot();
+    if (root === undefined) return resolved;
+    const realRoot = await fs.realpath(root).catch(() => path.resolve(root));
+    const relative = new Set(settings.map((folder) => folder.trim()).filter((folder) => folder !== '' && !path.isAbsolute(folder) && folder !== '~' && !folder.startsWith('~/')).map((folder) => path.resolve(root, folder)));
+    const kept: string[] = [];
+    for (const folder of resolved) {
+      if (!relative.has(folder)) {
+        kept.push(folder);
+        continue;
+      }
+      const real = await fs.realpath(folder).catch(() => undefined);
+      if (real === undefined) continue; // missing: nothing to list
+      const inside = path.relative(realRoot, real);
+      if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside))) kept.push(folder);
+      else this.warn(`${kind} folder ${folder} leads out of this untrusted workspace (to ${real}): not read until you trust the workspace.`);
+    }
+    return kept;
   }
 
   private listing(folder: string, extensions: readonly string[], kind: string): Promise<FolderFile[]> {

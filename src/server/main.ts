@@ -23,6 +23,7 @@ import {
   SampleTagsRequest,
   TAG_PICKED_COMMAND,
   TagCountsRequest,
+  WorkspaceTrustedNotification,
   type InitializationOptions,
 } from '../protocol';
 import { provideCodeActions, resolveCodeAction } from './codeActions';
@@ -90,6 +91,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   canRefreshInlayHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
   const picksFile = (params.initializationOptions as InitializationOptions | undefined)?.pickedTagsFile;
   if (typeof picksFile === 'string' && picksFile) ctx.picks = new PickedTags(picksFile, warn);
+  folders.confined = (params.initializationOptions as InitializationOptions | undefined)?.workspaceTrusted === false;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -115,6 +117,10 @@ engines.onDidLoad(() => {
   diagnostics.scheduleAll();
   // Another dictionary (danbooruGpt.dictionaryFile) may give tags other categories.
   if (canRefreshSemanticTokens) void connection.languages.semanticTokens.refresh();
+});
+
+connection.onNotification(WorkspaceTrustedNotification, () => {
+  folders.confined = false;
 });
 
 connection.onDidChangeConfiguration((change) => {

@@ -59,6 +59,31 @@ test('wildcards: a collection over 4 MB is left out with a warning naming it (pa
   }
 });
 
+test('wildcards: in an untrusted workspace a relative folder that links out of it is not read; one inside it, and an absolute one (the user\'s), are', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-untrusted-'));
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-outside-'));
+  try {
+    const workspace = path.join(root, 'workspace');
+    fs.mkdirSync(path.join(workspace, 'inside'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'inside', 'colors.txt'), 'red\n');
+    fs.writeFileSync(path.join(outside, 'secret.txt'), 'not for the workspace\n');
+    fs.symlinkSync(outside, path.join(workspace, 'wildcards'));
+    fs.symlinkSync(path.join(workspace, 'inside'), path.join(workspace, 'also-inside'));
+    const warnings: string[] = [];
+    const folders = new FolderFiles(() => workspace, (m) => warnings.push(m));
+    folders.confined = true;
+    assert.deepEqual(names(await folders.files(['wildcards', 'also-inside'], WILDCARD_EXTENSIONS, 'Wildcard')), ['colors']);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /^Wildcard folder .*wildcards leads out of this untrusted workspace \(to .*\): not read until you trust the workspace\.$/);
+    assert.deepEqual(names(await folders.files([outside], WILDCARD_EXTENSIONS, 'Wildcard')), ['secret'], 'an absolute folder is a user setting: read');
+    folders.confined = false;
+    assert.deepEqual(names(await folders.files(['wildcards'], WILDCARD_EXTENSIONS, 'Wildcard')), ['secret'], 'trusted: the link is followed');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
 test('wildcards: the first folder wins where two hold the same name', async () => {
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-b-'));
