@@ -87,6 +87,7 @@ class RejectedPaths {
 function drawsGreedily(settings: { temperature: number; topK: number }): boolean {
   return settings.temperature <= 0 || settings.topK === 1;
 }
+
 /** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */
 const CLEANUP_AFTER_SPACE = new Set(['.', '?', '!', ',', "'", 'n', ' ']);
 
