@@ -7,6 +7,7 @@ import { applyLineEdits, continuationEdit, styleOf, writtenSeparator } from '../
 import { continuationColumn, parsePrompt } from '../prompt/parser';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
+import { withoutByteOrderMark } from '../util/text';
 
 const help = `usage: danbooru-gpt sample [--prompt "1girl, solo" | --prompt-file FILE] [--n 5] [--temperature 1] [--top-k 50]
                            [--top-p 0.95] [--seed 1] [--min-tags 0] [--max-tags 40]
@@ -83,7 +84,7 @@ function readPromptFile(file: string): string {
   } catch (error) {
     throw new UsageError(`--prompt-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message}`);
   }
-  return text.replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
+  return withoutByteOrderMark(text).replace(/\r?\n$/, '');
 }
 
 export async function runSample(argv: string[]): Promise<number> {

@@ -66,9 +66,11 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
       throw new ConvertUsageError(`unknown tag category "${category}" (known: ${Object.keys(TAG_CATEGORIES).join(', ')})`);
     }
   }
-  const wholeNumber = (value: number | undefined, name: string, min: number, fallback: number): number => {
+  const wholeNumber = (value: number | undefined, name: string, min: number, fallback: number, max?: number): number => {
     if (value === undefined) return fallback;
-    if (!Number.isSafeInteger(value) || value < min) throw new ConvertUsageError(`${name} must be a whole number >= ${min}, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)) {
+      throw new ConvertUsageError(max === undefined ? `${name} must be a whole number >= ${min}, got ${value}` : `${name} must be an integer in ${min}..${max}, got ${value}`);
+    }
     return value;
   };
   if (!options.output) throw new ConvertUsageError('no output given (-o OUT)');
@@ -79,7 +81,8 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     format,
     categories: [...new Set(categories)],
     order,
-    seed: seedOption(options.seed),
+    // 32 bits, as `sample`'s (the PRNG's): a larger seed would wrap onto a smaller one (2^32 shuffled as 0 does).
+    seed: wholeNumber(options.seed, '--seed', 0, 0, 2 ** 32 - 1),
     minTags: wholeNumber(options.minTags, '--min-tags', 0, 1),
     ratings: options.ratings?.length ? options.ratings : undefined,
     excludeDeleted: options.excludeDeleted ?? false,
@@ -93,13 +96,6 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     fastJsonLines: options.fastJsonLines ?? true,
     writeEmpty: options.writeEmpty ?? true,
   };
-}
-
-/** A 32-bit seed, as `sample`'s (the PRNG's): a larger one would wrap onto a smaller one (2^32 shuffled as 0 does). */
-function seedOption(seed: number | undefined): number {
-  if (seed === undefined) return 0;
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new ConvertUsageError(`--seed must be an integer in 0..4294967295, got ${seed}`);
-  return seed;
 }
 
 /** Where the posts that pass go: the dataset file, or a worker's part file. */

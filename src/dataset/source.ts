@@ -69,7 +69,7 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
   const folder = path.dirname(path.resolve(output));
   const folderStat = await fs.promises.stat(folder).catch(() => undefined);
   if (!folderStat?.isDirectory()) throw new ConvertUsageError(`${what} folder does not exist: ${folder}`);
-  const resolved = path.join(await fs.promises.realpath(folder), path.basename(output));
+  const resolved = await realTargetPath(output);
   const existing = await fs.promises.stat(resolved).catch(() => undefined);
   if (existing?.isDirectory()) throw new ConvertUsageError(`${what} is a folder: ${output}`);
   if ((existing !== undefined && !existing.isFile()) || isSystemPath(path.resolve(output)) || isSystemPath(resolved)) {
@@ -84,10 +84,15 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
   }
 }
 
+/** Where an output path puts its file: its folder's real path (links resolved) and its name. */
+async function realTargetPath(output: string): Promise<string> {
+  const folder = path.dirname(path.resolve(output));
+  return path.join(await fs.promises.realpath(folder).catch(() => folder), path.basename(output));
+}
+
 /** Whether two output paths name one file (`o.txt`, `./o.txt`, its absolute path, a link to its folder). */
 export async function isSamePath(a: string, b: string): Promise<boolean> {
-  const real = async (file: string): Promise<string> => path.join(await fs.promises.realpath(path.dirname(path.resolve(file))).catch(() => path.dirname(path.resolve(file))), path.basename(file));
-  return (await real(a)) === (await real(b));
+  return (await realTargetPath(a)) === (await realTargetPath(b));
 }
 
 function isSystemPath(file: string): boolean {

@@ -1,10 +1,10 @@
 // Typed access to the `danbooruGpt.*` settings the client itself uses, and which changes need the
 // language client restarted (the document selector). Everything else is read by the server per
 // document through workspace/configuration and applies without a restart.
-import path from 'node:path';
 import * as vscode from 'vscode';
 import type { DocumentSelector } from 'vscode-languageclient/node';
 import { parenthesesAreEmphasis, type InsertStyle } from '../prompt/insertStyle';
+import { isWorkspaceRelative } from '../util/paths';
 
 export const SECTION = 'danbooruGpt';
 export const PROMPT_LANGUAGE = 'danbooru-prompt';
@@ -80,7 +80,7 @@ export class Config {
       const inspected = configuration.inspect<string>(key);
       const value = inspected?.globalValue ?? inspected?.defaultValue ?? '';
       // (`~` and `~/…` are the home folder, as the server reads them; `~foo` is a relative path there.)
-      if (typeof value === 'string' && value !== '' && !path.isAbsolute(value) && value !== '~' && !value.startsWith('~/')) {
+      if (typeof value === 'string' && isWorkspaceRelative(value)) {
         ignored(`${SECTION}.${key} is the relative path "${value}", a file of this untrusted workspace: not loaded (the shipped one is) until you trust the workspace or give an absolute path.`);
         return '';
       }

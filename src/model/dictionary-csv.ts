@@ -3,6 +3,7 @@
 // dictionary is built from it once (scripts/build-dictionary.ts); a user's own CSV is converted on load.
 import fs from 'node:fs';
 import { encodeSections, normalizeTag, wordStarts, type SectionName } from './dictionary-format';
+import { withoutByteOrderMark } from '../util/text';
 
 export interface DictionaryRow {
   name: string;
@@ -66,7 +67,7 @@ export function readRows(file: string): DictionaryRow[] {
 export function parseRows(text: string, file: string): DictionaryRow[] {
   const rows: DictionaryRow[] = [];
   const seen = new Set<string>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = withoutByteOrderMark(text).split(/\r?\n/);
   lines.forEach((line, index) => {
     if (!line.trim()) return;
     const where = `${file}:${index + 1}`;

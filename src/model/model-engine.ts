@@ -778,7 +778,7 @@ export async function loadModelEngine(
   const relatedPath = path.join(files.dir, ranking.relatedFile ?? 'related.json');
   if (fs.existsSync(relatedPath)) files.relatedPath = relatedPath;
   else if (ranking.relatedWeight !== 0) ranking = rankingWithoutRelated(ranking);
-  const session = await GptSession.create(files.onnxPath, files.config, { threads: options.threads });
+  const session = await GptSession.create(files.onnxPath, files.configPath, files.config, { threads: options.threads });
   try {
     if (files.tokenizer.modelType === 'WordLevel') return new TagModelEngine(dictionary, files, session, ranking);
     const { BpeModelEngine } = await import('./bpe-engine');

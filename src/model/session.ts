@@ -42,11 +42,13 @@ export class GptSession {
     readonly config: ModelConfig,
     readonly graph: GraphSignature,
     private readonly onnxPath: string,
+    private readonly configPath: string,
   ) {
     this.headSize = config.embedding / config.heads;
   }
 
-  static async create(onnxPath: string, config: ModelConfig, options: SessionOptions = {}): Promise<GptSession> {
+  /** `configPath`: the config.json `config` was read from (named when a run shows it wrong). */
+  static async create(onnxPath: string, configPath: string, config: ModelConfig, options: SessionOptions = {}): Promise<GptSession> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
@@ -67,7 +69,7 @@ export class GptSession {
       throw new ModelLoadError(onnxPath, `not a valid ONNX model (corrupt or truncated?): ${message.split('\n')[0]}`);
     }
     try {
-      return new GptSession(session, config, checkGraph(session, config, onnxPath), onnxPath);
+      return new GptSession(session, config, checkGraph(session, config, onnxPath), onnxPath, configPath);
     } catch (err) {
       await session.release();
       throw err;
@@ -262,8 +264,7 @@ export class GptSession {
     const bounds = /Gather node.*idx=-?\d+ must be within the inclusive range \[-?\d+,\s*(\d+)\]/s.exec(message);
     const positions = bounds ? Number(bounds[1]) + 1 : undefined;
     if (positions === undefined || positions >= this.config.contextLength) return error;
-    const configFile = path.join(path.dirname(this.onnxPath).replace(/[\\/]onnx$/, ''), 'config.json');
-    return new ModelLoadError(configFile, `n_positions is ${this.config.contextLength}, but ${path.basename(this.onnxPath)} holds ${positions} positions: set n_positions (or n_ctx) to ${positions}`);
+    return new ModelLoadError(this.configPath, `n_positions is ${this.config.contextLength}, but ${path.basename(this.onnxPath)} holds ${positions} positions: set n_positions (or n_ctx) to ${positions}`);
   }
 
   async release(): Promise<void> {

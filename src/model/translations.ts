@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { TagDictionary } from './types';
 import { parseCsvLine } from './dictionary-csv';
 import { normalizeTag } from './dictionary-format';
+import { withoutByteOrderMark } from '../util/text';
 
 export interface TranslationMatch {
   /** The tag, in dictionary form (`long_hair`), as the file names it. */
@@ -128,7 +129,7 @@ function translationOfRow(fields: string[]): string | undefined {
 export function parseTranslations(text: string, file: string): TranslationsLoad {
   const rows: [string, string][] = [];
   const skipped = { count: 0, firstLine: 0 };
-  text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/).forEach((line, index) => {
+  withoutByteOrderMark(text).split(/\r\n|\n|\r/).forEach((line, index) => {
     if (!line.trim()) return;
     let fields: string[];
     try {

@@ -4,6 +4,7 @@
 // the same folders give the same array, so what is derived from it can be kept by it (WeakMap).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isWorkspaceRelative } from '../util/paths';
 import { resolvePathSetting } from './settings';
 
 export interface FolderFile {
@@ -76,7 +77,7 @@ export class FolderFiles {
     const root = this.workspaceRoot();
     if (root === undefined) return resolved;
     const realRoot = await fs.realpath(root).catch(() => path.resolve(root));
-    const relative = new Set(settings.map((folder) => folder.trim()).filter((folder) => folder !== '' && !path.isAbsolute(folder) && folder !== '~' && !folder.startsWith('~/')).map((folder) => path.resolve(root, folder)));
+    const relative = new Set(settings.map((folder) => folder.trim()).filter(isWorkspaceRelative).map((folder) => path.resolve(root, folder)));
     const kept: string[] = [];
     for (const folder of resolved) {
       if (!relative.has(folder)) {

@@ -10,6 +10,7 @@ import { CompletionItemKind, InsertTextFormat, type CompletionItem, type Positio
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
+import { readTextFile } from '../util/text';
 
 export type NetworkKind = 'lora' | 'embedding' | 'hypernet';
 
@@ -153,7 +154,7 @@ async function triggerWords(file: FolderFile): Promise<string | undefined> {
   const read = async (suffix: string): Promise<Record<string, unknown> | undefined> => {
     try {
       // (A byte order mark, which Windows tools write, would fail JSON.parse.)
-      const value: unknown = JSON.parse((await fs.readFile(base + suffix, 'utf8')).replace(/^\uFEFF/, ''));
+      const value: unknown = JSON.parse(await readTextFile(base + suffix));
       return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
     } catch {
       return undefined;

@@ -9,6 +9,7 @@ import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { SeparatorStyle } from '../prompt/format';
 import { parenthesesAreEmphasis, type InsertStyle, type WordSeparator } from '../prompt/insertStyle';
+import { isWorkspaceRelative } from '../util/paths';
 import type { CursorContext } from '../prompt/parser';
 
 export interface DiagnosticsSettings {
@@ -117,8 +118,8 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 export function resolvePathSetting(value: string, workspaceRoot: string | undefined): string | undefined {
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
-  if (trimmed === '~' || trimmed.startsWith('~/')) return path.join(os.homedir(), trimmed.slice(1));
-  return path.isAbsolute(trimmed) ? trimmed : path.resolve(workspaceRoot ?? process.cwd(), trimmed);
+  if (isWorkspaceRelative(trimmed)) return path.resolve(workspaceRoot ?? process.cwd(), trimmed);
+  return path.isAbsolute(trimmed) ? trimmed : path.join(os.homedir(), trimmed.slice(1));
 }
 
 /** Whether unescaped parentheses are reported (and fixes escape them) in this document. */

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { YAMLMap } from 'yaml';
 import { wildcardName } from '../prompt/parser';
 import { globMatcher } from '../util/glob';
+import { readTextFile } from '../util/text';
 import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
@@ -91,7 +92,7 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
     const parsed = parsedCollections.get(file.path);
     if (parsed?.stamp === stamp) return parsed.wildcards;
     // (A byte order mark, which Windows editors write, would fail JSON.parse.)
-    text = (await fs.readFile(file.path, 'utf8')).replace(/^\uFEFF/, '');
+    text = await readTextFile(file.path);
   } catch (error) {
     warn(`Wildcard collection ${file.path}: ${(error as Error).message}`);
     return [];
