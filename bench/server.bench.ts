@@ -5,7 +5,8 @@
 // add), and the parser alone on the same file. Last, a
 // large file (GENERATED: the real posts repeated to BENCH_LARGE_LINES lines, 0 to skip): the first
 // check, a keystroke's check, completion while it runs, Format Document, Document Highlights and
-// Rename of a tag, Fix All, Tag Counts, and the server's memory.
+// Rename of a tag, Fix All, Tag Counts, and the server's memory; and what a check keeps of a dataset
+// of distinct lines (GENERATED: the real posts' tags shuffled), beside the text's size.
 // Format Document of the 1,000-line file, tidy and made untidy (GENERATED: its separators spaced
 // and doubled), and its document symbols, beside the parser alone on the same lines. Last, a folder of caption files
 // (GENERATED: one real post a file, BENCH_CAPTION_FILES of them, 0 to skip) with tagScope `folder`:
@@ -15,12 +16,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, DocumentSymbolRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
-import { loadEngine } from '../src/model/index';
+import { loadDictionary, loadEngine } from '../src/model/index';
 import { parsePrompt } from '../src/prompt/parser';
 import { TagCountsRequest } from '../src/protocol';
 import type { CompactTagDictionary } from '../src/model/dictionary';
 import { parseTranslations, translationCandidates } from '../src/model/translations';
 import { PickedTags } from '../src/server/pickedTags';
+import { DEFAULT_SETTINGS } from '../src/server/settings';
+import { checkDocument, type LineCache } from '../src/server/diagnostics';
+import { LineDocument } from '../src/server/lineDocument';
+import { createRandom, shuffleInPlace } from '../src/util/random';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
 
 const POSTS = '/work/shared/data/posts-danbooru2020-general.tsv';
@@ -257,7 +262,45 @@ async function main(): Promise<void> {
   console.log(`  document symbols (5 sections, 1000 prompts): ${fmt(median(symbolTimes))}  (x${(median(symbolTimes) / parseMs).toFixed(2)} the parser alone)`);
 
   if (LARGE_LINES > 0) await largeFile(modelDir);
+  if (LARGE_LINES > 0) await keptProblems();
   if (CAPTION_FILES > 0) await captionFolder(modelDir);
+}
+
+/**
+ * What a document's check keeps between keystrokes (each line's problems) on a dataset of distinct
+ * lines, in this process: GENERATED, LARGE_LINES lines, each a real post (in file order, repeated)
+ * with its tags shuffled by a seeded generator. The heap it grows by, beside the text's own size.
+ */
+async function keptProblems(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    console.log('\nproblems kept by a check: skipped (run with --expose-gc)');
+    return;
+  }
+  const real = fs.readFileSync(postsFile, 'utf8').split('\n').filter(Boolean).map((l) => (l.split('\t')[1] ?? '').split(','));
+  const random = createRandom(1);
+  const lines = Array.from({ length: LARGE_LINES }, (_, i) => {
+    const tags = [...real[i % real.length]!];
+    shuffleInPlace(tags, random);
+    return tags.join(', ');
+  });
+  const document = LineDocument.create('file:///bench/distinct.tags', 'danbooru-tags', 1, lines.join('\n'));
+  lines.length = 0;
+  const dictionary = loadDictionary();
+  const settings = DEFAULT_SETTINGS.diagnostics;
+  const cache: LineCache = { lines: new Map() };
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const started = performance.now();
+  const published = await checkDocument(document, dictionary, settings, undefined, undefined, cache);
+  const checkMs = performance.now() - started;
+  gc();
+  const kept = process.memoryUsage().heapUsed - before;
+  const problems = cache.checked!.byLine.reduce((sum, line) => sum + line.length, 0);
+  const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+  console.log(`\nproblems kept by a check, GENERATED distinct lines (${postsFile}, each post's tags shuffled): ${LARGE_LINES.toLocaleString('en-US')} lines, ${mib(document.length)} of text`);
+  console.log(`  check in this process:  ${fmt(checkMs)} (${problems.toLocaleString('en-US')} problems, ${published!.length} published)`);
+  console.log(`  heap kept after it:     ${mib(kept)} (${(kept / problems).toFixed(0)} bytes a problem; x${(kept / document.length).toFixed(2)} the text's length in bytes, baseline)`);
 }
 
 /** A LoRA training set's captions, one file per image. GENERATED: the real posts, one a file, in file order. */

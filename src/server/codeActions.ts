@@ -15,7 +15,7 @@ import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, 
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, lineProblems, type AliasData, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
@@ -91,8 +91,8 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
     // The last complete check of this text, when there is one: a line it found nothing to fix on is
     // left alone, not checked again (most of a dataset's lines: Fix All took ~2× as long).
     const checked = ctx.checkedLines?.(document.uri, version, check);
-    const fixable = (problems: Diagnostic[] | undefined): boolean =>
-      problems === undefined || problems.some((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode) || (translations !== undefined && d.code === DiagnosticCode.UnknownTag));
+    const fixable = (problems: readonly LineProblem[] | undefined): boolean =>
+      problems === undefined || problems.some((d) => FIXED_BY_FIX_ALL.has(d.code) || (translations !== undefined && d.code === DiagnosticCode.UnknownTag));
     for (let number = 0; number < document.lineCount; number++) {
       if (turns.due(FIX_ALL_LINES_PER_TURN)) await turns.take();
       if (checked && number !== checked.typedLine && !fixable(checked.byLine[number])) continue;
@@ -115,7 +115,7 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
 export function fixLine(line: string, dictionary: TagDictionary, check: CheckSettings, style: InsertStyle): string {
   let text = line;
   for (let pass = 0; pass < FIX_ALL_PASSES; pass++) {
-    const problems = lineProblems(text, dictionary, check).filter((d) => FIXED_BY_FIX_ALL.has(d.code as DiagnosticCode) || d.code === DiagnosticCode.UnknownTag);
+    const problems = problemsOfLine(text, dictionary, check).filter((d) => FIXED_BY_FIX_ALL.has(d.code) || d.code === DiagnosticCode.UnknownTag);
     if (problems.length === 0) break;
     const tags = lineTagsOf(text, dictionary);
     const parsed = tags.parsed;
@@ -124,7 +124,7 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     const byTag = new Map<number, LineEdit>();
     let translated = false;
     for (const problem of problems) {
-      const index = tags.byStart.get(problem.range.start.character);
+      const index = tags.byStart.get(problem.start);
       if (index !== undefined && problem.code === DiagnosticCode.UnknownTag) {
         const tag = parsed.tags[index]!;
         const itsTag = translatedTag(tag.text, dictionary, check.translations);
@@ -133,7 +133,7 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
         translated = true;
         continue;
       }
-      if (!FIXED_BY_FIX_ALL.has(problem.code as DiagnosticCode)) continue;
+      if (!FIXED_BY_FIX_ALL.has(problem.code)) continue;
       const canonical = index === undefined ? undefined : tags.canonical[index];
       const key = index === undefined ? undefined : tags.key[index];
       if (index === undefined || canonical === undefined || key === undefined) continue;

@@ -47,6 +47,60 @@ export interface AliasData {
 }
 
 /**
+ * One problem of a line as a check keeps it: its code, its columns and the words its message names.
+ * Its Diagnostic (message, data, range objects) is made only when it is sent (diagnosticOf): a
+ * dataset of 200,000 posts keeps ~365,000 problems between keystrokes, which as Diagnostic objects
+ * held ~146 MB.
+ */
+export class LineProblem {
+  constructor(
+    readonly code: DiagnosticCode,
+    readonly start: number,
+    readonly end: number,
+    /** The tag as written; for a LoRA's or a wildcard's problem (few, each with data of its own), its whole Diagnostic. */
+    readonly written: string | Diagnostic,
+    /** An unknown tag's dictionary form, a duplicate's first writing, an alias's tag. */
+    readonly other?: string,
+  ) {}
+
+  get severity(): DiagnosticSeverity {
+    if (typeof this.written !== 'string') return this.written.severity!;
+    return this.code === DiagnosticCode.AliasTag ? DiagnosticSeverity.Information : DiagnosticSeverity.Warning;
+  }
+}
+
+/** A LoRA's or a wildcard's problem, its Diagnostic made when found (ranges on line 0). */
+function fileProblem(diagnostic: Diagnostic): LineProblem {
+  return new LineProblem(diagnostic.code as DiagnosticCode, diagnostic.range.start.character, diagnostic.range.end.character, diagnostic);
+}
+
+/** The Diagnostic of a problem on a line, its message as the settings of the check that found it say. */
+function diagnosticOf(problem: LineProblem, line: number, settings: CheckSettings): Diagnostic {
+  const range = { start: { line, character: problem.start }, end: { line, character: problem.end } };
+  const { code, written: text, other } = problem;
+  if (typeof text !== 'string') return { ...text, range };
+  const severity = problem.severity;
+  switch (code) {
+    case DiagnosticCode.UnknownTag: {
+      const translationOf = settings.translations?.tagOf(text);
+      const whose = translationOf ? ` It is the translation of ${translationOf} (${path.basename(settings.translations!.file)}).` : '';
+      const data: UnknownTagData = { name: other! };
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `Unknown tag "${text}": not in the Danbooru tag dictionary.${whose}`, data };
+    }
+    case DiagnosticCode.DuplicateTag: {
+      const same = other === text ? `"${text}"` : `"${text}" (same tag as "${other}")`;
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `Duplicate tag ${same} in this prompt.` };
+    }
+    case DiagnosticCode.UnescapedParentheses:
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(text)}.` };
+    default: {
+      const data: AliasData = { canonical: other! };
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}" is an alias (deprecated name) of "${other}".`, data };
+    }
+  }
+}
+
+/**
  * Diagnostics sent per document at most, the last one saying how many were left out: VS Code keeps
  * 1,000 per file (ExtHostDiagnostics._maxDiagnosticsPerFile) and drops the rest after converting them
  * all; a 200k-line dataset has ~370k problems, 90 MB of JSON per check.
@@ -169,7 +223,7 @@ function nearestNames(name: string, names: Iterable<string>, limit = 3): string[
 }
 
 /** Problems of the LoRAs, hypernetworks and wildcards of a line that name no file of the folders. */
-function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typingEnd: number | undefined, into: Diagnostic[]): void {
+function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typingEnd: number | undefined, into: LineProblem[]): void {
   for (const token of parsed.tokens) {
     if (token.end === typingEnd) continue;
     const text = line.slice(token.start, token.end);
@@ -180,11 +234,11 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
       if (!names || names.has(network.name.toLowerCase())) continue;
       const data: UnknownFileData = { replacements: nearestNames(network.name, names.values()) };
       const noun = CHECKED_NETWORKS[network.kind];
-      into.push({
+      into.push(fileProblem({
         range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
         message: `No ${noun} named "${network.name}" in the ${noun} folders (danbooruGpt.${FOLDER_SETTING[network.kind]}).`, data,
-      });
+      }));
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);
       if (name === undefined) continue;
@@ -193,17 +247,17 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
         const written = namesInAnotherCase(files.wildcards, name);
         if (written.length === 0) continue;
         const data: UnknownFileData = { replacements: written.map((n) => `__${n}__`) };
-        into.push({
+        into.push(fileProblem({
           range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.WildcardCase, data,
           message: `"__${name}__" names ${written.map((n) => `"${n}"`).join(', ')} in another case: Dynamic Prompts compares case on Linux and macOS, and will not find it there.`,
-        });
+        }));
         continue;
       }
       const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map((n) => `__${n}__`) };
-      into.push({
+      into.push(fileProblem({
         range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
         message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`, data,
-      });
+      }));
     }
   }
 }
@@ -287,7 +341,7 @@ export class DiagnosticsScheduler {
    * made with these checks of aliases, duplicates and parentheses (and of unknown tags, when asked):
    * what Fix All reads to leave alone the lines with nothing to fix. Undefined otherwise.
    */
-  checkedLines(uri: string, version: number, check: Pick<CheckSettings, 'aliasTags' | 'duplicateTags' | 'parentheses' | 'unknownTags'>): { byLine: Diagnostic[][]; typedLine: number | undefined } | undefined {
+  checkedLines(uri: string, version: number, check: Pick<CheckSettings, 'aliasTags' | 'duplicateTags' | 'parentheses' | 'unknownTags'>): { byLine: (readonly LineProblem[])[]; typedLine: number | undefined } | undefined {
     const cache = this.lineCaches.get(uri);
     const checked = cache?.checked;
     const settings = cache?.settings as CheckSettings | undefined;
@@ -451,8 +505,8 @@ export function commonSuffixLength(a: string, b: string, limit: number): number 
 export interface LineCache {
   dictionary?: TagDictionary;
   settings?: DiagnosticsSettings;
-  lines: Map<string, Diagnostic[]>;
-  checked?: { length: number; byLine: Diagnostic[][]; typedLine: number | undefined };
+  lines: Map<string, readonly LineProblem[]>;
+  checked?: { length: number; byLine: (readonly LineProblem[])[]; typedLine: number | undefined };
   /** The document version `checked` is of (set by the scheduler: checkDocument sees no versions). */
   checkedVersion?: number;
 }
@@ -468,7 +522,7 @@ export interface DocumentLines {
   line(line: number): string;
 }
 
-const NO_PROBLEMS: Diagnostic[] = [];
+const NO_PROBLEMS: readonly LineProblem[] = [];
 
 /**
  * The diagnostics of a document's text, at most MAX_PUBLISHED. `stale` is asked between slices; when
@@ -492,11 +546,11 @@ export async function checkDocument(
     cache.lines = new Map();
     cache.checked = undefined;
   }
-  const problemsOf = (line: number, lineText: string): Diagnostic[] =>
+  const problemsOf = (line: number, lineText: string): readonly LineProblem[] =>
     typing?.line === line
       ? // Not remembered by text: the same line is checked in full once typing has paused.
-        lineProblems(lineText, dictionary, settings, typing.end)
-      : (cache.lines.get(lineText) ?? lineProblems(lineText, dictionary, settings));
+        problemsOfLine(lineText, dictionary, settings, typing.end)
+      : (cache.lines.get(lineText) ?? problemsOfLine(lineText, dictionary, settings));
   const previous = cache.checked;
   // A span made to a text of another length cannot be from the last check's text: all lines then.
   const changed = previous && span?.beforeLength === previous.length && span.prefix + span.suffix <= lines.length
@@ -508,7 +562,7 @@ export async function checkDocument(
   // Complete: the problems by line number serve the next checks. The lines by text are dropped, since
   // their keys would keep this version of the text alive after the next edit.
   cache.lines = new Map();
-  return publishable(byLine);
+  return publishable(byLine, settings);
 }
 
 /**
@@ -520,13 +574,13 @@ async function checkLines(
   lines: DocumentLines,
   first: number,
   last: number,
-  problemsOf: (line: number, lineText: string) => Diagnostic[],
+  problemsOf: (line: number, lineText: string) => readonly LineProblem[],
   typing: TagBeingTyped | undefined,
   cache: LineCache,
   stale: () => boolean,
-): Promise<Diagnostic[][] | undefined> {
-  const current = new Map<string, Diagnostic[]>();
-  const byLine: Diagnostic[][] = [];
+): Promise<(readonly LineProblem[])[] | undefined> {
+  const current = new Map<string, readonly LineProblem[]>();
+  const byLine: (readonly LineProblem[])[] = [];
   const slices = new Slices(stale);
   // After each pause the document may have changed: `stale()` says so before another line is read.
   for (let line = first; line <= last; line++) {
@@ -552,11 +606,11 @@ async function recheckChanged(
   previous: NonNullable<LineCache['checked']>,
   { prefix, suffix }: ChangedSpan,
   lines: DocumentLines,
-  problemsOf: (line: number, lineText: string) => Diagnostic[],
+  problemsOf: (line: number, lineText: string) => readonly LineProblem[],
   typing: TagBeingTyped | undefined,
   cache: LineCache,
   stale: () => boolean,
-): Promise<Diagnostic[][] | 'all' | undefined> {
+): Promise<(readonly LineProblem[])[] | 'all' | undefined> {
   const shift = lines.lineCount - previous.byLine.length;
   const first = Math.max(0, lines.lineAt(prefix) - 1);
   const last = Math.min(lines.lineCount - 1, lines.lineAt(lines.length - suffix) + 1);
@@ -590,7 +644,7 @@ class Slices {
  * The diagnostics to send, in document order: all of them when there are at most MAX_PUBLISHED,
  * else warnings before information (what VS Code would keep) and a last one saying how many are not shown.
  */
-function publishable(byLine: Diagnostic[][]): Diagnostic[] {
+function publishable(byLine: (readonly LineProblem[])[], settings: CheckSettings): Diagnostic[] {
   let total = 0;
   let warnings = 0;
   for (const problems of byLine) {
@@ -611,7 +665,7 @@ function publishable(byLine: Diagnostic[][]): Diagnostic[] {
         if (informationRoom === 0) continue;
         informationRoom--;
       }
-      diagnostics.push({ ...problem, range: { start: { line, character: problem.range.start.character }, end: { line, character: problem.range.end.character } } });
+      diagnostics.push(diagnosticOf(problem, line, settings));
     }
   }
   if (total > room) {
@@ -628,12 +682,17 @@ function publishable(byLine: Diagnostic[][]): Diagnostic[] {
 }
 
 /**
- * The problems of one line, with ranges on line 0. `typingEnd`: the column where a tag still being
+ * The diagnostics of one line, with ranges on line 0. `typingEnd`: the column where a tag still being
  * typed ends; it is not called unknown or an alias yet.
  */
 export function lineProblems(line: string, dictionary: TagDictionary, settings: CheckSettings, typingEnd?: number): Diagnostic[] {
+  return problemsOfLine(line, dictionary, settings, typingEnd).map((problem) => diagnosticOf(problem, 0, settings));
+}
+
+/** lineProblems as the check keeps them: codes and columns, no messages yet. */
+export function problemsOfLine(line: string, dictionary: TagDictionary, settings: CheckSettings, typingEnd?: number): readonly LineProblem[] {
   if (line.trim() === '') return NO_PROBLEMS;
-  const into: Diagnostic[] = [];
+  const into: LineProblem[] = [];
   const seen = new Map<string, string>();
   const parsed = parseLine(line, dictionary);
   if (settings.files && settings.unknownTags) fileProblems(line, parsed, settings.files, typingEnd, into);
@@ -652,15 +711,11 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
   const segments = promptSegmentsOf(line, parsed);
   for (const [index, tag] of parsed.tags.entries()) {
     if (isNotATag(tag)) continue;
-    const range = { start: { line: 0, character: tag.start }, end: { line: 0, character: tag.end } };
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {
       if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag)) {
-        const data: UnknownTagData = { name: tag.name };
-        const translationOf = settings.translations?.tagOf(tag.text);
-        const whose = translationOf ? ` It is the translation of ${translationOf} (${path.basename(settings.translations!.file)}).` : '';
-        into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, message: `Unknown tag "${tag.text}": not in the Danbooru tag dictionary.${whose}`, data });
+        into.push(new LineProblem(DiagnosticCode.UnknownTag, tag.start, tag.end, tag.text, tag.name));
       }
       continue;
     }
@@ -670,21 +725,20 @@ export function lineProblems(line: string, dictionary: TagDictionary, settings: 
     const key = segments[index] === 0 ? canonical : `${segments[index]}\u0000${canonical}`;
     const first = seen.get(key);
     if (first !== undefined && settings.duplicateTags) {
-      const same = first === tag.text ? `"${tag.text}"` : `"${tag.text}" (same tag as "${first}")`;
-      into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.DuplicateTag, message: `Duplicate tag ${same} in this prompt.` });
+      into.push(new LineProblem(DiagnosticCode.DuplicateTag, tag.start, tag.end, tag.text, first));
       continue;
     }
     // With duplicates not reported, a second `smile` (or `smiling` after `smile`) is checked as any tag.
     if (first === undefined) seen.set(key, tag.text);
     if (settings.parentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
-      into.push({ range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnescapedParentheses, message: `"${tag.text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(tag.text)}.` });
+      into.push(new LineProblem(DiagnosticCode.UnescapedParentheses, tag.start, tag.end, tag.text));
     }
     if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {
-      const data: AliasData = { canonical };
-      into.push({ range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.AliasTag, message: `"${tag.text}" is an alias (deprecated name) of "${canonical}".`, data });
+      into.push(new LineProblem(DiagnosticCode.AliasTag, tag.start, tag.end, tag.text, canonical));
     }
   }
   // The LoRAs and wildcards were checked first: in the order of the line, as the tags are.
-  if (settings.files) into.sort((a, b) => a.range.start.character - b.range.start.character);
-  return into.length > 0 ? into : NO_PROBLEMS;
+  if (settings.files) into.sort((a, b) => a.start - b.start);
+  // A copy of its own length: an array grown by push keeps room for 17, ~90 bytes a line of a dataset.
+  return into.length > 0 ? into.slice() : NO_PROBLEMS;
 }
