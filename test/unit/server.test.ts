@@ -2079,3 +2079,23 @@ test('commonPrefixLength and commonSuffixLength, across their 4,096-character bl
     }
   }
 });
+
+test('diagnostics: each kind\'s message, severity, data and range on its own line, as sent and as lineProblems gives them', async () => {
+  const dictionary = loadDictionary();
+  const settings = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  const line = 'Smiling, smile, Long Hair, long_hair, ganyu (genshin impact), No_Such_Tag_XYZ';
+  const at = (text: string, from = 0) => ({ start: { line: 1, character: line.indexOf(text, from) }, end: { line: 1, character: line.indexOf(text, from) + text.length } });
+  // The second `smile` (the first is in `Smiling`'s place, as an alias).
+  const secondSmile = line.indexOf(' smile,') + 1;
+  const sent = await checkDocument(`1girl\n${line}`, dictionary, settings);
+  const warning = (range: Range, code: string, message: string, data?: unknown) => ({ range, severity: DiagnosticSeverity.Warning, source: 'danbooru-gpt', code, message, ...(data ? { data } : {}) });
+  assert.deepEqual(sent, [
+    { ...warning(at('Smiling'), 'alias-tag', '"Smiling" is an alias (deprecated name) of "smile".', { canonical: 'smile' }), severity: DiagnosticSeverity.Information },
+    warning(at('smile', secondSmile), 'duplicate-tag', 'Duplicate tag "smile" (same tag as "Smiling") in this prompt.'),
+    warning(at('long_hair'), 'duplicate-tag', 'Duplicate tag "long_hair" (same tag as "Long Hair") in this prompt.'),
+    warning(at('ganyu (genshin impact)'), 'unescaped-parentheses', '"ganyu (genshin impact)": a1111 and ComfyUI read unescaped parentheses as emphasis; write ganyu \\(genshin impact\\).'),
+    warning(at('No_Such_Tag_XYZ'), 'unknown-tag', 'Unknown tag "No_Such_Tag_XYZ": not in the Danbooru tag dictionary.', { name: 'no_such_tag_xyz' }),
+  ]);
+  const onLineZero = sent!.map((d) => ({ ...d, range: { start: { ...d.range.start, line: 0 }, end: { ...d.range.end, line: 0 } } }));
+  assert.deepEqual(lineProblems(line, dictionary, settings), onLineZero);
+});
