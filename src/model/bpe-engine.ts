@@ -212,7 +212,7 @@ export class BpeModelEngine extends ModelEngineBase {
    * Dictionary ids of tags that start with one of the model's likeliest next tokens after the
    * context (the token's text as a tag prefix, its most popular tags first), likeliest token first.
    */
-  private async guidedCandidates(context: string[], categories: number[] | undefined, exclude: Set<number>, limit: number): Promise<number[]> {
+  private async guidedCandidates(context: string[], categories: number[] | undefined, exclude: ReadonlySet<number>, limit: number): Promise<number[]> {
     const { logProbs } = await this.contextState(this.contextTokens(context));
     // The best few of a 50k vocabulary: kept sorted by insertion, not a sort of all of it.
     const firstTokens: number[] = [];

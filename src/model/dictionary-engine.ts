@@ -2,6 +2,7 @@
 // The language server falls back to it when no model is configured or the model fails to load.
 import { normalizePrefix, normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { compileBans } from './sampler';
+import { lastContextMemo } from '../util/memo';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
 
 /** The search's order of match kinds: every literal prefix match before any word match, and so on. */
@@ -16,14 +17,14 @@ export class DictionaryOnlyEngine implements TagEngine {
   constructor(readonly dictionary: CompactTagDictionary) {}
 
   /** Canonical ids of the context's tags (aliases resolved), to exclude them from candidates. */
-  contextIds(context: string[]): Set<number> {
+  readonly contextIds = lastContextMemo((context): ReadonlySet<number> => {
     const ids = new Set<number>();
     for (const tag of context) {
       const resolved = this.dictionary.resolveId(tag);
       if (resolved) ids.add(resolved.id);
     }
     return ids;
-  }
+  });
 
   /**
    * Ban patterns as a test of the canonical tag names samples are made of: a name given as an alias
@@ -64,7 +65,7 @@ export class DictionaryOnlyEngine implements TagEngine {
    * The tags of a completion's `bonus` (the user's picked tags) that the typed `query` reaches by
    * name, allowed and not excluded: candidates whatever their popularity.
    */
-  private bonusMatches(bonus: ReadonlyMap<string, number> | undefined, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  private bonusMatches(bonus: ReadonlyMap<string, number> | undefined, query: string, allowed: (id: number) => boolean, exclude: ReadonlySet<number>): IdMatch[] {
     const matches: IdMatch[] = [];
     if (!bonus) return matches;
     for (const id of this.bonusById(bonus).keys()) {
@@ -76,7 +77,7 @@ export class DictionaryOnlyEngine implements TagEngine {
   }
 
   /** The ids of `extraAliases`' tags (those the dictionary has), with the text typed towards each, allowed and not excluded. */
-  private extraAliasMatches(extraAliases: ReadonlyMap<string, string> | undefined, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  private extraAliasMatches(extraAliases: ReadonlyMap<string, string> | undefined, allowed: (id: number) => boolean, exclude: ReadonlySet<number>): IdMatch[] {
     const matches: IdMatch[] = [];
     if (!extraAliases) return matches;
     for (const [name, alias] of extraAliases) {
@@ -91,7 +92,7 @@ export class DictionaryOnlyEngine implements TagEngine {
    * picked tags the typed `query` reaches, then the extra aliases (translations). A tag already in
    * `matches` keeps its own kind of match. Every engine takes its extra candidates from here.
    */
-  withExtraCandidates(matches: IdMatch[], { bonus, extraAliases }: CompleteOptions, query: string, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  withExtraCandidates(matches: IdMatch[], { bonus, extraAliases }: CompleteOptions, query: string, allowed: (id: number) => boolean, exclude: ReadonlySet<number>): IdMatch[] {
     const listed = new Set(matches.map((match) => match.id));
     const all = [...matches];
     for (const extra of [...this.bonusMatches(bonus, query, allowed, exclude), ...this.extraAliasMatches(extraAliases, allowed, exclude)]) {

@@ -411,7 +411,7 @@ export class CompactTagDictionary implements TagDictionary {
    * Up to `limit` ids of tags that `query` abbreviates word by word (see abbreviates()), most posts
    * first, skipping `exclude` and the tags it is a plain prefix of (the prefix tier has those).
    */
-  abbreviationIds(query: string, limit: number, allowed: (id: number) => boolean, exclude: Set<number>): number[] {
+  abbreviationIds(query: string, limit: number, allowed: (id: number) => boolean, exclude: ReadonlySet<number>): number[] {
     const compact = compactAbbreviation(query);
     if (compact.length < ABBREVIATION_MIN_LENGTH || limit <= 0) return [];
     // Every match starts with the first piece, which has at least this many letters.
@@ -428,7 +428,7 @@ export class CompactTagDictionary implements TagDictionary {
   }
 
   /** Typo-tolerant prefix matches, best (fewest edits, then most posts) first, skipping `exclude`. */
-  fuzzyMatches(query: string, limit: number, allowed: (id: number) => boolean, exclude: Set<number>): IdMatch[] {
+  fuzzyMatches(query: string, limit: number, allowed: (id: number) => boolean, exclude: ReadonlySet<number>): IdMatch[] {
     const maxEdits = Math.min(2, allowedEdits(query.length));
     const found: IdMatch[] = [];
     // Typos rarely hit the first letter: candidates start with the query's first or second letter.

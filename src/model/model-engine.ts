@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { normalizePrefix, normalizeTag, type CompactTagDictionary } from './dictionary';
 import { DictionaryOnlyEngine } from './dictionary-engine';
+import { lastContextMemo } from '../util/memo';
 import { defaultModelDir, readModelFolder, type ModelFiles } from './model-folder';
 import { PrefixCache } from './prefix-cache';
 import { inVocabularyScore, outOfVocabularyScore, rankingWithoutRelated, readRanking, type RankingConfig } from './ranking';
@@ -279,7 +280,7 @@ export class TagModelEngine extends ModelEngineBase {
   }
 
   /** The vocabulary tokens of the context's tags, once each, in order (special tokens left out). */
-  private tagTokens(context: string[]): number[] {
+  private readonly tagTokens = lastContextMemo((context): readonly number[] => {
     const tokens: number[] = [];
     const seen = new Set<number>();
     for (const tag of context) {
@@ -289,7 +290,7 @@ export class TagModelEngine extends ModelEngineBase {
       tokens.push(token);
     }
     return tokens;
-  }
+  });
 
   override async complete(context: string[], prefix: string, options: CompleteOptions = {}): Promise<Completion[]> {
     const top = options.top ?? 10;

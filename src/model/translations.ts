@@ -169,7 +169,7 @@ const RANKED = 200;
  * translation it was found by, for the engine to rank as aliases.
  */
 export function translationCandidates(
-  translations: TagTranslations, typed: string, dictionary: TagDictionary, categories: number[], elsewhere: Set<string>,
+  translations: TagTranslations, typed: string, dictionary: TagDictionary, categories: number[], elsewhere: ReadonlySet<string>,
 ): Map<string, string> {
   const found: { name: string; count: number; translation: string }[] = [];
   const seen = new Set<string>();

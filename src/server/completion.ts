@@ -208,7 +208,7 @@ async function wildcardCompletion(
  * typed yet (as the model ranks them: a pick does not make a tag come next).
  */
 async function candidates(
-  engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: Set<string>, right: number,
+  engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: ReadonlySet<string>, right: number,
   { bonus, byTranslation }: { bonus: ReadonlyMap<string, number>; byTranslation?: ReadonlyMap<string, string> }, signal: AbortSignal,
 ): Promise<Completion[]> {
   const top = settings.completion.count;
@@ -245,7 +245,7 @@ async function candidates(
  * its tag is among the candidates already: `lo` and `gi` are aliases of rare tags (comic_lo, dougi)
  * and usually the start of another one.
  */
-function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: string, categories: number[], elsewhere: Set<string>): Completion[] {
+function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: string, categories: number[], elsewhere: ReadonlySet<string>): Completion[] {
   const exact = dictionary.resolve(prefix);
   if (!exact || elsewhere.has(exact.tag.name)) return list;
   const index = list.findIndex((c) => c.tag === exact.tag.name);
@@ -268,7 +268,7 @@ const KNOWN_TAG_RANK = 4;
  * The known tags (danbooruGpt.diagnostics.knownTags) that start with what was typed, in dictionary
  * form, the one typed in full first; tags the dictionary has or the prompt holds already are left out.
  */
-function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDictionary, elsewhere: Set<string>): string[] {
+function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDictionary, elsewhere: ReadonlySet<string>): string[] {
   const typed = normalizeTag(prefix);
   if (typed.length < KNOWN_TAG_MIN_TYPED) return [];
   const matches: string[] = [];
@@ -283,7 +283,7 @@ function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDic
  * The embedding files whose names start with what was typed (from KNOWN_TAG_MIN_TYPED letters), the
  * one typed in full first; names the dictionary has or the prompt holds already are left out.
  */
-async function embeddingMatches(ctx: ServerContext, settings: ServerSettings, prefix: string, dictionary: TagDictionary, elsewhere: Set<string>): Promise<FolderFile[]> {
+async function embeddingMatches(ctx: ServerContext, settings: ServerSettings, prefix: string, dictionary: TagDictionary, elsewhere: ReadonlySet<string>): Promise<FolderFile[]> {
   const typed = normalizeTag(prefix);
   if (typed.length < KNOWN_TAG_MIN_TYPED) return [];
   const matches = (await networkFiles(ctx.folders, settings, 'embedding')).filter((file) => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDictionaryOnlyEngine, loadDictionary, loadEngine, unseenReason } from '../../src/model/index';
 import { TagModelEngine } from '../../src/model/model-engine';
+import { describeEveryEngine } from './engines';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag');
 const dictionary = loadDictionary();
@@ -718,4 +719,21 @@ test('models/default (int8): completion from the KV cache, a tag appended at a t
   } finally {
     await engine.dispose();
   }
+});
+
+describe('the context an engine remembers between keystrokes', () => {
+  describeEveryEngine(dictionary, (engine) => {
+    test('a context array changed after a call is read again: its new tag is left out, the one it replaced offered', async () => {
+      const context = ['multiple_girls', 'long_hair', 'smile'];
+      const first = await engine().complete(context, 'lo', { top: 20 });
+      assert.ok(!first.some((c) => c.tag === 'long_hair'));
+      assert.ok(first.some((c) => c.tag === 'looking_at_viewer'));
+      context[1] = 'looking_at_viewer';
+      const second = await engine().complete(context, 'lo', { top: 20 });
+      assert.ok(!second.some((c) => c.tag === 'looking_at_viewer'));
+      assert.ok(second.some((c) => c.tag === 'long_hair'));
+      // As a fresh array of the same tags is answered.
+      assert.deepEqual(second, await engine().complete([...context], 'lo', { top: 20 }));
+    });
+  });
 });

@@ -20,7 +20,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { FolderFiles } from '../../src/server/folderFiles';
 import { TranslationHost } from '../../src/server/translations';
 import { LineDocument } from '../../src/server/lineDocument';
-import type { ServerContext } from '../../src/server/serverContext';
+import { parseLine, tagsOfPrompt, type ServerContext } from '../../src/server/serverContext';
 import { SEMANTIC_TOKENS_LEGEND } from '../../src/server/semanticTokens';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
@@ -2098,4 +2098,14 @@ test('diagnostics: each kind\'s message, severity, data and range on its own lin
   ]);
   const onLineZero = sent!.map((d) => ({ ...d, range: { start: { ...d.range.start, line: 0 }, end: { ...d.range.end, line: 0 } } }));
   assert.deepEqual(lineProblems(line, dictionary, settings), onLineZero);
+});
+
+test('tagsOfPrompt: the prompt\'s other tags by their canonical names; the same set while they stay, a new one once one changes', () => {
+  const dictionary = loadDictionary();
+  const others = (line: string) => tagsOfPrompt(parseLine(line, dictionary), dictionary, line.lastIndexOf('lo'));
+  const first = others('smiling, Long Hair, lo');
+  assert.deepEqual([...first], ['smile', 'long_hair']);
+  assert.equal(others('smiling, Long Hair, lo'), first, 'kept while the other tags stay');
+  assert.deepEqual([...others('smiling, short hair, lo')], ['smile', 'short_hair']);
+  assert.deepEqual([...others('smiling, Long Hair, lo')], ['smile', 'long_hair']);
 });
