@@ -45,7 +45,7 @@ const KIND_OF_CATEGORY: Record<number, CompletionItemKind> = {
 export async function provideCompletion(ctx: ServerContext, params: CompletionParams, token: CancellationToken): Promise<CompletionList | null> {
   const document = ctx.documents.get(params.textDocument.uri);
   // (A line past the end: no prompt there, and an edit there would be out of the document.)
-  if (!document || params.position.line >= document.lineCount) return null;
+  if (!document || !document.holds(params.position)) return null;
   // A newer completion of the same document aborts this one.
   return cancellable(token, (signal) => completionList(ctx, document, params, signal), `completion ${document.uri}`);
 }

@@ -15,7 +15,7 @@ const CANDIDATES = 8;
 
 export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsParams, token: CancellationToken): Promise<NextTagsResult> {
   const document = ctx.documents.get(params.textDocument.uri);
-  if (!document || params.position.line >= document.lineCount) return { items: [] };
+  if (!document || !document.holds(params.position)) return { items: [] };
   const line = document.line(params.position.line);
   const column = Math.min(params.position.character, line.length);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);

@@ -49,6 +49,14 @@ export class LineDocument implements TextDocument {
     return this.textLength;
   }
 
+  /**
+   * Whether a position a client sent is in the text: on one of its lines, at a column from 0 (past a
+   * line's end is its end, as LSP says). No editor sends others; an edit made at one would be out of the document.
+   */
+  holds(position: Position): boolean {
+    return Number.isInteger(position.line) && Number.isInteger(position.character) && position.line >= 0 && position.line < this.lines.length && position.character >= 0;
+  }
+
   /** The text of one line, without its line break. */
   line(line: number): string {
     return this.lines[line] ?? '';

@@ -10,7 +10,7 @@ import { insertStyleOf } from './settings';
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
   const document = ctx.documents.get(params.textDocument.uri);
-  if (!document) return { context: [], unseen: [], tags: [], fromModel: false };
+  if (!document || !document.holds(params.position)) return { context: [], unseen: [], tags: [], fromModel: false };
   const k = params.k ?? 20;
   const line = document.line(params.position.line);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);

@@ -19,8 +19,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   if (params.n !== undefined && (!Number.isInteger(params.n) || params.n < 1 || params.n > MAX_SAMPLE_COUNT)) {
     throw new ResponseError(ErrorCodes.InvalidParams, `n must be an integer in 1..${MAX_SAMPLE_COUNT} (samples to draw), got ${JSON.stringify(params.n)}.`);
   }
-  if (document && params.position && params.position.line >= document.lineCount) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `Line ${params.position.line + 1} is past the end of ${document.uri} (${document.lineCount} line${document.lineCount === 1 ? '' : 's'}).`);
+  if (document && params.position && !document.holds(params.position)) {
+    const { line, character } = params.position;
+    const where = line >= document.lineCount && Number.isInteger(line) ? `Line ${line + 1} is past the end of` : `The position ${JSON.stringify({ line, character })} is not in`;
+    throw new ResponseError(ErrorCodes.InvalidParams, `${where} ${document.uri} (${document.lineCount} line${document.lineCount === 1 ? '' : 's'}).`);
   }
   const settings = document ? await ctx.settings.forDocument(document.uri) : await ctx.settings.forServer();
   const engine = await ctx.engines.engine();

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
-import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
@@ -1135,6 +1135,15 @@ describe('language server, dictionary-only', () => {
       return true;
     };
     await assert.rejects(client.sample(uri, 3, 0), invalid(/Line 4 is past the end of file:\/\/\/test\/past-the-end\.prompt \(1 line\)/));
+    // Positions no editor sends (LSP's are unsigned integers): nothing, and no range echoing them.
+    for (const [line, character] of [[0, -3], [-1, 0], [0, 1.5]] as const) {
+      const at = JSON.stringify({ line, character });
+      assert.equal(await client.complete(uri, line, character), null, at);
+      assert.deepEqual(await client.nextTags(uri, line, character), { items: [] }, at);
+      assert.deepEqual(await client.connection.sendRequest(RelatedTagsRequest, { textDocument: { uri }, position: { line, character } }), { context: [], unseen: [], tags: [], fromModel: false }, at);
+      const message = `The position ${at} is not in file:///test/past-the-end.prompt (1 line).`;
+      await assert.rejects(client.sample(uri, line, character), invalid(new RegExp(message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))));
+    }
     for (const n of [0, 2.5, 1e9]) await assert.rejects(client.sample(uri, 0, 12, n), invalid(/n must be an integer in 1\.\.50/));
     await assert.rejects(client.connection.sendRequest(ForgetPickedTagsRequest, { tags: 'x' as unknown as string[] }), invalid(/tags must be a list of tag names/));
     for (const data of [5, { other: true }, 'x']) {
