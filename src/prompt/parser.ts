@@ -632,7 +632,8 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   const section = sectionAround(line, parsed, column);
   if (section) return section.end;
   // In or after an AND segment's weight (`1girl :1.|2 AND`): before it, which must stay the segment's end.
-  const segmentWeight = parsed.tokens.find((t) => isSegmentWeight(line, parsed, t) && t.start < column && line.slice(t.end, column).trim() === '');
+  // (Its place first: whether a weight weighs a segment looks at every group, once for the one token that can.)
+  const segmentWeight = parsed.tokens.find((t) => t.start < column && line.slice(t.end, column).trim() === '' && isSegmentWeight(line, parsed, t));
   if (segmentWeight) return endBefore(line, segmentWeight.start);
   // (A weight in a closed group was handled above; one still being typed ends the line.)
   const inside = parsed.tags.find((t) => t.start < column && column < t.end) ?? parsed.tokens.find((t) => t.start < column && column < t.end);
