@@ -696,8 +696,9 @@ const PROMPT_SEPARATORS = new Set(['AND', 'ADDCOMM', 'ADDBASE', 'ADDCOL', 'ADDRO
 export function promptSegmentsOf(line: string, parsed: ParsedPrompt): number[] {
   const starts = parsed.tokens.filter((token) => token.kind === 'keyword' && PROMPT_SEPARATORS.has(line.slice(token.start, token.end))).map((token) => token.start);
   if (starts.length === 0) return parsed.tags.map(() => 0);
+  // Tags and keywords are both in the order of the line: one walk.
+  let segment = 0;
   return parsed.tags.map((tag) => {
-    let segment = 0;
     while (segment < starts.length && starts[segment]! < tag.start) segment++;
     return segment;
   });

@@ -262,6 +262,18 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
   }
 }
 
+/** The first of the tags (in the order of the line) that starts at `column` or after it. */
+function firstTagFrom(tags: readonly PromptTag[], column: number): PromptTag | undefined {
+  let low = 0;
+  let high = tags.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (tags[middle]!.start < column) low = middle + 1;
+    else high = middle;
+  }
+  return tags[low];
+}
+
 /** A wildcard after a tag's first word (`long __color__ hair`): the tag is a template of tags. */
 const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
 
@@ -279,8 +291,9 @@ function tagsJoinedToGroups(line: string, parsed: ParsedPrompt): Map<number, Pro
   const joined = new Map<number, PromptTag>();
   parsed.groups.forEach((group, index) => {
     if (group.close === undefined || group.kind === '(' || !/^[ \t]+[^\s,]/.test(line.slice(group.close + 1))) return;
-    const after = parsed.tags.find((t) => t.start > group.close! && line.slice(group.close! + 1, t.start).trim() === '');
-    if (after && after.group === group.parent) joined.set(index, after);
+    // The first tag after the group, when only blanks are between (a later one has that tag between).
+    const after = firstTagFrom(parsed.tags, group.close + 1);
+    if (after && line.slice(group.close + 1, after.start).trim() === '' && after.group === group.parent) joined.set(index, after);
   });
   return joined;
 }
@@ -697,15 +710,17 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   const parsed = parseLine(line, dictionary);
   if (settings.files && settings.unknownTags) fileProblems(line, parsed, settings.files, typingEnd, into);
   const joined = parsed.groups.length > 0 ? tagsJoinedToGroups(line, parsed) : undefined;
-  // The other way round: the group each joined tag is written on from (none on most lines).
+  // The other way round: the group each joined tag is written on from (none on most lines), and the options of those groups.
   const groupOfJoined = joined?.size ? new Map([...joined].map(([group, tag]) => [tag, group])) : undefined;
+  const optionsOf = new Map<number, PromptTag[]>();
+  if (joined?.size) for (const tag of parsed.tags) if (tag.group !== undefined && joined.has(tag.group)) optionsOf.set(tag.group, [...(optionsOf.get(tag.group) ?? []), tag]);
   const makesTag = (option: PromptTag, after: PromptTag): boolean => resolveCached(dictionary, `${option.name}_${after.name}`) !== undefined;
   /** `red` in `{red|blue} dress`, or `dress` there, when one of the options and `dress` make a tag. */
   const partOfJoinedTag = (tag: PromptTag): boolean => {
     const after = tag.group === undefined ? undefined : joined?.get(tag.group);
     if (after) return makesTag(tag, after);
     const group = groupOfJoined?.get(tag);
-    return group !== undefined && parsed.tags.some((option) => option.group === group && makesTag(option, tag));
+    return group !== undefined && (optionsOf.get(group) ?? []).some((option) => makesTag(option, tag));
   };
   // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
   const segments = promptSegmentsOf(line, parsed);
