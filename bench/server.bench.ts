@@ -17,13 +17,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, DocumentSymbolRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
 import { loadDictionary, loadEngine } from '../src/model/index';
-import { parsePrompt } from '../src/prompt/parser';
+import { continuationColumn, parsePrompt } from '../src/prompt/parser';
 import { TagCountsRequest } from '../src/protocol';
 import type { CompactTagDictionary } from '../src/model/dictionary';
 import { parseTranslations, translationCandidates } from '../src/model/translations';
 import { PickedTags } from '../src/server/pickedTags';
 import { DEFAULT_SETTINGS } from '../src/server/settings';
-import { checkDocument, type LineCache } from '../src/server/diagnostics';
+import { checkDocument, lineProblems, type LineCache } from '../src/server/diagnostics';
+import { parseLine } from '../src/server/serverContext';
 import { LineDocument } from '../src/server/lineDocument';
 import { createRandom, shuffleInPlace } from '../src/util/random';
 import { LspTestClient, testModelDir } from '../test/unit/serverHarness';
@@ -67,6 +68,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const modelDir = testModelDir();
@@ -195,7 +197,6 @@ async function main(): Promise<void> {
   const fileUri = await checker.open('thousand.prompt', 'warm up');
   await checker.waitForStatus((s) => !s.loading, 60000);
   await checker.waitForDiagnostics(fileUri);
-  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const diagnosticTimes: number[] = [];
   let published = '';
   const check = async (body: string): Promise<number> => {
@@ -263,7 +264,35 @@ async function main(): Promise<void> {
 
   if (LARGE_LINES > 0) await largeFile(modelDir);
   if (LARGE_LINES > 0) await keptProblems();
+  longLines();
   if (CAPTION_FILES > 0) await captionFolder(modelDir);
+}
+
+/** The constructs of a long line (GENERATED: one written again and again) whose checks once grew with the square of its length. */
+const LONG_LINE_CONSTRUCTS = { weights: '(smile:1.2)', alternation: '[cat|dog] ears', choice: '{red|blue} dress', 'AND segments': 'smile AND 1girl', plain: 'long hair' };
+const LONG_LINE_KB = 256;
+
+/**
+ * One LONG_LINE_KB line of each construct, in this process: its check (lineProblems) and where
+ * Sample Tags continues it at its end (continuationColumn), beside the parser alone on it.
+ */
+function longLines(): void {
+  const dictionary = loadDictionary();
+  const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  console.log(`\none ${LONG_LINE_KB} KB line of each construct, GENERATED (written again and again), in this process, median of 3:`);
+  for (const [name, construct] of Object.entries(LONG_LINE_CONSTRUCTS)) {
+    const line = Array.from({ length: Math.ceil((LONG_LINE_KB * 1024) / (construct.length + 2)) }, () => construct).join(', ');
+    const timed = (run: () => unknown): number => median([0, 1, 2].map(() => {
+      const started = performance.now();
+      run();
+      return performance.now() - started;
+    }));
+    const parseMs = timed(() => parsePrompt(line));
+    const parsed = parseLine(line, dictionary);
+    const checkMs = timed(() => lineProblems(line, dictionary, check));
+    const continueMs = timed(() => continuationColumn(line, line.length, parsed));
+    console.log(`  ${`${name} \`${construct}\``.padEnd(34)} check ${fmt(checkMs)} (x${(checkMs / parseMs).toFixed(1)}), where sampling continues ${fmt(continueMs)} (x${(continueMs / parseMs).toFixed(2)}); parser alone ${fmt(parseMs)}`);
+  }
 }
 
 /**
