@@ -4,12 +4,14 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
   DidChangeConfigurationNotification,
   LanguageClient,
   MessageType,
   ShowMessageNotification,
   State,
   TransportKind,
+  type ErrorHandler,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -27,6 +29,12 @@ export class Ctx implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
   /** The last start failed (the status says why). */
   private startFailed = false;
+  /**
+   * The client library stopped the server for good: it crashed more often than the library restarts
+   * it, or its connection failed. Not the library's own restart after a crash, which also passes
+   * through the Stopped state.
+   */
+  private stoppedForGood = false;
   private disposed = false;
   private readonly statusItem: vscode.StatusBarItem;
   private serverStatus: ServerStatusParams | undefined;
@@ -74,31 +82,49 @@ export class Ctx implements vscode.Disposable {
   }
 
   /**
-   * The running client, starting it if needed: also after it stopped for good (it crashed more often
-   * than the client library restarts it), when a command asks for it again.
+   * The running client for a command, starting it if needed: also after a start failed or the server
+   * stopped for good (it crashed more often than the client library restarts it), since the user asked.
    */
   start(): Promise<LanguageClient> {
     // (A restart that was stopping the old server when the window closed must not start a new one.)
     if (this.disposed) return Promise.reject(new Error('the extension is shutting down'));
-    if (this.starting && this.client?.state === State.Stopped) {
+    if (this.starting && this.stoppedForGood) {
       this.log.info('The language server had stopped: starting it again.');
       const stopped = this.client;
       this.starting = undefined;
       this.client = undefined;
-      void stopped.dispose().catch(() => undefined);
+      void stopped?.dispose().catch(() => undefined);
     }
-    this.starting ??= this.createAndStart().catch((error: unknown) => {
-      this.starting = undefined;
-      this.startFailed = true;
-      this.setStatus({ health: 'error', loading: false, message: `The language server did not start: ${describe(error)}` });
-      throw error;
-    });
+    this.stoppedForGood = false;
+    this.starting ??= this.createAndStart().then(
+      (client) => {
+        this.startFailed = false;
+        return client;
+      },
+      (error: unknown) => {
+        this.starting = undefined;
+        this.startFailed = true;
+        this.setStatus({ health: 'error', loading: false, message: `The language server did not start: ${describe(error)}` });
+        throw error;
+      },
+    );
     return this.starting;
+  }
+
+  /**
+   * The client for what runs on its own (an opened prompt, the Related Tags view on each cursor move,
+   * inline suggestions on each keystroke): undefined after a start failed or the server stopped for
+   * good, which only a command or Restart tries again (each try would spawn servers and errors).
+   */
+  available(): Promise<LanguageClient> | undefined {
+    if (this.disposed || this.startFailed || this.stoppedForGood) return undefined;
+    return this.start();
   }
 
   async restart(): Promise<void> {
     this.log.info('Restarting the language server.');
     this.startFailed = false;
+    this.stoppedForGood = false;
     const previous = this.starting;
     this.starting = undefined;
     this.client = undefined;
@@ -125,7 +151,7 @@ export class Ctx implements vscode.Disposable {
 
   private startIfPrompt(document: vscode.TextDocument): void {
     // After a failed start, a command or Restart tries again, not every prompt opened (each would say it failed).
-    if (this.isPrompt(document) && !this.startFailed) void this.start().catch(() => undefined);
+    if (this.isPrompt(document)) void this.available()?.catch(() => undefined);
   }
 
   private async createAndStart(): Promise<LanguageClient> {
@@ -158,7 +184,21 @@ export class Ctx implements vscode.Disposable {
         },
       },
     };
-    const client = new LanguageClient('danbooruGpt', 'Danbooru GPT Language Server', serverOptions, clientOptions);
+    // The library's own handler decides whether a crashed server is restarted; the status says which.
+    let restartingAfterCrash = false;
+    const errorHandler: ErrorHandler = {
+      error: (error, message, count) => libraryHandler.error(error, message, count),
+      closed: async () => {
+        const result = await libraryHandler.closed();
+        restartingAfterCrash = result.action === CloseAction.Restart;
+        if (restartingAfterCrash && this.client === client) {
+          this.setStatus({ health: 'warning', loading: true, message: 'The language server stopped unexpectedly: restarting it (the log says why).' });
+        }
+        return result;
+      },
+    };
+    const client = new LanguageClient('danbooruGpt', 'Danbooru GPT Language Server', serverOptions, { ...clientOptions, errorHandler });
+    const libraryHandler = client.createDefaultErrorHandler();
     // The server logs its statuses itself (window/logMessage, at their level): not logged again here.
     client.onNotification(ServerStatusNotification, (status) => this.setStatus(status, false));
     // Replaces the client's own handler: the same warning is shown once per window, not again after a restart.
@@ -169,19 +209,31 @@ export class Ctx implements vscode.Disposable {
       else void vscode.window.showInformationMessage(message);
     });
     client.onDidChangeState(({ newState }) => {
-      if (newState === State.Starting) this.setStatus({ health: 'warning', loading: true, message: STARTING });
+      if (newState === State.Starting) {
+        restartingAfterCrash = false;
+        this.setStatus({ health: 'warning', loading: true, message: STARTING });
+      }
       // The model loads with the first prompt the server sees; until then (a command run with none
       // open) the server is ready, not loading.
       if (newState === State.Running && this.client === client && this.serverStatus?.message === STARTING) {
         this.setStatus({ health: 'ok', loading: false, message: 'The language server is running; the tag model loads with the first prompt opened.' });
       }
-      if (newState === State.Stopped && this.client === client) {
+      // (Not on the way to the library's own restart, which passes through Stopped.)
+      if (newState === State.Stopped && this.client === client && !restartingAfterCrash) {
+        this.stoppedForGood = true;
         this.setStatus({ health: 'error', loading: false, message: 'The language server stopped. Use "Danbooru GPT: Restart Language Server" to start it again; the log says why.' });
       }
     });
     this.client = client;
     this.log.info(`Starting the language server: ${module}`);
-    await client.start();
+    try {
+      await client.start();
+    } catch (error) {
+      // The next start makes a client of its own.
+      if (this.client === client) this.client = undefined;
+      void client.dispose().catch(() => undefined);
+      throw error;
+    }
     return client;
   }
 

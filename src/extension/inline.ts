@@ -7,7 +7,8 @@ export class InlineTagProvider implements vscode.InlineCompletionItemProvider {
   constructor(private readonly ctx: Ctx) {}
 
   async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
-    const client = await this.ctx.start().catch(() => undefined);
+    // (Not after a failed start or a stop for good: each keystroke would start a server.)
+    const client = await this.ctx.available()?.catch(() => undefined);
     if (!client || token.isCancellationRequested) return [];
     try {
       const result = await client.sendRequest(NextTagsRequest, { textDocument: { uri: document.uri.toString() }, position: { line: position.line, character: position.character } }, token);

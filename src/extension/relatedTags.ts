@@ -5,6 +5,9 @@ import { categoryName } from '../model/describe';
 import { RelatedTagsRequest, type RelatedTag } from '../protocol';
 import type { Ctx } from './ctx';
 import { NO_PROMPT_MESSAGE } from './config';
+
+/** What the view says while the server is not running (a failed start, or stopped for good). */
+const NOT_RUNNING_MESSAGE = 'The language server is not running: "Danbooru GPT: Restart Language Server" starts it again (the log says why it stopped).';
 import { counted, relatedTagsMessage } from './text';
 
 const REFRESH_DELAY_MS = 300;
@@ -75,10 +78,18 @@ export class RelatedTagsView implements vscode.TreeDataProvider<RelatedTag>, vsc
       return;
     }
     this.pending?.cancel();
+    // A server that did not start or stopped for good is not started again by a cursor move.
+    const starting = this.ctx.available();
+    if (!starting) {
+      this.tags = [];
+      this.view.message = NOT_RUNNING_MESSAGE;
+      this.changed.fire();
+      return;
+    }
     const source = new vscode.CancellationTokenSource();
     this.pending = source;
     try {
-      const client = await this.ctx.start();
+      const client = await starting;
       const position = editor.selection.active;
       const result = await client.sendRequest(RelatedTagsRequest, { textDocument: { uri: editor.document.uri.toString() }, position: { line: position.line, character: position.character }, k: 20 }, source.token);
       if (source.token.isCancellationRequested) return;

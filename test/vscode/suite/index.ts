@@ -21,6 +21,7 @@ export async function run(): Promise<void> {
   await import('./rename.test');
   await import('./convert.test');
   await import('./status.test');
+  await import('./crash.test');
   await import('./brokenModel.test');
   const results: { title: string; state: string; error?: string; ms?: number }[] = [];
   const failures = await new Promise<number>((resolve) => {
