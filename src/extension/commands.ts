@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit } from '../prompt/insertStyle';
-import { normalizeTag } from '../prompt/parser';
+import { isCommentLine, normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
 import { counted, tagCountDescription, tagCountDetail, unseenNote } from './text';
@@ -27,6 +27,7 @@ export function sampleTags(ctx: Ctx): Command {
         return result;
       }
       const position = editor.selection.active;
+      if (!continuable(editor, position)) return undefined;
       const uri = editor.document.uri.toString();
       const version = editor.document.version;
       const result = await withRequestProgress('Sampling tags…', (token) =>
@@ -50,7 +51,10 @@ export function sampleTags(ctx: Ctx): Command {
         return result;
       }
       const range = client.protocol2CodeConverter.asRange(picked.sample.edit.range);
-      await editor.edit((builder) => builder.replace(range, picked.sample.edit!.newText));
+      if (!(await written(editor, (builder) => builder.replace(range, picked.sample.edit!.newText)))) {
+        notEdited(ctx, editor, 'the sample');
+        return result;
+      }
       const end = editor.document.positionAt(editor.document.offsetAt(range.start) + picked.sample.edit.newText.length);
       editor.selection = new vscode.Selection(end, end);
       return result;
@@ -60,6 +64,29 @@ export function sampleTags(ctx: Ctx): Command {
       return undefined;
     }
   };
+}
+
+/** Whether a prompt can be continued at this position (not on a comment line, where tags would go before the comment); says why not. */
+function continuable(editor: vscode.TextEditor, position: vscode.Position): boolean {
+  if (!isCommentLine(editor.document.lineAt(position.line).text)) return true;
+  void vscode.window.showInformationMessage('Danbooru GPT: the cursor is on a comment line; put it in a prompt to continue it.');
+  return false;
+}
+
+/**
+ * Makes an edit that changes the text, and says whether the editor took it: in an editor made
+ * read-only for the session `edit` resolves true and changes nothing, so the version tells.
+ */
+async function written(editor: vscode.TextEditor, edit: (builder: vscode.TextEditorEdit) => void): Promise<boolean> {
+  const version = editor.document.version;
+  return (await editor.edit(edit)) && editor.document.version !== version;
+}
+
+/** Says that the editor did not take an edit (a read-only editor or file system, say), naming what was to be written. */
+function notEdited(ctx: Ctx, editor: vscode.TextEditor, what: string): void {
+  const message = `Danbooru GPT: ${what} was not written: the editor did not take the edit (is ${editor.document.uri.scheme === 'file' ? 'the file' : 'the document'} read-only?).`;
+  void vscode.window.showWarningMessage(message);
+  ctx.log.warn(message);
 }
 
 /** The active editor when it shows a prompt file; otherwise says what the command needs, and undefined. */
@@ -221,6 +248,8 @@ async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'te
 export function addTagToEveryPrompt(ctx: Ctx): Command {
   return async (tagArgument?: unknown, atArgument?: unknown) => {
     const ask = typeof tagArgument !== 'string';
+    // Before the questions: with no prompt in front they would be asked for nothing.
+    if (!activePromptEditor(ctx)) return undefined;
     const tag = ask ? await vscode.window.showInputBox({ title: 'Add Tag to Every Prompt', prompt: 'The tag to add where it is not yet (a LoRA\'s trigger word, say)', validateInput: validateOneTag }) : tagArgument;
     if (!tag) return undefined;
     let at: 'start' | 'end' = atArgument === 'end' ? 'end' : 'start';
@@ -276,10 +305,12 @@ export function insertTag(ctx: Ctx): Command {
     const editor = vscode.window.activeTextEditor;
     if (typeof tag !== 'string' || !editor || !ctx.isPrompt(editor.document)) return;
     const position = editor.selection.active;
+    if (!continuable(editor, position)) return;
     const line = editor.document.lineAt(position.line).text;
     const edit = continuationEdit(line, position.character, [tag], ctx.config.insertStyle(editor.document));
     const range = new vscode.Range(position.line, edit.start, position.line, edit.end);
-    await editor.edit((builder) => builder.replace(range, edit.text));
+    // (Read-only: nothing written, the cursor left, the tag not counted as picked.)
+    if (!(await written(editor, (builder) => builder.replace(range, edit.text)))) return notEdited(ctx, editor, `"${tag}"`);
     const end = new vscode.Position(position.line, edit.start + edit.text.length);
     editor.selection = new vscode.Selection(end, end);
     await vscode.window.showTextDocument(editor.document, editor.viewColumn);

@@ -645,6 +645,11 @@ export function continuationColumn(line: string, column: number, parsed: ParsedP
   return bare ? bare.start : at;
 }
 
+/** Whether the line is a comment only (`# portrait`, `// negative`): no prompt there to continue. */
+export function isCommentLine(line: string, parsed: ParsedPrompt = parsePrompt(line)): boolean {
+  return parsed.tokens.some((t) => t.kind === 'comment' && line.slice(0, t.start).trim() === '');
+}
+
 /** Where the text before `position` ends, the spaces before it left out. */
 function endBefore(line: string, position: number): number {
   let end = position;

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { normalizeTag } from '../../../src/model/index';
-import { appendLine, completions, itemLabel, openPrompt, tagDictionary, waitFor, waitForTagCompletions } from './helper';
+import { appendLine, completions, itemLabel, openPrompt, sleep, tagDictionary, waitFor, waitForTagCompletions } from './helper';
 
 const tagOf = (item: vscode.CompletionItem) => normalizeTag(itemLabel(item).split(' → ').pop()!);
 
@@ -65,6 +65,41 @@ suite('completion', () => {
     assert.match(String(viaView.find((item) => tagOf(item) === tagOf(third))?.detail), /· picked once$/);
     await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', 'all');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('2e. Insert Tag writes nothing where it cannot: in a read-only editor (the pick not counted, the cursor left), on a comment line (not before the comment)', async () => {
+    const editor = await openPrompt('portrait.prompt');
+    await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', 'all');
+    const before = editor.document.getText();
+    const comment = editor.document.lineAt(0).range.end;
+    assert.match(editor.document.lineAt(0).text, /^# /);
+    editor.selection = new vscode.Selection(comment, comment);
+    await vscode.commands.executeCommand('danbooruGpt.insertTag', 'smile');
+    assert.equal(editor.document.getText(), before, 'a comment line is left as it is');
+    const prompt = editor.document.lineAt(1).range.end;
+    editor.selection = new vscode.Selection(prompt, prompt);
+    await vscode.commands.executeCommand('workbench.action.files.setActiveEditorReadonlyInSession');
+    try {
+      await vscode.commands.executeCommand('danbooruGpt.insertTag', 'blush');
+      assert.equal(editor.document.getText(), before, 'nothing written in a read-only editor');
+      assert.deepEqual([editor.selection.active.line, editor.selection.active.character], [prompt.line, prompt.character], 'the cursor stays');
+      assert.equal(Number(await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', ['blush'])), 0, 'not counted as picked');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.files.resetActiveEditorReadonlyInSession');
+    }
+    await vscode.commands.executeCommand('danbooruGpt.insertTag', 'blush');
+    assert.match(editor.document.lineAt(1).text, /, blush(, )?$/, 'written once the editor takes edits');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('2f. Add Tag to Every Prompt with no prompt in front says so before asking for the tag', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const asked = await Promise.race([
+      Promise.resolve(vscode.commands.executeCommand('danbooruGpt.addTagToEveryPrompt')).then(() => false),
+      sleep(3000).then(() => true),
+    ]);
+    if (asked) await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    assert.equal(asked, false, 'the command waited on a question');
   });
 
   test('2d. a tag inserted from Related Tags is escaped where parentheses are emphasis (.prompt), written as is in a dataset (.tags)', async () => {
