@@ -65,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): void {
   statusItem.text = '$(tag) Danbooru GPT';
   statusItem.tooltip = 'Danbooru GPT: the language server starts when a prompt is opened. Click for actions.';
   statusItem.command = 'danbooruGpt.showMenu';
-  statusItem.show();
+  // Shown once the runtime loads (a prompt opened, a command run), not in every window VS Code opens.
   const config = new Config();
   const isPrompt = (document: vscode.TextDocument): boolean => config.isPrompt(document);
   const proxy = new RelatedTagsProxy(() => load(), isPrompt);
@@ -79,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): void {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const module = require(path.join(__dirname, 'client.js')) as typeof import('./client');
       runtime = module.createRuntime(context, log, statusItem, relatedView);
+      statusItem.show();
       proxy.attach(runtime.related);
     }
     return runtime;

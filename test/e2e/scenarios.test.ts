@@ -137,6 +137,20 @@ async function typeOnNewLine(file: string, text: string): Promise<void> {
 
 // ---- the scenarios ---------------------------------------------------------------------------
 
+scenario('0-no-status-item-before-a-prompt', async () => {
+  // The extension activates in every window (onStartupFinished, for extraFiles globs): until a prompt
+  // is opened or a command runs, its view says what to do and the status bar shows nothing of it.
+  const deadline = Date.now() + 60_000;
+  for (let state = await workbench.relatedTagsView(); !/Put the cursor in a prompt file/.test(state.message); state = await workbench.relatedTagsView()) {
+    assert.ok(Date.now() < deadline, `the extension did not activate: ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const items = await workbench.statusBarItems();
+  assert.ok(!items.some((item) => /Danbooru GPT/.test(item.text + item.ariaLabel)), JSON.stringify(items));
+  await workbench.openFile('portrait.prompt');
+  await workbench.waitForStatusBarItem(/Danbooru GPT/, 90_000);
+});
+
 scenario('1-completion', async () => {
   await typeOnNewLine('portrait.prompt', '1girl, solo, lo');
   const rows = await workbench.waitForSuggestions((r) => realTagRows(r, 'lo'));
