@@ -1,5 +1,6 @@
 // The flags every model command shares (--model, --threads, --dictionary) and loading the engine from them.
 import { loadEngine, type TagEngine } from '../model/index';
+import { MAX_THREADS } from '../model/session';
 import { UsageError } from './args';
 
 export const engineFlags = {
@@ -17,7 +18,7 @@ export interface EngineFlagValues {
 export function parseThreads(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const threads = Number(text);
-  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${text}"`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new UsageError(`--threads must be an integer in 1..${MAX_THREADS}, got "${text}"`);
   return threads;
 }
 

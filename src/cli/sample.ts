@@ -34,7 +34,7 @@ export function splitPrompt(prompt: string): string[] {
 interface PromptLine {
   /** The tags the model reads, left of where the samples go, in dictionary form. */
   context: string[];
-  /** The canonical names of every tag of the line (the JSON's "prompt"), once each. */
+  /** Every tag of the line (the JSON's "prompt"), once each: its canonical name, or as written when the dictionary does not know it. */
   tags: string[];
   /** Tags right of where the samples go (before a trailing comment, say): banned from them. */
   after: string[];
@@ -53,7 +53,14 @@ function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
   const line = text.trim();
   const parsed = parsePrompt(line, { isTag: (name) => dictionary.resolve(name) !== undefined });
   const column = continuationColumn(line, line.length, parsed);
-  const tags = [...new Set(parsed.tags.map((tag) => canonical(tag.name)))];
+  // Once each by canonical name; a word the dictionary does not know (`best quality`, a LoRA's
+  // trigger word) has no spelling of its own there and stays as written.
+  const byName = new Map<string, string>();
+  for (const tag of parsed.tags) {
+    const name = canonical(tag.name);
+    if (!byName.has(name)) byName.set(name, dictionary.resolve(tag.name) ? name : tag.text);
+  }
+  const tags = [...byName.values()];
   const context = parsed.tags.filter((tag) => tag.end <= column).map((tag) => tag.name);
   const after = parsed.tags.filter((tag) => tag.end > column).map((tag) => canonical(tag.name));
   const plain = parsed.tokens.length === 0 && parsed.groups.length === 0 && !line.includes('\\');

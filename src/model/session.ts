@@ -4,6 +4,12 @@ import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { checkGraph, ModelLoadError, type GraphSignature, type ModelConfig } from './model-folder';
 
+/**
+ * onnxruntime threads at most (the editor's setting has the same range): each is a thread of its own,
+ * and `--threads 4096` took minutes to create a session, saying nothing.
+ */
+export const MAX_THREADS = 64;
+
 /** Keys and values of every layer for a batch of equally long token rows. */
 export interface PastState {
   batch: number;
@@ -57,7 +63,7 @@ export class GptSession {
       logSeverityLevel: 4,
     };
     if (options.threads !== undefined) {
-      if (!Number.isInteger(options.threads) || options.threads < 1) throw new Error(`threads must be a positive integer`);
+      if (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS) throw new Error(`threads must be an integer in 1..${MAX_THREADS}`);
       sessionOptions.intraOpNumThreads = options.threads;
       sessionOptions.interOpNumThreads = 1;
     }

@@ -268,7 +268,8 @@ test('cli sample: a bad command line exits 2 with the reason and a pointer to --
     [['--seed', '1.5'], /--seed must be an integer/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--prompt'], /argument missing/],
-    [['--threads', '0'], /--threads must be a positive integer/],
+    [['--threads', '0'], /--threads must be an integer in 1\.\.64, got "0"/],
+    [['--threads', '4096'], /--threads must be an integer in 1\.\.64, got "4096"/],
   ];
   for (const [args, message] of cases) {
     const result = run(['sample', '--model', path.join(root, 'no-such-model'), ...args]);
@@ -337,6 +338,10 @@ test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as th
   });
   const plain = run(['sample', '--model', fixture, '--prompt', 'multiple_girls, long hair', '--n', '2', '--seed', '4', '--max-tags', '3']);
   assert.ok(plain.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('multiple_girls, long_hair, ')), 'plain tags: canonical names, as before');
+  // Words the dictionary does not know (quality tags, a LoRA's trigger word) have no spelling there: as written.
+  const unknown = run(['sample', '--model', fixture, '--prompt', 'masterpiece, best quality, my lora trigger, Long Hair, long_hair', '--n', '1', '--seed', '4', '--max-tags', '2', '--json']);
+  assert.equal(unknown.status, 0, unknown.stderr);
+  assert.deepEqual((JSON.parse(unknown.stdout) as { prompt: string[] }).prompt, ['masterpiece', 'best quality', 'my lora trigger', 'long_hair']);
   const twoLines = run(['sample', '--model', fixture, '--prompt', 'multiple_girls\nlong_hair']);
   assert.equal(twoLines.status, 2);
   assert.match(twoLines.stderr, /--prompt must be one line/);

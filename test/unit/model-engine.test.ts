@@ -605,7 +605,7 @@ test('ban patterns that match no dictionary tag are named, as given; tags, alias
 });
 
 test('loadEngine rejects a bad threads value', async () => {
-  await assert.rejects(loadEngine({ modelDir: fixture, dictionary, threads: 0 }), /threads must be a positive integer/);
+  for (const threads of [0, 1.5, 65]) await assert.rejects(loadEngine({ modelDir: fixture, dictionary, threads }), /threads must be an integer in 1\.\.64/);
 });
 
 test('ranking.json and related.json: the score is exactly the documented blend', async () => {
