@@ -132,15 +132,17 @@
 
   ;; $p is just after an opening quote; returns the position after the closing quote, or -1 when the
   ;; string is not valid JSON or not well-formed UTF-8 (then the line goes the ordinary way).
-  ;; Eight bytes at a time: stops at '"', '\', a control byte (the line's "\n" too) or a byte >= 0x80.
+  ;; Eight bytes at a time: stops at '"', '\', a control byte (the line's "\n" too, and DEL, which the
+  ;; schema calls one) or a byte >= 0x80.
   (func $string (param $p i32) (result i32)
     (local $w i64) (local $stops i64) (local $c i32)
     (global.set $escaped (i32.const 0))
     (loop $scan
       (local.set $w (i64.load (local.get $p)))
-      (local.set $stops (i64.or (i64.or
+      (local.set $stops (i64.or (i64.or (i64.or
         (call $zeroBytes (i64.xor (local.get $w) (i64.const 0x2222222222222222)))
         (call $zeroBytes (i64.xor (local.get $w) (i64.const 0x5c5c5c5c5c5c5c5c))))
+        (call $zeroBytes (i64.xor (local.get $w) (i64.const 0x7f7f7f7f7f7f7f7f))))
         (i64.or
           (call $zeroBytes (i64.and (local.get $w) (i64.const 0xe0e0e0e0e0e0e0e0)))
           (i64.and (local.get $w) (i64.const 0x8080808080808080)))))

@@ -141,9 +141,9 @@ test('fast path: unusual, invalid and mutated lines give the same dataset, count
   }
 });
 
-/** Lines with UTF-8 well-formed or not (overlong, surrogate, beyond U+10FFFF, cut short, stray bytes), as bytes. */
+/** Lines with UTF-8 well-formed or not (overlong, surrogate, beyond U+10FFFF, cut short, stray bytes), and control bytes (DEL too), as bytes. */
 function utf8Lines(seed: number): Buffer[] {
-  const sequences = ['c3a9', 'e3838a', 'f09f8e80', 'efbfbd', 'efbbbf', 'c0af', 'c1bf', 'e080af', 'eda080', 'edbfbf', 'f48f8080', 'f4908080', 'f5808080', '80', 'bf', 'c3', 'e383', 'f09f8e', 'c328', 'e38328', 'ff'];
+  const sequences = ['c3a9', 'e3838a', 'f09f8e80', 'efbfbd', 'efbbbf', 'c0af', 'c1bf', 'e080af', 'eda080', 'edbfbf', 'f48f8080', 'f4908080', 'f5808080', '80', 'bf', 'c3', 'e383', 'f09f8e', 'c328', 'e38328', 'ff', '7f', '01', '1f'];
   const lines: Buffer[] = [];
   for (const hex of sequences) {
     const bytes = Buffer.from(hex, 'hex');
