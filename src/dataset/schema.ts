@@ -74,7 +74,7 @@ export class PostAdapter {
       if (slot < 0) continue;
       // A newline in a kept name would split the post over two dataset lines; a dropped tag's name
       // is never written (as in the API schema, whose dropped fields are not read).
-      if (hasControlCharacter(name)) return wrongType(`tags[${i}].name`, 'a tag name without control characters', name);
+      if (hasControlCharacter(name)) return wrongType(`tags[${i}].name`, 'a tag name without control characters or lone surrogates', name);
       if (this.commaFree && name.includes(',')) return wrongType(`tags[${i}].name`, 'a tag name without "," (the txt output joins tags with ",")', name);
       tags[slot].push(name);
     }
@@ -96,7 +96,7 @@ export class PostAdapter {
       if (typeof value !== 'string') return wrongType(field, 'a string', value);
       anyTagField = true;
       const split = splitTagString(value);
-      if (split === undefined) return wrongType(field, 'tags without control characters', value);
+      if (split === undefined) return wrongType(field, 'tags without control characters or lone surrogates', value);
       if (this.commaFree && value.includes(',')) return wrongType(field, 'tags without "," (the txt output joins tags with ",")', value);
       tags.push(split);
     }
@@ -124,10 +124,20 @@ function hasAnyApiTagField(fields: Record<string, unknown>): boolean {
   return false;
 }
 
+/**
+ * Whether a tag's text holds a control character, or a lone surrogate (an escape such as `\ud800`:
+ * UTF-8 cannot write it, and the dataset would hold U+FFFD where the counts hold the surrogate).
+ */
 function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x20 || code === 0x7f) return true;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      // A high surrogate before a low one is one character beyond U+FFFF; any other is alone.
+      const next = text.charCodeAt(i + 1);
+      if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i++;
+    }
   }
   return false;
 }
@@ -171,6 +181,7 @@ function wrongType(field: string, expected: string, value: unknown): RecordProbl
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'object') return 'an object';

@@ -264,3 +264,30 @@ test('convert workers: problems are passed on in input order, as with one worker
   assert.deepEqual(await seen(4), one);
   assert.deepEqual(await seen(2), one);
 });
+
+test('convert: a tag with a lone surrogate escape (`\\ud800`) is a bad line, not a U+FFFD tag, with 1 or 2 workers; a surrogate pair is one character', async (t) => {
+  const dir = tempDir(t);
+  const template = apiRecords()[0];
+  // GENERATED lines; the same file twice, so that the second copy's posts are dropped as duplicates.
+  const lines = [
+    JSON.stringify({ ...template, id: 1, tag_string_general: 'lone_\ud800 smile' }),
+    JSON.stringify({ ...template, id: 2, tag_string_general: 'bow_\ud83c\udf80 smile' }),
+    JSON.stringify({ ...template, id: 3, tag_string_general: 'smile \udc00' }),
+    // (and the old schema's tag without a category: named as missing)
+    JSON.stringify({ id: 4, tags: [{ name: 'smile' }] }),
+  ];
+  const files = ['a.jsonl', 'b.jsonl'].map((name) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  });
+  for (const workers of [1, 2]) {
+    const out = path.join(dir, `out-${workers}.txt`);
+    const summary = await convertMetadata({ inputs: files, output: out, workers });
+    assert.deepEqual(readLines(out), ['bow_🎀,smile'], `workers ${workers}`);
+    assert.deepEqual(readLines(`${out}.counts.csv`).slice(1).sort(), ['bow_🎀,1', 'smile,1'], `workers ${workers}`);
+    assert.equal(summary.badRecords, 6, `workers ${workers}`);
+    assert.match(summary.firstProblems[0]!.detail ?? '', /lone surrogates/);
+    assert.ok(summary.firstProblems.some((problem) => /"tags\[0\]\.category" should be a category number, got nothing$/.test(problem.detail ?? '')), JSON.stringify(summary.firstProblems));
+  }
+});
