@@ -72,9 +72,11 @@ export class AtomicFile {
     }
   }
 
-  /** Writes what is queued, closes the file and renames it over the target. */
+  /** Writes what is queued, closes the file and renames it over the target (keeping the target's permissions, as `sed -i` does). */
   async commit(): Promise<void> {
     await this.close();
+    const existing = await fs.promises.stat(this.target).catch(() => undefined);
+    if (existing?.isFile()) await fs.promises.chmod(this.tempPath, existing.mode & 0o7777);
     await fs.promises.rename(this.tempPath, this.target);
     this.finished = true;
   }

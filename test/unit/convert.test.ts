@@ -72,6 +72,19 @@ test('convert: a folder\'s links are followed, to files and to folders, each onc
   assert.deepEqual(problems.map((p) => `${path.basename(p.file)}:${p.reason}`), ['e.jsonl.xz:unsupported-compression']);
 });
 
+test('convert: an existing output and count table are replaced with their permissions kept', async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'out.txt');
+  fs.writeFileSync(out, 'old\n', { mode: 0o600 });
+  fs.writeFileSync(`${out}.counts.csv`, 'old\n', { mode: 0o640 });
+  fs.chmodSync(out, 0o600);
+  fs.chmodSync(`${out}.counts.csv`, 0o640);
+  await convertMetadata({ inputs: [apiFixture], output: out });
+  assert.deepEqual(readLines(out), apiRecords().map(expectedLine));
+  assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(`${out}.counts.csv`).mode & 0o777, 0o640);
+});
+
 test('convert: a tag-count table naming the output in another spelling is refused (it replaced the dataset)', async (t) => {
   const dir = tempDir(t);
   const out = path.join(dir, 'out.txt');
