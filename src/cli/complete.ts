@@ -5,6 +5,7 @@
 //   in:  {"prompt": "1girl, (solo:1.2), lo", "cursor": 21}
 //   out: {"completions": [...], "replace": {"start": 19, "end": 21}}
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
+import { networkNameAt } from '../prompt/networks';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { Completion, TagEngine } from '../model/index';
 import { loadTranslations, translationCandidates, type TagTranslations } from '../model/translations';
@@ -105,7 +106,9 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
   const parsed = parsePrompt(text, { isTag });
   const at = contextAt(text, cursor, parsed);
   const current = at.current;
-  if (!current || isTypingWeight(current.typed, isTag)) return JSON.stringify({ completions: [], replace: null });
+  // In a LoRA, hypernetwork or embedding name still being typed (`<lora:na|`): a file's name, no tag.
+  const inComment = parsed.tokens.some((t) => t.kind === 'comment' && t.start < cursor);
+  if (!current || isTypingWeight(current.typed, isTag) || (!inComment && networkNameAt(text, cursor))) return JSON.stringify({ completions: [], replace: null });
   const named = at.category === undefined ? undefined : categoryId(at.category);
   const written = writtenTags(parsed, (name) => engine.dictionary.resolve(name)?.tag.name ?? name, current.start);
   const categories = named === undefined ? request.categories : [named];

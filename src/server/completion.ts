@@ -28,7 +28,8 @@ import { translationCandidates } from '../model/translations';
 import { times } from '../util/words';
 import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
-import { networkFiles, networkItems, networkMarkdown, networkNameAt, type NetworkData } from './networks';
+import { networkFiles, networkItems, networkMarkdown, type NetworkData } from './networks';
+import { networkNameAt } from '../prompt/networks';
 import type { FolderFile } from './folderFiles';
 import { matchWildcards, wildcardFiles, wildcardMarkdown, withEntries, type WildcardFile } from './wildcards';
 

@@ -16,7 +16,8 @@ import { normalizeTag, promptSegmentsOf, wildcardName, type ParsedPrompt, type P
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import type { FolderFile, FolderFiles } from './folderFiles';
-import { FOLDER_SETTING, networkFiles, networkOfToken } from './networks';
+import { FOLDER_SETTING, networkFiles } from './networks';
+import { networkOfToken } from '../prompt/networks';
 import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
 import { filesOfWildcard, namesInAnotherCase, wildcardFiles, type WildcardFile } from './wildcards';
 

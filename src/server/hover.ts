@@ -8,7 +8,8 @@ import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { normalizeTag, tokenAt } from '../prompt/parser';
-import { networkFiles, networkMarkdown, networkOfToken } from './networks';
+import { networkFiles, networkMarkdown } from './networks';
+import { networkOfToken } from '../prompt/networks';
 import { wildcardMarkdown, wildcardOfToken } from './wildcards';
 
 const NEXT_TAGS_SHOWN = 5;

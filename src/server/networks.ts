@@ -11,8 +11,7 @@ import type { FolderFile, FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
 import { readTextFile } from '../util/text';
-
-export type NetworkKind = 'lora' | 'embedding' | 'hypernet';
+import type { NetworkKind, NetworkNameAt } from '../prompt/networks';
 
 const EXTENSIONS: Record<NetworkKind, readonly string[]> = {
   lora: ['.safetensors', '.pt', '.ckpt'],
@@ -51,55 +50,6 @@ function onePerName(files: FolderFile[]): FolderFile[] {
   return named;
 }
 
-/** The file a network token names: `<lora:add_detail:0.8>` (or `<lyco:`) a LoRA, `<hypernet:x:1>` a hypernetwork, `embedding:x.pt` an embedding. */
-export interface NamedNetwork {
-  kind: NetworkKind;
-  /** The name as written, without its extension. */
-  name: string;
-  /** The span of the name in the token's text. */
-  start: number;
-  end: number;
-}
-
-/** The LoRA, hypernetwork or embedding a network token names; undefined for another network. */
-export function networkOfToken(text: string): NamedNetwork | undefined {
-  const bracketed = /^<(lora|lyco|hypernet):([^<>:]+)/i.exec(text);
-  const embedding = bracketed ? null : /^embedding:([^\s:]+)/i.exec(text);
-  const written = bracketed?.[2] ?? embedding?.[1];
-  if (written === undefined) return undefined;
-  const start = (bracketed ?? embedding)![0].length - written.length;
-  return { kind: kindOf(bracketed?.[1]), name: written.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + written.length };
-}
-
-/** `lora`/`lyco` (LyCORIS, read by a1111 as a LoRA) → lora, `hypernet` → hypernet, none (`embedding:`) → embedding. */
-function kindOf(bracket: string | undefined): NetworkKind {
-  if (bracket === undefined) return 'embedding';
-  return bracket.toLowerCase() === 'hypernet' ? 'hypernet' : 'lora';
-}
-
-/** The name being typed in `<lora:na|` or `embedding:na|`: its kind and span (to the end of the name). */
-export interface NetworkNameAt {
-  kind: NetworkKind;
-  start: number;
-  end: number;
-  typed: string;
-}
-
-// `<lyco:` is LyCORIS's, read by a1111 as a LoRA; a name in `<…>` ends at `:` (its weight) or `>`.
-const BRACKETED_NAME_BEFORE = /<(lora|lyco|hypernet):([^<>:]*)$/i;
-const EMBEDDING_NAME_BEFORE = /(?:^|[\s,([{|])embedding:([^\s,()[\]{}|:<>]*)$/i;
-
-export function networkNameAt(line: string, character: number): NetworkNameAt | undefined {
-  const before = line.slice(0, character);
-  const bracketed = BRACKETED_NAME_BEFORE.exec(before);
-  const embedding = bracketed ? null : EMBEDDING_NAME_BEFORE.exec(before);
-  const typed = bracketed?.[2] ?? embedding?.[1];
-  if (typed === undefined) return undefined;
-  const stop = bracketed ? /[<>:,]/ : /[\s,()[\]{}|:<>]/;
-  let end = character;
-  while (end < line.length && !stop.test(line[end]!)) end++;
-  return { kind: kindOf(bracketed?.[1]), start: character - typed.length, end, typed };
-}
 
 /** Names starting with what was typed first, then names holding it; shorter first, then by name. */
 function matchNames(files: FolderFile[], typed: string, limit: number): FolderFile[] {

@@ -125,11 +125,14 @@ test('cli complete: a prompt line and a cursor are read as the editor reads them
     JSON.stringify({ prompt: 'lo', cursor: 3 }),
     JSON.stringify({ prompt: 'lo\nsolo' }),
     JSON.stringify({ context: [], cursor: 1 }),
+    JSON.stringify({ prompt: '1girl, <lora:abc', top: 3 }),
+    JSON.stringify({ prompt: '1girl, embedding:easyneg', top: 3 }),
+    JSON.stringify({ prompt: '1girl, lo, <lora:abc', cursor: 9, top: 3 }),
   ].join('\n');
   const result = run(['complete', '--model', fixture, '--threads', '1'], input);
   assert.equal(result.status, 0, result.stderr);
   const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
-  assert.equal(lines.length, 10);
+  assert.equal(lines.length, 13);
   // The weight and the LoRA are syntax: the context is the two tags, the prefix `lo`.
   assert.deepEqual(lines[0].completions, lines[1].completions);
   assert.deepEqual(lines[0].replace, { start: weighted.length - 2, end: weighted.length });
@@ -149,6 +152,11 @@ test('cli complete: a prompt line and a cursor are read as the editor reads them
   assert.equal(lines[7].error, '"cursor" must be an integer in 0..2 (the prompt\'s length in UTF-16 code units)');
   assert.equal(lines[8].error, '"prompt" must be one line (one prompt)');
   assert.equal(lines[9].error, '"cursor" goes with "prompt"');
+  // In a LoRA's or an embedding's name still being typed: a file's name, no tag (nor a span).
+  assert.deepEqual(lines[10], { completions: [], replace: null });
+  assert.deepEqual(lines[11], { completions: [], replace: null });
+  // (The tag before an unclosed LoRA still completes.)
+  assert.deepEqual(lines[12].replace, { start: 7, end: 9 });
 });
 
 test('cli complete: a bad model folder is a clear error naming the file, exit 1', () => {

@@ -2,7 +2,7 @@
 // the span a completion replaces.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { networkNameAt, networkOfToken } from '../../src/server/networks';
+import { networkNameAt, networkOfToken } from '../../src/prompt/networks';
 
 test('networkNameAt: a LoRA name is typed after <lora: or <lyco:, and ends at its weight or >', () => {
   assert.deepEqual(networkNameAt('1girl, <lora:', 13), { kind: 'lora', start: 13, end: 13, typed: '' });
