@@ -12,7 +12,7 @@ import { loadTranslations, translationCandidates, type TagTranslations } from '.
 import { contextAt, isTypingWeight, normalizeTag, parsePrompt, writtenTags } from '../prompt/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
-import { inputLines } from './input-lines';
+import { inputLines, NotUtf8Line } from './input-lines';
 
 const help = `usage: danbooru-gpt complete [--model DIR] [--threads N] [--dictionary FILE] [--translations FILE]
 reads JSON lines {"context": [tags], "prefix": "lo", "top": 10, "categories": [0]} on stdin
@@ -193,7 +193,7 @@ export async function runComplete(argv: string[]): Promise<number> {
   const engine = await loadEngineFromFlags(values);
   try {
     for await (const line of inputLines(process.stdin)) {
-      const answer = await answerLine(engine, line, translations);
+      const answer = line instanceof NotUtf8Line ? JSON.stringify({ error: `not valid UTF-8 (${line.bytes} bytes)` }) : await answerLine(engine, line, translations);
       if (!process.stdout.write(`${answer}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
     }
   } finally {

@@ -10,7 +10,7 @@ const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
 const fixture = path.join(root, 'test', 'fixtures', 'models', 'tiny-tag');
 
-function run(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
+function run(args: string[], input: string | Buffer = ''): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8', cwd: root });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -46,6 +46,12 @@ test('cli complete: one output line per input line, in order; a bad line gets an
   assert.equal(lines[3].completions?.length, 3);
   assert.ok(lines[3].completions?.every((completion) => completion.tag.startsWith('sh') && completion.tag !== 'long_hair'));
   assert.match(lines[4].error ?? '', /"top"/);
+  // Bytes that are not UTF-8 get an error line; a byte order mark starting a later line (files joined) is dropped.
+  const joined = Buffer.concat([Buffer.from('{"context":[],"prefix":"lo","top":1}\n'), Buffer.from('{"context":[],"prefix":"\xff","top":1}\n', 'latin1'), Buffer.from('\ufeff{"context":[],"prefix":"sh","top":1}\n')]);
+  const answers = run(['complete', '--model', fixture, '--threads', '1'], joined).stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  assert.equal(answers[0]!.completions?.length, 1);
+  assert.equal(answers[1]!.error, 'not valid UTF-8 (35 bytes)');
+  assert.ok(answers[2]!.completions?.[0]?.tag.startsWith('sh'), JSON.stringify(answers[2]));
 });
 
 test('cli complete: "categories" takes numbers or names; one that is neither is an error line naming both forms', () => {
