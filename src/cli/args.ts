@@ -11,7 +11,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * `parseArgs` that also takes `--temperature -1` (it would call the value ambiguous and ask for
  * `--temperature=-1`): a string option followed by a negative number gets that number.
  */
-export function parseCommandArgs<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T }>> {
+export function parseCommandArgs<T extends Options>(args: string[], options: T, allowPositionals = false): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean }>> {
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const name = args[i].startsWith('--') ? args[i].slice(2) : undefined;
@@ -21,7 +21,7 @@ export function parseCommandArgs<T extends Options>(args: string[], options: T):
     } else joined.push(args[i]);
   }
   try {
-    return parseArgs({ args: joined, options });
+    return parseArgs({ args: joined, options, allowPositionals });
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]);
   }

@@ -1,6 +1,6 @@
 // `danbooru-gpt convert INPUT... -o OUT`: metadata dumps -> tag dataset, with a progress bar on a TTY.
-import { parseArgs } from 'node:util';
 import { convertMetadata } from '../dataset/convert';
+import { parseCommandArgs } from './args';
 import { describeSummary, formatProblem } from '../dataset/report';
 import { ConvertUsageError, StrictModeError, TAG_CATEGORIES, type ConvertOptions, type ConvertProgress, type TagCategory } from '../dataset/types';
 
@@ -116,29 +116,25 @@ function usageError(error: unknown): number {
 }
 
 function parseCommandLine(args: string[]): { options: ConvertOptions; quiet: boolean } | 'help' {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      format: { type: 'string' },
-      categories: { type: 'string' },
-      order: { type: 'string' },
-      seed: { type: 'string' },
-      'min-tags': { type: 'string' },
-      rating: { type: 'string' },
-      'exclude-deleted': { type: 'boolean' },
-      'min-score': { type: 'string' },
-      limit: { type: 'string' },
-      'no-dedupe': { type: 'boolean' },
-      strict: { type: 'boolean' },
-      workers: { type: 'string' },
-      counts: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  // (`--min-score -5` is the number, as the model commands read `--temperature -1`.)
+  const { values, positionals } = parseCommandArgs(args, {
+    output: { type: 'string', short: 'o' },
+    format: { type: 'string' },
+    categories: { type: 'string' },
+    order: { type: 'string' },
+    seed: { type: 'string' },
+    'min-tags': { type: 'string' },
+    rating: { type: 'string' },
+    'exclude-deleted': { type: 'boolean' },
+    'min-score': { type: 'string' },
+    limit: { type: 'string' },
+    'no-dedupe': { type: 'boolean' },
+    strict: { type: 'boolean' },
+    workers: { type: 'string' },
+    counts: { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, true);
   if (values.help) return 'help';
   if (positionals.length === 0) throw new ConvertUsageError('no INPUT given');
   if (values.output === undefined) throw new ConvertUsageError('no output given: -o OUT is required');

@@ -23,6 +23,9 @@ export function parseThreads(text: string | undefined): number | undefined {
 }
 
 export function loadEngineFromFlags(values: EngineFlagValues): Promise<TagEngine> {
+  // (An empty path would be the current folder.)
+  if (values.model === '') throw new UsageError('--model needs a model folder, got ""');
+  if (values.dictionary === '') throw new UsageError('--dictionary needs a file, got ""');
   return loadEngine({
     modelDir: values.model,
     dictionaryPath: values.dictionary,

@@ -1,5 +1,6 @@
 // `danbooru-gpt` command line: dispatches to one module per subcommand.
 import fs from 'node:fs';
+import path from 'node:path';
 import { UsageError } from './args';
 
 const usage = `usage: danbooru-gpt <command> [options]
@@ -9,7 +10,18 @@ commands:
   complete                  JSON lines on stdin -> completions
   sample                    sample tag lists from the model
   info                      describe the model
+
+--version prints the version; each command's --help its options.
 `;
+
+/** The package's version, from the package.json beside dist/ (the repository's or the installed extension's). */
+function version(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /**
  * Longest command line (bytes) for the commands that load the model: onnxruntime-node 1.30 reads the
@@ -39,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
     case 'complete': return (await import('./complete')).runComplete(argv.slice(1));
     case 'sample': return (await import('./sample')).runSample(argv.slice(1));
     case 'info': return (await import('./info')).runInfo(argv.slice(1));
+    case '--version':
+    case '-v':
+      process.stdout.write(`danbooru-gpt ${version()}\n`);
+      return 0;
     case '--help':
     case '-h':
       process.stdout.write(usage); // as each command's --help: asked for, so on stdout

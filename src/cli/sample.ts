@@ -91,8 +91,14 @@ function readPromptFile(file: string): string {
   } catch (error) {
     throw new UsageError(`--prompt-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message}`);
   }
-  return withoutByteOrderMark(text).replace(/\r?\n$/, '');
+  // (Blank lines after it, as an editor may leave, are no second prompt.)
+  const line = withoutByteOrderMark(text).replace(/(?:\r?\n)+$/, '');
+  if (/[\r\n]/.test(line)) throw new UsageError(`--prompt-file ${file}: holds several lines; it must hold one prompt`);
+  return line;
 }
+
+/** The engine's names of the sample settings, as this command's flags. */
+const FLAG_NAMES: [RegExp, string][] = [[/^n /, '--n '], [/^temperature /, '--temperature '], [/^top-k /, '--top-k '], [/^top-p /, '--top-p '], [/^seed /, '--seed '], [/max tags/g, '--max-tags'], [/min tags/g, '--min-tags']];
 
 export async function runSample(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -134,7 +140,7 @@ export async function runSample(argv: string[]): Promise<number> {
   try {
     sampleSettings(options, Infinity); // a bad value is the command line's fault: say so before loading
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^sample: /, ''));
+    throw new UsageError(FLAG_NAMES.reduce((message, [name, flag]) => message.replace(name, flag), (err as Error).message.replace(/^sample: /, '')));
   }
   const engine = await loadEngineFromFlags(values);
   try {

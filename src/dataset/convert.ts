@@ -69,7 +69,9 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
   const wholeNumber = (value: number | undefined, name: string, min: number, fallback: number, max?: number): number => {
     if (value === undefined) return fallback;
     if (!Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)) {
-      throw new ConvertUsageError(max === undefined ? `${name} must be a whole number >= ${min}, got ${value}` : `${name} must be an integer in ${min}..${max}, got ${value}`);
+      const range = max === undefined ? `a whole number >= ${min}` : `an integer in ${min}..${max}`;
+      const why = Number.isInteger(value) && !Number.isSafeInteger(value) ? ' (too large to be counted exactly)' : '';
+      throw new ConvertUsageError(`${name} must be ${range}, got ${value}${why}`);
     }
     return value;
   };

@@ -265,6 +265,13 @@ test('cli sample: --prompt-file reads the prompt line from a file; a command lin
     assert.equal(run(['sample', '--prompt-file', file, '--n', '1', '--seed', '1', '--max-tags', '2']).status, 0);
     assert.match(run(['sample', '--prompt', 'a', '--prompt-file', file]).stderr, /give --prompt or --prompt-file, not both/);
     assert.match(run(['sample', '--prompt-file', path.join(dir, 'missing.txt')]).stderr, /--prompt-file .*missing\.txt: file not found/);
+    // Blank lines after the prompt are no second one; a second prompt line is named as the file's.
+    fs.writeFileSync(file, '2girls, (blush:1.2), yuri\r\n\r\n\n');
+    assert.equal(run(['sample', '--prompt-file', file, '--n', '2', '--seed', '3', '--max-tags', '5']).stdout, fromFlag.stdout);
+    fs.writeFileSync(file, '2girls\nyuri\n');
+    const twoLines = run(['sample', '--prompt-file', file]);
+    assert.equal(twoLines.status, 2);
+    assert.match(twoLines.stderr, /--prompt-file .*prompt\.txt: holds several lines; it must hold one prompt/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -284,6 +291,10 @@ test('cli sample: a bad command line exits 2 with the reason and a pointer to --
     [['--prompt'], /argument missing/],
     [['--threads', '0'], /--threads must be an integer in 1\.\.64, got "0"/],
     [['--threads', '4096'], /--threads must be an integer in 1\.\.64, got "4096"/],
+    // The engine's checks, named as the flags.
+    [['--n', '0'], /^danbooru-gpt sample: --n must be an integer in 1\.\.256/],
+    [['--min-tags', '5', '--max-tags', '2'], /--min-tags must not exceed --max-tags/],
+    [['--top-p', '2'], /--top-p must be in \(0, 1\]/],
   ];
   for (const [args, message] of cases) {
     const result = run(['sample', '--model', path.join(root, 'no-such-model'), ...args]);
@@ -292,6 +303,13 @@ test('cli sample: a bad command line exits 2 with the reason and a pointer to --
     assert.match(result.stderr, /see: danbooru-gpt sample --help/);
   }
   assert.equal(run(['info', '--model']).status, 2);
+  // An empty path is no folder (it read the current one).
+  const empty = run(['info', '--model', '']);
+  assert.equal(empty.status, 2);
+  assert.match(empty.stderr, /--model needs a model folder, got ""/);
+  const version = run(['--version']);
+  assert.equal(version.status, 0);
+  assert.equal(version.stdout, `danbooru-gpt ${(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version}\n`);
 });
 
 test('cli sample: a prompt tag written several ways is written once; a random seed is printed; unmet --min-tags is noted', () => {

@@ -71,6 +71,9 @@ test('cli convert: usage errors exit 2 with a clear message', (t) => {
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--workers', '0'], /--workers must be a whole number >= 1/],
     [[apiFixture, '-o', path.join(dir, 'no-such-folder', 'o.txt')], /output folder does not exist/],
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--frobnicate'], /Unknown option '--frobnicate'/],
+    [[apiFixture, '-o', path.join(dir, 'o.txt'), '--limit', '99999999999999999999'], /--limit must be a whole number >= 1, got 100000000000000000000 \(too large to be counted exactly\)/],
+    // A negative number after a flag is its value (node's parseArgs called it ambiguous, in three lines).
+    [[apiFixture, '-o', path.join(dir, 'o.txt'), '--limit', '-1'], /--limit must be a whole number >= 1, got -1\n\(see/],
   ];
   for (const [args, message] of cases) {
     const result = convert(args);
@@ -78,6 +81,8 @@ test('cli convert: usage errors exit 2 with a clear message', (t) => {
     assert.match(result.stderr, message);
   }
   assert.deepEqual(strayFiles(dir, []), []);
+  const negative = convert([apiFixture, '-o', path.join(dir, 'scored.txt'), '--min-score', '-5']);
+  assert.equal(negative.status, 0, negative.stderr);
 });
 
 test('cli convert: --help describes the options and the tag-count table', () => {
