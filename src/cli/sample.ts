@@ -1,6 +1,6 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
 import fs from 'node:fs';
-import { describeUnseen } from '../model/describe';
+import { CATEGORY_LIST, categoryId, describeUnseen } from '../model/describe';
 import type { TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
 import { applyLineEdits, continuationEdit, styleOf, writtenSeparator } from '../prompt/insertStyle';
@@ -11,8 +11,8 @@ import { withoutByteOrderMark } from '../util/text';
 
 const help = `usage: danbooru-gpt sample [--prompt "1girl, solo" | --prompt-file FILE] [--n 5] [--temperature 1] [--top-k 50]
                            [--top-p 0.95] [--seed 1] [--min-tags 0] [--max-tags 40]
-                           [--ban "*_background"]... [--json] [--model DIR] [--threads N]
-                           [--dictionary FILE]
+                           [--ban "*_background"]... [--categories general,character] [--json]
+                           [--model DIR] [--threads N] [--dictionary FILE]
 writes each sample as a full prompt line (the prompt's tags, then the sampled ones);
 --json writes {"prompt": [...], "seed": S, "samples": [[tags...], ...]} with the same full tag lists.
 --prompt is one prompt line, read as the editor reads it: weights (blush:1.2), LoRA, BREAK,
@@ -20,6 +20,8 @@ escaped \\( \\), [a|b] are kept as written in the output lines and never sampled
 --prompt-file reads that line from a file (a long prompt: command lines over ~24 KB are refused).
 --seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
 --ban takes tags (an alias bans its tag: smiling bans smile) and * globs, comma-separated or repeated.
+--categories: the categories the sampled tags are of (names or numbers: general 0, artist 1, copyright 3,
+character 4, meta 5). Default: a tag model's vocabulary (what it was trained on); a BPE model general tags.
 `;
 
 /** `1girl, solo` -> ["1girl", "solo"]. */
@@ -83,6 +85,17 @@ function parseSeed(text: string | undefined): number | undefined {
   return seed;
 }
 
+/** `general,character` or `0,4` -> [0, 4]; an unknown name is a usage error listing the known ones. */
+function parseCategoryList(list: string): number[] {
+  const ids = splitPrompt(list).map((name) => {
+    const id = categoryId(/^\d+$/.test(name) ? Number(name) : name.toLowerCase());
+    if (id === undefined) throw new UsageError(`--categories: unknown category "${name}" (known: ${CATEGORY_LIST}, or their numbers 0, 1, 3, 4, 5)`);
+    return id;
+  });
+  if (ids.length === 0) throw new UsageError('--categories needs at least one category');
+  return [...new Set(ids)];
+}
+
 /** A --prompt-file's prompt line: its text without a byte order mark and the line break that ends it. */
 function readPromptFile(file: string): string {
   let text: string;
@@ -112,6 +125,7 @@ export async function runSample(argv: string[]): Promise<number> {
     'min-tags': { type: 'string' },
     'max-tags': { type: 'string' },
     ban: { type: 'string', multiple: true },
+    categories: { type: 'string' },
     json: { type: 'boolean' },
     ...engineFlags,
     help: { type: 'boolean', short: 'h' },
@@ -136,6 +150,7 @@ export async function runSample(argv: string[]): Promise<number> {
     minTags: parseNumberFlag('min-tags', values['min-tags']),
     maxTags: parseNumberFlag('max-tags', values['max-tags']),
     ban: (values.ban ?? []).flatMap(splitPrompt),
+    categories: values.categories === undefined ? undefined : parseCategoryList(values.categories),
   };
   try {
     sampleSettings(options, Infinity); // a bad value is the command line's fault: say so before loading

@@ -400,7 +400,9 @@ export class BpeModelEngine extends ModelEngineBase {
 
   /**
    * Samples token by token; when a tag's separator comes, the tag must be a dictionary tag (aliases
-   * resolved), new and not banned, else the row goes back to the tag's start and tries again. All
+   * resolved) of the categories asked for (general by default: a sub-word model spells any name, and
+   * a stray `mot`, `san` is some artist's or character's), new and not banned, else the row goes back
+   * to the tag's start and tries again. All
    * rows run in one batch: a rejected tag's tokens stay in that row's cache but are hidden by its
    * attention mask, and its positions continue from the tag's start. Graphs without per-row masks
    * and positions run the rows one after another instead.
@@ -412,7 +414,10 @@ export class BpeModelEngine extends ModelEngineBase {
   /** What both sampling paths start from: settings, bans, the seeded PRNG, the prompt's state and tags. */
   private async prepareSampling(options: SampleOptions) {
     const settings = sampleSettings(options, this.files.config.contextLength);
-    const banned = this.bannedTest(options.ban ?? []);
+    const bannedName = this.bannedTest(options.ban ?? []);
+    const inCategories = this.dictionary.categoryFilter(options.categories);
+    /** Whether a row may not write this dictionary tag: of another category, or banned. */
+    const barred = (id: number): boolean => !inCategories(id) || bannedName(this.dictionary.names[id]);
     const random = createRandom(settings.seed);
     const promptTokens = this.contextTokens(options.prompt ?? []);
     const promptTags = new Set<string>();
@@ -424,11 +429,11 @@ export class BpeModelEngine extends ModelEngineBase {
     // Special tokens are never emitted as tags.
     const blocked = new Uint8Array(this.files.config.vocabSize);
     for (const token of this.specialTokens) blocked[token] = 1;
-    return { settings, banned, random, promptTokens, promptTags, start, blocked };
+    return { settings, barred, random, promptTokens, promptTags, start, blocked };
   }
 
   private async sampleBatched(options: SampleOptions): Promise<string[][]> {
-    const { settings, banned, random, promptTokens, promptTags, start, blocked } = await this.prepareSampling(options);
+    const { settings, barred, random, promptTokens, promptTags, start, blocked } = await this.prepareSampling(options);
     const contextLength = this.files.config.contextLength;
     const rows = Array.from({ length: settings.n }, () => ({
       tags: [] as string[],
@@ -467,8 +472,8 @@ export class BpeModelEngine extends ModelEngineBase {
         const text = this.tokenizer.decode(row.partial, { skip_special_tokens: true });
         const complete = text.includes(this.separator);
         const first = promptTokens.length === 1 && row.tags.length === 0;
-        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(row.partial, text, first, row.used, banned)) {
-          const tag = complete ? this.acceptTag(text, first, row.used, banned) : undefined;
+        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(row.partial, text, first, row.used, barred)) {
+          const tag = complete ? this.acceptTag(text, first, row.used, barred) : undefined;
           if (tag) {
             row.tags.push(tag);
             row.used.add(tag);
@@ -542,7 +547,7 @@ export class BpeModelEngine extends ModelEngineBase {
   }
 
   private async sampleOneByOne(options: SampleOptions): Promise<string[][]> {
-    const { settings, banned, random, promptTokens, promptTags, start, blocked } = await this.prepareSampling(options);
+    const { settings, barred, random, promptTokens, promptTags, start, blocked } = await this.prepareSampling(options);
     const samples: string[][] = [];
     for (let row = 0; row < settings.n; row++) {
       options.signal?.throwIfAborted();
@@ -572,13 +577,13 @@ export class BpeModelEngine extends ModelEngineBase {
           generated.push(token);
           text = this.tokenizer.decode(generated, { skip_special_tokens: true });
           // A text that can no longer become a tag is rejected below (it has no separator).
-          if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first, used, banned)) break;
+          if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first, used, barred)) break;
           const result = await this.session.forward([[token]], state.past);
           this.forwardPasses++;
           state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
         }
         if (ended) break;
-        const tag = this.acceptTag(text, first, used, banned);
+        const tag = this.acceptTag(text, first, used, barred);
         if (!tag) {
           if (greedy) rejected.add(generated);
           tries++;
@@ -601,25 +606,25 @@ export class BpeModelEngine extends ModelEngineBase {
 
   /**
    * Whether a tag's tokens so far (`text` as decoded) can no longer become a dictionary tag or alias
-   * the row may write (not used, not banned) whatever follows: the row can draw again now instead of
+   * the row may write (not used, not barred) whatever follows: the row can draw again now instead of
    * writing the rest of a tag it would reject. (Rejecting as soon as that is certain keeps the
    * distribution of rejecting at the separator.)
    */
-  private cannotBecomeTag(tokens: number[], text: string, first: boolean, used: Set<string>, banned: (tag: string) => boolean): boolean {
+  private cannotBecomeTag(tokens: number[], text: string, first: boolean, used: Set<string>, barred: (id: number) => boolean): boolean {
     const raw = this.decodeCleansSpaces ? this.tokenizer.decode(tokens, { skip_special_tokens: true, clean_up_tokenization_spaces: false }) : text;
     const start = settledTagStart(raw, first, this.betweenTags, this.separator, this.decodeCleansSpaces);
     if (start === null) return true;
-    // Only tags the row may not write (used, banned) start so: it would be rejected at its separator.
-    const allowed = (id: number): boolean => !used.has(this.dictionary.names[id]) && !banned(this.dictionary.names[id]);
+    // Only tags the row may not write (used, barred) start so: it would be rejected at its separator.
+    const allowed = (id: number): boolean => !used.has(this.dictionary.names[id]) && !barred(id);
     return start !== '' && !this.dictionary.startsSomeAllowedTag(start, allowed);
   }
 
-  /** The canonical tag a generated `tag,` text names, when it is a new, allowed dictionary tag. */
+  /** The canonical tag a generated `tag,` text names, when it is a new dictionary tag the row may write. */
   private acceptTag(
     text: string,
     first: boolean,
     used: Set<string>,
-    banned: (tag: string) => boolean,
+    barred: (id: number) => boolean,
   ): string | undefined {
     const end = text.indexOf(this.separator);
     if (end < 0 || text.slice(end + this.separator.length).trim()) return undefined;
@@ -628,7 +633,7 @@ export class BpeModelEngine extends ModelEngineBase {
     const resolved = this.dictionary.resolveId(first ? body : body.slice(this.betweenTags.length));
     if (!resolved) return undefined;
     const name = this.dictionary.names[resolved.id];
-    if (used.has(name) || banned(name)) return undefined;
+    if (used.has(name) || barred(resolved.id)) return undefined;
     return name;
   }
 }

@@ -394,11 +394,15 @@ export class TagModelEngine extends ModelEngineBase {
     const settings = sampleSettings(options, this.files.config.contextLength);
     const promptTokens = this.contextTokens(options.prompt ?? []);
     // Tokens no sample may emit: special tokens, tags the dictionary does not know (retired names
-    // in the training data), banned tags, the prompt's tags.
+    // in the training data), banned tags, tags of other categories when they are given, the prompt's tags.
     const blocked = this.unsampleable.slice();
     if (options.ban?.length) {
       const banned = this.bannedTest(options.ban);
       for (let token = 0; token < blocked.length; token++) if (!blocked[token] && banned(this.tagName(token))) blocked[token] = 1;
+    }
+    if (options.categories) {
+      const inCategories = this.dictionary.categoryFilter(options.categories);
+      for (let token = 0; token < blocked.length; token++) if (!blocked[token] && !inCategories(this.tokenToTag[token])) blocked[token] = 1;
     }
     // All of them: a prompt longer than the model's window reads only its last tags, but repeats none.
     for (const token of this.tagTokens(options.prompt ?? [])) blocked[token] = 1;

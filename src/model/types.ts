@@ -103,6 +103,11 @@ export interface SampleOptions {
   draftLength?: number;
   /** Banned tags; `*` is a glob (e.g. `*_background`). */
   ban?: string[];
+  /**
+   * Categories the samples' tags are of. A tag model samples its vocabulary's tags (what it was
+   * trained on) unless given; a BPE model general tags (0) unless given.
+   */
+  categories?: number[];
   signal?: AbortSignal;
 }
 

@@ -295,6 +295,7 @@ test('cli sample: a bad command line exits 2 with the reason and a pointer to --
     [['--n', '0'], /^danbooru-gpt sample: --n must be an integer in 1\.\.256/],
     [['--min-tags', '5', '--max-tags', '2'], /--min-tags must not exceed --max-tags/],
     [['--top-p', '2'], /--top-p must be in \(0, 1\]/],
+    [['--categories', 'general,charcter'], /--categories: unknown category "charcter" \(known: general, artist, copyright, character, meta/],
   ];
   for (const [args, message] of cases) {
     const result = run(['sample', '--model', path.join(root, 'no-such-model'), ...args]);
@@ -370,6 +371,10 @@ test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as th
   });
   const plain = run(['sample', '--model', fixture, '--prompt', 'multiple_girls, long hair', '--n', '2', '--seed', '4', '--max-tags', '3']);
   assert.ok(plain.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('multiple_girls, long_hair, ')), 'plain tags: canonical names, as before');
+  // --categories by name or number: this model's vocabulary holds no character tag, so nothing is added.
+  const characters = run(['sample', '--model', fixture, '--prompt', 'multiple_girls', '--n', '2', '--seed', '4', '--categories', 'Character, 4', '--json']);
+  assert.equal(characters.status, 0, characters.stderr);
+  assert.deepEqual((JSON.parse(characters.stdout) as { samples: string[][] }).samples, [['multiple_girls'], ['multiple_girls']]);
   // Words the dictionary does not know (quality tags, a LoRA's trigger word) have no spelling there: as written.
   const unknown = run(['sample', '--model', fixture, '--prompt', 'masterpiece, best quality, my lora trigger, Long Hair, long_hair', '--n', '1', '--seed', '4', '--max-tags', '2', '--json']);
   assert.equal(unknown.status, 0, unknown.stderr);

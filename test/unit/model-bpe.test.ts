@@ -309,6 +309,22 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     }
   });
 
+  test('sampling writes general tags unless asked for other categories (a stray fragment is often some artist\'s name)', async () => {
+    const categoriesOf = async (categories?: number[]): Promise<Set<number>> => {
+      const found = new Set<number>();
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        for (const tags of await engine.sample({ prompt: ['1girl'], n: 20, seed, maxTags: 20, categories })) {
+          for (const tag of tags) found.add(dictionary.get(tag)!.category);
+        }
+      }
+      return found;
+    };
+    assert.deepEqual([...(await categoriesOf())], [0]);
+    const all = await categoriesOf([0, 1, 3, 4, 5]);
+    assert.ok(all.has(0) && all.size > 1, `every category allowed: ${[...all].join(', ')}`);
+    for (const category of await categoriesOf([1, 4])) assert.ok(category === 1 || category === 4, String(category));
+  });
+
   test('greedy sampling (temperature 0, top-k 1) goes on past a tag it may not write again, to min-tags, in both paths', async (t) => {
     // It drew the same rejected tag (simple_background again) every try and ended after one or two tags.
     const session = (engine as unknown as { session: object }).session;

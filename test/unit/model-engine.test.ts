@@ -457,6 +457,13 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.ok(!banned.includes('2girls') && !banned.includes('closed_eyes'), banned.join(', '));
   });
 
+  test('sampling keeps to the categories asked for: this model\'s vocabulary is general tags, so none of characters', async () => {
+    const options = { prompt: ['multiple_girls'], n: 3, seed: 5, maxTags: 6 };
+    assert.ok((await engine.sample(options)).every((tags) => tags.length > 0));
+    assert.deepEqual(await engine.sample({ ...options, categories: [4] }), [[], [], []]);
+    assert.deepEqual(await engine.sample({ ...options, categories: [0] }), await engine.sample(options));
+  });
+
   test('sampling again from a prompt skips its forward pass and gives the same samples as a fresh start', async () => {
     const options = { prompt: ['multiple_girls', 'smile'], n: 3, seed: 11, temperature: 1, topK: 50, topP: 0.95, maxTags: 12 };
     engine.promptCache.clear();
