@@ -75,11 +75,33 @@ export class GptSession {
       throw new ModelLoadError(onnxPath, `not a valid ONNX model (corrupt or truncated?): ${message.split('\n')[0]}`);
     }
     try {
-      return new GptSession(session, config, checkGraph(session, config, onnxPath), onnxPath, configPath);
+      const gpt = new GptSession(session, config, checkGraph(session, config, onnxPath), onnxPath, configPath);
+      await gpt.checkLastPosition();
+      return gpt;
     } catch (err) {
       await session.release();
       throw err;
     }
+  }
+
+  /**
+   * One token run at config.json's last position, when the graph takes positions: an n_positions larger
+   * than the graph's position table is an error at load, naming config.json, not on the first context
+   * that long (a CLI `complete` gave per-line errors and exit 0). Not counted in the run figures.
+   */
+  private async checkLastPosition(): Promise<void> {
+    if (!this.graph.hasPositionIds) return;
+    const one = (value: number): ort.Tensor => new ort.Tensor('int64', BigInt64Array.of(BigInt(value)), [1, 1]);
+    const feeds: Record<string, ort.Tensor> = { input_ids: one(0), position_ids: one(this.config.contextLength - 1) };
+    if (this.graph.hasAttentionMask) feeds.attention_mask = one(1);
+    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [false], [1]);
+    this.graph.pastInputs.forEach(([keyName, valueName]) => {
+      feeds[keyName] = this.zeroPast(1);
+      feeds[valueName] = this.zeroPast(1);
+    });
+    const figures = { runMilliseconds: this.runMilliseconds, positions: this.positions, rows: this.rows };
+    await this.run(feeds, ['logits']);
+    Object.assign(this, figures);
   }
 
   get hasCache(): boolean {
