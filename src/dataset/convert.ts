@@ -184,9 +184,9 @@ export class Conversion {
         return;
       }
       const head = await readHead(iterator, this.options.maxLineBytes, !nameDecidesFormat(file.path));
-      if (isJsonArray(file.path, head)) {
+      if (isJsonArray(file.path, head) || head.firstLineOpensObject) {
         position.unit = 'item';
-        await this.convertJsonArray(file.path, head, iterator, position);
+        await this.convertJsonArray(file.path, head, iterator, position, head.firstLineOpensObject);
       } else {
         await this.convertJsonLines(file.path, head, iterator, position);
       }
@@ -255,7 +255,8 @@ export class Conversion {
     position.value = splitter.lineNumber;
   }
 
-  private async convertJsonArray(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: Position): Promise<void> {
+  /** `values`: JSON values one after another (posts saved pretty-printed), not an array (JsonArraySplitter). */
+  private async convertJsonArray(file: string, head: Head, iterator: AsyncIterator<Buffer>, position: Position, values = false): Promise<void> {
     if (head.bom) {
       head.chunks[0] = head.chunks[0].subarray(3);
       this.problem(file, 1, 'line', 'bom', 'byte-order mark at the start of the file (removed)');
@@ -269,6 +270,7 @@ export class Conversion {
         },
       },
       this.options.maxLineBytes,
+      values,
     );
     const signal = this.hooks.signal;
     for await (const chunk of remainingChunks(head, iterator)) {
@@ -398,6 +400,11 @@ interface Head {
   bom: boolean;
   /** When the file opens with "[": whether its first line is on its own a JSON value with more lines after it. */
   firstLineIsValue: boolean;
+  /**
+   * Whether the first line is a "{" alone: an object written over several lines (a post saved
+   * pretty-printed), never a JSON line, which holds a whole object.
+   */
+  firstLineOpensObject: boolean;
 }
 
 const JSON_LINES_NAME = /\.(jsonl|ndjson)(\.gz)?$/i;
@@ -427,7 +434,7 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number, s
   let first = -1;
   while (first === -1) {
     const next = await iterator.next();
-    if (next.done) return { chunks, firstByte: undefined, bom, firstLineIsValue: false };
+    if (next.done) return { chunks, firstByte: undefined, bom, firstLineIsValue: false, firstLineOpensObject: false };
     const chunk = next.value;
     if (chunks.length === 0 && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) bom = true;
     chunks.push(chunk);
@@ -439,7 +446,11 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number, s
       }
     }
   }
-  const head: Head = { chunks, firstByte: first, bom, firstLineIsValue: false };
+  const head: Head = { chunks, firstByte: first, bom, firstLineIsValue: false, firstLineOpensObject: false };
+  if (first === 0x7b /* { */) {
+    head.firstLineOpensObject = await opensLineAlone(head, iterator);
+    return head;
+  }
   if (first !== 0x5b || !sniffFirstLine) return head;
   // The JSON-array reader is given the file without its BOM; the JSONL reader notes the BOM itself.
   const data = (): Buffer => Buffer.concat(chunks);
@@ -465,6 +476,21 @@ async function readHead(iterator: AsyncIterator<Buffer>, maxLineBytes: number, s
     head.firstLineIsValue = rest !== -1 && parsesAsJson(text.toString('utf8', start, newline));
   }
   return head;
+}
+
+/** Whether the head's first "{" is followed by nothing but spaces up to the line's end (reads on as needed). */
+async function opensLineAlone(head: Head, iterator: AsyncIterator<Buffer>): Promise<boolean> {
+  let text = Buffer.concat(head.chunks);
+  for (let at = text.indexOf(0x7b) + 1; ; at++) {
+    while (at >= text.length) {
+      const next = await iterator.next();
+      if (next.done) return false;
+      head.chunks.push(next.value);
+      text = Buffer.concat(head.chunks);
+    }
+    if (text[at] === 0x0a) return true;
+    if (!isJsonSpace(text[at]!)) return false;
+  }
 }
 
 function parsesAsJson(text: string): boolean {

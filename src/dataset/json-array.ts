@@ -57,11 +57,17 @@ export class JsonArraySplitter {
   /** The item being read, across chunks. */
   private readonly item: BoundedBytes;
 
+  /**
+   * `values`: the file is JSON values one after another, not an array: a post saved pretty-printed
+   * (`/posts/ID.json`), or several; each is an item, and no "[", "," or "]" is expected.
+   */
   constructor(
     private readonly handler: ArrayItemHandler,
     private readonly maxItemBytes: number,
+    private readonly values = false,
   ) {
     this.item = new BoundedBytes(maxItemBytes);
+    if (values) this.state = State.NextItem;
   }
 
   /** Items read to their end (the one in progress, if any, not included). */
@@ -91,7 +97,7 @@ export class JsonArraySplitter {
               }
             }
           } else if (this.scalar) {
-            if (isJsonSpace(byte) || byte === COMMA || byte === CLOSE_BRACKET) {
+            if (isJsonSpace(byte) || byte === COMMA || byte === CLOSE_BRACKET || (this.values && (byte === OPEN_BRACE || byte === OPEN_BRACKET || byte === QUOTE))) {
               this.finishItem(chunk, itemStart, i);
               itemStart = -1;
               i--; // the delimiter is read again, after the item
@@ -113,7 +119,9 @@ export class JsonArraySplitter {
         case State.FirstItem:
         case State.NextItem:
           if (byte === CLOSE_BRACKET && this.state === State.FirstItem) this.state = State.End;
-          else if (byte === CLOSE_BRACKET || byte === COMMA) {
+          else if ((byte === CLOSE_BRACKET || byte === COMMA) && this.values) {
+            this.syntaxError(this.itemNumber + 1, `expected a JSON value${this.itemNumber > 0 ? ` after value ${this.itemNumber}` : ''}, got ${describeByte(byte)}`);
+          } else if (byte === CLOSE_BRACKET || byte === COMMA) {
             this.syntaxError(this.itemNumber + 1, `expected an item after ${this.state === State.FirstItem ? '"["' : '","'}, got ${describeByte(byte)}`);
           } else if (!isJsonSpace(byte)) {
             this.startItem(byte);
@@ -122,7 +130,14 @@ export class JsonArraySplitter {
           }
           break;
         case State.AfterItem:
-          if (byte === COMMA) this.state = State.NextItem;
+          if (this.values) {
+            // The next value starts (whitespace between values, none needed after an object).
+            if (!isJsonSpace(byte)) {
+              this.state = State.NextItem;
+              i--;
+              continue;
+            }
+          } else if (byte === COMMA) this.state = State.NextItem;
           else if (byte === CLOSE_BRACKET) this.state = State.End;
           else if (!isJsonSpace(byte)) this.syntaxError(this.itemNumber + 1, `expected "," or "]" after item ${this.itemNumber}, got ${describeByte(byte)}`);
           break;
@@ -156,6 +171,8 @@ export class JsonArraySplitter {
       case State.FirstItem:
       case State.NextItem:
       case State.AfterItem:
+        // Values one after another end with the file.
+        if (this.values) break;
         this.state = State.Stopped;
         this.handler.problem(undefined, this.line, 'truncated-json', `the file ends before the array's closing "]"; all ${this.itemNumber} items before are kept`);
         break;

@@ -105,6 +105,30 @@ test('convert input: in a JSON array an escaped quote stays in its string, and a
   assert.deepEqual(broken.problems.map((p) => [p.unit, p.line, p.fileLine, p.reason]), [['item', 2, 10, 'invalid-json']]);
 });
 
+test('convert input: a post saved pretty-printed (/posts/ID.json), or several one after another, is read as its posts whatever the name; a JSON line opening with "{" stays a JSON line', async (t) => {
+  const dir = tempDir(t);
+  const [first, second] = apiRecords();
+  for (const name of ['post.json', 'post.jsonl', 'post.txt']) {
+    const one = path.join(dir, name);
+    fs.writeFileSync(one, `${JSON.stringify(first, null, 2)}\n`);
+    const read = await convertCollecting(one, path.join(dir, `${name}.out`));
+    assert.deepEqual(read.problems, [], name);
+    assert.deepEqual(read.lines, [expectedLine(first!)], name);
+  }
+  // Two, the second indented otherwise and with no line break between them; a third cut short.
+  const several = path.join(dir, 'several.json');
+  fs.writeFileSync(several, `\ufeff{\r\n${JSON.stringify(first, null, 2).slice(1)}${JSON.stringify(second, null, 4)}\n{\n  "id": 9,\n  "tag_string_general": "solo"`);
+  const read = await convertCollecting(several, path.join(dir, 'several.txt'));
+  assert.deepEqual(read.lines, [expectedLine(first!), expectedLine(second!)]);
+  assert.deepEqual(read.problems.map((p) => [p.unit, p.line, p.reason]), [['line', 1, 'bom'], ['item', 3, 'truncated-json']]);
+  // A JSON line holds its whole object: a broken first line is one bad line, the rest are read.
+  const lines = path.join(dir, 'lines.jsonl');
+  fs.writeFileSync(lines, `{"id": 1, "tag_string_gen\n${apiLines().join('\n')}\n`);
+  const jsonLines = await convertCollecting(lines, path.join(dir, 'lines.txt'));
+  assert.equal(jsonLines.lines.length, apiLines().length);
+  assert.deepEqual(jsonLines.problems.map((p) => [p.unit, p.line]), [['line', 1]]);
+});
+
 test('convert input: a trailing comma or data after the closing "]" loses no item', async (t) => {
   const dir = tempDir(t);
   const { text, records } = generatedArray(1000);
