@@ -149,10 +149,20 @@ function pickOrType(items: vscode.QuickPickItem[], options: { title: string; pla
     quickPick.items = items;
     quickPick.title = options.title;
     quickPick.placeholder = options.placeholder;
+    // What is typed is an item of its own (matching itself best, so first): Enter takes it, not the
+    // listed tag that merely contains it (`bow` took `hair bow`); an arrow key picks that one.
+    let typedItem: vscode.QuickPickItem | undefined;
+    quickPick.onDidChangeValue((value) => {
+      const typed = value.trim();
+      const listed = typed !== '' && items.some((item) => normalizeTag(item.label) === normalizeTag(typed));
+      typedItem = typed === '' || listed ? undefined : { label: typed, description: 'as typed (any spelling or alias)', alwaysShow: true };
+      quickPick.items = typedItem ? [typedItem, ...items] : items;
+    });
     let chosen: string | undefined;
     quickPick.onDidAccept(() => {
       const typed = quickPick.value.trim();
-      const picked = quickPick.selectedItems[0]?.label ?? quickPick.activeItems[0]?.label;
+      const active = quickPick.selectedItems[0] ?? quickPick.activeItems[0];
+      const picked = active === undefined || active === typedItem ? undefined : active.label;
       const invalid = picked === undefined ? validateOneTag(typed) : undefined;
       if (invalid !== undefined) {
         quickPick.title = `${options.title}: ${invalid}`;
