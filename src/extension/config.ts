@@ -20,6 +20,9 @@ const RESTRICTED_FOLDERS = ['wildcardFolders', 'loraFolders', 'embeddingFolders'
 const RESTART_KEYS = ['extraFiles', 'extraLanguages'];
 
 export class Config {
+  /** `wrongType` hears of a client setting of the wrong type (the server names its own), each read. */
+  constructor(private readonly wrongType: (message: string) => void = () => undefined) {}
+
   private get raw(): vscode.WorkspaceConfiguration {
     return vscode.workspace.getConfiguration(SECTION);
   }
@@ -33,7 +36,11 @@ export class Config {
   }
 
   get inlineSuggestions(): boolean {
-    return this.raw.get<boolean>('inlineSuggestions.enabled', false);
+    const value = this.raw.get<unknown>('inlineSuggestions.enabled', false);
+    if (typeof value === 'boolean') return value;
+    // (`"false"` turned them on.)
+    this.wrongType(`The setting ${SECTION}.inlineSuggestions.enabled is ${JSON.stringify(value)}, but must be true or false; using false.`);
+    return false;
   }
 
   /** How a tag is written into `document`, as the language server writes it (insertStyleOf). */
@@ -98,6 +105,12 @@ export class Config {
 
   private strings(key: string): string[] {
     const value = this.raw.get<unknown>(key, []);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.trim() !== '') : [];
+    // A string is a list of one, as the server reads its list settings.
+    if (typeof value === 'string') return value.trim() === '' ? [] : [value];
+    if (!Array.isArray(value)) {
+      this.wrongType(`The setting ${SECTION}.${key} is ${JSON.stringify(value)}, but must be a list of strings; using none.`);
+      return [];
+    }
+    return value.filter((v): v is string => typeof v === 'string' && v.trim() !== '');
   }
 }

@@ -23,7 +23,7 @@ import { clientOutputChannel } from './logChannel';
 const STARTING = 'Starting the language server…';
 
 export class Ctx implements vscode.Disposable {
-  readonly config = new Config();
+  readonly config: Config;
   readonly log: vscode.LogOutputChannel;
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
@@ -50,6 +50,12 @@ export class Ctx implements vscode.Disposable {
   constructor(readonly extension: vscode.ExtensionContext, log: vscode.LogOutputChannel, statusItem: vscode.StatusBarItem) {
     this.log = log;
     this.statusItem = statusItem;
+    // Shown once a window, as the server's warnings about its settings are.
+    this.config = new Config((message) => {
+      if (!this.firstWarning(message)) return;
+      this.log.warn(message);
+      void vscode.window.showWarningMessage(`Danbooru GPT: ${message}`);
+    });
     this.disposables.push(this.statusListeners);
 
     this.disposables.push(

@@ -28,6 +28,24 @@ suite('log and status', () => {
     }
   });
 
+  test('7b. the client\'s own settings of a wrong type are named once in the log, the default used ("false" turned inline suggestions on)', async () => {
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    await openPrompt('portrait.prompt');
+    const warned = (pattern: RegExp) => waitFor(`a warning matching ${pattern}`, () => (logLines().some((line) => pattern.test(line)) ? true : undefined), 30_000);
+    try {
+      await settings.update('inlineSuggestions.enabled', 'false', vscode.ConfigurationTarget.Workspace);
+      await warned(/\[warning\] The setting danbooruGpt\.inlineSuggestions\.enabled is "false", but must be true or false; using false\./);
+      await settings.update('extraLanguages', 42, vscode.ConfigurationTarget.Workspace);
+      await warned(/\[warning\] The setting danbooruGpt\.extraLanguages is 42, but must be a list of strings; using none\./);
+      await settings.update('sample.temperature', 0.9, vscode.ConfigurationTarget.Workspace);
+      await sleep(2000);
+      assert.equal(logLines().filter((line) => /inlineSuggestions\.enabled is "false"/.test(line)).length, 1, 'once');
+    } finally {
+      for (const key of ['inlineSuggestions.enabled', 'extraLanguages', 'sample.temperature']) await settings.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   test('8. Restart Language Server logs no error; the client\'s messages are logged at their level', async () => {
     await openPrompt('portrait.prompt');
     const loaded = () => logLines().filter((line) => /\] Model .* loaded in /.test(line)).length;
