@@ -20,13 +20,13 @@ export function registerConvertCommand(context: vscode.ExtensionContext, log: vs
 
 async function convertMetadataCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, clicked?: vscode.Uri, selection?: vscode.Uri[]): Promise<void> {
   const inputs = await chooseInputs(clicked, selection);
-  if (inputs.length === 0) return;
+  if (inputs.length === 0 || !allLocal(inputs, log)) return;
   const target = await vscode.window.showSaveDialog({
     title: 'Save the tag dataset as',
     defaultUri: vscode.Uri.file(defaultOutputPath(inputs[0].fsPath)),
     filters: { 'Tag dataset (one post a line)': ['txt'], 'JSON lines (id, rating, score, tags by category)': ['jsonl'] },
   });
-  if (target === undefined) return;
+  if (target === undefined || !allLocal([target], log)) return;
   const output = target.fsPath;
   const format = output.toLowerCase().endsWith('.jsonl') ? 'jsonl' : 'txt';
   const workerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'convert-worker.js').fsPath;
@@ -131,11 +131,24 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/**
+ * Whether every file is on this machine's disk, which the converter streams from and to; says which
+ * one is not (a virtual workspace's `vscode-vfs:` file, say: it was read as a local path, ENOENT).
+ */
+function allLocal(uris: vscode.Uri[], log: vscode.LogOutputChannel): boolean {
+  const other = uris.find((uri) => uri.scheme !== 'file');
+  if (other === undefined) return true;
+  const message = `Convert Metadata reads and writes files on this machine's disk; ${other.toString()} is not one (${other.scheme}:). Copy it to a local folder, or run \`danbooru-gpt convert\` where the dump is.`;
+  log.error(message);
+  void vscode.window.showErrorMessage(`Danbooru GPT: ${message}`);
+  return false;
+}
+
 /** The explorer's selection (or the clicked item), else the active editor's file, else an open dialog. */
 async function chooseInputs(clicked?: vscode.Uri, selection?: vscode.Uri[]): Promise<vscode.Uri[]> {
   const fromExplorer = selection && selection.length > 0 ? selection : clicked ? [clicked] : [];
-  const files = fromExplorer.filter((uri) => uri.scheme === 'file');
-  if (files.length > 0) return files;
+  // (All of them, local or not: one that is not is said, not dropped.)
+  if (fromExplorer.length > 0) return fromExplorer;
   const active = vscode.window.activeTextEditor?.document.uri;
   // The active editor is taken only when it is metadata: a prompt open from the palette is not.
   if (active?.scheme === 'file' && isMetadataPath(active.fsPath)) return [active];

@@ -75,6 +75,19 @@ suite('convert', () => {
     }
   });
 
+  test('5d. Convert Metadata on a file that is not on this machine\'s disk (a virtual workspace\'s) says so and asks nothing', async () => {
+    const remote = vscode.Uri.parse('vscode-vfs://github/someone/dump/posts.jsonl');
+    // (A save dialog would wait here: the command returns at once.)
+    const returned = await Promise.race([
+      Promise.resolve(vscode.commands.executeCommand('danbooruGpt.convertMetadata', remote, [remote])).then(() => true),
+      sleep(5000).then(() => false),
+    ]);
+    if (!returned) await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    assert.ok(returned, 'the command waited on a dialog');
+    const logged = await waitFor('the message in the log', () => extensionLogText().split('\n').find((line) => /\[error\] Convert Metadata reads and writes files on this machine's disk; vscode-vfs:\/\/github\/someone\/dump\/posts\.jsonl is not one \(vscode-vfs:\)/.test(line)), 10_000);
+    assert.ok(logged);
+  });
+
   test('5c. convert messages count in the singular and the plural', () => {
     const summary = (posts: number, bad: number, read = posts): ConvertSummary => ({
       output: '/w/posts.tags.txt', countsOutput: '/w/posts.tags.txt.counts.csv', outputsWritten: posts > 0, files: ['/w/posts.jsonl'], filesRead: 1, tagsWritten: 0, distinctTags: 0, seconds: 0,
