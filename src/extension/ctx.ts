@@ -22,6 +22,9 @@ import { clientOutputChannel } from './logChannel';
 
 const STARTING = 'Starting the language server…';
 
+/** URI schemes of a file's other versions: Git's (diffs, timeline) and GitLens's. */
+const OTHER_VERSION_SCHEMES = new Set(['git', 'gitlens']);
+
 export class Ctx implements vscode.Disposable {
   readonly config: Config;
   readonly log: vscode.LogOutputChannel;
@@ -173,6 +176,9 @@ export class Ctx implements vscode.Disposable {
       // Shared by the windows: picks made in one raise the tags in all (pickedTags.ts).
       initializationOptions: { pickedTagsFile: path.join(this.extension.globalStorageUri.fsPath, 'picked-tags.json'), workspaceTrusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
       middleware: {
+        // Another version of a file (a diff's left side) is not the user's prompt: checked, its
+        // problems would show in the Problems panel twice, under a URI no one edits.
+        didOpen: (document, next) => (OTHER_VERSION_SCHEMES.has(document.uri.scheme) ? Promise.resolve() : next(document)),
         // A picked tag's command goes to the server (which counts it); after a written separator the
         // list opens again for the next tag, which only the editor can do.
         executeCommand: async (command, args, next) => {

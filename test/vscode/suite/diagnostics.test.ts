@@ -27,6 +27,23 @@ suite('diagnostics', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  test('4h. another version of a prompt (a diff\'s left side, git: or gitlens:) is not checked: its problems are not listed twice', async () => {
+    const text = '2girls, blonde_hair, blush, lnog_hair, blush\n';
+    const provider = vscode.workspace.registerTextDocumentContentProvider('gitlens', { provideTextDocumentContent: () => text });
+    try {
+      const other = await vscode.workspace.openTextDocument(vscode.Uri.parse('gitlens:/checks.prompt'));
+      assert.equal(other.languageId, 'danbooru-prompt');
+      await vscode.window.showTextDocument(other);
+      // The same text as the user's own document is checked (two problems), meanwhile this one not.
+      const own = await vscode.workspace.openTextDocument({ language: 'danbooru-prompt', content: text });
+      await waitFor('the own document\'s problems', () => (vscode.languages.getDiagnostics(own.uri).length === 2 ? true : undefined));
+      assert.deepEqual(vscode.languages.getDiagnostics(other.uri), []);
+    } finally {
+      provider.dispose();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
   test('4b. quality tags are not unknown; "Add to known tags" writes the user setting (the workspace\'s, when it sets the list) and the warning goes', async () => {
     const settings = vscode.workspace.getConfiguration('danbooruGpt');
     const editor = await openPrompt('checks.prompt');
