@@ -159,6 +159,7 @@ function pickOrType(items: vscode.QuickPickItem[], options: { title: string; pla
       quickPick.items = typedItem ? [typedItem, ...items] : items;
     });
     let chosen: string | undefined;
+    let ambiguous: { typed: string; listed: string } | undefined;
     quickPick.onDidAccept(() => {
       const typed = quickPick.value.trim();
       const active = quickPick.selectedItems[0] ?? quickPick.activeItems[0];
@@ -168,12 +169,19 @@ function pickOrType(items: vscode.QuickPickItem[], options: { title: string; pla
         quickPick.title = `${options.title}: ${invalid}`;
         return;
       }
-      chosen = picked ?? typed;
+      // Enter right after typing can reach us before the list shows the typed item (the highlighted
+      // row is then the editor's first match, not a choice): which one is asked, never guessed.
+      if (picked !== undefined && typedItem !== undefined && validateOneTag(typed) === undefined) ambiguous = { typed, listed: picked };
+      else chosen = picked ?? typed;
       quickPick.hide();
     });
     quickPick.onDidHide(() => {
       quickPick.dispose();
-      resolve(chosen);
+      if (!ambiguous) return resolve(chosen);
+      const { typed, listed } = ambiguous;
+      void vscode.window
+        .showQuickPick([{ label: typed, description: 'as typed', value: typed }, { label: listed, description: 'the highlighted row', value: listed }], { title: `${options.title}: which one?` })
+        .then((answer) => resolve(answer?.value), () => resolve(undefined));
     });
     quickPick.show();
   });

@@ -620,6 +620,8 @@ scenario('4i-remove-typed-tag', async () => {
   await workbench.runCommand('Remove Tag from Every Prompt');
   await workbench.waitForQuickPickRow('simple_background');
   await workbench.type('hair');
+  // (The typed item first and highlighted, as a person sees it before pressing Enter.)
+  await workbench.page.locator('.quick-input-widget .monaco-list-row.focused', { hasText: 'as typed' }).first().waitFor({ timeout: 15_000 });
   await workbench.press('Enter');
   await workbench.waitForNotification(/no prompt to change/);
   await workbench.press('Control+Home');
