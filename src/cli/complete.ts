@@ -9,7 +9,7 @@ import { networkNameAt } from '../prompt/networks';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
 import type { Completion, TagEngine } from '../model/index';
 import { loadTranslations, translationCandidates, type TagTranslations } from '../model/translations';
-import { contextAt, isTypingWeight, normalizeTag, parsePrompt, writtenTags } from '../prompt/parser';
+import { contextAt, isTypingWeight, normalizeTag, parsePrompt, typedTagStart, writtenTags } from '../prompt/parser';
 import { parseCommandArgs } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { inputLines, NotUtf8Line } from './input-lines';
@@ -110,7 +110,7 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
   const inComment = parsed.tokens.some((t) => t.kind === 'comment' && t.start < cursor);
   if (!current || isTypingWeight(current.typed, isTag) || (!inComment && networkNameAt(text, cursor))) return JSON.stringify({ completions: [], replace: null });
   const named = at.category === undefined ? undefined : categoryId(at.category);
-  const written = writtenTags(parsed, (name) => engine.dictionary.resolve(name)?.tag.name ?? name, current.start);
+  const written = writtenTags(parsed, (name) => engine.dictionary.resolve(name)?.tag.name ?? name, typedTagStart(current));
   const categories = named === undefined ? request.categories : [named];
   // The engine leaves out the context itself; tags right of the cursor are filtered here.
   const completions = await engine.complete(at.before, current.prefix, {

@@ -453,6 +453,14 @@ export interface CurrentTag {
   prefix: string;
 }
 
+/**
+ * Where the tag being typed starts, to leave it out of the prompt's written tags; undefined for an
+ * empty place between tags, where a tag starting right after it (`1girl, |smile`) is written.
+ */
+export function typedTagStart(current: CurrentTag): number | undefined {
+  return current.end > current.start ? current.start : undefined;
+}
+
 export interface CursorContext {
   parsed: ParsedPrompt;
   /** Plain tags of the prompt left of the cursor, dictionary form: the model's context. */
@@ -473,7 +481,9 @@ export function contextAt(line: string, character: number, parsed: ParsedPrompt 
   let current: CurrentTag | undefined;
   let currentIndex = -1;
   if (!tokenHere) {
-    currentIndex = parsed.tags.findIndex((t) => t.start <= character && character <= t.end);
+    // (At a tag's first character nothing of it is typed: the cursor is between tags, and what is
+    // written there goes before it; `1girl, |smile` replaced smile.)
+    currentIndex = parsed.tags.findIndex((t) => t.start < character && character <= t.end);
     if (currentIndex < 0) {
       // Trailing spaces of a multi-word tag being typed (`long |`) still belong to it.
       currentIndex = parsed.tags.findIndex((t) => t.end < character && /^\s+$/.test(line.slice(t.end, character)) && !isTagEndedAt(parsed, t.end, character));

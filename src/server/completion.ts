@@ -22,7 +22,7 @@ import { cancellable } from './cancellation';
 import { formatTag, separatorAfter, type InsertStyle } from '../prompt/insertStyle';
 import { knownTagSet } from './diagnostics';
 import type { LineDocument } from './lineDocument';
-import { contextAt, isTypingWeight, normalizeTag, type CurrentTag } from '../prompt/parser';
+import { contextAt, isTypingWeight, normalizeTag, typedTagStart, type CurrentTag } from '../prompt/parser';
 import { TAG_PICKED_COMMAND } from '../protocol';
 import { translationCandidates } from '../model/translations';
 import { times } from '../util/words';
@@ -77,7 +77,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     if (wildcards) return wildcards;
   }
   // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
-  const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
+  const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, typedTagStart(current));
   // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
   // are tags right of the cursor, which the filter below may drop (asking for every tag of the
   // prompt more made each completion ~1 ms slower).

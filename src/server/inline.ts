@@ -22,8 +22,9 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   if (token.isCancellationRequested) return { items: [] };
   const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
   const current = cursor.current;
-  // Only at the end of what is being typed: ghost text in the middle of a tag would hide text.
-  if (!current || current.end > column || typingWeight(current.typed, engine.dictionary)) return { items: [] };
+  // Only at the end of what is being typed: ghost text in the middle of a tag would hide text, and
+  // right before a tag (`1girl, |smile`) it would be read as that tag's start.
+  if (!current || current.end > column || typingWeight(current.typed, engine.dictionary) || cursor.parsed.tags.some((t) => t.start === column)) return { items: [] };
   const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);

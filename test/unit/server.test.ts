@@ -116,6 +116,23 @@ describe('language server, dictionary-only', () => {
     assert.match(applied, /^1girl, [a-z ]+, smile$/);
   });
 
+  test('completion at the start of a tag, nothing of it typed (space and comma open the list), inserts before it: the tag stays, and is not offered', async () => {
+    for (const [line, column, expected] of [
+      ['1girl, smile', 7, /^1girl, [a-z ]+, smile$/],
+      ['1girl,smile', 6, /^1girl, [a-z ]+, smile$/],
+      ['1girl, smile', 0, /^[a-z ]+, 1girl, smile$/],
+    ] as const) {
+      const uri = await client.open(`start-of-tag-${column}.prompt`, line);
+      const items = await client.completionItems(uri, 0, column);
+      assert.ok(items.length > 0, line);
+      assert.deepEqual(editOf(items[0]!).range, { start: { line: 0, character: column }, end: { line: 0, character: column } }, line);
+      assert.match(applyCompletion(line, items[0]!), expected);
+      assert.ok(!items.some((item) => item.label === 'smile' || item.label === '1girl'), `${line}: ${items.map((item) => item.label).join(', ')}`);
+      // Nor ghost text there: it would read as the tag's start.
+      assert.deepEqual(await client.nextTags(uri, 0, column), { items: [] }, line);
+    }
+  });
+
   test('completion ranges inside weights, escapes and after LoRA; none inside LoRA or a weight', async () => {
     const text = ['1girl, (long ha:1.2)', 'ganyu \\(gen', '<lora:add_detail:0.8>, sm', '(solo:1.2), [cat ears|dog e]'].join('\n');
     const uri = await client.open('syntax.prompt', text);
