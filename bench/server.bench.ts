@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DidChangeTextDocumentNotification, DocumentFormattingRequest, DocumentHighlightRequest, DocumentSymbolRequest, RenameRequest, type CodeAction } from 'vscode-languageserver-protocol/node';
 import { loadDictionary, loadEngine } from '../src/model/index';
 import { continuationColumn, parsePrompt } from '../src/prompt/parser';
+import { formatPrompt } from '../src/prompt/format';
 import { TagCountsRequest } from '../src/protocol';
 import type { CompactTagDictionary } from '../src/model/dictionary';
 import { parseTranslations, translationCandidates } from '../src/model/translations';
@@ -268,13 +269,14 @@ async function main(): Promise<void> {
   if (CAPTION_FILES > 0) await captionFolder(modelDir);
 }
 
-/** The constructs of a long line (GENERATED: one written again and again) whose checks once grew with the square of its length. */
+/** The constructs of a long line (GENERATED: one written again and again) whose checks (or formatting) once grew with the square of its length. */
 const LONG_LINE_CONSTRUCTS = { weights: '(smile:1.2)', alternation: '[cat|dog] ears', choice: '{red|blue} dress', 'AND segments': 'smile AND 1girl', plain: 'long hair' };
 const LONG_LINE_KB = 256;
 
 /**
- * One LONG_LINE_KB line of each construct, in this process: its check (lineProblems) and where
- * Sample Tags continues it at its end (continuationColumn), beside the parser alone on it.
+ * One LONG_LINE_KB line of each construct, in this process: its check (lineProblems), where Sample
+ * Tags continues it at its end (continuationColumn) and Format Document's text for it, beside the
+ * parser alone on it.
  */
 function longLines(): void {
   const dictionary = loadDictionary();
@@ -291,7 +293,8 @@ function longLines(): void {
     const parsed = parseLine(line, dictionary);
     const checkMs = timed(() => lineProblems(line, dictionary, check));
     const continueMs = timed(() => continuationColumn(line, line.length, parsed));
-    console.log(`  ${`${name} \`${construct}\``.padEnd(34)} check ${fmt(checkMs)} (x${(checkMs / parseMs).toFixed(1)}), where sampling continues ${fmt(continueMs)} (x${(continueMs / parseMs).toFixed(2)}); parser alone ${fmt(parseMs)}`);
+    const formatMs = timed(() => formatPrompt(line, { separator: 'spaces', tagWords: 'keep' }));
+    console.log(`  ${`${name} \`${construct}\``.padEnd(34)} check ${fmt(checkMs)} (x${(checkMs / parseMs).toFixed(1)}), where sampling continues ${fmt(continueMs)} (x${(continueMs / parseMs).toFixed(2)}), formatted ${fmt(formatMs)} (x${(formatMs / parseMs).toFixed(1)}); parser alone ${fmt(parseMs)}`);
   }
 }
 

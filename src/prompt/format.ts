@@ -171,7 +171,10 @@ export function mayNeedFormatting(line: string, options: Pick<FormatOptions, 'se
 /** The line formatted; the same line when nothing changes. */
 export function formatPrompt(line: string, options: FormatOptions, parsed: ParsedPrompt = parsePrompt(line, options)): string {
   const afterComma = options.separator === 'comma' ? '' : ' ';
-  let out = '';
+  const pieces: string[] = [];
+  // The last character written (asking the growing string for it flattened it each time: a line of
+  // 16,000 weighted tags took 5 s).
+  let last = '';
   let previous: Unit | undefined;
   for (const unit of unitsOf(line, parsed)) {
     if (unit.kind === 'comma' && (!previous || previous.kind === 'comma' || previous.kind === 'open')) continue;
@@ -189,10 +192,12 @@ export function formatPrompt(line: string, options: FormatOptions, parsed: Parse
     }
     const text = unitText(line, unit, options);
     // `3:` (a face) before its weight `:1.2`: joined they would read as NovelAI's `::`.
-    if (gap === '' && out.endsWith(':') && text.startsWith(':')) gap = ' ';
-    out += gap + text;
+    if (gap === '' && last === ':' && text.startsWith(':')) gap = ' ';
+    pieces.push(gap, text);
+    last = text === '' ? (gap === '' ? last : gap[gap.length - 1]!) : text[text.length - 1]!;
     previous = unit;
   }
+  const out = pieces.join('');
   // `, # portraits` without its empty first separator would read as a comment (a section heading):
   // formatting never changes what a line is.
   if (commentLineText(out) !== undefined && commentLineText(line) === undefined) return line;
