@@ -293,7 +293,7 @@ function longLines(): void {
     const parsed = parseLine(line, dictionary);
     const checkMs = timed(() => lineProblems(line, dictionary, check));
     const continueMs = timed(() => continuationColumn(line, line.length, parsed));
-    const formatMs = timed(() => formatPrompt(line, { separator: 'spaces', tagWords: 'keep' }));
+    const formatMs = timed(() => formatPrompt(line, { separator: 'commaSpace', tagWords: 'keep' }));
     console.log(`  ${`${name} \`${construct}\``.padEnd(34)} check ${fmt(checkMs)} (x${(checkMs / parseMs).toFixed(1)}), where sampling continues ${fmt(continueMs)} (x${(continueMs / parseMs).toFixed(2)}), formatted ${fmt(formatMs)} (x${(formatMs / parseMs).toFixed(1)}); parser alone ${fmt(parseMs)}`);
   }
 }
