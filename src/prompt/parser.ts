@@ -5,7 +5,7 @@
 
 /** One tag as written in a prompt. */
 export interface PromptTag {
-  /** Raw text as written, trimmed: `long hair`, `ganyu \(genshin impact\)`. */
+  /** Raw text as written, trimmed (but for a space a backslash escapes): `long hair`, `ganyu \(genshin impact\)`. */
   text: string;
   /** Dictionary form: unescaped, lower-case, spaces as underscores: `ganyu_(genshin_impact)`. */
   name: string;
@@ -276,7 +276,8 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   const flush = (endExclusive: number): void => {
     if (tagStart < 0) return;
     let end = endExclusive;
-    while (end > tagStart && isSpace(line.charCodeAt(end - 1))) end--;
+    // (Not a space a backslash escapes, `smile\ `: Format Document dropped it, making `smile\ , blush` one tag.)
+    while (end > tagStart && isSpace(line.charCodeAt(end - 1)) && !escapedAt(end - 1)) end--;
     if (end > tagStart && tagStart === wildcardStart) {
       tokens.push({ kind: 'wildcard', start: tagStart, end });
     } else if (end > tagStart) {
@@ -287,6 +288,12 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
     }
     tagStart = -1;
     literalDepth = 0;
+  };
+  /** Whether the character at `at` follows an odd run of backslashes within the tag being read. */
+  const escapedAt = (at: number): boolean => {
+    let backslashes = 0;
+    for (let j = at - 1; j >= tagStart && line.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+    return backslashes % 2 === 1;
   };
   const separator = (at: number): void => {
     flush(at);

@@ -165,3 +165,11 @@ test('format: a file\'s separator style is what most of its commas have after th
   const once = formatted(lines);
   assert.deepEqual(formatted(once), once);
 });
+
+test('formatPrompt keeps a space a backslash escapes: `smile\\ , blush` stays two tags, `(smile\\ :1.2)` a weighted one', () => {
+  const options = { separator: 'commaSpace' as const, tagWords: 'keep' as const };
+  for (const line of ['smile\\ , blush', '(smile\\ :1.2), blush', 'smile\\ ']) assert.equal(formatPrompt(line, options), line);
+  assert.deepEqual(parsePrompt('smile\\ , blush').tags.map((tag) => tag.text), ['smile\\ ', 'blush']);
+  // An escaped backslash escapes no space: that one is trimmed as before.
+  assert.equal(formatPrompt('a\\\\ , b', options), 'a\\\\, b');
+});
