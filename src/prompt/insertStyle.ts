@@ -68,7 +68,7 @@ export function separatorAfter(line: string, end: number, style: Pick<InsertStyl
   if (!style.appendComma) return '';
   const rest = line.slice(end).trimStart();
   if (rest === '') return ', ';
-  return /^[,|)\]}:>]/.test(rest) ? '' : ', ';
+  return /^[,，、|)\]}:>]/.test(rest) ? '' : ', ';
 }
 
 /** An edit on one line: replace columns [start, end) with text. */
@@ -119,10 +119,13 @@ export function continuationEdit(line: string, column: number, tags: string[], s
   const trimmed = before.trimEnd();
   const last = trimmed[trimmed.length - 1];
   if (last === undefined) return { start: at, end: at, text: body + after };
+  // (Any space already there will do: a tab or a full-width one got a second.)
   if (last === ',') {
-    const text = (before.endsWith(' ') ? '' : ' ') + body + after;
+    const text = (/\s$/.test(before) ? '' : ' ') + body + after;
     return { start: at, end: at, text };
   }
+  // A full-width comma carries its own space.
+  if (last === '，' || last === '、') return { start: at, end: at, text: body + after };
   // Right after an opening bracket or a NovelAI section's `1.5::`: the tags are its first.
   if (/[|([{]/.test(last) || parsed.tokens.some((t) => t.end === trimmed.length && opensSection(line, t))) return { start: at, end: at, text: body + after };
   // After BREAK/AND a space is the separator; a comma there would start an empty chunk.

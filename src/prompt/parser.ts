@@ -80,6 +80,12 @@ const SECTION_WEIGHT = /^-?(?:\d+\.?\d*|\.\d+)\s*$/;
 
 const BACKSLASH = 92;
 const COMMA = 44;
+/**
+ * `，` and `、`, the commas a Chinese or Japanese input method types: separators as `,` is (CLIP's
+ * text cleaning reads full-width characters as their ASCII ones).
+ */
+const FULLWIDTH_COMMA = 0xff0c;
+const IDEOGRAPHIC_COMMA = 0x3001;
 const COLON = 58;
 // The rest of a1111's `[:to:when]` from its first colon: `:smile:0.5]`.
 const EDIT_WITHOUT_FROM = /:[^:[\]]+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
@@ -357,7 +363,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         continue;
       }
     }
-    if (code === COMMA) {
+    if (code === COMMA || code === FULLWIDTH_COMMA || code === IDEOGRAPHIC_COMMA) {
       separator(i++);
       continue;
     }
@@ -479,7 +485,7 @@ export interface CursorContext {
 }
 
 /** Characters after which a new tag may start. */
-const TAG_START_AFTER = new Set([',', '|', '(', '[', '{', ':']);
+const TAG_START_AFTER = new Set([',', '，', '、', '|', '(', '[', '{', ':']);
 
 /** What the cursor at `character` on `line` is writing, and the tags before it. */
 export function contextAt(line: string, character: number, parsed: ParsedPrompt = parsePrompt(line)): CursorContext {
@@ -624,7 +630,7 @@ export function isInAlternation(line: string, parsed: ParsedPrompt, tagIndex: nu
 }
 
 function isSeparatorChar(c: string): boolean {
-  return c === ',' || c === '|';
+  return c === ',' || c === '，' || c === '、' || c === '|';
 }
 
 /**

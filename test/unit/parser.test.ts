@@ -386,3 +386,18 @@ test('unescaped parentheses: in a name of words only (faces keep theirs); escapi
   for (const face of [':)', '(o)_(o)', '\\(^o^)/', ';)']) assert.equal(hasUnescapedParentheses(face), false, face);
   assert.equal(escapeParentheses('saber (fate) \\(x\\)'), 'saber \\(fate\\) \\(x\\)');
 });
+
+test('the commas a CJK input method types (，、) separate tags as , does: tags, the tag being typed, what continues a prompt', () => {
+  assert.deepEqual(parsePrompt('1girl，long hair、smile, solo').tags.map((tag) => tag.text), ['1girl', 'long hair', 'smile', 'solo']);
+  // The tag being typed starts after it (completion replaced `1girl， lo` whole).
+  const typing = contextAt('1girl， lo', 9);
+  assert.deepEqual([typing.current?.start, typing.current?.typed, typing.before], [7, 'lo', ['1girl']]);
+  assert.deepEqual(contextAt('1girl，', 6).current, { start: 6, end: 6, typed: '', prefix: '' });
+  // Nothing doubled: no `,` after it, no space (it carries its own); one before a following `，`.
+  const apply = (line: string, edit: { start: number; end: number; text: string }): string => line.slice(0, edit.start) + edit.text + line.slice(edit.end);
+  assert.equal(apply('1girl，', continuationEdit('1girl，', 6, ['smile'], DEFAULT_INSERT_STYLE)), '1girl，smile, ');
+  assert.equal(separatorAfter('a，b', 1, DEFAULT_INSERT_STYLE), '');
+  // A tab or a full-width space after a comma is the space already there.
+  assert.equal(apply('1girl,\t', continuationEdit('1girl,\t', 7, ['smile'], DEFAULT_INSERT_STYLE)), '1girl,\tsmile, ');
+  assert.equal(apply('1girl,\u3000', continuationEdit('1girl,\u3000', 7, ['smile'], DEFAULT_INSERT_STYLE)), '1girl,\u3000smile, ');
+});
