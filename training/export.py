@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from typing import List, Optional, Sequence
 
 # Passive OpenMP waiting: on a busy shared machine spinning threads make training ~10x slower.
@@ -239,6 +240,21 @@ def matching_extras(run: str, vocab_hash: str) -> List[str]:
     return list(kept)
 
 
+def move_into(staging: str, out: str, stale: Sequence[str]) -> None:
+    """Moves every file of `staging` into `out` (same names, renames on one file system), after
+    removing `stale` files of an earlier export there that this one does not write (ranking files
+    for another vocabulary). Other files of `out` (a README, eval.json) are kept."""
+    for name in stale:
+        target = os.path.join(out, name)
+        if os.path.exists(target):
+            os.remove(target)
+    for folder, _, files in os.walk(staging):
+        target_folder = os.path.join(out, os.path.relpath(folder, staging))
+        os.makedirs(target_folder, exist_ok=True)
+        for name in files:
+            os.replace(os.path.join(folder, name), os.path.join(target_folder, name))
+
+
 def export(args: argparse.Namespace) -> int:
     # Checked before anything is written, so a bad path leaves no half-written model folder.
     checkpoint = args.checkpoint or os.path.join(args.run, "best.pt")
@@ -256,28 +272,30 @@ def export(args: argparse.Namespace) -> int:
     if len(tokenizer) != model.config.vocab_size:
         raise ExportError(f"{args.run}: tokenizer has {len(tokenizer)} tokens, model {model.config.vocab_size}")
     extras = matching_extras(args.run, vocabulary_sha256(tokenizer.vocab))
-    os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
-    # An earlier export's ranking files go first: an export stopped halfway must not leave them
-    # beside a new model (the runtime also refuses one that records another vocabulary).
-    for extra in ("related.json", "ranking.json"):
-        target = os.path.join(args.out, extra)
-        if os.path.exists(target):
-            os.remove(target)
-    tokenizer.save(args.out, model.config.n_positions)
-    training = {k: settings[k] for k in ("val_percent", "categories") if k in settings}
-    write_json_atomic(
-        os.path.join(args.out, "config.json"),
-        hf_config(model.config, {"parameters": model.num_parameters(), **({"training": training} if training else {})}),
-    )
-    write_json_atomic(
-        os.path.join(args.out, "generation_config.json"),
-        {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
-    )
-    export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"), args.graph)
-    for extra in extras:  # ranking files the runtime reads, made for this vocabulary
-        target = os.path.join(args.out, extra)
-        shutil.copyfile(os.path.join(args.run, extra), target + ".tmp")
-        os.replace(target + ".tmp", target)
+    # Every file is written into a folder beside --out first and moved in once all are there: an export
+    # stopped halfway (Ctrl-C, a full disk) left a new config.json beside the old graph, which the
+    # runtime refuses; and --out equal to --run removed the run's ranking files before copying them.
+    parent = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(args.out))}.export-", dir=parent)
+    try:
+        tokenizer.save(staging, model.config.n_positions)
+        training = {k: settings[k] for k in ("val_percent", "categories") if k in settings}
+        write_json_atomic(
+            os.path.join(staging, "config.json"),
+            hf_config(model.config, {"parameters": model.num_parameters(), **({"training": training} if training else {})}),
+        )
+        write_json_atomic(
+            os.path.join(staging, "generation_config.json"),
+            {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID, "do_sample": True, "max_length": model.config.n_positions},
+        )
+        os.makedirs(os.path.join(staging, "onnx"))
+        export_onnx(model, os.path.join(staging, "onnx", "model.onnx"), args.graph)
+        for extra in extras:  # ranking files the runtime reads, made for this vocabulary
+            shutil.copyfile(os.path.join(args.run, extra), os.path.join(staging, extra))
+        move_into(staging, args.out, stale=[extra for extra in ("related.json", "ranking.json") if extra not in extras])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if args.parity:
         # A fixed sequence of the most frequent tags (ids 4..), long enough to exercise the cache.
         ids = [BOS_ID] + list(range(4, min(4 + 7, model.config.vocab_size)))

@@ -92,6 +92,42 @@ class RelatedAndExportTest(unittest.TestCase):
         with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
             self.assertEqual(json.load(f)["tag_model"]["training"]["val_percent"], 10)
 
+    def test_export_into_the_run_folder_keeps_its_ranking_files(self):
+        self.assertEqual(run_main(related.main, ["--data", self.data, "--run", self.run])[0], 0)
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", self.run])
+        self.assertEqual(code, 0, err)
+        for name in ("related.json", "config.json", os.path.join("onnx", "model.onnx"), "best.pt"):
+            self.assertTrue(os.path.exists(os.path.join(self.run, name)), name)
+        self.assertEqual([n for n in os.listdir(self.dir) if ".export-" in n], [])
+
+    def test_an_export_stopped_halfway_leaves_the_model_folder_as_it_was(self):
+        out = os.path.join(self.dir, "model")
+        self.assertEqual(run_main(related.main, ["--data", self.data, "--run", self.run])[0], 0)
+        self.assertEqual(run_main(export.main, ["--run", self.run, "--out", out])[0], 0)
+        with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
+            f.write("the user's own file\n")
+        before = {name: open(os.path.join(out, name), "rb").read() for name in ("config.json", "tokenizer.json", "related.json", os.path.join("onnx", "model.onnx"))}
+        real = export.export_onnx
+
+        def interrupted(*args, **kwargs):
+            real(*args, **kwargs)
+            raise KeyboardInterrupt  # Ctrl-C once the graph is written, before the rest moves in
+
+        export.export_onnx = interrupted
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                run_main(export.main, ["--run", self.run, "--out", out, "--graph", "traced"])
+        finally:
+            export.export_onnx = real
+        for name, content in before.items():
+            self.assertEqual(open(os.path.join(out, name), "rb").read(), content, name)
+        self.assertTrue(os.path.exists(os.path.join(out, "README.md")))
+        self.assertEqual([n for n in os.listdir(self.dir) if ".export-" in n], [])
+        # Done again, the other graph moves in beside the user's file.
+        self.assertEqual(run_main(export.main, ["--run", self.run, "--out", out, "--graph", "traced"])[0], 0)
+        self.assertNotEqual(open(os.path.join(out, "onnx", "model.onnx"), "rb").read(), before[os.path.join("onnx", "model.onnx")])
+        self.assertTrue(os.path.exists(os.path.join(out, "README.md")))
+
     def test_evaluation_context_longer_than_the_model_keeps_bos_and_the_latest_tags_as_the_runtime(self):
         short = os.path.join(self.dir, "short")
         code, _, err = run_main(train.main, ["--data", self.data, "--out", short, *TINY, "--epochs", "1", "--n-positions", "4"])
