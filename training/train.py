@@ -225,12 +225,17 @@ def save_checkpoint(path: str, state: dict) -> None:
     os.replace(tmp, path)
 
 
+class DivergedError(Exception):
+    """The loss stopped being a number."""
+
+
 class UsageError(Exception):
     """A bad command line or run folder: printed as one line, exit 1."""
 
 
 MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "n_positions", "dropout")
 RUN_FILES = ("last.pt", "best.pt", "log.jsonl")  # files that say a folder holds a run
+MODEL_FILES = ("config.json", os.path.join("onnx", "model.onnx"), "model.onnx")  # files that say a folder holds an exported model
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -409,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with StopSignals() as signals:
             return train(args, signals)
-    except (DataError, UsageError, OSError) as err:
+    except (DataError, UsageError, DivergedError, OSError) as err:
         print(f"train: {err}", file=sys.stderr)
         return 1
 
@@ -431,6 +436,11 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         # A new run here would mix with the old one (its log, its best.pt) and its related/ranking files.
         raise UsageError(f"{args.out} already holds a training run ({', '.join(held)}): "
                          "continue it with --resume, or choose another --out (or delete the folder)")
+    model_files = [f for f in MODEL_FILES if os.path.exists(os.path.join(args.out, f))]
+    if model_files and not resuming:
+        # Its tokenizer.json would be replaced by the run's, beside a graph of another vocabulary.
+        raise UsageError(f"{args.out} is a model folder ({', '.join(model_files)}): train into a folder of its own "
+                         f"and export into this one (export.py --run RUN --out {args.out})")
 
     posts = read_posts(args.data, categories)  # before creating --out: a bad --data leaves nothing behind
     train_posts, val_posts = split_posts(posts, args.val_percent)
@@ -524,6 +534,11 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(progress.step, total_steps, args)
             loss = compute_loss(model, batch, args.loss, teacher, args.distill_weight, args.distill_temperature)
+            if not torch.isfinite(loss):
+                # Every later step would be NaN too, and end "successfully" naming a best.pt never written.
+                raise DivergedError(f"the loss is {loss.item()} at epoch {epoch + 1}, batch {index + 1} (step {progress.step + 1}): "
+                                    f"training diverged; lower --lr (now {args.lr}) or check --weight-decay and the distillation settings. "
+                                    f"{last_path} holds the last checkpoint before it, if any")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -97,6 +97,24 @@ class TrainPipelineTest(unittest.TestCase):
         self.assertIn("already holds a training run", err)
         self.assertEqual(len(log_records(self.path("run"))), 1)
 
+    def test_training_into_an_exported_model_folder_is_refused_before_its_tokenizer_is_replaced(self):
+        model = self.path("model")
+        os.makedirs(os.path.join(model, "onnx"))
+        for name in ("config.json", "tokenizer.json", os.path.join("onnx", "model.onnx")):
+            with open(os.path.join(model, name), "w", encoding="utf-8") as f:
+                f.write("the shipped model's\n")
+        code, _, err = self.train(model, "--epochs", "1")
+        self.assertEqual(code, 1)
+        self.assertIn("is a model folder (config.json, onnx/model.onnx)", err)
+        with open(os.path.join(model, "tokenizer.json"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), "the shipped model's\n")
+
+    def test_a_loss_that_is_no_number_stops_the_run_with_an_error_not_a_success(self):
+        code, out, err = self.train(self.path("run"), "--epochs", "2", "--lr", "inf", "--val-percent", "0")
+        self.assertEqual(code, 1, out)
+        self.assertIn("training diverged; lower --lr", err)
+        self.assertFalse(os.path.exists(self.path("run", "best.pt")), "no NaN weights saved as the best")
+
     def test_resume_takes_the_model_size_from_the_checkpoint_and_counts_epochs_from_1(self):
         self.assertEqual(self.train(self.path("run"), "--epochs", "1", "--n-embd", "24")[0], 0)
         args = ["--data", self.data, "--out", self.path("run"), "--min-count", "1", "--epochs", "2",
