@@ -64,7 +64,12 @@ class OnnxWrapper(torch.nn.Module):
 def load_model(checkpoint: str, tokenizer_path: Optional[str] = None) -> GPT:
     """The checkpoint's model; with `tokenizer_path`, refused when the checkpoint records another
     vocabulary (another run's best.pt given as --checkpoint: ids would map to the wrong tags)."""
-    ckpt = torch.load(checkpoint, map_location="cpu")
+    try:
+        ckpt = torch.load(checkpoint, map_location="cpu")
+    except Exception as err:  # torch raises whatever its unpickler meets (EOFError, RuntimeError, …)
+        raise DataError(f"{checkpoint}: not a checkpoint PyTorch can read ({type(err).__name__}: {err}); is it cut short or another file?") from err
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise DataError(f"{checkpoint}: not a training checkpoint (no model weights and config in it)")
     recorded = ckpt.get("vocabulary_sha256")
     if tokenizer_path is not None and recorded is not None and recorded != vocabulary_sha256(TagTokenizer.load(tokenizer_path).vocab):
         raise DataError(f"{checkpoint}: trained with another vocabulary than {tokenizer_path} (another run's checkpoint?)")

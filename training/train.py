@@ -276,8 +276,35 @@ def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]
 
 def load_checkpoint(path: str) -> dict:
     """On the CPU whatever --device is: the saved RNG state must stay a CPU ByteTensor for
-    torch.set_rng_state, and load_state_dict copies the weights onto the model's device."""
-    return torch.load(path, map_location="cpu")
+    torch.set_rng_state, and load_state_dict copies the weights onto the model's device. A file torch
+    cannot read, or one that is no training checkpoint, is an error naming it."""
+    try:
+        ckpt = torch.load(path, map_location="cpu")
+    except Exception as err:  # torch raises whatever its unpickler meets (EOFError, RuntimeError, …)
+        raise DataError(f"{path}: not a checkpoint PyTorch can read ({type(err).__name__}: {err}); "
+                        "is it cut short or another file?") from err
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise DataError(f"{path}: not a training checkpoint (no model weights and config in it)")
+    return ckpt
+
+
+# Flags that decide how an epoch is cut into batches and what is learnt: a resumed run with other
+# values would skip or repeat posts (another batch size: "batch 61 of 29") or change its loss.
+ORDER_FLAGS = ("batch_size", "seed", "loss", "max_tags")
+
+
+def check_resume_checkpoint(args: argparse.Namespace, ckpt: dict, path: str, vocabulary: str) -> None:
+    """Refuses to resume from a last.pt of another vocabulary (another run's, copied here) or with
+    other ORDER_FLAGS than it was saved with."""
+    recorded_vocabulary = ckpt.get("vocabulary_sha256")
+    if recorded_vocabulary is not None and recorded_vocabulary != vocabulary:
+        raise DataError(f"{path} was saved with another vocabulary than {args.out}'s tokenizer.json (another run's checkpoint?)")
+    recorded = ckpt.get("args") or {}
+    for name in ORDER_FLAGS:
+        if name in recorded and recorded[name] != getattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{path} was trained with {flag} {recorded[name]}; resuming with {flag} {getattr(args, name)} "
+                             f"would cut its epochs otherwise (posts skipped or repeated): give {flag} {recorded[name]}")
 
 
 def restore_rng(ckpt: dict, device: str) -> None:
@@ -454,6 +481,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         settings = read_run_settings(args.out)
         check_run_vocabulary(args.out, settings, tokenizer)
         check_resume(args, settings, categories)
+        check_resume_checkpoint(args, ckpt, last_path, vocabulary_sha256(tokenizer.vocab))
         # The checkpoint's model size, whatever the command line says (the weights only fit it).
         config = GPTConfig(**ckpt["config"])
         for name in MODEL_FLAGS:

@@ -128,6 +128,17 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertNotEqual(open(os.path.join(out, "onnx", "model.onnx"), "rb").read(), before[os.path.join("onnx", "model.onnx")])
         self.assertTrue(os.path.exists(os.path.join(out, "README.md")))
 
+    def test_a_checkpoint_cut_short_is_an_error_naming_it_not_a_traceback(self):
+        best = os.path.join(self.run, "best.pt")
+        with open(best, "rb") as f:
+            data = f.read()
+        with open(best, "wb") as f:
+            f.write(data[: len(data) // 3])
+        code, _, err = run_main(export.main, ["--run", self.run, "--out", os.path.join(self.dir, "model")])
+        self.assertEqual(code, 1)
+        self.assertIn(f"{best}: not a checkpoint PyTorch can read", err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "model")))
+
     def test_evaluation_context_longer_than_the_model_keeps_bos_and_the_latest_tags_as_the_runtime(self):
         short = os.path.join(self.dir, "short")
         code, _, err = run_main(train.main, ["--data", self.data, "--out", short, *TINY, "--epochs", "1", "--n-positions", "4"])

@@ -222,6 +222,30 @@ class TrainPipelineTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertIn("note: " + self.path("run") + " was trained on", out)
 
+    def test_resume_refuses_other_batches_seed_or_loss_and_a_checkpoint_it_cannot_read_or_of_another_run(self):
+        self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0)
+        for flag, value in (("--batch-size", "32"), ("--seed", "99"), ("--loss", "next")):
+            code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume", flag, value)
+            self.assertEqual(code, 1, err)
+            self.assertIn(f"was trained with {flag} ", err)
+            self.assertIn(f"give {flag} ", err)
+        # Another run's last.pt (another vocabulary) copied in, then a file cut short.
+        self.assertEqual(self.train(self.path("other"), "--epochs", "1", data=write_posts(self.path("other.tsv"), n=80, seed=5))[0], 0)
+        last = self.path("run", "last.pt")
+        with open(self.path("other", "last.pt"), "rb") as f:
+            other = f.read()
+        with open(last, "wb") as f:
+            f.write(other)
+        code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume")
+        self.assertEqual(code, 1, err)
+        self.assertIn("was saved with another vocabulary", err)
+        with open(last, "wb") as f:
+            f.write(other[: len(other) // 2])
+        code, _, err = self.train(self.path("run"), "--epochs", "2", "--resume")
+        self.assertEqual(code, 1, err)
+        self.assertIn(f"{last}: not a checkpoint PyTorch can read", err)
+        self.assertNotIn("Traceback", err)
+
     def test_bad_flags_are_one_line_each_not_a_traceback(self):
         for flags, message in [(["--lr", "-1"], "--lr must be above 0"), (["--dropout", "2"], "--dropout in 0..1"),
                                (["--threads", "0"], "--threads"), (["--log-every", "0"], "--log-every"),
