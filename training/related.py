@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from typing import List, Optional, Sequence
@@ -106,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
+    # (Each crashed deep in the fit with a traceback, or, --lambda below 0, wrote weights of no use.)
+    if not (math.isfinite(args.lam) and args.lam > 0) or args.k < 1 or args.threads < 1 or args.max_tags < 0:
+        print("related: --lambda must be above 0, --k and --threads at least 1, --max-tags at least 0 (0: all)", file=sys.stderr)
+        return 2
     torch.set_num_threads(args.threads)
     try:
         tokenizer = TagTokenizer.load(os.path.join(args.run, "tokenizer.json"))

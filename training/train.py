@@ -252,6 +252,13 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError("--n-layer, --n-head, --threads, --log-every and --patience must be at least 1")
     if not args.lr > 0 or not 0 <= args.dropout < 1 or args.weight_decay < 0 or not 0 <= args.min_lr_ratio <= 1:
         raise UsageError("--lr must be above 0, --dropout in 0..1 (1 excluded), --weight-decay at least 0, --min-lr-ratio in 0..1")
+    for flag, value in (("--lr", args.lr), ("--weight-decay", args.weight_decay), ("--dropout", args.dropout), ("--min-lr-ratio", args.min_lr_ratio),
+                        ("--max-minutes", args.max_minutes), ("--checkpoint-minutes", args.checkpoint_minutes),
+                        ("--distill-weight", args.distill_weight), ("--distill-temperature", args.distill_temperature), ("--distill-lambda", args.distill_lambda)):
+        if not math.isfinite(value):
+            raise UsageError(f"{flag} {value}: expected a finite number")
+    if not 0 <= args.distill_weight <= 1 or not args.distill_temperature > 0 or not args.distill_lambda > 0:
+        raise UsageError("--distill-weight must be in 0..1, --distill-temperature and --distill-lambda above 0")
     if args.max_minutes < 0 or args.max_steps < 0 or args.checkpoint_minutes < 0 or args.warmup_steps < 0:
         raise UsageError("--max-minutes, --max-steps, --checkpoint-minutes and --warmup-steps must be at least 0 (0: no limit)")
     if args.device != "cpu" and not args.device.startswith("cuda"):

@@ -139,6 +139,13 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertIn(f"{best}: not a checkpoint PyTorch can read", err)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "model")))
 
+    def test_related_refuses_flags_out_of_range_before_the_fit(self):
+        for extra in (["--k", "-1"], ["--lambda", "0"], ["--lambda", "-5"], ["--lambda", "nan"], ["--threads", "0"]):
+            code, _, err = run_main(related.main, ["--data", self.data, "--run", self.run, *extra])
+            self.assertEqual(code, 2, extra)
+            self.assertIn("--lambda must be above 0", err)
+            self.assertFalse(os.path.exists(os.path.join(self.run, "related.json")), extra)
+
     def test_evaluation_context_longer_than_the_model_keeps_bos_and_the_latest_tags_as_the_runtime(self):
         short = os.path.join(self.dir, "short")
         code, _, err = run_main(train.main, ["--data", self.data, "--out", short, *TINY, "--epochs", "1", "--n-positions", "4"])

@@ -110,7 +110,7 @@ class TrainPipelineTest(unittest.TestCase):
             self.assertEqual(f.read(), "the shipped model's\n")
 
     def test_a_loss_that_is_no_number_stops_the_run_with_an_error_not_a_success(self):
-        code, out, err = self.train(self.path("run"), "--epochs", "2", "--lr", "inf", "--val-percent", "0")
+        code, out, err = self.train(self.path("run"), "--epochs", "2", "--lr", "1e30", "--val-percent", "0")
         self.assertEqual(code, 1, out)
         self.assertIn("training diverged; lower --lr", err)
         self.assertFalse(os.path.exists(self.path("run", "best.pt")), "no NaN weights saved as the best")
@@ -245,6 +245,15 @@ class TrainPipelineTest(unittest.TestCase):
         self.assertEqual(code, 1, err)
         self.assertIn(f"{last}: not a checkpoint PyTorch can read", err)
         self.assertNotIn("Traceback", err)
+
+    def test_flags_that_are_no_finite_number_or_out_of_range_are_refused_before_anything_is_written(self):
+        for extra, message in ((["--lr", "inf"], "--lr inf: expected a finite number"), (["--weight-decay", "nan"], "--weight-decay nan: expected a finite number"),
+                               (["--max-minutes", "nan"], "--max-minutes nan: expected a finite number"), (["--distill-weight", "2"], "--distill-weight must be in 0..1"),
+                               (["--distill-weight", "0.5", "--distill-temperature", "0"], "--distill-temperature and --distill-lambda above 0")):
+            code, _, err = self.train(self.path("run"), "--epochs", "1", *extra)
+            self.assertEqual(code, 1, extra)
+            self.assertIn(message, err)
+            self.assertFalse(os.path.exists(self.path("run")), extra)
 
     def test_bad_flags_are_one_line_each_not_a_traceback(self):
         for flags, message in [(["--lr", "-1"], "--lr must be above 0"), (["--dropout", "2"], "--dropout in 0..1"),
