@@ -53,7 +53,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
     BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
-    check_output_path, note_other_data, vocabulary_sha256, write_json_atomic,
+    check_output_path, normalize_text, note_other_data, vocabulary_sha256, write_json_atomic,
 )
 
 PREFIX_LENGTHS = (0, 1, 2)
@@ -81,6 +81,14 @@ class Dictionary:
         return np.log1p(self.counts)
 
 
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+        return True
+    except ValueError:
+        return False
+
+
 def read_dictionary(path: str) -> Dictionary:
     rows: List[Tuple[str, int]] = []
     with open(path, encoding="utf-8-sig", newline="") as f:
@@ -88,15 +96,26 @@ def read_dictionary(path: str) -> Dictionary:
             text = f.read()
         except UnicodeDecodeError as err:
             raise DataError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
+        # Read as the runtime reads it (src/model/dictionary-csv.ts): blank lines and a header row
+        # skipped, names in dictionary form (`long hair` is long_hair), the first entry of a name kept.
+        seen = set()
         for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if not row or all(not field.strip() for field in row):
+                continue
             if len(row) < 3:
                 raise DataError(f"{path}:{line_no}: expected name,category,post_count[,aliases]")
             try:
                 category, count = int(row[1]), int(row[2])
             except ValueError:
+                if not seen and not rows and not _is_number(row[1]) and not _is_number(row[2]):
+                    continue  # a header: name,category,post_count,aliases
                 raise DataError(f"{path}:{line_no}: category and post_count must be integers") from None
+            name = normalize_text(row[0])
+            if not name or name in seen:
+                continue
+            seen.add(name)
             if category == 0:
-                rows.append((row[0], count))
+                rows.append((name, count))
     rows.sort(key=lambda r: (-r[1], r[0]))
     names = [r[0] for r in rows]
     return Dictionary(names, np.array([r[1] for r in rows], dtype=np.float64), {n: i for i, n in enumerate(names)})

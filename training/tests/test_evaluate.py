@@ -173,3 +173,20 @@ class MetricsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DictionaryFileTest(unittest.TestCase):
+    def test_the_dictionary_is_read_as_the_runtime_reads_it(self):
+        # A header, names written with spaces, a repeated name (the first kept), blank lines: the same
+        # general tags, in dictionary form, as from the plain file.
+        with tempfile.TemporaryDirectory() as folder:
+            plain = os.path.join(folder, "plain.csv")
+            with open(plain, "w", encoding="utf-8") as f:
+                f.write("long_hair,0,100,\nsmile,0,50,\nhatsune_miku,4,70,\n")
+            other = os.path.join(folder, "other.csv")
+            with open(other, "w", encoding="utf-8") as f:
+                f.write("name,category,post_count,aliases\n\nLong Hair,0,100,\nsmile,0,50,\nsmile,0,7,\nhatsune miku,4,70,\n\n\n")
+            a, b = read_dictionary(plain), read_dictionary(other)
+            self.assertEqual(b.names, ["long_hair", "smile"])
+            self.assertEqual(a.names, b.names)
+            self.assertEqual(list(a.counts), list(b.counts))
