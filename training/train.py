@@ -320,13 +320,27 @@ def restore_rng(ckpt: dict, device: str) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in ckpt["cuda_rng"]])
 
 
+class Interrupted(Exception):
+    """A signal before training began (reading the data, building the teacher): nothing to save."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 class StopSignals:
-    """SIGINT/SIGTERM set a flag that the training loop checks after each step (it then saves a
-    checkpoint and exits 130/143); a second signal acts as usual."""
+    """Once `arm()`ed (training has begun), SIGINT/SIGTERM set a flag that the training loop checks
+    after each step (it then saves a checkpoint and exits 130/143); a second signal acts as usual.
+    Before, a signal stops at once (Interrupted): it waited for the data to load (minutes on a dump,
+    with a teacher to build) and then trained a batch and left a run to --resume."""
 
     def __init__(self):
         self.received: int | None = None
         self.previous = {}
+        self.armed = False
+
+    def arm(self) -> None:
+        self.armed = True
 
     def __enter__(self) -> "StopSignals":
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -334,6 +348,8 @@ class StopSignals:
         return self
 
     def _handle(self, signum, frame) -> None:
+        if not self.armed:
+            raise Interrupted(signum)
         self.received = signum
         signal.signal(signum, self.previous[signum])
 
@@ -451,6 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, UsageError, DivergedError, OSError) as err:
         print(f"train: {err}", file=sys.stderr)
         return 1
+    except Interrupted as stop:
+        print(f"train: {signal.Signals(stop.signum).name} before training began: nothing was saved (run the same command again)", file=sys.stderr)
+        return 128 + stop.signum
 
 
 def train(args: argparse.Namespace, signals: StopSignals) -> int:
@@ -549,6 +568,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
               "best.pt is the last epoch's weights and there is no early stopping", flush=True)
 
     progress.start_clock()
+    signals.arm()
     stop_reason = "epochs done"
     model.train()
     for epoch in range(start_epoch, args.epochs):

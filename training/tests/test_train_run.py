@@ -145,6 +145,22 @@ class TrainPipelineTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(seen, {"map_location": "cpu", "rng": ("cpu", torch.uint8)})
 
+    def test_a_signal_while_the_data_loads_stops_at_once_and_leaves_no_run(self):
+        real_read = train.read_posts
+
+        def read_then_signal(*a, **kw):
+            posts = real_read(*a, **kw)
+            os.kill(os.getpid(), signal.SIGINT)  # (a real one lands in the middle; this one right after)
+            return posts
+
+        with mock.patch.object(train, "read_posts", read_then_signal):
+            code, out, err = self.train(self.path("run"), "--epochs", "1")
+        self.assertEqual(code, 130, out + err)
+        self.assertIn("SIGINT before training began: nothing was saved", err)
+        self.assertFalse(os.path.exists(self.path("run")), "no run folder to --resume")
+        self.assertEqual(signal.getsignal(signal.SIGINT), signal.default_int_handler, "handlers restored")
+        self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0, "the same command again")
+
     def test_a_signal_saves_the_position_and_the_resumed_run_equals_an_uninterrupted_one(self):
         common = ("--epochs", "2", "--dropout", "0.1")
         self.assertEqual(self.train(self.path("whole"), *common)[0], 0)
