@@ -426,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     # Now, not after the evaluation's minutes.
     check_output_path("--out", args.out)
+    if args.tune and not args.run:
+        # (It was silently skipped: the weights blend the model's scores, which need a run.)
+        raise DataError("--tune needs --run RUN: it tunes how the run's model scores are blended, and writes RUN/ranking.json")
     if args.tune:
         check_output_path("--ranking", args.ranking)
     dictionary = read_dictionary(args.dictionary)

@@ -191,6 +191,11 @@ class RelatedAndExportTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("--tune: no validation cases to tune on (0 validation posts", err)
         self.assertFalse(os.path.exists(ranking))
+        # --tune without a run has no model scores to blend: refused, not skipped.
+        code, out, err = run_main(evaluate.main, ["--data", self.data, "--dictionary", dictionary, "--tune"])
+        self.assertEqual(code, 1)
+        self.assertIn("--tune needs --run RUN", err)
+        self.assertNotIn("MRR", out)
 
     def test_another_data_path_than_the_runs_is_noted(self):
         moved = write_posts(os.path.join(self.dir, "moved.tsv"), n=60)
