@@ -171,22 +171,23 @@ class MetricsTest(unittest.TestCase):
         self.assertAlmostEqual(res["r"]["P=0"]["acc@1"], 0.5)  # cherry is top in case 2
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class DictionaryFileTest(unittest.TestCase):
     def test_the_dictionary_is_read_as_the_runtime_reads_it(self):
         # A header, names written with spaces, a repeated name (the first kept), blank lines: the same
         # general tags, in dictionary form, as from the plain file.
         with tempfile.TemporaryDirectory() as folder:
-            plain = os.path.join(folder, "plain.csv")
-            with open(plain, "w", encoding="utf-8") as f:
-                f.write("long_hair,0,100,\nsmile,0,50,\nhatsune_miku,4,70,\n")
-            other = os.path.join(folder, "other.csv")
-            with open(other, "w", encoding="utf-8") as f:
-                f.write("name,category,post_count,aliases\n\nLong Hair,0,100,\nsmile,0,50,\nsmile,0,7,\nhatsune miku,4,70,\n\n\n")
-            a, b = read_dictionary(plain), read_dictionary(other)
+            def dictionary(name, text):
+                path = os.path.join(folder, name)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+                return read_dictionary(path)
+
+            a = dictionary("plain.csv", "long_hair,0,100,\nsmile,0,50,\nhatsune_miku,4,70,\n")
+            b = dictionary("other.csv", "name,category,post_count,aliases\n\nLong Hair,0,100,\nsmile,0,50,\nsmile,0,7,\nhatsune miku,4,70,\n\n\n")
             self.assertEqual(b.names, ["long_hair", "smile"])
             self.assertEqual(a.names, b.names)
             self.assertEqual(list(a.counts), list(b.counts))
+
+
+if __name__ == "__main__":
+    unittest.main()
