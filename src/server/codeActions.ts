@@ -212,7 +212,14 @@ function quickFixes(
         const itsTag = translatedTag(written, dictionary, translations);
         if (itsTag) fix(`Replace with "${itsTag}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(itsTag, style) }, true);
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
-        nearest.forEach((tag, i) => fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, i === 0 && !itsTag));
+        // A tag the prompt already holds (`smiel, smile`): the misspelling goes, rather than becoming a duplicate.
+        const at = tagAt(diagnostic);
+        const present = new Set(at?.tags.canonical);
+        nearest.forEach((tag, i) => {
+          const preferred = i === 0 && !itsTag;
+          if (at && present.has(tag.name)) fix(`Remove "${written}" ("${tag.name}" is already in the prompt)`, diagnostic, removal(diagnostic, at), preferred);
+          else fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, preferred);
+        });
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
         const name = (diagnostic.data as UnknownTagData | undefined)?.name ?? normalizeTag(written);
         actions.push({

@@ -782,6 +782,16 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, aliasFixes[0]!.edit!.changes![uri]!), text.replace('longhair', 'long hair'));
   });
 
+  test('a misspelling of a tag the prompt already holds is removed by its fix, not made a duplicate', async () => {
+    const text = 'smiel, 1girl, smile';
+    const uri = await client.open('typo-of-present.prompt', text);
+    const [unknown] = await client.waitForDiagnostics(uri, (found) => found.length > 0);
+    const fixes = await client.codeActions(uri, [unknown!]);
+    assert.match(fixes[0]!.title, /^Remove "smiel" \("smile" is already in the prompt\)$/);
+    assert.equal(fixes[0]!.isPreferred, true);
+    assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), '1girl, smile');
+  });
+
   test('known tags: quality tags (and Animagine\'s rating and year tags) are never unknown; the quick fix asks the client to add one; the setting applies', async () => {
     const text = 'masterpiece, Best Quality, worst_quality, 1girl, mytrigger word, blue eyez, sensitive, newest';
     const uri = await client.open('known.prompt', text);
