@@ -66,8 +66,10 @@ export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
  */
 export function separatorAfter(line: string, end: number, style: Pick<InsertStyle, 'appendComma'>): string {
   if (!style.appendComma) return '';
-  const rest = line.slice(end).trimStart();
-  if (rest === '') return ', ';
+  const after = line.slice(end);
+  const rest = after.trimStart();
+  // (The line's own trailing space stays the one after the comma: `long| ` became `long hair,  `.)
+  if (rest === '') return after === '' ? ', ' : ',';
   return /^[,，、|)\]}:>]/.test(rest) ? '' : ', ';
 }
 

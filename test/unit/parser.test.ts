@@ -401,3 +401,11 @@ test('the commas a CJK input method types (，、) separate tags as , does: tags
   assert.equal(apply('1girl,\t', continuationEdit('1girl,\t', 7, ['smile'], DEFAULT_INSERT_STYLE)), '1girl,\tsmile, ');
   assert.equal(apply('1girl,\u3000', continuationEdit('1girl,\u3000', 7, ['smile'], DEFAULT_INSERT_STYLE)), '1girl,\u3000smile, ');
 });
+
+test('separatorAfter: a trailing space of the line is the one after the comma (no second one)', () => {
+  assert.equal(separatorAfter('1girl, long', 11, DEFAULT_INSERT_STYLE), ', ');
+  assert.equal(separatorAfter('1girl, long ', 11, DEFAULT_INSERT_STYLE), ',');
+  assert.equal(separatorAfter('1girl, long  \t', 11, DEFAULT_INSERT_STYLE), ',');
+  assert.equal(separatorAfter('1girl, long smile', 11, DEFAULT_INSERT_STYLE), ', ');
+  assert.equal(separatorAfter('1girl, long ', 11, { appendComma: false }), '');
+});
