@@ -386,6 +386,9 @@ def quantize_file(source: str, target: str, posts: str, every: int = 15, val_per
                   max_posts: int = DEFAULT_MAX_POSTS) -> int:
     if os.path.abspath(source) == os.path.abspath(target):
         raise QuantizeError(f"{target}: write the int8 model to another file than its source")
+    # Before the calibration's minutes, not after them.
+    if os.path.isdir(target):
+        raise QuantizeError(f"{target}: a folder; give the int8 model's file (FOLDER/onnx/model.onnx)")
     try:
         model = onnx.load(source)
     except Exception as err:  # a corrupt file raises DecodeError and others
@@ -398,8 +401,12 @@ def quantize_file(source: str, target: str, posts: str, every: int = 15, val_per
         raise QuantizeError(f"{source}: {err}") from err
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     tmp = target + ".tmp"
-    onnx.save(model, tmp)
-    os.replace(tmp, target)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return count
 
 
@@ -418,6 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.every < 1 or args.max_posts < 1:
             raise QuantizeError("--every and --max-posts must be at least 1")
+        if args.val_percent is not None and not 0 <= args.val_percent < 100:
+            raise QuantizeError(f"--val-percent {args.val_percent}: expected 0..99")
         count = quantize_file(args.source, args.target, args.posts, args.every, args.val_percent, args.max_posts)
     except (QuantizeError, DataError, OSError, onnx.checker.ValidationError) as err:
         print(f"quantize: {err}", file=sys.stderr)

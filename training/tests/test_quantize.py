@@ -15,6 +15,7 @@ from onnx_graph import build_graph  # noqa: E402
 from quantize import (QuantizeError, bos_token_id, calibration_model, calibration_sequences, calibration_texts,  # noqa: E402
                       inline_identity_initializers, quantize_columns, quantize_model, weight_matmuls)
 from tags import is_validation  # noqa: E402
+from tiny_run import run_main  # noqa: E402
 
 
 def write_posts(folder: str, tags: str) -> tuple:
@@ -180,6 +181,20 @@ class QuantizeTest(unittest.TestCase):
         ranges = {m.activation: 1.0 for m in weight_matmuls(self.graph)[1:]}
         with self.assertRaisesRegex(QuantizeError, "no calibration range for 'h0.ln_1'"):
             quantize_model(self.graph, ranges)
+
+    def test_a_split_out_of_range_or_a_folder_as_target_is_refused_before_the_calibration(self):
+        import quantize
+        with tempfile.TemporaryDirectory() as folder:
+            posts, _ = write_posts(folder, "a,b")
+            source = os.path.join(folder, "model.onnx")
+            onnx.save(self.graph, source)
+            for extra, message in ((["--val-percent", "-50"], "--val-percent -50: expected 0..99"),
+                                   (["--val-percent", "100"], "--val-percent 100: expected 0..99")):
+                code, _, err = run_main(quantize.main, [source, os.path.join(folder, "int8.onnx"), "--posts", posts, *extra])
+                self.assertEqual(code, 1)
+                self.assertIn(message, err)
+            with self.assertRaisesRegex(QuantizeError, "a folder; give the int8 model's file"):
+                quantize.quantize_file(source, folder + os.sep, posts)
 
 
 if __name__ == "__main__":
