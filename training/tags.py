@@ -112,6 +112,9 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
 def _text_post(path: str, line_no: int, line: str) -> Tuple[str, List[str]]:
     if "\t" in line:
         post_id, _, text = line.partition("\t")
+        # `smile, long hair<TAB>`: a tab left at the end of a line of tags, not an id before them.
+        if not text.strip() and not post_id.strip().isdigit():
+            return str(line_no), split_tags(post_id)
         post_id = post_id.strip()
         if not post_id or "\t" in text:
             raise DataError(f"{path}:{line_no}: expected 'post_id<TAB>tag, tag, ...'")

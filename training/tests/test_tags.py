@@ -61,9 +61,10 @@ class PostsTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "posts.tsv")
             with open(path, "w", encoding="utf-8") as f:
-                f.write("10\ta,b,a\n\nc, d e\n")
+                f.write("10\ta,b,a\n\nc, d e\nsmile, long hair\t\n")
             posts = read_posts(path)
-            self.assertEqual([(p.post_id, p.tags) for p in posts], [("10", ["a", "b"]), ("3", ["c", "d_e"])])
+            # (A tab left at the end of a line of tags is no id before them.)
+            self.assertEqual([(p.post_id, p.tags) for p in posts], [("10", ["a", "b"]), ("3", ["c", "d_e"]), ("4", ["smile", "long_hair"])])
 
     def test_bad_line_names_file_and_line(self):
         with tempfile.TemporaryDirectory() as d:
