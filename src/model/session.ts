@@ -1,8 +1,31 @@
 // A GPT-2 ONNX session with an explicit KV cache: forward() takes token rows and the past of the
 // tokens before them, and returns the logits and the new past. Nothing here knows about tags.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { checkGraph, ModelLoadError, type GraphSignature, type ModelConfig } from './model-folder';
+
+/**
+ * onnxruntime-node, required when the first session is made, not when this file loads: where its
+ * native library cannot load (a platform whose binaries are not shipped, darwin-x64), importing it
+ * at the top ended the language server at its start, where the dictionary alone could serve.
+ */
+let onnxruntime: typeof ort | undefined;
+/** onnxruntime's Tensor class, once onnxruntime is loaded (every tensor here is made after that). */
+let Tensor: typeof ort.Tensor;
+
+function loadOnnxruntime(onnxPath: string): typeof ort {
+  if (!onnxruntime) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      onnxruntime = require('onnxruntime-node') as typeof ort;
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new ModelLoadError(onnxPath, `onnxruntime-node cannot run on this machine (${process.platform}-${process.arch}): ${message}`);
+    }
+    Tensor = onnxruntime.Tensor;
+  }
+  return onnxruntime;
+}
 
 /**
  * onnxruntime threads at most (the editor's setting has the same range): each is a thread of its own,
@@ -67,9 +90,10 @@ export class GptSession {
       sessionOptions.intraOpNumThreads = options.threads;
       sessionOptions.interOpNumThreads = 1;
     }
+    const runtime = loadOnnxruntime(onnxPath);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(onnxPath, sessionOptions);
+      session = await runtime.InferenceSession.create(onnxPath, sessionOptions);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new ModelLoadError(onnxPath, `not a valid ONNX model (corrupt or truncated?): ${message.split('\n')[0]}`);
@@ -91,10 +115,10 @@ export class GptSession {
    */
   private async checkLastPosition(): Promise<void> {
     if (!this.graph.hasPositionIds) return;
-    const one = (value: number): ort.Tensor => new ort.Tensor('int64', BigInt64Array.of(BigInt(value)), [1, 1]);
+    const one = (value: number): ort.Tensor => new Tensor('int64', BigInt64Array.of(BigInt(value)), [1, 1]);
     const feeds: Record<string, ort.Tensor> = { input_ids: one(0), position_ids: one(this.config.contextLength - 1) };
     if (this.graph.hasAttentionMask) feeds.attention_mask = one(1);
-    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [false], [1]);
+    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [false], [1]);
     this.graph.pastInputs.forEach(([keyName, valueName]) => {
       feeds[keyName] = this.zeroPast(1);
       feeds[valueName] = this.zeroPast(1);
@@ -117,7 +141,7 @@ export class GptSession {
   }
 
   private zeroPast(batch: number): ort.Tensor {
-    return new ort.Tensor('float32', new Float32Array(0), [batch, this.config.heads, 0, this.headSize]);
+    return new Tensor('float32', new Float32Array(0), [batch, this.config.heads, 0, this.headSize]);
   }
 
   /** The past without its last `count` tokens (a copy; the cache graph's only). */
@@ -211,7 +235,7 @@ export class GptSession {
       if (row.length !== steps) throw new Error('forward: rows of different lengths');
       row.forEach((id, s) => ids.set(r * steps + s, id));
     });
-    feeds.input_ids = new ort.Tensor('int64', ids.data, [batch, steps]);
+    feeds.input_ids = new Tensor('int64', ids.data, [batch, steps]);
     if (layout && !this.supportsRowLayout) throw new Error('forward: this graph cannot take per-row masks');
     if (this.graph.hasAttentionMask) {
       const mask = new Int64Writer(batch * total);
@@ -220,16 +244,16 @@ export class GptSession {
         if (rowMask.length !== total) throw new Error('forward: a row mask of the wrong length');
         for (let i = 0; i < total; i++) if (rowMask[i] === 0) mask.set(r * total + i, 0);
       });
-      feeds.attention_mask = new ort.Tensor('int64', mask.data, [batch, total]);
+      feeds.attention_mask = new Tensor('int64', mask.data, [batch, total]);
     }
     if (this.graph.hasPositionIds) {
       const positions = new Int64Writer(batch * steps);
       for (let r = 0; r < batch; r++) {
         for (let s = 0; s < steps; s++) positions.set(r * steps + s, layout ? layout.positions[r][s] : past.length + s);
       }
-      feeds.position_ids = new ort.Tensor('int64', positions.data, [batch, steps]);
+      feeds.position_ids = new Tensor('int64', positions.data, [batch, steps]);
     }
-    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.length > 0], [1]);
+    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [past.length > 0], [1]);
     this.graph.pastInputs.forEach(([keyName, valueName], layer) => {
       feeds[keyName] = past.layers[layer][0];
       feeds[valueName] = past.layers[layer][1];
@@ -245,15 +269,15 @@ export class GptSession {
     const batch = rows.length;
     const steps = rows[0].length;
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(full.flat(), (id) => BigInt(id)), [batch, total]),
+      input_ids: new Tensor('int64', BigInt64Array.from(full.flat(), (id) => BigInt(id)), [batch, total]),
     };
     if (this.graph.hasAttentionMask) {
-      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(batch * total).fill(1n), [batch, total]);
+      feeds.attention_mask = new Tensor('int64', new BigInt64Array(batch * total).fill(1n), [batch, total]);
     }
     if (this.graph.hasPositionIds) {
       const positions = new BigInt64Array(batch * total);
       for (let r = 0; r < batch; r++) for (let s = 0; s < total; s++) positions[r * total + s] = BigInt(s);
-      feeds.position_ids = new ort.Tensor('int64', positions, [batch, total]);
+      feeds.position_ids = new Tensor('int64', positions, [batch, total]);
     }
     const output = await this.run(feeds);
     const vocab = output.logits.dims[2];
@@ -380,7 +404,7 @@ export class PastTiles {
     this.idle.unref?.();
     const buffers = entry.buffers;
     const views = tensors.map(
-      (tensor, i) => new ort.Tensor('float32', buffers[i].subarray(0, tensor.data.length * batch), [batch, ...tensor.dims.slice(1)]),
+      (tensor, i) => new Tensor('float32', buffers[i].subarray(0, tensor.data.length * batch), [batch, ...tensor.dims.slice(1)]),
     );
     const layers = past.layers.map((_, layer): [ort.Tensor, ort.Tensor] => [views[2 * layer], views[2 * layer + 1]]);
     return { batch, length: past.length, layers };
@@ -399,14 +423,14 @@ function firstPositions(tensor: ort.Tensor, length: number): ort.Tensor {
   const data = tensor.data as Float32Array;
   const out = new Float32Array(batch * heads * length * headSize);
   for (let i = 0; i < batch * heads; i++) out.set(data.subarray(i * had * headSize, (i * had + length) * headSize), i * length * headSize);
-  return new ort.Tensor('float32', out, [batch, heads, length, headSize]);
+  return new Tensor('float32', out, [batch, heads, length, headSize]);
 }
 
 export function tile(tensor: ort.Tensor, batch: number): ort.Tensor {
   const data = tensor.data as Float32Array;
   const out = new Float32Array(data.length * batch);
   for (let b = 0; b < batch; b++) out.set(data, b * data.length);
-  return new ort.Tensor('float32', out, [batch, ...tensor.dims.slice(1)]);
+  return new Tensor('float32', out, [batch, ...tensor.dims.slice(1)]);
 }
 
 function pickRows(tensor: ort.Tensor, rows: number[]): ort.Tensor {
@@ -414,7 +438,7 @@ function pickRows(tensor: ort.Tensor, rows: number[]): ort.Tensor {
   const rowSize = data.length / tensor.dims[0];
   const out = new Float32Array(rowSize * rows.length);
   rows.forEach((row, i) => out.set(data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
-  return new ort.Tensor('float32', out, [rows.length, ...tensor.dims.slice(1)]);
+  return new Tensor('float32', out, [rows.length, ...tensor.dims.slice(1)]);
 }
 
 /** log(sum of exp(logit)) over one row of `vocab` logits at `offset`, taken relative to its maximum so no term overflows. */

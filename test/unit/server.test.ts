@@ -1525,6 +1525,21 @@ describe('language server, standalone and broken models', () => {
     }
   });
 
+  test('onnxruntime-node\'s native library that cannot load (a platform without its binaries): the server runs on the dictionary and says why', async () => {
+    const preload = path.join(__dirname, 'fixtures', 'preload', 'no-onnxruntime-binding.cjs');
+    const client = await LspTestClient.start({}, { nodeArgs: ['--require', preload] });
+    try {
+      const uri = await client.open('no-onnxruntime.prompt', '1girl, sm');
+      const status = await client.waitForStatus((s) => !s.loading);
+      assert.equal(status.health, 'error');
+      assert.match(status.message, new RegExp(`onnxruntime-node cannot run on this machine \\(${process.platform}-${process.arch}\\): Cannot find module '.*onnxruntime_binding\\.node'`));
+      const items = await client.completionItems(uri, 0, 9);
+      assert.equal(items[0]!.label, 'smile', 'dictionary-only: the most popular sm… tag first');
+    } finally {
+      await client.stop();
+    }
+  });
+
   test('a corrupt model: the error names the file, completion falls back to the dictionary', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-corrupt-'));
     fs.mkdirSync(path.join(dir, 'onnx'));

@@ -95,8 +95,8 @@ export class LspTestClient {
   ) {}
 
   /** Starts the server; `settings` is the `danbooruGpt` section it gets for every document. */
-  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean; pickedTagsFile?: string } = {}): Promise<LspTestClient> {
-    const child = spawn(process.execPath, [serverModule, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
+  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean; pickedTagsFile?: string; nodeArgs?: string[] } = {}): Promise<LspTestClient> {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), serverModule, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
     const connection = createProtocolConnection(child.stdout, child.stdin);
     const client = new LspTestClient(child, connection, settings);
     child.stderr.on('data', (chunk: Buffer) => (client.stderr += chunk.toString()));
