@@ -22,7 +22,7 @@ options:
   --min-tags N            skip posts with fewer kept tags (default 1: posts with no kept tag are skipped)
   --rating LIST           keep only these ratings, as written in the metadata (g,s,q,e; older dumps s,q,e)
   --exclude-deleted       skip posts marked is_deleted
-  --min-score N           skip posts with a lower score (negative: --min-score=-5)
+  --min-score N           skip posts with a lower score (negative too: --min-score -5)
   --limit N               stop after writing N posts
   --no-dedupe             keep posts whose id was already written (default: dumps overlap, so drop them)
   --strict                stop at the first bad line (exit 1, nothing written)

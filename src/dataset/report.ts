@@ -1,4 +1,5 @@
 // Human-readable text of a conversion's outcome, shared by the CLI and the VS Code command.
+import { counted } from '../util/words';
 import { NOTE_REASONS, formatProblem, type ConvertSummary, type ProblemReason, type SkipReason } from './types';
 
 export { formatProblem };
@@ -34,8 +35,8 @@ export function describeSummary(summary: ConvertSummary): string {
   lines.push(`bad lines: ${summary.badRecords}${bad.length ? ` (${bad.join(', ')})` : ''}`);
   const notes = problemParts(summary, true);
   if (notes.length) lines.push(`notes: ${notes.join(', ')}`);
-  lines.push(`output: ${summary.output} (${summary.postsWritten} posts, ${summary.tagsWritten} tags)`);
-  lines.push(`tag counts: ${summary.countsOutput} (${summary.distinctTags} distinct tags)`);
+  lines.push(`output: ${summary.output} (${counted(summary.postsWritten, 'post')}, ${counted(summary.tagsWritten, 'tag')})`);
+  lines.push(`tag counts: ${summary.countsOutput} (${counted(summary.distinctTags, 'distinct tag')})`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -2,11 +2,10 @@
 // Sample Tags' note on the tags the model cannot read, and the rows of Tag Counts.
 import { categoryName } from '../model/describe';
 import type { RelatedTagsResult, TagCount } from '../protocol';
+import { counted } from '../util/words';
 
-/** `count` with `noun` (singular), or `plural` (default: noun + "s") for any count but 1. */
-export function counted(count: number, noun: string, plural = `${noun}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? noun : plural}`;
-}
+export { counted };
+
 
 /**
  * The Related Tags view's line: the last tags the model read, and the ones it cannot read (a

@@ -194,3 +194,15 @@ for (const workers of ['1', '2']) {
     assert.deepEqual(strayFiles(dir, ['a.jsonl', 'b.jsonl']), []);
   });
 }
+
+test('cli convert: the summary counts one post, one tag in the singular, thousands with separators', (t) => {
+  const dir = tempDir(t);
+  const one = path.join(dir, 'one.jsonl');
+  fs.writeFileSync(one, `${apiLines()[0]}\n`);
+  const out = path.join(dir, 'one.txt');
+  const result = convert([one, '-o', out]);
+  assert.equal(result.status, 0, result.stderr);
+  const tags = expectedLine(apiRecords()[0]).split(',').length;
+  assert.match(result.stdout, new RegExp(`output: .*one\\.txt \\(1 post, ${tags} tags\\)`));
+  assert.match(result.stdout, new RegExp(`\\(${tags} distinct tags\\)`));
+});
