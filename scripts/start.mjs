@@ -7,7 +7,7 @@
 //
 // usage: npm start [-- --port N] [--fresh] [--no-build] [--workspace DIR]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -25,7 +25,14 @@ function parseArgs(argv) {
     if (arg === '--port') options.port = Number(argv[++i]);
     else if (arg === '--fresh') options.fresh = true;
     else if (arg === '--no-build') options.build = false;
-    else if (arg === '--workspace') options.workspace = path.resolve(argv[++i]);
+    else if (arg === '--workspace') {
+      const folder = argv[++i];
+      if (folder === undefined || !existsSync(folder) || !statSync(folder).isDirectory()) {
+        console.error(`start: --workspace needs a folder${folder === undefined ? '' : `; ${folder} is none`}`);
+        process.exit(2);
+      }
+      options.workspace = path.resolve(folder);
+    }
     else if (arg === '--help' || arg === '-h') {
       console.log('usage: npm start [-- --port N] [--fresh] [--no-build] [--workspace DIR]');
       process.exit(0);
