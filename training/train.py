@@ -619,7 +619,9 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
                 if stop == "signal":
                     return progress.interrupted(signals.received, where=where)
                 progress.end_epoch(epoch, partial=True)
-                print(f"stopped ({stop}) at {where}; saved {last_path} (--resume continues there)", flush=True)
+                # (The same command resumed would stop at once at the same --max-steps.)
+                how = "--resume with a higher --max-steps continues there" if stop == "step limit" else "--resume continues there"
+                print(f"stopped ({stop}) at {where}; saved {last_path} ({how})", flush=True)
                 return 0
             if progress.checkpoint_due():
                 progress.save_last(epoch, index + 1)

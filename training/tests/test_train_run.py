@@ -194,6 +194,7 @@ class TrainPipelineTest(unittest.TestCase):
         code, out, _ = self.train(self.path("run"), "--epochs", "2", "--max-steps", "3")
         self.assertEqual(code, 0)
         self.assertIn("stopped (step limit) at epoch 1, batch 3", out)
+        self.assertIn("(--resume with a higher --max-steps continues there)", out)
         code, out, _ = self.train(self.path("run"), "--epochs", "2", "--resume")
         self.assertEqual(code, 0)
         self.assertIn("epoch 1, batch 4", out)
