@@ -632,7 +632,13 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         if stop:
             stop_reason = stop
             break
-    best = f"best validation loss {progress.best_val:.4f}" if progress.validate else "no validation"
+    if not progress.validate:
+        best = "no validation"
+    elif math.isfinite(progress.best_val):
+        best = f"best validation loss {progress.best_val:.4f}"
+    else:
+        # (Only validations inside an epoch so far, which best.pt keeps but do not set the best: it read "inf".)
+        best = "no whole epoch validated yet (best.pt holds the last validation inside one)"
     print(f"done ({stop_reason}); {best}; checkpoint {best_path}", flush=True)
     return 0
 

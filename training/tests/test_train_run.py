@@ -190,6 +190,13 @@ class TrainPipelineTest(unittest.TestCase):
         strip = lambda rs: [(r["epoch"], r["val_set_loss"], r["val_next_loss"]) for r in rs]  # noqa: E731
         self.assertEqual(strip(log_records(self.path("whole"))), strip(log_records(self.path("cut"))))
 
+    def test_the_same_max_steps_resumed_stops_at_once_and_says_no_epoch_is_validated_not_inf(self):
+        self.assertEqual(self.train(self.path("run"), "--epochs", "2", "--max-steps", "3")[0], 0)
+        code, out, err = self.train(self.path("run"), "--epochs", "2", "--max-steps", "3", "--resume")
+        self.assertEqual(code, 0, err)
+        self.assertIn("no whole epoch validated yet (best.pt holds the last validation inside one)", out)
+        self.assertNotIn("loss inf", out)
+
     def test_max_steps_then_resume_continues_inside_the_epoch(self):
         code, out, _ = self.train(self.path("run"), "--epochs", "2", "--max-steps", "3")
         self.assertEqual(code, 0)
