@@ -107,8 +107,7 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
   const at = contextAt(text, cursor, parsed);
   const current = at.current;
   // In a LoRA, hypernetwork or embedding name still being typed (`<lora:na|`): a file's name, no tag.
-  const inComment = parsed.tokens.some((t) => t.kind === 'comment' && t.start < cursor);
-  if (!current || isTypingWeight(current.typed, isTag) || (!inComment && networkNameAt(text, cursor))) return JSON.stringify({ completions: [], replace: null });
+  if (!current || isTypingWeight(current.typed, isTag) || networkNameAt(text, cursor, parsed)) return JSON.stringify({ completions: [], replace: null });
   const named = at.category === undefined ? undefined : categoryId(at.category);
   const written = writtenTags(parsed, (name) => engine.dictionary.resolve(name)?.tag.name ?? name, typedTagStart(current));
   const categories = named === undefined ? request.categories : [named];

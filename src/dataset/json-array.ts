@@ -119,10 +119,11 @@ export class JsonArraySplitter {
         case State.FirstItem:
         case State.NextItem:
           if (byte === CLOSE_BRACKET && this.state === State.FirstItem) this.state = State.End;
-          else if ((byte === CLOSE_BRACKET || byte === COMMA) && this.values) {
-            this.syntaxError(this.itemNumber + 1, `expected a JSON value${this.itemNumber > 0 ? ` after value ${this.itemNumber}` : ''}, got ${describeByte(byte)}`);
-          } else if (byte === CLOSE_BRACKET || byte === COMMA) {
-            this.syntaxError(this.itemNumber + 1, `expected an item after ${this.state === State.FirstItem ? '"["' : '","'}, got ${describeByte(byte)}`);
+          else if (byte === CLOSE_BRACKET || byte === COMMA) {
+            const expected = this.values
+              ? `a JSON value${this.itemNumber > 0 ? ` after value ${this.itemNumber}` : ''}`
+              : `an item after ${this.state === State.FirstItem ? '"["' : '","'}`;
+            this.syntaxError(this.itemNumber + 1, `expected ${expected}, got ${describeByte(byte)}`);
           } else if (!isJsonSpace(byte)) {
             this.startItem(byte);
             itemStart = i;

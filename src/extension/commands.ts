@@ -5,7 +5,8 @@ import { continuationEdit } from '../prompt/insertStyle';
 import { isCommentLine, normalizeTag } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
-import { counted, tagCountDescription, tagCountDetail, unseenNote } from './text';
+import { tagCountDescription, tagCountDetail, unseenNote } from './text';
+import { counted } from '../util/words';
 import { times } from '../util/words';
 
 export type Command = (...args: unknown[]) => unknown;

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { convertInWorker } from '../dataset/worker-client';
 import { describeSummary, formatProblem, skippedTotal } from '../dataset/report';
 import { METADATA_FILE_NAME, NOTE_REASONS, type ConvertProgress, type ConvertSummary } from '../dataset/types';
-import { counted } from './text';
+import { counted } from '../util/words';
 
 const COMMAND = 'danbooruGpt.convertMetadata';
 /** Problems written to the log one by one; the rest are counted in the summary. */

@@ -5,10 +5,11 @@ import { categoryName } from '../model/describe';
 import { RelatedTagsRequest, type RelatedTag } from '../protocol';
 import type { Ctx } from './ctx';
 import { NO_PROMPT_MESSAGE } from './config';
+import { relatedTagsMessage } from './text';
+import { counted } from '../util/words';
 
 /** What the view says while the server is not running (a failed start, or stopped for good). */
 const NOT_RUNNING_MESSAGE = 'The language server is not running: "Danbooru GPT: Restart Language Server" starts it again (the log says why it stopped).';
-import { counted, relatedTagsMessage } from './text';
 
 const REFRESH_DELAY_MS = 300;
 

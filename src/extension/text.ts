@@ -1,11 +1,8 @@
-// Words the user reads: counts ("1 tag", "2 tags", "1,204 bad lines"), the Related Tags view's line,
+// Words the user reads (counts, "1 tag", are util/words.ts's): the Related Tags view's line,
 // Sample Tags' note on the tags the model cannot read, and the rows of Tag Counts.
 import { categoryName } from '../model/describe';
 import type { RelatedTagsResult, TagCount } from '../protocol';
 import { counted } from '../util/words';
-
-export { counted };
-
 
 /**
  * The Related Tags view's line: the last tags the model read, and the ones it cannot read (a

@@ -2,6 +2,8 @@
 // `<hypernet:name:1>`, `embedding:name`. What a token names and the name being typed at a cursor; the
 // language server finds the files, the CLI only needs to know the cursor is in one.
 
+import type { ParsedPrompt } from './parser';
+
 export type NetworkKind = 'lora' | 'embedding' | 'hypernet';
 
 /** The file a network token names: `<lora:add_detail:0.8>` (or `<lyco:`) a LoRA, `<hypernet:x:1>` a hypernetwork, `embedding:x.pt` an embedding. */
@@ -42,7 +44,9 @@ export interface NetworkNameAt {
 const BRACKETED_NAME_BEFORE = /<(lora|lyco|hypernet):([^<>:]*)$/i;
 const EMBEDDING_NAME_BEFORE = /(?:^|[\s,([{|])embedding:([^\s,()[\]{}|:<>]*)$/i;
 
-export function networkNameAt(line: string, character: number): NetworkNameAt | undefined {
+/** The network name being typed at `character`; with the line `parsed`, none in a comment (where `<lora:` is text). */
+export function networkNameAt(line: string, character: number, parsed?: ParsedPrompt): NetworkNameAt | undefined {
+  if (parsed?.tokens.some((t) => t.kind === 'comment' && t.start < character)) return undefined;
   const before = line.slice(0, character);
   const bracketed = BRACKETED_NAME_BEFORE.exec(before);
   const embedding = bracketed ? null : EMBEDDING_NAME_BEFORE.exec(before);

@@ -214,10 +214,9 @@ function quickFixes(
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
         // A tag the prompt already holds (`smiel, smile`): the misspelling goes, rather than becoming a duplicate.
         const at = tagAt(diagnostic);
-        const present = new Set(at?.tags.canonical);
         nearest.forEach((tag, i) => {
           const preferred = i === 0 && !itsTag;
-          if (at && present.has(tag.name)) fix(`Remove "${written}" ("${tag.name}" is already in the prompt)`, diagnostic, removal(diagnostic, at), preferred);
+          if (at?.tags.names.has(tag.name)) fix(`Remove "${written}" ("${tag.name}" is already in the prompt)`, diagnostic, removal(diagnostic, at), preferred);
           else fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, preferred);
         });
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
@@ -306,6 +305,8 @@ interface LineTags {
   byStart: Map<number, number>;
   /** Canonical name per tag (undefined: not in the dictionary). */
   canonical: (string | undefined)[];
+  /** The canonical names the line holds (a set of `canonical`, made once a line: a request may bring a diagnostic per tag). */
+  names: Set<string>;
   /** Per tag, the key of its name in its prompt (for `first` and `firstDirect`). */
   key: (string | undefined)[];
   first: Map<string, number>;
@@ -316,7 +317,7 @@ interface LineTags {
 function lineTagsOf(line: string, dictionary: TagDictionary): LineTags {
   const parsed = parseLine(line, dictionary);
   const segments = promptSegmentsOf(line, parsed);
-  const tags: LineTags = { line, parsed, byStart: new Map(), canonical: [], key: [], first: new Map(), firstDirect: new Map() };
+  const tags: LineTags = { line, parsed, byStart: new Map(), canonical: [], names: new Set(), key: [], first: new Map(), firstDirect: new Map() };
   parsed.tags.forEach((tag, index) => {
     const resolved = resolveCached(dictionary, tag.name);
     const canonical = resolved?.tag.name;
@@ -325,6 +326,7 @@ function lineTagsOf(line: string, dictionary: TagDictionary): LineTags {
     tags.canonical.push(canonical);
     tags.key.push(key);
     if (key === undefined) return;
+    tags.names.add(canonical!);
     if (!tags.first.has(key)) tags.first.set(key, index);
     if (resolved!.viaAlias === undefined && !tags.firstDirect.has(key)) tags.firstDirect.set(key, index);
   });

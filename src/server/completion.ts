@@ -58,7 +58,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   signal.throwIfAborted();
   const column = Math.min(params.position.character, line.length);
   const cursor = contextAt(line, column, parseLine(line, engine.dictionary));
-  const network = cursor.parsed.tokens.some((t) => t.kind === 'comment' && t.start < column) ? undefined : networkNameAt(line, column);
+  const network = networkNameAt(line, column, cursor.parsed);
   if (network) {
     const files = await networkFiles(ctx.folders, settings, network.kind);
     signal.throwIfAborted();

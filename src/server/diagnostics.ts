@@ -714,7 +714,12 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   // The other way round: the group each joined tag is written on from (none on most lines), and the options of those groups.
   const groupOfJoined = joined?.size ? new Map([...joined].map(([group, tag]) => [tag, group])) : undefined;
   const optionsOf = new Map<number, PromptTag[]>();
-  if (joined?.size) for (const tag of parsed.tags) if (tag.group !== undefined && joined.has(tag.group)) optionsOf.set(tag.group, [...(optionsOf.get(tag.group) ?? []), tag]);
+  for (const tag of joined?.size ? parsed.tags : []) {
+    if (tag.group === undefined || !joined!.has(tag.group)) continue;
+    let options = optionsOf.get(tag.group);
+    if (!options) optionsOf.set(tag.group, (options = []));
+    options.push(tag);
+  }
   const makesTag = (option: PromptTag, after: PromptTag): boolean => resolveCached(dictionary, `${option.name}_${after.name}`) !== undefined;
   /** `red` in `{red|blue} dress`, or `dress` there, when one of the options and `dress` make a tag. */
   const partOfJoinedTag = (tag: PromptTag): boolean => {

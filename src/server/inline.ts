@@ -7,7 +7,7 @@ import { cancellable } from './cancellation';
 import { typingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from '../prompt/insertStyle';
-import { contextAt } from '../prompt/parser';
+import { contextAt, typedTagStart } from '../prompt/parser';
 import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf } from './settings';
 
@@ -25,7 +25,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   // Only at the end of what is being typed: ghost text in the middle of a tag would hide text, and
   // right before a tag (`1girl, |smile`) it would be read as that tag's start.
   if (!current || current.end > column || typingWeight(current.typed, engine.dictionary) || cursor.parsed.tags.some((t) => t.start === column)) return { items: [] };
-  const present = tagsOfPrompt(cursor.parsed, engine.dictionary, current.start);
+  const present = tagsOfPrompt(cursor.parsed, engine.dictionary, typedTagStart(current));
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);
   const trailing = separatorAfter(line, column, insertStyleOf(settings, document.uri));

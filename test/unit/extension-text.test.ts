@@ -1,7 +1,8 @@
 // The words the extension shows, as plain functions (no VS Code needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { counted, relatedTagsMessage, tagCountDescription, tagCountDetail, unseenNote } from '../../src/extension/text';
+import { relatedTagsMessage, tagCountDescription, tagCountDetail, unseenNote } from '../../src/extension/text';
+import { counted } from '../../src/util/words';
 import { times } from '../../src/util/words';
 
 test('counted: singular for 1, plural otherwise, with thousands separators', () => {
