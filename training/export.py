@@ -35,7 +35,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT, GPTConfig  # noqa: E402
+from model import GPT, GPTConfig, read_checkpoint  # noqa: E402
 from tags import (  # noqa: E402
     BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, DataError, TagTokenizer, check_run_vocabulary, read_run_settings,
     check_output_path, vocabulary_sha256, write_json_atomic,
@@ -64,12 +64,7 @@ class OnnxWrapper(torch.nn.Module):
 def load_model(checkpoint: str, tokenizer_path: Optional[str] = None) -> GPT:
     """The checkpoint's model; with `tokenizer_path`, refused when the checkpoint records another
     vocabulary (another run's best.pt given as --checkpoint: ids would map to the wrong tags)."""
-    try:
-        ckpt = torch.load(checkpoint, map_location="cpu")
-    except Exception as err:  # torch raises whatever its unpickler meets (EOFError, RuntimeError, …)
-        raise DataError(f"{checkpoint}: not a checkpoint PyTorch can read ({type(err).__name__}: {err}); is it cut short or another file?") from err
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
-        raise DataError(f"{checkpoint}: not a training checkpoint (no model weights and config in it)")
+    ckpt = read_checkpoint(checkpoint)
     recorded = ckpt.get("vocabulary_sha256")
     if tokenizer_path is not None and recorded is not None and recorded != vocabulary_sha256(TagTokenizer.load(tokenizer_path).vocab):
         raise DataError(f"{checkpoint}: trained with another vocabulary than {tokenizer_path} (another run's checkpoint?)")

@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tags import DataError
+
 KeyValue = Tuple[torch.Tensor, torch.Tensor]
 
 
@@ -180,3 +182,16 @@ class GPT(nn.Module):
             presents.append(present)
         logits = self.lm_head(self.transformer.ln_f(x))
         return logits, presents
+
+
+def read_checkpoint(path: str) -> dict:
+    """A training checkpoint (last.pt, best.pt), read on the CPU. A file PyTorch cannot read (cut
+    short, another file) or one that holds no model is a DataError naming it, not a traceback."""
+    try:
+        ckpt = torch.load(path, map_location="cpu")
+    except Exception as err:  # torch raises whatever its unpickler meets (EOFError, RuntimeError, …)
+        raise DataError(f"{path}: not a checkpoint PyTorch can read ({type(err).__name__}: {err}); "
+                        "is it cut short or another file?") from err
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise DataError(f"{path}: not a training checkpoint (no model weights and config in it)")
+    return ckpt

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT, GPTConfig  # noqa: E402
+from model import GPT, GPTConfig, read_checkpoint  # noqa: E402
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
     check_run_vocabulary, note_other_data, parse_categories, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
@@ -281,20 +281,6 @@ def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]
     note_other_data(args.data, settings, args.out, "resuming", file=sys.stdout)
 
 
-def load_checkpoint(path: str) -> dict:
-    """On the CPU whatever --device is: the saved RNG state must stay a CPU ByteTensor for
-    torch.set_rng_state, and load_state_dict copies the weights onto the model's device. A file torch
-    cannot read, or one that is no training checkpoint, is an error naming it."""
-    try:
-        ckpt = torch.load(path, map_location="cpu")
-    except Exception as err:  # torch raises whatever its unpickler meets (EOFError, RuntimeError, …)
-        raise DataError(f"{path}: not a checkpoint PyTorch can read ({type(err).__name__}: {err}); "
-                        "is it cut short or another file?") from err
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
-        raise DataError(f"{path}: not a training checkpoint (no model weights and config in it)")
-    return ckpt
-
-
 # Flags that decide how an epoch is cut into batches and what is learnt: a resumed run with other
 # values would skip or repeat posts (another batch size: "batch 61 of 29") or change its loss.
 ORDER_FLAGS = ("batch_size", "seed", "loss", "max_tags")
@@ -500,7 +486,9 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
     if not train_posts:
         raise DataError(f"{args.data}: no training posts (all {len(posts)} are in the --val-percent {args.val_percent} validation split)")
     os.makedirs(args.out, exist_ok=True)
-    ckpt = load_checkpoint(last_path) if resuming else None
+    # On the CPU whatever --device is (read_checkpoint): the saved RNG state must stay a CPU ByteTensor
+    # for torch.set_rng_state, and load_state_dict copies the weights onto the model's device.
+    ckpt = read_checkpoint(last_path) if resuming else None
     tokenizer_path = os.path.join(args.out, "tokenizer.json")
     if resuming:
         tokenizer = TagTokenizer.load(tokenizer_path)
