@@ -61,16 +61,31 @@ export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
 }
 
 /**
- * Text to put after a tag inserted so that it ends at column `end`: `, ` unless a separator, a closing
- * bracket or a weight already follows (or the setting is off).
+ * The separator the line writes near `column`, for what is inserted there: `，` or `、` (an input
+ * method's commas, which carry their own space) where the user wrote one (the nearest before the
+ * column, else the first after), else `, `. A `，` line stays one.
+ */
+export function lineSeparator(line: string, column: number): string {
+  for (let i = Math.min(column, line.length) - 1; i >= 0; i--) {
+    const c = line[i]!;
+    if (c === ',' || c === '，' || c === '、') return c === ',' ? ', ' : c;
+  }
+  const after = /[,，、]/.exec(line.slice(column));
+  return after && after[0] !== ',' ? after[0] : ', ';
+}
+
+/**
+ * Text to put after a tag inserted so that it ends at column `end`: the line's separator (`, `) unless
+ * a separator, a closing bracket or a weight already follows (or the setting is off).
  */
 export function separatorAfter(line: string, end: number, style: Pick<InsertStyle, 'appendComma'>): string {
   if (!style.appendComma) return '';
   const after = line.slice(end);
   const rest = after.trimStart();
+  const separator = lineSeparator(line, end);
   // (The line's own trailing space stays the one after the comma: `long| ` became `long hair,  `.)
-  if (rest === '') return after === '' ? ', ' : ',';
-  return /^[,，、|)\]}:>]/.test(rest) ? '' : ', ';
+  if (rest === '') return after === '' ? separator : separator.trimEnd();
+  return /^[,，、|)\]}:>]/.test(rest) ? '' : separator;
 }
 
 /** An edit on one line: replace columns [start, end) with text. */
@@ -102,7 +117,7 @@ export function applyLineEdits(line: string, edits: readonly LineEdit[]): { text
 
 /**
  * Tags written as a continuation of `line` at `column` (Sample Tags, Related Tags): formatted, joined
- * with `, `, with the separators the surrounding text needs. The tags go where continuationColumn
+ * with the line's separator (lineSeparator), with the separators the surrounding text needs. The tags go where continuationColumn
  * says (after the tag, weight, LoRA or keyword under the cursor, before a comment). Whitespace between
  * the previous tag and that point is replaced, so `1girl, solo |` becomes `1girl, solo, long hair, `.
  */
@@ -111,7 +126,8 @@ export function continuationEdit(line: string, column: number, tags: string[], s
   // `BREAK, smile` with the cursor on BREAK: the tags go after that comma, as the user separates there.
   const keywordComma = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === at) ? /^\s*,/.exec(line.slice(at)) : null;
   if (keywordComma) at += keywordComma[0].length;
-  const body = tags.map((t) => formatTag(t, style)).join(', ');
+  const separator = lineSeparator(line, at);
+  const body = tags.map((t) => formatTag(t, style)).join(separator);
   const comment = parsed.tokens.find((t) => t.kind === 'comment' && t.start >= at);
   // Before a comment: no separator after the tags (nothing follows them), one space before `//`.
   let after = comment && line.slice(at, comment.start).trim() === '' ? (at === comment.start ? ' ' : '') : separatorAfter(line, at, style);
@@ -132,5 +148,5 @@ export function continuationEdit(line: string, column: number, tags: string[], s
   if (/[|([{]/.test(last) || parsed.tokens.some((t) => t.end === trimmed.length && opensSection(line, t))) return { start: at, end: at, text: body + after };
   // After BREAK/AND a space is the separator; a comma there would start an empty chunk.
   const afterKeyword = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === trimmed.length);
-  return { start: trimmed.length, end: at, text: (afterKeyword ? ' ' : ', ') + body + after };
+  return { start: trimmed.length, end: at, text: (afterKeyword ? ' ' : separator) + body + after };
 }

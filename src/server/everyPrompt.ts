@@ -8,7 +8,7 @@ import { ResponseError, ErrorCodes, type CancellationToken, type TextEdit } from
 import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
-import { applyLineEdits, formatTag, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
+import { applyLineEdits, formatTag, lineSeparator, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
 import { cancelledError, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
@@ -64,7 +64,9 @@ function withTag(line: string, dictionary: TagDictionary, key: string, at: 'star
   // Written as the prompt writes its tags: the first that shows how (`long_hair`; `1girl` does not).
   const showsStyle = parsed.tags.find((tag) => writtenSeparator(tag.text) !== undefined) ?? parsed.tags[0]!;
   const written = formatTag(key, styleOf(showsStyle.text, fallback));
-  const separator = spaced ? ', ' : ',';
+  // A line written with `，` or `、` gets its own; others the file's `,` or `, `.
+  const lineComma = lineSeparator(line, at === 'start' ? 0 : line.length);
+  const separator = lineComma !== ', ' ? lineComma : spaced ? ', ' : ',';
   if (at === 'start') {
     const start = line.length - line.trimStart().length;
     return line.slice(0, start) + written + separator + line.slice(start);
@@ -73,7 +75,7 @@ function withTag(line: string, dictionary: TagDictionary, key: string, at: 'star
   const comment = parsed.tokens.find((token) => token.kind === 'comment');
   const body = (comment ? line.slice(0, comment.start) : line).trimEnd();
   const rest = line.slice(body.length);
-  const joined = body.endsWith(',') ? `${body}${spaced ? ' ' : ''}${written},` : `${body}${separator}${written}`;
+  const joined = body.endsWith(',') ? `${body}${spaced ? ' ' : ''}${written},` : /[，、]$/.test(body) ? `${body}${written}${separator}` : `${body}${separator}${written}`;
   return joined + rest;
 }
 

@@ -395,11 +395,25 @@ test('the commas a CJK input method types (，、) separate tags as , does: tags
   assert.deepEqual(contextAt('1girl，', 6).current, { start: 6, end: 6, typed: '', prefix: '' });
   // Nothing doubled: no `,` after it, no space (it carries its own); one before a following `，`.
   const apply = (line: string, edit: { start: number; end: number; text: string }): string => line.slice(0, edit.start) + edit.text + line.slice(edit.end);
-  assert.equal(apply('1girl，', continuationEdit('1girl，', 6, ['smile'], DEFAULT_INSERT_STYLE)), '1girl，smile, ');
+  assert.equal(apply('1girl，', continuationEdit('1girl，', 6, ['smile'], DEFAULT_INSERT_STYLE)), '1girl，smile，');
   assert.equal(separatorAfter('a，b', 1, DEFAULT_INSERT_STYLE), '');
   // A tab or a full-width space after a comma is the space already there.
   assert.equal(apply('1girl,\t', continuationEdit('1girl,\t', 7, ['smile'], DEFAULT_INSERT_STYLE)), '1girl,\tsmile, ');
   assert.equal(apply('1girl,\u3000', continuationEdit('1girl,\u3000', 7, ['smile'], DEFAULT_INSERT_STYLE)), '1girl,\u3000smile, ');
+});
+
+test('what is inserted on a line written with ，or 、 is separated as that line is (the nearest separator before, else after)', () => {
+  const apply = (line: string, edit: { start: number; end: number; text: string }): string => line.slice(0, edit.start) + edit.text + line.slice(edit.end);
+  assert.equal(separatorAfter('1girl，long hair', 14, DEFAULT_INSERT_STYLE), '，');
+  assert.equal(separatorAfter('1girl、long hair', 14, DEFAULT_INSERT_STYLE), '、');
+  assert.equal(separatorAfter('1girl，long hair ', 14, DEFAULT_INSERT_STYLE), '，', 'no space to keep: it carries its own');
+  assert.equal(separatorAfter('long hair smile，solo', 4, DEFAULT_INSERT_STYLE), '，', 'none before: the first after');
+  assert.equal(separatorAfter('1girl，solo, long', 17, DEFAULT_INSERT_STYLE), ', ', 'the nearest before: the user switched');
+  assert.equal(separatorAfter('1girl, solo，long', 17, DEFAULT_INSERT_STYLE), '，');
+  assert.equal(separatorAfter('long', 4, DEFAULT_INSERT_STYLE), ', ');
+  assert.equal(apply('1girl，solo', continuationEdit('1girl，solo', 11, ['long_hair', 'smile'], DEFAULT_INSERT_STYLE)), '1girl，solo，long hair，smile，');
+  assert.equal(apply('1girl、solo // note', continuationEdit('1girl、solo // note', 10, ['smile'], DEFAULT_INSERT_STYLE)), '1girl、solo、smile // note');
+  assert.equal(apply('1girl, solo', continuationEdit('1girl, solo', 11, ['smile'], DEFAULT_INSERT_STYLE)), '1girl, solo, smile, ');
 });
 
 test('separatorAfter: a trailing space of the line is the one after the comma (no second one)', () => {

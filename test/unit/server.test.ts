@@ -158,6 +158,13 @@ describe('language server, dictionary-only', () => {
     assert.ok(String(alternation[0]!.label).startsWith('dog_e'));
   });
 
+  test('completion on a line written with ，writes ，after the tag (no ASCII `, ` in it)', async () => {
+    const uri = await client.open('cjk-commas.prompt', '1girl，long ha');
+    const items = await client.completionItems(uri, 0, 13);
+    assert.equal(items[0]!.label, 'long_hair');
+    assert.deepEqual(editOf(items[0]!), { range: { start: { line: 0, character: 6 }, end: { line: 0, character: 13 } }, newText: 'long hair，' });
+  });
+
   test("NovelAI's numeric sections (`1.5::rain, night::`): never flagged, completion inside them, no comma before `::`", async () => {
     const checked = await client.open('novelai-checked.prompt', '1.5::rain, night::, -1::blurry, lowres::, smile, 2 :: long hair ::');
     assert.deepEqual(await client.waitForDiagnostics(checked), []);
@@ -450,6 +457,13 @@ describe('language server, dictionary-only', () => {
     // Each prompt's style, from the first tag that shows one (`1girl` does not): underscores on the line holding `long_hair`.
     const last = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: dataset }, add: { tag: 'looking at viewer', at: 'end' } });
     assert.equal(applyEdits(datasetText, last.edit.changes![dataset]!), '2girls,blush,looking at viewer\n1girl,solo,long_hair,looking_at_viewer');
+    // A prompt written with an input method's commas gets them.
+    const cjkText = '1girl，long hair，smile\n1girl、solo、\n2girls, yuri';
+    const cjk = await client.open('every-cjk.prompt', cjkText);
+    const cjkEdit = async (add: { tag: string; at: 'start' | 'end' }): Promise<string> =>
+      applyEdits(cjkText, (await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: cjk }, add })).edit.changes![cjk]!);
+    assert.equal(await cjkEdit({ tag: 'blush', at: 'end' }), '1girl，long hair，smile，blush\n1girl、solo、blush、\n2girls, yuri, blush');
+    assert.equal(await cjkEdit({ tag: 'blush', at: 'start' }), 'blush，1girl，long hair，smile\nblush、1girl、solo、\nblush, 2girls, yuri');
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'a, b', at: 'start' } }), /holds a comma/);
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: ' ' }), /No tag/);
   });
