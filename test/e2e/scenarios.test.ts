@@ -632,7 +632,20 @@ scenario('4i-remove-typed-tag', async () => {
 scenario('5-convert-from-explorer', async () => {
   const output = path.join(workspace, BAD_LINES_FILE.replace(/\.jsonl$/, '.tags.txt'));
   await workbench.press('Escape');
-  await workbench.explorerContextMenu(BAD_LINES_FILE, 'Convert Metadata to Tag Dataset');
+  // The entry is on a dump's files (a .json shard by its name or folder), not on every .json of a
+  // workspace (settings, a ComfyUI workflow). Generated for the menu only, never converted.
+  const shard = path.join(workspace, 'metadata', 'posts000000000000.json');
+  copyFileSync(path.join(workspace, 'metadata', 'gwern-metadata-263162.jsonl'), shard);
+  // (Named to sort near the top, where the explorer's list has it on screen.)
+  writeFileSync(path.join(workspace, 'comfyui-workflow.json'), '{"note": "generated for the explorer menu test"}\n');
+  const convertEntry = 'Convert Metadata to Tag Dataset';
+  for (const [file, shown] of [['metadata', true], ['comfyui-workflow.json', false], ['.vscode/settings.json', false], ['metadata/posts000000000000.json', true]] as const) {
+    const entries = await workbench.explorerContextMenuEntries(file);
+    assert.equal(entries.includes(convertEntry), shown, `${file}: ${JSON.stringify(entries)}`);
+  }
+  rmSync(shard);
+  rmSync(path.join(workspace, 'comfyui-workflow.json'));
+  await workbench.explorerContextMenu(BAD_LINES_FILE, convertEntry);
   // the save dialog proposes NAME.tags.txt beside the input: accept it
   const input = workbench.page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 20_000 });

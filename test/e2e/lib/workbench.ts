@@ -412,6 +412,16 @@ export class Workbench {
   /** The entries of the active editor's context menu (right-click on its text), closed again after. */
   async editorContextMenuEntries(): Promise<string[]> {
     await this.activeEditor().locator('.view-lines').click({ button: 'right' });
+    return this.openMenuEntries();
+  }
+
+  /** The entries of the explorer's context menu on a file or folder, closed again after. */
+  async explorerContextMenuEntries(relativePath: string): Promise<string[]> {
+    await this.openExplorerContextMenu(relativePath);
+    return this.openMenuEntries();
+  }
+
+  private async openMenuEntries(): Promise<string[]> {
     const menu = this.page.locator('.context-view .monaco-menu, .monaco-menu').first();
     await menu.waitFor({ timeout: 10_000 });
     const entries = (await menu.locator('.action-item .action-label').allTextContents()).map((text) => text.trim()).filter(Boolean);
@@ -421,6 +431,15 @@ export class Workbench {
 
   /** Right-clicks a file in the explorer (expanding its folders) and picks a context-menu entry. */
   async explorerContextMenu(relativePath: string, entry: string): Promise<void> {
+    await this.openExplorerContextMenu(relativePath);
+    const item = this.page.locator('.context-view .action-item, .monaco-menu .action-item', { hasText: entry }).first();
+    await item.waitFor({ timeout: 10_000 });
+    // hover highlights the entry, Enter runs it (a synthetic click on the menu is not always taken)
+    await item.hover();
+    await this.page.keyboard.press('Enter');
+  }
+
+  private async openExplorerContextMenu(relativePath: string): Promise<void> {
     const parts = relativePath.split('/');
     const tree = this.page.locator('.explorer-folders-view');
     for (let i = 0; i < parts.length; i++) {
@@ -432,10 +451,5 @@ export class Workbench {
         await row.click({ button: 'right' });
       }
     }
-    const item = this.page.locator('.context-view .action-item, .monaco-menu .action-item', { hasText: entry }).first();
-    await item.waitFor({ timeout: 10_000 });
-    // hover highlights the entry, Enter runs it (a synthetic click on the menu is not always taken)
-    await item.hover();
-    await this.page.keyboard.press('Enter');
   }
 }
