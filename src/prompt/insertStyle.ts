@@ -28,11 +28,19 @@ export function isKaomoji(tag: string): boolean {
   return tag.includes('_') && !/\p{L}{2}/u.test(tag);
 }
 
-/** A canonical (underscore) tag written in the given style. */
+/**
+ * A canonical (underscore) tag written in the given style, so that it reads back as that tag: a
+ * backslash of its own before what a backslash escapes (or at its end) is written `\\`
+ * (`\(^o^)/` → `\\\(^o^\)/`, as a1111 reads it), not before other characters (`\m/`).
+ */
 export function formatTag(tag: string, style: Pick<InsertStyle, 'separator' | 'escapeParentheses'>): string {
-  const text = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;
-  return style.escapeParentheses ? escapeParentheses(text) : text;
+  const words = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;
+  const text = words.includes('\\') ? words.replace(OWN_BACKSLASH, '\\\\') : words;
+  return style.escapeParentheses ? text.replace(/[()]/g, '\\$&') : text;
 }
+
+/** A tag's own backslash that a parser would read as an escape (see normalizeTag). */
+const OWN_BACKSLASH = /\\(?=[\\()[\]{}|:,，、<>#\s]|$)/g;
 
 /** `saber (fate)` → `saber \(fate\)`: parentheses escaped, which a1111 and ComfyUI then read as written. */
 export function escapeParentheses(text: string): string {

@@ -135,9 +135,15 @@ export function commentLineText(line: string): string | undefined {
   return line.slice(start + (line.charCodeAt(start) === SLASH ? 2 : 1)).trim();
 }
 
-/** Dictionary form of a raw tag: unescape `\x`, lower-case, runs of spaces/underscores to one `_`. */
+/**
+ * Characters a backslash escapes: the prompt syntax's (`\(` `\:` `\,` `\|`…, `\\` itself, a space). Before
+ * any other the backslash is the tag's own, as a1111 reads it: `\m/`, `\o/`, `double \n/` are tags.
+ */
+const ESCAPED = /\\([\\()[\]{}|:,，、<>#\s])/g;
+
+/** Dictionary form of a raw tag: unescape `\(` and the other syntax characters, lower-case, runs of spaces to one `_`. */
 export function normalizeTag(raw: string): string {
-  const unescaped = raw.includes('\\') ? raw.replace(/\\(.)/g, '$1') : raw;
+  const unescaped = raw.includes('\\') ? raw.replace(ESCAPED, '$1') : raw;
   const text = unescaped.trim().toLowerCase();
   return /\s/.test(text) ? text.replace(/\s+/g, '_') : text;
 }
@@ -172,7 +178,7 @@ function matchingClose(line: string, open: number): number {
  */
 class LineBrackets {
   private closes?: Map<number, number>;
-  private lastWeight?: number;
+  private weights?: number[];
 
   constructor(private readonly line: string) {}
 
@@ -184,8 +190,29 @@ class LineBrackets {
 
   /** Whether HOLDS_WEIGHT matches in the line from `index` on: some match starts at or after it. */
   holdsWeightFrom(index: number): boolean {
-    this.lastWeight ??= lastWeightStart(this.line);
-    return this.lastWeight >= index;
+    return this.firstWeightFrom(index) >= 0;
+  }
+
+  /**
+   * Whether HOLDS_WEIGHT matches in the group `line[open..close]` (a match starting inside it ends at
+   * its closing bracket at the latest): testing each group's text made nested groups quadratic.
+   */
+  holdsWeightIn(open: number, close: number): boolean {
+    const first = this.firstWeightFrom(open);
+    return first >= 0 && first < close;
+  }
+
+  /** The first column at or after `index` where HOLDS_WEIGHT matches, or -1. */
+  private firstWeightFrom(index: number): number {
+    const weights = (this.weights ??= weightStarts(this.line));
+    let low = 0;
+    let high = weights.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (weights[middle]! < index) low = middle + 1;
+      else high = middle;
+    }
+    return low < weights.length ? weights[low]! : -1;
   }
 }
 
@@ -211,12 +238,13 @@ function bracketPairs(line: string): Map<number, number> {
 
 const WEIGHT_AT = new RegExp(HOLDS_WEIGHT.source, 'y');
 
-/** Where the last match of HOLDS_WEIGHT in the line starts, or -1 (it only looks forward from a `:`). */
-function lastWeightStart(line: string): number {
-  for (let colon = line.lastIndexOf(':'); colon >= 0; colon = colon === 0 ? -1 : line.lastIndexOf(':', colon - 1)) {
-    if (matchAt(WEIGHT_AT, line, colon) > 0) return colon;
+/** Where matches of HOLDS_WEIGHT start in the line, in order (it only looks forward from a `:`). */
+function weightStarts(line: string): number[] {
+  const starts: number[] = [];
+  for (let colon = line.indexOf(':'); colon >= 0; colon = line.indexOf(':', colon + 1)) {
+    if (matchAt(WEIGHT_AT, line, colon) > 0) starts.push(colon);
   }
-  return -1;
+  return starts;
 }
 
 /**
@@ -230,12 +258,29 @@ function startsSyntaxInTag(line: string, index: number, tagStart: number, option
   if (!isSpace(line.charCodeAt(index - 1))) return false;
   if (code !== OPEN_PAREN) return true;
   const close = brackets.closeOf(index);
-  if (close < 0 ? brackets.holdsWeightFrom(index) : HOLDS_WEIGHT.test(line.slice(index, close + 1))) return true;
+  if (close < 0 ? brackets.holdsWeightFrom(index) : brackets.holdsWeightIn(index, close)) return true;
   // `(blush)` after a complete tag is emphasis unless tag + qualifier is itself a tag. An unclosed one
   // is still being typed: likely a qualifier (`ganyu (gensh`), and completion needs it in the prefix.
-  if (close < 0 || !options.isTag) return false;
-  return options.isTag(normalizeTag(line.slice(tagStart, index))) && !options.isTag(normalizeTag(line.slice(tagStart, close + 1)));
+  const isTag = options.isTag;
+  if (close < 0 || !isTag) return false;
+  // (No name is longer: a long run of nested groups is not read as one name at each of them.)
+  const known = (end: number): boolean => end - tagStart <= MAX_NAME_LENGTH && isTag(normalizeTag(line.slice(tagStart, end)));
+  if (!known(index)) return false;
+  // Nor when it is the first of the tag's qualifiers: `medusa (rider) (fate)`.
+  for (let qualifierEnd = close, more = 0; qualifierEnd >= 0 && more < MAX_QUALIFIERS; more++) {
+    if (known(qualifierEnd + 1)) return false;
+    let next = qualifierEnd + 1;
+    while (isSpace(line.charCodeAt(next))) next++;
+    if (line.charCodeAt(next) !== OPEN_PAREN) break;
+    qualifierEnd = brackets.closeOf(next);
+  }
+  return true;
 }
+
+/** Longer than any Danbooru tag's name or alias (111 and 419 characters). */
+const MAX_NAME_LENGTH = 512;
+/** Qualifiers a name holds at most: `artoria_pendragon_(lancer_alter)_(royal_icing)_(fate)_(cosplay)`. */
+const MAX_QUALIFIERS = 6;
 
 /** The longest face of the dictionary holding `|` is `<|>_<|>`. */
 const MAX_FACE_LENGTH = 8;

@@ -423,3 +423,36 @@ test('separatorAfter: a trailing space of the line is the one after the comma (n
   assert.equal(separatorAfter('1girl, long smile', 11, DEFAULT_INSERT_STYLE), ', ');
   assert.equal(separatorAfter('1girl, long ', 11, { appendComma: false }), '');
 });
+
+test('nested emphasis after tags, `smile (smile (… blush))`: each ( is emphasis, and the names asked about stay short (the line was read once per level)', () => {
+  const levels = 2000;
+  const line = 'smile ('.repeat(levels) + 'blush' + ')'.repeat(levels);
+  const asked: string[] = [];
+  const parsed = parsePrompt(line, { isTag: (name) => (asked.push(name), name === 'smile' || name === 'blush') });
+  assert.equal(parsed.tags.length, levels + 1);
+  assert.equal(parsed.groups.length, levels);
+  assert.deepEqual(new Set(parsed.tags.map((tag) => tag.name)), new Set(['smile', 'blush']));
+  assert.ok(Math.max(...asked.map((name) => name.length)) <= 512, 'no name is longer than any tag');
+  const charactersAsked = asked.reduce((sum, name) => sum + name.length, 0);
+  assert.ok(charactersAsked < 10 * line.length, `${charactersAsked} characters asked about for a line of ${line.length}`);
+});
+
+test('a tag with several qualifiers written with parentheses as they are is one tag, not a tag and emphasis', () => {
+  const known = new Set(['medusa', 'medusa_(rider)_(fate)', 'jeanne_d\'arc', 'jeanne_d\'arc_(swimsuit_archer)', 'jeanne_d\'arc_(swimsuit_archer)_(first_ascension)_(fate)', 'smile']);
+  const isTag = (name: string): boolean => known.has(name);
+  assert.deepEqual(parsePrompt('1girl, medusa (rider) (fate), smile', { isTag }).tags.map((tag) => tag.name), ['1girl', 'medusa_(rider)_(fate)', 'smile']);
+  assert.deepEqual(parsePrompt('jeanne d\'arc (swimsuit archer) (first ascension) (fate)', { isTag }).tags.map((tag) => tag.name), ['jeanne_d\'arc_(swimsuit_archer)_(first_ascension)_(fate)']);
+  // Still emphasis where the chain is no tag.
+  assert.deepEqual(parsePrompt('smile (medusa) (fate)', { isTag }).tags.map((tag) => tag.name), ['smile', 'medusa', 'fate']);
+});
+
+test('a backslash escapes the prompt syntax\'s characters only: `\\m/` and `double \\n/` keep theirs', () => {
+  assert.equal(normalizeTag('\\m/'), '\\m/');
+  assert.equal(normalizeTag('double \\n/'), 'double_\\n/');
+  assert.equal(normalizeTag('saber \\(fate\\)'), 'saber_(fate)');
+  assert.equal(normalizeTag('\\\\\\(^o^\\)/'), '\\(^o^)/');
+  assert.equal(normalizeTag('a\\:b\\,c\\|d'), 'a:b,c|d');
+  assert.equal(formatTag('\\m/', DEFAULT_INSERT_STYLE), '\\m/');
+  assert.equal(formatTag('\\(^o^)/', DEFAULT_INSERT_STYLE), '\\\\\\(^o^\\)/');
+  assert.equal(formatTag('x\\', DEFAULT_INSERT_STYLE), 'x\\\\', 'a backslash at the end would escape the comma after it');
+});
