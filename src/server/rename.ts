@@ -5,11 +5,11 @@
 // LoRA training set of caption files; Shift+Enter in the rename box previews each file's edits).
 import { ResponseError, ErrorCodes, type CancellationToken, type Position, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
-import { formatTag, styleOf, type InsertStyle } from '../prompt/insertStyle';
-import { normalizeTag } from '../prompt/parser';
+import { applyLineEdits, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
+import { normalizeTag, type PromptTokenKind } from '../prompt/parser';
 import { cancelledError, Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
-import type { ServerContext } from './serverContext';
+import { parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { everyOccurrence, rangeOf, tagAt, tagKey, type TagOccurrence } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
@@ -29,7 +29,7 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   if (/[,\n\r]/.test(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `"${params.newName.trim()}" holds a comma: a tag is renamed to one tag.`);
   const [engine, settings] = await Promise.all([ctx.engines.engine(), ctx.settings.forDocument(document.uri)]);
   const here = tagToRename(document, engine.dictionary, params.position);
-  const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, fallback: insertStyleOf(settings, document.uri), token };
+  const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, shown: params.newName.trim(), fallback: insertStyleOf(settings, document.uri), token };
   const changes: Record<string, TextEdit[]> = {};
   const version = document.version;
   for await (const each of documentsInScope(ctx, document, settings)) {
@@ -53,6 +53,8 @@ interface Rename {
   dictionary: TagDictionary;
   key: string;
   newName: string;
+  /** The new name as typed, for messages. */
+  shown: string;
   fallback: InsertStyle;
   token: CancellationToken;
 }
@@ -62,8 +64,52 @@ async function renameIn(document: LineDocument, rename: Rename): Promise<TextEdi
   const version = document.version;
   const turns = new Turns(rename.token, () => document.version === version);
   const edits: TextEdit[] = [];
+  let line: { number: number; edits: LineEdit[] } | undefined;
   for await (const occurrence of everyOccurrence(document, rename.dictionary, rename.key, turns)) {
-    edits.push({ range: rangeOf(occurrence), newText: formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback)) });
+    const newText = formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback));
+    edits.push({ range: rangeOf(occurrence), newText });
+    if (line?.number !== occurrence.line) {
+      if (line) checkReadsBack(document, line.number, line.edits, rename);
+      line = { number: occurrence.line, edits: [] };
+    }
+    line.edits.push({ start: occurrence.tag.start, end: occurrence.tag.end, text: newText });
   }
+  if (line) checkReadsBack(document, line.number, line.edits, rename);
   return edits;
+}
+
+/**
+ * Refuses a new name that, written in this line, is not read back as that one tag in each place: a
+ * `，` or `|` in it separates, `//` starts a comment, `x:1.2` in `(smile:1.2)` becomes a weight,
+ * `<lora:x:1>` a LoRA. (Only a `,` was refused: the rest rewrote prompts into others.)
+ */
+function checkReadsBack(document: LineDocument, lineNumber: number, edits: readonly LineEdit[], rename: Rename): void {
+  const before = parseLine(document.line(lineNumber), rename.dictionary);
+  const after = parseLine(applyLineEdits(document.line(lineNumber), edits).text, rename.dictionary);
+  let shift = 0;
+  for (const edit of edits) {
+    const start = edit.start + shift;
+    const end = start + edit.text.length;
+    shift += edit.text.length - (edit.end - edit.start);
+    const readBack = after.tags.some((tag) => tag.start === start && tag.end === end && tag.name === rename.newName);
+    if (readBack) continue;
+    const read = [
+      ...after.tags.filter((tag) => tag.start < end && tag.end > start).map((tag) => `the tag "${tag.text}"`),
+      ...after.tokens.filter((token) => token.start < end && token.end > start).map((token) => TOKEN_NAMES[token.kind]),
+    ];
+    throw notOneTag(document, lineNumber, rename, read.length > 0 ? `it would read as ${read.join(', ')}` : 'it would be no tag');
+  }
+  // Nothing around the places changed either (`grin\` escaped the separator after it).
+  if (after.tags.length !== before.tags.length || after.tokens.length !== before.tokens.length) {
+    throw notOneTag(document, lineNumber, rename, `the line would read as ${after.tags.length} tags, not ${before.tags.length}`);
+  }
+}
+
+const TOKEN_NAMES: Readonly<Record<PromptTokenKind, string>> = {
+  weight: 'a weight', network: 'a LoRA or other network', keyword: 'a keyword', comment: 'a comment', category: 'a category prefix', wildcard: 'a wildcard',
+};
+
+function notOneTag(document: LineDocument, lineNumber: number, rename: Rename, why: string): ResponseError<void> {
+  const place = `${decodeURIComponent(document.uri.replace(/^.*\//, ''))} line ${lineNumber + 1}`;
+  return new ResponseError(ErrorCodes.InvalidParams, `"${rename.shown}" is not one tag where it would be written (${place}: ${why}); a tag is renamed to one tag's name.`);
 }

@@ -306,6 +306,28 @@ describe('language server, dictionary-only', () => {
     await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(0, 2), newName: '  ' }), /empty/);
   });
 
+  test('rename refuses a new name that would not read as one tag where it is written; a backslash of the name is written to read back', async () => {
+    const text = '1girl, smile, [smile|blush], (smile:1.2), solo';
+    const uri = await client.open('rename-syntax.prompt', text);
+    const rename = (newName: string): Promise<string> =>
+      client.connection.sendRequest(RenameRequest.type, { textDocument: { uri }, position: { line: 0, character: 9 }, newName }).then((edit) => applyEdits(text, edit!.changes![uri]!));
+    for (const [newName, read] of [
+      ['a，b', /not one tag where it would be written \(rename-syntax\.prompt line 1: it would read as the tag "a", the tag "b"\)/],
+      ['a|b', /it would read as the tag "a", the tag "b"/],
+      ['// grin', /a comment/],
+      ['x:1.2', /a weight|not read|would read/],
+      ['<lora:x:1>', /LoRA/],
+      ['__x__', /wildcard/],
+    ] as const) {
+      await assert.rejects(rename(newName), read, newName);
+    }
+    assert.equal(await rename('grin\\'), '1girl, grin\\\\, [grin\\\\|blush], (grin\\\\:1.2), solo', 'its backslash escaped: it escaped the separator after it');
+    assert.equal(await rename('\\m/'), '1girl, \\m/, [\\m/|blush], (\\m/:1.2), solo');
+    const written = await client.open('rename-syntax-written.prompt', await rename('\\m/'));
+    const messages = (await client.waitForDiagnostics(written)).map((d) => d.message);
+    assert.ok(messages.length > 0 && messages.every((message) => message === 'Duplicate tag "\\m/" in this prompt.'), `the tag \`\\m/\` written is known (only the duplicates the rename made): ${JSON.stringify(messages)}`);
+  });
+
   test('tagScope folder: Rename, Find All References and Tag Counts in every file of the extension under the document\'s folder, open ones as the editor holds them', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-captions-'));
     const captions = path.join(root, 'captions');
