@@ -40,7 +40,7 @@ export class FileWatch {
       folders.set(folder, entries);
     };
     for (const each of new Set(paths.map((one) => path.resolve(one)))) {
-      if (fs.statSync(each, { throwIfNoEntry: false })?.isDirectory()) concern(each, '', each);
+      if (isFolder(each)) concern(each, '', each);
       // A file, or a folder replaced or not there yet: its entry in the folder above.
       concern(path.dirname(each), path.basename(each), each);
     }
@@ -85,5 +85,18 @@ export class FileWatch {
       this.onChange(changed);
     }, this.quietMs);
     this.timer.unref();
+  }
+}
+
+/**
+ * Whether the path is a folder; false when it cannot be looked at: a path under a file (ENOTDIR) or
+ * in a folder not ours to read (EACCES) threw here, which ended the server (a translationFile) or
+ * every later request (a modelFolder naming the .onnx file).
+ */
+function isFolder(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
   }
 }

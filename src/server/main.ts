@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
   ErrorCodes,
+  InlayHintRefreshRequest,
   ProposedFeatures,
   ResponseError,
+  SemanticTokensRefreshRequest,
   TextDocumentSyncKind,
   TextDocuments,
   createConnection,
@@ -76,7 +78,7 @@ const warn = (message: string): void => connection.console.warn(message);
 const translations = new TranslationHost(() => workspaceRoot, (problem) => settings.warnOnce(problem), (message) => connection.console.info(message), () => {
   // Edited on disk: the open documents' hints and checks are asked for again, and read the new file.
   diagnostics.scheduleAll();
-  if (canRefreshInlayHints) void connection.languages.inlayHint.refresh();
+  refreshInlayHints();
 });
 const ctx: ServerContext = { connection, documents, settings, engines, folders, picks: new PickedTags(undefined, warn), translations };
 const diagnostics = new DiagnosticsScheduler(ctx);
@@ -116,7 +118,8 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 engines.onDidLoad(() => {
   diagnostics.scheduleAll();
   // Another dictionary (danbooruGpt.dictionaryFile) may give tags other categories.
-  if (canRefreshSemanticTokens) void connection.languages.semanticTokens.refresh();
+  // (Sent here: the library's semanticTokens.refresh() drops the answer's promise, whose error then ended the server.)
+  if (canRefreshSemanticTokens) connection.sendRequest(SemanticTokensRefreshRequest.type).catch((error: unknown) => refreshFailed('semantic tokens', error));
 });
 
 connection.onNotification(WorkspaceTrustedNotification, () => {
@@ -127,8 +130,17 @@ connection.onDidChangeConfiguration((change) => {
   settings.changed(change.settings);
   void engines.settingsChanged().then(() => diagnostics.scheduleAll());
   // The translation file or its hints may have changed: the editor asks for the hints again.
-  if (canRefreshInlayHints) void connection.languages.inlayHint.refresh();
+  refreshInlayHints();
 });
+
+function refreshInlayHints(): void {
+  if (canRefreshInlayHints) connection.sendRequest(InlayHintRefreshRequest.type).catch((error: unknown) => refreshFailed('inlay hints', error));
+}
+
+/** A client that said it refreshes and then answers with an error: logged, not an unhandled rejection that ended the server. */
+function refreshFailed(what: string, error: unknown): void {
+  connection.console.log(`The client did not refresh ${what}: ${error instanceof Error ? error.message : String(error)}`);
+}
 
 documents.onDidOpen(({ document }) => {
   // The first prompt opened starts loading the engine (progress is reported to the client).

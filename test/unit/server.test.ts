@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
-import { CancellationTokenSource, LspTestClient, applyEdits, serverModule } from './serverHarness';
+import { CancellationTokenSource, LspTestClient, applyEdits, serverModule, shippedModel } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
@@ -84,6 +84,22 @@ describe('language server, dictionary-only', () => {
     const items = await client.completionItems(uri, 0, 15);
     assert.ok(items.length >= 5);
     for (const item of items.slice(0, 5)) assert.ok(String(item.label).startsWith('lo'), `${String(item.label)} starts with lo`);
+  });
+
+  test('a model folder set to a file, or a translation file under a file: reported, and the server goes on with the dictionary', async () => {
+    const modelFile = path.join(shippedModel, 'config.json');
+    const underFile = path.join(modelFile, 'zh.csv');
+    await withSettings(client, { modelFolder: modelFile, translationFile: underFile }, async () => {
+      const uri = await client.open('a-file-as-folder.prompt', '1girl, solo, lo, lnog_hair');
+      const status = await client.waitForStatus((s) => !s.loading && s.message.includes(modelFile));
+      assert.equal(status.health, 'error');
+      assert.match(status.message, /not a folder.*dictionary only/);
+      assert.ok((await client.completionItems(uri, 0, 15)).length > 0, 'completion goes on');
+      assert.ok((await client.waitForDiagnostics(uri)).some((d) => d.message.includes('lnog_hair')), 'the check goes on');
+      assert.ok(client.messages.some((m) => m.type === MessageType.Warning && m.message.includes(`danbooruGpt.translationFile could not be loaded: ${underFile}`)), JSON.stringify(client.messages.map((m) => m.message)));
+    });
+    const uri = await client.open('after-a-file-as-folder.prompt', '1girl, lo');
+    assert.ok((await client.completionItems(uri, 0, 9)).length > 0, 'the server is still there');
   });
 
   test('completion: range is the tag span only, filterText is what was typed, sortText keeps the order', async () => {
@@ -1556,6 +1572,25 @@ describe('language server, standalone and broken models', () => {
       const uri = await client.open('standalone.prompt', '1girl, long_ha');
       const items = await client.completionItems(uri, 0, 14);
       assert.equal(editOf(items[0]!).newText, 'long_hair, ');
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('a client that claims the refresh requests and answers them with an error: logged, the server goes on', async () => {
+    const client = await LspTestClient.start({}, { refreshFails: true });
+    try {
+      const uri = await client.open('refresh-fails.prompt', '1girl, sm');
+      await client.waitForStatus((s) => !s.loading);
+      await client.changeSettings({ modelFolder: NO_MODEL });
+      await client.waitForStatus((s) => !s.loading && s.message.includes(NO_MODEL));
+      assert.ok(client.semanticTokensRefreshes > 0 && client.inlayHintRefreshes > 0, 'both were asked');
+      assert.ok((await client.completionItems(uri, 0, 9)).length > 0, 'the server answers');
+      const logged = client.logs.map((log) => log.message);
+      for (const what of ['semantic tokens', 'inlay hints']) {
+        assert.ok(logged.some((message) => message === `The client did not refresh ${what}: this client cannot refresh now`), JSON.stringify(logged));
+      }
+      assert.equal(client.process.exitCode, null, client.stderr);
     } finally {
       await client.stop();
     }

@@ -12,6 +12,8 @@ import {
   CompletionRequest,
   CompletionResolveRequest,
   ConfigurationRequest,
+  ErrorCodes,
+  ResponseError,
   DidChangeConfigurationNotification,
   DidChangeTextDocumentNotification,
   DidOpenTextDocumentNotification,
@@ -95,15 +97,19 @@ export class LspTestClient {
   ) {}
 
   /** Starts the server; `settings` is the `danbooruGpt` section it gets for every document. */
-  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean; pickedTagsFile?: string; nodeArgs?: string[] } = {}): Promise<LspTestClient> {
+  /** `refreshFails`: answer the refresh requests with an error, as a client that claims them and then cannot. */
+  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean; pickedTagsFile?: string; nodeArgs?: string[]; refreshFails?: boolean } = {}): Promise<LspTestClient> {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), serverModule, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
     const connection = createProtocolConnection(child.stdout, child.stdin);
     const client = new LspTestClient(child, connection, settings);
     child.stderr.on('data', (chunk: Buffer) => (client.stderr += chunk.toString()));
     connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => client.settings));
     connection.onRequest(WorkDoneProgressCreateRequest.type, () => null);
-    connection.onRequest(SemanticTokensRefreshRequest.type, () => void client.semanticTokensRefreshes++);
-    connection.onRequest(InlayHintRefreshRequest.type, () => void client.inlayHintRefreshes++);
+    const refreshed = (): void => {
+      if (options.refreshFails) throw new ResponseError(ErrorCodes.InternalError, 'this client cannot refresh now');
+    };
+    connection.onRequest(SemanticTokensRefreshRequest.type, () => (client.semanticTokensRefreshes++, refreshed()));
+    connection.onRequest(InlayHintRefreshRequest.type, () => (client.inlayHintRefreshes++, refreshed()));
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       client.diagnostics.set(params.uri, params);
       settle(client.diagnosticWaiters, params);
