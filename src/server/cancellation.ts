@@ -68,3 +68,30 @@ export async function cancellable<T>(token: CancellationToken, work: (signal: Ab
     if (supersedes !== undefined && inFlight.get(supersedes) === controller) inFlight.delete(supersedes);
   }
 }
+
+/**
+ * The open documents a whole-document request has read, each at the version it read: `unchanged()`
+ * turns false once one is edited, closed or closed and opened again. Its edits, made on the text it
+ * read, would otherwise land on other text (a keystroke undone; a closed file's lines written over
+ * the one on disk). Documents read from disk are not held to it.
+ */
+export class ReadDocuments {
+  private readonly read: { document: { uri: string; version: number }; version: number }[] = [];
+
+  constructor(private readonly open: (uri: string) => { version: number } | undefined) {}
+
+  /**
+   * Notes the document as read now, when it is an open one (`open`: it was when the request came,
+   * for one noted after an await).
+   */
+  add(document: { uri: string; version: number }, open = this.open(document.uri) === document): void {
+    if (open) this.read.push({ document, version: document.version });
+  }
+
+  readonly unchanged = (): boolean => this.read.every(({ document, version }) => document.version === version && this.open(document.uri) === document);
+
+  /** Throws RequestCancelled when a document read has changed since. */
+  check(): void {
+    if (!this.unchanged()) throw cancelledError();
+  }
+}

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { CodeActionKind, type CancellationToken, type CodeAction, type CodeActionParams, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
-import { Turns } from './cancellation';
+import { ReadDocuments, Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
 import { DIAGNOSTIC_SOURCE, DiagnosticCode, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
@@ -87,7 +87,9 @@ export async function resolveCodeAction(ctx: ServerContext, action: CodeAction, 
     const check: CheckSettings = { ...settings.diagnostics, unknownTags: translations !== undefined, parentheses, translations };
     const style = insertStyleOf(settings, document.uri);
     const version = document.version;
-    const turns = new Turns(token, () => document.version === version);
+    const read = new ReadDocuments((uri) => ctx.documents.get(uri));
+    read.add(document, true);
+    const turns = new Turns(token, read.unchanged);
     // The last complete check of this text, when there is one: a line it found nothing to fix on is
     // left alone, not checked again (most of a dataset's lines: Fix All took ~2× as long).
     const checked = ctx.checkedLines?.(document.uri, version, check);

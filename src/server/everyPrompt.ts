@@ -10,7 +10,7 @@ import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
 import { applyLineEdits, formatTag, lineSeparator, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
 import { normalizeTag, removalRange } from '../prompt/parser';
-import { cancelledError, Turns } from './cancellation';
+import { ReadDocuments, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { tagKey } from './tagOccurrences';
@@ -32,12 +32,14 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   const key = canonicalName(dictionary, name);
   const style = insertStyleOf(settings, document.uri);
   const changes: Record<string, TextEdit[]> = {};
-  const version = document.version;
   let prompts = 0;
-  const turns = new Turns(token);
+  // Whole lines are replaced: lines read before a keystroke (in any file of the scope) would undo it.
+  const read = new ReadDocuments((uri) => ctx.documents.get(uri));
+  read.add(document, true);
+  const turns = new Turns(token, read.unchanged);
   for await (const each of documentsInScope(ctx, document, settings)) {
-    // Whole lines are replaced: lines read before a keystroke would undo it.
-    if (document.version !== version) throw cancelledError();
+    read.check();
+    read.add(each);
     const edits: TextEdit[] = [];
     const spaced = separatorStyleOf((index) => each.line(index), each.lineCount) === 'commaSpace';
     for (let line = 0; line < each.lineCount; line++) {
@@ -50,7 +52,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
     }
     if (edits.length > 0) changes[each.uri] = edits;
   }
-  if (document.version !== version) throw cancelledError();
+  read.check();
   return { edit: { changes }, prompts, files: Object.keys(changes).length, tag: key };
 }
 

@@ -3,7 +3,7 @@
 // (`a,b` in a converted dataset stays `a,b`) unless danbooruGpt.format.separator names one.
 import type { CancellationToken, DocumentFormattingParams, DocumentRangeFormattingParams, TextEdit } from 'vscode-languageserver/node';
 import { formatPrompt, mayNeedFormatting, separatorStyleOf, type FormatOptions } from '../prompt/format';
-import { Turns } from './cancellation';
+import { ReadDocuments, Turns } from './cancellation';
 import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
 
 /** Lines formatted between two turns of the event loop (a dataset whose every line changes takes seconds). */
@@ -31,9 +31,10 @@ export async function provideFormatting(
     // A selection ending at the start of a line holds none of it.
     last = Math.min(last, end.character === 0 && end.line > start.line ? end.line - 1 : end.line);
   }
-  const version = document.version;
-  // Edits computed on two versions of the document would garble it.
-  const turns = new Turns(token, () => document.version === version);
+  // Edits computed on two versions of the document (or on one closed since) would garble it.
+  const read = new ReadDocuments((uri) => ctx.documents.get(uri));
+  read.add(document, true);
+  const turns = new Turns(token, read.unchanged);
   const edits: TextEdit[] = [];
   for (let number = first; number <= last; number++) {
     if (turns.due(LINES_PER_TURN)) await turns.take();

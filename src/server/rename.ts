@@ -7,7 +7,7 @@ import { ResponseError, ErrorCodes, type CancellationToken, type Position, type 
 import type { TagDictionary } from '../model/index';
 import { applyLineEdits, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
 import { normalizeTag, type PromptTokenKind } from '../prompt/parser';
-import { cancelledError, Turns } from './cancellation';
+import { cancelledError, ReadDocuments, Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
 import { parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
@@ -31,14 +31,17 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   const here = tagToRename(document, engine.dictionary, params.position);
   const rename: Rename = { dictionary: engine.dictionary, key: tagKey(engine.dictionary, here.tag), newName, shown: params.newName.trim(), fallback: insertStyleOf(settings, document.uri), token };
   const changes: Record<string, TextEdit[]> = {};
-  const version = document.version;
+  // Edits made on the text read: a document edited, closed or opened again since would get them wrong.
+  const read = new ReadDocuments((uri) => ctx.documents.get(uri));
+  read.add(document, true);
   for await (const each of documentsInScope(ctx, document, settings)) {
     if (token.isCancellationRequested) throw cancelledError();
-    const edits = await renameIn(each, rename);
+    read.check();
+    read.add(each);
+    const edits = await renameIn(each, rename, read);
     if (edits.length > 0 || each === document) changes[each.uri] = edits;
   }
-  // Its edits were made on the text before the folder's files were read.
-  if (document.version !== version) throw cancelledError();
+  read.check();
   return { changes };
 }
 
@@ -60,9 +63,8 @@ interface Rename {
 }
 
 /** The edits renaming the tag in one document; cancelled when the document changes meanwhile. */
-async function renameIn(document: LineDocument, rename: Rename): Promise<TextEdit[]> {
-  const version = document.version;
-  const turns = new Turns(rename.token, () => document.version === version);
+async function renameIn(document: LineDocument, rename: Rename, read: ReadDocuments): Promise<TextEdit[]> {
+  const turns = new Turns(rename.token, read.unchanged);
   const edits: TextEdit[] = [];
   let line: { number: number; edits: LineEdit[] } | undefined;
   for await (const occurrence of everyOccurrence(document, rename.dictionary, rename.key, turns)) {

@@ -506,6 +506,50 @@ describe('language server, dictionary-only', () => {
     await assert.rejects(client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: ' ' }), /No tag/);
   });
 
+  test('Add Tag to Every Prompt and Format Document on a document closed (or closed and opened again) meanwhile are cancelled, not edits of the closed text', async () => {
+    const big = Array.from({ length: 100_000 }, (_, i) => `1girl, solo, smile  ,  tag${i}`).join('\n');
+    for (const reopen of [false, true]) {
+      for (const request of ['every prompt', 'format'] as const) {
+        const uri = await client.open(`closed-meanwhile-${request.replace(' ', '-')}-${reopen}.prompt`, big);
+        const pending = request === 'every prompt'
+          ? client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'blush', at: 'start' } })
+          : client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+        await client.close(uri);
+        if (reopen) await client.openUri(uri, '1girl');
+        await assert.rejects(pending, (error: { code?: number }) => error.code === LSPErrorCodes.RequestCancelled, `${request}, reopened: ${reopen}`);
+        if (reopen) await client.close(uri);
+      }
+    }
+  });
+
+  test('tagScope folder: Add Tag to Every Prompt never answers with edits of another open file\'s older text (typed into meanwhile: cancelled)', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-scope-typed-'));
+    try {
+      const lines = Array.from({ length: 200_000 }, (_, i) => `1girl, solo, tag${i}`);
+      fs.writeFileSync(path.join(root, 'a.txt'), '1girl, solo');
+      fs.writeFileSync(path.join(root, 'b.txt'), lines.join('\n'));
+      await withSettings(client, { tagScope: 'folder', diagnostics: { enabled: false } }, async () => {
+        const a = await client.openUri(pathToFileURL(path.join(root, 'a.txt')).href, '1girl, solo', 'plaintext');
+        const b = await client.openUri(pathToFileURL(path.join(root, 'b.txt')).href, lines.join('\n'), 'plaintext');
+        let answered = false;
+        const pending = client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: a }, add: { tag: 'smile', at: 'start' } });
+        void pending.finally(() => (answered = true)).catch(() => undefined);
+        // (While it reads b.txt: 200,000 lines take seconds.)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(answered, false, 'still running when the file is typed into');
+        const last = lines.length - 1;
+        await client.edit(b, [{ range: { start: { line: last, character: 0 }, end: { line: last, character: 0 } }, text: 'TYPED, ' }]);
+        await client.edit(b, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: 'TYPED, ' }]);
+        const answer = await pending.then((result) => result, (error: { code?: number }) => error.code ?? -1);
+        // Either cancelled, or (the file read after the typing) made on the text typed.
+        if (typeof answer === 'number') assert.equal(answer, LSPErrorCodes.RequestCancelled);
+        else for (const line of [0, last]) assert.match(answer.edit.changes![b]!.find((edit) => edit.range.start.line === line)!.newText, /^smile, TYPED, 1girl/);
+      });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('document symbols: comment lines are sections holding the prompts after them, each named by its first tags; a dataset lists its sections only', async () => {
     const text = ['1girl, solo', '# Portraits', '# (comment lines in a row are one section)', '1girl, solo, long hair, smile, blue eyes', '', '2girls, yuri', '#', '// Backgrounds', 'simple background, white background'].join('\n');
     const uri = await client.open('library.prompt', text);
