@@ -22,8 +22,10 @@ export function networkOfToken(text: string): NamedNetwork | undefined {
   const embedding = bracketed ? null : /^embedding:([^\s:]+)/i.exec(text);
   const written = bracketed?.[2] ?? embedding?.[1];
   if (written === undefined) return undefined;
-  const start = (bracketed ?? embedding)![0].length - written.length;
-  return { kind: kindOf(bracketed?.[1]), name: written.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + written.length };
+  // The span of the name without the spaces around it (`<lora: name :1>`): what a diagnostic, hover or fix covers.
+  const start = (bracketed ?? embedding)![0].length - written.length + (written.length - written.trimStart().length);
+  const name = written.trim();
+  return { kind: kindOf(bracketed?.[1]), name: name.replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + name.length };
 }
 
 /** `lora`/`lyco` (LyCORIS, read by a1111 as a LoRA) → lora, `hypernet` → hypernet, none (`embedding:`) → embedding. */

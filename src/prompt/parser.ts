@@ -423,6 +423,11 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
         i += weight;
         continue;
       }
+      // `(d::1.2)`: the tag `d:` (`c:`, `kos-mos re:`) with its weight, as a1111 and ComfyUI read it.
+      if (group?.kind === '(' && tagStart >= 0 && line.charCodeAt(i + 1) === COLON && matchAt(WEIGHT, line, i + 1) > 0) {
+        i++;
+        continue;
+      }
       if (line.charCodeAt(i + 1) === COLON && group?.kind !== '[') {
         // No Danbooru name holds `::`, so it is NovelAI's section syntax: `1.5::` opens one (the number
         // is its weight, not a tag), `::` closes it. In square brackets it is a1111's `[from::0.5]`.

@@ -49,8 +49,11 @@ export function provideDocumentSymbols(ctx: ServerContext, params: DocumentSymbo
 function promptName(text: string): string {
   const parts: string[] = [];
   let start = 0;
+  // (An input method's `，` and `、` separate too: such a prompt was named by its whole line.)
+  const separator = /[,，、]/g;
   while (start <= text.length && parts.length <= NAME_TAGS) {
-    const comma = text.indexOf(',', start);
+    separator.lastIndex = start;
+    const comma = separator.exec(text)?.index ?? -1;
     const end = comma < 0 ? text.length : comma;
     const part = text.slice(start, end).trim();
     if (part !== '') parts.push(part);

@@ -80,8 +80,9 @@ export class EngineHost {
     const previous = await this.loading?.catch(() => undefined);
     this.loading = this.load(keepWorkingModel && previous?.model ? previous : undefined);
     const next = await this.loading.catch(() => undefined);
-    // The old engine goes away once the requests running on it are done (a long sample among them).
-    if (previous && previous !== next) await previous.retire().catch(() => undefined);
+    // The old engine goes away once the requests running on it are done (a long sample among them),
+    // without holding up the next reload: a setting changed meanwhile waited for that sample.
+    if (previous && previous !== next) void previous.retire().catch(() => undefined);
   }
 
   private serially(task: () => Promise<void>): Promise<void> {

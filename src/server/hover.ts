@@ -27,7 +27,8 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   const network = tokenAt(parsed, column, 'network');
   if (network) return networkHover(ctx, document.uri, params.position.line, line.slice(network.start, network.end), network.start);
   const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
-  if (index < 0) return null;
+  // (An escaped space alone, `\ `, names nothing: its hover read "**** is not a Danbooru tag".)
+  if (index < 0 || parsed.tags[index]!.name === '') return null;
   const tag = parsed.tags[index]!;
   const resolved = engine.dictionary.resolve(tag.name);
   const sections: string[] = [];

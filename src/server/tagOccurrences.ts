@@ -24,7 +24,8 @@ export function tagAt(document: LineDocument, dictionary: TagDictionary, positio
   const tags = parseLine(document.line(position.line), dictionary).tags;
   const column = position.character;
   const tag = tags.find((t) => t.start <= column && column < t.end) ?? tags.find((t) => t.end === column);
-  return tag && { line: position.line, tag };
+  // (An escaped space alone, `\ `, names nothing: no tag to rename or find.)
+  return tag && tag.name !== '' ? { line: position.line, tag } : undefined;
 }
 
 export function rangeOf(occurrence: TagOccurrence): Range {

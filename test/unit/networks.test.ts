@@ -28,4 +28,6 @@ test('networkOfToken: the LoRA or embedding a network token names, without its e
   assert.deepEqual(networkOfToken('embedding:EasyNegative.pt'), { kind: 'embedding', name: 'EasyNegative', start: 10, end: 25 });
   assert.deepEqual(networkOfToken('<hypernet:anime:1>'), { kind: 'hypernet', name: 'anime', start: 10, end: 15 });
   assert.equal(networkOfToken('<lorax:x:1>'), undefined, 'another network');
+  // The name's span leaves out the spaces around it (a diagnostic or hover underlined them).
+  assert.deepEqual(networkOfToken('<lora: add_detal :0.8>'), { kind: 'lora', name: 'add_detal', start: 7, end: 16 });
 });

@@ -456,3 +456,9 @@ test('a backslash escapes the prompt syntax\'s characters only: `\\m/` and `doub
   assert.equal(formatTag('\\(^o^)/', DEFAULT_INSERT_STYLE), '\\\\\\(^o^\\)/');
   assert.equal(formatTag('x\\', DEFAULT_INSERT_STYLE), 'x\\\\', 'a backslash at the end would escape the comma after it');
 });
+
+test('a weighted tag ending in a colon, `(d::1.2)`: the tag `d:` and its weight (NovelAI\'s `::` elsewhere)', () => {
+  const parsed = parsePrompt('1girl, (d::1.2), (kos-mos re::1.1), d:, 1.5::rain, night::');
+  assert.deepEqual(parsed.tags.map((tag) => tag.name), ['1girl', 'd:', 'kos-mos_re:', 'd:', 'rain', 'night']);
+  assert.deepEqual(parsed.tokens.filter((token) => token.kind === 'weight').map((token) => '1girl, (d::1.2), (kos-mos re::1.1), d:, 1.5::rain, night::'.slice(token.start, token.end)), [':1.2', ':1.1', '1.5::', '::']);
+});

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
-import { CancellationTokenSource, LspTestClient, applyEdits, serverModule, shippedModel } from './serverHarness';
+import { CancellationTokenSource, LspTestClient, applyEdits, repoRoot, serverModule, shippedModel, tinyModel } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
@@ -339,6 +339,10 @@ describe('language server, dictionary-only', () => {
     }
     assert.equal(await rename('grin\\'), '1girl, grin\\\\, [grin\\\\|blush], (grin\\\\:1.2), solo', 'its backslash escaped: it escaped the separator after it');
     assert.equal(await rename('\\m/'), '1girl, \\m/, [\\m/|blush], (\\m/:1.2), solo');
+    // An escaped space alone names no tag: nothing to hover or rename.
+    const escapedSpace = await client.open('rename-escaped-space.prompt', '1girl, \\ , solo');
+    assert.equal(await client.hover(escapedSpace, 0, 7), null);
+    await assert.rejects(client.connection.sendRequest(PrepareRenameRequest.type, { textDocument: { uri: escapedSpace }, position: { line: 0, character: 7 } }), /Only a tag can be renamed/);
     const written = await client.open('rename-syntax-written.prompt', await rename('\\m/'));
     const messages = (await client.waitForDiagnostics(written)).map((d) => d.message);
     assert.ok(messages.length > 0 && messages.every((message) => message === 'Duplicate tag "\\m/" in this prompt.'), `the tag \`\\m/\` written is known (only the duplicates the rename made): ${JSON.stringify(messages)}`);
@@ -551,7 +555,7 @@ describe('language server, dictionary-only', () => {
   });
 
   test('document symbols: comment lines are sections holding the prompts after them, each named by its first tags; a dataset lists its sections only', async () => {
-    const text = ['1girl, solo', '# Portraits', '# (comment lines in a row are one section)', '1girl, solo, long hair, smile, blue eyes', '', '2girls, yuri', '#', '// Backgrounds', 'simple background, white background'].join('\n');
+    const text = ['1girl, solo', '# Portraits', '# (comment lines in a row are one section)', '1girl, solo, long hair, smile, blue eyes', '', '2girls, yuri', '#', '// Backgrounds', 'simple background, white background', '# Typed with an input method', '1girl，solo，long hair，smile，blush', ' ，、 ， '].join('\n');
     const uri = await client.open('library.prompt', text);
     type Shown = { name: string; lines: string; children?: Shown[] };
     const shown = (symbols: DocumentSymbol[]): Shown[] => symbols.map((s) => ({
@@ -564,6 +568,8 @@ describe('language server, dictionary-only', () => {
       { name: '1girl, solo', lines: '0-0' },
       { name: 'Portraits', lines: '1-6', children: [{ name: '1girl, solo, long hair, smile, …', lines: '3-3' }, { name: '2girls, yuri', lines: '5-5' }] },
       { name: 'Backgrounds', lines: '7-8', children: [{ name: 'simple background, white background', lines: '8-8' }] },
+      // `，` separates as `,` does: named by its first tags; a line of separators only is no prompt.
+      { name: 'Typed with an input method', lines: '9-11', children: [{ name: '1girl, solo, long hair, smile, …', lines: '10-10' }] },
     ]);
     const dataset = await client.open('library-dataset.tags', ['# converted', ...Array.from({ length: 6000 }, () => '1girl,solo')].join('\n'));
     const datasetSymbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: dataset } })) as DocumentSymbol[];
@@ -737,6 +743,12 @@ describe('language server, dictionary-only', () => {
     }
     assert.equal((await client.completionItems(uri, 2, 8))[0]!.label, 'longhair → long_hair');
     assert.equal((await client.completionItems(uri, 3, 5))[0]!.label, 'cat_ears', 'no exact match: the ranking is unchanged');
+    // Typed in full where the prompt holds it already: not offered (it would be a duplicate).
+    const again = await client.open('exact-again.prompt', 'smile, 1girl, smile\ncat, 1girl, cat');
+    for (const [line, column, tag] of [[0, 19, 'smile'], [1, 15, 'cat']] as const) {
+      const labels = (await client.completionItems(again, line, column)).map((i) => String(i.label));
+      assert.ok(labels.length > 0 && !labels.includes(tag), labels.join(' | '));
+    }
   });
 
   test('a colon after a complete tag starts a weight: no completion, no ghost text', async () => {
@@ -955,9 +967,9 @@ describe('language server, dictionary-only', () => {
   });
 
   test('quick fixes keep the meaning and the spacing: none in alternation, tidy removal, no alias fix that duplicates', async () => {
-    const lines = ['smile, [smile|blush]', 'smile, [smile:blush:0.5]', 'smile , smile , blush', 'smile BREAK smile', ':), smile'];
+    const lines = ['smile, [smile|blush]', 'smile, [smile:blush:0.5]', 'smile , smile , blush', 'smile BREAK smile', ':), smile', '[smiling|blush], smile'];
     const uri = await client.open('fixes.prompt', lines.join('\n'));
-    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length >= 6);
+    const diagnostics = await client.waitForDiagnostics(uri, (d) => d.some((each) => each.range.start.line === 5 && each.code === 'alias-tag'));
     const fixed = async (line: number, code: string): Promise<string[]> => {
       const diagnostic = diagnostics.find((d) => d.range.start.line === line && d.code === code);
       assert.ok(diagnostic, `a ${code} on line ${line}: ${JSON.stringify(diagnostics)}`);
@@ -970,6 +982,7 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await fixed(2, 'duplicate-tag'), ['smile , blush']);
     assert.deepEqual(await fixed(3, 'duplicate-tag'), ['smile BREAK']);
     assert.deepEqual(await fixed(4, 'alias-tag'), ['smile'], 'the alias is removed, not replaced by a second smile');
+    assert.deepEqual(await fixed(5, 'alias-tag'), [], 'no removal of an alias from [a|b] either');
   });
 
   test('quick fixes for every problem of a 20,000-tag line in one request: each line is parsed once', async () => {
@@ -1035,6 +1048,11 @@ describe('language server, dictionary-only', () => {
     await client.replace(uri, '1girl, solo, xqzv');
     const afterFix = await client.waitForDiagnostics(uri);
     assert.deepEqual(afterFix.map((d) => d.code), ['unknown-tag']);
+    // The unescaped parentheses of a tag being typed too (`hu_tao_(genshin_impact` is on its way to one).
+    client.diagnostics.delete(uri);
+    await client.replace(uri, '1girl, solo, hu_tao_(genshin_impact)');
+    assert.deepEqual(await client.waitForDiagnostics(uri), [], 'no squiggle under the tag being typed');
+    assert.deepEqual((await client.waitForDiagnostics(uri, (d) => d.length === 1)).map((d) => d.code), ['unescaped-parentheses']);
   });
 
   test('the tag being typed is found far into a large file with \\r\\n line ends', async () => {
@@ -1616,6 +1634,26 @@ describe('language server, standalone and broken models', () => {
       const uri = await client.open('standalone.prompt', '1girl, long_ha');
       const items = await client.completionItems(uri, 0, 14);
       assert.equal(editOf(items[0]!).newText, 'long_hair, ');
+    } finally {
+      await client.stop();
+    }
+  });
+
+  test('a long sample on a model being replaced does not hold up the next settings change (it finishes on its model)', async () => {
+    const bpe = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-bpe');
+    const client = await LspTestClient.start({ modelFolder: bpe, sample: { minTags: 150, maxTags: 200 } });
+    try {
+      const uri = await client.open('long-sample.prompt', '1girl, solo, ');
+      await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-bpe'));
+      let answered = false;
+      const sample = client.sample(uri, 0, 13, 50).finally(() => (answered = true));
+      await client.changeSettings({ modelFolder: tinyModel });
+      await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-tag'));
+      await client.changeSettings({ modelFolder: NO_MODEL });
+      await client.waitForStatus((s) => !s.loading && s.message.includes(NO_MODEL), 60_000);
+      assert.equal(answered, false, 'the second change applied while the sample still ran');
+      const result = await sample;
+      assert.equal(result.samples.length, 50, 'the sample finished on the model it began on');
     } finally {
       await client.stop();
     }
