@@ -94,6 +94,7 @@ function notEdited(ctx: Ctx, editor: vscode.TextEditor, what: string): void {
 function activePromptEditor(ctx: Ctx, needs = 'open a prompt file first.'): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
   if (editor && ctx.isPrompt(editor.document)) return editor;
+  ctx.log.info(`No prompt file in front: ${needs}`);
   void vscode.window.showInformationMessage(`Danbooru GPT: ${needs}`);
   return undefined;
 }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { convertMetadata } from '../../src/dataset/convert';
+import { PostIdSet } from '../../src/dataset/filters';
 import { AtomicFile } from '../../src/dataset/output';
 import { ConvertUsageError, StrictModeError, type ConvertProgress, type InputProblem } from '../../src/dataset/types';
 import { apiFixture, apiLines, apiRecords, expectedLine, gwernFixture, gwernLine, readLines, strayFiles, tempDir } from './convert-helpers';
@@ -427,6 +428,12 @@ test('convert: strict mode ignores notes (BOM, CRLF, empty lines) but stops at a
   const out = path.join(dir, 'out.txt');
   const summary = await convertMetadata({ inputs: [input], output: out, strict: true });
   assert.equal(summary.postsWritten, 2);
+  // A line that is no post is a lost post: strict mode stops there, and writes nothing.
+  const lost = path.join(dir, 'lost.jsonl');
+  fs.writeFileSync(lost, `\uFEFF${apiLines()[0]}\r\n{broken\r\n${apiLines()[1]}\r\n`);
+  const lostOut = path.join(dir, 'lost.txt');
+  await assert.rejects(convertMetadata({ inputs: [lost], output: lostOut, strict: true }), (error) => error instanceof StrictModeError && /lost\.jsonl:2: invalid-json/.test(error.message));
+  assert.equal(fs.existsSync(lostOut), false);
 });
 
 test('convert: an output that is an input is refused, and inputs are never modified', async (t) => {
@@ -441,4 +448,13 @@ test('convert: an output that is an input is refused, and inputs are never modif
   await assert.rejects(convertMetadata({ inputs: [path.join(dir, 'missing.jsonl')], output: path.join(dir, 'o.txt') }), /input not found/);
   await convertMetadata({ inputs: [input], output: path.join(dir, 'o.txt') });
   assert.equal(crypto.createHash('sha256').update(fs.readFileSync(input)).digest('hex'), before);
+});
+
+test('PostIdSet: each id once, in the bitmap and beyond it (ids of 2^31 and more, negative, not whole)', () => {
+  const ids = new PostIdSet();
+  for (const id of [5, 0, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 1, -1, 1.5]) {
+    assert.equal(ids.add(id), true, `${id} first`);
+    assert.equal(ids.add(id), false, `${id} again`);
+  }
+  assert.equal(ids.add(6), true, 'a neighbour of 5 is another id');
 });

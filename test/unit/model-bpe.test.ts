@@ -110,6 +110,15 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
       cached.map((completion) => completion.tag),
       fresh.map((completion) => completion.tag),
     );
+    // The next tags leave the context out too, though the model would propose them (it proposes them without it).
+    const likely = (await engine.nextTags([], 5)).map((next) => next.tag);
+    const next = await engine.nextTags(likely, 50);
+    assert.ok(next.length > 0 && next.every((each) => !likely.includes(each.tag)), `${likely.join(' ')} -> ${next.map((each) => each.tag).join(' ')}`);
+    // A prefix that reaches a context tag (`lo`: long_hair): it is left out, the rest still offered.
+    assert.ok(reference.context.includes('long_hair'));
+    const reaching = await engine.complete(reference.context, 'lo', { top: 10 });
+    assert.ok(reaching.length > 0 && reaching.every((completion) => completion.tag.startsWith('lo') && completion.tag !== 'long_hair'), reaching.map((c) => c.tag).join(' '));
+    assert.ok((await engine.complete([], 'lo', { top: 10 })).some((completion) => completion.tag === 'long_hair'), 'offered without that context');
   });
 
   test('completion of an abbreviation (`whba`): the abbreviated tags scored by the model, one tier below real matches', async () => {

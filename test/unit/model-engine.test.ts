@@ -588,6 +588,13 @@ describe('tag model engine on the tiny-tag fixture', () => {
   test('sampling honours min/max tags and temperature 0 is greedy', async () => {
     const samples = await engine.sample({ n: 3, seed: 1, minTags: 5, maxTags: 6 });
     assert.ok(samples.every((tags) => tags.length >= 5 && tags.length <= 6));
+    // The model ends some samples early on its own; minTags holds them to it.
+    const free = await engine.sample({ n: 8, seed: 1, maxTags: 40 });
+    assert.ok(free.some((tags) => tags.length < 20), JSON.stringify(free.map((tags) => tags.length)));
+    for (const speculative of [true, false]) {
+      const held = await engine.sample({ n: 8, seed: 1, minTags: 20, maxTags: 40, ...(speculative ? {} : { draftLength: 0 }) });
+      assert.ok(held.every((tags) => tags.length >= 20 && tags.length <= 40), JSON.stringify(held.map((tags) => tags.length)));
+    }
     const greedy = await engine.sample({ prompt: ['multiple_girls'], n: 2, seed: 1, temperature: 0, maxTags: 1 });
     const top = await engine.nextTags(['multiple_girls'], 1);
     assert.deepEqual(greedy, [[top[0].tag], [top[0].tag]]);
@@ -596,6 +603,14 @@ describe('tag model engine on the tiny-tag fixture', () => {
     // The PRNG state is 32 bits: a seed outside them would give another seed's samples, so it is refused.
     for (const seed of [-1, 2 ** 32, 1.5]) await assert.rejects(engine.sample({ seed }), /seed must be an integer in 0\.\.4294967295/, String(seed));
     assert.equal((await engine.sample({ seed: 2 ** 32 - 1, maxTags: 2 })).length, 1);
+  });
+
+  test('prefix matches outside the vocabulary that the context holds are left out, and the next ones still come before word-start matches', async () => {
+    const alone = await engine.complete([], 'quar', { top: 8 });
+    assert.deepEqual(alone.slice(0, 4).map((c) => [c.tag, c.kind]), [['quarter_note', 'prefix'], ['quarter_rest', 'prefix'], ['quarian', 'prefix'], ['quartz_(gemstone)', 'prefix']]);
+    assert.ok(engine.tokenOf('quarter_rest') < 0 && engine.tokenOf('quartz_(gemstone)') < 0, 'outside the fixture\'s vocabulary');
+    const completions = await engine.complete(['quarter_note', 'quarter_rest'], 'quar', { top: 2 });
+    assert.deepEqual(completions.map((c) => [c.tag, c.kind]), [['quarian', 'prefix'], ['quartz_(gemstone)', 'prefix']]);
   });
 });
 

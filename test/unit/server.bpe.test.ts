@@ -94,7 +94,7 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
   });
 
   test('hover: the tag\'s entry and the model\'s likely next tags, none of them in the prompt', async () => {
-    const line = '1girl, solo, smiling, blush';
+    const line = '1girl, solo, smiling, blush, xqzv';
     const uri = await client.open('hover.prompt', line);
     const hover = await client.hover(uri, 0, 2);
     assert.ok(hover);
@@ -105,8 +105,8 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
     assert.equal(next.length, 5, markdown);
     for (const tag of next) assert.ok(!['1girl', 'solo', 'smile', 'blush'].includes(tag), `${tag} is in the prompt: ${markdown}`);
     // On a word that is no tag: said so, and still an answer.
-    const unknown = await client.hover(uri, 0, line.indexOf('blush') + 1);
-    assert.ok(unknown);
+    const unknown = await client.hover(uri, 0, line.indexOf('xqzv') + 1);
+    assert.match((unknown!.contents as MarkupContent).value, /^\*\*xqzv\*\* is not a Danbooru tag/);
   });
 
   test('Related Tags: the context left of the cursor, the model\'s next tags minus the prompt\'s, likeliest first', async () => {
@@ -144,6 +144,12 @@ describe('language server with the sub-word BPE model tiny-bpe', () => {
     assert.deepEqual(finished.items[0]!.range.start, { line: 1, character: 13 });
     const middle = await client.nextTags(uri, 2, 9);
     for (const item of middle.items) assert.ok(!['blush', 'blue_hair'].includes(item.tag), item.tag);
+    // After a separator too: the tag it proposes at the end is not proposed where it is written right of the cursor.
+    const proposed = next.items[0]!.tag;
+    const right = await client.open('inline-right.prompt', `1girl, solo, , ${proposed.replace(/_/g, ' ')}`);
+    const again = await client.nextTags(right, 0, 13);
+    assert.equal(again.items.length, 1);
+    assert.notEqual(again.items[0]!.tag, proposed);
   });
 
   test('Sample Tags: reproducible with a seed, continues the prompt, every tag a new allowed dictionary tag', async () => {

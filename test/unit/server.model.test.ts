@@ -245,6 +245,12 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const next = await client.nextTags(uri, 1, 13);
     assert.equal(next.items.length, 1);
     assert.ok(!['1girl', 'solo'].includes(next.items[0]!.tag));
+    // Nor a tag written right of the cursor: the one it proposes at the end, written after `, `.
+    const proposed = next.items[0]!.tag;
+    const right = await client.open('inline-right.prompt', `1girl, solo, , ${proposed.replace(/_/g, ' ')}`);
+    const again = await client.nextTags(right, 0, 13);
+    assert.equal(again.items.length, 1);
+    assert.notEqual(again.items[0]!.tag, proposed);
   });
 
   test('a dictionary file (a tagcomplete CSV) replaces the shipped dictionary; one that fails is reported and the shipped one used', async () => {

@@ -100,6 +100,20 @@ test('wildcards: the first folder wins where two hold the same name', async () =
   }
 });
 
+test('wildcards: a text file and a collection key of the same name: the first file listed gives it, once', async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-same-'));
+  try {
+    fs.writeFileSync(path.join(folder, 'a.yaml'), 'colors:\n  - blue\n');
+    fs.writeFileSync(path.join(folder, 'colors.txt'), 'red\n');
+    const wildcards = await wildcardFiles(new FolderFiles(() => undefined, () => undefined), { ...DEFAULT_SETTINGS, wildcardFolders: [folder] });
+    const colors = filesOfWildcard(wildcards, 'colors');
+    assert.equal(wildcards.filter((wildcard) => wildcard.name === 'colors').length, 1);
+    assert.deepEqual(await wildcardOptions(colors[0]!), ['blue'], 'a.yaml is listed before colors.txt');
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test('wildcards: in a ComfyUI Impact Pack folder, its text files and YAML keys; its JSON files are not wildcards there', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-impact-'));
   const folder = path.join(root, 'custom_nodes', 'ComfyUI-Impact-Pack', 'custom_wildcards');

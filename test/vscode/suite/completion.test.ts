@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { normalizeTag } from '../../../src/model/index';
-import { appendLine, completions, itemLabel, openPrompt, sleep, tagDictionary, waitFor, waitForTagCompletions } from './helper';
+import { appendLine, completions, extensionLogText, itemLabel, openPrompt, sleep, tagDictionary, waitFor, waitForTagCompletions } from './helper';
 
 const tagOf = (item: vscode.CompletionItem) => normalizeTag(itemLabel(item).split(' → ').pop()!);
 
@@ -100,6 +100,7 @@ suite('completion', () => {
     ]);
     if (asked) await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
     assert.equal(asked, false, 'the command waited on a question');
+    await waitFor('the message in the log', () => extensionLogText().split('\n').find((line) => /\[info\] No prompt file in front: open a prompt file first\./.test(line)), 10_000);
   });
 
   test('2d. a tag inserted from Related Tags is escaped where parentheses are emphasis (.prompt), written as is in a dataset (.tags)', async () => {
