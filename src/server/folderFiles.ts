@@ -50,9 +50,11 @@ export class FolderFiles {
    * folder's where a path under its folder repeats; `kind` names the folders in the log (`Wildcard`, `LoRA`).
    * The same array while no folder has been listed again: completion and every check ask on each keystroke.
    */
-  async files(folders: string[], extensions: readonly string[], kind: string): Promise<FolderFile[]> {
-    let resolved = folders.map((folder) => resolvePathSetting(folder, this.workspaceRoot())).filter((f): f is string => f !== undefined);
-    if (this.confined) resolved = await this.insideWorkspace(folders, resolved, kind);
+  async files(folders: string[], extensions: readonly string[], kind: string, workspaceFolder?: string): Promise<FolderFile[]> {
+    // Relative folders are under the document's workspace folder (ServerSettings.workspaceFolder), else the first.
+    const root = workspaceFolder ?? this.workspaceRoot();
+    let resolved = folders.map((folder) => resolvePathSetting(folder, root)).filter((f): f is string => f !== undefined);
+    if (this.confined) resolved = await this.insideWorkspace(folders, resolved, kind, root);
     const lists = await Promise.all(resolved.map((folder) => this.listing(folder, extensions, kind)));
     const key = `${resolved.join('\0')}\0\0${extensions.join(' ')}`;
     const answered = this.answers.get(key);
@@ -73,8 +75,7 @@ export class FolderFiles {
   }
 
   /** The resolved folders but those of a relative setting whose real path leaves the workspace. */
-  private async insideWorkspace(settings: string[], resolved: string[], kind: string): Promise<string[]> {
-    const root = this.workspaceRoot();
+  private async insideWorkspace(settings: string[], resolved: string[], kind: string, root: string | undefined): Promise<string[]> {
     if (root === undefined) return resolved;
     const realRoot = await fs.realpath(root).catch(() => path.resolve(root));
     const relative = new Set(settings.map((folder) => folder.trim()).filter(isWorkspaceRelative).map((folder) => path.resolve(root, folder)));

@@ -15,6 +15,7 @@ import {
   createConnection,
   type InitializeParams,
   type InitializeResult,
+  type WorkspaceFolder,
 } from 'vscode-languageserver/node';
 import {
   EditEveryPromptRequest,
@@ -71,6 +72,14 @@ const settings = new SettingsStore(connection);
 let workspaceRoot: string | undefined;
 let canRefreshSemanticTokens = false;
 let canRefreshInlayHints = false;
+let canWatchWorkspaceFolders = false;
+let workspaceFolders: WorkspaceFolder[] = [];
+
+/** The paths of the workspace's local folders. */
+function folderPaths(folders: readonly WorkspaceFolder[]): string[] {
+  workspaceFolders = [...folders];
+  return folders.filter((each) => each.uri.startsWith('file:')).map((each) => fileURLToPath(each.uri));
+}
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
 const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
 const warn = (message: string): void => connection.console.warn(message);
@@ -88,6 +97,8 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
   if (folder?.startsWith('file:')) workspaceRoot = fileURLToPath(folder);
   else if (params.rootPath) workspaceRoot = path.resolve(params.rootPath);
+  canWatchWorkspaceFolders = params.capabilities.workspace?.workspaceFolders === true;
+  settings.setWorkspaceFolders(folderPaths(params.workspaceFolders ?? []));
   settings.configure(params.capabilities.workspace?.configuration === true, params.initializationOptions);
   canRefreshSemanticTokens = params.capabilities.workspace?.semanticTokens?.refreshSupport === true;
   canRefreshInlayHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
@@ -110,9 +121,21 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       renameProvider: { prepareProvider: true },
       executeCommandProvider: { commands: [TAG_PICKED_COMMAND] },
       inlayHintProvider: true,
+      // A multi-root workspace's folders: each document's relative wildcard and LoRA folders are under its own.
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
     },
     serverInfo: { name: 'danbooru-gpt-language-server', version: '0.1.0' },
   };
+});
+
+connection.onInitialized(() => {
+  if (!canWatchWorkspaceFolders) return;
+  // Folders added to or removed from the workspace: documents find their relative folders again.
+  connection.workspace.onDidChangeWorkspaceFolders(({ added, removed }) => {
+    const gone = new Set(removed.map((each) => each.uri));
+    settings.setWorkspaceFolders(folderPaths([...workspaceFolders.filter((each) => !gone.has(each.uri)), ...added]));
+    diagnostics.scheduleAll();
+  });
 });
 
 engines.onDidLoad(() => {

@@ -32,7 +32,7 @@ const namedFiles = new WeakMap<FolderFile[], FolderFile[]>();
 
 /** The LoRA, hypernetwork or embedding files of the settings' folders, one per name (a1111 names a file by its name alone). */
 export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<FolderFile[]> {
-  const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind]);
+  const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind], settings.workspaceFolder);
   let named = namedFiles.get(files);
   if (!named) namedFiles.set(files, (named = onePerName(files)));
   return named;

@@ -4,6 +4,7 @@
 // initializationOptions.settings.
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MessageType, ShowMessageNotification, type Connection } from 'vscode-languageserver/node';
 import { MAX_SEED } from '../model/index';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
@@ -82,6 +83,11 @@ export interface ServerSettings {
   format: { separator: 'auto' | SeparatorStyle; tagWords: 'keep' | WordSeparator };
   /** Rename, Find All References, Tag Counts: the document, or every file of its extension in its folder and those under it. */
   tagScope: 'file' | 'folder';
+  /**
+   * The workspace folder holding the document (a multi-root workspace has several), under which its
+   * relative wildcard, LoRA, embedding and hypernetwork folders are; undefined: the first folder.
+   */
+  workspaceFolder?: string;
 }
 
 /** Where wildcards live in a workspace that is the prompts' folder, an a1111 WebUI or a ComfyUI install. */
@@ -327,11 +333,20 @@ export class SettingsStore {
     this.initial = mergeSettings(DEFAULT_SETTINGS, settings, this.initialProblems);
   }
 
+  /** The workspace's folders (paths), the one a document lies in deciding its relative folders. */
+  private workspaceFolders: string[] = [];
+
+  setWorkspaceFolders(folders: string[]): void {
+    this.workspaceFolders = folders;
+    this.perDocument.clear();
+  }
+
   /** Settings for one document (scoped: workspace-folder and language overrides apply). */
   forDocument(uri: string): Promise<ServerSettings> {
     let settings = this.perDocument.get(uri);
     if (!settings) {
-      settings = this.pull(uri);
+      const workspaceFolder = folderHolding(this.workspaceFolders, uri);
+      settings = this.pull(uri).then((pulled) => (workspaceFolder === undefined ? pulled : { ...pulled, workspaceFolder }));
       this.perDocument.set(uri, settings);
     }
     return settings;
@@ -381,4 +396,21 @@ export class SettingsStore {
     // A notification, not window/showMessageRequest: nothing to answer, nothing to wait for.
     void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `Danbooru GPT: ${problem}` });
   }
+}
+
+/** The innermost of the folders holding the file at `uri` (a `file:` URI), or undefined. */
+export function folderHolding(folders: readonly string[], uri: string): string | undefined {
+  if (!uri.startsWith('file:')) return undefined;
+  let file: string;
+  try {
+    file = fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
+  let holding: string | undefined;
+  for (const folder of folders) {
+    const inside = path.relative(folder, file);
+    if (inside !== '' && !inside.startsWith('..') && !path.isAbsolute(inside) && (holding === undefined || folder.length > holding.length)) holding = folder;
+  }
+  return holding;
 }

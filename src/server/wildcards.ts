@@ -36,7 +36,7 @@ const wildcardsOfListing = new WeakMap<FolderFile[], Promise<WildcardFile[]>>();
 
 /** The wildcards of danbooruGpt.wildcardFolders, the first of a name where two files give it. */
 export async function wildcardFiles(folders: FolderFiles, settings: ServerSettings): Promise<WildcardFile[]> {
-  const files = await folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard');
+  const files = await folders.files(settings.wildcardFolders, WILDCARD_EXTENSIONS, 'Wildcard', settings.workspaceFolder);
   let wildcards = wildcardsOfListing.get(files);
   if (!wildcards) wildcardsOfListing.set(files, (wildcards = namedWildcards(files, folders.warn)));
   return wildcards;

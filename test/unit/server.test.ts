@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, DidChangeWorkspaceFoldersNotification, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, repoRoot, serverModule, shippedModel, tinyModel } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
@@ -1656,6 +1656,32 @@ describe('language server, standalone and broken models', () => {
       assert.equal(result.samples.length, 50, 'the sample finished on the model it began on');
     } finally {
       await client.stop();
+    }
+  });
+
+  test('a multi-root workspace: each document\'s relative wildcard folders are under its own workspace folder; folders added later too', async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-multi-root-'));
+    const [first, second, third] = ['first', 'second', 'third'].map((name) => path.join(base, name));
+    for (const [folder, file] of [[first, 'hair.txt'], [second, 'outfit.txt'], [third, 'pose.txt']] as const) {
+      fs.mkdirSync(path.join(folder!, 'wildcards'), { recursive: true });
+      fs.writeFileSync(path.join(folder!, 'wildcards', file), 'smile\n');
+    }
+    const client = await LspTestClient.start({ modelFolder: NO_MODEL }, { workspaceFolders: [first!, second!] });
+    try {
+      const wildcardsAt = async (folder: string): Promise<{ unknown: string[]; offered: string[] }> => {
+        const uri = await client.openUri(pathToFileURL(path.join(folder, `${path.basename(folder)}.prompt`)).href, '1girl, __outfit__, __pose__, __hair__, __');
+        const diagnostics = await client.waitForDiagnostics(uri);
+        const offered = (await client.completionItems(uri, 0, 42)).map((item) => String(item.label));
+        await client.close(uri);
+        return { unknown: diagnostics.filter((d) => d.code === 'unknown-file').map((d) => /"(__\w+__)"/.exec(d.message)?.[1] ?? d.message).sort(), offered };
+      };
+      assert.deepEqual(await wildcardsAt(first!), { unknown: ['__outfit__', '__pose__'], offered: ['__hair__'] });
+      assert.deepEqual(await wildcardsAt(second!), { unknown: ['__hair__', '__pose__'], offered: ['__outfit__'] }, 'the second folder\'s own');
+      await client.connection.sendNotification(DidChangeWorkspaceFoldersNotification.type, { event: { added: [{ uri: pathToFileURL(third!).href, name: 'third' }], removed: [] } });
+      assert.deepEqual(await wildcardsAt(third!), { unknown: ['__hair__', '__outfit__'], offered: ['__pose__'] }, 'a folder added to the workspace');
+    } finally {
+      await client.stop();
+      fs.rmSync(base, { recursive: true, force: true });
     }
   });
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   CancellationTokenSource,
   CodeActionRequest,
@@ -99,7 +100,11 @@ export class LspTestClient {
 
   /** Starts the server; `settings` is the `danbooruGpt` section it gets for every document. */
   /** `refreshFails`: answer the refresh requests with an error, as a client that claims them and then cannot. */
-  static async start(settings: Settings = {}, options: { pullConfiguration?: boolean; pickedTagsFile?: string; nodeArgs?: string[]; refreshFails?: boolean } = {}): Promise<LspTestClient> {
+  /** `workspaceFolders`: folder paths the client opens (a multi-root workspace); none by default. */
+  static async start(
+    settings: Settings = {},
+    options: { pullConfiguration?: boolean; pickedTagsFile?: string; nodeArgs?: string[]; refreshFails?: boolean; workspaceFolders?: string[] } = {},
+  ): Promise<LspTestClient> {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), serverModule, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
     const connection = createProtocolConnection(child.stdout, child.stdin);
     const client = new LspTestClient(child, connection, settings);
@@ -125,9 +130,12 @@ export class LspTestClient {
     const pull = options.pullConfiguration ?? true;
     await connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
-      rootUri: null,
-      workspaceFolders: null,
-      capabilities: { workspace: { configuration: pull, semanticTokens: { refreshSupport: true }, inlayHint: { refreshSupport: true } }, window: { workDoneProgress: true } },
+      rootUri: options.workspaceFolders?.length ? pathToFileURL(options.workspaceFolders[0]!).href : null,
+      workspaceFolders: options.workspaceFolders?.map((folder) => ({ uri: pathToFileURL(folder).href, name: path.basename(folder) })) ?? null,
+      capabilities: {
+        workspace: { configuration: pull, workspaceFolders: options.workspaceFolders !== undefined, semanticTokens: { refreshSupport: true }, inlayHint: { refreshSupport: true } },
+        window: { workDoneProgress: true },
+      },
       initializationOptions: { ...(pull ? {} : { settings }), ...(options.pickedTagsFile ? { pickedTagsFile: options.pickedTagsFile } : {}) },
     });
     await connection.sendNotification(InitializedNotification.type, {});
