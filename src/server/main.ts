@@ -29,6 +29,7 @@ import {
   WorkspaceTrustedNotification,
   type InitializationOptions,
 } from '../protocol';
+import { cancelledError } from './cancellation';
 import { provideCodeActions, resolveCodeAction } from './codeActions';
 import { COMPLETION_TRIGGER_CHARACTERS, provideCompletion, resolveCompletion } from './completion';
 import { provideDefinition } from './definition';
@@ -150,6 +151,7 @@ connection.onNotification(WorkspaceTrustedNotification, () => {
 });
 
 connection.onDidChangeConfiguration((change) => {
+  if (shutDown) return;
   settings.changed(change.settings);
   void engines.settingsChanged().then(() => diagnostics.scheduleAll());
   // The translation file or its hints may have changed: the editor asks for the hints again.
@@ -166,6 +168,7 @@ function refreshFailed(what: string, error: unknown): void {
 }
 
 documents.onDidOpen(({ document }) => {
+  if (shutDown) return;
   // The first prompt opened starts loading the engine (progress is reported to the client).
   void engines.engine().catch(() => undefined);
   diagnostics.schedule(document, true);
@@ -176,38 +179,56 @@ documents.onDidClose(({ document }) => {
   settings.forget(document.uri);
 });
 
-connection.onCompletion((params, token) => provideCompletion(ctx, params, token));
-connection.onCompletionResolve((item) => resolveCompletion(ctx, item));
-connection.onHover((params, token) => provideHover(ctx, params, token));
-connection.onDefinition((params) => provideDefinition(ctx, params));
-connection.onCodeAction((params) => provideCodeActions(ctx, params));
-connection.onCodeActionResolve((action, token) => resolveCodeAction(ctx, action, token));
-connection.onDocumentHighlight((params, token) => provideDocumentHighlights(ctx, params, token));
-connection.onDocumentSymbol((params) => provideDocumentSymbols(ctx, params));
-connection.onReferences((params, token) => provideReferences(ctx, params, token));
-connection.onPrepareRename((params) => prepareRename(ctx, params));
-connection.onRenameRequest((params, token) => provideRename(ctx, params, token));
-connection.onDocumentFormatting((params, token) => provideFormatting(ctx, params, token));
-connection.onDocumentRangeFormatting((params, token) => provideFormatting(ctx, params, token));
-connection.languages.semanticTokens.onRange((params, token) => provideSemanticTokensRange(ctx, params, token));
-connection.languages.inlayHint.on((params, token) => provideInlayHints(ctx, params, token));
-connection.onRequest(SampleTagsRequest, (params, token) => sampleTags(ctx, params, token));
-connection.onRequest(RelatedTagsRequest, (params, token) => relatedTags(ctx, params, token));
-connection.onRequest(TagCountsRequest, (params, token) => tagCounts(ctx, params, token));
-connection.onRequest(EditEveryPromptRequest, (params, token) => editEveryPrompt(ctx, params, token));
-connection.onRequest(NextTagsRequest, (params, token) => nextTagSuggestions(ctx, params, token));
-connection.onExecuteCommand(({ command, arguments: args }) => {
+let shutDown = false;
+
+/**
+ * A request handler that answers as the protocol asks once the server is shut down: InvalidRequest for
+ * a request that comes after, RequestCancelled for one whose work the shutdown ended (it answered
+ * "the model session was released", which the client shows as an error).
+ */
+function serving<A extends unknown[], R>(handler: (...args: A) => R): (...args: A) => R | ResponseError<void> {
+  return (...args: A) => {
+    if (shutDown) return new ResponseError(ErrorCodes.InvalidRequest, 'The server is shut down.');
+    const result = handler(...args);
+    return result instanceof Promise ? (result.catch((error: unknown) => {
+      throw shutDown ? cancelledError() : error;
+    }) as R) : result;
+  };
+}
+
+connection.onCompletion(serving((params, token) => provideCompletion(ctx, params, token)));
+connection.onCompletionResolve(serving((item) => resolveCompletion(ctx, item)));
+connection.onHover(serving((params, token) => provideHover(ctx, params, token)));
+connection.onDefinition(serving((params) => provideDefinition(ctx, params)));
+connection.onCodeAction(serving((params) => provideCodeActions(ctx, params)));
+connection.onCodeActionResolve(serving((action, token) => resolveCodeAction(ctx, action, token)));
+connection.onDocumentHighlight(serving((params, token) => provideDocumentHighlights(ctx, params, token)));
+connection.onDocumentSymbol(serving((params) => provideDocumentSymbols(ctx, params)));
+connection.onReferences(serving((params, token) => provideReferences(ctx, params, token)));
+connection.onPrepareRename(serving((params) => prepareRename(ctx, params)));
+connection.onRenameRequest(serving((params, token) => provideRename(ctx, params, token)));
+connection.onDocumentFormatting(serving((params, token) => provideFormatting(ctx, params, token)));
+connection.onDocumentRangeFormatting(serving((params, token) => provideFormatting(ctx, params, token)));
+connection.languages.semanticTokens.onRange(serving((params, token) => provideSemanticTokensRange(ctx, params, token)));
+connection.languages.inlayHint.on(serving((params, token) => provideInlayHints(ctx, params, token)));
+connection.onRequest(SampleTagsRequest, serving((params, token) => sampleTags(ctx, params, token)));
+connection.onRequest(RelatedTagsRequest, serving((params, token) => relatedTags(ctx, params, token)));
+connection.onRequest(TagCountsRequest, serving((params, token) => tagCounts(ctx, params, token)));
+connection.onRequest(EditEveryPromptRequest, serving((params, token) => editEveryPrompt(ctx, params, token)));
+connection.onRequest(NextTagsRequest, serving((params, token) => nextTagSuggestions(ctx, params, token)));
+connection.onExecuteCommand(serving(({ command, arguments: args }) => {
   if (command === TAG_PICKED_COMMAND && typeof args?.[0] === 'string') ctx.picks.record(args[0]);
-});
-connection.onRequest(PickedTagsRequest, () => ctx.picks.list());
-connection.onRequest(ForgetPickedTagsRequest, async (params) => {
+}));
+connection.onRequest(PickedTagsRequest, serving(() => ctx.picks.list()));
+connection.onRequest(ForgetPickedTagsRequest, serving(async (params) => {
   const tags = params?.tags;
   if (tags !== undefined && (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string'))) {
     throw new ResponseError(ErrorCodes.InvalidParams, `tags must be a list of tag names (or left out: every picked tag), got ${JSON.stringify(tags)}.`);
   }
   return { forgotten: await ctx.picks.forget(tags) };
-});
+}));
 connection.onShutdown(async () => {
+  shutDown = true;
   await ctx.picks.flush();
   translations.dispose();
   await engines.dispose();

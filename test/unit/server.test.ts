@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeActionRequest, CodeActionResolveRequest, DiagnosticSeverity, DidChangeWorkspaceFoldersNotification, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
+import { CodeActionRequest, CodeActionResolveRequest, CompletionRequest, DiagnosticSeverity, DidChangeWorkspaceFoldersNotification, ShutdownRequest, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, repoRoot, serverModule, shippedModel, tinyModel } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
@@ -1682,6 +1682,26 @@ describe('language server, standalone and broken models', () => {
     } finally {
       await client.stop();
       fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test('shutdown: a sample it ends is cancelled, not an error; requests after it are refused; a settings change after it loads nothing', async () => {
+    const bpe = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-bpe');
+    const client = await LspTestClient.start({ modelFolder: bpe, sample: { minTags: 150, maxTags: 200 } });
+    try {
+      const uri = await client.open('shutdown.prompt', '1girl, solo, ');
+      await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-bpe'));
+      const sample = client.sample(uri, 0, 13, 50).then(() => 'answered', (error: { code?: number }) => error.code);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await client.connection.sendRequest(ShutdownRequest.type);
+      assert.equal(await sample, LSPErrorCodes.RequestCancelled);
+      await assert.rejects(client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: 0, character: 13 } }), (error: { code?: number }) => error.code === ErrorCodes.InvalidRequest);
+      const statuses = client.statuses.length;
+      await client.changeSettings({ modelFolder: tinyModel });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual(client.statuses.slice(statuses), [], 'no model loaded after shutdown');
+    } finally {
+      await client.stop();
     }
   });
 
