@@ -270,8 +270,15 @@ async function main(): Promise<void> {
 }
 
 /** The constructs of a long line (GENERATED: one written again and again) whose checks (or formatting) once grew with the square of its length. */
-const LONG_LINE_CONSTRUCTS = { weights: '(smile:1.2)', alternation: '[cat|dog] ears', choice: '{red|blue} dress', 'AND segments': 'smile AND 1girl', plain: 'long hair' };
+const LONG_LINE_CONSTRUCTS = { weights: '(smile:1.2)', alternation: '[cat|dog] ears', choice: '{red|blue} dress', 'AND segments': 'smile AND 1girl', plain: 'long hair', 'nested emphasis': 'smile (' };
 const LONG_LINE_KB = 256;
+
+/** The line of a construct: written again and again with `, `; emphasis nested instead (`smile (smile (… blush))`). */
+function longLineOf(name: string, construct: string): string {
+  const times = Math.ceil((LONG_LINE_KB * 1024) / (construct.length + 2));
+  if (name === 'nested emphasis') return construct.repeat(times) + 'blush' + ')'.repeat(times);
+  return Array.from({ length: times }, () => construct).join(', ');
+}
 
 /**
  * One LONG_LINE_KB line of each construct, in this process: its check (lineProblems), where Sample
@@ -283,7 +290,7 @@ function longLines(): void {
   const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
   console.log(`\none ${LONG_LINE_KB} KB line of each construct, GENERATED (written again and again), in this process, median of 3:`);
   for (const [name, construct] of Object.entries(LONG_LINE_CONSTRUCTS)) {
-    const line = Array.from({ length: Math.ceil((LONG_LINE_KB * 1024) / (construct.length + 2)) }, () => construct).join(', ');
+    const line = longLineOf(name, construct);
     const timed = (run: () => unknown): number => median([0, 1, 2].map(() => {
       const started = performance.now();
       run();
