@@ -494,6 +494,14 @@ scenario('4b-faces-are-not-brackets', async () => {
   }
   assert.deepEqual(flagged, [')'], 'only the stray bracket is flagged, no bracket of a face (>_<, ;), (>_<:1.2))');
   await workbench.press('Escape');
+  // A face's bracket typed is not closed (`>:(` became `>:()`, an unknown tag); emphasis's still is.
+  await workbench.newLineAtEnd();
+  await workbench.type('smile, >:(');
+  await workbench.press('Escape');
+  await workbench.type(', (blush');
+  await workbench.press('Escape');
+  const typed = await workbench.editorLinesWhen((l) => l.some((line) => line.startsWith('smile, >:(')));
+  assert.equal(typed.find((line) => line.startsWith('smile, >:(')), 'smile, >:(, (blush)');
 });
 
 scenario('4c-tag-categories-coloured', async () => {
