@@ -282,6 +282,31 @@ const MAX_NAME_LENGTH = 512;
 /** Qualifiers a name holds at most: `artoria_pendragon_(lancer_alter)_(royal_icing)_(fate)_(cosplay)`. */
 const MAX_QUALIFIERS = 6;
 
+/** Longer than any name the dictionary starts with a bracket (`(^_^)_(pixiv198858)`). */
+const MAX_BRACKETED_NAME = 32;
+
+/**
+ * Whether a name the dictionary knows starts at `at` with its bracket (`(o)_(o)`, `(9)`, `[_]`: a few
+ * short ones do) and ends where a tag may (a separator, `|`, a weight's `:`, a closing bracket).
+ */
+function isKnownNameAt(line: string, at: number, isTag: (name: string) => boolean): boolean {
+  // No name holds a separator, and these hold their bracket's closer: one lookup for `(smile:1.2)`.
+  let last = at + 1;
+  while (last < line.length && last - at < MAX_BRACKETED_NAME && !SEPARATORS.has(line.charCodeAt(last))) last++;
+  const opener = line.charCodeAt(at);
+  const closer = line.indexOf(opener === OPEN_PAREN ? ')' : opener === OPEN_SQUARE ? ']' : '}', at + 1);
+  if (closer < 0 || closer >= last) return false;
+  for (let end = last; end > closer; end--) {
+    if (end < line.length && !NAME_ENDS.has(line.charCodeAt(end))) continue;
+    if (isTag(normalizeTag(line.slice(at, end)))) return true;
+  }
+  return false;
+}
+
+const SEPARATORS = new Set([COMMA, FULLWIDTH_COMMA, IDEOGRAPHIC_COMMA]);
+/** Characters a tag may end before: separators, `|`, `:`, closing brackets, spaces. */
+const NAME_ENDS = new Set([COMMA, FULLWIDTH_COMMA, IDEOGRAPHIC_COMMA, PIPE, COLON, CLOSE_PAREN, CLOSE_SQUARE, CLOSE_CURLY, 32, 9]);
+
 /** The longest face of the dictionary holding `|` is `<|>_<|>`. */
 const MAX_FACE_LENGTH = 8;
 
@@ -397,6 +422,13 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       if (prefix > 0) {
         tokens.push({ kind: 'category', start: i, end: i + prefix });
         i += prefix;
+        continue;
+      }
+      if ((code === OPEN_PAREN || code === OPEN_SQUARE || code === OPEN_CURLY) && options.isTag && isKnownNameAt(line, i, options.isTag)) {
+        // A name the dictionary knows that starts with a bracket (`(o)_(o)`, `(9)`, `[_]`): a tag, not emphasis.
+        tagStart = i;
+        if (code === OPEN_PAREN) literalDepth++;
+        i++;
         continue;
       }
       if (code === OPEN_PAREN || code === OPEN_SQUARE || code === OPEN_CURLY) {

@@ -462,3 +462,17 @@ test('a weighted tag ending in a colon, `(d::1.2)`: the tag `d:` and its weight 
   assert.deepEqual(parsed.tags.map((tag) => tag.name), ['1girl', 'd:', 'kos-mos_re:', 'd:', 'rain', 'night']);
   assert.deepEqual(parsed.tokens.filter((token) => token.kind === 'weight').map((token) => '1girl, (d::1.2), (kos-mos re::1.1), d:, 1.5::rain, night::'.slice(token.start, token.end)), [':1.2', ':1.1', '1.5::', '::']);
 });
+
+test('a name the dictionary knows that starts with a bracket (`(o)_(o)`, `(9)`, `[_]`) is a tag, not emphasis; emphasis is still emphasis', () => {
+  const known = new Set(['(o)_(o)', '(9)', '[_]', 'smile']);
+  const isTag = (name: string): boolean => known.has(name);
+  const names = (line: string): string[] => parsePrompt(line, { isTag }).tags.map((tag) => tag.name);
+  assert.deepEqual(names('smile, (o)_(o), 1girl'), ['smile', '(o)_(o)', '1girl']);
+  assert.deepEqual(names('(9), [_]'), ['(9)', '[_]']);
+  assert.deepEqual(names('((o)_(o):1.2), [(o)_(o)|smile]'), ['(o)_(o)', '(o)_(o)', 'smile']);
+  const emphasis = parsePrompt('(smile), (blush:1.1)', { isTag });
+  assert.deepEqual(emphasis.tags.map((tag) => tag.name), ['smile', 'blush']);
+  assert.equal(emphasis.groups.length, 2);
+  assert.deepEqual(names('(o)_(o)'), ['(o)_(o)']);
+  assert.deepEqual(parsePrompt('(o)_(o)').tags.map((tag) => tag.name), ['o', '_(o)'], 'without a dictionary: brackets as written');
+});
