@@ -74,6 +74,13 @@ test('grammar: colours as tags exactly the tags the parser reads', async () => {
     'artist:wlop, 1girl, char:hatsune miku, (artist:ebifurya:1.1), (art:1.2), target#hug',
     '1girl, __hair_color__, (__animals/*__:1.2), __color__ shirt, {2$$__poses__|smile|1-3$$x}, {1-3$$ and $$red|blue}, __hair, smile',
     '__x__ BREAK solo, __y__ // comment, __z__ <lora:a:1>',
+    // A comment wherever a tag could start (after a tag and a space, a bracket, a separator), not in a name.
+    '1girl, smile # note, 1girl',
+    'smile, # heading',
+    '(smile)//x',
+    '#compass, .hack//, smile #1',
+    // A space and a group without a weight continue the tag (the parser without a dictionary reads it so).
+    'ganyu (genshin impact), saber (fate), smile (blush), 1girl (smile:1.2), solo',
   ];
   for (const line of lines) {
     assert.deepEqual(await colouredTags(line), parsePrompt(line).tags.map((t) => t.text), line);
