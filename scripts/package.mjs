@@ -337,7 +337,7 @@ function verifyVsix(file, target, mustShip) {
   const entries = zipEntries(file);
   const names = new Set(entries.map((e) => e.name));
   const problems = [];
-  for (const required of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/convert-worker.js', ...mustShip.map((f) => `extension/${f}`)]) {
+  for (const required of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/convert-worker.js', 'extension/dist/terminateProcess.sh', ...mustShip.map((f) => `extension/${f}`)]) {
     if (!names.has(required)) problems.push(`missing ${required}`);
   }
   const { os, cpu } = TARGETS[target] ?? {};
