@@ -201,6 +201,8 @@ export class TagModelEngine extends ModelEngineBase {
   readonly tagToToken: Int32Array;
   /** Dictionary id -> the token of its retired name (e.g. hand_on_own_hip -> hand_on_hip), for contexts. */
   readonly tagToRetiredToken = new Map<number, number>();
+  /** Dictionary id -> the token that ranks it: its own, else its retired name's (-1: outside the vocabulary). */
+  readonly tagToRankToken: Int32Array;
   /** Vocabulary tokens as tags, normalized, for tokens the dictionary does not know. */
   readonly tokenNames: string[];
   /** 1 for the tokens no sample may emit whatever the options: special tokens and tags the dictionary does not know. */
@@ -238,9 +240,10 @@ export class TagModelEngine extends ModelEngineBase {
       }
     }
     // A token spelled as an alias (the training data's retired name, e.g. hand_on_hip) stands for its
-    // canonical tag (hand_on_own_hip) in contexts and in sampled tags; lowest id (most frequent) wins.
-    // Ranking keeps training/evaluate.py's exact-name mapping: there the canonical tag stays out of
-    // the vocabulary, as in the tuning (a 2020 post that holds hand_on_hip never holds hand_on_own_hip).
+    // canonical tag (hand_on_own_hip) in contexts, sampled tags and ranking; lowest id (most frequent)
+    // wins. (Ranking once kept training/evaluate.py's exact names, which changes none of its cases: its
+    // targets are dictionary tags, which a 2020 post never holds under the new name. The 145 tags were
+    // then ranked by post count alone: rabbit_ears below rabbit_boy after a bunny girl's tags.)
     for (let id = 0; id < this.tokenNames.length; id++) {
       if (!this.tokenNames[id] || this.tokenToTag[id] >= 0) continue;
       const resolved = dictionary.resolveId(this.tokenNames[id]);
@@ -249,8 +252,10 @@ export class TagModelEngine extends ModelEngineBase {
       this.tagToRetiredToken.set(resolved.id, id);
     }
     this.unsampleable = Uint8Array.from(this.tokenToTag, (tag) => (tag < 0 ? 1 : 0));
+    this.tagToRankToken = this.tagToToken.slice();
+    for (const [id, token] of this.tagToRetiredToken) this.tagToRankToken[id] = token;
     this.vocabularyTagIds = [];
-    for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
+    for (let id = 0; id < dictionary.size; id++) if (this.tagToRankToken[id] >= 0) this.vocabularyTagIds.push(id);
     this.related =
       files.relatedPath && ranking.relatedWeight !== 0
         ? RelatedWeights.load(files.relatedPath, files.config.vocabSize, files.vocabularySha256)
@@ -307,7 +312,7 @@ export class TagModelEngine extends ModelEngineBase {
     const { bonus } = options;
     const bonusOf = this.bonusOfIds(bonus);
     const score = (id: number, kind: MatchKind): number => {
-      const token = this.tagToToken[id];
+      const token = this.tagToRankToken[id];
       const base =
         token >= 0
           ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id], related?.[token] ?? 0)
@@ -326,7 +331,7 @@ export class TagModelEngine extends ModelEngineBase {
     if (range.length > this.vocabularyTagIds.length) {
       for (const id of this.vocabularyTagIds) if (this.dictionary.names[id].startsWith(query)) add(id, 'prefix');
     } else {
-      for (const id of range) if (this.tagToToken[id] >= 0) add(id, 'prefix');
+      for (const id of range) if (this.tagToRankToken[id] >= 0) add(id, 'prefix');
     }
     for (const id of this.popularOutOfVocabulary(range, query, top + exclude.size, allowed)) add(id, 'prefix');
     // The user's picked tags outside the vocabulary, however rare (those inside were all added above),
@@ -354,7 +359,7 @@ export class TagModelEngine extends ModelEngineBase {
     allowed: (id: number) => boolean,
   ): number[] {
     const ids: number[] = [];
-    const wanted = (id: number): boolean => this.tagToToken[id] < 0 && allowed(id);
+    const wanted = (id: number): boolean => this.tagToRankToken[id] < 0 && allowed(id);
     if (range.length > 4096) {
       for (let id = 0; id < this.dictionary.size && ids.length < limit; id++) {
         if (wanted(id) && this.dictionary.names[id].startsWith(query)) ids.push(id);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDictionaryOnlyEngine, loadDictionary, loadEngine, unseenReason } from '../../src/model/index';
 import { TagModelEngine } from '../../src/model/model-engine';
+import { inVocabularyScore } from '../../src/model/ranking';
 import { describeEveryEngine } from './engines';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'models', 'tiny-tag');
@@ -290,11 +291,17 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.equal(engine.tagName(aliasToken), canonical);
     assert.equal(engine.tokenOf(oldName), aliasToken);
     assert.equal(engine.tokenOf(canonical), aliasToken);
-    // Ranking keeps the evaluation's exact-name mapping: the canonical tag is scored as outside the vocabulary.
-    const completions = await engine.complete(['multiple_girls'], canonical, { top: 5 });
-    const found = completions.find((completion) => completion.tag === canonical);
-    const { oovOffset, priorWeight, oovPriorWeight } = engine.ranking;
-    assert.ok(found && Math.abs(found.score - (oovOffset + (priorWeight + oovPriorWeight) * Math.log1p(found.count))) < 1e-9);
+    // And in ranking: the canonical tag is scored by the model through that token (it was scored as
+    // outside the vocabulary, by post count alone, whatever the context).
+    for (const context of [['multiple_girls'], [], ['1girl', 'solo', 'smile']]) {
+      const completions = await engine.complete(context, canonical, { top: 5 });
+      const found = completions.find((completion) => completion.tag === canonical);
+      const tokens = engine.contextTokens(context);
+      const { logProbs } = await engine.contextState(tokens);
+      const related = engine.related?.scores(tokens.slice(1), logProbs.length);
+      const expected = inVocabularyScore(engine.ranking, logProbs[aliasToken], found?.count ?? NaN, related?.[aliasToken] ?? 0);
+      assert.ok(found && Math.abs(found.score - expected) < 1e-6, `${canonical} after ${context.join(', ')}: ${found?.score} against ${expected}`);
+    }
   });
 
   test('completion: aliases propose the canonical tag, word starts are found', async () => {
