@@ -340,6 +340,10 @@ export class TagModelEngine extends ModelEngineBase {
     if (query.length >= 3) {
       for (const id of this.dictionary.wordMatchIds(query)) add(id, 'word');
       for (const [id, alias] of this.dictionary.aliasMatches(query)) add(id, 'alias', alias);
+    } else if (query) {
+      // Shorter, only an alias typed in full (`<3` heart, `:)` smile, `tv` television): the list was empty.
+      const resolved = this.dictionary.resolveId(query);
+      if (resolved?.viaAlias !== undefined) add(resolved.id, 'alias', resolved.viaAlias);
     }
     // The model ranks the abbreviated tags among themselves: the most popular few hundred are scored.
     if (results.length < top) {

@@ -305,6 +305,11 @@ describe('tag model engine on the tiny-tag fixture', () => {
   });
 
   test('completion: aliases propose the canonical tag, word starts are found', async () => {
+    // An alias of one or two characters typed in full (the list was empty with a model).
+    for (const [alias, tag] of [['<3', 'heart'], [':)', 'smile'], ['tv', 'television']] as const) {
+      const completions = await engine.complete([], alias, { top: 5 });
+      assert.ok(completions.some((c) => c.tag === tag && c.kind === 'alias' && c.alias === alias), `${alias}: ${completions.map((c) => c.tag).join(' ')}`);
+    }
     const viaAlias = await engine.complete([], 'longhai', { top: 5 });
     assert.equal(viaAlias[0].tag, 'long_hair');
     assert.equal(viaAlias[0].kind, 'alias');
