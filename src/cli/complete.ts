@@ -7,6 +7,7 @@
 // A bad line (an empty one too) gets {"error": "..."} on its line and the rest go on.
 import { networkNameAt } from '../prompt/networks';
 import { CATEGORY_LIST, categoryId } from '../model/describe';
+import { exactMatchFirst } from '../model/ranking';
 import type { Completion, TagEngine } from '../model/index';
 import { loadTranslations, translationCandidates, type TagTranslations } from '../model/translations';
 import { contextAt, isTypingWeight, normalizeTag, parsePrompt, typedTagStart, writtenTags } from '../prompt/parser';
@@ -117,8 +118,9 @@ async function completeInPrompt(engine: TagEngine, request: CompleteRequest & { 
     categories,
     ...byTranslation(engine, translations, current.typed, categories, written),
   });
+  const listed = exactMatchFirst(engine.dictionary, completions.filter((c) => !written.has(c.tag)), current.prefix, categories ?? [0], written, false);
   return JSON.stringify({
-    completions: completionsJson(completions.filter((c) => !written.has(c.tag)).slice(0, request.top)),
+    completions: completionsJson(listed.slice(0, request.top)),
     replace: { start: current.start, end: current.end },
   });
 }
@@ -143,13 +145,15 @@ async function completeContext(engine: TagEngine, request: CompleteRequest, tran
   const written = new Set(context.map((tag) => engine.dictionary.resolve(tag)?.tag.name ?? tag));
   const options = { top: request.top, categories: request.categories, ...byTranslation(engine, translations, request.prefix, request.categories, written) };
   const completions = await engine.complete(context, request.prefix, options);
-  if (!/\\[()]/.test(request.prefix)) return completions;
+  // The tag typed in full first, as the editor lists it (`solo` before solo_focus).
+  const typedFirst = (list: Completion[]): Completion[] => exactMatchFirst(engine.dictionary, list, request.prefix, request.categories ?? [0], written, false);
+  if (!/\\[()]/.test(request.prefix)) return typedFirst(completions);
   const unescaped = await engine.complete(context, request.prefix.replace(/\\([()])/g, '$1'), options);
   const seen = new Set<string>();
-  return [...completions, ...unescaped]
+  return typedFirst([...completions, ...unescaped]
     .sort((a, b) => b.score - a.score)
     .filter((completion) => !seen.has(completion.tag) && seen.add(completion.tag))
-    .slice(0, request.top);
+    .slice(0, request.top));
 }
 
 /** The tags whose translation holds what was typed, for the engine to rank as aliases (none without a file). */

@@ -12,6 +12,7 @@
 // word-start and alias matches lose wordPenalty / aliasPenalty; abbreviations (`detco` →
 // detached_collar) come after every real match and typo-tolerant matches after those (model-engine.ts).
 import fs from 'node:fs';
+import type { Completion, TagDictionary } from './types';
 
 export interface RankingConfig {
   modelWeight: number;
@@ -107,4 +108,26 @@ export function inVocabularyScore(ranking: RankingConfig, logProbability: number
 
 export function outOfVocabularyScore(ranking: RankingConfig, count: number): number {
   return ranking.oovOffset + (ranking.priorWeight + ranking.oovPriorWeight) * logPrior(count);
+}
+
+/**
+ * A tag typed in full (`solo`, `cat`, or an alias such as `longhair`) comes first, so that Tab or
+ * Enter keeps it instead of replacing it with a longer tag (`solo_focus`); the editor and the CLI's
+ * `complete` alike. An alias counts only when its tag is among the candidates already: `lo` and `gi`
+ * are aliases of rare tags (comic_lo, dougi) and usually the start of another one. `insert`: a tag
+ * the list lacks is put first too (the editor, where the order is all; the CLI's scores would not say).
+ */
+export function exactMatchFirst(
+  dictionary: TagDictionary, list: Completion[], prefix: string, categories: readonly number[], elsewhere: ReadonlySet<string>, insert = true,
+): Completion[] {
+  const exact = dictionary.resolve(prefix);
+  if (!exact || elsewhere.has(exact.tag.name)) return list;
+  const index = list.findIndex((c) => c.tag === exact.tag.name);
+  if (index === 0) return list;
+  if (index < 0 && (!insert || exact.viaAlias !== undefined || !categories.includes(exact.tag.category))) return list;
+  const match: Completion = index >= 0
+    ? { ...list[index]! }
+    : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
+  if (exact.viaAlias !== undefined) match.alias = exact.viaAlias;
+  return [match, ...list.filter((_, i) => i !== index)];
 }

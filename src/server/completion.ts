@@ -18,6 +18,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
+import { exactMatchFirst } from '../model/ranking';
 import { cancellable } from './cancellation';
 import { formatTag, separatorAfter, type InsertStyle } from '../prompt/insertStyle';
 import { knownTagSet } from './diagnostics';
@@ -238,25 +239,6 @@ async function candidates(
   list = list.filter((c) => !elsewhere.has(c.tag));
   if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);
   return list.slice(0, top);
-}
-
-/**
- * A tag typed in full (`solo`, `cat`, or an alias such as `longhair`) comes first, so that Tab or
- * Enter keeps it instead of replacing it with a longer tag (`solo_focus`). An alias counts only when
- * its tag is among the candidates already: `lo` and `gi` are aliases of rare tags (comic_lo, dougi)
- * and usually the start of another one.
- */
-function exactMatchFirst(dictionary: TagDictionary, list: Completion[], prefix: string, categories: number[], elsewhere: ReadonlySet<string>): Completion[] {
-  const exact = dictionary.resolve(prefix);
-  if (!exact || elsewhere.has(exact.tag.name)) return list;
-  const index = list.findIndex((c) => c.tag === exact.tag.name);
-  if (index === 0) return list;
-  if (index < 0 && (exact.viaAlias !== undefined || !categories.includes(exact.tag.category))) return list;
-  const match: Completion = index >= 0
-    ? { ...list[index]! }
-    : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
-  if (exact.viaAlias !== undefined) match.alias = exact.viaAlias;
-  return [match, ...list.filter((_, i) => i !== index)];
 }
 
 /** How many known tags (quality tags and the user's own) a list offers at most, from which letter. */

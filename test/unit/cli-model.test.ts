@@ -165,6 +165,23 @@ test('cli complete: a prompt line and a cursor are read as the editor reads them
   assert.deepEqual(lines[12].replace, { start: 7, end: 9 });
 });
 
+test('cli complete: a tag typed in full comes first, as the editor lists it, in both modes; the rest by score', () => {
+  const input = [
+    JSON.stringify({ context: [], prefix: 'solo', top: 5 }),
+    JSON.stringify({ prompt: '1girl, solo', top: 5 }),
+    JSON.stringify({ context: ['1girl'], prefix: 'cat', top: 5 }),
+  ].join('\n');
+  const result = run(['complete', '--model', fixture, '--threads', '1'], input);
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as CompletionLine);
+  for (const [index, tag] of [[0, 'solo'], [1, 'solo'], [2, 'cat']] as const) {
+    const tags = lines[index]!.completions!.map((c) => c.tag);
+    assert.equal(tags[0], tag, JSON.stringify(tags));
+    const scores = lines[index]!.completions!.slice(1).map((c) => c.score);
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'the rest in the order of their scores');
+  }
+});
+
 test('cli complete: a bad model folder is a clear error naming the file, exit 1', () => {
   const result = run(['complete', '--model', path.join(root, 'no-such-model')], '{}\n');
   assert.equal(result.status, 1);
