@@ -380,7 +380,8 @@ export class TagModelEngine extends ModelEngineBase {
     const tokens = this.contextTokens(context);
     const { logProbs } = await this.contextState(tokens);
     signal?.throwIfAborted();
-    const inContext = new Set(tokens);
+    // Every tag of the context, not only those in the model's window: a prompt of 300 tags got a list short of them.
+    const inContext = new Set(this.tagTokens(context));
     const candidates: number[] = [];
     for (let token = 0; token < logProbs.length; token++) {
       // Dictionary tags only: the vocabulary's retired 2020 names would be flagged as unknown tags.

@@ -395,6 +395,15 @@ describe('tag model engine on the tiny-tag fixture', () => {
     }
   });
 
+  test('next tags of a context longer than the model\'s window leave out all of its tags, not only those the window holds', async () => {
+    const window = engine.model.contextLength;
+    const context = engine.vocabularyTagIds.slice(0, window + 100).map((id) => dictionary.names[id]!);
+    const next = await engine.nextTags(context, 40);
+    assert.equal(next.length, 40);
+    const inContext = next.filter((entry) => context.includes(entry.tag)).map((entry) => entry.tag);
+    assert.deepEqual(inContext, [], `window ${window}`);
+  });
+
   test('next tags: most likely first, context and special tokens excluded', async () => {
     const next = await engine.nextTags(['multiple_girls', '2girls'], 10);
     assert.equal(next.length, 10);
