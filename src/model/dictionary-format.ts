@@ -32,7 +32,23 @@ export function normalizeTag(text: string): string {
  * is the word's end (`hair ` matches `hair_ornament`, not `hairband`), as `hair_` is.
  */
 export function normalizePrefix(text: string): string {
-  return text.trimStart().toLowerCase().replace(/\s+/g, '_');
+  return foldWidth(text).trimStart().toLowerCase().replace(/\s+/g, '_');
+}
+
+const FULL_WIDTH = /[\uff01-\uff5e\u3000]/;
+
+/**
+ * Full-width ASCII (`ｌｏｎｇ`, `１girl`, what a Japanese input method types) as ASCII, as CLIP's text
+ * cleaning reads it; other text as it is.
+ */
+export function foldWidth(text: string): string {
+  if (!FULL_WIDTH.test(text)) return text;
+  return text.replace(/[\uff01-\uff5e\u3000]/g, (c) => (c === '\u3000' ? ' ' : String.fromCharCode(c.charCodeAt(0) - 0xfee0)));
+}
+
+/** Whether the text holds full-width ASCII (foldWidth changes it). */
+export function hasFullWidth(text: string): boolean {
+  return FULL_WIDTH.test(text);
 }
 
 /** Offsets where a word after the first starts: just after each `_` (not at the end). */

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
-import { decodeSections, normalizePrefix, normalizeTag } from './dictionary-format';
+import { decodeSections, foldWidth, hasFullWidth, normalizePrefix, normalizeTag } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
 
 export { normalizePrefix, normalizeTag } from './dictionary-format';
@@ -294,9 +294,9 @@ export class CompactTagDictionary implements TagDictionary {
       if (this.aliasNames[mid] < alias) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.aliasNames.length && this.aliasNames[lo] === alias
-      ? { id: this.aliasTargets[lo], viaAlias: alias }
-      : undefined;
+    if (lo < this.aliasNames.length && this.aliasNames[lo] === alias) return { id: this.aliasTargets[lo], viaAlias: alias };
+    // Written in full-width letters (`ｌｏｎｇ ｈａｉｒ`): the tag of its ASCII spelling.
+    return hasFullWidth(tagOrAlias) ? this.resolveId(foldWidth(tagOrAlias)) : undefined;
   }
 
   search(prefix: string, options: SearchOptions = {}): DictionaryMatch[] {

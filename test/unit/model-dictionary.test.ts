@@ -41,6 +41,14 @@ test('dictionary: a space typed last ends the word, as an underscore does; a spa
   assert.deepEqual(names('  Long Ha'), names('long_ha'));
 });
 
+test('dictionary: full-width letters, as a Japanese input method types them, are read as ASCII (names that hold them still found)', () => {
+  assert.equal(dictionary.resolve('ｌｏｎｇ\u3000ｈａｉｒ')?.tag.name, 'long_hair');
+  assert.equal(dictionary.resolve('１ｇｉｒｌ')?.tag.name, '1girl');
+  assert.equal(dictionary.search('ｌｏｎｇ', { limit: 1 })[0]?.tag.name, 'long_hair');
+  assert.equal(dictionary.search('１girl', { limit: 1 })[0]?.tag.name, '1girl');
+  assert.equal(dictionary.resolve('aｓhhero')?.viaAlias, 'aｓhhero', 'an alias written with one, found as it is');
+});
+
 test('dictionary: resolve maps an alias to its canonical tag', () => {
   const resolved = dictionary.resolve('longhair');
   assert.equal(resolved?.tag.name, 'long_hair');
