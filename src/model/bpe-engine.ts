@@ -352,10 +352,14 @@ export class BpeModelEngine extends ModelEngineBase {
       .filter((match) => !exclude.has(match.id));
     const { bonus } = options;
     const guidedIds = new Set(guided);
+    // A one-edit typo of a tag more popular than the abbreviations found, scored with them (`holdig` → holding).
+    const abbreviations = popular.filter((match) => match.kind === 'abbreviation').map((match) => match.id);
+    const listed = new Set([...exclude, ...popular.map((match) => match.id)]);
+    const typos = abbreviations.length > 0 ? this.dictionary.popularTypos(query, abbreviations, allowed, listed).map((id) => ({ id, kind: 'fuzzy' as MatchKind })) : [];
     const real: IdMatch[] = [
       ...guided.map((id) => ({ id, kind: 'prefix' as MatchKind })),
       ...popular.filter((match) => !guidedIds.has(match.id)),
-    ].slice(0, pool);
+    ].slice(0, Math.max(0, pool - typos.length)).concat(typos);
     // The user's picked tags the prefix reaches and the extra aliases (translations) are scored
     // whatever their popularity.
     const matches = this.withExtraCandidates(real, options, query, allowed, exclude);

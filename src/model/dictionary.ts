@@ -38,6 +38,8 @@ const FUZZY_MIN_LENGTH = 3;
  * ended it with an underscore: one-letter pieces (acronyms such as `lav`) match too many tags.
  */
 const ABBREVIATION_MIN_LENGTH = 3;
+const TYPO_BEFORE_ABBREVIATION_MIN_LENGTH = 4;
+const TYPOS_BEFORE_ABBREVIATIONS = 3;
 const ABBREVIATION_PIECE_MIN_LENGTH = 2;
 /** Above this many prefix matches, scanning tags in popularity order beats sorting the range. */
 const POPULARITY_SCAN_THRESHOLD = 4096;
@@ -338,7 +340,11 @@ export class CompactTagDictionary implements TagDictionary {
       take(this.sortedIds(aliasOf.keys()), 'alias', aliasOf);
     }
     if (results.length < limit) {
-      take(this.abbreviationIds(query, limit - results.length, allowed, seen), 'abbreviation');
+      const abbreviations = this.abbreviationIds(query, limit - results.length, allowed, seen);
+      // A one-edit typo of a tag more popular than every abbreviation comes before them (`holdig` →
+      // holding, not 20 of holding_gun…: the list had no room left for it); the other typos last.
+      if ((options.fuzzy ?? true)) take(this.popularTypos(query, abbreviations, allowed, seen), 'fuzzy');
+      take(abbreviations, 'abbreviation');
     }
     if ((options.fuzzy ?? true) && query.length >= FUZZY_MIN_LENGTH && results.length < limit) {
       for (const match of this.fuzzyMatches(query, limit - results.length, allowed, seen)) results.push(match);
@@ -425,6 +431,18 @@ export class CompactTagDictionary implements TagDictionary {
     }
     ids.sort((a, b) => a - b);
     return ids.slice(0, limit);
+  }
+
+  /**
+   * Up to TYPOS_BEFORE_ABBREVIATIONS one-edit typos (from TYPO_BEFORE_ABBREVIATION_MIN_LENGTH letters)
+   * of tags with more posts than each of `abbreviations` (ids, most posts first): what a user
+   * mistyping a popular tag means rather than an abbreviation (`detco` stays detached_collar's).
+   */
+  popularTypos(query: string, abbreviations: readonly number[], allowed: (id: number) => boolean, exclude: ReadonlySet<number>): number[] {
+    if (query.length < TYPO_BEFORE_ABBREVIATION_MIN_LENGTH) return [];
+    // Ids are popularity ranks: more posts is a smaller id.
+    const mostPopular = abbreviations.length > 0 ? Math.min(...abbreviations) : Infinity;
+    return this.fuzzyMatches(query, TYPOS_BEFORE_ABBREVIATIONS, allowed, exclude).filter((match) => match.distance === 1 && match.id < mostPopular).map((match) => match.id);
   }
 
   /** Typo-tolerant prefix matches, best (fewest edits, then most posts) first, skipping `exclude`. */

@@ -59,6 +59,7 @@ const FUZZY_EDIT_COST = 50;
 /** Abbreviated tags scored by the tag model when the real matches do not fill the list. */
 const ABBREVIATIONS_SCORED = 256;
 
+
 export interface EngineLoadOptions {
   modelDir?: string;
   threads?: number;
@@ -154,7 +155,8 @@ export abstract class ModelEngineBase extends DictionaryOnlyEngine implements Ta
   }
 
   kindPenalty(kind: MatchKind): number {
-    if (kind === 'abbreviation') return ABBREVIATION_PENALTY;
+    // (A one-edit typo of a popular tag competes with the abbreviations: dictionary.popularTypos.)
+    if (kind === 'abbreviation' || kind === 'fuzzy') return ABBREVIATION_PENALTY;
     return kind === 'word' ? this.ranking.wordPenalty : kind === 'alias' ? this.ranking.aliasPenalty : 0;
   }
 
@@ -347,7 +349,9 @@ export class TagModelEngine extends ModelEngineBase {
     }
     // The model ranks the abbreviated tags among themselves: the most popular few hundred are scored.
     if (results.length < top) {
-      for (const id of this.dictionary.abbreviationIds(query, ABBREVIATIONS_SCORED, allowed, seen)) add(id, 'abbreviation');
+      const abbreviations = this.dictionary.abbreviationIds(query, ABBREVIATIONS_SCORED, allowed, seen);
+      for (const id of abbreviations) add(id, 'abbreviation');
+      for (const id of this.dictionary.popularTypos(query, abbreviations, allowed, seen)) add(id, 'fuzzy');
     }
     results.sort((a, b) => b.score - a.score || b.count - a.count);
     results.length = Math.min(results.length, top);

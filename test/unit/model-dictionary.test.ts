@@ -156,9 +156,15 @@ test('dictionary: abbreviations come after the real matches, before the typos, m
   assert.equal(whba[0].tag.name, 'white_background');
   assert.ok(whba.every((match, i) => i === 0 || match.tag.count <= whba[i - 1].tag.count));
   for (const query of ['detco', 'whba', 'lohai', 'hairb', 'opmo']) {
-    const kinds = dictionary.search(query, { limit: 100 }).map((match) => match.kind);
+    const matches = dictionary.search(query, { limit: 100 });
+    const firstAbbreviation = matches.findIndex((match) => match.kind === 'abbreviation');
+    assert.ok(firstAbbreviation >= 0, query);
+    // Before them only a one-edit typo of a tag more popular than every abbreviation (popularTypos).
+    const abbreviated = matches.filter((match) => match.kind === 'abbreviation');
+    const early = matches.slice(0, firstAbbreviation).filter((match) => match.kind === 'fuzzy');
+    for (const typo of early) assert.ok(boundedEditDistance(query, typo.tag.name, 9, true) === 1 && abbreviated.every((match) => typo.tag.count >= match.tag.count), `${query}: ${typo.tag.name}`);
+    const kinds = matches.filter((match) => !early.includes(match)).map((match) => match.kind);
     const order = ['prefix', 'word', 'alias', 'abbreviation', 'fuzzy'];
-    assert.ok(kinds.includes('abbreviation'), query);
     assert.ok(kinds.every((kind, i) => i === 0 || order.indexOf(kind) >= order.indexOf(kinds[i - 1])), `${query}: ${kinds.join(' ')}`);
   }
   // A tag the query is a plain prefix of is a prefix match, not also an abbreviation.
@@ -168,6 +174,16 @@ test('dictionary: abbreviations come after the real matches, before the typos, m
   assert.equal(hairb.find((match) => match.tag.name === 'hair_bobbles')?.kind, 'abbreviation');
   // Real matches that fill the list leave no room, and no need, for abbreviations.
   assert.ok(dictionary.search('lon', { limit: 10 }).every((match) => match.kind === 'prefix'));
+});
+
+test('dictionary: a one-edit typo of a tag more popular than every abbreviation comes before them (holdig: holding, not 20 of holding_gun…)', () => {
+  for (const [typed, meant] of [['holdig', 'holding'], ['blsh', 'blush'], ['scaf', 'scarf']] as const) {
+    const matches = dictionary.search(typed, { limit: 20 });
+    const at = matches.findIndex((match) => match.tag.name === meant);
+    const firstAbbreviation = matches.findIndex((match) => match.kind === 'abbreviation');
+    assert.ok(at >= 0 && (firstAbbreviation < 0 || at < firstAbbreviation), `${typed}: ${matches.map((match) => match.tag.name).join(' ')}`);
+  }
+  assert.equal(dictionary.search('detco', { limit: 8 })[0]?.tag.name, 'detached_collar', 'a rarer typo (decora) does not come before the abbreviation');
 });
 
 test('dictionary: categories filter the matches', () => {

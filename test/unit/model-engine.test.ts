@@ -329,6 +329,15 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.equal(typo[0].kind, 'fuzzy');
   });
 
+  test('completion: a one-edit typo of a tag more popular than the abbreviations is scored with them by the model (holdig: holding first)', async () => {
+    for (const [typed, meant] of [['holdig', 'holding'], ['blsh', 'blush']] as const) {
+      const completions = await engine.complete(['1girl', 'solo'], typed, { top: 20 });
+      const found = completions.find((completion) => completion.tag === meant);
+      assert.ok(found?.kind === 'fuzzy', `${typed}: ${completions.map((c) => c.tag).join(' ')}`);
+      assert.ok(completions.filter((completion) => completion.kind === 'abbreviation').every((completion) => completion.score <= found.score || completion.count < found.count), typed);
+    }
+  });
+
   test('completion: an abbreviation (`detco`) proposes detached_collar, ranked by the model below real matches', async () => {
     const context = ['1girl', 'solo', 'bare_shoulders'];
     const detco = await engine.complete(context, 'detco', { top: 10 });

@@ -659,7 +659,7 @@ describe('language server, dictionary-only', () => {
     const huTao = items.find((item) => item.label === 'hu_tao_(genshin_impact)');
     assert.ok(huTao && !editOf(huTao).newText.includes('\\'), JSON.stringify(huTao && editOf(huTao)));
     // In a .prompt file a1111 reads them as emphasis: escaped, as before.
-    const prompt = await client.open('parentheses.prompt', '1girl, hu_tao, solo');
+    const prompt = await client.open('parentheses-alias.prompt', '1girl, hu_tao, solo');
     const promptAlias = (await client.waitForDiagnostics(prompt, (found) => found.some((d) => d.code === 'alias-tag'))).find((d) => d.code === 'alias-tag')!;
     const [promptReplace] = await client.codeActions(prompt, [promptAlias]);
     assert.equal(promptReplace!.edit!.changes![prompt]![0]!.newText, 'hu_tao_\\(genshin_impact\\)');
