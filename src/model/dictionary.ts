@@ -462,6 +462,14 @@ export class CompactTagDictionary implements TagDictionary {
     return found.slice(0, limit);
   }
 
+  /**
+   * Builds now the index typo matching builds on first use (~40 ms over 140k names): a server calls it
+   * once the dictionary has loaded, so that the first typo typed is not the slow keystroke.
+   */
+  prepareTypoSearch(): void {
+    this.idsStartingWith(0);
+  }
+
   /** Ids of the tags whose name starts with a character (UTF-16 code unit), built on first use. */
   private idsStartingWith(code: number): Uint32Array {
     if (!this.byFirstCharacter) {

@@ -177,6 +177,9 @@ export class EngineHost {
       this.files.watch(watched);
       progress?.done();
       for (const listener of this.listeners) listener();
+      // After the load's answers: the index the first typo would otherwise build on a keystroke.
+      const dictionary = this.dictionary as { prepareTypoSearch?: () => void } | undefined;
+      setTimeout(() => dictionary?.prepareTypoSearch?.(), PREPARE_AFTER_LOAD_MS);
     }
   }
 
@@ -198,6 +201,9 @@ function kindOf(model: TagEngine['model']): string {
   if (!model) return '';
   return model.kind === 'bpe' ? ' (byte-level BPE: a tag spans several tokens)' : ' (one token per tag)';
 }
+
+/** How long after a load the dictionary's typo index is built (the first checks and answers go first). */
+const PREPARE_AFTER_LOAD_MS = 200;
 
 /**
  * An engine that counts its running calls, so that a changed model folder disposes it only when the

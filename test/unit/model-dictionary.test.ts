@@ -186,6 +186,15 @@ test('dictionary: a one-edit typo of a tag more popular than every abbreviation 
   assert.equal(dictionary.search('detco', { limit: 8 })[0]?.tag.name, 'detached_collar', 'a rarer typo (decora) does not come before the abbreviation');
 });
 
+test('dictionary: the typo index built ahead (prepareTypoSearch, as the server does after a load) gives the same matches', () => {
+  const fresh = loadDictionary();
+  const lazily = fresh.search('holdig', { limit: 20 }).map((match) => match.tag.name);
+  const prepared = loadDictionary();
+  prepared.prepareTypoSearch();
+  assert.deepEqual(prepared.search('holdig', { limit: 20 }).map((match) => match.tag.name), lazily);
+  assert.ok(lazily.includes('holding'));
+});
+
 test('dictionary: categories filter the matches', () => {
   const characters = dictionary.search('hatsune', { categories: [4], limit: 5 });
   assert.ok(characters.length > 0);
