@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LspTestClient, applyEdits, testModelDir } from './serverHarness';
 import { loadTranslations } from '../../src/model/translations';
+import { loadDictionary, loadEngine } from '../../src/model/index';
 import { ErrorCodes, MessageType } from 'vscode-languageserver-protocol/node';
 
 const modelDir = testModelDir();
@@ -234,6 +235,21 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     assert.deepEqual([...probabilities].sort((a, b) => b - a), probabilities);
     assert.ok(probabilities.every((p) => p > 0 && p < 1));
     assert.ok(!result.tags.some((t) => ['1girl', 'solo', 'long_hair'].includes(t.tag)));
+  });
+
+  test('after a separator, nothing typed: the tags ranked as ranking.json ranks them (related tags too), as the CLI lists them', async () => {
+    const engine = await loadEngine({ modelDir: model, dictionary: loadDictionary(), threads: 1 });
+    try {
+      const context = ['1girl', 'solo', 'long_hair', 'school_uniform'];
+      const uri = await client.open('next-ranked.prompt', `${context.join(', ')}, `);
+      const labels = (await client.completionItems(uri, 0, context.join(', ').length + 2)).map((item) => String(item.label));
+      const expected = (await engine.complete(context, '', { top: labels.length, categories: [0, 4, 3, 5] })).map((c) => c.tag);
+      assert.deepEqual(labels, expected);
+      const byProbability = (await engine.nextTags(context, labels.length)).map((next) => next.tag);
+      if (!isTinyFixture) assert.notDeepEqual(labels, byProbability, 'not the bare probabilities');
+    } finally {
+      await engine.dispose();
+    }
   });
 
   test('inline next tag: finishes the typed tag, or proposes the next one after a separator', async () => {
