@@ -69,12 +69,12 @@ const QUANTITY = /(?:\d+|\d*-\d*)?\$\$(?:[^$|{}]*\$\$)?/y;
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
 const SEGMENT_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)(?=\s*(?:AND(?=[\s,()[\]{}|]|$)|$))/y;
 // A weight ends at its group's closing bracket (or the end of the line while it is still being typed).
-const WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]}]|$)/y;
+const WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]}]|$)/y;
 const WHITESPACE = /\s/;
 // Networks that are always syntax, even written right after a tag without a comma (`smile <lora:x:1>`).
 const NETWORK_SYNTAX = /<(?:lora|lyco|hypernet|embedding):[^<>]*>/iy;
 // A weight anywhere in a bracket group (`(blush:1.1)`, `((a, b:0.8))`, or one still being typed).
-const HOLDS_WEIGHT = /:\s*-?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$)/;
+const HOLDS_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*(?:[)\]}]|$)/;
 // NovelAI's numeric emphasis, `1.5::rain, night::`: the number that opens a section (`-1::` too).
 const SECTION_WEIGHT = /^-?(?:\d+\.?\d*|\.\d+)\s*$/;
 
@@ -88,7 +88,7 @@ const FULLWIDTH_COMMA = 0xff0c;
 const IDEOGRAPHIC_COMMA = 0x3001;
 const COLON = 58;
 // The rest of a1111's `[:to:when]` from its first colon: `:smile:0.5]`.
-const EDIT_WITHOUT_FROM = /:[^:[\]]+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
+const EDIT_WITHOUT_FROM = /:(?:[^:[\]\\]|\\.)+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
 const PIPE = 124;
 const HASH = 35;
 const DOLLAR = 36;
@@ -707,6 +707,8 @@ export function isInAlternation(line: string, parsed: ParsedPrompt, tagIndex: nu
     if (g.kind === '(') continue;
     const close = g.close ?? line.length;
     if (parsed.separators.some((s) => s > g.open && s < close && (line[s] === '|' || line[s] === ':'))) return true;
+    // `[smile:0.5]` is a1111's prompt editing too (smile from that step on), not a weight.
+    if (g.kind === '[' && parsed.tokens.some((t) => t.kind === 'weight' && t.start > g.open && t.start < close)) return true;
   }
   return false;
 }

@@ -81,6 +81,7 @@ test('grammar: colours as tags exactly the tags the parser reads', async () => {
     '#compass, .hack//, smile #1',
     // A space and a group without a weight continue the tag (the parser without a dictionary reads it so).
     'ganyu (genshin impact), saber (fate), smile (blush), 1girl (smile:1.2), solo',
+    '(smile:+1.2), blush',
   ];
   for (const line of lines) {
     assert.deepEqual(await colouredTags(line), parsePrompt(line).tags.map((t) => t.text), line);

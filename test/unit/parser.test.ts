@@ -476,3 +476,14 @@ test('a name the dictionary knows that starts with a bracket (`(o)_(o)`, `(9)`, 
   assert.deepEqual(names('(o)_(o)'), ['(o)_(o)']);
   assert.deepEqual(parsePrompt('(o)_(o)').tags.map((tag) => tag.name), ['o', '_(o)'], 'without a dictionary: brackets as written');
 });
+
+test('a1111\'s syntax read as a1111 reads it: a weight with a plus sign, an escaped colon in [:to:when], [tag:when] is prompt editing', () => {
+  const plus = parsePrompt('(smile:+1.2), blush');
+  assert.deepEqual(plus.tags.map((tag) => tag.name), ['smile', 'blush']);
+  assert.deepEqual(plus.tokens.filter((token) => token.kind === 'weight').map((token) => '(smile:+1.2), blush'.slice(token.start, token.end)), [':+1.2']);
+  const line = '[:my little pony\\: friendship is magic:0.5]';
+  assert.deepEqual(parsePrompt(line).tags.map((tag) => tag.name), ['my_little_pony:_friendship_is_magic']);
+  const editing = parsePrompt('smile, [smile:0.5]');
+  assert.equal(isInAlternation('smile, [smile:0.5]', editing, 1), true);
+  assert.equal(isInAlternation('smile, [smile:0.5]', editing, 0), false);
+});

@@ -970,7 +970,7 @@ describe('language server, dictionary-only', () => {
   });
 
   test('quick fixes keep the meaning and the spacing: none in alternation, tidy removal, no alias fix that duplicates', async () => {
-    const lines = ['smile, [smile|blush]', 'smile, [smile:blush:0.5]', 'smile , smile , blush', 'smile BREAK smile', ':), smile', '[smiling|blush], smile'];
+    const lines = ['smile, [smile|blush]', 'smile, [smile:blush:0.5]', 'smile , smile , blush', 'smile BREAK smile', ':), smile', '[smiling|blush], smile', 'smile, [smile:0.5]'];
     const uri = await client.open('fixes.prompt', lines.join('\n'));
     const diagnostics = await client.waitForDiagnostics(uri, (d) => d.some((each) => each.range.start.line === 5 && each.code === 'alias-tag'));
     const fixed = async (line: number, code: string): Promise<string[]> => {
@@ -986,6 +986,7 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await fixed(3, 'duplicate-tag'), ['smile BREAK']);
     assert.deepEqual(await fixed(4, 'alias-tag'), ['smile'], 'the alias is removed, not replaced by a second smile');
     assert.deepEqual(await fixed(5, 'alias-tag'), [], 'no removal of an alias from [a|b] either');
+    assert.deepEqual(await fixed(6, 'duplicate-tag'), [], 'no removal from [smile:0.5] (a1111 adds it at that step)');
   });
 
   test('quick fixes for every problem of a 20,000-tag line in one request: each line is parsed once', async () => {
