@@ -191,8 +191,9 @@ export function formatPrompt(line: string, options: FormatOptions, parsed: Parse
       gap = ' ';
     }
     const text = unitText(line, unit, options);
-    // `3:` (a face) before its weight `:1.2`: joined they would read as NovelAI's `::`.
-    if (gap === '' && last === ':' && text.startsWith(':')) gap = ' ';
+    // `3:` (a face) before its weight `:1.2`: joined they would read as NovelAI's `::`. (Not prompt
+    // editing's own `::`, `[smile::5]`, which became `[smile: :5]`.)
+    if (gap === '' && last === ':' && text.startsWith(':') && previous?.kind === 'tag') gap = ' ';
     pieces.push(gap, text);
     last = text === '' ? (gap === '' ? last : gap[gap.length - 1]!) : text[text.length - 1]!;
     previous = unit;

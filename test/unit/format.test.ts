@@ -57,6 +57,8 @@ test('format: one separator between tags, no empty tags, no space inside bracket
     ['embedding:EasyNegative ,  ( (red bow) )', 'embedding:EasyNegative, ((red bow))', 'embedding:EasyNegative,((red bow))'],
     // `3:` is a face: joined to its weight it would read as NovelAI's `::`.
     ['( 3: : 1.2 ), 1girl', '(3: :1.2), 1girl', '(3: :1.2),1girl'],
+    // Prompt editing's own `::` stays joined (it became `[smile: :5]`).
+    ['[smile::5], [cat::dog:0.5]', '[smile::5], [cat::dog:0.5]', '[smile::5],[cat::dog:0.5]'],
     ['', '', ''],
     ['   ', '', ''],
     // Without its empty first separator the line would read as a comment: left as it is.
