@@ -49,10 +49,16 @@ export function escapeParentheses(text: string): string {
 
 /**
  * Whether a tag's text holds a parenthesis without its `\` (a1111 and ComfyUI read it as emphasis) in a
- * name of words (`saber_(fate)`); a face (`:)`, `(o)_(o)`, `\(^o^)/`) has no two letters in a row.
+ * name of words or numbers (`saber_(fate)`, `u2_(5798239)`), or opens one it never closes (`>:(`: a1111
+ * weights the rest of the prompt). Other faces (`:)`, `(o)_(o)`, `\(^o^)/`) hold no two letters or
+ * digits in a row and close what they open: left as written.
  */
 export function hasUnescapedParentheses(text: string): boolean {
-  return /(?<!\\)[()]/.test(text) && /\p{L}{2}/u.test(text);
+  if (!/(?<!\\)[()]/.test(text)) return false;
+  if (/[\p{L}\p{N}]{2}/u.test(text)) return true;
+  const opened = text.match(/(?<!\\)\(/g)?.length ?? 0;
+  const closed = text.match(/(?<!\\)\)/g)?.length ?? 0;
+  return opened > closed;
 }
 
 /** How a written tag separates its words (`long hair` spaces, `long_hair` underscores); undefined for one word (`1girl`) or a face. */

@@ -384,6 +384,9 @@ test('unescaped parentheses: in a name of words only (faces keep theirs); escapi
   assert.equal(hasUnescapedParentheses('hu_tao_(genshin_impact)'), true);
   assert.equal(hasUnescapedParentheses('ganyu \\(genshin impact\\)'), false);
   for (const face of [':)', '(o)_(o)', '\\(^o^)/', ';)']) assert.equal(hasUnescapedParentheses(face), false, face);
+  // A face that opens a bracket it never closes makes a1111 weight the rest of the prompt; numbers count as words.
+  for (const flagged of ['>:(', ':(', ';(', 'u2_(5798239)', 'm_(m073111)']) assert.equal(hasUnescapedParentheses(flagged), true, flagged);
+  assert.equal(hasUnescapedParentheses('>:\\('), false);
   assert.equal(escapeParentheses('saber (fate) \\(x\\)'), 'saber \\(fate\\) \\(x\\)');
 });
 

@@ -577,11 +577,12 @@ describe('language server, dictionary-only', () => {
   });
 
   test('unescaped parentheses in a tag (a1111 and ComfyUI read them as emphasis) are flagged in .prompt files with a fix that escapes them; faces, escaped tags and emphasis are not; datasets only when asked', async () => {
-    const text = 'ganyu (genshin impact), hu_tao_(genshin_impact), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush)';
+    const text = 'ganyu (genshin impact), hu_tao_(genshin_impact), keqing \\(genshin impact\\), ;), (o)_(o), (open mouth:1.2), smile (blush), >:(';
     const uri = await client.open('parentheses.prompt', text);
     const unescaped = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'unescaped-parentheses');
     const diagnostics = unescaped(await client.waitForDiagnostics(uri, (found) => unescaped(found).length > 0));
-    assert.deepEqual(diagnostics.map((d) => text.slice(d.range.start.character, d.range.end.character)), ['ganyu (genshin impact)', 'hu_tao_(genshin_impact)']);
+    // `>:(` too: a1111 reads its `(` as emphasis of the rest of the prompt (`;)` and `(o)_(o)` close theirs).
+    assert.deepEqual(diagnostics.map((d) => text.slice(d.range.start.character, d.range.end.character)), ['ganyu (genshin impact)', 'hu_tao_(genshin_impact)', '>:(']);
     assert.match(diagnostics[0]!.message, /a1111 and ComfyUI read unescaped parentheses as emphasis; write ganyu \\\(genshin impact\\\)/);
     const fixes = await client.codeActions(uri, [diagnostics[1]!]);
     assert.equal(fixes[0]!.title, 'Escape the parentheses: hu_tao_\\(genshin_impact\\)');
@@ -590,7 +591,7 @@ describe('language server, dictionary-only', () => {
     const face = (await client.waitForDiagnostics(uri)).filter((d) => d.range.start.character >= text.indexOf('(o)_(o)') && d.range.end.character <= text.indexOf('(o)_(o)') + 7);
     assert.deepEqual(face.map((d) => [d.code, text.slice(d.range.start.character, d.range.end.character)]), [['alias-tag', '(o)_(o)']]);
     // Fix All escapes them too (and writes the alias's tag).
-    assert.equal(await afterFixAll(client, uri, text), 'ganyu \\(genshin impact\\), hu_tao_\\(genshin_impact\\), keqing \\(genshin impact\\), ;), solid circle pupils, (open mouth:1.2), smile (blush)');
+    assert.equal(await afterFixAll(client, uri, text), 'ganyu \\(genshin impact\\), hu_tao_\\(genshin_impact\\), keqing \\(genshin impact\\), ;), solid circle pupils, (open mouth:1.2), smile (blush), >:\\(');
     await withSettings(client, { diagnostics: { unescapedParentheses: 'never' } }, async () => {
       client.diagnostics.delete(uri);
       await client.replace(uri, `${text}, blush`);
@@ -604,7 +605,7 @@ describe('language server, dictionary-only', () => {
     await withSettings(client, { diagnostics: { unescapedParentheses: 'always' } }, async () => {
       client.diagnostics.delete(dataset);
       await client.replace(dataset, `${text}, blush`);
-      assert.equal(unescaped(await client.waitForDiagnostics(dataset, (found) => unescaped(found).length > 0)).length, 2);
+      assert.equal(unescaped(await client.waitForDiagnostics(dataset, (found) => unescaped(found).length > 0)).length, 3);
     });
   });
 
