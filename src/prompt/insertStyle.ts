@@ -31,7 +31,8 @@ export function isKaomoji(tag: string): boolean {
 /**
  * A canonical (underscore) tag written in the given style, so that it reads back as that tag: a
  * backslash of its own before what a backslash escapes (or at its end) is written `\\`
- * (`\(^o^)/` → `\\\(^o^\)/`, as a1111 reads it), not before other characters (`\m/`).
+ * (`\(^o^)/` → `\\\(^o^\)/`, which a1111 and ComfyUI both read back), not before other characters
+ * (`\m/`, as ComfyUI and trainers read it; a1111 drops that one: see normalizeTag).
  */
 export function formatTag(tag: string, style: Pick<InsertStyle, 'separator' | 'escapeParentheses'>): string {
   const words = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;

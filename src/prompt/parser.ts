@@ -137,7 +137,9 @@ export function commentLineText(line: string): string | undefined {
 
 /**
  * Characters a backslash escapes: the prompt syntax's (`\(` `\:` `\,` `\|`…, `\\` itself, a space). Before
- * any other the backslash is the tag's own, as a1111 reads it: `\m/`, `\o/`, `double \n/` are tags.
+ * any other the backslash is the tag's own, as ComfyUI and trainers read it: `\m/`, `\o/`, `double \n/`
+ * are tags. (a1111 drops a lone backslash, reading `\m/` as `m/`; it would need `\\m/`, which ComfyUI
+ * reads with two.)
  */
 const ESCAPED = /\\([\\()[\]{}|:,，、<>#\s])/g;
 
