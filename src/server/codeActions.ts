@@ -261,6 +261,10 @@ function quickFixes(
       case DiagnosticCode.UnescapedParentheses:
         fix(`Escape the parentheses: ${escapeParentheses(written)}`, diagnostic, { range: diagnostic.range, newText: escapeParentheses(written) }, true);
         break;
+      case DiagnosticCode.PromptWeight:
+        // a1111 takes a weight off the prompt's end only: a comma after it keeps it a tag.
+        fix('End the prompt with a comma (keep it a tag)', diagnostic, { range: { start: diagnostic.range.end, end: diagnostic.range.end }, newText: ',' }, true);
+        break;
       case DiagnosticCode.DuplicateTag: {
         const at = tagAt(diagnostic);
         if (!at) break;

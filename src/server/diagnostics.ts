@@ -33,6 +33,8 @@ export const enum DiagnosticCode {
   UnescapedParentheses = 'unescaped-parentheses',
   /** `__Hair__` for `hair.txt`: Dynamic Prompts finds it on Windows only (namesInAnotherCase). */
   WildcardCase = 'wildcard-case',
+  /** `smile, :3` ending a prompt: a1111 reads the `:3` as the whole prompt's weight, not a tag. */
+  PromptWeight = 'prompt-weight',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
 }
@@ -94,6 +96,11 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
     }
     case DiagnosticCode.UnescapedParentheses:
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(text)}.` };
+    case DiagnosticCode.PromptWeight:
+      return {
+        range, severity, source: DIAGNOSTIC_SOURCE, code,
+        message: `a1111 reads "${text}" ending a prompt as the weight of the whole prompt (×${text.replace(/^:\s*/, '')} its guidance), not as part of a tag; end the prompt with a comma to keep it a tag.`,
+      };
     default: {
       const data: AliasData = { canonical: other! };
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}" is an alias (deprecated name) of "${other}".`, data };
@@ -120,6 +127,24 @@ const TYPING_GRACE_MS = 1500;
 export interface TagBeingTyped {
   line: number;
   end: number;
+}
+
+// a1111's re_weight: a prompt (each AND segment, and so a prompt without one) ending in `:number`.
+const PROMPT_WEIGHT_AT_END = /:\s*[-+]?(?:\d+\.?|\d*\.\d+)\s*$/;
+
+/**
+ * The `:3` of `smile, :3` (or `winter_clothes:1.2`) ending a prompt of tags: a1111 takes it off as the
+ * prompt's weight (it multiplies the guidance), where the parser, without an AND, reads a tag (the face
+ * `:3`, 117k posts). Not after a bracket or a LoRA (`(smile:1.2)` ends with `)`), nor where AND's
+ * segment weights are syntax already. Columns of the `:` to the number's end, before a comment.
+ */
+export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: number; end: number } | undefined {
+  if (parsed.tokens.some((token) => token.kind === 'weight' && token.end >= line.trimEnd().length)) return undefined;
+  const comment = parsed.tokens.find((token) => token.kind === 'comment');
+  const body = (comment ? line.slice(0, comment.start) : line).trimEnd();
+  const match = PROMPT_WEIGHT_AT_END.exec(body);
+  if (!match || !parsed.tags.some((tag) => tag.end === body.length)) return undefined;
+  return { start: match.index, end: body.length };
 }
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
@@ -760,6 +785,11 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   }
   // The LoRAs and wildcards were checked first: in the order of the line, as the tags are.
   if (settings.files) into.sort((a, b) => a.start - b.start);
+  // Where a1111's syntax is read (the files whose parentheses are checked); last on the line, as it ends it.
+  if (settings.parentheses) {
+    const weight = promptWeightAtEnd(line, parsed);
+    if (weight && weight.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, weight.start, weight.end, line.slice(weight.start, weight.end)));
+  }
   // A copy of its own length: an array grown by push keeps room for 17, ~90 bytes a line of a dataset.
   return into.length > 0 ? into.slice() : NO_PROBLEMS;
 }

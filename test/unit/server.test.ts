@@ -641,9 +641,24 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await actionsOfKind(client, uri, 'refactor'), []);
   });
 
+  test('a `:number` ending a prompt (smile, :3): a1111 reads the whole prompt\'s weight there; flagged in .prompt files, the fix ends it with a comma', async () => {
+    const lines = ['smile, :3', '1girl, solo, reverse:1999 // note', '(smile:1.2)', '1girl :1.2 AND 2girls', 'smile, :3,', '1girl, <lora:x:1>', '1.5::rain, night::', 'smile, :3 '];
+    const text = lines.join('\n');
+    const uri = await client.open('prompt-weight.prompt', text);
+    const weights = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'prompt-weight');
+    const found = weights(await client.waitForDiagnostics(uri, (all) => weights(all).length > 0));
+    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3']]);
+    assert.match(found[0]!.message, /a1111 reads ":3" ending a prompt as the weight of the whole prompt \(×3 its guidance\)/);
+    const [fix] = await client.codeActions(uri, [found[1]!]);
+    assert.equal(fix!.title, 'End the prompt with a comma (keep it a tag)');
+    assert.equal(applyEdits(text, fix!.edit!.changes![uri]!).split('\n')[1], '1girl, solo, reverse:1999, // note');
+    const dataset = await client.open('prompt-weight.tags', text);
+    assert.deepEqual(weights(await client.waitForDiagnostics(dataset)), [], 'trainers read a caption as written');
+  });
+
   test('a dataset or caption file gets tags with parentheses as trainers read them (unescaped) from fixes, Fix All, Add Tag and completion; a .prompt file escaped', async () => {
     const text = '1girl,hu_tao,solo\n1girl,hu_tao_(genshin_impact),solo';
-    const dataset = await client.open('parentheses.tags', text);
+    const dataset = await client.open('parentheses-dataset.tags', text);
     const diagnostics = await client.waitForDiagnostics(dataset, (found) => found.some((d) => d.code === 'alias-tag'));
     const alias = diagnostics.find((d) => d.code === 'alias-tag' && d.range.start.line === 0)!;
     const [replace] = await client.codeActions(dataset, [alias]);
