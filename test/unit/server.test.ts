@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeActionRequest, CodeActionResolveRequest, CompletionRequest, DiagnosticSeverity, DidChangeWorkspaceFoldersNotification, ShutdownRequest, ExecuteCommandRequest, InlayHintRequest, type CodeAction, type Command, DefinitionRequest, DocumentSymbolRequest, type DocumentSymbol, DocumentFormattingRequest, DocumentHighlightRequest, PrepareRenameRequest, ReferencesRequest, RenameRequest, type Range, DocumentRangeFormattingRequest, ErrorCodes, InsertTextFormat, LSPErrorCodes, MessageType, SemanticTokensRangeRequest, type CompletionItem, type Diagnostic, type TextEdit } from 'vscode-languageserver-protocol/node';
 import { CancellationTokenSource, LspTestClient, applyEdits, repoRoot, serverModule, shippedModel, tinyModel } from './serverHarness';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
-import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams } from '../../src/protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, RelatedTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type SampleTagsResult } from '../../src/protocol';
 import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
@@ -1647,6 +1647,15 @@ describe('language server, LoRA and embedding names', () => {
   });
 });
 
+/** A server on the tiny-bpe fixture with a sample of 50 prompts of 150-200 tags running (seconds of work). */
+async function startLongSample(name: string): Promise<{ client: LspTestClient; uri: string; sample: Promise<SampleTagsResult> }> {
+  const bpe = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-bpe');
+  const client = await LspTestClient.start({ modelFolder: bpe, sample: { minTags: 150, maxTags: 200 } });
+  const uri = await client.open(name, '1girl, solo, ');
+  await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-bpe'));
+  return { client, uri, sample: client.sample(uri, 0, 13, 50) };
+}
+
 describe('language server, standalone and broken models', () => {
   test('without workspace/configuration the initializationOptions settings apply', async () => {
     const client = await LspTestClient.start({ modelFolder: NO_MODEL, insert: { style: 'underscores' } }, { pullConfiguration: false });
@@ -1660,13 +1669,10 @@ describe('language server, standalone and broken models', () => {
   });
 
   test('a long sample on a model being replaced does not hold up the next settings change (it finishes on its model)', async () => {
-    const bpe = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-bpe');
-    const client = await LspTestClient.start({ modelFolder: bpe, sample: { minTags: 150, maxTags: 200 } });
+    const { client, sample: running } = await startLongSample('long-sample.prompt');
     try {
-      const uri = await client.open('long-sample.prompt', '1girl, solo, ');
-      await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-bpe'));
       let answered = false;
-      const sample = client.sample(uri, 0, 13, 50).finally(() => (answered = true));
+      const sample = running.finally(() => (answered = true));
       await client.changeSettings({ modelFolder: tinyModel });
       await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-tag'));
       await client.changeSettings({ modelFolder: NO_MODEL });
@@ -1706,12 +1712,9 @@ describe('language server, standalone and broken models', () => {
   });
 
   test('shutdown: a sample it ends is cancelled, not an error; requests after it are refused; a settings change after it loads nothing', async () => {
-    const bpe = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-bpe');
-    const client = await LspTestClient.start({ modelFolder: bpe, sample: { minTags: 150, maxTags: 200 } });
+    const { client, uri, sample: running } = await startLongSample('shutdown.prompt');
     try {
-      const uri = await client.open('shutdown.prompt', '1girl, solo, ');
-      await client.waitForStatus((s) => !s.loading && s.message.includes('tiny-bpe'));
-      const sample = client.sample(uri, 0, 13, 50).then(() => 'answered', (error: { code?: number }) => error.code);
+      const sample = running.then(() => 'answered', (error: { code?: number }) => error.code);
       await new Promise((resolve) => setTimeout(resolve, 200));
       await client.connection.sendRequest(ShutdownRequest.type);
       assert.equal(await sample, LSPErrorCodes.RequestCancelled);
