@@ -40,6 +40,8 @@ const FUZZY_MIN_LENGTH = 3;
 const ABBREVIATION_MIN_LENGTH = 3;
 const TYPO_BEFORE_ABBREVIATION_MIN_LENGTH = 4;
 const TYPOS_BEFORE_ABBREVIATIONS = 3;
+/** Only tags more popular than this rank (~3,700 posts) count as a popular tag's typo. */
+const POPULAR_TYPO_RANK = 5000;
 const ABBREVIATION_PIECE_MIN_LENGTH = 2;
 /** Above this many prefix matches, scanning tags in popularity order beats sorting the range. */
 const POPULARITY_SCAN_THRESHOLD = 4096;
@@ -435,14 +437,25 @@ export class CompactTagDictionary implements TagDictionary {
 
   /**
    * Up to TYPOS_BEFORE_ABBREVIATIONS one-edit typos (from TYPO_BEFORE_ABBREVIATION_MIN_LENGTH letters)
-   * of tags with more posts than each of `abbreviations` (ids, most posts first): what a user
+   * of popular tags (POPULAR_TYPO_RANK) with more posts than each of `abbreviations`: what a user
    * mistyping a popular tag means rather than an abbreviation (`detco` stays detached_collar's).
    */
   popularTypos(query: string, abbreviations: readonly number[], allowed: (id: number) => boolean, exclude: ReadonlySet<number>): number[] {
-    if (query.length < TYPO_BEFORE_ABBREVIATION_MIN_LENGTH) return [];
-    // Ids are popularity ranks: more posts is a smaller id.
-    const mostPopular = abbreviations.length > 0 ? Math.min(...abbreviations) : Infinity;
-    return this.fuzzyMatches(query, TYPOS_BEFORE_ABBREVIATIONS, allowed, exclude).filter((match) => match.distance === 1 && match.id < mostPopular).map((match) => match.id);
+    // None to outrank (the typos come last then, as before), or too short to tell a typo.
+    if (query.length < TYPO_BEFORE_ABBREVIATION_MIN_LENGTH || abbreviations.length === 0) return [];
+    // Ids are popularity ranks: only the names more popular than every abbreviation are looked at (a
+    // scan of every name with the first letters doubled a keystroke's p99).
+    let mostPopular = POPULAR_TYPO_RANK;
+    for (const id of abbreviations) mostPopular = Math.min(mostPopular, id);
+    const found: number[] = [];
+    for (const start of new Set([query.charCodeAt(0), query.charCodeAt(1)])) {
+      for (const id of this.idsStartingWith(start)) {
+        if (id >= mostPopular) break;
+        if (!allowed(id) || exclude.has(id)) continue;
+        if (boundedEditDistance(query, this.names[id], 1, true) === 1) found.push(id);
+      }
+    }
+    return found.sort((a, b) => a - b).slice(0, TYPOS_BEFORE_ABBREVIATIONS);
   }
 
   /** Typo-tolerant prefix matches, best (fewest edits, then most posts) first, skipping `exclude`. */
