@@ -70,6 +70,8 @@ async function renameIn(document: LineDocument, rename: Rename, read: ReadDocume
   for await (const occurrence of everyOccurrence(document, rename.dictionary, rename.key, turns)) {
     const newText = formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback));
     edits.push({ range: rangeOf(occurrence), newText });
+    // A name of words only reads back wherever it goes: the lines are parsed again only for the others.
+    if (!MAY_NOT_READ_BACK.test(newText)) continue;
     if (line?.number !== occurrence.line) {
       if (line) checkReadsBack(document, line.number, line.edits, rename);
       line = { number: occurrence.line, edits: [] };
@@ -79,6 +81,9 @@ async function renameIn(document: LineDocument, rename: Rename, read: ReadDocume
   if (line) checkReadsBack(document, line.number, line.edits, rename);
   return edits;
 }
+
+/** Characters (and `__`, a wildcard's) by which a name written into a prompt may read as something else. */
+const MAY_NOT_READ_BACK = /[,，、|:()[\]{}<>#/\\]|__|^\s|\s$/;
 
 /**
  * Refuses a new name that, written in this line, is not read back as that one tag in each place: a
