@@ -199,12 +199,11 @@ export class TagModelEngine extends ModelEngineBase {
   readonly eosId: number;
   /** Vocabulary token -> dictionary id, through aliases for retired names (-1: not a dictionary tag). */
   readonly tokenToTag: Int32Array;
-  /** Dictionary id -> the vocabulary token spelled exactly so (-1: outside the vocabulary), for ranking. */
+  /**
+   * Dictionary id -> the vocabulary token that stands for it: the one spelled so, else its retired
+   * name's (hand_on_own_hip -> hand_on_hip); -1: outside the vocabulary.
+   */
   readonly tagToToken: Int32Array;
-  /** Dictionary id -> the token of its retired name (e.g. hand_on_own_hip -> hand_on_hip), for contexts. */
-  readonly tagToRetiredToken = new Map<number, number>();
-  /** Dictionary id -> the token that ranks it: its own, else its retired name's (-1: outside the vocabulary). */
-  readonly tagToRankToken: Int32Array;
   /** Vocabulary tokens as tags, normalized, for tokens the dictionary does not know. */
   readonly tokenNames: string[];
   /** 1 for the tokens no sample may emit whatever the options: special tokens and tags the dictionary does not know. */
@@ -249,15 +248,13 @@ export class TagModelEngine extends ModelEngineBase {
     for (let id = 0; id < this.tokenNames.length; id++) {
       if (!this.tokenNames[id] || this.tokenToTag[id] >= 0) continue;
       const resolved = dictionary.resolveId(this.tokenNames[id]);
-      if (!resolved?.viaAlias || this.tagToToken[resolved.id] >= 0 || this.tagToRetiredToken.has(resolved.id)) continue;
+      if (!resolved?.viaAlias || this.tagToToken[resolved.id] >= 0) continue;
       this.tokenToTag[id] = resolved.id;
-      this.tagToRetiredToken.set(resolved.id, id);
+      this.tagToToken[resolved.id] = id;
     }
     this.unsampleable = Uint8Array.from(this.tokenToTag, (tag) => (tag < 0 ? 1 : 0));
-    this.tagToRankToken = this.tagToToken.slice();
-    for (const [id, token] of this.tagToRetiredToken) this.tagToRankToken[id] = token;
     this.vocabularyTagIds = [];
-    for (let id = 0; id < dictionary.size; id++) if (this.tagToRankToken[id] >= 0) this.vocabularyTagIds.push(id);
+    for (let id = 0; id < dictionary.size; id++) if (this.tagToToken[id] >= 0) this.vocabularyTagIds.push(id);
     this.related =
       files.relatedPath && ranking.relatedWeight !== 0
         ? RelatedWeights.load(files.relatedPath, files.config.vocabSize, files.vocabularySha256)
@@ -270,9 +267,7 @@ export class TagModelEngine extends ModelEngineBase {
     const exact = this.files.tokenizer.vocab.get(normalizeTag(tag));
     if (exact !== undefined && !this.specialTokens.has(exact)) return exact;
     const resolved = this.dictionary.resolveId(tag);
-    if (!resolved) return -1;
-    const token = this.tagToToken[resolved.id];
-    return token >= 0 ? token : (this.tagToRetiredToken.get(resolved.id) ?? -1);
+    return resolved ? this.tagToToken[resolved.id] : -1;
   }
 
   override unseenTags(context: string[]): string[] {
@@ -314,7 +309,7 @@ export class TagModelEngine extends ModelEngineBase {
     const { bonus } = options;
     const bonusOf = this.bonusOfIds(bonus);
     const score = (id: number, kind: MatchKind): number => {
-      const token = this.tagToRankToken[id];
+      const token = this.tagToToken[id];
       const base =
         token >= 0
           ? inVocabularyScore(this.ranking, logProbs[token], this.dictionary.counts[id], related?.[token] ?? 0)
@@ -333,7 +328,7 @@ export class TagModelEngine extends ModelEngineBase {
     if (range.length > this.vocabularyTagIds.length) {
       for (const id of this.vocabularyTagIds) if (this.dictionary.names[id].startsWith(query)) add(id, 'prefix');
     } else {
-      for (const id of range) if (this.tagToRankToken[id] >= 0) add(id, 'prefix');
+      for (const id of range) if (this.tagToToken[id] >= 0) add(id, 'prefix');
     }
     for (const id of this.popularOutOfVocabulary(range, query, top + exclude.size, allowed)) add(id, 'prefix');
     // The user's picked tags outside the vocabulary, however rare (those inside were all added above),
@@ -367,7 +362,7 @@ export class TagModelEngine extends ModelEngineBase {
     allowed: (id: number) => boolean,
   ): number[] {
     const ids: number[] = [];
-    const wanted = (id: number): boolean => this.tagToRankToken[id] < 0 && allowed(id);
+    const wanted = (id: number): boolean => this.tagToToken[id] < 0 && allowed(id);
     if (range.length > 4096) {
       for (let id = 0; id < this.dictionary.size && ids.length < limit; id++) {
         if (wanted(id) && this.dictionary.names[id].startsWith(query)) ids.push(id);
