@@ -1,7 +1,7 @@
 // How a tag is written into a prompt: spaces or underscores, escaped parentheses, and the `, `
 // separator. Pure functions shared by the server (completion, quick fixes, samples) and the client
 // (Related Tags view inserts).
-import { continuationColumn, opensSection, parsePrompt, type ParsedPrompt } from './parser';
+import { continuationColumn, ESCAPABLE, opensSection, parsePrompt, type ParsedPrompt } from './parser';
 
 export type WordSeparator = 'spaces' | 'underscores';
 
@@ -41,7 +41,7 @@ export function formatTag(tag: string, style: Pick<InsertStyle, 'separator' | 'e
 }
 
 /** A tag's own backslash that a parser would read as an escape (see normalizeTag). */
-const OWN_BACKSLASH = /\\(?=[\\()[\]{}|:,，、<>#\s]|$)/g;
+const OWN_BACKSLASH = new RegExp(`\\\\(?=[${ESCAPABLE}]|$)`, 'g');
 
 /** `saber (fate)` → `saber \(fate\)`: parentheses escaped, which a1111 and ComfyUI then read as written. */
 export function escapeParentheses(text: string): string {

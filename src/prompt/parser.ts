@@ -139,9 +139,10 @@ export function commentLineText(line: string): string | undefined {
  * Characters a backslash escapes: the prompt syntax's (`\(` `\:` `\,` `\|`…, `\\` itself, a space). Before
  * any other the backslash is the tag's own, as ComfyUI and trainers read it: `\m/`, `\o/`, `double \n/`
  * are tags. (a1111 drops a lone backslash, reading `\m/` as `m/`; it would need `\\m/`, which ComfyUI
- * reads with two.)
+ * reads with two.) A character class's body: formatTag escapes a tag's own backslash before these.
  */
-const ESCAPED = /\\([\\()[\]{}|:,，、<>#\s])/g;
+export const ESCAPABLE = '\\\\()[\\]{}|:,，、<>#\\s';
+const ESCAPED = new RegExp(`\\\\([${ESCAPABLE}])`, 'g');
 
 /** Dictionary form of a raw tag: unescape `\(` and the other syntax characters, lower-case, runs of spaces to one `_`. */
 export function normalizeTag(raw: string): string {
