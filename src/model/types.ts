@@ -50,6 +50,8 @@ export interface TagDictionary {
   search(prefix: string, options?: SearchOptions): DictionaryMatch[];
   /** Nearest real tags to an unknown one (an alias it spells, edit distance, abbreviations), for "did you mean". */
   nearest(tag: string, k: number): TagInfo[];
+  /** Builds ahead what typo matching would build on first use (a server calls it after a load). */
+  prepareTypoSearch?(): void;
 }
 
 export interface Completion {

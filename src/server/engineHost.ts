@@ -178,7 +178,7 @@ export class EngineHost {
       progress?.done();
       for (const listener of this.listeners) listener();
       // After the load's answers: the index the first typo would otherwise build on a keystroke.
-      const dictionary = this.dictionary as { prepareTypoSearch?: () => void } | undefined;
+      const dictionary = this.dictionary;
       setTimeout(() => dictionary?.prepareTypoSearch?.(), PREPARE_AFTER_LOAD_MS);
     }
   }

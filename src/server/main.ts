@@ -76,10 +76,10 @@ let canRefreshInlayHints = false;
 let canWatchWorkspaceFolders = false;
 let workspaceFolders: WorkspaceFolder[] = [];
 
-/** The paths of the workspace's local folders. */
-function folderPaths(folders: readonly WorkspaceFolder[]): string[] {
+/** The workspace's folders now: kept (for the changes to come), their local paths given to the settings. */
+function setWorkspaceFolders(folders: readonly WorkspaceFolder[]): void {
   workspaceFolders = [...folders];
-  return folders.filter((each) => each.uri.startsWith('file:')).map((each) => fileURLToPath(each.uri));
+  settings.setWorkspaceFolders(folders.filter((each) => each.uri.startsWith('file:')).map((each) => fileURLToPath(each.uri)));
 }
 const engines = new EngineHost(connection, () => settings.forServer(), () => workspaceRoot);
 const folders = new FolderFiles(() => workspaceRoot, (message) => warn(message));
@@ -99,7 +99,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   if (folder?.startsWith('file:')) workspaceRoot = fileURLToPath(folder);
   else if (params.rootPath) workspaceRoot = path.resolve(params.rootPath);
   canWatchWorkspaceFolders = params.capabilities.workspace?.workspaceFolders === true;
-  settings.setWorkspaceFolders(folderPaths(params.workspaceFolders ?? []));
+  setWorkspaceFolders(params.workspaceFolders ?? []);
   settings.configure(params.capabilities.workspace?.configuration === true, params.initializationOptions);
   canRefreshSemanticTokens = params.capabilities.workspace?.semanticTokens?.refreshSupport === true;
   canRefreshInlayHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
@@ -134,7 +134,7 @@ connection.onInitialized(() => {
   // Folders added to or removed from the workspace: documents find their relative folders again.
   connection.workspace.onDidChangeWorkspaceFolders(({ added, removed }) => {
     const gone = new Set(removed.map((each) => each.uri));
-    settings.setWorkspaceFolders(folderPaths([...workspaceFolders.filter((each) => !gone.has(each.uri)), ...added]));
+    setWorkspaceFolders([...workspaceFolders.filter((each) => !gone.has(each.uri)), ...added]);
     diagnostics.scheduleAll();
   });
 });
