@@ -32,12 +32,13 @@ export function isKaomoji(tag: string): boolean {
  * A canonical (underscore) tag written in the given style, so that it reads back as that tag: a
  * backslash of its own before what a backslash escapes (or at its end) is written `\\`
  * (`\(^o^)/` → `\\\(^o^\)/`, which a1111 and ComfyUI both read back), not before other characters
- * (`\m/`, as ComfyUI and trainers read it; a1111 drops that one: see normalizeTag).
+ * (`\m/`, as ComfyUI and trainers read it; a1111 drops that one: see normalizeTag). Escaping
+ * parentheses escapes square brackets too: a1111 reads `00_qan[t]` as `00_qan` and a weaker `t`.
  */
 export function formatTag(tag: string, style: Pick<InsertStyle, 'separator' | 'escapeParentheses'>): string {
   const words = style.separator === 'spaces' && !isKaomoji(tag) ? tag.replace(/_/g, ' ') : tag;
   const text = words.includes('\\') ? words.replace(OWN_BACKSLASH, '\\\\') : words;
-  return style.escapeParentheses ? text.replace(/[()]/g, '\\$&') : text;
+  return style.escapeParentheses ? text.replace(/[()[\]]/g, '\\$&') : text;
 }
 
 /** A tag's own backslash that a parser would read as an escape (see normalizeTag). */

@@ -25,6 +25,16 @@ test('every dictionary tag written with escaped parentheses reads back as itself
   assert.deepEqual(notReadBack({ separator: 'underscores', escapeParentheses: true }), []);
 });
 
+test('written with escaped parentheses, no tag holds a bracket a1111 reads as emphasis (`00_qan[t]`)', () => {
+  const unescaped: string[] = [];
+  for (let id = 0; id < dictionary.size; id++) {
+    const written = formatTag(dictionary.info(id).name, { separator: 'spaces', escapeParentheses: true });
+    if (/(?<!\\)[()[\]]/.test(written.replace(/\\\\/g, ''))) unescaped.push(written);
+  }
+  assert.deepEqual(unescaped, []);
+  assert.equal(formatTag('00_qan[t]', { separator: 'spaces', escapeParentheses: true }), '00 qan\\[t\\]');
+});
+
 test('written with parentheses as they are, every tag reads back but those whose qualifier is a weight, `(reverse:1999)`', () => {
   for (const separator of ['spaces', 'underscores'] as const) {
     const failed = notReadBack({ separator, escapeParentheses: false });
