@@ -15,7 +15,7 @@ import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, 
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
@@ -52,7 +52,7 @@ const FIX_ALL_TITLE = 'Fix all alias, duplicate and unescaped tags in this file'
  * What Fix All fixes: the problems whose quick fix is certain (an unknown tag's is a guess), and an
  * unknown tag that is a translation (the user's file names its tag).
  */
-const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag, DiagnosticCode.UnescapedParentheses]);
+const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag, DiagnosticCode.UnescapedParentheses, DiagnosticCode.UnescapedColon]);
 /** Times a line is checked and fixed at most: a removal touching another is left to the next pass. */
 const FIX_ALL_PASSES = 4;
 /** Lines fixed between two turns of the event loop. */
@@ -136,6 +136,11 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
         continue;
       }
       if (!FIXED_BY_FIX_ALL.has(problem.code)) continue;
+      if (problem.code === DiagnosticCode.UnescapedColon) {
+        // Two pieces of one tag (`honkai: star rail` in [ ]): neither is checked alone, so no other edit touches them.
+        if (index !== undefined) byTag.set(index, { start: problem.start, end: problem.end, text: escapeColons(text.slice(problem.start, problem.end)) });
+        continue;
+      }
       const canonical = index === undefined ? undefined : tags.canonical[index];
       const key = index === undefined ? undefined : tags.key[index];
       if (index === undefined || canonical === undefined || key === undefined) continue;
@@ -260,6 +265,9 @@ function quickFixes(
       }
       case DiagnosticCode.UnescapedParentheses:
         fix(`Escape the parentheses: ${escapeParentheses(written)}`, diagnostic, { range: diagnostic.range, newText: escapeParentheses(written) }, true);
+        break;
+      case DiagnosticCode.UnescapedColon:
+        fix(`Escape the colon: ${escapeColons(written)}`, diagnostic, { range: diagnostic.range, newText: escapeColons(written) }, true);
         break;
       case DiagnosticCode.PromptWeight:
         // a1111 takes a weight off the prompt's end only: a comma after it keeps it a tag.

@@ -35,6 +35,8 @@ export const enum DiagnosticCode {
   WildcardCase = 'wildcard-case',
   /** `smile, :3` ending a prompt: a1111 reads the `:3` as the whole prompt's weight, not a tag. */
   PromptWeight = 'prompt-weight',
+  /** `[honkai: star rail:genshin impact:0.5]`: a tag's own `:` inside [ ] is read as prompt editing's separator. */
+  UnescapedColon = 'unescaped-colon',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
 }
@@ -96,6 +98,11 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
     }
     case DiagnosticCode.UnescapedParentheses:
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(text)}.` };
+    case DiagnosticCode.UnescapedColon:
+      return {
+        range, severity, source: DIAGNOSTIC_SOURCE, code,
+        message: `"${text}" is the tag ${other}, but inside [ ] a1111 reads its ":" as prompt editing's separator ([from:to:when]), which splits it; write ${escapeColons(text)}.`,
+      };
     case DiagnosticCode.PromptWeight:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
@@ -145,6 +152,34 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
   const match = PROMPT_WEIGHT_AT_END.exec(body);
   if (!match || !parsed.tags.some((tag) => tag.end === body.length)) return undefined;
   return { start: match.index, end: body.length };
+}
+
+/** `honkai: star rail` → `honkai\: star rail`: the colons a1111 reads as syntax inside [ ] escaped. */
+export function escapeColons(text: string): string {
+  return text.replace(/(?<!\\):/g, '\\:');
+}
+
+/**
+ * The tags of prompt editing's brackets that are one tag split at its own `:` (`[honkai: star
+ * rail:genshin impact:0.5]`, `[rem \(re:zero\):…]`): by the index of the first piece, the index of the
+ * second and the tag. Only where a piece is unknown alone; undefined for most lines, which have no
+ * `:` in [ ].
+ */
+function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string }> | undefined {
+  let split: Map<number, { second: number; tag: string }> | undefined;
+  const tags = parsed.tags;
+  for (let index = 0; index + 1 < tags.length; index++) {
+    const first = tags[index]!;
+    const second = tags[index + 1]!;
+    if (first.group === undefined || first.group !== second.group || parsed.groups[first.group]!.kind !== '[') continue;
+    if (!/^\s*:\s*$/.test(line.slice(first.end, second.start))) continue;
+    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name)) continue;
+    const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
+    if (!joined) continue;
+    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name });
+    index++;
+  }
+  return split;
 }
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
@@ -755,7 +790,17 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   };
   // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
   const segments = promptSegmentsOf(line, parsed);
+  const splitByColon = parsed.groups.length > 0 ? tagsSplitByColon(line, parsed, dictionary) : undefined;
+  let secondPiece = -1;
   for (const [index, tag] of parsed.tags.entries()) {
+    if (index === secondPiece) continue;
+    const split = splitByColon?.get(index);
+    if (split) {
+      const end = parsed.tags[split.second]!.end;
+      if (end !== typingEnd) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, end, line.slice(tag.start, end), split.tag));
+      secondPiece = split.second;
+      continue;
+    }
     if (isNotATag(tag)) continue;
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;

@@ -656,6 +656,24 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(weights(await client.waitForDiagnostics(dataset)), [], 'trainers read a caption as written');
   });
 
+  test('a tag split at its own `:` inside [ ] (prompt editing reads it as a separator) is one problem naming the tag, fixed by escaping the colon', async () => {
+    const lines = ['[honkai: star rail:genshin impact:0.5]', '[rem \\(re:zero\\):emilia \\(re:zero\\):0.5]', '[smile:frown:0.5], honkai: star rail', '[honkai\\: star rail:genshin impact:0.5]'];
+    const text = lines.join('\n');
+    const uri = await client.open('unescaped-colon.prompt', text);
+    const found = await client.waitForDiagnostics(uri, (all) => all.some((d) => d.code === 'unescaped-colon'));
+    assert.deepEqual(found.map((d) => [d.code, d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [
+      ['unescaped-colon', 0, 'honkai: star rail'],
+      ['unescaped-colon', 1, 'rem \\(re:zero\\)'],
+      ['unescaped-colon', 1, 'emilia \\(re:zero\\)'],
+    ]);
+    assert.match(found[0]!.message, /"honkai: star rail" is the tag honkai:_star_rail, but inside \[ \] a1111 reads its ":" as prompt editing's separator .*write honkai\\: star rail\./);
+    const [fix] = await client.codeActions(uri, [found[1]!]);
+    assert.equal(fix!.title, 'Escape the colon: rem \\(re\\:zero\\)');
+    assert.equal(applyEdits(text, fix!.edit!.changes![uri]!).split('\n')[1], '[rem \\(re\\:zero\\):emilia \\(re:zero\\):0.5]');
+    const fixed = (await afterFixAll(client, uri, text)).split('\n');
+    assert.deepEqual(fixed.slice(0, 2), ['[honkai\\: star rail:genshin impact:0.5]', '[rem \\(re\\:zero\\):emilia \\(re\\:zero\\):0.5]']);
+  });
+
   test('a dataset or caption file gets tags with parentheses as trainers read them (unescaped) from fixes, Fix All, Add Tag and completion; a .prompt file escaped', async () => {
     const text = '1girl,hu_tao,solo\n1girl,hu_tao_(genshin_impact),solo';
     const dataset = await client.open('parentheses-dataset.tags', text);
