@@ -333,6 +333,8 @@ export class Conversion {
   }
 
   problem(file: string, line: number, unit: 'line' | 'item', reason: ProblemReason, detail: string, fileLine?: number): void {
+    // Past --limit the splitters still go through the rest of their chunk: what is there was not asked for.
+    if (this.counts.stoppedAtLimit) return;
     const problem: InputProblem = fileLine === undefined ? { file, line, unit, reason, detail } : { file, line, unit, fileLine, reason, detail };
     const counts = this.counts;
     counts.problems[reason] = (counts.problems[reason] ?? 0) + 1;

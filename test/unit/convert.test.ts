@@ -166,6 +166,27 @@ test('convert: every bad-input case is reported with its line, and every good po
   assert.deepEqual(summary.firstProblems, problems);
 });
 
+test('convert: --limit reports nothing past the limit (a bad line, an empty line, a CRLF or an array\'s syntax error after it), nor fails --strict on it', async (t) => {
+  const dir = tempDir(t);
+  const [first, second, third] = apiLines();
+  const jsonl = path.join(dir, 'head.jsonl');
+  fs.writeFileSync(jsonl, Buffer.concat([Buffer.from(`${first}\n${second}\n`), Buffer.from([0xff, 0xfe, 0x0a]), Buffer.from(`\n${third}\r\n`)]));
+  const array = path.join(dir, 'head.json');
+  fs.writeFileSync(array, `[${first},\n${second},\n{"id": ]`);
+  for (const input of [jsonl, array]) {
+    for (const strict of [false, true]) {
+      const problems: InputProblem[] = [];
+      const out = path.join(dir, `${path.basename(input)}.${strict}.txt`);
+      const summary = await convertMetadata({ inputs: [input], output: out, limit: 2, strict }, { onProblem: (problem) => problems.push(problem) });
+      assert.deepEqual(problems, [], `${input} strict ${strict}`);
+      assert.equal(summary.postsWritten, 2);
+      assert.equal(summary.badRecords, 0);
+      assert.deepEqual(summary.problems, {});
+      assert.equal(readLines(out).length, 2);
+    }
+  }
+});
+
 test('convert: a line over the size limit is skipped without stopping the file', async (t) => {
   const dir = tempDir(t);
   const input = path.join(dir, 'long.jsonl');
