@@ -37,6 +37,12 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
   const problems = new ProblemsInOrder(hooks.onProblem);
   const onOuterAbort = (): void => stop.abort(hooks.signal?.reason);
   hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // Each runner's own controller, stopped by one listener (one a runner passed Node's limit of 10,
+  // which warns of a leak on stderr with 11 workers).
+  const runnerStops: { stop: AbortController; part: number }[] = [];
+  stop.signal.addEventListener('abort', () => {
+    for (const runner of runnerStops) runner.stop.abort(stop.signal.reason);
+  }, { once: true });
   let lastProgressAt = 0;
   const reportProgress = (force: boolean): void => {
     const now = performance.now();
@@ -51,12 +57,10 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
     // met its own first.
     const failures = new Map<number, unknown>();
     const firstFailed = (): number => Math.min(Infinity, ...failures.keys());
-    const runnerStops: { stop: AbortController; part: number }[] = [];
     const runner = async (): Promise<void> => {
       const own = { stop: new AbortController(), part: -1 };
+      if (stop.signal.aborted) own.stop.abort(stop.signal.reason);
       runnerStops.push(own);
-      const onStop = (): void => own.stop.abort(stop.signal.reason);
-      stop.signal.addEventListener('abort', onStop, { once: true });
       const worker = new PoolWorker(script, problems, own.stop.signal, () => reportProgress(false));
       try {
         while (next < parts.length && next < firstFailed() && !own.stop.signal.aborted) {
@@ -75,7 +79,6 @@ export async function convertInParallel(options: ResolvedOptions, files: InputFi
           problems.partDone(part.index);
         }
       } finally {
-        stop.signal.removeEventListener('abort', onStop);
         await worker.close();
       }
     };

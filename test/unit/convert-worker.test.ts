@@ -121,6 +121,23 @@ function writeBigInputs(dir: string, count: number, copies: number): string[] {
   });
 }
 
+test('convert workers: 12 workers on 12 files give the one-worker dataset and no "possible EventTarget memory leak" warning', async (t) => {
+  const dir = tempDir(t);
+  const lines = apiLines();
+  const inputs = Array.from({ length: 12 }, (_, i) => path.join(dir, `shard${String(i).padStart(2, '0')}.jsonl`));
+  inputs.forEach((file, i) => fs.writeFileSync(file, `${lines.slice(i * 2, i * 2 + 2).join('\n')}\n`));
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const summary = await convertMetadata({ inputs, output: path.join(dir, 'out.txt'), workers: 12 });
+  // Warnings are emitted on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(warnings.map((w) => w.name), []);
+  assert.equal(summary.postsWritten, 24);
+  assert.deepEqual(readLines(path.join(dir, 'out.txt')), apiRecords().slice(0, 24).map(expectedLine));
+});
+
 test('convert workers: cancelling a parallel run removes every part and temp file', async (t) => {
   const dir = tempDir(t);
   const inputs = writeBigInputs(dir, 3, 120);
