@@ -1,7 +1,7 @@
 // `danbooru-gpt convert INPUT... -o OUT`: metadata dumps -> tag dataset, with a progress bar on a TTY.
 import { convertMetadata } from '../dataset/convert';
 import { parseCommandArgs } from './args';
-import { describeSummary, formatProblem } from '../dataset/report';
+import { describeSummary, formatProblem, problemsTotal } from '../dataset/report';
 import { ConvertUsageError, StrictModeError, TAG_CATEGORIES, type ConvertOptions, type ConvertProgress, type TagCategory } from '../dataset/types';
 
 export const convertUsage = `usage: danbooru-gpt convert INPUT... -o OUT [options]
@@ -56,7 +56,6 @@ export async function runConvert(args: string[]): Promise<number> {
 
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar() : undefined;
   let printed = 0;
-  let unprinted = 0;
   // Ctrl-C, kill and a closed terminal cancel: the engine removes its temporary files before the process exits.
   const cancel = new AbortController();
   let exitCode = 130;
@@ -76,10 +75,7 @@ export async function runConvert(args: string[]): Promise<number> {
       onProgress: bar ? (progress) => bar.update(progress) : undefined,
       onProblem: (problem) => {
         if (quiet) return;
-        if (printed >= PRINTED_PROBLEMS) {
-          unprinted++;
-          return;
-        }
+        if (printed >= PRINTED_PROBLEMS) return;
         printed++;
         bar?.clear();
         process.stderr.write(`${formatProblem(problem)}\n`);
@@ -87,6 +83,8 @@ export async function runConvert(args: string[]): Promise<number> {
       progressIntervalMs: 200,
     });
     bar?.clear();
+    // Counted from the summary: with --workers, problems past a file's first 1,000 are counted, not passed on.
+    const unprinted = quiet ? 0 : problemsTotal(summary) - printed;
     if (unprinted > 0) process.stderr.write(`... and ${unprinted} more problems (counted below)\n`);
     process.stdout.write(describeSummary(summary));
     return 0;

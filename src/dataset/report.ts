@@ -17,6 +17,11 @@ export function skippedTotal(summary: ConvertSummary): number {
   return Object.values(summary.skipped).reduce((sum, count) => sum + count, 0);
 }
 
+/** Problems met, bad lines and notes: with several workers more than were passed on one by one (1,000 a file). */
+export function problemsTotal(summary: ConvertSummary): number {
+  return Object.values(summary.problems).reduce((sum: number, count) => sum + (count ?? 0), 0);
+}
+
 /** Several lines: files and speed, posts read/written/skipped by reason, bad lines by reason, outputs. */
 export function describeSummary(summary: ConvertSummary): string {
   const megabytes = summary.bytesParsed / 1e6;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { convertInWorker } from '../dataset/worker-client';
-import { describeSummary, formatProblem, skippedTotal } from '../dataset/report';
+import { describeSummary, formatProblem, problemsTotal, skippedTotal } from '../dataset/report';
 import { METADATA_FILE_NAME, NOTE_REASONS, type ConvertProgress, type ConvertSummary } from '../dataset/types';
 import { counted } from '../util/words';
 
@@ -81,8 +81,7 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
   }
 
   for (const line of describeSummary(summary).trimEnd().split('\n')) log.info(line);
-  const problemsTotal = Object.values(summary.problems).reduce((sum: number, count) => sum + (count ?? 0), 0);
-  if (problemsTotal > problemsLogged) {
+  if (problemsTotal(summary) > problemsLogged) {
     log.info('More problems than were logged one by one; all are counted above.');
   }
   if (!summary.outputsWritten) {

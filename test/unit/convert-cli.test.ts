@@ -46,6 +46,18 @@ test('cli convert: bad lines are printed as file:line (first 20) and counted; st
   assert.deepEqual(readLines(out), [expectedLine(apiRecords()[1])]);
 });
 
+test('cli convert: "... and N more problems" counts every problem with --workers too (a worker passes on 1,000 a file)', (t) => {
+  const dir = tempDir(t);
+  const inputs = ['a.jsonl', 'b.jsonl'].map((name) => path.join(dir, name));
+  for (const input of inputs) fs.writeFileSync(input, `${apiLines()[0]}\n${'not json\n'.repeat(1100)}`);
+  for (const workers of ['1', '2']) {
+    const result = convert([...inputs, '-o', path.join(dir, `out${workers}.txt`), '--workers', workers]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /\.\.\. and 2180 more problems \(counted below\)/, `--workers ${workers}`);
+    assert.match(result.stdout, /bad lines: 2200 /);
+  }
+});
+
 test('cli convert: --strict stops at the first bad line with exit 1 and writes nothing', (t) => {
   const dir = tempDir(t);
   const input = path.join(dir, 'bad.jsonl');
