@@ -8,7 +8,7 @@ import { JsonLinesScanner, type FastRecord } from './json-lines';
 import { LineSplitter } from './lines';
 import { AtomicFile } from './output';
 import { PostAdapter, isRecordProblem, type Post } from './schema';
-import { checkOutputPath, findInputFiles, isGzipError, isSamePath, isTruncatedGzipError, openInput, type InputFile } from './source';
+import { checkOutputPath, findInputFiles, isGzipError, isSamePath, isTruncatedGzipError, openInput, throughLink, type InputFile } from './source';
 import {
   ConvertUsageError,
   StrictModeError,
@@ -516,6 +516,10 @@ function jsonErrorReason(text: string, error: unknown): ProblemReason {
 /** Converts the inputs into the dataset and its tag-count table; see ConvertOptions. */
 export async function convertMetadata(options: ConvertOptions, hooks: ConvertHooks = {}): Promise<ConvertSummary> {
   const resolved = resolveOptions(options);
+  // An output that is a link is written through (as `>` does): renamed over, the link became a file
+  // and the dataset it points to stayed as it was. (The count table's name is the typed output's.)
+  resolved.output = await throughLink(resolved.output);
+  resolved.countsOutput = await throughLink(resolved.countsOutput);
   const files = await findInputFiles(options.inputs);
   await checkOutputPath(resolved.output, files, 'output');
   await checkOutputPath(resolved.countsOutput, files, 'tag-count table');

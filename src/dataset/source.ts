@@ -84,6 +84,18 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
   }
 }
 
+/**
+ * The file a path names when it is a symbolic link (followed to the end; a broken link's target as
+ * the link names it); the path itself otherwise.
+ */
+export async function throughLink(file: string): Promise<string> {
+  const stat = await fs.promises.lstat(file).catch(() => undefined);
+  if (!stat?.isSymbolicLink()) return file;
+  const real = await fs.promises.realpath(file).catch(() => undefined);
+  if (real !== undefined) return real;
+  return path.resolve(path.dirname(file), await fs.promises.readlink(file));
+}
+
 /** Where an output path puts its file: its folder's real path (links resolved) and its name. */
 async function realTargetPath(output: string): Promise<string> {
   const folder = path.dirname(path.resolve(output));

@@ -471,6 +471,26 @@ test('convert: an output that is an input is refused, and inputs are never modif
   assert.equal(crypto.createHash('sha256').update(fs.readFileSync(input)).digest('hex'), before);
 });
 
+test('convert: an output that is a link is written through: the link stays and the file it points to is the new dataset (1 and 2 workers, a broken link)', async (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'runs'));
+  const inputs = [apiFixture, gwernFixture];
+  for (const workers of [1, 2]) {
+    const target = path.join(dir, 'runs', `v${workers}.txt`);
+    fs.writeFileSync(target, 'old\n');
+    const link = path.join(dir, `current${workers}.txt`);
+    fs.symlinkSync(path.join('runs', `v${workers}.txt`), link);
+    await convertMetadata({ inputs, output: link, workers });
+    assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link is kept');
+    assert.deepEqual(readLines(target), [...apiRecords().map(expectedLine), GWERN_EXPECTED], `workers ${workers}`);
+  }
+  const broken = path.join(dir, 'broken.txt');
+  fs.symlinkSync(path.join('runs', 'new.txt'), broken);
+  await convertMetadata({ inputs, output: broken });
+  assert.ok(fs.lstatSync(broken).isSymbolicLink());
+  assert.equal(readLines(path.join(dir, 'runs', 'new.txt')).length, 31);
+});
+
 test('PostIdSet: each id once, in the bitmap and beyond it (ids of 2^31 and more, negative, not whole)', () => {
   const ids = new PostIdSet();
   for (const id of [5, 0, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 1, -1, 1.5]) {
