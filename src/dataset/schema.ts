@@ -3,6 +3,9 @@
 // Danbooru API / BigQuery (2021+): `tag_string_general` etc., space-separated; ids may be floats.
 import { TAG_CATEGORIES, type ProblemReason, type TagCategory } from './types';
 
+/** A whole number as text: `5`, `05`, `5.0`. */
+const WHOLE_NUMBER_TEXT = /^\d+(\.0*)?$/;
+
 export interface Post {
   id: number | undefined;
   rating: string | undefined;
@@ -65,9 +68,10 @@ export class PostAdapter {
       if (typeof tag !== 'object' || tag === null) return wrongType(`tags[${i}]`, 'an object', tag);
       const { name, category } = tag as { name?: unknown; category?: unknown };
       if (typeof name !== 'string' || name === '') return wrongType(`tags[${i}].name`, 'a non-empty string', name);
-      // Category strings are almost always one digit: read it without Number().
-      const categoryId = typeof category === 'string' ? (category.length === 1 ? digitValue(category) : Number(category)) : category;
-      if (typeof categoryId !== 'number' || !Number.isInteger(categoryId) || categoryId < 0 || categoryId > 255 || category === '') {
+      // Category strings are almost always one digit: read it without Number(). Others are digits as ids
+      // are (`"00"`, `"4.0"`), not whatever Number() takes (`"  "` is 0, `"0x1"` 1, `"4e0"` 4).
+      const categoryId = typeof category === 'string' ? (category.length === 1 ? digitValue(category) : WHOLE_NUMBER_TEXT.test(category) ? Number(category) : undefined) : category;
+      if (typeof categoryId !== 'number' || !Number.isInteger(categoryId) || categoryId < 0 || categoryId > 255) {
         return wrongType(`tags[${i}].category`, 'a category number', category);
       }
       const slot = this.slotByCategoryId[categoryId];
@@ -157,7 +161,9 @@ function splitTagString(value: string): string[] | undefined {
 
 function readId(value: unknown): number | undefined | RecordProblem {
   if (value === undefined || value === null) return undefined;
-  const id = typeof value === 'string' && /^\d+(\.0*)?$/.test(value) ? Number(value) : value;
+  const id = typeof value === 'string' && WHOLE_NUMBER_TEXT.test(value) ? Number(value) : value;
+  // Past 2^53 JSON.parse has rounded the number: the message says so, as it cannot show the file's digits.
+  if (typeof id === 'number' && Number.isInteger(id) && id > Number.MAX_SAFE_INTEGER) return wrongType('id', 'a whole number below 2^53', value, typeof value === 'number' ? ' (as read: digits past 2^53 are lost)' : '');
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return wrongType('id', 'a whole number', value);
   return id;
 }
@@ -175,15 +181,16 @@ function readBoolean(value: unknown, field: string): boolean | RecordProblem {
   return wrongType(field, 'true or false', value);
 }
 
-function wrongType(field: string, expected: string, value: unknown): RecordProblem {
-  return { reason: 'wrong-type', detail: `"${field}" should be ${expected}, got ${describe(value)}` };
+function wrongType(field: string, expected: string, value: unknown, note = ''): RecordProblem {
+  return { reason: 'wrong-type', detail: `"${field}" should be ${expected}, got ${describe(value)}${note}` };
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  // DEL and the C1 controls escaped too (JSON.stringify leaves them): `"del\u007f"`, not an invisible `"del"`.
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value).replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }

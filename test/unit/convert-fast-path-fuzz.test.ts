@@ -82,4 +82,20 @@ test('schema: a tag whose category is an empty string is a wrong type, not gener
   assert.equal(read.reason, 'wrong-type');
   const good = adapter.adapt({ id: 1, tags: [{ name: 'smile', category: '0' }] });
   assert.ok(!isRecordProblem(good));
+  // Nor blanks, hexadecimal, binary, exponents or padding, which Number() reads; digits as an id's are categories.
+  for (const category of ['  ', '\t\t', '0x1', '0b100', '4e0', ' 4', '4 ']) {
+    const wrong = adapter.adapt({ id: 1, tags: [{ name: 'smile', category }] });
+    assert.ok(isRecordProblem(wrong) && wrong.reason === 'wrong-type', JSON.stringify(category));
+  }
+  for (const category of ['00', '0.0', 0]) assert.deepEqual(adapter.adapt({ id: 1, tags: [{ name: 'smile', category }] }), { ...good });
+});
+
+test('schema: the messages show what the file holds: DEL and C1 controls escaped, an id past 2^53 said to be rounded', () => {
+  const adapter = new PostAdapter(['general']);
+  const del = adapter.adapt({ id: 1, tag_string_general: 'smile del\u007f' });
+  assert.ok(isRecordProblem(del));
+  assert.match(del.detail, /got the string "smile del\\u007f"/);
+  const big = adapter.adapt(JSON.parse('{"id": 9007199254740993, "tag_string_general": "smile"}'));
+  assert.ok(isRecordProblem(big));
+  assert.equal(big.detail, '"id" should be a whole number below 2^53, got number 9007199254740992 (as read: digits past 2^53 are lost)');
 });
