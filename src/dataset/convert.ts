@@ -76,6 +76,7 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     return value;
   };
   if (!options.output) throw new ConvertUsageError('no output given (-o OUT)');
+  if (options.countsOutput === '') throw new ConvertUsageError('no tag-count table given (--counts FILE)');
   if (options.minScore !== undefined && !Number.isFinite(options.minScore)) throw new ConvertUsageError('--min-score must be a number');
   return {
     output: options.output,
@@ -85,7 +86,8 @@ export function resolveOptions(options: ConvertOptions): ResolvedOptions {
     order,
     // 32 bits, as `sample`'s (the PRNG's): a larger seed would wrap onto a smaller one (2^32 shuffled as 0 does).
     seed: wholeNumber(options.seed, '--seed', 0, 0, 2 ** 32 - 1),
-    minTags: wholeNumber(options.minTags, '--min-tags', 0, 1),
+    // 0 would keep nothing more: a post with no kept tag is an empty line, which no trainer reads.
+    minTags: wholeNumber(options.minTags, '--min-tags', 1, 1),
     ratings: options.ratings?.length ? options.ratings : undefined,
     excludeDeleted: options.excludeDeleted ?? false,
     minScore: options.minScore,

@@ -32,7 +32,12 @@ export class AtomicFile {
   /** With a temporary path chosen by the caller (who then can remove it even if this thread dies). */
   static async createAt(target: string, tempPath: string): Promise<AtomicFile> {
     const stream = fs.createWriteStream(tempPath, { flags: 'wx' });
-    await once(stream, 'open');
+    try {
+      await once(stream, 'open');
+    } catch (error) {
+      // Named by the file asked for: the temporary one beside it is ours (its folder is what is not writable).
+      throw new Error(`cannot write ${target}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     return new AtomicFile(target, tempPath, stream);
   }
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { apiFixture, apiLines, apiRecords, expectedLine, gwernFixture, readLines, strayFiles, tempDir } from './convert-helpers';
 
@@ -69,6 +70,17 @@ test('cli convert: --strict stops at the first bad line with exit 1 and writes n
   assert.deepEqual(strayFiles(dir, ['bad.jsonl']), []);
 });
 
+test('cli convert: --workers above the CPUs there are is lowered to them, with a note (each thread costs memory and more are slower)', (t) => {
+  const dir = tempDir(t);
+  const inputs = [apiFixture, gwernFixture];
+  const result = convert([...inputs, '-o', path.join(dir, 'o.txt'), '--workers', '1000']);
+  assert.equal(result.status, 0, result.stderr);
+  const cpus = os.availableParallelism();
+  assert.match(result.stderr, new RegExp(`--workers 1000: this machine has ${cpus} CPUs; using ${cpus} workers`));
+  assert.equal(readLines(path.join(dir, 'o.txt')).length, 31);
+  assert.equal(convert([...inputs, '-o', path.join(dir, 'q.txt'), '--workers', '1000', '--quiet']).stderr, '');
+});
+
 test('cli convert: usage errors exit 2 with a clear message', (t) => {
   const dir = tempDir(t);
   const cases: [string[], RegExp][] = [
@@ -81,6 +93,8 @@ test('cli convert: usage errors exit 2 with a clear message', (t) => {
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--categories', 'general,colour'], /unknown tag category "colour"/],
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--limit', 'ten'], /--limit needs a whole number/],
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--workers', '0'], /--workers must be a whole number >= 1/],
+    [[apiFixture, '-o', path.join(dir, 'o.txt'), '--min-tags', '0'], /--min-tags must be a whole number >= 1, got 0/],
+    [[apiFixture, '-o', path.join(dir, 'o.txt'), '--counts', ''], /no tag-count table given \(--counts FILE\)/],
     [[apiFixture, '-o', path.join(dir, 'no-such-folder', 'o.txt')], /output folder does not exist/],
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--frobnicate'], /Unknown option '--frobnicate'/],
     [[apiFixture, '-o', path.join(dir, 'o.txt'), '--limit', '99999999999999999999'], /--limit must be a whole number >= 1, got 100000000000000000000 \(too large to be counted exactly\)/],

@@ -111,6 +111,13 @@ test('convert: a dataset and its count table are both written before either repl
   }
 });
 
+test('convert: a temporary file that cannot be made is reported by the output asked for, not by the hidden temporary name', async (t) => {
+  const dir = tempDir(t);
+  // What a folder that refuses new files (EACCES, EPERM) does: the open fails.
+  const target = path.join(dir, 'gone', 'out.txt');
+  await assert.rejects(AtomicFile.create(target), (error: Error) => error.message.startsWith(`cannot write ${target}: ENOENT`) && !/\.tmp/.test(error.message.split(':')[0]!));
+});
+
 /** A file with every kind of bad input of the issue, around real posts; returns the good lines' records. */
 function writeBadInput(file: string): { good: Record<string, unknown>[] } {
   const api = apiLines();
