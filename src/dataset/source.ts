@@ -85,15 +85,20 @@ export async function checkOutputPath(output: string, inputs: readonly InputFile
 }
 
 /**
- * The file a path names when it is a symbolic link (followed to the end; a broken link's target as
- * the link names it); the path itself otherwise.
+ * The regular file a path names when it is a symbolic link to one (followed to the end; a broken
+ * link's target as the link names it); the path itself otherwise (a link to a device or a folder is
+ * refused by checkOutputPath under the name given).
  */
 export async function throughLink(file: string): Promise<string> {
   const stat = await fs.promises.lstat(file).catch(() => undefined);
   if (!stat?.isSymbolicLink()) return file;
   const real = await fs.promises.realpath(file).catch(() => undefined);
-  if (real !== undefined) return real;
-  return path.resolve(path.dirname(file), await fs.promises.readlink(file));
+  if (real === undefined) {
+    // A link to a file not made yet; not one to another link that leads nowhere readable (`/dev/stdout` to a pipe).
+    const target = path.resolve(path.dirname(file), await fs.promises.readlink(file));
+    return (await fs.promises.lstat(target).catch(() => undefined)) === undefined ? target : file;
+  }
+  return (await fs.promises.stat(real)).isFile() ? real : file;
 }
 
 /** Where an output path puts its file: its folder's real path (links resolved) and its name. */
