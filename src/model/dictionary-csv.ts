@@ -1,9 +1,9 @@
 // The tag CSV that a1111-sd-webui-tagcomplete and most booru tools share (`name,category,post_count,
 // "alias1,alias2"`, no header: a first line naming the columns is skipped) and its conversion into the compact dictionary format. The shipped
 // dictionary is built from it once (scripts/build-dictionary.ts); a user's own CSV is converted on load.
-import fs from 'node:fs';
 import { encodeSections, normalizeTag, wordStarts, type SectionName } from './dictionary-format';
 import { withoutByteOrderMark } from '../util/text';
+import { MAX_BYTES, readBoundedFileSync } from '../util/files';
 
 export interface DictionaryRow {
   name: string;
@@ -60,7 +60,7 @@ function isHeader(fields: string[]): boolean {
 }
 
 export function readRows(file: string): DictionaryRow[] {
-  return parseRows(fs.readFileSync(file, 'utf8'), file);
+  return parseRows(readBoundedFileSync(file, MAX_BYTES.dictionary, 'utf8'), file);
 }
 
 /** The CSV's rows; `file` names the source in errors (`FILE:LINE: ...`). */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
 import { decodeSections, foldWidth, hasFullWidth, normalizePrefix, normalizeTag } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
+import { MAX_BYTES, readBoundedFileSync } from '../util/files';
 
 export { normalizePrefix, normalizeTag } from './dictionary-format';
 
@@ -564,10 +565,10 @@ export class CompactTagDictionary implements TagDictionary {
 export function loadDictionary(file: string = defaultDictionaryPath()): CompactTagDictionary {
   let data: Buffer;
   try {
-    data = fs.readFileSync(file);
+    data = readBoundedFileSync(file, MAX_BYTES.dictionary);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read the tag dictionary (${code === 'ENOENT' ? 'file not found' : String(err)})`);
+    throw new Error(`${file}: cannot read the tag dictionary (${code === 'ENOENT' ? 'file not found' : code === 'EUNREADABLE' ? (err as Error).message : String(err)})`);
   }
   // A tag CSV as tagcomplete and other booru tools share it: converted in memory (~1 s for 140k tags).
   if (/\.csv$/i.test(file)) {

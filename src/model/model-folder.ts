@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { packageRoot } from './dictionary';
+import { MAX_BYTES, readBoundedFileSync, unreadableReason } from '../util/files';
 
 export function defaultModelDir(): string {
   return path.join(packageRoot(), 'models', 'default');
@@ -63,10 +64,10 @@ export class ModelLoadError extends Error {
 function readJson(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedFileSync(file, MAX_BYTES.modelJson, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ModelLoadError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(err)})`);
+    throw new ModelLoadError(file, code === 'ENOENT' ? 'file not found' : code === 'EUNREADABLE' ? (err as Error).message : `cannot read (${code ?? String(err)})`);
   }
   let value: unknown;
   try {
@@ -119,6 +120,11 @@ export function readConfig(file: string): ModelConfig {
   };
   const parameters = (tagModel as Record<string, unknown>).parameters;
   if (typeof parameters === 'number') config.parameters = parameters;
+  // Fed to the graph as they are: past the embedding table, every request failed in onnxruntime's Gather.
+  for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
+    const id = optionalId(raw, key);
+    if (id !== undefined && id >= config.vocabSize) throw new ModelLoadError(file, `"${key}" ${id} is not a token id (vocab_size ${config.vocabSize})`);
+  }
   if (config.embedding % config.heads !== 0) {
     throw new ModelLoadError(file, `n_embd ${config.embedding} is not a multiple of n_head ${config.heads}`);
   }
@@ -144,8 +150,21 @@ export function readTokenizer(file: string, configFile: string | undefined): Tok
   }
   if (Array.isArray(json.added_tokens)) {
     for (const added of json.added_tokens as { id?: unknown; content?: unknown }[]) {
-      if (typeof added.content === 'string' && typeof added.id === 'number') vocab.set(added.content, added.id);
+      if (typeof added.content !== 'string' || typeof added.id !== 'number') continue;
+      // The same text at another id (an added "smile") took the tag's token away from the model, unsaid.
+      const inVocab = vocab.get(added.content);
+      if (inVocab !== undefined && inVocab !== added.id) {
+        throw new ModelLoadError(file, `added token ${JSON.stringify(added.content)} has id ${added.id}, but the vocabulary gives it id ${inVocab}`);
+      }
+      vocab.set(added.content, added.id);
     }
+  }
+  // Two texts for one id: decoding reads one of them, encoding both (the model never learnt both).
+  const tokenOfId = new Map<number, string>();
+  for (const [token, id] of vocab) {
+    const other = tokenOfId.get(id);
+    if (other !== undefined) throw new ModelLoadError(file, `tokens ${JSON.stringify(other)} and ${JSON.stringify(token)} have the same id ${id}`);
+    tokenOfId.set(id, token);
   }
   let size = 0;
   for (const id of vocab.values()) size = Math.max(size, id + 1);
@@ -170,6 +189,29 @@ export const ONNX_FILES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_
 const UNEXPORTED_WEIGHTS = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack'];
 
 /** What the folder holds instead of a graph the engine reads: PyTorch weights, other .onnx files. */
+/** Whether a path names anything, a broken link too (ENOTDIR: `onnx` is a file). */
+function isPresent(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A broken or looping link, a FIFO or a folder as the graph: onnxruntime would say "file not found" or never return. */
+function checkOnnxFile(file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ModelLoadError(file, `a link that leads ${code === 'ELOOP' ? 'round in a loop' : 'nowhere'} (${fs.readlinkSync(file)})`);
+  }
+  const reason = unreadableReason(stat, Infinity);
+  if (reason !== undefined) throw new ModelLoadError(file, reason);
+}
+
 function missingOnnxHint(folder: string): string {
   const hints: string[] = [];
   const weights = UNEXPORTED_WEIGHTS.find((name) => fs.existsSync(path.join(folder, name)));
@@ -197,10 +239,12 @@ export function readModelFolder(dir: string): ModelFiles {
   if (!fs.statSync(folder).isDirectory()) throw new ModelLoadError(folder, 'not a folder');
   const configPath = path.join(folder, 'config.json');
   const tokenizerPath = path.join(folder, 'tokenizer.json');
-  const onnxPath = ONNX_FILES.map((file) => path.join(folder, file)).find((file) => fs.existsSync(file));
+  // The first name present, a broken link included (reported as one, not as a file missing).
+  const onnxPath = ONNX_FILES.map((file) => path.join(folder, file)).find(isPresent);
   const config = readConfig(configPath);
   if (!fs.existsSync(tokenizerPath)) throw new ModelLoadError(tokenizerPath, 'file not found');
   if (!onnxPath) throw new ModelLoadError(path.join(folder, ONNX_FILES[0]), `file not found (nor ${ONNX_FILES.slice(1).join(', ')})${missingOnnxHint(folder)}`);
+  checkOnnxFile(onnxPath);
   const tokenizerConfigPath = path.join(folder, 'tokenizer_config.json');
   const tokenizer = readTokenizer(tokenizerPath, tokenizerConfigPath);
   if (tokenizer.size !== config.vocabSize) {

@@ -11,8 +11,8 @@
 // Added here (the evaluation only types literal prefixes, so there is nothing to tune them on):
 // word-start and alias matches lose wordPenalty / aliasPenalty; abbreviations (`detco` →
 // detached_collar) come after every real match and typo-tolerant matches after those (model-engine.ts).
-import fs from 'node:fs';
 import type { Completion, TagDictionary } from './types';
+import { MAX_BYTES, readBoundedFileSync } from '../util/files';
 
 export interface RankingConfig {
   modelWeight: number;
@@ -63,7 +63,7 @@ export function readRanking(file: string | undefined): RankingConfig {
   if (!file) return { ...DEFAULT_RANKING };
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readBoundedFileSync(file, MAX_BYTES.modelJson, 'utf8'));
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }

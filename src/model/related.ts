@@ -4,7 +4,7 @@
 // says how much it adds to the model's log-probability.
 //   {"version": 1, "rows": [[[candidate_id, weight], ...] for each token id], ...}
 import crypto from 'node:crypto';
-import fs from 'node:fs';
+import { MAX_BYTES, readBoundedFileSync } from '../util/files';
 
 /**
  * What training/tags.py's vocabulary_sha256 computes: the SHA-256 of the tokens in id order joined
@@ -39,7 +39,7 @@ export class RelatedWeights {
   static load(file: string, vocabSize: number, vocabularySha256?: string): RelatedWeights {
     let data: unknown;
     try {
-      data = JSON.parse(fs.readFileSync(file, 'utf8'));
+      data = JSON.parse(readBoundedFileSync(file, MAX_BYTES.modelJson, 'utf8'));
     } catch (err) {
       throw new Error(`${file}: not a readable related.json (${(err as Error).message})`);
     }

@@ -4,11 +4,11 @@
 // Korean...) let a user type in their language and get the Danbooru tag. Searched as tagcomplete
 // searches them: the typed text where a translation's word starts (anywhere in CJK text, where no
 // Latin letter comes before it), case-insensitive.
-import fs from 'node:fs';
 import type { TagDictionary } from './types';
 import { parseCsvLine } from './dictionary-csv';
 import { normalizeTag } from './dictionary-format';
 import { withoutByteOrderMark } from '../util/text';
+import { MAX_BYTES, readBoundedFileSync } from '../util/files';
 
 export interface TranslationMatch {
   /** The tag, in dictionary form (`long_hair`), as the file names it. */
@@ -151,7 +151,7 @@ export function parseTranslations(text: string, file: string): TranslationsLoad 
 export function loadTranslations(file: string): TranslationsLoad {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedFileSync(file, MAX_BYTES.translations, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `${file}: file not found` : `${file}: ${(err as Error).message}`);

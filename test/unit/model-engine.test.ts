@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,6 +133,60 @@ describe('model loading errors name the file', () => {
         })),
       /tokenizer\.json: token ids go up to 899999999 but it holds 3831 tokens: not a tokenizer of consecutive ids/,
     ));
+  test('config.json or the graph a FIFO (never ends), the graph a broken or looping link: refused by name, before anything waits on them', { skip: process.platform === 'win32' }, async () => {
+    await expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.rmSync(path.join(dir, 'config.json'));
+        execFileSync('mkfifo', [path.join(dir, 'config.json')]);
+      }),
+      /config\.json: not a regular file \(a FIFO, device or socket, which may never end\)/,
+    );
+    await expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.rmSync(path.join(dir, 'onnx', 'model.onnx'));
+        execFileSync('mkfifo', [path.join(dir, 'onnx', 'model.onnx')]);
+      }),
+      /onnx\/model\.onnx: not a regular file/,
+    );
+    await expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.rmSync(path.join(dir, 'onnx', 'model.onnx'));
+        fs.symlinkSync('gone.onnx', path.join(dir, 'onnx', 'model.onnx'));
+      }),
+      /onnx\/model\.onnx: a link that leads nowhere \(gone\.onnx\)/,
+    );
+    await expectLoadError(
+      withBrokenCopy((dir) => {
+        fs.rmSync(path.join(dir, 'onnx', 'model.onnx'));
+        fs.symlinkSync('model.onnx', path.join(dir, 'onnx', 'model.onnx'));
+      }),
+      /onnx\/model\.onnx: a link that leads round in a loop/,
+    );
+  });
+  test('bos/eos/pad token ids past the vocabulary: refused naming config.json (every request failed in the graph)', () =>
+    expectLoadError(
+      withBrokenCopy((dir) =>
+        editJson<{ bos_token_id: number }>(path.join(dir, 'config.json'), (config) => {
+          config.bos_token_id = 99999;
+        })),
+      /config\.json: "bos_token_id" 99999 is not a token id \(vocab_size 3830\)/,
+    ));
+  test('an added token that is a vocabulary token at another id, or two tokens of one id: refused naming tokenizer.json', async () => {
+    await expectLoadError(
+      withBrokenCopy((dir) =>
+        editJson<{ added_tokens: { id: number; content: string; special: boolean }[] }>(path.join(dir, 'tokenizer.json'), (tokenizer) => {
+          tokenizer.added_tokens.push({ id: 3, content: 'smile', special: true });
+        })),
+      /tokenizer\.json: added token "smile" has id 3, but the vocabulary gives it id \d+/,
+    );
+    await expectLoadError(
+      withBrokenCopy((dir) =>
+        editJson<{ model: { vocab: Record<string, number> } }>(path.join(dir, 'tokenizer.json'), (tokenizer) => {
+          tokenizer.model.vocab.smile = tokenizer.model.vocab.solo!;
+        })),
+      /tokenizer\.json: tokens "\w+" and "\w+" have the same id \d+/,
+    );
+  });
   test('unexpected input', () =>
     expectLoadError(
       withBrokenCopy((dir) => renameInBinary(path.join(dir, 'onnx', 'model.onnx'), 'position_ids', 'position_idz')),
