@@ -243,6 +243,15 @@ export class CompactTagDictionary implements TagDictionary {
       this.aliasTargets.length === this.aliasNames.length &&
       this.wordTags.length === this.wordOffsets.length;
     if (!consistent) throw new Error(`${file}: not a danbooru-gpt dictionary (section lengths disagree)`);
+    // Ids out of range (a file cut and patched, or another program's) loaded, then every completion
+    // threw a TypeError naming no file. A few ms for the shipped dictionary's 600k entries.
+    const outOfRange = (ids: Uint32Array): boolean => ids.some((id) => id >= this.size);
+    for (const [name, ids] of [['nameOrder', this.nameOrder], ['aliasTargets', this.aliasTargets], ['wordTags', this.wordTags]] as const) {
+      if (outOfRange(ids)) throw new Error(`${file}: not a danbooru-gpt dictionary (${name} holds a tag id out of range)`);
+    }
+    for (let i = 0; i < this.wordTags.length; i++) {
+      if (this.wordOffsets[i] >= this.names[this.wordTags[i]].length) throw new Error(`${file}: not a danbooru-gpt dictionary (wordOffsets runs past its name)`);
+    }
     let total = 0;
     for (let i = 0; i < this.size; i++) total += this.counts[i];
     this.totalCount = total;

@@ -7,6 +7,7 @@ import { buildDictionary, parseCsvLine, readRows } from '../../scripts/build-dic
 import { parseRows } from '../../src/model/dictionary-csv';
 import { abbreviates, boundedEditDistance, defaultDictionaryPath, loadDictionary } from '../../src/model/dictionary';
 import { createDictionaryOnlyEngine } from '../../src/model/index';
+import { decodeSections, encodeSections } from '../../src/model/dictionary-format';
 
 const dictionary = loadDictionary();
 
@@ -227,6 +228,21 @@ test('dictionary: a bad file gets an error naming it', () => {
     fs.unlinkSync(file);
   }
   assert.throws(() => loadDictionary('/no/such/dictionary.bin'), /\/no\/such\/dictionary\.bin: .*not found/);
+});
+
+test('dictionary: a .bin whose sections have their lengths but ids out of range is refused naming it (it loaded, then every completion threw)', (t) => {
+  const sections = decodeSections(fs.readFileSync(defaultDictionaryPath()), 'shipped');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-bad-bin-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['nameOrder', 'aliasTargets', 'wordTags'] as const) {
+    const broken = new Map(sections);
+    const ids = Buffer.from(sections.get(name)!);
+    ids.writeUInt32LE(0xfffffff0, ids.length - 4);
+    broken.set(name, ids);
+    const file = path.join(dir, `${name}.bin`);
+    fs.writeFileSync(file, encodeSections(broken));
+    assert.throws(() => loadDictionary(file), new RegExp(`${name}\\.bin: not a danbooru-gpt dictionary \\(${name} holds a tag id out of range\\)`));
+  }
 });
 
 test('dictionary-only engine: completion by post count, context excluded, sample rejects', async () => {
