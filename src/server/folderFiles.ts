@@ -11,12 +11,15 @@ export interface FolderFile {
   /** `animals/cat`: the path under its folder, `/`-separated, without its extension. */
   name: string;
   path: string;
+  /** A link's real path (a file linked into the folder); undefined for a file of the folder. */
+  linkedTo?: string;
 }
 
 const FRESH_MS = 5_000;
 /** A folder of this many files or more is listed this far only (and said so in the log). */
 const MAX_FILES = 20_000;
-const MAX_DEPTH = 8;
+/** Folders deeper than this are not read (and said so in the log): a link loop's bound as much as a limit. */
+const MAX_DEPTH = 16;
 
 interface Listing {
   at: number;
@@ -96,21 +99,33 @@ export class FolderFiles {
 
   private listing(folder: string, extensions: readonly string[], kind: string): Promise<FolderFile[]> {
     const now = Date.now();
-    const key = `${folder}\0${extensions.join(' ')}`;
+    // Links are followed in a trusted workspace only (one could lead a wildcard's hover out of it).
+    const followLinks = !this.confined;
+    const key = `${folder}\0${extensions.join(' ')}\0${followLinks}`;
     const cached = this.listings.get(key);
     if (cached && now - cached.at < FRESH_MS) return cached.files;
-    const files = listFolderFiles(folder, extensions, kind, this.warn);
+    const files = listFolderFiles(folder, extensions, kind, this.warn, MAX_FILES, followLinks);
     this.listings.set(key, { at: now, files });
     return files;
   }
 }
 
-/** The files under `folder` with one of the extensions; a folder that does not exist has none (the defaults name several). */
+/**
+ * The files under `folder` with one of the extensions; a folder that does not exist has none (the
+ * defaults name several). Links to files and folders are followed (Dynamic Prompts' rglob reads them,
+ * and a caption linked into a dataset is one of its files), each real folder once.
+ */
 export async function listFolderFiles(
-  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES,
+  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES, followLinks = true,
 ): Promise<FolderFile[]> {
   const files: FolderFile[] = [];
+  const visited = new Set<string>();
   const visit = async (dir: string, prefix: string, depth: number): Promise<void> => {
+    if (followLinks) {
+      const real = await fs.realpath(dir).catch(() => dir);
+      if (visited.has(real)) return;
+      visited.add(real);
+    }
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -126,10 +141,24 @@ export async function listFolderFiles(
         return;
       }
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && depth < MAX_DEPTH && !entry.name.startsWith('.')) await visit(full, `${prefix}${entry.name}/`, depth + 1);
-      else if (entry.isFile()) {
+      let type: { isDirectory(): boolean; isFile(): boolean } = entry;
+      let linkedTo: string | undefined;
+      if (entry.isSymbolicLink()) {
+        if (!followLinks) continue;
+        const target = await fs.stat(full).catch(() => undefined);
+        if (!target) continue; // a broken link names no file
+        type = target;
+        if (target.isFile()) linkedTo = await fs.realpath(full).catch(() => undefined);
+      }
+      if (type.isDirectory() && !entry.name.startsWith('.')) {
+        if (depth < MAX_DEPTH) await visit(full, `${prefix}${entry.name}/`, depth + 1);
+        else warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);
+      } else if (type.isFile()) {
         const extension = path.extname(entry.name).toLowerCase();
-        if (extensions.includes(extension)) files.push({ name: prefix + entry.name.slice(0, -extension.length), path: full });
+        if (!extensions.includes(extension)) continue;
+        const file: FolderFile = { name: prefix + entry.name.slice(0, -extension.length), path: full };
+        if (linkedTo !== undefined) file.linkedTo = linkedTo;
+        files.push(file);
       }
     }
   };

@@ -94,7 +94,17 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   };
   // A few files read ahead while the one before is looked through: one read at a time waited on the
   // disk for each of 10,000 captions.
-  const files = (await listFolderFiles(path.dirname(file), [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES)).filter((each) => pathKey(each.path) !== pathKey(file));
+  const listed = await listFolderFiles(path.dirname(file), [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES);
+  // A caption linked into the folder is one of its files; a link to a file already there (or to the
+  // document) is not a second one: two edits of one file, each made against its old text, would mix.
+  const seen = new Set([pathKey(file), pathKey(await fs.realpath(file).catch(() => file))]);
+  for (const each of listed) if (each.linkedTo === undefined) seen.add(pathKey(each.path));
+  const files = listed.filter((each) => {
+    if (each.linkedTo === undefined) return pathKey(each.path) !== pathKey(file);
+    if (seen.has(pathKey(each.linkedTo))) return false;
+    seen.add(pathKey(each.linkedTo));
+    return true;
+  });
   const reading: Promise<{ document: LineDocument; bytes: number } | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {

@@ -42,6 +42,31 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
   }
 });
 
+test('wildcards: links to files and folders are listed as Dynamic Prompts reads them (not in an untrusted workspace), a loop once; folders past 16 deep are named in the log', { skip: process.platform === 'win32' }, async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcard-links-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const folder = path.join(root, 'wildcards');
+  const outside = path.join(root, 'shared');
+  fs.mkdirSync(path.join(outside, 'hair'), { recursive: true });
+  fs.mkdirSync(folder);
+  fs.writeFileSync(path.join(outside, 'eyes.txt'), 'red eyes\n');
+  fs.writeFileSync(path.join(outside, 'hair', 'color.txt'), 'blonde hair\n');
+  fs.writeFileSync(path.join(folder, 'colors.txt'), 'red\n');
+  fs.symlinkSync(path.join(outside, 'eyes.txt'), path.join(folder, 'eyes.txt'));
+  fs.symlinkSync(path.join(outside, 'hair'), path.join(folder, 'hair'));
+  fs.symlinkSync(folder, path.join(folder, 'loop'));
+  fs.symlinkSync(path.join(root, 'gone.txt'), path.join(folder, 'broken.txt'));
+  const deep = path.join(folder, ...Array.from({ length: 17 }, (_, i) => `d${i}`));
+  fs.mkdirSync(deep, { recursive: true });
+  fs.writeFileSync(path.join(deep, 'deep.txt'), 'x\n');
+  const warnings: string[] = [];
+  const listed = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m));
+  assert.deepEqual(names(listed), ['colors', 'eyes', 'hair/color']);
+  assert.equal(listed.find((file) => file.name === 'eyes')!.linkedTo, fs.realpathSync(path.join(outside, 'eyes.txt')));
+  assert.deepEqual(warnings, [`Wildcard folder ${folder}: folders more than 16 deep are not read (${path.join(deep)}).`]);
+  assert.deepEqual(names(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', () => undefined, 20_000, false)), ['colors']);
+});
+
 test('wildcards: a collection over 4 MB is left out with a warning naming it (parsing one took ~90 bytes a byte); smaller ones are read', async () => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-big-'));
   try {
