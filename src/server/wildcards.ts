@@ -9,7 +9,7 @@
 // file (at its key).
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { YAMLMap } from 'yaml';
+import type { YAMLMap, YAMLSeq } from 'yaml';
 import { wildcardName } from '../prompt/parser';
 import { globMatcher } from '../util/glob';
 import { readTextFile } from '../util/text';
@@ -117,9 +117,10 @@ export function withEntries(wildcard: WildcardFile): WildcardFile {
  * that does not parse gives none, with the problem logged naming its file and line.
  */
 export async function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): Promise<WildcardFile[]> {
-  const { LineCounter, isMap, isScalar, isSeq, parseDocument } = await loadYaml();
+  const { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } = await loadYaml();
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: false });
+  // Merge keys (`<<: *base`) as PyYAML's safe_load reads them, which Dynamic Prompts uses.
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false, merge: true });
   if (document.errors.length > 0) {
     const error = document.errors[0]!;
     warn(`Wildcard collection ${file.path}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
@@ -128,21 +129,75 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   const impactPack = isImpactPackFile(file.path);
   const slash = file.name.lastIndexOf('/');
   const folder = slash < 0 || impactPack ? '' : file.name.slice(0, slash + 1);
+  /** An alias (`more: *colors`) as the node it names; undefined for one naming no anchor. */
+  // Each alias resolved once: yaml's resolve() looks through the whole document for its anchor.
+  const aliasTargets = new Map<unknown, unknown>();
+  const resolved = (node: unknown): unknown => {
+    if (!isAlias(node)) return node;
+    if (!aliasTargets.has(node)) aliasTargets.set(node, node.resolve(document));
+    return aliasTargets.get(node);
+  };
+  /**
+   * A list's options, its aliases resolved and lists in it flattened (`[*colors, green]`), within a
+   * budget of items (a billion-laughs list is cut and named in the log, not expanded).
+   */
+  const optionsOf = (list: YAMLSeq, line: number): string[] => {
+    const items: unknown[] = [];
+    let cut = false;
+    const add = (node: unknown, depth: number): void => {
+      if (cut) return;
+      const value = resolved(node);
+      if (isSeq(value)) {
+        if (depth < MAX_KEY_DEPTH) for (const item of value.items) add(item, depth + 1);
+      } else if (items.length < MAX_LIST_ITEMS) {
+        items.push(isScalar(value) ? value.value : isMap(value) ? value.toJSON() : undefined);
+      } else {
+        cut = true;
+      }
+    };
+    for (const item of list.items) add(item, 0);
+    if (cut) warn(`Wildcard collection ${file.path}:${line + 1}: a list of more than ${MAX_LIST_ITEMS.toLocaleString('en-US')} options with its aliases expanded; the rest are left out.`);
+    return entriesOf(items);
+  };
   const contents = document.contents;
-  if (isSeq(contents)) return impactPack ? [] : [{ name: file.name, path: file.path, entries: entriesOf(contents.toJSON() as unknown[]), line: 0 }];
+  if (isSeq(contents)) return impactPack ? [] : [{ name: file.name, path: file.path, entries: optionsOf(contents, 0), line: 0 }];
   const wildcards: WildcardFile[] = [];
+  // Maps being visited: an anchor holding an alias of itself (`&m {y: *m}`) would be visited forever.
+  const visiting = new Set<unknown>();
+  // Keys looked at in all: maps aliased twice at each of 30 levels would be 2^30 visits.
+  let pairsLeft = MAX_PAIRS;
   const visit = (map: YAMLMap, keys: string[]): void => {
+    if (visiting.has(map) || keys.length > MAX_KEY_DEPTH) return;
+    visiting.add(map);
     for (const pair of map.items) {
+      if (--pairsLeft < 0) {
+        if (pairsLeft === -1) warn(`Wildcard collection ${file.path}: more than ${MAX_PAIRS.toLocaleString('en-US')} keys with its aliases expanded; the rest are left out.`);
+        break;
+      }
       const key = isScalar(pair.key) ? pair.key.value : undefined;
+      const value = resolved(pair.value);
+      // `<<: *base` (or a list of them): the base's keys at this level.
+      if (key === '<<' || (typeof key === 'symbol' && key.description === '<<')) {
+        for (const base of isSeq(value) ? value.items.map(resolved) : [value]) if (isMap(base)) visit(base, keys);
+        continue;
+      }
       if (typeof key !== 'string') continue;
       const line = pair.key && isScalar(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line - 1 : 0;
-      if (isSeq(pair.value)) wildcards.push({ name: folder + [...keys, key].join('/'), path: file.path, entries: entriesOf(pair.value.toJSON() as unknown[]), line });
-      else if (isMap(pair.value)) visit(pair.value, [...keys, key]);
+      if (isSeq(value)) wildcards.push({ name: folder + [...keys, key].join('/'), path: file.path, entries: optionsOf(value, line), line });
+      else if (isMap(value)) visit(value, [...keys, key]);
     }
+    visiting.delete(map);
   };
   if (isMap(contents)) visit(contents, []);
   return wildcards;
 }
+
+/** Options of one list at most, its aliases expanded: a billion-laughs list is cut, not grown to GBs. */
+const MAX_LIST_ITEMS = 100_000;
+/** Keys deep a wildcard's name goes at most: a map aliased into itself nests without end. */
+const MAX_KEY_DEPTH = 32;
+/** Keys of a collection looked at, its aliases expanded (a 3.3 MB collection has a few thousand). */
+const MAX_PAIRS = 50_000;
 
 /** A collection list's options: strings (a `2::red` weight taken off), or `{text|content, weight}` objects. */
 function entriesOf(list: unknown[]): string[] {

@@ -208,6 +208,33 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
   const impact = '/comfy/custom_nodes/ComfyUI-Impact-Pack/wildcards';
   assert.deepEqual((await parseCollection({ name: 'animals/pets', path: `${impact}/animals/pets.yaml` }, yaml)).map((w) => w.name), ['cats/black', 'cats/orange', 'dogs']);
   assert.deepEqual(await parseCollection({ name: 'seasons', path: `${impact}/seasons.yaml` }, '[summer, winter]'), []);
+  // Aliases and merge keys as PyYAML's safe_load (Dynamic Prompts) reads them; a billion-laughs list is refused, not expanded.
+  const aliased = [
+    'colors: &c [red, blue]',
+    'more: *c',
+    'both: [*c, green]',
+    'base: &base {warm: [orange]}',
+    'derived:',
+    '  <<: *base',
+    '  cold: [cyan]',
+    'self: &m {y: *m, z: [x]}',
+  ].join('\n');
+  assert.deepEqual((await parseCollection({ name: 'alias', path: '/w/alias.yaml' }, aliased)).map((w) => [w.name, w.entries]), [
+    ['colors', ['red', 'blue']],
+    ['more', ['red', 'blue']],
+    ['both', ['red', 'blue', 'green']],
+    ['base/warm', ['orange']],
+    ['derived/warm', ['orange']],
+    ['derived/cold', ['cyan']],
+    ['self/z', ['x']],
+  ]);
+  const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+  const bomb: string[] = [];
+  const started = performance.now();
+  const exploded = await parseCollection({ name: 'laughs', path: '/w/laughs.yaml' }, laughs, (m) => bomb.push(m));
+  assert.ok(performance.now() - started < 2000, 'not expanded');
+  assert.ok(exploded.every((w) => w.entries!.length <= 100_000), JSON.stringify(exploded.map((w) => w.entries!.length)));
+  assert.ok(bomb.length > 0 && bomb.every((m) => m.startsWith('Wildcard collection /w/laughs.yaml:')), JSON.stringify(bomb));
   // One that does not parse gives none, and says where.
   const warnings: string[] = [];
   assert.deepEqual(await parseCollection({ name: 'broken', path: '/w/broken.yaml' }, 'a:\n  - x\n b: [', (m) => warnings.push(m)), []);
