@@ -3,7 +3,7 @@
 // dictionary is built from it once (scripts/build-dictionary.ts); a user's own CSV is converted on load.
 import { encodeSections, normalizeTag, wordStarts, type SectionName } from './dictionary-format';
 import { withoutByteOrderMark } from '../util/text';
-import { MAX_BYTES, readBoundedFileSync } from '../util/files';
+import { MAX_BYTES, decodeUtf8Text, readBoundedFileSync } from '../util/files';
 
 export interface DictionaryRow {
   name: string;
@@ -60,7 +60,7 @@ function isHeader(fields: string[]): boolean {
 }
 
 export function readRows(file: string): DictionaryRow[] {
-  return parseRows(readBoundedFileSync(file, MAX_BYTES.dictionary, 'utf8'), file);
+  return parseRows(decodeUtf8Text(readBoundedFileSync(file, MAX_BYTES.dictionary), file), file);
 }
 
 /** The CSV's rows; `file` names the source in errors (`FILE:LINE: ...`). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { buildDictionary, parseRows } from './dictionary-csv';
 import { decodeSections, foldWidth, hasFullWidth, normalizePrefix, normalizeTag } from './dictionary-format';
 import type { DictionaryMatch, MatchKind, SearchOptions, TagDictionary, TagInfo } from './types';
-import { MAX_BYTES, readBoundedFileSync } from '../util/files';
+import { MAX_BYTES, decodeUtf8Text, readBoundedFileSync } from '../util/files';
 
 export { normalizePrefix, normalizeTag } from './dictionary-format';
 
@@ -581,7 +581,7 @@ export function loadDictionary(file: string = defaultDictionaryPath()): CompactT
   }
   // A tag CSV as tagcomplete and other booru tools share it: converted in memory (~1 s for 140k tags).
   if (/\.csv$/i.test(file)) {
-    const rows = parseRows(data.toString('utf8'), file);
+    const rows = parseRows(decodeUtf8Text(data, file), file);
     if (rows.length === 0) throw new Error(`${file}: no tags (expected lines name,category,post_count,"aliases")`);
     return new CompactTagDictionary(buildDictionary(rows), file);
   }

@@ -8,7 +8,7 @@ import type { TagDictionary } from './types';
 import { parseCsvLine } from './dictionary-csv';
 import { normalizeTag } from './dictionary-format';
 import { withoutByteOrderMark } from '../util/text';
-import { MAX_BYTES, readBoundedFileSync } from '../util/files';
+import { MAX_BYTES, decodeUtf8Text, readBoundedFileSync } from '../util/files';
 
 export interface TranslationMatch {
   /** The tag, in dictionary form (`long_hair`), as the file names it. */
@@ -149,14 +149,15 @@ export function parseTranslations(text: string, file: string): TranslationsLoad 
 }
 
 export function loadTranslations(file: string): TranslationsLoad {
-  let text: string;
+  let data: Buffer;
   try {
-    text = readBoundedFileSync(file, MAX_BYTES.translations, 'utf8');
+    data = readBoundedFileSync(file, MAX_BYTES.translations);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `${file}: file not found` : `${file}: ${(err as Error).message}`);
   }
-  return parseTranslations(text, file);
+  // Community files for Chinese were often saved as GBK: refused with the line, not loaded garbled.
+  return parseTranslations(decodeUtf8Text(data, file), file);
 }
 
 /** Translations searched per keystroke at most, and tags handed to the engine to rank (the most popular). */

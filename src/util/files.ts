@@ -1,6 +1,7 @@
 // Files a user names in settings or on the command line, read whole: what would never finish reading
 // (a FIFO, /dev/zero) or fill the process's memory is refused with a reason, before a byte is read.
 // The language server reads them on its one thread: a FIFO set as the dictionary froze it for good.
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 
 const MB = 1 << 20;
@@ -39,4 +40,29 @@ export function readBoundedFileSync(file: string, maxBytes: number, encoding?: '
   const reason = unreadableReason(fs.statSync(file), maxBytes);
   if (reason !== undefined) throw new UnreadableFileError(file, reason);
   return encoding ? fs.readFileSync(file, encoding) : fs.readFileSync(file);
+}
+
+/**
+ * A text file's bytes as UTF-8, refusing what would load as garbled tags: UTF-16 (Windows Notepad's
+ * "Unicode"), bytes that are not UTF-8 (a Latin-1 or GBK file: `café` became `caf\ufffd`) and NUL
+ * bytes, with the first line that has them.
+ */
+export function decodeUtf8Text(data: Buffer, file: string): string {
+  if (data.length >= 2 && ((data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff))) {
+    throw new Error(`${file}: UTF-16 text; save it as UTF-8`);
+  }
+  const nul = data.indexOf(0);
+  if (!isUtf8(data) || nul >= 0) {
+    let line = 1;
+    let start = 0;
+    for (let end = data.indexOf(10); ; end = data.indexOf(10, start)) {
+      const piece = data.subarray(start, end < 0 ? data.length : end);
+      if (piece.includes(0)) throw new Error(`${file}:${line}: holds a NUL byte (a binary file, or UTF-16 without its byte-order mark?)`);
+      if (!isUtf8(piece)) throw new Error(`${file}:${line}: not UTF-8 text (a Latin-1 or GBK file?); save it as UTF-8`);
+      if (end < 0) break;
+      start = end + 1;
+      line++;
+    }
+  }
+  return data.toString('utf8');
 }

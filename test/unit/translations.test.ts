@@ -80,7 +80,7 @@ describe('translation files', () => {
     assert.throws(() => loadTranslations(missing), new RegExp(`${missing.replace(/[.]/g, '\\.')}: file not found`));
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-translations-'));
     try {
-      assert.throws(() => loadTranslations(folder), new RegExp(`${folder}: EISDIR`));
+      assert.throws(() => loadTranslations(folder), new RegExp(`${folder}: a folder, not a file`));
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }
