@@ -68,8 +68,11 @@ export function parseRows(text: string, file: string): DictionaryRow[] {
   const rows: DictionaryRow[] = [];
   const seen = new Set<string>();
   const lines = withoutByteOrderMark(text).split(/\r?\n/);
+  let first = true;
   lines.forEach((line, index) => {
     if (!line.trim()) return;
+    const isFirst = first;
+    first = false;
     const where = `${file}:${index + 1}`;
     let fields: string[];
     try {
@@ -82,7 +85,8 @@ export function parseRows(text: string, file: string): DictionaryRow[] {
     const category = Number(fields[1]);
     const count = Number(fields[2]);
     // A header (`name,category,post_count,aliases`, as exports from a spreadsheet or a database have): skipped.
-    if (rows.length === 0 && seen.size === 0 && isHeader(fields)) return;
+    // The first line only: any number of them was skipped, so a file of junk lines said "no tags", or named a late line.
+    if (isFirst && isHeader(fields)) return;
     if (!name || !Number.isInteger(category) || category < 0 || category > 255) {
       throw new Error(`${where}: bad name or category`);
     }

@@ -317,6 +317,8 @@ test('build-dictionary: a first line naming the columns is a header, skipped; on
   assert.deepEqual(rows, [{ name: 'long_hair', category: 0, count: 10, aliases: ['longhair'] }]);
   assert.deepEqual(parseRows('\uFEFFtag,type,count\nsmile,0,5\n', 'tags.csv').map((row) => row.name), ['smile']);
   assert.throws(() => parseRows('long_hair,0,10\nname,category,post_count\n', 'tags.csv'), /tags\.csv:2: bad name or category/);
+  // Two lines naming columns: the second is a bad row, not a second header (any number were skipped).
+  assert.throws(() => parseRows('name,category,post_count\nfoo,bar,baz\nsmile,0,5\n', 'tags.csv'), /tags\.csv:2: bad name or category/);
   // A row whose count alone is wrong is no header.
   assert.throws(() => parseRows('long_hair,0,many\n', 'tags.csv'), /tags\.csv:1: bad post count/);
 });
