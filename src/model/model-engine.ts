@@ -417,12 +417,18 @@ export class TagModelEngine extends ModelEngineBase {
     for (const token of this.tagTokens(options.prompt ?? [])) blocked[token] = 1;
     // The stop token is drawn apart (chooseTokenOrStop, stops): masked for every tag draw.
     if (this.eosId >= 0) blocked[this.eosId] = 1;
+    // A top-k of every tag a sample may hold is no cut: drawn as top-k 0 (the editor allows up to 2^53;
+    // ranked and sorted at each position it took 5-6 times as long and hundreds of MB).
+    let allowed = 0;
+    for (let token = 0; token < blocked.length; token++) allowed += blocked[token] === 0 ? 1 : 0;
+    if (settings.topK >= allowed) settings.topK = 0;
     const random = createRandom(settings.seed);
     const state = await this.freshState(promptTokens);
     options.signal?.throwIfAborted();
     const draftLength = options.draftLength ?? DEFAULT_DRAFT_LENGTH;
-    // Drafts need a distribution to draw from (temperature > 0) and a top-k list to rank cheaply.
-    if (draftLength > 0 && settings.temperature > 0 && settings.topK > 0 && this.session.supportsRowLayout) {
+    // Drafts need a distribution to draw from (temperature > 0) and a short top-k list to rank cheaply
+    // (a long one is sorted whole at each position, slower than drawing one tag a step).
+    if (draftLength > 0 && settings.temperature > 0 && settings.topK > 0 && settings.topK <= MAX_DRAFT_TOP_K && this.session.supportsRowLayout) {
       const outputs = await this.withArrayPool((arrays) =>
         this.sampleSpeculatively(settings, promptTokens.length, state, blocked, random, draftLength, options.signal, arrays),
       );
@@ -695,7 +701,8 @@ export class TagModelEngine extends ModelEngineBase {
 
   /** Whether a row may emit another tag: below maxTags, and the next position is in the context. */
   private mayContinue(row: { output: number[] }, settings: SampleSettings, promptLength: number): boolean {
-    return row.output.length < settings.maxTags && promptLength + row.output.length < this.files.config.contextLength;
+    // The next tag is read at position promptLength + output.length - 1, the window's last at contextLength - 1.
+    return row.output.length < settings.maxTags && promptLength + row.output.length <= this.files.config.contextLength;
   }
 }
 
@@ -713,6 +720,9 @@ export interface SampleSettings {
 export const MAX_SEED = 2 ** 32 - 1;
 
 /** Defaults and range checks for sample(); a bad value is a clear error. */
+/** The largest top-k sampled with drafts: past it the ranked lists are sorted whole (rankAllowed). */
+const MAX_DRAFT_TOP_K = 256;
+
 export function sampleSettings(options: SampleOptions, contextLength: number): SampleSettings {
   const settings: SampleSettings = {
     n: options.n ?? 1,

@@ -533,6 +533,22 @@ describe('tag model engine on the tiny-tag fixture', () => {
     assert.ok(samples.every((tags) => tags.length >= 1), 'each sample still has a tag');
   });
 
+  test('a prompt that fills the window but two positions gets two tags: the window\'s last position is used (drafts and one tag a step)', async () => {
+    const window = engine.model.contextLength;
+    // With <|bos|>, the prompt takes window - 1 positions; its last tag's position gives the first tag, the first tag's the second.
+    const prompt = engine.vocabularyTagIds.slice(0, window - 2).map((id) => dictionary.names[id]!);
+    for (const topK of [50, 0]) {
+      const samples = await engine.sample({ prompt, n: 4, seed: 3, topK, minTags: 5, maxTags: 5 });
+      assert.deepEqual(samples.map((tags) => tags.length), [2, 2, 2, 2], `top-k ${topK}`);
+    }
+  });
+
+  test('a top-k of every tag there is (or more: the editor allows 2^53) samples as top-k 0, no cut', async () => {
+    const options = { prompt: ['multiple_girls'], n: 8, seed: 9, temperature: 1, topP: 0.95, minTags: 20, maxTags: 20 };
+    assert.deepEqual(await engine.sample({ ...options, topK: 2 ** 40 }), await engine.sample({ ...options, topK: 0 }));
+    assert.deepEqual(await engine.sample({ ...options, topK: engine.model.vocabSize }), await engine.sample({ ...options, topK: 0 }));
+  });
+
   test('a ban given as an alias (2_girls) bans its tag (2girls), the only spelling a sample uses', async () => {
     const options = { prompt: ['multiple_girls'], n: 8, seed: 5, temperature: 1.5, topK: 0, topP: 1, maxTags: 40 };
     const free = (await engine.sample(options)).flat();
