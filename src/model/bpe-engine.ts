@@ -4,11 +4,11 @@
 // all candidates of a completion in batched forward passes after the cached context.
 import { normalizePrefix, normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { sharedLogitScanner } from './logit-scan';
-import { ModelEngineBase, sampleSettings, type ContextState } from './model-engine';
+import { ModelEngineBase, sampleSettings, type ContextState, type SampleSettings } from './model-engine';
 import { PrefixCache } from './prefix-cache';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
-import { createRandom, pickToken } from './sampler';
+import { chooseTokenOrStop, createRandom, type PickOptions } from './sampler';
 import { logSoftmaxRow, PastTiles, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
@@ -83,9 +83,27 @@ class RejectedPaths {
   }
 }
 
-/** Whether a draw takes the best token every time (temperature 0, top-k 1). */
+/** Whether every draw takes the best token (temperature 0, top-k 1). */
 function drawsGreedily(settings: { temperature: number; topK: number }): boolean {
   return settings.temperature <= 0 || settings.topK === 1;
+}
+
+/**
+ * Whether this draw can only take the best allowed token though the settings are not greedy: a top-p
+ * below its probability keeps it alone (top-p 0.001 is top-k 1), as does a temperature that leaves
+ * the rest below 1e-9 together. Such a row redrew a rejected tag every try and ended after one tag.
+ */
+function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, settings: PickOptions): boolean {
+  let best = -Infinity;
+  for (let token = 0; token < logProbs.length; token++) if (blocked[token] === 0 && logProbs[token] > best) best = logProbs[token];
+  if (best === -Infinity) return false;
+  // Past this the best token's share is below top-p (and the rest above 1e-9): most draws stop early.
+  const enough = Math.max(1 / settings.topP - 1, 1e-9);
+  let others = 0;
+  for (let token = 0; token < logProbs.length && others <= enough; token++) {
+    if (blocked[token] === 0 && logProbs[token] !== best) others += Math.exp((logProbs[token] - best) / settings.temperature);
+  }
+  return 1 / (1 + others) >= settings.topP || others < 1e-9;
 }
 
 /** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */
@@ -453,11 +471,23 @@ export class BpeModelEngine extends ModelEngineBase {
       next: start.logProbs,
       tries: 0,
       rejected: new RejectedPaths(),
+      /** Whether every token of the tag being written was the only one its draw could take. */
+      pathGreedy: true,
+      /** Tokens of the accepted tags, in order (what the row's sequence holds, less the hidden ones). */
+      tokens: [] as number[],
     }));
     const greedy = drawsGreedily(settings);
     let active = rows.map((_, index) => index);
     let past = this.session.expandPast(start.past, settings.n);
-    while (active.length > 0 && past.length + 1 < 2 * contextLength) {
+    // The cache holds rejected tags' tokens too (hidden): past this many slots the rows still going
+    // go on one by one from their own sequences (they ended here, short of minTags, at ~45% of the window).
+    const maxSlots = 2 * contextLength;
+    let capped = false;
+    while (active.length > 0) {
+      if (past.length + 1 >= maxSlots) {
+        capped = true;
+        break;
+      }
       options.signal?.throwIfAborted();
       const kept: number[] = [];
       const feed: number[] = [];
@@ -467,12 +497,10 @@ export class BpeModelEngine extends ModelEngineBase {
       const rewound: boolean[] = [];
       for (const index of active) {
         const row = rows[index];
-        if (this.eosId >= 0) blocked[this.eosId] = row.partial.length === 0 && row.tags.length >= settings.minTags ? 0 : 1;
-        const unblock = greedy ? row.rejected.block(row.partial, blocked) : [];
-        const token = pickToken(row.next, 0, row.next.length, blocked, settings, random);
-        for (const id of unblock) blocked[id] = 0;
-        if (token < 0 || token === this.eosId) continue;
-        row.partial.push(token);
+        const token = this.drawToken(row.next, row.partial.length === 0 && row.tags.length >= settings.minTags, row.partial, row.rejected, greedy, blocked, settings, random);
+        if (token.greedy === false) row.pathGreedy = false;
+        if (token.id < 0 || token.id === this.eosId) continue;
+        row.partial.push(token.id);
         const text = this.tokenizer.decode(row.partial, { skip_special_tokens: true });
         const complete = text.includes(this.separator);
         const first = promptTokens.length === 1 && row.tags.length === 0;
@@ -481,37 +509,41 @@ export class BpeModelEngine extends ModelEngineBase {
           if (tag) {
             row.tags.push(tag);
             row.used.add(tag);
+            row.tokens.push(...row.partial);
             row.partial = [];
+            row.pathGreedy = true;
             row.partialSlots = [];
             row.tries = 0;
             row.rejected.clear();
-            if (row.tags.length >= settings.maxTags || row.position + 1 >= contextLength) continue;
+            // Its last token is fed at row.position, the window's last at contextLength - 1.
+            if (row.tags.length >= settings.maxTags || row.position >= contextLength) continue;
             kept.push(index);
-            feed.push(token);
+            feed.push(token.id);
             seen.push(1);
             positions.push(row.position++);
             atBoundary.push(true);
             rewound.push(false);
           } else {
             // Hide the rejected tag's cached tokens; the row draws again from the tag's start.
-            if (greedy) row.rejected.add(row.partial);
+            if (greedy || row.pathGreedy) row.rejected.add(row.partial);
+            row.pathGreedy = true;
             for (const slot of row.partialSlots) row.mask[slot] = 0;
             row.partial = [];
             row.partialSlots = [];
             row.position = row.boundaryPosition;
             if (++row.tries >= MAX_TRIES_PER_TAG) continue;
             kept.push(index);
-            feed.push(this.eosId >= 0 ? this.eosId : token);
+            feed.push(this.eosId >= 0 ? this.eosId : token.id);
             seen.push(0);
             positions.push(row.position);
             atBoundary.push(false);
             rewound.push(true);
           }
         } else {
-          if (row.position + 1 >= contextLength) continue;
+          if (row.position >= contextLength) continue;
           row.partialSlots.push(past.length);
           kept.push(index);
-          feed.push(token);
+          feed.push(token.id);
           seen.push(1);
           positions.push(row.position++);
           atBoundary.push(false);
@@ -547,7 +579,38 @@ export class BpeModelEngine extends ModelEngineBase {
       });
       active = kept;
     }
+    if (capped) {
+      for (const index of active) {
+        const row = rows[index];
+        const sequence = [...promptTokens, ...row.tokens];
+        await this.continueRow({ settings, barred, random, blocked, signal: options.signal }, await this.freshState(sequence), sequence.length, row.tags, row.used);
+      }
+    }
     return rows.map((row) => row.tags);
+  }
+
+  /**
+   * Draws a row's next token (or the stop, where `mayStop`): the stop with the model's own probability
+   * (as the tag model draws it: top-k and top-p cut the choice of a tag's tokens, not its length),
+   * then a token, the rejected paths' next tokens left out where the draw can take only the best.
+   * `greedy` false: the draw could take another token (the path is then not one to leave out).
+   */
+  private drawToken(
+    logProbs: Float32Array, mayStop: boolean, partial: readonly number[], rejected: RejectedPaths, greedy: boolean,
+    blocked: Uint8Array, settings: PickOptions, random: () => number,
+  ): { id: number; greedy: boolean } {
+    if (this.eosId >= 0) blocked[this.eosId] = mayStop ? 0 : 1;
+    const unblock = rejected.block(partial, blocked);
+    try {
+      // Judged among the tokens of a tag (the stop is drawn apart).
+      const stopBlocked = this.eosId >= 0 ? blocked[this.eosId] : 1;
+      if (this.eosId >= 0) blocked[this.eosId] = 1;
+      const onlyBest = greedy || keepsOnlyBest(logProbs, blocked, settings);
+      if (this.eosId >= 0) blocked[this.eosId] = stopBlocked;
+      return { id: chooseTokenOrStop(logProbs, 0, logProbs.length, blocked, this.eosId, settings, random).token, greedy: onlyBest };
+    } finally {
+      for (const id of unblock) blocked[id] = 0;
+    }
   }
 
   private async sampleOneByOne(options: SampleOptions): Promise<string[][]> {
@@ -556,56 +619,70 @@ export class BpeModelEngine extends ModelEngineBase {
     for (let row = 0; row < settings.n; row++) {
       options.signal?.throwIfAborted();
       const tags: string[] = [];
-      const used = new Set(promptTags);
-      let boundary: ContextState = start;
-      let length = promptTokens.length;
-      let tries = 0;
-      const rejected = new RejectedPaths();
-      const greedy = drawsGreedily(settings);
-      while (tags.length < settings.maxTags && tries < MAX_TRIES_PER_TAG) {
-        const first = length === 1;
-        const generated: number[] = [];
-        let state = boundary;
-        let text = '';
-        let ended = false;
-        while (generated.length < MAX_TOKENS_PER_TAG && length + generated.length < this.files.config.contextLength) {
-          const atStart = generated.length === 0;
-          if (this.eosId >= 0) blocked[this.eosId] = atStart && tags.length >= settings.minTags ? 0 : 1;
-          const unblock = greedy ? rejected.block(generated, blocked) : [];
-          const token = pickToken(state.logProbs, 0, state.logProbs.length, blocked, settings, random);
-          for (const id of unblock) blocked[id] = 0;
-          if (token < 0 || token === this.eosId) {
-            ended = true;
-            break;
-          }
-          generated.push(token);
-          text = this.tokenizer.decode(generated, { skip_special_tokens: true });
-          // A text that can no longer become a tag is rejected below (it has no separator).
-          if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first, used, barred)) break;
-          const result = await this.session.forward([[token]], state.past);
-          this.forwardPasses++;
-          state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
-        }
-        if (ended) break;
-        const tag = this.acceptTag(text, first, used, barred);
-        if (!tag) {
-          if (greedy) rejected.add(generated);
-          tries++;
-          continue;
-        }
-        tries = 0;
-        rejected.clear();
-        tags.push(tag);
-        used.add(tag);
-        const result = await this.session.forward([[generated[generated.length - 1]]], state.past);
-        this.forwardPasses++;
-        boundary = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
-        length += generated.length;
-        if (length + 1 >= this.files.config.contextLength) break;
-      }
+      await this.continueRow({ settings, barred, random, blocked, signal: options.signal }, start, promptTokens.length, tags, new Set(promptTags));
       samples.push(tags);
     }
     return samples;
+  }
+
+  /**
+   * Samples one row's tags on from `boundary` (its cache of `length` tokens, ending at a tag's end),
+   * a token a run, into `tags` (and `used`): until the stop, maxTags, the window's end, or
+   * MAX_TRIES_PER_TAG rejected tries for one tag.
+   */
+  private async continueRow(
+    sampling: { settings: SampleSettings; barred: (id: number) => boolean; random: () => number; blocked: Uint8Array; signal?: AbortSignal },
+    boundary: ContextState,
+    length: number,
+    tags: string[],
+    used: Set<string>,
+  ): Promise<void> {
+    const { settings, barred, random, blocked } = sampling;
+    const contextLength = this.files.config.contextLength;
+    let tries = 0;
+    const rejected = new RejectedPaths();
+    const greedy = drawsGreedily(settings);
+    while (tags.length < settings.maxTags && tries < MAX_TRIES_PER_TAG) {
+      sampling.signal?.throwIfAborted();
+      const first = length === 1;
+      const generated: number[] = [];
+      let state = boundary;
+      let text = '';
+      let ended = false;
+      let pathGreedy = true;
+      while (generated.length < MAX_TOKENS_PER_TAG && length + generated.length < contextLength) {
+        const token = this.drawToken(state.logProbs, generated.length === 0 && tags.length >= settings.minTags, generated, rejected, greedy, blocked, settings, random);
+        if (!token.greedy) pathGreedy = false;
+        if (token.id < 0 || token.id === this.eosId) {
+          ended = true;
+          break;
+        }
+        generated.push(token.id);
+        text = this.tokenizer.decode(generated, { skip_special_tokens: true });
+        // A text that can no longer become a tag is rejected below (it has no separator).
+        if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first, used, barred)) break;
+        const result = await this.session.forward([[token.id]], state.past);
+        this.forwardPasses++;
+        state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
+      }
+      if (ended) break;
+      const tag = this.acceptTag(text, first, used, barred);
+      if (!tag) {
+        if (pathGreedy) rejected.add(generated);
+        tries++;
+        continue;
+      }
+      tries = 0;
+      rejected.clear();
+      tags.push(tag);
+      used.add(tag);
+      const result = await this.session.forward([[generated[generated.length - 1]]], state.past);
+      this.forwardPasses++;
+      boundary = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
+      length += generated.length;
+      // The next tag's first token is fed at position `length`, the window's last at contextLength - 1.
+      if (length >= contextLength) break;
+    }
   }
 
   /**

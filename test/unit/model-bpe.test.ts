@@ -347,10 +347,43 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
           assert.ok(tags.length >= 5, `${path} ${JSON.stringify(settings)}: ${tags.join(', ')}`);
           assert.equal(new Set([...tags, 'multiple_girls']).size, tags.length + 1, 'no repeats');
         }
-        assert.deepEqual(samples[1], samples[0], 'greedy rows are alike');
+        // Alike but in length with top-k 1: the stop is drawn with the model's own probability (top-k cuts the choice of tag).
+        const shorter = Math.min(samples[0]!.length, samples[1]!.length);
+        assert.deepEqual(samples[1]!.slice(0, shorter), samples[0]!.slice(0, shorter), 'greedy rows are alike');
+        if (settings.temperature === 0) assert.deepEqual(samples[1], samples[0]);
       }
     }
     assert.equal(rowByRow.mock.callCount(), 2);
+  });
+
+  test('the stop is drawn with the model\'s own probability: top-k 1 or a low top-p no longer ends every sample at once (both paths)', async (t) => {
+    const session = (engine as unknown as { session: object }).session;
+    t.after(() => delete (session as { supportsRowLayout?: boolean }).supportsRowLayout);
+    // Here <|endoftext|> is the likeliest token at the next tag's start, with probability ~0.03.
+    const prompt = ['solo', 'extra_eyes', 'simple_background'];
+    for (const path of ['batched', 'row by row']) {
+      if (path === 'row by row') Object.defineProperty(session, 'supportsRowLayout', { get: () => false, configurable: true });
+      for (const settings of [{ topK: 1 }, { topK: 0, topP: 0.2 }]) {
+        const samples = await engine.sample({ prompt, n: path === 'batched' ? 100 : 40, seed: 2, maxTags: 1, ...settings });
+        const empty = samples.filter((tags) => tags.length === 0).length / samples.length;
+        assert.ok(empty < 0.5, `${path} ${JSON.stringify(settings)}: ${empty} of the samples empty`);
+      }
+    }
+  });
+
+  test('a draw that can take one token only (top-p below its share) is greedy: rows go on past rejected tags as with top-k 1', async () => {
+    const options = { prompt: ['solo'], n: 6, seed: 4, minTags: 10, maxTags: 10 };
+    const byTopK = await engine.sample({ ...options, topK: 1 });
+    const byTopP = await engine.sample({ ...options, topK: 0, topP: 0.001 });
+    assert.ok(byTopK.every((tags) => tags.length >= 5), JSON.stringify(byTopK));
+    assert.deepEqual(byTopP.map((tags) => tags.length), byTopK.map((tags) => tags.length));
+  });
+
+  test('batched rows go on past a cache full of rejected tags (one by one from their own tokens): as the row-by-row path does', async () => {
+    // They ended at 34-47 tags (2 x 256 cache slots), ~45% of the window; a row may still end a few short after 32 rejected tries.
+    const samples = await engine.sample({ prompt: ['solo'], n: 4, seed: 5, minTags: 60, maxTags: 60 });
+    assert.ok(samples.every((tags) => tags.length >= 50) && samples.some((tags) => tags.length === 60), JSON.stringify(samples.map((tags) => tags.length)));
+    for (const tags of samples) assert.equal(new Set([...tags, 'solo']).size, 61, 'no repeats');
   });
 
   test('a special token written as a tag is left out of a context, not read as the token', () => {
