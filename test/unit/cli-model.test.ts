@@ -368,7 +368,7 @@ test('cli sample: prompt tags the model cannot read are kept in the output and n
 
 test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as the editor reads it, kept as written, its tags never sampled again', () => {
   const prompt = 'multiple girls BREAK (smile:1.2), <lora:x:1>, [long hair|blush] // the rest';
-  const args = ['sample', '--model', fixture, '--prompt', prompt, '--n', '30', '--seed', '4', '--max-tags', '8', '--temperature', '1.5', '--top-k', '0', '--top-p', '1'];
+  const args = ['sample', '--model', fixture, '--prompt', prompt, '--n', '30', '--seed', '4', '--max-tags', '8', '--min-tags', '1', '--temperature', '1.5', '--top-k', '0', '--top-p', '1'];
   const json = run([...args, '--json']);
   assert.equal(json.status, 0, json.stderr);
   const parsed = JSON.parse(json.stdout) as { prompt: string[]; samples: string[][] };

@@ -383,7 +383,7 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     // They ended at 34-47 tags (2 x 256 cache slots), ~45% of the window; a row may still end a few short after 32 rejected tries.
     const samples = await engine.sample({ prompt: ['solo'], n: 4, seed: 5, minTags: 60, maxTags: 60 });
     assert.ok(samples.every((tags) => tags.length >= 50) && samples.some((tags) => tags.length === 60), JSON.stringify(samples.map((tags) => tags.length)));
-    for (const tags of samples) assert.equal(new Set([...tags, 'solo']).size, 61, 'no repeats');
+    for (const tags of samples) assert.equal(new Set([...tags, 'solo']).size, tags.length + 1, 'no repeats');
   });
 
   test('a special token written as a tag is left out of a context, not read as the token', () => {

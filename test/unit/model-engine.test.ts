@@ -550,7 +550,7 @@ describe('tag model engine on the tiny-tag fixture', () => {
   });
 
   test('a ban given as an alias (2_girls) bans its tag (2girls), the only spelling a sample uses', async () => {
-    const options = { prompt: ['multiple_girls'], n: 8, seed: 5, temperature: 1.5, topK: 0, topP: 1, maxTags: 40 };
+    const options = { prompt: ['multiple_girls'], n: 8, seed: 4, temperature: 1.5, topK: 0, topP: 1, maxTags: 40 };
     const free = (await engine.sample(options)).flat();
     assert.ok(free.includes('2girls') && free.includes('closed_eyes'), 'the unbanned samples hold both (else this test proves nothing)');
     const banned = (await engine.sample({ ...options, ban: ['2_girls', 'Eyes Closed'] })).flat();
