@@ -15,7 +15,7 @@ import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyl
 import { normalizeTag, promptSegmentsOf, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
-import type { FolderFile, FolderFiles } from './folderFiles';
+import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
 import { FOLDER_SETTING, networkFiles } from './networks';
 import { networkOfToken } from '../prompt/networks';
 import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
@@ -257,7 +257,8 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
   }
   const files: NamedFiles = {};
   for (const [kind, list] of [['lora', loras], ['hypernet', hypernets]] as const) {
-    if (list.length > 0) (files.networks ??= {})[kind] = new Map(list.map((f) => [f.name.toLowerCase(), f.name]));
+    // A listing cut short may lack the file a name is of: its names are not checked.
+    if (list.length > 0 && !isIncomplete(list)) (files.networks ??= {})[kind] = new Map(list.map((f) => [f.name.toLowerCase(), f.name]));
   }
   if (wildcards.length > 0) files.wildcards = wildcards;
   const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
@@ -314,6 +315,8 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
         }));
         continue;
       }
+      // Not read all (a folder past its 20,000 files, a collection left out): the file may be among the rest.
+      if (isIncomplete(files.wildcards)) continue;
       const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map((n) => `__${n}__`) };
       into.push(fileProblem({
         range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,

@@ -16,6 +16,19 @@ export interface FolderFile {
 }
 
 const FRESH_MS = 5_000;
+
+/**
+ * Lists that may lack files the folders hold (past MAX_FILES or MAX_DEPTH, a collection left out):
+ * a name missing from one is not said to name no file (it may be among those not read).
+ */
+const incompleteLists = new WeakSet<object>();
+export function markIncomplete<T extends object>(list: T): T {
+  incompleteLists.add(list);
+  return list;
+}
+export function isIncomplete(list: object): boolean {
+  return incompleteLists.has(list);
+}
 /** A folder of this many files or more is listed this far only (and said so in the log). */
 const MAX_FILES = 20_000;
 /** Folders deeper than this are not read (and said so in the log): a link loop's bound as much as a limit. */
@@ -64,6 +77,7 @@ export class FolderFiles {
     if (answered && answered.lists.length === lists.length && answered.lists.every((list, i) => list === lists[i])) return answered.files;
     const seen = new Set<string>();
     const files: FolderFile[] = [];
+    if (lists.some(isIncomplete)) markIncomplete(files);
     for (const list of lists) {
       for (const file of list) {
         // `colors.txt` and `colors.yaml` are two files; `colors.txt` in a second folder is the first one's.
@@ -137,6 +151,7 @@ export async function listFolderFiles(
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (files.length >= maxFiles) {
+        markIncomplete(files);
         warn(`${kind} folder ${folder}: more than ${maxFiles.toLocaleString('en-US')} files; the first ${maxFiles.toLocaleString('en-US')} are taken.`);
         return;
       }
@@ -152,7 +167,10 @@ export async function listFolderFiles(
       }
       if (type.isDirectory() && !entry.name.startsWith('.')) {
         if (depth < MAX_DEPTH) await visit(full, `${prefix}${entry.name}/`, depth + 1);
-        else warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);
+        else {
+          markIncomplete(files);
+          warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);
+        }
       } else if (type.isFile()) {
         const extension = path.extname(entry.name).toLowerCase();
         if (!extensions.includes(extension)) continue;

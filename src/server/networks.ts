@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type Position } from 'vscode-languageserver/node';
-import type { FolderFile, FolderFiles } from './folderFiles';
+import { isIncomplete, markIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
 import { readTextFile } from '../util/text';
@@ -34,7 +34,7 @@ const namedFiles = new WeakMap<FolderFile[], FolderFile[]>();
 export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<FolderFile[]> {
   const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind], settings.workspaceFolder);
   let named = namedFiles.get(files);
-  if (!named) namedFiles.set(files, (named = onePerName(files)));
+  if (!named) namedFiles.set(files, (named = isIncomplete(files) ? markIncomplete(onePerName(files)) : onePerName(files)));
   return named;
 }
 

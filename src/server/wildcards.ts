@@ -13,7 +13,7 @@ import type { YAMLMap, YAMLSeq } from 'yaml';
 import { wildcardName } from '../prompt/parser';
 import { globMatcher } from '../util/glob';
 import { readTextFile } from '../util/text';
-import type { FolderFile, FolderFiles } from './folderFiles';
+import { isIncomplete, markIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
 
@@ -49,11 +49,14 @@ function isImpactPackFile(file: string): boolean {
 
 async function namedWildcards(files: FolderFile[], warn: (message: string) => void): Promise<WildcardFile[]> {
   const named: WildcardFile[] = [];
+  if (isIncomplete(files)) markIncomplete(named);
   const seen = new Set<string>();
   for (const file of files) {
     // The Impact Pack reads `.txt` and `.yaml` files only.
     if (isImpactPackFile(file.path) && file.path.toLowerCase().endsWith('.json')) continue;
-    for (const wildcard of file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, warn)) {
+    const ofFile = file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, warn);
+    if (isIncomplete(ofFile)) markIncomplete(named);
+    for (const wildcard of ofFile) {
       if (seen.has(wildcard.name)) continue;
       seen.add(wildcard.name);
       named.push(wildcard);
@@ -87,7 +90,7 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
     stamp = `${stat.size}:${stat.mtimeMs}`;
     if (stat.size > MAX_COLLECTION_BYTES) {
       warn(`Wildcard collection ${file.path} is left out: ${(stat.size / 1048576).toFixed(1)} MB, and collections of at most ${MAX_COLLECTION_BYTES >> 20} MB are read (split it, or use text files: those are read as needed).`);
-      return [];
+      return markIncomplete([]);
     }
     const parsed = parsedCollections.get(file.path);
     if (parsed?.stamp === stamp) return parsed.wildcards;
@@ -95,7 +98,7 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
     text = await readTextFile(file.path);
   } catch (error) {
     warn(`Wildcard collection ${file.path}: ${(error as Error).message}`);
-    return [];
+    return markIncomplete([]);
   }
   const wildcards = await parseCollection(file, text, warn);
   if (parsedCollections.size >= PARSED_COLLECTIONS_KEPT) parsedCollections.clear();
@@ -124,7 +127,7 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   if (document.errors.length > 0) {
     const error = document.errors[0]!;
     warn(`Wildcard collection ${file.path}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
-    return [];
+    return markIncomplete([]);
   }
   const impactPack = isImpactPackFile(file.path);
   const slash = file.name.lastIndexOf('/');

@@ -1466,6 +1466,22 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.ok(performance.now() - typedAt >= 1000, 'flagged after the pause');
   });
 
+  test('a wildcard name is not flagged as naming no file while the folders were not all read (a collection over 4 MB left out)', async () => {
+    const big = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-big-'));
+    fs.writeFileSync(path.join(big, 'colors.txt'), 'red\n');
+    fs.writeFileSync(path.join(big, 'huge.yaml'), `inhuge:\n${'  - option\n'.repeat(500_000)}`);
+    const fresh = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [big] });
+    try {
+      const uri = await fresh.open('wildcards-incomplete.prompt', '1girl, __inhuge__, __colors__, __nope__');
+      const found = await fresh.waitForDiagnostics(uri);
+      assert.deepEqual(found.filter((d) => d.code === 'unknown-file'), []);
+      assert.ok(fresh.logs.some((m) => m.message.includes('huge.yaml is left out')), 'the log says which was left out');
+    } finally {
+      await fresh.stop();
+      fs.rmSync(big, { recursive: true, force: true });
+    }
+  });
+
   test("a YAML collection's lists are wildcards: completed, shown, opened at their key, checked", async () => {
     const collection = path.join(folder, 'collections', 'colors.yaml');
     fs.mkdirSync(path.dirname(collection));

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { wildcardName } from '../../src/prompt/parser';
-import { FolderFiles, listFolderFiles } from '../../src/server/folderFiles';
+import { FolderFiles, isIncomplete, listFolderFiles } from '../../src/server/folderFiles';
 import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, namesInAnotherCase, parseCollection, wildcardFiles, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
 import { DEFAULT_SETTINGS } from '../../src/server/settings';
 
@@ -27,7 +27,9 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
     assert.deepEqual(warnings, []);
     // Past the most files asked for, the first ones (by name), and a warning saying so.
     const limited: string[] = [];
-    assert.deepEqual(names(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Tag scope', (m) => limited.push(m), 1)), ['Colors']);
+    const cut = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Tag scope', (m) => limited.push(m), 1);
+    assert.deepEqual(names(cut), ['Colors']);
+    assert.ok(isIncomplete(cut) && !isIncomplete(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Tag scope')), 'a listing cut short says so');
     assert.deepEqual(limited, [`Tag scope folder ${folder}: more than 1 files; the first 1 are taken.`]);
     // A file where a folder is expected is named in the log, once however often it is listed.
     const logged: string[] = [];
