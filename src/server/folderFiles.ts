@@ -31,7 +31,7 @@ export function isIncomplete(list: object): boolean {
 }
 /** A folder of this many files or more is listed this far only (and said so in the log). */
 const MAX_FILES = 20_000;
-/** Folders deeper than this are not read (and said so in the log): a link loop's bound as much as a limit. */
+/** Folders deeper than this are not read (and said so in the log). */
 const MAX_DEPTH = 16;
 
 interface Listing {
@@ -126,26 +126,25 @@ export class FolderFiles {
 
 /**
  * The files under `folder` with one of the extensions; a folder that does not exist has none (the
- * defaults name several). Links to files and folders are followed (Dynamic Prompts' rglob reads them,
- * and a caption linked into a dataset is one of its files), each real folder once.
+ * defaults name several). A link to a file is one of them, as Python's rglob (Dynamic Prompts) reads
+ * it and a caption linked into a dataset is one of its files; a link to a folder is not followed, as
+ * rglob does not (and no loop can be walked).
  */
 export async function listFolderFiles(
   folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES, followLinks = true,
 ): Promise<FolderFile[]> {
   const files: FolderFile[] = [];
-  const visited = new Set<string>();
   const visit = async (dir: string, prefix: string, depth: number): Promise<void> => {
-    if (followLinks) {
-      const real = await fs.realpath(dir).catch(() => dir);
-      if (visited.has(real)) return;
-      visited.add(real);
-    }
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (depth > 0 || (code !== 'ENOENT' && code !== 'ENOTDIR')) warn(`${kind} folder ${dir}: ${(error as Error).message}`);
+      if (depth > 0 || (code !== 'ENOENT' && code !== 'ENOTDIR')) {
+        // Its files may be named in prompts: they are not said to be missing.
+        markIncomplete(files);
+        warn(`${kind} folder ${dir}: ${(error as Error).message}`);
+      }
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -156,28 +155,27 @@ export async function listFolderFiles(
         return;
       }
       const full = path.join(dir, entry.name);
-      let type: { isDirectory(): boolean; isFile(): boolean } = entry;
-      let linkedTo: string | undefined;
-      if (entry.isSymbolicLink()) {
-        if (!followLinks) continue;
-        const target = await fs.stat(full).catch(() => undefined);
-        if (!target) continue; // a broken link names no file
-        type = target;
-        if (target.isFile()) linkedTo = await fs.realpath(full).catch(() => undefined);
-      }
-      if (type.isDirectory() && !entry.name.startsWith('.')) {
+      if (entry.isDirectory() && !entry.name.startsWith('.')) {
         if (depth < MAX_DEPTH) await visit(full, `${prefix}${entry.name}/`, depth + 1);
         else {
           markIncomplete(files);
           warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);
         }
-      } else if (type.isFile()) {
-        const extension = path.extname(entry.name).toLowerCase();
-        if (!extensions.includes(extension)) continue;
-        const file: FolderFile = { name: prefix + entry.name.slice(0, -extension.length), path: full };
-        if (linkedTo !== undefined) file.linkedTo = linkedTo;
-        files.push(file);
+        continue;
       }
+      const extension = path.extname(entry.name).toLowerCase();
+      if (!extensions.includes(extension)) continue;
+      const file: FolderFile = { name: prefix + entry.name.slice(0, -extension.length), path: full };
+      if (entry.isSymbolicLink()) {
+        if (!followLinks) continue;
+        const real = await fs.realpath(full).catch(() => undefined);
+        // A broken link, or one to a folder or a FIFO, names no file.
+        if (real === undefined || !(await fs.stat(real).catch(() => undefined))?.isFile()) continue;
+        file.linkedTo = real;
+      } else if (!entry.isFile()) {
+        continue;
+      }
+      files.push(file);
     }
   };
   await visit(folder, '', 0);

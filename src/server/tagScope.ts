@@ -94,17 +94,25 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   };
   // A few files read ahead while the one before is looked through: one read at a time waited on the
   // disk for each of 10,000 captions.
-  const listed = await listFolderFiles(path.dirname(file), [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES);
-  // A caption linked into the folder is one of its files; a link to a file already there (or to the
-  // document) is not a second one: two edits of one file, each made against its old text, would mix.
+  // Links to files are followed in a trusted workspace only (a rename would write through them).
+  const folder = path.dirname(file);
+  const listed = await listFolderFiles(folder, [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES, !ctx.folders.confined);
+  // Each file once by its real path: a caption linked into the folder is one of its files, a link to
+  // one already there (or to the document) is not a second (two edits of one file, each made against
+  // its old text, would mix). The folder's real path once (macOS's /var is a link), not one per file.
+  const realFolder = await fs.realpath(folder).catch(() => folder);
+  const realPathOf = (each: FolderFile): string => each.linkedTo ?? path.join(realFolder, path.relative(folder, each.path));
   const seen = new Set([pathKey(file), pathKey(await fs.realpath(file).catch(() => file))]);
-  for (const each of listed) if (each.linkedTo === undefined) seen.add(pathKey(each.path));
-  const files = listed.filter((each) => {
-    if (each.linkedTo === undefined) return pathKey(each.path) !== pathKey(file);
-    if (seen.has(pathKey(each.linkedTo))) return false;
-    seen.add(pathKey(each.linkedTo));
+  const firstOfItsFile = (each: FolderFile): boolean => {
+    const key = pathKey(realPathOf(each));
+    if (seen.has(key) || seen.has(pathKey(each.path))) return false;
+    seen.add(key);
     return true;
-  });
+  };
+  // The folder's own files first: an open one is read as the editor holds it, not through a link from disk.
+  const kept = new Set(listed.filter((each) => each.linkedTo === undefined).filter(firstOfItsFile));
+  for (const each of listed) if (each.linkedTo !== undefined && firstOfItsFile(each)) kept.add(each);
+  const files = listed.filter((each) => kept.has(each));
   const reading: Promise<{ document: LineDocument; bytes: number } | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {

@@ -52,22 +52,29 @@ test('tag scope folder: large files are read ahead within 64 MB at a time, small
   assert.ok(mostAtOnce > 3, `small files read ahead too: ${mostAtOnce} at most at once`);
 });
 
-test('tag scope folder: a caption linked in from elsewhere is one of the files; a link to one already there (or to the document) is not read twice', { skip: process.platform === 'win32' }, async (t) => {
+test('tag scope folder: a caption linked in from elsewhere is one of the files; a link to one already there (or to the document) is not read twice, also when the folder is reached through a link; none in an untrusted workspace', { skip: process.platform === 'win32' }, async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-scope-links-'));
   t.after(() => fs.rmSync(root, { recursive: true, force: true }));
-  const folder = path.join(root, 'dataset');
-  fs.mkdirSync(folder);
+  const real = path.join(root, 'dataset');
+  fs.mkdirSync(real);
   fs.mkdirSync(path.join(root, 'elsewhere'));
-  const open = path.join(folder, 'a.txt');
-  fs.writeFileSync(open, '1girl, solo\n');
-  fs.writeFileSync(path.join(folder, 'b.txt'), 'smile\n');
+  fs.writeFileSync(path.join(real, 'a.txt'), '1girl, solo\n');
+  fs.writeFileSync(path.join(real, 'b.txt'), 'smile\n');
   fs.writeFileSync(path.join(root, 'elsewhere', 'c.txt'), 'blush\n');
-  fs.symlinkSync(path.join(root, 'elsewhere', 'c.txt'), path.join(folder, 'c.txt'));
-  fs.symlinkSync(path.join(folder, 'b.txt'), path.join(folder, 'd-same-as-b.txt'));
-  fs.symlinkSync(open, path.join(folder, 'e-same-as-a.txt'));
-  const document = LineDocument.create(pathToFileURL(open).href, 'danbooru-prompt', 1, '1girl, solo');
-  const ctx = { documents: { all: () => [document] }, folders: { warn: () => undefined }, settings: { warnOnce: () => undefined } } as unknown as ServerContext;
-  const seen: string[] = [];
-  for await (const each of documentsInScope(ctx, document, { ...DEFAULT_SETTINGS, tagScope: 'folder' })) seen.push(`${path.basename(new URL(each.uri).pathname)}: ${each.getText()}`);
-  assert.deepEqual(seen, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush\n']);
+  fs.symlinkSync(path.join(root, 'elsewhere', 'c.txt'), path.join(real, 'c.txt'));
+  fs.symlinkSync(path.join(real, 'b.txt'), path.join(real, 'd-same-as-b.txt'));
+  fs.symlinkSync(path.join(real, 'a.txt'), path.join(real, 'e-same-as-a.txt'));
+  // As macOS's /var is a link to /private/var: the folder's path goes through a link.
+  fs.symlinkSync(real, path.join(root, 'via-link'));
+  for (const [folder, confined, expected] of [
+    [real, false, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush\n']],
+    [path.join(root, 'via-link'), false, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush\n']],
+    [real, true, ['a.txt: 1girl, solo', 'b.txt: smile\n']],
+  ] as const) {
+    const document = LineDocument.create(pathToFileURL(path.join(folder, 'a.txt')).href, 'danbooru-prompt', 1, '1girl, solo');
+    const ctx = { documents: { all: () => [document] }, folders: { warn: () => undefined, confined }, settings: { warnOnce: () => undefined } } as unknown as ServerContext;
+    const seen: string[] = [];
+    for await (const each of documentsInScope(ctx, document, { ...DEFAULT_SETTINGS, tagScope: 'folder' })) seen.push(`${path.basename(new URL(each.uri).pathname)}: ${each.getText()}`);
+    assert.deepEqual(seen, expected, `${folder} confined ${confined}`);
+  }
 });

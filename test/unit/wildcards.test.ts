@@ -44,29 +44,47 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
   }
 });
 
-test('wildcards: links to files and folders are listed as Dynamic Prompts reads them (not in an untrusted workspace), a loop once; folders past 16 deep are named in the log', { skip: process.platform === 'win32' }, async (t) => {
+test('wildcards: links to files are listed as Dynamic Prompts (rglob) reads them, not in an untrusted workspace; links to folders are not followed; folders past 16 deep or unreadable make the listing incomplete, named in the log', { skip: process.platform === 'win32' }, async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcard-links-'));
   t.after(() => fs.rmSync(root, { recursive: true, force: true }));
   const folder = path.join(root, 'wildcards');
   const outside = path.join(root, 'shared');
   fs.mkdirSync(path.join(outside, 'hair'), { recursive: true });
-  fs.mkdirSync(folder);
+  fs.mkdirSync(path.join(folder, 'z_real'), { recursive: true });
   fs.writeFileSync(path.join(outside, 'eyes.txt'), 'red eyes\n');
   fs.writeFileSync(path.join(outside, 'hair', 'color.txt'), 'blonde hair\n');
   fs.writeFileSync(path.join(folder, 'colors.txt'), 'red\n');
+  fs.writeFileSync(path.join(folder, 'z_real', 'shade.txt'), 'dark\n');
   fs.symlinkSync(path.join(outside, 'eyes.txt'), path.join(folder, 'eyes.txt'));
   fs.symlinkSync(path.join(outside, 'hair'), path.join(folder, 'hair'));
+  fs.symlinkSync(path.join(folder, 'z_real'), path.join(folder, 'a_link'));
   fs.symlinkSync(folder, path.join(folder, 'loop'));
   fs.symlinkSync(path.join(root, 'gone.txt'), path.join(folder, 'broken.txt'));
+  const warnings: string[] = [];
+  const listed = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m));
+  assert.deepEqual(names(listed), ['colors', 'eyes', 'z_real/shade']);
+  assert.equal(listed.find((file) => file.name === 'eyes')!.linkedTo, fs.realpathSync(path.join(outside, 'eyes.txt')));
+  assert.deepEqual(warnings, []);
+  assert.ok(!isIncomplete(listed));
+  assert.deepEqual(names(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', () => undefined, 20_000, false)), ['colors', 'z_real/shade']);
   const deep = path.join(folder, ...Array.from({ length: 17 }, (_, i) => `d${i}`));
   fs.mkdirSync(deep, { recursive: true });
   fs.writeFileSync(path.join(deep, 'deep.txt'), 'x\n');
-  const warnings: string[] = [];
-  const listed = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m));
-  assert.deepEqual(names(listed), ['colors', 'eyes', 'hair/color']);
-  assert.equal(listed.find((file) => file.name === 'eyes')!.linkedTo, fs.realpathSync(path.join(outside, 'eyes.txt')));
-  assert.deepEqual(warnings, [`Wildcard folder ${folder}: folders more than 16 deep are not read (${path.join(deep)}).`]);
-  assert.deepEqual(names(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', () => undefined, 20_000, false)), ['colors']);
+  const deepWarnings: string[] = [];
+  const deepListing = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => deepWarnings.push(m));
+  assert.ok(isIncomplete(deepListing));
+  assert.deepEqual(deepWarnings, [`Wildcard folder ${folder}: folders more than 16 deep are not read (${deep}).`]);
+  fs.rmSync(path.join(folder, 'd0'), { recursive: true });
+  // A folder it cannot read (tests may run as root, which reads any: readdir is made to fail there).
+  const readdir = fs.promises.readdir;
+  t.mock.method(fs.promises, 'readdir', async (...args: Parameters<typeof readdir>) => {
+    if (String(args[0]).endsWith('z_real')) throw Object.assign(new Error(`EACCES: permission denied, scandir '${String(args[0])}'`), { code: 'EACCES' });
+    return readdir(...args);
+  });
+  const unreadable: string[] = [];
+  const partial = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => unreadable.push(m));
+  assert.ok(isIncomplete(partial) && names(partial).includes('colors'));
+  assert.match(unreadable[0]!, /z_real: EACCES/);
 });
 
 test('wildcards: a collection over 4 MB is left out with a warning naming it (parsing one took ~90 bytes a byte); smaller ones are read', async () => {
