@@ -8,7 +8,7 @@ import { ModelEngineBase, sampleSettings, type ContextState, type SampleSettings
 import { PrefixCache } from './prefix-cache';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
-import { chooseTokenOrStop, createRandom, type PickOptions } from './sampler';
+import { chooseTokenOrStop, createRandom, rankAllowed, type PickOptions } from './sampler';
 import { logSoftmaxRow, PastTiles, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
@@ -90,18 +90,31 @@ function drawsGreedily(settings: { temperature: number; topK: number }): boolean
 
 /**
  * Whether this draw can only take the best allowed token though the settings are not greedy: a top-p
- * below its probability keeps it alone (top-p 0.001 is top-k 1), as does a temperature that leaves
- * the rest below 1e-9 together. Such a row redrew a rejected tag every try and ended after one tag.
+ * below its share (among the top-k, which top-p cuts further) keeps it alone (top-p 0.001 is top-k 1),
+ * as does a temperature that leaves the rest below 1e-9 together. Such a row redrew a rejected tag
+ * every try and ended after one tag.
  */
 function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, settings: PickOptions): boolean {
-  let best = -Infinity;
-  for (let token = 0; token < logProbs.length; token++) if (blocked[token] === 0 && logProbs[token] > best) best = logProbs[token];
-  if (best === -Infinity) return false;
   // Past this the best token's share is below top-p (and the rest above 1e-9): most draws stop early.
   const enough = Math.max(1 / settings.topP - 1, 1e-9);
   let others = 0;
-  for (let token = 0; token < logProbs.length && others <= enough; token++) {
-    if (blocked[token] === 0 && logProbs[token] !== best) others += Math.exp((logProbs[token] - best) / settings.temperature);
+  if (settings.topK > 0) {
+    const ranked = rankAllowed(logProbs, 0, logProbs.length, blocked, settings.topK);
+    if (ranked.size === 0) return false;
+    for (let i = 1; i < ranked.size && others <= enough; i++) others += Math.exp((ranked.values[i] - ranked.values[0]) / settings.temperature);
+  } else {
+    let best = -Infinity;
+    for (let token = 0; token < logProbs.length; token++) if (blocked[token] === 0 && logProbs[token] > best) best = logProbs[token];
+    if (best === -Infinity) return false;
+    let skippedBest = false;
+    for (let token = 0; token < logProbs.length && others <= enough; token++) {
+      if (blocked[token] !== 0) continue;
+      if (logProbs[token] === best && !skippedBest) {
+        skippedBest = true;
+        continue;
+      }
+      others += Math.exp((logProbs[token] - best) / settings.temperature);
+    }
   }
   return 1 / (1 + others) >= settings.topP || others < 1e-9;
 }

@@ -377,6 +377,9 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     const byTopP = await engine.sample({ ...options, topK: 0, topP: 0.001 });
     assert.ok(byTopK.every((tags) => tags.length >= 5), JSON.stringify(byTopK));
     assert.deepEqual(byTopP.map((tags) => tags.length), byTopK.map((tags) => tags.length));
+    // Top-p cuts within the top-k: of the best two, the best always holds half.
+    const byBoth = await engine.sample({ ...options, topK: 2, topP: 0.5 });
+    assert.deepEqual(byBoth.map((tags) => tags.length), byTopK.map((tags) => tags.length));
   });
 
   test('batched rows go on past a cache full of rejected tags (one by one from their own tokens): as the row-by-row path does', async () => {
