@@ -144,18 +144,23 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
    * A list's options, its aliases resolved and lists in it flattened (`[*colors, green]`), within a
    * budget of items (a billion-laughs list is cut and named in the log, not expanded).
    */
+  let nodesLeft = MAX_NODES;
   const optionsOf = (list: YAMLSeq, line: number): string[] => {
     const items: unknown[] = [];
     let cut = false;
     const add = (node: unknown, depth: number): void => {
       if (cut) return;
+      // Nodes visited, lists too (empty lists aliased into each other grow without a single option),
+      // for the list and for the whole file.
+      if (items.length >= MAX_LIST_ITEMS || --nodesLeft < 0) {
+        cut = true;
+        return;
+      }
       const value = resolved(node);
       if (isSeq(value)) {
         if (depth < MAX_KEY_DEPTH) for (const item of value.items) add(item, depth + 1);
-      } else if (items.length < MAX_LIST_ITEMS) {
-        items.push(isScalar(value) ? value.value : isMap(value) ? value.toJSON() : undefined);
       } else {
-        cut = true;
+        items.push(isScalar(value) ? value.value : isMap(value) ? value.toJSON() : undefined);
       }
     };
     for (const item of list.items) add(item, 0);
@@ -165,30 +170,44 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   const contents = document.contents;
   if (isSeq(contents)) return impactPack ? [] : [{ name: file.name, path: file.path, entries: optionsOf(contents, 0), line: 0 }];
   const wildcards: WildcardFile[] = [];
+  const named = new Set<string>();
   // Maps being visited: an anchor holding an alias of itself (`&m {y: *m}`) would be visited forever.
   const visiting = new Set<unknown>();
   // Keys looked at in all: maps aliased twice at each of 30 levels would be 2^30 visits.
   let pairsLeft = MAX_PAIRS;
   const visit = (map: YAMLMap, keys: string[]): void => {
-    if (visiting.has(map) || keys.length > MAX_KEY_DEPTH) return;
+    if (visiting.has(map)) return;
+    if (keys.length > MAX_KEY_DEPTH) {
+      markIncomplete(wildcards);
+      return;
+    }
     visiting.add(map);
+    // `<<: *base` (or a list of them): the base's keys at this level, after the map's own, which win
+    // wherever they are written (PyYAML), as the first of a name is the one kept.
+    const merged: unknown[] = [];
     for (const pair of map.items) {
       if (--pairsLeft < 0) {
         if (pairsLeft === -1) warn(`Wildcard collection ${file.path}: more than ${MAX_PAIRS.toLocaleString('en-US')} keys with its aliases expanded; the rest are left out.`);
+        markIncomplete(wildcards);
         break;
       }
       const key = isScalar(pair.key) ? pair.key.value : undefined;
       const value = resolved(pair.value);
-      // `<<: *base` (or a list of them): the base's keys at this level.
       if (key === '<<' || (typeof key === 'symbol' && key.description === '<<')) {
-        for (const base of isSeq(value) ? value.items.map(resolved) : [value]) if (isMap(base)) visit(base, keys);
+        merged.push(...(isSeq(value) ? value.items.map(resolved) : [value]));
         continue;
       }
       if (typeof key !== 'string') continue;
       const line = pair.key && isScalar(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line - 1 : 0;
-      if (isSeq(value)) wildcards.push({ name: folder + [...keys, key].join('/'), path: file.path, entries: optionsOf(value, line), line });
+      const name = folder + [...keys, key].join('/');
+      // A name once: the map's own key before a merged one (and a key written twice, the first).
+      if (isSeq(value) && !named.has(name)) {
+        named.add(name);
+        wildcards.push({ name, path: file.path, entries: optionsOf(value, line), line });
+      }
       else if (isMap(value)) visit(value, [...keys, key]);
     }
+    for (const base of merged) if (isMap(base)) visit(base, keys);
     visiting.delete(map);
   };
   if (isMap(contents)) visit(contents, []);
@@ -199,6 +218,8 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
 const MAX_LIST_ITEMS = 100_000;
 /** Keys deep a wildcard's name goes at most: a map aliased into itself nests without end. */
 const MAX_KEY_DEPTH = 32;
+/** Nodes of a collection's lists visited in all, its aliases expanded: a few times its options (4 MB of YAML holds ~400,000). */
+const MAX_NODES = 2_000_000;
 /** Keys of a collection looked at, its aliases expanded (a 3.3 MB collection has a few thousand). */
 const MAX_PAIRS = 50_000;
 
