@@ -93,13 +93,23 @@ export async function throughLink(file: string): Promise<string> {
   const stat = await fs.promises.lstat(file).catch(() => undefined);
   if (!stat?.isSymbolicLink()) return file;
   const real = await fs.promises.realpath(file).catch(() => undefined);
-  if (real === undefined) {
-    // A link to a file not made yet; not one to another link that leads nowhere readable (`/dev/stdout` to a pipe).
-    const target = path.resolve(path.dirname(file), await fs.promises.readlink(file));
-    return (await fs.promises.lstat(target).catch(() => undefined)) === undefined ? target : file;
+  if (real !== undefined) return (await fs.promises.stat(real)).isFile() ? real : file;
+  // Broken: followed link by link to the file not made yet (a chain of links too); a loop, or one
+  // leading on through something not a link (`/dev/stdout` to a pipe), is left to checkOutputPath.
+  let target = file;
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+    target = path.resolve(path.dirname(target), await fs.promises.readlink(target));
+    // /dev/stdout's chain ends in /proc's names of pipes and sockets (`socket:[1826051]`), no file to make.
+    if (isSystemPath(target)) return file;
+    const next = await fs.promises.lstat(target).catch(() => undefined);
+    if (next === undefined) return target;
+    if (!next.isSymbolicLink()) return file;
   }
-  return (await fs.promises.stat(real)).isFile() ? real : file;
+  return file;
 }
+
+/** Links followed at most (Linux's own limit is 40). */
+const MAX_LINK_HOPS = 40;
 
 /** Where an output path puts its file: its folder's real path (links resolved) and its name. */
 async function realTargetPath(output: string): Promise<string> {

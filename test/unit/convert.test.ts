@@ -496,6 +496,13 @@ test('convert: an output that is a link is written through: the link stays and t
   await convertMetadata({ inputs, output: broken });
   assert.ok(fs.lstatSync(broken).isSymbolicLink());
   assert.equal(readLines(path.join(dir, 'runs', 'new.txt')).length, 31);
+  // A chain of links to a file not made yet: the chain's end is made, every link kept.
+  fs.symlinkSync('next.txt', path.join(dir, 'runs', 'latest.txt'));
+  const chained = path.join(dir, 'chained.txt');
+  fs.symlinkSync(path.join('runs', 'latest.txt'), chained);
+  await convertMetadata({ inputs, output: chained });
+  assert.ok(fs.lstatSync(chained).isSymbolicLink() && fs.lstatSync(path.join(dir, 'runs', 'latest.txt')).isSymbolicLink());
+  assert.equal(readLines(path.join(dir, 'runs', 'next.txt')).length, 31);
 });
 
 test('PostIdSet: each id once, in the bitmap and beyond it (ids of 2^31 and more, negative, not whole)', () => {
