@@ -101,7 +101,7 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
     case DiagnosticCode.UnescapedColon:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
-        message: `"${text}" is the tag ${other}, but inside [ ] a1111 reads its ":" as prompt editing's separator ([from:to:when]), which splits it; write ${escapeColons(text)}.`,
+        message: `"${text}" is the tag ${other}, but its ":" inside prompt editing's brackets ([from:to:when]) is one too many: a1111 cannot read them as prompt editing and takes them as text; write ${escapeColons(text)}.`,
       };
     case DiagnosticCode.PromptWeight:
       return {
@@ -160,13 +160,13 @@ export function escapeColons(text: string): string {
 }
 
 /**
- * The tags of prompt editing's brackets that are one tag split at its own `:` (`[honkai: star
- * rail:genshin impact:0.5]`, `[rem \(re:zero\):…]`): by the index of the first piece, the index of the
- * second and the tag. Only where a piece is unknown alone; undefined for most lines, which have no
- * `:` in [ ].
+ * The tags in [ ] that the parser split at their own `:` (`[honkai: star rail:genshin impact:0.5]`,
+ * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second, the tag, and
+ * whether the brackets are prompt editing's (they end in `:number`; a1111 reads `[honkai: star rail]`
+ * as the tag, a weaker one). Only where a piece is unknown alone; undefined for most lines.
  */
-function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string }> | undefined {
-  let split: Map<number, { second: number; tag: string }> | undefined;
+function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string; editing: boolean }> | undefined {
+  let split: Map<number, { second: number; tag: string; editing: boolean }> | undefined;
   const tags = parsed.tags;
   for (let index = 0; index + 1 < tags.length; index++) {
     const first = tags[index]!;
@@ -176,11 +176,16 @@ function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDic
     if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name)) continue;
     const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
     if (!joined) continue;
-    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name });
+    const group = parsed.groups[first.group]!;
+    const editing = group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close));
+    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name, editing });
     index++;
   }
   return split;
 }
+
+/** Prompt editing's end, `:0.5]` or `:10]` (the text before the closing bracket). */
+const PROMPT_EDITING_END = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/;
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
 const knownTagSets = new WeakMap<string[], Set<string>>();
@@ -800,7 +805,8 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     const split = splitByColon?.get(index);
     if (split) {
       const end = parsed.tags[split.second]!.end;
-      if (end !== typingEnd) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, end, line.slice(tag.start, end), split.tag));
+      // Not prompt editing (`[honkai: star rail]`): a1111 reads the tag, only the parser's pieces are split.
+      if (split.editing && end !== typingEnd) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, end, line.slice(tag.start, end), split.tag));
       secondPiece = split.second;
       continue;
     }
