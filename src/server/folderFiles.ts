@@ -11,8 +11,10 @@ export interface FolderFile {
   /** `animals/cat`: the path under its folder, `/`-separated, without its extension. */
   name: string;
   path: string;
-  /** A link's real path (a file linked into the folder); undefined for a file of the folder. */
-  linkedTo?: string;
+  /** Its real path (links resolved), where the listing followed links. */
+  realPath?: string;
+  /** Reached through a link (to it, or to a folder above it). */
+  viaLink?: boolean;
 }
 
 const FRESH_MS = 5_000;
@@ -126,15 +128,18 @@ export class FolderFiles {
 
 /**
  * The files under `folder` with one of the extensions; a folder that does not exist has none (the
- * defaults name several). A link to a file is one of them, as Python's rglob (Dynamic Prompts) reads
- * it and a caption linked into a dataset is one of its files; a link to a folder is not followed, as
- * rglob does not (and no loop can be walked).
+ * defaults name several). Links to files and folders are followed, as Dynamic Prompts (`os.walk(…,
+ * followlinks=True)`) and a1111's LoRA listing walk them (a shared LoRA folder linked into an install),
+ * but not into a folder that holds the link (a loop); `followLinks` false (an untrusted workspace):
+ * none, and the listing says it is incomplete. Each file has its real path (`realPath`) where links are
+ * followed, and `viaLink` when a link led to it.
  */
 export async function listFolderFiles(
   folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES, followLinks = true,
 ): Promise<FolderFile[]> {
   const files: FolderFile[] = [];
-  const visit = async (dir: string, prefix: string, depth: number): Promise<void> => {
+  /** `ancestors`: the real paths of the folders above (a link to one of them is a loop). */
+  const visit = async (dir: string, prefix: string, depth: number, realDir: string, ancestors: Set<string>, viaLink: boolean): Promise<void> => {
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -155,30 +160,43 @@ export async function listFolderFiles(
         return;
       }
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && !entry.name.startsWith('.')) {
-        if (depth < MAX_DEPTH) await visit(full, `${prefix}${entry.name}/`, depth + 1);
-        else {
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      let real = path.join(realDir, entry.name);
+      const link = entry.isSymbolicLink();
+      if (link) {
+        if (!followLinks) {
+          markIncomplete(files);
+          continue;
+        }
+        const target = await fs.realpath(full).catch(() => undefined);
+        const stat = target === undefined ? undefined : await fs.stat(target).catch(() => undefined);
+        if (target === undefined || stat === undefined) continue; // broken: names no file
+        real = target;
+        isDirectory = stat.isDirectory();
+        isFile = stat.isFile();
+      }
+      if (isDirectory) {
+        if (entry.name.startsWith('.') || ancestors.has(real)) continue;
+        if (depth >= MAX_DEPTH) {
           markIncomplete(files);
           warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);
+          continue;
         }
+        await visit(full, `${prefix}${entry.name}/`, depth + 1, real, new Set(ancestors).add(real), viaLink || link);
         continue;
       }
+      if (!isFile) continue;
       const extension = path.extname(entry.name).toLowerCase();
       if (!extensions.includes(extension)) continue;
       const file: FolderFile = { name: prefix + entry.name.slice(0, -extension.length), path: full };
-      if (entry.isSymbolicLink()) {
-        if (!followLinks) continue;
-        const real = await fs.realpath(full).catch(() => undefined);
-        // A broken link, or one to a folder or a FIFO, names no file.
-        if (real === undefined || !(await fs.stat(real).catch(() => undefined))?.isFile()) continue;
-        file.linkedTo = real;
-      } else if (!entry.isFile()) {
-        continue;
-      }
+      if (followLinks) file.realPath = real;
+      if (viaLink || link) file.viaLink = true;
       files.push(file);
     }
   };
-  await visit(folder, '', 0);
+  const realFolder = followLinks ? await fs.realpath(folder).catch(() => path.resolve(folder)) : path.resolve(folder);
+  await visit(folder, '', 0, realFolder, new Set([realFolder]), false);
   return files;
 }
 

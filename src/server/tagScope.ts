@@ -43,7 +43,14 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   if (extension === '') return;
   // By path: VS Code spells a URI its own way (`%28` for `(`, `c%3A` for a drive), which is not
   // pathToFileURL's, and an open file missed would be read from disk, its unsaved edits lost.
-  const open = new Map(ctx.documents.all().filter((each) => each.uri.startsWith('file:')).map((each) => [pathKey(fileURLToPath(each.uri)), each]));
+  // And by real path: a file open under another path (a linked caption's target, the folder reached
+  // through a link) is still the editor's.
+  const openDocuments = ctx.documents.all().filter((each) => each.uri.startsWith('file:'));
+  const open = new Map(openDocuments.map((each) => [pathKey(fileURLToPath(each.uri)), each]));
+  for (const each of openDocuments) {
+    const real = await fs.realpath(fileURLToPath(each.uri)).catch(() => undefined);
+    if (real !== undefined && !open.has(pathKey(real))) open.set(pathKey(real), each);
+  }
   // The bytes of the files read ahead are reserved in the files' order, and given back once a file
   // has been looked through: the next file to look through never waits for one after it.
   let held = 0;
@@ -64,7 +71,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   };
   let turn: Promise<unknown> = Promise.resolve();
   const load = async (each: FolderFile): Promise<{ document: LineDocument; bytes: number } | undefined> => {
-    const opened = open.get(pathKey(each.path));
+    const opened = open.get(pathKey(each.path)) ?? (each.realPath === undefined ? undefined : open.get(pathKey(each.realPath)));
     if (opened) return { document: opened, bytes: 0 };
     const uri = pathToFileURL(each.path).href;
     const stat = fs.stat(each.path);
@@ -97,22 +104,20 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   // Links to files are followed in a trusted workspace only (a rename would write through them).
   const folder = path.dirname(file);
   const listed = await listFolderFiles(folder, [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES, !ctx.folders.confined);
-  // Each file once by its real path: a caption linked into the folder is one of its files, a link to
-  // one already there (or to the document) is not a second (two edits of one file, each made against
-  // its old text, would mix). The folder's real path once (macOS's /var is a link), not one per file.
-  const realFolder = await fs.realpath(folder).catch(() => folder);
-  const realPathOf = (each: FolderFile): string => each.linkedTo ?? path.join(realFolder, path.relative(folder, each.path));
-  const seen = new Set([pathKey(file), pathKey(await fs.realpath(file).catch(() => file))]);
-  const firstOfItsFile = (each: FolderFile): boolean => {
-    const key = pathKey(realPathOf(each));
-    if (seen.has(key) || seen.has(pathKey(each.path))) return false;
-    seen.add(key);
+  // Each file once: the folder's own entries are distinct files (two names differing in case are two
+  // on a case-sensitive volume); a file reached through a link is left out where its real path is one
+  // of them or the document (two edits of one file, each made against its old text, would mix), and
+  // is read once however many links lead to it.
+  const documentReal = await fs.realpath(file).catch(() => file);
+  const ownReal = new Set(listed.filter((each) => !each.viaLink).map((each) => pathKey(each.realPath ?? each.path)));
+  const seenViaLink = new Set([pathKey(file), pathKey(documentReal)]);
+  const files = listed.filter((each) => {
+    if (!each.viaLink) return each.path !== file && (each.realPath ?? each.path) !== documentReal;
+    const key = pathKey(each.realPath ?? each.path);
+    if (ownReal.has(key) || seenViaLink.has(key)) return false;
+    seenViaLink.add(key);
     return true;
-  };
-  // The folder's own files first: an open one is read as the editor holds it, not through a link from disk.
-  const kept = new Set(listed.filter((each) => each.linkedTo === undefined).filter(firstOfItsFile));
-  for (const each of listed) if (each.linkedTo !== undefined && firstOfItsFile(each)) kept.add(each);
-  const files = listed.filter((each) => kept.has(each));
+  });
   const reading: Promise<{ document: LineDocument; bytes: number } | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {

@@ -67,12 +67,14 @@ test('tag scope folder: a caption linked in from elsewhere is one of the files; 
   // As macOS's /var is a link to /private/var: the folder's path goes through a link.
   fs.symlinkSync(real, path.join(root, 'via-link'));
   for (const [folder, confined, expected] of [
-    [real, false, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush\n']],
-    [path.join(root, 'via-link'), false, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush\n']],
+    [real, false, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush, unsaved']],
+    [path.join(root, 'via-link'), false, ['a.txt: 1girl, solo', 'b.txt: smile\n', 'c.txt: blush, unsaved']],
     [real, true, ['a.txt: 1girl, solo', 'b.txt: smile\n']],
   ] as const) {
     const document = LineDocument.create(pathToFileURL(path.join(folder, 'a.txt')).href, 'danbooru-prompt', 1, '1girl, solo');
-    const ctx = { documents: { all: () => [document] }, folders: { warn: () => undefined, confined }, settings: { warnOnce: () => undefined } } as unknown as ServerContext;
+    // Open by its real path, with unsaved edits: reached through the link, the editor's text is read.
+    const elsewhere = LineDocument.create(pathToFileURL(path.join(root, 'elsewhere', 'c.txt')).href, 'danbooru-prompt', 3, 'blush, unsaved');
+    const ctx = { documents: { all: () => [document, elsewhere] }, folders: { warn: () => undefined, confined }, settings: { warnOnce: () => undefined } } as unknown as ServerContext;
     const seen: string[] = [];
     for await (const each of documentsInScope(ctx, document, { ...DEFAULT_SETTINGS, tagScope: 'folder' })) seen.push(`${path.basename(new URL(each.uri).pathname)}: ${each.getText()}`);
     assert.deepEqual(seen, expected, `${folder} confined ${confined}`);

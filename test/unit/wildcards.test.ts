@@ -44,7 +44,7 @@ test('wildcards: a folder lists its .txt files as names, nested ones with `/`; a
   }
 });
 
-test('wildcards: links to files are listed as Dynamic Prompts (rglob) reads them, not in an untrusted workspace; links to folders are not followed; folders past 16 deep or unreadable make the listing incomplete, named in the log', { skip: process.platform === 'win32' }, async (t) => {
+test('wildcards: links to files and folders are listed as Dynamic Prompts (os.walk, followlinks) and a1111 walk them (a folder by its name and by a link both), a loop not walked; none in an untrusted workspace (incomplete then); folders past 16 deep or unreadable make the listing incomplete, named in the log', { skip: process.platform === 'win32' }, async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcard-links-'));
   t.after(() => fs.rmSync(root, { recursive: true, force: true }));
   const folder = path.join(root, 'wildcards');
@@ -57,16 +57,23 @@ test('wildcards: links to files are listed as Dynamic Prompts (rglob) reads them
   fs.writeFileSync(path.join(folder, 'z_real', 'shade.txt'), 'dark\n');
   fs.symlinkSync(path.join(outside, 'eyes.txt'), path.join(folder, 'eyes.txt'));
   fs.symlinkSync(path.join(outside, 'hair'), path.join(folder, 'hair'));
+  // Sorting before the folder it names: both are listed (a link sorting first hid the folder's files).
   fs.symlinkSync(path.join(folder, 'z_real'), path.join(folder, 'a_link'));
-  fs.symlinkSync(folder, path.join(folder, 'loop'));
+  fs.symlinkSync(folder, path.join(folder, 'z_real', 'loop'));
   fs.symlinkSync(path.join(root, 'gone.txt'), path.join(folder, 'broken.txt'));
   const warnings: string[] = [];
   const listed = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m));
-  assert.deepEqual(names(listed), ['colors', 'eyes', 'z_real/shade']);
-  assert.equal(listed.find((file) => file.name === 'eyes')!.linkedTo, fs.realpathSync(path.join(outside, 'eyes.txt')));
+  assert.deepEqual(names(listed), ['a_link/shade', 'colors', 'eyes', 'hair/color', 'z_real/shade']);
+  const eyes = listed.find((file) => file.name === 'eyes')!;
+  assert.deepEqual([eyes.realPath, eyes.viaLink], [fs.realpathSync(path.join(outside, 'eyes.txt')), true]);
+  const shade = listed.find((file) => file.name === 'a_link/shade')!;
+  assert.deepEqual([shade.realPath, shade.viaLink], [fs.realpathSync(path.join(folder, 'z_real', 'shade.txt')), true]);
+  assert.equal(listed.find((file) => file.name === 'z_real/shade')!.viaLink, undefined);
   assert.deepEqual(warnings, []);
   assert.ok(!isIncomplete(listed));
-  assert.deepEqual(names(await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', () => undefined, 20_000, false)), ['colors', 'z_real/shade']);
+  const untrusted = await listFolderFiles(folder, WILDCARD_EXTENSIONS, 'Wildcard', () => undefined, 20_000, false);
+  assert.deepEqual(names(untrusted), ['colors', 'z_real/shade']);
+  assert.ok(isIncomplete(untrusted), 'links not followed: the names they hold are not said to be missing');
   const deep = path.join(folder, ...Array.from({ length: 17 }, (_, i) => `d${i}`));
   fs.mkdirSync(deep, { recursive: true });
   fs.writeFileSync(path.join(deep, 'deep.txt'), 'x\n');
