@@ -255,7 +255,8 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
   // The same listings (every keystroke between two listings): no names to compare.
   if (remembered && remembered.lists.every((list, i) => list === lists[i])) return remembered.settings;
   // Listed again with the same names: the same object still, so the lines' problems are kept.
-  const key = lists.map((files) => files.map((f) => f.name).join('\n')).join('\0');
+  // (Whether each was read whole too: a listing cut short names no file as missing.)
+  const key = lists.map((files) => `${isIncomplete(files) ? '…' : ''}${files.map((f) => f.name).join('\n')}`).join('\0');
   if (remembered?.key === key) {
     remembered.lists = lists;
     return remembered.settings;

@@ -1483,6 +1483,27 @@ describe('language server, Dynamic Prompts wildcards', () => {
     }
   });
 
+  test('a listing that becomes incomplete with the same names (a file added past 16 folders deep) no longer says the name has no file', async () => {
+    const deepRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-deep-'));
+    fs.writeFileSync(path.join(deepRoot, 'colors.txt'), 'red\n');
+    const fresh = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [deepRoot] });
+    try {
+      const folders = Array.from({ length: 17 }, (_, i) => `d${i}`);
+      const name = `${folders.join('/')}/x`;
+      const uri = await fresh.open('wildcards-deep.prompt', `1girl, __${name}__`);
+      await fresh.waitForDiagnostics(uri, (found) => found.some((d) => d.code === 'unknown-file'));
+      fs.mkdirSync(path.join(deepRoot, ...folders), { recursive: true });
+      fs.writeFileSync(path.join(deepRoot, ...folders, 'x.txt'), 'blue\n');
+      // Listed again after 5 s: the same names (the new file is too deep to be read), but not all.
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+      await fresh.replace(uri, `1girl, __${name}__, smile`);
+      await fresh.waitForDiagnostics(uri, (found) => !found.some((d) => d.code === 'unknown-file'));
+    } finally {
+      await fresh.stop();
+      fs.rmSync(deepRoot, { recursive: true, force: true });
+    }
+  });
+
   test("a YAML collection's lists are wildcards: completed, shown, opened at their key, checked", async () => {
     const collection = path.join(folder, 'collections', 'colors.yaml');
     fs.mkdirSync(path.dirname(collection));
