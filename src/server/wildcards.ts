@@ -120,7 +120,7 @@ export function withEntries(wildcard: WildcardFile): WildcardFile {
  * that does not parse gives none, with the problem logged naming its file and line.
  */
 export async function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): Promise<WildcardFile[]> {
-  const { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } = await loadYaml();
+  const { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit: visitNodes } = await loadYaml();
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *base`) as PyYAML's safe_load reads them, which Dynamic Prompts uses.
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, merge: true });
@@ -133,18 +133,31 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   const slash = file.name.lastIndexOf('/');
   const folder = slash < 0 || impactPack ? '' : file.name.slice(0, slash + 1);
   /** An alias (`more: *colors`) as the node it names; undefined for one naming no anchor. */
-  // Each alias resolved once: yaml's resolve() looks through the whole document for its anchor.
-  const aliasTargets = new Map<unknown, unknown>();
+  // The anchors, found in one walk: yaml's own resolve() walks the whole document for each alias
+  // (8,000 aliases in 159 KB took 53 s). An alias names the last anchor of its name before it.
+  const anchors = new Map<string, { at: number; node: unknown }[]>();
+  visitNodes(document, {
+    Node(_key, node) {
+      const anchor = (node as { anchor?: string }).anchor;
+      if (anchor === undefined || !node.range) return;
+      let list = anchors.get(anchor);
+      if (!list) anchors.set(anchor, (list = []));
+      list.push({ at: node.range[0], node });
+    },
+  });
   const resolved = (node: unknown): unknown => {
     if (!isAlias(node)) return node;
-    if (!aliasTargets.has(node)) aliasTargets.set(node, node.resolve(document));
-    return aliasTargets.get(node);
+    const at = node.range?.[0] ?? Infinity;
+    let target: unknown;
+    for (const anchor of anchors.get(node.source) ?? []) if (anchor.at < at) target = anchor.node;
+    return target;
   };
   /**
    * A list's options, its aliases resolved and lists in it flattened (`[*colors, green]`), within a
    * budget of items (a billion-laughs list is cut and named in the log, not expanded).
    */
   let nodesLeft = MAX_NODES;
+  let fileCutWarned = false;
   const optionsOf = (list: YAMLSeq, line: number): string[] => {
     const items: unknown[] = [];
     let cut = false;
@@ -152,10 +165,11 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
       if (cut) return;
       // Nodes visited, lists too (empty lists aliased into each other grow without a single option),
       // for the list and for the whole file.
-      if (items.length >= MAX_LIST_ITEMS || --nodesLeft < 0) {
+      if (items.length >= MAX_LIST_ITEMS || nodesLeft <= 0) {
         cut = true;
         return;
       }
+      nodesLeft--;
       const value = resolved(node);
       if (isSeq(value)) {
         if (depth < MAX_KEY_DEPTH) for (const item of value.items) add(item, depth + 1);
@@ -164,27 +178,30 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
       }
     };
     for (const item of list.items) add(item, 0);
-    if (cut) warn(`Wildcard collection ${file.path}:${line + 1}: a list of more than ${MAX_LIST_ITEMS.toLocaleString('en-US')} options with its aliases expanded; the rest are left out.`);
+    if (cut && nodesLeft > 0) warn(`Wildcard collection ${file.path}:${line + 1}: a list of more than ${MAX_LIST_ITEMS.toLocaleString('en-US')} options with its aliases expanded; the rest are left out.`);
+    else if (cut && !fileCutWarned) {
+      fileCutWarned = true;
+      warn(`Wildcard collection ${file.path}:${line + 1}: its lists hold more than ${MAX_NODES.toLocaleString('en-US')} entries with their aliases expanded; the options of this list and those after it are left out.`);
+    }
     return entriesOf(items);
   };
   const contents = document.contents;
   if (isSeq(contents)) return impactPack ? [] : [{ name: file.name, path: file.path, entries: optionsOf(contents, 0), line: 0 }];
   const wildcards: WildcardFile[] = [];
-  const named = new Set<string>();
-  // Maps being visited: an anchor holding an alias of itself (`&m {y: *m}`) would be visited forever.
-  const visiting = new Set<unknown>();
   // Keys looked at in all: maps aliased twice at each of 30 levels would be 2^30 visits.
   let pairsLeft = MAX_PAIRS;
-  const visit = (map: YAMLMap, keys: string[]): void => {
-    if (visiting.has(map)) return;
-    if (keys.length > MAX_KEY_DEPTH) {
-      markIncomplete(wildcards);
-      return;
-    }
-    visiting.add(map);
-    // `<<: *base` (or a list of them): the base's keys at this level, after the map's own, which win
-    // wherever they are written (PyYAML), as the first of a name is the one kept.
-    const merged: unknown[] = [];
+  const isMergeKey = (key: unknown): boolean => key === '<<' || (typeof key === 'symbol' && key.description === '<<');
+  /**
+   * A map's keys as PyYAML's safe_load (Dynamic Prompts) reads them: the merged maps' pairs (`<<: *a`
+   * in order, each later one winning; `<<: [*a, *b]`, the earlier winning), then its own, the last of
+   * a key winning and replacing a merged value whole (a list, a map or null). By key, with its value
+   * node and line. `within`: the maps being flattened (an anchor merging itself).
+   */
+  const flatten = (map: YAMLMap, within: Set<unknown>): Map<string, { value: unknown; line: number }> => {
+    const merged: [string, { value: unknown; line: number }][] = [];
+    const own: [string, { value: unknown; line: number }][] = [];
+    if (within.has(map)) return new Map();
+    within.add(map);
     for (const pair of map.items) {
       if (--pairsLeft < 0) {
         if (pairsLeft === -1) warn(`Wildcard collection ${file.path}: more than ${MAX_PAIRS.toLocaleString('en-US')} keys with its aliases expanded; the rest are left out.`);
@@ -193,21 +210,31 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
       }
       const key = isScalar(pair.key) ? pair.key.value : undefined;
       const value = resolved(pair.value);
-      if (key === '<<' || (typeof key === 'symbol' && key.description === '<<')) {
-        merged.push(...(isSeq(value) ? value.items.map(resolved) : [value]));
+      if (isMergeKey(key)) {
+        const bases = isSeq(value) ? value.items.map(resolved).reverse() : [value];
+        for (const base of bases) if (isMap(base)) merged.push(...flatten(base, within));
         continue;
       }
       if (typeof key !== 'string') continue;
       const line = pair.key && isScalar(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line - 1 : 0;
-      const name = folder + [...keys, key].join('/');
-      // A name once: the map's own key before a merged one (and a key written twice, the first).
-      if (isSeq(value) && !named.has(name)) {
-        named.add(name);
-        wildcards.push({ name, path: file.path, entries: optionsOf(value, line), line });
-      }
+      own.push([key, { value, line }]);
+    }
+    within.delete(map);
+    return new Map([...merged, ...own]);
+  };
+  // Maps being visited: an anchor holding an alias of itself (`&m {y: *m}`) would be visited forever.
+  const visiting = new Set<unknown>();
+  const visit = (map: YAMLMap, keys: string[]): void => {
+    if (visiting.has(map)) return;
+    if (keys.length > MAX_KEY_DEPTH) {
+      markIncomplete(wildcards);
+      return;
+    }
+    visiting.add(map);
+    for (const [key, { value, line }] of flatten(map, new Set())) {
+      if (isSeq(value)) wildcards.push({ name: folder + [...keys, key].join('/'), path: file.path, entries: optionsOf(value, line), line });
       else if (isMap(value)) visit(value, [...keys, key]);
     }
-    for (const base of merged) if (isMap(base)) visit(base, keys);
     visiting.delete(map);
   };
   if (isMap(contents)) visit(contents, []);
@@ -218,8 +245,11 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
 const MAX_LIST_ITEMS = 100_000;
 /** Keys deep a wildcard's name goes at most: a map aliased into itself nests without end. */
 const MAX_KEY_DEPTH = 32;
-/** Nodes of a collection's lists visited in all, its aliases expanded: a few times its options (4 MB of YAML holds ~400,000). */
-const MAX_NODES = 2_000_000;
+/**
+ * Nodes of a collection's lists visited in all, its aliases expanded: 4 MB of YAML holds ~400,000
+ * options, and lists that alias big ones many times more (walked at ~50 ns a node: about a second).
+ */
+const MAX_NODES = 20_000_000;
 /** Keys of a collection looked at, its aliases expanded (a 3.3 MB collection has a few thousand). */
 const MAX_PAIRS = 50_000;
 
