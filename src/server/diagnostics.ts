@@ -35,7 +35,7 @@ export const enum DiagnosticCode {
   WildcardCase = 'wildcard-case',
   /** `smile, :3` ending a prompt: a1111 reads the `:3` as the whole prompt's weight, not a tag. */
   PromptWeight = 'prompt-weight',
-  /** `[honkai: star rail:genshin impact:0.5]`: a tag's own `:` inside [ ] is read as prompt editing's separator. */
+  /** `[honkai: star rail:0.5]`, `[honkai: star rail|genshin impact]`: a tag's own `:` inside [ ] is syntax to a1111. */
   UnescapedColon = 'unescaped-colon',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
@@ -101,7 +101,7 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
     case DiagnosticCode.UnescapedColon:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
-        message: `"${text}" is the tag ${other}, but its ":" inside prompt editing's brackets ([from:to:when]) is one too many: a1111 cannot read them as prompt editing and takes them as text; write ${escapeColons(text)}.`,
+        message: `"${text}" is the tag ${other!.slice(2)}, but ${COLON_READINGS[other!.charAt(0) as ColonReading]}; write ${escapeColons(text)}.`,
       };
     case DiagnosticCode.PromptWeight:
       return {
@@ -159,14 +159,27 @@ export function escapeColons(text: string): string {
   return text.replace(/(?<!\\):/g, '\\:');
 }
 
+/** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
+type ColonReading = 's' | 't' | 'a';
+const COLON_READINGS: Record<ColonReading, string> = {
+  // `[honkai: star rail:0.5]`: from `honkai` to ` star rail` at half the steps.
+  s: 'a1111 reads its ":" inside [ ] as prompt editing\'s ([from:to:when]): it becomes two prompts, split there',
+  // `[honkai: star rail:genshin impact:0.5]`: a colon too many for prompt editing.
+  t: 'its ":" is one too many for prompt editing\'s brackets ([from:to:when]): a1111 cannot read them as prompt editing and takes them as text',
+  // `[honkai: star rail|genshin impact]`: lark's parse of the whole prompt fails.
+  a: 'its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text',
+};
+
 /**
  * The tags in [ ] that the parser split at their own `:` (`[honkai: star rail:genshin impact:0.5]`,
- * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second, the tag, and
- * whether the brackets are prompt editing's (they end in `:number`; a1111 reads `[honkai: star rail]`
- * as the tag, a weaker one). Only where a piece is unknown alone; undefined for most lines.
+ * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second, the tag, and how
+ * a1111 reads the colon (`reading`): prompt editing's brackets (ending in `:number`) with one colon
+ * separator split the tag, with more are read as text; in alternation the prompt does not parse;
+ * undefined in other brackets (`[honkai: star rail]` is the tag, a weaker one). Only where a piece is
+ * unknown alone; undefined for most lines.
  */
-function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string; editing: boolean }> | undefined {
-  let split: Map<number, { second: number; tag: string; editing: boolean }> | undefined;
+function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string; reading?: ColonReading }> | undefined {
+  let split: Map<number, { second: number; tag: string; reading?: ColonReading }> | undefined;
   const tags = parsed.tags;
   for (let index = 0; index + 1 < tags.length; index++) {
     const first = tags[index]!;
@@ -177,11 +190,25 @@ function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDic
     const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
     if (!joined) continue;
     const group = parsed.groups[first.group]!;
-    const editing = group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close));
-    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name, editing });
+    // The colons and bars of this bracket (not of those inside it): `[a: b]` alone is the tag to a1111 (weaker).
+    const inGroup = parsed.separators.filter((at) => at > group.open && (group.close === undefined || at < group.close) && innermostGroupAt(parsed, at) === first.group);
+    // (The `:when` is a weight token, not a separator: `[from:to:when]` holds one colon separator.)
+    const colons = inGroup.filter((at) => line[at] === ':').length;
+    const reading: ColonReading | undefined = inGroup.some((at) => line[at] === '|') ? 'a'
+      : group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close)) ? (colons <= 1 ? 's' : 't') : undefined;
+    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name, reading });
     index++;
   }
   return split;
+}
+
+/** The innermost bracket group holding a column, by index (undefined outside all). */
+function innermostGroupAt(parsed: ParsedPrompt, column: number): number | undefined {
+  let found: number | undefined;
+  parsed.groups.forEach((group, index) => {
+    if (group.open < column && (group.close === undefined || column < group.close) && (found === undefined || group.open > parsed.groups[found]!.open)) found = index;
+  });
+  return found;
 }
 
 /** Prompt editing's end, `:0.5]` or `:10]` (the text before the closing bracket). */
@@ -806,8 +833,8 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     const split = splitByColon?.get(index);
     if (split) {
       const end = parsed.tags[split.second]!.end;
-      // Not prompt editing (`[honkai: star rail]`): a1111 reads the tag, only the parser's pieces are split.
-      if (split.editing && end !== typingEnd) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, end, line.slice(tag.start, end), split.tag));
+      // Neither prompt editing nor alternation (`[honkai: star rail]`): a1111 reads the tag, only the parser's pieces are split.
+      if (split.reading && end !== typingEnd) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, end, line.slice(tag.start, end), `${split.reading}:${split.tag}`));
       secondPiece = split.second;
       continue;
     }

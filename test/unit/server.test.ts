@@ -658,7 +658,7 @@ describe('language server, dictionary-only', () => {
 
   test('a tag split at its own `:` inside [ ] (prompt editing reads it as a separator) is one problem naming the tag, fixed by escaping the colon', async () => {
     // The last: not prompt editing (no `:number`), a1111 reads the tag (weaker): no problem, no unknown pieces.
-    const lines = ['[honkai: star rail:genshin impact:0.5]', '[rem \\(re:zero\\):emilia \\(re:zero\\):0.5]', '[smile:frown:0.5], honkai: star rail', '[honkai\\: star rail:genshin impact:0.5]', '1girl, [honkai: star rail]'];
+    const lines = ['[honkai: star rail:genshin impact:0.5]', '[rem \\(re:zero\\):emilia \\(re:zero\\):0.5]', '[smile:frown:0.5], honkai: star rail', '[honkai\\: star rail:genshin impact:0.5]', '1girl, [honkai: star rail]', '[honkai: star rail:0.5], [honkai: star rail|genshin impact]'];
     const text = lines.join('\n');
     const uri = await client.open('unescaped-colon.prompt', text);
     const found = await client.waitForDiagnostics(uri, (all) => all.some((d) => d.code === 'unescaped-colon'));
@@ -666,8 +666,13 @@ describe('language server, dictionary-only', () => {
       ['unescaped-colon', 0, 'honkai: star rail'],
       ['unescaped-colon', 1, 'rem \\(re:zero\\)'],
       ['unescaped-colon', 1, 'emilia \\(re:zero\\)'],
+      ['unescaped-colon', 5, 'honkai: star rail'],
+      ['unescaped-colon', 5, 'honkai: star rail'],
     ]);
-    assert.match(found[0]!.message, /"honkai: star rail" is the tag honkai:_star_rail, but its ":" inside prompt editing's brackets \(\[from:to:when\]\) is one too many: a1111 cannot read them as prompt editing and takes them as text; write honkai\\: star rail\./);
+    // As a1111 reads each (its lark grammar): a colon too many, prompt editing that splits the tag, a prompt that does not parse.
+    assert.match(found[3]!.message, /a1111 reads its ":" inside \[ \] as prompt editing's \(\[from:to:when\]\): it becomes two prompts, split there; write honkai\\: star rail\./);
+    assert.match(found[4]!.message, /its ":" inside \[a\|b\] stops a1111 from parsing the prompt: every \[a\|b\] and \[a:b:n\] in it is taken as text/);
+    assert.match(found[0]!.message, /"honkai: star rail" is the tag honkai:_star_rail, but its ":" is one too many for prompt editing's brackets \(\[from:to:when\]\): a1111 cannot read them as prompt editing and takes them as text; write honkai\\: star rail\./);
     const [fix] = await client.codeActions(uri, [found[1]!]);
     assert.equal(fix!.title, 'Escape the colon: rem \\(re\\:zero\\)');
     assert.equal(applyEdits(text, fix!.edit!.changes![uri]!).split('\n')[1], '[rem \\(re\\:zero\\):emilia \\(re:zero\\):0.5]');
