@@ -98,7 +98,9 @@ function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, settings: Pi
   // Past this the best token's share is below top-p (and the rest above 1e-9): most draws stop early.
   const enough = Math.max(1 / settings.topP - 1, 1e-9);
   let others = 0;
-  if (settings.topK > 0) {
+  // Within a short top-k, ranked (cheap); past 256 a ranking sorts the vocabulary (18 ms a draw on
+  // 50k tokens), so all tokens count: more "others" than the top-k's, so never a wrong yes.
+  if (settings.topK > 0 && settings.topK <= 256) {
     const ranked = rankAllowed(logProbs, 0, logProbs.length, blocked, settings.topK);
     if (ranked.size === 0) return false;
     for (let i = 1; i < ranked.size && others <= enough; i++) others += Math.exp((ranked.values[i] - ranked.values[0]) / settings.temperature);

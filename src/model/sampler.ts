@@ -328,6 +328,58 @@ export interface RankedTokens {
 }
 
 /**
+ * The allowed tokens, or when they are more than twice `keep` the `keep` best of them (ties to the
+ * lower id, as the sort orders them), in no order: the keep-th best value found by selection (linear).
+ */
+function bestAllowed(logits: Float32Array, offset: number, vocab: number, blocked: Uint8Array, keep: number): number[] {
+  const allowed: number[] = [];
+  const values = new Float64Array(vocab);
+  let sawNaN = false;
+  for (let token = 0; token < vocab; token++) {
+    if (blocked[token] !== 0) continue;
+    const value = logits[offset + token];
+    values[allowed.length] = value;
+    allowed.push(token);
+    if (value !== value) sawNaN = true;
+  }
+  // (NaN has no place in an order: the full sort decides, as it did.)
+  if (allowed.length <= 2 * keep || sawNaN) return allowed;
+  const threshold = kthLargest(values.slice(0, allowed.length), keep);
+  const best: number[] = [];
+  for (let i = 0; i < allowed.length; i++) if (values[i] > threshold) best.push(allowed[i]);
+  // Ties at the threshold: the lower ids, up to `keep` (the tokens are listed by id).
+  for (let i = 0; i < allowed.length && best.length < keep; i++) if (values[i] === threshold) best.push(allowed[i]);
+  return best;
+}
+
+/** The k-th largest of `values` (1-based), reordering them: Hoare's selection, middle pivot. */
+function kthLargest(values: Float64Array, k: number): number {
+  let low = 0;
+  let high = values.length - 1;
+  const target = k - 1;
+  while (low < high) {
+    const pivot = values[(low + high) >>> 1];
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (values[i] > pivot) i++;
+      while (values[j] < pivot) j--;
+      if (i <= j) {
+        const swap = values[i];
+        values[i] = values[j];
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) high = j;
+    else if (target >= i) low = i;
+    else return values[target];
+  }
+  return values[target];
+}
+
+/**
  * The `keep` best allowed tokens. With `hint` (a guess at a value at or below the keep-th best,
  * e.g. from the previous step's distribution) one pass gathers the tokens at or above it (or a
  * little lower, see rankAtLeast) and only those are ranked; if that finds too few or too many,
@@ -354,9 +406,9 @@ export function rankAllowed(
     }
   }
   if (keep > 256) {
-    // A long list (no top-k): sort every allowed token rather than insert one by one (quadratic).
-    const order: number[] = [];
-    for (let token = 0; token < vocab; token++) if (blocked[token] === 0) order.push(token);
+    // A long list: sort rather than insert one by one (quadratic); only the `keep` best when they are
+    // a part of the allowed (a top-k of 1,000 sorted a sub-word model's 50,000 tokens at each draw).
+    const order = bestAllowed(logits, offset, vocab, blocked, keep);
     order.sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
     const size = Math.min(keep, order.length);
     const ranked = { ids: Int32Array.from(order.slice(0, size)), values: new Float64Array(size), size };

@@ -274,6 +274,25 @@ test('ArrayPool: slices that never overlap and stay valid across chunks; ranking
   }
 });
 
+test('rankAllowed past 256: the k best by selection are the full sort\'s first k (ties to the lower id, blocks, k near the allowed count)', () => {
+  const random = createRandom(7);
+  for (let trial = 0; trial < 60; trial++) {
+    const vocab = [600, 3000, 6173, 50257][trial % 4]!;
+    // Every third row in whole numbers: many ties at the k-th value.
+    const logits = Float32Array.from({ length: vocab }, () => (trial % 3 === 0 ? Math.round(random() * 20) : random() * 30 - 15));
+    const blocked = new Uint8Array(vocab);
+    for (let i = 0; i < vocab; i++) if (random() < 0.1) blocked[i] = 1;
+    const order: number[] = [];
+    for (let token = 0; token < vocab; token++) if (!blocked[token]) order.push(token);
+    order.sort((a, b) => logits[b]! - logits[a]! || a - b);
+    for (const keep of [257, 300, 1000, 2999]) {
+      const ranked = rankAllowed(logits, 0, vocab, blocked, keep);
+      assert.deepEqual(Array.from(ranked.ids.subarray(0, ranked.size)), order.slice(0, keep), `trial ${trial}, keep ${keep}`);
+      assert.deepEqual(Array.from(ranked.values.subarray(0, ranked.size)), order.slice(0, keep).map((token) => logits[token]!));
+    }
+  }
+});
+
 test('rankAllowed and targetProbability: the hint changes the work, never the answer', () => {
   const random = createRandom(8);
   const vocab = 2000;
