@@ -94,18 +94,21 @@ export async function throughLink(file: string): Promise<string> {
   if (!stat?.isSymbolicLink()) return file;
   const real = await fs.promises.realpath(file).catch(() => undefined);
   if (real !== undefined) return (await fs.promises.stat(real)).isFile() ? real : file;
-  // Broken: followed link by link to the file not made yet (a chain of links too); a loop, or one
-  // leading on through something not a link (`/dev/stdout` to a pipe), is left to checkOutputPath.
+  // Broken: followed link by link to the file not made yet (a chain of links too); one leading on
+  // through something not a link (`/dev/stdout` to a pipe) is left to checkOutputPath; a loop refused.
   let target = file;
   for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
-    target = path.resolve(path.dirname(target), await fs.promises.readlink(target));
+    // Relative to the link's real folder, as the system reads it (`..` through a linked folder).
+    const folder = await fs.promises.realpath(path.dirname(target)).catch(() => path.dirname(target));
+    target = path.resolve(folder, await fs.promises.readlink(target));
     // /dev/stdout's chain ends in /proc's names of pipes and sockets (`socket:[1826051]`), no file to make.
     if (isSystemPath(target)) return file;
     const next = await fs.promises.lstat(target).catch(() => undefined);
     if (next === undefined) return target;
     if (!next.isSymbolicLink()) return file;
   }
-  return file;
+  // Renamed over, the loop's first link would become a file.
+  throw new ConvertUsageError(`output is a link that leads round in a loop: ${file}`);
 }
 
 /** Links followed at most (Linux's own limit is 40). */

@@ -503,6 +503,17 @@ test('convert: an output that is a link is written through: the link stays and t
   await convertMetadata({ inputs, output: chained });
   assert.ok(fs.lstatSync(chained).isSymbolicLink() && fs.lstatSync(path.join(dir, 'runs', 'latest.txt')).isSymbolicLink());
   assert.equal(readLines(path.join(dir, 'runs', 'next.txt')).length, 31);
+  // Through a linked folder, a relative link is read from the link's real folder, as the system does.
+  fs.mkdirSync(path.join(dir, 'real', 'sub'), { recursive: true });
+  fs.symlinkSync(path.join(dir, 'real', 'sub'), path.join(dir, 'linked-sub'));
+  fs.symlinkSync(path.join('..', 'up.txt'), path.join(dir, 'real', 'sub', 'up-link.txt'));
+  await convertMetadata({ inputs, output: path.join(dir, 'linked-sub', 'up-link.txt') });
+  assert.equal(readLines(path.join(dir, 'real', 'up.txt')).length, 31);
+  // A loop is refused, the links left as they were.
+  fs.symlinkSync('loop-b.txt', path.join(dir, 'loop-a.txt'));
+  fs.symlinkSync('loop-a.txt', path.join(dir, 'loop-b.txt'));
+  await assert.rejects(convertMetadata({ inputs, output: path.join(dir, 'loop-a.txt') }), /output is a link that leads round in a loop: .*loop-a\.txt/);
+  assert.ok(fs.lstatSync(path.join(dir, 'loop-a.txt')).isSymbolicLink());
 });
 
 test('PostIdSet: each id once, in the bitmap and beyond it (ids of 2^31 and more, negative, not whole)', () => {
