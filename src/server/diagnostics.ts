@@ -189,17 +189,30 @@ function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDic
     if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name)) continue;
     const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
     if (!joined) continue;
-    const group = parsed.groups[first.group]!;
-    // The colons and bars of this bracket (not of those inside it): `[a: b]` alone is the tag to a1111 (weaker).
-    const inGroup = parsed.separators.filter((at) => at > group.open && (group.close === undefined || at < group.close) && innermostGroupAt(parsed, at) === first.group);
-    // (The `:when` is a weight token, not a separator: `[from:to:when]` holds one colon separator.)
-    const colons = inGroup.filter((at) => line[at] === ':').length;
-    const reading: ColonReading | undefined = inGroup.some((at) => line[at] === '|') ? 'a'
-      : group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close)) ? (colons <= 1 ? 's' : 't') : undefined;
-    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name, reading });
+    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name, reading: colonReading(line, parsed, first.group) });
     index++;
   }
   return split;
+}
+
+/**
+ * How a1111 reads a colon in the [ ] group `innermost`, from it out through the groups around it: in
+ * alternation (at any level) the prompt does not parse; in prompt editing's brackets with one colon
+ * separator (`:when` is a weight token, not one) the tag is split, with more (or inside another's,
+ * `[dog:[honkai: star rail]:0.5]`) the brackets are text; in other brackets the tag is read as written.
+ */
+function colonReading(line: string, parsed: ParsedPrompt, innermost: number): ColonReading | undefined {
+  let reading: ColonReading | undefined;
+  for (let index: number | undefined = innermost; index !== undefined; index = parsed.groups[index]!.parent) {
+    const group = parsed.groups[index]!;
+    if (group.kind !== '[') continue;
+    const own = parsed.separators.filter((at) => at > group.open && (group.close === undefined || at < group.close) && innermostGroupAt(parsed, at) === index);
+    if (own.some((at) => line[at] === '|')) return 'a';
+    if (reading === undefined && group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close))) {
+      reading = index === innermost && own.filter((at) => line[at] === ':').length <= 1 ? 's' : 't';
+    }
+  }
+  return reading;
 }
 
 /** The innermost bracket group holding a column, by index (undefined outside all). */

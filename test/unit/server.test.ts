@@ -2008,6 +2008,16 @@ test('diagnostics: a check after a one-line edit checks that line (and its neigh
   assert.equal(linesChecked, 500);
 });
 
+test('unescaped-colon reads a colon as a1111 does through the brackets around it: alternation at any level fails the prompt, prompt editing around it makes it text', () => {
+  const dictionary = loadDictionary();
+  const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  const reading = (line: string): string[] => lineProblems(line, dictionary, check).filter((d) => d.code === 'unescaped-colon').map((d) => d.message.replace(/^.* is the tag honkai:_star_rail, but /, '').replace(/; write .*$/, ''));
+  assert.deepEqual(reading('[cat|[honkai: star rail]]'), ['its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text']);
+  assert.deepEqual(reading('[cat|[honkai: star rail:genshin impact:0.5]]'), ['its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text']);
+  assert.match(reading('[dog:[honkai: star rail]:0.5]')[0]!, /a1111 cannot read them as prompt editing and takes them as text/);
+  assert.deepEqual(reading('[[honkai: star rail]], (honkai: star rail)'), []);
+});
+
 test('Fix All on real posts with aliases and duplicates written in: no alias or duplicate left, the same tags', () => {
   const dictionary = loadDictionary();
   const check: DiagnosticsSettings = { ...DEFAULT_SETTINGS.diagnostics, unknownTags: false };
