@@ -35,6 +35,8 @@ export function isIncomplete(list: object): boolean {
 const MAX_FILES = 20_000;
 /** Folders deeper than this are not read (and said so in the log). */
 const MAX_DEPTH = 16;
+/** Folders read for one listing at most (and said so in the log). */
+const MAX_FOLDERS = 5_000;
 
 interface Listing {
   at: number;
@@ -138,6 +140,9 @@ export async function listFolderFiles(
   folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES, followLinks = true,
 ): Promise<FolderFile[]> {
   const files: FolderFile[] = [];
+  // Folders read in all: links to the same folders at each level multiply the walk (two a level, 15
+  // levels: 10 s), which no real folder of wildcards or LoRAs comes near.
+  let foldersLeft = MAX_FOLDERS;
   /** `ancestors`: the real paths of the folders above (a link to one of them is a loop). */
   const visit = async (dir: string, prefix: string, depth: number, realDir: string, ancestors: Set<string>, viaLink: boolean): Promise<void> => {
     let entries;
@@ -182,6 +187,11 @@ export async function listFolderFiles(
           markIncomplete(files);
           warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);
           continue;
+        }
+        if (--foldersLeft < 0) {
+          markIncomplete(files);
+          warn(`${kind} folder ${folder}: more than ${MAX_FOLDERS.toLocaleString('en-US')} folders (links to the same folders counted each time); the rest are not read.`);
+          return;
         }
         await visit(full, `${prefix}${entry.name}/`, depth + 1, real, new Set(ancestors).add(real), viaLink || link);
         continue;

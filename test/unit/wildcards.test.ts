@@ -94,6 +94,25 @@ test('wildcards: links to files and folders are listed as Dynamic Prompts (os.wa
   assert.match(unreadable[0]!, /z_real: EACCES/);
 });
 
+test('wildcards: links to the same folders at each level are walked up to 5,000 folders, then the listing says it is incomplete (two a level, 15 levels took 10 s)', { skip: process.platform === 'win32' }, async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcard-diamond-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const levels = 15;
+  for (let level = 0; level <= levels; level++) {
+    fs.mkdirSync(path.join(root, `l${level}`));
+    fs.writeFileSync(path.join(root, `l${level}`, 'x.txt'), 'x\n');
+  }
+  for (let level = 0; level < levels; level++) {
+    for (const name of ['a', 'b']) fs.symlinkSync(path.join(root, `l${level + 1}`), path.join(root, `l${level}`, name));
+  }
+  const warnings: string[] = [];
+  const started = performance.now();
+  const listed = await listFolderFiles(path.join(root, 'l0'), WILDCARD_EXTENSIONS, 'Wildcard', (m) => warnings.push(m));
+  assert.ok(performance.now() - started < 5000, `${Math.round(performance.now() - started)} ms`);
+  assert.ok(isIncomplete(listed));
+  assert.ok(warnings.some((m) => m.includes('more than 5,000 folders')), JSON.stringify(warnings));
+});
+
 test('wildcards: a collection over 4 MB is left out with a warning naming it (parsing one took ~90 bytes a byte); smaller ones are read', async () => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-big-'));
   try {
