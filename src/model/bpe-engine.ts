@@ -94,31 +94,42 @@ function drawsGreedily(settings: { temperature: number; topK: number }): boolean
  * as does a temperature that leaves the rest below 1e-9 together. Such a row redrew a rejected tag
  * every try and ended after one tag.
  */
-function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, settings: PickOptions): boolean {
+export function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, settings: PickOptions): boolean {
   // Past this the best token's share is below top-p (and the rest above 1e-9): most draws stop early.
   const enough = Math.max(1 / settings.topP - 1, 1e-9);
-  let others = 0;
-  // Within a short top-k, ranked (cheap); past 256 a ranking sorts the vocabulary (18 ms a draw on
-  // 50k tokens), so all tokens count: more "others" than the top-k's, so never a wrong yes.
+  const share = (others: number): boolean => 1 / (1 + others) >= settings.topP || others < 1e-9;
+  // Within a short top-k, ranked (cheap).
   if (settings.topK > 0 && settings.topK <= 256) {
     const ranked = rankAllowed(logProbs, 0, logProbs.length, blocked, settings.topK);
     if (ranked.size === 0) return false;
+    let others = 0;
     for (let i = 1; i < ranked.size && others <= enough; i++) others += Math.exp((ranked.values[i] - ranked.values[0]) / settings.temperature);
-  } else {
-    let best = -Infinity;
-    for (let token = 0; token < logProbs.length; token++) if (blocked[token] === 0 && logProbs[token] > best) best = logProbs[token];
-    if (best === -Infinity) return false;
-    let skippedBest = false;
-    for (let token = 0; token < logProbs.length && others <= enough; token++) {
-      if (blocked[token] !== 0) continue;
-      if (logProbs[token] === best && !skippedBest) {
-        skippedBest = true;
-        continue;
-      }
-      others += Math.exp((logProbs[token] - best) / settings.temperature);
-    }
+    return share(others);
   }
-  return 1 / (1 + others) >= settings.topP || others < 1e-9;
+  let best = -Infinity;
+  for (let token = 0; token < logProbs.length; token++) if (blocked[token] === 0 && logProbs[token] > best) best = logProbs[token];
+  if (best === -Infinity) return false;
+  // All the others, and the largest of them: the top-k's others lie between the two.
+  let others = 0;
+  let second = 0;
+  let skippedBest = false;
+  for (let token = 0; token < logProbs.length; token++) {
+    if (blocked[token] !== 0) continue;
+    if (logProbs[token] === best && !skippedBest) {
+      skippedBest = true;
+      continue;
+    }
+    const weight = Math.exp((logProbs[token] - best) / settings.temperature);
+    others += weight;
+    if (weight > second) second = weight;
+  }
+  if (share(others)) return true;
+  if (!(settings.topK > 0) || !share(second)) return false;
+  // A long top-k (past 256) between the two: ranked by selection, only in this rare case.
+  const ranked = rankAllowed(logProbs, 0, logProbs.length, blocked, settings.topK);
+  let topOthers = 0;
+  for (let i = 1; i < ranked.size; i++) topOthers += Math.exp((ranked.values[i] - ranked.values[0]) / settings.temperature);
+  return share(topOthers);
 }
 
 /** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */

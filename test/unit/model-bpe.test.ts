@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BpeModelEngine } from '../../src/model/bpe-engine';
+import { BpeModelEngine, keepsOnlyBest } from '../../src/model/bpe-engine';
 import { normalizeTag } from '../../src/model/dictionary';
 import { loadDictionary, loadEngine } from '../../src/model/index';
 import { PastTiles } from '../../src/model/session';
@@ -38,6 +38,20 @@ interface Reference {
   candidates: { tag: string; ids: number[]; logprob: number }[];
 }
 const reference = JSON.parse(fs.readFileSync(path.join(fixture, 'reference.json'), 'utf8')) as Reference;
+
+test('keepsOnlyBest: judged within the top-k that top-p cuts, a long top-k too (a heavy tail past it is not counted)', () => {
+  // 50,257 tokens, the best at 0 and the rest at -6: the best holds 57 % of the top 300, 0.8 % of all.
+  const logProbs = new Float32Array(50_257).fill(-6);
+  logProbs[7] = 0;
+  const blocked = new Uint8Array(logProbs.length);
+  for (const topK of [2, 256, 257, 300]) assert.equal(keepsOnlyBest(logProbs, blocked, { temperature: 1, topK, topP: 0.5 }), true, `top-k ${topK}`);
+  assert.equal(keepsOnlyBest(logProbs, blocked, { temperature: 1, topK: 0, topP: 0.5 }), false, 'no top-k: the tail counts');
+  assert.equal(keepsOnlyBest(logProbs, blocked, { temperature: 1, topK: 1000, topP: 0.5 }), false, 'top 1,000: the best holds 29 %');
+  assert.equal(keepsOnlyBest(logProbs, blocked, { temperature: 1e-4, topK: 0, topP: 1 }), true, 'a temperature that leaves the rest below 1e-9');
+  // Two tied at the best: either may be drawn.
+  logProbs[9] = 0;
+  assert.equal(keepsOnlyBest(logProbs, blocked, { temperature: 1, topK: 300, topP: 0.5 }), false);
+});
 
 describe('BPE model engine on the tiny-bpe fixture', () => {
   let engine: BpeModelEngine;
