@@ -145,11 +145,15 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
       list.push({ at: node.range[0], node });
     },
   });
+  // Each alias once (an anchor name defined many times is looked through for each).
+  const aliasTargets = new Map<unknown, unknown>();
   const resolved = (node: unknown): unknown => {
     if (!isAlias(node)) return node;
+    if (aliasTargets.has(node)) return aliasTargets.get(node);
     const at = node.range?.[0] ?? Infinity;
     let target: unknown;
     for (const anchor of anchors.get(node.source) ?? []) if (anchor.at < at) target = anchor.node;
+    aliasTargets.set(node, target);
     return target;
   };
   /**
@@ -190,7 +194,8 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   const wildcards: WildcardFile[] = [];
   // Keys looked at in all: maps aliased twice at each of 30 levels would be 2^30 visits.
   let pairsLeft = MAX_PAIRS;
-  const isMergeKey = (key: unknown): boolean => key === '<<' || (typeof key === 'symbol' && key.description === '<<');
+  // A plain `<<` only (yaml gives it as a symbol with `merge`): a quoted "<<" is a key like any, as PyYAML reads it.
+  const isMergeKey = (key: unknown): boolean => typeof key === 'symbol' && key.description === '<<';
   /**
    * A map's keys as PyYAML's safe_load (Dynamic Prompts) reads them: the merged maps' pairs (`<<: *a`
    * in order, each later one winning; `<<: [*a, *b]`, the earlier winning), then its own, the last of

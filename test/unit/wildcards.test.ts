@@ -302,8 +302,18 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
   // Lists of empty lists aliased ten deep: bounded by the nodes visited, not only the options (6.2 s at 8 levels).
   const empty = ['l0: &l0 []', ...Array.from({ length: 9 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`)].join('\n');
   const emptyStarted = performance.now();
-  await parseCollection({ name: 'empty', path: '/w/empty.yaml' }, empty, () => undefined);
+  const emptyWarnings: string[] = [];
+  await parseCollection({ name: 'empty', path: '/w/empty.yaml' }, empty, (m) => emptyWarnings.push(m));
   assert.ok(performance.now() - emptyStarted < 3000, `${Math.round(performance.now() - emptyStarted)} ms`);
+  // The file's budget (20 million nodes) warned once, at the list where it ran out, not for each after it.
+  assert.deepEqual(emptyWarnings, ['Wildcard collection /w/empty.yaml:9: its lists hold more than 20,000,000 entries with their aliases expanded; the options of this list and those after it are left out.']);
+  // A quoted "<<" is a key like any (PyYAML); an anchor name defined many times, each alias looked up once.
+  assert.deepEqual(await pyyaml('base: &base {k: [x]}\nd:\n  "<<": [y]\n'), [['base/k', ['x']], ['d/<<', ['y']]]);
+  const redefined = Array.from({ length: 3000 }, (_, i) => `a${i}: &r [v${i}]\nb${i}: *r`).join('\n');
+  const redefinedStarted = performance.now();
+  const redefinedKeys = await pyyaml(redefined);
+  assert.deepEqual(redefinedKeys[1], ['b0', ['v0']]);
+  assert.ok(performance.now() - redefinedStarted < 5000, `${Math.round(performance.now() - redefinedStarted)} ms`);
   // Past 50,000 keys the rest are left out, and the wildcards say they are not all.
   const many = Array.from({ length: 50_005 }, (_, i) => `k${i}: [x]`).join('\n');
   const manyWarnings: string[] = [];
