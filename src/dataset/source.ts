@@ -98,9 +98,7 @@ export async function throughLink(file: string): Promise<string> {
   // through something not a link (`/dev/stdout` to a pipe) is left to checkOutputPath; a loop refused.
   let target = file;
   for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
-    // Relative to the link's real folder, as the system reads it (`..` through a linked folder).
-    const folder = await fs.promises.realpath(path.dirname(target)).catch(() => path.dirname(target));
-    target = path.resolve(folder, await fs.promises.readlink(target));
+    target = await resolveLinkText(target, await fs.promises.readlink(target));
     // /dev/stdout's chain ends in /proc's names of pipes and sockets (`socket:[1826051]`), no file to make.
     if (isSystemPath(target)) return file;
     const next = await fs.promises.lstat(target).catch(() => undefined);
@@ -109,6 +107,31 @@ export async function throughLink(file: string): Promise<string> {
   }
   // Renamed over, the loop's first link would become a file.
   throw new ConvertUsageError(`output is a link that leads round in a loop: ${file}`);
+}
+
+/**
+ * Where a link's text leads, read part by part as the system reads it: from the link's real folder,
+ * each part that exists resolved before the next (`linked/../x` is `..` of where `linked` leads, not
+ * of the text), the parts after the first missing one joined as written.
+ */
+async function resolveLinkText(link: string, text: string): Promise<string> {
+  let at = path.isAbsolute(text) ? path.parse(path.resolve(text)).root : await fs.promises.realpath(path.dirname(link)).catch(() => path.dirname(link));
+  let missing = false;
+  for (const part of text.split(/[\\/]+/)) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      at = path.dirname(at);
+      continue;
+    }
+    at = path.join(at, part);
+    if (!missing) {
+      const real = await fs.promises.realpath(at).catch(() => undefined);
+      if (real !== undefined) at = real;
+      // A link that leads nowhere yet (the chain's next) or a part not made: kept as written.
+      else missing = (await fs.promises.lstat(at).catch(() => undefined)) === undefined;
+    }
+  }
+  return at;
 }
 
 /** Links followed at most (Linux's own limit is 40). */

@@ -509,6 +509,11 @@ test('convert: an output that is a link is written through: the link stays and t
   fs.symlinkSync(path.join('..', 'up.txt'), path.join(dir, 'real', 'sub', 'up-link.txt'));
   await convertMetadata({ inputs, output: path.join(dir, 'linked-sub', 'up-link.txt') });
   assert.equal(readLines(path.join(dir, 'real', 'up.txt')).length, 31);
+  // `..` after a linked folder in a link's text is `..` of where that folder leads.
+  fs.mkdirSync(path.join(dir, 'real', 'data'));
+  fs.symlinkSync('linked-sub/../data/new.txt', path.join(dir, 'through-dots.txt'));
+  await convertMetadata({ inputs, output: path.join(dir, 'through-dots.txt') });
+  assert.equal(readLines(path.join(dir, 'real', 'data', 'new.txt')).length, 31);
   // A loop is refused, the links left as they were.
   fs.symlinkSync('loop-b.txt', path.join(dir, 'loop-a.txt'));
   fs.symlinkSync('loop-a.txt', path.join(dir, 'loop-b.txt'));
