@@ -188,7 +188,6 @@ export const ONNX_FILES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_
 /** Weights a Hugging Face folder holds before any ONNX export. */
 const UNEXPORTED_WEIGHTS = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack'];
 
-/** What the folder holds instead of a graph the engine reads: PyTorch weights, other .onnx files. */
 /** Whether a path names anything, a broken link too (ENOTDIR: `onnx` is a file). */
 function isPresent(file: string): boolean {
   try {
@@ -206,12 +205,19 @@ function checkOnnxFile(file: string): void {
     stat = fs.statSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ModelLoadError(file, `a link that leads ${code === 'ELOOP' ? 'round in a loop' : 'nowhere'} (${fs.readlinkSync(file)})`);
+    let target: string;
+    try {
+      target = fs.readlinkSync(file);
+    } catch {
+      throw new ModelLoadError(file, `cannot read (${code ?? String(err)})`);
+    }
+    throw new ModelLoadError(file, `a link that leads ${code === 'ELOOP' ? 'round in a loop' : 'nowhere'} (${target})`);
   }
   const reason = unreadableReason(stat, Infinity);
   if (reason !== undefined) throw new ModelLoadError(file, reason);
 }
 
+/** What the folder holds instead of a graph the engine reads: PyTorch weights, other .onnx files. */
 function missingOnnxHint(folder: string): string {
   const hints: string[] = [];
   const weights = UNEXPORTED_WEIGHTS.find((name) => fs.existsSync(path.join(folder, name)));
