@@ -132,7 +132,6 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   const impactPack = isImpactPackFile(file.path);
   const slash = file.name.lastIndexOf('/');
   const folder = slash < 0 || impactPack ? '' : file.name.slice(0, slash + 1);
-  /** An alias (`more: *colors`) as the node it names; undefined for one naming no anchor. */
   // The anchors, found in one walk: yaml's own resolve() walks the whole document for each alias
   // (8,000 aliases in 159 KB took 53 s). An alias names the last anchor of its name before it.
   const anchors = new Map<string, { at: number; node: unknown }[]>();
@@ -147,6 +146,7 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   });
   // Each alias once (an anchor name defined many times is looked through for each).
   const aliasTargets = new Map<unknown, unknown>();
+  /** An alias (`more: *colors`) as the node it names; undefined for one naming no anchor. */
   const resolved = (node: unknown): unknown => {
     if (!isAlias(node)) return node;
     if (aliasTargets.has(node)) return aliasTargets.get(node);
@@ -156,12 +156,12 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
     aliasTargets.set(node, target);
     return target;
   };
+  let nodesLeft = MAX_NODES;
+  let fileCutWarned = false;
   /**
    * A list's options, its aliases resolved and lists in it flattened (`[*colors, green]`), within a
    * budget of items (a billion-laughs list is cut and named in the log, not expanded).
    */
-  let nodesLeft = MAX_NODES;
-  let fileCutWarned = false;
   const optionsOf = (list: YAMLSeq, line: number): string[] => {
     const items: unknown[] = [];
     let cut = false;
