@@ -101,7 +101,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   };
   // A few files read ahead while the one before is looked through: one read at a time waited on the
   // disk for each of 10,000 captions.
-  // Links to files are followed in a trusted workspace only (a rename would write through them).
+  // Links (to files and folders) are followed in a trusted workspace only (a rename would write through them).
   const folder = path.dirname(file);
   const listed = await listFolderFiles(folder, [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES, !ctx.folders.confined);
   // Each file once: the folder's own entries are distinct files (two names differing in case are two
