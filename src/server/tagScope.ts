@@ -99,8 +99,6 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
       return undefined;
     }
   };
-  // A few files read ahead while the one before is looked through: one read at a time waited on the
-  // disk for each of 10,000 captions.
   // Links (to files and folders) are followed in a trusted workspace only (a rename would write through them).
   const folder = path.dirname(file);
   const listed = await listFolderFiles(folder, [extension], 'Tag scope', (message) => ctx.settings.warnOnce(message), MAX_SCOPE_FILES, !ctx.folders.confined);
@@ -118,6 +116,8 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
     seenViaLink.add(key);
     return true;
   });
+  // A few files read ahead while the one before is looked through: one read at a time waited on the
+  // disk for each of 10,000 captions.
   const reading: Promise<{ document: LineDocument; bytes: number } | undefined>[] = [];
   let next = 0;
   const readAhead = (): void => {
