@@ -160,12 +160,14 @@ export function escapeColons(text: string): string {
 }
 
 /** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
-type ColonReading = 's' | 't' | 'a';
+type ColonReading = 's' | 't' | 'n' | 'a';
 const COLON_READINGS: Record<ColonReading, string> = {
   // `[honkai: star rail:0.5]`: from `honkai` to ` star rail` at half the steps.
   s: 'a1111 reads its ":" inside [ ] as prompt editing\'s ([from:to:when]): it becomes two prompts, split there',
   // `[honkai: star rail:genshin impact:0.5]`: a colon too many for prompt editing.
   t: 'its ":" is one too many for prompt editing\'s brackets ([from:to:when]): a1111 cannot read them as prompt editing and takes them as text',
+  // `[dog:[honkai: star rail]:0.5]`: brackets inside prompt editing's cannot hold a colon.
+  n: 'its ":" in [ ] inside prompt editing\'s brackets ([from:to:when]) is more than a1111 can read there: it takes them as text',
   // `[honkai: star rail|genshin impact]`: lark's parse of the whole prompt fails.
   a: 'its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text',
 };
@@ -209,7 +211,7 @@ function colonReading(line: string, parsed: ParsedPrompt, innermost: number): Co
     const own = parsed.separators.filter((at) => at > group.open && (group.close === undefined || at < group.close) && innermostGroupAt(parsed, at) === index);
     if (own.some((at) => line[at] === '|')) return 'a';
     if (reading === undefined && group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close))) {
-      reading = index === innermost && own.filter((at) => line[at] === ':').length <= 1 ? 's' : 't';
+      reading = index !== innermost ? 'n' : own.filter((at) => line[at] === ':').length <= 1 ? 's' : 't';
     }
   }
   return reading;

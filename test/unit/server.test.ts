@@ -2014,7 +2014,7 @@ test('unescaped-colon reads a colon as a1111 does through the brackets around it
   const reading = (line: string): string[] => lineProblems(line, dictionary, check).filter((d) => d.code === 'unescaped-colon').map((d) => d.message.replace(/^.* is the tag honkai:_star_rail, but /, '').replace(/; write .*$/, ''));
   assert.deepEqual(reading('[cat|[honkai: star rail]]'), ['its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text']);
   assert.deepEqual(reading('[cat|[honkai: star rail:genshin impact:0.5]]'), ['its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text']);
-  assert.match(reading('[dog:[honkai: star rail]:0.5]')[0]!, /a1111 cannot read them as prompt editing and takes them as text/);
+  assert.deepEqual(reading('[dog:[honkai: star rail]:0.5]'), ['its ":" in [ ] inside prompt editing\'s brackets ([from:to:when]) is more than a1111 can read there: it takes them as text']);
   assert.deepEqual(reading('[[honkai: star rail]], (honkai: star rail)'), []);
 });
 
