@@ -136,8 +136,9 @@ export interface TagBeingTyped {
   end: number;
 }
 
-// a1111's re_weight: a prompt (each AND segment, and so a prompt without one) ending in `:number`.
-const PROMPT_WEIGHT_AT_END = /:\s*[-+]?(?:\d+\.?|\d*\.\d+)\s*$/;
+// A text ending in `:number`: a1111's re_weight on a prompt (each AND segment, and so a prompt without
+// one), and prompt editing's brackets (`[from:to:0.5]`, the text before the closing bracket).
+const ENDS_IN_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/;
 
 /**
  * The `:3` of `smile, :3` (or `winter_clothes:1.2`) ending a prompt of tags: a1111 takes it off as the
@@ -149,7 +150,7 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
   if (parsed.tokens.some((token) => token.kind === 'weight' && token.end >= line.trimEnd().length)) return undefined;
   const comment = parsed.tokens.find((token) => token.kind === 'comment');
   const body = (comment ? line.slice(0, comment.start) : line).trimEnd();
-  const match = PROMPT_WEIGHT_AT_END.exec(body);
+  const match = ENDS_IN_WEIGHT.exec(body);
   if (!match || !parsed.tags.some((tag) => tag.end === body.length)) return undefined;
   return { start: match.index, end: body.length };
 }
@@ -172,6 +173,12 @@ const COLON_READINGS: Record<ColonReading, string> = {
   a: 'its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text',
 };
 
+interface ColonSplit {
+  second: number;
+  tag: string;
+  reading?: ColonReading;
+}
+
 /**
  * The tags in [ ] that the parser split at their own `:` (`[honkai: star rail:genshin impact:0.5]`,
  * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second, the tag, and how
@@ -180,8 +187,8 @@ const COLON_READINGS: Record<ColonReading, string> = {
  * undefined in other brackets (`[honkai: star rail]` is the tag, a weaker one). Only where a piece is
  * unknown alone; undefined for most lines.
  */
-function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string; reading?: ColonReading }> | undefined {
-  let split: Map<number, { second: number; tag: string; reading?: ColonReading }> | undefined;
+function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, ColonSplit> | undefined {
+  let split: Map<number, ColonSplit> | undefined;
   const tags = parsed.tags;
   for (let index = 0; index + 1 < tags.length; index++) {
     const first = tags[index]!;
@@ -210,7 +217,7 @@ function colonReading(line: string, parsed: ParsedPrompt, innermost: number): Co
     if (group.kind !== '[') continue;
     const own = parsed.separators.filter((at) => at > group.open && (group.close === undefined || at < group.close) && innermostGroupAt(parsed, at) === index);
     if (own.some((at) => line[at] === '|')) return 'a';
-    if (reading === undefined && group.close !== undefined && PROMPT_EDITING_END.test(line.slice(group.open + 1, group.close))) {
+    if (reading === undefined && group.close !== undefined && ENDS_IN_WEIGHT.test(line.slice(group.open + 1, group.close))) {
       reading = index !== innermost ? 'n' : own.filter((at) => line[at] === ':').length <= 1 ? 's' : 't';
     }
   }
@@ -225,9 +232,6 @@ function innermostGroupAt(parsed: ParsedPrompt, column: number): number | undefi
   });
   return found;
 }
-
-/** Prompt editing's end, `:0.5]` or `:10]` (the text before the closing bracket). */
-const PROMPT_EDITING_END = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/;
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
 const knownTagSets = new WeakMap<string[], Set<string>>();
