@@ -98,14 +98,16 @@ export function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, setti
   // Past this the best token's share is below top-p (and the rest above 1e-9): most draws stop early.
   const enough = Math.max(1 / settings.topP - 1, 1e-9);
   const share = (others: number): boolean => 1 / (1 + others) >= settings.topP || others < 1e-9;
-  // Within a short top-k, ranked (cheap).
-  if (settings.topK > 0 && settings.topK <= 256) {
+  /** Within the top-k, ranked: the others' weights beside the best's (up to `enough`). */
+  const withinTopK = (): boolean => {
     const ranked = rankAllowed(logProbs, 0, logProbs.length, blocked, settings.topK);
     if (ranked.size === 0) return false;
     let others = 0;
     for (let i = 1; i < ranked.size && others <= enough; i++) others += Math.exp((ranked.values[i] - ranked.values[0]) / settings.temperature);
     return share(others);
-  }
+  };
+  // A short top-k ranked at once (cheap).
+  if (settings.topK > 0 && settings.topK <= 256) return withinTopK();
   let best = -Infinity;
   for (let token = 0; token < logProbs.length; token++) if (blocked[token] === 0 && logProbs[token] > best) best = logProbs[token];
   if (best === -Infinity) return false;
@@ -124,12 +126,8 @@ export function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, setti
     if (weight > second) second = weight;
   }
   if (share(others)) return true;
-  if (!(settings.topK > 0) || !share(second)) return false;
   // A long top-k (past 256) between the two: ranked by selection, only in this rare case.
-  const ranked = rankAllowed(logProbs, 0, logProbs.length, blocked, settings.topK);
-  let topOthers = 0;
-  for (let i = 1; i < ranked.size; i++) topOthers += Math.exp((ranked.values[i] - ranked.values[0]) / settings.temperature);
-  return share(topOthers);
+  return settings.topK > 0 && share(second) && withinTopK();
 }
 
 /** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */
@@ -625,14 +623,12 @@ export class BpeModelEngine extends ModelEngineBase {
     logProbs: Float32Array, mayStop: boolean, partial: readonly number[], rejected: RejectedPaths, greedy: boolean,
     blocked: Uint8Array, settings: PickOptions, random: () => number,
   ): { id: number; greedy: boolean } {
-    if (this.eosId >= 0) blocked[this.eosId] = mayStop ? 0 : 1;
+    // Judged among the tokens of a tag (the stop is drawn apart): with the stop blocked.
+    if (this.eosId >= 0) blocked[this.eosId] = 1;
     const unblock = rejected.block(partial, blocked);
     try {
-      // Judged among the tokens of a tag (the stop is drawn apart).
-      const stopBlocked = this.eosId >= 0 ? blocked[this.eosId] : 1;
-      if (this.eosId >= 0) blocked[this.eosId] = 1;
       const onlyBest = greedy || keepsOnlyBest(logProbs, blocked, settings);
-      if (this.eosId >= 0) blocked[this.eosId] = stopBlocked;
+      if (this.eosId >= 0) blocked[this.eosId] = mayStop ? 0 : 1;
       return { id: chooseTokenOrStop(logProbs, 0, logProbs.length, blocked, this.eosId, settings, random).token, greedy: onlyBest };
     } finally {
       for (const id of unblock) blocked[id] = 0;

@@ -59,7 +59,6 @@ const FUZZY_EDIT_COST = 50;
 /** Abbreviated tags scored by the tag model when the real matches do not fill the list. */
 const ABBREVIATIONS_SCORED = 256;
 
-
 export interface EngineLoadOptions {
   modelDir?: string;
   threads?: number;
@@ -719,10 +718,10 @@ export interface SampleSettings {
 /** The largest seed: the sampler's PRNG state is 32 bits. */
 export const MAX_SEED = 2 ** 32 - 1;
 
-/** Defaults and range checks for sample(); a bad value is a clear error. */
 /** The largest top-k sampled with drafts: past it the ranked lists are sorted whole (rankAllowed). */
 const MAX_DRAFT_TOP_K = 256;
 
+/** Defaults and range checks for sample(); a bad value is a clear error. */
 export function sampleSettings(options: SampleOptions, contextLength: number): SampleSettings {
   const settings: SampleSettings = {
     n: options.n ?? 1,
