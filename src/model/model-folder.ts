@@ -161,13 +161,13 @@ export function readTokenizer(file: string, configFile: string | undefined): Tok
   }
   // Two texts for one id: decoding reads one of them, encoding both (the model never learnt both).
   const tokenOfId = new Map<number, string>();
+  let size = 0;
   for (const [token, id] of vocab) {
     const other = tokenOfId.get(id);
     if (other !== undefined) throw new ModelLoadError(file, `tokens ${JSON.stringify(other)} and ${JSON.stringify(token)} have the same id ${id}`);
     tokenOfId.set(id, token);
+    size = Math.max(size, id + 1);
   }
-  let size = 0;
-  for (const id of vocab.values()) size = Math.max(size, id + 1);
   // Ids far past the tokens there are (a broken or hostile file): the tables made by id would take GBs.
   if (size > vocab.size + MAX_ID_GAP) {
     throw new ModelLoadError(file, `token ids go up to ${size - 1} but it holds ${vocab.size} tokens: not a tokenizer of consecutive ids`);
