@@ -15,7 +15,7 @@ import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, 
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, escapePipes, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
@@ -52,7 +52,7 @@ const FIX_ALL_TITLE = 'Fix all alias, duplicate and unescaped tags in this file'
  * What Fix All fixes: the problems whose quick fix is certain (an unknown tag's is a guess), and an
  * unknown tag that is a translation (the user's file names its tag).
  */
-const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag, DiagnosticCode.UnescapedParentheses, DiagnosticCode.UnescapedColon]);
+const FIXED_BY_FIX_ALL = new Set([DiagnosticCode.AliasTag, DiagnosticCode.DuplicateTag, DiagnosticCode.UnescapedParentheses, DiagnosticCode.UnescapedColon, DiagnosticCode.UnescapedPipe]);
 /** Times a line is checked and fixed at most: a removal touching another is left to the next pass. */
 const FIX_ALL_PASSES = 4;
 /** Lines fixed between two turns of the event loop. */
@@ -139,6 +139,11 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       if (problem.code === DiagnosticCode.UnescapedColon) {
         // Two pieces of one tag (`honkai: star rail` in [ ]): neither is checked alone, so no other edit touches them.
         if (index !== undefined) byTag.set(index, { start: problem.start, end: problem.end, text: escapeColons(text.slice(problem.start, problem.end)) });
+        continue;
+      }
+      if (problem.code === DiagnosticCode.UnescapedPipe) {
+        // A removal or an alias's tag decided first stands; the escape waits for the next pass.
+        if (index !== undefined && !byTag.has(index)) byTag.set(index, { start: problem.start, end: problem.end, text: escapePipes(text.slice(problem.start, problem.end)) });
         continue;
       }
       const canonical = index === undefined ? undefined : tags.canonical[index];
@@ -268,6 +273,9 @@ function quickFixes(
         break;
       case DiagnosticCode.UnescapedColon:
         fix(`Escape the colon: ${escapeColons(written)}`, diagnostic, { range: diagnostic.range, newText: escapeColons(written) }, true);
+        break;
+      case DiagnosticCode.UnescapedPipe:
+        fix(`Escape the "|": ${escapePipes(written)}`, diagnostic, { range: diagnostic.range, newText: escapePipes(written) }, true);
         break;
       case DiagnosticCode.PromptWeight:
         // a1111 takes a weight off the prompt's end only: a comma after it keeps it a tag.

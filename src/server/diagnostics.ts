@@ -37,6 +37,8 @@ export const enum DiagnosticCode {
   PromptWeight = 'prompt-weight',
   /** `[honkai: star rail:0.5]`, `[honkai: star rail|genshin impact]`: a tag's own `:` inside [ ] is syntax to a1111. */
   UnescapedColon = 'unescaped-colon',
+  /** `|_|` in a prompt with [a|b] or [a:b:n]: a1111 reads a `|` outside alternation as a parse error (inside [ ], as its separator). */
+  UnescapedPipe = 'unescaped-pipe',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
 }
@@ -103,6 +105,8 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
         range, severity, source: DIAGNOSTIC_SOURCE, code,
         message: `"${text}" is the tag ${other!.slice(2)}, but ${COLON_READINGS[other!.charAt(0) as ColonReading]}; write ${escapeColons(text)}.`,
       };
+    case DiagnosticCode.UnescapedPipe:
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other as PipeReading]}; write ${escapePipes(text)}.` };
     case DiagnosticCode.PromptWeight:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
@@ -158,6 +162,61 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
 /** `honkai: star rail` → `honkai\: star rail`: the colons a1111 reads as syntax inside [ ] escaped. */
 export function escapeColons(text: string): string {
   return text.replace(/(?<!\\):/g, '\\:');
+}
+
+/**
+ * `|_|` → `\|_\|`: every `|` not escaped already (`\\||/`, the tag `\||/`, keeps its escaped backslash)
+ * escaped, which a1111's grammar reads as text and its emphasis parser writes as `|`.
+ */
+export function escapePipes(text: string): string {
+  let escaped = '';
+  for (let at = 0; at < text.length; at++) {
+    const c = text[at]!;
+    if (c === '\\') {
+      escaped += text.slice(at, at + 2);
+      at++;
+    } else {
+      escaped += c === '|' ? '\\|' : c;
+    }
+  }
+  return escaped;
+}
+
+/** Whether a tag as written holds a `|` that no backslash escapes. */
+function hasUnescapedPipe(text: string): boolean {
+  return text.includes('|') && escapePipes(text) !== text;
+}
+
+/** How a1111 reads a tag's own `|` (an unescaped-pipe problem's `other`). */
+type PipeReading = 'alternation' | 'parse';
+const PIPE_READINGS: Record<PipeReading, string> = {
+  // `[|_|]`, `[|_||smile]`: lark's alternate rule takes every `|` in those brackets as a separator.
+  alternation: 'a1111 reads its "|" inside [ ] as alternation\'s ([a|b]): the tag becomes options taken in turn, step by step',
+  // `|_|, [cat:dog:0.5]`: no rule of a1111's grammar holds a `|` there, so the parse fails.
+  parse: 'its "|" stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text',
+};
+
+/**
+ * How a1111 reads the `|` of the tag at `index` (see PIPE_READINGS): in [ ] with no `:` of their own
+ * and no `:number` end, as alternation; anywhere else as a parse error, which changes the prompt only
+ * where it holds alternation or prompt editing (else a1111 takes the whole prompt as written, as
+ * parsing would). Undefined where it changes nothing.
+ */
+function pipeReading(line: string, parsed: ParsedPrompt, index: number): PipeReading | undefined {
+  const own = (group: number): number[] => parsed.separators.filter((at) => innermostGroupAt(parsed, at) === group);
+  const bracketsThatParse = (group: number): boolean => {
+    const g = parsed.groups[group]!;
+    if (g.kind !== '[' || g.close === undefined) return false;
+    return ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)) || own(group).some((at) => line[at] === '|');
+  };
+  const parent = parsed.tags[index]!.group;
+  if (parent !== undefined) {
+    const g = parsed.groups[parent]!;
+    // Dynamic Prompts' {a|b} is expanded before a1111 reads the prompt; its own reading of `|` is another matter.
+    if (g.kind === '{') return undefined;
+    if (g.kind === '[' && g.close !== undefined && !ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)) && !own(parent).some((at) => line[at] === ':')) return 'alternation';
+  }
+  return parsed.groups.some((_, group) => bracketsThatParse(group)) ? 'parse' : undefined;
 }
 
 /** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
@@ -879,6 +938,10 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (first === undefined) seen.set(key, tag.text);
     if (settings.parentheses && !beingTyped && hasUnescapedParentheses(tag.text)) {
       into.push(new LineProblem(DiagnosticCode.UnescapedParentheses, tag.start, tag.end, tag.text));
+    }
+    if (settings.parentheses && !beingTyped && parsed.groups.length > 0 && hasUnescapedPipe(tag.text)) {
+      const reading = pipeReading(line, parsed, index);
+      if (reading) into.push(new LineProblem(DiagnosticCode.UnescapedPipe, tag.start, tag.end, tag.text, reading));
     }
     if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {
       into.push(new LineProblem(DiagnosticCode.AliasTag, tag.start, tag.end, tag.text, canonical));

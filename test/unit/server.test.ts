@@ -15,7 +15,7 @@ import { loadDictionary } from '../../src/model/index';
 import { createRandom } from '../../src/util/random';
 import { fixLine } from '../../src/server/codeActions';
 import { parsePrompt } from '../../src/prompt/parser';
-import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, lineProblems, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
+import { DiagnosticsScheduler, MAX_PUBLISHED, changedSpan, checkDocument, escapePipes, lineProblems, commonPrefixLength, commonSuffixLength, joinSpans, spanOfChange, type ChangedSpan, type LineCache } from '../../src/server/diagnostics';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { FolderFiles } from '../../src/server/folderFiles';
 import { TranslationHost } from '../../src/server/translations';
@@ -678,6 +678,24 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(text, fix!.edit!.changes![uri]!).split('\n')[1], '[rem \\(re\\:zero\\):emilia \\(re:zero\\):0.5]');
     const fixed = (await afterFixAll(client, uri, text)).split('\n');
     assert.deepEqual(fixed.slice(0, 2), ['[honkai\\: star rail:genshin impact:0.5]', '[rem \\(re\\:zero\\):emilia \\(re\\:zero\\):0.5]']);
+  });
+
+  test('a face holding `|` (`|_|`) in a prompt with [a|b] or [a:b:n] is flagged as a1111 reads it, fixed by escaping the `|`', async () => {
+    // The last two change nothing: no alternation or prompt editing to lose, a dataset read as written.
+    const lines = ['1girl, |_|, [cat:dog:0.5]', '[|_||smile], :|', '\\\\||/, (:|:1.2), [cat|dog]', '1girl, \\|_\\|, [cat:dog:0.5]', '1girl, |_|, [smile]'];
+    const text = lines.join('\n');
+    const uri = await client.open('unescaped-pipe.prompt', text);
+    const pipes = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'unescaped-pipe');
+    const found = pipes(await client.waitForDiagnostics(uri, (all) => pipes(all).length > 0));
+    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, '|_|'], [1, '|_|'], [1, ':|'], [2, '\\\\||/'], [2, ':|']]);
+    assert.match(found[0]!.message, /^"\|_\|": its "\|" stops a1111 from parsing the prompt: every \[a\|b\] and \[a:b:n\] in it is taken as text; write \\\|_\\\|\.$/);
+    assert.match(found[1]!.message, /a1111 reads its "\|" inside \[ \] as alternation's \(\[a\|b\]\): the tag becomes options taken in turn/);
+    const [fix] = await client.codeActions(uri, [found[3]!]);
+    assert.equal(fix!.title, 'Escape the "|": \\\\\\|\\|/');
+    assert.equal(applyEdits(text, fix!.edit!.changes![uri]!).split('\n')[2], '\\\\\\|\\|/, (:|:1.2), [cat|dog]');
+    assert.deepEqual((await afterFixAll(client, uri, text)).split('\n').slice(0, 3), ['1girl, \\|_\\|, [cat:dog:0.5]', '[\\|_\\||smile], :\\|', '\\\\\\|\\|/, (:\\|:1.2), [cat|dog]']);
+    const dataset = await client.open('unescaped-pipe.tags', text);
+    assert.deepEqual(pipes(await client.waitForDiagnostics(dataset)), [], 'trainers read a caption as written');
   });
 
   test('a dataset or caption file gets tags with parentheses as trainers read them (unescaped) from fixes, Fix All, Add Tag and completion; a .prompt file escaped', async () => {
@@ -2016,6 +2034,24 @@ test('unescaped-colon reads a colon as a1111 does through the brackets around it
   assert.deepEqual(reading('[cat|[honkai: star rail:genshin impact:0.5]]'), ['its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text']);
   assert.deepEqual(reading('[dog:[honkai: star rail]:0.5]'), ['its ":" in [ ] inside prompt editing\'s brackets ([from:to:when]) is more than a1111 can read there: it takes them as text']);
   assert.deepEqual(reading('[[honkai: star rail]], (honkai: star rail)'), []);
+});
+
+test('unescaped-pipe reads a `|` as a1111 does: alternation in [ ] with no colon of their own, a failed parse elsewhere, which matters only beside [a|b] or [a:b:n]', () => {
+  const dictionary = loadDictionary();
+  const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  const reading = (line: string): string[] => lineProblems(line, dictionary, check).filter((d) => d.code === 'unescaped-pipe')
+    .map((d) => `${line.slice(d.range.start.character, d.range.end.character)} ${/alternation's/.test(d.message) ? 'alternation' : /stops a1111 from parsing/.test(d.message) ? 'parse' : d.message}`);
+  assert.deepEqual(reading('1girl, |_|, smile'), [], 'nothing to lose: a1111 takes the prompt as written');
+  assert.deepEqual(reading('1girl, |_|, [smile], (smile:1.2)'), [], 'emphasis is read without the grammar');
+  assert.deepEqual(reading('[|_|]'), ['|_| alternation']);
+  assert.deepEqual(reading('[cat|[|_|]]'), ['|_| alternation']);
+  assert.deepEqual(reading('[|_|:smile:0.5]'), ['|_| parse']);
+  assert.deepEqual(reading('[|_|:0.5]'), ['|_| parse']);
+  assert.deepEqual(reading('(|_|:1.2), [cat|dog]'), ['|_| parse']);
+  assert.deepEqual(reading('{|_||smile}, [cat|dog]'), [], 'Dynamic Prompts expands {a|b} first');
+  assert.deepEqual(reading('1girl, \\|_\\|, <\\|>_<\\|>, [cat:dog:0.5]'), []);
+  assert.equal(escapePipes('\\\\||/'), '\\\\\\|\\|/');
+  assert.equal(escapePipes(':\\|'), ':\\|');
 });
 
 test('Fix All on real posts with aliases and duplicates written in: no alias or duplicate left, the same tags', () => {
