@@ -47,10 +47,14 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   // through a link) is still the editor's.
   const openDocuments = ctx.documents.all().filter((each) => each.uri.startsWith('file:'));
   const open = new Map(openDocuments.map((each) => [pathKey(fileURLToPath(each.uri)), each]));
+  // (The document's own real path found among them: one lookup, not two, when it is open.)
+  let documentReal: string | undefined;
   for (const each of openDocuments) {
     const real = await fs.realpath(fileURLToPath(each.uri)).catch(() => undefined);
     if (real !== undefined && !open.has(pathKey(real))) open.set(pathKey(real), each);
+    if (each === document) documentReal = real ?? file;
   }
+  documentReal ??= await fs.realpath(file).catch(() => file);
   // The bytes of the files read ahead are reserved in the files' order, and given back once a file
   // has been looked through: the next file to look through never waits for one after it.
   let held = 0;
@@ -106,7 +110,6 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
   // on a case-sensitive volume); a file reached through a link is left out where its real path is one
   // of them or the document (two edits of one file, each made against its old text, would mix), and
   // is read once however many links lead to it.
-  const documentReal = await fs.realpath(file).catch(() => file);
   const ownReal = new Set(listed.filter((each) => !each.viaLink).map((each) => pathKey(each.realPath ?? each.path)));
   const seenViaLink = new Set([pathKey(file), pathKey(documentReal)]);
   const files = listed.filter((each) => {
