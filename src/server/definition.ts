@@ -2,7 +2,7 @@
 // `hair_color.txt` of the wildcard folders, a glob (`__animals/*__`) each file it chooses from.
 import { pathToFileURL } from 'node:url';
 import type { DefinitionParams, Location } from 'vscode-languageserver/node';
-import { tokenAt } from '../prompt/parser';
+import { wildcardAt } from './lineTags';
 import { parseLine, type ServerContext } from './serverContext';
 import { wildcardOfToken } from './wildcards';
 
@@ -10,9 +10,9 @@ export async function provideDefinition(ctx: ServerContext, params: DefinitionPa
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document) return null;
   const line = document.line(params.position.line);
-  const column = params.position.character;
+  const column = Math.min(params.position.character, line.length);
   const engine = await ctx.engines.engine();
-  const token = tokenAt(parseLine(line, engine.dictionary), column, 'wildcard');
+  const token = wildcardAt(parseLine(line, engine.dictionary), column);
   const wildcard = token && await wildcardOfToken(ctx.folders, await ctx.settings.forDocument(document.uri), line.slice(token.start, token.end));
   if (!wildcard) return null;
   return wildcard.files.map((file) => {

@@ -16,6 +16,7 @@ import { normalizeTag, promptSegmentsOf, wildcardName, type ParsedPrompt, type P
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
+import { isNotATag, tagsJoinedToGroups, tagsSplitAtColon } from './lineTags';
 import { FOLDER_SETTING, networkFiles } from './networks';
 import { networkOfToken } from '../prompt/networks';
 import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
@@ -239,28 +240,17 @@ interface ColonSplit {
 }
 
 /**
- * The tags in [ ] that the parser split at their own `:` (`[honkai: star rail:genshin impact:0.5]`,
- * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second, the tag, and how
- * a1111 reads the colon (`reading`): prompt editing's brackets (ending in `:number`) with one colon
- * separator split the tag, with more are read as text; in alternation the prompt does not parse;
- * undefined in other brackets (`[honkai: star rail]` is the tag, a weaker one). Only where a piece is
- * unknown alone; undefined for most lines.
+ * The tags in [ ] that the parser split at their own `:` (tagsSplitAtColon), with how a1111 reads the
+ * colon (`reading`): prompt editing's brackets (ending in `:number`) with one colon separator split the
+ * tag, with more are read as text; in alternation the prompt does not parse; undefined in other
+ * brackets (`[honkai: star rail]` is the tag, a weaker one).
  */
 function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, ColonSplit> | undefined {
-  let split: Map<number, ColonSplit> | undefined;
-  const tags = parsed.tags;
-  for (let index = 0; index + 1 < tags.length; index++) {
-    const first = tags[index]!;
-    const second = tags[index + 1]!;
-    if (first.group === undefined || first.group !== second.group || parsed.groups[first.group]!.kind !== '[') continue;
-    if (!/^\s*:\s*$/.test(line.slice(first.end, second.start))) continue;
-    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name)) continue;
-    const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
-    if (!joined) continue;
-    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name, reading: colonReading(line, parsed, first.group) });
-    index++;
-  }
-  return split;
+  const split = tagsSplitAtColon(line, parsed, dictionary);
+  if (!split) return undefined;
+  const read = new Map<number, ColonSplit>();
+  for (const [index, pieces] of split) read.set(index, { ...pieces, reading: colonReading(line, parsed, parsed.tags[index]!.group!) });
+  return read;
 }
 
 /**
@@ -435,42 +425,6 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
       }));
     }
   }
-}
-
-/** The first of the tags (in the order of the line) that starts at `column` or after it. */
-function firstTagFrom(tags: readonly PromptTag[], column: number): PromptTag | undefined {
-  let low = 0;
-  let high = tags.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (tags[middle]!.start < column) low = middle + 1;
-    else high = middle;
-  }
-  return tags[low];
-}
-
-/** A wildcard after a tag's first word (`long __color__ hair`): the tag is a template of tags. */
-const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
-
-/** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
-function isNotATag(tag: PromptTag): boolean {
-  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || /^-?[\d.]+$/.test(tag.name) || HOLDS_WILDCARD.test(tag.text);
-}
-
-/**
- * Tags written on from a choice or an alternation without a separator (`{red|blue} dress`,
- * `[cat|dog] ears`): each option starts a tag (`red dress`), so neither part is checked alone when
- * the two make a tag. By group index; empty for most lines, which have no such group.
- */
-function tagsJoinedToGroups(line: string, parsed: ParsedPrompt): Map<number, PromptTag> {
-  const joined = new Map<number, PromptTag>();
-  parsed.groups.forEach((group, index) => {
-    if (group.close === undefined || group.kind === '(' || !/^[ \t]+[^\s,]/.test(line.slice(group.close + 1))) return;
-    // The first tag after the group, when only blanks are between (a later one has that tag between).
-    const after = firstTagFrom(parsed.tags, group.close + 1);
-    if (after && line.slice(group.close + 1, after.start).trim() === '' && after.group === group.parent) joined.set(index, after);
-  });
-  return joined;
 }
 
 export class DiagnosticsScheduler {

@@ -13,6 +13,7 @@ import { normalizeTag, removalRange } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
+import { readTags, withSplitTagsJoined } from './lineTags';
 import { tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
 
@@ -62,7 +63,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
  */
 function withTag(line: string, dictionary: TagDictionary, key: string, at: 'start' | 'end', spaced: boolean, fallback: InsertStyle): string {
   const parsed = parseLine(line, dictionary);
-  if (parsed.tags.length === 0 || parsed.tags.some((tag) => tagKey(dictionary, tag) === key)) return line;
+  if (parsed.tags.length === 0 || readTags(line, dictionary, parsed).some((tag) => tagKey(dictionary, tag) === key)) return line;
   // Written as the prompt writes its tags: the first that shows how (`long_hair`; `1girl` does not).
   const showsStyle = parsed.tags.find((tag) => writtenSeparator(tag.text) !== undefined) ?? parsed.tags[0]!;
   const written = formatTag(key, styleOf(showsStyle.text, fallback));
@@ -85,8 +86,9 @@ function withTag(line: string, dictionary: TagDictionary, key: string, at: 'star
 function withoutTag(line: string, dictionary: TagDictionary, key: string): string {
   let text = line;
   for (let pass = 0; pass < REMOVAL_PASSES; pass++) {
-    const parsed = parseLine(text, dictionary);
-    const removals = parsed.tags.flatMap((tag, index) => (tagKey(dictionary, tag) === key ? [{ ...removalRange(text, parsed, index), text: '' }] : []));
+    // `[honkai: star rail]` goes whole; `cat` of `[cat|dog] ears` (cat_ears) is left, no tag of its own.
+    const parsed = withSplitTagsJoined(text, parseLine(text, dictionary), dictionary);
+    const removals = parsed.tags.flatMap((tag, index) => (tag.name !== '' && tagKey(dictionary, tag) === key ? [{ ...removalRange(text, parsed, index), text: '' }] : []));
     if (removals.length === 0) break;
     // Removals that touch (two places side by side) wait for the next pass.
     text = applyLineEdits(text, removals).text;

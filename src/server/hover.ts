@@ -8,6 +8,7 @@ import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
 import { normalizeTag, tokenAt } from '../prompt/parser';
+import { readTags, wildcardAt } from './lineTags';
 import { networkFiles, networkMarkdown } from './networks';
 import { networkOfToken } from '../prompt/networks';
 import { wildcardMarkdown, wildcardOfToken } from './wildcards';
@@ -21,15 +22,17 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   const engine = await ctx.engines.engine();
   if (token.isCancellationRequested) return null;
   const parsed = parseLine(line, engine.dictionary);
-  const column = params.position.character;
-  const wildcard = tokenAt(parsed, column, 'wildcard');
+  const column = Math.min(params.position.character, line.length);
+  const wildcard = wildcardAt(parsed, column);
   if (wildcard) return wildcardHover(ctx, document.uri, params.position.line, line.slice(wildcard.start, wildcard.end), wildcard.start);
   const network = tokenAt(parsed, column, 'network');
   if (network) return networkHover(ctx, document.uri, params.position.line, line.slice(network.start, network.end), network.start);
-  const index = parsed.tags.findIndex((t) => t.start <= column && column < t.end);
-  // (An escaped space alone, `\ `, names nothing: its hover read "**** is not a Danbooru tag".)
-  if (index < 0 || parsed.tags[index]!.name === '') return null;
-  const tag = parsed.tags[index]!;
+  // As the check reads the tags: an escaped space alone (`\ `) names nothing (its hover read "**** is not
+  // a Danbooru tag"), `[honkai: star rail]` is one tag, `cat` of `[cat|dog] ears` stands for cat_ears.
+  const tags = readTags(line, engine.dictionary, parsed);
+  const index = tags.findIndex((t) => t.start <= column && column < t.end);
+  if (index < 0) return null;
+  const tag = tags[index]!;
   const resolved = engine.dictionary.resolve(tag.name);
   const sections: string[] = [];
   const translations = ctx.translations.get((await ctx.settings.forDocument(document.uri)).translationFile);
@@ -58,7 +61,7 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   if (engine.model && engine.unseenTags([tag.name]).length > 0) {
     sections.push(`The model (${escapeMarkdown(engine.model.name)}) does not read this tag (${unseenReason(engine.dictionary, tag.name)}): it steers no completion, next tag or sample.`);
   }
-  const context = parsed.tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
+  const context = tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
   const present = tagsOfPrompt(parsed, engine.dictionary);
   // A sub-word model scores many candidates: a hover the pointer has left stops between two runs.
   const likely = await cancellable(token, (signal) => engine.nextTags(context, NEXT_TAGS_SHOWN + present.size, signal));

@@ -3,7 +3,8 @@
 // prompt's tags. Only for the range the editor asks for (what it shows), and off with
 // danbooruGpt.translationHints.
 import { type CancellationToken, type InlayHint, type InlayHintParams } from 'vscode-languageserver/node';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { readTags } from './lineTags';
+import { resolveCached, type ServerContext } from './serverContext';
 
 /** Lines hinted per request at most: the editor asks for what it shows. */
 const MAX_LINES = 5000;
@@ -22,7 +23,7 @@ export async function provideInlayHints(ctx: ServerContext, params: InlayHintPar
   for (let number = Math.max(0, start.line); number <= last; number++) {
     if (token.isCancellationRequested) return [];
     const line = document.line(number);
-    for (const tag of parseLine(line, engine.dictionary).tags) {
+    for (const tag of readTags(line, engine.dictionary)) {
       // A tag written as an alias shows its tag's translation; one the file has by another name, that one.
       const translation = translations.firstOf(resolveCached(engine.dictionary, tag.name)?.tag.name ?? tag.name) ?? translations.firstOf(tag.name);
       if (!translation) continue;

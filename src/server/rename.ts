@@ -9,6 +9,7 @@ import { applyLineEdits, formatTag, styleOf, type InsertStyle, type LineEdit } f
 import { normalizeTag, type PromptTokenKind } from '../prompt/parser';
 import { cancelledError, ReadDocuments, Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
+import { readTags } from './lineTags';
 import { parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { everyOccurrence, rangeOf, tagAt, tagKey, type TagOccurrence } from './tagOccurrences';
@@ -49,6 +50,7 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
 function tagToRename(document: LineDocument, dictionary: TagDictionary, position: Position): TagOccurrence {
   const here = tagAt(document, dictionary, position);
   if (!here) throw new ResponseError(ErrorCodes.InvalidRequest, 'Only a tag can be renamed: put the cursor on one.');
+  if (here.tag.partOf !== undefined) throw new ResponseError(ErrorCodes.InvalidRequest, partOfMessage(here.tag.text, here.tag.partOf, here.tag.name));
   return here;
 }
 
@@ -68,6 +70,8 @@ async function renameIn(document: LineDocument, rename: Rename, read: ReadDocume
   const edits: TextEdit[] = [];
   let line: { number: number; edits: LineEdit[] } | undefined;
   for await (const occurrence of everyOccurrence(document, rename.dictionary, rename.key, turns)) {
+    // A new name written over `cat` of `[cat|dog] ears` would not name the tag that text makes.
+    if (occurrence.tag.partOf !== undefined) throw new ResponseError(ErrorCodes.InvalidRequest, `${placeOf(document, occurrence.line)}: ${partOfMessage(occurrence.tag.text, occurrence.tag.partOf, occurrence.tag.name)}`);
     const newText = formatTag(rename.newName, styleOf(occurrence.tag.text, rename.fallback));
     edits.push({ range: rangeOf(occurrence), newText });
     // A name of words only reads back wherever it goes: the lines are parsed again only for the others.
@@ -91,14 +95,19 @@ const MAY_NOT_READ_BACK = /[,，、|:()[\]{}<>#/\\]|__|^\s|\s$/;
  * `<lora:x:1>` a LoRA. (Only a `,` was refused: the rest rewrote prompts into others.)
  */
 function checkReadsBack(document: LineDocument, lineNumber: number, edits: readonly LineEdit[], rename: Rename): void {
-  const before = parseLine(document.line(lineNumber), rename.dictionary);
-  const after = parseLine(applyLineEdits(document.line(lineNumber), edits).text, rename.dictionary);
+  const beforeText = document.line(lineNumber);
+  const afterText = applyLineEdits(beforeText, edits).text;
+  const before = parseLine(beforeText, rename.dictionary);
+  const after = parseLine(afterText, rename.dictionary);
+  // The tags as the check reads them (`[honkai: star rail]` one tag), the syntax as the parser does.
+  const beforeTags = readTags(beforeText, rename.dictionary, before);
+  const afterTags = readTags(afterText, rename.dictionary, after);
   let shift = 0;
   for (const edit of edits) {
     const start = edit.start + shift;
     const end = start + edit.text.length;
     shift += edit.text.length - (edit.end - edit.start);
-    const readBack = after.tags.some((tag) => tag.start === start && tag.end === end && tag.name === rename.newName);
+    const readBack = afterTags.some((tag) => tag.start === start && tag.end === end && tag.name === rename.newName);
     if (readBack) continue;
     const read = [
       ...after.tags.filter((tag) => tag.start < end && tag.end > start).map((tag) => `the tag "${tag.text}"`),
@@ -107,9 +116,14 @@ function checkReadsBack(document: LineDocument, lineNumber: number, edits: reado
     throw notOneTag(document, lineNumber, rename, read.length > 0 ? `it would read as ${read.join(', ')}` : 'it would be no tag');
   }
   // Nothing around the places changed either (`grin\` escaped the separator after it).
-  if (after.tags.length !== before.tags.length || after.tokens.length !== before.tokens.length) {
-    throw notOneTag(document, lineNumber, rename, `the line would read as ${after.tags.length} tags, not ${before.tags.length}`);
+  if (afterTags.length !== beforeTags.length || after.tokens.length !== before.tokens.length) {
+    throw notOneTag(document, lineNumber, rename, `the line would read as ${afterTags.length} tags, not ${beforeTags.length}`);
   }
+}
+
+/** Why `cat` of `[cat|dog] ears` is not renamed: it is one option of the tags the text makes. */
+function partOfMessage(text: string, partOf: string, tag: string): string {
+  return `"${text}" is written as part of "${partOf}" (making ${tag}); rename it there by hand.`;
 }
 
 const TOKEN_NAMES: Readonly<Record<PromptTokenKind, string>> = {
@@ -117,6 +131,9 @@ const TOKEN_NAMES: Readonly<Record<PromptTokenKind, string>> = {
 };
 
 function notOneTag(document: LineDocument, lineNumber: number, rename: Rename, why: string): ResponseError<void> {
-  const place = `${decodeURIComponent(document.uri.replace(/^.*\//, ''))} line ${lineNumber + 1}`;
-  return new ResponseError(ErrorCodes.InvalidParams, `"${rename.shown}" is not one tag where it would be written (${place}: ${why}); a tag is renamed to one tag's name.`);
+  return new ResponseError(ErrorCodes.InvalidParams, `"${rename.shown}" is not one tag where it would be written (${placeOf(document, lineNumber)}: ${why}); a tag is renamed to one tag's name.`);
+}
+
+function placeOf(document: LineDocument, lineNumber: number): string {
+  return `${decodeURIComponent(document.uri.replace(/^.*\//, ''))} line ${lineNumber + 1}`;
 }

@@ -3,7 +3,8 @@
 // for a range (the lines the editor shows): a converted dataset of 200,000 lines is never tokenized
 // whole. Aliases take their tag's category.
 import type { CancellationToken, SemanticTokens, SemanticTokensLegend, SemanticTokensRangeParams } from 'vscode-languageserver/node';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { readTags } from './lineTags';
+import { resolveCached, type ServerContext } from './serverContext';
 
 /**
  * Token types by category id (package.json's semanticTokenTypes declares them, each with a standard
@@ -35,7 +36,7 @@ export async function provideSemanticTokensRange(ctx: ServerContext, params: Sem
   for (let number = first; number <= last; number++) {
     if (token.isCancellationRequested) return { data: [] };
     const line = document.line(number);
-    for (const tag of parseLine(line, engine.dictionary).tags) {
+    for (const tag of readTags(line, engine.dictionary)) {
       const category = resolveCached(engine.dictionary, tag.name)?.tag.category;
       const type = category === undefined ? undefined : TYPE_INDEX_OF_CATEGORY.get(category);
       if (type === undefined) continue;

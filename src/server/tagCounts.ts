@@ -5,7 +5,8 @@
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { TAG_COUNTS_LIMIT, type TagCount, type TagCountsParams, type TagCountsResult } from '../protocol';
 import { Turns } from './cancellation';
-import { parseLine, resolveCached, type ServerContext } from './serverContext';
+import { readTags } from './lineTags';
+import { resolveCached, type ServerContext } from './serverContext';
 import { tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
 
@@ -25,7 +26,8 @@ export async function tagCounts(ctx: ServerContext, params: TagCountsParams, tok
     files++;
     for (let line = 0; line < each.lineCount; line++) {
       if (turns.due(LINES_PER_TURN)) await turns.take();
-      const tags = parseLine(each.line(line), dictionary).tags;
+      // As the check reads them: no wildcard, number or escaped space counted, `[honkai: star rail]` one tag.
+      const tags = readTags(each.line(line), dictionary);
       if (tags.length === 0) continue;
       prompts++;
       const counted = new Set<string>();

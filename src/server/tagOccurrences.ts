@@ -7,11 +7,12 @@ import type { TagDictionary } from '../model/index';
 import type { PromptTag } from '../prompt/parser';
 import type { Turns } from './cancellation';
 import type { LineDocument } from './lineDocument';
-import { canonicalName, parseLine, resolveCached } from './serverContext';
+import { readTags, type ReadTag } from './lineTags';
+import { canonicalName, resolveCached } from './serverContext';
 
 export interface TagOccurrence {
   line: number;
-  tag: PromptTag;
+  tag: ReadTag;
 }
 
 /** One name for a tag however it is written: its canonical tag's, or its own dictionary form. */
@@ -21,11 +22,13 @@ export function tagKey(dictionary: TagDictionary, tag: PromptTag): string {
 
 /** The tag at `position` (from its first character to just after its last, as a word is). */
 export function tagAt(document: LineDocument, dictionary: TagDictionary, position: Position): TagOccurrence | undefined {
-  const tags = parseLine(document.line(position.line), dictionary).tags;
-  const column = position.character;
+  const line = document.line(position.line);
+  // (As the tags are read: an escaped space alone, `\ `, a wildcard or a number is no tag to rename or find.)
+  const tags = readTags(line, dictionary);
+  // Past the line's end is its end (LSP).
+  const column = Math.min(position.character, line.length);
   const tag = tags.find((t) => t.start <= column && column < t.end) ?? tags.find((t) => t.end === column);
-  // (An escaped space alone, `\ `, names nothing: no tag to rename or find.)
-  return tag && tag.name !== '' ? { line: position.line, tag } : undefined;
+  return tag ? { line: position.line, tag } : undefined;
 }
 
 export function rangeOf(occurrence: TagOccurrence): Range {
@@ -53,7 +56,7 @@ export function occurrencesIn(document: LineDocument, dictionary: TagDictionary,
       const lower = text.toLowerCase();
       if (!needles.some((needle) => lower.includes(needle))) continue;
     }
-    for (const tag of parseLine(text, dictionary).tags) if (tagKey(dictionary, tag) === key) found.push({ line, tag });
+    for (const tag of readTags(text, dictionary)) if (tagKey(dictionary, tag) === key) found.push({ line, tag });
   }
   return found;
 }

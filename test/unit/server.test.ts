@@ -348,6 +348,41 @@ describe('language server, dictionary-only', () => {
     assert.ok(messages.length > 0 && messages.every((message) => message === 'Duplicate tag "\\m/" in this prompt.'), `the tag \`\\m/\` written is known (only the duplicates the rename made): ${JSON.stringify(messages)}`);
   });
 
+  test('navigation reads the tags as the check does: `[honkai: star rail]` one tag, `cat` of `[cat|dog] ears` cat_ears (not renamed there), no wildcard, number or escaped space a tag; positions past a line are its end', async () => {
+    const lines = ['honkai\\: star rail, 1girl, [honkai: star rail]', 'cat ears, [cat|dog] ears, {red|blue} dress', '1girl, \\ , long __color__ hair, 1.2', 'long hair, smile'];
+    const uri = await client.open('read-tags.prompt', lines.join('\n'));
+    const at = (line: number, character: number): { textDocument: { uri: string }; position: { line: number; character: number } } => ({ textDocument: { uri }, position: { line, character } });
+    const spans = (found: { range: Range }[] | null): string[] => (found ?? []).map((h) => `${h.range.start.line}:${lines[h.range.start.line]!.slice(h.range.start.character, h.range.end.character)}`);
+    const bracketed = lines[0]!.indexOf('[') + 1;
+    const hover = await client.hover(uri, 0, bracketed + 10);
+    assert.match(JSON.stringify(hover!.contents), /honkai:\\\\_star\\\\_rail\*\* · copyright/);
+    assert.doesNotMatch(JSON.stringify(hover!.contents), /not a Danbooru tag/);
+    assert.deepEqual(spans(await client.connection.sendRequest(DocumentHighlightRequest.type, at(0, 3))), ['0:honkai\\: star rail', '0:honkai: star rail']);
+    const renamed = await client.connection.sendRequest(RenameRequest.type, { ...at(0, 3), newName: 'genshin impact' });
+    assert.deepEqual(renamed!.changes![uri]!.map((e) => `${lines[0]!.slice(e.range.start.character, e.range.end.character)}=${e.newText}`), ['honkai\\: star rail=genshin impact', 'honkai: star rail=genshin impact']);
+    const semantic = await client.connection.sendRequest(SemanticTokensRangeRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } } });
+    assert.deepEqual(semantic!.data.filter((_, i) => i % 5 === 2), [18, 17], 'two copyright tags, each whole (1girl is no category coloured)');
+    // `cat` of `[cat|dog] ears` writes cat_ears: found with it, but a new name there would not name that tag.
+    assert.deepEqual(spans(await client.connection.sendRequest(DocumentHighlightRequest.type, at(1, 2))), ['1:cat ears', '1:cat']);
+    assert.equal(await client.hover(uri, 1, lines[1]!.indexOf('] ears') + 3), null, 'the ears of [cat|dog] ears are no tag alone');
+    await assert.rejects(client.connection.sendRequest(PrepareRenameRequest.type, at(1, lines[1]!.indexOf('[cat') + 2)), /"cat" is written as part of "\[cat\|dog\] ears" \(making cat_ears\); rename it there by hand/);
+    await assert.rejects(client.connection.sendRequest(RenameRequest.type, { ...at(1, 2), newName: 'kemonomimi' }), /read-tags\.prompt line 2: "cat" is written as part of "\[cat\|dog\] ears"/);
+    // Wildcards a tag holds, numbers and an escaped space are no tags.
+    const template = lines[2]!.indexOf('__color__') + 3;
+    const wildcardHover = await client.hover(uri, 2, template);
+    assert.match(JSON.stringify(wildcardHover!.contents), /`__color__`\*\* · wildcard/, 'the wildcard\'s hover, not "long___color___hair is not a Danbooru tag"');
+    assert.equal(lines[2]!.slice(wildcardHover!.range!.start.character, wildcardHover!.range!.end.character), '__color__');
+    await assert.rejects(client.connection.sendRequest(PrepareRenameRequest.type, at(2, template)), /Only a tag can be renamed/);
+    const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+    assert.deepEqual(counts.tags.map((t) => [t.tag, t.prompts]).sort(), [['1girl', 2], ['blue_dress', 1], ['cat_ears', 1], ['dog_ears', 1], ['honkai:_star_rail', 1], ['long_hair', 1], ['red_dress', 1], ['smile', 1]]);
+    assert.equal(counts.prompts, 4);
+    // Past a line's end is its end (LSP): the tag that ends the line.
+    assert.deepEqual(spans(await client.connection.sendRequest(DocumentHighlightRequest.type, at(3, 999))), ['3:smile']);
+    // Removing a tag that is written split takes it whole.
+    const removed = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: 'honkai:_star_rail' });
+    assert.equal(applyEdits(lines.join('\n'), removed.edit.changes![uri]!).split('\n')[0], '1girl');
+  });
+
   test('tagScope folder: Rename, Find All References and Tag Counts in every file of the extension under the document\'s folder, open ones as the editor holds them', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-captions-'));
     const captions = path.join(root, 'captions');

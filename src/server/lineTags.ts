@@ -1,0 +1,149 @@
+// The tags of a line as the check reads them, which hover, highlights, references, rename, semantic
+// tokens, inlay hints and Tag Counts share with it: the parser's pieces are not always the tags.
+// Tag-like syntax (wildcards, embeddings, bare numbers, an escaped space) is no tag; a tag split at
+// its own `:` in [ ] (`[honkai: star rail]`) is one tag again; and the options of a choice or an
+// alternation written on into a tag (`[cat|dog] ears`) name the tags they make.
+import type { TagDictionary } from '../model/index';
+import { normalizeTag, tokenAt, type ParsedPrompt, type PromptTag } from '../prompt/parser';
+import { parseLine, resolveCached } from './serverContext';
+
+/** A tag of a line as read: a parser's tag, two pieces joined, or an option named by the tag it makes. */
+export interface ReadTag extends PromptTag {
+  /**
+   * An option of `[cat|dog] ears` (its span `cat`, its name `cat_ears`): not the whole tag as written,
+   * so no edit can write a tag there.
+   */
+  partOf?: string;
+}
+
+/** A wildcard after a tag's first word (`long __color__ hair`): the tag is a template of tags. */
+const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
+
+/** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
+export function isNotATag(tag: PromptTag): boolean {
+  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || /^-?[\d.]+$/.test(tag.name) || HOLDS_WILDCARD.test(tag.text);
+}
+
+/** The wildcards a tag holds after its first word (`long __color__ hair`), by their columns. */
+export function heldWildcards(tag: PromptTag): { start: number; end: number }[] {
+  const found: { start: number; end: number }[] = [];
+  for (const match of tag.text.matchAll(/(?<=\s)__[^\s_]\S*?__(?=\s|$)/g)) found.push({ start: tag.start + match.index, end: tag.start + match.index + match[0].length });
+  return found;
+}
+
+/** The wildcard at `column`: a token of its own (`__color__ shirt`) or one a tag holds (`long __color__ hair`). */
+export function wildcardAt(parsed: ParsedPrompt, column: number): { start: number; end: number } | undefined {
+  const token = tokenAt(parsed, column, 'wildcard');
+  if (token) return token;
+  const tag = parsed.tags.find((t) => t.start <= column && column < t.end);
+  return tag && heldWildcards(tag).find((wildcard) => wildcard.start <= column && column < wildcard.end);
+}
+
+/** The first of the tags (in the order of the line) that starts at `column` or after it. */
+function firstTagFrom(tags: readonly PromptTag[], column: number): PromptTag | undefined {
+  let low = 0;
+  let high = tags.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (tags[middle]!.start < column) low = middle + 1;
+    else high = middle;
+  }
+  return tags[low];
+}
+
+/**
+ * Tags written on from a choice or an alternation without a separator (`{red|blue} dress`,
+ * `[cat|dog] ears`): each option starts a tag (`red dress`), so neither part is checked alone when
+ * the two make a tag. By group index; empty for most lines, which have no such group.
+ */
+export function tagsJoinedToGroups(line: string, parsed: ParsedPrompt): Map<number, PromptTag> {
+  const joined = new Map<number, PromptTag>();
+  parsed.groups.forEach((group, index) => {
+    if (group.close === undefined || group.kind === '(' || !/^[ \t]+[^\s,]/.test(line.slice(group.close + 1))) return;
+    // The first tag after the group, when only blanks are between (a later one has that tag between).
+    const after = firstTagFrom(parsed.tags, group.close + 1);
+    if (after && line.slice(group.close + 1, after.start).trim() === '' && after.group === group.parent) joined.set(index, after);
+  });
+  return joined;
+}
+
+/**
+ * The tags in [ ] that the parser split at their own `:` (`[honkai: star rail:genshin impact:0.5]`,
+ * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second and the tag. Only
+ * where a piece is unknown alone; undefined for most lines.
+ */
+export function tagsSplitAtColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string }> | undefined {
+  let split: Map<number, { second: number; tag: string }> | undefined;
+  const tags = parsed.tags;
+  for (let index = 0; index + 1 < tags.length; index++) {
+    const first = tags[index]!;
+    const second = tags[index + 1]!;
+    if (first.group === undefined || first.group !== second.group || parsed.groups[first.group]!.kind !== '[') continue;
+    if (!/^\s*:\s*$/.test(line.slice(first.end, second.start))) continue;
+    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name)) continue;
+    const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
+    if (!joined) continue;
+    (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name });
+    index++;
+  }
+  return split;
+}
+
+/**
+ * The parse with each tag split at its own `:` in [ ] made one tag again (the colon no separator):
+ * what removing or adding a tag reads, so that `[honkai: star rail]` goes whole. The same parse
+ * where nothing is split.
+ */
+export function withSplitTagsJoined(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): ParsedPrompt {
+  const split = parsed.groups.length > 0 ? tagsSplitAtColon(line, parsed, dictionary) : undefined;
+  if (!split) return parsed;
+  const tags: PromptTag[] = [];
+  const colons = new Set<number>();
+  for (let index = 0; index < parsed.tags.length; index++) {
+    const tag = parsed.tags[index]!;
+    const pieces = split.get(index);
+    if (!pieces) {
+      tags.push(tag);
+      continue;
+    }
+    const second = parsed.tags[pieces.second]!;
+    tags.push({ text: line.slice(tag.start, second.end), name: pieces.tag, start: tag.start, end: second.end, group: tag.group });
+    for (const at of parsed.separators) if (at >= tag.end && at < second.start) colons.add(at);
+    index = pieces.second;
+  }
+  return { ...parsed, tags, separators: parsed.separators.filter((at) => !colons.has(at)) };
+}
+
+/** The tags of `line` as the check reads them, in order (see ReadTag). */
+export function readTags(line: string, dictionary: TagDictionary, parsed: ParsedPrompt = parseLine(line, dictionary)): ReadTag[] {
+  const isTag = (tag: PromptTag): boolean => tag.name !== '' && !isNotATag(tag);
+  // (Most lines have no brackets: nothing to join.)
+  if (parsed.groups.length === 0) return parsed.tags.filter(isTag);
+  const split = tagsSplitAtColon(line, parsed, dictionary);
+  const joined = tagsJoinedToGroups(line, parsed);
+  const known = (name: string): boolean => resolveCached(dictionary, name) !== undefined;
+  // Each option of a joined group by the tag it makes with the tag after the group, and those tags after.
+  const makes = new Map<PromptTag, string>();
+  const tails = new Set<PromptTag>();
+  for (const tag of joined.size > 0 ? parsed.tags : []) {
+    const after = tag.group === undefined ? undefined : joined.get(tag.group);
+    if (!after || !known(`${tag.name}_${after.name}`)) continue;
+    makes.set(tag, resolveCached(dictionary, `${tag.name}_${after.name}`)!.tag.name);
+    tails.add(after);
+  }
+  const read: ReadTag[] = [];
+  for (let index = 0; index < parsed.tags.length; index++) {
+    const tag = parsed.tags[index]!;
+    const pieces = split?.get(index);
+    if (pieces) {
+      const end = parsed.tags[pieces.second]!.end;
+      read.push({ text: line.slice(tag.start, end), name: pieces.tag, start: tag.start, end, group: tag.group });
+      index = pieces.second;
+      continue;
+    }
+    const made = makes.get(tag);
+    if (made !== undefined) read.push({ ...tag, name: made, partOf: line.slice(parsed.groups[tag.group!]!.open, joined.get(tag.group!)!.end) });
+    else if (!tails.has(tag) && isTag(tag)) read.push(tag);
+  }
+  return read;
+}
