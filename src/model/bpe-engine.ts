@@ -178,6 +178,8 @@ export class BpeModelEngine extends ModelEngineBase {
   /** What comes before every tag after the first (after the previous tag's separator). */
   readonly betweenTags: string;
   private readonly candidateTokens = new Map<string, number[]>();
+  /** The last context's tokens (contextTokens). */
+  private lastContext: { key: string; tokens: number[] } | undefined;
   /** Exact candidate scores by context tokens, for the last SCORE_MEMO_CONTEXTS contexts. */
   private readonly scoreMemos = new PrefixCache<Map<string, number>>(SCORE_MEMO_CONTEXTS);
   /** The context's past tiled into rows, kept across a completion's runs and the next keystroke's. */
@@ -218,7 +220,10 @@ export class BpeModelEngine extends ModelEngineBase {
    * model leaves special tokens out: the tokenizer would read it as the token itself.
    */
   contextTokens(context: string[]): number[] {
-    const tags: string[] = [];
+    // A completion asks two or three times for one context (candidates, then their scores).
+    const key = context.join('\u0000');
+    if (this.lastContext?.key === key) return this.lastContext.tokens;
+    const names: string[] = [];
     const seen = new Set<string>();
     for (const tag of context) {
       const resolved = this.dictionary.resolveId(tag);
@@ -226,16 +231,28 @@ export class BpeModelEngine extends ModelEngineBase {
       if (!name || seen.has(name)) continue;
       if (name.includes('<') && this.encodeText(this.written(name)).some((id) => this.specialTokens.has(id))) continue;
       seen.add(name);
-      tags.push(this.written(name) + this.separator);
+      names.push(name);
     }
-    let tokens = this.encodeText(tags.join(this.betweenTags));
+    const textFrom = (first: number): string => names.slice(first).map((name) => this.written(name) + this.separator).join(this.betweenTags);
+    let tokens = this.encodeText(textFrom(0));
     // Leave room for a candidate's tokens after the context.
     const room = this.files.config.contextLength - 1 - MAX_TOKENS_PER_TAG;
-    while (tokens.length > room && tags.length > 0) {
-      tags.shift();
-      tokens = this.encodeText(tags.join(this.betweenTags));
+    if (tokens.length > room) {
+      // The latest tags that fit, found from each tag's own tokens (remembered across keystrokes):
+      // encoding the text again after each tag dropped was quadratic (a 1,000-tag prompt: 5-10 s a
+      // keystroke). The cut is checked on the text itself, for tokenizers that merge across tags.
+      let first = names.length;
+      let after = 0;
+      while (first > 0 && this.tagTokens(names[first - 1], true).length + after <= room) {
+        first--;
+        after += this.tagTokens(names[first], false).length;
+      }
+      tokens = this.encodeText(textFrom(first));
+      while (tokens.length > room && first < names.length) tokens = this.encodeText(textFrom(++first));
     }
-    return [this.bosId, ...tokens];
+    const result = [this.bosId, ...tokens];
+    this.lastContext = { key, tokens: result };
+    return result;
   }
 
   /** Tokens of a candidate tag followed by the separator, as written after a context (or first). */
@@ -317,6 +334,9 @@ export class BpeModelEngine extends ModelEngineBase {
       const known = memo.get(tag);
       if (known !== undefined) return exact(index, known);
       const tokens = this.tagTokens(tag, first);
+      // Past the window after a long prompt (the context leaves MAX_TOKENS_PER_TAG tokens): not
+      // scored, as if it could not be among the best, rather than failing the whole list.
+      if (tokens.length - 1 > this.files.config.contextLength - contextTokens.length) return;
       const firstLogProb = state.logProbs[tokens[0]];
       if (tokens.length === 1) {
         memo.set(tag, firstLogProb);

@@ -316,6 +316,37 @@ describe('BPE model engine on the tiny-bpe fixture', () => {
     }
   });
 
+  test('a prompt that fills the window: the latest tags that fit, found in linear time; a candidate longer than the room left is not scored, the rest are', async () => {
+    const popular: string[] = [];
+    for (let id = 0; popular.length < 1000; id++) if (dictionary.categories[id] === 0) popular.push(dictionary.names[id]);
+    const window = engine.model.contextLength;
+    for (const count of [80, 300, 1000]) {
+      const context = popular.slice(0, count);
+      const tokens = engine.contextTokens(context);
+      // As dropping the first tags one by one and encoding the rest gives (the way it was done).
+      let kept = context.slice();
+      let expected = engine.encodeText(kept.map((tag) => `${tag},`).join(' '));
+      while (expected.length > window - 1 - 24) expected = engine.encodeText((kept = kept.slice(1)).map((tag) => `${tag},`).join(' '));
+      assert.deepEqual(tokens.slice(1), expected, `${count} tags`);
+    }
+    const started = performance.now();
+    engine.contextTokens(popular.slice(1));
+    // (Quadratic, a 1,000-tag prompt took 5-10 s here; linear, a few ms.)
+    assert.ok(performance.now() - started < 1000, `${(performance.now() - started).toFixed(0)} ms for 999 tags`);
+    // A real general tag of 26+ tokens on this vocabulary, after 80 tags that fill the window.
+    const long = 'soko_no_omae!_lemon_ikko_ni_fukumareru_vitamin_c_wa_lemon_ikkobun_da_ze_(meme)';
+    assert.ok(dictionary.resolveId(long) && engine.tagTokens(long, false).length > 24);
+    const context = popular.slice(0, 80);
+    assert.ok(engine.contextTokens(context).length > window - 30, 'the window is full');
+    const scores = await engine.scoreTags(context, [long, 'smile']);
+    assert.equal(scores[0], -Infinity);
+    assert.ok(Number.isFinite(scores[1]));
+    for (const prefix of ['soko', 'smi', '2', 'one']) {
+      const list = await engine.complete(context, prefix, { top: 5 });
+      assert.ok(list.length > 0 && list.every((completion) => Number.isFinite(completion.score)), `${prefix}: ${JSON.stringify(list)}`);
+    }
+  });
+
   test('sampling: deterministic, valid dictionary tags, no repeats, bans honoured', async () => {
     const options = { prompt: ['multiple_girls'], n: 3, seed: 11, maxTags: 8, ban: ['*_background', 'smile'] };
     const first = await engine.sample(options);
