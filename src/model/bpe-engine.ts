@@ -25,6 +25,17 @@ const GUIDED_FIRST_TOKENS = 32;
 const TAGS_PER_FIRST_TOKEN = 4;
 /** Candidates per batched forward pass (bounds the logits tensor: rows x tokens x vocabulary). */
 const SCORING_BATCH = 48;
+/**
+ * The context's past copied into a run's rows at most (each row carries its own copy; onnxruntime
+ * makes another as the present): fewer rows a run after a long prompt. 48 rows of a 1,000-token
+ * GPT-2-small past were 3.5 GB (8.3 GB peak for one keystroke); 20 tags' past fits 48 rows.
+ */
+const SCORING_PAST_BYTES = 256 * 2 ** 20;
+
+/** Candidates scored in one run after a context whose past takes `rowBytes` a row. */
+export function scoringRows(rowBytes: number): number {
+  return Math.max(1, Math.min(SCORING_BATCH, Math.floor(SCORING_PAST_BYTES / Math.max(1, rowBytes))));
+}
 /** Padded positions a run may carry before its candidates are split into two runs (see lengthGroups). */
 const PADDING_PER_RUN = 12;
 /** Contexts whose exact candidate scores are remembered, and scores kept per context at most. */
@@ -347,9 +358,10 @@ export class BpeModelEngine extends ModelEngineBase {
     // From the highest bound down; without one, by token count, so that batches need little padding.
     if (best) pending.sort((a, b) => b.bound - a.bound);
     else pending.sort((a, b) => a.tokens.length - b.tokens.length);
+    const rowsPerRun = scoringRows(state.past.layers.flat().reduce((bytes, tensor) => bytes + tensor.data.length * 4, 0));
     for (let start = 0; start < pending.length; ) {
       if (best && pending[start].bound < ranks.threshold()) break;
-      const chunk = pending.slice(start, start + SCORING_BATCH);
+      const chunk = pending.slice(start, start + rowsPerRun);
       start += chunk.length;
       for (const candidates of lengthGroups(chunk)) {
         // The scores of the runs before may have raised the threshold above some of these bounds.

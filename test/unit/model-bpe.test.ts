@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BpeModelEngine, keepsOnlyBest } from '../../src/model/bpe-engine';
+import { BpeModelEngine, keepsOnlyBest, scoringRows } from '../../src/model/bpe-engine';
 import { normalizeTag } from '../../src/model/dictionary';
 import { loadDictionary, loadEngine } from '../../src/model/index';
 import { PastTiles } from '../../src/model/session';
@@ -38,6 +38,16 @@ interface Reference {
   candidates: { tag: string; ids: number[]; logprob: number }[];
 }
 const reference = JSON.parse(fs.readFileSync(path.join(fixture, 'reference.json'), 'utf8')) as Reference;
+
+test('scoringRows: a completion\'s run copies at most 256 MB of the context\'s past into its rows, 48 rows at most, one at least', () => {
+  // GPT-2 small (12 layers, 768 wide) keeps 73,728 bytes of past a token a row.
+  const gpt2Small = (tokens: number): number => tokens * 12 * 2 * 768 * 4;
+  assert.equal(scoringRows(gpt2Small(70)), 48, '20 tags as before');
+  assert.equal(scoringRows(gpt2Small(324)), 11);
+  assert.equal(scoringRows(gpt2Small(998)), 3);
+  assert.equal(scoringRows(2 ** 30), 1);
+  assert.equal(scoringRows(0), 48);
+});
 
 test('keepsOnlyBest: judged within the top-k that top-p cuts, a long top-k too (a heavy tail past it is not counted)', () => {
   // 50,257 tokens, the best at 0 and the rest at -6: the best holds 57 % of the top 300, 0.8 % of all.
