@@ -141,32 +141,20 @@ export function keepsOnlyBest(logProbs: Float32Array, blocked: Uint8Array, setti
   return settings.topK > 0 && share(second) && withinTopK();
 }
 
-/** What may follow a space that a tokenizer's clean-up of tokenization spaces deletes (` .` ` ,` ` 's` ` n't` …). */
-const CLEANUP_AFTER_SPACE = new Set(['.', '?', '!', ',', "'", 'n', ' ']);
-
 /**
- * The normalized start that every accepted ending of a tag being sampled shares, read from the raw
- * text of its tokens so far (decoded without the clean-up of tokenization spaces): null when no ending
- * can be accepted (a later tag does not start with `betweenTags`), '' when nothing is settled yet.
- * It must be exact, so that rejecting a tag early keeps rejection sampling's distribution: the text
- * stops at an unfinished UTF-8 character, at the separator's first character and, where the
- * tokenizer cleans up spaces when decoding (`cleanup`), before the first space that clean-up could
- * delete, so that whatever follows, the accepted text starts with what is kept.
+ * The normalized start that every accepted ending of a tag being sampled shares, read from the text
+ * of its tokens so far (as the tag is read when it ends, without the clean-up of tokenization
+ * spaces): null when no ending can be accepted (a later tag does not start with `betweenTags`), ''
+ * when nothing is settled yet. It must be exact, so that rejecting a tag early keeps rejection
+ * sampling's distribution: the text stops at an unfinished UTF-8 character and at the separator's
+ * first character, so that whatever follows, the accepted text starts with what is kept.
  */
-export function settledTagStart(raw: string, first: boolean, betweenTags: string, separator: string, cleanup: boolean): string | null {
-  let end = raw.indexOf('\uFFFD');
-  if (end < 0) end = raw.length;
-  const separatorStart = raw.indexOf(separator[0]);
+export function settledTagStart(text: string, first: boolean, betweenTags: string, separator: string): string | null {
+  let end = text.indexOf('\uFFFD');
+  if (end < 0) end = text.length;
+  const separatorStart = text.indexOf(separator[0]);
   if (separatorStart >= 0 && separatorStart < end) end = separatorStart;
-  if (cleanup) {
-    for (let i = 0; i < end; i++) {
-      if (raw.charCodeAt(i) === 32 && (i + 1 >= end || CLEANUP_AFTER_SPACE.has(raw[i + 1]))) {
-        end = i;
-        break;
-      }
-    }
-  }
-  const settled = raw.slice(0, end);
+  const settled = text.slice(0, end);
   let body = settled;
   if (!first && betweenTags) {
     if (settled.length < betweenTags.length) return betweenTags.startsWith(settled) ? '' : null;
@@ -184,8 +172,6 @@ export class BpeModelEngine extends ModelEngineBase {
   readonly separator: string;
   /** Whether the model writes tags with spaces instead of underscores. */
   readonly tagSpaces: boolean;
-  /** Whether decoding deletes spaces before punctuation (the tokenizer's clean_up_tokenization_spaces). */
-  private readonly decodeCleansSpaces: boolean;
   /** What comes before every tag after the first (after the previous tag's separator). */
   readonly betweenTags: string;
   private readonly candidateTokens = new Map<string, number[]>();
@@ -206,7 +192,6 @@ export class BpeModelEngine extends ModelEngineBase {
     const separator = files.config.tagModel.separator;
     this.separator = typeof separator === 'string' && separator ? separator : ',';
     this.tagSpaces = files.config.tagModel.tag_spaces === true;
-    this.decodeCleansSpaces = files.tokenizer.config.clean_up_tokenization_spaces !== false;
     // `t1, t2,` by default; a model trained on `t1,t2,` (as mio/danbooru2021-tags is written) says "".
     const between = files.config.tagModel.between_tags;
     this.betweenTags = typeof between === 'string' ? between : ' ';
@@ -219,6 +204,15 @@ export class BpeModelEngine extends ModelEngineBase {
   /** A tag as the model writes it. */
   private written(tag: string): string {
     return this.tagSpaces ? tag.replace(/_/g, ' ') : tag;
+  }
+
+  /**
+   * Tokens as the text the model wrote. Never with the tokenizer's clean-up of tokenization spaces
+   * (on unless tokenizer_config.json says false): it deletes the space before `?`, `!`, `.`, so a later
+   * tag ` ?,` would read `?,` and never be accepted.
+   */
+  private writtenText(tokens: number[]): string {
+    return this.tokenizer.decode(tokens, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 
   encodeText(text: string): number[] {
@@ -299,7 +293,7 @@ export class BpeModelEngine extends ModelEngineBase {
     const ids: number[] = [];
     const seen = new Set<number>(exclude);
     for (const token of firstTokens) {
-      const start = normalizeTag(this.tokenizer.decode([token], { skip_special_tokens: true }));
+      const start = normalizeTag(this.writtenText([token]));
       if (!start) continue;
       const matches = this.dictionary.searchIds(start, { categories, limit: TAGS_PER_FIRST_TOKEN + seen.size, fuzzy: false });
       let taken = 0;
@@ -557,10 +551,10 @@ export class BpeModelEngine extends ModelEngineBase {
         if (token.greedy === false) row.pathGreedy = false;
         if (token.id < 0 || token.id === this.eosId) continue;
         row.partial.push(token.id);
-        const text = this.tokenizer.decode(row.partial, { skip_special_tokens: true });
+        const text = this.writtenText(row.partial);
         const complete = text.includes(this.separator);
         const first = promptTokens.length === 1 && row.tags.length === 0;
-        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(row.partial, text, first, row.used, barred)) {
+        if (complete || row.partial.length >= MAX_TOKENS_PER_TAG || this.cannotBecomeTag(text, first, row.used, barred)) {
           const tag = complete ? this.acceptTag(text, first, row.used, barred) : undefined;
           if (tag) {
             row.tags.push(tag);
@@ -712,9 +706,9 @@ export class BpeModelEngine extends ModelEngineBase {
           break;
         }
         generated.push(token.id);
-        text = this.tokenizer.decode(generated, { skip_special_tokens: true });
+        text = this.writtenText(generated);
         // A text that can no longer become a tag is rejected below (it has no separator).
-        if (text.includes(this.separator) || this.cannotBecomeTag(generated, text, first, used, barred)) break;
+        if (text.includes(this.separator) || this.cannotBecomeTag(text, first, used, barred)) break;
         const result = await this.session.forward([[token.id]], state.past);
         this.forwardPasses++;
         state = { past: result.past, logProbs: logSoftmaxRow(result.logits, 0, result.vocab) };
@@ -740,14 +734,13 @@ export class BpeModelEngine extends ModelEngineBase {
   }
 
   /**
-   * Whether a tag's tokens so far (`text` as decoded) can no longer become a dictionary tag or alias
+   * Whether a tag's tokens so far (`text`, their writtenText) can no longer become a dictionary tag or alias
    * the row may write (not used, not barred) whatever follows: the row can draw again now instead of
    * writing the rest of a tag it would reject. (Rejecting as soon as that is certain keeps the
    * distribution of rejecting at the separator.)
    */
-  private cannotBecomeTag(tokens: number[], text: string, first: boolean, used: Set<string>, barred: (id: number) => boolean): boolean {
-    const raw = this.decodeCleansSpaces ? this.tokenizer.decode(tokens, { skip_special_tokens: true, clean_up_tokenization_spaces: false }) : text;
-    const start = settledTagStart(raw, first, this.betweenTags, this.separator, this.decodeCleansSpaces);
+  private cannotBecomeTag(text: string, first: boolean, used: Set<string>, barred: (id: number) => boolean): boolean {
+    const start = settledTagStart(text, first, this.betweenTags, this.separator);
     if (start === null) return true;
     // Only tags the row may not write (used, barred) start so: it would be rejected at its separator.
     const allowed = (id: number): boolean => !used.has(this.dictionary.names[id]) && !barred(id);

@@ -1,7 +1,7 @@
 // Early rejection in BPE sampling: a tag being written is dropped as soon as its text can no longer
 // become a dictionary tag. That keeps rejection sampling exact only if no text that would be
 // accepted is ever dropped on the way: checked here against the dictionary's own names and aliases,
-// as a model writes them, with and without the tokenizer's clean-up of spaces.
+// as a model writes them and as the sampler reads them (without the tokenizer's clean-up of spaces).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -36,7 +36,7 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
   });
   after(() => engine.dispose());
 
-  test('never rules out the start of a text that would be accepted (names and aliases, both spellings, clean-up on and off)', () => {
+  test('never rules out the start of a text that would be accepted (names and aliases, both spellings)', () => {
     const texts = testedTexts();
     assert.ok(texts.length > 5000, `${texts.length} texts`);
     let checked = 0;
@@ -46,32 +46,30 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
         const written = spaces ? name.replace(/_/g, ' ') : name;
         for (const first of [true, false]) {
           const plain = (first ? '' : betweenTags) + written;
-          // Also as a model may write it: a space before an apostrophe or stop that clean-up deletes.
+          // Also as a model may write it: a space before an apostrophe or stop (`hand_on_another_'s` is then no tag).
           const spaced = plain.replace(/(?=['.!?]|n't)/g, ' ');
           for (const raw of plain === spaced ? [plain] : [plain, spaced]) {
             const ids = engine.encodeText(raw + separator);
-            for (const cleanup of [false, true]) {
-              const text = engine.tokenizer.decode(ids, { clean_up_tokenization_spaces: cleanup });
-              const end = text.indexOf(separator);
-              const body = text.slice(0, end);
-              if (!first && !body.startsWith(betweenTags)) continue;
-              const tag = normalizeTag(first ? body : body.slice(betweenTags.length));
-              if (!dictionary.resolveId(tag)) continue;
-              acceptedTexts++;
-              // The starts a sampler sees: every character prefix, and every token prefix's decoding
-              // (an unfinished UTF-8 character shows as U+FFFD) for those beyond ASCII and a share of the rest.
-              const partials = Array.from({ length: raw.length + 1 }, (_, length) => raw.slice(0, length));
-              if (index % 4 === 0 || /[^ -~]/.test(raw)) {
-                for (let length = 1; length < ids.length; length++) {
-                  partials.push(engine.tokenizer.decode(ids.slice(0, length), { clean_up_tokenization_spaces: false }));
-                }
+            const text = engine.tokenizer.decode(ids, { clean_up_tokenization_spaces: false });
+            const end = text.indexOf(separator);
+            const body = text.slice(0, end);
+            if (!first && !body.startsWith(betweenTags)) continue;
+            const tag = normalizeTag(first ? body : body.slice(betweenTags.length));
+            if (!dictionary.resolveId(tag)) continue;
+            acceptedTexts++;
+            // The starts a sampler sees: every character prefix, and every token prefix's decoding
+            // (an unfinished UTF-8 character shows as U+FFFD) for those beyond ASCII and a share of the rest.
+            const partials = Array.from({ length: raw.length + 1 }, (_, length) => raw.slice(0, length));
+            if (index % 4 === 0 || /[^ -~]/.test(raw)) {
+              for (let length = 1; length < ids.length; length++) {
+                partials.push(engine.tokenizer.decode(ids.slice(0, length), { clean_up_tokenization_spaces: false }));
               }
-              for (const partial of partials) {
-                const start = settledTagStart(partial, first, betweenTags, separator, cleanup);
-                assert.ok(start !== null && tag.startsWith(start), `${JSON.stringify(partial)} of ${JSON.stringify(raw)} (clean-up ${cleanup}): ${JSON.stringify(start)}`);
-                if (start) assert.ok(dictionary.startsSomeTag(start), start);
-                checked++;
-              }
+            }
+            for (const partial of partials) {
+              const start = settledTagStart(partial, first, betweenTags, separator);
+              assert.ok(start !== null && tag.startsWith(start), `${JSON.stringify(partial)} of ${JSON.stringify(raw)}: ${JSON.stringify(start)}`);
+              if (start) assert.ok(dictionary.startsSomeTag(start), start);
+              checked++;
             }
           }
         }
@@ -91,7 +89,6 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
       const separatorText = pick([',', ', ', '::', ';', ' |', '\n']);
       const between = pick(['', ' ', '  ', '\n', ' ~ ', 'x']);
       const first = random() < 0.3;
-      const cleanup = random() < 0.5;
       const name = pick(names);
       if (name.includes(separatorText[0])) continue;
       // Written as a model might: spaces or underscores, any case, spaces doubled, before `'s` or `.`, around.
@@ -102,7 +99,7 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
       if (random() < 0.2) written = ` ${written}`;
       if (random() < 0.2) written = `${written} `;
       const raw = (first ? '' : between) + written;
-      const text = engine.tokenizer.decode(engine.encodeText(raw + separatorText), { clean_up_tokenization_spaces: cleanup });
+      const text = engine.tokenizer.decode(engine.encodeText(raw + separatorText), { clean_up_tokenization_spaces: false });
       // Read back as the sampler's acceptTag reads it.
       const end = text.indexOf(separatorText);
       if (end < 0 || text.slice(end + separatorText.length).trim()) continue;
@@ -116,8 +113,8 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
       for (let length = 0; length < full.length; length++) {
         if (full.slice(0, length).includes(separatorText)) break;
         for (const partial of [full.slice(0, length), `${full.slice(0, length)}\uFFFD`]) {
-          const start = settledTagStart(partial, first, between, separatorText, cleanup);
-          const where = JSON.stringify({ partial, raw, separatorText, between, first, cleanup, start });
+          const start = settledTagStart(partial, first, between, separatorText);
+          const where = JSON.stringify({ partial, raw, separatorText, between, first, start });
           assert.ok(start !== null && tag.startsWith(start), where);
           if (start) assert.ok(dictionary.startsSomeTag(start), where);
         }
@@ -128,28 +125,27 @@ describe('settledTagStart: what a tag being sampled can still become', () => {
 
   test('rules out what cannot become a tag, and keeps undecided text undecided', () => {
     // A later tag must start with the text between tags.
-    assert.equal(settledTagStart('long', false, ' ', ',', false), null);
-    assert.equal(settledTagStart('', false, ' ', ',', false), '');
-    assert.equal(settledTagStart(' ', false, ' ', ',', false), '');
-    assert.equal(settledTagStart(' Long Hai', false, ' ', ',', false), 'long_hai');
-    assert.equal(settledTagStart('Long', true, ' ', ',', false), 'long');
+    assert.equal(settledTagStart('long', false, ' ', ','), null);
+    assert.equal(settledTagStart('', false, ' ', ','), '');
+    assert.equal(settledTagStart(' ', false, ' ', ','), '');
+    assert.equal(settledTagStart(' Long Hai', false, ' ', ','), 'long_hai');
+    assert.equal(settledTagStart('Long', true, ' ', ','), 'long');
     assert.ok(dictionary.startsSomeTag('long_hai'));
-    assert.equal(settledTagStart(' long_eyes', false, ' ', ',', false), 'long_eyes');
+    assert.equal(settledTagStart(' long_eyes', false, ' ', ','), 'long_eyes');
     assert.ok(!dictionary.startsSomeTag('long_eyes'), 'long_eyes is no tag or alias start');
     assert.ok(!dictionary.startsSomeTag('xqzw'));
     // Aliases count: one that starts no name still starts something a tag can become.
     const aliasOnly = aliasNames.find((name) => dictionary.prefixIds(name).length === 0);
     assert.ok(aliasOnly && dictionary.startsSomeTag(aliasOnly), aliasOnly);
-    // With clean-up, text stops before a space that decoding could delete (` 's`, ` n't`, ` .`), or at the end.
-    assert.equal(settledTagStart(' hand on another', false, ' ', ',', true), 'hand_on_another');
-    assert.equal(settledTagStart(' hand on another ', false, ' ', ',', true), 'hand_on_another');
-    assert.equal(settledTagStart(' hand on another \'s', false, ' ', ',', true), 'hand_on_another');
-    assert.equal(settledTagStart(' hand on another ', false, ' ', ',', false), 'hand_on_another');
-    assert.equal(settledTagStart(' hand no', false, ' ', ',', true), 'hand');
+    // The text is read as written: a space before `'s` stays (no tag starts so), a later tag may start with `?` or `.`.
+    assert.equal(settledTagStart(' hand on another ', false, ' ', ','), 'hand_on_another');
+    assert.equal(settledTagStart(' hand on another \'s', false, ' ', ','), 'hand_on_another_\'s');
+    assert.equal(settledTagStart(' ?', false, ' ', ','), '?');
+    assert.equal(settledTagStart(' ...', false, ' ', ','), '...');
     // An unfinished UTF-8 character, and the separator's first character, end what is settled.
-    assert.equal(settledTagStart(' bü\uFFFD\uFFFDrent', false, ' ', ',', false), 'bü');
-    assert.equal(settledTagStart(' a:b', false, ' ', ':: ', false), 'a');
+    assert.equal(settledTagStart(' bü\uFFFD\uFFFDrent', false, ' ', ','), 'bü');
+    assert.equal(settledTagStart(' a:b', false, ' ', ':: '), 'a');
     // A capital sigma lower-cases by what follows it.
-    assert.equal(settledTagStart('ABΣ', true, ' ', ',', false), 'ab');
+    assert.equal(settledTagStart('ABΣ', true, ' ', ','), 'ab');
   });
 });
