@@ -768,6 +768,7 @@ function modelInfo(files: ModelFiles, kind: 'tag' | 'bpe'): ModelInfo {
     files.tokenizerPath,
     files.tokenizerConfigPath,
     files.onnxPath,
+    ...files.onnxDataPaths,
     files.rankingPath,
     files.relatedPath,
   ];

@@ -43,6 +43,8 @@ export interface ModelFiles {
   tokenizerPath: string;
   tokenizerConfigPath?: string;
   onnxPath: string;
+  /** The graph's weights kept outside it (onnxDataPaths), which onnxruntime reads from beside it. */
+  onnxDataPaths: string[];
   rankingPath?: string;
   relatedPath?: string;
   /** The tokenizer's vocabularySha256 (related.ts), once the engine loader has computed it for its checks. */
@@ -217,6 +219,15 @@ function checkOnnxFile(file: string): void {
   if (reason !== undefined) throw new ModelLoadError(file, reason);
 }
 
+/**
+ * The graph's external-data files: the names optimum and onnx.save (`model.onnx_data`) and torch's
+ * exporter (`model.onnx.data`) write beside a graph whose weights pass 2 GB (gpt2-large, gpt2-xl).
+ * By name, not by the graph's external_data locations: reading those would take a protobuf parser.
+ */
+function onnxDataPaths(onnxPath: string): string[] {
+  return [`${onnxPath}_data`, `${onnxPath}.data`].filter((file) => fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true);
+}
+
 /** What the folder holds instead of a graph the engine reads: PyTorch weights, other .onnx files. */
 function missingOnnxHint(folder: string): string {
   const hints: string[] = [];
@@ -260,7 +271,7 @@ export function readModelFolder(dir: string): ModelFiles {
     );
   }
   const rankingPath = path.join(folder, 'ranking.json');
-  const files: ModelFiles = { dir: folder, configPath, tokenizerPath, onnxPath, config, tokenizer };
+  const files: ModelFiles = { dir: folder, configPath, tokenizerPath, onnxPath, onnxDataPaths: onnxDataPaths(onnxPath), config, tokenizer };
   if (fs.existsSync(tokenizerConfigPath)) files.tokenizerConfigPath = tokenizerConfigPath;
   if (fs.existsSync(rankingPath)) files.rankingPath = rankingPath;
 
