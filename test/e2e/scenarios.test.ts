@@ -5,7 +5,8 @@
 // fixtures, never from what the page shows.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { loadDictionary, normalizeTag, type TagDictionary } from '../../src/model/index';
@@ -681,6 +682,47 @@ scenario('5-convert-from-explorer', async () => {
   await workbench.page.locator('.tabs-container .tab.active', { hasText: 'posts-with-bad-lines.tags.txt' }).waitFor({ timeout: 15_000 });
   const shown = await workbench.editorLines();
   assert.equal(shown[0], expected[0]);
+});
+
+scenario('5e-convert-cancelled', async () => {
+  // GENERATED for this test (the file says so in its name): the real fixture's first posts repeated
+  // into ~6 GB of JSON lines, gzipped as 96 identical members of 64 MB (~6 MB on disk), so that the
+  // conversion runs long enough to be cancelled from its notification.
+  const input = path.join(workspace, 'metadata', 'generated-for-cancel.jsonl.gz');
+  const real = readFileSync(path.join(workspace, 'metadata', 'api-posts-2021.jsonl'), 'utf8').split('\n').filter(Boolean);
+  let unit = '';
+  for (const line of real) if (unit.length + line.length < 30_000) unit += `${line}\n`;
+  const member = gzipSync(Buffer.from(unit.repeat(Math.ceil((64 << 20) / unit.length))), { level: 9 });
+  writeFileSync(input, Buffer.concat(Array.from({ length: 96 }, () => member)));
+  // An older dataset where the save dialog proposes to write: it must come out as it was.
+  const output = path.join(workspace, 'metadata', 'generated-for-cancel.tags.txt');
+  writeFileSync(output, 'older,dataset\n');
+  try {
+    await workbench.press('Escape');
+    await workbench.explorerContextMenu('metadata/generated-for-cancel.jsonl.gz', 'Convert Metadata to Tag Dataset');
+    const dialog = workbench.page.locator('.quick-input-widget input');
+    await dialog.waitFor({ state: 'visible', timeout: 20_000 });
+    for (let i = 0; i < 40 && !(await dialog.inputValue()).endsWith('.tags.txt'); i++) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await dialog.inputValue(), output);
+    await workbench.press('Enter');
+    // The save dialog asks before writing over a file: yes (the conversion, not the dialog, must keep it).
+    await workbench.page.locator('.quick-input-widget', { hasText: 'already exists' }).waitFor({ timeout: 10_000 });
+    await workbench.press('Enter');
+    const progress = workbench.page.locator('.notifications-toasts .notification-list-item', { hasText: 'Converting Danbooru metadata' }).first();
+    await progress.waitFor({ timeout: 30_000 });
+    await workbench.screenshot('5e-convert-progress');
+    await progress.hover();
+    await progress.locator('.monaco-button', { hasText: /^Cancel$/ }).first().click();
+    const cancelled = await workbench.waitForNotification(/Conversion cancelled; nothing was written/, 30_000);
+    assert.match(cancelled, /Conversion cancelled; nothing was written\./);
+    assert.equal(readFileSync(output, 'utf8'), 'older,dataset\n', 'the older dataset is left as it was');
+    assert.ok(!existsSync(`${output}.counts.csv`), 'no tag-count table');
+    const leftovers = readdirSync(path.join(workspace, 'metadata')).filter((name) => name.startsWith('generated-for-cancel') && !['generated-for-cancel.jsonl.gz', 'generated-for-cancel.tags.txt'].includes(name));
+    assert.deepEqual(leftovers, [], 'no temporary file left beside the output');
+  } finally {
+    rmSync(input, { force: true });
+    rmSync(output, { force: true });
+  }
 });
 
 /** A model folder whose files exist but are not a model: the config is real JSON, the weights are not ONNX. */
