@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadDictionary, loadEngine } from '../../src/model/index';
 import { describeEveryEngine } from './engines';
 import { loadTranslations, parseTranslations } from '../../src/model/translations';
+import { KEPT_TRANSLATION_FILES, TranslationHost } from '../../src/server/translations';
 
 const dictionary = loadDictionary();
 const fixture = path.join(__dirname, '..', 'fixtures', 'translations', 'zh-cn.csv');
@@ -83,6 +84,53 @@ describe('translation files', () => {
       assert.throws(() => loadTranslations(folder), new RegExp(`${folder}: a folder, not a file`));
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the server\'s translation files (TranslationHost)', () => {
+  test('two folders\' files, asked for in turn: each loaded once and watched; an edit reloads that file only; the least recently asked for past the bound is dropped', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-translation-host-'));
+    const fileOf = (name: string): string => path.join(dir, `${name}.csv`);
+    // As an editor saves: a new file renamed over the old one.
+    const save = (name: string, translation: string): void => {
+      fs.writeFileSync(`${fileOf(name)}.new`, `long_hair,${translation}\n`);
+      fs.renameSync(`${fileOf(name)}.new`, fileOf(name));
+    };
+    const loads: string[] = [];
+    let changes = 0;
+    const host = new TranslationHost(() => dir, (problem) => assert.fail(problem), (message) => {
+      const loaded = /^Loaded the translations of 1 tags from (.*) in \d+ ms\.$/.exec(message);
+      if (loaded) loads.push(path.basename(loaded[1]!, '.csv'));
+    }, () => changes++);
+    const translationOf = (name: string): string | undefined => host.get(fileOf(name))?.of('long_hair');
+    try {
+      save('a', '长发A');
+      save('b', '長髪B');
+      for (let round = 0; round < 3; round++) {
+        assert.equal(translationOf('a'), '长发A');
+        assert.equal(translationOf('b'), '長髪B');
+      }
+      assert.deepEqual(loads, ['a', 'b'], 'each file read once, not again at each turn');
+      // The file asked for before the last one is watched too.
+      save('a', '长发A2');
+      for (let waited = 0; changes === 0; waited += 50) {
+        assert.ok(waited < 10_000, 'the edit of a.csv is reported');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(translationOf('b'), '長髪B');
+      assert.equal(translationOf('a'), '长发A2');
+      assert.deepEqual(loads, ['a', 'b', 'a'], 'the edited file read again, the other not');
+      const others = Array.from({ length: KEPT_TRANSLATION_FILES - 1 }, (_, index) => `other${index}`);
+      for (const name of others) save(name, name);
+      for (const name of others) assert.equal(translationOf(name), name);
+      loads.length = 0;
+      assert.equal(translationOf('a'), '长发A2');
+      assert.equal(translationOf('b'), '長髪B');
+      assert.deepEqual(loads, ['b'], `${KEPT_TRANSLATION_FILES} files kept: b.csv, asked for least recently, was dropped`);
+    } finally {
+      host.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
