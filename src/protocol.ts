@@ -49,7 +49,7 @@ export const SampleTagsRequest = new RequestType<SampleTagsParams, SampleTagsRes
 export interface RelatedTagsParams {
   textDocument: TextDocumentIdentifier;
   position: Position;
-  /** How many tags; default 20. */
+  /** How many tags, an integer in 1..100 (else an InvalidParams error); default 20. */
   k?: number;
 }
 

@@ -1,6 +1,6 @@
 // Related Tags: the model's most likely next tags for the prompt under the cursor, with their
 // probabilities, minus the tags already in that prompt. Feeds the client's "Related Tags" view.
-import type { CancellationToken } from 'vscode-languageserver/node';
+import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTag, RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { cancellable } from './cancellation';
 import { formatTag } from '../prompt/insertStyle';
@@ -8,7 +8,14 @@ import { continuationColumn } from '../prompt/parser';
 import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
+/** The most tags one request may ask for: the view asks for 20, and a sub-word model ranks 256 candidates only. */
+const MAX_RELATED_TAGS = 100;
+
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
+  // The view asks for 20; another client may pass anything (-1 listed 2 tags, 1e8 every tag, "3" was added to as text).
+  if (params.k !== undefined && (!Number.isInteger(params.k) || params.k < 1 || params.k > MAX_RELATED_TAGS)) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `k must be an integer in 1..${MAX_RELATED_TAGS} (tags to list), got ${JSON.stringify(params.k)}.`);
+  }
   const document = ctx.documents.get(params.textDocument.uri);
   if (!document || !document.holds(params.position)) return { context: [], unseen: [], tags: [], fromModel: false };
   const k = params.k ?? 20;

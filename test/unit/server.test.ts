@@ -1363,7 +1363,7 @@ describe('language server, dictionary-only', () => {
     });
   });
 
-  test('requests with a position past the document, a bad n or tags, or item data of another client: no edit outside the document, invalid-params errors', async () => {
+  test('requests with a position past the document, a bad n, k or tags, or item data of another client: no edit outside the document, invalid-params errors', async () => {
     const uri = await client.open('past-the-end.prompt', '1girl, smile');
     assert.equal(await client.complete(uri, 3, 0), null, 'no completion on a line the document does not have');
     assert.deepEqual(await client.nextTags(uri, 1, 4), { items: [] });
@@ -1383,6 +1383,9 @@ describe('language server, dictionary-only', () => {
       await assert.rejects(client.sample(uri, line, character), invalid(new RegExp(message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))));
     }
     for (const n of [0, 2.5, 1e9]) await assert.rejects(client.sample(uri, 0, 12, n), invalid(/n must be an integer in 1\.\.50/));
+    // k: -1 listed 2 tags, "3" was added to as text ("3" + 3 is "33"), 1e8 listed every tag of the dictionary.
+    for (const k of [-1, 0, 2.5, '3', 101, 1e8]) await assert.rejects(client.related(uri, 0, 12, k as number), invalid(new RegExp(`k must be an integer in 1\\.\\.100 \\(tags to list\\), got ${JSON.stringify(k)}\\.`)));
+    assert.equal((await client.related(uri, 0, 12, 100)).tags.length, 100);
     await assert.rejects(client.connection.sendRequest(ForgetPickedTagsRequest, { tags: 'x' as unknown as string[] }), invalid(/tags must be a list of tag names/));
     for (const data of [5, { other: true }, 'x']) {
       const item = { label: 'smile', data };
