@@ -1,10 +1,10 @@
 // Document symbols (Outline view, breadcrumbs, Go to Symbol in Editor, sticky scroll): a prompt file
 // as a library of prompts, each comment line a section (`# portraits`; comment lines in a row are one
 // section, named by the first) holding the prompts after it, each prompt named by its first tags.
-// Asked on every change: a line is split at commas, not parsed, and a file of more lines than a
-// library has (a converted dataset) lists its sections only.
+// Asked on every change: a line is split at commas, parsed only when it may hold a comment, and a
+// file of more lines than a library has (a converted dataset) lists its sections only.
 import { SymbolKind, type DocumentSymbol, type DocumentSymbolParams } from 'vscode-languageserver/node';
-import { commentLineText } from '../prompt/parser';
+import { commentLineText, parsePrompt } from '../prompt/parser';
 import type { ServerContext } from './serverContext';
 
 /** Files of more lines list their sections only. */
@@ -46,7 +46,11 @@ export function provideDocumentSymbols(ctx: ServerContext, params: DocumentSymbo
 }
 
 /** A prompt's first tags, `1girl, solo, long hair, smile, …`: the line read up to the comma after them only. */
-function promptName(text: string): string {
+function promptName(line: string): string {
+  // A trailing comment (`smile // note: outfit below, long hair`) is no part of the prompt: its
+  // start is the parser's, which knows escapes and `#` inside a tag (`#1girl`).
+  const comment = /\/\/|#/.test(line) ? parsePrompt(line).tokens.find((token) => token.kind === 'comment') : undefined;
+  const text = comment ? line.slice(0, comment.start) : line;
   const parts: string[] = [];
   let start = 0;
   // (An input method's `，` and `、` separate too: such a prompt was named by its whole line.)

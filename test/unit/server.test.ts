@@ -589,8 +589,11 @@ describe('language server, dictionary-only', () => {
     }
   });
 
-  test('document symbols: comment lines are sections holding the prompts after them, each named by its first tags; a dataset lists its sections only', async () => {
-    const text = ['1girl, solo', '# Portraits', '# (comment lines in a row are one section)', '1girl, solo, long hair, smile, blue eyes', '', '2girls, yuri', '#', '// Backgrounds', 'simple background, white background', '# Typed with an input method', '1girl，solo，long hair，smile，blush', ' ，、 ， '].join('\n');
+  test('document symbols: comment lines are sections holding the prompts after them, each named by its first tags (not a trailing comment\'s); a dataset lists its sections only', async () => {
+    const text = [
+      '1girl, solo', '# Portraits', '# (comment lines in a row are one section)', '1girl, solo, long hair, smile, blue eyes', '', '2girls, yuri', '#', '// Backgrounds', 'simple background, white background', '# Typed with an input method', '1girl，solo，long hair，smile，blush', ' ，、 ， ',
+      '# Notes after the tags', '1girl, smile // note: outfit below, long hair, red dress', 'smile # not a heading, long hair', '#1girl, \\# x, solo', ', // a comment after a separator only',
+    ].join('\n');
     const uri = await client.open('library.prompt', text);
     type Shown = { name: string; lines: string; children?: Shown[] };
     const shown = (symbols: DocumentSymbol[]): Shown[] => symbols.map((s) => ({
@@ -605,6 +608,8 @@ describe('language server, dictionary-only', () => {
       { name: 'Backgrounds', lines: '7-8', children: [{ name: 'simple background, white background', lines: '8-8' }] },
       // `，` separates as `,` does: named by its first tags; a line of separators only is no prompt.
       { name: 'Typed with an input method', lines: '9-11', children: [{ name: '1girl, solo, long hair, smile, …', lines: '10-10' }] },
+      // The comment's text and the "tags" in it were part of the name; `#1girl` and `\#` are no comments.
+      { name: 'Notes after the tags', lines: '12-16', children: [{ name: '1girl, smile', lines: '13-13' }, { name: 'smile', lines: '14-14' }, { name: '#1girl, \\# x, solo', lines: '15-15' }] },
     ]);
     const dataset = await client.open('library-dataset.tags', ['# converted', ...Array.from({ length: 6000 }, () => '1girl,solo')].join('\n'));
     const datasetSymbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: dataset } })) as DocumentSymbol[];
