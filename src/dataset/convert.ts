@@ -13,6 +13,7 @@ import {
   ConvertUsageError,
   StrictModeError,
   TAG_CATEGORIES,
+  etaSeconds,
   isNote,
   type ConversionCounts,
   type ConvertHooks,
@@ -351,7 +352,6 @@ export class Conversion {
     const elapsedSeconds = (performance.now() - this.started) / 1000;
     const bytesRead = this.completedFileBytes + (this.current?.bytesRead() ?? 0);
     const postsPerSecond = elapsedSeconds > 0 ? this.counts.postsRead / elapsedSeconds : 0;
-    const bytesPerSecond = elapsedSeconds > 0 ? bytesRead / elapsedSeconds : 0;
     return {
       bytesRead,
       bytesTotal: this.bytesTotal,
@@ -359,7 +359,7 @@ export class Conversion {
       postsWritten: this.counts.postsWritten,
       elapsedSeconds,
       postsPerSecond,
-      etaSeconds: bytesPerSecond > 0 ? Math.max(0, this.bytesTotal - bytesRead) / bytesPerSecond : undefined,
+      etaSeconds: etaSeconds(bytesRead, this.bytesTotal, elapsedSeconds),
       currentFile: this.current?.file.path,
     };
   }

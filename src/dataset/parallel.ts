@@ -11,7 +11,7 @@ import { PostFormatter } from './format';
 import { AtomicFile } from './output';
 import { FIRST_PROBLEMS_KEPT, emptyCounts, writesOutputs, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
 import type { InputFile } from './source';
-import type { ConvertHooks, ConvertProgress, ConvertSummary, InputProblem, ProblemReason, SkipReason } from './types';
+import { etaSeconds, type ConvertHooks, type ConvertProgress, type ConvertSummary, type InputProblem, type ProblemReason, type SkipReason } from './types';
 import { defaultWorkerScript, deserializeError, stopWorker, type FromWorker, type PartJob, type PartResult, type PoolJob, type ToWorker } from './worker-protocol';
 
 const POOL_YOUNG_GENERATION_MB = 4;
@@ -202,7 +202,6 @@ function aggregateProgress(parts: Part[], bytesTotal: number, started: number): 
     postsWritten += part.progress.postsWritten;
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
-  const bytesPerSecond = elapsedSeconds > 0 ? bytesRead / elapsedSeconds : 0;
   return {
     bytesRead,
     bytesTotal,
@@ -210,7 +209,7 @@ function aggregateProgress(parts: Part[], bytesTotal: number, started: number): 
     postsWritten,
     elapsedSeconds,
     postsPerSecond: elapsedSeconds > 0 ? postsRead / elapsedSeconds : 0,
-    etaSeconds: bytesPerSecond > 0 ? Math.max(0, bytesTotal - bytesRead) / bytesPerSecond : undefined,
+    etaSeconds: etaSeconds(bytesRead, bytesTotal, elapsedSeconds),
     currentFile: undefined,
   };
 }

@@ -96,7 +96,7 @@ export interface ConvertProgress {
   postsWritten: number;
   elapsedSeconds: number;
   postsPerSecond: number;
-  /** Seconds left at the current rate; undefined until something has been read. */
+  /** Seconds left at the rate so far; undefined in the first seconds (see etaSeconds). */
   etaSeconds: number | undefined;
   currentFile: string | undefined;
 }
@@ -166,4 +166,18 @@ export function formatProblem(problem: InputProblem): string {
 
 export function isNote(reason: ProblemReason): boolean {
   return NOTE_REASONS.has(reason);
+}
+
+/** Seconds of a conversion before its time left is estimated. */
+export const ETA_AFTER_SECONDS = 2;
+
+/**
+ * The seconds left at the rate so far; undefined in the first ETA_AFTER_SECONDS or before anything
+ * was read: the first reports come after the first slices, read ahead of their decompression (a 6 GB
+ * gzipped input said "about 1 s left" at its start, 20 s before its end).
+ */
+export function etaSeconds(bytesRead: number, bytesTotal: number, elapsedSeconds: number): number | undefined {
+  if (bytesRead >= bytesTotal && bytesTotal > 0) return 0;
+  if (elapsedSeconds < ETA_AFTER_SECONDS || bytesRead <= 0) return undefined;
+  return (Math.max(0, bytesTotal - bytesRead) * elapsedSeconds) / bytesRead;
 }

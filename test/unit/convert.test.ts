@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { convertMetadata } from '../../src/dataset/convert';
 import { PostIdSet } from '../../src/dataset/filters';
 import { AtomicFile } from '../../src/dataset/output';
-import { ConvertUsageError, StrictModeError, type ConvertProgress, type InputProblem } from '../../src/dataset/types';
+import { ConvertUsageError, ETA_AFTER_SECONDS, StrictModeError, etaSeconds, type ConvertProgress, type InputProblem } from '../../src/dataset/types';
 import { apiFixture, apiLines, apiRecords, expectedLine, gwernFixture, gwernLine, readLines, strayFiles, tempDir } from './convert-helpers';
 
 const GWERN_EXPECTED = '1boy,1girl,bangs,blunt_bangs,brown_hair,flute,hair_bun,hime_cut,instrument,japanese_clothes,long_hair,mask,ribbon,yellow_eyes';
@@ -238,13 +238,21 @@ test('convert: .gz, JSON array and gzipped JSON array inputs give the same datas
     assert.equal(progress.at(-1)?.bytesTotal, size);
     assert.equal(progress.at(-1)?.bytesRead, size);
     assert.equal(summary.bytesRead, size);
-    // Nothing left to read at the end: no time left; earlier, the time the rest takes at the rate so far.
+    // Nothing left to read at the end: no time left; earlier, the time the rest takes at the rate so
+    // far, once there is a rate to go by.
     assert.equal(progress.at(-1)?.etaSeconds, 0);
-    for (const p of progress.filter((each) => each.bytesRead > 0 && each.bytesRead < each.bytesTotal && each.elapsedSeconds > 0)) {
-      const expected = (p.bytesTotal - p.bytesRead) / (p.bytesRead / p.elapsedSeconds);
-      assert.ok(Math.abs(p.etaSeconds! - expected) <= 1e-9 * Math.max(1, expected), `${p.etaSeconds} vs ${expected}`);
+    for (const p of progress.filter((each) => each.bytesRead < each.bytesTotal)) {
+      assert.equal(p.etaSeconds, etaSeconds(p.bytesRead, p.bytesTotal, p.elapsedSeconds));
     }
   }
+});
+
+test('etaSeconds: the time the rest takes at the rate so far, none in the first seconds (a gzipped input\'s first slices come ahead of their decompression), 0 once all is read', () => {
+  assert.equal(etaSeconds(1 << 20, 47 << 20, 0.025), undefined, 'it said "about 1 s left" of a 20 s conversion');
+  assert.equal(etaSeconds(0, 100, 5), undefined);
+  assert.equal(etaSeconds(25, 100, ETA_AFTER_SECONDS), 3 * ETA_AFTER_SECONDS);
+  assert.equal(etaSeconds(100, 100, 0.01), 0);
+  assert.equal(etaSeconds(0, 0, 0), undefined);
 });
 
 test('convert: a JSON array reports bad items by number and keeps the rest', async (t) => {
