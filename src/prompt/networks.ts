@@ -9,23 +9,38 @@ export type NetworkKind = 'lora' | 'embedding' | 'hypernet';
 /** The file a network token names: `<lora:add_detail:0.8>` (or `<lyco:`) a LoRA, `<hypernet:x:1>` a hypernetwork, `embedding:x.pt` an embedding. */
 export interface NamedNetwork {
   kind: NetworkKind;
-  /** The name as written, without its extension. */
+  /**
+   * The name as it is looked up. In `<lora:…>` and `<hypernet:…>` as written, spaces and an
+   * extension included: a1111 splits the text at `:` and looks the first part up in a dictionary of
+   * file names without their extension, case and all (`<lora: x.safetensors :1>` finds nothing). For
+   * ComfyUI's `embedding:x.pt` without its extension (ComfyUI tries them).
+   */
   name: string;
   /** The span of the name in the token's text. */
   start: number;
   end: number;
+  /**
+   * `<LORA:`, `<Lyco:`: the keyword written in another case, its span; a1111's extra networks are
+   * registered in lower case, and it skips one it does not know ("Skipping unknown extra network").
+   */
+  keywordInOtherCase?: { start: number; end: number };
 }
 
 /** The LoRA, hypernetwork or embedding a network token names; undefined for another network. */
 export function networkOfToken(text: string): NamedNetwork | undefined {
   const bracketed = /^<(lora|lyco|hypernet):([^<>:]+)/i.exec(text);
-  const embedding = bracketed ? null : /^embedding:([^\s:]+)/i.exec(text);
-  const written = bracketed?.[2] ?? embedding?.[1];
-  if (written === undefined) return undefined;
-  // The span of the name without the spaces around it (`<lora: name :1>`): what a diagnostic, hover or fix covers.
-  const start = (bracketed ?? embedding)![0].length - written.length + (written.length - written.trimStart().length);
-  const name = written.trim();
-  return { kind: kindOf(bracketed?.[1]), name: name.replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + name.length };
+  if (bracketed) {
+    const [whole, keyword, written] = bracketed as unknown as [string, string, string];
+    const start = whole.length - written.length;
+    const network: NamedNetwork = { kind: kindOf(keyword), name: written, start, end: start + written.length };
+    if (keyword !== keyword.toLowerCase()) network.keywordInOtherCase = { start: 1, end: 1 + keyword.length };
+    return network;
+  }
+  const embedding = /^embedding:([^\s:]+)/i.exec(text);
+  if (!embedding) return undefined;
+  const written = embedding[1]!;
+  const start = embedding[0].length - written.length;
+  return { kind: 'embedding', name: written.replace(/\.(?:safetensors|pt|ckpt|bin)$/i, ''), start, end: start + written.length };
 }
 
 /** `lora`/`lyco` (LyCORIS, read by a1111 as a LoRA) → lora, `hypernet` → hypernet, none (`embedding:`) → embedding. */
@@ -42,8 +57,9 @@ export interface NetworkNameAt {
   typed: string;
 }
 
-// `<lyco:` is LyCORIS's, read by a1111 as a LoRA; a name in `<…>` ends at `:` (its weight) or `>`.
-const BRACKETED_NAME_BEFORE = /<(lora|lyco|hypernet):([^<>:]*)$/i;
+// `<lyco:` is LyCORIS's, read by a1111 as a LoRA; a name in `<…>` ends at `:` (its weight) or `>`,
+// and one being typed at a comma: `<lora:add_detail, smi` is a tag typed after a LoRA not closed yet.
+const BRACKETED_NAME_BEFORE = /<(lora|lyco|hypernet):([^<>:,]*)$/i;
 const EMBEDDING_NAME_BEFORE = /(?:^|[\s,([{|])embedding:([^\s,()[\]{}|:<>]*)$/i;
 
 /** The network name being typed at `character`; with the line `parsed`, none in a comment (where `<lora:` is text). */
@@ -57,5 +73,8 @@ export function networkNameAt(line: string, character: number, parsed?: ParsedPr
   const stop = bracketed ? /[<>:,]/ : /[\s,()[\]{}|:<>]/;
   let end = character;
   while (end < line.length && !stop.test(line[end]!)) end++;
+  // The rest of a name only where `:` or `>` closes it: `<lora:|smile, blue eyes` is typed before a tag,
+  // which a LoRA's name written there must not replace.
+  if (bracketed && line[end] !== ':' && line[end] !== '>') end = character;
   return { kind: kindOf(bracketed?.[1]), start: character - typed.length, end, typed };
 }

@@ -295,8 +295,8 @@ export function knownTagSet(knownTags: string[]): Set<string> {
  * its folders hold none (a LoRA or a wildcard is then not checked: the files may be elsewhere).
  */
 export interface NamedFiles {
-  /** LoRA and hypernetwork names by their lower-case form (a1111 finds them in any case). */
-  networks?: Partial<Record<CheckedNetwork, Map<string, string>>>;
+  /** LoRA and hypernetwork names, as a1111 looks them up: exactly as written (its dictionary of files). */
+  networks?: Partial<Record<CheckedNetwork, Set<string>>>;
   wildcards?: WildcardFile[];
 }
 
@@ -359,7 +359,7 @@ async function checkSettings(folders: FolderFiles, settings: ServerSettings): Pr
   const files: NamedFiles = {};
   for (const [kind, list] of [['lora', loras], ['hypernet', hypernets]] as const) {
     // A listing cut short may lack the file a name is of: its names are not checked.
-    if (list.length > 0 && !isIncomplete(list)) (files.networks ??= {})[kind] = new Map(list.map((f) => [f.name.toLowerCase(), f.name]));
+    if (list.length > 0 && !isIncomplete(list)) (files.networks ??= {})[kind] = new Set(list.map((f) => f.name));
   }
   if (wildcards.length > 0) files.wildcards = wildcards;
   const extended: CheckSettings = { ...settings.diagnostics, knownTags: [...settings.diagnostics.knownTags, ...embeddings.map((f) => f.name)], files };
@@ -394,13 +394,29 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
       const network = networkOfToken(text);
       if (!network || network.kind === 'embedding') continue;
       const names = files.networks?.[network.kind];
-      if (!names || names.has(network.name.toLowerCase())) continue;
-      const data: UnknownFileData = { replacements: nearestNames(network.name, names.values()) };
+      if (!names) continue;
+      const keyword = network.keywordInOtherCase;
+      if (keyword) {
+        const written = text.slice(keyword.start, keyword.end);
+        const data: UnknownFileData = { replacements: [written.toLowerCase()] };
+        into.push(fileProblem({
+          range: { start: { line: 0, character: token.start + keyword.start }, end: { line: 0, character: token.start + keyword.end } },
+          severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
+          message: `a1111 knows no extra network "${written}" (lora, lyco and hypernet are written in lower case) and skips this one; write "${written.toLowerCase()}".`, data,
+        }));
+        continue;
+      }
+      if (names.has(network.name)) continue;
+      // Found in another case, with spaces around it or its extension: a1111 would not find it so.
+      const bare = network.name.trim().replace(/\.(?:safetensors|pt|ckpt|bin)$/i, '');
+      const asFiled = [...names].filter((name) => name.toLowerCase() === bare.toLowerCase());
+      const data: UnknownFileData = { replacements: [...new Set([...asFiled, ...nearestNames(bare, names)])].slice(0, 3) };
       const noun = CHECKED_NETWORKS[network.kind];
+      const why = asFiled.length > 0 ? ` a1111 looks a name up exactly as written; the file is named "${asFiled[0]}".` : '';
       into.push(fileProblem({
         range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No ${noun} named "${network.name}" in the ${noun} folders (danbooruGpt.${FOLDER_SETTING[network.kind]}).`, data,
+        message: `No ${noun} named "${network.name}" in the ${noun} folders (danbooruGpt.${FOLDER_SETTING[network.kind]}).${why}`, data,
       }));
     } else if (token.kind === 'wildcard' && files.wildcards) {
       const name = wildcardName(text);

@@ -92,7 +92,8 @@ async function networkHover(ctx: ServerContext, uri: string, line: number, text:
   if (!network) return null;
   const files = await networkFiles(ctx.folders, await ctx.settings.forDocument(uri), network.kind);
   if (files.length === 0) return null;
-  const file = files.find((f) => f.name.toLowerCase() === network.name.toLowerCase());
+  // A LoRA or hypernetwork as a1111 finds it (exactly as written); ComfyUI's `embedding:` in any case.
+  const file = network.kind === 'embedding' ? files.find((f) => f.name.toLowerCase() === network.name.toLowerCase()) : files.find((f) => f.name === network.name);
   return {
     contents: { kind: MarkupKind.Markdown, value: await networkMarkdown(network.kind, network.name, file) },
     range: { start: { line, character: start + network.start }, end: { line, character: start + network.end } },

@@ -43,8 +43,9 @@ function onePerName(files: FolderFile[]): FolderFile[] {
   const named: FolderFile[] = [];
   for (const file of files) {
     const name = path.basename(file.name);
-    if (seen.has(name.toLowerCase())) continue;
-    seen.add(name.toLowerCase());
+    // By the name as it is: a1111 lists `Foo` and `foo` as two networks.
+    if (seen.has(name)) continue;
+    seen.add(name);
     named.push({ name, path: file.path });
   }
   return named;

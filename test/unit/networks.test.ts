@@ -22,12 +22,24 @@ test('networkNameAt: an embedding name is typed after embedding: where a tag cou
   assert.equal(networkNameAt('embedding:x, smile', 18), undefined);
 });
 
-test('networkOfToken: the LoRA or embedding a network token names, without its extension, and where', () => {
+test('networkOfToken: the LoRA or embedding a network token names, as a1111 (or ComfyUI, for embedding:) looks it up, and where', () => {
   assert.deepEqual(networkOfToken('<lora:add_detail:0.8>'), { kind: 'lora', name: 'add_detail', start: 6, end: 16 });
-  assert.deepEqual(networkOfToken('<LyCO:my style.safetensors>'), { kind: 'lora', name: 'my style', start: 6, end: 26 });
-  assert.deepEqual(networkOfToken('embedding:EasyNegative.pt'), { kind: 'embedding', name: 'EasyNegative', start: 10, end: 25 });
   assert.deepEqual(networkOfToken('<hypernet:anime:1>'), { kind: 'hypernet', name: 'anime', start: 10, end: 15 });
   assert.equal(networkOfToken('<lorax:x:1>'), undefined, 'another network');
-  // The name's span leaves out the spaces around it (a diagnostic or hover underlined them).
-  assert.deepEqual(networkOfToken('<lora: add_detal :0.8>'), { kind: 'lora', name: 'add_detal', start: 7, end: 16 });
+  // a1111 splits at `:` and looks the text up as it is: spaces and an extension are part of the name.
+  assert.deepEqual(networkOfToken('<lora: add_detal :0.8>'), { kind: 'lora', name: ' add_detal ', start: 6, end: 17 });
+  assert.deepEqual(networkOfToken('<lora:my style.safetensors>'), { kind: 'lora', name: 'my style.safetensors', start: 6, end: 26 });
+  // Its extra networks are registered in lower case: `<LyCO:` is skipped.
+  assert.deepEqual(networkOfToken('<LyCO:my style:1>'), { kind: 'lora', name: 'my style', start: 6, end: 14, keywordInOtherCase: { start: 1, end: 5 } });
+  // ComfyUI tries the extensions for an embedding.
+  assert.deepEqual(networkOfToken('embedding:EasyNegative.pt'), { kind: 'embedding', name: 'EasyNegative', start: 10, end: 25 });
+});
+
+test('networkNameAt: a LoRA name being typed ends at a comma, and replaces nothing after the cursor that no `:` or `>` closes', () => {
+  // `<lora:` typed in front of a tag: the tag stays.
+  assert.deepEqual(networkNameAt('1girl, <lora:smile, blue eyes', 13), { kind: 'lora', start: 13, end: 13, typed: '' });
+  assert.deepEqual(networkNameAt('1girl, <lora: smile, blue eyes', 13), { kind: 'lora', start: 13, end: 13, typed: '' });
+  // A LoRA not closed yet, then a tag being typed: the tag's completion, not a LoRA name.
+  assert.equal(networkNameAt('1girl, <lora:add_detail, smi', 28), undefined);
+  assert.deepEqual(networkNameAt('<lora:ad_detail>', 8), { kind: 'lora', start: 6, end: 15, typed: 'ad' });
 });

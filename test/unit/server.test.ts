@@ -1716,13 +1716,29 @@ describe('language server, LoRA and embedding names', () => {
     const uri = await client.open('loras-checked.prompt', '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>, <lyco:watercolor$style>, <hypernet:anime_3:1>, <hypernet:anime_4:0.5>');
     const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.range.end.character, d.message]), [
+      [24, 28, 'a1111 knows no extra network "LORA" (lora, lyco and hypernet are written in lower case) and skips this one; write "lora".'],
       [57, 67, 'No LoRA named "add_detial" in the LoRA folders (danbooruGpt.loraFolders).'],
       [129, 136, 'No hypernetwork named "anime_4" in the hypernetwork folders (danbooruGpt.hypernetworkFolders).'],
     ]);
+    problems.shift();
     assert.deepEqual((await client.codeActions(uri, [problems[1]!])).map((f) => f.title), ['Did you mean "anime_3"?']);
     const fixes = await client.codeActions(uri, [problems[0]!]);
     assert.deepEqual(fixes.map((f) => f.title), ['Did you mean "add_detail"?']);
     assert.equal(applyEdits('<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detial:1>', fixes[0]!.edit!.changes![uri]!), '<lora:add_detail:0.8>, <LORA:Add_Detail:1>, 1girl, <lora:add_detail:1>');
+  });
+
+  test('a LoRA is found as a1111 finds it, by its name exactly as written: another case, spaces around it or its extension name no file (the fix writes the file\'s name); the keyword in lower case', async () => {
+    const line = '<lora:Add_Detail:1>, <lora: add_detail :1>, <lora:add_detail.safetensors:0.8>, <Lora:add_detail:1>, <hypernet:Anime_3:1>';
+    const uri = await client.open('loras-exact.prompt', line);
+    const problems = await client.waitForDiagnostics(uri, (d) => d.length >= 5);
+    assert.deepEqual(problems.map((d) => line.slice(d.range.start.character, d.range.end.character)), ['Add_Detail', ' add_detail ', 'add_detail.safetensors', 'Lora', 'Anime_3']);
+    assert.match(problems[0]!.message, /^No LoRA named "Add_Detail" in the LoRA folders \(danbooruGpt\.loraFolders\)\. a1111 looks a name up exactly as written; the file is named "add_detail"\.$/);
+    for (const [index, fixed] of [[0, '<lora:add_detail:1>'], [1, '<lora:add_detail:1>'], [2, '<lora:add_detail:0.8>'], [3, '<lora:add_detail:1>'], [4, '<hypernet:anime_3:1>']] as const) {
+      const [fix] = await client.codeActions(uri, [problems[index]!]);
+      assert.ok(applyEdits(line, fix!.edit!.changes![uri]!).includes(fixed), `${index}: ${fix?.title}`);
+    }
+    // Hover shows the file a1111 would load: none for another case.
+    assert.match(JSON.stringify((await client.hover(uri, 0, 8))!.contents), /No file|not found|no file/i);
   });
 
   test("an embedding's name written as a word (a1111) is no unknown tag; hover says what it is", async () => {
