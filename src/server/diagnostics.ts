@@ -127,6 +127,9 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
  */
 export const MAX_PUBLISHED = 1000;
 
+/** How often the folders of LoRAs and wildcards are looked at for files added or removed (see noteListed). */
+const FOLDER_POLL_MS = 5_000;
+
 /** Work per slice before yielding to other requests. */
 const SLICE_MS = 8;
 /**
@@ -453,6 +456,12 @@ export class DiagnosticsScheduler {
   private readonly edits = new Map<string, ChangedSpan>();
   private readonly lastEdit = new Map<string, number>();
   private readonly lineCaches = new Map<string, LineCache>();
+  /**
+   * The folders' names each open document was last checked against (checkSettings: the same object
+   * while the names are the same), for the documents that name LoRAs or wildcards' files.
+   */
+  private readonly listedFor = new Map<string, CheckSettings>();
+  private folderPoll: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -466,6 +475,7 @@ export class DiagnosticsScheduler {
     void this.ctx.settings.forDocument(uri).then(async (settings) => {
       // Folders that cannot be listed leave the check as the settings say.
       const listed = await checkSettings(this.ctx.folders, settings).catch(() => settings.diagnostics);
+      this.noteListed(uri, listed, settings.diagnostics);
       const translated = withTranslations(listed, this.ctx.translations.get(settings.translationFile));
       const diagnostics = withParentheses(translated, checksParentheses(settings.diagnostics, uri));
       if (this.generations.get(uri) !== generation) return;
@@ -487,6 +497,42 @@ export class DiagnosticsScheduler {
     const span = spanOfChange(document, change);
     const earlier = this.edits.get(document.uri);
     this.edits.set(document.uri, earlier ? joinSpans(earlier, span) : span);
+  }
+
+  /**
+   * Keeps the folders' names a document was checked against, and looks at the folders every few
+   * seconds while any document was: a LoRA or wildcard file added, removed or renamed is checked
+   * again in the open documents (their problems stayed until they were typed in), as a reloaded
+   * model or dictionary is.
+   */
+  private noteListed(uri: string, listed: CheckSettings, unlisted: DiagnosticsSettings): void {
+    if (listed === unlisted) this.listedFor.delete(uri);
+    else this.listedFor.set(uri, listed);
+    this.updateFolderPoll();
+  }
+
+  private updateFolderPoll(): void {
+    if (this.listedFor.size > 0 && !this.folderPoll) {
+      this.folderPoll = setInterval(() => void this.pollFolders(), FOLDER_POLL_MS);
+      this.folderPoll.unref?.();
+    } else if (this.listedFor.size === 0 && this.folderPoll) {
+      clearInterval(this.folderPoll);
+      this.folderPoll = undefined;
+    }
+  }
+
+  private async pollFolders(): Promise<void> {
+    for (const [uri, was] of [...this.listedFor]) {
+      const document = this.ctx.documents.get(uri);
+      if (!document) {
+        this.listedFor.delete(uri);
+        continue;
+      }
+      const settings = await this.ctx.settings.forDocument(uri);
+      const listed = await checkSettings(this.ctx.folders, settings).catch(() => was);
+      if (listed !== was && this.listedFor.get(uri) === was) this.schedule(document, true);
+    }
+    this.updateFolderPoll();
   }
 
   /** Checks every open document again (after a settings change or a model reload). */
@@ -516,6 +562,8 @@ export class DiagnosticsScheduler {
     this.edits.delete(uri);
     this.lastEdit.delete(uri);
     this.lineCaches.delete(uri);
+    this.listedFor.delete(uri);
+    this.updateFolderPoll();
     void this.ctx.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 

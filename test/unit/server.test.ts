@@ -1741,6 +1741,21 @@ describe('language server, LoRA and embedding names', () => {
     assert.match(JSON.stringify((await client.hover(uri, 0, 8))!.contents), /No file|not found|no file/i);
   });
 
+  test('a LoRA file added or removed while a prompt is open: its problems are checked again without an edit', async () => {
+    const uri = await client.open('loras-watched.prompt', '1girl, <lora:new_one:1>, <lora:add_detail:1>');
+    const named = (d: Diagnostic[]): string[] => d.map((each) => /No LoRA named "([^"]+)"/.exec(each.message)?.[1] ?? each.message);
+    assert.deepEqual(named(await client.waitForDiagnostics(uri, (d) => d.length > 0)), ['new_one']);
+    const added = path.join(loras, 'new_one.safetensors');
+    fs.writeFileSync(added, '');
+    try {
+      // Listed again after 5 s, looked at every 5 s: within ~10 s, with no edit of the prompt.
+      assert.deepEqual(named(await client.waitForDiagnostics(uri, (d) => d.length === 0, 20_000)), []);
+    } finally {
+      fs.rmSync(added);
+    }
+    assert.deepEqual(named(await client.waitForDiagnostics(uri, (d) => d.length > 0, 20_000)), ['new_one']);
+  });
+
   test("an embedding's name written as a word (a1111) is no unknown tag; hover says what it is", async () => {
     const uri = await client.open('negative.prompt', 'EasyNegative, bad_prompt_v2, (worst quality:1.4), lowres, EasyNegativ');
     const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0);
