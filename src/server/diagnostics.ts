@@ -934,7 +934,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
       secondPiece = split.second;
       continue;
     }
-    if (isNotATag(tag)) continue;
+    if (isNotATag(tag, dictionary)) continue;
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
     if (!resolved) {

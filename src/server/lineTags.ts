@@ -19,9 +19,13 @@ export interface ReadTag extends PromptTag {
 /** A wildcard after a tag's first word (`long __color__ hair`): the tag is a template of tags. */
 const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
 
-/** Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers. */
-export function isNotATag(tag: PromptTag): boolean {
-  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || /^-?[\d.]+$/.test(tag.name) || HOLDS_WILDCARD.test(tag.text);
+/**
+ * Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers (but the
+ * tags that are numbers or dots: `...` 51k posts, `2023`, `404`).
+ */
+export function isNotATag(tag: PromptTag, dictionary: TagDictionary): boolean {
+  if (/^-?[\d.]+$/.test(tag.name)) return resolveCached(dictionary, tag.name) === undefined;
+  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || HOLDS_WILDCARD.test(tag.text);
 }
 
 /** The wildcards a tag holds after its first word (`long __color__ hair`), by their columns. */
@@ -116,7 +120,7 @@ export function withSplitTagsJoined(line: string, parsed: ParsedPrompt, dictiona
 
 /** The tags of `line` as the check reads them, in order (see ReadTag). */
 export function readTags(line: string, dictionary: TagDictionary, parsed: ParsedPrompt = parseLine(line, dictionary)): ReadTag[] {
-  const isTag = (tag: PromptTag): boolean => tag.name !== '' && !isNotATag(tag);
+  const isTag = (tag: PromptTag): boolean => tag.name !== '' && !isNotATag(tag, dictionary);
   // (Most lines have no brackets: nothing to join.)
   if (parsed.groups.length === 0) return parsed.tags.filter(isTag);
   const split = tagsSplitAtColon(line, parsed, dictionary);

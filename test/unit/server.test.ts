@@ -383,6 +383,19 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits(lines.join('\n'), removed.edit.changes![uri]!).split('\n')[0], '1girl');
   });
 
+  test('tags made of dots or digits (`...` 51k posts, `2023`) are tags to navigation and Tag Counts; a bare number the dictionary does not know is none', async () => {
+    const line = '1girl, ..., 2023, smile, 1.37, ...';
+    const uri = await client.open('number-tags.prompt', line);
+    assert.match(JSON.stringify((await client.hover(uri, 0, 8))!.contents), /general · 51,5\d\d posts/);
+    const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
+    assert.deepEqual(counts.tags.map((t) => t.tag).sort(), ['...', '1girl', '2023', 'smile']);
+    const highlights = await client.connection.sendRequest(DocumentHighlightRequest.type, { textDocument: { uri }, position: { line: 0, character: 8 } });
+    assert.deepEqual(highlights!.map((h) => h.range.start.character), [7, 31]);
+    assert.equal(await client.hover(uri, 0, 26), null, 'a bare number is no tag');
+    const duplicates = (await client.waitForDiagnostics(uri)).filter((d) => d.code === 'duplicate-tag');
+    assert.deepEqual(duplicates.map((d) => d.range.start.character), [31]);
+  });
+
   test('tagScope folder: Rename, Find All References and Tag Counts in every file of the extension under the document\'s folder, open ones as the editor holds them', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-captions-'));
     const captions = path.join(root, 'captions');
