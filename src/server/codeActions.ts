@@ -15,7 +15,7 @@ import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, 
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, escapePipes, problemsOfLine, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, escapePipes, pipeEscaped, problemsOfLine, type EscapeData, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
@@ -124,6 +124,12 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     const kept = check.aliasTags ? tags.firstDirect : tags.first;
     // One edit a tag: a translation's tag, else a removal, else the alias's tag (escaped as the check asks), else the escape.
     const byTag = new Map<number, LineEdit>();
+    // A tag whose `|` needs escaping keeps it escaped when an alias's tag replaces it (`||_||` → `\|_\|`).
+    const pipeOf = new Map<number, string>();
+    for (const problem of problems) {
+      const index = problem.code === DiagnosticCode.UnescapedPipe ? tags.byStart.get(problem.start) : undefined;
+      if (index !== undefined) pipeOf.set(index, problem.other!);
+    }
     let translated = false;
     for (const problem of problems) {
       const index = tags.byStart.get(problem.start);
@@ -142,8 +148,8 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
         continue;
       }
       if (problem.code === DiagnosticCode.UnescapedPipe) {
-        // A removal or an alias's tag decided first stands; the escape waits for the next pass.
-        if (index !== undefined && !byTag.has(index)) byTag.set(index, { start: problem.start, end: problem.end, text: escapePipes(text.slice(problem.start, problem.end)) });
+        // A removal or an alias's tag decided first stands (the alias's tag is written escaped, pipeOf).
+        if (index !== undefined && !byTag.has(index)) byTag.set(index, { start: problem.start, end: problem.end, text: pipeEscaped(text.slice(problem.start, problem.end), problem.other!) });
         continue;
       }
       const canonical = index === undefined ? undefined : tags.canonical[index];
@@ -156,7 +162,9 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       if (index !== keep && check.duplicateTags) {
         if (removable(tags, index, keep)) byTag.set(index, { ...removalRange(text, parsed, index), text: '' });
       } else if (problem.code === DiagnosticCode.AliasTag) {
-        byTag.set(index, { start: tag.start, end: tag.end, text: formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true)) });
+        const written = formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true));
+        const pipe = pipeOf.get(index);
+        byTag.set(index, { start: tag.start, end: tag.end, text: pipe === undefined ? written : pipeEscaped(written, pipe) });
       } else if (check.parentheses && hasUnescapedParentheses(tag.text) && !byTag.has(index)) {
         // (Also the kept writing reported as a duplicate of an alias before it: `saber, saber_(fate)`.)
         byTag.set(index, { start: tag.start, end: tag.end, text: escapeParentheses(tag.text) });
@@ -274,9 +282,11 @@ function quickFixes(
       case DiagnosticCode.UnescapedColon:
         fix(`Escape the colon: ${escapeColons(written)}`, diagnostic, { range: diagnostic.range, newText: escapeColons(written) }, true);
         break;
-      case DiagnosticCode.UnescapedPipe:
-        fix(`Escape the "|": ${escapePipes(written)}`, diagnostic, { range: diagnostic.range, newText: escapePipes(written) }, true);
+      case DiagnosticCode.UnescapedPipe: {
+        const escaped = (diagnostic.data as EscapeData | undefined)?.text ?? escapePipes(written);
+        fix(`Escape the "|": ${escaped}`, diagnostic, { range: diagnostic.range, newText: escaped }, true);
         break;
+      }
       case DiagnosticCode.PromptWeight:
         // a1111 takes a weight off the prompt's end only: a comma after it keeps it a tag.
         fix('End the prompt with a comma (keep it a tag)', diagnostic, { range: { start: diagnostic.range.end, end: diagnostic.range.end }, newText: ',' }, true);

@@ -49,6 +49,11 @@ export interface UnknownTagData {
   name: string;
 }
 
+/** Data carried by an unescaped-pipe diagnostic: the tag as its quick fix writes it. */
+export interface EscapeData {
+  text: string;
+}
+
 /** Data carried by an alias diagnostic for its quick fix. */
 export interface AliasData {
   canonical: string;
@@ -106,8 +111,10 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
         range, severity, source: DIAGNOSTIC_SOURCE, code,
         message: `"${text}" is the tag ${other!.slice(2)}, but ${COLON_READINGS[other!.charAt(0) as ColonReading]}; write ${escapeColons(text)}.`,
       };
-    case DiagnosticCode.UnescapedPipe:
-      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other as PipeReading]}; write ${escapePipes(text)}.` };
+    case DiagnosticCode.UnescapedPipe: {
+      const data: EscapeData = { text: pipeEscaped(text, other!) };
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other!.replace('+colon', '') as PipeReading]}; write ${data.text}.`, data };
+    }
     case DiagnosticCode.PromptWeight:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
@@ -191,7 +198,7 @@ function hasUnescapedPipe(text: string): boolean {
   return text.includes('|') && escapePipes(text) !== text;
 }
 
-/** How a1111 reads a tag's own `|` (an unescaped-pipe problem's `other`). */
+/** How a1111 reads a tag's own `|` (an unescaped-pipe problem's `other`, then `+colon` when its `:` needs escaping too). */
 type PipeReading = 'alternation' | 'parse';
 const PIPE_READINGS: Record<PipeReading, string> = {
   // `[|_|]`, `[|_||smile]`: lark's alternate rule takes every `|` in those brackets as a separator.
@@ -200,27 +207,78 @@ const PIPE_READINGS: Record<PipeReading, string> = {
   parse: 'its "|" stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text',
 };
 
-/**
- * How a1111 reads the `|` of the tag at `index` (see PIPE_READINGS): in [ ] with no `:` of their own
- * and no `:number` end, as alternation; anywhere else as a parse error, which changes the prompt only
- * where it holds alternation or prompt editing (else a1111 takes the whole prompt as written, as
- * parsing would). Undefined where it changes nothing.
- */
-function pipeReading(line: string, parsed: ParsedPrompt, index: number): PipeReading | undefined {
-  const own = (group: number): number[] => parsed.separators.filter((at) => innermostGroupAt(parsed, at) === group);
-  const bracketsThatParse = (group: number): boolean => {
-    const g = parsed.groups[group]!;
-    if (g.kind !== '[' || g.close === undefined) return false;
-    return ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)) || own(group).some((at) => line[at] === '|');
-  };
-  const parent = parsed.tags[index]!.group;
-  if (parent !== undefined) {
-    const g = parsed.groups[parent]!;
-    // Dynamic Prompts' {a|b} is expanded before a1111 reads the prompt; its own reading of `|` is another matter.
-    if (g.kind === '{') return undefined;
-    if (g.kind === '[' && g.close !== undefined && !ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)) && !own(parent).some((at) => line[at] === ':')) return 'alternation';
+/** The tag as the fix of its unescaped-pipe problem writes it: `|` escaped, and `:` where [ ] hold it (`[:|]`). */
+export function pipeEscaped(text: string, other: string): string {
+  const escaped = escapePipes(text);
+  return other.endsWith('+colon') ? escapeColons(escaped) : escaped;
+}
+
+/** What the pipe check needs to know of a line's [ ] groups and AND parts, found once a line. */
+interface BracketFacts {
+  /** By group: its own separators hold a `|` or a `:` (not those of groups inside it), it ends in `:number`. */
+  ownPipe: boolean[];
+  ownColon: boolean[];
+  endsInWeight: boolean[];
+  /** Columns where each AND part after the first starts: a1111 parses each part apart. */
+  andStarts: number[];
+  /** By AND part: it holds [ ] that a1111 parses as alternation or prompt editing. */
+  partParses: boolean[];
+}
+
+function bracketFacts(line: string, parsed: ParsedPrompt): BracketFacts {
+  const groups = parsed.groups;
+  const ownPipe = groups.map(() => false);
+  const ownColon = groups.map(() => false);
+  const endsInWeight = groups.map((g) => g.kind === '[' && g.close !== undefined && ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)));
+  // One sweep: each separator's innermost group is the top of the open groups' stack.
+  const events: [number, number, number][] = [];
+  groups.forEach((g, index) => {
+    events.push([g.open, 0, index], [g.close ?? line.length, 2, index]);
+  });
+  for (const at of parsed.separators) events.push([at, 1, -1]);
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const open: number[] = [];
+  for (const [at, kind, index] of events) {
+    if (kind === 0) open.push(index);
+    else if (kind === 2) open.splice(open.lastIndexOf(index), 1);
+    else if (open.length > 0) {
+      const innermost = open[open.length - 1]!;
+      if (line[at] === '|') ownPipe[innermost] = true;
+      else if (line[at] === ':') ownColon[innermost] = true;
+    }
   }
-  return parsed.groups.some((_, group) => bracketsThatParse(group)) ? 'parse' : undefined;
+  const andStarts = parsed.tokens.filter((t) => t.kind === 'keyword' && line.slice(t.start, t.end) === 'AND').map((t) => t.end);
+  const partParses = new Array<boolean>(andStarts.length + 1).fill(false);
+  groups.forEach((g, index) => {
+    if (g.kind === '[' && g.close !== undefined && (ownPipe[index] || endsInWeight[index])) partParses[partOf(andStarts, g.open)] = true;
+  });
+  return { ownPipe, ownColon, endsInWeight, andStarts, partParses };
+}
+
+function partOf(andStarts: readonly number[], column: number): number {
+  let part = 0;
+  while (part < andStarts.length && andStarts[part]! <= column) part++;
+  return part;
+}
+
+/**
+ * How a1111 reads the `|` of the tag at `index` (see PIPE_READINGS): in closed [ ] with no `:` of
+ * their own (nor in the tag: `[:|]` does not parse) and no `:number` end, as alternation; anywhere else
+ * as a parse error, which changes the prompt only where its AND part holds alternation or prompt
+ * editing (else a1111 takes the part as written, as parsing would). Undefined where it changes nothing.
+ */
+function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: BracketFacts): string | undefined {
+  const tag = parsed.tags[index]!;
+  const parent = tag.group;
+  const g = parent === undefined ? undefined : parsed.groups[parent]!;
+  // Dynamic Prompts' {a|b} is expanded before a1111 reads the prompt; its own reading of `|` is another matter.
+  if (g?.kind === '{') return undefined;
+  const inBrackets = g?.kind === '[';
+  const colon = inBrackets && /(?<!\\):/.test(tag.text) ? '+colon' : '';
+  if (inBrackets && g!.close !== undefined && !facts.endsInWeight[parent!] && !facts.ownColon[parent!] && !colon) return 'alternation';
+  // (The tag's own brackets count: `[|_|:smile:0.5]`, `[:|]`.)
+  if (colon && inBrackets) return `parse${colon}`;
+  return facts.partParses[partOf(facts.andStarts, tag.start)] ? `parse${colon}` : undefined;
 }
 
 /** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
@@ -924,6 +982,8 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   const segments = promptSegmentsOf(line, parsed);
   const splitByColon = parsed.groups.length > 0 ? tagsSplitByColon(line, parsed, dictionary) : undefined;
   let secondPiece = -1;
+  // Found at the first tag holding a `|` (few lines have one).
+  let facts: BracketFacts | undefined;
   for (const [index, tag] of parsed.tags.entries()) {
     if (index === secondPiece) continue;
     const split = splitByColon?.get(index);
@@ -958,7 +1018,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
       into.push(new LineProblem(DiagnosticCode.UnescapedParentheses, tag.start, tag.end, tag.text));
     }
     if (settings.parentheses && !beingTyped && parsed.groups.length > 0 && hasUnescapedPipe(tag.text)) {
-      const reading = pipeReading(line, parsed, index);
+      const reading = pipeReading(line, parsed, index, (facts ??= bracketFacts(line, parsed)));
       if (reading) into.push(new LineProblem(DiagnosticCode.UnescapedPipe, tag.start, tag.end, tag.text, reading));
     }
     if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {

@@ -2137,6 +2137,22 @@ test('unescaped-pipe reads a `|` as a1111 does: alternation in [ ] with no colon
   assert.deepEqual(reading('(|_|:1.2), [cat|dog]'), ['|_| parse']);
   assert.deepEqual(reading('{|_||smile}, [cat|dog]'), [], 'Dynamic Prompts expands {a|b} first');
   assert.deepEqual(reading('1girl, \\|_\\|, <\\|>_<\\|>, [cat:dog:0.5]'), []);
+  // a1111 parses each AND part apart: prompt editing in another part is not lost.
+  assert.deepEqual(reading('|_| AND [cat:dog:0.5]'), []);
+  assert.deepEqual(reading('[cat:dog:0.5] AND 1girl, |_|'), []);
+  assert.deepEqual(reading('1girl, |_|, [cat|dog] AND smile'), ['|_| parse']);
+  // A `:` in the tag stops alternation's parse too: the fix escapes both.
+  assert.deepEqual(reading('[smile|:|]'), [':| parse']);
+  const colonFix = lineProblems('[smile|:|]', dictionary, check).find((d) => d.code === 'unescaped-pipe')!;
+  assert.match(colonFix.message, /write \\:\\\|\.$/);
+  // Fix All: the alias `||_||` replaced by its tag, written escaped (it was written `|_|`, flagged again).
+  const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+  assert.equal(fixLine('||_||, [cat:dog:0.5]', dictionary, check, style), '\\|_\\|, [cat:dog:0.5]');
+  // One pass over a line's brackets, not one a separator and a group: a face beside 2,000 [ ] groups.
+  const long = `:|, ${Array.from({ length: 2000 }, () => '[smile]').join(', ')}, [cat:dog:0.5]`;
+  const started = performance.now();
+  assert.equal(lineProblems(long, dictionary, check).filter((d) => d.code === 'unescaped-pipe').length, 1);
+  assert.ok(performance.now() - started < 1500, `${(performance.now() - started).toFixed(0)} ms (13 s before)`);
   assert.equal(escapePipes('\\\\||/'), '\\\\\\|\\|/');
   assert.equal(escapePipes(':\\|'), ':\\|');
 });
