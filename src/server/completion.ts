@@ -27,7 +27,8 @@ import { contextAt, isTypingWeight, normalizeTag, typedTagStart, type CurrentTag
 import { TAG_PICKED_COMMAND } from '../protocol';
 import { translationCandidates } from '../model/translations';
 import { times } from '../util/words';
-import { compactCount, parseLine, postCount, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
+import { compactCount, parseLine, postCount, tagMarkdown, type ServerContext } from './serverContext';
+import { contextBefore, tagsOfPrompt } from './lineTags';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, type NetworkData } from './networks';
 import { networkNameAt } from '../prompt/networks';
@@ -78,7 +79,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     if (wildcards) return wildcards;
   }
   // Every other tag of the prompt, either side of the cursor and through its aliases, is left out.
-  const elsewhere = tagsOfPrompt(cursor.parsed, engine.dictionary, typedTagStart(current));
+  const elsewhere = tagsOfPrompt(line, cursor.parsed, engine.dictionary, typedTagStart(current));
   // The engine leaves out the context (left of the cursor) itself: ask it for as many more as there
   // are tags right of the cursor, which the filter below may drop (asking for every tag of the
   // prompt more made each completion ~1 ms slower).
@@ -88,7 +89,8 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   // A translation file: the tags whose translation holds what was typed (`长发` → long_hair).
   const translations = ctx.translations.get(settings.translationFile);
   const byTranslation = translations && current.typed.trim() ? translationCandidates(translations, current.typed, engine.dictionary, categories, elsewhere) : undefined;
-  const completions = await candidates(engine, cursor.before, current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation }, signal);
+  // The tags left of it as the check reads them (`[honkai: star rail]` one tag).
+  const completions = await candidates(engine, contextBefore(line, cursor.parsed, engine.dictionary, current.start), current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation }, signal);
   signal.throwIfAborted();
 
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);

@@ -13,7 +13,7 @@ import { normalizeTag, removalRange } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
-import { readTags, withSplitTagsJoined } from './lineTags';
+import { piecesOfJoinedTags, readTags, withSplitTagsJoined } from './lineTags';
 import { tagKey } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
 
@@ -86,9 +86,12 @@ function withTag(line: string, dictionary: TagDictionary, key: string, at: 'star
 function withoutTag(line: string, dictionary: TagDictionary, key: string): string {
   let text = line;
   for (let pass = 0; pass < REMOVAL_PASSES; pass++) {
-    // `[honkai: star rail]` goes whole; `cat` of `[cat|dog] ears` (cat_ears) is left, no tag of its own.
-    const parsed = withSplitTagsJoined(text, parseLine(text, dictionary), dictionary);
-    const removals = parsed.tags.flatMap((tag, index) => (tag.name !== '' && tagKey(dictionary, tag) === key ? [{ ...removalRange(text, parsed, index), text: '' }] : []));
+    // `[honkai: star rail]` goes whole. `cat` and `ears` of `[cat|dog] ears` are pieces of cat_ears and
+    // dog_ears, not the tags cat or ears: left (removing one would change the tags the text makes).
+    const raw = parseLine(text, dictionary);
+    const pieces = piecesOfJoinedTags(text, raw, dictionary);
+    const parsed = withSplitTagsJoined(text, raw, dictionary);
+    const removals = parsed.tags.flatMap((tag, index) => (tag.name !== '' && !pieces.has(tag) && tagKey(dictionary, tag) === key ? [{ ...removalRange(text, parsed, index), text: '' }] : []));
     if (removals.length === 0) break;
     // Removals that touch (two places side by side) wait for the next pass.
     text = applyLineEdits(text, removals).text;

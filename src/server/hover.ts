@@ -6,9 +6,9 @@ import { times } from '../util/words';
 import { MarkupKind, type CancellationToken, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import { unseenReason } from '../model/describe';
 import { cancellable } from './cancellation';
-import { escapeMarkdown, parseLine, tagMarkdown, tagsOfPrompt, type ServerContext } from './serverContext';
+import { escapeMarkdown, parseLine, tagMarkdown, type ServerContext } from './serverContext';
 import { normalizeTag, tokenAt } from '../prompt/parser';
-import { readTags, wildcardAt } from './lineTags';
+import { readTags, tagsOfPrompt, wildcardAt } from './lineTags';
 import { networkFiles, networkMarkdown } from './networks';
 import { networkOfToken } from '../prompt/networks';
 import { wildcardMarkdown, wildcardOfToken } from './wildcards';
@@ -62,7 +62,7 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
     sections.push(`The model (${escapeMarkdown(engine.model.name)}) does not read this tag (${unseenReason(engine.dictionary, tag.name)}): it steers no completion, next tag or sample.`);
   }
   const context = tags.slice(0, index + 1).map((t) => resolved && t === tag ? resolved.tag.name : t.name);
-  const present = tagsOfPrompt(parsed, engine.dictionary);
+  const present = tagsOfPrompt(line, parsed, engine.dictionary);
   // A sub-word model scores many candidates: a hover the pointer has left stops between two runs.
   const likely = await cancellable(token, (signal) => engine.nextTags(context, NEXT_TAGS_SHOWN + present.size, signal));
   const next = likely.filter((n) => !present.has(n.tag)).slice(0, NEXT_TAGS_SHOWN);

@@ -8,7 +8,8 @@ import { typingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
 import { formatTag, separatorAfter, styleOf } from '../prompt/insertStyle';
 import { contextAt, typedTagStart } from '../prompt/parser';
-import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
+import { contextBefore, tagsOfPrompt } from './lineTags';
+import { parseLine, type ServerContext } from './serverContext';
 import { categoriesAt, insertStyleOf } from './settings';
 
 const CANDIDATES = 8;
@@ -25,12 +26,13 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   // Only at the end of what is being typed: ghost text in the middle of a tag would hide text, and
   // right before a tag (`1girl, |smile`) it would be read as that tag's start.
   if (!current || current.end > column || typingWeight(current.typed, engine.dictionary) || cursor.parsed.tags.some((t) => t.start === column)) return { items: [] };
-  const present = tagsOfPrompt(cursor.parsed, engine.dictionary, typedTagStart(current));
+  const present = tagsOfPrompt(line, cursor.parsed, engine.dictionary, typedTagStart(current));
+  const context = contextBefore(line, cursor.parsed, engine.dictionary, current.start);
   const lineNumber = params.position.line;
   const typed = line.slice(current.start, column);
   const trailing = separatorAfter(line, column, insertStyleOf(settings, document.uri));
   if (current.prefix === '') {
-    const next = await cancellable(token, (signal) => engine.nextTags(cursor.before, CANDIDATES + present.size, signal));
+    const next = await cancellable(token, (signal) => engine.nextTags(context, CANDIDATES + present.size, signal));
     const categories = categoriesAt(cursor, settings);
     const tag = next.find((n) => !present.has(n.tag) && categories.includes(engine.dictionary.get(n.tag)?.category ?? 0))?.tag;
     if (!tag) return { items: [] };
@@ -38,7 +40,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
     return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings, document.uri)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
   }
   const style = styleOf(typed, insertStyleOf(settings, document.uri));
-  const completions = await cancellable(token, (signal) => engine.complete(cursor.before, current.prefix, { top: CANDIDATES, categories: categoriesAt(cursor, settings), signal }));
+  const completions = await cancellable(token, (signal) => engine.complete(context, current.prefix, { top: CANDIDATES, categories: categoriesAt(cursor, settings), signal }));
   for (const completion of completions) {
     const written = formatTag(completion.tag, style);
     if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag)) continue;

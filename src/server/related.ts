@@ -5,7 +5,8 @@ import type { RelatedTag, RelatedTagsParams, RelatedTagsResult } from '../protoc
 import { cancellable } from './cancellation';
 import { formatTag } from '../prompt/insertStyle';
 import { continuationColumn } from '../prompt/parser';
-import { parseLine, tagsOfPrompt, type ServerContext } from './serverContext';
+import { readTags, tagsOfPrompt } from './lineTags';
+import { parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 
 /** The most tags one request may ask for: the view asks for 20, and a sub-word model ranks 256 candidates only. */
@@ -13,7 +14,8 @@ const MAX_RELATED_TAGS = 100;
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
   // The view asks for 20; another client may pass anything (-1 listed 2 tags, 1e8 every tag, "3" was added to as text).
-  if (params.k !== undefined && (!Number.isInteger(params.k) || params.k < 1 || params.k > MAX_RELATED_TAGS)) {
+  // (null, as JSON writes an absent value, is the default, as before.)
+  if (params.k !== undefined && params.k !== null && (!Number.isInteger(params.k) || params.k < 1 || params.k > MAX_RELATED_TAGS)) {
     throw new ResponseError(ErrorCodes.InvalidParams, `k must be an integer in 1..${MAX_RELATED_TAGS} (tags to list), got ${JSON.stringify(params.k)}.`);
   }
   const document = ctx.documents.get(params.textDocument.uri);
@@ -27,8 +29,8 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   const point = continuationColumn(line, cursor, parsed);
   // A word the cursor ends that is no tag (`1girl, bl|`) is still being typed: not context yet.
   const typing = parsed.tags.find((t) => t.end === cursor && !engine.dictionary.resolve(t.name));
-  const context = parsed.tags.filter((t) => t.end <= point && t !== typing).map((t) => t.name);
-  const present = tagsOfPrompt(parsed, engine.dictionary);
+  const context = readTags(line, engine.dictionary, parsed).filter((t) => t.end <= point && t.start !== typing?.start).map((t) => t.name);
+  const present = tagsOfPrompt(line, parsed, engine.dictionary);
   return cancellable(token, async (signal) => {
     const next = await engine.nextTags(context, k + present.size, signal);
     const style = insertStyleOf(settings, document.uri);

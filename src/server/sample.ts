@@ -7,6 +7,7 @@ import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from '../prompt/insertStyle';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
+import { contextBefore } from './lineTags';
 import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
 
 /** Banned-tag patterns that match no tag named one warning each; past that, one warning counts the rest. */
@@ -59,7 +60,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     // The samples go after the tag, weight or LoRA under the cursor (before a comment); what is left
     // of that point is the prompt they continue.
     column = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
-    context = parsed.tags.filter((t) => t.end <= column).map((t) => t.name);
+    context = contextBefore(line, parsed, engine.dictionary, column);
     // Tags right of it are in the prompt too: never sample them again, by their canonical names
     // (the engine bans the names it samples; `smiling` written there must ban `smile`).
     const right = parsed.tags.filter((t) => t.start >= column);

@@ -6,7 +6,6 @@ import { categoryName } from '../model/describe';
 import type { EngineHost } from './engineHost';
 import type { LineDocument } from './lineDocument';
 import { parsePrompt, type ParsedPrompt, type ParseOptions } from '../prompt/parser';
-import { lastContextMemo } from '../util/memo';
 import type { SettingsStore } from './settings';
 import type { FolderFiles } from './folderFiles';
 import type { PickedTags } from './pickedTags';
@@ -93,23 +92,6 @@ export function parseLine(line: string, dictionary: TagDictionary): ParsedPrompt
 /** A dictionary-form name's canonical tag (an alias's tag), or the name itself when the dictionary does not know it. */
 export function canonicalName(dictionary: TagDictionary, name: string): string {
   return resolveCached(dictionary, name)?.tag.name ?? name;
-}
-
-const canonicalSets = new WeakMap<TagDictionary, (names: readonly string[]) => ReadonlySet<string>>();
-
-/**
- * writtenTags with the dictionary's canonical names, the last answer kept: each keystroke asks again
- * with the same other tags (on a 20,000-tag line, ~15 ms a keystroke made the same set again).
- */
-export function tagsOfPrompt(parsed: ParsedPrompt, dictionary: TagDictionary, exceptStart?: number): ReadonlySet<string> {
-  let canonicalSet = canonicalSets.get(dictionary);
-  if (!canonicalSet) {
-    canonicalSet = lastContextMemo((names) => new Set(names.map((name) => canonicalName(dictionary, name))));
-    canonicalSets.set(dictionary, canonicalSet);
-  }
-  const names: string[] = [];
-  for (const tag of parsed.tags) if (tag.start !== exceptStart) names.push(tag.name);
-  return canonicalSet(names);
 }
 
 /** Dictionary entry for a tag name, or undefined. */

@@ -20,7 +20,8 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { FolderFiles } from '../../src/server/folderFiles';
 import { TranslationHost } from '../../src/server/translations';
 import { LineDocument } from '../../src/server/lineDocument';
-import { parseLine, tagsOfPrompt, type ServerContext } from '../../src/server/serverContext';
+import { parseLine, type ServerContext } from '../../src/server/serverContext';
+import { tagsOfPrompt } from '../../src/server/lineTags';
 import { SEMANTIC_TOKENS_LEGEND } from '../../src/server/semanticTokens';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
@@ -381,6 +382,19 @@ describe('language server, dictionary-only', () => {
     // Removing a tag that is written split takes it whole.
     const removed = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, remove: 'honkai:_star_rail' });
     assert.equal(applyEdits(lines.join('\n'), removed.edit.changes![uri]!).split('\n')[0], '1girl');
+    // `cat` of `[cat|dog] ears` is a piece of cat_ears, not the tag cat: removing cat leaves it (it made `[dog] ears`).
+    const pieces = await client.open('read-tags-pieces.prompt', 'cat, [cat|dog] ears, smile');
+    const catRemoved = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: pieces }, remove: 'cat' });
+    assert.equal(applyEdits('cat, [cat|dog] ears, smile', catRemoved.edit.changes![pieces]!), '[cat|dog] ears, smile');
+  });
+
+  test('completion, Related Tags and Sample Tags read the prompt\'s tags as the check does: `[honkai: star rail]` is honkai:_star_rail in their context and not offered again', async () => {
+    const line = '1girl, [honkai: star rail], honkai';
+    const uri = await client.open('read-tags-context.prompt', line);
+    const labels = (await client.completionItems(uri, 0, line.length)).map((item) => item.label);
+    assert.ok(labels.length > 0 && !labels.some((label) => /^honkai(: |:_)star(_| )rail$/.test(label)), JSON.stringify(labels));
+    const related = await client.related(uri, 0, line.indexOf(']') + 1);
+    assert.deepEqual(related.context, ['1girl', 'honkai:_star_rail']);
   });
 
   test('tags made of dots or digits (`...` 51k posts, `2023`) are tags to navigation and Tag Counts; a bare number the dictionary does not know is none', async () => {
@@ -2585,7 +2599,7 @@ test('diagnostics: each kind\'s message, severity, data and range on its own lin
 
 test('tagsOfPrompt: the prompt\'s other tags by their canonical names; the same set while they stay, a new one once one changes', () => {
   const dictionary = loadDictionary();
-  const others = (line: string) => tagsOfPrompt(parseLine(line, dictionary), dictionary, line.lastIndexOf('lo'));
+  const others = (line: string) => tagsOfPrompt(line, parseLine(line, dictionary), dictionary, line.lastIndexOf('lo'));
   const first = others('smiling, Long Hair, lo');
   assert.deepEqual([...first], ['smile', 'long_hair']);
   assert.equal(others('smiling, Long Hair, lo'), first, 'kept while the other tags stay');
