@@ -2,6 +2,7 @@
 // comma-separated tags, such as an ONNX export of mio/danbooru-gpt2): one tag spans several tokens.
 // A candidate tag is scored by the summed log-probability of its tokens followed by the separator,
 // all candidates of a completion in batched forward passes after the cached context.
+import { lastContextMemo } from '../util/memo';
 import { normalizePrefix, normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { sharedLogitScanner } from './logit-scan';
 import { ModelEngineBase, sampleSettings, type ContextState, type SampleSettings } from './model-engine';
@@ -175,8 +176,8 @@ export class BpeModelEngine extends ModelEngineBase {
   /** What comes before every tag after the first (after the previous tag's separator). */
   readonly betweenTags: string;
   private readonly candidateTokens = new Map<string, number[]>();
-  /** The last context's tokens (contextTokens). */
-  private lastContext: { key: string; tokens: number[] } | undefined;
+  /** contextTokens, the last context's answer kept: a completion asks two or three times for one context. */
+  private readonly lastContextTokens = lastContextMemo((context) => this.tokensOfContext(context));
   /** Exact candidate scores by context tokens, for the last SCORE_MEMO_CONTEXTS contexts. */
   private readonly scoreMemos = new PrefixCache<Map<string, number>>(SCORE_MEMO_CONTEXTS);
   /** The context's past tiled into rows, kept across a completion's runs and the next keystroke's. */
@@ -224,10 +225,11 @@ export class BpeModelEngine extends ModelEngineBase {
    * that holds a special token's text (`<|endoftext|>` written in a prompt) is left out, as the tag
    * model leaves special tokens out: the tokenizer would read it as the token itself.
    */
-  contextTokens(context: string[]): number[] {
-    // A completion asks two or three times for one context (candidates, then their scores).
-    const key = context.join('\u0000');
-    if (this.lastContext?.key === key) return this.lastContext.tokens;
+  contextTokens(context: readonly string[]): number[] {
+    return this.lastContextTokens(context);
+  }
+
+  private tokensOfContext(context: readonly string[]): number[] {
     const names: string[] = [];
     const seen = new Set<string>();
     for (const tag of context) {
@@ -255,9 +257,7 @@ export class BpeModelEngine extends ModelEngineBase {
       tokens = this.encodeText(textFrom(first));
       while (tokens.length > room && first < names.length) tokens = this.encodeText(textFrom(++first));
     }
-    const result = [this.bosId, ...tokens];
-    this.lastContext = { key, tokens: result };
-    return result;
+    return [this.bosId, ...tokens];
   }
 
   /** Tokens of a candidate tag followed by the separator, as written after a context (or first). */
@@ -308,7 +308,10 @@ export class BpeModelEngine extends ModelEngineBase {
     return ids;
   }
 
-  /** Summed log-probability of each candidate's tokens after the context, every one exact. */
+  /**
+   * Summed log-probability of each candidate's tokens after the context, every one exact; -Infinity
+   * for a candidate too long for the room a long context leaves in the window (see scoreBest).
+   */
   scoreTags(context: string[], tags: string[], signal?: AbortSignal): Promise<Float64Array> {
     return this.scoreBest(context, tags, undefined, signal);
   }
