@@ -62,8 +62,9 @@ const CATEGORY_OF_PREFIX: Readonly<Record<string, string>> = {
 /** First letters of those prefixes, lower-cased (code | 32): most tags start with none of them. */
 const PREFIX_INITIALS = new Set([...'acgmst'].map((c) => c.charCodeAt(0)));
 // Dynamic Prompts' (and ComfyUI Impact Pack's) wildcard, `__hair_color__`, `__animals/*__`: a file of
-// options chosen when the image is made. No Danbooru name starts with `_`.
-const WILDCARD = /__[^\s,()[\]{}|<>]+?__(?=[\s,()[\]{}|:]|$)/y;
+// options chosen when the image is made. No Danbooru name starts with `_`. Its name may follow a
+// Dynamic Prompts sampler: `__~name__` (random), `__@name__` (cyclical), `__!name__` (combinatorial).
+const WILDCARD = /__([~!@]?)([^\s,()[\]{}|<>]+?)__(?=[\s,()[\]{}|:]|$)/y;
 // Dynamic Prompts' number of options to choose at the start of a `{…}`: `{2$$a|b|c}`, `{1-3$$ and $$a|b}`.
 const QUANTITY = /(?:\d+|\d*-\d*)?\$\$(?:[^$|{}]*\$\$)?/y;
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
@@ -535,10 +536,27 @@ export function tokenAt(parsed: ParsedPrompt, column: number, kind: PromptTokenK
   return parsed.tokens.find((t) => t.kind === kind && t.start <= column && column < t.end);
 }
 
+/** A wildcard as written: the name Dynamic Prompts looks up, the columns of that name, and the wildcard's end. */
+export interface WrittenWildcard {
+  name: string;
+  nameStart: number;
+  nameEnd: number;
+  end: number;
+}
+
+/** The wildcard a `wildcard` token starts with: `__~color__ shirt` → `color` (columns 3–8, ending at 10); undefined for other text. */
+export function wildcardOf(text: string): WrittenWildcard | undefined {
+  WILDCARD.lastIndex = 0;
+  const match = WILDCARD.exec(text);
+  if (!match) return undefined;
+  const nameStart = 2 + match[1]!.length;
+  const name = match[2]!;
+  return { name, nameStart, nameEnd: nameStart + name.length, end: match[0].length };
+}
+
 /** The name of the wildcard a `wildcard` token starts with: `__color__ shirt` → `color`; undefined for other text. */
 export function wildcardName(text: string): string | undefined {
-  const length = matchAt(WILDCARD, text, 0);
-  return length > 0 ? text.slice(2, length - 2) : undefined;
+  return wildcardOf(text)?.name;
 }
 
 /** The tag under the cursor: its span and what has been typed of it. */

@@ -12,7 +12,7 @@ import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textd
 import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
-import { normalizeTag, promptSegmentsOf, wildcardName, type ParsedPrompt, type PromptTag } from '../prompt/parser';
+import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -480,13 +480,16 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
         message: `No ${noun} named "${network.name}" in the ${noun} folders (danbooruGpt.${FOLDER_SETTING[network.kind]}).${why}`, data,
       }));
     } else if (token.kind === 'wildcard' && files.wildcards) {
-      const name = wildcardName(text);
-      if (name === undefined) continue;
-      const range = { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + name.length + 4 } };
+      const wildcard = wildcardOf(text);
+      if (!wildcard) continue;
+      const { name } = wildcard;
+      const range = { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + wildcard.end } };
+      // A fix keeps what is written around the name (`__~name__`).
+      const writtenAs = (otherName: string): string => text.slice(0, wildcard.nameStart) + otherName + text.slice(wildcard.nameEnd, wildcard.end);
       if (filesOfWildcard(files.wildcards, name).length > 0) {
         const written = namesInAnotherCase(files.wildcards, name);
         if (written.length === 0) continue;
-        const data: UnknownFileData = { replacements: written.map((n) => `__${n}__`) };
+        const data: UnknownFileData = { replacements: written.map(writtenAs) };
         into.push(fileProblem({
           range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.WildcardCase, data,
           message: `"__${name}__" names ${written.map((n) => `"${n}"`).join(', ')} in another case: Dynamic Prompts compares case on Linux and macOS, and will not find it there.`,
@@ -495,7 +498,7 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
       }
       // Not read all (a folder past its 20,000 files, a collection left out): the file may be among the rest.
       if (isIncomplete(files.wildcards)) continue;
-      const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map((n) => `__${n}__`) };
+      const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map(writtenAs) };
       into.push(fileProblem({
         range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
         message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`, data,

@@ -82,7 +82,7 @@ async function wildcardHover(ctx: ServerContext, uri: string, line: number, text
   if (!wildcard) return null;
   return {
     contents: { kind: MarkupKind.Markdown, value: await wildcardMarkdown(wildcard.name, wildcard.files) },
-    range: { start: { line, character: start }, end: { line, character: start + wildcard.name.length + 4 } },
+    range: { start: { line, character: start }, end: { line, character: start + wildcard.length } },
   };
 }
 

@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { YAMLMap, YAMLSeq } from 'yaml';
-import { wildcardName } from '../prompt/parser';
+import { wildcardOf } from '../prompt/parser';
 import { globMatcher } from '../util/glob';
 import { readTextFile } from '../util/text';
 import { isIncomplete, markIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -273,10 +273,10 @@ function entriesOf(list: unknown[]): string[] {
   return entries;
 }
 
-/** The wildcard a `wildcard` token's text names, and the wildcards of the folders it chooses from. */
-export async function wildcardOfToken(folders: FolderFiles, settings: ServerSettings, text: string): Promise<{ name: string; files: WildcardFile[] } | undefined> {
-  const name = wildcardName(text);
-  return name === undefined ? undefined : { name, files: filesOfWildcard(await wildcardFiles(folders, settings), name) };
+/** The wildcard a `wildcard` token's text names, its length as written, and the wildcards of the folders it chooses from. */
+export async function wildcardOfToken(folders: FolderFiles, settings: ServerSettings, text: string): Promise<{ name: string; length: number; files: WildcardFile[] } | undefined> {
+  const wildcard = wildcardOf(text);
+  return wildcard && { name: wildcard.name, length: wildcard.end, files: filesOfWildcard(await wildcardFiles(folders, settings), wildcard.name) };
 }
 
 /** Dynamic Prompts' globs, as Python's fnmatch reads them: `*` any run of characters (`/` too), `?` one. */

@@ -1673,6 +1673,22 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.match(await value(20), /`cat`, `dog`/);
     assert.match(await value(40), /No file for it in the wildcard folders/);
   });
+
+  test("a wildcard after a Dynamic Prompts sampler (`__~name__`, `__@name__`, `__!name__`) names its file: checked, hovered, opened", async () => {
+    const text = '1girl, __~hair_color__, __@poses__, __!animals/*__, __~hair_colour__';
+    const uri = await client.open('wildcards-sampler.prompt', text);
+    const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(problems.map((d) => [text.slice(d.range.start.character, d.range.end.character), d.message]), [
+      ['__~hair_colour__', 'No wildcard file for "__hair_colour__" in the wildcard folders (danbooruGpt.wildcardFolders).'],
+    ]);
+    const fixes = await client.codeActions(uri, problems);
+    assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('__~hair_colour__', '__~hair_color__'), 'the sampler kept');
+    const hover = await client.hover(uri, 0, 10);
+    assert.deepEqual(hover!.range, { start: { line: 0, character: 7 }, end: { line: 0, character: 22 } });
+    assert.match((hover!.contents as { value: string }).value, /2 options of/);
+    const locations = await client.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: { line: 0, character: 27 } });
+    assert.deepEqual(locations, [{ uri: pathToFileURL(path.join(folder, 'poses.txt')).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }]);
+  });
 });
 
 describe('language server, LoRA and embedding names', () => {
