@@ -550,8 +550,10 @@ export function wildcardOf(text: string): WrittenWildcard | undefined {
   const match = WILDCARD.exec(text);
   if (!match) return undefined;
   const nameStart = 2 + match[1]!.length;
-  const name = match[2]!;
-  return { name, nameStart, nameEnd: nameStart + name.length, end: match[0].length };
+  const written = match[2]!;
+  // As Dynamic Prompts' clean_wildcard: `\` is `/` (`__animals\cat__`), a run of them one, none at either end.
+  const name = written.replace(/[\\/]+/g, '/').replace(/^\/|\/$/g, '');
+  return { name, nameStart, nameEnd: nameStart + written.length, end: match[0].length };
 }
 
 /** The name of the wildcard a `wildcard` token starts with: `__color__ shirt` → `color`; undefined for other text. */

@@ -1674,6 +1674,14 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.match(await value(40), /No file for it in the wildcard folders/);
   });
 
+  test('a wildcard written with Windows separators (`__animals\\cat__`) names its file, as Dynamic Prompts reads it', async () => {
+    const text = '1girl, __animals\\cat__, __animals\\cow__';
+    const uri = await client.open('wildcards-backslash.prompt', text);
+    const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(problems.map((d) => text.slice(d.range.start.character, d.range.end.character)), ['__animals\\cow__']);
+    assert.match(((await client.hover(uri, 0, 10))!.contents as { value: string }).value, /1 option of \[.*cat\\\.txt\]/);
+  });
+
   test("a wildcard after a Dynamic Prompts sampler (`__~name__`, `__@name__`, `__!name__`) names its file: checked, hovered, opened", async () => {
     const text = '1girl, __~hair_color__, __@poses__, __!animals/*__, __~hair_colour__';
     const uri = await client.open('wildcards-sampler.prompt', text);

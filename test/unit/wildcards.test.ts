@@ -207,6 +207,7 @@ test('wildcards: names of tokens, globs, and what was typed matched by start, wo
   assert.equal(wildcardName('__animals/*__'), 'animals/*');
   assert.equal(wildcardName('__x__(y)'), 'x', 'as the parser reads it');
   assert.deepEqual(['__~hair_color__', '__@hair_color__', '__!hair_color__'].map(wildcardName), ['hair_color', 'hair_color', 'hair_color'], "after Dynamic Prompts' samplers");
+  assert.deepEqual(['__animals\\cat__', '__animals\\\\cat__', '__/animals//cat/__'].map(wildcardName), ['animals/cat', 'animals/cat', 'animals/cat'], "separators as Dynamic Prompts' clean_wildcard reads them");
   assert.equal(wildcardName('smile'), undefined);
   const files = ['animals/cat', 'animals/dog', 'animals/big/lion', 'hair_color', 'eye_color', 'colors', 'poses'].map(file);
   assert.deepEqual(names(filesOfWildcard(files, 'Hair_Color')), ['hair_color'], 'names match in any case');
