@@ -8,11 +8,12 @@
 // Completion offers the names after `__`, hover shows a wildcard's options, Go to Definition opens its
 // file (at its key).
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { YAMLMap, YAMLSeq } from 'yaml';
 import { wildcardOf } from '../prompt/parser';
 import { globMatcher } from '../util/glob';
-import { readTextFile } from '../util/text';
+import { withoutByteOrderMark } from '../util/text';
 import { isIncomplete, markIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
@@ -52,9 +53,12 @@ async function namedWildcards(files: FolderFile[], warn: (message: string) => vo
   if (isIncomplete(files)) markIncomplete(named);
   const seen = new Set<string>();
   for (const file of files) {
+    // Listed in any case, but Dynamic Prompts (and the Impact Pack) read `.txt`, not `.TXT`.
+    const extension = path.extname(file.path);
+    if (!WILDCARD_EXTENSIONS.includes(extension)) continue;
     // The Impact Pack reads `.txt` and `.yaml` files only.
-    if (isImpactPackFile(file.path) && file.path.toLowerCase().endsWith('.json')) continue;
-    const ofFile = file.path.toLowerCase().endsWith('.txt') ? [file] : await collectionWildcards(file, warn);
+    if (isImpactPackFile(file.path) && extension === '.json') continue;
+    const ofFile = extension === '.txt' ? [file] : await collectionWildcards(file, warn);
     if (isIncomplete(ofFile)) markIncomplete(named);
     for (const wildcard of ofFile) {
       if (seen.has(wildcard.name)) continue;
@@ -94,8 +98,7 @@ async function collectionWildcards(file: FolderFile, warn: (message: string) => 
     }
     const parsed = parsedCollections.get(file.path);
     if (parsed?.stamp === stamp) return parsed.wildcards;
-    // (A byte order mark, which Windows editors write, would fail JSON.parse.)
-    text = await readTextFile(file.path);
+    text = await fs.readFile(file.path, 'utf8');
   } catch (error) {
     warn(`Wildcard collection ${file.path}: ${(error as Error).message}`);
     return markIncomplete([]);
@@ -120,10 +123,16 @@ export function withEntries(wildcard: WildcardFile): WildcardFile {
  * that does not parse gives none, with the problem logged naming its file and line.
  */
 export async function parseCollection(file: FolderFile, text: string, warn: (message: string) => void = () => undefined): Promise<WildcardFile[]> {
+  // Dynamic Prompts reads a JSON file with json.loads, which refuses a byte order mark (Windows
+  // editors write one); PyYAML skips it.
+  if (text.startsWith('\uFEFF') && file.path.endsWith('.json')) {
+    warn(`Wildcard collection ${file.path} starts with a byte order mark, and Dynamic Prompts reads no wildcard of it ("Unexpected UTF-8 BOM"): save it as UTF-8 without one.`);
+    return [];
+  }
   const { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit: visitNodes } = await loadYaml();
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *base`) as PyYAML's safe_load reads them, which Dynamic Prompts uses.
-  const document = parseDocument(text, { lineCounter, uniqueKeys: false, merge: true });
+  const document = parseDocument(withoutByteOrderMark(text), { lineCounter, uniqueKeys: false, merge: true });
   if (document.errors.length > 0) {
     const error = document.errors[0]!;
     warn(`Wildcard collection ${file.path}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);

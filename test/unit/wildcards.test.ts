@@ -185,6 +185,24 @@ test('wildcards: a text file and a collection key of the same name: the first fi
   }
 });
 
+test('wildcards: files Dynamic Prompts does not read give none: an extension in another case (`.TXT`), a JSON collection with a byte order mark (a YAML one is read)', async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-ignored-'));
+  try {
+    fs.writeFileSync(path.join(folder, 'shouty.TXT'), 'UPPER\n');
+    fs.writeFileSync(path.join(folder, 'quiet.txt'), 'lower\n');
+    fs.writeFileSync(path.join(folder, 'upper.JSON'), '{"upperkey": ["a"]}');
+    fs.writeFileSync(path.join(folder, 'bom.json'), '\uFEFF{"bomkey": ["a", "b"]}');
+    fs.writeFileSync(path.join(folder, 'bom.yaml'), '\uFEFFyamlkey: [a]\n');
+    const warnings: string[] = [];
+    const wildcards = await wildcardFiles(new FolderFiles(() => undefined, (m) => warnings.push(m)), { ...DEFAULT_SETTINGS, wildcardFolders: [folder] });
+    assert.deepEqual(names(wildcards), ['yamlkey', 'quiet']);
+    assert.ok(!isIncomplete(wildcards), 'their names are flagged: Dynamic Prompts finds none');
+    assert.deepEqual(warnings, [`Wildcard collection ${path.join(folder, 'bom.json')} starts with a byte order mark, and Dynamic Prompts reads no wildcard of it ("Unexpected UTF-8 BOM"): save it as UTF-8 without one.`]);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test('wildcards: in a ComfyUI Impact Pack folder, its text files and YAML keys; its JSON files are not wildcards there', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-impact-'));
   const folder = path.join(root, 'custom_nodes', 'ComfyUI-Impact-Pack', 'custom_wildcards');
