@@ -117,8 +117,8 @@ export function withEntries(wildcard: WildcardFile): WildcardFile {
 }
 
 /**
- * The wildcards of a YAML or JSON collection (JSON is YAML too): each list by the keys leading to it,
- * under the file's folder; a file that is a list, by the file's name. In an Impact Pack folder, by
+ * The wildcards of a YAML or JSON collection (JSON is YAML too): each list (or string, an option of
+ * its own) by the keys leading to it, under the file's folder; a file that is a list, by the file's name. In an Impact Pack folder, by
  * the keys alone, and a file that is a list gives none (the Impact Pack reads a mapping only). A file
  * that does not parse gives none, with the problem logged naming its file and line.
  */
@@ -165,41 +165,32 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
     aliasTargets.set(node, target);
     return target;
   };
-  let nodesLeft = MAX_NODES;
-  let fileCutWarned = false;
+  /** Each list's options, read once however many keys alias it. */
+  const optionsOfList = new Map<YAMLSeq, string[]>();
   /**
-   * A list's options, its aliases resolved and lists in it flattened (`[*colors, green]`), within a
-   * budget of items (a billion-laughs list is cut and named in the log, not expanded).
+   * A list's options as Dynamic Prompts reads them (`_parse_structured_file_list`): its strings and
+   * `{text|content, weight}` maps; a list in it (`[*colors, green]`) is no option ("Unsupported list item").
    */
-  const optionsOf = (list: YAMLSeq, line: number): string[] => {
-    const items: unknown[] = [];
-    let cut = false;
-    const add = (node: unknown, depth: number): void => {
-      if (cut) return;
-      // Nodes visited, lists too (empty lists aliased into each other grow without a single option),
-      // for the list and for the whole file.
-      if (items.length >= MAX_LIST_ITEMS || nodesLeft <= 0) {
-        cut = true;
-        return;
-      }
-      nodesLeft--;
-      const value = resolved(node);
-      if (isSeq(value)) {
-        if (depth < MAX_KEY_DEPTH) for (const item of value.items) add(item, depth + 1);
-      } else {
-        items.push(isScalar(value) ? value.value : isMap(value) ? value.toJSON() : undefined);
-      }
-    };
-    for (const item of list.items) add(item, 0);
-    if (cut && nodesLeft > 0) warn(`Wildcard collection ${file.path}:${line + 1}: a list of more than ${MAX_LIST_ITEMS.toLocaleString('en-US')} options with its aliases expanded; the rest are left out.`);
-    else if (cut && !fileCutWarned) {
-      fileCutWarned = true;
-      warn(`Wildcard collection ${file.path}:${line + 1}: its lists hold more than ${MAX_NODES.toLocaleString('en-US')} entries with their aliases expanded; the options of this list and those after it are left out.`);
+  const optionsOf = (list: YAMLSeq): string[] => {
+    let options = optionsOfList.get(list);
+    if (!options) {
+      const items = list.items.map((item) => {
+        const value = resolved(item);
+        if (isScalar(value)) return value.value;
+        if (!isMap(value)) return undefined;
+        const [text, content] = ['text', 'content'].map((key) => resolved(value.get(key, true)));
+        return { text: isScalar(text) ? text.value : undefined, content: isScalar(content) ? content.value : undefined };
+      });
+      optionsOfList.set(list, (options = entriesOf(items)));
     }
-    return entriesOf(items);
+    return options;
   };
   const contents = document.contents;
-  if (isSeq(contents)) return impactPack ? [] : [{ name: file.name, path: file.path, entries: optionsOf(contents, 0), line: 0 }];
+  if (isSeq(contents)) {
+    // A file that is one list: its strings as they are (`parse_structured_file`); none, no wildcard.
+    const strings = contents.items.map(resolved).flatMap((item) => (isScalar(item) && typeof item.value === 'string' ? [item.value] : []));
+    return impactPack || strings.length === 0 ? [] : [{ name: file.name, path: file.path, entries: strings, line: 0 }];
+  }
   const wildcards: WildcardFile[] = [];
   // Keys looked at in all: maps aliased twice at each of 30 levels would be 2^30 visits.
   let pairsLeft = MAX_PAIRS;
@@ -246,7 +237,10 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
     }
     visiting.add(map);
     for (const [key, { value, line }] of flatten(map, new Set())) {
-      if (isSeq(value)) wildcards.push({ name: folder + [...keys, key].join('/'), path: file.path, entries: optionsOf(value, line), line });
+      const name = folder + [...keys, key].join('/');
+      // As Dynamic Prompts: an empty list is no wildcard, a string one of one option.
+      if (isSeq(value) && value.items.length > 0) wildcards.push({ name, path: file.path, entries: optionsOf(value), line });
+      else if (isScalar(value) && typeof value.value === 'string' && value.value !== '') wildcards.push({ name, path: file.path, entries: entriesOf([value.value]), line });
       else if (isMap(value)) visit(value, [...keys, key]);
     }
     visiting.delete(map);
@@ -255,15 +249,8 @@ export async function parseCollection(file: FolderFile, text: string, warn: (mes
   return wildcards;
 }
 
-/** Options of one list at most, its aliases expanded: a billion-laughs list is cut, not grown to GBs. */
-const MAX_LIST_ITEMS = 100_000;
 /** Keys deep a wildcard's name goes at most: a map aliased into itself nests without end. */
 const MAX_KEY_DEPTH = 32;
-/**
- * Nodes of a collection's lists visited in all, its aliases expanded: 4 MB of YAML holds ~400,000
- * options, and lists that alias big ones many times more (walked at ~50 ns a node: about a second).
- */
-const MAX_NODES = 20_000_000;
 /** Keys of a collection looked at, its aliases expanded (a 3.3 MB collection has a few thousand). */
 const MAX_PAIRS = 50_000;
 
@@ -275,7 +262,7 @@ function entriesOf(list: unknown[]): string[] {
       const at = /^\d/.test(item) ? item.lastIndexOf('::') : -1;
       entries.push(at > 0 && !Number.isNaN(Number(item.slice(0, at))) ? item.slice(at + 2) : item);
     } else if (typeof item === 'object' && item !== null) {
-      const content = (item as Record<string, unknown>).text ?? (item as Record<string, unknown>).content;
+      const content = (item as Record<string, unknown>).text || (item as Record<string, unknown>).content;
       if (typeof content === 'string' && content !== '') entries.push(content);
     }
   }

@@ -258,27 +258,33 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
     '  - shiba inu',
     '  - ""',
     '1: [not a name]',
-    'note: not a list',
+    'fish: goldfish',
+    'birds: []',
+    'none: ""',
   ].join('\n');
   const parsed = await parseCollection({ name: 'animals/pets', path: '/w/animals/pets.yaml' }, yaml);
   assert.deepEqual(parsed.map((w) => [w.name, w.entries, w.line]), [
     ['animals/cats/black', ['black cat', 'tuxedo cat'], 2],
     ['animals/cats/orange', ['orange cat', 'ginger cat', 'calico cat'], 5],
     ['animals/dogs', ['shiba inu'], 6],
+    // As Dynamic Prompts (`_parse_structured_file_dict`): a string is an option of its own, an empty value no wildcard.
+    ['animals/fish', ['goldfish'], 10],
   ]);
   // A file that is one list: the file's own name. JSON is read the same way.
   assert.deepEqual((await parseCollection({ name: 'seasons', path: '/w/seasons.json' }, '["summer", "winter", 3]')).map((w) => [w.name, w.entries]), [['seasons', ['summer', 'winter']]]);
+  assert.deepEqual(await parseCollection({ name: 'nothing', path: '/w/nothing.json' }, '[]'), []);
   assert.deepEqual((await parseCollection({ name: 'x/colors', path: '/w/x/colors.json' }, '{"warm": {"red": ["red"]}}')).map((w) => w.name), ['x/warm/red']);
   // In a ComfyUI Impact Pack folder, by the keys alone (its wildcards.py: `read_wildcard(k, v)` for
-  // each top-level key of each `.yaml`, whatever folder it is in); a file that is a list gives none.
+  // each top-level key of each `.yaml`, whatever folder it is in, a string as a list of one); a file that is a list gives none.
   const impact = '/comfy/custom_nodes/ComfyUI-Impact-Pack/wildcards';
-  assert.deepEqual((await parseCollection({ name: 'animals/pets', path: `${impact}/animals/pets.yaml` }, yaml)).map((w) => w.name), ['cats/black', 'cats/orange', 'dogs']);
+  assert.deepEqual((await parseCollection({ name: 'animals/pets', path: `${impact}/animals/pets.yaml` }, yaml)).map((w) => w.name), ['cats/black', 'cats/orange', 'dogs', 'fish']);
   assert.deepEqual(await parseCollection({ name: 'seasons', path: `${impact}/seasons.yaml` }, '[summer, winter]'), []);
-  // Aliases and merge keys as PyYAML's safe_load (Dynamic Prompts) reads them; a billion-laughs list is refused, not expanded.
+  // Aliases and merge keys as PyYAML's safe_load (Dynamic Prompts) reads them.
   const aliased = [
     'colors: &c [red, blue]',
     'more: *c',
-    'both: [*c, green]',
+    // A list in a list is no option: Dynamic Prompts logs "Unsupported list item" and leaves it out.
+    'both: [*c, green, [yellow]]',
     'base: &base {warm: [orange]}',
     'derived:',
     '  <<: *base',
@@ -291,7 +297,7 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
   assert.deepEqual((await parseCollection({ name: 'alias', path: '/w/alias.yaml' }, aliased)).map((w) => [w.name, w.entries]), [
     ['colors', ['red', 'blue']],
     ['more', ['red', 'blue']],
-    ['both', ['red', 'blue', 'green']],
+    ['both', ['green']],
     ['base/warm', ['orange']],
     ['derived/warm', ['orange']],
     ['derived/cold', ['cyan']],
@@ -312,21 +318,12 @@ test("wildcards: a YAML or JSON collection's lists are wildcards by their keys u
   const aliasStarted = performance.now();
   assert.equal((await pyyaml(aliases)).length, 8001);
   assert.ok(performance.now() - aliasStarted < 5000, `${Math.round(performance.now() - aliasStarted)} ms`);
+  // A billion-laughs list: its lists are no options, each read once however often aliased.
   const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
-  const bomb: string[] = [];
   const started = performance.now();
-  const exploded = await parseCollection({ name: 'laughs', path: '/w/laughs.yaml' }, laughs, (m) => bomb.push(m));
+  const exploded = await parseCollection({ name: 'laughs', path: '/w/laughs.yaml' }, laughs);
   assert.ok(performance.now() - started < 2000, 'not expanded');
-  assert.ok(exploded.every((w) => w.entries!.length <= 100_000), JSON.stringify(exploded.map((w) => w.entries!.length)));
-  assert.ok(bomb.length > 0 && bomb.every((m) => m.startsWith('Wildcard collection /w/laughs.yaml:')), JSON.stringify(bomb));
-  // Lists of empty lists aliased ten deep: bounded by the nodes visited, not only the options (6.2 s at 8 levels).
-  const empty = ['l0: &l0 []', ...Array.from({ length: 9 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`)].join('\n');
-  const emptyStarted = performance.now();
-  const emptyWarnings: string[] = [];
-  await parseCollection({ name: 'empty', path: '/w/empty.yaml' }, empty, (m) => emptyWarnings.push(m));
-  assert.ok(performance.now() - emptyStarted < 3000, `${Math.round(performance.now() - emptyStarted)} ms`);
-  // The file's budget (20 million nodes) warned once, at the list where it ran out, not for each after it.
-  assert.deepEqual(emptyWarnings, ['Wildcard collection /w/empty.yaml:9: its lists hold more than 20,000,000 entries with their aliases expanded; the options of this list and those after it are left out.']);
+  assert.deepEqual(exploded.map((w) => w.entries!.length), [9, 0, 0, 0, 0, 0, 0, 0, 0]);
   // A quoted "<<" is a key like any (PyYAML); an anchor name defined many times, each alias looked up once.
   assert.deepEqual(await pyyaml('base: &base {k: [x]}\nd:\n  "<<": [y]\n'), [['base/k', ['x']], ['d/<<', ['y']]]);
   const redefined = Array.from({ length: 3000 }, (_, i) => `a${i}: &r [v${i}]\nb${i}: *r`).join('\n');
