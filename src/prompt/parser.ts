@@ -62,9 +62,11 @@ const CATEGORY_OF_PREFIX: Readonly<Record<string, string>> = {
 /** First letters of those prefixes, lower-cased (code | 32): most tags start with none of them. */
 const PREFIX_INITIALS = new Set([...'acgmst'].map((c) => c.charCodeAt(0)));
 // Dynamic Prompts' (and ComfyUI Impact Pack's) wildcard, `__hair_color__`, `__animals/*__`: a file of
-// options chosen when the image is made. No Danbooru name starts with `_`. Its name may follow a
-// Dynamic Prompts sampler: `__~name__` (random), `__@name__` (cyclical), `__!name__` (combinatorial).
-const WILDCARD = /__([~!@]?)([^\s,()[\]{}|<>]+?)__(?=[\s,()[\]{}|:]|$)/y;
+// options chosen when the image is made. No Danbooru name starts with `_`. As Dynamic Prompts reads
+// it, its name may follow a sampler (`__~name__` random, `__@name__` cyclical, `__!name__`
+// combinatorial), hold spaces (`__my colors__`, a file `my colors.txt`), and be followed by the
+// variables a template file is given (`__name(var=value)__`).
+const WILDCARD = /__([~!@]?)([^\s,()[\]{}|<>](?:[^,()[\]{}|<>]*?[^\s,()[\]{}|<>])??)(?:\s*\([^)]+\))?__(?=[\s,()[\]{}|:]|$)/y;
 // Dynamic Prompts' number of options to choose at the start of a `{…}`: `{2$$a|b|c}`, `{1-3$$ and $$a|b}`.
 const QUANTITY = /(?:\d+|\d*-\d*)?\$\$(?:[^$|{}]*\$\$)?/y;
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.

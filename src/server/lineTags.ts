@@ -17,8 +17,8 @@ export interface ReadTag extends PromptTag {
   partOf?: string;
 }
 
-/** A wildcard after a tag's first word (`long __color__ hair`): the tag is a template of tags. */
-const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
+/** A wildcard after a tag's first word (`long __color__ hair`, `long __my colors__ hair`): the tag is a template of tags. */
+const HELD_WILDCARD = /(?<=\s)__[^\s_](?:.*?\S)??__(?=\s|$)/;
 
 /**
  * Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers (but the
@@ -26,13 +26,13 @@ const HOLDS_WILDCARD = /\s__[^\s_]\S*?__(?=\s|$)/;
  */
 export function isNotATag(tag: PromptTag, dictionary: TagDictionary): boolean {
   if (/^-?[\d.]+$/.test(tag.name)) return resolveCached(dictionary, tag.name) === undefined;
-  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || HOLDS_WILDCARD.test(tag.text);
+  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || HELD_WILDCARD.test(tag.text);
 }
 
 /** The wildcards a tag holds after its first word (`long __color__ hair`), by their columns. */
 export function heldWildcards(tag: PromptTag): { start: number; end: number }[] {
   const found: { start: number; end: number }[] = [];
-  for (const match of tag.text.matchAll(/(?<=\s)__[^\s_]\S*?__(?=\s|$)/g)) found.push({ start: tag.start + match.index, end: tag.start + match.index + match[0].length });
+  for (const match of tag.text.matchAll(new RegExp(HELD_WILDCARD, 'g'))) found.push({ start: tag.start + match.index, end: tag.start + match.index + match[0].length });
   return found;
 }
 

@@ -315,7 +315,8 @@ export function matchWildcards(files: WildcardFile[], typed: string, limit: numb
   // Nothing typed yet: the folder's files in their order, as a file tree lists them.
   if (query === '') return files.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, limit);
   const rank = (name: string): number => {
-    const lower = name.toLowerCase();
+    // (A name may hold spaces too: `my colors.txt`.)
+    const lower = name.toLowerCase().replace(/ /g, '_');
     if (lower.startsWith(query)) return 0;
     for (let at = lower.indexOf(query); at >= 0; at = lower.indexOf(query, at + 1)) if (at > 0 && '/_-'.includes(lower[at - 1]!)) return 1;
     if (!lower.includes(query)) return -1;

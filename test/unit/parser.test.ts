@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commentLineText, contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange } from '../../src/prompt/parser';
+import { commentLineText, contextAt, continuationColumn, isInAlternation, normalizeTag, parsePrompt, removalRange, wildcardName } from '../../src/prompt/parser';
 import { continuationEdit, escapeParentheses, formatTag, hasUnescapedParentheses, isKaomoji, separatorAfter, styleOf, DEFAULT_INSERT_STYLE } from '../../src/prompt/insertStyle';
 
 const names = (line: string): string[] => parsePrompt(line).tags.map((t) => t.name);
@@ -137,6 +137,11 @@ test("parser: Dynamic Prompts' wildcards (`__hair_color__`) and choice counts (`
     'weight 2$$', 'wildcard __poses__', 'weight 1-3$$ and $$',
   ]);
   assertSpansExact(line);
+  // As Dynamic Prompts reads them: a sampler, spaces in the name, a template's variables.
+  const written = '__~hair_color__, __my colors__ shirt, __outfit(color=red, size=s)__, (__my colors__:1.1), __a__ __b__';
+  assert.deepEqual(names(written), []);
+  assert.deepEqual(tokens(written), ['wildcard __~hair_color__', 'wildcard __my colors__ shirt', 'wildcard __outfit(color=red, size=s)__', 'wildcard __my colors__', 'weight :1.1', 'wildcard __a__ __b__']);
+  assert.deepEqual(parsePrompt(written).tokens.filter((t) => t.kind === 'wildcard').map((t) => wildcardName(written.slice(t.start, t.end))), ['hair_color', 'my colors', 'outfit', 'my colors', 'a']);
   // Not a wildcard: no closing `__`, an underscore inside a name, a count outside `{ }`.
   assert.deepEqual(names('__hair, macross__frontier, long __x__ hair, 2$$a'), ['__hair', 'macross__frontier', 'long___x___hair', '2$$a']);
   // The first option of a choice is typed right after its count; a wildcard is no context of the model.

@@ -1674,6 +1674,32 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.match(await value(40), /No file for it in the wildcard folders/);
   });
 
+  test('a wildcard name with spaces (`__my colors__`) and a template given variables (`__name(var=value)__`), as Dynamic Prompts reads them: checked, hovered, opened', async () => {
+    const spaced = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-wildcards-spaced-'));
+    fs.writeFileSync(path.join(spaced, 'my colors.txt'), 'warm\ncold\n');
+    fs.writeFileSync(path.join(spaced, 'outfit.txt'), '${color} dress\n');
+    const fresh = await LspTestClient.start({ modelFolder: NO_MODEL, wildcardFolders: [spaced] });
+    try {
+      const text = '1girl, __my colors__, __my colours__, __outfit(color=red)__, __outfits(color=red)__, long __my colors__ hair';
+      const uri = await fresh.open('wildcards-spaced.prompt', text);
+      const problems = await fresh.waitForDiagnostics(uri, (d) => d.length > 0);
+      assert.deepEqual(problems.map((d) => [text.slice(d.range.start.character, d.range.end.character), d.code]), [
+        ['__my colours__', 'unknown-file'], ['__outfits(color=red)__', 'unknown-file'],
+      ]);
+      const fixes = await fresh.codeActions(uri, [problems[1]!]);
+      assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('__outfits(', '__outfit('), 'the variables kept');
+      const hover = await fresh.hover(uri, 0, 10);
+      assert.deepEqual(hover!.range, { start: { line: 0, character: 7 }, end: { line: 0, character: 20 } });
+      assert.match((hover!.contents as { value: string }).value, /2 options of .*\n\n`warm`, `cold`/);
+      assert.match(((await fresh.hover(uri, 0, text.indexOf('__my colors__ hair') + 5))!.contents as { value: string }).value, /2 options of/, 'held in a tag');
+      const locations = await fresh.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: { line: 0, character: text.indexOf('__outfit(') + 3 } });
+      assert.deepEqual(locations, [{ uri: pathToFileURL(path.join(spaced, 'outfit.txt')).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }]);
+    } finally {
+      await fresh.stop();
+      fs.rmSync(spaced, { recursive: true, force: true });
+    }
+  });
+
   test('a wildcard written with Windows separators (`__animals\\cat__`) names its file, as Dynamic Prompts reads it', async () => {
     const text = '1girl, __animals\\cat__, __animals\\cow__';
     const uri = await client.open('wildcards-backslash.prompt', text);

@@ -242,6 +242,8 @@ test('wildcards: names of tokens, globs, and what was typed matched by start, wo
   assert.deepEqual(names(matchWildcards(files, 'o', 10)).slice(0, 1), ['poses'], 'no name starts with o: shortest holding it first');
   assert.deepEqual(names(matchWildcards(files, 'lion', 10)), ['animals/big/lion']);
   assert.deepEqual(names(matchWildcards(files, 'eye color', 10)), ['eye_color'], 'a space typed matches an underscore');
+  assert.deepEqual(names(matchWildcards([...files, file('my colors')], 'my c', 10)), ['my colors'], 'and a space');
+  assert.equal(wildcardName('__my colors__'), 'my colors');
   assert.deepEqual(names(matchWildcards(files, '', 3)), ['animals/big/lion', 'animals/cat', 'animals/dog'], 'nothing typed: by name');
   assert.deepEqual(names(matchWildcards(files, 'zebra', 10)), []);
 });
