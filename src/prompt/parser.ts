@@ -26,11 +26,12 @@ export interface PromptGroup {
   parent?: number;
 }
 
-export type PromptTokenKind = 'weight' | 'network' | 'keyword' | 'comment' | 'category' | 'wildcard';
+export type PromptTokenKind = 'weight' | 'network' | 'keyword' | 'comment' | 'category' | 'wildcard' | 'variable';
 
 /**
  * Syntax that is not a tag: `:1.2` weights, `<lora:…>` networks, BREAK/AND, comments, `artist:` prefixes,
- * and wildcards: `__hair_color__` with the rest of the tag it starts (`__color__ hair`).
+ * wildcards: `__hair_color__` with the rest of the tag it starts (`__color__ hair`), and Dynamic
+ * Prompts' variables: `${color}` with the rest of the tag it starts, or the `${color=` of a value.
  */
 export interface PromptToken {
   kind: PromptTokenKind;
@@ -67,6 +68,11 @@ const PREFIX_INITIALS = new Set([...'acgmst'].map((c) => c.charCodeAt(0)));
 // combinatorial), hold spaces (`__my colors__`, a file `my colors.txt`), and be followed by the
 // variables a template file is given (`__name(var=value)__`).
 const WILDCARD = /__([~!@]?)([^\s,()[\]{}|<>](?:[^,()[\]{}|<>]*?[^\s,()[\]{}|<>])??)(?:\s*\([^)]+\))?__(?=[\s,()[\]{}|:]|$)/y;
+// Dynamic Prompts' variables (its var_name: letters, digits, `_`, `-`): `${color}` is replaced by its
+// value, `${color:red}` has a default, `${color=…}` (`?=`, `=!` too) sets it; the value or the default
+// is read as the options of a choice, up to its `}`.
+const VARIABLE = /\$\{\s*[A-Za-z_-][\w-]*\s*\}/y;
+const VARIABLE_WITH_VALUE = /\$\{\s*[A-Za-z_-][\w-]*\s*(?:\??=!?|:)\s*/y;
 // Dynamic Prompts' number of options to choose at the start of a `{…}`: `{2$$a|b|c}`, `{1-3$$ and $$a|b}`.
 const QUANTITY = /(?:\d+|\d*-\d*)?\$\$(?:[^$|{}]*\$\$)?/y;
 // a1111's weight of an AND segment, `1girl :1.2 AND 2girls`: its `:number` ends the segment.
@@ -347,8 +353,9 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   const stack: number[] = [];
   const length = line.length;
   let tagStart = -1;
-  // Where the tag now being read started with a wildcard: it is a `wildcard` token, not a tag.
-  let wildcardStart = -1;
+  // Where the tag now being read started with a wildcard or a variable: it is a token of that kind, not a tag.
+  let templateStart = -1;
+  let templateKind: PromptTokenKind = 'wildcard';
   // Parentheses opened inside a tag (`ganyu_(genshin_impact)`) are part of its name, not weights.
   let literalDepth = 0;
   const brackets = new LineBrackets(line);
@@ -360,8 +367,8 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
     let end = endExclusive;
     // (Not a space a backslash escapes, `smile\ `: Format Document dropped it, making `smile\ , blush` one tag.)
     while (end > tagStart && isSpace(line.charCodeAt(end - 1)) && !escapedAt(end - 1)) end--;
-    if (end > tagStart && tagStart === wildcardStart) {
-      tokens.push({ kind: 'wildcard', start: tagStart, end });
+    if (end > tagStart && tagStart === templateStart) {
+      tokens.push({ kind: templateKind, start: tagStart, end });
     } else if (end > tagStart) {
       const text = line.slice(tagStart, end);
       const tag: PromptTag = { text, name: normalizeTag(text), start: tagStart, end };
@@ -409,8 +416,28 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       if (code === UNDERSCORE && line.charCodeAt(i + 1) === UNDERSCORE) {
         const wildcard = matchAt(WILDCARD, line, i);
         if (wildcard > 0) {
-          tagStart = wildcardStart = i;
+          tagStart = templateStart = i;
+          templateKind = 'wildcard';
           i += wildcard;
+          continue;
+        }
+      }
+      if (code === DOLLAR && line.charCodeAt(i + 1) === OPEN_CURLY) {
+        const variable = matchAt(VARIABLE, line, i);
+        if (variable > 0) {
+          tagStart = templateStart = i;
+          templateKind = 'variable';
+          i += variable;
+          continue;
+        }
+        const withValue = matchAt(VARIABLE_WITH_VALUE, line, i);
+        if (withValue > 0) {
+          tokens.push({ kind: 'variable', start: i, end: i + withValue });
+          const group: PromptGroup = { kind: '{', open: i + 1 };
+          if (stack.length) group.parent = stack[stack.length - 1];
+          stack.push(groups.length);
+          groups.push(group);
+          i += withValue;
           continue;
         }
       }

@@ -127,7 +127,7 @@ function partOfMessage(text: string, partOf: string, tag: string): string {
 }
 
 const TOKEN_NAMES: Readonly<Record<PromptTokenKind, string>> = {
-  weight: 'a weight', network: 'a LoRA or other network', keyword: 'a keyword', comment: 'a comment', category: 'a category prefix', wildcard: 'a wildcard',
+  weight: 'a weight', network: 'a LoRA or other network', keyword: 'a keyword', comment: 'a comment', category: 'a category prefix', wildcard: 'a wildcard', variable: 'a Dynamic Prompts variable',
 };
 
 function notOneTag(document: LineDocument, lineNumber: number, rename: Rename, why: string): ResponseError<void> {

@@ -142,6 +142,11 @@ test("parser: Dynamic Prompts' wildcards (`__hair_color__`) and choice counts (`
   assert.deepEqual(names(written), []);
   assert.deepEqual(tokens(written), ['wildcard __~hair_color__', 'wildcard __my colors__ shirt', 'wildcard __outfit(color=red, size=s)__', 'wildcard __my colors__', 'weight :1.1', 'wildcard __a__ __b__']);
   assert.deepEqual(parsePrompt(written).tokens.filter((t) => t.kind === 'wildcard').map((t) => wildcardName(written.slice(t.start, t.end))), ['hair_color', 'my colors', 'outfit', 'my colors', 'a']);
+  // Dynamic Prompts' variables: a value (or a default) is read as a choice's options, up to its `}`.
+  const variables = '${c=__hair_color__} ${c}, ${ d ?=! {red|blue} }, ${e:smile}, ${c} hair, $x, ${c';
+  assert.deepEqual(names(variables), ['red', 'blue', 'smile', '$x', '${c']);
+  assert.deepEqual(tokens(variables), ['variable ${c=', 'wildcard __hair_color__', 'variable ${c}', 'variable ${ d ?=! ', 'variable ${e:', 'variable ${c} hair']);
+  assert.deepEqual(parsePrompt(variables).groups.map((g) => variables.slice(g.open, (g.close ?? -1) + 1)), ['{c=__hair_color__}', '{ d ?=! {red|blue} }', '{red|blue}', '{e:smile}']);
   // Not a wildcard: no closing `__`, an underscore inside a name, a count outside `{ }`.
   assert.deepEqual(names('__hair, macross__frontier, long __x__ hair, 2$$a'), ['__hair', 'macross__frontier', 'long___x___hair', '2$$a']);
   // The first option of a choice is typed right after its count; a wildcard is no context of the model.
