@@ -43,6 +43,14 @@ interface Listing {
   files: Promise<FolderFile[]>;
 }
 
+/** How a1111 lists its networks, where that differs from Dynamic Prompts' wildcards (the defaults). */
+export interface ListingOptions {
+  /** Lists folders whose name starts with `.`: a1111's LoRA listing does (`list_hidden_files` is on by default); Dynamic Prompts never. */
+  hiddenFolders?: boolean;
+  /** Keeps a path under its folder that an earlier folder has too: a1111 loads the last file of a name, which the caller picks. */
+  keepRepeats?: boolean;
+}
+
 export class FolderFiles {
   private readonly listings = new Map<string, Listing>();
   /** The last answer for each choice of folders and extensions, with the listings it was made of. */
@@ -67,16 +75,17 @@ export class FolderFiles {
 
   /**
    * The files of the setting's folders with one of the extensions (lower-case, with the dot), the first
-   * folder's where a path under its folder repeats; `kind` names the folders in the log (`Wildcard`, `LoRA`).
+   * folder's where a path under its folder repeats (each folder's with `keepRepeats`); `kind` names the
+   * folders in the log (`Wildcard`, `LoRA`).
    * The same array while no folder has been listed again: completion and every check ask on each keystroke.
    */
-  async files(folders: string[], extensions: readonly string[], kind: string, workspaceFolder?: string): Promise<FolderFile[]> {
+  async files(folders: string[], extensions: readonly string[], kind: string, workspaceFolder?: string, options: ListingOptions = {}): Promise<FolderFile[]> {
     // Relative folders are under the document's workspace folder (ServerSettings.workspaceFolder), else the first.
     const root = workspaceFolder ?? this.workspaceRoot();
     let resolved = folders.map((folder) => resolvePathSetting(folder, root)).filter((f): f is string => f !== undefined);
     if (this.confined) resolved = await this.insideWorkspace(folders, resolved, kind, root);
-    const lists = await Promise.all(resolved.map((folder) => this.listing(folder, extensions, kind)));
-    const key = `${resolved.join('\0')}\0\0${extensions.join(' ')}`;
+    const lists = await Promise.all(resolved.map((folder) => this.listing(folder, extensions, kind, options.hiddenFolders ?? false)));
+    const key = `${resolved.join('\0')}\0\0${extensions.join(' ')}\0${options.hiddenFolders ?? false}\0${options.keepRepeats ?? false}`;
     const answered = this.answers.get(key);
     if (answered && answered.lists.length === lists.length && answered.lists.every((list, i) => list === lists[i])) return answered.files;
     const seen = new Set<string>();
@@ -86,7 +95,7 @@ export class FolderFiles {
       for (const file of list) {
         // `colors.txt` and `colors.yaml` are two files; `colors.txt` in a second folder is the first one's.
         const underFolder = file.name + path.extname(file.path).toLowerCase();
-        if (seen.has(underFolder)) continue;
+        if (seen.has(underFolder) && !options.keepRepeats) continue;
         seen.add(underFolder);
         files.push(file);
       }
@@ -115,14 +124,14 @@ export class FolderFiles {
     return kept;
   }
 
-  private listing(folder: string, extensions: readonly string[], kind: string): Promise<FolderFile[]> {
+  private listing(folder: string, extensions: readonly string[], kind: string, hiddenFolders: boolean): Promise<FolderFile[]> {
     const now = Date.now();
     // Links are followed in a trusted workspace only (one could lead a wildcard's hover out of it).
     const followLinks = !this.confined;
-    const key = `${folder}\0${extensions.join(' ')}\0${followLinks}`;
+    const key = `${folder}\0${extensions.join(' ')}\0${followLinks}\0${hiddenFolders}`;
     const cached = this.listings.get(key);
     if (cached && now - cached.at < FRESH_MS) return cached.files;
-    const files = listFolderFiles(folder, extensions, kind, this.warn, MAX_FILES, followLinks);
+    const files = listFolderFiles(folder, extensions, kind, this.warn, MAX_FILES, followLinks, hiddenFolders);
     this.listings.set(key, { at: now, files });
     return files;
   }
@@ -134,10 +143,11 @@ export class FolderFiles {
  * followlinks=True)`) and a1111's LoRA listing walk them (a shared LoRA folder linked into an install),
  * but not into a folder that holds the link (a loop); `followLinks` false (an untrusted workspace):
  * none, and the listing says it is incomplete. Each file has its real path (`realPath`) where links are
- * followed, and `viaLink` when a link led to it.
+ * followed, and `viaLink` when a link led to it. Folders whose name starts with `.` are skipped, as
+ * Dynamic Prompts skips them, unless `hiddenFolders` (a1111's LoRA listing).
  */
 export async function listFolderFiles(
-  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES, followLinks = true,
+  folder: string, extensions: readonly string[], kind: string, warn: (message: string) => void = () => undefined, maxFiles = MAX_FILES, followLinks = true, hiddenFolders = false,
 ): Promise<FolderFile[]> {
   const files: FolderFile[] = [];
   // Folders read in all: links to the same folders at each level multiply the walk (two a level, 15
@@ -182,7 +192,7 @@ export async function listFolderFiles(
         isFile = stat.isFile();
       }
       if (isDirectory) {
-        if (entry.name.startsWith('.') || ancestors.has(real)) continue;
+        if ((entry.name.startsWith('.') && !hiddenFolders) || ancestors.has(real)) continue;
         if (depth >= MAX_DEPTH) {
           markIncomplete(files);
           warn(`${kind} folder ${folder}: folders more than ${MAX_DEPTH} deep are not read (${full}).`);

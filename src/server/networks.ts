@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type Position } from 'vscode-languageserver/node';
-import { isIncomplete, markIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
+import { isIncomplete, markIncomplete, type FolderFile, type FolderFiles, type ListingOptions } from './folderFiles';
 import { escapeMarkdown } from './serverContext';
 import type { ServerSettings } from './settings';
 import { readTextFile } from '../util/text';
@@ -30,27 +30,91 @@ export const FOLDER_SETTING: Record<NetworkKind, 'loraFolders' | 'embeddingFolde
 /** Each listing's files one per name, kept by the listing (FolderFiles gives the same array until it lists again). */
 const namedFiles = new WeakMap<FolderFile[], FolderFile[]>();
 
+/**
+ * How a1111 lists each kind: LoRAs (`walk_files`) and embeddings (`os.walk`) in hidden folders too;
+ * hypernetworks are globbed (`**` + `/*.pt`), which skips them. LoRAs and hypernetworks: every folder's
+ * file of a name, since a1111 loads the last one (`available_networks[name] = entry`).
+ */
+const LISTING: Record<NetworkKind, ListingOptions> = {
+  lora: { hiddenFolders: true, keepRepeats: true },
+  embedding: { hiddenFolders: true },
+  hypernet: { keepRepeats: true },
+};
+
 /** The LoRA, hypernetwork or embedding files of the settings' folders, one per name (a1111 names a file by its name alone). */
 export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<FolderFile[]> {
-  const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind], settings.workspaceFolder);
+  const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind], settings.workspaceFolder, LISTING[kind]);
   let named = namedFiles.get(files);
-  if (!named) namedFiles.set(files, (named = isIncomplete(files) ? markIncomplete(onePerName(files)) : onePerName(files)));
+  if (!named) namedFiles.set(files, (named = isIncomplete(files) ? markIncomplete(onePerName(files, kind)) : onePerName(files, kind)));
   return named;
 }
 
-function onePerName(files: FolderFile[]): FolderFile[] {
-  const seen = new Set<string>();
-  const named: FolderFile[] = [];
-  for (const file of files) {
+/**
+ * One file per name, by the name as it is (a1111 lists `Foo` and `foo` as two networks): a LoRA's or a
+ * hypernetwork's the one a1111 loads, the last in the order it lists them; an embedding's the first
+ * (ComfyUI looks in its folders in order; a1111's order is the file system's).
+ */
+function onePerName(files: FolderFile[], kind: NetworkKind): FolderFile[] {
+  const named = new Map<string, FolderFile>();
+  for (const file of kind === 'embedding' ? files : a1111Order(files, kind)) {
     const name = path.basename(file.name);
-    // By the name as it is: a1111 lists `Foo` and `foo` as two networks.
-    if (seen.has(name)) continue;
-    seen.add(name);
-    named.push({ name, path: file.path });
+    if (kind === 'embedding' && named.has(name)) continue;
+    named.set(name, { name, path: file.path });
   }
-  return named;
+  return [...named.values()];
 }
 
+/**
+ * The files in the order a1111 reads them, folder by folder in the settings' order (a1111 reads
+ * `models/Lora` before `models/LyCORIS`). LoRAs as `walk_files` walks them: folders by their path,
+ * then each folder's files by name, both in natural order (`natural_sort_key`: runs of digits by their
+ * value, the rest in lower case, so `v2` before `v10`); hypernetworks by their path in lower case
+ * (`sorted(glob(…), key=str.lower)`).
+ */
+function a1111Order(files: FolderFile[], kind: 'lora' | 'hypernet'): FolderFile[] {
+  const folderIndex = new Map<string, number>();
+  const folderOf = (file: FolderFile): number => {
+    const folder = file.path.slice(0, file.path.length - file.name.length - path.extname(file.path).length);
+    let index = folderIndex.get(folder);
+    if (index === undefined) folderIndex.set(folder, (index = folderIndex.size));
+    return index;
+  };
+  // Keys made once: a folder of thousands of LoRAs is sorted each time it is listed again.
+  const keyed = files.map((file) => ({
+    file,
+    folder: folderOf(file),
+    keys: kind === 'lora' ? [naturalKey(path.dirname(file.path)), naturalKey(path.basename(file.path))] : [[file.path.toLowerCase()]],
+  }));
+  // (A stable sort: names a1111 ranks the same keep the listing's order.)
+  keyed.sort((a, b) => a.folder - b.folder || compareKeys(a.keys[0]!, b.keys[0]!) || compareKeys(a.keys[1] ?? [], b.keys[1] ?? []));
+  return keyed.map((k) => k.file);
+}
+
+/**
+ * Python's `natural_sort_key`: the text split at runs of digits (odd parts), the rest in lower case.
+ * Digits are compared by value (compareKeys), without the precision a number would lose.
+ */
+function naturalKey(text: string): string[] {
+  return text.split(/(\d+)/).map((part, i) => (i % 2 === 1 ? part.replace(/^0+/, '') : part.toLowerCase()));
+}
+
+/** Two naturalKey lists compared as Python compares them: part by part, a list that is a prefix first. */
+function compareKeys(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const order = i % 2 === 1 ? compareDigits(a[i]!, b[i]!) : compareText(a[i]!, b[i]!);
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
+}
+
+/** Runs of digits without their leading zeros: the longer is larger. */
+function compareDigits(a: string, b: string): number {
+  return a.length - b.length || compareText(a, b);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Names starting with what was typed first, then names holding it; shorter first, then by name. */
 function matchNames(files: FolderFile[], typed: string, limit: number): FolderFile[] {

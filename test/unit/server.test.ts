@@ -1882,6 +1882,37 @@ describe('language server, LoRA and embedding names', () => {
     assert.match(await hypernetHover(12), /`anime_3`\*\* · Hypernetwork\n\n\[.*anime\\_3\\\.pt\]\(file:\/\//);
     assert.match(await hypernetHover(36), /No file of that name in the Hypernetwork folders \(`danbooruGpt.hypernetworkFolders`\)/);
   });
+
+  test('LoRAs as a1111 lists them: in hidden folders too; of two files of a name, hover shows the last it reads (natural order, a later folder last)', async () => {
+    // Empty files written for the test, in a folder of their own.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-lora-order-'));
+    const [lora, lyco] = [path.join(base, 'Lora'), path.join(base, 'LyCORIS')];
+    for (const [file, words] of [
+      ['Lora/.hidden/secret', ''], ['Lora/styles/watercolor', 'new words'], ['Lora/z_old/watercolor', 'old words'],
+      ['Lora/v10/dup', 'v10 words'], ['Lora/v2/dup', 'v2 words'], ['Lora/both', 'lora words'], ['LyCORIS/both', 'lyco words'],
+    ] as const) {
+      fs.mkdirSync(path.dirname(path.join(base, file)), { recursive: true });
+      fs.writeFileSync(path.join(base, `${file}.safetensors`), '');
+      if (words) fs.writeFileSync(path.join(base, `${file}.json`), JSON.stringify({ 'activation text': words }));
+    }
+    const ordered = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [lora, lyco] });
+    try {
+      const line = '<lora:secret:1>, <lora:watercolor:1>, <lora:dup:1>, <lora:both:1>, <lora:nope:1>';
+      const uri = await ordered.open('lora-order.prompt', line);
+      const problems = await ordered.waitForDiagnostics(uri, (d) => d.length > 0);
+      assert.deepEqual(problems.map((d) => line.slice(d.range.start.character, d.range.end.character)), ['nope'], 'a LoRA in a hidden folder is found');
+      const words = async (name: string): Promise<string> => {
+        const hover = await ordered.hover(uri, 0, line.indexOf(`:${name}:`) + 2);
+        return /Trigger words: `([^`]*)`/.exec((hover!.contents as { value: string }).value)?.[1] ?? '';
+      };
+      assert.equal(await words('watercolor'), 'old words', 'z_old/ is read after styles/');
+      assert.equal(await words('dup'), 'v10 words', 'v10/ after v2/, in natural order');
+      assert.equal(await words('both'), 'lyco words', 'the later folder');
+    } finally {
+      await ordered.stop();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
 });
 
 /** A server on the tiny-bpe fixture with a sample of 50 prompts of 150-200 tags running (seconds of work). */
