@@ -356,7 +356,7 @@ export function knownTagSet(knownTags: string[]): Set<string> {
  * its folders hold none (a LoRA or a wildcard is then not checked: the files may be elsewhere).
  */
 export interface NamedFiles {
-  /** LoRA and hypernetwork names, as a1111 looks them up: exactly as written (its dictionary of files). */
+  /** LoRA and hypernetwork names, as a1111 looks them up: exactly as written (its dictionaries of files and LoRAs' aliases). */
   networks?: Partial<Record<CheckedNetwork, Set<string>>>;
   wildcards?: WildcardFile[];
 }

@@ -3,6 +3,7 @@
 // or extension); a1111's `<hypernet:|` the files of danbooruGpt.hypernetworkFolders, the same way;
 // ComfyUI's `embedding:|` the files of danbooruGpt.embeddingFolders. Hover on a LoRA shows its file
 // and the trigger words a1111 (`NAME.json`) or Civitai Helper (`NAME.civitai.info`) keep beside it.
+// A LoRA is named by its file or by the alias in its header (`ss_output_name`), as a1111 finds it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,8 +28,14 @@ export const FOLDER_SETTING: Record<NetworkKind, 'loraFolders' | 'embeddingFolde
   hypernet: 'hypernetworkFolders',
 };
 
-/** Each listing's files one per name, kept by the listing (FolderFiles gives the same array until it lists again). */
-const namedFiles = new WeakMap<FolderFile[], FolderFile[]>();
+/** A name a prompt may give a network, and the file it loads. */
+export interface NetworkFile extends FolderFile {
+  /** The name is the alias in the LoRA's header (`ss_output_name`); this is the file's own name. */
+  aliasOf?: string;
+}
+
+/** Each listing's names, kept by the listing (FolderFiles gives the same array until it lists again). */
+const namedFiles = new WeakMap<FolderFile[], Promise<NetworkFile[]>>();
 
 /**
  * How a1111 lists each kind: LoRAs (`walk_files`) and embeddings (`os.walk`) in hidden folders too;
@@ -41,12 +48,120 @@ const LISTING: Record<NetworkKind, ListingOptions> = {
   hypernet: { keepRepeats: true },
 };
 
-/** The LoRA, hypernetwork or embedding files of the settings' folders, one per name (a1111 names a file by its name alone). */
-export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<FolderFile[]> {
+/**
+ * The LoRA, hypernetwork or embedding files of the settings' folders, one per name (a1111 names a file
+ * by its name alone), and the LoRAs' aliases a1111 accepts as well.
+ */
+export async function networkFiles(folders: FolderFiles, settings: ServerSettings, kind: NetworkKind): Promise<NetworkFile[]> {
   const files = await folders.files(settings[FOLDER_SETTING[kind]], EXTENSIONS[kind], KIND_NAMES[kind], settings.workspaceFolder, LISTING[kind]);
   let named = namedFiles.get(files);
-  if (!named) namedFiles.set(files, (named = isIncomplete(files) ? markIncomplete(onePerName(files, kind)) : onePerName(files, kind)));
+  if (!named) {
+    named = (kind === 'lora' ? loraNames(a1111Order(files, kind)) : Promise.resolve(onePerName(files, kind)))
+      .then((list) => (isIncomplete(files) ? markIncomplete(list) : list));
+    namedFiles.set(files, named);
+  }
   return named;
+}
+
+/**
+ * The names a1111 finds a LoRA by (`process_network_files`, `load_networks`), the files in its order:
+ * each file's name and the alias in its header (`ss_output_name`, which kohya's trainer writes and
+ * a1111's cards insert by default), a later file's taking a name over. An alias that a name or alias
+ * read before it had already ("forbidden", and `none`) is looked up among the files' names only.
+ */
+async function loraNames(files: FolderFile[]): Promise<NetworkFile[]> {
+  const aliases = await headerAliases(files);
+  const byName = new Map<string, FolderFile>();
+  const byAlias = new Map<string, FolderFile>();
+  // (a1111 forbids `Addams` too, but compares a name in lower case with it: it never matches.)
+  const forbidden = new Set(['none']);
+  for (const file of files) {
+    const name = path.basename(file.name);
+    const alias = aliases.get(file.path) ?? name;
+    byName.set(name, file);
+    if (byAlias.has(alias)) forbidden.add(alias.toLowerCase());
+    byAlias.set(name, file);
+    byAlias.set(alias, file);
+  }
+  const named = new Map<string, NetworkFile>();
+  const add = (name: string, file: FolderFile): void => {
+    const own = path.basename(file.name);
+    named.set(name, own === name ? { name, path: file.path } : { name, path: file.path, aliasOf: own });
+  };
+  for (const [name, file] of byAlias) if (!forbidden.has(name.toLowerCase())) add(name, file);
+  for (const [name, file] of byName) if (forbidden.has(name.toLowerCase())) add(name, file);
+  return [...named.values()];
+}
+
+/** A header longer than this is not read for its alias (a LoRA's, its training tags included, is some KB to a few hundred). */
+const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+/** Past this many files remembered, the cache starts again (files removed or renamed stay in it until then). */
+const MAX_CACHED_HEADERS = 100_000;
+/** Headers at most read at once: a folder of thousands of LoRAs is read once, without running out of file handles. */
+const HEADER_READS_AT_ONCE = 16;
+
+/** Each `.safetensors` file's alias by its path, size and time: folders are listed again every few seconds, a file is read once. */
+const aliasCache = new Map<string, { size: number; mtimeMs: number; alias: string | undefined }>();
+
+/** The aliases (`ss_output_name`) in the headers of the `.safetensors` files, by path. */
+export async function headerAliases(files: FolderFile[]): Promise<Map<string, string>> {
+  const aliases = new Map<string, string>();
+  // a1111 reads the metadata of `.safetensors` files alone (`NetworkOnDisk.is_safetensors`).
+  const safetensors = files.filter((file) => path.extname(file.path).toLowerCase() === '.safetensors');
+  let next = 0;
+  const readNext = async (): Promise<void> => {
+    while (next < safetensors.length) {
+      const file = safetensors[next++]!;
+      const stat = await fs.stat(file.path).catch(() => undefined);
+      if (!stat) continue;
+      let known = aliasCache.get(file.path);
+      if (!known || known.size !== stat.size || known.mtimeMs !== stat.mtimeMs) {
+        if (aliasCache.size >= MAX_CACHED_HEADERS) aliasCache.clear();
+        known = { size: stat.size, mtimeMs: stat.mtimeMs, alias: await headerAlias(file.path, stat.size) };
+        aliasCache.set(file.path, known);
+      }
+      if (known.alias !== undefined) aliases.set(file.path, known.alias);
+    }
+  };
+  await Promise.all(Array.from({ length: HEADER_READS_AT_ONCE }, readNext));
+  return aliases;
+}
+
+/**
+ * The alias in a safetensors header (8 bytes of little-endian length, then that much JSON whose
+ * `__metadata__` holds strings), as a1111 reads it (`read_metadata_from_safetensors`): none for a
+ * header that is not JSON starting `{"`, too long for the file (or MAX_HEADER_BYTES), not UTF-8, or an
+ * alias that is no string or a JSON object (a1111 reads a value starting `{` as one).
+ */
+export async function headerAlias(file: string, size: number): Promise<string | undefined> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r');
+    const prefix = Buffer.alloc(8);
+    if ((await handle.read(prefix, 0, 8, 0)).bytesRead < 8) return undefined;
+    const length = prefix.readBigUInt64LE(0);
+    if (length < 2n || length > BigInt(MAX_HEADER_BYTES) || 8n + length > BigInt(size)) return undefined;
+    const header = Buffer.alloc(Number(length));
+    if ((await handle.read(header, 0, header.length, 8)).bytesRead < header.length || header[0] !== 0x7b || header[1] !== 0x22) return undefined;
+    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
+    const metadata = typeof parsed === 'object' && parsed !== null ? (parsed as { __metadata__?: unknown }).__metadata__ : undefined;
+    const alias = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>).ss_output_name : undefined;
+    if (typeof alias !== 'string' || alias === '') return undefined;
+    if (alias.startsWith('{')) {
+      try {
+        JSON.parse(alias);
+        return undefined;
+      } catch {
+        // not JSON: a1111 keeps the text
+      }
+    }
+    return alias;
+  } catch {
+    // unreadable or not JSON: a1111 logs it and names the file by its name alone
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
 }
 
 /**
@@ -117,7 +232,7 @@ function compareText(a: string, b: string): number {
 }
 
 /** Names starting with what was typed first, then names holding it; shorter first, then by name. */
-function matchNames(files: FolderFile[], typed: string, limit: number): FolderFile[] {
+function matchNames(files: NetworkFile[], typed: string, limit: number): NetworkFile[] {
   const query = typed.trim().toLowerCase();
   return files
     .map((file) => ({ file, at: file.name.toLowerCase().indexOf(query) }))
@@ -136,7 +251,7 @@ function snippetText(text: string): string {
  * The completion items for the name at `at`. A new LoRA gets its weight and `>` (`name:1>`, the `1`
  * selected to type over, as a1111's own LoRA cards insert it); one whose weight is written keeps it.
  */
-export function networkItems(files: FolderFile[], at: NetworkNameAt, line: string, position: Position, limit: number, trailing: string): CompletionItem[] {
+export function networkItems(files: NetworkFile[], at: NetworkNameAt, line: string, position: Position, limit: number, trailing: string): CompletionItem[] {
   const range = { start: { line: position.line, character: at.start }, end: { line: position.line, character: at.end } };
   const closed = line[at.end] === ':' || line[at.end] === '>';
   return matchNames(files, at.typed, limit).map((file, rank): CompletionItem => {
@@ -146,7 +261,7 @@ export function networkItems(files: FolderFile[], at: NetworkNameAt, line: strin
     return {
       label: file.name,
       kind: CompletionItemKind.File,
-      detail: KIND_NAMES[at.kind],
+      detail: file.aliasOf === undefined ? KIND_NAMES[at.kind] : `${KIND_NAMES[at.kind]} alias (ss_output_name) of ${file.aliasOf}`,
       filterText: at.typed,
       sortText: String(rank).padStart(5, '0'),
       textEdit: { range, newText },
@@ -159,7 +274,7 @@ export function networkItems(files: FolderFile[], at: NetworkNameAt, line: strin
 
 /** What a completion item carries for completionItem/resolve. */
 export interface NetworkData {
-  network: FolderFile;
+  network: NetworkFile;
   kind: NetworkKind;
 }
 
@@ -187,7 +302,7 @@ async function triggerWords(file: FolderFile): Promise<string | undefined> {
 }
 
 /** Markdown for a LoRA or embedding file: its path (a link), size and trigger words. */
-export async function networkMarkdown(kind: NetworkKind, name: string, file: FolderFile | undefined): Promise<string> {
+export async function networkMarkdown(kind: NetworkKind, name: string, file: NetworkFile | undefined): Promise<string> {
   const title = `**\`${name.replace(/`/g, "'")}\`** · ${KIND_NAMES[kind]}`;
   if (!file) return `${title}\n\nNo file of that name in the ${KIND_NAMES[kind]} folders (\`danbooruGpt.${FOLDER_SETTING[kind]}\`).`;
   const sections = [title];
@@ -198,6 +313,7 @@ export async function networkMarkdown(kind: NetworkKind, name: string, file: Fol
     // removed since it was listed: the link says where it was
   }
   sections.push(`[${escapeMarkdown(file.path)}](${pathToFileURL(file.path).href})${size}`);
+  if (file.aliasOf !== undefined) sections.push(`The alias in its header (\`ss_output_name\`) of \`${file.aliasOf.replace(/`/g, "'")}\`: a1111 finds it by either name.`);
   const words = await triggerWords(file);
   if (words) sections.push(`Trigger words: \`${words.replace(/`/g, "'")}\``);
   return sections.join('\n\n');

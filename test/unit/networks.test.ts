@@ -1,8 +1,12 @@
 // The LoRA, hypernetwork or embedding name under the cursor (src/server/networks.ts): which kind, and
-// the span a completion replaces.
+// the span a completion replaces; the aliases in LoRAs' headers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { networkNameAt, networkOfToken } from '../../src/prompt/networks';
+import { headerAliases } from '../../src/server/networks';
 
 test('networkNameAt: a LoRA name is typed after <lora: or <lyco:, and ends at its weight or >', () => {
   assert.deepEqual(networkNameAt('1girl, <lora:', 13), { kind: 'lora', start: 13, end: 13, typed: '' });
@@ -42,4 +46,33 @@ test('networkNameAt: a LoRA name being typed ends at a comma, and replaces nothi
   // A LoRA not closed yet, then a tag being typed: the tag's completion, not a LoRA name.
   assert.equal(networkNameAt('1girl, <lora:add_detail, smi', 28), undefined);
   assert.deepEqual(networkNameAt('<lora:ad_detail>', 8), { kind: 'lora', start: 6, end: 15, typed: 'ad' });
+});
+
+test("headerAliases: a LoRA's header alias (ss_output_name) is read once while the file's size and time stay, again once they change; .safetensors files only", async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-lora-header-unit-'));
+  try {
+    // Files written for the test: safetensors headers holding only metadata.
+    const write = (file: string, alias: string): void => {
+      const json = Buffer.from(JSON.stringify({ __metadata__: { ss_output_name: alias } }));
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      fs.writeFileSync(file, Buffer.concat([length, json]));
+    };
+    const [lora, pt] = [path.join(folder, 'lora.safetensors'), path.join(folder, 'old.pt')];
+    const listed = [{ name: 'lora', path: lora }, { name: 'old', path: pt }];
+    write(lora, 'first_name');
+    write(pt, 'pt_alias');
+    const time = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    fs.utimesSync(lora, time, time);
+    assert.deepEqual([...(await headerAliases(listed))], [[lora, 'first_name']]);
+    // The same size and time: not read again (a listing every few seconds of thousands of LoRAs).
+    write(lora, 'other_name');
+    fs.utimesSync(lora, time, time);
+    assert.deepEqual([...(await headerAliases(listed))], [[lora, 'first_name']]);
+    const later = new Date(time.getTime() + 2000);
+    fs.utimesSync(lora, later, later);
+    assert.deepEqual([...(await headerAliases(listed))], [[lora, 'other_name']]);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 });

@@ -1883,6 +1883,45 @@ describe('language server, LoRA and embedding names', () => {
     assert.match(await hypernetHover(36), /No file of that name in the Hypernetwork folders \(`danbooruGpt.hypernetworkFolders`\)/);
   });
 
+  test("a LoRA named by the alias in its header (ss_output_name), as a1111 finds it: not flagged, hovered, completed; an alias two files share finds neither", async () => {
+    // Files written for the test: safetensors headers holding only metadata, and broken ones.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-lora-alias-'));
+    const header = (metadata: Record<string, string>): Buffer => {
+      const json = Buffer.from(JSON.stringify({ __metadata__: metadata }));
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      return Buffer.concat([length, json]);
+    };
+    fs.writeFileSync(path.join(base, 'add_detail_v2_renamed.safetensors'), header({ ss_output_name: 'detail_tweaker' }));
+    fs.writeFileSync(path.join(base, 'add_detail_v2_renamed.json'), JSON.stringify({ 'activation text': 'tweaked' }));
+    fs.writeFileSync(path.join(base, 'twin_a.safetensors'), header({ ss_output_name: 'twin' }));
+    fs.writeFileSync(path.join(base, 'twin_b.safetensors'), header({ ss_output_name: 'twin' }));
+    // An alias that a file read before has as its name: a1111 finds that file by it.
+    fs.writeFileSync(path.join(base, 'plain.safetensors'), '');
+    fs.writeFileSync(path.join(base, 'z_impostor.safetensors'), header({ ss_output_name: 'plain' }));
+    fs.writeFileSync(path.join(base, 'huge.safetensors'), Buffer.concat([Buffer.alloc(8, 0xff), Buffer.from('{"__metadata__": {"ss_output_name": "huge_alias"}}')]));
+    fs.writeFileSync(path.join(base, 'cut.safetensors'), header({ ss_output_name: 'cut_alias' }).subarray(0, 30));
+    const aliased = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [base] });
+    try {
+      const line = '<lora:detail_tweaker:1>, <lora:add_detail_v2_renamed:1>, <lora:twin:1>, <lora:twin_a:1>, <lora:plain:1>, <lora:Detail_Tweaker:1>, <lora:huge_alias:1>, <lora:cut_alias:1>, <lora:huge:1>';
+      const uri = await aliased.open('lora-alias.prompt', line);
+      const problems = await aliased.waitForDiagnostics(uri, (d) => d.length > 0);
+      assert.deepEqual(problems.map((d) => line.slice(d.range.start.character, d.range.end.character)), ['twin', 'Detail_Tweaker', 'huge_alias', 'cut_alias']);
+      const hover = async (name: string): Promise<string> => ((await aliased.hover(uri, 0, line.indexOf(`:${name}:`) + 2))!.contents as { value: string }).value;
+      const tweaker = await hover('detail_tweaker');
+      assert.match(tweaker, /add\\_detail\\_v2\\_renamed\\\.safetensors\]\(file:/);
+      assert.match(tweaker, /Trigger words: `tweaked`/);
+      assert.match(tweaker, /alias in its header \(`ss_output_name`\) of `add_detail_v2_renamed`/);
+      assert.match(await hover('plain'), /plain\\\.safetensors\]/);
+      const completion = await aliased.open('lora-alias-completion.prompt', '1girl, <lora:det');
+      const items = await aliased.completionItems(completion, 0, 16);
+      assert.deepEqual(items.map((i) => [i.label, i.detail]), [['detail_tweaker', 'LoRA alias (ss_output_name) of add_detail_v2_renamed'], ['add_detail_v2_renamed', 'LoRA']]);
+    } finally {
+      await aliased.stop();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   test('LoRAs as a1111 lists them: in hidden folders too; of two files of a name, hover shows the last it reads (natural order, a later folder last)', async () => {
     // Empty files written for the test, in a folder of their own.
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-lora-order-'));
