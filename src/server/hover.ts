@@ -9,7 +9,7 @@ import { cancellable } from './cancellation';
 import { escapeMarkdown, parseLine, tagMarkdown, type ServerContext } from './serverContext';
 import { normalizeTag, tokenAt } from '../prompt/parser';
 import { readTags, tagsOfPrompt, wildcardAt } from './lineTags';
-import { networkFiles, networkMarkdown } from './networks';
+import { isImageEmbedding, networkFiles, networkMarkdown } from './networks';
 import { networkOfToken } from '../prompt/networks';
 import { wildcardMarkdown, wildcardOfToken } from './wildcards';
 
@@ -92,8 +92,10 @@ async function networkHover(ctx: ServerContext, uri: string, line: number, text:
   if (!network) return null;
   const files = await networkFiles(ctx.folders, await ctx.settings.forDocument(uri), network.kind);
   if (files.length === 0) return null;
-  // A LoRA or hypernetwork as a1111 finds it (exactly as written); ComfyUI's `embedding:` in any case.
-  const file = network.kind === 'embedding' ? files.find((f) => f.name.toLowerCase() === network.name.toLowerCase()) : files.find((f) => f.name === network.name);
+  // A LoRA or hypernetwork as a1111 finds it (exactly as written); ComfyUI's `embedding:` in any case, and no image (it loads none).
+  const file = network.kind === 'embedding'
+    ? files.find((f) => f.name.toLowerCase() === network.name.toLowerCase() && !isImageEmbedding(f))
+    : files.find((f) => f.name === network.name);
   return {
     contents: { kind: MarkupKind.Markdown, value: await networkMarkdown(network.kind, network.name, file) },
     range: { start: { line, character: start + network.start }, end: { line, character: start + network.end } },

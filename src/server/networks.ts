@@ -14,9 +14,11 @@ import type { ServerSettings } from './settings';
 import { readTextFile } from '../util/text';
 import type { NetworkKind, NetworkNameAt } from '../prompt/networks';
 
+/** a1111 reads embeddings stored in images too (`load_from_file`, old trainings' output); ComfyUI does not. */
+const IMAGE_EMBEDDING_EXTENSIONS = ['.png', '.webp', '.jxl', '.avif'];
 const EXTENSIONS: Record<NetworkKind, readonly string[]> = {
   lora: ['.safetensors', '.pt', '.ckpt'],
-  embedding: ['.safetensors', '.pt', '.bin'],
+  embedding: ['.safetensors', '.pt', '.bin', ...IMAGE_EMBEDDING_EXTENSIONS],
   // a1111 lists `*.pt` under its hypernetworks folder.
   hypernet: ['.pt'],
 };
@@ -167,11 +169,16 @@ export async function headerAlias(file: string, size: number): Promise<string | 
 /**
  * One file per name, by the name as it is (a1111 lists `Foo` and `foo` as two networks): a LoRA's or a
  * hypernetwork's the one a1111 loads, the last in the order it lists them; an embedding's the first
- * (ComfyUI looks in its folders in order; a1111's order is the file system's).
+ * (ComfyUI looks in its folders in order; a1111's order is the file system's), an image only where no
+ * other file has its name (`x.png` beside `x.pt` is its card's preview, which a1111 finds no embedding
+ * in), and never `x.preview.png` (a1111 skips those).
  */
 function onePerName(files: FolderFile[], kind: NetworkKind): FolderFile[] {
+  const ordered = kind !== 'embedding'
+    ? a1111Order(files, kind)
+    : [...files.filter((file) => !isImageEmbedding(file)), ...files.filter((file) => isImageEmbedding(file) && path.extname(file.name).toLowerCase() !== '.preview')];
   const named = new Map<string, FolderFile>();
-  for (const file of kind === 'embedding' ? files : a1111Order(files, kind)) {
+  for (const file of ordered) {
     const name = path.basename(file.name);
     if (kind === 'embedding' && named.has(name)) continue;
     named.set(name, { name, path: file.path });
@@ -222,6 +229,11 @@ function compareKeys(a: string[], b: string[]): number {
   return a.length - b.length;
 }
 
+/** An embedding stored in an image, which a1111 reads and ComfyUI's `embedding:` does not. */
+export function isImageEmbedding(file: FolderFile): boolean {
+  return IMAGE_EMBEDDING_EXTENSIONS.includes(path.extname(file.path).toLowerCase());
+}
+
 /** Runs of digits without their leading zeros: the longer is larger. */
 function compareDigits(a: string, b: string): number {
   return a.length - b.length || compareText(a, b);
@@ -254,7 +266,9 @@ function snippetText(text: string): string {
 export function networkItems(files: NetworkFile[], at: NetworkNameAt, line: string, position: Position, limit: number, trailing: string): CompletionItem[] {
   const range = { start: { line: position.line, character: at.start }, end: { line: position.line, character: at.end } };
   const closed = line[at.end] === ':' || line[at.end] === '>';
-  return matchNames(files, at.typed, limit).map((file, rank): CompletionItem => {
+  // ComfyUI's `embedding:` loads no image.
+  const offered = at.kind === 'embedding' ? files.filter((file) => !isImageEmbedding(file)) : files;
+  return matchNames(offered, at.typed, limit).map((file, rank): CompletionItem => {
     // A LoRA and a hypernetwork take a weight; an embedding does not.
     const snippet = at.kind !== 'embedding' && !closed;
     const newText = snippet ? `${snippetText(file.name)}:\${1:1}>$0` : at.kind === 'embedding' ? file.name + trailing : file.name;

@@ -1883,6 +1883,26 @@ describe('language server, LoRA and embedding names', () => {
     assert.match(await hypernetHover(36), /No file of that name in the Hypernetwork folders \(`danbooruGpt.hypernetworkFolders`\)/);
   });
 
+  test("an embedding stored in an image (a1111 reads .png, .webp, .jxl, .avif) is a known word; a card's preview is none, and ComfyUI's embedding: offers no image", async () => {
+    // Empty files written for the test, in a folder of their own.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-image-embeddings-'));
+    fs.mkdirSync(path.join(base, 'old'));
+    for (const file of ['EasyNegative.safetensors', 'EasyNegative.png', 'zz_style_png.png', 'old/zz_style_webp.WEBP', 'zz_card.preview.png']) fs.writeFileSync(path.join(base, file), '');
+    const images = await LspTestClient.start({ modelFolder: NO_MODEL, embeddingFolders: [base] });
+    try {
+      const line = 'zz_style_png, zz_style_webp, zz_card.preview, EasyNegative';
+      const uri = await images.open('image-embeddings.prompt', `${line}\nembedding:`);
+      const problems = await images.waitForDiagnostics(uri, (d) => d.length > 0);
+      assert.deepEqual(problems.map((d) => line.slice(d.range.start.character, d.range.end.character)), ['zz_card.preview']);
+      const hover = await images.hover(uri, 0, line.indexOf('EasyNegative') + 2);
+      assert.match((hover!.contents as { value: string }).value, /EasyNegative\\\.safetensors\]/, 'the embedding, not its preview');
+      assert.deepEqual((await images.completionItems(uri, 1, 10)).map((i) => i.label), ['EasyNegative']);
+    } finally {
+      await images.stop();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   test("a LoRA named by the alias in its header (ss_output_name), as a1111 finds it: not flagged, hovered, completed; an alias two files share finds neither", async () => {
     // Files written for the test: safetensors headers holding only metadata, and broken ones.
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-lora-alias-'));
