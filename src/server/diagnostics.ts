@@ -473,7 +473,7 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
       const asFiled = [...names].filter((name) => name.toLowerCase() === bare.toLowerCase());
       const data: UnknownFileData = { replacements: [...new Set([...asFiled, ...nearestNames(bare, names)])].slice(0, 3) };
       const noun = CHECKED_NETWORKS[network.kind];
-      const why = asFiled.length > 0 ? ` a1111 looks a name up exactly as written; the file is named "${asFiled[0]}".` : '';
+      const why = asFiled.length > 0 ? ` a1111 looks a name up exactly as written; it knows "${asFiled[0]}".` : '';
       into.push(fileProblem({
         range: { start: { line: 0, character: token.start + network.start }, end: { line: 0, character: token.start + network.end } },
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,

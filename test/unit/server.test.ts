@@ -1816,7 +1816,7 @@ describe('language server, LoRA and embedding names', () => {
     const uri = await client.open('loras-exact.prompt', line);
     const problems = await client.waitForDiagnostics(uri, (d) => d.length >= 5);
     assert.deepEqual(problems.map((d) => line.slice(d.range.start.character, d.range.end.character)), ['Add_Detail', ' add_detail ', 'add_detail.safetensors', 'Lora', 'Anime_3']);
-    assert.match(problems[0]!.message, /^No LoRA named "Add_Detail" in the LoRA folders \(danbooruGpt\.loraFolders\)\. a1111 looks a name up exactly as written; the file is named "add_detail"\.$/);
+    assert.match(problems[0]!.message, /^No LoRA named "Add_Detail" in the LoRA folders \(danbooruGpt\.loraFolders\)\. a1111 looks a name up exactly as written; it knows "add_detail"\.$/);
     for (const [index, fixed] of [[0, '<lora:add_detail:1>'], [1, '<lora:add_detail:1>'], [2, '<lora:add_detail:0.8>'], [3, '<lora:add_detail:1>'], [4, '<hypernet:anime_3:1>']] as const) {
       const [fix] = await client.codeActions(uri, [problems[index]!]);
       assert.ok(applyEdits(line, fix!.edit!.changes![uri]!).includes(fixed), `${index}: ${fix?.title}`);
