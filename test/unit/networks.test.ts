@@ -76,3 +76,18 @@ test("headerAliases: a LoRA's header alias (ss_output_name) is read once while t
     fs.rmSync(folder, { recursive: true, force: true });
   }
 });
+
+test('networkFiles: a listing again with the same files takes the names made before (no sort of every path, no header stat-ed again); a file added makes them again', async () => {
+  const { networkFiles } = await import('../../src/server/networks');
+  const { DEFAULT_SETTINGS } = await import('../../src/server/settings');
+  // A stand-in for FolderFiles that lists the folder again at each call, as it does every 5 s.
+  let listed = ['/l/add_detail.safetensors', '/l/watercolor.pt'];
+  const folders = { files: async () => listed.map((file) => ({ name: file.slice(3).replace(/\.\w+$/, ''), path: file })) } as unknown as import('../../src/server/folderFiles').FolderFiles;
+  const settings = { ...DEFAULT_SETTINGS, loraFolders: ['/l-networks-test'] };
+  const first = await networkFiles(folders, settings, 'lora');
+  assert.equal(await networkFiles(folders, settings, 'lora'), first);
+  listed = [...listed, '/l/new_one.safetensors'];
+  const again = await networkFiles(folders, settings, 'lora');
+  assert.notEqual(again, first);
+  assert.deepEqual(again.map((file) => file.name).sort(), ['add_detail', 'new_one', 'watercolor']);
+});
