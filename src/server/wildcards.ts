@@ -357,7 +357,8 @@ export async function wildcardMarkdown(name: string, files: WildcardFile[]): Pro
   const options: string[] = [];
   for (const file of files.slice(0, OPTIONS_SHOWN)) {
     try {
-      options.push(...await wildcardOptions(file));
+      // One by one: spread into push's arguments, a list past ~125k options overflowed the stack.
+      for (const option of await wildcardOptions(file)) options.push(option);
     } catch (error) {
       sections.push(`${escapeMarkdown(file.path)}: ${escapeMarkdown((error as Error).message)}`);
     }

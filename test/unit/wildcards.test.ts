@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { wildcardName } from '../../src/prompt/parser';
 import { FolderFiles, isIncomplete, listFolderFiles } from '../../src/server/folderFiles';
-import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, namesInAnotherCase, parseCollection, wildcardFiles, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
+import { WILDCARD_EXTENSIONS, filesOfWildcard, matchWildcards, namesInAnotherCase, parseCollection, wildcardFiles, wildcardMarkdown, wildcardOptions, type WildcardFile } from '../../src/server/wildcards';
 import { DEFAULT_SETTINGS } from '../../src/server/settings';
 
 const file = (name: string): WildcardFile => ({ name, path: `/w/${name}.txt` });
@@ -360,4 +360,12 @@ test('wildcards: a name that finds Dynamic Prompts files only when case is ignor
   // The Impact Pack lower-cases every name: its files are found in any case.
   const impact: WildcardFile = { name: 'outfits', path: '/c/custom_nodes/ComfyUI-Impact-Pack/wildcards/outfits.txt' };
   assert.deepEqual(namesInAnotherCase([impact], 'Outfits'), []);
+});
+
+test('wildcardMarkdown: a list of 150,000 options is counted and shown (spread into push, it overflowed the stack past ~125k)', async () => {
+  // Options GENERATED for the test: a collection's list as large as a user's merged wildcard packs get.
+  const entries = Array.from({ length: 150_000 }, (_, i) => `option_${i}`);
+  const markdown = await wildcardMarkdown('huge', [{ name: 'huge', path: '/w/huge.yaml', entries, line: 0 }]);
+  assert.match(markdown, /150000 options of /);
+  assert.match(markdown, /`option_0`, `option_1`/);
 });
