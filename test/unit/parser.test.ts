@@ -142,6 +142,9 @@ test("parser: Dynamic Prompts' wildcards (`__hair_color__`) and choice counts (`
   assert.deepEqual(names(written), []);
   assert.deepEqual(tokens(written), ['wildcard __~hair_color__', 'wildcard __my colors__ shirt', 'wildcard __outfit(color=red, size=s)__', 'wildcard __my colors__', 'weight :1.1', 'wildcard __a__ __b__']);
   assert.deepEqual(parsePrompt(written).tokens.filter((t) => t.kind === 'wildcard').map((t) => wildcardName(written.slice(t.start, t.end))), ['hair_color', 'my colors', 'outfit', 'my colors', 'a']);
+  // A name holds no `__`, `$` or `#` (Dynamic Prompts' path): none reaches across words to a later `__`.
+  const across = '__hair__long hair__, __a $b__, __a#b__';
+  assert.deepEqual(parsePrompt(across).tokens.filter((t) => t.kind === 'wildcard').map((t) => wildcardName(across.slice(t.start, t.end))), []);
   // Dynamic Prompts' variables: a value (or a default) is read as a choice's options, up to its `}`.
   const variables = '${c=__hair_color__} ${c}, ${ d ?=! {red|blue} }, ${e:smile}, ${c} hair, $x, ${c';
   assert.deepEqual(names(variables), ['red', 'blue', 'smile', '$x', '${c']);
