@@ -276,8 +276,8 @@ function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: B
   const inBrackets = g?.kind === '[';
   const colon = inBrackets && /(?<!\\):/.test(tag.text) ? '+colon' : '';
   if (inBrackets && g!.close !== undefined && !facts.endsInWeight[parent!] && !facts.ownColon[parent!] && !colon) return 'alternation';
-  // (The tag's own brackets count: `[|_|:smile:0.5]`, `[:|]`.)
-  if (colon && inBrackets) return `parse${colon}`;
+  // (The tag's own brackets count when closed: `[|_|:smile:0.5]`, `[:|]`; `[:|, smile` does not parse anyway.)
+  if (colon && inBrackets && g!.close !== undefined) return `parse${colon}`;
   return facts.partParses[partOf(facts.andStarts, tag.start)] ? `parse${colon}` : undefined;
 }
 
@@ -519,10 +519,13 @@ export class DiagnosticsScheduler {
   private readonly lineCaches = new Map<string, LineCache>();
   /**
    * The folders' names each open document was last checked against (checkSettings: the same object
-   * while the names are the same), for the documents that name LoRAs or wildcards' files.
+   * while the names are the same), for the documents whose settings' folders hold LoRAs or wildcards.
    */
   private readonly listedFor = new Map<string, CheckSettings>();
   private folderPoll: NodeJS.Timeout | undefined;
+  /** A look at the folders still running (a slow folder's): the next tick waits for it. */
+  private polling = false;
+  private disposed = false;
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -573,7 +576,7 @@ export class DiagnosticsScheduler {
   }
 
   private updateFolderPoll(): void {
-    if (this.listedFor.size > 0 && !this.folderPoll) {
+    if (this.listedFor.size > 0 && !this.folderPoll && !this.disposed) {
       this.folderPoll = setInterval(() => void this.pollFolders(), FOLDER_POLL_MS);
       this.folderPoll.unref?.();
     } else if (this.listedFor.size === 0 && this.folderPoll) {
@@ -583,16 +586,32 @@ export class DiagnosticsScheduler {
   }
 
   private async pollFolders(): Promise<void> {
-    for (const [uri, was] of [...this.listedFor]) {
-      const document = this.ctx.documents.get(uri);
-      if (!document) {
-        this.listedFor.delete(uri);
-        continue;
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      // Once for each settings the documents share: 50 prompts of one folder are one look.
+      const lookedAt = new Map<DiagnosticsSettings, CheckSettings>();
+      for (const [uri, was] of [...this.listedFor]) {
+        const document = this.ctx.documents.get(uri);
+        if (!document || this.disposed) {
+          this.listedFor.delete(uri);
+          continue;
+        }
+        const settings = await this.ctx.settings.forDocument(uri);
+        let listed = lookedAt.get(settings.diagnostics);
+        if (!listed) lookedAt.set(settings.diagnostics, (listed = await checkSettings(this.ctx.folders, settings).catch(() => was)));
+        if (listed !== was && this.listedFor.get(uri) === was) this.schedule(document, true);
       }
-      const settings = await this.ctx.settings.forDocument(uri);
-      const listed = await checkSettings(this.ctx.folders, settings).catch(() => was);
-      if (listed !== was && this.listedFor.get(uri) === was) this.schedule(document, true);
+    } finally {
+      this.polling = false;
     }
+    this.updateFolderPoll();
+  }
+
+  /** Stops looking at the folders (the server is shutting down). */
+  dispose(): void {
+    this.disposed = true;
+    this.listedFor.clear();
     this.updateFolderPoll();
   }
 

@@ -229,6 +229,7 @@ connection.onRequest(ForgetPickedTagsRequest, serving(async (params) => {
 }));
 connection.onShutdown(async () => {
   shutDown = true;
+  diagnostics.dispose();
   await ctx.picks.flush();
   translations.dispose();
   await engines.dispose();

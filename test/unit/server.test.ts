@@ -1840,6 +1840,23 @@ describe('language server, LoRA and embedding names', () => {
     assert.deepEqual(named(await client.waitForDiagnostics(uri, (d) => d.length > 0, 20_000)), ['new_one']);
   });
 
+  test('after shutdown the folders are no longer looked at: a LoRA added then checks nothing again', async () => {
+    const own = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [loras] });
+    const added = path.join(loras, 'after_shutdown.safetensors');
+    try {
+      const uri = await own.open('loras-shutdown.prompt', '1girl, <lora:after_shutdown:1>');
+      assert.equal((await own.waitForDiagnostics(uri, (d) => d.length > 0)).length, 1);
+      await own.connection.sendRequest(ShutdownRequest.type);
+      fs.writeFileSync(added, '');
+      // Listed again after 5 s and looked at every 5 s before the fix: checked again within ~10 s.
+      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      assert.equal(own.diagnostics.get(uri)!.diagnostics.length, 1, 'no check after shutdown');
+    } finally {
+      fs.rmSync(added, { force: true });
+      await own.stop();
+    }
+  });
+
   test("an embedding's name written as a word (a1111) is no unknown tag; hover says what it is", async () => {
     const uri = await client.open('negative.prompt', 'EasyNegative, bad_prompt_v2, (worst quality:1.4), lowres, EasyNegativ');
     const diagnostics = await client.waitForDiagnostics(uri, (d) => d.length > 0);
@@ -2304,6 +2321,8 @@ test('unescaped-pipe reads a `|` as a1111 does: alternation in [ ] with no colon
   assert.deepEqual(reading('1girl, |_|, [cat|dog] AND smile'), ['|_| parse']);
   // A `:` in the tag stops alternation's parse too: the fix escapes both.
   assert.deepEqual(reading('[smile|:|]'), [':| parse']);
+  // Brackets not closed yet do not parse either way: nothing for the fix to change.
+  assert.deepEqual(reading('1girl, [:|, smile'), []);
   const colonFix = lineProblems('[smile|:|]', dictionary, check).find((d) => d.code === 'unescaped-pipe')!;
   assert.match(colonFix.message, /write \\:\\\|\.$/);
   // Fix All: the alias `||_||` replaced by its tag, written escaped (it was written `|_|`, flagged again).
