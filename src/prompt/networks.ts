@@ -73,8 +73,11 @@ export function networkNameAt(line: string, character: number, parsed?: ParsedPr
   const stop = bracketed ? /[<>:,]/ : /[\s,()[\]{}|:<>]/;
   let end = character;
   while (end < line.length && !stop.test(line[end]!)) end++;
-  // The rest of a name only where `:` or `>` closes it: `<lora:|smile, blue eyes` is typed before a tag,
-  // which a LoRA's name written there must not replace.
-  if (bracketed && line[end] !== ':' && line[end] !== '>') end = character;
+  // Where no `:` or `>` closes the name: a name begun (`<lora:add_|detail`) goes on to the end of its
+  // word; none begun (`<lora:|smile, blue eyes`), the text after is a tag, which a name picked must not replace.
+  if (bracketed && line[end] !== ':' && line[end] !== '>') {
+    end = character;
+    if (typed.trim() !== '') while (end < line.length && !/[\s,<>:]/.test(line[end]!)) end++;
+  }
   return { kind: kindOf(bracketed?.[1]), start: character - typed.length, end, typed };
 }

@@ -66,8 +66,8 @@ const PREFIX_INITIALS = new Set([...'acgmst'].map((c) => c.charCodeAt(0)));
 // options chosen when the image is made. No Danbooru name starts with `_`. As Dynamic Prompts reads
 // it, its name may follow a sampler (`__~name__` random, `__@name__` cyclical, `__!name__`
 // combinatorial), hold spaces (`__my colors__`, a file `my colors.txt`), and be followed by the
-// variables a template file is given (`__name(var=value)__`). Its name holds no `__`, `$` or `#` (its
-// grammar's path, `((?!__)[^(${}#])+`): no name reaches across words to a later `__` (`__hair__long hair__`).
+// variables a template file is given (`__name(var=value)__`). Its name holds no `__` (no name reaches
+// across words to a later `__`: `__hair__long hair__`), nor `$` or `#`, which start other syntax there.
 const WILDCARD = /__([~!@]?)([^\s,()[\]{}|<>$#](?:(?:(?!__)[^,()[\]{}|<>$#])*?[^\s,()[\]{}|<>$#])??)(?:\s*\([^)]+\))?__(?=[\s,()[\]{}|:]|$)/y;
 // Dynamic Prompts' variables (its var_name: letters, digits, `_`, `-`): `${color}` is replaced by its
 // value, `${color:red}` has a default, `${color=…}` (`?=`, `=!` too) sets it; the value or the default

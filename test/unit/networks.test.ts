@@ -46,6 +46,9 @@ test('networkNameAt: a LoRA name being typed ends at a comma, and replaces nothi
   // A LoRA not closed yet, then a tag being typed: the tag's completion, not a LoRA name.
   assert.equal(networkNameAt('1girl, <lora:add_detail, smi', 28), undefined);
   assert.deepEqual(networkNameAt('<lora:ad_detail>', 8), { kind: 'lora', start: 6, end: 15, typed: 'ad' });
+  // A name begun and not closed yet: the rest of its word is replaced (it gave `<lora:add_detail:1>detail`).
+  assert.deepEqual(networkNameAt('<lora:add_detail', 10), { kind: 'lora', start: 6, end: 16, typed: 'add_' });
+  assert.deepEqual(networkNameAt('<lora:add_detail, smile', 10), { kind: 'lora', start: 6, end: 16, typed: 'add_' });
 });
 
 test("headerAliases: a LoRA's header alias (ss_output_name) is read once while the file's size and time stay, again once they change; .safetensors files only", async () => {
