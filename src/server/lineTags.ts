@@ -19,6 +19,8 @@ export interface ReadTag extends PromptTag {
 
 /** A wildcard after a tag's first word (`long __color__ hair`, `long __my colors__ hair`): the tag is a template of tags. */
 const HELD_WILDCARD = /(?<=\s)__[^\s_](?:.*?\S)??__(?=\s|$)/;
+/** A Dynamic Prompts variable after a tag's first word (`long ${color} hair`, a template file's): a template too. */
+const HELD_VARIABLE = /(?<=\s)\$\{[^{}]*\}(?=\s|$)/;
 
 /**
  * Tag-like text that is not meant to be a Danbooru tag: wildcards, embeddings, bare numbers (but the
@@ -26,7 +28,7 @@ const HELD_WILDCARD = /(?<=\s)__[^\s_](?:.*?\S)??__(?=\s|$)/;
  */
 export function isNotATag(tag: PromptTag, dictionary: TagDictionary): boolean {
   if (/^-?[\d.]+$/.test(tag.name)) return resolveCached(dictionary, tag.name) === undefined;
-  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || HELD_WILDCARD.test(tag.text);
+  return /^__.+__$/.test(tag.name) || tag.name.startsWith('embedding:') || HELD_WILDCARD.test(tag.text) || HELD_VARIABLE.test(tag.text);
 }
 
 /** The wildcards a tag holds after its first word (`long __color__ hair`), by their columns. */

@@ -1701,7 +1701,8 @@ describe('language server, Dynamic Prompts wildcards', () => {
   });
 
   test("Dynamic Prompts' variables (`${c=__name__}`, `${c}`, `${c:default}`) are no unknown tags; a wildcard in a value is checked", async () => {
-    const text = '1girl, ${c=__hair_colr__} ${c}, ${d?=!{__poses__|smile}}, ${e:open mouth}, ${d} hair';
+    // (A variable later in a tag too, as template files write them: `blue ${c}`, `long ${c} hair`.)
+    const text = '1girl, ${c=__hair_colr__} ${c}, ${d?=!{__poses__|smile}}, ${e:open mouth}, ${d} hair, blue ${c}, long ${c} hair';
     const uri = await client.open('wildcards-variables.prompt', text);
     const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [text.slice(d.range.start.character, d.range.end.character), d.code]), [['__hair_colr__', 'unknown-file']]);
