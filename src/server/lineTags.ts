@@ -1,5 +1,6 @@
 // The tags of a line as the check reads them, which hover, highlights, references, rename, semantic
-// tokens, inlay hints and Tag Counts share with it: the parser's pieces are not always the tags.
+// tokens, inlay hints, Tag Counts, Add/Remove Tag and the model's contexts (completion, Related Tags,
+// Sample Tags) share with it: the parser's pieces are not always the tags.
 // Tag-like syntax (wildcards, embeddings, bare numbers, an escaped space) is no tag; a tag split at
 // its own `:` in [ ] (`[honkai: star rail]`) is one tag again; and the options of a choice or an
 // alternation written on into a tag (`[cat|dog] ears`) name the tags they make.
