@@ -539,7 +539,7 @@ export class DiagnosticsScheduler {
     void this.ctx.settings.forDocument(uri).then(async (settings) => {
       // Folders that cannot be listed leave the check as the settings say.
       const listed = await checkSettings(this.ctx.folders, settings).catch(() => settings.diagnostics);
-      this.noteListed(uri, listed, settings.diagnostics);
+      this.noteListed(uri, listed, settings);
       const translated = withTranslations(listed, this.ctx.translations.get(settings.translationFile));
       const diagnostics = withParentheses(translated, checksParentheses(settings.diagnostics, uri));
       if (this.generations.get(uri) !== generation) return;
@@ -565,12 +565,14 @@ export class DiagnosticsScheduler {
 
   /**
    * Keeps the folders' names a document was checked against, and looks at the folders every few
-   * seconds while any document was: a LoRA or wildcard file added, removed or renamed is checked
-   * again in the open documents (their problems stayed until they were typed in), as a reloaded
-   * model or dictionary is.
+   * seconds while a document whose settings name folders is open: a LoRA or wildcard file added,
+   * removed or renamed is checked again in the open documents (their problems stayed until they were
+   * typed in), as a reloaded model or dictionary is; folders empty so far too (the first file added
+   * makes the names checked). A folder that does not exist costs a failed look.
    */
-  private noteListed(uri: string, listed: CheckSettings, unlisted: DiagnosticsSettings): void {
-    if (listed === unlisted) this.listedFor.delete(uri);
+  private noteListed(uri: string, listed: CheckSettings, settings: ServerSettings): void {
+    const folders = settings.wildcardFolders.length + settings.loraFolders.length + settings.embeddingFolders.length + settings.hypernetworkFolders.length;
+    if (folders === 0) this.listedFor.delete(uri);
     else this.listedFor.set(uri, listed);
     this.updateFolderPoll();
   }

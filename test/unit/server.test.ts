@@ -1841,6 +1841,22 @@ describe('language server, LoRA and embedding names', () => {
     assert.deepEqual(named(await client.waitForDiagnostics(uri, (d) => d.length > 0, 20_000)), ['new_one']);
   });
 
+  test('a LoRA folder empty so far: its first file makes the open prompts\' LoRA names checked, without an edit', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-loras-empty-'));
+    const own = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [empty] });
+    try {
+      const uri = await own.open('loras-first-file.prompt', '1girl, <lora:add_detial:1>');
+      assert.deepEqual(await own.waitForDiagnostics(uri), [], 'no files: names are not checked');
+      // An empty file written for the test under a LoRA's name.
+      fs.writeFileSync(path.join(empty, 'add_detail.safetensors'), '');
+      const found = await own.waitForDiagnostics(uri, (d) => d.length > 0, 20_000);
+      assert.match(found[0]!.message, /^No LoRA named "add_detial"/);
+    } finally {
+      await own.stop();
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   test('after shutdown the folders are no longer looked at: a LoRA added then checks nothing again', async () => {
     const own = await LspTestClient.start({ modelFolder: NO_MODEL, loraFolders: [loras] });
     const added = path.join(loras, 'after_shutdown.safetensors');
