@@ -213,11 +213,11 @@ export function pipeEscaped(text: string, other: string): string {
   return other.endsWith('+colon') ? escapeColons(escaped) : escaped;
 }
 
-/** What the pipe check needs to know of a line's [ ] groups and AND parts, found once a line. */
+/** What the pipe and colon checks need to know of a line's [ ] groups and AND parts, found once a line. */
 interface BracketFacts {
-  /** By group: its own separators hold a `|` or a `:` (not those of groups inside it), it ends in `:number`. */
+  /** By group: its own separators (not those of groups inside it) hold a `|`, how many `:`; it ends in `:number`. */
   ownPipe: boolean[];
-  ownColon: boolean[];
+  ownColons: number[];
   endsInWeight: boolean[];
   /** Columns where each AND part after the first starts: a1111 parses each part apart. */
   andStarts: number[];
@@ -228,7 +228,7 @@ interface BracketFacts {
 function bracketFacts(line: string, parsed: ParsedPrompt): BracketFacts {
   const groups = parsed.groups;
   const ownPipe = groups.map(() => false);
-  const ownColon = groups.map(() => false);
+  const ownColons = groups.map(() => 0);
   const endsInWeight = groups.map((g) => g.kind === '[' && g.close !== undefined && ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)));
   // One sweep: each separator's innermost group is the top of the open groups' stack.
   const events: [number, number, number][] = [];
@@ -244,7 +244,7 @@ function bracketFacts(line: string, parsed: ParsedPrompt): BracketFacts {
     else if (open.length > 0) {
       const innermost = open[open.length - 1]!;
       if (line[at] === '|') ownPipe[innermost] = true;
-      else if (line[at] === ':') ownColon[innermost] = true;
+      else if (line[at] === ':') ownColons[innermost]!++;
     }
   }
   const andStarts = parsed.tokens.filter((t) => t.kind === 'keyword' && line.slice(t.start, t.end) === 'AND').map((t) => t.end);
@@ -252,7 +252,7 @@ function bracketFacts(line: string, parsed: ParsedPrompt): BracketFacts {
   groups.forEach((g, index) => {
     if (g.kind === '[' && g.close !== undefined && (ownPipe[index] || endsInWeight[index])) partParses[partOf(andStarts, g.open)] = true;
   });
-  return { ownPipe, ownColon, endsInWeight, andStarts, partParses };
+  return { ownPipe, ownColons, endsInWeight, andStarts, partParses };
 }
 
 function partOf(andStarts: readonly number[], column: number): number {
@@ -275,7 +275,7 @@ function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: B
   if (g?.kind === '{') return undefined;
   const inBrackets = g?.kind === '[';
   const colon = inBrackets && /(?<!\\):/.test(tag.text) ? '+colon' : '';
-  if (inBrackets && g!.close !== undefined && !facts.endsInWeight[parent!] && !facts.ownColon[parent!] && !colon) return 'alternation';
+  if (inBrackets && g!.close !== undefined && !facts.endsInWeight[parent!] && facts.ownColons[parent!] === 0 && !colon) return 'alternation';
   // (The tag's own brackets count when closed: `[|_|:smile:0.5]`, `[:|]`; `[:|, smile` does not parse anyway.)
   if (colon && inBrackets && g!.close !== undefined) return `parse${colon}`;
   return facts.partParses[partOf(facts.andStarts, tag.start)] ? `parse${colon}` : undefined;
@@ -306,11 +306,11 @@ interface ColonSplit {
  * tag, with more are read as text; in alternation the prompt does not parse; undefined in other
  * brackets (`[honkai: star rail]` is the tag, a weaker one).
  */
-function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, ColonSplit> | undefined {
+function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary, factsOf: () => BracketFacts): Map<number, ColonSplit> | undefined {
   const split = tagsSplitAtColon(line, parsed, dictionary);
   if (!split) return undefined;
   const read = new Map<number, ColonSplit>();
-  for (const [index, pieces] of split) read.set(index, { ...pieces, reading: colonReading(line, parsed, parsed.tags[index]!.group!) });
+  for (const [index, pieces] of split) read.set(index, { ...pieces, reading: colonReading(parsed, parsed.tags[index]!.group!, factsOf()) });
   return read;
 }
 
@@ -320,27 +320,14 @@ function tagsSplitByColon(line: string, parsed: ParsedPrompt, dictionary: TagDic
  * separator (`:when` is a weight token, not one) the tag is split, with more (or inside another's,
  * `[dog:[honkai: star rail]:0.5]`) the brackets are text; in other brackets the tag is read as written.
  */
-function colonReading(line: string, parsed: ParsedPrompt, innermost: number): ColonReading | undefined {
+function colonReading(parsed: ParsedPrompt, innermost: number, facts: BracketFacts): ColonReading | undefined {
   let reading: ColonReading | undefined;
   for (let index: number | undefined = innermost; index !== undefined; index = parsed.groups[index]!.parent) {
-    const group = parsed.groups[index]!;
-    if (group.kind !== '[') continue;
-    const own = parsed.separators.filter((at) => at > group.open && (group.close === undefined || at < group.close) && innermostGroupAt(parsed, at) === index);
-    if (own.some((at) => line[at] === '|')) return 'a';
-    if (reading === undefined && group.close !== undefined && ENDS_IN_WEIGHT.test(line.slice(group.open + 1, group.close))) {
-      reading = index !== innermost ? 'n' : own.filter((at) => line[at] === ':').length <= 1 ? 's' : 't';
-    }
+    if (parsed.groups[index]!.kind !== '[') continue;
+    if (facts.ownPipe[index]) return 'a';
+    if (reading === undefined && facts.endsInWeight[index]) reading = index !== innermost ? 'n' : facts.ownColons[index]! <= 1 ? 's' : 't';
   }
   return reading;
-}
-
-/** The innermost bracket group holding a column, by index (undefined outside all). */
-function innermostGroupAt(parsed: ParsedPrompt, column: number): number | undefined {
-  let found: number | undefined;
-  parsed.groups.forEach((group, index) => {
-    if (group.open < column && (group.close === undefined || column < group.close) && (found === undefined || group.open > parsed.groups[found]!.open)) found = index;
-  });
-  return found;
 }
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
@@ -1004,10 +991,11 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   };
   // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
   const segments = promptSegmentsOf(line, parsed);
-  const splitByColon = parsed.groups.length > 0 ? tagsSplitByColon(line, parsed, dictionary) : undefined;
-  let secondPiece = -1;
-  // Found at the first tag holding a `|` (few lines have one).
+  // The line's brackets read once, when a check first needs them (few lines have a split tag or a `|`).
   let facts: BracketFacts | undefined;
+  const factsOf = (): BracketFacts => (facts ??= bracketFacts(line, parsed));
+  const splitByColon = parsed.groups.length > 0 ? tagsSplitByColon(line, parsed, dictionary, factsOf) : undefined;
+  let secondPiece = -1;
   for (const [index, tag] of parsed.tags.entries()) {
     if (index === secondPiece) continue;
     const split = splitByColon?.get(index);
@@ -1042,7 +1030,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
       into.push(new LineProblem(DiagnosticCode.UnescapedParentheses, tag.start, tag.end, tag.text));
     }
     if (settings.parentheses && !beingTyped && parsed.groups.length > 0 && hasUnescapedPipe(tag.text)) {
-      const reading = pipeReading(line, parsed, index, (facts ??= bracketFacts(line, parsed)));
+      const reading = pipeReading(line, parsed, index, factsOf());
       if (reading) into.push(new LineProblem(DiagnosticCode.UnescapedPipe, tag.start, tag.end, tag.text, reading));
     }
     if (resolved.viaAlias !== undefined && settings.aliasTags && !beingTyped) {
