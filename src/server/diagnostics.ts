@@ -16,7 +16,7 @@ import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type Pro
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
-import { isNotATag, tagsJoinedToGroups, tagsSplitAtColon } from './lineTags';
+import { isNotATag, joinedPieces, tagsJoinedToGroups, tagsSplitAtColon } from './lineTags';
 import { FOLDER_SETTING, networkFiles } from './networks';
 import { networkOfToken } from '../prompt/networks';
 import { checksParentheses, type DiagnosticsSettings, type ServerSettings } from './settings';
@@ -972,22 +972,13 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   const parsed = parseLine(line, dictionary);
   if (settings.files && settings.unknownTags) fileProblems(line, parsed, settings.files, typingEnd, into);
   const joined = parsed.groups.length > 0 ? tagsJoinedToGroups(line, parsed) : undefined;
-  // The other way round: the group each joined tag is written on from (none on most lines), and the options of those groups.
-  const groupOfJoined = joined?.size ? new Map([...joined].map(([group, tag]) => [tag, group])) : undefined;
-  const optionsOf = new Map<number, PromptTag[]>();
-  for (const tag of joined?.size ? parsed.tags : []) {
-    if (tag.group === undefined || !joined!.has(tag.group)) continue;
-    let options = optionsOf.get(tag.group);
-    if (!options) optionsOf.set(tag.group, (options = []));
-    options.push(tag);
-  }
-  const makesTag = (option: PromptTag, after: PromptTag): boolean => resolveCached(dictionary, `${option.name}_${after.name}`) !== undefined;
-  /** `red` in `{red|blue} dress`, or `dress` there, when one of the options and `dress` make a tag. */
+  // (Most lines have no such group: nothing to look up.)
+  const pieces = joined?.size ? joinedPieces(parsed, joined, dictionary) : undefined;
+  const afterGroups = joined?.size ? new Set(joined.values()) : undefined;
+  /** `red` in `{red|blue} dress` when it makes a tag with `dress`, or `dress` there when an option does. */
   const partOfJoinedTag = (tag: PromptTag): boolean => {
-    const after = tag.group === undefined ? undefined : joined?.get(tag.group);
-    if (after) return makesTag(tag, after);
-    const group = groupOfJoined?.get(tag);
-    return group !== undefined && (optionsOf.get(group) ?? []).some((option) => makesTag(option, tag));
+    if (!pieces) return false;
+    return tag.group !== undefined && joined!.has(tag.group) ? pieces.makes.has(tag) : pieces.tails.has(tag);
   };
   // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
   const segments = promptSegmentsOf(line, parsed);
@@ -1017,7 +1008,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     }
     const canonical = resolved.tag.name;
     // `dress` of `{red|blue} dress` is no second `dress` when the prompt holds one.
-    if (groupOfJoined?.has(tag) && partOfJoinedTag(tag)) continue;
+    if (afterGroups?.has(tag) && partOfJoinedTag(tag)) continue;
     const key = segments[index] === 0 ? canonical : `${segments[index]}\u0000${canonical}`;
     const first = seen.get(key);
     if (first !== undefined && settings.duplicateTags) {

@@ -126,7 +126,7 @@ export function withSplitTagsJoined(line: string, parsed: ParsedPrompt, dictiona
  * The pieces of tags written on from a choice or an alternation (`[cat|dog] ears`): each option that
  * makes a tag with the tag after the group, by that tag's name (`cat` → cat_ears), and those tags after.
  */
-function joinedPieces(parsed: ParsedPrompt, joined: Map<number, PromptTag>, dictionary: TagDictionary): { makes: Map<PromptTag, string>; tails: Set<PromptTag> } {
+export function joinedPieces(parsed: ParsedPrompt, joined: Map<number, PromptTag>, dictionary: TagDictionary): { makes: Map<PromptTag, string>; tails: Set<PromptTag> } {
   const makes = new Map<PromptTag, string>();
   const tails = new Set<PromptTag>();
   for (const tag of joined.size > 0 ? parsed.tags : []) {
