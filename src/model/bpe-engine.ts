@@ -10,7 +10,7 @@ import { PrefixCache } from './prefix-cache';
 import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { chooseTokenOrStop, createRandom, rankAllowed, type PickOptions } from './sampler';
-import { logSoftmaxRow, PastTiles, type GptSession } from './session';
+import { logSoftmaxRow, PastTiles, pastRowBytes, type GptSession } from './session';
 import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
 
 /** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
@@ -355,7 +355,7 @@ export class BpeModelEngine extends ModelEngineBase {
     // From the highest bound down; without one, by token count, so that batches need little padding.
     if (best) pending.sort((a, b) => b.bound - a.bound);
     else pending.sort((a, b) => a.tokens.length - b.tokens.length);
-    const rowsPerRun = scoringRows(state.past.layers.flat().reduce((bytes, tensor) => bytes + tensor.data.length * 4, 0));
+    const rowsPerRun = scoringRows(pastRowBytes(state.past));
     for (let start = 0; start < pending.length; ) {
       if (best && pending[start].bound < ranks.threshold()) break;
       const chunk = pending.slice(start, start + rowsPerRun);

@@ -351,6 +351,11 @@ class Int64Writer {
   }
 }
 
+/** Bytes of a past's keys and values for each of its rows (float32). */
+export function pastRowBytes(past: PastState): number {
+  return past.layers.reduce((sum, [key, value]) => sum + (key.data.length + value.data.length) * 4, 0) / Math.max(1, past.batch);
+}
+
 /**
  * One-row pasts tiled into rows for batched runs after them, kept for the last few pasts tiled: a
  * completion of a sub-word model runs many batches after the same context, and so does the next
@@ -384,7 +389,7 @@ export class PastTiles {
     let entry = this.kept.get(past);
     this.kept.delete(past);
     if (!entry || batch > entry.capacity) {
-      const rowBytes = tensors.reduce((sum, tensor) => sum + tensor.data.length * 4, 0);
+      const rowBytes = pastRowBytes(past);
       const oldest = this.kept.size >= PastTiles.KEPT ? this.kept.values().next().value : undefined;
       const churning = !entry && oldest !== undefined && now - oldest.used < PastTiles.BUSY_MS;
       const wanted = entry ? 2 * entry.capacity : churning ? 0 : PastTiles.MIN_ROWS;
