@@ -124,11 +124,12 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     const kept = check.aliasTags ? tags.firstDirect : tags.first;
     // One edit a tag: a translation's tag, else a removal, else the alias's tag (escaped as the check asks), else the escape.
     const byTag = new Map<number, LineEdit>();
-    // A tag whose `|` needs escaping keeps it escaped when an alias's tag replaces it (`||_||` → `\|_\|`).
-    const pipeOf = new Map<number, string>();
+    // A tag whose `|` (or `:`) needs escaping keeps it escaped when an alias's tag replaces it (`||_||` → `\|_\|`, `:0` → `\:o`).
+    const escapeOf = new Map<number, (written: string) => string>();
     for (const problem of problems) {
-      const index = problem.code === DiagnosticCode.UnescapedPipe ? tags.byStart.get(problem.start) : undefined;
-      if (index !== undefined) pipeOf.set(index, problem.other!);
+      const index = problem.code === DiagnosticCode.UnescapedPipe || problem.code === DiagnosticCode.UnescapedColon ? tags.byStart.get(problem.start) : undefined;
+      if (index === undefined) continue;
+      escapeOf.set(index, problem.code === DiagnosticCode.UnescapedPipe ? (written) => pipeEscaped(written, problem.other!) : escapeColons);
     }
     let translated = false;
     for (const problem of problems) {
@@ -143,12 +144,13 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       }
       if (!FIXED_BY_FIX_ALL.has(problem.code)) continue;
       if (problem.code === DiagnosticCode.UnescapedColon) {
-        // Two pieces of one tag (`honkai: star rail` in [ ]): neither is checked alone, so no other edit touches them.
+        // Two pieces of one tag (`honkai: star rail` in [ ]) are checked no further; a face's removal or
+        // alias's tag (written escaped, escapeOf) comes after it and replaces this edit.
         if (index !== undefined) byTag.set(index, { start: problem.start, end: problem.end, text: escapeColons(text.slice(problem.start, problem.end)) });
         continue;
       }
       if (problem.code === DiagnosticCode.UnescapedPipe) {
-        // A removal or an alias's tag decided first stands (the alias's tag is written escaped, pipeOf).
+        // A removal or an alias's tag decided first stands (the alias's tag is written escaped, escapeOf).
         if (index !== undefined && !byTag.has(index)) byTag.set(index, { start: problem.start, end: problem.end, text: pipeEscaped(text.slice(problem.start, problem.end), problem.other!) });
         continue;
       }
@@ -163,8 +165,8 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
         if (removable(tags, index, keep)) byTag.set(index, { ...removalRange(text, parsed, index), text: '' });
       } else if (problem.code === DiagnosticCode.AliasTag) {
         const written = formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true));
-        const pipe = pipeOf.get(index);
-        byTag.set(index, { start: tag.start, end: tag.end, text: pipe === undefined ? written : pipeEscaped(written, pipe) });
+        const escape = escapeOf.get(index);
+        byTag.set(index, { start: tag.start, end: tag.end, text: escape === undefined ? written : escape(written) });
       } else if (check.parentheses && hasUnescapedParentheses(tag.text) && !byTag.has(index)) {
         // (Also the kept writing reported as a duplicate of an alias before it: `saber, saber_(fate)`.)
         byTag.set(index, { start: tag.start, end: tag.end, text: escapeParentheses(tag.text) });

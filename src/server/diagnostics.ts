@@ -12,6 +12,7 @@ import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textd
 import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
+import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
 import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
@@ -106,11 +107,12 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
     }
     case DiagnosticCode.UnescapedParentheses:
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(text)}.` };
-    case DiagnosticCode.UnescapedColon:
-      return {
-        range, severity, source: DIAGNOSTIC_SOURCE, code,
-        message: `"${text}" is the tag ${other!.slice(2)}, but ${COLON_READINGS[other!.charAt(0) as ColonReading]}; write ${escapeColons(text)}.`,
-      };
+    case DiagnosticCode.UnescapedColon: {
+      // A tag the parser split at its colon is named (`honkai: star rail` is honkai:_star_rail); a face is one tag as written.
+      const tag = other!.slice(2);
+      const whose = tag === '' ? `"${text}":` : `"${text}" is the tag ${tag}, but`;
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `${whose} ${COLON_READINGS[other!.charAt(0) as ColonReading]}; write ${escapeColons(text)}.` };
+    }
     case DiagnosticCode.UnescapedPipe: {
       const data: EscapeData = { text: pipeEscaped(text, other!) };
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other!.replace('+colon', '') as PipeReading]}; write ${data.text}.`, data };
@@ -282,7 +284,7 @@ function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: B
 }
 
 /** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
-type ColonReading = 's' | 't' | 'n' | 'a';
+type ColonReading = 's' | 't' | 'n' | 'a' | 'p' | 'x';
 const COLON_READINGS: Record<ColonReading, string> = {
   // `[honkai: star rail:0.5]`: from `honkai` to ` star rail` at half the steps.
   s: 'a1111 reads its ":" inside [ ] as prompt editing\'s ([from:to:when]): it becomes two prompts, split there',
@@ -292,6 +294,10 @@ const COLON_READINGS: Record<ColonReading, string> = {
   n: 'its ":" in [ ] inside prompt editing\'s brackets ([from:to:when]) is more than a1111 can read there: it takes them as text',
   // `[honkai: star rail|genshin impact]`: lark's parse of the whole prompt fails.
   a: 'its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text',
+  // `[cat|:d]`, `[(:d:1.2)|cat]`: a face's colon where a1111's grammar has no place for one.
+  p: 'its ":" is one more than a1111\'s grammar has room for there ([a|b] holds none, ( ) one): it cannot parse the prompt, and every [a|b] and [a:b:n] in it is taken as text',
+  // `[cat:(:d:1.2):5]`, `[:d:cat:0.5]`: a colon too many for prompt editing's brackets around the tag.
+  x: 'its ":" is one more than a1111\'s grammar has room for there ([from:to:when] holds two, ( ) one): it reads the prompt editing around it as text',
 };
 
 interface ColonSplit {
@@ -328,6 +334,79 @@ function colonReading(parsed: ParsedPrompt, innermost: number, facts: BracketFac
     if (reading === undefined && facts.endsInWeight[index]) reading = index !== innermost ? 'n' : facts.ownColons[index]! <= 1 ? 's' : 't';
   }
   return reading;
+}
+
+/**
+ * The tags (faces, `:d`, `(:d:1.2)`'s; tags in ( ), `honkai: star rail`) whose own `:` a1111's
+ * grammar has no room for, in an AND part that holds [a|b] or [a:b:n], with how it reads them: 'p'
+ * where the part then does not parse (parsesAsA1111), 'x' where it parses but reads prompt editing
+ * around the tag as text (editingReadAsText). A tag is returned where, with every other tag's `:`
+ * and `|` escaped, escaping its own would mend that. Known tags holding `|` are the pipe check's,
+ * tags split at their colon the colon check's: neither is returned, both count as escaped.
+ */
+function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary: TagDictionary, facts: BracketFacts, split: ReadonlyMap<number, ColonSplit> | undefined): Map<number, ColonReading> {
+  const found = new Map<number, ColonReading>();
+  const ands = parsed.tokens.filter((t) => t.kind === 'keyword' && line.slice(t.start, t.end) === 'AND');
+  const secondPieces = new Set([...(split?.values() ?? [])].map((s) => s.second));
+  for (let part = 0; part <= ands.length; part++) {
+    if (!facts.partParses[part]) continue;
+    const start = part === 0 ? 0 : ands[part - 1]!.end;
+    const end = part < ands.length ? ands[part]!.start : line.length;
+    // Dynamic Prompts' {a|b} is expanded before a1111 reads the prompt: which option is not known here.
+    if (parsed.groups.some((g) => g.kind === '{' && g.open >= start && g.open < end)) continue;
+    const chars = line.slice(start, end).split('');
+    // a1111 takes its LoRAs out of the prompt before parsing it (extra_networks.parse_prompts).
+    for (const token of parsed.tokens) {
+      if ((token.kind === 'network' || token.kind === 'comment') && token.start >= start && token.start < end) chars.fill(' ', token.start - start, Math.min(token.end, end) - start);
+    }
+    // The tags whose own `:` or `|` is syntax to a1111, by where they are in the part; those holding only a `:` are asked about.
+    const spans: { index: number; from: number; to: number; asked: boolean }[] = [];
+    for (let index = 0; index < parsed.tags.length; index++) {
+      const tag = parsed.tags[index]!;
+      if (tag.start < start || tag.end > end || secondPieces.has(index)) continue;
+      const splitAt = split?.get(index);
+      const tagEnd = splitAt ? parsed.tags[splitAt.second]!.end : tag.end;
+      const text = line.slice(tag.start, tagEnd);
+      const pipe = escapePipes(text) !== text;
+      // A `|` of text no tag's (`cat | dog`) is the user's, not one the pipe check asks to escape.
+      if (pipe && (splitAt || !resolveCached(dictionary, tag.name))) continue;
+      if (pipe || escapeColons(text) !== text) spans.push({ index, from: tag.start - start, to: tagEnd - start, asked: !splitAt && !pipe });
+    }
+    if (!spans.some((span) => span.asked)) continue;
+    /** The text from..to of the part, every tag's `:` and `|` escaped but the one at `kept`'s. */
+    const escapedBut = (from: number, to: number, kept: number | undefined): string => {
+      const escaped = chars.slice(from, to);
+      for (const span of spans) {
+        if (span.index === kept || span.to <= from || span.from >= to) continue;
+        for (let i = span.from - from; i < span.to - from; i++) {
+          if (escaped[i] === '\\') i++;
+          else if (escaped[i] === ':' || escaped[i] === '|') escaped[i] = '_';
+        }
+      }
+      return escaped.join('');
+    };
+    // A `|` outside brackets that is no tag's (`cat | dog`): escaping a colon would not make it parse.
+    if (failsOutsideBrackets(escapedBut(0, chars.length, undefined))) continue;
+    const asWritten = chars.join('');
+    // Each outermost bracket is read apart: a tag's colon is tried in its own (a line of 1,000 [:d|:o] is 1,000 small reads).
+    for (const { start: from, end: to } of outermostBrackets(asWritten)) {
+      const written = asWritten.slice(from, to);
+      const fails = !parsesAsA1111(written);
+      if (!fails && editingReadAsText(written).length === 0) continue;
+      const asked = spans.filter((span) => span.asked && span.from >= from && span.to <= to).map((span) => span.index);
+      if (asked.length === 0) continue;
+      const allEscaped = escapedBut(from, to, undefined);
+      if (fails) {
+        // It fails for another reason too (`[a|b:c]`): escaping a tag would not make it parse.
+        if (!parsesAsA1111(allEscaped)) continue;
+        for (const index of asked) if (!parsesAsA1111(escapedBut(from, to, index))) found.set(index, 'p');
+      } else {
+        const left = editingReadAsText(allEscaped).length;
+        for (const index of asked) if (editingReadAsText(escapedBut(from, to, index)).length > left) found.set(index, 'x');
+      }
+    }
+  }
+  return found;
 }
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
@@ -986,6 +1065,9 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   let facts: BracketFacts | undefined;
   const factsOf = (): BracketFacts => (facts ??= bracketFacts(line, parsed));
   const splitByColon = parsed.groups.length > 0 ? tagsSplitByColon(line, parsed, dictionary, factsOf) : undefined;
+  // Few lines hold a colon in a tag beside [a|b] or [a:b:n]: only those are read with a1111's grammar.
+  const noRoomForColon = settings.parentheses && parsed.groups.length > 0 && parsed.tags.some((t) => t.text.includes(':')) && factsOf().partParses.includes(true)
+    ? colonsA1111HasNoRoomFor(line, parsed, dictionary, factsOf(), splitByColon) : undefined;
   let secondPiece = -1;
   for (const [index, tag] of parsed.tags.entries()) {
     if (index === secondPiece) continue;
@@ -1000,6 +1082,9 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (isNotATag(tag, dictionary)) continue;
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
+    // Whatever else the tag is (unknown, a duplicate in [a|b]), its colon stops a1111 reading the brackets.
+    const colonReadingOfTag = noRoomForColon?.get(index);
+    if (colonReadingOfTag && !beingTyped) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, tag.end, tag.text, `${colonReadingOfTag}:`));
     if (!resolved) {
       if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag)) {
         into.push(new LineProblem(DiagnosticCode.UnknownTag, tag.start, tag.end, tag.text, tag.name));
