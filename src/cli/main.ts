@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'sample' || command === 'complete' || command === 'info') {
     const bytes = commandLineBytes();
     if (bytes > MAX_MODEL_COMMAND_LINE_BYTES) {
-      throw new UsageError(`the command line is ${(bytes / 1024).toFixed(0)} KB, over the ${MAX_MODEL_COMMAND_LINE_BYTES >> 10} KB onnxruntime-node 1.30 can start with: put a long prompt in a file (--prompt-file FILE)`);
+      throw new UsageError(`the command line is ${(bytes / 1024).toFixed(1)} KB, over the ${MAX_MODEL_COMMAND_LINE_BYTES >> 10} KB onnxruntime-node 1.30 can start with: put a long prompt in a file (--prompt-file FILE)`);
     }
   }
   switch (command) {

@@ -18,7 +18,8 @@ writes each sample as a full prompt line (the prompt's tags, then the sampled on
 --prompt is one prompt line, read as the editor reads it: weights (blush:1.2), LoRA, BREAK,
 escaped \\( \\), [a|b] are kept as written in the output lines and never sampled again.
 --prompt-file reads that line from a file (a long prompt: command lines over ~24 KB are refused).
---seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr.
+--seed is an integer in 0..4294967295; without it a random seed is used and printed on stderr
+(with --json, in each line's "seed").
 --ban takes tags (an alias bans its tag: smiling bans smile) and * globs, comma-separated or repeated.
 --categories: the categories the sampled tags are of (names or numbers: general 0, artist 1, copyright 3,
 character 4, meta 5). Default: a tag model's vocabulary (what it was trained on); a BPE model general tags.
