@@ -233,6 +233,23 @@ function quickFixes(
         // A translation written in place of its tag (`长发`): its tag, the preferred fix.
         const itsTag = translatedTag(written, dictionary, translations);
         if (itsTag) fix(`Replace with "${itsTag}" (its tag in ${path.basename(translations!.file)})`, diagnostic, { range: diagnostic.range, newText: formatTag(itsTag, style) }, true);
+        const data = diagnostic.data as UnknownTagData | undefined;
+        if (data?.tail !== undefined) {
+          // An option written on into a tag (`dgo` of `[cat|dgo] ears`): tags ending in that tag, the option's part written.
+          const ending = `_${data.tail}`;
+          const nearest = dictionary.nearest(data.name, 4 * SUGGESTIONS).filter((tag) => tag.name.endsWith(ending) && tag.name.length > ending.length).slice(0, SUGGESTIONS);
+          nearest.forEach((tag, i) => {
+            const option = tag.name.slice(0, -ending.length);
+            fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(option, style) }, i === 0);
+          });
+          actions.push({
+            title: `Add "${data.name}" to known tags (danbooruGpt.diagnostics.knownTags)`,
+            kind: CodeActionKind.QuickFix,
+            diagnostics: [diagnostic],
+            command: { title: 'Add to known tags', command: ADD_KNOWN_TAG_COMMAND, arguments: [data.name, uri] },
+          });
+          break;
+        }
         const nearest = dictionary.nearest(normalizeTag(written), SUGGESTIONS);
         // A tag the prompt already holds (`smiel, smile`): the misspelling goes, rather than becoming a duplicate.
         const at = tagAt(diagnostic);
@@ -242,7 +259,7 @@ function quickFixes(
           else fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(tag.name, style) }, preferred);
         });
         // A word the user means (a quality tag, a LoRA trigger word): never flagged again.
-        const name = (diagnostic.data as UnknownTagData | undefined)?.name ?? normalizeTag(written);
+        const name = data?.name ?? normalizeTag(written);
         actions.push({
           title: `Add "${written}" to known tags (danbooruGpt.diagnostics.knownTags)`,
           kind: CodeActionKind.QuickFix,

@@ -48,6 +48,8 @@ export const enum DiagnosticCode {
 /** Data carried by an unknown-tag diagnostic: the name the "add to known tags" fix records. */
 export interface UnknownTagData {
   name: string;
+  /** An option written on into a tag (`dgo` of `[cat|dgo] ears`): the tag's name after the option (`ears`). */
+  tail?: string;
 }
 
 /** Data carried by an unescaped-pipe diagnostic: the tag as its quick fix writes it. */
@@ -407,6 +409,17 @@ function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary:
     }
   }
   return found;
+}
+
+/** `dgo` of `[cat|dgo] ears`, an option written on into a tag that makes none: the unknown tag `dgo ears`. */
+function joinedOptionProblem(option: PromptTag, tail: PromptTag, name: string): Diagnostic {
+  const made = `${option.text} ${tail.text}`;
+  const data: UnknownTagData = { name, tail: tail.name };
+  return {
+    range: { start: { line: 0, character: option.start }, end: { line: 0, character: option.end } },
+    severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, data,
+    message: `Unknown tag "${made}": not in the Danbooru tag dictionary ("${option.text}" is written on into "${tail.text}", as another option in its brackets is).`,
+  };
 }
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
@@ -1082,6 +1095,13 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (isNotATag(tag, dictionary)) continue;
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
+    const tail = pieces?.others.get(tag);
+    if (tail) {
+      // Checked as the tag it makes, not alone: `[cat|dgo] ears` is no alias of deego_(omochi_bazooka).
+      const name = `${tag.name}_${tail.name}`;
+      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(name)) into.push(fileProblem(joinedOptionProblem(tag, tail, name)));
+      continue;
+    }
     // Whatever else the tag is (unknown, a duplicate in [a|b]), its colon stops a1111 reading the brackets.
     const colonReadingOfTag = noRoomForColon?.get(index);
     if (colonReadingOfTag && !beingTyped) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, tag.end, tag.text, `${colonReadingOfTag}:`));

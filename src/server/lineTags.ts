@@ -124,9 +124,10 @@ export function withSplitTagsJoined(line: string, parsed: ParsedPrompt, dictiona
 
 /**
  * The pieces of tags written on from a choice or an alternation (`[cat|dog] ears`): each option that
- * makes a tag with the tag after the group, by that tag's name (`cat` → cat_ears), and those tags after.
+ * makes a tag with the tag after the group, by that tag's name (`cat` → cat_ears), and those tags after;
+ * the other options of those groups, each with the tag after it (`dgo` of `[cat|dgo] ears`).
  */
-export function joinedPieces(parsed: ParsedPrompt, joined: Map<number, PromptTag>, dictionary: TagDictionary): { makes: Map<PromptTag, string>; tails: Set<PromptTag> } {
+export function joinedPieces(parsed: ParsedPrompt, joined: Map<number, PromptTag>, dictionary: TagDictionary): { makes: Map<PromptTag, string>; tails: Set<PromptTag>; others: Map<PromptTag, PromptTag> } {
   const makes = new Map<PromptTag, string>();
   const tails = new Set<PromptTag>();
   for (const tag of joined.size > 0 ? parsed.tags : []) {
@@ -136,7 +137,13 @@ export function joinedPieces(parsed: ParsedPrompt, joined: Map<number, PromptTag
     makes.set(tag, made.tag.name);
     tails.add(after);
   }
-  return { makes, tails };
+  // `dgo` of `[cat|dgo] ears`: written on into `ears` as `cat` is, so a1111 reads `dgo ears`, no tag.
+  const others = new Map<PromptTag, PromptTag>();
+  for (const tag of tails.size > 0 ? parsed.tags : []) {
+    const after = tag.group === undefined ? undefined : joined.get(tag.group);
+    if (after && tails.has(after) && !makes.has(tag) && tag.name !== '' && !isNotATag(tag, dictionary)) others.set(tag, after);
+  }
+  return { makes, tails, others };
 }
 
 /** The parser's tags that are pieces of tags written on from a choice (`cat` and `ears` of `[cat|dog] ears`). */
@@ -153,7 +160,7 @@ export function readTags(line: string, dictionary: TagDictionary, parsed: Parsed
   if (parsed.groups.length === 0) return parsed.tags.filter(isTag);
   const split = tagsSplitAtColon(line, parsed, dictionary);
   const joined = tagsJoinedToGroups(line, parsed);
-  const { makes, tails } = joinedPieces(parsed, joined, dictionary);
+  const { makes, tails, others } = joinedPieces(parsed, joined, dictionary);
   const read: ReadTag[] = [];
   for (let index = 0; index < parsed.tags.length; index++) {
     const tag = parsed.tags[index]!;
@@ -166,7 +173,8 @@ export function readTags(line: string, dictionary: TagDictionary, parsed: Parsed
     }
     const made = makes.get(tag);
     if (made !== undefined) read.push({ ...tag, name: made, partOf: line.slice(parsed.groups[tag.group!]!.open, joined.get(tag.group!)!.end) });
-    else if (!tails.has(tag) && isTag(tag)) read.push(tag);
+    // An option written on into no tag (`dgo` of `[cat|dgo] ears`) is no tag of its own either.
+    else if (!tails.has(tag) && !others.has(tag) && isTag(tag)) read.push(tag);
   }
   return read;
 }

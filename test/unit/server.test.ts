@@ -211,6 +211,20 @@ describe('language server, dictionary-only', () => {
     const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
     assert.deepEqual(problems.map((d) => [d.range.start.character, d.code]), [[5, 'unknown-tag'], [18, 'unknown-tag'], [22, 'unknown-tag'], [36, 'duplicate-tag']],
       'an option that makes no tag with what follows, options before a comma, and a real second dress are flagged');
+    // The option that makes none is checked as what a1111 reads (`dgo ears`), not alone: `dgo` is an alias of
+    // deego_(omochi_bazooka), `smiling` of smile, and their fixes (Fix All too) rewrote the option into those.
+    const line = '1girl, [cat|dgo] ears, {red|smiling} dress';
+    const options = await client.open('joined-options.prompt', line);
+    const found = await client.waitForDiagnostics(options, (d) => d.length > 0);
+    assert.deepEqual(found.map((d) => [line.slice(d.range.start.character, d.range.end.character), d.code, /^Unknown tag "([^"]+)"/.exec(d.message)?.[1]]),
+      [['dgo', 'unknown-tag', 'dgo ears'], ['smiling', 'unknown-tag', 'smiling dress']]);
+    const fixes = await client.codeActions(options, [found[0]!]);
+    const edited = fixes.filter((a) => a.edit).map((a) => `${a.title} -> ${applyEdits(line, a.edit!.changes![options]!)}`);
+    assert.match(edited[0]!, /^Did you mean "dog_ears"\? \([\d,]+ posts\) -> 1girl, \[cat\|dog\] ears, \{red\|smiling\} dress$/);
+    assert.ok(edited.every((e) => !/deego|Fix all/i.test(e)), edited.join('\n'));
+    assert.ok(fixes.some((a) => a.command?.arguments?.[0] === 'dgo_ears'), 'Add "dgo_ears" to known tags');
+    const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+    assert.equal(fixLine(line, loadDictionary(), { ...DEFAULT_SETTINGS.diagnostics, parentheses: true }, style), line, 'Fix All leaves them');
   });
 
   test('semantic tokens: tags coloured by category (general ones left to the grammar), for the range asked only', async () => {
