@@ -352,6 +352,8 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   const groups: PromptGroup[] = [];
   const separators: number[] = [];
   const stack: number[] = [];
+  // The [ ] groups holding a `|` so far: a1111's alternation has no `:when`, so `[smile|:3]` ends in the face `:3`.
+  const alternating = new Set<PromptGroup>();
   const length = line.length;
   let tagStart = -1;
   // Where the tag now being read started with a wildcard or a variable: it is a token of that kind, not a tag.
@@ -481,7 +483,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
     const group = stack.length ? groups[stack[stack.length - 1]!] : undefined;
     if (code === COLON && literalDepth === 0) {
       // A weight: in a bracket group, before its closing bracket; outside one, ending an AND segment.
-      const pattern = group ? WEIGHT : hasAnd ? SEGMENT_WEIGHT : undefined;
+      const pattern = group ? (alternating.has(group) ? undefined : WEIGHT) : hasAnd ? SEGMENT_WEIGHT : undefined;
       const weight = pattern ? matchAt(pattern, line, i) : 0;
       if (weight > 0) {
         flush(i);
@@ -518,6 +520,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
     // `[a|b]` is a1111's alternation, `{a|b}` ComfyUI's (and dynamic prompts') random choice; a face
     // holding `|` (`:|`, `|_|`) stays a tag.
     if (code === PIPE && (group?.kind === '[' || group?.kind === '{') && literalDepth === 0 && !isPipeOfFace(line, i, tagStart)) {
+      if (group.kind === '[') alternating.add(group);
       separator(i++);
       continue;
     }

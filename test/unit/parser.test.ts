@@ -70,6 +70,9 @@ test('parser: alternation and prompt editing split tags inside square brackets',
   // `[:to:when]` adds `to` at a step; a face in square brackets (`[:d]`) stays a face.
   assert.deepEqual(names('[:smile:0.5], x, [: long hair :0.3], [:d], [:3:0.5]'), ['smile', 'x', 'long_hair', ':d', '3']);
   assertSpansExact('[:smile:0.5], x, [: long hair :0.3], [:d]');
+  // Alternation has no `:when` in a1111's grammar: after a `|` in [ ], `:3` is the face, not a weight.
+  assert.deepEqual(names('[smile|:3], [:3|smile], [smile:3]'), ['smile', ':3', ':3', 'smile', 'smile']);
+  assertSpansExact('[smile|:3], [:3|smile]');
 });
 
 test("parser: ComfyUI's random choice {a|b} splits its options; a face holding | stays one tag in any bracket", () => {

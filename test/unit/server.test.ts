@@ -2339,6 +2339,7 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
     .map((d) => `${line.slice(d.range.start.character, d.range.end.character)} ${/cannot parse the prompt/.test(d.message) ? 'parse' : /prompt editing around it as text/.test(d.message) ? 'text' : d.message}`);
   // lark's verdicts (make_verdicts.py's grammar): each of these fails to parse, or reads the editing as text.
   assert.deepEqual(reading('[cat|:d]'), [':d parse']);
+  assert.deepEqual(reading('[smile|:3]'), [':3 parse'], 'the face :3, not a weight: alternation has no :when');
   assert.deepEqual(reading('[(:d:1.2)|cat]'), [':d parse']);
   assert.deepEqual(reading('[:d|:o]'), [':d parse', ':o parse'], 'either alone would still fail');
   assert.deepEqual(reading('[smile|:d] AND 1girl'), [':d parse']);
