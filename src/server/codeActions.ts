@@ -166,7 +166,7 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
       } else if (problem.code === DiagnosticCode.AliasTag) {
         const written = formatTag(canonical, fixStyle(tag.text, style, check.parentheses === true));
         const escape = escapeOf.get(index);
-        byTag.set(index, { start: tag.start, end: tag.end, text: escape === undefined ? written : escape(written) });
+        byTag.set(index, { start: tag.start, end: tag.end, text: colonsEscapedInSquareBrackets(escape === undefined ? written : escape(written), parsed, index) });
       } else if (check.parentheses && hasUnescapedParentheses(tag.text) && !byTag.has(index)) {
         // (Also the kept writing reported as a duplicate of an alias before it: `saber, saber_(fate)`.)
         byTag.set(index, { start: tag.start, end: tag.end, text: escapeParentheses(tag.text) });
@@ -177,6 +177,18 @@ export function fixLine(line: string, dictionary: TagDictionary, check: CheckSet
     text = result;
     // A fix makes no new problem (but a translation's tag may be a duplicate), so with none deferred the line is done.
     if (!deferred && !translated) break;
+  }
+  return text;
+}
+
+/**
+ * A tag a fix writes in place of the tag at `index`, its `:` escaped where [ ] hold it: `breath of
+ * the wild` in `[zelda:breath of the wild:0.5]` is an alias of `the legend of zelda: breath of the
+ * wild`, whose colon a1111 would read as prompt editing's.
+ */
+function colonsEscapedInSquareBrackets(text: string, parsed: ParsedPrompt, index: number): string {
+  for (let group = parsed.tags[index]!.group; group !== undefined; group = parsed.groups[group]!.parent) {
+    if (parsed.groups[group]!.kind === '[') return escapeColons(text);
   }
   return text;
 }
@@ -292,7 +304,8 @@ function quickFixes(
           if (!isInAlternation(at.line, at.parsed, at.index)) fix(`Remove "${written}" ("${canonical}" is already in this prompt)`, diagnostic, removal(diagnostic, at), true);
           break;
         }
-        fix(`Replace "${written}" with "${canonical}"`, diagnostic, { range: diagnostic.range, newText: formatTag(canonical, style) }, true);
+        const newText = at ? colonsEscapedInSquareBrackets(formatTag(canonical, style), at.parsed, at.index) : formatTag(canonical, style);
+        fix(`Replace "${written}" with "${canonical}"`, diagnostic, { range: diagnostic.range, newText }, true);
         break;
       }
       case DiagnosticCode.UnescapedParentheses:

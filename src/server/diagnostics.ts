@@ -168,7 +168,14 @@ const ENDS_IN_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/;
 export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: number; end: number } | undefined {
   if (parsed.tokens.some((token) => token.kind === 'weight' && token.end >= line.trimEnd().length)) return undefined;
   const comment = parsed.tokens.find((token) => token.kind === 'comment');
-  const body = (comment ? line.slice(0, comment.start) : line).trimEnd();
+  let body = (comment ? line.slice(0, comment.start) : line).trimEnd();
+  // a1111 takes LoRAs out before it reads the weight: `1girl, :3 <lora:x:0.8>` ends in `:3`.
+  for (let last = parsed.tokens.length - 1; last >= 0; last--) {
+    const token = parsed.tokens[last]!;
+    if (token.kind === 'comment') continue;
+    if (token.kind !== 'network' || token.end !== body.length || line[token.start] !== '<') break;
+    body = body.slice(0, token.start).trimEnd();
+  }
   const match = ENDS_IN_WEIGHT.exec(body);
   if (!match || !parsed.tags.some((tag) => tag.end === body.length)) return undefined;
   return { start: match.index, end: body.length };
@@ -280,8 +287,7 @@ function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: B
   const inBrackets = g?.kind === '[';
   const colon = inBrackets && /(?<!\\):/.test(tag.text) ? '+colon' : '';
   if (inBrackets && g!.close !== undefined && !facts.endsInWeight[parent!] && facts.ownColons[parent!] === 0 && !colon) return 'alternation';
-  // (The tag's own brackets count when closed: `[|_|:smile:0.5]`, `[:|]`; `[:|, smile` does not parse anyway.)
-  if (colon && inBrackets && g!.close !== undefined) return `parse${colon}`;
+  // (`[:|]` alone fails too, but a1111 then reads it as written: de-emphasis, as the parse would.)
   return facts.partParses[partOf(facts.andStarts, tag.start)] ? `parse${colon}` : undefined;
 }
 

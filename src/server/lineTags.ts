@@ -77,8 +77,10 @@ export function tagsJoinedToGroups(line: string, parsed: ParsedPrompt): Map<numb
 
 /**
  * The tags in [ ] that the parser split at their own `:` (`[honkai: star rail:genshin impact:0.5]`,
- * `[rem \(re:zero\):…]`): by the index of the first piece, the index of the second and the tag. Only
- * where a piece is unknown alone; undefined for most lines.
+ * `[rem \(re:zero\):…]`, `[the legend of zelda: breath of the wild]`): by the index of the first
+ * piece, the index of the second and the tag. Where both pieces are tags, not in prompt editing that
+ * a1111 reads as such (`[cat:dog:0.5]` is from one to the other, whatever `cat:dog` names); undefined
+ * for most lines.
  */
 export function tagsSplitAtColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string }> | undefined {
   let split: Map<number, { second: number; tag: string }> | undefined;
@@ -88,13 +90,25 @@ export function tagsSplitAtColon(line: string, parsed: ParsedPrompt, dictionary:
     const second = tags[index + 1]!;
     if (first.group === undefined || first.group !== second.group || parsed.groups[first.group]!.kind !== '[') continue;
     if (!/^\s*:\s*$/.test(line.slice(first.end, second.start))) continue;
-    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name)) continue;
+    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name) && isReadableEditing(line, parsed, first.group)) continue;
     const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
     if (!joined) continue;
     (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name });
     index++;
   }
   return split;
+}
+
+/**
+ * Whether the [ ] group is prompt editing a1111 reads as such: ending in `:when`, with one `:` of its
+ * own before (`[from:to:when]`) or none (`[to:when]`). More, and a1111 reads the brackets as text.
+ */
+function isReadableEditing(line: string, parsed: ParsedPrompt, group: number): boolean {
+  const { open, close } = parsed.groups[group]!;
+  if (close === undefined || !/:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/.test(line.slice(open + 1, close))) return false;
+  const inner = parsed.groups.filter((g) => g.parent === group);
+  const colons = parsed.separators.filter((at) => at > open && at < close && line[at] === ':' && !inner.some((g) => at > g.open && at < (g.close ?? line.length)));
+  return colons.length <= 1;
 }
 
 /**

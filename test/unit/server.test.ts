@@ -723,12 +723,14 @@ describe('language server, dictionary-only', () => {
   });
 
   test('a `:number` ending a prompt (smile, :3): a1111 reads the whole prompt\'s weight there; flagged in .prompt files, the fix ends it with a comma', async () => {
-    const lines = ['smile, :3', '1girl, solo, reverse:1999 // note', '(smile:1.2)', '1girl :1.2 AND 2girls', 'smile, :3,', '1girl, <lora:x:1>', '1.5::rain, night::', 'smile, :3 '];
+    const lines = ['smile, :3', '1girl, solo, reverse:1999 // note', '(smile:1.2)', '1girl :1.2 AND 2girls', 'smile, :3,', '1girl, <lora:x:1>', '1.5::rain, night::', 'smile, :3 ',
+      // a1111 takes LoRAs out first: `:3` ends the prompt it reads.
+      '1girl, :3 <lora:x:0.8> <lora:y:1>', '1girl, :3, <lora:x:0.8>'];
     const text = lines.join('\n');
     const uri = await client.open('prompt-weight.prompt', text);
     const weights = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'prompt-weight');
     const found = weights(await client.waitForDiagnostics(uri, (all) => weights(all).length > 0));
-    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3']]);
+    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3']]);
     assert.match(found[0]!.message, /a1111 reads ":3" ending a prompt as the weight of the whole prompt \(×3 its guidance\)/);
     const [fix] = await client.codeActions(uri, [found[1]!]);
     assert.equal(fix!.title, 'End the prompt with a comma (keep it a tag)');
@@ -2330,6 +2332,19 @@ test('unescaped-colon reads a colon as a1111 does through the brackets around it
   assert.deepEqual(reading('[cat|[honkai: star rail:genshin impact:0.5]]'), ['its ":" inside [a|b] stops a1111 from parsing the prompt: every [a|b] and [a:b:n] in it is taken as text']);
   assert.deepEqual(reading('[dog:[honkai: star rail]:0.5]'), ['its ":" in [ ] inside prompt editing\'s brackets ([from:to:when]) is more than a1111 can read there: it takes them as text']);
   assert.deepEqual(reading('[[honkai: star rail]], (honkai: star rail)'), []);
+  // Tags whose pieces are tags too (breath_of_the_wild is an alias of the zelda tag, side of from_side):
+  // read whole, as a1111 reads them, except in prompt editing a1111 reads as such (from one to the other).
+  const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
+  const all = (line: string): string[] => lineProblems(line, dictionary, check).map((d) => `${d.code} ${line.slice(d.range.start.character, d.range.end.character)}`);
+  for (const line of ['1girl, [the legend of zelda: breath of the wild]', '1girl, [counter:side]', '[phoenix wright: ace attorney], ace attorney']) {
+    assert.deepEqual(all(line), [], line);
+    assert.equal(fixLine(line, dictionary, check, style), line, 'Fix All wrote [the legend of zelda: the legend of zelda: breath of the wild], [counter:from side]');
+  }
+  assert.deepEqual(all('[cat:apollo justice: ace attorney:0.5]'), ['unescaped-colon apollo justice: ace attorney'], 'a colon too many: a1111 reads the brackets as text');
+  assert.equal(fixLine('[cat:apollo justice: ace attorney:0.5]', dictionary, check, style), '[cat:apollo justice\\: ace attorney:0.5]');
+  assert.deepEqual(all('[phoenix wright: ace attorney|cat]'), ['unescaped-colon phoenix wright: ace attorney']);
+  // In prompt editing the pieces are from and to; an alias's tag holding a colon is written escaped there.
+  assert.equal(fixLine('[the legend of zelda: breath of the wild:0.5]', dictionary, check, style), '[the legend of zelda: the legend of zelda\\: breath of the wild:0.5]');
 });
 
 test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it ([a|b] holds none, ( ) one) is flagged as the parse it breaks; Fix All escapes it', () => {
@@ -2390,6 +2405,10 @@ test('unescaped-pipe reads a `|` as a1111 does: alternation in [ ] with no colon
   assert.deepEqual(reading('1girl, |_|, [cat|dog] AND smile'), ['|_| parse']);
   // A `:` in the tag stops alternation's parse too: the fix escapes both.
   assert.deepEqual(reading('[smile|:|]'), [':| parse']);
+  // `[:|]` alone does not parse either, but a1111 then reads it as written: de-emphasis, nothing lost.
+  assert.deepEqual(reading('1girl, [:|]'), []);
+  assert.deepEqual(reading('[smile, :|]'), []);
+  assert.deepEqual(reading('[:|], [cat|dog]'), [':| parse']);
   // Brackets not closed yet do not parse either way: nothing for the fix to change.
   assert.deepEqual(reading('1girl, [:|, smile'), []);
   const colonFix = lineProblems('[smile|:|]', dictionary, check).find((d) => d.code === 'unescaped-pipe')!;
