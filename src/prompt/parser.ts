@@ -271,13 +271,17 @@ function startsSyntaxInTag(line: string, index: number, tagStart: number, option
   if (!isSpace(line.charCodeAt(index - 1))) return false;
   if (code !== OPEN_PAREN) return true;
   const close = brackets.closeOf(index);
-  if (close < 0 ? brackets.holdsWeightFrom(index) : brackets.holdsWeightIn(index, close)) return true;
+  const isTag = options.isTag;
+  // (No name is longer: a long run of nested groups is not read as one name at each of them.)
+  const known = (end: number): boolean => end - tagStart <= MAX_NAME_LENGTH && isTag!(normalizeTag(line.slice(tagStart, end)));
+  if (close < 0 ? brackets.holdsWeightFrom(index) : brackets.holdsWeightIn(index, close)) {
+    // `1girl (smile:1.2)` is a weight, but `vertin (reverse:1999)` the tag vertin_(reverse:1999) pasted as
+    // written (a1111 weighs `reverse` ×1999: the check asks for the parentheses to be escaped).
+    return close < 0 || !isTag || !known(close + 1);
+  }
   // `(blush)` after a complete tag is emphasis unless tag + qualifier is itself a tag. An unclosed one
   // is still being typed: likely a qualifier (`ganyu (gensh`), and completion needs it in the prefix.
-  const isTag = options.isTag;
   if (close < 0 || !isTag) return false;
-  // (No name is longer: a long run of nested groups is not read as one name at each of them.)
-  const known = (end: number): boolean => end - tagStart <= MAX_NAME_LENGTH && isTag(normalizeTag(line.slice(tagStart, end)));
   if (!known(index)) return false;
   // Nor when it is the first of the tag's qualifiers: `medusa (rider) (fate)`.
   for (let qualifierEnd = close, more = 0; qualifierEnd >= 0 && more < MAX_QUALIFIERS; more++) {

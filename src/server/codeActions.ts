@@ -15,7 +15,7 @@ import { applyLineEdits, escapeParentheses, formatTag, hasUnescapedParentheses, 
 import { isInAlternation, normalizeTag, promptSegmentsOf, removalRange, type ParsedPrompt } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import type { TagTranslations } from '../model/translations';
-import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, escapePipes, pipeEscaped, problemsOfLine, type EscapeData, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, DiagnosticCode, escapeColons, escapePipes, pipeEscaped, problemsOfLine, type EscapeData, type AliasData, type LineProblem, type CheckSettings, type UnknownFileData, type UnknownTagData, type PromptWeightData } from './diagnostics';
 import { ADD_KNOWN_TAG_COMMAND } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { parseLine, resolveCached, wholeLineEdit, type ServerContext } from './serverContext';
@@ -319,10 +319,12 @@ function quickFixes(
         fix(`Escape the "|": ${escaped}`, diagnostic, { range: diagnostic.range, newText: escaped }, true);
         break;
       }
-      case DiagnosticCode.PromptWeight:
-        // a1111 takes a weight off the prompt's end only: a comma after it keeps it a tag.
-        fix('End the prompt with a comma (keep it a tag)', diagnostic, { range: { start: diagnostic.range.end, end: diagnostic.range.end }, newText: ',' }, true);
+      case DiagnosticCode.PromptWeight: {
+        // a1111 takes a weight off the prompt's (or the brackets') end only: a comma after it keeps it a tag.
+        const title = (diagnostic.data as PromptWeightData | undefined)?.inBrackets ? 'Write a comma after it (keep it a tag)' : 'End the prompt with a comma (keep it a tag)';
+        fix(title, diagnostic, { range: { start: diagnostic.range.end, end: diagnostic.range.end }, newText: ',' }, true);
         break;
+      }
       case DiagnosticCode.DuplicateTag: {
         const at = tagAt(diagnostic);
         if (!at) break;

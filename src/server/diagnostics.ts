@@ -57,6 +57,13 @@ export interface EscapeData {
   text: string;
 }
 
+/** Data carried by a prompt-weight diagnostic: the face is a weight of the ( ) it ends (`(smile, :3)`), not of the prompt. */
+export interface PromptWeightData {
+  inBrackets: boolean;
+}
+/** A prompt-weight problem's `other` for a face (`:3`) that ends a ( ) group after a separator. */
+const FACE_AS_WEIGHT = 'face';
+
 /** Data carried by an alias diagnostic for its quick fix. */
 export interface AliasData {
   canonical: string;
@@ -107,8 +114,12 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
       const same = other === text ? `"${text}"` : `"${text}" (same tag as "${other}")`;
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `Duplicate tag ${same} in this prompt.` };
     }
-    case DiagnosticCode.UnescapedParentheses:
-      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": a1111 and ComfyUI read unescaped parentheses as emphasis; write ${escapeParentheses(text)}.` };
+    case DiagnosticCode.UnescapedParentheses: {
+      // `vertin (reverse:1999)`: a weight, not mere emphasis, and one that wrecks the image.
+      const weighted = /\(([^()]*?):\s*([-+]?(?:\d+\.?\d*|\.\d+))\s*\)/.exec(text);
+      const reading = weighted ? `read "${weighted[0]}" as ${weighted[1]!.trim()} weighted ×${Number(weighted[2])}` : 'read unescaped parentheses as emphasis';
+      return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": a1111 and ComfyUI ${reading}; write ${escapeParentheses(text)}.` };
+    }
     case DiagnosticCode.UnescapedColon: {
       // A tag the parser split at its colon is named (`honkai: star rail` is honkai:_star_rail); a face is one tag as written.
       const tag = other!.slice(2);
@@ -119,11 +130,17 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
       const data: EscapeData = { text: pipeEscaped(text, other!) };
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other!.replace('+colon', '') as PipeReading]}; write ${data.text}.`, data };
     }
-    case DiagnosticCode.PromptWeight:
+    case DiagnosticCode.PromptWeight: {
+      const times = text.replace(/^:\s*/, '').trim();
+      if (other === FACE_AS_WEIGHT) {
+        const data: PromptWeightData = { inBrackets: true };
+        return { range, severity, source: DIAGNOSTIC_SOURCE, code, data, message: `a1111 reads "${text}" before ")" as the weight of the brackets (×${times}), not as the face ${text}; write a comma after it to keep it a tag.` };
+      }
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
-        message: `a1111 reads "${text}" ending a prompt as the weight of the whole prompt (×${text.replace(/^:\s*/, '')} its guidance), not as part of a tag; end the prompt with a comma to keep it a tag.`,
+        message: `a1111 reads "${text}" ending a prompt as the weight of the whole prompt (×${times} its guidance), not as part of a tag; end the prompt with a comma to keep it a tag.`,
       };
+    }
     default: {
       const data: AliasData = { canonical: other! };
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}" is an alias (deprecated name) of "${other}".`, data };
@@ -179,6 +196,22 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
   const match = ENDS_IN_WEIGHT.exec(body);
   if (!match || !parsed.tags.some((tag) => tag.end === body.length)) return undefined;
   return { start: match.index, end: body.length };
+}
+
+/** The weights that end a ( ) group right after a separator or its opening, and that are faces the dictionary knows (`:3`). */
+function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): { start: number; end: number }[] {
+  const faces: { start: number; end: number }[] = [];
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'weight' || line[token.start] !== ':') continue;
+    // (Most weights, `:1.2`, are no face: asked first.)
+    const face = line.slice(token.start, token.end).trim();
+    if (!resolveCached(dictionary, normalizeTag(face))) continue;
+    const group = parsed.groups.find((g) => g.close !== undefined && g.close >= token.end && line.slice(token.end, g.close).trim() === '');
+    if (group?.kind !== '(') continue;
+    const before = line.slice(group.open + 1, token.start).trimEnd();
+    if (before === '' || before.endsWith(',')) faces.push({ start: token.start, end: token.start + face.length });
+  }
+  return faces;
 }
 
 /** `honkai: star rail` → `honkai\: star rail`: the colons a1111 reads as syntax inside [ ] escaped. */
@@ -1143,6 +1176,12 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   if (settings.files) into.sort((a, b) => a.start - b.start);
   // Where a1111's syntax is read (the files whose parentheses are checked); last on the line, as it ends it.
   if (settings.parentheses) {
+    // `(smile, :3)`: the face written after a separator is the group's weight to a1111 (×3), as it is to the parser.
+    const faces = parsed.groups.length > 0 ? facesReadAsWeights(line, parsed, dictionary) : [];
+    if (faces.length > 0) {
+      for (const face of faces) if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), FACE_AS_WEIGHT));
+      into.sort((a, b) => a.start - b.start);
+    }
     const weight = promptWeightAtEnd(line, parsed);
     if (weight && weight.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, weight.start, weight.end, line.slice(weight.start, weight.end)));
   }

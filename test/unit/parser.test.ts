@@ -62,6 +62,11 @@ test('parser: `tag (word)` is emphasis only when the dictionary knows the tag an
   assert.deepEqual(with_('ganyu (genshin impact)'), ['ganyu_(genshin_impact)']);
   assert.deepEqual(with_('smiel (blush)'), ['smiel_(blush)'], 'an unknown tag keeps its parentheses');
   assert.deepEqual(names('smile (blush)'), ['smile_(blush)'], 'without a dictionary a `(` in a tag stays literal');
+  // A qualifier holding `:number` is a weight to a1111, but the tag where tag + qualifier is one (67 tags: vertin_(reverse:1999)).
+  const withWeights = new Set([...known, 'vertin', 'vertin_(reverse:1999)']);
+  const weighed = (line: string): string[] => parsePrompt(line, { isTag: (name) => withWeights.has(name) }).tags.map((t) => t.name);
+  assert.deepEqual(weighed('vertin (reverse:1999), smile (blush:1.2)'), ['vertin_(reverse:1999)', 'smile', 'blush']);
+  assert.deepEqual(parsePrompt('vertin (reverse:1999)', { isTag: (name) => withWeights.has(name) }).tokens, [], 'no weight token');
 });
 
 test('parser: alternation and prompt editing split tags inside square brackets', () => {

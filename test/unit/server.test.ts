@@ -722,15 +722,31 @@ describe('language server, dictionary-only', () => {
     assert.deepEqual(await actionsOfKind(client, uri, 'refactor'), []);
   });
 
+  test('a tag whose qualifier holds `:number` pasted as written (vertin (reverse:1999)) is flagged as the weight a1111 reads, the fix escaping it', async () => {
+    const line = '1girl, vertin (reverse:1999), smile (blush:1.2)';
+    const uri = await client.open('qualifier-weight.prompt', line);
+    const found = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(found.map((d) => [d.code, line.slice(d.range.start.character, d.range.end.character)]), [['unescaped-parentheses', 'vertin (reverse:1999)']]);
+    assert.match(found[0]!.message, /read "\(reverse:1999\)" as reverse weighted ×1999; write vertin \\\(reverse:1999\\\)\.$/);
+    const [fix] = await client.codeActions(uri, [found[0]!]);
+    assert.equal(applyEdits(line, fix!.edit!.changes![uri]!), '1girl, vertin \\(reverse:1999\\), smile (blush:1.2)');
+  });
+
   test('a `:number` ending a prompt (smile, :3): a1111 reads the whole prompt\'s weight there; flagged in .prompt files, the fix ends it with a comma', async () => {
     const lines = ['smile, :3', '1girl, solo, reverse:1999 // note', '(smile:1.2)', '1girl :1.2 AND 2girls', 'smile, :3,', '1girl, <lora:x:1>', '1.5::rain, night::', 'smile, :3 ',
       // a1111 takes LoRAs out first: `:3` ends the prompt it reads.
-      '1girl, :3 <lora:x:0.8> <lora:y:1>', '1girl, :3, <lora:x:0.8>'];
+      '1girl, :3 <lora:x:0.8> <lora:y:1>', '1girl, :3, <lora:x:0.8>',
+      // The face ending ( ) after a separator is the brackets' weight (×3); `(smile:3)` is a weight as written.
+      '1girl, (smile, :3), (smile:3), (:3 ), (smile, :1.2)'];
     const text = lines.join('\n');
     const uri = await client.open('prompt-weight.prompt', text);
     const weights = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'prompt-weight');
     const found = weights(await client.waitForDiagnostics(uri, (all) => weights(all).length > 0));
-    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3']]);
+    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3'], [10, ':3'], [10, ':3']]);
+    assert.match(found[4]!.message, /a1111 reads ":3" before "\)" as the weight of the brackets \(×3\), not as the face :3/);
+    const [inBrackets] = await client.codeActions(uri, [found[4]!]);
+    assert.equal(inBrackets!.title, 'Write a comma after it (keep it a tag)');
+    assert.equal(applyEdits(text, inBrackets!.edit!.changes![uri]!).split('\n')[10], '1girl, (smile, :3,), (smile:3), (:3 ), (smile, :1.2)');
     assert.match(found[0]!.message, /a1111 reads ":3" ending a prompt as the weight of the whole prompt \(×3 its guidance\)/);
     const [fix] = await client.codeActions(uri, [found[1]!]);
     assert.equal(fix!.title, 'End the prompt with a comma (keep it a tag)');
