@@ -13,7 +13,7 @@ import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
-import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptTag } from '../prompt/parser';
+import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -41,6 +41,8 @@ export const enum DiagnosticCode {
   UnescapedColon = 'unescaped-colon',
   /** `|_|` in a prompt with [a|b] or [a:b:n]: a1111 reads a `|` outside alternation as a parse error (inside [ ], as its separator). */
   UnescapedPipe = 'unescaped-pipe',
+  /** `(smile BREAK blush:1.2)`: a1111 breaks a chunk at BREAK only outside emphasis, whose weight it multiplies. */
+  BreakInBrackets = 'break-in-brackets',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
   MoreProblems = 'more-problems',
 }
@@ -130,6 +132,11 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
       const data: EscapeData = { text: pipeEscaped(text, other!) };
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other!.replace('+colon', '') as PipeReading]}; write ${data.text}.`, data };
     }
+    case DiagnosticCode.BreakInBrackets:
+      return {
+        range, severity, source: DIAGNOSTIC_SOURCE, code,
+        message: `a1111 breaks the prompt at BREAK only outside ( ) and [ ]: inside them it weighs BREAK with the brackets, so no new chunk starts and the model gets the word BREAK, weighted below zero; close the brackets before it.`,
+      };
     case DiagnosticCode.PromptWeight: {
       const times = text.replace(/^:\s*/, '').trim();
       if (other === FACE_AS_WEIGHT) {
@@ -196,6 +203,31 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
   const match = ENDS_IN_WEIGHT.exec(body);
   if (!match || !parsed.tags.some((tag) => tag.end === body.length)) return undefined;
   return { start: match.index, end: body.length };
+}
+
+/**
+ * The BREAKs a1111 reads inside emphasis: in ( ), or [ ] that are neither alternation nor prompt
+ * editing (those lark takes away before the weights are read), at any depth. parse_prompt_attention
+ * multiplies BREAK's marker weight (-1) with the brackets', and tokenize_line breaks a chunk only at -1.
+ */
+function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => BracketFacts): PromptToken[] {
+  const found: PromptToken[] = [];
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'keyword' || !line.startsWith('BREAK', token.start)) continue;
+    let innermost: number | undefined;
+    parsed.groups.forEach((g, index) => {
+      if (g.open < token.start && (g.close ?? line.length) > token.start && (innermost === undefined || g.open > parsed.groups[innermost]!.open)) innermost = index;
+    });
+    for (let index = innermost; index !== undefined; index = parsed.groups[index]!.parent) {
+      const g = parsed.groups[index]!;
+      const facts = g.kind === '[' ? factsOf() : undefined;
+      if (g.kind === '(' || (facts && !facts.ownPipe[index] && !facts.endsInWeight[index])) {
+        found.push(token);
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /** The weights that end a ( ) group right after a separator or its opening, and that are faces the dictionary knows (`:3`). */
@@ -1178,10 +1210,9 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   if (settings.parentheses) {
     // `(smile, :3)`: the face written after a separator is the group's weight to a1111 (×3), as it is to the parser.
     const faces = parsed.groups.length > 0 ? facesReadAsWeights(line, parsed, dictionary) : [];
-    if (faces.length > 0) {
-      for (const face of faces) if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), FACE_AS_WEIGHT));
-      into.sort((a, b) => a.start - b.start);
-    }
+    for (const face of faces) if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), FACE_AS_WEIGHT));
+    for (const at of breaksInEmphasis(line, parsed, factsOf)) into.push(new LineProblem(DiagnosticCode.BreakInBrackets, at.start, at.end, 'BREAK'));
+    if (into.some((p, i) => i > 0 && into[i - 1]!.start > p.start)) into.sort((a, b) => a.start - b.start);
     const weight = promptWeightAtEnd(line, parsed);
     if (weight && weight.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, weight.start, weight.end, line.slice(weight.start, weight.end)));
   }

@@ -2401,6 +2401,17 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
   assert.ok(performance.now() - started < 1500, `${(performance.now() - started).toFixed(0)} ms`);
 });
 
+test('break-in-brackets: BREAK inside emphasis is no chunk break to a1111 (its marker weight is multiplied); inside alternation or prompt editing it is', () => {
+  const dictionary = loadDictionary();
+  const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  const breaks = (line: string): number[] => lineProblems(line, dictionary, check).filter((d) => d.code === 'break-in-brackets').map((d) => d.range.start.character);
+  assert.deepEqual(breaks('1girl, (smile BREAK blush:1.2)'), [14]);
+  assert.deepEqual(breaks('1girl, [smile BREAK blush]'), [14]);
+  assert.deepEqual(breaks('((smile, [cat|dog BREAK blush]))'), [18], 'emphasis around alternation');
+  assert.deepEqual(breaks('1girl BREAK smile, [smile BREAK blush:cat:0.5], [cat|dog BREAK blush], {a BREAK b|c}'), []);
+  assert.deepEqual(lineProblems('1girl, (smile BREAK blush:1.2)', dictionary, { ...check, parentheses: false }), [], 'datasets are read as written');
+});
+
 test('unescaped-pipe reads a `|` as a1111 does: alternation in [ ] with no colon of their own, a failed parse elsewhere, which matters only beside [a|b] or [a:b:n]', () => {
   const dictionary = loadDictionary();
   const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
