@@ -13,7 +13,7 @@ import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
-import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptTag, type PromptToken } from '../prompt/parser';
+import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -212,13 +212,14 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
  */
 function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => BracketFacts): PromptToken[] {
   const found: PromptToken[] = [];
+  // One sweep: the groups open at a BREAK are those opened before it and not yet closed (groups are in the order they open).
+  const open: number[] = [];
+  let nextGroup = 0;
   for (const token of parsed.tokens) {
     if (token.kind !== 'keyword' || !line.startsWith('BREAK', token.start)) continue;
-    let innermost: number | undefined;
-    parsed.groups.forEach((g, index) => {
-      if (g.open < token.start && (g.close ?? line.length) > token.start && (innermost === undefined || g.open > parsed.groups[innermost]!.open)) innermost = index;
-    });
-    for (let index = innermost; index !== undefined; index = parsed.groups[index]!.parent) {
+    for (; nextGroup < parsed.groups.length && parsed.groups[nextGroup]!.open < token.start; nextGroup++) open.push(nextGroup);
+    while (open.length > 0 && (parsed.groups[open[open.length - 1]!]!.close ?? line.length) < token.start) open.pop();
+    for (let index = open.length > 0 ? open[open.length - 1] : undefined; index !== undefined; index = parsed.groups[index]!.parent) {
       const g = parsed.groups[index]!;
       const facts = g.kind === '[' ? factsOf() : undefined;
       if (g.kind === '(' || (facts && !facts.ownPipe[index] && !facts.endsInWeight[index])) {
@@ -233,12 +234,16 @@ function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => Bra
 /** The weights that end a ( ) group right after a separator or its opening, and that are faces the dictionary knows (`:3`). */
 function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): { start: number; end: number }[] {
   const faces: { start: number; end: number }[] = [];
+  let closing: Map<number, PromptGroup> | undefined;
   for (const token of parsed.tokens) {
     if (token.kind !== 'weight' || line[token.start] !== ':') continue;
     // (Most weights, `:1.2`, are no face: asked first.)
     const face = line.slice(token.start, token.end).trim();
     if (!resolveCached(dictionary, normalizeTag(face))) continue;
-    const group = parsed.groups.find((g) => g.close !== undefined && g.close >= token.end && line.slice(token.end, g.close).trim() === '');
+    closing ??= new Map(parsed.groups.filter((g) => g.close !== undefined).map((g) => [g.close!, g]));
+    let after = token.end;
+    while (after < line.length && line[after]!.trim() === '') after++;
+    const group = closing.get(after);
     if (group?.kind !== '(') continue;
     const before = line.slice(group.open + 1, token.start).trimEnd();
     if (before === '' || before.endsWith(',')) faces.push({ start: token.start, end: token.start + face.length });
@@ -421,22 +426,32 @@ function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary:
   const found = new Map<number, ColonReading>();
   const ands = parsed.tokens.filter((t) => t.kind === 'keyword' && line.slice(t.start, t.end) === 'AND');
   const secondPieces = new Set([...(split?.values() ?? [])].map((s) => s.second));
+  // Tags, tokens and groups are in the order of the line: each part reads on from where the last stopped.
+  let nextTag = 0;
+  let nextToken = 0;
+  let nextGroup = 0;
   for (let part = 0; part <= ands.length; part++) {
-    if (!facts.partParses[part]) continue;
     const start = part === 0 ? 0 : ands[part - 1]!.end;
     const end = part < ands.length ? ands[part]!.start : line.length;
+    const firstTag = nextTag;
+    while (nextTag < parsed.tags.length && parsed.tags[nextTag]!.start < end) nextTag++;
+    const firstToken = nextToken;
+    while (nextToken < parsed.tokens.length && parsed.tokens[nextToken]!.start < end) nextToken++;
+    let choice = false;
+    for (; nextGroup < parsed.groups.length && parsed.groups[nextGroup]!.open < end; nextGroup++) choice ||= parsed.groups[nextGroup]!.kind === '{';
     // Dynamic Prompts' {a|b} is expanded before a1111 reads the prompt: which option is not known here.
-    if (parsed.groups.some((g) => g.kind === '{' && g.open >= start && g.open < end)) continue;
+    if (!facts.partParses[part] || choice) continue;
     const chars = line.slice(start, end).split('');
     // a1111 takes its LoRAs out of the prompt before parsing it (extra_networks.parse_prompts).
-    for (const token of parsed.tokens) {
-      if ((token.kind === 'network' || token.kind === 'comment') && token.start >= start && token.start < end) chars.fill(' ', token.start - start, Math.min(token.end, end) - start);
+    for (let t = firstToken; t < nextToken; t++) {
+      const token = parsed.tokens[t]!;
+      if (token.kind === 'network' || token.kind === 'comment') chars.fill(' ', token.start - start, Math.min(token.end, end) - start);
     }
     // The tags whose own `:` or `|` is syntax to a1111, by where they are in the part; those holding only a `:` are asked about.
     const spans: { index: number; from: number; to: number; asked: boolean }[] = [];
-    for (let index = 0; index < parsed.tags.length; index++) {
+    for (let index = firstTag; index < nextTag; index++) {
       const tag = parsed.tags[index]!;
-      if (tag.start < start || tag.end > end || secondPieces.has(index)) continue;
+      if (tag.end > end || secondPieces.has(index)) continue;
       const splitAt = split?.get(index);
       const tagEnd = splitAt ? parsed.tags[splitAt.second]!.end : tag.end;
       const text = line.slice(tag.start, tagEnd);
@@ -446,12 +461,12 @@ function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary:
       if (pipe || escapeColons(text) !== text) spans.push({ index, from: tag.start - start, to: tagEnd - start, asked: !splitAt && !pipe });
     }
     if (!spans.some((span) => span.asked)) continue;
-    /** The text from..to of the part, every tag's `:` and `|` escaped but the one at `kept`'s. */
-    const escapedBut = (from: number, to: number, kept: number | undefined): string => {
+    /** The text from..to of the part, the `:` and `|` of the tags `near` escaped but `kept`'s. */
+    const escapedBut = (from: number, to: number, near: readonly (typeof spans)[number][], kept: number | undefined): string => {
       const escaped = chars.slice(from, to);
-      for (const span of spans) {
-        if (span.index === kept || span.to <= from || span.from >= to) continue;
-        for (let i = span.from - from; i < span.to - from; i++) {
+      for (const span of near) {
+        if (span.index === kept) continue;
+        for (let i = Math.max(span.from, from) - from; i < Math.min(span.to, to) - from; i++) {
           if (escaped[i] === '\\') i++;
           else if (escaped[i] === ':' || escaped[i] === '|') escaped[i] = '_';
         }
@@ -459,23 +474,28 @@ function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary:
       return escaped.join('');
     };
     // A `|` outside brackets that is no tag's (`cat | dog`): escaping a colon would not make it parse.
-    if (failsOutsideBrackets(escapedBut(0, chars.length, undefined))) continue;
+    if (failsOutsideBrackets(escapedBut(0, chars.length, spans, undefined))) continue;
     const asWritten = chars.join('');
-    // Each outermost bracket is read apart: a tag's colon is tried in its own (a line of 1,000 [:d|:o] is 1,000 small reads).
+    // Each outermost bracket is read apart, with the tags in it: a line of 20,000 [smile|:d] is 20,000 small reads.
+    let nextSpan = 0;
     for (const { start: from, end: to } of outermostBrackets(asWritten)) {
+      while (nextSpan < spans.length && spans[nextSpan]!.to <= from) nextSpan++;
+      let last = nextSpan;
+      while (last < spans.length && spans[last]!.from < to) last++;
+      const near = spans.slice(nextSpan, last);
       const written = asWritten.slice(from, to);
       const fails = !parsesAsA1111(written);
       if (!fails && editingReadAsText(written).length === 0) continue;
-      const asked = spans.filter((span) => span.asked && span.from >= from && span.to <= to).map((span) => span.index);
+      const asked = near.filter((span) => span.asked && span.from >= from && span.to <= to).map((span) => span.index);
       if (asked.length === 0) continue;
-      const allEscaped = escapedBut(from, to, undefined);
+      const allEscaped = escapedBut(from, to, near, undefined);
       if (fails) {
         // It fails for another reason too (`[a|b:c]`): escaping a tag would not make it parse.
         if (!parsesAsA1111(allEscaped)) continue;
-        for (const index of asked) if (!parsesAsA1111(escapedBut(from, to, index))) found.set(index, 'p');
+        for (const index of asked) if (!parsesAsA1111(escapedBut(from, to, near, index))) found.set(index, 'p');
       } else {
         const left = editingReadAsText(allEscaped).length;
-        for (const index of asked) if (editingReadAsText(escapedBut(from, to, index)).length > left) found.set(index, 'x');
+        for (const index of asked) if (editingReadAsText(escapedBut(from, to, near, index)).length > left) found.set(index, 'x');
       }
     }
   }
