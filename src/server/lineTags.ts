@@ -84,15 +84,17 @@ export function tagsJoinedToGroups(line: string, parsed: ParsedPrompt): Map<numb
  */
 export function tagsSplitAtColon(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): Map<number, { second: number; tag: string }> | undefined {
   let split: Map<number, { second: number; tag: string }> | undefined;
+  // Each group's own `:` separators, counted once a line when a pair of tags first asks.
+  let colons: number[] | undefined;
   const tags = parsed.tags;
   for (let index = 0; index + 1 < tags.length; index++) {
     const first = tags[index]!;
     const second = tags[index + 1]!;
     if (first.group === undefined || first.group !== second.group || parsed.groups[first.group]!.kind !== '[') continue;
     if (!/^\s*:\s*$/.test(line.slice(first.end, second.start))) continue;
-    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name) && isReadableEditing(line, parsed, first.group)) continue;
     const joined = resolveCached(dictionary, normalizeTag(line.slice(first.start, second.end)));
     if (!joined) continue;
+    if (resolveCached(dictionary, first.name) && resolveCached(dictionary, second.name) && isReadableEditing(line, parsed, first.group, (colons ??= ownColonsOf(line, parsed)))) continue;
     (split ??= new Map()).set(index, { second: index + 1, tag: joined.tag.name });
     index++;
   }
@@ -103,12 +105,23 @@ export function tagsSplitAtColon(line: string, parsed: ParsedPrompt, dictionary:
  * Whether the [ ] group is prompt editing a1111 reads as such: ending in `:when`, with one `:` of its
  * own before (`[from:to:when]`) or none (`[to:when]`). More, and a1111 reads the brackets as text.
  */
-function isReadableEditing(line: string, parsed: ParsedPrompt, group: number): boolean {
+function isReadableEditing(line: string, parsed: ParsedPrompt, group: number, ownColons: readonly number[]): boolean {
   const { open, close } = parsed.groups[group]!;
-  if (close === undefined || !/:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/.test(line.slice(open + 1, close))) return false;
-  const inner = parsed.groups.filter((g) => g.parent === group);
-  const colons = parsed.separators.filter((at) => at > open && at < close && line[at] === ':' && !inner.some((g) => at > g.open && at < (g.close ?? line.length)));
-  return colons.length <= 1;
+  return close !== undefined && /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/.test(line.slice(open + 1, close)) && ownColons[group]! <= 1;
+}
+
+/** By group, the `:` separators it holds itself (not inside the groups it holds): one sweep of the line. */
+function ownColonsOf(line: string, parsed: ParsedPrompt): number[] {
+  const colons = parsed.groups.map(() => 0);
+  const open: number[] = [];
+  let nextGroup = 0;
+  for (const at of parsed.separators) {
+    if (line[at] !== ':') continue;
+    for (; nextGroup < parsed.groups.length && parsed.groups[nextGroup]!.open < at; nextGroup++) open.push(nextGroup);
+    while (open.length > 0 && (parsed.groups[open[open.length - 1]!]!.close ?? line.length) < at) open.pop();
+    if (open.length > 0) colons[open[open.length - 1]!]!++;
+  }
+  return colons;
 }
 
 /**

@@ -2361,6 +2361,11 @@ test('unescaped-colon reads a colon as a1111 does through the brackets around it
   assert.deepEqual(all('[phoenix wright: ace attorney|cat]'), ['unescaped-colon phoenix wright: ace attorney']);
   // In prompt editing the pieces are from and to; an alias's tag holding a colon is written escaped there.
   assert.equal(fixLine('[the legend of zelda: breath of the wild:0.5]', dictionary, check, style), '[the legend of zelda: the legend of zelda\\: breath of the wild:0.5]');
+  // Whether brackets are readable editing is counted once a line, not once a pair: 15,000 of them.
+  const long = '[counter:side:0.5], '.repeat(15000);
+  const started = performance.now();
+  assert.equal(lineProblems(long, dictionary, check).length, 29999, 'side an alias, then counter and side duplicates');
+  assert.ok(performance.now() - started < 2500, `${(performance.now() - started).toFixed(0)} ms`);
 });
 
 test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it ([a|b] holds none, ( ) one) is flagged as the parse it breaks; Fix All escapes it', () => {
