@@ -294,6 +294,12 @@ function startsSyntaxInTag(line: string, index: number, tagStart: number, option
   return true;
 }
 
+/** The first column at or after `index` that is not a space. */
+function skipSpaces(line: string, index: number): number {
+  while (index < line.length && isSpace(line.charCodeAt(index))) index++;
+  return index;
+}
+
 /** Longer than any Danbooru tag's name or alias (111 and 419 characters). */
 const MAX_NAME_LENGTH = 512;
 /** Qualifiers a name holds at most: `artoria_pendragon_(lancer_alter)_(royal_icing)_(fate)_(cosplay)`. */
@@ -497,6 +503,11 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       }
       // `(d::1.2)`: the tag `d:` (`c:`, `kos-mos re:`) with its weight, as a1111 and ComfyUI read it.
       if (group?.kind === '(' && tagStart >= 0 && line.charCodeAt(i + 1) === COLON && matchAt(WEIGHT, line, i + 1) > 0) {
+        i++;
+        continue;
+      }
+      // `[d:]`, `[smile, 3:]`: a name ending in `:` that ends the brackets, no separator (a1111 reads the tag, de-emphasized).
+      if (group?.kind === '[' && tagStart >= 0 && options.isTag && line.charCodeAt(skipSpaces(line, i + 1)) === CLOSE_SQUARE && options.isTag(normalizeTag(line.slice(tagStart, i + 1)))) {
         i++;
         continue;
       }

@@ -67,6 +67,10 @@ test('parser: `tag (word)` is emphasis only when the dictionary knows the tag an
   const weighed = (line: string): string[] => parsePrompt(line, { isTag: (name) => withWeights.has(name) }).tags.map((t) => t.name);
   assert.deepEqual(weighed('vertin (reverse:1999), smile (blush:1.2)'), ['vertin_(reverse:1999)', 'smile', 'blush']);
   assert.deepEqual(parsePrompt('vertin (reverse:1999)', { isTag: (name) => withWeights.has(name) }).tokens, [], 'no weight token');
+  // A name ending in `:` that ends [ ] is the tag (`d:` 8.7k posts, `3:` 7.8k), not `d` and a separator.
+  const colonNames = new Set([...known, 'd:', '3:']);
+  const ending = (line: string): string[] => parsePrompt(line, { isTag: (name) => colonNames.has(name) }).tags.map((t) => t.name);
+  assert.deepEqual(ending('[d:], [smile, 3: ], [smile:], [cat:d:0.5]'), ['d:', 'smile', '3:', 'smile', 'cat', 'd']);
 });
 
 test('parser: alternation and prompt editing split tags inside square brackets', () => {
