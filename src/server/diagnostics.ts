@@ -41,6 +41,8 @@ export const enum DiagnosticCode {
   UnescapedColon = 'unescaped-colon',
   /** `|_|` in a prompt with [a|b] or [a:b:n]: a1111 reads a `|` outside alternation as a parse error (inside [ ], as its separator). */
   UnescapedPipe = 'unescaped-pipe',
+  /** `#compass`: a1111 (its prompt comments, on by default) drops the line from a `#` on. */
+  HashComment = 'hash-comment',
   /** `(smile BREAK blush:1.2)`: a1111 breaks a chunk at BREAK only outside emphasis, whose weight it multiplies. */
   BreakInBrackets = 'break-in-brackets',
   /** Says how many problems were left out of a file that has more than MAX_PUBLISHED. */
@@ -132,6 +134,11 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
       const data: EscapeData = { text: pipeEscaped(text, other!) };
       return { range, severity, source: DIAGNOSTIC_SOURCE, code, message: `"${text}": ${PIPE_READINGS[other!.replace('+colon', '') as PipeReading]}; write ${data.text}.`, data };
     }
+    case DiagnosticCode.HashComment:
+      return {
+        range, severity, source: DIAGNOSTIC_SOURCE, code,
+        message: `a1111 reads "#" as the start of a comment anywhere in a prompt (its "Enable comments" option, on by default): it drops "${text}" and the rest of the line. It has no escape for "#"; write the tag without it, or turn the option off.`,
+      };
     case DiagnosticCode.BreakInBrackets:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
@@ -1186,6 +1193,8 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (isNotATag(tag, dictionary)) continue;
     const resolved = resolveCached(dictionary, tag.name);
     const beingTyped = tag.end === typingEnd;
+    const hash = settings.parentheses && !beingTyped ? tag.text.indexOf('#') : -1;
+    if (hash >= 0) into.push(new LineProblem(DiagnosticCode.HashComment, tag.start + hash, tag.end, tag.text.slice(hash)));
     const tail = pieces?.others.get(tag);
     if (tail) {
       // Checked as the tag it makes, not alone: `[cat|dgo] ears` is no alias of deego_(omochi_bazooka).

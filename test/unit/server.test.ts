@@ -2422,6 +2422,16 @@ test('break-in-brackets: BREAK inside emphasis is no chunk break to a1111 (its m
   assert.deepEqual(lineProblems('1girl, (smile BREAK blush:1.2)', dictionary, { ...check, parentheses: false }), [], 'datasets are read as written');
 });
 
+test('hash-comment: a tag holding # in a .prompt line (#compass) is flagged, as a1111 drops the line from it; a # comment, NovelAI\'s target#, datasets are not', () => {
+  const dictionary = loadDictionary();
+  const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
+  const hashes = (line: string, settings = check): string[] => lineProblems(line, dictionary, settings).filter((d) => d.code === 'hash-comment').map((d) => line.slice(d.range.start.character, d.range.end.character));
+  assert.deepEqual(hashes('1girl, #compass, smile'), ['#compass']);
+  assert.deepEqual(hashes('ririka \\(#compass\\), 1girl'), ['#compass\\)']);
+  assert.deepEqual(hashes('1girl, target#hug, smile # a comment'), []);
+  assert.deepEqual(hashes('1girl, #compass', { ...check, parentheses: false }), []);
+});
+
 test('unescaped-pipe reads a `|` as a1111 does: alternation in [ ] with no colon of their own, a failed parse elsewhere, which matters only beside [a|b] or [a:b:n]', () => {
   const dictionary = loadDictionary();
   const check = { ...DEFAULT_SETTINGS.diagnostics, parentheses: true };
