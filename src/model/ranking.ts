@@ -110,24 +110,40 @@ export function outOfVocabularyScore(ranking: RankingConfig, count: number): num
   return ranking.oovOffset + (ranking.priorWeight + ranking.oovPriorWeight) * logPrior(count);
 }
 
+/** Categories whose tags describe a picture (general, meta), not name a work, a character or an artist. */
+const DESCRIPTIVE_CATEGORIES: readonly number[] = [0, 5];
+
 /**
  * A tag typed in full (`solo`, `cat`, or an alias such as `longhair`) comes first, so that Tab or
  * Enter keeps it instead of replacing it with a longer tag (`solo_focus`); the editor and the CLI's
- * `complete` alike. An alias counts only when its tag is among the candidates already: `lo` and `gi`
- * are aliases of rare tags (comic_lo, dougi) and usually the start of another one. `insert`: a tag
- * the list lacks is put first too (the editor, where the order is all; the CLI's scores would not say).
+ * `complete` alike. Only a tag of the offered `categories` (the list holds no other). An alias counts
+ * only when its tag is among the candidates already: `lo` and `gi` are aliases of rare tags (comic_lo,
+ * dougi) and usually the start of another one. Nor does an alias of an artist, character or copyright
+ * where a general or meta tag offered starts with it: the word is as likely on its way to that tag
+ * (`air` → aircraft, not air_(visual_novel); `index`, `vert`), and Enter would write another name in
+ * its place; such a match ranks as any other (`kancolle` → kantai_collection still comes first).
+ * `insert`: a tag the list lacks is put first too (the editor, where the order is all; the CLI's
+ * scores would not say).
  */
 export function exactMatchFirst(
   dictionary: TagDictionary, list: Completion[], prefix: string, categories: readonly number[], elsewhere: ReadonlySet<string>, insert = true,
 ): Completion[] {
   const exact = dictionary.resolve(prefix);
-  if (!exact || elsewhere.has(exact.tag.name)) return list;
+  if (!exact || elsewhere.has(exact.tag.name) || !categories.includes(exact.tag.category)) return list;
   const index = list.findIndex((c) => c.tag === exact.tag.name);
   if (index === 0) return list;
-  if (index < 0 && (!insert || exact.viaAlias !== undefined || !categories.includes(exact.tag.category))) return list;
+  if (index < 0 && (!insert || exact.viaAlias !== undefined)) return list;
+  if (exact.viaAlias !== undefined && !DESCRIPTIVE_CATEGORIES.includes(exact.tag.category) && startsDescriptiveTag(dictionary, prefix, categories)) return list;
   const match: Completion = index >= 0
     ? { ...list[index]! }
     : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
   if (exact.viaAlias !== undefined) match.alias = exact.viaAlias;
   return [match, ...list.filter((_, i) => i !== index)];
+}
+
+/** Whether a general or meta tag of `categories` starts with `prefix`. */
+function startsDescriptiveTag(dictionary: TagDictionary, prefix: string, categories: readonly number[]): boolean {
+  const descriptive = categories.filter((category) => DESCRIPTIVE_CATEGORIES.includes(category));
+  if (descriptive.length === 0) return false;
+  return dictionary.search(prefix, { categories: descriptive, limit: 1, fuzzy: false })[0]?.kind === 'prefix';
 }

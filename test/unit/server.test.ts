@@ -911,6 +911,21 @@ describe('language server, dictionary-only', () => {
     }
   });
 
+  test('an alias of a character or copyright typed in full is not first where general tags start with it (the word may be on its way to one)', async () => {
+    const uri = await client.open('exact-alias-name.prompt', 'air\n2girls, index\n2girls, vert\nkancolle');
+    const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((i) => String(i.label));
+    // (Ranked as any alias match: by post count here, after the 20 prefix matches of `air`.)
+    for (const [line, column] of [[0, 3], [1, 13], [2, 12]] as const) {
+      const items = await client.completionItems(uri, line, column);
+      assert.match(items[0]!.detail!, /^general · /, items.slice(0, 5).map((i) => String(i.label)).join(' | '));
+    }
+    // No general tag starts with it: the alias is what the word means, first.
+    assert.equal((await labels(3, 8))[0], 'kancolle → kantai_collection');
+    // Typed in full by its own name, a character comes first (Enter keeps what was typed).
+    const named = await client.open('exact-character-name.prompt', 'link');
+    assert.equal((await client.completionItems(named, 0, 4))[0]!.label, 'link');
+  });
+
   test('a colon after a complete tag starts a weight: no completion, no ghost text', async () => {
     const uri = await client.open('colon.prompt', '(long hair:\nlong hair:\n1girl, (long hair: \nre:');
     for (const [line, column] of [[0, 11], [1, 10], [2, 19]] as const) {
