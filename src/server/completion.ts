@@ -142,19 +142,26 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     } satisfies CompletionItem })),
   ];
   if (words.length > 0) {
-    // After the best few real matches (`mas` has 20 rarer tags before `masterpiece`, which most
-    // prompts hold), above abbreviations and typo-tolerant ones; first when typed in full.
+    // A word typed in full first. Known tags (quality tags, in most prompts) the typed letters start
+    // (or a word of: `qual`) come first too, after a real tag typed in full (`mast`): `best` would
+    // list bestiality and 3 other rarer tags before best quality. Embedding names after the best few
+    // real matches, above abbreviations and typo-tolerant ones.
     const typedName = normalizeTag(current.prefix);
-    words.sort((a, b) => Number(b.name === typedName) - Number(a.name === typedName));
-    const exact = words[0]!.name === typedName;
+    const typedInFull = words.filter((word) => word.name === typedName).map((word) => word.item);
+    const knownItems = words.filter((word, i) => i < known.length && word.name !== typedName).map((word) => word.item);
+    const embeddingItems = words.filter((word, i) => i >= known.length && word.name !== typedName).map((word) => word.item);
     const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
-    const at = exact ? 0 : Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed);
-    if (exact) items.forEach((item) => delete item.preselect);
-    items.splice(at, 0, ...words.map((word) => word.item));
+    items.splice(Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed), 0, ...embeddingItems);
+    // (A real tag typed in full is first by exactMatchFirst, which knows when one counts.)
+    const resolved = engine.dictionary.resolve(current.prefix);
+    const realFirst = resolved !== undefined && completions[0]?.tag === resolved.tag.name;
+    items.splice(realFirst ? 1 : 0, 0, ...knownItems);
+    items.unshift(...typedInFull);
     items.length = Math.min(items.length, settings.completion.count);
     items.forEach((item, rank) => {
       item.sortText = String(rank).padStart(5, '0');
       if (rank === 0) item.preselect = true;
+      else delete item.preselect;
     });
   }
   return { isIncomplete: true, items };
@@ -251,22 +258,25 @@ async function candidates(
 /** How many known tags (quality tags and the user's own) a list offers at most, from which letter. */
 const KNOWN_TAGS_OFFERED = 3;
 const KNOWN_TAG_MIN_TYPED = 3;
-/** The list position known tags take at the latest (0-based), below the model's best real matches. */
+/** The list position embedding names take at the latest (0-based), below the model's best real matches. */
 const KNOWN_TAG_RANK = 4;
 
 /**
- * The known tags (danbooruGpt.diagnostics.knownTags) that start with what was typed, in dictionary
- * form, the one typed in full first; tags the dictionary has or the prompt holds already are left out.
+ * The known tags (danbooruGpt.diagnostics.knownTags) that what was typed starts, or starts a word of
+ * (`qual` → best quality), in dictionary form: the one typed in full first, then those it starts,
+ * each in the setting's order; tags the dictionary has or the prompt holds already are left out.
  */
 function knownTagMatches(knownTags: string[], prefix: string, dictionary: TagDictionary, elsewhere: ReadonlySet<string>): string[] {
   const typed = normalizeTag(prefix);
   if (typed.length < KNOWN_TAG_MIN_TYPED) return [];
-  const matches: string[] = [];
+  const matches: { tag: string; rank: number }[] = [];
   for (const tag of knownTagSet(knownTags)) {
-    if (tag.startsWith(typed) && !elsewhere.has(tag) && !dictionary.resolve(tag)) matches.push(tag);
+    const rank = tag === typed ? 0 : tag.startsWith(typed) ? 1 : tag.includes(`_${typed}`) ? 2 : -1;
+    if (rank >= 0 && !elsewhere.has(tag) && !dictionary.resolve(tag)) matches.push({ tag, rank });
   }
-  matches.sort((a, b) => Number(b === typed) - Number(a === typed) || a.length - b.length || (a < b ? -1 : 1));
-  return matches.slice(0, KNOWN_TAGS_OFFERED);
+  // (Array.prototype.sort is stable: the setting's order within a rank.)
+  matches.sort((a, b) => a.rank - b.rank);
+  return matches.slice(0, KNOWN_TAGS_OFFERED).map((match) => match.tag);
 }
 
 /**

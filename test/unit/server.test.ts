@@ -1096,19 +1096,48 @@ describe('language server, dictionary-only', () => {
     await client.changeSettings({ modelFolder: NO_MODEL });
   });
 
-  test('known tags are offered in completion: below real matches, first when typed in full, not twice', async () => {
-    const uri = await client.open('known-completion.prompt', '1girl, best q\n1girl, mas\n1girl, masterpiece\nmasterpiece, 1girl, mas');
-    const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((item) => String(item.label));
-    assert.deepEqual((await labels(0, 13)).slice(0, 1), ['best quality']);
-    // 20 real tags start with "mas": the best few of them first, then masterpiece.
-    const mas = await labels(1, 10);
-    assert.equal(mas.indexOf('masterpiece'), 4, mas.join(', '));
+  test('known tags are offered in completion: first from 3 letters (after a real tag typed in full), first when typed in full, not twice', async () => {
+    const lines = ['1girl, best q', '1girl, mas', '1girl, masterpiece', 'masterpiece, 1girl, mas', 'best', 'mast', 'masterp', 'worst', 'qual', 'be', '1girl, very'];
+    const uri = await client.open('known-completion.prompt', lines.join('\n'));
+    const labels = async (line: number): Promise<string[]> => (await client.completionItems(uri, line, lines[line]!.length)).map((item) => String(item.label));
+    assert.deepEqual((await labels(0)).slice(0, 1), ['best quality']);
+    // 20 real tags start with "mas" (mask…): masterpiece, in most prompts, before them.
+    const mas = await labels(1);
+    assert.equal(mas[0], 'masterpiece', mas.join(', '));
     assert.equal(mas.length, 20);
-    const full = await client.completionItems(uri, 2, 18);
+    const full = await client.completionItems(uri, 2, lines[2]!.length);
     assert.equal(full[0]!.label, 'masterpiece');
     assert.equal(full[0]!.preselect, true);
     assert.equal(full.filter((item) => item.preselect).length, 1);
-    assert.ok(!(await labels(3, 23)).includes('masterpiece'), 'already in the prompt');
+    assert.ok(!(await labels(3)).includes('masterpiece'), 'already in the prompt');
+    // Before bestiality, misaka_worst, world_masterpiece_theater (the user study's lists).
+    for (const [line, known] of [[4, 'best quality'], [6, 'masterpiece'], [7, 'worst quality']] as const) {
+      const items = await client.completionItems(uri, line, lines[line]!.length);
+      assert.equal(items[0]!.label, known, items.slice(0, 5).map((item) => String(item.label)).join(', '));
+      assert.equal(items[0]!.preselect, true);
+      assert.equal(items.filter((item) => item.preselect).length, 1);
+    }
+    // `mast` is a real tag typed in full: it stays first, masterpiece next, the rest in their order.
+    const mast = await labels(5);
+    assert.deepEqual(mast.slice(0, 2), ['mast', 'masterpiece'], mast.join(', '));
+    // At a word's start, in the setting's order (at most 3); the real matches after them, in their order.
+    const qual = await labels(8);
+    assert.deepEqual(qual.slice(0, 3), ['best quality', 'amazing quality', 'great quality'], qual.join(', '));
+    const plain = await client.open('known-completion-plain.prompt', 'qual\n1girl, very');
+    const withoutKnown = async (line: number, column: number): Promise<string[]> => {
+      await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { knownTags: [] } });
+      try {
+        return (await client.completionItems(plain, line, column)).map((item) => String(item.label));
+      } finally {
+        await client.changeSettings({ modelFolder: NO_MODEL });
+      }
+    };
+    assert.deepEqual(qual.slice(3), (await withoutKnown(0, 4)).slice(0, 17));
+    const very = await labels(10);
+    assert.deepEqual(very.slice(0, 2), ['very aesthetic', 'very displeasing']);
+    assert.deepEqual(very.slice(2), (await withoutKnown(1, 11)).slice(0, 18));
+    // Two letters: no known tag.
+    assert.ok(!(await labels(9)).some((label) => label.includes(' ')));
   });
 
   test('an abbreviation (`detco`) completes to detached_collar; a known tag it starts comes before such guesses', async () => {
