@@ -508,26 +508,43 @@ export class CompactTagDictionary implements TagDictionary {
     return this.byFirstCharacter.get(code) ?? new Uint32Array(0);
   }
 
-  /** Real tags near an unknown one: an alias it spells, typos (edit distance) and abbreviations it writes. */
+  /**
+   * Real tags near an unknown one, in completion's order for what it would have typed: an alias it
+   * spells; one-edit typos of popular tags more popular than every abbreviation (`holdig` → holding,
+   * as popularTypos()); the tags it abbreviates or starts, most posts first (`detco` → detached_collar,
+   * `choco` → chocolate: an abbreviation left as written, which completion lists before typos); then
+   * the other typos (edit distance), fewest edits first, then most posts.
+   */
   nearest(tag: string, k: number): TagInfo[] {
     const query = normalizeTag(tag);
     if (!query || k <= 0) return [];
     const maxEdits = allowedEdits(query.length);
-    const found: { id: number; distance: number }[] = [];
+    const typos: { id: number; distance: number }[] = [];
     for (let id = 0; id < this.size; id++) {
       const name = this.names[id];
       if (Math.abs(name.length - query.length) > maxEdits || name === query) continue;
       const distance = boundedEditDistance(query, name, maxEdits, false);
-      if (distance <= maxEdits) found.push({ id, distance });
+      if (distance <= maxEdits) typos.push({ id, distance });
     }
+    typos.sort((a, b) => a.distance - b.distance || a.id - b.id);
+    const abbreviations = this.abbreviationsOf(query, k);
+    let mostPopular = POPULAR_TYPO_RANK;
+    for (const id of abbreviations) mostPopular = Math.min(mostPopular, id);
+    const popularTypos = query.length < TYPO_BEFORE_ABBREVIATION_MIN_LENGTH || abbreviations.length === 0
+      ? []
+      : typos.filter((typo) => typo.distance === 1 && typo.id < mostPopular).slice(0, TYPOS_BEFORE_ABBREVIATIONS).map((typo) => typo.id);
     // An alias spelled exactly is the nearest of all: it names the canonical tag.
-    const viaAlias = this.resolveId(query);
-    if (viaAlias?.viaAlias) found.push({ id: viaAlias.id, distance: -1 });
-    // An abbreviation left as written (`detco`) means its tag: after one-edit typos, before two-edit ones.
-    for (const id of this.abbreviationIds(query, k, () => true, new Set())) found.push({ id, distance: 1.5 });
-    found.sort((a, b) => a.distance - b.distance || a.id - b.id);
-    const ids = [...new Set(found.map((entry) => entry.id))];
-    return ids.slice(0, k).map((id) => this.info(id));
+    const viaAlias = this.resolveId(query)?.viaAlias === undefined ? [] : [this.resolveId(query)!.id];
+    const ids = new Set([...viaAlias, ...popularTypos, ...abbreviations, ...typos.map((typo) => typo.id)]);
+    return [...ids].slice(0, k).map((id) => this.info(id));
+  }
+
+  /** Up to `limit` tags that `query` abbreviates or starts (from ABBREVIATION_MIN_LENGTH letters), most posts first. */
+  private abbreviationsOf(query: string, limit: number): number[] {
+    if (compactAbbreviation(query).length < ABBREVIATION_MIN_LENGTH) return [];
+    const all = (): boolean => true;
+    const starting = this.topPrefixIds(query, limit + 1, all).filter((id) => this.names[id] !== query);
+    return [...new Set([...starting, ...this.abbreviationIds(query, limit, all, new Set())])].sort((a, b) => a - b).slice(0, limit);
   }
 
   categoryFilter(categories: number[] | undefined): (id: number) => boolean {

@@ -206,10 +206,22 @@ test('dictionary: categories filter the matches', () => {
 test('dictionary: nearest() suggests real tags for a misspelling', () => {
   assert.equal(dictionary.nearest('thighhigs', 3)[0].name, 'thighhighs');
   assert.equal(dictionary.nearest('lnog hair', 3)[0].name, 'long_hair');
-  // An abbreviation left as written: its tags, after the one-edit typos.
+  // An abbreviation left as written: its tags, most posts first.
   assert.deepEqual(dictionary.nearest('lohai', 2).map((tag) => tag.name), ['long_hair', 'low-tied_long_hair']);
-  assert.ok(dictionary.nearest('detco', 3).some((tag) => tag.name === 'detached_collar'));
   assert.equal(dictionary.nearest('smille', 3)[0].name, 'smile');
+});
+
+test('dictionary: nearest() orders as completion does: an abbreviation (or a tag it starts) before a rarer one-edit typo, a popular typo before abbreviations', () => {
+  // deto (an artist, 193 posts) and choo (82) are one edit away; completion lists detached_collar, chocolate.
+  assert.deepEqual(dictionary.nearest('detco', 3).map((tag) => tag.name).slice(0, 2), ['detached_collar', 'deto']);
+  assert.equal(dictionary.nearest('choco', 3)[0].name, 'chocolate');
+  // Typos of popular tags still come first, before the tags they abbreviate (holding_gun for holdig).
+  for (const [typo, tag] of [['holdig', 'holding'], ['ponytial', 'ponytail'], ['smlie', 'smile'], ['twintals', 'twintails'], ['school unifrom', 'school_uniform'],
+    ['wite background', 'white_background'], ['blu eyes', 'blue_eyes'], ['bkini', 'bikini'], ['thighhigs', 'thighhighs'], ['lnog hair', 'long_hair']]) {
+    assert.equal(dictionary.nearest(typo, 3)[0]!.name, tag, typo);
+  }
+  // An alias spelled exactly first of all.
+  assert.equal(dictionary.nearest('longhair', 3)[0]!.name, 'long_hair');
 });
 
 test('dictionary: edit distance counts swaps as one edit and respects the bound', () => {

@@ -1149,8 +1149,10 @@ describe('language server, dictionary-only', () => {
     const text = '1girl, detco';
     const written = await client.open('abbreviation-fix.prompt', text);
     const [unknown] = await client.waitForDiagnostics(written, (d) => d.length === 1);
-    const titles = (await client.codeActions(written, [unknown!])).map((action) => action.title);
-    assert.ok(titles.some((title) => title.startsWith('Did you mean "detached_collar"?')), titles.join(' | '));
+    const fixes = await client.codeActions(written, [unknown!]);
+    // The preferred one (Auto Fix's), as completion lists it: not deto, an artist one edit away.
+    assert.match(fixes[0]!.title, /^Did you mean "detached_collar"\?/, fixes.map((action) => action.title).join(' | '));
+    assert.equal(fixes[0]!.isPreferred, true);
     await client.changeSettings({ modelFolder: NO_MODEL, diagnostics: { knownTags: ['detco_style'] } });
     assert.deepEqual((await labels(0, 12)).slice(0, 2), ['detco style', 'detached_collar']);
     await client.changeSettings({ modelFolder: NO_MODEL });
