@@ -81,3 +81,41 @@ export function networkNameAt(line: string, character: number, parsed?: ParsedPr
   }
   return { kind: kindOf(bracketed?.[1]), start: character - typed.length, end, typed };
 }
+
+/** The extra-network keywords a1111 reads in `<…:name:weight>` (`lyco` is LyCORIS's, read as a LoRA). */
+export const NETWORK_KEYWORDS = ['lora', 'lyco', 'hypernet'] as const;
+
+/**
+ * A word begun with `<` at `character` (`<lo|`, or tagcomplete's shorthand `<l:add|`): on its way to
+ * a network, `<lora:name:1>`, not to a tag. `keywords`: those its letters start (none for `<3`, `<o`);
+ * `name`: what was typed after its colon, if one was; `start`/`end`: the span an item replaces (the
+ * keyword's letters and colon, and a name begun after one).
+ */
+export interface NetworkKeywordAt {
+  keywords: (typeof NETWORK_KEYWORDS)[number][];
+  name: string;
+  start: number;
+  end: number;
+}
+
+const KEYWORD_BEFORE = /(?:^|[\s,([{|])(<([^\s,<>:()[\]{}|]*)(?::([^<>:,]*))?)$/;
+
+/** The `<` word being typed at `character`; none in a comment, or where the text is a network name already (`<lora:|`, networkNameAt). */
+export function networkKeywordAt(line: string, character: number, parsed?: ParsedPrompt): NetworkKeywordAt | undefined {
+  if (parsed?.tokens.some((t) => t.kind === 'comment' && t.start < character)) return undefined;
+  if (networkNameAt(line, character, parsed)) return undefined;
+  const match = KEYWORD_BEFORE.exec(line.slice(0, character));
+  if (!match) return undefined;
+  const [, written, letters, name] = match as unknown as [string, string, string, string | undefined];
+  const typed = letters.toLowerCase();
+  const keywords = NETWORK_KEYWORDS.filter((keyword) => keyword.startsWith(typed));
+  let end = character;
+  if (name === undefined) {
+    // `<lo|ra`: the keyword's letters after the cursor, and its colon, are replaced too.
+    while (end < line.length && !/[\s,<>:()[\]{}|]/.test(line[end]!)) end++;
+    if (line[end] === ':') end++;
+  } else {
+    while (end < line.length && !/[\s,<>:]/.test(line[end]!)) end++;
+  }
+  return { keywords, name: name ?? '', start: character - written.length, end };
+}

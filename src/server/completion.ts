@@ -3,7 +3,7 @@
 // engine's rank, so VS Code neither filters the list further nor reorders it. The list is incomplete:
 // each keystroke asks again, and a newer request for a document cancels the older one. A tag started
 // with `_` completes the names of wildcard files instead (wildcards.ts), and `<lora:` or `embedding:` the
-// names of LoRA and embedding files (networks.ts). Tags the user picked before rank higher
+// names of LoRA and embedding files (networks.ts); a word begun with `<`, the keywords `<lora:`… Tags the user picked before rank higher
 // (pickedTags.ts): each tag item's command tells the server it was picked. With a translation file,
 // typing a translation proposes its tags, and every tag shows its translation (translations.ts).
 import {
@@ -31,7 +31,7 @@ import { compactCount, parseLine, postCount, tagMarkdown, type ServerContext } f
 import { contextBefore, tagsOfPrompt } from './lineTags';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { networkFiles, networkItems, networkMarkdown, type NetworkData } from './networks';
-import { networkNameAt } from '../prompt/networks';
+import { networkKeywordAt, networkNameAt, type NetworkKeywordAt } from '../prompt/networks';
 import type { FolderFile } from './folderFiles';
 import { matchWildcards, wildcardFiles, wildcardMarkdown, withEntries, type WildcardFile } from './wildcards';
 
@@ -69,6 +69,9 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   }
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;
+  // A word begun with `<` (`<lo`, `<l:add`) is on its way to a network: a1111's keywords first, and
+  // only the tags that start with the `<` as typed (`<o>_<o>`, `<3` → heart), none that would drop it.
+  const keyword = networkKeywordAt(line, column, cursor.parsed);
   const style = insertStyleOf(settings, document.uri);
   const edit = tagEdit(line, params.position, current, style);
   const { typed, range, leading, trailing } = edit;
@@ -90,8 +93,9 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const translations = ctx.translations.get(settings.translationFile);
   const byTranslation = translations && current.typed.trim() ? translationCandidates(translations, current.typed, engine.dictionary, categories, elsewhere) : undefined;
   // The tags left of it as the check reads them (`[honkai: star rail]` one tag).
-  const completions = await candidates(engine, contextBefore(line, cursor.parsed, engine.dictionary, current.start), current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation }, signal);
+  const ranked = await candidates(engine, contextBefore(line, cursor.parsed, engine.dictionary, current.start), current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation }, signal);
   signal.throwIfAborted();
+  const completions = keyword ? ranked.filter((completion) => completion.kind !== 'fuzzy' && completion.kind !== 'abbreviation') : ranked;
 
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
   const embeddings = await embeddingMatches(ctx, settings, current.prefix, engine.dictionary, elsewhere);
@@ -151,20 +155,48 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     const knownItems = words.filter((word, i) => i < known.length && word.name !== typedName).map((word) => word.item);
     const embeddingItems = words.filter((word, i) => i >= known.length && word.name !== typedName).map((word) => word.item);
     const guessed = completions.findIndex((completion) => completion.kind === 'abbreviation' || completion.kind === 'fuzzy');
-    items.splice(Math.min(KNOWN_TAG_RANK, guessed < 0 ? items.length : guessed), 0, ...embeddingItems);
+    items.splice(Math.min(EMBEDDING_RANK, guessed < 0 ? items.length : guessed), 0, ...embeddingItems);
     // (A real tag typed in full is first by exactMatchFirst, which knows when one counts.)
     const resolved = engine.dictionary.resolve(current.prefix);
     const realFirst = resolved !== undefined && completions[0]?.tag === resolved.tag.name;
     items.splice(realFirst ? 1 : 0, 0, ...knownItems);
     items.unshift(...typedInFull);
-    items.length = Math.min(items.length, settings.completion.count);
-    items.forEach((item, rank) => {
-      item.sortText = String(rank).padStart(5, '0');
-      if (rank === 0) item.preselect = true;
-      else delete item.preselect;
-    });
+    renumber(items, settings.completion.count);
+  }
+  if (keyword && keyword.keywords.length > 0) {
+    items.unshift(...networkKeywordItems(keyword, params.position.line, line.slice(keyword.start, column)));
+    renumber(items, settings.completion.count);
   }
   return { isIncomplete: true, items };
+}
+
+/** The list cut to `count`, each item's sortText its place, the first preselected. */
+function renumber(items: CompletionItem[], count: number): void {
+  items.length = Math.min(items.length, count);
+  items.forEach((item, rank) => {
+    item.sortText = String(rank).padStart(5, '0');
+    if (rank === 0) item.preselect = true;
+    else delete item.preselect;
+  });
+}
+
+const KEYWORD_DETAIL: Record<string, string> = {
+  lora: 'LoRA (a1111 extra network): <lora:name:weight>',
+  lyco: 'LyCORIS, read by a1111 as a LoRA: <lyco:name:weight>',
+  hypernet: 'hypernetwork (a1111 extra network): <hypernet:name:weight>',
+};
+
+/** `<lora:` and the others for a `<` word: accepting one opens the list of the files' names (networks.ts). */
+function networkKeywordItems(at: NetworkKeywordAt, line: number, typed: string): CompletionItem[] {
+  const range = { start: { line, character: at.start }, end: { line, character: at.end } };
+  return at.keywords.map((keyword): CompletionItem => ({
+    label: `<${keyword}:`,
+    kind: CompletionItemKind.Keyword,
+    detail: KEYWORD_DETAIL[keyword],
+    filterText: typed,
+    textEdit: { range, newText: `<${keyword}:${at.name}` },
+    command: SUGGEST_NEXT_TAG,
+  }));
 }
 
 /** With `, ` written after the item, open the list again: the model's next tags for the longer prompt. */
@@ -259,7 +291,7 @@ async function candidates(
 const KNOWN_TAGS_OFFERED = 3;
 const KNOWN_TAG_MIN_TYPED = 3;
 /** The list position embedding names take at the latest (0-based), below the model's best real matches. */
-const KNOWN_TAG_RANK = 4;
+const EMBEDDING_RANK = 4;
 
 /**
  * The known tags (danbooruGpt.diagnostics.knownTags) that what was typed starts, or starts a word of

@@ -5,8 +5,21 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { networkNameAt, networkOfToken } from '../../src/prompt/networks';
+import { networkKeywordAt, networkNameAt, networkOfToken } from '../../src/prompt/networks';
 import { headerAliases } from '../../src/server/networks';
+
+test('networkKeywordAt: a word begun with < is on its way to a network keyword, its span what an item replaces', () => {
+  assert.deepEqual(networkKeywordAt('1girl, <lo', 10), { keywords: ['lora'], name: '', start: 7, end: 10 });
+  assert.deepEqual(networkKeywordAt('<', 1), { keywords: ['lora', 'lyco', 'hypernet'], name: '', start: 0, end: 1 });
+  assert.deepEqual(networkKeywordAt('1girl, <l:add_det, smile', 13), { keywords: ['lora', 'lyco'], name: 'add', start: 7, end: 17 });
+  assert.deepEqual(networkKeywordAt('(<HYP', 5), { keywords: ['hypernet'], name: '', start: 1, end: 5 });
+  // The keyword's letters and colon after the cursor are replaced too.
+  assert.deepEqual(networkKeywordAt('<lo|ra:x'.replace('|', ''), 3), { keywords: ['lora'], name: '', start: 0, end: 6 });
+  assert.deepEqual(networkKeywordAt('smile, <3', 9), { keywords: [], name: '', start: 7, end: 9 });
+  assert.equal(networkKeywordAt('1girl, <lora:', 13), undefined, 'a name is typed there');
+  assert.equal(networkKeywordAt('a<lo', 4), undefined, 'not at a word start');
+  assert.equal(networkKeywordAt('<o>_<o', 6), undefined);
+});
 
 test('networkNameAt: a LoRA name is typed after <lora: or <lyco:, and ends at its weight or >', () => {
   assert.deepEqual(networkNameAt('1girl, <lora:', 13), { kind: 'lora', start: 13, end: 13, typed: '' });

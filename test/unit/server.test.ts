@@ -1865,6 +1865,38 @@ describe('language server, LoRA and embedding names', () => {
     assert.match((resolved.documentation as { value: string }).value, /Trigger words: `detailed`/);
   });
 
+  test('a word begun with `<` completes the network keywords, never a tag that drops the `<`; accepting one goes on to the names', async () => {
+    const lines = ['1girl, <lo', '1girl, <l:add', '<', '1girl, <hyp, smile', '1girl, <3', '1girl, <x'];
+    const text = lines.join('\n');
+    const uri = await client.open('network-keywords.prompt', text);
+    const at = (line: number): Promise<CompletionItem[]> => client.completionItems(uri, line, lines[line]!.length - (line === 3 ? 7 : 0));
+    const lo = await at(0);
+    assert.equal(lo[0]!.label, '<lora:');
+    assert.equal(lo[0]!.preselect, true);
+    assert.equal(lo[0]!.command?.command, 'editor.action.triggerSuggest', 'the LoRA names come next');
+    assert.equal(applyCompletion(text, lo[0]!).split('\n')[0], '1girl, <lora:');
+    // (long_hair and the others were offered, and wrote `1girl, long hair, `.)
+    assert.deepEqual(lo.map((i) => i.label), ['<lora:'], lo.map((i) => String(i.label)).join(' | '));
+    // tagcomplete's shorthand: the name typed after it is kept, and completes as a LoRA's.
+    const shorthand = await at(1);
+    assert.deepEqual(shorthand.map((i) => i.label), ['<lora:', '<lyco:']);
+    const written = applyCompletion(text, shorthand[0]!).split('\n')[1]!;
+    assert.equal(written, '1girl, <lora:add');
+    const names = await client.open('network-keywords-then.prompt', written);
+    assert.equal((await client.completionItems(names, 0, written.length))[0]!.label, 'add_detail');
+    assert.deepEqual((await at(2)).map((i) => i.label).slice(0, 3), ['<lora:', '<lyco:', '<hypernet:']);
+    const hypernet = await at(3);
+    assert.equal(hypernet[0]!.label, '<hypernet:');
+    assert.equal(applyCompletion(text, hypernet[0]!).split('\n')[3], '1girl, <hypernet:, smile');
+    // Tags that start with the `<` as typed are still offered (`<3` is heart's alias); nothing else.
+    assert.deepEqual((await at(4)).map((i) => i.label), ['<3 → heart']);
+    assert.deepEqual(await at(5), []);
+    // (An alias starting with `<` writes its tag: `<3 → heart`, listed after the keywords for `<`.)
+    for (const line of [0, 1, 2, 3]) {
+      for (const item of await at(line)) assert.ok(String(item.label).startsWith('<') && (editOf(item).newText.startsWith('<') || String(item.label).includes(' → ')), String(item.label));
+    }
+  });
+
   test("ComfyUI's `embedding:` completes the embedding files by name, with the separator", async () => {
     const text = 'embedding:, 1girl\n(embedding:bad';
     const uri = await client.open('embeddings.prompt', text);
