@@ -148,8 +148,9 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   if (words.length > 0) {
     // A word typed in full first. Known tags (quality tags, in most prompts) the typed letters start
     // (or a word of: `qual`) come first too, after a real tag typed in full (`mast`): `best` would
-    // list bestiality and 3 other rarer tags before best quality. Embedding names after the best few
-    // real matches, above abbreviations and typo-tolerant ones.
+    // list bestiality and 3 other rarer tags before best quality; but not before a real match as common
+    // as KNOWN_TAG_BELOW_POSTS (`gre` green_eyes, `medi` medium_breasts, `very` very_long_hair), only
+    // after the best few, as embedding names are, above abbreviations and typo-tolerant ones.
     const typedName = normalizeTag(current.prefix);
     const typedInFull = words.filter((word) => word.name === typedName).map((word) => word.item);
     const knownItems = words.filter((word, i) => i < known.length && word.name !== typedName).map((word) => word.item);
@@ -159,7 +160,9 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     // (A real tag typed in full is first by exactMatchFirst, which knows when one counts.)
     const resolved = engine.dictionary.resolve(current.prefix);
     const realFirst = resolved !== undefined && completions[0]?.tag === resolved.tag.name;
-    items.splice(realFirst ? 1 : 0, 0, ...knownItems);
+    const rival = completions[realFirst ? 1 : 0];
+    const knownFirst = rival === undefined || rival.kind === 'abbreviation' || rival.kind === 'fuzzy' || rival.count < KNOWN_TAG_BELOW_POSTS;
+    items.splice(knownFirst ? (realFirst ? 1 : 0) : Math.min(EMBEDDING_RANK, guessed < 0 ? items.length : guessed), 0, ...knownItems);
     items.unshift(...typedInFull);
     renumber(items, settings.completion.count);
   }
@@ -289,6 +292,8 @@ async function candidates(
 
 /** How many known tags (quality tags and the user's own) a list offers at most, from which letter. */
 const KNOWN_TAGS_OFFERED = 3;
+/** Known tags come first unless the first real match has this many posts (green_eyes 849k; mask, 125k, is less likely meant than masterpiece). */
+const KNOWN_TAG_BELOW_POSTS = 500_000;
 const KNOWN_TAG_MIN_TYPED = 3;
 /** The list position embedding names take at the latest (0-based), below the model's best real matches. */
 const EMBEDDING_RANK = 4;
