@@ -604,6 +604,28 @@ export function wildcardOf(text: string): WrittenWildcard | undefined {
   return { name, nameStart, nameEnd: nameStart + written.length, end: match[0].length };
 }
 
+/**
+ * Every wildcard a text holds where one may start (at its start or after a space): `__a__ __b__`,
+ * `long __color__ hair`; columns from the text's start.
+ */
+export function wildcardsIn(text: string): (WrittenWildcard & { start: number })[] {
+  const found: (WrittenWildcard & { start: number })[] = [];
+  for (let at = text.indexOf('__'); at >= 0; at = text.indexOf('__', at)) {
+    if (at > 0 && !isSpace(text.charCodeAt(at - 1))) {
+      at += 2;
+      continue;
+    }
+    const wildcard = wildcardOf(text.slice(at));
+    if (!wildcard) {
+      at += 2;
+      continue;
+    }
+    found.push({ start: at, name: wildcard.name, nameStart: at + wildcard.nameStart, nameEnd: at + wildcard.nameEnd, end: at + wildcard.end });
+    at += wildcard.end;
+  }
+  return found;
+}
+
 /** The name of the wildcard a `wildcard` token starts with: `__color__ shirt` → `color`; undefined for other text. */
 export function wildcardName(text: string): string | undefined {
   return wildcardOf(text)?.name;

@@ -13,7 +13,7 @@ import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
-import { normalizeTag, promptSegmentsOf, wildcardOf, type ParsedPrompt, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
+import { normalizeTag, promptSegmentsOf, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -656,32 +656,45 @@ function fileProblems(line: string, parsed: ParsedPrompt, files: NamedFiles, typ
         severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
         message: `No ${noun} named "${network.name}" in the ${noun} folders (danbooruGpt.${FOLDER_SETTING[network.kind]}).${why}`, data,
       }));
-    } else if (token.kind === 'wildcard' && files.wildcards) {
-      const wildcard = wildcardOf(text);
-      if (!wildcard) continue;
-      const { name } = wildcard;
-      const range = { start: { line: 0, character: token.start }, end: { line: 0, character: token.start + wildcard.end } };
-      // A fix keeps what is written around the name (`__~name__`).
-      const writtenAs = (otherName: string): string => text.slice(0, wildcard.nameStart) + otherName + text.slice(wildcard.nameEnd, wildcard.end);
-      if (filesOfWildcard(files.wildcards, name).length > 0) {
-        const written = namesInAnotherCase(files.wildcards, name);
-        if (written.length === 0) continue;
-        const data: UnknownFileData = { replacements: written.map(writtenAs) };
-        into.push(fileProblem({
-          range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.WildcardCase, data,
-          message: `"__${name}__" names ${written.map((n) => `"${n}"`).join(', ')} in another case: Dynamic Prompts compares case on Linux and macOS, and will not find it there.`,
-        }));
-        continue;
-      }
-      // Not read all (a folder past its 20,000 files, a collection left out): the file may be among the rest.
-      if (isIncomplete(files.wildcards)) continue;
-      const data: UnknownFileData = { replacements: nearestNames(name, files.wildcards.map((f) => f.name)).map(writtenAs) };
-      into.push(fileProblem({
-        range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
-        message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`, data,
-      }));
     }
   }
+  if (!files.wildcards) return;
+  // Every wildcard of a `__a__ __b__` token, and those a tag holds (`long __color__ hair`).
+  const holders = [...parsed.tokens.filter((token) => token.kind === 'wildcard'), ...parsed.tags.filter((tag) => tag.text.includes('__'))];
+  if (holders.length === 0) return;
+  const before = into.length;
+  for (const holder of holders) {
+    if (holder.end === typingEnd) continue;
+    const text = line.slice(holder.start, holder.end);
+    for (const wildcard of wildcardsIn(text)) wildcardProblem(text, holder.start, wildcard, files.wildcards, into);
+  }
+  // (Tokens and tags were read one after the other: the line's order again.)
+  if (into.length > before) into.sort((a, b) => a.start - b.start);
+}
+
+/** The problem of one wildcard written at `offset` + its columns in `text`, if its name finds no file (or one in another case). */
+function wildcardProblem(text: string, offset: number, wildcard: WrittenWildcard & { start: number }, wildcards: WildcardFile[], into: LineProblem[]): void {
+  const { name, start } = wildcard;
+  const range = { start: { line: 0, character: offset + start }, end: { line: 0, character: offset + wildcard.end } };
+  // A fix keeps what is written around the name (`__~name__`).
+  const writtenAs = (otherName: string): string => text.slice(start, wildcard.nameStart) + otherName + text.slice(wildcard.nameEnd, wildcard.end);
+  if (filesOfWildcard(wildcards, name).length > 0) {
+    const written = namesInAnotherCase(wildcards, name);
+    if (written.length === 0) return;
+    const data: UnknownFileData = { replacements: written.map(writtenAs) };
+    into.push(fileProblem({
+      range, severity: DiagnosticSeverity.Information, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.WildcardCase, data,
+      message: `"__${name}__" names ${written.map((n) => `"${n}"`).join(', ')} in another case: Dynamic Prompts compares case on Linux and macOS, and will not find it there.`,
+    }));
+    return;
+  }
+  // Not read all (a folder past its 20,000 files, a collection left out): the file may be among the rest.
+  if (isIncomplete(wildcards)) return;
+  const data: UnknownFileData = { replacements: nearestNames(name, wildcards.map((f) => f.name)).map(writtenAs) };
+  into.push(fileProblem({
+    range, severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownFile,
+    message: `No wildcard file for "__${name}__" in the wildcard folders (danbooruGpt.wildcardFolders).`, data,
+  }));
 }
 
 export class DiagnosticsScheduler {

@@ -1801,6 +1801,15 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.match(((await client.hover(uri, 0, 10))!.contents as { value: string }).value, /1 option of \[.*cat\\\.txt\]/);
   });
 
+  test('every wildcard a tag holds is checked, not only the first (`__hair_color__ __nope__`, `long __pozes__ hair`)', async () => {
+    const text = '1girl, __hair_color__ __nope__, long __poses__ hair, long __pozes__ hair, __poses__ __hair_color__';
+    const uri = await client.open('wildcards-several.prompt', text);
+    const problems = await client.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(problems.map((d) => text.slice(d.range.start.character, d.range.end.character)), ['__nope__', '__pozes__']);
+    const fixes = await client.codeActions(uri, [problems[1]!]);
+    assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('__pozes__', '__poses__'));
+  });
+
   test("a wildcard after a Dynamic Prompts sampler (`__~name__`, `__@name__`, `__!name__`) names its file: checked, hovered, opened", async () => {
     const text = '1girl, __~hair_color__, __@poses__, __!animals/*__, __~hair_colour__';
     const uri = await client.open('wildcards-sampler.prompt', text);
