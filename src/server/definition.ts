@@ -12,7 +12,7 @@ export async function provideDefinition(ctx: ServerContext, params: DefinitionPa
   const line = document.line(params.position.line);
   const column = Math.min(params.position.character, line.length);
   const engine = await ctx.engines.engine();
-  const token = wildcardAt(parseLine(line, engine.dictionary), column);
+  const token = wildcardAt(parseLine(line, engine.dictionary), column, line);
   const wildcard = token && await wildcardOfToken(ctx.folders, await ctx.settings.forDocument(document.uri), line.slice(token.start, token.end));
   if (!wildcard) return null;
   return wildcard.files.map((file) => {

@@ -23,7 +23,7 @@ export async function provideHover(ctx: ServerContext, params: HoverParams, toke
   if (token.isCancellationRequested) return null;
   const parsed = parseLine(line, engine.dictionary);
   const column = Math.min(params.position.character, line.length);
-  const wildcard = wildcardAt(parsed, column);
+  const wildcard = wildcardAt(parsed, column, line);
   if (wildcard) return wildcardHover(ctx, document.uri, params.position.line, line.slice(wildcard.start, wildcard.end), wildcard.start);
   const network = tokenAt(parsed, column, 'network');
   if (network) return networkHover(ctx, document.uri, params.position.line, line.slice(network.start, network.end), network.start);

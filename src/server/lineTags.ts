@@ -5,7 +5,7 @@
 // its own `:` in [ ] (`[honkai: star rail]`) is one tag again; and the options of a choice or an
 // alternation written on into a tag (`[cat|dog] ears`) name the tags they make.
 import type { TagDictionary } from '../model/index';
-import { normalizeTag, tokenAt, type ParsedPrompt, type PromptTag } from '../prompt/parser';
+import { normalizeTag, tokenAt, wildcardsIn, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { lastContextMemo } from '../util/memo';
 import { canonicalName, parseLine, resolveCached } from './serverContext';
 
@@ -39,10 +39,16 @@ export function heldWildcards(tag: PromptTag): { start: number; end: number }[] 
   return found;
 }
 
-/** The wildcard at `column`: a token of its own (`__color__ shirt`) or one a tag holds (`long __color__ hair`). */
-export function wildcardAt(parsed: ParsedPrompt, column: number): { start: number; end: number } | undefined {
+/**
+ * The wildcard at `column`: a token of its own (`__color__ shirt`, the whole token), the one under it of
+ * a token holding several (`__a__ __b__`), or one a tag holds (`long __color__ hair`).
+ */
+export function wildcardAt(parsed: ParsedPrompt, column: number, line?: string): { start: number; end: number } | undefined {
   const token = tokenAt(parsed, column, 'wildcard');
-  if (token) return token;
+  if (token) {
+    const under = line === undefined ? undefined : wildcardsIn(line.slice(token.start, token.end)).find((w) => w.start > 0 && token.start + w.start <= column && column < token.start + w.end);
+    return under ? { start: token.start + under.start, end: token.start + under.end } : token;
+  }
   const tag = parsed.tags.find((t) => t.start <= column && column < t.end);
   return tag && heldWildcards(tag).find((wildcard) => wildcard.start <= column && column < wildcard.end);
 }

@@ -1808,6 +1808,13 @@ describe('language server, Dynamic Prompts wildcards', () => {
     assert.deepEqual(problems.map((d) => text.slice(d.range.start.character, d.range.end.character)), ['__nope__', '__pozes__']);
     const fixes = await client.codeActions(uri, [problems[1]!]);
     assert.equal(applyEdits(text, fixes[0]!.edit!.changes![uri]!), text.replace('__pozes__', '__poses__'));
+    // Hover and Go to Definition on the second of a token's wildcards are its own, not the first's.
+    const second = text.lastIndexOf('__hair_color__') + 3;
+    const hover = await client.hover(uri, 0, text.lastIndexOf('__poses__ __hair') + 12);
+    assert.match((hover!.contents as { value: string }).value, /hair_color\.txt/);
+    assert.equal(text.slice(hover!.range!.start.character, hover!.range!.end.character), '__hair_color__');
+    const locations = await client.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position: { line: 0, character: second } });
+    assert.deepEqual(locations, [{ uri: pathToFileURL(path.join(folder, 'hair_color.txt')).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }]);
   });
 
   test("a wildcard after a Dynamic Prompts sampler (`__~name__`, `__@name__`, `__!name__`) names its file: checked, hovered, opened", async () => {
