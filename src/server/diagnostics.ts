@@ -1227,6 +1227,8 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     const canonical = resolved.tag.name;
     // `dress` of `{red|blue} dress` is no second `dress` when the prompt holds one.
     if (afterGroups?.has(tag) && partOfJoinedTag(tag)) continue;
+    // `side` of `[side|high] ponytail` is side_ponytail, a tag: not the alias `side` (its fix wrote `from side`).
+    if (pieces?.makes.has(tag)) continue;
     const key = segments[index] === 0 ? canonical : `${segments[index]}\u0000${canonical}`;
     const first = seen.get(key);
     if (first !== undefined && settings.duplicateTags) {

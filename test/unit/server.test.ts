@@ -225,6 +225,11 @@ describe('language server, dictionary-only', () => {
     assert.ok(fixes.some((a) => a.command?.arguments?.[0] === 'dgo_ears'), 'Add "dgo_ears" to known tags');
     const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
     assert.equal(fixLine(line, loadDictionary(), { ...DEFAULT_SETTINGS.diagnostics, parentheses: true }, style), line, 'Fix All leaves them');
+    // An option that makes a tag is that tag, not an alias alone: `side` of side_ponytail is no from_side.
+    for (const made of ['[side|high] ponytail', '{blonde|black} hair', '[twin|side] braids']) {
+      assert.deepEqual(lineProblems(made, loadDictionary(), { ...DEFAULT_SETTINGS.diagnostics, parentheses: true }), [], made);
+      assert.equal(fixLine(made, loadDictionary(), { ...DEFAULT_SETTINGS.diagnostics, parentheses: true }, style), made, 'Fix All wrote [from side|high] ponytail');
+    }
   });
 
   test('semantic tokens: tags coloured by category (general ones left to the grammar), for the range asked only', async () => {
