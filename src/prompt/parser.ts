@@ -97,8 +97,8 @@ const COMMA = 44;
 const FULLWIDTH_COMMA = 0xff0c;
 const IDEOGRAPHIC_COMMA = 0x3001;
 const COLON = 58;
-// The rest of a1111's `[:to:when]` from its first colon: `:smile:0.5]`.
-const EDIT_WITHOUT_FROM = /:(?:[^:[\]\\]|\\.)+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
+// The rest of a1111's `[:to:when]` from its first colon: `:smile:0.5]` (no `|`: `[:d|:3]` is alternation of faces).
+const EDIT_WITHOUT_FROM = /:(?:[^:[\]\\|]|\\.)+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
 const PIPE = 124;
 const HASH = 35;
 const DOLLAR = 36;

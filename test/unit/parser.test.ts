@@ -81,6 +81,7 @@ test('parser: alternation and prompt editing split tags inside square brackets',
   assertSpansExact('[:smile:0.5], x, [: long hair :0.3], [:d]');
   // Alternation has no `:when` in a1111's grammar: after a `|` in [ ], `:3` is the face, not a weight.
   assert.deepEqual(names('[smile|:3], [:3|smile], [smile:3]'), ['smile', ':3', ':3', 'smile', 'smile']);
+  assert.deepEqual(names('[smile|:d|:3], [:o|:0]'), ['smile', ':d', ':3', ':o', ':0'], 'no [:to:when] across a |');
   assertSpansExact('[smile|:3], [:3|smile]');
 });
 
