@@ -10,8 +10,9 @@
 //   plain: /([^\\\[\]():|]|\\.)+/
 //
 // So inside a bracket that is read as syntax every bracket must be too, a `(` holds one `:` at most,
-// `[a|b]` none; at the top a bracket that fits no rule is read as characters, and so is what it
-// holds, but a `|` is never a character: one no rule takes fails the whole parse. Pure functions.
+// `[a|b]` none; at the top a bracket that fits no rule is read as characters (what it holds is still
+// parsed: `[a:b:c [x|y]]` keeps its alternation), but a `|` is never a character: one no rule takes
+// fails the whole parse. Pure functions.
 
 /** A bracket as the grammar sees it, with what it holds at its own level (not inside its brackets). */
 interface Bracket {
@@ -28,14 +29,20 @@ interface Bracket {
   endsInNumber: boolean;
   lastColon: number;
   children: Bracket[];
+  /** Read as emphasis, prompt editing or alternation, with all it holds. */
+  syntax: boolean;
+  /** Where it is outermost: read as syntax, or as characters round what it holds, which read so too. */
+  readsAtTop: boolean;
 }
 
 // A backslash ending the part escapes nothing: no rule takes it.
 const TRAILING_BACKSLASH = /(?<!\\)(?:\\\\)*\\$/;
 const NUMBER_AFTER_COLON = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
-function bracketsOf(text: string): Bracket {
-  const top: Bracket = { kind: '(', open: -1, closed: true, end: text.length, colons: 0, pipes: 0, strays: 0, endsInNumber: false, lastColon: -1, children: [] };
+/** The text's brackets, the top (the text itself) first, each before those it holds. */
+function bracketsOf(text: string): Bracket[] {
+  const top: Bracket = { kind: '(', open: -1, closed: true, end: text.length, colons: 0, pipes: 0, strays: 0, endsInNumber: false, lastColon: -1, children: [], syntax: false, readsAtTop: false };
+  const all: Bracket[] = [top];
   const stack: Bracket[] = [top];
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -43,9 +50,10 @@ function bracketsOf(text: string): Bracket {
     if (c === '\\') {
       i++;
     } else if (c === '(' || c === '[') {
-      const bracket: Bracket = { kind: c, open: i, closed: false, end: text.length, colons: 0, pipes: 0, strays: 0, endsInNumber: false, lastColon: -1, children: [] };
+      const bracket: Bracket = { kind: c, open: i, closed: false, end: text.length, colons: 0, pipes: 0, strays: 0, endsInNumber: false, lastColon: -1, children: [], syntax: false, readsAtTop: false };
       current.children.push(bracket);
       stack.push(bracket);
+      all.push(bracket);
     } else if (c === ')' || c === ']') {
       // A closer of the other kind is no rule's: the bracket it is in cannot be syntax (`[a)|b]`).
       if (stack.length > 1 && current.kind === (c === ')' ? '(' : '[')) {
@@ -63,23 +71,19 @@ function bracketsOf(text: string): Bracket {
       current.pipes++;
     }
   }
-  return top;
-}
-
-/** Whether the grammar can read a bracket as emphasis, prompt editing or alternation (and all it holds). */
-function isSyntax(bracket: Bracket): boolean {
-  if (!bracket.closed || bracket.strays > 0) return false;
-  const { colons, pipes } = bracket;
-  const fits = bracket.kind === '('
-    ? pipes === 0 && colons <= 1
-    : (pipes > 0 && colons === 0) || (pipes === 0 && (colons === 0 || ((colons === 1 || colons === 2) && bracket.endsInNumber)));
-  // A child that is not syntax (its `lastColon` after a child does not matter: `[a:(b):1]` is `b` then `:1`).
-  return fits && bracket.children.every(isSyntax);
-}
-
-/** At the top, a bracket that is no rule's is read as characters, with what it holds; a `|` in it fails the parse. */
-function readsAtTop(bracket: Bracket): boolean {
-  return isSyntax(bracket) || (bracket.pipes === 0 && bracket.children.every(readsAtTop));
+  // Those it holds first (a loop, not a call a level: 10,000 nested brackets are a prompt one can paste).
+  for (let index = all.length - 1; index > 0; index--) {
+    const bracket = all[index]!;
+    const { colons, pipes } = bracket;
+    // Whether the grammar can read it as emphasis, prompt editing or alternation, and all it holds.
+    const fits = bracket.closed && bracket.strays === 0 && (bracket.kind === '('
+      ? pipes === 0 && colons <= 1
+      : (pipes > 0 && colons === 0) || (pipes === 0 && (colons === 0 || ((colons === 1 || colons === 2) && bracket.endsInNumber))));
+    bracket.syntax = fits && bracket.children.every((child) => child.syntax);
+    // At the top, a bracket no rule takes is read as characters; what it holds is still parsed, and a `|` in it fails the parse.
+    bracket.readsAtTop = bracket.syntax || (pipes === 0 && bracket.children.every((child) => child.readsAtTop));
+  }
+  return all;
 }
 
 /**
@@ -89,8 +93,8 @@ function readsAtTop(bracket: Bracket): boolean {
  * left to lark's choice among its readings, not modelled here.)
  */
 export function parsesAsA1111(part: string): boolean {
-  const top = bracketsOf(part);
-  return !TRAILING_BACKSLASH.test(part) && top.pipes === 0 && top.children.every(readsAtTop);
+  const [top] = bracketsOf(part);
+  return !TRAILING_BACKSLASH.test(part) && top!.pipes === 0 && top!.children.every((child) => child.readsAtTop);
 }
 
 /**
@@ -100,13 +104,7 @@ export function parsesAsA1111(part: string): boolean {
  * text is lark's choice among its readings: mostly none, not modelled.)
  */
 export function editingReadAsText(part: string): number[] {
-  const found: number[] = [];
-  const visit = (bracket: Bracket): void => {
-    if (bracket.kind === '[' && bracket.closed && bracket.endsInNumber && bracket.pipes === 0 && !isSyntax(bracket)) found.push(bracket.open);
-    bracket.children.forEach(visit);
-  };
-  bracketsOf(part).children.forEach(visit);
-  return found;
+  return bracketsOf(part).slice(1).filter((b) => b.kind === '[' && b.closed && b.endsInNumber && b.pipes === 0 && !b.syntax).map((b) => b.open);
 }
 
 /**
@@ -116,10 +114,10 @@ export function editingReadAsText(part: string): number[] {
  * `|` outside them.
  */
 export function outermostBrackets(part: string): { start: number; end: number }[] {
-  return bracketsOf(part).children.map((bracket) => ({ start: bracket.open, end: bracket.end }));
+  return bracketsOf(part)[0]!.children.map((bracket) => ({ start: bracket.open, end: bracket.end }));
 }
 
 /** Whether the part holds a `|` outside its brackets, or ends in a backslash: no escape makes it parse. */
 export function failsOutsideBrackets(part: string): boolean {
-  return TRAILING_BACKSLASH.test(part) || bracketsOf(part).pipes > 0;
+  return TRAILING_BACKSLASH.test(part) || bracketsOf(part)[0]!.pipes > 0;
 }

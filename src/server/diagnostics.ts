@@ -189,6 +189,22 @@ export interface TagBeingTyped {
 // A text ending in `:number`: a1111's re_weight on a prompt (each AND segment, and so a prompt without
 // one), and prompt editing's brackets (`[from:to:0.5]`, the text before the closing bracket).
 const ENDS_IN_WEIGHT = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/;
+const NUMBER_ONLY = /^(?:\d+\.?\d*|\.\d+)$/;
+
+/**
+ * Whether line[from..to) ends as ENDS_IN_WEIGHT says, read back from its end: a bracket's text is
+ * neither copied nor searched whole (nested brackets made that one search a bracket, 0.9 s for 40,000).
+ */
+export function endsInWeightBefore(line: string, from: number, to: number): boolean {
+  let at = to;
+  while (at > from && /\s/.test(line[at - 1]!)) at--;
+  const end = at;
+  while (at > from && /[\d.]/.test(line[at - 1]!)) at--;
+  if (!NUMBER_ONLY.test(line.slice(at, end))) return false;
+  if (at > from && (line[at - 1] === '-' || line[at - 1] === '+')) at--;
+  while (at > from && /\s/.test(line[at - 1]!)) at--;
+  return at > from && line[at - 1] === ':';
+}
 
 /**
  * The `:3` of `smile, :3` (or `winter_clothes:1.2`) ending a prompt of tags: a1111 takes it off as the
@@ -317,7 +333,7 @@ function bracketFacts(line: string, parsed: ParsedPrompt): BracketFacts {
   const groups = parsed.groups;
   const ownPipe = groups.map(() => false);
   const ownColons = groups.map(() => 0);
-  const endsInWeight = groups.map((g) => g.kind === '[' && g.close !== undefined && ENDS_IN_WEIGHT.test(line.slice(g.open + 1, g.close)));
+  const endsInWeight = groups.map((g) => g.kind === '[' && g.close !== undefined && endsInWeightBefore(line, g.open + 1, g.close));
   // One sweep: each separator's innermost group is the top of the open groups' stack.
   const events: [number, number, number][] = [];
   groups.forEach((g, index) => {

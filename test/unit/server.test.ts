@@ -2510,6 +2510,11 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
   const started = performance.now();
   assert.equal(lineProblems(long, dictionary, check).filter((d) => d.code === 'unescaped-colon').length, 20000);
   assert.ok(performance.now() - started < 3000, `${(performance.now() - started).toFixed(0)} ms`);
+  // 40,000 nested brackets: read in loops (a call a level overflowed the stack from ~6,000: no problems for the file at all).
+  const deep = `${'['.repeat(40000)}:d|cat${']'.repeat(40000)}, [a|b]`;
+  const deepStarted = performance.now();
+  assert.deepEqual(lineProblems(deep, dictionary, check).filter((d) => d.code === 'unescaped-colon').map((d) => deep.slice(d.range.start.character, d.range.end.character)), [':d']);
+  assert.ok(performance.now() - deepStarted < 1500, `${(performance.now() - deepStarted).toFixed(0)} ms (1.1 s, each bracket's text searched whole for its weight)`);
   // The face weights and BREAKs are found in one pass too (each looked through every group: 0.9 s for 256 KB).
   const faces = '(smile, :3), (smile BREAK blush:1.2), '.repeat(6000);
   const facesStarted = performance.now();
