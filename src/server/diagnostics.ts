@@ -445,6 +445,9 @@ function colonReading(parsed: ParsedPrompt, innermost: number, facts: BracketFac
  * and `|` escaped, escaping its own would mend that. Known tags holding `|` are the pipe check's,
  * tags split at their colon the colon check's: neither is returned, both count as escaped.
  */
+/** Characters read at most for one outermost bracket's faces (their number times its length). */
+const COLON_CHECK_BUDGET = 2_000_000;
+
 function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary: TagDictionary, facts: BracketFacts, split: ReadonlyMap<number, ColonSplit> | undefined): Map<number, ColonReading> {
   const found = new Map<number, ColonReading>();
   const ands = parsed.tokens.filter((t) => t.kind === 'keyword' && line.slice(t.start, t.end) === 'AND');
@@ -510,7 +513,9 @@ function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary:
       const fails = !parsesAsA1111(written);
       if (!fails && editingReadAsText(written).length === 0) continue;
       const asked = near.filter((span) => span.asked && span.from >= from && span.to <= to).map((span) => span.index);
-      if (asked.length === 0) continue;
+      // Each asked tag reads the bracket again: past a budget (800 faces in a 4,000-tag `(( … ))`, 1 s a
+      // keystroke) the bracket is left unchecked rather than the editor slowed.
+      if (asked.length === 0 || asked.length * written.length > COLON_CHECK_BUDGET) continue;
       const allEscaped = escapedBut(from, to, near, undefined);
       if (fails) {
         // It fails for another reason too (`[a|b:c]`): escaping a tag would not make it parse.

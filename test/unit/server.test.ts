@@ -2515,6 +2515,11 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
   const deepStarted = performance.now();
   assert.deepEqual(lineProblems(deep, dictionary, check).filter((d) => d.code === 'unescaped-colon').map((d) => deep.slice(d.range.start.character, d.range.end.character)), [':d']);
   assert.ok(performance.now() - deepStarted < 1500, `${(performance.now() - deepStarted).toFixed(0)} ms (1.1 s, each bracket's text searched whole for its weight)`);
+  // Faces each reading one long bracket again are left past a budget: a 4,000-tag `(( … ))` took 1 s a check.
+  const wrapped = `((${Array.from({ length: 4000 }, (_, i) => ['1girl', ':d', 'smile', ':o', 'blush'][i % 5]).join(', ')}, [smile|:d]))`;
+  const wrappedStarted = performance.now();
+  lineProblems(wrapped, dictionary, check);
+  assert.ok(performance.now() - wrappedStarted < 400, `${(performance.now() - wrappedStarted).toFixed(0)} ms`);
   // The face weights and BREAKs are found in one pass too (each looked through every group: 0.9 s for 256 KB).
   const faces = '(smile, :3), (smile BREAK blush:1.2), '.repeat(6000);
   const facesStarted = performance.now();
