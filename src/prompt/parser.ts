@@ -50,7 +50,7 @@ export interface ParsedPrompt {
 // Sticky (`y`) patterns are matched in place at an index: no substring per character.
 const NETWORK = /<[A-Za-z][\w-]*:[^<>]*>/y;
 // BREAK and AND (a1111), and Regional Prompter's region separators.
-const KEYWORD = /(?:BREAK|AND|ADDCOMM|ADDBASE|ADDCOL|ADDROW)(?=[\s,()[\]{}|]|$)/y;
+const KEYWORD = /(?:BREAK|AND|ADDCOMM|ADDBASE|ADDCOL|ADDROW)(?=[\s,()[\]{}|:]|$)/y;
 // ComfyUI's (and a1111's) textual inversion, `embedding:EasyNegative` or `(embedding:name.pt:1.2)`.
 const EMBEDDING = /embedding:[^\s,()[\]{}|:<>]+/iy;
 // Danbooru's category prefixes (what its tag box takes for a new tag; NovelAI prompts write `artist:`),

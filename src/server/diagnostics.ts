@@ -142,7 +142,7 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
     case DiagnosticCode.BreakInBrackets:
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
-        message: `a1111 breaks the prompt at BREAK only outside ( ) and [ ]: inside them it weighs BREAK with the brackets, so no new chunk starts and the model gets the word BREAK, weighted below zero; close the brackets before it.`,
+        message: `a1111 breaks the prompt at BREAK only outside emphasis: inside ( ), or [ ] that are neither [a|b] nor [a:b:n], it weighs BREAK with the brackets, so no new chunk starts and the model gets the word BREAK, weighted below zero; close the brackets before it.`,
       };
     case DiagnosticCode.PromptWeight: {
       const times = text.replace(/^:\s*/, '').trim();
@@ -238,11 +238,15 @@ function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => Bra
   // One sweep: the groups open at a BREAK are those opened before it and not yet closed (groups are in the order they open).
   const open: number[] = [];
   let nextGroup = 0;
+  // a1111 splits a prompt at AND first: brackets opened before one hold no BREAK after it (`(a AND b BREAK c)`).
+  let partStart = 0;
   for (const token of parsed.tokens) {
-    if (token.kind !== 'keyword' || !line.startsWith('BREAK', token.start)) continue;
+    if (token.kind !== 'keyword') continue;
+    if (line.startsWith('AND', token.start)) partStart = token.end;
+    if (!line.startsWith('BREAK', token.start)) continue;
     for (; nextGroup < parsed.groups.length && parsed.groups[nextGroup]!.open < token.start; nextGroup++) open.push(nextGroup);
     while (open.length > 0 && (parsed.groups[open[open.length - 1]!]!.close ?? line.length) < token.start) open.pop();
-    for (let index = open.length > 0 ? open[open.length - 1] : undefined; index !== undefined; index = parsed.groups[index]!.parent) {
+    for (let index = open.length > 0 ? open[open.length - 1] : undefined; index !== undefined && parsed.groups[index]!.open >= partStart; index = parsed.groups[index]!.parent) {
       const g = parsed.groups[index]!;
       const facts = g.kind === '[' ? factsOf() : undefined;
       if (g.kind === '(' || (facts && !facts.ownPipe[index] && !facts.endsInWeight[index])) {

@@ -2535,6 +2535,8 @@ test('break-in-brackets: BREAK inside emphasis is no chunk break to a1111 (its m
   assert.deepEqual(breaks('1girl, [smile BREAK blush]'), [14]);
   assert.deepEqual(breaks('((smile, [cat|dog BREAK blush]))'), [18], 'emphasis around alternation');
   assert.deepEqual(breaks('1girl BREAK smile, [smile BREAK blush:cat:0.5], [cat|dog BREAK blush], {a BREAK b|c}'), []);
+  assert.deepEqual(breaks('(BREAK:1.2), (smile BREAK:1.2)'), [1, 20], 'BREAK before a weight is the keyword');
+  assert.deepEqual(breaks('(a AND b BREAK c)'), [], 'a1111 splits at AND first: the BREAK is in no brackets');
   assert.deepEqual(lineProblems('1girl, (smile BREAK blush:1.2)', dictionary, { ...check, parentheses: false }), [], 'datasets are read as written');
 });
 
