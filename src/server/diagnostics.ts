@@ -65,8 +65,9 @@ export interface EscapeData {
 export interface PromptWeightData {
   inBrackets: boolean;
 }
-/** A prompt-weight problem's `other` for a face (`:3`) that ends a ( ) group after a separator. */
+/** A prompt-weight problem's `other` for a face (`:3`) that ends a ( ) group after a separator, or a [ ] group. */
 const FACE_AS_WEIGHT = 'face';
+const FACE_AS_STEP = 'step';
 
 /** Data carried by an alias diagnostic for its quick fix. */
 export interface AliasData {
@@ -146,9 +147,10 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
       };
     case DiagnosticCode.PromptWeight: {
       const times = text.replace(/^:\s*/, '').trim();
-      if (other === FACE_AS_WEIGHT) {
+      if (other === FACE_AS_WEIGHT || other === FACE_AS_STEP) {
         const data: PromptWeightData = { inBrackets: true };
-        return { range, severity, source: DIAGNOSTIC_SOURCE, code, data, message: `a1111 reads "${text}" before ")" as the weight of the brackets (×${times}), not as the face ${text}; write a comma after it to keep it a tag.` };
+        const reading = other === FACE_AS_WEIGHT ? `before ")" as the weight of the brackets (×${times})` : `before "]" as the step of prompt editing (what the brackets hold is added at step ${times})`;
+        return { range, severity, source: DIAGNOSTIC_SOURCE, code, data, message: `a1111 reads "${text}" ${reading}, not as the face ${text}; write a comma after it to keep it a tag.` };
       }
       return {
         range, severity, source: DIAGNOSTIC_SOURCE, code,
@@ -259,8 +261,8 @@ function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => Bra
 }
 
 /** The weights that end a ( ) group right after a separator or its opening, and that are faces the dictionary knows (`:3`). */
-function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): { start: number; end: number }[] {
-  const faces: { start: number; end: number }[] = [];
+function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): { start: number; end: number; step: boolean }[] {
+  const faces: { start: number; end: number; step: boolean }[] = [];
   let closing: Map<number, PromptGroup> | undefined;
   for (const token of parsed.tokens) {
     if (token.kind !== 'weight' || line[token.start] !== ':') continue;
@@ -271,9 +273,10 @@ function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagD
     let after = token.end;
     while (after < line.length && line[after]!.trim() === '') after++;
     const group = closing.get(after);
-    if (group?.kind !== '(') continue;
+    // In ( ) the face is the brackets' weight; in [ ] the step of prompt editing (`[smile, :3]`: smile from step 3).
+    if (group?.kind !== '(' && group?.kind !== '[') continue;
     const before = line.slice(group.open + 1, token.start).trimEnd();
-    if (before === '' || before.endsWith(',')) faces.push({ start: token.start, end: token.start + face.length });
+    if (before === '' || before.endsWith(',')) faces.push({ start: token.start, end: token.start + face.length, step: group.kind === '[' });
   }
   return faces;
 }
@@ -1279,7 +1282,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   if (settings.parentheses) {
     // `(smile, :3)`: the face written after a separator is the group's weight to a1111 (×3), as it is to the parser.
     const faces = parsed.groups.length > 0 ? facesReadAsWeights(line, parsed, dictionary) : [];
-    for (const face of faces) if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), FACE_AS_WEIGHT));
+    for (const face of faces) if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), face.step ? FACE_AS_STEP : FACE_AS_WEIGHT));
     for (const at of breaksInEmphasis(line, parsed, factsOf)) into.push(new LineProblem(DiagnosticCode.BreakInBrackets, at.start, at.end, 'BREAK'));
     if (into.some((p, i) => i > 0 && into[i - 1]!.start > p.start)) into.sort((a, b) => a.start - b.start);
     const weight = promptWeightAtEnd(line, parsed);

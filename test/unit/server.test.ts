@@ -742,12 +742,15 @@ describe('language server, dictionary-only', () => {
       // a1111 takes LoRAs out first: `:3` ends the prompt it reads.
       '1girl, :3 <lora:x:0.8> <lora:y:1>', '1girl, :3, <lora:x:0.8>',
       // The face ending ( ) after a separator is the brackets' weight (×3); `(smile:3)` is a weight as written.
-      '1girl, (smile, :3), (smile:3), (:3 ), (smile, :1.2)'];
+      '1girl, (smile, :3), (smile:3), (:3 ), (smile, :1.2)',
+      // In [ ] it is prompt editing's step: the face is dropped (`[smile:3]` is editing as written).
+      '[smile, :3], [:3], [smile:3]'];
     const text = lines.join('\n');
     const uri = await client.open('prompt-weight.prompt', text);
     const weights = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'prompt-weight');
     const found = weights(await client.waitForDiagnostics(uri, (all) => weights(all).length > 0));
-    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3'], [10, ':3'], [10, ':3']]);
+    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3'], [10, ':3'], [10, ':3'], [11, ':3'], [11, ':3']]);
+    assert.match(found[6]!.message, /a1111 reads ":3" before "\]" as the step of prompt editing/);
     assert.match(found[4]!.message, /a1111 reads ":3" before "\)" as the weight of the brackets \(×3\), not as the face :3/);
     const [inBrackets] = await client.codeActions(uri, [found[4]!]);
     assert.equal(inBrackets!.title, 'Write a comma after it (keep it a tag)');
