@@ -145,5 +145,7 @@ export interface TagEngine {
   unseenTags(context: string[]): string[];
   /** The ban patterns that match no dictionary tag, as given (a typo: `*_backgrond`): they ban nothing. */
   unmatchedBans(patterns: readonly string[]): string[];
+  /** Ban patterns as a test of canonical tag names (an alias bans its tag, `*` globs), as sample's `ban` reads them. */
+  bannedTest(patterns: readonly string[]): (tag: string) => boolean;
   dispose(): Promise<void>;
 }

@@ -19,6 +19,7 @@ import {
 import type { Completion, TagDictionary, TagEngine, TagInfo } from '../model/index';
 import { categoryName } from '../model/describe';
 import { exactMatchFirst } from '../model/ranking';
+import { bannedTagTest } from './bannedTags';
 import { cancellable } from './cancellation';
 import { formatTag, separatorAfter, type InsertStyle } from '../prompt/insertStyle';
 import { knownTagSet } from './diagnostics';
@@ -285,7 +286,9 @@ async function candidates(
   } else {
     list = await engine.complete(context, prefix, { top: want, categories, signal, ...(bonus.size ? { bonus } : {}), ...(byTranslation?.size ? { extraAliases: byTranslation } : {}) });
   }
-  list = list.filter((c) => !elsewhere.has(c.tag));
+  // A banned tag is not suggested, but for one typed in full (exactMatchFirst puts it back first).
+  const banned = bannedTagTest(engine, settings.bannedTags);
+  list = list.filter((c) => !elsewhere.has(c.tag) && !banned(c.tag));
   if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);
   return list.slice(0, top);
 }

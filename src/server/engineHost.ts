@@ -244,6 +244,10 @@ class RetirableEngine implements TagEngine {
     return this.inner.unmatchedBans(patterns);
   }
 
+  bannedTest(patterns: readonly string[]): (tag: string) => boolean {
+    return this.inner.bannedTest(patterns);
+  }
+
   /** Disposes the engine when no call runs on it any more. */
   async retire(): Promise<void> {
     while (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));

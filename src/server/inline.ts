@@ -3,6 +3,7 @@
 // The client's InlineCompletionItemProvider asks for it (off by default) on every keystroke and
 // cancels the stale requests: the engine stops on them.
 import type { CancellationToken } from 'vscode-languageserver/node';
+import { bannedTagTest } from './bannedTags';
 import { cancellable } from './cancellation';
 import { typingWeight } from './completion';
 import type { NextTagsParams, NextTagsResult } from '../protocol';
@@ -34,16 +35,18 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   if (current.prefix === '') {
     const next = await cancellable(token, (signal) => engine.nextTags(context, CANDIDATES + present.size, signal));
     const categories = categoriesAt(cursor, settings);
-    const tag = next.find((n) => !present.has(n.tag) && categories.includes(engine.dictionary.get(n.tag)?.category ?? 0))?.tag;
+    const banned = bannedTagTest(engine, settings.bannedTags);
+    const tag = next.find((n) => !present.has(n.tag) && !banned(n.tag) && categories.includes(engine.dictionary.get(n.tag)?.category ?? 0))?.tag;
     if (!tag) return { items: [] };
     const leading = column > 0 && line[column - 1] === ',' ? ' ' : '';
     return { items: [{ tag, insertText: leading + formatTag(tag, insertStyleOf(settings, document.uri)) + trailing, range: { start: { line: lineNumber, character: column }, end: { line: lineNumber, character: column } } }] };
   }
   const style = styleOf(typed, insertStyleOf(settings, document.uri));
   const completions = await cancellable(token, (signal) => engine.complete(context, current.prefix, { top: CANDIDATES, categories: categoriesAt(cursor, settings), signal }));
+  const banned = bannedTagTest(engine, settings.bannedTags);
   for (const completion of completions) {
     const written = formatTag(completion.tag, style);
-    if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag)) continue;
+    if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag) || banned(completion.tag)) continue;
     return { items: [{ tag: completion.tag, insertText: typed + written.slice(typed.length) + trailing, range: { start: { line: lineNumber, character: current.start }, end: { line: lineNumber, character: column } } }] };
   }
   return { items: [] };

@@ -2,6 +2,7 @@
 // probabilities, minus the tags already in that prompt. Feeds the client's "Related Tags" view.
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTag, RelatedTagsParams, RelatedTagsResult } from '../protocol';
+import { bannedTagTest } from './bannedTags';
 import { cancellable } from './cancellation';
 import { formatTag } from '../prompt/insertStyle';
 import { continuationColumn } from '../prompt/parser';
@@ -11,6 +12,8 @@ import { insertStyleOf } from './settings';
 
 /** The most tags one request may ask for: the view asks for 20, and a sub-word model ranks 256 candidates only. */
 const MAX_RELATED_TAGS = 100;
+
+const BANNED_SLACK = 200;
 
 export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams, token: CancellationToken): Promise<RelatedTagsResult> {
   // The view asks for 20; another client may pass anything (-1 listed 2 tags, 1e8 every tag, "3" was added to as text).
@@ -32,10 +35,12 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
   const context = readTags(line, engine.dictionary, parsed).filter((t) => t.end <= point && t.start !== typing?.start).map((t) => t.name);
   const present = tagsOfPrompt(line, parsed, engine.dictionary);
   return cancellable(token, async (signal) => {
-    const next = await engine.nextTags(context, k + present.size, signal);
+    // (More asked when tags are banned: `*_background` alone bans 150 the model may rank high.)
+    const next = await engine.nextTags(context, k + present.size + (settings.bannedTags.length > 0 ? BANNED_SLACK : 0), signal);
     const style = insertStyleOf(settings, document.uri);
     const translations = ctx.translations.get(settings.translationFile);
-    const tags = next.filter((n) => !present.has(n.tag)).slice(0, k).map((n): RelatedTag => {
+    const banned = bannedTagTest(engine, settings.bannedTags);
+    const tags = next.filter((n) => !present.has(n.tag) && !banned(n.tag)).slice(0, k).map((n): RelatedTag => {
       const info = engine.dictionary.get(n.tag);
       const translation = translations?.of(n.tag);
       return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style), ...(translation ? { translation } : {}) };

@@ -252,6 +252,32 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     }
   });
 
+  test('bannedTags are not suggested either: completion, inline suggestions and Related Tags leave them out; one typed in full is still offered', async () => {
+    const lines = ['1girl, solo, lo', '2girls, yuri, ', '1girl, solo, long hair'];
+    const uri = await client.open('banned.prompt', lines.join('\n'));
+    const labels = async (line: number): Promise<string[]> => (await client.completionItems(uri, line, lines[line]!.length)).map((i) => String(i.label));
+    const before = { lo: await labels(0), next: await labels(1), inline: (await client.nextTags(uri, 1, lines[1]!.length)).items[0]!.tag, related: (await client.related(uri, 2, lines[2]!.length, 20)).tags.map((t) => t.tag) };
+    const banned = [before.lo[0]!, before.next[0]!, before.inline, before.related[0]!, '*_background'];
+    const isBanned = (tag: string): boolean => banned.includes(tag) || tag.endsWith('_background');
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 }, bannedTags: banned });
+    try {
+      const lo = await labels(0);
+      assert.ok(lo.length > 0 && !lo.some(isBanned), lo.join(', '));
+      const next = await labels(1);
+      assert.ok(next.length > 0 && !next.some(isBanned), next.join(', '));
+      const inline = (await client.nextTags(uri, 1, lines[1]!.length)).items[0]!.tag;
+      assert.ok(!isBanned(inline), inline);
+      const related = (await client.related(uri, 2, lines[2]!.length, 20)).tags.map((t) => t.tag);
+      assert.equal(related.length, 20);
+      assert.ok(!related.some(isBanned), related.join(', '));
+      // Typed in full, a banned tag is what the user writes: offered first.
+      const full = await client.open('banned-full.prompt', `1girl, ${before.lo[0]!.replace(/_/g, ' ')}`);
+      assert.equal(String((await client.completionItems(full, 0, 7 + before.lo[0]!.length))[0]!.label), before.lo[0]);
+    } finally {
+      await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+    }
+  });
+
   test('inline next tag: finishes the typed tag, or proposes the next one after a separator', async () => {
     const uri = await client.open('inline.prompt', '1girl, solo, lo\n1girl, solo, ');
     const finishing = await client.nextTags(uri, 0, 15);
