@@ -23,9 +23,13 @@ export function parenthesesAreEmphasis(unescapedParentheses: string, uri: string
 
 export const DEFAULT_INSERT_STYLE: InsertStyle = { separator: 'spaces', escapeParentheses: true, appendComma: true };
 
-/** Kaomoji such as `^_^`, `>_<`, `o_o`, `|_|`: the underscore is part of the face, never a word separator. */
+/**
+ * Kaomoji such as `^_^`, `>_<`, `o_o`, `0_0`, `|_|`: the underscore is part of the face, never a word
+ * separator. No two letters or digits in a row (`h&k_g11`, a gun, and 54 artist names such as
+ * `m_(m073111)` have them: their underscores are spaces).
+ */
 export function isKaomoji(tag: string): boolean {
-  return tag.includes('_') && !/\p{L}{2}/u.test(tag);
+  return tag.includes('_') && !/[\p{L}\p{N}]{2}/u.test(tag);
 }
 
 /**
