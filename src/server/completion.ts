@@ -31,7 +31,7 @@ import { times } from '../util/words';
 import { compactCount, parseLine, postCount, tagMarkdown, type ServerContext } from './serverContext';
 import { contextBefore, tagsOfPrompt } from './lineTags';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
-import { networkFiles, networkItems, networkMarkdown, type NetworkData } from './networks';
+import { loraCards, networkFiles, networkItems, networkMarkdown, networkMatches, type NetworkData } from './networks';
 import { networkKeywordAt, networkNameAt, type NetworkKeywordAt } from '../prompt/networks';
 import type { FolderFile } from './folderFiles';
 import { matchWildcards, wildcardFiles, wildcardMarkdown, withEntries, type WildcardFile } from './wildcards';
@@ -66,7 +66,11 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     const files = await networkFiles(ctx.folders, settings, network.kind);
     signal.throwIfAborted();
     const trailing = separatorAfter(line, network.end, insertStyleOf(settings, document.uri));
-    return { isIncomplete: true, items: networkItems(files, network, line, params.position, settings.completion.count, trailing) };
+    const matches = networkMatches(files, network, settings.completion.count);
+    // A LoRA's card (trigger words, preferred weight) for the few names shown, as a1111's card inserts them.
+    const cards = network.kind === 'lora' ? await loraCards(matches) : undefined;
+    signal.throwIfAborted();
+    return { isIncomplete: true, items: networkItems(matches, network, line, params.position, trailing, cards) };
   }
   const current = cursor.current;
   if (!current || typingWeight(current.typed, engine.dictionary)) return null;

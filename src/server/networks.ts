@@ -281,19 +281,30 @@ function snippetText(text: string): string {
   return text.replace(/[$}\\]/g, '\\$&');
 }
 
-/**
- * The completion items for the name at `at`. A new LoRA gets its weight and `>` (`name:1>`, the `1`
- * selected to type over, as a1111's own LoRA cards insert it); one whose weight is written keeps it.
- */
-export function networkItems(files: NetworkFile[], at: NetworkNameAt, line: string, position: Position, limit: number, trailing: string): CompletionItem[] {
-  const range = { start: { line: position.line, character: at.start }, end: { line: position.line, character: at.end } };
-  const closed = line[at.end] === ':' || line[at.end] === '>';
+/** The files a list offers for the name at `at`, best first. */
+export function networkMatches(files: NetworkFile[], at: NetworkNameAt, limit: number): NetworkFile[] {
   // ComfyUI's `embedding:` loads no image.
   const offered = at.kind === 'embedding' ? files.filter((file) => !isImageEmbedding(file)) : files;
-  return matchNames(offered, at.typed, limit).map((file, rank): CompletionItem => {
+  return matchNames(offered, at.typed, limit);
+}
+
+/**
+ * The completion items for the files at `at` (networkMatches). A new LoRA gets its weight and `>`
+ * (`name:1>`, the weight selected to type over), and after it its trigger words selected to keep or
+ * delete, as a1111's own LoRA cards insert them (the card's preferred weight, else 1, and its activation
+ * text: `cards`); one whose weight is written keeps it.
+ */
+export function networkItems(matches: NetworkFile[], at: NetworkNameAt, line: string, position: Position, trailing: string, cards: ReadonlyMap<string, LoraCard> = new Map()): CompletionItem[] {
+  const range = { start: { line: position.line, character: at.start }, end: { line: position.line, character: at.end } };
+  const closed = line[at.end] === ':' || line[at.end] === '>';
+  // Trigger words go where a tag may follow (at the end, before a comma): `<lora:|> smile` would make `detailed smile`.
+  const wordsFit = /^\s*(?:,|$)/.test(line.slice(at.end));
+  return matches.map((file, rank): CompletionItem => {
     // A LoRA and a hypernetwork take a weight; an embedding does not.
     const snippet = at.kind !== 'embedding' && !closed;
-    const newText = snippet ? `${snippetText(file.name)}:\${1:1}>$0` : at.kind === 'embedding' ? file.name + trailing : file.name;
+    const card = cards.get(file.path);
+    const words = card?.words && wordsFit ? `\${2:, ${snippetText(card.words)}}` : '';
+    const newText = snippet ? `${snippetText(file.name)}:\${1:${card?.weight ?? 1}}>${words}$0` : at.kind === 'embedding' ? file.name + trailing : file.name;
     return {
       label: file.name,
       kind: CompletionItemKind.File,
@@ -314,8 +325,38 @@ export interface NetworkData {
   kind: NetworkKind;
 }
 
-/** Trigger words kept beside a LoRA: a1111's `NAME.json` ("activation text"), Civitai Helper's `NAME.civitai.info` ("trainedWords"). */
-async function triggerWords(file: FolderFile): Promise<string | undefined> {
+/** What a LoRA's card says beside it: its trigger words and the weight a1111 inserts it with. */
+export interface LoraCard {
+  words?: string;
+  weight?: number;
+}
+
+/** Cards read lately, by path: a list asks again on each keystroke for the same few files. */
+const cardCache = new Map<string, { at: number; card: LoraCard }>();
+const CARD_FRESH_MS = 5_000;
+const MAX_CACHED_CARDS = 1_000;
+
+/** The cards of the files a list shows (a1111's `NAME.json`, Civitai Helper's `NAME.civitai.info`), by path. */
+export async function loraCards(files: readonly FolderFile[]): Promise<Map<string, LoraCard>> {
+  const cards = new Map<string, LoraCard>();
+  const now = Date.now();
+  await Promise.all(files.map(async (file) => {
+    let cached = cardCache.get(file.path);
+    if (!cached || now - cached.at > CARD_FRESH_MS) {
+      if (cardCache.size >= MAX_CACHED_CARDS) cardCache.clear();
+      cached = { at: now, card: await loraCard(file) };
+      cardCache.set(file.path, cached);
+    }
+    cards.set(file.path, cached.card);
+  }));
+  return cards;
+}
+
+/**
+ * A LoRA's card: a1111's `NAME.json` ("activation text", "preferred weight": what its card inserts),
+ * else the trigger words of Civitai Helper's `NAME.civitai.info` ("trainedWords").
+ */
+async function loraCard(file: FolderFile): Promise<LoraCard> {
   const base = file.path.slice(0, file.path.length - path.extname(file.path).length);
   const read = async (suffix: string): Promise<Record<string, unknown> | undefined> => {
     try {
@@ -327,14 +368,19 @@ async function triggerWords(file: FolderFile): Promise<string | undefined> {
     }
   };
   const a1111 = await read('.json');
+  const preferred = a1111?.['preferred weight'];
+  // a1111 writes 0 for "not set": its card then inserts the default multiplier, 1.
+  const weight = typeof preferred === 'number' && Number.isFinite(preferred) && preferred !== 0 ? preferred : undefined;
   const activation = a1111?.['activation text'];
-  if (typeof activation === 'string' && activation.trim() !== '') return activation.trim();
+  if (typeof activation === 'string' && activation.trim() !== '') return { words: activation.trim(), ...(weight !== undefined ? { weight } : {}) };
   const words = (await read('.civitai.info'))?.trainedWords;
-  if (Array.isArray(words)) {
-    const joined = words.filter((w): w is string => typeof w === 'string' && w.trim() !== '').map((w) => w.trim()).join(', ');
-    if (joined) return joined;
-  }
-  return undefined;
+  const joined = Array.isArray(words) ? words.filter((w): w is string => typeof w === 'string' && w.trim() !== '').map((w) => w.trim()).join(', ') : '';
+  return { ...(joined ? { words: joined } : {}), ...(weight !== undefined ? { weight } : {}) };
+}
+
+/** Trigger words kept beside a LoRA (loraCard). */
+async function triggerWords(file: FolderFile): Promise<string | undefined> {
+  return (await loraCard(file)).words;
 }
 
 /** Markdown for a LoRA or embedding file: its path (a link), size and trigger words. */

@@ -1869,17 +1869,18 @@ describe('language server, LoRA and embedding names', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test('`<lora:` completes the LoRA files by name, a new one inserted with its weight selected', async () => {
-    const text = ['1girl, <lora:', '1girl, <lora:WAT', 'smile, <lora:ad:0.6>', '1girl // <lora:', '<lyco:add'].join('\n');
+  test('`<lora:` completes the LoRA files by name, a new one inserted with its weight selected and its trigger words after it, as its a1111 card inserts them', async () => {
+    const text = ['1girl, <lora:', '1girl, <lora:WAT', 'smile, <lora:ad:0.6>', '1girl // <lora:', '<lyco:add', '1girl, <lora:ad smile'].join('\n');
     const uri = await client.open('loras.prompt', text);
     const all = await client.completionItems(uri, 0, 13);
     assert.deepEqual(all.map((i) => i.label), ['add_detail', 'watercolor$style']);
     assert.equal(all[0]!.insertTextFormat, InsertTextFormat.Snippet);
     assert.deepEqual(editOf(all[0]!).range, { start: { line: 0, character: 13 }, end: { line: 0, character: 13 } });
-    assert.equal(editOf(all[0]!).newText, 'add_detail:${1:1}>$0');
+    // add_detail.json (a1111's card): "preferred weight" 0.8, "activation text" detailed, selected to keep or delete.
+    assert.equal(editOf(all[0]!).newText, 'add_detail:${1:0.8}>${2:, detailed}$0');
     const held = await client.completionItems(uri, 1, 16);
     assert.deepEqual(held.map((i) => i.label), ['watercolor$style'], 'a name holding what was typed, in any case');
-    assert.equal(editOf(held[0]!).newText, 'watercolor\\$style:${1:1}>$0', 'a $ in the name is escaped in the snippet');
+    assert.equal(editOf(held[0]!).newText, 'watercolor\\$style:${1:1}>${2:, watercolor, painting}$0', 'a $ in the name is escaped in the snippet; Civitai Helper\'s trained words');
     // Editing the name of a LoRA whose weight is written: the name only, the weight stays.
     const edited = await client.completionItems(uri, 2, 15);
     assert.equal(edited[0]!.label, 'add_detail');
@@ -1887,6 +1888,8 @@ describe('language server, LoRA and embedding names', () => {
     assert.equal(applyCompletion(text, edited[0]!).split('\n')[2], 'smile, <lora:add_detail:0.6>');
     assert.ok(!(await client.completionItems(uri, 3, 16)).some((i) => i.label === 'add_detail'), 'not in a comment');
     assert.equal((await client.completionItems(uri, 4, 9))[0]!.label, 'add_detail', "LyCORIS's <lyco: too");
+    // Before a tag written without a comma the trigger words would join it (`detailed smile`): the weight only.
+    assert.equal(editOf((await client.completionItems(uri, 5, 15))[0]!).newText, 'add_detail:${1:0.8}>$0');
     // a1111's hypernetworks, the same way (their own folders).
     const hypernet = await client.open('hypernets.prompt', '1girl, <hypernet:an');
     const hypernetItems = await client.completionItems(hypernet, 0, 19);
