@@ -153,9 +153,9 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   if (words.length > 0) {
     // A word typed in full first. Known tags (quality tags, in most prompts) the typed letters start
     // (or a word of: `qual`) come first too, after a real tag typed in full (`mast`): `best` would
-    // list bestiality and 3 other rarer tags before best quality; but not before a real match as common
-    // as KNOWN_TAG_BELOW_POSTS (`gre` green_eyes, `medi` medium_breasts, `very` very_long_hair), only
-    // after the best few, as embedding names are, above abbreviations and typo-tolerant ones.
+    // list bestiality and 3 other rarer tags before best quality; but not where a real match listed is as
+    // common as KNOWN_TAG_BELOW_POSTS (`gre` green_eyes, `medi` medium_breasts, `very` very_long_hair,
+    // `hig` highres), only after the best few, as embedding names are, above abbreviations and typo-tolerant ones.
     const typedName = normalizeTag(current.prefix);
     const typedInFull = words.filter((word) => word.name === typedName).map((word) => word.item);
     const knownItems = words.filter((word, i) => i < known.length && word.name !== typedName).map((word) => word.item);
@@ -165,8 +165,9 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
     // (A real tag typed in full is first by exactMatchFirst, which knows when one counts.)
     const resolved = engine.dictionary.resolve(current.prefix);
     const realFirst = resolved !== undefined && completions[0]?.tag === resolved.tag.name;
-    const rival = completions[realFirst ? 1 : 0];
-    const knownFirst = rival === undefined || rival.kind === 'abbreviation' || rival.kind === 'fuzzy' || rival.count < KNOWN_TAG_BELOW_POSTS;
+    // The most common real match listed, not the first: the model may rank a rare one first (`hig`: highres is there).
+    const rival = Math.max(0, ...completions.slice(realFirst ? 1 : 0).filter((c) => c.kind !== 'abbreviation' && c.kind !== 'fuzzy').map((c) => c.count));
+    const knownFirst = rival < KNOWN_TAG_BELOW_POSTS;
     items.splice(knownFirst ? (realFirst ? 1 : 0) : Math.min(EMBEDDING_RANK, guessed < 0 ? items.length : guessed), 0, ...knownItems);
     items.unshift(...typedInFull);
     renumber(items, settings.completion.count);

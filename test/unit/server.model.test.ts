@@ -252,6 +252,18 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     }
   });
 
+  test('known tags come first with the model too, but not where a real match listed has 500,000 posts (the model may rank a rare one first)', async () => {
+    const lines = ['1girl, solo, hig', '1girl, solo, gre', '1girl, solo, medi', '1girl, solo, very', '1girl, solo, best', '1girl, solo, masterp'];
+    const uri = await client.open('known-model.prompt', lines.join('\n'));
+    const labels = async (line: number): Promise<string[]> => (await client.completionItems(uri, line, lines[line]!.length)).map((i) => String(i.label));
+    for (const [line, known] of [[0, 'high quality'], [1, 'great quality'], [2, 'medium quality'], [3, 'very aesthetic']] as const) {
+      const found = await labels(line);
+      assert.ok(found.indexOf(known) > 0 && found.indexOf(known) <= 4, `${lines[line]}: ${found.slice(0, 6).join(', ')}`);
+    }
+    assert.equal((await labels(4))[0], 'best quality');
+    assert.equal((await labels(5))[0], 'masterpiece');
+  });
+
   test('bannedTags are not suggested either: completion, inline suggestions and Related Tags leave them out; one typed in full is still offered', async () => {
     const lines = ['1girl, solo, lo', '2girls, yuri, ', '1girl, solo, long hair'];
     const uri = await client.open('banned.prompt', lines.join('\n'));
