@@ -133,7 +133,7 @@ export function exactMatchFirst(
   const index = list.findIndex((c) => c.tag === exact.tag.name);
   if (index === 0) return list;
   if (index < 0 && (!insert || exact.viaAlias !== undefined)) return list;
-  if (exact.viaAlias !== undefined && !DESCRIPTIVE_CATEGORIES.includes(exact.tag.category) && startsDescriptiveTag(dictionary, prefix, categories)) return list;
+  if (exact.viaAlias !== undefined && !DESCRIPTIVE_CATEGORIES.includes(exact.tag.category) && startsDescriptiveTag(dictionary, prefix, categories, exact.tag.count)) return list;
   const match: Completion = index >= 0
     ? { ...list[index]! }
     : { tag: exact.tag.name, score: 0, category: exact.tag.category, count: exact.tag.count, kind: exact.viaAlias ? 'alias' : 'prefix' };
@@ -141,9 +141,12 @@ export function exactMatchFirst(
   return [match, ...list.filter((_, i) => i !== index)];
 }
 
-/** Whether a general or meta tag of `categories` starts with `prefix`. */
-function startsDescriptiveTag(dictionary: TagDictionary, prefix: string, categories: readonly number[]): boolean {
+/** Whether a general or meta tag of `categories`, with more posts than `moreThan`, starts with `prefix`. */
+function startsDescriptiveTag(dictionary: TagDictionary, prefix: string, categories: readonly number[], moreThan: number): boolean {
   const descriptive = categories.filter((category) => DESCRIPTIVE_CATEGORIES.includes(category));
   if (descriptive.length === 0) return false;
-  return dictionary.search(prefix, { categories: descriptive, limit: 1, fuzzy: false })[0]?.kind === 'prefix';
+  // The most popular one, and more popular than the alias's tag: a 114-post meme tag starting with
+  // `goku` does not outweigh son_goku, aircraft (20k) does air_(visual_novel) (2k).
+  const first = dictionary.search(prefix, { categories: descriptive, limit: 1, fuzzy: false })[0];
+  return first?.kind === 'prefix' && first.tag.count > moreThan;
 }

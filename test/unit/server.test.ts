@@ -920,7 +920,7 @@ describe('language server, dictionary-only', () => {
   });
 
   test('an alias of a character or copyright typed in full is not first where general tags start with it (the word may be on its way to one)', async () => {
-    const uri = await client.open('exact-alias-name.prompt', 'air\n2girls, index\n2girls, vert\nkancolle');
+    const uri = await client.open('exact-alias-name.prompt', 'air\n2girls, index\n2girls, vert\nkancolle\ngoku\nevangelion');
     const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((i) => String(i.label));
     // (Ranked as any alias match: by post count here, after the 20 prefix matches of `air`.)
     for (const [line, column] of [[0, 3], [1, 13], [2, 12]] as const) {
@@ -929,6 +929,9 @@ describe('language server, dictionary-only', () => {
     }
     // No general tag starts with it: the alias is what the word means, first.
     assert.equal((await labels(3, 8))[0], 'kancolle → kantai_collection');
+    // Nor where the general tags it starts are rarer than its tag (a 114-post meme tag starts with `goku`).
+    assert.equal((await labels(4, 4))[0], 'goku → son_goku');
+    assert.equal((await labels(5, 10))[0], 'evangelion → neon_genesis_evangelion');
     // Typed in full by its own name, a character comes first (Enter keeps what was typed).
     const named = await client.open('exact-character-name.prompt', 'link');
     assert.equal((await client.completionItems(named, 0, 4))[0]!.label, 'link');
