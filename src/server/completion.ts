@@ -264,7 +264,8 @@ async function candidates(
   { bonus, byTranslation }: { bonus: ReadonlyMap<string, number>; byTranslation?: ReadonlyMap<string, string> }, signal: AbortSignal,
 ): Promise<Completion[]> {
   const top = settings.completion.count;
-  const want = top + right;
+  // (More asked when tags are banned: `*_hair` alone bans hundreds the list would lose.)
+  const want = top + right + (settings.bannedTags.length > 0 ? BANNED_SLACK : 0);
   let list: Completion[];
   if (prefix === '' && engine.model) {
     // Ranked as ranking.json was tuned (over P = 0 too), related tags included, as the CLI ranks it:
@@ -291,12 +292,17 @@ async function candidates(
   } else {
     list = await engine.complete(context, prefix, { top: want, categories, signal, ...(bonus.size ? { bonus } : {}), ...(byTranslation?.size ? { extraAliases: byTranslation } : {}) });
   }
-  // A banned tag is not suggested, but for one typed in full (exactMatchFirst puts it back first).
-  const banned = bannedTagTest(engine, settings.bannedTags);
-  list = list.filter((c) => !elsewhere.has(c.tag) && !banned(c.tag));
+  list = list.filter((c) => !elsewhere.has(c.tag));
   if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);
+  // A banned tag is not suggested, but for one typed in full (by its name or an alias: exactMatchFirst put it first).
+  const banned = bannedTagTest(engine, settings.bannedTags);
+  const typedInFull = prefix === '' ? undefined : engine.dictionary.resolve(prefix)?.tag.name;
+  list = list.filter((c, i) => !banned(c.tag) || (i === 0 && c.tag === typedInFull));
   return list.slice(0, top);
 }
+
+/** Candidates asked for beyond the list's length where tags are banned. */
+const BANNED_SLACK = 50;
 
 /** How many known tags (quality tags and the user's own) a list offers at most, from which letter. */
 const KNOWN_TAGS_OFFERED = 3;

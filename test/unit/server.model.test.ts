@@ -282,9 +282,20 @@ describe(`language server with the model ${path.basename(model)}`, () => {
       const related = (await client.related(uri, 2, lines[2]!.length, 20)).tags.map((t) => t.tag);
       assert.equal(related.length, 20);
       assert.ok(!related.some(isBanned), related.join(', '));
-      // Typed in full, a banned tag is what the user writes: offered first.
+      // Typed in full, a banned tag is what the user writes: offered first, by its name or an alias.
       const full = await client.open('banned-full.prompt', `1girl, ${before.lo[0]!.replace(/_/g, ' ')}`);
       assert.equal(String((await client.completionItems(full, 0, 7 + before.lo[0]!.length))[0]!.label), before.lo[0]);
+    } finally {
+      await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+    }
+    // A pattern banning hundreds (`*_hair`) still leaves a full list; `longhair`, an alias, typed in full still offers long_hair.
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 }, bannedTags: ['*_hair', 'long_hair'] });
+    try {
+      const hair = await client.open('banned-hair.prompt', '1girl, solo, lo\n1girl, longhair');
+      const listed = (await client.completionItems(hair, 0, 15)).map((i) => String(i.label));
+      assert.equal(listed.length, 20, listed.join(', '));
+      assert.ok(!listed.some((label) => label.endsWith('_hair')), listed.join(', '));
+      assert.equal(String((await client.completionItems(hair, 1, 15))[0]!.label), 'longhair → long_hair');
     } finally {
       await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
     }
