@@ -26,10 +26,11 @@ export const DEFAULT_INSERT_STYLE: InsertStyle = { separator: 'spaces', escapePa
 /**
  * Kaomoji such as `^_^`, `>_<`, `o_o`, `0_0`, `|_|`: the underscore is part of the face, never a word
  * separator. No two letters or digits in a row (`h&k_g11`, a gun, and 54 artist names such as
- * `m_(m073111)` have them: their underscores are spaces).
+ * `m_(m073111)` have them), and two at most (`t_k_g`, `s&w_m&p`, `y_o_u_k_a`: names spelt out):
+ * their underscores are spaces.
  */
 export function isKaomoji(tag: string): boolean {
-  return tag.includes('_') && !/[\p{L}\p{N}]{2}/u.test(tag);
+  return tag.includes('_') && !/[\p{L}\p{N}]{2}/u.test(tag) && (tag.match(/[\p{L}\p{N}]/gu)?.length ?? 0) <= 2;
 }
 
 /**

@@ -273,6 +273,8 @@ test('insert style: spaces keep kaomoji, parentheses are escaped, separators onl
   assert.ok(isKaomoji('>_<') && !isKaomoji('long_hair'));
   assert.ok(['^_^', 'o_o', '0_0', 'u_u', '|_|'].every(isKaomoji));
   assert.equal(formatTag('h&k_g11', DEFAULT_INSERT_STYLE), 'h&k g11', 'a gun, not a face (h&k_hk416 was h&k hk416)');
+  assert.equal(formatTag('s&w_m&p', DEFAULT_INSERT_STYLE), 's&w m&p');
+  assert.ok(!isKaomoji('t_k_g') && !isKaomoji('y_o_u_k_a'), 'names spelt out letter by letter');
   assert.equal(formatTag('ganyu_(genshin_impact)', DEFAULT_INSERT_STYLE), 'ganyu \\(genshin impact\\)');
   assert.equal(formatTag('ganyu_(genshin_impact)', { separator: 'underscores', escapeParentheses: false }), 'ganyu_(genshin_impact)');
   assert.equal(separatorAfter('1girl, lo', 9, DEFAULT_INSERT_STYLE), ', ');
