@@ -249,7 +249,9 @@ function quickFixes(
         if (data?.tail !== undefined) {
           // An option written on into a tag (`dgo` of `[cat|dgo] ears`): tags ending in that tag, the option's part written.
           const ending = `_${data.tail}`;
-          const nearest = dictionary.nearest(data.name, 4 * SUGGESTIONS).filter((tag) => tag.name.endsWith(ending) && tag.name.length > ending.length).slice(0, SUGGESTIONS);
+          const taken = new Set(data.siblings ?? []);
+          const nearest = dictionary.nearest(data.name, 4 * SUGGESTIONS)
+            .filter((tag) => tag.name.endsWith(ending) && tag.name.length > ending.length && !taken.has(tag.name.slice(0, -ending.length))).slice(0, SUGGESTIONS);
           nearest.forEach((tag, i) => {
             const option = tag.name.slice(0, -ending.length);
             fix(`Did you mean "${tag.name}"? (${tag.count.toLocaleString('en-US')} posts)`, diagnostic, { range: diagnostic.range, newText: formatTag(option, style) }, i === 0);

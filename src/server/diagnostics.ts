@@ -54,6 +54,8 @@ export interface UnknownTagData {
   name: string;
   /** An option written on into a tag (`dgo` of `[cat|dgo] ears`): the tag's name after the option (`ears`). */
   tail?: string;
+  /** And the other options of its brackets (`cat`): a fix writing one of them again is none. */
+  siblings?: string[];
 }
 
 /** Data carried by an unescaped-pipe diagnostic: the tag as its quick fix writes it. */
@@ -538,9 +540,9 @@ function colonsA1111HasNoRoomFor(line: string, parsed: ParsedPrompt, dictionary:
 }
 
 /** `dgo` of `[cat|dgo] ears`, an option written on into a tag that makes none: the unknown tag `dgo ears`. */
-function joinedOptionProblem(option: PromptTag, tail: PromptTag, name: string): Diagnostic {
+function joinedOptionProblem(option: PromptTag, tail: PromptTag, name: string, siblings: string[]): Diagnostic {
   const made = `${option.text} ${tail.text}`;
-  const data: UnknownTagData = { name, tail: tail.name };
+  const data: UnknownTagData = { name, tail: tail.name, siblings };
   return {
     range: { start: { line: 0, character: option.start }, end: { line: 0, character: option.end } },
     severity: DiagnosticSeverity.Warning, source: DIAGNOSTIC_SOURCE, code: DiagnosticCode.UnknownTag, data,
@@ -1240,7 +1242,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (tail) {
       // Checked as the tag it makes, not alone: `[cat|dgo] ears` is no alias of deego_(omochi_bazooka).
       const name = `${tag.name}_${tail.name}`;
-      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(name)) into.push(fileProblem(joinedOptionProblem(tag, tail, name)));
+      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(name)) into.push(fileProblem(joinedOptionProblem(tag, tail, name, parsed.tags.filter((t) => t !== tag && t.group === tag.group).map((t) => t.name))));
       continue;
     }
     // Whatever else the tag is (unknown, a duplicate in [a|b]), its colon stops a1111 reading the brackets.

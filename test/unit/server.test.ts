@@ -223,6 +223,11 @@ describe('language server, dictionary-only', () => {
     assert.match(edited[0]!, /^Did you mean "dog_ears"\? \([\d,]+ posts\) -> 1girl, \[cat\|dog\] ears, \{red\|smiling\} dress$/);
     assert.ok(edited.every((e) => !/deego|Fix all/i.test(e)), edited.join('\n'));
     assert.ok(fixes.some((a) => a.command?.arguments?.[0] === 'dgo_ears'), 'Add "dgo_ears" to known tags');
+    // No fix writes another option of the brackets again (`[side|hihg] ponytail` → `[side|side] ponytail`).
+    const twin = await client.open('joined-twin.prompt', '[side|hihg] ponytail');
+    const twinProblem = (await client.waitForDiagnostics(twin, (d) => d.length > 0))[0]!;
+    const twinFixes = (await client.codeActions(twin, [twinProblem])).filter((a) => a.edit).map((a) => applyEdits('[side|hihg] ponytail', a.edit!.changes![twin]!));
+    assert.ok(twinFixes.includes('[side|high] ponytail') && !twinFixes.includes('[side|side] ponytail'), twinFixes.join(' / '));
     const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
     assert.equal(fixLine(line, loadDictionary(), { ...DEFAULT_SETTINGS.diagnostics, parentheses: true }, style), line, 'Fix All leaves them');
     // An option that makes a tag is that tag, not an alias alone: `side` of side_ponytail is no from_side.
