@@ -29,7 +29,7 @@ import { TAG_PICKED_COMMAND } from '../protocol';
 import { translationCandidates } from '../model/translations';
 import { times } from '../util/words';
 import { compactCount, parseLine, postCount, tagMarkdown, type ServerContext } from './serverContext';
-import { contextBefore, tagsOfPrompt } from './lineTags';
+import { contextBefore, tagsJoinedToGroups, tagsOfPrompt } from './lineTags';
 import { categoriesAt, insertStyleOf, type ServerSettings } from './settings';
 import { loraCards, networkFiles, networkItems, networkMarkdown, networkMatches, type NetworkData } from './networks';
 import { networkKeywordAt, networkNameAt, type NetworkKeywordAt } from '../prompt/networks';
@@ -105,6 +105,14 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const known = knownTagMatches(settings.diagnostics.knownTags, current.prefix, engine.dictionary, elsewhere);
   const embeddings = await embeddingMatches(ctx, settings, current.prefix, engine.dictionary, elsewhere);
   signal.throwIfAborted();
+  // An option written on into the tag after its brackets (`[cat|do|] ears`): a tag ending in that tag
+  // is written as the option that makes it (`dog` for dog_ears), not whole (`[cat|dog ears] ears`).
+  const typedTag = cursor.parsed.tags.find((t) => t.start === current.start);
+  const joinedTail = typedTag?.group === undefined ? undefined : tagsJoinedToGroups(line, cursor.parsed).get(typedTag.group);
+  const asOption = (tag: string): string => {
+    const ending = joinedTail ? `_${joinedTail.name}` : '';
+    return ending && tag.endsWith(ending) && tag.length > ending.length ? tag.slice(0, -ending.length) : tag;
+  };
   const items = completions.map((completion, rank): CompletionItem => {
     const picked = ctx.picks.total(completion.tag);
     const translated = completion.alias !== undefined && byTranslation?.get(completion.tag) === completion.alias;
@@ -119,7 +127,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
       detail,
       filterText: typed,
       sortText: String(rank).padStart(5, '0'),
-      textEdit: { range, newText: leading + formatTag(completion.tag, style) + trailing },
+      textEdit: { range, newText: leading + formatTag(asOption(completion.tag), style) + trailing },
     };
     // The documentation is filled in by completionItem/resolve, for the one item VS Code shows it for.
     const data: CompletionData = completion.alias ? { tag: completion.tag, alias: completion.alias } : { tag: completion.tag };

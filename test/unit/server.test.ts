@@ -924,6 +924,18 @@ describe('language server, dictionary-only', () => {
     }
   });
 
+  test('completion in an option written on into a tag writes the option that makes the tag: dog_ears in `[cat|do] ears` is `dog`', async () => {
+    const text = '1girl, [cat|do] ears\n{red|blue} dress';
+    const uri = await client.open('joined-completion.prompt', text);
+    const dogEars = (await client.completionItems(uri, 0, 14)).find((item) => item.label === 'dog_ears');
+    assert.ok(dogEars, 'dog_ears listed');
+    assert.equal(applyCompletion(text, dogEars).split('\n')[0], '1girl, [cat|dog] ears', 'was [cat|dog ears] ears');
+    const blues = await client.completionItems(uri, 1, 9);
+    const blueDress = blues.find((item) => item.label === 'blue_dress');
+    assert.ok(blueDress, blues.map((item) => item.label).join(', '));
+    assert.equal(applyCompletion(text, blueDress).split('\n')[1], '{red|blue} dress');
+  });
+
   test('an alias of a character or copyright typed in full is not first where general tags start with it (the word may be on its way to one)', async () => {
     const uri = await client.open('exact-alias-name.prompt', 'air\n2girls, index\n2girls, vert\nkancolle\ngoku\nevangelion');
     const labels = async (line: number, column: number): Promise<string[]> => (await client.completionItems(uri, line, column)).map((i) => String(i.label));
