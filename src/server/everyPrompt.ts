@@ -9,7 +9,7 @@ import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
 import { applyLineEdits, formatTag, lineSeparator, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
-import { normalizeTag, removalRange } from '../prompt/parser';
+import { isInAlternation, normalizeTag, removalRange } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
@@ -91,7 +91,11 @@ function withoutTag(line: string, dictionary: TagDictionary, key: string): strin
     const raw = parseLine(text, dictionary);
     const pieces = piecesOfJoinedTags(text, raw, dictionary);
     const parsed = withSplitTagsJoined(text, raw, dictionary);
-    const removals = parsed.tags.flatMap((tag, index) => (tag.name !== '' && !pieces.has(tag) && tagKey(dictionary, tag) === key ? [{ ...removalRange(text, parsed, index), text: '' }] : []));
+    // In `[smile|frown]` or `[smile:frown:5]` only the option's text goes, its slot stays (`[|frown]`): a1111 then
+    // alternates frown with nothing, as before; `[frown]` would be frown weakened at every step.
+    const removals = parsed.tags.flatMap((tag, index) => (tag.name !== '' && !pieces.has(tag) && tagKey(dictionary, tag) === key
+      ? [isInAlternation(text, parsed, index) ? { start: tag.start, end: tag.end, text: '' } : { ...removalRange(text, parsed, index), text: '' }]
+      : []));
     if (removals.length === 0) break;
     // Removals that touch (two places side by side) wait for the next pass.
     text = applyLineEdits(text, removals).text;

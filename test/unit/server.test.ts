@@ -410,6 +410,11 @@ describe('language server, dictionary-only', () => {
     const pieces = await client.open('read-tags-pieces.prompt', 'cat, [cat|dog] ears, smile');
     const catRemoved = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: pieces }, remove: 'cat' });
     assert.equal(applyEdits('cat, [cat|dog] ears, smile', catRemoved.edit.changes![pieces]!), '[cat|dog] ears, smile');
+    // In alternation or prompt editing the option's slot stays: `[frown]` would be frown weakened at every step.
+    const choices = 'smile, [smile|frown], [smile:frown:5], {smile|frown}';
+    const options = await client.open('remove-options.prompt', choices);
+    const smileRemoved = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: options }, remove: 'smile' });
+    assert.equal(applyEdits(choices, smileRemoved.edit.changes![options]!), '[|frown], [:frown:5], {|frown}');
   });
 
   test('completion, Related Tags and Sample Tags read the prompt\'s tags as the check does: `[honkai: star rail]` is honkai:_star_rail in their context and not offered again', async () => {
