@@ -296,15 +296,18 @@ export function networkMatches(files: NetworkFile[], at: NetworkNameAt, limit: n
  */
 export function networkItems(matches: NetworkFile[], at: NetworkNameAt, line: string, position: Position, trailing: string, cards: ReadonlyMap<string, LoraCard> = new Map()): CompletionItem[] {
   const range = { start: { line: position.line, character: at.start }, end: { line: position.line, character: at.end } };
-  const closed = line[at.end] === ':' || line[at.end] === '>';
+  // A weight written keeps it (the name only is replaced); a `>` alone gets the weight before it (`<lora:ad|>`).
+  const weighted = line[at.end] === ':';
+  const closed = line[at.end] === '>';
   // Trigger words go where a tag may follow (at the end, before a comma): `<lora:|> smile` would make `detailed smile`.
   const wordsFit = /^\s*(?:,|$)/.test(line.slice(at.end));
   return matches.map((file, rank): CompletionItem => {
     // A LoRA and a hypernetwork take a weight; an embedding does not.
-    const snippet = at.kind !== 'embedding' && !closed;
+    const snippet = at.kind !== 'embedding' && !weighted;
     const card = cards.get(file.path);
-    const words = card?.words && wordsFit ? `\${2:, ${snippetText(card.words)}}` : '';
-    const newText = snippet ? `${snippetText(file.name)}:\${1:${card?.weight ?? 1}}>${words}$0` : at.kind === 'embedding' ? file.name + trailing : file.name;
+    const words = card?.words && wordsFit && !closed ? `\${2:, ${snippetText(card.words)}}` : '';
+    const weight = `${snippetText(file.name)}:\${1:${card?.weight ?? 1}}`;
+    const newText = snippet ? (closed ? `${weight}$0` : `${weight}>${words}$0`) : at.kind === 'embedding' ? file.name + trailing : file.name;
     return {
       label: file.name,
       kind: CompletionItemKind.File,

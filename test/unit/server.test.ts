@@ -1895,7 +1895,7 @@ describe('language server, LoRA and embedding names', () => {
   });
 
   test('`<lora:` completes the LoRA files by name, a new one inserted with its weight selected and its trigger words after it, as its a1111 card inserts them', async () => {
-    const text = ['1girl, <lora:', '1girl, <lora:WAT', 'smile, <lora:ad:0.6>', '1girl // <lora:', '<lyco:add', '1girl, <lora:ad smile'].join('\n');
+    const text = ['1girl, <lora:', '1girl, <lora:WAT', 'smile, <lora:ad:0.6>', '1girl // <lora:', '<lyco:add', '1girl, <lora:ad smile', '1girl, <lora:ad>'].join('\n');
     const uri = await client.open('loras.prompt', text);
     const all = await client.completionItems(uri, 0, 13);
     assert.deepEqual(all.map((i) => i.label), ['add_detail', 'watercolor$style']);
@@ -1915,6 +1915,8 @@ describe('language server, LoRA and embedding names', () => {
     assert.equal((await client.completionItems(uri, 4, 9))[0]!.label, 'add_detail', "LyCORIS's <lyco: too");
     // Before a tag written without a comma the trigger words would join it (`detailed smile`): the weight only.
     assert.equal(editOf((await client.completionItems(uri, 5, 15))[0]!).newText, 'add_detail:${1:0.8}>$0');
+    // Before a `>` already written: the weight before it (a1111 would read `<lora:add_detail>` at its default).
+    assert.equal(editOf((await client.completionItems(uri, 6, 15))[0]!).newText, 'add_detail:${1:0.8}$0');
     // a1111's hypernetworks, the same way (their own folders).
     const hypernet = await client.open('hypernets.prompt', '1girl, <hypernet:an');
     const hypernetItems = await client.completionItems(hypernet, 0, 19);
