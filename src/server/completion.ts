@@ -98,7 +98,7 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   const translations = ctx.translations.get(settings.translationFile);
   const byTranslation = translations && current.typed.trim() ? translationCandidates(translations, current.typed, engine.dictionary, categories, elsewhere) : undefined;
   // The tags left of it as the check reads them (`[honkai: star rail]` one tag).
-  const ranked = await candidates(engine, contextBefore(line, cursor.parsed, engine.dictionary, current.start), current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation }, signal);
+  const ranked = await candidates(engine, contextBefore(line, cursor.parsed, engine.dictionary, current.start), current.prefix, settings, categories, elsewhere, right, { bonus, byTranslation, warnOnce: (message) => ctx.settings.warnOnce(message) }, signal);
   signal.throwIfAborted();
   const completions = keyword ? ranked.filter((completion) => completion.kind !== 'fuzzy' && completion.kind !== 'abbreviation') : ranked;
 
@@ -269,7 +269,7 @@ async function wildcardCompletion(
  */
 async function candidates(
   engine: TagEngine, context: string[], prefix: string, settings: ServerSettings, categories: number[], elsewhere: ReadonlySet<string>, right: number,
-  { bonus, byTranslation }: { bonus: ReadonlyMap<string, number>; byTranslation?: ReadonlyMap<string, string> }, signal: AbortSignal,
+  { bonus, byTranslation, warnOnce }: { bonus: ReadonlyMap<string, number>; byTranslation?: ReadonlyMap<string, string>; warnOnce: (message: string) => void }, signal: AbortSignal,
 ): Promise<Completion[]> {
   const top = settings.completion.count;
   // (More asked when tags are banned: `*_hair` alone bans hundreds the list would lose.)
@@ -303,7 +303,7 @@ async function candidates(
   list = list.filter((c) => !elsewhere.has(c.tag));
   if (prefix !== '') list = exactMatchFirst(engine.dictionary, list, prefix, categories, elsewhere);
   // A banned tag is not suggested, but for one typed in full (by its name or an alias: exactMatchFirst put it first).
-  const banned = bannedTagTest(engine, settings.bannedTags);
+  const banned = bannedTagTest(engine, settings.bannedTags, warnOnce);
   const typedInFull = prefix === '' ? undefined : engine.dictionary.resolve(prefix)?.tag.name;
   list = list.filter((c, i) => !banned(c.tag) || (i === 0 && c.tag === typedInFull));
   return list.slice(0, top);

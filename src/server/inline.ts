@@ -35,7 +35,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   if (current.prefix === '') {
     const next = await cancellable(token, (signal) => engine.nextTags(context, CANDIDATES + present.size, signal));
     const categories = categoriesAt(cursor, settings);
-    const banned = bannedTagTest(engine, settings.bannedTags);
+    const banned = bannedTagTest(engine, settings.bannedTags, (message) => ctx.settings.warnOnce(message));
     const tag = next.find((n) => !present.has(n.tag) && !banned(n.tag) && categories.includes(engine.dictionary.get(n.tag)?.category ?? 0))?.tag;
     if (!tag) return { items: [] };
     const leading = column > 0 && line[column - 1] === ',' ? ' ' : '';
@@ -43,7 +43,7 @@ export async function nextTagSuggestions(ctx: ServerContext, params: NextTagsPar
   }
   const style = styleOf(typed, insertStyleOf(settings, document.uri));
   const completions = await cancellable(token, (signal) => engine.complete(context, current.prefix, { top: CANDIDATES, categories: categoriesAt(cursor, settings), signal }));
-  const banned = bannedTagTest(engine, settings.bannedTags);
+  const banned = bannedTagTest(engine, settings.bannedTags, (message) => ctx.settings.warnOnce(message));
   for (const completion of completions) {
     const written = formatTag(completion.tag, style);
     if (completion.alias || !written.toLowerCase().startsWith(typed.toLowerCase()) || present.has(completion.tag) || banned(completion.tag)) continue;

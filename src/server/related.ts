@@ -39,7 +39,7 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
     const next = await engine.nextTags(context, k + present.size + (settings.bannedTags.length > 0 ? BANNED_SLACK : 0), signal);
     const style = insertStyleOf(settings, document.uri);
     const translations = ctx.translations.get(settings.translationFile);
-    const banned = bannedTagTest(engine, settings.bannedTags);
+    const banned = bannedTagTest(engine, settings.bannedTags, (message) => ctx.settings.warnOnce(message));
     const tags = next.filter((n) => !present.has(n.tag) && !banned(n.tag)).slice(0, k).map((n): RelatedTag => {
       const info = engine.dictionary.get(n.tag);
       const translation = translations?.of(n.tag);

@@ -3,6 +3,7 @@
 // is drawn and returned so that the user can reproduce a result they liked.
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
+import { usedPatterns, warnUnmatchedBans } from './bannedTags';
 import { cancellable } from './cancellation';
 import { continuationEdit, formatTag } from '../prompt/insertStyle';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
@@ -10,8 +11,6 @@ import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
 import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
 
-/** Banned-tag patterns that match no tag named one warning each; past that, one warning counts the rest. */
-const UNMATCHED_BANS_NAMED = 5;
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
   const document = params.textDocument ? ctx.documents.get(params.textDocument.uri) : undefined;
@@ -39,16 +38,9 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   }
   const style = insertStyleOf(settings, document?.uri);
   let context: string[] = [];
-  let ban = settings.bannedTags.filter((t) => typeof t === 'string' && t.trim() !== '');
+  let ban = usedPatterns(settings.bannedTags);
   // Checked here, where the dictionary is: a typo in a ban would otherwise ban nothing, silently.
-  // One warning a pattern, the first few: a list of thousands would be thousands of notifications.
-  const unmatched = engine.unmatchedBans(ban);
-  for (const pattern of unmatched.slice(0, UNMATCHED_BANS_NAMED)) {
-    ctx.settings.warnOnce(`The setting danbooruGpt.bannedTags has "${pattern}", which matches no tag in the dictionary: it bans nothing.`);
-  }
-  if (unmatched.length > UNMATCHED_BANS_NAMED) {
-    ctx.settings.warnOnce(`The setting danbooruGpt.bannedTags has ${(unmatched.length - UNMATCHED_BANS_NAMED).toLocaleString('en-US')} more patterns that match no tag in the dictionary.`);
-  }
+  warnUnmatchedBans(engine, ban, (message) => ctx.settings.warnOnce(message));
   let line = '';
   let lineNumber = 0;
   let column = 0;

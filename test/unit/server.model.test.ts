@@ -122,6 +122,14 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const many = client.messages.filter((m) => m.message.includes('danbooruGpt.bannedTags')).map((m) => m.message);
     assert.equal(many.length, 6, many.join('\n'));
     assert.equal(many[5], 'Danbooru GPT: The setting danbooruGpt.bannedTags has 995 more patterns that match no tag in the dictionary.');
+    // Completion reads the bans too: a typo is warned about when it first does, before any sampling.
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 }, bannedTags: ['smiel', 'long_hair'] });
+    client.messages.length = 0;
+    const typing = await client.open('ban-typo.prompt', '1girl, lo');
+    await client.completionItems(typing, 0, 9);
+    await client.completionItems(typing, 0, 9);
+    assert.deepEqual(client.messages.filter((m) => m.message.includes('danbooruGpt.bannedTags')).map((m) => m.message),
+      ['Danbooru GPT: The setting danbooruGpt.bannedTags has "smiel", which matches no tag in the dictionary: it bans nothing.']);
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
