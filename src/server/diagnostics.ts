@@ -550,6 +550,9 @@ function joinedOptionProblem(option: PromptTag, tail: PromptTag, name: string, s
   };
 }
 
+/** What an option of a choice is in the duplicate check: never a first writing, never a duplicate. */
+const CHOICE_OPTION = '\u0000choice';
+
 /** The known-tags setting as a set of normalized names, made once per settings object. */
 const knownTagSets = new WeakMap<string[], Set<string>>();
 export function knownTagSet(knownTags: string[]): Set<string> {
@@ -1215,6 +1218,14 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   };
   // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
   const segments = promptSegmentsOf(line, parsed);
+  /** Whether a group around the tag is alternation, prompt editing or a choice (their own `|`, `:` or `:when`). */
+  const inChoice = (tag: PromptTag): boolean => {
+    for (let group = tag.group; group !== undefined; group = parsed.groups[group]!.parent) {
+      const facts = factsOf();
+      if (parsed.groups[group]!.kind !== '(' && (facts.ownPipe[group] || facts.ownColons[group]! > 0 || facts.endsInWeight[group])) return true;
+    }
+    return false;
+  };
   // The line's brackets read once, when a check first needs them (few lines have a split tag or a `|`).
   let facts: BracketFacts | undefined;
   const factsOf = (): BracketFacts => (facts ??= bracketFacts(line, parsed));
@@ -1259,9 +1270,11 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (afterGroups?.has(tag) && partOfJoinedTag(tag)) continue;
     // `side` of `[side|high] ponytail` is side_ponytail, a tag: not the alias `side` (its fix wrote `from side`).
     if (pieces?.makes.has(tag)) continue;
+    // An option of [a|b], [a:b:n] or {a|b} is no duplicate of the same tag elsewhere, nor the other way
+    // round: `[smile|frown], smile` smiles at every step (and no fix may remove either).
     const key = segments[index] === 0 ? canonical : `${segments[index]}\u0000${canonical}`;
-    const first = seen.get(key);
-    if (first !== undefined && settings.duplicateTags) {
+    const first = inChoice(tag) ? CHOICE_OPTION : seen.get(key);
+    if (first !== undefined && first !== CHOICE_OPTION && settings.duplicateTags) {
       into.push(new LineProblem(DiagnosticCode.DuplicateTag, tag.start, tag.end, tag.text, first));
       continue;
     }

@@ -1223,13 +1223,13 @@ describe('language server, dictionary-only', () => {
       const actions = (await client.codeActions(uri, [diagnostic])).filter((a) => !a.title.startsWith('Fix all'));
       return actions.map((a) => applyEdits(lines.join('\n'), a.edit!.changes![uri]!).split('\n')[line]!);
     };
-    assert.deepEqual(await fixed(0, 'duplicate-tag'), [], 'no removal from [a|b]');
-    assert.deepEqual(await fixed(1, 'duplicate-tag'), [], 'no removal from [a:b:0.5]');
+    // An option of [a|b] or [a:b:n] is no duplicate of the tag elsewhere (either carries meaning): not flagged, so no fix removes it.
+    for (const line of [0, 1, 6]) assert.ok(!diagnostics.some((d) => d.range.start.line === line && d.code === 'duplicate-tag'), lines[line]);
     assert.deepEqual(await fixed(2, 'duplicate-tag'), ['smile , blush']);
     assert.deepEqual(await fixed(3, 'duplicate-tag'), ['smile BREAK']);
     assert.deepEqual(await fixed(4, 'alias-tag'), ['smile'], 'the alias is removed, not replaced by a second smile');
     assert.deepEqual(await fixed(5, 'alias-tag'), [], 'no removal of an alias from [a|b] either');
-    assert.deepEqual(await fixed(6, 'duplicate-tag'), [], 'no removal from [smile:0.5] (a1111 adds it at that step)');
+
   });
 
   test('quick fixes for every problem of a 20,000-tag line in one request: each line is parsed once', async () => {
@@ -2503,7 +2503,7 @@ test('unescaped-colon reads a colon as a1111 does through the brackets around it
   // Whether brackets are readable editing is counted once a line, not once a pair: 15,000 of them.
   const long = '[counter:side:0.5], '.repeat(15000);
   const started = performance.now();
-  assert.equal(lineProblems(long, dictionary, check).length, 29999, 'side an alias, then counter and side duplicates');
+  assert.equal(lineProblems(long, dictionary, check).length, 15000, 'side an alias each time (options of prompt editing are no duplicates)');
   assert.ok(performance.now() - started < 2500, `${(performance.now() - started).toFixed(0)} ms`);
 });
 
