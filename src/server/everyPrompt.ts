@@ -100,5 +100,16 @@ function withoutTag(line: string, dictionary: TagDictionary, key: string): strin
     // Removals that touch (two places side by side) wait for the next pass.
     text = applyLineEdits(text, removals).text;
   }
-  return text;
+  return text === line ? text : withoutEmptiedSegments(line, text);
+}
+
+/**
+ * An AND segment the removal left empty goes with its AND (`smile AND blush, smile` → `blush`, not
+ * `AND blush`: a1111 reads an empty segment as a prompt of its own); one empty before is kept.
+ */
+function withoutEmptiedSegments(before: string, after: string): string {
+  if (!/\bAND\b/.test(after)) return after;
+  const empty = (text: string): number => text.split(/\bAND\b/).filter((segment) => segment.replace(/[\s,]/g, '') === '').length;
+  if (empty(after) <= empty(before)) return after;
+  return after.replace(/^[\s,]*AND\b\s*/, '').replace(/\s*\bAND[\s,]*$/, '').replace(/\bAND([\s,]*)AND\b/g, 'AND');
 }

@@ -415,6 +415,11 @@ describe('language server, dictionary-only', () => {
     const options = await client.open('remove-options.prompt', choices);
     const smileRemoved = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: options }, remove: 'smile' });
     assert.equal(applyEdits(choices, smileRemoved.edit.changes![options]!), '[|frown], [:frown:5], {|frown}');
+    // An AND segment left empty goes with its AND (a1111 reads an empty segment as a prompt of its own).
+    const segmented = 'smile AND blush, smile\nblush AND smile\nblush AND smile AND 1girl';
+    const segments = await client.open('remove-segments.prompt', segmented);
+    const fromSegments = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: segments }, remove: 'smile' });
+    assert.deepEqual(applyEdits(segmented, fromSegments.edit.changes![segments]!).split('\n'), ['blush', 'blush', 'blush AND 1girl']);
   });
 
   test('completion, Related Tags and Sample Tags read the prompt\'s tags as the check does: `[honkai: star rail]` is honkai:_star_rail in their context and not offered again', async () => {
