@@ -70,6 +70,8 @@ export interface PromptWeightData {
 /** A prompt-weight problem's `other` for a face (`:3`) that ends a ( ) group after a separator, or a [ ] group. */
 const FACE_AS_WEIGHT = 'face';
 const FACE_AS_STEP = 'step';
+/** …for the end of a tag (`(reverse:1999)`), followed by the tag's name. */
+const TAG_END_AS_WEIGHT = 'tag:';
 
 /** Data carried by an alias diagnostic for its quick fix. */
 export interface AliasData {
@@ -149,6 +151,10 @@ function diagnosticOf(problem: LineProblem, line: number, settings: CheckSetting
       };
     case DiagnosticCode.PromptWeight: {
       const times = text.replace(/^:\s*/, '').trim();
+      if (other?.startsWith(TAG_END_AS_WEIGHT)) {
+        const data: PromptWeightData = { inBrackets: true };
+        return { range, severity, source: DIAGNOSTIC_SOURCE, code, data, message: `a1111 reads "${text}" before ")" as the weight of the brackets (×${times}), not as the end of the tag ${other.slice(TAG_END_AS_WEIGHT.length)}; write a comma after it to keep it the tag.` };
+      }
       if (other === FACE_AS_WEIGHT || other === FACE_AS_STEP) {
         const data: PromptWeightData = { inBrackets: true };
         const reading = other === FACE_AS_WEIGHT ? `before ")" as the weight of the brackets (×${times})` : `before "]" as the step of prompt editing (what the brackets hold is added at step ${times})`;
@@ -263,14 +269,26 @@ function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => Bra
 }
 
 /** The weights that end a ( ) group right after a separator or its opening, and that are faces the dictionary knows (`:3`). */
-function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): { start: number; end: number; step: boolean }[] {
-  const faces: { start: number; end: number; step: boolean }[] = [];
+function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagDictionary): { start: number; end: number; step: boolean; tag?: string }[] {
+  const faces: { start: number; end: number; step: boolean; tag?: string }[] = [];
   let closing: Map<number, PromptGroup> | undefined;
+  let tagsByEnd: Map<number, PromptTag> | undefined;
   for (const token of parsed.tokens) {
     if (token.kind !== 'weight' || line[token.start] !== ':') continue;
     // (Most weights, `:1.2`, are no face: asked first.)
     const face = line.slice(token.start, token.end).trim();
-    if (!resolveCached(dictionary, normalizeTag(face))) continue;
+    if (!resolveCached(dictionary, normalizeTag(face))) {
+      // `(reverse:1999)`: the game's tag in emphasis, read as reverse ×1999 (reverse alone is no tag).
+      tagsByEnd ??= new Map(parsed.tags.map((t) => [t.end, t]));
+      const before = tagsByEnd.get(token.start);
+      const whole = before && !resolveCached(dictionary, before.name) ? resolveCached(dictionary, normalizeTag(before.text + face)) : undefined;
+      if (!whole) continue;
+      closing ??= new Map(parsed.groups.filter((g) => g.close !== undefined).map((g) => [g.close!, g]));
+      let after = token.end;
+      while (after < line.length && line[after]!.trim() === '') after++;
+      if (closing.get(after)?.kind === '(') faces.push({ start: token.start, end: token.start + face.length, step: false, tag: whole.tag.name });
+      continue;
+    }
     closing ??= new Map(parsed.groups.filter((g) => g.close !== undefined).map((g) => [g.close!, g]));
     let after = token.end;
     while (after < line.length && line[after]!.trim() === '') after++;
@@ -1233,6 +1251,10 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   // Few lines hold a colon in a tag beside [a|b] or [a:b:n]: only those are read with a1111's grammar.
   const noRoomForColon = settings.parentheses && parsed.groups.length > 0 && parsed.tags.some((t) => t.text.includes(':')) && factsOf().partParses.includes(true)
     ? colonsA1111HasNoRoomFor(line, parsed, dictionary, factsOf(), splitByColon) : undefined;
+  // `(smile, :3)`: the face written after a separator is the group's weight to a1111 (×3), as it is to the parser;
+  // `(reverse:1999)` the end of a tag (whose head, `reverse`, is then no unknown tag to fix on its own).
+  const faces = settings.parentheses && parsed.groups.length > 0 ? facesReadAsWeights(line, parsed, dictionary) : [];
+  const headsOfWeightedTags = new Set(faces.filter((face) => face.tag !== undefined).map((face) => face.start));
   let secondPiece = -1;
   for (const [index, tag] of parsed.tags.entries()) {
     if (index === secondPiece) continue;
@@ -1260,7 +1282,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     const colonReadingOfTag = noRoomForColon?.get(index);
     if (colonReadingOfTag && !beingTyped) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, tag.end, tag.text, `${colonReadingOfTag}:`));
     if (!resolved) {
-      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag)) {
+      if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag) && !headsOfWeightedTags.has(tag.end)) {
         into.push(new LineProblem(DiagnosticCode.UnknownTag, tag.start, tag.end, tag.text, tag.name));
       }
       continue;
@@ -1295,9 +1317,9 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   if (settings.files) into.sort((a, b) => a.start - b.start);
   // Where a1111's syntax is read (the files whose parentheses are checked); last on the line, as it ends it.
   if (settings.parentheses) {
-    // `(smile, :3)`: the face written after a separator is the group's weight to a1111 (×3), as it is to the parser.
-    const faces = parsed.groups.length > 0 ? facesReadAsWeights(line, parsed, dictionary) : [];
-    for (const face of faces) if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), face.step ? FACE_AS_STEP : FACE_AS_WEIGHT));
+    for (const face of faces) {
+      if (face.end !== typingEnd) into.push(new LineProblem(DiagnosticCode.PromptWeight, face.start, face.end, line.slice(face.start, face.end), face.tag ? `${TAG_END_AS_WEIGHT}${face.tag}` : face.step ? FACE_AS_STEP : FACE_AS_WEIGHT));
+    }
     for (const at of breaksInEmphasis(line, parsed, factsOf)) into.push(new LineProblem(DiagnosticCode.BreakInBrackets, at.start, at.end, 'BREAK'));
     if (into.some((p, i) => i > 0 && into[i - 1]!.start > p.start)) into.sort((a, b) => a.start - b.start);
     const weight = promptWeightAtEnd(line, parsed);

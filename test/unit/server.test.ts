@@ -759,12 +759,16 @@ describe('language server, dictionary-only', () => {
       // The face ending ( ) after a separator is the brackets' weight (×3); `(smile:3)` is a weight as written.
       '1girl, (smile, :3), (smile:3), (:3 ), (smile, :1.2)',
       // In [ ] it is prompt editing's step: the face is dropped (`[smile:3]` is editing as written).
-      '[smile, :3], [:3], [smile:3]'];
+      '[smile, :3], [:3], [smile:3]',
+      // The game's tag reverse:1999 in emphasis: reverse ×1999 (the head is then no unknown tag of its own).
+      '1girl, (reverse:1999), (smile:1.2)'];
     const text = lines.join('\n');
     const uri = await client.open('prompt-weight.prompt', text);
     const weights = (found: Diagnostic[]): Diagnostic[] => found.filter((d) => d.code === 'prompt-weight');
     const found = weights(await client.waitForDiagnostics(uri, (all) => weights(all).length > 0));
-    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3'], [10, ':3'], [10, ':3'], [11, ':3'], [11, ':3']]);
+    assert.deepEqual(found.map((d) => [d.range.start.line, lines[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)]), [[0, ':3'], [1, ':1999'], [7, ':3'], [8, ':3'], [10, ':3'], [10, ':3'], [11, ':3'], [11, ':3'], [12, ':1999']]);
+    assert.match(found[8]!.message, /not as the end of the tag reverse:1999; write a comma after it to keep it the tag\.$/);
+    assert.ok(!(await client.waitForDiagnostics(uri)).some((d) => d.range.start.line === 12 && d.code === 'unknown-tag'), 'reverse is no unknown tag there');
     assert.match(found[6]!.message, /a1111 reads ":3" before "\]" as the step of prompt editing/);
     assert.match(found[4]!.message, /a1111 reads ":3" before "\)" as the weight of the brackets \(×3\), not as the face :3/);
     const [inBrackets] = await client.codeActions(uri, [found[4]!]);
