@@ -337,6 +337,8 @@ export interface LoraCard {
 /** Cards read lately, by path: a list asks again on each keystroke for the same few files. */
 const cardCache = new Map<string, { at: number; card: LoraCard }>();
 const CARD_FRESH_MS = 5_000;
+/** A card is a few hundred bytes (Civitai Helper's, with its model's description, some KB). */
+const MAX_CARD_BYTES = 1 << 20;
 const MAX_CACHED_CARDS = 1_000;
 
 /** The cards of the files a list shows (a1111's `NAME.json`, Civitai Helper's `NAME.civitai.info`), by path. */
@@ -363,6 +365,9 @@ async function loraCard(file: FolderFile): Promise<LoraCard> {
   const base = file.path.slice(0, file.path.length - path.extname(file.path).length);
   const read = async (suffix: string): Promise<Record<string, unknown> | undefined> => {
     try {
+      // A plain file of a card's size only: a FIFO beside a LoRA would hang every read of it, a huge one be read each list.
+      const stat = await fs.stat(base + suffix);
+      if (!stat.isFile() || stat.size > MAX_CARD_BYTES) return undefined;
       // (A byte order mark, which Windows tools write, would fail JSON.parse.)
       const value: unknown = JSON.parse(await readTextFile(base + suffix));
       return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
@@ -375,10 +380,14 @@ async function loraCard(file: FolderFile): Promise<LoraCard> {
   // a1111 writes 0 for "not set": its card then inserts the default multiplier, 1.
   const weight = typeof preferred === 'number' && Number.isFinite(preferred) && preferred !== 0 ? preferred : undefined;
   const activation = a1111?.['activation text'];
-  if (typeof activation === 'string' && activation.trim() !== '') return { words: activation.trim(), ...(weight !== undefined ? { weight } : {}) };
-  const words = (await read('.civitai.info'))?.trainedWords;
-  const joined = Array.isArray(words) ? words.filter((w): w is string => typeof w === 'string' && w.trim() !== '').map((w) => w.trim()).join(', ') : '';
-  return { ...(joined ? { words: joined } : {}), ...(weight !== undefined ? { weight } : {}) };
+  const givenWords = typeof activation === 'string' && oneLine(activation) !== '' ? [activation] : (await read('.civitai.info'))?.trainedWords;
+  const words = Array.isArray(givenWords) ? givenWords.filter((w): w is string => typeof w === 'string').map(oneLine).filter((w) => w !== '').join(', ') : '';
+  return { ...(words ? { words } : {}), ...(weight !== undefined ? { weight } : {}) };
+}
+
+/** Trigger words as one line of a prompt: lines joined with commas, no comma at either end (`detailed,` gave `,,`). */
+function oneLine(words: string): string {
+  return words.split(/[\r\n]+/).map((part) => part.trim().replace(/^[,\s]+|[,\s]+$/g, '')).filter((part) => part !== '').join(', ');
 }
 
 /** Trigger words kept beside a LoRA (loraCard). */

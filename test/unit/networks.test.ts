@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { networkKeywordAt, networkNameAt, networkOfToken } from '../../src/prompt/networks';
-import { headerAliases } from '../../src/server/networks';
+import { headerAliases, loraCards } from '../../src/server/networks';
+import type { FolderFile } from '../../src/server/folderFiles';
+import { execFileSync } from 'node:child_process';
 
 test('networkKeywordAt: a word begun with < is on its way to a network keyword, its span what an item replaces', () => {
   assert.deepEqual(networkKeywordAt('1girl, <lo', 10), { keywords: ['lora'], name: '', start: 7, end: 10 });
@@ -107,4 +109,23 @@ test('networkFiles: a listing again with the same files takes the names made bef
   const again = await networkFiles(folders, settings, 'lora');
   assert.notEqual(again, first);
   assert.deepEqual(again.map((file) => file.name).sort(), ['add_detail', 'new_one', 'watercolor']);
+});
+
+test('loraCards: a card that is no plain file (a FIFO) or is huge is not read; trigger words become one line of a prompt', async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-cards-'));
+  try {
+    const lora = (name: string): FolderFile => ({ name, path: path.join(folder, `${name}.safetensors`) });
+    for (const name of ['fifo', 'huge', 'lines']) fs.writeFileSync(path.join(folder, `${name}.safetensors`), '');
+    execFileSync('mkfifo', [path.join(folder, 'fifo.json')]);
+    fs.writeFileSync(path.join(folder, 'huge.json'), JSON.stringify({ 'activation text': 'x'.repeat(2 << 20) }));
+    fs.writeFileSync(path.join(folder, 'lines.json'), JSON.stringify({ 'activation text': 'detailed,\nintricate details, \n', 'preferred weight': 0 }));
+    const started = performance.now();
+    const cards = await loraCards([lora('fifo'), lora('huge'), lora('lines')]);
+    assert.ok(performance.now() - started < 2000, 'a FIFO is not opened (reading it waits for a writer for ever)');
+    assert.deepEqual(cards.get(lora('fifo').path), {});
+    assert.deepEqual(cards.get(lora('huge').path), {});
+    assert.deepEqual(cards.get(lora('lines').path), { words: 'detailed, intricate details' }, 'a1111 writes preferred weight 0 for none');
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 });
