@@ -39,9 +39,8 @@ const FUZZY_MIN_LENGTH = 3;
  * ended it with an underscore: one-letter pieces (acronyms such as `lav`) match too many tags.
  */
 const ABBREVIATION_MIN_LENGTH = 3;
-const TYPO_BEFORE_ABBREVIATION_MIN_LENGTH = 4;
-/** From this many letters an unknown word is read first as an abbreviation or a tag's start (`detco`, `choco`). */
-const ABBREVIATIONS_FIRST_MIN_LENGTH = 5;
+// (From 3: `slo` is solo mistyped, more popular than any tag it starts; `long` starts long_hair, more popular than log.)
+const TYPO_BEFORE_ABBREVIATION_MIN_LENGTH = 3;
 const TYPOS_BEFORE_ABBREVIATIONS = 3;
 /** Only tags more popular than this rank (~3,700 posts) count as a popular tag's typo. */
 const POPULAR_TYPO_RANK = 5000;
@@ -531,22 +530,17 @@ export class CompactTagDictionary implements TagDictionary {
     typos.sort((a, b) => a.distance - b.distance || a.id - b.id);
     // An alias spelled exactly is the nearest of all: it names the canonical tag.
     const viaAlias = this.resolveId(query)?.viaAlias === undefined ? [] : [this.resolveId(query)!.id];
-    if (query.length < ABBREVIATIONS_FIRST_MIN_LENGTH) {
-      // A short word is a typo more often than the start of a longer tag (`slo` solo, `catt` cat): one-edit
-      // typos first, then what it abbreviates, then the other typos (tags it starts are not offered).
-      const oneEdit = typos.filter((typo) => typo.distance <= 1).map((typo) => typo.id);
-      const abbreviated = [...this.abbreviationIds(query, k, () => true, new Set())].sort((a, b) => a - b);
-      const ids = new Set([...viaAlias, ...oneEdit, ...abbreviated, ...typos.map((typo) => typo.id)]);
-      return [...ids].slice(0, k).map((id) => this.info(id));
-    }
     const abbreviations = this.abbreviationsOf(query, k);
     let mostPopular = POPULAR_TYPO_RANK;
     for (const id of abbreviations) mostPopular = Math.min(mostPopular, id);
     const popularTypos = query.length < TYPO_BEFORE_ABBREVIATION_MIN_LENGTH || abbreviations.length === 0
       ? []
       : typos.filter((typo) => typo.distance === 1 && typo.id < mostPopular).slice(0, TYPOS_BEFORE_ABBREVIATIONS).map((typo) => typo.id);
-    const ids = new Set([...viaAlias, ...popularTypos, ...abbreviations, ...typos.map((typo) => typo.id)]);
-    return [...ids].slice(0, k).map((id) => this.info(id));
+    const ids = [...new Set([...viaAlias, ...popularTypos, ...abbreviations, ...typos.map((typo) => typo.id)])].slice(0, k);
+    // The nearest typo of a popular tag keeps a place among them: `catt` is cat mistyped as often as cat_tail abbreviated.
+    const oneEdit = typos.find((typo) => typo.distance === 1 && typo.id < POPULAR_TYPO_RANK)?.id;
+    if (oneEdit !== undefined && k >= 2 && ids.length === k && !ids.some((id) => typos.some((typo) => typo.id === id && typo.distance === 1))) ids[k - 1] = oneEdit;
+    return ids.map((id) => this.info(id));
   }
 
   /** Up to `limit` tags that `query` abbreviates or starts (from ABBREVIATION_MIN_LENGTH letters), most posts first. */

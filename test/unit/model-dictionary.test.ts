@@ -215,10 +215,12 @@ test('dictionary: nearest() orders as completion does: an abbreviation (or a tag
   // deto (an artist, 193 posts) and choo (82) are one edit away; completion lists detached_collar, chocolate.
   assert.deepEqual(dictionary.nearest('detco', 3).map((tag) => tag.name).slice(0, 2), ['detached_collar', 'deto']);
   assert.equal(dictionary.nearest('choco', 3)[0].name, 'chocolate');
-  // A word under 5 letters is a typo first (the review's 3-letter typos of the top tags: 53/104 kept their tag).
-  for (const [typo, tag] of [['slo', 'solo'], ['aht', 'hat'], ['til', 'tail'], ['catt', 'cat'], ['smle', 'smile']]) {
+  // Short words: a typo of a tag more popular than any tag the word starts or abbreviates comes first (`slo`), else
+  // those tags (`long` starts long_hair, `thig` thighhighs), and the nearest typo of a popular tag keeps a place (`catt`).
+  for (const [typo, tag] of [['slo', 'solo'], ['aht', 'hat'], ['til', 'tail'], ['smle', 'smile'], ['long', 'long_hair'], ['look', 'looking_at_viewer'], ['thig', 'thighhighs']]) {
     assert.equal(dictionary.nearest(typo, 3)[0]!.name, tag, typo);
   }
+  assert.ok(dictionary.nearest('catt', 3).some((tag) => tag.name === 'cat'));
   // Typos of popular tags still come first, before the tags they abbreviate (holding_gun for holdig).
   for (const [typo, tag] of [['holdig', 'holding'], ['ponytial', 'ponytail'], ['smlie', 'smile'], ['twintals', 'twintails'], ['school unifrom', 'school_uniform'],
     ['wite background', 'white_background'], ['blu eyes', 'blue_eyes'], ['bkini', 'bikini'], ['thighhigs', 'thighhighs'], ['lnog hair', 'long_hair']]) {
