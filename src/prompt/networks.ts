@@ -98,8 +98,8 @@ export interface NetworkKeywordAt {
   end: number;
 }
 
-// (After a LoRA written with no space too: `<lora:a:1><lo`.)
-const KEYWORD_BEFORE = /(?:^|[\s,([{|>])(<([^\s,<>:()[\]{}|]*)(?::([^<>:,]*))?)$/;
+// (After a LoRA written with no space too, `<lora:a:1><lo`; not after any `>`: `><` is a face.)
+const KEYWORD_BEFORE = /(?:^|[\s,([{|]|(?<=<[A-Za-z][\w-]*:[^<>]*>))(<([^\s,<>:()[\]{}|]*)(?::([^<>:,]*))?)$/;
 
 /** The `<` word being typed at `character`; none in a comment, or where the text is a network name already (`<lora:|`, networkNameAt). */
 export function networkKeywordAt(line: string, character: number, parsed?: ParsedPrompt): NetworkKeywordAt | undefined {

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 test('networkKeywordAt: a word begun with < is on its way to a network keyword, its span what an item replaces', () => {
   assert.deepEqual(networkKeywordAt('1girl, <lo', 10), { keywords: ['lora'], name: '', start: 7, end: 10 });
   assert.deepEqual(networkKeywordAt('<lora:a:1><lo', 13), { keywords: ['lora'], name: '', start: 10, end: 13 }, 'after a LoRA written with no space');
+  assert.equal(networkKeywordAt('1girl, ><', 9), undefined, '>< is a face (an alias of >_<)');
   assert.deepEqual(networkKeywordAt('<', 1), { keywords: ['lora', 'lyco', 'hypernet'], name: '', start: 0, end: 1 });
   assert.deepEqual(networkKeywordAt('1girl, <l:add_det, smile', 13), { keywords: ['lora', 'lyco'], name: 'add', start: 7, end: 17 });
   assert.deepEqual(networkKeywordAt('(<HYP', 5), { keywords: ['hypernet'], name: '', start: 1, end: 5 });
