@@ -107,8 +107,10 @@ async function completionList(ctx: ServerContext, document: LineDocument, params
   signal.throwIfAborted();
   // An option written on into the tag after its brackets (`[cat|do|] ears`): a tag ending in that tag
   // is written as the option that makes it (`dog` for dog_ears), not whole (`[cat|dog ears] ears`).
+  // (Only an option's last tag runs on into it: `[cat|do, smile] ears` is dog and smile_ears.)
   const typedTag = cursor.parsed.tags.find((t) => t.start === current.start);
-  const joinedTail = typedTag?.group === undefined ? undefined : tagsJoinedToGroups(line, cursor.parsed).get(typedTag.group);
+  const endsOption = typedTag !== undefined && /^\s*[|\]}]/.test(line.slice(typedTag.end, typedTag.end + 64));
+  const joinedTail = typedTag?.group === undefined || !endsOption ? undefined : tagsJoinedToGroups(line, cursor.parsed).get(typedTag.group);
   const asOption = (tag: string): string => {
     const ending = joinedTail ? `_${joinedTail.name}` : '';
     return ending && tag.endsWith(ending) && tag.length > ending.length ? tag.slice(0, -ending.length) : tag;

@@ -939,7 +939,7 @@ describe('language server, dictionary-only', () => {
   });
 
   test('completion in an option written on into a tag writes the option that makes the tag: dog_ears in `[cat|do] ears` is `dog`', async () => {
-    const text = '1girl, [cat|do] ears\n{red|blue} dress';
+    const text = '1girl, [cat|do] ears\n{red|blue} dress\n1girl, [cat|do, smile] ears';
     const uri = await client.open('joined-completion.prompt', text);
     const dogEars = (await client.completionItems(uri, 0, 14)).find((item) => item.label === 'dog_ears');
     assert.ok(dogEars, 'dog_ears listed');
@@ -948,6 +948,10 @@ describe('language server, dictionary-only', () => {
     const blueDress = blues.find((item) => item.label === 'blue_dress');
     assert.ok(blueDress, blues.map((item) => item.label).join(', '));
     assert.equal(applyCompletion(text, blueDress).split('\n')[1], '{red|blue} dress');
+    // Only an option's last tag runs on into the tag after the brackets: here `do` is written whole.
+    const notLast = (await client.completionItems(uri, 2, 14)).find((item) => item.label === 'dog_ears');
+    assert.ok(notLast, 'dog_ears listed');
+    assert.equal(applyCompletion(text, notLast).split('\n')[2], '1girl, [cat|dog ears, smile] ears');
   });
 
   test('an alias of a character or copyright typed in full is not first where general tags start with it (the word may be on its way to one)', async () => {
