@@ -568,8 +568,46 @@ function joinedOptionProblem(option: PromptTag, tail: PromptTag, name: string, s
   };
 }
 
-/** What an option of a choice is in the duplicate check: never a first writing, never a duplicate. */
-const CHOICE_OPTION = '\u0000choice';
+/**
+ * The option each tag is in, as a key part (`/3.1`: option 1 of group 3, for each choice around it): the
+ * options of alternation (`[a|b]`), prompt editing a1111 reads (`[from:to:when]`) and Dynamic Prompts'
+ * choices (`{a|b}`); other brackets are no scope. One sweep for the separators, one pass over the groups.
+ */
+function optionScopes(line: string, parsed: ParsedPrompt, facts: BracketFacts): (tag: PromptTag) => string {
+  const { groups } = parsed;
+  const choice = groups.map((g, index) => g.close !== undefined && (g.kind === '{'
+    ? facts.ownPipe[index]!
+    : g.kind === '[' && ((facts.ownPipe[index]! && facts.ownColons[index] === 0) || (facts.endsInWeight[index]! && facts.ownColons[index]! <= 1))));
+  // Each choice's own separators, in order (groups are in the order they open, separators in the line's).
+  const own: number[][] = groups.map(() => []);
+  const open: number[] = [];
+  let nextGroup = 0;
+  for (const at of parsed.separators) {
+    if (line[at] !== '|' && line[at] !== ':') continue;
+    for (; nextGroup < groups.length && groups[nextGroup]!.open < at; nextGroup++) open.push(nextGroup);
+    while (open.length > 0 && (groups[open[open.length - 1]!]!.close ?? line.length) < at) open.pop();
+    const innermost = open[open.length - 1];
+    if (innermost !== undefined && choice[innermost]) own[innermost]!.push(at);
+  }
+  const optionAt = (group: number, column: number): number => {
+    const separators = own[group]!;
+    let low = 0;
+    let high = separators.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (separators[middle]! < column) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  // A group's scope from its parent's (parents open first): no call a level, whatever the depth.
+  const scope: string[] = [];
+  groups.forEach((g, index) => {
+    const parent = g.parent;
+    scope[index] = parent === undefined ? '' : scope[parent]! + (choice[parent] ? `/${parent}.${optionAt(parent, g.open)}` : '');
+  });
+  return (tag) => (tag.group === undefined ? '' : scope[tag.group]! + (choice[tag.group] ? `/${tag.group}.${optionAt(tag.group, tag.start)}` : ''));
+}
 
 /** The known-tags setting as a set of normalized names, made once per settings object. */
 const knownTagSets = new WeakMap<string[], Set<string>>();
@@ -1236,14 +1274,10 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   };
   // Each AND segment or region is a prompt of its own: a tag written again in another is meant.
   const segments = promptSegmentsOf(line, parsed);
-  /** Whether a group around the tag is alternation, prompt editing or a choice (their own `|`, `:` or `:when`). */
-  const inChoice = (tag: PromptTag): boolean => {
-    for (let group = tag.group; group !== undefined; group = parsed.groups[group]!.parent) {
-      const facts = factsOf();
-      if (parsed.groups[group]!.kind !== '(' && (facts.ownPipe[group] || facts.ownColons[group]! > 0 || facts.endsInWeight[group])) return true;
-    }
-    return false;
-  };
+  // Each option of [a|b], [a:b:n] or {a|b} is a scope of its own: `[smile|frown], smile` smiles at every
+  // step (no duplicate, and no fix may remove either), `[smile, smile|frown]` repeats one.
+  let scopes: ((tag: PromptTag) => string) | undefined;
+  const scopeOf = (tag: PromptTag): string => (tag.group === undefined ? '' : (scopes ??= optionScopes(line, parsed, factsOf()))(tag));
   // The line's brackets read once, when a check first needs them (few lines have a split tag or a `|`).
   let facts: BracketFacts | undefined;
   const factsOf = (): BracketFacts => (facts ??= bracketFacts(line, parsed));
@@ -1292,11 +1326,10 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
     if (afterGroups?.has(tag) && partOfJoinedTag(tag)) continue;
     // `side` of `[side|high] ponytail` is side_ponytail, a tag: not the alias `side` (its fix wrote `from side`).
     if (pieces?.makes.has(tag)) continue;
-    // An option of [a|b], [a:b:n] or {a|b} is no duplicate of the same tag elsewhere, nor the other way
-    // round: `[smile|frown], smile` smiles at every step (and no fix may remove either).
-    const key = segments[index] === 0 ? canonical : `${segments[index]}\u0000${canonical}`;
-    const first = inChoice(tag) ? CHOICE_OPTION : seen.get(key);
-    if (first !== undefined && first !== CHOICE_OPTION && settings.duplicateTags) {
+    const scope = scopeOf(tag);
+    const key = segments[index] === 0 && scope === '' ? canonical : `${segments[index]}${scope}\u0000${canonical}`;
+    const first = seen.get(key);
+    if (first !== undefined && settings.duplicateTags) {
       into.push(new LineProblem(DiagnosticCode.DuplicateTag, tag.start, tag.end, tag.text, first));
       continue;
     }
