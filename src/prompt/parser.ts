@@ -2,6 +2,7 @@
 // things are (tag spans, weights, LoRA, keywords, comments); it never rewrites text, so whatever it
 // does not understand stays part of a tag's raw text. Pure functions, no LSP imports: the server,
 // the client and the CLI's `complete` share them.
+import { countBelow } from '../util/sorted';
 
 /** One tag as written in a prompt. */
 export interface PromptTag {
@@ -218,13 +219,7 @@ class LineBrackets {
   /** The first column at or after `index` where HOLDS_WEIGHT matches, or -1. */
   private firstWeightFrom(index: number): number {
     const weights = (this.weights ??= weightStarts(this.line));
-    let low = 0;
-    let high = weights.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (weights[middle]! < index) low = middle + 1;
-      else high = middle;
-    }
+    const low = countBelow(weights, index);
     return low < weights.length ? weights[low]! : -1;
   }
 }

@@ -12,6 +12,7 @@ import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textd
 import { boundedEditDistance, type TagDictionary } from '../model/index';
 import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
+import { countBelow } from '../util/sorted';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
 import { normalizeTag, promptSegmentsOf, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
@@ -589,17 +590,7 @@ function optionScopes(line: string, parsed: ParsedPrompt, facts: BracketFacts): 
     const innermost = open[open.length - 1];
     if (innermost !== undefined && choice[innermost]) own[innermost]!.push(at);
   }
-  const optionAt = (group: number, column: number): number => {
-    const separators = own[group]!;
-    let low = 0;
-    let high = separators.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (separators[middle]! < column) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  };
+  const optionAt = (group: number, column: number): number => countBelow(own[group]!, column);
   // A group's scope from its parent's (parents open first): no call a level, whatever the depth.
   const scope: string[] = [];
   groups.forEach((g, index) => {
