@@ -125,7 +125,10 @@ function wholeOptionSpan(line: string, parsed: ParsedPrompt, index: number): { s
   if (group.close === undefined) return undefined;
   const own = ownSeparators(line, parsed, container);
   if (own.length === 0) return undefined;
-  const from = Math.max(group.open, ...own.filter((at) => at < unit.start)) + 1;
+  let from = Math.max(group.open, ...own.filter((at) => at < unit.start)) + 1;
+  // A choice's count (`{2$$smile|frown}`) is no part of its first option.
+  const count = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= from && t.end <= unit.start);
+  if (count) from = count.end;
   const after = own.filter((at) => at >= unit.end);
   const weight = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= unit.end && t.end <= group.close! + 1);
   const to = after.length > 0 ? Math.min(...after) : weight && line[weight.start] === ':' ? weight.start : group.close;

@@ -412,10 +412,10 @@ describe('language server, dictionary-only', () => {
     assert.equal(applyEdits('cat, [cat|dog] ears, smile', catRemoved.edit.changes![pieces]!), '[cat|dog] ears, smile');
     // In alternation or prompt editing the option's slot stays: `[frown]` would be frown weakened at every step.
     // A tag that is not a whole option goes as any tag: with its brackets (`[smile:5]`, `(smile:1.2)`), or from among others.
-    const choices = 'smile, [smile|frown], [smile:frown:5], {smile|frown}\n[(smile:1.2)|frown], [smile:5], [smile, blush|frown], 1girl';
+    const choices = 'smile, [smile|frown], [smile:frown:5], {smile|frown}\n[(smile:1.2)|frown], [smile:5], [smile, blush|frown], {2$$smile|frown}, 1girl';
     const options = await client.open('remove-options.prompt', choices);
     const smileRemoved = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri: options }, remove: 'smile' });
-    assert.deepEqual(applyEdits(choices, smileRemoved.edit.changes![options]!).split('\n'), ['[|frown], [:frown:5], {|frown}', '[|frown], [blush|frown], 1girl']);
+    assert.deepEqual(applyEdits(choices, smileRemoved.edit.changes![options]!).split('\n'), ['[|frown], [:frown:5], {|frown}', '[|frown], [blush|frown], {2$$|frown}, 1girl']);
     // An AND segment left empty goes with its AND (a1111 reads an empty segment as a prompt of its own).
     const segmented = 'smile AND blush, smile\nblush AND smile\nblush AND smile AND 1girl';
     const segments = await client.open('remove-segments.prompt', segmented);
