@@ -789,6 +789,32 @@ export function removalRange(line: string, parsed: ParsedPrompt, tagIndex: numbe
  * Whether the tag is an option of alternation, prompt editing or a random choice (`[a|b]`, `[a:b:0.5]`,
  * `{a|b}`): removing it there changes what the prompt means (`[smile|blush]` → `[blush]` is de-emphasis).
  */
+/**
+ * The innermost group open at each column asked, asked in order (columns never decreasing): one sweep
+ * of the line's groups, which are in the order they open, with a stack of those open.
+ */
+export function groupSweep(parsed: ParsedPrompt, lineLength: number): (column: number) => number | undefined {
+  const open: number[] = [];
+  let next = 0;
+  return (column) => {
+    for (; next < parsed.groups.length && parsed.groups[next]!.open < column; next++) open.push(next);
+    while (open.length > 0 && (parsed.groups[open[open.length - 1]!]!.close ?? lineLength) < column) open.pop();
+    return open[open.length - 1];
+  };
+}
+
+/** By group, the columns of the `|` and `:` separators it holds itself (not those of the groups inside it), in order. */
+export function ownSeparatorsOf(line: string, parsed: ParsedPrompt): number[][] {
+  const own: number[][] = parsed.groups.map(() => []);
+  const innermostAt = groupSweep(parsed, line.length);
+  for (const at of parsed.separators) {
+    if (line[at] !== '|' && line[at] !== ':') continue;
+    const innermost = innermostAt(at);
+    if (innermost !== undefined) own[innermost]!.push(at);
+  }
+  return own;
+}
+
 export function isInAlternation(line: string, parsed: ParsedPrompt, tagIndex: number): boolean {
   for (let group = parsed.tags[tagIndex]!.group; group !== undefined; group = parsed.groups[group]!.parent) {
     const g = parsed.groups[group]!;

@@ -14,7 +14,7 @@ import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { countBelow } from '../util/sorted';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
-import { normalizeTag, promptSegmentsOf, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
+import { groupSweep, normalizeTag, ownSeparatorsOf, promptSegmentsOf, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -246,18 +246,14 @@ export function promptWeightAtEnd(line: string, parsed: ParsedPrompt): { start: 
  */
 function breaksInEmphasis(line: string, parsed: ParsedPrompt, factsOf: () => BracketFacts): PromptToken[] {
   const found: PromptToken[] = [];
-  // One sweep: the groups open at a BREAK are those opened before it and not yet closed (groups are in the order they open).
-  const open: number[] = [];
-  let nextGroup = 0;
+  const innermostAt = groupSweep(parsed, line.length);
   // a1111 splits a prompt at AND first: brackets opened before one hold no BREAK after it (`(a AND b BREAK c)`).
   let partStart = 0;
   for (const token of parsed.tokens) {
     if (token.kind !== 'keyword') continue;
     if (line.startsWith('AND', token.start)) partStart = token.end;
     if (!line.startsWith('BREAK', token.start)) continue;
-    for (; nextGroup < parsed.groups.length && parsed.groups[nextGroup]!.open < token.start; nextGroup++) open.push(nextGroup);
-    while (open.length > 0 && (parsed.groups[open[open.length - 1]!]!.close ?? line.length) < token.start) open.pop();
-    for (let index = open.length > 0 ? open[open.length - 1] : undefined; index !== undefined && parsed.groups[index]!.open >= partStart; index = parsed.groups[index]!.parent) {
+    for (let index = innermostAt(token.start); index !== undefined && parsed.groups[index]!.open >= partStart; index = parsed.groups[index]!.parent) {
       const g = parsed.groups[index]!;
       const facts = g.kind === '[' ? factsOf() : undefined;
       if (g.kind === '(' || (facts && !facts.ownPipe[index] && !facts.endsInWeight[index])) {
@@ -274,6 +270,13 @@ function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagD
   const faces: { start: number; end: number; step: boolean; tag?: string }[] = [];
   let closing: Map<number, PromptGroup> | undefined;
   let tagsByEnd: Map<number, PromptTag> | undefined;
+  /** The group the weight closes (the bracket right after it). */
+  const closedBy = (token: PromptToken): PromptGroup | undefined => {
+    closing ??= new Map(parsed.groups.filter((g) => g.close !== undefined).map((g) => [g.close!, g]));
+    let after = token.end;
+    while (after < line.length && line[after]!.trim() === '') after++;
+    return closing.get(after);
+  };
   for (const token of parsed.tokens) {
     if (token.kind !== 'weight' || line[token.start] !== ':') continue;
     // (Most weights, `:1.2`, are no face: asked first.)
@@ -283,17 +286,10 @@ function facesReadAsWeights(line: string, parsed: ParsedPrompt, dictionary: TagD
       tagsByEnd ??= new Map(parsed.tags.map((t) => [t.end, t]));
       const before = tagsByEnd.get(token.start);
       const whole = before && !resolveCached(dictionary, before.name) ? resolveCached(dictionary, normalizeTag(before.text + face)) : undefined;
-      if (!whole) continue;
-      closing ??= new Map(parsed.groups.filter((g) => g.close !== undefined).map((g) => [g.close!, g]));
-      let after = token.end;
-      while (after < line.length && line[after]!.trim() === '') after++;
-      if (closing.get(after)?.kind === '(') faces.push({ start: token.start, end: token.start + face.length, step: false, tag: whole.tag.name });
+      if (whole && closedBy(token)?.kind === '(') faces.push({ start: token.start, end: token.start + face.length, step: false, tag: whole.tag.name });
       continue;
     }
-    closing ??= new Map(parsed.groups.filter((g) => g.close !== undefined).map((g) => [g.close!, g]));
-    let after = token.end;
-    while (after < line.length && line[after]!.trim() === '') after++;
-    const group = closing.get(after);
+    const group = closedBy(token);
     // In ( ) the face is the brackets' weight; in [ ] the step of prompt editing (`[smile, :3]`: smile from step 3).
     if (group?.kind !== '(' && group?.kind !== '[') continue;
     const before = line.slice(group.open + 1, token.start).trimEnd();
@@ -347,7 +343,8 @@ export function pipeEscaped(text: string, other: string): string {
 
 /** What the pipe and colon checks need to know of a line's [ ] groups and AND parts, found once a line. */
 interface BracketFacts {
-  /** By group: its own separators (not those of groups inside it) hold a `|`, how many `:`; it ends in `:number`. */
+  /** By group: its own `|` and `:` separators (not those of groups inside it, ownSeparatorsOf), whether one is a `|`, how many are `:`; it ends in `:number`. */
+  own: number[][];
   ownPipe: boolean[];
   ownColons: number[];
   endsInWeight: boolean[];
@@ -359,32 +356,16 @@ interface BracketFacts {
 
 function bracketFacts(line: string, parsed: ParsedPrompt): BracketFacts {
   const groups = parsed.groups;
-  const ownPipe = groups.map(() => false);
-  const ownColons = groups.map(() => 0);
+  const own = ownSeparatorsOf(line, parsed);
+  const ownPipe = own.map((separators) => separators.some((at) => line[at] === '|'));
+  const ownColons = own.map((separators) => separators.filter((at) => line[at] === ':').length);
   const endsInWeight = groups.map((g) => g.kind === '[' && g.close !== undefined && endsInWeightBefore(line, g.open + 1, g.close));
-  // One sweep: each separator's innermost group is the top of the open groups' stack.
-  const events: [number, number, number][] = [];
-  groups.forEach((g, index) => {
-    events.push([g.open, 0, index], [g.close ?? line.length, 2, index]);
-  });
-  for (const at of parsed.separators) events.push([at, 1, -1]);
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const open: number[] = [];
-  for (const [at, kind, index] of events) {
-    if (kind === 0) open.push(index);
-    else if (kind === 2) open.splice(open.lastIndexOf(index), 1);
-    else if (open.length > 0) {
-      const innermost = open[open.length - 1]!;
-      if (line[at] === '|') ownPipe[innermost] = true;
-      else if (line[at] === ':') ownColons[innermost]!++;
-    }
-  }
   const andStarts = parsed.tokens.filter((t) => t.kind === 'keyword' && line.slice(t.start, t.end) === 'AND').map((t) => t.end);
   const partParses = new Array<boolean>(andStarts.length + 1).fill(false);
   groups.forEach((g, index) => {
     if (g.kind === '[' && g.close !== undefined && (ownPipe[index] || endsInWeight[index])) partParses[partOf(andStarts, g.open)] = true;
   });
-  return { ownPipe, ownColons, endsInWeight, andStarts, partParses };
+  return { own, ownPipe, ownColons, endsInWeight, andStarts, partParses };
 }
 
 function partOf(andStarts: readonly number[], column: number): number {
@@ -572,25 +553,14 @@ function joinedOptionProblem(option: PromptTag, tail: PromptTag, name: string, s
 /**
  * The option each tag is in, as a key part (`/3.1`: option 1 of group 3, for each choice around it): the
  * options of alternation (`[a|b]`), prompt editing a1111 reads (`[from:to:when]`) and Dynamic Prompts'
- * choices (`{a|b}`); other brackets are no scope. One sweep for the separators, one pass over the groups.
+ * choices (`{a|b}`); other brackets are no scope. One pass over the groups (their own separators: BracketFacts).
  */
-function optionScopes(line: string, parsed: ParsedPrompt, facts: BracketFacts): (tag: PromptTag) => string {
+function optionScopes(parsed: ParsedPrompt, facts: BracketFacts): (tag: PromptTag) => string {
   const { groups } = parsed;
   const choice = groups.map((g, index) => g.close !== undefined && (g.kind === '{'
     ? facts.ownPipe[index]!
     : g.kind === '[' && ((facts.ownPipe[index]! && facts.ownColons[index] === 0) || (facts.endsInWeight[index]! && facts.ownColons[index]! <= 1))));
-  // Each choice's own separators, in order (groups are in the order they open, separators in the line's).
-  const own: number[][] = groups.map(() => []);
-  const open: number[] = [];
-  let nextGroup = 0;
-  for (const at of parsed.separators) {
-    if (line[at] !== '|' && line[at] !== ':') continue;
-    for (; nextGroup < groups.length && groups[nextGroup]!.open < at; nextGroup++) open.push(nextGroup);
-    while (open.length > 0 && (groups[open[open.length - 1]!]!.close ?? line.length) < at) open.pop();
-    const innermost = open[open.length - 1];
-    if (innermost !== undefined && choice[innermost]) own[innermost]!.push(at);
-  }
-  const optionAt = (group: number, column: number): number => countBelow(own[group]!, column);
+  const optionAt = (group: number, column: number): number => countBelow(facts.own[group]!, column);
   // A group's scope from its parent's (parents open first): no call a level, whatever the depth.
   const scope: string[] = [];
   groups.forEach((g, index) => {
@@ -1268,7 +1238,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   // Each option of [a|b], [a:b:n] or {a|b} is a scope of its own: `[smile|frown], smile` smiles at every
   // step (no duplicate, and no fix may remove either), `[smile, smile|frown]` repeats one.
   let scopes: ((tag: PromptTag) => string) | undefined;
-  const scopeOf = (tag: PromptTag): string => (tag.group === undefined ? '' : (scopes ??= optionScopes(line, parsed, factsOf()))(tag));
+  const scopeOf = (tag: PromptTag): string => (tag.group === undefined ? '' : (scopes ??= optionScopes(parsed, factsOf()))(tag));
   // The line's brackets read once, when a check first needs them (few lines have a split tag or a `|`).
   let facts: BracketFacts | undefined;
   const factsOf = (): BracketFacts => (facts ??= bracketFacts(line, parsed));

@@ -9,7 +9,7 @@ import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
 import { applyLineEdits, formatTag, lineSeparator, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
-import { isInAlternation, normalizeTag, removalRange, type ParsedPrompt, type PromptGroup } from '../prompt/parser';
+import { isInAlternation, normalizeTag, ownSeparatorsOf, removalRange, type ParsedPrompt, type PromptGroup } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
@@ -93,8 +93,11 @@ function withoutTag(line: string, dictionary: TagDictionary, key: string): strin
     const parsed = withSplitTagsJoined(text, raw, dictionary);
     // In `[smile|frown]` or `[smile:frown:5]` only the option's text goes, its slot stays (`[|frown]`): a1111 then
     // alternates frown with nothing, as before; `[frown]` would be frown weakened at every step.
+    // (Each group's own separators, read once a pass when an option first asks.)
+    let own: number[][] | undefined;
+    const ownOf = (): number[][] => (own ??= ownSeparatorsOf(text, parsed));
     const removals = parsed.tags.flatMap((tag, index) => (tag.name !== '' && !pieces.has(tag) && tagKey(dictionary, tag) === key
-      ? [{ ...(wholeOptionSpan(text, parsed, index) ?? removalRange(text, parsed, index)), text: '' }]
+      ? [{ ...(wholeOptionSpan(text, parsed, index, ownOf) ?? removalRange(text, parsed, index)), text: '' }]
       : []));
     if (removals.length === 0) break;
     // Removals that touch (two places side by side) wait for the next pass.
@@ -108,7 +111,7 @@ function withoutTag(line: string, dictionary: TagDictionary, key: string): strin
  * fills (`[(smile:1.2)|frown]` → `[|frown]`): of `[a|b]`, `{a|b}` or `[from:to:when]`; undefined for
  * `[to:when]` (which goes whole) and for one of several tags in an option (which goes as any tag).
  */
-function wholeOptionSpan(line: string, parsed: ParsedPrompt, index: number): { start: number; end: number } | undefined {
+function wholeOptionSpan(line: string, parsed: ParsedPrompt, index: number, ownOf: () => number[][]): { start: number; end: number } | undefined {
   const tag = parsed.tags[index]!;
   if (tag.group === undefined || !isInAlternation(line, parsed, index)) return undefined;
   let unit = { start: tag.start, end: tag.end };
@@ -116,14 +119,14 @@ function wholeOptionSpan(line: string, parsed: ParsedPrompt, index: number): { s
   // Up through the `( )` that hold nothing else (but their weight).
   while (container !== undefined && parsed.groups[container]!.kind === '(' && parsed.groups[container]!.close !== undefined) {
     const group: PromptGroup = parsed.groups[container]!;
-    if (ownOption(line, parsed, container, unit.start, unit.end, group.open + 1, group.close!) === undefined) return undefined;
+    if (!fillsGroup(line, parsed, unit, group, ownOf()[container]!)) return undefined;
     unit = { start: group.open, end: group.close! + 1 };
     container = group.parent;
   }
   if (container === undefined) return undefined;
   const group = parsed.groups[container]!;
   if (group.close === undefined) return undefined;
-  const own = ownSeparators(line, parsed, container);
+  const own = ownOf()[container]!;
   if (own.length === 0) return undefined;
   let from = Math.max(group.open, ...own.filter((at) => at < unit.start)) + 1;
   // A choice's count (`{2$$smile|frown}`) is no part of its first option.
@@ -135,19 +138,11 @@ function wholeOptionSpan(line: string, parsed: ParsedPrompt, index: number): { s
   return line.slice(from, to).trim() === line.slice(unit.start, unit.end) ? unit : undefined;
 }
 
-/** The `( )` group's text from `from` to `to` is the unit and a weight at most: the unit is all it holds. */
-function ownOption(line: string, parsed: ParsedPrompt, group: number, start: number, end: number, from: number, to: number): true | undefined {
-  const weight = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= end && t.end <= to + 1);
-  const rest = (line.slice(from, start) + line.slice(end, weight ? weight.start : to)).trim();
-  return rest === '' && ownSeparators(line, parsed, group).length === 0 ? true : undefined;
-}
-
-/** The group's own separators (`|`, `:`, `,`), those of groups inside it left out. */
-function ownSeparators(line: string, parsed: ParsedPrompt, group: number): number[] {
-  const { open, close } = parsed.groups[group]!;
-  const inner = parsed.groups.filter((g) => g.parent === group);
-  return parsed.separators.filter((at) => at > open && at < (close ?? line.length) && (line[at] === '|' || line[at] === ':')
-    && !inner.some((g) => at > g.open && at < (g.close ?? line.length)));
+/** Whether the unit is all the `( )` group holds (but its weight), with no `|` or `:` of the group's own (`own`). */
+function fillsGroup(line: string, parsed: ParsedPrompt, unit: { start: number; end: number }, group: PromptGroup, own: readonly number[]): boolean {
+  const weight = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= unit.end && t.end <= group.close! + 1);
+  const rest = (line.slice(group.open + 1, unit.start) + line.slice(unit.end, weight ? weight.start : group.close)).trim();
+  return rest === '' && own.length === 0;
 }
 
 /**

@@ -5,7 +5,7 @@
 // its own `:` in [ ] (`[honkai: star rail]`) is one tag again; and the options of a choice or an
 // alternation written on into a tag (`[cat|dog] ears`) name the tags they make.
 import type { TagDictionary } from '../model/index';
-import { normalizeTag, tokenAt, wildcardsIn, type ParsedPrompt, type PromptTag } from '../prompt/parser';
+import { normalizeTag, ownSeparatorsOf, tokenAt, wildcardsIn, type ParsedPrompt, type PromptTag } from '../prompt/parser';
 import { lastContextMemo } from '../util/memo';
 import { canonicalName, parseLine, resolveCached } from './serverContext';
 
@@ -116,18 +116,9 @@ function isReadableEditing(line: string, parsed: ParsedPrompt, group: number, ow
   return close !== undefined && /:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$/.test(line.slice(open + 1, close)) && ownColons[group]! <= 1;
 }
 
-/** By group, the `:` separators it holds itself (not inside the groups it holds): one sweep of the line. */
+/** By group, how many `:` separators it holds itself (ownSeparatorsOf). */
 function ownColonsOf(line: string, parsed: ParsedPrompt): number[] {
-  const colons = parsed.groups.map(() => 0);
-  const open: number[] = [];
-  let nextGroup = 0;
-  for (const at of parsed.separators) {
-    if (line[at] !== ':') continue;
-    for (; nextGroup < parsed.groups.length && parsed.groups[nextGroup]!.open < at; nextGroup++) open.push(nextGroup);
-    while (open.length > 0 && (parsed.groups[open[open.length - 1]!]!.close ?? line.length) < at) open.pop();
-    if (open.length > 0) colons[open[open.length - 1]!]!++;
-  }
-  return colons;
+  return ownSeparatorsOf(line, parsed).map((own) => own.filter((at) => line[at] === ':').length);
 }
 
 /**
