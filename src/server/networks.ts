@@ -390,12 +390,7 @@ function oneLine(words: string): string {
   return words.split(/[\r\n]+/).map((part) => part.trim().replace(/^[,\s]+|[,\s]+$/g, '')).filter((part) => part !== '').join(', ');
 }
 
-/** Trigger words kept beside a LoRA (loraCard). */
-async function triggerWords(file: FolderFile): Promise<string | undefined> {
-  return (await loraCard(file)).words;
-}
-
-/** Markdown for a LoRA or embedding file: its path (a link), size and trigger words. */
+/** Markdown for a LoRA or embedding file: its path (a link), size, and its card's trigger words and weight. */
 export async function networkMarkdown(kind: NetworkKind, name: string, file: NetworkFile | undefined): Promise<string> {
   const title = `**\`${name.replace(/`/g, "'")}\`** · ${KIND_NAMES[kind]}`;
   if (!file) return `${title}\n\nNo file of that name in the ${KIND_NAMES[kind]} folders (\`danbooruGpt.${FOLDER_SETTING[kind]}\`).`;
@@ -408,7 +403,9 @@ export async function networkMarkdown(kind: NetworkKind, name: string, file: Net
   }
   sections.push(`[${escapeMarkdown(file.path)}](${pathToFileURL(file.path).href})${size}`);
   if (file.aliasOf !== undefined) sections.push(`The alias in its header (\`ss_output_name\`) of \`${file.aliasOf.replace(/`/g, "'")}\`: a1111 finds it by either name.`);
-  const words = await triggerWords(file);
-  if (words) sections.push(`Trigger words: \`${words.replace(/`/g, "'")}\``);
+  // Through the cache completion reads: a hover after completing the LoRA reads no file again.
+  const card = (await loraCards([file])).get(file.path);
+  if (card?.words) sections.push(`Trigger words: \`${card.words.replace(/`/g, "'")}\``);
+  if (card?.weight !== undefined && kind === 'lora') sections.push(`Preferred weight (its card): ${card.weight}`);
   return sections.join('\n\n');
 }

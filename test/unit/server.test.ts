@@ -2090,14 +2090,16 @@ describe('language server, LoRA and embedding names', () => {
     assert.match((resolved.documentation as { value: string }).value, /EasyNegative\\\.safetensors/);
   });
 
-  test('hover on a LoRA (or a hypernetwork): its file and trigger words; a name with no file says so', async () => {
+  test("hover on a LoRA (or a hypernetwork): its file, trigger words and card's weight; a name with no file says so", async () => {
     const uri = await client.open('loras-hover.prompt', '<lora:add_detail:0.8>, <lora:watercolor$style:1>, <lora:nope:1>, embedding:EasyNegative.pt');
     const value = async (column: number): Promise<string> => ((await client.hover(uri, 0, column))!.contents as { value: string }).value;
     const detail = await value(8);
     assert.match(detail, /`add_detail`\*\* · LoRA/);
     assert.match(detail, /add\\_detail\\\.safetensors\]\(file:\/\//);
     assert.match(detail, /Trigger words: `detailed`/);
+    assert.match(detail, /Preferred weight \(its card\): 0\.8/, "the weight a1111's card inserts it with");
     assert.match(await value(30), /Trigger words: `watercolor, painting`/);
+    assert.doesNotMatch(await value(30), /Preferred weight/, 'no card weight: none shown');
     assert.match(await value(55), /No file of that name in the LoRA folders \(`danbooruGpt.loraFolders`\)/);
     assert.match(await value(70), /`EasyNegative`\*\* · Embedding/);
     assert.deepEqual((await client.hover(uri, 0, 8))!.range, { start: { line: 0, character: 6 }, end: { line: 0, character: 16 } });
