@@ -290,7 +290,7 @@ function startsSyntaxInTag(line: string, index: number, tagStart: number, option
 }
 
 /** The first column at or after `index` that is not a space. */
-function skipSpaces(line: string, index: number): number {
+export function skipSpaces(line: string, index: number): number {
   while (index < line.length && isSpace(line.charCodeAt(index))) index++;
   return index;
 }
@@ -359,6 +359,8 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   const stack: number[] = [];
   // The [ ] groups holding a `|` so far: a1111's alternation has no `:when`, so `[smile|:3]` ends in the face `:3`.
   const alternating = new Set<PromptGroup>();
+  // The [ ] groups holding a `:` separator of prompt editing so far.
+  const editing = new Set<PromptGroup>();
   const length = line.length;
   let tagStart = -1;
   // Where the tag now being read started with a wildcard or a variable: it is a token of that kind, not a tag.
@@ -395,6 +397,21 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   const separator = (at: number): void => {
     flush(at);
     separators.push(at);
+  };
+  // Whether only spaces stand between `at` and a `:` separator of `group` (the last separator read).
+  const followsColonOf = (group: PromptGroup, at: number): boolean => {
+    const last = separators.length ? separators[separators.length - 1]! : -1;
+    if (last <= group.open || line.charCodeAt(last) !== COLON) return false;
+    for (let j = last + 1; j < at; j++) if (!isSpace(line.charCodeAt(j))) return false;
+    return true;
+  };
+  // `[:3:0.5]`: a1111 adds `3` at half the steps, but `3` is no tag and `:3` a face, the one the prompt
+  // means (and the check flags its colon). Only where the brackets open: `[cat:3:0.5]` separates.
+  const faceOpening = (group: PromptGroup, at: number): boolean => {
+    if (!options.isTag) return false;
+    for (let j = group.open + 1; j < at; j++) if (!isSpace(line.charCodeAt(j))) return false;
+    const to = line.slice(at + 1, line.indexOf(':', at + 1)).trim();
+    return !options.isTag(normalizeTag(to)) && options.isTag(normalizeTag(`:${to}`));
   };
 
   let i = 0;
@@ -522,7 +539,12 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       }
       // `[from:to:when]`; with nothing before it (`[:to:when]`, a1111's "add `to` at step `when`") only
       // when the group is that, so that a face (`[:3]`, `[:d]`) stays a tag.
-      if (group?.kind === '[' && (tagStart >= 0 || matchAt(EDIT_WITHOUT_FROM, line, i) > 0)) {
+      // Right after the group's first `:` (`[smile::d:0.5]`) it starts a face: a1111's `[from:to:when]`
+      // has no room for a third colon, and the face is what the prompt means (the check flags its colon).
+      if (group?.kind === '[' && (tagStart >= 0 || (matchAt(EDIT_WITHOUT_FROM, line, i) > 0 && !followsColonOf(group, i) && !faceOpening(group, i))
+        // ... as it does after an empty or bracketed `from` (`[::d:0.5]`, `[[smile]::d:0.5]`), whose first `:` separates.
+        || (line.charCodeAt(i + 1) === COLON && matchAt(EDIT_WITHOUT_FROM, line, i + 1) > 0 && !editing.has(group)))) {
+        editing.add(group);
         separator(i++);
         continue;
       }

@@ -14,7 +14,7 @@ import type { TagTranslations } from '../model/translations';
 import { escapeParentheses, hasUnescapedParentheses } from '../prompt/insertStyle';
 import { countBelow } from '../util/sorted';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
-import { groupSweep, normalizeTag, ownSeparatorsOf, promptSegmentsOf, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
+import { groupSweep, normalizeTag, ownSeparatorsOf, promptSegmentsOf, skipSpaces, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
@@ -393,8 +393,19 @@ function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: B
   return facts.partParses[partOf(facts.andStarts, tag.start)] ? `parse${colon}` : undefined;
 }
 
+/**
+ * A face opening [ ] before a step, `[:3:0.5]`: a1111's `[:to:when]`, adding `3` (the parser reads the face
+ * the prompt means, since `3` is no tag: parsePrompt's faceOpening).
+ */
+function opensPromptEditing(line: string, parsed: ParsedPrompt, tag: PromptTag): boolean {
+  if (tag.group === undefined || !tag.text.startsWith(':') || parsed.groups[tag.group]!.kind !== '[') return false;
+  if (line.slice(parsed.groups[tag.group]!.open + 1, tag.start).trim() !== '') return false;
+  const step = skipSpaces(line, tag.end);
+  return parsed.tokens.some((token) => token.kind === 'weight' && token.start === step && line[token.end] === ']');
+}
+
 /** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
-type ColonReading = 's' | 't' | 'n' | 'a' | 'p' | 'x';
+type ColonReading = 's' | 't' | 'n' | 'a' | 'p' | 'x' | 'e';
 const COLON_READINGS: Record<ColonReading, string> = {
   // `[honkai: star rail:0.5]`: from `honkai` to ` star rail` at half the steps.
   s: 'a1111 reads its ":" inside [ ] as prompt editing\'s ([from:to:when]): it becomes two prompts, split there',
@@ -408,6 +419,8 @@ const COLON_READINGS: Record<ColonReading, string> = {
   p: 'its ":" is one more than a1111\'s grammar has room for there ([a|b] holds none, ( ) one): it cannot parse the prompt, and every [a|b] and [a:b:n] in it is taken as text',
   // `[cat:(:d:1.2):5]`, `[:d:cat:0.5]`: a colon too many for prompt editing's brackets around the tag.
   x: 'its ":" is one more than a1111\'s grammar has room for there ([from:to:when] holds two, ( ) one): it reads the prompt editing around it as text',
+  // `[:3:0.5]`: prompt editing that adds `3`, no tag, at half the steps.
+  e: 'a1111 reads its ":" as the one opening prompt editing\'s [:to:when]: what follows it is added at that step, not the face',
 };
 
 interface ColonSplit {
@@ -1287,7 +1300,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
       continue;
     }
     // Whatever else the tag is (unknown, a duplicate in [a|b]), its colon stops a1111 reading the brackets.
-    const colonReadingOfTag = noRoomForColon?.get(index);
+    const colonReadingOfTag = noRoomForColon?.get(index) ?? (settings.parentheses && opensPromptEditing(line, parsed, tag) ? 'e' : undefined);
     if (colonReadingOfTag && !beingTyped) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, tag.end, tag.text, `${colonReadingOfTag}:`));
     if (!resolved) {
       if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag) && !headsOfWeightedTags.has(tag.end)) {

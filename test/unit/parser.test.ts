@@ -516,6 +516,15 @@ test('a1111\'s syntax read as a1111 reads it: a weight with a plus sign, an esca
   assert.deepEqual(plus.tokens.filter((token) => token.kind === 'weight').map((token) => '(smile:+1.2), blush'.slice(token.start, token.end)), [':+1.2']);
   const line = '[:my little pony\\: friendship is magic:0.5]';
   assert.deepEqual(parsePrompt(line).tags.map((tag) => tag.name), ['my_little_pony:_friendship_is_magic']);
+  // A face where prompt editing has no colon left for it: after its first (`[smile::d:0.5]`), or opening
+  // the brackets where what its colon would add is no tag (`[:3:0.5]` adds `3`).
+  const dictionaryOf = (names: string[]): { isTag: (name: string) => boolean } => ({ isTag: (name) => names.includes(name) });
+  const faces = dictionaryOf([':d', ':3', 'x', ':x', 'smile']);
+  const tagsOf = (text: string): string[] => parsePrompt(text, faces).tags.map((tag) => tag.text);
+  assert.deepEqual(tagsOf('[smile::d:0.5]'), ['smile', ':d']);
+  assert.deepEqual(tagsOf('[::d:0.5], [[smile]::d:0.5]'), [':d', 'smile', ':d']);
+  assert.deepEqual(tagsOf('[:3:0.5], [:x:0.5], [cat:3:0.5], [:smile:0.5], [smile::0.5]'), [':3', 'x', 'cat', '3', 'smile', 'smile']);
+  assert.deepEqual(tagsOf('[:d:cat:0.5]'), [':d', 'cat']);
   const editing = parsePrompt('smile, [smile:0.5]');
   assert.equal(isInAlternation('smile, [smile:0.5]', editing, 1), true);
   assert.equal(isInAlternation('smile, [smile:0.5]', editing, 0), false);

@@ -2544,6 +2544,15 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
   assert.deepEqual(reading('[cat:(:d:1.2):5]'), [':d text']);
   assert.deepEqual(reading('[:d:cat:0.5]'), [':d text']);
   assert.deepEqual(reading('[[:d]:cat:5]'), [':d text']);
+  // A face right after prompt editing's first colon is a third colon (`[smile::d:0.5]` was the tag `d`).
+  assert.deepEqual(reading('[smile::d:0.5]'), [':d text']);
+  assert.deepEqual(reading('[smile: :o:0.5], [::d:0.5], [[smile]::p:0.5]'), [':o text', ':d text', ':p text']);
+  // `[:3:0.5]` parses: a1111 adds `3` (no tag) at half the steps, not the face; `[:x:0.5]` adds the tag x.
+  assert.deepEqual(reading('[:3:0.5], [ :d : 0.5 ]'), [
+    `:3 ":3": a1111 reads its ":" as the one opening prompt editing's [:to:when]: what follows it is added at that step, not the face; write \\:3.`,
+    `:d ":d": a1111 reads its ":" as the one opening prompt editing's [:to:when]: what follows it is added at that step, not the face; write \\:d.`,
+  ]);
+  assert.deepEqual(reading('[:x:0.5], [:smile:0.5], [:3], [cat:3:0.5]'), []);
   // What lark reads: one colon in ( ), a face at the top, a part with neither [a|b] nor [a:b:n].
   assert.deepEqual(reading('[(:d)|cat], :d, (:o:1.2), [smile|cat]'), []);
   assert.deepEqual(reading('[:d], (:d:1.2), smile'), []);
@@ -2555,6 +2564,7 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
   assert.deepEqual(reading('{:d|smile}, [cat|dog]'), []);
   const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
   assert.equal(fixLine('[smile|:d], [cat:(:d:1.2):5]', dictionary, check, style), '[smile|\\:d], [cat:(\\:d:1.2):5]');
+  assert.equal(fixLine('[smile::d:0.5], [:3:0.5], [::o:0.5]', dictionary, check, style), '[smile:\\:d:0.5], [\\:3:0.5], [:\\:o:0.5]', 'what lark reads as prompt editing, from smile to :d, adding :3, adding :o');
   // An alias's tag is written escaped (`:b` is an alias of `:p`); a duplicate in [a|b] is kept, escaped.
   assert.equal(fixLine('[smile|:b], [cat|:d|:d]', dictionary, check, style), '[smile|\\:p], [cat|\\:d|\\:d]');
   const message = lineProblems('[cat|:d]', dictionary, check)[0]!.message;
