@@ -383,9 +383,14 @@ test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as th
   assert.equal(lines.length, 30);
   lines.forEach((line, i) => {
     // Written as the prompt writes its tags (spaces), after the last group, before the comment.
-    const added = sampled[i]!.map((tag) => formatTag(tag, { separator: 'spaces', escapeParentheses: false })).join(', ');
+    const added = sampled[i]!.map((tag) => formatTag(tag, { separator: 'spaces', escapeParentheses: true })).join(', ');
     assert.equal(line, `multiple girls BREAK (smile:1.2), <lora:x:1>, [long hair|blush], ${added} // the rest`);
   });
+  // A tag's parentheses are escaped in a1111's syntax, which reads `watercolor (medium)` as emphasis of medium;
+  // bare where the prompt writes its own so. (The shipped model: its vocabulary holds the media tags.)
+  const media = (line: string): string[] => run(['sample', '--prompt', line, '--categories', 'meta', '--min-tags', '2', '--max-tags', '3', '--n', '4', '--seed', '1']).stdout.match(/\S+ \\?\(medium\\?\)/g) ?? [];
+  assert.ok(media('(smile:1.2), long hair').length > 0 && media('(smile:1.2), long hair').every((tag) => tag.endsWith('\\(medium\\)')), media('(smile:1.2), long hair').join(' '));
+  assert.ok(media('(smile:1.2), gap (touhou)').length > 0 && media('(smile:1.2), gap (touhou)').every((tag) => tag.endsWith(' (medium)')), media('(smile:1.2), gap (touhou)').join(' '));
   const plain = run(['sample', '--model', fixture, '--prompt', 'multiple_girls, long hair', '--n', '2', '--seed', '4', '--max-tags', '3']);
   assert.ok(plain.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('multiple_girls, long_hair, ')), 'plain tags: canonical names, as before');
   // --categories by name or number: this model's vocabulary holds no character tag, so nothing is added.
