@@ -1,6 +1,7 @@
 // The engine without a model: completion and next tags from the dictionary alone, ranked by post count.
 // The language server falls back to it when no model is configured or the model fails to load.
-import { normalizePrefix, normalizeTag, type CompactTagDictionary, type IdMatch } from './dictionary';
+import { normalizePrefix, type CompactTagDictionary, type IdMatch } from './dictionary';
+import { normalizeTag } from '../prompt/parser';
 import { compileBans } from './sampler';
 import { lastContextMemo } from '../util/memo';
 import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
@@ -29,6 +30,7 @@ export class DictionaryOnlyEngine implements TagEngine {
   /**
    * Ban patterns as a test of the canonical tag names samples are made of: a name given as an alias
    * (`smiling`) bans its tag (`smile`), which is the only way it could appear; `*` globs match names as written.
+   * A pattern is read as a prompt writes a tag: `gap \(touhou\)`, copied from one, is gap_(touhou).
    */
   bannedTest(patterns: readonly string[]): (tag: string) => boolean {
     return compileBans(patterns, (pattern) => {

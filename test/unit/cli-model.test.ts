@@ -410,6 +410,14 @@ test('cli sample: a --ban that matches no dictionary tag (a typo) is named on st
   const result = run(['sample', '--model', fixture, '--n', '1', '--max-tags', '3', '--seed', '1', '--ban', '*_backgrond, smiling', '--ban', '*_background']);
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, 'note: --ban "*_backgrond" matches no tag in the dictionary: it bans nothing\n');
+  // A ban is read as a prompt writes its tag (copied from one): `\(` escapes are the parentheses.
+  const media = (ban: string): { stdout: string; stderr: string } => run(['sample', '--prompt', 'smile', '--categories', 'meta', '--min-tags', '2', '--max-tags', '3', '--n', '6', '--seed', '1', '--ban', ban]);
+  assert.match(media('concept art').stdout, /\(medium\)/, 'media tags are sampled here (else this proves nothing)');
+  for (const ban of ['*\\(medium\\)', 'graphite \\(medium\\), watercolor \\(medium\\), marker \\(medium\\), photo \\(medium\\), *(medium)']) {
+    const banned = media(ban);
+    assert.doesNotMatch(banned.stdout, /\(medium\)/, ban);
+    assert.equal(banned.stderr, '', ban);
+  }
 });
 
 test('cli sample: samples the model ends right after the prompt are written as the prompt and noted; --min-tags 1 gives each a tag', () => {
