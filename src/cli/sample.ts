@@ -1,7 +1,7 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
 import fs from 'node:fs';
 import { CATEGORY_LIST, categoryId, describeUnseen } from '../model/describe';
-import type { TagDictionary } from '../model/index';
+import { NothingToSampleError, type TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
 import { applyLineEdits, continuationEdit, styleOf, writtenSeparator } from '../prompt/insertStyle';
 import { continuationColumn, parsePrompt } from '../prompt/parser';
@@ -175,7 +175,13 @@ export async function runSample(argv: string[]): Promise<number> {
     for (const pattern of engine.unmatchedBans(options.ban)) {
       process.stderr.write(`note: --ban "${pattern}" matches no tag in the dictionary: it bans nothing\n`);
     }
-    const sampled = await engine.sample({ ...options, ban: [...options.ban, ...prompt.after] });
+    const sampled = await engine.sample({ ...options, ban: [...options.ban, ...prompt.after] }).catch((error: unknown) => {
+      if (!(error instanceof NothingToSampleError)) throw error;
+      // The flags' fault, said in their names.
+      const flags = [options.ban.length > 0 && `--ban ${options.ban.map((pattern) => JSON.stringify(pattern)).join(', ')}`, options.categories && `--categories ${values.categories}`].filter(Boolean);
+      const causes = [...flags, ...(error.excludedBy.prompt ? ["the prompt's tags"] : [])];
+      throw new UsageError(`no tag is left to sample: ${causes.join(' and ')} ${causes.length > 1 || causes[0] === "the prompt's tags" ? 'exclude' : 'excludes'} every tag the model can write`);
+    });
     const samples = sampled.map((tags) => [...canonicalPrompt, ...tags]);
     if (givenSeed === undefined && !values.json) process.stderr.write(`seed: ${seed}\n`);
     const short = sampled.filter((tags) => tags.length < (options.minTags ?? 0)).length;

@@ -11,7 +11,7 @@ import type { ModelFiles } from './model-folder';
 import { inVocabularyScore, type RankingConfig } from './ranking';
 import { chooseTokenOrStop, createRandom, rankAllowed, type PickOptions } from './sampler';
 import { logSoftmaxRow, PastTiles, pastRowBytes, type GptSession } from './session';
-import type { CompleteOptions, Completion, MatchKind, NextTag, SampleOptions } from './types';
+import { NothingToSampleError, type CompleteOptions, type Completion, type MatchKind, type NextTag, type SampleOptions } from './types';
 
 /** Candidates scored per completion: the most popular dictionary matches of the typed prefix. */
 const CANDIDATES_PER_COMPLETION = 96;
@@ -499,6 +499,11 @@ export class BpeModelEngine extends ModelEngineBase {
     for (const tag of options.prompt ?? []) {
       const resolved = this.dictionary.resolveId(tag);
       promptTags.add(resolved ? this.dictionary.names[resolved.id] : normalizeTag(tag));
+    }
+    // (The first tag allowed ends the scan: only bans of nearly everything look far.)
+    if (!this.dictionary.names.some((name, id) => !barred(id) && !promptTags.has(name))) {
+      const leftByBans = this.dictionary.names.some((_, id) => !barred(id));
+      throw new NothingToSampleError({ ban: (options.ban?.length ?? 0) > 0, categories: options.categories !== undefined, prompt: leftByBans });
     }
     const start = await this.freshState(promptTokens);
     // Special tokens are never emitted as tags.

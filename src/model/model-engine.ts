@@ -28,7 +28,7 @@ import {
   type TokenDistribution,
 } from './sampler';
 import { GptSession, logSoftmaxRow, logSumExp, type PastState } from './session';
-import type { CompleteOptions, Completion, MatchKind, ModelInfo, NextTag, SampleOptions, TagEngine } from './types';
+import { NothingToSampleError, type CompleteOptions, type Completion, type MatchKind, type ModelInfo, type NextTag, type SampleOptions, type TagEngine } from './types';
 
 export { defaultModelDir } from './model-folder';
 
@@ -412,14 +412,16 @@ export class TagModelEngine extends ModelEngineBase {
       const inCategories = this.dictionary.categoryFilter(options.categories);
       for (let token = 0; token < blocked.length; token++) if (!blocked[token] && !inCategories(this.tokenToTag[token])) blocked[token] = 1;
     }
-    // All of them: a prompt longer than the model's window reads only its last tags, but repeats none.
-    for (const token of this.tagTokens(options.prompt ?? [])) blocked[token] = 1;
     // The stop token is drawn apart (chooseTokenOrStop, stops): masked for every tag draw.
     if (this.eosId >= 0) blocked[this.eosId] = 1;
+    const leftByBans = blocked.includes(0);
+    // All of them: a prompt longer than the model's window reads only its last tags, but repeats none.
+    for (const token of this.tagTokens(options.prompt ?? [])) blocked[token] = 1;
     // A top-k of every tag a sample may hold is no cut: drawn as top-k 0 (the editor allows up to 2^53;
     // ranked and sorted at each position it took 5-6 times as long and hundreds of MB).
     let allowed = 0;
     for (let token = 0; token < blocked.length; token++) allowed += blocked[token] === 0 ? 1 : 0;
+    if (allowed === 0) throw new NothingToSampleError({ ban: (options.ban?.length ?? 0) > 0, categories: options.categories !== undefined, prompt: leftByBans });
     if (settings.topK >= allowed) settings.topK = 0;
     const random = createRandom(settings.seed);
     const state = await this.freshState(promptTokens);

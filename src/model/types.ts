@@ -88,6 +88,19 @@ export interface NextTag {
   probability: number;
 }
 
+/**
+ * Thrown by sample() when the bans, the categories and the prompt's own tags leave no tag the model
+ * can write: no setting of the draw could give a sample a tag. `prompt` only where the prompt's tags
+ * took the last ones; the caller names the rest by its own settings.
+ */
+export class NothingToSampleError extends Error {
+  constructor(readonly excludedBy: { ban: boolean; categories: boolean; prompt: boolean }) {
+    const causes = [excludedBy.ban && 'the bans', excludedBy.categories && 'the categories', excludedBy.prompt && "the prompt's tags"].filter(Boolean);
+    super(`no tag is left to sample: ${causes.join(' and ')} exclude every tag the model can write`);
+    this.name = 'NothingToSampleError';
+  }
+}
+
 export interface SampleOptions {
   /** Tags already written; the samples continue them (the prompt's tags are not repeated in the output). */
   prompt?: string[];

@@ -9,6 +9,7 @@ import { continuationEdit, formatTag } from '../prompt/insertStyle';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
+import { NothingToSampleError } from '../model/index';
 import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
 
 
@@ -59,6 +60,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     ban = ban.concat(right.map((t) => canonicalName(engine.dictionary, t.name)));
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const userBans = usedPatterns(settings.bannedTags);
   return cancellable(token, async (signal) => {
     const sampled = await engine.sample({
       prompt: context,
@@ -73,6 +75,11 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       seed,
       ban,
       signal,
+    }).catch((error: unknown) => {
+      if (!(error instanceof NothingToSampleError)) throw error;
+      // Said by the setting that did it (the engine's bans also hold the tags right of the cursor).
+      const causes = [...(userBans.length > 0 ? [`danbooruGpt.bannedTags (${userBans.map((pattern) => JSON.stringify(pattern)).join(', ')})`] : []), ...(error.excludedBy.prompt || userBans.length === 0 ? ["the prompt's tags"] : [])];
+      throw new ResponseError(ErrorCodes.InvalidParams, `No tag is left to sample: ${causes.join(' and ')} ${causes.length > 1 || causes[0] === "the prompt's tags" ? 'exclude' : 'excludes'} every tag the model can write.`);
     });
     // Bans or the vocabulary can still leave a row without a valid tag.
     const translations = ctx.translations.get(settings.translationFile);

@@ -344,9 +344,17 @@ test('cli sample: a prompt tag written several ways is written once; a random se
   assert.equal(again.stdout, result.stdout);
   assert.doesNotMatch(again.stderr, /seed:/);
 
-  const banned = run(['sample', '--model', fixture, '--ban', '*', '--min-tags', '3', '--n', '2', '--seed', '1']);
-  assert.equal(banned.status, 0, banned.stderr);
-  assert.match(banned.stderr, /2 of 2 samples have fewer than --min-tags 3 new tags/);
+  // A prompt of 253 of the model's tags leaves its window (256) room for two: --min-tags 5 is unmet.
+  const vocabulary = Object.keys((JSON.parse(fs.readFileSync(path.join(fixture, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'danbooru-gpt-cli-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'long.txt'), vocabulary.filter((name) => /^[a-z_]+$/.test(name)).slice(0, 253).join(', '));
+    const short = run(['sample', '--model', fixture, '--prompt-file', path.join(dir, 'long.txt'), '--min-tags', '5', '--max-tags', '5', '--n', '2', '--seed', '1']);
+    assert.equal(short.status, 0, short.stderr);
+    assert.match(short.stderr, /2 of 2 samples have fewer than --min-tags 5 new tags/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('cli sample: prompt tags the model cannot read are kept in the output and named on stderr, with the reason', () => {
@@ -393,10 +401,12 @@ test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as th
   assert.ok(media('(smile:1.2), gap (touhou)').length > 0 && media('(smile:1.2), gap (touhou)').every((tag) => tag.endsWith(' (medium)')), media('(smile:1.2), gap (touhou)').join(' '));
   const plain = run(['sample', '--model', fixture, '--prompt', 'multiple_girls, long hair', '--n', '2', '--seed', '4', '--max-tags', '3']);
   assert.ok(plain.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('multiple_girls, long_hair, ')), 'plain tags: canonical names, as before');
-  // --categories by name or number: this model's vocabulary holds no character tag, so nothing is added.
+  // --categories by name or number: this model's vocabulary holds no character tag, so none can be sampled.
   const characters = run(['sample', '--model', fixture, '--prompt', 'multiple_girls', '--n', '2', '--seed', '4', '--categories', 'Character, 4', '--json']);
-  assert.equal(characters.status, 0, characters.stderr);
-  assert.deepEqual((JSON.parse(characters.stdout) as { samples: string[][] }).samples, [['multiple_girls'], ['multiple_girls']]);
+  assert.equal(characters.status, 2, characters.stdout);
+  assert.match(characters.stderr, /no tag is left to sample: --categories Character, 4 excludes every tag the model can write/);
+  const generalByNumber = run(['sample', '--model', fixture, '--prompt', 'multiple_girls', '--n', '2', '--seed', '4', '--categories', 'General, 0', '--json']);
+  assert.equal(generalByNumber.stdout, run(['sample', '--model', fixture, '--prompt', 'multiple_girls', '--n', '2', '--seed', '4', '--json']).stdout);
   // Words the dictionary does not know (quality tags, a LoRA's trigger word) have no spelling there: as written.
   const unknown = run(['sample', '--model', fixture, '--prompt', 'masterpiece, best quality, my lora trigger, Long Hair, long_hair', '--n', '1', '--seed', '4', '--max-tags', '2', '--json']);
   assert.equal(unknown.status, 0, unknown.stderr);
@@ -410,6 +420,17 @@ test('cli sample: a --ban that matches no dictionary tag (a typo) is named on st
   const result = run(['sample', '--model', fixture, '--n', '1', '--max-tags', '3', '--seed', '1', '--ban', '*_backgrond, smiling', '--ban', '*_background']);
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, 'note: --ban "*_backgrond" matches no tag in the dictionary: it bans nothing\n');
+  // Bans (or categories) of every tag the model can write: a usage error naming them, not samples of the prompt alone.
+  const cases: [string[], string][] = [[['--ban', '*'], '--ban "*" excludes'], [['--categories', 'character'], '--categories character excludes'], [['--ban', 'a*, *', '--categories', 'general'], '--ban "a*", "*" and --categories general exclude']];
+  for (const [flags, message] of cases) {
+    for (const model of [fixture, path.join(root, 'test', 'fixtures', 'models', 'tiny-bpe')]) {
+      if (model !== fixture && flags.includes('character')) continue; // (a sub-word model's text can write a character's name)
+      const none = run(['sample', '--model', model, '--prompt', 'smile', '--n', '2', '--seed', '1', ...flags]);
+      assert.equal(none.status, 2, none.stdout);
+      assert.equal(none.stdout, '');
+      assert.match(none.stderr, new RegExp(`^danbooru-gpt sample: no tag is left to sample: ${message.replace(/[*"]/g, '\\$&')} every tag the model can write\n`), none.stderr);
+    }
+  }
   // A ban is read as a prompt writes its tag (copied from one): `\(` escapes are the parentheses.
   const media = (ban: string): { stdout: string; stderr: string } => run(['sample', '--prompt', 'smile', '--categories', 'meta', '--min-tags', '2', '--max-tags', '3', '--n', '6', '--seed', '1', '--ban', ban]);
   assert.match(media('concept art').stdout, /\(medium\)/, 'media tags are sampled here (else this proves nothing)');

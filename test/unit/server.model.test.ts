@@ -130,6 +130,10 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.completionItems(typing, 0, 9);
     assert.deepEqual(client.messages.filter((m) => m.message.includes('danbooruGpt.bannedTags')).map((m) => m.message),
       ['Danbooru GPT: The setting danbooruGpt.bannedTags has "smiel", which matches no tag in the dictionary: it bans nothing.']);
+    // Bans of every tag: said, by the setting (the model sampled "no new tags" was all the user heard).
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 }, bannedTags: ['*'] });
+    await assert.rejects(client.sample(typing, 0, 9), { message: 'No tag is left to sample: danbooruGpt.bannedTags ("*") excludes every tag the model can write.' });
+    await assert.rejects(client.sample(undefined), { message: 'No tag is left to sample: danbooruGpt.bannedTags ("*") excludes every tag the model can write.' });
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 
