@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { CATEGORY_LIST, categoryId, describeUnseen } from '../model/describe';
 import { NothingToSampleError, type TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
-import { applyLineEdits, continuationEdit, styleOf, writtenSeparator } from '../prompt/insertStyle';
+import { applyLineEdits, continuationEdit, lineStyleOf } from '../prompt/insertStyle';
 import { continuationColumn, parsePrompt } from '../prompt/parser';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
@@ -69,11 +69,9 @@ function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
   const plain = parsed.tokens.length === 0 && parsed.groups.length === 0 && !line.includes('\\');
   if (plain) return { context, tags, after };
   // The sampled tags as the prompt writes its own (`long hair` spaces, `\(` escapes), with no `, ` after the last.
-  const written = parsed.tags.map((tag) => tag.text);
-  const separator = written.map(writtenSeparator).find((each) => each !== undefined) ?? 'underscores';
   // Escaped unless the prompt writes a tag's parentheses bare: this line is a1111's or ComfyUI's syntax,
   // which reads `watercolor (medium)` as emphasis of `medium` (the editor's default, insert.escapeParentheses).
-  const style = styleOf(written.join(','), { separator, escapeParentheses: true, appendComma: false });
+  const style = lineStyleOf(parsed.tags.map((tag) => tag.text), { separator: 'underscores', escapeParentheses: true, appendComma: false });
   const continued = (sampled: string[]): string =>
     sampled.length === 0 ? line : applyLineEdits(line, [continuationEdit(line, line.length, sampled, style, parsed)]).text;
   return { context, tags, after, continued };

@@ -1,8 +1,9 @@
 // Each command is made from the context: plain functions that tests can call too.
 import * as vscode from 'vscode';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
-import { continuationEdit } from '../prompt/insertStyle';
-import { isCommentLine, normalizeTag } from '../prompt/parser';
+import { continuationEdit, lineStyleOf } from '../prompt/insertStyle';
+import { separatorStyleOf } from '../prompt/format';
+import { isCommentLine, normalizeTag, parsePrompt } from '../prompt/parser';
 import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
 import { tagCountDescription, tagCountDetail, unseenNote } from './text';
@@ -327,7 +328,11 @@ export function insertTag(ctx: Ctx): Command {
     const position = editor.selection.active;
     if (!continuable(editor, position)) return;
     const line = editor.document.lineAt(position.line).text;
-    const edit = continuationEdit(line, position.character, [tag], ctx.config.insertStyle(editor.document));
+    // Written as the line and the file write their tags, as Sample Tags writes its samples.
+    const parsed = parsePrompt(line);
+    const style = lineStyleOf(parsed.tags.map((t) => t.text), ctx.config.insertStyle(editor.document));
+    const commaSpace = separatorStyleOf((index) => editor.document.lineAt(index).text, editor.document.lineCount) === 'commaSpace';
+    const edit = continuationEdit(line, position.character, [tag], style, parsed, commaSpace);
     const range = new vscode.Range(position.line, edit.start, position.line, edit.end);
     // (Read-only: nothing written, the cursor left, the tag not counted as picked.)
     if (!(await written(editor, (builder) => builder.replace(range, edit.text)))) return notEdited(ctx, editor, `"${tag}"`);

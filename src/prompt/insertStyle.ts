@@ -82,6 +82,15 @@ export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
 }
 
 /**
+ * The style a prompt writes its tags in (`written`: their texts): words as the first tag that shows how
+ * (`long_hair`; `1girl` shows nothing), escapes as its tags show them; the fallback for what none shows.
+ */
+export function lineStyleOf(written: readonly string[], fallback: InsertStyle): InsertStyle {
+  const separator = written.map(writtenSeparator).find((each) => each !== undefined) ?? fallback.separator;
+  return { ...styleOf(written.join(','), fallback), separator };
+}
+
+/**
  * The separator the line writes near `column`, for what is inserted there: `，` or `、` (an input
  * method's commas, which carry their own space) where the user wrote one (the nearest before the
  * column, else the first after), else `, `. A `，` line stays one.
@@ -142,16 +151,18 @@ export function applyLineEdits(line: string, edits: readonly LineEdit[]): { text
  * says (after the tag, weight, LoRA or keyword under the cursor, before a comment). Whitespace between
  * the previous tag and that point is replaced, so `1girl, solo |` becomes `1girl, solo, long hair, `.
  */
-export function continuationEdit(line: string, column: number, tags: string[], style: InsertStyle, parsed: ParsedPrompt = parsePrompt(line)): LineEdit {
+export function continuationEdit(line: string, column: number, tags: string[], style: InsertStyle, parsed: ParsedPrompt = parsePrompt(line), commaSpace = true): LineEdit {
   let at = continuationColumn(line, column, parsed);
   // `BREAK, smile` with the cursor on BREAK: the tags go after that comma, as the user separates there.
   const keywordComma = parsed.tokens.some((t) => t.kind === 'keyword' && t.end === at) ? /^\s*,/.exec(line.slice(at)) : null;
   if (keywordComma) at += keywordComma[0].length;
-  const separator = lineSeparator(line, at);
+  // A file of `a,b` (a dataset the converter wrote, separatorStyleOf) gets `,` where others get `, `.
+  const bare = (separator: string): string => (!commaSpace && separator === ', ' ? ',' : separator);
+  const separator = bare(lineSeparator(line, at));
   const body = tags.map((t) => formatTag(t, style)).join(separator);
   const comment = parsed.tokens.find((t) => t.kind === 'comment' && t.start >= at);
   // Before a comment: no separator after the tags (nothing follows them), one space before `//`.
-  let after = comment && line.slice(at, comment.start).trim() === '' ? (at === comment.start ? ' ' : '') : separatorAfter(line, at, style);
+  let after = comment && line.slice(at, comment.start).trim() === '' ? (at === comment.start ? ' ' : '') : bare(separatorAfter(line, at, style));
   // The text already has a space there: `, ` would make two.
   if (after.endsWith(' ') && /\s/.test(line[at] ?? '')) after = after.trimEnd();
   const before = line.slice(0, at);
@@ -160,7 +171,7 @@ export function continuationEdit(line: string, column: number, tags: string[], s
   if (last === undefined) return { start: at, end: at, text: body + after };
   // (Any space already there will do: a tab or a full-width one got a second.)
   if (last === ',') {
-    const text = (/\s$/.test(before) ? '' : ' ') + body + after;
+    const text = (/\s$/.test(before) || !commaSpace ? '' : ' ') + body + after;
     return { start: at, end: at, text };
   }
   // A full-width comma carries its own space.

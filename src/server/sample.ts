@@ -5,7 +5,8 @@ import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-langua
 import type { SampleTagsParams, SampleTagsResult, TagSample } from '../protocol';
 import { usedPatterns, warnUnmatchedBans } from './bannedTags';
 import { cancellable } from './cancellation';
-import { continuationEdit, formatTag } from '../prompt/insertStyle';
+import { continuationEdit, formatTag, lineStyleOf } from '../prompt/insertStyle';
+import { separatorStyleOf } from '../prompt/format';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
@@ -37,7 +38,8 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       `The setting danbooruGpt.sample.minTags (${minTags}) is larger than danbooruGpt.sample.maxTags (${maxTags}); lower one of them.`,
     );
   }
-  const style = insertStyleOf(settings, document?.uri);
+  let style = insertStyleOf(settings, document?.uri);
+  let commaSpace = true;
   let context: string[] = [];
   let ban = usedPatterns(settings.bannedTags);
   // Checked here, where the dictionary is: a typo in a ban would otherwise ban nothing, silently.
@@ -54,6 +56,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     // of that point is the prompt they continue.
     column = continuationColumn(line, Math.min(params.position.character, line.length), parsed);
     context = contextBefore(line, parsed, engine.dictionary, column);
+    // Written as the line writes its tags (`hair_ribbon` underscores, `,` in a dataset), as the CLI and
+    // Add Tag to Every Prompt write them: a sample is many tags, a line of two spellings after it.
+    style = lineStyleOf(parsed.tags.map((t) => t.text), style);
+    commaSpace = separatorStyleOf((index) => document.line(index), document.lineCount) === 'commaSpace';
     // Tags right of it are in the prompt too: never sample them again, by their canonical names
     // (the engine bans the names it samples; `smiling` written there must ban `smile`).
     const right = parsed.tags.filter((t) => t.start >= column);
@@ -87,7 +93,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       const sample: TagSample = { tags, text: tags.map((t) => formatTag(t, style)).join(', ') };
       if (translations) sample.translated = tags.map((t) => translations.firstOf(t) ?? formatTag(t, style)).join(', ');
       if (document && params.position) {
-        const edit = continuationEdit(line, column, tags, style, parsed);
+        const edit = continuationEdit(line, column, tags, style, parsed, commaSpace);
         sample.edit = { range: { start: { line: lineNumber, character: edit.start }, end: { line: lineNumber, character: edit.end } }, newText: edit.text };
       }
       return sample;

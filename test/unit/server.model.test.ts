@@ -208,6 +208,29 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     }
   });
 
+  test('Sample Tags writes as the line writes its tags (underscores, escapes) and as the file separates them (a dataset\'s `,`)', async () => {
+    await client.changeSettings({ modelFolder: model, sample: { seed: 5, count: 4, minTags: 6, maxTags: 6 } });
+    const written = async (name: string, text: string, line = 0): Promise<string[]> => {
+      const uri = await client.open(name, text);
+      const result = await client.sample(uri, line, text.split('\n')[line]!.length);
+      assert.equal(result.samples.length, 4);
+      return result.samples.map((sample) => applyEdits(text.split('\n')[line]!, [sample.edit!]));
+    };
+    // (insert.style is spaces: what the line shows comes first.)
+    for (const line of await written('sample-underscores.prompt', '2girls, blush, hair_ribbon, hairband, ')) {
+      assert.match(line, /^2girls, blush, hair_ribbon, hairband, \S/, line);
+      assert.doesNotMatch(line, /[^,] [^ ]/, `every tag with underscores: ${line}`);
+    }
+    for (const line of await written('sample-spaces.prompt', 'long hair, smile')) assert.doesNotMatch(line, /_/, line);
+    const dataset = 'long_hair,smile,blue_eyes\nshort_hair,frown,red_eyes\n';
+    for (const line of await written('sample-dataset.tags', dataset)) {
+      assert.match(line, /^long_hair,smile,blue_eyes,[^ ,]/, line);
+      assert.doesNotMatch(line, / /, `no space: ${line}`);
+    }
+    for (const line of await written('sample-dataset-comma.tags', 'long_hair,smile,\nshort_hair,frown,red_eyes\n')) assert.match(line, /^long_hair,smile,[^ ,][^ ]*,$|^long_hair,smile,[^ ]*[^ ,]$/, line);
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+  });
+
   test('related tags: the context ends after the tag under the cursor, where a click inserts', async () => {
     const uri = await client.open('related-inside.prompt', '1girl, long hair, <lora:foo:1>, smile');
     assert.deepEqual((await client.related(uri, 0, 10)).context, ['1girl', 'long_hair']);

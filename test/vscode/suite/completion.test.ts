@@ -115,6 +115,17 @@ suite('completion', () => {
     }
   });
 
+  test('2g. a tag inserted from Related Tags is written as the line writes its tags and the file separates them (a dataset\'s `,`)', async () => {
+    for (const [file, line, written] of [['portrait.prompt', 'long_hair, smile, ', 'long_hair, smile, blue_eyes, '], ['posts.tags', 'long_hair,smile,', 'long_hair,smile,blue_eyes,']] as const) {
+      const editor = await openPrompt(file);
+      await appendLine(editor, line);
+      await vscode.commands.executeCommand('danbooruGpt.insertTag', 'blue_eyes');
+      assert.equal(editor.document.lineAt(editor.document.lineCount - 1).text, written, file);
+      await vscode.commands.executeCommand('danbooruGpt.forgetPickedTags', 'all');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   test('2c. a translation file (the tests\' own): typing Chinese proposes the tags, and each tag of the prompt shows its translation after it', async () => {
     const settings = vscode.workspace.getConfiguration('danbooruGpt');
     const file = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'translations', 'zh-cn.csv');
