@@ -10,7 +10,7 @@ import { listFolderFiles, type FolderFile } from './folderFiles';
 import { LineDocument } from './lineDocument';
 import type { ServerContext } from './serverContext';
 import type { ServerSettings } from './settings';
-import { readTextFile } from '../util/text';
+import { readUtf8File } from '../util/text';
 
 /** A file of the folder larger than this is left out (and named in the log): no caption is. */
 const MAX_FOLDER_FILE_BYTES = 64 << 20;
@@ -93,7 +93,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
       }
       try {
         // Without a byte order mark, as the editor opens the file (else every column of its first line is one off).
-        return { document: LineDocument.create(uri, document.languageId, 0, await readTextFile(each.path)), bytes: size };
+        return { document: LineDocument.create(uri, document.languageId, 0, await readUtf8File(each.path)), bytes: size };
       } catch (error) {
         giveBack(size);
         throw error;

@@ -10,3 +10,19 @@ export function withoutByteOrderMark(text: string): string {
 export async function readTextFile(file: string): Promise<string> {
   return withoutByteOrderMark(await fs.readFile(file, 'utf8'));
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file's text, without its byte order mark, that must be UTF-8: a file in another encoding
+ * (Shift-JIS, cp1252 captions) is an error, not text with U+FFFD where its characters were, which an
+ * edit made against it would write back in their place.
+ */
+export async function readUtf8File(file: string): Promise<string> {
+  const bytes = await fs.readFile(file);
+  try {
+    return withoutByteOrderMark(strictUtf8.decode(bytes));
+  } catch {
+    throw new Error('not UTF-8 text (another encoding?): left out, so that no edit writes over what could not be read');
+  }
+}

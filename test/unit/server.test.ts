@@ -517,19 +517,29 @@ describe('language server, dictionary-only', () => {
     fs.writeFileSync(first, 'smile, 1girl\n');
     fs.writeFileSync(unsaved, 'smile, blush\n');
     fs.writeFileSync(withBom, '\uFEFFhu_tao, smile, long hair\r\nsmile\r\n');
+    // Captions in another encoding (長い髪 in Shift-JIS, café in cp1252): read as UTF-8 their bytes were
+    // U+FFFD, and the edits made against that text wrote over them (`1girl, 長い髪, bluaqua eyesmile`).
+    const shiftJis = Buffer.concat([Buffer.from('1girl, '), Buffer.from([0x92, 0xb7, 0x82, 0xa2, 0x94, 0xaf]), Buffer.from(', smile, blush\n')]);
+    fs.writeFileSync(path.join(captions, 'd.txt'), shiftJis);
+    fs.writeFileSync(path.join(captions, 'e.txt'), Buffer.from('1girl, caf\xe9, smile\n', 'latin1'));
     try {
       await client.changeSettings({ modelFolder: NO_MODEL, tagScope: 'folder' });
       const uri = await client.openUri(vscodeUri(first), 'smile, 1girl');
       await client.openUri(vscodeUri(unsaved), 'unsaved, blush, smile');
       const edit = await client.connection.sendRequest(RenameRequest.type, { textDocument: { uri }, position: { line: 0, character: 1 }, newName: 'grin' });
       const byFile = Object.fromEntries(Object.entries(edit!.changes!).map(([where, edits]) => [path.basename(fileURLToPath(where)), edits.map((e) => `${e.range.start.line}:${e.range.start.character}-${e.range.end.character}`).join(' ')]));
-      assert.deepEqual(byFile, { 'a.txt': '0:0-5', 'b.txt': '0:16-21', 'c.txt': '0:8-13 1:0-5' }, 'b.txt as the editor holds it, c.txt without its mark');
+      assert.deepEqual(byFile, { 'a.txt': '0:0-5', 'b.txt': '0:16-21', 'c.txt': '0:8-13 1:0-5' }, 'b.txt as the editor holds it, c.txt without its mark; d.txt, e.txt not UTF-8: none');
       assert.ok(Object.keys(edit!.changes!).includes(vscodeUri(unsaved)), 'the open file\'s edit under its own URI');
       const counts = await client.connection.sendRequest(TagCountsRequest, { textDocument: { uri } });
       assert.ok(counts.tags.some((t) => t.tag === 'unsaved'), 'Tag Counts reads the unsaved text');
       const added = await client.connection.sendRequest(EditEveryPromptRequest, { textDocument: { uri }, add: { tag: 'trigger', at: 'start' } });
       const bomEdits = Object.entries(added.edit.changes!).find(([where]) => where.endsWith('c.txt'))![1];
       assert.deepEqual(bomEdits.map((e) => e.newText), ['trigger, hu_tao, smile, long hair', 'trigger, smile'], 'no second byte order mark written');
+      assert.ok(!Object.keys(added.edit.changes!).some((where) => /[de]\.txt$/.test(where)), 'no edit of a file that is not UTF-8');
+      for (const name of ['d.txt', 'e.txt']) {
+        assert.ok([...client.messages, ...client.logs].some((m) => m.message.includes(`${name} could not be read for tag-scope "folder": not UTF-8 text`)), `${name} named: ${client.logs.map((m) => m.message).join('\n')}`);
+      }
+      assert.deepEqual(fs.readFileSync(path.join(captions, 'd.txt')), shiftJis, 'never written');
     } finally {
       await client.changeSettings({ modelFolder: NO_MODEL });
       fs.rmSync(folder, { recursive: true, force: true });
