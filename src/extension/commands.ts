@@ -442,8 +442,8 @@ export function statusSummary(status: ServerStatusParams | undefined): { placeho
 
 /**
  * The "add to known tags" quick fix: appends the tag to danbooruGpt.diagnostics.knownTags where the
- * list in effect comes from (the workspace's settings when they set one, which would hide a user
- * setting; else the user settings, starting from the default quality tags), once. `uri`: the
+ * list in effect comes from (the folder's or the workspace's settings when they set one, which would
+ * hide a user setting; else the user settings, starting from the default quality tags), once. `uri`: the
  * document's (the server passes it), else the active editor's.
  */
 export function addKnownTag(ctx: Ctx): Command {
@@ -454,10 +454,12 @@ export function addKnownTag(ctx: Ctx): Command {
     const inEffect = settings.get<unknown[]>('diagnostics.knownTags', []);
     if (Array.isArray(inEffect) && inEffect.some((tag) => typeof tag === 'string' && normalizeTag(tag) === normalizeTag(name))) return;
     const inspected = settings.inspect<unknown[]>('diagnostics.knownTags');
-    // (A window-scoped setting: folder settings cannot hold it.)
-    const [target, list, where] = inspected?.workspaceValue !== undefined
-      ? [vscode.ConfigurationTarget.Workspace, inspected.workspaceValue, 'workspace settings']
-      : [vscode.ConfigurationTarget.Global, inspected?.globalValue ?? inspected?.defaultValue ?? [], 'user settings'];
+    // The innermost settings that set the list: a folder's (of a multi-root workspace), the workspace's, the user's.
+    const [target, list, where] = inspected?.workspaceFolderValue !== undefined
+      ? [vscode.ConfigurationTarget.WorkspaceFolder, inspected.workspaceFolderValue, 'folder settings']
+      : inspected?.workspaceValue !== undefined
+        ? [vscode.ConfigurationTarget.Workspace, inspected.workspaceValue, 'workspace settings']
+        : [vscode.ConfigurationTarget.Global, inspected?.globalValue ?? inspected?.defaultValue ?? [], 'user settings'];
     const current = (Array.isArray(list) ? list : []).filter((tag): tag is string => typeof tag === 'string');
     try {
       await settings.update('diagnostics.knownTags', [...current, name], target);

@@ -2359,6 +2359,21 @@ test("settings: package.json declares each of the server's settings with the ser
   }
 });
 
+test('settings: each setting read per document is resource-scoped, so that a folder of a multi-root workspace sets it; the engine\'s and the client\'s window-wide ones are not', () => {
+  // (Unscoped, a setting is window-scoped: VS Code reads no folder's value of it, without a word.)
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { scope?: string }> } } };
+  const windowWide = new Map([
+    // One engine a server, read with forServer (machine-overridable: a Remote window's own paths).
+    ['danbooruGpt.modelFolder', 'machine-overridable'], ['danbooruGpt.dictionaryFile', 'machine-overridable'], ['danbooruGpt.translationFile', 'machine-overridable'],
+    ['danbooruGpt.threads', undefined], ['danbooruGpt.trace.server', undefined],
+    // The client's document selector: one for the window.
+    ['danbooruGpt.extraFiles', undefined], ['danbooruGpt.extraLanguages', undefined],
+  ]);
+  const declared = Object.entries(manifest.contributes.configuration.properties);
+  assert.ok(declared.length >= 37);
+  for (const [key, schema] of declared) assert.equal(schema.scope, windowWide.has(key) ? windowWide.get(key) : 'resource', key);
+});
+
 test('settings: values outside what the engine accepts are brought into range, each named once', () => {
   const { settings, problems } = validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { topP: 0, count: 0, seed: 1.5, temperature: 9 }, diagnostics: { delay: -1 } }));
   assert.equal(settings.sample.topP, 0.01);
