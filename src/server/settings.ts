@@ -277,6 +277,10 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     const using = kept.length > 0 ? `using ${kept.join(', ')}` : 'using general';
     problems.push(`The setting danbooruGpt.completion.categories has ${unknownCategories.map((name) => `"${name}"`).join(', ')}, but each must be one of ${CATEGORY_LIST}; ${using}.`);
     result = { ...result, completion: { ...result.completion, categories: kept.length > 0 ? kept : ['general'] } };
+  } else if (result.completion.categories.length === 0) {
+    // `[]` reads as "none", which would complete nothing.
+    problems.push(`The setting danbooruGpt.completion.categories is empty, but must name at least one of ${CATEGORY_LIST}; using general.`);
+    result = { ...result, completion: { ...result.completion, categories: ['general'] } };
   }
   // Lists of tags or folders: an entry that is no string would be matched or read as nothing, silently.
   for (const [group, key, each, using] of STRING_LIST_SETTINGS) {

@@ -2390,6 +2390,10 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(seeds.settings.sample.seed, 0);
   assert.match(seeds.problems.join('\n'), /danbooruGpt\.sample\.seed is -1, but must be an integer from 0 to 4294967295; using 0\./);
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
+  // An empty list of completion categories would offer nothing: general, said.
+  const none = validateSettings(mergeSettings(DEFAULT_SETTINGS, { completion: { categories: [] } }));
+  assert.deepEqual(none.settings.completion.categories, ['general']);
+  assert.deepEqual(none.problems, ['The setting danbooruGpt.completion.categories is empty, but must name at least one of general, artist, copyright, character, meta; using general.']);
 });
 
 test('settings: every numeric setting is kept to package.json\'s range, below and above it, with one warning naming it', () => {
