@@ -167,6 +167,8 @@ export interface ServerStatusParams {
   loading: boolean;
   /** The loaded model's name; undefined when running dictionary-only. */
   model?: string;
+  /** Set by the client, never sent: the server process stopped for good (the model was not the problem). */
+  stopped?: boolean;
 }
 
 export const ServerStatusNotification = new NotificationType<ServerStatusParams>('danbooruGpt/serverStatus');

@@ -15,6 +15,7 @@ export type Command = (...args: unknown[]) => unknown;
 /** Sample Tags: continue the prompt at the cursor (QuickPick of samples), or a new document of samples. */
 export function sampleTags(ctx: Ctx): Command {
   return async () => {
+    const restarts = ctx.restarts;
     const editor = vscode.window.activeTextEditor;
     const inPrompt = editor !== undefined && ctx.isPrompt(editor.document);
     try {
@@ -61,11 +62,23 @@ export function sampleTags(ctx: Ctx): Command {
       editor.selection = new vscode.Selection(end, end);
       return result;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Danbooru GPT: Sample Tags failed: ${describe(error)}`);
-      ctx.log.error(`Sample Tags failed: ${describe(error)}`);
-      return undefined;
+      return failed(ctx, 'Sample Tags', error, restarts);
     }
   };
+}
+
+/**
+ * Says a command failed, unless a restart asked for since it began (`restarts`: ctx.restarts then)
+ * ended its request: "Pending response rejected since connection got disposed" was shown as an error.
+ */
+function failed(ctx: Ctx, what: string, error: unknown, restarts: number): undefined {
+  if (ctx.restarts !== restarts) {
+    ctx.log.info(`${what} stopped: the language server restarted.`);
+    return undefined;
+  }
+  void vscode.window.showErrorMessage(`Danbooru GPT: ${what} failed: ${describe(error)}`);
+  ctx.log.error(`${what} failed: ${describe(error)}`);
+  return undefined;
 }
 
 /** Whether a prompt can be continued at this position (not on a comment line, where tags would go before the comment); says why not. */
@@ -106,6 +119,7 @@ function activePromptEditor(ctx: Ctx, needs = 'open a prompt file first.'): vsco
  */
 export function tagCounts(ctx: Ctx): Command {
   return async () => {
+    const restarts = ctx.restarts;
     const editor = activePromptEditor(ctx, 'Tag Counts counts the tags of a prompt file; open one first.');
     if (!editor) return undefined;
     try {
@@ -135,9 +149,7 @@ export function tagCounts(ctx: Ctx): Command {
       await vscode.commands.executeCommand('editor.action.referenceSearch.trigger');
       return result;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Danbooru GPT: Tag Counts failed: ${describe(error)}`);
-      ctx.log.error(`Tag Counts failed: ${describe(error)}`);
-      return undefined;
+      return failed(ctx, 'Tag Counts', error, restarts);
     }
   };
 }
@@ -234,6 +246,7 @@ function validateOneTag(value: string): string | undefined {
 async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'textDocument'>, what: { done: (result: EditEveryPromptResult) => string; verb: string }, ask: boolean): Promise<EditEveryPromptResult | undefined> {
   const editor = activePromptEditor(ctx);
   if (!editor) return undefined;
+  const restarts = ctx.restarts;
   try {
     const client = await ctx.start();
     const result = await withRequestProgress(`${what.verb}…`, (token) =>
@@ -255,9 +268,7 @@ async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'te
     void vscode.window.showInformationMessage(`Danbooru GPT: ${done}`);
     return result;
   } catch (error) {
-    void vscode.window.showErrorMessage(`Danbooru GPT: ${what.verb} failed: ${describe(error)}`);
-    ctx.log.error(`${what.verb} failed: ${describe(error)}`);
-    return undefined;
+    return failed(ctx, what.verb, error, restarts);
   }
 }
 
@@ -289,6 +300,7 @@ export function addTagToEveryPrompt(ctx: Ctx): Command {
  */
 export function removeTagFromEveryPrompt(ctx: Ctx): Command {
   return async (tagArgument?: unknown) => {
+    const restarts = ctx.restarts;
     const ask = typeof tagArgument !== 'string';
     let tag = ask ? undefined : tagArgument;
     if (ask) {
@@ -304,9 +316,7 @@ export function removeTagFromEveryPrompt(ctx: Ctx): Command {
           placeholder: 'The tag to take out of every prompt: pick it, or type it (any spelling or alias) and press Enter',
         });
       } catch (error) {
-        void vscode.window.showErrorMessage(`Danbooru GPT: Remove Tag from Every Prompt failed: ${describe(error)}`);
-        ctx.log.error(`Remove Tag from Every Prompt failed: ${describe(error)}`);
-        return undefined;
+        return failed(ctx, 'Remove Tag from Every Prompt', error, restarts);
       }
     }
     if (!tag) return undefined;
@@ -371,6 +381,7 @@ export function openSettings(): Command {
  */
 export function forgetPickedTags(ctx: Ctx): Command {
   return async (tags?: unknown) => {
+    const restarts = ctx.restarts;
     try {
       const client = await ctx.start();
       let chosen: string[] | undefined;
@@ -398,9 +409,7 @@ export function forgetPickedTags(ctx: Ctx): Command {
       void vscode.window.showInformationMessage(`Danbooru GPT: ${message}`);
       return forgotten;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Danbooru GPT: Forget Picked Tags failed: ${describe(error)}`);
-      ctx.log.error(`Forget Picked Tags failed: ${describe(error)}`);
-      return undefined;
+      return failed(ctx, 'Forget Picked Tags', error, restarts);
     }
   };
 }
@@ -433,6 +442,7 @@ export function statusSummary(status: ServerStatusParams | undefined): { placeho
   const model = status?.model ? `model ${status.model}` : 'no model';
   if (!status) return { placeholder: 'Danbooru GPT: starts when a prompt is opened', label: '' };
   if (status.loading) return { placeholder: 'Danbooru GPT: loading…', label: '$(sync~spin) Loading' };
+  if (status.stopped) return { placeholder: 'Danbooru GPT: the language server stopped · error (first item)', label: '$(error) Error: language server stopped' };
   // Running, no prompt seen yet: the model is not loaded, and not missing either.
   if (status.health === 'ok' && !status.model) return { placeholder: 'Danbooru GPT: running · the model loads with the first prompt', label: '$(check) Running' };
   if (status.health === 'ok') return { placeholder: `Danbooru GPT: ${model} · ready`, label: `$(check) Ready: ${model}` };

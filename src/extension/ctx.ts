@@ -130,7 +130,11 @@ export class Ctx implements vscode.Disposable {
     return this.start();
   }
 
+  /** How many restarts were asked for (Restart, a change of the files served): a request a restart ended is no failure. */
+  restarts = 0;
+
   async restart(): Promise<void> {
+    this.restarts++;
     this.log.info('Restarting the language server.');
     this.startFailed = false;
     this.stoppedForGood = false;
@@ -187,6 +191,9 @@ export class Ctx implements vscode.Disposable {
           return result;
         },
         workspace: {
+          // A change of the files the features apply to restarts the client (configurationChanged) in the
+          // same event: the old one, stopping, is told nothing (sending failed with a red "Starting server failed").
+          didChangeConfiguration: (sections, next) => (this.client === client ? next(sections) : Promise.resolve()),
           // A model folder from an untrusted workspace's settings never reaches the server.
           configuration: async (params, token, next) => {
             const result = await next(params, token);
@@ -233,7 +240,7 @@ export class Ctx implements vscode.Disposable {
       // (Not on the way to the library's own restart, which passes through Stopped.)
       if (newState === State.Stopped && this.client === client && !restartingAfterCrash) {
         this.stoppedForGood = true;
-        this.setStatus({ health: 'error', loading: false, message: 'The language server stopped. Use "Danbooru GPT: Restart Language Server" to start it again; the log says why.' });
+        this.setStatus({ health: 'error', loading: false, stopped: true, message: 'The language server stopped. Use "Danbooru GPT: Restart Language Server" to start it again; the log says why.' });
       }
     });
     this.client = client;

@@ -5,7 +5,9 @@ import type * as vscode from 'vscode';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
-const LEVELS: Record<string, Level> = { Trace: 'trace', LSP: 'trace', Debug: 'debug', Info: 'info', Warn: 'warn', Error: 'error' };
+// The client writes trace lines only when danbooruGpt.trace.server asks for them: logged at info, where
+// the log shows them (at trace level they were hidden until the log level was lowered too).
+const LEVELS: Record<string, Level> = { Trace: 'info', LSP: 'info', Debug: 'debug', Info: 'info', Warn: 'warn', Error: 'error' };
 const PREFIX = /^\[(Trace|LSP|Debug|Info|Warn|Error)\s*- [^\]]*\] ?([\s\S]*)$/;
 
 /** A server process that exits with 0 was asked to (a restart or stop): not an error. */
@@ -15,7 +17,8 @@ const CLEAN_EXIT = /^Server process exited with code 0\.?$/;
 export function parseClientLine(line: string, previous: Level = 'info'): { level: Level; message: string } {
   const match = PREFIX.exec(line);
   // A line without a prefix continues the one before (the client writes an error's details that way).
-  if (!match) return { level: previous, message: line };
+  // (The client's `info(message, !handled)` after a crash writes its boolean data as a line of its own.)
+  if (!match) return { level: previous, message: /^(?:true|false)$/.test(line.trim()) ? '' : line };
   const message = match[2]!;
   const level = CLEAN_EXIT.test(message.trim()) ? 'info' : LEVELS[match[1]!]!;
   return { level, message };

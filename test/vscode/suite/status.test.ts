@@ -63,12 +63,64 @@ suite('log and status', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  test('8b. a change of the files the features apply to (extraFiles) restarts the client with no error (the stopping one was sent the change)', async () => {
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    await openPrompt('portrait.prompt');
+    const loaded = () => logLines().filter((line) => /\] Model .* loaded in /.test(line)).length;
+    await waitFor('the model loaded', () => (loaded() > 0 ? true : undefined), 90_000);
+    const before = loaded();
+    const from = logLines().length;
+    try {
+      await settings.update('extraFiles', ['**/captions/*.txt'], vscode.ConfigurationTarget.Workspace);
+      await waitFor('the model loaded again', () => (loaded() > before ? true : undefined), 90_000);
+      await sleep(1000);
+      const since = logLines().slice(from - 1).join('\n');
+      assert.match(since, /The files the features apply to changed: restarting the language client/);
+      assert.doesNotMatch(since, /\[error\]/, since);
+    } finally {
+      await settings.update('extraFiles', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
+  test('8c. Restart Language Server while Sample Tags samples: the sampling stops with a line in the log, no error', async () => {
+    const settings = vscode.workspace.getConfiguration('danbooruGpt');
+    const editor = await openPrompt('sample.prompt');
+    const loaded = () => logLines().filter((line) => /\] Model .* loaded in /.test(line)).length;
+    await waitFor('the model loaded', () => (loaded() > 0 ? true : undefined), 90_000);
+    const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
+    editor.selection = new vscode.Selection(end, end);
+    const from = logLines().length;
+    try {
+      // 50 samples of 200 tags: seconds of sampling, the restart comes in the middle of it.
+      for (const [key, value] of [['sample.maxTags', 200], ['sample.minTags', 200], ['sample.count', 50]] as const) await settings.update(key, value, vscode.ConfigurationTarget.Workspace);
+      await sleep(1000);
+      let done = false;
+      const sampling = Promise.resolve(vscode.commands.executeCommand('danbooruGpt.sampleTags')).finally(() => (done = true));
+      await sleep(800);
+      assert.equal(done, false, 'still sampling when the restart is asked for (else this proves nothing)');
+      await vscode.commands.executeCommand('danbooruGpt.restartServer');
+      await Promise.race([sampling, sleep(20_000)]);
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await sampling;
+      const since = logLines().slice(from - 1).join('\n');
+      assert.match(since, /Sample Tags stopped: the language server restarted\./);
+      assert.doesNotMatch(since, /\[error\]/, since);
+    } finally {
+      for (const key of ['sample.count', 'sample.minTags', 'sample.maxTags']) await settings.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   test('9. client lines: the level from the prefix, a clean exit is not an error', () => {
     assert.deepEqual(parseClientLine('[Error - 10:41:02 AM] The model in /m could not be loaded'), { level: 'error', message: 'The model in /m could not be loaded' });
     assert.deepEqual(parseClientLine('[Info  - 10:41:02] Loading'), { level: 'info', message: 'Loading' });
     assert.deepEqual(parseClientLine('[Error - 10:41:02] Server process exited with code 0.'), { level: 'info', message: 'Server process exited with code 0.' });
     assert.equal(parseClientLine('[Error - 10:41:02] Server process exited with code 1.').level, 'error');
     assert.deepEqual(parseClientLine('    at stack frame', 'error'), { level: 'error', message: '    at stack frame' });
+    // Trace lines come only when danbooruGpt.trace.server asks: shown at the log's default level.
+    assert.deepEqual(parseClientLine("[Trace - 10:41:02 AM] Sending request 'textDocument/completion - (5)'."), { level: 'info', message: "Sending request 'textDocument/completion - (5)'." });
+    assert.equal(parseClientLine('true', 'info').message, '', "the client's boolean data after a crash message is no line");
   });
 
   test('10. the status menu placeholder is short; the long message goes to an item', () => {
@@ -77,6 +129,8 @@ suite('log and status', () => {
     assert.equal(ok.placeholder, 'Danbooru GPT: model default · ready');
     const warning = statusSummary({ health: 'warning', loading: false, model: 'default', message: long });
     assert.match(warning.label, /^\$\(warning\) /);
+    // The server stopped for good: said so, not "no model" (the model was fine).
+    assert.equal(statusSummary({ health: 'error', loading: false, stopped: true, message: 'The language server stopped.' }).label, '$(error) Error: language server stopped');
     const error = statusSummary({ health: 'error', loading: false, message: 'The model in /x could not be loaded' });
     assert.match(error.placeholder, /no model · error/);
     // Running with no prompt seen yet: ready, no model loaded, and none missing.
