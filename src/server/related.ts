@@ -3,6 +3,7 @@
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTag, RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { bannedTagTest } from './bannedTags';
+import { knownTagSet } from './diagnostics';
 import { cancellable } from './cancellation';
 import { formatTag } from '../prompt/insertStyle';
 import { continuationColumn } from '../prompt/parser';
@@ -45,6 +46,7 @@ export async function relatedTags(ctx: ServerContext, params: RelatedTagsParams,
       const translation = translations?.of(n.tag);
       return { tag: n.tag, probability: n.probability, category: info?.category ?? 0, count: info?.count ?? 0, insertText: formatTag(n.tag, style), ...(translation ? { translation } : {}) };
     });
-    return { context, unseen: engine.unseenTags(context), tags, fromModel: engine.model !== undefined };
+    const known = knownTagSet(settings.diagnostics.knownTags);
+    return { context, unseen: engine.unseenTags(context).filter((tag) => !known.has(tag)), tags, fromModel: engine.model !== undefined };
   });
 }

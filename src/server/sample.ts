@@ -11,6 +11,7 @@ import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
 import { NothingToSampleError } from '../model/index';
+import { knownTagSet } from './diagnostics';
 import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
 
 
@@ -98,6 +99,8 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       }
       return sample;
     });
-    return { samples, context, unseen: engine.unseenTags(context), seed };
+    // Quality tags and the user's own known words steer nothing by design: no note on them.
+    const known = knownTagSet(settings.diagnostics.knownTags);
+    return { samples, context, unseen: engine.unseenTags(context).filter((tag) => !known.has(tag)), seed };
   });
 }

@@ -30,17 +30,8 @@ export interface DiagnosticsSettings {
   knownTags: string[];
 }
 
-/**
- * Quality and aesthetic tags that anime image models were trained with (NovelAI, Animagine, and the
- * many models that copied them), and Animagine XL 3.1's rating and year tags (its release notes: `safe`,
- * `sensitive`, `nsfw`, `explicit`; `newest` 2021–2024 … `oldest` 2005–2010): in most prompts, and not
- * Danbooru tags, so not in the dictionary.
- */
-export const DEFAULT_KNOWN_TAGS = [
-  'masterpiece', 'best quality', 'amazing quality', 'great quality', 'high quality', 'good quality', 'normal quality',
-  'medium quality', 'low quality', 'bad quality', 'worst quality', 'very aesthetic', 'aesthetic', 'displeasing', 'very displeasing',
-  'safe', 'sensitive', 'nsfw', 'explicit', 'newest', 'recent', 'mid', 'early', 'oldest',
-];
+export { DEFAULT_KNOWN_TAGS } from '../prompt/knownTags';
+import { DEFAULT_KNOWN_TAGS } from '../prompt/knownTags';
 
 export interface SampleSettings {
   count: number;

@@ -411,6 +411,9 @@ test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as th
   const unknown = run(['sample', '--model', fixture, '--prompt', 'masterpiece, best quality, my lora trigger, Long Hair, long_hair', '--n', '1', '--seed', '4', '--max-tags', '2', '--json']);
   assert.equal(unknown.status, 0, unknown.stderr);
   assert.deepEqual((JSON.parse(unknown.stdout) as { prompt: string[] }).prompt, ['masterpiece', 'best quality', 'my lora trigger', 'long_hair']);
+  // Quality tags steer nothing by design and are in most prompts: not named as unread, the trigger word is.
+  assert.match(unknown.stderr, /note: the model does not read my_lora_trigger \(not in the tag dictionary\): the samples do not follow it\n/);
+  assert.doesNotMatch(unknown.stderr, /masterpiece|best.quality/);
   const twoLines = run(['sample', '--model', fixture, '--prompt', 'multiple_girls\nlong_hair']);
   assert.equal(twoLines.status, 2);
   assert.match(twoLines.stderr, /--prompt must be one line/);

@@ -97,6 +97,10 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     const related = await client.related(uri, 0, line.length);
     // The word the cursor ends, no tag, is still being typed: not context yet.
     assert.deepEqual([related.context, related.unseen], [['1girl', 'hatsune_miku', 'long_hair'], ['1girl', 'hatsune_miku']]);
+    // Quality tags (the default known tags) steer nothing by design: the picker's note leaves them out.
+    const quality = await client.open('quality.prompt', 'masterpiece, best quality, long_hair, no_such_tag_xyz, ');
+    assert.deepEqual((await client.sample(quality, 0, 52)).unseen, ['no_such_tag_xyz']);
+    assert.deepEqual((await client.related(quality, 0, 52)).unseen, ['no_such_tag_xyz']);
     const readable = await client.open('readable.prompt', 'long_hair, smile');
     assert.deepEqual((await client.sample(readable, 0, 16)).unseen, []);
     assert.deepEqual((await client.related(readable, 0, 16)).unseen, []);
