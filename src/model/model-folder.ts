@@ -258,6 +258,10 @@ export function readModelFolder(dir: string): ModelFiles {
   const tokenizerPath = path.join(folder, 'tokenizer.json');
   // The first name present, a broken link included (reported as one, not as a file missing).
   const onnxPath = ONNX_FILES.map((file) => path.join(folder, file)).find(isPresent);
+  // A training run's folder (training/train.py --out) is what a newcomer points at first: say what to do.
+  if (!fs.existsSync(configPath) && ['run.json', 'best.pt', 'last.pt'].some((name) => fs.existsSync(path.join(folder, name)))) {
+    throw new ModelLoadError(configPath, `file not found: ${folder} is a training run (best.pt, run.json), not a model folder; export it into one, \`python3 training/export.py --run "${folder}" --out MODEL_DIR\`, and use MODEL_DIR`);
+  }
   const config = readConfig(configPath);
   if (!fs.existsSync(tokenizerPath)) throw new ModelLoadError(tokenizerPath, 'file not found');
   if (!onnxPath) throw new ModelLoadError(path.join(folder, ONNX_FILES[0]), `file not found (nor ${ONNX_FILES.slice(1).join(', ')})${missingOnnxHint(folder)}`);

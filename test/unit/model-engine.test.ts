@@ -57,6 +57,14 @@ describe('model loading errors name the file', () => {
       withBrokenCopy((dir) => fs.rmSync(path.join(dir, 'config.json'))),
       /config\.json: file not found/,
     ));
+  test('a training run folder (best.pt, run.json, no config.json): says it is one and how to export it', () =>
+    expectLoadError(
+      withBrokenCopy((dir) => {
+        for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true });
+        for (const name of ['best.pt', 'last.pt', 'run.json', 'tokenizer.json']) fs.writeFileSync(path.join(dir, name), '');
+      }),
+      /config\.json: file not found: .* is a training run \(best\.pt, run\.json\), not a model folder; export it into one, `python3 training\/export\.py --run ".*" --out MODEL_DIR`, and use MODEL_DIR/,
+    ));
   test('missing tokenizer.json', () =>
     expectLoadError(
       withBrokenCopy((dir) => fs.rmSync(path.join(dir, 'tokenizer.json'))),
