@@ -157,7 +157,8 @@ export class EngineHost {
       else this.report({ health: 'ok', loading: false, model: name, message: loaded });
       return new RetirableEngine(engine);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // (onnxruntime's own messages end in a period: `Protobuf parsing failed.` was followed by another.)
+      const reason = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
       if (!this.dictionary) {
         this.report({ health: 'error', loading: false, message: `The tag dictionary could not be loaded: ${reason}` });
         throw error;
