@@ -40,6 +40,9 @@ suite('convert', () => {
       return existsSync(output) ? true : undefined;
     }, 90_000);
     assert.deepEqual(readFileSync(output, 'utf8').split('\n').filter(Boolean), expectedLines(input.fsPath));
+    // The dataset it wrote is a file the features work on (Tag Counts, completion): its name makes it one.
+    const dataset = await vscode.workspace.openTextDocument(vscode.Uri.file(output));
+    assert.equal(dataset.languageId, 'danbooru-prompt', `${output} opens as a Danbooru prompt file`);
     const log = await waitFor('bad lines in the log', () => {
       const text = extensionLogText();
       return /bad lines: 2\b/.test(text) ? text : undefined;
