@@ -144,6 +144,10 @@ function parseCommandLine(args: string[]): { options: ConvertOptions; quiet: boo
   const order = values.order ?? 'keep';
   if (order !== 'keep' && order !== 'shuffle' && order !== 'sort') throw new ConvertUsageError(`--order must be keep, shuffle or sort, got "${order}"`);
   const quiet = values.quiet ?? false;
+  // The editor takes the format from such a name; here txt stays the default (the dataset's), said.
+  if (values.format === undefined && /\.(?:jsonl|ndjson)$/i.test(values.output) && !quiet) {
+    process.stderr.write(`danbooru-gpt convert: note: ${values.output} gets comma-separated tags (--format txt, the default); pass --format jsonl for JSON lines\n`);
+  }
   return {
     quiet,
     options: {

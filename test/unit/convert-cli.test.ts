@@ -81,6 +81,16 @@ test('cli convert: --workers above the CPUs there are is lowered to them, with a
   assert.equal(convert([...inputs, '-o', path.join(dir, 'q.txt'), '--workers', '1000', '--quiet']).stderr, '');
 });
 
+test('cli convert: -o NAME.jsonl without --format writes the default txt, with a note saying so (the editor takes jsonl from the name)', (t) => {
+  const dir = tempDir(t);
+  const named = convert([apiFixture, '-o', path.join(dir, 'posts.jsonl')]);
+  assert.equal(named.status, 0, named.stderr);
+  assert.match(named.stderr, /note: .*posts\.jsonl gets comma-separated tags \(--format txt, the default\); pass --format jsonl for JSON lines/);
+  assert.doesNotMatch(readLines(path.join(dir, 'posts.jsonl'))[0]!, /^\{/);
+  for (const args of [['--format', 'jsonl'], ['--format', 'txt'], ['--quiet']]) assert.doesNotMatch(convert([apiFixture, '-o', path.join(dir, 'p.jsonl'), ...args]).stderr, /note:/, args.join(' '));
+  assert.doesNotMatch(convert([apiFixture, '-o', path.join(dir, 'p.txt')]).stderr, /note:/);
+});
+
 test('cli convert: usage errors exit 2 with a clear message', (t) => {
   const dir = tempDir(t);
   const cases: [string[], RegExp][] = [
