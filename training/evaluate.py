@@ -434,12 +434,12 @@ def run(args: argparse.Namespace) -> int:
     dictionary = read_dictionary(args.dictionary)
     settings = read_run_settings(args.run) if args.run else {}
     args.val_percent = resolve_split(args.val_percent, settings, args.run, "evaluate.py")
-    if args.run:
-        note_other_data(args.data, settings, args.run, "evaluate.py")
     if args.run:  # before the slow counting, and before ModelScorer would blame related.json for it
         check_run_vocabulary(args.run, settings, TagTokenizer.load(os.path.join(args.run, "tokenizer.json")))
     categories = parse_categories(args.categories) if args.categories else settings.get("categories", ["general"])
     posts = read_posts(args.data, categories)
+    if args.run:
+        note_other_data(args.data, settings, args.run, "evaluate.py", posts=posts)
     train, val = split_posts(posts, args.val_percent)
     cooc = Cooccurrence(train, dictionary, args.max_tags)
     if cooc.capped:

@@ -117,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = read_run_settings(args.run)
         check_run_vocabulary(args.run, settings, tokenizer)
         val_percent = resolve_split(args.val_percent, settings, args.run, "related.py")
-        note_other_data(args.data, settings, args.run, "related.py")
         posts = read_posts(args.data, settings.get("categories", ["general"]))
+        note_other_data(args.data, settings, args.run, "related.py", posts=posts)
     except (DataError, OSError) as err:
         print(f"related: {err}", file=sys.stderr)
         return 1

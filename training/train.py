@@ -11,7 +11,7 @@ seeded; checkpoints after every epoch and every --checkpoint-minutes inside one 
 uninterrupted one), and on Ctrl-C / SIGTERM (then exits 130 / 143); keeps the best by validation
 loss (`best.pt`); stops early when validation loss stops improving. With no validation posts
 (--val-percent 0) validation is off: best.pt is the last epoch's weights, no early stop.
-Also writes OUT/run.json (data file, --val-percent, --categories, vocabulary hash): related.py,
+Also writes OUT/run.json (data file and a hash of its posts, --val-percent, --categories, vocabulary hash): related.py,
 evaluate.py and the export read the split from it, and they and --resume refuse a tokenizer.json
 other than the one the run was trained with.
 
@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig, read_checkpoint  # noqa: E402
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
-    check_run_vocabulary, note_other_data, parse_categories, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
+    check_run_vocabulary, note_other_data, parse_categories, posts_sha256, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
 )
 
 
@@ -267,10 +267,12 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--device {args.device}: this PyTorch sees no CUDA GPU (torch.cuda.is_available() is False); train on cpu")
 
 
-def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]) -> None:
+def check_resume(args: argparse.Namespace, settings: dict, categories: List[str], posts: List[Post]) -> None:
     """Refuses to resume a run with another split or other categories than it was trained with
-    (run.json): the same post would be training data in one session and validation data in another,
-    or the posts would hold other tags. Another --data path is only noted (a moved file is fine)."""
+    (run.json), or on other posts (the file converted again at the same path: its batches would be
+    re-dealt, "batch 4 of 436" after "batch 3 of 439"): the same post would be training data in one
+    session and validation data in another, or the posts would hold other tags. Another --data path
+    is only noted (a moved file is fine)."""
     recorded = settings.get("val_percent")
     if recorded is not None and recorded != args.val_percent:
         raise UsageError(f"{args.out} was trained with --val-percent {recorded}; resuming with --val-percent "
@@ -278,6 +280,11 @@ def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]
     if settings.get("categories") is not None and list(settings["categories"]) != list(categories):
         raise UsageError(f"{args.out} was trained on the categories {','.join(settings['categories'])}; "
                          f"resume with --categories {','.join(settings['categories'])}")
+    recorded_posts = settings.get("data_sha256")
+    if recorded_posts is not None and recorded_posts != posts_sha256(posts):
+        raise UsageError(f"{args.data} holds other posts than when {args.out} started ({settings.get('data_posts')} then, "
+                         f"{len(posts)} now): resuming would re-deal its batches and split; start a new run (another --out), "
+                         "or give the data it was trained on")
     note_other_data(args.data, settings, args.out, "resuming", file=sys.stdout)
 
 
@@ -494,7 +501,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         tokenizer = TagTokenizer.load(tokenizer_path)
         settings = read_run_settings(args.out)
         check_run_vocabulary(args.out, settings, tokenizer)
-        check_resume(args, settings, categories)
+        check_resume(args, settings, categories, posts)
         check_resume_checkpoint(args, ckpt, last_path, vocabulary_sha256(tokenizer.vocab))
         # The checkpoint's model size, whatever the command line says (the weights only fit it).
         config = GPTConfig(**ckpt["config"])
@@ -513,6 +520,7 @@ def train(args: argparse.Namespace, signals: StopSignals) -> int:
         write_json_atomic(os.path.join(args.out, RUN_SETTINGS), {
             "data": os.path.abspath(args.data), "categories": categories, "val_percent": args.val_percent,
             "min_count": args.min_count, "vocabulary_sha256": vocabulary_sha256(tokenizer.vocab),
+            "data_posts": len(posts), "data_sha256": posts_sha256(posts),
         })
     # inputs are the sequence minus its last token: <|bos|> + max_tags tags must fit n_positions
     max_tags = min(args.max_tags, config.n_positions - 1)

@@ -245,6 +245,14 @@ class TrainPipelineTest(unittest.TestCase):
         code, out, err = self.train(self.path("run"), "--epochs", "2", "--resume", data=moved)
         self.assertEqual(code, 0, err)
         self.assertIn("note: " + self.path("run") + " was trained on", out)
+        # The file converted again at the same path (posts left out): its batches would be re-dealt.
+        with open(self.data, encoding="utf-8") as f:
+            lines = f.readlines()
+        with open(self.data, "w", encoding="utf-8") as f:
+            f.writelines(lines[10:])
+        code, _, err = self.train(self.path("run"), "--epochs", "3", "--resume")
+        self.assertEqual(code, 1)
+        self.assertIn(f"{self.data} holds other posts than when {self.path('run')} started ({len(lines)} then, {len(lines) - 10} now)", err)
 
     def test_resume_refuses_other_batches_seed_or_loss_and_a_checkpoint_it_cannot_read_or_of_another_run(self):
         self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0)
