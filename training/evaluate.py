@@ -53,7 +53,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
     BOS_ID, DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, parse_categories, read_posts, read_run_settings, resolve_split, split_posts,
-    check_output_path, normalize_text, note_other_data, vocabulary_sha256, write_json_atomic,
+    check_output_path, normalize_text, note_other_data, vocabulary_sha256, write_json_atomic, HelpFormatter,
 )
 
 PREFIX_LENGTHS = (0, 1, 2)
@@ -395,7 +395,7 @@ def tune(cases: List[Case], scorer: ModelScorer, dictionary: Dictionary) -> Tupl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--data", required=True)
     p.add_argument("--dictionary", required=True)
     p.add_argument("--run", help="training run directory (best.pt, tokenizer.json); omit for baselines only")

@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig, read_checkpoint  # noqa: E402
 from tags import (  # noqa: E402
     BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, DataError, TagTokenizer, check_run_vocabulary, read_run_settings,
-    check_output_path, vocabulary_sha256, write_json_atomic,
+    check_output_path, vocabulary_sha256, write_json_atomic, HelpFormatter,
 )
 
 OPSET = 14
@@ -198,7 +198,7 @@ def parity_record(model: GPT, ids: List[int], split: int, columns: int = 0) -> d
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--run", required=True, help="training run directory (best.pt, tokenizer.json)")
     p.add_argument("--checkpoint", help="default: RUN/best.pt")
     p.add_argument("--out", required=True, help="model folder to write")

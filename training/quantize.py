@@ -47,7 +47,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tags import DEFAULT_VAL_PERCENT, DataError, Post, TagTokenizer, read_posts, recorded_split, split_posts  # noqa: E402
+from tags import DEFAULT_VAL_PERCENT, DataError, HelpFormatter, Post, TagTokenizer, read_posts, recorded_split, split_posts  # noqa: E402
 
 MS_DOMAIN = "com.microsoft"
 # The shipped model calibrated on 938 posts (every 15th of the training split); more adds little.
@@ -411,7 +411,7 @@ def quantize_file(source: str, target: str, posts: str, every: int = 15, val_per
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("source", help="float32 ONNX model (in a model folder with config.json and tokenizer.json)")
     p.add_argument("target", help="int8 ONNX model to write")
     p.add_argument("--posts", required=True, help="posts, as train.py reads them (id<TAB>tag,tag,... or JSON lines): calibration data")

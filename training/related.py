@@ -33,7 +33,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, SPECIAL_TOKENS, DataError, Post, TagTokenizer, check_run_vocabulary, count_pairs, read_posts, read_run_settings, resolve_split, split_posts,
-    note_other_data, vocabulary_sha256, write_json_atomic,
+    note_other_data, vocabulary_sha256, write_json_atomic, HelpFormatter,
 )
 
 
@@ -95,7 +95,7 @@ class Related:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--data", required=True)
     p.add_argument("--run", required=True, help="training run directory (tokenizer.json); writes RUN/related.json")
     p.add_argument("--lambda", dest="lam", type=float, default=15.0,

@@ -10,6 +10,8 @@ one token per tag, tags in random order, tags outside the vocabulary left out.
 """
 from __future__ import annotations
 
+import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -68,8 +70,14 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
     posts: List[Post] = []
     jsonl: Optional[bool] = None
     without_categories = 0
-    # Bytes, decoded line by line: a UnicodeDecodeError from a text-mode file names no line.
-    with open(path, "rb") as f:
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a folder; give the tag dataset the converter wrote from it "
+                        f"(danbooru-gpt convert {path} -o posts.txt)")
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    # Bytes, decoded line by line: a UnicodeDecodeError from a text-mode file names no line. (A
+    # gzip-compressed dataset, as dumps come, is read as it is.)
+    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
         for line_no, raw in enumerate(f, start=1):
             try:
                 line = raw.decode("utf-8")
@@ -136,6 +144,10 @@ def _jsonl_post(path: str, line_no: int, line: str, categories: Sequence[str]) -
         obj = json.loads(line)
     except ValueError as err:
         raise DataError(f"{path}:{line_no}: invalid JSON: {err}") from None
+    given = obj.get("tags") if isinstance(obj, dict) else None
+    if isinstance(obj, dict) and ("tag_string_general" in obj or (isinstance(given, list) and given and isinstance(given[0], dict) and "name" in given[0])):
+        raise DataError(f"{path}:{line_no}: Danbooru metadata (tag_string_general, or tags: [{{name, category}}]), "
+                        f"not a tag dataset: convert it first (danbooru-gpt convert {path} -o posts.txt)")
     if not isinstance(obj, dict) or not isinstance(obj.get("tags"), dict):
         raise DataError(f'{path}:{line_no}: expected a JSON object with "tags": {{category: [tag, ...]}}')
     tags: List[str] = []
@@ -146,6 +158,11 @@ def _jsonl_post(path: str, line_no: int, line: str, categories: Sequence[str]) -
         tags.extend(t for name in names for t in split_tags(name))
     post_id = obj.get("id")
     return (str(line_no) if post_id is None else str(post_id)), tags
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help of the training scripts: the module's text as written, and each flag's default (a bare
+    run's size and length were not to be found)."""
 
 
 def parse_categories(text: str) -> List[str]:

@@ -42,50 +42,50 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig, read_checkpoint  # noqa: E402
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
-    check_run_vocabulary, note_other_data, parse_categories, posts_sha256, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic,
+    check_run_vocabulary, note_other_data, parse_categories, posts_sha256, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic, HelpFormatter,
 )
 
 
 def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--data", required=True,
                    help="tag dataset: one post a line, [id<TAB>]tag, tag, ... or the converter's --format jsonl")
     p.add_argument("--categories", default="general",
-                   help="JSON lines input: tag categories to read, comma-separated (default general)")
+                   help="JSON lines input: tag categories to read, comma-separated")
     p.add_argument("--out", required=True, help="run directory (checkpoints, log, tokenizer)")
     p.add_argument("--min-count", type=int, default=2, help="vocabulary: tags seen at least this often")
     p.add_argument("--val-percent", type=int, default=DEFAULT_VAL_PERCENT,
                    help="validation split: posts whose id hash %% 100 is below this (0 = no validation, no early stop)")
-    p.add_argument("--n-layer", type=int, default=3)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=192)
-    p.add_argument("--n-positions", type=int, default=256)
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--n-layer", type=int, default=3, help="model size: transformer blocks")
+    p.add_argument("--n-head", type=int, default=4, help="model size: attention heads (--n-embd a multiple of it)")
+    p.add_argument("--n-embd", type=int, default=192, help="model size: width")
+    p.add_argument("--n-positions", type=int, default=256, help="context: <|bos|> and the tags a sequence holds")
+    p.add_argument("--dropout", type=float, default=0.1, help="dropout while training")
     p.add_argument("--max-tags", type=int, default=128, help="longer posts are cut to this many tags (after shuffling)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--min-lr-ratio", type=float, default=0.1)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--warmup-steps", type=int, default=200)
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=32, help="posts a step")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW, warmup then cosine)")
+    p.add_argument("--min-lr-ratio", type=float, default=0.1, help="the cosine schedule ends at --lr times this")
+    p.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay")
+    p.add_argument("--warmup-steps", type=int, default=200, help="steps of linear warmup")
+    p.add_argument("--epochs", type=int, default=12, help="passes over the training posts (fewer with early stopping)")
     p.add_argument("--patience", type=int, default=2, help="early stop after this many epochs without a better val loss")
-    p.add_argument("--loss", choices=["set", "next", "mix"], default="set")
+    p.add_argument("--loss", choices=["set", "next", "mix"], default="set", help="set: every tag still to come at each position; next: the next one; mix: both")
     p.add_argument("--distill-weight", type=float, default=0.0,
                    help="weight of a soft target from EASE related-tag scores (0 = off; see related.py)")
-    p.add_argument("--distill-temperature", type=float, default=0.1)
+    p.add_argument("--distill-temperature", type=float, default=0.1, help="temperature of the EASE teacher's soft target")
     p.add_argument("--distill-lambda", type=float, default=200.0, help="EASE regularisation of the teacher")
     p.add_argument("--max-steps", type=int, default=0,
                    help="stop after this many optimizer steps in all (the schedule is fitted to it); 0 = no limit")
     p.add_argument("--max-minutes", type=float, default=0,
                    help="stop this session (and keep the best; --resume continues) after this long; 0 = no limit")
-    p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1234, help="weights, shuffles and dropout")
+    p.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/last.pt, at the batch where it stopped (model size from the checkpoint)")
     p.add_argument("--checkpoint-minutes", type=float, default=10,
                    help="also save OUT/last.pt inside an epoch this often (0 = only after each epoch)")
-    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--log-every", type=int, default=50, help="print the loss every this many steps")
     return p
 
 

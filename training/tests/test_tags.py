@@ -1,4 +1,5 @@
 import contextlib
+import gzip
 import io
 import os
 import sys
@@ -137,6 +138,21 @@ class PostsTest(unittest.TestCase):
         _, val_reversed = split_posts(list(reversed(posts)))
         self.assertEqual(sorted(p.post_id for p in val), sorted(p.post_id for p in val_reversed))
 
+
+    def test_a_gzipped_dataset_is_read_and_metadata_or_a_folder_says_what_to_do(self):
+        with tempfile.TemporaryDirectory() as d:
+            packed = os.path.join(d, "posts.txt.gz")
+            with gzip.open(packed, "wt", encoding="utf-8") as f:
+                f.write("1\tsmile, long hair\nblush\n")
+            self.assertEqual([p.tags for p in read_posts(packed)], [["smile", "long_hair"], ["blush"]])
+            with self.assertRaisesRegex(DataError, r"is a folder; give the tag dataset the converter wrote from it \(danbooru-gpt convert"):
+                read_posts(d)
+            for name, line in [("api.jsonl", '{"id": 1, "tag_string_general": "smile long_hair"}'), ("gwern.jsonl", '{"id": "1", "tags": [{"name": "smile", "category": "0"}]}')]:
+                path = os.path.join(d, name)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(line + "\n")
+                with self.assertRaisesRegex(DataError, rf"{name}:1: Danbooru metadata .*not a tag dataset: convert it first \(danbooru-gpt convert"):
+                    read_posts(path)
 
     def test_a_dataset_without_ids_converted_again_keeps_each_posts_split(self):
         # The converter's default output has no ids: posts left out before a post (a newer dump, another
