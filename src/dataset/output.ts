@@ -7,6 +7,45 @@ import { once } from 'node:events';
 
 const BATCH_BYTES = 1 << 20;
 
+/**
+ * Temporary files of `target` left by a run whose process is gone (a window reloaded mid-way, a run
+ * killed by the OOM killer): each was the partial dataset, GBs for a dump, that no run would reuse.
+ * A file of a process still running (another conversion to the same name) is left.
+ */
+export async function removeStaleTempFiles(target: string): Promise<string[]> {
+  const prefix = `.${path.basename(target)}.`;
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(path.dirname(target));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))?.[1];
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    const file = path.join(path.dirname(target), name);
+    try {
+      await fs.promises.unlink(file);
+      removed.push(file);
+    } catch {
+      // gone meanwhile, or not ours to remove: left
+    }
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: running, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class AtomicFile {
   // Lines are encoded straight into a batch buffer: cheaper than concatenating strings and encoding them on write.
   private batch = Buffer.allocUnsafe(BATCH_BYTES);
@@ -25,6 +64,7 @@ export class AtomicFile {
   }
 
   static async create(target: string): Promise<AtomicFile> {
+    await removeStaleTempFiles(target);
     const tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
     return AtomicFile.createAt(target, tempPath);
   }

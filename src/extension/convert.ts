@@ -12,6 +12,18 @@ const COMMAND = 'danbooruGpt.convertMetadata';
 /** Problems written to the log one by one; the rest are counted in the summary. */
 const PROBLEMS_LOGGED = 1000;
 
+/** Conversions in progress, each with the promise of its end: a window closed or reloaded stops them. */
+const running = new Map<AbortController, Promise<unknown>>();
+
+/**
+ * Stops every conversion in progress and waits (4 s at most) until each has removed its temporary
+ * file: the extension host exits after deactivate, and the partial dataset (GBs of a dump) was left.
+ */
+export async function stopConversions(): Promise<void> {
+  for (const abort of running.keys()) abort.abort();
+  await Promise.race([Promise.allSettled(running.values()), new Promise((resolve) => setTimeout(resolve, 4000))]);
+}
+
 export function registerConvertCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMAND, (clicked?: vscode.Uri, selection?: vscode.Uri[]) => convertMetadataCommand(context, log, clicked, selection)),
@@ -42,7 +54,7 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
         const cancelled = token.onCancellationRequested(() => abort.abort());
         let reportedPercent = 0;
         try {
-          return await convertInWorker(
+          const conversion = convertInWorker(
             // An empty dataset is of no use and reads like a success in the explorer: with nothing converted,
             // the outputs (an older dataset included) are left as they were.
             { inputs: inputs.map((uri) => uri.fsPath), output, format, writeEmpty: false },
@@ -62,7 +74,10 @@ async function convertMetadataCommand(context: vscode.ExtensionContext, log: vsc
               },
             },
           );
+          running.set(abort, conversion);
+          return await conversion;
         } finally {
+          running.delete(abort);
           cancelled.dispose();
         }
       },

@@ -8,7 +8,7 @@ import type { ClientRuntime } from './client';
 import { Config, NO_PROMPT_MESSAGE } from './config';
 import type { RelatedTag } from '../protocol';
 // The converter's command lives in convert.ts (owned by the converter engineer).
-import { registerConvertCommand } from './convert';
+import { registerConvertCommand, stopConversions } from './convert';
 
 const COMMANDS = [
   'danbooruGpt.sampleTags',
@@ -103,6 +103,6 @@ export function activate(context: vscode.ExtensionContext): void {
 }
 
 export async function deactivate(): Promise<void> {
-  await runtime?.dispose();
+  await Promise.all([runtime?.dispose(), stopConversions()]);
   runtime = undefined;
 }

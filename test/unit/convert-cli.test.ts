@@ -91,6 +91,21 @@ test('cli convert: -o NAME.jsonl without --format writes the default txt, with a
   assert.doesNotMatch(convert([apiFixture, '-o', path.join(dir, 'p.txt')]).stderr, /note:/);
 });
 
+test('cli convert: temporary files of the output left by a process that is gone (a window reloaded mid-way) are removed; those of a running one are not', (t) => {
+  const dir = tempDir(t);
+  const output = path.join(dir, 'posts.txt');
+  // A pid no process has (above Linux's pid_max), and this test's own, running.
+  const stale = [path.join(dir, '.posts.txt.99999999-65c8e11f.tmp'), path.join(dir, '.posts.txt.counts.csv.99999999-0badc0de.tmp')];
+  const live = path.join(dir, `.posts.txt.${process.pid}-7c916223.tmp`);
+  const other = path.join(dir, '.other.txt.99999999-65c8e11f.tmp');
+  for (const file of [...stale, live, other]) fs.writeFileSync(file, 'partial,dataset\n');
+  const result = convert([apiFixture, '-o', output]);
+  assert.equal(result.status, 0, result.stderr);
+  for (const file of stale) assert.equal(fs.existsSync(file), false, `${path.basename(file)} removed`);
+  assert.equal(fs.existsSync(live), true, 'a running process\'s kept');
+  assert.equal(fs.existsSync(other), true, 'another output\'s kept');
+});
+
 test('cli convert: usage errors exit 2 with a clear message', (t) => {
   const dir = tempDir(t);
   const cases: [string[], RegExp][] = [
