@@ -155,6 +155,21 @@ describe('training: tiny training + export, ONNX parity from onnxruntime-node', 
     assert.ok(maxAbsDiff(steps.flat(), parity.logits) < tolerance);
   });
 
+  test('training/parity.mjs, the check a user runs on an export, passes it and fails one whose logits differ', () => {
+    const check = (file: string, ...extra: string[]) => spawnSync(process.execPath, ['training/parity.mjs', modelDir, file, ...extra], { cwd: root, encoding: 'utf8' });
+    const passed = check(path.join(work, 'parity.json'));
+    assert.equal(passed.status, 0, passed.stderr);
+    assert.match(passed.stdout, /max \|ONNX - PyTorch\| \S+ for the sequence whole, \S+ through the cache \(\d+ positions; tolerance 0\.0001\): ok\n$/);
+    const changed = readJson<Parity>(path.join(work, 'parity.json'));
+    changed.steps[1]!.logits[0]![5]! += 0.01;
+    fs.writeFileSync(path.join(work, 'changed.json'), JSON.stringify(changed));
+    const failed = check(path.join(work, 'changed.json'));
+    assert.equal(failed.status, 1);
+    assert.match(failed.stdout, /1\.00e-2 through the cache .*: DIFFERS/);
+    assert.equal(check(path.join(work, 'changed.json'), '--tolerance', '0.1').status, 0);
+    assert.equal(check(path.join(work, 'missing.json')).status, 2);
+  });
+
   test('the traced export (torch.onnx.export) gives the same logits as the hand-written graph', async () => {
     const traced = await ort.InferenceSession.create(path.join(work, 'traced', 'onnx', 'model.onnx'));
     try {
