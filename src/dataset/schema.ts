@@ -87,7 +87,10 @@ export class PostAdapter {
 
   private apiTags(fields: Record<string, unknown>): string[][] | RecordProblem {
     if (fields.tags !== undefined && fields.tags !== null) {
-      return wrongType('tags', 'an array of {name, category}', fields.tags);
+      // `{"general": [...], ...}`: a line of the converter's own --format jsonl (an earlier output saved
+      // in the dump's folder and read back with it).
+      const convertersOwn = typeof fields.tags === 'object' && !Array.isArray(fields.tags) && Object.values(fields.tags).every(Array.isArray);
+      return wrongType('tags', 'an array of {name, category}', fields.tags, convertersOwn ? ' of categories: a tag dataset danbooru-gpt wrote (--format jsonl), not Danbooru metadata; leave it out of the inputs' : '');
     }
     let anyTagField = false;
     const tags: string[][] = [];

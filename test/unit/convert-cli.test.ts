@@ -106,6 +106,17 @@ test('cli convert: temporary files of the output left by a process that is gone 
   assert.equal(fs.existsSync(other), true, 'another output\'s kept');
 });
 
+test('cli convert: its own --format jsonl output read back as input (saved in the dump\'s folder) is named as such, not only "wrong-type"', (t) => {
+  const dir = tempDir(t);
+  const dump = path.join(dir, 'dump');
+  fs.mkdirSync(dump);
+  fs.copyFileSync(apiFixture, path.join(dump, 'posts.jsonl'));
+  assert.equal(convert([dump, '-o', path.join(dump, 'earlier.jsonl'), '--format', 'jsonl']).status, 0);
+  const again = convert([dump, '-o', path.join(dir, 'posts.txt')]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout + again.stderr, /earlier\.jsonl:1: wrong-type: "tags" should be an array of \{name, category\}, got an object of categories: a tag dataset danbooru-gpt wrote \(--format jsonl\), not Danbooru metadata; leave it out of the inputs/);
+});
+
 test('cli convert: usage errors exit 2 with a clear message', (t) => {
   const dir = tempDir(t);
   const cases: [string[], RegExp][] = [
