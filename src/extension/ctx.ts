@@ -196,8 +196,15 @@ export class Ctx implements vscode.Disposable {
           didChangeConfiguration: (sections, next) => (this.client === client ? next(sections) : Promise.resolve()),
           // A model folder from an untrusted workspace's settings never reaches the server.
           configuration: async (params, token, next) => {
-            const result = await next(params, token);
-            if (!Array.isArray(result)) return result;
+            const asked = await next(params, token);
+            if (!Array.isArray(asked)) return asked;
+            // A prompt's settings as its editor reads them: with the `"[danbooru-prompt]": {…}` block (or a
+            // caption language's) applied, which the library's read by URI leaves out.
+            const result = asked.map((value: unknown, i) => {
+              const item = params.items[i];
+              const document = item?.section === SECTION && item.scopeUri !== undefined ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === item.scopeUri) : undefined;
+              return document ? (JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(undefined, document).get(SECTION) ?? null)) as unknown) : value;
+            });
             return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value, (message) => this.firstWarning(message) && this.log.warn(message)) : value);
           },
         },

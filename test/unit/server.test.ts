@@ -2359,7 +2359,7 @@ test("settings: package.json declares each of the server's settings with the ser
   }
 });
 
-test('settings: each setting read per document is resource-scoped, so that a folder of a multi-root workspace sets it; the engine\'s and the client\'s window-wide ones are not', () => {
+test('settings: each setting read per document is language-overridable (resource-scoped too), so that a folder of a multi-root workspace and a `[danbooru-prompt]` block set it; the engine\'s and the client\'s window-wide ones are not', () => {
   // (Unscoped, a setting is window-scoped: VS Code reads no folder's value of it, without a word.)
   const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { scope?: string }> } } };
   const windowWide = new Map([
@@ -2371,7 +2371,7 @@ test('settings: each setting read per document is resource-scoped, so that a fol
   ]);
   const declared = Object.entries(manifest.contributes.configuration.properties);
   assert.ok(declared.length >= 37);
-  for (const [key, schema] of declared) assert.equal(schema.scope, windowWide.has(key) ? windowWide.get(key) : 'resource', key);
+  for (const [key, schema] of declared) assert.equal(schema.scope, windowWide.has(key) ? windowWide.get(key) : 'language-overridable', key);
 });
 
 test('settings: values outside what the engine accepts are brought into range, each named once', () => {

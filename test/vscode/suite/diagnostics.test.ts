@@ -27,6 +27,23 @@ suite('diagnostics', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  test('4i. a setting in a "[danbooru-prompt]" block of settings applies to prompt files: duplicateTags off there, the duplicate is not flagged', async () => {
+    const editor = await openPrompt('checks.prompt');
+    const uri = editor.document.uri;
+    const count = (n: number) => () => (vscode.languages.getDiagnostics(uri).length === n ? true : undefined);
+    await waitFor('the fixture diagnostics', count(2));
+    const forPrompts = vscode.workspace.getConfiguration('danbooruGpt', { languageId: 'danbooru-prompt' });
+    try {
+      await forPrompts.update('diagnostics.duplicateTags', false, vscode.ConfigurationTarget.Workspace, true);
+      await waitFor('the duplicate no longer flagged', count(1), 30_000);
+      assert.match(vscode.languages.getDiagnostics(uri)[0]!.message, /lnog_hair/);
+    } finally {
+      await forPrompts.update('diagnostics.duplicateTags', undefined, vscode.ConfigurationTarget.Workspace, true);
+    }
+    await waitFor('flagged again once the block is gone', count(2), 30_000);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
   test('4h. another version of a prompt (a diff\'s left side, git: or gitlens:) is not checked: its problems are not listed twice', async () => {
     const text = '2girls, blonde_hair, blush, lnog_hair, blush\n';
     const provider = vscode.workspace.registerTextDocumentContentProvider('gitlens', { provideTextDocumentContent: () => text });
