@@ -12,7 +12,7 @@ import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
 import { NothingToSampleError } from '../model/index';
 import { knownTagSet } from './diagnostics';
-import { MAX_SAMPLE_COUNT, insertStyleOf } from './settings';
+import { MAX_SAMPLE_COUNT, insertStyleOf, sampledCategoryIds } from './settings';
 
 
 export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, token: CancellationToken): Promise<SampleTagsResult> {
@@ -68,6 +68,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   }
   const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
   const userBans = usedPatterns(settings.bannedTags);
+  const categories = sampledCategoryIds(settings);
   return cancellable(token, async (signal) => {
     const sampled = await engine.sample({
       prompt: context,
@@ -81,11 +82,16 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
       maxTags,
       seed,
       ban,
+      categories,
       signal,
     }).catch((error: unknown) => {
       if (!(error instanceof NothingToSampleError)) throw error;
-      // Said by the setting that did it (the engine's bans also hold the tags right of the cursor).
-      const causes = [...(userBans.length > 0 ? [`danbooruGpt.bannedTags (${userBans.map((pattern) => JSON.stringify(pattern)).join(', ')})`] : []), ...(error.excludedBy.prompt || userBans.length === 0 ? ["the prompt's tags"] : [])];
+      // Said by the settings that did it (the engine's bans also hold the tags right of the cursor).
+      const causes = [
+        ...(userBans.length > 0 ? [`danbooruGpt.bannedTags (${userBans.map((pattern) => JSON.stringify(pattern)).join(', ')})`] : []),
+        ...(categories ? [`danbooruGpt.sample.categories (${settings.sample.categories.join(', ')})`] : []),
+      ];
+      if (error.excludedBy.prompt || causes.length === 0) causes.push("the prompt's tags");
       throw new ResponseError(ErrorCodes.InvalidParams, `No tag is left to sample: ${causes.join(' and ')} ${causes.length > 1 || causes[0] === "the prompt's tags" ? 'exclude' : 'excludes'} every tag the model can write.`);
     });
     // Bans or the vocabulary can still leave a row without a valid tag.

@@ -43,6 +43,8 @@ export interface SampleSettings {
   maxTags: number;
   /** null: a new random seed each time. */
   seed: number | null;
+  /** Categories of the sampled tags by name; empty: the model's own (what it was trained on). */
+  categories: string[];
 }
 
 export interface ServerSettings {
@@ -100,7 +102,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   threads: 0,
   completion: { count: 20, categories: ['general', 'character', 'copyright', 'meta'], pickedTagWeight: 1 },
   insert: { style: 'spaces', escapeParentheses: true, appendComma: true },
-  sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null },
+  sample: { count: 5, temperature: 1, topK: 50, topP: 0.95, minTags: 0, maxTags: 30, seed: null, categories: [] },
   bannedTags: [],
   diagnostics: { enabled: true, unknownTags: true, duplicateTags: true, aliasTags: true, unescapedParentheses: 'promptFiles', delay: 300, knownTags: DEFAULT_KNOWN_TAGS },
   wildcardFolders: DEFAULT_WILDCARD_FOLDERS,
@@ -137,6 +139,12 @@ export function insertStyleOf(settings: ServerSettings, uri: string | undefined)
 /** The setting takes names only (package.json's enum); a number there is not a category name. */
 function categoryOfName(name: unknown): number | undefined {
   return typeof name === 'string' ? categoryId(name) : undefined;
+}
+
+/** sample.categories as category ids; undefined (the model's own) when it names none. */
+export function sampledCategoryIds(settings: ServerSettings): number[] | undefined {
+  const ids = settings.sample.categories.map(categoryOfName).filter((c): c is number => c !== undefined);
+  return ids.length > 0 ? [...new Set(ids)] : undefined;
 }
 
 export function categoryIdsOf(settings: ServerSettings): number[] {
@@ -272,6 +280,12 @@ export function validateSettings(settings: ServerSettings): { settings: ServerSe
     // `[]` reads as "none", which would complete nothing.
     problems.push(`The setting danbooruGpt.completion.categories is empty, but must name at least one of ${CATEGORY_LIST}; using general.`);
     result = { ...result, completion: { ...result.completion, categories: ['general'] } };
+  }
+  const unknownSampled = result.sample.categories.filter((name) => categoryOfName(name) === undefined);
+  if (unknownSampled.length > 0) {
+    const kept = result.sample.categories.filter((name) => categoryOfName(name) !== undefined);
+    problems.push(`The setting danbooruGpt.sample.categories has ${unknownSampled.map(shown).join(', ')}, but each must be one of ${CATEGORY_LIST}; ${kept.length > 0 ? `using ${kept.join(', ')}` : "using the model's own"}.`);
+    result = { ...result, sample: { ...result.sample, categories: kept } };
   }
   // Lists of tags or folders: an entry that is no string would be matched or read as nothing, silently.
   for (const [group, key, each, using] of STRING_LIST_SETTINGS) {

@@ -138,6 +138,13 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 }, bannedTags: ['*'] });
     await assert.rejects(client.sample(typing, 0, 9), { message: 'No tag is left to sample: danbooruGpt.bannedTags ("*") excludes every tag the model can write.' });
     await assert.rejects(client.sample(undefined), { message: 'No tag is left to sample: danbooruGpt.bannedTags ("*") excludes every tag the model can write.' });
+    // sample.categories, the CLI's --categories: this model's vocabulary is general tags.
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12, categories: ['character', 'artist'] } });
+    await assert.rejects(client.sample(typing, 0, 9), { message: 'No tag is left to sample: danbooruGpt.sample.categories (character, artist) excludes every tag the model can write.' });
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12, categories: ['general'] } });
+    const general = await client.sample(typing, 0, 9);
+    await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+    assert.deepEqual(general.samples.map((s) => s.text), (await client.sample(typing, 0, 9)).samples.map((s) => s.text), "general: this model's own");
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
   });
 

@@ -2390,6 +2390,9 @@ test('settings: values outside what the engine accepts are brought into range, e
   assert.equal(seeds.settings.sample.seed, 0);
   assert.match(seeds.problems.join('\n'), /danbooruGpt\.sample\.seed is -1, but must be an integer from 0 to 4294967295; using 0\./);
   assert.equal(validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { seed: null } })).settings.sample.seed, null);
+  const sampled = validateSettings(mergeSettings(DEFAULT_SETTINGS, { sample: { categories: ['charater', 'general'] } }));
+  assert.deepEqual(sampled.settings.sample.categories, ['general']);
+  assert.deepEqual(sampled.problems, ['The setting danbooruGpt.sample.categories has "charater", but each must be one of general, artist, copyright, character, meta; using general.']);
   // An empty list of completion categories would offer nothing: general, said.
   const none = validateSettings(mergeSettings(DEFAULT_SETTINGS, { completion: { categories: [] } }));
   assert.deepEqual(none.settings.completion.categories, ['general']);
