@@ -400,9 +400,12 @@ function pipeReading(line: string, parsed: ParsedPrompt, index: number, facts: B
 function opensPromptEditing(line: string, parsed: ParsedPrompt, tag: PromptTag): boolean {
   if (tag.group === undefined || !tag.text.startsWith(':') || parsed.groups[tag.group]!.kind !== '[') return false;
   if (line.slice(parsed.groups[tag.group]!.open + 1, tag.start).trim() !== '') return false;
-  const step = skipSpaces(line, tag.end);
-  return parsed.tokens.some((token) => token.kind === 'weight' && token.start === step && line[token.end] === ']');
+  STEP_CLOSING.lastIndex = skipSpaces(line, tag.end);
+  return STEP_CLOSING.test(line);
 }
+
+/** `:0.5]`, prompt editing's step closing its brackets, as a1111's grammar reads it (at lastIndex). */
+const STEP_CLOSING = /:\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?\s*\]/iy;
 
 /** How a1111 reads a tag's own `:` in [ ] (the first character of an unescaped-colon problem's `other`). */
 type ColonReading = 's' | 't' | 'n' | 'a' | 'p' | 'x' | 'e';
