@@ -2449,7 +2449,7 @@ test('settings: a value of the wrong type (settings.json takes anything) is name
     'The setting danbooruGpt.threads is "auto" (a string), but must be a number; using 0.',
     'The setting danbooruGpt.completion.count is "20" (a string), but must be a number; using 20.',
     'The setting danbooruGpt.completion.categories is "general", but must be a list; using ["general"].',
-    'The setting danbooruGpt.sample is "bad", but must be an object of settings ("count", "temperature", "topK", "topP", "minTags", "maxTags", "seed"); using their defaults.',
+    'The setting danbooruGpt.sample is "bad", but must be an object of settings ("count", "temperature", "topK", "topP", "minTags", "maxTags", "seed", "categories"); using their defaults.',
     'The setting danbooruGpt.insert.style is null (null), but must be a string; using "spaces".',
     'The setting danbooruGpt.diagnostics.enabled is "yes" (a string), but must be a boolean; using true.',
     'The setting danbooruGpt.bannedTags is "smile", but must be a list; using ["smile"].',
@@ -2496,7 +2496,7 @@ test('settings: a name outside a setting\'s list (settings.json takes anything) 
   const none = validateSettings(mergeSettings(DEFAULT_SETTINGS, { completion: { categories: ['tags'] } }));
   assert.deepEqual(none.settings.completion.categories, ['general']);
   assert.match(none.problems[0]!, /has "tags", but each must be one of .*; using general\.$/);
-  assert.deepEqual(validateSettings(mergeSettings(DEFAULT_SETTINGS, { insert: { style: 'underscores' }, completion: { categories: [] } })).problems, []);
+  assert.deepEqual(validateSettings(mergeSettings(DEFAULT_SETTINGS, { insert: { style: 'underscores' }, completion: { categories: ['artist'] } })).problems, []);
   assert.deepEqual(DEFAULT_SETTINGS.completion.categories, ['general', 'character', 'copyright', 'meta'], 'the defaults are not changed');
 });
 
