@@ -100,6 +100,8 @@ const IDEOGRAPHIC_COMMA = 0x3001;
 const COLON = 58;
 // The rest of a1111's `[:to:when]` from its first colon: `:smile:0.5]` (no `|`: `[:d|:3]` is alternation of faces).
 const EDIT_WITHOUT_FROM = /:(?:[^:[\]\\|]|\\.)+:\s*(?:\d+\.?\d*|\.\d+)\s*\]/y;
+// What `[:to:when]` adds, between its colons (escapes kept as written).
+const EDIT_TO = /:((?:[^:[\]\\|]|\\.)+):/y;
 const PIPE = 124;
 const HASH = 35;
 const DOLLAR = 36;
@@ -405,13 +407,19 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
     for (let j = last + 1; j < at; j++) if (!isSpace(line.charCodeAt(j))) return false;
     return true;
   };
+  // Whether the `:` at `at` and what follows it up to prompt editing's next colon make a face (`:3`,
+  // `:d`) where what follows alone is no tag. Escaped text is none (`:\:d`, Fix All's writing).
+  const faceAt = (at: number): boolean => {
+    if (!options.isTag) return false;
+    EDIT_TO.lastIndex = at;
+    const to = EDIT_TO.exec(line)?.[1]?.trim();
+    return to !== undefined && !to.includes('\\') && !options.isTag(normalizeTag(to)) && options.isTag(normalizeTag(`:${to}`));
+  };
   // `[:3:0.5]`: a1111 adds `3` at half the steps, but `3` is no tag and `:3` a face, the one the prompt
   // means (and the check flags its colon). Only where the brackets open: `[cat:3:0.5]` separates.
   const faceOpening = (group: PromptGroup, at: number): boolean => {
-    if (!options.isTag) return false;
     for (let j = group.open + 1; j < at; j++) if (!isSpace(line.charCodeAt(j))) return false;
-    const to = line.slice(at + 1, line.indexOf(':', at + 1)).trim();
-    return !options.isTag(normalizeTag(to)) && options.isTag(normalizeTag(`:${to}`));
+    return faceAt(at);
   };
 
   let i = 0;
@@ -541,9 +549,9 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       // when the group is that, so that a face (`[:3]`, `[:d]`) stays a tag.
       // Right after the group's first `:` (`[smile::d:0.5]`) it starts a face: a1111's `[from:to:when]`
       // has no room for a third colon, and the face is what the prompt means (the check flags its colon).
-      if (group?.kind === '[' && (tagStart >= 0 || (matchAt(EDIT_WITHOUT_FROM, line, i) > 0 && !followsColonOf(group, i) && !faceOpening(group, i))
+      if (group?.kind === '[' && (tagStart >= 0 || (matchAt(EDIT_WITHOUT_FROM, line, i) > 0 && !(followsColonOf(group, i) && faceAt(i)) && !faceOpening(group, i))
         // ... as it does after an empty or bracketed `from` (`[::d:0.5]`, `[[smile]::d:0.5]`), whose first `:` separates.
-        || (line.charCodeAt(i + 1) === COLON && matchAt(EDIT_WITHOUT_FROM, line, i + 1) > 0 && !editing.has(group)))) {
+        || (line.charCodeAt(i + 1) === COLON && matchAt(EDIT_WITHOUT_FROM, line, i + 1) > 0 && !editing.has(group) && faceAt(i + 1)))) {
         editing.add(group);
         separator(i++);
         continue;

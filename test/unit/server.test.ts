@@ -2602,6 +2602,14 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
   const style = { separator: 'spaces' as const, escapeParentheses: true, appendComma: true };
   assert.equal(fixLine('[smile|:d], [cat:(:d:1.2):5]', dictionary, check, style), '[smile|\\:d], [cat:(\\:d:1.2):5]');
   assert.equal(fixLine('[smile::d:0.5], [:3:0.5], [::o:0.5]', dictionary, check, style), '[smile:\\:d:0.5], [\\:3:0.5], [:\\:o:0.5]', 'what lark reads as prompt editing, from smile to :d, adding :3, adding :o');
+  // Fix All's writing is read back as written (`:\\` is a face too: `[:\\:d:0.5]` was flagged again, a second
+  // Fix All wrote `[\\:\\:d:0.5]`); a doubled colon before a word that is no face (`[1girl::solo:10]`) reads as before.
+  for (const line of ['[smile::d:0.5], [:3:0.5], [::o:0.5]', '[[smile]::p:0.5], [ :d : 0.5 ]']) {
+    const once = fixLine(line, dictionary, check, style);
+    assert.equal(fixLine(once, dictionary, check, style), once, line);
+    assert.deepEqual(reading(once), [], once);
+  }
+  assert.deepEqual(reading('[1girl::solo:10], [smile::blush:0.5]'), []);
   // An alias's tag is written escaped (`:b` is an alias of `:p`); a duplicate in [a|b] is kept, escaped.
   assert.equal(fixLine('[smile|:b], [cat|:d|:d]', dictionary, check, style), '[smile|\\:p], [cat|\\:d|\\:d]');
   const message = lineProblems('[cat|:d]', dictionary, check)[0]!.message;
