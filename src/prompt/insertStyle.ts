@@ -87,7 +87,9 @@ export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
  */
 export function lineStyleOf(written: readonly string[], fallback: InsertStyle): InsertStyle {
   const separator = written.map(writtenSeparator).find((each) => each !== undefined) ?? fallback.separator;
-  return { ...styleOf(written.join(','), fallback), separator };
+  // A face's parentheses (`;)`, `:)`, `(^_^)`: no two letters or digits in a row) are its own, not a
+  // bare qualifier: they say nothing of escapes.
+  return { ...styleOf(written.filter((text) => /[\p{L}\p{N}]{2}/u.test(text)).join(','), fallback), separator };
 }
 
 /**

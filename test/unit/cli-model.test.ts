@@ -398,6 +398,7 @@ test('cli sample: a prompt with weights, LoRA, BREAK and a comment is read as th
   // bare where the prompt writes its own so. (The shipped model: its vocabulary holds the media tags.)
   const media = (line: string): string[] => run(['sample', '--prompt', line, '--categories', 'meta', '--min-tags', '2', '--max-tags', '3', '--n', '4', '--seed', '1']).stdout.match(/\S+ \\?\(medium\\?\)/g) ?? [];
   assert.ok(media('(smile:1.2), long hair').length > 0 && media('(smile:1.2), long hair').every((tag) => tag.endsWith('\\(medium\\)')), media('(smile:1.2), long hair').join(' '));
+  assert.ok(media('(smile:1.2), ;), long hair').every((tag) => tag.endsWith('\\(medium\\)')), "a face's parentheses are its own: escapes still written");
   assert.ok(media('(smile:1.2), gap (touhou)').length > 0 && media('(smile:1.2), gap (touhou)').every((tag) => tag.endsWith(' (medium)')), media('(smile:1.2), gap (touhou)').join(' '));
   const plain = run(['sample', '--model', fixture, '--prompt', 'multiple_girls, long hair', '--n', '2', '--seed', '4', '--max-tags', '3']);
   assert.ok(plain.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('multiple_girls, long_hair, ')), 'plain tags: canonical names, as before');
