@@ -6,7 +6,7 @@ import { PostFormatter, formatTagCounts, type TagCounter } from './format';
 import { isJsonSpace, JsonArraySplitter } from './json-array';
 import { JsonLinesScanner, type FastRecord } from './json-lines';
 import { LineSplitter } from './lines';
-import { AtomicFile } from './output';
+import { AtomicFile, removeStaleTempFiles } from './output';
 import { PostAdapter, isRecordProblem, type Post } from './schema';
 import { checkOutputPath, findInputFiles, isGzipError, isSamePath, isTruncatedGzipError, openInput, throughLink, type InputFile } from './source';
 import {
@@ -527,13 +527,18 @@ export async function convertMetadata(options: ConvertOptions, hooks: ConvertHoo
   await checkOutputPath(resolved.countsOutput, files, 'tag-count table');
   if (await isSamePath(resolved.countsOutput, resolved.output)) throw new ConvertUsageError('the tag-count table cannot be the output itself');
   hooks.signal?.throwIfAborted();
+  // What an earlier run of this machine left when its process went (said in the summary).
+  const staleRemoved = [...await removeStaleTempFiles(resolved.output), ...await removeStaleTempFiles(resolved.countsOutput)];
   // Under --limit the files are read in order until the limit: parallel parts would read (and report,
   // and fail --strict on) posts past it.
+  let summary: ConvertSummary;
   if (resolved.workers > 1 && files.length > 1 && resolved.limit === Infinity) {
     const { convertInParallel } = await import('./parallel');
-    return convertInParallel(resolved, files, hooks);
+    summary = await convertInParallel(resolved, files, hooks);
+  } else {
+    summary = await convertSerially(resolved, files, hooks);
   }
-  return convertSerially(resolved, files, hooks);
+  return staleRemoved.length > 0 ? { ...summary, staleTempFilesRemoved: staleRemoved } : summary;
 }
 
 async function convertSerially(options: ResolvedOptions, files: InputFile[], hooks: ConvertHooks): Promise<ConvertSummary> {

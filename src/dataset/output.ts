@@ -2,18 +2,31 @@
 // error or cancellation; lines are batched into large writes and the caller waits on backpressure.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 
 const BATCH_BYTES = 1 << 20;
 
+/** This machine, as temporary names carry it: a folder shared with another machine holds its runs' too. */
+const HOST = os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 32) || 'host';
+
 /**
- * Temporary files of `target` left by a run whose process is gone (a window reloaded mid-way, a run
- * killed by the OOM killer): each was the partial dataset, GBs for a dump, that no run would reuse.
- * A file of a process still running (another conversion to the same name) is left.
+ * The stem of this run's temporary files beside `target` (`.NAME.HOST-PID-RANDOM`): what
+ * removeStaleTempFiles knows again once the process is gone.
+ */
+export function tempStem(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${HOST}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Temporary files of `target` (its stem's, tempStem) left by a run of this machine whose process is
+ * gone (a window reloaded mid-way, a run the OOM killer ended): each held part of a dataset, GBs for a
+ * dump, that no run would reuse. Files of a running process, or of another machine (a shared folder,
+ * where this one cannot tell), are left. Returns the files removed.
  */
 export async function removeStaleTempFiles(target: string): Promise<string[]> {
-  const prefix = `.${path.basename(target)}.`;
+  const prefix = `.${path.basename(target)}.${HOST}-`;
   let names: string[];
   try {
     names = await fs.promises.readdir(path.dirname(target));
@@ -23,7 +36,7 @@ export async function removeStaleTempFiles(target: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const pid = /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))?.[1];
+    const pid = /^(\d+)-[0-9a-f]{8}(?:\.|$)/.exec(name.slice(prefix.length))?.[1];
     if (pid === undefined || isRunning(Number(pid))) continue;
     const file = path.join(path.dirname(target), name);
     try {
@@ -64,8 +77,7 @@ export class AtomicFile {
   }
 
   static async create(target: string): Promise<AtomicFile> {
-    await removeStaleTempFiles(target);
-    const tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
+    const tempPath = `${tempStem(target)}.tmp`;
     return AtomicFile.createAt(target, tempPath);
   }
 

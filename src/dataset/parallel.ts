@@ -2,13 +2,11 @@
 // their post ids in a side file), then the parts are merged in input order, so dedupe, the output
 // and the count table are the same as with one worker. A run under --limit never comes here
 // (convertMetadata reads its files in order, and only until the limit).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PostIdSet } from './filters';
 import { PostFormatter } from './format';
-import { AtomicFile } from './output';
+import { AtomicFile, tempStem } from './output';
 import { FIRST_PROBLEMS_KEPT, emptyCounts, writesOutputs, summarize, totalBytes, writeTagCounts, type ConversionCounts, type ResolvedOptions } from './convert';
 import type { InputFile } from './source';
 import { etaSeconds, type ConvertHooks, type ConvertProgress, type ConvertSummary, type InputProblem, type ProblemReason, type SkipReason } from './types';
@@ -26,7 +24,7 @@ interface Part {
 export async function convertInParallel(options: ResolvedOptions, files: InputFile[], hooks: ConvertHooks): Promise<ConvertSummary> {
   const started = performance.now();
   const script = options.workerScript ?? defaultWorkerScript();
-  const stem = path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  const stem = tempStem(options.output);
   const parts: Part[] = files.map((file, index) => ({
     index,
     job: { file, fileIndex: index, partPath: `${stem}.part${index}`, idsPath: `${stem}.part${index}.ids`, options },

@@ -1,4 +1,5 @@
 // Human-readable text of a conversion's outcome, shared by the CLI and the VS Code command.
+import path from 'node:path';
 import { counted } from '../util/words';
 import { NOTE_REASONS, formatProblem, type ConvertSummary, type ProblemReason, type SkipReason } from './types';
 
@@ -42,6 +43,8 @@ export function describeSummary(summary: ConvertSummary): string {
   if (notes.length) lines.push(`notes: ${notes.join(', ')}`);
   lines.push(`output: ${summary.output} (${counted(summary.postsWritten, 'post')}, ${counted(summary.tagsWritten, 'tag')})`);
   lines.push(`tag counts: ${summary.countsOutput} (${counted(summary.distinctTags, 'distinct tag')})`);
+  const stale = summary.staleTempFilesRemoved ?? [];
+  if (stale.length > 0) lines.push(`removed ${counted(stale.length, 'temporary file')} an earlier run left when its process went: ${stale.map((file) => path.basename(file)).join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 

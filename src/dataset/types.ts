@@ -130,6 +130,8 @@ export interface ConvertSummary extends ConversionCounts {
   tagsWritten: number;
   distinctTags: number;
   seconds: number;
+  /** Temporary files of the outputs that a run of this machine left when its process went, removed. */
+  staleTempFilesRemoved?: string[];
 }
 
 export interface ConvertHooks {

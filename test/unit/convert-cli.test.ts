@@ -94,16 +94,20 @@ test('cli convert: -o NAME.jsonl without --format writes the default txt, with a
 test('cli convert: temporary files of the output left by a process that is gone (a window reloaded mid-way) are removed; those of a running one are not', (t) => {
   const dir = tempDir(t);
   const output = path.join(dir, 'posts.txt');
-  // A pid no process has (above Linux's pid_max), and this test's own, running.
-  const stale = [path.join(dir, '.posts.txt.99999999-65c8e11f.tmp'), path.join(dir, '.posts.txt.counts.csv.99999999-0badc0de.tmp')];
-  const live = path.join(dir, `.posts.txt.${process.pid}-7c916223.tmp`);
-  const other = path.join(dir, '.other.txt.99999999-65c8e11f.tmp');
-  for (const file of [...stale, live, other]) fs.writeFileSync(file, 'partial,dataset\n');
+  // This machine's name as temporary names carry it; a pid no process has (above Linux's pid_max), and this test's own, running.
+  const host = os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 32);
+  const stale = [`.posts.txt.${host}-99999999-65c8e11f.tmp`, `.posts.txt.counts.csv.${host}-99999999-0badc0de.tmp`, `.posts.txt.${host}-99999999-0badc0de.part3.ids`].map((name) => path.join(dir, name));
+  const kept = {
+    "a running process's": `.posts.txt.${host}-${process.pid}-7c916223.tmp`,
+    "another machine's (a shared folder)": '.posts.txt.other-host-99999999-65c8e11f.tmp',
+    "another output's": `.other.txt.${host}-99999999-65c8e11f.tmp`,
+  };
+  for (const file of [...stale, ...Object.values(kept).map((name) => path.join(dir, name))]) fs.writeFileSync(file, 'partial,dataset\n');
   const result = convert([apiFixture, '-o', output]);
   assert.equal(result.status, 0, result.stderr);
   for (const file of stale) assert.equal(fs.existsSync(file), false, `${path.basename(file)} removed`);
-  assert.equal(fs.existsSync(live), true, 'a running process\'s kept');
-  assert.equal(fs.existsSync(other), true, 'another output\'s kept');
+  assert.match(result.stdout + result.stderr, new RegExp(`removed 3 temporary files an earlier run left when its process went: .*${host}-99999999-0badc0de\\.part3\\.ids`));
+  for (const [whose, name] of Object.entries(kept)) assert.equal(fs.existsSync(path.join(dir, name)), true, `${whose} kept`);
 });
 
 test('cli convert: its own --format jsonl output read back as input (saved in the dump\'s folder) is named as such, not only "wrong-type"', (t) => {
