@@ -1,6 +1,6 @@
 // The engine without a model: completion and next tags from the dictionary alone, ranked by post count.
 // The language server falls back to it when no model is configured or the model fails to load.
-import { normalizePrefix, type CompactTagDictionary, type IdMatch } from './dictionary';
+import { normalizePrefix, normalizeTag as normalizeDictionaryName, type CompactTagDictionary, type IdMatch } from './dictionary';
 import { normalizeTag } from '../prompt/parser';
 import { compileBans } from './sampler';
 import { lastContextMemo } from '../util/memo';
@@ -30,13 +30,17 @@ export class DictionaryOnlyEngine implements TagEngine {
   /**
    * Ban patterns as a test of the canonical tag names samples are made of: a name given as an alias
    * (`smiling`) bans its tag (`smile`), which is the only way it could appear; `*` globs match names as written.
-   * A pattern is read as a prompt writes a tag: `gap \(touhou\)`, copied from one, is gap_(touhou).
+   * A pattern is read as a prompt writes a tag (`gap \(touhou\)`, copied from one, is gap_(touhou)) and as
+   * the dictionary spells it (`\(^o^)/`, whose backslash is its own).
    */
   bannedTest(patterns: readonly string[]): (tag: string) => boolean {
-    return compileBans(patterns, (pattern) => {
-      const name = normalizeTag(pattern);
-      return name.includes('*') ? name : (this.dictionary.resolve(name)?.tag.name ?? name);
-    });
+    return compileBans(patterns.flatMap((pattern) => this.banForms(pattern)), (name) => name);
+  }
+
+  /** The names a ban pattern stands for: read as a prompt writes it, and as written; a tag's alias as the tag. */
+  private banForms(pattern: string): string[] {
+    const forms = new Set([normalizeTag(pattern), normalizeDictionaryName(pattern)]);
+    return [...forms].filter(Boolean).map((name) => (name.includes('*') ? name : (this.dictionary.resolve(name)?.tag.name ?? name)));
   }
 
   /**
@@ -45,10 +49,10 @@ export class DictionaryOnlyEngine implements TagEngine {
    */
   unmatchedBans(patterns: readonly string[]): string[] {
     return patterns.filter((pattern) => {
-      const name = normalizeTag(pattern);
-      if (!name) return false;
+      const forms = [normalizeTag(pattern), normalizeDictionaryName(pattern)].filter(Boolean);
+      if (forms.length === 0) return false;
       // A plain tag is a lookup (a name or an alias); only a glob needs the scan, remembered.
-      if (!name.includes('*')) return this.dictionary.resolve(name) === undefined;
+      if (!forms.some((name) => name.includes('*'))) return forms.every((name) => this.dictionary.resolve(name) === undefined);
       let matches = this.unmatchedBanMemo.get(pattern);
       if (matches === undefined) {
         matches = this.dictionary.names.some(this.bannedTest([pattern]));

@@ -435,6 +435,8 @@ test('cli sample: a --ban that matches no dictionary tag (a typo) is named on st
       assert.match(none.stderr, new RegExp(`^danbooru-gpt sample: no tag is left to sample: ${message.replace(/[*"]/g, '\\$&')} every tag the model can write\n`), none.stderr);
     }
   }
+  // A tag whose backslash is its own (`\(^o^)/`, 121 posts) is banned as the dictionary spells it too.
+  assert.equal(run(['sample', '--prompt', 'smile', '--ban', '\\(^o^)/', '--ban', '\\\\//', '--n', '1', '--max-tags', '2', '--seed', '1']).stderr, '');
   // A ban is read as a prompt writes its tag (copied from one): `\(` escapes are the parentheses.
   const media = (ban: string): { stdout: string; stderr: string } => run(['sample', '--prompt', 'smile', '--categories', 'meta', '--min-tags', '2', '--max-tags', '3', '--n', '6', '--seed', '1', '--ban', ban]);
   assert.match(media('concept art').stdout, /\(medium\)/, 'media tags are sampled here (else this proves nothing)');

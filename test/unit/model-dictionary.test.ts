@@ -340,3 +340,11 @@ test('build-dictionary: a first line naming the columns is a header, skipped; on
   // A row whose count alone is wrong is no header.
   assert.throws(() => parseRows('long_hair,0,many\n', 'tags.csv'), /tags\.csv:1: bad post count/);
 });
+
+test('bans: a pattern is read as a prompt writes a tag and as the dictionary spells it; an alias bans its tag', () => {
+  const engine = createDictionaryOnlyEngine(loadDictionary());
+  const banned = engine.bannedTest(['gap \\(touhou\\)', '\\(^o^)/', '*\\(medium\\)', 'smiling']);
+  for (const tag of ['gap_(touhou)', '\\(^o^)/', 'watercolor_(medium)', 'smile']) assert.equal(banned(tag), true, tag);
+  for (const tag of ['gap', 'watercolor', 'smiling_face', '^o^']) assert.equal(banned(tag), false, tag);
+  assert.deepEqual(engine.unmatchedBans(['\\(^o^)/', '\\\\//', 'gap \\(touhou\\)', '*\\(mediun\\)', 'no_such_tag']), ['*\\(mediun\\)', 'no_such_tag']);
+});
