@@ -151,6 +151,8 @@ export interface EditEveryPromptResult {
   files: number;
   /** The tag as the dictionary names it (an alias given: its tag), for the message. */
   tag: string;
+  /** Files of the folder (tag scope `folder`) that could not be read, not UTF-8 say: left as they are. */
+  leftOut?: string[];
 }
 
 export const EditEveryPromptRequest = new RequestType<EditEveryPromptParams, EditEveryPromptResult, void>('danbooruGpt/editEveryPrompt');

@@ -8,6 +8,7 @@ import { PROMPT_LANGUAGE } from './config';
 import { describe, type Ctx } from './ctx';
 import { tagCountDescription, tagCountDetail, unseenNote } from './text';
 import { counted } from '../util/words';
+import { leftOutText } from '../util/leftOut';
 import { times } from '../util/words';
 
 export type Command = (...args: unknown[]) => unknown;
@@ -252,20 +253,22 @@ async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'te
     const result = await withRequestProgress(`${what.verb}…`, (token) =>
       client.sendRequest(EditEveryPromptRequest, { textDocument: { uri: editor.document.uri.toString() }, ...edit }, token));
     if (!result) return undefined;
+    // Files of the folder it could not read are left as they are: said each time (the log said why once).
+    const leftOut = result.leftOut?.length ? ` It left out ${leftOutText(result.leftOut)}.` : '';
     if (result.prompts === 0) {
-      void vscode.window.showInformationMessage(`Danbooru GPT: no prompt to change.`);
+      void (leftOut ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(`Danbooru GPT: no prompt to change.${leftOut}`);
       return result;
     }
     const inFiles = result.files > 1 ? ` in ${counted(result.files, 'file')}` : '';
     if (ask && result.files > 1) {
-      const go = await vscode.window.showWarningMessage(`${what.verb} in ${counted(result.prompts, 'prompt')}${inFiles}?`, { modal: true, detail: 'Each file changed is left open to save (File: Save All), or to undo.' }, what.verb);
+      const go = await vscode.window.showWarningMessage(`${what.verb} in ${counted(result.prompts, 'prompt')}${inFiles}?`, { modal: true, detail: `Each file changed is left open to save (File: Save All), or to undo.${leftOut}` }, what.verb);
       if (go !== what.verb) return undefined;
     }
     const applied = await vscode.workspace.applyEdit(await client.protocol2CodeConverter.asWorkspaceEdit(result.edit));
     if (!applied) throw new Error('the editor did not apply the edit (a file changed meanwhile?)');
-    const done = `${what.done(result)} ${counted(result.prompts, 'prompt')}${inFiles}.`;
+    const done = `${what.done(result)} ${counted(result.prompts, 'prompt')}${inFiles}.${leftOut}`;
     ctx.log.info(done);
-    void vscode.window.showInformationMessage(`Danbooru GPT: ${done}`);
+    void (leftOut ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(`Danbooru GPT: ${done}`);
     return result;
   } catch (error) {
     return failed(ctx, what.verb, error, restarts);
@@ -459,20 +462,27 @@ export function statusSummary(status: ServerStatusParams | undefined): { placeho
 export function addKnownTag(ctx: Ctx): Command {
   return async (name: unknown, uri?: unknown) => {
     if (typeof name !== 'string' || name.trim() === '') return;
-    const scope = typeof uri === 'string' ? vscode.Uri.parse(uri) : vscode.window.activeTextEditor?.document.uri;
+    const documentUri = typeof uri === 'string' ? vscode.Uri.parse(uri) : vscode.window.activeTextEditor?.document.uri;
+    // The document itself where it is open: its language's block of settings is read too.
+    const scope = vscode.workspace.textDocuments.find((d) => d.uri.toString() === documentUri?.toString()) ?? documentUri;
     const settings = vscode.workspace.getConfiguration('danbooruGpt', scope);
     const inEffect = settings.get<unknown[]>('diagnostics.knownTags', []);
     if (Array.isArray(inEffect) && inEffect.some((tag) => typeof tag === 'string' && normalizeTag(tag) === normalizeTag(name))) return;
     const inspected = settings.inspect<unknown[]>('diagnostics.knownTags');
-    // The innermost settings that set the list: a folder's (of a multi-root workspace), the workspace's, the user's.
-    const [target, list, where] = inspected?.workspaceFolderValue !== undefined
-      ? [vscode.ConfigurationTarget.WorkspaceFolder, inspected.workspaceFolderValue, 'folder settings']
-      : inspected?.workspaceValue !== undefined
-        ? [vscode.ConfigurationTarget.Workspace, inspected.workspaceValue, 'workspace settings']
-        : [vscode.ConfigurationTarget.Global, inspected?.globalValue ?? inspected?.defaultValue ?? [], 'user settings'];
+    // The innermost settings that set the list (a language's block first, then a folder's of a multi-root
+    // workspace, the workspace's, the user's): a list written anywhere else would stay hidden by it.
+    const places: [unknown, vscode.ConfigurationTarget, boolean, string][] = [
+      [inspected?.workspaceFolderLanguageValue, vscode.ConfigurationTarget.WorkspaceFolder, true, 'folder settings, language block'],
+      [inspected?.workspaceLanguageValue, vscode.ConfigurationTarget.Workspace, true, 'workspace settings, language block'],
+      [inspected?.globalLanguageValue, vscode.ConfigurationTarget.Global, true, 'user settings, language block'],
+      [inspected?.workspaceFolderValue, vscode.ConfigurationTarget.WorkspaceFolder, false, 'folder settings'],
+      [inspected?.workspaceValue, vscode.ConfigurationTarget.Workspace, false, 'workspace settings'],
+    ];
+    const [list, target, inLanguage, where] = places.find(([value]) => value !== undefined)
+      ?? [inspected?.globalValue ?? inspected?.defaultValue ?? [], vscode.ConfigurationTarget.Global, false, 'user settings'];
     const current = (Array.isArray(list) ? list : []).filter((tag): tag is string => typeof tag === 'string');
     try {
-      await settings.update('diagnostics.knownTags', [...current, name], target);
+      await settings.update('diagnostics.knownTags', [...current, name], target, inLanguage);
       ctx.log.info(`Added "${name}" to danbooruGpt.diagnostics.knownTags (${where}).`);
     } catch (error) {
       // A settings file with unsaved changes or a syntax error: VS Code refuses to write it.

@@ -38,7 +38,8 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
   const read = new ReadDocuments((uri) => ctx.documents.get(uri));
   read.add(document, true);
   const turns = new Turns(token, read.unchanged);
-  for await (const each of documentsInScope(ctx, document, settings)) {
+  const leftOut: string[] = [];
+  for await (const each of documentsInScope(ctx, document, settings, false, leftOut)) {
     read.check();
     read.add(each);
     const edits: TextEdit[] = [];
@@ -54,7 +55,7 @@ export async function editEveryPrompt(ctx: ServerContext, params: EditEveryPromp
     if (edits.length > 0) changes[each.uri] = edits;
   }
   read.check();
-  return { edit: { changes }, prompts, files: Object.keys(changes).length, tag: key };
+  return { edit: { changes }, prompts, files: Object.keys(changes).length, tag: key, ...(leftOut.length > 0 ? { leftOut } : {}) };
 }
 
 /**

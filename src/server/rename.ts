@@ -3,7 +3,7 @@
 // parentheses or not): a dataset's tag renamed in one step, as dataset tag editors do. With
 // danbooruGpt.tagScope `folder`, in every file of the document's extension under its folder too (a
 // LoRA training set of caption files; Shift+Enter in the rename box previews each file's edits).
-import { ResponseError, ErrorCodes, type CancellationToken, type Position, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
+import { ResponseError, ErrorCodes, MessageType, ShowMessageNotification, type CancellationToken, type Position, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
 import { applyLineEdits, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
 import { normalizeTag, type PromptTokenKind } from '../prompt/parser';
@@ -14,6 +14,7 @@ import { parseLine, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
 import { everyOccurrence, rangeOf, tagAt, tagKey, type TagOccurrence } from './tagOccurrences';
 import { documentsInScope } from './tagScope';
+import { leftOutText } from '../util/leftOut';
 
 export async function prepareRename(ctx: ServerContext, params: PrepareRenameParams): Promise<{ range: Range; placeholder: string } | null> {
   const document = ctx.documents.get(params.textDocument.uri);
@@ -35,7 +36,8 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   // Edits made on the text read: a document edited, closed or opened again since would get them wrong.
   const read = new ReadDocuments((uri) => ctx.documents.get(uri));
   read.add(document, true);
-  for await (const each of documentsInScope(ctx, document, settings)) {
+  const leftOut: string[] = [];
+  for await (const each of documentsInScope(ctx, document, settings, false, leftOut)) {
     if (token.isCancellationRequested) throw cancelledError();
     read.check();
     read.add(each);
@@ -43,6 +45,11 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
     if (edits.length > 0 || each === document) changes[each.uri] = edits;
   }
   read.check();
+  // A rename has no message of its own: a file it leaves with the old name is shown, each time.
+  if (leftOut.length > 0) {
+    const message = `Danbooru GPT: Rename left ${leftOutText(leftOut)} as ${leftOut.length === 1 ? 'it is' : 'they are'}.`;
+    void ctx.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
+  }
   return { changes };
 }
 

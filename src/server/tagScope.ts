@@ -30,9 +30,10 @@ const READ_AHEAD_BYTES = 64 << 20;
 
 /**
  * The document, then the other documents of the scope, one at a time (a folder's files are read as they
- * are reached). `withOpen`: with `file` scope, the other open prompt documents too.
+ * are reached). `withOpen`: with `file` scope, the other open prompt documents too. `leftOut` gets the files of the
+ * folder that could not be read (not UTF-8, say).
  */
-export async function* documentsInScope(ctx: ServerContext, document: LineDocument, settings: ServerSettings, withOpen = false): AsyncGenerator<LineDocument> {
+export async function* documentsInScope(ctx: ServerContext, document: LineDocument, settings: ServerSettings, withOpen = false, leftOut?: string[]): AsyncGenerator<LineDocument> {
   yield document;
   if (settings.tagScope !== 'folder' || !document.uri.startsWith('file:')) {
     if (withOpen) yield* ctx.documents.all().filter((other) => other !== document);
@@ -100,6 +101,8 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
       }
     } catch (error) {
       ctx.folders.warn(`${each.path} could not be read for tag-scope "folder": ${(error as Error).message}`);
+      // (Named to the caller too: an edit of every file that leaves some out must say so each time.)
+      leftOut?.push(each.path);
       return undefined;
     }
   };

@@ -536,6 +536,9 @@ describe('language server, dictionary-only', () => {
       const bomEdits = Object.entries(added.edit.changes!).find(([where]) => where.endsWith('c.txt'))![1];
       assert.deepEqual(bomEdits.map((e) => e.newText), ['trigger, hu_tao, smile, long hair', 'trigger, smile'], 'no second byte order mark written');
       assert.ok(!Object.keys(added.edit.changes!).some((where) => /[de]\.txt$/.test(where)), 'no edit of a file that is not UTF-8');
+      // Each bulk edit says what it left out (the log says why, once a run).
+      assert.deepEqual(added.leftOut?.map((file) => path.basename(file)).sort(), ['d.txt', 'e.txt']);
+      assert.ok(client.messages.some((m) => m.message === 'Danbooru GPT: Rename left 2 files it could not read (d.txt, e.txt; not UTF-8, say: the log says why) as they are.' || m.message === 'Danbooru GPT: Rename left 2 files it could not read (e.txt, d.txt; not UTF-8, say: the log says why) as they are.'), client.messages.map((m) => m.message).join('\n'));
       for (const name of ['d.txt', 'e.txt']) {
         assert.ok([...client.messages, ...client.logs].some((m) => m.message.includes(`${name} could not be read for tag-scope "folder": not UTF-8 text`)), `${name} named: ${client.logs.map((m) => m.message).join('\n')}`);
       }
