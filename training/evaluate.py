@@ -405,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tune", action="store_true", help="tune the blend on tuning cases (seed + 1) and write --ranking")
     p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
     p.add_argument("--categories", default=None, help="JSON lines input: tag categories (default: the run's, else general)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help="the evaluation cases (tuning takes seed + 1)")
     p.add_argument("--limit", type=int, default=0,
                    help="evaluate (and tune on) at most this many cases, the first validation posts' (0 = all)")
     p.add_argument("--max-tags", type=int, default=16384,

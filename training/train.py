@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, GPTConfig, read_checkpoint  # noqa: E402
 from tags import (  # noqa: E402
     DEFAULT_VAL_PERCENT, EOS_ID, PAD_ID, RUN_SETTINGS, SPECIAL_TOKENS, DataError, Post, TagTokenizer, build_vocab,
-    check_run_vocabulary, note_other_data, parse_categories, posts_sha256, read_posts, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic, HelpFormatter,
+    check_run_vocabulary, note_other_data, parse_categories, posts_sha256, read_posts, split_changed_since, read_run_settings, split_posts, vocabulary_sha256, write_json_atomic, HelpFormatter,
 )
 
 
@@ -280,6 +280,10 @@ def check_resume(args: argparse.Namespace, settings: dict, categories: List[str]
     if settings.get("categories") is not None and list(settings["categories"]) != list(categories):
         raise UsageError(f"{args.out} was trained on the categories {','.join(settings['categories'])}; "
                          f"resume with --categories {','.join(settings['categories'])}")
+    if split_changed_since(settings, posts):
+        raise UsageError(f"{args.out} was started when a post without an id was split by its line number; now its tags "
+                         "decide (a dump converted again keeps each post's split): resuming would mix its training and "
+                         "validation posts; start a new run (another --out)")
     recorded_posts = settings.get("data_sha256")
     if recorded_posts is not None and recorded_posts != posts_sha256(posts):
         raise UsageError(f"{args.data} holds other posts than when {args.out} started ({settings.get('data_posts')} then, "

@@ -253,6 +253,19 @@ class TrainPipelineTest(unittest.TestCase):
         code, _, err = self.train(self.path("run"), "--epochs", "3", "--resume")
         self.assertEqual(code, 1)
         self.assertIn(f"{self.data} holds other posts than when {self.path('run')} started ({len(lines)} then, {len(lines) - 10} now)", err)
+        # A run started before posts without ids were split by their tags (its run.json records no data_sha256).
+        with open(self.path("plain.txt"), "w", encoding="utf-8") as f:
+            f.writelines(line.split("\t", 1)[1] for line in lines)
+        self.assertEqual(self.train(self.path("old"), "--epochs", "1", data=self.path("plain.txt"))[0], 0)
+        settings_path = self.path("old", "run.json")
+        with open(settings_path, encoding="utf-8") as f:
+            settings = json.load(f)
+        del settings["data_sha256"], settings["data_posts"]
+        with open(settings_path, "w", encoding="utf-8") as f:
+            json.dump(settings, f)
+        code, _, err = self.train(self.path("old"), "--epochs", "2", "--resume", data=self.path("plain.txt"))
+        self.assertEqual(code, 1)
+        self.assertIn("was started when a post without an id was split by its line number", err)
 
     def test_resume_refuses_other_batches_seed_or_loss_and_a_checkpoint_it_cannot_read_or_of_another_run(self):
         self.assertEqual(self.train(self.path("run"), "--epochs", "1")[0], 0)
