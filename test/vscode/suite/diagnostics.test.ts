@@ -93,7 +93,19 @@ suite('diagnostics', () => {
       assert.deepEqual(settings.inspect<string[]>('diagnostics.knownTags')?.workspaceValue, ['masterpiece', 'best quality', 'otherword']);
       assert.ok(!(settings.inspect<string[]>('diagnostics.knownTags')?.globalValue ?? []).includes('otherword'), 'not in the user settings, hidden there');
       await waitFor('no diagnostic left on that line', () => (vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === other) ? undefined : true));
+      // A "[danbooru-prompt]" block's list hides both: the tag goes into the block.
+      const forPrompts = vscode.workspace.getConfiguration('danbooruGpt', { languageId: 'danbooru-prompt' });
+      await forPrompts.update('diagnostics.knownTags', ['masterpiece'], vscode.ConfigurationTarget.Workspace, true);
+      await appendLine(editor, 'masterpiece, 1girl, thirdword');
+      const third = editor.document.lineCount - 1;
+      const unknownThird = await waitFor('the block\'s list in effect: thirdword unknown', () => vscode.languages.getDiagnostics(uri).find((d) => d.range.start.line === third));
+      const thirdActions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, unknownThird.range);
+      const addThird = thirdActions.find((a) => a.command?.command === 'danbooruGpt.addKnownTag')!;
+      await vscode.commands.executeCommand(addThird.command!.command, ...(addThird.command!.arguments ?? []));
+      assert.deepEqual(vscode.workspace.getConfiguration('danbooruGpt', editor.document).inspect<string[]>('diagnostics.knownTags')?.workspaceLanguageValue, ['masterpiece', 'thirdword']);
+      await waitFor('no diagnostic left on the third line', () => (vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === third) ? undefined : true));
     } finally {
+      await vscode.workspace.getConfiguration('danbooruGpt', { languageId: 'danbooru-prompt' }).update('diagnostics.knownTags', undefined, vscode.ConfigurationTarget.Workspace, true);
       await settings.update('diagnostics.knownTags', undefined, vscode.ConfigurationTarget.Workspace);
       await settings.update('diagnostics.knownTags', undefined, vscode.ConfigurationTarget.Global);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
