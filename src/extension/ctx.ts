@@ -223,7 +223,7 @@ export class Ctx implements vscode.Disposable {
         return result;
       },
     };
-    const client = new LanguageClient('danbooruGpt', 'Danbooru GPT Language Server', serverOptions, { ...clientOptions, errorHandler });
+    const client = new LanguageClient('danbooruGpt', 'Danbooru GPT language', serverOptions, { ...clientOptions, errorHandler });
     const libraryHandler = client.createDefaultErrorHandler();
     // The server logs its statuses itself (window/logMessage, at their level): not logged again here.
     client.onNotification(ServerStatusNotification, (status) => this.setStatus(status, false));
