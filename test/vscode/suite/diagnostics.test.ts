@@ -84,24 +84,24 @@ suite('diagnostics', () => {
         vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === line) ? undefined : true);
       // A list in the workspace's settings hides the user's: the tag goes there, where it counts.
       await settings.update('diagnostics.knownTags', ['masterpiece', 'best quality'], vscode.ConfigurationTarget.Workspace);
-      await appendLine(editor, 'masterpiece, 1girl, otherword');
-      const other = editor.document.lineCount - 1;
-      const unknownOther = await waitFor('the workspace list in effect: otherword unknown', () => vscode.languages.getDiagnostics(uri).find((d) => d.range.start.line === other));
-      const otherActions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, unknownOther.range);
-      const addOther = otherActions.find((a) => a.command?.command === 'danbooruGpt.addKnownTag')!;
-      await vscode.commands.executeCommand(addOther.command!.command, ...(addOther.command!.arguments ?? []));
+      /** A new line whose last word is unknown once `what` holds: its "Add to known tags" fix run; the line's number. */
+      const addKnownOnNewLine = async (text: string, what: string): Promise<number> => {
+        await appendLine(editor, text);
+        const added = editor.document.lineCount - 1;
+        const unknownThere = await waitFor(what, () => vscode.languages.getDiagnostics(uri).find((d) => d.range.start.line === added));
+        const fixes = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, unknownThere.range);
+        const fix = fixes.find((a) => a.command?.command === 'danbooruGpt.addKnownTag')!;
+        await vscode.commands.executeCommand(fix.command!.command, ...(fix.command!.arguments ?? []));
+        return added;
+      };
+      const other = await addKnownOnNewLine('masterpiece, 1girl, otherword', 'the workspace list in effect: otherword unknown');
       assert.deepEqual(settings.inspect<string[]>('diagnostics.knownTags')?.workspaceValue, ['masterpiece', 'best quality', 'otherword']);
       assert.ok(!(settings.inspect<string[]>('diagnostics.knownTags')?.globalValue ?? []).includes('otherword'), 'not in the user settings, hidden there');
       await waitFor('no diagnostic left on that line', () => (vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === other) ? undefined : true));
       // A "[danbooru-prompt]" block's list hides both: the tag goes into the block.
       const forPrompts = vscode.workspace.getConfiguration('danbooruGpt', { languageId: 'danbooru-prompt' });
       await forPrompts.update('diagnostics.knownTags', ['masterpiece'], vscode.ConfigurationTarget.Workspace, true);
-      await appendLine(editor, 'masterpiece, 1girl, thirdword');
-      const third = editor.document.lineCount - 1;
-      const unknownThird = await waitFor('the block\'s list in effect: thirdword unknown', () => vscode.languages.getDiagnostics(uri).find((d) => d.range.start.line === third));
-      const thirdActions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, unknownThird.range);
-      const addThird = thirdActions.find((a) => a.command?.command === 'danbooruGpt.addKnownTag')!;
-      await vscode.commands.executeCommand(addThird.command!.command, ...(addThird.command!.arguments ?? []));
+      const third = await addKnownOnNewLine('masterpiece, 1girl, thirdword', 'the block\'s list in effect: thirdword unknown');
       assert.deepEqual(vscode.workspace.getConfiguration('danbooruGpt', editor.document).inspect<string[]>('diagnostics.knownTags')?.workspaceLanguageValue, ['masterpiece', 'thirdword']);
       await waitFor('no diagnostic left on the third line', () => (vscode.languages.getDiagnostics(uri).some((d) => d.range.start.line === third) ? undefined : true));
     } finally {
