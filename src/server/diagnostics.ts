@@ -1267,16 +1267,6 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
   const faces = settings.parentheses && parsed.groups.length > 0 ? facesReadAsWeights(line, parsed, dictionary) : [];
   const headsOfWeightedTags = new Set(faces.filter((face) => face.tag !== undefined).map((face) => face.start));
   let tagsOfGroup: Map<number | undefined, PromptTag[]> | undefined;
-  // Whether a1111 parses the AND part at `column`, its faces' colons included (read once, when a face first asks).
-  let failingParts: Set<number> | undefined;
-  const partParsesWithFaces = (column: number): boolean => {
-    const facts = factsOf();
-    if (!failingParts) {
-      failingParts = new Set(facts.partParses.flatMap((parses, part) => (parses ? [] : [part])));
-      for (const [index, reading] of noRoomForColon ?? []) if (reading === 'p' || reading === 'a') failingParts.add(partOf(facts.andStarts, parsed.tags[index]!.start));
-    }
-    return !failingParts.has(partOf(facts.andStarts, column));
-  };
   let secondPiece = -1;
   for (const [index, tag] of parsed.tags.entries()) {
     if (index === secondPiece) continue;
@@ -1313,9 +1303,7 @@ export function problemsOfLine(line: string, dictionary: TagDictionary, settings
       continue;
     }
     // Whatever else the tag is (unknown, a duplicate in [a|b]), its colon stops a1111 reading the brackets.
-    // (Prompt editing only where a1111 parses the part: where a colon or a `|` makes it fail, that problem says so.)
-    const colonReadingOfTag = noRoomForColon?.get(index)
-      ?? (settings.parentheses && opensPromptEditing(line, parsed, tag) && partParsesWithFaces(tag.start) ? 'e' : undefined);
+    const colonReadingOfTag = noRoomForColon?.get(index) ?? (settings.parentheses && opensPromptEditing(line, parsed, tag) ? 'e' : undefined);
     if (colonReadingOfTag && !beingTyped) into.push(new LineProblem(DiagnosticCode.UnescapedColon, tag.start, tag.end, tag.text, `${colonReadingOfTag}:`));
     if (!resolved) {
       if (settings.unknownTags && !beingTyped && !knownTagSet(settings.knownTags).has(tag.name) && !partOfJoinedTag(tag) && !headsOfWeightedTags.has(tag.end)) {
