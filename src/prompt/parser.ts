@@ -551,7 +551,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
       // has no room for a third colon, and the face is what the prompt means (the check flags its colon).
       if (group?.kind === '[' && (tagStart >= 0 || (matchAt(EDIT_WITHOUT_FROM, line, i) > 0 && !(followsColonOf(group, i) && faceAt(i)) && !faceOpening(group, i))
         // ... as it does after an empty or bracketed `from` (`[::d:0.5]`, `[[smile]::d:0.5]`), whose first `:` separates.
-        || (line.charCodeAt(i + 1) === COLON && matchAt(EDIT_WITHOUT_FROM, line, i + 1) > 0 && !editing.has(group) && faceAt(i + 1)))) {
+        || (line.charCodeAt(i + 1) === COLON && matchAt(EDIT_WITHOUT_FROM, line, i + 1) > 0 && !editing.has(group)))) {
         editing.add(group);
         separator(i++);
         continue;

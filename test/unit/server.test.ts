@@ -2613,6 +2613,8 @@ test('unescaped-colon: a face\'s colon where a1111\'s grammar has no room for it
     assert.deepEqual(reading(once), [], once);
   }
   assert.deepEqual(reading('[1girl::solo:10], [smile::blush:0.5]'), []);
+  // `[::smile:0.5]`: no face, no unknown tag `:` (whose fix, `\:`, changed the meaning).
+  for (const line of ['[::smile:0.5]', '[[smile]::solo:0.5]']) assert.deepEqual(lineProblems(line, dictionary, check).map((d) => d.code), [], line);
   // An alias's tag is written escaped (`:b` is an alias of `:p`); a duplicate in [a|b] is kept, escaped.
   assert.equal(fixLine('[smile|:b], [cat|:d|:d]', dictionary, check, style), '[smile|\\:p], [cat|\\:d|\\:d]');
   const message = lineProblems('[cat|:d]', dictionary, check)[0]!.message;
