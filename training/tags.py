@@ -177,7 +177,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+        # (By identity: 0 equals False, and `--max-steps`' 0 is a default to show.)
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS or "default" in text or not action.option_strings:
             return text
         return f"{text} (default: %(default)s)"
 
