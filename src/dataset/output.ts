@@ -8,8 +8,17 @@ import { once } from 'node:events';
 
 const BATCH_BYTES = 1 << 20;
 
-/** This machine, as temporary names carry it: a folder shared with another machine holds its runs' too. */
-const HOST = os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 32) || 'host';
+/**
+ * This machine, as temporary names carry it: a folder shared with another machine holds its runs' too.
+ * A hash of its whole name (names cut short or of other scripts would meet: two pods of one deployment).
+ */
+const HOST = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 12);
+
+/**
+ * A temporary file untouched this long is stale even where its process seems gone: a run in another
+ * process namespace of the same machine name (a container) writes its file all the time.
+ */
+const STALE_AFTER_MS = 10 * 60_000;
 
 /**
  * The stem of this run's temporary files beside `target` (`.NAME.HOST-PID-RANDOM`): what
@@ -21,9 +30,9 @@ export function tempStem(target: string): string {
 
 /**
  * Temporary files of `target` (its stem's, tempStem) left by a run of this machine whose process is
- * gone (a window reloaded mid-way, a run the OOM killer ended): each held part of a dataset, GBs for a
- * dump, that no run would reuse. Files of a running process, or of another machine (a shared folder,
- * where this one cannot tell), are left. Returns the files removed.
+ * gone (a window reloaded mid-way, a run the OOM killer ended) and untouched for 10 minutes: each held
+ * part of a dataset, GBs for a dump, that no run would reuse. Files of a running process, or of another
+ * machine (a shared folder, where this one cannot tell), are left. Returns the files removed.
  */
 export async function removeStaleTempFiles(target: string): Promise<string[]> {
   const prefix = `.${path.basename(target)}.${HOST}-`;
@@ -40,6 +49,7 @@ export async function removeStaleTempFiles(target: string): Promise<string[]> {
     if (pid === undefined || isRunning(Number(pid))) continue;
     const file = path.join(path.dirname(target), name);
     try {
+      if (Date.now() - (await fs.promises.stat(file)).mtimeMs < STALE_AFTER_MS) continue;
       await fs.promises.unlink(file);
       removed.push(file);
     } catch {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,15 +95,21 @@ test('cli convert: -o NAME.jsonl without --format writes the default txt, with a
 test('cli convert: temporary files of the output left by a process that is gone (a window reloaded mid-way) are removed; those of a running one are not', (t) => {
   const dir = tempDir(t);
   const output = path.join(dir, 'posts.txt');
-  // This machine's name as temporary names carry it; a pid no process has (above Linux's pid_max), and this test's own, running.
-  const host = os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 32);
+  // This machine's name as temporary names carry it (a hash); a pid no process has (above Linux's pid_max), and this test's own, running.
+  const host = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 12);
   const stale = [`.posts.txt.${host}-99999999-65c8e11f.tmp`, `.posts.txt.counts.csv.${host}-99999999-0badc0de.tmp`, `.posts.txt.${host}-99999999-0badc0de.part3.ids`].map((name) => path.join(dir, name));
-  const kept = {
+  const kept: Record<string, string> = {
     "a running process's": `.posts.txt.${host}-${process.pid}-7c916223.tmp`,
     "another machine's (a shared folder)": '.posts.txt.other-host-99999999-65c8e11f.tmp',
     "another output's": `.other.txt.${host}-99999999-65c8e11f.tmp`,
   };
-  for (const file of [...stale, ...Object.values(kept).map((name) => path.join(dir, name))]) fs.writeFileSync(file, 'partial,dataset\n');
+  // Untouched for an hour, but one of a gone pid written a minute ago (a run in a container of the same machine name).
+  kept["a file written lately (another process namespace's)"] = `.posts.txt.${host}-99999999-feedbeef.tmp`;
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const file of [...stale, ...Object.values(kept).map((name) => path.join(dir, name))]) {
+    fs.writeFileSync(file, 'partial,dataset\n');
+    if (!file.includes('feedbeef')) fs.utimesSync(file, hourAgo, hourAgo);
+  }
   const result = convert([apiFixture, '-o', output]);
   assert.equal(result.status, 0, result.stderr);
   for (const file of stale) assert.equal(fs.existsSync(file), false, `${path.basename(file)} removed`);
