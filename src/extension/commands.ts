@@ -1,4 +1,5 @@
 // Each command is made from the context: plain functions that tests can call too.
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit, lineStyleOf } from '../prompt/insertStyle';
@@ -254,7 +255,8 @@ async function editEveryPromptIn(ctx: Ctx, edit: Omit<EditEveryPromptParams, 'te
       client.sendRequest(EditEveryPromptRequest, { textDocument: { uri: editor.document.uri.toString() }, ...edit }, token));
     if (!result) return undefined;
     // Files of the folder it could not read are left as they are: said each time (the log said why once).
-    const leftOut = result.leftOut?.length ? ` It left out ${leftOutText(result.leftOut)}.` : '';
+    const folder = editor.document.uri.scheme === 'file' ? path.dirname(editor.document.uri.fsPath) : undefined;
+    const leftOut = result.leftOut?.length ? ` It left out ${leftOutText(result.leftOut, folder)}.` : '';
     if (result.prompts === 0) {
       void (leftOut ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(`Danbooru GPT: no prompt to change.${leftOut}`);
       return result;

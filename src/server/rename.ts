@@ -3,6 +3,8 @@
 // parentheses or not): a dataset's tag renamed in one step, as dataset tag editors do. With
 // danbooruGpt.tagScope `folder`, in every file of the document's extension under its folder too (a
 // LoRA training set of caption files; Shift+Enter in the rename box previews each file's edits).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ResponseError, ErrorCodes, MessageType, ShowMessageNotification, type CancellationToken, type Position, type PrepareRenameParams, type Range, type RenameParams, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver/node';
 import type { TagDictionary } from '../model/index';
 import { applyLineEdits, formatTag, styleOf, type InsertStyle, type LineEdit } from '../prompt/insertStyle';
@@ -47,7 +49,8 @@ export async function provideRename(ctx: ServerContext, params: RenameParams, to
   read.check();
   // A rename has no message of its own: a file it leaves with the old name is shown, each time.
   if (leftOut.length > 0) {
-    const message = `Danbooru GPT: Rename left ${leftOutText(leftOut)} as ${leftOut.length === 1 ? 'it is' : 'they are'}.`;
+    const folder = document.uri.startsWith('file:') ? path.dirname(fileURLToPath(document.uri)) : undefined;
+    const message = `Danbooru GPT: Rename left ${leftOutText(leftOut, folder)} as ${leftOut.length === 1 ? 'it is' : 'they are'}.`;
     void ctx.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message });
   }
   return { changes };

@@ -31,7 +31,7 @@ const READ_AHEAD_BYTES = 64 << 20;
 /**
  * The document, then the other documents of the scope, one at a time (a folder's files are read as they
  * are reached). `withOpen`: with `file` scope, the other open prompt documents too. `leftOut` gets the files of the
- * folder that could not be read (not UTF-8, say).
+ * folder left unread (not UTF-8, or too large).
  */
 export async function* documentsInScope(ctx: ServerContext, document: LineDocument, settings: ServerSettings, withOpen = false, leftOut?: string[]): AsyncGenerator<LineDocument> {
   yield document;
@@ -90,6 +90,7 @@ export async function* documentsInScope(ctx: ServerContext, document: LineDocume
       const size = await reserved;
       if (size > MAX_FOLDER_FILE_BYTES) {
         ctx.folders.warn(`${each.path} is left out of tag-scope "folder" (${(size / 1048576).toFixed(0)} MB; files of at most ${MAX_FOLDER_FILE_BYTES >> 20} MB are read).`);
+        leftOut?.push(each.path);
         return undefined;
       }
       try {

@@ -23,6 +23,7 @@ import { LineDocument } from '../../src/server/lineDocument';
 import { parseLine, type ServerContext } from '../../src/server/serverContext';
 import { tagsOfPrompt } from '../../src/server/lineTags';
 import { SEMANTIC_TOKENS_LEGEND } from '../../src/server/semanticTokens';
+import { leftOutText } from '../../src/util/leftOut';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type DiagnosticsSettings } from '../../src/server/settings';
 
 assert.ok(fs.existsSync(serverModule), `${serverModule} is missing: run npm run build first`);
@@ -522,6 +523,9 @@ describe('language server, dictionary-only', () => {
     const shiftJis = Buffer.concat([Buffer.from('1girl, '), Buffer.from([0x92, 0xb7, 0x82, 0xa2, 0x94, 0xaf]), Buffer.from(', smile, blush\n')]);
     fs.writeFileSync(path.join(captions, 'd.txt'), shiftJis);
     fs.writeFileSync(path.join(captions, 'e.txt'), Buffer.from('1girl, caf\xe9, smile\n', 'latin1'));
+    // And one over the 64 MB a folder's file may hold (sparse: no disk written).
+    fs.writeFileSync(path.join(captions, 'f.txt'), '');
+    fs.truncateSync(path.join(captions, 'f.txt'), 65 << 20);
     try {
       await client.changeSettings({ modelFolder: NO_MODEL, tagScope: 'folder' });
       const uri = await client.openUri(vscodeUri(first), 'smile, 1girl');
@@ -537,8 +541,9 @@ describe('language server, dictionary-only', () => {
       assert.deepEqual(bomEdits.map((e) => e.newText), ['trigger, hu_tao, smile, long hair', 'trigger, smile'], 'no second byte order mark written');
       assert.ok(!Object.keys(added.edit.changes!).some((where) => /[de]\.txt$/.test(where)), 'no edit of a file that is not UTF-8');
       // Each bulk edit says what it left out (the log says why, once a run).
-      assert.deepEqual(added.leftOut?.map((file) => path.basename(file)).sort(), ['d.txt', 'e.txt']);
-      assert.ok(client.messages.some((m) => m.message === 'Danbooru GPT: Rename left 2 files it could not read (d.txt, e.txt; not UTF-8, say: the log says why) as they are.' || m.message === 'Danbooru GPT: Rename left 2 files it could not read (e.txt, d.txt; not UTF-8, say: the log says why) as they are.'), client.messages.map((m) => m.message).join('\n'));
+      assert.deepEqual(added.leftOut?.map((file) => path.basename(file)).sort(), ['d.txt', 'e.txt', 'f.txt']);
+      assert.ok(client.messages.some((m) => /^Danbooru GPT: Rename left 3 files it could not read \([def]\.txt, [def]\.txt, [def]\.txt; not UTF-8 or too large: the log says why\) as they are\.$/.test(m.message)), client.messages.map((m) => m.message).join('\n'));
+      assert.equal(leftOutText(['/x/a/1.txt', '/x/a/sub/1.txt', '/y/2.txt'], '/x/a'), "3 files it could not read (1.txt, sub/1.txt, 2.txt; not UTF-8 or too large: the log says why)");
       for (const name of ['d.txt', 'e.txt']) {
         assert.ok([...client.messages, ...client.logs].some((m) => m.message.includes(`${name} could not be read for tag-scope "folder": not UTF-8 text`)), `${name} named: ${client.logs.map((m) => m.message).join('\n')}`);
       }
