@@ -19,6 +19,8 @@ export interface SampleTagsParams {
   position?: Position;
   /** Number of samples; default: the `danbooruGpt.sample.count` setting. */
   n?: number;
+  /** A seed for this request (0..2^32-1), over `danbooruGpt.sample.seed`: the picker's Sample Again. */
+  seed?: number;
 }
 
 export interface TagSample {

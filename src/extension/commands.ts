@@ -1,7 +1,7 @@
 // Each command is made from the context: plain functions that tests can call too.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
+import { EditEveryPromptRequest, ForgetPickedTagsRequest, PickedTagsRequest, SampleTagsRequest, TAG_PICKED_COMMAND, TagCountsRequest, type EditEveryPromptParams, type EditEveryPromptResult, type SampleTagsResult, type ServerStatusParams, type TagCount, type TagSample } from '../protocol';
 import { continuationEdit, lineStyleOf } from '../prompt/insertStyle';
 import { separatorStyleOf } from '../prompt/format';
 import { isCommentLine, normalizeTag, parsePrompt } from '../prompt/parser';
@@ -35,21 +35,14 @@ export function sampleTags(ctx: Ctx): Command {
       if (!continuable(editor, position)) return undefined;
       const uri = editor.document.uri.toString();
       const version = editor.document.version;
-      const result = await withRequestProgress('Sampling tags…', (token) =>
-        client.sendRequest(SampleTagsRequest, { textDocument: { uri }, position: { line: position.line, character: position.character } }, token));
-      if (!result) return undefined;
-      if (result.samples.length === 0) {
+      const params = { textDocument: { uri }, position: { line: position.line, character: position.character } };
+      const first = await withRequestProgress('Sampling tags…', (token) => client.sendRequest(SampleTagsRequest, params, token));
+      if (!first) return undefined;
+      if (first.samples.length === 0) {
         void vscode.window.showInformationMessage('Danbooru GPT: the model sampled no new tags for this prompt.');
-        return result;
+        return first;
       }
-      type SampleItem = vscode.QuickPickItem & { sample: TagSample };
-      // The translations (danbooruGpt.translationFile) under each sample: what a reader of that language reads.
-      const items: SampleItem[] = result.samples.map((sample) => ({ label: sample.text, detail: `${counted(sample.tags.length, 'tag')}${sample.translated ? ` · ${sample.translated}` : ''}`, sample }));
-      const picked = await vscode.window.showQuickPick(items, {
-        title: `Sample Tags — continuing ${counted(result.context.length, 'tag')}${unseenNote(result.unseen)} (seed ${result.seed})`,
-        placeHolder: 'Pick a continuation to insert at the cursor',
-        matchOnDetail: true,
-      });
+      const { result, picked } = await pickSample(ctx, first, (seed) => client.sendRequest(SampleTagsRequest, { ...params, seed }));
       if (!picked?.sample.edit) return result;
       if (editor.document.version !== version) {
         void vscode.window.showWarningMessage('Danbooru GPT: the prompt changed while sampling; sample again.');
@@ -67,6 +60,47 @@ export function sampleTags(ctx: Ctx): Command {
       return failed(ctx, 'Sample Tags', error, restarts);
     }
   };
+}
+
+type SampleItem = vscode.QuickPickItem & { sample: TagSample };
+
+/**
+ * The picker of samples, with a button that samples again with a new seed (with `sample.seed` set,
+ * running the command again gives the same list); resolves with the list shown last and the pick.
+ */
+async function pickSample(ctx: Ctx, first: SampleTagsResult, again: (seed: number) => Promise<SampleTagsResult>): Promise<{ result: SampleTagsResult; picked?: SampleItem }> {
+  let result = first;
+  const pick = vscode.window.createQuickPick<SampleItem>();
+  const show = (shown: SampleTagsResult): void => {
+    // The translations (danbooruGpt.translationFile) under each sample: what a reader of that language reads.
+    pick.items = shown.samples.map((sample) => ({ label: sample.text, detail: `${counted(sample.tags.length, 'tag')}${sample.translated ? ` · ${sample.translated}` : ''}`, sample }));
+    pick.title = `Sample Tags — continuing ${counted(shown.context.length, 'tag')}${unseenNote(shown.unseen)} (seed ${shown.seed})`;
+  };
+  show(first);
+  pick.placeholder = 'Pick a continuation to insert at the cursor';
+  pick.matchOnDetail = true;
+  pick.buttons = [{ iconPath: new vscode.ThemeIcon('refresh'), tooltip: 'Sample Again (a new seed)' }];
+  try {
+    const picked = await new Promise<SampleItem | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0] ?? pick.activeItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+      pick.onDidTriggerButton(async () => {
+        pick.busy = true;
+        try {
+          const next = await again(Math.floor(Math.random() * 2 ** 32));
+          if (next.samples.length > 0) show((result = next));
+        } catch (error) {
+          ctx.log.warn(`Sample Again failed: ${describe(error)}`);
+        } finally {
+          pick.busy = false;
+        }
+      });
+      pick.show();
+    });
+    return { result, picked };
+  } finally {
+    pick.dispose();
+  }
 }
 
 /**

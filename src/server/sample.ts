@@ -10,7 +10,7 @@ import { separatorStyleOf } from '../prompt/format';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
-import { NothingToSampleError } from '../model/index';
+import { MAX_SEED, NothingToSampleError } from '../model/index';
 import { knownTagSet } from './diagnostics';
 import { MAX_SAMPLE_COUNT, insertStyleOf, sampledCategoryIds } from './settings';
 
@@ -66,7 +66,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     const right = parsed.tags.filter((t) => t.start >= column);
     ban = ban.concat(right.map((t) => canonicalName(engine.dictionary, t.name)));
   }
-  const seed = settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (params.seed !== undefined && (!Number.isInteger(params.seed) || params.seed < 0 || params.seed > MAX_SEED)) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `seed must be an integer in 0..${MAX_SEED}, got ${JSON.stringify(params.seed)}.`);
+  }
+  const seed = params.seed ?? settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
   const userBans = usedPatterns(settings.bannedTags);
   const categories = sampledCategoryIds(settings);
   return cancellable(token, async (signal) => {

@@ -417,6 +417,18 @@ scenario('3-sample-tags', async () => {
   assert.equal(undone[promptLine], before[promptLine]);
   const second = await pickSamples();
   assert.deepEqual(second, first);
+  // Sample Again (the picker's button): a new seed, new samples, in the same picker.
+  await workbench.page.locator('.quick-input-widget .quick-input-titlebar .codicon-refresh').click();
+  const deadline = Date.now() + 60_000;
+  let title = await workbench.quickPickTitle();
+  while (title.includes(`seed ${SAMPLE_SEED})`) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    title = await workbench.quickPickTitle();
+  }
+  assert.doesNotMatch(title, new RegExp(`seed ${SAMPLE_SEED}\\)`), `a new seed: "${title}"`);
+  assert.match(title, /continuing \d+ tags \(seed \d+\)/);
+  assert.notDeepEqual((await workbench.quickPickItems()).map((item) => item.label), first, 'other samples');
+  await workbench.screenshot('3-sample-tags-again');
   await workbench.press('Escape');
 
   // A prompt with tags the model cannot read: the picker says which, so that samples ignoring them are explained.

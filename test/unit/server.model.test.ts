@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LspTestClient, applyEdits, testModelDir } from './serverHarness';
+import { SampleTagsRequest } from '../../src/protocol';
 import { loadTranslations } from '../../src/model/translations';
 import { loadDictionary, loadEngine } from '../../src/model/index';
 import { ErrorCodes, MessageType } from 'vscode-languageserver-protocol/node';
@@ -81,6 +82,12 @@ describe(`language server with the model ${path.basename(model)}`, () => {
     assert.equal(reseeded.seed, 8);
     assert.notDeepEqual(reseeded.samples.map((s) => s.tags), first.samples.map((s) => s.tags));
     await client.changeSettings({ modelFolder: model, sample: { seed: 7, count: 3, maxTags: 12 } });
+    // A request's own seed (the picker's Sample Again) over the setting's: seed 8 as the setting gave it.
+    const params = { textDocument: { uri }, position: { line: 0, character: line.length } };
+    const again = await client.connection.sendRequest(SampleTagsRequest, { ...params, seed: 8 });
+    assert.equal(again.seed, 8);
+    assert.deepEqual(again.samples.map((s) => s.tags), reseeded.samples.map((s) => s.tags));
+    await assert.rejects(client.connection.sendRequest(SampleTagsRequest, { ...params, seed: -1 }), /seed must be an integer in 0\.\.4294967295, got -1/);
   });
 
   test('hover, Sample Tags and Related Tags name the prompt tags the model cannot read (1girl: this subset of posts has none)', async () => {
