@@ -28,7 +28,10 @@ export function sampleTags(ctx: Ctx): Command {
         const content = result.samples.map((s) => s.text).join('\n') + '\n';
         const document = await vscode.workspace.openTextDocument({ language: PROMPT_LANGUAGE, content });
         await vscode.window.showTextDocument(document);
-        ctx.log.info(`Sampled ${counted(result.samples.length, 'prompt')} (seed ${result.seed}).`);
+        // The seed is what reproduces them: said where the user looks, not only in the log.
+        const sampled = `Sampled ${counted(result.samples.length, 'prompt')} (seed ${result.seed}).`;
+        ctx.log.info(sampled);
+        vscode.window.setStatusBarMessage(`Danbooru GPT: ${sampled}`, 15_000);
         return result;
       }
       const position = editor.selection.active;
