@@ -5,7 +5,7 @@ import { NothingToSampleError, type TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
 import { applyLineEdits, continuationEdit, lineStyleOf } from '../prompt/insertStyle';
 import { continuationColumn, parsePrompt } from '../prompt/parser';
-import { knownTagNames } from '../prompt/knownTags';
+import { knownTagSet } from '../prompt/knownTags';
 import { parseCommandArgs, parseNumberFlag, UsageError } from './args';
 import { engineFlags, loadEngineFromFlags } from './engine-options';
 import { withoutByteOrderMark } from '../util/text';
@@ -168,7 +168,7 @@ export async function runSample(argv: string[]): Promise<number> {
     // A character or an unknown tag in the prompt is kept in the output but steers nothing: say so,
     // or the samples look as if they ignored it.
     // (Quality tags, `masterpiece, best quality`, are in most prompts and steer nothing by design: not named.)
-    const known = knownTagNames();
+    const known = knownTagSet();
     const unseen = engine.unseenTags(prompt.context).filter((tag) => !known.has(tag));
     if (unseen.length > 0) {
       process.stderr.write(`note: the model does not read ${describeUnseen(engine.dictionary, unseen)}: the samples do not follow ${unseen.length === 1 ? 'it' : 'them'}\n`);

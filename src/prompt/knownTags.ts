@@ -14,7 +14,13 @@ export const DEFAULT_KNOWN_TAGS = [
   'safe', 'sensitive', 'nsfw', 'explicit', 'newest', 'recent', 'mid', 'early', 'oldest',
 ];
 
-/** The known tags as names in dictionary form (any spelling of them matches). */
-export function knownTagNames(knownTags: readonly string[] = DEFAULT_KNOWN_TAGS): Set<string> {
-  return new Set(knownTags.map(normalizeTag));
+/**
+ * The known-tags setting (the default list, for the CLI) as a set of normalized names, so that any
+ * spelling matches; made once per list (settings objects are made again only when they change).
+ */
+const knownTagSets = new WeakMap<readonly string[], Set<string>>();
+export function knownTagSet(knownTags: readonly string[] = DEFAULT_KNOWN_TAGS): Set<string> {
+  let set = knownTagSets.get(knownTags);
+  if (!set) knownTagSets.set(knownTags, (set = new Set(knownTags.filter((tag) => typeof tag === 'string').map(normalizeTag).filter(Boolean))));
+  return set;
 }

@@ -22,7 +22,7 @@ import { exactMatchFirst } from '../model/ranking';
 import { bannedTagTest } from './bannedTags';
 import { cancellable } from './cancellation';
 import { formatTag, separatorAfter, type InsertStyle } from '../prompt/insertStyle';
-import { knownTagSet } from './diagnostics';
+import { knownTagSet } from '../prompt/knownTags';
 import type { LineDocument } from './lineDocument';
 import { contextAt, isTypingWeight, normalizeTag, typedTagStart, type CurrentTag } from '../prompt/parser';
 import { TAG_PICKED_COMMAND } from '../protocol';

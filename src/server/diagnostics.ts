@@ -16,6 +16,7 @@ import { countBelow } from '../util/sorted';
 import { editingReadAsText, failsOutsideBrackets, outermostBrackets, parsesAsA1111 } from '../prompt/a1111Grammar';
 import { groupSweep, normalizeTag, ownSeparatorsOf, promptSegmentsOf, skipSpaces, wildcardsIn, type ParsedPrompt, type WrittenWildcard, type PromptGroup, type PromptTag, type PromptToken } from '../prompt/parser';
 import { LineDocument } from './lineDocument';
+import { knownTagSet } from '../prompt/knownTags';
 import { parseLine, resolveCached, type ServerContext } from './serverContext';
 import { isIncomplete, type FolderFile, type FolderFiles } from './folderFiles';
 import { isNotATag, joinedPieces, tagsJoinedToGroups, tagsSplitAtColon } from './lineTags';
@@ -586,13 +587,6 @@ function optionScopes(parsed: ParsedPrompt, facts: BracketFacts): (tag: PromptTa
   return (tag) => (tag.group === undefined ? '' : scope[tag.group]! + (choice[tag.group] ? `/${tag.group}.${optionAt(tag.group, tag.start)}` : ''));
 }
 
-/** The known-tags setting as a set of normalized names, made once per settings object. */
-const knownTagSets = new WeakMap<string[], Set<string>>();
-export function knownTagSet(knownTags: string[]): Set<string> {
-  let set = knownTagSets.get(knownTags);
-  if (!set) knownTagSets.set(knownTags, (set = new Set(knownTags.filter((tag) => typeof tag === 'string').map(normalizeTag).filter(Boolean))));
-  return set;
-}
 
 /**
  * The files of the settings' folders that a prompt names, for its check: each list undefined when

@@ -3,7 +3,7 @@
 import { ResponseError, ErrorCodes, type CancellationToken } from 'vscode-languageserver/node';
 import type { RelatedTag, RelatedTagsParams, RelatedTagsResult } from '../protocol';
 import { bannedTagTest } from './bannedTags';
-import { knownTagSet } from './diagnostics';
+import { knownTagSet } from '../prompt/knownTags';
 import { cancellable } from './cancellation';
 import { formatTag } from '../prompt/insertStyle';
 import { continuationColumn } from '../prompt/parser';

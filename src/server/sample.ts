@@ -11,7 +11,7 @@ import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
 import { MAX_SEED, NothingToSampleError } from '../model/index';
-import { knownTagSet } from './diagnostics';
+import { knownTagSet } from '../prompt/knownTags';
 import { MAX_SAMPLE_COUNT, insertStyleOf, sampledCategoryIds } from './settings';
 
 
