@@ -1,7 +1,7 @@
 // `danbooru-gpt sample`: continues a prompt with the model; one prompt a line (`tag, tag, ...`) or JSON.
 import fs from 'node:fs';
 import { CATEGORY_LIST, categoryId, describeUnseen } from '../model/describe';
-import { NothingToSampleError, type TagDictionary } from '../model/index';
+import { NothingToSampleError, PROMPT_TAGS, type TagDictionary } from '../model/index';
 import { MAX_SEED, sampleSettings } from '../model/model-engine';
 import { applyLineEdits, continuationEdit, lineStyleOf } from '../prompt/insertStyle';
 import { continuationColumn, parsePrompt } from '../prompt/parser';
@@ -179,9 +179,11 @@ export async function runSample(argv: string[]): Promise<number> {
     const sampled = await engine.sample({ ...options, ban: [...options.ban, ...prompt.after] }).catch((error: unknown) => {
       if (!(error instanceof NothingToSampleError)) throw error;
       // The flags' fault, said in their names.
-      const flags = [options.ban.length > 0 && `--ban ${options.ban.map((pattern) => JSON.stringify(pattern)).join(', ')}`, options.categories && `--categories ${values.categories}`].filter(Boolean);
-      const causes = [...flags, ...(error.excludedBy.prompt ? ["the prompt's tags"] : [])];
-      throw new UsageError(`no tag is left to sample: ${causes.join(' and ')} ${causes.length > 1 || causes[0] === "the prompt's tags" ? 'exclude' : 'excludes'} every tag the model can write`);
+      const flags = [
+        ...(options.ban.length > 0 ? [`--ban ${options.ban.map((pattern) => JSON.stringify(pattern)).join(', ')}`] : []),
+        ...(options.categories ? [`--categories ${values.categories}`] : []),
+      ];
+      throw new UsageError(NothingToSampleError.describe([...flags, ...(error.excludedBy.prompt ? [PROMPT_TAGS] : [])]));
     });
     const samples = sampled.map((tags) => [...canonicalPrompt, ...tags]);
     if (givenSeed === undefined && !values.json) process.stderr.write(`seed: ${seed}\n`);

@@ -95,11 +95,23 @@ export interface NextTag {
  */
 export class NothingToSampleError extends Error {
   constructor(readonly excludedBy: { ban: boolean; categories: boolean; prompt: boolean }) {
-    const causes = [excludedBy.ban && 'the bans', excludedBy.categories && 'the categories', excludedBy.prompt && "the prompt's tags"].filter(Boolean);
-    super(`no tag is left to sample: ${causes.join(' and ')} exclude every tag the model can write`);
+    super(NothingToSampleError.describe([excludedBy.ban && 'the bans', excludedBy.categories && 'the categories', excludedBy.prompt && PROMPT_TAGS].filter((cause) => cause !== false)));
     this.name = 'NothingToSampleError';
   }
+
+  /**
+   * `no tag is left to sample: CAUSES exclude every tag the model can write`, causes as the caller names
+   * them (flags, settings); one alone is singular (`--ban "*" excludes`) but the plural ones here.
+   */
+  static describe(causes: readonly string[]): string {
+    const plural = causes.length > 1 || PLURAL_CAUSES.has(causes[0]!);
+    return `no tag is left to sample: ${causes.join(' and ')} ${plural ? 'exclude' : 'excludes'} every tag the model can write`;
+  }
 }
+
+/** What NothingToSampleError names the prompt's own tags as a cause. */
+export const PROMPT_TAGS = "the prompt's tags";
+const PLURAL_CAUSES = new Set(['the bans', 'the categories', PROMPT_TAGS]);
 
 export interface SampleOptions {
   /** Tags already written; the samples continue them (the prompt's tags are not repeated in the output). */

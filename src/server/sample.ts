@@ -10,7 +10,7 @@ import { separatorStyleOf } from '../prompt/format';
 import { continuationColumn, type ParsedPrompt } from '../prompt/parser';
 import { canonicalName, parseLine, type ServerContext } from './serverContext';
 import { contextBefore } from './lineTags';
-import { MAX_SEED, NothingToSampleError } from '../model/index';
+import { MAX_SEED, NothingToSampleError, PROMPT_TAGS } from '../model/index';
 import { knownTagSet } from '../prompt/knownTags';
 import { MAX_SAMPLE_COUNT, insertStyleOf, sampledCategoryIds } from './settings';
 
@@ -42,9 +42,10 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
   let style = insertStyleOf(settings, document?.uri);
   let commaSpace = true;
   let context: string[] = [];
-  let ban = usedPatterns(settings.bannedTags);
+  const userBans = usedPatterns(settings.bannedTags);
+  let ban = userBans;
   // Checked here, where the dictionary is: a typo in a ban would otherwise ban nothing, silently.
-  warnUnmatchedBans(engine, ban, (message) => ctx.settings.warnOnce(message));
+  warnUnmatchedBans(engine, userBans, (message) => ctx.settings.warnOnce(message));
   let line = '';
   let lineNumber = 0;
   let column = 0;
@@ -70,7 +71,6 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     throw new ResponseError(ErrorCodes.InvalidParams, `seed must be an integer in 0..${MAX_SEED}, got ${JSON.stringify(params.seed)}.`);
   }
   const seed = params.seed ?? settings.sample.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const userBans = usedPatterns(settings.bannedTags);
   const categories = sampledCategoryIds(settings);
   return cancellable(token, async (signal) => {
     const sampled = await engine.sample({
@@ -94,8 +94,9 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
         ...(userBans.length > 0 ? [`danbooruGpt.bannedTags (${userBans.map((pattern) => JSON.stringify(pattern)).join(', ')})`] : []),
         ...(categories ? [`danbooruGpt.sample.categories (${settings.sample.categories.join(', ')})`] : []),
       ];
-      if (error.excludedBy.prompt || causes.length === 0) causes.push("the prompt's tags");
-      throw new ResponseError(ErrorCodes.InvalidParams, `No tag is left to sample: ${causes.join(' and ')} ${causes.length > 1 || causes[0] === "the prompt's tags" ? 'exclude' : 'excludes'} every tag the model can write.`);
+      if (error.excludedBy.prompt || causes.length === 0) causes.push(PROMPT_TAGS);
+      const message = NothingToSampleError.describe(causes);
+      throw new ResponseError(ErrorCodes.InvalidParams, `${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
     });
     // Bans or the vocabulary can still leave a row without a valid tag.
     const translations = ctx.translations.get(settings.translationFile);
