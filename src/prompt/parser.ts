@@ -403,9 +403,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   // Whether only spaces stand between `at` and a `:` separator of `group` (the last separator read).
   const followsColonOf = (group: PromptGroup, at: number): boolean => {
     const last = separators.length ? separators[separators.length - 1]! : -1;
-    if (last <= group.open || line.charCodeAt(last) !== COLON) return false;
-    for (let j = last + 1; j < at; j++) if (!isSpace(line.charCodeAt(j))) return false;
-    return true;
+    return last > group.open && line.charCodeAt(last) === COLON && skipSpaces(line, last + 1) >= at;
   };
   // Whether the `:` at `at` and what follows it up to prompt editing's next colon make a face (`:3`,
   // `:d`) where what follows alone is no tag. Escaped text is none (`:\:d`, Fix All's writing).
@@ -417,10 +415,7 @@ export function parsePrompt(line: string, options: ParseOptions = {}): ParsedPro
   };
   // `[:3:0.5]`: a1111 adds `3` at half the steps, but `3` is no tag and `:3` a face, the one the prompt
   // means (and the check flags its colon). Only where the brackets open: `[cat:3:0.5]` separates.
-  const faceOpening = (group: PromptGroup, at: number): boolean => {
-    for (let j = group.open + 1; j < at; j++) if (!isSpace(line.charCodeAt(j))) return false;
-    return faceAt(at);
-  };
+  const faceOpening = (group: PromptGroup, at: number): boolean => skipSpaces(line, group.open + 1) >= at && faceAt(at);
 
   let i = 0;
   while (i < length) {
