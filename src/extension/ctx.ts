@@ -200,12 +200,13 @@ export class Ctx implements vscode.Disposable {
             if (!Array.isArray(asked)) return asked;
             // A prompt's settings as its editor reads them: with the `"[danbooru-prompt]": {…}` block (or a
             // caption language's) applied, which the library's read by URI leaves out.
-            const result = asked.map((value: unknown, i) => {
+            return asked.map((libraryValue: unknown, i) => {
               const item = params.items[i];
-              const document = item?.section === SECTION && item.scopeUri !== undefined ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === item.scopeUri) : undefined;
-              return document ? (JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(undefined, document).get(SECTION) ?? null)) as unknown) : value;
+              if (item?.section !== SECTION) return libraryValue;
+              const document = item.scopeUri === undefined ? undefined : vscode.workspace.textDocuments.find((d) => d.uri.toString() === item.scopeUri);
+              const value = document ? (JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(undefined, document).get(SECTION) ?? null)) as unknown) : libraryValue;
+              return isRecord(value) ? Config.trustedPaths(value, (message) => this.firstWarning(message) && this.log.warn(message)) : value;
             });
-            return result.map((value: unknown, i) => params.items[i]?.section === SECTION && isRecord(value) ? Config.trustedPaths(value, (message) => this.firstWarning(message) && this.log.warn(message)) : value);
           },
         },
       },
