@@ -72,7 +72,7 @@ function readPromptLine(text: string, dictionary: TagDictionary): PromptLine {
   // The sampled tags as the prompt writes its own (`long hair` spaces, `\(` escapes), with no `, ` after the last.
   // Escaped unless the prompt writes a tag's parentheses bare: this line is a1111's or ComfyUI's syntax,
   // which reads `watercolor (medium)` as emphasis of `medium` (the editor's default, insert.escapeParentheses).
-  const style = lineStyleOf(parsed.tags.map((tag) => tag.text), { separator: 'underscores', escapeParentheses: true, appendComma: false });
+  const style = lineStyleOf(parsed, { separator: 'underscores', escapeParentheses: true, appendComma: false });
   const continued = (sampled: string[]): string =>
     sampled.length === 0 ? line : applyLineEdits(line, [continuationEdit(line, line.length, sampled, style, parsed)]).text;
   return { context, tags, after, continued };

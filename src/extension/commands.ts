@@ -382,7 +382,7 @@ export function insertTag(ctx: Ctx): Command {
     const line = editor.document.lineAt(position.line).text;
     // Written as the line and the file write their tags, as Sample Tags writes its samples.
     const parsed = parsePrompt(line);
-    const style = lineStyleOf(parsed.tags.map((t) => t.text), ctx.config.insertStyle(editor.document));
+    const style = lineStyleOf(parsed, ctx.config.insertStyle(editor.document));
     const commaSpace = separatorStyleOf((index) => editor.document.lineAt(index).text, editor.document.lineCount) === 'commaSpace';
     const edit = continuationEdit(line, position.character, [tag], style, parsed, commaSpace);
     const range = new vscode.Range(position.line, edit.start, position.line, edit.end);

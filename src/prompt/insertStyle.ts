@@ -82,10 +82,11 @@ export function styleOf(written: string, fallback: InsertStyle): InsertStyle {
 }
 
 /**
- * The style a prompt writes its tags in (`written`: their texts): words as the first tag that shows how
+ * The style a prompt (parsed) writes its tags in: words as the first tag that shows how
  * (`long_hair`; `1girl` shows nothing), escapes as its tags show them; the fallback for what none shows.
  */
-export function lineStyleOf(written: readonly string[], fallback: InsertStyle): InsertStyle {
+export function lineStyleOf(parsed: Pick<ParsedPrompt, 'tags'>, fallback: InsertStyle): InsertStyle {
+  const written = parsed.tags.map((tag) => tag.text);
   const separator = written.map(writtenSeparator).find((each) => each !== undefined) ?? fallback.separator;
   // A face's parentheses (`;)`, `:)`, `(^_^)`: no two letters or digits in a row) are its own, not a
   // bare qualifier: they say nothing of escapes.

@@ -60,7 +60,7 @@ export async function sampleTags(ctx: ServerContext, params: SampleTagsParams, t
     context = contextBefore(line, parsed, engine.dictionary, column);
     // Written as the line writes its tags (`hair_ribbon` underscores, `,` in a dataset), as the CLI and
     // Add Tag to Every Prompt write them: a sample is many tags, a line of two spellings after it.
-    style = lineStyleOf(parsed.tags.map((t) => t.text), style);
+    style = lineStyleOf(parsed, style);
     commaSpace = separatorStyleOf((index) => document.line(index), document.lineCount) === 'commaSpace';
     // Tags right of it are in the prompt too: never sample them again, by their canonical names
     // (the engine bans the names it samples; `smiling` written there must ban `smile`).
