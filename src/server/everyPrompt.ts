@@ -9,7 +9,7 @@ import type { EditEveryPromptParams, EditEveryPromptResult } from '../protocol';
 import type { TagDictionary } from '../model/index';
 import { separatorStyleOf } from '../prompt/format';
 import { applyLineEdits, formatTag, lineSeparator, styleOf, writtenSeparator, type InsertStyle } from '../prompt/insertStyle';
-import { isInAlternation, normalizeTag, ownSeparatorsOf, removalRange, type ParsedPrompt, type PromptGroup } from '../prompt/parser';
+import { isInAlternation, normalizeTag, ownSeparatorsOf, removalRange, type ParsedPrompt, type PromptGroup, type PromptToken } from '../prompt/parser';
 import { ReadDocuments, Turns } from './cancellation';
 import { canonicalName, parseLine, wholeLineEdit, type ServerContext } from './serverContext';
 import { insertStyleOf } from './settings';
@@ -131,17 +131,22 @@ function wholeOptionSpan(line: string, parsed: ParsedPrompt, index: number, ownO
   if (own.length === 0) return undefined;
   let from = Math.max(group.open, ...own.filter((at) => at < unit.start)) + 1;
   // A choice's count (`{2$$smile|frown}`) is no part of its first option.
-  const count = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= from && t.end <= unit.start);
+  const count = weightWithin(parsed, from, unit.start);
   if (count) from = count.end;
   const after = own.filter((at) => at >= unit.end);
-  const weight = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= unit.end && t.end <= group.close! + 1);
+  const weight = weightWithin(parsed, unit.end, group.close! + 1);
   const to = after.length > 0 ? Math.min(...after) : weight && line[weight.start] === ':' ? weight.start : group.close;
   return line.slice(from, to).trim() === line.slice(unit.start, unit.end) ? unit : undefined;
 }
 
+/** The first weight token (a weight, a choice's count) within columns [from, to). */
+function weightWithin(parsed: ParsedPrompt, from: number, to: number): PromptToken | undefined {
+  return parsed.tokens.find((t) => t.kind === 'weight' && t.start >= from && t.end <= to);
+}
+
 /** Whether the unit is all the `( )` group holds (but its weight), with no `|` or `:` of the group's own (`own`). */
 function fillsGroup(line: string, parsed: ParsedPrompt, unit: { start: number; end: number }, group: PromptGroup, own: readonly number[]): boolean {
-  const weight = parsed.tokens.find((t) => t.kind === 'weight' && t.start >= unit.end && t.end <= group.close! + 1);
+  const weight = weightWithin(parsed, unit.end, group.close! + 1);
   const rest = (line.slice(group.open + 1, unit.start) + line.slice(unit.end, weight ? weight.start : group.close)).trim();
   return rest === '' && own.length === 0;
 }
